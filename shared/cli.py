@@ -1,0 +1,135 @@
+"""`ecs-autopsy`: diagnose stopped ECS tasks from the command line.
+
+    ecs-autopsy diagnose --event EVENT.json [--logs LOGS.txt] --offline [--format text|json|markdown]
+    ecs-autopsy diagnose --case CASE.json [CASE.json ...] --offline --format json
+    ecs-autopsy schema
+
+Exit status: 0 when a diagnosis was made (`unknown` included), 2 on bad input (one line on stderr
+naming the file and the problem; in a batch the bad case prints {"error", "case"} on its line and
+the others are still diagnosed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shared.engine import diagnose
+from shared.inputs import BadInput, load_case, load_event, load_logs, offline_evidence
+from shared.models.finding import Finding, finding_json_schema
+
+PROG = "ecs-autopsy"
+OFFLINE_FORMATS = ("text", "json", "markdown")
+
+
+def _renderer(fmt: str, colour: bool) -> Callable[[Finding], str]:
+    if fmt == "json":
+        return lambda f: f.model_dump_json(by_alias=True) + "\n"
+    if fmt == "markdown":
+        from shared.render.markdown import render_markdown
+
+        return render_markdown
+    if fmt == "text":
+        from shared.render.text import render_text
+
+        return lambda f: render_text(f, colour=colour)
+    return _extra_renderer(fmt)
+
+
+def _extra_renderer(fmt: str) -> Callable[[Finding], str]:
+    """Renderers of the delivery channels (slack, sns, chatbot), when that code is installed."""
+    try:
+        from shared.render import channels  # type: ignore[attr-defined]
+    except ImportError:
+        raise BadInput(f"--format {fmt}: not available in this installation") from None
+    return channels.renderer(fmt)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Tells you why an Amazon ECS task stopped.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("diagnose", help="diagnose a stopped task")
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--event", type=Path, metavar="EVENT.json",
+                     help="an ECS Task State Change event (EventBridge), or DescribeTasks output")
+    src.add_argument("--case", type=Path, nargs="+", metavar="CASE.json",
+                     help="case files {event, logs, expect}; prints one finding per case per line")
+    d.add_argument("--logs", type=Path, metavar="LOGS.txt", help="log lines of the task's containers (with --event)")
+    d.add_argument("--offline", action="store_true", help="use only the files given; never call AWS")
+    d.add_argument("--format", default="text", help="text (default), json, markdown")
+    d.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    d.set_defaults(func=cmd_diagnose)
+
+    s = sub.add_parser("schema", help="print the JSON Schema of a finding")
+    s.set_defaults(func=cmd_schema)
+    return parser
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    sys.stdout.write(json.dumps(finding_json_schema(), indent=2) + "\n")
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from shared.render.text import use_colour
+
+    if args.logs and args.case:
+        raise BadInput("--logs goes with --event; a case file carries its own logs")
+    if not args.offline:
+        live = _live_command()
+        if live is None:
+            raise BadInput("live diagnosis is not available in this installation: add --offline")
+        return live(args)
+    render = _renderer(args.format, colour=not args.no_color and use_colour())
+    if args.event:
+        event = load_event(args.event)
+        logs = load_logs(args.logs) if args.logs else []
+        finding = diagnose(offline_evidence(event, logs))
+        sys.stdout.write(render(finding))
+        return 0
+    status = 0
+    for path in args.case:
+        try:
+            event, logs = load_case(path)
+            finding = diagnose(offline_evidence(event, logs))
+        except BadInput as exc:
+            status = 2
+            if args.format == "json":
+                sys.stdout.write(json.dumps({"error": str(exc), "case": str(path)}) + "\n")
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            continue
+        sys.stdout.write(render(finding))
+        if args.format != "json" and len(args.case) > 1:
+            sys.stdout.write("\n")
+    sys.stdout.flush()
+    return status
+
+
+def _live_command() -> Callable[[argparse.Namespace], int] | None:
+    try:
+        from shared import live  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return live.cli_diagnose
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BadInput as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""diagnose(): evaluate every pattern on the evidence, pick the root cause, build the Finding.
+
+Choosing among matches (root cause over symptom, most specific wins):
+1. A failure ECS itself reported (Stage.PLATFORM: pull, secrets, log driver, OOM kill, ENI ...)
+   wins; among several, a confident match beats a generic one, then the higher priority.
+2. A stop ordered from outside (scale-in, deployment, spot, StopTask) is an expected stop: what
+   the application logged while being stopped is not the cause.
+3. Causes named by the application's own output (Stage.APP). The failing container's lines come
+   first; among them the LAST incident decides (an error the app recovered from earlier is not
+   why it died): matches within a window of the latest one compete on confidence and priority.
+4. Symptoms ECS saw (health checks) when the logs name no cause.
+5. A clean exit 0, then `unknown`.
+A pattern that raises is isolated: its error becomes a gap, the diagnosis goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from urllib.parse import quote
+
+from shared.evidence.model import SIGNAL_EXITS, Evidence
+from shared.models.event import cluster_name, service_name, split_arn, task_id
+from shared.models.finding import Check, ContainerSummary, Finding, Links, TaskSummary
+from shared.patterns import by_id, registry
+from shared.patterns.base import Match, Pattern, Stage
+from shared.redact import redact, redact_lines, redact_obj
+
+log = logging.getLogger(__name__)
+
+CLUSTER_WINDOW = 25  # log lines: matches this close to the latest one belong to the same incident
+CONFIDENT = 0.7
+EXCERPT_LINES = 50
+_VOLATILE = re.compile(r"0x[0-9a-f]+|\b[0-9a-f]{12,}\b|\d+")
+
+
+def diagnose(ev: Evidence) -> Finding:
+    matches: dict[str, Match] = {}
+    gaps = list(ev.gaps)
+    for pattern in registry():
+        if getattr(pattern, "fallback", False):
+            continue
+        try:
+            m = pattern.match(ev)
+        except Exception as exc:  # one broken pattern must not lose the diagnosis
+            log.exception("pattern %s failed", pattern.id)
+            gaps.append(f"pattern {pattern.id} raised {type(exc).__name__}: {exc}")
+            continue
+        if m is not None:
+            matches[pattern.id] = m
+    chosen_id = choose(matches, ev)
+    if chosen_id is None:
+        pattern = by_id("unknown")
+        match = pattern.match(ev)
+        assert match is not None
+    else:
+        pattern, match = by_id(chosen_id), matches[chosen_id]
+    return build_finding(ev, pattern, match, matches, gaps)
+
+
+def choose(matches: dict[str, Match], ev: Evidence) -> str | None:
+    def rank(pid: str) -> tuple[bool, int]:
+        return matches[pid].confidence >= CONFIDENT, by_id(pid).priority
+
+    by_stage: dict[Stage, list[str]] = {}
+    for pid, m in matches.items():
+        by_stage.setdefault(m.stage, []).append(pid)
+
+    platform = by_stage.get(Stage.PLATFORM, [])
+    if platform:
+        return max(platform, key=rank)
+
+    benign = [pid for pid in by_stage.get(Stage.BENIGN, []) if matches[pid].strong]
+    if benign:
+        return benign[0]
+
+    app = by_stage.get(Stage.APP, [])
+    if app:
+        failing = set(ev.failing) | {None}
+        primary = [pid for pid in app if matches[pid].container in failing] or app
+        latest = max(matches[pid].anchor or 0 for pid in primary)
+        incident = [pid for pid in primary if latest - (matches[pid].anchor or 0) <= CLUSTER_WINDOW]
+        return max(incident, key=rank)
+
+    symptoms = by_stage.get(Stage.SYMPTOM, [])
+    if symptoms:
+        return max(symptoms, key=rank)
+
+    benign = by_stage.get(Stage.BENIGN, [])
+    if benign:
+        return benign[0]
+    return None
+
+
+# -------------------------------------------------------------------------------------------------
+def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Match],
+                  gaps: list[str]) -> Finding:
+    explanation = pattern.explain(match, ev)
+    symptom = None
+    if match.stage is not Stage.SYMPTOM:
+        symptoms = sorted((pid for pid, m in matches.items() if m.stage is Stage.SYMPTOM),
+                          key=lambda pid: -by_id(pid).priority)
+        symptom = symptoms[0] if symptoms else None
+    evidence = [{"source": p.source, "text": p.text} for p in match.proofs]
+    if symptom:
+        evidence.extend({"source": p.source, "text": p.text} for p in matches[symptom].proofs[:1])
+    also = sorted((pid for pid in matches if pid != pattern.id), key=lambda pid: -by_id(pid).priority)
+    facts = {k: v for k, v in match.facts.items() if v is not None and v != [] and v != {}}
+    container = match.container or facts.get("container") or ev.primary
+    if not ev.logs:
+        gaps.append("No container log lines were available; the diagnosis rests on the stop reason and exit codes.")
+    elif container and container not in ev.logs.containers and None not in ev.logs.containers:
+        gaps.append(f"No log lines from container {container}.")
+    title = explanation.title
+    svc = service_name(ev.detail.group)
+    data = {
+        "pattern": pattern.id,
+        "symptom": symptom,
+        "severity": pattern.severity,
+        "confidence": round(match.confidence, 2),
+        "title": f"{svc}: {title}" if svc else title,
+        "summary": explanation.summary,
+        "facts": facts,
+        "evidence": evidence,
+        "remediation": explanation.remediation,
+        "also_matched": also,
+        "task": _task_summary(ev),
+        "log_excerpt": excerpt(ev, container),
+        "links": _links(ev, container),
+        "gaps": list(dict.fromkeys(gaps)),
+        "checks": _checks(ev, pattern, match, matches),
+    }
+    data["fingerprint"] = fingerprint(ev, pattern.id, facts)
+    masked = redact_obj({k: v for k, v in data.items() if k != "log_excerpt"})
+    masked["log_excerpt"] = data["log_excerpt"]  # already masked line by line (key blocks span lines)
+    return Finding.model_validate(masked)
+
+
+def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> list[str]:
+    """The last `limit` non-blank lines of the failing container (unlabelled lines included), masked."""
+    logs = ev.logs
+    if not logs:
+        return []
+    several = len(set(logs.containers) - {None}) > 1
+    picked: list[str] = []
+    for i in range(len(logs) - 1, -1, -1):
+        c = logs.containers[i]
+        if c not in (container, None) and (container is not None and container in logs.containers):
+            continue
+        text = logs.texts[i]
+        if not text.strip():
+            continue
+        picked.append(f"[{c}] {text}" if several and c else text)
+        if len(picked) >= limit:
+            break
+    picked.reverse()
+    return [line if len(line) <= 1000 else line[:999] + "…" for line in redact_lines(picked)]
+
+
+def fingerprint(ev: Evidence, pattern_id: str, facts: dict) -> str:
+    """Same service + pattern + key facts -> same fingerprint (numbers and ids normalised away)."""
+    d = ev.detail
+    scope = d.group or (d.task_definition_arn or "").rsplit(":", 1)[0] or d.task_arn
+    keyed = sorted((k, _VOLATILE.sub("#", str(v))) for k, v in facts.items()
+                   if k not in ("exit_code", "exit_codes", "stopped_reason", "requests_seen", "confidence"))
+    raw = f"{ev.event.account}|{ev.event.region}|{cluster_name(d.cluster_arn)}|{scope}|{pattern_id}|{keyed}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _task_summary(ev: Evidence) -> TaskSummary:
+    d = ev.detail
+    region, account, _ = split_arn(d.task_arn)
+    td = d.task_definition_arn.rsplit("/", 1)[-1] if d.task_definition_arn else None
+    return TaskSummary(
+        account=ev.event.account or account,
+        region=ev.event.region or region,
+        cluster=cluster_name(d.cluster_arn),
+        cluster_arn=d.cluster_arn,
+        task_arn=d.task_arn,
+        task_id=task_id(d.task_arn),
+        service=service_name(d.group),
+        group=d.group,
+        started_by=d.started_by,
+        deployment_id=d.started_by if (d.started_by or "").startswith("ecs-svc/") else None,
+        task_definition=td,
+        task_definition_arn=d.task_definition_arn,
+        launch_type=d.launch_type,
+        capacity_provider=d.capacity_provider_name,
+        platform_version=d.platform_version,
+        cpu_architecture=ev.cpu_architecture,
+        availability_zone=d.availability_zone,
+        cpu=d.cpu,
+        memory=d.memory,
+        stop_code=d.stop_code,
+        stopped_reason=d.stopped_reason,
+        stopped_at=d.stopped_at.isoformat() if d.stopped_at else None,
+        event_version=d.version,
+        containers=[ContainerSummary(name=c.name, image=c.image, exit_code=c.exit_code, reason=c.reason,
+                                     last_status=c.last_status, health_status=c.health_status)
+                    for c in d.containers],
+    )
+
+
+def _console(region: str) -> str:
+    return f"https://{region}.console.aws.amazon.com"
+
+
+def _cw_escape(value: str) -> str:
+    # The CloudWatch console double-escapes path parts: '/' -> '$252F'.
+    return quote(quote(value, safe=""), safe="").replace("%", "$")
+
+
+def _links(ev: Evidence, container: str | None) -> Links:
+    d = ev.detail
+    region = ev.event.region or split_arn(d.task_arn)[0]
+    cluster = cluster_name(d.cluster_arn)
+    if not region or not cluster:
+        return Links()
+    base = _console(region)
+    tid = task_id(d.task_arn)
+    svc = service_name(d.group)
+    links = {
+        "task": f"{base}/ecs/v2/clusters/{cluster}/tasks/{tid}/configuration?region={region}",
+        "service": f"{base}/ecs/v2/clusters/{cluster}/services/{svc}/health?region={region}" if svc else None,
+    }
+    if d.task_definition_arn:
+        family_rev = d.task_definition_arn.rsplit("/", 1)[-1]
+        family, _, rev = family_rev.partition(":")
+        links["task_definition"] = f"{base}/ecs/v2/task-definitions/{family}/{rev}/containers?region={region}"
+    source = ev.log_source(container)
+    if source and source.group and source.stream:
+        links["log_stream"] = (f"{base}/cloudwatch/home?region={source.region or region}#logsV2:log-groups/"
+                               f"log-group/{_cw_escape(source.group)}/log-events/{_cw_escape(source.stream)}")
+    return Links(**links)
+
+
+def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Match]) -> list[Check]:
+    d = ev.detail
+    checks = [
+        Check(name="Stop code and stopped reason",
+              result=f"{d.stop_code or 'no stop code'}: {redact(d.stopped_reason or 'no reason')}",
+              ok=pattern.id == "expected-stop"),
+    ]
+    exits = []
+    for c in d.containers:
+        code = c.exit_code
+        meaning = f" ({SIGNAL_EXITS[code]})" if code in SIGNAL_EXITS else ""
+        exits.append(f"{c.name}={code if code is not None else 'none'}{meaning}"
+                     + (f" reason: {redact(c.reason)}" if c.reason else ""))
+    checks.append(Check(name="Container exit codes and reasons", result="; ".join(exits) or "no containers",
+                        ok=all(c.exit_code in (0, None) and not c.reason for c in d.containers)))
+    n = len(ev.logs)
+    checks.append(Check(name="Container logs scanned for known failures",
+                        result=(f"{n} lines from {', '.join(ev.logs.container_names()) or 'the task'}; "
+                                f"matched: {', '.join(sorted(matches)) or 'nothing'}") if n else "no log lines available",
+                        ok=None if not n else not any(m.stage is Stage.APP for m in matches.values())))
+    checks.append(Check(name="Task definition (env names, memory, ports, log config)",
+                        result="read" if ev.task_definition else "not read (offline or unavailable)",
+                        ok=None))
+    if "health-check-failed" in matches or ev.target_groups:
+        hc = matches.get("health-check-failed")
+        cause = hc.facts.get("cause") if hc else None
+        result = f"cause: {cause}" if cause else "cause not determined"
+        if ev.target_groups:
+            tg = ev.target_groups[0]
+            result += f"; target group path {tg.health_check_path}, port {tg.health_check_port}, matcher {tg.matcher}"
+        checks.append(Check(name="Health-check path and port vs the application", result=result,
+                            ok=False if cause else None))
+    if ev.iam is not None:
+        checks.append(Check(name=f"IAM simulation of {ev.iam.action} for {ev.iam.role_kind}",
+                            result=f"{ev.iam.decision} ({ev.iam.role_arn or ev.iam.principal})",
+                            ok=ev.iam.decision == "allowed"))
+    if ev.network is not None:
+        net = ev.network
+        checks.append(Check(name="Network path (routes, endpoints, security groups)",
+                            result=(f"subnet {net.subnet_id}: internet route {net.internet_route or 'none'}; "
+                                    f"VPC endpoints {', '.join(net.vpc_endpoints) or 'none'}"
+                                    + (f"; LB -> task: {net.lb_ingress_detail}" if net.lb_ingress_detail else "")),
+                            ok=bool(net.internet_route or net.vpc_endpoints)))
+    return checks

@@ -1,0 +1,232 @@
+"""Evidence: everything known about one stopped task, gathered before any diagnosis.
+
+Frozen and pure: patterns read it, never extend it. Live gatherers (see `shared.evidence.gather`)
+fill the optional AWS-side facts; offline diagnosis has the event and the log lines only, and
+what is missing is listed in `gaps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from shared.logs import LogSet
+from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
+
+# Exit codes that mean "killed from outside" rather than "the program gave up".
+SIGNAL_EXITS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
+
+
+@dataclass(frozen=True)
+class ContainerDefinition:
+    name: str
+    image: str | None = None
+    essential: bool = True
+    memory: int | None = None  # hard limit, MiB
+    memory_reservation: int | None = None  # soft limit, MiB
+    cpu: int | None = None
+    port_mappings: tuple[int, ...] = ()  # container ports
+    health_check: tuple[str, ...] = ()  # the HEALTHCHECK command as in the task definition
+    health_check_start_period: int | None = None
+    env_names: frozenset[str] = frozenset()
+    secret_names: frozenset[str] = frozenset()
+    log_driver: str | None = None
+    log_options: Mapping[str, str] = field(default_factory=dict)
+    entry_point: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskDefinitionFacts:
+    arn: str
+    family: str | None = None
+    revision: int | None = None
+    cpu: str | None = None
+    memory: str | None = None
+    network_mode: str | None = None
+    task_role_arn: str | None = None
+    execution_role_arn: str | None = None
+    cpu_architecture: str | None = None  # runtimePlatform.cpuArchitecture
+    os_family: str | None = None
+    containers: tuple[ContainerDefinition, ...] = ()
+    ephemeral_storage_gib: int | None = None
+
+    def container(self, name: str | None) -> ContainerDefinition | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    target_id: str
+    port: int | None
+    state: str | None
+    reason: str | None = None  # e.g. Target.ResponseCodeMismatch, Target.Timeout
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetGroupFacts:
+    arn: str
+    name: str | None = None
+    protocol: str | None = None
+    port: int | None = None
+    target_type: str | None = None
+    health_check_protocol: str | None = None
+    health_check_path: str | None = None
+    health_check_port: str | None = None  # "traffic-port" or a number
+    matcher: str | None = None  # HttpCode, e.g. "200" or "200-399"
+    timeout_seconds: int | None = None
+    interval_seconds: int | None = None
+    healthy_threshold: int | None = None
+    unhealthy_threshold: int | None = None
+    load_balancer_arns: tuple[str, ...] = ()
+    load_balancer_security_groups: tuple[str, ...] = ()
+    targets: tuple[TargetHealth, ...] = ()
+    container_name: str | None = None  # from the service's loadBalancers block
+    container_port: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    name: str
+    health_check_grace_period: int | None = None
+    desired_count: int | None = None
+    target_group_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IamCheck:
+    principal: str  # the ARN in the message (assumed-role session or role)
+    role_arn: str | None
+    role_kind: str  # "task role", "execution role", "instance role", "unknown"
+    action: str
+    resource: str | None
+    decision: str | None  # allowed / implicitDeny / explicitDeny, from SimulatePrincipalPolicy
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    subnet_id: str | None = None
+    vpc_id: str | None = None
+    security_groups: tuple[str, ...] = ()
+    public_ip: bool | None = None
+    internet_route: str | None = None  # "nat", "igw", or None when the subnet has neither
+    vpc_endpoints: tuple[str, ...] = ()  # service names, e.g. com.amazonaws.us-east-1.ecr.dkr
+    lb_ingress_ok: bool | None = None  # does the task SG admit the load balancer SG on the port?
+    lb_ingress_detail: str | None = None
+
+
+@dataclass(frozen=True)
+class LogSource:
+    container: str
+    group: str | None
+    stream: str | None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    event: TaskStateChangeEvent
+    logs: LogSet
+    task_definition: TaskDefinitionFacts | None = None
+    service: ServiceFacts | None = None
+    target_groups: tuple[TargetGroupFacts, ...] = ()
+    iam: IamCheck | None = None
+    network: NetworkFacts | None = None
+    log_sources: tuple[LogSource, ...] = ()
+    gaps: tuple[str, ...] = ()
+    offline: bool = True
+
+    # -- convenient views, computed once ---------------------------------------------------------
+    @property
+    def detail(self) -> TaskDetail:
+        return self.event.detail
+
+    @cached_property
+    def reasons(self) -> tuple[tuple[str, str], ...]:
+        """(source, text) for the task's stoppedReason and every container reason."""
+        out: list[tuple[str, str]] = []
+        if self.detail.stopped_reason:
+            out.append(("stoppedReason", self.detail.stopped_reason))
+        for c in self.detail.containers:
+            if c.reason:
+                out.append((f"containers[{c.name}].reason", c.reason))
+        return tuple(out)
+
+    @cached_property
+    def reason_text(self) -> str:
+        return "\n".join(text for _, text in self.reasons)
+
+    @cached_property
+    def stop_code(self) -> str:
+        return self.detail.stop_code or ""
+
+    @cached_property
+    def stopped_reason(self) -> str:
+        return self.detail.stopped_reason or ""
+
+    def container(self, name: str | None) -> Container | None:
+        return next((c for c in self.detail.containers if c.name == name), None)
+
+    @cached_property
+    def failing(self) -> tuple[str, ...]:
+        """Containers that most likely took the task down, most likely first."""
+        containers = self.detail.containers
+        essential = {c.name for c in self.task_definition.containers if c.essential} if self.task_definition else None
+        ranked: list[tuple[int, int, str]] = []
+        for pos, c in enumerate(containers):
+            if not c.name:
+                continue
+            score = 0
+            if c.reason:
+                score += 8
+            if c.exit_code not in (None, 0):
+                score += 4 if c.exit_code not in SIGNAL_EXITS else 2
+            if (c.health_status or "").upper() == "UNHEALTHY":
+                score += 3
+            if essential is not None and c.name in essential:
+                score += 1
+            if score:
+                ranked.append((-score, pos, c.name))
+        if ranked:
+            return tuple(name for _, _, name in sorted(ranked))
+        named = [c.name for c in containers if c.name]
+        if essential:
+            named = [n for n in named if n in essential] or named
+        return tuple(named[:1])
+
+    @cached_property
+    def primary(self) -> str | None:
+        return self.failing[0] if self.failing else None
+
+    @cached_property
+    def cpu_architecture(self) -> str | None:
+        arch = self.detail.attribute("ecs.cpu-architecture")
+        if not arch and self.task_definition:
+            arch = self.task_definition.cpu_architecture
+        return arch.lower() if arch else None
+
+    @cached_property
+    def subnet(self) -> str | None:
+        return self.detail.eni_detail("subnetId") or (self.network.subnet_id if self.network else None)
+
+    def container_definition(self, name: str | None) -> ContainerDefinition | None:
+        return self.task_definition.container(name) if self.task_definition else None
+
+    def memory_limit(self, name: str | None) -> tuple[int | None, str]:
+        """(MiB, where it came from) of the memory limit that applies to the container."""
+        cdef = self.container_definition(name)
+        if cdef and cdef.memory:
+            return cdef.memory, "container hard limit (task definition)"
+        c = self.container(name)
+        if c and c.memory and c.memory.isdigit():
+            return int(c.memory), "container memory (event)"
+        task_mem = (self.task_definition.memory if self.task_definition else None) or self.detail.memory
+        if task_mem and str(task_mem).isdigit():
+            return int(task_mem), "task memory"
+        return None, ""
+
+    def log_source(self, container: str | None) -> LogSource | None:
+        return next((s for s in self.log_sources if s.container == container), None)

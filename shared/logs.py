@@ -1,0 +1,381 @@
+"""Log normalisation: whatever a person or CloudWatch hands us, one message per line.
+
+Accepted per line (mixed freely): plain messages; `aws logs tail` lines (ISO timestamp + log
+stream name); `docker logs -t` lines (ISO timestamp); CloudWatch console table copies
+(``| | Jan 07 11:08:06.146 | message``); tab-separated console/Insights exports; docker compose
+prefixes (``web_1  | message``); ``[container] message`` prefixes for known container names;
+JSON-structured lines (message/msg/log + level, FireLens ``container_name``, stack fields);
+ANSI colour codes; CRLF; several lines inside one entry. Multi-line tracebacks and Java/Go stack
+traces are kept together as blocks (see `LogSet.block_start`).
+
+The work per line is kept small and everything costly (levels, blocks) is computed lazily for the
+few lines a pattern looks at: a 100,000-line log must normalise in well under a second.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ISO_PREFIX = re.compile(
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?UTC)?)[ \t]+"
+)
+# A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
+_STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_TABLE = re.compile(
+    r"\s*\|[^|]*\|\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
+)
+_EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?")
+_COMPOSE = re.compile(r"([a-z0-9][\w.-]*?)[-_](\d{1,3})\s+\| ?(.*)")
+_BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
+
+_MESSAGE_KEYS = ("message", "msg", "log", "MESSAGE", "@message", "@m", "text", "event", "@mt")
+_LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "@l", "loglevel", "level_name")
+_STACK_KEYS = ("stack", "stack_trace", "stacktrace", "exception", "exc_info", "trace", "@x", "err", "error")
+
+_LEVELS = {
+    "trace": "debug", "debug": "debug", "dbug": "debug", "d": "debug",
+    "info": "info", "information": "info", "informational": "info", "notice": "info", "i": "info",
+    "warn": "warn", "warning": "warn", "w": "warn",
+    "error": "error", "err": "error", "eror": "error", "severe": "error", "e": "error",
+    "fatal": "fatal", "critical": "fatal", "crit": "fatal", "panic": "fatal", "emerg": "fatal",
+    "alert": "fatal", "emergency": "fatal", "f": "fatal",
+}
+_PINO_LEVELS = {10: "debug", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
+_TEXT_LEVEL = re.compile(
+    r"(?:^|[\s\[(|\"'=])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|CRIT|PANIC)"
+    r"(?=[\])\s:|,\"'\]]|$)"
+    r"|level=\"?(\w+)|^([IWEF])\d{4} \d\d:\d\d"
+)
+_CONTINUATION = re.compile(
+    r"[ \t]+\S|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames)|During handling of the above"
+    r"|The above exception was|goroutine \d+ \[|created by |\[signal |[}\]],?\s*$|\"[\w.@-]+\": "
+    r"|\^+\s*$|exit status \d+$"
+)
+_PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
+
+
+class LogSet:
+    """Normalised log lines (oldest first) with their container, timestamp and level hint."""
+
+    __slots__ = ("_block_cache", "_low", "_needle_cache", "_starts", "containers", "hints", "stamps", "texts")
+
+    def __init__(
+        self,
+        texts: list[str],
+        containers: list[str | None],
+        stamps: list[str | None],
+        hints: list[str | None],
+    ) -> None:
+        self.texts = texts
+        self.containers = containers
+        self.stamps = stamps
+        self.hints = hints  # explicit level from structured input, else None (found lazily)
+        self._low: str | None = None
+        self._starts: list[int] | None = None
+        self._needle_cache: dict[str, list[int]] = {}
+        self._block_cache: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    # -- search ---------------------------------------------------------------------------------
+    def _index(self) -> tuple[str, list[int]]:
+        if self._low is None:
+            self._low = "\n".join(self.texts).lower()
+            self._starts = [0, *accumulate(len(t) + 1 for t in self.texts)]
+        assert self._starts is not None
+        return self._low, self._starts
+
+    def lines_with(self, *needles: str) -> list[int]:
+        """Indices of lines containing any of the (lower-case) needles, ascending."""
+        low, starts = self._index()
+        found: set[int] = set()
+        for needle in needles:
+            hits = self._needle_cache.get(needle)
+            if hits is None:
+                hits = []
+                pos = low.find(needle)
+                while pos != -1:
+                    line = bisect.bisect_right(starts, pos) - 1
+                    hits.append(line)
+                    pos = low.find(needle, starts[line + 1])
+                self._needle_cache[needle] = hits
+            found.update(hits)
+        return sorted(found)
+
+    def contains(self, needle: str) -> bool:
+        return needle in self._index()[0]
+
+    # -- structure ------------------------------------------------------------------------------
+    def level(self, i: int) -> str | None:
+        """debug/info/warn/error/fatal, or None when the line (and its block head) says nothing."""
+        head = self.block_start(i)
+        for j in (i, head) if head != i else (i,):
+            hint = self.hints[j]
+            if hint:
+                return hint
+            found = _text_level(self.texts[j])
+            if found:
+                return found
+        return None
+
+    def quiet(self, i: int) -> bool:
+        """True when the line carries an explicit non-error level (debug, info or warn)."""
+        return self.level(i) in ("debug", "info", "warn")
+
+    def block_start(self, i: int) -> int:
+        """First line of the multi-line entry (traceback, stack trace, pretty JSON) holding line i."""
+        cached = self._block_cache.get(i)
+        if cached is not None:
+            return cached
+        j = i
+        container = self.containers[i]
+        while j > 0 and i - j < 400 and self.containers[j - 1] == container and _continues(
+            self.texts[j - 1], self.texts[j]
+        ):
+            j -= 1
+        self._block_cache[i] = j
+        return j
+
+    def block_end(self, i: int) -> int:
+        """Last line (inclusive) of the entry holding line i."""
+        n = len(self.texts)
+        j = i
+        container = self.containers[i]
+        while j + 1 < n and j - i < 400 and self.containers[j + 1] == container and _continues(
+            self.texts[j], self.texts[j + 1]
+        ):
+            j += 1
+        return j
+
+    def indices_for(self, containers: Iterable[str | None]) -> list[int]:
+        wanted = set(containers)
+        return [i for i, c in enumerate(self.containers) if c in wanted]
+
+    def container_names(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.containers:
+            if c is not None:
+                seen.setdefault(c, None)
+        return list(seen)
+
+    def attribute_unlabelled(self, container: str) -> LogSet:
+        """A copy where lines with no container are given to `container`."""
+        if None not in self.containers:
+            return self
+        return LogSet(
+            self.texts,
+            [container if c is None else c for c in self.containers],
+            self.stamps,
+            self.hints,
+        )
+
+
+def _text_level(text: str) -> str | None:
+    m = _TEXT_LEVEL.search(text, 0, 100)
+    if not m:
+        return None
+    word = m.group(1) or m.group(2) or m.group(3)
+    return _LEVELS.get(word.lower()) if word else None
+
+
+def _continues(prev: str, line: str) -> bool:
+    """Does `line` continue the entry that `prev` belongs to?"""
+    if not line:
+        return False
+    if _CONTINUATION.match(line):
+        return True
+    # The closing line of a Python traceback ("KeyError: 'X'") follows an indented frame line.
+    if prev[:1] in (" ", "\t") and _PY_EXC_TAIL.match(line):
+        return True
+    # Go stack frames: "pkg.fn(...)" followed by an indented file line; Python "Traceback" heads.
+    return bool(prev.startswith(("Traceback (most recent call last)", "goroutine ")))
+
+
+# ------------------------------------------------------------------------------------------------
+def normalise(
+    entries: Iterable[str] | str | Mapping[str, Sequence[str]] | None,
+    known_containers: Iterable[str] = (),
+) -> LogSet:
+    """Normalise raw log input into a LogSet.
+
+    `entries` is a list of lines/entries (oldest first), a whole text, or a mapping
+    container -> lines (which attributes every line to its container).
+    """
+    texts: list[str] = []
+    containers: list[str | None] = []
+    stamps: list[str | None] = []
+    hints: list[str | None] = []
+    known = tuple(k for k in known_containers if k)
+    if entries is None:
+        return LogSet(texts, containers, stamps, hints)
+    if isinstance(entries, Mapping):
+        for name, lines in entries.items():
+            _feed(_as_lines(lines), known, texts, containers, stamps, hints, str(name))
+    else:
+        _feed(_as_lines(entries), known, texts, containers, stamps, hints, None)
+    return LogSet(texts, containers, stamps, hints)
+
+
+def _as_lines(entries: Iterable[str] | str) -> Iterable[str]:
+    if isinstance(entries, str | bytes):
+        text = entries.decode("utf-8", "replace") if isinstance(entries, bytes) else entries
+        return text.split("\n")
+    return entries
+
+
+def _feed(
+    entries: Iterable[str],
+    known: tuple[str, ...],
+    texts: list[str],
+    containers: list[str | None],
+    stamps: list[str | None],
+    hints: list[str | None],
+    forced: str | None,
+) -> None:
+    iso_match = _ISO_PREFIX.match
+    stream_match = _STREAM.fullmatch
+    append_text = texts.append
+    append_container = containers.append
+    append_stamp = stamps.append
+    append_hint = hints.append
+    for entry in entries:
+        if not isinstance(entry, str):
+            entry = json.dumps(entry) if isinstance(entry, dict) else str(entry)
+        if "\n" in entry:
+            # Several lines in one entry: feed them one by one (same container if forced).
+            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced)
+            continue
+        line = entry
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
+        if "\r" in line:
+            line = line.rstrip("\r")
+            if "\r" in line:  # progress output overwriting itself: keep what was visible last
+                line = next((p for p in reversed(line.split("\r")) if p.strip()), "")
+        container = forced
+        stamp: str | None = None
+        hint: str | None = None
+        first = line[:1]
+        if first.isdigit():
+            m = iso_match(line)
+            if m:
+                stamp = m.group(1)
+                rest = line[m.end():]
+                head, _, tail = rest.partition(" ")
+                s = stream_match(head) if "/" in head else None
+                if s:
+                    if container is None:
+                        container = s.group(1)
+                    line = tail
+                else:
+                    line = rest
+            elif "\t" in line:
+                line, stamp, container = _tabbed(line, known, container)
+        elif first in ("|", " ") and "|" in line[:8]:
+            m = _TABLE.match(line)
+            if m:
+                stamp = m.group(1)
+                line = m.group(2).strip(" ")
+        elif first == "[" and known:
+            m = _BRACKET.match(line)
+            if m and m.group(1) in known:
+                container = container or m.group(1)
+                line = m.group(2)
+        elif " | " in line[:40] or "  |" in line[:40]:
+            m = _COMPOSE.match(line)
+            if m and (not known or m.group(1) in known):
+                container = container or m.group(1)
+                line = m.group(3)
+        if line[:1] == "{" and line.rstrip()[-1:] == "}":
+            parsed = _structured(line, known)
+            if parsed is not None:
+                message, hint, named, extra = parsed
+                container = container or named
+                lines = message.split("\n") if "\n" in message else [message]
+                for ln in lines:
+                    append_text(ln.rstrip("\r"))
+                    append_container(container)
+                    append_stamp(stamp)
+                    append_hint(hint)
+                for ln in extra:
+                    append_text(ln.rstrip("\r"))
+                    append_container(container)
+                    append_stamp(stamp)
+                    append_hint(hint)
+                continue
+        append_text(line)
+        append_container(container)
+        append_stamp(stamp)
+        append_hint(hint)
+
+
+def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[str, str | None, str | None]:
+    parts = line.split("\t")
+    if len(parts) >= 2 and _EPOCH_OR_ISO.fullmatch(parts[0].strip()):
+        stamp = parts[0].strip()
+        rest = parts[1:]
+        if len(rest) >= 2 and rest[-1].strip() in known:
+            container = container or rest[-1].strip()
+            rest = rest[:-1]
+        return "\t".join(rest), stamp, container
+    return line, None, container
+
+
+def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str | None, list[str]] | None:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    message = None
+    for key in _MESSAGE_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            message = value
+            break
+    level = None
+    for key in _LEVEL_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            level = _LEVELS.get(value.strip().lower())
+            break
+        if isinstance(value, int) and not isinstance(value, bool):
+            level = _PINO_LEVELS.get(value)
+            break
+    named = None
+    for key in ("container_name", "ecs_container_name", "containerName"):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            name = value.lstrip("/")
+            match = next((k for k in known if k == name or name.endswith("-" + k) or f"-{k}-" in name), None)
+            named = match or (name if not known else None)
+            break
+    extra: list[str] = []
+    for key in _STACK_KEYS:
+        value = obj.get(key)
+        if isinstance(value, dict):
+            value = value.get("stack") or value.get("message")
+        if isinstance(value, str) and value and value != message:
+            extra.extend(value.split("\n"))
+    if message is None:
+        if not extra:
+            return None  # a JSON document with no message field: keep it as written
+        message, extra = extra[0], extra[1:]
+    # The docker json-file / FireLens "log" field may itself carry a structured line.
+    inner = message.rstrip("\n")
+    if inner[:1] == "{" and inner[-1:] == "}" and inner != line:
+        nested = _structured(inner, known)
+        if nested is not None:
+            n_message, n_level, n_named, n_extra = nested
+            return n_message, n_level or level, named or n_named, n_extra + extra
+    return inner, level, named, extra

@@ -1,0 +1,109 @@
+"""The Finding: ecs-autopsy's public contract.
+
+Subscribers (SNS filter policies, Slack, tickets, dashboards) depend on this shape. Any change
+to it bumps SCHEMA_VERSION (minor: fields added; major: fields removed or changed) and the
+committed JSON Schema in shared/schemas/ (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_ID = f"urn:ecs-autopsy:finding:{SCHEMA_VERSION}"
+
+Severity = Literal["critical", "warning", "info"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceItem(_Out):
+    source: str = Field(description="Where the proof was read: stoppedReason, containers[x].reason, logs[x]:N, ...")
+    text: str = Field(description="The line or field that proves the diagnosis (secrets masked).")
+
+
+class ContainerSummary(_Out):
+    name: str | None = None
+    image: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    last_status: str | None = None
+    health_status: str | None = None
+
+
+class TaskSummary(_Out):
+    account: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    cluster_arn: str | None = None
+    task_arn: str
+    task_id: str | None = None
+    service: str | None = None
+    group: str | None = None
+    started_by: str | None = None
+    deployment_id: str | None = None
+    task_definition: str | None = Field(None, description="family:revision")
+    task_definition_arn: str | None = None
+    launch_type: str | None = None
+    capacity_provider: str | None = None
+    platform_version: str | None = None
+    cpu_architecture: str | None = None
+    availability_zone: str | None = None
+    cpu: str | None = None
+    memory: str | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    stopped_at: str | None = None
+    event_version: int | None = None
+    containers: list[ContainerSummary] = Field(default_factory=list)
+
+
+class Links(_Out):
+    task: str | None = None
+    service: str | None = None
+    log_stream: str | None = None
+    task_definition: str | None = None
+
+
+class Check(_Out):
+    name: str = Field(description="What was checked automatically.")
+    result: str = Field(description="What the check found.")
+    ok: bool | None = Field(None, description="True: no problem there; False: a problem; None: not checked.")
+
+
+class Finding(_Out):
+    """One diagnosis of one stopped task."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        json_schema_extra={"$id": SCHEMA_ID, "$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    schema_: str = Field(SCHEMA_ID, alias="schema", description="Schema id; changes with schema_version.")
+    schema_version: str = SCHEMA_VERSION
+    pattern: str = Field(description="Root cause: a pattern id of the taxonomy.")
+    symptom: str | None = Field(None, description="The symptom ECS reported when it differs from the root cause.")
+    severity: Severity
+    confidence: float = Field(ge=0, le=1)
+    title: str
+    summary: str
+    facts: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    remediation: list[str] = Field(default_factory=list)
+    also_matched: list[str] = Field(default_factory=list)
+    task: TaskSummary
+    log_excerpt: list[str] = Field(default_factory=list, description="Last <= 50 relevant log lines, masked.")
+    links: Links = Field(default_factory=Links)
+    gaps: list[str] = Field(default_factory=list, description="Evidence that was not available.")
+    checks: list[Check] = Field(default_factory=list, description="What was checked automatically.")
+    fingerprint: str = Field(description="Stable hash of (service, pattern, key facts) for de-duplication.")
+
+
+def finding_json_schema() -> dict[str, Any]:
+    return Finding.model_json_schema(by_alias=True, mode="serialization")

@@ -1,0 +1,33 @@
+"""The pattern registry: every module in this package that exports PATTERN, discovered at import.
+
+Adding a pattern is adding one module (and its test): nothing here changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from shared.patterns.base import Pattern
+
+
+@cache
+def registry() -> tuple[Pattern, ...]:
+    """All patterns, most specific (highest priority) first; the fallback (`unknown`) last."""
+    found: list[Pattern] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        pattern = getattr(module, "PATTERN", None)
+        if isinstance(pattern, Pattern):
+            found.append(pattern)
+    return tuple(sorted(found, key=lambda p: -p.priority))
+
+
+def by_id(pattern_id: str) -> Pattern:
+    for pattern in registry():
+        if pattern.id == pattern_id:
+            return pattern
+    raise KeyError(pattern_id)

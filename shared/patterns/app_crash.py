@@ -1,0 +1,202 @@
+"""app-crash: the application raised, panicked or aborted and exited; no more specific pattern.
+
+Signals: Python "Traceback (most recent call last)" and its final exception line; Go "panic:" /
+"fatal error:"; Node uncaught errors with "at ..." frames; Java "Exception in thread" / Spring
+"Application run failed" and the last "Caused by:"; .NET "Unhandled exception."; Ruby
+"... (NameError)"; Rust "thread 'main' panicked at"; PHP "PHP Fatal error"; Elixir "** (Error)";
+native "Segmentation fault" / "terminate called after throwing"; otherwise error output followed
+by a non-zero exit the app returned itself (1, 2, 134, 139 ...). A bare 137/143 with no error text
+is not a crash (see unknown). Facts: exception, language, exit_code, container.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import SIGNAL_EXITS, Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    exit_code,
+    log_proof,
+)
+
+_SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
+    ("go", re.compile(r"^\s*panic: (.+)")),
+    ("go", re.compile(r"^fatal error: (.+)")),
+    ("rust", re.compile(r"thread '[^']+' panicked at (.+)")),
+    ("java", re.compile(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
+    ("java", re.compile(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
+    ("java", re.compile(r"(Application run failed|APPLICATION FAILED TO START)")),
+    ("dotnet", re.compile(r"Unhandled [eE]xception\.? ([\w.]+(?:: .+)?)")),
+    ("php", re.compile(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
+    ("elixir", re.compile(r"^\*\* \((\w[\w.]*)\) (.+)")),
+    ("ruby", re.compile(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
+    ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
+                          r"double free or corruption|stack smashing detected|Aborted \(core dumped\))")),
+    ("node", re.compile(r"^(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)(?: \[\w+\])?: .+)")),
+    ("node", re.compile(r"(UnhandledPromiseRejection\w*: .+|\[UnhandledPromiseRejection: .+)")),
+]
+_TRACEBACK = "traceback (most recent call last)"
+_PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
+_NEEDLES = ("traceback (most recent", "panic:", "fatal error:", "panicked at", "exception in thread", "caused by:",
+            "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
+            "segmentation fault", "terminate called", "double free", "stack smashing", "aborted (core",
+            "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '")
+_ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
+                "denied", "invalid", "crash", "exit", "killed")
+_NODE_FRAME = re.compile(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
+_EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
+                 126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
+                 139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
+
+
+class AppCrash(Pattern):
+    id = "app-crash"
+    priority = 20
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        if not logs:
+            return None
+        hc = "health check" in ev.stopped_reason.lower()
+        for i in candidate_lines(ev, _NEEDLES):
+            container = container_for_line(ev, i)
+            code = exit_code(ev, container)
+            if not self._exit_allows(ev, code, hc):
+                continue
+            found = self._signature(ev, i)
+            if found is None:
+                continue
+            language, exception, anchor = found
+            if logs.quiet(anchor) and language != "python":
+                continue
+            return self._build(ev, anchor, container, code, language, exception, 0.88)
+        # Error output and a non-zero exit the app returned itself.
+        primary = ev.primary
+        code = exit_code(ev, primary)
+        if code in (None, 0) or code in SIGNAL_EXITS or hc:
+            return None
+        indices = [i for i in range(len(logs) - 1, max(-1, len(logs) - 60), -1)
+                   if logs.containers[i] in (primary, None)]
+        for i in indices:
+            text = logs.texts[i].lower()
+            level = logs.level(i)
+            if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
+                return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
+        return None
+
+    def _exit_allows(self, ev: Evidence, code: int | None, hc: bool) -> bool:
+        if code == 0:
+            return False
+        if code in SIGNAL_EXITS:
+            return ev.stop_code == "EssentialContainerExited" and not hc
+        return not (code is None and hc)
+
+    def _signature(self, ev: Evidence, i: int) -> tuple[str, str, int] | None:
+        texts = ev.logs.texts
+        text = texts[i]
+        if _TRACEBACK in text.lower():
+            # The exception is the first non-indented line after the frames.
+            end = ev.logs.block_end(i)
+            for j in range(end, i, -1):
+                m = _PY_EXC.match(texts[j])
+                if m and not texts[j][:1].isspace():
+                    return "python", m.group(1), j
+            return "python", "Traceback (exception line not in the log)", i
+        for language, regex in _SIGNATURES:
+            m = regex.search(text)
+            if not m:
+                continue
+            exception = " ".join(g for g in m.groups() if g) if m.lastindex else m.group(0)
+            if language == "node":
+                nxt = texts[i + 1] if i + 1 < len(texts) else ""
+                if _NODE_FRAME.match(nxt):
+                    return "node", exception, i
+                if re.match(r"^\w*(?:Error|Exception): ", text) and self._py_tail(ev, i):
+                    return "python", exception, i
+                continue
+            if language == "java" and exception in ("Application run failed", "APPLICATION FAILED TO START"):
+                cause = self._last_caused_by(ev, i)
+                exception = cause or exception
+            return language, exception.strip(), i
+        return None
+
+    def _py_tail(self, ev: Evidence, i: int) -> bool:
+        return i > 0 and ev.logs.texts[i - 1][:1] in (" ", "\t")
+
+    def _last_caused_by(self, ev: Evidence, i: int) -> str | None:
+        last = None
+        for j in range(i, min(len(ev.logs), i + 300)):
+            t = ev.logs.texts[j].strip()
+            if t.startswith("Caused by: "):
+                last = t[len("Caused by: "):]
+        return last
+
+    def _build(self, ev, i, container, code, language, exception, confidence) -> Match:
+        facts = {"exception": exception[:300], "language": language, "exit_code": code, "container": container}
+        if code in _EXIT_MEANING:
+            facts["exit_meaning"] = _EXIT_MEANING[code]
+        frame = self._app_frame(ev, i)
+        if frame:
+            facts["location"] = frame
+        start = ev.logs.block_start(i)
+        proofs = (log_proof(ev, i),) if start == i else (log_proof(ev, start), log_proof(ev, i))
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=proofs, confidence=confidence,
+                     stage=Stage.APP, anchor=i, container=container)
+
+    def _app_frame(self, ev: Evidence, i: int) -> str | None:
+        """The innermost frame of the application's own code (not the runtime or libraries)."""
+        start = max(ev.logs.block_start(i), i - 200)
+        best = None
+        for j in range(start, min(len(ev.logs), i + 40)):
+            t = ev.logs.texts[j].strip()
+            m = re.match(r'File "([^"]+)", line (\d+)', t)
+            if m and "site-packages" not in m.group(1) and "/lib/python" not in m.group(1) and "<frozen" not in m.group(1):
+                best = f"{m.group(1)}:{m.group(2)}"
+                continue
+            m = re.match(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$", t)
+            if m and "node_modules" not in m.group(1) and best is None:
+                best = m.group(1)
+                continue
+            m = re.match(r"(/[^\s]+\.go:\d+)", t)
+            if m and "/go/pkg/mod/" not in m.group(1) and "/usr/local/go/" not in m.group(1) and best is None:
+                best = m.group(1)
+        return best
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        container = f.get("container") or "the container"
+        exc = f.get("exception", "an error")
+        lang = f.get("language")
+        code = f.get("exit_code")
+        c = ev.container(f.get("container"))
+        image = c.image if c and c.image else "<image>"
+        steps = []
+        where = f" at `{f['location']}`" if f.get("location") else ""
+        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.")
+        steps.append(f"Reproduce with the task's image and environment: `docker run --rm --env-file task.env {image}` "
+                     "(export the environment from the task definition).")
+        if code == 139:
+            steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
+                         "library built for another libc, or a bug in an extension).")
+        if code == 134:
+            steps.append("Exit 134 is an abort (SIGABRT): an assertion, an uncaught C++ exception, or the runtime "
+                         "giving up.")
+        steps.append("While the service crash-loops, enable the deployment circuit breaker with rollback so a bad "
+                     "revision is rolled back instead of restarting forever.")
+        return Explanation(
+            title=f"{container} crashed: {exc[:120]}",
+            summary=(f"{container} exited{f' with code {code}' if code is not None else ''} after "
+                     + (f"an unhandled {lang} error" if lang else "logging an error")
+                     + f": {exc[:200]}."),
+            remediation=steps,
+        )
+
+
+PATTERN = AppCrash()

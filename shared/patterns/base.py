@@ -1,0 +1,258 @@
+"""What every pattern module is built from: the Match it returns and small shared helpers.
+
+A pattern is a pure function of the Evidence. It returns a `Match` (facts, proofs, confidence,
+and where the signal came from) or None, and it explains a match in plain words. The engine picks
+one match as the root cause; patterns never look at each other's results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar, Literal
+
+from shared.evidence.model import Evidence
+
+Severity = Literal["critical", "warning", "info"]
+
+
+class Stage(IntEnum):
+    """Where a signal came from; decides how the engine weighs it."""
+
+    BENIGN = 0  # the stop looks intended (exit 0, scale-in, spot, user stop)
+    SYMPTOM = 1  # ECS saw a symptom (health checks failed); logs may name the cause
+    APP = 2  # the application's own output names a cause
+    PLATFORM = 3  # ECS/agent reported a definite failure (pull, secrets, OOM kill, ENI ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Match:
+    facts: dict[str, Any]
+    proofs: tuple[Proof, ...]
+    confidence: float
+    stage: Stage
+    anchor: int | None = None  # index of the deciding log line, for APP matches
+    container: str | None = None
+    strong: bool = False  # BENIGN only: the stop was initiated from outside (scale-in, spot, user)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    summary: str
+    remediation: list[str] = field(default_factory=list)
+
+
+class Pattern:
+    """Base of every pattern; subclasses set the class attributes and implement match/explain."""
+
+    id: ClassVar[str]
+    priority: ClassVar[int]  # unique; higher = more specific, wins among comparable matches
+    severity: ClassVar[Severity] = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+# -------------------------------------------------------------------------------------------------
+# Shared helpers (pure)
+# -------------------------------------------------------------------------------------------------
+def log_proof(ev: Evidence, i: int, *, through: int | None = None) -> Proof:
+    """A proof naming the container and 1-based line number of log line i (optionally a range)."""
+    container = ev.logs.containers[i] or ev.primary or "?"
+    text = ev.logs.texts[i].strip()
+    if through is not None and through > i:
+        text = " | ".join(t.strip() for t in ev.logs.texts[i : through + 1] if t.strip())
+    return Proof(f"logs[{container}]:{i + 1}", clip(text))
+
+
+def reason_proof(source: str, text: str) -> Proof:
+    return Proof(source, clip(text))
+
+
+def clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def candidate_lines(ev: Evidence, needles: Sequence[str]) -> Iterator[int]:
+    """Log lines containing a needle: the failing container's (and unlabelled) lines first, newest
+    first, then other containers' lines, newest first."""
+    hits = ev.logs.lines_with(*needles)
+    if not hits:
+        return
+    preferred = set(ev.failing) | {None}
+    if len(ev.detail.containers) <= 1:
+        yield from reversed(hits)
+        return
+    containers = ev.logs.containers
+    later = []
+    for i in reversed(hits):
+        if containers[i] in preferred:
+            yield i
+        else:
+            later.append(i)
+    yield from later
+
+
+def find_in_logs(
+    ev: Evidence,
+    needles: Sequence[str],
+    regex: re.Pattern[str],
+    *,
+    allow_quiet: bool = False,
+) -> tuple[int, re.Match[str]] | None:
+    """The preferred log line (see candidate_lines) where `regex` matches, skipping lines logged at
+    an explicit debug/info/warn level unless allow_quiet."""
+    for i in candidate_lines(ev, needles):
+        m = regex.search(ev.logs.texts[i])
+        if m and (allow_quiet or not ev.logs.quiet(i)):
+            return i, m
+    return None
+
+
+def find_in_reasons(ev: Evidence, regex: re.Pattern[str]) -> tuple[str, str, re.Match[str]] | None:
+    for source, text in ev.reasons:
+        m = regex.search(text)
+        if m:
+            return source, text, m
+    return None
+
+
+def container_for_line(ev: Evidence, i: int) -> str | None:
+    return ev.logs.containers[i] or ev.primary
+
+
+def container_for_reason(ev: Evidence, source: str) -> str | None:
+    if source.startswith("containers["):
+        return source[len("containers[") : source.index("]")]
+    return ev.primary
+
+
+def exit_code(ev: Evidence, container: str | None) -> int | None:
+    c = ev.container(container)
+    return c.exit_code if c else None
+
+
+def strip_quotes(value: str) -> str:
+    return value.strip().strip("'\"`‘’“”").strip()
+
+
+# --- endpoints --------------------------------------------------------------------------------
+DB_PORTS = {
+    5432: "postgres", 3306: "mysql", 1433: "mssql", 1521: "oracle", 27017: "mongodb",
+    6379: "redis", 6380: "redis", 11211: "memcached", 9042: "cassandra", 5433: "postgres",
+    26257: "cockroachdb", 7687: "neo4j", 8529: "arangodb", 9200: "elasticsearch", 8086: "influxdb",
+    5984: "couchdb", 28015: "rethinkdb", 3307: "mysql",
+}
+_ENGINE_WORDS = (
+    ("postgres", "postgres"), ("psycopg", "postgres"), ("psql", "postgres"), ("pgx", "postgres"),
+    ("npgsql", "postgres"), ("pg-pool", "postgres"), ("node-postgres", "postgres"), ("pq:", "postgres"),
+    ("libpq", "postgres"), ("postmaster", "postgres"), ("asyncpg", "postgres"), ("pg_hba", "postgres"),
+    ("mariadb", "mysql"), ("mysql", "mysql"), ("pymysql", "mysql"), ("mysqli", "mysql"),
+    ("sqlserver", "mssql"), ("sql server", "mssql"), ("mssql", "mssql"), ("tedious", "mssql"),
+    ("pyodbc", "mssql"), ("oracle", "oracle"), ("ora-", "oracle"),
+    ("mongo", "mongodb"), ("docdb", "mongodb"),
+    ("redis", "redis"), ("ioredis", "redis"), ("elasticache", "redis"), ("valkey", "redis"),
+    ("memcache", "memcached"), ("cassandra", "cassandra"), ("keyspaces", "cassandra"),
+    ("elasticsearch", "elasticsearch"), ("opensearch", "elasticsearch"), ("neo4j", "neo4j"),
+    ("cockroach", "cockroachdb"), ("aurora", "mysql"),
+)
+_SCHEMES = {
+    "postgres": "postgres", "postgresql": "postgres", "postgresql+psycopg2": "postgres",
+    "postgresql+asyncpg": "postgres", "mysql": "mysql", "mysql+pymysql": "mysql", "mariadb": "mysql",
+    "mongodb": "mongodb", "mongodb+srv": "mongodb", "redis": "redis", "rediss": "redis",
+    "sqlserver": "mssql", "mssql": "mssql", "jdbc:postgresql": "postgres", "jdbc:mysql": "mysql",
+    "jdbc:sqlserver": "mssql", "jdbc:oracle": "oracle", "jdbc:mariadb": "mysql",
+}
+DB_HOST_HINTS = (".rds.amazonaws.com", ".docdb.amazonaws.com", ".cache.amazonaws.com",
+                 ".redshift.amazonaws.com", ".neptune.amazonaws.com", ".es.amazonaws.com",
+                 ".aoss.amazonaws.com", ".memorydb.amazonaws.com")
+DB_DRIVER_WORDS = (
+    "psycopg", "sqlalchemy", "django.db", "sequelize", "typeorm", "prisma", "knex", "hikari",
+    "jdbc", "gorm", "pgx", "pg-pool", "mongoose", "mongoclient", "mongonetwork", "mongoserver",
+    "pymongo", "mysql", "redis", "postgres", "database", "activerecord", "ecto", "db connection",
+    "operationalerror", "psqlexception", "npgsql", "sqlstate", "asyncpg", "ioredis", "lettuce",
+    "jedis", "r2dbc", "datasource", "pg_connect", "dbal", "doctrine", "flyway", "liquibase", "mikro-orm",
+)
+
+_SCHEME_RE = re.compile(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)
+
+
+def engine_of(text: str, host: str | None = None, port: int | None = None) -> str | None:
+    """Normalise the database engine from a driver name, URL scheme or well-known port."""
+    low = text.lower()
+    for m in _SCHEME_RE.finditer(low):
+        engine = _SCHEMES.get(m.group(1))
+        if engine:
+            return engine
+    if port in DB_PORTS and port not in (9200,):
+        return DB_PORTS[port]
+    for word, engine in _ENGINE_WORDS:
+        if word in low:
+            return engine
+    if host:
+        h = host.lower()
+        for word, engine in _ENGINE_WORDS:
+            if word in h:
+                return engine
+    if port in DB_PORTS:
+        return DB_PORTS[port]
+    return None
+
+
+def looks_like_database(text: str, host: str | None, port: int | None) -> bool:
+    """Is this connection failure about a database (as opposed to any other outbound host)?"""
+    if port in DB_PORTS and port != 9200:
+        return True
+    if host and any(h in host.lower() for h in DB_HOST_HINTS):
+        return True
+    low = text.lower()
+    if any(word in low for word in DB_DRIVER_WORDS):
+        return True
+    return bool(_SCHEME_RE.search(low) and engine_of(low))
+
+
+_HOSTPORT = re.compile(
+    r"(?P<host>\[[0-9a-f:]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):(?P<port>\d{2,5})\b"
+)
+
+
+def host_port(text: str) -> tuple[str | None, int | None]:
+    """The first host:port pair in the text (ignores times like 10:00:31 and URL schemes)."""
+    for m in _HOSTPORT.finditer(text):
+        host = m.group("host")
+        if host.isdigit() or (len(host) < 2 and not host.isalpha()):
+            continue
+        end = m.end()
+        if end < len(text) and text[end] == ":" and text[end + 1 : end + 2].isdigit():
+            continue  # a time or IPv6 fragment
+        try:
+            port = int(m.group("port"))
+        except ValueError:
+            continue
+        if 0 < port < 65536:
+            return host.strip("[]"), port
+    return None, None
+
+
+def dedupe(items: Sequence[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+def fmt_container(name: str | None) -> str:
+    return f"`{name}`" if name else "the failing container"

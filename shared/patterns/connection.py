@@ -1,0 +1,142 @@
+"""Parsing of connection failures, shared by database-connection-failed and network-egress-blocked.
+
+Not a pattern (no PATTERN): it only reads a line and its neighbours and says what kind of failure
+it is (refused / timeout / auth / dns / unreachable) and which endpoint it was about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.patterns.base import host_port
+
+_CAUSES = (
+    ("auth", re.compile(
+        r"password authentication failed|Access denied for user|authentication failed|Login failed for user"
+        r"|\bNOAUTH\b|\bWRONGPASS\b|invalid password|bad auth|no pg_hba\.conf entry|\bP1000\b"
+        r"|SCRAM authentication|invalid username-password|requires a password|password is missing"
+        r"|(?:SQLSTATE\[HY000\] )?\[1045\]|ER_ACCESS_DENIED_ERROR|role \"[^\"]+\" does not exist", re.IGNORECASE)),
+    ("dns", re.compile(
+        r"could not translate host name|Unknown MySQL server host|\bENOTFOUND\b|\bEAI_AGAIN\b|no such host"
+        r"|Name or service not known|nodename nor servname|Temporary failure in name resolution"
+        r"|UnknownHostException|getaddrinfo failed|Name does not resolve|Could not resolve host"
+        r"|NameResolutionError|Failed to resolve|No address associated with hostname|\[Errno -[23]\]",
+        re.IGNORECASE)),
+    ("refused", re.compile(
+        r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
+        r"|\[2002\] Connection refused|connect: connection refused", re.IGNORECASE)),
+    ("unreachable", re.compile(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
+                               r"|Could not connect to the endpoint URL", re.IGNORECASE)),
+    ("timeout", re.compile(
+        r"timed out|timeout expired|\bETIMEDOUT\b|i/o timeout|\(110\)|errno 110|ConnectTimeout|connect timeout"
+        r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
+        r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
+        r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
+        r"|connection attempt failed|Operation timed out", re.IGNORECASE)),
+)
+
+# Words that make a line a connection failure at all (cheap pre-filter for patterns).
+NEEDLES = (
+    "refused", "timed out", "timeout", "etimedout", "econnrefused", "authentication failed", "access denied for user",
+    "could not translate", "unknown mysql server host", "enotfound", "eai_again", "no such host",
+    "name or service not known", "name resolution", "unknownhostexception", "could not connect", "can't connect",
+    "cannot connect", "connection to server at", "communications link failure", "p1001", "p1000", "noauth",
+    "wrongpass", "login failed for user", "network-related", "ehostunreach", "no route to host", "unreachable",
+    "deadline exceeded", "endpoint url", "pg_hba.conf", "failed to connect", "unable to connect", "error connecting",
+    "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
+    "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
+)
+_DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
+
+_ENDPOINTS = (
+    re.compile(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
+    re.compile(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
+    re.compile(r"on host \"(?P<host>[^\"]+)\"(?:[^\n]*?port (?P<port>\d+))?"),
+    re.compile(r"could not translate host name \"(?P<host>[^\"]+)\""),
+    re.compile(r"Can't connect to (?:MySQL|MariaDB|local MySQL) server (?:on|through) '(?P<host>[^':]+)(?::(?P<port>\d+))?'"),
+    re.compile(r"Unknown MySQL server host '(?P<host>[^']+)'"),
+    re.compile(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)\b"),
+    re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[\w.-]+)"),
+    re.compile(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
+    re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):(?P<port>\d+)"),
+    re.compile(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
+    re.compile(r"dial tcp (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)"),
+    re.compile(r"dial tcp: lookup (?P<host>[\w.-]+)"),
+    re.compile(r"Can't reach database server at [`'\"]?(?P<host>[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
+    re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)"),
+    re.compile(r"endpoint URL: \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
+    re.compile(r"Connect to (?P<host>[\w.-]+):(?P<port>\d+) \["),
+    re.compile(r"Failed to connect to (?P<host>[\w.-]+) port (?P<port>\d+)"),
+    re.compile(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
+    re.compile(r"Connection to (?P<host>[\w.-]+) timed out"),
+    re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
+    re.compile(r"UnknownHostException: (?P<host>[\w.-]+)"),
+    re.compile(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
+    re.compile(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),
+    re.compile(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno"),
+    re.compile(r"`?host=(?P<host>[\w.-]+)"),
+    re.compile(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
+    re.compile(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),
+    re.compile(r"[a-z][a-z0-9+]*://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?"),
+)
+_PORT_ONLY = (
+    re.compile(r"(?:TCP/IP connections on|on) port (\d+)"),
+    re.compile(r"\"port\":\s*(\d+)"),
+    re.compile(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
+)
+_USER = re.compile(r"for user ['\"]?([\w.@-]+)['\"]?")
+
+
+@dataclass(frozen=True)
+class ConnectionFailure:
+    cause: str | None  # refused / timeout / auth / dns / unreachable / not-found (database missing)
+    host: str | None = None
+    port: int | None = None
+    url: str | None = None
+    user: str | None = None
+
+
+def failure_cause(text: str) -> str | None:
+    for cause, regex in _CAUSES:
+        if regex.search(text):
+            return cause
+    if _DB_NOT_FOUND.search(text):
+        return "not-found"
+    return None
+
+
+def parse(line: str, context: str) -> ConnectionFailure | None:
+    """The failure on `line` (endpoint details may come from `context`, the surrounding entry)."""
+    cause = failure_cause(line)
+    if cause is None:
+        return None
+    host = port = url = None
+    for source in (line, context):
+        for regex in _ENDPOINTS:
+            m = regex.search(source)
+            if not m:
+                continue
+            gd = m.groupdict()
+            host = host or gd.get("host")
+            if gd.get("port") and port is None:
+                port = int(gd["port"])
+            url = url or gd.get("url")
+            if host:
+                break
+        if host:
+            break
+    if port is None:
+        for regex in _PORT_ONLY:
+            m = regex.search(line) or regex.search(context)
+            if m:
+                port = int(m.group(1))
+                break
+    if port is None and host is None:
+        host, port = host_port(line)
+    if host:
+        host = host.strip("[]'\"`")
+        if host.isdigit():
+            host = None
+    user = _USER.search(line)
+    return ConnectionFailure(cause=cause, host=host, port=port, url=url, user=user.group(1) if user else None)

@@ -1,0 +1,77 @@
+"""container-health-check-failed: the container's own HEALTHCHECK (task definition) failed.
+
+Signal: stoppedReason "Task failed container health checks" (or a container whose healthStatus
+is UNHEALTHY). A symptom like ELB checks: a root cause in the logs wins. Facts: container, the
+health check command (live), hints such as a server bound to one hostname (the check runs inside
+the container against localhost).
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_proof, reason_proof
+
+_SIGNAL = re.compile(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
+                     re.IGNORECASE)
+_HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
+                        r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
+
+
+class ContainerHealthCheckFailed(Pattern):
+    id = "container-health-check-failed"
+    priority = 30
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        m = _SIGNAL.search(ev.stopped_reason)
+        unhealthy = [c.name for c in ev.detail.containers if (c.health_status or "").upper() == "UNHEALTHY"]
+        if not m and not (unhealthy and ev.stop_code != "EssentialContainerExited"):
+            return None
+        container = unhealthy[0] if unhealthy else ev.primary
+        proofs = [reason_proof("stoppedReason", ev.stopped_reason)] if m else [
+            Proof(f"containers[{container}].healthStatus", "UNHEALTHY")]
+        facts: dict = {"container": container}
+        cdef = ev.container_definition(container)
+        if cdef and cdef.health_check:
+            facts["health_check"] = " ".join(cdef.health_check)
+            if cdef.health_check_start_period is not None:
+                facts["start_period"] = cdef.health_check_start_period
+        for i in ev.logs.lines_with("local:", "network:", "listening on", "running on", "started on"):
+            hb = _HOST_BIND.search(ev.logs.texts[i])
+            if hb and not hb.group(1).startswith(("0.0.0.0", "127.")):
+                facts["listen_address"] = hb.group(1)
+                facts["listen_port"] = int(hb.group(2))
+                facts["hint"] = "bound to the task's own hostname/IP, not localhost"
+                proofs.append(log_proof(ev, i))
+                break
+        return Match(facts=facts, proofs=tuple(proofs), confidence=0.9, stage=Stage.SYMPTOM, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        container = f.get("container") or "the container"
+        cmd = f.get("health_check")
+        steps: list[str] = []
+        if f.get("hint"):
+            steps.append(f"{container} listens on {f['listen_address']}:{f['listen_port']} only, but the health check "
+                         "runs inside the container against localhost: bind to 0.0.0.0 (Next.js standalone: set "
+                         "`HOSTNAME=0.0.0.0`; Fargate sets HOSTNAME to the task's name) or check that address.")
+        steps.append("See why the check fails: `docker inspect --format '{{json .State.Health}}' <container>` "
+                     "locally, or run the check command in the task with `aws ecs execute-command`.")
+        steps.append("The command must exist in the image: slim and distroless images have no curl/wget "
+                     "(use `[\"CMD-SHELL\", \"python -c 'import urllib.request; urllib.request.urlopen(\\\"http://"
+                     "localhost:<port>/health\\\")'\"]` or add the tool)"
+                     + (f"; the current check is `{cmd}`." if cmd else "."))
+        steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
+                     "only when healthy (`curl -f`, not plain curl).")
+        return Explanation(
+            title=f"Container health check failed: {container}",
+            summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
+                     + (": the server is bound to one hostname and the check cannot reach it on localhost."
+                        if f.get("hint") else ". The application log shows no error of its own.")),
+            remediation=steps,
+        )
+
+
+PATTERN = ContainerHealthCheckFailed()

@@ -1,0 +1,166 @@
+"""container-start-failed: the container process could not start.
+
+Signals: "exec format error" (image built for another CPU architecture); "executable file not
+found in $PATH"; "exec: ... no such file or directory" (missing entrypoint, or a CRLF shebang);
+"permission denied" starting the process; CannotStartContainerError / OCI runtime create failed;
+exit 126 (not executable) or 127 (command not found) with the shell's complaint. Facts: container,
+cause (exec-format / entrypoint-not-found / permission), executable.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Proof,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    exit_code,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+    strip_quotes,
+)
+
+_SPECIFIC = re.compile(
+    r"(?P<format>exec format error)"
+    r"|(?P<path>executable file not found in \$PATH|exec: \"[^\"]+\": (?:stat [^:]+: )?no such file or directory"
+    r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
+    r"|exec user process caused: no such file or directory)"
+    r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+): permission denied)",
+    re.IGNORECASE,
+)
+_GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
+                      re.IGNORECASE)
+_SHELL = re.compile(
+    r"^(?:/bin/sh|sh|bash|/bin/bash|/usr/bin/env|[\w/.-]+\.sh)(?:: line \d+)?:?(?: \d+:)? (?:exec: )?([\w./-]+): "
+    r"(?P<what>not found|command not found|Permission denied|No such file or directory)"
+)
+_EXE = (
+    re.compile(r"exec: \"([^\"]+)\""),
+    re.compile(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
+    re.compile(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
+)
+_NEEDLES = ("exec format", "executable file not found", "no such file or directory", "permission denied",
+            "not found", "oci runtime", "exec user process")
+
+
+def _cause(groupdict: dict) -> str:
+    if groupdict.get("format"):
+        return "exec-format"
+    if groupdict.get("perm"):
+        return "permission"
+    return "entrypoint-not-found"
+
+
+class ContainerStartFailed(Pattern):
+    id = "container-start-failed"
+    priority = 120
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SPECIFIC)
+        if hit:
+            source, text, m = hit
+            return self._build(ev, text, _cause(m.groupdict()), container_for_reason(ev, source),
+                               Stage.PLATFORM, (reason_proof(source, text),), None, 0.95)
+        found = find_in_logs(ev, _NEEDLES, _SPECIFIC, allow_quiet=True)
+        if found:
+            i, m = found
+            return self._build(ev, ev.logs.texts[i], _cause(m.groupdict()), container_for_line(ev, i),
+                               Stage.APP, (log_proof(ev, i),), i, 0.93)
+        found = find_in_logs(ev, ("not found", "permission denied", "no such file"), _SHELL, allow_quiet=True)
+        if found:
+            i, m = found
+            container = container_for_line(ev, i)
+            code = exit_code(ev, container)
+            what = m.group("what").lower()
+            if code in (126, 127) or ev.logs.block_end(i) >= len(ev.logs) - 3:
+                cause = "permission" if "permission" in what else "entrypoint-not-found"
+                match = self._build(ev, ev.logs.texts[i], cause, container, Stage.APP, (log_proof(ev, i),), i,
+                                    0.85 if code in (126, 127) else 0.7)
+                match.facts["executable"] = m.group(1)
+                return match
+        hit = find_in_reasons(ev, _GENERIC)
+        if hit:
+            source, text, _ = hit
+            low = text.lower()
+            cause = "permission" if "permission denied" in low else None
+            return self._build(ev, text, cause, container_for_reason(ev, source), Stage.PLATFORM,
+                               (reason_proof(source, text),), None, 0.5)
+        for c in ev.detail.containers:
+            if c.exit_code in (126, 127) and c.name in ev.failing:
+                cause = "permission" if c.exit_code == 126 else "entrypoint-not-found"
+                proof = Proof(f"containers[{c.name}].exitCode", str(c.exit_code))
+                return self._build(ev, "", cause, c.name, Stage.APP, (proof,), len(ev.logs), 0.6)
+        return None
+
+    def _build(self, ev, text, cause, container, stage, proofs, anchor, confidence) -> Match:
+        facts: dict = {"container": container, "cause": cause}
+        for regex in _EXE:
+            m = regex.search(text)
+            if m:
+                facts["executable"] = strip_quotes(m.group(1))
+                break
+        if cause == "exec-format":
+            facts["cpu_architecture"] = ev.cpu_architecture or (
+                "x86_64 (Fargate default)" if (ev.detail.launch_type or "").upper() == "FARGATE" else None)
+        if "\\r" in text or "\r" in text:
+            facts["crlf"] = True
+        code = exit_code(ev, container)
+        if code is not None:
+            facts["exit_code"] = code
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=proofs,
+                     confidence=confidence, stage=stage, anchor=anchor, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        container = f.get("container") or "the container"
+        cause = f.get("cause")
+        exe = f.get("executable")
+        c = ev.container(f.get("container"))
+        image = c.image if c and c.image else "<image>"
+        steps: list[str] = []
+        if cause == "exec-format":
+            arch = str(f.get("cpu_architecture") or "")
+            target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
+            other = "X86_64" if target == "arm64" else "ARM64"
+            steps.append(f"The image was built for another CPU architecture than the task runs on ({arch or 'see runtimePlatform'}). "
+                         f"Rebuild for the task: `docker buildx build --platform linux/{target} -t {image} --push .` "
+                         f"(or `--platform linux/amd64,linux/arm64` for both).")
+            steps.append(f"Or run the task on the image's architecture: task definition "
+                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
+            steps.append(f"Check what the image contains: `docker image inspect --format '{{{{.Architecture}}}}' {image}`.")
+        elif cause == "entrypoint-not-found":
+            what = f"`{exe}`" if exe else "the entrypoint/command"
+            steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "
+                         "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
+                         f"`docker run --rm --entrypoint sh {image} -c 'command -v {exe or '<cmd>'}'`.")
+            if f.get("crlf"):
+                steps.append("The script has Windows line endings (`\\r` in the shebang): convert it with "
+                             "`dos2unix` or a `.gitattributes` rule `*.sh text eol=lf`.")
+            steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails the "
+                         "same way: install the interpreter or use a matching base image.")
+        elif cause == "permission":
+            steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
+                         "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it.")
+        else:
+            steps.append(f"Run the image locally with the task's command to see the runtime's error: "
+                         f"`docker run --rm {image}`; compare with the task definition's entryPoint/command.")
+        return Explanation(
+            title=f"Container {container} could not start" + (f" ({cause})" if cause else ""),
+            summary=(f"The process of {container} could not be started"
+                     + {"exec-format": ": the image's binaries are for a different CPU architecture.",
+                        "entrypoint-not-found": ": its entrypoint or command was not found.",
+                        "permission": ": its entrypoint is not executable."}.get(cause or "", ".")),
+            remediation=steps,
+        )
+
+
+PATTERN = ContainerStartFailed()

@@ -1,0 +1,124 @@
+"""database-connection-failed: the application cannot reach or log in to its database.
+
+Signals: psycopg2/libpq "could not connect to server" / "connection to server at ... failed";
+ECONNREFUSED/ETIMEDOUT to a database port; MySQL "Can't connect to MySQL server" / "Access denied
+for user"; "password authentication failed"; JDBC "Communications link failure" /
+PSQLException; Mongo ServerSelectionTimeout / MongoNetworkError; Redis "Error 111 connecting";
+Prisma P1001/P1000; a timeout to *.rds.amazonaws.com. A connection failure is about a database
+when the port is a database port, the host is an AWS database endpoint, or a database driver
+is in the entry. Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
+Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-egress-blocked.
+"""
+
+from __future__ import annotations
+
+from shared.evidence.model import Evidence
+from shared.patterns import connection
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    engine_of,
+    log_proof,
+    looks_like_database,
+)
+
+_LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
+                  "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
+
+
+class DatabaseConnectionFailed(Pattern):
+    id = "database-connection-failed"
+    priority = 70
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        for i in candidate_lines(ev, connection.NEEDLES):
+            text = logs.texts[i]
+            if logs.quiet(i):
+                continue
+            start, end = logs.block_start(i), logs.block_end(i)
+            lo, hi = max(start, i - 12), min(end, i + 6)
+            context = "\n".join(logs.texts[lo : hi + 1])
+            failure = connection.parse(text, context)
+            if failure is None:
+                continue
+            if not looks_like_database(context, failure.host, failure.port):
+                continue
+            engine = engine_of(context, failure.host, failure.port)
+            if engine is None:
+                continue
+            container = container_for_line(ev, i)
+            facts = {
+                "host": failure.host,
+                "port": failure.port or None,
+                "engine": engine,
+                "cause": failure.cause,
+                "user": failure.user,
+                "container": container,
+            }
+            proof_end = i + 2 if i + 2 <= hi and "\n" not in text and len(text) < 120 else None
+            return Match(facts={k: v for k, v in facts.items() if v is not None},
+                         proofs=(log_proof(ev, i, through=proof_end),), confidence=0.92, stage=Stage.APP,
+                         anchor=i, container=container)
+        return None
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        engine = f.get("engine", "database")
+        host = f.get("host")
+        port = f.get("port") or _DEFAULT_PORTS.get(engine)
+        cause = f.get("cause")
+        container = f.get("container") or "the container"
+        target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else "the database")
+        steps: list[str] = []
+        if host in _LOCAL:
+            steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
+                         "your database: the database URL/host variable is probably missing or still the local "
+                         "default. Set it in the task definition (see missing environment variables).")
+        if cause == "refused":
+            steps.append(f"Something answered but nothing listens on {target}: check the database is running and the "
+                         f"endpoint and port are right (`aws rds describe-db-instances --query "
+                         f"'DBInstances[].Endpoint'`).")
+            steps.append(f"Check the database security group admits TCP {port or '<port>'} from the task's security group.")
+        elif cause == "timeout":
+            steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
+                         f"{port or '<port>'} from the task's security group (not from an IP range that changes).")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
+                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+        elif cause == "auth":
+            user = f.get("user")
+            steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "
+                         "password in the task's secret (rotation may have changed it), the user exists and may "
+                         "connect from the task's address (pg_hba.conf / MySQL host grants / IAM auth token).")
+        elif cause == "dns":
+            steps.append(f"`{host or 'the host'}` does not resolve from the task: check the spelling in the database "
+                         "URL, private hosted zones associated with the VPC, and that the VPC has DNS resolution "
+                         "enabled.")
+        elif cause == "not-found":
+            steps.append("The server answered but the database name does not exist: create it or fix the name in "
+                         "the connection string.")
+        steps.append(f"Test from inside the task: `aws ecs execute-command --cluster <cluster> --task <task> "
+                     f"--container {f.get('container') or '<container>'} --interactive --command "
+                     f"\"nc -zv {host or '<host>'} {port or '<port>'}\"` (refused = SG/listener, timed out = "
+                     "routing/SG).")
+        steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
+                     "starts slower does not crash-loop the service.")
+        return Explanation(
+            title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
+            summary=(f"{container} could not "
+                     + ("log in to" if cause == "auth" else "reach")
+                     + f" its {engine} database at {target}"
+                     + {"refused": ": the connection was refused.", "timeout": ": the connection timed out.",
+                        "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
+                        "not-found": ": the database does not exist."}.get(cause or "", ".")),
+            remediation=steps,
+        )
+
+
+PATTERN = DatabaseConnectionFailed()

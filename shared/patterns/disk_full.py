@@ -1,0 +1,122 @@
+"""disk-full: storage exhausted (task ephemeral storage or the host's Docker storage).
+
+Signals: "No space left on device"; ENOSPC; Python "[Errno 28]"; devmapper "Thin Pool has N free
+data blocks which is less than minimum required"; SQLite "database or disk is full"; Windows
+"There is not enough space on the disk". Facts: path (where the write failed), container.
+Most specific: an image pull that fails while extracting a layer for lack of space is disk-full,
+not image-pull-failed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+    strip_quotes,
+)
+
+_SIGNAL = re.compile(
+    r"no space left on device|\bENOSPC\b|\[Errno 28\]|Thin Pool has \d+ free data blocks"
+    r"|database or disk is full|not enough space on the disk|disk quota exceeded",
+    re.IGNORECASE,
+)
+_NEEDLES = ("no space left", "enospc", "errno 28", "thin pool", "disk is full", "not enough space", "quota exceeded")
+_PATHS = (
+    re.compile(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
+    re.compile(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
+    re.compile(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
+               re.IGNORECASE),
+    re.compile(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+    re.compile(r"No space left on device[^/]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
+)
+_THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
+                        re.IGNORECASE)
+
+
+class DiskFull(Pattern):
+    id = "disk-full"
+    priority = 200
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if hit:
+            source, text, _ = hit
+            return self._build(text, [reason_proof(source, text)], container_for_reason(ev, source),
+                               Stage.PLATFORM, None, ev)
+        found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+        if found:
+            i, _ = found
+            return self._build(ev.logs.texts[i], [log_proof(ev, i)], container_for_line(ev, i), Stage.APP, i, ev)
+        return None
+
+    def _build(self, text, proofs, container, stage, anchor, ev) -> Match:
+        facts: dict = {"container": container}
+        thin = _THIN_POOL.search(text)
+        if thin:
+            facts["path"] = "docker devicemapper thin pool"
+            facts["storage"] = "host docker storage"
+            facts["free_blocks"], facts["required_blocks"] = int(thin.group(1)), int(thin.group(2))
+        else:
+            for regex in _PATHS:
+                m = regex.search(text)
+                if m:
+                    facts["path"] = strip_quotes(m.group(1))
+                    break
+            fargate = (ev.detail.launch_type or "").upper() == "FARGATE" or "containerd" in text
+            pulling = "extract" in text.lower() or "pull" in text.lower()
+            facts["storage"] = "task ephemeral storage" if fargate else "host docker storage"
+            if pulling:
+                facts["during"] = "image pull (layer extraction)"
+        return Match(facts=facts, proofs=tuple(proofs), confidence=0.95, stage=stage, anchor=anchor,
+                     container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        path = f.get("path")
+        where = f" writing `{path}`" if path else ""
+        size = ev.detail.model_extra.get("ephemeralStorage") if ev.detail.model_extra else None
+        gib = size.get("sizeInGiB") if isinstance(size, dict) else None
+        steps: list[str] = []
+        if f.get("storage") == "task ephemeral storage":
+            current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
+            steps.append(
+                "Raise the task's ephemeral storage" + current + ': in the task definition set '
+                '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
+                "register the revision and update the service."
+            )
+            if f.get("during"):
+                steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
+                             "`pip install --no-cache-dir`, drop test data) and check its size with "
+                             "`docker image inspect --format '{{.Size}}' <image>`.")
+        else:
+            steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
+                         "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
+                         "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template.")
+        steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
+                     "(EFS or a bind mount) or clean up; find the biggest writers with `du -xh / | sort -h | tail` "
+                     "via `aws ecs execute-command`.")
+        if f.get("free_blocks"):
+            steps.insert(0, f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
+                            f"{f['required_blocks']} Docker needs to create a container: clean up the instance "
+                            "or replace it with a current ECS-optimised AMI (overlay2, no thin pool).")
+        return Explanation(
+            title=f"Out of disk space{where}",
+            summary=(f"The task ran out of storage{where} ({f.get('storage', 'storage')}). "
+                     "Nothing can be written until space is freed or the storage is enlarged."),
+            remediation=steps,
+        )
+
+
+PATTERN = DiskFull()

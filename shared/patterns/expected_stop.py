@@ -1,0 +1,96 @@
+"""expected-stop: the stop was intended, not a failure.
+
+Signals: stopCode UserInitiated / SpotInterruption / TerminationNotice; stoppedReason "Scaling
+activity initiated by (deployment ...)", "Task stopped by user", "Your Spot Task was
+interrupted.", ECS maintenance/retirement, a deleted service; and, weaker, every exited container
+returning 0 under "Essential container in task exited". Only when nothing indicates a failure: the
+engine lets ECS-reported failures win, and log failures win over a clean exit 0 (not over a stop
+ordered from outside). Facts: reason, deployment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage
+
+_EXTERNAL = (
+    ("spot", re.compile(r"spot (?:task )?(?:was )?interrupt|spot instance interruption|spot capacity reclaimed",
+                        re.IGNORECASE)),
+    ("scale-in", re.compile(r"scaling activity initiated by", re.IGNORECASE)),
+    ("deployment", re.compile(r"deployment (?:ecs-svc/\d+ )?(?:replaced|completed)|replaced by a new deployment|"
+                              r"task replaced|stopped by deployment", re.IGNORECASE)),
+    ("user", re.compile(r"(?:task )?stopped by (?:user|the user|an? user)|user initiated|manually stopped",
+                        re.IGNORECASE)),
+    ("maintenance", re.compile(r"performing maintenance|task retirement|scheduled retirement|being retired|"
+                               r"maintenance on the underlying infrastructure", re.IGNORECASE)),
+    ("service-deleted", re.compile(r"service (?:was |has been )?deleted|service .{0,40}(?:draining|deleting)",
+                                   re.IGNORECASE)),
+    ("instance-draining", re.compile(r"container instance (?:is )?(?:being )?drain", re.IGNORECASE)),
+)
+_STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "TerminationNotice": "spot"}
+_DEPLOYMENT = re.compile(r"\(deployment ([\w/-]+)\)")
+
+
+class ExpectedStop(Pattern):
+    id = "expected-stop"
+    priority = 10
+    severity = "info"
+
+    def match(self, ev: Evidence) -> Match | None:
+        reason_text = ev.stopped_reason
+        for reason, regex in _EXTERNAL:
+            if regex.search(reason_text):
+                return self._match(ev, reason, True, Proof("stoppedReason", reason_text))
+        if ev.stop_code in _STOP_CODES:
+            return self._match(ev, _STOP_CODES[ev.stop_code], True,
+                               Proof("stopCode", f"{ev.stop_code}: {reason_text}".rstrip(": ")))
+        if ev.stop_code == "ServiceSchedulerInitiated" and not reason_text:
+            return self._match(ev, "scheduler", True, Proof("stopCode", ev.stop_code))
+        exited = [c for c in ev.detail.containers if c.exit_code is not None]
+        if exited and all(c.exit_code == 0 for c in exited) and not any(c.reason for c in ev.detail.containers) \
+                and (ev.stop_code in ("EssentialContainerExited", "") or "essential container" in reason_text.lower()):
+            return self._match(ev, "completed", False,
+                               Proof("containers.exitCode", ", ".join(f"{c.name}=0" for c in exited)))
+        return None
+
+    def _match(self, ev: Evidence, reason: str, strong: bool, proof: Proof) -> Match:
+        facts: dict = {"reason": reason}
+        dep = _DEPLOYMENT.search(ev.stopped_reason)
+        if dep:
+            facts["deployment"] = dep.group(1)
+        if ev.stopped_reason:
+            facts["stopped_reason"] = ev.stopped_reason
+        return Match(facts=facts, proofs=(proof,), confidence=0.9 if strong else 0.8, stage=Stage.BENIGN,
+                     strong=strong, container=ev.primary)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        reason = m.facts.get("reason")
+        words = {
+            "spot": "Fargate Spot reclaimed the capacity (two-minute notice); the service starts a replacement.",
+            "scale-in": "The service scaled in or a deployment replaced this task.",
+            "deployment": "A deployment replaced this task with a newer one.",
+            "user": "Someone (or automation) stopped the task with StopTask.",
+            "maintenance": "AWS retired the task for infrastructure maintenance; the service starts a replacement.",
+            "service-deleted": "The service was deleted or scaled to zero.",
+            "instance-draining": "Its container instance was drained.",
+            "scheduler": "The service scheduler stopped it.",
+            "completed": "Its essential container finished and exited with code 0.",
+        }.get(reason or "", "The stop was intended.")
+        steps = ["Nothing to fix."]
+        if reason == "spot":
+            steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; keep some FARGATE "
+                         "(on-demand) capacity in the capacity provider strategy for critical services.")
+        if reason == "completed" and (ev.detail.group or "").startswith("service:"):
+            steps.append("This task belongs to a service, which expects a long-running process: if it should keep "
+                         "running, find out why the process exits 0 (a script that ends, a server started in the "
+                         "background).")
+        return Explanation(
+            title=f"Expected stop ({reason})",
+            summary=f"The task was not a failure. {words}",
+            remediation=steps,
+        )
+
+
+PATTERN = ExpectedStop()

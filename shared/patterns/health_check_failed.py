@@ -1,0 +1,249 @@
+"""health-check-failed: load balancer health checks failed and ECS replaced the task.
+
+Signal: stoppedReason "Task failed ELB health checks in (target-group ARN)" (or "(elb NAME)").
+A symptom: when the logs name a root cause (missing variable, crash, database...), that wins and
+this becomes the finding's `symptom`. Otherwise the cause is worked out from the logs and, live,
+from the target group and target health: not-listening (bound to 127.0.0.1/localhost),
+wrong-port, path-not-found (404 on the health path), server-error (5xx), timeout (slow answers,
+worker timeouts, Target.Timeout), no-requests-seen (listening, but no health check ever arrived:
+security groups). Facts: target_group, cause, and the two sides of any mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence, TargetGroupFacts
+from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_proof, reason_proof
+
+_SIGNAL = re.compile(r"failed (?:ELB|load balancer|ALB|NLB|target group) health checks?(?: in \((?:target-group |elb )?([^)]+)\))?",
+                     re.IGNORECASE)
+_BANNER = re.compile(
+    r"(?:running on|listening on|listening at|serving on|serving at|started on|bound to|binding to|bind to|"
+    r"now listening on|server started at|server running at|started server on|available at|server listening on|"
+    r"listening for requests on|http server started on|starting server on|accepting connections at)"
+    r":?\s*(?:(?:https?|tcp)://)?(?P<host>\[[0-9a-f:]+\]|[\w.-]+|\*)?:(?P<port>\d{2,5})",
+    re.IGNORECASE,
+)
+_LOOPBACK = ("127.0.0.1", "[::1]", "::1")
+_FRAMEWORK_LOCALHOST = re.compile(r"Uvicorn running on|Listening at:|Running on|Listening on tcp://|Now listening on:",
+                                  re.IGNORECASE)
+_ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
+_REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b")
+_HEALTHY_PATHS = re.compile(r"^/(?:[\w-]+/)*(?:health\w*|healthz|ping|status|ready\w*|live\w*|hc|alive|heartbeat)$"
+                            r"|^/$|actuator/health", re.IGNORECASE)
+_WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout", re.IGNORECASE)
+_REASON_CAUSE = {
+    "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
+    "Target.Timeout": "timeout",
+    "Target.FailedHealthChecks": "not-listening",
+    "Elb.InternalError": None,
+}
+
+
+def target_group_of(ev: Evidence) -> str | None:
+    m = _SIGNAL.search(ev.stopped_reason)
+    return m.group(1).strip() if m and m.group(1) else None
+
+
+def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
+    """(line, host, port) of every "listening on host:port" banner in the logs."""
+    out = []
+    for i in ev.logs.lines_with("listen", "running on", "serving", "started", "bound to", "bind", "available at",
+                                "accepting connections", "server running"):
+        m = _BANNER.search(ev.logs.texts[i])
+        if m:
+            out.append((i, (m.group("host") or "").lower(), int(m.group("port"))))
+    return out
+
+
+class HealthCheckFailed(Pattern):
+    id = "health-check-failed"
+    priority = 40
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        m = _SIGNAL.search(ev.stopped_reason)
+        if not m:
+            return None
+        facts: dict = {"target_group": m.group(1).strip() if m.group(1) else None}
+        proofs = [reason_proof("stoppedReason", ev.stopped_reason)]
+        tg = self._target_group(ev, facts["target_group"])
+        if tg:
+            facts.update({"health_check_path": tg.health_check_path, "health_check_port": tg.health_check_port,
+                          "matcher": tg.matcher, "timeout_seconds": tg.timeout_seconds})
+        cause = self._cause_from_targets(tg, facts, proofs) if tg else None
+        banners = listen_banners(ev)
+        loop = next(((i, h, p) for i, h, p in banners if h in _LOOPBACK or
+                     (h == "localhost" and _FRAMEWORK_LOCALHOST.search(ev.logs.texts[i]))), None)
+        if loop:
+            i, host, port = loop
+            facts.update({"listen_address": host, "listen_port": port})
+            proofs.append(log_proof(ev, i))
+            cause = "not-listening"
+        elif banners:
+            i, host, port = banners[-1]
+            facts.update({"listen_address": host or "0.0.0.0", "listen_port": port})
+            expected = self._expected_port(ev, tg)
+            if expected and port != expected:
+                facts["expected_port"] = expected
+                proofs.append(log_proof(ev, i))
+                cause = cause or "wrong-port"
+        if cause is None:
+            cause = self._cause_from_requests(ev, tg, facts, proofs, bool(banners))
+        if cause is None and ev.network and ev.network.lb_ingress_ok is False:
+            cause = "no-requests-seen"
+            facts["security_group"] = ev.network.lb_ingress_detail
+        facts["cause"] = cause
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
+                     confidence=0.9, stage=Stage.SYMPTOM, container=self._container(ev, tg))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _target_group(self, ev: Evidence, name: str | None) -> TargetGroupFacts | None:
+        if not ev.target_groups:
+            return None
+        if name:
+            for tg in ev.target_groups:
+                if name in (tg.arn, tg.name) or tg.arn.endswith(name):
+                    return tg
+        return ev.target_groups[0]
+
+    def _container(self, ev: Evidence, tg: TargetGroupFacts | None) -> str | None:
+        if tg and tg.container_name:
+            return tg.container_name
+        return ev.primary
+
+    def _expected_port(self, ev: Evidence, tg: TargetGroupFacts | None) -> int | None:
+        if tg and tg.container_port:
+            return tg.container_port
+        if tg and tg.health_check_port and tg.health_check_port.isdigit():
+            return int(tg.health_check_port)
+        container = self._container(ev, tg)
+        cdef = ev.container_definition(container)
+        if cdef and len(cdef.port_mappings) == 1:
+            return cdef.port_mappings[0]
+        c = ev.container(container)
+        ports = {b.container_port for b in (c.network_bindings if c else []) if b.container_port}
+        return ports.pop() if len(ports) == 1 else None
+
+    def _cause_from_targets(self, tg: TargetGroupFacts, facts: dict, proofs: list[Proof]) -> str | None:
+        for target in tg.targets:
+            if not target.reason or target.state == "healthy":
+                continue
+            proofs.append(Proof(f"targetHealth[{target.target_id}:{target.port}]",
+                                f"{target.reason}: {target.description or ''}".strip()))
+            facts["target_health_reason"] = target.reason
+            codes = re.findall(r"\b([1-5]\d\d)\b", target.description or "")
+            if codes:
+                facts["status_codes"] = sorted(set(codes))
+                if any(c == "404" for c in codes):
+                    return "path-not-found"
+                if any(c.startswith("5") for c in codes):
+                    return "server-error"
+            return _REASON_CAUSE.get(target.reason)
+        return None
+
+    def _cause_from_requests(self, ev: Evidence, tg: TargetGroupFacts | None, facts: dict, proofs: list[Proof],
+                             listening: bool) -> str | None:
+        path = tg.health_check_path if tg else None
+        requests = []
+        for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker"):
+            m = _REQUEST.search(ev.logs.texts[i])
+            if m:
+                requests.append((i, m.group(1), m.group(2), "elb-healthchecker" in ev.logs.texts[i].lower()))
+        health = [r for r in requests if (path and r[1] == path) or r[3] or (not path and _HEALTHY_PATHS.search(r[1]))]
+        if health:
+            i, seen_path, status, _ = health[-1]
+            facts["observed_path"] = seen_path
+            codes = sorted({r[2] for r in health})
+            facts["status_codes"] = codes
+            proofs.append(log_proof(ev, i))
+            if status == "404":
+                return "path-not-found"
+            if status.startswith("5"):
+                return "server-error"
+            if status.startswith(("3", "4")):
+                return None
+        for i in ev.logs.lines_with("timeout", "timed out"):
+            if _WORKER_TIMEOUT.search(ev.logs.texts[i]):
+                proofs.append(log_proof(ev, i))
+                return "timeout"
+        if listening and not health and requests:
+            facts["requests_seen"] = len(requests)
+            return "no-requests-seen"
+        if listening and not requests and not health:
+            facts["requests_seen"] = 0
+            return "no-requests-seen" if (tg or ev.network) else None
+        return None
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        tg = f.get("target_group")
+        tg_name = tg.split("/")[-2] if tg and tg.startswith("arn:") and tg.count("/") >= 2 else tg
+        cause = f.get("cause")
+        container = m.container or "the container"
+        path = f.get("health_check_path") or f.get("observed_path") or "/health"
+        port = f.get("expected_port") or f.get("health_check_port") or f.get("listen_port") or "<port>"
+        steps: list[str] = []
+        rows = [("Target group", "Application", "Result")]
+        if cause == "not-listening":
+            addr = f.get("listen_address", "127.0.0.1")
+            lp = f.get("listen_port", port)
+            rows.append((f"checks the task IP, port {lp}", f"listens on {addr}:{lp} only", "connection refused"))
+            steps.append(f"Bind the server to all interfaces, not {addr}: uvicorn `--host 0.0.0.0`, gunicorn "
+                         f"`-b 0.0.0.0:{lp}`, Flask `app.run(host=\"0.0.0.0\")`, Node `server.listen({lp}, "
+                         f"\"0.0.0.0\")`, Next.js `HOSTNAME=0.0.0.0`, Rails/Puma `-b 0.0.0.0`, .NET "
+                         f"`ASPNETCORE_URLS=http://+:{lp}`, Spring `server.address=0.0.0.0`.")
+        elif cause == "wrong-port":
+            rows.append((f"port {f.get('expected_port')}", f"listens on {f.get('listen_port')}", "connection refused"))
+            steps.append(f"Make the app listen on {f.get('expected_port')} (usually a PORT variable) or change the "
+                         f"container port mapping and the target group to {f.get('listen_port')}.")
+        elif cause == "path-not-found":
+            rows.append((f"path {path}", f"no route {path}", "404"))
+            steps.append(f"Add a `{path}` route returning 200, or point the target group at a route that exists: "
+                         f"`aws elbv2 modify-target-group --target-group-arn {tg or '<arn>'} --health-check-path "
+                         "<path>`.")
+        elif cause == "server-error":
+            rows.append((f"path {path}", "route errors", ", ".join(f.get("status_codes", ["5xx"]))))
+            steps.append(f"The health route itself fails: read the errors logged around the `{path}` requests; keep "
+                         "the health check cheap and independent of the database and other services.")
+        elif cause == "timeout":
+            rows.append((f"timeout {f.get('timeout_seconds', 5)}s", "answers slower", "timeout"))
+            steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
+                         "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
+                         "the health route light.")
+        elif cause == "no-requests-seen":
+            rows.append(("sends health checks", "never receives them", "timeout"))
+            steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
+                         f"load balancer's security group on port {port}; check the subnets' NACLs too."
+                         + (f" ({f['security_group']})" if f.get("security_group") else ""))
+        else:
+            steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
+                         "serves: `aws elbv2 describe-target-groups --target-group-arns "
+                         f"{tg or '<arn>'}` and `aws elbv2 describe-target-health --target-group-arn {tg or '<arn>'}` "
+                         "(the reason code names the failure).")
+        if len(rows) > 1:
+            table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in [rows[0], ("---", "---", "---"), *rows[1:]])
+            steps.insert(0, "Mismatch:\n" + table)
+        steps.append(f"Test locally: `docker run -p {port}:{port} <image>` then `curl -v http://localhost:{port}{path}`; "
+                     "it must answer 200 within the health-check timeout.")
+        steps.append("Give slow starters time: set the service's `healthCheckGracePeriodSeconds` above the start-up "
+                     "time.")
+        return Explanation(
+            title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
+            summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "
+                     "and ECS replaced it"
+                     + {"not-listening": f": {container} listens on {f.get('listen_address')} only, which the load "
+                                         "balancer cannot reach.",
+                        "wrong-port": f": {container} listens on {f.get('listen_port')}, the check uses "
+                                      f"{f.get('expected_port')}.",
+                        "path-not-found": f": the health path {path} answers 404.",
+                        "server-error": f": the health path {path} answers with server errors.",
+                        "timeout": ": the health checks time out.",
+                        "no-requests-seen": ": the health checks never reached the application.",
+                        }.get(cause or "", ".")),
+            remediation=steps,
+        )
+
+
+PATTERN = HealthCheckFailed()

@@ -1,0 +1,213 @@
+"""iam-access-denied: the task's role (or whatever credentials it found) lacks a permission.
+
+Signals: "User: arn:aws:sts::...:assumed-role/R/S is not authorized to perform: svc:Action on
+resource: ARN"; "An error occurred (AccessDenied[Exception]) when calling the Op operation";
+SDK exceptions with "(Service: S3, Status Code: 403 ...)"; "no identity-based policy allows";
+explicit denies (SCP, permissions boundary, resource policy); no credentials at all ("Unable to
+locate credentials": the task has no task role). Facts: action, resource, principal, role,
+role_kind (task role / execution role / instance role).
+Near misses: MySQL "Access denied for user 'x'@'host'" is a database login; "Permission denied"
+is the file system; stage-specific denials (secrets, image pull, log driver) belong to those
+patterns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    log_proof,
+)
+
+_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::\d{12}:[^\s,;\"']+) is not authorized")
+_ACTION = re.compile(r"not authorized to perform:? ([\w-]+:[\w*]+)")
+_RESOURCE = re.compile(r"on (?:the )?resource:? (?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w/.:*-]+)")
+_DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
+                   r"because no (?:VPC endpoint|session|resource-based) policy)")
+_OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
+                        r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
+                        r"AccessDeniedException)\) when calling the (\w+) operation")
+_SDK_SERVICE = re.compile(r"\(Service: (\w+)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
+_JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
+_NO_CREDS = re.compile(
+    r"Unable to locate credentials|NoCredentialsError|Could not load credentials from any providers"
+    r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
+    r"|NoCredentialProviders: no valid providers in chain|CredentialsProviderError|no EC2 IMDS role found"
+)
+_NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
+                      re.IGNORECASE)
+_NEEDLES = ("not authorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
+            "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
+            "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers")
+
+# Operation -> service for the messages that name only the operation (botocore's short form).
+_OP_SERVICE = {
+    "GetObject": "s3", "PutObject": "s3", "HeadObject": "s3", "ListObjects": "s3", "ListObjectsV2": "s3",
+    "DeleteObject": "s3", "ListBucket": "s3", "HeadBucket": "s3", "CopyObject": "s3", "CreateMultipartUpload": "s3",
+    "GetItem": "dynamodb", "PutItem": "dynamodb", "UpdateItem": "dynamodb", "DeleteItem": "dynamodb",
+    "Query": "dynamodb", "Scan": "dynamodb", "BatchWriteItem": "dynamodb", "BatchGetItem": "dynamodb",
+    "DescribeTable": "dynamodb", "TransactWriteItems": "dynamodb",
+    "SendMessage": "sqs", "ReceiveMessage": "sqs", "DeleteMessage": "sqs", "GetQueueUrl": "sqs",
+    "GetQueueAttributes": "sqs", "SendMessageBatch": "sqs", "Publish": "sns",
+    "GetSecretValue": "secretsmanager", "GetParameter": "ssm", "GetParameters": "ssm",
+    "GetParametersByPath": "ssm", "Decrypt": "kms", "GenerateDataKey": "kms", "Encrypt": "kms",
+    "AssumeRole": "sts", "GetCallerIdentity": "sts", "PutMetricData": "cloudwatch", "PutEvents": "events",
+    "StartExecution": "states", "Invoke": "lambda", "PutRecord": "kinesis", "PutRecords": "kinesis",
+    "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
+}
+_SDK_NAMES = {"amazons3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dynamodb": "dynamodb",
+              "amazonsqs": "sqs", "sqs": "sqs", "amazonsns": "sns", "sns": "sns", "awssecretsmanager":
+              "secretsmanager", "secretsmanager": "secretsmanager", "awssimplesystemsmanagement": "ssm",
+              "ssm": "ssm", "awskms": "kms", "kms": "kms", "awssecuritytokenservice": "sts", "sts": "sts"}
+
+
+def role_kind(principal: str | None, ev: Evidence) -> tuple[str | None, str]:
+    """(role name, kind) for the principal in an AccessDenied message."""
+    if not principal:
+        return None, "unknown"
+    m = re.search(r":assumed-role/([^/]+)/(.+)$", principal) or re.search(r":role/(?:.*/)?([^/]+)$", principal)
+    if not m:
+        return None, "user" if ":user/" in principal else "unknown"
+    role = m.group(1)
+    session = m.group(2) if m.re.pattern.startswith(":assumed") and m.lastindex and m.lastindex >= 2 else ""
+    td = ev.task_definition
+    if td and td.task_role_arn and td.task_role_arn.endswith("/" + role):
+        return role, "task role"
+    if td and td.execution_role_arn and td.execution_role_arn.endswith("/" + role):
+        return role, "execution role"
+    if re.fullmatch(r"i-[0-9a-f]{8,17}", session):
+        return role, "instance role"
+    if re.search(r"execution", role, re.IGNORECASE):
+        return role, "execution role"
+    return role, "task role"
+
+
+class IamAccessDenied(Pattern):
+    id = "iam-access-denied"
+    priority = 80
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        for i in candidate_lines(ev, _NEEDLES):
+            text = logs.texts[i]
+            if logs.quiet(i) and "not authorized" not in text:
+                continue
+            start, end = logs.block_start(i), logs.block_end(i)
+            context = " ".join(logs.texts[j] for j in range(max(start, i - 3), min(end, i + 3) + 1))
+            if _NOT_IAM.search(text) and "not authorized to perform" not in text:
+                continue
+            facts = self._facts(text, context, ev)
+            if facts is None:
+                continue
+            container = container_for_line(ev, i)
+            facts["container"] = container
+            return Match(facts=facts, proofs=(log_proof(ev, i),),
+                         confidence=0.75 if facts.get("cause") == "no-credentials" else 0.93,
+                         stage=Stage.APP, anchor=i, container=container)
+        return None
+
+    def _facts(self, text: str, context: str, ev: Evidence) -> dict | None:
+        facts: dict = {}
+        action = _ACTION.search(text) or _ACTION.search(context)
+        principal = _PRINCIPAL.search(text) or _PRINCIPAL.search(context)
+        if action:
+            facts["action"] = action.group(1)
+            res = _RESOURCE.search(action.string, action.end())
+            if res:
+                facts["resource"] = res.group(1).rstrip(".,;")
+            elif "resource associated with this ciphertext" in action.string:
+                facts["resource"] = "the KMS key that encrypted the ciphertext"
+        op = _OPERATION.search(text) or _OPERATION.search(context)
+        sdk = _SDK_SERVICE.search(context)
+        if not action and op:
+            service = _OP_SERVICE.get(op.group(2))
+            facts["action"] = f"{service}:{op.group(2)}" if service else op.group(2)
+        elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):
+            service = _SDK_NAMES.get(sdk.group(1).lower(), sdk.group(1).lower())
+            facts["action"] = f"{service}:*"
+            facts["service"] = service
+        elif not action and _JS.search(text) and ("s3" in context.lower()):
+            facts["action"] = "s3:*"
+        elif not action and not op:
+            if _NO_CREDS.search(text):
+                facts["cause"] = "no-credentials"
+                facts["principal"] = "none: no credentials found (no task role?)"
+                return facts
+            if not ("accessdenied" in text.lower() and ("aws" in context.lower() or "sdk" in context.lower())):
+                return None
+            facts["action"] = "unknown"
+        if principal:
+            facts["principal"] = principal.group(1).rstrip(".,")
+        role, kind = role_kind(facts.get("principal"), ev)
+        if role:
+            facts["role"] = role
+        facts["role_kind"] = kind
+        deny = _DENY.search(context)
+        if deny:
+            facts["deny"] = deny.group(1).strip()
+        if ev.iam is not None:
+            facts["simulation"] = ev.iam.decision
+        return facts
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        container = f.get("container") or "the container"
+        if f.get("cause") == "no-credentials":
+            return Explanation(
+                title="No AWS credentials in the task (no task role)",
+                summary=(f"{container} called AWS but found no credentials: the task definition has no task role "
+                         "(`taskRoleArn`), so the SDK had nothing to sign with."),
+                remediation=[
+                    "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and "
+                    "set it as `taskRoleArn` in the task definition (not the execution role).",
+                    "Do not bake access keys into the image or environment; the SDK picks the task role up from "
+                    "the container credentials endpoint automatically.",
+                ],
+            )
+        action = f.get("action", "unknown")
+        resource = f.get("resource") or "*"
+        kind = f.get("role_kind", "task role")
+        role = f.get("role")
+        target = {"task role": "the task role", "execution role": "the task EXECUTION role",
+                  "instance role": "the EC2 instance role"}.get(kind, "the role")
+        stmt = {"Effect": "Allow", "Action": [action], "Resource": resource if resource != "*" or ":" not in action
+                else f"<arn of the {action.split(':')[0]} resource>"}
+        steps: list[str] = []
+        if f.get("deny") and "explicit deny" in f["deny"]:
+            steps.append(f"The request was refused {f['deny']}: adding an Allow will not help. Find and change that "
+                         "deny (service control policy, permissions boundary, or the resource's own policy).")
+        if kind == "instance role":
+            steps.append("The caller was the EC2 INSTANCE role: the task has no task role, so the SDK fell back to "
+                         "the instance profile. Give the task its own `taskRoleArn` with the statement below rather "
+                         "than widening the instance role.")
+        steps.append(f"Add this statement to {target}{f' `{role}`' if role else ''}: ```{json.dumps(stmt)}```")
+        if role:
+            steps.append(f"e.g. `aws iam put-role-policy --role-name {role} --policy-name ecs-autopsy-fix "
+                         "--policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[" + json.dumps(stmt) + "]}'`")
+        if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
+            steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
+                         "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")
+        if ev.iam is not None:
+            steps.append(f"IAM policy simulation for {ev.iam.role_arn or role}: {ev.iam.decision}"
+                         + (f" ({ev.iam.detail})" if ev.iam.detail else "") + ".")
+        steps.append("Running tasks keep their old credentials' permissions only until refresh; new tasks pick up "
+                     "the change, so force a new deployment after updating the role.")
+        return Explanation(
+            title=f"Access denied: {action}" + (f" on {resource}" if resource != "*" else ""),
+            summary=(f"{container} was refused `{action}`"
+                     + (f" on `{resource}`" if resource != "*" else "")
+                     + f" because {target}{f' `{role}`' if role else ''} does not allow it."),
+            remediation=steps,
+        )
+
+
+PATTERN = IamAccessDenied()

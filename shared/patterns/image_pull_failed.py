@@ -1,0 +1,154 @@
+"""image-pull-failed: the container image could not be pulled.
+
+Signals: CannotPullContainerError; "pull image manifest has been retried"; "failed to resolve
+ref"; "pull access denied"; "manifest unknown"; "toomanyrequests". Facts: image, cause
+(not-found / access-denied / network / rate-limited / platform), container.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_reason,
+    find_in_reasons,
+    reason_proof,
+    strip_quotes,
+)
+
+_SIGNAL = re.compile(
+    r"CannotPullContainerError|pull image manifest|failed to resolve ref|pull access denied"
+    r"|manifest unknown|toomanyrequests|error pulling image|failed to pull image|ImagePullBackOff"
+    r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)",
+    re.IGNORECASE,
+)
+_IMAGE = (
+    re.compile(r"repository ([^\s:]+(?::[\w.-]+)?) not found", re.IGNORECASE),
+    re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
+    re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
+    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?:", re.IGNORECASE),
+    re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
+    re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
+)
+
+_CAUSES = (
+    ("platform", ("no matching manifest", "does not contain descriptor matching platform", "image platform",
+                  "not match the detected host platform", "unsupported platform")),
+    ("rate-limited", ("toomanyrequests", "rate limit", "429 too many")),
+    ("not-found", ("not found", "manifest unknown", "404", "does not exist", "name unknown", "no such image")),
+    ("access-denied", ("access denied", "accessdenied", "403", "unauthorized", "not authorized", "denied:",
+                       "no basic auth credentials", "authentication required", "forbidden")),
+    ("network", ("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
+                 "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
+                 "net/http: request canceled", "network is unreachable")),
+)
+
+
+def _cause(text: str) -> str | None:
+    low = text.lower()
+    if "pull access denied" in low and "does not exist" in low:
+        return "access-denied"  # Docker Hub's answer for a private or misspelled repository
+    for cause, words in _CAUSES:
+        if any(w in low for w in words):
+            return cause
+    return None
+
+
+class ImagePullFailed(Pattern):
+    id = "image-pull-failed"
+    priority = 160
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if not hit:
+            return None
+        source, text, _ = hit
+        container = container_for_reason(ev, source)
+        image = None
+        for regex in _IMAGE:
+            m = regex.search(text)
+            if m:
+                image = strip_quotes(m.group(1)).rstrip(".,")
+                break
+        if source == "stoppedReason" and len(ev.detail.containers) > 1:
+            # Which container? The one whose image the message names, else one that never got an exit code.
+            named = next((c for c in ev.detail.containers if image and c.image and
+                          (image in c.image or c.image.split("@")[0] in image)), None)
+            never_ran = [c for c in ev.detail.containers if c.exit_code is None]
+            chosen = named or (never_ran[0] if len(never_ran) == 1 else None)
+            if chosen:
+                container = chosen.name
+        c = ev.container(container)
+        if not image and c and c.image:
+            image = c.image
+        facts = {"image": image, "cause": _cause(text), "container": container}
+        if facts["cause"] == "platform" and ev.cpu_architecture:
+            facts["cpu_architecture"] = ev.cpu_architecture
+        return Match(facts={k: v for k, v in facts.items() if v is not None},
+                     proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
+                     container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        image = f.get("image") or "the image"
+        cause = f.get("cause")
+        region = ev.event.region or "<region>"
+        ecr = ".dkr.ecr." in image
+        repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+        repo_name = repo.split("/", 1)[1] if ecr and "/" in repo else repo
+        steps: list[str] = []
+        if cause == "not-found":
+            if ecr:
+                steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
+                             f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
+                             "image reference in the task definition.")
+            else:
+                steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
+                             f"`docker pull {image}` from your machine should succeed.")
+        elif cause == "access-denied":
+            if ecr:
+                steps.append("Give the task EXECUTION role the ECR pull permissions (managed policy "
+                             "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
+                             "ecr:GetDownloadUrlForLayer); for another account's repository, allow this account in "
+                             "the repository policy.")
+                steps.append("A 403 while fetching layers from S3 means an S3 gateway endpoint policy blocks the "
+                             f"ECR layer bucket: allow `arn:aws:s3:::prod-{region}-starport-layer-bucket/*`.")
+                steps.append("A 403 on an `@sha256:` reference can also mean the digest no longer exists under that "
+                             "tag: re-resolve the digest or pin the tag again.")
+            else:
+                steps.append(f"`{image}` is private or misspelled: fix the name, or add `repositoryCredentials` "
+                             "(a Secrets Manager secret with username/password) to the container definition and "
+                             "allow the execution role to read it.")
+        elif cause == "rate-limited":
+            steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
+                         "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
+        elif cause == "network":
+            steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway (or "
+                         "assignPublicIp ENABLED in a public subnet), or add the VPC endpoints "
+                         f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 gateway "
+                         "endpoint; check the security group allows outbound 443.")
+        elif cause == "platform":
+            arch = f.get("cpu_architecture") or "the task's architecture"
+            steps.append(f"The image has no variant for {arch}: build it for the task's platform, e.g. "
+                         f"`docker buildx build --platform linux/{'arm64' if 'arm' in str(arch) else 'amd64'} "
+                         f"-t {image} --push .`, or set the task definition's `runtimePlatform.cpuArchitecture`.")
+        else:
+            steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
+                         "and read the registry's answer; check the image reference, the execution role's ECR "
+                         "permissions and the network path to the registry.")
+        steps.append("Then force a new deployment so the service retries the pull.")
+        return Explanation(
+            title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
+            summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")
+                     + ", so the task never started."),
+            remediation=steps,
+        )
+
+
+PATTERN = ImagePullFailed()

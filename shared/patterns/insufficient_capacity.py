@@ -1,0 +1,75 @@
+"""insufficient-capacity: no capacity to place or start the task.
+
+Signals: "Capacity is unavailable at this time"; RESOURCE:MEMORY / RESOURCE:CPU / RESOURCE:PORTS /
+RESOURCE:GPU / RESOURCE:ENI; "No Container Instances were found in your cluster"; "no container
+instance met all of its requirements"; InsufficientCapacity. Facts: resource.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import Explanation, Match, Pattern, Stage, find_in_reasons, reason_proof
+
+_SIGNAL = re.compile(
+    r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
+    r"|insufficient ?capacity|insufficient (?:memory|cpu) available|not enough (?:capacity|resources)"
+    r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity",
+    re.IGNORECASE,
+)
+
+
+class InsufficientCapacity(Pattern):
+    id = "insufficient-capacity"
+    priority = 140
+    severity = "warning"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if not hit:
+            return None
+        source, text, m = hit
+        low = text.lower()
+        if m.group(1):
+            resource = m.group(1).upper()
+        elif "no container instance" in low:
+            resource = "container instances"
+        elif "spot" in low:
+            resource = "FARGATE_SPOT"
+        elif (ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in (ev.detail.capacity_provider_name or "").lower():
+            resource = "FARGATE"
+        else:
+            resource = None
+        facts = {"resource": resource, "capacity_provider": ev.detail.capacity_provider_name}
+        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(reason_proof(source, text),),
+                     confidence=0.95, stage=Stage.PLATFORM, container=ev.primary)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        resource = m.facts.get("resource")
+        steps: list[str] = []
+        if resource in ("MEMORY", "CPU", "GPU", "container instances"):
+            steps.append(f"No container instance has enough free {resource.lower()} for this task: add instances "
+                         "(capacity provider with managed scaling, or raise the Auto Scaling group's desired "
+                         "count), or reduce the task's cpu/memory reservation.")
+        elif resource == "PORTS":
+            steps.append("Every instance already uses the task's static host port: use dynamic host ports "
+                         "(`hostPort: 0` in bridge mode) or the awsvpc network mode, or add instances.")
+        elif resource == "ENI":
+            steps.append("No instance has a free network interface for another awsvpc task: enable "
+                         "`awsvpcTrunking` or use larger instances.")
+        else:
+            steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler retries; "
+                         "spread the service over subnets in more AZs, or add a FARGATE capacity provider next to "
+                         "FARGATE_SPOT.")
+        steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible instance.")
+        return Explanation(
+            title="Not enough capacity to run the task" + (f" ({resource})" if resource else ""),
+            summary=("ECS could not find capacity to place or start the task"
+                     + (f": {resource} was exhausted." if resource else ".")
+                     + " The application is not at fault."),
+            remediation=steps,
+        )
+
+
+PATTERN = InsufficientCapacity()

@@ -1,0 +1,118 @@
+"""log-driver-failed: the awslogs/FireLens/splunk log driver could not start.
+
+Signals: "failed to initialize logging driver"; "failed to validate logger args"; "The specified
+log group does not exist"; "failed to create Cloudwatch log stream/group"; FireLens errors.
+Facts: log_group (from the text or the task definition), cause (not-found / access-denied /
+network), container. Most specific: a CannotStartContainerError caused by the logging driver is
+log-driver-failed, not container-start-failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+)
+
+_SIGNAL = re.compile(
+    r"failed to initiali[sz]e logging driver|failed to validate logger args|log group does not exist"
+    r"|failed to create cloudwatch log (?:stream|group)|unable to create (?:log stream|firelens)"
+    r"|firelens.{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
+    r"|awslogs.{0,40}(?:failed|error)",
+    re.IGNORECASE,
+)
+_NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs")
+_GROUP = re.compile(r"(?:log[- ]group(?: name)?|awslogs-group)[\s:='\"]+(/?[\w/.#-]{2,})", re.IGNORECASE)
+_ACTION = re.compile(r"not authorized to perform: (logs:\w+)")
+
+
+def _cause(text: str) -> str | None:
+    low = text.lower()
+    if "does not exist" in low or "resourcenotfound" in low:
+        return "not-found"
+    if "accessdenied" in low or "not authorized" in low or "access denied" in low:
+        return "access-denied"
+    if any(w in low for w in ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "dial tcp", "no such host")):
+        return "network"
+    return None
+
+
+class LogDriverFailed(Pattern):
+    id = "log-driver-failed"
+    priority = 190
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if hit:
+            source, text, _ = hit
+            container, stage, proofs, anchor = container_for_reason(ev, source), Stage.PLATFORM, [
+                reason_proof(source, text)], None
+        else:
+            found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+            if not found:
+                return None
+            i, _ = found
+            text, container, stage, proofs, anchor = ev.logs.texts[i], container_for_line(ev, i), Stage.APP, [
+                log_proof(ev, i)], i
+        facts: dict = {"container": container, "cause": _cause(text)}
+        group = _GROUP.search(text)
+        if group and group.group(1).lower() not in ("does", "not"):
+            facts["log_group"] = group.group(1)
+        else:
+            cdef = ev.container_definition(container)
+            if cdef and cdef.log_options.get("awslogs-group"):
+                facts["log_group"] = cdef.log_options["awslogs-group"]
+        action = _ACTION.search(text)
+        if action:
+            facts["action"] = action.group(1)
+        cdef = ev.container_definition(container)
+        if cdef and cdef.log_driver:
+            facts["log_driver"] = cdef.log_driver
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
+                     confidence=0.95, stage=stage, anchor=anchor, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        group = f.get("log_group")
+        gname = f"`{group}`" if group else "the log group named in the task definition (`awslogs-group`)"
+        region = ev.event.region or "<region>"
+        account = ev.event.account or "<account-id>"
+        cause = f.get("cause")
+        steps: list[str] = []
+        if cause == "not-found" or cause is None:
+            steps.append(f"Create {gname}: `aws logs create-log-group --log-group-name {group or '<group>'}` "
+                         f"(region {region}), or let the driver create it with the log option "
+                         '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.')
+        if cause in ("access-denied", None):
+            resource = f"arn:aws:logs:{region}:{account}:log-group:{group or '<group>'}:*"
+            statement = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                         "Resource": resource}
+            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement: "
+                         f"```{json.dumps(statement)}```")
+        if cause == "network":
+            steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
+                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from the task's subnets.")
+        steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
+                     "`awslogs-group`) matches where the group really lives.")
+        return Explanation(
+            title=f"Log driver could not start{f' for {group}' if group else ''}",
+            summary=("ECS could not start the container because its log driver failed to initialise"
+                     + (f" ({cause.replace('-', ' ')})" if cause else "") + ". The application never ran."),
+            remediation=steps,
+        )
+
+
+PATTERN = LogDriverFailed()

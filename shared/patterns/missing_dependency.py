@@ -1,0 +1,148 @@
+"""missing-dependency: a module, package, class or shared library is not in the image.
+
+Signals: Python ModuleNotFoundError / "No module named" / "cannot import name" /
+DistributionNotFound; shared libraries "error while loading shared libraries: libx.so" / "cannot
+open shared object file"; Node "Cannot find module 'x'" / ERR_MODULE_NOT_FOUND "Cannot find
+package"; Java ClassNotFoundException / NoClassDefFoundError / "Could not find or load main
+class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound; PHP "Failed opening
+required" / "Class ... not found"; .NET "Could not load file or assembly" / "The framework ...
+was not found"; Elixir "module X is not available". Facts: module, language, container.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    log_proof,
+)
+
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("python", re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")),
+    ("python", re.compile(r"ImportError: No module named '?([\w.]+)'?")),
+    ("python", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
+    ("python", re.compile(r"DistributionNotFound: The '([^']+)' distribution was not found")),
+    ("python", re.compile(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
+    ("native", re.compile(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
+    ("native", re.compile(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    ("native", re.compile(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    ("node", re.compile(r"Cannot find (?:module|package) '([^']+)'")),
+    ("node", re.compile(r"ERR_MODULE_NOT_FOUND.*?'([^']+)'")),
+    ("java", re.compile(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
+    ("java", re.compile(r"java\.lang\.NoClassDefFoundError: ([\w/.$]+)")),
+    ("java", re.compile(r"Could not find or load main class ([\w.$]+)")),
+    ("ruby", re.compile(r"cannot load such file -- ([\w/.+-]+)")),
+    ("ruby", re.compile(r"Could not find gem '([^']+)'")),
+    ("ruby", re.compile(r"GemNotFound: Could not find ([\w.+-]+) in")),
+    ("ruby", re.compile(r"Could not find ([\w.+-]+-\d[\w.]*) in (?:any of the sources|locally installed gems)")),
+    ("php", re.compile(r"Failed opening required '([^']+)'")),
+    ("php", re.compile(r"Class [\"']([\w\\]+)[\"'] not found")),
+    ("dotnet", re.compile(r"Could not load file or assembly '([^',]+)")),
+    ("dotnet", re.compile(r"The framework '([^']+)', version '([^']+)'(?: \(\w+\))? was not found")),
+    ("dotnet", re.compile(r"You must install or update \.NET to run this application")),
+    ("elixir", re.compile(r"module ([\w.]+) is not available")),
+    ("go", re.compile(r"plugin\.Open\(\"([^\"]+)\"\)")),
+]
+_NEEDLES = ("no module named", "cannot import name", "distributionnotfound", "packagenotfounderror",
+            "shared librar", "shared object", "cannot find module", "cannot find package", "err_module_not_found",
+            "classnotfound", "noclassdeffound", "main class", "cannot load such file", "could not find gem",
+            "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
+            "framework '", "install or update .net", "is not available", "plugin.open")
+_BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available",
+                     re.IGNORECASE)
+
+
+class MissingDependency(Pattern):
+    id = "missing-dependency"
+    priority = 100
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        for i in candidate_lines(ev, _NEEDLES):
+            text = logs.texts[i]
+            for language, regex in _RULES:
+                m = regex.search(text)
+                if not m:
+                    continue
+                if logs.quiet(i) or _BENIGN.search(text):
+                    break
+                if m.re.pattern.startswith("ImportError: cannot import name"):
+                    module = f"{m.group(1)} (from {m.group(2)})"
+                    detail = "version-mismatch"
+                elif m.re.pattern.startswith("The framework"):
+                    module, detail = f"{m.group(1)} {m.group(2)}", "runtime"
+                elif m.lastindex:
+                    module, detail = m.group(1).replace("/", ".") if language == "java" else m.group(1), None
+                else:
+                    module, detail = ".NET runtime", "runtime"
+                container = container_for_line(ev, i)
+                facts = {"module": module, "language": language, "container": container}
+                if detail:
+                    facts["kind"] = detail
+                end = logs.block_end(i)
+                return Match(facts=facts, proofs=(log_proof(ev, i, through=min(end, i + 2) if end > i else None),),
+                             confidence=0.93, stage=Stage.APP, anchor=i, container=container)
+        return None
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        module = f.get("module", "?")
+        lang = f.get("language")
+        container = f.get("container") or "the container"
+        c = ev.container(f.get("container"))
+        image = c.image if c and c.image else "<image>"
+        base = module.split(" ")[0].split(".")[0]
+        steps: list[str] = []
+        if lang == "python":
+            if f.get("kind") == "version-mismatch":
+                steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
+                             "version the code was written for in requirements.txt / pyproject and rebuild.")
+            else:
+                steps.append(f"Add the package that provides `{base}` to requirements.txt (or pyproject) and rebuild "
+                             f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
+                             "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
+                             "`module:app`).")
+            steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {base}\"`.")
+        elif lang == "node":
+            if module.startswith(("/", ".")):
+                steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
+                             "(`npm run build` output directory), `COPY` lines and WORKDIR.")
+            else:
+                steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "
+                             "`npm ci --omit=dev` in the image build and make sure node_modules is copied into the "
+                             "final stage.")
+            steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
+        elif lang == "native":
+            steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
+                         "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
+                         "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+        elif lang == "java":
+            steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
+                         "plugin) or copy the dependency JARs into the image; check the main class name and the "
+                         "`-cp`/`-jar` arguments.")
+        elif lang == "ruby":
+            steps.append(f"Add `{module}` to the Gemfile and run `bundle install` in the image build (with the "
+                         "same BUNDLE_WITHOUT groups as production).")
+        elif lang == "dotnet":
+            steps.append(f"Publish with the runtime the app targets (`{module}`): use the matching "
+                         "`mcr.microsoft.com/dotnet/aspnet:<version>` base image or a self-contained publish.")
+        else:
+            steps.append(f"Add `{module}` to the image build and rebuild.")
+        steps.append("Build and run the image locally before deploying: the same error appears at start-up.")
+        return Explanation(
+            title=f"Missing dependency: {module}",
+            summary=(f"{container} failed at start-up because `{module}` is not available in the image"
+                     + (f" ({lang})" if lang else "") + ". The image build is missing it."),
+            remediation=steps,
+        )
+
+
+PATTERN = MissingDependency()

@@ -1,0 +1,199 @@
+"""missing-env-var: a required environment variable is absent.
+
+Signals: Python `KeyError: 'X'` from os.environ (an UPPER_CASE key, or a traceback through
+`environ`); Ruby `key not found: "X"`; "environment variable X is not set/required/missing" in
+its many wordings; Go envconfig "required key X missing value"; shell "X: parameter not set" /
+"unbound variable"; Spring "Could not resolve placeholder 'X'"; pydantic-settings "Field
+required" under a *Settings/*Config model; zod/envalid/dotenv-safe "Invalid/Missing environment
+variables" lists; well-known framework messages (Laravel APP_KEY, Rails SECRET_KEY_BASE, Django
+SECRET_KEY, botocore NoRegionError). Facts: variable (one) or variables (several), container.
+Near misses: a KeyError on a lower-case dict key is an app crash; "X is not set, using default"
+and lines logged at info/warn level are not failures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    dedupe,
+    log_proof,
+)
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
+_Q = r"['\"`‘’“”]?"
+_MISSING = (r"(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
+            r"required|undefined|empty|unset|must be (?:set|defined|provided|specified))")
+_SIMPLE = [
+    # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
+    ("keyerror", re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
+    ("keyerror", re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
+    ("english", re.compile(r"(?:environment|env)[ _-]?(?:variable|var)s?\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q
+                           + r"\s*(?:\(\w+\)\s*)?" + _MISSING, re.IGNORECASE)),
+    ("english", re.compile(r"(?:missing|required|undefined|unset|no)\s+(?:required\s+|mandatory\s+)?(?:environment|env)"
+                           r"[ _-]?(?:variable|var)s?(?:\s+(?:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q,
+                           re.IGNORECASE)),
+    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+(?:environment|env)[ _-]?(?:variable|var)\s+" + _MISSING,
+                           re.IGNORECASE)),
+    ("english", re.compile(r"(?:please |you must )?set (?:the )?" + _Q + "(" + _UPPER + ")" + _Q
+                           + r" (?:environment|env) (?:variable|var)", re.IGNORECASE)),
+    ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
+                           r"required|missing|not defined|empty)\b")),
+    ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
+    ("go", re.compile(r"required key (" + _UPPER + r") missing value")),
+    ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
+    ("spring", re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
+    ("known", re.compile(r"No application encryption key has been specified")),
+    ("known", re.compile(r"Missing `?secret_key_base`? for")),
+    ("known", re.compile(r"The SECRET_KEY setting must not be empty")),
+    ("known", re.compile(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
+]
+_KNOWN = {
+    "No application encryption key": "APP_KEY",
+    "secret_key_base": "SECRET_KEY_BASE",
+    "SECRET_KEY setting": "SECRET_KEY",
+}
+_NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "envvar", "env variable",
+            "not set", "is required", "must be set", "missing", "is undefined", "unbound variable",
+            "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
+            "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
+            "validation error", "missingenvvars")
+_BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required", re.IGNORECASE)
+
+_SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
+_PYDANTIC_FIELD = re.compile(r"^\s*(" + _NAME + r")\s*$")
+_ZOD_HEAD = re.compile(r"(?:invalid|missing|required) environment variables?|MissingEnvVarsError", re.IGNORECASE)
+_LISTED = re.compile(r"\b(" + _UPPER + r")\b")
+
+
+class MissingEnvVar(Pattern):
+    id = "missing-env-var"
+    priority = 110
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        for i in candidate_lines(ev, _NEEDLES):
+            text = logs.texts[i]
+            if logs.quiet(i):
+                continue
+            hit = self._settings_list(ev, i) if ("validation error" in text or _ZOD_HEAD.search(text)) else None
+            if hit:
+                return hit
+            for kind, regex in _SIMPLE:
+                m = regex.search(text)
+                if not m:
+                    continue
+                if kind == "known":
+                    var = next((v for k, v in _KNOWN.items() if k in text), "AWS_REGION")
+                    return self._match(ev, i, [var], 0.85)
+                var = m.group(1)
+                if kind == "keyerror" and not self._env_keyerror(ev, i, var):
+                    continue
+                if kind == "english" and _BENIGN.search(text):
+                    continue
+                if kind == "shell" and var.islower() and len(var) <= 2:
+                    continue
+                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring") else 0.88)
+        return None
+
+    def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:
+        """A KeyError is about the environment when the traceback goes through `environ`/ENV, or the key is
+        an UPPER_CASE name."""
+        start = ev.logs.block_start(i)
+        context = "\n".join(ev.logs.texts[max(start, i - 40) : i]).lower()
+        if "environ" in context or "getenv" in context or "env.fetch" in context or "env[" in context:
+            return True
+        return bool(re.fullmatch(_UPPER, var)) and len(var) > 2
+
+    def _settings_list(self, ev: Evidence, i: int) -> Match | None:
+        texts = ev.logs.texts
+        head = _SETTINGS_HEAD.search(texts[i])
+        names: list[str] = []
+        if head:
+            j = i + 1
+            while j < len(texts) and j <= i + 4 * int(head.group(1)) + 2:
+                field = _PYDANTIC_FIELD.match(texts[j])
+                nxt = texts[j + 1].lower() if j + 1 < len(texts) else ""
+                if field and ("field required" in nxt or "value_error.missing" in nxt or "type=missing" in nxt):
+                    names.append(field.group(1))
+                j += 1
+        elif _ZOD_HEAD.search(texts[i]):
+            for j in range(i, min(len(texts), i + 12)):
+                if j > i and texts[j].strip() and not texts[j][:1].isspace() and not texts[j].lstrip().startswith(
+                        ("{", "}", "-", "*", "[", "'", '"')) and not _LISTED.match(texts[j].strip()):
+                    break
+                names.extend(n for n in _LISTED.findall(texts[j]) if len(n) > 2 and n not in ("ERROR", "WARN", "INFO"))
+        names = dedupe(names)
+        if not names:
+            return None
+        return self._match(ev, i, names, 0.9)
+
+    def _match(self, ev: Evidence, i: int, names: list[str], confidence: float) -> Match:
+        container = container_for_line(ev, i)
+        facts: dict = {"container": container}
+        if len(names) == 1:
+            facts["variable"] = names[0]
+        else:
+            facts["variables"] = names
+        cdef = ev.container_definition(container)
+        if cdef is not None:
+            defined = cdef.env_names | cdef.secret_names
+            absent = [n for n in names if n not in defined and n.upper() not in defined]
+            facts["absent_from_task_definition"] = absent
+            facts["in_task_definition"] = [n for n in names if n not in absent]
+        end = ev.logs.block_end(i)
+        proof = log_proof(ev, i, through=min(end, i + 6) if end > i else None)
+        return Match(facts=facts, proofs=(proof,), confidence=confidence, stage=Stage.APP, anchor=i,
+                     container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        names = [f["variable"]] if "variable" in f else list(f.get("variables", []))
+        container = f.get("container") or "the container"
+        shown = ", ".join(f"`{n}`" for n in names)
+        c = ev.container(f.get("container"))
+        image = c.image if c and c.image else "<image>"
+        sensitive = [n for n in names if re.search(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|DATABASE_URL|_URL$", n, re.I)]
+        plain = [n for n in names if n not in sensitive]
+        steps: list[str] = []
+        present = f.get("in_task_definition") or []
+        if present:
+            steps.append(f"{', '.join(present)} IS in the task definition of {container}: its value is empty or is "
+                         "not reaching the process (entrypoint script, `env -i`, wrong container). Check the value "
+                         "and the spelling.")
+        if plain:
+            env = [{"name": n, "value": "<value>"} for n in plain]
+            steps.append(f"Add to the `environment` of container `{container}` in the task definition: "
+                         f"```{json.dumps(env)}```")
+        if sensitive:
+            secrets = [{"name": n, "valueFrom": f"arn:aws:secretsmanager:{ev.event.region or '<region>'}:"
+                        f"{ev.event.account or '<account>'}:secret:<name>"} for n in sensitive]
+            steps.append(f"{', '.join(sensitive)} look{'s' if len(sensitive) == 1 else ''} sensitive: add "
+                         f"{'it' if len(sensitive) == 1 else 'them'} as `secrets` of container `{container}` "
+                         f"(the execution role needs secretsmanager:GetSecretValue): ```{json.dumps(secrets)}```")
+        steps.append("Register the new task definition revision and update the service: "
+                     "`aws ecs update-service --cluster <cluster> --service <service> --task-definition <family>`.")
+        flags = " ".join(f"-e {n}=<value>" for n in names)
+        steps.append(f"Reproduce and verify locally: `docker run --rm {flags} {image}`.")
+        many = len(names) > 1
+        return Explanation(
+            title=f"Missing environment variable{'s' if many else ''} {', '.join(names)}",
+            summary=(f"{container} stopped because the environment variable{'s' if many else ''} {shown} "
+                     f"{'are' if many else 'is'} not set. The application reads "
+                     f"{'them' if many else 'it'} at start-up and fails without "
+                     f"{'them' if many else 'it'}."),
+            remediation=steps,
+        )
+
+
+PATTERN = MissingEnvVar()

@@ -1,0 +1,114 @@
+"""network-egress-blocked: an outbound connection to a host outside the task times out.
+
+Signals: botocore ConnectTimeoutError / EndpointConnectionError ("Could not connect to the endpoint
+URL"); requests ConnectTimeout "Connection to host timed out"; Node "connect ETIMEDOUT ip:443" /
+undici UND_ERR_CONNECT_TIMEOUT; Go "dial tcp ...: i/o timeout" / "Client.Timeout exceeded";
+Java "connect timed out"; curl "Failed to connect ... Timeout"; "Network is unreachable". A task
+in a private subnet with no NAT gateway and no VPC endpoint sees exactly this. Facts: host, port,
+url. Near misses: timeouts to a database (database-connection-failed); "connection refused"
+(something answered); the link-local metadata endpoints.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from shared.evidence.model import Evidence
+from shared.patterns import connection
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    candidate_lines,
+    container_for_line,
+    log_proof,
+    looks_like_database,
+)
+
+_NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
+            "unreachable", "no route to host", "ehostunreach")
+
+
+def _private(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host.endswith((".internal", ".local", ".svc", ".cluster.local")) or "." not in host
+    return ip.is_private or ip.is_loopback or ip.is_link_local
+
+
+class NetworkEgressBlocked(Pattern):
+    id = "network-egress-blocked"
+    priority = 60
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        logs = ev.logs
+        for i in candidate_lines(ev, _NEEDLES):
+            text = logs.texts[i]
+            if logs.quiet(i):
+                continue
+            start, end = logs.block_start(i), logs.block_end(i)
+            context = "\n".join(logs.texts[max(start, i - 8) : min(end, i + 4) + 1])
+            failure = connection.parse(text, context)
+            if failure is None or failure.cause not in ("timeout", "unreachable"):
+                continue
+            if failure.host is None and failure.url is None:
+                continue
+            if failure.host and failure.host.startswith("169.254."):
+                continue  # task metadata / credentials endpoints: not egress
+            if looks_like_database(context, failure.host, failure.port):
+                continue
+            container = container_for_line(ev, i)
+            facts = {"host": failure.host, "port": failure.port, "url": failure.url, "container": container,
+                     "cause": failure.cause}
+            private = _private(failure.host)
+            if private:
+                facts["private_address"] = True
+            if ev.network is not None:
+                facts["internet_route"] = ev.network.internet_route or "none"
+                facts["vpc_endpoints"] = list(ev.network.vpc_endpoints)
+            return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=(log_proof(ev, i),),
+                         confidence=0.7 if private else 0.88, stage=Stage.APP, anchor=i, container=container)
+        return None
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        host = f.get("host") or f.get("url") or "an external host"
+        port = f.get("port") or 443
+        region = ev.event.region or "<region>"
+        container = f.get("container") or "the container"
+        aws = host.endswith(".amazonaws.com") if isinstance(host, str) else False
+        steps: list[str] = []
+        if f.get("private_address"):
+            steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
+                         "target's security group and check NACLs and routes between the two subnets.")
+        else:
+            route = f.get("internet_route")
+            if route == "none":
+                steps.append("The task's subnet has no route to the internet (no NAT gateway or internet gateway "
+                             "route in its route table): that is why the connection times out.")
+            steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway (private "
+                         "subnets), or a public subnet with `assignPublicIp: ENABLED`.")
+            if aws:
+                service = host.split(".")[0]
+                steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
+                             "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
+            steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
+        steps.append(f"Test from the task: `aws ecs execute-command --cluster <cluster> --task <task> --container "
+                     f"{f.get('container') or '<container>'} --interactive --command \"curl -sv --max-time 5 "
+                     f"https://{host}\"`.")
+        return Explanation(
+            title=f"Outbound connection to {host} timed out",
+            summary=(f"{container} could not open a connection to {host}"
+                     + (f":{f['port']}" if f.get("port") else "")
+                     + ": it timed out, which is what a task without a route out (no NAT gateway or VPC endpoint) "
+                       "or with blocking security rules sees."),
+            remediation=steps,
+        )
+
+
+PATTERN = NetworkEgressBlocked()

@@ -1,0 +1,66 @@
+"""network-setup-failed: task networking (the awsvpc ENI) could not be provisioned.
+
+Signals: "ResourceInitializationError: failed to configure ENI"; "Timeout waiting for network
+interface provisioning to complete"; "subnet does not have enough free addresses"; "failed to
+provision/attach ENI". Facts: subnet (from the message, else the task's ENI attachment).
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import Explanation, Match, Pattern, Stage, find_in_reasons, reason_proof
+
+_SIGNAL = re.compile(
+    r"failed to configure ENI|network interface provisioning|enough free (?:ip )?addresses"
+    r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
+    r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
+    r"|failed to set up (?:the )?(?:task )?network|CNI plugin",
+    re.IGNORECASE,
+)
+_SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+
+
+class NetworkSetupFailed(Pattern):
+    id = "network-setup-failed"
+    priority = 150
+    severity = "warning"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if not hit:
+            return None
+        source, text, _ = hit
+        subnet = _SUBNET.search(text)
+        low = text.lower()
+        facts = {
+            "subnet": subnet.group(0) if subnet else ev.subnet,
+            "cause": "no-free-addresses" if "free" in low and "address" in low
+            else "timeout" if "timeout" in low or "timed out" in low else None,
+        }
+        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(reason_proof(source, text),),
+                     confidence=0.95, stage=Stage.PLATFORM, container=ev.primary)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        subnet = m.facts.get("subnet")
+        sn = f"`{subnet}`" if subnet else "the task's subnet"
+        steps = [
+            f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet or '<subnet>'} "
+            "--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.",
+            "Spread the service over more (and larger) subnets in several Availability Zones.",
+        ]
+        if m.facts.get("cause") != "no-free-addresses":
+            steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
+                         "smaller batches; the service scheduler retries on its own.")
+        steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
+                     "network interface quota.")
+        return Explanation(
+            title=f"Task networking could not be set up in {subnet or 'its subnet'}",
+            summary=(f"ECS could not provision the task's network interface in {sn}, so the task never started. "
+                     "This is about the subnet and ENI capacity, not the application."),
+            remediation=steps,
+        )
+
+
+PATTERN = NetworkSetupFailed()

@@ -1,0 +1,130 @@
+"""out-of-memory: the container was killed for memory, or its runtime ran out of heap.
+
+Signals: container reason "OutOfMemoryError: Container killed due to memory usage" (exit 137);
+java.lang.OutOfMemoryError; V8 "JavaScript heap out of memory"; Python MemoryError; Go "fatal
+error: runtime: out of memory"; std::bad_alloc; "Cannot allocate memory"; .NET
+OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memory. Facts:
+container, limit (MiB, when known), kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    exit_code,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+)
+
+_REASON = re.compile(r"OutOfMemory|Container killed due to memory usage|\bOOM[ -]?Killed\b|memory limit exceeded",
+                     re.IGNORECASE)
+_LOG = re.compile(
+    r"java\.lang\.OutOfMemoryError(?:: (?P<java>[^\n]+))?"
+    r"|(?P<v8>JavaScript heap out of memory|Allocation failed - process out of memory|Reached heap limit)"
+    r"|^(?:\w+\.)*(?P<py>MemoryError)\b"
+    r"|(?P<go>fatal error: runtime: out of memory|runtime: out of memory)"
+    r"|(?P<cpp>std::bad_alloc)"
+    r"|(?P<enomem>\[Errno 12\] Cannot allocate memory|Cannot allocate memory|\bENOMEM\b)"
+    r"|(?P<dotnet>System\.OutOfMemoryException)"
+    r"|(?P<php>Allowed memory size of (?P<php_bytes>\d+) bytes exhausted)"
+    r"|(?P<ruby>failed to allocate memory \(NoMemoryError\))"
+    r"|(?P<cuda>CUDA out of memory)"
+    r"|(?P<kernel>Out of memory: Kill(?:ed)? process|oom-kill|Memory cgroup out of memory)"
+    r"|(?P<generic>\bout of memory\b)",
+    re.IGNORECASE,
+)
+_NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
+            "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory")
+_KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
+          "cpp": "native allocation", "enomem": "allocation refused by the kernel", "dotnet": ".NET heap",
+          "php": "PHP memory_limit", "ruby": "Ruby heap", "cuda": "GPU memory", "kernel": "kernel OOM killer",
+          "generic": "out of memory"}
+
+
+class OutOfMemory(Pattern):
+    id = "out-of-memory"
+    priority = 130
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _REASON)
+        if hit:
+            source, text, _ = hit
+            container = container_for_reason(ev, source)
+            return self._build(ev, container, "container memory limit (ECS OOM kill)", Stage.PLATFORM,
+                               (reason_proof(source, text),), None, 0.97)
+        found = find_in_logs(ev, _NEEDLES, _LOG)
+        if not found:
+            return None
+        i, m = found
+        kind_key = next(k for k in _KINDS if m.group(k))
+        if kind_key == "generic" and "memory" in ev.logs.texts[i].lower() and ev.logs.quiet(i):
+            return None
+        container = container_for_line(ev, i)
+        match = self._build(ev, container, _KINDS[kind_key], Stage.APP, (log_proof(ev, i),), i,
+                            0.75 if kind_key == "generic" else 0.92)
+        if kind_key == "java" and m.group("java"):
+            match.facts["detail"] = m.group("java").strip()
+        if kind_key == "php":
+            match.facts["php_memory_limit_mib"] = int(m.group("php_bytes")) // (1024 * 1024)
+        return match
+
+    def _build(self, ev, container, kind, stage, proofs, anchor, confidence) -> Match:
+        limit, limit_source = ev.memory_limit(container)
+        facts = {"container": container, "kind": kind, "exit_code": exit_code(ev, container)}
+        if limit:
+            facts["limit"] = f"{limit} MiB"
+            facts["limit_source"] = limit_source
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=proofs,
+                     confidence=confidence, stage=stage, anchor=anchor, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        container = f.get("container") or "the container"
+        limit = f.get("limit")
+        mib = int(limit.split()[0]) if limit else None
+        kind = f.get("kind", "")
+        c = ev.container(f.get("container"))
+        image = c.image if c and c.image else "<image>"
+        steps: list[str] = []
+        if "ECS OOM kill" in kind or "kernel" in kind:
+            bigger = f"{mib * 2}" if mib else "<more>"
+            steps.append(f"Raise `{container}`'s memory in the task definition (now {limit or 'unknown'}): e.g. "
+                         f'`"memory": {bigger}` on the container and a task size that fits it, or find what grows.')
+        if "JVM" in kind:
+            steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "
+                         "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
+                         "really needed).")
+        if "V8" in kind:
+            heap = f"{int(mib * 0.75)}" if mib else "<75% of the limit in MiB>"
+            steps.append(f"Let Node use the memory it has: `NODE_OPTIONS=--max-old-space-size={heap}`, "
+                         "and raise the task memory if the heap keeps growing.")
+        if "PHP" in kind:
+            steps.append("PHP hit its own `memory_limit`, not the container's: raise `memory_limit` in php.ini "
+                         "(or `php -d memory_limit=...`) and keep it below the container memory.")
+        if not steps or "Python" in kind or "Go" in kind or "native" in kind or "kernel" in kind:
+            steps.append(f"Raise `{container}`'s memory (now {limit or 'unknown'}) or reduce what the process "
+                         "keeps in memory (batch sizes, caches, worker count).")
+        repro = f"--memory={mib}m " if mib else "--memory=<limit>m "
+        steps.append(f"Reproduce locally with the same limit: `docker run --rm {repro}{image}` and watch "
+                     "`docker stats`; in AWS, chart MemoryUtilized (Container Insights) before the kill.")
+        return Explanation(
+            title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
+            summary=(f"{container} ran out of memory ({kind})"
+                     + (f" with a limit of {limit}" if limit else "")
+                     + " and was stopped. It needs more memory or must use less."),
+            remediation=steps,
+        )
+
+
+PATTERN = OutOfMemory()

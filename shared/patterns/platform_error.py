@@ -1,0 +1,90 @@
+"""platform-error: an AWS-side, agent or container-runtime failure, not the application's.
+
+Signals: InternalError; ContainerRuntimeError; ContainerRuntimeTimeoutError; DockerTimeoutError;
+CannotStopContainerError; CannotInspectContainerError; CannotCreateContainerError (other than
+disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped".
+Facts: error_code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Proof,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+)
+
+_SIGNAL = re.compile(
+    r"\b(InternalError|ContainerRuntimeError|ContainerRuntimeTimeoutError|DockerTimeoutError"
+    r"|CannotStopContainerError|CannotInspectContainerError|CannotCreateContainerError"
+    r"|CannotStartContainerError(?=: API error \(5\d\d\))|TaskFailedToStart(?=: InternalError)|AgentError)\b"
+    r"|(Host EC2 \(instance [\w-]+\) (?:terminated|stopped|was terminated))"
+    r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected)",
+)
+_NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotstopcontainer",
+            "cannotinspectcontainer", "cannotcreatecontainer", "agenterror")
+
+
+class PlatformError(Pattern):
+    id = "platform-error"
+    priority = 50
+    severity = "warning"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if hit:
+            source, text, m = hit
+            code = m.group(1) or ("HostEC2Terminated" if m.group(2) else "AgentDisconnected")
+            return self._match(code, (reason_proof(source, text),), container_for_reason(ev, source),
+                               Stage.PLATFORM, None)
+        if ev.stop_code.lower() in ("infrastructurehealth", "infrastructurefailure"):
+            return self._match(ev.stop_code, (Proof("stopCode", ev.stop_code),), ev.primary, Stage.PLATFORM, None)
+        found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
+        if found:
+            i, m = found
+            return self._match(m.group(1) or "AgentError", (log_proof(ev, i),), container_for_line(ev, i),
+                               Stage.APP, i)
+        return None
+
+    def _match(self, code, proofs, container, stage, anchor) -> Match:
+        return Match(facts={"error_code": code, "container": container}, proofs=proofs, confidence=0.85,
+                     stage=stage, anchor=anchor, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        code = m.facts.get("error_code", "platform error")
+        ec2 = (ev.detail.launch_type or "").upper() == "EC2" or ev.detail.container_instance_arn
+        steps = ["This is usually transient: the service scheduler starts a replacement task. Note whether it "
+                 "recurs on the same instance or Availability Zone."]
+        if code in ("CannotStopContainerError",):
+            steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "
+                         "(30 s by default).")
+        if ec2:
+            steps.append("On the container instance, read `/var/log/ecs/ecs-agent.log` and the Docker/containerd "
+                         "logs around the stop; slow disks (gp2 burst balance) and an old agent cause runtime "
+                         "timeouts: update the ECS agent/AMI and check disk I/O.")
+        else:
+            steps.append("On Fargate, if it repeats for the same task definition, open an AWS Support case with "
+                         "the task ARN and the time of the stop.")
+        if code == "HostEC2Terminated":
+            steps.append("The instance under the task went away (Spot reclaim, ASG scale-in or health replacement): "
+                         "enable managed termination protection / instance draining on the capacity provider.")
+        return Explanation(
+            title=f"Platform error: {code}",
+            summary=(f"The task stopped because of {code}, a failure in the ECS agent, container runtime or the "
+                     "infrastructure under the task, not in the application."),
+            remediation=steps,
+        )
+
+
+PATTERN = PlatformError()

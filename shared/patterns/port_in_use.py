@@ -1,0 +1,111 @@
+"""port-in-use: the application could not bind its port because something else holds it.
+
+Signals: "[Errno 98] Address already in use"; EADDRINUSE; "bind: address already in use"; gunicorn
+"Connection in use: ('host', port)"; Spring "Port 8080 was already in use"; nginx "bind() to
+0.0.0.0:80 failed (98: Address already in use)"; Docker "port is already allocated"; Kestrel
+"Failed to bind to address ...: address already in use". Facts: port, container.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_line,
+    container_for_reason,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+)
+
+_SIGNAL = re.compile(
+    r"address already in use|EADDRINUSE|Connection in use:|Port \d+ (?:was|is) already in use"
+    r"|port is already allocated|Only one usage of each socket address|Address in use|already listening on",
+    re.IGNORECASE,
+)
+_NEEDLES = ("already in use", "eaddrinuse", "connection in use", "already allocated", "address in use",
+            "socket address", "already listening")
+_PORTS = (
+    re.compile(r"Connection in use: \('[^']*', (\d+)\)"),
+    re.compile(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
+    re.compile(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
+    re.compile(r"bind\(\) to \S*?:(\d+) failed"),
+    re.compile(r"listen tcp\d? \S*?:(\d+): bind"),
+    re.compile(r"Bind for \S*?:(\d+) failed"),
+    re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
+    re.compile(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
+)
+
+
+def _port(texts: list[str]) -> int | None:
+    for text in texts:
+        for regex in _PORTS:
+            m = regex.search(text)
+            if m:
+                return int(m.group(1))
+    return None
+
+
+class PortInUse(Pattern):
+    id = "port-in-use"
+    priority = 90
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if hit:
+            source, text, _ = hit
+            container = container_for_reason(ev, source)
+            return self._build(ev, [text], container, Stage.PLATFORM, (reason_proof(source, text),), None)
+        found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+        if not found:
+            return None
+        i, _ = found
+        texts = ev.logs.texts
+        near = [texts[i]] + [texts[j] for j in range(max(0, i - 3), min(len(texts), i + 4)) if j != i]
+        return self._build(ev, near, container_for_line(ev, i), Stage.APP, (log_proof(ev, i),), i)
+
+    def _build(self, ev, texts, container, stage, proofs, anchor) -> Match:
+        facts = {"port": _port(texts), "container": container}
+        others = [c.name for c in ev.detail.containers if c.name and c.name != container]
+        awsvpc = (ev.detail.launch_type or "").upper() == "FARGATE" or bool(
+            ev.task_definition and ev.task_definition.network_mode == "awsvpc")
+        if others and awsvpc:
+            facts["shares_network_with"] = others
+        return Match(facts={k: v for k, v in facts.items() if v}, proofs=proofs, confidence=0.93, stage=stage,
+                     anchor=anchor, container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        port = f.get("port")
+        p = str(port) if port else "its port"
+        container = f.get("container") or "the container"
+        steps = [
+            f"Find what else binds {p} in the task: in awsvpc mode (always on Fargate) all containers of a task "
+            "share one network namespace, so a sidecar or a second process on the same port collides"
+            + (f" (other containers here: {', '.join(f['shares_network_with'])})" if f.get("shares_network_with") else "")
+            + ".",
+            "Make sure the server is started once: a process manager (supervisord, an entrypoint script) plus the "
+            "image CMD, or a framework that binds the port and then forks another server, both bind it.",
+        ]
+        if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2":
+            steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
+                         "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
+        steps.append(f"Reproduce: `docker run --rm -p {p}:{p} <image>` and check `ss -ltnp` inside the container "
+                     "(via `aws ecs execute-command`) to see who holds the port.")
+        return Explanation(
+            title=f"Port {p} already in use" + (f" in {container}" if f.get("container") else ""),
+            summary=(f"{container} could not start its server because port {p} was already taken by another "
+                     "process in the same network namespace."),
+            remediation=steps,
+        )
+
+
+PATTERN = PortInUse()

@@ -1,0 +1,66 @@
+"""unknown: nothing matched. The engine's fallback; it still explains what the evidence says.
+
+Facts: exit codes with their meaning (137 = SIGKILL: OOM kill without an ECS reason, or stopTimeout
+exceeded after SIGTERM; 143 = SIGTERM from outside), stop code. The remediation says what to
+collect next.
+"""
+
+from __future__ import annotations
+
+from shared.evidence.model import SIGNAL_EXITS, Evidence
+from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage
+
+_MEANING = {
+    137: "SIGKILL: killed from outside (kernel OOM killer without an ECS reason, or not stopping within "
+         "stopTimeout after SIGTERM)",
+    143: "SIGTERM: asked to stop from outside (scheduler, deployment, StopTask)",
+    130: "SIGINT",
+    129: "SIGHUP",
+    1: "the application returned 1 (generic failure)",
+}
+
+
+class Unknown(Pattern):
+    id = "unknown"
+    priority = 0
+    severity = "warning"
+    fallback = True
+
+    def match(self, ev: Evidence) -> Match | None:
+        facts: dict = {}
+        exits = {c.name: c.exit_code for c in ev.detail.containers if c.exit_code is not None}
+        if exits:
+            facts["exit_codes"] = exits
+            meanings = {str(code): _MEANING[code] for code in set(exits.values()) if code in _MEANING}
+            if meanings:
+                facts["exit_meaning"] = meanings
+        if ev.stop_code:
+            facts["stop_code"] = ev.stop_code
+        proofs = [Proof("stoppedReason", ev.stopped_reason)] if ev.stopped_reason else []
+        return Match(facts=facts, proofs=tuple(proofs), confidence=0.3, stage=Stage.BENIGN, container=ev.primary)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        exits = m.facts.get("exit_codes", {})
+        killed = [n for n, c in exits.items() if c in SIGNAL_EXITS]
+        steps = []
+        if killed:
+            steps.append(f"{', '.join(killed)} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
+                         "the process was killed from outside. With 137 check memory (Container Insights "
+                         "MemoryUtilized near the limit) and whether it ignores SIGTERM (stopTimeout).")
+        if not ev.logs:
+            steps.append("No log lines were available: check the container's log configuration and read the log "
+                         "stream of this task in CloudWatch Logs.")
+        steps.append("Read the full stop reason and the service events: `aws ecs describe-tasks --cluster <cluster> "
+                     "--tasks <task>` and `aws ecs describe-services ... --query 'services[0].events[:10]'`.")
+        steps.append("If you find the cause, tell us: a pattern for it makes the next diagnosis automatic.")
+        reason = ev.stopped_reason or "no stop reason"
+        return Explanation(
+            title=f"Task stopped, cause not recognised ({reason[:80]})",
+            summary=("ecs-autopsy could not match the evidence to a known failure. "
+                     + (f"Exit codes: {', '.join(f'{n}={c}' for n, c in exits.items())}. " if exits else "")
+                     + "See the exit code meaning and the log excerpt."),
+            remediation=steps,
+        )
+
+
+PATTERN = Unknown()

@@ -1,0 +1,104 @@
+"""volume-mount-failed: a volume (EFS, bind mount, Docker volume) could not be created or mounted.
+
+Signals: "failed to invoke EFS utils commands to set up EFS volumes"; CannotCreateVolumeError;
+"mount.nfs4: Connection timed out"; "access denied by server while mounting"; "bind source path
+does not exist". Facts: file_system (fs-...) or volume, cause (network / access-denied /
+not-found).
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    container_for_reason,
+    find_in_reasons,
+    reason_proof,
+)
+
+_SIGNAL = re.compile(
+    r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
+    r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
+    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)",
+    re.IGNORECASE,
+)
+_FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")
+_AP = re.compile(r"\bfsap-[0-9a-f]{8,17}\b")
+_VOLUME = re.compile(r"(?:volume|bind source path(?: does not exist)?)[\s:]+['\"]?([\w/.-]{2,})['\"]?", re.IGNORECASE)
+
+
+def _cause(text: str) -> str | None:
+    low = text.lower()
+    if ("access denied" in low or "accessdenied" in low or "permission denied" in low
+            or "not authorized" in low or "operation not permitted" in low):
+        return "access-denied"
+    if ("does not exist" in low or "no such file" in low or "not found" in low or "filesystemnotfound" in low):
+        return "not-found" if "failed to resolve" not in low else "network"
+    if any(w in low for w in ("timed out", "timeout", "failed to resolve", "connection refused",
+                              "no route to host", "network is unreachable", "connection reset")):
+        return "network"
+    return None
+
+
+class VolumeMountFailed(Pattern):
+    id = "volume-mount-failed"
+    priority = 170
+    severity = "critical"
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_in_reasons(ev, _SIGNAL)
+        if not hit:
+            return None
+        source, text, _ = hit
+        container = container_for_reason(ev, source)
+        facts: dict = {"container": container, "cause": _cause(text)}
+        fs = _FS.search(text)
+        if fs:
+            facts["file_system"] = fs.group(0)
+        ap = _AP.search(text)
+        if ap:
+            facts["access_point"] = ap.group(0)
+        vol = _VOLUME.search(text)
+        if vol and not fs:
+            facts["volume"] = vol.group(1)
+        return Match(facts={k: v for k, v in facts.items() if v is not None},
+                     proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
+                     container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        f = m.facts
+        target = f.get("file_system") or f.get("volume")
+        name = f"`{target}`" if target else "the volume"
+        cause = f.get("cause")
+        region = ev.event.region or "<region>"
+        steps: list[str] = []
+        if cause in ("network", None) and f.get("file_system"):
+            steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
+                         f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
+                         "mount target's security group admits TCP 2049 (NFS) from the task's security group.")
+            steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
+                         f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
+        if cause == "access-denied":
+            steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
+                         f"{name}, check the file system policy, and the access point's POSIX user/permissions.")
+        if cause == "not-found":
+            steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` "
+                         "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`).")
+        if not steps:
+            steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
+                         "driver or file system is reachable from the task's subnets.")
+        steps.append("On Fargate, EFS needs platform version 1.4.0 or later.")
+        return Explanation(
+            title=f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else ""),
+            summary=(f"ECS could not create or mount {name} for the task, so the container never started"
+                     + (f": {cause.replace('-', ' ')}." if cause else ".")),
+            remediation=steps,
+        )
+
+
+PATTERN = VolumeMountFailed()

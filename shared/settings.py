@@ -1,0 +1,69 @@
+"""Runtime settings of the Lambda functions, read from the environment once per cold start.
+
+The CDK construct sets exactly these variables (a test holds the two together). Names are the
+contract between infra/ and functions/.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PREFIX = "ECS_AUTOPSY_"
+
+ENV_VARS = {
+    "topic_arn": "ECS_AUTOPSY_TOPIC_ARN",
+    "slack_secret_id": "ECS_AUTOPSY_SLACK_SECRET_ID",
+    "table_name": "ECS_AUTOPSY_TABLE_NAME",
+    "log_lines": "ECS_AUTOPSY_LOG_LINES",
+    "post_expected_stops": "ECS_AUTOPSY_POST_EXPECTED_STOPS",
+    "noise_window_seconds": "ECS_AUTOPSY_NOISE_WINDOW_SECONDS",
+    "chatbot_format": "ECS_AUTOPSY_CHATBOT_FORMAT",
+    "member_role_name": "ECS_AUTOPSY_MEMBER_ROLE_NAME",
+    "log_group_prefixes": "ECS_AUTOPSY_LOG_GROUP_PREFIXES",
+    "max_slack_posts_per_window": "ECS_AUTOPSY_MAX_SLACK_POSTS_PER_WINDOW",
+}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic_arn: str | None = None
+    slack_secret_id: str | None = None
+    table_name: str | None = None
+    log_lines: int = Field(100, ge=1, le=10_000)
+    post_expected_stops: bool = False
+    noise_window_seconds: int = Field(900, ge=0, le=86_400)
+    chatbot_format: bool = False
+    member_role_name: str | None = None
+    log_group_prefixes: tuple[str, ...] = ("/ecs/", "/aws/ecs/")
+    max_slack_posts_per_window: int = Field(5, ge=1, le=1000)
+
+    @field_validator("log_group_prefixes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    raw = {field: env[name] for field, name in ENV_VARS.items() if env.get(name) not in (None, "")}
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "?"
+        raise SettingsError(f"{ENV_VARS.get(field, field)}: {first['msg']}") from None
+
+
+@cache
+def settings() -> Settings:
+    return from_env()

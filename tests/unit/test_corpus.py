@@ -1,0 +1,41 @@
+"""The public real-world corpus, diagnosed through the same code path as the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.engine import diagnose
+from shared.inputs import load_case, offline_evidence
+from tests.conftest import case_files
+
+
+def _fact_found(expected, facts) -> bool:
+    want = str(expected).strip().lower()
+    values = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif v is not None:
+            values.append(str(v).strip().lower())
+
+    walk(facts)
+    return any(want == v or want in v for v in values)
+
+
+@pytest.mark.parametrize("path", case_files(), ids=lambda p: p.stem)
+def test_corpus_case(path):
+    expect = json.loads(path.read_text())["expect"]
+    event, logs = load_case(path)
+    finding = diagnose(offline_evidence(event, logs))
+    assert finding.pattern == expect["pattern"]
+    for key, value in (expect.get("facts") or {}).items():
+        assert _fact_found(value, finding.facts), f"{key}={value!r} not in {finding.facts}"
+    if expect.get("cause"):
+        assert finding.facts.get("cause") == expect["cause"]
