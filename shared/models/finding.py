@@ -75,6 +75,20 @@ class Check(_Out):
     ok: bool | None = Field(None, description="True: no problem there; False: a problem; None: not checked.")
 
 
+class DeploymentSummary(_Out):
+    """Present on deploy-level findings: one finding for a failed deployment of many tasks."""
+
+    cluster: str | None = None
+    service: str | None = None
+    deployment_id: str | None = None
+    event_name: str | None = Field(None, description="SERVICE_DEPLOYMENT_FAILED, SERVICE_TASK_START_IMPAIRED ...")
+    reason: str | None = None
+    tasks_stopped: int = 0
+    tasks_diagnosed: int = 0
+    patterns: dict[str, int] = Field(default_factory=dict, description="root cause -> number of tasks")
+    task_arns: list[str] = Field(default_factory=list)
+
+
 class Finding(_Out):
     """One diagnosis of one stopped task."""
 
@@ -103,6 +117,8 @@ class Finding(_Out):
     gaps: list[str] = Field(default_factory=list, description="Evidence that was not available.")
     checks: list[Check] = Field(default_factory=list, description="What was checked automatically.")
     fingerprint: str = Field(description="Stable hash of (service, pattern, key facts) for de-duplication.")
+    scope: Literal["task", "deployment"] = Field("task", description="One task, or a whole failed deployment.")
+    deployment: DeploymentSummary | None = None
 
 
 def finding_json_schema() -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""The AWS API actions ecs-autopsy calls, per function: the single source of IAM grants.
+
+infra/ grants exactly these (scoped to resources where the service supports it) and a test fails
+if a template grants an action the code never calls. Code that starts calling a new action adds
+it here, and infra picks it up.
+"""
+
+from __future__ import annotations
+
+# Reading evidence about a task (describe calls have no side effects).
+ECS_READ = ("ecs:DescribeTasks", "ecs:DescribeTaskDefinition", "ecs:DescribeServices")
+ECS_LIST = ("ecs:ListTasks",)
+LOGS_READ = ("logs:GetLogEvents",)
+ELB_READ = (
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeLoadBalancers",
+)
+IAM_SIMULATE = ("iam:SimulatePrincipalPolicy",)
+EC2_READ = (
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeSubnets",
+)
+# Delivering a finding.
+SNS_PUBLISH = ("sns:Publish",)
+KMS_FOR_TOPIC = ("kms:GenerateDataKey", "kms:Decrypt")
+SLACK_SECRET = ("secretsmanager:GetSecretValue",)
+# Idempotency and noise-control state.
+STATE_TABLE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# Organization hub: reading evidence in member accounts.
+ASSUME_MEMBER_ROLE = ("sts:AssumeRole",)
+
+_EVIDENCE = ECS_READ + LOGS_READ + ELB_READ + IAM_SIMULATE + EC2_READ
+_DELIVERY = SNS_PUBLISH + KMS_FOR_TOPIC + SLACK_SECRET + STATE_TABLE
+
+FUNCTION_ACTIONS: dict[str, tuple[str, ...]] = {
+    "task_stopped": _EVIDENCE + _DELIVERY,
+    "deploy_failed": _EVIDENCE + ECS_LIST + _DELIVERY,
+    "manual": _EVIDENCE + ECS_LIST + _DELIVERY,
+}
+
+# Actions that have no resource-level permissions in IAM: they can only be granted on "*".
+NO_RESOURCE_LEVEL = frozenset(ELB_READ + IAM_SIMULATE[:0] + EC2_READ + ("ecs:DescribeTaskDefinition",))
