@@ -42,4 +42,4 @@ FUNCTION_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 # Actions that have no resource-level permissions in IAM: they can only be granted on "*".
-NO_RESOURCE_LEVEL = frozenset(ELB_READ + IAM_SIMULATE[:0] + EC2_READ + ("ecs:DescribeTaskDefinition",))
+NO_RESOURCE_LEVEL = frozenset(ELB_READ + EC2_READ + ("ecs:DescribeTaskDefinition",))
