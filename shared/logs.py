@@ -20,10 +20,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 
+from shared.scan import NeedleSet
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_ISO_PREFIX = re.compile(
-    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?UTC)?)[ \t]+"
-)
 # A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
 _STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _TABLE = re.compile(
@@ -59,10 +58,20 @@ _CONTINUATION = re.compile(
 _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 
 
+_REGISTERED: NeedleSet | None = None
+
+
+def register_needles(needles: Iterable[str]) -> None:
+    """The needles patterns will ask for: one RE2 pass finds the lines holding any of them."""
+    global _REGISTERED
+    _REGISTERED = NeedleSet(needles)
+
+
 class LogSet:
     """Normalised log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_block_cache", "_low", "_needle_cache", "_starts", "containers", "hints", "stamps", "texts")
+    __slots__ = ("_block_cache", "_candidates", "_low", "_needle_cache", "_starts", "containers", "hints", "stamps",
+                 "texts")
 
     def __init__(
         self,
@@ -79,6 +88,7 @@ class LogSet:
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
+        self._candidates: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -94,22 +104,55 @@ class LogSet:
         assert self._starts is not None
         return self._low, self._starts
 
+    def _needle_map(self) -> dict[str, list[int]] | None:
+        """Registered needle -> lines holding it. One RE2 pass finds the candidate lines; only those
+        few are then checked needle by needle."""
+        if self._candidates is None and _REGISTERED is not None:
+            low, starts = self._index()
+            found: dict[str, list[int]] = {}
+            needles = _REGISTERED.needles
+            for i in _REGISTERED.segments_hit(low, starts):
+                text = low[starts[i] : starts[i + 1] - 1]
+                for needle in needles:
+                    if needle in text:
+                        found.setdefault(needle, []).append(i)
+            self._candidates = found
+        return self._candidates
+
     def lines_with(self, *needles: str) -> list[int]:
         """Indices of lines containing any of the (lower-case) needles, ascending."""
-        low, starts = self._index()
+        mapped = self._needle_map()
+        registered = _REGISTERED.needle_set if _REGISTERED is not None else frozenset()
+        if len(needles) == 1:
+            needle = needles[0]
+            if mapped is not None and needle in registered:
+                return mapped.get(needle, [])
+            return self._cached_scan(needle)
         found: set[int] = set()
         for needle in needles:
-            hits = self._needle_cache.get(needle)
-            if hits is None:
-                hits = []
-                pos = low.find(needle)
-                while pos != -1:
-                    line = bisect.bisect_right(starts, pos) - 1
-                    hits.append(line)
-                    pos = low.find(needle, starts[line + 1])
-                self._needle_cache[needle] = hits
-            found.update(hits)
+            if mapped is not None and needle in registered:
+                hits = mapped.get(needle)
+                if hits:
+                    found.update(hits)
+            else:
+                found.update(self._cached_scan(needle))
         return sorted(found)
+
+    def _cached_scan(self, needle: str) -> list[int]:
+        hits = self._needle_cache.get(needle)
+        if hits is None:
+            hits = self._needle_cache[needle] = self._scan(needle)
+        return hits
+
+    def _scan(self, needle: str) -> list[int]:
+        low, starts = self._index()
+        hits = []
+        pos = low.find(needle)
+        while pos != -1:
+            line = bisect.bisect_right(starts, pos) - 1
+            hits.append(line)
+            pos = low.find(needle, starts[line + 1])
+        return hits
 
     def contains(self, needle: str) -> bool:
         return needle in self._index()[0]
@@ -240,19 +283,21 @@ def _feed(
     stamps: list[str | None],
     hints: list[str | None],
     forced: str | None,
+    streams: dict[str, str | None] | None = None,
 ) -> None:
-    iso_match = _ISO_PREFIX.match
-    stream_match = _STREAM.fullmatch
+    # Hot loop: a 100,000-line log goes through here. Cheap structural tests before any regex,
+    # and the container of each distinct stream name is parsed once.
+    streams = {} if streams is None else streams
     append_text = texts.append
     append_container = containers.append
     append_stamp = stamps.append
     append_hint = hints.append
     for entry in entries:
-        if not isinstance(entry, str):
+        if type(entry) is not str:
             entry = json.dumps(entry) if isinstance(entry, dict) else str(entry)
         if "\n" in entry:
             # Several lines in one entry: feed them one by one (same container if forced).
-            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced)
+            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced, streams)
             continue
         line = entry
         if "\x1b" in line:
@@ -266,17 +311,25 @@ def _feed(
         hint: str | None = None
         first = line[:1]
         if first.isdigit():
-            m = iso_match(line)
-            if m:
-                stamp = m.group(1)
-                rest = line[m.end():]
-                head, _, tail = rest.partition(" ")
-                s = stream_match(head) if "/" in head else None
-                if s:
-                    if container is None:
-                        container = s.group(1)
-                    line = tail
-                else:
+            if len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":":
+                end = line.find(" ", 19)
+                tab = line.find("\t", 19, end if end != -1 else len(line))
+                if tab != -1:
+                    line, stamp, container = _tabbed(line, known, container)
+                elif end != -1:
+                    stamp = line[:end]
+                    rest = line[end + 1 :]
+                    if stamp[-3:] == "UTC" or rest[:3] == "UTC":
+                        rest = rest[4:] if rest[:3] == "UTC" else rest
+                    head, _, tail = rest.partition(" ")
+                    if "/" in head:
+                        named = streams.get(head, "")
+                        if named == "":
+                            s = _STREAM.fullmatch(head)
+                            named = streams[head] = s.group(1) if s else None
+                        if named is not None:
+                            container = container or named
+                            rest = tail
                     line = rest
             elif "\t" in line:
                 line, stamp, container = _tabbed(line, known, container)
@@ -290,7 +343,7 @@ def _feed(
             if m and m.group(1) in known:
                 container = container or m.group(1)
                 line = m.group(2)
-        elif " | " in line[:40] or "  |" in line[:40]:
+        elif "|" in line[:40] and (" | " in line[:40] or "  |" in line[:40]):
             m = _COMPOSE.match(line)
             if m and (not known or m.group(1) in known):
                 container = container or m.group(1)
@@ -298,10 +351,9 @@ def _feed(
         if line[:1] == "{" and line.rstrip()[-1:] == "}":
             parsed = _structured(line, known)
             if parsed is not None:
-                message, hint, named, extra = parsed
-                container = container or named
-                lines = message.split("\n") if "\n" in message else [message]
-                for ln in lines:
+                message, hint, named_json, extra = parsed
+                container = container or named_json
+                for ln in (message.split("\n") if "\n" in message else (message,)):
                     append_text(ln.rstrip("\r"))
                     append_container(container)
                     append_stamp(stamp)

@@ -11,8 +11,11 @@ Readability matters as much: UUIDs, git SHAs, ARNs, image digests and request id
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import accumulate
 from typing import Any
+
+from shared.scan import NeedleSet
 
 MASK = "[REDACTED]"
 
@@ -33,8 +36,8 @@ def _keep_key(m: re.Match[str]) -> str:
 
 _RULES: list[_Rule] = [
     # Private key blocks on one line.
-    (("private key",), re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|$)", re.S),
-     lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}-----END {m.group(1)}PRIVATE KEY-----"),
+    (("private key",), re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|$)", re.S),
+     lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}{m.group(2)}"),
     # Credentials in URLs and DSNs: scheme://user:password@host
     (("://",), re.compile(r"\b([a-z][a-z0-9+.-]*://[^\s:/@\"'<>]*:)([^\s@/\"'<>]+)(@)", re.I),
      lambda m: m.group(1) + MASK + m.group(3)),
@@ -86,41 +89,86 @@ def redact(text: str) -> str:
         return text
     low = text.lower()
     for guards, regex, repl in _RULES:
-        if any(g in low for g in guards):
-            new = regex.sub(repl, text)
-            if new is not text and new != text:
-                text = new
-                low = text.lower()
+        for g in guards:
+            if g in low:
+                new = regex.sub(repl, text)
+                if new != text:
+                    text = new
+                    low = text.lower()
+                break
     return text
+
+
+def redact_many(strings: list[str]) -> list[str]:
+    """Mask secrets in many strings; one scan finds the few that need a closer look."""
+    if not strings:
+        return strings
+    joined = "\x00".join(strings).lower()
+    starts = [0, *accumulate(len(s) + 1 for s in strings)]
+    out = list(strings)
+    for i in _GUARDS.segments_hit(joined, starts):
+        out[i] = redact(out[i])
+    return out
 
 
 def redact_lines(lines: Iterable[str]) -> list[str]:
     """Mask secrets in consecutive log lines, including private key blocks split over lines."""
+    lines = list(lines)
+    if any("PRIVATE KEY-----" in line for line in lines):
+        lines = _mask_key_blocks(lines)
+    return redact_many(lines)
+
+
+def _mask_key_blocks(lines: list[str]) -> list[str]:
     out: list[str] = []
     in_key = False
     for line in lines:
         if in_key:
-            if _END_KEY.search(line):
+            end = _END_KEY.search(line)
+            if end:
                 in_key = False
-                out.append(redact(line[_END_KEY.search(line).start():]))  # type: ignore[union-attr]
+                out.append(line[end.start():])
             else:
                 out.append(MASK)
             continue
         begin = _BEGIN_KEY.search(line)
         if begin and not _END_KEY.search(line, begin.end()):
             in_key = True
-            out.append(redact(line[: begin.end()]) + MASK)
+            out.append(line[: begin.end()] + MASK)
             continue
-        out.append(redact(line))
+        out.append(line)
     return out
 
 
 def redact_obj(value: Any) -> Any:
     """Mask every string inside a JSON-like structure (dict keys are left alone)."""
+    strings: list[str] = []
+    _collect(value, strings)
+    if not strings:
+        return value
+    masked = iter(redact_many(strings))
+    return _rebuild(value, masked)
+
+
+def _collect(value: Any, out: list[str]) -> None:
     if isinstance(value, str):
-        return redact(value)
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _collect(v, out)
+
+
+def _rebuild(value: Any, masked: Iterator[str]) -> Any:
+    if isinstance(value, str):
+        return next(masked)
     if isinstance(value, dict):
-        return {k: redact_obj(v) for k, v in value.items()}
+        return {k: _rebuild(v, masked) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_obj(v) for v in value]
+        return [_rebuild(v, masked) for v in value]
     return value
+
+
+_GUARDS = NeedleSet(g for guards, _, _ in _RULES for g in guards)

@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 from functools import cache
 
+from shared.logs import register_needles
 from shared.patterns.base import Pattern
 
 
@@ -23,7 +24,9 @@ def registry() -> tuple[Pattern, ...]:
         pattern = getattr(module, "PATTERN", None)
         if isinstance(pattern, Pattern):
             found.append(pattern)
-    return tuple(sorted(found, key=lambda p: -p.priority))
+    patterns = tuple(sorted(found, key=lambda p: -p.priority))
+    register_needles(n for p in patterns for n in p.needles)
+    return patterns
 
 
 def by_id(pattern_id: str) -> Pattern:

@@ -59,6 +59,7 @@ class AppCrash(Pattern):
     id = "app-crash"
     priority = 20
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

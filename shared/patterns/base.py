@@ -58,6 +58,7 @@ class Pattern:
     id: ClassVar[str]
     priority: ClassVar[int]  # unique; higher = more specific, wins among comparable matches
     severity: ClassVar[Severity] = "critical"
+    needles: ClassVar[tuple[str, ...]] = ()  # lower-case substrings of the log lines it looks at
 
     def match(self, ev: Evidence) -> Match | None:  # pragma: no cover - interface
         raise NotImplementedError

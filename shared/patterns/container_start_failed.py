@@ -63,6 +63,7 @@ class ContainerStartFailed(Pattern):
     id = "container-start-failed"
     priority = 120
     severity = "critical"
+    needles = (*_NEEDLES, "no such file")
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SPECIFIC)

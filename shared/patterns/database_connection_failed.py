@@ -35,6 +35,7 @@ class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
     severity = "critical"
+    needles = connection.NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

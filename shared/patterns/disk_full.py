@@ -48,6 +48,7 @@ class DiskFull(Pattern):
     id = "disk-full"
     priority = 200
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)

@@ -94,6 +94,7 @@ class IamAccessDenied(Pattern):
     id = "iam-access-denied"
     priority = 80
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

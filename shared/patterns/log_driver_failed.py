@@ -53,6 +53,7 @@ class LogDriverFailed(Pattern):
     id = "log-driver-failed"
     priority = 190
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)

@@ -63,6 +63,7 @@ class MissingDependency(Pattern):
     id = "missing-dependency"
     priority = 100
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

@@ -79,6 +79,7 @@ class MissingEnvVar(Pattern):
     id = "missing-env-var"
     priority = 110
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

@@ -44,6 +44,7 @@ class NetworkEgressBlocked(Pattern):
     id = "network-egress-blocked"
     priority = 60
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

@@ -55,6 +55,7 @@ class OutOfMemory(Pattern):
     id = "out-of-memory"
     priority = 130
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _REASON)

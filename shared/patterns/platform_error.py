@@ -40,6 +40,7 @@ class PlatformError(Pattern):
     id = "platform-error"
     priority = 50
     severity = "warning"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)

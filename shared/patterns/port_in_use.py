@@ -57,6 +57,7 @@ class PortInUse(Pattern):
     id = "port-in-use"
     priority = 90
     severity = "critical"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
