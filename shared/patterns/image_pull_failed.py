@@ -31,7 +31,7 @@ _IMAGE = (
     re.compile(r"repository ([^\s:]+(?::[\w.-]+)?) not found", re.IGNORECASE),
     re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
     re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
-    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?:", re.IGNORECASE),
+    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?:(?:\s|$)", re.IGNORECASE),
     re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
     re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )
@@ -74,7 +74,10 @@ class ImagePullFailed(Pattern):
         for regex in _IMAGE:
             m = regex.search(text)
             if m:
-                image = strip_quotes(m.group(1)).rstrip(".,")
+                candidate = strip_quotes(m.group(1)).rstrip(".,")
+                if "/v2/" in candidate + "/" or candidate.endswith("/v2"):
+                    continue  # a registry API URL, not the image reference
+                image = candidate
                 break
         if source == "stoppedReason" and len(ev.detail.containers) > 1:
             # Which container? The one whose image the message names, else one that never got an exit code.
