@@ -53,8 +53,9 @@ _TEXT_LEVEL = re.compile(
 _CONTINUATION = re.compile(
     r"[ \t]+\S|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames)|During handling of the above"
     r"|The above exception was|goroutine \d+ \[|created by |\[signal |[}\]],?\s*$|\"[\w.@-]+\": "
-    r"|\^+\s*$|exit status \d+$"
+    r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']"
 )
+_RUBY_FRAME = re.compile(r"\s*(?:from )?[\w/.-]+(?:\.rb)?:\d+:in [`']")
 _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 
 
@@ -239,6 +240,10 @@ def _continues(prev: str, line: str) -> bool:
     # The closing line of a Python traceback ("KeyError: 'X'") follows an indented frame line.
     if prev[:1] in (" ", "\t") and _PY_EXC_TAIL.match(line):
         return True
+    # Ruby backtraces: "/path/x.rb:12:in `m'" frames after the error line or another frame.
+    if _RUBY_FRAME.match(line) and (_RUBY_FRAME.match(prev) or (prev.rstrip().endswith(")") and (
+            "Error" in prev or "Exception" in prev or "::" in prev))):
+        return True
     # Go stack frames: "pkg.fn(...)" followed by an indented file line; Python "Traceback" heads.
     return bool(prev.startswith(("Traceback (most recent call last)", "goroutine ")))
 
@@ -382,47 +387,79 @@ def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[s
     return line, None, container
 
 
+_CONTEXT_SKIP = frozenset({
+    "time", "timestamp", "ts", "@timestamp", "@t", "date", "datetime", "logger", "logger_name", "loggerName",
+    "name", "caller", "source", "stream", "pid", "hostname", "thread", "thread_name", "threadName", "v", "@version",
+    "level_value", "sequence", "container_id", "ecs_cluster", "ecs_task_arn", "ecs_task_definition", "partial_message",
+    "partial_id", "partial_ordinal", "partial_last", "@i", "@r", "dd.trace_id", "dd.span_id", "trace_id", "span_id",
+})
+_ROLE: dict[str, str] = {}
+for _k in _MESSAGE_KEYS:
+    _ROLE[_k] = "message"
+for _k in _LEVEL_KEYS:
+    _ROLE[_k] = "level"
+for _k in ("container_name", "ecs_container_name", "containerName"):
+    _ROLE[_k] = "container"
+for _k in _STACK_KEYS:
+    _ROLE.setdefault(_k, "stack")
+for _k in _CONTEXT_SKIP:
+    _ROLE.setdefault(_k, "skip")
+
+
 def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str | None, list[str]] | None:
+    """(message, level, container, extra lines) of a JSON log line, or None when it is not one.
+
+    Scalar fields that are neither message, level, time nor bookkeeping are kept as ` key=value` after
+    the message: structured loggers put the facts (host, port, status, path, error) there.
+    """
     try:
         obj = json.loads(line)
     except ValueError:
         return None
     if not isinstance(obj, dict):
         return None
-    message = None
-    for key in _MESSAGE_KEYS:
-        value = obj.get(key)
-        if isinstance(value, str) and value:
-            message = value
-            break
+    message: str | None = None
+    message_rank = len(_MESSAGE_KEYS)
     level = None
-    for key in _LEVEL_KEYS:
-        value = obj.get(key)
-        if isinstance(value, str) and value:
-            level = _LEVELS.get(value.strip().lower())
-            break
-        if isinstance(value, int) and not isinstance(value, bool):
-            level = _PINO_LEVELS.get(value)
-            break
     named = None
-    for key in ("container_name", "ecs_container_name", "containerName"):
-        value = obj.get(key)
-        if isinstance(value, str) and value:
+    extra: list[str] = []
+    context: list[str] = []
+    for key, value in obj.items():
+        role = _ROLE.get(key)
+        if role == "message" and isinstance(value, str) and value:
+            rank = _MESSAGE_KEYS.index(key)
+            if rank < message_rank:
+                if message is not None:
+                    context.append(f"{key}={_short(value)}")
+                message, message_rank = value, rank
+                continue
+        if role == "level" and level is None:
+            if isinstance(value, str) and value:
+                level = _LEVELS.get(value.strip().lower())
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                level = _PINO_LEVELS.get(value)
+                continue
+        if role == "container" and named is None and isinstance(value, str) and value:
             name = value.lstrip("/")
             match = next((k for k in known if k == name or name.endswith("-" + k) or f"-{k}-" in name), None)
             named = match or (name if not known else None)
-            break
-    extra: list[str] = []
-    for key in _STACK_KEYS:
-        value = obj.get(key)
-        if isinstance(value, dict):
-            value = value.get("stack") or value.get("message")
-        if isinstance(value, str) and value and value != message:
-            extra.extend(value.split("\n"))
+            continue
+        if role == "stack":
+            if isinstance(value, dict):
+                value = value.get("stack") or value.get("message")
+            if isinstance(value, str) and value:
+                extra.extend(value.split("\n"))
+            continue
+        if role == "skip" or role == "level":
+            continue
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
+            context.append(f"{key}={_short(value)}")
     if message is None:
         if not extra:
             return None  # a JSON document with no message field: keep it as written
         message, extra = extra[0], extra[1:]
+    extra = [x for x in extra if x != message]
     # The docker json-file / FireLens "log" field may itself carry a structured line.
     inner = message.rstrip("\n")
     if inner[:1] == "{" and inner[-1:] == "}" and inner != line:
@@ -430,4 +467,13 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
         if nested is not None:
             n_message, n_level, n_named, n_extra = nested
             return n_message, n_level or level, named or n_named, n_extra + extra
+    if context and "\n" not in inner:
+        inner = inner + " " + " ".join(context)
     return inner, level, named, extra
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    if len(text) > 200:
+        text = text[:199] + "…"
+    return f'"{text}"' if (" " in text or not text) else text

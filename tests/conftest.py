@@ -10,8 +10,12 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 EVENTS = ROOT / "events"
 
 
+DEV_CASES = ROOT / "tests" / "cases"
+
+
 def case_files() -> list[Path]:
-    return sorted(CORPUS.glob("*.json"))
+    """The public corpus (beside the repo) and our own case sets under tests/cases/."""
+    return sorted(CORPUS.glob("*.json")) + sorted(DEV_CASES.glob("*/*.json"))
 
 
 @pytest.fixture

@@ -122,6 +122,9 @@ class AppCrash(Pattern):
                 if re.match(r"^\w*(?:Error|Exception): ", text) and self._py_tail(ev, i):
                     return "python", exception, i
                 continue
+            if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
+                # Rust >= 1.73 prints the location, then the message on the next line.
+                return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
             if language == "java" and exception in ("Application run failed", "APPLICATION FAILED TO START"):
                 cause = self._last_caused_by(ev, i)
                 exception = cause or exception

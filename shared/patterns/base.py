@@ -161,6 +161,7 @@ _ENGINE_WORDS = (
     ("postgres", "postgres"), ("psycopg", "postgres"), ("psql", "postgres"), ("pgx", "postgres"),
     ("npgsql", "postgres"), ("pg-pool", "postgres"), ("node-postgres", "postgres"), ("pq:", "postgres"),
     ("libpq", "postgres"), ("postmaster", "postgres"), ("asyncpg", "postgres"), ("pg_hba", "postgres"),
+    ("pg::", "postgres"), ("postgresql_adapter", "postgres"), ("ecto.adapters.postgres", "postgres"),
     ("mariadb", "mysql"), ("mysql", "mysql"), ("pymysql", "mysql"), ("mysqli", "mysql"),
     ("sqlserver", "mssql"), ("sql server", "mssql"), ("mssql", "mssql"), ("tedious", "mssql"),
     ("pyodbc", "mssql"), ("oracle", "oracle"), ("ora-", "oracle"),
@@ -186,6 +187,7 @@ DB_DRIVER_WORDS = (
     "pymongo", "mysql", "redis", "postgres", "database", "activerecord", "ecto", "db connection",
     "operationalerror", "psqlexception", "npgsql", "sqlstate", "asyncpg", "ioredis", "lettuce",
     "jedis", "r2dbc", "datasource", "pg_connect", "dbal", "doctrine", "flyway", "liquibase", "mikro-orm",
+    "connectionnotestablished", "connectionbad", "pg::", "dbconnection", "ecto.", "entityframework", "hibernate",
 )
 
 _SCHEME_RE = re.compile(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)

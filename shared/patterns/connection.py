@@ -68,6 +68,8 @@ _ENDPOINTS = (
     re.compile(r"endpoint URL: \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
     re.compile(r"Connect to (?P<host>[\w.-]+):(?P<port>\d+) \["),
     re.compile(r"Failed to connect to (?P<host>[\w.-]+) port (?P<port>\d+)"),
+    re.compile(r"(?:[Ff]ailed|[Uu]nable|[Cc]ould not|[Cc]annot|can't) (?:to )?connect to (?:server |host )?[`'\"]?(?P<host>[\w.-]+):(?P<port>\d+)"),
+    re.compile(r"on server '(?:tcp://)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?'"),
     re.compile(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
     re.compile(r"Connection to (?P<host>[\w.-]+) timed out"),
     re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
@@ -75,7 +77,7 @@ _ENDPOINTS = (
     re.compile(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
     re.compile(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),
     re.compile(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno"),
-    re.compile(r"`?host=(?P<host>[\w.-]+)"),
+    re.compile(r"`?\bhost=[\"']?(?P<host>[\w.-]+)[\"']?(?:[^\n]*?\bport=(?P<port>\d+))?"),
     re.compile(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
     re.compile(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),
     re.compile(r"[a-z][a-z0-9+]*://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?"),
@@ -111,32 +113,53 @@ def parse(line: str, context: str) -> ConnectionFailure | None:
     cause = failure_cause(line)
     if cause is None:
         return None
-    host = port = url = None
-    for source in (line, context):
-        for regex in _ENDPOINTS:
-            m = regex.search(source)
-            if not m:
-                continue
-            gd = m.groupdict()
-            host = host or gd.get("host")
-            if gd.get("port") and port is None:
-                port = int(gd["port"])
-            url = url or gd.get("url")
-            if host:
-                break
-        if host:
-            break
-    if port is None:
-        for regex in _PORT_ONLY:
-            m = regex.search(line) or regex.search(context)
-            if m:
-                port = int(m.group(1))
-                break
-    if port is None and host is None:
-        host, port = host_port(line)
-    if host:
-        host = host.strip("[]'\"`")
-        if host.isdigit():
-            host = None
+    host, port, url = endpoint(line, context)
     user = _USER.search(line)
     return ConnectionFailure(cause=cause, host=host, port=port, url=url, user=user.group(1) if user else None)
+
+
+def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str | None]:
+    """(host, port, url) named by the line, else by its context. A host name is preferred to an
+    address when both are given (drivers often print the resolved IP next to the name)."""
+    for source in (line, context):
+        if not source:
+            continue
+        found: list[tuple[str | None, int | None, str | None]] = []
+        for regex in _ENDPOINTS:
+            for m in regex.finditer(source):
+                gd = m.groupdict()
+                host = (gd.get("host") or "").strip("[]'\"`") or None
+                if host and host.isdigit():
+                    host = None
+                port = int(gd["port"]) if gd.get("port") else None
+                if host or port:
+                    found.append((host, port, gd.get("url")))
+        if not found:
+            continue
+        named = [f for f in found if f[0] and not _is_ip(f[0])]
+        best = named[0] if named else found[0]
+        host, port, url = best
+        if port is None:
+            port = next((f[1] for f in found if f[1] and (f[0] in (host, None) or _is_ip(f[0] or ""))), None)
+        if port is None:
+            for regex in _PORT_ONLY:
+                m = regex.search(source)
+                if m:
+                    port = int(m.group(1))
+                    break
+        url = url or next((f[2] for f in found if f[2]), None)
+        return host, port, url
+    for source in (line, context):
+        for regex in _PORT_ONLY:
+            m = regex.search(source)
+            if m:
+                return None, int(m.group(1)), None
+    host, port = host_port(line)
+    return host, port, None
+
+
+def _is_ip(host: str) -> bool:
+    return bool(_IP.fullmatch(host)) or ":" in host
+
+
+_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")

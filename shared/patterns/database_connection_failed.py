@@ -49,15 +49,20 @@ class DatabaseConnectionFailed(Pattern):
             failure = connection.parse(text, context)
             if failure is None:
                 continue
-            if not looks_like_database(context, failure.host, failure.port):
+            # Drivers name themselves in the frames around the error, not always on its line.
+            near = "\n".join(t for j, t in enumerate(logs.texts[max(0, i - 8) : i + 9], max(0, i - 8))
+                             if logs.containers[j] == logs.containers[i])
+            if not looks_like_database(context, failure.host, failure.port) and not (
+                    failure.host is None and looks_like_database(near, None, failure.port)):
                 continue
-            engine = engine_of(context, failure.host, failure.port)
-            if engine is None:
-                continue
+            host, port = failure.host, failure.port
+            if host is None:
+                host, port = self._announced_endpoint(ev, i, port)
+            engine = engine_of(context, host, port) or engine_of(near, host, port)
             container = container_for_line(ev, i)
             facts = {
-                "host": failure.host,
-                "port": failure.port or None,
+                "host": host,
+                "port": port or None,
                 "engine": engine,
                 "cause": failure.cause,
                 "user": failure.user,
@@ -68,6 +73,23 @@ class DatabaseConnectionFailed(Pattern):
                          proofs=(log_proof(ev, i, through=proof_end),), confidence=0.92, stage=Stage.APP,
                          anchor=i, container=container)
         return None
+
+    def _announced_endpoint(self, ev: Evidence, i: int, port: int | None) -> tuple[str | None, int | None]:
+        """The error names no endpoint: take the one the app announced earlier ("connecting to redis
+        host=... port=...") in the same container."""
+        logs = ev.logs
+        container = logs.containers[i]
+        for j in range(i - 1, max(-1, i - 80), -1):
+            if logs.containers[j] != container:
+                continue
+            text = logs.texts[j]
+            low = text.lower()
+            if "connect" not in low and "host" not in low and "://" not in low:
+                continue
+            host, found_port, _ = connection.endpoint(text)
+            if host and looks_like_database(text, host, found_port or port):
+                return host, port or found_port
+        return None, port
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts

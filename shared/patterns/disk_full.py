@@ -38,7 +38,8 @@ _PATHS = (
     re.compile(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
                re.IGNORECASE),
     re.compile(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
-    re.compile(r"No space left on device[^/]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
+    re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
+    re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
 )
 _THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
                         re.IGNORECASE)
@@ -59,7 +60,11 @@ class DiskFull(Pattern):
         found = find_in_logs(ev, _NEEDLES, _SIGNAL)
         if found:
             i, _ = found
-            return self._build(ev.logs.texts[i], [log_proof(ev, i)], container_for_line(ev, i), Stage.APP, i, ev)
+            logs = ev.logs
+            # The path is often on a neighbouring line of the same entry (Node error objects, tracebacks).
+            lo, hi = max(logs.block_start(i), i - 8), min(logs.block_end(i), i + 8)
+            near = [logs.texts[i]] + [logs.texts[j] for j in range(lo, hi + 1) if j != i]
+            return self._build("\n".join(near), [log_proof(ev, i)], container_for_line(ev, i), Stage.APP, i, ev)
         return None
 
     def _build(self, text, proofs, container, stage, anchor, ev) -> Match:

@@ -32,7 +32,8 @@ _ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
 _REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b")
 _HEALTHY_PATHS = re.compile(r"^/(?:[\w-]+/)*(?:health\w*|healthz|ping|status|ready\w*|live\w*|hc|alive|heartbeat)$"
                             r"|^/$|actuator/health", re.IGNORECASE)
-_WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout", re.IGNORECASE)
+_WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
+                             re.IGNORECASE)
 _REASON_CAUSE = {
     "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
     "Target.Timeout": "timeout",
@@ -160,11 +161,13 @@ class HealthCheckFailed(Pattern):
             proofs.append(log_proof(ev, i))
             if status == "404":
                 return "path-not-found"
+            if status in ("499", "504", "408"):
+                return "timeout"  # the checker gave up waiting (nginx 499 = client closed the request)
             if status.startswith("5"):
                 return "server-error"
             if status.startswith(("3", "4")):
                 return None
-        for i in ev.logs.lines_with("timeout", "timed out"):
+        for i in ev.logs.lines_with("timeout", "timed out", "too slow"):
             if _WORKER_TIMEOUT.search(ev.logs.texts[i]):
                 proofs.append(log_proof(ev, i))
                 return "timeout"

@@ -31,8 +31,11 @@ class InsufficientCapacity(Pattern):
             return None
         source, text, m = hit
         low = text.lower()
+        short = re.search(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", low)
         if m.group(1):
             resource = m.group(1).upper()
+        elif short:
+            resource = {"port": "PORTS", "ports": "PORTS"}.get(short.group(1), short.group(1).split()[0].upper())
         elif "no container instance" in low:
             resource = "container instances"
         elif "spot" in low:

@@ -16,7 +16,8 @@ _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provisioning|enough free (?:ip )?addresses"
     r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
-    r"|failed to set up (?:the )?(?:task )?network|CNI plugin",
+    r"|failed to set up (?:the )?(?:task )?network|CNI plugin|InsufficientFreeAddressesInSubnet"
+    r"|(?:EC2 )?error while attempting to (?:create|attach|tag|describe|delete) (?:the |a )?network interface",
     re.IGNORECASE,
 )
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
@@ -37,6 +38,7 @@ class NetworkSetupFailed(Pattern):
         facts = {
             "subnet": subnet.group(0) if subnet else ev.subnet,
             "cause": "no-free-addresses" if "free" in low and "address" in low
+            else "tag-policy" if "tagpolicy" in low
             else "timeout" if "timeout" in low or "timed out" in low else None,
         }
         return Match(facts={k: v for k, v in facts.items() if v}, proofs=(reason_proof(source, text),),

@@ -39,7 +39,7 @@ _PORTS = (
     re.compile(r"listen tcp\d? \S*?:(\d+): bind"),
     re.compile(r"Bind for \S*?:(\d+) failed"),
     re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
-    re.compile(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    re.compile(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
     re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
 )
 
@@ -70,7 +70,9 @@ class PortInUse(Pattern):
             return None
         i, _ = found
         texts = ev.logs.texts
-        near = [texts[i]] + [texts[j] for j in range(max(0, i - 3), min(len(texts), i + 4)) if j != i]
+        lo, hi = max(ev.logs.block_start(i), i - 12), min(ev.logs.block_end(i), i + 12)
+        near = [texts[i]] + [texts[j] for j in range(max(0, min(lo, i - 3)), min(len(texts), max(hi, i + 3) + 1))
+                             if j != i and ev.logs.containers[j] == ev.logs.containers[i]]
         return self._build(ev, near, container_for_line(ev, i), Stage.APP, (log_proof(ev, i),), i)
 
     def _build(self, ev, texts, container, stage, proofs, anchor) -> Match:

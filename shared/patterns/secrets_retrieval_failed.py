@@ -33,7 +33,7 @@ _SECRET_ARN = re.compile(
     r"arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]*:\d*:(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
 _S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
-_SSM_NAMES = re.compile(r"invalid parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
+_SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
 _PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::\d{12}:[^\s]+) is not authorized")
 _ACTION = re.compile(r"not authorized to perform: ([\w-]+:\w+)")
 _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "send request failed",
@@ -47,7 +47,8 @@ def _cause(text: str) -> str | None:
     if any(w in low for w in _NETWORK):
         return "network"
     if any(w in low for w in ("resourcenotfound", "can't find the specified secret", "parameternotfound",
-                              "invalidparameters", "invalid parameters", "does not exist", "not found")):
+                              "invalidparameters", "invalid parameters", "invalid ssm parameters", "does not exist",
+                              "not found")):
         return "not-found"
     return None
 
@@ -76,7 +77,8 @@ class SecretsRetrievalFailed(Pattern):
             names = _SSM_NAMES.search(text)
             if names and names.group(1).strip():
                 facts["secret"] = names.group(1).strip()
-        if "registry auth" in low and ("ecr registry auth" in low or "ecr" in low) and "secret" not in facts:
+        if re.search(r"\becr\b.{0,20}(?:registry )?auth|retrieve ecr|ecr:GetAuthorizationToken", text, re.I) \
+                and "secret" not in facts:
             facts["kind"] = "ecr registry auth"
         elif "env file" in low:
             facts["kind"] = "environment file"

@@ -89,7 +89,7 @@ def test_unreadable_log_file(event_file, tmp_path, capsys):
 
 
 def test_batch_keeps_going_and_prints_one_line_per_case(tmp_path, capsys):
-    good = case_files()[:2]
+    good = case_files()[:2]  # the public corpus comes first
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert main(["diagnose", "--case", str(good[0]), str(bad), str(good[1]), "--offline", "--format", "json"]) == 2

@@ -1,4 +1,4 @@
-"""The public real-world corpus, diagnosed through the same code path as the CLI."""
+"""The public real-world corpus and our case sets, diagnosed through the same code path as the CLI."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _fact_found(expected, facts) -> bool:
     return any(want == v or want in v for v in values)
 
 
-@pytest.mark.parametrize("path", case_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_corpus_case(path):
     expect = json.loads(path.read_text())["expect"]
     event, logs = load_case(path)
