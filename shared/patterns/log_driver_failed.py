@@ -34,7 +34,12 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs")
-_GROUP = re.compile(r"(?:log[- ]group(?: name)?|awslogs-group)[\s:='\"]+(/?[\w/.#-]{2,})", re.IGNORECASE)
+_GROUPS = (
+    re.compile(r"arn:aws[\w-]*:logs:[\w-]*:\d*:log-group:([^:\s,'\"]+)"),
+    re.compile(r"awslogs-group[\s:='\"]+([\w/.#-]{2,})", re.IGNORECASE),
+    re.compile(r"log[- ]group(?: name)?[\s:'\"]+(/[\w/.#-]+)", re.IGNORECASE),
+    re.compile(r"log[- ]group (?:named |called )?['\"]([\w/.#-]+)['\"]", re.IGNORECASE),
+)
 _ACTION = re.compile(r"not authorized to perform: (logs:\w+)")
 
 
@@ -69,9 +74,9 @@ class LogDriverFailed(Pattern):
             text, container, stage, proofs, anchor = ev.logs.texts[i], container_for_line(ev, i), Stage.APP, [
                 log_proof(ev, i)], i
         facts: dict = {"container": container, "cause": _cause(text)}
-        group = _GROUP.search(text)
-        if group and group.group(1).lower() not in ("does", "not"):
-            facts["log_group"] = group.group(1)
+        group = next((m.group(1) for m in (r.search(text) for r in _GROUPS) if m), None)
+        if group:
+            facts["log_group"] = group
         else:
             cdef = ev.container_definition(container)
             if cdef and cdef.log_options.get("awslogs-group"):
