@@ -242,3 +242,17 @@ def test_items_expire(env):
     noise = ddb.get_item(TableName=table, Key={"id": {"S": noise_key(f)}})["Item"]
     assert int(delivery["expiration"]["N"]) == T0 + 7 * 86_400
     assert int(noise["expiration"]["N"]) == T0 + 900 + 86_400
+
+
+def test_delivery_ids():
+    a = run(CRASH, taskArn=task_arn(1))
+    assert delivery_id(a) == delivery_id(run(CRASH, taskArn=task_arn(1)))  # same event twice: same id
+    assert delivery_id(a) != delivery_id(run(CRASH, taskArn=task_arn(1), version=6))  # a later event version
+    assert delivery_id(a) != delivery_id(run(CRASH, taskArn=task_arn(2)))
+    from shared.models.finding import DeploymentSummary
+
+    def dep(deployment_id: str):
+        return a.model_copy(update={"scope": "deployment", "deployment": DeploymentSummary(
+            deployment_id=deployment_id, event_name="SERVICE_DEPLOYMENT_FAILED")})
+
+    assert delivery_id(dep("ecs-svc/1")) != delivery_id(dep("ecs-svc/2")) != delivery_id(a)

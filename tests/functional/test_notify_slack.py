@@ -208,3 +208,15 @@ def test_missing_secret_is_a_clear_error(aws, finding):  # noqa: F811
     with pytest.raises(WebhookSecretError) as err:
         SlackChannel(secret_id="slack/absent", secrets_client=sm).send(finding)
     assert "slack/absent could not be read" in str(err.value)
+
+
+def test_a_payload_failing_validation_is_replaced_by_the_minimal_message(slack, finding, monkeypatch):
+    import shared.render.slack as slack_render
+
+    real = slack_render.render_slack
+    monkeypatch.setattr(slack_render, "render_slack",
+                        lambda f, o=None: {**real(f, o), "blocks": real(f, o)["blocks"] * 10})  # 100+ blocks
+    SlackChannel(url=slack.url, retry=fast()).send(finding)
+    [sent] = slack.accepted
+    assert "blocks" not in sent and "Missing environment variable DATABASE_URL" in sent["text"]
+    assert [r.status for r in slack.requests] == [200]  # never sent the invalid one
