@@ -1,0 +1,337 @@
+"""Slack: a Block Kit message for an incoming webhook, inert whatever the logs contain.
+
+Everything shown comes from the Finding (already masked by the engine) and passes through
+`redact` again, then through one of three escapers:
+
+- `plain()` for plain_text objects (header): control characters stripped, `<`, `>`, `&` replaced by
+  look-alikes (Slack documents no escaping for plain_text, so nothing is left for it to parse).
+- `mrkdwn()` for engine-written sentences (summary, fix): `&`, `<`, `>` escaped as Slack requires,
+  so `<!channel>`, `<@U123>` and `<https://evil|click>` arrive as text; `@here`-style words get a
+  word joiner; every mrkdwn text object is `verbatim` (no automatic mention or link parsing).
+- `inline()` / `code_block()` for values and log text: inside code, where no formatting applies;
+  backtick runs are broken with a zero-width space so a log line cannot close the block.
+
+Links are built only from console URLs (https://<region>.console.aws.amazon.com/...). Limits are held
+here, not by slack_sdk (which does not check the 50-block limit): header 150 chars, section text
+3000, 10 fields of 2000, 10 context elements, 50 blocks. `validate()` checks a payload against them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.models.finding import Finding
+from shared.redact import redact
+from shared.render.channels import Occurrence
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_MAX = 10
+CONTEXT_MAX = 10
+BLOCKS_MAX = 50
+FALLBACK_MAX = 3000
+CODE_LINE_MAX = 400  # characters of one log line shown in Slack (the SNS JSON keeps up to 1000)
+_SECTION_BUDGET = SECTION_MAX - 100  # margin for characters Slack may count differently (emoji, surrogates)
+
+SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_BROADCAST = re.compile(r"@(channel|here|everyone|group)\b", re.IGNORECASE)
+_CONSOLE_URL = re.compile(
+    r"https://(?:[a-z0-9-]+\.)*console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/[^\s<>|\"`]*")
+
+
+# -------------------------------------------------------------------------------------------------
+# Escaping
+# -------------------------------------------------------------------------------------------------
+def clean(text: object) -> str:
+    """Masked, without control or bidi-override characters (newlines and tabs kept)."""
+    return _CONTROL.sub("", redact(str(text)))
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: object) -> str:
+    """Engine-written text for a mrkdwn object: masked, escaped, broadcast words neutralised."""
+    return _BROADCAST.sub("@\u2060\\1", escape(clean(text)))
+
+
+_LOOKALIKE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
+
+
+def plain(text: object, limit: int | None = None) -> str:
+    """Text for a plain_text object (header). Slack documents no escaping for plain_text, so the three
+    characters its parser reacts to are replaced by look-alikes (‹ › ＆): inert whichever way it parses."""
+    s = _CONTROL.sub("", redact(str(text)).replace("\n", " ").replace("\t", " ")).translate(_LOOKALIKE)
+    s = _BROADCAST.sub("@\u2060\\1", s)
+    return cut(s, limit) if limit else s
+
+
+def inline(value: object, limit: int = 300) -> str:
+    """A value as inline code: one line, escaped, with no backtick that could end the span."""
+    s = mrkdwn(value).replace("\n", " ").replace("\t", " ").replace("`", "\u02cb").strip()
+    return f"`{cut(s, limit)}`" if s else "-"
+
+
+_BACKTICK_RUN = re.compile(r"`(?=`)")
+
+
+def _break_fences(s: str) -> str:
+    # A zero-width space after every backtick followed by another: no "```" can close the block.
+    return _BACKTICK_RUN.sub("`\u200b", s)
+
+
+def code_line(line: str, limit: int = CODE_LINE_MAX) -> str:
+    return _break_fences(cut(mrkdwn(line).replace("\n", " "), limit))
+
+
+def code_block(lines: list[str], budget: int = _SECTION_BUDGET) -> tuple[str, int]:
+    """The last lines that fit in `budget` characters, fenced; returns (text, lines shown)."""
+    shown: list[str] = []
+    used = len("```\n\n```")
+    for line in reversed(lines):
+        text = code_line(line)
+        if used + len(text) + 1 > budget:
+            break
+        shown.append(text)
+        used += len(text) + 1
+    shown.reverse()
+    return "```\n" + "\n".join(shown) + "\n```", len(shown)
+
+
+def cut(text: str, limit: int | None) -> str:
+    """At most `limit` characters, ending in an ellipsis when cut: never inside an &entity;, and a
+    code fence opened in the kept part is closed."""
+    if limit is None or len(text) <= limit:
+        return text
+    head = _no_broken_entity(text[: max(limit - 1, 0)])
+    if head.count("```") % 2:
+        head = _no_broken_entity(text[: max(limit - 5, 0)])
+        if head.count("```") % 2:
+            return head + "…\n```"
+    return head + "…"
+
+
+def _no_broken_entity(head: str) -> str:
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:] and len(head) - amp < 6:
+        return head[:amp]
+    return head
+
+
+def link(url: str | None, label: str) -> str | None:
+    """A mrkdwn link to an AWS console page, or None for anything else."""
+    if not url or not _CONSOLE_URL.fullmatch(url):
+        return None
+    return f"<{escape(url)}|{mrkdwn(label)}>"
+
+
+# -------------------------------------------------------------------------------------------------
+# Blocks
+# -------------------------------------------------------------------------------------------------
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _text(cut(text, SECTION_MAX))}
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_text(cut(t, SECTION_MAX)) for t in texts[:CONTEXT_MAX]]}
+
+
+def _field(label: str, value: str) -> dict[str, Any]:
+    return _text(cut(f"*{label}*\n{value}", FIELD_MAX))
+
+
+def _chunks(title: str, items: list[str], budget: int = _SECTION_BUDGET) -> list[str]:
+    """Items grouped into section texts of at most `budget` characters; the first starts with title."""
+    out: list[str] = []
+    current = title
+    for item in items:
+        item = cut(item, budget - len(title) - 1)
+        if len(current) + 1 + len(item) > budget:
+            out.append(current)
+            current = item
+        else:
+            current = f"{current}\n{item}" if current else item
+    if current:
+        out.append(current)
+    return out
+
+
+def _exit_codes(f: Finding) -> str:
+    parts = [f"{c.name or '?'}={c.exit_code if c.exit_code is not None else '-'}" for c in f.task.containers]
+    return inline(", ".join(parts)) if parts else "-"
+
+
+def _task_fields(f: Finding) -> list[dict[str, Any]]:
+    t = f.task
+    cause = inline(f.pattern) + (f" (symptom {inline(f.symptom)})" if f.symptom else "")
+    fields = [
+        ("Service", inline(t.service or t.group or "-")),
+        ("Cluster", inline(t.cluster or "-")),
+        ("Task definition", inline(t.task_definition or "-")),
+        ("Stop code", inline(t.stop_code or "-")),
+        ("Exit codes", _exit_codes(f)),
+        ("Cause", f"{cause}, confidence {f.confidence:.2f}"),
+        ("Task", inline(t.task_id or t.task_arn)),
+        ("Account / Region", inline(f"{t.account or '-'} / {t.region or '-'}")),
+    ]
+    return [_field(k, v) for k, v in fields[:FIELDS_MAX]]
+
+
+def _deployment_fields(f: Finding) -> list[dict[str, Any]]:
+    d = f.deployment
+    assert d is not None
+    fields = [
+        ("Service", inline(d.service or f.task.service or "-")),
+        ("Cluster", inline(d.cluster or f.task.cluster or "-")),
+        ("Deployment", inline(d.deployment_id or "-")),
+        ("Event", inline(d.event_name or "-")),
+        ("Tasks stopped", str(d.tasks_stopped)),
+        ("Tasks diagnosed", str(d.tasks_diagnosed)),
+        ("Task definition", inline(f.task.task_definition or "-")),
+        ("Main cause", f"{inline(f.pattern)}, confidence {f.confidence:.2f}"),
+    ]
+    return [_field(k, v) for k, v in fields[:FIELDS_MAX]]
+
+
+def _breakdown(f: Finding) -> list[str]:
+    d = f.deployment
+    if d is None or not d.patterns:
+        return []
+    total = sum(d.patterns.values()) or 1
+    rows = [f"• {inline(p)}: {n} task{'s' if n != 1 else ''} ({100 * n // total}%)"
+            for p, n in sorted(d.patterns.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return _chunks(f"*Root causes across {d.tasks_diagnosed or total} diagnosed tasks*", rows)
+
+
+def _links(f: Finding) -> str | None:
+    parts = [link(f.links.task, "Task"), link(f.links.service, "Service"),
+             link(f.links.log_stream, "Log stream"), link(f.links.task_definition, "Task definition")]
+    shown = [p for p in parts if p]
+    return " · ".join(shown) if shown else None
+
+
+def fallback_text(f: Finding, occurrence: Occurrence | None = None) -> str:
+    """The notification text (shown in alerts and where blocks cannot be)."""
+    text = f"{f.severity.upper()}: {mrkdwn(f.title)}"
+    line = occurrence.line() if occurrence else None
+    if line:
+        text += f" ({mrkdwn(line)})"
+    return cut(text, FALLBACK_MAX)
+
+
+def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
+    """The incoming-webhook payload for a finding: {"text", "blocks", "unfurl_links", "unfurl_media"}."""
+    blocks: list[dict[str, Any]] = []
+    emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(f"{emoji} {f.title}", HEADER_MAX),
+                                              "emoji": True}})
+    line = occurrence.line() if occurrence else None
+    if line:
+        blocks.append(_section(f":repeat: *{mrkdwn(line)}*"))
+
+    summary = mrkdwn(f.summary)
+    reason = f.deployment.reason if f.deployment and f.deployment.reason else f.task.stopped_reason
+    if reason:
+        summary += f"\n_Stopped reason:_ {inline(reason, 500)}"
+    blocks.append(_section(summary))
+    blocks.append({"type": "section", "fields": _deployment_fields(f) if f.deployment else _task_fields(f)})
+    blocks.extend(_section(t) for t in _breakdown(f))
+
+    if f.evidence:
+        items = [f"• {mrkdwn(e.source)}: {inline(e.text, 500)}" for e in f.evidence]
+        blocks.extend(_section(t) for t in _chunks("*Evidence*", items))
+    if f.remediation:
+        steps = [f"{n}. {mrkdwn(step)}" for n, step in enumerate(f.remediation, 1)]
+        blocks.extend(_section(t) for t in _chunks("*Fix*", steps))
+    if f.log_excerpt:
+        title_budget = 120
+        block, n = code_block(f.log_excerpt, _SECTION_BUDGET - title_budget)
+        total = len(f.log_excerpt)
+        title = f"*Log excerpt* (last {n} line{'s' if n != 1 else ''}" + (f" of {total})" if n < total else ")")
+        blocks.append(_section(f"{title}\n{block}"))
+
+    links = _links(f)
+    footer = [f"ecs-autopsy · {inline(f.pattern)} · fingerprint {inline(f.fingerprint)}"]
+    if f.also_matched:
+        footer.append("also matched: " + ", ".join(inline(p) for p in f.also_matched[:8]))
+    if f.gaps:
+        footer.append(cut("Not checked: " + mrkdwn(" ".join(f.gaps)), 1000))
+    tail = ([_context(links)] if links else []) + [_context(*footer)]
+    room = BLOCKS_MAX - len(tail)
+    if len(blocks) > room:
+        dropped = len(blocks) - (room - 1)
+        note = _context(f"{dropped} more section{'s' if dropped != 1 else ''} not shown (Slack allows 50 blocks); "
+                        "the SNS message has the full finding.")
+        blocks = [*blocks[: room - 1], note]
+    blocks.extend(tail)
+    return {"text": fallback_text(f, occurrence), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+# -------------------------------------------------------------------------------------------------
+# Validation (tests, and a last guard before sending)
+# -------------------------------------------------------------------------------------------------
+_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>)")
+
+
+def validate(payload: dict[str, Any]) -> list[str]:
+    """Problems that would make Slack reject the payload or render something unsafe; [] when fine."""
+    errors: list[str] = []
+    text = payload.get("text")
+    if not isinstance(text, str) or not text:
+        errors.append("no fallback text")
+    elif len(text) > FALLBACK_MAX:
+        errors.append(f"fallback text has {len(text)} chars")
+    blocks = payload.get("blocks") or []
+    if len(blocks) > BLOCKS_MAX:
+        errors.append(f"{len(blocks)} blocks (max {BLOCKS_MAX})")
+
+    def check_text(where: str, obj: dict[str, Any], limit: int) -> None:
+        t = obj.get("text", "")
+        if not t:
+            errors.append(f"{where}: empty text")
+        if len(t) > limit:
+            errors.append(f"{where}: {len(t)} chars (max {limit})")
+        if obj.get("type") == "mrkdwn":
+            if _UNESCAPED.search(t):
+                errors.append(f"{where}: unescaped '<'")
+            if not obj.get("verbatim"):
+                errors.append(f"{where}: mrkdwn without verbatim")
+            if _BROADCAST.search(t):
+                errors.append(f"{where}: broadcast mention")
+
+    for i, b in enumerate(blocks):
+        kind = b.get("type")
+        if kind == "header":
+            check_text(f"block {i} header", b["text"], HEADER_MAX)
+            if b["text"].get("type") != "plain_text":
+                errors.append(f"block {i}: header must be plain_text")
+        elif kind == "section":
+            if "text" in b:
+                check_text(f"block {i} section", b["text"], SECTION_MAX)
+                if b["text"]["text"].count("```") % 2:
+                    errors.append(f"block {i}: unbalanced code fence")
+            fields = b.get("fields", [])
+            if len(fields) > FIELDS_MAX:
+                errors.append(f"block {i}: {len(fields)} fields")
+            for j, fld in enumerate(fields):
+                check_text(f"block {i} field {j}", fld, FIELD_MAX)
+            if "text" not in b and not fields:
+                errors.append(f"block {i}: section without text or fields")
+        elif kind == "context":
+            elements = b.get("elements", [])
+            if not elements or len(elements) > CONTEXT_MAX:
+                errors.append(f"block {i}: {len(elements)} context elements")
+            for j, el in enumerate(elements):
+                check_text(f"block {i} element {j}", el, SECTION_MAX)
+        else:
+            errors.append(f"block {i}: unexpected type {kind}")
+    return errors
