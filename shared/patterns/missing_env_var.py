@@ -31,21 +31,28 @@ from shared.patterns.base import (
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
 _Q = r"['\"`‘’“”]?"
-_MISSING = (r"(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
-            r"required|undefined|empty|unset|must be (?:set|defined|provided|specified))")
+_QUOTE = r"['\"`‘’“”]"
+# Keywords are matched case-insensitively with scoped flags: a global IGNORECASE would let _UPPER
+# match any word ("environment variable is not set" would name the variable "is").
+_ENV = r"(?i:environment|env)[ _-]?(?i:variables?|vars?)"
+_MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
+            r"required|undefined|empty|unset|must be (?:set|defined|provided|specified)))")
 _SIMPLE = [
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
     ("keyerror", re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
     ("keyerror", re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
-    ("english", re.compile(r"(?:environment|env)[ _-]?(?:variable|var)s?\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q
-                           + r"\s*(?:\(\w+\)\s*)?" + _MISSING, re.IGNORECASE)),
-    ("english", re.compile(r"(?:missing|required|undefined|unset|no)\s+(?:required\s+|mandatory\s+)?(?:environment|env)"
-                           r"[ _-]?(?:variable|var)s?(?:\s+(?:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q,
-                           re.IGNORECASE)),
-    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+(?:environment|env)[ _-]?(?:variable|var)\s+" + _MISSING,
-                           re.IGNORECASE)),
-    ("english", re.compile(r"(?:please |you must )?set (?:the )?" + _Q + "(" + _UPPER + ")" + _Q
-                           + r" (?:environment|env) (?:variable|var)", re.IGNORECASE)),
+    # "environment variable 'ConnectionStrings__Default' is not set": any spelling when quoted
+    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
+                           + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", re.compile(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
+                           + r"(?:\s+(?i:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q)),
+    # Symfony: Environment variable not found: "DATABASE_URL".
+    ("english", re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
+                           + _NAME + ")" + _Q)),
+    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
+    ("english", re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
+                           + r" " + _ENV)),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
@@ -99,8 +106,8 @@ class MissingEnvVar(Pattern):
                 var = m.group(1)
                 if kind == "keyerror" and not self._env_keyerror(ev, i, var):
                     continue
-                if kind == "english" and _BENIGN.search(text):
-                    continue
+                if kind == "english" and _BENIGN.search(text.replace(var, "")):
+                    continue  # "X is not set, using default" (the name itself may say DEFAULT)
                 if kind == "shell" and var.islower() and len(var) <= 2:
                     continue
                 return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring") else 0.88)
