@@ -12,6 +12,8 @@ Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-e
 
 from __future__ import annotations
 
+import re
+
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
@@ -26,6 +28,14 @@ from shared.patterns.base import (
     looks_like_database,
 )
 
+# Messages only one engine's server or client writes: they name the engine without a driver word,
+# URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
+_WORDING = (
+    (re.compile(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+     "mysql"),
+    (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
+    (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
@@ -48,11 +58,12 @@ class DatabaseConnectionFailed(Pattern):
             failure = connection.parse(text, context)
             if failure is None:
                 continue
-            if not looks_like_database(context, failure.host, failure.port):
-                continue
-            engine = engine_of(context, failure.host, failure.port)
+            database = looks_like_database(context, failure.host, failure.port)
+            engine = engine_of(context, failure.host, failure.port) if database else None
             if engine is None:
-                continue
+                engine = next((name for regex, name in _WORDING if regex.search(context)), None)
+            if engine is None and not database:
+                continue  # a database endpoint (e.g. an RDS host on a custom port) whose engine is not named
             container = container_for_line(ev, i)
             facts = {
                 "host": failure.host,
