@@ -22,8 +22,8 @@ from itertools import accumulate
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _ISO_PREFIX = re.compile(
-    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?UTC)?)[ \t]+"
-)
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?UTC)?)[ \t]"
+)  # exactly one separator: `docker logs -t` keeps the message's own indentation (traceback frames) after it
 # A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
 _STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _TABLE = re.compile(
@@ -267,7 +267,11 @@ def _feed(
         first = line[:1]
         if first.isdigit():
             m = iso_match(line)
-            if m:
+            tab = line.find("\t")
+            if tab != -1 and (m is None or m.end() == tab + 1):
+                # stamp<TAB>message[<TAB>container or log stream]: console/Insights exports
+                line, stamp, container = _tabbed(line, known, container)
+            elif m:
                 stamp = m.group(1)
                 rest = line[m.end():]
                 head, _, tail = rest.partition(" ")
@@ -278,8 +282,6 @@ def _feed(
                     line = tail
                 else:
                     line = rest
-            elif "\t" in line:
-                line, stamp, container = _tabbed(line, known, container)
         elif first in ("|", " ") and "|" in line[:8]:
             m = _TABLE.match(line)
             if m:
@@ -323,9 +325,17 @@ def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[s
     if len(parts) >= 2 and _EPOCH_OR_ISO.fullmatch(parts[0].strip()):
         stamp = parts[0].strip()
         rest = parts[1:]
-        if len(rest) >= 2 and rest[-1].strip() in known:
-            container = container or rest[-1].strip()
-            rest = rest[:-1]
+        if len(rest) >= 2:
+            last = rest[-1].strip()
+            stream = _STREAM.fullmatch(last) if "/" in last else None
+            first = rest[0].strip()
+            lead = _STREAM.fullmatch(first) if "/" in first else None
+            if last in known or stream:
+                container = container or (stream.group(1) if stream else last)
+                rest = rest[:-1]
+            elif lead:
+                container = container or lead.group(1)
+                rest = rest[1:]
         return "\t".join(rest), stamp, container
     return line, None, container
 

@@ -115,6 +115,8 @@ class AppCrash(Pattern):
                 continue
             exception = " ".join(g for g in m.groups() if g) if m.lastindex else m.group(0)
             if language == "node":
+                if "UnhandledPromiseRejection" in exception:
+                    return "node", exception, i  # node's own wording: no stack frames follow it
                 nxt = texts[i + 1] if i + 1 < len(texts) else ""
                 if _NODE_FRAME.match(nxt):
                     return "node", exception, i
