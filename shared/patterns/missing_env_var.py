@@ -57,6 +57,8 @@ _SIMPLE = [
                            r"required|missing|not defined|empty)\b")),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
     ("go", re.compile(r"required key (" + _UPPER + r") missing value")),
+    # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
+    ("library", re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
     ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
     ("spring", re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
     ("known", re.compile(r"No application encryption key has been specified")),
@@ -73,7 +75,7 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "not set", "is required", "must be set", "missing", "is undefined", "unbound variable",
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
-            "validation error", "missingenvvars")
+            "validation error", "missingenvvars", "undefinedvalueerror")
 _BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required", re.IGNORECASE)
 
 _SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
@@ -110,7 +112,7 @@ class MissingEnvVar(Pattern):
                     continue  # "X is not set, using default" (the name itself may say DEFAULT)
                 if kind == "shell" and var.islower() and len(var) <= 2:
                     continue
-                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring") else 0.88)
+                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
         return None
 
     def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:

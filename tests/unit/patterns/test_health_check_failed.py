@@ -21,6 +21,11 @@ POSITIVES = [
                  {"cause": "not-listening", "listen_address": "127.0.0.1", "listen_port": 8000}, id="uvicorn-loopback"),
     pytest.param([" * Serving Flask app 'app'", " * Debug mode: off", " * Running on http://127.0.0.1:5000",
                   "Press CTRL+C to quit"], {"cause": "not-listening", "listen_port": 5000}, id="flask-loopback"),
+    pytest.param(['{"level":30,"time":1714557600000,"pid":1,"hostname":"ip-10-0-1-17","msg":"Server listening at '
+                  'http://127.0.0.1:3000"}'], {"cause": "not-listening", "listen_port": 3000}, id="fastify-json"),
+    pytest.param(["Puma starting in single mode...", "* Puma version: 6.4.2 (ruby 3.3.0-p0)",
+                  "* Listening on http://127.0.0.1:3000", "Use Ctrl-C to stop"],
+                 {"cause": "not-listening"}, id="puma-loopback"),
     pytest.param(["[2024-05-01 10:00:00 +0000] [1] [INFO] Starting gunicorn 21.2.0",
                   "[2024-05-01 10:00:00 +0000] [1] [INFO] Listening at: http://127.0.0.1:8000 (1)"],
                  {"cause": "not-listening", "listen_address": "127.0.0.1"}, id="gunicorn-loopback"),
@@ -104,6 +109,22 @@ def test_a_cause_in_the_logs_wins_and_the_health_check_becomes_the_symptom(logs,
     finding = run(logs, **elb_failed(code))
     assert finding.pattern == expected
     assert finding.symptom == ID
+
+
+def test_flask_bound_to_all_addresses_also_prints_loopback_and_is_not_not_listening():
+    finding = run([" * Serving Flask app 'app'", " * Debug mode: off",
+                   "WARNING: This is a development server. Do not use it in a production deployment.",
+                   " * Running on all addresses (0.0.0.0)", " * Running on http://127.0.0.1:5000",
+                   " * Running on http://10.0.1.17:5000", "Press CTRL+C to quit"], **elb_failed(143))
+    assert finding.pattern == ID
+    assert finding.facts.get("cause") != "not-listening"
+    assert finding.facts["listen_address"] == "10.0.1.17"
+
+
+def test_puma_on_ipv4_and_ipv6_any_is_reachable():
+    finding = run(["* Listening on http://0.0.0.0:3000", "* Listening on http://[::]:3000"], **elb_failed(143))
+    assert finding.facts.get("cause") is None
+    assert finding.facts["listen_port"] == 3000
 
 
 NEGATIVES = [

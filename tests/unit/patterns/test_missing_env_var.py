@@ -90,6 +90,12 @@ POSITIVES = [
                  {}, {"variable": "SECRET_KEY"}, id="django-secret-key"),
     pytest.param(["django.core.exceptions.ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable"],
                  {}, {"variable": "DJANGO_SECRET_KEY"}, id="django-environ"),
+    pytest.param(["decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default "
+                  "value."], {}, {"variable": "SECRET_KEY"}, id="python-decouple-mentions-a-default"),
+    pytest.param(['environs.EnvError: Environment variable "DATABASE_URL" not set'], {},
+                 {"variable": "DATABASE_URL"}, id="python-environs"),
+    pytest.param(['2024/05/01 10:00:00 FATAL: env var "S3_BUCKET" is empty'], {}, {"variable": "S3_BUCKET"},
+                 id="go-log-fatal-empty"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/worker.py", line 4, in <module>',
                   "    sqs = boto3.client('sqs')", "botocore.exceptions.NoRegionError: You must specify a region."],
                  {}, {"variable": "AWS_REGION"}, id="botocore-no-region"),
@@ -140,6 +146,10 @@ NEGATIVES = [
     pytest.param(["thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', "
                   "src/config.rs:12:50"], exited(101), "app-crash", id="rust-notpresent-without-name"),
     pytest.param(["Error: environment variable is not set"], {}, "app-crash", id="no-name-given"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                  "    port = int(os.environ.get('PORT'))",
+                  "TypeError: int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"],
+                 {}, "app-crash", id="environ-get-none-names-nothing-missing"),
 ]
 
 
