@@ -33,7 +33,7 @@ _CAUSES = (
         r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
         r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
         r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
-        r"|connection attempt failed|Operation timed out|Timeout was reached", re.IGNORECASE)),
+        r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout", re.IGNORECASE)),
 )
 
 # Words that make a line a connection failure at all (cheap pre-filter for patterns).

@@ -47,7 +47,8 @@ def _cause(text: str) -> str | None:
     if any(w in low for w in _NETWORK):
         return "network"
     if any(w in low for w in ("resourcenotfound", "can't find the specified secret", "parameternotfound",
-                              "invalidparameters", "invalid parameters", "does not exist", "not found")):
+                              "invalidparameters", "invalid parameters", "does not exist", "not found",
+                              "did not contain json key")):
         return "not-found"
     return None
 
@@ -76,7 +77,8 @@ class SecretsRetrievalFailed(Pattern):
             names = _SSM_NAMES.search(text)
             if names and names.group(1).strip():
                 facts["secret"] = names.group(1).strip()
-        if "registry auth" in low and ("ecr registry auth" in low or "ecr" in low) and "secret" not in facts:
+        if "ecr registry auth" in low or ("registry auth" in low and re.search(r"\becr\b", low) and "secret" not in facts):
+            # (a bare `"ecr" in low` is true of every "secrets" message)
             facts["kind"] = "ecr registry auth"
         elif "env file" in low:
             facts["kind"] = "environment file"

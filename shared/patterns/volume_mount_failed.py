@@ -43,6 +43,8 @@ def _cause(text: str) -> str | None:
     if ("access denied" in low or "accessdenied" in low or "permission denied" in low
             or "not authorized" in low or "operation not permitted" in low):
         return "access-denied"
+    if "filesystemnotfound" in low:
+        return "not-found"
     if ("does not exist" in low or "no such file" in low or "no such volume" in low or "not found" in low or "filesystemnotfound" in low):
         return "not-found" if "failed to resolve" not in low else "network"
     if any(w in low for w in ("timed out", "timeout", "failed to resolve", "connection refused",

@@ -49,6 +49,24 @@ POSITIVES = [
                   "org.apache.http.conn.ConnectTimeoutException: Connect to api.sendgrid.com:443 "
                   "[api.sendgrid.com/104.18.0.1] failed: Connect timed out"],
                  {}, {"host": "api.sendgrid.com", "port": 443}, id="java-httpclient"),
+    pytest.param(["Net::OpenTimeout: Failed to open TCP connection to api.stripe.com:443 (execution expired)"], {},
+                 {"host": "api.stripe.com", "port": 443}, id="ruby-net-http"),
+    pytest.param(['operation error S3: GetObject, exceeded maximum number of attempts, 3, https response error '
+                  'StatusCode: 0, RequestID: , HostID: , request send failed, Get "https://media-bucket.s3.us-east-1.'
+                  'amazonaws.com/in/a.mov": dial tcp 52.217.1.1:443: i/o timeout'], {},
+                 {"host": "media-bucket.s3.us-east-1.amazonaws.com"}, id="go-sdk-v2-s3"),
+    pytest.param(["software.amazon.awssdk.core.exception.SdkClientException: Unable to execute HTTP request: Connect to "
+                  "sqs.us-east-1.amazonaws.com:443 [sqs.us-east-1.amazonaws.com/3.5.1.1] failed: connect timed out"],
+                 {}, {"host": "sqs.us-east-1.amazonaws.com", "port": 443}, id="java-sdk-v2"),
+    pytest.param(["Unhandled exception. System.Net.Http.HttpRequestException: Connection timed out (api.example.com:443)",
+                  " ---> System.Net.Sockets.SocketException (110): Connection timed out"], {},
+                 {"host": "api.example.com", "port": 443}, id="dotnet-httpclient"),
+    pytest.param(["PHP Fatal error:  Uncaught GuzzleHttp\\Exception\\ConnectException: cURL error 28: Failed to "
+                  "connect to api.mailgun.net port 443 after 30001 ms: Timeout was reached"], {},
+                 {"host": "api.mailgun.net", "port": 443}, id="php-guzzle"),
+    pytest.param(["npm ERR! code ETIMEDOUT", "npm ERR! errno ETIMEDOUT",
+                  "npm ERR! network request to https://registry.npmjs.org/express failed, reason: connect ETIMEDOUT "
+                  "104.16.24.35:443"], {}, {"port": 443}, id="npm-install-at-start"),
     pytest.param(["curl: (28) Failed to connect to registry.npmjs.org port 443 after 130001 ms: Timeout was reached"],
                  {}, {"host": "registry.npmjs.org", "port": 443}, id="curl-timeout-was-reached"),
 ]

@@ -45,9 +45,25 @@ POSITIVES = [
                  "stream: service call has been retried 5 time(s): AccessDenied: Access Denied status code: 403, "
                  "request id: ABC, host id: xyz", {"cause": "access-denied", "kind": "environment file"},
                  id="env-file-s3-denied"),
-    pytest.param("ResourceInitializationError: unable to pull secrets or registry auth: pull command failed: : "
-                 "signal: killed", {}, id="pull-command-killed"),
+    pytest.param(PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved "
+                 "secret from Secrets Manager did not contain json key password",
+                 {"cause": "not-found", "kind": "secrets manager secret"}, id="asm-json-key-missing"),
+    pytest.param(PREFIX + "unable to retrieve ecr registry auth: service call has been retried 3 time(s): "
+                 f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/ecsTaskExecutionRole/abc is not "
+                 "authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy "
+                 "allows the ecr:GetAuthorizationToken action status code: 400",
+                 {"cause": "access-denied", "kind": "ecr registry auth", "action": "ecr:GetAuthorizationToken"},
+                 id="ecr-auth-denied"),
 ]
+
+
+def test_a_bare_failure_claims_no_kind():
+    # "secrets" contains "ecr": the message must not be read as an ECR registry-auth failure.
+    finding = run([], **failed_to_start("ResourceInitializationError: unable to pull secrets or registry auth: pull "
+                                        "command failed: : signal: killed"))
+    assert finding.pattern == ID
+    assert "kind" not in finding.facts and "cause" not in finding.facts
+    assert finding.title == "orders-api: Could not fetch secret at start"
 
 
 @pytest.mark.parametrize(("reason", "facts"), POSITIVES)

@@ -18,6 +18,9 @@ POSITIVES = [
                  "target ip address using botocore. Failed to import necessary dependency botocore, please install "
                  "botocore first. : unsuccessful EFS utils command execution; code: 1",
                  {"cause": "network", "file_system": "fs-0123456789abcdef0"}, id="efs-no-mount-target-dns"),
+    pytest.param(EFS + "Failed to resolve \"fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\" - check that your "
+                 "file system ID is correct. Failed to describe mount targets: FileSystemNotFound",
+                 {"cause": "not-found", "file_system": "fs-0123456789abcdef0"}, id="efs-file-system-deleted"),
     pytest.param(EFS + "b'mount.nfs4: Connection timed out' : unsuccessful EFS utils command execution; code: 32",
                  {"cause": "network"}, id="efs-nfs-timeout-security-group"),
     pytest.param(EFS + "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' : unsuccessful EFS utils "
