@@ -225,3 +225,26 @@ def test_lines_with_finds_needles_case_insensitively_and_in_order():
     assert ls.lines_with("refused") == [0, 2]
     assert ls.lines_with("nothing") == []
     assert ls.contains("ok")
+
+
+def test_aws_cli_filter_log_events_json_saved_as_a_file():
+    text = ('{\n  "events": [\n'
+            f'    {{"logStreamName": "ecs/app/{TASK}", "timestamp": 1714557600000, '
+            '"message": "Traceback (most recent call last):\\n", "ingestionTime": 1714557600100, "eventId": "1"},\n'
+            f'    {{"logStreamName": "ecs/app/{TASK}", "timestamp": 1714557600001, '
+            '"message": "  File \\"/app/a.py\\", line 1, in <module>", "eventId": "2"},\n'
+            f'    {{"logStreamName": "ecs/envoy/{TASK}", "timestamp": 1714557600002, '
+            '"message": "[info] ready", "eventId": "3"}\n'
+            '  ],\n  "searchedLogStreams": []\n}\n')
+    ls = normalise(text, ["app", "envoy"])
+    assert rows(ls) == [("app", "Traceback (most recent call last):"), ("app", '  File "/app/a.py", line 1, in <module>'),
+                        ("envoy", "[info] ready")]
+
+
+def test_get_log_events_json_without_stream_names():
+    ls = normalise('{"events": [{"timestamp": 1, "message": "KeyError: \'X\'"}], "nextForwardToken": "f/1"}')
+    assert rows(ls) == [(None, "KeyError: 'X'")]
+
+
+def test_a_json_document_that_is_not_cli_output_stays_lines():
+    assert normalise('{"level":"error","msg":"boom"}').texts == ["boom"]
