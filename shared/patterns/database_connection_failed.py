@@ -17,6 +17,7 @@ import re
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
+    DB_HOST_HINTS,
     Explanation,
     Match,
     Pattern,
@@ -41,6 +42,10 @@ _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
 
 
+def _database_endpoint(host: str | None) -> bool:
+    return bool(host) and any(h in host.lower() for h in DB_HOST_HINTS)
+
+
 class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
@@ -62,8 +67,8 @@ class DatabaseConnectionFailed(Pattern):
             engine = engine_of(context, failure.host, failure.port) if database else None
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
-            if engine is None and not database:
-                continue  # a database endpoint (e.g. an RDS host on a custom port) whose engine is not named
+            if engine is None and not _database_endpoint(failure.host):
+                continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
             facts = {
                 "host": failure.host,

@@ -87,6 +87,11 @@ POSITIVES = [
     pytest.param(["Starting worker", "ERROR failed to process batch 42: upstream returned 500"], exited(1),
                  {"exit_code": 1, "exception": "ERROR failed to process batch 42: upstream returned 500"},
                  id="error-line-and-exit-1"),
+    pytest.param(["2024/05/01 10:00:00 open /config/app.yaml: no such file or directory"], exited(1),
+                 {"exception": "2024/05/01 10:00:00 open /config/app.yaml: no such file or directory"},
+                 id="go-log-fatal-without-the-word-error"),
+    pytest.param(['{"level":"fatal","ts":1714557600.0,"caller":"cmd/main.go:44","msg":"cannot start server",'
+                  '"error":"invalid log level \\"verbose\\""}'], exited(1), {"exit_code": 1}, id="zap-fatal-json"),
     pytest.param(["|   | Jan 07 11:08:06.146 | panic: assignment to entry in nil map",
                   "|   | Jan 07 11:08:06.146 | goroutine 1 [running]:",
                   "|   | Jan 07 11:08:06.146 | main.main()"], exited(2),

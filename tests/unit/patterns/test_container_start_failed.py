@@ -34,6 +34,8 @@ POSITIVES = [
                  {"cause": "entrypoint-not-found", "crlf": True}, id="crlf-shebang"),
     pytest.param(["/bin/sh: 1: gunicorn: not found"], exited(127),
                  {"cause": "entrypoint-not-found", "executable": "gunicorn", "exit_code": 127}, id="sh-127"),
+    pytest.param(["/usr/local/bin/docker-entrypoint.sh: exec: line 11: python: not found"], exited(127),
+                 {"cause": "entrypoint-not-found", "executable": "python"}, id="entrypoint-script-exec-line"),
     pytest.param(["/bin/sh: 1: /app/run.sh: Permission denied"], exited(126),
                  {"cause": "permission", "exit_code": 126}, id="sh-126"),
     pytest.param([], exited(127), {"cause": "entrypoint-not-found", "exit_code": 127}, id="bare-exit-127"),

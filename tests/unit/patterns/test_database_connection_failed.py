@@ -135,6 +135,11 @@ NEGATIVES = [
                   "retries exceeded with url: /charge (Caused by NewConnectionError('<urllib3.connection."
                   "HTTPConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection "
                   "refused'))"], {}, "app-crash", id="refused-http-service"),
+    pytest.param(["[2024-05-01 10:00:00,000: CRITICAL/MainProcess] Unrecoverable error: ImproperlyConfigured('Cannot "
+                  "connect to broker')", "Traceback (most recent call last):",
+                  '  File "/usr/local/lib/python3.12/site-packages/celery/worker/worker.py", line 202, in start',
+                  "    self.blueprint.start(self)", "kombu.exceptions.OperationalError: [Errno 111] Connection refused"],
+                 {}, "app-crash", id="message-broker-operationalerror-is-not-a-database"),
 ]
 
 
