@@ -76,6 +76,9 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
             "validation error", "missingenvvars", "undefinedvalueerror")
+_CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
+                        "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
+                        "SERVER_PROTOCOL", "REQUEST_URI"})
 _BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required", re.IGNORECASE)
 
 _SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
@@ -116,12 +119,24 @@ class MissingEnvVar(Pattern):
         return None
 
     def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:
-        """A KeyError is about the environment when the traceback goes through `environ`/ENV, or the key is
-        an UPPER_CASE name."""
+        """Is this KeyError about the environment? Yes when the traceback reads `environ`/ENV; no when the
+        code that raised subscripts some other mapping (request.META, a config dict, a DataFrame) or a
+        library raised it; otherwise when the key is an UPPER_CASE name that is not a CGI/WSGI header."""
         start = ev.logs.block_start(i)
-        context = "\n".join(ev.logs.texts[max(start, i - 40) : i]).lower()
-        if "environ" in context or "getenv" in context or "env.fetch" in context or "env[" in context:
+        lines = ev.logs.texts[max(start, i - 40) : i]
+        low = "\n".join(lines).lower()
+        if "environ" in low or "getenv" in low or "env.fetch" in low or "env[" in low:
             return True
+        quoted = re.compile(r"([\w.()\]\[]*)\[\s*['\"]" + re.escape(var) + r"['\"]\s*\]")
+        for line in reversed(lines):
+            m = quoted.search(line)
+            if m:
+                return False  # `something['X']` where something is not the environment
+        frames = [line for line in lines if line.lstrip().startswith('File "')]
+        if frames and re.search(r"site-packages|dist-packages", frames[-1]) and "/os.py" not in frames[-1]:
+            return False  # raised inside a library (pandas, a config loader ...)
+        if var.startswith("HTTP_") or var in _CGI_NAMES:
+            return False  # request headers in a WSGI environ / request.META
         return bool(re.fullmatch(_UPPER, var)) and len(var) > 2
 
     def _settings_list(self, ev: Evidence, i: int) -> Match | None:
