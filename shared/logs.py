@@ -5,6 +5,7 @@ stream name); `docker logs -t` lines (ISO timestamp); CloudWatch console table c
 (``| | Jan 07 11:08:06.146 | message``); tab-separated console/Insights exports; docker compose
 prefixes (``web_1  | message``); ``[container] message`` prefixes for known container names;
 JSON-structured lines (message/msg/log + level, FireLens ``container_name``, stack fields);
+the JSON of `aws logs get-log-events` / `filter-log-events` (stream names attribute containers);
 ANSI colour codes; CRLF; several lines inside one entry. Multi-line tracebacks and Java/Go stack
 traces are kept together as blocks (see `LogSet.block_start`).
 
@@ -265,12 +266,35 @@ def normalise(
     known = tuple(k for k in known_containers if k)
     if entries is None:
         return LogSet(texts, containers, stamps, hints)
+    if isinstance(entries, str | bytes):
+        events = _cli_events(entries)
+        if events is not None:
+            # `aws logs get-log-events` / `filter-log-events` output saved as a file.
+            for stream, message in events:
+                s = _STREAM.fullmatch(stream) if stream else None
+                _feed(message.split("\n"), known, texts, containers, stamps, hints, s.group(1) if s else None)
+            return LogSet(texts, containers, stamps, hints)
     if isinstance(entries, Mapping):
         for name, lines in entries.items():
             _feed(_as_lines(lines), known, texts, containers, stamps, hints, str(name))
     else:
         _feed(_as_lines(entries), known, texts, containers, stamps, hints, None)
     return LogSet(texts, containers, stamps, hints)
+
+
+def _cli_events(text: str | bytes) -> list[tuple[str | None, str]] | None:
+    """(log stream, message) of each event when the text is AWS CLI JSON output ({"events": [...]})."""
+    head = text[:200].lstrip()
+    if not (head.startswith("{") if isinstance(head, str) else head.startswith(b"{")):
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    events = doc.get("events") if isinstance(doc, dict) else None
+    if not isinstance(events, list) or not all(isinstance(e, dict) and "message" in e for e in events):
+        return None
+    return [(e.get("logStreamName"), str(e["message"]).rstrip("\n")) for e in events]
 
 
 def _as_lines(entries: Iterable[str] | str) -> Iterable[str]:
@@ -380,9 +404,17 @@ def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[s
     if len(parts) >= 2 and _EPOCH_OR_ISO.fullmatch(parts[0].strip()):
         stamp = parts[0].strip()
         rest = parts[1:]
-        if len(rest) >= 2 and rest[-1].strip() in known:
-            container = container or rest[-1].strip()
-            rest = rest[:-1]
+        if len(rest) >= 2:
+            last = rest[-1].strip()
+            stream = _STREAM.fullmatch(last) if "/" in last else None
+            first = rest[0].strip()
+            lead = _STREAM.fullmatch(first) if "/" in first else None
+            if last in known or stream:
+                container = container or (stream.group(1) if stream else last)
+                rest = rest[:-1]
+            elif lead:
+                container = container or lead.group(1)
+                rest = rest[1:]
         return "\t".join(rest), stamp, container
     return line, None, container
 

@@ -48,7 +48,8 @@ _NEEDLES = ("traceback (most recent", "panic:", "fatal error:", "panicked at", "
             "segmentation fault", "terminate called", "double free", "stack smashing", "aborted (core",
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
-                "denied", "invalid", "crash", "exit", "killed")
+                "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
+                "timed out")
 _NODE_FRAME = re.compile(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
@@ -116,6 +117,8 @@ class AppCrash(Pattern):
                 continue
             exception = " ".join(g for g in m.groups() if g) if m.lastindex else m.group(0)
             if language == "node":
+                if "UnhandledPromiseRejection" in exception:
+                    return "node", exception, i  # node's own wording: no stack frames follow it
                 nxt = texts[i + 1] if i + 1 < len(texts) else ""
                 if _NODE_FRAME.match(nxt):
                     return "node", exception, i

@@ -25,7 +25,7 @@ _CAUSES = (
         re.IGNORECASE)),
     ("refused", re.compile(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
-        r"|\[2002\] Connection refused|connect: connection refused", re.IGNORECASE)),
+        r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener", re.IGNORECASE)),
     ("unreachable", re.compile(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
                                r"|Could not connect to the endpoint URL", re.IGNORECASE)),
     ("timeout", re.compile(
@@ -33,7 +33,7 @@ _CAUSES = (
         r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
         r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
         r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
-        r"|connection attempt failed|Operation timed out", re.IGNORECASE)),
+        r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout", re.IGNORECASE)),
 )
 
 # Words that make a line a connection failure at all (cheap pre-filter for patterns).
@@ -45,7 +45,7 @@ NEEDLES = (
     "wrongpass", "login failed for user", "network-related", "ehostunreach", "no route to host", "unreachable",
     "deadline exceeded", "endpoint url", "pg_hba.conf", "failed to connect", "unable to connect", "error connecting",
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
-    "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
+    "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth", "tns:",
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 
@@ -61,6 +61,8 @@ _ENDPOINTS = (
     re.compile(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
     re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):(?P<port>\d+)"),
     re.compile(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
+    # Go net/http names the URL before the address it dialled: the host name is the useful one.
+    re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
     re.compile(r"dial tcp (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)"),
     re.compile(r"dial tcp: lookup (?P<host>[\w.-]+)"),
     re.compile(r"Can't reach database server at [`'\"]?(?P<host>[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
@@ -72,7 +74,6 @@ _ENDPOINTS = (
     re.compile(r"on server '(?:tcp://)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?'"),
     re.compile(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
     re.compile(r"Connection to (?P<host>[\w.-]+) timed out"),
-    re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
     re.compile(r"UnknownHostException: (?P<host>[\w.-]+)"),
     re.compile(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
     re.compile(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),

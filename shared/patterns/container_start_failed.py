@@ -39,7 +39,7 @@ _SPECIFIC = re.compile(
 _GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
                       re.IGNORECASE)
 _SHELL = re.compile(
-    r"^(?:/bin/sh|sh|bash|/bin/bash|/usr/bin/env|[\w/.-]+\.sh)(?:: line \d+)?:?(?: \d+:)? (?:exec: )?([\w./-]+): "
+    r"^(?:/bin/sh|sh|bash|/bin/bash|/usr/bin/env|[\w/.-]+\.sh)(?:: exec)?(?:: line \d+)?:?(?: \d+:)? (?:exec: )?([\w./-]+): "
     r"(?P<what>not found|command not found|Permission denied|No such file or directory)"
 )
 _EXE = (

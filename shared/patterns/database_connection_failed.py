@@ -12,9 +12,12 @@ Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-e
 
 from __future__ import annotations
 
+import re
+
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
+    DB_HOST_HINTS,
     Explanation,
     Match,
     Pattern,
@@ -26,9 +29,21 @@ from shared.patterns.base import (
     looks_like_database,
 )
 
+# Messages only one engine's server or client writes: they name the engine without a driver word,
+# URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
+_WORDING = (
+    (re.compile(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+     "mysql"),
+    (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
+    (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
+
+
+def _database_endpoint(host: str | None) -> bool:
+    return bool(host) and any(h in host.lower() for h in DB_HOST_HINTS)
 
 
 class DatabaseConnectionFailed(Pattern):
@@ -52,13 +67,16 @@ class DatabaseConnectionFailed(Pattern):
             # Drivers name themselves in the frames around the error, not always on its line.
             near = "\n".join(t for j, t in enumerate(logs.texts[max(0, i - 8) : i + 9], max(0, i - 8))
                              if logs.containers[j] == logs.containers[i])
-            if not looks_like_database(context, failure.host, failure.port) and not (
-                    failure.host is None and looks_like_database(near, None, failure.port)):
-                continue
+            database = looks_like_database(context, failure.host, failure.port) or (
+                failure.host is None and looks_like_database(near, None, failure.port))
             host, port = failure.host, failure.port
-            if host is None:
+            if host is None and database:
                 host, port = self._announced_endpoint(ev, i, port)
-            engine = engine_of(context, host, port) or engine_of(near, host, port)
+            engine = (engine_of(context, host, port) or engine_of(near, host, port)) if database else None
+            if engine is None:
+                engine = next((name for regex, name in _WORDING if regex.search(context)), None)
+            if engine is None and not _database_endpoint(host):
+                continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
             facts = {
                 "host": host,

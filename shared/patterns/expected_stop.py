@@ -46,7 +46,9 @@ class ExpectedStop(Pattern):
         if ev.stop_code in _STOP_CODES:
             return self._match(ev, _STOP_CODES[ev.stop_code], True,
                                Proof("stopCode", f"{ev.stop_code}: {reason_text}".rstrip(": ")))
-        if ev.stop_code == "ServiceSchedulerInitiated" and not reason_text:
+        unhealthy = any((c.health_status or "").upper() == "UNHEALTHY" for c in ev.detail.containers)
+        if ev.stop_code == "ServiceSchedulerInitiated" and not reason_text and not unhealthy:
+            # With no reason text, an UNHEALTHY container is why the scheduler replaced the task.
             return self._match(ev, "scheduler", True, Proof("stopCode", ev.stop_code))
         exited = [c for c in ev.detail.containers if c.exit_code is not None]
         if exited and all(c.exit_code == 0 for c in exited) and not any(c.reason for c in ev.detail.containers) \

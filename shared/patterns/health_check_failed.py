@@ -75,8 +75,14 @@ class HealthCheckFailed(Pattern):
                           "matcher": tg.matcher, "timeout_seconds": tg.timeout_seconds})
         cause = self._cause_from_targets(tg, facts, proofs) if tg else None
         banners = listen_banners(ev)
-        loop = next(((i, h, p) for i, h, p in banners if h in _LOOPBACK or
-                     (h == "localhost" and _FRAMEWORK_LOCALHOST.search(ev.logs.texts[i]))), None)
+        loopback = [(i, h, p) for i, h, p in banners if h in _LOOPBACK or
+                    (h == "localhost" and _FRAMEWORK_LOCALHOST.search(ev.logs.texts[i]))]
+        # Servers bound to all interfaces often print the loopback URL too (Flask: "Running on all
+        # addresses (0.0.0.0)", then http://127.0.0.1:5000 and http://<task ip>:5000).
+        reachable = [(i, h, p) for i, h, p in banners if (i, h, p) not in loopback]
+        everywhere = bool(ev.logs.lines_with("running on all addresses"))
+        loop = loopback[0] if loopback and not reachable and not everywhere else None
+        banners = reachable or banners
         if loop:
             i, host, port = loop
             facts.update({"listen_address": host, "listen_port": port})

@@ -29,7 +29,7 @@ from shared.patterns.base import (
 
 _PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::\d{12}:[^\s,;\"']+) is not authorized")
 _ACTION = re.compile(r"not authorized to perform:? ([\w-]+:[\w*]+)")
-_RESOURCE = re.compile(r"on (?:the )?resource:? (?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w/.:*-]+)")
+_RESOURCE = re.compile(r"on (?:the )?resource:? [\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w/.:*-]+)")
 _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
                    r"because no (?:VPC endpoint|session|resource-based) policy)")
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"

@@ -31,7 +31,7 @@ _IMAGE = (
     re.compile(r"repository ([^\s:]+(?::[\w.-]+)?) not found", re.IGNORECASE),
     re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
     re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
-    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?:(?:\s|$)", re.IGNORECASE),
+    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?(?::\s|:?$)", re.IGNORECASE),
     re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
     re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )

@@ -38,8 +38,8 @@ class InsufficientCapacity(Pattern):
             resource = {"port": "PORTS", "ports": "PORTS"}.get(short.group(1), short.group(1).split()[0].upper())
         elif "no container instance" in low:
             resource = "container instances"
-        elif "spot" in low:
-            resource = "FARGATE_SPOT"
+        elif "spot" in low or "spot" in (ev.detail.capacity_provider_name or "").lower():
+            resource = "FARGATE_SPOT"  # Fargate Spot says the same words as Fargate: the provider tells them apart
         elif (ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in (ev.detail.capacity_provider_name or "").lower():
             resource = "FARGATE"
         else:

@@ -1,7 +1,7 @@
 """missing-dependency: a module, package, class or shared library is not in the image.
 
 Signals: Python ModuleNotFoundError / "No module named" / "cannot import name" /
-DistributionNotFound; shared libraries "error while loading shared libraries: libx.so" / "cannot
+DistributionNotFound / uvicorn "Could not import module"; shared libraries "error while loading shared libraries: libx.so" / "cannot
 open shared object file"; Node "Cannot find module 'x'" / ERR_MODULE_NOT_FOUND "Cannot find
 package"; Java ClassNotFoundException / NoClassDefFoundError / "Could not find or load main
 class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound; PHP "Failed opening
@@ -29,6 +29,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("python", re.compile(r"ImportError: No module named '?([\w.]+)'?")),
     ("python", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
     ("python", re.compile(r"DistributionNotFound: The '([^']+)' distribution was not found")),
+    ("python", re.compile(r"Error loading ASGI app\. Could not import module \"([\w.]+)\"")),  # uvicorn
     ("python", re.compile(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
     ("native", re.compile(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
     ("native", re.compile(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
@@ -50,7 +51,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("elixir", re.compile(r"module ([\w.]+) is not available")),
     ("go", re.compile(r"plugin\.Open\(\"([^\"]+)\"\)")),
 ]
-_NEEDLES = ("no module named", "cannot import name", "distributionnotfound", "packagenotfounderror",
+_NEEDLES = ("no module named", "could not import module", "cannot import name", "distributionnotfound", "packagenotfounderror",
             "shared librar", "shared object", "cannot find module", "cannot find package", "err_module_not_found",
             "classnotfound", "noclassdeffound", "main class", "cannot load such file", "could not find gem",
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",

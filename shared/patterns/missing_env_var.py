@@ -31,25 +31,34 @@ from shared.patterns.base import (
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
 _Q = r"['\"`‘’“”]?"
-_MISSING = (r"(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
-            r"required|undefined|empty|unset|must be (?:set|defined|provided|specified))")
+_QUOTE = r"['\"`‘’“”]"
+# Keywords are matched case-insensitively with scoped flags: a global IGNORECASE would let _UPPER
+# match any word ("environment variable is not set" would name the variable "is").
+_ENV = r"(?i:environment|env)[ _-]?(?i:variables?|vars?)"
+_MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
+            r"required|undefined|empty|unset|must be (?:set|defined|provided|specified)))")
 _SIMPLE = [
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
     ("keyerror", re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
     ("keyerror", re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
-    ("english", re.compile(r"(?:environment|env)[ _-]?(?:variable|var)s?\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q
-                           + r"\s*(?:\(\w+\)\s*)?" + _MISSING, re.IGNORECASE)),
-    ("english", re.compile(r"(?:missing|required|undefined|unset|no)\s+(?:required\s+|mandatory\s+)?(?:environment|env)"
-                           r"[ _-]?(?:variable|var)s?(?:\s+(?:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q,
-                           re.IGNORECASE)),
-    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+(?:environment|env)[ _-]?(?:variable|var)\s+" + _MISSING,
-                           re.IGNORECASE)),
-    ("english", re.compile(r"(?:please |you must )?set (?:the )?" + _Q + "(" + _UPPER + ")" + _Q
-                           + r" (?:environment|env) (?:variable|var)", re.IGNORECASE)),
+    # "environment variable 'ConnectionStrings__Default' is not set": any spelling when quoted
+    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
+                           + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", re.compile(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
+                           + r"(?:\s+(?i:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q)),
+    # Symfony: Environment variable not found: "DATABASE_URL".
+    ("english", re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
+                           + _NAME + ")" + _Q)),
+    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
+    ("english", re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
+                           + r" " + _ENV)),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
     ("go", re.compile(r"required key (" + _UPPER + r") missing value")),
+    # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
+    ("library", re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
     ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
     ("spring", re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
     ("known", re.compile(r"No application encryption key has been specified")),
@@ -66,7 +75,10 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "not set", "is required", "must be set", "missing", "is undefined", "unbound variable",
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
-            "validation error", "missingenvvars")
+            "validation error", "missingenvvars", "undefinedvalueerror")
+_CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
+                        "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
+                        "SERVER_PROTOCOL", "REQUEST_URI"})
 _BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required", re.IGNORECASE)
 
 _SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
@@ -100,20 +112,32 @@ class MissingEnvVar(Pattern):
                 var = m.group(1)
                 if kind == "keyerror" and not self._env_keyerror(ev, i, var):
                     continue
-                if kind == "english" and _BENIGN.search(text):
-                    continue
+                if kind == "english" and _BENIGN.search(text.replace(var, "")):
+                    continue  # "X is not set, using default" (the name itself may say DEFAULT)
                 if kind == "shell" and var.islower() and len(var) <= 2:
                     continue
-                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring") else 0.88)
+                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
         return None
 
     def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:
-        """A KeyError is about the environment when the traceback goes through `environ`/ENV, or the key is
-        an UPPER_CASE name."""
+        """Is this KeyError about the environment? Yes when the traceback reads `environ`/ENV; no when the
+        code that raised subscripts some other mapping (request.META, a config dict, a DataFrame) or a
+        library raised it; otherwise when the key is an UPPER_CASE name that is not a CGI/WSGI header."""
         start = ev.logs.block_start(i)
-        context = "\n".join(ev.logs.texts[max(start, i - 40) : i]).lower()
-        if "environ" in context or "getenv" in context or "env.fetch" in context or "env[" in context:
+        lines = ev.logs.texts[max(start, i - 40) : i]
+        low = "\n".join(lines).lower()
+        if "environ" in low or "getenv" in low or "env.fetch" in low or "env[" in low:
             return True
+        quoted = re.compile(r"([\w.()\]\[]*)\[\s*['\"]" + re.escape(var) + r"['\"]\s*\]")
+        for line in reversed(lines):
+            m = quoted.search(line)
+            if m:
+                return False  # `something['X']` where something is not the environment
+        frames = [line for line in lines if line.lstrip().startswith('File "')]
+        if frames and re.search(r"site-packages|dist-packages", frames[-1]) and "/os.py" not in frames[-1]:
+            return False  # raised inside a library (pandas, a config loader ...)
+        if var.startswith("HTTP_") or var in _CGI_NAMES:
+            return False  # request headers in a WSGI environ / request.META
         return bool(re.fullmatch(_UPPER, var)) and len(var) > 2
 
     def _settings_list(self, ev: Evidence, i: int) -> Match | None:

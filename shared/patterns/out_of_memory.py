@@ -31,7 +31,7 @@ _REASON = re.compile(r"OutOfMemory|Container killed due to memory usage|\bOOM[ -
 _LOG = re.compile(
     r"java\.lang\.OutOfMemoryError(?:: (?P<java>[^\n]+))?"
     r"|(?P<v8>JavaScript heap out of memory|Allocation failed - process out of memory|Reached heap limit)"
-    r"|^(?:\w+\.)*(?P<py>MemoryError)\b"
+    r"|^(?:\w+\.)*(?P<py>(?:_\w*)?MemoryError)\b"  # MemoryError, numpy _ArrayMemoryError
     r"|(?P<go>fatal error: runtime: out of memory|runtime: out of memory)"
     r"|(?P<cpp>std::bad_alloc)"
     r"|(?P<enomem>\[Errno 12\] Cannot allocate memory|Cannot allocate memory|\bENOMEM\b)"

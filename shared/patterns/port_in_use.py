@@ -38,6 +38,8 @@ _PORTS = (
     re.compile(r"bind\(\) to \S*?:(\d+) failed"),
     re.compile(r"listen tcp\d? \S*?:(\d+): bind"),
     re.compile(r"Bind for \S*?:(\d+) failed"),
+    # Python socket addresses: ('0.0.0.0', 8000) in uvicorn's message or the bind call above the error
+    re.compile(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
     re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
     re.compile(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
     re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),

@@ -48,7 +48,7 @@ def _cause(text: str) -> str | None:
         return "network"
     if any(w in low for w in ("resourcenotfound", "can't find the specified secret", "parameternotfound",
                               "invalidparameters", "invalid parameters", "invalid ssm parameters", "does not exist",
-                              "not found")):
+                              "not found", "did not contain json key")):
         return "not-found"
     return None
 

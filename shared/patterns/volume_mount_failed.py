@@ -29,7 +29,13 @@ _SIGNAL = re.compile(
 )
 _FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")
 _AP = re.compile(r"\bfsap-[0-9a-f]{8,17}\b")
-_VOLUME = re.compile(r"(?:volume|bind source path(?: does not exist)?)[\s:]+['\"]?([\w/.-]{2,})['\"]?", re.IGNORECASE)
+_VOLUMES = (
+    re.compile(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
+    re.compile(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
+    re.compile(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
+    re.compile(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
+)
+_NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin"}
 
 
 def _cause(text: str) -> str | None:
@@ -37,7 +43,9 @@ def _cause(text: str) -> str | None:
     if ("access denied" in low or "accessdenied" in low or "permission denied" in low
             or "not authorized" in low or "operation not permitted" in low):
         return "access-denied"
-    if ("does not exist" in low or "no such file" in low or "not found" in low or "filesystemnotfound" in low):
+    if "filesystemnotfound" in low:
+        return "not-found"
+    if ("does not exist" in low or "no such file" in low or "no such volume" in low or "not found" in low or "filesystemnotfound" in low):
         return "not-found" if "failed to resolve" not in low else "network"
     if any(w in low for w in ("timed out", "timeout", "failed to resolve", "connection refused",
                               "no route to host", "network is unreachable", "connection reset")):
@@ -63,9 +71,12 @@ class VolumeMountFailed(Pattern):
         ap = _AP.search(text)
         if ap:
             facts["access_point"] = ap.group(0)
-        vol = _VOLUME.search(text)
-        if vol and not fs:
-            facts["volume"] = vol.group(1)
+        if not fs:
+            for regex in _VOLUMES:
+                vol = regex.search(text)
+                if vol and vol.group(1).lower() not in _NOT_A_NAME:
+                    facts["volume"] = vol.group(1)
+                    break
         return Match(facts={k: v for k, v in facts.items() if v is not None},
                      proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
                      container=container)

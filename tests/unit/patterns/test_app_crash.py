@@ -1,0 +1,142 @@
+"""app-crash: unhandled errors in every runtime, and the exits that are not crashes."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.app_crash import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, elb_failed, exited
+
+ID = "app-crash"
+
+POSITIVES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 12, in <module>', "    main()",
+                  '  File "/app/main.py", line 8, in main', "    return 1 / 0", "ZeroDivisionError: division by zero"],
+                 {}, {"language": "python", "exception": "ZeroDivisionError: division by zero", "exit_code": 1,
+                      "location": "/app/main.py:8", "exit_meaning": "general error"}, id="python-traceback"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/a.py", line 3, in load', "    cfg = json.load(f)",
+                  "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)", "",
+                  "During handling of the above exception, another exception occurred:", "",
+                  "Traceback (most recent call last):", '  File "/app/a.py", line 9, in <module>', "    load()",
+                  "RuntimeError: bad config"], {}, {"exception": "RuntimeError: bad config"},
+                 id="python-chained-last-exception-wins"),
+    pytest.param(["2024-05-01T10:00:00.000000000Z Traceback (most recent call last):",
+                  '2024-05-01T10:00:00.000000000Z   File "/srv/app.py", line 5, in <module>',
+                  "2024-05-01T10:00:00.000000000Z     start()",
+                  "2024-05-01T10:00:00.000000000Z ValueError: port must be an integer"],
+                 {}, {"language": "python", "exception": "ValueError: port must be an integer",
+                      "location": "/srv/app.py:5"}, id="docker-logs-t-keeps-indentation"),
+    pytest.param(["panic: runtime error: index out of range [3] with length 3", "", "goroutine 1 [running]:",
+                  "main.main()", "\t/src/cmd/api/main.go:42 +0x1d", "exit status 2"], exited(2),
+                 {"language": "go", "exception": "runtime error: index out of range [3] with length 3", "exit_code": 2,
+                  "location": "/src/cmd/api/main.go:42"}, id="go-panic"),
+    pytest.param(["/app/dist/index.js:17", "    const port = config.server.port;", "                                ^",
+                  "", "TypeError: Cannot read properties of undefined (reading 'port')",
+                  "    at Object.<anonymous> (/app/dist/index.js:17:33)",
+                  "    at Module._compile (node:internal/modules/cjs/loader:1256:14)", "", "Node.js v20.11.0"],
+                 {}, {"language": "node", "exception": "TypeError: Cannot read properties of undefined (reading 'port')",
+                      "location": "/app/dist/index.js:17"}, id="node-uncaught"),
+    pytest.param(["node:internal/process/promises:288",
+                  "            triggerUncaughtException(err, true /* fromPromise */);", "            ^", "",
+                  "[UnhandledPromiseRejection: This error originated either by throwing inside of an async function "
+                  "without a catch block, or by rejecting a promise which was not handled with .catch(). The promise "
+                  "rejected with the reason \"boom\".] {", "  code: 'ERR_UNHANDLED_REJECTION'", "}"],
+                 {}, {"language": "node"}, id="node-unhandled-rejection"),
+    pytest.param(['{"level":50,"time":1714557600000,"pid":1,"msg":"uncaught exception","err":{"type":"Error",'
+                  '"message":"boom","stack":"Error: boom\\n    at main (/app/src/index.js:10:11)\\n    at Object.'
+                  '<anonymous> (/app/src/index.js:14:1)"}}'], {}, {"language": "node", "exception": "Error: boom"},
+                 id="pino-json-with-stack"),
+    pytest.param(['Exception in thread "main" java.lang.IllegalArgumentException: invalid port: abc',
+                  "\tat com.acme.Main.main(Main.java:12)"], {},
+                 {"language": "java", "exception": "java.lang.IllegalArgumentException: invalid port: abc"},
+                 id="java-main-thread"),
+    pytest.param(["2024-05-01T10:00:00.000Z ERROR 1 --- [           main] o.s.boot.SpringApplication               "
+                  ": Application run failed", "",
+                  "org.springframework.beans.factory.UnsatisfiedDependencyException: Error creating bean with name "
+                  "'orderService'",
+                  "\tat org.springframework.beans.factory.support.ConstructorResolver.createArgumentArray("
+                  "ConstructorResolver.java:801)",
+                  "Caused by: java.lang.IllegalStateException: No qualifying bean of type 'com.acme.PaymentClient'",
+                  "\t... 20 common frames omitted"], {},
+                 {"language": "java",
+                  "exception": "java.lang.IllegalStateException: No qualifying bean of type 'com.acme.PaymentClient'"},
+                 id="spring-application-run-failed-root-cause"),
+    pytest.param(["Unhandled exception. System.FormatException: Input string was not in a correct format.",
+                  "   at System.Number.ThrowOverflowOrFormatException(ParsingStatus status, TypeCode type)",
+                  "   at Program.<Main>$(String[] args) in /src/Program.cs:line 9"], exited(134),
+                 {"language": "dotnet", "exception": "System.FormatException: Input string was not in a correct format.",
+                  "exit_meaning": "SIGABRT (abort)"}, id="dotnet-unhandled"),
+    pytest.param(["/app/lib/worker.rb:14:in `perform': undefined method `fetch' for nil:NilClass (NoMethodError)",
+                  "\tfrom /app/bin/worker:5:in `<main>'"], {},
+                 {"language": "ruby", "exception": "undefined method `fetch' for nil:NilClass (NoMethodError)"},
+                 id="ruby"),
+    pytest.param(["thread 'main' panicked at src/main.rs:14:33:", "called `Option::unwrap()` on a `None` value",
+                  "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"], exited(101),
+                 {"language": "rust", "exit_code": 101}, id="rust-panic"),
+    pytest.param(["PHP Fatal error:  Uncaught TypeError: array_merge(): Argument #1 ($array) must be of type array, "
+                  "null given in /var/www/html/app.php:22"], exited(255), {"language": "php"}, id="php-fatal"),
+    pytest.param(["** (ArgumentError) argument error", "    (stdlib 5.0) :ets.lookup(:cache, :key)"], {},
+                 {"language": "elixir", "exception": "ArgumentError argument error"}, id="elixir"),
+    pytest.param(["Fatal Python error: Segmentation fault", "", "Current thread 0x00007f (most recent call first):",
+                  '  File "/app/infer.py", line 30 in predict', "Segmentation fault (core dumped)"], exited(139),
+                 {"exit_code": 139, "exit_meaning": "SIGSEGV (segmentation fault)"}, id="segfault-139"),
+    pytest.param(["terminate called after throwing an instance of 'std::runtime_error'",
+                  "  what():  config file not found", "Aborted (core dumped)"], exited(134),
+                 {"language": "native", "exit_code": 134}, id="cpp-abort"),
+    pytest.param(["Starting worker", "ERROR failed to process batch 42: upstream returned 500"], exited(1),
+                 {"exit_code": 1, "exception": "ERROR failed to process batch 42: upstream returned 500"},
+                 id="error-line-and-exit-1"),
+    pytest.param(["2024/05/01 10:00:00 open /config/app.yaml: no such file or directory"], exited(1),
+                 {"exception": "2024/05/01 10:00:00 open /config/app.yaml: no such file or directory"},
+                 id="go-log-fatal-without-the-word-error"),
+    pytest.param(['{"level":"fatal","ts":1714557600.0,"caller":"cmd/main.go:44","msg":"cannot start server",'
+                  '"error":"invalid log level \\"verbose\\""}'], exited(1), {"exit_code": 1}, id="zap-fatal-json"),
+    pytest.param(["|   | Jan 07 11:08:06.146 | panic: assignment to entry in nil map",
+                  "|   | Jan 07 11:08:06.146 | goroutine 1 [running]:",
+                  "|   | Jan 07 11:08:06.146 | main.main()"], exited(2),
+                 {"language": "go", "exception": "assignment to entry in nil map"}, id="cloudwatch-console-copy"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_an_error_the_app_recovered_from_earlier_is_not_the_cause():
+    logs = ["Traceback (most recent call last):", '  File "/app/a.py", line 3, in <module>', "    x()",
+            "ValueError: first", *[f"INFO handled request {n}" for n in range(40)],
+            "Traceback (most recent call last):", '  File "/app/b.py", line 7, in <module>', "    y()",
+            "RuntimeError: the real one"]
+    assert_finding(run(logs), ID, {"exception": "RuntimeError: the real one"})
+
+
+NEGATIVES = [
+    pytest.param([], exited(143), "unknown", id="bare-143-no-text"),
+    pytest.param(["INFO shutting down", "INFO bye"], exited(143), "unknown", id="143-with-quiet-lines"),
+    pytest.param(["INFO received SIGTERM", "INFO draining connections"], exited(137), "unknown",
+                 id="137-stop-timeout"),
+    pytest.param(["INFO processed 1200 records", "INFO done"], {**exited(0), "group": "family:nightly-report",
+                                                               "startedBy": "events-rule/nightly"},
+                 "expected-stop", id="batch-exit-0"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/a.py", line 3, in <module>', "    x()",
+                  "ValueError: bad", "INFO recovered, continuing", "INFO done"], exited(0), "expected-stop",
+                 id="handled-error-then-exit-0"),
+    pytest.param(["ERROR:    Exception in ASGI application", "Traceback (most recent call last):",
+                  '  File "/app/main.py", line 20, in health', "    return db.ping()", "RuntimeError: pool exhausted",
+                  'INFO:     10.0.1.17:41234 - "GET /health HTTP/1.1" 500 Internal Server Error'],
+                 elb_failed(143), "health-check-failed", id="request-error-while-elb-killed-the-task"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_unknown_explains_a_bare_sigterm():
+    finding = run([], **exited(143))
+    assert finding.facts["exit_codes"] == {"app": 143}
+    assert "SIGTERM" in finding.facts["exit_meaning"]["143"]

@@ -1,0 +1,72 @@
+"""container-health-check-failed: the task definition's HEALTHCHECK kept failing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
+from shared.patterns.container_health_check_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, box
+
+ID = "container-health-check-failed"
+
+
+def unhealthy(*containers):
+    return {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+            "containers": list(containers) or [box(143, healthStatus="UNHEALTHY")]}
+
+
+POSITIVES = [
+    pytest.param([], unhealthy(), {"container": "app"}, id="no-logs"),
+    pytest.param(["  ▲ Next.js 14.2.3", "  - Local:        http://ip-10-0-97-61.us-west-2.compute.internal:3000",
+                  "  - Network:      http://10.0.97.61:3000", " ✓ Ready in 120ms"], unhealthy(),
+                 {"container": "app", "listen_address": "ip-10-0-97-61.us-west-2.compute.internal", "listen_port": 3000},
+                 id="nextjs-standalone-binds-the-task-hostname"),
+    pytest.param([], unhealthy(box(143, "app", healthStatus="HEALTHY"), box(143, "envoy", healthStatus="UNHEALTHY")),
+                 {"container": "envoy"}, id="unhealthy-sidecar-is-named"),
+    pytest.param([], {"stoppedReason": "", "stopCode": "ServiceSchedulerInitiated",
+                      "containers": [box(143, healthStatus="UNHEALTHY")]},
+                 {"container": "app"}, id="unhealthy-status-without-reason-text"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_health_check_command_from_the_task_definition_is_shown():
+    base = evidence([], **unhealthy())
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12", containers=(
+        ContainerDefinition(name="app", health_check=("CMD-SHELL", "curl -f http://localhost:8000/health || exit 1"),
+                            health_check_start_period=10),))
+    ev = replace(base, task_definition=td)
+    m = PATTERN.match(ev)
+    assert m is not None
+    assert m.facts["health_check"] == "CMD-SHELL curl -f http://localhost:8000/health || exit 1"
+    assert m.facts["start_period"] == 10
+    assert "curl -f http://localhost:8000/health" in "\n".join(PATTERN.explain(m, ev).remediation)
+
+
+def test_a_cause_in_the_logs_wins_and_this_becomes_the_symptom():
+    finding = run(["ModuleNotFoundError: No module named 'requests'"], **unhealthy())
+    assert finding.pattern == "missing-dependency"
+    assert finding.symptom == ID
+
+
+NEGATIVES = [
+    pytest.param([], {"stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:"
+                                       "us-east-1:111122223333:targetgroup/a/b)", "stopCode": "ServiceSchedulerInitiated",
+                      "containers": [box(143)]}, "health-check-failed", id="elb-health-checks"),
+    pytest.param([], {"containers": [box(1, healthStatus="UNHEALTHY")]}, "unknown",
+                 id="unhealthy-but-it-exited-on-its-own"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,78 @@
+"""container-start-failed: the process could not be started (architecture, entrypoint, permissions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.container_start_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited, failed_to_start
+
+ID = "container-start-failed"
+OCI = ("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create "
+       "failed: runc create failed: unable to start container process: ")
+
+POSITIVES = [
+    pytest.param([], failed_to_start(OCI + 'exec: "/app/start.sh": permission denied: unknown'),
+                 {"cause": "permission", "executable": "/app/start.sh"}, id="oci-permission-denied"),
+    pytest.param([], failed_to_start(OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown'),
+                 {"cause": "entrypoint-not-found", "executable": "uvicorn"}, id="oci-not-in-path"),
+    pytest.param([], failed_to_start("CannotStartContainerError: ResourceInitializationError: failed to create new "
+                                     "container runtime task: failed to create shim task: OCI runtime create failed: "
+                                     "runc create failed: unable to start container process: exec: \"node\": "
+                                     "executable file not found in $PATH: unknown"),
+                 {"cause": "entrypoint-not-found", "executable": "node"}, id="fargate-containerd"),
+    pytest.param(["exec /usr/local/bin/streamlit: exec format error"], {},
+                 {"cause": "exec-format", "executable": "/usr/local/bin/streamlit",
+                  "cpu_architecture": "x86_64 (Fargate default)"}, id="exec-format-fargate-default"),
+    pytest.param(["standard_init_linux.go:228: exec user process caused: exec format error"],
+                 {"attributes": [{"name": "ecs.cpu-architecture", "value": "arm64"}]},
+                 {"cause": "exec-format", "cpu_architecture": "arm64"}, id="exec-format-graviton"),
+    pytest.param(["exec /docker-entrypoint.sh: no such file or directory"], {},
+                 {"cause": "entrypoint-not-found", "executable": "/docker-entrypoint.sh"}, id="entrypoint-missing"),
+    pytest.param(["/usr/bin/env: 'bash\\r': No such file or directory"], exited(127),
+                 {"cause": "entrypoint-not-found", "crlf": True}, id="crlf-shebang"),
+    pytest.param(["/bin/sh: 1: gunicorn: not found"], exited(127),
+                 {"cause": "entrypoint-not-found", "executable": "gunicorn", "exit_code": 127}, id="sh-127"),
+    pytest.param(["/usr/local/bin/docker-entrypoint.sh: exec: line 11: python: not found"], exited(127),
+                 {"cause": "entrypoint-not-found", "executable": "python"}, id="entrypoint-script-exec-line"),
+    pytest.param(["/bin/sh: 1: /app/run.sh: Permission denied"], exited(126),
+                 {"cause": "permission", "exit_code": 126}, id="sh-126"),
+    pytest.param([], exited(127), {"cause": "entrypoint-not-found", "exit_code": 127}, id="bare-exit-127"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_exec_format_remediation_rebuilds_for_the_task_architecture():
+    finding = run(["exec /app/server: exec format error"], attributes=[{"name": "ecs.cpu-architecture",
+                                                                          "value": "arm64"}])
+    assert "docker buildx build --platform linux/arm64" in finding.remediation[0]
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[1]
+
+
+NEGATIVES = [
+    pytest.param(["/app/server: error while loading shared libraries: libssl.so.1.1: cannot open shared object "
+                  "file: No such file or directory"], exited(127), "missing-dependency", True,
+                 id="missing-shared-library-is-a-dependency"),
+    pytest.param(["FileNotFoundError: [Errno 2] No such file or directory: '/app/config.yaml'"], {}, "app-crash", False,
+                 id="app-opens-a-missing-file"),
+    pytest.param(["PermissionError: [Errno 13] Permission denied: '/var/log/app.log'"], {}, "app-crash", False,
+                 id="app-writes-a-protected-file"),
+    pytest.param([], failed_to_start("CannotStartContainerError: Error response from daemon: failed to initialize "
+                                     "logging driver: failed to create Cloudwatch log stream: "
+                                     "ResourceNotFoundException: The specified log group does not exist."),
+                 "log-driver-failed", True, id="cannotstart-caused-by-logging-driver"),
+    pytest.param([], failed_to_start("CannotStartContainerError: Error response from daemon: invalid mount config for "
+                                     "type \"bind\": bind source path does not exist: /data/app"),
+                 "volume-mount-failed", True, id="cannotstart-caused-by-bind-mount"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected", "fires"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected, fires):
+    assert run(logs, **detail).pattern == expected
+    assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires

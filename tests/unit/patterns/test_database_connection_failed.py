@@ -1,0 +1,149 @@
+"""database-connection-failed: drivers of every kind failing to reach or log in to a database."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.database_connection_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited
+
+ID = "database-connection-failed"
+RDS = "orders.c9akciq32.us-east-1.rds.amazonaws.com"
+
+POSITIVES = [
+    pytest.param(['psycopg2.OperationalError: connection to server at "db.internal" (10.0.3.12), port 5432 failed: '
+                  'Connection refused', '\tIs the server running on that host and accepting TCP/IP connections?'],
+                 {}, {"host": "db.internal", "port": 5432, "engine": "postgres", "cause": "refused"},
+                 id="psycopg2-refused"),
+    pytest.param([f'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "{RDS}" '
+                  '(10.0.1.5), port 5432 failed: FATAL:  password authentication failed for user "orders_app"'],
+                 {}, {"host": RDS, "engine": "postgres", "cause": "auth", "user": "orders_app"},
+                 id="sqlalchemy-password-auth"),
+    pytest.param(['psycopg2.OperationalError: could not translate host name "postgres" to address: Name or service '
+                  'not known'], {}, {"host": "postgres", "engine": "postgres", "cause": "dns"}, id="psycopg2-dns"),
+    pytest.param(["django.db.utils.OperationalError: could not connect to server: Connection timed out",
+                  f'\tIs the server running on host "{RDS}" (34.246.133.146) and accepting',
+                  "\tTCP/IP connections on port 5432?"],
+                 {}, {"host": RDS, "port": 5432, "engine": "postgres", "cause": "timeout"}, id="django-libpq-timeout"),
+    pytest.param(['psycopg2.OperationalError: connection to server at "pg.internal" (10.1.1.1), port 5432 failed: '
+                  'FATAL:  database "orders" does not exist'], {}, {"engine": "postgres", "cause": "not-found"},
+                 id="database-does-not-exist"),
+    pytest.param(['FATAL:  no pg_hba.conf entry for host "10.0.1.7", user "app", database "app", no encryption'],
+                 {}, {"engine": "postgres", "cause": "auth"}, id="pg-hba"),
+    pytest.param(['asyncpg.exceptions.InvalidPasswordError: password authentication failed for user "postgres"'],
+                 {}, {"engine": "postgres", "cause": "auth", "user": "postgres"}, id="asyncpg-password"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.2.15:5432",
+                  "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {", "  errno: -111,",
+                  "  code: 'ECONNREFUSED',", "  syscall: 'connect',", "  address: '10.0.2.15',", "  port: 5432", "}"],
+                 {}, {"host": "10.0.2.15", "port": 5432, "engine": "postgres", "cause": "refused"},
+                 id="node-pg-econnrefused"),
+    pytest.param(["Error: connect ETIMEDOUT 172.31.5.9:5432",
+                  "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1300:16)"],
+                 {}, {"host": "172.31.5.9", "port": 5432, "engine": "postgres", "cause": "timeout"},
+                 id="etimedout-to-5432-is-database-not-egress"),
+    pytest.param(["ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23' (using password: YES)"],
+                 {}, {"engine": "mysql", "cause": "auth", "user": "app"}, id="mysql-client-access-denied"),
+    pytest.param(["Error: Access denied for user 'wp'@'172.31.20.4' (using password: YES)",
+                  "    at Packet.asError (/app/node_modules/mysql2/lib/packets/packet.js:728:17)",
+                  "  code: 'ER_ACCESS_DENIED_ERROR',"], {}, {"engine": "mysql", "cause": "auth", "user": "wp"},
+                 id="node-mysql2-access-denied"),
+    pytest.param(["pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on "
+                  "'mydb.cluster-abc.eu-west-1.rds.amazonaws.com' (timed out)\")"],
+                 {}, {"host": "mydb.cluster-abc.eu-west-1.rds.amazonaws.com", "engine": "mysql", "cause": "timeout"},
+                 id="pymysql-timeout"),
+    pytest.param(["com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure", "",
+                  "The last packet sent successfully to the server was 0 milliseconds ago. The driver has not "
+                  "received any packets from the server.", "Caused by: java.net.ConnectException: Connection timed out"],
+                 {}, {"engine": "mysql", "cause": "timeout"}, id="jdbc-communications-link-failure"),
+    pytest.param(["com.zaxxer.hikari.pool.HikariPool$PoolInitializationException: Failed to initialize pool: "
+                  "Connection to localhost:5432 refused. Check that the hostname and port are correct and that the "
+                  "postmaster is accepting TCP/IP connections."],
+                 {}, {"host": "localhost", "port": 5432, "engine": "postgres", "cause": "refused"},
+                 id="hikari-localhost"),
+    pytest.param(["SequelizeConnectionRefusedError: connect ECONNREFUSED 10.0.0.8:3306"], {},
+                 {"engine": "mysql", "cause": "refused", "port": 3306}, id="sequelize"),
+    pytest.param(["Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
+                  "occurred while establishing a connection to SQL Server. The server was not found or was not "
+                  "accessible."], {}, {"engine": "mssql", "cause": "timeout"}, id="sqlclient-network"),
+    pytest.param(["Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sa'."], {},
+                 {"engine": "mssql", "cause": "auth", "user": "sa"}, id="sqlclient-login"),
+    pytest.param(["pymongo.errors.ServerSelectionTimeoutError: cluster0-shard-00-00.abcde.mongodb.net:27017: timed "
+                  "out, Timeout: 30s, Topology Description: <TopologyDescription id: 65, topology_type: "
+                  "ReplicaSetNoPrimary>"], {}, {"engine": "mongodb", "cause": "timeout", "port": 27017},
+                 id="pymongo-server-selection"),
+    pytest.param(["MongooseServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017",
+                  "    at NativeConnection.Connection.openUri (/app/node_modules/mongoose/lib/connection.js:825:32)"],
+                 {}, {"engine": "mongodb", "cause": "refused", "host": "127.0.0.1"}, id="mongoose-localhost"),
+    pytest.param(["redis.exceptions.ConnectionError: Error 111 connecting to "
+                  "my-redis.abc123.0001.use1.cache.amazonaws.com:6379. Connection refused."],
+                 {}, {"engine": "redis", "cause": "refused", "port": 6379,
+                      "host": "my-redis.abc123.0001.use1.cache.amazonaws.com"}, id="redis-py-elasticache"),
+    pytest.param(["[ioredis] Unhandled error event: Error: connect ETIMEDOUT",
+                  "    at Socket.<anonymous> (/app/node_modules/ioredis/built/Redis.js:170:41)"],
+                 {}, {"engine": "redis", "cause": "timeout"}, id="ioredis"),
+    pytest.param(["Error: P1001: Can't reach database server at "
+                  "`prod-db.cluster-ro-xyz.us-east-2.rds.amazonaws.com`:`5432`"],
+                 {}, {"engine": "postgres", "cause": "timeout", "port": 5432,
+                      "host": "prod-db.cluster-ro-xyz.us-east-2.rds.amazonaws.com"}, id="prisma-p1001"),
+    pytest.param(["2024/05/01 10:00:00 failed to connect to `host=db.prod.internal user=api database=orders`: dial "
+                  "error (dial tcp 10.0.4.4:5432: connect: connection refused)"],
+                 {}, {"engine": "postgres", "cause": "refused", "port": 5432}, id="go-pgx"),
+    pytest.param(["panic: dial tcp 10.0.4.4:5432: i/o timeout"], exited(2),
+                 {"engine": "postgres", "cause": "timeout", "port": 5432}, id="go-panic-dial"),
+    pytest.param(["ActiveRecord::ConnectionNotEstablished: could not connect to server: Connection refused",
+                  '\tIs the server running on host "db" (172.18.0.2) and accepting',
+                  "\tTCP/IP connections on port 5432?"],
+                 {}, {"engine": "postgres", "cause": "refused", "host": "db", "port": 5432}, id="rails-activerecord"),
+    pytest.param(['{"level": "ERROR", "message": "django.db.utils.OperationalError: connection to server at '
+                  '\\"pg.internal\\" (10.1.1.1), port 5432 failed: timeout expired"}'],
+                 {}, {"engine": "postgres", "cause": "timeout", "host": "pg.internal"}, id="json-structured"),
+    pytest.param(["[Nest] 1  - 05/01/2024, 10:00:00 AM   ERROR [TypeOrmModule] Unable to connect to the database. "
+                  "Retrying (1)...", "Error: getaddrinfo ENOTFOUND postgres-db",
+                  "    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)"],
+                 {}, {"cause": "dns", "host": "postgres-db"}, id="nestjs-typeorm-dns"),
+    pytest.param([f"Error: connect ETIMEDOUT {RDS}:6000"], {}, {"host": RDS, "port": 6000, "cause": "timeout"},
+                 id="rds-host-on-a-custom-port-engine-unnamed"),
+    pytest.param(["ORA-12541: TNS:no listener"], {}, {"engine": "oracle", "cause": "refused"}, id="oracle-no-listener"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_localhost_is_called_out_as_a_missing_database_url():
+    finding = run(["Error: connect ECONNREFUSED 127.0.0.1:5432"])
+    assert_finding(finding, ID, {"host": "127.0.0.1", "cause": "refused"})
+    assert "inside a container is the container itself" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param(['botocore.exceptions.ConnectTimeoutError: Connect timeout on endpoint URL: '
+                  '"https://sqs.us-east-1.amazonaws.com/"'], {}, "network-egress-blocked", id="aws-api-timeout"),
+    pytest.param(["Error: connect ETIMEDOUT 52.94.133.131:443"], {}, "network-egress-blocked", id="https-timeout"),
+    pytest.param(["botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetItem "
+                  "operation: User: arn:aws:sts::111122223333:assumed-role/orders-task/abc is not authorized to "
+                  "perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:111122223333:table/orders"],
+                 {}, "iam-access-denied", id="dynamodb-is-iam-not-database-login"),
+    pytest.param(["WARN could not connect to server: Connection refused (retrying in 2s)",
+                  "INFO connected to postgres at db:5432", "Traceback (most recent call last):",
+                  '  File "/app/a.py", line 2, in <module>', "    x()", "RuntimeError: boom"],
+                 {}, "app-crash", id="retried-at-warn-then-connected"),
+    pytest.param(["requests.exceptions.ConnectionError: HTTPConnectionPool(host='payments.internal', port=8080): Max "
+                  "retries exceeded with url: /charge (Caused by NewConnectionError('<urllib3.connection."
+                  "HTTPConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection "
+                  "refused'))"], {}, "app-crash", id="refused-http-service"),
+    pytest.param(["[2024-05-01 10:00:00,000: CRITICAL/MainProcess] Unrecoverable error: ImproperlyConfigured('Cannot "
+                  "connect to broker')", "Traceback (most recent call last):",
+                  '  File "/usr/local/lib/python3.12/site-packages/celery/worker/worker.py", line 202, in start',
+                  "    self.blueprint.start(self)", "kombu.exceptions.OperationalError: [Errno 111] Connection refused"],
+                 {}, "app-crash", id="message-broker-operationalerror-is-not-a-database"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,74 @@
+"""disk-full: task ephemeral storage or the host's Docker storage is exhausted."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.disk_full import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, failed_to_start
+
+ID = "disk-full"
+LAYER = ("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/86/fs/usr/local/lib/python3.10/"
+         "site-packages/torch/lib/libtorch_cuda.so")
+
+POSITIVES = [
+    pytest.param([], failed_to_start("CannotPullContainerError: ref pull has been retried 1 time(s): failed to extract "
+                                     f"layer sha256:7c524a86: write {LAYER}: no space left on device: unknown"),
+                 {"path": LAYER, "storage": "task ephemeral storage", "during": "image pull (layer extraction)"},
+                 id="fargate-layer-extraction"),
+    pytest.param([], failed_to_start("CannotCreateContainerError: API error (500): devmapper: Thin Pool has 4350 free "
+                                     "data blocks which is less than minimum required 4454 free data blocks. Create "
+                                     "more free space in thin pool or use dm.min_free_space option to change behavior",
+                                     launchType="EC2"),
+                 {"path": "docker devicemapper thin pool", "storage": "host docker storage", "free_blocks": 4350,
+                  "required_blocks": 4454}, id="ec2-devicemapper-thin-pool"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/dl.py", line 9, in <module>',
+                  "    f.write(chunk)", "OSError: [Errno 28] No space left on device: '/tmp/model.bin'"], {},
+                 {"path": "/tmp/model.bin", "storage": "task ephemeral storage"}, id="python-errno-28"),
+    pytest.param(["Error: ENOSPC: no space left on device, open '/app/.next/cache/images/a.webp'",
+                  "    at Object.openSync (node:fs:601:3)"], {}, {"path": "/app/.next/cache/images/a.webp"},
+                 id="node-enospc"),
+    pytest.param(["cp: error writing '/data/out.csv': No space left on device"], {}, {"path": "/data/out.csv"},
+                 id="coreutils"),
+    pytest.param(["java.io.IOException: No space left on device",
+                  "\tat java.base/java.io.FileOutputStream.writeBytes(Native Method)"], {},
+                 {"storage": "task ephemeral storage"}, id="java-ioexception"),
+    pytest.param(['ERROR:  could not write to file "base/pgsql_tmp/pgsql_tmp123.0": No space left on device'], {},
+                 {"container": "app"}, id="postgres-temp-file"),
+    pytest.param(["sqlite3.OperationalError: database or disk is full"], {}, {"container": "app"}, id="sqlite"),
+    pytest.param(["write /var/log/app/app.log: no space left on device"], {"launchType": "EC2"},
+                 {"path": "/var/log/app/app.log", "storage": "host docker storage"}, id="go-write-on-ec2"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_disk_full_while_pulling_beats_image_pull_failed():
+    finding = run([], **failed_to_start("CannotPullContainerError: failed to register layer: Error processing tar "
+                                        "file(exit status 1): write /usr/lib/libLLVM-15.so.1: no space left on device"))
+    assert finding.pattern == ID
+    assert "image-pull-failed" in finding.also_matched
+    assert "ephemeralStorage" in finding.remediation[0]
+
+
+def test_remediation_reports_the_current_ephemeral_size():
+    finding = run(["OSError: [Errno 28] No space left on device: '/tmp/x'"], ephemeralStorage={"sizeInGiB": 21})
+    assert "(now 21 GiB)" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param(['{"level":"warn","msg":"disk usage at 91%, no space left on device soon"}',
+                  "Error: connect ECONNREFUSED 10.0.0.5:5432"], {}, "database-connection-failed", id="warn-level"),
+    pytest.param(["java.lang.OutOfMemoryError: Java heap space"], {}, "out-of-memory", id="memory-not-disk"),
+    pytest.param(["OSError: [Errno 30] Read-only file system: '/app/data'"], {}, "app-crash", id="read-only-fs"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,146 @@
+"""health-check-failed: ELB health checks failed; the cause from the logs and, live, the target group."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.evidence.model import NetworkFacts, TargetGroupFacts, TargetHealth
+from shared.patterns.health_check_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import TG_ARN, assert_finding, elb_failed, exited
+
+ID = "health-check-failed"
+
+POSITIVES = [
+    pytest.param([], {"target_group": TG_ARN}, id="no-logs-cause-unknown"),
+    pytest.param(["INFO:     Started server process [1]", "INFO:     Waiting for application startup.",
+                  "INFO:     Application startup complete.",
+                  "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"],
+                 {"cause": "not-listening", "listen_address": "127.0.0.1", "listen_port": 8000}, id="uvicorn-loopback"),
+    pytest.param([" * Serving Flask app 'app'", " * Debug mode: off", " * Running on http://127.0.0.1:5000",
+                  "Press CTRL+C to quit"], {"cause": "not-listening", "listen_port": 5000}, id="flask-loopback"),
+    pytest.param(['{"level":30,"time":1714557600000,"pid":1,"hostname":"ip-10-0-1-17","msg":"Server listening at '
+                  'http://127.0.0.1:3000"}'], {"cause": "not-listening", "listen_port": 3000}, id="fastify-json"),
+    pytest.param(["Puma starting in single mode...", "* Puma version: 6.4.2 (ruby 3.3.0-p0)",
+                  "* Listening on http://127.0.0.1:3000", "Use Ctrl-C to stop"],
+                 {"cause": "not-listening"}, id="puma-loopback"),
+    pytest.param(["[2024-05-01 10:00:00 +0000] [1] [INFO] Starting gunicorn 21.2.0",
+                  "[2024-05-01 10:00:00 +0000] [1] [INFO] Listening at: http://127.0.0.1:8000 (1)"],
+                 {"cause": "not-listening", "listen_address": "127.0.0.1"}, id="gunicorn-loopback"),
+    pytest.param(["info: Microsoft.Hosting.Lifetime[14]", "      Now listening on: http://localhost:5000"],
+                 {"cause": "not-listening", "listen_address": "localhost", "listen_port": 5000},
+                 id="aspnet-localhost"),
+    pytest.param(["INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)",
+                  'INFO:     10.0.1.17:41234 - "GET /health HTTP/1.1" 404 Not Found',
+                  'INFO:     10.0.2.9:52110 - "GET /health HTTP/1.1" 404 Not Found'],
+                 {"cause": "path-not-found", "observed_path": "/health", "status_codes": ["404"]}, id="health-404"),
+    pytest.param(['10.0.1.17 - - [01/May/2024:10:00:00 +0000] "GET /healthz HTTP/1.1" 500 0 "-" '
+                  '"ELB-HealthChecker/2.0"'], {"cause": "server-error", "observed_path": "/healthz"},
+                 id="nginx-access-log-500"),
+    pytest.param(["[2024-05-01 10:00:30 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)"], {"cause": "timeout"},
+                 id="gunicorn-worker-timeout"),
+]
+
+
+@pytest.mark.parametrize(("logs", "facts"), POSITIVES)
+def test_positive(logs, facts):
+    finding = run(logs, **elb_failed(143))
+    assert_finding(finding, ID, facts)
+    assert finding.symptom is None
+
+
+def _with_target_group(ev, **tg):
+    fields = {"arn": TG_ARN, "name": "orders-api-tg", "health_check_path": "/health", "health_check_port":
+              "traffic-port", "matcher": "200", "timeout_seconds": 5, **tg}
+    return replace(ev, target_groups=(TargetGroupFacts(**fields),))
+
+
+@pytest.mark.parametrize(("target", "cause"), [
+    pytest.param(TargetHealth("10.0.1.17", 8000, "unhealthy", "Target.ResponseCodeMismatch",
+                              "Health checks failed with these codes: [404]"), "path-not-found", id="404"),
+    pytest.param(TargetHealth("10.0.1.17", 8000, "unhealthy", "Target.ResponseCodeMismatch",
+                              "Health checks failed with these codes: [502]"), "server-error", id="502"),
+    pytest.param(TargetHealth("10.0.1.17", 8000, "unhealthy", "Target.Timeout",
+                              "Request timed out"), "timeout", id="timeout"),
+])
+def test_cause_from_live_target_health(target, cause):
+    ev = _with_target_group(evidence([], **elb_failed(143)), targets=(target,))
+    m = PATTERN.match(ev)
+    assert m is not None and m.facts["cause"] == cause
+    assert m.facts["target_health_reason"] == target.reason
+
+
+def test_wrong_port_against_the_target_group_container_port():
+    ev = _with_target_group(evidence(["Server listening on 0.0.0.0:3000"], **elb_failed(143)), container_port=8080)
+    m = PATTERN.match(ev)
+    assert m is not None
+    assert (m.facts["cause"], m.facts["listen_port"], m.facts["expected_port"]) == ("wrong-port", 3000, 8080)
+
+
+def test_security_group_blocking_the_load_balancer():
+    base = evidence(["Server listening on 0.0.0.0:8080"], **elb_failed(143))
+    ev = replace(base, network=NetworkFacts(lb_ingress_ok=False, lb_ingress_detail="sg-0abc admits nothing from "
+                                                                                     "sg-0lb on 8080"))
+    m = PATTERN.match(ev)
+    assert m is not None and m.facts["cause"] == "no-requests-seen"
+
+
+def test_loopback_remediation_shows_the_mismatch_and_the_bind_fix():
+    finding = run(["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], **elb_failed(143))
+    assert finding.remediation[0].startswith("Mismatch:")
+    assert "--host 0.0.0.0" in finding.remediation[1]
+    assert "orders-api-tg" in finding.title
+
+
+ROOT_CAUSES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/settings.py", line 4, in <module>',
+                  '    DATABASE_URL = os.environ["DATABASE_URL"]', "KeyError: 'DATABASE_URL'"], 1,
+                 "missing-env-var", id="missing-env-var"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.3.4:5432"], 1, "database-connection-failed", id="database"),
+    pytest.param(["ModuleNotFoundError: No module named 'uvicorn'"], 1, "missing-dependency", id="dependency"),
+    pytest.param(["Error: listen EADDRINUSE: address already in use :::8080"], 1, "port-in-use", id="port"),
+]
+
+
+@pytest.mark.parametrize(("logs", "code", "expected"), ROOT_CAUSES)
+def test_a_cause_in_the_logs_wins_and_the_health_check_becomes_the_symptom(logs, code, expected):
+    finding = run(logs, **elb_failed(code))
+    assert finding.pattern == expected
+    assert finding.symptom == ID
+
+
+def test_flask_bound_to_all_addresses_also_prints_loopback_and_is_not_not_listening():
+    finding = run([" * Serving Flask app 'app'", " * Debug mode: off",
+                   "WARNING: This is a development server. Do not use it in a production deployment.",
+                   " * Running on all addresses (0.0.0.0)", " * Running on http://127.0.0.1:5000",
+                   " * Running on http://10.0.1.17:5000", "Press CTRL+C to quit"], **elb_failed(143))
+    assert finding.pattern == ID
+    assert finding.facts.get("cause") != "not-listening"
+    assert finding.facts["listen_address"] == "10.0.1.17"
+
+
+def test_puma_on_ipv4_and_ipv6_any_is_reachable():
+    finding = run(["* Listening on http://0.0.0.0:3000", "* Listening on http://[::]:3000"], **elb_failed(143))
+    assert finding.facts.get("cause") is None
+    assert finding.facts["listen_port"] == 3000
+
+
+NEGATIVES = [
+    pytest.param([], {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+                      "containers": [{"name": "app", "exitCode": 143, "lastStatus": "STOPPED",
+                                      "healthStatus": "UNHEALTHY"}]},
+                 "container-health-check-failed", id="container-healthcheck-not-elb"),
+    pytest.param(["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], exited(143), "unknown",
+                 id="loopback-banner-without-elb-failure"),
+    pytest.param([], {"stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1234567890123456789)",
+                      "stopCode": "ServiceSchedulerInitiated", "containers": [{"name": "app", "exitCode": 0}]},
+                 "expected-stop", id="scheduler-stop-for-a-deployment"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,137 @@
+"""iam-access-denied: the task's role lacks a permission, in every SDK's wording."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.evidence.model import TaskDefinitionFacts
+from shared.patterns.iam_access_denied import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited, failed_to_start
+
+ID = "iam-access-denied"
+ACCT = "111122223333"
+DDB = (f"botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the PutItem "
+       f"operation: User: arn:aws:sts::{ACCT}:assumed-role/orders-api-task-role/0123456789abcdef0123456789abcdef is "
+       f"not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:{ACCT}:table/orders "
+       "because no identity-based policy allows the dynamodb:PutItem action")
+
+POSITIVES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/orders.py", line 30, in save',
+                  "    table.put_item(Item=item)", DDB], {},
+                 {"action": "dynamodb:PutItem", "resource": f"arn:aws:dynamodb:us-east-1:{ACCT}:table/orders",
+                  "principal": f"arn:aws:sts::{ACCT}:assumed-role/orders-api-task-role/0123456789abcdef0123456789abcdef",
+                  "role": "orders-api-task-role", "role_kind": "task role",
+                  "deny": "because no identity-based policy allows the dynamodb:PutItem action"},
+                 id="boto3-dynamodb-putitem"),
+    pytest.param(["botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the GetObject "
+                  "operation: Access Denied"], {}, {"action": "s3:GetObject"}, id="boto3-s3-short-form"),
+    pytest.param(["software.amazon.awssdk.services.s3.model.S3Exception: Access Denied (Service: S3, Status Code: 403, "
+                  "Request ID: 8T9X2AB, Extended Request ID: abc=)"], {}, {"action": "s3:*"}, id="java-sdk-v2-s3"),
+    pytest.param([f"com.amazonaws.services.dynamodbv2.model.AmazonDynamoDBException: User: arn:aws:sts::{ACCT}:"
+                  f"assumed-role/ecsTaskRole/5a6b is not authorized to perform: dynamodb:Query on resource: "
+                  f"arn:aws:dynamodb:eu-west-1:{ACCT}:table/sessions/index/by-user (Service: AmazonDynamoDBv2; "
+                  "Status Code: 400; Error Code: AccessDeniedException; Request ID: ABC)"],
+                 {}, {"action": "dynamodb:Query", "role": "ecsTaskRole",
+                      "resource": f"arn:aws:dynamodb:eu-west-1:{ACCT}:table/sessions/index/by-user"},
+                 id="java-sdk-v1-dynamodb-index"),
+    pytest.param([f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/worker-task/abc123 is not "
+                  f"authorized to perform: sqs:ReceiveMessage on resource: arn:aws:sqs:us-east-1:{ACCT}:jobs because "
+                  "no identity-based policy allows the sqs:ReceiveMessage action",
+                  "    at throwDefaultError (/app/node_modules/@smithy/smithy-client/dist-cjs/index.js:838:20)"],
+                 {}, {"action": "sqs:ReceiveMessage", "resource": f"arn:aws:sqs:us-east-1:{ACCT}:jobs"},
+                 id="js-sdk-v3-sqs"),
+    pytest.param([f"operation error SNS: Publish, https response error StatusCode: 403, RequestID: 1b2c, api error "
+                  f"AuthorizationError: User: arn:aws:sts::{ACCT}:assumed-role/notifier/abc is not authorized to "
+                  f"perform: SNS:Publish on resource: arn:aws:sns:us-east-1:{ACCT}:alerts because no identity-based "
+                  "policy allows the SNS:Publish action"],
+                 {}, {"action": "SNS:Publish", "resource": f"arn:aws:sns:us-east-1:{ACCT}:alerts"}, id="go-sdk-v2-sns"),
+    pytest.param([f"botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the "
+                  f"Decrypt operation: User: arn:aws:sts::{ACCT}:assumed-role/app-task/abc is not authorized to "
+                  "perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not "
+                  "exist in this Region, no resource-based policies allow access, or a resource-based policy "
+                  "explicitly denies access"],
+                 {}, {"action": "kms:Decrypt", "resource": "the KMS key that encrypted the ciphertext"}, id="kms-decrypt"),
+    pytest.param([f"An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::{ACCT}:"
+                  "assumed-role/uploader/abc is not authorized to perform: s3:PutObject on resource: "
+                  '"arn:aws:s3:::acme-uploads/2024/a.png" with an explicit deny in a service control policy'],
+                 {}, {"action": "s3:PutObject", "resource": "arn:aws:s3:::acme-uploads/2024/a.png",
+                      "deny": "with an explicit deny in a service control policy"}, id="scp-explicit-deny"),
+    pytest.param(["An error occurred (AccessDeniedException) when calling the GetParameters operation: User: "
+                  "arn:aws:sts::845828040396:assumed-role/ecsInstanceRole/i-081cc40f40abe42cd is not authorized to "
+                  "perform: ssm:GetParameters on resource: arn:aws:ssm:us-west-2:845828040396:parameter/prod/DB"],
+                 exited(255), {"action": "ssm:GetParameters", "role": "ecsInstanceRole", "role_kind": "instance role"},
+                 id="aws-cli-on-instance-role"),
+    pytest.param(['{"level":"error","time":"2024-05-01T10:00:00Z","msg":"failed to load config","error":'
+                  f'"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/api-task/abc is not authorized to '
+                  f'perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:{ACCT}:secret:'
+                  'prod/api-AbCdEf because no identity-based policy allows the secretsmanager:GetSecretValue action"}'],
+                 {}, {"action": "secretsmanager:GetSecretValue"}, id="json-structured-error-field"),
+    pytest.param(["botocore.exceptions.NoCredentialsError: Unable to locate credentials"], {},
+                 {"cause": "no-credentials"}, id="boto3-no-task-role"),
+    pytest.param(["software.amazon.awssdk.core.exception.SdkClientException: Unable to load credentials from any of "
+                  "the providers in the chain AwsCredentialsProviderChain(credentialsProviders=["
+                  "SystemPropertyCredentialsProvider(), EnvironmentVariableCredentialsProvider()])"],
+                 {}, {"cause": "no-credentials"}, id="java-no-task-role"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_remediation_is_a_policy_statement_for_the_task_role():
+    finding = run([DDB])
+    text = "\n".join(finding.remediation)
+    assert '"Action": ["dynamodb:PutItem"]' in text
+    assert f'"Resource": "arn:aws:dynamodb:us-east-1:{ACCT}:table/orders"' in text
+    assert "put-role-policy --role-name orders-api-task-role" in text
+
+
+def test_role_kind_comes_from_the_task_definition_when_known():
+    base = evidence([DDB.replace("orders-api-task-role", "svc-role")])
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12",
+                             execution_role_arn=f"arn:aws:iam::{ACCT}:role/svc-role")
+    m = PATTERN.match(replace(base, task_definition=td))
+    assert m is not None and m.facts["role_kind"] == "execution role"
+
+
+def test_explicit_deny_says_an_allow_will_not_help():
+    finding = run([f"An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::{ACCT}:"
+                   "assumed-role/uploader/abc is not authorized to perform: s3:PutObject on resource: "
+                   '"arn:aws:s3:::acme-uploads/a.png" with an explicit deny in a service control policy'])
+    assert "adding an Allow will not help" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param(["pymysql.err.OperationalError: (1045, \"Access denied for user 'admin'@'10.0.1.5' (using "
+                  "password: YES)\")"], {}, "database-connection-failed", id="mysql-access-denied-is-a-database-login"),
+    pytest.param(["PermissionError: [Errno 13] Permission denied: '/data/cache'"], {}, "app-crash",
+                 id="file-permission-denied"),
+    pytest.param(["Error: Request failed with status code 403",
+                  "    at createError (/app/node_modules/axios/lib/core/createError.js:16:15)"], {}, "app-crash",
+                 id="http-403-from-a-partner-api"),
+    pytest.param(["git@github.com: Permission denied (publickey).", "fatal: Could not read from remote repository."],
+                 {}, "app-crash", id="ssh-publickey"),
+    pytest.param(['{"level":"info","msg":"access denied for anonymous request to /admin"}'], exited(143), "unknown",
+                 id="app-level-access-log"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_denial_while_fetching_secrets_at_start_belongs_to_secrets_retrieval():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch "
+              f"secret arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db-AbCdEf from secrets manager: "
+              f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/orders-exec/abc is not authorized to "
+              f"perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:{ACCT}:secret:"
+              "prod/db-AbCdEf because no identity-based policy allows the secretsmanager:GetSecretValue action")
+    assert run([], **failed_to_start(reason)).pattern == "secrets-retrieval-failed"

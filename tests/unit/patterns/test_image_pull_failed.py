@@ -1,0 +1,102 @@
+"""image-pull-failed: CannotPullContainerError in its real wordings, one cause each."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.image_pull_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import IMAGE, assert_finding, box, failed_to_start
+
+ID = "image-pull-failed"
+ECR = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
+
+POSITIVES = [
+    pytest.param(failed_to_start("CannotPullContainerError: Error response from daemon: Get https://"
+                                 f"{ECR}/v2/: net/http: request canceled while waiting for connection "
+                                 "(Client.Timeout exceeded while awaiting headers)"),
+                 {"cause": "network", "image": IMAGE}, id="ecr-unreachable-image-from-the-event"),
+    pytest.param(failed_to_start("CannotPullContainerError: ref pull has been retried 5 time(s): failed to copy: "
+                                 "httpReadSeeker: failed open: failed to do request: Get \"https://prod-us-east-1-"
+                                 "starport-layer-bucket.s3.us-east-1.amazonaws.com/a1b2-111122223333-c3d4/0a1b.layer"
+                                 "\": dial tcp 52.216.10.2:443: i/o timeout"),
+                 {"cause": "network"}, id="layer-bucket-timeout"),
+    pytest.param(failed_to_start("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed "
+                                 "to resolve ref docker.io/library/nginx:latestt: docker.io/library/nginx:latestt: "
+                                 "not found"),
+                 {"cause": "not-found", "image": "docker.io/library/nginx:latestt"}, id="docker-hub-tag-typo"),
+    pytest.param(failed_to_start("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed "
+                                 f"to resolve ref {ECR}/orders-api:v2: {ECR}/orders-api:v2: not found"),
+                 {"cause": "not-found", "image": f"{ECR}/orders-api:v2"}, id="ecr-tag-not-pushed"),
+    pytest.param(failed_to_start(f"CannotPullContainerError: API error (404): repository {ECR}/orders-api not "
+                                 "found"), {"cause": "not-found", "image": f"{ECR}/orders-api"}, id="api-error-404"),
+    pytest.param(failed_to_start("CannotPullContainerError: Error response from daemon: pull access denied for "
+                                 f"{ECR}/orders-api, repository does not exist or may require 'docker login': "
+                                 "denied: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/8f3a is "
+                                 "not authorized to perform: ecr:BatchGetImage on resource: "
+                                 "arn:aws:ecr:us-east-1:111122223333:repository/orders-api"),
+                 {"cause": "access-denied", "image": f"{ECR}/orders-api"}, id="execution-role-lacks-ecr"),
+    pytest.param(failed_to_start("CannotPullContainerError: Error response from daemon: pull access denied for "
+                                 "acme/private-api, repository does not exist or may require 'docker login': denied: "
+                                 "requested access to the resource is denied"),
+                 {"cause": "access-denied", "image": "acme/private-api"}, id="docker-hub-private"),
+    pytest.param(failed_to_start("CannotPullContainerError: Error response from daemon: toomanyrequests: You have "
+                                 "reached your pull rate limit. You may increase the limit by authenticating and "
+                                 "upgrading: https://www.docker.com/increase-rate-limit"),
+                 {"cause": "rate-limited"}, id="docker-hub-rate-limit"),
+    pytest.param(failed_to_start("CannotPullContainerError: pull image manifest has been retried 5 time(s): image "
+                                 "Manifest does not contain descriptor matching platform 'linux/arm64'",
+                                 attributes=[{"name": "ecs.cpu-architecture", "value": "arm64"}]),
+                 {"cause": "platform", "cpu_architecture": "arm64"}, id="no-arm64-variant"),
+    pytest.param({"containers": [box(None, reason="CannotPullContainerError: API error (404): repository "
+                                                  "serverless-batch not found: does not exist or no pull access")]},
+                 {"cause": "not-found", "image": "serverless-batch"}, id="reason-on-the-container-only"),
+]
+
+
+@pytest.mark.parametrize(("detail", "facts"), POSITIVES)
+def test_positive(detail, facts):
+    assert_finding(run([], **detail), ID, facts)
+
+
+def test_the_sidecar_whose_image_failed_is_named():
+    sidecar = "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"
+    detail = failed_to_start(f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to "
+                             f"resolve ref {sidecar}: {sidecar}: not found",
+                             box(None, "app"), box(None, "otel", image=sidecar))
+    assert_finding(run([], **detail), ID, {"container": "otel", "image": sidecar})
+
+
+def test_platform_failure_beats_the_app_log():
+    detail = failed_to_start(f"CannotPullContainerError: API error (404): repository {ECR}/orders-api not found")
+    finding = run(["Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>',
+                   "ModuleNotFoundError: No module named 'x'"], **detail)
+    assert finding.pattern == ID
+
+
+def test_remediation_for_ecr_not_found_checks_the_tag():
+    finding = run([], **failed_to_start(f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+                                        f"failed to resolve ref {ECR}/orders-api:v2: {ECR}/orders-api:v2: not found"))
+    assert "aws ecr describe-images --repository-name orders-api --image-ids imageTag=v2" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param(failed_to_start("CannotPullContainerError: failed to register layer: Error processing tar file(exit "
+                                 "status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on "
+                                 "device"), "disk-full", True, id="disk-full-while-extracting-beats-pull"),
+    pytest.param(failed_to_start("ResourceInitializationError: unable to pull secrets or registry auth: execution "
+                                 "resource retrieval failed: unable to retrieve ecr registry auth: service call has "
+                                 "been retried 3 time(s): RequestError: send request failed caused by: Post "
+                                 "\"https://api.ecr.us-east-1.amazonaws.com/\": dial tcp 10.0.0.1:443: i/o timeout"),
+                 "secrets-retrieval-failed", False, id="registry-auth-is-secrets-stage"),
+    pytest.param(failed_to_start("CannotStartContainerError: Error response from daemon: failed to create shim task: "
+                                 "OCI runtime create failed: runc create failed: unable to start container process: "
+                                 "exec: \"uvicorn\": executable file not found in $PATH: unknown"),
+                 "container-start-failed", False, id="image-pulled-but-entrypoint-missing"),
+]
+
+
+@pytest.mark.parametrize(("detail", "expected", "fires"), NEGATIVES)
+def test_nearest_neighbour(detail, expected, fires):
+    assert run([], **detail).pattern == expected
+    assert (PATTERN.match(evidence([], **detail)) is not None) is fires

@@ -1,0 +1,54 @@
+"""insufficient-capacity: nowhere to place or start the task."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.insufficient_capacity import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, failed_to_start
+
+ID = "insufficient-capacity"
+
+POSITIVES = [
+    pytest.param(failed_to_start("Capacity is unavailable at this time. Please try again later or in a different "
+                                 "availability zone"), {"resource": "FARGATE"}, id="fargate-az-capacity"),
+    pytest.param(failed_to_start("Capacity is unavailable at this time. Please try again later or in a different "
+                                 "availability zone", launchType=None, capacityProviderName="FARGATE_SPOT"),
+                 {"resource": "FARGATE_SPOT", "capacity_provider": "FARGATE_SPOT"}, id="fargate-spot-provider"),
+    pytest.param(failed_to_start("RESOURCE:MEMORY", launchType="EC2"), {"resource": "MEMORY"}, id="ec2-memory"),
+    pytest.param(failed_to_start("RESOURCE:CPU", launchType="EC2"), {"resource": "CPU"}, id="ec2-cpu"),
+    pytest.param(failed_to_start("RESOURCE:PORTS", launchType="EC2"), {"resource": "PORTS"}, id="ec2-ports"),
+    pytest.param(failed_to_start("No Container Instances were found in your cluster.", launchType="EC2"),
+                 {"resource": "container instances"}, id="empty-cluster"),
+]
+
+
+@pytest.mark.parametrize(("detail", "facts"), POSITIVES)
+def test_positive(detail, facts):
+    finding = run([], **detail)
+    assert_finding(finding, ID, facts)
+    assert finding.severity == "warning"
+
+
+def test_ports_remediation_suggests_dynamic_host_ports():
+    finding = run([], **failed_to_start("RESOURCE:PORTS", launchType="EC2"))
+    assert "hostPort: 0" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param(failed_to_start("Timeout waiting for network interface provisioning to complete."),
+                 "network-setup-failed", id="eni-timeout"),
+    pytest.param({"containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED",
+                                  "reason": "OutOfMemoryError: Container killed due to memory usage"}]},
+                 "out-of-memory", id="memory-kill-is-not-placement"),
+    pytest.param(failed_to_start("ResourceInitializationError: failed to configure ENI: subnet subnet-0123456789abcdef0 "
+                                 "does not have enough free addresses"), "network-setup-failed",
+                 id="ip-addresses-are-network"),
+]
+
+
+@pytest.mark.parametrize(("detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(detail, expected):
+    assert run([], **detail).pattern == expected
+    assert PATTERN.match(evidence([], **detail)) is None

@@ -1,0 +1,84 @@
+"""log-driver-failed: awslogs / FireLens could not start, so the container never ran."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
+from shared.patterns.log_driver_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, failed_to_start
+
+ID = "log-driver-failed"
+ACCT = "111122223333"
+
+POSITIVES = [
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed "
+                 "to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. "
+                 "status code: 400, request id: 7463029c-9f12-4e3f-b914-f",
+                 {"cause": "not-found"}, id="cannotstart-group-missing"),
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed "
+                 f"to create Cloudwatch log stream: AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/"
+                 "ecsTaskExecutionRole/abc is not authorized to perform: logs:CreateLogStream on resource: "
+                 f"arn:aws:logs:us-east-1:{ACCT}:log-group:/ecs/orders-api:log-stream:ecs/app/0123456789abcdef",
+                 {"cause": "access-denied", "log_group": "/ecs/orders-api", "action": "logs:CreateLogStream"},
+                 id="execution-role-lacks-logs"),
+    pytest.param("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 "
+                 "times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group "
+                 "does not exist. : exit status 1", {"cause": "not-found"}, id="fargate-validate-logger-args"),
+    pytest.param("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 "
+                 "times: failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+                 "\"https://logs.us-east-1.amazonaws.com/\": dial tcp 10.0.1.2:443: i/o timeout : exit status 1",
+                 {"cause": "network"}, id="no-route-to-cloudwatch-logs"),
+    pytest.param("ResourceInitializationError: failed to validate logger args: : signal: killed", {},
+                 id="validate-killed"),
+]
+
+
+@pytest.mark.parametrize(("reason", "facts"), POSITIVES)
+def test_positive(reason, facts):
+    assert_finding(run([], **failed_to_start(reason)), ID, facts)
+
+
+def test_log_group_comes_from_the_task_definition_when_the_message_has_none():
+    base = evidence([], **failed_to_start("ResourceInitializationError: failed to validate logger args: create stream "
+                                          "has been retried 1 times: failed to create Cloudwatch log stream: "
+                                          "ResourceNotFoundException: The specified log group does not exist."))
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12", containers=(
+        ContainerDefinition(name="app", log_driver="awslogs", log_options={"awslogs-group": "/ecs/orders-api"}),))
+    ev = replace(base, task_definition=td)
+    m = PATTERN.match(ev)
+    assert m is not None
+    assert m.facts["log_group"] == "/ecs/orders-api" and m.facts["log_driver"] == "awslogs"
+    assert "aws logs create-log-group --log-group-name /ecs/orders-api" in PATTERN.explain(m, ev).remediation[0]
+
+
+def test_firelens_router_error_in_the_logs():
+    finding = run(["[error] [output:cloudwatch_logs:cloudwatch_logs.0] CreateLogStream API responded with error="
+                   "'ResourceNotFoundException', message='The specified log group does not exist.'",
+                   "[error] [output:cloudwatch_logs:cloudwatch_logs.0] Failed to create log stream"],
+                  containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"},
+                              {"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED"}])
+    # The FireLens router's own output: read from the logs, blamed on the container that failed.
+    assert_finding(finding, ID, {"cause": "not-found", "container": "log_router"})
+
+
+NEGATIVES = [
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime "
+                 "create failed: runc create failed: unable to start container process: exec: \"/app/start.sh\": "
+                 "permission denied: unknown", "container-start-failed", id="cannotstart-for-another-reason"),
+    pytest.param("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                 "failed: unable to retrieve secret from asm: service call has been retried 5 time(s): failed to fetch "
+                 "secret arn:aws:secretsmanager:us-east-1:111122223333:secret:x from secrets manager: RequestCanceled: "
+                 "request context canceled",
+                 "secrets-retrieval-failed", id="resource-initialization-for-secrets"),
+]
+
+
+@pytest.mark.parametrize(("reason", "expected"), NEGATIVES)
+def test_nearest_neighbour(reason, expected):
+    detail = failed_to_start(reason)
+    assert run([], **detail).pattern == expected
+    assert PATTERN.match(evidence([], **detail)) is None

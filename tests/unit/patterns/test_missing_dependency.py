@@ -1,0 +1,105 @@
+"""missing-dependency: modules, packages, classes and shared libraries absent from the image."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.missing_dependency import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited
+
+ID = "missing-dependency"
+
+POSITIVES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/app.py", line 1, in <module>', "    import flask",
+                  "ModuleNotFoundError: No module named 'flask'"],
+                 {}, {"module": "flask", "language": "python"}, id="python-modulenotfound"),
+    pytest.param(["ModuleNotFoundError: No module named 'google.cloud'"], {}, {"module": "google.cloud"},
+                 id="python-dotted"),
+    pytest.param(["[2024-05-01 10:00:00 +0000] [7] [ERROR] Exception in worker process",
+                  "Traceback (most recent call last):",
+                  '  File "/usr/local/lib/python3.12/site-packages/gunicorn/arbiter.py", line 609, in spawn_worker',
+                  "    worker.init_process()", "ModuleNotFoundError: No module named 'myproject'",
+                  "[2024-05-01 10:00:00 +0000] [7] [INFO] Worker exiting (pid: 7)",
+                  "[2024-05-01 10:00:00 +0000] [1] [ERROR] Reason: Worker failed to boot."],
+                 exited(3), {"module": "myproject"}, id="gunicorn-worker-failed-to-boot"),
+    pytest.param(['ERROR:    Error loading ASGI app. Could not import module "main".'], {},
+                 {"module": "main", "language": "python"}, id="uvicorn-could-not-import-module"),
+    pytest.param(["ImportError: cannot import name 'url_quote' from 'werkzeug.urls' "
+                  "(/usr/local/lib/python3.11/site-packages/werkzeug/urls.py)"],
+                 {}, {"module": "url_quote (from werkzeug.urls)", "kind": "version-mismatch"}, id="python-cannot-import-name"),
+    pytest.param(["ImportError: libGL.so.1: cannot open shared object file: No such file or directory"], {},
+                 {"module": "libGL.so.1", "language": "native"}, id="opencv-libgl"),
+    pytest.param(["/app/server: error while loading shared libraries: libssl.so.1.1: cannot open shared object file: "
+                  "No such file or directory"],
+                 exited(127), {"module": "libssl.so.1.1", "language": "native"}, id="ld-so-shared-library"),
+    pytest.param(["node:internal/modules/cjs/loader:1080", "  throw err;", "  ^", "",
+                  "Error: Cannot find module 'express'", "Require stack:", "- /usr/src/app/server.js",
+                  "    at Module._resolveFilename (node:internal/modules/cjs/loader:1077:15)",
+                  "  code: 'MODULE_NOT_FOUND',"],
+                 {}, {"module": "express", "language": "node"}, id="node-cjs"),
+    pytest.param(["node:internal/errors:496", "    ErrorCaptureStackTrace(err);", "    ^", "",
+                  "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'dotenv' imported from /app/index.js",
+                  "    at new NodeError (node:internal/errors:405:5)"],
+                 {}, {"module": "dotenv", "language": "node"}, id="node-esm-package"),
+    pytest.param(["Error: Cannot find module '/app/dist/main.js'",
+                  "    at Module._resolveFilename (node:internal/modules/cjs/loader:1039:15)"],
+                 {}, {"module": "/app/dist/main.js"}, id="node-build-output-missing"),
+    pytest.param(['Exception in thread "main" java.lang.NoClassDefFoundError: org/slf4j/LoggerFactory',
+                  "\tat com.acme.App.<clinit>(App.java:9)",
+                  "Caused by: java.lang.ClassNotFoundException: org.slf4j.LoggerFactory"],
+                 {}, {"module": "org.slf4j.LoggerFactory", "language": "java"}, id="java-noclassdeffound"),
+    pytest.param(["Error: Could not find or load main class com.acme.Application",
+                  "Caused by: java.lang.ClassNotFoundException: com.acme.Application"],
+                 {}, {"module": "com.acme.Application", "language": "java"}, id="java-main-class"),
+    pytest.param(["/usr/local/lib/ruby/3.2.0/bundled_gems.rb:74:in `require': cannot load such file -- nokogiri "
+                  "(LoadError)"], {}, {"module": "nokogiri", "language": "ruby"}, id="ruby-loaderror"),
+    pytest.param(["Could not find rack-3.0.8 in locally installed gems (Bundler::GemNotFound)"], {},
+                 {"module": "rack-3.0.8", "language": "ruby"}, id="bundler-gemnotfound"),
+    pytest.param(["PHP Fatal error:  Uncaught Error: Failed opening required '/var/www/html/vendor/autoload.php' "
+                  "(include_path='.:/usr/local/lib/php') in /var/www/html/index.php:3"],
+                 exited(255), {"module": "/var/www/html/vendor/autoload.php", "language": "php"}, id="php-autoload"),
+    pytest.param(["You must install or update .NET to run this application.", "", "App: /app/Api.dll",
+                  "Architecture: x64", "Framework: 'Microsoft.AspNetCore.App', version '8.0.0' (x64)"],
+                 exited(150), {"language": "dotnet", "kind": "runtime"}, id="dotnet-framework-missing"),
+    pytest.param(["Unhandled exception. System.IO.FileNotFoundException: Could not load file or assembly "
+                  "'Newtonsoft.Json, Version=13.0.0.0, Culture=neutral, PublicKeyToken=30ad4fe6b2a6aeed'. "
+                  "The system cannot find the file specified."],
+                 exited(134), {"module": "Newtonsoft.Json", "language": "dotnet"}, id="dotnet-assembly"),
+    pytest.param(["** (UndefinedFunctionError) function Jason.encode!/1 is undefined (module Jason is not available)"],
+                 {}, {"module": "Jason", "language": "elixir"}, id="elixir-module-not-available"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_beats_app_crash_in_the_same_traceback():
+    finding = run(["Traceback (most recent call last):", '  File "/app/app.py", line 1, in <module>',
+                   "    import pandas", "ModuleNotFoundError: No module named 'pandas'"])
+    assert finding.pattern == ID
+    assert "app-crash" in finding.also_matched
+    assert any("pip" in step or "requirements" in step for step in finding.remediation)
+
+
+NEGATIVES = [
+    pytest.param(["WARNING: ModuleNotFoundError: No module named 'ujson', falling back to json",
+                  "Traceback (most recent call last):", '  File "/app/main.py", line 20, in <module>', "    run()",
+                  "ValueError: invalid literal for int() with base 10: 'abc'"],
+                 {}, "app-crash", id="handled-optional-import-warning"),
+    pytest.param(['{"level":"info","msg":"optional dependency not installed: No module named \'orjson\'"}',
+                  "Segmentation fault (core dumped)"],
+                 exited(139), "app-crash", id="info-level-import-probe"),
+    pytest.param(['exec: "gunicorn": executable file not found in $PATH'], {}, "container-start-failed",
+                 id="executable-not-found-is-start-failure"),
+    pytest.param(["GET /favicon.ico 404 Not Found", "Error: listen EADDRINUSE: address already in use :::3000"], {},
+                 "port-in-use", id="http-404-not-found"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

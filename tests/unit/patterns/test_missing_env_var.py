@@ -1,0 +1,170 @@
+"""missing-env-var: real start-up failures for an absent variable, and the look-alikes that are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.missing_env_var import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, elb_failed, exited
+
+ID = "missing-env-var"
+
+PY_ENVIRON = [
+    "Traceback (most recent call last):",
+    '  File "/app/main.py", line 3, in <module>',
+    '    DB = os.environ["DATABASE_URL"]',
+    '  File "/usr/local/lib/python3.12/os.py", line 685, in __getitem__',
+    "    raise KeyError(key) from None",
+    "KeyError: 'DATABASE_URL'",
+]
+
+POSITIVES = [
+    pytest.param(PY_ENVIRON, {}, {"variable": "DATABASE_URL", "container": "app"}, id="python-os-environ"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/bot.py", line 5, in <module>',
+                  '    token = os.environ["slack_token"]',
+                  '  File "/usr/local/lib/python3.12/os.py", line 685, in __getitem__',
+                  "    raise KeyError(key) from None", "KeyError: 'slack_token'"],
+                 {}, {"variable": "slack_token"}, id="python-lowercase-key-through-environ"),
+    pytest.param(["/app/config/initializers/stripe.rb:1:in `fetch': key not found: \"STRIPE_API_KEY\" (KeyError)",
+                  "\tfrom /app/config/initializers/stripe.rb:1:in `<main>'"],
+                 {}, {"variable": "STRIPE_API_KEY"}, id="ruby-env-fetch"),
+    pytest.param(["Error: Environment variable MONGO_URI is not set",
+                  "    at Object.<anonymous> (/usr/src/app/config.js:5:9)"],
+                 {}, {"variable": "MONGO_URI"}, id="node-english"),
+    pytest.param(["Error: Missing required environment variable: JWT_SECRET",
+                  "    at requireEnv (/app/dist/env.js:8:11)"],
+                 {}, {"variable": "JWT_SECRET"}, id="node-missing-required"),
+    pytest.param(["/app/server.js:3", "  throw new Error('STRIPE_SECRET_KEY env var is required');", "  ^", "",
+                  "Error: STRIPE_SECRET_KEY env var is required",
+                  "    at Object.<anonymous> (/app/server.js:3:9)"],
+                 {}, {"variable": "STRIPE_SECRET_KEY"}, id="node-name-before-env-var"),
+    pytest.param(["panic: envconfig.Process: required key DATABASE_URL missing value", "", "goroutine 1 [running]:",
+                  "main.main()", "\t/src/main.go:20 +0x1c5"],
+                 exited(2), {"variable": "DATABASE_URL"}, id="go-envconfig-panic"),
+    pytest.param(["2024/05/01 10:00:00 required key PORT missing value"], {}, {"variable": "PORT"}, id="go-envconfig-log"),
+    pytest.param(["/docker-entrypoint.sh: line 12: DB_HOST: unbound variable"], {}, {"variable": "DB_HOST"},
+                 id="bash-set-u"),
+    pytest.param(["/entrypoint.sh: 4: REDIS_URL: parameter not set"], {}, {"variable": "REDIS_URL"}, id="dash-param"),
+    pytest.param(["org.springframework.beans.factory.BeanCreationException: Error creating bean with name "
+                  "'dataSource': Injection of autowired dependencies failed",
+                  "Caused by: java.lang.IllegalArgumentException: Could not resolve placeholder 'DB_PASSWORD' in "
+                  "value \"${DB_PASSWORD}\""],
+                 {}, {"variable": "DB_PASSWORD"}, id="spring-placeholder"),
+    pytest.param(["Exception in thread \"main\" java.lang.IllegalStateException: Required environment variable "
+                  "'KAFKA_BROKERS' is missing", "\tat com.acme.Config.require(Config.java:22)"],
+                 {}, {"variable": "KAFKA_BROKERS"}, id="java-english"),
+    pytest.param(["Unhandled exception. System.InvalidOperationException: Environment variable "
+                  "'ConnectionStrings__Default' is not set."],
+                 {}, {"variable": "ConnectionStrings__Default"}, id="dotnet-quoted-mixed-case-name-with-Default"),
+    pytest.param(["PHP Fatal error:  Uncaught RuntimeException: Environment variable not found: \"DATABASE_URL\". in "
+                  "/var/www/vendor/symfony/dependency-injection/EnvVarProcessor.php:171"],
+                 exited(255), {"variable": "DATABASE_URL"}, id="symfony-env-var-not-found"),
+    pytest.param(["thread 'main' panicked at src/main.rs:10:45:", "DATABASE_URL must be set: NotPresent"],
+                 exited(101), {"variable": "DATABASE_URL"}, id="rust-expect"),
+    pytest.param(["** (RuntimeError) environment variable DATABASE_URL is missing.",
+                  "For example: ecto://USER:PASS@HOST/DATABASE"],
+                 {}, {"variable": "DATABASE_URL"}, id="elixir-runtime-exs"),
+    pytest.param(["pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings", "database_url",
+                  "  Field required [type=missing, input_value={}, input_type=dict]",
+                  "    For further information visit https://errors.pydantic.dev/2.6/v/missing"],
+                 {}, {"variable": "database_url"}, id="pydantic-settings-v2"),
+    pytest.param(["pydantic.error_wrappers.ValidationError: 2 validation errors for AppConfig", "api_key",
+                  "  field required (type=value_error.missing)", "redis_url",
+                  "  field required (type=value_error.missing)"],
+                 {}, {"variables": ["api_key", "redis_url"]}, id="pydantic-settings-v1-two"),
+    pytest.param(["❌ Invalid environment variables: { DATABASE_URL: [ 'Required' ], NEXTAUTH_SECRET: [ 'Required' ] }",
+                  "Error: Invalid environment variables"],
+                 {}, {"variables": ["DATABASE_URL", "NEXTAUTH_SECRET"]}, id="t3-zod"),
+    pytest.param(["================================", " Missing environment variables:", "    API_TOKEN: undefined",
+                  "    SENTRY_DSN: undefined", "================================"],
+                 {}, {"variables": ["API_TOKEN", "SENTRY_DSN"]}, id="envalid"),
+    pytest.param(["production.ERROR: No application encryption key has been specified. {\"exception\":\"[object] "
+                  "(Illuminate\\\\Encryption\\\\MissingAppKeyException(code: 0)"],
+                 {}, {"variable": "APP_KEY"}, id="laravel-app-key"),
+    pytest.param(["/usr/local/bundle/gems/railties-7.0.4/lib/rails/application.rb:581:in `validate_secret_key_base': "
+                  "Missing `secret_key_base` for 'production' environment, set this string with "
+                  "`bin/rails credentials:edit` (ArgumentError)"],
+                 {}, {"variable": "SECRET_KEY_BASE"}, id="rails-secret-key-base"),
+    pytest.param(["django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty."],
+                 {}, {"variable": "SECRET_KEY"}, id="django-secret-key"),
+    pytest.param(["django.core.exceptions.ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable"],
+                 {}, {"variable": "DJANGO_SECRET_KEY"}, id="django-environ"),
+    pytest.param(["decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default "
+                  "value."], {}, {"variable": "SECRET_KEY"}, id="python-decouple-mentions-a-default"),
+    pytest.param(['environs.EnvError: Environment variable "DATABASE_URL" not set'], {},
+                 {"variable": "DATABASE_URL"}, id="python-environs"),
+    pytest.param(['2024/05/01 10:00:00 FATAL: env var "S3_BUCKET" is empty'], {}, {"variable": "S3_BUCKET"},
+                 id="go-log-fatal-empty"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/worker.py", line 4, in <module>',
+                  "    sqs = boto3.client('sqs')", "botocore.exceptions.NoRegionError: You must specify a region."],
+                 {}, {"variable": "AWS_REGION"}, id="botocore-no-region"),
+    pytest.param(['{"level":"fatal","time":"2024-05-01T10:00:00Z","msg":"config: environment variable '
+                  'QUEUE_URL is required"}'],
+                 {}, {"variable": "QUEUE_URL"}, id="json-structured-fatal"),
+    pytest.param(["2024-05-01T10:00:00.000000+00:00 ecs/app/0123456789abcdef0123456789abcdef " + line
+                  for line in PY_ENVIRON],
+                 {}, {"variable": "DATABASE_URL", "container": "app"}, id="aws-logs-tail-format"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_health_check_failure_caused_by_missing_variable_reports_the_symptom():
+    finding = run(PY_ENVIRON, **elb_failed(143))
+    assert_finding(finding, ID, {"variable": "DATABASE_URL"})
+    assert finding.symptom == "health-check-failed"
+    assert any(e.source == "stoppedReason" for e in finding.evidence)
+
+
+def test_remediation_names_the_variable_and_routes_secrets_to_secrets_manager():
+    finding = run(PY_ENVIRON)
+    text = "\n".join(finding.remediation)
+    assert '"name": "DATABASE_URL"' in text
+    assert "secretsmanager" in text  # DATABASE_URL looks sensitive: a secret, not a plain variable
+    assert "DATABASE_URL" in finding.title
+
+
+NEGATIVES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/handler.py", line 12, in handle',
+                  "    user = payload['user']", "KeyError: 'user'"],
+                 {}, "app-crash", id="keyerror-on-lowercase-dict-key"),
+    pytest.param(["Internal Server Error: /api/orders", "Traceback (most recent call last):",
+                  '  File "/app/orders/views.py", line 30, in create', "    ip = request.META['HTTP_X_FORWARDED_FOR']",
+                  "KeyError: 'HTTP_X_FORWARDED_FOR'"], {}, "app-crash", id="django-request-meta-header"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/etl.py", line 12, in <module>', "    df['SKU']",
+                  '  File "/usr/local/lib/python3.12/site-packages/pandas/core/frame.py", line 4102, in __getitem__',
+                  "    indexer = self.columns.get_loc(key)",
+                  '  File "/usr/local/lib/python3.12/site-packages/pandas/core/indexes/base.py", line 3812, in get_loc',
+                  "    raise KeyError(key) from err", "KeyError: 'SKU'"], {}, "app-crash", id="pandas-upper-case-column"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 8, in <module>',
+                  "    region = config['AWS']['REGION']", "KeyError: 'REGION'"], {}, "app-crash",
+                 id="upper-case-key-of-a-config-dict"),
+    pytest.param(["WARNING: LOG_LEVEL is not set, using default 'info'", "Traceback (most recent call last):",
+                  '  File "/app/main.py", line 9, in <module>', "    main()", "ZeroDivisionError: division by zero"],
+                 {}, "app-crash", id="not-set-using-default-at-warn"),
+    pytest.param(['{"level":"warn","msg":"REDIS_URL is not set, caching disabled"}',
+                  '{"level":"error","msg":"unhandled exception","err":"TypeError: Cannot read properties of '
+                  'undefined (reading \'id\')\\n    at /app/src/index.js:22:17"}'],
+                 {}, "app-crash", id="json-warn-not-set"),
+    pytest.param(["REDIS_URL is not set, using default redis://localhost:6379"], exited(143), "unknown",
+                 id="default-fallback-only"),
+    pytest.param(['{"level":"info","msg":"SENTRY_DSN environment variable is not set"}'], exited(143), "unknown",
+                 id="info-level-notice"),
+    pytest.param(["thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', "
+                  "src/config.rs:12:50"], exited(101), "app-crash", id="rust-notpresent-without-name"),
+    pytest.param(["Error: environment variable is not set"], {}, "app-crash", id="no-name-given"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                  "    port = int(os.environ.get('PORT'))",
+                  "TypeError: int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"],
+                 {}, "app-crash", id="environ-get-none-names-nothing-missing"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

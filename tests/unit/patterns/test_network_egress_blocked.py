@@ -1,0 +1,118 @@
+"""network-egress-blocked: outbound connections to hosts outside the task that time out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.evidence.model import NetworkFacts
+from shared.patterns.network_egress_blocked import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited
+
+ID = "network-egress-blocked"
+
+POSITIVES = [
+    pytest.param(['botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: '
+                  '"https://sqs.eu-west-1.amazonaws.com/"'], {}, {"host": "sqs.eu-west-1.amazonaws.com"},
+                 id="botocore-endpoint-connection"),
+    pytest.param(['botocore.exceptions.ConnectTimeoutError: Connect timeout on endpoint URL: '
+                  '"https://s3.us-east-1.amazonaws.com/my-bucket?list-type=2"'],
+                 {}, {"host": "s3.us-east-1.amazonaws.com", "cause": "timeout"}, id="botocore-connect-timeout"),
+    pytest.param(["requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.stripe.com', port=443): Max "
+                  "retries exceeded with url: /v1/charges (Caused by ConnectTimeoutError(<urllib3.connection."
+                  "HTTPSConnection object at 0x7f>, 'Connection to api.stripe.com timed out. (connect timeout=10)'))"],
+                 {}, {"host": "api.stripe.com", "port": 443}, id="python-requests"),
+    pytest.param(["requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.openai.com', port=443): Max "
+                  "retries exceeded with url: /v1/chat/completions (Caused by NewConnectionError('<urllib3."
+                  "connection.HTTPSConnection object at 0x7f3c>: Failed to establish a new connection: [Errno 101] "
+                  "Network is unreachable'))"], {}, {"host": "api.openai.com", "cause": "unreachable"},
+                 id="network-unreachable"),
+    pytest.param(["Error: connect ETIMEDOUT 52.94.133.131:443",
+                  "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {", "  errno: -110,",
+                  "  code: 'ETIMEDOUT',", "  syscall: 'connect',", "  address: '52.94.133.131',", "  port: 443", "}"],
+                 {}, {"host": "52.94.133.131", "port": 443}, id="node-etimedout"),
+    pytest.param(["TypeError: fetch failed", "    at node:internal/deps/undici/undici:12345:11",
+                  "  [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: hooks.slack.com:443, "
+                  "timeout: 10000ms)", "      at onConnectTimeout (node:internal/deps/undici/undici:6869:28)",
+                  "    code: 'UND_ERR_CONNECT_TIMEOUT'"], {}, {"host": "hooks.slack.com", "port": 443},
+                 id="node-fetch-undici"),
+    pytest.param(['2024/05/01 10:00:00 Get "https://api.github.com/repos/acme/app": dial tcp 140.82.112.6:443: i/o '
+                  'timeout'], {}, {"host": "api.github.com", "url": "https://api.github.com/repos/acme/app"},
+                 id="go-net-http-names-the-url-host"),
+    pytest.param(['Post "https://hooks.slack.com/services/T000/B000/XXX": context deadline exceeded '
+                  '(Client.Timeout exceeded while awaiting headers)'], {}, {"host": "hooks.slack.com"},
+                 id="go-client-timeout"),
+    pytest.param(["java.net.SocketTimeoutException: Connect timed out",
+                  "\tat java.base/sun.nio.ch.NioSocketImpl.timedFinishConnect(NioSocketImpl.java:546)",
+                  "org.apache.http.conn.ConnectTimeoutException: Connect to api.sendgrid.com:443 "
+                  "[api.sendgrid.com/104.18.0.1] failed: Connect timed out"],
+                 {}, {"host": "api.sendgrid.com", "port": 443}, id="java-httpclient"),
+    pytest.param(["Net::OpenTimeout: Failed to open TCP connection to api.stripe.com:443 (execution expired)"], {},
+                 {"host": "api.stripe.com", "port": 443}, id="ruby-net-http"),
+    pytest.param(['operation error S3: GetObject, exceeded maximum number of attempts, 3, https response error '
+                  'StatusCode: 0, RequestID: , HostID: , request send failed, Get "https://media-bucket.s3.us-east-1.'
+                  'amazonaws.com/in/a.mov": dial tcp 52.217.1.1:443: i/o timeout'], {},
+                 {"host": "media-bucket.s3.us-east-1.amazonaws.com"}, id="go-sdk-v2-s3"),
+    pytest.param(["software.amazon.awssdk.core.exception.SdkClientException: Unable to execute HTTP request: Connect to "
+                  "sqs.us-east-1.amazonaws.com:443 [sqs.us-east-1.amazonaws.com/3.5.1.1] failed: connect timed out"],
+                 {}, {"host": "sqs.us-east-1.amazonaws.com", "port": 443}, id="java-sdk-v2"),
+    pytest.param(["Unhandled exception. System.Net.Http.HttpRequestException: Connection timed out (api.example.com:443)",
+                  " ---> System.Net.Sockets.SocketException (110): Connection timed out"], {},
+                 {"host": "api.example.com", "port": 443}, id="dotnet-httpclient"),
+    pytest.param(["PHP Fatal error:  Uncaught GuzzleHttp\\Exception\\ConnectException: cURL error 28: Failed to "
+                  "connect to api.mailgun.net port 443 after 30001 ms: Timeout was reached"], {},
+                 {"host": "api.mailgun.net", "port": 443}, id="php-guzzle"),
+    pytest.param(["npm ERR! code ETIMEDOUT", "npm ERR! errno ETIMEDOUT",
+                  "npm ERR! network request to https://registry.npmjs.org/express failed, reason: connect ETIMEDOUT "
+                  "104.16.24.35:443"], {}, {"port": 443}, id="npm-install-at-start"),
+    pytest.param(["curl: (28) Failed to connect to registry.npmjs.org port 443 after 130001 ms: Timeout was reached"],
+                 {}, {"host": "registry.npmjs.org", "port": 443}, id="curl-timeout-was-reached"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_network_facts_name_the_missing_route_and_the_vpc_endpoint():
+    base = evidence(['botocore.exceptions.ConnectTimeoutError: Connect timeout on endpoint URL: '
+                     '"https://sqs.us-east-1.amazonaws.com/"'])
+    ev = replace(base, network=NetworkFacts(subnet_id="subnet-0a1b2c3d4e5f60718"))
+    m = PATTERN.match(ev)
+    assert m is not None
+    assert m.facts["internet_route"] == "none"
+    steps = "\n".join(PATTERN.explain(m, ev).remediation)
+    assert "no route to the internet" in steps
+    assert "com.amazonaws.us-east-1.sqs" in steps
+
+
+def test_private_address_is_less_certain_and_says_so():
+    m = PATTERN.match(evidence(["Error: connect ETIMEDOUT 10.0.9.9:8443"]))
+    assert m is not None and m.facts["private_address"] is True
+    assert m.confidence < 0.8
+
+
+NEGATIVES = [
+    pytest.param(["Error: connect ETIMEDOUT 10.0.12.7:5432"], {}, "database-connection-failed",
+                 id="timeout-to-5432-is-database"),
+    pytest.param(["Error: connect ETIMEDOUT orders.abc.us-east-1.rds.amazonaws.com:6000"], {},
+                 "database-connection-failed", id="timeout-to-rds-host"),
+    pytest.param(["requests.exceptions.ConnectionError: HTTPConnectionPool(host='payments.internal', port=8080): Max "
+                  "retries exceeded with url: /charge (Caused by NewConnectionError('<urllib3.connection."
+                  "HTTPConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection "
+                  "refused'))"], {}, "app-crash", id="refused-means-something-answered"),
+    pytest.param(["Error: connect ETIMEDOUT 169.254.170.2:80",
+                  "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1300:16)"], {}, "app-crash",
+                 id="task-metadata-endpoint"),
+    pytest.param(['{"level":"warn","msg":"request to https://api.partner.com timed out, retrying"}'], exited(143),
+                 "unknown", id="warn-level-retry"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,54 @@
+"""network-setup-failed: the task's ENI could not be provisioned."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.network_setup_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, failed_to_start
+
+ID = "network-setup-failed"
+
+POSITIVES = [
+    pytest.param("Timeout waiting for network interface provisioning to complete.",
+                 {"subnet": "subnet-0a1b2c3d4e5f60718", "cause": "timeout"}, id="eni-provisioning-timeout"),
+    pytest.param("ResourceInitializationError: failed to configure ENI: subnet subnet-0123456789abcdef0 does not have "
+                 "enough free addresses to allocate an IP address",
+                 {"subnet": "subnet-0123456789abcdef0", "cause": "no-free-addresses"}, id="subnet-exhausted"),
+    pytest.param("ResourceInitializationError: failed to configure ENI: failed to setup regular eni: netplugin "
+                 "failed: \"failed to configure the network: timed out waiting for the interface\"",
+                 {"subnet": "subnet-0a1b2c3d4e5f60718", "cause": "timeout"}, id="netplugin-timeout"),
+    pytest.param("Unable to assign an IP address to the task: the subnet has insufficient free addresses",
+                 {"cause": "no-free-addresses"}, id="insufficient-free-addresses"),
+]
+
+
+@pytest.mark.parametrize(("reason", "facts"), POSITIVES)
+def test_positive(reason, facts):
+    assert_finding(run([], **failed_to_start(reason)), ID, facts)
+
+
+def test_remediation_counts_free_addresses_in_the_subnet():
+    finding = run([], **failed_to_start("Timeout waiting for network interface provisioning to complete."))
+    assert "--subnet-ids subnet-0a1b2c3d4e5f60718" in finding.remediation[0]
+    assert finding.severity == "warning"
+
+
+NEGATIVES = [
+    pytest.param("Capacity is unavailable at this time. Please try again later or in a different availability zone",
+                 "insufficient-capacity", id="capacity-not-network"),
+    pytest.param("CannotPullContainerError: Error response from daemon: Get https://111122223333.dkr.ecr.us-east-1."
+                 "amazonaws.com/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded "
+                 "while awaiting headers)", "image-pull-failed", id="pull-timeout-is-not-eni"),
+    pytest.param("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+                 "b'mount.nfs4: Connection timed out' : unsuccessful EFS utils command execution; code: 32",
+                 "volume-mount-failed", id="efs-timeout-is-not-eni"),
+]
+
+
+@pytest.mark.parametrize(("reason", "expected"), NEGATIVES)
+def test_nearest_neighbour(reason, expected):
+    detail = failed_to_start(reason)
+    assert run([], **detail).pattern == expected
+    assert PATTERN.match(evidence([], **detail)) is None

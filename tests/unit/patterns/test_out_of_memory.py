@@ -1,0 +1,89 @@
+"""out-of-memory: ECS OOM kills and runtimes running out of heap."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.out_of_memory import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, box, exited
+
+ID = "out-of-memory"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+
+POSITIVES = [
+    pytest.param([], exited(137, reason=OOM_REASON),
+                 {"container": "app", "limit": "1024 MiB", "limit_source": "task memory", "exit_code": 137,
+                  "kind": "container memory limit (ECS OOM kill)"}, id="ecs-reason-task-memory"),
+    pytest.param([], {"containers": [box(137, "worker", memory="512", reason=OOM_REASON)]},
+                 {"container": "worker", "limit": "512 MiB"}, id="ecs-reason-container-memory"),
+    pytest.param(["INFO processing batch 1", "INFO processing batch 2"], exited(137, reason=OOM_REASON),
+                 {"container": "app"}, id="ecs-reason-with-quiet-logs"),
+    pytest.param(['Exception in thread "main" java.lang.OutOfMemoryError: Java heap space',
+                  "\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)"], {},
+                 {"kind": "JVM heap", "detail": "Java heap space"}, id="java-heap"),
+    pytest.param(["<--- Last few GCs --->", "",
+                  "[1:0x5f2c]   302713 ms: Mark-Compact 3415.7 (4143.8) -> 3413.7 (4143.8) MB, 67.29 / 0.00 ms  "
+                  "(average mu = 0.352, current mu = 0.085) allocation failure; scavenge might not succeed", "",
+                  "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+                  " 1: 0xb7b3e0 node::Abort() [node]"], exited(134), {"kind": "V8 (Node.js) heap", "exit_code": 134},
+                 id="node-heap"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/etl.py", line 40, in <module>',
+                  "    df = pd.concat(frames)",
+                  "numpy.core._exceptions._ArrayMemoryError: Unable to allocate 3.2 GiB for an array with shape "
+                  "(430000000,) and data type int64"], {}, {"kind": "Python MemoryError"},
+                 id="numpy-array-memoryerror"),
+    pytest.param(["Traceback (most recent call last):", '  File "/app/cache.py", line 12, in warm',
+                  "    blob = bytearray(size)", "MemoryError"], {}, {"kind": "Python MemoryError"},
+                 id="python-bare-memoryerror"),
+    pytest.param(["fatal error: runtime: out of memory", "", "runtime stack:", "runtime.throw({0x9b5a4e, 0x16})"],
+                 exited(2), {"kind": "Go runtime"}, id="go-runtime"),
+    pytest.param(["PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) "
+                  "in /var/www/vendor/laravel/framework/src/Illuminate/Collections/Arr.php on line 42"],
+                 exited(255), {"kind": "PHP memory_limit", "php_memory_limit_mib": 128}, id="php-memory-limit"),
+    pytest.param(["Unhandled exception. System.OutOfMemoryException: Exception of type 'System.OutOfMemoryException' "
+                  "was thrown."], exited(134), {"kind": ".NET heap"}, id="dotnet"),
+    pytest.param(["terminate called after throwing an instance of 'std::bad_alloc'", "  what():  std::bad_alloc",
+                  "Aborted (core dumped)"], exited(134), {"kind": "native allocation"}, id="cpp-bad-alloc"),
+    pytest.param(["torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.78 GiB "
+                  "total capacity)"], {}, {"kind": "GPU memory"}, id="cuda"),
+    pytest.param(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL! Perhaps out of memory?"],
+                 {}, {"kind": "out of memory"}, id="gunicorn-worker-sigkill"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_ecs_oom_kill_beats_the_traceback_it_interrupted():
+    finding = run(["Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>', "    x()",
+                   "RuntimeError: interrupted"], **exited(137, reason=OOM_REASON))
+    assert finding.pattern == ID
+    assert finding.evidence[0].source == "containers[app].reason"
+
+
+def test_remediation_doubles_the_limit_and_sizes_the_jvm_heap():
+    finding = run(['Exception in thread "main" java.lang.OutOfMemoryError: Java heap space'],
+                  **exited(137, reason=OOM_REASON))
+    text = "\n".join(finding.remediation)
+    assert '"memory": 2048' in text
+    assert "--memory=1024m" in text
+
+
+NEGATIVES = [
+    pytest.param([], exited(137), "unknown", id="bare-137-without-reason"),
+    pytest.param(['{"level":"warn","msg":"memory usage high: 87% of limit; out of memory risk"}',
+                  "Error: connect ECONNREFUSED 10.0.0.5:6379"], {}, "database-connection-failed",
+                 id="warn-about-memory"),
+    pytest.param(["CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): "
+                  "write /usr/lib/libLLVM-15.so.1: no space left on device"], {}, "disk-full",
+                 id="out-of-disk-is-not-memory"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,71 @@
+"""platform-error: agent, runtime or infrastructure failures that are not the application's."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.platform_error import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, box, failed_to_start
+
+ID = "platform-error"
+
+POSITIVES = [
+    pytest.param({"containers": [box(None, reason="CannotInspectContainerError: Could not transition to inspecting; "
+                                                  "timed out after waiting 30s")]},
+                 {"error_code": "CannotInspectContainerError"}, id="cannot-inspect"),
+    pytest.param({"containers": [box(None, reason="DockerTimeoutError: Could not transition to created; timed out "
+                                                  "after waiting 4m0s")]}, {"error_code": "DockerTimeoutError"},
+                 id="docker-timeout"),
+    pytest.param({"containers": [box(None, reason="ContainerRuntimeTimeoutError: Could not transition to running; "
+                                                  "timed out after waiting 1m0s")]},
+                 {"error_code": "ContainerRuntimeTimeoutError"}, id="containerd-timeout"),
+    pytest.param({"containers": [box(137, reason="CannotStopContainerError: API error (500): Cannot kill container: "
+                                                 "1a2b3c: permission denied")]},
+                 {"error_code": "CannotStopContainerError"}, id="cannot-stop"),
+    pytest.param(failed_to_start("InternalError: Task failed to start due to an internal error"),
+                 {"error_code": "InternalError"}, id="internal-error"),
+    pytest.param(failed_to_start("CannotStartContainerError: API error (500): error creating overlay mount to "
+                                 "/var/lib/docker/overlay2/abc/merged: device or resource busy", launchType="EC2"),
+                 {"error_code": "CannotStartContainerError"}, id="docker-500-on-start"),
+    pytest.param({"stoppedReason": "Host EC2 (instance i-0123456789abcdef0) terminated.", "launchType": "EC2",
+                  "containers": [box(143)]}, {"error_code": "HostEC2Terminated"}, id="host-terminated"),
+]
+
+
+@pytest.mark.parametrize(("detail", "facts"), POSITIVES)
+def test_positive(detail, facts):
+    finding = run([], **detail)
+    assert_finding(finding, ID, facts)
+    assert finding.severity == "warning"
+
+
+def test_ec2_remediation_points_at_the_agent_log():
+    finding = run([], **failed_to_start("CannotStartContainerError: API error (500): error creating overlay mount",
+                                        launchType="EC2"))
+    assert any("/var/log/ecs/ecs-agent.log" in step for step in finding.remediation)
+
+
+def test_agent_error_in_the_app_log_only_is_weak():
+    m = PATTERN.match(evidence(["level=error msg=\"DockerTimeoutError: Could not transition to created\""]))
+    assert m is not None and m.stage.name == "APP"
+
+
+NEGATIVES = [
+    pytest.param(failed_to_start("CannotCreateContainerError: API error (500): devmapper: Thin Pool has 4350 free data "
+                                 "blocks which is less than minimum required 4454 free data blocks. Create more free "
+                                 "space in thin pool or use dm.min_free_space option to change behavior",
+                                 launchType="EC2"), "disk-full", True, id="thin-pool-is-disk-full"),
+    pytest.param(failed_to_start("CannotStartContainerError: Error response from daemon: failed to create shim task: "
+                                 "OCI runtime create failed: runc create failed: unable to start container process: "
+                                 "exec: \"uvicorn\": executable file not found in $PATH: unknown"),
+                 "container-start-failed", False, id="cannot-start-because-of-the-image"),
+    pytest.param({"containers": [box(137, reason="OutOfMemoryError: Container killed due to memory usage")]},
+                 "out-of-memory", False, id="oom-kill-is-not-platform"),
+]
+
+
+@pytest.mark.parametrize(("detail", "expected", "fires"), NEGATIVES)
+def test_nearest_neighbour(detail, expected, fires):
+    assert run([], **detail).pattern == expected
+    assert (PATTERN.match(evidence([], **detail)) is not None) is fires

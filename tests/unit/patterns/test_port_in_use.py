@@ -1,0 +1,77 @@
+"""port-in-use: the server could not bind its port."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.port_in_use import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, box
+
+ID = "port-in-use"
+
+POSITIVES = [
+    pytest.param(["Traceback (most recent call last):", '  File "/app/server.py", line 30, in <module>',
+                  "    httpd = HTTPServer(('0.0.0.0', 8080), Handler)", "OSError: [Errno 98] Address already in use"],
+                 {}, {"port": 8080}, id="python-errno-98-port-from-bind-call"),
+    pytest.param(["node:events:492", "      throw er; // Unhandled 'error' event", "      ^", "",
+                  "Error: listen EADDRINUSE: address already in use :::3000",
+                  "    at Server.setupListenHandle [as _listen2] (node:net:1872:16)"],
+                 {}, {"port": 3000}, id="node-eaddrinuse"),
+    pytest.param(["2024/05/01 10:00:00 listen tcp :8080: bind: address already in use"], {}, {"port": 8080},
+                 id="go-listen"),
+    pytest.param(["***************************", "APPLICATION FAILED TO START", "***************************", "",
+                  "Description:", "", "Web server failed to start. Port 8080 was already in use."],
+                 {}, {"port": 8080}, id="spring-boot"),
+    pytest.param(["nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)"], {}, {"port": 80},
+                 id="nginx"),
+    pytest.param(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Connection in use: ('0.0.0.0', 8000)",
+                  "[2024-05-01 10:00:00 +0000] [1] [ERROR] Retrying in 1 second.",
+                  "[2024-05-01 10:00:05 +0000] [1] [ERROR] Can't connect to ('0.0.0.0', 8000)"],
+                 {}, {"port": 8000}, id="gunicorn"),
+    pytest.param(["ERROR:    [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address "
+                  "already in use"], {}, {"port": 8000}, id="uvicorn"),
+    pytest.param(["Unhandled exception. System.IO.IOException: Failed to bind to address http://[::]:80: address "
+                  "already in use.",
+                  " ---> Microsoft.AspNetCore.Connections.AddressInUseException: Address already in use"],
+                 {}, {"port": 80}, id="kestrel"),
+    pytest.param(['Errno::EADDRINUSE: Address already in use - bind(2) for "0.0.0.0" port 3000'], {}, {"port": 3000},
+                 id="ruby-puma"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
+def test_positive(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
+def test_sidecar_sharing_the_task_network_is_named():
+    finding = run(["Error: listen EADDRINUSE: address already in use :::9901"],
+                  containers=[box(1, "app"), box(0, "envoy")])
+    assert_finding(finding, ID, {"port": 9901, "shares_network_with": ["envoy"]})
+    assert "envoy" in " ".join(finding.remediation)
+
+
+def test_beats_the_crash_it_causes():
+    finding = run(["Traceback (most recent call last):", '  File "/app/run.py", line 4, in <module>',
+                   "    sock.bind(('0.0.0.0', 5000))", "OSError: [Errno 98] Address already in use"])
+    assert finding.pattern == ID
+    assert "app-crash" in finding.also_matched
+
+
+NEGATIVES = [
+    pytest.param(['{"level":"info","msg":"tip: if you see EADDRINUSE, another process uses port 3000"}',
+                  "Error: Cannot find module 'pino'",
+                  "    at Module._resolveFilename (node:internal/modules/cjs/loader:1077:15)"],
+                 {}, "missing-dependency", id="info-line-mentions-eaddrinuse"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.2.15:5432"], {}, "database-connection-failed",
+                 id="connection-refused-is-the-client-side"),
+    pytest.param(["psycopg2.OperationalError: connection to server at \"db\" (10.0.0.2), port 5432 failed: "
+                  "Connection refused"], {}, "database-connection-failed", id="port-word-but-not-bind"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

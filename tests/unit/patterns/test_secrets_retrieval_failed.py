@@ -1,0 +1,110 @@
+"""secrets-retrieval-failed: the agent could not fetch secrets, registry auth or env files at start."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.secrets_retrieval_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, exited, failed_to_start
+
+ID = "secrets-retrieval-failed"
+ACCT = "111122223333"
+PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+ASM = f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db-AbCdEf"
+
+POSITIVES = [
+    pytest.param(PREFIX + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+                 f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/ecsTaskExecutionRole/abc is not "
+                 f"authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:{ACCT}:parameter/prod/"
+                 "db-password because no identity-based policy allows the ssm:GetParameters action status code: 400, "
+                 "request id: 7f8e",
+                 {"cause": "access-denied", "secret": f"arn:aws:ssm:us-east-1:{ACCT}:parameter/prod/db-password",
+                  "action": "ssm:GetParameters", "kind": "ssm parameter",
+                  "principal": f"arn:aws:sts::{ACCT}:assumed-role/ecsTaskExecutionRole/abc"}, id="ssm-access-denied"),
+    pytest.param(PREFIX + "unable to retrieve secret from asm: service call has been retried 5 time(s): failed to "
+                 f"fetch secret {ASM} from secrets manager: RequestCanceled: request context canceled caused by: "
+                 "context deadline exceeded",
+                 {"cause": "network", "secret": ASM, "kind": "secrets manager secret"}, id="asm-no-route"),
+    pytest.param(PREFIX + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid "
+                 "parameters: /prod/api/key", {"cause": "not-found", "secret": "/prod/api/key"},
+                 id="ssm-invalid-parameters"),
+    pytest.param(PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to "
+                 f"fetch secret arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db from secrets manager: "
+                 "ResourceNotFoundException: Secrets Manager can't find the specified secret.",
+                 {"cause": "not-found", "secret": f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db"},
+                 id="asm-not-found"),
+    pytest.param(PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to "
+                 f"fetch secret {ASM} from secrets manager: AccessDeniedException: Access to KMS is not allowed",
+                 {"cause": "access-denied", "secret": ASM}, id="kms-key-policy"),
+    pytest.param(PREFIX + "unable to retrieve ecr registry auth: service call has been retried 3 time(s): "
+                 "RequestError: send request failed caused by: Post \"https://api.ecr.us-east-1.amazonaws.com/\": dial "
+                 "tcp 10.0.0.1:443: i/o timeout", {"cause": "network", "kind": "ecr registry auth"},
+                 id="ecr-registry-auth-timeout"),
+    pytest.param("ResourceInitializationError: failed to download env files: file download command: non empty error "
+                 "stream: service call has been retried 5 time(s): AccessDenied: Access Denied status code: 403, "
+                 "request id: ABC, host id: xyz", {"cause": "access-denied", "kind": "environment file"},
+                 id="env-file-s3-denied"),
+    pytest.param(PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved "
+                 "secret from Secrets Manager did not contain json key password",
+                 {"cause": "not-found", "kind": "secrets manager secret"}, id="asm-json-key-missing"),
+    pytest.param(PREFIX + "unable to retrieve ecr registry auth: service call has been retried 3 time(s): "
+                 f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/ecsTaskExecutionRole/abc is not "
+                 "authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy "
+                 "allows the ecr:GetAuthorizationToken action status code: 400",
+                 {"cause": "access-denied", "kind": "ecr registry auth", "action": "ecr:GetAuthorizationToken"},
+                 id="ecr-auth-denied"),
+]
+
+
+def test_a_bare_failure_claims_no_kind():
+    # "secrets" contains "ecr": the message must not be read as an ECR registry-auth failure.
+    finding = run([], **failed_to_start("ResourceInitializationError: unable to pull secrets or registry auth: pull "
+                                        "command failed: : signal: killed"))
+    assert finding.pattern == ID
+    assert "kind" not in finding.facts and "cause" not in finding.facts
+    assert finding.title == "orders-api: Could not fetch secret at start"
+
+
+@pytest.mark.parametrize(("reason", "facts"), POSITIVES)
+def test_positive(reason, facts):
+    assert_finding(run([], **failed_to_start(reason)), ID, facts)
+
+
+def test_partial_arn_gets_a_wildcard_suffix_for_the_execution_role():
+    partial = f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db"
+    finding = run([], **failed_to_start(
+        PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret "
+        f"{partial} from secrets manager: AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/exec/abc is "
+        f"not authorized to perform: secretsmanager:GetSecretValue on resource: {partial} because no identity-based "
+        "policy allows the secretsmanager:GetSecretValue action"))
+    text = "\n".join(finding.remediation)
+    assert f'"Resource": "{partial}-??????"' in text
+    assert "EXECUTION role" in text
+
+
+def test_secrets_failure_beats_whatever_the_app_never_logged():
+    finding = run(["KeyError: 'DATABASE_URL'"], **failed_to_start(PREFIX + "unable to retrieve secret from asm: "
+                                                                  f"failed to fetch secret {ASM}: i/o timeout"))
+    assert finding.pattern == ID
+
+
+NEGATIVES = [
+    pytest.param([f"botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the "
+                  f"GetSecretValue operation: User: arn:aws:sts::{ACCT}:assumed-role/app-task/abc is not authorized "
+                  f"to perform: secretsmanager:GetSecretValue on resource: {ASM}"], exited(1), "iam-access-denied",
+                 id="app-reading-a-secret-at-runtime-is-the-task-role"),
+    pytest.param([], failed_to_start("CannotPullContainerError: Error response from daemon: pull access denied for "
+                                     "acme/api, repository does not exist or may require 'docker login'"),
+                 "image-pull-failed", id="pull-denied-is-not-registry-auth"),
+    pytest.param([], failed_to_start("ResourceInitializationError: failed to validate logger args: create stream has "
+                                     "been retried 1 times: failed to create Cloudwatch log stream: "
+                                     "ResourceNotFoundException: The specified log group does not exist. : exit "
+                                     "status 1"), "log-driver-failed", id="resource-initialization-for-logs"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), NEGATIVES)
+def test_nearest_neighbour(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None

@@ -1,0 +1,49 @@
+"""unknown: the fallback still says what the evidence shows and what to collect next."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.unknown import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import box, exited
+
+
+@pytest.mark.parametrize(("detail", "meaning"), [
+    pytest.param(exited(143), "SIGTERM", id="143"),
+    pytest.param(exited(137), "SIGKILL", id="137"),
+    pytest.param(exited(1), "generic failure", id="1-with-no-output"),
+])
+def test_exit_code_is_explained(detail, meaning):
+    finding = run([], **detail)
+    assert finding.pattern == "unknown"
+    code = str(detail["containers"][0]["exitCode"])
+    assert meaning in finding.facts["exit_meaning"][code]
+    assert finding.facts["stop_code"] == "EssentialContainerExited"
+    assert finding.severity == "warning"
+
+
+def test_no_logs_says_where_to_look():
+    finding = run([], **exited(137))
+    text = "\n".join(finding.remediation)
+    assert "killed from outside" in text
+    assert "No log lines were available" in text
+    assert any("No container log lines" in gap for gap in finding.gaps)
+
+
+def test_quiet_logs_do_not_invent_a_cause():
+    finding = run(["INFO listening on 0.0.0.0:8080", "INFO GET /orders 200"], **exited(143))
+    assert finding.pattern == "unknown"
+    assert finding.facts["exit_codes"] == {"app": 143}
+
+
+def test_fallback_is_never_chosen_by_the_engine_when_anything_matched():
+    assert PATTERN.fallback is True
+    finding = run(["ModuleNotFoundError: No module named 'x'"])
+    assert finding.pattern != "unknown"
+
+
+def test_matches_anything_with_low_confidence():
+    m = PATTERN.match(evidence([], containers=[box(None)], stopCode=None, stoppedReason=None))
+    assert m is not None and m.confidence < 0.5
+    assert m.facts == {}

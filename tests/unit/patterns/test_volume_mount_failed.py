@@ -1,0 +1,69 @@
+"""volume-mount-failed: EFS, bind mounts and Docker volumes that could not be set up."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.patterns.volume_mount_failed import PATTERN
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import assert_finding, failed_to_start
+
+ID = "volume-mount-failed"
+EFS = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+
+POSITIVES = [
+    pytest.param(EFS + "Failed to resolve \"fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\" - check that your file "
+                 "system ID is correct, and ensure that the VPC has an EFS mount target for this file system ID. See "
+                 "https://docs.aws.amazon.com/console/efs/mount-dns-name for more detail. Attempting to lookup mount "
+                 "target ip address using botocore. Failed to import necessary dependency botocore, please install "
+                 "botocore first. : unsuccessful EFS utils command execution; code: 1",
+                 {"cause": "network", "file_system": "fs-0123456789abcdef0"}, id="efs-no-mount-target-dns"),
+    pytest.param(EFS + "Failed to resolve \"fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\" - check that your "
+                 "file system ID is correct. Failed to describe mount targets: FileSystemNotFound",
+                 {"cause": "not-found", "file_system": "fs-0123456789abcdef0"}, id="efs-file-system-deleted"),
+    pytest.param(EFS + "b'mount.nfs4: Connection timed out' : unsuccessful EFS utils command execution; code: 32",
+                 {"cause": "network"}, id="efs-nfs-timeout-security-group"),
+    pytest.param(EFS + "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' : unsuccessful EFS utils "
+                 "command execution; code: 32", {"cause": "access-denied"}, id="efs-access-denied"),
+    pytest.param(EFS + "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' User: arn:aws:sts::"
+                 "111122223333:assumed-role/app-task/abc is not authorized to perform: elasticfilesystem:ClientMount "
+                 "on the specified resource fs-0123456789abcdef0 fsap-0a1b2c3d4e5f60718",
+                 {"cause": "access-denied", "file_system": "fs-0123456789abcdef0",
+                  "access_point": "fsap-0a1b2c3d4e5f60718"}, id="efs-iam-clientmount"),
+    pytest.param("CannotStartContainerError: Error response from daemon: invalid mount config for type \"bind\": bind "
+                 "source path does not exist: /data/app", {"cause": "not-found", "volume": "/data/app"},
+                 id="bind-source-missing"),
+    pytest.param("CannotCreateVolumeError: Error response from daemon: create pgdata: VolumeDriver.Create: mounting "
+                 "volume failed: rexray: no such volume", {"volume": "pgdata", "cause": "not-found"},
+                 id="docker-volume-plugin"),
+]
+
+
+@pytest.mark.parametrize(("reason", "facts"), POSITIVES)
+def test_positive(reason, facts):
+    assert_finding(run([], **failed_to_start(reason)), ID, facts)
+
+
+def test_network_remediation_checks_mount_targets_and_nfs_port():
+    finding = run([], **failed_to_start(POSITIVES[0].values[0]))
+    assert "describe-mount-targets --file-system-id fs-0123456789abcdef0" in finding.remediation[0]
+    assert "2049" in finding.remediation[0]
+
+
+NEGATIVES = [
+    pytest.param("Timeout waiting for network interface provisioning to complete.", "network-setup-failed",
+                 id="eni-timeout"),
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime "
+                 "create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": "
+                 "stat /entrypoint.sh: no such file or directory: unknown", "container-start-failed",
+                 id="missing-entrypoint-file"),
+    pytest.param("CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write "
+                 "/var/lib/docker/overlay2/x: no space left on device", "disk-full", id="disk-full-while-pulling"),
+]
+
+
+@pytest.mark.parametrize(("reason", "expected"), NEGATIVES)
+def test_nearest_neighbour(reason, expected):
+    detail = failed_to_start(reason)
+    assert run([], **detail).pattern == expected
+    assert PATTERN.match(evidence([], **detail)) is None

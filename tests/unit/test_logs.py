@@ -1,0 +1,250 @@
+"""Log normalisation: every input shape a person or CloudWatch hands us becomes one message per line,
+attributed to its container, with multi-line errors kept together and explicit levels read."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.logs import normalise
+
+TASK = "0123456789abcdef0123456789abcdef"
+
+
+def rows(ls):
+    return [(ls.containers[i], ls.texts[i]) for i in range(len(ls))]
+
+
+# -- input formats --------------------------------------------------------------------------------
+def test_plain_lines_keep_their_text_and_indentation():
+    ls = normalise(["Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>'])
+    assert ls.texts == ["Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>']
+    assert ls.containers == [None, None] and ls.stamps == [None, None]
+
+
+def test_aws_logs_tail_stream_names_the_container():
+    ls = normalise([f"2024-05-01T10:00:00.123000+00:00 ecs/app/{TASK} Starting",
+                    f"2024-05-01T10:00:01.000000+00:00 ecs/envoy/{TASK} [info] upstream ready",
+                    f"2024-05-01T10:00:02.000000+00:00 ecs/app/{TASK}     at main (/app/i.js:1:1)"], ["app", "envoy"])
+    assert rows(ls) == [("app", "Starting"), ("envoy", "[info] upstream ready"),
+                        ("app", "    at main (/app/i.js:1:1)")]
+    assert ls.stamps[0] == "2024-05-01T10:00:00.123000+00:00"
+
+
+def test_aws_logs_tail_with_a_deeper_stream_prefix_and_uuid_task_id():
+    ls = normalise(["2024-05-01T10:00:00.123000+00:00 orders/prod/web/5e91cf96-649e-4657-be99-6fa6132a5547 boom"])
+    assert rows(ls) == [("web", "boom")]
+
+
+def test_docker_logs_t_keeps_the_message_indentation():
+    ls = normalise(["2024-05-01T10:00:00.123456789Z Traceback (most recent call last):",
+                    '2024-05-01T10:00:00.123456789Z   File "/app/a.py", line 1, in <module>',
+                    "2024-05-01T10:00:00.123456789Z KeyError: 'X'"])
+    assert ls.texts[1] == '  File "/app/a.py", line 1, in <module>'
+    assert ls.stamps[2] == "2024-05-01T10:00:00.123456789Z"
+    assert ls.block_start(2) == 0  # the exception line closes the traceback
+
+
+def test_cloudwatch_console_table_copy():
+    ls = normalise(["  |   | Jan 07 11:08:06.146 |   panic: assignment to entry in nil map",
+                    "  |   | Jan 07 11:08:06.146 |   goroutine 1 [running]:"])
+    assert ls.texts == ["panic: assignment to entry in nil map", "goroutine 1 [running]:"]
+    assert ls.stamps[0] == "Jan 07 11:08:06.146"
+
+
+@pytest.mark.parametrize(("line", "container", "text"), [
+    pytest.param("1714557600000\tERROR failed to start\tapp", "app", "ERROR failed to start", id="epoch-and-name"),
+    pytest.param("2024-05-01T10:00:00.000Z\tERROR failed to start\tapp", "app", "ERROR failed to start",
+                 id="iso-and-name"),
+    pytest.param(f"2024-05-01T10:00:00.000Z\tpanic: boom\tecs/web/{TASK}", "web", "panic: boom",
+                 id="iso-and-stream-last"),
+    pytest.param(f"1714557600000\tecs/web/{TASK}\tpanic: boom", "web", "panic: boom", id="stream-first"),
+    pytest.param("1714557600000\tpanic: boom", None, "panic: boom", id="no-container-column"),
+    pytest.param("1714557600000\t\tat com.acme.Main.main(Main.java:12)\tapp", "app", "\tat com.acme.Main.main(Main.java:12)",
+                 id="java-frame-keeps-its-tab"),
+])
+def test_tab_separated_exports(line, container, text):
+    ls = normalise([line], ["app", "web"])
+    assert rows(ls) == [(container, text)]
+
+
+def test_docker_compose_prefixes_old_and_new_style():
+    ls = normalise(["web_1  | Listening on 0.0.0.0:8000", "web-1  | crash", "db-1   | ready"], ["web", "db"])
+    assert rows(ls) == [("web", "Listening on 0.0.0.0:8000"), ("web", "crash"), ("db", "ready")]
+
+
+def test_compose_prefix_of_an_unknown_service_is_left_alone():
+    ls = normalise(["cache-1  | ready"], ["web"])
+    assert rows(ls) == [(None, "cache-1  | ready")]
+
+
+def test_bracket_prefix_only_for_known_containers():
+    ls = normalise(["[app] started", "[envoy] upstream reset", "[INFO] not a container"], ["app", "envoy"])
+    assert rows(ls) == [("app", "started"), ("envoy", "upstream reset"), (None, "[INFO] not a container")]
+
+
+@pytest.mark.parametrize(("line", "text", "hint"), [
+    pytest.param('{"level":"error","message":"boom"}', "boom", "error", id="message-level"),
+    pytest.param('{"msg":"listening","level":30,"pid":1}', "listening", "info", id="pino-numeric"),
+    pytest.param('{"severity":"WARNING","msg":"slow query"}', "slow query", "warn", id="severity"),
+    pytest.param('{"@m":"Request failed","@l":"Fatal"}', "Request failed", "fatal", id="serilog-compact"),
+    pytest.param('{"levelname":"CRITICAL","message":"db down"}', "db down", "fatal", id="python-json-logger"),
+    pytest.param('{"log":"plain stderr line\\n","stream":"stderr"}', "plain stderr line", None, id="docker-json-file"),
+])
+def test_json_lines(line, text, hint):
+    ls = normalise([line])
+    assert ls.texts == [text]
+    assert ls.hints == [hint]
+
+
+def test_json_stack_field_becomes_lines_of_the_same_entry():
+    ls = normalise(['{"level":"error","msg":"uncaught","err":{"type":"Error","message":"boom","stack":"Error: boom\\n'
+                    '    at main (/app/src/index.js:10:11)\\n    at Object.<anonymous> (/app/src/index.js:14:1)"}}'])
+    assert ls.texts == ["uncaught", "Error: boom", "    at main (/app/src/index.js:10:11)",
+                        "    at Object.<anonymous> (/app/src/index.js:14:1)"]
+    assert set(ls.hints) == {"error"}
+    assert ls.block_start(3) == 1
+
+
+def test_json_without_a_message_field_is_kept_as_written():
+    line = '{"event_id": 7, "status": "ok"}'
+    assert normalise([line]).texts == [line]
+
+
+def test_firelens_container_name_and_nested_structured_log():
+    ls = normalise(['{"container_id":"abc","container_name":"/ecs-orders-12-worker-aabbcc","source":"stderr",'
+                    '"log":"{\\"level\\":\\"error\\",\\"msg\\":\\"db down\\"}","ecs_cluster":"prod"}',
+                    '{"container_name":"/ecs-orders-12-app-e4d2c8","log":"ready"}'], ["worker", "app"])
+    assert rows(ls) == [("worker", "db down"), ("app", "ready")]
+    assert ls.hints[0] == "error"
+
+
+def test_ansi_colours_are_stripped():
+    ls = normalise(["\x1b[31mERROR\x1b[0m something \x1b[1mbroke\x1b[0m"])
+    assert ls.texts == ["ERROR something broke"]
+    assert ls.level(0) == "error"
+
+
+def test_crlf_and_carriage_return_progress():
+    ls = normalise("line1\r\nline2\r\nprogress 10%\rprogress 50%\rprogress 100%\r\n")
+    assert ls.texts[:3] == ["line1", "line2", "progress 100%"]
+
+
+def test_several_lines_in_one_entry_are_split_and_keep_the_container():
+    ls = normalise({"app": ['Traceback (most recent call last):\n  File "/app/a.py", line 1, in <module>\n    x()\n'
+                            "ValueError: bad"]})
+    assert len(ls) == 4 and set(ls.containers) == {"app"}
+    assert ls.block_start(3) == 0 and ls.block_end(0) == 3
+
+
+def test_mapping_attributes_every_line_to_its_container():
+    ls = normalise({"app": ["one", "two"], "envoy": ["three"]})
+    assert rows(ls) == [("app", "one"), ("app", "two"), ("envoy", "three")]
+    assert ls.container_names() == ["app", "envoy"]
+    assert ls.indices_for(["envoy"]) == [2]
+
+
+def test_a_whole_text_and_none():
+    assert normalise("a\nb").texts == ["a", "b"]
+    assert len(normalise(None)) == 0 and not normalise(None)
+
+
+def test_unlabelled_lines_are_given_to_the_only_container():
+    ls = normalise(["x", f"2024-05-01T10:00:00.000000+00:00 ecs/app/{TASK} y"], ["app"]).attribute_unlabelled("app")
+    assert ls.containers == ["app", "app"]
+
+
+# -- blocks ---------------------------------------------------------------------------------------
+def test_python_traceback_block_includes_the_final_exception_line():
+    ls = normalise(["INFO starting", "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                    '    DB = os.environ["DATABASE_URL"]', "KeyError: 'DATABASE_URL'", "INFO next"])
+    assert ls.block_start(4) == 1
+    assert ls.block_end(1) == 4
+    assert ls.block_start(5) == 5
+
+
+def test_each_traceback_of_a_chain_is_closed_by_its_own_exception_line():
+    ls = normalise(["Traceback (most recent call last):", '  File "/a.py", line 1, in f', "ValueError: x", "",
+                    "During handling of the above exception, another exception occurred:", "",
+                    "Traceback (most recent call last):", '  File "/a.py", line 5, in <module>', "RuntimeError: y"])
+    assert ls.block_start(8) == 6
+    assert ls.block_start(2) == 0
+
+
+def test_java_stack_with_caused_by():
+    ls = normalise(['Exception in thread "main" java.lang.RuntimeException: boom', "\tat com.a.B.c(B.java:1)",
+                    "Caused by: java.io.IOException: disk", "\t... 5 more", "2024-05-01 INFO next entry"])
+    assert ls.block_end(0) == 3
+    assert ls.block_start(2) == 0
+    assert ls.block_start(4) == 4
+
+
+def test_go_panic_and_goroutine_dump():
+    ls = normalise(["panic: runtime error: invalid memory address or nil pointer dereference",
+                    "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a]", "",
+                    "goroutine 1 [running]:", "main.main()", "\t/src/main.go:10 +0x1d", "exit status 2"])
+    assert ls.block_end(0) == 1  # the panic message and its signal line
+    assert ls.block_end(3) == 6  # the goroutine header, its frames and the exit status line
+    assert ls.block_start(5) <= 3
+
+
+def test_blocks_do_not_cross_containers():
+    ls = normalise({"app": ["Traceback (most recent call last):"], "envoy": ['  File "x", line 1']})
+    assert ls.block_start(1) == 1
+
+
+# -- levels ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("line", "level"), [
+    ("2024-05-01 10:00:00,123 - app - ERROR - boom", "error"),
+    ("2024-05-01 10:00:00,123 INFO [main] started", "info"),
+    ("[2024-05-01 10:00:00 +0000] [7] [INFO] Worker exiting (pid: 7)", "info"),
+    ("level=warn msg=\"retrying\"", "warn"),
+    ('time="2024-05-01T10:00:00Z" level=info msg="ok"', "info"),
+    ("W0501 10:00:00.000000 1 client.go:88] slow", "warn"),
+    ("E0501 10:00:00.000000 1 client.go:88] failed", "error"),
+    ("WARN  [main] c.a.B - cache disabled", "warn"),
+    ("FATAL: could not start", "fatal"),
+    ("Segmentation fault (core dumped)", None),
+    ("KeyError: 'DATABASE_URL'", None),
+])
+def test_level_from_text(line, level):
+    assert normalise([line]).level(0) == level
+
+
+def test_quiet_lines_are_explicit_non_error_levels_only():
+    ls = normalise(["INFO REDIS_URL not set, using default", "WARNING: deprecated", "DEBUG x", "ERROR y", "plain"])
+    assert [ls.quiet(i) for i in range(len(ls))] == [True, True, True, False, False]
+
+
+def test_a_frame_inherits_the_level_of_its_block_head():
+    ls = normalise(["WARNING: optional import failed", "  ModuleNotFoundError: No module named 'ujson'"])
+    assert ls.level(1) == "warn" and ls.quiet(1)
+
+
+def test_lines_with_finds_needles_case_insensitively_and_in_order():
+    ls = normalise(["Connection REFUSED", "ok", "connection refused again"])
+    assert ls.lines_with("refused") == [0, 2]
+    assert ls.lines_with("nothing") == []
+    assert ls.contains("ok")
+
+
+def test_aws_cli_filter_log_events_json_saved_as_a_file():
+    text = ('{\n  "events": [\n'
+            f'    {{"logStreamName": "ecs/app/{TASK}", "timestamp": 1714557600000, '
+            '"message": "Traceback (most recent call last):\\n", "ingestionTime": 1714557600100, "eventId": "1"},\n'
+            f'    {{"logStreamName": "ecs/app/{TASK}", "timestamp": 1714557600001, '
+            '"message": "  File \\"/app/a.py\\", line 1, in <module>", "eventId": "2"},\n'
+            f'    {{"logStreamName": "ecs/envoy/{TASK}", "timestamp": 1714557600002, '
+            '"message": "[info] ready", "eventId": "3"}\n'
+            '  ],\n  "searchedLogStreams": []\n}\n')
+    ls = normalise(text, ["app", "envoy"])
+    assert rows(ls) == [("app", "Traceback (most recent call last):"), ("app", '  File "/app/a.py", line 1, in <module>'),
+                        ("envoy", "[info] ready")]
+
+
+def test_get_log_events_json_without_stream_names():
+    ls = normalise('{"events": [{"timestamp": 1, "message": "KeyError: \'X\'"}], "nextForwardToken": "f/1"}')
+    assert rows(ls) == [(None, "KeyError: 'X'")]
+
+
+def test_a_json_document_that_is_not_cli_output_stays_lines():
+    assert normalise('{"level":"error","msg":"boom"}').texts == ["boom"]
