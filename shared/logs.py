@@ -16,6 +16,7 @@ few lines a pattern looks at: a 100,000-line log must normalise in well under a 
 from __future__ import annotations
 
 import bisect
+import csv
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +57,8 @@ _CONTINUATION = re.compile(
     r"|The above exception was|goroutine \d+ \[|created by |\[signal |[}\]],?\s*$|\"[\w.@-]+\": "
     r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']"
 )
+_HEALTH_DOWN = re.compile(r"health[^\n]{0,40}\bdown\b|\"status\"\s*:\s*\"DOWN\"|reporting health down",
+                          re.IGNORECASE)
 _RUBY_FRAME = re.compile(r"\s*(?:from )?[\w/.-]+(?:\.rb)?:\d+:in [`']")
 _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 
@@ -173,8 +176,11 @@ class LogSet:
         return None
 
     def quiet(self, i: int) -> bool:
-        """True when the line carries an explicit non-error level (debug, info or warn)."""
-        return self.level(i) in ("debug", "info", "warn")
+        """True when the line carries an explicit non-error level (debug, info or warn). A health
+        report saying DOWN is not quiet, whatever level it was logged at."""
+        if self.level(i) not in ("debug", "info", "warn"):
+            return False
+        return not _HEALTH_DOWN.search(self.texts[i])
 
     def block_start(self, i: int) -> int:
         """First line of the multi-line entry (traceback, stack trace, pretty JSON) holding line i."""
@@ -285,12 +291,15 @@ def normalise(
 def _cli_events(text: str | bytes) -> list[tuple[str | None, str]] | None:
     """(log stream, message) of each event when the text is AWS CLI JSON output ({"events": [...]})."""
     head = text[:200].lstrip()
-    if not (head.startswith("{") if isinstance(head, str) else head.startswith(b"{")):
+    if not (head.startswith(("{", "[")) if isinstance(head, str) else head.startswith((b"{", b"["))):
         return None
     try:
         doc = json.loads(text)
     except ValueError:
         return None
+    if isinstance(doc, list) and doc and all(isinstance(e, dict) and "@message" in e for e in doc):
+        # A Logs Insights result exported as JSON: [{"@timestamp", "@message", "@logStream"?}, ...]
+        return [(e.get("@logStream"), str(e["@message"]).rstrip("\n")) for e in doc]
     events = doc.get("events") if isinstance(doc, dict) else None
     if not isinstance(events, list) or not all(isinstance(e, dict) and "message" in e for e in events):
         return None
@@ -329,6 +338,8 @@ def _feed(
             _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced, streams)
             continue
         line = entry
+        if line[:11] == "@timestamp," and "@message" in line:
+            continue  # the header row of a Logs Insights CSV export
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         if "\r" in line:
@@ -343,8 +354,15 @@ def _feed(
             if len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":":
                 end = line.find(" ", 19)
                 tab = line.find("\t", 19, end if end != -1 else len(line))
+                comma = line.find(",", 19, end if end != -1 else len(line))
                 if tab != -1:
                     line, stamp, container = _tabbed(line, known, container)
+                elif comma != -1 and (line[comma + 1 : comma + 2] == '"' or end == -1):
+                    # Logs Insights CSV export: timestamp,"message with ""doubled"" quotes"[,stream]
+                    stamp, line, named_csv = _csv_row(line, comma)
+                    if named_csv and container is None:
+                        s = _STREAM.fullmatch(named_csv)
+                        container = s.group(1) if s else (named_csv if named_csv in known else None)
                 elif end != -1:
                     stamp = line[:end]
                     rest = line[end + 1 :]
@@ -397,6 +415,17 @@ def _feed(
         append_container(container)
         append_stamp(stamp)
         append_hint(hint)
+
+
+def _csv_row(line: str, comma: int) -> tuple[str, str, str | None]:
+    stamp, rest = line[:comma], line[comma + 1 :]
+    if rest[:1] != '"':
+        return stamp, rest, None
+    try:
+        fields = next(csv.reader([rest]))
+    except (csv.Error, StopIteration):
+        return stamp, rest, None
+    return stamp, fields[0] if fields else "", fields[1] if len(fields) > 1 else None
 
 
 def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[str, str | None, str | None]:

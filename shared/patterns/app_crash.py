@@ -36,16 +36,18 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("php", re.compile(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
     ("elixir", re.compile(r"^\*\* \((\w[\w.]*)\) (.+)")),
     ("ruby", re.compile(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
+    ("python", re.compile(r"Fatal Python error: (.+)")),
     ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
                           r"double free or corruption|stack smashing detected|Aborted \(core dumped\))")),
     ("node", re.compile(r"^(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)(?: \[\w+\])?: .+)")),
     ("node", re.compile(r"(UnhandledPromiseRejection\w*: .+|\[UnhandledPromiseRejection: .+)")),
 ]
 _TRACEBACK = "traceback (most recent call last)"
+_JAVA_HEAD = re.compile(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)(?:: .{0,200})?)$")
 _PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
 _NEEDLES = ("traceback (most recent", "panic:", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
-            "segmentation fault", "terminate called", "double free", "stack smashing", "aborted (core",
+            "segmentation fault", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
@@ -128,10 +130,23 @@ class AppCrash(Pattern):
             if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
                 # Rust >= 1.73 prints the location, then the message on the next line.
                 return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
+            if language == "java" and text.lstrip().startswith("Caused by:"):
+                head = self._java_head(ev, i)
+                if head and head.split(":")[0] not in exception:
+                    exception = f"{head} (caused by {exception})"
             if language == "java" and exception in ("Application run failed", "APPLICATION FAILED TO START"):
                 cause = self._last_caused_by(ev, i)
                 exception = cause or exception
             return language, exception.strip(), i
+        return None
+
+    def _java_head(self, ev: Evidence, i: int) -> str | None:
+        """The top exception of the stack trace whose "Caused by:" is line i."""
+        for j in range(i - 1, max(-1, ev.logs.block_start(i) - 1, i - 400), -1):
+            t = ev.logs.texts[j].strip()
+            m = _JAVA_HEAD.match(t)
+            if m:
+                return m.group(1)
         return None
 
     def _py_tail(self, ev: Evidence, i: int) -> bool:

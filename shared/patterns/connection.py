@@ -33,7 +33,8 @@ _CAUSES = (
         r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
         r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
         r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
-        r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout", re.IGNORECASE)),
+        r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout|execution expired"
+        r"|\bopen timeout|connect \([^)]*\): timeout\b|\): timeout$", re.IGNORECASE)),
 )
 
 # Words that make a line a connection failure at all (cheap pre-filter for patterns).
@@ -45,7 +46,8 @@ NEEDLES = (
     "wrongpass", "login failed for user", "network-related", "ehostunreach", "no route to host", "unreachable",
     "deadline exceeded", "endpoint url", "pg_hba.conf", "failed to connect", "unable to connect", "error connecting",
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
-    "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth", "tns:",
+    "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
+    "execution expired", "opentimeout", "open timeout", "tcp connect", "tns:",
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 
@@ -59,6 +61,8 @@ _ENDPOINTS = (
     re.compile(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)\b"),
     re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[\w.-]+)"),
     re.compile(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
+    re.compile(r"tcp (?:connect|recv|send) \((?P<host>[\w.-]+):(?P<port>\d+)\)"),
+    re.compile(r"Failed to open TCP connection to (?P<host>[\w.-]+):(?P<port>\d+)"),
     re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):(?P<port>\d+)"),
     re.compile(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
     # Go net/http names the URL before the address it dialled: the host name is the useful one.

@@ -40,6 +40,8 @@ _PATHS = (
     re.compile(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
     re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
     re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
+    re.compile(r"(/[\w./-]+) is full\b"),
+    re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
 )
 _THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
                         re.IGNORECASE)

@@ -21,7 +21,8 @@ _SIGNAL = re.compile(r"failed (?:ELB|load balancer|ALB|NLB|target group) health 
 _BANNER = re.compile(
     r"(?:running on|listening on|listening at|serving on|serving at|started on|bound to|binding to|bind to|"
     r"now listening on|server started at|server running at|started server on|available at|server listening on|"
-    r"listening for requests on|http server started on|starting server on|accepting connections at)"
+    r"listening for requests on|http server started on|starting server on|accepting connections at|local:|"
+    r"responding at|server running:?)"
     r":?\s*(?:(?:https?|tcp)://)?(?P<host>\[[0-9a-f:]+\]|[\w.-]+|\*)?:(?P<port>\d{2,5})",
     re.IGNORECASE,
 )
@@ -29,7 +30,10 @@ _LOOPBACK = ("127.0.0.1", "[::1]", "::1")
 _FRAMEWORK_LOCALHOST = re.compile(r"Uvicorn running on|Listening at:|Running on|Listening on tcp://|Now listening on:",
                                   re.IGNORECASE)
 _ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
-_REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b")
+_REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
+                      r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
+                      r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
+                      r"[^\n]*?(?:status|status_code|code)[=\":\s]+(\d{3})")
 _HEALTHY_PATHS = re.compile(r"^/(?:[\w-]+/)*(?:health\w*|healthz|ping|status|ready\w*|live\w*|hc|alive|heartbeat)$"
                             r"|^/$|actuator/health", re.IGNORECASE)
 _WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
@@ -42,6 +46,32 @@ _REASON_CAUSE = {
 }
 
 
+_STARTED = re.compile(r"start worker process|ready to handle connections|application startup complete|started in [\d.]+m?s"
+                      r"|server started|startup completed|listening|ready to accept connections|started \w+ in ",
+                      re.IGNORECASE)
+
+
+def _started(ev: Evidence) -> bool:
+    return any(_STARTED.search(ev.logs.texts[i]) for i in ev.logs.lines_with(
+        "start worker process", "ready to handle", "startup complete", "started in", "server started", "listening",
+        "ready to accept", "startup completed", "started "))
+
+
+_ACCESS_LOGGING = re.compile(r"nginx|uvicorn running on|AH00094|resuming normal operations|werkzeug|\* Running on http"
+                             r"|Started (?:GET|POST) \"|httpd", re.IGNORECASE)
+
+
+def _logs_requests(ev: Evidence) -> bool:
+    """Servers that log every request by default (nginx, uvicorn, Apache, werkzeug, Rails)."""
+    return any(_ACCESS_LOGGING.search(ev.logs.texts[i]) for i in ev.logs.lines_with(
+        "nginx", "uvicorn", "ah00094", "resuming normal operations", "werkzeug", "running on http", "started get",
+        "started post", "httpd"))
+
+
+def _errors(ev: Evidence) -> bool:
+    return any(ev.logs.level(i) in ("error", "fatal") for i in ev.logs.lines_with("error", "exception", "fatal", "fail"))
+
+
 def target_group_of(ev: Evidence) -> str | None:
     m = _SIGNAL.search(ev.stopped_reason)
     return m.group(1).strip() if m and m.group(1) else None
@@ -51,7 +81,7 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
     """(line, host, port) of every "listening on host:port" banner in the logs."""
     out = []
     for i in ev.logs.lines_with("listen", "running on", "serving", "started", "bound to", "bind", "available at",
-                                "accepting connections", "server running"):
+                                "accepting connections", "server running", "local:", "responding at"):
         m = _BANNER.search(ev.logs.texts[i])
         if m:
             out.append((i, (m.group("host") or "").lower(), int(m.group("port"))))
@@ -154,10 +184,12 @@ class HealthCheckFailed(Pattern):
                              listening: bool) -> str | None:
         path = tg.health_check_path if tg else None
         requests = []
-        for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker"):
+        for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
+                                    '"method":"get', '"method": "get'):
             m = _REQUEST.search(ev.logs.texts[i])
             if m:
-                requests.append((i, m.group(1), m.group(2), "elb-healthchecker" in ev.logs.texts[i].lower()))
+                groups = [g for g in m.groups() if g]
+                requests.append((i, groups[0], groups[1], "elb-healthchecker" in ev.logs.texts[i].lower()))
         health = [r for r in requests if (path and r[1] == path) or r[3] or (not path and _HEALTHY_PATHS.search(r[1]))]
         if health:
             i, seen_path, status, _ = health[-1]
@@ -180,9 +212,10 @@ class HealthCheckFailed(Pattern):
         if listening and not health and requests:
             facts["requests_seen"] = len(requests)
             return "no-requests-seen"
-        if listening and not requests and not health:
+        if not requests and not health and (listening or _started(ev)) and _logs_requests(ev) and not _errors(ev):
+            # The runbook's rule: the server was up, logs every request, and not one health check shows.
             facts["requests_seen"] = 0
-            return "no-requests-seen" if (tg or ev.network) else None
+            return "no-requests-seen"
         return None
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:

@@ -28,8 +28,8 @@ from shared.patterns.base import (
 )
 
 _PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::\d{12}:[^\s,;\"']+) is not authorized")
-_ACTION = re.compile(r"not authorized to perform:? ([\w-]+:[\w*]+)")
-_RESOURCE = re.compile(r"on (?:the )?resource:? [\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w/.:*-]+)")
+_ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? ([\w-]+:[\w*]+)")
+_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']*[/:][^\s,;\"']*(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
 _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
                    r"because no (?:VPC endpoint|session|resource-based) policy)")
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
@@ -44,7 +44,7 @@ _NO_CREDS = re.compile(
 )
 _NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
-_NEEDLES = ("not authorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
+_NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
             "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers")
 
@@ -100,11 +100,11 @@ class IamAccessDenied(Pattern):
         logs = ev.logs
         for i in candidate_lines(ev, _NEEDLES):
             text = logs.texts[i]
-            if logs.quiet(i) and "not authorized" not in text:
+            if logs.quiet(i) and "authorized to perform" not in text.lower():
                 continue
             start, end = logs.block_start(i), logs.block_end(i)
             context = " ".join(logs.texts[j] for j in range(max(start, i - 3), min(end, i + 3) + 1))
-            if _NOT_IAM.search(text) and "not authorized to perform" not in text:
+            if _NOT_IAM.search(text) and "authorized to perform" not in text.lower():
                 continue
             facts = self._facts(text, context, ev)
             if facts is None:

@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Stage, find_in_reasons, reason_proof
+from shared.patterns.base import (
+    Explanation,
+    Match,
+    Pattern,
+    Stage,
+    find_in_logs,
+    find_in_reasons,
+    log_proof,
+    reason_proof,
+)
 
 _SIGNAL = re.compile(
     r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
@@ -19,17 +28,32 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 
+_NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "no container instance met",
+            "insufficient", "not enough capacity", "not enough resources", "spot capacity")
+
 
 class InsufficientCapacity(Pattern):
     id = "insufficient-capacity"
     priority = 140
     severity = "warning"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
-        if not hit:
+        proof = None
+        if hit:
+            source, text, m = hit
+            proof = reason_proof(source, text)
+        elif ev.stop_code == "TaskFailedToStart" or "failed to start" in ev.stopped_reason.lower():
+            # The task never ran: its "logs" are service events or agent lines pasted by a person.
+            found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
+            if not found:
+                return None
+            i, m = found
+            text = ev.logs.texts[i]
+            proof = log_proof(ev, i)
+        else:
             return None
-        source, text, m = hit
         low = text.lower()
         short = re.search(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", low)
         if m.group(1):
@@ -45,7 +69,7 @@ class InsufficientCapacity(Pattern):
         else:
             resource = None
         facts = {"resource": resource, "capacity_provider": ev.detail.capacity_provider_name}
-        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(reason_proof(source, text),),
+        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(proof,),
                      confidence=0.95, stage=Stage.PLATFORM, container=ev.primary)
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:

@@ -34,6 +34,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("native", re.compile(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
     ("native", re.compile(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
     ("native", re.compile(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    ("native", re.compile(r"cannot load library '([^']+)'")),
+    ("native", re.compile(r"\b(lib[\w.+-]+): cannot open shared object file")),
+    ("java", re.compile(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
+    ("node", re.compile(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),
     ("node", re.compile(r"Cannot find (?:module|package) '([^']+)'")),
     ("node", re.compile(r"ERR_MODULE_NOT_FOUND.*?'([^']+)'")),
     ("java", re.compile(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
@@ -55,7 +59,8 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "shared librar", "shared object", "cannot find module", "cannot find package", "err_module_not_found",
             "classnotfound", "noclassdeffound", "main class", "cannot load such file", "could not find gem",
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
-            "framework '", "install or update .net", "is not available", "plugin.open")
+            "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
+            "driver class", "query engine")
 _BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available",
                      re.IGNORECASE)
 
@@ -81,6 +86,8 @@ class MissingDependency(Pattern):
                     detail = "version-mismatch"
                 elif m.re.pattern.startswith("The framework"):
                     module, detail = f"{m.group(1)} {m.group(2)}", "runtime"
+                elif m.re.pattern.startswith("could not locate the Query Engine"):
+                    module, detail = f"Prisma query engine for {m.group(1)}", "binary-target"
                 elif m.lastindex:
                     module, detail = m.group(1).replace("/", ".") if language == "java" else m.group(1), None
                 else:

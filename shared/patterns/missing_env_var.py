@@ -61,6 +61,9 @@ _SIMPLE = [
     ("library", re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
     ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
     ("spring", re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
+    ("spring", re.compile(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
+    ("spring", re.compile(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
+    ("spring", re.compile(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
     ("known", re.compile(r"No application encryption key has been specified")),
     ("known", re.compile(r"Missing `?secret_key_base`? for")),
     ("known", re.compile(r"The SECRET_KEY setting must not be empty")),
@@ -75,7 +78,8 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "not set", "is required", "must be set", "missing", "is undefined", "unbound variable",
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
-            "validation error", "missingenvvars", "undefinedvalueerror")
+            "validation error", "missingenvvars", "undefinedvalueerror", "could not expand value",
+            "resolve substitution")
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
                         "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
                         "SERVER_PROTOCOL", "REQUEST_URI"})

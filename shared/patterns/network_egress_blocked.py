@@ -27,6 +27,7 @@ from shared.patterns.base import (
 )
 
 _NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
+            "execution expired", "opentimeout", "open timeout",
             "unreachable", "no route to host", "ehostunreach")
 
 

@@ -16,7 +16,8 @@ _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provisioning|enough free (?:ip )?addresses"
     r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
-    r"|failed to set up (?:the )?(?:task )?network|CNI plugin|InsufficientFreeAddressesInSubnet"
+    r"|failed to set ?up (?:the )?(?:task )?network(?: namespace)?|CNI plugin|cni setup|eni plugin"
+    r"|InsufficientFreeAddressesInSubnet"
     r"|(?:EC2 )?error while attempting to (?:create|attach|tag|describe|delete) (?:the |a )?network interface",
     re.IGNORECASE,
 )

@@ -43,6 +43,7 @@ _LOG = re.compile(
     r"|(?P<generic>\bout of memory\b)",
     re.IGNORECASE,
 )
+_HINT = re.compile(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
 _NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
             "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory")
 _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
@@ -69,11 +70,14 @@ class OutOfMemory(Pattern):
             return None
         i, m = found
         kind_key = next(k for k in _KINDS if m.group(k))
+        hinted = kind_key == "generic" and _HINT.search(ev.logs.texts[i])
+        if hinted and any("worker timeout" in ev.logs.texts[j].lower() for j in range(max(0, i - 5), i)):
+            return None  # gunicorn's guess after it killed a timed-out worker itself
         if kind_key == "generic" and "memory" in ev.logs.texts[i].lower() and ev.logs.quiet(i):
             return None
         container = container_for_line(ev, i)
         match = self._build(ev, container, _KINDS[kind_key], Stage.APP, (log_proof(ev, i),), i,
-                            0.75 if kind_key == "generic" else 0.92)
+                            0.7 if hinted else 0.75 if kind_key == "generic" else 0.92)
         if kind_key == "java" and m.group("java"):
             match.facts["detail"] = m.group("java").strip()
         if kind_key == "php":

@@ -24,12 +24,13 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
-    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)",
+    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting",
     re.IGNORECASE,
 )
 _FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")
 _AP = re.compile(r"\bfsap-[0-9a-f]{8,17}\b")
 _VOLUMES = (
+    re.compile(r"mount source path '([^']+)'"),
     re.compile(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
     re.compile(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
     re.compile(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
@@ -40,6 +41,8 @@ _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "fo
 
 def _cause(text: str) -> str | None:
     low = text.lower()
+    if "read-only file system" in low:
+        return "access-denied"
     if ("access denied" in low or "accessdenied" in low or "permission denied" in low
             or "not authorized" in low or "operation not permitted" in low):
         return "access-denied"

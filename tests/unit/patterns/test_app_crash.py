@@ -60,7 +60,9 @@ POSITIVES = [
                   "Caused by: java.lang.IllegalStateException: No qualifying bean of type 'com.acme.PaymentClient'",
                   "\t... 20 common frames omitted"], {},
                  {"language": "java",
-                  "exception": "java.lang.IllegalStateException: No qualifying bean of type 'com.acme.PaymentClient'"},
+                  "exception": "org.springframework.beans.factory.UnsatisfiedDependencyException: Error creating bean "
+                               "with name 'orderService' (caused by java.lang.IllegalStateException: No qualifying "
+                               "bean of type 'com.acme.PaymentClient')"},
                  id="spring-application-run-failed-root-cause"),
     pytest.param(["Unhandled exception. System.FormatException: Input string was not in a correct format.",
                   "   at System.Number.ThrowOverflowOrFormatException(ParsingStatus status, TypeCode type)",
