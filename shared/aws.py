@@ -3,7 +3,7 @@
 One `Clients` per process (per Lambda cold start): each boto3 client is built on first use and
 kept, with adaptive retries and short timeouts, so a throttled or unreachable API costs seconds,
 not the function's whole budget. Every API call is counted per operation (a botocore
-``before-call`` hook), so tests and benchmarks can assert how many calls a diagnosis made.
+``before-parameter-build`` hook), so tests and benchmarks can assert how many calls a diagnosis made.
 
 Organization hub: when an event comes from another account and ``member_role_name`` is set,
 ``for_account`` assumes ``arn:<partition>:iam::<account>:role/<name>`` (cached until shortly before
@@ -24,7 +24,7 @@ from typing import Any
 
 CONNECT_TIMEOUT = 2.0  # seconds
 READ_TIMEOUT = 5.0
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # in all, the first try included
 ROLE_SESSION_NAME = "ecs-autopsy"
 _REFRESH_MARGIN = 300.0  # re-assume a member role this many seconds before its credentials expire
 
@@ -37,7 +37,7 @@ def botocore_config() -> Any:
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         user_agent_extra="ecs-autopsy",
@@ -88,8 +88,9 @@ class Clients:
         session = self.session
         client = session.client(service, region_name=region or session.region_name or default_region(),
                                 config=botocore_config())
-        # First, so a botocore Stubber (which answers in before-call) cannot hide a call from the count.
-        client.meta.events.register_first("before-call", self._count)
+        # before-parameter-build is emitted to every handler once per API call (retries excluded), before
+        # any before-call handler (a botocore Stubber, moto) can answer and stop the chain.
+        client.meta.events.register_first("before-parameter-build", self._count)
         return client
 
     def _count(self, model: Any = None, **_: Any) -> None:

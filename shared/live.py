@@ -124,7 +124,7 @@ def cli_diagnose(args: argparse.Namespace) -> int:
     render = _renderer(args.format, colour=not getattr(args, "no_color", False) and use_colour())
     log_lines = getattr(args, "log_lines", None)
     try:
-        settings = Settings(log_lines=log_lines or 100, log_group_prefixes=())
+        settings = Settings(log_lines=100 if log_lines is None else log_lines, log_group_prefixes=())
     except ValueError as exc:
         raise BadInput(f"--log-lines: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
     logs = load_logs(args.logs) if getattr(args, "logs", None) else None
