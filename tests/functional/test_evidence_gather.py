@@ -253,3 +253,63 @@ def _finding(pattern: str, **facts):
 ])
 def test_plan_asks_for_extra_reads_only_when_the_pattern_needs_them(pattern, facts, expected):
     assert plan(_finding(pattern, **facts)) == expected
+
+
+# -- organization hub -----------------------------------------------------------------------------
+MEMBER = "210987654321"
+
+
+def test_event_from_a_member_account_is_read_through_its_role(aws):
+    member = Clients(REGION, member_role_name="ecs-autopsy-member").for_account(MEMBER)
+    world = World.build(member, [container_def()])  # the task lives in the member account
+    world.write_logs("app", CRASH_LOGS)
+    event = world.stopped_event()
+    event["account"] = MEMBER
+    hub = Clients(REGION, member_role_name="ecs-autopsy-member")
+    _, finding = investigate(parse_task_event(event), hub)
+    assert finding.pattern == "missing-env-var" and finding.gaps == []
+    assert hub.calls["sts.AssumeRole"] == 1
+    assert hub.calls["logs.GetLogEvents"] == 1
+    # Our own account's clients see nothing of it.
+    assert aws("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_member_role_that_cannot_be_assumed_is_a_gap(aws):
+    event = World.build(aws, [container_def()]).stopped_event(
+        containers=[{"name": "app", "exitCode": 137, "reason": "OutOfMemoryError: Container killed due to memory usage"}])
+    event["account"] = MEMBER
+    hub = Clients(REGION, member_role_name="ecs-autopsy-member", home_account="123456789012")
+    _stub_errors(hub, "sts", ("assume_role", "AccessDenied", 403))
+    _, finding = investigate(parse_task_event(event), hub)
+    assert finding.pattern == "out-of-memory"
+    assert any(f"Member account {MEMBER}: not read, access denied for sts:AssumeRole" in g for g in finding.gaps)
+
+
+# -- the IAM grants cover every call ----------------------------------------------------------------
+def test_every_aws_call_of_the_gatherers_is_granted():
+    import re
+    from pathlib import Path
+
+    import boto3
+
+    from shared.permissions import ASSUME_MEMBER_ROLE, FUNCTION_ACTIONS
+
+    root = Path(__file__).resolve().parents[2] / "shared"
+    sources = [*sorted((root / "evidence").glob("*.py")), root / "deploy.py", root / "live.py", root / "aws.py"]
+    prefixes = {"ecs": "ecs", "logs": "logs", "elbv2": "elasticloadbalancing", "iam": "iam", "ec2": "ec2",
+                "sts": "sts"}
+    methods: dict[str, str] = {}
+    for service, prefix in prefixes.items():
+        client = boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+        for method, op in client.meta.method_to_api_mapping.items():
+            methods.setdefault(method, f"{prefix}:{op}")
+    called = set()
+    for path in sources:
+        for name in re.findall(r"\.([a-z_0-9]+)\b", path.read_text()):  # calls and methods passed to guarded()
+            if name in methods and not name.startswith(("get_paginator", "can_paginate", "close")):
+                called.add(methods[name])
+    called.discard("sts:GetCallerIdentity")  # needs no permission
+    assert {"ecs:DescribeTaskDefinition", "logs:GetLogEvents", "iam:SimulatePrincipalPolicy",
+            "ec2:DescribeRouteTables", "sts:AssumeRole"} <= called
+    granted = set(FUNCTION_ACTIONS["manual"]) & set(FUNCTION_ACTIONS["deploy_failed"]) | set(ASSUME_MEMBER_ROLE)
+    assert called - granted == set()
