@@ -66,7 +66,7 @@ def diagnose_task(clients: Clients, cluster: str | None, task: str, settings: Se
     from shared.evidence.errors import Gap, describe
     from shared.evidence.gather import investigate
 
-    cluster = cluster or _cluster_of_task(task)
+    cluster = cluster or _cluster_of(task)
     try:
         obj = ecs.fetch_task(clients("ecs", split_arn(task)[0]), cluster, task)
     except Gap as exc:
@@ -97,10 +97,10 @@ def diagnose_service(clients: Clients, cluster: str, service: str, settings: Set
     return list(findings.values())
 
 
-def _cluster_of_task(task: str) -> str | None:
-    _, _, resource = split_arn(task)
-    parts = (resource or "").split("/")
-    return parts[1] if len(parts) == 3 else None
+def _cluster_of(task: str) -> str | None:
+    from shared.evidence.ecs import cluster_of_task
+
+    return cluster_of_task(task)
 
 
 # -- the CLI --------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def cli_diagnose(args: argparse.Namespace) -> int:
     cluster = getattr(args, "cluster", None)
     if service and not cluster:
         raise BadInput("--service needs --cluster")
-    if task and not cluster and not _cluster_of_task(task):
+    if task and not cluster and not _cluster_of(task):
         raise BadInput("--task needs --cluster (or give the full task ARN)")
     if cluster and not (task or service):
         raise BadInput("--cluster goes with --task or --service")

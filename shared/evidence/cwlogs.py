@@ -15,6 +15,7 @@ from shared.evidence.model import LogSource, TaskDefinitionFacts
 from shared.models.event import TaskDetail, split_arn, task_id
 
 MAX_LIMIT = 10_000  # GetLogEvents returns at most 10,000 events per call
+EMPTY_PAGE_RETRIES = 2  # follow-up reads when a page comes back empty (rare: sparse streams)
 
 
 def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> tuple[list[LogSource], list[str]]:
@@ -53,15 +54,25 @@ def fetch(client: Any, source: LogSource, limit: int = 100) -> list[str]:
     """The messages of the last `limit` events of the stream, oldest first."""
     if not source.group or not source.stream:
         raise Gap(f"Container {source.container}: no log stream to read.")
-    try:
-        resp = client.get_log_events(logGroupName=source.group, logStreamName=source.stream,
-                                     startFromHead=False, limit=max(1, min(limit, MAX_LIMIT)))
-    except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise Gap(f"Logs of {source.container}: stream {source.group}/{source.stream} does not exist (log group "
-                      "deleted or expired, or the container never started and wrote nothing).") from None
-        raise
-    events = resp.get("events") or []
+    kwargs = {"logGroupName": source.group, "logStreamName": source.stream, "startFromHead": False,
+              "limit": max(1, min(limit, MAX_LIMIT))}
+    events: list[dict] = []
+    token = None
+    for _ in range(1 + EMPTY_PAGE_RETRIES):
+        try:
+            resp = client.get_log_events(**kwargs, **({"nextToken": token} if token else {}))
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise Gap(f"Logs of {source.container}: stream {source.group}/{source.stream} does not exist (log "
+                          "group deleted or expired, or the container never started and wrote nothing).") from None
+            raise
+        events = resp.get("events") or []
+        following = resp.get("nextBackwardToken")
+        # GetLogEvents may answer a page with no events while older ones exist; the same token
+        # coming back means the start of the stream.
+        if events or not following or following == token:
+            break
+        token = following
     return [_line(e) for e in events[-limit:]]
 
 

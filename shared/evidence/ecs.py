@@ -42,11 +42,19 @@ def describe_tasks(client: Any, cluster: str | None, task_arns: list[str]) -> tu
 
 def fetch_task(client: Any, cluster: str | None, task: str) -> dict:
     """The DescribeTasks object of one task; `Gap` when ECS no longer has it."""
-    tasks, failures = describe_tasks(client, cluster, [task])
+    tasks, failures = describe_tasks(client, cluster or cluster_of_task(task), [task])
     if not tasks:
         reason = (failures[0].get("reason") if failures else None) or "not found"
         raise Gap(TASK_EXPIRED.format(task=task, reason=reason))
     return tasks[0]
+
+
+def cluster_of_task(task_arn: str | None) -> str | None:
+    """The cluster name inside a long-format task ARN (task/CLUSTER/ID), else None."""
+    if not task_arn or not task_arn.startswith("arn:"):
+        return None
+    parts = task_arn.split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) == 3 else None
 
 
 def task_event(task: dict) -> TaskStateChangeEvent:

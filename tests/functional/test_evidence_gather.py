@@ -313,3 +313,40 @@ def test_every_aws_call_of_the_gatherers_is_granted():
             "ec2:DescribeRouteTables", "sts:AssumeRole"} <= called
     granted = set(FUNCTION_ACTIONS["manual"]) & set(FUNCTION_ACTIONS["deploy_failed"]) | set(ASSUME_MEMBER_ROLE)
     assert called - granted == set()
+
+
+# -- log tail paging --------------------------------------------------------------------------------
+def test_an_empty_page_is_followed_back_at_most_twice():
+    from botocore.session import get_session
+
+    from shared.evidence import cwlogs
+    from shared.evidence.model import LogSource
+
+    client = get_session().create_client("logs", region_name=REGION, aws_access_key_id="x",
+                                         aws_secret_access_key="x")
+    source = LogSource("app", LOG_GROUP, f"ecs/app/{TASK_ID}", REGION)
+    base = {"logGroupName": LOG_GROUP, "logStreamName": f"ecs/app/{TASK_ID}", "startFromHead": False, "limit": 5}
+    with Stubber(client) as stub:
+        stub.add_response("get_log_events", {"events": [], "nextBackwardToken": "b/2", "nextForwardToken": "f/9"},
+                          base)
+        stub.add_response("get_log_events", {"events": [{"timestamp": 1, "message": "boom\n"}],
+                                             "nextBackwardToken": "b/1", "nextForwardToken": "f/2"},
+                          {**base, "nextToken": "b/2"})
+        assert cwlogs.fetch(client, source, 5) == ["boom"]
+        # An empty stream: the same token comes back, reading stops.
+        stub.add_response("get_log_events", {"events": [], "nextBackwardToken": "b/0", "nextForwardToken": "f/0"})
+        stub.add_response("get_log_events", {"events": [], "nextBackwardToken": "b/0", "nextForwardToken": "f/0"})
+        assert cwlogs.fetch(client, source, 5) == []
+        # Never more than three reads.
+        for i in range(3):
+            stub.add_response("get_log_events", {"events": [], "nextBackwardToken": f"b/x{i}", "nextForwardToken": "f"})
+        assert cwlogs.fetch(client, source, 5) == []
+        stub.assert_no_pending_responses()
+
+
+def test_empty_stream_in_moto_ends(aws):
+    world = World.build(aws, [container_def()])
+    aws("logs").create_log_stream(logGroupName=LOG_GROUP, logStreamName=f"ecs/app/{TASK_ID}")
+    aws.reset_calls()
+    ev = gather(parse_task_event(world.stopped_event()), aws, need=NOTHING)
+    assert len(ev.logs) == 0 and 1 <= aws.calls["logs.GetLogEvents"] <= 3
