@@ -18,22 +18,22 @@ MAX_LIMIT = 10_000  # GetLogEvents returns at most 10,000 events per call
 EMPTY_PAGE_RETRIES = 2  # follow-up reads when a page comes back empty (rare: sparse streams)
 
 
-def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> tuple[list[LogSource], list[str]]:
-    """(log sources per container of the task definition, gaps for containers whose logs are not readable)."""
+def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> tuple[list[LogSource], dict[str, str]]:
+    """(log sources per container of the task definition, container -> why its logs are not readable)."""
     out: list[LogSource] = []
-    gaps: list[str] = []
+    gaps: dict[str, str] = {}
     tid = task_id(detail.task_arn)
     runtime_ids = {c.name: c.runtime_id for c in detail.containers if c.name}
     for cdef in td.containers:
         driver = cdef.log_driver
         if not driver:
-            gaps.append(f"Container {cdef.name} has no log configuration: its output was not kept, so there are "
-                        "no logs to read.")
+            gaps[cdef.name] = (f"Container {cdef.name} has no log configuration: its output was not kept, so "
+                               "there are no logs to read.")
             continue
         if driver != "awslogs":
             where = " (FireLens: the logs go wherever its output plugin sends them)" if driver == "awsfirelens" else ""
-            gaps.append(f"Container {cdef.name} logs through the {driver} driver{where}: only awslogs streams are "
-                        "read, so its logs were not read.")
+            gaps[cdef.name] = (f"Container {cdef.name} logs through the {driver} driver{where}: only awslogs streams "
+                               "are read, so its logs were not read.")
             continue
         group = cdef.log_options.get("awslogs-group")
         prefix = cdef.log_options.get("awslogs-stream-prefix")
@@ -43,8 +43,8 @@ def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> 
         elif runtime_ids.get(cdef.name):
             stream = runtime_ids[cdef.name]
         if not group or not stream:
-            gaps.append(f"Container {cdef.name}: the awslogs stream name cannot be worked out "
-                        f"({'no awslogs-group' if not group else 'no awslogs-stream-prefix and no container id'}).")
+            gaps[cdef.name] = (f"Container {cdef.name}: the awslogs stream name cannot be worked out "
+                               f"({'no awslogs-group' if not group else 'no awslogs-stream-prefix and no container id'}).")
         out.append(LogSource(container=cdef.name, group=group, stream=stream,
                              region=cdef.log_options.get("awslogs-region") or region or split_arn(detail.task_arn)[0]))
     return out, gaps

@@ -123,9 +123,12 @@ class _Gatherer:
         td = self._task_definition(event)
         sources: list[LogSource] = []
         if td is not None:
-            sources, gaps = cwlogs.sources(td, d, region)
-            for g in gaps:
-                self._gap(g)
+            sources, unreadable = cwlogs.sources(td, d, region)
+            if logs is None:
+                # Only the containers whose logs matter: the failing ones.
+                failing = Evidence(event=event, logs=normalise([]), task_definition=td).failing
+                for name in failing:
+                    self._gap(unreadable.get(name))
         logset = _logset(event, logs) if logs is not None else self._read_logs(event, td, sources)
         ev = self._evidence(event, td, logset, tuple(sources))
 

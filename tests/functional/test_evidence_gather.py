@@ -104,12 +104,15 @@ def test_failing_container_read_first_and_sidecar_skipped(aws):
 
 
 def test_firelens_and_missing_stream_become_gaps(aws):
-    world = World.build(aws, [container_def("app"), container_def("router", log_driver="awsfirelens")])
+    world = World.build(aws, [container_def("app"), container_def("router", log_driver="awsfirelens"),
+                              container_def("otel", log_driver="awsfirelens", essential=False)])
     event = world.stopped_event(containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED"},
-                                            {"name": "router", "exitCode": 1, "lastStatus": "STOPPED"}])
+                                            {"name": "router", "exitCode": 1, "lastStatus": "STOPPED"},
+                                            {"name": "otel", "exitCode": 0, "lastStatus": "STOPPED"}])
     _, finding = investigate(parse_task_event(event), aws)  # the app stream was never written
     text = " ".join(finding.gaps)
     assert "router logs through the awsfirelens driver" in text
+    assert "otel" not in text  # a healthy sidecar's logs are not missed
     assert f"stream {LOG_GROUP}/ecs/app/{TASK_ID} does not exist" in text
 
 
