@@ -42,9 +42,13 @@ def diagnose_request(payload: Any, clients: Clients, settings: Settings | None =
         raise BadInput(f"expected a JSON object, got {type(payload).__name__}")
     detail_type = payload.get("detail-type") or payload.get("detailType")
     if detail_type in (DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION):
-        from shared.deploy import diagnose_deployment, parse_deploy_event
+        from shared.deploy import DEPLOY_EVENTS, diagnose_deployment, parse_deploy_event
 
-        return [diagnose_deployment(parse_deploy_event(payload), clients, settings)]
+        event = parse_deploy_event(payload)
+        if event.detail.event_name not in DEPLOY_EVENTS:
+            raise BadInput(f"{event.detail.event_name} is not a failure: only {', '.join(sorted(DEPLOY_EVENTS))} "
+                           "events are diagnosed")
+        return [diagnose_deployment(event, clients, settings)]
     if detail_type == TASK_STATE_CHANGE or "taskArn" in payload or "tasks" in payload:
         from shared.evidence.gather import investigate
 

@@ -166,6 +166,9 @@ def test_manual_requests(aws):
 
     with pytest.raises(BadInput, match="expected"):
         diagnose_request({"cluster": CLUSTER}, aws)
+    with pytest.raises(BadInput, match="SERVICE_DEPLOYMENT_COMPLETED is not a failure"):
+        diagnose_request({"detail-type": "ECS Deployment State Change", "source": "aws.ecs", "resources": [],
+                          "detail": {"eventName": "SERVICE_DEPLOYMENT_COMPLETED"}}, aws)
 
 
 # -- the installed command against moto_server ----------------------------------------------------
