@@ -218,3 +218,11 @@ def test_installed_cli_against_moto_server(moto_server, monkeypatch):
     assert finding["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
     assert finding["links"]["log_stream"].endswith(arn.rsplit("/", 1)[-1])
     assert finding["gaps"] == []
+
+
+def test_real_slack_payload_of_a_live_diagnosis(aws, capsys):
+    world = World.build(aws, [container_def()])
+    arn = stopped_task(aws, world, CRASH_LOGS)
+    assert main(["diagnose", "--task", arn, "--format", "slack"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert "DATABASE_URL" in payload["text"] and payload["blocks"]
