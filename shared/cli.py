@@ -2,6 +2,7 @@
 
     ecs-autopsy diagnose --event EVENT.json [--logs LOGS.txt] --offline [--format text|json|markdown]
     ecs-autopsy diagnose --case CASE.json [CASE.json ...] --offline --format json
+    ecs-autopsy diagnose --cluster C --task T | --service S [--region R] [--log-lines N] [--format ...]
     ecs-autopsy schema
 
 Exit status: 0 when a diagnosis was made (`unknown` included), 2 on bad input (one line on stderr
@@ -58,9 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an ECS Task State Change event (EventBridge), or DescribeTasks output")
     src.add_argument("--case", type=Path, nargs="+", metavar="CASE.json",
                      help="case files {event, logs, expect}; prints one finding per case per line")
+    src.add_argument("--task", metavar="TASK", help="live: a stopped task's ARN or id (with --cluster)")
+    src.add_argument("--service", metavar="SERVICE", help="live: the service's most recent stopped tasks")
+    d.add_argument("--cluster", metavar="CLUSTER", help="live: the cluster of --task/--service")
+    d.add_argument("--region", metavar="REGION", help="live: AWS region (default: the task ARN's, then AWS_REGION)")
+    d.add_argument("--log-lines", type=int, metavar="N", help="live: log lines read per container (default 100)")
     d.add_argument("--logs", type=Path, metavar="LOGS.txt", help="log lines of the task's containers (with --event)")
     d.add_argument("--offline", action="store_true", help="use only the files given; never call AWS")
-    d.add_argument("--format", default="text", help="text (default), json, markdown")
+    d.add_argument("--format", default="text", help="text (default), json, markdown; live also slack, sns, chatbot")
     d.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     d.set_defaults(func=cmd_diagnose)
 
@@ -79,6 +85,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     if args.logs and args.case:
         raise BadInput("--logs goes with --event; a case file carries its own logs")
+    if args.offline and (args.task or args.service):
+        raise BadInput("--task and --service read AWS: drop --offline (or give --event with --offline)")
     if not args.offline:
         live = _live_command()
         if live is None:

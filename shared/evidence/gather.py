@@ -1,0 +1,301 @@
+"""gather(): the only code that reads AWS to diagnose a stopped task. Every failed read is a gap.
+
+The event comes first: an "ECS Task State Change" event already carries the stop code, the stopped
+reason, the containers and their exit codes, so DescribeTasks is called only when the event lacks
+them. Then, in two phases to keep calls (and quota) down:
+
+1. the task definition (cached per ARN while warm) and the log tails of the failing containers
+   (one GetLogEvents per stream, from the end);
+2. only what the first diagnosis asks for (see `plan`): target groups and target health for ELB
+   health-check stops, an IAM simulation for an AccessDenied naming a role, the network path for
+   timeouts (egress, database, image pull, secrets, EFS) and health checks that never arrive.
+
+A warm diagnosis of an application crash in a one-container task makes one AWS call: the log tail.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from shared.evidence import cwlogs, ecs, elbv2, iam, network
+from shared.evidence.errors import Gap, guarded
+from shared.evidence.model import Evidence, LogSource, ServiceFacts, TaskDefinitionFacts
+from shared.logs import normalise
+from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
+
+if TYPE_CHECKING:
+    from shared.aws import Clients
+    from shared.models.finding import Finding
+    from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_LOG_STREAMS = 3  # containers whose logs are read, failing ones first
+NETWORK_PATTERNS = frozenset({"network-egress-blocked"})
+NETWORK_CAUSES = {
+    "database-connection-failed": ("timeout", "unreachable"),
+    "image-pull-failed": ("network",),
+    "secrets-retrieval-failed": ("network",),
+    "volume-mount-failed": ("network",),
+}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Phase-2 reads a diagnosis asks for."""
+
+    target_health: bool = False
+    iam: bool = False
+    network: bool = False
+
+    def __bool__(self) -> bool:
+        return self.target_health or self.iam or self.network
+
+
+NOTHING = Needs()
+EVERYTHING = Needs(True, True, True)
+
+
+def plan(finding: Finding) -> Needs:
+    """What else to read, from a diagnosis made on the event, the task definition and the logs."""
+    facts = finding.facts
+    pattern = finding.pattern
+    health = pattern == "health-check-failed"
+    access = (pattern == "iam-access-denied" and facts.get("cause") != "no-credentials"
+              and facts.get("action") not in (None, "unknown") and bool(facts.get("principal")))
+    net = (health or pattern in NETWORK_PATTERNS
+           or facts.get("cause") in NETWORK_CAUSES.get(pattern, ()))
+    return Needs(target_health=health, iam=access, network=net)
+
+
+def gather(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
+           need: Needs | None = None, logs: Any = None, log_lines: int | None = None,
+           fresh: bool = False) -> Evidence:
+    """Evidence about the stopped task. `need`: the phase-2 reads to make (None: decided by `plan`
+    from a first diagnosis). `logs`: log lines already at hand (then no log stream is read).
+    `fresh`: the event was just built from DescribeTasks (never described again)."""
+    return _Gatherer(clients, settings, log_lines).run(event, need, logs, fresh)[0]
+
+
+def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
+                logs: Any = None, log_lines: int | None = None, fresh: bool = False) -> tuple[Evidence, Finding]:
+    """gather() and diagnose(): the evidence and the finding (the engine runs twice only when a
+    phase-2 read added evidence)."""
+    from shared.engine import diagnose
+
+    ev, finding = _Gatherer(clients, settings, log_lines).run(event, None, logs, fresh)
+    return ev, finding if finding is not None else diagnose(ev)
+
+
+# -------------------------------------------------------------------------------------------------
+class _Gatherer:
+    def __init__(self, clients: Clients, settings: Settings | None, log_lines: int | None) -> None:
+        from shared.settings import Settings
+
+        self.settings = settings or Settings()
+        self.root = clients
+        self.clients = clients
+        self.log_lines = log_lines or self.settings.log_lines
+        self.gaps: list[str] = []
+
+    def _gap(self, text: str | None) -> None:
+        if text and text not in self.gaps:
+            self.gaps.append(text)
+
+    def run(self, event: TaskStateChangeEvent, need: Needs | None, logs: Any,
+            fresh: bool = False) -> tuple[Evidence, Finding | None]:
+        d = event.detail
+        region = event.region or split_arn(d.task_arn)[0]
+        self.region = region
+        member, gap = guarded(f"Member account {event.account}", "sts:AssumeRole", self.root.for_account,
+                              event.account, region)
+        if gap:
+            self._gap(gap + " Nothing could be read in that account.")
+            return self._evidence(event, None, _logset(event, logs or []), ()), None
+        self.clients = member  # type: ignore[assignment]
+
+        if not fresh and ecs.needs_describe(event):
+            event = self._describe(event)
+            d = event.detail
+
+        td = self._task_definition(event)
+        sources: list[LogSource] = []
+        if td is not None:
+            sources, unreadable = cwlogs.sources(td, d, region)
+            if logs is None:
+                # Only the containers whose logs matter: the failing ones.
+                failing = Evidence(event=event, logs=normalise([]), task_definition=td).failing
+                for name in failing:
+                    self._gap(unreadable.get(name))
+        logset = _logset(event, logs) if logs is not None else self._read_logs(event, td, sources)
+        ev = self._evidence(event, td, logset, tuple(sources))
+
+        prelim: Finding | None = None
+        if need is None:
+            from shared.engine import diagnose
+
+            prelim = diagnose(ev)
+            need = plan(prelim)
+        if not need:
+            return ev, prelim
+        return self._phase2(ev, need, prelim), None
+
+    # -- phase 1 ---------------------------------------------------------------------------------
+    def _describe(self, event: TaskStateChangeEvent) -> TaskStateChangeEvent:
+        d = event.detail
+        task, gap = guarded(f"Task {task_id(d.task_arn)}", "ecs:DescribeTasks", ecs.fetch_task,
+                            self.clients("ecs", self.region), d.cluster_arn, d.task_arn)
+        if gap:
+            self._gap(gap)
+            return event
+        fresh = ecs.task_event(task)
+        return fresh.model_copy(update={"id": event.id, "time": event.time or fresh.time,
+                                        "account": event.account or fresh.account,
+                                        "region": event.region or fresh.region})
+
+    def _task_definition(self, event: TaskStateChangeEvent) -> TaskDefinitionFacts | None:
+        arn = event.detail.task_definition_arn
+        if not arn:
+            self._gap("The event names no task definition: environment, memory, ports and log configuration "
+                      "were not read.")
+            return None
+        td, gap = guarded(f"Task definition {arn.rsplit('/', 1)[-1]}", "ecs:DescribeTaskDefinition",
+                          ecs.fetch_task_definition, self.clients("ecs", self.region), arn)
+        self._gap(gap)
+        return td
+
+    def _read_logs(self, event: TaskStateChangeEvent, td: TaskDefinitionFacts | None,
+                   sources: list[LogSource]) -> Any:
+        d = event.detail
+        if not sources:
+            return _logset(event, [])
+        if d.started_at is None and all(c.exit_code is None for c in d.containers) and d.containers:
+            # The containers never ran (pull, secrets, ENI, capacity): there is no stream to read.
+            return _logset(event, [])
+        probe = Evidence(event=event, logs=normalise([]), task_definition=td)
+        failing = [n for n in probe.failing]
+        ran = {c.name for c in d.containers if c.exit_code is not None or d.started_at is not None}
+        by_name = {s.container: s for s in sources if s.stream}
+        first = [by_name[n] for n in failing if n in by_name and n in ran]
+        rest = [s for name, s in by_name.items() if name not in failing and name in ran]
+        lines: dict[str, list[str]] = {}
+        for batch in (first[:MAX_LOG_STREAMS], rest[: max(0, MAX_LOG_STREAMS - len(first))]):
+            for source in batch:
+                got = self._read_stream(source)
+                if got:
+                    lines[source.container] = got
+            if lines:
+                break
+        names = [c.name for c in d.containers if c.name]
+        return normalise(lines, names)
+
+    def _read_stream(self, source: LogSource) -> list[str]:
+        client = self.clients("logs", source.region or self.region)
+        got, gap = guarded(f"Logs of {source.container} ({source.group})", "logs:GetLogEvents", cwlogs.fetch,
+                           client, source, self.log_lines)
+        if gap:
+            prefixes = self.settings.log_group_prefixes
+            if ("access denied" in gap and prefixes and source.group
+                    and not source.group.startswith(tuple(prefixes))):
+                gap += (f" The group is outside the prefixes ecs-autopsy may read ({', '.join(prefixes)}; "
+                        "ECS_AUTOPSY_LOG_GROUP_PREFIXES).")
+            self._gap(gap)
+        return got or []
+
+    def _evidence(self, event: TaskStateChangeEvent, td: TaskDefinitionFacts | None, logs: Any,
+                  sources: tuple[LogSource, ...], **extra: Any) -> Evidence:
+        return Evidence(event=event, logs=logs, task_definition=td, log_sources=sources,
+                        gaps=tuple(self.gaps), offline=False, **extra)
+
+    # -- phase 2 ---------------------------------------------------------------------------------
+    def _phase2(self, ev: Evidence, need: Needs, prelim: Finding | None) -> Evidence:
+        d = ev.detail
+        svc_name = service_name(d.group)
+        cluster = d.cluster_arn
+        info: ecs.ServiceInfo | None = None
+        if svc_name and cluster and (need.target_health or need.network):
+            info, gap = guarded(f"Service {svc_name}", "ecs:DescribeServices", ecs.fetch_service,
+                                self.clients("ecs", self.region), cluster, svc_name)
+            self._gap(gap)
+        service: ServiceFacts | None = info.facts if info else None
+
+        target_groups: tuple = ()
+        vpc_id = None
+        if need.target_health:
+            links = []
+            named = elbv2.target_group_in_reason(d.stopped_reason)
+            for lb in info.load_balancers if info else ():
+                if lb.target_group_arn:
+                    links.append(elbv2.TargetGroupLink(lb.target_group_arn, lb.container_name, lb.container_port))
+            if named:
+                links.sort(key=lambda link: link.arn != named)
+                if all(link.arn != named for link in links):
+                    links.insert(0, elbv2.TargetGroupLink(named))
+            if links:
+                read, gap = guarded("Target groups", "elasticloadbalancing:DescribeTargetGroups", elbv2.fetch,
+                                    self.clients("elbv2", self.region), links, d.eni_detail("privateIPv4Address"))
+                self._gap(gap)
+                if read:
+                    target_groups, vpc_id = read.target_groups, read.vpc_id
+                    for g in read.gaps:
+                        self._gap(g)
+            elif elbv2.classic_elb_in_reason(d.stopped_reason):
+                self._gap("The task is behind a Classic Load Balancer: its health check was not read.")
+            else:
+                self._gap("No target group found for the task (not in the stop reason, no service load balancer).")
+
+        iam_check = None
+        if need.iam:
+            iam_check = self._iam(ev, prelim)
+
+        net = None
+        if need.network:
+            lb_sgs: tuple[str, ...] = ()
+            port = None
+            if target_groups:
+                tg = target_groups[0]
+                lb_sgs = tg.load_balancer_security_groups
+                port = (int(tg.health_check_port) if tg.health_check_port and tg.health_check_port.isdigit()
+                        else tg.container_port or tg.port)
+            subnet = d.eni_detail("subnetId")
+            net, gaps = network.fetch(self.clients("ec2", self.region), subnet, vpc_id=vpc_id,
+                                      security_groups=info.security_groups if info else (),
+                                      lb_security_groups=lb_sgs, port=port,
+                                      public_ip=info.assign_public_ip if info else None)
+            for g in gaps:
+                self._gap(g)
+        return replace(ev, service=service, target_groups=target_groups, iam=iam_check, network=net,
+                       gaps=tuple(self.gaps))
+
+    def _iam(self, ev: Evidence, prelim: Finding | None) -> Any:
+        if prelim is None:
+            from shared.engine import diagnose
+
+            prelim = diagnose(ev)
+        if prelim.pattern != "iam-access-denied":
+            return None
+        facts = prelim.facts
+        principal = facts.get("principal")
+        action = facts.get("action")
+        if not principal or not action:
+            return None
+        check, gap = guarded(f"IAM simulation of {action} for {principal}", "iam:SimulatePrincipalPolicy",
+                             iam.fetch, self.clients("iam"), principal, action, facts.get("resource"),
+                             ev.task_definition)
+        self._gap(gap)
+        return check
+
+
+def _logset(event: TaskStateChangeEvent, logs: Any) -> Any:
+    if hasattr(logs, "texts"):
+        return logs
+    names = [c.name for c in event.detail.containers if c.name]
+    logset = normalise(logs, names)
+    if len(names) == 1:
+        logset = logset.attribute_unlabelled(names[0])
+    return logset
+
+
+__all__ = ["EVERYTHING", "NOTHING", "Gap", "Needs", "gather", "investigate", "plan"]
