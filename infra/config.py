@@ -73,7 +73,7 @@ class AutopsyConfig(BaseModel):
     noise_window_seconds: int = Field(900, ge=0, le=86_400, alias="autopsy:noiseWindowSeconds",
                                       description="Repeats of one failure inside this window are collapsed.")
     max_slack_posts_per_window: int = Field(5, ge=1, le=1000, alias="autopsy:maxSlackPostsPerWindow",
-                                            description="Slack posts per service and pattern per noise window.")
+                                            description="At most this many Slack posts per noise window (storm cap).")
     chatbot_format: bool = Field(False, alias="autopsy:chatbotFormat",
                                  description="Publish to SNS in the AWS Chatbot custom-notification format.")
     topic_arn: str | None = Field(None, alias="autopsy:topicArn",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -20,7 +20,12 @@ class EcsAutopsyStack(Stack):
                  code: lambda_.Code | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("description", "ecs-autopsy: diagnoses stopped ECS tasks and failed deployments")
         super().__init__(scope, construct_id, **kwargs)
-        self.autopsy = EcsAutopsy(self, "Autopsy", config=config, code=code)
+        self.autopsy = a = EcsAutopsy(self, "Autopsy", config=config, code=code)
+        CfnOutput(self, "TopicArn", value=a.topic.topic_arn, description="Findings and alarms are published here")
+        CfnOutput(self, "ManualFunctionName", value=a.functions["manual"].function_name,
+                  description="Invoke to diagnose a task on demand")
+        CfnOutput(self, "EventsDlqUrl", value=a.events_dlq.queue_url,
+                  description="Events EventBridge could not deliver to the functions")
 
 
 class EcsAutopsyMemberStack(Stack):
