@@ -55,18 +55,20 @@ MAX_EVENT_AGE = Duration.hours(1)
 ASYNC_RETRIES = 2
 TARGET_RETRIES = 3
 
-# Memory and timeout, from measurement (Nov 2026, 2-core x86 build machine, one core per process):
-# - cold start imports (boto3 + pydantic + powertools logging + slack_sdk.webhook + shared.engine):
-#   1.5-1.6 s on one full core; `import shared.engine` alone 0.55-0.78 s.
-# - diagnose() on the 27 corpus cases: median 2-3 ms, max 190-220 ms (first call compiles regexes);
-#   a 10,000-line log (autopsy:logLines maximum): 72-148 ms.
-# - peak RSS: 38 MiB (engine + corpus), 64 MiB with boto3, powertools, slack_sdk and 4 clients.
-# Memory is not the constraint, CPU is: Lambda gives a full vCPU at 1,769 MB and CPU in proportion
-# below it, so 1,024 MB (~0.58 vCPU) keeps the cold start near 2.5-3 s; cost per invocation is about
-# the same as at 512 MB because the run is CPU-bound. Timeouts cover the AWS reads (describe calls,
-# GetLogEvents, ELB/EC2/IAM), each bounded by botocore connect/read timeouts and adaptive retries,
-# plus the Slack post: one task 60 s; a failed deployment reads several stopped tasks, 120 s.
-MEMORY_MB = 1024
+# Memory and timeout, from measurement (Nov 2026, 2-core x86 build machine, one process on one core,
+# the engine as merged on main with google-re2):
+# - cold-start imports (boto3 + pydantic + powertools logging + slack_sdk.webhook + shared.engine):
+#   0.51-0.56 s idle, up to 1.5 s with the machine loaded; `import shared.engine` alone 0.24-0.26 s.
+# - diagnose() on the 27 corpus cases: median 1.1 ms, max 79-92 ms (first call); a 10,000-line log
+#   (the autopsy:logLines maximum): 22-33 ms.
+# - peak RSS: 42 MiB (engine + corpus); 94 MiB with every import above, shared.notify and 7 clients.
+# Memory needs ~100 MiB; CPU is what memory buys: Lambda gives a full vCPU at 1,769 MB, in proportion
+# below. 512 MB (~0.29 vCPU) keeps the cold start near 2 s and a 10k-line diagnosis near 0.1 s;
+# a warm invocation mostly waits on AWS and Slack APIs, paid per ms and per MB, so more memory would
+# cost more for ~1 s less cold start. Timeouts cover the AWS reads (describe calls, GetLogEvents,
+# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and adaptive retries, plus the Slack
+# post: one task 60 s; a failed deployment reads several stopped tasks, 120 s.
+MEMORY_MB = 512
 
 
 @dataclass(frozen=True)
@@ -297,8 +299,9 @@ def topic_key_policy() -> iam.PolicyDocument:
         iam.PolicyStatement(
             sid="AccountAdministersAndDelegatesToIam", actions=list(KEY_ACCOUNT_ACTIONS), resources=["*"],
             principals=[iam.AccountRootPrincipal()]),
+        # As AWS documents it for alarms on encrypted topics; which alarms may publish is decided by
+        # the topic policy (aws:SourceAccount), where CloudWatch's calls carry that key.
         iam.PolicyStatement(
             sid="CloudWatchAlarmsPublishToEncryptedTopic", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"], principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}),
+            resources=["*"], principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")]),
     ])

@@ -19,8 +19,8 @@ from infra.grants import Grant
 # Reasons for rules acknowledged on whole resources, by rule id.
 REASONS = {
     "AwsSolutions-L1": (
-        "Python 3.12 is pinned on purpose: the bundled pydantic-core wheel is built for CPython 3.12 "
-        "(cp312 manylinux aarch64) and the code is tested on it; a runtime bump is a reviewed change."
+        "Python 3.12 is pinned on purpose: the bundled compiled wheels (pydantic-core, google-re2) are built "
+        "for CPython 3.12 manylinux aarch64 and the code is tested on it; a runtime bump is a reviewed change."
     ),
     "AwsSolutions-SQS3": (
         "This queue is itself a dead-letter queue (EventBridge rule target DLQ or Lambda on-failure destination); "

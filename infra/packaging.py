@@ -8,8 +8,8 @@ so the handler entries are `functions.<name>.handler.handler` and the core impor
     pydantic/, pydantic_core/, aws_lambda_powertools/, slack_sdk/, ...   runtime dependencies
 
 Dependencies come from infra/lambda-requirements.txt, installed by pip for the Lambda platform
-(manylinux2014 aarch64 wheels, CPython 3.12): pydantic-core is compiled, so the build machine's
-own wheels would not load on Lambda. boto3 is left to the runtime.
+(manylinux aarch64 wheels, CPython 3.12): pydantic-core and google-re2 are compiled, so the build
+machine's own wheels would not load on Lambda. boto3 is left to the runtime.
 
 Bundling runs when CDK synthesizes a stack that needs it (`make synth`, `cdk deploy`); tests skip it
 with the standard context `aws:cdk:bundling-stacks=[]`, and CDK then references the source tree
@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = Path(__file__).with_name("lambda-requirements.txt")
 CODE_PACKAGES = ("shared", "functions")
 FUNCTIONS = ("task_stopped", "deploy_failed", "manual")
-PLATFORM = "manylinux2014_aarch64"
+# The python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 and manylinux_2_28 wheels
+# both load there; google-re2 publishes aarch64 wheels only as manylinux_2_28.
+PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 PYTHON_VERSION = "3.12"
 _SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
@@ -69,14 +71,15 @@ def pip_command(target: Path, requirements: Path = REQUIREMENTS) -> list[str]:
     return [
         sys.executable, "-m", "pip", "install",
         "--quiet", "--disable-pip-version-check", "--no-compile", "--no-warn-script-location",
-        "--platform", PLATFORM, "--python-version", PYTHON_VERSION, "--implementation", "cp",
+        *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+        "--python-version", PYTHON_VERSION, "--implementation", "cp",
         "--only-binary=:all:", "--target", str(target), "-r", str(requirements),
     ]
 
 
 def asset_hash(root: Path = ROOT, requirements: Path = REQUIREMENTS) -> str:
     h = hashlib.sha256()
-    h.update(f"{PLATFORM}|{PYTHON_VERSION}|".encode())
+    h.update(f"{','.join(PLATFORMS)}|{PYTHON_VERSION}|".encode())
     h.update(requirements.read_bytes())
     for src, rel in code_files(root):
         h.update(rel.as_posix().encode() + b"\0" + src.read_bytes() + b"\0")
@@ -97,7 +100,8 @@ def copy_code(output: Path, root: Path = ROOT) -> int:
 def install_dependencies(output: Path, requirements: Path = REQUIREMENTS) -> None:
     proc = subprocess.run(pip_command(output, requirements), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise BundlingError(f"pip could not install the Lambda dependencies for {PLATFORM}/py{PYTHON_VERSION} "
+        raise BundlingError(f"pip could not install the Lambda dependencies for {'/'.join(PLATFORMS)} "
+                            f"py{PYTHON_VERSION} "
                             f"from {requirements.name}:\n{proc.stderr.strip() or proc.stdout.strip()}")
     # pydantic-core is the compiled one: make sure the Lambda platform's build is what landed.
     if not list(output.glob(f"pydantic_core/_pydantic_core.cpython-{PYTHON_VERSION.replace('.', '')}-aarch64-*.so")):

@@ -67,7 +67,7 @@ def test_asset_hash_follows_code_and_requirements(repo, tmp_path):
 def test_pip_installs_wheels_for_the_lambda_platform(tmp_path):
     cmd = pk.pip_command(tmp_path / "t")
     joined = " ".join(cmd)
-    assert "--platform manylinux2014_aarch64" in joined
+    assert "--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64" in joined
     assert "--python-version 3.12" in joined and "--implementation cp" in joined
     assert "--only-binary=:all:" in cmd and "--no-compile" in cmd
     assert cmd[cmd.index("--target") + 1] == str(tmp_path / "t")
