@@ -41,7 +41,6 @@ def _standalone_app() -> App:
 
 def main(app: App | None = None) -> int:
     """Synthesize; on invalid configuration print the message (no traceback) and return 2."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     if app is None:
         # Under the CDK CLI, App() reads the context and output directory the CLI passes.
         app = App() if os.environ.get("CDK_OUTDIR") else _standalone_app()
