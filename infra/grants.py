@@ -88,7 +88,7 @@ class Scope:
 # ---- one scope builder per action ---------------------------------------------------------------
 Builder = Callable[[Scope], "Grant | None"]
 
-_ALL_CLUSTERS = "every cluster of the account and Region is watched (autopsy:clusters is empty)"
+_ALL_CLUSTERS = "every cluster of the account and Region is watched: autopsy:clusters is empty"
 
 
 def _describe_tasks(s: Scope) -> Grant:
