@@ -1,0 +1,307 @@
+"""EcsAutopsy: the reusable construct. Place it in any stack; everything ecs-autopsy needs is inside.
+
+    from infra import AutopsyConfig, EcsAutopsy
+    EcsAutopsy(self, "Autopsy", config=AutopsyConfig(clusters=("prod",), slack_webhook_secret="ecs/slack"))
+
+Resources: three EventBridge rules (task stopped, deployment failed, task start impaired) with a
+dead-letter queue; three Lambda functions (Python 3.12, arm64, reserved concurrency) with their own
+role, log group and on-failure queue; the findings topic (KMS, SSL only) unless an existing one is
+given; the state table (TTL); alarms on every queue's depth and every function's errors, published
+to the topic; and, for an organization hub, the event bus policy that lets member accounts send
+their ECS events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import grants as G
+from infra import nag
+from infra.config import RETENTION_DAYS, AutopsyConfig
+from infra.hub import HubBusPolicy
+from infra.packaging import handler_entry, lambda_code
+from infra.rules import rule_specs
+from shared import permissions as P
+from shared.settings import ENV_VARS
+
+# Idempotency and noise-control table: the attribute names are the contract with the functions
+# (they are Powertools' idempotency defaults, so DynamoDBPersistenceLayer needs no arguments).
+TABLE_PARTITION_KEY = "id"
+TABLE_TTL_ATTRIBUTE = "expiration"
+
+POWERTOOLS_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "ecs-autopsy",
+    "POWERTOOLS_METRICS_NAMESPACE": "EcsAutopsy",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+# How long a failed asynchronous event is retried before it goes to the on-failure queue. ECS
+# keeps a stopped task describable for about an hour: a later diagnosis would only report gaps.
+MAX_EVENT_AGE = Duration.hours(1)
+ASYNC_RETRIES = 2
+TARGET_RETRIES = 3
+
+# Memory and timeout, from measurement (Nov 2026, 2-core x86 build machine, one process on one core,
+# the engine as merged on main with google-re2):
+# - cold-start imports (boto3 + pydantic + powertools logging + slack_sdk.webhook + shared.engine):
+#   0.51-0.56 s idle, up to 1.5 s with the machine loaded; `import shared.engine` alone 0.24-0.26 s.
+# - diagnose() on the 27 corpus cases: median 1.1 ms, max 79-92 ms (first call); a 10,000-line log
+#   (the autopsy:logLines maximum): 22-33 ms.
+# - peak RSS: 42 MiB (engine + corpus); 94 MiB with every import above, shared.notify and 7 clients.
+# Memory needs ~100 MiB; CPU is what memory buys: Lambda gives a full vCPU at 1,769 MB, in proportion
+# below. 512 MB (~0.29 vCPU) keeps the cold start near 2 s and a 10k-line diagnosis near 0.1 s;
+# a warm invocation mostly waits on AWS and Slack APIs, paid per ms and per MB, so more memory would
+# cost more for ~1 s less cold start. Timeouts cover the AWS reads (describe calls, GetLogEvents,
+# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and adaptive retries, plus the Slack
+# post: one task 60 s; a failed deployment reads several stopped tasks, 120 s.
+MEMORY_MB = 512
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # key of shared.permissions.FUNCTION_ACTIONS and folder under functions/
+    id: str
+    description: str
+    timeout: Duration
+    concurrency_share: int | None  # None: the configured reserved concurrency; else min(share, configured)
+
+
+FUNCTION_SPECS = (
+    FunctionSpec("task_stopped", "TaskStopped", "ecs-autopsy: diagnose a stopped ECS task", Duration.seconds(60),
+                 None),
+    FunctionSpec("deploy_failed", "DeployFailed", "ecs-autopsy: diagnose a failed or impaired ECS deployment",
+                 Duration.seconds(120), 2),
+    FunctionSpec("manual", "Manual", "ecs-autopsy: diagnose a task on demand (aws lambda invoke)",
+                 Duration.seconds(120), 2),
+)
+
+
+def environment(config: AutopsyConfig, *, topic_arn: str, table_name: str) -> dict[str, str]:
+    """Exactly the variables shared/settings.py reads (plus Powertools')."""
+    values = {
+        "topic_arn": topic_arn,
+        "slack_secret_id": config.slack_webhook_secret or "",
+        "table_name": table_name,
+        "log_lines": str(config.log_lines),
+        "post_expected_stops": str(config.post_expected_stops).lower(),
+        "noise_window_seconds": str(config.noise_window_seconds),
+        "chatbot_format": str(config.chatbot_format).lower(),
+        "member_role_name": config.member_role_name if config.is_hub else "",
+        "log_group_prefixes": ",".join(config.log_group_prefixes),
+        "max_slack_posts_per_window": str(config.max_slack_posts_per_window),
+    }
+    if set(values) != set(ENV_VARS):
+        raise ValueError(f"shared/settings.py ENV_VARS and infra disagree: settings has {sorted(ENV_VARS)}, "
+                         f"infra sets {sorted(values)}")
+    return {ENV_VARS[k]: v for k, v in values.items()} | POWERTOOLS_ENV
+
+
+class EcsAutopsy(Construct):
+    """Diagnoses every stopped ECS task and failed deployment of the account/Region (or organization)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: AutopsyConfig | None = None,
+                 code: lambda_.Code | None = None) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config = config or AutopsyConfig()
+        code = code or lambda_code()
+
+        self.topic_key: kms.IKey | None = None
+        self.topic: sns.ITopic = self._topic(config)
+        topic_key_arn = self.topic_key.key_arn if self.topic_key else config.topic_kms_key_arn
+        self.table = self._table()
+
+        self.events_dlq = self._queue("EventsDlq", "EventBridge rule targets that could not be delivered")
+        self.failure_queues: dict[str, sqs.Queue] = {}
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        self.grants: dict[str, list[G.Grant]] = {}
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        scope_ = G.Scope(
+            partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID,
+            clusters=config.clusters, log_group_prefixes=config.log_group_prefixes,
+            topic_arn=self.topic.topic_arn, topic_key_arn=topic_key_arn, table_arn=self.table.table_arn,
+            secret_resources=G.secret_resources(Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID,
+                                                config.slack_webhook_secret),
+            member_role_arns=G.member_role_arns(Aws.PARTITION, config.source_accounts, config.member_role_name),
+        )
+        env = environment(config, topic_arn=self.topic.topic_arn, table_name=self.table.table_name)
+        for spec in FUNCTION_SPECS:
+            self._function(spec, config, scope_, env, code)
+
+        accounts = [Aws.ACCOUNT_ID, *config.source_accounts] if config.is_hub else None
+        self.rules: dict[str, events.Rule] = {}
+        for rule in rule_specs(config, accounts):
+            r = events.Rule(self, rule.id, description=rule.description, event_pattern=rule.pattern)
+            r.add_target(targets.LambdaFunction(
+                self.functions[rule.function], dead_letter_queue=self.events_dlq,
+                retry_attempts=TARGET_RETRIES, max_event_age=MAX_EVENT_AGE))
+            self.rules[rule.id] = r
+
+        self._queue_alarm("EventsDlq", self.events_dlq)
+        for name, queue in self.failure_queues.items():
+            self._queue_alarm(f"{FUNCTION_IDS[name]}FailureQueue", queue)
+
+        self.hub_policy = HubBusPolicy(self, "OrganizationHub", accounts=config.source_accounts) \
+            if config.is_hub else None
+
+    # ---- pieces -------------------------------------------------------------------------------
+    def _topic(self, config: AutopsyConfig) -> sns.ITopic:
+        if config.topic_arn:
+            return sns.Topic.from_topic_arn(self, "Topic", config.topic_arn)
+        key = kms.Key(self, "TopicKey", description="ecs-autopsy findings topic", enable_key_rotation=True,
+                      removal_policy=RemovalPolicy.DESTROY, policy=topic_key_policy())
+        self.topic_key = key
+        topic = sns.Topic(self, "Topic", display_name="ecs-autopsy findings", master_key=key, enforce_ssl=True)
+        # The topic policy (written for enforce_ssl) replaces SNS's default one: let CloudWatch alarms
+        # of this account publish. Functions publish through their own IAM policy.
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish", actions=["sns:Publish"], resources=[topic.topic_arn],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
+        return topic
+
+    def _table(self) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self, "StateTable",
+            partition_key=dynamodb.Attribute(name=TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TABLE_TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        nag.acknowledge(table, "AwsSolutions-DDB3")
+        return table
+
+    def _queue(self, construct_id: str, what: str) -> sqs.Queue:
+        queue = sqs.Queue(self, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                          retention_period=Duration.days(14))
+        nag.acknowledge(queue, "AwsSolutions-SQS3", f"{nag.REASONS['AwsSolutions-SQS3']} ({what})")
+        return queue
+
+    def _function(self, spec: FunctionSpec, config: AutopsyConfig, scope_: G.Scope, env: dict[str, str],
+                  code: lambda_.Code) -> None:
+        log_group = logs.LogGroup(self, f"{spec.id}Logs", retention=retention(config.log_retention_days),
+                                  removal_policy=RemovalPolicy.DESTROY)
+        failure_queue = self._queue(f"{spec.id}FailureQueue", f"failed asynchronous invocations of {spec.name}")
+        actions = P.FUNCTION_ACTIONS[spec.name] + (P.ASSUME_MEMBER_ROLE if config.is_hub else ())
+        grants = G.code_grants(actions, scope_) + G.runtime_grants(log_group.log_group_arn, failure_queue.queue_arn)
+        role = iam.Role(
+            self, f"{spec.id}Role", path=G.ROLE_PATH,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"ecs-autopsy {spec.name}: least privilege, from shared/permissions.py",
+            inline_policies={"ecs-autopsy": iam.PolicyDocument(statements=[g.statement() for g in grants])},
+        )
+        nag.acknowledge_wildcards(role, self, grants)
+
+        reserved = config.reserved_concurrency
+        if reserved is not None and spec.concurrency_share is not None:
+            reserved = min(reserved, spec.concurrency_share)
+        fn = lambda_.Function(
+            self, spec.id,
+            description=spec.description,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler_entry(spec.name),
+            code=code,
+            role=role,
+            memory_size=MEMORY_MB,
+            timeout=spec.timeout,
+            environment=env,
+            log_group=log_group,
+            reserved_concurrent_executions=reserved,
+        )
+        nag.acknowledge(fn, "AwsSolutions-L1")
+        # The role (with sqs:SendMessage) exists before this config: it references the function, whose
+        # Role property references the role.
+        lambda_.CfnEventInvokeConfig(
+            self, f"{spec.id}AsyncConfig",
+            function_name=fn.function_name, qualifier="$LATEST",
+            maximum_retry_attempts=ASYNC_RETRIES,
+            maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()),
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=failure_queue.queue_arn)),
+        )
+
+        errors = cloudwatch.Alarm(
+            self, f"{spec.id}ErrorsAlarm",
+            alarm_description=f"ecs-autopsy {spec.name} raised errors: findings may be missing; see its log group",
+            metric=fn.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        errors.add_alarm_action(cw_actions.SnsAction(self.topic))
+
+        self.functions[spec.name] = fn
+        self.roles[spec.name] = role
+        self.log_groups[spec.name] = log_group
+        self.failure_queues[spec.name] = failure_queue
+        self.grants[spec.name] = grants
+        self.alarms[f"{spec.id}Errors"] = errors
+
+    def _queue_alarm(self, name: str, queue: sqs.Queue) -> None:
+        alarm = cloudwatch.Alarm(
+            self, f"{name}DepthAlarm",
+            alarm_description=f"ecs-autopsy: messages in {name}: events or invocations were dropped; redrive them",
+            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5),
+                                                                       statistic="Maximum"),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        self.alarms[f"{name}Depth"] = alarm
+
+    # ---- introspection (tests, issue 6's grant audit) -----------------------------------------
+    def statements(self, function: str, *, include_runtime: bool = True) -> list[G.Grant]:
+        """The grants of one function: code grants, then (optionally) what the Lambda service needs."""
+        return [g for g in self.grants[function] if include_runtime or not g.runtime]
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """CDK's enum member for a number of days (config.RETENTION_DAYS lists the valid ones, in enum order)."""
+    members = [m for m in logs.RetentionDays if m is not logs.RetentionDays.INFINITE]
+    return dict(zip(RETENTION_DAYS, members, strict=True))[days]
+
+
+FUNCTION_IDS = {spec.name: spec.id for spec in FUNCTION_SPECS}
+
+# Explicit key administration and use for the account (delegated to IAM), no "kms:*".
+KEY_ACCOUNT_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
+    "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription", "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+)
+
+
+def topic_key_policy() -> iam.PolicyDocument:
+    return iam.PolicyDocument(statements=[
+        iam.PolicyStatement(
+            sid="AccountAdministersAndDelegatesToIam", actions=list(KEY_ACCOUNT_ACTIONS), resources=["*"],
+            principals=[iam.AccountRootPrincipal()]),
+        # As AWS documents it for alarms on encrypted topics; which alarms may publish is decided by
+        # the topic policy (aws:SourceAccount), where CloudWatch's calls carry that key.
+        iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublishToEncryptedTopic", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"], principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")]),
+    ])

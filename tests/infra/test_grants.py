@@ -1,0 +1,75 @@
+"""Grants derive from shared/permissions.py; an action infra cannot scope fails synth."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import grants as G
+from shared import permissions as P
+
+SCOPE = G.Scope(partition="aws", region="eu-west-1", account="123456789012", topic_arn="arn:topic",
+                topic_key_arn="arn:key", table_arn="arn:table", secret_resources=("arn:secret",),
+                member_role_arns=("arn:role",))
+
+
+def test_every_action_shared_permissions_lists_has_a_scope():
+    every = {a for actions in P.FUNCTION_ACTIONS.values() for a in actions} | set(P.ASSUME_MEMBER_ROLE)
+    assert every <= set(G.SCOPES)
+    for fn, actions in P.FUNCTION_ACTIONS.items():
+        granted = [a for g in G.code_grants(actions, SCOPE) for a in g.actions]
+        assert sorted(granted) == sorted(set(actions)), fn
+
+
+def test_an_unknown_action_fails_with_a_pointer_to_the_fix():
+    with pytest.raises(G.UnscopedActionError, match=r"ecs:StopTask.*add it to SCOPES"):
+        G.code_grants(("ecs:DescribeTasks", "ecs:StopTask"), SCOPE)
+
+
+def test_star_only_where_iam_has_no_resource_level_permission_or_a_condition_scopes_it():
+    for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], SCOPE):
+        if "*" in g.resources:
+            assert len(g.actions) == 1
+            assert g.actions[0] in P.NO_RESOURCE_LEVEL or g.conditions, g
+            assert g.wildcard_reason
+
+
+def test_no_wildcard_in_any_action():
+    for actions in P.FUNCTION_ACTIONS.values():
+        for g in G.code_grants(actions, SCOPE) + G.runtime_grants("arn:lg", "arn:q"):
+            assert all("*" not in a and "?" not in a for a in g.actions), g
+
+
+def test_resources_absent_from_the_deployment_are_not_granted():
+    bare = G.Scope(partition="aws", region="eu-west-1", account="123456789012", table_arn="arn:table",
+                   topic_arn="arn:topic")
+    granted = {a for g in G.code_grants(P.FUNCTION_ACTIONS["task_stopped"], bare) for a in g.actions}
+    assert "secretsmanager:GetSecretValue" not in granted  # no Slack secret
+    assert not granted & set(P.KMS_FOR_TOPIC)  # existing topic without a customer managed key
+    assert "sts:AssumeRole" not in {a for g in G.code_grants(P.ASSUME_MEMBER_ROLE, bare) for a in g.actions}
+
+
+@pytest.mark.parametrize("secret,expected", [
+    ("ecs/slack", ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecs/slack-??????",)),
+    ("arn:aws:secretsmanager:us-east-1:111111111111:secret:s-AbCdEf",
+     ("arn:aws:secretsmanager:us-east-1:111111111111:secret:s-AbCdEf",
+      "arn:aws:secretsmanager:us-east-1:111111111111:secret:s-AbCdEf-??????")),
+    (None, ()),
+])
+def test_secret_resources(secret, expected):
+    assert G.secret_resources("aws", "eu-west-1", "123456789012", secret) == expected
+
+
+def test_cluster_scoping():
+    s = G.Scope(partition="aws", region="eu-west-1", account="123456789012",
+                clusters=("prod", "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"))
+    assert s.in_clusters("task") == ["arn:aws:ecs:eu-west-1:123456789012:task/prod/*",
+                                      "arn:aws-cn:ecs:cn-north-1:222222222222:task/cn/*"]
+    assert s.cluster_arns() == ["arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                                "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"]
+    every = G.Scope(partition="aws", region="eu-west-1", account="123456789012")
+    assert every.in_clusters("service") == ["arn:aws:ecs:eu-west-1:123456789012:service/*"]
+
+
+def test_member_read_actions_leave_delivery_out():
+    assert set(G.MEMBER_READ_ACTIONS).isdisjoint(G.DELIVERY_ACTIONS)
+    assert set(P.ECS_READ + P.ECS_LIST + P.LOGS_READ) <= set(G.MEMBER_READ_ACTIONS)
