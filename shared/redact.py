@@ -139,7 +139,9 @@ _RULES: list[_Rule] = [
      re.compile(r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"), MASK),
     (("aiza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), MASK),
     (("gocspx-",), re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"), MASK),
-    (("sk-",), re.compile(r"\bsk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_-]{20,}"), MASK),
+    # OpenAI / Anthropic: named project/admin keys, and legacy keys with "T3BlbkFJ" ("OpenAI") inside.
+    (("sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "t3blbkfj"),
+     re.compile(r"\bsk-(?:(?:proj|ant|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]+)"), MASK),
     (("sg.",), re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), MASK),
     (("npm_",), re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
     (("pypi-",), re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}"), MASK),
@@ -272,6 +274,12 @@ _END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _GUARDS: list[str] = sorted({g for rule in _RULES for g in rule[0]} | set(_KW_GUARDS))
 _GUARD_RULES: list[tuple[int, ...]] = [tuple(i for i, rule in enumerate(_RULES) if g in rule[0]) for g in _GUARDS]
 _GUARD_IS_WORD: list[bool] = [g in _KW_GUARDS for g in _GUARDS]  # positions feed _assignments
+# Cheap checks at a guard's position in the lower-cased text, for the guards ordinary lines hold
+# most: a secret word must end a key followed by `=` or `:`; `://` must be followed by `user:pw@`.
+_KW_AFTER = re.compile(r"[\w.-]*(?:\\?[\"'])?[ \t]*(?:=|:(?!//))")
+_URL_CREDENTIALS = re.compile(r"://[^\s:/@\"'<>]*:[^\s/\"'<>]+@")
+_PREFILTER: list[re.Pattern[str] | None] = [
+    _KW_AFTER if g in _KW_GUARDS else _URL_CREDENTIALS if g == "://" else None for g in _GUARDS]
 # Guards are ASCII: the automaton reads the text as ASCII bytes, any other character as one '?',
 # so that byte offsets are character offsets (and lone surrogates from undecodable logs do no harm).
 _AUTOMATON = BytesAhoCorasick([g.encode() for g in _GUARDS]) if BytesAhoCorasick is not None else None
@@ -319,6 +327,9 @@ def _redact_many(texts: list[str]) -> list[str]:
     todo: dict[int, tuple[int, set[int], list[int]]] = {}
     line, first, last = 0, 0, len(texts[0])  # texts[line] is block[first:last]
     for g, pos, _ in sorted(hits, key=lambda hit: hit[1]):
+        check = _PREFILTER[g]
+        if check is not None and check.match(block, pos) is None:
+            continue
         while pos > last:
             line += 1
             first = last + 1
@@ -392,9 +403,19 @@ def redact_obj(value: Any) -> Any:
 
 def _collect(value: Any, into: list[str]) -> Any:
     """`value` with models dumped to dicts and tuples made lists; its strings go to `into`."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         into.append(value)
         return value
+    if kind is dict:
+        return {k: _collect(v, into) for k, v in value.items()}
+    if kind is list:
+        return [_collect(v, into) for v in value]
+    if value is None or kind is int or kind is float or kind is bool:
+        return value
+    if isinstance(value, str):  # a subclass: plain str, so that _rebuild recognises it
+        into.append(str(value))
+        return into[-1]
     if isinstance(value, dict):
         return {k: _collect(v, into) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -406,10 +427,11 @@ def _collect(value: Any, into: list[str]) -> Any:
 
 
 def _rebuild(value: Any, masked: Iterator[str]) -> Any:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return next(masked)
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _rebuild(v, masked) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_rebuild(v, masked) for v in value]
     return value
