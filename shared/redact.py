@@ -266,6 +266,7 @@ def _assignments(text: str, words: list[int]) -> str:
     return "".join(out)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
@@ -313,8 +314,14 @@ def _redact(text: str, low: str, rules: Iterable[int], words: list[int] | None) 
 
 def _redact_many(texts: list[str]) -> list[str]:
     """Mask a batch of strings: one guard pass over all of them, rules only where guards occur."""
+    joined = "\n".join(texts)
+    if not joined.isascii() and _SURROGATE.search(joined):
+        # Lone surrogates (JSON "\udcff" escapes, undecodable bytes) cannot be written as UTF-8:
+        # the Finding's JSON, Slack and SNS would fail. Replaced by U+FFFD, length kept.
+        texts = [_SURROGATE.sub("\ufffd", t) for t in texts]
+        joined = "\n".join(texts)
     out = list(texts)
-    block = _lower("\n".join(texts))  # same length as the joined texts: positions map back
+    block = _lower(joined)  # same length as the joined texts: positions map back
     if _AUTOMATON is None:  # fallback: one `in` per guard on the batch, then per string
         present = {r for g, guard in enumerate(_GUARDS) if guard in block for r in _GUARD_RULES[g]}
         if present or any(word in block for word in _KW_GUARDS):
