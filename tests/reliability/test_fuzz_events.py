@@ -459,6 +459,13 @@ def test_huge_fields(n_containers, reason_kb, line_kb, n_lines):
     assert len(finding.task.containers) == n_containers
 
 
+def test_lone_surrogates_from_json_escapes():
+    """JSON may escape lone surrogates ("\\udcff"); json.loads keeps them, UTF-8 cannot encode them."""
+    ev = json.loads(json.dumps(_BASE).replace("Essential container in task exited", "exited \\udcff \\ud800"))
+    finding = expect_finding(ev, ["boom \udcfe", "Traceback (most recent call last):", "RuntimeError: \udcff"])
+    assert "\ufffd" in finding.task.stopped_reason
+
+
 def test_one_megabyte_stopped_reason():
     ev = copy.deepcopy(_BASE)
     ev["detail"]["stoppedReason"] = "x" * 1_048_576
