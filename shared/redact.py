@@ -30,6 +30,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 try:  # one pass for all guards; optional: the fallback gives the same result, only slower
@@ -200,6 +201,11 @@ _SEPARATOR_START = frozenset("\"'\\ \t=:")
 def _secret_key(key: str, separator: str = "=") -> bool:
     """Does `key` name a secret? Bare words (`auth`, `key`) only as a quoted key or before `=`,
     so that prose such as "registry auth: execution failed" stays readable."""
+    return _secret_key_cached(key, "=" in separator or separator[:1] in "\"'\\")
+
+
+@lru_cache(maxsize=4096)  # keys repeat (KeyError, secretsmanager, DB_PASSWORD): decide each once
+def _secret_key_cached(key: str, assigned: bool) -> bool:
     k = key.strip("\"'").lstrip("-")
     snake = _CAMEL.sub("_", k).lower()
     if snake.endswith(("webhook_url", "webhookurl")):
@@ -207,7 +213,7 @@ def _secret_key(key: str, separator: str = "=") -> bool:
     if _KEY_NOT_SECRET.search(snake):
         return False
     if snake in _KEY_EXACT:
-        return "=" in separator or separator[:1] in "\"'\\"
+        return assigned
     return _KEY_CONTAINS.search(snake) is not None
 
 
