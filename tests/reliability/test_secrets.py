@@ -138,6 +138,7 @@ MUST_STAY = [
     "An error occurred (ExpiredTokenException): The security token included in the request is expired",
     "max_tokens=1024 prompt_tokens=512 token_type=Bearer expires_in=3600",
     "Missing required env var: DB_PASSWORD",
+    "sts:AssumeRole succeeded: AssumedRoleId=AROA3XFRBF535PLBIFPI4:orders-task (user AIDAJQABLZS4A3QDU576Q)",
     "image 111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api@sha256:" + "a" * 64,
     "commit 3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a9f request_id=0f8fad5b-d9cb-469f-a165-70867728950e",
 ]
