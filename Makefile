@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench synth clean
+.PHONY: demo test reliability lint bench synth clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/python -m shared.demo
 
+# The reliability tests (tests/reliability: secrets masking, bad-input fuzzing) print their figures
+# at the end of every pytest run, so `make test` shows them; `make reliability` runs only them.
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
+
+reliability: $(STAMP)
+	@$(BIN)/python -m pytest -q tests/reliability
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

@@ -56,7 +56,7 @@ ASYNC_RETRIES = 2
 TARGET_RETRIES = 3
 
 # Memory and timeout, from measurement (Nov 2026, 2-core x86 build machine, one process on one core,
-# the engine as merged on main with google-re2):
+# the engine as merged on main with its one-pass needle scan):
 # - cold-start imports (boto3 + pydantic + powertools logging + slack_sdk.webhook + shared.engine):
 #   0.51-0.56 s idle, up to 1.5 s with the machine loaded; `import shared.engine` alone 0.24-0.26 s.
 # - diagnose() on the 27 corpus cases: median 1.1 ms, max 79-92 ms (first call); a 10,000-line log

@@ -19,7 +19,7 @@ from infra.grants import Grant
 # Reasons for rules acknowledged on whole resources, by rule id.
 REASONS = {
     "AwsSolutions-L1": (
-        "Python 3.12 is pinned on purpose: the bundled compiled wheels (pydantic-core, google-re2) are built "
+        "Python 3.12 is pinned on purpose: the bundled compiled wheels (pydantic-core, ahocorasick-rs) are built "
         "for CPython 3.12 manylinux aarch64 and the code is tested on it; a runtime bump is a reviewed change."
     ),
     "AwsSolutions-SQS3": (

@@ -8,7 +8,7 @@ so the handler entries are `functions.<name>.handler.handler` and the core impor
     pydantic/, pydantic_core/, aws_lambda_powertools/, slack_sdk/, ...   runtime dependencies
 
 Dependencies come from infra/lambda-requirements.txt, installed by pip for the Lambda platform
-(manylinux aarch64 wheels, CPython 3.12): pydantic-core and google-re2 are compiled, so the build
+(manylinux aarch64 wheels, CPython 3.12): pydantic-core and ahocorasick-rs are compiled, so the build
 machine's own wheels would not load on Lambda. boto3 is left to the runtime.
 
 Bundling runs when CDK synthesizes a stack that needs it (`make synth`, `cdk deploy`); tests skip it
@@ -35,7 +35,7 @@ REQUIREMENTS = Path(__file__).with_name("lambda-requirements.txt")
 CODE_PACKAGES = ("shared", "functions")
 FUNCTIONS = ("task_stopped", "deploy_failed", "manual")
 # The python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux2014 and manylinux_2_28 wheels
-# both load there; google-re2 publishes aarch64 wheels only as manylinux_2_28.
+# both load there (some packages publish aarch64 wheels only as manylinux_2_28).
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 PYTHON_VERSION = "3.12"
 _SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_cache"}

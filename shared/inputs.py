@@ -50,6 +50,8 @@ def parse_task_event(obj: Any) -> TaskStateChangeEvent:
             failures = obj.get("failures") or []
             why = f": {failures[0].get('reason')}" if failures and isinstance(failures[0], dict) else ""
             raise BadInput(f"the DescribeTasks response holds no task{why}")
+        if not isinstance(tasks[0], dict):
+            raise BadInput(f"invalid DescribeTasks response at tasks.0: expected an object, got {type(tasks[0]).__name__}")
         envelope = _wrap(tasks[0])
     elif "taskArn" in obj:
         envelope = _wrap(obj)
@@ -64,7 +66,7 @@ def parse_task_event(obj: Any) -> TaskStateChangeEvent:
 
 
 def _wrap(task: dict) -> dict:
-    arn = task.get("taskArn") or ""
+    arn = task.get("taskArn") if isinstance(task.get("taskArn"), str) else ""  # else validation names it
     parts = arn.split(":")
     return {
         "version": "0",

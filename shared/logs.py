@@ -110,18 +110,15 @@ class LogSet:
         return self._low, self._starts
 
     def _needle_map(self) -> dict[str, list[int]] | None:
-        """Registered needle -> lines holding it. One RE2 pass finds the candidate lines; only those
-        few are then checked needle by needle."""
+        """Registered needle -> lines holding it, ascending: one Aho-Corasick pass over the text."""
         if self._candidates is None and _REGISTERED is not None:
             low, starts = self._index()
-            found: dict[str, list[int]] = {}
             needles = _REGISTERED.needles
-            for i in _REGISTERED.segments_hit(low, starts):
-                text = low[starts[i] : starts[i + 1] - 1]
-                for needle in needles:
-                    if needle in text:
-                        found.setdefault(needle, []).append(i)
-            self._candidates = found
+            found: dict[str, set[int]] = {}
+            right = bisect.bisect_right
+            for index, start in _REGISTERED.occurrences(low):
+                found.setdefault(needles[index], set()).add(right(starts, start) - 1)
+            self._candidates = {needle: sorted(lines) for needle, lines in found.items()}
         return self._candidates
 
     def lines_with(self, *needles: str) -> list[int]:

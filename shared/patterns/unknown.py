@@ -44,7 +44,7 @@ class Unknown(Pattern):
         killed = [n for n, c in exits.items() if c in SIGNAL_EXITS]
         steps = []
         if killed:
-            steps.append(f"{', '.join(killed)} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
+            steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside. With 137 check memory (Container Insights "
                          "MemoryUtilized near the limit) and whether it ignores SIGTERM (stopTimeout).")
         if not ev.logs:
