@@ -1,0 +1,1 @@
+"""Lambda handlers: thin wrappers that parse, call the core in `shared`, and deliver."""

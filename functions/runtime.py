@@ -1,0 +1,102 @@
+"""What every handler builds once per cold start: settings, logger, metrics, AWS clients, idempotency.
+
+Measured cost decides what is here (see benchmarks/bench_pipeline.py): boto3 and its clients load
+on first use; powertools Tracer is not used because constructing it patches botocore for X-Ray and
+adds 400-600 ms to a cold start, more than the whole diagnosis.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from shared.aws import Clients, default_clients
+from shared.models.finding import Finding
+from shared.settings import Settings, settings
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-autopsy")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsAutopsy")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+class MalformedEvent(ValueError):
+    """The event cannot be diagnosed; raised so that Lambda's retry/on-failure path keeps it."""
+
+
+def config() -> Settings:
+    """Settings, validated once per cold start (a bad variable fails the init, naming it)."""
+    return settings()
+
+
+def clients() -> Clients:
+    return default_clients(config().member_role_name)
+
+
+@cache
+def channels() -> tuple[Any, ...]:
+    from shared.notify import from_settings
+
+    c = clients()
+    return tuple(from_settings(config(), sns_client=c("sns"), secrets_client=c("secretsmanager")))
+
+
+@cache
+def state() -> Any:
+    from shared.notify import state_from_settings
+
+    s = config()
+    return state_from_settings(s, clients()("dynamodb") if s.table_name else None)
+
+
+def deliver(finding: Finding) -> dict[str, Any]:
+    """Send the finding to every configured channel; raises DeliveryError if one failed."""
+    from shared.notify import DeliveryError
+    from shared.notify import deliver as _deliver
+
+    try:
+        result = _deliver(finding, list(channels()), state(), config())
+    except DeliveryError as exc:
+        metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
+        logger.error("delivery failed", extra={"error": str(exc), "fingerprint": finding.fingerprint})
+        raise
+    return result.summary()
+
+
+def record(finding: Finding) -> None:
+    """EMF metrics: findings by pattern and severity, and evidence gaps."""
+    with single_metric(name="Findings", unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+                       default_dimensions={"service": SERVICE}) as metric:
+        metric.add_dimension(name="pattern", value=finding.pattern)
+        metric.add_dimension(name="severity", value=finding.severity)
+    metrics.add_metric(name="EvidenceGaps", unit=MetricUnit.Count, value=len(finding.gaps))
+    logger.info("finding", extra={"pattern": finding.pattern, "severity": finding.severity,
+                                  "title": finding.title, "fingerprint": finding.fingerprint,
+                                  "task_arn": finding.task.task_arn, "gaps": len(finding.gaps)})
+
+
+@cache
+def idempotency(event_key_jmespath: str) -> tuple[Any, Any] | None:
+    """(persistence layer, config) for powertools Idempotency, or None without a state table."""
+    table = config().table_name
+    if not table:
+        logger.warning("ECS_AUTOPSY_TABLE_NAME is not set: duplicate events are diagnosed again")
+        return None
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients()("dynamodb"))
+    return persistence, IdempotencyConfig(event_key_jmespath=event_key_jmespath, raise_on_no_idempotency_key=True,
+                                          expires_after_seconds=24 * 3600)
+
+
+def reject(message: str, event: Any) -> MalformedEvent:
+    """One clear error line naming the problem; the caller raises what this returns."""
+    metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
+    detail_type = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+    logger.error(f"malformed event: {message}", extra={"detail_type": detail_type})
+    return MalformedEvent(message)

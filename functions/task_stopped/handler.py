@@ -1,0 +1,61 @@
+"""EventBridge target for "ECS Task State Change" (lastStatus STOPPED): diagnose the task, deliver.
+
+Idempotent on (taskArn, detail.version) with powertools Idempotency: ECS may deliver the same
+event twice with the same version. A malformed event is logged as one error line and raised, so
+Lambda's on-failure destination (the dead-letter queue) keeps it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from functions.runtime import clients, config, deliver, idempotency, logger, metrics, record, reject
+from shared.inputs import describe_validation_error
+from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
+
+IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
+
+
+@logger.inject_lambda_context(correlation_id_path="id")
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    validate(event)
+    idem = idempotency(IDEMPOTENCY_KEY)
+    if idem is None:
+        return process(event)
+    persistence, idem_config = idem
+    idem_config.register_lambda_context(context)
+    return idempotent_function(data_keyword_argument="event", persistence_store=persistence,
+                               config=idem_config)(process)(event=event)
+
+
+def validate(event: Any) -> TaskStateChangeEvent:
+    if not isinstance(event, dict):
+        raise reject(f"expected a JSON object, got {type(event).__name__}", event)
+    if event.get("detail-type") != TASK_STATE_CHANGE or event.get("source") != ECS_SOURCE:
+        raise reject(f"not an ECS task event: detail-type {event.get('detail-type')!r}, "
+                     f"source {event.get('source')!r}", event)
+    try:
+        return parse(event=event, model=TaskStateChangeEvent)
+    except ValidationError as exc:
+        raise reject(describe_validation_error(exc, "invalid ECS task event at "), event) from None
+    except Exception as exc:  # powertools wraps some errors (e.g. a non-dict detail)
+        cause = exc.__cause__ if isinstance(exc.__cause__, ValidationError) else None
+        message = describe_validation_error(cause, "invalid ECS task event at ") if cause else str(exc)
+        raise reject(message, event) from None
+
+
+def process(event: dict[str, Any]) -> dict[str, Any]:
+    from shared.evidence.gather import investigate
+
+    task_event = TaskStateChangeEvent.model_validate(event)
+    _, finding = investigate(task_event, clients(), config())
+    record(finding)
+    delivery = deliver(finding)
+    return {"pattern": finding.pattern, "severity": finding.severity, "fingerprint": finding.fingerprint,
+            "task_arn": finding.task.task_arn, "delivery": delivery}

@@ -1,0 +1,239 @@
+"""The three Lambda handlers end to end: moto for AWS, a real HTTP server on 127.0.0.1 for Slack.
+
+Assertions are on what a subscriber (an SQS queue on the topic) and a Slack channel receive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.functional.aws_world import CRASH_LOGS, SERVICE, World, container_def
+from tests.support.aws import REGION, aws, drain, make_table, make_topic_with_queue  # noqa: F401
+from tests.support.slack_receiver import SlackReceiver
+
+
+@dataclass
+class Context:
+    function_name: str = "ecs-autopsy-task-stopped"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ecs-autopsy-task-stopped"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+def _reset_caches() -> None:
+    import functions.runtime as runtime
+    import shared.aws
+    from shared.evidence import ecs
+    from shared.settings import settings
+
+    settings.cache_clear()
+    runtime.channels.cache_clear()
+    runtime.state.cache_clear()
+    runtime.idempotency.cache_clear()
+    shared.aws._DEFAULT = None
+    ecs.clear_cache()
+
+
+@pytest.fixture
+def env(aws, monkeypatch):  # noqa: F811
+    """Topic + subscriber queue, state table, Slack webhook secret, a task definition with logs."""
+    topic_arn, queue_url = make_topic_with_queue(raw=True)
+    table = make_table()
+    receiver = SlackReceiver().start()
+    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="ecs-autopsy/slack", SecretString=json.dumps({"url": receiver.url}))["ARN"]
+    monkeypatch.setenv("ECS_AUTOPSY_TOPIC_ARN", topic_arn)
+    monkeypatch.setenv("ECS_AUTOPSY_TABLE_NAME", table)
+    monkeypatch.setenv("ECS_AUTOPSY_SLACK_SECRET_ID", secret)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "EcsAutopsyTest")
+    _reset_caches()
+    from shared.aws import Clients
+
+    world = World.build(Clients(REGION), [container_def("app")])
+    world.write_logs("app", CRASH_LOGS)
+    import functions.runtime as runtime
+
+    out = io.StringIO()  # the powertools handler keeps the stream it was built with: point it here
+    previous = runtime.logger.registered_handler.setStream(out)
+    yield {"world": world, "queue": queue_url, "slack": receiver, "topic": topic_arn, "out": out}
+    runtime.logger.registered_handler.setStream(previous)
+    receiver.stop()
+    _reset_caches()
+
+
+def _json_lines(env: dict, capsys: Any) -> list[dict]:
+    """Structured log lines (powertools Logger) and EMF metric lines (stdout) of the test."""
+    text = env["out"].getvalue() + capsys.readouterr().out
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _handler(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"functions.{name}.handler").handler
+
+
+def test_task_stopped_posts_to_sns_and_slack(env):
+    event = env["world"].stopped_event()
+    result = _handler("task_stopped")(event, Context())
+    assert result["pattern"] == "missing-env-var"
+
+    messages = drain(env["queue"])
+    assert len(messages) == 1
+    finding = json.loads(messages[0]["Body"])
+    assert finding["pattern"] == "missing-env-var"
+    assert finding["facts"]["variable"] == "DATABASE_URL"
+    assert finding["task"]["service"] == SERVICE
+    # The task definition was read live: the variable is absent from it.
+    assert finding["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+    assert finding["links"]["log_stream"].startswith(f"https://{REGION}.console.aws.amazon.com/cloudwatch/")
+
+    posts = env["slack"].accepted
+    assert len(posts) == 1
+    text = json.dumps(posts[0])
+    assert "DATABASE_URL" in text and "KeyError" in text
+
+
+def test_duplicate_event_is_diagnosed_and_delivered_once(env):
+    event = env["world"].stopped_event()
+    handler = _handler("task_stopped")
+    first = handler(event, Context())
+    second = handler(json.loads(json.dumps(event)), Context(aws_request_id="another-request"))
+    assert first == second  # the stored result of the first invocation
+    assert len(drain(env["queue"])) == 1
+    assert len(env["slack"].accepted) == 1
+
+
+def test_a_new_version_of_the_same_task_is_a_new_event(env):
+    handler = _handler("task_stopped")
+    handler(env["world"].stopped_event(version=5), Context())
+    handler(env["world"].stopped_event(version=6), Context())
+    assert len(drain(env["queue"])) == 2  # every task state change reaches SNS
+    assert len(env["slack"].accepted) == 1  # noise control: same failure within the window posts once
+
+
+def test_slack_failure_fails_the_invocation_and_the_retry_sends_only_slack(env):
+    from shared.notify import DeliveryError
+
+    env["slack"].script(500, 500, 500, 500, 500)  # more 5xx than the retry budget
+    event = env["world"].stopped_event()
+    handler = _handler("task_stopped")
+    with pytest.raises(DeliveryError):
+        handler(event, Context())
+    assert len(drain(env["queue"])) == 1
+    env["slack"].reset()
+    handler(event, Context(aws_request_id="retry"))
+    assert len(env["slack"].accepted) == 1
+    assert drain(env["queue"]) == []  # SNS already had it
+
+
+@pytest.mark.parametrize(
+    ("event", "needle"),
+    [
+        ({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}},
+         "not an ECS task event"),
+        ({"detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": {"containers": "x"}},
+         "taskArn"),
+        ([], "expected a JSON object"),
+    ],
+)
+def test_malformed_event_logs_one_error_line_and_raises(env, capsys, event, needle):
+    from functions.runtime import MalformedEvent
+
+    with pytest.raises(MalformedEvent) as info:
+        _handler("task_stopped")(event, Context())
+    assert needle in str(info.value)
+    errors = [line for line in _json_lines(env, capsys) if line.get("level") == "ERROR"]
+    assert len(errors) == 1 and needle in errors[0]["message"]
+    assert drain(env["queue"]) == [] and env["slack"].accepted == []
+
+
+def test_metrics_are_emitted_as_emf(env, capsys):
+    _handler("task_stopped")(env["world"].stopped_event(), Context())
+    emf = [line for line in _json_lines(env, capsys) if "_aws" in line]
+    findings = [m for m in emf if "Findings" in m]
+    assert findings and findings[0]["pattern"] == "missing-env-var" and findings[0]["severity"] == "critical"
+    dims = findings[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+    assert {"pattern", "severity"} <= set(dims)
+    assert any("EvidenceGaps" in m for m in emf)
+
+
+def test_correlation_id_is_the_event_id(env, capsys):
+    event = env["world"].stopped_event()
+    _handler("task_stopped")(event, Context())
+    logs = [line for line in _json_lines(env, capsys) if line.get("message") == "finding"]
+    assert logs and logs[0]["correlation_id"] == event["id"]
+
+
+def test_manual_for_an_expired_task_says_why_and_posts_nothing(env):
+    from tests.functional.aws_world import CLUSTER, TASK_ID
+
+    # ECS no longer knows the task (moto keeps no stopped task): the answer says so, nothing is posted.
+    out = _handler("manual")({"cluster": CLUSTER, "task": TASK_ID, "notify": True},
+                             Context(function_name="ecs-autopsy-manual"))
+    assert set(out) == {"error"}
+    assert f"ECS no longer knows task {TASK_ID}" in out["error"] and "about an hour" in out["error"]
+    assert drain(env["queue"]) == [] and env["slack"].accepted == []
+
+
+def test_manual_with_a_full_event_and_notify(env):
+    event = env["world"].stopped_event()
+    out = _handler("manual")({**event, "notify": True}, Context(function_name="ecs-autopsy-manual"))
+    assert [f["pattern"] for f in out["findings"]] == ["missing-env-var"]
+    assert len(drain(env["queue"])) == 1 and len(env["slack"].accepted) == 1
+
+
+def test_manual_bad_request_is_an_error_answer(env):
+    out = _handler("manual")({"service": "orders-api"}, Context(function_name="ecs-autopsy-manual"))
+    assert out == {"error": '"service" needs "cluster"'}
+
+
+def test_deploy_event_that_is_not_a_failure_is_skipped(env):
+    event = {
+        "version": "0", "id": "ddd", "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
+        "account": "123456789012", "time": "2026-11-27T10:00:00Z", "region": REGION,
+        "resources": [f"arn:aws:ecs:{REGION}:123456789012:service/prod/{SERVICE}"],
+        "detail": {"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
+                   "deploymentId": "ecs-svc/123", "updatedAt": "2026-11-27T10:00:00Z", "reason": "done"},
+    }
+    assert _handler("deploy_failed")(event, Context()) == {"skipped": "SERVICE_DEPLOYMENT_COMPLETED"}
+    assert drain(env["queue"]) == []
+
+
+def test_deploy_failed_produces_one_deploy_level_finding(env):
+    event = {
+        "version": "0", "id": "eee", "detail-type": "ECS Deployment State Change", "source": "aws.ecs",
+        "account": "123456789012", "time": "2026-11-27T10:00:00Z", "region": REGION,
+        "resources": [f"arn:aws:ecs:{REGION}:123456789012:service/prod/{SERVICE}"],
+        "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED",
+                   "deploymentId": "ecs-svc/123", "updatedAt": "2026-11-27T10:00:00Z",
+                   "reason": "ECS deployment circuit breaker: tasks failed to start."},
+    }
+    result = _handler("deploy_failed")(event, Context())
+    messages = drain(env["queue"])
+    assert len(messages) == 1
+    finding = json.loads(messages[0]["Body"])
+    assert finding["scope"] == "deployment"
+    assert finding["deployment"]["deployment_id"] == "ecs-svc/123"
+    assert result["fingerprint"] == finding["fingerprint"]
+
+
+def test_logger_never_prints_the_webhook_url(env, capsys, caplog):
+    # Our loggers and slack_sdk at DEBUG (botocore's own DEBUG wire logs are off in Lambda and print
+    # every response body, secrets included: never enable them in production).
+    for name in ("shared", "functions", "slack_sdk", "ecs-autopsy"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    _handler("task_stopped")(env["world"].stopped_event(), Context())
+    out = capsys.readouterr()
+    assert env["slack"].url not in out.out + out.err + caplog.text + env["out"].getvalue()
