@@ -24,3 +24,16 @@ def load_case():
         return json.loads(path.read_text())
 
     return _load
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warm_caches():
+    """Each test is a cold start: no task definition or crash-loop logs carried over from another."""
+    from shared.evidence import ecs
+    from shared.evidence.gather import clear_storm_cache
+
+    ecs.clear_cache()
+    clear_storm_cache()
+    yield
+    ecs.clear_cache()
+    clear_storm_cache()

@@ -16,6 +16,7 @@ A warm diagnosis of an application crash in a one-container task makes one AWS c
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -180,6 +181,22 @@ class _Gatherer:
         by_name = {s.container: s for s in sources if s.stream}
         first = [by_name[n] for n in failing if n in by_name and n in ran]
         rest = [s for name, s in by_name.items() if name not in failing and name in ran]
+        names = [c.name for c in d.containers if c.name]
+        storm = _storm_key(event)
+        reused = _STORM.get(storm)
+        now = time.monotonic()
+        sibling = reused is not None and now - reused[0] < STORM_SECONDS and reused[2] != task_id(d.task_arn)
+        if sibling and not LOG_READS.take(now):
+            # A crash loop faster than the log-read budget: the same task definition stopped the same
+            # way moments ago. Its logs stand for this task's, so a storm of stopped tasks does not
+            # become a storm of GetLogEvents (throttled per account). The finding says so.
+            assert reused is not None
+            _, cached, source_task, seen = reused
+            _STORM[storm] = (reused[0], cached, source_task, seen + 1)
+            self._gap(f"Logs of this task were not read: {seen + 1} tasks of the same task definition stopped "
+                      f"the same way within {STORM_SECONDS} s (same stop reason and exit codes); the logs of "
+                      f"task {source_task} were used.")
+            return normalise(cached, names)
         lines: dict[str, list[str]] = {}
         for batch in (first[:MAX_LOG_STREAMS], rest[: max(0, MAX_LOG_STREAMS - len(first))]):
             for source in batch:
@@ -188,7 +205,12 @@ class _Gatherer:
                     lines[source.container] = got
             if lines:
                 break
-        names = [c.name for c in d.containers if c.name]
+        if not sibling:
+            LOG_READS.take(now)
+        if lines and storm is not None:
+            _STORM[storm] = (now, lines, task_id(d.task_arn), 1)
+            while len(_STORM) > STORM_ENTRIES:
+                _STORM.pop(next(iter(_STORM)))
         return normalise(lines, names)
 
     def _read_stream(self, source: LogSource) -> list[str]:
@@ -286,6 +308,49 @@ class _Gatherer:
                              ev.task_definition)
         self._gap(gap)
         return check
+
+
+class _Bucket:
+    """Token bucket: `rate` log reads per second, bursts of `capacity` (per warm container)."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate, self.capacity = rate, capacity
+        self.tokens, self.last = capacity, time.monotonic()
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def reset(self) -> None:
+        self.tokens, self.last = self.capacity, time.monotonic()
+
+
+# GetLogEvents is throttled per account (about 25 per second). With the functions' reserved
+# concurrency (5), 2 reads per second per container keeps a storm under 10 per second: beyond the
+# budget, a task that stopped like a sibling of the last minute borrows that sibling's logs.
+LOG_READS = _Bucket(rate=2.0, capacity=4.0)
+
+# Storm collapse: per warm container, the logs read for a (task definition, stop) signature.
+STORM_SECONDS = 60
+STORM_ENTRIES = 256
+_STORM: dict[tuple, tuple[float, dict[str, list[str]], str | None, int]] = {}
+
+
+def _storm_key(event: TaskStateChangeEvent) -> tuple | None:
+    d = event.detail
+    if not d.task_definition_arn or not d.group:
+        return None
+    exits = tuple(sorted((c.name or "", c.exit_code, c.reason or "") for c in d.containers))
+    return (event.account, d.cluster_arn, d.group, d.task_definition_arn, d.stop_code, d.stopped_reason, exits)
+
+
+def clear_storm_cache() -> None:
+    _STORM.clear()
+    LOG_READS.reset()
 
 
 def _logset(event: TaskStateChangeEvent, logs: Any) -> Any:

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs
-from shared.evidence.gather import investigate
+from shared.evidence.gather import clear_storm_cache, investigate
 from shared.inputs import parse_task_event
 from shared.settings import Settings
 from tests.functional.aws_world import PANIC_LOGS, REGION, World, container_def
@@ -24,9 +24,11 @@ def aws(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     ecs.clear_cache()
+    clear_storm_cache()
     with mock_aws():
         yield Clients(REGION)
     ecs.clear_cache()
+    clear_storm_cache()
 
 
 def test_warm_app_crash_costs_one_evidence_read_and_at_most_five_calls(aws):
@@ -43,6 +45,7 @@ def test_warm_app_crash_costs_one_evidence_read_and_at_most_five_calls(aws):
     investigate(event, aws)  # the cold start reads the task definition
 
     warm = event.model_copy(update={"detail": event.detail.model_copy(update={"version": 6})})
+    clear_storm_cache()  # a minute later: no crash-loop sibling to borrow the logs from
     aws.reset_calls()
     _, finding = investigate(warm, aws)
     assert finding.pattern == "app-crash"
@@ -51,3 +54,23 @@ def test_warm_app_crash_costs_one_evidence_read_and_at_most_five_calls(aws):
     deliver(finding, [SnsChannel(topic, aws("sns"))], DynamoState(table, aws("dynamodb")), Settings(topic_arn=topic))
     assert aws.calls["sns.Publish"] == 1
     assert aws.total_calls <= 5, dict(aws.calls)
+
+
+def test_a_crash_loop_faster_than_the_read_budget_borrows_logs(aws):
+    """Tasks of one task definition stopping the same way: past the per-container log-read budget
+    (a burst of 4, then 2 per second), a task borrows the logs of a sibling of the last minute."""
+    world = World.build(aws, [container_def()])
+    ids = [f"{n:032x}" for n in range(1, 13)]
+    for tid in ids:
+        world.write_logs("app", PANIC_LOGS, task_id=tid)
+    crash = [{"name": "app", "exitCode": 2, "lastStatus": "STOPPED"}]
+    aws.reset_calls()
+    findings = []
+    for tid in ids:
+        arn = f"arn:aws:ecs:{REGION}:123456789012:task/prod/{tid}"
+        findings.append(investigate(parse_task_event(world.stopped_event(taskArn=arn, containers=crash)), aws)[1])
+    reads = aws.calls["logs.GetLogEvents"]
+    assert 4 <= reads < len(ids)  # the burst, perhaps a refill; never one read per task
+    assert {f.pattern for f in findings} == {"app-crash"}
+    assert any("were used" in g for g in findings[-1].gaps)
+    assert not any("were used" in g for f in findings[:4] for g in f.gaps)  # within budget: own logs
