@@ -3,6 +3,11 @@
     from shared.notify import deliver, from_settings, state_from_settings
     result = deliver(finding, from_settings(settings), state_from_settings(settings), settings)
 
+A delivery that succeeds costs one DynamoDB UpdateItem (none when no human channel may post) and
+one SNS Publish. To count the calls with the rest of the pipeline, pass clients of one
+`shared.aws.Clients`: `from_settings(settings, sns_client=clients("sns"))`,
+`state_from_settings(settings, clients("dynamodb"))`.
+
 Importing this package loads no AWS or Slack SDK; they load on first send.
 """
 

@@ -1,16 +1,24 @@
 """deliver(): every channel tried independently; a failure fails the invocation, nothing is sent twice.
 
-1. The delivery record (state table, `delivery#<id>`) says which channels already delivered this
-   finding: a retried invocation skips them ("already").
-2. The human channels (Slack, Chatbot) follow one noise decision, taken once per delivery and
-   stored, so a retry neither counts the task again nor changes its mind.
-3. Each pending channel is sent; a success (or a skip) is recorded at once.
-4. If any channel failed, DeliveryError is raised after all were tried: Lambda's retry and the
-   DLQ keep the event, and the retry re-sends only the failed channels.
+The bookkeeping lives in ONE state item per failure (`noise#<fingerprint>`, see state.py) and costs
+one DynamoDB write when everything goes well:
 
-Delivery is at least once: if the state table cannot be written after a send, a retry sends again.
-The delivery id defaults to (fingerprint, scope, task ARN, event version[, deployment]): the same ECS
-event delivered twice (same detail.version) is recognised.
+1. If a human channel (Slack, Chatbot) may post, one conditional UpdateItem counts the task in its
+   noise window and returns the new count; the noise decision follows from the count alone. The
+   same write fails, and returns the item, when this delivery was counted before: then it is a
+   retry (or a duplicate) and only the channels it still has pending are sent, with the decision
+   stored then (no new count, no new decision). A completed duplicate sends nothing.
+   Without a human channel that may post (SNS only, or an expected stop), nothing is stored at all.
+2. Each channel is sent; a failure does not stop the others.
+3. If any channel failed, one more write stores which channels are still to send and the decision
+   (`pending` in the item), and DeliveryError is raised after all were tried: Lambda's retry and
+   the DLQ keep the event, and the retry re-sends only what failed, then clears the entry.
+
+Delivery is at least once: if the state table cannot be written, SNS is still sent and the human
+channels fail (a retry decides again). One gap remains: if the table accepts the count but then
+refuses the failure record (step 3), the retry finds the delivery counted and nothing pending, and
+does not re-send the failed channels (logged as an error). The delivery id defaults to (fingerprint, scope, task ARN,
+event version[, deployment]): the same ECS event delivered twice (same detail.version) is recognised.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.models.finding import Finding
+from shared.notify import noise
 from shared.notify.channels import Channel
-from shared.notify.noise import Decision, decide
-from shared.notify.state import State
+from shared.notify.noise import Decision
+from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, Seen, State
 from shared.redact import redact
 from shared.settings import Settings
 
@@ -62,7 +71,7 @@ class DeliveryResult:
 
 
 class DeliveryError(RuntimeError):
-    """At least one channel failed (the others were tried and their success recorded)."""
+    """At least one channel failed (the others were tried and, if state is kept, recorded as done)."""
 
     def __init__(self, result: DeliveryResult) -> None:
         failed = "; ".join(f"{o.channel}: {o.detail}" for o in result.failed)
@@ -83,50 +92,44 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
     did = delivery_id_ or delivery_id(finding)
     at = int(time.time() if now is None else now)
     result = DeliveryResult(did)
+    key = noise.noise_key(finding)
 
-    try:
-        record = state.get_delivery(did)
-    except Exception as exc:  # deliver anyway; without a record a retry may send twice
-        log.warning("delivery state unavailable, delivering without it: %s", _safe(exc))
-        record = {}
-    done: dict[str, Any] = record.get("channels") or {}
-    stored = record.get("decision")
-    result.decision = Decision.from_dict(stored) if stored else None
+    counted: Counted | None = None
+    prior: dict[str, Any] | None = None  # the pending entry of an earlier attempt
+    state_error: str | None = None
+    if any(ch.human for ch in channels):
+        result.decision = noise.rule_out(finding, settings)
+        if result.decision is None:
+            try:
+                seen = noise.observe(finding, did, state, settings, at)
+            except Exception as exc:  # deliver SNS anyway; no decision, no human post: the retry decides
+                state_error = f"noise-control state unavailable: {_safe(exc)}"
+                log.error("%s", state_error)
+            else:
+                if isinstance(seen, Seen):
+                    prior = seen.entry or {"channels": []}  # None: that delivery completed, all is done
+                    stored = prior.get("decision")
+                    result.decision = Decision.from_dict(stored) if stored else None
+                else:
+                    counted = seen
+                    result.decision = noise.decide(seen, settings)
 
-    pending: list[Channel] = []
-    for ch in channels:
-        if ch.name in done:
-            result.outcomes[ch.name] = ChannelOutcome(ch.name, "already", str(done[ch.name].get("status", "")))
-        else:
-            pending.append(ch)
+    to_send = list(channels)
+    if prior is not None:
+        still = set(prior.get("channels") or ())
+        for ch in channels:
+            if ch.name not in still:
+                result.outcomes[ch.name] = ChannelOutcome(ch.name, "already")
+        to_send = [ch for ch in channels if ch.name in still]
 
-    decision_error: str | None = None
-    if result.decision is None and any(ch.human for ch in pending):
-        try:
-            taken = decide(finding, state, settings, at)
-            result.decision = Decision.from_dict(state.put_decision(did, taken.to_dict(), at))
-        except Exception as exc:  # no decision, no human post: the retry decides again
-            decision_error = f"noise-control state unavailable: {_safe(exc)}"
-            log.error("%s", decision_error)
+    for ch in to_send:
+        result.outcomes[ch.name] = _send(ch, finding, result.decision, state_error)
 
-    for ch in pending:
-        occurrence = None
-        if ch.human:
-            if result.decision is None:
-                result.outcomes[ch.name] = ChannelOutcome(ch.name, "failed", decision_error or "no decision")
-                continue
-            if not result.decision.post:  # the stored decision says so again on a retry: nothing to record
-                result.outcomes[ch.name] = ChannelOutcome(ch.name, "skipped", result.decision.reason)
-                continue
-            occurrence = result.decision.occurrence
-        try:
-            receipt = ch.send(finding, occurrence)
-        except Exception as exc:
-            detail = _safe(exc)
-            log.error("delivery to %s failed: %s", ch.name, detail)
-            result.outcomes[ch.name] = ChannelOutcome(ch.name, "failed", detail)
-            continue
-        _record(state, did, ch.name, ChannelOutcome(ch.name, "sent", str(receipt)[:200]), at, result)
+    failed = [ch.name for ch in to_send if result.outcomes[ch.name].status == "failed"]
+    if prior is not None:
+        _settle_retry(state, key, did, prior, failed, result.decision)
+    elif counted is not None and failed:
+        _hold(state, key, did, counted, failed, result.decision, at)
 
     log.info("delivery %s", result.summary())
     if result.failed:
@@ -134,12 +137,57 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
     return result
 
 
-def _record(state: State, did: str, name: str, outcome: ChannelOutcome, at: int, result: DeliveryResult) -> None:
-    result.outcomes[name] = outcome
+def _send(ch: Channel, finding: Finding, decision: Decision | None, state_error: str | None) -> ChannelOutcome:
+    occurrence = None
+    if ch.human:
+        if decision is None:
+            return ChannelOutcome(ch.name, "failed", state_error or "no noise decision")
+        if not decision.post:
+            return ChannelOutcome(ch.name, "skipped", decision.reason)
+        occurrence = decision.occurrence
     try:
-        state.mark_channel(did, name, {"status": outcome.status, "detail": outcome.detail, "at": at}, at)
+        receipt = ch.send(finding, occurrence)
     except Exception as exc:
-        log.warning("could not record the %s delivery (a retry may send it again): %s", name, _safe(exc))
+        detail = _safe(exc)
+        log.error("delivery to %s failed: %s", ch.name, detail)
+        return ChannelOutcome(ch.name, "failed", detail)
+    return ChannelOutcome(ch.name, "sent", str(receipt)[:200])
+
+
+def _hold(state: State, key: str, did: str, counted: Counted, failed: list[str], decision: Decision | None,
+          at: int) -> None:
+    """Remember what the retry must send, and with which decision (one write)."""
+    drop = [d for d, when in counted.pending.items() if d != did and when < at - STATE_TTL_SECONDS]
+    if len(counted.pending) - len(drop) >= MAX_PENDING:
+        log.error("%d failed deliveries of %s are pending already: not recording %s; its retry counts the task "
+                  "again and re-sends every channel", len(counted.pending) - len(drop), key, did)
+        return
+    entry: dict[str, Any] = {"channels": failed, "at": at}
+    if decision is not None:
+        entry["decision"] = decision.to_dict()
+    try:
+        state.hold(key, did, entry, drop)
+    except Exception as exc:
+        log.error("could not record the channels still to send (%s) for delivery %s; a retry will not "
+                  "re-send them: %s", ", ".join(failed), did, _safe(exc))
+
+
+def _settle_retry(state: State, key: str, did: str, prior: dict[str, Any], failed: list[str],
+                  decision: Decision | None) -> None:
+    before = list(prior.get("channels") or ())
+    if not before or sorted(failed) == sorted(before):
+        return  # a completed duplicate, or the same channels failed again: the entry stands
+    try:
+        if failed:
+            entry = {**prior, "channels": failed}
+            if decision is not None:
+                entry["decision"] = decision.to_dict()
+            state.hold(key, did, entry)
+        else:
+            state.release(key, did)
+    except Exception as exc:
+        log.warning("could not record the retry of delivery %s (another retry may re-send %s): %s",
+                    did, ", ".join(sorted(set(before) - set(failed))), _safe(exc))
 
 
 def _safe(exc: BaseException) -> str:

@@ -1,18 +1,21 @@
 """Noise control for the human channels (Slack, Chatbot). SNS gets every task regardless.
 
 Policy, per failure (the finding's fingerprint: service, pattern, key facts):
-- `expected-stop` is not posted unless settings.post_expected_stops.
+- `expected-stop` is not posted unless settings.post_expected_stops (decided without any state).
 - A window opens at the first occurrence and lasts settings.noise_window_seconds (default 15 min).
   The first occurrence posts. Later ones only increment the window's count, except at growing
   thresholds (10, 50, 200, then every 1000) where a "still happening: seen N times" post goes out,
-  never more than settings.max_slack_posts_per_window (default 5) per window.
-  A crash loop of 500 tasks in one window therefore posts 4 times (1, 10, 50, 200).
+  never more than settings.max_slack_posts_per_window (default 5) per window: the count that is
+  the n-th threshold posts only if n <= the cap. A crash loop of 500 tasks in one window therefore
+  posts 4 times (1, 10, 50, 200).
 - After the window, the next occurrence opens a new one and posts, saying how many tasks the
-  previous window saw.
-- noise_window_seconds = 0 turns noise control off (every finding posts).
+  previous window saw (if that window ended less than a day ago).
+- noise_window_seconds = 0 turns noise control off (every finding posts; tasks are still counted,
+  in the same single write, so a retry is still recognised).
 
-Counting is atomic in the state table (DynamoDB ADD), so concurrent invocations of a storm see
-distinct counts and exactly one of them crosses each threshold.
+Counting is one atomic DynamoDB ADD that returns the new count, so concurrent invocations of a
+storm see distinct counts and exactly one of them sees each threshold: the decision to post needs
+no second write.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared.models.finding import Finding
-from shared.notify.state import State
+from shared.notify.state import STATE_TTL_SECONDS, Counted, Seen, State, StateError
 from shared.render.channels import Occurrence
 from shared.settings import Settings
 
 FOLLOW_UPS = (10, 50, 200)
 EVERY = 1000
+PREVIOUS_WINDOW_MAX_AGE = 86_400  # a new window mentions the previous one only if it ended this recently
+MAX_ROLLS = 5  # attempts to open a new window against concurrent invocations
 
 
 def is_threshold(count: int) -> bool:
@@ -38,6 +43,13 @@ def next_threshold(count: int) -> int:
         if t > count:
             return t
     return (count // EVERY + 1) * EVERY
+
+
+def thresholds_up_to(count: int) -> int:
+    """How many thresholds a window has crossed at `count` (the post number when `count` is one)."""
+    if count < 1:
+        return 0
+    return 1 + sum(1 for t in FOLLOW_UPS if t <= count) + count // EVERY
 
 
 @dataclass(frozen=True)
@@ -73,21 +85,43 @@ def noise_key(f: Finding) -> str:
     return f"noise#{f.fingerprint}"
 
 
-def decide(f: Finding, state: State, settings: Settings, now: int) -> Decision:
+def rule_out(f: Finding, settings: Settings) -> Decision | None:
+    """The decision that needs no count (nothing is stored for it), or None: count the task."""
     if f.pattern == "expected-stop" and not settings.post_expected_stops:
         return Decision(False, "expected-stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
+    return None
+
+
+def observe(f: Finding, did: str, state: State, settings: Settings, now: int) -> Counted | Seen:
+    """Count delivery `did` of `f` once (one write; two when its window is over), or say it was counted."""
+    key, window = noise_key(f), settings.noise_window_seconds
+    expiration = now + window + STATE_TTL_SECONDS
+    for _ in range(MAX_ROLLS):
+        got = state.count(key, did, now, window, expiration)
+        if isinstance(got, Counted | Seen):
+            return got
+        recent = got.start + window + PREVIOUS_WINDOW_MAX_AGE > now
+        rolled = state.roll(key, did, got.start, now, got.count if recent else 0, expiration)
+        if rolled is not None:
+            return rolled
+    raise StateError(f"could not open a new window for {key}: too much contention")
+
+
+def decide(counted: Counted, settings: Settings) -> Decision:
+    """Post or not, from the count alone (deterministic: each count is seen by exactly one invocation)."""
     window = settings.noise_window_seconds
     if window == 0:
-        return Decision(True, "noise control is off")
+        return Decision(True, "noise control is off", count=counted.count)
     cap = settings.max_slack_posts_per_window
-    w = state.observe(noise_key(f), now, window)
-    common = {"count": w.count, "window_start": w.start, "window_seconds": window,
-              "previous_count": w.previous_count, "max_posts": cap}
-    if not is_threshold(w.count):
-        return Decision(False, f"seen {w.count} times in this window; next post at {next_threshold(w.count)}",
-                        **common)
-    post_no = state.claim_post(noise_key(f), w.start, cap)
-    if post_no is None:
-        return Decision(False, f"seen {w.count} times; the limit of {cap} posts per window is reached", **common)
-    reason = "first occurrence in the window" if w.count == 1 else f"still happening: {w.count} occurrences"
-    return Decision(True, f"{reason} (post {post_no} of at most {cap})", **common)
+    n = counted.count
+    common: dict[str, Any] = {"count": n, "window_start": counted.start, "window_seconds": window,
+                              "previous_count": counted.previous_count, "max_posts": cap}
+    crossed = thresholds_up_to(n)
+    if not is_threshold(n):
+        if crossed >= cap:
+            return Decision(False, f"seen {n} times; the limit of {cap} posts per window is reached", **common)
+        return Decision(False, f"seen {n} times in this window; next post at {next_threshold(n)}", **common)
+    if crossed > cap:
+        return Decision(False, f"seen {n} times; the limit of {cap} posts per window is reached", **common)
+    reason = "first occurrence in the window" if n == 1 else f"still happening: {n} occurrences"
+    return Decision(True, f"{reason} (post {crossed} of at most {cap})", **common)

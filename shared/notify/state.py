@@ -1,27 +1,35 @@
-"""Delivery and noise-control state: one DynamoDB table shared with the idempotency layer.
+"""Delivery and noise-control state: ONE item per failure in the table shared with the idempotency layer.
 
 Key schema (the infra creates it): partition key `id` (S), TTL attribute `expiration` (epoch s), the
-defaults of Powertools Idempotency, so both live in ONE table; our ids carry a prefix:
+defaults of Powertools Idempotency, so both live in one table. Our item is `noise#<fingerprint>`:
 
-    delivery#<delivery id>   which channels already delivered one finding, and the noise decision
-                             taken for it (a retried invocation re-sends only what failed and
-                             does not count the same task twice); kept 7 days
-    noise#<fingerprint>      the current noise window of one failure: window_start, count (ADD,
-                             atomic), posts (conditional ADD under the per-window cap), and
-                             previous_count; kept until the window is over plus a day
+    count, window_start     the current noise window (ADD: atomic, every invocation sees its own count)
+    previous_count          how many tasks the window before it saw
+    pending                 {delivery id: {"channels": [...], "decision": {...}, "at": epoch s}}: the
+                            channels a failed delivery still has to send and the noise decision it took,
+                            so that its retry re-sends only those and neither counts nor decides again
+    recent_<x>              the last delivery id counted in slot x (16 slots by a hash of the id): a
+                            duplicate of a recent delivery that completed is recognised and not counted
+    expiration              the last occurrence + the window + 7 days (retries and DLQ redrives within)
 
-`MemoryState` implements the same operations in process (CLI, demo, tests of the policy).
+A delivery that succeeds costs ONE UpdateItem (`count`), a failed one a second (`hold`), its retry a
+conditional UpdateItem that fails and returns the item (ReturnValuesOnConditionCheckFailure) and one
+that clears its entry (`release`). A window that is over costs one more conditional write (`roll`).
+
+`MemoryState` implements the same operations in process (CLI, demo, tests run both backends).
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-DELIVERY_TTL_SECONDS = 7 * 86_400
-NOISE_TTL_EXTRA_SECONDS = 86_400
+STATE_TTL_SECONDS = 7 * 86_400  # an item outlives its window by this much: a retry within re-sends only what failed
+RECENT_SLOTS = 16
+MAX_PENDING = 200  # failed deliveries remembered per failure (bounds the item far below DynamoDB's 400 KB)
 
 
 class StateError(RuntimeError):
@@ -29,76 +37,119 @@ class StateError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Window:
+class Counted:
+    """One occurrence was counted: the window it was counted in, and the failed deliveries pending there."""
+
     start: int
     count: int
     previous_count: int = 0
+    pending: dict[str, int] = field(default_factory=dict)  # delivery id -> when it failed
+
+
+@dataclass(frozen=True)
+class Seen:
+    """This delivery was counted before: `entry` is what it still has to send (None: it completed)."""
+
+    entry: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Nothing was counted: the window that started at `start` is over (it saw `count` tasks)."""
+
+    start: int
+    count: int
 
 
 class State(Protocol):
-    def get_delivery(self, delivery_id: str) -> dict[str, Any]:
-        """{"channels": {name: {"status", "detail", "at"}}, "decision": {...} | None}; empty when unknown."""
+    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
+        """Atomically: Seen when `did` is pending or recent; else Stale when the window is over (window_seconds
+        > 0); else ADD 1 to the count (opening the window on the first occurrence) and remember `did`."""
         ...
 
-    def put_decision(self, delivery_id: str, decision: dict[str, Any], now: int) -> dict[str, Any]:
-        """Store the decision unless one is stored already; return the stored one (first writer wins)."""
+    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
+             expiration: int) -> Counted | None:
+        """Open a new window counting `did` as its first task, if the window is still the one that started
+        at `old_start`; None when another invocation changed it first (count again)."""
         ...
 
-    def mark_channel(self, delivery_id: str, channel: str, outcome: dict[str, Any], now: int) -> None: ...
-
-    def observe(self, key: str, now: int, window_seconds: int) -> Window:
-        """Count one occurrence in the current window of `key`, starting a new window when it is over."""
+    def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
+        """Store what delivery `did` still has to send (and forget the pending deliveries in `drop`)."""
         ...
 
-    def claim_post(self, key: str, window_start: int, max_posts: int) -> int | None:
-        """Take one of the window's posts: the post number, or None when the cap is reached."""
+    def release(self, key: str, did: str) -> None:
+        """Delivery `did` has nothing left to send."""
         ...
+
+
+def recent_slot(did: str) -> str:
+    return f"recent_{zlib.crc32(did.encode()) % RECENT_SLOTS:x}"
+
+
+def classify(item: dict[str, Any], did: str, now: int, window_seconds: int) -> Seen | Stale | None:
+    """Why `count` would not count `did` in this item (the condition, evaluated in Python); None: it would."""
+    pending = item.get("pending") or {}
+    if did in pending:
+        return Seen(dict(pending[did]))
+    if item.get(recent_slot(did)) == did:
+        return Seen(None)
+    if window_seconds and "window_start" in item and int(item["window_start"]) <= now - window_seconds:
+        return Stale(int(item["window_start"]), int(item.get("count", 0)))
+    return None
+
+
+def _counted(item: dict[str, Any]) -> Counted:
+    pending = {d: int(e.get("at", 0)) for d, e in (item.get("pending") or {}).items() if isinstance(e, dict)}
+    return Counted(int(item["window_start"]), int(item["count"]), int(item.get("previous_count", 0)), pending)
 
 
 # -------------------------------------------------------------------------------------------------
 class MemoryState:
-    """In-process state with the same semantics (a lock stands in for DynamoDB's atomic updates)."""
+    """In-process state with the same semantics (a lock stands in for DynamoDB's conditional updates)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.deliveries: dict[str, dict[str, Any]] = {}
-        self.windows: dict[str, dict[str, int]] = {}
+        self.items: dict[str, dict[str, Any]] = {}
 
-    def get_delivery(self, delivery_id: str) -> dict[str, Any]:
+    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
         with self._lock:
-            rec = self.deliveries.get(delivery_id)
-            if not rec:
-                return {}
-            return {"channels": dict(rec.get("channels", {})), "decision": rec.get("decision")}
-
-    def put_decision(self, delivery_id: str, decision: dict[str, Any], now: int) -> dict[str, Any]:
-        with self._lock:
-            rec = self.deliveries.setdefault(delivery_id, {"channels": {}})
-            if rec.get("decision") is None:
-                rec["decision"] = dict(decision)
-            return dict(rec["decision"])
-
-    def mark_channel(self, delivery_id: str, channel: str, outcome: dict[str, Any], now: int) -> None:
-        with self._lock:
-            self.deliveries.setdefault(delivery_id, {"channels": {}})["channels"][channel] = dict(outcome)
-
-    def observe(self, key: str, now: int, window_seconds: int) -> Window:
-        with self._lock:
-            w = self.windows.get(key)
-            if w and w["window_start"] > now - window_seconds:
-                w["count"] += 1
+            item = self.items.get(key)
+            if item is not None:
+                why = classify(item, did, now, window_seconds)
+                if why is not None:
+                    return why
             else:
-                w = {"window_start": now, "count": 1, "posts": 0, "previous_count": w["count"] if w else 0}
-                self.windows[key] = w
-            return Window(w["window_start"], w["count"], w["previous_count"])
+                item = self.items[key] = {"count": 0, "window_start": now, "pending": {}}
+            item["count"] += 1
+            item[recent_slot(did)] = did
+            item["expiration"] = expiration
+            return _counted(item)
 
-    def claim_post(self, key: str, window_start: int, max_posts: int) -> int | None:
+    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
+             expiration: int) -> Counted | None:
         with self._lock:
-            w = self.windows.get(key)
-            if not w or w["window_start"] != window_start or w["posts"] >= max_posts:
+            item = self.items.get(key)
+            if item is None or item["window_start"] != old_start or did in item["pending"] \
+                    or item.get(recent_slot(did)) == did:
                 return None
-            w["posts"] += 1
-            return w["posts"]
+            item.update({"window_start": now, "count": 1, "previous_count": previous_count,
+                         recent_slot(did): did, "expiration": expiration})
+            return _counted(item)
+
+    def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
+        with self._lock:
+            if key not in self.items:
+                raise StateError(f"no state item {key} to hold delivery {did} in")
+            pending = self.items[key]["pending"]
+            for old in drop:
+                pending.pop(old, None)
+            pending[did] = dict(entry)
+
+    def release(self, key: str, did: str) -> None:
+        with self._lock:
+            item = self.items.get(key)
+            if item is not None:
+                item["pending"].pop(did, None)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -117,105 +168,93 @@ class DynamoState:
             self._client = client("dynamodb")
         return self._client
 
-    # -- delivery records ---------------------------------------------------------------------------
-    def get_delivery(self, delivery_id: str) -> dict[str, Any]:
-        item = self._call("get_item", TableName=self.table, Key=_key(f"delivery#{delivery_id}"),
-                          ConsistentRead=True).get("Item")
-        if not item:
-            return {}
-        data = _load(item)
-        channels = {k[3:]: v for k, v in data.items() if k.startswith("ch_") and isinstance(v, dict)}
-        return {"channels": channels, "decision": data.get("decision")}
-
-    def put_decision(self, delivery_id: str, decision: dict[str, Any], now: int) -> dict[str, Any]:
-        try:
-            self._client_call_conditional(
-                "update_item", TableName=self.table, Key=_key(f"delivery#{delivery_id}"),
-                UpdateExpression="SET #d = :d, #e = if_not_exists(#e, :e)",
-                ConditionExpression="attribute_not_exists(#d)",
-                ExpressionAttributeNames={"#d": "decision", "#e": "expiration"},
-                ExpressionAttributeValues={":d": _dump(decision), ":e": _dump(now + DELIVERY_TTL_SECONDS)})
-            return dict(decision)
-        except _Conflict:
-            stored = self.get_delivery(delivery_id).get("decision")
-            if stored is None:
-                raise StateError(f"decision of delivery {delivery_id} vanished") from None
-            return stored
-
-    def mark_channel(self, delivery_id: str, channel: str, outcome: dict[str, Any], now: int) -> None:
-        self._call("update_item", TableName=self.table, Key=_key(f"delivery#{delivery_id}"),
-                   UpdateExpression="SET #c = :c, #e = if_not_exists(#e, :e)",
-                   ExpressionAttributeNames={"#c": f"ch_{channel}", "#e": "expiration"},
-                   ExpressionAttributeValues={":c": _dump(outcome), ":e": _dump(now + DELIVERY_TTL_SECONDS)})
-
-    # -- noise windows ------------------------------------------------------------------------------
-    def observe(self, key: str, now: int, window_seconds: int) -> Window:
-        k = _key(key)
-        names = {"#id": "id", "#n": "count", "#ws": "window_start"}
-        for _ in range(5):
+    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
+        names = {"#n": "count", "#ws": "window_start", "#pd": "pending", "#did": did, "#r": recent_slot(did),
+                 "#e": "expiration"}
+        values = {":one": 1, ":now": now, ":empty": {}, ":rid": did, ":exp": expiration}
+        condition = "attribute_not_exists(#pd.#did) AND (attribute_not_exists(#r) OR #r <> :rid)"
+        if window_seconds:
+            condition += " AND (attribute_not_exists(#ws) OR #ws > :cutoff)"
+            values[":cutoff"] = now - window_seconds
+        for _ in range(3):
             try:
-                item = self._client_call_conditional(
-                    "update_item", TableName=self.table, Key=k, UpdateExpression="ADD #n :one",
-                    ConditionExpression="attribute_exists(#id) AND #ws > :cutoff",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={":one": _dump(1), ":cutoff": _dump(now - window_seconds)},
-                    ReturnValues="ALL_NEW")["Attributes"]
-                data = _load(item)
-                return Window(int(data["window_start"]), int(data["count"]), int(data.get("previous_count", 0)))
-            except _Conflict:
-                pass
-            old = self._call("get_item", TableName=self.table, Key=k, ConsistentRead=True).get("Item")
-            old_data = _load(old) if old else None
-            if old_data and int(old_data["window_start"]) > now - window_seconds:
-                continue  # another invocation opened a window in between: count in it
-            previous = int(old_data.get("count", 0)) if old_data else 0
-            new = {"id": key, "window_start": now, "count": 1, "posts": 0, "previous_count": previous,
-                   "expiration": now + window_seconds + NOISE_TTL_EXTRA_SECONDS}
-            try:
-                if old_data:
-                    self._client_call_conditional(
-                        "put_item", TableName=self.table, Item=_dump_item(new), ConditionExpression="#ws = :old",
-                        ExpressionAttributeNames={"#ws": "window_start"},
-                        ExpressionAttributeValues={":old": _dump(int(old_data["window_start"]))})
-                else:
-                    self._client_call_conditional(
-                        "put_item", TableName=self.table, Item=_dump_item(new),
-                        ConditionExpression="attribute_not_exists(#id)", ExpressionAttributeNames={"#id": "id"})
-                return Window(now, 1, previous)
-            except _Conflict:
-                continue
+                out = self._update(
+                    key, "ADD #n :one SET #ws = if_not_exists(#ws, :now), #pd = if_not_exists(#pd, :empty), "
+                         "#r = :rid, #e = :exp", names, values, condition, "ALL_NEW")
+                return _counted(out)
+            except _Conflict as conflict:
+                item = conflict.item if conflict.item is not None else self._get(key)
+                why = classify(item or {}, did, now, window_seconds)
+                if why is not None:
+                    return why
+                # the item changed between the failed write and the read (GetItem fallback only): try again
         raise StateError(f"could not count an occurrence of {key}: too much contention")
 
-    def claim_post(self, key: str, window_start: int, max_posts: int) -> int | None:
+    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
+             expiration: int) -> Counted | None:
+        names = {"#n": "count", "#ws": "window_start", "#pv": "previous_count", "#pd": "pending", "#did": did,
+                 "#r": recent_slot(did), "#e": "expiration"}
+        values = {":one": 1, ":now": now, ":prev": previous_count, ":empty": {}, ":rid": did, ":exp": expiration,
+                  ":old": old_start}
         try:
-            out = self._client_call_conditional(
-                "update_item", TableName=self.table, Key=_key(key), UpdateExpression="ADD #p :one",
-                ConditionExpression="#ws = :ws AND (attribute_not_exists(#p) OR #p < :max)",
-                ExpressionAttributeNames={"#p": "posts", "#ws": "window_start"},
-                ExpressionAttributeValues={":one": _dump(1), ":ws": _dump(window_start), ":max": _dump(max_posts)},
-                ReturnValues="UPDATED_NEW")
+            out = self._update(
+                key, "SET #ws = :now, #n = :one, #pv = :prev, #pd = if_not_exists(#pd, :empty), #r = :rid, #e = :exp",
+                names, values,
+                "#ws = :old AND attribute_not_exists(#pd.#did) AND (attribute_not_exists(#r) OR #r <> :rid)",
+                "ALL_NEW")
         except _Conflict:
             return None
-        return int(_load(out["Attributes"])["posts"])
+        return _counted(out)
+
+    def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
+        names = {"#pd": "pending", "#did": did}
+        expression = "SET #pd.#did = :entry"
+        if drop:
+            names.update({f"#x{i}": old for i, old in enumerate(drop)})
+            expression += " REMOVE " + ", ".join(f"#pd.#x{i}" for i in range(len(drop)))
+        self._update(key, expression, names, {":entry": entry})
+
+    def release(self, key: str, did: str) -> None:
+        self._update(key, "REMOVE #pd.#did", {"#pd": "pending", "#did": did}, None,
+                     "attribute_exists(#pd)", conflict_ok=True)
 
     # -- plumbing -----------------------------------------------------------------------------------
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+    def _update(self, key: str, expression: str, names: dict[str, str], values: dict[str, Any] | None,
+                condition: str | None = None, return_values: str | None = None,
+                conflict_ok: bool = False) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"TableName": self.table, "Key": _key(key), "UpdateExpression": expression,
+                                  "ExpressionAttributeNames": names}
+        if values:
+            kwargs["ExpressionAttributeValues"] = {k: _dump(v) for k, v in values.items()}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if return_values:
+            kwargs["ReturnValues"] = return_values
         try:
-            return getattr(self.client, op)(**kwargs)
-        except Exception as exc:
-            raise StateError(f"DynamoDB {op} on {self.table} failed: {_describe(exc)}") from exc
-
-    def _client_call_conditional(self, op: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self.client, op)(**kwargs)
+            out = self.client.update_item(**kwargs)
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
-                raise _Conflict from None
-            raise StateError(f"DynamoDB {op} on {self.table} failed: {_describe(exc)}") from exc
+                if conflict_ok:
+                    return {}
+                old = getattr(exc, "response", {}).get("Item")
+                raise _Conflict(_load(old) if old else None) from None
+            raise StateError(f"DynamoDB UpdateItem on {self.table} failed: {_describe(exc)}") from exc
+        return _load(out.get("Attributes") or {})
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        """The item, read only when a failed conditional write did not return it."""
+        try:
+            item = self.client.get_item(TableName=self.table, Key=_key(key), ConsistentRead=True).get("Item")
+        except Exception as exc:
+            raise StateError(f"DynamoDB GetItem on {self.table} failed: {_describe(exc)}") from exc
+        return _load(item) if item else None
 
 
 class _Conflict(Exception):
-    pass
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("conditional check failed")
+        self.item = item
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -237,10 +276,6 @@ def _dump(value: Any) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeSerializer
 
     return TypeSerializer().serialize(_plain(value))
-
-
-def _dump_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _dump(v) for k, v in item.items()}
 
 
 def _load(item: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +306,3 @@ def _native(value: Any) -> Any:
     if isinstance(value, list):
         return [_native(v) for v in value]
     return value
-
-
-def now() -> int:
-    return int(time.time())
