@@ -142,19 +142,25 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> 
     logs = ev.logs
     if not logs:
         return []
-    several = len(set(logs.containers) - {None}) > 1
-    picked: list[str] = []
-    for i in range(len(logs) - 1, -1, -1):
-        c = logs.containers[i]
-        if c not in (container, None) and (container is not None and container in logs.containers):
-            continue
-        text = logs.texts[i]
-        if not text.strip():
-            continue
-        picked.append(f"[{c}] {text}" if several and c else text)
-        if len(picked) >= limit:
-            break
-    picked.reverse()
+    names = logs.container_names()
+    texts = logs.texts
+    if len(names) <= 1:
+        picked = [t for t in texts[-(limit * 2):] if t.strip()][-limit:]
+        if len(picked) < limit:
+            picked = [t for t in texts if t.strip()][-limit:]
+    else:
+        keep = (container, None) if container in names else None
+        picked = []
+        for i in range(len(logs) - 1, -1, -1):
+            c = logs.containers[i]
+            if keep is not None and c not in keep:
+                continue
+            text = texts[i]
+            if text.strip():
+                picked.append(f"[{c}] {text}" if c else text)
+                if len(picked) >= limit:
+                    break
+        picked.reverse()
     return [line if len(line) <= 1000 else line[:999] + "…" for line in redact_lines(picked)]
 
 

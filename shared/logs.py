@@ -20,7 +20,8 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 
 from shared.scan import NeedleSet
 
@@ -75,8 +76,8 @@ def register_needles(needles: Iterable[str]) -> None:
 class LogSet:
     """Normalised log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_block_cache", "_candidates", "_low", "_needle_cache", "_starts", "containers", "hints", "stamps",
-                 "texts")
+    __slots__ = ("_block_cache", "_candidates", "_low", "_names", "_needle_cache", "_starts", "containers", "hints",
+                 "stamps", "texts")
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class LogSet:
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
         self._candidates: dict[str, list[int]] | None = None
+        self._names: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -105,7 +107,8 @@ class LogSet:
     def _index(self) -> tuple[str, list[int]]:
         if self._low is None:
             self._low = "\n".join(self.texts).lower()
-            self._starts = [0, *accumulate(len(t) + 1 for t in self.texts)]
+            # Line i starts after the i previous lines and their i newlines (all C-level iteration).
+            self._starts = list(accumulate(map(add, map(len, self.texts), repeat(1)), initial=0))
         assert self._starts is not None
         return self._low, self._starts
 
@@ -209,11 +212,9 @@ class LogSet:
         return [i for i, c in enumerate(self.containers) if c in wanted]
 
     def container_names(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for c in self.containers:
-            if c is not None:
-                seen.setdefault(c, None)
-        return list(seen)
+        if self._names is None:
+            self._names = [c for c in dict.fromkeys(self.containers) if c is not None]
+        return self._names
 
     def attribute_unlabelled(self, container: str) -> LogSet:
         """A copy where lines with no container are given to `container`."""

@@ -43,6 +43,9 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("node", re.compile(r"(UnhandledPromiseRejection\w*: .+|\[UnhandledPromiseRejection: .+)")),
 ]
 _TRACEBACK = "traceback (most recent call last)"
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_JS_FRAME = re.compile(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
+_GO_FRAME = re.compile(r"(/[^\s]+\.go:\d+)")
 _JAVA_HEAD = re.compile(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)(?:: .{0,200})?)$")
 _PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
 _NEEDLES = ("traceback (most recent", "panic:", "fatal error:", "panicked at", "exception in thread", "caused by:",
@@ -174,21 +177,24 @@ class AppCrash(Pattern):
 
     def _app_frame(self, ev: Evidence, i: int) -> str | None:
         """The innermost frame of the application's own code (not the runtime or libraries)."""
-        start = max(ev.logs.block_start(i), i - 200)
+        logs = ev.logs
+        start = max(logs.block_start(i), i - 80)
         best = None
-        for j in range(start, min(len(ev.logs), i + 40)):
-            t = ev.logs.texts[j].strip()
-            m = re.match(r'File "([^"]+)", line (\d+)', t)
-            if m and "site-packages" not in m.group(1) and "/lib/python" not in m.group(1) and "<frozen" not in m.group(1):
-                best = f"{m.group(1)}:{m.group(2)}"
-                continue
-            m = re.match(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$", t)
-            if m and "node_modules" not in m.group(1) and best is None:
-                best = m.group(1)
-                continue
-            m = re.match(r"(/[^\s]+\.go:\d+)", t)
-            if m and "/go/pkg/mod/" not in m.group(1) and "/usr/local/go/" not in m.group(1) and best is None:
-                best = m.group(1)
+        for j in range(start, min(len(logs), i + 40)):
+            t = logs.texts[j].strip()
+            if t.startswith('File "'):
+                m = _PY_FRAME.match(t)
+                if m and "site-packages" not in m.group(1) and "/lib/python" not in m.group(1) \
+                        and "<frozen" not in m.group(1):
+                    best = f"{m.group(1)}:{m.group(2)}"
+            elif best is None and t.startswith("at "):
+                m = _JS_FRAME.match(t)
+                if m and "node_modules" not in m.group(1):
+                    best = m.group(1)
+            elif best is None and ".go:" in t:
+                m = _GO_FRAME.match(t)
+                if m and "/go/pkg/mod/" not in m.group(1) and "/usr/local/go/" not in m.group(1):
+                    best = m.group(1)
         return best
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
