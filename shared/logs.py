@@ -31,7 +31,11 @@ _STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9
 _TABLE = re.compile(
     r"\s*\|[^|]*\|\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
 )
-_EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?")
+_EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?"
+                           r"|[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d(?::\d\d)?(?: \(UTC[+-]?[\d:]*\))?")
+_TASK_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Synology / NAS docker log viewers: "2024/07/07 10:33:32 | stderr | message"
+_NAS = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \| (?:stdout|stderr) \| ?")
 _COMPOSE = re.compile(r"([a-z0-9][\w.-]*?)[-_](\d{1,3})\s+\| ?(.*)")
 _BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
 
@@ -56,7 +60,7 @@ _TEXT_LEVEL = re.compile(
 _CONTINUATION = re.compile(
     r"[ \t]+\S|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames)|During handling of the above"
     r"|The above exception was|goroutine \d+ \[|created by |\[signal |[}\]],?\s*$|\"[\w.@-]+\": "
-    r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']"
+    r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']|File \"[^\"]+\", line \d+"
 )
 _HEALTH_DOWN = re.compile(r"health[^\n]{0,40}\bdown\b|\"status\"\s*:\s*\"DOWN\"|reporting health down",
                           re.IGNORECASE)
@@ -378,6 +382,12 @@ def _feed(
                     line = rest
             elif "\t" in line:
                 line, stamp, container = _tabbed(line, known, container)
+            elif line[4:5] == "/" and line[20:23] == " | ":
+                m = _NAS.match(line)
+                if m:
+                    stamp, line = line[:19], line[m.end():]
+        elif first.isalpha() and "\t" in line and " at " in line[:40]:
+            line, stamp, container = _tabbed(line, known, container)
         elif first in ("|", " ") and "|" in line[:8]:
             m = _TABLE.match(line)
             if m:
@@ -439,6 +449,8 @@ def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[s
             if last in known or stream:
                 container = container or (stream.group(1) if stream else last)
                 rest = rest[:-1]
+                if len(rest) >= 2 and _TASK_ID.fullmatch(rest[-1].strip()):
+                    rest = rest[:-1]  # the console's task id column
             elif lead:
                 container = container or lead.group(1)
                 rest = rest[1:]

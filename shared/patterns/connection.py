@@ -51,6 +51,8 @@ NEEDLES = (
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 
+# A host: [IPv6], a bare IPv6 address (followed by :port), or a name/IPv4.
+_HOST = r"(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:]*[0-9A-Fa-f](?=:\d)|[\w.-]+)"
 _ENDPOINTS = (
     re.compile(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
     re.compile(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
@@ -58,7 +60,7 @@ _ENDPOINTS = (
     re.compile(r"could not translate host name \"(?P<host>[^\"]+)\""),
     re.compile(r"Can't connect to (?:MySQL|MariaDB|local MySQL) server (?:on|through) '(?P<host>[^':]+)(?::(?P<port>\d+))?'"),
     re.compile(r"Unknown MySQL server host '(?P<host>[^']+)'"),
-    re.compile(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)\b"),
+    re.compile(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) " + _HOST + r":(?P<port>\d+)\b"),
     re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[\w.-]+)"),
     re.compile(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
     re.compile(r"tcp (?:connect|recv|send) \((?P<host>[\w.-]+):(?P<port>\d+)\)"),
@@ -67,7 +69,7 @@ _ENDPOINTS = (
     re.compile(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
     # Go net/http names the URL before the address it dialled: the host name is the useful one.
     re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
-    re.compile(r"dial tcp (?P<host>\[?[\w.:-]+?\]?):(?P<port>\d+)"),
+    re.compile(r"dial tcp " + _HOST + r":(?P<port>\d+)"),
     re.compile(r"dial tcp: lookup (?P<host>[\w.-]+)"),
     re.compile(r"Can't reach database server at [`'\"]?(?P<host>[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
     re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)"),
@@ -85,11 +87,13 @@ _ENDPOINTS = (
     re.compile(r"`?\bhost=[\"']?(?P<host>[\w.-]+)[\"']?(?:[^\n]*?\bport=(?P<port>\d+))?"),
     re.compile(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
     re.compile(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),
+    re.compile(r"\b(?:address|host|hostname): '(?P<host>[^']+)'"),  # Node util.inspect objects
     re.compile(r"[a-z][a-z0-9+]*://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?"),
 )
 _PORT_ONLY = (
     re.compile(r"(?:TCP/IP connections on|on) port (\d+)"),
     re.compile(r"\"port\":\s*(\d+)"),
+    re.compile(r"^\s*port: (\d+)", re.M),
     re.compile(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
 )
 _USER = re.compile(r"for user ['\"]?([\w.@-]+)['\"]?")

@@ -15,6 +15,7 @@ from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_
 
 _SIGNAL = re.compile(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
                      re.IGNORECASE)
+_CHECK_CMD = re.compile(r"exec: \\?\"([^\"\\]+)\\?\": executable file not found")
 _HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
                         r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
 
@@ -38,6 +39,13 @@ class ContainerHealthCheckFailed(Pattern):
             facts["health_check"] = " ".join(cdef.health_check)
             if cdef.health_check_start_period is not None:
                 facts["start_period"] = cdef.health_check_start_period
+        for i in ev.logs.lines_with("oci runtime exec failed", "exec failed"):
+            missing = _CHECK_CMD.search(ev.logs.texts[i])
+            if missing:
+                facts["hint"] = f"the health check command `{missing.group(1)}` is not in the image"
+                facts["missing_command"] = missing.group(1)
+                proofs.append(log_proof(ev, i))
+                break
         for i in ev.logs.lines_with("local:", "network:", "listening on", "running on", "started on"):
             hb = _HOST_BIND.search(ev.logs.texts[i])
             if hb and not hb.group(1).startswith(("0.0.0.0", "127.")):
@@ -53,7 +61,10 @@ class ContainerHealthCheckFailed(Pattern):
         container = f.get("container") or "the container"
         cmd = f.get("health_check")
         steps: list[str] = []
-        if f.get("hint"):
+        if f.get("missing_command"):
+            steps.append(f"The check runs `{f['missing_command']}`, which the image does not have: install it in the "
+                         "Dockerfile or use a command the image has (e.g. a small script in the app's language).")
+        elif f.get("hint"):
             steps.append(f"{container} listens on {f['listen_address']}:{f['listen_port']} only, but the health check "
                          "runs inside the container against localhost: bind to 0.0.0.0 (Next.js standalone: set "
                          "`HOSTNAME=0.0.0.0`; Fargate sets HOSTNAME to the task's name) or check that address.")
@@ -68,7 +79,8 @@ class ContainerHealthCheckFailed(Pattern):
         return Explanation(
             title=f"Container health check failed: {container}",
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
-                     + (": the server is bound to one hostname and the check cannot reach it on localhost."
+                     + (f": {f['hint']}." if f.get("missing_command")
+                        else ": the server is bound to one hostname and the check cannot reach it on localhost."
                         if f.get("hint") else ". The application log shows no error of its own.")),
             remediation=steps,
         )

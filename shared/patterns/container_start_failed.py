@@ -30,12 +30,13 @@ from shared.patterns.base import (
 
 _SPECIFIC = re.compile(
     r"(?P<format>exec format error)"
-    r"|(?P<path>executable file not found in \$PATH|exec: \"[^\"]+\": (?:stat [^:]+: )?no such file or directory"
+    r"|(?P<path>executable file not found in \$PATH|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
     r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
     r"|exec user process caused: no such file or directory)"
     r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+): permission denied)",
     re.IGNORECASE,
 )
+_EXEC_INTO = re.compile(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
 _GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
                       re.IGNORECASE)
 _SHELL = re.compile(
@@ -72,6 +73,8 @@ class ContainerStartFailed(Pattern):
             return self._build(ev, text, _cause(m.groupdict()), container_for_reason(ev, source),
                                Stage.PLATFORM, (reason_proof(source, text),), None, 0.95)
         found = find_in_logs(ev, _NEEDLES, _SPECIFIC, allow_quiet=True)
+        if found and _EXEC_INTO.search(" ".join(ev.logs.texts[max(0, found[0] - 2) : found[0] + 1])):
+            found = None  # a command run inside a running container (health check, exec) failed, not the start
         if found:
             i, m = found
             return self._build(ev, ev.logs.texts[i], _cause(m.groupdict()), container_for_line(ev, i),

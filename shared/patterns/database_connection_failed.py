@@ -72,6 +72,12 @@ class DatabaseConnectionFailed(Pattern):
             host, port = failure.host, failure.port
             if host is None and database:
                 host, port = self._announced_endpoint(ev, i, port)
+            if host and port is None:
+                # Drivers often print the address later in the same dump ('mongo:27017', port: 27017).
+                window = "\n".join(logs.texts[i : min(len(logs), i + 40)])
+                near_port = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", window)
+                if near_port:
+                    port = int(near_port.group(1))
             engine = (engine_of(context, host, port) or engine_of(near, host, port)) if database else None
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)

@@ -34,8 +34,14 @@ _REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\
                       r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
                       r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
                       r"[^\n]*?(?:status|status_code|code)[=\":\s]+(\d{3})")
-_HEALTHY_PATHS = re.compile(r"^/(?:[\w-]+/)*(?:health\w*|healthz|ping|status|ready\w*|live\w*|hc|alive|heartbeat)$"
-                            r"|^/$|actuator/health", re.IGNORECASE)
+_HEALTHY_PATHS = re.compile(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
+                            r"|^/$", re.IGNORECASE)
+# Django's request logger: "Not Found: /health", "Service Unavailable: /lbcheck"
+_DJANGO = re.compile(r"\b(Bad Request|Unauthorized|Forbidden|Not Found|Method Not Allowed|Internal Server Error|"
+                     r"Bad Gateway|Service Unavailable|Gateway Timeout): (/\S*)")
+_DJANGO_STATUS = {"Bad Request": "400", "Unauthorized": "401", "Forbidden": "403", "Not Found": "404",
+                  "Method Not Allowed": "405", "Internal Server Error": "500", "Bad Gateway": "502",
+                  "Service Unavailable": "503", "Gateway Timeout": "504"}
 _WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
                              re.IGNORECASE)
 _REASON_CAUSE = {
@@ -190,6 +196,12 @@ class HealthCheckFailed(Pattern):
             if m:
                 groups = [g for g in m.groups() if g]
                 requests.append((i, groups[0], groups[1], "elb-healthchecker" in ev.logs.texts[i].lower()))
+        for i in ev.logs.lines_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
+                                    "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /"):
+            m = _DJANGO.search(ev.logs.texts[i])
+            if m:
+                requests.append((i, m.group(2), _DJANGO_STATUS[m.group(1)], False))
+        requests.sort()
         health = [r for r in requests if (path and r[1] == path) or r[3] or (not path and _HEALTHY_PATHS.search(r[1]))]
         if health:
             i, seen_path, status, _ = health[-1]

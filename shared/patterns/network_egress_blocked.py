@@ -12,6 +12,7 @@ url. Near misses: timeouts to a database (database-connection-failed); "connecti
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from shared.evidence.model import Evidence
 from shared.patterns import connection
@@ -26,6 +27,10 @@ from shared.patterns.base import (
     looks_like_database,
 )
 
+_HTTP_CLIENT = re.compile(
+    r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
+    r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|net/http\.|okhttp|java\.net\.http|"
+    r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
 _NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
             "execution expired", "opentimeout", "open timeout",
             "unreachable", "no route to host", "ehostunreach")
@@ -58,8 +63,9 @@ class NetworkEgressBlocked(Pattern):
             failure = connection.parse(text, context)
             if failure is None or failure.cause not in ("timeout", "unreachable"):
                 continue
-            if failure.host is None and failure.url is None:
-                continue
+            if failure.host is None and failure.url is None and not _HTTP_CLIENT.search(
+                    "\n".join(logs.texts[max(0, i - 15) : i + 1])):
+                continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request
             if failure.host and failure.host.startswith("169.254."):
                 continue  # task metadata / credentials endpoints: not egress
             if looks_like_database(context, failure.host, failure.port):

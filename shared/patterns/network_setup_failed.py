@@ -13,7 +13,7 @@ from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Match, Pattern, Stage, find_in_reasons, reason_proof
 
 _SIGNAL = re.compile(
-    r"failed to configure ENI|network interface provisioning|enough free (?:ip )?addresses"
+    r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
     r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
     r"|failed to set ?up (?:the )?(?:task )?network(?: namespace)?|CNI plugin|cni setup|eni plugin"

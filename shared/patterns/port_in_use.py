@@ -27,14 +27,17 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"address already in use|EADDRINUSE|Connection in use:|Port \d+ (?:was|is) already in use"
     r"|port is already allocated|Only one usage of each socket address|Address in use|already listening on"
-    r"|Cannot find empty port in range",
+    r"|Cannot find empty port in range|connector configured to listen on port \d+ failed to start"
+    r"|port may already be in use",
     re.IGNORECASE,
 )
 _NEEDLES = ("already in use", "eaddrinuse", "connection in use", "already allocated", "address in use",
-            "socket address", "already listening", "empty port")
+            "socket address", "already listening", "empty port",
+            "connector configured to listen", "may already be in use")
 _PORTS = (
     re.compile(r"Connection in use: \('[^']*', (\d+)\)"),
     re.compile(r"Cannot find empty port in range: (\d+)"),
+    re.compile(r"listen on port (\d+)"),
     re.compile(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
     re.compile(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
     re.compile(r"bind\(\) to \S*?:(\d+) failed"),
