@@ -72,7 +72,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         sample="iam-access-denied", env={"ORDERS_TABLE": "orders"},
         task_role_actions=("dynamodb:GetItem", "dynamodb:Query"),
         task_role_resource=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders",
-        expect=Expect("iam-access-denied", {"action": "dynamodb:PutItem", "role_kind": "task role"},
+        expect=Expect("iam-access-denied", {"action": "dynamodb:PutItem", "role_kind": "task role",
+                                            "simulation": "implicitDeny"},
                       remediation_has=("dynamodb:PutItem",)),
     ),
     Scenario(

@@ -10,12 +10,14 @@ started with ``start_new_session`` so that a Ctrl-C in the terminal reaches only
 then stops the server's whole process group. The child also asks Linux to send it SIGTERM if the
 parent dies without cleaning up (``PR_SET_PDEATHSIG``), so even a killed demo leaves nothing running.
 
-The extension: moto's ECS does not model how a task ends. Its StopTask keeps the reason only, and
+Two extensions, where moto is thinner than the APIs ecs-autopsy reads. ECS: moto does not model how a task ends. Its StopTask keeps the reason only, and
 DescribeTasks then reports no stop code, no stop time and exit code 0 for every container. Real ECS
 reports all three, and the deploy-failed handler reads them (ListTasks + DescribeTasks). Here a
 task run with the tags ``ecs-autopsy-demo:stopCode`` and ``ecs-autopsy-demo:exitCode`` (and
 optionally ``ecs-autopsy-demo:reason``, the container's reason) reports them once stopped, with
-``startedAt``/``stoppedAt``: what ECS would say about that task. Nothing else differs from moto.
+``startedAt``/``stoppedAt``: what ECS would say about that task. IAM: moto does not implement
+SimulatePrincipalPolicy; here it evaluates the role's own policies with moto's policy evaluator
+(`extend_iam`). Nothing else differs from moto.
 """
 
 from __future__ import annotations
@@ -235,9 +237,46 @@ def extend_ecs() -> None:
     models.EC2ContainerServiceBackend._autopsy_extended = True
 
 
+def extend_iam() -> None:
+    """SimulatePrincipalPolicy for a role, with moto's own policy evaluator over the role's inline and
+    attached policies (moto does not implement the API). Explicit deny > allow > implicit deny, as IAM
+    decides within one account; no permissions boundary, SCP or condition context is simulated."""
+    from moto.core.responses import ActionResult
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.responses import IamResponse
+
+    if hasattr(IamResponse, "simulate_principal_policy"):
+        return
+
+    def simulate_principal_policy(self: Any) -> Any:
+        role = self.backend.get_role_by_arn(self._get_param("PolicySourceArn"))
+        policies: list[tuple[str, Any]] = list(role.policies.items())
+        policies += [(p.name, p) for p in role.managed_policies.values()]
+        results = []
+        for action in self._get_param("ActionNames", []):
+            for resource in self._get_param("ResourceArns", []) or ["*"]:
+                decision, matched = "implicitDeny", []
+                for name, document in policies:
+                    verdict = IAMPolicy(document).is_action_permitted(action, resource)
+                    if verdict == PermissionResult.DENIED:
+                        decision, matched = "explicitDeny", [name]
+                        break
+                    if verdict == PermissionResult.PERMITTED:
+                        decision = "allowed"
+                        matched.append(name)
+                results.append({"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": decision,
+                                "MatchedStatements": [{"SourcePolicyId": m, "SourcePolicyType": "IAM Policy"}
+                                                      for m in matched],
+                                "MissingContextValues": []})
+        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+    IamResponse.simulate_principal_policy = simulate_principal_policy
+
+
 def main(argv: list[str] | None = None) -> None:
     _die_with_parent()
     extend_ecs()
+    extend_iam()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

@@ -14,6 +14,7 @@ names itself (task definition revisions, target group ARNs, subnet ids) is rewri
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -284,7 +285,8 @@ class Account:
         for stream, lines in sample.streams.items():
             prefix, container = stream.split("/")[:2]
             name = f"{prefix}/{container}/{task_id or sample.task_id}"
-            logs.create_log_stream(logGroupName=group, logStreamName=name)
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=group, logStreamName=name)
             start = int(time.time() * 1000) - 60_000
             events = [{"timestamp": start + i * 137, "message": line or " "} for i, line in enumerate(lines)]
             for i in range(0, len(events), 1000):
