@@ -87,16 +87,22 @@ class Functions:
 
         self.runtime = runtime
         runtime.logger.registered_handler.setStream(log)
+        self._log_handler = logging.StreamHandler(log)
+        self._log_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
         root = logging.getLogger()
-        handler = logging.StreamHandler(log)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
+        root.addHandler(self._log_handler)
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)  # powertools' UserWarnings belong in the function log too
 
         self.log_reads: list[float] = []  # when each CloudWatch Logs GetLogEvents was made (time.monotonic)
         self.runtime.clients()("logs", REGION).meta.events.register(
             "before-parameter-build.logs.GetLogEvents", lambda **_: self.log_reads.append(time.monotonic()))
+
+    def close(self) -> None:
+        """Stop writing to the log (it is about to be closed)."""
+        logging.getLogger().removeHandler(self._log_handler)
+        logging.captureWarnings(False)
+        self.runtime.logger.registered_handler.setStream(sys.stderr)
 
     @property
     def calls(self) -> Counter[str]:
@@ -488,6 +494,7 @@ def run(out_dir: Path = OUT, *, scenarios: tuple[Scenario, ...] = SCENARIOS, col
         stack.callback(log.close)
         with stack:
             functions = Functions(log)
+            stack.callback(functions.close)
             term.step(f"Lambda handlers imported in {functions.import_ms:.0f} ms (boto3 was loaded by the seeding); settings: "
                       + ", ".join(f"{k}={v.rsplit(':', 1)[-1] if 'arn:' in v else v}"
                                   for k, v in sorted(account.settings_env().items())))

@@ -141,15 +141,19 @@ def _start_and_wait_for_scenarios(tmp_path: Path) -> tuple[subprocess.Popen[str]
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     pid = None
     assert proc.stdout is not None
-    deadline = time.monotonic() + 90
-    for line in proc.stdout:
-        m = re.search(r"moto server\) on http://127\.0\.0\.1:\d+, pid (\d+)", line)
-        if m:
-            pid = int(m.group(1))
-        if line.startswith("[1/"):
-            break
-        assert time.monotonic() < deadline
-    assert pid is not None and _alive(pid)
+    try:
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            m = re.search(r"moto server\) on http://127\.0\.0\.1:\d+, pid (\d+)", line)
+            if m:
+                pid = int(m.group(1))
+            if line.startswith("[1/"):
+                break
+            assert time.monotonic() < deadline
+        assert pid is not None and _alive(pid)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
     return proc, pid
 
 
