@@ -213,15 +213,19 @@ def _storm_worker(env: dict[str, str], events: Any, ready: Any, go: Any, results
         go.wait()
         ms: list[float] = []
         errors: list[str] = []
+        diagnosed: Counter[str] = Counter()
         while True:
             event = events.get()
             if event is None:
                 break
-            _, error, took = fn.invoke("task_stopped", event)
+            result, error, took = fn.invoke("task_stopped", event)
             ms.append(took)
             if error:
                 errors.append(f"{type(error).__name__}: {error}"[:300])
-        results.put({"stamps": stamps, "ms": ms, "errors": errors, "calls": dict(fn.calls), "end": time.time()})
+            else:
+                diagnosed[f"{result['pattern']} {result['fingerprint']}"] += 1
+        results.put({"stamps": stamps, "ms": ms, "errors": errors, "calls": dict(fn.calls), "end": time.time(),
+                     "diagnosed": dict(diagnosed)})
 
 
 def storm(account: Account, receiver: SlackReceiver, tasks: int, concurrency: int) -> dict[str, Any]:
@@ -258,13 +262,18 @@ def storm(account: Account, receiver: SlackReceiver, tasks: int, concurrency: in
             if w.is_alive():
                 w.kill()
     stamps = sorted(t for r in got for t in r["stamps"])
+    diagnosed: Counter[str] = Counter()
+    for r in got:
+        diagnosed.update(r["diagnosed"])
+    posts = [p for p in receiver.accepted[posts_before:]]
     calls: Counter[str] = Counter()
     for r in got:
         calls.update(r["calls"])
     ms = [m for r in got for m in r["ms"]]
     return {
         "tasks": tasks, "concurrency": concurrency, "seconds": max(r["end"] for r in got) - started,
-        "slack_posts": len(receiver.accepted) - posts_before, "sns_messages": calls.get("sns.Publish", 0),
+        "slack_posts": len(posts), "sns_messages": calls.get("sns.Publish", 0),
+        "slack_titles": [p.get("text", "")[:160] for p in posts], "diagnosed": dict(diagnosed.most_common()),
         "log_reads": len(stamps), "peak_reads_per_second": peak_per_second(stamps),
         "first_second_reads": sum(1 for t in stamps if t - started < 1.0),
         "invocation_p50_ms": statistics.median(ms), "errors": [e for r in got for e in r["errors"]][:5],
@@ -280,17 +289,21 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=5, help="task_stopped containers in the storm (default 5)")
     ap.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import measured (default 7)")
     ap.add_argument("--json", type=Path, default=OUT / "pipeline.json", help="figures as JSON")
+    ap.add_argument("--phases", default="cold,latency,calls,storm",
+                    help="comma-separated subset of cold,latency,calls,storm (default: all)")
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
     OUT.mkdir(exist_ok=True)
     report: dict[str, Any] = {}
     print("ecs-autopsy pipeline benchmark: the Lambda handlers against the local AWS stand-in (moto server) and a "
           f"local Slack webhook; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
 
     # 1 -------------------------------------------------------------------------------------------
-    print(f"\n1. Cold start: import time in a fresh interpreter, median of {args.cold_runs}", flush=True)
-    cold = cold_start(args.cold_runs)
-    base = cold["boto3 + ecs client"]
-    report["cold_start_ms"] = cold
+    cold = cold_start(args.cold_runs) if "cold" in phases else {}
+    if cold:
+        print(f"\n1. Cold start: import time in a fresh interpreter, median of {args.cold_runs}", flush=True)
+        report["cold_start_ms"] = cold
+    base = cold.get("boto3 + ecs client", 0.0)
     for name, ms in cold.items():
         if name.startswith("functions."):
             ratio = ms / base
@@ -313,50 +326,59 @@ def main() -> int:
             fn = Functions(log)
 
             # 2 -----------------------------------------------------------------------------------
-            print(f"\n2. Warm latency per event, app crash with logs: {args.invocations} invocations each, "
-                  "interleaved in 10 rounds (noise control off: every event posts)", flush=True)
-            lat = latency(fn, account, receiver, args.invocations)
-            o50, o99, t50, t99 = (pct(lat["ours"], 50), pct(lat["ours"], 99), pct(lat["theirs"], 50),
-                                  pct(lat["theirs"], 99))
-            ratio = o50 / t50
-            report["latency"] = {"ecs_autopsy_p50_ms": o50, "ecs_autopsy_p99_ms": o99, "forwarder_p50_ms": t50,
-                                 "forwarder_p99_ms": t99, "ratio_p50": ratio, "problems": lat["problems"],
-                                 "calls_per_invocation": lat["calls_per_invocation"],
-                                 "standin_call_p50_ms": lat["standin_call_p50_ms"]}
-            print(f"   ecs-autopsy task_stopped   p50 {o50:6.1f} ms   p99 {o99:6.1f} ms   (diagnosis, SNS and Slack)")
-            print(f"   naive forwarder            p50 {t50:6.1f} ms   p99 {t99:6.1f} ms   (raw event to the webhook)")
-            print(f"   ratio of p50s {ratio:.1f}x   target <= 1.5x: {verdict(ratio <= 1.5)}")
-            per = ", ".join(f"{k} {v:g}" for k, v in sorted(lat["calls_per_invocation"].items()))
-            print(f"   per ecs-autopsy event: {per} (AWS calls) + 1 webhook post; one stand-in API call takes "
-                  f"p50 {lat['standin_call_p50_ms']:.1f} ms here; {lat['problems']} invocations not as expected")
+            if "latency" in phases:
+                print(f"\n2. Warm latency per event, app crash with logs: {args.invocations} invocations each, "
+                      "interleaved in 10 rounds (noise control off: every event posts)", flush=True)
+                lat = latency(fn, account, receiver, args.invocations)
+                o50, o99, t50, t99 = (pct(lat["ours"], 50), pct(lat["ours"], 99), pct(lat["theirs"], 50),
+                                      pct(lat["theirs"], 99))
+                ratio = o50 / t50
+                report["latency"] = {"ecs_autopsy_p50_ms": o50, "ecs_autopsy_p99_ms": o99, "forwarder_p50_ms": t50,
+                                     "forwarder_p99_ms": t99, "ratio_p50": ratio, "problems": lat["problems"],
+                                     "calls_per_invocation": lat["calls_per_invocation"],
+                                     "standin_call_p50_ms": lat["standin_call_p50_ms"]}
+                print(f"   ecs-autopsy task_stopped   p50 {o50:6.1f} ms   p99 {o99:6.1f} ms   (diagnosis, SNS and Slack)")
+                print(f"   naive forwarder            p50 {t50:6.1f} ms   p99 {t99:6.1f} ms   (raw event to the webhook)")
+                print(f"   ratio of p50s {ratio:.1f}x   target <= 1.5x: {verdict(ratio <= 1.5)}")
+                per = ", ".join(f"{k} {v:g}" for k, v in sorted(lat["calls_per_invocation"].items()))
+                print(f"   per ecs-autopsy event: {per} (AWS calls) + 1 webhook post; one stand-in API call takes "
+                      f"p50 {lat['standin_call_p50_ms']:.1f} ms here; {lat['problems']} invocations not as expected")
 
             # 3 -----------------------------------------------------------------------------------
-            print("\n3. AWS calls per diagnosis, by pattern (events/<pattern>.json; warm container, and the first "
-                  "event of a task definition)", flush=True)
-            rows = calls_by_pattern(fn, account)
-            report["calls_by_pattern"] = rows
-            print(f"   {'sample':30s} {'diagnosed':28s} {'evidence':>8s} {'delivery':>8s} {'warm':>5s} {'first':>5s}"
-                  "  evidence reads (warm)")
-            for r in rows:
-                reads = ", ".join(f"{k.split('.', 1)[1]}{f' x{v}' if v > 1 else ''}" for k, v in r["evidence"].items())
-                print(f"   {r['sample']:30s} {r['pattern']:28s} {r['evidence_calls']:>8d} {r['delivery_calls']:>8d} "
-                      f"{r['warm_calls']:>5d} {r['first_calls']:>5d}  {reads or '-'}")
-            print("   (delivery: idempotency record PutItem + UpdateItem, noise count UpdateItem, SNS Publish; "
-                  "expected stops skip the count)")
+            if "calls" in phases:
+                print("\n3. AWS calls per diagnosis, by pattern (events/<pattern>.json; warm container, and the first "
+                      "event of a task definition)", flush=True)
+                rows = calls_by_pattern(fn, account)
+                report["calls_by_pattern"] = rows
+                print(f"   {'sample':30s} {'diagnosed':28s} {'evidence':>8s} {'delivery':>8s} {'warm':>5s} {'first':>5s}"
+                      "  evidence reads (warm)")
+                for r in rows:
+                    reads = ", ".join(f"{k.split('.', 1)[1]}{f' x{v}' if v > 1 else ''}" for k, v in r["evidence"].items())
+                    print(f"   {r['sample']:30s} {r['pattern']:28s} {r['evidence_calls']:>8d} {r['delivery_calls']:>8d} "
+                          f"{r['warm_calls']:>5d} {r['first_calls']:>5d}  {reads or '-'}")
+                print("   (delivery: idempotency record PutItem + UpdateItem, noise count UpdateItem, SNS Publish; "
+                      "expected stops skip the count)")
+
+            fn.close()  # the storm's containers are other processes; this log closes here
 
         # 4 ---------------------------------------------------------------------------------------
-        print(f"\n4. Storm: {args.storm} stopped-task events of one service (app crash with logs), "
-              f"{args.concurrency} warm task_stopped containers, noise control on", flush=True)
-        st = storm(account, receiver, args.storm, args.concurrency)
-        report["storm"] = st
-        print(f"   total {st['seconds']:.1f} s ({st['tasks'] / st['seconds']:.0f} events/s, p50 "
-              f"{st['invocation_p50_ms']:.0f} ms per invocation) · Slack posts {st['slack_posts']} · "
-              f"SNS messages {st['sns_messages']} · errors {st['error_count']}")
-        print(f"   CloudWatch Logs GetLogEvents: {st['log_reads']} in all, peak {st['peak_reads_per_second']} in any "
-              f"second ({st['first_second_reads']} in the first)   target <= 10/s: "
-              f"{verdict(st['peak_reads_per_second'] <= 10)}")
-        for e in st["errors"]:
-            print(f"   error: {e}")
+        if "storm" in phases:
+            print(f"\n4. Storm: {args.storm} stopped-task events of one service (app crash with logs), "
+                  f"{args.concurrency} warm task_stopped containers, noise control on", flush=True)
+            st = storm(account, receiver, args.storm, args.concurrency)
+            report["storm"] = st
+            print(f"   total {st['seconds']:.1f} s ({st['tasks'] / st['seconds']:.0f} events/s, p50 "
+                  f"{st['invocation_p50_ms']:.0f} ms per invocation) · Slack posts {st['slack_posts']} · "
+                  f"SNS messages {st['sns_messages']} · errors {st['error_count']}")
+            print(f"   CloudWatch Logs GetLogEvents: {st['log_reads']} in all, peak {st['peak_reads_per_second']} in any "
+                  f"second ({st['first_second_reads']} in the first)   target <= 10/s: "
+                  f"{verdict(st['peak_reads_per_second'] <= 10)}")
+            print("   diagnosed (pattern fingerprint: events): "
+                  + ", ".join(f"{k}: {v}" for k, v in st["diagnosed"].items()))
+            for title in st["slack_titles"]:
+                print(f"   Slack: {title}")
+            for e in st["errors"]:
+                print(f"   error: {e}")
     finally:
         with contextlib.suppress(Exception):
             receiver.stop()
