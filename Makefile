@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# `make demo`: the Lambda handlers against a local AWS stand-in (moto server) and a local Slack webhook,
+# scenario by scenario; writes demo-out/ (Slack payloads, SNS messages, index.html). Under a minute.
 demo: $(STAMP)
 	@$(BIN)/python -m shared.demo
 
@@ -27,8 +29,10 @@ reliability: $(STAMP)
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 
+# `make bench`: the engine alone, then the whole pipeline against the same stand-in as `make demo`.
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_engine.py
+	@$(BIN)/python benchmarks/bench_pipeline.py
 
 # `make synth`: cdk.out/ with the CloudFormation templates, no AWS account, no Docker. Installs the
 # CDK CLI into ./node_modules (npm) when missing; bundles the Lambda code with pip (PyPI); fails on

@@ -1,11 +1,18 @@
-"""`make demo` (offline stage): diagnose every sample in events/ and print the findings.
+"""`make demo`: the whole pipeline on a laptop, against a local AWS stand-in (see demo/run.py).
 
-Each sample is events/<name>.json (an EventBridge "ECS Task State Change" event) with an optional
-events/<name>.log beside it. The expected pattern is the name up to the first "--".
+    python -m shared.demo                     the live demo: moto server + local Slack webhook, the real
+                                              Lambda handlers, scenario by scenario; writes demo-out/
+    python -m shared.demo --out DIR --tasks N  elsewhere, with a crash loop of N tasks (default 50)
+    python -m shared.demo events/             offline: diagnose every sample in a folder, no AWS at all
+
+Offline, each sample is <name>.json (an EventBridge "ECS Task State Change" event) with an optional
+<name>.log beside it; the expected pattern is the name up to the first "--".
+Exit status: 0 when every scenario (sample) came out as expected, 1 otherwise, 130 when interrupted.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,8 +32,8 @@ def samples(folder: Path) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    folder = Path(argv[0]) if argv else ROOT / "events"
+def offline(folder: Path) -> int:
+    """Diagnose every sample of `folder` from the event and its log file alone."""
     colour = use_colour()
     rows, wrong = [], 0
     for event_path, log_path in samples(folder):
@@ -49,6 +56,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:46s} {pattern:30s} {severity:9s} {check:10s} {ms:.1f}")
     print(f"\n{len(rows)} samples, {wrong} not as expected")
     return 1 if wrong else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("samples", nargs="?", type=Path, help="offline: a folder of sample events (no AWS)")
+    parser.add_argument("--out", type=Path, default=ROOT / "demo-out", help="output folder (default demo-out/)")
+    parser.add_argument("--tasks", type=int, default=None, help="tasks in the deploy crash loop (default 50)")
+    parser.add_argument("--quiet", action="store_true", help="progress and summary only, no Slack rendering")
+    parser.add_argument("--no-colour", "--no-color", action="store_true")
+    args = parser.parse_args(argv)
+    if args.samples is not None:
+        return offline(args.samples)
+
+    if str(ROOT) not in sys.path:  # the demo harness lives beside shared/ (it is not shipped to Lambda)
+        sys.path.insert(0, str(ROOT))
+    from demo.run import run
+    from demo.scenarios import SCENARIOS, with_crash_loop
+
+    if args.tasks is not None and args.tasks < 1:
+        parser.error("--tasks must be at least 1")
+    scenarios = with_crash_loop(args.tasks) if args.tasks else SCENARIOS
+    return run(args.out.resolve(), scenarios=scenarios, colour=use_colour() and not args.no_colour, quiet=args.quiet)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ KEY_FACTS: dict[str, tuple[str, ...]] = {
     "expected-stop": ("reason",),
 }
 _NOT_A_CAUSE = ("expected-stop", "unknown")
+# The gap gather() gives a crash-looping task whose logs it borrowed from a sibling (storm collapse): one
+# per task, each with its own count, so the deploy-level finding states them once, counted.
+BORROWED_LOGS = "Logs of this task were not read:"
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,12 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
     summary_head = (f"{_plural(stopped, 'task')} of {svc} stopped"
                     + (f" during deployment {dep_id}" if dep_id else "")
                     + f" ({t.event_name}" + (f": {redact(t.reason)}" if t.reason else "") + ").")
-    gaps = list(dict.fromkeys([*extra_gaps, *(g for f in findings for g in f.gaps)]))[:MAX_GAPS]
+    borrowed = sum(1 for f in findings if any(g.startswith(BORROWED_LOGS) for g in f.gaps))
+    collapsed = ([f"Logs of {borrowed} of the {len(findings)} diagnosed tasks were not read: they stopped the same "
+                  "way as another task of the service moments before, whose logs were used (a crash loop does not "
+                  "become a storm of CloudWatch Logs reads)."] if borrowed else [])
+    own = (g for f in findings for g in f.gaps if not g.startswith(BORROWED_LOGS))
+    gaps = list(dict.fromkeys([*extra_gaps, *collapsed, *own]))[:MAX_GAPS]
     summary = DeploymentSummary(
         cluster=cluster_name(t.cluster) or t.cluster, service=t.service or svc, deployment_id=dep_id,
         event_name=t.event_name, reason=redact(t.reason) if t.reason else None, tasks_stopped=stopped,

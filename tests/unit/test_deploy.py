@@ -136,3 +136,19 @@ def test_key_fact_lists_are_joined_and_missing_facts_give_none():
 def test_bad_deploy_event_is_bad_input():
     with pytest.raises(BadInput, match=r"detail\.eventName"):
         parse_deploy_event({"detail-type": "ECS Deployment State Change", "source": "aws.ecs", "detail": {}})
+
+
+def test_borrowed_logs_are_one_gap_not_one_per_task():
+    def borrowed(n: int) -> Finding:
+        f = task_finding(n, MISSING)
+        gap = (f"Logs of this task were not read: {n} tasks of the same task definition stopped the same way within "
+               f"60 s (same stop reason and exit codes); the logs of task {0:032x} were used.")
+        return f.model_copy(update={"gaps": [gap, "Target health was not read."]})
+
+    findings = [task_finding(0, MISSING), *(borrowed(n) for n in range(2, 14))]
+    f = deploy_finding(parse_deploy_event(deploy_event()), findings)
+    assert f.gaps[0] == ("Logs of 12 of the 13 diagnosed tasks were not read: they stopped the same way as another "
+                         "task of the service moments before, whose logs were used (a crash loop does not become a "
+                         "storm of CloudWatch Logs reads).")
+    assert not any(g.startswith("Logs of this task") for g in f.gaps)
+    assert f.gaps.count("Target health was not read.") == 1

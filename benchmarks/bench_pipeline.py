@@ -1,0 +1,393 @@
+"""The whole pipeline against the local AWS stand-in (the one `make demo` uses), in one run:
+
+1. Cold start: the import time of each Lambda handler in fresh interpreters (median of --cold-runs),
+   next to `import boto3; boto3.client("ecs")` measured the same way in the same run.
+   Target: each handler within 1.3x of that baseline.
+2. Warm latency per event: the task_stopped handler on an application crash with logs (log tail read,
+   idempotency record, noise-control count, SNS publish, Slack post) next to a naive forwarder that
+   posts the raw event to the same webhook and does nothing else, interleaved in rounds so that both see
+   the same machine load. Noise control is off here (ECS_AUTOPSY_NOISE_WINDOW_SECONDS=0) so that
+   ecs-autopsy posts every event too. Target: ecs-autopsy's p50 within 1.5x of the forwarder's.
+3. AWS calls per diagnosis, by pattern: one sample event per pattern (events/<pattern>.json), the
+   first of its task definition in a warm container, then a warm one.
+4. A storm: --storm stopped-task events of one crash-looping service through the task_stopped handler
+   in --concurrency worker processes (each a warm Lambda container; 5 is the function's reserved
+   concurrency), noise control on: total time, Slack posts, SNS messages, and the peak CloudWatch Logs
+   GetLogEvents per second (timestamps of every call, any 1-second window). Target: <= 10/s
+   (GetLogEvents is throttled per account and Region).
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--invocations 200] [--storm 500] [--concurrency 5]
+                                                  [--cold-runs 7] [--json .bench/pipeline.json]
+
+Nothing leaves the machine: moto's server and the webhook listen on 127.0.0.1, credentials are fake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from demo.run import Functions, peak_per_second  # noqa: E402
+from demo.slack_receiver import SlackReceiver  # noqa: E402
+from demo.standin import ACCOUNT, REGION, StandIn  # noqa: E402
+from demo.world import Account, Sample, load_sample  # noqa: E402
+
+OUT = ROOT / ".bench"
+HANDLERS = ("task_stopped", "deploy_failed", "manual")
+BASELINE = 'import boto3; boto3.client("ecs", region_name="us-east-1")'
+
+
+def pct(values: list[float], p: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+# -------------------------------------------------------------------------------------------------
+# 1. Cold start
+# -------------------------------------------------------------------------------------------------
+def cold_start(runs: int) -> dict[str, float]:
+    statements = {f"functions.{h}.handler": f"import functions.{h}.handler" for h in HANDLERS}
+    statements["boto3 + ecs client"] = BASELINE
+    statements["task_stopped + boto3 + ecs client"] = f"import functions.task_stopped.handler; {BASELINE}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "ECS_AUTOPSY_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+                "AWS_EC2_METADATA_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "ecs-autopsy"})
+    times: dict[str, list[float]] = {name: [] for name in statements}
+    names = list(statements)
+    for run in range(runs):
+        for name in names[run % len(names):] + names[: run % len(names)]:  # rotate: no variant always first
+            code = f"import time\nt = time.perf_counter()\n{statements[name]}\nprint((time.perf_counter() - t) * 1000)"
+            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 check=True)
+            times[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# -------------------------------------------------------------------------------------------------
+# 2. Latency: ecs-autopsy vs a naive forwarder
+# -------------------------------------------------------------------------------------------------
+def naive_forwarder(url: str) -> Any:
+    """What a team without ecs-autopsy wires up: the raw event to the webhook, nothing else."""
+
+    def handler(event: dict[str, Any], context: Any = None) -> int:
+        body = json.dumps({"text": "ECS task stopped:\n```" + json.dumps(event) + "```"}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return int(response.status)
+
+    return handler
+
+
+def latency(fn: Functions, account: Account, receiver: SlackReceiver, invocations: int) -> dict[str, Any]:
+    sample = load_sample("app-crash")
+    td = account.register(sample)
+    account.add_service(sample.service or "orders-consumer", td)
+    account.write_logs(sample)
+    forward = naive_forwarder(receiver.url)
+    version = 100
+    ours: list[float] = []
+    theirs: list[float] = []
+    problems = 0
+
+    def one_of_ours(record: bool) -> None:
+        nonlocal version, problems
+        version += 1
+        fn.minutes_later()  # each event is a new crash, its logs read (no sibling to borrow them from)
+        result, error, ms = fn.invoke("task_stopped", account.event_for(sample, td, version=version))
+        if error or result["delivery"]["channels"]["slack"]["status"] != "sent" or result["pattern"] != "app-crash":
+            problems += 1
+        if record:
+            ours.append(ms)
+
+    def one_of_theirs(record: bool) -> None:
+        event = account.event_for(sample, td)
+        started = time.perf_counter()
+        forward(event)
+        if record:
+            theirs.append((time.perf_counter() - started) * 1000)
+
+    for _ in range(10):  # warm both: clients, connections, caches
+        one_of_ours(False)
+        one_of_theirs(False)
+    fn.reset_calls()
+    rounds = 10
+    per_round = max(1, invocations // rounds)
+    for _ in range(rounds):
+        for _ in range(per_round):
+            one_of_ours(True)
+        for _ in range(per_round):
+            one_of_theirs(True)
+    calls = dict(fn.calls)
+    logs = account.client("logs")
+    stream = next(iter(sample.streams)).split("/")
+    one_call: list[float] = []
+    for _ in range(50):
+        started = time.perf_counter()
+        logs.get_log_events(logGroupName=f"/ecs/{sample.family}", logStreamName=f"{stream[0]}/{stream[1]}/{sample.task_id}",
+                            limit=100, startFromHead=False)
+        one_call.append((time.perf_counter() - started) * 1000)
+    return {"ours": ours, "theirs": theirs, "problems": problems, "calls_per_invocation":
+            {k: v / len(ours) for k, v in calls.items()}, "standin_call_p50_ms": statistics.median(one_call)}
+
+
+# -------------------------------------------------------------------------------------------------
+# 3. AWS calls per diagnosis, by pattern
+# -------------------------------------------------------------------------------------------------
+DELIVERY = ("dynamodb.", "sns.", "secretsmanager.")
+
+
+def pattern_samples() -> list[Sample]:
+    from shared.patterns import registry
+
+    ids = sorted(p.id for p in registry())
+    samples = [load_sample(i) for i in ids if (ROOT / "events" / f"{i}.json").exists()]
+    # Services behind a target group first, so that the service is created with it.
+    return sorted(samples, key=lambda s: "targetgroup/" not in (s.detail.get("stoppedReason") or ""))
+
+
+def calls_by_pattern(fn: Functions, account: Account) -> list[dict[str, Any]]:
+    rows = []
+    for sample in pattern_samples():
+        reason = sample.detail.get("stoppedReason") or ""
+        tg = reason.split("targetgroup/", 1)[1].split("/", 1)[0] if "targetgroup/" in reason else None
+        td = account.register(sample)
+        if sample.service:
+            account.add_service(sample.service, td, target_group=tg, container=sample.detail["containers"][0]["name"])
+        account.write_logs(sample)
+        counted = []
+        results = []
+        for version in (1001, 1002):  # the first of its task definition in this container, then warm
+            fn.minutes_later()
+            fn.reset_calls()
+            result, error, _ = fn.invoke("task_stopped", account.event_for(sample, td, version=version))
+            counted.append(Counter(fn.calls))
+            results.append(error or result)
+        warm = counted[1]
+        evidence = {k: v for k, v in warm.items() if not k.startswith(DELIVERY)}
+        got = results[1]
+        rows.append({
+            "sample": sample.name, "pattern": got.get("pattern") if isinstance(got, dict) else f"error: {got}",
+            "evidence": dict(sorted(evidence.items())), "evidence_calls": sum(evidence.values()),
+            "delivery_calls": sum(v for k, v in warm.items() if k.startswith(DELIVERY)),
+            "warm_calls": sum(warm.values()), "first_calls": sum(counted[0].values()),
+        })
+    return rows
+
+
+# -------------------------------------------------------------------------------------------------
+# 4. The storm
+# -------------------------------------------------------------------------------------------------
+def _storm_worker(env: dict[str, str], events: Any, ready: Any, go: Any, results: Any) -> None:
+    """One warm Lambda container of task_stopped: its own process, caches and clients."""
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    with open(os.devnull, "w", encoding="utf-8") as log:
+        fn = Functions(log)
+        stamps: list[float] = []
+        fn.runtime.clients()("logs", REGION).meta.events.register(
+            "before-parameter-build.logs.GetLogEvents", lambda **_: stamps.append(time.time()))
+        ready.put(os.getpid())
+        go.wait()
+        ms: list[float] = []
+        errors: list[str] = []
+        diagnosed: Counter[str] = Counter()
+        while True:
+            event = events.get()
+            if event is None:
+                break
+            result, error, took = fn.invoke("task_stopped", event)
+            ms.append(took)
+            if error:
+                errors.append(f"{type(error).__name__}: {error}"[:300])
+            else:
+                diagnosed[f"{result['pattern']} {result['fingerprint']}"] += 1
+        results.put({"stamps": stamps, "ms": ms, "errors": errors, "calls": dict(fn.calls), "end": time.time(),
+                     "diagnosed": dict(diagnosed)})
+
+
+def storm(account: Account, receiver: SlackReceiver, tasks: int, concurrency: int) -> dict[str, Any]:
+    sample = load_sample("app-crash--spring-boot")
+    td = account.register(sample)
+    account.add_service(sample.service or "payments", td)
+    arns = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/{uuid.uuid4().hex}" for _ in range(tasks)]
+    with ThreadPoolExecutor(8) as pool:  # every task's log stream, as the crash loop wrote them
+        list(pool.map(lambda arn: account.write_logs(sample, task_id=arn.rsplit("/", 1)[-1]), arns))
+    events = [account.event_for(sample, td, task_arn=arn, version=2) for arn in arns]
+
+    env = dict(os.environ)
+    env.pop("ECS_AUTOPSY_NOISE_WINDOW_SECONDS", None)  # noise control as deployed (15 min, 5 posts)
+    ctx = mp.get_context("spawn")
+    queue, ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
+    for event in events:
+        queue.put(event)
+    for _ in range(concurrency):
+        queue.put(None)
+    workers = [ctx.Process(target=_storm_worker, args=(env, queue, ready, go, results), daemon=True)
+               for _ in range(concurrency)]
+    for w in workers:
+        w.start()
+    try:
+        for _ in workers:
+            ready.get(timeout=120)
+        posts_before = len(receiver.accepted)
+        started = time.time()
+        go.set()
+        got = [results.get(timeout=600) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(timeout=30)
+            if w.is_alive():
+                w.kill()
+    stamps = sorted(t for r in got for t in r["stamps"])
+    diagnosed: Counter[str] = Counter()
+    for r in got:
+        diagnosed.update(r["diagnosed"])
+    posts = [p for p in receiver.accepted[posts_before:]]
+    calls: Counter[str] = Counter()
+    for r in got:
+        calls.update(r["calls"])
+    ms = [m for r in got for m in r["ms"]]
+    return {
+        "tasks": tasks, "concurrency": concurrency, "seconds": max(r["end"] for r in got) - started,
+        "slack_posts": len(posts), "sns_messages": calls.get("sns.Publish", 0),
+        "slack_titles": [p.get("text", "")[:160] for p in posts], "diagnosed": dict(diagnosed.most_common()),
+        "log_reads": len(stamps), "peak_reads_per_second": peak_per_second(stamps),
+        "first_second_reads": sum(1 for t in stamps if t - started < 1.0),
+        "invocation_p50_ms": statistics.median(ms), "errors": [e for r in got for e in r["errors"]][:5],
+        "error_count": sum(len(r["errors"]) for r in got),
+    }
+
+
+# -------------------------------------------------------------------------------------------------
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--invocations", type=int, default=200, help="measured invocations of each (default 200)")
+    ap.add_argument("--storm", type=int, default=500, help="stopped-task events in the storm (default 500)")
+    ap.add_argument("--concurrency", type=int, default=5, help="task_stopped containers in the storm (default 5)")
+    ap.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import measured (default 7)")
+    ap.add_argument("--json", type=Path, default=OUT / "pipeline.json", help="figures as JSON")
+    ap.add_argument("--phases", default="cold,latency,calls,storm",
+                    help="comma-separated subset of cold,latency,calls,storm (default: all)")
+    args = ap.parse_args()
+    phases = set(args.phases.split(","))
+    OUT.mkdir(exist_ok=True)
+    report: dict[str, Any] = {}
+    print("ecs-autopsy pipeline benchmark: the Lambda handlers against the local AWS stand-in (moto server) and a "
+          f"local Slack webhook; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    # 1 -------------------------------------------------------------------------------------------
+    cold = cold_start(args.cold_runs) if "cold" in phases else {}
+    if cold:
+        print(f"\n1. Cold start: import time in a fresh interpreter, median of {args.cold_runs}", flush=True)
+        report["cold_start_ms"] = cold
+    base = cold.get("boto3 + ecs client", 0.0)
+    for name, ms in cold.items():
+        if name.startswith("functions."):
+            ratio = ms / base
+            print(f"   {name:38s} {ms:7.0f} ms   {ratio:4.2f}x baseline   target <= 1.3x: {verdict(ratio <= 1.3)}")
+        else:
+            print(f"   {name:38s} {ms:7.0f} ms" + ("   (baseline)" if name == "boto3 + ecs client" else
+                                                  "   (a cold invocation loads boto3 on first use)"))
+
+    standin = StandIn(log=OUT / "standin.log")
+    receiver = SlackReceiver()
+    try:
+        standin.start()
+        receiver.start()
+        os.environ.update(standin.env())
+        account = Account.seed(standin.url, webhook_url=receiver.url, subscriber=False)
+        os.environ.update(account.settings_env())
+        os.environ.update({"POWERTOOLS_SERVICE_NAME": "ecs-autopsy", "POWERTOOLS_METRICS_NAMESPACE": "EcsAutopsy",
+                           "POWERTOOLS_LOG_LEVEL": "WARNING", "ECS_AUTOPSY_NOISE_WINDOW_SECONDS": "0"})
+        with open(OUT / "lambda.log", "w", encoding="utf-8") as log:
+            fn = Functions(log)
+
+            # 2 -----------------------------------------------------------------------------------
+            if "latency" in phases:
+                print(f"\n2. Warm latency per event, app crash with logs: {args.invocations} invocations each, "
+                      "interleaved in 10 rounds (noise control off: every event posts)", flush=True)
+                lat = latency(fn, account, receiver, args.invocations)
+                o50, o99, t50, t99 = (pct(lat["ours"], 50), pct(lat["ours"], 99), pct(lat["theirs"], 50),
+                                      pct(lat["theirs"], 99))
+                ratio = o50 / t50
+                report["latency"] = {"ecs_autopsy_p50_ms": o50, "ecs_autopsy_p99_ms": o99, "forwarder_p50_ms": t50,
+                                     "forwarder_p99_ms": t99, "ratio_p50": ratio, "problems": lat["problems"],
+                                     "calls_per_invocation": lat["calls_per_invocation"],
+                                     "standin_call_p50_ms": lat["standin_call_p50_ms"]}
+                print(f"   ecs-autopsy task_stopped   p50 {o50:6.1f} ms   p99 {o99:6.1f} ms   (diagnosis, SNS and Slack)")
+                print(f"   naive forwarder            p50 {t50:6.1f} ms   p99 {t99:6.1f} ms   (raw event to the webhook)")
+                print(f"   ratio of p50s {ratio:.1f}x   target <= 1.5x: {verdict(ratio <= 1.5)}")
+                per = ", ".join(f"{k} {v:g}" for k, v in sorted(lat["calls_per_invocation"].items()))
+                print(f"   per ecs-autopsy event: {per} (AWS calls) + 1 webhook post; one stand-in API call takes "
+                      f"p50 {lat['standin_call_p50_ms']:.1f} ms here; {lat['problems']} invocations not as expected")
+
+            # 3 -----------------------------------------------------------------------------------
+            if "calls" in phases:
+                print("\n3. AWS calls per diagnosis, by pattern (events/<pattern>.json; warm container, and the first "
+                      "event of a task definition)", flush=True)
+                rows = calls_by_pattern(fn, account)
+                report["calls_by_pattern"] = rows
+                print(f"   {'sample':30s} {'diagnosed':28s} {'evidence':>8s} {'delivery':>8s} {'warm':>5s} {'first':>5s}"
+                      "  evidence reads (warm)")
+                for r in rows:
+                    reads = ", ".join(f"{k.split('.', 1)[1]}{f' x{v}' if v > 1 else ''}" for k, v in r["evidence"].items())
+                    print(f"   {r['sample']:30s} {r['pattern']:28s} {r['evidence_calls']:>8d} {r['delivery_calls']:>8d} "
+                          f"{r['warm_calls']:>5d} {r['first_calls']:>5d}  {reads or '-'}")
+                print("   (delivery: idempotency record PutItem + UpdateItem, noise count UpdateItem, SNS Publish; "
+                      "expected stops skip the count)")
+
+            fn.close()  # the storm's containers are other processes; this log closes here
+
+        # 4 ---------------------------------------------------------------------------------------
+        if "storm" in phases:
+            print(f"\n4. Storm: {args.storm} stopped-task events of one service (app crash with logs), "
+                  f"{args.concurrency} warm task_stopped containers, noise control on", flush=True)
+            st = storm(account, receiver, args.storm, args.concurrency)
+            report["storm"] = st
+            print(f"   total {st['seconds']:.1f} s ({st['tasks'] / st['seconds']:.0f} events/s, p50 "
+                  f"{st['invocation_p50_ms']:.0f} ms per invocation) · Slack posts {st['slack_posts']} · "
+                  f"SNS messages {st['sns_messages']} · errors {st['error_count']}")
+            print(f"   CloudWatch Logs GetLogEvents: {st['log_reads']} in all, peak {st['peak_reads_per_second']} in any "
+                  f"second ({st['first_second_reads']} in the first)   target <= 10/s: "
+                  f"{verdict(st['peak_reads_per_second'] <= 10)}")
+            print("   diagnosed (pattern fingerprint: events): "
+                  + ", ".join(f"{k}: {v}" for k, v in st["diagnosed"].items()))
+            for title in st["slack_titles"]:
+                print(f"   Slack: {title}")
+            for e in st["errors"]:
+                print(f"   error: {e}")
+    finally:
+        with contextlib.suppress(Exception):
+            receiver.stop()
+        standin.stop()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nfigures: {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""demo-out/index.html: the Slack channel as the team would see it after the demo's scenarios.
+
+One static page, no script, no external resource: a channel view with each message laid out as
+Slack lays out Block Kit (demo/blocks.py), a note per scenario saying what happened and what was
+expected, and the summary table. Every text from a payload is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+from demo.blocks import payload_html
+
+if TYPE_CHECKING:
+    from demo.run import Outcome
+
+CSS = """
+:root { --text:#1d1c1d; --muted:#616061; --line:#dddddd; --code:#e01e5a; --link:#1264a3; --side:#3f0e40; }
+* { box-sizing: border-box; }
+body { margin:0; font: 15px/1.46668 -apple-system, BlinkMacSystemFont, "Segoe UI", Lato, "Helvetica Neue",
+       Helvetica, Arial, "Noto Sans", sans-serif; color: var(--text); background: #fff; }
+.app { display: grid; grid-template-columns: 220px 1fr; min-height: 100vh; }
+.side { background: var(--side); color: #cfc3cf; padding: 14px 0; }
+.side .ws { color: #fff; font-weight: 900; font-size: 18px; padding: 0 16px 12px; border-bottom: 1px solid #5d2c5d; }
+.side .sec { padding: 14px 16px 4px; font-size: 13px; }
+.side .ch { padding: 2px 16px; font-size: 15px; }
+.side .ch.active { background: #1164a3; color: #fff; }
+main { min-width: 0; }
+.top { border-bottom: 1px solid var(--line); padding: 12px 20px; font-weight: 900; font-size: 18px; }
+.top small { font-weight: 400; color: var(--muted); font-size: 13px; margin-left: 8px; }
+.feed { padding: 8px 0 40px; max-width: 980px; }
+.scenario { margin: 22px 20px 6px; padding: 8px 12px; border-left: 4px solid #1264a3; background: #f4f8fb;
+            font-size: 13px; color: var(--muted); }
+.scenario.fail { border-left-color: #e01e5a; background: #fdf1f5; }
+.scenario b { color: var(--text); font-size: 14px; }
+.msg { display: grid; grid-template-columns: 36px 1fr; gap: 8px; padding: 8px 20px; }
+.msg:hover { background: #f8f8f8; }
+.avatar { width: 36px; height: 36px; border-radius: 6px; background: #e01e5a; color: #fff; font-weight: 900;
+          display: flex; align-items: center; justify-content: center; font-size: 14px; }
+.meta { font-size: 15px; }
+.meta .name { font-weight: 900; }
+.meta .badge { background: #e8e8e8; color: var(--muted); font-size: 10px; font-weight: 700; padding: 1px 3px;
+             border-radius: 2px; margin-left: 4px; vertical-align: 2px; }
+.meta time { color: var(--muted); font-size: 12px; margin-left: 6px; }
+.b-header { font-weight: 900; font-size: 18px; line-height: 1.33; margin: 4px 0 6px; }
+.b-section { margin: 4px 0 8px; word-wrap: break-word; overflow-wrap: anywhere; }
+.b-fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin-top: 4px; }
+.b-field { min-width: 0; overflow-wrap: anywhere; }
+.b-context { color: var(--muted); font-size: 12px; margin: 4px 0; display: flex; flex-wrap: wrap; gap: 4px 12px; }
+.b-divider { border: 0; border-top: 1px solid var(--line); margin: 10px 0; }
+.b-actions { display: flex; gap: 8px; margin: 6px 0; }
+.b-button { border: 1px solid #bbb; border-radius: 4px; padding: 3px 12px; font-weight: 700; font-size: 13px;
+            color: var(--text); text-decoration: none; }
+.b-button.primary { background: #007a5a; color: #fff; border-color: #007a5a; }
+.b-button.danger { background: #e01e5a; color: #fff; border-color: #e01e5a; }
+.code { font-family: Monaco, Menlo, Consolas, "Courier New", monospace; font-size: 12px; color: var(--code);
+        background: #f8f8f8; border: 1px solid #e8e8e8; border-radius: 3px; padding: 1px 3px; }
+.pre { font-family: Monaco, Menlo, Consolas, "Courier New", monospace; font-size: 12px; line-height: 1.5;
+       background: #f8f8f8; border: 1px solid #e8e8e8; border-radius: 4px; padding: 8px; margin: 4px 0;
+       white-space: pre-wrap; overflow-wrap: anywhere; }
+a { color: var(--link); text-decoration: none; }
+.none { padding: 4px 20px 4px 64px; color: var(--muted); font-style: italic; font-size: 14px; }
+table.summary { border-collapse: collapse; margin: 12px 20px; font-size: 13px; }
+table.summary th, table.summary td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; }
+table.summary td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #007a5a; font-weight: 700; } .fail { color: #e01e5a; font-weight: 700; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _message(payload: dict[str, Any], when: str) -> str:
+    return (f'<div class="msg"><div class="avatar">EA</div><div class="body">'
+            f'<div class="meta"><span class="name">ecs-autopsy</span><span class="badge">APP</span>'
+            f'<time>{_e(when)}</time></div>{payload_html(payload)}</div></div>')
+
+
+def _summary_table(outcomes: list[Outcome]) -> str:
+    rows = []
+    for o in outcomes:
+        rows.append(
+            f"<tr><td>{_e(o.scenario.key)}</td><td>{_e(o.pattern)}</td><td>{_e(o.severity)}</td>"
+            f'<td class="n">{len(o.slack)}</td><td class="n">{len(o.sns)}</td>'
+            f'<td class="n">{sum(o.calls.values())}</td><td class="n">{o.ms:.0f}</td>'
+            f'<td class="{"ok" if o.ok else "fail"}">{"ok" if o.ok else "FAIL"}</td></tr>')
+    return ('<table class="summary"><thead><tr><th>scenario</th><th>pattern</th><th>severity</th><th>Slack posts</th>'
+            "<th>SNS messages</th><th>AWS calls</th><th>ms</th><th>check</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def render_page(outcomes: list[Outcome], meta: dict[str, Any]) -> str:
+    when = time.strftime("%H:%M")
+    feed: list[str] = []
+    for o in outcomes:
+        s = o.scenario
+        status = "as expected" if o.ok else "NOT as expected: " + "; ".join(o.problems)
+        feed.append(
+            f'<div class="scenario{"" if o.ok else " fail"}" id="{_e(s.key)}"><b>{o.number}. {_e(s.title)}</b><br>'
+            f"sample events/{_e(s.sample)}.json · {o.invocations} invocation{'s' if o.invocations != 1 else ''} · "
+            f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''} · {len(o.sns)} SNS message"
+            f"{'s' if len(o.sns) != 1 else ''} · {sum(o.calls.values())} AWS calls · {o.ms:.0f} ms · {_e(status)}</div>")
+        if not o.slack:
+            f = o.finding or {}
+            feed.append(f'<div class="none">Not posted to Slack ({_e(f.get("pattern", "-"))}); the SNS subscriber '
+                        f"got: {_e(f.get('title', '-'))}</div>")
+        feed.extend(_message(p, when) for p in o.slack)
+    ok = all(o.ok for o in outcomes)
+    total = sum(len(o.slack) for o in outcomes)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>ecs-autopsy demo: #ecs-alerts</title>
+<style>{CSS}</style>
+</head>
+<body>
+<div class="app">
+<nav class="side"><div class="ws">acme-prod</div><div class="sec">Channels</div>
+<div class="ch"># general</div><div class="ch active"># ecs-alerts</div><div class="ch"># deploys</div></nav>
+<main>
+<div class="top"># ecs-alerts<small>{total} messages from ecs-autopsy · {len(outcomes)} scenarios ·
+{"all as expected" if ok else "some NOT as expected"} · demo ran in {_e(meta.get("seconds", "?"))} s</small></div>
+{_summary_table(outcomes)}
+<div class="feed">
+{chr(10).join(feed)}
+</div>
+</main>
+</div>
+</body>
+</html>
+"""

@@ -1,0 +1,539 @@
+"""`make demo`: the whole pipeline against a local AWS stand-in, scenario by scenario, with figures.
+
+1. Starts the AWS stand-in (moto's server, demo/standin.py) and a local Slack webhook (demo/slack_receiver.py).
+2. Builds an account there (demo/world.py): network, cluster, services, task definitions with awslogs,
+   log streams with each scenario's lines, a target group, IAM roles, the webhook secret, the findings
+   topic with a subscriber queue, the state table.
+3. Points boto3 at the stand-in and the functions at that account (the ECS_AUTOPSY_* variables the
+   CDK stack sets), imports the three Lambda handlers as Lambda would, and invokes them with
+   real-shaped EventBridge events: the code path of the deployed functions, nothing skipped.
+4. Shows each finding as Slack shows it, writes every Slack payload, every SNS message as the
+   subscriber received it, and demo-out/index.html; ends with a table and exits 1 if any scenario's
+   outcome is not the expected one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from demo.scenarios import DEPLOYMENT_ID, SCENARIOS, Scenario
+from demo.standin import ACCOUNT, REGION, StandIn
+from demo.world import CLUSTER, Account, Sample, load_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "demo-out"
+
+
+# -------------------------------------------------------------------------------------------------
+# Lambda, in process
+# -------------------------------------------------------------------------------------------------
+@dataclass
+class Context:
+    """The LambdaContext attributes the handlers (powertools) read."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+    timeout_ms: int = 60_000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
+
+
+FUNCTIONS = {"task_stopped": "ecs-autopsy-task-stopped", "deploy_failed": "ecs-autopsy-deploy-failed",
+             "manual": "ecs-autopsy-manual"}
+
+
+def peak_per_second(stamps: list[float], window: float = 1.0) -> int:
+    """The most events inside any `window` seconds (a sliding window over sorted timestamps)."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, t in enumerate(stamps):
+        while t - stamps[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class Functions:
+    """The three handlers of one warm container, configured by the environment (set before this is built).
+
+    What they print (powertools JSON logs, EMF metrics) goes to `log`, as it would go to CloudWatch Logs.
+    """
+
+    def __init__(self, log: TextIO) -> None:
+        self.log = log
+        started = time.perf_counter()
+        import importlib
+
+        self.handlers = {name: importlib.import_module(f"functions.{name}.handler").handler for name in FUNCTIONS}
+        self.import_ms = (time.perf_counter() - started) * 1000
+        import functions.runtime as runtime
+
+        self.runtime = runtime
+        runtime.logger.registered_handler.setStream(log)
+        self._log_handler = logging.StreamHandler(log)
+        self._log_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(self._log_handler)
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)  # powertools' UserWarnings belong in the function log too
+
+        self.log_reads: list[float] = []  # when each CloudWatch Logs GetLogEvents was made (time.monotonic)
+        self.runtime.clients()("logs", REGION).meta.events.register(
+            "before-parameter-build.logs.GetLogEvents", lambda **_: self.log_reads.append(time.monotonic()))
+
+    def close(self) -> None:
+        """Stop writing to the log (it is about to be closed)."""
+        logging.getLogger().removeHandler(self._log_handler)
+        logging.captureWarnings(False)
+        self.runtime.logger.registered_handler.setStream(sys.stderr)
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.runtime.clients().calls
+
+    def reset_calls(self) -> None:
+        self.runtime.clients().reset_calls()
+
+    def invoke(self, name: str, event: dict[str, Any]) -> tuple[Any, BaseException | None, float]:
+        """(result, exception, milliseconds) of one invocation, as Lambda would run it."""
+        context = Context(FUNCTIONS[name])
+        error: BaseException | None = None
+        result: Any = None
+        with contextlib.redirect_stdout(self.log):
+            started = time.perf_counter()
+            try:
+                result = self.handlers[name](json.loads(json.dumps(event)), context)
+            except Exception as exc:  # the scenario fails, the demo goes on
+                error = exc
+            ms = (time.perf_counter() - started) * 1000
+        return result, error, ms
+
+    @staticmethod
+    def new_container() -> None:
+        """What a different (or new) Lambda container would not have: the warm evidence caches."""
+        from shared.evidence import ecs
+        from shared.evidence.gather import clear_storm_cache
+
+        clear_storm_cache()
+        ecs.clear_cache()
+
+    @staticmethod
+    def minutes_later() -> None:
+        """Between scenarios: no crash-loop sibling to borrow logs from (the task definition stays cached)."""
+        from shared.evidence.gather import clear_storm_cache
+
+        clear_storm_cache()
+
+
+# -------------------------------------------------------------------------------------------------
+# Outcomes
+# -------------------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    scenario: Scenario
+    number: int
+    invocations: int = 0
+    results: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    slack: list[dict[str, Any]] = field(default_factory=list)
+    slack_rejected: int = 0
+    sns: list[str] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        out = []
+        for body in self.sns:
+            try:
+                envelope = json.loads(body)
+                out.append(json.loads(envelope["Message"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    @property
+    def finding(self) -> dict[str, Any] | None:
+        """The finding the scenario is about (the deploy-level one for a deployment)."""
+        findings = self.findings
+        if self.scenario.expect.scope == "deployment":
+            return next((f for f in findings if f.get("scope") == "deployment"), None)
+        return findings[0] if findings else None
+
+    @property
+    def pattern(self) -> str:
+        f = self.finding
+        return str(f.get("pattern")) if f else "-"
+
+    @property
+    def severity(self) -> str:
+        f = self.finding
+        return str(f.get("severity")) if f else "-"
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def check(self) -> None:
+        e = self.scenario.expect
+        p = self.problems
+        p.extend(f"handler error: {err}" for err in self.errors)
+        f = self.finding
+        if f is None:
+            p.append(f"no {e.scope}-level finding reached the SNS subscriber")
+        else:
+            if f.get("pattern") != e.pattern:
+                p.append(f"pattern {f.get('pattern')}, expected {e.pattern}")
+            if e.symptom is not None and f.get("symptom") != e.symptom:
+                p.append(f"symptom {f.get('symptom')}, expected {e.symptom}")
+            if f.get("scope") != e.scope:
+                p.append(f"scope {f.get('scope')}, expected {e.scope}")
+            facts = f.get("facts") or {}
+            for k, v in e.facts.items():
+                if facts.get(k) != v:
+                    p.append(f"fact {k}={facts.get(k)!r}, expected {v!r}")
+            for needle in e.remediation_has:
+                if not any(needle in step for step in f.get("remediation") or []):
+                    p.append(f"no remediation step mentions {needle}")
+        lo, hi = e.slack
+        if not lo <= len(self.slack) <= hi:
+            p.append(f"{len(self.slack)} Slack posts, expected {e.slack_text()}")
+        if self.slack_rejected:
+            p.append(f"Slack rejected {self.slack_rejected} payloads")
+        if len(self.sns) != e.sns:
+            p.append(f"{len(self.sns)} SNS messages, expected {e.sns}")
+        if self.scenario.kind == "duplicate" and len(self.results) == 2 and self.results[0] != self.results[1]:
+            p.append("the duplicate was not answered with the first invocation's result")
+        if self.scenario.kind == "deploy" and f is not None:
+            stopped = (f.get("deployment") or {}).get("tasks_stopped")
+            if stopped != self.scenario.tasks:
+                p.append(f"deployment finding counts {stopped} stopped tasks, expected {self.scenario.tasks}")
+
+    def summary(self) -> dict[str, Any]:
+        f = self.finding or {}
+        return {
+            "key": self.scenario.key, "title": self.scenario.title, "sample": self.scenario.sample,
+            "kind": self.scenario.kind, "pattern": self.pattern, "severity": self.severity,
+            "symptom": f.get("symptom"), "scope": f.get("scope"), "finding_title": f.get("title"),
+            "facts": f.get("facts"), "gaps": f.get("gaps"),
+            "expected": {"pattern": self.scenario.expect.pattern, "slack": list(self.scenario.expect.slack),
+                         "sns": self.scenario.expect.sns, "scope": self.scenario.expect.scope},
+            "slack_posts": len(self.slack), "sns_messages": len(self.sns), "aws_calls": sum(self.calls.values()),
+            "calls": dict(sorted(self.calls.items())), "ms": round(self.ms, 1), "invocations": self.invocations,
+            "results": self.results, "notes": self.notes, "ok": self.ok, "problems": self.problems,
+        }
+
+
+# -------------------------------------------------------------------------------------------------
+# Playing scenarios
+# -------------------------------------------------------------------------------------------------
+class Player:
+    def __init__(self, account: Account, functions: Functions, receiver: Any, say: Any) -> None:
+        self.account = account
+        self.fn = functions
+        self.receiver = receiver
+        self.say = say
+
+    def _prepare(self, s: Scenario, sample: Sample) -> str:
+        td = self.account.register(sample, env=s.env, secrets=s.secrets,
+                                   task_role_actions=list(s.task_role_actions) or None,
+                                   task_role_resource=s.task_role_resource)
+        if sample.service:
+            self.account.add_service(sample.service, td, target_group=s.target_group, container=s.container)
+        return td
+
+    def play(self, s: Scenario, number: int) -> Outcome:
+        out = Outcome(s, number)
+        sample = load_sample(s.sample)
+        seen = len(self.receiver.requests)
+        td = self._prepare(s, sample)
+        self.fn.minutes_later()
+        self.fn.reset_calls()
+        if s.kind == "deploy":
+            self._deploy(s, sample, td, out)
+        else:
+            lines = self.account.write_logs(sample)
+            where = f"{lines} log lines in /ecs/{sample.family}" if lines else "no log lines (the task never ran)"
+            self.say(f"task definition {td.rsplit('/', 1)[-1]} · {where}"
+                     + (f" · target group {s.target_group}" if s.target_group else ""))
+            event = self.account.event_for(sample, td)
+            for _ in range(2 if s.kind == "duplicate" else 1):
+                self._invoke(out, "task_stopped", event)
+            out.sns.extend(self.account.drain())
+        out.calls = Counter(self.fn.calls)
+        requests = self.receiver.requests[seen:]
+        out.slack = [r.json for r in requests if r.status == 200]
+        out.slack_rejected = sum(1 for r in requests if r.status != 200)
+        out.check()
+        return out
+
+    def _invoke(self, out: Outcome, name: str, event: dict[str, Any]) -> Any:
+        result, error, ms = self.fn.invoke(name, event)
+        out.invocations += 1
+        out.ms += ms
+        if error is not None:
+            out.errors.append(f"{type(error).__name__}: {error}")
+        else:
+            out.results.append(result)
+        return result
+
+    def _deploy(self, s: Scenario, sample: Sample, td: str, out: Outcome) -> None:
+        """A deploy whose tasks crash at start: ECS runs them, they stop, EventBridge sends each stop to
+        task_stopped; then the circuit breaker fails the deployment and deploy_failed gets that event."""
+        ecs = self.account.client("ecs")
+        service = sample.service or "app"
+        d = sample.detail
+        container = d["containers"][0]
+        tags = [{"key": "ecs-autopsy-demo:stopCode", "value": d.get("stopCode") or "EssentialContainerExited"},
+                {"key": "ecs-autopsy-demo:exitCode", "value": str(container.get("exitCode", 1))}]
+        network = {"awsvpcConfiguration": {"subnets": self.account.private_subnets[:1],
+                                           "securityGroups": [self.account.task_sg], "assignPublicIp": "DISABLED"}}
+        task_arns: list[str] = []
+        while len(task_arns) < s.tasks:  # RunTask starts at most 10 tasks per call, as ECS's scheduler does
+            batch = min(10, s.tasks - len(task_arns))
+            got = ecs.run_task(cluster=CLUSTER, taskDefinition=td, count=batch, launchType="FARGATE",
+                               startedBy=DEPLOYMENT_ID, group=f"service:{service}", networkConfiguration=network,
+                               tags=tags)["tasks"]
+            task_arns.extend(t["taskArn"] for t in got)
+        reads_at = len(self.fn.log_reads)
+        self.say(f"task definition {td.rsplit('/', 1)[-1]} (deployment {DEPLOYMENT_ID}) · "
+                 f"{len(task_arns)} tasks started, each crashes at start")
+        for i, arn in enumerate(task_arns, 1):
+            self.account.write_logs(sample, task_id=arn.rsplit("/", 1)[-1])
+            ecs.stop_task(cluster=CLUSTER, task=arn, reason=d.get("stoppedReason") or "Essential container in task exited")
+            self._invoke(out, "task_stopped", self.account.event_for(sample, td, task_arn=arn, version=3))
+            if i % 10 == 0 or i == len(task_arns):
+                out.sns.extend(self.account.drain())  # a subscriber reads as it goes (moto slows on long queues)
+                posts = sum(1 for r in self.receiver.requests if r.status == 200) - self._posts_before
+                self.say(f"  {i:>3}/{len(task_arns)} tasks stopped → {len(out.sns)} SNS messages, "
+                         f"{posts} Slack post{'s' if posts != 1 else ''} so far")
+        task_ms, task_calls = out.ms, sum(self.fn.calls.values())
+        reads_from = len(self.fn.log_reads)
+        # The deploy-failed function runs in its own container: none of task_stopped's warm caches.
+        self.fn.new_container()
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "ECS Deployment State Change",
+            "source": "aws.ecs", "account": ACCOUNT, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION, "resources": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}"],
+            "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": DEPLOYMENT_ID,
+                       "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "reason": "ECS deployment circuit breaker: tasks failed to start."},
+        }
+        self._invoke(out, "deploy_failed", event)
+        out.sns.extend(self.account.drain())
+        deploy_calls = sum(self.fn.calls.values()) - task_calls
+        out.notes.append(f"task_stopped: {s.tasks} invocations, {task_ms:.0f} ms, {task_calls} AWS calls; "
+                         f"deploy_failed: 1 invocation, {out.ms - task_ms:.0f} ms, {deploy_calls} AWS calls")
+        task_reads = reads_from - reads_at
+        deploy_reads = len(self.fn.log_reads) - reads_from
+        peak = peak_per_second(self.fn.log_reads[reads_at:])
+        out.notes.append(f"CloudWatch Logs reads: {task_reads} for {s.tasks} tasks, {deploy_reads} for the deploy's "
+                         f"{min(s.tasks, 20)} diagnoses, at most {peak} in any second (past 2 reads/s per container "
+                         "a crash-looping task borrows the logs of a sibling that stopped the same way)")
+
+    _posts_before = 0
+
+
+# -------------------------------------------------------------------------------------------------
+# Files
+# -------------------------------------------------------------------------------------------------
+def write_outputs(out_dir: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> None:
+    from demo.page import render_page
+
+    (out_dir / "slack").mkdir(parents=True, exist_ok=True)
+    (out_dir / "sns").mkdir(parents=True, exist_ok=True)
+    for o in outcomes:
+        stem = f"{o.number:02d}-{o.scenario.key}"
+        for k, payload in enumerate(o.slack, 1):
+            (out_dir / "slack" / f"{stem}-{k}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        for k, body in enumerate(o.sns, 1):
+            (out_dir / "sns" / f"{stem}-{k:03d}.json").write_text(body + "\n")
+    summary = {**meta, "ok": all(o.ok for o in outcomes), "scenarios": [o.summary() for o in outcomes]}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    (out_dir / "index.html").write_text(render_page(outcomes, meta), encoding="utf-8")
+
+
+# -------------------------------------------------------------------------------------------------
+# Terminal
+# -------------------------------------------------------------------------------------------------
+class Terminal:
+    def __init__(self, colour: bool, quiet: bool = False, width: int | None = None) -> None:
+        self.colour = colour
+        self.quiet = quiet
+        self.width = width or min(shutil.get_terminal_size((110, 24)).columns, 110)
+
+    def c(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+    def line(self, text: str = "") -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def step(self, text: str) -> None:
+        self.line(self.c("36", "▸ ") + text)
+
+    def detail(self, text: str) -> None:
+        self.line("    " + self.c("2", text))
+
+
+def show_outcome(term: Terminal, o: Outcome) -> None:
+    from demo.blocks import payload_terminal
+
+    s = o.scenario
+    mark = term.c("32", "✓ as expected") if o.ok else term.c("31;1", "✗ NOT as expected")
+    calls = sum(o.calls.values())
+    posts = f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''}"
+    msgs = f"{len(o.sns)} SNS message{'s' if len(o.sns) != 1 else ''}"
+    term.detail(f"→ {o.pattern} ({o.severity}) · {o.invocations} invocation{'s' if o.invocations != 1 else ''}, "
+                f"{o.ms:.0f} ms, {calls} AWS calls · {posts} · {msgs}")
+    for note in o.notes:
+        term.detail(note)
+    if s.kind == "duplicate" and len(o.results) == 2 and o.results[0] == o.results[1]:
+        term.detail("the second delivery was answered from the idempotency record: nothing diagnosed or sent again")
+    for problem in o.problems:
+        term.line("    " + term.c("31", f"✗ {problem}"))
+    term.line("    " + mark)
+    if term.quiet:
+        return
+    width = term.width - 4
+    if not o.slack:
+        f = o.finding or {}
+        delivery = (o.results[0] or {}).get("delivery", {}) if o.results and isinstance(o.results[0], dict) else {}
+        reason = ((delivery.get("channels") or {}).get("slack") or {}).get("detail") or "not posted"
+        term.line(f"    Slack: {term.c('2', reason)}")
+        term.line(f"    SNS subscriber got: {f.get('title', '-')}")
+        term.line("")
+        return
+    shown = o.slack
+    if s.kind == "deploy":
+        deploy_posts = [p for p in o.slack if "deploy" in str((p.get("blocks") or [{}])[0].get("text", {}).get("text", ""))]
+        task_posts = [p for p in o.slack if p not in deploy_posts]
+        for p in task_posts:
+            header = (p.get("blocks") or [{}])[0].get("text", {}).get("text", p.get("text", ""))
+            line = next((b["text"]["text"] for b in p.get("blocks", [])[1:2] if b.get("type") == "section"
+                         and ":repeat:" in b.get("text", {}).get("text", "")), "")
+            term.line("    " + term.c("2", "task post: ") + payload_terminal(
+                {"blocks": [{"type": "header", "text": {"type": "plain_text", "text": header}}]},
+                width=width, colour=term.colour).lstrip("┃ ").lstrip() + (
+                    term.c("2", "  " + line.replace(":repeat: ", "").replace("*", "")) if line else ""))
+        shown = deploy_posts[-1:] or o.slack[-1:]
+    for payload in shown:
+        term.line("")
+        for text_line in payload_terminal(payload, width=width, colour=term.colour).splitlines():
+            term.line("    " + text_line)
+    term.line("")
+
+
+def show_table(term: Terminal, outcomes: list[Outcome]) -> None:
+    """The summary table (printed in quiet mode too)."""
+    head = f"{'scenario':26s} {'pattern':28s} {'severity':9s} {'Slack':>5s} {'SNS':>4s} {'AWS calls':>9s} {'ms':>7s}  check"
+    print(term.c("1", head), flush=True)
+    for o in outcomes:
+        check = term.c("32", "ok") if o.ok else term.c("31", "FAIL")
+        print(f"{o.scenario.key:26s} {o.pattern:28s} {o.severity:9s} {len(o.slack):>5d} {len(o.sns):>4d} "
+                  f"{sum(o.calls.values()):>9d} {o.ms:>7.0f}  {check}", flush=True)
+
+
+# -------------------------------------------------------------------------------------------------
+# Main
+# -------------------------------------------------------------------------------------------------
+def run(out_dir: Path = OUT, *, scenarios: tuple[Scenario, ...] = SCENARIOS, colour: bool = False,
+        quiet: bool = False) -> int:
+    started = time.perf_counter()
+    term = Terminal(colour, quiet)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    term.line(term.c("1", "ecs-autopsy demo") + " — the Lambda handlers against a local AWS stand-in; "
+              "no AWS account, nothing leaves this machine")
+    standin = StandIn(log=out_dir / "standin.log")
+    receiver = None
+    outcomes: list[Outcome] = []
+    meta: dict[str, Any] = {}
+    try:
+        t = time.perf_counter()
+        standin.start()
+        term.step(f"AWS stand-in (moto server) on {standin.url}, pid {standin.pid}, ready in "
+                  f"{time.perf_counter() - t:.1f} s")
+        from demo.slack_receiver import SlackReceiver
+
+        receiver = SlackReceiver().start()
+        term.step(f"Slack incoming webhook stand-in on {receiver.url.split('/services')[0]}")
+
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+            os.environ.pop(name, None)
+        os.environ.update(standin.env())
+        t = time.perf_counter()
+        account = Account.seed(standin.url, webhook_url=receiver.url)
+        term.step(f"seeded account {ACCOUNT} ({REGION}) in {time.perf_counter() - t:.1f} s: " + "; ".join(account.built))
+
+        os.environ.update(account.settings_env())
+        os.environ.update({"POWERTOOLS_SERVICE_NAME": "ecs-autopsy", "POWERTOOLS_METRICS_NAMESPACE": "EcsAutopsy",
+                           "POWERTOOLS_LOG_LEVEL": "INFO"})
+        log = (out_dir / "lambda.log").open("w", encoding="utf-8")
+        stack = contextlib.ExitStack()
+        stack.callback(log.close)
+        with stack:
+            functions = Functions(log)
+            stack.callback(functions.close)
+            term.step(f"Lambda handlers imported in {functions.import_ms:.0f} ms (boto3 was loaded by the seeding); settings: "
+                      + ", ".join(f"{k}={v.rsplit(':', 1)[-1] if 'arn:' in v else v}"
+                                  for k, v in sorted(account.settings_env().items())))
+            player = Player(account, functions, receiver, term.detail)
+            term.line("")
+            for n, s in enumerate(scenarios, 1):
+                term.line(term.c("1", f"[{n}/{len(scenarios)}] {s.title}"))
+                term.detail(f"sample events/{s.sample}.json · expected {s.expect.pattern}"
+                            + (f" ({s.expect.scope})" if s.expect.scope != "task" else "")
+                            + f" · Slack {s.expect.slack_text()} · SNS {s.expect.sns}")
+                player._posts_before = sum(1 for r in receiver.requests if r.status == 200)
+                outcome = player.play(s, n)
+                outcomes.append(outcome)
+                show_outcome(term, outcome)
+        seconds = time.perf_counter() - started
+        meta = {"seconds": round(seconds, 2), "standin": standin.url, "standin_pid": standin.pid,
+                "account": ACCOUNT, "region": REGION,
+                "import_ms": round(functions.import_ms, 1),
+                "invocations": sum(o.invocations for o in outcomes),
+                "slack_posts": sum(len(o.slack) for o in outcomes), "sns_messages": sum(len(o.sns) for o in outcomes)}
+        write_outputs(out_dir, outcomes, meta)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping the AWS stand-in and the Slack receiver", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        standin.stop()
+
+    wrong = [o for o in outcomes if not o.ok]
+    show_table(term, outcomes)
+    print("(ms: handler time, summed over the scenario's invocations; the first scenario includes the cold start's "
+          "boto3 clients)", flush=True)
+    rel = out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir
+    verdict = (term.c("32", f"{len(outcomes)} scenarios, all as expected") if not wrong
+               else term.c("31;1", f"{len(wrong)} of {len(outcomes)} scenarios NOT as expected: "
+                           + ", ".join(o.scenario.key for o in wrong)))
+    print(f"{verdict} · {meta['invocations']} handler invocations · {meta['slack_posts']} Slack posts · "
+          f"{meta['sns_messages']} SNS messages · {time.perf_counter() - started:.1f} s in all", flush=True)
+    print(f"Slack payloads: {rel}/slack/ · SNS messages as received: {rel}/sns/ · page: {rel}/index.html · "
+          f"function logs: {rel}/lambda.log", flush=True)
+    return 1 if wrong or not outcomes else 0

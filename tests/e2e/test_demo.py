@@ -1,0 +1,193 @@
+"""`make demo` end to end: the same command, the same scenarios, checked from what it leaves behind.
+
+The demo runs once (in a subprocess, as `make demo` runs it) into a temporary folder; the tests read
+its summary, every Slack payload and every SNS message as the subscriber received it, and check
+them against expectations written here (not the demo's own). Other tests: Ctrl-C and SIGTERM leave
+no process behind, and a scenario whose diagnosis is not the expected one makes the demo exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, demo_cmd, env
+
+# scenario -> (pattern, scope, Slack posts (min, max), SNS messages, facts)
+EXPECTED = {
+    "health-check-missing-env": ("missing-env-var", "task", (1, 1), 1, {"variable": "DATABASE_URL"}),
+    "bound-loopback": ("health-check-failed", "task", (1, 1), 1,
+                       {"cause": "not-listening", "listen_address": "127.0.0.1"}),
+    "iam-access-denied": ("iam-access-denied", "task", (1, 1), 1,
+                          {"action": "dynamodb:PutItem", "simulation": "implicitDeny"}),
+    "image-pull": ("image-pull-failed", "task", (1, 1), 1, {"cause": "not-found"}),
+    "secrets-at-start": ("secrets-retrieval-failed", "task", (1, 1), 1, {"cause": "access-denied"}),
+    "out-of-memory": ("out-of-memory", "task", (1, 1), 1, {"container": "app"}),
+    "db-refused": ("database-connection-failed", "task", (1, 1), 1, {"cause": "refused"}),
+    "scale-in": ("expected-stop", "task", (0, 0), 1, {"reason": "scale-in"}),
+    "duplicate-event": ("app-crash", "task", (1, 1), 1, {}),
+    "deploy-crash-loop": ("missing-env-var", "deployment", (1, 5), 51, {"variable": "STRIPE_WEBHOOK_SECRET"}),
+}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0): it has exited and only waits to be reaped.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_demo_exits_zero_and_prints_the_summary_table(demo):
+    proc = demo["proc"]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "10 scenarios, all as expected" in proc.stdout
+    table = [line for line in proc.stdout.splitlines() if line.split()[:1] and line.split()[0] in EXPECTED]
+    assert [line.split()[0] for line in table] == list(EXPECTED)
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("scenario"))
+    assert header.split() == ["scenario", "pattern", "severity", "Slack", "SNS", "AWS", "calls", "ms", "check"]
+    assert demo["summary"]["ok"] is True
+
+
+def test_every_scenario_is_diagnosed_and_delivered_as_expected(demo):
+    rows = {s["key"]: s for s in demo["summary"]["scenarios"]}
+    assert list(rows) == list(EXPECTED)
+    for key, (pattern, scope, (lo, hi), sns, facts) in EXPECTED.items():
+        row = rows[key]
+        assert (row["pattern"], row["scope"]) == (pattern, scope), key
+        assert lo <= row["slack_posts"] <= hi, (key, row["slack_posts"])
+        assert row["sns_messages"] == sns, (key, row["sns_messages"])
+        assert {k: row["facts"].get(k) for k in facts} == facts, key
+        assert row["aws_calls"] > 0 and row["ms"] > 0, key
+    assert rows["health-check-missing-env"]["symptom"] == "health-check-failed"
+
+
+def test_noise_behaviour(demo):
+    rows = {s["key"]: s for s in demo["summary"]["scenarios"]}
+    # The expected stop reaches SNS (machines) but not Slack (humans), and the handler says why.
+    scale_in = rows["scale-in"]
+    assert scale_in["results"][0]["delivery"]["channels"]["slack"]["status"] == "skipped"
+    # The duplicate is diagnosed once: the second invocation returns the first one's stored result.
+    dup = rows["duplicate-event"]
+    assert dup["invocations"] == 2 and dup["results"][0] == dup["results"][1]
+    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack gets the first task
+    # post, the "still happening" follow-ups (10, 50) and the deploy-level post: 4, within the cap of 5.
+    loop = rows["deploy-crash-loop"]
+    assert loop["invocations"] == 51
+    assert loop["slack_posts"] == 4
+    assert loop["calls"]["logs.GetLogEvents"] < 51  # the storm collapse borrowed logs
+
+
+def test_sns_files_are_what_a_subscriber_receives(demo):
+    import jsonschema
+
+    schema = json.loads((ROOT / "shared" / "schemas" / "finding-1.0.json").read_text())
+    files = sorted((demo["out"] / "sns").glob("*.json"))
+    assert len(files) == sum(e[3] for e in EXPECTED.values()) == demo["summary"]["sns_messages"]
+    deployment = []
+    for path in files:
+        envelope = json.loads(path.read_text())
+        assert envelope["Type"] == "Notification" and envelope["TopicArn"].endswith(":ecs-autopsy-findings")
+        finding = json.loads(envelope["Message"])
+        jsonschema.validate(finding, schema)
+        attrs = envelope["MessageAttributes"]
+        assert attrs["pattern"]["Value"] == finding["pattern"] and attrs["format"]["Value"] == "finding"
+        if finding["scope"] == "deployment":
+            deployment.append(finding)
+    assert len(deployment) == 1
+    d = deployment[0]["deployment"]
+    assert d["tasks_stopped"] == 50 and d["event_name"] == "SERVICE_DEPLOYMENT_FAILED"
+    assert deployment[0]["title"].startswith("deploy ecs-svc/") and "STRIPE_WEBHOOK_SECRET" in deployment[0]["title"]
+
+
+def test_slack_files_are_valid_block_kit(demo):
+    from shared.render.slack import validate
+
+    files = sorted((demo["out"] / "slack").glob("*.json"))
+    assert len(files) == demo["summary"]["slack_posts"] == 12
+    for path in files:
+        payload = json.loads(path.read_text())
+        assert validate(payload) == [], path.name
+        assert payload["blocks"][0]["type"] == "header"
+    iam = json.loads((demo["out"] / "slack" / "03-iam-access-denied-1.json").read_text())
+    assert '"Action": ["dynamodb:PutItem"]' in json.dumps(iam["blocks"], ensure_ascii=False).replace('\\"', '"')
+
+
+def test_no_process_is_left_running(demo):
+    pid = demo["summary"]["standin_pid"]
+    assert isinstance(pid, int) and not _alive(pid)
+
+
+def test_finishes_in_under_a_minute(demo):
+    assert demo["seconds"] < 60, demo["seconds"]
+
+
+def _start_and_wait_for_scenarios(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(demo_cmd("--out", str(tmp_path), "--tasks", "5"), cwd=ROOT, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    pid = None
+    assert proc.stdout is not None
+    try:
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            m = re.search(r"moto server\) on http://127\.0\.0\.1:\d+, pid (\d+)", line)
+            if m:
+                pid = int(m.group(1))
+            if line.startswith("[1/"):
+                break
+            assert time.monotonic() < deadline
+        assert pid is not None and _alive(pid)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc, pid
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 128 + signal.SIGTERM)])
+def test_interrupting_the_demo_leaves_no_process(tmp_path, sig, code):
+    proc, pid = _start_and_wait_for_scenarios(tmp_path)
+    os.kill(proc.pid, sig)  # what Ctrl-C (SIGINT to the foreground job) or a `kill` does
+    try:
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def test_a_wrong_diagnosis_fails_the_demo(tmp_path):
+    script = (
+        "import sys\n"
+        "from dataclasses import replace\n"
+        "from pathlib import Path\n"
+        "from demo.run import run\n"
+        "from demo.scenarios import SCENARIOS\n"
+        "oom = next(s for s in SCENARIOS if s.key == 'out-of-memory')\n"
+        "wrong = replace(oom, expect=replace(oom.expect, pattern='disk-full'))\n"
+        f"sys.exit(run(Path({str(tmp_path)!r}), scenarios=(wrong,), quiet=True))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "NOT as expected: out-of-memory" in proc.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["ok"] is False
+    assert summary["scenarios"][0]["problems"] == ["pattern out-of-memory, expected disk-full"]
