@@ -54,7 +54,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     from shared.evidence.gather import investigate
 
     task_event = TaskStateChangeEvent.model_validate(event)
-    _, finding = investigate(task_event, clients(), config())
+    _, finding = investigate(task_event, clients(), config(), collapse=True)
     record(finding)
     delivery = deliver(finding)
     return {"pattern": finding.pattern, "severity": finding.severity, "fingerprint": finding.fingerprint,

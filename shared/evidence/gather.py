@@ -73,26 +73,30 @@ def plan(finding: Finding) -> Needs:
 
 def gather(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
            need: Needs | None = None, logs: Any = None, log_lines: int | None = None,
-           fresh: bool = False) -> Evidence:
+           fresh: bool = False, collapse: bool = False) -> Evidence:
     """Evidence about the stopped task. `need`: the phase-2 reads to make (None: decided by `plan`
     from a first diagnosis). `logs`: log lines already at hand (then no log stream is read).
-    `fresh`: the event was just built from DescribeTasks (never described again)."""
-    return _Gatherer(clients, settings, log_lines).run(event, need, logs, fresh)[0]
+    `fresh`: the event was just built from DescribeTasks (never described again). `collapse`: in a
+    crash loop faster than the log-read budget, borrow a same-stop sibling's logs (the task-stopped
+    function; a person asking about a few tasks gets each one's own logs)."""
+    return _Gatherer(clients, settings, log_lines, collapse).run(event, need, logs, fresh)[0]
 
 
 def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
-                logs: Any = None, log_lines: int | None = None, fresh: bool = False) -> tuple[Evidence, Finding]:
+                logs: Any = None, log_lines: int | None = None, fresh: bool = False,
+                collapse: bool = False) -> tuple[Evidence, Finding]:
     """gather() and diagnose(): the evidence and the finding (the engine runs twice only when a
     phase-2 read added evidence)."""
     from shared.engine import diagnose
 
-    ev, finding = _Gatherer(clients, settings, log_lines).run(event, None, logs, fresh)
+    ev, finding = _Gatherer(clients, settings, log_lines, collapse).run(event, None, logs, fresh)
     return ev, finding if finding is not None else diagnose(ev)
 
 
 # -------------------------------------------------------------------------------------------------
 class _Gatherer:
-    def __init__(self, clients: Clients, settings: Settings | None, log_lines: int | None) -> None:
+    def __init__(self, clients: Clients, settings: Settings | None, log_lines: int | None,
+                 collapse: bool = False) -> None:
         from shared.settings import Settings
 
         self.settings = settings or Settings()
@@ -100,6 +104,7 @@ class _Gatherer:
         self.clients = clients
         self.log_lines = log_lines or self.settings.log_lines
         self.gaps: list[str] = []
+        self.collapse = collapse
 
     def _gap(self, text: str | None) -> None:
         if text and text not in self.gaps:
@@ -182,10 +187,11 @@ class _Gatherer:
         first = [by_name[n] for n in failing if n in by_name and n in ran]
         rest = [s for name, s in by_name.items() if name not in failing and name in ran]
         names = [c.name for c in d.containers if c.name]
-        storm = _storm_key(event)
+        storm = _storm_key(event) if self.collapse else None
         reused = _STORM.get(storm)
         now = time.monotonic()
-        sibling = reused is not None and now - reused[0] < STORM_SECONDS and reused[2] != task_id(d.task_arn)
+        sibling = (storm is not None and reused is not None and now - reused[0] < STORM_SECONDS
+                   and reused[2] != task_id(d.task_arn))
         if sibling and not LOG_READS.take(now):
             # A crash loop faster than the log-read budget: the same task definition stopped the same
             # way moments ago. Its logs stand for this task's, so a storm of stopped tasks does not
@@ -205,7 +211,7 @@ class _Gatherer:
                     lines[source.container] = got
             if lines:
                 break
-        if not sibling:
+        if storm is not None and not sibling:
             LOG_READS.take(now)
         if lines and storm is not None:
             _STORM[storm] = (now, lines, task_id(d.task_arn), 1)
@@ -329,10 +335,11 @@ class _Bucket:
         self.tokens, self.last = self.capacity, time.monotonic()
 
 
-# GetLogEvents is throttled per account (about 25 per second). With the functions' reserved
-# concurrency (5), 2 reads per second per container keeps a storm under 10 per second: beyond the
-# budget, a task that stopped like a sibling of the last minute borrows that sibling's logs.
-LOG_READS = _Bucket(rate=2.0, capacity=4.0)
+# GetLogEvents is throttled per account (about 25 per second). A container reads at most one log
+# tail per second for crash-loop siblings (burst 1): in any one-second window that is at most 2 reads
+# per container, so at most 10 with the functions' reserved concurrency of 5. Beyond the budget, a
+# task that stopped like a sibling of the last minute borrows that sibling's logs.
+LOG_READS = _Bucket(rate=1.0, capacity=1.0)
 
 # Storm collapse: per warm container, the logs read for a (task definition, stop) signature.
 STORM_SECONDS = 60
