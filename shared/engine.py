@@ -22,10 +22,10 @@ from urllib.parse import quote
 
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.models.event import cluster_name, service_name, split_arn, task_id
-from shared.models.finding import Check, ContainerSummary, Finding, Links, TaskSummary
+from shared.models.finding import Finding, Links
 from shared.patterns import by_id, registry
 from shared.patterns.base import Match, Pattern, Stage
-from shared.redact import redact, redact_lines, redact_obj
+from shared.redact import redact_lines_and
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,34 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "checks": _checks(ev, pattern, match, matches),
     }
     data["fingerprint"] = fingerprint(ev, pattern.id, facts)
-    masked = redact_obj({k: v for k, v in data.items() if k != "log_excerpt"})
-    masked["log_excerpt"] = data["log_excerpt"]  # already masked line by line (key blocks span lines)
-    return Finding.model_validate(masked)
+    _mask(data)
+    return Finding.model_validate(data)
+
+
+def _mask(data: dict) -> None:
+    """Mask every string of the finding that can carry text from the task (logs, reasons, facts and
+    what quotes them), in ONE pass: the excerpt as consecutive lines (key blocks span lines)."""
+    slots: list[tuple[object, object]] = []  # (container, key) of each string, in order
+    texts: list[str] = []
+
+    def take(container: object, key: object) -> None:
+        value = container[key]  # type: ignore[index]
+        if isinstance(value, str):
+            slots.append((container, key))
+            texts.append(value)
+        elif isinstance(value, dict):
+            for k in value:
+                take(value, k)
+        elif isinstance(value, list):
+            for i in range(len(value)):
+                take(value, i)
+
+    for key in ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task"):
+        take(data, key)
+    lines, masked = redact_lines_and(data["log_excerpt"], texts)
+    data["log_excerpt"] = lines
+    for (container, key), value in zip(slots, masked, strict=True):
+        container[key] = value  # type: ignore[index]
 
 
 def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> list[str]:
@@ -161,7 +186,7 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> 
                 if len(picked) >= limit:
                     break
         picked.reverse()
-    return [line if len(line) <= 1000 else line[:999] + "…" for line in redact_lines(picked)]
+    return [line if len(line) <= 1000 else line[:999] + "…" for line in picked]
 
 
 def fingerprint(ev: Evidence, pattern_id: str, facts: dict) -> str:
@@ -174,38 +199,38 @@ def fingerprint(ev: Evidence, pattern_id: str, facts: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _task_summary(ev: Evidence) -> TaskSummary:
+def _task_summary(ev: Evidence) -> dict:
+    """The task block of the finding, as plain data (masked with the rest in _mask)."""
     d = ev.detail
     region, account, _ = split_arn(d.task_arn)
     td = d.task_definition_arn.rsplit("/", 1)[-1] if d.task_definition_arn else None
-    return TaskSummary(
-        account=ev.event.account or account,
-        region=ev.event.region or region,
-        cluster=cluster_name(d.cluster_arn),
-        cluster_arn=d.cluster_arn,
-        task_arn=d.task_arn,
-        task_id=task_id(d.task_arn),
-        service=service_name(d.group),
-        group=d.group,
-        started_by=d.started_by,
-        deployment_id=d.started_by if (d.started_by or "").startswith("ecs-svc/") else None,
-        task_definition=td,
-        task_definition_arn=d.task_definition_arn,
-        launch_type=d.launch_type,
-        capacity_provider=d.capacity_provider_name,
-        platform_version=d.platform_version,
-        cpu_architecture=ev.cpu_architecture,
-        availability_zone=d.availability_zone,
-        cpu=d.cpu,
-        memory=d.memory,
-        stop_code=d.stop_code,
-        stopped_reason=d.stopped_reason,
-        stopped_at=d.stopped_at.isoformat() if d.stopped_at else None,
-        event_version=d.version,
-        containers=[ContainerSummary(name=c.name, image=c.image, exit_code=c.exit_code, reason=c.reason,
-                                     last_status=c.last_status, health_status=c.health_status)
-                    for c in d.containers],
-    )
+    return {
+        "account": ev.event.account or account,
+        "region": ev.event.region or region,
+        "cluster": cluster_name(d.cluster_arn),
+        "cluster_arn": d.cluster_arn,
+        "task_arn": d.task_arn,
+        "task_id": task_id(d.task_arn),
+        "service": service_name(d.group),
+        "group": d.group,
+        "started_by": d.started_by,
+        "deployment_id": d.started_by if (d.started_by or "").startswith("ecs-svc/") else None,
+        "task_definition": td,
+        "task_definition_arn": d.task_definition_arn,
+        "launch_type": d.launch_type,
+        "capacity_provider": d.capacity_provider_name,
+        "platform_version": d.platform_version,
+        "cpu_architecture": ev.cpu_architecture,
+        "availability_zone": d.availability_zone,
+        "cpu": d.cpu,
+        "memory": d.memory,
+        "stop_code": d.stop_code,
+        "stopped_reason": d.stopped_reason,
+        "stopped_at": d.stopped_at.isoformat() if d.stopped_at else None,
+        "event_version": d.version,
+        "containers": [{"name": c.name, "image": c.image, "exit_code": c.exit_code, "reason": c.reason,
+                        "last_status": c.last_status, "health_status": c.health_status} for c in d.containers],
+    }
 
 
 def _console(region: str) -> str:
@@ -241,11 +266,11 @@ def _links(ev: Evidence, container: str | None) -> Links:
     return Links(**links)
 
 
-def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Match]) -> list[Check]:
+def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Match]) -> list[dict]:
     d = ev.detail
     checks = [
-        Check(name="Stop code and stopped reason",
-              result=f"{d.stop_code or 'no stop code'}: {redact(d.stopped_reason or 'no reason')}",
+        dict(name="Stop code and stopped reason",
+              result=f"{d.stop_code or 'no stop code'}: {d.stopped_reason or 'no reason'}",
               ok=pattern.id == "expected-stop"),
     ]
     exits = []
@@ -253,15 +278,15 @@ def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Mat
         code = c.exit_code
         meaning = f" ({SIGNAL_EXITS[code]})" if code in SIGNAL_EXITS else ""
         exits.append(f"{c.name}={code if code is not None else 'none'}{meaning}"
-                     + (f" reason: {redact(c.reason)}" if c.reason else ""))
-    checks.append(Check(name="Container exit codes and reasons", result="; ".join(exits) or "no containers",
+                     + (f" reason: {c.reason}" if c.reason else ""))
+    checks.append(dict(name="Container exit codes and reasons", result="; ".join(exits) or "no containers",
                         ok=all(c.exit_code in (0, None) and not c.reason for c in d.containers)))
     n = len(ev.logs)
-    checks.append(Check(name="Container logs scanned for known failures",
+    checks.append(dict(name="Container logs scanned for known failures",
                         result=(f"{n} lines from {', '.join(ev.logs.container_names()) or 'the task'}; "
                                 f"matched: {', '.join(sorted(matches)) or 'nothing'}") if n else "no log lines available",
                         ok=None if not n else not any(m.stage is Stage.APP for m in matches.values())))
-    checks.append(Check(name="Task definition (env names, memory, ports, log config)",
+    checks.append(dict(name="Task definition (env names, memory, ports, log config)",
                         result="read" if ev.task_definition else "not read (offline or unavailable)",
                         ok=None))
     if "health-check-failed" in matches or ev.target_groups:
@@ -271,15 +296,15 @@ def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Mat
         if ev.target_groups:
             tg = ev.target_groups[0]
             result += f"; target group path {tg.health_check_path}, port {tg.health_check_port}, matcher {tg.matcher}"
-        checks.append(Check(name="Health-check path and port vs the application", result=result,
+        checks.append(dict(name="Health-check path and port vs the application", result=result,
                             ok=False if cause else None))
     if ev.iam is not None:
-        checks.append(Check(name=f"IAM simulation of {ev.iam.action} for {ev.iam.role_kind}",
+        checks.append(dict(name=f"IAM simulation of {ev.iam.action} for {ev.iam.role_kind}",
                             result=f"{ev.iam.decision} ({ev.iam.role_arn or ev.iam.principal})",
                             ok=ev.iam.decision == "allowed"))
     if ev.network is not None:
         net = ev.network
-        checks.append(Check(name="Network path (routes, endpoints, security groups)",
+        checks.append(dict(name="Network path (routes, endpoints, security groups)",
                             result=(f"subnet {net.subnet_id}: internet route {net.internet_route or 'none'}; "
                                     f"VPC endpoints {', '.join(net.vpc_endpoints) or 'none'}"
                                     + (f"; LB -> task: {net.lb_ingress_detail}" if net.lb_ingress_detail else "")),

@@ -369,6 +369,11 @@ def _redact_many(texts: list[str]) -> list[str]:
 
 
 # --- public API ----------------------------------------------------------------------------------
+def redact_many(texts: list[str]) -> list[str]:
+    """Mask secrets in several independent strings (one pass for all of them)."""
+    return _redact_many(list(texts)) if texts else []
+
+
 def redact(text: str) -> str:
     """Mask secrets in one string."""
     if not text:
@@ -380,9 +385,14 @@ def redact_lines(lines: Iterable[str]) -> list[str]:
     """Mask secrets in consecutive log lines, including private key blocks split over lines
     (from BEGIN to END every line is masked whole; body lines before an END whose BEGIN was cut
     off, as in the last 50 lines of a log, too)."""
-    lines = list(lines)
+    return redact_lines_and(list(lines), [])[0]
+
+
+def redact_lines_and(lines: list[str], texts: list[str]) -> tuple[list[str], list[str]]:
+    """redact_lines(lines) and redact_many(texts) in one pass over both."""
     if not any("PRIVATE KEY" in line for line in lines):
-        return _redact_many(lines)
+        masked = _redact_many(lines + texts) if lines or texts else []
+        return masked[: len(lines)], masked[len(lines):]
     heads: list[str] = []  # the part of each line still to be redacted
     tails: list[str] = []  # the masked key part appended after it
     in_key = False
@@ -408,7 +418,8 @@ def redact_lines(lines: Iterable[str]) -> list[str]:
                     heads[j], tails[j] = "", MASK
         heads.append(head)
         tails.append(tail)
-    return [h + t for h, t in zip(_redact_many(heads), tails, strict=True)]
+    masked = _redact_many(heads + texts)
+    return [h + t for h, t in zip(masked[: len(heads)], tails, strict=True)], masked[len(heads):]
 
 
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}|=[A-Za-z0-9+/]{4}|Proc-Type: .*|DEK-Info: .*|")

@@ -30,7 +30,9 @@ def registry() -> tuple[Pattern, ...]:
 
 
 def by_id(pattern_id: str) -> Pattern:
-    for pattern in registry():
-        if pattern.id == pattern_id:
-            return pattern
-    raise KeyError(pattern_id)
+    return _by_id()[pattern_id]
+
+
+@cache
+def _by_id() -> dict[str, Pattern]:
+    return {p.id: p for p in registry()}

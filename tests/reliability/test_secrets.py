@@ -87,9 +87,7 @@ def _count_check(masked: bool) -> None:
 
 def test_secrets_reach_the_outputs_when_redaction_is_off(monkeypatch):
     """The test above can fail: without masking, every secret of the corpus is in some output."""
-    monkeypatch.setattr(engine, "redact", lambda s: s)
-    monkeypatch.setattr(engine, "redact_lines", list)
-    monkeypatch.setattr(engine, "redact_obj", lambda o: o)
+    monkeypatch.setattr(engine, "redact_lines_and", lambda lines, texts: (list(lines), list(texts)))
     exposed = 0
     for entry in SECRETS:
         rendered: dict[str, str] = {}
@@ -186,9 +184,7 @@ def test_real_corpus_is_not_altered_by_redaction(monkeypatch):
     """The public corpus holds no secret: masking must not change one fact, proof or excerpt line."""
     cases = [offline_evidence(*load_case(p)) for p in case_files()]
     masked = [diagnose(ev) for ev in cases]
-    monkeypatch.setattr(engine, "redact", lambda s: s)
-    monkeypatch.setattr(engine, "redact_lines", list)
-    monkeypatch.setattr(engine, "redact_obj", lambda o: o)
+    monkeypatch.setattr(engine, "redact_lines_and", lambda lines, texts: (list(lines), list(texts)))
     for ev, got in zip(cases, masked, strict=True):
         raw = diagnose(ev)
         assert got.facts == raw.facts
@@ -292,15 +288,18 @@ def test_redact_never_fails_and_is_stable(text):
 # --- cost ----------------------------------------------------------------------------------------
 def _redaction_calls(evs: list) -> list:
     calls: list = []
-    real = engine.redact, engine.redact_lines, engine.redact_obj
+    real = engine.redact_lines_and
+
+    def recorded(lines, texts):
+        calls.append((lambda arg: real(*arg), (list(lines), list(texts))))
+        return real(lines, texts)
+
     try:
-        engine.redact = lambda s: (calls.append((redact, s)), real[0](s))[1]
-        engine.redact_lines = lambda ls: (calls.append((redact_lines, list(ls))), real[1](ls))[1]
-        engine.redact_obj = lambda o: (calls.append((redact_obj, o)), real[2](o))[1]
+        engine.redact_lines_and = recorded
         for ev in evs:
             diagnose(ev)
     finally:
-        engine.redact, engine.redact_lines, engine.redact_obj = real
+        engine.redact_lines_and = real
     return calls
 
 
