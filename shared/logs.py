@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,8 @@ from operator import add
 
 from shared.scan import NeedleSet
 
+_HTML_ENTITY = re.compile(r"&(?:quot|#39|#34|lt|gt|amp|apos|#x27);")
+_RAW_MARKUP = re.compile(r"[<>\"]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
 _STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
@@ -344,6 +347,8 @@ def _feed(
             continue  # the header row of a Logs Insights CSV export
         if "\x1b" in line:
             line = _ANSI.sub("", line)
+        if "&" in line and _HTML_ENTITY.search(line) and not _RAW_MARKUP.search(line):
+            line = html.unescape(line)  # logs pasted from an HTML page or e-mail (no raw < > " left)
         if "\r" in line:
             line = line.rstrip("\r")
             if "\r" in line:  # progress output overwriting itself: keep what was visible last

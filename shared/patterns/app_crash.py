@@ -87,10 +87,15 @@ class AppCrash(Pattern):
         # Error output and a non-zero exit the app returned itself.
         primary = ev.primary
         code = exit_code(ev, primary)
-        if code in (None, 0) or code in SIGNAL_EXITS or hc:
+        if code in (None, 0) or hc:
             return None
         indices = [i for i in range(len(logs) - 1, max(-1, len(logs) - 60), -1)
                    if logs.containers[i] in (primary, None)]
+        if code in SIGNAL_EXITS:
+            # Killed from outside, unless the process's own last words were an error.
+            if ev.stop_code != "EssentialContainerExited":
+                return None
+            indices = [i for i in indices if logs.texts[i].strip()][:3]
         for i in indices:
             text = logs.texts[i].lower()
             level = logs.level(i)

@@ -131,6 +131,27 @@ def find_in_reasons(ev: Evidence, regex: re.Pattern[str]) -> tuple[str, str, re.
     return None
 
 
+def never_started(ev: Evidence) -> bool:
+    """The task failed before any container ran (its "logs" are agent lines or service events)."""
+    d = ev.detail
+    return (ev.stop_code == "TaskFailedToStart" or "failed to start" in ev.stopped_reason.lower()
+            or (d.started_at is None and all(c.exit_code is None for c in d.containers)))
+
+
+def find_at_start(ev: Evidence, regex: re.Pattern[str],
+                  needles: Sequence[str]) -> tuple[str, str, re.Match[str]] | None:
+    """(source, text, match) from the stop reasons, else, for a task that never started, from its
+    log lines (agent log lines and service events people paste)."""
+    hit = find_in_reasons(ev, regex)
+    if hit or not never_started(ev):
+        return hit
+    found = find_in_logs(ev, needles, regex, allow_quiet=True)
+    if not found:
+        return None
+    i, m = found
+    return log_proof(ev, i).source, ev.logs.texts[i], m
+
+
 def container_for_line(ev: Evidence, i: int) -> str | None:
     return ev.logs.containers[i] or ev.primary
 

@@ -34,7 +34,8 @@ _CAUSES = (
         r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
         r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
         r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout|execution expired"
-        r"|\bopen timeout|connect \([^)]*\): timeout\b|\): timeout$", re.IGNORECASE)),
+        r"|\bopen timeout|connect \([^)]*\): timeout\b|\): timeout$|Connection Error \(Timeout\)"
+        r"|took too long to respond|Read timed out", re.IGNORECASE)),
 )
 
 # Words that make a line a connection failure at all (cheap pre-filter for patterns).
@@ -47,7 +48,7 @@ NEEDLES = (
     "deadline exceeded", "endpoint url", "pg_hba.conf", "failed to connect", "unable to connect", "error connecting",
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
-    "execution expired", "opentimeout", "open timeout", "tcp connect", "tns:",
+    "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond", "tns:",
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 

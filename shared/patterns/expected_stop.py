@@ -29,6 +29,8 @@ _EXTERNAL = (
                                    re.IGNORECASE)),
     ("instance-draining", re.compile(r"container instance (?:is )?(?:being )?drain", re.IGNORECASE)),
 )
+_SIDECAR = re.compile(r"log[_-]?router|firelens|fluent-?bit|fluentd|datadog|dd-agent|envoy|xray|x-ray|otel|"
+                      r"cloudwatch-agent|cwagent|aws-otel|statsd|newrelic|splunk|app-?mesh|proxy", re.IGNORECASE)
 _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "TerminationNotice": "spot"}
 _DEPLOYMENT = re.compile(r"\(deployment ([\w/-]+)\)")
 
@@ -51,7 +53,9 @@ class ExpectedStop(Pattern):
             # With no reason text, an UNHEALTHY container is why the scheduler replaced the task.
             return self._match(ev, "scheduler", True, Proof("stopCode", ev.stop_code))
         exited = [c for c in ev.detail.containers if c.exit_code is not None]
-        if exited and all(c.exit_code == 0 for c in exited) and not any(c.reason for c in ev.detail.containers) \
+        # Sidecars (log router, agents, proxies) are stopped, sometimes killed, after the app finished.
+        finished = [c for c in exited if not (c.exit_code in (137, 143) and _SIDECAR.search(f"{c.name} {c.image or ''}"))]
+        if finished and all(c.exit_code == 0 for c in finished) and not any(c.reason for c in ev.detail.containers) \
                 and (ev.stop_code in ("EssentialContainerExited", "") or "essential container" in reason_text.lower()):
             return self._match(ev, "completed", False,
                                Proof("containers.exitCode", ", ".join(f"{c.name}=0" for c in exited)))

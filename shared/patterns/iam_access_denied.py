@@ -27,7 +27,8 @@ from shared.patterns.base import (
     log_proof,
 )
 
-_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::\d{12}:[^\s,;\"']+) is not authorized")
+_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::(?:\d{12}|<[^<>\s]+>|[*X]+):[^\s,;\"']+)"
+                        r" is not authorized")
 _ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? ([\w-]+:[\w*]+)")
 _RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']*[/:][^\s,;\"']*(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
 _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
@@ -104,9 +105,17 @@ class IamAccessDenied(Pattern):
                 continue
             start, end = logs.block_start(i), logs.block_end(i)
             context = " ".join(logs.texts[j] for j in range(max(start, i - 3), min(end, i + 3) + 1))
+            # AWS CLI/SDK messages wrapped over several lines (terminal width, a person's paste).
+            wrapped = " ".join(logs.texts[j].strip() for j in range(max(0, i - 3), min(len(logs), i + 4))
+                               if logs.containers[j] == logs.containers[i])
             if _NOT_IAM.search(text) and "authorized to perform" not in text.lower():
                 continue
             facts = self._facts(text, context, ev)
+            if facts is not None and (not facts.get("principal") or not facts.get("resource")) \
+                    and "authorized to perform" in wrapped and wrapped != text:
+                better = self._facts(wrapped, wrapped, ev)
+                if better and len(better) > len(facts):
+                    facts = better
             if facts is None:
                 continue
             container = container_for_line(ev, i)

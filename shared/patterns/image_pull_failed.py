@@ -24,7 +24,7 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"CannotPullContainerError|pull image manifest|failed to resolve ref|pull access denied"
     r"|manifest unknown|toomanyrequests|error pulling image|failed to pull image|ImagePullBackOff"
-    r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)",
+    r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)|CannotPullECRContainerError",
     re.IGNORECASE,
 )
 _IMAGE = (
@@ -38,8 +38,9 @@ _IMAGE = (
 
 _CAUSES = (
     ("platform", ("no matching manifest", "does not contain descriptor matching platform", "image platform",
-                  "not match the detected host platform", "unsupported platform")),
-    ("rate-limited", ("toomanyrequests", "rate limit", "429 too many")),
+                  "not match the detected host platform", "unsupported platform", "is incompatible with a",
+                  "image operating system")),
+    ("rate-limited", ("toomanyrequests", "rate limit", "429 too many", "throttlingexception", "rate exceeded")),
     ("not-found", ("not found", "manifest unknown", "404", "does not exist", "name unknown", "no such image")),
     ("access-denied", ("access denied", "accessdenied", "403", "unauthorized", "not authorized", "denied:",
                        "no basic auth credentials", "authentication required", "forbidden")),

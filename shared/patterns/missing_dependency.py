@@ -43,8 +43,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("java", re.compile(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
     ("java", re.compile(r"java\.lang\.NoClassDefFoundError: ([\w/.$]+)")),
     ("java", re.compile(r"Could not find or load main class ([\w.$]+)")),
+    ("java", re.compile(r"class '([\w.$]+)' (?:can ?not|could not) be found in the classpath", re.IGNORECASE)),
+    ("java", re.compile(r"([\w.$]+) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE)),
     ("ruby", re.compile(r"cannot load such file -- ([\w/.+-]+)")),
     ("ruby", re.compile(r"Could not find gem '([^']+)'")),
+    ("ruby", re.compile(r"bundler: command not found: ([\w.-]+)")),
     ("ruby", re.compile(r"GemNotFound: Could not find ([\w.+-]+) in")),
     ("ruby", re.compile(r"Could not find ([\w.+-]+-\d[\w.]*) in (?:any of the sources|locally installed gems)")),
     ("php", re.compile(r"Failed opening required '([^']+)'")),
@@ -60,7 +63,7 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "classnotfound", "noclassdeffound", "main class", "cannot load such file", "could not find gem",
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
-            "driver class", "query engine")
+            "driver class", "query engine", "bundler: command not found", "classpath")
 _BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available",
                      re.IGNORECASE)
 

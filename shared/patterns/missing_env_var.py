@@ -57,6 +57,8 @@ _SIMPLE = [
                            r"required|missing|not defined|empty)\b")),
     ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
     ("go", re.compile(r"required key (" + _UPPER + r") missing value")),
+    ("english", re.compile(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
+                           r"(?:environment|env) (?:variable|var) " + _Q + "(" + _UPPER + ")" + _Q)),
     # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
     ("library", re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
     ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
@@ -79,7 +81,7 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
             "validation error", "missingenvvars", "undefinedvalueerror", "could not expand value",
-            "resolve substitution")
+            "resolve substitution", "fetch environment variable", "fetch env")
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
                         "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
                         "SERVER_PROTOCOL", "REQUEST_URI"})

@@ -32,7 +32,7 @@ _HTTP_CLIENT = re.compile(
     r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|net/http\.|okhttp|java\.net\.http|"
     r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
 _NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
-            "execution expired", "opentimeout", "open timeout",
+            "execution expired", "opentimeout", "open timeout", "took too long to respond",
             "unreachable", "no route to host", "ehostunreach")
 
 

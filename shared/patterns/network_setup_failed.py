@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Stage, find_in_reasons, reason_proof
+from shared.patterns.base import Explanation, Match, Pattern, Stage, find_at_start, reason_proof
 
 _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
@@ -21,6 +21,8 @@ _SIGNAL = re.compile(
     r"|(?:EC2 )?error while attempting to (?:create|attach|tag|describe|delete) (?:the |a )?network interface",
     re.IGNORECASE,
 )
+_NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
+            "setup network", "set up network", "cni")
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
 
 
@@ -28,9 +30,10 @@ class NetworkSetupFailed(Pattern):
     id = "network-setup-failed"
     priority = 150
     severity = "warning"
+    needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
+        hit = find_at_start(ev, _SIGNAL, _NEEDLES)
         if not hit:
             return None
         source, text, _ = hit

@@ -32,6 +32,8 @@ _SIGNAL = re.compile(
     r"|(Host EC2 \(instance [\w-]+\) (?:terminated|stopped|was terminated))"
     r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected)",
 )
+_RUNTIME_CODES = frozenset({"DockerTimeoutError", "CannotStopContainerError", "CannotInspectContainerError",
+                            "ContainerRuntimeTimeoutError", "ContainerRuntimeError"})
 _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotstopcontainer",
             "cannotinspectcontainer", "cannotcreatecontainer", "agenterror")
 
@@ -44,6 +46,9 @@ class PlatformError(Pattern):
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
+        if hit and hit[2].group(2) and (ev.stop_code in ("SpotInterruption", "TerminationNotice")
+                                        or "spot" in ev.stopped_reason.lower()):
+            hit = None  # the instance was reclaimed on purpose (Spot): an expected stop
         if hit:
             source, text, m = hit
             code = m.group(1) or ("HostEC2Terminated" if m.group(2) else "AgentDisconnected")
@@ -54,8 +59,11 @@ class PlatformError(Pattern):
         found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
         if found:
             i, m = found
-            return self._match(m.group(1) or "AgentError", (log_proof(ev, i),), container_for_line(ev, i),
-                               Stage.APP, i)
+            code = m.group(1) or "AgentError"
+            # The runtime's own timeouts and failures (in agent log lines) are platform evidence; an
+            # application may say "InternalError" for its own reasons.
+            stage = Stage.PLATFORM if code in _RUNTIME_CODES else Stage.APP
+            return self._match(code, (log_proof(ev, i),), container_for_line(ev, i), stage, i)
         return None
 
     def _match(self, code, proofs, container, stage, anchor) -> Match:

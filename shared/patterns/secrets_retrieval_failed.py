@@ -30,7 +30,7 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 _SECRET_ARN = re.compile(
-    r"arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]*:[\d*]*:(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
+    r"arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]*:(?:[\d*]*|<[^<>:]*>):(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
 _S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
 _SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)

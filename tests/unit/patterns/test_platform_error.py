@@ -46,8 +46,14 @@ def test_ec2_remediation_points_at_the_agent_log():
     assert any("/var/log/ecs/ecs-agent.log" in step for step in finding.remediation)
 
 
-def test_agent_error_in_the_app_log_only_is_weak():
+def test_runtime_error_in_pasted_agent_log_lines_is_platform_evidence():
+    # Applications do not log DockerTimeoutError: such a line is the ECS agent's, pasted with the logs.
     m = PATTERN.match(evidence(["level=error msg=\"DockerTimeoutError: Could not transition to created\""]))
+    assert m is not None and m.stage.name == "PLATFORM"
+
+
+def test_an_application_internal_error_in_its_log_is_weak():
+    m = PATTERN.match(evidence(["graphql: InternalError: resolver failed"]))
     assert m is not None and m.stage.name == "APP"
 
 
