@@ -63,8 +63,10 @@ _TEXT_LEVEL = re.compile(
 _CONTINUATION = re.compile(
     r"[ \t]+\S|at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames)|During handling of the above"
     r"|The above exception was|goroutine \d+ \[|created by |\[signal |[}\]],?\s*$|\"[\w.@-]+\": "
-    r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']|File \"[^\"]+\", line \d+"
+    r"|\^+\s*$|exit status \d+$|from /[^\s:]+:\d+:in [`']"
 )
+_OPENS = re.compile(r"(?:Exception|Error|Traceback|exc_info|stack|panic|[:{\[(])\s*$|Exception|Error\b|Traceback|fail",
+                    re.IGNORECASE)
 _HEALTH_DOWN = re.compile(r"health[^\n]{0,40}\bdown\b|\"status\"\s*:\s*\"DOWN\"|reporting health down",
                           re.IGNORECASE)
 _RUBY_FRAME = re.compile(r"\s*(?:from )?[\w/.-]+(?:\.rb)?:\d+:in [`']")
@@ -173,7 +175,11 @@ class LogSet:
     def level(self, i: int) -> str | None:
         """debug/info/warn/error/fatal, or None when the line (and its block head) says nothing."""
         head = self.block_start(i)
-        for j in (i, head) if head != i else (i,):
+        # A line inherits the level of the entry it continues only if that entry announced more lines
+        # (an exception, a message ending in ':' ...): a tail that starts mid-traceback must not take
+        # the level of whatever ordinary line happens to precede it.
+        opens = head != i and _OPENS.search(self.texts[head]) is not None
+        for j in (i, head) if opens else (i,):
             hint = self.hints[j]
             if hint:
                 return hint
@@ -200,6 +206,9 @@ class LogSet:
             self.texts[j - 1], self.texts[j]
         ):
             j -= 1
+        if j < i and not _continues_from_start(self.texts[j]) and not _OPENS.search(self.texts[j]):
+            # The walk reached an ordinary line (a tail that starts mid-trace): the entry starts after it.
+            j += 1
         self._block_cache[i] = j
         return j
 
@@ -243,6 +252,11 @@ def _text_level(text: str) -> str | None:
     return _LEVELS.get(word.lower()) if word else None
 
 
+def _continues_from_start(line: str) -> bool:
+    """A line that is itself a continuation (the tail began inside an entry)."""
+    return bool(line) and (line[:1] in (" ", "\t") or _CONTINUATION.match(line) is not None)
+
+
 def _continues(prev: str, line: str) -> bool:
     """Does `line` continue the entry that `prev` belongs to?"""
     if not line:
@@ -255,6 +269,9 @@ def _continues(prev: str, line: str) -> bool:
     # Ruby backtraces: "/path/x.rb:12:in `m'" frames after the error line or another frame.
     if _RUBY_FRAME.match(line) and (_RUBY_FRAME.match(prev) or (prev.rstrip().endswith(")") and (
             "Error" in prev or "Exception" in prev or "::" in prev))):
+        return True
+    # Traceback frames that lost their indentation in a paste: only after the head or another frame.
+    if line.startswith('File "') and (prev.startswith(("Traceback", 'File "', " ", "\t"))):
         return True
     # Go stack frames: "pkg.fn(...)" followed by an indented file line; Python "Traceback" heads.
     return bool(prev.startswith(("Traceback (most recent call last)", "goroutine ")))

@@ -39,3 +39,17 @@ def test_corpus_case(path):
         assert _fact_found(value, finding.facts), f"{key}={value!r} not in {finding.facts}"
     if expect.get("cause"):
         assert finding.facts.get("cause") == expect["cause"]
+
+
+@pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_same_diagnosis_under_a_long_benign_prefix(path):
+    """A real tail is mostly ordinary lines: 150 of them before the case's own lines (same format,
+    same stream) must not change the diagnosis."""
+    from benchmarks.bench_engine import benign_lines, stream_prefix
+
+    expect = json.loads(path.read_text())["expect"]
+    event, logs = load_case(path)
+    if not isinstance(logs, list):
+        pytest.skip("logs given as a text or a mapping")
+    padded = benign_lines(150, stream_prefix(logs)) + list(logs)
+    assert diagnose(offline_evidence(event, padded)).pattern == expect["pattern"]
