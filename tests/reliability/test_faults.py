@@ -40,7 +40,15 @@ from tests.functional.aws_world import (
     container_def,
 )
 from tests.reliability.figures import add, record
-from tests.reliability.harness import KINDS, Lambda, error_for, quiet_metrics, reset_caches, warm_reset
+from tests.reliability.harness import (
+    KINDS,
+    OBSERVED,
+    Lambda,
+    error_for,
+    quiet_metrics,
+    reset_caches,
+    warm_reset,
+)
 from tests.support.slack_receiver import Reply
 
 FIG = "faults (issue 6.2): one handler invocation per cell, retried when it raised"
@@ -168,6 +176,27 @@ SCENARIOS = [
              expect_ops=("sts.GetCallerIdentity", "sts.AssumeRole"), cold=True),
     Scenario("failed deployment", "deploy_failed", _deployment, expect_ops=("ecs.ListTasks", "ecs.DescribeTasks")),
 ]
+
+
+def _manual(lam: Lambda) -> dict:
+    return {**_crash(lam), "notify": True}
+
+
+# Not in the matrix (invoked by hand, synchronously: no retry or DLQ path), but its calls are audited.
+MANUAL = Scenario("manual request with notify", "manual", _manual)
+
+
+def observe_baselines(monkeypatch) -> None:
+    """Every scenario once without faults, recording the calls each handler makes (OBSERVED)."""
+    for sc in [*SCENARIOS, MANUAL]:
+        with monkeypatch.context() as mp, quiet_metrics(), Lambda(mp, env=sc.env) as lam:
+            for op, parsed in sc.answers.items():
+                lam.faults.answer(op, parsed)
+            event = sc.build(lam)
+            _fresh(lam)
+            out = lam.invoke(sc.function, copy.deepcopy(event), request_id="baseline")
+            assert not isinstance(out, Exception), out
+            OBSERVED[sc.function].update(lam.runtime_clients.calls)
 
 
 # --- one cell ---------------------------------------------------------------------------------------
@@ -303,6 +332,7 @@ def test_fault_matrix(monkeypatch, sc: Scenario):
         assert not isinstance(baseline, Exception), baseline
         ops = sorted(lam.runtime_clients.calls)
         SEEN_OPS.update(ops)
+        OBSERVED[sc.function].update(ops)
         assert set(sc.expect_ops) <= set(ops), f"the scenario does not reach {set(sc.expect_ops) - set(ops)}"
         found = lam.sns()
         assert len(found) == 1 and len(lam.slack.accepted) == 1, "the baseline must deliver once"
@@ -322,6 +352,14 @@ def test_fault_matrix(monkeypatch, sc: Scenario):
     record(FIG, f"seconds: {sc.name}", f"{time.perf_counter() - start:.1f} ({len(cells)} cells)")
     bad = [f"{c.label}: {'; '.join(c.problems)}" for c in cells if c.problems]
     assert not bad, "\n".join(bad)
+
+
+def test_manual_handler_calls_are_observed(monkeypatch):
+    with quiet_metrics(), Lambda(monkeypatch) as lam:
+        out = lam.invoke("manual", MANUAL.build(lam), request_id="manual")
+        assert [f["pattern"] for f in out["findings"]] == ["missing-env-var"], out
+        OBSERVED["manual"].update(lam.runtime_clients.calls)
+        assert len(lam.sns()) == 1 and len(lam.slack.accepted) == 1
 
 
 def test_matrix_covers_every_call_the_issue_names():
