@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/python -m shared.demo
 
-# The reliability tests (tests/reliability: secrets masking, bad-input fuzzing) print their figures
-# at the end of every pytest run, so `make test` shows them; `make reliability` runs only them.
+# The reliability tests (tests/reliability: bad input, faults, duplicates and storms, secrets, Slack
+# injection, least privilege) print their figures at the end of every pytest run, so `make test`
+# shows them; `make reliability` runs only them.
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest

@@ -7,7 +7,7 @@
         slack.requests                             # every request: path, headers, body, json, status
 
 Answers: an int status (429 gets "Retry-After: 1" unless given; 5xx get a Slack-like body), or a
-`Reply(status, body, headers)`. Like Slack, it checks payloads (`strict=True`): invalid JSON ->
+`Reply(status, body, headers, delay)` (`delay`: seconds to wait before answering, e.g. past the client's timeout). Like Slack, it checks payloads (`strict=True`): invalid JSON ->
 400 invalid_payload; no text and no blocks -> 400 no_text; more than 50 blocks, a header over 150
 characters, a section text over 3000, more than 10 fields -> 400 invalid_blocks.
 
@@ -24,6 +24,7 @@ import ipaddress
 import json
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,7 @@ class Reply:
     status: int = 200
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass
@@ -170,17 +172,23 @@ class SlackReceiver:
                 headers = dict(reply.headers)
                 if reply.status == 429:
                     headers.setdefault("Retry-After", "1")
+                if reply.delay:
+                    time.sleep(reply.delay)
                 req.status, req.answer = reply.status, text
                 with receiver._lock:
                     receiver.requests.append(req)
                 data = text.encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting (a delayed reply): nothing to answer
+                    self.close_connection = True
+                    return
                 if receiver.log is not None or receiver.echo:
                     receiver._emit(req)
 

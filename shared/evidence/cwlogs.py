@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.aws import error_code
 from shared.evidence.errors import Gap
 from shared.evidence.model import LogSource, TaskDefinitionFacts
 from shared.models.event import TaskDetail, split_arn, task_id
@@ -62,7 +63,8 @@ def fetch(client: Any, source: LogSource, limit: int = 100) -> list[str]:
         try:
             resp = client.get_log_events(**kwargs, **({"nextToken": token} if token else {}))
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFoundException":
+            # error_code: a read timeout carries `response = None` (requests' exception base), not a dict.
+            if error_code(exc) == "ResourceNotFoundException":
                 raise Gap(f"Logs of {source.container}: stream {source.group}/{source.stream} does not exist (log "
                           "group deleted or expired, or the container never started and wrote nothing).") from None
             raise

@@ -351,7 +351,8 @@ def _storm_key(event: TaskStateChangeEvent) -> tuple | None:
     d = event.detail
     if not d.task_definition_arn or not d.group:
         return None
-    exits = tuple(sorted((c.name or "", c.exit_code, c.reason or "") for c in d.containers))
+    # key=repr: exit codes may be None next to ints (containers without a name or exit code).
+    exits = tuple(sorted(((c.name or "", c.exit_code, c.reason or "") for c in d.containers), key=repr))
     return (event.account, d.cluster_arn, d.group, d.task_definition_arn, d.stop_code, d.stopped_reason, exits)
 
 

@@ -117,8 +117,9 @@ class SlackChannel:
 
 def minimal_payload(finding: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
     """Text only: what the team must see even when Block Kit is refused."""
-    from shared.render.slack import fallback_text, link, mrkdwn
+    from shared.render.slack import defang, fallback_text, link, mrkdwn
 
+    finding = defang(finding)
     lines = [f"*{fallback_text(finding, occurrence)}*", mrkdwn(finding.summary)[:1500]]
     links = [link(finding.links.task, "Task"), link(finding.links.log_stream, "Log stream")]
     lines.extend(x for x in links if x)

@@ -14,8 +14,10 @@ one DynamoDB write when everything goes well:
    (`pending` in the item), and DeliveryError is raised after all were tried: Lambda's retry and
    the DLQ keep the event, and the retry re-sends only what failed, then clears the entry.
 
-Delivery is at least once: if the state table cannot be written, SNS is still sent and the human
-channels fail (a retry decides again). One gap remains: if the table accepts the count but then
+If the state table cannot be written (the count fails), nothing is sent and DeliveryError is raised:
+nothing could record what went out, so SNS sent now would be sent again by the retry, which then
+counts, decides and sends every channel once (the retries and the DLQ keep the event meanwhile).
+One gap remains: if the table accepts the count but then
 refuses the failure record (step 3), the retry finds the delivery counted and nothing pending, and
 does not re-send the failed channels (logged as an error). The delivery id defaults to (fingerprint, scope, task ARN,
 event version[, deployment]): the same ECS event delivered twice (same detail.version) is recognised.
@@ -102,7 +104,7 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
         if result.decision is None:
             try:
                 seen = noise.observe(finding, did, state, settings, at)
-            except Exception as exc:  # deliver SNS anyway; no decision, no human post: the retry decides
+            except Exception as exc:  # send nothing: the retry counts, decides and sends every channel once
                 state_error = f"noise-control state unavailable: {_safe(exc)}"
                 log.error("%s", state_error)
             else:
@@ -123,7 +125,10 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
         to_send = [ch for ch in channels if ch.name in still]
 
     for ch in to_send:
-        result.outcomes[ch.name] = _send(ch, finding, result.decision, state_error)
+        if state_error is not None:
+            result.outcomes[ch.name] = ChannelOutcome(ch.name, "failed", f"not sent: {state_error}")
+        else:
+            result.outcomes[ch.name] = _send(ch, finding, result.decision)
 
     failed = [ch.name for ch in to_send if result.outcomes[ch.name].status == "failed"]
     if prior is not None:
@@ -137,11 +142,11 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
     return result
 
 
-def _send(ch: Channel, finding: Finding, decision: Decision | None, state_error: str | None) -> ChannelOutcome:
+def _send(ch: Channel, finding: Finding, decision: Decision | None) -> ChannelOutcome:
     occurrence = None
     if ch.human:
         if decision is None:
-            return ChannelOutcome(ch.name, "failed", state_error or "no noise decision")
+            return ChannelOutcome(ch.name, "failed", "no noise decision")
         if not decision.post:
             return ChannelOutcome(ch.name, "skipped", decision.reason)
         occurrence = decision.occurrence

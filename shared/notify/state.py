@@ -8,8 +8,10 @@ defaults of Powertools Idempotency, so both live in one table. Our item is `nois
     pending                 {delivery id: {"channels": [...], "decision": {...}, "at": epoch s}}: the
                             channels a failed delivery still has to send and the noise decision it took,
                             so that its retry re-sends only those and neither counts nor decides again
-    recent_<x>              the last delivery id counted in slot x (16 slots by a hash of the id): a
-                            duplicate of a recent delivery that completed is recognised and not counted
+    recent_<x>              the last delivery id counted in slot x (16 slots by a hash of the id), then
+                            the token of the write that counted it: a duplicate of a recent delivery
+                            that completed is recognised and not counted, and a write that took effect
+                            but whose answer was lost (botocore retries it) recognises its own token
     expiration              the last occurrence + the window + 7 days (retries and DLQ redrives within)
 
 A delivery that succeeds costs ONE UpdateItem (`count`), a failed one a second (`hold`), its retry a
@@ -22,6 +24,7 @@ that clears its entry (`release`). A window that is over costs one more conditio
 from __future__ import annotations
 
 import threading
+import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,12 +89,17 @@ def recent_slot(did: str) -> str:
     return f"recent_{zlib.crc32(did.encode()) % RECENT_SLOTS:x}"
 
 
+def recent_did(value: Any) -> str | None:
+    """The delivery id a recent slot holds ("<did>" or "<did> <token>")."""
+    return str(value).split(" ", 1)[0] if value is not None else None
+
+
 def classify(item: dict[str, Any], did: str, now: int, window_seconds: int) -> Seen | Stale | None:
     """Why `count` would not count `did` in this item (the condition, evaluated in Python); None: it would."""
     pending = item.get("pending") or {}
     if did in pending:
         return Seen(dict(pending[did]))
-    if item.get(recent_slot(did)) == did:
+    if recent_did(item.get(recent_slot(did))) == did:
         return Seen(None)
     if window_seconds and "window_start" in item and int(item["window_start"]) <= now - window_seconds:
         return Stale(int(item["window_start"]), int(item.get("count", 0)))
@@ -130,7 +138,7 @@ class MemoryState:
         with self._lock:
             item = self.items.get(key)
             if item is None or item["window_start"] != old_start or did in item["pending"] \
-                    or item.get(recent_slot(did)) == did:
+                    or recent_did(item.get(recent_slot(did))) == did:
                 return None
             item.update({"window_start": now, "count": 1, "previous_count": previous_count,
                          recent_slot(did): did, "expiration": expiration})
@@ -171,8 +179,10 @@ class DynamoState:
     def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
         names = {"#n": "count", "#ws": "window_start", "#pd": "pending", "#did": did, "#r": recent_slot(did),
                  "#e": "expiration"}
-        values = {":one": 1, ":now": now, ":empty": {}, ":rid": did, ":exp": expiration}
-        condition = "attribute_not_exists(#pd.#did) AND (attribute_not_exists(#r) OR #r <> :rid)"
+        mark = _mark(did)
+        values = {":one": 1, ":now": now, ":empty": {}, ":rid": did, ":rsp": f"{did} ", ":mark": mark,
+                  ":exp": expiration}
+        condition = f"attribute_not_exists(#pd.#did) AND {_NOT_RECENT}"
         if window_seconds:
             condition += " AND (attribute_not_exists(#ws) OR #ws > :cutoff)"
             values[":cutoff"] = now - window_seconds
@@ -180,10 +190,12 @@ class DynamoState:
             try:
                 out = self._update(
                     key, "ADD #n :one SET #ws = if_not_exists(#ws, :now), #pd = if_not_exists(#pd, :empty), "
-                         "#r = :rid, #e = :exp", names, values, condition, "ALL_NEW")
+                         "#r = :mark, #e = :exp", names, values, condition, "ALL_NEW")
                 return _counted(out)
             except _Conflict as conflict:
                 item = conflict.item if conflict.item is not None else self._get(key)
+                if item and item.get(recent_slot(did)) == mark:
+                    return _counted(item)  # our own write took effect; botocore retried it after a lost answer
                 why = classify(item or {}, did, now, window_seconds)
                 if why is not None:
                     return why
@@ -194,15 +206,16 @@ class DynamoState:
              expiration: int) -> Counted | None:
         names = {"#n": "count", "#ws": "window_start", "#pv": "previous_count", "#pd": "pending", "#did": did,
                  "#r": recent_slot(did), "#e": "expiration"}
-        values = {":one": 1, ":now": now, ":prev": previous_count, ":empty": {}, ":rid": did, ":exp": expiration,
-                  ":old": old_start}
+        mark = _mark(did)
+        values = {":one": 1, ":now": now, ":prev": previous_count, ":empty": {}, ":rid": did, ":rsp": f"{did} ",
+                  ":mark": mark, ":exp": expiration, ":old": old_start}
         try:
             out = self._update(
-                key, "SET #ws = :now, #n = :one, #pv = :prev, #pd = if_not_exists(#pd, :empty), #r = :rid, #e = :exp",
-                names, values,
-                "#ws = :old AND attribute_not_exists(#pd.#did) AND (attribute_not_exists(#r) OR #r <> :rid)",
-                "ALL_NEW")
-        except _Conflict:
+                key, "SET #ws = :now, #n = :one, #pv = :prev, #pd = if_not_exists(#pd, :empty), #r = :mark, #e = :exp",
+                names, values, f"#ws = :old AND attribute_not_exists(#pd.#did) AND {_NOT_RECENT}", "ALL_NEW")
+        except _Conflict as conflict:
+            if conflict.item and conflict.item.get(recent_slot(did)) == mark:
+                return _counted(conflict.item)  # our own write took effect (its answer was lost)
             return None
         return _counted(out)
 
@@ -249,6 +262,15 @@ class DynamoState:
         except Exception as exc:
             raise StateError(f"DynamoDB GetItem on {self.table} failed: {_describe(exc)}") from exc
         return _load(item) if item else None
+
+
+# `did` is not the delivery id in its recent slot (stored as "<did>", or "<did> <token>").
+_NOT_RECENT = "(attribute_not_exists(#r) OR (#r <> :rid AND NOT begins_with(#r, :rsp)))"
+
+
+def _mark(did: str) -> str:
+    """The recent-slot value of one write: the delivery id and a token only this write holds."""
+    return f"{did} {uuid.uuid4().hex[:12]}"
 
 
 class _Conflict(Exception):

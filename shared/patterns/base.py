@@ -125,10 +125,29 @@ def find_in_logs(
 
 def find_in_reasons(ev: Evidence, regex: re.Pattern[str]) -> tuple[str, str, re.Match[str]] | None:
     for source, text in ev.reasons:
-        m = regex.search(text)
+        m = search_cached(regex, text)
         if m:
             return source, text, m
     return None
+
+
+_SEARCHES: dict[tuple[int, str], re.Match[str] | None] = {}
+
+
+def search_cached(regex: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """regex.search(text), remembered: stop reasons repeat across tasks ("Essential container in
+    task exited", one service's health-check reason), and every pattern searches them."""
+    if len(text) > 2000:
+        return regex.search(text)
+    key = (id(regex), text)
+    try:
+        return _SEARCHES[key]
+    except KeyError:
+        pass
+    if len(_SEARCHES) >= 8192:
+        _SEARCHES.clear()
+    m = _SEARCHES[key] = regex.search(text)
+    return m
 
 
 def never_started(ev: Evidence) -> bool:

@@ -37,39 +37,39 @@ _QUOTE = r"['\"`‘’“”]"
 _ENV = r"(?i:environment|env)[ _-]?(?i:variables?|vars?)"
 _MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
             r"required|undefined|empty|unset|must be (?:set|defined|provided|specified)))")
-_SIMPLE = [
+_SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards, regex)
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
-    ("keyerror", re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
-    ("keyerror", re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
+    ("keyerror", ("keyerror",), re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
+    ("keyerror", ("key not found",), re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
     # "environment variable 'ConnectionStrings__Default' is not set": any spelling when quoted
-    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
+    ("english", ("env",), re.compile(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
                            + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
-    ("english", re.compile(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
-    ("english", re.compile(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
+    ("english", ("env",), re.compile(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", ("env",), re.compile(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
                            + r"(?:\s+(?i:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q)),
     # Symfony: Environment variable not found: "DATABASE_URL".
-    ("english", re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
+    ("english", ("env",), re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
                            + _NAME + ")" + _Q)),
-    ("english", re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
-    ("english", re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
+    ("english", ("env",), re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
+    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
                            + r" " + _ENV)),
-    ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
+    ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
-    ("english", re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
-    ("go", re.compile(r"required key (" + _UPPER + r") missing value")),
-    ("english", re.compile(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
+    ("english", ("must be",), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
+    ("go", ("required key",), re.compile(r"required key (" + _UPPER + r") missing value")),
+    ("english", ("env",), re.compile(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
                            r"(?:environment|env) (?:variable|var) " + _Q + "(" + _UPPER + ")" + _Q)),
     # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
-    ("library", re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
-    ("shell", re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
-    ("spring", re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
-    ("spring", re.compile(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
-    ("spring", re.compile(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
-    ("spring", re.compile(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
-    ("known", re.compile(r"No application encryption key has been specified")),
-    ("known", re.compile(r"Missing `?secret_key_base`? for")),
-    ("known", re.compile(r"The SECRET_KEY setting must not be empty")),
-    ("known", re.compile(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
+    ("library", ("undefinedvalueerror",), re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
+    ("shell", ("unbound variable", "parameter not set", "parameter null"), re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
+    ("spring", ("placeholder",), re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
+    ("spring", ("expand value",), re.compile(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
+    ("spring", ("substitution",), re.compile(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
+    ("spring", ("required environment variable",), re.compile(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
+    ("known", ("encryption key",), re.compile(r"No application encryption key has been specified")),
+    ("known", ("secret_key_base",), re.compile(r"Missing `?secret_key_base`? for")),
+    ("known", ("secret_key setting",), re.compile(r"The SECRET_KEY setting must not be empty")),
+    ("known", ("region",), re.compile(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
 ]
 _KNOWN = {
     "No application encryption key": "APP_KEY",
@@ -108,7 +108,10 @@ class MissingEnvVar(Pattern):
             hit = self._settings_list(ev, i) if ("validation error" in text or _ZOD_HEAD.search(text)) else None
             if hit:
                 return hit
-            for kind, regex in _SIMPLE:
+            low = text.lower()
+            for kind, guards, regex in _SIMPLE:
+                if not any(g in low for g in guards):
+                    continue
                 m = regex.search(text)
                 if not m:
                     continue

@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.render.channels import Occurrence
-from shared.render.slack import SEVERITY_EMOJI, code_block, cut, inline, link, mrkdwn, plain
+from shared.render.slack import SEVERITY_EMOJI, code_block, cut, defang, inline, link, mrkdwn, plain
 
 TITLE_MAX = 250
 DESCRIPTION_MAX = 3500
@@ -77,6 +77,7 @@ def _description(f: Finding, occurrence: Occurrence | None) -> str:
 
 
 def render_chatbot(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
+    f = defang(f)
     t = f.task
     emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
     keywords = [f.severity, f.pattern, t.service or t.group, t.cluster]

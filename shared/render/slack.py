@@ -11,6 +11,12 @@ Everything shown comes from the Finding (already masked by the engine) and passe
 - `inline()` / `code_block()` for values and log text: inside code, where no formatting applies;
   backtick runs are broken with a zero-width space so a log line cannot close the block.
 
+The engine's sentences (title, summary, fix, gaps) quote values taken from the event and the logs
+(a variable, an image, a service name), inside its own `code` spans and ```json``` blocks. `defang()`
+first replaces, in those sentences, every word of such a value that holds a formatting character
+(` * ~, an underscore at a word's edge) by look-alikes (ˋ ∗ ∼ ＿): a value cannot close a code span
+or block, nor make text bold, italic or struck through.
+
 Links are built only from console URLs (https://<region>.console.aws.amazon.com/...). Limits are held
 here, not by slack_sdk (which does not check the 50-block limit): header 150 chars, section text
 3000, 10 fields of 2000, 10 context elements, 50 blocks. `validate()` checks a payload against them.
@@ -125,9 +131,63 @@ def _no_broken_entity(head: str) -> str:
 
 def link(url: str | None, label: str) -> str | None:
     """A mrkdwn link to an AWS console page, or None for anything else."""
-    if not url or not _CONSOLE_URL.fullmatch(url):
+    if not url or _CONTROL.search(url) or not _CONSOLE_URL.fullmatch(url):
         return None
     return f"<{escape(url)}|{mrkdwn(label)}>"
+
+
+# -------------------------------------------------------------------------------------------------
+# Values from the input, inside the engine's sentences
+# -------------------------------------------------------------------------------------------------
+_FORMATTING = re.compile(r"[`*~]|(?<!\w)_|_(?!\w)")
+_FORMAT_LOOKALIKE = str.maketrans({"`": "\u02cb", "*": "\u2217", "~": "\u223c", "_": "\uff3f"})
+_TAINTED_MAX = 500  # distinct words checked per finding (longest first)
+
+
+def _input_texts(f: Finding) -> list[str]:
+    """Every text of the finding that came from the event or the logs, not from the engine."""
+    t = f.task
+    out = [t.service, t.group, t.cluster, t.task_definition, t.stopped_reason, t.stop_code, t.started_by,
+           t.deployment_id]
+    for c in t.containers:
+        out += [c.name, c.image, c.reason]
+    d = f.deployment
+    if d is not None:
+        out += [d.service, d.cluster, d.deployment_id, d.event_name, d.reason, *d.patterns]
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(k)
+                walk(x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str):
+            out.append(v)
+
+    walk(f.facts)
+    out += [e.text for e in f.evidence] + list(f.log_excerpt)
+    return [x for x in out if x]
+
+
+def defang(f: Finding) -> Finding:
+    """The finding with the input's formatting characters made inert in the engine's sentences."""
+    words = {w for text in _input_texts(f) for w in text.split() if _FORMATTING.search(w)}
+    if not words:
+        return f
+    tainted = sorted(words, key=lambda w: (-len(w), w))[:_TAINTED_MAX]
+
+    def fix(text: str) -> str:
+        for w in tainted:
+            if w in text:
+                text = text.replace(w, w.translate(_FORMAT_LOOKALIKE))
+        return text
+
+    return f.model_copy(update={
+        "title": fix(f.title), "summary": fix(f.summary), "remediation": [fix(s) for s in f.remediation],
+        "gaps": [fix(g) for g in f.gaps],
+        "evidence": [e.model_copy(update={"source": fix(e.source)}) for e in f.evidence]})
 
 
 # -------------------------------------------------------------------------------------------------
@@ -230,6 +290,7 @@ def fallback_text(f: Finding, occurrence: Occurrence | None = None) -> str:
 
 def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
     """The incoming-webhook payload for a finding: {"text", "blocks", "unfurl_links", "unfurl_media"}."""
+    f = defang(f)
     blocks: list[dict[str, Any]] = []
     emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(f"{emoji} {f.title}", HEADER_MAX),

@@ -274,18 +274,20 @@ def test_chatbot_follows_the_noise_decision(env):
     assert bodies[0]["metadata"]["threadId"] == bodies[1]["metadata"]["threadId"]
 
 
-def test_state_table_down_still_delivers_sns_and_fails_for_a_retry(env):
+def test_state_table_down_sends_nothing_and_fails_for_a_retry_that_sends_once(env):
+    # SNS sent without a record of it would be sent again by the retry (issue 6: nothing twice).
     broken = DynamoState("no-such-table", env["ddb"])
     f = run(CRASH)
     with pytest.raises(DeliveryError) as err:
         deliver(f, env["channels"], broken, Settings(), now=T0)
     outcomes = err.value.result.outcomes
-    assert outcomes["sns"].status == "sent"
-    assert outcomes["slack"].status == "failed" and "noise-control state unavailable" in outcomes["slack"].detail
+    for name in ("sns", "slack"):
+        assert outcomes[name].status == "failed" and "noise-control state unavailable" in outcomes[name].detail
     assert "ResourceNotFoundException" in outcomes["slack"].detail
-    assert env["slack"].accepted == []
+    assert env["slack"].accepted == [] and drain(env["queue"]) == []
     retry = deliver(f, env["channels"], env["state"], Settings(), now=T0 + 60)  # the table is back
     assert retry.outcomes["slack"].status == "sent" and len(env["slack"].accepted) == 1
+    assert retry.outcomes["sns"].status == "sent" and len(drain(env["queue"])) == 1
 
 
 def test_from_settings(aws):  # noqa: F811
