@@ -8,6 +8,7 @@ adds 400-600 ms to a cold start, more than the whole diagnosis.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -54,17 +55,34 @@ def state() -> Any:
     return state_from_settings(s, clients()("dynamodb") if s.table_name else None)
 
 
-def deliver(finding: Finding) -> dict[str, Any]:
-    """Send the finding to every configured channel; raises DeliveryError if one failed."""
+# Time kept back at the end of an invocation for recording a partial failure (one DynamoDB write).
+RESERVE_SECONDS = 8.0
+# The current invocation's Lambda context (handlers set it first thing).
+INVOCATION: ContextVar[Any] = ContextVar("lambda_context", default=None)
+
+
+def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:
+    """Send the finding to every configured channel; raises DeliveryError if one failed. With the
+    Lambda context, the Slack post is kept within the invocation's remaining time."""
+    import time
+
     from shared.notify import DeliveryError
     from shared.notify import deliver as _deliver
+    from shared.notify.slack import DEADLINE
 
+    token = None
+    remaining_ms = getattr(context or INVOCATION.get(), "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        token = DEADLINE.set(time.monotonic() + remaining_ms() / 1000 - RESERVE_SECONDS)
     try:
         result = _deliver(finding, list(channels()), state(), config())
     except DeliveryError as exc:
         metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
         logger.error("delivery failed", extra={"error": str(exc), "fingerprint": finding.fingerprint})
         raise
+    finally:
+        if token is not None:
+            DEADLINE.reset(token)
     return result.summary()
 
 

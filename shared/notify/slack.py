@@ -18,6 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from slack_sdk.http_retry.handler import RetryHandler
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3
 MAX_WAIT_SECONDS = 20.0
 TIMEOUT_SECONDS = 10
+# Monotonic time by which a post must be over (the Lambda handler sets it from its remaining time):
+# a post that would run past it fails fast instead, so the invocation can still record what is left
+# to send and fail cleanly for a retry, rather than be killed mid-post and lose it.
+DEADLINE: ContextVar[float | None] = ContextVar("slack_deadline", default=None)
+
+
+def remaining() -> float | None:
+    deadline = DEADLINE.get()
+    return None if deadline is None else deadline - time.monotonic()
 GONE = (403, 404, 410)  # revoked webhook, deleted channel or app: maybe a rotated secret
 
 
@@ -59,6 +69,10 @@ class BoundedRetryHandler(RetryHandler):
         if values["waited"] + wait > self.max_wait:
             self.gave_up = (f"not retried: waiting {wait:.0f} s more would exceed the retry budget "
                             f"of {self.max_wait:.0f} s")
+            return False
+        left = remaining()
+        if left is not None and wait + TIMEOUT_SECONDS > left:
+            self.gave_up = f"not retried: the invocation has {max(left, 0):.0f} s left"
             return False
         values["next_wait"] = wait
         return True
@@ -147,6 +161,11 @@ def post(url: str, payload: dict[str, Any], *, timeout: int = TIMEOUT_SECONDS,
          handler: RetryHandler | None = None) -> str:
     """POST the payload; returns Slack's answer ("ok") or raises SlackDeliveryError (URL-free message)."""
     handler = handler or BoundedRetryHandler()
+    left = remaining()
+    if left is not None:
+        if left < 1:
+            raise SlackDeliveryError("Slack post not attempted: the invocation is out of time")
+        timeout = max(1, min(timeout, int(left)))
     client = WebhookClient(url=url, timeout=timeout, logger=_sdk_logger(url), retry_handlers=[handler])
     try:
         response = client.send_dict(payload)

@@ -237,3 +237,29 @@ def test_logger_never_prints_the_webhook_url(env, capsys, caplog):
     _handler("task_stopped")(env["world"].stopped_event(), Context())
     out = capsys.readouterr()
     assert env["slack"].url not in out.out + out.err + caplog.text + env["out"].getvalue()
+
+
+def test_a_slow_slack_cannot_outlive_the_invocation(env):
+    """With little time left, a Slack post that would run past the end fails fast: the invocation
+    records what is still to send and fails cleanly, and the retry posts it (nothing lost)."""
+    import time
+
+    from shared.notify import DeliveryError
+    from tests.support.slack_receiver import Reply
+
+    class Short(Context):
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 11_000  # 3 s for Slack after the 8 s kept back
+
+    env["slack"].script(Reply(200, delay=6.0))
+    event = env["world"].stopped_event()
+    handler = _handler("task_stopped")
+    started = time.monotonic()
+    with pytest.raises(DeliveryError):
+        handler(event, Short())
+    assert time.monotonic() - started < 6.0
+    assert len(drain(env["queue"])) == 1
+    env["slack"].reset()
+    handler(event, Context(aws_request_id="retry"))
+    assert len(env["slack"].accepted) == 1 and drain(env["queue"]) == []
