@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import replace
 from urllib.parse import quote
 
 from shared.evidence.model import SIGNAL_EXITS, Evidence
@@ -50,6 +51,20 @@ def diagnose(ev: Evidence) -> Finding:
         if m is not None:
             matches[pattern.id] = m
     chosen_id = choose(matches, ev)
+    if _worth_a_second_look(chosen_id, matches, ev):
+        # The container failed and nothing loud explains it: what it logged as a warning may be why
+        # (a connection refused at WARN right before exiting 1). Same patterns, quiet lines included.
+        loud = replace(ev, logs=ev.logs.loud())
+        for pattern in registry():
+            if getattr(pattern, "fallback", False) or pattern.id in matches:
+                continue
+            try:
+                m = pattern.match(loud)
+            except Exception:  # already reported by the first pass if it is a real defect
+                continue
+            if m is not None and m.stage is Stage.APP:
+                matches[pattern.id] = replace(m, confidence=round(m.confidence * 0.85, 2))
+        chosen_id = choose(matches, ev)
     if chosen_id is None:
         pattern = by_id("unknown")
         match = pattern.match(ev)
@@ -57,6 +72,20 @@ def diagnose(ev: Evidence) -> Finding:
     else:
         pattern, match = by_id(chosen_id), matches[chosen_id]
     return build_finding(ev, pattern, match, matches, gaps)
+
+
+def _worth_a_second_look(chosen: str | None, matches: dict[str, Match], ev: Evidence) -> bool:
+    """Only when the app exited on its own with a failure code and nothing loud says why.
+
+    A health-check kill or a signal exit (137/143) came from outside: warnings before it are noise.
+    """
+    if not ev.logs or "health check" in ev.stopped_reason.lower():
+        return False
+    current = matches.get(chosen or "")
+    if current is not None and (current.confidence >= CONFIDENT or chosen != "app-crash"):
+        return False
+    code = next((c.exit_code for c in ev.detail.containers if c.name == ev.primary), None)
+    return code not in (None, 0) and code not in SIGNAL_EXITS
 
 
 def choose(matches: dict[str, Match], ev: Evidence) -> str | None:

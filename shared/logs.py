@@ -26,6 +26,7 @@ from operator import add
 
 from shared.scan import NeedleSet
 
+_WRAP = re.compile(r"(?<=\S) {40,}(?=\S)")
 _HTML_ENTITY = re.compile(r"&(?:quot|#39|#34|lt|gt|amp|apos|#x27);")
 _RAW_MARKUP = re.compile(r"[<>\"]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -35,7 +36,8 @@ _TABLE = re.compile(
     r"\s*\|[^|]*\|\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
 )
 _EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?"
-                           r"|[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d(?::\d\d)?(?: \(UTC[+-]?[\d:]*\))?")
+                           r"|[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d(?::\d\d)?(?: \(UTC[+-]?[\d:]*\))?"
+                           r"|\d{1,2}/\d{1,2}/\d{4},? \d{1,2}:\d\d(?::\d\d)?(?: [AP]M)?")
 _TASK_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Synology / NAS docker log viewers: "2024/07/07 10:33:32 | stderr | message"
 _NAS = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \| (?:stdout|stderr) \| ?")
@@ -85,8 +87,8 @@ def register_needles(needles: Iterable[str]) -> None:
 class LogSet:
     """Normalised log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_block_cache", "_candidates", "_low", "_names", "_needle_cache", "_starts", "containers", "hints",
-                 "stamps", "texts")
+    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_low", "_names", "_needle_cache", "_starts",
+                 "containers", "hints", "stamps", "texts")
 
     def __init__(
         self,
@@ -105,6 +107,7 @@ class LogSet:
         self._block_cache: dict[int, int] = {}
         self._candidates: dict[str, list[int]] | None = None
         self._names: list[str] | None = None
+        self._all_loud = False
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -188,10 +191,17 @@ class LogSet:
                 return found
         return None
 
+    def loud(self) -> LogSet:
+        """The same lines, none of them quiet (a second look at what was logged as a warning)."""
+        other = LogSet(self.texts, self.containers, self.stamps, self.hints)
+        other._low, other._starts, other._candidates = self._low, self._starts, self._candidates
+        other._block_cache, other._names, other._all_loud = self._block_cache, self._names, True
+        return other
+
     def quiet(self, i: int) -> bool:
         """True when the line carries an explicit non-error level (debug, info or warn). A health
         report saying DOWN is not quiet, whatever level it was logged at."""
-        if self.level(i) not in ("debug", "info", "warn"):
+        if self._all_loud or self.level(i) not in ("debug", "info", "warn"):
             return False
         return not _HEALTH_DOWN.search(self.texts[i])
 
@@ -425,6 +435,8 @@ def _feed(
             if m and (not known or m.group(1) in known):
                 container = container or m.group(1)
                 line = m.group(3)
+        if "                                        " in line:
+            line = _WRAP.sub("", line)  # a terminal's hard wrap padded a line with spaces mid-word
         if line[:1] == "{" and line.rstrip()[-1:] == "}":
             parsed = _structured(line, known)
             if parsed is not None:

@@ -28,6 +28,7 @@ from shared.patterns.base import (
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", re.compile(r"^\s*panic: (.+)")),
     ("go", re.compile(r"^fatal error: (.+)")),
+    ("go", re.compile(r"\bPANIC: (.+)")),
     ("rust", re.compile(r"thread '[^']+' panicked at (.+)")),
     ("java", re.compile(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
     ("java", re.compile(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
@@ -40,7 +41,8 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
                           r"double free or corruption|stack smashing detected|Aborted \(core dumped\))")),
     ("node", re.compile(r"^(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)(?: \[\w+\])?: .+)")),
-    ("node", re.compile(r"(UnhandledPromiseRejection\w*: .+|\[UnhandledPromiseRejection: .+)")),
+    ("node", re.compile(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
+    ("node", re.compile(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
 _TRACEBACK = "traceback (most recent call last)"
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
@@ -48,7 +50,7 @@ _JS_FRAME = re.compile(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
 _GO_FRAME = re.compile(r"(/[^\s]+\.go:\d+)")
 _JAVA_HEAD = re.compile(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)(?:: .{0,200})?)$")
 _PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
-_NEEDLES = ("traceback (most recent", "panic:", "fatal error:", "panicked at", "exception in thread", "caused by:",
+_NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
             "segmentation fault", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '")
@@ -127,7 +129,7 @@ class AppCrash(Pattern):
                 continue
             exception = " ".join(g for g in m.groups() if g) if m.lastindex else m.group(0)
             if language == "node":
-                if "UnhandledPromiseRejection" in exception:
+                if "UnhandledPromiseRejection" in m.group(0):
                     return "node", exception, i  # node's own wording: no stack frames follow it
                 nxt = texts[i + 1] if i + 1 < len(texts) else ""
                 if _NODE_FRAME.match(nxt):

@@ -202,6 +202,7 @@ _ENGINE_WORDS = (
     ("npgsql", "postgres"), ("pg-pool", "postgres"), ("node-postgres", "postgres"), ("pq:", "postgres"),
     ("libpq", "postgres"), ("postmaster", "postgres"), ("asyncpg", "postgres"), ("pg_hba", "postgres"),
     ("pg::", "postgres"), ("postgresql_adapter", "postgres"), ("ecto.adapters.postgres", "postgres"),
+    ("client_pg", "postgres"), ("pg_database", "postgres"), ("clickhouse", "clickhouse"), ("ch.connection", "clickhouse"),
     ("mariadb", "mysql"), ("mysql", "mysql"), ("pymysql", "mysql"), ("mysqli", "mysql"),
     ("sqlserver", "mssql"), ("sql server", "mssql"), ("mssql", "mssql"), ("tedious", "mssql"),
     ("pyodbc", "mssql"), ("oracle", "oracle"), ("ora-", "oracle"),
@@ -228,6 +229,7 @@ DB_DRIVER_WORDS = (
     "operationalerror", "psqlexception", "npgsql", "sqlstate", "asyncpg", "ioredis", "lettuce",
     "jedis", "r2dbc", "datasource", "pg_connect", "dbal", "doctrine", "flyway", "liquibase", "mikro-orm",
     "connectionnotestablished", "connectionbad", "pg::", "dbconnection", "ecto.", "entityframework", "hibernate",
+    "clickhouse", "ch.connection", "knex", "agroal",
 )
 
 _SCHEME_RE = re.compile(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)

@@ -21,7 +21,8 @@ _CAUSES = (
         r"could not translate host name|Unknown MySQL server host|\bENOTFOUND\b|\bEAI_AGAIN\b|no such host"
         r"|Name or service not known|nodename nor servname|Temporary failure in name resolution"
         r"|UnknownHostException|getaddrinfo failed|Name does not resolve|Could not resolve host"
-        r"|NameResolutionError|Failed to resolve|No address associated with hostname|\[Errno -[23]\]",
+        r"|NameResolutionError|Failed to resolve|No address associated with hostname|\[Errno -[23]\]"
+        r"|non-existing domain|\bnxdomain\b",
         re.IGNORECASE)),
     ("refused", re.compile(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
@@ -35,6 +36,7 @@ _CAUSES = (
         r"|SocketTimeoutException|HttpConnectTimeoutException|Connection timeout|Timeout connecting"
         r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout|execution expired"
         r"|\bopen timeout|connect \([^)]*\): timeout\b|\): timeout$|Connection Error \(Timeout\)"
+        r"|Timeout acquiring a connection"
         r"|took too long to respond|Read timed out", re.IGNORECASE)),
 )
 
@@ -48,7 +50,8 @@ NEEDLES = (
     "deadline exceeded", "endpoint url", "pg_hba.conf", "failed to connect", "unable to connect", "error connecting",
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
-    "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond", "tns:",
+    "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
+    "non-existing domain", "nxdomain", "timeout acquiring", "tns:",
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 

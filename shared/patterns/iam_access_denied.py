@@ -27,17 +27,18 @@ from shared.patterns.base import (
     log_proof,
 )
 
-_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::(?:\d{12}|<[^<>\s]+>|[*X]+):[^\s,;\"']+)"
+_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|<[^<>\s]+>):[^\s,;\"']+)"
                         r" is not authorized")
 _ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? ([\w-]+:[\w*]+)")
-_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']*[/:][^\s,;\"']*(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
+_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
 _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
                    r"because no (?:VPC endpoint|session|resource-based) policy)")
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
-_SDK_SERVICE = re.compile(r"\(Service: (\w+)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
+_SDK_SERVICE = re.compile(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
+_S3_DENIED = re.compile(r"\bAccessDenied: Access Denied\b")
 _NO_CREDS = re.compile(
     r"Unable to locate credentials|NoCredentialsError|Could not load credentials from any providers"
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
@@ -110,7 +111,7 @@ class IamAccessDenied(Pattern):
                                if logs.containers[j] == logs.containers[i])
             if _NOT_IAM.search(text) and "authorized to perform" not in text.lower():
                 continue
-            facts = self._facts(text, context, ev)
+            facts = self._facts(text, context, ev, wrapped)
             if facts is not None and (not facts.get("principal") or not facts.get("resource")) \
                     and "authorized to perform" in wrapped and wrapped != text:
                 better = self._facts(wrapped, wrapped, ev)
@@ -125,7 +126,7 @@ class IamAccessDenied(Pattern):
                          stage=Stage.APP, anchor=i, container=container)
         return None
 
-    def _facts(self, text: str, context: str, ev: Evidence) -> dict | None:
+    def _facts(self, text: str, context: str, ev: Evidence, near: str = "") -> dict | None:
         facts: dict = {}
         action = _ACTION.search(text) or _ACTION.search(context)
         principal = _PRINCIPAL.search(text) or _PRINCIPAL.search(context)
@@ -142,17 +143,18 @@ class IamAccessDenied(Pattern):
             service = _OP_SERVICE.get(op.group(2))
             facts["action"] = f"{service}:{op.group(2)}" if service else op.group(2)
         elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):
-            service = _SDK_NAMES.get(sdk.group(1).lower(), sdk.group(1).lower())
+            service = _SDK_NAMES.get(sdk.group(1).lower().replace(" ", ""), sdk.group(1).lower().replace(" ", ""))
             facts["action"] = f"{service}:*"
             facts["service"] = service
-        elif not action and _JS.search(text) and ("s3" in context.lower()):
-            facts["action"] = "s3:*"
+        elif not action and _JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)):
+            facts["action"] = "s3:*"  # "AccessDenied: Access Denied" is S3's own wording
         elif not action and not op:
             if _NO_CREDS.search(text):
                 facts["cause"] = "no-credentials"
                 facts["principal"] = "none: no credentials found (no task role?)"
                 return facts
-            if not ("accessdenied" in text.lower() and ("aws" in context.lower() or "sdk" in context.lower())):
+            around = f"{context} {near}".lower()
+            if not ("accessdenied" in text.lower() and ("aws" in around or "sdk" in around)):
                 return None
             facts["action"] = "unknown"
         if principal:

@@ -41,6 +41,8 @@ class InsufficientCapacity(Pattern):
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
         proof = None
+        if hit and 'encountered error "AGENT"' in hit[1]:
+            return None  # the closest instance's agent is unhealthy: a platform error, not a lack of capacity
         if hit:
             source, text, m = hit
             proof = reason_proof(source, text)

@@ -35,6 +35,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("native", re.compile(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
     ("native", re.compile(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
     ("native", re.compile(r"cannot load library '([^']+)'")),
+    ("native", re.compile(r"Error loading shared library ([\w.+-]+\.so[\w.]*)")),
     ("native", re.compile(r"\b(lib[\w.+-]+): cannot open shared object file")),
     ("java", re.compile(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
     ("node", re.compile(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),
@@ -63,7 +64,8 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "classnotfound", "noclassdeffound", "main class", "cannot load such file", "could not find gem",
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
-            "driver class", "query engine", "bundler: command not found", "classpath")
+            "driver class", "query engine", "bundler: command not found", "classpath",
+            "error loading shared library")
 _BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available",
                      re.IGNORECASE)
 

@@ -82,6 +82,8 @@ _NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "e
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
             "validation error", "missingenvvars", "undefinedvalueerror", "could not expand value",
             "resolve substitution", "fetch environment variable", "fetch env")
+# Every rule's guard is a needle too, so a line that a rule could match is always looked at.
+_NEEDLES = tuple(dict.fromkeys((*_NEEDLES, *(g for _, guards, _ in _SIMPLE for g in guards))))
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
                         "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
                         "SERVER_PROTOCOL", "REQUEST_URI"})

@@ -30,7 +30,8 @@ _SIGNAL = re.compile(
     r"|CannotStopContainerError|CannotInspectContainerError|CannotCreateContainerError"
     r"|CannotStartContainerError(?=: API error \(5\d\d\))|TaskFailedToStart(?=: InternalError)|AgentError)\b"
     r"|(Host EC2 \(instance [\w-]+\) (?:terminated|stopped|was terminated))"
-    r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected)",
+    r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected"
+    r"|encountered error \"AGENT\"|[A-Z]\w*Error: Agent could not)",
 )
 _RUNTIME_CODES = frozenset({"DockerTimeoutError", "CannotStopContainerError", "CannotInspectContainerError",
                             "ContainerRuntimeTimeoutError", "ContainerRuntimeError"})
@@ -51,7 +52,9 @@ class PlatformError(Pattern):
             hit = None  # the instance was reclaimed on purpose (Spot): an expected stop
         if hit:
             source, text, m = hit
-            code = m.group(1) or ("HostEC2Terminated" if m.group(2) else "AgentDisconnected")
+            named = re.match(r"([A-Z]\w*Error): Agent could not", m.group(0))
+            code = m.group(1) or ("HostEC2Terminated" if m.group(2) else named.group(1) if named
+                                  else "AGENT" if "AGENT" in m.group(0) else "AgentDisconnected")
             return self._match(code, (reason_proof(source, text),), container_for_reason(ev, source),
                                Stage.PLATFORM, None)
         if ev.stop_code.lower() in ("infrastructurehealth", "infrastructurefailure"):

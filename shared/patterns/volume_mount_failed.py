@@ -24,7 +24,7 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
-    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting",
+    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\.",
     re.IGNORECASE,
 )
 _FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")

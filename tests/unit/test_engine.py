@@ -103,6 +103,28 @@ def test_root_cause_in_the_logs_carries_the_symptom():
     assert finding.evidence[-1].source == "stoppedReason"
 
 
+REFUSED_AT_WARN = ["2024-02-01 10:00:01,100 WARN  [io.agroal.pool] (agroal-11) Datasource '<default>': Connection "
+                   "to pg.internal:5432 refused. Check that the hostname and port are correct."]
+
+
+def test_a_warning_is_the_cause_when_the_app_then_failed_on_its_own_and_nothing_else_explains_it():
+    finding = run(REFUSED_AT_WARN, **exited(1))
+    assert finding.pattern == "database-connection-failed"
+    assert finding.confidence < run([REFUSED_AT_WARN[0].replace(" WARN ", " ERROR")], **exited(1)).confidence
+
+
+@pytest.mark.parametrize("detail", [exited(143), exited(137), elb_failed(143), exited(0)],
+                         ids=["sigterm", "sigkill", "health-check", "clean-exit"])
+def test_a_warning_is_not_the_cause_of_a_stop_from_outside(detail):
+    assert run(REFUSED_AT_WARN, **detail).pattern != "database-connection-failed"
+
+
+def test_a_real_stack_trace_is_not_second_guessed_by_an_earlier_warning():
+    logs = [*REFUSED_AT_WARN, "Traceback (most recent call last):", '  File "/app/a.py", line 2, in <module>',
+            "    x()", "RuntimeError: boom"]
+    assert run(logs, **exited(1)).pattern == "app-crash"
+
+
 # -- 5. exit 0, then unknown ------------------------------------------------------------------
 def test_exit_0_is_expected_and_nothing_is_unknown():
     assert run([], **exited(0)).pattern == "expected-stop"

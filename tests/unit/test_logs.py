@@ -59,12 +59,21 @@ def test_cloudwatch_console_table_copy():
                  id="iso-and-stream-last"),
     pytest.param(f"1714557600000\tecs/web/{TASK}\tpanic: boom", "web", "panic: boom", id="stream-first"),
     pytest.param("1714557600000\tpanic: boom", None, "panic: boom", id="no-container-column"),
+    pytest.param(f"4/27/2023, 2:04:59 PM\tAccessDenied: Access Denied\t{TASK}\tapp", "app", "AccessDenied: Access Denied",
+                 id="console-logs-tab-us-date-and-task-id"),
     pytest.param("1714557600000\t\tat com.acme.Main.main(Main.java:12)\tapp", "app", "\tat com.acme.Main.main(Main.java:12)",
                  id="java-frame-keeps-its-tab"),
 ])
 def test_tab_separated_exports(line, container, text):
     ls = normalise([line], ["app", "web"])
     assert rows(ls) == [(container, text)]
+
+
+def test_a_terminal_hard_wrap_is_joined_back_but_indentation_and_short_gaps_stay():
+    wrapped = "[WARN ] FAILED ServerConnector@4b04{SSL}{0.0." + " " * 88 + "0:8443}: java.net.BindException"
+    ls = normalise([wrapped, "    " + " " * 40 + "^^^^", "name          value"], ["app"])
+    assert ls.texts == ["[WARN ] FAILED ServerConnector@4b04{SSL}{0.0.0:8443}: java.net.BindException",
+                        "    " + " " * 40 + "^^^^", "name          value"]
 
 
 def test_docker_compose_prefixes_old_and_new_style():

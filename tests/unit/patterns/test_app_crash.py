@@ -11,6 +11,16 @@ from tests.unit.patterns.common import assert_finding, elb_failed, exited
 ID = "app-crash"
 
 POSITIVES = [
+    pytest.param(["2024/03/02 11:20:14 routers/init.go:88:GlobalInit() [F] PANIC: runtime error: invalid memory "
+                  "address or nil pointer dereference"], exited(2),
+                 {"language": "go", "exception": "runtime error: invalid memory address or nil pointer dereference"},
+                 id="go-logger-fatal-PANIC"),
+    pytest.param(["(node:1) UnhandledPromiseRejectionWarning: TypeError: Cannot read properties of undefined "
+                  "(reading 'port')",
+                  "(node:1) UnhandledPromiseRejectionWarning: Unhandled promise rejection. This error originated "
+                  "either by throwing inside of an async function without a catch block"], exited(1),
+                 {"language": "node", "exception": "TypeError: Cannot read properties of undefined (reading 'port')"},
+                 id="node-rejection-names-the-real-error"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 12, in <module>', "    main()",
                   '  File "/app/main.py", line 8, in main', "    return 1 / 0", "ZeroDivisionError: division by zero"],
                  {}, {"language": "python", "exception": "ZeroDivisionError: division by zero", "exit_code": 1,

@@ -12,6 +12,17 @@ ID = "database-connection-failed"
 RDS = "orders.c9akciq32.us-east-1.rds.amazonaws.com"
 
 POSITIVES = [
+    pytest.param(["10:02:11.204 [error] Ch.Connection (#PID<0.210.0>) failed to connect: ** (Mint.TransportError) "
+                  "non-existing domain"], {}, {"engine": "clickhouse", "cause": "dns"}, id="elixir-clickhouse-nxdomain"),
+    pytest.param(["KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full. Are you missing "
+                  "a .transacting(trx) call?",
+                  "    at Client_PG.acquireConnection (/srv/node_modules/knex/lib/client.js:307:26)"], {},
+                 {"engine": "postgres", "cause": "timeout"}, id="knex-pool-timeout"),
+    pytest.param(["2024-02-01 10:00:01,100 WARN  [io.agroal.pool] (agroal-11) Datasource '<default>': Connection to "
+                  "pg.internal:5432 refused. Check that the hostname and port are correct and that the postmaster "
+                  "is accepting TCP/IP connections."], exited(1),
+                 {"host": "pg.internal", "port": 5432, "engine": "postgres", "cause": "refused"},
+                 id="refused-logged-at-warn-then-exit-1"),
     pytest.param(['psycopg2.OperationalError: connection to server at "db.internal" (10.0.3.12), port 5432 failed: '
                   'Connection refused', '\tIs the server running on that host and accepting TCP/IP connections?'],
                  {}, {"host": "db.internal", "port": 5432, "engine": "postgres", "cause": "refused"},
@@ -120,6 +131,8 @@ def test_localhost_is_called_out_as_a_missing_database_url():
 
 
 NEGATIVES = [
+    pytest.param(["2024-02-01 10:00:01,100 WARN  [io.agroal.pool] (agroal-11) Datasource '<default>': Connection "
+                  "to pg.internal:5432 refused."], exited(143), "unknown", id="warn-then-stopped-from-outside"),
     pytest.param(['botocore.exceptions.ConnectTimeoutError: Connect timeout on endpoint URL: '
                   '"https://sqs.us-east-1.amazonaws.com/"'], {}, "network-egress-blocked", id="aws-api-timeout"),
     pytest.param(["Error: connect ETIMEDOUT 52.94.133.131:443"], {}, "network-egress-blocked", id="https-timeout"),

@@ -19,6 +19,20 @@ DDB = (f"botocore.exceptions.ClientError: An error occurred (AccessDeniedExcepti
        "because no identity-based policy allows the dynamodb:PutItem action")
 
 POSITIVES = [
+    pytest.param(["AmazonS3Exception: User: arn:aws:sts::XXXXXXXXXXXX:assumed-role/media-task/abc is not authorized "
+                  "to perform: s3:PutObject on resource: arn:aws:s3:::media-uploads/avatars/1.png (Service: Amazon "
+                  "S3; Status Code: 403; Error Code: AccessDenied)"], {},
+                 {"action": "s3:PutObject", "principal": "arn:aws:sts::XXXXXXXXXXXX:assumed-role/media-task/abc"},
+                 id="account-id-redacted-in-a-paste"),
+    pytest.param(["com.amazonaws.services.s3.model.AmazonS3Exception: Access Denied (Service: Amazon S3; Status "
+                  "Code: 403; Error Code: AccessDenied; Request ID: 7Q2B)"], {}, {"action": "s3:*", "service": "s3"},
+                 id="java-sdk-v1-service-name-with-a-space"),
+    pytest.param(["/srv/node_modules/@aws-sdk/smithy-client/dist-cjs/default-error-handler.js:8",
+                  "const response = new exceptionCtor({", "^", "", "AccessDenied: Access Denied"], {},
+                 {"action": "s3:*"}, id="js-sdk-v3-s3-wording-after-source-excerpt"),
+    pytest.param([f"User: arn:aws:sts::{ACCT}:assumed-role/app/x is not authorized to perform: kinesis:PutRecord on "
+                  "clicks because no identity-based policy allows the kinesis:PutRecord action"], {},
+                 {"action": "kinesis:PutRecord", "resource": "clicks"}, id="plain-resource-name-before-because"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/orders.py", line 30, in save',
                   "    table.put_item(Item=item)", DDB], {},
                  {"action": "dynamodb:PutItem", "resource": f"arn:aws:dynamodb:us-east-1:{ACCT}:table/orders",

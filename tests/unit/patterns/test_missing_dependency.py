@@ -11,6 +11,8 @@ from tests.unit.patterns.common import assert_finding, exited
 ID = "missing-dependency"
 
 POSITIVES = [
+    pytest.param(["Error loading shared library libstdc++.so.6: No such file or directory (needed by /app/bin/worker)"],
+                 exited(127), {"module": "libstdc++.so.6", "language": "native"}, id="alpine-musl-loader"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/app.py", line 1, in <module>', "    import flask",
                   "ModuleNotFoundError: No module named 'flask'"],
                  {}, {"module": "flask", "language": "python"}, id="python-modulenotfound"),

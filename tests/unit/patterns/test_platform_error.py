@@ -11,6 +11,13 @@ from tests.unit.patterns.common import assert_finding, box, failed_to_start
 ID = "platform-error"
 
 POSITIVES = [
+    pytest.param(failed_to_start("CgroupError: Agent could not create task's platform resources"),
+                 {"error_code": "CgroupError"}, id="agent-cgroup-error"),
+    pytest.param(failed_to_start("service orders was unable to place a task because no container instance met all "
+                                 "of its requirements. The closest matching container-instance 5b4e0f0c-1d2e-4f5a-"
+                                 "9b8c-7d6e5f4a3b2c encountered error \"AGENT\". For more information, see the "
+                                 "Troubleshooting section."),
+                 {"error_code": "AGENT"}, id="closest-instance-agent-unhealthy"),
     pytest.param({"containers": [box(None, reason="CannotInspectContainerError: Could not transition to inspecting; "
                                                   "timed out after waiting 30s")]},
                  {"error_code": "CannotInspectContainerError"}, id="cannot-inspect"),

@@ -36,6 +36,8 @@ POSITIVES = [
     pytest.param("CannotCreateVolumeError: Error response from daemon: create pgdata: VolumeDriver.Create: mounting "
                  "volume failed: rexray: no such volume", {"volume": "pgdata", "cause": "not-found"},
                  id="docker-volume-plugin"),
+    pytest.param("CannotCreateContainerError: API error (500): create orders-data: VolumeDriver.Create: mounting "
+                 "volume failed: rexray: timeout", {"volume": "orders-data"}, id="docker-volume-plugin-create"),
 ]
 
 
