@@ -72,7 +72,9 @@ HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, CONTEXT_MAX, BLOCKS_MAX, FALLBAC
 
 # --- hostile findings ------------------------------------------------------------------------------
 def _cases() -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(CORPUS.glob("*.json"))]
+    files = sorted(CORPUS.glob("*.json"))
+    assert files, f"no corpus at {CORPUS}: the reference material ../shared/ must sit beside the repository"
+    return [json.loads(p.read_text()) for p in files]
 
 
 def _lines(logs: Any) -> list[str]:
