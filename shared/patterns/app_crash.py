@@ -35,7 +35,7 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("java", re.compile(r"(Application run failed|APPLICATION FAILED TO START)")),
     ("dotnet", re.compile(r"Unhandled [eE]xception\.? ([\w.]+(?:: .+)?)")),
     ("php", re.compile(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
-    ("elixir", re.compile(r"^\*\* \((\w[\w.]*)\) (.+)")),
+    ("elixir", re.compile(r"^\s*\*\* \((?!EXIT\))(\w[\w.]*)\) (.+)")),
     ("ruby", re.compile(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
     ("python", re.compile(r"Fatal Python error: (.+)")),
     ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"

@@ -58,6 +58,7 @@ _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown datab
 # A host: [IPv6], a bare IPv6 address (followed by :port), or a name/IPv4.
 _HOST = r"(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:]*[0-9A-Fa-f](?=:\d)|[\w.-]+)"
 _ENDPOINTS = (
+    re.compile(r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)"),
     re.compile(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
     re.compile(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
     re.compile(r"on host \"(?P<host>[^\"]+)\"(?:[^\n]*?port (?P<port>\d+))?"),

@@ -30,11 +30,11 @@ from shared.patterns.base import (
 
 _SPECIFIC = re.compile(
     r"(?P<format>exec format error)"
-    r"|(?P<path>executable file not found in \$PATH|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
+    r"|(?P<path>executable file not found(?: in (?:\$PATH|%PATH%))?|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
     r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
-    r"|exec user process caused: no such file or directory"
+    r"|exec user process caused:? \\?\"?no such file or directory"
     r"|CreateProcess: failure in a Windows system call: The system cannot find the (?:file|path) specified)"
-    r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+): permission denied)",
+    r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+):? \\?\"?permission denied)",
     re.IGNORECASE,
 )
 _EXEC_INTO = re.compile(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)

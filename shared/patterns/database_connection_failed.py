@@ -36,7 +36,12 @@ _WORDING = (
      "mysql"),
     (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
     (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+    (re.compile(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
+     "postgres"),
 )
+# A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
+_DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
+                       r"(?:[-_\d][\w-]*)?$", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
@@ -44,6 +49,20 @@ _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521
 
 def _database_endpoint(host: str | None) -> bool:
     return bool(host) and any(h in host.lower() for h in DB_HOST_HINTS)
+
+
+def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]:
+    """(is it a database, engine) for a host named after a database: another container of the task
+    (compose-style service names: `db` is the `postgres:16` sidecar) or a database-like host name."""
+    if not host:
+        return False, None
+    label = host.split(".")[0]
+    for c in ev.detail.containers:
+        if c.name and c.image and c.name.lower() == label.lower():
+            engine = engine_of(c.image.rsplit("/", 1)[-1].split(":")[0])
+            if engine:
+                return True, engine
+    return bool(_DB_NAMED.match(label)), engine_of(label)
 
 
 class DatabaseConnectionFailed(Pattern):
@@ -67,7 +86,8 @@ class DatabaseConnectionFailed(Pattern):
             # Drivers name themselves in the frames around the error, not always on its line.
             near = "\n".join(t for j, t in enumerate(logs.texts[max(0, i - 8) : i + 9], max(0, i - 8))
                              if logs.containers[j] == logs.containers[i])
-            database = looks_like_database(context, failure.host, failure.port) or (
+            named, named_engine = _database_by_name(ev, failure.host)
+            database = looks_like_database(context, failure.host, failure.port) or named or (
                 failure.host is None and looks_like_database(near, None, failure.port))
             host, port = failure.host, failure.port
             if host is None and database:
@@ -81,7 +101,8 @@ class DatabaseConnectionFailed(Pattern):
             engine = (engine_of(context, host, port) or engine_of(near, host, port)) if database else None
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
-            if engine is None and not _database_endpoint(host):
+            engine = engine or named_engine
+            if engine is None and not _database_endpoint(host) and not named:
                 continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
             facts = {

@@ -44,6 +44,16 @@ _DJANGO_STATUS = {"Bad Request": "400", "Unauthorized": "401", "Forbidden": "403
                   "Service Unavailable": "503", "Gateway Timeout": "504"}
 _WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
                              re.IGNORECASE)
+# Frames of a web framework's request dispatch: an exception raised there failed a request (a 500).
+_HANDLER_FRAME = re.compile(
+    r"express/lib/router|koa-compose|fastify/lib/(?:route|handle)|django/core/handlers|flask/app\.py\S* in "
+    r"(?:full_)?dispatch_request|starlette/(?:routing|middleware)|fastapi/routing|DispatcherServlet\.do(?:Dispatch|Service)"
+    r"|StandardWrapperValve|action_dispatch|actionpack|AspNetCore\.(?:Routing|Server\.Kestrel\.Core\.Internal\.Http)"
+    r"|gin-gonic/gin\.\(\*Context\)|Illuminate/Routing|Symfony/Component/HttpKernel", re.IGNORECASE)
+_HANDLER_NEEDLES = ("express/lib/router", "koa-compose", "fastify/lib", "django/core/handlers", "flask/app.py",
+                    "starlette/", "fastapi/routing", "dispatcherservlet", "standardwrappervalve", "action_dispatch",
+                    "actionpack", "aspnetcore", "gin-gonic/gin", "illuminate/routing", "httpkernel")
+_ERROR_HEAD = re.compile(r"\b\w*(?:Error|Exception)\b|Traceback|\bERROR\b|Internal Server Error")
 _REASON_CAUSE = {
     "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
     "Target.Timeout": "timeout",
@@ -115,7 +125,9 @@ class HealthCheckFailed(Pattern):
                     (h == "localhost" and _FRAMEWORK_LOCALHOST.search(ev.logs.texts[i]))]
         # Servers bound to all interfaces often print the loopback URL too (Flask: "Running on all
         # addresses (0.0.0.0)", then http://127.0.0.1:5000 and http://<task ip>:5000).
-        reachable = [(i, h, p) for i, h, p in banners if (i, h, p) not in loopback]
+        # A banner without an address (":9090") says nothing when another names loopback for that port.
+        loop_ports = {p for _, _, p in loopback}
+        reachable = [(i, h, p) for i, h, p in banners if (i, h, p) not in loopback and not (h == "" and p in loop_ports)]
         everywhere = bool(ev.logs.lines_with("running on all addresses"))
         loop = loopback[0] if loopback and not reachable and not everywhere else None
         banners = reachable or banners
@@ -228,6 +240,23 @@ class HealthCheckFailed(Pattern):
             # The runbook's rule: the server was up, logs every request, and not one health check shows.
             facts["requests_seen"] = 0
             return "no-requests-seen"
+        failed = self._failed_request(ev)
+        if failed is not None:
+            proofs.append(log_proof(ev, failed))
+            return "server-error"
+        return None
+
+    def _failed_request(self, ev: Evidence) -> int | None:
+        """The error line of an exception raised while a request was being served (the framework's
+        dispatch frames are in its stack): the server answers 500, to the health checks too."""
+        logs = ev.logs
+        for i in logs.lines_with(*_HANDLER_NEEDLES):
+            if not _HANDLER_FRAME.search(logs.texts[i]):
+                continue
+            for j in range(i, max(-1, i - 40), -1):
+                if logs.containers[j] == logs.containers[i] and _ERROR_HEAD.search(logs.texts[j]) \
+                        and not logs.quiet(j):
+                    return j
         return None
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:

@@ -24,12 +24,14 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
     r"|insufficient ?capacity|insufficient (?:memory|cpu) available|not enough (?:capacity|resources)"
-    r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity",
+    r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity"
+    r"|limit on the number of (?:\w+ )?tasks you can run concurrently|(?:vCPU|task) (?:count |quota |limit )+(?:exceeded|reached)",
     re.IGNORECASE,
 )
 
 _NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "no container instance met",
-            "insufficient", "not enough capacity", "not enough resources", "spot capacity")
+            "insufficient", "not enough capacity", "not enough resources", "spot capacity", "run concurrently",
+            "quota", "limit exceeded", "limit reached")
 
 
 class InsufficientCapacity(Pattern):
@@ -62,6 +64,8 @@ class InsufficientCapacity(Pattern):
             resource = m.group(1).upper()
         elif short:
             resource = {"port": "PORTS", "ports": "PORTS"}.get(short.group(1), short.group(1).split()[0].upper())
+        elif "concurrently" in low or "quota" in low or "limit" in low:
+            resource = "account quota (concurrent tasks / vCPUs)"
         elif "no container instance" in low:
             resource = "container instances"
         elif "spot" in low or "spot" in (ev.detail.capacity_provider_name or "").lower():

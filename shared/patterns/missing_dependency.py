@@ -36,6 +36,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("native", re.compile(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
     ("native", re.compile(r"cannot load library '([^']+)'")),
     ("native", re.compile(r"Error loading shared library ([\w.+-]+\.so[\w.]*)")),
+    ("native", re.compile(r"version `((?:GLIBC|GLIBCXX|CXXABI)_[\d.]+)' not found \(required by")),
     ("native", re.compile(r"\b(lib[\w.+-]+): cannot open shared object file")),
     ("java", re.compile(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
     ("node", re.compile(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),

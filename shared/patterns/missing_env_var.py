@@ -35,6 +35,8 @@ _QUOTE = r"['\"`‘’“”]"
 # Keywords are matched case-insensitively with scoped flags: a global IGNORECASE would let _UPPER
 # match any word ("environment variable is not set" would name the variable "is").
 _ENV = r"(?i:environment|env)[ _-]?(?i:variables?|vars?)"
+# "CONSUL_PORT key is not set", "SECRET_KEY_BASE configuration option is required"
+_NOUN = r"(?: (?:key|(?:configuration |config )?(?:option|setting|value)|variable|env(?:ironment)? var(?:iable)?))?"
 _MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
             r"required|undefined|empty|unset|must be (?:set|defined|provided|specified)))")
 _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards, regex)
@@ -53,9 +55,9 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     ("english", ("env",), re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
     ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
                            + r" " + _ENV)),
-    ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" (?:is|was) (?:not set|unset|undefined|"
+    ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
-    ("english", ("must be",), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + r" must be (?:set|defined|provided)\b")),
+    ("english", ("must be",), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" must be (?:set|defined|provided)\b")),
     ("go", ("required key",), re.compile(r"required key (" + _UPPER + r") missing value")),
     ("english", ("env",), re.compile(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
                            r"(?:environment|env) (?:variable|var) " + _Q + "(" + _UPPER + ")" + _Q)),

@@ -66,8 +66,8 @@ class NetworkEgressBlocked(Pattern):
             if failure.host is None and failure.url is None and not _HTTP_CLIENT.search(
                     "\n".join(logs.texts[max(0, i - 15) : i + 1])):
                 continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request
-            if failure.host and failure.host.startswith("169.254."):
-                continue  # task metadata / credentials endpoints: not egress
+            if failure.host and failure.host.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")):
+                continue  # task metadata / credentials endpoints, the task's own loopback: not egress
             if looks_like_database(context, failure.host, failure.port):
                 continue
             container = container_for_line(ev, i)

@@ -17,12 +17,12 @@ _SIGNAL = re.compile(
     r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
     r"|failed to set ?up (?:the )?(?:task )?network(?: namespace)?|CNI plugin|cni setup|eni plugin"
-    r"|InsufficientFreeAddressesInSubnet"
+    r"|InsufficientFreeAddressesInSubnet|configure pause container namespace|(?:set ?up|create) veth pair"
     r"|(?:EC2 )?error while attempting to (?:create|attach|tag|describe|delete) (?:the |a )?network interface",
     re.IGNORECASE,
 )
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
-            "setup network", "set up network", "cni")
+            "setup network", "set up network", "cni", "pause container namespace", "veth pair")
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
 
 

@@ -81,7 +81,11 @@ class OutOfMemory(Pattern):
         if kind_key == "java" and m.group("java"):
             match.facts["detail"] = m.group("java").strip()
         if kind_key == "php":
-            match.facts["php_memory_limit_mib"] = int(m.group("php_bytes")) // (1024 * 1024)
+            php_bytes = int(m.group("php_bytes"))
+            if "limit" in match.facts:
+                match.facts["container_limit"] = match.facts["limit"]
+            match.facts["limit"] = f"{php_bytes // (1024 * 1024)} MiB ({php_bytes} bytes)"
+            match.facts["limit_source"] = "PHP memory_limit"
         return match
 
     def _build(self, ev, container, kind, stage, proofs, anchor, confidence) -> Match:
@@ -97,7 +101,8 @@ class OutOfMemory(Pattern):
         f = m.facts
         container = f.get("container") or "the container"
         limit = f.get("limit")
-        mib = int(limit.split()[0]) if limit else None
+        sized = f.get("container_limit") or (None if f.get("limit_source") == "PHP memory_limit" else limit)
+        mib = int(sized.split()[0]) if sized else None
         kind = f.get("kind", "")
         c = ev.container(f.get("container"))
         image = c.image if c and c.image else "<image>"

@@ -24,7 +24,8 @@ from shared.patterns.base import (
 _SIGNAL = re.compile(
     r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
-    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\.",
+    r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\."
+    r"|rootfs_linux\.go:\d+: mounting",
     re.IGNORECASE,
 )
 _FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")

@@ -11,6 +11,13 @@ from tests.unit.patterns.common import assert_finding, elb_failed, exited
 ID = "app-crash"
 
 POSITIVES = [
+    pytest.param(["10:08.008 [notice] Application shop exited: Shop.Application.start(:normal, []) returned an error",
+                  "    ** (EXIT) shutdown: failed to start child: ShopWeb.Endpoint",
+                  "        ** (EXIT) an exception was raised:",
+                  "            ** (ArgumentError) errors were found at the given arguments:",
+                  "                (stdlib 4.1.1) :ets.lookup_element(:ranch_server, {:addr, ShopWeb.Endpoint.HTTP}, 2)"],
+                 exited(1), {"language": "elixir", "exception": "ArgumentError errors were found at the given arguments:"},
+                 id="elixir-nested-exit-reasons-name-the-exception"),
     pytest.param(["2024/03/02 11:20:14 routers/init.go:88:GlobalInit() [F] PANIC: runtime error: invalid memory "
                   "address or nil pointer dereference"], exited(2),
                  {"language": "go", "exception": "runtime error: invalid memory address or nil pointer dereference"},

@@ -13,6 +13,13 @@ OCI = ("CannotStartContainerError: Error response from daemon: failed to create 
        "failed: runc create failed: unable to start container process: ")
 
 POSITIVES = [
+    pytest.param([], failed_to_start('CannotStartContainerError: ResourceInitializationError: failed to create new '
+                                     'container runtime task: failed to create shim: OCI runtime create failed: '
+                                     'container_linux.go:380: starting container process caused: exec: "-url": '
+                                     'executable file not found in'),
+                 {"cause": "entrypoint-not-found", "executable": "-url"}, id="reason-cut-before-PATH"),
+    pytest.param(['standard_init_linux.go:190: exec user process caused "permission denied"'], exited(1),
+                 {"cause": "permission"}, id="old-runc-quoted-permission-denied"),
     pytest.param([], failed_to_start(OCI + 'exec: "/app/start.sh": permission denied: unknown'),
                  {"cause": "permission", "executable": "/app/start.sh"}, id="oci-permission-denied"),
     pytest.param([], failed_to_start(OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown'),

@@ -6,12 +6,20 @@ import pytest
 
 from shared.patterns.database_connection_failed import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, exited
+from tests.unit.patterns.common import assert_finding, box, exited
 
 ID = "database-connection-failed"
 RDS = "orders.c9akciq32.us-east-1.rds.amazonaws.com"
 
 POSITIVES = [
+    pytest.param(['level=fatal msg="dial tcp: lookup db on 172.16.0.2:53: no such host"'],
+                 {"containers": [box(1, "web"), box(0, "db", image="postgres:16")]},
+                 {"host": "db", "engine": "postgres", "cause": "dns"}, id="host-is-a-database-container-of-the-task"),
+    pytest.param(['Error: getaddrinfo ENOTFOUND orders-db'], exited(1), {"host": "orders-db", "cause": "dns"},
+                 id="host-named-like-a-database"),
+    pytest.param(['09:52:33 0|app  | db: Could not connect. Will try again. password authentication failed for user '
+                  '"joplin"'], exited(1), {"engine": "postgres", "cause": "auth", "user": "joplin"},
+                 id="libpq-wording-names-postgres"),
     pytest.param(["10:02:11.204 [error] Ch.Connection (#PID<0.210.0>) failed to connect: ** (Mint.TransportError) "
                   "non-existing domain"], {}, {"engine": "clickhouse", "cause": "dns"}, id="elixir-clickhouse-nxdomain"),
     pytest.param(["KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full. Are you missing "
@@ -160,3 +168,8 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_containers_without_a_name_or_image_do_not_break_the_name_lookup():
+    detail = {"containers": [{"lastStatus": "STOPPED", "exitCode": 1}, box(0, "db", image=None)]}
+    assert run(['dial tcp: lookup db on 10.0.0.2:53: no such host'], **detail).pattern == ID

@@ -14,6 +14,13 @@ from tests.unit.patterns.common import TG_ARN, assert_finding, elb_failed, exite
 ID = "health-check-failed"
 
 POSITIVES = [
+    pytest.param(["server listening on :9090 (http+ws)", "http server bound to 127.0.0.1:9090"],
+                 {"cause": "not-listening", "listen_address": "127.0.0.1", "listen_port": 9090},
+                 id="addressless-banner-then-loopback-bind"),
+    pytest.param(["{", '  "stack": "Error: No tenant matched', "  at resolveTenant (/srv/dist/tenant.js:83:15)",
+                  "  at Layer.handle [as handle_request] (/srv/node_modules/express/lib/router/layer.js:95:5)",
+                  "  at next (/srv/node_modules/express/lib/router/route.js:137:13)"],
+                 {"cause": "server-error"}, id="exception-thrown-while-serving-a-request"),
     pytest.param([], {"target_group": TG_ARN}, id="no-logs-cause-unknown"),
     pytest.param(["INFO:     Started server process [1]", "INFO:     Waiting for application startup.",
                   "INFO:     Application startup complete.",

@@ -11,6 +11,9 @@ from tests.unit.patterns.common import assert_finding, failed_to_start
 ID = "insufficient-capacity"
 
 POSITIVES = [
+    pytest.param({"stoppedReason": "service jobs was unable to place a task. Reason: You've reached the limit on the "
+                  "number of tasks you can run concurrently. For more information, see the Troubleshooting section."},
+                 {"resource": "account quota (concurrent tasks / vCPUs)"}, id="account-task-quota"),
     pytest.param(failed_to_start("Capacity is unavailable at this time. Please try again later or in a different "
                                  "availability zone"), {"resource": "FARGATE"}, id="fargate-az-capacity"),
     pytest.param(failed_to_start("Capacity is unavailable at this time. Please try again later or in a different "

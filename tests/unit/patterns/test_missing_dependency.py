@@ -11,6 +11,8 @@ from tests.unit.patterns.common import assert_finding, exited
 ID = "missing-dependency"
 
 POSITIVES = [
+    pytest.param(["./api: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.32' not found (required by ./api)"],
+                 exited(1), {"module": "GLIBC_2.32", "language": "native"}, id="glibc-too-old-in-runtime-image"),
     pytest.param(["Error loading shared library libstdc++.so.6: No such file or directory (needed by /app/bin/worker)"],
                  exited(127), {"module": "libstdc++.so.6", "language": "native"}, id="alpine-musl-loader"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/app.py", line 1, in <module>', "    import flask",

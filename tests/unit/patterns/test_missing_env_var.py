@@ -20,6 +20,11 @@ PY_ENVIRON = [
 ]
 
 POSITIVES = [
+    pytest.param(["** (RuntimeError) SECRET_KEY_BASE configuration option is required. See https://example.org/docs",
+                  "    config/runtime.exs:35: (file)"], exited(1), {"variable": "SECRET_KEY_BASE"},
+                 id="elixir-runtime-config-option-required"),
+    pytest.param(["panic: CONSUL_CLIENT_PORT key is not set", "", "goroutine 1 [running]:"], exited(2),
+                 {"variable": "CONSUL_CLIENT_PORT"}, id="go-config-key-is-not-set"),
     pytest.param(PY_ENVIRON, {}, {"variable": "DATABASE_URL", "container": "app"}, id="python-os-environ"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/bot.py", line 5, in <module>',
                   '    token = os.environ["slack_token"]',

@@ -14,6 +14,10 @@ from tests.unit.patterns.common import assert_finding, exited
 ID = "network-egress-blocked"
 
 POSITIVES = [
+    pytest.param(["Failed to create connection to https://ecs.eu-west-1.amazonaws.com/",
+                  "io.netty.channel.ConnectTimeoutException: connection timed out: ecs.eu-west-1.amazonaws.com/"
+                  "52.46.135.59:443"], {}, {"host": "ecs.eu-west-1.amazonaws.com", "port": 443},
+                 id="java-host-slash-ip-names-the-host"),
     pytest.param(['botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: '
                   '"https://sqs.eu-west-1.amazonaws.com/"'], {}, {"host": "sqs.eu-west-1.amazonaws.com"},
                  id="botocore-endpoint-connection"),
@@ -96,6 +100,9 @@ def test_private_address_is_less_certain_and_says_so():
 
 
 NEGATIVES = [
+    pytest.param(['[error] Envoy readiness check failed with: Get "http://127.0.0.1:9901/ready": context deadline '
+                  'exceeded (Client.Timeout exceeded while awaiting headers)'], exited(1), "app-crash",
+                 id="own-loopback-is-not-egress"),
     pytest.param(["Error: connect ETIMEDOUT 10.0.12.7:5432"], {}, "database-connection-failed",
                  id="timeout-to-5432-is-database"),
     pytest.param(["Error: connect ETIMEDOUT orders.abc.us-east-1.rds.amazonaws.com:6000"], {},

@@ -29,6 +29,12 @@ def test_positive(reason, facts):
     assert_finding(run([], **failed_to_start(reason)), ID, facts)
 
 
+def test_agent_log_pasted_for_a_task_that_never_started():
+    logs = ["2018-01-09T16:42:47Z [ERROR] Unable to configure pause container namespace, err: bridge create veth "
+            "pair: unable to setup veth pair for interface: ecs-eth0: container veth name provided already exists"]
+    assert_finding(run(logs, **failed_to_start("Task failed to start")), ID)
+
+
 def test_remediation_counts_free_addresses_in_the_subnet():
     finding = run([], **failed_to_start("Timeout waiting for network interface provisioning to complete."))
     assert "--subnet-ids subnet-0a1b2c3d4e5f60718" in finding.remediation[0]

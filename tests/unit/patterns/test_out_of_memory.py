@@ -40,7 +40,8 @@ POSITIVES = [
                  exited(2), {"kind": "Go runtime"}, id="go-runtime"),
     pytest.param(["PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) "
                   "in /var/www/vendor/laravel/framework/src/Illuminate/Collections/Arr.php on line 42"],
-                 exited(255), {"kind": "PHP memory_limit", "php_memory_limit_mib": 128}, id="php-memory-limit"),
+                 exited(255), {"kind": "PHP memory_limit", "limit": "128 MiB (134217728 bytes)",
+                                "limit_source": "PHP memory_limit", "container_limit": "1024 MiB"}, id="php-memory-limit"),
     pytest.param(["Unhandled exception. System.OutOfMemoryException: Exception of type 'System.OutOfMemoryException' "
                   "was thrown."], exited(134), {"kind": ".NET heap"}, id="dotnet"),
     pytest.param(["terminate called after throwing an instance of 'std::bad_alloc'", "  what():  std::bad_alloc",

@@ -14,6 +14,11 @@ PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: 
 ASM = f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/db-AbCdEf"
 
 POSITIVES = [
+    pytest.param("Fetching secret data from SSM Parameter Store in eu-west-1: AccessDeniedException: User: "
+                 "arn:aws:sts::XXXXXXXXXXXX:assumed-role/exec-role/abc is not authorized to perform: ssm:GetParameters "
+                 "on resource: arn:aws:ssm:eu-west-1:XXXXXXXXXXXX:parameter/app/db-password status code: 400",
+                 {"secret": "arn:aws:ssm:eu-west-1:XXXXXXXXXXXX:parameter/app/db-password", "cause": "access-denied"},
+                 id="account-id-redacted-in-a-paste"),
     pytest.param(PREFIX + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
                  f"AccessDeniedException: User: arn:aws:sts::{ACCT}:assumed-role/ecsTaskExecutionRole/abc is not "
                  f"authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:{ACCT}:parameter/prod/"

@@ -38,6 +38,10 @@ POSITIVES = [
                  id="docker-volume-plugin"),
     pytest.param("CannotCreateContainerError: API error (500): create orders-data: VolumeDriver.Create: mounting "
                  "volume failed: rexray: timeout", {"volume": "orders-data"}, id="docker-volume-plugin-create"),
+    pytest.param('CannotStartContainerError: API error (500): invalid header field value "oci runtime error: '
+                 'container_linux.go:247: starting container process caused \\"process_linux.go:359: container init '
+                 'caused \\\\\\"rootfs_linux.go:53: mounting \\\\\\"/etc/app.properties', {},
+                 id="runc-mounting-into-rootfs"),
 ]
 
 
