@@ -16,6 +16,8 @@ from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
 
 # Exit codes that mean "killed from outside" rather than "the program gave up".
 SIGNAL_EXITS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
+# How much of a stop reason the patterns read (ECS writes at most a few hundred characters).
+REASON_CHARS = 8192
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,15 @@ class Evidence:
 
     @cached_property
     def reasons(self) -> tuple[tuple[str, str], ...]:
-        """(source, text) for the task's stoppedReason and every container reason."""
+        """(source, text) for the task's stoppedReason and every container reason, as patterns read
+        them: clipped to REASON_CHARS (ECS writes a few hundred characters; a forged megabyte would
+        cost every regex of every pattern a pass over it). The finding still shows the whole text."""
         out: list[tuple[str, str]] = []
         if self.detail.stopped_reason:
-            out.append(("stoppedReason", self.detail.stopped_reason))
+            out.append(("stoppedReason", self.detail.stopped_reason[:REASON_CHARS]))
         for c in self.detail.containers:
             if c.reason:
-                out.append((f"containers[{c.name}].reason", c.reason))
+                out.append((f"containers[{c.name}].reason", c.reason[:REASON_CHARS]))
         return tuple(out)
 
     @cached_property
@@ -165,7 +169,7 @@ class Evidence:
 
     @cached_property
     def stopped_reason(self) -> str:
-        return self.detail.stopped_reason or ""
+        return (self.detail.stopped_reason or "")[:REASON_CHARS]
 
     def container(self, name: str | None) -> Container | None:
         return next((c for c in self.detail.containers if c.name == name), None)

@@ -209,3 +209,14 @@ def test_fingerprint_differs_across_patterns_services_and_key_facts():
 def test_finding_is_the_same_for_the_same_input():
     ev = evidence(KEYERROR, **elb_failed(143))
     assert diagnose(ev).model_dump() == diagnose(ev).model_dump()
+
+
+def test_patterns_read_the_head_of_a_forged_huge_reason_and_the_finding_keeps_it_all():
+    from shared.evidence.model import REASON_CHARS
+
+    reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found " + "x" * 1_000_000
+    ev = evidence([], **failed_to_start(reason))
+    assert len(ev.stopped_reason) == REASON_CHARS
+    finding = diagnose(ev)
+    assert finding.pattern == "image-pull-failed"
+    assert len(finding.task.stopped_reason) > REASON_CHARS
