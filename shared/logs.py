@@ -26,6 +26,10 @@ from operator import add
 
 from shared.scan import NeedleSet
 
+# How much of one log line the patterns read. CloudWatch Logs events reach 256 KiB; every pattern
+# regex passes over each line, so a forged or dumped megabyte line would cost seconds. Errors are
+# stated at the start of a line.
+LINE_CHARS = 16384
 _WRAP = re.compile(r"(?<=\S) {40,}(?=\S)")
 _HTML_ENTITY = re.compile(r"&(?:quot|#39|#34|lt|gt|amp|apos|#x27);")
 _RAW_MARKUP = re.compile(r"[<>\"]")
@@ -33,7 +37,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 # A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
 _STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _TABLE = re.compile(
-    r"\s*\|[^|]*\|\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
+    r"\s*\|(?:[^|]*\|)??\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
 )
 _EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?"
                            r"|[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d(?::\d\d)?(?: \(UTC[+-]?[\d:]*\))?"
@@ -354,10 +358,12 @@ def _feed(
     hints: list[str | None],
     forced: str | None,
     streams: dict[str, str | None] | None = None,
+    header: list[list[str]] | None = None,
 ) -> None:
     # Hot loop: a 100,000-line log goes through here. Cheap structural tests before any regex,
     # and the container of each distinct stream name is parsed once.
     streams = {} if streams is None else streams
+    header = [] if header is None else header  # columns of a Markdown table being read, once its header is seen
     append_text = texts.append
     append_container = containers.append
     append_stamp = stamps.append
@@ -367,7 +373,7 @@ def _feed(
             entry = json.dumps(entry) if isinstance(entry, dict) else str(entry)
         if "\n" in entry:
             # Several lines in one entry: feed them one by one (same container if forced).
-            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced, streams)
+            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced, streams, header)
             continue
         line = entry
         if line[:11] == "@timestamp," and "@message" in line:
@@ -421,10 +427,21 @@ def _feed(
         elif first.isalpha() and "\t" in line and " at " in line[:40]:
             line, stamp, container = _tabbed(line, known, container)
         elif first in ("|", " ") and "|" in line[:8]:
-            m = _TABLE.match(line)
-            if m:
-                stamp = m.group(1)
-                line = m.group(2).strip(" ")
+            row = _markdown_row(line, header) if first == "|" and line.rstrip()[-1:] == "|" else ()
+            if row is None:
+                continue  # a header or separator row of a Markdown table (Logs Insights "copy as Markdown")
+            if row:
+                stamp, line, named_md = row
+                if named_md and container is None:
+                    s = _STREAM.fullmatch(named_md)
+                    container = s.group(1) if s else (named_md if named_md in known else None)
+            else:
+                m = _TABLE.match(line)
+                if m:
+                    stamp = m.group(1)
+                    line = m.group(2).strip(" ")
+                    if first == "|" and line[-1:] == "|":
+                        line = line[:-1].rstrip(" ")  # the closing bar of a Markdown row
         elif first == "[" and known:
             m = _BRACKET.match(line)
             if m and m.group(1) in known:
@@ -443,20 +460,56 @@ def _feed(
                 message, hint, named_json, extra = parsed
                 container = container or named_json
                 for ln in (message.split("\n") if "\n" in message else (message,)):
-                    append_text(ln.rstrip("\r"))
+                    append_text(_clip(ln.rstrip("\r")))
                     append_container(container)
                     append_stamp(stamp)
                     append_hint(hint)
                 for ln in extra:
-                    append_text(ln.rstrip("\r"))
+                    append_text(_clip(ln.rstrip("\r")))
                     append_container(container)
                     append_stamp(stamp)
                     append_hint(hint)
                 continue
-        append_text(line)
+        append_text(line if len(line) <= LINE_CHARS else _clip(line))
         append_container(container)
         append_stamp(stamp)
         append_hint(hint)
+
+
+_MD_SEPARATOR = re.compile(r"\|(?:\s*:?-{3,}:?\s*\|)+")
+_MD_MESSAGE = ("@message", "message", "msg", "log")
+
+
+def _markdown_row(line: str, header: list[list[str]]) -> tuple[str | None, str, str | None] | tuple[()] | None:
+    """A row of a Markdown table: None for a header/separator row (the header is remembered), ()
+    when the line is not a row of a known table, else (timestamp, message, log stream)."""
+    body = line.strip()
+    if _MD_SEPARATOR.fullmatch(body.replace(" ", "")):
+        return None if header else ()
+    raw = body[1:-1].split("|")
+    cells = [c.strip() for c in raw]
+    if any(c in _MD_MESSAGE for c in cells) and all(c.startswith("@") or c.isidentifier() for c in cells if c):
+        header[:] = [cells]
+        return None
+    if not header:
+        return ()
+    cols = header[0]
+    msg = next(i for i, c in enumerate(cols) if c in _MD_MESSAGE)
+    after = len(cols) - msg - 1
+    if len(cells) < len(cols):
+        return ()
+    # The message may hold " | " itself: columns before it are read from the left, after it from the right.
+    message = "|".join(raw[msg : len(raw) - after]).strip()
+    values = dict(zip(cols[:msg], cells[:msg], strict=True))
+    values.update(zip(cols[msg + 1 :], cells[len(cells) - after :], strict=True))
+    stamp = values.get("@timestamp") or values.get("timestamp")
+    return stamp or None, message, values.get("@logStream") or None
+
+
+def _clip(text: str) -> str:
+    if len(text) <= LINE_CHARS:
+        return text
+    return f"{text[:LINE_CHARS]} …[{len(text) - LINE_CHARS} more characters not read]"
 
 
 def _csv_row(line: str, comma: int) -> tuple[str, str, str | None]:

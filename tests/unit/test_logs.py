@@ -51,6 +51,22 @@ def test_cloudwatch_console_table_copy():
     assert ls.stamps[0] == "Jan 07 11:08:06.146"
 
 
+def test_logs_insights_markdown_table_copy():
+    ls = normalise(["| @timestamp | @message | @logStream | @log |", "|---|---|---|---|",
+                    f"| 2025-06-03 14:20:22.100 | Missing required configuration: A | B | ecs/bot/{TASK} | 1234:/ecs/bot |",
+                    "| 2025-06-03 14:20:22.200 | second | ecs/web/" + TASK + " | 1234:/ecs/web |"])
+    assert ls.texts == ["Missing required configuration: A | B", "second"]  # the message keeps its own bars
+    assert ls.containers == ["bot", "web"]
+    assert ls.stamps[0] == "2025-06-03 14:20:22.100"
+
+
+def test_markdown_row_without_its_header_and_other_bar_lines():
+    ls = normalise(["| 2025-06-03 14:20:22.100 | Missing required configuration: GITHUB_BOT_USERNAME |",
+                    "| a | b |", "|---|"])
+    assert ls.texts == ["Missing required configuration: GITHUB_BOT_USERNAME", "| a | b |", "|---|"]
+    assert ls.stamps[0] == "2025-06-03 14:20:22.100"
+
+
 @pytest.mark.parametrize(("line", "container", "text"), [
     pytest.param("1714557600000\tERROR failed to start\tapp", "app", "ERROR failed to start", id="epoch-and-name"),
     pytest.param("2024-05-01T10:00:00.000Z\tERROR failed to start\tapp", "app", "ERROR failed to start",
@@ -257,3 +273,13 @@ def test_get_log_events_json_without_stream_names():
 
 def test_a_json_document_that_is_not_cli_output_stays_lines():
     assert normalise('{"level":"error","msg":"boom"}').texts == ["boom"]
+
+
+def test_a_megabyte_line_is_read_up_to_its_first_16_kib_and_says_so():
+    from shared.logs import LINE_CHARS
+
+    ls = normalise(["panic: boom " + "x" * 1_000_000, '{"msg": "' + "y" * 50_000 + '"}', "short"])
+    assert ls.texts[0].startswith("panic: boom ")
+    assert ls.texts[0].endswith(f"…[{1_000_012 - LINE_CHARS} more characters not read]")
+    assert len(ls.texts[1]) < LINE_CHARS + 60 and ls.texts[1].startswith("yyy")
+    assert ls.texts[2] == "short"
