@@ -119,10 +119,13 @@ _RULES: list[_Rule] = [
     (("discord",), re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), _keep_key),
     # JWTs (header.payload.signature).
     (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
-    # Authorization headers: everything after the scheme.
+    # Authorization headers: everything after the scheme; without a scheme, anything but a plain English
+    # word ("pull access denied ... may require authorization: server message: insufficient_scope"). Not
+    # a longer name or a namespace: "ActionDispatch::HostAuthorization::DefaultResponseApp".
     (("authorization",), re.compile(
-        r"(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|SSWS|Negotiate|NTLM|ApiKey|Key|"
-        r"AWS4-HMAC-SHA256|OAuth)\s+)?)(?!\[REDACTED\])([^\s\"'\\]+)", re.I), _keep_key),
+        r"((?<![A-Za-z])authorization[\"']?\s*[:=](?!:)\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|SSWS|Negotiate|NTLM|ApiKey|Key|"
+        r"AWS4-HMAC-SHA256|OAuth)\s+|(?!(?-i:[a-z]{1,15}|[A-Z][a-z]{1,14})(?:[\s\"',.;:]|$))))"
+        r"(?!\[REDACTED\])([^\s\"'\\]+)", re.I), _keep_key),
     (("bearer",), re.compile(r"\b(Bearer\s+)(?!\[REDACTED\])([A-Za-z0-9\-._~+/]{8,}=*)", re.I), _bearer),
     (("basic ",), re.compile(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}=*)", re.I), _basic),
     # Cookies.

@@ -139,6 +139,10 @@ MUST_STAY = [
     "sts:AssumeRole succeeded: AssumedRoleId=AROA3XFRBF535PLBIFPI4:orders-task (user AIDAJQABLZS4A3QDU576Q)",
     "image 111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api@sha256:" + "a" * 64,
     "commit 3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a9f request_id=0f8fad5b-d9cb-469f-a165-70867728950e",
+    # containerd's pull error: "authorization:" here introduces prose, not a credential
+    "pull access denied, repository does not exist or may require authorization: server message: "
+    "insufficient_scope: authorization failed",
+    "[ActionDispatch::HostAuthorization::DefaultResponseApp] Blocked host: 10.0.5.23",
 ]
 
 
