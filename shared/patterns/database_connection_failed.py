@@ -38,6 +38,9 @@ _WORDING = (
     (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
     (re.compile(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
      "postgres"),
+    # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
+    (re.compile(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
+    (re.compile(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
 )
 # A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
 _DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
@@ -93,9 +96,17 @@ class DatabaseConnectionFailed(Pattern):
             if host is None and database:
                 host, port = self._announced_endpoint(ev, i, port)
             if host and port is None:
-                # Drivers often print the address later in the same dump ('mongo:27017', port: 27017).
-                window = "\n".join(logs.texts[i : min(len(logs), i + 40)])
-                near_port = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", window)
+                # Drivers often print the address later in the same dump ('mongo:27017', port: 27017), and
+                # apps announce it before connecting ("connecting to database db.example:5432").
+                after = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", "\n".join(logs.texts[i : i + 40]))
+                before = None
+                if after is None:
+                    for j in range(i - 1, max(-1, i - 40), -1):
+                        if logs.containers[j] == logs.containers[i] and host in logs.texts[j]:
+                            before = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", logs.texts[j])
+                            if before:
+                                break
+                near_port = after or before
                 if near_port:
                     port = int(near_port.group(1))
             engine = (engine_of(context, host, port) or engine_of(near, host, port)) if database else None

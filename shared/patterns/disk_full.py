@@ -41,6 +41,8 @@ _PATHS = (
     re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
     re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
     re.compile(r"(/[\w./-]+) is full\b"),
+    re.compile(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
+               re.IGNORECASE),
     re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
 )
 _THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
@@ -66,6 +68,11 @@ class DiskFull(Pattern):
             # The path is often on a neighbouring line of the same entry (Node error objects, tracebacks).
             lo, hi = max(logs.block_start(i), i - 8), min(logs.block_end(i), i + 8)
             near = [logs.texts[i]] + [logs.texts[j] for j in range(lo, hi + 1) if j != i]
+            # Then the lines just before each earlier report of the same error: apps often log what they
+            # were writing ("Exception when saving file: /pgdata/...") and then the OSError.
+            for k in reversed(logs.lines_with(*_NEEDLES)):
+                if k < lo and logs.containers[k] == logs.containers[i]:
+                    near.extend(logs.texts[max(0, k - 2) : k + 1])
             return self._build("\n".join(near), [log_proof(ev, i)], container_for_line(ev, i), Stage.APP, i, ev)
         return None
 

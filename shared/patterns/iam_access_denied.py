@@ -27,10 +27,11 @@ from shared.patterns.base import (
     log_proof,
 )
 
-_PRINCIPAL = re.compile(r"(?:User|Principal):? (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|<[^<>\s]+>):[^\s,;\"']+)"
-                        r" is not authorized")
-_ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? ([\w-]+:[\w*]+)")
-_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"']?(?!associated)(arn:[^\s,;\"']+|[^\s,;\"']+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
+# Values may be quoted `like this' (older SDKs and man-page style), "like this" or 'like this'.
+_PRINCIPAL = re.compile(r"(?:User|Principal):? [`\"']?(arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|<[^<>\s]+>):"
+                        r"[^\s,;\"'`]+)[`\"']? is not authorized")
+_ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? [`\"']?([\w-]+:[\w*]+)")
+_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"'`]?(?!associated)(arn:[^\s,;\"'`]+|[^\s,;\"'`]+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
 _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
                    r"because no (?:VPC endpoint|session|resource-based) policy)")
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"

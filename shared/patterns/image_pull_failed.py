@@ -14,9 +14,12 @@ from shared.patterns.base import (
     Explanation,
     Match,
     Pattern,
+    Proof,
     Stage,
+    candidate_lines,
     container_for_reason,
     find_in_reasons,
+    log_proof,
     reason_proof,
     strip_quotes,
 )
@@ -50,6 +53,24 @@ _CAUSES = (
 )
 
 
+_DIGEST_ONLY = re.compile(r"(?:^|/)(?:library/)?sha256:[0-9a-f]{64}$")
+_AGENT_PULL = re.compile(r"Error while pulling (?:container|image)\b|error pulling image|CannotPullContainerError",
+                         re.IGNORECASE)
+_AGENT_NEEDLES = ("error while pulling", "error pulling image", "cannotpullcontainer", "failed to pull image",
+                  "pull access denied", "failed to resolve ref", "manifest unknown")
+
+
+def _image(text: str) -> str | None:
+    for regex in _IMAGE:
+        m = regex.search(text)
+        if m:
+            candidate = strip_quotes(m.group(1)).rstrip(".,")
+            if "/v2/" in candidate + "/" or candidate.endswith("/v2"):
+                continue  # a registry API URL, not the image reference
+            return candidate
+    return None
+
+
 def _cause(text: str) -> str | None:
     low = text.lower()
     if "pull access denied" in low and "does not exist" in low:
@@ -64,22 +85,15 @@ class ImagePullFailed(Pattern):
     id = "image-pull-failed"
     priority = 160
     severity = "critical"
+    needles = _AGENT_NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
         if not hit:
-            return None
+            return self._from_agent_log(ev)
         source, text, _ = hit
         container = container_for_reason(ev, source)
-        image = None
-        for regex in _IMAGE:
-            m = regex.search(text)
-            if m:
-                candidate = strip_quotes(m.group(1)).rstrip(".,")
-                if "/v2/" in candidate + "/" or candidate.endswith("/v2"):
-                    continue  # a registry API URL, not the image reference
-                image = candidate
-                break
+        image = _image(text)
         if source == "stoppedReason" and len(ev.detail.containers) > 1:
             # Which container? The one whose image the message names, else one that never got an exit code.
             named = next((c for c in ev.detail.containers if image and c.image and
@@ -88,15 +102,43 @@ class ImagePullFailed(Pattern):
             chosen = named or (never_ran[0] if len(never_ran) == 1 else None)
             if chosen:
                 container = chosen.name
+        return self._build(ev, container, image, text, reason_proof(source, text), 0.95)
+
+    def _from_agent_log(self, ev: Evidence) -> Match | None:
+        """The ECS agent's own log (EC2 launch type, /var/log/ecs/ecs-agent.log pasted with the task's logs):
+        "Error while pulling container web, will try to run anyway: ... repository ... not found". Only
+        for a container that never ran (no exit code): an application may pull images itself (CI runners)."""
+        for i in candidate_lines(ev, _AGENT_NEEDLES):
+            text = ev.logs.texts[i]
+            if not (_AGENT_PULL.search(text) or _SIGNAL.search(text)):
+                continue
+            image = _image(text)
+            named = [c for c in ev.detail.containers if c.name and (
+                re.search(r"(?:container|\[)\s*\[?" + re.escape(c.name) + r"[\],\s]", text + " ")
+                or (image and c.image and (image in c.image or c.image.split("@")[0].split(":")[0] in image)))]
+            chosen = named[0] if len(named) == 1 else None
+            if chosen is None or chosen.exit_code is not None:
+                continue
+            return self._build(ev, chosen.name, image, text, log_proof(ev, i), 0.85)
+        return None
+
+    def _build(self, ev: Evidence, container: str | None, image: str | None, text: str, proof: Proof,
+               confidence: float) -> Match:
         c = ev.container(container)
         if not image and c and c.image:
             image = c.image
         facts = {"image": image, "cause": _cause(text), "container": container}
+        ref = c.image if c and c.image else image or ""
+        if facts["cause"] == "not-found" and re.search(r"repository \S+ not found|RepositoryNotFoundException|"
+                                                       r"name unknown: The repository", text, re.IGNORECASE):
+            facts["missing"] = "repository"
+        if _DIGEST_ONLY.search(ref):
+            # "sha256:abc..." alone: Docker reads it as the repository library/sha256, which does not exist.
+            facts.update(image=ref, cause="not-found", reference="digest without repository")
         if facts["cause"] == "platform" and ev.cpu_architecture:
             facts["cpu_architecture"] = ev.cpu_architecture
-        return Match(facts={k: v for k, v in facts.items() if v is not None},
-                     proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
-                     container=container)
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=(proof,),
+                     confidence=confidence, stage=Stage.PLATFORM, container=container)
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
@@ -107,7 +149,20 @@ class ImagePullFailed(Pattern):
         repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
         repo_name = repo.split("/", 1)[1] if ecr and "/" in repo else repo
         steps: list[str] = []
-        if cause == "not-found":
+        if f.get("reference") == "digest without repository":
+            steps.append(f"The task definition's image is only a digest (`{image}`): Docker reads that as the "
+                         "repository `docker.io/library/sha256`, which does not exist. Name the repository too: "
+                         "`<registry>/<repository>@sha256:<digest>` (or `<repository>:<tag>`); the CI step that "
+                         "renders the task definition probably dropped the repository part.")
+        elif cause == "not-found" and f.get("missing") == "repository":
+            if ecr:
+                steps.append(f"The repository `{repo_name}` does not exist in this account and region: check "
+                             f"`aws ecr describe-repositories --repository-names {repo_name} --region {region}`; create "
+                             "it and push the image, or fix the registry/account/region in the task definition's image.")
+            else:
+                steps.append(f"The repository of `{image}` does not exist (or is private): check its spelling and "
+                             "registry.")
+        elif cause == "not-found":
             if ecr:
                 steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
                              f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "

@@ -60,8 +60,10 @@ class InsufficientCapacity(Pattern):
             return None
         low = text.lower()
         short = re.search(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", low)
-        if m.group(1):
-            resource = m.group(1).upper()
+        # "no container instance met all of its requirements. The closest ... encountered error "RESOURCE:ENI""
+        named = m.group(1) or (re.search(r"RESOURCE:(\w+)", text) or m).group(1)
+        if named:
+            resource = named.upper()
         elif short:
             resource = {"port": "PORTS", "ports": "PORTS"}.get(short.group(1), short.group(1).split()[0].upper())
         elif "concurrently" in low or "quota" in low or "limit" in low:

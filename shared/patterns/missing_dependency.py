@@ -50,8 +50,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("ruby", re.compile(r"cannot load such file -- ([\w/.+-]+)")),
     ("ruby", re.compile(r"Could not find gem '([^']+)'")),
     ("ruby", re.compile(r"bundler: command not found: ([\w.-]+)")),
+    # "Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems": name, version, platform
+    ("ruby", re.compile(r"Could not find ([A-Za-z][\w.+]*(?:-[A-Za-z_][\w+]*)*)-(\d[\w.]*)(?:-([\w-]+))? in "
+                        r"(?:any of the sources|locally installed gems)")),
     ("ruby", re.compile(r"GemNotFound: Could not find ([\w.+-]+) in")),
-    ("ruby", re.compile(r"Could not find ([\w.+-]+-\d[\w.]*) in (?:any of the sources|locally installed gems)")),
     ("php", re.compile(r"Failed opening required '([^']+)'")),
     ("php", re.compile(r"Class [\"']([\w\\]+)[\"'] not found")),
     ("dotnet", re.compile(r"Could not load file or assembly '([^',]+)")),
@@ -87,6 +89,7 @@ class MissingDependency(Pattern):
                     continue
                 if logs.quiet(i) or _BENIGN.search(text):
                     break
+                gem: dict[str, str | None] = {}
                 if m.re.pattern.startswith("ImportError: cannot import name"):
                     module = f"{m.group(1)} (from {m.group(2)})"
                     detail = "version-mismatch"
@@ -94,12 +97,17 @@ class MissingDependency(Pattern):
                     module, detail = f"{m.group(1)} {m.group(2)}", "runtime"
                 elif m.re.pattern.startswith("could not locate the Query Engine"):
                     module, detail = f"Prisma query engine for {m.group(1)}", "binary-target"
+                elif language == "ruby" and m.re.groups == 3:
+                    module, detail = m.group(1), None
+                    gem = {"version": m.group(2), "platform": m.group(3)}
                 elif m.lastindex:
                     module, detail = m.group(1).replace("/", ".") if language == "java" else m.group(1), None
                 else:
                     module, detail = ".NET runtime", "runtime"
                 container = container_for_line(ev, i)
                 facts = {"module": module, "language": language, "container": container}
+                if gem:
+                    facts.update({k: v for k, v in gem.items() if v})
                 if detail:
                     facts["kind"] = detail
                 end = logs.block_end(i)
@@ -143,6 +151,12 @@ class MissingDependency(Pattern):
             steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
                          "plugin) or copy the dependency JARs into the image; check the main class name and the "
                          "`-cp`/`-jar` arguments.")
+        elif lang == "ruby" and f.get("platform"):
+            steps.append(f"Bundler wants the `{f['platform']}` build of `{module}` {f.get('version', '')} and the image "
+                         "does not have it: the Gemfile.lock does not list the image's platform, or the gems were "
+                         "installed on another platform (an arm64 laptop, a cached layer). Run "
+                         f"`bundle lock --add-platform {f['platform']}` and commit the Gemfile.lock, then run "
+                         "`bundle install` inside the image build for the task's CPU architecture.")
         elif lang == "ruby":
             steps.append(f"Add `{module}` to the Gemfile and run `bundle install` in the image build (with the "
                          "same BUNDLE_WITHOUT groups as production).")

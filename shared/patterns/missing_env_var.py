@@ -30,6 +30,10 @@ from shared.patterns.base import (
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
+# "Missing CSRF_TOKEN header": a name followed by one of these is not an environment variable.
+_NOT_ENV_NOUN = (r"(?!\s+(?i:header|cookie|field|param(?:eter)?|column|attribute|argument|permission|scope|claim|"
+                 r"property|key in|in (?:request|body|payload|response|query)))")
+_UPPER_VAR = r"[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]"  # UPPER_CASE with an underscore: looks like a variable
 _Q = r"['\"`‘’“”]?"
 _QUOTE = r"['\"`‘’“”]"
 # Keywords are matched case-insensitively with scoped flags: a global IGNORECASE would let _UPPER
@@ -68,10 +72,21 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     ("spring", ("expand value",), re.compile(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
     ("spring", ("substitution",), re.compile(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
     ("spring", ("required environment variable",), re.compile(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
+    # "Missing DATABASE_URL." / "Missing required configuration: GITHUB_BOT_USERNAME": a bare name needs
+    # the shape of a variable (an underscore); after a noun any UPPER_CASE name will do.
+    ("english", ("missing",), re.compile(r"(?i:missing)\s+(?i:required\s+|mandatory\s+)?(?i:(?:configuration|config|env)\s+)?"
+                                         r"(?i:configuration|config|setting|option|variable|key|value)s?\s*[:=]?\s*"
+                                         + _Q + "(" + _UPPER + ")" + _Q + r"(?![\w-])" + _NOT_ENV_NOUN)),
+    ("english", ("missing",), re.compile(r"(?i:missing)\s+(?i:required\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q
+                                         + r"(?![\w-])" + _NOT_ENV_NOUN)),
     ("known", ("encryption key",), re.compile(r"No application encryption key has been specified")),
     ("known", ("secret_key_base",), re.compile(r"Missing `?secret_key_base`? for")),
     ("known", ("secret_key setting",), re.compile(r"The SECRET_KEY setting must not be empty")),
     ("known", ("region",), re.compile(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
+    # Rust std::env::var: VarError::NotPresent displays as "environment variable not found" and names nothing.
+    ("unnamed", ("environment variable", "notpresent"),
+     re.compile(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
+                r"(?!\s*[:=]\s*\S)|\bNotPresent\b")),
 ]
 _KNOWN = {
     "No application encryption key": "APP_KEY",
@@ -122,6 +137,10 @@ class MissingEnvVar(Pattern):
                 if kind == "known":
                     var = next((v for k, v in _KNOWN.items() if k in text), "AWS_REGION")
                     return self._match(ev, i, [var], 0.85)
+                if kind == "unnamed":
+                    if _BENIGN.search(text):
+                        continue
+                    return self._match(ev, i, [], 0.8)
                 var = m.group(1)
                 if kind == "keyerror" and not self._env_keyerror(ev, i, var):
                     continue
@@ -181,10 +200,10 @@ class MissingEnvVar(Pattern):
         facts: dict = {"container": container}
         if len(names) == 1:
             facts["variable"] = names[0]
-        else:
+        elif names:
             facts["variables"] = names
         cdef = ev.container_definition(container)
-        if cdef is not None:
+        if cdef is not None and names:
             defined = cdef.env_names | cdef.secret_names
             absent = [n for n in names if n not in defined and n.upper() not in defined]
             facts["absent_from_task_definition"] = absent
@@ -203,6 +222,8 @@ class MissingEnvVar(Pattern):
         image = c.image if c and c.image else "<image>"
         sensitive = [n for n in names if re.search(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|DATABASE_URL|_URL$", n, re.I)]
         plain = [n for n in names if n not in sensitive]
+        if not names:
+            return self._explain_unnamed(m, ev, container, image)
         steps: list[str] = []
         present = f.get("in_task_definition") or []
         if present:
@@ -231,6 +252,36 @@ class MissingEnvVar(Pattern):
                      f"{'them' if many else 'it'} at start-up and fails without "
                      f"{'them' if many else 'it'}."),
             remediation=steps,
+        )
+
+    def _explain_unnamed(self, m: Match, ev: Evidence, container: str, image: str) -> Explanation:
+        cdef = ev.container_definition(m.facts.get("container"))
+        defined = sorted(cdef.env_names | cdef.secret_names) if cdef is not None else []
+        family = (ev.detail.task_definition_arn or "").rsplit("/", 1)[-1] or "<family>"
+        have = (f"The task definition gives {container} these variables: {', '.join(defined)}. Compare them"
+                if defined else f"List the variables the task definition gives {container} (`aws ecs "
+                f"describe-task-definition --task-definition {family} --query "
+                "'taskDefinition.containerDefinitions[].environment'`) and compare them")
+        where = None
+        if m.anchor is not None:
+            near = ev.logs.texts[max(0, m.anchor - 3) : m.anchor + 3]
+            where = next((w.group(1) for t in near if (w := re.search(r"panicked at '?([\w./-]+:\d+)", t))), None)
+        first = (f"{have} with the variables the application reads at start-up (its config module, README or "
+                 "`.env.example`) and find the one that is absent.")
+        if where:
+            first += f" The code that read it is at `{where}`."
+        return Explanation(
+            title="Missing environment variable (the log does not name it)",
+            summary=(f"{container} stopped because it reads an environment variable at start-up that is not set; "
+                     "the error does not say which one."),
+            remediation=[
+                first,
+                "Find the name locally: run the image with the same environment and a debugger or more logging "
+                f"(Rust: `RUST_BACKTRACE=1`; the frame that panicked reads the variable): "
+                f"`docker run --rm -e RUST_BACKTRACE=1 {image}`.",
+                f"Add it to the `environment` (or, if sensitive, `secrets`) of container `{container}`, register "
+                "the new task definition revision and update the service.",
+            ],
         )
 
 

@@ -29,7 +29,7 @@ from shared.patterns.base import (
 
 _HTTP_CLIENT = re.compile(
     r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
-    r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|net/http\.|okhttp|java\.net\.http|"
+    r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|deps/undici/|TypeError: fetch failed|net/http\.|okhttp|java\.net\.http|"
     r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
 _NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
             "execution expired", "opentimeout", "open timeout", "took too long to respond",
@@ -63,6 +63,14 @@ class NetworkEgressBlocked(Pattern):
             failure = connection.parse(text, context)
             if failure is None or failure.cause not in ("timeout", "unreachable"):
                 continue
+            if failure.host is None and failure.url is None:
+                # A property of the error object ("code: 'ETIMEDOUT'"): its headline, higher in the same
+                # block, names the endpoint ("FetchError: request to https://host/ failed ...").
+                for j in range(i - 1, max(start, i - 30) - 1, -1):
+                    head = connection.parse(logs.texts[j], "")
+                    if head is not None and head.cause == failure.cause and (head.host or head.url):
+                        i, failure = j, head
+                        break
             if failure.host is None and failure.url is None and not _HTTP_CLIENT.search(
                     "\n".join(logs.texts[max(0, i - 15) : i + 1])):
                 continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request

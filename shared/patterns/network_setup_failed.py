@@ -14,7 +14,7 @@ from shared.patterns.base import Explanation, Match, Pattern, Stage, find_at_sta
 
 _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
-    r"|insufficient free addresses|failed to (?:provision|attach|create|allocate) (?:the )?(?:ENI|network interface)"
+    r"|insufficient free addresses|(?:failed|unable) to (?:provision|attach|create|allocate) (?:the |an? )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
     r"|failed to set ?up (?:the )?(?:task )?network(?: namespace)?|CNI plugin|cni setup|eni plugin"
     r"|InsufficientFreeAddressesInSubnet|configure pause container namespace|(?:set ?up|create) veth pair"
@@ -42,6 +42,7 @@ class NetworkSetupFailed(Pattern):
         facts = {
             "subnet": subnet.group(0) if subnet else ev.subnet,
             "cause": "no-free-addresses" if "free" in low and "address" in low
+            else "instance-eni-limit" if "device index" in low or "maximum number of network interfaces" in low
             else "tag-policy" if "tagpolicy" in low
             else "timeout" if "timeout" in low or "timed out" in low else None,
         }
@@ -51,16 +52,23 @@ class NetworkSetupFailed(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         subnet = m.facts.get("subnet")
         sn = f"`{subnet}`" if subnet else "the task's subnet"
-        steps = [
+        steps = []
+        if m.facts.get("cause") == "instance-eni-limit":
+            steps.append("The container instance has no free slot for another network interface (each awsvpc task "
+                         "on EC2 takes one, and small instance types allow 2-4): turn on ENI trunking "
+                         "(`aws ecs put-account-setting-default --name awsvpcTrunking --value enabled`, then "
+                         "replace the instances), use larger instance types, or use bridge networking.")
+        steps += [
             f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet or '<subnet>'} "
             "--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.",
             "Spread the service over more (and larger) subnets in several Availability Zones.",
         ]
-        if m.facts.get("cause") != "no-free-addresses":
+        if m.facts.get("cause") not in ("no-free-addresses", "instance-eni-limit"):
             steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          "smaller batches; the service scheduler retries on its own.")
-        steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
-                     "network interface quota.")
+        if m.facts.get("cause") != "instance-eni-limit":
+            steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
+                         "network interface quota.")
         return Explanation(
             title=f"Task networking could not be set up in {subnet or 'its subnet'}",
             summary=(f"ECS could not provision the task's network interface in {sn}, so the task never started. "

@@ -3,7 +3,8 @@
 Signals: container reason "OutOfMemoryError: Container killed due to memory usage" (exit 137);
 java.lang.OutOfMemoryError; V8 "JavaScript heap out of memory"; Python MemoryError; Go "fatal
 error: runtime: out of memory"; std::bad_alloc; "Cannot allocate memory"; .NET
-OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memory. Facts:
+OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memory; Erlang
+"eheap_alloc: Cannot allocate N bytes of memory". Facts:
 container, limit (MiB, when known), kind.
 """
 
@@ -39,16 +40,17 @@ _LOG = re.compile(
     r"|(?P<php>Allowed memory size of (?P<php_bytes>\d+) bytes exhausted)"
     r"|(?P<ruby>failed to allocate memory \(NoMemoryError\))"
     r"|(?P<cuda>CUDA out of memory)"
+    r"|(?P<beam>\b\w+_alloc: Cannot allocate \d+ bytes of memory)"  # Erlang VM: eheap_alloc, binary_alloc ...
     r"|(?P<kernel>Out of memory: Kill(?:ed)? process|oom-kill|Memory cgroup out of memory)"
     r"|(?P<generic>\bout of memory\b)",
     re.IGNORECASE,
 )
 _HINT = re.compile(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
 _NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
-            "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory")
+            "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory")
 _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
           "cpp": "native allocation", "enomem": "allocation refused by the kernel", "dotnet": ".NET heap",
-          "php": "PHP memory_limit", "ruby": "Ruby heap", "cuda": "GPU memory", "kernel": "kernel OOM killer",
+          "php": "PHP memory_limit", "ruby": "Ruby heap", "cuda": "GPU memory", "beam": "Erlang VM heap", "kernel": "kernel OOM killer",
           "generic": "out of memory"}
 
 

@@ -2,7 +2,8 @@
 
 Signals: InternalError; ContainerRuntimeError; ContainerRuntimeTimeoutError; DockerTimeoutError;
 CannotStopContainerError; CannotInspectContainerError; CannotCreateContainerError (other than
-disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped".
+disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped"; the agent
+failing to create the awsvpc pause container.
 Facts: error_code.
 """
 
@@ -33,10 +34,14 @@ _SIGNAL = re.compile(
     r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected"
     r"|encountered error \"AGENT\"|[A-Z]\w*Error: Agent could not)",
 )
+# awsvpc on EC2: the agent's pause container (it holds the task's network namespace) could not be made,
+# e.g. a custom AMI that runs the agent without ecs-init, which loads the amazon/amazon-ecs-pause image.
+_PAUSE = re.compile(r"(?:error|failed) (?:creating|starting|pulling|to create|to start) (?:the )?container "
+                    r"\[?~internal~ecs~pause\]?|No such image: amazon/amazon-ecs-pause", re.IGNORECASE)
 _RUNTIME_CODES = frozenset({"DockerTimeoutError", "CannotStopContainerError", "CannotInspectContainerError",
                             "ContainerRuntimeTimeoutError", "ContainerRuntimeError"})
 _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotstopcontainer",
-            "cannotinspectcontainer", "cannotcreatecontainer", "agenterror")
+            "cannotinspectcontainer", "cannotcreatecontainer", "agenterror", "~internal~ecs~pause", "amazon-ecs-pause")
 
 
 class PlatformError(Pattern):
@@ -59,6 +64,10 @@ class PlatformError(Pattern):
                                Stage.PLATFORM, None)
         if ev.stop_code.lower() in ("infrastructurehealth", "infrastructurefailure"):
             return self._match(ev.stop_code, (Proof("stopCode", ev.stop_code),), ev.primary, Stage.PLATFORM, None)
+        pause = find_in_logs(ev, ("~internal~ecs~pause", "amazon-ecs-pause"), _PAUSE, allow_quiet=True)
+        if pause:
+            return self._match("PauseContainerError", (log_proof(ev, pause[0]),), ev.primary, Stage.PLATFORM,
+                               pause[0])
         found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
         if found:
             i, m = found
@@ -88,6 +97,12 @@ class PlatformError(Pattern):
         else:
             steps.append("On Fargate, if it repeats for the same task definition, open an AWS Support case with "
                          "the task ARN and the time of the stop.")
+        if code == "PauseContainerError":
+            steps.insert(0, "The ECS agent could not create the task's pause container (it holds the awsvpc network "
+                            "namespace), usually because the `amazon/amazon-ecs-pause` image is not on the instance: "
+                            "a custom AMI that runs the agent without the `ecs-init` package, or an image prune "
+                            "that removed it. Use the ECS-optimized AMI or install `ecs-init` (it loads the pause "
+                            "image when the agent starts), then restart the agent (`sudo systemctl restart ecs`).")
         if code == "HostEC2Terminated":
             steps.append("The instance under the task went away (Spot reclaim, ASG scale-in or health replacement): "
                          "enable managed termination protection / instance draining on the capacity provider.")

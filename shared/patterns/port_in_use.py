@@ -47,6 +47,7 @@ _PORTS = (
     re.compile(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
     re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
     re.compile(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    re.compile(r"\{port,\s*(\d{2,5})\}"),  # Erlang/ranch: ranch_tcp:listen([{port,8088},{ip,...}])
     re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
 )
 

@@ -6,7 +6,7 @@ import pytest
 
 from shared.patterns.database_connection_failed import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, box, exited
+from tests.unit.patterns.common import assert_finding, box, elb_failed, exited
 
 ID = "database-connection-failed"
 RDS = "orders.c9akciq32.us-east-1.rds.amazonaws.com"
@@ -124,6 +124,16 @@ POSITIVES = [
     pytest.param([f"Error: connect ETIMEDOUT {RDS}:6000"], {}, {"host": RDS, "port": 6000, "cause": "timeout"},
                  id="rds-host-on-a-custom-port-engine-unnamed"),
     pytest.param(["ORA-12541: TNS:no listener"], {}, {"engine": "oracle", "cause": "refused"}, id="oracle-no-listener"),
+    pytest.param(["INFO[2023-09-24T06:39:21Z] connecting to database db-1.cluster-abc.us-west-2.rds.amazonaws.com:5432",
+                  "WARN[2023-09-24T06:39:25Z] failed to connect to postgres, trying again in 4s  error=\"failed to "
+                  "connect to `host=db-1.cluster-abc.us-west-2.rds.amazonaws.com user=postgres database=app`: hostname "
+                  "resolving error (lookup db-1.cluster-abc.us-west-2.rds.amazonaws.com on 127.0.0.11:53: no such host)\""],
+                 elb_failed(143), {"host": "db-1.cluster-abc.us-west-2.rds.amazonaws.com", "port": 5432,
+                                   "engine": "postgres", "cause": "dns"}, id="port-from-the-announced-endpoint"),
+    pytest.param(["failed to run server: WRONGPASS invalid username-password pair or user is disabled"], exited(1),
+                 {"engine": "redis", "cause": "auth"}, id="redis-wrongpass-without-endpoint"),
+    pytest.param(["MongoServerError: bad auth : Authentication failed."], exited(1),
+                 {"engine": "mongodb", "cause": "auth"}, id="mongodb-atlas-bad-auth"),
 ]
 
 

@@ -39,6 +39,16 @@ POSITIVES = [
     pytest.param(["sqlite3.OperationalError: database or disk is full"], {}, {"container": "app"}, id="sqlite"),
     pytest.param(["write /var/log/app/app.log: no space left on device"], {"launchType": "EC2"},
                  {"path": "/var/log/app/app.log", "storage": "host docker storage"}, id="go-write-on-ec2"),
+    pytest.param(["2022-06-23 09:50:41,498 ERROR: Exception when saving file: /pgdata/pg13/patroni.dynamic.json",
+                  "OSError: [Errno 28] No space left on device", "",
+                  "During handling of the above exception, another exception occurred:", "",
+                  "Traceback (most recent call last):",
+                  '  File "/usr/local/lib/python3.6/site-packages/patroni/config.py", line 167, in save_cache',
+                  "    json.dump(self.dynamic_configuration, f)", "OSError: [Errno 28] No space left on device",
+                  "2022-06-23 09:50:41,501 ERROR: Exception during execution of long running task",
+                  "OSError: [Errno 28] No space left on device"],
+                 {"launchType": "EC2"}, {"path": "/pgdata/pg13/patroni.dynamic.json"},
+                 id="path-from-an-earlier-report-of-the-same-error"),
 ]
 
 

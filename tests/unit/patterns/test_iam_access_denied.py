@@ -89,6 +89,12 @@ POSITIVES = [
                   "the providers in the chain AwsCredentialsProviderChain(credentialsProviders=["
                   "SystemPropertyCredentialsProvider(), EnvironmentVariableCredentialsProvider()])"],
                  {}, {"cause": "no-credentials"}, id="java-no-task-role"),
+    pytest.param(["AccessDenied: User `arn:aws:sts::111122223333:assumed-role/api-task/0123abcd' is not authorized to "
+                  "perform `ses:SendEmail' on resource `arn:aws:ses:us-west-2:111122223333:configuration-set/default'"],
+                 exited(1), {"action": "ses:SendEmail",
+                             "resource": "arn:aws:ses:us-west-2:111122223333:configuration-set/default",
+                             "principal": "arn:aws:sts::111122223333:assumed-role/api-task/0123abcd"},
+                 id="backtick-quote-quoting"),
 ]
 
 

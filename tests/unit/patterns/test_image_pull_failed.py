@@ -51,6 +51,12 @@ POSITIVES = [
     pytest.param({"containers": [box(None, reason="CannotPullContainerError: API error (404): repository "
                                                   "serverless-batch not found: does not exist or no pull access")]},
                  {"cause": "not-found", "image": "serverless-batch"}, id="reason-on-the-container-only"),
+    pytest.param(failed_to_start("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to "
+                                 "resolve ref docker.io/library/sha256:" + "8" * 64 + ": pull access denied, "
+                                 "repository does not exist or may require authorization: server message: "
+                                 "insufficient_scope: authorization failed", box(None, image="sha256:" + "8" * 64)),
+                 {"cause": "not-found", "image": "sha256:" + "8" * 64, "reference": "digest without repository"},
+                 id="digest-without-repository"),
 ]
 
 
@@ -100,3 +106,32 @@ NEGATIVES = [
 def test_nearest_neighbour(detail, expected, fires):
     assert run([], **detail).pattern == expected
     assert (PATTERN.match(evidence([], **detail)) is not None) is fires
+
+
+AGENT_LOG = ["2018-08-30T10:04:07Z [WARN] Error while pulling container web, will try to run anyway: API error (404): "
+             "repository 111122223333.dkr.ecr.us-east-1.amazonaws.com/web not found",
+             "2018-08-30T10:04:07Z [WARN] error transitioning container [web] to [CREATED]: no such image"]
+
+
+def test_the_agent_log_tells_a_pull_failure_the_stop_reason_does_not():
+    detail = {"stoppedReason": "Essential container in task exited", "stopCode": "EssentialContainerExited",
+              "containers": [box(None, name="web", image="111122223333.dkr.ecr.us-east-1.amazonaws.com/web")]}
+    finding = run(AGENT_LOG, **detail)
+    assert_finding(finding, ID, {"cause": "not-found", "container": "web", "missing": "repository",
+                                 "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/web"})
+    assert "describe-repositories --repository-names web" in finding.remediation[0]
+
+
+def test_an_app_that_pulls_images_itself_and_exits_is_not_an_image_pull_failure():
+    # A CI runner logs its job's pull errors; the task's own container ran and returned an exit code.
+    logs = ["ERROR: Job failed: failed to pull image \"registry.example.org/build:1\" with specified policies "
+            "[always]: Error response from daemon: manifest unknown"]
+    detail = {"containers": [box(1, name="runner", image="gitlab/gitlab-runner:latest")]}
+    assert PATTERN.match(evidence(logs, **detail)) is None
+    assert run(logs, **detail).pattern != ID
+
+
+def test_a_digest_without_repository_is_explained_as_such():
+    detail = failed_to_start("CannotPullContainerError: failed to resolve ref docker.io/library/sha256:" + "8" * 64
+                             + ": pull access denied", box(None, image="sha256:" + "8" * 64))
+    assert "docker.io/library/sha256" in "\n".join(run([], **detail).remediation)

@@ -24,6 +24,11 @@ POSITIVES = [
     pytest.param(failed_to_start("RESOURCE:PORTS", launchType="EC2"), {"resource": "PORTS"}, id="ec2-ports"),
     pytest.param(failed_to_start("No Container Instances were found in your cluster.", launchType="EC2"),
                  {"resource": "container instances"}, id="empty-cluster"),
+    pytest.param(failed_to_start("service colorteller-blue was unable to place a task because no container instance met "
+                                 "all of its requirements. The closest matching container-instance "
+                                 "acf43593-6b86-4838-86e5-46d896fdc8b3 encountered error \"RESOURCE:ENI\". For more "
+                                 "information, see the Troubleshooting section.", launchType="EC2"),
+                 {"resource": "ENI"}, id="closest-instance-names-the-resource"),
 ]
 
 

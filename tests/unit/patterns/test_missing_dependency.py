@@ -59,7 +59,7 @@ POSITIVES = [
     pytest.param(["/usr/local/lib/ruby/3.2.0/bundled_gems.rb:74:in `require': cannot load such file -- nokogiri "
                   "(LoadError)"], {}, {"module": "nokogiri", "language": "ruby"}, id="ruby-loaderror"),
     pytest.param(["Could not find rack-3.0.8 in locally installed gems (Bundler::GemNotFound)"], {},
-                 {"module": "rack-3.0.8", "language": "ruby"}, id="bundler-gemnotfound"),
+                 {"module": "rack", "version": "3.0.8", "language": "ruby"}, id="bundler-gemnotfound"),
     pytest.param(["PHP Fatal error:  Uncaught Error: Failed opening required '/var/www/html/vendor/autoload.php' "
                   "(include_path='.:/usr/local/lib/php') in /var/www/html/index.php:3"],
                  exited(255), {"module": "/var/www/html/vendor/autoload.php", "language": "php"}, id="php-autoload"),
@@ -72,6 +72,12 @@ POSITIVES = [
                  exited(134), {"module": "Newtonsoft.Json", "language": "dotnet"}, id="dotnet-assembly"),
     pytest.param(["** (UndefinedFunctionError) function Jason.encode!/1 is undefined (module Jason is not available)"],
                  {}, {"module": "Jason", "language": "elixir"}, id="elixir-module-not-available"),
+    pytest.param(["uwsgi-1  | Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems "
+                  "(Bundler::GemNotFound)"], exited(1, name="uwsgi"),
+                 {"module": "nokogiri", "version": "1.18.3", "platform": "x86_64-linux", "container": "uwsgi"},
+                 id="ruby-gem-for-another-platform-compose-paste"),
+    pytest.param(["Could not find aws-sdk-core-3.201.0 in any of the sources"], exited(1),
+                 {"module": "aws-sdk-core", "version": "3.201.0"}, id="ruby-hyphenated-gem-name"),
 ]
 
 
@@ -107,3 +113,9 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_a_gem_built_for_another_platform_gets_the_lockfile_platform_fix():
+    finding = run(["Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems (Bundler::GemNotFound)"],
+                  **exited(1))
+    assert "bundle lock --add-platform x86_64-linux" in "\n".join(finding.remediation)

@@ -110,7 +110,33 @@ POSITIVES = [
     pytest.param(["2024-05-01T10:00:00.000000+00:00 ecs/app/0123456789abcdef0123456789abcdef " + line
                   for line in PY_ENVIRON],
                  {}, {"variable": "DATABASE_URL", "container": "app"}, id="aws-logs-tail-format"),
+    pytest.param(["11:58:06.967 [error] CRASH REPORT Process <0.828.0> with 0 neighbours crashed with reason: no match "
+                  "of right hand value {error,\"Missing DATABASE_URL.~n\"} in bh_sup:pool_opts/1 line 73"],
+                 exited(1), {"variable": "DATABASE_URL"}, id="erlang-badmatch-missing-name"),
+    pytest.param(["| @timestamp | @message |", "|---|---|",
+                  "| 2025-06-03 14:20:22.100 | Missing required configuration: GITHUB_BOT_USERNAME |"],
+                 exited(1), {"variable": "GITHUB_BOT_USERNAME"}, id="missing-required-configuration-insights-table"),
+    pytest.param(["Error: missing config value: PORT"], exited(1), {"variable": "PORT"}, id="missing-config-value-noun"),
 ]
+
+UNNAMED = [
+    pytest.param(["thread 'main' panicked at crates/server/src/config.rs:45:45:",
+                  "Error loading env config: environment variable not found",
+                  "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"],
+                 exited(101), id="rust-var-error-display"),
+    pytest.param(["thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', "
+                  "src/config.rs:12:50"], exited(101), id="rust-notpresent-debug"),
+    pytest.param(["Error: environment variable is not set"], exited(1), id="english-without-a-name"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail"), UNNAMED)
+def test_a_variable_the_log_does_not_name_is_still_this_pattern_with_no_name_guessed(logs, detail):
+    finding = run(logs, **detail)
+    assert_finding(finding, ID)
+    assert "variable" not in finding.facts and "variables" not in finding.facts
+    assert "does not name it" in finding.title
+    assert any("RUST_BACKTRACE" in step or "find the one that is absent" in step for step in finding.remediation)
 
 
 @pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
@@ -159,9 +185,12 @@ NEGATIVES = [
                  id="default-fallback-only"),
     pytest.param(['{"level":"info","msg":"SENTRY_DSN environment variable is not set"}'], exited(143), "unknown",
                  id="info-level-notice"),
-    pytest.param(["thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', "
-                  "src/config.rs:12:50"], exited(101), "app-crash", id="rust-notpresent-without-name"),
-    pytest.param(["Error: environment variable is not set"], {}, "app-crash", id="no-name-given"),
+    pytest.param(["Missing CSRF_TOKEN header in request", "TypeError: cannot read properties of undefined"],
+                 exited(1), "app-crash", id="missing-thing-that-is-a-header"),
+    pytest.param(["Missing NEW_RELIC_LICENSE_KEY, agent disabled", "TypeError: cannot read properties of undefined"],
+                 exited(1), "app-crash", id="missing-variable-that-only-disables-a-feature"),
+    pytest.param(["Warning: environment variable not set, using defaults", "panic: runtime error: index out of range"],
+                 exited(2), "app-crash", id="unnamed-variable-with-a-default"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
                   "    port = int(os.environ.get('PORT'))",
                   "TypeError: int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"],

@@ -73,6 +73,18 @@ POSITIVES = [
                   "104.16.24.35:443"], {}, {"port": 443}, id="npm-install-at-start"),
     pytest.param(["curl: (28) Failed to connect to registry.npmjs.org port 443 after 130001 ms: Timeout was reached"],
                  {}, {"host": "registry.npmjs.org", "port": 443}, id="curl-timeout-was-reached"),
+    pytest.param(["node:internal/deps/undici/undici:12618", "    Error.captureStackTrace(err, this);",
+                  "TypeError: fetch failed", "    at node:internal/deps/undici/undici:12618:11",
+                  "    at async /var/app/backend/app.js:61:16 {", "  cause: ConnectTimeoutError: Connect Timeout Error",
+                  "      at onConnectTimeout (node:internal/deps/undici/undici:7760:28)",
+                  "    code: 'UND_ERR_CONNECT_TIMEOUT'", "  }", "}"],
+                 exited(1), {"cause": "timeout"}, id="node-builtin-fetch-connect-timeout"),
+    pytest.param(["/app/node_modules/node-fetch/lib/index.js:1505",
+                  "FetchError: request to https://chat.example.org/api/v4/users/me failed, reason: connect ETIMEDOUT "
+                  "203.0.113.9:443",
+                  "    at ClientRequest.<anonymous> (/app/node_modules/node-fetch/lib/index.js:1505:11)",
+                  "  type: 'system',", "  errno: 'ETIMEDOUT',", "  code: 'ETIMEDOUT'", "}"],
+                 exited(1), {"host": "chat.example.org", "port": 443}, id="node-fetch-host-from-the-headline"),
 ]
 
 

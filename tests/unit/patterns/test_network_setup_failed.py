@@ -21,6 +21,8 @@ POSITIVES = [
                  {"subnet": "subnet-0a1b2c3d4e5f60718", "cause": "timeout"}, id="netplugin-timeout"),
     pytest.param("Unable to assign an IP address to the task: the subnet has insufficient free addresses",
                  {"cause": "no-free-addresses"}, id="insufficient-free-addresses"),
+    pytest.param("Unable to attach network interface to unused device index.", {"cause": "instance-eni-limit"},
+                 id="ec2-instance-out-of-eni-slots"),
 ]
 
 
@@ -58,3 +60,8 @@ def test_nearest_neighbour(reason, expected):
     detail = failed_to_start(reason)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_an_instance_out_of_eni_slots_is_told_to_enable_trunking():
+    finding = run([], **failed_to_start("Unable to attach network interface to unused device index."))
+    assert "awsvpcTrunking" in finding.remediation[0]

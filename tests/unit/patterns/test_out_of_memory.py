@@ -50,6 +50,8 @@ POSITIVES = [
                   "total capacity)"], {}, {"kind": "GPU memory"}, id="cuda"),
     pytest.param(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL! Perhaps out of memory?"],
                  {}, {"kind": "out of memory"}, id="gunicorn-worker-sigkill"),
+    pytest.param(['eheap_alloc: Cannot allocate 85562808 bytes of memory (of type "heap")'], exited(1),
+                 {"kind": "Erlang VM heap"}, id="erlang-vm-allocator"),
 ]
 
 

@@ -82,3 +82,12 @@ NEGATIVES = [
 def test_nearest_neighbour(detail, expected, fires):
     assert run([], **detail).pattern == expected
     assert (PATTERN.match(evidence([], **detail)) is not None) is fires
+
+
+def test_the_agent_failing_to_create_the_pause_container_is_a_platform_error():
+    logs = ["2019-07-22T08:30:05Z [WARN] Managed task [arn:aws:ecs:us-west-2:111122223333:task/c/39adb961b00f387c3fc75ffb"
+            "0192ebb1]: error creating container [~internal~ecs~pause]; marking its desired status as STOPPED: Error: "
+            "No such image: amazon/amazon-ecs-pause:0.1.0"]
+    finding = run(logs, **failed_to_start("Task failed to start", launchType="EC2"))
+    assert_finding(finding, ID, {"error_code": "PauseContainerError"})
+    assert "ecs-init" in finding.remediation[0]

@@ -6,7 +6,7 @@ import pytest
 
 from shared.patterns.port_in_use import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, box
+from tests.unit.patterns.common import assert_finding, box, exited
 
 ID = "port-in-use"
 
@@ -37,6 +37,9 @@ POSITIVES = [
                  {}, {"port": 80}, id="kestrel"),
     pytest.param(['Errno::EADDRINUSE: Address already in use - bind(2) for "0.0.0.0" port 3000'], {}, {"port": 3000},
                  id="ruby-puma"),
+    pytest.param(["15:48:53.381 [error] Failed to start Ranch listener 'ejabberd_cowboy_127.0.0.1_8088' in "
+                  "ranch_tcp:listen([{port,8088},{ip,{127,0,0,1}}]) for reason eaddrinuse (address already in use)"],
+                 exited(1), {"port": 8088}, id="erlang-ranch-listener"),
 ]
 
 
