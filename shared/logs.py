@@ -488,7 +488,8 @@ def _markdown_row(line: str, header: list[list[str]]) -> tuple[str | None, str, 
         return None if header else ()
     raw = body[1:-1].split("|")
     cells = [c.strip() for c in raw]
-    if any(c in _MD_MESSAGE for c in cells) and all(c.startswith("@") or c.isidentifier() for c in cells if c):
+    if (any(c in _MD_MESSAGE for c in cells) and any(c.startswith("@") for c in cells)
+            and all(c.startswith("@") or c.isidentifier() for c in cells if c)):  # Logs Insights fields are @name
         header[:] = [cells]
         return None
     if not header:

@@ -60,6 +60,11 @@ def test_logs_insights_markdown_table_copy():
     assert ls.stamps[0] == "2025-06-03 14:20:22.100"
 
 
+def test_a_table_the_application_prints_is_left_as_written():
+    lines = ["| id | message |", "|----|---------|", "| 1  | hello   |"]
+    assert normalise(lines).texts == lines
+
+
 def test_markdown_row_without_its_header_and_other_bar_lines():
     ls = normalise(["| 2025-06-03 14:20:22.100 | Missing required configuration: GITHUB_BOT_USERNAME |",
                     "| a | b |", "|---|"])
