@@ -552,6 +552,8 @@ _CONTEXT_SKIP = frozenset({
     "level_value", "sequence", "container_id", "ecs_cluster", "ecs_task_arn", "ecs_task_definition", "partial_message",
     "partial_id", "partial_ordinal", "partial_last", "@i", "@r", "dd.trace_id", "dd.span_id", "trace_id", "span_id",
 })
+_HTTP_KEYS = frozenset({"req", "request", "res", "response", "http"})
+_HTTP_FIELDS = ("method", "url", "path", "uri", "statusCode", "status_code", "status")
 _ROLE: dict[str, str] = {}
 for _k in _MESSAGE_KEYS:
     _ROLE[_k] = "message"
@@ -611,6 +613,14 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
                 extra.extend(value.split("\n"))
             continue
         if role == "skip" or role == "level":
+            continue
+        if isinstance(value, dict) and key in _HTTP_KEYS:
+            # pino-http / express loggers nest the request and response: keep what says which request
+            # it was and how it ended ("req.method=GET req.url=/health res.statusCode=503").
+            for sub in _HTTP_FIELDS:
+                inner_value = value.get(sub)
+                if isinstance(inner_value, str | int) and not isinstance(inner_value, bool) and len(context) < 12:
+                    context.append(f"{key}.{sub}={_short(inner_value)}")
             continue
         if isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
             context.append(f"{key}={_short(value)}")

@@ -45,6 +45,7 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("node", re.compile(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
 _TRACEBACK = "traceback (most recent call last)"
+_PY_EXC_NAMED = re.compile(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _JS_FRAME = re.compile(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
 _GO_FRAME = re.compile(r"(/[^\s]+\.go:\d+)")
@@ -122,6 +123,12 @@ class AppCrash(Pattern):
                 m = _PY_EXC.match(texts[j])
                 if m and not texts[j][:1].isspace():
                     return "python", m.group(1), j
+            # The log ends inside the frames: a logger often named the exception just above the
+            # traceback (celery "Unrecoverable error: TypeError(...)", logging.exception("...: %r")).
+            for j in range(i - 1, max(-1, i - 4), -1):
+                named = _PY_EXC_NAMED.search(texts[j])
+                if named:
+                    return "python", named.group(1), j
             return "python", "Traceback (exception line not in the log)", i
         for language, regex in _SIGNATURES:
             m = regex.search(text)

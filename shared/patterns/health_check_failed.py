@@ -33,7 +33,7 @@ _ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
 _REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
                       r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
                       r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
-                      r"[^\n]*?(?:status|status_code|code)[=\":\s]+(\d{3})")
+                      r"[^\n]*?(?:statusCode|status_code|status|code)[=\":\s]+(\d{3})")
 _HEALTHY_PATHS = re.compile(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
                             r"|^/$", re.IGNORECASE)
 # Django's request logger: "Not Found: /health", "Service Unavailable: /lbcheck"

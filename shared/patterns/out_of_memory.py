@@ -45,6 +45,8 @@ _LOG = re.compile(
     r"|(?P<generic>\bout of memory\b)",
     re.IGNORECASE,
 )
+# ECS agent: 'DockerGoClient: process within container <id> (name: "ecs-fam-60-web-a8b5...") died due to OOM'
+_AGENT_OOM = re.compile(r"(?:\(name: \"?/?([\w.-]+)\"?\) )?died due to OOM\b")
 _HINT = re.compile(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
 _NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
             "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory")
@@ -67,6 +69,16 @@ class OutOfMemory(Pattern):
             container = container_for_reason(ev, source)
             return self._build(ev, container, "container memory limit (ECS OOM kill)", Stage.PLATFORM,
                                (reason_proof(source, text),), None, 0.97)
+        agent = find_in_logs(ev, ("due to oom",), _AGENT_OOM, allow_quiet=True)
+        if agent:
+            # The ECS agent's log (EC2): Docker's name for the container is ecs-<family>-<rev>-<name>-<hex>.
+            i, m = agent
+            docker_name = m.group(1) or ""
+            named = [c.name for c in ev.detail.containers if c.name and f"-{c.name}-" in f"{docker_name}-"]
+            killed = [c.name for c in ev.detail.containers if c.exit_code == 137]
+            container = max(named, key=len) if named else killed[0] if len(killed) == 1 else container_for_line(ev, i)
+            return self._build(ev, container, "kernel OOM killer (reported by the ECS agent)", Stage.PLATFORM,
+                               (log_proof(ev, i),), i, 0.9)
         found = find_in_logs(ev, _NEEDLES, _LOG)
         if not found:
             return None
@@ -124,7 +136,7 @@ class OutOfMemory(Pattern):
         if "PHP" in kind:
             steps.append("PHP hit its own `memory_limit`, not the container's: raise `memory_limit` in php.ini "
                          "(or `php -d memory_limit=...`) and keep it below the container memory.")
-        if not steps or "Python" in kind or "Go" in kind or "native" in kind or "kernel" in kind:
+        if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Raise `{container}`'s memory (now {limit or 'unknown'}) or reduce what the process "
                          "keeps in memory (batch sizes, caches, worker count).")
         repro = f"--memory={mib}m " if mib else "--memory=<limit>m "

@@ -29,12 +29,15 @@ _SIGNAL = re.compile(
     r"|failed to (?:download|retrieve) env(?:ironment)? files?|unable to get secret|fetching secret data",
     re.IGNORECASE,
 )
+# Reporters replace the region and account with placeholders: <region>, {REGION}, [ACCOUNT-ID].
+_HOLDER = r"<[^<>:\n]*>|\{[^{}:\n]*\}|\[[^\[\]:\n]*\]"
 _SECRET_ARN = re.compile(
-    r"arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]*:(?:[\d*Xx]*|<[^<>:]*>):(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
+    r"arn:aws[\w-]*:(?:secretsmanager|ssm):(?:[\w-]*|" + _HOLDER + r"):(?:[\d*Xx]*|" + _HOLDER + r"):"
+    r"(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
 _S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
 _SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
-_PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::[\d*Xx]{3,12}:[^\s]+) is not authorized")
+_PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + _HOLDER + r"):[^\s]+) is not authorized")
 _ACTION = re.compile(r"not authorized to perform: ([\w-]+:\w+)")
 _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "send request failed",
             "dial tcp", "no such host", "requestcanceled", "connection reset", "tls handshake timeout")

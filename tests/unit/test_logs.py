@@ -288,3 +288,9 @@ def test_a_megabyte_line_is_read_up_to_its_first_16_kib_and_says_so():
     assert ls.texts[0].endswith(f"…[{1_000_012 - LINE_CHARS} more characters not read]")
     assert len(ls.texts[1]) < LINE_CHARS + 60 and ls.texts[1].startswith("yyy")
     assert ls.texts[2] == "short"
+
+
+def test_json_request_logs_keep_the_request_and_response_they_nest():
+    ls = normalise(['{"level":30,"req":{"id":7,"method":"GET","url":"/health","headers":{"host":"x"}},'
+                    '"res":{"statusCode":503},"msg":"request errored"}'])
+    assert ls.texts == ["request errored req.method=GET req.url=/health res.statusCode=503"]

@@ -115,6 +115,14 @@ POSITIVES = [
                   "|   | Jan 07 11:08:06.146 | goroutine 1 [running]:",
                   "|   | Jan 07 11:08:06.146 | main.main()"], exited(2),
                  {"language": "go", "exception": "assignment to entry in nil map"}, id="cloudwatch-console-copy"),
+    pytest.param(["[2021-10-08 08:34:10,201: CRITICAL/MainProcess] Unrecoverable error: TypeError(\"__init__() "
+                  "missing 1 required positional argument: 'other_arg'\")",
+                  "Traceback (most recent call last):",
+                  '  File "/usr/local/lib/python3.7/site-packages/celery/worker/worker.py", line 203, in start',
+                  "    self.blueprint.start(self)"], exited(1),
+                 {"language": "python",
+                  "exception": "TypeError(\"__init__() missing 1 required positional argument: 'other_arg'\")"},
+                 id="traceback-cut-off-exception-named-by-the-logger-above"),
 ]
 
 

@@ -48,6 +48,12 @@ POSITIVES = [
                  id="nginx-access-log-500"),
     pytest.param(["[2024-05-01 10:00:30 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)"], {"cause": "timeout"},
                  id="gunicorn-worker-timeout"),
+    pytest.param(['{"level":30,"time":1594129201026,"pid":1,"req":{"id":7,"method":"GET","url":"/health",'
+                  '"headers":{"host":"localhost:9091"}},"res":{"statusCode":503,"headers":{}},"err":{"type":"Error",'
+                  '"message":"failed with status code 503","stack":"Error: failed with status code 503\\n    at '
+                  'ServerResponse.onResFinished (/usr/src/node_modules/pino-http/logger.js:73:38)"},"msg":"request errored"}'],
+                 {"cause": "server-error", "observed_path": "/health", "status_codes": ["503"]},
+                 id="pino-http-nested-request-and-response"),
 ]
 
 

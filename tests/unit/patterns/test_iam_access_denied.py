@@ -155,3 +155,11 @@ def test_denial_while_fetching_secrets_at_start_belongs_to_secrets_retrieval():
               f"perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:{ACCT}:secret:"
               "prod/db-AbCdEf because no identity-based policy allows the secretsmanager:GetSecretValue action")
     assert run([], **failed_to_start(reason)).pattern == "secrets-retrieval-failed"
+
+
+def test_placeholders_a_reporter_put_in_the_arns_are_kept():
+    finding = run(["botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetItem "
+                   "operation: User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/app-task/abc is not authorized to perform: "
+                   "dynamodb:GetItem on resource: arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/orders"], **exited(1))
+    assert_finding(finding, ID, {"action": "dynamodb:GetItem", "role": "app-task",
+                                 "principal": "arn:aws:sts::{ACCOUNT_ID}:assumed-role/app-task/abc"})

@@ -90,3 +90,23 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+AGENT_OOM = ['2018-10-24T16:25:53Z [INFO] DockerGoClient: process within container db09e0887a0d (name: '
+             '"ecs-demo-60-quorum-a8b5ae84e8c197b30200") died due to OOM']
+
+
+def test_the_agent_log_names_the_container_the_kernel_killed():
+    # Two containers: the one the agent names is the OOM victim, not the one killed with it (143).
+    detail = {"stoppedReason": "Essential container in task exited", "stopCode": "EssentialContainerExited",
+              "launchType": "EC2", "containers": [box(143, name="tessera"), box(137, name="quorum")]}
+    finding = run(AGENT_OOM, **detail)
+    assert_finding(finding, ID, {"container": "quorum", "exit_code": 137})
+    assert len(finding.remediation) == len(set(finding.remediation))
+    assert sum("Raise `quorum`" in step for step in finding.remediation) == 1
+
+
+def test_an_agent_oom_line_without_a_container_name_falls_back_to_the_killed_container():
+    detail = {"containers": [box(0, name="sidecar"), box(137, name="web")], "stopCode": "EssentialContainerExited"}
+    finding = run(["[INFO] process within container 0123abcd died due to OOM"], **detail)
+    assert_finding(finding, ID, {"container": "web"})

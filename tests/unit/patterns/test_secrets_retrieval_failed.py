@@ -59,6 +59,13 @@ POSITIVES = [
                  "allows the ecr:GetAuthorizationToken action status code: 400",
                  {"cause": "access-denied", "kind": "ecr registry auth", "action": "ecr:GetAuthorizationToken"},
                  id="ecr-auth-denied"),
+    pytest.param("Fetching secret data from SSM Parameter Store in {REGION}: AccessDeniedException: User: "
+                 "arn:aws:sts::{ACCOUNT_ID}:assumed-role/{...}/9e05ad12 is not authorized to perform: "
+                 "ssm:GetParameters on resource: arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/{PARAMETER_NAME} "
+                 "status code: 400, request id: 787934d9",
+                 {"cause": "access-denied", "secret": "arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/{PARAMETER_NAME}",
+                  "principal": "arn:aws:sts::{ACCOUNT_ID}:assumed-role/{...}/9e05ad12"},
+                 id="reporter-placeholders-for-region-and-account"),
 ]
 
 
