@@ -180,7 +180,7 @@ _ASSIGNMENT = re.compile(
     r"([\w.-]+)((?:\\?[\"'])?[ \t]*(?:=|:(?!//))[ \t]*)"  # key, separator (JSON, escaped JSON, YAML, env)
     r"(?:\\([\"'])((?:(?!\\\3).)*)"                       # \"escaped-quoted\" value
     r"|([\"'])((?:\\.|(?!\5)[^\\\r\n])*)"                 # "quoted" value (may be cut off at the end)
-    r"|([^\s\"'\\,;&}\])]+))")                            # bare value
+    r"|([^\s\"'`\\,;&}\])]+))")                           # bare value
 _KEY_CONTAINS = re.compile(
     r"passw|passphrase|(?<![a-z])pass(?:_|$)|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|app[_-]?key|"
     r"license[_-]?key|master[_-]?key|accountkey|account_key|signing[_-]?key|encryption[_-]?key|session[_-]?key|"
@@ -203,6 +203,10 @@ _VALUE_NOT_SECRET = frozenset({
     "hidden", "masked", "(none)", "<nil>", "-",
 })
 _NOT_A_VALUE = ("arn:", "[", "{", "${", "<", "%(", "$(")  # ARNs, masked, structures, placeholders
+# A dotted call or subscript is source code, not a value: `SECRET_KEY = os.environ['...']`.
+_CODE = re.compile(r"(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*[\[(]|(?:getenv|environ|ENV|env)[\[(]")
+# `bin/rails credentials:edit`, `rake secrets:show`: a task name after a colon, not a value.
+_TASK_NAME = re.compile(r"[a-z]{2,10}")
 _PROSE = re.compile(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
 _MAX_KEY = 128
 _WORD_END = re.compile(r"[\w.-]*")
@@ -274,6 +278,8 @@ def _assignments(text: str, words: list[int]) -> str:
         value, at, sep = m.group(group), m.start(group), m.group(2)
         if "=" not in sep and (sep[:1] in " \t" or (group == 7 and _PROSE.match(text, at))):
             continue  # `Logger : message`, `api_token: Field required`: prose, not an assignment
+        if group == 7 and (_CODE.match(value) or (sep == ":" and _TASK_NAME.fullmatch(value))):
+            continue  # source code quoted in a traceback, a `namespace:task` command
         if _secret_key(m.group(1), sep) and _value(value):
             out.append(text[done:at])
             out.append(MASK)

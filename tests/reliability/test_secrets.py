@@ -143,6 +143,10 @@ MUST_STAY = [
     "pull access denied, repository does not exist or may require authorization: server message: "
     "insufficient_scope: authorization failed",
     "[ActionDispatch::HostAuthorization::DefaultResponseApp] Blocked host: 10.0.5.23",
+    # source lines quoted in a traceback
+    "    SECRET_KEY = os.environ['DJANGO_SECRET_KEY']",
+    "    api_token = settings.get_token(name)",
+    "Missing `secret_key_base` for 'production' environment, set this string with `bin/rails credentials:edit`",
 ]
 
 
