@@ -58,6 +58,7 @@ _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fa
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
                 "timed out")
+_RUNTIME_EXIT_NOTE = re.compile(r"^\s*[\w.-]+ exited with code \d+\s*$")
 _NODE_FRAME = re.compile(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
@@ -101,6 +102,8 @@ class AppCrash(Pattern):
             indices = [i for i in indices if logs.texts[i].strip()][:3]
         for i in indices:
             text = logs.texts[i].lower()
+            if _RUNTIME_EXIT_NOTE.search(text):
+                continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
             level = logs.level(i)
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)

@@ -87,6 +87,12 @@ def clip(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The ECS agent could not reach the container runtime (Docker daemon down, named pipe refused on Windows).
+DAEMON_UNREACHABLE = re.compile(r"Cannot connect to the Docker daemon|Is the docker daemon running|"
+                                r"docker client must be run with elevated privileges|error during connect:",
+                                re.IGNORECASE)
+
+
 def candidate_lines(ev: Evidence, needles: Sequence[str]) -> Iterator[int]:
     """Log lines containing a needle: the failing container's (and unlabelled) lines first, newest
     first, then other containers' lines, newest first."""

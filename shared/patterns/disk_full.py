@@ -31,6 +31,8 @@ _SIGNAL = re.compile(
     r"|database or disk is full|not enough space on the disk|disk quota exceeded",
     re.IGNORECASE,
 )
+_LOW_DISK = re.compile(r"lack of disk space|(?:low|insufficient|not enough) (?:free )?disk space|disk space is (?:too )?low"
+                       r"|disk (?:usage )?(?:is )?(?:almost |nearly )?full\b", re.IGNORECASE)
 _NEEDLES = ("no space left", "enospc", "errno 28", "thin pool", "disk is full", "not enough space", "quota exceeded")
 _PATHS = (
     re.compile(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
@@ -41,6 +43,7 @@ _PATHS = (
     re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
     re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
     re.compile(r"(/[\w./-]+) is full\b"),
+    re.compile(r"\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
     re.compile(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
                re.IGNORECASE),
     re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
@@ -62,6 +65,12 @@ class DiskFull(Pattern):
             return self._build(text, [reason_proof(source, text)], container_for_reason(ev, source),
                                Stage.PLATFORM, None, ev)
         found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+        warned = None if found else self._last_word_warning(ev)
+        if warned:
+            # The process was stopped because its disk ran low (the stop may even look user-initiated:
+            # a CI controller takes the agent offline): a resource outside the application.
+            i = warned[0]
+            return self._build(ev.logs.texts[i], [log_proof(ev, i)], container_for_line(ev, i), Stage.PLATFORM, i, ev)
         if found:
             i, _ = found
             logs = ev.logs
@@ -75,6 +84,18 @@ class DiskFull(Pattern):
                     near.extend(logs.texts[max(0, k - 2) : k + 1])
             return self._build("\n".join(near), [log_proof(ev, i)], container_for_line(ev, i), Stage.APP, i, ev)
         return None
+
+    def _last_word_warning(self, ev: Evidence) -> tuple[int, re.Match[str]] | None:
+        """A warning that the disk is (nearly) full, when it is the failing container's last line before
+        the stop (Jenkins: "Making agent offline temporarily due to the lack of disk space"). Earlier in a
+        log such warnings are common and say nothing about why the task stopped."""
+        logs = ev.logs
+        mine = [i for i in logs.indices_for([ev.primary, None]) if logs.texts[i].strip()]
+        if not mine:
+            return None
+        last = mine[-1]
+        m = _LOW_DISK.search(logs.texts[last])
+        return (last, m) if m and logs.level(last) in (None, "warn", "error", "fatal") else None
 
     def _build(self, text, proofs, container, stage, anchor, ev) -> Match:
         facts: dict = {"container": container}

@@ -54,6 +54,7 @@ _HANDLER_NEEDLES = ("express/lib/router", "koa-compose", "fastify/lib", "django/
                     "starlette/", "fastapi/routing", "dispatcherservlet", "standardwrappervalve", "action_dispatch",
                     "actionpack", "aspnetcore", "gin-gonic/gin", "illuminate/routing", "httpkernel")
 _ERROR_HEAD = re.compile(r"\b\w*(?:Error|Exception)\b|Traceback|\bERROR\b|Internal Server Error")
+_SERVICE_EVENT_REASON = re.compile(r"is unhealthy in target-group \S+ due to \(reason ([^)]*)\)", re.IGNORECASE)
 _REASON_CAUSE = {
     "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
     "Target.Timeout": "timeout",
@@ -120,6 +121,8 @@ class HealthCheckFailed(Pattern):
             facts.update({"health_check_path": tg.health_check_path, "health_check_port": tg.health_check_port,
                           "matcher": tg.matcher, "timeout_seconds": tg.timeout_seconds})
         cause = self._cause_from_targets(tg, facts, proofs) if tg else None
+        if cause is None:
+            cause = self._cause_from_service_events(ev, facts, proofs)
         banners = listen_banners(ev)
         loopback = [(i, h, p) for i, h, p in banners if h in _LOOPBACK or
                     (h == "localhost" and _FRAMEWORK_LOCALHOST.search(ev.logs.texts[i]))]
@@ -180,6 +183,25 @@ class HealthCheckFailed(Pattern):
         c = ev.container(container)
         ports = {b.container_port for b in (c.network_bindings if c else []) if b.container_port}
         return ports.pop() if len(ports) == 1 else None
+
+    def _cause_from_service_events(self, ev: Evidence, facts: dict, proofs: list[Proof]) -> str | None:
+        """The service's events, pasted with the logs (offline) or read live, carry the load balancer's
+        answer: "... is unhealthy in target-group X due to (reason Health checks failed with these codes: [502])"."""
+        for i in reversed(ev.logs.lines_with("unhealthy in target-group")):
+            m = _SERVICE_EVENT_REASON.search(ev.logs.texts[i])
+            if not m:
+                continue
+            proofs.append(log_proof(ev, i))
+            codes = re.findall(r"\b([1-5]\d\d)\b", m.group(1))
+            if codes:
+                facts["status_codes"] = sorted(set(codes))
+                if "404" in codes:
+                    return "path-not-found"
+                if any(c.startswith("5") for c in codes):
+                    return "server-error"
+                return None
+            return "timeout" if "timed out" in m.group(1).lower() else None
+        return None
 
     def _cause_from_targets(self, tg: TargetGroupFacts, facts: dict, proofs: list[Proof]) -> str | None:
         for target in tg.targets:

@@ -11,6 +11,7 @@ import re
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    DAEMON_UNREACHABLE,
     Explanation,
     Match,
     Pattern,
@@ -92,6 +93,8 @@ class ImagePullFailed(Pattern):
         if not hit:
             return self._from_agent_log(ev)
         source, text, _ = hit
+        if DAEMON_UNREACHABLE.search(text):
+            return None  # the agent could not talk to Docker at all: a platform error, whatever it was doing
         container = container_for_reason(ev, source)
         image = _image(text)
         if source == "stoppedReason" and len(ev.detail.containers) > 1:

@@ -25,7 +25,7 @@ _SIGNAL = re.compile(
     r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
     r"|insufficient ?capacity|insufficient (?:memory|cpu) available|not enough (?:capacity|resources)"
     r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity"
-    r"|limit on the number of (?:\w+ )?tasks you can run concurrently|(?:vCPU|task) (?:count |quota |limit )+(?:exceeded|reached)",
+    r"|limit on the number of (?:\w+ )?(?:tasks|vCPUs?|instances) you can (?:run|launch)(?: concurrently)?|(?:vCPU|task) (?:count |quota |limit )+(?:exceeded|reached)",
     re.IGNORECASE,
 )
 
@@ -93,11 +93,18 @@ class InsufficientCapacity(Pattern):
         elif resource == "ENI":
             steps.append("No instance has a free network interface for another awsvpc task: enable "
                          "`awsvpcTrunking` or use larger instances.")
+        elif resource and resource.startswith("account quota"):
+            steps.append("The account hit a Service Quota, not a capacity shortage: check the Fargate vCPU quota "
+                         "(`aws service-quotas get-service-quota --service-code fargate --quota-code L-3032A538` "
+                         "for On-Demand, L-36FBB829 for Spot) against what runs now, and request an increase or "
+                         "stop idle tasks (one-off RunTask jobs and crash loops count too).")
         else:
             steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler retries; "
                          "spread the service over subnets in more AZs, or add a FARGATE capacity provider next to "
                          "FARGATE_SPOT.")
-        steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible instance.")
+        if not (resource and resource.startswith("account quota")):
+            steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
+                         "instance.")
         return Explanation(
             title="Not enough capacity to run the task" + (f" ({resource})" if resource else ""),
             summary=("ECS could not find capacity to place or start the task"

@@ -44,6 +44,10 @@ _NOUN = r"(?: (?:key|(?:configuration |config )?(?:option|setting|value)|variabl
 _MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present|configured|specified)|missing|"
             r"required|undefined|empty|unset|must be (?:set|defined|provided|specified)))")
 _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards, regex)
+    # "SUPABASE_URL and SUPABASE_ANON_KEY are required.", "DB_HOST, DB_USER or DB_PASS is not set"
+    ("several", ("required", "missing", "not set", "undefined", "not defined", "must be"),
+     re.compile(r"((?:" + _Q + _UPPER_VAR + _Q + r"(?:,\s*|\s+(?:and|or|&)\s+|,\s*(?:and|or)\s+))+" + _Q + _UPPER_VAR + _Q
+                + r")\s+(?:are|is|were|must be)\s+(?:required|missing|not set|unset|undefined|not defined|set|provided)\b")),
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
     ("keyerror", ("keyerror",), re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
     ("keyerror", ("key not found",), re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
@@ -137,6 +141,10 @@ class MissingEnvVar(Pattern):
                 if kind == "known":
                     var = next((v for k, v in _KNOWN.items() if k in text), "AWS_REGION")
                     return self._match(ev, i, [var], 0.85)
+                if kind == "several":
+                    if _BENIGN.search(text):
+                        continue
+                    return self._match(ev, i, dedupe(re.findall(_UPPER_VAR, m.group(1))), 0.88)
                 if kind == "unnamed":
                     if _BENIGN.search(text):
                         continue

@@ -13,6 +13,7 @@ import re
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    DAEMON_UNREACHABLE,
     Explanation,
     Match,
     Pattern,
@@ -55,6 +56,12 @@ class PlatformError(Pattern):
         if hit and hit[2].group(2) and (ev.stop_code in ("SpotInterruption", "TerminationNotice")
                                         or "spot" in ev.stopped_reason.lower()):
             hit = None  # the instance was reclaimed on purpose (Spot): an expected stop
+        if not hit:
+            daemon = find_in_reasons(ev, DAEMON_UNREACHABLE)
+            if daemon:
+                source, text, _ = daemon
+                return self._match("DockerDaemonUnreachable", (reason_proof(source, text),),
+                                   container_for_reason(ev, source), Stage.PLATFORM, None)
         if hit:
             source, text, m = hit
             named = re.match(r"([A-Z]\w*Error): Agent could not", m.group(0))
@@ -97,6 +104,12 @@ class PlatformError(Pattern):
         else:
             steps.append("On Fargate, if it repeats for the same task definition, open an AWS Support case with "
                          "the task ARN and the time of the stop.")
+        if code == "DockerDaemonUnreachable":
+            steps.insert(0, "The ECS agent could not talk to the container runtime on the instance (Docker daemon "
+                            "stopped or unreachable; on Windows the agent must run as a service with administrator "
+                            "rights to use the Docker named pipe). On the instance: check the docker service "
+                            "(`systemctl status docker` / `Get-Service docker`), restart it and the agent, or replace "
+                            "the instance.")
         if code == "PauseContainerError":
             steps.insert(0, "The ECS agent could not create the task's pause container (it holds the awsvpc network "
                             "namespace), usually because the `amazon/amazon-ecs-pause` image is not on the instance: "

@@ -34,6 +34,8 @@ _VOLUMES = (
     re.compile(r"mount source path '([^']+)'"),
     re.compile(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
     re.compile(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
+    # runc: mounting \"/opt/conf/app\" to rootfs \"/var/lib/docker/...\" (quotes escaped once or more)
+    re.compile(r"rootfs_linux\.go:\d+: mounting \\*\"?(/[^\s\"\\]+)\\*\"? to rootfs"),
     re.compile(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
     re.compile(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
 )

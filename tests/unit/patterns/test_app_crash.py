@@ -154,6 +154,8 @@ NEGATIVES = [
                   '  File "/app/main.py", line 20, in health', "    return db.ping()", "RuntimeError: pool exhausted",
                   'INFO:     10.0.1.17:41234 - "GET /health HTTP/1.1" 500 Internal Server Error'],
                  elb_failed(143), "health-check-failed", id="request-error-while-elb-killed-the-task"),
+    pytest.param(["blk-explorer exited with code 137"], exited(137), "unknown",
+                 id="compose-reporting-the-exit-is-not-the-apps-words"),
 ]
 
 

@@ -49,6 +49,10 @@ POSITIVES = [
                   "OSError: [Errno 28] No space left on device"],
                  {"launchType": "EC2"}, {"path": "/pgdata/pg13/patroni.dynamic.json"},
                  id="path-from-an-earlier-report-of-the-same-error"),
+    pytest.param(['pwritev() "/usr/local/openresty/nginx/proxy_temp/3/00/0000000003" failed (28: No space left on '
+                  'device) while reading upstream'], {"launchType": "FARGATE"},
+                 {"path": "/usr/local/openresty/nginx/proxy_temp/3/00/0000000003", "storage": "task ephemeral storage"},
+                 id="nginx-syscall-path-errno-28"),
 ]
 
 
@@ -82,3 +86,21 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+JENKINS = ["2022-05-02 18:30:31.217+0000 [id=62411] WARNING h.n.AbstractDiskSpaceMonitor#markNodeOfflineIfDiskspace"
+           "IsTooLow: Making fargate-agent-114 offline temporarily due to the lack of disk space"]
+
+
+def test_a_low_disk_warning_as_the_last_word_explains_even_a_user_stop():
+    detail = {"stoppedReason": "Task stopped by user", "stopCode": "UserInitiated", "launchType": "FARGATE",
+              "containers": [{"name": "jnlp", "exitCode": 143, "lastStatus": "STOPPED"}]}
+    assert_finding(run(JENKINS, **detail), ID, {"container": "jnlp", "storage": "task ephemeral storage"})
+
+
+def test_a_low_disk_warning_earlier_in_the_log_is_not_the_cause():
+    detail = {"stoppedReason": "Task stopped by user", "stopCode": "UserInitiated",
+              "containers": [{"name": "jnlp", "exitCode": 143, "lastStatus": "STOPPED"}]}
+    logs = [*JENKINS, "INFO agent back online: disk space freed", "INFO build #42 finished"]
+    assert PATTERN.match(evidence(logs, **detail)) is None
+    assert run(logs, **detail).pattern == "expected-stop"

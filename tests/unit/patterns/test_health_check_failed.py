@@ -54,6 +54,11 @@ POSITIVES = [
                   'ServerResponse.onResFinished (/usr/src/node_modules/pino-http/logger.js:73:38)"},"msg":"request errored"}'],
                  {"cause": "server-error", "observed_path": "/health", "status_codes": ["503"]},
                  id="pino-http-nested-request-and-response"),
+    pytest.param(["service orders-api (port 8081) is unhealthy in target-group orders-api-tg due to (reason Health "
+                  "checks failed with these codes: [502])."], {"cause": "server-error", "status_codes": ["502"]},
+                 id="pasted-service-event-with-the-codes"),
+    pytest.param(["service orders-api (port 8080) is unhealthy in target-group orders-api-tg due to (reason Request "
+                  "timed out)."], {"cause": "timeout"}, id="pasted-service-event-request-timed-out"),
 ]
 
 

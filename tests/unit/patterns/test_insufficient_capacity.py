@@ -29,6 +29,9 @@ POSITIVES = [
                                  "acf43593-6b86-4838-86e5-46d896fdc8b3 encountered error \"RESOURCE:ENI\". For more "
                                  "information, see the Troubleshooting section.", launchType="EC2"),
                  {"resource": "ENI"}, id="closest-instance-names-the-resource"),
+    pytest.param(failed_to_start("service (batch-renderer) was unable to place a task. Reason: You’ve reached the "
+                                 "limit on the number of vCPUs you can run concurrently"),
+                 {"resource": "account quota (concurrent tasks / vCPUs)"}, id="fargate-vcpu-quota"),
 ]
 
 
@@ -60,3 +63,9 @@ NEGATIVES = [
 def test_nearest_neighbour(detail, expected):
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_a_quota_is_sent_to_service_quotas_not_to_more_subnets():
+    finding = run([], **failed_to_start("You've reached the limit on the number of vCPUs you can run concurrently"))
+    assert "service-quotas" in finding.remediation[0]
+    assert not any("Availability Zone" in step for step in finding.remediation)

@@ -117,6 +117,11 @@ POSITIVES = [
                   "| 2025-06-03 14:20:22.100 | Missing required configuration: GITHUB_BOT_USERNAME |"],
                  exited(1), {"variable": "GITHUB_BOT_USERNAME"}, id="missing-required-configuration-insights-table"),
     pytest.param(["Error: missing config value: PORT"], exited(1), {"variable": "PORT"}, id="missing-config-value-noun"),
+    pytest.param(['error: Uncaught (in promise) Error: SUPABASE_URL and SUPABASE_ANON_KEY are required.',
+                  '  throw new Error("SUPABASE_URL and SUPABASE_ANON_KEY are required.");'], exited(1),
+                 {"variables": ["SUPABASE_URL", "SUPABASE_ANON_KEY"]}, id="deno-two-names-are-required"),
+    pytest.param(["Error: DB_HOST, DB_USER and DB_PASS must be set"], exited(1),
+                 {"variables": ["DB_HOST", "DB_USER", "DB_PASS"]}, id="list-of-three-must-be-set"),
 ]
 
 UNNAMED = [
@@ -185,6 +190,8 @@ NEGATIVES = [
                  id="default-fallback-only"),
     pytest.param(['{"level":"info","msg":"SENTRY_DSN environment variable is not set"}'], exited(143), "unknown",
                  id="info-level-notice"),
+    pytest.param(["REDIS_URL and CACHE_TTL are not set, using defaults", "TypeError: cannot read properties of null"],
+                 exited(1), "app-crash", id="several-unset-with-defaults"),
     pytest.param(["Missing CSRF_TOKEN header in request", "TypeError: cannot read properties of undefined"],
                  exited(1), "app-crash", id="missing-thing-that-is-a-header"),
     pytest.param(["Missing NEW_RELIC_LICENSE_KEY, agent disabled", "TypeError: cannot read properties of undefined"],

@@ -37,6 +37,12 @@ POSITIVES = [
                  {"error_code": "CannotStartContainerError"}, id="docker-500-on-start"),
     pytest.param({"stoppedReason": "Host EC2 (instance i-0123456789abcdef0) terminated.", "launchType": "EC2",
                   "containers": [box(143)]}, {"error_code": "HostEC2Terminated"}, id="host-terminated"),
+    pytest.param(failed_to_start("CannotPullContainerError: error during connect: In the default daemon configuration "
+                                 "on Windows, the docker client must be run with elevated privileges"),
+                 {"error_code": "DockerDaemonUnreachable"}, id="agent-cannot-reach-docker-while-pulling"),
+    pytest.param(failed_to_start("CannotPullContainerError: Cannot connect to the Docker daemon at "
+                                 "unix:///var/run/docker.sock. Is the docker daemon running?"),
+                 {"error_code": "DockerDaemonUnreachable"}, id="docker-daemon-down"),
 ]
 
 

@@ -42,6 +42,12 @@ POSITIVES = [
                  'container_linux.go:247: starting container process caused \\"process_linux.go:359: container init '
                  'caused \\\\\\"rootfs_linux.go:53: mounting \\\\\\"/etc/app.properties', {},
                  id="runc-mounting-into-rootfs"),
+    pytest.param('CannotStartContainerError: API error (500): oci runtime error: container_linux.go:247: starting '
+                 'container process caused "process_linux.go:359: container init caused \\"rootfs_linux.go:54: '
+                 'mounting \\\\\\"/opt/conf/web\\\\\\" to rootfs \\\\\\"/var/lib/docker/overlay/9fe4/merged\\\\\\" at '
+                 '\\\\\\"/var/lib/docker/overlay/9fe4/merged/etc/nginx/sites-enabled\\\\\\" caused \\\\\\"mkdir '
+                 '/var/lib/docker/overlay/9fe4/merged/etc/nginx/sites-enabled: read-only file system\\\\\\"\\""',
+                 {"volume": "/opt/conf/web"}, id="runc-bind-mount-escaped-quotes"),
 ]
 
 
