@@ -115,7 +115,9 @@ _RULES: list[_Rule] = [
     (("jdbc:oracle",), re.compile(r"(jdbc:oracle:[a-z]+:[^/\s@:]+/)([^@\s]+)(@)", re.I),
      lambda m: m.group(1) + MASK + m.group(3)),
     # Webhook URLs whose path is the credential.
-    (("hooks.slack.com",), re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/+-]+"), _keep_key),
+    # Slack webhook paths (T.../B.../token); a reporter's placeholder word ("private-webhook-url") stays.
+    (("hooks.slack.com",), re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)"
+                                      r"(?![a-z]+(?:-[a-z]+)*(?![\w/+-]))[\w/+-]+"), _keep_key),
     (("discord",), re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), _keep_key),
     # JWTs (header.payload.signature).
     (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),

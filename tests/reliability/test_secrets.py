@@ -147,6 +147,7 @@ MUST_STAY = [
     "    SECRET_KEY = os.environ['DJANGO_SECRET_KEY']",
     "    api_token = settings.get_token(name)",
     "Missing `secret_key_base` for 'production' environment, set this string with `bin/rails credentials:edit`",
+    'failed to post webhook: Post "https://hooks.slack.com/services/private-webhook-url": dial tcp 54.163.235.119:443',
 ]
 
 
