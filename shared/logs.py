@@ -439,9 +439,14 @@ def _feed(
                 m = _TABLE.match(line)
                 if m:
                     stamp = m.group(1)
-                    line = m.group(2).strip(" ")
-                    if first == "|" and line[-1:] == "|":
-                        line = line[:-1].rstrip(" ")  # the closing bar of a Markdown row
+                    cell = m.group(2)
+                    if first == "|" and cell.rstrip(" ")[-1:] == "|":
+                        # A Markdown row: one pad space each side; the message keeps its own indentation
+                        # (the frames of a stack trace).
+                        cell = cell.rstrip(" ")[:-1]
+                        line = (cell[1:] if cell[:1] == " " else cell).rstrip(" ")
+                    else:
+                        line = cell.strip(" ")
         elif first == "[" and known:
             m = _BRACKET.match(line)
             if m and m.group(1) in known:

@@ -38,9 +38,14 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("elixir", re.compile(r"^\s*\*\* \((?!EXIT\))(\w[\w.]*)\) (.+)")),
     ("ruby", re.compile(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
     ("python", re.compile(r"Fatal Python error: (.+)")),
+    # A Python exception printed alone: package.module.ClassName: message (Java packages start with a domain)
+    ("python", re.compile(r"^((?!(?:com|org|net|io|java|javax|jakarta|kotlin|scala|akka|reactor|software|dev|me|"
+                          r"co|de|fr|nl|uk|ch|at|se|be|it|br|cn|jp)\.)(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*: .+)$")),
     ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
                           r"double free or corruption|stack smashing detected|Aborted \(core dumped\))")),
-    ("node", re.compile(r"^(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)(?: \[\w+\])?: .+)")),
+    # (after a logger's "31 Mar 15:53:53 - " prefix too: a node frame must follow, see _signature)
+    ("node", re.compile(r"^(?:[\w :.,/\[\]-]{0,40}? - )?(?:\[\w+\] )?(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)"
+                        r"(?: \[\w+\])?: .+)")),
     ("node", re.compile(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
     ("node", re.compile(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
@@ -54,10 +59,12 @@ _PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warnin
 _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
             "segmentation fault", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
-            "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '")
+            "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
                 "timed out")
+# npm/yarn reporting that the script failed: the app's own error is above these lines.
+_WRAPPER = re.compile(r"\s*(?:npm (?:err!|error)|error command failed with exit code|elifecycle|yarn run v|info visit https)")
 _RUNTIME_EXIT_NOTE = re.compile(r"^\s*[\w.-]+ exited with code \d+\s*$")
 _NODE_FRAME = re.compile(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
@@ -102,7 +109,7 @@ class AppCrash(Pattern):
             indices = [i for i in indices if logs.texts[i].strip()][:3]
         for i in indices:
             text = logs.texts[i].lower()
-            if _RUNTIME_EXIT_NOTE.search(text):
+            if _RUNTIME_EXIT_NOTE.search(text) or _WRAPPER.match(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
             level = logs.level(i)
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):

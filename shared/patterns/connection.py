@@ -76,7 +76,7 @@ _ENDPOINTS = (
     re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
     re.compile(r"dial tcp " + _HOST + r":(?P<port>\d+)"),
     re.compile(r"dial tcp: lookup (?P<host>[\w.-]+)"),
-    re.compile(r"Can't reach database server at [`'\"]?(?P<host>[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
+    re.compile(r"Can't reach database server at [`'\"]?(?P<host><[^<>\s]+>|[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
     re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)"),
     re.compile(r"endpoint URL: \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
     re.compile(r"Connect to (?P<host>[\w.-]+):(?P<port>\d+) \["),

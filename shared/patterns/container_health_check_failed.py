@@ -15,6 +15,9 @@ from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_
 
 _SIGNAL = re.compile(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
                      re.IGNORECASE)
+# The check command's output: "/bin/sh: curl: not found", "sh: 1: wget: not found"
+_SHELL_MISSING = re.compile(r"\b(?:/bin/)?(?:sh|bash|ash|dash): (?:\d+: )?(curl|wget|nc|python3?|node|grpc_health_probe)"
+                            r"\b:? (?:command )?not found")
 _CHECK_CMD = re.compile(r"exec: \\?\"([^\"\\]+)\\?\": executable file not found")
 _HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
                         r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
@@ -39,8 +42,8 @@ class ContainerHealthCheckFailed(Pattern):
             facts["health_check"] = " ".join(cdef.health_check)
             if cdef.health_check_start_period is not None:
                 facts["start_period"] = cdef.health_check_start_period
-        for i in ev.logs.lines_with("oci runtime exec failed", "exec failed"):
-            missing = _CHECK_CMD.search(ev.logs.texts[i])
+        for i in ev.logs.lines_with("oci runtime exec failed", "exec failed", "not found"):
+            missing = _CHECK_CMD.search(ev.logs.texts[i]) or _SHELL_MISSING.search(ev.logs.texts[i])
             if missing:
                 facts["hint"] = f"the health check command `{missing.group(1)}` is not in the image"
                 facts["missing_command"] = missing.group(1)

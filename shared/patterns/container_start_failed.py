@@ -86,7 +86,10 @@ class ContainerStartFailed(Pattern):
             container = container_for_line(ev, i)
             code = exit_code(ev, container)
             what = m.group("what").lower()
-            if code in (126, 127) or ev.logs.block_end(i) >= len(ev.logs) - 3:
+            checked = "container health checks" in ev.stopped_reason.lower()
+            # After failed container health checks, "sh: curl: not found" is the check command's own output:
+            # the container started and ran until ECS killed it.
+            if code in (126, 127) or (ev.logs.block_end(i) >= len(ev.logs) - 3 and not checked):
                 cause = "permission" if "permission" in what else "entrypoint-not-found"
                 match = self._build(ev, ev.logs.texts[i], cause, container, Stage.APP, (log_proof(ev, i),), i,
                                     0.85 if code in (126, 127) else 0.7)

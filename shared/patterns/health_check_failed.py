@@ -54,7 +54,8 @@ _HANDLER_NEEDLES = ("express/lib/router", "koa-compose", "fastify/lib", "django/
                     "starlette/", "fastapi/routing", "dispatcherservlet", "standardwrappervalve", "action_dispatch",
                     "actionpack", "aspnetcore", "gin-gonic/gin", "illuminate/routing", "httpkernel")
 _ERROR_HEAD = re.compile(r"\b\w*(?:Error|Exception)\b|Traceback|\bERROR\b|Internal Server Error")
-_SERVICE_EVENT_REASON = re.compile(r"is unhealthy in target-group \S+ due to \(reason ([^)]*)\)", re.IGNORECASE)
+_SERVICE_EVENT_CODES = re.compile(r"Health checks failed with these codes: \[([\d,\s]+)\]", re.IGNORECASE)
+_SERVICE_EVENT_TIMEOUT = re.compile(r"unhealthy in \(?target-group .*?\(reason Request timed out\)", re.IGNORECASE)
 _REASON_CAUSE = {
     "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
     "Target.Timeout": "timeout",
@@ -185,22 +186,26 @@ class HealthCheckFailed(Pattern):
         return ports.pop() if len(ports) == 1 else None
 
     def _cause_from_service_events(self, ev: Evidence, facts: dict, proofs: list[Proof]) -> str | None:
-        """The service's events, pasted with the logs (offline) or read live, carry the load balancer's
-        answer: "... is unhealthy in target-group X due to (reason Health checks failed with these codes: [502])"."""
-        for i in reversed(ev.logs.lines_with("unhealthy in target-group")):
-            m = _SERVICE_EVENT_REASON.search(ev.logs.texts[i])
-            if not m:
+        """The service's events, pasted with the logs, carry the load balancer's answer: "... is unhealthy in
+        (target-group X) due to (reason Health checks failed with these codes: [502])" / "(reason Request
+        timed out)"."""
+        for i in reversed(ev.logs.lines_with("failed with these codes", "unhealthy in")):
+            text = ev.logs.texts[i]
+            codes_m = _SERVICE_EVENT_CODES.search(text)
+            timed_out = _SERVICE_EVENT_TIMEOUT.search(text)
+            if not codes_m and not timed_out:
                 continue
             proofs.append(log_proof(ev, i))
-            codes = re.findall(r"\b([1-5]\d\d)\b", m.group(1))
+            if timed_out and not codes_m:
+                return "timeout"
+            codes = re.findall(r"\b([1-5]\d\d)\b", codes_m.group(1)) if codes_m else []
             if codes:
                 facts["status_codes"] = sorted(set(codes))
-                if "404" in codes:
-                    return "path-not-found"
-                if any(c.startswith("5") for c in codes):
-                    return "server-error"
-                return None
-            return "timeout" if "timed out" in m.group(1).lower() else None
+            if "404" in codes:
+                return "path-not-found"
+            if any(c.startswith("5") for c in codes):
+                return "server-error"
+            return None
         return None
 
     def _cause_from_targets(self, tg: TargetGroupFacts, facts: dict, proofs: list[Proof]) -> str | None:

@@ -35,6 +35,7 @@ _SECRET_ARN = re.compile(
     r"arn:aws[\w-]*:(?:secretsmanager|ssm):(?:[\w-]*|" + _HOLDER + r"):(?:[\d*Xx]*|" + _HOLDER + r"):"
     r"(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
+_CUT_ARN = re.compile(r"(arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]+:\d{12})(?::[^\s,;'\")]*)?(?:\.{3}|…)")
 _S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
 _SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
 _PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + _HOLDER + r"):[^\s]+) is not authorized")
@@ -70,8 +71,12 @@ class SecretsRetrievalFailed(Pattern):
         facts: dict = {"container": container, "cause": _cause(text)}
         low = text.lower()
         arn = _SECRET_ARN.search(text)
+        cut = None if arn else _CUT_ARN.search(text)
         if arn:
             facts["secret"] = arn.group(0).rstrip(".,:")
+        elif cut:
+            facts["secret"] = cut.group(1)  # the console cut the ARN short ("arn:...:788375279931...")
+            facts["secret_truncated"] = True
         elif "env file" in low or "envfile" in low:
             s3 = _S3_ARN.search(text)
             if s3:
@@ -108,6 +113,11 @@ class SecretsRetrievalFailed(Pattern):
         role = ev.task_definition.execution_role_arn if ev.task_definition else None
         role_txt = f"the task EXECUTION role{f' (`{role}`)' if role else ''}"
         steps: list[str] = []
+        if f.get("secret_truncated"):
+            family = (ev.detail.task_definition_arn or "").rsplit("/", 1)[-1] or "<family>"
+            steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
+                         f"definition to find it: `aws ecs describe-task-definition --task-definition {family} "
+                         "--query 'taskDefinition.containerDefinitions[].secrets'`.")
         if cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if kind == "ssm parameter" else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else

@@ -28,7 +28,7 @@ _SIGNAL = re.compile(
     r"|rootfs_linux\.go:\d+: mounting",
     re.IGNORECASE,
 )
-_FS = re.compile(r"\bfs-[0-9a-f]{8,17}\b")
+_FS = re.compile(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
 _AP = re.compile(r"\bfsap-[0-9a-f]{8,17}\b")
 _VOLUMES = (
     re.compile(r"mount source path '([^']+)'"),
@@ -72,6 +72,9 @@ class VolumeMountFailed(Pattern):
         container = container_for_reason(ev, source)
         facts: dict = {"container": container, "cause": _cause(text)}
         fs = _FS.search(text)
+        if fs is None:
+            # ECS's reason often says only "127.0.0.1:/"; the agent's or efs-utils' log names the file system.
+            fs = next((m for i in ev.logs.lines_with("fs-") if (m := _FS.search(ev.logs.texts[i]))), None)
         if fs:
             facts["file_system"] = fs.group(0)
         ap = _AP.search(text)

@@ -294,3 +294,9 @@ def test_json_request_logs_keep_the_request_and_response_they_nest():
     ls = normalise(['{"level":30,"req":{"id":7,"method":"GET","url":"/health","headers":{"host":"x"}},'
                     '"res":{"statusCode":503},"msg":"request errored"}'])
     assert ls.texts == ["request errored req.method=GET req.url=/health res.statusCode=503"]
+
+
+def test_markdown_rows_keep_the_indentation_of_stack_frames():
+    ls = normalise(["| 2019-03-31 15:53:53.350 | TypeError: boom |",
+                    "| 2019-03-31 15:53:53.700 |     at Foo.<anonymous> (/data/a.js:17:50) |"])
+    assert ls.texts == ["TypeError: boom", "    at Foo.<anonymous> (/data/a.js:17:50)"]

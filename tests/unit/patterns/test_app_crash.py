@@ -123,6 +123,21 @@ POSITIVES = [
                  {"language": "python",
                   "exception": "TypeError(\"__init__() missing 1 required positional argument: 'other_arg'\")"},
                  id="traceback-cut-off-exception-named-by-the-logger-above"),
+    pytest.param(["django.db.migrations.exceptions.InconsistentMigrationHistory: Migration trans.0085 is applied "
+                  "before its dependency lang.0010 on database 'default'."], exited(1),
+                 {"language": "python", "exception": "django.db.migrations.exceptions.InconsistentMigrationHistory: "
+                                                     "Migration trans.0085 is applied before its dependency lang.0010 "
+                                                     "on database 'default'."}, id="python-exception-line-alone"),
+    pytest.param(["31 Mar 15:53:53 - [red] Uncaught Exception:",
+                  "31 Mar 15:53:53 - TypeError: Cannot read property 'statusCode' of undefined",
+                  "    at PublicEntitiesNode.<anonymous> (/data/node_modules/contrib/src/public.js:17:50)",
+                  "    at emitOne (events.js:116:13)", "npm ERR! code ELIFECYCLE", "npm ERR! errno 1",
+                  "npm ERR! Exit status 1"], exited(1),
+                 {"language": "node", "exception": "TypeError: Cannot read property 'statusCode' of undefined"},
+                 id="node-red-prefix-then-npm-wrapper"),
+    pytest.param(["Error: something broke in the importer", "error Command failed with exit code 1.",
+                  "info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command."], exited(1),
+                 {"exception": "Error: something broke in the importer"}, id="yarn-wrapper-lines-skipped"),
 ]
 
 
@@ -169,3 +184,8 @@ def test_unknown_explains_a_bare_sigterm():
     finding = run([], **exited(143))
     assert finding.facts["exit_codes"] == {"app": 143}
     assert "SIGTERM" in finding.facts["exit_meaning"]["143"]
+
+
+def test_a_java_exception_alone_is_not_labelled_python():
+    finding = run(["org.springframework.beans.factory.BeanCreationException: Error creating bean 'x'"], **exited(1))
+    assert finding.pattern == ID and finding.facts.get("language") != "python"

@@ -30,6 +30,10 @@ POSITIVES = [
     pytest.param([], {"stoppedReason": "", "stopCode": "ServiceSchedulerInitiated",
                       "containers": [box(143, healthStatus="UNHEALTHY")]},
                  {"container": "app"}, id="unhealthy-status-without-reason-text"),
+    pytest.param(["/bin/sh: curl: not found", "/bin/sh: curl: not found"],
+                 {"stoppedReason": "Task failed container health checks", "stopCode": "EssentialContainerExited",
+                  "containers": [box(137, "exporter")]},
+                 {"container": "exporter", "missing_command": "curl"}, id="check-command-missing-from-the-image"),
 ]
 
 

@@ -76,6 +76,10 @@ NEGATIVES = [
     pytest.param([], failed_to_start("CannotStartContainerError: Error response from daemon: invalid mount config for "
                                      "type \"bind\": bind source path does not exist: /data/app"),
                  "volume-mount-failed", True, id="cannotstart-caused-by-bind-mount"),
+    pytest.param(["/bin/sh: curl: not found", "/bin/sh: curl: not found"],
+                 {"stoppedReason": "Task failed container health checks", "stopCode": "EssentialContainerExited",
+                  "containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"}]},
+                 "container-health-check-failed", False, id="health-check-command-output-is-not-a-start-failure"),
 ]
 
 

@@ -134,6 +134,9 @@ POSITIVES = [
                  {"engine": "redis", "cause": "auth"}, id="redis-wrongpass-without-endpoint"),
     pytest.param(["MongoServerError: bad auth : Authentication failed."], exited(1),
                  {"engine": "mongodb", "cause": "auth"}, id="mongodb-atlas-bad-auth"),
+    pytest.param(["Error: P1001: Can't reach database server at `<endpoint>`:`3306`", "",
+                  "Please make sure your database server is running at `<endpoint>`:`3306`."], exited(1),
+                 {"host": "<endpoint>", "port": 3306, "engine": "mysql"}, id="prisma-with-a-placeholder-host"),
 ]
 
 

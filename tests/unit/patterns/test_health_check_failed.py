@@ -59,6 +59,13 @@ POSITIVES = [
                  id="pasted-service-event-with-the-codes"),
     pytest.param(["service orders-api (port 8080) is unhealthy in target-group orders-api-tg due to (reason Request "
                   "timed out)."], {"cause": "timeout"}, id="pasted-service-event-request-timed-out"),
+    pytest.param(["(service gw) (port 8443) is unhealthy in (target-group arn:aws:elasticloadbalancing:us-east-1:"
+                  "111122223333:targetgroup/gw/5c3a9e0d4b1f7a62) due to (reason Health checks failed with these codes: "
+                  "[503])."], {"cause": "server-error", "status_codes": ["503"]},
+                 id="service-event-target-group-in-parentheses"),
+    pytest.param(["October 15, 2025 at 07:41 (UTC) | Task failed ELB health checks in target-group ... Health checks "
+                  "failed with these codes: [404] | service-events"], {"cause": "path-not-found"},
+                 id="console-events-tab-copy-with-codes"),
 ]
 
 

@@ -66,6 +66,11 @@ POSITIVES = [
                  {"cause": "access-denied", "secret": "arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/{PARAMETER_NAME}",
                   "principal": "arn:aws:sts::{ACCOUNT_ID}:assumed-role/{...}/9e05ad12"},
                  id="reporter-placeholders-for-region-and-account"),
+    pytest.param("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                 "failed: unable to retrieve secret from asm: service call has been retried 5 time(s): failed to fetch "
+                 "secret arn:aws:secretsmanager:eu-west-2:111122223333...",
+                 {"secret": "arn:aws:secretsmanager:eu-west-2:111122223333", "secret_truncated": True},
+                 id="arn-cut-short-by-the-console"),
 ]
 
 

@@ -79,3 +79,13 @@ def test_nearest_neighbour(reason, expected):
     detail = failed_to_start(reason)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_the_file_system_is_taken_from_the_log_when_the_reason_names_only_the_mount_helper():
+    reason = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+              "mount.nfs4: access denied by server while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
+              "execution; code: 32")
+    logs = ["2022-05-02 09:48:59 CEST - ERROR - Failed to mount fs-079584105417exxxx.efs.eu-south-1.amazonaws.com at "
+            "/var/www/media: returncode=32, stderr=\"b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'\""]
+    assert_finding(run(logs, **failed_to_start(reason)), ID, {"file_system": "fs-079584105417exxxx",
+                                                              "cause": "access-denied"})
