@@ -93,6 +93,12 @@ DAEMON_UNREACHABLE = re.compile(r"Cannot connect to the Docker daemon|Is the doc
                                 re.IGNORECASE)
 
 
+# The container runtime failed inside itself, whatever the image: Fargate/containerd device-node and
+# shim failures ("error creating device nodes: mknod ...: errno 524", "ttrpc: closed").
+RUNTIME_INTERNAL = re.compile(r"error creating device nodes|\berrno 524\b|ttrpc: closed|"
+                              r"failed to create shim task: context deadline exceeded", re.IGNORECASE)
+
+
 def candidate_lines(ev: Evidence, needles: Sequence[str]) -> Iterator[int]:
     """Log lines containing a needle: the failing container's (and unlabelled) lines first, newest
     first, then other containers' lines, newest first."""

@@ -13,6 +13,7 @@ import re
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    RUNTIME_INTERNAL,
     Explanation,
     Match,
     Pattern,
@@ -37,6 +38,7 @@ _SPECIFIC = re.compile(
     r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+):? \\?\"?permission denied)",
     re.IGNORECASE,
 )
+_SPACED_EXEC = re.compile(r'exec: \\*"([\w./-]+ [^"\\]*)')
 _EXEC_INTO = re.compile(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
 _GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
                       re.IGNORECASE)
@@ -46,6 +48,7 @@ _SHELL = re.compile(
 )
 _EXE = (
     re.compile(r"exec: \"([^\"]+)\""),
+    re.compile(r'exec: \\*"([\w./-]+ [^"\\]*?)\s*(?:\\|$)'),  # a shell line in exec form: "apt-get update && ..."
     re.compile(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
     re.compile(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
 )
@@ -68,6 +71,8 @@ class ContainerStartFailed(Pattern):
     needles = (*_NEEDLES, "no such file")
 
     def match(self, ev: Evidence) -> Match | None:
+        if find_in_reasons(ev, RUNTIME_INTERNAL):
+            return None  # the runtime failed inside itself (device nodes, shim): a platform error
         hit = find_in_reasons(ev, _SPECIFIC)
         if hit:
             source, text, m = hit
@@ -99,7 +104,11 @@ class ContainerStartFailed(Pattern):
         if hit:
             source, text, _ = hit
             low = text.lower()
-            cause = "permission" if "permission denied" in low else None
+            # exec form given a whole shell line ("apt-get update && ..."): no executable has that name
+            spaced = find_in_reasons(ev, _SPACED_EXEC)  # the stoppedReason may be cut before the exec part
+            cause = ("permission" if "permission denied" in low else "entrypoint-not-found" if spaced else None)
+            if spaced and source == "stoppedReason":
+                source, text = spaced[0], spaced[1]
             return self._build(ev, text, cause, container_for_reason(ev, source), Stage.PLATFORM,
                                (reason_proof(source, text),), None, 0.5)
         for c in ev.detail.containers:
@@ -145,6 +154,10 @@ class ContainerStartFailed(Pattern):
             steps.append(f"Or run the task on the image's architecture: task definition "
                          f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
             steps.append(f"Check what the image contains: `docker image inspect --format '{{{{.Architecture}}}}' {image}`.")
+        elif cause == "entrypoint-not-found" and exe and " " in exe:
+            steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
+                         "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "
+                         f'Split it into arguments, or run it through a shell: `"command": ["sh", "-c", "{exe} ..."]`.')
         elif cause == "entrypoint-not-found":
             what = f"`{exe}`" if exe else "the entrypoint/command"
             steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "

@@ -40,6 +40,8 @@ _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|Au
 _SDK_SERVICE = re.compile(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
 _S3_DENIED = re.compile(r"\bAccessDenied: Access Denied\b")
+# S3 storage drivers that prefix S3's answer with their name: Docker registry "s3aws: Access Denied"
+_S3_DRIVER = re.compile(r"\bs3(?:aws|fs|driver)?: Access Denied\b", re.IGNORECASE)
 _NO_CREDS = re.compile(
     r"Unable to locate credentials|NoCredentialsError|Could not load credentials from any providers"
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
@@ -147,7 +149,8 @@ class IamAccessDenied(Pattern):
             service = _SDK_NAMES.get(sdk.group(1).lower().replace(" ", ""), sdk.group(1).lower().replace(" ", ""))
             facts["action"] = f"{service}:*"
             facts["service"] = service
-        elif not action and _JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)):
+        elif not action and ((_JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)))
+                             or _S3_DRIVER.search(text)):
             facts["action"] = "s3:*"  # "AccessDenied: Access Denied" is S3's own wording
         elif not action and not op:
             if _NO_CREDS.search(text):

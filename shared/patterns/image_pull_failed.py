@@ -41,7 +41,7 @@ _IMAGE = (
 )
 
 _CAUSES = (
-    ("platform", ("no matching manifest", "does not contain descriptor matching platform", "image platform",
+    ("platform", ("no matching manifest", "does not contain descriptor matching platform", "descriptor for platform", "image platform",
                   "not match the detected host platform", "unsupported platform", "is incompatible with a",
                   "image operating system")),
     ("rate-limited", ("toomanyrequests", "rate limit", "429 too many", "throttlingexception", "rate exceeded")),

@@ -14,6 +14,7 @@ import re
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     DAEMON_UNREACHABLE,
+    RUNTIME_INTERNAL,
     Explanation,
     Match,
     Pattern,
@@ -61,6 +62,11 @@ class PlatformError(Pattern):
             if daemon:
                 source, text, _ = daemon
                 return self._match("DockerDaemonUnreachable", (reason_proof(source, text),),
+                                   container_for_reason(ev, source), Stage.PLATFORM, None)
+            internal = find_in_reasons(ev, RUNTIME_INTERNAL)
+            if internal:
+                source, text, _ = internal
+                return self._match("ContainerRuntimeError", (reason_proof(source, text),),
                                    container_for_reason(ev, source), Stage.PLATFORM, None)
         if hit:
             source, text, m = hit

@@ -46,6 +46,12 @@ POSITIVES = [
     pytest.param(["/bin/sh: 1: /app/run.sh: Permission denied"], exited(126),
                  {"cause": "permission", "exit_code": 126}, id="sh-126"),
     pytest.param([], exited(127), {"cause": "entrypoint-not-found", "exit_code": 127}, id="bare-exit-127"),
+    pytest.param([], failed_to_start("CannotStartContainerError: API error (404): invalid header field value \"oci "
+                                     "runtime error: container_linux.go:247: ",
+                                     {"name": "php", "lastStatus": "STOPPED", "reason": "CannotStartContainerError: API "
+                                      "error (404): oci runtime error: starting container process caused \\\"exec: "
+                                      "\\\\\\\"apt-get update \\\\\\\\n && apt-get -y install php-memcached p"}),
+                 {"container": "php", "cause": "entrypoint-not-found"}, id="shell-line-in-exec-form-cut-short"),
 ]
 
 
@@ -80,6 +86,11 @@ NEGATIVES = [
                  {"stoppedReason": "Task failed container health checks", "stopCode": "EssentialContainerExited",
                   "containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"}]},
                  "container-health-check-failed", False, id="health-check-command-output-is-not-a-start-failure"),
+    pytest.param([], failed_to_start("CannotStartContainerError: ResourceInitializationError: failed to create new "
+                                     "container runtime task: failed to create shim task: OCI runtime create failed: "
+                                     "runc create failed: unable to start container process: error during container "
+                                     "init: error creating device nodes: mknod /run/rootfs/dev/null: errno 524: unknown"),
+                 "platform-error", False, id="runtime-internal-failure-is-the-platform"),
 ]
 
 

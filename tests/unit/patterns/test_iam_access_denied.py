@@ -95,6 +95,9 @@ POSITIVES = [
                              "resource": "arn:aws:ses:us-west-2:111122223333:configuration-set/default",
                              "principal": "arn:aws:sts::111122223333:assumed-role/api-task/0123abcd"},
                  id="backtick-quote-quoting"),
+    pytest.param(['time="2018-03-21T09:12:44.101Z" level=error msg="response completed with error" err.code=unknown '
+                  'err.message="s3aws: Access Denied"', 'time="2018-03-21T09:12:44.102Z" level=panic '
+                  'msg="s3aws: Access Denied"'], exited(1), {"action": "s3:*"}, id="registry-s3-driver-access-denied"),
 ]
 
 

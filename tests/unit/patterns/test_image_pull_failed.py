@@ -57,6 +57,8 @@ POSITIVES = [
                                  "insufficient_scope: authorization failed", box(None, image="sha256:" + "8" * 64)),
                  {"cause": "not-found", "image": "sha256:" + "8" * 64, "reference": "digest without repository"},
                  id="digest-without-repository"),
+    pytest.param(failed_to_start("CannotPullContainerError failed to find a descriptor for platform 0xc0004d52c0 "
+                                 "0xc0004d5320"), {"cause": "platform"}, id="no-descriptor-for-platform"),
 ]
 
 

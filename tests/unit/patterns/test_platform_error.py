@@ -43,6 +43,13 @@ POSITIVES = [
     pytest.param(failed_to_start("CannotPullContainerError: Cannot connect to the Docker daemon at "
                                  "unix:///var/run/docker.sock. Is the docker daemon running?"),
                  {"error_code": "DockerDaemonUnreachable"}, id="docker-daemon-down"),
+    pytest.param(failed_to_start("Essential container in task exited",
+                                 box(None, reason="CannotStartContainerError: ResourceInitializationError: failed to "
+                                     "create new container runtime task: failed to create shim task: OCI runtime create "
+                                     "failed: runc create failed: unable to start container process: error during "
+                                     "container init: error creating device nodes: mknod /run/containerd/rootfs/dev/"
+                                     "null: errno 524: unknown")),
+                 {"error_code": "ContainerRuntimeError"}, id="fargate-runtime-cannot-create-device-nodes"),
 ]
 
 
