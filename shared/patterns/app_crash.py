@@ -162,7 +162,7 @@ class AppCrash(Pattern):
                 if head and head.split(":")[0] not in exception:
                     exception = f"{head} (caused by {exception})"
             if language == "java" and exception in ("Application run failed", "APPLICATION FAILED TO START"):
-                cause = self._last_caused_by(ev, i)
+                cause = self._last_caused_by(ev, i) or self._next_java_head(ev, i)
                 exception = cause or exception
             return language, exception.strip(), i
         return None
@@ -178,6 +178,14 @@ class AppCrash(Pattern):
 
     def _py_tail(self, ev: Evidence, i: int) -> bool:
         return i > 0 and ev.logs.texts[i - 1][:1] in (" ", "\t")
+
+    def _next_java_head(self, ev: Evidence, i: int) -> str | None:
+        """The exception printed right after Spring's "Application run failed" (no "Caused by:" chain)."""
+        for j in range(i + 1, min(len(ev.logs), i + 4)):
+            m = _JAVA_HEAD.match(ev.logs.texts[j].strip())
+            if m:
+                return m.group(1)
+        return None
 
     def _last_caused_by(self, ev: Evidence, i: int) -> str | None:
         last = None

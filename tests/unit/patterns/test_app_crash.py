@@ -138,6 +138,12 @@ POSITIVES = [
     pytest.param(["Error: something broke in the importer", "error Command failed with exit code 1.",
                   "info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command."], exited(1),
                  {"exception": "Error: something broke in the importer"}, id="yarn-wrapper-lines-skipped"),
+    pytest.param(["2023-03-28T18:19:10.505+02:00 ERROR 28537 --- [ restartedMain] o.s.boot.SpringApplication: "
+                  "Application run failed", "java.lang.IllegalArgumentException: devcontainersPort cannot be null",
+                  "at org.springframework.util.Assert.notNull(Assert.java:204)",
+                  "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"], exited(1),
+                 {"language": "java", "exception": "java.lang.IllegalArgumentException: devcontainersPort cannot be null"},
+                 id="spring-application-run-failed-without-caused-by"),
 ]
 
 
