@@ -121,12 +121,12 @@ _RULES: list[_Rule] = [
     (("discord",), re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), _keep_key),
     # JWTs (header.payload.signature).
     (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
-    # Authorization headers: everything after the scheme; without a scheme, anything but a plain English
-    # word ("pull access denied ... may require authorization: server message: insufficient_scope"). Not
-    # a longer name or a namespace: "ActionDispatch::HostAuthorization::DefaultResponseApp".
+    # Authorization headers: everything after the scheme; without a scheme, anything but prose (a word
+    # followed by more words: "may require authorization: server message: insufficient_scope"). Not a
+    # namespace: "ActionDispatch::HostAuthorization::DefaultResponseApp".
     (("authorization",), re.compile(
-        r"((?<![A-Za-z])authorization[\"']?\s*[:=](?!:)\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|SSWS|Negotiate|NTLM|ApiKey|Key|"
-        r"AWS4-HMAC-SHA256|OAuth)\s+|(?!(?-i:[a-z]{1,15}|[A-Z][a-z]{1,14})(?:[\s\"',.;:]|$))))"
+        r"(authorization[\"']?\s*[:=](?!:)\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|SSWS|Negotiate|NTLM|ApiKey|Key|"
+        r"AWS4-HMAC-SHA256|OAuth)\s+|(?!(?-i:[a-z]{1,15}) (?-i:[a-z]))))"
         r"(?!\[REDACTED\])([^\s\"'\\]+)", re.I), _keep_key),
     (("bearer",), re.compile(r"\b(Bearer\s+)(?!\[REDACTED\])([A-Za-z0-9\-._~+/]{8,}=*)", re.I), _bearer),
     (("basic ",), re.compile(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}=*)", re.I), _basic),
@@ -181,8 +181,8 @@ _KW_GUARDS = ("pass", "pwd", "secret", "token", "key", "credential", "dsn", "web
 _ASSIGNMENT = re.compile(
     r"([\w.-]+)((?:\\?[\"'])?[ \t]*(?:=|:(?!//))[ \t]*)"  # key, separator (JSON, escaped JSON, YAML, env)
     r"(?:\\([\"'])((?:(?!\\\3).)*)"                       # \"escaped-quoted\" value
-    r"|([\"'])((?:\\.|(?!\5)[^\\\r\n])*)"                 # "quoted" value (may be cut off at the end)
-    r"|([^\s\"'`\\,;&}\])]+))")                           # bare value
+    r"|([\"'`])((?:\\.|(?!\5)[^\\\r\n])*)"                # "quoted" value (may be cut off at the end)
+    r"|([^\s\"'\\,;&}\])]+))")                            # bare value
 _KEY_CONTAINS = re.compile(
     r"passw|passphrase|(?<![a-z])pass(?:_|$)|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|app[_-]?key|"
     r"license[_-]?key|master[_-]?key|accountkey|account_key|signing[_-]?key|encryption[_-]?key|session[_-]?key|"
@@ -205,10 +205,12 @@ _VALUE_NOT_SECRET = frozenset({
     "hidden", "masked", "(none)", "<nil>", "-",
 })
 _NOT_A_VALUE = ("arn:", "[", "{", "${", "<", "%(", "$(")  # ARNs, masked, structures, placeholders
-# A dotted call or subscript is source code, not a value: `SECRET_KEY = os.environ['...']`.
-_CODE = re.compile(r"(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*[\[(]|(?:getenv|environ|ENV|env)[\[(]")
-# `bin/rails credentials:edit`, `rake secrets:show`: a task name after a colon, not a value.
-_TASK_NAME = re.compile(r"[a-z]{2,10}")
+# A dotted call or subscript is source code, not a value: `SECRET_KEY = os.environ['...']`, `token =
+# settings.get_token(name)` (the bare value stops at the quote or the closing bracket, which must follow).
+_CODE = re.compile(r"(?:(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*|getenv|environ|ENV|env)[\[(][\w.]*")
+# `bin/rails credentials:edit`, `rake secrets:show`: a task of the credentials/secrets namespace.
+_TASK_KEYS = frozenset({"credentials", "secrets"})
+_TASK_VERBS = frozenset({"edit", "show", "diff", "list", "rotate", "create", "delete", "generate", "fetch", "pull"})
 _PROSE = re.compile(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
 _MAX_KEY = 128
 _WORD_END = re.compile(r"[\w.-]*")
@@ -280,7 +282,9 @@ def _assignments(text: str, words: list[int]) -> str:
         value, at, sep = m.group(group), m.start(group), m.group(2)
         if "=" not in sep and (sep[:1] in " \t" or (group == 7 and _PROSE.match(text, at))):
             continue  # `Logger : message`, `api_token: Field required`: prose, not an assignment
-        if group == 7 and (_CODE.match(value) or (sep == ":" and _TASK_NAME.fullmatch(value))):
+        if group == 7 and ((_CODE.fullmatch(value) and text[at + len(value) : at + len(value) + 1] in ("'", '"', ")", "]"))
+                           or (
+                sep == ":" and m.group(1).lower() in _TASK_KEYS and value.rstrip("`") in _TASK_VERBS)):
             continue  # source code quoted in a traceback, a `namespace:task` command
         if _secret_key(m.group(1), sep) and _value(value):
             out.append(text[done:at])

@@ -156,6 +156,30 @@ def test_what_the_diagnosis_quotes_stays(text):
     assert redact(text) == text
 
 
+# Near neighbours of the MUST_STAY exemptions (prose after "authorization:", code, rails tasks): these
+# hold real values and must still be masked. (secret, line)
+MUST_MASK = [
+    ("hunter", "config loaded: {Host:db.internal Port:5432 User:orders Password:hunter Name:orders}"),
+    ("postgres", "&{DBUser:app DBPassword:postgres}"),
+    ("changeme", "password:changeme"),
+    ("k9F.Tz(q!2xx", "DB_PASSWORD=k9F.Tz(q!2xx"),
+    ("a.b(c", "AUTH_TOKEN=a.b(c"),
+    ("changeme", "Authorization: changeme"),
+    ("letmein", "authorization=letmein"),
+    ("mysecret", '{"authorization":"mysecret"}'),
+    ("abcdef123456", "ProxyAuthorization: abcdef123456"),
+    ("secretvalue", "HTTP_AUTHORIZATION: secretvalue"),
+    ("hunter2", "password: `hunter2`"),
+    ("w0rd", "DB_PASSWORD=p4ss`w0rd"),
+    ("T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx", "https://hooks.slack.com/services/T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx"),
+]
+
+
+@pytest.mark.parametrize(("secret", "text"), MUST_MASK)
+def test_the_neighbours_of_the_exemptions_are_still_masked(secret, text):
+    assert secret not in redact(text)
+
+
 @pytest.mark.parametrize(("logs", "detail", "pattern", "facts"), [
     (["botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetSecretValue "
       "operation: User: arn:aws:sts::111122223333:assumed-role/orders-task/abc is not authorized to perform: "
