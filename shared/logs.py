@@ -390,6 +390,8 @@ def _feed(
         stamp: str | None = None
         hint: str | None = None
         first = line[:1]
+        if header and first != "|":
+            header.clear()  # the Markdown table ended: a later table has its own header
         if first.isdigit():
             if len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":":
                 end = line.find(" ", 19)

@@ -107,13 +107,19 @@ class AppCrash(Pattern):
             if ev.stop_code != "EssentialContainerExited":
                 return None
             indices = [i for i in indices if logs.texts[i].strip()][:3]
+        wrapper = None
         for i in indices:
             text = logs.texts[i].lower()
-            if _RUNTIME_EXIT_NOTE.search(text) or _WRAPPER.match(text):
+            if _RUNTIME_EXIT_NOTE.search(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
+            if _WRAPPER.match(text):
+                wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
+                continue
             level = logs.level(i)
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
+        if wrapper is not None and code not in SIGNAL_EXITS:
+            return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)
         return None
 
     def _exit_allows(self, ev: Evidence, code: int | None, hc: bool) -> bool:

@@ -98,12 +98,12 @@ class DatabaseConnectionFailed(Pattern):
             if host and port is None:
                 # Drivers often print the address later in the same dump ('mongo:27017', port: 27017), and
                 # apps announce it before connecting ("connecting to database db.example:5432").
-                after = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", "\n".join(logs.texts[i : i + 40]))
+                after = re.search(r"(?<![\w.-])" + re.escape(host) + r"['\"]?:(\d{2,5})\b", "\n".join(logs.texts[i : i + 40]))
                 before = None
                 if after is None:
                     for j in range(i - 1, max(-1, i - 40), -1):
                         if logs.containers[j] == logs.containers[i] and host in logs.texts[j]:
-                            before = re.search(re.escape(host) + r"['\"]?:(\d{2,5})\b", logs.texts[j])
+                            before = re.search(r"(?<![\w.-])" + re.escape(host) + r"['\"]?:(\d{2,5})\b", logs.texts[j])
                             if before:
                                 break
                 near_port = after or before

@@ -31,8 +31,10 @@ _SIGNAL = re.compile(
     r"|database or disk is full|not enough space on the disk|disk quota exceeded",
     re.IGNORECASE,
 )
-_LOW_DISK = re.compile(r"lack of disk space|(?:low|insufficient|not enough) (?:free )?disk space|disk space is (?:too )?low"
-                       r"|disk (?:usage )?(?:is )?(?:almost |nearly )?full\b", re.IGNORECASE)
+# A process acting on a full disk: "Making agent offline temporarily due to the lack of disk space"
+_LOW_DISK = re.compile(r"due to (?:the )?(?:lack of|low|insufficient) (?:free )?disk space"
+                       r"|\b(?:going offline|shutting down|stopping|exiting|aborting)\b.{0,60}\b(?:disk space|disk full)\b",
+                       re.IGNORECASE)
 _NEEDLES = ("no space left", "enospc", "errno 28", "thin pool", "disk is full", "not enough space", "quota exceeded")
 _PATHS = (
     re.compile(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
@@ -43,7 +45,7 @@ _PATHS = (
     re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
     re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
     re.compile(r"(/[\w./-]+) is full\b"),
-    re.compile(r"\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
+    re.compile(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
     re.compile(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
                re.IGNORECASE),
     re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),

@@ -46,7 +46,7 @@ _MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present
 _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards, regex)
     # "SUPABASE_URL and SUPABASE_ANON_KEY are required.", "DB_HOST, DB_USER or DB_PASS is not set"
     ("several", ("required", "missing", "not set", "undefined", "not defined", "must be"),
-     re.compile(r"((?:" + _Q + _UPPER_VAR + _Q + r"(?:,\s*|\s+(?:and|or|&)\s+|,\s*(?:and|or)\s+))+" + _Q + _UPPER_VAR + _Q
+     re.compile(r"((?:" + _Q + _UPPER_VAR + _Q + r"(?:,\s*|\s+(?:and|or|&)\s+|,\s*(?:and|or)\s+)){1,8}" + _Q + _UPPER_VAR + _Q
                 + r")\s+(?:are|is|were|must be)\s+(?:required|missing|not set|unset|undefined|not defined|set|provided)\b")),
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
     ("keyerror", ("keyerror",), re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
@@ -90,7 +90,7 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     # Rust std::env::var: VarError::NotPresent displays as "environment variable not found" and names nothing.
     ("unnamed", ("environment variable", "notpresent"),
      re.compile(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
-                r"(?!\s*[:=]\s*\S)|\bNotPresent\b")),
+                r"(?!\s*[:=]\s*\S)|(?:Err`? value|\bErr\(|EnvVar\(|VarError::|: )NotPresent\b")),  # .unwrap()/.expect("msg") on VarError
 ]
 _KNOWN = {
     "No application encryption key": "APP_KEY",
@@ -108,7 +108,8 @@ _NEEDLES = tuple(dict.fromkeys((*_NEEDLES, *(g for _, guards, _ in _SIMPLE for g
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
                         "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
                         "SERVER_PROTOCOL", "REQUEST_URI"})
-_BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required", re.IGNORECASE)
+_BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required|\boff\b|won't|will not|"
+                     r"not be (?:used|sent|exported|enabled|available)", re.IGNORECASE)
 
 _SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
 _PYDANTIC_FIELD = re.compile(r"^\s*(" + _NAME + r")\s*$")

@@ -69,16 +69,9 @@ class OutOfMemory(Pattern):
             container = container_for_reason(ev, source)
             return self._build(ev, container, "container memory limit (ECS OOM kill)", Stage.PLATFORM,
                                (reason_proof(source, text),), None, 0.97)
-        agent = find_in_logs(ev, ("due to oom",), _AGENT_OOM, allow_quiet=True)
+        agent = self._from_agent_log(ev)
         if agent:
-            # The ECS agent's log (EC2): Docker's name for the container is ecs-<family>-<rev>-<name>-<hex>.
-            i, m = agent
-            docker_name = m.group(1) or ""
-            named = [c.name for c in ev.detail.containers if c.name and f"-{c.name}-" in f"{docker_name}-"]
-            killed = [c.name for c in ev.detail.containers if c.exit_code == 137]
-            container = max(named, key=len) if named else killed[0] if len(killed) == 1 else container_for_line(ev, i)
-            return self._build(ev, container, "kernel OOM killer (reported by the ECS agent)", Stage.PLATFORM,
-                               (log_proof(ev, i),), i, 0.9)
+            return agent
         found = find_in_logs(ev, _NEEDLES, _LOG)
         if not found:
             return None
@@ -101,6 +94,24 @@ class OutOfMemory(Pattern):
             match.facts["limit"] = f"{php_bytes // (1024 * 1024)} MiB ({php_bytes} bytes)"
             match.facts["limit_source"] = "PHP memory_limit"
         return match
+
+    def _from_agent_log(self, ev: Evidence) -> Match | None:
+        """The ECS agent's log (EC2): 'process within container <id> (name: "ecs-<family>-<rev>-<name>-<hex>")
+        died due to OOM'. The agent log covers the whole instance: the line counts only when Docker's name
+        is one of this task's containers or, without a name, when one of them was killed (137)."""
+        found = find_in_logs(ev, ("due to oom",), _AGENT_OOM, allow_quiet=True)
+        if not found:
+            return None
+        i, m = found
+        docker_name = m.group(1) or ""
+        named = [c.name for c in ev.detail.containers if c.name and f"-{c.name}-" in f"{docker_name}-"]
+        killed = [c.name for c in ev.detail.containers if c.exit_code == 137]
+        one_killed = killed[0] if len(killed) == 1 else None
+        container = (max(named, key=len) if named else None) if docker_name else one_killed
+        if container is None:
+            return None
+        return self._build(ev, container, "kernel OOM killer (reported by the ECS agent)", Stage.PLATFORM,
+                           (log_proof(ev, i),), i, 0.9)
 
     def _build(self, ev, container, kind, stage, proofs, anchor, confidence) -> Match:
         limit, limit_source = ev.memory_limit(container)

@@ -300,3 +300,9 @@ def test_markdown_rows_keep_the_indentation_of_stack_frames():
     ls = normalise(["| 2019-03-31 15:53:53.350 | TypeError: boom |",
                     "| 2019-03-31 15:53:53.700 |     at Foo.<anonymous> (/data/a.js:17:50) |"])
     assert ls.texts == ["TypeError: boom", "    at Foo.<anonymous> (/data/a.js:17:50)"]
+
+
+def test_a_later_markdown_table_does_not_inherit_the_insights_header():
+    ls = normalise(["| @timestamp | @message |", "|---|---|", "| 2025-01-01 10:00:00.000 | boom |", "",
+                    "| Name | Value |", "| DB_HOST | db.internal |"])
+    assert ls.texts[-2:] == ["| Name | Value |", "| DB_HOST | db.internal |"]

@@ -144,6 +144,8 @@ POSITIVES = [
                   "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"], exited(1),
                  {"language": "java", "exception": "java.lang.IllegalArgumentException: devcontainersPort cannot be null"},
                  id="spring-application-run-failed-without-caused-by"),
+    pytest.param(["npm ERR! code ELIFECYCLE", "npm ERR! errno 1", "npm ERR! app@1.0.0 start: `node server.js`",
+                  "npm ERR! Exit status 1"], exited(1), {"exit_code": 1}, id="only-npm-wrapper-lines"),
 ]
 
 

@@ -186,3 +186,10 @@ def test_nearest_neighbour(logs, detail, expected):
 def test_containers_without_a_name_or_image_do_not_break_the_name_lookup():
     detail = {"containers": [{"lastStatus": "STOPPED", "exitCode": 1}, box(0, "db", image=None)]}
     assert run(['dial tcp: lookup db on 10.0.0.2:53: no such host'], **detail).pattern == ID
+
+
+def test_the_port_of_a_longer_host_name_is_not_taken():
+    logs = ["connected to session store cache-db:6379",
+            'psycopg2.OperationalError: could not translate host name "db" to address: Name or service not known']
+    finding = run(logs, **exited(1))
+    assert finding.facts.get("port") != 6379 and finding.facts.get("engine") == "postgres"

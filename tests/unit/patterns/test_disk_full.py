@@ -104,3 +104,13 @@ def test_a_low_disk_warning_earlier_in_the_log_is_not_the_cause():
     logs = [*JENKINS, "INFO agent back online: disk space freed", "INFO build #42 finished"]
     assert PATTERN.match(evidence(logs, **detail)) is None
     assert run(logs, **detail).pattern == "expected-stop"
+
+
+def test_a_low_disk_warning_that_stops_nothing_does_not_explain_the_stop():
+    scale_in = {"stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1234)",
+                "stopCode": "ServiceSchedulerInitiated", "containers": [{"name": "app", "exitCode": 143, "lastStatus": "STOPPED"}]}
+    assert run(["2024-05-01 WARN Low disk space on /data: 9% free"], **scale_in).pattern == "expected-stop"
+    crash = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED"}]}
+    logs = ["Error: connect ECONNREFUSED 10.0.0.5:5432", "    at TCPConnectWrap.afterConnect (node:net:1278:16)",
+            "WARN disk usage is almost full (92%)"]
+    assert run(logs, **crash).pattern == "database-connection-failed"

@@ -202,6 +202,12 @@ NEGATIVES = [
                   "    port = int(os.environ.get('PORT'))",
                   "TypeError: int() argument must be a string, a bytes-like object or a real number, not 'NoneType'"],
                  {}, "app-crash", id="environ-get-none-names-nothing-missing"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.0.5:5432", "    at TCPConnectWrap.afterConnect (node:net:1278:16)",
+                  "Missing SENTRY_DSN, error reporting off"], exited(1), "database-connection-failed",
+                 id="missing-optional-integration-after-the-real-error"),
+    pytest.param(["thread 'main' panicked at src/main.rs:10:5:",
+                  "called `Result::unwrap()` on an `Err` value: ConnectionRefused", "cache entry NotPresent for key user:42"],
+                 exited(101), "app-crash", id="notpresent-that-is-not-a-var-error"),
 ]
 
 

@@ -110,3 +110,11 @@ def test_an_agent_oom_line_without_a_container_name_falls_back_to_the_killed_con
     detail = {"containers": [box(0, name="sidecar"), box(137, name="web")], "stopCode": "EssentialContainerExited"}
     finding = run(["[INFO] process within container 0123abcd died due to OOM"], **detail)
     assert_finding(finding, ID, {"container": "web"})
+
+
+def test_an_agent_oom_line_about_another_tasks_container_is_not_this_tasks_cause():
+    # The agent log covers the whole instance.
+    logs = ['DockerGoClient: process within container 4f2a (name: "ecs-billing-worker-7-worker-c6e1a2b3") died due to OOM',
+            "Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>',
+            "ZeroDivisionError: division by zero"]
+    assert run(logs, **exited(1)).pattern == "app-crash"
