@@ -168,6 +168,11 @@ class Evidence:
         return self.detail.stop_code or ""
 
     @cached_property
+    def task_definition_name(self) -> str:
+        """family:revision of the task definition, for CLI commands in remediations."""
+        return (self.detail.task_definition_arn or "").rsplit("/", 1)[-1] or "<family>"
+
+    @cached_property
     def stopped_reason(self) -> str:
         return (self.detail.stopped_reason or "")[:REASON_CHARS]
 

@@ -87,6 +87,9 @@ def clip(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# A value a reporter replaced in an ARN or message: <account id>, {REGION}, [ACCOUNT-ID]
+PLACEHOLDER = r"<[^<>:\n]*>|\{[^{}:\n]*\}|\[[^\[\]:\n]*\]"
+
 # The ECS agent could not reach the container runtime (Docker daemon down, named pipe refused on Windows).
 DAEMON_UNREACHABLE = re.compile(r"Cannot connect to the Docker daemon|Is the docker daemon running|"
                                 r"docker client must be run with elevated privileges|error during connect:",

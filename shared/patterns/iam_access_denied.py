@@ -18,6 +18,7 @@ import re
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    PLACEHOLDER,
     Explanation,
     Match,
     Pattern,
@@ -28,7 +29,7 @@ from shared.patterns.base import (
 )
 
 # Values may be quoted `like this' (older SDKs and man-page style), "like this" or 'like this'.
-_PRINCIPAL = re.compile(r"(?:User|Principal):? [`\"']?(arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|<[^<>\s]+>|\{[^{}\s:]+\}|\[[^\[\]\s:]+\]):"
+_PRINCIPAL = re.compile(r"(?:User|Principal):? [`\"']?(arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):"
                         r"[^\s,;\"'`]+)[`\"']? is not authorized")
 _ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? [`\"']?([\w-]+:[\w*]+)")
 _RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"'`]?(?!associated)(arn:[^\s,;\"'`]+|[^\s,;\"'`]+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")

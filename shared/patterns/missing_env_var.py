@@ -266,7 +266,7 @@ class MissingEnvVar(Pattern):
     def _explain_unnamed(self, m: Match, ev: Evidence, container: str, image: str) -> Explanation:
         cdef = ev.container_definition(m.facts.get("container"))
         defined = sorted(cdef.env_names | cdef.secret_names) if cdef is not None else []
-        family = (ev.detail.task_definition_arn or "").rsplit("/", 1)[-1] or "<family>"
+        family = ev.task_definition_name
         have = (f"The task definition gives {container} these variables: {', '.join(defined)}. Compare them"
                 if defined else f"List the variables the task definition gives {container} (`aws ecs "
                 f"describe-task-definition --task-definition {family} --query "

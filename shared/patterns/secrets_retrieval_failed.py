@@ -14,6 +14,7 @@ import re
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    PLACEHOLDER,
     Explanation,
     Match,
     Pattern,
@@ -29,16 +30,14 @@ _SIGNAL = re.compile(
     r"|failed to (?:download|retrieve) env(?:ironment)? files?|unable to get secret|fetching secret data",
     re.IGNORECASE,
 )
-# Reporters replace the region and account with placeholders: <region>, {REGION}, [ACCOUNT-ID].
-_HOLDER = r"<[^<>:\n]*>|\{[^{}:\n]*\}|\[[^\[\]:\n]*\]"
 _SECRET_ARN = re.compile(
-    r"arn:aws[\w-]*:(?:secretsmanager|ssm):(?:[\w-]*|" + _HOLDER + r"):(?:[\d*Xx]*|" + _HOLDER + r"):"
+    r"arn:aws[\w-]*:(?:secretsmanager|ssm):(?:[\w-]*|" + PLACEHOLDER + r"):(?:[\d*Xx]*|" + PLACEHOLDER + r"):"
     r"(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
 _CUT_ARN = re.compile(r"(arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]+:\d{12})(?::[^\s,;'\")]*)?(?:\.{3}|…)")
 _S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
 _SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
-_PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + _HOLDER + r"):[^\s]+) is not authorized")
+_PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):[^\s]+) is not authorized")
 _ACTION = re.compile(r"not authorized to perform: ([\w-]+:\w+)")
 _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "send request failed",
             "dial tcp", "no such host", "requestcanceled", "connection reset", "tls handshake timeout")
@@ -114,7 +113,7 @@ class SecretsRetrievalFailed(Pattern):
         role_txt = f"the task EXECUTION role{f' (`{role}`)' if role else ''}"
         steps: list[str] = []
         if f.get("secret_truncated"):
-            family = (ev.detail.task_definition_arn or "").rsplit("/", 1)[-1] or "<family>"
+            family = ev.task_definition_name
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          f"definition to find it: `aws ecs describe-task-definition --task-definition {family} "
                          "--query 'taskDefinition.containerDefinitions[].secrets'`.")

@@ -23,6 +23,18 @@ LOG_GROUP = "/ecs/orders-api"
 TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders-api-task"
 EXEC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/orders-api-execution"
 
+# The task role may not read an SSM parameter: the app's own AccessDenied, as botocore prints it.
+SSM_PARAMETER = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/prod/orders/db"
+SSM_DENIED_LOGS = [
+    "Traceback (most recent call last):",
+    '  File "/app/main.py", line 8, in <module>',
+    "    ssm.get_parameter(Name='/prod/orders/db')",
+    "botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
+    f"operation: User: arn:aws:sts::{ACCOUNT}:assumed-role/orders-api-task/4f9c2a1b0e8d4c7a is not authorized to "
+    f"perform: ssm:GetParameter on resource: {SSM_PARAMETER} because no identity-based policy allows the "
+    "ssm:GetParameter action",
+]
+
 CRASH_LOGS = [
     "INFO starting orders-api 1.4.2",
     "Traceback (most recent call last):",

@@ -12,18 +12,16 @@ from shared.evidence import ecs, iam
 from shared.evidence.gather import investigate
 from shared.evidence.model import TaskDefinitionFacts
 from shared.inputs import parse_task_event
-from tests.functional.aws_world import ACCOUNT, EXEC_ROLE, REGION, TASK_ROLE, World, container_def
-
-PARAM = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/prod/orders/db"
-DENIED = [
-    "Traceback (most recent call last):",
-    '  File "/app/main.py", line 8, in <module>',
-    "    ssm.get_parameter(Name='/prod/orders/db')",
-    "botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
-    f"operation: User: arn:aws:sts::{ACCOUNT}:assumed-role/orders-api-task/4f9c2a1b0e8d4c7a is not authorized to "
-    f"perform: ssm:GetParameter on resource: {PARAM} because no identity-based policy allows the ssm:GetParameter "
-    "action",
-]
+from tests.functional.aws_world import (
+    ACCOUNT,
+    EXEC_ROLE,
+    REGION,
+    SSM_DENIED_LOGS,
+    SSM_PARAMETER,
+    TASK_ROLE,
+    World,
+    container_def,
+)
 
 
 @pytest.fixture
@@ -40,13 +38,13 @@ def aws(monkeypatch):
 
 def test_access_denied_is_confirmed_for_the_task_role(aws):
     world = World.build(aws, [container_def()])
-    world.write_logs("app", DENIED)
+    world.write_logs("app", SSM_DENIED_LOGS)
     stub = Stubber(aws("iam"))
     stub.add_response("simulate_principal_policy", {
-        "EvaluationResults": [{"EvalActionName": "ssm:GetParameter", "EvalResourceName": PARAM,
+        "EvaluationResults": [{"EvalActionName": "ssm:GetParameter", "EvalResourceName": SSM_PARAMETER,
                                "EvalDecision": "implicitDeny", "MatchedStatements": [], "MissingContextValues": []}],
         "IsTruncated": False,
-    }, {"PolicySourceArn": TASK_ROLE, "ActionNames": ["ssm:GetParameter"], "ResourceArns": [PARAM]})
+    }, {"PolicySourceArn": TASK_ROLE, "ActionNames": ["ssm:GetParameter"], "ResourceArns": [SSM_PARAMETER]})
     stub.activate()
     aws.reset_calls()
     ev, finding = investigate(parse_task_event(world.stopped_event()), aws)
@@ -54,7 +52,7 @@ def test_access_denied_is_confirmed_for_the_task_role(aws):
     assert finding.pattern == "iam-access-denied"
     assert ev.iam.decision == "implicitDeny" and ev.iam.role_kind == "task role" and ev.iam.role_arn == TASK_ROLE
     assert finding.facts["role_kind"] == "task role" and finding.facts["simulation"] == "implicitDeny"
-    assert any('"Action": ["ssm:GetParameter"]' in step and PARAM in step for step in finding.remediation)
+    assert any('"Action": ["ssm:GetParameter"]' in step and SSM_PARAMETER in step for step in finding.remediation)
     check = next(c for c in finding.checks if c.name.startswith("IAM simulation"))
     assert check.ok is False and TASK_ROLE in check.result
     # One extra read for this pattern: the simulation (plus the log tail and, cold, the task definition).
@@ -64,7 +62,7 @@ def test_access_denied_is_confirmed_for_the_task_role(aws):
 
 def test_simulation_denied_is_a_gap_and_the_finding_stands(aws):
     world = World.build(aws, [container_def()])
-    world.write_logs("app", DENIED)
+    world.write_logs("app", SSM_DENIED_LOGS)
     stub = Stubber(aws("iam"))
     stub.add_client_error("simulate_principal_policy", "AccessDenied", "not allowed", 403)
     stub.activate()

@@ -16,6 +16,7 @@ import pytest
 
 from tests.functional.aws_world import CRASH_LOGS, SERVICE, World, container_def
 from tests.support.aws import REGION, aws, drain, make_table, make_topic_with_queue  # noqa: F401
+from tests.support.caches import reset_caches
 from tests.support.slack_receiver import SlackReceiver
 
 
@@ -31,20 +32,6 @@ class Context:
         return 60_000
 
 
-def _reset_caches() -> None:
-    import functions.runtime as runtime
-    import shared.aws
-    from shared.evidence import ecs
-    from shared.settings import settings
-
-    settings.cache_clear()
-    runtime.channels.cache_clear()
-    runtime.state.cache_clear()
-    runtime.idempotency.cache_clear()
-    shared.aws._DEFAULT = None
-    ecs.clear_cache()
-
-
 @pytest.fixture
 def env(aws, monkeypatch):  # noqa: F811
     """Topic + subscriber queue, state table, Slack webhook secret, a task definition with logs."""
@@ -57,7 +44,7 @@ def env(aws, monkeypatch):  # noqa: F811
     monkeypatch.setenv("ECS_AUTOPSY_TABLE_NAME", table)
     monkeypatch.setenv("ECS_AUTOPSY_SLACK_SECRET_ID", secret)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "EcsAutopsyTest")
-    _reset_caches()
+    reset_caches()
     from shared.aws import Clients
 
     world = World.build(Clients(REGION), [container_def("app")])
@@ -69,7 +56,7 @@ def env(aws, monkeypatch):  # noqa: F811
     yield {"world": world, "queue": queue_url, "slack": receiver, "topic": topic_arn, "out": out}
     runtime.logger.registered_handler.setStream(previous)
     receiver.stop()
-    _reset_caches()
+    reset_caches()
 
 
 def _json_lines(env: dict, capsys: Any) -> list[dict]:

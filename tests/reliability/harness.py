@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support.aws import REGION, make_table, make_topic_with_queue
+from tests.support.caches import reset_caches
 from tests.support.slack_receiver import SlackReceiver
 
 ACCOUNT = "123456789012"
@@ -163,26 +164,6 @@ class Faults:
             botocore_stubber(event_name=event_name, request=request)
             raise ReadTimeoutError(endpoint_url=request.url)
         return None
-
-
-def reset_caches() -> None:
-    """What a cold start resets: settings, the runtime's clients and channels, evidence caches."""
-    import functions.runtime as runtime
-    import shared.aws
-    from shared.evidence import ecs, gather
-    from shared.notify import aws as notify_aws
-    from shared.notify import secrets
-    from shared.settings import settings
-
-    settings.cache_clear()
-    runtime.channels.cache_clear()
-    runtime.state.cache_clear()
-    runtime.idempotency.cache_clear()
-    shared.aws._DEFAULT = None
-    ecs.clear_cache()
-    gather.clear_storm_cache()
-    secrets.clear_cache()
-    notify_aws.client.cache_clear()
 
 
 def warm_reset() -> None:

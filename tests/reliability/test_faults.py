@@ -37,6 +37,7 @@ from tests.functional.aws_world import (
     CRASH_LOGS,
     REGION,
     SERVICE,
+    SSM_DENIED_LOGS,
     container_def,
 )
 from tests.reliability.figures import add, record
@@ -46,9 +47,9 @@ from tests.reliability.harness import (
     Lambda,
     error_for,
     quiet_metrics,
-    reset_caches,
     warm_reset,
 )
+from tests.support.caches import reset_caches
 from tests.support.slack_receiver import Reply
 
 FIG = "faults (issue 6.2): one handler invocation per cell, retried when it raised"
@@ -60,15 +61,6 @@ LAMBDA_ATTEMPTS = 3  # the first invocation and ASYNC_RETRIES (infra/autopsy.py)
 MEMBER = "111111111111"
 DEPLOYMENT = "ecs-svc/7777777777777777777"
 
-DENIED = [
-    "Traceback (most recent call last):",
-    '  File "/app/main.py", line 8, in <module>',
-    "    ssm.get_parameter(Name='/prod/orders/db')",
-    "botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
-    f"operation: User: arn:aws:sts::{ACCOUNT}:assumed-role/orders-api-task/4f9c2a1b0e8d4c7a is not authorized to "
-    f"perform: ssm:GetParameter on resource: arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/prod/orders/db because no "
-    "identity-based policy allows the ssm:GetParameter action",
-]
 EGRESS = [
     "Traceback (most recent call last):",
     '  File "/app/pay.py", line 30, in charge',
@@ -139,7 +131,7 @@ def _egress(lam: Lambda) -> dict:
 
 def _denied(lam: Lambda) -> dict:
     world = lam.world([container_def("app")])
-    world.write_logs("app", DENIED)
+    world.write_logs("app", SSM_DENIED_LOGS)
     return world.stopped_event()
 
 
@@ -190,10 +182,7 @@ def observe_baselines(monkeypatch) -> None:
     """Every scenario once without faults, recording the calls each handler makes (OBSERVED)."""
     for sc in [*SCENARIOS, MANUAL]:
         with monkeypatch.context() as mp, quiet_metrics(), Lambda(mp, env=sc.env) as lam:
-            for op, parsed in sc.answers.items():
-                lam.faults.answer(op, parsed)
-            event = sc.build(lam)
-            _fresh(lam)
+            event = _world(lam, sc)
             out = lam.invoke(sc.function, copy.deepcopy(event), request_id="baseline")
             assert not isinstance(out, Exception), out
             OBSERVED[sc.function].update(lam.runtime_clients.calls)
@@ -220,6 +209,15 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.scenario} / {self.op} / {self.kind}{' (persistent)' if self.persistent else ''}"
+
+
+def _world(lam: Lambda, sc: Scenario) -> dict:
+    """The scenario's account with its canned answers, and its event; counters and state fresh."""
+    for op, parsed in sc.answers.items():
+        lam.faults.answer(op, parsed)
+    event = sc.build(lam)
+    _fresh(lam)
+    return event
 
 
 def _fresh(lam: Lambda, cold: bool = False) -> None:
@@ -324,10 +322,7 @@ SEEN_OPS: set[str] = set()
 def test_fault_matrix(monkeypatch, sc: Scenario):
     start = time.perf_counter()
     with quiet_metrics(), Lambda(monkeypatch, env=sc.env) as lam:
-        for op, parsed in sc.answers.items():
-            lam.faults.answer(op, parsed)
-        event = sc.build(lam)
-        _fresh(lam)
+        event = _world(lam, sc)
         baseline = lam.invoke(sc.function, copy.deepcopy(event), request_id="baseline")
         assert not isinstance(baseline, Exception), baseline
         ops = sorted(lam.runtime_clients.calls)
