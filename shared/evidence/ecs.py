@@ -59,7 +59,7 @@ def cluster_of_task(task_arn: str | None) -> str | None:
 
 def task_event(task: dict) -> TaskStateChangeEvent:
     """A DescribeTasks task wrapped in the EventBridge envelope the engine reads."""
-    from shared.inputs import parse_task_event
+    from shared.models.parse import parse_task_event
 
     return parse_task_event(_jsonable(task))
 

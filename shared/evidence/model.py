@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal, get_args
 
 from shared.logs import LogSet
 from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
@@ -18,6 +19,33 @@ from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
 SIGNAL_EXITS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
 # How much of a stop reason the patterns read (ECS writes at most a few hundred characters).
 REASON_CHARS = 8192
+
+# Second-phase evidence a pattern may ask for (Pattern.needs): read only when a first diagnosis wants it.
+Need = Literal["target_health", "iam", "network"]
+NEEDS: frozenset[str] = frozenset(get_args(Need))
+
+# Why a piece of evidence is missing: refused (denied), rate-limited (throttled), not there (missing),
+# no answer from the endpoint (unreachable), out of time (timeout), a defect in ecs-autopsy (error), not
+# read on purpose (skipped: offline, nothing to read), or stood in for by a crash-loop sibling's (borrowed).
+GapKind = Literal["denied", "throttled", "missing", "unreachable", "timeout", "error", "skipped", "borrowed"]
+GAP_KINDS: frozenset[str] = frozenset(get_args(GapKind))
+
+
+class GapNote(str):
+    """A gap's text that also carries its kind: plain str everywhere text is enough, `.kind` where code
+    must decide (never parse the prose)."""
+
+    kind: GapKind
+
+    def __new__(cls, text: str, kind: GapKind = "missing") -> GapNote:
+        note = super().__new__(cls, text)
+        note.kind = kind
+        return note
+
+
+def gap_kind(gap: str) -> GapKind:
+    kind = getattr(gap, "kind", None)
+    return kind if kind in GAP_KINDS else "missing"  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

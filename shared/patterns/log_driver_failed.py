@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -55,10 +58,20 @@ def _cause(text: str) -> str | None:
     return None
 
 
+class LogDriverFailedFacts(Facts):
+    """The facts of log-driver-failed."""
+
+    action: str | None = Field(None, description="The denied action, when denied.")
+    cause: str | None = Field(None, description="missing-group, access-denied, network, ...")
+    log_group: str | None = Field(None, description="The log group.")
+
+
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
     priority = 190
     severity = "critical"
+    Facts = LogDriverFailedFacts
+    key_facts = ("log_group", "cause")
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
