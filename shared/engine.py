@@ -148,6 +148,10 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
     also = sorted((pid for pid in matches if pid != pattern.id), key=lambda pid: -by_id(pid).priority)
     facts = typed_facts(pattern, match.facts)
     container = match.container or facts.get("container") or ev.primary
+    if container and container == ev.attribution.culprit:
+        # The others ECS stopped because this one failed: shown as victims, never blamed.
+        evidence.extend({"source": f"containers[{name}]", "text": why}
+                        for name, why in ev.attribution.victims.items())
     if not ev.logs:
         gaps.append("No container log lines were available; the diagnosis rests on the stop reason and exit codes.")
     elif container and container not in ev.logs.containers and None not in ev.logs.containers:

@@ -194,6 +194,9 @@ def _container(c: dict) -> ContainerDefinition:
         log_options=dict(log_config.get("options") or {}),
         entry_point=tuple(c.get("entryPoint") or ()),
         command=tuple(c.get("command") or ()),
+        depends_on=tuple((d["containerName"], d.get("condition") or "START") for d in c.get("dependsOn") or []
+                         if d.get("containerName")),
+        firelens=(c.get("firelensConfiguration") or {}).get("type"),
     )
 
 

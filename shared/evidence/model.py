@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, get_args
 
+from shared.attribution import Attribution, attribute
 from shared.logs import LogSet
 from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
 
@@ -65,6 +66,8 @@ class ContainerDefinition:
     log_options: Mapping[str, str] = field(default_factory=dict)
     entry_point: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
+    depends_on: tuple[tuple[str, str], ...] = ()  # (container name, condition: START, COMPLETE, SUCCESS, HEALTHY)
+    firelens: str | None = None  # firelensConfiguration.type (fluentbit, fluentd): this container is the log router
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,9 @@ class Evidence:
         out: list[tuple[str, str]] = []
         if self.detail.stopped_reason:
             out.append(("stoppedReason", self.detail.stopped_reason[:REASON_CHARS]))
+        waiting = self.attribution.waiting_on
         for c in self.detail.containers:
-            if c.reason:
+            if c.reason and c.name not in waiting:  # "dependency ... did not exit successfully": a victim's
                 out.append((f"containers[{c.name}].reason", c.reason[:REASON_CHARS]))
         return tuple(out)
 
@@ -208,31 +212,22 @@ class Evidence:
         return next((c for c in self.detail.containers if c.name == name), None)
 
     @cached_property
+    def attribution(self) -> Attribution:
+        """Which container failed first and which were only stopped with it (shared.attribution)."""
+        return attribute(self.detail, self.task_definition)
+
+    @cached_property
     def failing(self) -> tuple[str, ...]:
         """Containers that most likely took the task down, most likely first."""
+        if self.attribution.ranked:
+            return self.attribution.ranked
         containers = self.detail.containers
         essential = {c.name for c in self.task_definition.containers if c.essential} if self.task_definition else None
-        ranked: list[tuple[int, int, str]] = []
-        for pos, c in enumerate(containers):
-            if not c.name:
-                continue
-            score = 0
-            if c.reason:
-                score += 8
-            if c.exit_code not in (None, 0):
-                score += 4 if c.exit_code not in SIGNAL_EXITS else 2
-            if (c.health_status or "").upper() == "UNHEALTHY":
-                score += 3
-            if essential is not None and c.name in essential:
-                score += 1
-            if score:
-                ranked.append((-score, pos, c.name))
-        if ranked:
-            return tuple(name for _, _, name in sorted(ranked))
         named = [c.name for c in containers if c.name]
         if essential:
             named = [n for n in named if n in essential] or named
-        return tuple(named[:1])
+        apps = [n for n in named if n not in self.attribution.sidecars]
+        return tuple((apps or named)[:1])
 
     @cached_property
     def primary(self) -> str | None:
