@@ -170,7 +170,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "remediation": explanation.remediation,
         "also_matched": also,
         "task": _task_summary(ev),
-        "log_excerpt": excerpt(ev, container),
+        "log_excerpt": excerpt(ev, container, anchor=match.anchor if match.stage is Stage.APP else None),
         "links": _links(ev, container),
         "gaps": list(dict.fromkeys(gaps)),
         "checks": _checks(ev, pattern, match, matches),
@@ -219,31 +219,46 @@ def _mask(data: dict) -> None:
         container[key] = value  # type: ignore[index]
 
 
-def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> list[str]:
-    """The last `limit` non-blank lines of the failing container (unlabelled lines included), masked."""
+def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anchor: int | None = None) -> list[str]:
+    """The failing container's lines (unlabelled lines included): its last `limit` non-blank lines, or, when
+    the incident (`anchor`) lies further back (a goroutine or thread dump, a long shutdown after it), the
+    incident and a bounded part of what follows. Lines of another container carry its name, so a log
+    router's (or any sidecar's) lines are never shown as the app's."""
     logs = ev.logs
     if not logs:
         return []
     names = logs.container_names()
-    texts = logs.texts
-    if len(names) <= 1:
-        picked = [t for t in texts[-(limit * 2):] if t.strip()][-limit:]
-        if len(picked) < limit:
-            picked = [t for t in texts if t.strip()][-limit:]
+    containers, texts = logs.containers, logs.texts
+    own = {container, None} if container in names or not names else None
+    label = len(names) > 1 or (bool(names) and container not in names)
+
+    def show(i: int) -> str:
+        c = containers[i]
+        return f"[{c}] {texts[i]}" if label and c else texts[i]
+
+    def mine(i: int) -> bool:
+        return bool(texts[i].strip()) and (own is None or containers[i] in own)
+
+    picked: list[int] = []
+    for i in range(len(logs) - 1, -1, -1):
+        if mine(i):
+            picked.append(i)
+            if len(picked) >= limit:
+                break
+    picked.reverse()
+    if anchor is not None and picked and anchor < picked[0] and mine(anchor):
+        before = [i for i in range(anchor - 1, max(-1, anchor - 40), -1) if mine(i)][:5][::-1]
+        window = [*before, anchor]
+        i = anchor + 1
+        while len(window) < limit - 1 and i < len(logs):
+            if mine(i):
+                window.append(i)
+            i += 1
+        rest = sum(1 for j in range(i, len(logs)) if mine(j))
+        out = [show(j) for j in window] + ([f"… {rest} more lines after the incident not shown"] if rest else [])
     else:
-        keep = (container, None) if container in names else None
-        picked = []
-        for i in range(len(logs) - 1, -1, -1):
-            c = logs.containers[i]
-            if keep is not None and c not in keep:
-                continue
-            text = texts[i]
-            if text.strip():
-                picked.append(f"[{c}] {text}" if c else text)
-                if len(picked) >= limit:
-                    break
-        picked.reverse()
-    return [line if len(line) <= 1000 else line[:999] + "…" for line in picked]
+        out = [show(i) for i in picked]
+    return [line if len(line) <= 1000 else line[:999] + "…" for line in out]
 
 
 def identity(pattern: Pattern, facts: dict) -> tuple[tuple[str, str], ...]:

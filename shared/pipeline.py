@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.engine import diagnose
+from shared.engine import CONFIDENT, diagnose
 from shared.evidence.model import Evidence, Need
 from shared.models.event import (
     DEPLOYMENT_STATE_CHANGE,
@@ -51,11 +51,23 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
     gatherer = Gatherer(clients, settings, log_lines, collapse)
     ev = gatherer.first(event, logs, fresh)
     finding = diagnose(ev)
+    culprit = finding.facts.get("container") or ev.primary
+    if tail_named_no_cause(finding) and gatherer.can_read_deeper(culprit):
+        # The tail holds no incident (a goroutine or thread dump, a long shutdown after the error): read
+        # further back, once, and diagnose again.
+        ev = gatherer.deeper(ev, culprit)
+        finding = diagnose(ev)
     need = plan(finding)
     if not need or gatherer.blocked:
         return ev, finding
     more = gatherer.more(ev, need, finding.facts)
     return more, diagnose(more)
+
+
+def tail_named_no_cause(finding: Finding) -> bool:
+    """No cause, or only the catch-all's weak guess: older log lines may hold the incident."""
+    pattern = by_id(finding.pattern)
+    return finding.verdict == "undetermined" or (pattern.generic and finding.confidence < CONFIDENT)
 
 
 # -- deployments ----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LOG_STREAMS = 3  # containers whose logs are read, failing ones first
+DEEP_LINES = 10_000  # a deeper read: one GetLogEvents of up to 10,000 events / 1 MB, when the tail named no cause
 NOTHING: frozenset[Need] = frozenset()
 EVERYTHING: frozenset[Need] = frozenset(NEEDS)  # type: ignore[arg-type]
 
@@ -75,6 +76,7 @@ class Gatherer:
         self.log_lines = log_lines or self.settings.log_lines
         self.gaps: list[str] = []
         self.collapse = collapse
+        self.read: dict[str, tuple[LogSource, list[str]]] = {}  # container -> (stream, lines read)
 
     def _gap(self, text: str | None, kind: GapKind | None = None) -> None:
         if text and text not in self.gaps:
@@ -183,12 +185,31 @@ class Gatherer:
             _STORM[storm] = (now, lines, task_id(d.task_arn), 1)
             while len(_STORM) > STORM_ENTRIES:
                 _STORM.pop(next(iter(_STORM)))
+        self.read = {name: (by_name[name], got) for name, got in lines.items()}
         return normalise(lines, names)
 
-    def _read_stream(self, source: LogSource) -> list[str]:
+    # -- deeper ----------------------------------------------------------------------------------
+    def can_read_deeper(self, container: str | None) -> bool:
+        """The tail read of `container` came back full: older lines exist that were not read."""
+        got = self.read.get(container or "")
+        return got is not None and len(got[1]) >= self.log_lines and self.log_lines < DEEP_LINES
+
+    def deeper(self, ev: Evidence, container: str) -> Evidence:
+        """Read further back in `container`'s stream: one GetLogEvents of up to DEEP_LINES events (the API's
+        own cap is 10,000 events or 1 MB), the tail included, in place of the tail that was read."""
+        source, _ = self.read[container]
+        got = self._read_stream(source, DEEP_LINES)
+        if not got:
+            return replace(ev, gaps=tuple(self.gaps))
+        self.read[container] = (source, got)
+        names = [c.name for c in ev.detail.containers if c.name]
+        logs = normalise({name: lines for name, (_, lines) in self.read.items()}, names)
+        return replace(ev, logs=logs, gaps=tuple(self.gaps))
+
+    def _read_stream(self, source: LogSource, limit: int | None = None) -> list[str]:
         client = self.clients("logs", source.region or self.region)
         got, gap = guarded(f"Logs of {source.container} ({source.group})", "logs:GetLogEvents", cwlogs.fetch,
-                           client, source, self.log_lines)
+                           client, source, limit or self.log_lines)
         if gap:
             prefixes = self.settings.log_group_prefixes
             if ("access denied" in gap and prefixes and source.group

@@ -32,6 +32,8 @@ class ContainerHealthCheckFailedFacts(Facts):
     listen_address: str | None = Field(None, description="The address the application listens on.")
     listen_port: int | None = Field(None, description="The port the application listens on.")
     missing_command: str | None = Field(None, description="A command the health check runs that the image lacks.")
+    health_check: str | None = Field(None, description="The container health-check command.")
+    start_period: int | None = Field(None, description="The health check's start period, seconds.")
 
 
 class ContainerHealthCheckFailed(Pattern):

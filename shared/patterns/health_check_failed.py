@@ -119,6 +119,8 @@ class HealthCheckFailedFacts(Facts):
     requests_seen: int | None = Field(None, description="Health-check requests seen in the logs.")
     status_codes: list[str] | None = Field(None, description="Status codes the application answered.")
     target_group: str | None = Field(None, description="The target group.")
+    security_group: str | None = Field(None, description="The security group that blocks the load balancer.")
+    target_health_reason: str | None = Field(None, description="The target group's health reason (Target.ResponseCodeMismatch ...).")
 
 
 class HealthCheckFailed(Pattern):

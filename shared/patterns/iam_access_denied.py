@@ -113,6 +113,7 @@ class IamAccessDeniedFacts(Facts):
     role: str | None = Field(None, description="The role name.")
     role_kind: str | None = Field(None, description="task role, execution role, instance role.")
     service: str | None = Field(None, description="The AWS service called.")
+    simulation: str | None = Field(None, description="What IAM's policy simulation answered.")
 
 
 class IamAccessDenied(Pattern):

@@ -125,6 +125,8 @@ class MissingEnvVarFacts(Facts):
 
     variable: str | None = Field(None, description="The environment variable that is not set.")
     variables: list[str] | None = Field(None, description="Several variables that are not set.")
+    absent_from_task_definition: list[str] | None = Field(None, description="Variables the task definition does not set.")
+    in_task_definition: list[str] | None = Field(None, description="Variables the task definition sets (names only).")
 
 
 class MissingEnvVar(Pattern):

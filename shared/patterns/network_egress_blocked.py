@@ -56,6 +56,9 @@ class NetworkEgressBlockedFacts(Facts):
     host: str | None = Field(None, description="The host the task could not reach.")
     port: int | None = Field(None, description="The port.")
     url: str | None = Field(None, description="The URL requested.")
+    internet_route: str | None = Field(None, description="The subnet's route to the internet, if any.")
+    private_address: bool | None = Field(None, description="The host resolved to a private address.")
+    vpc_endpoints: list[str] | None = Field(None, description="VPC endpoints in the task's VPC.")
 
 
 class NetworkEgressBlocked(Pattern):

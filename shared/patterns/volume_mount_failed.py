@@ -71,6 +71,7 @@ class VolumeMountFailedFacts(Facts):
     cause: str | None = Field(None, description="access-denied, not-found, network, ...")
     file_system: str | None = Field(None, description="The file system id.")
     volume: str | None = Field(None, description="The volume name.")
+    access_point: str | None = Field(None, description="The EFS access point.")
 
 
 class VolumeMountFailed(Pattern):
