@@ -64,7 +64,7 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     ("english", ("env",), re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
                            + _NAME + ")" + _Q)),
     ("english", ("env",), re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
-    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
+    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?|(?:please|must|need to) set an? )" + _Q + "(" + _UPPER + ")" + _Q
                            + r" " + _ENV)),
     ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
