@@ -44,6 +44,9 @@ _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
+# S3 answers a HEAD request without a body, so botocore has only the status: "An error occurred (403)
+# when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
+_HEAD_403 = re.compile(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = re.compile(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
 _S3_DENIED = re.compile(r"\bAccessDenied: Access Denied\b")
@@ -58,7 +61,8 @@ _NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission de
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
-            "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers")
+            "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
+            "(403) when calling")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).
 _OP_SERVICE = {
@@ -75,6 +79,9 @@ _OP_SERVICE = {
     "StartExecution": "states", "Invoke": "lambda", "PutRecord": "kinesis", "PutRecords": "kinesis",
     "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
 }
+# Operations whose IAM action has another name (S3 authorizes a HEAD as the GET/List it precedes).
+_OP_ACTION = {"HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
+              "ListObjectsV2": "s3:ListBucket", "CreateMultipartUpload": "s3:PutObject"}
 _SDK_NAMES = {"amazons3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dynamodb": "dynamodb",
               "amazonsqs": "sqs", "sqs": "sqs", "amazonsns": "sns", "sns": "sns", "awssecretsmanager":
               "secretsmanager", "secretsmanager": "secretsmanager", "awssimplesystemsmanagement": "ssm",
@@ -170,10 +177,12 @@ class IamAccessDenied(Pattern):
             elif "resource associated with this ciphertext" in action.string:
                 facts["resource"] = "the KMS key that encrypted the ciphertext"
         op = _OPERATION.search(text) or _OPERATION.search(context)
+        head = None if op else _HEAD_403.search(text)
         sdk = _SDK_SERVICE.search(context)
-        if not action and op:
-            service = _OP_SERVICE.get(op.group(2))
-            facts["action"] = f"{service}:{op.group(2)}" if service else op.group(2)
+        if not action and (op or head):
+            name = op.group(2) if op else head.group(1) if head else ""
+            service = _OP_SERVICE.get(name)
+            facts["action"] = _OP_ACTION.get(name) or (f"{service}:{name}" if service else name)
         elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):
             service = _SDK_NAMES.get(sdk.group(1).lower().replace(" ", ""), sdk.group(1).lower().replace(" ", ""))
             facts["action"] = f"{service}:*"
