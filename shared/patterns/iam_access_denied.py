@@ -44,6 +44,11 @@ _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
+# Envoy's xDS stream closed with gRPC status 7 (PERMISSION_DENIED): with the App Mesh management server
+# that is IAM refusing appmesh:StreamAggregatedResources to the task role. Envoy logs it at warning and
+# retries, so the line is read whatever its level. Another control plane's denial is not IAM.
+_XDS_DENIED = re.compile(r"gRPC config stream (?:to (?P<target>\S+) )?closed(?: since \d+s ago)?: 7\b")
+_APPMESH = re.compile(r"appmesh", re.IGNORECASE)
 # S3 answers a HEAD request without a body, so botocore has only the status: "An error occurred (403)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
 _HEAD_403 = re.compile(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
@@ -62,7 +67,7 @@ _NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission de
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
             "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
-            "(403) when calling")
+            "(403) when calling", "config stream")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).
 _OP_SERVICE = {
@@ -141,6 +146,15 @@ class IamAccessDenied(Pattern):
         logs = ev.logs
         for i in candidate_lines(ev, _NEEDLES):
             text = logs.texts[i]
+            xds = _XDS_DENIED.search(text)
+            if xds and "authorized to perform" not in text.lower():
+                if self._appmesh(ev, i, xds.group("target")):
+                    container = container_for_line(ev, i)
+                    facts = {"action": "appmesh:StreamAggregatedResources", "service": "appmesh",
+                             "role_kind": "task role", "container": container}
+                    return Match(facts=facts, proofs=(log_proof(ev, i),), confidence=0.85, stage=Stage.APP,
+                                 anchor=i, container=container)
+                continue
             if logs.quiet(i) and "authorized to perform" not in text.lower():
                 continue
             start, end = logs.block_start(i), logs.block_end(i)
@@ -164,6 +178,14 @@ class IamAccessDenied(Pattern):
                          confidence=0.75 if facts.get("cause") == "no-credentials" else 0.93,
                          stage=Stage.APP, anchor=i, container=container)
         return None
+
+    @staticmethod
+    def _appmesh(ev: Evidence, i: int, target: str | None) -> bool:
+        """Is this envoy's xDS server App Mesh's (the stream's target, else the container's image)?"""
+        if target:
+            return bool(_APPMESH.search(target))
+        c = ev.container(ev.logs.containers[i] or ev.primary)
+        return bool(c and c.image and _APPMESH.search(c.image))
 
     def _facts(self, text: str, context: str, ev: Evidence, near: str = "") -> dict | None:
         facts: dict = {}

@@ -111,6 +111,47 @@ POSITIVES = [
 ]
 
 
+APPMESH_ENVOY = "840364872350.dkr.ecr.eu-west-1.amazonaws.com/aws-appmesh-envoy:v1.27.2.0-prod"
+XDS = "[2024-01-17 09:10:21.408][1][warning][config] [source/common/config/grpc_stream.h:163] "
+
+
+def envoy_unhealthy(image: str = APPMESH_ENVOY) -> dict:
+    return {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+            "containers": [box(143, "app"), box(143, "envoy", image=image, healthStatus="UNHEALTHY")]}
+
+
+XDS_DENIED = [
+    pytest.param({"envoy": [XDS + "gRPC config stream closed: 7"] * 3}, envoy_unhealthy(),
+                 id="bare-status-7-from-the-app-mesh-envoy-image"),
+    pytest.param({"envoy": [XDS + "DeltaAggregatedResources gRPC config stream to appmesh-envoy-management.eu-west-1."
+                            "amazonaws.com:443 closed since 35s ago: 7, "]},
+                 envoy_unhealthy("envoyproxy/envoy:v1.29.0"), id="status-7-from-the-app-mesh-management-server"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail"), XDS_DENIED)
+def test_app_mesh_xds_permission_denied_is_the_task_role_at_warning_level(logs, detail):
+    finding = run(logs, **detail)
+    assert_finding(finding, ID, {"action": "appmesh:StreamAggregatedResources", "container": "envoy",
+                                 "role_kind": "task role"})
+    assert finding.symptom == "container-health-check-failed"
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), [
+    pytest.param({"envoy": [XDS + "StreamAggregatedResources gRPC config stream to appmesh-envoy-management.ap-south-1."
+                            "amazonaws.com:443 closed: 13,"]}, envoy_unhealthy(), "container-health-check-failed",
+                 id="status-13-internal-is-not-a-denial"),
+    pytest.param({"envoy": [XDS + "StreamAggregatedResources gRPC config stream to xds_cluster closed: 7, rbac denied"]},
+                 envoy_unhealthy("envoyproxy/envoy:v1.29.0"), "container-health-check-failed",
+                 id="status-7-from-a-self-hosted-control-plane-is-not-iam"),
+    pytest.param({"envoy": [XDS + "gRPC config stream closed: 70"]}, envoy_unhealthy(), "container-health-check-failed",
+                 id="another-status-starting-with-7"),
+])
+def test_xds_near_misses(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None
+
+
 @pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
 def test_positive(logs, detail, facts):
     assert_finding(run(logs, **detail), ID, facts)
