@@ -102,6 +102,9 @@ POSITIVES = [
                                     "=" * 40, "", "[cont-init.d] 01-check-apikey.sh: exited 1."]},
                  {"containers": [box(143, "worker"), box(1, "datadog-agent", image="public.ecr.aws/datadog/agent:7")]},
                  {"variable": "DD_API_KEY", "container": "datadog-agent"}, id="must-set-an-env-var-sidecar"),
+    # Only what Kubernetes injects is the platform's: a KUBERNETES_-prefixed name the team sets is a variable.
+    pytest.param(["Error: environment variable KUBERNETES_NAMESPACE is not set"], exited(1),
+                 {"variable": "KUBERNETES_NAMESPACE"}, id="kubernetes-prefixed-name-the-team-sets"),
     pytest.param(["decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default "
                   "value."], {}, {"variable": "SECRET_KEY"}, id="python-decouple-mentions-a-default"),
     pytest.param(['environs.EnvError: Environment variable "DATABASE_URL" not set'], {},
@@ -203,6 +206,16 @@ NEGATIVES = [
                  exited(1), "app-crash", id="missing-thing-that-is-a-header"),
     pytest.param(["Missing NEW_RELIC_LICENSE_KEY, agent disabled", "TypeError: cannot read properties of undefined"],
                  exited(1), "app-crash", id="missing-variable-that-only-disables-a-feature"),
+    # The CloudWatch agent with an EKS resource detector on ECS: a config for the wrong platform, not a variable
+    # the task definition lacks (setting Kubernetes' own variables would not help).
+    pytest.param({"cloudwatch-agent": [
+        'Error: failed to build pipelines: failed to create "resourcedetection" processor, in pipeline '
+        '"metrics/application_signals": failed creating detector type "eks": failed to create config: unable to load '
+        "in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"]},
+        {"containers": [box(143, "api"), box(1, "cloudwatch-agent", image="amazon/cloudwatch-agent:latest")]},
+        "app-crash", id="kubernetes-injected-variables-mean-a-kubernetes-config"),
+    pytest.param(["panic: KUBERNETES_SERVICE_HOST is not set: unable to load in-cluster configuration"], exited(2),
+                 "app-crash", id="in-cluster-client-outside-kubernetes"),
     pytest.param(["Hint: you can set a LOG_LEVEL environment variable to change the verbosity",
                   "panic: runtime error: index out of range"], exited(2), "app-crash",
                  id="set-a-variable-as-a-tip-not-a-demand"),
