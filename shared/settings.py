@@ -11,6 +11,8 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.warm import on_reset
+
 PREFIX = "ECS_AUTOPSY_"
 
 ENV_VARS = {
@@ -67,3 +69,6 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 @cache
 def settings() -> Settings:
     return from_env()
+
+
+on_reset(settings.cache_clear, "shared.settings.settings")

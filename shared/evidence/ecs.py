@@ -15,6 +15,7 @@ from typing import Any
 from shared.evidence.errors import Gap
 from shared.evidence.model import ContainerDefinition, ServiceFacts, TaskDefinitionFacts
 from shared.models.event import TaskStateChangeEvent, cluster_name
+from shared.warm import on_reset
 
 TASK_EXPIRED = ("ECS no longer knows task {task} ({reason}): stopped tasks stay visible for about an hour, so "
                 "its stop reason and exit codes could not be read.")
@@ -151,6 +152,7 @@ def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
         return _td_cache.get(arn)
 
 
+@on_reset
 def clear_cache() -> None:
     with _td_lock:
         _td_cache.clear()

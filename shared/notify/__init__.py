@@ -20,6 +20,7 @@ from shared.notify.delivery import ChannelOutcome, DeliveryError, DeliveryResult
 from shared.notify.noise import Decision
 from shared.notify.state import DynamoState, MemoryState, State, StateError
 from shared.settings import Settings
+from shared.warm import on_reset
 
 __all__ = [
     "Channel", "ChannelOutcome", "ChatbotChannel", "Decision", "DeliveryError", "DeliveryResult", "DynamoState",
@@ -28,6 +29,12 @@ __all__ = [
 ]
 
 _memory: MemoryState | None = None
+
+
+@on_reset
+def forget_memory_state() -> None:
+    global _memory
+    _memory = None
 
 
 def state_from_settings(settings: Settings, client: object = None) -> State:

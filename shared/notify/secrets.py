@@ -15,6 +15,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.warm import on_reset
+
 CACHE_SECONDS = 300
 
 _providers: dict[int, Any] = {}
@@ -37,6 +39,7 @@ def _provider(client: Any = None) -> Any:
     return _providers[key]
 
 
+@on_reset
 def clear_cache() -> None:
     _providers.clear()
 
