@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 REPLY_COUNTS = (10, 50)
 FALLBACK_ERRORS = frozenset({"channel_not_found", "not_in_channel", "invalid_auth", "missing_scope", "ratelimited",
                              "is_archived"})
-TOKEN_ERRORS = frozenset({"invalid_auth", "missing_scope", "account_inactive", "token_revoked", "not_authed"})
+TOKEN_ERRORS = frozenset({"invalid_auth", "account_inactive", "token_revoked", "not_authed"})  # no other channel helps
 FALLBACKS: Counter[str] = Counter()  # error -> fallbacks made (tests, the demo)
 
 
@@ -253,7 +253,7 @@ class ThreadPoster:
                 out.append((f"count:{threshold}", count_reply(touch.after, threshold)))
         return out
 
-    def recover(self, service: str, reason: str, token: str,
+    def recover(self, service: str, reason: str, token: str, *, opened: dict[str, Any] | None = None,
                 revision_note: Callable[[dict[str, Any]], str] | None = None) -> list[str]:
         """Reply "recovered" in the thread of each open incident of the service and mark it resolved.
 
@@ -261,7 +261,7 @@ class ThreadPoster:
         event (another id) never posts a second one."""
         now = self.clock()
         out: list[str] = []
-        for key in sorted(self.store.open_get(service)):
+        for key in sorted(self.store.open_get(service) if opened is None else opened):
             tkey = thread_key(key)
             item = self.store.resolve(tkey, int(now)) or self.store.get(tkey) or {}
             if item.get("ts") and item.get("channel") != "webhook" \

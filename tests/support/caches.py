@@ -14,6 +14,7 @@ def reset_caches() -> None:
 
     settings.cache_clear()
     runtime.channels.cache_clear()
+    runtime.threads.cache_clear()
     runtime.state.cache_clear()
     runtime.idempotency.cache_clear()
     shared.aws._DEFAULT = None
