@@ -33,7 +33,7 @@ from shared.models.finding import Finding
 from shared.notify.channels import Skipped
 from shared.notify.routing import Route
 from shared.notify.secrets import SlackApp
-from shared.notify.threads import ThreadStore, Touch, thread_key
+from shared.notify.threads import UPDATE_GAP, ThreadStore, Touch, thread_key
 from shared.render.channels import Occurrence
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,9 @@ class ThreadPoster:
                 _, reply_ts = self.api.post(channel, payload, thread_ts=str(ts))
                 self.store.mark(tkey, marker, reply_ts or "webhook", expect=did)
                 sent.append(marker)
-        if not touch.retry:
+        # Who updates the parent is decided by a conditional write, skipped (no call) while the item
+        # read back by the count says the last update is less than UPDATE_GAP old.
+        if not touch.retry and float(item.get("updated_at") or 0) <= now - UPDATE_GAP:
             fresh = self.store.claim_update(tkey, now)
             if fresh is not None:
                 self.api.update(channel, str(ts), parent_payload(f, fresh, route, now))
