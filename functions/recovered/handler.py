@@ -70,8 +70,12 @@ def process(event: dict[str, Any], service: str, arn: str, opened: dict[str, Any
         logger.warning("open incidents but no Slack app configured", extra={"service": service})
         return {"service": service, "open_incidents": len(opened), "recovered": []}
     detail = event.get("detail") or {}
-    reason = "service reached a steady state" if detail.get("eventName") == "SERVICE_STEADY_STATE" \
-        else f"deployment {detail.get('deploymentId') or ''} completed".replace("  ", " ")
+    if detail.get("eventName") == "SERVICE_STEADY_STATE":
+        reason = "the service reached a steady state"
+    elif "roll" in str(detail.get("reason") or "").lower():
+        reason = "the rollback completed"
+    else:
+        reason = f"deployment {detail.get('deploymentId') or ''} completed".replace("  ", " ")
     recovered = slack._thread_poster(app).recover(service, reason, str(event.get("id") or ""), opened=opened,
                                                   revision_note=lambda item: revision_note(arn, item))
     metrics.add_metric(name="Recoveries", unit="Count", value=len(recovered))
@@ -92,7 +96,7 @@ def revision_note(service_arn: str, item: dict[str, Any]) -> str:
         logger.warning("could not read the service's task definition", extra={"error": type(exc).__name__})
         return ""
     primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
-    now_td = str(primary.get("taskDefinition") or svc.get("taskDefinition") or "").rsplit("/", 1)[-1]
+    now_td = str(svc.get("taskDefinition") or primary.get("taskDefinition") or "").rsplit("/", 1)[-1]
     if not now_td or ":" not in now_td:
         return ""
     revision = now_td.rsplit(":", 1)[1]

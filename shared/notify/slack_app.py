@@ -201,10 +201,11 @@ class ThreadPoster:
             opened = self.store.open_get(service_key(f))
             if opened:  # the crash loop that failed this deployment has a thread: the summary goes there
                 key = max(opened, key=lambda k: opened[k])
-        touch = self.store.touch(thread_key(key), did, int(now), f.pattern, service_key(f))
+        add = 0 if f.scope == "deployment" else 1  # the thread counts tasks
+        touch = self.store.touch(thread_key(key), did, int(now), f.pattern, service_key(f), add)
         if not touch.retry and touch.after.get("status") == "resolved":  # recovered, failing again: new incident
             key = f"{key}#{touch.after.get('resolved_at')}"
-            touch = self.store.touch(thread_key(key), did, int(now), f.pattern, service_key(f))
+            touch = self.store.touch(thread_key(key), did, int(now), f.pattern, service_key(f), add)
         tkey = thread_key(key)
         item = touch.after
         sent: list[str] = []
@@ -213,9 +214,10 @@ class ThreadPoster:
             if touch.retry and (item.get("posted") or {}).get("parent") not in (None, did):
                 return Skipped("parent already posted")
             if self.store.mark(tkey, "parent", did, expect=did):
-                channel, ts = self.api.post(route.channel, parent_payload(f, item, route, now))
+                payload = parent_payload(f, item, route, now)
+                channel, ts = self.api.post(route.channel, payload)
                 self.store.put(tkey, {"ts": ts, "channel": channel, "task_definition": f.task.task_definition or "",
-                                      "title": f.title[:300]})
+                                      "title": f.title[:300], "parent": stored_parent(payload)})
                 self.store.mark(tkey, "parent", ts or "webhook", expect=did)
                 if ts:
                     self.store.open_add(service_key(f), key, int(now))
@@ -237,7 +239,7 @@ class ThreadPoster:
         if not touch.retry and float(item.get("updated_at") or 0) <= now - UPDATE_GAP:
             fresh = self.store.claim_update(tkey, now)
             if fresh is not None:
-                self.api.update(channel, str(ts), parent_payload(f, fresh, route, now))
+                self.api.update(channel, str(ts), with_status(fresh, now))
                 sent.append("update")
         return ", ".join(sent) if sent else Skipped(f"counted ({touch.count}); the parent shows it")
 
@@ -272,7 +274,7 @@ class ThreadPoster:
                 _, reply_ts = self.api.post(str(item.get("channel")), recovery_reply(item, now, reason, note),
                                             thread_ts=str(item["ts"]))
                 self.store.mark(tkey, "recovered", reply_ts or "webhook", expect=token)
-                self.api.update(str(item["channel"]), str(item["ts"]), status_only_payload(item, now))
+                self.api.update(str(item["channel"]), str(item["ts"]), with_status(item, now))
                 out.append(key)
             self.store.open_remove(service, key)
         return out
@@ -286,7 +288,9 @@ def _when(epoch: float | int | None) -> str:
 
 
 def _minutes(seconds: float) -> str:
-    m = max(0, round(seconds / 60))
+    if seconds < 60:
+        return f"{max(0, int(seconds))} s"
+    m = round(seconds / 60)
     return f"{m} min" if m < 120 else f"{m // 60} h {m % 60} min"
 
 
@@ -316,21 +320,43 @@ def parent_payload(f: Finding, item: dict[str, Any], route: Route, now: float) -
                                                                          "verbatim": True}}])
     blocks.insert(1, _status_block(item, now))
     if route.mention:  # only tokens parse_mentions validated; never text from the finding
-        blocks.insert(2, {"type": "section", "text": {"type": "mrkdwn", "text": "cc " + route.mention_text()}})
+        blocks.insert(2, {"type": "section", "text": {"type": "mrkdwn", "text": "cc " + route.mention_text(),
+                                                      "verbatim": True}})
         payload["text"] = f"{route.mention_text()} {payload['text']}"
     payload["blocks"] = blocks[:50]
     return payload
 
 
-def status_only_payload(item: dict[str, Any], now: float) -> dict[str, Any]:
-    """The parent after recovery: its title and the final status (the details are in the thread)."""
+PARENT_MAX = 12_000  # characters of the parent payload kept in the item (its first blocks when larger)
+
+
+def stored_parent(payload: dict[str, Any]) -> str:
+    import json
+
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    blocks = list(payload.get("blocks") or [])
+    while len(text) > PARENT_MAX and len(blocks) > 2:
+        blocks = blocks[:-1]
+        text = json.dumps({**payload, "blocks": blocks}, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def with_status(item: dict[str, Any], now: float) -> dict[str, Any]:
+    """The parent as posted, its status line (block 1) replaced: count, last seen, failing/recovered."""
+    import json
+
     from shared.render.slack import mrkdwn, plain
 
-    title = str(item.get("title") or "ECS failure")
-    return {"text": f"Recovered: {mrkdwn(title)}",
-            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": plain(f":white_check_mark: {title}", 150),
-                                                   "emoji": True}},
-                       _status_block(item, now)]}
+    try:
+        payload = json.loads(str(item.get("parent") or ""))
+        blocks = list(payload["blocks"])
+    except (ValueError, KeyError, TypeError):  # not stored (an old item): the title and the status
+        title = str(item.get("title") or "ECS failure")
+        payload = {"text": mrkdwn(title)}
+        blocks = [{"type": "header", "text": {"type": "plain_text", "text": plain(title, 150), "emoji": True}}, {}]
+    blocks[1] = _status_block(item, now)
+    payload["blocks"] = blocks
+    return payload
 
 
 def count_reply(item: dict[str, Any], n: int) -> dict[str, Any]:

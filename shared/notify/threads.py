@@ -8,6 +8,8 @@ Kept apart from the noise item of state.py (`noise#<fingerprint>`), in the same 
     causes                        the patterns seen (a string set: a new one is a new cause)
     claim                         the delivery id that posts the parent (the first to touch the item)
     ts, channel                   the parent message, once posted
+    parent                        the parent's payload (JSON, at most PARENT_MAX characters): every
+                                  chat.update re-sends it with a new status line
     posted                        {marker: "<did>" while being posted, then the message ts}: what was
                                   posted ("parent", "count:10", "cause:<pattern>", "deploy:<event>",
                                   "recovered"), so a retry of a delivery never posts it twice
@@ -60,7 +62,9 @@ def slot(did: str) -> str:
 
 
 class ThreadStore(Protocol):
-    def touch(self, key: str, did: str, now: int, cause: str, service: str) -> Touch: ...
+    def touch(self, key: str, did: str, now: int, cause: str, service: str, add: int = 1) -> Touch:
+        """Count one occurrence (`add` 0: a deploy-level finding, not a task) unless `did` was counted."""
+        ...
     def mark(self, key: str, marker: str, value: str, *, expect: str | None = None) -> bool:
         """posted[marker] = value if it is absent (or equals `expect`): True when written."""
         ...
@@ -89,7 +93,7 @@ class MemoryThreads:
         self._lock = threading.Lock()
         self.items: dict[str, dict[str, Any]] = {}
 
-    def touch(self, key: str, did: str, now: int, cause: str, service: str) -> Touch:
+    def touch(self, key: str, did: str, now: int, cause: str, service: str, add: int = 1) -> Touch:
         with self._lock:
             item = self.items.get(key)
             if item is not None and item.get(slot(did)) == did:
@@ -97,7 +101,7 @@ class MemoryThreads:
             before = _copy(item or {})
             item = self.items.setdefault(key, {"count": 0, "first_seen": now, "claim": did, "status": "open",
                                                "posted": {}, "causes": set(), "service": service})
-            item["count"] += 1
+            item["count"] += add
             item["last_seen"] = now
             item["causes"].add(cause)
             item[slot(did)] = did
@@ -175,10 +179,10 @@ class DynamoThreads:
             self._client = client("dynamodb")
         return self._client
 
-    def touch(self, key: str, did: str, now: int, cause: str, service: str) -> Touch:
+    def touch(self, key: str, did: str, now: int, cause: str, service: str, add: int = 1) -> Touch:
         names = {"#n": "count", "#f": "first_seen", "#l": "last_seen", "#c": "causes", "#cl": "claim",
                  "#s": "status", "#p": "posted", "#sv": "service", "#r": slot(did), "#e": "expiration"}
-        values = {":one": 1, ":now": now, ":cause": {cause}, ":did": did, ":open": "open", ":empty": {},
+        values = {":one": add, ":now": now, ":cause": {cause}, ":did": did, ":open": "open", ":empty": {},
                   ":svc": service, ":exp": now + TTL_SECONDS}
         try:
             old = self._update(key, "ADD #n :one, #c :cause SET #f = if_not_exists(#f, :now), #l = :now, "
@@ -190,7 +194,7 @@ class DynamoThreads:
             item = conflict.item or self.get(key) or {}
             return Touch(item, item, retry=True)
         after = dict(old)
-        after.update({"count": int(old.get("count", 0)) + 1, "last_seen": now,
+        after.update({"count": int(old.get("count", 0)) + add, "last_seen": now,
                       "causes": set(old.get("causes") or ()) | {cause}, slot(did): did})
         for k, v in (("first_seen", now), ("claim", did), ("status", "open"), ("posted", {}), ("service", service)):
             after.setdefault(k, v)
