@@ -52,11 +52,21 @@ class SnsChannel:
         return _publish(self.client, self.topic_arn, _routed(render_sns(finding).request(), finding, self.router))
 
 
+SNS_MAX_ATTRIBUTES = 10  # more are discarded by raw-delivery SQS subscriptions
+
+
 def _routed(request: dict[str, Any], finding: Finding, router: Any) -> dict[str, Any]:
+    """The request with the route's `team` and `slack_channel` attributes; to stay within 10 attributes
+    `fingerprint` (also in the body, never a filter) makes room first."""
     if router is None:
         return request
-    for k, v in router.route(finding).attributes().items():
-        request["MessageAttributes"][k] = {"DataType": "String", "StringValue": v}
+    attrs = request["MessageAttributes"]
+    extra = router.route(finding).attributes()
+    if extra and len(attrs) + len(extra) > SNS_MAX_ATTRIBUTES:
+        attrs.pop("fingerprint", None)
+    for k, v in extra.items():
+        if len(attrs) < SNS_MAX_ATTRIBUTES:
+            attrs[k] = {"DataType": "String", "StringValue": v}
     return request
 
 

@@ -256,8 +256,9 @@ def test_routing_by_tags_two_services_two_channels(slack, crash):
     assert [p.channel for p in slack.parents()] == ["C0ORDERS1", "C0PAYMNT1"]
     bodies = drain(queue)
     attrs = [m.get("MessageAttributes", {}) for m in bodies]
-    assert attrs and all(a.get("team", {}).get("StringValue", a.get("team", {}).get("Value")) == "orders"
+    assert attrs and all(a["team"]["StringValue"] == "orders" and a["slack_channel"]["StringValue"] == "C0ORDERS1"
                          for a in attrs), attrs
+    assert all(len(a) <= 10 for a in attrs)  # SNS: at most 10 attributes to a raw-delivery subscription
 
 
 def test_log_text_never_mentions(slack):
