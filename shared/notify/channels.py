@@ -149,9 +149,14 @@ class SlackChannel:
     def observe(self, finding: Finding, occurrence: Occurrence | None = None) -> str:
         """An occurrence noise control does not post: app mode still counts it in the thread (and may
         update the parent or reply); webhook mode sends nothing."""
-        app = self._credentials()
-        if app is None:
+        from shared.notify.secrets import WebhookSecretError
 
+        try:
+            app = self._credentials()
+        except WebhookSecretError as exc:  # nothing was to be posted: the posts that are will fail and retry
+            log.warning("Slack secret unreadable; occurrence not counted in a thread: %s", exc)
+            return Skipped("the Slack secret could not be read")
+        if app is None:
             return Skipped("webhook mode: not posted")
         return self._send_app(app, finding, occurrence)
 
@@ -173,7 +178,6 @@ class SlackChannel:
         if app is not None:
             return self._send_app(app, finding, occurrence)
         if self.router is not None:
-
             route = self.router.route(finding)
             if route.muted() or not route.wants(finding.severity):
                 return Skipped("muted or below the route's min-severity")

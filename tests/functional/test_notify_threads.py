@@ -322,3 +322,30 @@ def test_a_failed_post_is_retried_once_and_never_doubled(slack, crash):
     deliver(crash, [ch], state, SETTINGS)  # and a duplicate after it completed
     assert len(slack.parents()) == 1
     assert delivery_id(crash)
+
+
+# -------------------------------------------------------------------------------------------------
+# The recovery handler's input
+# -------------------------------------------------------------------------------------------------
+def _event(kind: str, name: str, resources: list, **detail) -> dict:
+    return {"version": "0", "id": "e-1", "detail-type": kind, "source": "aws.ecs", "account": "111122223333",
+            "region": "us-east-1", "resources": resources, "detail": {"eventName": name, **detail}}
+
+
+def test_recovery_events_name_the_service():
+    from functions.recovered.handler import validate
+    from functions.runtime import MalformedEvent
+
+    arn = "arn:aws:ecs:us-east-1:111122223333:service/prod/orders-api"
+    assert validate(_event("ECS Service Action", "SERVICE_STEADY_STATE", [arn]))[0] == \
+        "111122223333/us-east-1/prod/orders-api"
+    assert validate(_event("ECS Deployment State Change", "SERVICE_DEPLOYMENT_COMPLETED", [arn]))[1] == arn
+    short = "arn:aws:ecs:us-east-1:111122223333:service/orders-api"  # the old ARN format names no cluster
+    assert validate(_event("ECS Service Action", "SERVICE_STEADY_STATE", [short],
+                           clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/prod"))[0].endswith("/prod/orders-api")
+    for bad in (_event("ECS Service Action", "SERVICE_TASK_START_IMPAIRED", [arn]),
+                _event("ECS Task State Change", "SERVICE_STEADY_STATE", [arn]),
+                _event("ECS Service Action", "SERVICE_STEADY_STATE", []),
+                _event("ECS Service Action", "SERVICE_STEADY_STATE", [short]), "not an event"):
+        with pytest.raises(MalformedEvent):
+            validate(bad)
