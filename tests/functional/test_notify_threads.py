@@ -298,8 +298,9 @@ def test_routed_channel_refuses_falls_back_to_default(slack, crash, error):
     assert FALLBACKS[error] == 1
 
 
-def test_invalid_auth_falls_back_to_the_webhook(slack, crash):
+def test_invalid_auth_falls_back_to_the_webhook(slack, crash, caplog):
     FALLBACKS.clear()
+    caplog.set_level("DEBUG")
     ch = app_channel_no_secret(slack, MemoryThreads())
     ch._app = SlackApp("xoxb-0000-wrong-token", "C0ALERTS1", webhook_url=slack.url, api_url=slack.api_url)
     result = deliver(crash, [ch], MemoryState(), SETTINGS)
@@ -307,6 +308,8 @@ def test_invalid_auth_falls_back_to_the_webhook(slack, crash):
     (posted,) = slack.accepted
     assert "invalid_auth" in json.dumps(posted)
     assert FALLBACKS["invalid_auth"] == 1
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "invalid_auth" in logged and "xoxb-" not in logged and slack.url not in logged  # no credential logged
 
 
 def test_a_failed_post_is_retried_once_and_never_doubled(slack, crash):

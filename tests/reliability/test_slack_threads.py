@@ -71,6 +71,7 @@ def test_storm_then_recovery_through_the_handlers(monkeypatch):
                 first_tags = calls["ecs.ListTagsForResource"]
         seconds = time.monotonic() - started
         tag_reads = calls["ecs.ListTagsForResource"]
+        ddb = {k: v for k, v in calls.items() if k.startswith("dynamodb.")}
         lam.sns()
 
         (parent,) = lam.slack.parents()
@@ -109,6 +110,8 @@ def test_storm_then_recovery_through_the_handlers(monkeypatch):
     record(FIG, "recovery event, open incident: AWS calls", ", ".join(f"{k} {v}" for k, v in sorted(recovery_calls.items())))
     record(FIG, "routed finding: ListTagsForResource on a cold cache, then in the whole storm",
            f"{first_tags}, {tag_reads}")
+    record(FIG, f"{STORM} tasks: DynamoDB calls in all (idempotency, noise, thread)",
+           ", ".join(f"{k} {v}" for k, v in sorted(ddb.items())))
     print(f"\nstorm: 1 parent, {len(replies)} replies, {len(edits)} updates in {seconds:.1f} s; recovery replies "
           f"{len(recovered)}; healthy recovery calls {healthy_calls}; open recovery calls {recovery_calls}; "
-          f"tag reads first {first_tags}, storm {tag_reads}")
+          f"tag reads first {first_tags}, storm {tag_reads}; dynamodb {ddb}")
