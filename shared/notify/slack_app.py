@@ -201,7 +201,9 @@ class ThreadPoster:
             opened = self.store.open_get(service_key(f))
             if opened:  # the crash loop that failed this deployment has a thread: the summary goes there
                 key = max(opened, key=lambda k: opened[k])
-        add = 0 if f.scope == "deployment" else 1  # the thread counts tasks
+        add = 1  # the thread counts tasks: a deploy-level finding adds none to a crash loop's thread,
+        if f.deployment is not None:  # and its stopped tasks to a thread of its own
+            add = 0 if not key.startswith("deploy#") else max(f.deployment.tasks_stopped, 1)
         touch = self.store.touch(thread_key(key), did, int(now), f.pattern, service_key(f), add)
         if not touch.retry and touch.after.get("status") == "resolved":  # recovered, failing again: new incident
             key = f"{key}#{touch.after.get('resolved_at')}"

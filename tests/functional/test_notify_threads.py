@@ -352,3 +352,31 @@ def test_recovery_events_name_the_service():
                 _event("ECS Service Action", "SERVICE_STEADY_STATE", [short]), "not an event"):
         with pytest.raises(MalformedEvent):
             validate(bad)
+
+
+def test_a_deploy_finding_joins_the_open_thread_else_opens_its_own(slack, crash):
+    from shared.models.finding import DeploymentSummary
+
+    deploy = crash.model_copy(update={"scope": "deployment", "fingerprint": "d" * 16, "deployment": DeploymentSummary(
+        cluster=crash.task.cluster, service=crash.task.service, deployment_id="ecs-svc/42",
+        event_name="SERVICE_DEPLOYMENT_FAILED", tasks_stopped=12, tasks_diagnosed=12, patterns={crash.pattern: 12})})
+    # no thread open for the service: the deploy finding is the parent, counting its 12 tasks
+    threads = MemoryThreads()
+    ch = app_channel_no_secret(slack, threads)
+    assert deliver(deploy, [ch], MemoryState(), SETTINGS).ok
+    (parent,) = slack.parents()
+    (item,) = [v for k, v in threads.items.items() if k.startswith("thread#deploy#")]
+    assert item["count"] == 12 and slack.replies(parent.ts) == []
+    # a crash loop's thread is open: the deploy finding is one reply there, counting no task
+    slack.reset()
+    threads = MemoryThreads()
+    ch = app_channel_no_secret(slack, threads)
+    state = MemoryState()
+    for i in range(3):
+        deliver(nth(crash, i), [ch], state, SETTINGS)
+    deliver(deploy, [ch], state, SETTINGS)
+    (parent,) = slack.parents()
+    (reply,) = slack.replies(parent.ts)
+    assert reply.payload["blocks"][0]["type"] == "header"
+    (item,) = [v for k, v in threads.items.items() if k.startswith("thread#fp#")]
+    assert item["count"] == 3
