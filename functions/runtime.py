@@ -45,7 +45,17 @@ def channels() -> tuple[Any, ...]:
     from shared.notify import from_settings
 
     c = clients()
-    return tuple(from_settings(config(), sns_client=c("sns"), secrets_client=c("secretsmanager")))
+    return tuple(from_settings(config(), sns_client=c("sns"), secrets_client=c("secretsmanager"), ecs_clients=c,
+                               threads=threads()))
+
+
+@cache
+def threads() -> Any:
+    """Slack thread state (app mode): the state table, or process memory without one."""
+    from shared.notify.threads import DynamoThreads, MemoryThreads
+
+    s = config()
+    return DynamoThreads(s.table_name, clients()("dynamodb")) if s.table_name else MemoryThreads()
 
 
 @cache
@@ -113,7 +123,7 @@ def idempotency(event_key_jmespath: str) -> tuple[Any, Any] | None:
                                           expires_after_seconds=24 * 3600)
 
 
-for _cached in (channels, state, idempotency):
+for _cached in (channels, threads, state, idempotency):
     on_reset(_cached.cache_clear, f"functions.runtime.{_cached.__name__}")
 
 

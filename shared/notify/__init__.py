@@ -8,6 +8,10 @@ one SNS Publish. To count the calls with the rest of the pipeline, pass clients 
 `shared.aws.Clients`: `from_settings(settings, sns_client=clients("sns"))`,
 `state_from_settings(settings, clients("dynamodb"))`.
 
+Slack has two modes, chosen by what its secret holds (secrets.py): an incoming webhook, or a Slack
+app's bot token (slack_app.py: one thread per incident, a live count, a "recovered" reply; thread
+state in threads.py; routing by ECS tags in routing.py).
+
 Importing this package loads no AWS or Slack SDK; they load on first send.
 """
 
