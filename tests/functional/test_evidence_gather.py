@@ -112,7 +112,7 @@ def test_firelens_and_missing_stream_become_gaps(aws):
                                             {"name": "otel", "exitCode": 0, "lastStatus": "STOPPED"}])
     _, finding = investigate(parse_task_event(event), aws)  # the app stream was never written
     text = " ".join(finding.gaps)
-    assert "router logs through the awsfirelens driver" in text
+    assert "router logs through FireLens to CloudWatch Logs, but its log options name no log_group_name" in text
     assert "otel" not in text  # a healthy sidecar's logs are not missed
     assert f"stream {LOG_GROUP}/ecs/app/{TASK_ID} does not exist" in text
 
