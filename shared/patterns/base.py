@@ -59,6 +59,8 @@ class Pattern:
     priority: ClassVar[int]  # unique; higher = more specific, wins among comparable matches
     severity: ClassVar[Severity] = "critical"
     needles: ClassVar[tuple[str, ...]] = ()  # lower-case substrings of the log lines it looks at
+    # Change fields (shared/changes.py) that, changed in the failing deploy, explain this cause.
+    explained_by: ClassVar[tuple[str, ...]] = ()
 
     def match(self, ev: Evidence) -> Match | None:  # pragma: no cover - interface
         raise NotImplementedError

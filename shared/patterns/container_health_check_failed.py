@@ -25,6 +25,7 @@ _HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?
 
 class ContainerHealthCheckFailed(Pattern):
     id = "container-health-check-failed"
+    explained_by = ("healthCheck",)
     priority = 30
     severity = "critical"
 

@@ -66,6 +66,7 @@ def _cause(groupdict: dict) -> str:
 
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
+    explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
     priority = 120
     severity = "critical"
     needles = (*_NEEDLES, "no such file")

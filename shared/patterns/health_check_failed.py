@@ -108,6 +108,7 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
 
 class HealthCheckFailed(Pattern):
     id = "health-check-failed"
+    explained_by = ("loadBalancer", "portMappings", "healthCheckGracePeriodSeconds")
     priority = 40
     severity = "critical"
 

@@ -98,6 +98,7 @@ def role_kind(principal: str | None, ev: Evidence) -> tuple[str | None, str]:
 
 class IamAccessDenied(Pattern):
     id = "iam-access-denied"
+    explained_by = ("taskRoleArn", "executionRoleArn")
     priority = 80
     severity = "critical"
     needles = _NEEDLES

@@ -84,6 +84,7 @@ def _cause(text: str) -> str | None:
 
 class ImagePullFailed(Pattern):
     id = "image-pull-failed"
+    explained_by = ("image", "executionRoleArn")
     priority = 160
     severity = "critical"
     needles = _AGENT_NEEDLES

@@ -57,6 +57,7 @@ def _cause(text: str) -> str | None:
 
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
+    explained_by = ("logConfiguration", "executionRoleArn")
     priority = 190
     severity = "critical"
     needles = _NEEDLES

@@ -119,6 +119,7 @@ _LISTED = re.compile(r"\b(" + _UPPER + r")\b")
 
 class MissingEnvVar(Pattern):
     id = "missing-env-var"
+    explained_by = ("environment", "secrets", "environmentFiles")
     priority = 110
     severity = "critical"
     needles = _NEEDLES

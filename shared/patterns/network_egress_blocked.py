@@ -48,6 +48,7 @@ def _private(host: str | None) -> bool:
 
 class NetworkEgressBlocked(Pattern):
     id = "network-egress-blocked"
+    explained_by = ("subnets", "securityGroups", "assignPublicIp")
     priority = 60
     severity = "critical"
     needles = _NEEDLES

@@ -28,6 +28,7 @@ _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
 
 class NetworkSetupFailed(Pattern):
     id = "network-setup-failed"
+    explained_by = ("subnets", "securityGroups", "assignPublicIp")
     priority = 150
     severity = "warning"
     needles = _NEEDLES

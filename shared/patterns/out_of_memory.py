@@ -58,6 +58,7 @@ _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryErr
 
 class OutOfMemory(Pattern):
     id = "out-of-memory"
+    explained_by = ("memory", "memoryReservation")
     priority = 130
     severity = "critical"
     needles = _NEEDLES

@@ -63,6 +63,7 @@ def _port(texts: list[str]) -> int | None:
 
 class PortInUse(Pattern):
     id = "port-in-use"
+    explained_by = ("portMappings",)
     priority = 90
     severity = "critical"
     needles = _NEEDLES

@@ -58,6 +58,7 @@ def _cause(text: str) -> str | None:
 
 class SecretsRetrievalFailed(Pattern):
     id = "secrets-retrieval-failed"
+    explained_by = ("secrets", "executionRoleArn")
     priority = 180
     severity = "critical"
 

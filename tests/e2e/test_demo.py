@@ -95,7 +95,9 @@ def test_noise_behaviour(demo):
 def test_sns_files_are_what_a_subscriber_receives(demo):
     import jsonschema
 
-    schema = json.loads((ROOT / "shared" / "schemas" / "finding-1.0.json").read_text())
+    from shared.models.finding import SCHEMA_VERSION
+
+    schema = json.loads((ROOT / "shared" / "schemas" / f"finding-{SCHEMA_VERSION}.json").read_text())
     files = sorted((demo["out"] / "sns").glob("*.json"))
     assert len(files) == sum(e[3] for e in EXPECTED.values()) == demo["summary"]["sns_messages"]
     deployment = []
