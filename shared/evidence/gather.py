@@ -89,8 +89,9 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
     phase-2 read added evidence)."""
     from shared.engine import diagnose
 
-    ev, finding = _Gatherer(clients, settings, log_lines, collapse).run(event, None, logs, fresh)
-    return ev, finding if finding is not None else diagnose(ev)
+    gatherer = _Gatherer(clients, settings, log_lines, collapse)
+    ev, finding = gatherer.run(event, None, logs, fresh)
+    return ev, gatherer.what_changed(ev, finding if finding is not None else diagnose(ev))
 
 
 # -------------------------------------------------------------------------------------------------
@@ -236,6 +237,21 @@ class _Gatherer:
                   sources: tuple[LogSource, ...], **extra: Any) -> Evidence:
         return Evidence(event=event, logs=logs, task_definition=td, log_sources=sources,
                         gaps=tuple(self.gaps), offline=False, **extra)
+
+    # -- what changed in the deploy: a hook after the diagnosis ----------------------------------
+    def what_changed(self, ev: Evidence, finding: Finding) -> Finding:
+        """The finding related to the diff of the healthy and the failing revision (shared/changes.py):
+        for a task of a service whose task definition was read, unless it was stopped on purpose."""
+        if ev.task_definition is None or finding.pattern == "expected-stop" or not service_name(ev.detail.group):
+            return finding
+        from shared.changes import relate
+        from shared.evidence import changes
+
+        comp, gaps = changes.read(ev.event, self.clients, self.region)
+        related = relate(finding, comp)
+        if gaps:
+            related = related.model_copy(update={"gaps": list(dict.fromkeys([*related.gaps, *gaps]))})
+        return related
 
     # -- phase 2 ---------------------------------------------------------------------------------
     def _phase2(self, ev: Evidence, need: Needs, prelim: Finding | None) -> Evidence:

@@ -8,9 +8,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import types
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -180,24 +178,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def moto_server():
-    port = _free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("moto_server did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """The project's AWS stand-in: moto's server plus what moto lacks (service deployments, stop codes)."""
+    from demo.standin import StandIn
+
+    with StandIn(account=ACCOUNT).start() as aws:
+        yield aws.url
 
 
 def test_installed_cli_against_moto_server(moto_server, monkeypatch):
