@@ -359,4 +359,17 @@ def relate(finding: Finding, comp: Comparison | None, explained_by: Sequence[str
         item = EvidenceItem(source=f"changes:{comp.before}->{comp.after}", text=verdict)
         update["evidence"] = [*finding.evidence, item]
         update["confidence"] = round(min(MAX_CONFIDENCE, max(finding.confidence, finding.confidence + CONFIDENCE_BOOST)), 2)
+        update["remediation"] = [_rollback_step(changes), *finding.remediation]
     return finding.model_copy(update=update)
+
+
+ROLLED_BACK = "ROLLBACK_SUCCESSFUL"
+
+
+def _rollback_step(changes: Changes) -> str:
+    if changes.deployment_status == ROLLED_BACK and changes.rolled_back_to:
+        return (f"The circuit breaker already rolled the service back to {changes.rolled_back_to}, the revision that "
+                f"ran healthy. Fix what {changes.after} changed, then deploy again (by hand: "
+                f"`{changes.rollback_command}`).")
+    return (f"Roll back to the revision that ran healthy while you fix {changes.after}: "
+            f"`{changes.rollback_command}`.")

@@ -139,7 +139,8 @@ def _from_deployments(budget: _Budget, client: Any, briefs: list[dict], after: d
     if not briefs:
         return None
     cut = _ts(when) if when else None
-    mine = next((b for b in briefs if cut is None or _ts(b.get("createdAt")) <= cut + 1), briefs[-1])
+    # The task's deployment: the newest created before the task (the newest of all if clocks disagree).
+    mine = next((b for b in briefs if cut is None or _ts(b.get("createdAt")) <= cut + 1), briefs[0])
     older = briefs[briefs.index(mine) + 1:]
     status = mine.get("status")
     if status == HEALTHY:  # the task's own deployment completed: its revision ran healthy, nothing changed
