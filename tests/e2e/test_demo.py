@@ -35,6 +35,15 @@ EXPECTED = {
     "scale-in": ("expected-stop", "task", (0, 0), 1, {"reason": "scale-in"}),
     "duplicate-event": ("app-crash", "task", (1, 1), 1, {}),
     "deploy-crash-loop": ("missing-env-var", "deployment", (1, 5), 51, {"variable": "STRIPE_WEBHOOK_SECRET"}),
+    "deploy-drops-env": ("missing-env-var", "deployment", (1, 3), 5, {"variable": "DATABASE_URL"}),
+    "deploy-lowers-memory": ("out-of-memory", "deployment", (1, 3), 5, {"container": "app"}),
+    "deploy-same-tag": ("app-crash", "deployment", (1, 3), 5, {}),
+}
+# What changed in each deploy of a service from a healthy revision: the verdict, and what it explains.
+CHANGES = {
+    "deploy-drops-env": ("DATABASE_URL was removed in revision", True),
+    "deploy-lowers-memory": ("lowered from 2048 to 1024", True),
+    "deploy-same-tag": ("no configuration change: only the image content (digest) changed", False),
 }
 
 
@@ -55,7 +64,7 @@ def _alive(pid: int) -> bool:
 def test_demo_exits_zero_and_prints_the_summary_table(demo):
     proc = demo["proc"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "10 scenarios, all as expected" in proc.stdout
+    assert f"{len(EXPECTED)} scenarios, all as expected" in proc.stdout
     table = [line for line in proc.stdout.splitlines() if line.split()[:1] and line.split()[0] in EXPECTED]
     assert [line.split()[0] for line in table] == list(EXPECTED)
     header = next(line for line in proc.stdout.splitlines() if line.startswith("scenario"))
@@ -110,21 +119,32 @@ def test_sns_files_are_what_a_subscriber_receives(demo):
         assert attrs["pattern"]["Value"] == finding["pattern"] and attrs["format"]["Value"] == "finding"
         if finding["scope"] == "deployment":
             deployment.append(finding)
-    assert len(deployment) == 1
-    d = deployment[0]["deployment"]
-    assert d["tasks_stopped"] == 50 and d["event_name"] == "SERVICE_DEPLOYMENT_FAILED"
-    assert deployment[0]["title"].startswith("deploy ecs-svc/") and "STRIPE_WEBHOOK_SECRET" in deployment[0]["title"]
+    assert len(deployment) == 1 + len(CHANGES)
+    loop = next(f for f in deployment if f["deployment"]["tasks_stopped"] == 50)
+    d = loop["deployment"]
+    assert d["event_name"] == "SERVICE_DEPLOYMENT_FAILED"
+    assert loop["title"].startswith("deploy ecs-svc/") and "STRIPE_WEBHOOK_SECRET" in loop["title"]
+    changed = [f for f in deployment if f is not loop]
+    for f, (needle, explained) in zip(changed, CHANGES.values(), strict=True):
+        assert needle in f["changes"]["verdict"] and f["changes"]["explained"] is explained, f["changes"]
+        # The circuit breaker rolled each back to the revision that ran healthy.
+        assert f["deployment"]["rolled_back"] and f["deployment"]["rollback_succeeded"]
+        assert f["deployment"]["rolled_back_to"] == f["changes"]["before"]
+        assert "postgres://" not in json.dumps(f)
 
 
 def test_slack_files_are_valid_block_kit(demo):
     from shared.render.slack import validate
 
     files = sorted((demo["out"] / "slack").glob("*.json"))
-    assert len(files) == demo["summary"]["slack_posts"] == 12
+    assert len(files) == demo["summary"]["slack_posts"] == 18
     for path in files:
         payload = json.loads(path.read_text())
         assert validate(payload) == [], path.name
         assert payload["blocks"][0]["type"] == "header"
+    card = json.dumps(json.loads((demo["out"] / "slack" / "11-deploy-drops-env-2.json").read_text()), ensure_ascii=False)
+    assert "Changed in this deploy" in card and "DATABASE_URL was removed in revision 2; revision 1 had it" in card
+    assert "aws ecs update-service --cluster prod --service checkout-api --task-definition checkout-api:1" in card
     iam = json.loads((demo["out"] / "slack" / "03-iam-access-denied-1.json").read_text())
     assert '"Action": ["dynamodb:PutItem"]' in json.dumps(iam["blocks"], ensure_ascii=False).replace('\\"', '"')
 

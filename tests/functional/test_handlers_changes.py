@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the handlers' `env` fixture, imported from test_handlers, is every test's argument)
 """What changed in the deploy, through the handlers on the stand-in: one test per diff-to-cause tie,
 the "nothing relevant changed" verdicts, the rollback verdict and the AWS call counts.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,7 +34,8 @@ from tests.support.aws import REGION, aws, drain  # noqa: F401
 
 OOM = [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED",
         "reason": "OutOfMemoryError: Container killed due to memory usage"}]
-EGRESS_LOGS = [line.split(" ", 2)[2] for line in open("events/network-egress-blocked.log").read().splitlines()]
+EGRESS_LOGS = [line.split(" ", 2)[2] for line in
+               (Path(__file__).parents[2] / "events" / "network-egress-blocked.log").read_text().splitlines()]
 
 
 class Service:
