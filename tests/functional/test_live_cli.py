@@ -211,3 +211,25 @@ def test_real_slack_payload_of_a_live_diagnosis(aws, capsys):
     assert main(["diagnose", "--task", arn, "--format", "slack"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert "DATABASE_URL" in payload["text"] and payload["blocks"]
+
+
+def test_service_shows_what_changed_in_the_deploy(aws, capsys):
+    """`diagnose --cluster C --service S`: the finding of the service's stopped task says what its deploy
+    changed (the stand-in's service deployments and revisions, as ECS keeps them)."""
+    world = World.build(aws, [container_def(env={"DATABASE_URL": "postgres://u:pw@db/orders"})])
+    ecs_client = aws("ecs")
+    ecs_client.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=world.task_definition_arn,
+                              desiredCount=1)
+    failing = ecs_client.register_task_definition(
+        family=SERVICE, networkMode="bridge", cpu="512", memory="1024", containerDefinitions=[container_def()],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs_client.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=failing)
+    deployment = ecs_client.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["deployments"][0]
+    world.task_definition_arn = failing
+    stopped_task(aws, world, CRASH_LOGS, started_by=deployment["id"])
+    assert main(["diagnose", "--cluster", CLUSTER, "--service", SERVICE, "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert f"Changed in this deploy ({SERVICE}:1 -> {SERVICE}:2)" in out
+    assert "DATABASE_URL was removed in revision 2; revision 1 had it" in out
+    assert f"Roll back: aws ecs update-service --cluster {CLUSTER} --service {SERVICE} --task-definition {SERVICE}:1" in out
+    assert "postgres://" not in out
