@@ -16,7 +16,7 @@ from demo.standin import ACCOUNT, REGION
 
 DEPLOYMENT_ID = "ecs-svc/4820735162394857120"
 CRASH_LOOP_TASKS = 50
-CHANGE_TASKS = 4  # stopped tasks of a deploy whose change breaks it (the circuit breaker trips at 3)
+CHANGE_TASKS = 3  # stopped tasks of a deploy whose change breaks it: the circuit breaker trips at 3
 
 
 @dataclass(frozen=True)

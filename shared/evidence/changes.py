@@ -6,7 +6,9 @@ The healthy revision, in this order:
    started from; DescribeServiceRevisions gives both revisions (task definition, images and their
    resolved digests, load balancers, network, capacity providers, Service Connect) in one call;
 2. else (no deployment history readable) the previous PRIMARY deployment in DescribeServices;
-3. else the family's previous revision (DescribeTaskDefinition of revision - 1).
+3. else the family's previous revision (DescribeTaskDefinition of revision - 1), when the service's
+   history could not be read (a history that shows no healthy deployment before the failing one is
+   an answer: no revision of this service ran healthy, there is nothing to compare).
 Then DescribeTaskDefinition of the healthy revision; the failing one was read by gather (cached).
 
 At most 3 AWS calls for a first-seen task or a deploy finding, whichever path is taken; 0 for the
@@ -101,8 +103,11 @@ def _read(event: TaskStateChangeEvent, client: Any, service: str, after_arn: str
     listed = budget.call(f"Deployments of service {service}", "ecs:ListServiceDeployments",
                          client.list_service_deployments, cluster=cluster, service=service, maxResults=20)
     if listed is not None:
-        comp = _from_deployments(budget, client, listed.get("serviceDeployments") or [], after, when, **kw)
-        if comp is not None:
+        briefs = listed.get("serviceDeployments") or []
+        comp = _from_deployments(budget, client, briefs, after, when, **kw)
+        if comp is not None or briefs:
+            # Read, or the history shows no deployment of this service that ran healthy: a revision of the
+            # family that never ran in this service would not say what changed.
             return comp, budget.gaps
     elif budget.unknown:
         return None, budget.gaps  # no such service (any more): no deploy to compare
@@ -114,8 +119,7 @@ def _read(event: TaskStateChangeEvent, client: Any, service: str, after_arn: str
 
 
 def _snapshot(budget: _Budget, client: Any, arn: str) -> dict | None:
-    with ecs._td_lock:
-        cached = ecs._snapshots.get(arn)
+    cached = ecs.cached_snapshot(arn)
     if cached is not None:
         return cached
     return budget.call(f"Task definition {arn.rsplit('/', 1)[-1]}", "ecs:DescribeTaskDefinition",

@@ -166,6 +166,11 @@ def fetch_snapshot(client: Any, arn: str) -> dict:
     return cached
 
 
+def cached_snapshot(arn: str) -> dict | None:
+    with _td_lock:
+        return _snapshots.get(arn)
+
+
 def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
     with _td_lock:
         return _td_cache.get(arn)

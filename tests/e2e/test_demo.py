@@ -35,9 +35,9 @@ EXPECTED = {
     "scale-in": ("expected-stop", "task", (0, 0), 1, {"reason": "scale-in"}),
     "duplicate-event": ("app-crash", "task", (1, 1), 1, {}),
     "deploy-crash-loop": ("missing-env-var", "deployment", (1, 5), 51, {"variable": "STRIPE_WEBHOOK_SECRET"}),
-    "deploy-drops-env": ("missing-env-var", "deployment", (1, 3), 5, {"variable": "DATABASE_URL"}),
-    "deploy-lowers-memory": ("out-of-memory", "deployment", (1, 3), 5, {"container": "app"}),
-    "deploy-same-tag": ("app-crash", "deployment", (1, 3), 5, {}),
+    "deploy-drops-env": ("missing-env-var", "deployment", (1, 3), 4, {"variable": "DATABASE_URL"}),
+    "deploy-lowers-memory": ("out-of-memory", "deployment", (1, 3), 4, {"container": "app"}),
+    "deploy-same-tag": ("app-crash", "deployment", (1, 3), 4, {}),
 }
 # What changed in each deploy of a service from a healthy revision: the verdict, and what it explains.
 CHANGES = {
