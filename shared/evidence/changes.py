@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from shared.aws import error_code
 from shared.changes import Comparison, compare, label, service_config
 from shared.evidence import ecs
-from shared.evidence.errors import NOT_FOUND, describe
+from shared.evidence.errors import DENIED, NOT_FOUND, THROTTLED, TIMEOUTS, describe
+from shared.evidence.model import GapNote
 from shared.models.event import TaskStateChangeEvent, cluster_name, service_name
 
 if TYPE_CHECKING:
@@ -62,9 +63,13 @@ class _Budget:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # every failed read becomes a gap (or nothing), never an exception
-            self.unknown = error_code(exc) in SILENT
+            code = error_code(exc)
+            self.unknown = code in SILENT
             if not self.unknown:
-                self.gaps.append(describe(what, action, exc) + " What changed in the deploy is not shown.")
+                kind = ("denied" if code in DENIED else "throttled" if code in THROTTLED
+                        else "timeout" if code in TIMEOUTS else "error")
+                self.gaps.append(GapNote(describe(what, action, exc) + " What changed in the deploy is not shown.",
+                                         kind))  # type: ignore[arg-type]
             return None
 
 

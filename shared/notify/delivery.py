@@ -83,7 +83,8 @@ class DeliveryError(RuntimeError):
 
 def delivery_id(f: Finding) -> str:
     t = f.task
-    parts = [f.fingerprint, f.scope, t.task_arn, str(t.event_version or 0)]
+    subject = t.task_arn or (f.deployment.service_arn if f.deployment else None) or ""
+    parts = [f.fingerprint, f.scope, subject, str(t.event_version or 0)]
     if f.deployment is not None:
         parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
