@@ -194,3 +194,12 @@ def test_diff_of_unrelated_copies_does_not_mutate_input():
     kept = copy.deepcopy(before)
     snapshot(before)
     assert before == kept
+
+
+def test_lowered_nofile_ulimit_explains_too_many_open_files():
+    finding = run(["OSError: [Errno 24] Too many open files: '/tmp/upload-1.bin'"])
+    assert finding.pattern == "too-many-open-files"
+    nofile = [{"name": "nofile", "softLimit": 1024, "hardLimit": 1024}]
+    ch = relate(finding, _compare(td(41, ulimits=[{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}]),
+                                  td(42, ulimits=nofile))).changes
+    assert ch is not None and ch.explained and "nofile=1024:1024" in ch.verdict
