@@ -123,6 +123,15 @@ def _list_tasks(s: Scope) -> Grant:
                                  "by the ecs:cluster condition")
 
 
+def _list_tags(s: Scope) -> Grant:
+    clusters = s.cluster_arns() if s.clusters else [s.ecs_arn("cluster/*")]
+    return Grant("EcsReadRoutingTags", ("ecs:ListTagsForResource",),
+                 (*s.in_clusters("service"), s.ecs_arn("task-definition/*"), *clusters),
+                 wildcard_reason="routing tags (ecs-autopsy:*) are read from the stopped task's service, task "
+                                 "definition and cluster, not known in advance; scoped to the watched clusters "
+                                 "and the account's task definitions")
+
+
 def _log_events(s: Scope) -> Grant:
     arns = tuple(f"arn:{s.partition}:logs:{s.region}:{s.account}:log-group:{p}*:log-stream:*"
                  for p in s.log_group_prefixes)
@@ -199,6 +208,7 @@ SCOPES: dict[str, Builder] = {
     "ecs:ListTasks": _list_tasks,
     "ecs:ListServiceDeployments": _service_history("ecs:ListServiceDeployments", "service"),
     "ecs:DescribeServiceRevisions": _service_history("ecs:DescribeServiceRevisions", "service-revision"),
+    "ecs:ListTagsForResource": _list_tags,
     "logs:GetLogEvents": _log_events,
     "iam:SimulatePrincipalPolicy": _simulate,
     "sns:Publish": _publish,

@@ -30,6 +30,7 @@ from shared.evidence import ecs
 from shared.evidence.errors import DENIED, NOT_FOUND, THROTTLED, TIMEOUTS, describe
 from shared.evidence.model import GapNote
 from shared.models.event import TaskStateChangeEvent, cluster_name, service_name
+from shared.warm import on_reset
 
 if TYPE_CHECKING:
     from shared.aws import Clients
@@ -43,7 +44,9 @@ _cache: OrderedDict[tuple, tuple[Comparison | None, tuple[str, ...]]] = OrderedD
 _lock = threading.Lock()
 
 
+@on_reset
 def clear_cache() -> None:
+    """A cold start: no deploy diff carried over."""
     with _lock:
         _cache.clear()
 

@@ -15,6 +15,7 @@ from typing import Any
 from shared.evidence.errors import Gap
 from shared.evidence.model import ContainerDefinition, ServiceFacts, TaskDefinitionFacts
 from shared.models.event import TaskStateChangeEvent, cluster_name
+from shared.warm import on_reset
 
 TASK_EXPIRED = ("ECS no longer knows task {task} ({reason}): stopped tasks stay visible for about an hour, so "
                 "its stop reason and exit codes could not be read.")
@@ -176,14 +177,12 @@ def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
         return _td_cache.get(arn)
 
 
+@on_reset
 def clear_cache() -> None:
-    """Forget the task definitions read (a cold start), and the deploy diffs made of them."""
+    """Forget the task definitions read, and their snapshots (a cold start)."""
     with _td_lock:
         _td_cache.clear()
         _snapshots.clear()
-    from shared.evidence import changes
-
-    changes.clear_cache()
 
 
 def task_definition_facts(td: dict) -> TaskDefinitionFacts:

@@ -38,6 +38,7 @@ from shared.evidence.model import (
 )
 from shared.logs import normalise
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
+from shared.warm import on_reset
 
 if TYPE_CHECKING:
     from shared.aws import Clients
@@ -359,6 +360,7 @@ def _storm_key(event: TaskStateChangeEvent) -> tuple | None:
     return (event.account, d.cluster_arn, d.group, d.task_definition_arn, d.stop_code, d.stopped_reason, exits)
 
 
+@on_reset
 def clear_storm_cache() -> None:
     _STORM.clear()
     LOG_READS.reset()

@@ -372,7 +372,9 @@ def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, 
 # -------------------------------------------------------------------------------------------------
 # Validation (tests, and a last guard before sending)
 # -------------------------------------------------------------------------------------------------
-_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>)")
+# An unescaped "<" is only allowed to open a console link, or a mention the routing validated
+# (shared/notify/routing.py: a user group or a user id, from tags and configuration, never from text).
+_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>|!subteam\^S[A-Z0-9]{2,20}>|@[UW][A-Z0-9]{2,20}>)")
 
 
 def validate(payload: dict[str, Any]) -> list[str]:

@@ -39,6 +39,9 @@ EXPECTED = {
     "deploy-lowers-memory": ("out-of-memory", "deployment", (1, 3), 4, {"container": "app"}),
     "deploy-same-tag": ("app-crash", "deployment", (1, 3), 4, {}),
 }
+# Slack posts: 13 before the deploys of a change, then 3 each (the first task, the deploy-level finding and
+# the recovery, in the deploy's thread).
+SLACK_POSTS = 13 + 3 * 3
 # What changed in each deploy of a service from a healthy revision: the verdict, and what it explains.
 CHANGES = {
     "deploy-drops-env": ("DATABASE_URL was removed in revision", True),
@@ -93,11 +96,12 @@ def test_noise_behaviour(demo):
     # The duplicate is diagnosed once: the second invocation returns the first one's stored result.
     dup = rows["duplicate-event"]
     assert dup["invocations"] == 2 and dup["results"][0] == dup["results"][1]
-    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack gets the first task
-    # post, the "still happening" follow-ups (10, 50) and the deploy-level post: 4, within the cap of 5.
+    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack (app mode) gets ONE
+    # thread in the team's channel: the parent (edited with the live count), replies at 10 and 50 tasks,
+    # the deploy-level finding, and one "recovered" reply (the rollback completed, then a steady state).
     loop = rows["deploy-crash-loop"]
-    assert loop["invocations"] == 51
-    assert loop["slack_posts"] == 4
+    assert loop["invocations"] == 53  # 50 tasks, the deployment, two recovery events
+    assert loop["slack_posts"] == 5
     assert loop["calls"]["logs.GetLogEvents"] < 51  # the storm collapse borrowed logs
 
 
@@ -137,11 +141,22 @@ def test_slack_files_are_valid_block_kit(demo):
     from shared.render.slack import validate
 
     files = sorted((demo["out"] / "slack").glob("*.json"))
-    assert len(files) == demo["summary"]["slack_posts"] == 18
+    assert len(files) == demo["summary"]["slack_posts"] == SLACK_POSTS
+    threads: dict[str, list[str]] = {}
     for path in files:
-        payload = json.loads(path.read_text())
+        payload = json.loads(path.read_text())  # the chat.postMessage body: channel, thread_ts, text, blocks
         assert validate(payload) == [], path.name
-        assert payload["blocks"][0]["type"] == "header"
+        if "thread_ts" in payload:
+            threads.setdefault(payload["thread_ts"], []).append(payload["text"])
+        else:
+            assert payload["blocks"][0]["type"] == "header", path.name
+    # two services routed to two channels by their tags; the crash loop is one thread with one recovery
+    channels = {json.loads(p.read_text())["channel"] for p in files}
+    assert channels == {"C0ECSALERT", "C0BILLING1"}
+    # One thread per failed deploy: the crash loop's (4 replies) and each deploy of a change (the deploy-level
+    # finding and the recovery), each with one recovery reply.
+    assert sorted(len(replies) for replies in threads.values()) == [2] * len(CHANGES) + [4]
+    assert all(sum("Recovered after" in text for text in replies) == 1 for replies in threads.values())
     card = json.dumps(json.loads((demo["out"] / "slack" / "11-deploy-drops-env-2.json").read_text()), ensure_ascii=False)
     assert "Changed in this deploy" in card and "DATABASE_URL was removed in revision 2; revision 1 had it" in card
     assert "aws ecs update-service --cluster prod --service checkout-api --task-definition checkout-api:1" in card
