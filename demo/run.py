@@ -128,11 +128,12 @@ class Functions:
     @staticmethod
     def new_container() -> None:
         """What a different (or new) Lambda container would not have: the warm evidence caches."""
-        from shared.evidence import ecs
+        from shared.evidence import changes, ecs
         from shared.evidence.gather import clear_storm_cache
 
         clear_storm_cache()
         ecs.clear_cache()
+        changes.clear_cache()
 
     @staticmethod
     def minutes_later() -> None:
@@ -224,7 +225,11 @@ class Outcome:
             p.append(f"{len(self.sns)} SNS messages, expected {e.sns}")
         if self.scenario.kind == "duplicate" and len(self.results) == 2 and self.results[0] != self.results[1]:
             p.append("the duplicate was not answered with the first invocation's result")
-        if self.scenario.kind == "deploy" and f is not None:
+        if e.verdict_has is not None:
+            verdict = ((f or {}).get("changes") or {}).get("verdict") or ""
+            if e.verdict_has not in verdict:
+                p.append(f"what changed says {verdict!r}, expected it to mention {e.verdict_has!r}")
+        if self.scenario.kind in ("deploy", "change") and f is not None:
             stopped = (f.get("deployment") or {}).get("tasks_stopped")
             if stopped != self.scenario.tasks:
                 p.append(f"deployment finding counts {stopped} stopped tasks, expected {self.scenario.tasks}")
@@ -267,6 +272,25 @@ class Player:
                                      tags=s.tags)
         return td
 
+    def _prepare_change(self, s: Scenario, sample: Sample) -> tuple[str, str, str]:
+        """The service runs a healthy revision (CreateService); then a deploy (UpdateService) brings the
+        change that breaks it. (failing task definition, service, the deployment's ecs-svc/ id)."""
+        service = s.service or sample.service or "app"
+        self.good_td = None  # the stand-in's circuit breaker rolls back by itself
+        image = sample.detail["containers"][0].get("image") or ""
+        if s.repush:
+            self.account.push_image(image, f"{service} build 1")
+        healthy = self.account.register(sample, env=s.before_env if s.before_env is not None else s.env,
+                                        secrets=s.secrets, memory=s.before_memory)
+        self.account.add_service(service, healthy, target_group=s.target_group, container=s.container)
+        if s.repush:
+            self.account.push_image(image, f"{service} build 2")  # same tag, new content
+        failing = healthy if s.repush else self.account.register(sample, env=s.env, secrets=s.secrets)
+        deployment = self.account.deploy(service, failing)
+        self.say(f"service {service} ran {healthy.rsplit('/', 1)[-1]} healthy; deploying "
+                 f"{failing.rsplit('/', 1)[-1]}" + (" (the image tag was pushed again)" if s.repush else ""))
+        return failing, service, deployment
+
     good_td: str | None = None
 
     def play(self, s: Scenario, number: int) -> Outcome:
@@ -274,11 +298,14 @@ class Player:
         sample = load_sample(s.sample)
         seen = len(self.receiver.requests)
         seen_messages = len(self.receiver.messages)
-        td = self._prepare(s, sample)
+        if s.kind == "change":
+            td, service, deployment = self._prepare_change(s, sample)
+        else:
+            td, service, deployment = self._prepare(s, sample), None, DEPLOYMENT_ID
         self.fn.minutes_later()
         self.fn.reset_calls()
-        if s.kind == "deploy":
-            self._deploy(s, sample, td, out)
+        if s.kind in ("deploy", "change"):
+            self._deploy(s, sample, td, out, deployment, service)
         else:
             lines = self.account.write_logs(sample)
             where = f"{lines} log lines in /ecs/{sample.family}" if lines else "no log lines (the task never ran)"
@@ -310,31 +337,37 @@ class Player:
             out.results.append(result)
         return result
 
-    def _deploy(self, s: Scenario, sample: Sample, td: str, out: Outcome) -> None:
+    def _deploy(self, s: Scenario, sample: Sample, td: str, out: Outcome, deployment: str = DEPLOYMENT_ID,
+                service: str | None = None) -> None:
         """A deploy whose tasks crash at start: ECS runs them, they stop, EventBridge sends each stop to
         task_stopped; then the circuit breaker fails the deployment and deploy_failed gets that event."""
         ecs = self.account.client("ecs")
-        service = sample.service or "app"
+        service = service or sample.service or "app"
         d = sample.detail
         container = d["containers"][0]
         tags = [{"key": "ecs-autopsy-demo:stopCode", "value": d.get("stopCode") or "EssentialContainerExited"},
                 {"key": "ecs-autopsy-demo:exitCode", "value": str(container.get("exitCode", 1))}]
+        if container.get("reason"):
+            tags.append({"key": "ecs-autopsy-demo:reason", "value": container["reason"]})
         network = {"awsvpcConfiguration": {"subnets": self.account.private_subnets[:1],
                                            "securityGroups": [self.account.task_sg], "assignPublicIp": "DISABLED"}}
         task_arns: list[str] = []
         while len(task_arns) < s.tasks:  # RunTask starts at most 10 tasks per call, as ECS's scheduler does
             batch = min(10, s.tasks - len(task_arns))
             got = ecs.run_task(cluster=CLUSTER, taskDefinition=td, count=batch, launchType="FARGATE",
-                               startedBy=DEPLOYMENT_ID, group=f"service:{service}", networkConfiguration=network,
+                               startedBy=deployment, group=f"service:{service}", networkConfiguration=network,
                                tags=tags)["tasks"]
             task_arns.extend(t["taskArn"] for t in got)
         reads_at = len(self.fn.log_reads)
-        self.say(f"task definition {td.rsplit('/', 1)[-1]} (deployment {DEPLOYMENT_ID}) · "
+        self.say(f"task definition {td.rsplit('/', 1)[-1]} (deployment {deployment}) · "
                  f"{len(task_arns)} tasks started, each crashes at start")
         for i, arn in enumerate(task_arns, 1):
             self.account.write_logs(sample, task_id=arn.rsplit("/", 1)[-1])
             ecs.stop_task(cluster=CLUSTER, task=arn, reason=d.get("stoppedReason") or "Essential container in task exited")
-            self._invoke(out, "task_stopped", self.account.event_for(sample, td, task_arn=arn, version=3))
+            event = self.account.event_for(sample, td, task_arn=arn, version=3)
+            event["detail"].update(group=f"service:{service}", startedBy=deployment)
+            event["detail"]["createdAt"] = event["detail"]["startedAt"] = event["detail"]["stoppedAt"]
+            self._invoke(out, "task_stopped", event)
             if i % 10 == 0 or i == len(task_arns):
                 out.sns.extend(self.account.drain())  # a subscriber reads as it goes (moto slows on long queues)
                 posts = len(self.receiver.messages) - self._posts_before
@@ -348,7 +381,7 @@ class Player:
             "version": "0", "id": str(uuid.uuid4()), "detail-type": "ECS Deployment State Change",
             "source": "aws.ecs", "account": ACCOUNT, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": REGION, "resources": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}"],
-            "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": DEPLOYMENT_ID,
+            "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": deployment,
                        "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "reason": "ECS deployment circuit breaker: tasks failed to start."},
         }
@@ -469,7 +502,7 @@ def show_outcome(term: Terminal, o: Outcome) -> None:
         return
     shown = o.slack
     parents = [m for m in o.messages if m.thread_ts is None]
-    if s.kind == "deploy" and parents:
+    if s.kind in ("deploy", "change") and parents:
         from demo.world import SLACK_CHANNELS
 
         for parent in parents:
@@ -481,7 +514,7 @@ def show_outcome(term: Terminal, o: Outcome) -> None:
                 text = str(r.payload.get("text", "")).replace("*", "")
                 term.line("      " + term.c("2", "↳ ") + text[: width - 8])
         shown = [p.current for p in parents]
-    elif s.kind == "deploy":
+    elif s.kind in ("deploy", "change"):
         deploy_posts = [p for p in o.slack if "deploy" in str((p.get("blocks") or [{}])[0].get("text", {}).get("text", ""))]
         task_posts = [p for p in o.slack if p not in deploy_posts]
         for p in task_posts:

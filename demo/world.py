@@ -257,7 +257,7 @@ class Account:
 
     def register(self, sample: Sample, *, env: dict[str, str] | None = None,
                  secrets: dict[str, str] | None = None, task_role_actions: list[str] | None = None,
-                 task_role_resource: str = "*") -> str:
+                 task_role_resource: str = "*", memory: str | None = None) -> str:
         """A task definition revision for the sample's containers: awslogs to /ecs/<family>."""
         family = sample.family
         group = f"/ecs/{family}"
@@ -272,7 +272,7 @@ class Account:
             "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
             "logs:CreateLogStream", "logs:PutLogEvents"])
         containers = []
-        memory = str(sample.detail.get("memory") or "1024")
+        memory = memory or str(sample.detail.get("memory") or "1024")
         for c in sample.detail["containers"]:
             containers.append({
                 "name": c["name"],
@@ -291,6 +291,29 @@ class Account:
             taskRoleArn=task_role, executionRoleArn=exec_role, containerDefinitions=containers,
         )["taskDefinition"]
         return str(td["taskDefinitionArn"])
+
+    def push_image(self, image: str, content: str) -> str:
+        """Push `image` (repository:tag of this account's ECR) with layers derived from `content`: pushing
+        the same tag with other content gives it a new digest, as `docker push` does. Returns the digest."""
+        import hashlib
+
+        ecr = self.client("ecr")
+        repository, _, tag = image.split("/", 1)[1].rpartition(":")
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+        layer = "sha256:" + hashlib.sha256(content.encode()).hexdigest()
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                               "digest": layer}, "layers": [{"mediaType": "application/vnd.docker.image.rootfs"
+                                                             ".diff.tar.gzip", "size": 1, "digest": layer}]}
+        got = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+        return str(got["image"]["imageId"]["imageDigest"])
+
+    def deploy(self, service: str, td_arn: str) -> str:
+        """UpdateService to a revision (a new service deployment); the deployment's ecs-svc/ id."""
+        ecs = self.client("ecs")
+        ecs.update_service(cluster=CLUSTER, service=service, taskDefinition=td_arn, forceNewDeployment=True)
+        return str(ecs.describe_services(cluster=CLUSTER, services=[service])["services"][0]["deployments"][0]["id"])
 
     # -- logs -------------------------------------------------------------------------------------
     def write_logs(self, sample: Sample, task_id: str | None = None) -> int:

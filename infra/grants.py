@@ -103,6 +103,16 @@ def _describe_services(s: Scope) -> Grant:
                                  f"{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
 
 
+def _service_history(action: str, kind: str) -> Builder:
+    """ListServiceDeployments authorises on the service, DescribeServiceRevisions on the revision."""
+    def build(s: Scope) -> Grant:
+        return Grant("Ecs" + action.split(":")[1], (action,), tuple(s.in_clusters(kind)),
+                     wildcard_reason=f"service names are not known in advance; scoped to the watched clusters' "
+                                     f"services{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
+
+    return build
+
+
 def _list_tasks(s: Scope) -> Grant:
     # ListTasks authorises on container instances (none on Fargate): IAM scopes it by cluster only,
     # through the ecs:cluster condition key.
@@ -196,6 +206,8 @@ SCOPES: dict[str, Builder] = {
     "ecs:DescribeTasks": _describe_tasks,
     "ecs:DescribeServices": _describe_services,
     "ecs:ListTasks": _list_tasks,
+    "ecs:ListServiceDeployments": _service_history("ecs:ListServiceDeployments", "service"),
+    "ecs:DescribeServiceRevisions": _service_history("ecs:DescribeServiceRevisions", "service-revision"),
     "ecs:ListTagsForResource": _list_tags,
     "logs:GetLogEvents": _log_events,
     "iam:SimulatePrincipalPolicy": _simulate,

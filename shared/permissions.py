@@ -10,6 +10,8 @@ from __future__ import annotations
 # Reading evidence about a task (describe calls have no side effects).
 ECS_READ = ("ecs:DescribeTasks", "ecs:DescribeTaskDefinition", "ecs:DescribeServices")
 ECS_LIST = ("ecs:ListTasks",)
+# What changed in a deploy: the service's deployments and the revisions they rolled out.
+ECS_CHANGES = ("ecs:ListServiceDeployments", "ecs:DescribeServiceRevisions")
 # Routing a finding to its team (shared/notify/routing.py): the ecs-autopsy:* tags of the service,
 # task definition and cluster.
 ECS_TAGS = ("ecs:ListTagsForResource",)
@@ -35,7 +37,7 @@ STATE_TABLE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "d
 # Organization hub: reading evidence in member accounts.
 ASSUME_MEMBER_ROLE = ("sts:AssumeRole",)
 
-_EVIDENCE = ECS_READ + LOGS_READ + ELB_READ + IAM_SIMULATE + EC2_READ
+_EVIDENCE = ECS_READ + ECS_CHANGES + LOGS_READ + ELB_READ + IAM_SIMULATE + EC2_READ
 _DELIVERY = SNS_PUBLISH + KMS_FOR_TOPIC + SLACK_SECRET + STATE_TABLE
 
 FUNCTION_ACTIONS: dict[str, tuple[str, ...]] = {

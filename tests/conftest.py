@@ -34,3 +34,12 @@ def _fresh_warm_caches():
     warm.reset()
     yield
     warm.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ecs_as_the_stand_in_models_it():
+    """moto lacks ECS service deployments and revisions: every test's moto has the stand-in's
+    (demo/deployments.py), as `make demo`'s server does."""
+    from demo.standin import extend_ecs
+
+    extend_ecs()

@@ -93,6 +93,8 @@ class Pattern:
     verdict: ClassVar[Verdict] = "failure"
     generic: ClassVar[bool] = False  # a catch-all: when it wins weakly, quieter log lines get a second look
     fallback: ClassVar[bool] = False  # chosen when nothing matched (exactly one pattern)
+    # Change fields (shared/changes.py) that, changed in the failing deploy, explain this cause.
+    explained_by: ClassVar[tuple[str, ...]] = ()
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The second-phase reads this match asks for (a subset of `needs`)."""

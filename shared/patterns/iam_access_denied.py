@@ -130,6 +130,7 @@ class IamAccessDeniedFacts(Facts):
 
 class IamAccessDenied(Pattern):
     id = "iam-access-denied"
+    explained_by = ("taskRoleArn", "executionRoleArn")
     priority = 80
     severity = "critical"
     Facts = IamAccessDeniedFacts

@@ -69,6 +69,7 @@ class LogDriverFailedFacts(Facts):
 
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
+    explained_by = ("logConfiguration", "executionRoleArn")
     priority = 190
     severity = "critical"
     Facts = LogDriverFailedFacts

@@ -142,6 +142,7 @@ class MissingEnvVarFacts(Facts):
 
 class MissingEnvVar(Pattern):
     id = "missing-env-var"
+    explained_by = ("environment", "secrets", "environmentFiles")
     priority = 110
     severity = "critical"
     Facts = MissingEnvVarFacts

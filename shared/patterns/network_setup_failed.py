@@ -43,6 +43,7 @@ class NetworkSetupFailedFacts(Facts):
 
 class NetworkSetupFailed(ReasonPattern):
     id = "network-setup-failed"
+    explained_by = ("subnets", "securityGroups", "assignPublicIp")
     priority = 150
     severity = "warning"
     Facts = NetworkSetupFailedFacts

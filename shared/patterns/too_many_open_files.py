@@ -57,6 +57,7 @@ class TooManyOpenFilesFacts(Facts):
 
 class TooManyOpenFiles(Pattern):
     id = "too-many-open-files"
+    explained_by = ("ulimits",)
     priority = 85
     severity = "critical"
     Facts = TooManyOpenFilesFacts

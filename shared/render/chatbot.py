@@ -19,7 +19,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.render.channels import Occurrence
-from shared.render.slack import SEVERITY_EMOJI, code_block, cut, defang, inline, link, mrkdwn, plain
+from shared.render.slack import SEVERITY_EMOJI, code_block, cut, defang, inert, inline, link, mrkdwn, plain
 
 TITLE_MAX = 250
 DESCRIPTION_MAX = 3500
@@ -64,6 +64,9 @@ def _description(f: Finding, occurrence: Occurrence | None) -> str:
     if f.deployment and f.deployment.patterns:
         rows = sorted(f.deployment.patterns.items(), key=lambda kv: (-kv[1], kv[0]))
         parts.append("*Root causes:* " + ", ".join(f"{inline(p)} {n}" for p, n in rows[:10]))
+    if f.changes is not None:
+        parts.append(f"*Changed in this deploy:* {inert(f.changes.verdict)}"
+                     + (f" Roll back: {inline(f.changes.rollback_command, 400)}" if f.changes.rollback_command else ""))
     reason = f.deployment.reason if f.deployment and f.deployment.reason else t.stopped_reason
     if reason:
         parts.append(f"_Stopped reason:_ {inline(reason, 400)}")

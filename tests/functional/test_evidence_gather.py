@@ -45,10 +45,12 @@ def test_warm_app_crash_reads_aws_once(aws):
     aws.reset_calls()
     _, cold = investigate(event, aws)
     assert cold.pattern == "app-crash"
-    assert dict(aws.calls) == {"ecs.DescribeTaskDefinition": 1, "logs.GetLogEvents": 1}
+    # ...and, a task of a service, its deployments (what changed; this world has no such service).
+    assert dict(aws.calls) == {"ecs.DescribeTaskDefinition": 1, "logs.GetLogEvents": 1,
+                               "ecs.ListServiceDeployments": 1}
 
     aws.reset_calls()
-    ev, warm = investigate(event, aws)  # warm: the task definition is cached
+    ev, warm = investigate(event, aws)  # warm: the task definition and the deploy diff are cached
     assert dict(aws.calls) == {"logs.GetLogEvents": 1}
     assert aws.total_calls == 1
     assert warm.pattern == "app-crash"
