@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from shared.changes import relate
 from shared.engine import CONFIDENT, diagnose
-from shared.evidence.model import Evidence, Need
+from shared.evidence.gather import Gatherer
+from shared.evidence.model import Evidence, Need, gap_kind
 from shared.models.event import (
     DEPLOYMENT_STATE_CHANGE,
     SERVICE_ACTION,
@@ -25,7 +27,7 @@ from shared.models.event import (
     cluster_name,
     split_arn,
 )
-from shared.models.finding import Finding
+from shared.models.finding import EvidenceGap, Finding
 from shared.models.parse import BadInput, parse_deploy_event, parse_task_event
 from shared.patterns import by_id
 
@@ -46,8 +48,6 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
                 logs: Any = None, log_lines: int | None = None, fresh: bool = False,
                 collapse: bool = False) -> tuple[Evidence, Finding]:
     """Gather phase 1, diagnose; when the diagnosis asks for more, gather it and diagnose again."""
-    from shared.evidence.gather import Gatherer
-
     gatherer = Gatherer(clients, settings, log_lines, collapse)
     ev = gatherer.first(event, logs, fresh)
     finding = diagnose(ev)
@@ -61,8 +61,22 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
     if need and not gatherer.blocked:
         ev = gatherer.more(ev, need, finding.facts)
         finding = diagnose(ev)
-    # What changed in the deploy, and whether it explains the cause (shared/changes.py relate).
-    return ev, finding if gatherer.blocked else gatherer.what_changed(ev, finding)
+    return ev, what_changed(gatherer, ev, finding)
+
+
+def what_changed(gatherer: Gatherer, ev: Evidence, finding: Finding) -> Finding:
+    """The finding with what changed in the deploy, and whether that explains the cause (shared.changes).
+    A stop that was meant to happen needs no diff."""
+    if finding.verdict == "expected":
+        return finding
+    comparison, gaps = gatherer.comparison(ev)
+    related = relate(finding, comparison)
+    new = [g for g in dict.fromkeys(gaps) if g not in related.gaps]
+    if not new:
+        return related
+    return related.model_copy(update={
+        "gaps": [*related.gaps, *new],
+        "evidence_gaps": [*related.evidence_gaps, *(EvidenceGap(kind=gap_kind(g), text=g) for g in new)]})
 
 
 def tail_named_no_cause(finding: Finding) -> bool:

@@ -34,7 +34,6 @@ from shared.evidence.model import (
     Need,
     ServiceFacts,
     TaskDefinitionFacts,
-    gap_kind,
 )
 from shared.logs import normalise
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
@@ -42,7 +41,6 @@ from shared.warm import on_reset
 
 if TYPE_CHECKING:
     from shared.aws import Clients
-    from shared.models.finding import Finding
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -227,25 +225,15 @@ class Gatherer:
         return Evidence(event=event, logs=logs, task_definition=td, log_sources=sources,
                         gaps=tuple(self.gaps), offline=False, **extra)
 
-    # -- what changed in the deploy: a hook after the diagnosis ----------------------------------
-    def what_changed(self, ev: Evidence, finding: Finding) -> Finding:
-        """The finding related to the diff of the healthy and the failing revision (shared/changes.py):
-        for a task of a service whose task definition was read, unless it was stopped on purpose."""
-        if ev.task_definition is None or finding.pattern == "expected-stop" or not service_name(ev.detail.group):
-            return finding
-        from shared.changes import relate
+    # -- what changed in the deploy ------------------------------------------------------------------
+    def comparison(self, ev: Evidence) -> tuple[Any, list[str]]:
+        """(the healthy and the failing revision of the task's service, or None; gaps): a read, for the pipeline
+        to relate to its diagnosis (shared.changes.relate)."""
+        if self.blocked or ev.task_definition is None or not service_name(ev.detail.group):
+            return None, []
         from shared.evidence import changes
 
-        comp, gaps = changes.read(ev.event, self.clients, self.region)
-        related = relate(finding, comp)
-        new = [g for g in dict.fromkeys(gaps) if g not in related.gaps]
-        if new:
-            from shared.models.finding import EvidenceGap
-
-            related = related.model_copy(update={
-                "gaps": [*related.gaps, *new],
-                "evidence_gaps": [*related.evidence_gaps, *(EvidenceGap(kind=gap_kind(g), text=g) for g in new)]})
-        return related
+        return changes.read(ev.event, self.clients, self.region)
 
     # -- phase 2 ---------------------------------------------------------------------------------
     def more(self, ev: Evidence, need: frozenset[Need], facts: Mapping[str, Any]) -> Evidence:

@@ -42,6 +42,7 @@ RULES: dict[str, tuple[str, ...]] = {
                       *AWS_SDKS),
     "shared.deploy": (*GATHERERS, "shared.pipeline", "shared.render", "shared.notify", *ENTRY, *AWS_SDKS),
     "shared.pipeline": ("shared.render", "shared.notify", *ENTRY),
+    "shared.changes": (*GATHERERS, "shared.pipeline", "shared.render", "shared.notify", *ENTRY, *AWS_SDKS),
     "shared.render": ("shared.engine", "shared.patterns", "shared.evidence", "shared.pipeline", "shared.notify",
                       "shared.deploy", *ENTRY, *AWS_SDKS),
     "shared.notify": ("shared.engine", "shared.patterns", "shared.evidence", "shared.pipeline", "shared.deploy",
