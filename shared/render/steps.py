@@ -121,6 +121,29 @@ def placeholders(step: str) -> list[str]:
     return [m.group("name") for m in PLACEHOLDER.finditer(step)]
 
 
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def untable(text: str) -> str:
+    """A Markdown table in a text becomes one bullet line per row ("Header: cell · Header: cell"):
+    Slack and terminals show no tables, only their pipes."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if (i + 1 < len(lines) and lines[i].strip().startswith("|") and _TABLE_RULE.match(lines[i + 1])):
+            head = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+                out.append("• " + " · ".join(f"{h}: {c}" if h else c for h, c in zip(head, cells, strict=False)))
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
 def plain(step: str) -> str:
     """The step for a terminal: inline code without backticks, a block as indented lines."""
     parts: list[str] = []
