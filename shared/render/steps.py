@@ -145,12 +145,20 @@ def untable(text: str) -> str:
 
 
 def plain(step: str) -> str:
-    """The step for a terminal: inline code without backticks, a block as indented lines."""
+    """The step for a terminal: a command or a block on its own indented lines (nothing to trim
+    before pasting), other inline code without backticks."""
     parts: list[str] = []
     for kind, text in segments(step):
-        if kind == "block":
+        if kind == "block" or (kind == "code" and is_command(text)):
             body = "\n".join("    " + line for line in text.splitlines())
-            parts.append(("\n" if parts and not parts[-1].endswith("\n") else "") + body + "\n")
-        else:
+            parts.append("\n" + body + "\n")
+        elif kind == "code":
             parts.append(text)
-    return re.sub(r"\n\s*$", "", "".join(parts)).replace("\n\n", "\n")
+        else:
+            if parts and parts[-1].endswith("\n"):
+                text = re.sub(r"^[.,;:]?[ \t]*", "", text)  # the sentence's stop after a command
+            parts.append(text)
+    out = "".join(parts)
+    out = re.sub(r"[ \t]+\n", "\n", out)
+    out = re.sub(r"\n{2,}", "\n", out)
+    return out.strip("\n")
