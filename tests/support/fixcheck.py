@@ -272,8 +272,8 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
             if not m:
                 out.append(f"Resource {r!r} is not an ARN")
                 continue
-            if "<" in r:
-                out.append(f"Resource {r!r} holds a placeholder")
+            if re.search(r"<[^<>\s]*>", r):
+                out.append(f"Resource {r!r} holds a placeholder that does not say what to put")
             service, region, account = m.group(2), m.group(3), m.group(4)
             if f is not None and service not in ("iam", "s3", "route53", "cloudfront"):
                 if f.task.account and not account:
