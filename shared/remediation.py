@@ -380,7 +380,7 @@ def because(source: str, text: str | None = None) -> str:
     return f" (Why: {source}.)"
 
 
-def cite(m: Any) -> str:
-    """because() for the first proof of a Match."""
+def cite(m: Any, index: int = 0) -> str:
+    """because() for a proof of a Match (the first one unless told)."""
     proofs = getattr(m, "proofs", ())
-    return because(proofs[0].source, proofs[0].text) if proofs else ""
+    return because(proofs[index].source, proofs[index].text) if proofs else ""

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shlex
@@ -237,11 +238,18 @@ def command_problems(cmd: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Policies
 # --------------------------------------------------------------------------------------------------
-# parliament findings that are advice, not faults of the document
-_ADVICE = frozenset({"RESOURCE_STAR"})
-# actions that take no resource: "*" is the only valid Resource
-_STAR_ONLY = re.compile(r"^(ecr:GetAuthorizationToken|sts:GetCallerIdentity|ssmmessages:\w+|logs:DescribeLogGroups|"
-                        r"ec2:Describe\w+|ecs:ListClusters|cloudwatch:PutMetricData|xray:\w+)$", re.IGNORECASE)
+
+
+def _parliament_out_of_date(finding: Any, resources: list[str]) -> bool:
+    """parliament's RESOURCE_MISMATCH where every action's resource does match one of the formats it
+    lists by glob (its strict check trips on names holding a colon, e.g. Bedrock's model ids `...-v1:0`)."""
+    if finding.issue != "RESOURCE_MISMATCH" or not isinstance(finding.detail, list):
+        return False
+    by_action: dict[str, list[str]] = {}
+    for item in finding.detail:
+        by_action.setdefault(item["action"], []).append(item["required_format"])
+    return all(any(fnmatch.fnmatchcase(r, fmt) for r in resources for fmt in formats)
+               for formats in by_action.values())
 _ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws)?:(.+)$")
 _SECRET_ARN_SUFFIX = re.compile(r":secret:.+(-\?{6}|-[A-Za-z0-9]{6}|\*)$")
 
@@ -253,11 +261,13 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
         return [f"policy does not parse as JSON: {doc[:80]}"]
     out: list[str] = []
     policy = analyze_policy_string(json.dumps(doc))
-    for finding in policy.findings:
-        if finding.issue not in _ADVICE:
-            out.append(f"parliament {finding.issue}: {finding.detail}")
     statements = doc.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
+    named = [r for st in statements for r in ([st.get("Resource")] if isinstance(st.get("Resource"), str)
+                                                else st.get("Resource") or [])]
+    for finding in policy.findings:  # RESOURCE_STAR too: "*" for an action that takes a resource
+        if not _parliament_out_of_date(finding, named):
+            out.append(f"parliament {finding.issue}: {finding.detail}")
     for st in statements:
         actions = st.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions
@@ -265,9 +275,7 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
         resources = [resources] if isinstance(resources, str) else resources
         for r in resources:
             if r == "*":
-                if not all(_STAR_ONLY.match(a) for a in actions):
-                    out.append(f"Resource \"*\" for {', '.join(actions)}: name the resource")
-                continue
+                continue  # parliament says whether the actions take a resource (RESOURCE_STAR)
             m = _ARN.match(r)
             if not m:
                 out.append(f"Resource {r!r} is not an ARN")
@@ -275,14 +283,15 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
             if re.search(r"<[^<>\s]*>", r):
                 out.append(f"Resource {r!r} holds a placeholder that does not say what to put")
             service, region, account = m.group(2), m.group(3), m.group(4)
-            if f is not None and service not in ("iam", "s3", "route53", "cloudfront"):
+            if f is not None and service not in ("iam", "s3", "route53", "cloudfront") and ":foundation-model/" not in r:
                 if f.task.account and not account:
                     out.append(f"Resource {r!r} leaves out the account {f.task.account}")
                 if f.task.region and not region:
                     out.append(f"Resource {r!r} leaves out the region {f.task.region}")
             if service == "secretsmanager" and not _SECRET_ARN_SUFFIX.search(r):
                 out.append(f"Resource {r!r}: a secret ARN ends in -?????? (the six random characters)")
-            if r.endswith("*") and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb"):
+            if r.endswith("*") and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb",
+                                                   "cloudformation", "ses", "bedrock", "ecs", "ecr", "sns", "sqs"):
                 out.append(f"Resource {r!r}: a wildcard the service does not need")
     return out
 
