@@ -83,16 +83,25 @@ def _in_quoted_log_text(step: str, start: int) -> bool:
     return "::" in step[start : start + 60].split(">", 1)[0]
 
 
+def _evidence_text(f: Finding) -> str:
+    """Everything the finding quotes from its input: evidence, facts, stop reasons."""
+    parts = [e.text for e in f.evidence] + [f.task.stopped_reason or ""]
+    parts += [c.reason or "" for c in f.task.containers] + [json.dumps(f.facts, default=str)]
+    return "\n".join(parts)
+
+
 def placeholder_problems(f: Finding) -> tuple[list[str], list[str]]:
     """(placeholders for known values, placeholders that do not say what to put)."""
     known = known_values(f)
+    quoted = _evidence_text(f)
     for_known: list[str] = []
     bare: list[str] = []
     for n, step in enumerate(f.remediation, 1):
         for m in steps.PLACEHOLDER.finditer(step):
             name = m.group("name")
-            if _in_quoted_log_text(step, m.start()) or not re.fullmatch(r"[A-Za-z][\w ./:-]*", name):
-                continue
+            if (_in_quoted_log_text(step, m.start()) or not re.fullmatch(r"[A-Za-z][\w ./:-]*", name)
+                    or m.group(0) in quoted):
+                continue  # text quoted from the event or the logs (a reporter's own placeholder)
             key = name.lower()
             if key in known:
                 for_known.append(f"step {n}: <{name}> although the finding knows {known[key]!r}")
