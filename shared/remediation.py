@@ -15,6 +15,7 @@ Pure functions of the Evidence; nothing here calls AWS.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 from collections.abc import Iterable, Sequence
@@ -160,7 +161,14 @@ def redeploy(ev: Evidence) -> str:
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
-    return cmd + (f" --query {shlex.quote(query)}" if query else "")
+    return cmd + (f" --query {_quote_query(query)}" if query else "")
+
+
+def _quote_query(query: str) -> str:
+    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals."""
+    if "'" in query and not re.search(r"[\"$`\\!]", query):
+        return f'"{query}"'
+    return shlex.quote(query)
 
 
 def _network_configuration(ev: Evidence) -> str | None:
@@ -358,7 +366,7 @@ def fargate_size(need_mib: int, cpu: int | None = None) -> tuple[int, int]:
 def memory_with_headroom(peak_mib: float, limit_mib: int | None = None) -> int:
     """Memory to ask for: the observed peak (or the limit it hit) plus 25 %, rounded up to 256 MiB."""
     base = max(peak_mib, float(limit_mib or 0))
-    need = int(base * 1.25) + 1
+    need = math.ceil(base * 1.25)
     return -(-need // 256) * 256
 
 

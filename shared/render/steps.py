@@ -149,7 +149,7 @@ def plain(step: str) -> str:
     before pasting), other inline code without backticks."""
     parts: list[str] = []
     for kind, text in segments(step):
-        if kind == "block" or (kind == "code" and is_command(text)):
+        if kind == "block" or (kind == "code" and is_command(text) and len(text.split()) > 2):
             body = "\n".join("    " + line for line in text.splitlines())
             parts.append("\n" + body + "\n")
         elif kind == "code":
