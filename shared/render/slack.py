@@ -153,7 +153,8 @@ def link(url: str | None, label: str) -> str | None:
 # -------------------------------------------------------------------------------------------------
 _FORMATTING = re.compile(r"[`*~]|(?<!\w)_|_(?!\w)")
 _FORMAT_LOOKALIKE = str.maketrans({"`": "\u02cb", "*": "\u2217", "~": "\u223c", "_": "\uff3f"})
-_TAINTED_MAX = 500  # distinct words checked per finding (longest first)
+_TAINTED_MAX = 500
+_PARTS = re.compile(r"[:/@=,'\"\[\](){}]")  # distinct words checked per finding (longest first)
 
 
 def _input_texts(f: Finding) -> list[str]:
@@ -186,6 +187,9 @@ def _input_texts(f: Finding) -> list[str]:
 def defang(f: Finding) -> Finding:
     """The finding with the input's formatting characters made inert in the engine's sentences."""
     words = {w for text in _input_texts(f) for w in text.split() if _FORMATTING.search(w)}
+    # the parts of such a word that a fix quotes on their own (a family without its :revision, a
+    # repository without its registry or tag, a value inside quotes)
+    words |= {p for w in list(words) for p in _PARTS.split(w) if _FORMATTING.search(p)}
     if not words:
         return f
     tainted = sorted(words, key=lambda w: (-len(w), w))[:_TAINTED_MAX]
