@@ -87,9 +87,17 @@ def container_name(ev: Evidence, container: str | None) -> str | None:
     return container or ev.primary
 
 
+_WINDOWS_IMAGE = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
+
+
 def is_windows(ev: Evidence) -> bool:
-    fam = (ev.detail.platform_family or "") + " " + ((ev.task_definition.os_family or "") if ev.task_definition else "")
-    return "windows" in fam.lower()
+    """A Windows task: the platform family, the OS family of the task definition, the instance's OS
+    attribute, or a Windows base image says so."""
+    fam = " ".join(x or "" for x in (ev.detail.platform_family, ev.detail.attribute("ecs.os-type"),
+                                     ev.task_definition.os_family if ev.task_definition else None))
+    if "windows" in fam.lower():
+        return True
+    return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
 def is_fargate(ev: Evidence) -> bool:

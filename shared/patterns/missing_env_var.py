@@ -316,6 +316,7 @@ class MissingEnvVar(Pattern):
                  "`.env.example`) and find the one that is absent.")
         if where:
             first += f" The code that read it is at `{where}`."
+        first += remedy.cite(m)
         return Explanation(
             title="Missing environment variable (the log does not name it)",
             summary=(f"{container} stopped because it reads an environment variable at start-up that is not set; "

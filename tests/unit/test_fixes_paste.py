@@ -7,6 +7,7 @@ they are meant to catch, the last ones run them over all findings.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,41 @@ def test_every_fix_pastes(faults, kind):
 
 def test_case_sets_are_there():
     assert len(list(DEV_CASES.glob("*/*.json"))) > 700 and json.loads((EVENTS / "unknown.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def findings() -> list[tuple[str, Finding]]:
+    return all_findings()
+
+
+def _misfits(name: str, f: Finding) -> list[str]:
+    """Steps that do not fit the case: its state, sub-cause, platform; a false statement; a table."""
+    rem = "\n".join(f.remediation)
+    out = []
+    if "execute-command" in rem:
+        out.append("ECS Exec into a task that has stopped")
+    if f.facts.get("engine") in ("redis", "memcached") and "aws rds " in rem:
+        out.append("an RDS command for a Redis/Memcached endpoint")
+    if f.facts.get("cause") in ("dns", "auth") and "nc -z" in rem:
+        out.append(f"a TCP reachability test for a {f.facts['cause']} failure")
+    if "keep their old" in rem:
+        out.append("the false claim that running tasks keep their old IAM permissions")
+    windows = any(c.image and re.search(r"windows|servercore|nanoserver", c.image, re.I) for c in f.task.containers)
+    if windows and "awsvpcTrunking" in rem:
+        out.append("ENI trunking for a Windows task")
+    if re.search(r"^\s*\|.*\|\s*$", rem + "\n" + f.summary, re.M):
+        out.append("a Markdown table")
+    return [f"{name} [{f.pattern}]: {x}" for x in out]
+
+
+def test_steps_fit_the_case(findings):
+    bad = [x for name, f in findings for x in _misfits(name, f)]
+    assert not bad, "\n".join(bad[:30])
+
+
+def test_the_first_step_cites_its_evidence(findings):
+    """Each finding's first step says which evidence makes it apply (expected stops need no fix)."""
+    bad = [f"{name} [{f.pattern}]" for name, f in findings
+           if f.remediation and f.pattern not in ("expected-stop", "unknown")
+           and not any("(Why: " in step for step in f.remediation)]
+    assert not bad, "\n".join(bad[:30])
