@@ -433,9 +433,9 @@ def detail_blocks(f: Finding) -> list[dict[str, Any]]:
     if f.evidence:
         items = [f"• {mrkdwn(e.source)}: {inline(e.text, 500)}" for e in f.evidence]
         blocks.extend(_section(t) for t in _chunks("*Evidence*", items))
-    if f.remediation:
-        fix = [f"{n}. {mrkdwn(untable(step))}" for n, step in enumerate(f.remediation, 1)]
-        blocks.extend(_section(t) for t in _chunks("*Fix, all steps*", fix))
+    if len(f.remediation) > 1:  # the first step is in the glance blocks
+        fix = [f"{n}. {mrkdwn(untable(step))}" for n, step in enumerate(f.remediation[1:], 2)]
+        blocks.extend(_section(t) for t in _chunks("*Fix, next steps*", fix))
     if f.log_excerpt:
         title_budget = 120
         block, n = code_block(f.log_excerpt, _SECTION_BUDGET - title_budget)

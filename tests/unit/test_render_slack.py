@@ -98,8 +98,10 @@ def test_message_content(crash):
     assert fields["Task definition"] == "`orders-api:12`"
     assert fields["Stop code / exit codes"] == "`EssentialContainerExited` `app=1`"
     assert "`app-crash`" in fields["Cause"]
-    fix = _section_with(p, "*Fix, all steps*")
-    assert re.search(r"^1\. ", fix, re.M) and re.search(r"^2\. ", fix, re.M)
+    first = _section_with(p, "*Fix, first step:*")
+    fix = _section_with(p, "*Fix, next steps*")
+    assert "Fix the error at" in first and "more steps below" in first
+    assert re.search(r"^2\. ", fix, re.M) and not re.search(r"^1\. ", fix, re.M)  # step 1 is not repeated
     excerpt = _section_with(p, "*Log excerpt*")
     assert excerpt.count("```") == 2 and "RuntimeError: boom" in excerpt
     links = [e["text"] for b in p["blocks"] if b["type"] == "context" for e in b["elements"] if "|Task>" in e["text"]]
