@@ -333,12 +333,14 @@ class IamAccessDenied(Pattern):
         elif not explicit:
             stmts = _statements(ev, action, resource)
             shown = json.dumps(stmts[0]) if len(stmts) == 1 else json.dumps(stmts)
-            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
-                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}")
             name = remedy.role_name(role)
-            if name and kind != "instance role" and "'" not in remedy.policy(*stmts):
-                steps.append(f"e.g. `aws iam put-role-policy --role-name {remedy.q(name)} --policy-name "
-                             f"ecs-autopsy-fix --policy-document '{remedy.policy(*stmts)}'`")
+            direct = ""
+            if name and kind != "instance role" and "'" not in remedy.policy(*stmts) and "<" not in shown:
+                direct = (f" Where the role is not managed as code: `aws iam put-role-policy --role-name "
+                          f"{remedy.q(name)} --policy-name ecs-autopsy-fix --policy-document "
+                          f"'{remedy.policy(*stmts)}'`.")
+            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
+                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
             steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")
