@@ -137,8 +137,13 @@ class NetworkEgressBlocked(Pattern):
                 steps.append("The task's subnet has no route to the internet (no NAT gateway or internet gateway "
                              "route in its route table): that is why the connection times out.")
             if not public_pull or route == "none":
-                steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway (private "
-                             f"subnets), or a public subnet with `assignPublicIp: ENABLED`.{why}")
+                if remedy.network_mode(ev) == "awsvpc":
+                    steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway "
+                                 f"(private subnets), or a public subnet with `assignPublicIp: ENABLED`.{why}")
+                else:  # bridge/host mode: the task goes out through the container instance's interface
+                    steps.append("Give the container instance's subnet outbound access (bridge/host networking uses "
+                                 "the instance's interface): a `0.0.0.0/0` route to a NAT gateway, or a public IP on "
+                                 f"the instance in a public subnet.{why}")
             if aws:
                 service = host.split(".")[0]
                 steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
