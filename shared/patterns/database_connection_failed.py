@@ -208,7 +208,16 @@ class DatabaseConnectionFailed(Pattern):
         why = remedy.cite(m)
         known_host = host if host and not host.startswith("<") else None
         name = f.get("container")
-        if host in _LOCAL:
+        local = host in _LOCAL
+        sidecar = next((c.name for c in ev.detail.containers if local and c.name and c.name != name
+                        and engine != "database" and engine in f"{c.name} {c.image or ''}".lower()), None)
+        if sidecar:
+            steps.append(f"`{host}:{port or ''}` is the {engine} container `{sidecar}` of this same task, which was "
+                         f"not ready when {container} connected: make {container} wait for it with `dependsOn` "
+                         f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
+                         f"{why}")
+            why = ""
+        elif local:
             steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
                          "your database: the database URL/host variable is probably missing or still the local "
                          f"default. Set it in the task definition and roll it out: `{remedy.deploy(ev)}`.{why}")
@@ -218,7 +227,9 @@ class DatabaseConnectionFailed(Pattern):
                          "unless Service Connect or Cloud Map defines it. Point the connection string at the "
                          f"database endpoint.{why}")
             why = ""
-        if cause == "refused":
+        if local and cause in ("refused", "timeout", None):
+            pass  # neither the network nor the server's security group is involved
+        elif cause == "refused":
             steps.append(f"Something answered but nothing listens on {target}: check the {engine} server is running "
                          f"and the endpoint and port are right{_endpoint_check(engine, known_host)}.{why}")
             steps.append(f"Check the {engine} server's security group admits TCP {port or 'on its port'} from the "
@@ -247,7 +258,7 @@ class DatabaseConnectionFailed(Pattern):
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
-        if cause in ("refused", "timeout") and known_host and port:
+        if cause in ("refused", "timeout") and known_host and port and not local:
             steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
                          "(refused = nothing listens or a security group rejects, timed out = routing/security "
