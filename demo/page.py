@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from demo.blocks import payload_html
@@ -64,6 +65,7 @@ main { min-width: 0; }
        white-space: pre-wrap; overflow-wrap: anywhere; }
 a { color: var(--link); text-decoration: none; }
 .none { padding: 4px 20px 4px 64px; color: var(--muted); font-style: italic; font-size: 14px; }
+.gallery-title { margin: 36px 20px 6px; font-size: 20px; border-top: 2px solid var(--line); padding-top: 18px; }
 table.summary { border-collapse: collapse; margin: 12px 20px; font-size: 13px; }
 table.summary th, table.summary td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; }
 table.summary td.n { text-align: right; font-variant-numeric: tabular-nums; }
@@ -142,7 +144,35 @@ def _summary_table(outcomes: list[Outcome]) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def render_page(outcomes: list[Outcome], meta: dict[str, Any]) -> str:
+def gallery(events_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(sample name, Slack payload) of every events/ sample, diagnosed offline: every card the product
+    can send, one per failure type and variant."""
+    from demo.cli import samples
+    from shared.engine import diagnose
+    from shared.inputs import load_event, load_logs, offline_evidence
+    from shared.render.slack import render_slack
+
+    out = []
+    for event_path, log_path in samples(events_dir):
+        finding = diagnose(offline_evidence(load_event(event_path), load_logs(log_path) if log_path else []))
+        out.append((event_path.stem, render_slack(finding)))
+    return out
+
+
+def _gallery_html(cards: list[tuple[str, dict[str, Any]]], when: str) -> str:
+    if not cards:
+        return ""
+    parts = [f'<h2 class="gallery-title" id="gallery">Gallery: every card ecs-autopsy can send '
+             f"({len(cards)} events/ samples, diagnosed offline)</h2>"]
+    for name, payload in cards:
+        parts.append(f'<div class="scenario gallery-card" id="gallery-{_e(name)}"><b>{_e(name)}</b><br>'
+                     f"sample events/{_e(name)}.json</div>")
+        parts.append(_message(payload, when))
+    return "\n".join(parts)
+
+
+def render_page(outcomes: list[Outcome], meta: dict[str, Any],
+                cards: list[tuple[str, dict[str, Any]]] | None = None) -> str:
     from demo.world import DEFAULT_CHANNEL, SLACK_CHANNELS
 
     when = time.strftime("%H:%M")
@@ -176,6 +206,9 @@ def render_page(outcomes: list[Outcome], meta: dict[str, Any]) -> str:
 {"all as expected" if ok else "some NOT as expected"} · demo ran in {_e(meta.get("seconds", "?"))} s</small></div>
 {_summary_table(outcomes)}
 {sections}
+<section class="channel" id="ch-gallery"><div class="feed">
+{_gallery_html(cards or [], when)}
+</div></section>
 </main>
 </div>
 </body>

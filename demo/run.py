@@ -434,7 +434,7 @@ class Player:
 # Files
 # -------------------------------------------------------------------------------------------------
 def write_outputs(out_dir: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> None:
-    from demo.page import render_page
+    from demo.page import gallery, render_page
 
     (out_dir / "slack").mkdir(parents=True, exist_ok=True)
     (out_dir / "sns").mkdir(parents=True, exist_ok=True)
@@ -446,7 +446,8 @@ def write_outputs(out_dir: Path, outcomes: list[Outcome], meta: dict[str, Any]) 
             (out_dir / "sns" / f"{stem}-{k:03d}.json").write_text(body + "\n")
     summary = {**meta, "ok": all(o.ok for o in outcomes), "scenarios": [o.summary() for o in outcomes]}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
-    (out_dir / "index.html").write_text(render_page(outcomes, meta), encoding="utf-8")
+    events = Path(__file__).resolve().parents[1] / "events"
+    (out_dir / "index.html").write_text(render_page(outcomes, meta, gallery(events)), encoding="utf-8")
 
 
 # -------------------------------------------------------------------------------------------------

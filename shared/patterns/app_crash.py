@@ -15,6 +15,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
     Explanation,
@@ -257,21 +258,28 @@ class AppCrash(Pattern):
         exc = f.get("exception", "an error")
         lang = f.get("language")
         code = f.get("exit_code")
-        c = ev.container(f.get("container"))
-        image = c.image if c and c.image else "<image>"
+        name = remedy.container_name(ev, f.get("container"))
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
-        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.")
-        steps.append(f"Reproduce with the task's image and environment: `docker run --rm --env-file task.env {image}` "
-                     "(export the environment from the task definition).")
+        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        if remedy.family_revision(ev) and name:
+            query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
+            export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
+            steps.append(f"Reproduce with the task's image and environment (secrets are not exported; add them by "
+                         f"hand): `{export}` then "
+                         f"`{remedy.docker_run(ev, f.get('container'), args='').replace('docker run --rm', 'docker run --rm --env-file task.env', 1)}`.")
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
         if code == 134:
             steps.append("Exit 134 is an abort (SIGABRT): an assertion, an uncaught C++ exception, or the runtime "
                          "giving up.")
-        steps.append("While the service crash-loops, enable the deployment circuit breaker with rollback so a bad "
-                     "revision is rolled back instead of restarting forever.")
+        svc = remedy.service(ev)
+        if svc:
+            steps.append("While the service crash-loops, enable the deployment circuit breaker with rollback so a "
+                         "bad revision is rolled back instead of restarting forever: "
+                         f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service {remedy.q(svc)} "
+                         "--deployment-configuration 'deploymentCircuitBreaker={enable=true,rollback=true}'`.")
         return Explanation(
             title=f"{container} crashed: {exc[:120]}",
             summary=(f"{container} exited{f' with code {code}' if code is not None else ''} after "

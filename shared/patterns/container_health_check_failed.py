@@ -8,10 +8,12 @@ the container against localhost).
 
 from __future__ import annotations
 
+import json
 import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 
@@ -34,6 +36,11 @@ class ContainerHealthCheckFailedFacts(Facts):
     missing_command: str | None = Field(None, description="A command the health check runs that the image lacks.")
     health_check: str | None = Field(None, description="The container health-check command.")
     start_period: int | None = Field(None, description="The health check's start period, seconds.")
+
+
+def _ports(ev: Evidence, container: str | None) -> tuple[int, ...]:
+    cdef = ev.container_definition(container)
+    return cdef.port_mappings if cdef else ()
 
 
 class ContainerHealthCheckFailed(Pattern):
@@ -87,11 +94,23 @@ class ContainerHealthCheckFailed(Pattern):
             steps.append(f"{container} listens on {f['listen_address']}:{f['listen_port']} only, but the health check "
                          "runs inside the container against localhost: bind to 0.0.0.0 (Next.js standalone: set "
                          "`HOSTNAME=0.0.0.0`; Fargate sets HOSTNAME to the task's name) or check that address.")
-        steps.append("See why the check fails: `docker inspect --format '{{json .State.Health}}' <container>` "
-                     "locally, or run the check command in the task with `aws ecs execute-command`.")
+        why = remedy.cite(m)
+        if steps and why:
+            steps[0] += why
+            why = ""
+        if cmd:
+            shell = cmd.split("CMD-SHELL", 1)[-1].strip(" ,[]\"'") if "CMD-SHELL" in cmd else cmd
+            steps.append("Run the check yourself in the image (the task has stopped): "
+                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args='-c ' + remedy.q(shell))}`"
+                         f"; it must exit 0.{why}")
+        else:
+            steps.append("Read the check the task definition runs, then run it yourself in the image: "
+                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[name, healthCheck]')}`.{why}")
+        port = f.get("listen_port") or next(iter(_ports(ev, f.get("container"))), None) or "<the port the app listens on>"
+        example = json.dumps(["CMD-SHELL", "python -c 'import urllib.request; urllib.request.urlopen("
+                              f"\"http://localhost:{port}<the path your app answers health checks on>\")'"])
         steps.append("The command must exist in the image: slim and distroless images have no curl/wget "
-                     "(use `[\"CMD-SHELL\", \"python -c 'import urllib.request; urllib.request.urlopen(\\\"http://"
-                     "localhost:<port>/health\\\")'\"]` or add the tool)"
+                     f"(use `{example}` or add the tool)"
                      + (f"; the current check is `{cmd}`." if cmd else "."))
         steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
                      "only when healthy (`curl -f`, not plain curl).")

@@ -10,9 +10,11 @@ cause (exec-format / entrypoint-not-found / permission), executable.
 from __future__ import annotations
 
 import re
+import shlex
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -74,6 +76,9 @@ class ContainerStartFailedFacts(Facts):
     crlf: bool | None = Field(None, description="The entrypoint script has Windows line endings.")
     executable: str | None = Field(None, description="The program ECS could not start.")
     exit_code: int | None = Field(None, description="The container's exit code.")
+
+
+_CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 
 class ContainerStartFailed(Pattern):
@@ -154,8 +159,8 @@ class ContainerStartFailed(Pattern):
         container = f.get("container") or "the container"
         cause = f.get("cause")
         exe = f.get("executable")
-        c = ev.container(f.get("container"))
-        image = c.image if c and c.image else "<image>"
+        image = remedy.image(ev, f.get("container")) or "<the image of the container>"
+        why = remedy.cite(m)
         steps: list[str] = []
         if cause == "exec-format":
             arch = str(f.get("cpu_architecture") or "")
@@ -173,20 +178,32 @@ class ContainerStartFailed(Pattern):
                          f'Split it into arguments, or run it through a shell: `"command": ["sh", "-c", "{exe} ..."]`.')
         elif cause == "entrypoint-not-found":
             what = f"`{exe}`" if exe else "the entrypoint/command"
+            look = exe or "<the entrypoint of the task definition>"
+            if remedy.is_windows(ev):
+                probe = f"docker run --rm --entrypoint cmd {remedy.q(image)} /c where {remedy.q(look)}"
+            else:
+                probe = f"docker run --rm --entrypoint sh {remedy.q(image)} -c {shlex.quote('command -v ' + look)}"
             steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "
                          "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
-                         f"`docker run --rm --entrypoint sh {image} -c 'command -v {exe or '<cmd>'}'`.")
-            if f.get("crlf"):
+                         f"`{probe}`.{why}")
+            why = ""
+            if f.get("crlf") and not remedy.is_windows(ev):
                 steps.append("The script has Windows line endings (`\\r` in the shebang): convert it with "
                              "`dos2unix` or a `.gitattributes` rule `*.sh text eol=lf`.")
-            steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails the "
-                         "same way: install the interpreter or use a matching base image.")
+            if not remedy.is_windows(ev):
+                steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
+                             "the same way: install the interpreter or use a matching base image.")
         elif cause == "permission":
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
                          "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it.")
         else:
             steps.append(f"Run the image locally with the task's command to see the runtime's error: "
-                         f"`docker run --rm {image}`; compare with the task definition's entryPoint/command.")
+                         f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "
+                         f"entryPoint/command: `{remedy.describe_task_definition(ev, _CMD_QUERY)}`.")
+        if steps and why:
+            steps[0] += why
+        steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
+                     f"`{remedy.deploy(ev)}`.")
         return Explanation(
             title=f"Container {container} could not start" + (f" ({cause})" if cause else ""),
             summary=(f"The process of {container} could not be started"

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
@@ -87,6 +88,26 @@ class DatabaseConnectionFailedFacts(Facts):
     host: str | None = Field(None, description="The database host.")
     port: int | None = Field(None, description="The database port.")
     user: str | None = Field(None, description="The database user.")
+
+
+_CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
+
+
+def _endpoint_check(engine: str, host: str | None) -> str:
+    """A command that shows the database's state and endpoint, for the engine and endpoint at hand."""
+    h = (host or "").lower()
+    if engine in ("redis", "memcached") or ".cache.amazonaws.com" in h:
+        return (" (`aws elasticache describe-cache-clusters --show-cache-node-info --query "
+                "'CacheClusters[].[CacheClusterId,CacheClusterStatus,CacheNodes[0].Endpoint]'`)")
+    if ".docdb.amazonaws.com" in h or (engine == "mongodb" and ".amazonaws.com" in h):
+        return " (`aws docdb describe-db-clusters --query 'DBClusters[].[DBClusterIdentifier,Status,Endpoint,Port]'`)"
+    if ".cluster-" in h and ".rds.amazonaws.com" in h:
+        return (" (`aws rds describe-db-clusters --query "
+                f"\"DBClusters[?Endpoint=='{host}'||ReaderEndpoint=='{host}'].[Status,Port]\"`)")
+    if ".rds.amazonaws.com" in h:
+        return (" (`aws rds describe-db-instances --query "
+                f"\"DBInstances[?Endpoint.Address=='{host}'].[DBInstanceStatus,Endpoint.Port]\"`)")
+    return ""
 
 
 class DatabaseConnectionFailed(Pattern):
@@ -184,38 +205,67 @@ class DatabaseConnectionFailed(Pattern):
         container = f.get("container") or "the container"
         target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else "the database")
         steps: list[str] = []
-        if host in _LOCAL:
+        why = remedy.cite(m)
+        known_host = host if host and not host.startswith("<") else None
+        name = f.get("container")
+        local = host in _LOCAL
+        sidecar = next((c.name for c in ev.detail.containers if local and c.name and c.name != name
+                        and engine != "database" and engine in f"{c.name} {c.image or ''}".lower()), None)
+        if sidecar:
+            steps.append(f"`{host}:{port or ''}` is the {engine} container `{sidecar}` of this same task, which was "
+                         f"not ready when {container} connected: make {container} wait for it with `dependsOn` "
+                         f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
+                         f"{why}")
+            why = ""
+        elif local:
             steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
                          "your database: the database URL/host variable is probably missing or still the local "
-                         "default. Set it in the task definition (see missing environment variables).")
-        if cause == "refused":
-            steps.append(f"Something answered but nothing listens on {target}: check the database is running and the "
-                         f"endpoint and port are right (`aws rds describe-db-instances --query "
-                         f"'DBInstances[].Endpoint'`).")
-            steps.append(f"Check the database security group admits TCP {port or '<port>'} from the task's security group.")
+                         f"default. Set it in the task definition and roll it out: `{remedy.deploy(ev)}`.{why}")
+            why = ""
+        elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
+            steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "
+                         "unless Service Connect or Cloud Map defines it. Point the connection string at the "
+                         f"database endpoint.{why}")
+            why = ""
+        if local and cause in ("refused", "timeout", None):
+            pass  # neither the network nor the server's security group is involved
+        elif cause == "refused":
+            steps.append(f"Something answered but nothing listens on {target}: check the {engine} server is running "
+                         f"and the endpoint and port are right{_endpoint_check(engine, known_host)}.{why}")
+            steps.append(f"Check the {engine} server's security group admits TCP {port or 'on its port'} from the "
+                         "task's security group (a refusal can also be a listener bound to another interface).")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
-                         f"{port or '<port>'} from the task's security group (not from an IP range that changes).")
+                         f"{port or 'on its port'} from the task's security group (not from an IP range that "
+                         f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
                          "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "auth":
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "
                          "password in the task's secret (rotation may have changed it), the user exists and may "
-                         "connect from the task's address (pg_hba.conf / MySQL host grants / IAM auth token).")
+                         f"connect from the task's address (pg_hba.conf / MySQL host grants / IAM auth token).{why}")
+            steps.append("See which secret and variables carry the credentials: "
+                         f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`; compare the secret's current "
+                         "value with the database user's password.")
         elif cause == "dns":
-            steps.append(f"`{host or 'the host'}` does not resolve from the task: check the spelling in the database "
-                         "URL, private hosted zones associated with the VPC, and that the VPC has DNS resolution "
-                         "enabled.")
+            steps.append(f"`{known_host or 'the host'}` does not resolve from the task: check the spelling in the "
+                         "database URL, private hosted zones associated with the VPC, and that the VPC has DNS "
+                         f"resolution enabled.{why}")
+            if known_host:
+                steps.append("Resolve it from a one-off copy of the task (same network): "
+                             f"`{remedy.probe(ev, name, f'getent hosts {known_host} || nslookup {known_host}')}`.")
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
-                         "the connection string.")
-        steps.append(f"Test from inside the task: `aws ecs execute-command --cluster <cluster> --task <task> "
-                     f"--container {f.get('container') or '<container>'} --interactive --command "
-                     f"\"nc -zv {host or '<host>'} {port or '<port>'}\"` (refused = SG/listener, timed out = "
-                     "routing/SG).")
-        steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
-                     "starts slower does not crash-loop the service.")
+                         f"the connection string.{why}")
+        if cause in ("refused", "timeout") and known_host and port and not local:
+            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+                         f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
+                         "(refused = nothing listens or a security group rejects, timed out = routing/security "
+                         "group; the image needs `nc`).")
+        if cause in ("refused", "timeout", "dns", None):
+            steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
+                         "starts slower does not crash-loop the service.")
         return Explanation(
             title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
             summary=(f"{container} could not "

@@ -13,6 +13,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -65,6 +66,9 @@ class DiskFullFacts(Facts):
     path: str | None = Field(None, description="The full path or mount.")
     required_blocks: int | None = Field(None, description="Blocks needed.")
     storage: str | None = Field(None, description="ephemeral storage, a volume, ...")
+
+
+_DU = "-c 'du -xh / 2>/dev/null | sort -h | tail -20'"
 
 
 class DiskFull(Pattern):
@@ -141,25 +145,29 @@ class DiskFull(Pattern):
         where = f" writing `{path}`" if path else ""
         size = ev.detail.model_extra.get("ephemeralStorage") if ev.detail.model_extra else None
         gib = size.get("sizeInGiB") if isinstance(size, dict) else None
+        img = remedy.image(ev, f.get("container")) or "<the image of the task>"
         steps: list[str] = []
         if f.get("storage") == "task ephemeral storage":
             current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
             steps.append(
                 "Raise the task's ephemeral storage" + current + ': in the task definition set '
                 '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
-                "register the revision and update the service."
+                f"register the revision and roll it out: `{remedy.deploy(ev)}`.{remedy.cite(m)}"
             )
             if f.get("during"):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "
-                             "`docker image inspect --format '{{.Size}}' <image>`.")
+                             f"`docker image inspect --format '{{{{.Size}}}}' {remedy.q(img)}`.")
         else:
             steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
                          "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
-                         "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template.")
-        steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
-                     "(EFS or a bind mount) or clean up; find the biggest writers with `du -xh / | sort -h | tail` "
-                     "via `aws ecs execute-command`.")
+                         "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
+                         + remedy.cite(m))
+        if not f.get("during"):
+            steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
+                         "(EFS or a bind mount) or clean up. Find the biggest writers in a one-off copy of the task "
+                         "after it has worked a while, or locally: "
+                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
         if f.get("free_blocks"):
             steps.insert(0, f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
                             f"{f['required_blocks']} Docker needs to create a container: clean up the instance "

@@ -15,6 +15,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence, TargetGroupFacts
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 
@@ -314,12 +315,18 @@ class HealthCheckFailed(Pattern):
         cause = f.get("cause")
         container = m.container or "the container"
         path = f.get("health_check_path") or f.get("observed_path") or "/health"
-        port = f.get("expected_port") or f.get("health_check_port") or f.get("listen_port") or "<port>"
+        port = next((p for p in (f.get("expected_port"), f.get("health_check_port"), f.get("listen_port"))
+                     if p is not None and str(p).isdigit()), None)
+        if port is None:
+            cdef = ev.container_definition(m.container)
+            port = cdef.port_mappings[0] if cdef and cdef.port_mappings else None
+        port_text = str(port) if port else "<the port the app listens on>"
+        why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
         steps: list[str] = []
         rows = [("Target group", "Application", "Result")]
         if cause == "not-listening":
             addr = f.get("listen_address", "127.0.0.1")
-            lp = f.get("listen_port", port)
+            lp = f.get("listen_port", port_text)
             rows.append((f"checks the task IP, port {lp}", f"listens on {addr}:{lp} only", "connection refused"))
             steps.append(f"Bind the server to all interfaces, not {addr}: uvicorn `--host 0.0.0.0`, gunicorn "
                          f"`-b 0.0.0.0:{lp}`, Flask `app.run(host=\"0.0.0.0\")`, Node `server.listen({lp}, "
@@ -332,8 +339,9 @@ class HealthCheckFailed(Pattern):
         elif cause == "path-not-found":
             rows.append((f"path {path}", f"no route {path}", "404"))
             steps.append(f"Add a `{path}` route returning 200, or point the target group at a route that exists: "
-                         f"`aws elbv2 modify-target-group --target-group-arn {tg or '<arn>'} --health-check-path "
-                         "<path>`.")
+                         + (f"`aws elbv2 modify-target-group --target-group-arn {tg} --health-check-path "
+                            "'<a route your app answers 200 on>'`." if tg and tg.startswith("arn:") else
+                            "the target group's health-check path."))
         elif cause == "server-error":
             rows.append((f"path {path}", "route errors", ", ".join(f.get("status_codes", ["5xx"]))))
             steps.append(f"The health route itself fails: read the errors logged around the `{path}` requests; keep "
@@ -346,20 +354,31 @@ class HealthCheckFailed(Pattern):
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
             steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
-                         f"load balancer's security group on port {port}; check the subnets' NACLs too."
+                         f"load balancer's security group on port {port_text}; check the subnets' NACLs too."
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
-        else:
+        elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
-                         "serves: `aws elbv2 describe-target-groups --target-group-arns "
-                         f"{tg or '<arn>'}` and `aws elbv2 describe-target-health --target-group-arn {tg or '<arn>'}` "
-                         "(the reason code names the failure).")
+                         f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}` and "
+                         f"`aws elbv2 describe-target-health --target-group-arn {tg}` (the reason code names the "
+                         "failure; it shows only while a task is registered).")
+        else:
+            lbs = remedy.service_events(ev)
+            steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
+                         "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else "."))
+        if steps:
+            steps[0] += why
+        mismatch = ""
         if len(rows) > 1:
-            table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in [rows[0], ("---", "---", "---"), *rows[1:]])
-            steps.insert(0, "Mismatch:\n" + table)
-        steps.append(f"Test locally: `docker run -p {port}:{port} <image>` then `curl -v http://localhost:{port}{path}`; "
-                     "it must answer 200 within the health-check timeout.")
-        steps.append("Give slow starters time: set the service's `healthCheckGracePeriodSeconds` above the start-up "
-                     "time.")
+            mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
+        if cause != "no-requests-seen":
+            steps.append(f"Test locally: `{remedy.docker_run(ev, m.container, port=port)}` then "
+                         f"`curl -v http://localhost:{port_text}{path}`; it must answer 200 within the health-check "
+                         "timeout.")
+        svc = remedy.service(ev)
+        if cause in (None, "timeout", "server-error") and svc:
+            steps.append("Give slow starters time: set the service's health-check grace period above the start-up "
+                         f"time: `aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
+                         f"{remedy.q(svc)} --health-check-grace-period-seconds 120`.")
         return Explanation(
             title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
             summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "
@@ -372,7 +391,7 @@ class HealthCheckFailed(Pattern):
                         "server-error": f": the health path {path} answers with server errors.",
                         "timeout": ": the health checks time out.",
                         "no-requests-seen": ": the health checks never reached the application.",
-                        }.get(cause or "", ".")),
+                        }.get(cause or "", ".")) + mismatch,
             remediation=steps,
         )
 

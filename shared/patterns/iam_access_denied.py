@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
@@ -126,6 +127,61 @@ class IamAccessDeniedFacts(Facts):
     role_kind: str | None = Field(None, description="task role, execution role, instance role.")
     service: str | None = Field(None, description="The AWS service called.")
     simulation: str | None = Field(None, description="What IAM's policy simulation answered.")
+
+
+# service -> how a bare name becomes that service's resource ARN ({} is the name)
+_NAMED = {
+    "dynamodb": "table/{}", "sns": "{}", "sqs": "{}", "kinesis": "stream/{}", "ssm": "parameter/{}",
+    "lambda": "function:{}", "states": "stateMachine:{}", "events": "event-bus/{}", "logs": "log-group:{}:*",
+    "ecr": "repository/{}", "firehose": "deliverystream/{}", "kms": "key/{}",
+}
+
+
+# Actions that act on no particular resource: "*" is their only valid Resource.
+_STAR_ONLY = re.compile(r"^(?:(?!s3:List(?!AllMyBuckets))[\w-]+:(?:List\w*s|GetCallerIdentity|GetAuthorizationToken|"
+                        r"PutMetricData)|(?:ec2|elasticloadbalancing|autoscaling|cloudwatch):Describe\w+|"
+                        r"logs:DescribeLogGroups)$")
+
+
+def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
+    """The statements that allow the denied call, resources as full ARNs."""
+    service = action.split(":", 1)[0].lower()
+    if _STAR_ONLY.match(action):
+        return [remedy.statement([action], ["*"])]
+    if action.lower() == "s3:*":
+        # S3's "Access Denied" names no action: the usual object calls, on the bucket and its objects
+        bucket = _resource_arn(ev, "s3:GetObject", resource).split(":::", 1)[1].split("/", 1)[0]
+        base = f"arn:{remedy.partition(ev)}:s3:::{bucket}"
+        return [remedy.statement(["s3:GetObject", "s3:PutObject"], [f"{base}/*"]),
+                remedy.statement(["s3:ListBucket"], [base])]
+    if service == "ses" and action.split(":", 1)[1].startswith("Send"):
+        # SES authorises a send against the sending identity AND any configuration set named in it
+        res = [remedy.arn(ev, "ses", "identity/<the address or domain the app sends from>")]
+        named = _resource_arn(ev, action, resource)
+        if ":configuration-set/" in named or ":identity/" in named:
+            res = [named] if ":identity/" in named else [*res, named]
+        return [remedy.statement([action], res)]
+    return [remedy.statement([action], [_resource_arn(ev, action, resource)])]
+
+
+def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
+    """The resource of the statement as a full ARN: the one the error named (masked account and region
+    put back), a name turned into the service's ARN, or an ARN whose name says what to put."""
+    service = action.split(":", 1)[0].lower()
+    value = re.sub(r"<(\w+)>", r"<the \1 in the error>", resource.strip())
+    if value.startswith("arn:") and value.count(":") >= 5:
+        return remedy.secret_arn(ev, value) if service == "secretsmanager" else remedy.fill_arn(ev, value)
+    named = value not in ("*", "") and re.fullmatch(r"[\w./+=@-]+", value) is not None
+    if service == "secretsmanager":
+        return remedy.secret_arn(ev, value if named else "<the secret name>")
+    if service == "s3":
+        name = value.split(":::", 1)[-1] if value.startswith("arn:") else value
+        return f"arn:{remedy.partition(ev)}:s3:::" + (name if named or value.startswith("arn:")
+                                                     else "<the bucket the app uses>/*")
+    if service in _NAMED:
+        what = value.lstrip("/") if named else f"<the {service} resource the app uses>"
+        return remedy.arn(ev, service, _NAMED[service].format(what))
+    return remedy.arn(ev, service, value if named else f"<the {service} resource the app uses>")
 
 
 class IamAccessDenied(Pattern):
@@ -257,28 +313,43 @@ class IamAccessDenied(Pattern):
         role = f.get("role")
         target = {"task role": "the task role", "execution role": "the task EXECUTION role",
                   "instance role": "the EC2 instance role"}.get(kind, "the role")
-        stmt = {"Effect": "Allow", "Action": [action], "Resource": resource if resource != "*" or ":" not in action
-                else f"<arn of the {action.split(':')[0]} resource>"}
+        why = remedy.cite(m)
         steps: list[str] = []
-        if f.get("deny") and "explicit deny" in f["deny"]:
+        explicit = bool(f.get("deny") and "explicit deny" in f["deny"])
+        if explicit:
             steps.append(f"The request was refused {f['deny']}: adding an Allow will not help. Find and change that "
-                         "deny (service control policy, permissions boundary, or the resource's own policy).")
+                         f"deny (service control policy, permissions boundary, or the resource's own policy).{why}")
+            why = ""
         if kind == "instance role":
             steps.append("The caller was the EC2 INSTANCE role: the task has no task role, so the SDK fell back to "
                          "the instance profile. Give the task its own `taskRoleArn` with the statement below rather "
-                         "than widening the instance role.")
-        steps.append(f"Add this statement to {target}{f' `{role}`' if role else ''}: ```{json.dumps(stmt)}```")
-        if role:
-            steps.append(f"e.g. `aws iam put-role-policy --role-name {role} --policy-name ecs-autopsy-fix "
-                         "--policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[" + json.dumps(stmt) + "]}'`")
+                         f"than widening the instance role.{why}")
+            why = ""
+        known_action = action != "unknown" and ":" in action
+        if not known_action:
+            steps.append("The log does not name the denied action: find the refused call in CloudTrail (Event "
+                         f"history, filter on the error code AccessDenied and the role {role or 'of the task'}), "
+                         f"then allow that action on that resource for {target}.{why}")
+        elif not explicit:
+            stmts = _statements(ev, action, resource)
+            shown = json.dumps(stmts[0]) if len(stmts) == 1 else json.dumps(stmts)
+            name = remedy.role_name(role)
+            direct = ""
+            if name and kind != "instance role" and "'" not in remedy.policy(*stmts) and "<" not in shown:
+                direct = (f" Where the role is not managed as code: `aws iam put-role-policy --role-name "
+                          f"{remedy.q(name)} --policy-name ecs-autopsy-fix --policy-document "
+                          f"'{remedy.policy(*stmts)}'`.")
+            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
+                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
             steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")
         if ev.iam is not None:
             steps.append(f"IAM policy simulation for {ev.iam.role_arn or role}: {ev.iam.decision}"
                          + (f" ({ev.iam.detail})" if ev.iam.detail else "") + ".")
-        steps.append("Running tasks keep their old credentials' permissions only until refresh; new tasks pick up "
-                     "the change, so force a new deployment after updating the role.")
+        steps.append("IAM evaluates the role's policies on every request, so the change applies within seconds, "
+                     "also to running tasks; tasks that already exited need a restart: "
+                     f"`{remedy.redeploy(ev)}`.")
         return Explanation(
             title=f"Access denied: {action}" + (f" on {resource}" if resource != "*" else ""),
             summary=(f"{container} was refused `{action}`"

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -168,7 +169,7 @@ class ImagePullFailed(Pattern):
         f = m.facts
         image = f.get("image") or "the image"
         cause = f.get("cause")
-        region = ev.event.region or "<region>"
+        region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
         repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
         repo_name = repo.split("/", 1)[1] if ecr and "/" in repo else repo
@@ -176,7 +177,7 @@ class ImagePullFailed(Pattern):
         if f.get("reference") == "digest without repository":
             steps.append(f"The task definition's image is only a digest (`{image}`): Docker reads that as the "
                          "repository `docker.io/library/sha256`, which does not exist. Name the repository too: "
-                         "`<registry>/<repository>@sha256:<digest>` (or `<repository>:<tag>`); the CI step that "
+                         f"`<the registry and repository of the image>@{image.split('@')[-1]}`; the CI step that "
                          "renders the task definition probably dropped the repository part.")
         elif cause == "not-found" and f.get("missing") == "repository":
             if ecr:
@@ -225,7 +226,9 @@ class ImagePullFailed(Pattern):
             steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
                          "and read the registry's answer; check the image reference, the execution role's ECR "
                          "permissions and the network path to the registry.")
-        steps.append("Then force a new deployment so the service retries the pull.")
+        if steps:
+            steps[0] += remedy.cite(m)
+        steps.append(f"Then start fresh tasks so the pull is tried again: `{remedy.redeploy(ev)}`.")
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

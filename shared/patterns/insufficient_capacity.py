@@ -11,6 +11,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Cause,
@@ -87,8 +88,9 @@ class InsufficientCapacity(ReasonPattern):
             steps.append("Every instance already uses the task's static host port: use dynamic host ports "
                          "(`hostPort: 0` in bridge mode) or the awsvpc network mode, or add instances.")
         elif resource == "ENI":
-            steps.append("No instance has a free network interface for another awsvpc task: enable "
-                         "`awsvpcTrunking` or use larger instances.")
+            steps.append("No instance has a free network interface for another awsvpc task: "
+                         + ("use larger instances (Windows tasks have no ENI trunking) or bridge networking."
+                            if remedy.is_windows(ev) else "enable `awsvpcTrunking` or use larger instances."))
         elif resource and resource.startswith("account quota"):
             steps.append("The account hit a Service Quota, not a capacity shortage: check the Fargate vCPU quota "
                          "(`aws service-quotas get-service-quota --service-code fargate --quota-code L-3032A538` "
@@ -98,7 +100,8 @@ class InsufficientCapacity(ReasonPattern):
             steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler retries; "
                          "spread the service over subnets in more AZs, or add a FARGATE capacity provider next to "
                          "FARGATE_SPOT.")
-        if not (resource and resource.startswith("account quota")):
+        steps[0] += remedy.cite(m)
+        if not (resource and resource.startswith("account quota")) and not remedy.is_fargate(ev):
             steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
                          "instance.")
         return Explanation(

@@ -14,6 +14,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -112,25 +113,28 @@ class LogDriverFailed(Pattern):
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
-        group = f.get("log_group")
+        cdef = ev.container_definition(f.get("container") or ev.primary)
+        group = f.get("log_group") or (cdef.log_options.get("awslogs-group") if cdef else None)
         gname = f"`{group}`" if group else "the log group named in the task definition (`awslogs-group`)"
-        region = ev.event.region or "<region>"
-        account = ev.event.account or "<account-id>"
+        region = remedy.region(ev) or remedy.REGION_UNKNOWN
         cause = f.get("cause")
+        why = remedy.cite(m)
+        group_arg = remedy.q(group or "<the awslogs-group of the task definition>")
         steps: list[str] = []
         if cause == "not-found" or cause is None:
-            steps.append(f"Create {gname}: `aws logs create-log-group --log-group-name {group or '<group>'}` "
-                         f"(region {region}), or let the driver create it with the log option "
-                         '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.')
+            steps.append(f"Create {gname}: `aws logs create-log-group --log-group-name {group_arg} --region "
+                         f"{region}`, or let the driver create it with the log option "
+                         '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)
+            why = ""
         if cause in ("access-denied", None):
-            resource = f"arn:aws:logs:{region}:{account}:log-group:{group or '<group>'}:*"
-            statement = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                         "Resource": resource}
+            resource = remedy.log_group_arn(ev, group or "<the awslogs-group of the task definition>")
+            statement = remedy.statement(["logs:CreateLogStream", "logs:PutLogEvents"], [resource])
             steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement: "
-                         f"```{json.dumps(statement)}```")
+                         f"```{json.dumps(statement)}```{why}")
+            why = ""
         if cause == "network":
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
-                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from the task's subnets.")
+                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from the task's subnets.{why}")
         steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
                      "`awslogs-group`) matches where the group really lives.")
         return Explanation(

@@ -15,6 +15,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -141,8 +142,7 @@ class MissingDependency(Pattern):
         module = f.get("module", "?")
         lang = f.get("language")
         container = f.get("container") or "the container"
-        c = ev.container(f.get("container"))
-        image = c.image if c and c.image else "<image>"
+        image = remedy.q(remedy.image(ev, f.get("container")) or "<the image of the container>")
         base = module.split(" ")[0].split(".")[0]
         steps: list[str] = []
         if lang == "python":
@@ -182,11 +182,16 @@ class MissingDependency(Pattern):
             steps.append(f"Add `{module}` to the Gemfile and run `bundle install` in the image build (with the "
                          "same BUNDLE_WITHOUT groups as production).")
         elif lang == "dotnet":
+            ver = re.search(r"\b(\d+\.\d+)(?:\.\d+)?\b", f"{module} {f.get('version', '')}")
+            tag = ver.group(1) if ver else "<the .NET version the app targets>"
             steps.append(f"Publish with the runtime the app targets (`{module}`): use the matching "
-                         "`mcr.microsoft.com/dotnet/aspnet:<version>` base image or a self-contained publish.")
+                         f"`mcr.microsoft.com/dotnet/aspnet:{tag}` base image or a self-contained publish.")
         else:
             steps.append(f"Add `{module}` to the image build and rebuild.")
-        steps.append("Build and run the image locally before deploying: the same error appears at start-up.")
+        if steps:
+            steps[0] += remedy.cite(m)
+        steps.append("Build and run the image locally before deploying: the same error appears at start-up. Then "
+                     f"roll out the new image: `{remedy.deploy(ev)}`.")
         return Explanation(
             title=f"Missing dependency: {module}",
             summary=(f"{container} failed at start-up because `{module}` is not available in the image"

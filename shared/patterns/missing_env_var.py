@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -138,6 +139,9 @@ class MissingEnvVarFacts(Facts):
     variables: list[str] | None = Field(None, description="Several variables that are not set.")
     absent_from_task_definition: list[str] | None = Field(None, description="Variables the task definition does not set.")
     in_task_definition: list[str] | None = Field(None, description="Variables the task definition sets (names only).")
+
+
+_ENV_QUERY = "taskDefinition.containerDefinitions[].[name, environment[].name, secrets[].name]"
 
 
 class MissingEnvVar(Pattern):
@@ -260,32 +264,34 @@ class MissingEnvVar(Pattern):
         names = [f["variable"]] if "variable" in f else list(f.get("variables", []))
         container = f.get("container") or "the container"
         shown = ", ".join(f"`{n}`" for n in names)
-        c = ev.container(f.get("container"))
-        image = c.image if c and c.image else "<image>"
+        image = remedy.image(ev, f.get("container")) or "<the image of the container>"
         sensitive = [n for n in names if re.search(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|DATABASE_URL|_URL$", n, re.I)]
         plain = [n for n in names if n not in sensitive]
         if not names:
             return self._explain_unnamed(m, ev, container, image)
         steps: list[str] = []
+        why = remedy.cite(m)
         present = f.get("in_task_definition") or []
         if present:
             steps.append(f"{', '.join(present)} IS in the task definition of {container}: its value is empty or is "
                          "not reaching the process (entrypoint script, `env -i`, wrong container). Check the value "
-                         "and the spelling.")
+                         f"and the spelling: `{remedy.describe_task_definition(ev, _ENV_QUERY)}`.{why}")
         if plain:
-            env = [{"name": n, "value": "<value>"} for n in plain]
+            env = [{"name": n, "value": f"<the value of {n}>"} for n in plain]
             steps.append(f"Add to the `environment` of container `{container}` in the task definition: "
-                         f"```{json.dumps(env)}```")
+                         f"```{json.dumps(env)}```{why if not present else ''}")
         if sensitive:
-            secrets = [{"name": n, "valueFrom": f"arn:aws:secretsmanager:{ev.event.region or '<region>'}:"
-                        f"{ev.event.account or '<account>'}:secret:<name>"} for n in sensitive]
+            secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, f"<the secret that holds {n}>")}
+                       for n in sensitive]
             steps.append(f"{', '.join(sensitive)} look{'s' if len(sensitive) == 1 else ''} sensitive: add "
                          f"{'it' if len(sensitive) == 1 else 'them'} as `secrets` of container `{container}` "
-                         f"(the execution role needs secretsmanager:GetSecretValue): ```{json.dumps(secrets)}```")
-        steps.append("Register the new task definition revision and update the service: "
-                     "`aws ecs update-service --cluster <cluster> --service <service> --task-definition <family>`.")
-        flags = " ".join(f"-e {n}=<value>" for n in names)
-        steps.append(f"Reproduce and verify locally: `docker run --rm {flags} {image}`.")
+                         f"(the execution role needs secretsmanager:GetSecretValue on "
+                         f"{'it' if len(sensitive) == 1 else 'them'}): ```{json.dumps(secrets)}```"
+                         f"{why if not present and not plain else ''}")
+        steps.append(f"Register the new task definition revision and roll it out: `{remedy.deploy(ev)}`.")
+        steps.append("Reproduce and verify locally: with the variable"
+                     f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
+                     f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
         many = len(names) > 1
         return Explanation(
             title=f"Missing environment variable{'s' if many else ''} {', '.join(names)}",
@@ -299,11 +305,9 @@ class MissingEnvVar(Pattern):
     def _explain_unnamed(self, m: Match, ev: Evidence, container: str, image: str) -> Explanation:
         cdef = ev.container_definition(m.facts.get("container"))
         defined = sorted(cdef.env_names | cdef.secret_names) if cdef is not None else []
-        family = ev.task_definition_name
         have = (f"The task definition gives {container} these variables: {', '.join(defined)}. Compare them"
-                if defined else f"List the variables the task definition gives {container} (`aws ecs "
-                f"describe-task-definition --task-definition {family} --query "
-                "'taskDefinition.containerDefinitions[].environment'`) and compare them")
+                if defined else f"List the variables the task definition gives {container} "
+                f"(`{remedy.describe_task_definition(ev, _ENV_QUERY)}`) and compare them")
         where = None
         if m.anchor is not None:
             near = ev.logs.texts[max(0, m.anchor - 3) : m.anchor + 3]
@@ -312,6 +316,7 @@ class MissingEnvVar(Pattern):
                  "`.env.example`) and find the one that is absent.")
         if where:
             first += f" The code that read it is at `{where}`."
+        first += remedy.cite(m)
         return Explanation(
             title="Missing environment variable (the log does not name it)",
             summary=(f"{container} stopped because it reads an environment variable at start-up that is not set; "
@@ -320,9 +325,9 @@ class MissingEnvVar(Pattern):
                 first,
                 "Find the name locally: run the image with the same environment and a debugger or more logging "
                 f"(Rust: `RUST_BACKTRACE=1`; the frame that panicked reads the variable): "
-                f"`docker run --rm -e RUST_BACKTRACE=1 {image}`.",
+                f"`{remedy.docker_run(ev, m.facts.get('container'), env=['RUST_BACKTRACE=1'])}`.",
                 f"Add it to the `environment` (or, if sensitive, `secrets`) of container `{container}`, register "
-                "the new task definition revision and update the service.",
+                f"the new task definition revision and roll it out: `{remedy.deploy(ev)}`.",
             ],
         )
 

@@ -16,6 +16,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
@@ -114,28 +115,47 @@ class NetworkEgressBlocked(Pattern):
         f = m.facts
         host = f.get("host") or f.get("url") or "an external host"
         port = f.get("port") or 443
-        region = ev.event.region or "<region>"
+        region = remedy.region(ev) or remedy.REGION_UNKNOWN
         container = f.get("container") or "the container"
+        why = remedy.cite(m)
         aws = host.endswith(".amazonaws.com") if isinstance(host, str) else False
         steps: list[str] = []
         if f.get("private_address"):
             steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
-                         "target's security group and check NACLs and routes between the two subnets.")
+                         f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
             route = f.get("internet_route")
-            if route == "none":
+            img = remedy.image(ev, f.get("container")) or ""
+            public_pull = bool(ev.detail.pull_stopped_at) and ".dkr.ecr." not in img and bool(img)
+            if public_pull and route != "none":
+                # The image came from a public registry through this same interface: there IS a way out.
+                steps.append(f"The task pulled `{img}` from a public registry through the same network interface, "
+                             f"so it has a route out: the block is specific to {host}:{port}. Check the task "
+                             f"security group's outbound rules allow TCP {port}, and any firewall or allow-list on "
+                             f"the far side.{why}")
+            elif route == "none":
                 steps.append("The task's subnet has no route to the internet (no NAT gateway or internet gateway "
                              "route in its route table): that is why the connection times out.")
-            steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway (private "
-                         "subnets), or a public subnet with `assignPublicIp: ENABLED`.")
+            if not public_pull or route == "none":
+                if remedy.network_mode(ev) == "awsvpc":
+                    steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway "
+                                 f"(private subnets), or a public subnet with `assignPublicIp: ENABLED`.{why}")
+                else:  # bridge/host mode: the task goes out through the container instance's interface
+                    steps.append("Give the container instance's subnet outbound access (bridge/host networking uses "
+                                 "the instance's interface): a `0.0.0.0/0` route to a NAT gateway, or a public IP on "
+                                 f"the instance in a public subnet.{why}")
             if aws:
                 service = host.split(".")[0]
                 steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
-            steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
-        steps.append(f"Test from the task: `aws ecs execute-command --cluster <cluster> --task <task> --container "
-                     f"{f.get('container') or '<container>'} --interactive --command \"curl -sv --max-time 5 "
-                     f"https://{host}\"`.")
+            if not public_pull or route == "none":
+                steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
+        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])):
+            scheme = "https" if port == 443 else "http"
+            url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
+            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+                         f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
+                         "then read its log (the image needs `curl`).")
         return Explanation(
             title=f"Outbound connection to {host} timed out",
             summary=(f"{container} could not open a connection to {host}"

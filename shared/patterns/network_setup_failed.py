@@ -11,6 +11,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Cause, Explanation, Facts, Match, ReasonPattern
 
@@ -59,21 +60,30 @@ class NetworkSetupFailed(ReasonPattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         subnet = m.facts.get("subnet")
         sn = f"`{subnet}`" if subnet else "the task's subnet"
+        windows = remedy.is_windows(ev)
+        ec2 = not remedy.is_fargate(ev)
+        why = remedy.cite(m)
         steps = []
         if m.facts.get("cause") == "instance-eni-limit":
+            trunking = ("" if windows else "turn on ENI trunking (`aws ecs put-account-setting-default --name "
+                        "awsvpcTrunking --value enabled`, then replace the instances), ")
             steps.append("The container instance has no free slot for another network interface (each awsvpc task "
-                         "on EC2 takes one, and small instance types allow 2-4): turn on ENI trunking "
-                         "(`aws ecs put-account-setting-default --name awsvpcTrunking --value enabled`, then "
-                         "replace the instances), use larger instance types, or use bridge networking.")
-        steps += [
-            f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet or '<subnet>'} "
-            "--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.",
-            "Spread the service over more (and larger) subnets in several Availability Zones.",
-        ]
+                         f"on EC2 takes one, and small instance types allow 2-4): {trunking}use larger instance "
+                         f"types, or use bridge networking{' (Windows tasks have no ENI trunking)' if windows else ''}."
+                         + why)
+            why = ""
+        if subnet:
+            steps.append(f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet} "
+                         f"--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.{why}")
+        else:
+            steps.append("Check the free addresses of the service's subnets (every awsvpc task takes one): "
+                         "`aws ec2 describe-subnets --subnet-ids '<the subnet ids of the service>' "
+                         f"--query 'Subnets[].[SubnetId,AvailableIpAddressCount]'`.{why}")
+        steps.append("Spread the service over more (and larger) subnets in several Availability Zones.")
         if m.facts.get("cause") not in ("no-free-addresses", "instance-eni-limit"):
             steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          "smaller batches; the service scheduler retries on its own.")
-        if m.facts.get("cause") != "instance-eni-limit":
+        if m.facts.get("cause") != "instance-eni-limit" and ec2 and not windows:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
         return Explanation(

@@ -14,6 +14,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -68,6 +69,33 @@ class OutOfMemoryFacts(Facts):
     kind: str | None = Field(None, description="container OOM kill, JVM heap, Node heap, ...")
     limit: str | None = Field(None, description="The memory limit that applied.")
     limit_source: str | None = Field(None, description="Where the limit came from.")
+
+
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(KiB|kB|KB|MiB|MB|M|GiB|GB|G)\b")
+_USAGE_WORDS = re.compile(r"\b(?:used|usage|rss|resident|heap|allocat\w*|mark-sweep|scavenge|total-vm|anon-rss|"
+                          r"memory|peak)\b", re.IGNORECASE)
+
+
+def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
+    """The largest memory amount the logs report as used near the failure (MiB, and the line it came
+    from): "used 3.1 GiB", Node's "Mark-sweep 2040.1 (2082.3) -> 2039.3 MB", the kernel's anon-rss."""
+    logs = ev.logs
+    if not logs:
+        return None, ""
+    end = (m.anchor if m.anchor is not None else len(logs) - 1) + 5
+    best: tuple[float, int] | None = None
+    for i in range(max(0, end - 60), min(len(logs), end)):
+        text = logs.texts[i]
+        if not _USAGE_WORDS.search(text):
+            continue
+        for amount in _AMOUNT.finditer(text):
+            value = remedy.mib(amount.group(0))
+            if value and 16 <= value <= 1024 * 1024 and (best is None or value > best[0]):
+                best = (value, i)
+    if best is None:
+        return None, ""
+    source = f"logs[{logs.containers[best[1]] or ev.primary or '?'}]:{best[1] + 1}"
+    return best[0], source
 
 
 class OutOfMemory(Pattern):
@@ -146,30 +174,47 @@ class OutOfMemory(Pattern):
         sized = f.get("container_limit") or (None if f.get("limit_source") == "PHP memory_limit" else limit)
         mib = int(sized.split()[0]) if sized else None
         kind = f.get("kind", "")
-        c = ev.container(f.get("container"))
-        image = c.image if c and c.image else "<image>"
+        peak, peak_source = _observed_peak(ev, m)
+        need = remedy.memory_with_headroom(peak or 0, mib) if (peak or mib) else None
+        why = remedy.cite(m)
+        fargate = remedy.is_fargate(ev)
         steps: list[str] = []
-        if "ECS OOM kill" in kind or "kernel" in kind:
-            bigger = f"{mib * 2}" if mib else "<more>"
-            steps.append(f"Raise `{container}`'s memory in the task definition (now {limit or 'unknown'}): e.g. "
-                         f'`"memory": {bigger}` on the container and a task size that fits it, or find what grows.')
+        if need:
+            basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
+                     else f"the {mib} MiB limit it hit")
+            if fargate:
+                task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
+                cpu, mem = remedy.fargate_size(need, task_cpu)
+                size = (f'task size `"cpu": "{cpu}", "memory": "{mem}"` (a valid Fargate pair) and, if the '
+                        f'container has its own limit, `"memory": {need}` on `{container}`')
+            else:
+                size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
+            steps.append(f"Give {container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
+                         f"set the {size}; then roll it out: `{remedy.deploy(ev)}`.{why}")
+            why = ""
         if "JVM" in kind:
             steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
-                         "really needed).")
+                         f"really needed).{why}")
+            why = ""
         if "V8" in kind:
-            heap = f"{int(mib * 0.75)}" if mib else "<75% of the limit in MiB>"
-            steps.append(f"Let Node use the memory it has: `NODE_OPTIONS=--max-old-space-size={heap}`, "
-                         "and raise the task memory if the heap keeps growing.")
+            heap = f"{int((need or mib) * 0.75)}" if (need or mib) else None
+            steps.append("Let Node use the memory it has: "
+                         + (f"`NODE_OPTIONS=--max-old-space-size={heap}` (75 % of {need or mib} MiB)"
+                            if heap else "set `NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory "
+                            "in MiB")
+                         + f", and raise the task memory if the heap keeps growing.{why}")
+            why = ""
         if "PHP" in kind:
             steps.append("PHP hit its own `memory_limit`, not the container's: raise `memory_limit` in php.ini "
-                         "(or `php -d memory_limit=...`) and keep it below the container memory.")
+                         f"(or `php -d memory_limit=...`) and keep it below the container memory.{why}")
+            why = ""
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
-            steps.append(f"Raise `{container}`'s memory (now {limit or 'unknown'}) or reduce what the process "
-                         "keeps in memory (batch sizes, caches, worker count).")
-        repro = f"--memory={mib}m " if mib else "--memory=<limit>m "
-        steps.append(f"Reproduce locally with the same limit: `docker run --rm {repro}{image}` and watch "
-                     "`docker stats`; in AWS, chart MemoryUtilized (Container Insights) before the kill.")
+            steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "
+                         f"memory (now {limit or 'unknown'}).{why}")
+        steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
+                     f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
+                     "(Container Insights) before the kill.")
         return Explanation(
             title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
             summary=(f"{container} ran out of memory ({kind})"

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     DAEMON_UNREACHABLE,
@@ -148,6 +149,7 @@ class PlatformError(Pattern):
         if code == "HostEC2Terminated":
             steps.append("The instance under the task went away (Spot reclaim, ASG scale-in or health replacement): "
                          "enable managed termination protection / instance draining on the capacity provider.")
+        steps[0] += remedy.cite(m)
         return Explanation(
             title=f"Platform error: {code}",
             summary=(f"The task stopped because of {code}, a failure in the ECS agent, container runtime or the "

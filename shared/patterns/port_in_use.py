@@ -12,6 +12,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -122,8 +123,14 @@ class PortInUse(Pattern):
         if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2":
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
                          "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
-        steps.append(f"Reproduce: `docker run --rm -p {p}:{p} <image>` and check `ss -ltnp` inside the container "
-                     "(via `aws ecs execute-command`) to see who holds the port.")
+        ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
+        steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
+                        f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
+        if str(p).isdigit():
+            steps.append("Reproduce locally with the image alone: if "
+                         f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
+                         "itself starts two servers on the port; if it starts, the other holder is a container of "
+                         "the task.")
         return Explanation(
             title=f"Port {p} already in use" + (f" in {container}" if f.get("container") else ""),
             summary=(f"{container} could not start its server because port {p} was already taken by another "

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
@@ -132,52 +133,62 @@ class SecretsRetrievalFailed(Pattern):
         f = m.facts
         secret = f.get("secret")
         cause = f.get("cause")
-        region = ev.event.region or "<region>"
+        region = remedy.region(ev) or remedy.REGION_UNKNOWN
         kind = f.get("kind", "secret")
         role = ev.task_definition.execution_role_arn if ev.task_definition else None
         role_txt = f"the task EXECUTION role{f' (`{role}`)' if role else ''}"
+        why = remedy.cite(m)
+        ssm = kind == "ssm parameter" or bool(secret and ":ssm:" in secret)
         steps: list[str] = []
         if f.get("secret_truncated"):
-            family = ev.task_definition_name
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
-                         f"definition to find it: `aws ecs describe-task-definition --task-definition {family} "
-                         "--query 'taskDefinition.containerDefinitions[].secrets'`.")
+                         "definition to find it: "
+                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
         if cause == "access-denied":
-            action = f.get("action") or ("ssm:GetParameters" if kind == "ssm parameter" else
+            action = f.get("action") or ("ssm:GetParameters" if ssm else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else
                                          "s3:GetObject" if kind == "environment file" else
                                          "secretsmanager:GetSecretValue")
-            resource = secret or "*"
-            if secret and ":secret:" in secret and not re.search(r"-[A-Za-z0-9]{6}$", secret):
-                # A name-only or partial ARN: Secrets Manager appends "-" and 6 random characters.
-                resource = secret + "-??????"
-            stmt = {"Effect": "Allow", "Action": [action], "Resource": resource}
+            service = action.split(":", 1)[0].lower()
+            if service == "ecr":
+                resource = "*"  # GetAuthorizationToken takes no resource
+            elif service == "ssm":
+                resource = remedy.ssm_parameter_arn(ev, secret or "<the parameter name in secrets[].valueFrom>")
+            elif service == "s3":
+                resource = "arn:aws:s3:::" + (secret.split(":::", 1)[-1] if secret and secret.startswith("arn:aws:s3")
+                                              else "<the bucket/key of the environmentFiles entry>")
+            else:
+                resource = remedy.secret_arn(ev, secret or "<the secret name in secrets[].valueFrom>")
+            stmt = remedy.statement([action], [resource])
             steps.append(f"Add this statement to {role_txt}, which ECS uses to fetch secrets before the "
-                         f"container starts: ```{json.dumps(stmt)}```")
+                         f"container starts: ```{json.dumps(stmt)}```{why}")
             steps.append("If the secret or parameter is encrypted with a customer managed KMS key, also allow "
                          "`kms:Decrypt` on that key for the same role.")
-            if secret and resource != secret:
+            if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
                 steps.append(f"`{secret}` is not a complete secret ARN (no 6-character suffix), so a policy "
-                             "naming the full ARN does not match it: use the wildcard above or the full ARN.")
+                             "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
         elif cause == "network":
-            endpoint = {"ssm parameter": "ssm", "ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
+            endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
             steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "
                          f"(or assignPublicIp with an internet gateway), or add the interface VPC endpoint "
-                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.")
-            steps.append("For images in ECR also add `ecr.api`, `ecr.dkr` and the S3 gateway endpoint.")
+                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
+            if kind == "ecr registry auth":
+                steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
         elif cause == "not-found":
+            if ssm:
+                name = secret.split(":parameter", 1)[-1] if secret and secret.startswith("arn:") else secret
+                check = f"aws ssm get-parameters --names {remedy.q(name or '<the parameter name>')}"
+            else:
+                check = f"aws secretsmanager describe-secret --secret-id {remedy.q(secret or '<the secret name>')}"
             steps.append(f"Check that {('`' + secret + '`') if secret else 'the secret'} exists in {region} and is "
-                         "spelled exactly as in the task definition's `secrets[].valueFrom`: "
-                         f"`aws secretsmanager describe-secret --secret-id {secret or '<id>'}` or "
-                         "`aws ssm get-parameters --names <name>`.")
+                         f"spelled exactly as in the task definition's `secrets[].valueFrom`: `{check}`.{why}")
         else:
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
-                         "subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).")
+                         f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
             steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the network "
                          "path first, then retry the deployment.")
-        steps.append("Register the fixed task definition or role and force a new deployment: "
-                     "`aws ecs update-service --cluster <cluster> --service <service> --force-new-deployment`.")
+        steps.append(f"Then start fresh tasks (they fetch the secrets again at start): `{remedy.redeploy(ev)}`.")
         what = f" `{secret}`" if secret else ""
         return Explanation(
             title=f"Could not fetch {kind}{what} at start" + (f" ({cause})" if cause else ""),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
 
@@ -74,10 +75,15 @@ class Unknown(Pattern):
                          "the process was killed from outside. With 137 check memory (Container Insights "
                          "MemoryUtilized near the limit) and whether it ignores SIGTERM (stopTimeout).")
         if not ev.logs:
-            steps.append("No log lines were available: check the container's log configuration and read the log "
-                         "stream of this task in CloudWatch Logs.")
-        steps.append("Read the full stop reason and the service events: `aws ecs describe-tasks --cluster <cluster> "
-                     "--tasks <task>` and `aws ecs describe-services ... --query 'services[0].events[:10]'`.")
+            tail = remedy.logs_tail(ev, ev.primary)
+            steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "
+                         + (f"and read this task's log stream: `{tail}`." if tail else
+                            "and read this task's log stream in CloudWatch Logs."))
+        events = remedy.service_events(ev)
+        steps.append("Read the full stop reason"
+                     + (" and the service events" if events else "")
+                     + f" (ECS keeps a stopped task about an hour): `{remedy.describe_task(ev)}`"
+                     + (f" and `{events}`." if events else "."))
         steps.append("If you find the cause, tell us: a pattern for it makes the next diagnosis automatic.")
         reason = ev.stopped_reason or "no stop reason"
         return Explanation(

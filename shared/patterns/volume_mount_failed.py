@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
@@ -117,7 +118,7 @@ class VolumeMountFailed(Pattern):
         target = f.get("file_system") or f.get("volume")
         name = f"`{target}`" if target else "the volume"
         cause = f.get("cause")
-        region = ev.event.region or "<region>"
+        region = remedy.region(ev) or remedy.REGION_UNKNOWN
         steps: list[str] = []
         if cause in ("network", None) and f.get("file_system"):
             steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
@@ -134,7 +135,10 @@ class VolumeMountFailed(Pattern):
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from the task's subnets.")
-        steps.append("On Fargate, EFS needs platform version 1.4.0 or later.")
+        pv = ev.detail.platform_version or ""
+        if remedy.is_fargate(ev) and f.get("file_system") and pv not in ("LATEST",) and not pv.startswith("1.4"):
+            steps.append(f"On Fargate, EFS needs platform version 1.4.0 or later (this task ran {pv or 'an unknown version'}).")
+        steps[0] += remedy.cite(m)
         return Explanation(
             title=f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not create or mount {name} for the task, so the container never started"

@@ -30,6 +30,7 @@ class Occurrence:
     window_start: float | None = None
     previous_count: int = 0  # tasks seen in the previous window of the same failure
     max_posts: int | None = None  # the per-window post limit, to say why not every task is posted
+    first_post_url: str | None = None  # the permalink of the first post of this failure, when known
 
     @property
     def follow_up(self) -> bool:

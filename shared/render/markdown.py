@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from shared.models.finding import Finding
+from shared.render.slack import fact_text
 
 _ENV = re.compile(r"(?:^|[-_.])(prod|production|prd|staging|stage|stg|dev|development|test|qa|uat|sandbox)(?:$|[-_.])",
                   re.IGNORECASE)
@@ -55,7 +56,7 @@ def render_markdown(f: Finding) -> str:
     out.append(f.summary)
     if f.facts:
         out.append("")
-        out.extend(f"- {k}: `{v}`" for k, v in f.facts.items())
+        out.extend(f"- {k}: `{fact_text(v)}`" for k, v in f.facts.items())
     out.append("")
     out.append("## Stop code and stopped reason")
     out.append("")
@@ -95,7 +96,7 @@ def render_markdown(f: Finding) -> str:
               f"availabilityZone: {t.availability_zone or '-'}"]
     for key in ("health_check_path", "health_check_port", "matcher", "limit", "target_group", "log_group"):
         if key in f.facts:
-            config.append(f"{key}: {f.facts[key]}")
+            config.append(f"{key}: {fact_text(f.facts[key])}")
     out.append(_fence(config))
     out.append("")
     out.append("## What was checked automatically")

@@ -30,6 +30,7 @@ from typing import Any
 from shared.models.finding import Finding
 from shared.redact import redact
 from shared.render.channels import Occurrence
+from shared.render.steps import untable
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -72,7 +73,7 @@ _LOOKALIKE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
 def plain(text: object, limit: int | None = None) -> str:
     """Text for a plain_text object (header). Slack documents no escaping for plain_text, so the three
     characters its parser reacts to are replaced by look-alikes (‹ › ＆): inert whichever way it parses."""
-    s = _CONTROL.sub("", redact(str(text)).replace("\n", " ").replace("\t", " ")).translate(_LOOKALIKE)
+    s = _CONTROL.sub("", redact(str(text)).replace("\n", " ").replace("\t", " ").replace("`", "")).translate(_LOOKALIKE)
     s = _BROADCAST.sub("@\u2060\\1", s)
     return cut(s, limit) if limit else s
 
@@ -114,12 +115,23 @@ def cut(text: str, limit: int | None) -> str:
     code fence opened in the kept part is closed."""
     if limit is None or len(text) <= limit:
         return text
-    head = _no_broken_entity(text[: max(limit - 1, 0)])
+    head = _no_broken_entity(_at_word(text, max(limit - 1, 0)))
     if head.count("```") % 2:
         head = _no_broken_entity(text[: max(limit - 5, 0)])
         if head.count("```") % 2:
             return head + "…\n```"
     return head + "…"
+
+
+def _at_word(text: str, n: int) -> str:
+    """The first n characters, shortened to the last word boundary when one is near (a word is not cut
+    in the middle unless it is longer than 40 characters)."""
+    head = text[:n]
+    if n < len(text) and not text[n].isspace():
+        space = max(head.rfind(" "), head.rfind("\n"))
+        if space >= max(n - 40, 1):
+            head = head[:space]
+    return head.rstrip()
 
 
 def _no_broken_entity(head: str) -> str:
@@ -141,7 +153,8 @@ def link(url: str | None, label: str) -> str | None:
 # -------------------------------------------------------------------------------------------------
 _FORMATTING = re.compile(r"[`*~]|(?<!\w)_|_(?!\w)")
 _FORMAT_LOOKALIKE = str.maketrans({"`": "\u02cb", "*": "\u2217", "~": "\u223c", "_": "\uff3f"})
-_TAINTED_MAX = 500  # distinct words checked per finding (longest first)
+_TAINTED_MAX = 500
+_PARTS = re.compile(r"[:/@=,'\"\[\](){}]")  # distinct words checked per finding (longest first)
 
 
 def _input_texts(f: Finding) -> list[str]:
@@ -174,6 +187,9 @@ def _input_texts(f: Finding) -> list[str]:
 def defang(f: Finding) -> Finding:
     """The finding with the input's formatting characters made inert in the engine's sentences."""
     words = {w for text in _input_texts(f) for w in text.split() if _FORMATTING.search(w)}
+    # the parts of such a word that a fix quotes on their own (a family without its :revision, a
+    # repository without its registry or tag, a value inside quotes)
+    words |= {p for w in list(words) for p in _PARTS.split(w) if _FORMATTING.search(p)}
     if not words:
         return f
     tainted = sorted(words, key=lambda w: (-len(w), w))[:_TAINTED_MAX]
@@ -230,6 +246,35 @@ def _exit_codes(f: Finding) -> str:
     return inline(", ".join(parts)) if parts else "-"
 
 
+# Facts worth a field at a glance, in order of interest; the first KEY_FACTS_MAX present are shown.
+KEY_FACTS = ("variable", "variables", "action", "resource", "secret", "module", "missing_command", "executable",
+             "exception", "host", "port", "engine", "limit", "peak", "path", "health_check_path", "target_group",
+             "log_group", "image", "subnet", "file_system", "cause")
+KEY_FACTS_MAX = 4
+
+
+def fact_text(value: object) -> str:
+    """A fact as a person writes it: lists joined with commas, mappings as key=value, never a repr."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={fact_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return ", ".join(fact_text(v) for v in value)
+    return str(value)
+
+
+def key_facts(f: Finding) -> list[tuple[str, str]]:
+    """(label, value) of the facts that name this failure (a variable, an action, a host ...)."""
+    out: list[tuple[str, str]] = []
+    for key in KEY_FACTS:
+        value = f.facts.get(key)
+        if value in (None, "", [], {}):
+            continue
+        out.append((key.replace("_", " ").capitalize(), fact_text(value)))
+        if len(out) >= KEY_FACTS_MAX:
+            break
+    return out
+
+
 def _task_fields(f: Finding) -> list[dict[str, Any]]:
     t = f.task
     cause = inline(f.pattern) + (f" (symptom {inline(f.symptom)})" if f.symptom else "")
@@ -237,12 +282,11 @@ def _task_fields(f: Finding) -> list[dict[str, Any]]:
         ("Service", inline(t.service or t.group or "-")),
         ("Cluster", inline(t.cluster or "-")),
         ("Task definition", inline(t.task_definition or "-")),
-        ("Stop code", inline(t.stop_code or "-")),
-        ("Exit codes", _exit_codes(f)),
-        ("Cause", f"{cause}, confidence {f.confidence:.2f}"),
         ("Task", inline(t.task_id or t.task_arn or "-")),
-        ("Account / Region", inline(f"{t.account or '-'} / {t.region or '-'}")),
+        ("Stop code / exit codes", f"{inline(t.stop_code or '-')} {_exit_codes(f)}"),
+        ("Cause", f"{cause}, confidence {f.confidence:.2f}"),
     ]
+    fields += [(label, inline(value)) for label, value in key_facts(f)]
     return [_field(k, v) for k, v in fields[:FIELDS_MAX]]
 
 
@@ -310,6 +354,19 @@ def _links(f: Finding) -> str | None:
     return " · ".join(shown) if shown else None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """(the first sentence, the rest) of a summary; code spans are never split."""
+    text = untable(text).strip()
+    for m in _SENTENCE_END.finditer(text):
+        head = text[: m.start()]
+        if head.count("`") % 2 == 0:
+            return head, text[m.end():].strip()
+    return text, ""
+
+
 def fallback_text(f: Finding, occurrence: Occurrence | None = None) -> str:
     """The notification text (shown in alerts and where blocks cannot be)."""
     text = f"{f.severity.upper()}: {mrkdwn(f.title)}"
@@ -319,53 +376,112 @@ def fallback_text(f: Finding, occurrence: Occurrence | None = None) -> str:
     return cut(text, FALLBACK_MAX)
 
 
-def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
-    """The incoming-webhook payload for a finding: {"text", "blocks", "unfurl_links", "unfurl_media"}."""
+def _first_post(occurrence: Occurrence) -> str | None:
+    url = occurrence.first_post_url
+    if url and _SLACK_PERMALINK.fullmatch(url) and not _CONTROL.search(url):
+        return f"<{escape(url)}|first post>"
+    return None
+
+
+_SLACK_PERMALINK = re.compile(r"https://[a-z0-9-]+\.slack\.com/archives/[A-Z0-9]+/p\d+(?:\?[\w=&.-]*)?")
+
+
+def glance_blocks(f: Finding, occurrence: Occurrence | None = None) -> list[dict[str, Any]]:
+    """What reads at a glance (the first screen): title, the cause in one sentence, the key facts, the
+    first fix step and the console links."""
     f = defang(f)
-    blocks: list[dict[str, Any]] = []
     emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
-    blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(f"{emoji} {f.title}", HEADER_MAX),
-                                              "emoji": True}})
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": plain(f"{emoji} {f.title}", HEADER_MAX),
+                                    "emoji": True}}]
     line = occurrence.line() if occurrence else None
     if line:
         blocks.append(_section(f":repeat: *{mrkdwn(line)}*"))
-
-    summary = mrkdwn(f.summary)
-    reason = f.deployment.reason if f.deployment and f.deployment.reason else f.task.stopped_reason
-    if reason:
-        summary += f"\n_Stopped reason:_ {inline(reason, 500)}"
-    blocks.append(_section(summary))
+    cause, _ = first_sentence(f.summary)
+    blocks.append(_section(mrkdwn(cause)))
     blocks.append({"type": "section", "fields": _deployment_fields(f) if f.deployment else _task_fields(f)})
-    blocks.extend(_section(t) for t in _breakdown(f))
-    blocks.extend(changes_blocks(f))
+    if f.changes is not None and f.changes.explained:
+        blocks.extend(changes_blocks(f))  # the deploy's change explains the cause: roll back is a first action
+    if f.remediation:
+        more = len(f.remediation) - 1
+        tail = f"\n_{more} more step{'s' if more != 1 else ''} below._" if more else ""
+        blocks.append(_section(cut(f"*Fix, first step:* {mrkdwn(untable(f.remediation[0]))}", _SECTION_BUDGET - 40)
+                               + tail))
+    links = _links(f)
+    if links:
+        blocks.append(_context(links))
+    return blocks
 
+
+def detail_blocks(f: Finding) -> list[dict[str, Any]]:
+    """Everything else: the rest of the summary, the stopped reason (when no evidence quotes it), the
+    evidence, every fix step, the log excerpt and the footer. Posted below a divider, or as a thread
+    reply by a channel that can thread."""
+    f = defang(f)
+    blocks: list[dict[str, Any]] = []
+    _, rest = first_sentence(f.summary)
+    reason = f.deployment.reason if f.deployment and f.deployment.reason else f.task.stopped_reason
+    quoted = reason and any(reason.strip()[:120] in e.text or e.source == "stoppedReason" for e in f.evidence)
+    text = mrkdwn(rest) if rest else ""
+    if reason and not quoted:
+        text += ("\n" if text else "") + f"_Stopped reason:_ {inline(reason, 500)}"
+    if text:
+        blocks.append(_section(text))
+    blocks.extend(_section(t) for t in _breakdown(f))
+    if f.changes is not None and not f.changes.explained:
+        blocks.extend(changes_blocks(f))
     if f.evidence:
         items = [f"• {mrkdwn(e.source)}: {inline(e.text, 500)}" for e in f.evidence]
         blocks.extend(_section(t) for t in _chunks("*Evidence*", items))
-    if f.remediation:
-        steps = [f"{n}. {mrkdwn(step)}" for n, step in enumerate(f.remediation, 1)]
-        blocks.extend(_section(t) for t in _chunks("*Fix*", steps))
+    if len(f.remediation) > 1:  # the first step is in the glance blocks
+        fix = [f"{n}. {mrkdwn(untable(step))}" for n, step in enumerate(f.remediation[1:], 2)]
+        blocks.extend(_section(t) for t in _chunks("*Fix, next steps*", fix))
     if f.log_excerpt:
         title_budget = 120
         block, n = code_block(f.log_excerpt, _SECTION_BUDGET - title_budget)
         total = len(f.log_excerpt)
         title = f"*Log excerpt* (last {n} line{'s' if n != 1 else ''}" + (f" of {total})" if n < total else ")")
         blocks.append(_section(f"{title}\n{block}"))
-
-    links = _links(f)
     footer = [f"ecs-autopsy · {inline(f.pattern)} · fingerprint {inline(f.fingerprint)}"]
     if f.also_matched:
         footer.append("also matched: " + ", ".join(inline(p) for p in f.also_matched[:8]))
     if f.gaps:
         footer.append(cut("Not checked: " + mrkdwn(" ".join(f.gaps)), 1000))
-    tail = ([_context(links)] if links else []) + [_context(*footer)]
-    room = BLOCKS_MAX - len(tail)
-    if len(blocks) > room:
-        dropped = len(blocks) - (room - 1)
-        note = _context(f"{dropped} more section{'s' if dropped != 1 else ''} not shown (Slack allows 50 blocks); "
-                        "the SNS message has the full finding.")
-        blocks = [*blocks[: room - 1], note]
-    blocks.extend(tail)
+    blocks.append(_context(*footer))
+    return blocks
+
+
+def repeat_blocks(f: Finding, occurrence: Occurrence) -> list[dict[str, Any]]:
+    """A repeat of a failure already posted: one line with the count (and a link to the first post)."""
+    f = defang(f)
+    first = _first_post(occurrence)
+    text = f":repeat: *{mrkdwn(f.title)}*: {mrkdwn(occurrence.line() or '')}"
+    if first:
+        text += f" See the {first}."
+    link_text = _links(f)
+    blocks = [_section(text)]
+    blocks.append(_context(*(x for x in (link_text, f"fingerprint {inline(f.fingerprint)}") if x)))
+    return blocks
+
+
+def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
+    """The incoming-webhook payload for a finding: {"text", "blocks", "unfurl_links", "unfurl_media"}.
+
+    The glance blocks come first; the details follow below a divider (a channel that threads can post
+    `detail_blocks()` as a reply instead). A repeat is one line."""
+    f = defang(f)
+    if occurrence is not None and occurrence.follow_up:
+        blocks = repeat_blocks(f, occurrence)
+    else:
+        glance = glance_blocks(f, occurrence)
+        detail = detail_blocks(f)
+        room = BLOCKS_MAX - len(glance) - 1
+        if len(detail) > room:
+            dropped = len(detail) - (room - 2)
+            note = _context(f"{dropped} more section{'s' if dropped != 1 else ''} not shown (Slack allows 50 "
+                            "blocks); the SNS message has the full finding.")
+            detail = [*detail[: room - 2], note, detail[-1]]
+        blocks = [*glance, {"type": "divider"}, *detail]
     return {"text": fallback_text(f, occurrence), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
 
 
@@ -427,6 +543,6 @@ def validate(payload: dict[str, Any]) -> list[str]:
                 errors.append(f"block {i}: {len(elements)} context elements")
             for j, el in enumerate(elements):
                 check_text(f"block {i} element {j}", el, SECTION_MAX)
-        else:
+        elif kind != "divider":
             errors.append(f"block {i}: unexpected type {kind}")
     return errors

@@ -7,6 +7,22 @@ import sys
 import textwrap
 
 from shared.models.finding import Finding
+from shared.render.steps import plain as plain_step
+from shared.render.steps import untable
+
+
+def _fact(value: object) -> str:
+    """A fact as a person writes it: lists joined with commas, mappings as key=value, never a repr."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fact(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_fact(v) for v in value)
+    return str(value)
+
+
+def _prose(text: str) -> str:
+    """Engine text for a terminal: no Markdown fences, backticks or tables."""
+    return plain_step(untable(text))
 
 _SEVERITY_COLOUR = {"critical": "31", "warning": "33", "info": "36"}
 
@@ -24,7 +40,7 @@ def render_text(f: Finding, colour: bool = False, excerpt_lines: int = 20) -> st
     t = f.task
     out: list[str] = []
     sev = _colour(colour, _SEVERITY_COLOUR.get(f.severity, "0"), f.severity.upper())
-    out.append(f"{sev}  {_colour(colour, '1', f.title)}")
+    out.append(f"{sev}  {_colour(colour, '1', f.title.replace('`', ''))}")
     where = " · ".join(x for x in (
         f"cluster {t.cluster}" if t.cluster else None,
         f"service {t.service}" if t.service else (t.group or None),
@@ -43,10 +59,12 @@ def render_text(f: Finding, colour: bool = False, excerpt_lines: int = 20) -> st
     if exits:
         out.append(f"Exit codes: {exits}")
     if f.facts:
-        facts = ", ".join(f"{k}={v}" for k, v in f.facts.items())
-        out.append(textwrap.fill(f"Facts:      {facts}", 110, subsequent_indent=" " * 12))
+        facts = "; ".join(f"{k}={_fact(v)}" for k, v in f.facts.items())
+        out.append(textwrap.fill(f"Facts:      {facts}", 110, subsequent_indent=" " * 12, break_on_hyphens=False,
+                                 break_long_words=False))
     out.append("")
-    out.append(textwrap.fill(f.summary, 110))
+    for para in _prose(f.summary).splitlines():
+        out.append(textwrap.fill(para, 110, subsequent_indent="  " if para.startswith("•") else ""))
     if f.changes is not None:
         ch = f.changes
         out.append("")
@@ -65,7 +83,7 @@ def render_text(f: Finding, colour: bool = False, excerpt_lines: int = 20) -> st
         out.append("")
         out.append(_colour(colour, "1", "Fix"))
         for n, step in enumerate(f.remediation, 1):
-            lines = step.splitlines() or [""]
+            lines = _prose(step).splitlines() or [""]
             out.append(f"  {n}. {lines[0]}")
             out.extend(f"     {line}" for line in lines[1:])
     if f.log_excerpt:

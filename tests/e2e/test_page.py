@@ -20,6 +20,7 @@ import pytest
 from demo.blocks import emoji, mrkdwn_html, payload_html, payload_terminal
 
 CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
@@ -64,12 +65,29 @@ def test_page_shows_every_slack_message_with_its_title(demo):
     payloads = [json.loads(p.read_text()) for p in sorted((demo["out"] / "slack").glob("*.json"))]
     # every message with a header (thread replies that only say "still happening"/"recovered" have none)
     titles = [emoji(p["blocks"][0]["text"]["text"]) for p in payloads if p["blocks"][0]["type"] == "header"]
-    # (the page groups messages by channel, in the order each channel first got one)
-    assert sorted(parser.found["b-header"]) == sorted(titles)
-    assert len(parser.found["scenario"]) == 13
+    # (the page groups messages by channel, in the order each channel first got one; the gallery follows)
+    cards = page.count('class="scenario gallery-card"')
+    assert cards > 0
+    headers = parser.found["b-header"]
+    assert sorted(headers[: len(headers) - cards]) == sorted(titles)
+    assert len(parser.found["scenario"]) == 13 + cards
     assert page.count("Changed in this deploy") >= 3  # the three deploys of a change, with their diff
     assert any("scale-in" in n or "Expected stop" in n for n in parser.found["none"])
     assert parser.scripts == 0 and parser.external == 0
+
+
+def test_gallery_shows_one_card_per_events_sample(demo):
+    """Every message the product can send: one card per events/ sample, each a full card (header,
+    first fix step, divider before the details)."""
+    page = (demo["out"] / "index.html").read_text()
+    parser = _Classes("gallery-card", "b-header", "b-divider")
+    parser.feed(page)
+    samples = [p.stem for p in sorted((ROOT / "events").glob("*.json"))]
+    assert [c.split("sample ")[0].strip() for c in parser.found["gallery-card"]] == samples
+    assert page.count('id="gallery-') == len(samples)
+    gallery = page.split('id="gallery"', 1)[1]
+    assert gallery.count('class="b-header"') == len(samples)
+    assert gallery.count("Fix, first step:") >= len(samples) - 2  # all but stops that need no fix
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

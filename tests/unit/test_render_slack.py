@@ -96,11 +96,12 @@ def test_message_content(crash):
     assert fields["Service"] == "`orders-api`"
     assert fields["Cluster"] == "`prod`"
     assert fields["Task definition"] == "`orders-api:12`"
-    assert fields["Stop code"] == "`EssentialContainerExited`"
-    assert fields["Exit codes"] == "`app=1`"
+    assert fields["Stop code / exit codes"] == "`EssentialContainerExited` `app=1`"
     assert "`app-crash`" in fields["Cause"]
-    fix = _section_with(p, "*Fix*")
-    assert re.search(r"^1\. ", fix, re.M) and re.search(r"^2\. ", fix, re.M)
+    first = _section_with(p, "*Fix, first step:*")
+    fix = _section_with(p, "*Fix, next steps*")
+    assert "Fix the error at" in first and "more steps below" in first
+    assert re.search(r"^2\. ", fix, re.M) and not re.search(r"^1\. ", fix, re.M)  # step 1 is not repeated
     excerpt = _section_with(p, "*Log excerpt*")
     assert excerpt.count("```") == 2 and "RuntimeError: boom" in excerpt
     links = [e["text"] for b in p["blocks"] if b["type"] == "context" for e in b["elements"] if "|Task>" in e["text"]]
@@ -195,8 +196,8 @@ def test_only_console_links(crash):
 def test_occurrence_line():
     f = run(["KeyError: 'DATABASE_URL'"])
     p = render_slack(f, Occurrence(count=37, window_seconds=900, max_posts=5))
-    assert "Still happening: seen 37 times in the last 15 min." in p["blocks"][1]["text"]["text"]
-    assert "limited to 5 per 15 min" in p["blocks"][1]["text"]["text"]
+    assert "Still happening: seen 37 times in the last 15 min." in p["blocks"][0]["text"]["text"]
+    assert "limited to 5 per 15 min" in p["blocks"][0]["text"]["text"]
     assert "seen 37 times" in p["text"]
     first = render_slack(f, Occurrence(count=1, window_seconds=900, previous_count=480))
     assert "Seen 480 times in the previous 15 min window" in first["blocks"][1]["text"]["text"]
@@ -227,8 +228,65 @@ def test_escapers():
     assert inline("x`y\nz") == "`x\u02cby z`"
     assert inline("") == "-"
     assert plain("<!channel> & @here\x00") == "\u2039!channel\u203a \uff06 @\u2060here"
-    assert cut("abc &amp; def", 8) == "abc …"  # never half an entity
+    assert cut("abc &amp; def", 8) == "abc…"  # never half an entity
+    assert cut("org.springframework.beans.factory.BeanCreationException: Error creating bean", 60) == (
+        "org.springframework.beans.factory.BeanCreationException:…")  # at a word boundary
     assert cut("x" * 10, 5) == "xxxx…"
     assert cut("see ```code that goes on and on```", 20).endswith("```")
     block, n = code_block(["a", "```", "b"])
     assert n == 3 and block.count("```") == 2
+
+
+# -------------------------------------------------------------------------------------------------
+# At a glance (issue 13)
+# -------------------------------------------------------------------------------------------------
+def _screen(p: dict) -> list[dict]:
+    """The blocks above the divider: what the first screen shows."""
+    kinds = [b["type"] for b in p["blocks"]]
+    return p["blocks"][: kinds.index("divider")]
+
+
+def test_first_screen_holds_title_cause_key_facts_and_first_step():
+    f = run(["Traceback (most recent call last):", "KeyError: 'DATABASE_URL'"])
+    p = render_slack(f)
+    assert validate(p) == []
+    screen = _screen(p)
+    text = json.dumps(screen)
+    assert screen[0]["type"] == "header" and "DATABASE_URL" in screen[0]["text"]["text"]
+    assert "*Fix, first step:*" in text and f.remediation and "more step" in text
+    assert "*Variable*" in text  # the key fact has a field
+    assert "Log excerpt" not in text and "*Evidence*" not in text
+    cause = screen[1]["text"]["text"]
+    assert cause.count(". ") == 0 and len(cause) < 300  # one sentence
+    assert len(text) < 3500  # a screen, not a page
+
+
+def test_stopped_reason_is_printed_once():
+    f = run(["KeyError: 'DATABASE_URL'"])
+    text = json.dumps(render_slack(f))
+    assert text.count("Essential container in task exited") == 1
+
+
+def test_no_markdown_table_no_backticks_in_header():
+    f = run(["KeyError: 'DATABASE_URL'"])
+    tabled = f.model_copy(update={
+        "title": "orders-api: `KeyError` in `settings.py`",
+        "summary": "Mismatch:\n| Target group | Application | Result |\n| --- | --- | --- |\n| path /health | no route | 404 |",
+        "remediation": ["| a | b |\n|---|---|\n| 1 | 2 |"]})
+    p = render_slack(tabled)
+    assert "`" not in p["blocks"][0]["text"]["text"]
+    text = json.dumps(p, ensure_ascii=False)
+    assert "| --- |" not in text and "|---|" not in text
+    assert "Target group: path /health · Application: no route · Result: 404" in text
+
+
+def test_repeat_is_one_line_with_a_link_to_the_first_post():
+    f = run(["KeyError: 'DATABASE_URL'"])
+    url = "https://acme.slack.com/archives/C0123ABCD/p1700000000123456"
+    p = render_slack(f, Occurrence(count=5, first_post_url=url))
+    assert validate(p) == []
+    assert len(p["blocks"]) <= 2 and p["blocks"][0]["type"] == "section"
+    assert f"<{url}|first post>" in p["blocks"][0]["text"]["text"]
+    assert "Log excerpt" not in json.dumps(p)
+    evil = render_slack(f, Occurrence(count=5, first_post_url="https://evil.example/archives/C1/p1"))
+    assert "first post" not in json.dumps(evil)

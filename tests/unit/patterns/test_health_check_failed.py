@@ -114,8 +114,11 @@ def test_security_group_blocking_the_load_balancer():
 
 def test_loopback_remediation_shows_the_mismatch_and_the_bind_fix():
     finding = run(["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], **elb_failed(143))
-    assert finding.remediation[0].startswith("Mismatch:")
-    assert "--host 0.0.0.0" in finding.remediation[1]
+    assert "The mismatch: target group: checks the task IP, port 8000; application: listens on 127.0.0.1:8000 only" \
+        in finding.summary
+    assert "--host 0.0.0.0" in finding.remediation[0]
+    assert "Uvicorn running on http://127.0.0.1:8000" in finding.remediation[0]  # the step cites its evidence
+    assert "docker run --rm" in finding.remediation[1] and "-p 8000:8000" in finding.remediation[1]
     assert "orders-api-tg" in finding.title
 
 

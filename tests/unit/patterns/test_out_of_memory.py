@@ -67,12 +67,20 @@ def test_ecs_oom_kill_beats_the_traceback_it_interrupted():
     assert finding.evidence[0].source == "containers[app].reason"
 
 
-def test_remediation_doubles_the_limit_and_sizes_the_jvm_heap():
+def test_remediation_sizes_memory_from_the_limit_and_sizes_the_jvm_heap():
     finding = run(['Exception in thread "main" java.lang.OutOfMemoryError: Java heap space'],
                   **exited(137, reason=OOM_REASON))
     text = "\n".join(finding.remediation)
-    assert '"memory": 2048' in text
-    assert "--memory=1024m" in text
+    assert '"memory": 1280' in text  # 1024 MiB + 25 %, rounded up to 256 MiB
+    assert "--memory 1024m" in text
+
+
+def test_memory_comes_from_the_peak_the_log_reports_as_a_valid_fargate_size():
+    finding = run(["worker rss grew: used 3.1 GiB of memory", "MemoryError"],
+                  **exited(137, reason=OOM_REASON), launchType="FARGATE", cpu="1024", memory="2048")
+    first = finding.remediation[0]
+    assert "at least 4096 MiB" in first and "3174 MiB it used" in first
+    assert '"cpu": "1024", "memory": "4096"' in first  # a valid Fargate pair at or above the need
 
 
 NEGATIVES = [
@@ -103,7 +111,7 @@ def test_the_agent_log_names_the_container_the_kernel_killed():
     finding = run(AGENT_OOM, **detail)
     assert_finding(finding, ID, {"container": "quorum", "exit_code": 137})
     assert len(finding.remediation) == len(set(finding.remediation))
-    assert sum("Raise `quorum`" in step for step in finding.remediation) == 1
+    assert sum("Give quorum at least" in step for step in finding.remediation) == 1
 
 
 def test_an_agent_oom_line_without_a_container_name_falls_back_to_the_killed_container():

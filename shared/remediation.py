@@ -1,0 +1,402 @@
+"""What every pattern's fix is built from: commands and ARNs filled with what the evidence knows.
+
+A fix must run as pasted. So the patterns never write `<cluster>` or `<image>`: they ask this module
+for the command, and it fills in the cluster, service, family:revision, task id, container, image,
+region, account and partition the event holds. A value no evidence can give stays a placeholder
+that says what to put (`<the subnet the service runs in>`).
+
+The task has stopped when a finding is made: there is no ECS Exec into it. To look from inside, a
+fix reproduces it with `run-task` (same task definition, same network, a command override) or a
+local `docker run` with the task's image, cpu, memory and variable names.
+
+Pure functions of the Evidence; nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from shared.evidence.model import Evidence
+from shared.models.event import cluster_name, service_name, split_arn, task_id
+
+ACCOUNT_UNKNOWN = "<your 12-digit account id>"
+REGION_UNKNOWN = "<the region of the task>"
+
+# A value a reporter replaced in an ARN or message: <account id>, {REGION}, [ACCOUNT-ID], xxxxxxxxxxxx
+_MASKED = re.compile(r"^(?:<[^>]*>|\{[^}]*\}|\[[^\]]*\]|[xX*#]{4,}|0{12}|1{12}|\d{0,11}|XXXX-?XXXX-?XXXX)$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+# -------------------------------------------------------------------------------------------------
+# What the event knows
+# -------------------------------------------------------------------------------------------------
+def region(ev: Evidence) -> str | None:
+    r = ev.event.region or split_arn(ev.detail.task_arn)[0]
+    return r if r and _REGION.match(r) else None
+
+
+def account(ev: Evidence) -> str | None:
+    a = ev.event.account or split_arn(ev.detail.task_arn)[1]
+    return a if a and _ACCOUNT.match(a) else None
+
+
+def partition(ev: Evidence) -> str:
+    r = region(ev) or ""
+    return "aws-cn" if r.startswith("cn-") else "aws-us-gov" if r.startswith("us-gov-") else "aws"
+
+
+def cluster(ev: Evidence) -> str:
+    return cluster_name(ev.detail.cluster_arn) or "default"
+
+
+def service(ev: Evidence) -> str | None:
+    return service_name(ev.detail.group)
+
+
+def family_revision(ev: Evidence) -> str | None:
+    arn = ev.detail.task_definition_arn
+    return arn.rsplit("/", 1)[-1] if arn else None
+
+
+def family(ev: Evidence) -> str | None:
+    fr = family_revision(ev)
+    return fr.split(":", 1)[0] if fr else None
+
+
+def task(ev: Evidence) -> str | None:
+    return task_id(ev.detail.task_arn)
+
+
+def image(ev: Evidence, container: str | None) -> str | None:
+    c = ev.container(container) or ev.container(ev.primary)
+    if c and c.image:
+        return c.image
+    cdef = ev.container_definition(container)
+    return cdef.image if cdef and cdef.image else None
+
+
+def container_name(ev: Evidence, container: str | None) -> str | None:
+    if container and ev.container(container):
+        return container
+    return container or ev.primary
+
+
+_WINDOWS_IMAGE = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
+
+
+def is_windows(ev: Evidence) -> bool:
+    """A Windows task: the platform family, the OS family of the task definition, the instance's OS
+    attribute, or a Windows base image says so."""
+    fam = " ".join(x or "" for x in (ev.detail.platform_family, ev.detail.attribute("ecs.os-type"),
+                                     ev.task_definition.os_family if ev.task_definition else None))
+    if "windows" in fam.lower():
+        return True
+    return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
+
+
+def is_fargate(ev: Evidence) -> bool:
+    d = ev.detail
+    return (d.launch_type or "").upper() == "FARGATE" or "FARGATE" in (d.capacity_provider_name or "").upper() or (
+        d.launch_type is None and d.platform_version is not None)
+
+
+def network_mode(ev: Evidence) -> str | None:
+    if ev.task_definition and ev.task_definition.network_mode:
+        return ev.task_definition.network_mode
+    if is_fargate(ev) or ev.detail.eni_detail("networkInterfaceId") or ev.subnet:
+        return "awsvpc"
+    return None
+
+
+def needs_a_value(what: str) -> str:
+    """A placeholder that says what to put."""
+    return f"<{what}>"
+
+
+# -------------------------------------------------------------------------------------------------
+# Shell
+# -------------------------------------------------------------------------------------------------
+def q(value: object) -> str:
+    """A shell word (quoted only when it must be)."""
+    s = str(value)
+    if re.fullmatch(r"[\w@%+=:,./-]+", s) or re.fullmatch(r"<[^<>'\n]+>", s):
+        return s if not s.startswith("<") else f"'{s}'"
+    return shlex.quote(s)
+
+
+def code(text: str) -> str:
+    """Inline code for a step."""
+    return f"`{text}`"
+
+
+# -------------------------------------------------------------------------------------------------
+# ECS commands
+# -------------------------------------------------------------------------------------------------
+def describe_task(ev: Evidence) -> str:
+    return f"aws ecs describe-tasks --cluster {q(cluster(ev))} --tasks {q(task(ev) or ev.detail.task_arn)}"
+
+
+def service_events(ev: Evidence) -> str | None:
+    svc = service(ev)
+    if not svc:
+        return None
+    return (f"aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} "
+            "--query 'services[0].events[:10]'")
+
+
+def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
+    """Roll the service onto the new task definition revision (its family: the latest ACTIVE revision),
+    or, for a task no service runs, run the new revision once."""
+    svc = service(ev)
+    fam = family(ev) or needs_a_value("the task definition family")
+    if svc:
+        target = f"--task-definition {q(fam)}" if new_revision else "--force-new-deployment"
+        return f"aws ecs update-service --cluster {q(cluster(ev))} --service {q(svc)} {target}"
+    return run_task(ev, revision=fam)
+
+
+def redeploy(ev: Evidence) -> str:
+    """Start fresh tasks of the same revision (after fixing something outside the task definition)."""
+    return deploy(ev, new_revision=False)
+
+
+def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
+    fr = family_revision(ev) or needs_a_value("the task definition family:revision")
+    cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
+    return cmd + (f" --query {_quote_query(query)}" if query else "")
+
+
+def _quote_query(query: str) -> str:
+    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals."""
+    if "'" in query and not re.search(r"[\"$`\\!]", query):
+        return f'"{query}"'
+    return shlex.quote(query)
+
+
+def _network_configuration(ev: Evidence) -> str | None:
+    if network_mode(ev) != "awsvpc":
+        return None
+    subnet = ev.subnet or needs_a_value("a subnet the service runs in")
+    sg = needs_a_value("the security group id of the service")
+    return f"'awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[{sg}]}}'"
+
+
+def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
+             revision: str | None = None) -> str:
+    """`aws ecs run-task` of the same task definition (and network), optionally with a command
+    override for one container: the way to look from inside a task that has stopped."""
+    fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
+    parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}"]
+    if is_fargate(ev):
+        parts.append("--launch-type FARGATE")
+    elif ev.detail.capacity_provider_name:
+        parts.append(f"--capacity-provider-strategy capacityProvider={q(ev.detail.capacity_provider_name)}")
+    net = _network_configuration(ev)
+    if net:
+        parts.append(f"--network-configuration {net}")
+    if command:
+        name = container_name(ev, container) or needs_a_value("the container name")
+        overrides = {"containerOverrides": [{"name": name, "command": list(command)}]}
+        parts.append("--overrides " + shlex.quote(json.dumps(overrides, separators=(",", ":"))))
+    return " ".join(parts)
+
+
+def probe(ev: Evidence, container: str | None, shell: str) -> str:
+    """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
+    return run_task(ev, container=container, command=["sh", "-c", shell])
+
+
+def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
+    """Read the logs of the task's container (awslogs), when the log group is known."""
+    name = container_name(ev, container)
+    src = ev.log_source(name)
+    cdef = ev.container_definition(name)
+    group = src.group if src and src.group else (cdef.log_options.get("awslogs-group") if cdef else None)
+    if not group:
+        return None
+    cmd = f"aws logs tail {q(group)} --since {since}"
+    prefix = cdef.log_options.get("awslogs-stream-prefix") if cdef else None
+    tid = task(ev)
+    if prefix and name and tid:
+        cmd += f" --log-stream-names {q(f'{prefix}/{name}/{tid}')}"
+    return cmd
+
+
+# -------------------------------------------------------------------------------------------------
+# docker
+# -------------------------------------------------------------------------------------------------
+def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
+    mib, _ = ev.memory_limit(container)
+    return mib
+
+
+def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
+               memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
+               limits: bool = True) -> str:
+    """`docker run` of the container's image as the task runs it: its cpu and memory, the given
+    variable names passed through from the shell (`-e NAME`), a port published as itself."""
+    name = container_name(ev, container)
+    img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
+    parts = ["docker run --rm"]
+    if ev.cpu_architecture in ("arm64", "x86_64"):
+        parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
+    if limits:
+        mem = memory_mib or task_memory_mib(ev, name)
+        if mem:
+            parts.append(f"--memory {mem}m")
+        cpu = ev.detail.cpu
+        if cpu and str(cpu).isdigit() and int(cpu) >= 128:
+            parts.append(f"--cpus {int(cpu) / 1024:g}")
+    parts += [f"-e {q(n)}" for n in env]
+    if port and str(port).isdigit():
+        parts.append(f"-p {port}:{port}")
+    if entrypoint:
+        parts.append(f"--entrypoint {q(entrypoint)}")
+    parts.append(q(img) if not img.startswith("<") else f"'{img}'")
+    if args:
+        parts.append(args)
+    return " ".join(parts)
+
+
+# -------------------------------------------------------------------------------------------------
+# ARNs and policies
+# -------------------------------------------------------------------------------------------------
+def arn(ev: Evidence, service_: str, resource: str, *, regional: bool = True, global_account: bool = True) -> str:
+    r = (region(ev) or REGION_UNKNOWN) if regional else ""
+    a = (account(ev) or ACCOUNT_UNKNOWN) if global_account else ""
+    return f"arn:{partition(ev)}:{service_}:{r}:{a}:{resource}"
+
+
+def fill_arn(ev: Evidence, value: str) -> str:
+    """An ARN from a log or reason with the account and region the event knows put back where the
+    reporter masked them (xxxxxxxxxxxx, [ACCOUNT-ID], {REGION})."""
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return value
+    _, part, svc, r, a, rest = parts
+    if r and not _REGION.match(r) and region(ev):
+        r = region(ev) or r
+    if a and not _ACCOUNT.match(a) and a != "aws" and _MASKED.match(a):
+        a = account(ev) or ACCOUNT_UNKNOWN
+    if not part.startswith("aws"):
+        part = partition(ev)
+    return ":".join(["arn", part, svc, r, a, rest])
+
+
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secret_arn(ev: Evidence, name_or_arn: str) -> str:
+    """The ARN of a Secrets Manager secret for a policy: a full ARN as is, a partial ARN or a name with
+    the `-??????` suffix Secrets Manager appends (six random characters)."""
+    value = name_or_arn.strip()
+    if value.startswith("arn:"):
+        value = fill_arn(ev, value)
+        head, _, name = value.partition(":secret:")
+        name = name.split(":", 1)[0]  # drop a :json-key:version-stage:version-id suffix
+        if not _SECRET_SUFFIX.search(name):
+            name += "-??????"
+        return f"{head}:secret:{name}"
+    return arn(ev, "secretsmanager", f"secret:{value}-??????")
+
+
+def secret_ref(ev: Evidence, name: str) -> str:
+    """A secret's ARN for a task definition's `valueFrom` (no wildcard: ECS resolves the name)."""
+    return fill_arn(ev, name) if name.startswith("arn:") else arn(ev, "secretsmanager", f"secret:{name}")
+
+
+def ssm_parameter_arn(ev: Evidence, name_or_arn: str) -> str:
+    value = name_or_arn.strip()
+    if value.startswith("arn:"):
+        return fill_arn(ev, value)
+    return arn(ev, "ssm", "parameter/" + value.lstrip("/"))
+
+
+def log_group_arn(ev: Evidence, group: str) -> str:
+    return arn(ev, "logs", f"log-group:{group}:*")
+
+
+def statement(actions: Sequence[str], resources: Sequence[str] | str) -> dict[str, Any]:
+    res: Any = list(resources) if not isinstance(resources, str) else resources
+    if isinstance(res, list) and len(res) == 1:
+        res = res[0]
+    return {"Effect": "Allow", "Action": list(actions), "Resource": res}
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    """An IAM policy document, as compact JSON for a code block."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def role_name(role: str | None) -> str | None:
+    """The role name of a role ARN or an assumed-role principal."""
+    if not role:
+        return None
+    if ":assumed-role/" in role:
+        return role.split(":assumed-role/", 1)[1].split("/", 1)[0]
+    if ":role/" in role:
+        return role.rsplit("/", 1)[-1]
+    return role if re.fullmatch(r"[\w+=,.@-]{1,64}", role) else None
+
+
+# -------------------------------------------------------------------------------------------------
+# Sizes
+# -------------------------------------------------------------------------------------------------
+# Fargate's valid (cpu units -> memory MiB choices).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+def fargate_size(need_mib: int, cpu: int | None = None) -> tuple[int, int]:
+    """The smallest valid Fargate (cpu, memory) with memory >= need_mib, keeping at least `cpu` units."""
+    for units in sorted(FARGATE_SIZES):
+        if cpu and units < cpu:
+            continue
+        for mem in FARGATE_SIZES[units]:
+            if mem >= need_mib:
+                return units, mem
+    return 16384, 122880
+
+
+def memory_with_headroom(peak_mib: float, limit_mib: int | None = None) -> int:
+    """Memory to ask for: the observed peak (or the limit it hit) plus 25 %, rounded up to 256 MiB."""
+    base = max(peak_mib, float(limit_mib or 0))
+    need = math.ceil(base * 1.25)
+    return -(-need // 256) * 256
+
+
+def mib(text: str) -> float | None:
+    """MiB from '3.1 GiB', '2048MB', '512 MiB', '1.5g', '300000 kB'."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\b", text, re.IGNORECASE)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), m.group(2).lower()[0]
+    return value * {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
+
+
+def because(source: str, text: str | None = None) -> str:
+    """The evidence that makes a step apply, as a short suffix: where it was read and what it says."""
+    if text:
+        t = " ".join(text.split())
+        t = t if len(t) <= 90 else t[:89].rsplit(" ", 1)[0] + "…"
+        return f" (Why: {source} reads \u201c{t}\u201d.)"
+    return f" (Why: {source}.)"
+
+
+def cite(m: Any, index: int = 0) -> str:
+    """because() for a proof of a Match (the first one unless told)."""
+    proofs = getattr(m, "proofs", ())
+    return because(proofs[index].source, proofs[index].text) if proofs else ""

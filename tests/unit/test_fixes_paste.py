@@ -1,0 +1,170 @@
+"""Every fix can be pasted as written (issue 13), over every case set and every events/ sample.
+
+The checks themselves live in tests/support/fixcheck.py; the first tests here prove they catch what
+they are meant to catch, the last ones run them over all findings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.engine import diagnose
+from shared.inputs import load_case, load_event, load_logs, offline_evidence
+from shared.models.finding import Finding
+from shared.render import steps
+from tests.conftest import DEV_CASES, EVENTS
+from tests.support.fixcheck import command_problems, placeholder_problems, policy_problems, problems
+
+# Faults allowed per check: none. Before issue 13 (main at a5efdf5, 807 cases + 33 samples): 582
+# placeholders for known values, 303 placeholders that did not say what to put, 166 of 1121 commands
+# invalid (397 faults), 58 of 100 policies invalid (95 faults).
+ALLOWED = {"placeholders": 0, "bare placeholders": 0, "commands": 0, "policies": 0}
+
+
+# -------------------------------------------------------------------------------------------------
+# The checks catch what they should
+# -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("cmd", "fault"), [
+    ("aws ecs describe-servics --cluster a --services b", "no such operation"),
+    ("aws ecss describe-services --cluster a --services b", "no such service"),
+    ("aws ecs describe-services --cluster a", "missing --services"),
+    ("aws ecs describe-services ... --query 'services[0].events[:10]'", "elided"),
+    ("aws ecs update-service --cluster a --service b --task-def x:1", "unknown option --task-def"),
+    ("aws ecs execute-command", "missing --task"),
+    ("aws logs tail /ecs/app --since 1h --bogus", "unknown option --bogus"),
+    ("aws ecs describe-tasks --cluster a --tasks", "has no value"),
+    ("docker run -p traffic-port:traffic-port repo/app:1", "not a port mapping"),
+    ("docker run --rm -e A=1", "no image"),
+    ("curl -v 'http://localhost:8080", "does not parse"),
+])
+def test_command_check_catches(cmd, fault):
+    assert any(fault in p for p in command_problems(cmd)), command_problems(cmd)
+
+
+@pytest.mark.parametrize("cmd", [
+    "aws ecs describe-services --cluster prod --services api --query 'services[0].events[:10]'",
+    "aws ecs update-service --cluster prod --service api --task-definition api:7 --force-new-deployment",
+    "aws ecs execute-command --cluster prod --task 0123abc --container app --interactive --command 'sh'",
+    "aws logs tail /ecs/api --since 1h --log-stream-name-prefix ecs/app/0123abc",
+    "aws ecs run-task --cluster prod --task-definition api:7 --launch-type FARGATE",
+    "aws secretsmanager describe-secret --secret-id arn:aws:secretsmanager:us-east-1:111122223333:secret:x-AbCdEf",
+    "aws elbv2 describe-target-health --target-group-arn arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/b",
+    "docker run --rm -p 8080:8080 -e DATABASE_URL repo/app:1",
+])
+def test_command_check_passes_valid_commands(cmd):
+    assert command_problems(cmd) == []
+
+
+def _doc(resource: str, action: str = "secretsmanager:GetSecretValue") -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [action], "Resource": resource}]}
+
+
+def test_policy_check():
+    assert any("not an ARN" in p for p in policy_problems(_doc("prod/billing/stripe-api-key")))
+    assert any("-??????" in p for p in policy_problems(_doc("arn:aws:secretsmanager:us-east-1:111122223333:secret:x")))
+    assert policy_problems(_doc("arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/x-??????")) == []
+    assert any("RESOURCE_STAR" in p for p in policy_problems(_doc("*", "s3:GetObject")))
+    assert policy_problems(_doc("*", "ecr:GetAuthorizationToken")) == []
+    assert any("parliament" in p for p in policy_problems(_doc("arn:aws:s3:::b/k", "s3:NoSuchAction")))
+    assert policy_problems('{"Effect": "Allow",') != []
+
+
+def test_steps_find_commands_policies_and_placeholders():
+    step = ("Grant it: ```{\"Effect\": \"Allow\", \"Action\": [\"s3:GetObject\"], \"Resource\": \"*\"}``` then "
+            "`aws ecs update-service --cluster <cluster> --service api --force-new-deployment` and check `PORT`.")
+    assert steps.commands(step) == ["aws ecs update-service --cluster <cluster> --service api --force-new-deployment"]
+    assert steps.policies(step)[0]["Statement"][0]["Action"] == ["s3:GetObject"]
+    assert steps.placeholders(step) == ["cluster"]
+    assert "`" not in steps.plain(step) and "```" not in steps.plain(step)
+
+
+def test_placeholder_check_knows_the_task():
+    f = _finding(EVENTS / "missing-env-var.json")
+    bad = f.model_copy(update={"remediation": [
+        f"`aws ecs update-service --cluster <cluster> --service <service>` on {f.task.cluster}",
+        "`curl http://localhost:8080<path>`", "`curl http://localhost:8080<the path your app answers on>`"]})
+    known, bare = placeholder_problems(bad)
+    assert len(known) == 2 and len(bare) == 1
+
+
+# -------------------------------------------------------------------------------------------------
+# Every finding the product makes today
+# -------------------------------------------------------------------------------------------------
+def _finding(event: Path) -> Finding:
+    log = event.with_suffix(".log")
+    return diagnose(offline_evidence(load_event(event), load_logs(log) if log.exists() else []))
+
+
+def all_findings() -> list[tuple[str, Finding]]:
+    from shared.evidence import ecs
+
+    out = []
+    for path in sorted(DEV_CASES.glob("*/*.json")):
+        ecs.clear_cache()
+        event, logs = load_case(path)
+        out.append((f"{path.parent.name}/{path.stem}", diagnose(offline_evidence(event, logs))))
+    for event in sorted(EVENTS.glob("*.json")):
+        ecs.clear_cache()
+        out.append((f"events/{event.stem}", _finding(event)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def faults() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {k: [] for k in ALLOWED}
+    for name, f in all_findings():
+        for kind, items in problems(f).items():
+            found[kind] += [f"{name} [{f.pattern}] {p}" for p in items]
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(ALLOWED))
+def test_every_fix_pastes(faults, kind):
+    got = faults[kind]
+    assert len(got) <= ALLOWED[kind], f"{len(got)} {kind} faults (allowed {ALLOWED[kind]}):\n" + "\n".join(got[:40])
+
+
+def test_case_sets_are_there():
+    assert len(list(DEV_CASES.glob("*/*.json"))) > 700 and json.loads((EVENTS / "unknown.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def findings() -> list[tuple[str, Finding]]:
+    return all_findings()
+
+
+def _misfits(name: str, f: Finding) -> list[str]:
+    """Steps that do not fit the case: its state, sub-cause, platform; a false statement; a table."""
+    rem = "\n".join(f.remediation)
+    out = []
+    if "execute-command" in rem:
+        out.append("ECS Exec into a task that has stopped")
+    if f.facts.get("engine") in ("redis", "memcached") and "aws rds " in rem:
+        out.append("an RDS command for a Redis/Memcached endpoint")
+    if f.facts.get("cause") in ("dns", "auth") and "nc -z" in rem:
+        out.append(f"a TCP reachability test for a {f.facts['cause']} failure")
+    if "keep their old" in rem:
+        out.append("the false claim that running tasks keep their old IAM permissions")
+    windows = any(c.image and re.search(r"windows|servercore|nanoserver", c.image, re.I) for c in f.task.containers)
+    if windows and "awsvpcTrunking" in rem:
+        out.append("ENI trunking for a Windows task")
+    if re.search(r"^\s*\|.*\|\s*$", rem + "\n" + f.summary, re.M):
+        out.append("a Markdown table")
+    return [f"{name} [{f.pattern}]: {x}" for x in out]
+
+
+def test_steps_fit_the_case(findings):
+    bad = [x for name, f in findings for x in _misfits(name, f)]
+    assert not bad, "\n".join(bad[:30])
+
+
+def test_the_first_step_cites_its_evidence(findings):
+    """Each finding's first step says which evidence makes it apply (expected stops need no fix)."""
+    bad = [f"{name} [{f.pattern}]" for name, f in findings
+           if f.remediation and f.pattern not in ("expected-stop", "unknown")
+           and not any("(Why: " in step for step in f.remediation)]
+    assert not bad, "\n".join(bad[:30])

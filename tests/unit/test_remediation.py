@@ -1,0 +1,62 @@
+"""shared/remediation.py: commands and ARNs filled with what the evidence knows."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from shared import remediation as remedy
+from tests.support.fixcheck import command_problems
+from tests.unit.helpers import evidence
+
+
+def test_commands_name_the_task_and_parse():
+    ev = evidence([], launchType="FARGATE", cpu="512", memory="1024")
+    cmds = [remedy.deploy(ev), remedy.redeploy(ev), remedy.describe_task(ev), remedy.service_events(ev),
+            remedy.run_task(ev), remedy.probe(ev, "app", "nc -zv -w 5 db.internal 5432"),
+            remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[?name=='app'].environment"),
+            remedy.docker_run(ev, "app", env=["DATABASE_URL"], port=8080)]
+    for cmd in cmds:
+        assert cmd and command_problems(cmd) == [], cmd
+        shlex.split(cmd)
+    assert "--cluster prod --service orders-api --task-definition orders-api" in cmds[0]
+    assert "--launch-type FARGATE" in cmds[4] and "awsvpcConfiguration" in cmds[4]
+    assert '"command":["sh","-c","nc -zv -w 5 db.internal 5432"]' in cmds[5]
+    assert "--memory 1024m --cpus 0.5 -e DATABASE_URL -p 8080:8080" in cmds[7]
+
+
+def test_a_task_no_service_runs_is_run_again_not_updated():
+    ev = evidence([], group="family:nightly-etl")
+    assert remedy.deploy(ev).startswith("aws ecs run-task ")
+    assert remedy.service_events(ev) is None
+
+
+@pytest.mark.parametrize(("value", "arn"), [
+    ("prod/billing/stripe-api-key", "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/billing/stripe-api-key-??????"),
+    ("arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbC123", "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbC123"),
+    ("arn:aws:secretsmanager:us-east-1:xxxxxxxxxxxx:secret:db:password::", "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????"),
+])
+def test_secret_arns(value, arn):
+    assert remedy.secret_arn(evidence([]), value) == arn
+
+
+def test_masked_account_and_region_are_put_back():
+    ev = evidence([])
+    assert remedy.fill_arn(ev, "arn:aws:sqs:{REGION}:[ACCOUNT-ID]:jobs") == "arn:aws:sqs:us-east-1:111122223333:jobs"
+    assert remedy.fill_arn(ev, "arn:aws:s3:::bucket/key") == "arn:aws:s3:::bucket/key"
+
+
+@pytest.mark.parametrize(("need", "cpu", "pair"), [
+    (1280, None, (256, 2048)), (3968, 1024, (1024, 4096)), (5000, 256, (1024, 5120)),
+    (9000, None, (2048, 9216)), (200000, None, (16384, 122880)),
+])
+def test_fargate_sizes_are_valid_pairs_at_or_above_the_need(need, cpu, pair):
+    got = remedy.fargate_size(need, cpu)
+    assert got == pair and got[1] in remedy.FARGATE_SIZES[got[0]] and got[1] >= min(need, 122880)
+
+
+def test_memory_headroom_and_units():
+    assert remedy.mib("3.1 GiB") == pytest.approx(3174.4)
+    assert remedy.memory_with_headroom(3174.4, 2048) == 4096
+    assert remedy.memory_with_headroom(0, 1024) == 1280
