@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit typecheck reliability lint bench synth clean
+.PHONY: demo test unit typecheck reliability lint bench synth taxonomy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ reliability: $(STAMP)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .
+
+# `make taxonomy`: docs/taxonomy.md from the pattern registry (a test fails when the committed one is stale).
+taxonomy: $(STAMP)
+	@$(BIN)/python -m shared.taxonomy > docs/taxonomy.md.tmp && mv docs/taxonomy.md.tmp docs/taxonomy.md
 
 # `make bench`: the engine alone, then the whole pipeline against the same stand-in as `make demo`.
 bench: $(STAMP)

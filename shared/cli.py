@@ -5,6 +5,7 @@
                          [--previous-task-definition PREV.json]        (offline: what changed, too)
     ecs-autopsy diagnose --case CASE.json [CASE.json ...] --offline --format json
     ecs-autopsy diagnose --cluster C --task T | --service S [--region R] [--log-lines N] [--format ...]
+    ecs-autopsy score DIR|CASE.json ... [--show-misses] [--format text|json]
     ecs-autopsy schema
 
 Exit status: 0 when a diagnosis was made (`unknown` included), 2 on bad input (one line on stderr
@@ -55,9 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     d.set_defaults(func=cmd_diagnose)
 
+    sc = sub.add_parser("score", help="score the engine on labelled case files (pattern, facts, cause)")
+    sc.add_argument("paths", type=Path, nargs="+", metavar="DIR|CASE.json",
+                    help="case files, or folders of them (searched recursively for *.json)")
+    sc.add_argument("--show-misses", action="store_true", help="list every case with a wrong pattern, fact or cause")
+    sc.add_argument("--format", choices=("text", "json"), default="text")
+    sc.set_defaults(func=cmd_score)
+
     s = sub.add_parser("schema", help="print the JSON Schema of a finding")
     s.set_defaults(func=cmd_schema)
     return parser
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from shared.score import run
+
+    return run(list(args.paths), show_misses=args.show_misses, fmt=args.format)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
