@@ -4,7 +4,8 @@
 
 Every pattern module states its row in its docstring: the first line is `<id>: <summary>`, the rest
 the signals it reads and the facts it extracts. This module lays those out with each pattern's
-severity and priority, and any declaration a pattern carries (`needs`, `outranks`, `key_facts`).
+severity and priority, the declarations a pattern carries (`verdict`, `needs`, `outranks`, `key_facts`)
+and the facts its `Facts` model documents.
 tests/unit/test_registry.py checks that the committed file equals this output.
 """
 
@@ -35,7 +36,8 @@ Rules every pattern follows:
   died on `KeyError: 'DATABASE_URL'` is `missing-env-var`; the health check goes in the finding's
   `symptom` field.
 - **Most specific wins.** Among patterns that match the same evidence, the higher priority wins
-  (`database-connection-failed` over `app-crash`, `missing-dependency` over `app-crash`).
+  (`database-connection-failed` over `app-crash`, `missing-dependency` over `app-crash`); a pattern's
+  `outranks` names the ids whose matches it explains.
 - **`expected-stop` only when nothing indicates a failure** (scale-in, a deployment replacing the
   task, a user's stop, a Spot interruption, exit 0).
 - **`unknown` is the fallback.** It still explains what the evidence says (exit codes, reasons) and
@@ -62,9 +64,18 @@ def _words(value: Any) -> str:
         return f"`{value.id}`"
     if isinstance(value, dict):
         return ", ".join(f"`{k}`" for k in value)
+    if isinstance(value, set | frozenset):
+        return ", ".join(_words(v) for v in sorted(value, key=str))
     if isinstance(value, Iterable):
         return ", ".join(_words(v) for v in value)
     return f"`{value}`"
+
+
+def fact_fields(pattern: Pattern) -> list[tuple[str, str]]:
+    """(name, description) of the facts the pattern declares (its `Facts` model), when it declares them."""
+    model = getattr(pattern, "Facts", None)
+    fields = getattr(model, "model_fields", None) or {}
+    return [(name, " ".join((f.description or "").split())) for name, f in fields.items()]
 
 
 def _cell(text: str) -> str:
@@ -86,13 +97,19 @@ def render(patterns: Sequence[Pattern] | None = None) -> str:
         if isinstance(title, str) and title:
             out += [f"**{title}**", ""]
         out += [summary, "", f"- severity: `{p.severity}`", f"- priority: {p.priority}"]
-        for attr, label in (("needs", "needs"), ("outranks", "outranks"), ("key_facts", "key facts")):
+        for attr, label in (("verdict", "verdict"), ("needs", "needs"), ("outranks", "outranks"),
+                            ("key_facts", "key facts")):
             shown = _words(getattr(p, attr, None))
             if shown:
                 out.append(f"- {label}: {shown}")
         out.append("")
         if body:
             out += [body, ""]
+        facts = fact_fields(p)
+        if facts:
+            out += ["| fact | meaning |", "|---|---|"]
+            out += [f"| `{name}` | {_cell(desc) or '-'} |" for name, desc in facts]
+            out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
