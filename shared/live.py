@@ -95,7 +95,7 @@ def _event_findings(name: str, obj: Any, clients: Clients, settings: Settings, l
     ev, finding = investigate(event, clients, settings, logs=logs)
     if logs is None and clients.total_calls and not answered():
         failed = [str(g) for g in ev.gaps if getattr(g, "kind", None) not in ("skipped", "borrowed")]
-        why = failed[0] if failed else f"{clients.total_calls} calls, none answered"
+        why = failed[0].rstrip(".") if failed else f"{clients.total_calls} calls, none answered"
         raise NoEvidence(f"no evidence could be read from AWS in {event.region or clients.region} ({why}); the "
                          "finding above is from the event alone. Check the credentials and the Region, or add "
                          "--offline to diagnose from the files alone.", finding)
