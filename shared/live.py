@@ -4,10 +4,11 @@
     ecs-autopsy diagnose --cluster C --service S     the service's most recent stopped tasks
     ecs-autopsy diagnose --event EVENT.json          a task or deployment event, enriched from AWS
 
-boto3 honours AWS_ENDPOINT_URL (moto, LocalStack). Reads go to the Region of the task (its ARN) or
-of the event (its `region`), else --region, AWS_REGION or the profile's. Without credentials nothing
-starts (exit 2); when not one read succeeds, the finding from the event alone is printed and the exit
-status is 3 (NoEvidence), so a script cannot take it for a diagnosis.
+boto3 honours AWS_ENDPOINT_URL (moto, LocalStack). Reads go to the Region the task's ARN or the
+event's `region` names; --region, AWS_REGION or the profile's Region are only the fallback, and none
+is needed when the input names one. Without credentials nothing starts (exit 2); when not one read of
+a task event succeeds, the finding from the event alone is printed and the exit status is 3
+(NoEvidence), so a script cannot take it for a diagnosis.
 """
 
 from __future__ import annotations
