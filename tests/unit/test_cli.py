@@ -213,3 +213,13 @@ def test_describe_tasks_query_tasks_array_is_accepted(tmp_path, monkeypatch, cap
     path.write_text("[]")
     assert main(["diagnose", "--event", str(path), "--offline"]) == 2
     assert "the list of tasks is empty" in capsys.readouterr().err
+
+
+def test_task_definition_from_stdin(monkeypatch, capsys):
+    _stdin(monkeypatch, json.dumps(_revision(42, {"LOG_LEVEL": "info"})))
+    assert main(["diagnose", "--event", f"{SAMPLE}.json", "--logs", f"{SAMPLE}.log", "--task-definition", "-",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+    _stdin(monkeypatch, "{}")
+    assert main(["diagnose", "--event", "-", "--task-definition", "-"]) == 2
+    assert "standard input (-) can be read once" in capsys.readouterr().err
