@@ -1,44 +1,52 @@
-# ecs-autopsy. `make demo` runs the main job, `make test` the tests; both set up .venv when missing.
-PYTHON ?= python3
+# ecs-autopsy. `make demo` runs the main job, `make test` the tests. Each target first runs
+# tools/prereq.sh, which checks Python 3.11+ (PYTHON=..., else python3.13/3.12/3.11/python3), rebuilds a
+# stale .venv, and installs only the extra the target needs (demo, dev, infra), once.
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PREREQ := sh tools/prereq.sh
+export PYTHON VENV
 
-.PHONY: demo test unit typecheck reliability lint bench synth clean
-
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+.PHONY: demo test unit typecheck reliability lint bench synth taxonomy clean
 
 # `make demo`: the Lambda handlers against a local AWS stand-in (moto server) and a local Slack webhook,
 # scenario by scenario; writes demo-out/ (Slack payloads, SNS messages, index.html). Under a minute.
-demo: $(STAMP)
+demo:
+	@$(PREREQ) venv demo
 	@$(BIN)/python -m demo
 
 # The reliability tests (tests/reliability: bad input, faults, duplicates and storms, secrets, Slack
 # injection, least privilege) print their figures at the end of every pytest run, so `make test`
 # shows them; `make reliability` runs only them.
-test: $(STAMP)
+test:
+	@$(PREREQ) venv dev
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
 
 # `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check.
-unit: $(STAMP)
+unit:
+	@$(PREREQ) venv dev
 	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-typecheck: $(STAMP)
+typecheck:
+	@$(PREREQ) venv dev
 	@$(BIN)/python -m mypy
 
-reliability: $(STAMP)
+reliability:
+	@$(PREREQ) venv dev
 	@$(BIN)/python -m pytest -q tests/reliability
 
-lint: $(STAMP)
+lint:
+	@$(PREREQ) venv dev
 	@$(BIN)/ruff check .
 
+# `make taxonomy`: docs/taxonomy.md from the pattern registry (a test fails when the committed one is stale).
+taxonomy:
+	@$(PREREQ) venv core
+	@$(BIN)/python -m shared.taxonomy > docs/taxonomy.md.tmp && mv docs/taxonomy.md.tmp docs/taxonomy.md
+
 # `make bench`: the engine alone, then the whole pipeline against the same stand-in as `make demo`.
-bench: $(STAMP)
+bench:
+	@$(PREREQ) venv dev
 	@$(BIN)/python benchmarks/bench_engine.py
 	@$(BIN)/python benchmarks/bench_pipeline.py
 
@@ -50,9 +58,12 @@ CDK := node_modules/.bin/cdk
 CDK_ENV := CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
 $(CDK):
+	@$(PREREQ) node
 	@npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_CLI_VERSION)
 
-synth: $(STAMP) $(CDK)
+synth: $(CDK)
+	@$(PREREQ) node
+	@$(PREREQ) venv infra
 	@rm -rf cdk.out
 	@$(CDK_ENV) $(CDK) synth --no-notices --quiet $(CDK_ARGS)
 	@# W3005: CDK's Function adds a DependsOn on its role, which its Role property already implies.

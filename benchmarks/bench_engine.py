@@ -1,6 +1,6 @@
 """Engine speed: diagnoses per second over the corpus, and one task with a 100,000-line log.
 
-    .venv/bin/python benchmarks/bench_engine.py [--corpus ../shared/corpus] [--seconds 3]
+    .venv/bin/python benchmarks/bench_engine.py [--corpus tests/cases/public] [--seconds 3]
 
 One core (the process is pinned to one CPU where the OS allows), process start and imports
 excluded, inputs parsed once (as the Lambda receives a parsed event). Each diagnosis includes
@@ -100,13 +100,16 @@ def big_log(cases, n_lines: int) -> tuple[float, float, str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "tests" / "cases" / "public",
+                    help="folder of case files (default: the public corpus, tests/cases/public)")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--big", type=int, default=100_000)
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     raw = load_cases(args.corpus, None)
+    if not raw:
+        ap.error(f"no case files (*.json) in {args.corpus}")
     padded = load_cases(args.corpus, 200)
     r_raw, n_raw = rate(raw, args.seconds)
     r_pad, n_pad = rate(padded, args.seconds)

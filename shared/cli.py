@@ -5,11 +5,18 @@
                          [--previous-task-definition PREV.json]        (offline: what changed, too)
     ecs-autopsy diagnose --case CASE.json [CASE.json ...] --offline --format json
     ecs-autopsy diagnose --cluster C --task T | --service S [--region R] [--log-lines N] [--format ...]
+    ecs-autopsy score DIR|CASE.json ... [--show-misses] [--format text|json]
     ecs-autopsy schema
+    ecs-autopsy --version
+
+`-` for --event, --logs or --case reads standard input (one of them), e.g.
+`aws ecs describe-tasks --cluster C --tasks T --query tasks | ecs-autopsy diagnose --event -`.
 
 Exit status: 0 when a diagnosis was made (`unknown` included), 2 on bad input (one line on stderr
 naming the file and the problem; in a batch the bad case prints {"error", "case"} on its line and
-the others are still diagnosed).
+the others are still diagnosed) and when a live diagnosis cannot start (no AWS credentials, no
+Region), 3 when a live diagnosis could read no evidence at all from AWS (the finding, from the event
+alone, is still printed).
 """
 
 from __future__ import annotations
@@ -21,7 +28,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from shared.engine import diagnose
-from shared.inputs import BadInput, load_case, load_event, load_logs, offline_evidence
+from shared.inputs import (
+    BadInput,
+    display,
+    is_stdin,
+    load_case,
+    load_event,
+    load_logs,
+    offline_evidence,
+    read_json,
+)
 from shared.models.finding import Finding
 from shared.render.formats import renderer
 
@@ -31,20 +47,22 @@ OFFLINE_FORMATS = ("text", "json", "markdown")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Tells you why an Amazon ECS task stopped.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("diagnose", help="diagnose a stopped task")
     src = d.add_mutually_exclusive_group(required=True)
     src.add_argument("--event", type=Path, metavar="EVENT.json",
-                     help="an ECS Task State Change event (EventBridge), or DescribeTasks output")
+                     help="an ECS Task State Change event (EventBridge), DescribeTasks output (also "
+                          "`--query tasks`) or a task; - for stdin")
     src.add_argument("--case", type=Path, nargs="+", metavar="CASE.json",
-                     help="case files {event, logs, expect}; prints one finding per case per line")
+                     help="case files {event, logs, expect}; prints one finding per case per line; - for stdin")
     src.add_argument("--task", metavar="TASK", help="live: a stopped task's ARN or id (with --cluster)")
     src.add_argument("--service", metavar="SERVICE", help="live: the service's most recent stopped tasks")
     d.add_argument("--cluster", metavar="CLUSTER", help="live: the cluster of --task/--service")
     d.add_argument("--region", metavar="REGION", help="live: AWS region (default: the task ARN's, then AWS_REGION)")
     d.add_argument("--log-lines", type=int, metavar="N", help="live: log lines read per container (default 100)")
-    d.add_argument("--logs", type=Path, metavar="LOGS.txt", help="log lines of the task's containers (with --event)")
+    d.add_argument("--logs", type=Path, metavar="LOGS.txt", help="log lines of the task's containers (with --event); - for stdin")
     d.add_argument("--task-definition", type=Path, metavar="TD.json",
                    help="offline: the task's definition (`aws ecs describe-task-definition` output or a bare one)")
     d.add_argument("--previous-task-definition", type=Path, metavar="PREV.json",
@@ -55,9 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     d.set_defaults(func=cmd_diagnose)
 
+    sc = sub.add_parser("score", help="score the engine on labelled case files (pattern, facts, cause)")
+    sc.add_argument("paths", type=Path, nargs="+", metavar="DIR|CASE.json",
+                    help="case files, or folders of them (searched recursively for *.json)")
+    sc.add_argument("--show-misses", action="store_true", help="list every case with a wrong pattern, fact or cause")
+    sc.add_argument("--format", choices=("text", "json"), default="text")
+    sc.set_defaults(func=cmd_score)
+
     s = sub.add_parser("schema", help="print the JSON Schema of a finding")
     s.set_defaults(func=cmd_schema)
     return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("ecs-autopsy")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from shared.score import run
+
+    return run(list(args.paths), show_misses=args.show_misses, fmt=args.format)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -72,6 +113,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     if args.logs and args.case:
         raise BadInput("--logs goes with --event; a case file carries its own logs")
+    stdin = [p for p in (args.event, args.logs, args.task_definition, args.previous_task_definition,
+                         *(args.case or ())) if is_stdin(p)]
+    if len(stdin) > 1:
+        raise BadInput("standard input (-) can be read once: give the other inputs as files")
     if args.offline and (args.task or args.service):
         raise BadInput("--task and --service read AWS: drop --offline (or give --event with --offline)")
     if args.task_definition or args.previous_task_definition:
@@ -103,7 +148,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         except BadInput as exc:
             status = 2
             if args.format == "json":
-                sys.stdout.write(json.dumps({"error": str(exc), "case": str(path)}) + "\n")
+                sys.stdout.write(json.dumps({"error": str(exc), "case": display(path)}) + "\n")
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             continue
         sys.stdout.write(render(finding))
@@ -117,16 +162,11 @@ def load_task_definition(path: Path) -> dict:
     """A task definition file: `aws ecs describe-task-definition` output or a bare task definition."""
     from shared.changes import task_definition_of
 
-    try:
-        obj = json.loads(path.read_text())
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise BadInput(f"{path}: not JSON ({exc})") from None
+    obj = read_json(path)  # BadInput naming the file (or <stdin>) when it cannot be read or parsed
     try:
         return task_definition_of(obj if isinstance(obj, dict) else {})
     except ValueError as exc:
-        raise BadInput(f"{path}: {exc}") from None
+        raise BadInput(f"{display(path)}: {exc}") from None
 
 
 def _with_task_definitions(event: object, logs: object, td_path: Path, previous_path: Path | None) -> Finding:

@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 EVENTS = ROOT / "events"
-
-
 DEV_CASES = ROOT / "tests" / "cases"
+# The project's public reference corpus: 27 real-world cases, kept in the repository (tests/cases/public).
+CORPUS = DEV_CASES / "public"
 
 
 def case_files() -> list[Path]:
-    """The public corpus (beside the repo) and our own case sets under tests/cases/."""
-    return sorted(CORPUS.glob("*.json")) + sorted(DEV_CASES.glob("*/*.json"))
+    """The public corpus first, then our own case sets, all under tests/cases/."""
+    others = [p for p in sorted(DEV_CASES.glob("*/*.json")) if p.parent != CORPUS]
+    return sorted(CORPUS.glob("*.json")) + others
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -18,7 +19,16 @@ from shared.aws import Clients
 from shared.cli import main
 from shared.evidence import ecs
 from shared.pipeline import diagnose_request
-from tests.functional.aws_world import ACCOUNT, CLUSTER, CRASH_LOGS, REGION, SERVICE, World, container_def
+from tests.functional.aws_world import (
+    ACCOUNT,
+    CLUSTER,
+    CRASH_LOGS,
+    REGION,
+    SERVICE,
+    World,
+    container_def,
+    stopped_event,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_MODULE = ["Traceback (most recent call last):", '  File "/app/main.py", line 1, in <module>',
@@ -233,3 +243,78 @@ def test_service_shows_what_changed_in_the_deploy(aws, capsys):
     assert "DATABASE_URL was removed in revision 2; revision 1 had it" in out
     assert f"Roll back: aws ecs update-service --cluster {CLUSTER} --service {SERVICE} --task-definition {SERVICE}:1" in out
     assert "postgres://" not in out
+
+
+# -- conventions: the event's own Region, no credentials, no evidence --------------------------------
+def test_event_is_read_in_its_own_region(aws, capsys, tmp_path, monkeypatch):
+    """The caller's default Region is another one: the task's account is read where the event says."""
+    world = World.build(aws, [container_def()])
+    world.write_logs("app", CRASH_LOGS)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(world.stopped_event()))
+    assert main(["diagnose", "--event", str(path), "--format", "json"]) == 0
+    finding = json.loads(capsys.readouterr().out)
+    assert finding["task"]["region"] == REGION
+    assert finding["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+    assert finding["links"]["log_stream"]
+
+
+def test_event_region_is_enough_without_a_configured_one(aws, capsys, tmp_path, monkeypatch):
+    world = World.build(aws, [container_def()])
+    world.write_logs("app", CRASH_LOGS)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([{**world.stopped_event()["detail"]}]))  # `describe-tasks --query tasks`
+    assert main(["diagnose", "--event", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+
+
+def _no_credentials(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance metadata endpoint
+
+
+def test_live_event_without_credentials_exits_2_and_says_so(tmp_path, monkeypatch, capsys):
+    _no_credentials(monkeypatch, tmp_path)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(stopped_event()))
+    assert main(["diagnose", "--event", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "no AWS credentials found" in err and "--offline" in err
+
+
+def test_live_task_without_credentials_exits_2(tmp_path, monkeypatch, capsys):
+    _no_credentials(monkeypatch, tmp_path)
+    assert main(["diagnose", "--cluster", CLUSTER, "--task", f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/abc"]) == 2
+    assert "no AWS credentials found" in capsys.readouterr().err
+
+
+def test_live_event_with_no_evidence_at_all_exits_3_and_keeps_the_finding(tmp_path, monkeypatch, capsys):
+    """Every read fails (nothing listens at the endpoint): the finding from the event alone is printed,
+    and the exit status says it is not a diagnosis from evidence."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connections are refused
+    for name, value in CREDS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    ecs.clear_cache()
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(stopped_event()))
+    started = time.monotonic()
+    assert main(["diagnose", "--event", str(path), "--format", "json"]) == 3
+    out, err = capsys.readouterr()
+    finding = json.loads(out)
+    assert finding["task"]["task_arn"] == stopped_event()["detail"]["taskArn"]
+    assert finding["gaps"]
+    assert "no evidence could be read from AWS in us-east-1" in err and "--offline" in err
+    assert time.monotonic() - started < 30

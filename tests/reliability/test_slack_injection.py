@@ -73,7 +73,7 @@ HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, CONTEXT_MAX, BLOCKS_MAX, FALLBAC
 # --- hostile findings ------------------------------------------------------------------------------
 def _cases() -> list[dict]:
     files = sorted(CORPUS.glob("*.json"))
-    assert files, f"no corpus at {CORPUS}: the reference material ../shared/ must sit beside the repository"
+    assert files, f"no corpus at {CORPUS}"
     return [json.loads(p.read_text()) for p in files]
 
 

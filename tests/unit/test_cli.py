@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import pytest
 
@@ -146,3 +148,78 @@ def test_previous_task_definition_says_what_changed(tmp_path, capsys):
 def test_task_definition_flags_bad_input(args, needle, capsys):
     assert main(["diagnose", "--event", f"{SAMPLE}.json", *args]) == 2
     assert needle in capsys.readouterr().err
+
+
+# -- conventions: --version, - for stdin, `describe-tasks --query tasks` ------------------------------
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"ecs-autopsy \d+\.\d+\.\d+\S*", out), out
+
+
+def _stdin(monkeypatch, text: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"))
+
+
+def test_event_from_stdin(event_file, monkeypatch, capsys):
+    path, logs = event_file
+    _stdin(monkeypatch, path.read_text())
+    assert main(["diagnose", "--event", "-", "--logs", str(logs), "--offline", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["facts"]["variable"] == "DATABASE_URL"
+
+
+def test_logs_from_stdin(event_file, monkeypatch, capsys):
+    path, logs = event_file
+    _stdin(monkeypatch, logs.read_text())
+    assert main(["diagnose", "--event", str(path), "--logs", "-", "--offline", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pattern"] == "missing-env-var"
+
+
+def test_case_from_stdin_in_a_batch(monkeypatch, capsys):
+    first, second = case_files()[:2]
+    _stdin(monkeypatch, second.read_text())
+    assert main(["diagnose", "--case", str(first), "-", "--offline", "--format", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [f["pattern"] for f in lines] == [json.loads(p.read_text())["expect"]["pattern"] for p in (first, second)]
+
+
+def test_stdin_is_read_once(event_file, monkeypatch, capsys):
+    _stdin(monkeypatch, "{}")
+    assert main(["diagnose", "--event", "-", "--logs", "-", "--offline"]) == 2
+    assert "standard input (-) can be read once" in capsys.readouterr().err
+
+
+def test_bad_stdin_is_named_stdin(monkeypatch, capsys):
+    _stdin(monkeypatch, "not json")
+    assert main(["diagnose", "--event", "-", "--offline"]) == 2
+    assert capsys.readouterr().err.startswith("ecs-autopsy: error: <stdin>: not JSON")
+    _stdin(monkeypatch, "  \n")
+    assert main(["diagnose", "--event", "-", "--offline"]) == 2
+    assert "<stdin>: empty" in capsys.readouterr().err
+
+
+def test_describe_tasks_query_tasks_array_is_accepted(tmp_path, monkeypatch, capsys):
+    """`aws ecs describe-tasks ... --query tasks` prints a bare JSON array of tasks."""
+    task = event()["detail"]
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([task]))
+    assert main(["diagnose", "--event", str(path), "--offline", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["task"]["task_arn"] == task["taskArn"]
+    _stdin(monkeypatch, json.dumps([task], indent=4))
+    assert main(["diagnose", "--event", "-", "--offline", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["task"]["task_arn"] == task["taskArn"]
+    path.write_text("[]")
+    assert main(["diagnose", "--event", str(path), "--offline"]) == 2
+    assert "the list of tasks is empty" in capsys.readouterr().err
+
+
+def test_task_definition_from_stdin(monkeypatch, capsys):
+    _stdin(monkeypatch, json.dumps(_revision(42, {"LOG_LEVEL": "info"})))
+    assert main(["diagnose", "--event", f"{SAMPLE}.json", "--logs", f"{SAMPLE}.log", "--task-definition", "-",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+    _stdin(monkeypatch, "{}")
+    assert main(["diagnose", "--event", "-", "--task-definition", "-"]) == 2
+    assert "standard input (-) can be read once" in capsys.readouterr().err

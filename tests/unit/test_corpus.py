@@ -8,25 +8,8 @@ import pytest
 
 from shared.engine import diagnose
 from shared.inputs import load_case, offline_evidence
+from shared.score import fact_found
 from tests.conftest import DEV_CASES, case_files
-
-
-def _fact_found(expected, facts) -> bool:
-    want = str(expected).strip().lower()
-    values = []
-
-    def walk(v):
-        if isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list | tuple):
-            for x in v:
-                walk(x)
-        elif v is not None:
-            values.append(str(v).strip().lower())
-
-    walk(facts)
-    return any(want == v or want in v for v in values)
 
 
 def _misses(path) -> list[str]:
@@ -38,7 +21,7 @@ def _misses(path) -> list[str]:
     if finding.pattern != expect["pattern"]:
         wrong.append(f"pattern {finding.pattern} (expected {expect['pattern']})")
     for key, value in (expect.get("facts") or {}).items():
-        if not _fact_found(value, finding.facts):
+        if not fact_found(value, finding.facts):
             wrong.append(f"{key}={value!r} not in {finding.facts}")
     if expect.get("cause") and finding.facts.get("cause") != expect["cause"]:
         wrong.append(f"cause {finding.facts.get('cause')} (expected {expect['cause']})")

@@ -1,23 +1,51 @@
-"""The registry holds one pattern per taxonomy id, each with a test module of its own."""
+"""The registry holds one pattern per taxonomy id, each with a test module of its own; the taxonomy
+document (docs/taxonomy.md) is the registry rendered, so it cannot drift."""
 
 from __future__ import annotations
 
 import re
 
 from shared.patterns import registry
+from shared.taxonomy import render, summary_and_body
 from tests.conftest import ROOT
 
-TAXONOMY = ROOT.parent / "shared" / "taxonomy.md"
+TAXONOMY = ROOT / "docs" / "taxonomy.md"
 
 
 def taxonomy_ids() -> set[str]:
-    return set(re.findall(r"^\| ([a-z][a-z-]+) \|", TAXONOMY.read_text(), re.M)) - {"pattern"}
+    return set(re.findall(r"^### ([a-z][a-z-]+)$", TAXONOMY.read_text(), re.M))
+
+
+def test_committed_taxonomy_is_the_generated_one():
+    assert TAXONOMY.read_text() == render(), "docs/taxonomy.md is stale: run `make taxonomy` and commit it"
 
 
 def test_every_taxonomy_id_has_exactly_one_pattern():
     ids = [p.id for p in registry()]
     assert len(ids) == len(set(ids))
-    assert taxonomy_ids() <= set(ids)  # the original taxonomy; new patterns add ids
+    assert set(ids) == taxonomy_ids()
+    assert "unknown" in ids
+
+
+def test_every_pattern_states_its_row():
+    """The docstring's first line is `<id>: <summary>`, followed by its signals: what the document shows."""
+    for pattern in registry():
+        summary, body = summary_and_body(pattern)
+        assert summary and body, pattern.id
+        assert pattern.severity in ("critical", "warning", "info"), pattern.id
+
+
+def test_declarations_are_rendered_when_present():
+    class Declared(type(registry()[0])):
+        needs = ("logs",)
+        outranks = ("app-crash",)
+        key_facts = ("path",)
+
+    Declared.__module__ = type(registry()[0]).__module__
+    text = render([Declared()])
+    assert "- needs: `logs`" in text
+    assert "- outranks: `app-crash`" in text
+    assert "- key facts: `path`" in text
 
 
 def test_ids_are_kebab_case_and_priorities_unique():
