@@ -139,7 +139,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
     container = match.container or facts.get("container") or ev.primary
     if not ev.logs:
         gaps.append("No container log lines were available; the diagnosis rests on the stop reason and exit codes.")
-    elif container and container not in ev.logs.containers and None not in ev.logs.containers:
+    elif container and container not in ev.logs.container_names() and not ev.logs.unlabelled():
         gaps.append(f"No log lines from container {container}.")
     title = explanation.title
     svc = service_name(ev.detail.group)

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.evidence.model import Evidence
-from shared.logs import normalise
+from shared.logs import LogSet
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
+from shared.pasted import normalise
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 OFFLINE_GAP = ("Offline diagnosis: the task definition, target group health, IAM policies and network "
@@ -122,12 +123,20 @@ def load_logs(path: Path) -> str:
     return read_text(path)
 
 
-def offline_evidence(event: TaskStateChangeEvent, logs: Any, gaps: tuple[str, ...] = (OFFLINE_GAP,)) -> Evidence:
+def pasted_logs(event: TaskStateChangeEvent, logs: Any) -> LogSet:
+    """The log set of what a person handed the CLI (see shared.pasted), the only container's when
+    the task has one."""
+    if isinstance(logs, LogSet):
+        return logs
     names = [c.name for c in event.detail.containers if c.name]
     logset = normalise(logs, names)
     if len(names) == 1:
         logset = logset.attribute_unlabelled(names[0])
-    return Evidence(event=event, logs=logset, gaps=gaps, offline=True)
+    return logset
+
+
+def offline_evidence(event: TaskStateChangeEvent, logs: Any, gaps: tuple[str, ...] = (OFFLINE_GAP,)) -> Evidence:
+    return Evidence(event=event, logs=pasted_logs(event, logs), gaps=gaps, offline=True)
 
 
 def load_case(path: Path) -> tuple[TaskStateChangeEvent, Any]:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from shared.inputs import BadInput, load_logs, parse_task_event, read_json
+from shared.inputs import BadInput, load_logs, parse_task_event, pasted_logs, read_json
 from shared.models.event import (
     DEPLOYMENT_STATE_CHANGE,
     SERVICE_ACTION,
@@ -77,7 +77,8 @@ def diagnose_task(clients: Clients, cluster: str | None, task: str, settings: Se
         raise BadInput(str(exc)) from None
     except Exception as exc:
         raise BadInput(describe(f"Task {task}", "ecs:DescribeTasks", exc)) from None
-    return investigate(ecs.task_event(obj), clients, settings, logs=logs, fresh=True)[1]
+    event = ecs.task_event(obj)
+    return investigate(event, clients, settings, logs=None if logs is None else pasted_logs(event, logs), fresh=True)[1]
 
 
 def diagnose_service(clients: Clients, cluster: str, service: str, settings: Settings | None = None, *,
@@ -158,7 +159,7 @@ def _event_findings(path: Any, clients: Clients, settings: Settings, logs: Any) 
         event = parse_task_event(obj)
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
-    return [investigate(event, clients, settings, logs=logs)[1]]
+    return [investigate(event, clients, settings, logs=None if logs is None else pasted_logs(event, logs))[1]]
 
 
 def _clients(region: str | None) -> Clients:
