@@ -125,7 +125,7 @@ class _Store:
                  parse: Callable[[str, str | None], list[Row]],
                  container_of: Callable[[str], object] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
-        self.container_of = container_of
+        self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
 
     def row(self, i: int) -> Row:
         r = self.rows[i]
@@ -153,6 +153,9 @@ class _Store:
         return (r or self.row(i))[1]
 
     def all_containers(self) -> list[str | None]:
+        every = getattr(self.container_of, "every", None)
+        if every is not None and self.forced is None:
+            return every(self)  # type: ignore[no-any-return]
         return [self.container(i) for i in range(self.n)]
 
 
@@ -271,10 +274,24 @@ class LogSet:
         """Indices of lines containing any of the (lower-case) needles, ascending."""
         if len(needles) == 1:
             return self._lines_with(needles[0])
-        found: set[int] = set()
+        mapped = self._needle_map()
+        words = self._words
+        found: list[int] | set[int] | None = None
         for needle in needles:
-            found.update(self._lines_with(needle))
-        return sorted(found)
+            if mapped is not None and needle not in mapped and needle in words:
+                continue  # searched for, found nowhere (most words, most logs)
+            hits = self._lines_with(needle)
+            if not hits:
+                continue
+            if found is None:
+                found = hits
+            else:
+                if type(found) is list:
+                    found = set(found)
+                found.update(hits)  # type: ignore[union-attr]
+        if found is None:
+            return []
+        return found if type(found) is list else sorted(found)
 
     def _lines_with(self, needle: str) -> list[int]:
         hits = self._needle_cache.get(needle)

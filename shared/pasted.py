@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 from shared.logs import (
     _ANSI,
@@ -103,11 +104,61 @@ def normalise(
                 hints.append(row[3])
         return LogSet(texts, containers, stamps, hints)
     streams: dict[str, str | None] = {}
-    return build(raw, forced, partial(_lazy_rows, known, streams), joined, partial(_container_only, known, streams))
+    container_of = partial(_container_only, known, streams)
+    container_of.every = partial(_every_container, known, streams)  # type: ignore[attr-defined]
+    return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
 
 
 def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str, forced: str | None) -> list[Row]:
+    # The common line first: `aws logs tail` (timestamp, stream, a plain message); as `_rows` reads it.
+    if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() and "\t" not in line \
+            and "\r" not in line and "\x1b" not in line and "&" not in line:
+        end = line.find(" ", 19)
+        if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
+                and line[end + 1 : end + 4] != "UTC":
+            rest = line[end + 1 :]
+            head, _, tail = rest.partition(" ")
+            container = forced
+            if "/" in head:
+                named = streams.get(head, "")
+                if named == "":
+                    s = _STREAM.fullmatch(head)
+                    named = streams[head] = s.group(1) if s else None
+                if named is not None:
+                    container = container or named
+                    rest = tail
+            if rest[:1] != "{" and len(rest) <= LINE_CHARS and " " * 40 not in rest:
+                return [(rest, container, line[:end], None)]
     return _rows(line, known, forced, streams, [])
+
+
+def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any) -> list[str | None]:
+    """The container of every line of a store with no forced container: `_container_only` in one
+    loop, `aws logs tail` lines (a timestamp, then the stream) inline."""
+    out: list[str | None] = []
+    append = out.append
+    rows, row = store.rows, store.row
+    for i, line in enumerate(store.raw):
+        r = rows[i]
+        if r is not None:
+            append(r[1])
+            continue
+        if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
+                and "\t" not in line and "\r" not in line:
+            end = line.find(" ", 19)
+            if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
+                    and line[end + 1 : end + 4] != "UTC":
+                nxt = line.find(" ", end + 1)
+                head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
+                named = streams.get(head, "")
+                if named == "":
+                    s = _STREAM.fullmatch(head) if "/" in head else None
+                    named = streams[head] = s.group(1) if s else None
+                append(named)
+                continue
+        c = _container_only(known, streams, line)
+        append(row(i)[1] if c is UNSURE else c)  # type: ignore[arg-type]
+    return out
 
 
 def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> object:
