@@ -171,20 +171,21 @@ def _mask(data: dict) -> None:
     slots: list[tuple[object, object]] = []  # (container, key) of each string, in order
     texts: list[str] = []
 
-    def take(container: object, key: object) -> None:
-        value = container[key]  # type: ignore[index]
-        if isinstance(value, str):
-            slots.append((container, key))
-            texts.append(value)
-        elif isinstance(value, dict):
-            for k in value:
-                take(value, k)
-        elif isinstance(value, list):
-            for i in range(len(value)):
-                take(value, i)
+    def take(container: dict | list) -> None:
+        for key, value in container.items() if type(container) is dict else enumerate(container):
+            if isinstance(value, str):
+                slots.append((container, key))
+                texts.append(value)
+            elif isinstance(value, dict | list):
+                take(value)
 
     for key in ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task"):
-        take(data, key)
+        value = data[key]
+        if isinstance(value, str):
+            slots.append((data, key))
+            texts.append(value)
+        elif isinstance(value, dict | list):
+            take(value)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     data["log_excerpt"] = lines
     for (container, key), value in zip(slots, masked, strict=True):
@@ -199,9 +200,14 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> 
     names = logs.container_names()
     texts = logs.texts
     if len(names) <= 1:
-        picked = [t for t in texts[-(limit * 2):] if t.strip()][-limit:]
-        if len(picked) < limit:
-            picked = [t for t in texts if t.strip()][-limit:]
+        picked = []
+        for i in range(len(logs) - 1, -1, -1):  # lines are read (parsed) only as far back as needed
+            text = texts[i]
+            if text.strip():
+                picked.append(text)
+                if len(picked) >= limit:
+                    break
+        picked.reverse()
     else:
         keep = (container, None) if container in names else None
         picked = []

@@ -272,6 +272,8 @@ class LogSet:
 
     def lines_with(self, *needles: str) -> list[int]:
         """Indices of lines containing any of the (lower-case) needles, ascending."""
+        if not self:
+            return []
         if len(needles) == 1:
             return self._lines_with(needles[0])
         mapped = self._needle_map()

@@ -143,6 +143,15 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
         if r is not None:
             append(r[1])
             continue
+        if "|" not in line[:40] and "\t" not in line and "\r" not in line:
+            first = line[:1]
+            if not first.isdigit():
+                if first != "[" or not known:
+                    append(None)  # a plain line: no prefix names a container
+                    continue
+            elif not (line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T "):
+                append(None)  # a line starting with a number that is no ISO timestamp
+                continue
         if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
                 and "\t" not in line and "\r" not in line:
             end = line.find(" ", 19)
