@@ -136,11 +136,11 @@ def missing_handlers(root: Path = ROOT) -> list[str]:
     return [f"functions/{f}/handler.py" for f in FUNCTIONS if not (root / "functions" / f / "handler.py").is_file()]
 
 
-def pip_command(target: Path, requirements: Path = REQUIREMENTS) -> list[str]:
+def pip_command(target: Path, requirements: Path = REQUIREMENTS, platforms: tuple[str, ...] = PLATFORMS) -> list[str]:
     return [
         sys.executable, "-m", "pip", "install",
         "--quiet", "--disable-pip-version-check", "--no-compile", "--no-warn-script-location",
-        *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+        *(arg for platform in platforms for arg in ("--platform", platform)),
         "--python-version", PYTHON_VERSION, "--implementation", "cp",
         "--only-binary=:all:", "--target", str(target), "-r", str(requirements),
     ]
@@ -170,15 +170,17 @@ def copy_code(output: Path, root: Path = ROOT) -> int:
     return n
 
 
-def install_dependencies(output: Path, requirements: Path = REQUIREMENTS) -> None:
-    proc = subprocess.run(pip_command(output, requirements), capture_output=True, text=True, check=False)
+def install_dependencies(output: Path, requirements: Path = REQUIREMENTS, platforms: tuple[str, ...] = PLATFORMS) -> None:
+    """`platforms`: the Lambda's (aarch64) unless a benchmark builds the same bundle for this machine."""
+    proc = subprocess.run(pip_command(output, requirements, platforms), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise BundlingError(f"pip could not install the Lambda dependencies for {'/'.join(PLATFORMS)} "
+        raise BundlingError(f"pip could not install the Lambda dependencies for {'/'.join(platforms)} "
                             f"py{PYTHON_VERSION} "
                             f"from {requirements.name}:\n{proc.stderr.strip() or proc.stdout.strip()}")
     # pydantic-core is the compiled one: make sure the Lambda platform's build is what landed.
-    if not list(output.glob(f"pydantic_core/_pydantic_core.cpython-{PYTHON_VERSION.replace('.', '')}-aarch64-*.so")):
-        raise BundlingError(f"pip did not install pydantic-core for CPython {PYTHON_VERSION} aarch64 into {output}")
+    arch = "aarch64" if platforms[0].endswith("aarch64") else "x86_64"
+    if not list(output.glob(f"pydantic_core/_pydantic_core.cpython-{PYTHON_VERSION.replace('.', '')}-{arch}-*.so")):
+        raise BundlingError(f"pip did not install pydantic-core for CPython {PYTHON_VERSION} {arch} into {output}")
     for junk in ("bin",):
         shutil.rmtree(output / junk, ignore_errors=True)
     for cache in output.rglob("__pycache__"):
@@ -186,14 +188,18 @@ def install_dependencies(output: Path, requirements: Path = REQUIREMENTS) -> Non
 
 
 def build_bundle(output: Path, root: Path = ROOT, requirements: Path = REQUIREMENTS, *,
-                 python: str | bool | None = True) -> None:
+                 python: str | bool | None = True, platforms: tuple[str, ...] = PLATFORMS) -> None:
     """`python`: the interpreter compiling the .pyc files (True: found by `find_runtime_python`;
-    None or False: none, with the warning)."""
+    None or False: none, with the warning). `platforms`: the wheels' (a benchmark builds for this
+    machine)."""
     missing = missing_handlers(root)
     if missing:
         raise BundlingError("cannot bundle the Lambda code, handler modules are missing: " + ", ".join(missing))
     output.mkdir(parents=True, exist_ok=True)
-    install_dependencies(output, requirements)
+    if platforms == PLATFORMS:
+        install_dependencies(output, requirements)
+    else:
+        install_dependencies(output, requirements, platforms)
     copy_code(output, root)
     compile_bundle(output, find_runtime_python() if python is True else (python or None))
 
