@@ -160,7 +160,24 @@ def built_bundle() -> tuple[Path, Path, Path, str] | None:
     return bundle, sources, runtime, python
 
 
-def cold_bundle(runs: int, account: Account) -> dict[str, Any] | None:
+def baseline_bundle(tree: Path) -> Path:
+    """Another checkout's code bundled as its own synth did it before .pyc shipped: sources only."""
+    import warnings
+
+    from infra import packaging as pk
+
+    out = OUT / f"bundle-baseline-{pk.asset_hash(tree, compiled=False)[:12]}"
+    if not (out / ".built").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        with open(os.devnull, "w", encoding="utf-8") as devnull, warnings.catch_warnings(), \
+                contextlib.redirect_stderr(devnull):
+            warnings.simplefilter("ignore")
+            pk.build_bundle(out, tree, python=None, platforms=_local_platforms())
+        (out / ".built").touch()
+    return out
+
+
+def cold_bundle(runs: int, account: Account, baseline: Path | None = None) -> dict[str, Any] | None:
     built = built_bundle()
     if built is None:
         print("   no Python 3.12 found: the bundle cold start is not measured (see infra/packaging.py)")
@@ -175,6 +192,8 @@ def cold_bundle(runs: int, account: Account) -> dict[str, Any] | None:
     prelude = _PRELUDE.format(region=REGION, account=ACCOUNT)
     cases = [("with .pyc", bundle, "handler"), ("without .pyc", sources, "handler"), ("boto3 + ecs client", bundle, "baseline"),
              ("powertools idempotency import", bundle, "idempotency import")]
+    if baseline is not None:
+        cases.append(("before (--baseline, as built)", baseline_bundle(baseline), "handler"))
     times: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in cases}
     version = 5000
     for run in range(runs):
@@ -402,6 +421,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=5, help="task_stopped containers in the storm (default 5)")
     ap.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import measured (default 7)")
     ap.add_argument("--json", type=Path, default=OUT / "pipeline.json", help="figures as JSON")
+    ap.add_argument("--baseline", type=Path, help="another checkout whose bundle's cold start is measured too (1b)")
     ap.add_argument("--phases", default="cold,bundle,latency,calls,storm",
                     help="comma-separated subset of cold,bundle,latency,calls,storm (default: all)")
     args = ap.parse_args()
@@ -439,12 +459,15 @@ def main() -> int:
             print(f"\n1b. Cold start from the built bundle on Python 3.12: INIT + first event (app crash) vs "
                   f"`import boto3; boto3.client(\"ecs\")` + one call; median of {args.cold_runs} interleaved runs",
                   flush=True)
-            cb = cold_bundle(args.cold_runs, account)
+            cb = cold_bundle(args.cold_runs, account, args.baseline)
             if cb:
                 report["cold_start_bundle"] = cb
                 base = cb["boto3 + ecs client"]
                 print(f"   {'':34s} {'INIT':>8s} {'1st event':>10s} {'total':>8s}  ratio (total, INIT)")
-                for name in ("with .pyc", "without .pyc", "boto3 + ecs client", "powertools idempotency import"):
+                for name in ("with .pyc", "without .pyc", "before (--baseline, as built)", "boto3 + ecs client",
+                             "powertools idempotency import"):
+                    if name not in cb:
+                        continue
                     r = cb[name]
                     ratio = (f"  {r['total_ms'] / base['total_ms']:4.2f}x, {r['init_ms'] / base['init_ms']:4.2f}x"
                              if name != "boto3 + ecs client" else "  (baseline)")

@@ -266,7 +266,11 @@ class LogSet:
             if automaton is None:
                 return None
             low, starts = self._index()
-            self._candidates = _pass(automaton, low, starts)[0]
+            found = _pass(automaton, low, starts)[0]
+            if self._store is not None:
+                texts = self.texts
+                found = _merged(automaton, found, self._raw_lines, self._exact, [texts[i] for i in self._exact])
+            self._candidates = found
             self._words = automaton.needle_set
         return self._candidates
 
@@ -300,6 +304,11 @@ class LogSet:
         if hits is not None:
             return hits
         mapped = self._needle_map()
+        if mapped is not None and needle not in self._words and needle in _WORDS:
+            # Words registered after this set was searched (the registry loads on the first diagnosis):
+            # search again, once, for all of them.
+            self._candidates = None
+            mapped = self._needle_map()
         if mapped is not None and needle in self._words:
             hits = mapped.get(needle, [])
         else:
@@ -583,21 +592,28 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
         mapping = list(range(len(raw)))
         for r in upfront:
             mapping[r] = -1
-    # The words in the raw lines, each at its line; the lines parsed up front are searched as parsed.
+    store = _Store(new_raw, rows, new_forced if new_forced is not None else forced, parse, container_of)
+    ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
+    ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
+    ls._candidates = _merged(automaton, found, mapping, exact, [rows[i][0] for i in exact])  # type: ignore[index]
+    ls._words = automaton.needle_set
+    return ls
+
+
+def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int] | None, exact: list[int],
+            texts: list[str]) -> dict[str, list[int]]:
+    """The words found in the raw lines, each at its line; the lines parsed up front (`exact`, whose
+    parsed `texts` these are) searched as parsed."""
+    if mapping is None:
+        return found
     merged: dict[str, set[int]] = {}
     for needle, lines in found.items():
         merged[needle] = {m for m in (mapping[r] for r in lines) if m != -1}
-    texts = [rows[i][0] for i in exact]  # type: ignore[index]
     sub = "\n".join(texts).lower()
     sub_found, _ = _pass(automaton, sub, _starts_of(texts, sub))
     for needle, lines in sub_found.items():
         merged.setdefault(needle, set()).update(exact[k] for k in lines)
-    store = _Store(new_raw, rows, new_forced if new_forced is not None else forced, parse, container_of)
-    ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
-    ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
-    ls._candidates = {needle: sorted(lines) for needle, lines in merged.items() if lines}
-    ls._words = automaton.needle_set
-    return ls
+    return {needle: sorted(lines) for needle, lines in merged.items() if lines}
 
 
 def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
