@@ -119,13 +119,14 @@ class _Store:
     one per line), which no parse changes; None when the parse decides it. `container_of(line)`: the
     container of an unparsed line without parsing it, or `UNSURE`."""
 
-    __slots__ = ("container_of", "forced", "n", "parse", "raw", "rows")
+    __slots__ = ("_every", "container_of", "forced", "n", "parse", "raw", "rows")
 
     def __init__(self, raw: list[str], rows: list[Row | None], forced: str | list[str | None] | None,
                  parse: Callable[[str, str | None], list[Row]],
                  container_of: Callable[[str], object] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
         self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
+        self._every: list[str | None] | None = None
 
     def row(self, i: int) -> Row:
         r = self.rows[i]
@@ -153,10 +154,13 @@ class _Store:
         return (r or self.row(i))[1]
 
     def all_containers(self) -> list[str | None]:
-        every = getattr(self.container_of, "every", None)
-        if every is not None and self.forced is None:
-            return every(self)  # type: ignore[no-any-return]
-        return [self.container(i) for i in range(self.n)]
+        if self._every is None:
+            every = getattr(self.container_of, "every", None)
+            if every is not None and self.forced is None:
+                self._every = every(self)
+            else:
+                self._every = [self.container(i) for i in range(self.n)]
+        return self._every  # type: ignore[return-value]
 
 
 UNSURE = object()
