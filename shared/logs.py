@@ -540,12 +540,28 @@ def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, 
     return {needle: sorted(lines) for needle, lines in found.items()}, upfront
 
 
+EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
+
+
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
           joined: str | None = None, container_of: Callable[[str], object] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
     one raw line (exactly one for a line holding none of `_UPFRONT`)."""
     if not raw:
         return LogSet([], [], [], [])
+    if len(raw) <= EAGER_LINES:
+        # A short log is read whole: parsing every line costs less than working out which not to parse.
+        texts: list[str] = []
+        containers: list[str | None] = []
+        stamps: list[str | None] = []
+        hints: list[str | None] = []
+        for i, line in enumerate(raw):
+            for row in parse(line, forced[i] if type(forced) is list else forced):  # type: ignore[index]
+                texts.append(row[0])
+                containers.append(row[1])
+                stamps.append(row[2])
+                hints.append(row[3])
+        return LogSet(texts, containers, stamps, hints)
     if joined is None:
         joined = "\n".join(raw)
     low = joined.lower()

@@ -10,6 +10,15 @@ from shared.pasted import normalise
 TASK = "0123456789abcdef0123456789abcdef"
 
 
+@pytest.fixture(autouse=True, params=["eager", "lazy"])
+def _both_ways(request, monkeypatch):
+    """Every test twice: short logs are parsed when built, long ones as lines are read."""
+    import shared.logs
+
+    if request.param == "lazy":
+        monkeypatch.setattr(shared.logs, "EAGER_LINES", 0)
+
+
 def rows(ls):
     return [(ls.containers[i], ls.texts[i]) for i in range(len(ls))]
 
