@@ -1,8 +1,13 @@
 """The whole pipeline against the local AWS stand-in (the one `make demo` uses), in one run:
 
 1. Cold start: the import time of each Lambda handler in fresh interpreters (median of --cold-runs),
-   next to `import boto3; boto3.client("ecs")` measured the same way in the same run.
-   Target: each handler within 1.3x of that baseline.
+   next to `import boto3; boto3.client("ecs")` measured the same way in the same run. Then, from the
+   bundle as synth builds it (infra/packaging.py, wheels for this machine, .pyc of Python 3.12) run by
+   Python 3.12 with boto3 beside it as the Lambda runtime has it: INIT (the handler's import) plus the
+   first event (an app crash: log tail, idempotency, noise count, SNS, Slack) against
+   `import boto3; boto3.client("ecs")` plus one call, both against the stand-in, rounds interleaved;
+   and the same bundle without .pyc (what a synth without Python 3.12 ships).
+   Target: INIT + first event within 1.3x of the baseline.
 2. Warm latency per event: the task_stopped handler on an application crash with logs (log tail read,
    idempotency record, noise-control count, SNS publish, Slack post) next to a naive forwarder that
    posts the raw event to the same webhook and does nothing else, interleaved in rounds so that both see
@@ -29,6 +34,8 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +89,131 @@ def cold_start(runs: int) -> dict[str, float]:
                                  check=True)
             times[name].append(float(out.stdout.strip().splitlines()[-1]))
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+# -------------------------------------------------------------------------------------------------
+# 1b. Cold start from the built bundle, on Python 3.12
+# -------------------------------------------------------------------------------------------------
+_PRELUDE = """
+import json, sys, time
+class Ctx:
+    function_name = "ecs-autopsy-task-stopped"
+    aws_request_id = "cold-start"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:{region}:{account}:function:ecs-autopsy-task-stopped"
+    def get_remaining_time_in_millis(self):
+        return 60000
+t0 = time.perf_counter()
+"""
+_VARIANTS = {
+    "handler": ("import functions.task_stopped.handler as h\nearly = sorted(m for m in ('boto3', 'botocore') if m in sys.modules)",
+                "result = h.handler(json.loads(sys.argv[1]), Ctx())\nassert result['pattern'] == 'app-crash', result"),
+    "baseline": ("import boto3\nc = boto3.client('ecs')\nearly = []", "c.list_clusters()"),
+    "idempotency import": ("import aws_lambda_powertools.utilities.idempotency\n"
+                           "early = sorted(m for m in ('boto3', 'botocore') if m in sys.modules)", "pass"),
+}
+_TIMED = """
+t1 = time.perf_counter()
+{first}
+t2 = time.perf_counter()
+print(json.dumps({{"init": (t1 - t0) * 1000, "first": (t2 - t1) * 1000, "early": early}}))
+"""
+
+
+def _local_platforms() -> tuple[str, ...]:
+    from infra import packaging as pk
+
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        return ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+    return pk.PLATFORMS
+
+
+def built_bundle() -> tuple[Path, Path, Path, str] | None:
+    """(bundle with .pyc, the same without, boto3 as the runtime has it, python3.12), built once per
+    code version under .bench/; None without Python 3.12."""
+    from infra import packaging as pk
+
+    python = pk.find_runtime_python()
+    if python is None:
+        return None
+    import boto3
+
+    key = pk.asset_hash(ROOT, compiled=True)[:12]
+    bundle, sources = OUT / f"bundle-{key}", OUT / f"bundle-{key}-sources"
+    if not (bundle / ".built").exists():
+        for old in OUT.glob("bundle-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        pk.build_bundle(bundle, python=python, platforms=_local_platforms())
+        shutil.copytree(bundle, sources, ignore=shutil.ignore_patterns("__pycache__"))
+        (bundle / ".built").touch()
+    runtime = OUT / f"runtime-boto3-{boto3.__version__}"
+    if not (runtime / ".built").exists():
+        shutil.rmtree(runtime, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+                        "--target", str(runtime), "--python-version", "3.12", "--only-binary=:all:",
+                        *(a for p in _local_platforms() for a in ("--platform", p)), f"boto3=={boto3.__version__}"],
+                       check=True)
+        # The Lambda runtime's boto3 is compiled, as the bundle is.
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(runtime)], check=True)
+        (runtime / ".built").touch()
+    return bundle, sources, runtime, python
+
+
+def baseline_bundle(tree: Path) -> Path:
+    """Another checkout's code bundled as its own synth did it before .pyc shipped: sources only."""
+    import warnings
+
+    from infra import packaging as pk
+
+    out = OUT / f"bundle-baseline-{pk.asset_hash(tree, compiled=False)[:12]}"
+    if not (out / ".built").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        with open(os.devnull, "w", encoding="utf-8") as devnull, warnings.catch_warnings(), \
+                contextlib.redirect_stderr(devnull):
+            warnings.simplefilter("ignore")
+            pk.build_bundle(out, tree, python=None, platforms=_local_platforms())
+        (out / ".built").touch()
+    return out
+
+
+def cold_bundle(runs: int, account: Account, baseline: Path | None = None) -> dict[str, Any] | None:
+    built = built_bundle()
+    if built is None:
+        print("   no Python 3.12 found: the bundle cold start is not measured (see infra/packaging.py)")
+        return None
+    bundle, sources, runtime, python = built
+    sample = load_sample("app-crash")
+    td = account.register(sample)
+    account.add_service(sample.service or "orders-consumer", td)
+    account.write_logs(sample)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ECS_AUTOPSY_NOISE_WINDOW_SECONDS="0")
+    env.pop("PYTHONPATH", None)
+    prelude = _PRELUDE.format(region=REGION, account=ACCOUNT)
+    cases = [("with .pyc", bundle, "handler"), ("without .pyc", sources, "handler"), ("boto3 + ecs client", bundle, "baseline"),
+             ("powertools idempotency import", bundle, "idempotency import")]
+    if baseline is not None:
+        cases.append(("before (--baseline, as built)", baseline_bundle(baseline), "handler"))
+    times: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in cases}
+    version = 5000
+    for run in range(runs):
+        for name, tree, variant in cases[run % len(cases):] + cases[: run % len(cases)]:
+            version += 1
+            event = account.event_for(sample, td, version=version, event_id=str(uuid.uuid4()))
+            init, first = _VARIANTS[variant]
+            code = prelude + init + _TIMED.format(first=first)
+            # -S: no site-packages of this interpreter; the bundle and the runtime's boto3 only, /var/task read-only.
+            proc = subprocess.run([python, "-S", "-c", code, json.dumps(event)], cwd=tree, capture_output=True, text=True,
+                                  env=dict(env, PYTHONPATH=f"{tree}{os.pathsep}{runtime}"), check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"cold run {name} failed:\n{proc.stderr[-2000:]}")
+            times[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out: dict[str, Any] = {"python": python, "runs": runs}
+    for name, rows in times.items():
+        out[name] = {"init_ms": statistics.median(r["init"] for r in rows),
+                     "first_ms": statistics.median(r["first"] for r in rows),
+                     "total_ms": statistics.median(r["init"] + r["first"] for r in rows), "loaded_early": rows[0]["early"]}
+    return out
 
 
 # -------------------------------------------------------------------------------------------------
@@ -289,8 +421,9 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=5, help="task_stopped containers in the storm (default 5)")
     ap.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters per import measured (default 7)")
     ap.add_argument("--json", type=Path, default=OUT / "pipeline.json", help="figures as JSON")
-    ap.add_argument("--phases", default="cold,latency,calls,storm",
-                    help="comma-separated subset of cold,latency,calls,storm (default: all)")
+    ap.add_argument("--baseline", type=Path, help="another checkout whose bundle's cold start is measured too (1b)")
+    ap.add_argument("--phases", default="cold,bundle,latency,calls,storm",
+                    help="comma-separated subset of cold,bundle,latency,calls,storm (default: all)")
     args = ap.parse_args()
     phases = set(args.phases.split(","))
     OUT.mkdir(exist_ok=True)
@@ -322,6 +455,28 @@ def main() -> int:
         os.environ.update(account.settings_env())
         os.environ.update({"POWERTOOLS_SERVICE_NAME": "ecs-autopsy", "POWERTOOLS_METRICS_NAMESPACE": "EcsAutopsy",
                            "POWERTOOLS_LOG_LEVEL": "WARNING", "ECS_AUTOPSY_NOISE_WINDOW_SECONDS": "0"})
+        if "bundle" in phases:
+            print(f"\n1b. Cold start from the built bundle on Python 3.12: INIT + first event (app crash) vs "
+                  f"`import boto3; boto3.client(\"ecs\")` + one call; median of {args.cold_runs} interleaved runs",
+                  flush=True)
+            cb = cold_bundle(args.cold_runs, account, args.baseline)
+            if cb:
+                report["cold_start_bundle"] = cb
+                base = cb["boto3 + ecs client"]
+                print(f"   {'':34s} {'INIT':>8s} {'1st event':>10s} {'total':>8s}  ratio (total, INIT)")
+                for name in ("with .pyc", "without .pyc", "before (--baseline, as built)", "boto3 + ecs client",
+                             "powertools idempotency import"):
+                    if name not in cb:
+                        continue
+                    r = cb[name]
+                    ratio = (f"  {r['total_ms'] / base['total_ms']:4.2f}x, {r['init_ms'] / base['init_ms']:4.2f}x"
+                             if name != "boto3 + ecs client" else "  (baseline)")
+                    early = f"  loads {', '.join(r['loaded_early'])} at import" if r["loaded_early"] else ""
+                    print(f"   {name:34s} {r['init_ms']:6.0f} ms {r['first_ms']:7.0f} ms {r['total_ms']:6.0f} ms{ratio}{early}")
+                ratio = cb["with .pyc"]["total_ms"] / base["total_ms"]
+                print(f"   INIT + first event, bundle as built: {ratio:.2f}x the baseline   target <= 1.3x: "
+                      f"{verdict(ratio <= 1.3)}")
+
         with open(OUT / "lambda.log", "w", encoding="utf-8") as log:
             fn = Functions(log)
 

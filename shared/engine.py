@@ -154,7 +154,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
                         for name, why in ev.attribution.victims.items())
     if not ev.logs:
         gaps.append("No container log lines were available; the diagnosis rests on the stop reason and exit codes.")
-    elif container and container not in ev.logs.containers and None not in ev.logs.containers:
+    elif container and container not in ev.logs.container_names() and not ev.logs.unlabelled():
         gaps.append(f"No log lines from container {container}.")
     title = explanation.title
     svc = service_name(ev.detail.group)
@@ -199,20 +199,21 @@ def _mask(data: dict) -> None:
     slots: list[tuple[object, object]] = []  # (container, key) of each string, in order
     texts: list[str] = []
 
-    def take(container: object, key: object) -> None:
-        value = container[key]  # type: ignore[index]
-        if isinstance(value, str):
-            slots.append((container, key))
-            texts.append(value)
-        elif isinstance(value, dict):
-            for k in value:
-                take(value, k)
-        elif isinstance(value, list):
-            for i in range(len(value)):
-                take(value, i)
+    def take(container: dict | list) -> None:
+        for key, value in container.items() if type(container) is dict else enumerate(container):
+            if isinstance(value, str):
+                slots.append((container, key))
+                texts.append(value)
+            elif isinstance(value, dict | list):
+                take(value)
 
     for key in ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task"):
-        take(data, key)
+        value = data[key]
+        if isinstance(value, str):
+            slots.append((data, key))
+            texts.append(value)
+        elif isinstance(value, dict | list):
+            take(value)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     data["log_excerpt"] = lines
     for (container, key), value in zip(slots, masked, strict=True):

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from shared.evidence.model import Evidence, GapNote
-from shared.logs import normalise
+from shared.logs import LogSet
 from shared.models.event import TaskStateChangeEvent
 from shared.models.parse import BadInput, describe_validation_error, parse_task_event
+from shared.pasted import normalise
 
 __all__ = ["BadInput", "describe_validation_error", "load_case", "load_event", "load_logs", "offline_evidence",
-           "parse_task_event", "read_json", "read_text"]
+           "parse_task_event", "pasted_logs", "read_json", "read_text"]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 OFFLINE_GAP = ("Offline diagnosis: the task definition, target group health, IAM policies and network "
@@ -97,12 +98,21 @@ def load_logs(path: Path) -> str:
     return read_text(path)
 
 
-def offline_evidence(event: TaskStateChangeEvent, logs: Any, gaps: tuple[str, ...] = (OFFLINE_GAP,)) -> Evidence:
+def pasted_logs(event: TaskStateChangeEvent, logs: Any) -> LogSet:
+    """The log set of what a person handed the CLI (see shared.pasted), the only container's when
+    the task has one."""
+    if isinstance(logs, LogSet):
+        return logs
     names = [c.name for c in event.detail.containers if c.name]
     logset = normalise(logs, names)
     if len(names) == 1:
         logset = logset.attribute_unlabelled(names[0])
-    return Evidence(event=event, logs=logset, gaps=tuple(GapNote(g, "skipped") for g in gaps), offline=True)
+    return logset
+
+
+def offline_evidence(event: TaskStateChangeEvent, logs: Any, gaps: tuple[str, ...] = (OFFLINE_GAP,)) -> Evidence:
+    return Evidence(event=event, logs=pasted_logs(event, logs), gaps=tuple(GapNote(g, "skipped") for g in gaps),
+                    offline=True)
 
 
 def load_case(path: Path) -> tuple[TaskStateChangeEvent, Any]:

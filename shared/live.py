@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.evidence.ecs import cluster_of_task
-from shared.inputs import BadInput, display, load_logs, parse_task_event, read_json
+from shared.inputs import BadInput, display, load_logs, parse_task_event, pasted_logs, read_json
 from shared.models.event import DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION, split_arn
 from shared.pipeline import diagnose_request, diagnose_service, diagnose_task, investigate
 
@@ -67,7 +67,8 @@ def cli_diagnose(args: argparse.Namespace) -> int:
     answered = _count_answers(clients)
 
     if task:
-        findings = [diagnose_task(clients, cluster, task, settings, logs=logs)]
+        pasted = None if logs is None else (lambda event: pasted_logs(event, logs))
+        findings = [diagnose_task(clients, cluster, task, settings, logs=pasted)]
     elif service:
         if logs is not None:
             raise BadInput("--logs goes with --event or --task")
@@ -93,7 +94,7 @@ def _event_findings(name: str, obj: Any, clients: Clients, settings: Settings, l
         event = parse_task_event(obj)
     except BadInput as exc:
         raise BadInput(f"{name}: {exc}") from None
-    ev, finding = investigate(event, clients, settings, logs=logs)
+    ev, finding = investigate(event, clients, settings, logs=None if logs is None else pasted_logs(event, logs))
     if logs is None and clients.total_calls and not answered():
         failed = [str(g) for g in ev.gaps if getattr(g, "kind", None) not in ("skipped", "borrowed")]
         why = failed[0].rstrip(".") if failed else f"{clients.total_calls} calls, none answered"

@@ -1,28 +1,29 @@
-"""Log normalisation: whatever a person or CloudWatch hands us, one message per line.
+"""Log lines as the application printed them, one message per line, searched in one pass.
 
-Accepted per line (mixed freely): plain messages; `aws logs tail` lines (ISO timestamp + log
-stream name); `docker logs -t` lines (ISO timestamp); CloudWatch console table copies
-(``| | Jan 07 11:08:06.146 | message``); tab-separated console/Insights exports; docker compose
-prefixes (``web_1  | message``); ``[container] message`` prefixes for known container names;
-JSON-structured lines (message/msg/log + level, FireLens ``container_name``, stack fields);
-the JSON of `aws logs get-log-events` / `filter-log-events` (stream names attribute containers);
-ANSI colour codes; CRLF; several lines inside one entry. Multi-line tracebacks and Java/Go stack
-traces are kept together as blocks (see `LogSet.block_start`).
+`from_cloudwatch` builds the log set of the Lambda path straight from CloudWatch Logs events: each
+event's message is split into its lines and kept exactly as printed, except for two things that are
+not text: ANSI colour codes are dropped, and a JSON-structured line (message/msg/log + level, FireLens
+``container_name``, stack fields) becomes its message, its level and the facts it carries. What a
+person pastes into the CLI (``aws logs tail`` lines, console tables, compose prefixes ...) is read
+by `shared.pasted` on the CLI's side; both build the same `LogSet`.
 
-The work per line is kept small and everything costly (levels, blocks) is computed lazily for the
-few lines a pattern looks at: a 100,000-line log must normalise in well under a second.
+A `LogSet` is lazy: a line is parsed (JSON decoded, prefix stripped) the first time a pattern reads
+it. The search for every word any pattern asks for is ONE Aho-Corasick pass over the raw text
+(`shared.scan`); a line it finds is parsed and checked, the others never are. Only lines that may
+become several lines (a JSON entry carrying a stack, a message with newlines) are parsed up front,
+so that line numbers are known. Levels and multi-line blocks are worked out for the few lines a
+pattern looks at.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
-import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, repeat
 from operator import add
+from typing import Any
 
 from shared.scan import NeedleSet
 
@@ -30,23 +31,7 @@ from shared.scan import NeedleSet
 # regex passes over each line, so a forged or dumped megabyte line would cost seconds. Errors are
 # stated at the start of a line.
 LINE_CHARS = 16384
-_WRAP = re.compile(r"(?<=\S) {40,}(?=\S)")
-_HTML_ENTITY = re.compile(r"&(?:quot|#39|#34|lt|gt|amp|apos|#x27);")
-_RAW_MARKUP = re.compile(r"[<>\"]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-# A CloudWatch log stream name as `aws logs tail` prints it: prefix/container/task-id.
-_STREAM = re.compile(r"(?:[\w.@-]+/)+([\w.@-]+)/(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-_TABLE = re.compile(
-    r"\s*\|(?:[^|]*\|)??\s*((?:[A-Z][a-z]{2} +\d{1,2} +)?\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\S+|\d{13})\s*\|(.*)"
-)
-_EPOCH_OR_ISO = re.compile(r"\d{13}|\d{10}(?:\.\d+)?|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?"
-                           r"|[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d(?::\d\d)?(?: \(UTC[+-]?[\d:]*\))?"
-                           r"|\d{1,2}/\d{1,2}/\d{4},? \d{1,2}:\d\d(?::\d\d)?(?: [AP]M)?")
-_TASK_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# Synology / NAS docker log viewers: "2024/07/07 10:33:32 | stderr | message"
-_NAS = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \| (?:stdout|stderr) \| ?")
-_COMPOSE = re.compile(r"([a-z0-9][\w.-]*?)[-_](\d{1,3})\s+\| ?(.*)")
-_BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
 
 _MESSAGE_KEYS = ("message", "msg", "log", "MESSAGE", "@message", "@m", "text", "event", "@mt")
 _LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "@l", "loglevel", "level_name")
@@ -80,37 +65,177 @@ _RUBY_FRAME = re.compile(r"\s*(?:from )?[\w/.-]+(?:\.rb)?:\d+:in [`']")
 _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)\b")
 
 
+
+Row = tuple[str, "str | None", "str | None", "str | None"]  # text, container, timestamp, level hint
+
+# -- the one search pass ---------------------------------------------------------------------------
 _REGISTERED: NeedleSet | None = None
+_WORDS: set[str] = set()  # every word asked for so far: the registry's needles and the helpers' words
+_ALIASES: dict[str, str] = {}  # a spelling in the raw text -> the word it stands for
+_STALE = True
 
 
 def register_needles(needles: Iterable[str]) -> None:
-    """The needles patterns will ask for: one RE2 pass finds the lines holding any of them."""
-    global _REGISTERED
-    _REGISTERED = NeedleSet(needles)
+    """The words patterns will ask for: one Aho-Corasick pass finds the lines holding any of them."""
+    global _STALE
+    _WORDS.update(n.lower() for n in needles if n)
+    _STALE = True
+
+
+def _learn(needle: str) -> None:
+    """A word a helper asked for that no pattern declared: searched with the others from the next
+    log set on (this one scans for it alone)."""
+    global _STALE
+    _WORDS.add(needle)
+    _STALE = True
+
+
+def _raw_forms(word: str) -> tuple[str, ...]:
+    """"key=value" is how a JSON line's field reads once parsed; the raw line spells it "key":"value"
+    or "key": value (a nested request field too: req.method=GET)."""
+    if "=" not in word or '"' in word:
+        return ()
+    key, _, value = word.partition("=")
+    key = key.rsplit(".", 1)[-1]
+    return tuple(form.format(k=key, v=value) for form in ('"{k}":"{v}', '"{k}": "{v}', '"{k}":{v}', '"{k}": {v}'))
+
+
+def _automaton() -> NeedleSet | None:
+    global _REGISTERED, _STALE
+    if _STALE:
+        aliases: dict[str, str] = {}
+        for word in _WORDS:
+            for form in _raw_forms(word):
+                aliases.setdefault(form, word)
+        _ALIASES.clear()
+        _ALIASES.update(aliases)
+        _REGISTERED = NeedleSet(_WORDS | _UPFRONT | set(aliases))
+        _STALE = False
+    return _REGISTERED
+
+
+# -- lazy columns ------------------------------------------------------------------------------------
+class _Store:
+    """The raw lines and, once parsed, their rows. `forced`: the container of every line (a name, or
+    one per line), which no parse changes; None when the parse decides it. `container_of(line)`: the
+    container of an unparsed line without parsing it, or `UNSURE`."""
+
+    __slots__ = ("_every", "container_of", "forced", "n", "parse", "raw", "rows")
+
+    def __init__(self, raw: list[str], rows: list[Row | None], forced: str | list[str | None] | None,
+                 parse: Callable[[str, str | None], list[Row]],
+                 container_of: Callable[[str], object] | None = None) -> None:
+        self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
+        self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
+        self._every: list[str | None] | None = None
+
+    def row(self, i: int) -> Row:
+        r = self.rows[i]
+        if r is None:
+            f = self.forced
+            got = self.parse(self.raw[i], f[i] if type(f) is list else f)  # type: ignore[index]
+            r = self.rows[i] = got[0]
+        return r
+
+    def containers_known(self) -> bool:
+        f = self.forced
+        return type(f) is str or (type(f) is list and None not in f)  # type: ignore[operator]
+
+    def container(self, i: int) -> str | None:
+        f = self.forced
+        if f is not None:
+            v = f if type(f) is str else f[i]  # type: ignore[index]
+            if v is not None:
+                return v  # type: ignore[return-value]
+        r = self.rows[i]
+        if r is None and self.container_of is not None:
+            c = self.container_of(self.raw[i])
+            if c is not UNSURE:
+                return c  # type: ignore[return-value]
+        return (r or self.row(i))[1]
+
+    def all_containers(self) -> list[str | None]:
+        if self._every is None:
+            every = getattr(self.container_of, "every", None)
+            if every is not None and self.forced is None:
+                self._every = every(self)
+            else:
+                self._every = [self.container(i) for i in range(self.n)]
+        return self._every  # type: ignore[return-value]
+
+
+UNSURE = object()
+
+
+class _Column(Sequence):
+    """One field of every line, parsing lines as they are read."""
+
+    __slots__ = ("_default", "_k", "_s")
+
+    def __init__(self, store: _Store, k: int, default: str | None = None) -> None:
+        self._s, self._k, self._default = store, k, default
+
+    def __len__(self) -> int:
+        return self._s.n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if type(i) is int:
+            s = self._s
+            if self._k == 1:
+                v = s.container(i if i >= 0 else i + s.n)
+                return self._default if v is None else v
+            r = s.rows[i]
+            if r is None:
+                r = s.row(i if i >= 0 else i + s.n)
+            v = r[self._k]
+            return self._default if v is None and self._default is not None else v
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._s.n))]
+        return self[int(i)]
+
+    def __iter__(self) -> Iterator:
+        for i in range(self._s.n):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class LogSet:
-    """Normalised log lines (oldest first) with their container, timestamp and level hint."""
+    """Log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_low", "_names", "_needle_cache", "_starts",
-                 "containers", "hints", "stamps", "texts")
+    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_exact", "_low", "_names", "_needle_cache",
+                 "_raw_lines", "_starts", "_store", "_words", "containers", "hints", "stamps", "texts")
 
     def __init__(
         self,
-        texts: list[str],
-        containers: list[str | None],
-        stamps: list[str | None],
-        hints: list[str | None],
+        texts: Sequence[str],
+        containers: Sequence[str | None],
+        stamps: Sequence[str | None],
+        hints: Sequence[str | None],
     ) -> None:
         self.texts = texts
         self.containers = containers
         self.stamps = stamps
         self.hints = hints  # explicit level from structured input, else None (found lazily)
+        self._store: _Store | None = None
+        # A lazy set searches its raw text: `_raw_lines` maps a raw line to its line (None: the same
+        # index; -1: a line parsed up front, searched in its parsed text, which `_exact` lists).
+        self._raw_lines: list[int] | None = None
+        self._exact: list[int] = []
         self._low: str | None = None
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
         self._candidates: dict[str, list[int]] | None = None
+        self._words: frozenset[str] = frozenset()  # the words `_candidates` was searched for
         self._names: list[str] | None = None
         self._all_loud = False
 
@@ -118,66 +243,126 @@ class LogSet:
         return len(self.texts)
 
     def __bool__(self) -> bool:
-        return bool(self.texts)
+        return len(self.texts) > 0
+
+    def _copy(self) -> LogSet:
+        candidates = self._needle_map()
+        other = LogSet(self.texts, self.containers, self.stamps, self.hints)
+        other._store, other._exact, other._raw_lines = self._store, self._exact, self._raw_lines
+        other._low, other._starts = self._index()
+        other._candidates, other._words = candidates, self._words
+        other._needle_cache, other._block_cache, other._names = self._needle_cache, self._block_cache, self._names
+        other._all_loud = self._all_loud
+        return other
 
     # -- search ---------------------------------------------------------------------------------
     def _index(self) -> tuple[str, list[int]]:
         if self._low is None:
-            self._low = "\n".join(self.texts).lower()
-            # Line i starts after the i previous lines and their i newlines (all C-level iteration).
-            self._starts = list(accumulate(map(add, map(len, self.texts), repeat(1)), initial=0))
+            texts = list(self.texts)
+            self._low = "\n".join(texts).lower()
+            self._starts = _starts_of(texts, self._low)
         assert self._starts is not None
         return self._low, self._starts
 
     def _needle_map(self) -> dict[str, list[int]] | None:
-        """Registered needle -> lines holding it, ascending: one Aho-Corasick pass over the text."""
-        if self._candidates is None and _REGISTERED is not None:
+        """Registered word -> lines holding it, ascending: one Aho-Corasick pass over the text."""
+        if self._candidates is None:
+            automaton = _automaton()
+            if automaton is None:
+                return None
             low, starts = self._index()
-            needles = _REGISTERED.needles
-            found: dict[str, set[int]] = {}
-            right = bisect.bisect_right
-            for index, start in _REGISTERED.occurrences(low):
-                found.setdefault(needles[index], set()).add(right(starts, start) - 1)
-            self._candidates = {needle: sorted(lines) for needle, lines in found.items()}
+            found = _pass(automaton, low, starts)[0]
+            if self._store is not None:
+                texts = self.texts
+                found = _merged(automaton, found, self._raw_lines, self._exact, [texts[i] for i in self._exact])
+            self._candidates = found
+            self._words = automaton.needle_set
         return self._candidates
 
     def lines_with(self, *needles: str) -> list[int]:
         """Indices of lines containing any of the (lower-case) needles, ascending."""
-        mapped = self._needle_map()
-        registered = _REGISTERED.needle_set if _REGISTERED is not None else frozenset()
+        if not self:
+            return []
         if len(needles) == 1:
-            needle = needles[0]
-            if mapped is not None and needle in registered:
-                return mapped.get(needle, [])
-            return self._cached_scan(needle)
-        found: set[int] = set()
+            return self._lines_with(needles[0])
+        mapped = self._needle_map()
+        words = self._words
+        found: list[int] | set[int] | None = None
         for needle in needles:
-            if mapped is not None and needle in registered:
-                hits = mapped.get(needle)
-                if hits:
-                    found.update(hits)
+            if mapped is not None and needle not in mapped and needle in words:
+                continue  # searched for, found nowhere (most words, most logs)
+            hits = self._lines_with(needle)
+            if not hits:
+                continue
+            if found is None:
+                found = hits
             else:
-                found.update(self._cached_scan(needle))
-        return sorted(found)
+                if type(found) is list:
+                    found = set(found)
+                found.update(hits)  # type: ignore[union-attr]
+        if found is None:
+            return []
+        return found if type(found) is list else sorted(found)
 
-    def _cached_scan(self, needle: str) -> list[int]:
+    def _lines_with(self, needle: str) -> list[int]:
         hits = self._needle_cache.get(needle)
-        if hits is None:
-            hits = self._needle_cache[needle] = self._scan(needle)
+        if hits is not None:
+            return hits
+        mapped = self._needle_map()
+        if mapped is not None and needle not in self._words and needle in _WORDS:
+            # Words registered after this set was searched (the registry loads on the first diagnosis):
+            # search again, once, for all of them.
+            self._candidates = None
+            mapped = self._needle_map()
+        if mapped is not None and needle in self._words:
+            hits = mapped.get(needle, [])
+        else:
+            if needle not in _WORDS:
+                _learn(needle)
+            hits = self._scan(needle)
+            self._needle_cache[needle] = hits
+            return hits
+        if self._store is not None and hits:
+            hits = self._verify(needle, hits)
+        self._needle_cache[needle] = hits
         return hits
+
+    def _verify(self, needle: str, hits: list[int]) -> list[int]:
+        """The lines found in the raw text whose parsed text holds the needle (a timestamp or stream
+        prefix, a JSON key are searched too, but are not the message)."""
+        store = self._store
+        assert store is not None
+        raw, rows, row = store.raw, store.rows, store.row
+        out = []
+        for i in hits:
+            r = rows[i]
+            text = (r or row(i))[0]
+            if text is raw[i] or needle in text.lower():
+                out.append(i)
+        return out
 
     def _scan(self, needle: str) -> list[int]:
         low, starts = self._index()
-        hits = []
-        pos = low.find(needle)
-        while pos != -1:
-            line = bisect.bisect_right(starts, pos) - 1
-            hits.append(line)
-            pos = low.find(needle, starts[line + 1])
-        return hits
+        right = bisect.bisect_right
+        found: list[int] = []
+        for word in (needle, *_raw_forms(needle)) if self._store is not None else (needle,):
+            pos = low.find(word)
+            while pos != -1:
+                line = right(starts, pos) - 1
+                found.append(line)
+                pos = low.find(word, starts[line + 1]) if line + 1 < len(starts) - 1 else -1
+        if self._store is None:
+            return found
+        found = sorted(set(found))
+        mapping = self._raw_lines
+        if mapping is not None:
+            found = [m for m in (mapping[r] for r in found) if m != -1]
+        texts = self.texts
+        exact = [i for i in self._exact if needle in texts[i].lower()]
+        return self._verify(needle, found) + exact if not exact else sorted(set(self._verify(needle, found)) | set(exact))
 
     def contains(self, needle: str) -> bool:
-        return needle in self._index()[0]
+        return bool(self._lines_with(needle))
 
     # -- structure ------------------------------------------------------------------------------
     def level(self, i: int) -> str | None:
@@ -198,9 +383,8 @@ class LogSet:
 
     def loud(self) -> LogSet:
         """The same lines, none of them quiet (a second look at what was logged as a warning)."""
-        other = LogSet(self.texts, self.containers, self.stamps, self.hints)
-        other._low, other._starts, other._candidates = self._low, self._starts, self._candidates
-        other._block_cache, other._names, other._all_loud = self._block_cache, self._names, True
+        other = self._copy()
+        other._all_loud = True
         return other
 
     def quiet(self, i: int) -> bool:
@@ -216,12 +400,11 @@ class LogSet:
         if cached is not None:
             return cached
         j = i
-        container = self.containers[i]
-        while j > 0 and i - j < 400 and self.containers[j - 1] == container and _continues(
-            self.texts[j - 1], self.texts[j]
-        ):
+        texts, containers = self.texts, self.containers
+        container = containers[i]
+        while j > 0 and i - j < 400 and containers[j - 1] == container and _continues(texts[j - 1], texts[j]):
             j -= 1
-        if j < i and not _continues_from_start(self.texts[j]) and not _OPENS.search(self.texts[j]):
+        if j < i and not _continues_from_start(texts[j]) and not _OPENS.search(texts[j]):
             # The walk reached an ordinary line (a tail that starts mid-trace): the entry starts after it.
             j += 1
         self._block_cache[i] = j
@@ -229,12 +412,11 @@ class LogSet:
 
     def block_end(self, i: int) -> int:
         """Last line (inclusive) of the entry holding line i."""
-        n = len(self.texts)
+        texts, containers = self.texts, self.containers
+        n = len(texts)
         j = i
-        container = self.containers[i]
-        while j + 1 < n and j - i < 400 and self.containers[j + 1] == container and _continues(
-            self.texts[j], self.texts[j + 1]
-        ):
+        container = containers[i]
+        while j + 1 < n and j - i < 400 and containers[j + 1] == container and _continues(texts[j], texts[j + 1]):
             j += 1
         return j
 
@@ -244,11 +426,38 @@ class LogSet:
 
     def container_names(self) -> list[str]:
         if self._names is None:
-            self._names = [c for c in dict.fromkeys(self.containers) if c is not None]
+            store = self._store
+            if store is not None and store.containers_known():
+                f = store.forced
+                self._names = [f] if type(f) is str else list(dict.fromkeys(f))  # type: ignore[arg-type, list-item]
+            elif store is not None:
+                default = getattr(self.containers, "_default", None)
+                found = dict.fromkeys(store.all_containers())
+                if default is not None and None in found:
+                    found[default] = None
+                self._names = [c for c in found if c is not None]
+            else:
+                self._names = [c for c in dict.fromkeys(self.containers) if c is not None]
         return self._names
+
+    def unlabelled(self) -> bool:
+        """Some line has no container."""
+        store = self._store
+        if store is not None and (store.containers_known() or getattr(self.containers, "_default", None)):
+            return False
+        return None in (store.all_containers() if store is not None else self.containers)
 
     def attribute_unlabelled(self, container: str) -> LogSet:
         """A copy where lines with no container are given to `container`."""
+        store = self._store
+        if store is not None:
+            if store.containers_known():
+                return self
+            other = self._copy()
+            other.containers = _Column(store, 1, container)
+            other._names = None
+            other._block_cache = {}
+            return other
         if None not in self.containers:
             return self
         return LogSet(
@@ -257,6 +466,10 @@ class LogSet:
             self.stamps,
             self.hints,
         )
+
+
+def _line_starts(low: str) -> list[int]:
+    return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
 def _text_level(text: str) -> str | None:
@@ -292,266 +505,200 @@ def _continues(prev: str, line: str) -> bool:
     return bool(prev.startswith(("Traceback (most recent call last)", "goroutine ")))
 
 
-# ------------------------------------------------------------------------------------------------
-def normalise(
-    entries: Iterable[str] | str | Mapping[str, Sequence[str]] | None,
-    known_containers: Iterable[str] = (),
-) -> LogSet:
-    """Normalise raw log input into a LogSet.
-
-    `entries` is a list of lines/entries (oldest first), a whole text, or a mapping
-    container -> lines (which attributes every line to its container).
-    """
-    texts: list[str] = []
-    containers: list[str | None] = []
-    stamps: list[str | None] = []
-    hints: list[str | None] = []
-    known = tuple(k for k in known_containers if k)
-    if entries is None:
-        return LogSet(texts, containers, stamps, hints)
-    if isinstance(entries, str | bytes):
-        events = _cli_events(entries)
-        if events is not None:
-            # `aws logs get-log-events` / `filter-log-events` output saved as a file.
-            for stream, message in events:
-                s = _STREAM.fullmatch(stream) if stream else None
-                _feed(message.split("\n"), known, texts, containers, stamps, hints, s.group(1) if s else None)
-            return LogSet(texts, containers, stamps, hints)
-    if isinstance(entries, Mapping):
-        for name, lines in entries.items():
-            _feed(_as_lines(lines), known, texts, containers, stamps, hints, str(name))
-    else:
-        _feed(_as_lines(entries), known, texts, containers, stamps, hints, None)
-    return LogSet(texts, containers, stamps, hints)
+# -- building a log set --------------------------------------------------------------------------------
+# A raw line that may not become exactly one line (or whose container a JSON field names) is parsed
+# up front; any other line is parsed when read. Without a backslash a JSON string holds no newline;
+# without one of these keys a JSON entry has no stack lines and names no container. (Found in the
+# same Aho-Corasick pass as the patterns' words, in lower case: a few more lines parsed up front.)
+_UPFRONT = frozenset(w.lower() for w in (
+    "\\", '"stack', '"exception"', '"exc_info"', '"trace"', '"@x"', '"err"', '"error"', '"container_name"',
+    '"ecs_container_name"', '"containerName"', "&", "\x1b", " " * 40))
 
 
-def _cli_events(text: str | bytes) -> list[tuple[str | None, str]] | None:
-    """(log stream, message) of each event when the text is AWS CLI JSON output ({"events": [...]})."""
-    head = text[:200].lstrip()
-    if not (head.startswith(("{", "[")) if isinstance(head, str) else head.startswith((b"{", b"["))):
-        return None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(doc, list) and doc and all(isinstance(e, dict) and "@message" in e for e in doc):
-        # A Logs Insights result exported as JSON: [{"@timestamp", "@message", "@logStream"?}, ...]
-        return [(e.get("@logStream"), str(e["@message"]).rstrip("\n")) for e in doc]
-    events = doc.get("events") if isinstance(doc, dict) else None
-    if not isinstance(events, list) or not all(isinstance(e, dict) and "message" in e for e in events):
-        return None
-    return [(e.get("logStreamName"), str(e["message"]).rstrip("\n")) for e in events]
+def _starts_of(lines: list[str], low: str) -> list[int]:
+    """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1."""
+    if len(low) == sum(map(len, lines)) + len(lines) - 1:
+        return list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
+    # Lower-casing changed some lengths (a few non-ASCII letters): measure the lower-cased lines.
+    return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
-def _as_lines(entries: Iterable[str] | str) -> Iterable[str]:
-    if isinstance(entries, str | bytes):
-        text = entries.decode("utf-8", "replace") if isinstance(entries, bytes) else entries
-        return text.split("\n")
-    return entries
-
-
-def _feed(
-    entries: Iterable[str],
-    known: tuple[str, ...],
-    texts: list[str],
-    containers: list[str | None],
-    stamps: list[str | None],
-    hints: list[str | None],
-    forced: str | None,
-    streams: dict[str, str | None] | None = None,
-    header: list[list[str]] | None = None,
-) -> None:
-    # Hot loop: a 100,000-line log goes through here. Cheap structural tests before any regex,
-    # and the container of each distinct stream name is parsed once.
-    streams = {} if streams is None else streams
-    header = [] if header is None else header  # columns of a Markdown table being read, once its header is seen
-    append_text = texts.append
-    append_container = containers.append
-    append_stamp = stamps.append
-    append_hint = hints.append
-    for entry in entries:
-        if type(entry) is not str:
-            entry = json.dumps(entry) if isinstance(entry, dict) else str(entry)
-        if "\n" in entry:
-            # Several lines in one entry: feed them one by one (same container if forced).
-            _feed(entry.split("\n"), known, texts, containers, stamps, hints, forced, streams, header)
-            continue
-        line = entry
-        if line[:11] == "@timestamp," and "@message" in line:
-            continue  # the header row of a Logs Insights CSV export
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
-        if "&" in line and _HTML_ENTITY.search(line) and not _RAW_MARKUP.search(line):
-            line = html.unescape(line)  # logs pasted from an HTML page or e-mail (no raw < > " left)
-        if "\r" in line:
-            line = line.rstrip("\r")
-            if "\r" in line:  # progress output overwriting itself: keep what was visible last
-                line = next((p for p in reversed(line.split("\r")) if p.strip()), "")
-        container = forced
-        stamp: str | None = None
-        hint: str | None = None
-        first = line[:1]
-        if header and first != "|":
-            header.clear()  # the Markdown table ended: a later table has its own header
-        if first.isdigit():
-            if len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":":
-                end = line.find(" ", 19)
-                tab = line.find("\t", 19, end if end != -1 else len(line))
-                comma = line.find(",", 19, end if end != -1 else len(line))
-                if tab != -1:
-                    line, stamp, container = _tabbed(line, known, container)
-                elif comma != -1 and (line[comma + 1 : comma + 2] == '"' or end == -1):
-                    # Logs Insights CSV export: timestamp,"message with ""doubled"" quotes"[,stream]
-                    stamp, line, named_csv = _csv_row(line, comma)
-                    if named_csv and container is None:
-                        s = _STREAM.fullmatch(named_csv)
-                        container = s.group(1) if s else (named_csv if named_csv in known else None)
-                elif end != -1:
-                    stamp = line[:end]
-                    rest = line[end + 1 :]
-                    if stamp[-3:] == "UTC" or rest[:3] == "UTC":
-                        rest = rest[4:] if rest[:3] == "UTC" else rest
-                    head, _, tail = rest.partition(" ")
-                    if "/" in head:
-                        named = streams.get(head, "")
-                        if named == "":
-                            s = _STREAM.fullmatch(head)
-                            named = streams[head] = s.group(1) if s else None
-                        if named is not None:
-                            container = container or named
-                            rest = tail
-                    line = rest
-            elif "\t" in line:
-                line, stamp, container = _tabbed(line, known, container)
-            elif line[4:5] == "/" and line[20:23] == " | ":
-                m = _NAS.match(line)
-                if m:
-                    stamp, line = line[:19], line[m.end():]
-        elif first.isalpha() and "\t" in line and " at " in line[:40]:
-            line, stamp, container = _tabbed(line, known, container)
-        elif first in ("|", " ") and "|" in line[:8]:
-            row = _markdown_row(line, header) if first == "|" and line.rstrip()[-1:] == "|" else ()
-            if row is None:
-                continue  # a header or separator row of a Markdown table (Logs Insights "copy as Markdown")
-            if row:
-                stamp, line, named_md = row
-                if named_md and container is None:
-                    s = _STREAM.fullmatch(named_md)
-                    container = s.group(1) if s else (named_md if named_md in known else None)
-            else:
-                m = _TABLE.match(line)
-                if m:
-                    stamp = m.group(1)
-                    cell = m.group(2)
-                    if first == "|" and cell.rstrip(" ")[-1:] == "|":
-                        # A Markdown row: one pad space each side; the message keeps its own indentation
-                        # (the frames of a stack trace).
-                        cell = cell.rstrip(" ")[:-1]
-                        line = (cell[1:] if cell[:1] == " " else cell).rstrip(" ")
-                    else:
-                        line = cell.strip(" ")
-        elif first == "[" and known:
-            m = _BRACKET.match(line)
-            if m and m.group(1) in known:
-                container = container or m.group(1)
-                line = m.group(2)
-        elif "|" in line[:40] and (" | " in line[:40] or "  |" in line[:40]):
-            m = _COMPOSE.match(line)
-            if m and (not known or m.group(1) in known):
-                container = container or m.group(1)
-                line = m.group(3)
-        if "                                        " in line:
-            line = _WRAP.sub("", line)  # a terminal's hard wrap padded a line with spaces mid-word
-        if line[:1] == "{" and line.rstrip()[-1:] == "}":
-            parsed = _structured(line, known)
-            if parsed is not None:
-                message, hint, named_json, extra = parsed
-                container = container or named_json
-                for ln in (message.split("\n") if "\n" in message else (message,)):
-                    append_text(_clip(ln.rstrip("\r")))
-                    append_container(container)
-                    append_stamp(stamp)
-                    append_hint(hint)
-                for ln in extra:
-                    append_text(_clip(ln.rstrip("\r")))
-                    append_container(container)
-                    append_stamp(stamp)
-                    append_hint(hint)
+def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int]], set[int]]:
+    """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`."""
+    needles = automaton.needles
+    aliases = _ALIASES
+    found: dict[str, set[int]] = {}
+    upfront: set[int] = set()
+    right = bisect.bisect_right
+    for index, start in automaton.occurrences(low):
+        needle = needles[index]
+        line = right(starts, start) - 1
+        if needle in _UPFRONT:
+            upfront.add(line)
+            if needle not in _WORDS:
                 continue
-        append_text(line if len(line) <= LINE_CHARS else _clip(line))
-        append_container(container)
-        append_stamp(stamp)
-        append_hint(hint)
+        found.setdefault(aliases.get(needle, needle), set()).add(line)
+    return {needle: sorted(lines) for needle, lines in found.items()}, upfront
 
 
-_MD_SEPARATOR = re.compile(r"\|(?:\s*:?-{3,}:?\s*\|)+")
-_MD_MESSAGE = ("@message", "message", "msg", "log")
+EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
 
 
-def _markdown_row(line: str, header: list[list[str]]) -> tuple[str | None, str, str | None] | tuple[()] | None:
-    """A row of a Markdown table: None for a header/separator row (the header is remembered), ()
-    when the line is not a row of a known table, else (timestamp, message, log stream)."""
-    body = line.strip()
-    if _MD_SEPARATOR.fullmatch(body.replace(" ", "")):
-        return None if header else ()
-    raw = body[1:-1].split("|")
-    cells = [c.strip() for c in raw]
-    if (any(c in _MD_MESSAGE for c in cells) and any(c.startswith("@") for c in cells)
-            and all(c.startswith("@") or c.isidentifier() for c in cells if c)):  # Logs Insights fields are @name
-        header[:] = [cells]
-        return None
-    if not header:
-        return ()
-    cols = header[0]
-    msg = next(i for i, c in enumerate(cols) if c in _MD_MESSAGE)
-    after = len(cols) - msg - 1
-    if len(cells) < len(cols):
-        return ()
-    # The message may hold " | " itself: columns before it are read from the left, after it from the right.
-    message = "|".join(raw[msg : len(raw) - after]).strip()
-    values = dict(zip(cols[:msg], cells[:msg], strict=True))
-    values.update(zip(cols[msg + 1 :], cells[len(cells) - after :], strict=True))
-    stamp = values.get("@timestamp") or values.get("timestamp")
-    return stamp or None, message, values.get("@logStream") or None
+def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
+          joined: str | None = None, container_of: Callable[[str], object] | None = None) -> LogSet:
+    """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
+    one raw line (exactly one for a line holding none of `_UPFRONT`)."""
+    if not raw:
+        return LogSet([], [], [], [])
+    if len(raw) <= EAGER_LINES:
+        # A short log is read whole: parsing every line costs less than working out which not to parse.
+        texts: list[str] = []
+        containers: list[str | None] = []
+        stamps: list[str | None] = []
+        hints: list[str | None] = []
+        for i, line in enumerate(raw):
+            for row in parse(line, forced[i] if type(forced) is list else forced):  # type: ignore[index]
+                texts.append(row[0])
+                containers.append(row[1])
+                stamps.append(row[2])
+                hints.append(row[3])
+        return LogSet(texts, containers, stamps, hints)
+    if joined is None:
+        joined = "\n".join(raw)
+    low = joined.lower()
+    starts = _starts_of(raw, low)
+    automaton = _automaton()
+    assert automaton is not None
+    found, upfront = _pass(automaton, low, starts)
+    ls: LogSet
+    if not upfront:
+        store = _Store(raw, [None] * len(raw), forced, parse, container_of)
+        ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
+        ls._store, ls._low, ls._starts, ls._candidates, ls._words = store, low, starts, found, automaton.needle_set
+        return ls
+    new_raw: list[str] = []
+    rows: list[Row | None] = []
+    new_forced: list[str | None] | None = [] if type(forced) is list else None
+    exact: list[int] = []
+    mapping: list[int] | None = None
+    at = 0
+    for r in sorted(upfront):
+        if r > at:
+            new_raw += raw[at:r]
+            rows += [None] * (r - at)
+            if new_forced is not None:
+                new_forced += forced[at:r]  # type: ignore[index]
+        f = forced[r] if type(forced) is list else forced  # type: ignore[index]
+        got = parse(raw[r], f)
+        if len(got) != 1 and mapping is None:
+            mapping = list(range(r))
+        base = len(rows)
+        if mapping is not None:
+            mapping += range(len(rows) - (r - at), len(rows))
+            mapping.append(-1)
+        exact += range(base, base + len(got))
+        new_raw += [raw[r]] * len(got)
+        rows += got
+        if new_forced is not None:
+            new_forced += [f] * len(got)
+        at = r + 1
+    if at < len(raw):
+        if mapping is not None:
+            mapping += range(len(rows), len(rows) + len(raw) - at)
+        new_raw += raw[at:]
+        rows += [None] * (len(raw) - at)
+        if new_forced is not None:
+            new_forced += forced[at:]  # type: ignore[index]
+    if mapping is None:
+        mapping = list(range(len(raw)))
+        for r in upfront:
+            mapping[r] = -1
+    store = _Store(new_raw, rows, new_forced if new_forced is not None else forced, parse, container_of)
+    ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
+    ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
+    ls._candidates = _merged(automaton, found, mapping, exact, [rows[i][0] for i in exact])  # type: ignore[index]
+    ls._words = automaton.needle_set
+    return ls
+
+
+def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int] | None, exact: list[int],
+            texts: list[str]) -> dict[str, list[int]]:
+    """The words found in the raw lines, each at its line; the lines parsed up front (`exact`, whose
+    parsed `texts` these are) searched as parsed."""
+    if mapping is None:
+        return found
+    merged: dict[str, set[int]] = {}
+    for needle, lines in found.items():
+        merged[needle] = {m for m in (mapping[r] for r in lines) if m != -1}
+    sub = "\n".join(texts).lower()
+    sub_found, _ = _pass(automaton, sub, _starts_of(texts, sub))
+    for needle, lines in sub_found.items():
+        merged.setdefault(needle, set()).update(exact[k] for k in lines)
+    return {needle: sorted(lines) for needle, lines in merged.items() if lines}
+
+
+def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
+                  ) -> tuple[list[str], list[str | None] | str | None, str]:
+    """(lines, container of each line, the lines joined) of entries that may hold several lines."""
+    raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in entries]
+    joined = "\n".join(raw)
+    if joined.count("\n") == len(raw) - 1 or not raw:
+        return raw, forced, joined
+    if type(forced) is not list:
+        return joined.split("\n"), forced, joined
+    lines: list[str] = []
+    each: list[str | None] = []
+    for entry, name in zip(raw, forced, strict=True):
+        parts = entry.split("\n")
+        lines += parts
+        each += [name] * len(parts)
+    return lines, each, joined
+
+
+def from_cloudwatch(streams: Mapping[str, Sequence[str]]) -> LogSet:
+    """The log set of CloudWatch Logs messages, container -> messages (oldest first): every line as
+    the application printed it, but for colour codes and JSON-structured lines (see the module)."""
+    entries: list[str] = []
+    forced: list[str | None] = []
+    for name, messages in streams.items():
+        entries += messages
+        forced += [name] * len(messages)
+    raw, each, joined = split_entries(entries, forced)
+    return build(raw, each, _cloudwatch_rows, joined)
+
+
+def from_lines(lines: Iterable[str] | str, container: str | None = None) -> LogSet:
+    """Lines as the application printed them (oldest first), all of one container, or of none."""
+    raw, _, joined = split_entries(lines.split("\n") if isinstance(lines, str) else lines)
+    return build(raw, container, _cloudwatch_rows, joined)
+
+
+def _cloudwatch_rows(line: str, container: str | None) -> list[Row]:
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if line[-1:] == "\r":
+        line = line.rstrip("\r")
+    if line[:1] == "{" and line.rstrip()[-1:] == "}":
+        parsed = _structured(line, ())
+        if parsed is not None:
+            return structured_rows(parsed, container, None)
+    return [(_clip(line), container, None, None)]
+
+
+def structured_rows(parsed: tuple[str, str | None, str | None, list[str]], container: str | None,
+                    stamp: str | None) -> list[Row]:
+    message, hint, named, extra = parsed
+    container = container or named
+    rows: list[Row] = [(_clip(ln.rstrip("\r")), container, stamp, hint)
+                       for ln in (message.split("\n") if "\n" in message else (message,))]
+    rows += [(_clip(ln.rstrip("\r")), container, stamp, hint) for ln in extra]
+    return rows
 
 
 def _clip(text: str) -> str:
     if len(text) <= LINE_CHARS:
         return text
     return f"{text[:LINE_CHARS]} …[{len(text) - LINE_CHARS} more characters not read]"
-
-
-def _csv_row(line: str, comma: int) -> tuple[str, str, str | None]:
-    stamp, rest = line[:comma], line[comma + 1 :]
-    if rest[:1] != '"':
-        return stamp, rest, None
-    try:
-        fields = next(csv.reader([rest]))
-    except (csv.Error, StopIteration):
-        return stamp, rest, None
-    return stamp, fields[0] if fields else "", fields[1] if len(fields) > 1 else None
-
-
-def _tabbed(line: str, known: tuple[str, ...], container: str | None) -> tuple[str, str | None, str | None]:
-    parts = line.split("\t")
-    if len(parts) >= 2 and _EPOCH_OR_ISO.fullmatch(parts[0].strip()):
-        stamp = parts[0].strip()
-        rest = parts[1:]
-        if len(rest) >= 2:
-            last = rest[-1].strip()
-            stream = _STREAM.fullmatch(last) if "/" in last else None
-            first = rest[0].strip()
-            lead = _STREAM.fullmatch(first) if "/" in first else None
-            if last in known or stream:
-                container = container or (stream.group(1) if stream else last)
-                rest = rest[:-1]
-                if len(rest) >= 2 and _TASK_ID.fullmatch(rest[-1].strip()):
-                    rest = rest[:-1]  # the console's task id column
-            elif lead:
-                container = container or lead.group(1)
-                rest = rest[1:]
-        return "\t".join(rest), stamp, container
-    return line, None, container
 
 
 _CONTEXT_SKIP = frozenset({

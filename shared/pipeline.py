@@ -154,7 +154,10 @@ def diagnose_task(clients: Clients, cluster: str | None, task: str, settings: Se
         raise BadInput(str(exc)) from None
     except Exception as exc:
         raise BadInput(describe(f"Task {task}", "ecs:DescribeTasks", exc)) from None
-    return investigate(ecs.task_event(obj), clients, settings, logs=logs, fresh=True)[1]
+    event = ecs.task_event(obj)
+    if callable(logs):  # log lines a person pasted, read once the task's containers are known
+        logs = logs(event)
+    return investigate(event, clients, settings, logs=logs, fresh=True)[1]
 
 
 def diagnose_service(clients: Clients, cluster: str, service: str, settings: Settings | None = None, *,

@@ -35,7 +35,7 @@ from shared.evidence.model import (
     ServiceFacts,
     TaskDefinitionFacts,
 )
-from shared.logs import normalise
+from shared.logs import LogSet, from_cloudwatch, from_lines
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
 from shared.warm import on_reset
 
@@ -111,7 +111,7 @@ class Gatherer:
             sources, unreadable = cwlogs.sources(td, d, region)
             if logs is None:
                 # Only the containers whose logs matter: the failing ones.
-                failing = Evidence(event=event, logs=normalise([]), task_definition=td).failing
+                failing = Evidence(event=event, logs=from_cloudwatch({}), task_definition=td).failing
                 for name in failing:
                     self._gap(unreadable.get(name))
         logset = _logset(event, logs) if logs is not None else self._read_logs(event, td, sources)
@@ -149,13 +149,12 @@ class Gatherer:
         if d.started_at is None and all(c.exit_code is None for c in d.containers) and d.containers:
             # The containers never ran (pull, secrets, ENI, capacity): there is no stream to read.
             return _logset(event, [])
-        probe = Evidence(event=event, logs=normalise([]), task_definition=td)
+        probe = Evidence(event=event, logs=from_cloudwatch({}), task_definition=td)
         failing = [n for n in probe.failing]
         ran = {c.name for c in d.containers if c.exit_code is not None or d.started_at is not None}
         by_name = {s.container: s for s in sources if s.stream}
         first = [by_name[n] for n in failing if n in by_name and n in ran]
         rest = [s for name, s in by_name.items() if name not in failing and name in ran]
-        names = [c.name for c in d.containers if c.name]
         storm = _storm_key(event) if self.collapse else None
         reused = _STORM.get(storm)
         now = time.monotonic()
@@ -171,7 +170,7 @@ class Gatherer:
             self._gap(f"Logs of this task were not read: {seen + 1} tasks of the same task definition stopped "
                       f"the same way within {STORM_SECONDS} s (same stop reason and exit codes); the logs of "
                       f"task {source_task} were used.", "borrowed")
-            return normalise(cached, names)
+            return from_cloudwatch(cached)
         lines: dict[str, list[str]] = {}
         for batch in (first[:MAX_LOG_STREAMS], rest[: max(0, MAX_LOG_STREAMS - len(first))]):
             for source in batch:
@@ -187,7 +186,7 @@ class Gatherer:
             while len(_STORM) > STORM_ENTRIES:
                 _STORM.pop(next(iter(_STORM)))
         self.read = {name: (by_name[name], got) for name, got in lines.items()}
-        return normalise(lines, names)
+        return from_cloudwatch(lines)
 
     # -- deeper ----------------------------------------------------------------------------------
     def can_read_deeper(self, container: str | None) -> bool:
@@ -203,8 +202,7 @@ class Gatherer:
         if not got:
             return replace(ev, gaps=tuple(self.gaps))
         self.read[container] = (source, got)
-        names = [c.name for c in ev.detail.containers if c.name]
-        logs = normalise({name: lines for name, (_, lines) in self.read.items()}, names)
+        logs = from_cloudwatch({name: lines for name, (_, lines) in self.read.items()})
         return replace(ev, logs=logs, gaps=tuple(self.gaps))
 
     def _read_stream(self, source: LogSource, limit: int | None = None) -> list[str]:
@@ -355,13 +353,12 @@ def clear_storm_cache() -> None:
 
 
 def _logset(event: TaskStateChangeEvent, logs: Any) -> Any:
-    if hasattr(logs, "texts"):
+    """Log lines handed to gather: a LogSet as built (the CLI reads what a person pasted), or lines as
+    the application printed them (the only container's when the task has one)."""
+    if isinstance(logs, LogSet):
         return logs
     names = [c.name for c in event.detail.containers if c.name]
-    logset = normalise(logs, names)
-    if len(names) == 1:
-        logset = logset.attribute_unlabelled(names[0])
-    return logset
+    return from_lines(logs, names[0] if len(names) == 1 else None)
 
 
 __all__ = ["EVERYTHING", "NOTHING", "Gap", "Gatherer", "gather"]

@@ -111,10 +111,11 @@ class DiskFull(Pattern):
         the stop (Jenkins: "Making agent offline temporarily due to the lack of disk space"). Earlier in a
         log such warnings are common and say nothing about why the task stopped."""
         logs = ev.logs
-        mine = [i for i in logs.indices_for([ev.primary, None]) if logs.texts[i].strip()]
-        if not mine:
+        mine = (ev.primary, None)
+        containers, texts = logs.containers, logs.texts
+        last = next((i for i in range(len(logs) - 1, -1, -1) if containers[i] in mine and texts[i].strip()), None)
+        if last is None:
             return None
-        last = mine[-1]
         m = _LOW_DISK.search(logs.texts[last])
         return (last, m) if m and logs.level(last) in (None, "warn", "error", "fatal") else None
 

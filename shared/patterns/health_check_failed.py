@@ -12,6 +12,7 @@ security groups). Facts: target_group, cause, and the two sides of any mismatch.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -37,6 +38,30 @@ _REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\
                       r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
                       r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
                       r"[^\n]*?(?:statusCode|status_code|status|code)[=\":\s]+(\d{3})")
+# Every match of _REQUEST starts where one of these starts: nothing before the first of them matters.
+_REQUEST_STARTS = ("GET ", "HEAD ", "Request finished", "method=", '"method":')
+
+
+def _request(text: str) -> tuple[str, str] | None:
+    """(path, status) of the request a log line reports, or None: _REQUEST.search(text), remembered
+    for what follows the line's own prefix (an access log repeats "GET /health HTTP/1.1" 200 ...
+    after a new address and time on every line)."""
+    starts = [p for p in map(text.find, _REQUEST_STARTS) if p != -1]
+    if not starts:
+        return None
+    p = min(starts)
+    # The character before the first start decides the word boundary (none: the line starts there).
+    key = text[p - 1 :] if p else "\n" + text
+    return _request_from(key) if len(key) <= 2000 else _request_from.__wrapped__(key)
+
+
+@lru_cache(maxsize=4096)
+def _request_from(key: str) -> tuple[str, str] | None:
+    m = _REQUEST.search(key, 1)
+    groups = [g for g in m.groups() if g] if m else None
+    return (groups[0], groups[1]) if groups else None
+
+
 _HEALTHY_PATHS = re.compile(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
                             r"|^/$", re.IGNORECASE)
 # Django's request logger: "Not Found: /health", "Service Unavailable: /lbcheck"
@@ -251,12 +276,13 @@ class HealthCheckFailed(Pattern):
                              listening: bool) -> str | None:
         path = tg.health_check_path if tg else None
         requests = []
+        checker = set(ev.logs.lines_with("elb-healthchecker"))
+        texts = ev.logs.texts
         for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
                                     '"method":"get', '"method": "get'):
-            m = _REQUEST.search(ev.logs.texts[i])
-            if m:
-                groups = [g for g in m.groups() if g]
-                requests.append((i, groups[0], groups[1], "elb-healthchecker" in ev.logs.texts[i].lower()))
+            found = _request(texts[i])
+            if found:
+                requests.append((i, found[0], found[1], i in checker))
         for i in ev.logs.lines_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
                                     "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /"):
             m = _DJANGO.search(ev.logs.texts[i])

@@ -356,3 +356,27 @@ def test_empty_stream_in_moto_ends(aws):
     aws.reset_calls()
     ev = gather(parse_task_event(world.stopped_event()), aws, need=NOTHING)
     assert len(ev.logs) == 0 and 1 <= aws.calls["logs.GetLogEvents"] <= 3
+
+
+def test_cloudwatch_lines_reach_the_finding_as_the_app_printed_them(aws):
+    """The Lambda path reads CloudWatch events, not a paste: a compose-like prefix, wide spacing and
+    HTML entities the application printed are its text, shown unaltered. The same text pasted into
+    the CLI is read as a paste (prefix, entities and hard wrap undone) and still diagnosed."""
+    import html
+
+    from shared.engine import diagnose
+    from shared.inputs import offline_evidence
+
+    printed = [
+        "app_1  | " + html.escape(line) for line in CRASH_LOGS[:-1]
+    ] + ["app_1  | KeyError: &#x27;DATABASE" + " " * 44 + "_URL&#x27;", "name" + " " * 40 + "status"]
+    world = World.build(aws, [container_def()])
+    world.write_logs("app", printed)
+    event = parse_task_event(world.stopped_event())
+    _, live = investigate(event, aws)
+    assert live.log_excerpt == printed
+
+    pasted = diagnose(offline_evidence(event, "\n".join(printed)))
+    assert pasted.pattern == "missing-env-var"
+    assert pasted.facts["variable"] == "DATABASE_URL"
+    assert "KeyError: 'DATABASE_URL'" in pasted.log_excerpt

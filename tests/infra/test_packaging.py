@@ -102,3 +102,37 @@ def test_local_bundler_is_what_cdk_calls(repo, tmp_path, monkeypatch):
     assert bundler.try_bundle(str(tmp_path / "out"), None) is True
     assert calls == [(tmp_path / "out", pk.REQUIREMENTS)]
     assert (tmp_path / "out/functions/task_stopped/handler.py").is_file()
+
+
+def test_asset_hash_says_whether_the_bundle_is_compiled(repo, tmp_path):
+    req = tmp_path / "req.txt"
+    req.write_text("pydantic==2.0\n")
+    assert pk.asset_hash(repo, req, compiled=True) != pk.asset_hash(repo, req, compiled=False)
+
+
+@pytest.mark.skipif(pk.find_runtime_python() is None, reason="no Python 3.12 on this machine")
+def test_the_bundle_ships_pyc_of_the_runtime_version_that_need_no_source_check(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(pk, "install_dependencies", lambda out, req: None)
+    out = tmp_path / "out"
+    pk.build_bundle(out, repo)
+    pyc = out / "shared/__pycache__/engine.cpython-312.pyc"
+    assert pyc.is_file()
+    assert sorted(p.name for p in out.rglob("*.pyc")) == sorted(
+        f"{p.stem}.cpython-312.pyc" for p in out.rglob("*.py"))
+    # PEP 552 flags: hash-based (bit 0), source not checked (bit 1 clear): read-only /var/task never recompiles.
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+
+
+def test_without_a_runtime_python_synth_warns_plainly(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pk, "install_dependencies", lambda out, req: None)
+    with pytest.warns(UserWarning, match=r"no Python 3\.12 found .* ships without \.pyc"):
+        pk.build_bundle(tmp_path / "out", repo, python=None)
+    assert "no Python 3.12 found" in capsys.readouterr().err
+    assert not list((tmp_path / "out").rglob("*.pyc"))
+
+
+def test_an_interpreter_of_another_version_is_not_taken(monkeypatch):
+    import sys
+
+    assert pk._version_of(sys.executable) == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert pk._version_of("/nonexistent/python") is None

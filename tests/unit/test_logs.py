@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from shared.logs import normalise
+from shared.pasted import normalise
 
 TASK = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True, params=["eager", "lazy"])
+def _both_ways(request, monkeypatch):
+    """Every test twice: short logs are parsed when built, long ones as lines are read."""
+    import shared.logs
+
+    if request.param == "lazy":
+        monkeypatch.setattr(shared.logs, "EAGER_LINES", 0)
 
 
 def rows(ls):
@@ -317,3 +326,30 @@ def test_a_later_markdown_table_does_not_inherit_the_insights_header():
     ls = normalise(["| @timestamp | @message |", "|---|---|", "| 2025-01-01 10:00:00.000 | boom |", "",
                     "| Name | Value |", "| DB_HOST | db.internal |"])
     assert ls.texts[-2:] == ["| Name | Value |", "| DB_HOST | db.internal |"]
+
+
+# -- CloudWatch events (the Lambda path) -------------------------------------------------------------
+def test_cloudwatch_lines_stay_as_printed_but_json_and_colours():
+    from shared.logs import from_cloudwatch
+
+    printed = ["web_1  | ready", "name" + " " * 40 + "status", "a &lt;b&gt; &amp; c", "| 12:00:01 | not a table |",
+               f"2024-05-01T10:00:00.000000+00:00 ecs/app/{TASK} the app's own timestamp", "\tat x.Y(Y.java:1)"]
+    ls = from_cloudwatch({"app": [*printed, "\x1b[31mERROR\x1b[0m boom",
+                                  '{"level":"error","msg":"db down","err":{"stack":"E: x\\n    at f (a.js:1)"}}'],
+                          "envoy": ["upstream reset\nsecond line"]})
+    assert ls.texts[:6] == printed
+    assert ls.texts[6:] == ["ERROR boom", "db down", "E: x", "    at f (a.js:1)", "upstream reset", "second line"]
+    assert ls.containers == ["app"] * 10 + ["envoy"] * 2
+    assert ls.hints[7] == "error" and ls.stamps[4] is None
+    assert ls.lines_with("web_1") == [0] and ls.lines_with("at f (") == [9]
+
+
+def test_a_lazy_set_finds_words_only_in_the_parsed_text():
+    """A pasted line's timestamp and stream name, a JSON line's keys, are searched in the raw text
+    but are not the message: found there, they are not what `lines_with` reports."""
+    ls = normalise([f"2024-05-01T10:00:00.000000+00:00 ecs/error-worker/{TASK} ready",
+                    '{"level":"info","msg":"listening","method":"GET"}', "plain error"])
+    assert ls.lines_with("error") == [2]
+    assert ls.lines_with("level") == []
+    assert ls.lines_with("method=get") == [1]  # the field reads key=value once parsed
+    assert ls.containers == ["error-worker", None, None]
