@@ -108,7 +108,8 @@ def test_path_not_found_from_target_health_with_the_mismatch_side_by_side(aws):
     assert (tg.container_name, tg.container_port, tg.matcher, tg.timeout_seconds) == ("app", 8000, "200", 5)
     assert tg.load_balancer_security_groups == (w["lb_sg"],)
     assert ev.network.lb_ingress_ok is True and ev.network.internet_route == "igw" and ev.network.public_ip is True
-    assert any("| path /healthz | no route /healthz | 404 |" in step for step in finding.remediation)
+    # The mismatch side by side, as a sentence (no Markdown table in a finding).
+    assert "path /healthz" in finding.summary and "no route /healthz" in finding.summary and "404" in finding.summary
     assert aws.calls["elbv2.DescribeTargetHealth"] == 1, dict(aws.calls)
     assert aws.calls["ecs.DescribeServices"] == 1
 
