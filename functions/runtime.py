@@ -61,6 +61,27 @@ RESERVE_SECONDS = 8.0
 INVOCATION: ContextVar[Any] = ContextVar("lambda_context", default=None)
 
 
+# Time kept back from the evidence budget: one AWS attempt that overruns the deadline (connect +
+# read timeout), the diagnosis, and the delivery (Slack keeps within its own deadline).
+EVIDENCE_RESERVE_SECONDS = 20.0
+
+
+def start_invocation(context: Any) -> None:
+    """First thing a handler does: remember the Lambda context and set the evidence time budget
+    (the invocation's remaining time minus EVIDENCE_RESERVE_SECONDS; without a context, the default
+    budget). Past it, evidence reads become "timeout" gaps and the invocation still ends with a finding."""
+    from shared.aws import DEFAULT_EVIDENCE_BUDGET, set_evidence_deadline
+
+    INVOCATION.set(context)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    budget = DEFAULT_EVIDENCE_BUDGET
+    if callable(remaining_ms):
+        remaining = remaining_ms() / 1000
+        budget = max(0.0, remaining - EVIDENCE_RESERVE_SECONDS) if remaining > EVIDENCE_RESERVE_SECONDS \
+            else remaining / 2
+    set_evidence_deadline(budget)
+
+
 def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:
     """Send the finding to every configured channel; raises DeliveryError if one failed. With the
     Lambda context, the Slack post is kept within the invocation's remaining time."""

@@ -54,6 +54,8 @@ def diagnose_request(payload: Any, clients: Clients, settings: Settings | None =
 
         return [investigate(parse_task_event(payload), clients, settings)[1]]
     cluster = payload.get("cluster")
+    if payload.get("task") or payload.get("service"):
+        clients = _member_clients(clients, payload)
     if payload.get("task"):
         return [diagnose_task(clients, cluster, str(payload["task"]), settings)]
     if payload.get("service"):
@@ -99,6 +101,21 @@ def diagnose_service(clients: Clients, cluster: str, service: str, settings: Set
         finding = investigate(ecs.task_event(task), clients, settings, fresh=True)[1]
         findings.setdefault(finding.fingerprint, finding)
     return list(findings.values())
+
+
+def _member_clients(clients: Clients, payload: dict) -> Clients:
+    """Hub mode: a request about another account (its task/cluster ARN, or "account") is served with
+    that account's reader role."""
+    from shared.aws import clients_for_request
+    from shared.evidence.errors import describe
+
+    try:
+        return clients_for_request(clients, payload)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    except Exception as exc:
+        account = payload.get("account") or "of the request"
+        raise BadInput(describe(f"Member account {account}", "sts:AssumeRole", exc)) from None
 
 
 def _cluster_of(task: str) -> str | None:
