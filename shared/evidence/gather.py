@@ -25,6 +25,7 @@ from shared.evidence.errors import Gap, guarded
 from shared.evidence.model import Evidence, LogSource, ServiceFacts, TaskDefinitionFacts
 from shared.logs import normalise
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
+from shared.settings import log_group_allowed
 
 if TYPE_CHECKING:
     from shared.aws import Clients
@@ -226,7 +227,7 @@ class _Gatherer:
         if gap:
             prefixes = self.settings.log_group_prefixes
             if ("access denied" in gap and prefixes and source.group
-                    and not source.group.startswith(tuple(prefixes))):
+                    and not log_group_allowed(source.group, prefixes)):
                 gap += (f" The group is outside the prefixes ecs-autopsy may read ({', '.join(prefixes)}; "
                         "ECS_AUTOPSY_LOG_GROUP_PREFIXES).")
             self._gap(gap)
