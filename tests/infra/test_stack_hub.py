@@ -39,7 +39,7 @@ def _patterns(template: dict) -> dict[str, dict]:
 
 
 HUB_ACCOUNTS = ["<AWS::AccountId>", "111111111111", "222222222222"]
-CLUSTER_FILTER = [{"wildcard": "arn:*:ecs:*:*:cluster/prod"}, STAGING]
+CLUSTER_FILTER = [{"suffix": ":cluster/prod"}, STAGING]
 SERVICE_FILTER = [{"wildcard": "arn:*:ecs:*:*:service/prod/*"},
                   {"prefix": "arn:aws:ecs:eu-west-1:123456789012:service/staging/"}]
 
