@@ -74,7 +74,7 @@ TARGET_RETRIES = 3
 # below. 512 MB (~0.29 vCPU) keeps the cold start near 2 s and a 10k-line diagnosis near 0.1 s;
 # a warm invocation mostly waits on AWS and Slack APIs, paid per ms and per MB, so more memory would
 # cost more for ~1 s less cold start. Timeouts cover the AWS reads (describe calls, GetLogEvents,
-# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and adaptive retries, plus the Slack
+# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and 3 standard-mode attempts, plus the Slack
 # post: one task 60 s; a failed deployment reads several stopped tasks, 120 s.
 MEMORY_MB = 512
 
