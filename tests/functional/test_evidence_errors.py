@@ -202,3 +202,59 @@ def test_a_refused_connection_is_unreachable_not_a_timeout(env, refused_endpoint
     assert finding is not None
     assert any("could not be reached" in g for g in finding.gaps), finding.gaps
     assert not any("did not answer in time" in g for g in finding.gaps), finding.gaps
+
+
+def test_handlers_set_the_budget_from_the_lambda_context():
+    from functions.runtime import EVIDENCE_RESERVE_SECONDS, start_invocation
+    from shared.aws import DEFAULT_EVIDENCE_BUDGET, EVIDENCE_DEADLINE, time_left
+
+    class Context:
+        def __init__(self, ms: int) -> None:
+            self.ms = ms
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.ms
+
+    token = EVIDENCE_DEADLINE.set(None)
+    try:
+        start_invocation(Context(60_000))
+        assert 60 - EVIDENCE_RESERVE_SECONDS - 1 < time_left() <= 60 - EVIDENCE_RESERVE_SECONDS
+        start_invocation(Context(10_000))  # less than the reserve: half of what is left
+        assert 4 < time_left() <= 5
+        start_invocation(None)  # no Lambda context (a local run): the default budget
+        assert DEFAULT_EVIDENCE_BUDGET - 1 < time_left() <= DEFAULT_EVIDENCE_BUDGET
+    finally:
+        EVIDENCE_DEADLINE.reset(token)
+
+
+def test_the_task_stopped_handler_ends_with_a_finding_within_its_budget(env, slow_endpoint):
+    """The Lambda handler as deployed: 21.5 s left, so 1.5 s of evidence budget; ECS and CloudWatch
+    Logs answer too slowly. The invocation still returns a finding, in time."""
+    import importlib
+
+    from tests.support.caches import reset_caches
+
+    for name in ("ECS_AUTOPSY_TOPIC_ARN", "ECS_AUTOPSY_TABLE_NAME", "ECS_AUTOPSY_SLACK_SECRET_ID"):
+        env.delenv(name, raising=False)
+    env.setenv("AWS_ENDPOINT_URL", slow_endpoint)
+    reset_caches()
+    handler = importlib.import_module("functions.task_stopped.handler").handler
+
+    class Context:
+        function_name = "ecs-autopsy-task-stopped"
+        memory_limit_in_mb = 512
+        invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:ecs-autopsy-task-stopped"
+        aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 21_500
+
+    started = time.monotonic()
+    try:
+        result = handler(stopped_event(containers=[]), Context())
+    finally:
+        reset_caches()
+    elapsed = time.monotonic() - started
+    assert result["pattern"] and result["fingerprint"]
+    assert elapsed < 1.5 + 0.5 + 0.5 + 2.0 + 1.0, elapsed
