@@ -14,7 +14,17 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.runtime import clients, config, deliver, idempotency, logger, metrics, record, reject, start_invocation
+from functions.runtime import (
+    clients,
+    config,
+    deliver,
+    idempotency,
+    logger,
+    metrics,
+    record,
+    reject,
+    with_evidence_budget,
+)
 from shared.inputs import describe_validation_error
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
 
@@ -23,8 +33,8 @@ IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
+@with_evidence_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    start_invocation(context)
     validate(event)
     idem = idempotency(IDEMPOTENCY_KEY)
     if idem is None:

@@ -204,9 +204,9 @@ def test_a_refused_connection_is_unreachable_not_a_timeout(env, refused_endpoint
     assert not any("did not answer in time" in g for g in finding.gaps), finding.gaps
 
 
-def test_handlers_set_the_budget_from_the_lambda_context():
-    from functions.runtime import EVIDENCE_RESERVE_SECONDS, start_invocation
-    from shared.aws import DEFAULT_EVIDENCE_BUDGET, EVIDENCE_DEADLINE, time_left
+def test_handlers_set_the_budget_from_the_lambda_context_and_reset_it():
+    from functions.runtime import EVIDENCE_RESERVE_SECONDS, evidence_budget_seconds, with_evidence_budget
+    from shared.aws import DEFAULT_EVIDENCE_BUDGET, time_left
 
     class Context:
         def __init__(self, ms: int) -> None:
@@ -215,16 +215,16 @@ def test_handlers_set_the_budget_from_the_lambda_context():
         def get_remaining_time_in_millis(self) -> int:
             return self.ms
 
-    token = EVIDENCE_DEADLINE.set(None)
-    try:
-        start_invocation(Context(60_000))
-        assert 60 - EVIDENCE_RESERVE_SECONDS - 1 < time_left() <= 60 - EVIDENCE_RESERVE_SECONDS
-        start_invocation(Context(10_000))  # less than the reserve: half of what is left
-        assert 4 < time_left() <= 5
-        start_invocation(None)  # no Lambda context (a local run): the default budget
-        assert DEFAULT_EVIDENCE_BUDGET - 1 < time_left() <= DEFAULT_EVIDENCE_BUDGET
-    finally:
-        EVIDENCE_DEADLINE.reset(token)
+    assert evidence_budget_seconds(Context(60_000)) == 60 - EVIDENCE_RESERVE_SECONDS
+    assert evidence_budget_seconds(Context(10_000)) == 5  # less than the reserve: half of what is left
+    assert evidence_budget_seconds(None) == DEFAULT_EVIDENCE_BUDGET  # no Lambda context: the default
+
+    seen = []
+    handler = with_evidence_budget(lambda event, context: seen.append(time_left()))
+    assert time_left() is None
+    handler({}, Context(60_000))
+    assert 60 - EVIDENCE_RESERVE_SECONDS - 1 < seen[0] <= 60 - EVIDENCE_RESERVE_SECONDS
+    assert time_left() is None  # nothing leaks into what runs after the invocation
 
 
 def test_the_task_stopped_handler_ends_with_a_finding_within_its_budget(env, slow_endpoint):
