@@ -52,7 +52,8 @@ def member_stackset_template(config: AutopsyConfig, *, nag: bool = True) -> dict
 
     with tempfile.TemporaryDirectory(prefix="ecs-autopsy-stackset-") as tmp:
         app = App(outdir=tmp)
-        stack = Stack(app, MEMBER_STACKSET_NAME, synthesizer=BootstraplessSynthesizer(),
+        # No AWS::CDK::Metadata resource either: the template is CloudFormation only.
+        stack = Stack(app, MEMBER_STACKSET_NAME, synthesizer=BootstraplessSynthesizer(), analytics_reporting=False,
                       description="ecs-autopsy member (StackSet): forwards ECS events to the hub, read-only role")
         hub_account = CfnParameter(
             stack, "HubAccountId", type="String", allowed_pattern=r"^\d{12}$",

@@ -86,7 +86,7 @@ def test_stackset_template_needs_no_bootstrap(stackset):
     assert "CheckBootstrapVersion" not in stackset.get("Rules", {})
     assert "AssetParameters" not in text and "cdk-hnb659fds" not in text and "aws:asset:" not in text
     assert not resources(stackset, "AWS::Lambda::Function")
-    assert not any(k.startswith("CDKMetadata") for k in stackset["Resources"])  # no CDK-only resource
+    assert not resources(stackset, "AWS::CDK::Metadata")  # no CDK-only resource, even under the CDK CLI
     assert set(stackset["Parameters"]) == {"HubAccountId", "HubRegion", "CreateReaderRole"}
     assert stackset["Parameters"]["HubAccountId"]["Default"] == "333333333333"
     assert stackset["Parameters"]["HubRegion"]["Default"] == "eu-west-1"
@@ -108,6 +108,13 @@ def test_stackset_template_forwards_to_the_hub_and_trusts_its_functions(stackset
     assert resources(stackset, "AWS::CloudWatch::Alarm")  # the forward DLQ is alarmed
     (sub,) = resources(stackset, "AWS::SNS::Subscription").values()
     assert sub["Properties"]["Endpoint"] == "ops@example.com"
+
+
+def test_stackset_template_has_no_cdk_metadata_under_the_cdk_cli(monkeypatch):
+    # The CDK CLI passes its context (version reporting on) to the app through CDK_CONTEXT_JSON.
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"aws:cdk:version-reporting": True}))
+    t = member_stackset_template(AutopsyConfig())
+    assert not resources(t, "AWS::CDK::Metadata") and "CDKMetadataAvailable" not in t.get("Conditions", {})
 
 
 def test_stackset_template_without_a_hub_account_asks_for_it():
