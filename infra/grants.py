@@ -28,8 +28,9 @@ ROLE_PATH = "/ecs-autopsy/"
 INLINE_POLICY_LIMIT = 10_240
 # Above this many characters, the list of watched clusters is not written into the roles' policies:
 # the IAM scope becomes every cluster of the account (the EventBridge rules still filter the events
-# to the watched clusters). At worst-case ARN lengths this is about 60 clusters of 10-character names.
-CLUSTER_CONDITION_BUDGET = 4_096
+# to the watched clusters). A role holds the list at most twice (Describe*, ListTasks): at
+# worst-case ARN lengths this is about 40 clusters of 16-character names.
+CLUSTER_CONDITION_BUDGET = 3_000
 # Worst-case lengths of what CloudFormation resolves at deploy time, for the size estimate.
 _WORST = {"AWS::Partition": "aws-iso-b", "AWS::Region": "ap-southeast-3x", "AWS::AccountId": "0" * 12,
           "AWS::URLSuffix": "amazonaws.com.cn", "AWS::StackName": "x" * 128}
@@ -111,18 +112,21 @@ _ALL_CLUSTERS = "every cluster of the account and Region is watched: autopsy:clu
 
 _TOO_MANY = ("the watched clusters are too many to list within IAM's policy size limit: every cluster of the "
              "account (the EventBridge rules still only deliver the watched clusters' events)")
-_IN_CLUSTERS = ("scoped to the watched clusters by the ecs:cluster condition key (one list for the three "
-                "actions, so the policy stays within IAM's size limit); task ids and service names are not "
-                "known in advance, and the clusters may be named by ARN in other Regions")
+_IN_CLUSTERS = ("task ids and service names are not known in advance; scoped to the watched clusters by the "
+                "ecs:cluster condition key (one list for both actions, so the policy stays within IAM's size "
+                "limit)")
 
 
-def _in_watched_clusters(action: str) -> Grant:
-    return Grant("EcsInWatchedClusters", (action,), ("*",), None, _IN_CLUSTERS)
+def _in_watched_clusters(s: Scope, action: str, kind: str) -> Grant:
+    """Tasks or services of the Regions and accounts of the watched clusters; which clusters, the
+    ecs:cluster condition says (set by code_grants, one list for the statement)."""
+    homes = dict.fromkeys(f"arn:{p}:ecs:{r}:{a}:{kind}/*" for p, r, a, _ in s.cluster_parts())
+    return Grant("EcsInWatchedClusters", (action,), tuple(homes), None, _IN_CLUSTERS)
 
 
 def _describe_tasks(s: Scope) -> Grant:
     if s.clusters_in_iam:
-        return _in_watched_clusters("ecs:DescribeTasks")
+        return _in_watched_clusters(s, "ecs:DescribeTasks", "task")
     return Grant("EcsDescribeTasks", ("ecs:DescribeTasks",), (s.ecs_arn("task/*"),),
                  wildcard_reason="task ids are not known in advance; every task of the account: "
                                  + (_TOO_MANY if s.clusters else _ALL_CLUSTERS))
@@ -130,7 +134,7 @@ def _describe_tasks(s: Scope) -> Grant:
 
 def _describe_services(s: Scope) -> Grant:
     if s.clusters_in_iam:
-        return _in_watched_clusters("ecs:DescribeServices")
+        return _in_watched_clusters(s, "ecs:DescribeServices", "service")
     return Grant("EcsDescribeServices", ("ecs:DescribeServices",), (s.ecs_arn("service/*"),),
                  wildcard_reason="service names are not known in advance; every service of the account: "
                                  + (_TOO_MANY if s.clusters else _ALL_CLUSTERS))
@@ -140,7 +144,9 @@ def _list_tasks(s: Scope) -> Grant:
     # ListTasks authorises on container instances (none on Fargate): IAM scopes it by cluster only,
     # through the ecs:cluster condition key.
     if s.clusters_in_iam:
-        return _in_watched_clusters("ecs:ListTasks")
+        return Grant("EcsListTasksInWatchedClusters", ("ecs:ListTasks",), ("*",), None,
+                     "ecs:ListTasks has no task-level resource; it is scoped to the watched clusters by the "
+                     "ecs:cluster condition")
     condition = {"ArnLike": {"ecs:cluster": [s.ecs_arn("cluster/*")]}}
     return Grant("EcsListTasks", ("ecs:ListTasks",), ("*",), condition,
                  wildcard_reason="ecs:ListTasks has no task-level resource; it is scoped to the account's clusters "
@@ -278,14 +284,18 @@ def code_grants(actions: Iterable[str], scope: Scope) -> list[Grant]:
             if grant.sid in merged:
                 old = merged[grant.sid]
                 grant = Grant(old.sid, old.actions + tuple(a for a in grant.actions if a not in old.actions),
-                              old.resources, old.conditions, old.wildcard_reason, old.runtime)
+                              old.resources + tuple(r for r in grant.resources if r not in old.resources),
+                              old.conditions, old.wildcard_reason, old.runtime)
             merged[grant.sid] = grant
     out = list(merged.values())
-    if scope.clusters_in_iam and "EcsInWatchedClusters" in merged:
-        # The one list of watched clusters, for every ECS action that names a cluster.
-        g = merged["EcsInWatchedClusters"]
-        out[out.index(g)] = Grant(g.sid, g.actions, g.resources, {"ArnLike": {"ecs:cluster": scope.cluster_arns()}},
-                                  g.wildcard_reason, g.runtime)
+    if scope.clusters_in_iam:
+        # The list of watched clusters, for the ECS actions that name a cluster.
+        for sid in ("EcsInWatchedClusters", "EcsListTasksInWatchedClusters"):
+            if sid in merged:
+                g = merged[sid]
+                out[out.index(g)] = Grant(g.sid, g.actions, g.resources,
+                                          {"ArnLike": {"ecs:cluster": scope.cluster_arns()}},
+                                          g.wildcard_reason, g.runtime)
     return out
 
 

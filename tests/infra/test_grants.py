@@ -31,9 +31,9 @@ def test_star_only_where_iam_has_no_resource_level_permission_or_a_condition_sco
     for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], scope):
         if "*" in g.resources:
             assert g.wildcard_reason
-            if g.conditions:
-                continue  # scoped by a condition key (ecs:cluster), one list for every action
             assert len(g.actions) == 1
+            if g.conditions:
+                continue  # ecs:ListTasks, scoped by its ecs:cluster condition
             assert g.actions[0] in P.NO_RESOURCE_LEVEL, g
 
 
@@ -68,10 +68,20 @@ def test_cluster_scoping_is_one_condition_list():
                 clusters=("prod", "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"))
     assert s.cluster_arns() == ["arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
                                 "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"]
-    (g,) = [g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], s) if g.sid.startswith("Ecs") and
-            "ecs:DescribeTaskDefinition" not in g.actions]
-    assert set(g.actions) == {"ecs:DescribeTasks", "ecs:DescribeServices", "ecs:ListTasks"}
+    grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], s)}
+    g = grants["EcsInWatchedClusters"]
+    assert set(g.actions) == {"ecs:DescribeTasks", "ecs:DescribeServices"}
+    assert g.resources == ("arn:aws:ecs:eu-west-1:123456789012:task/*", "arn:aws-cn:ecs:cn-north-1:222222222222:task/*",
+                           "arn:aws:ecs:eu-west-1:123456789012:service/*",
+                           "arn:aws-cn:ecs:cn-north-1:222222222222:service/*")
     assert g.conditions == {"ArnLike": {"ecs:cluster": s.cluster_arns()}}
+    listing = grants["EcsListTasksInWatchedClusters"]
+    assert (listing.actions, listing.resources) == (("ecs:ListTasks",), ("*",))
+    assert listing.conditions == g.conditions
+    # 30 clusters: the same statements, whatever the number (until the budget).
+    many = G.Scope(partition="aws", region="eu-west-1", account="123456789012",
+                   clusters=tuple(f"c{n}" for n in range(30)))
+    assert len(G.code_grants(P.FUNCTION_ACTIONS["manual"], many)) == len(grants)
     every = G.Scope(partition="aws", region="eu-west-1", account="123456789012")
     grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], every)}
     assert grants["EcsDescribeServices"].resources == ("arn:aws:ecs:eu-west-1:123456789012:service/*",)

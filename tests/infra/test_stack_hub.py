@@ -78,12 +78,20 @@ def test_bus_accepts_ecs_events_from_the_source_accounts_only(t):
 def test_hub_grants_are_scoped_to_clusters_secret_and_member_roles(t, fn):
     statements = function_statements(t, fn)
     s = by_sid(statements)
-    # One statement, one list of clusters (the ecs:cluster condition) for every ECS action naming a cluster.
+    # The clusters are listed once per statement, in the ecs:cluster condition (not one ARN per cluster
+    # and action); the resources are the tasks and services of the clusters' Regions and accounts.
+    clusters = {"ArnLike": {"ecs:cluster": [f"{HERE}:cluster/prod", STAGING]}}
     ecs = s["EcsInWatchedClusters"]
     assert sorted(as_list(ecs["Action"])) == sorted(
-        a for a in FUNCTION_ACTIONS[fn] if a in ("ecs:DescribeTasks", "ecs:DescribeServices", "ecs:ListTasks"))
-    assert ecs["Resource"] == "*"
-    assert render(ecs["Condition"]) == {"ArnLike": {"ecs:cluster": [f"{HERE}:cluster/prod", STAGING]}}
+        a for a in FUNCTION_ACTIONS[fn] if a in ("ecs:DescribeTasks", "ecs:DescribeServices"))
+    kinds = ["task"] + (["service"] if "ecs:DescribeServices" in FUNCTION_ACTIONS[fn] else [])
+    assert render(as_list(ecs["Resource"])) == [r for k in kinds for r in (
+        f"{HERE}:{k}/*", f"arn:aws:ecs:eu-west-1:123456789012:{k}/*")]
+    assert render(ecs["Condition"]) == clusters
+    if "ecs:ListTasks" in FUNCTION_ACTIONS[fn]:
+        listing = s["EcsListTasksInWatchedClusters"]
+        assert (listing["Action"], listing["Resource"]) == ("ecs:ListTasks", "*")
+        assert render(listing["Condition"]) == clusters
     assert not {"EcsDescribeTasks", "EcsDescribeServices", "EcsListTasks"} & set(s)
     assert render(as_list(s["ReadTaskLogs"]["Resource"])) == [
         f"arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{p}*:log-stream:*"
