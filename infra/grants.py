@@ -29,8 +29,9 @@ INLINE_POLICY_LIMIT = 10_240
 # Above this many characters, the list of watched clusters is not written into the roles' policies:
 # the IAM scope becomes every cluster of the account (the EventBridge rules still filter the events
 # to the watched clusters). A role holds the list at most twice (Describe*, ListTasks): at
-# worst-case ARN lengths this is about 40 clusters of 16-character names.
-CLUSTER_CONDITION_BUDGET = 3_000
+# worst-case ARN lengths this is about 33 clusters of 16-character names (two lists and the rest of
+# the policy, about 4,000 characters in a hub with Slack, stay under 10,240).
+CLUSTER_CONDITION_BUDGET = 2_500
 # Worst-case lengths of what CloudFormation resolves at deploy time, for the size estimate.
 _WORST = {"AWS::Partition": "aws-iso-b", "AWS::Region": "ap-southeast-3x", "AWS::AccountId": "0" * 12,
           "AWS::URLSuffix": "amazonaws.com.cn", "AWS::StackName": "x" * 128}
@@ -372,5 +373,5 @@ def check_inline_policy_size(role: str, documents: Iterable[Any]) -> int:
         raise PolicySizeError(
             f"the inline policies of role {role} would take {total:,} characters, more than IAM's "
             f"{INLINE_POLICY_LIMIT:,}: deploying would fail (LimitExceeded). Shorten autopsy:logGroupPrefixes, "
-            f"autopsy:taskRolePatterns or autopsy:sourceAccounts (use autopsy:organizationId).")
+            f"autopsy:taskRolePatterns, autopsy:clusters or autopsy:sourceAccounts (use autopsy:organizationId).")
     return total

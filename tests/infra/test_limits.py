@@ -94,3 +94,20 @@ def test_many_clusters_is_nag_and_lint_clean(many):
     for name, template in many.templates.items():
         matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
         assert [f"{m.rule.id} {m.message}" for m in matches if m.rule.severity == "error"] == [], name
+
+
+def test_the_most_clusters_still_listed_fit_a_full_hub_policy(tmp_path):
+    """At the listing budget's edge (both lists, Slack secret and its key, member roles), synth passes
+    its own size check, and the clusters are still named in IAM."""
+    from tests.infra.conftest import synth
+
+    listed = [c for i, c in enumerate(CLUSTERS) if G.cluster_list_size(CLUSTERS[: i + 1]) <= G.CLUSTER_CONDITION_BUDGET]
+    s = synth(tmp_path, MANY_CONTEXT | {
+        "autopsy:clusters": listed,
+        "autopsy:slackSecretKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab",
+        "autopsy:taskRoleTag": "ecs-autopsy=simulate"})
+    sizes = _inline_sizes(s.templates["EcsAutopsy"])
+    assert max(sizes.values()) <= G.INLINE_POLICY_LIMIT
+    assert len(listed) >= 30
+    assert any(listed[-1] in json.dumps(r["Properties"].get("Policies", []))
+               for r in resources(s.templates["EcsAutopsy"], "AWS::IAM::Role").values())
