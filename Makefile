@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test reliability lint bench synth clean
+.PHONY: demo test unit typecheck reliability lint bench synth clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # `make demo`: the Lambda handlers against a local AWS stand-in (moto server) and a local Slack webhook,
 # scenario by scenario; writes demo-out/ (Slack payloads, SNS messages, index.html). Under a minute.
 demo: $(STAMP)
-	@$(BIN)/python -m shared.demo
+	@$(BIN)/python -m demo
 
 # The reliability tests (tests/reliability: bad input, faults, duplicates and storms, secrets, Slack
 # injection, least privilege) print their figures at the end of every pytest run, so `make test`
@@ -23,6 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
+
+# `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check.
+unit: $(STAMP)
+	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+typecheck: $(STAMP)
+	@$(BIN)/python -m mypy
 
 reliability: $(STAMP)
 	@$(BIN)/python -m pytest -q tests/reliability

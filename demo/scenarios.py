@@ -47,6 +47,8 @@ class Scenario:
     task_role_actions: tuple[str, ...] = ()
     task_role_resource: str = "*"
     tasks: int = 1  # stopped tasks (deploy: the crash loop)
+    tags: dict[str, str] = field(default_factory=dict)  # on the service: ecs-autopsy:* routing tags
+    fixed_env: dict[str, str] = field(default_factory=dict)  # deploy: the revision the rollback returns to
 
 
 DB_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/orders/db-Xy12Ab"
@@ -118,6 +120,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         title=f"A deploy crash-loops {CRASH_LOOP_TASKS} tasks; the circuit breaker fails it",
         sample="missing-env-var", kind="deploy", tasks=CRASH_LOOP_TASKS,
         env={"NODE_ENV": "production", "STRIPE_API_BASE": "https://api.stripe.com"},
+        fixed_env={"NODE_ENV": "production", "STRIPE_API_BASE": "https://api.stripe.com",
+                   "STRIPE_WEBHOOK_SECRET": "from-secrets-manager"},
+        tags={"ecs-autopsy:slack-channel": "C0BILLING1", "ecs-autopsy:mention": "<!subteam^S0BILLING1>",
+              "ecs-autopsy:team": "billing"},
         expect=Expect("missing-env-var", {"variable": "STRIPE_WEBHOOK_SECRET"}, slack=(1, 5),
                       sns=CRASH_LOOP_TASKS + 1, scope="deployment"),
     ),

@@ -160,6 +160,19 @@ def cluster_list_size(clusters: Iterable[str]) -> int:
     return sum(len(c) + 3 if c.startswith("arn:") else base + len(c) for c in clusters)
 
 
+def _list_tags(s: Scope) -> Grant:
+    # Routing tags are read from the stopped task's service, task definition and cluster. Granted on the
+    # Regions and accounts of the watched clusters, not per cluster: a list per cluster would grow the
+    # policy with every cluster (ListTagsForResource on a task definition carries no ecs:cluster key).
+    homes = dict.fromkeys((p, r, a) for p, r, a, _ in s.cluster_parts()) if s.clusters_in_iam else \
+        {(s.partition, s.region, s.account): None}
+    arns = [f"arn:{p}:ecs:{r}:{a}:{kind}/*" for kind in ("service", "cluster") for p, r, a in homes]
+    return Grant("EcsReadRoutingTags", ("ecs:ListTagsForResource",), (*arns, s.ecs_arn("task-definition/*")),
+                 wildcard_reason="routing tags (ecs-autopsy:*) are read from the stopped task's service, task "
+                                 "definition and cluster, not known in advance; tags only, of the watched "
+                                 "clusters' accounts and Regions")
+
+
 def _log_events(s: Scope) -> Grant:
     arns = tuple(f"arn:{s.partition}:logs:{s.region}:{s.account}:log-group:{p}*:log-stream:*"
                  for p in s.log_group_prefixes)
@@ -248,6 +261,7 @@ SCOPES: dict[str, Builder] = {
     "ecs:DescribeTasks": _describe_tasks,
     "ecs:DescribeServices": _describe_services,
     "ecs:ListTasks": _list_tasks,
+    "ecs:ListTagsForResource": _list_tags,
     "logs:GetLogEvents": _log_events,
     "iam:SimulatePrincipalPolicy": _simulate,
     "sns:Publish": _publish,

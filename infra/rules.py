@@ -93,8 +93,8 @@ def _chunks(clusters: Sequence[str], base: dict, place: str, matcher: Callable[[
 
 
 def rule_specs(config: AutopsyConfig, accounts: Sequence[str] | None = None) -> list[RuleSpec]:
-    """The rules, three kinds (more when the clusters do not fit one pattern). `accounts`: restrict
-    to events of these accounts (hub mode), else any."""
+    """The rules, three kinds, five in Slack app mode (more rules when the clusters do not fit one
+    pattern). `accounts`: restrict to events of these accounts (hub mode), else any."""
     clusters = config.clusters
     account = list(accounts) if accounts else None
     worst_accounts = [a if a.isdigit() else _ACCOUNT_TOKEN for a in account] if account else None
@@ -110,6 +110,18 @@ def rule_specs(config: AutopsyConfig, accounts: Sequence[str] | None = None) -> 
          "ecs-autopsy: ECS services that cannot start tasks (SERVICE_TASK_START_IMPAIRED)",
          SERVICE_ACTION, {"eventName": ["SERVICE_TASK_START_IMPAIRED"]}, "clusterArn", _cluster_matcher),
     ]
+    if config.slack_app:
+        # A service is healthy again: filtered on the event name (and the watched clusters), so the
+        # function costs one GetItem for a service without an open incident.
+        kinds += [
+            ("ServiceSteadyStateRule", "recovered",
+             "ecs-autopsy: a service reached a steady state (reply 'recovered' in its open Slack thread)",
+             SERVICE_ACTION, {"eventName": ["SERVICE_STEADY_STATE"]}, "clusterArn", _cluster_matcher),
+            ("DeploymentCompletedRule", "recovered",
+             "ecs-autopsy: a deployment (or its rollback) completed (reply 'recovered' in its open Slack thread)",
+             DEPLOYMENT_STATE_CHANGE, {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED"]}, "resources",
+             _service_matcher),
+        ]
     out: list[RuleSpec] = []
     for rule_id, function, description, detail_type, detail, place, matcher in kinds:
         base: dict = {"source": [SOURCE], "detail-type": [detail_type], "detail": dict(detail)}

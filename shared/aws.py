@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from shared.warm import on_reset
+
 CONNECT_TIMEOUT = 2.0  # seconds
 READ_TIMEOUT = 5.0
 MAX_ATTEMPTS = 3  # in all, the first try included
@@ -254,6 +256,12 @@ def clients_for_request(clients: Clients, request: Mapping[str, Any]) -> Clients
 
 _DEFAULT: Clients | None = None
 _DEFAULT_LOCK = threading.Lock()
+
+
+@on_reset
+def forget_default_clients() -> None:
+    global _DEFAULT
+    _DEFAULT = None
 
 
 def default_clients(member_role_name: str | None = None) -> Clients:

@@ -24,8 +24,8 @@ from functions.runtime import (
     reject,
     with_evidence_budget,
 )
-from shared.inputs import BadInput
 from shared.models.event import DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION, DeploymentEvent
+from shared.models.parse import BadInput, parse_deploy_event
 
 IDEMPOTENCY_KEY = "id"
 
@@ -50,7 +50,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def validate(event: Any) -> DeploymentEvent:
-    from shared.deploy import parse_deploy_event
 
     if not isinstance(event, dict):
         raise reject(f"expected a JSON object, got {type(event).__name__}", event)
@@ -65,7 +64,7 @@ def validate(event: Any) -> DeploymentEvent:
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    from shared.deploy import diagnose_deployment, parse_deploy_event
+    from shared.pipeline import diagnose_deployment
 
     finding = diagnose_deployment(parse_deploy_event(event), clients(), config())
     record(finding)

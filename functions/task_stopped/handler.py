@@ -25,8 +25,8 @@ from functions.runtime import (
     reject,
     with_evidence_budget,
 )
-from shared.inputs import describe_validation_error
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
+from shared.models.parse import describe_validation_error
 
 IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
 
@@ -62,7 +62,7 @@ def validate(event: Any) -> TaskStateChangeEvent:
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    from shared.evidence.gather import investigate
+    from shared.pipeline import investigate
 
     task_event = TaskStateChangeEvent.model_validate(event)
     _, finding = investigate(task_event, clients(), config(), collapse=True)

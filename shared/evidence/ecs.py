@@ -15,6 +15,7 @@ from typing import Any
 from shared.evidence.errors import Gap
 from shared.evidence.model import ContainerDefinition, ServiceFacts, TaskDefinitionFacts
 from shared.models.event import TaskStateChangeEvent, cluster_name
+from shared.warm import on_reset
 
 TASK_EXPIRED = ("ECS no longer knows task {task} ({reason}): stopped tasks stay visible for about an hour, so "
                 "its stop reason and exit codes could not be read.")
@@ -59,7 +60,7 @@ def cluster_of_task(task_arn: str | None) -> str | None:
 
 def task_event(task: dict) -> TaskStateChangeEvent:
     """A DescribeTasks task wrapped in the EventBridge envelope the engine reads."""
-    from shared.inputs import parse_task_event
+    from shared.models.parse import parse_task_event
 
     return parse_task_event(_jsonable(task))
 
@@ -151,6 +152,7 @@ def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
         return _td_cache.get(arn)
 
 
+@on_reset
 def clear_cache() -> None:
     with _td_lock:
         _td_cache.clear()
@@ -194,6 +196,9 @@ def _container(c: dict) -> ContainerDefinition:
         log_options=dict(log_config.get("options") or {}),
         entry_point=tuple(c.get("entryPoint") or ()),
         command=tuple(c.get("command") or ()),
+        depends_on=tuple((d["containerName"], d.get("condition") or "START") for d in c.get("dependsOn") or []
+                         if d.get("containerName")),
+        firelens=(c.get("firelensConfiguration") or {}).get("type"),
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.notify import noise
-from shared.notify.channels import Channel
+from shared.notify.channels import Channel, Skipped
 from shared.notify.noise import Decision
 from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, Seen, State
 from shared.redact import redact
@@ -83,7 +83,8 @@ class DeliveryError(RuntimeError):
 
 def delivery_id(f: Finding) -> str:
     t = f.task
-    parts = [f.fingerprint, f.scope, t.task_arn, str(t.event_version or 0)]
+    subject = t.task_arn or (f.deployment.service_arn if f.deployment else None) or ""
+    parts = [f.fingerprint, f.scope, subject, str(t.event_version or 0)]
     if f.deployment is not None:
         parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
@@ -144,18 +145,26 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
 
 def _send(ch: Channel, finding: Finding, decision: Decision | None) -> ChannelOutcome:
     occurrence = None
+    send = ch.send
     if ch.human:
         if decision is None:
             return ChannelOutcome(ch.name, "failed", "no noise decision")
-        if not decision.post:
-            return ChannelOutcome(ch.name, "skipped", decision.reason)
         occurrence = decision.occurrence
+        if not decision.post:
+            # A channel that keeps a live count (Slack app mode) observes every counted occurrence.
+            observe = getattr(ch, "observe", None)
+            if observe is None or not decision.window_seconds:
+                return ChannelOutcome(ch.name, "skipped", decision.reason)
+            send = observe
     try:
-        receipt = ch.send(finding, occurrence)
+        receipt = send(finding, occurrence)
     except Exception as exc:
         detail = _safe(exc)
         log.error("delivery to %s failed: %s", ch.name, detail)
         return ChannelOutcome(ch.name, "failed", detail)
+    if isinstance(receipt, Skipped):
+        return ChannelOutcome(ch.name, "skipped", str(receipt)[:200] if decision is None or decision.post
+                              else f"{decision.reason}; {receipt}"[:200])
     return ChannelOutcome(ch.name, "sent", str(receipt)[:200])
 
 

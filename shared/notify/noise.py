@@ -1,7 +1,7 @@
 """Noise control for the human channels (Slack, Chatbot). SNS gets every task regardless.
 
 Policy, per failure (the finding's fingerprint: service, pattern, key facts):
-- `expected-stop` is not posted unless settings.post_expected_stops (decided without any state).
+- an expected stop (verdict "expected") is not posted unless settings.post_expected_stops (no state).
 - A window opens at the first occurrence and lasts settings.noise_window_seconds (default 15 min).
   The first occurrence posts. Later ones only increment the window's count, except at growing
   thresholds (10, 50, 200, then every 1000) where a "still happening: seen N times" post goes out,
@@ -87,8 +87,8 @@ def noise_key(f: Finding) -> str:
 
 def rule_out(f: Finding, settings: Settings) -> Decision | None:
     """The decision that needs no count (nothing is stored for it), or None: count the task."""
-    if f.pattern == "expected-stop" and not settings.post_expected_stops:
-        return Decision(False, "expected-stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
+    if f.verdict == "expected" and not settings.post_expected_stops:
+        return Decision(False, "an expected stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
     return None
 
 

@@ -240,7 +240,7 @@ def _task_fields(f: Finding) -> list[dict[str, Any]]:
         ("Stop code", inline(t.stop_code or "-")),
         ("Exit codes", _exit_codes(f)),
         ("Cause", f"{cause}, confidence {f.confidence:.2f}"),
-        ("Task", inline(t.task_id or t.task_arn)),
+        ("Task", inline(t.task_id or t.task_arn or "-")),
         ("Account / Region", inline(f"{t.account or '-'} / {t.region or '-'}")),
     ]
     return [_field(k, v) for k, v in fields[:FIELDS_MAX]]
@@ -340,7 +340,9 @@ def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, 
 # -------------------------------------------------------------------------------------------------
 # Validation (tests, and a last guard before sending)
 # -------------------------------------------------------------------------------------------------
-_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>)")
+# An unescaped "<" is only allowed to open a console link, or a mention the routing validated
+# (shared/notify/routing.py: a user group or a user id, from tags and configuration, never from text).
+_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>|!subteam\^S[A-Z0-9]{2,20}>|@[UW][A-Z0-9]{2,20}>)")
 
 
 def validate(payload: dict[str, Any]) -> list[str]:

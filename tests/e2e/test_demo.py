@@ -84,11 +84,12 @@ def test_noise_behaviour(demo):
     # The duplicate is diagnosed once: the second invocation returns the first one's stored result.
     dup = rows["duplicate-event"]
     assert dup["invocations"] == 2 and dup["results"][0] == dup["results"][1]
-    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack gets the first task
-    # post, the "still happening" follow-ups (10, 50) and the deploy-level post: 4, within the cap of 5.
+    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack (app mode) gets ONE
+    # thread in the team's channel: the parent (edited with the live count), replies at 10 and 50 tasks,
+    # the deploy-level finding, and one "recovered" reply (the rollback completed, then a steady state).
     loop = rows["deploy-crash-loop"]
-    assert loop["invocations"] == 51
-    assert loop["slack_posts"] == 4
+    assert loop["invocations"] == 53  # 50 tasks, the deployment, two recovery events
+    assert loop["slack_posts"] == 5
     assert loop["calls"]["logs.GetLogEvents"] < 51  # the storm collapse borrowed logs
 
 
@@ -118,11 +119,20 @@ def test_slack_files_are_valid_block_kit(demo):
     from shared.render.slack import validate
 
     files = sorted((demo["out"] / "slack").glob("*.json"))
-    assert len(files) == demo["summary"]["slack_posts"] == 12
+    assert len(files) == demo["summary"]["slack_posts"] == 13
+    threads: dict[str, list[str]] = {}
     for path in files:
-        payload = json.loads(path.read_text())
+        payload = json.loads(path.read_text())  # the chat.postMessage body: channel, thread_ts, text, blocks
         assert validate(payload) == [], path.name
-        assert payload["blocks"][0]["type"] == "header"
+        if "thread_ts" in payload:
+            threads.setdefault(payload["thread_ts"], []).append(payload["text"])
+        else:
+            assert payload["blocks"][0]["type"] == "header", path.name
+    # two services routed to two channels by their tags; the crash loop is one thread with one recovery
+    channels = {json.loads(p.read_text())["channel"] for p in files}
+    assert channels == {"C0ECSALERT", "C0BILLING1"}
+    (replies,) = threads.values()
+    assert sum("Recovered after" in text for text in replies) == 1 and len(replies) == 4
     iam = json.loads((demo["out"] / "slack" / "03-iam-access-denied-1.json").read_text())
     assert '"Action": ["dynamodb:PutItem"]' in json.dumps(iam["blocks"], ensure_ascii=False).replace('\\"', '"')
 

@@ -128,8 +128,8 @@ def test_request_account_rejects_a_bad_account(request_, message):
 ])
 def test_manual_requests_about_a_member_assume_its_reader_role(env, request_):
     """Before: {cluster, task} and {cluster, service} were read with the hub's own credentials."""
-    from shared.inputs import BadInput
     from shared.live import diagnose_request
+    from shared.models.parse import BadInput
 
     with mock_aws():
         clients = Clients(REGION, member_role_name="ecs-autopsy-reader")
@@ -149,8 +149,8 @@ def test_manual_requests_about_a_member_assume_its_reader_role(env, request_):
 
 
 def test_manual_request_with_a_bad_account_is_refused(env):
-    from shared.inputs import BadInput
     from shared.live import diagnose_request
+    from shared.models.parse import BadInput
 
     with pytest.raises(BadInput, match="12-digit"):
         diagnose_request({"cluster": "prod", "service": "api", "account": "nope"}, Clients(REGION))

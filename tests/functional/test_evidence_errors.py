@@ -16,8 +16,9 @@ import shared.aws
 from shared.aws import BudgetSpent, Clients, evidence_budget
 from shared.evidence import ecs
 from shared.evidence.errors import KINDS, Gap, GapText, classify, describe, guarded, guarded_kind
-from shared.evidence.gather import clear_storm_cache, investigate
-from shared.inputs import parse_task_event
+from shared.evidence.gather import clear_storm_cache
+from shared.models.parse import parse_task_event
+from shared.pipeline import investigate
 from tests.functional.aws_world import REGION, stopped_event
 
 

@@ -118,8 +118,8 @@ def test_warm_app_crash_with_slack_is_five_calls_with_the_idempotency_record(aws
     )
 
     from shared.evidence import ecs
-    from shared.evidence.gather import investigate
     from shared.inputs import parse_task_event
+    from shared.pipeline import investigate
     from tests.functional.aws_world import PANIC_LOGS, World, container_def
 
     clients = Clients(REGION)
