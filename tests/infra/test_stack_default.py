@@ -290,3 +290,8 @@ def test_synth_needs_no_account_or_region(t):
     # Environment-agnostic: account and Region stay pseudo parameters, resolved at deploy.
     text = str(t)
     assert "AWS::AccountId" in text and "AWS::Region" in text
+
+
+def test_outputs_name_both_topics(t):
+    assert t["Outputs"]["TopicArn"]["Value"] == {"Ref": findings_topic(t)}
+    assert t["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": alarm_topic(t)}
