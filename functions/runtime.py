@@ -7,7 +7,9 @@ adds 400-600 ms to a cold start, more than the whole diagnosis.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -70,6 +72,43 @@ def state() -> Any:
 RESERVE_SECONDS = 8.0
 # The current invocation's Lambda context (handlers set it first thing).
 INVOCATION: ContextVar[Any] = ContextVar("lambda_context", default=None)
+
+
+# Time kept back from the evidence budget: one AWS attempt that overruns the deadline (connect +
+# read timeout), the diagnosis, and the delivery (Slack keeps within its own deadline).
+EVIDENCE_RESERVE_SECONDS = 20.0
+
+
+def evidence_budget_seconds(context: Any) -> float:
+    """The invocation's evidence budget: its remaining time minus EVIDENCE_RESERVE_SECONDS (half of
+    what is left when that is less than the reserve); without a Lambda context, the default budget."""
+    from shared.aws import DEFAULT_EVIDENCE_BUDGET
+
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining_ms):
+        return DEFAULT_EVIDENCE_BUDGET
+    remaining = remaining_ms() / 1000
+    return remaining - EVIDENCE_RESERVE_SECONDS if remaining > EVIDENCE_RESERVE_SECONDS else remaining / 2
+
+
+def with_evidence_budget(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Handler decorator: remember the Lambda context and set the evidence time budget for the
+    invocation (reset afterwards). Past it, evidence reads become "timeout" gaps and the invocation
+    still ends with a finding."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        from shared.aws import EVIDENCE_DEADLINE, set_evidence_deadline
+
+        invocation = INVOCATION.set(context)
+        deadline = set_evidence_deadline(evidence_budget_seconds(context))
+        try:
+            return handler(event, context)
+        finally:
+            EVIDENCE_DEADLINE.reset(deadline)
+            INVOCATION.reset(invocation)
+
+    return wrapper
 
 
 def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:

@@ -4,18 +4,25 @@
     EcsAutopsy(self, "Autopsy", config=AutopsyConfig(clusters=("prod",), slack_webhook_secret="ecs/slack"))
 
 Resources: three EventBridge rules (task stopped, deployment failed, task start impaired) with a
-dead-letter queue; three Lambda functions (Python 3.12, arm64, reserved concurrency) with their own
-role, log group and on-failure queue; the findings topic (KMS, SSL only) unless an existing one is
-given; the state table (TTL); alarms on every queue's depth and every function's errors, published
-to the topic; and, for an organization hub, the event bus policy that lets member accounts send
-their ECS events.
+dead-letter queue; three Lambda functions (Python 3.12, arm64, reserved concurrency only when
+configured) with their own role, log group and on-failure queue; the findings topic (KMS, SSL only)
+unless an existing one is given; the alarm topic (KMS, SSL only; optional email and AWS Chatbot
+subscriptions); the state table (TTL); alarms on every queue's depth and every function's errors,
+published to the alarm topic; and, for an organization hub, the event bus policy that lets member
+accounts (or the whole organization) send their ECS events.
+
+Synth-time checks (each raises ConfigError with the key to change): an ARN in another Region than
+the stack's (when the Region is known at synth; else a template Rule fails the deploy with the same
+message), and a role's inline policies over IAM's 10,240-character limit.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Annotations, Aws, CfnRule, CfnRuleAssertion, Duration, Fn, RemovalPolicy, Stack, Token
+from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -26,12 +33,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import grants as G
 from infra import nag
-from infra.config import RETENTION_DAYS, AutopsyConfig
+from infra.config import RETENTION_DAYS, AutopsyConfig, ConfigError
 from infra.hub import HubBusPolicy
 from infra.packaging import handler_entry, lambda_code
 from infra.rules import rule_specs
@@ -66,7 +74,7 @@ TARGET_RETRIES = 3
 # below. 512 MB (~0.29 vCPU) keeps the cold start near 2 s and a 10k-line diagnosis near 0.1 s;
 # a warm invocation mostly waits on AWS and Slack APIs, paid per ms and per MB, so more memory would
 # cost more for ~1 s less cold start. Timeouts cover the AWS reads (describe calls, GetLogEvents,
-# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and adaptive retries, plus the Slack
+# ELB/EC2/IAM), each bounded by botocore connect/read timeouts and 3 standard-mode attempts, plus the Slack
 # post: one task 60 s; a failed deployment reads several stopped tasks, 120 s.
 MEMORY_MB = 512
 
@@ -124,11 +132,17 @@ class EcsAutopsy(Construct):
                  code: lambda_.Code | None = None) -> None:
         super().__init__(scope, construct_id)
         self.config = config = config or AutopsyConfig()
+        check_regions(self, config)
         code = code or lambda_code()
 
-        self.topic_key: kms.IKey | None = None
+        # One key for the topics this construct creates (the alarm topic, and the findings topic
+        # unless an existing one is given).
+        self.topic_key: kms.Key = kms.Key(
+            self, "TopicKey", description="ecs-autopsy topics (findings, alarms)", enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY, policy=topic_key_policy())
         self.topic: sns.ITopic = self._topic(config)
-        topic_key_arn = self.topic_key.key_arn if self.topic_key else config.topic_kms_key_arn
+        self.alarm_topic: sns.Topic = self._alarm_topic(config)
+        topic_key_arn = config.topic_kms_key_arn if config.topic_arn else self.topic_key.key_arn
         self.table = self._table()
 
         self.events_dlq = self._queue("EventsDlq", "EventBridge rule targets that could not be delivered")
@@ -145,13 +159,24 @@ class EcsAutopsy(Construct):
             topic_arn=self.topic.topic_arn, topic_key_arn=topic_key_arn, table_arn=self.table.table_arn,
             secret_resources=G.secret_resources(Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID,
                                                 config.slack_webhook_secret),
-            member_role_arns=G.member_role_arns(Aws.PARTITION, config.source_accounts, config.member_role_name),
+            member_role_arns=G.member_role_arns(Aws.PARTITION, config.source_accounts, config.member_role_name,
+                                                config.organization_id),
+            organization_id=config.organization_id,
+            task_role_patterns=config.task_role_patterns, task_role_tag=config.task_role_tag,
         )
+        if config.clusters and not scope_.clusters_in_iam:
+            Annotations.of(self).add_warning_v2(
+                "ecs-autopsy:many-clusters",
+                f"{len(config.clusters)} watched clusters are too many to list in IAM policies "
+                f"({G.cluster_list_size(config.clusters):,} characters > {G.CLUSTER_CONDITION_BUDGET:,}): the "
+                "functions may read every cluster of the account; the EventBridge rules still only deliver "
+                "the watched clusters' events.")
         env = environment(config, topic_arn=self.topic.topic_arn, table_name=self.table.table_name)
         for spec in FUNCTION_SPECS + ((RECOVERY_SPEC,) if config.slack_app else ()):
             self._function(spec, config, scope_, env, code)
 
-        accounts = [Aws.ACCOUNT_ID, *config.source_accounts] if config.is_hub else None
+        accounts = [Aws.ACCOUNT_ID, *config.source_accounts] if config.source_accounts and not \
+            config.organization_id else None
         self.rules: dict[str, events.Rule] = {}
         for rule in rule_specs(config, accounts):
             r = events.Rule(self, rule.id, description=rule.description, event_pattern=rule.pattern)
@@ -164,23 +189,27 @@ class EcsAutopsy(Construct):
         for name, queue in self.failure_queues.items():
             self._queue_alarm(f"{FUNCTION_IDS[name]}FailureQueue", queue)
 
-        self.hub_policy = HubBusPolicy(self, "OrganizationHub", accounts=config.source_accounts) \
+        self.hub_policy = HubBusPolicy(self, "OrganizationHub", accounts=config.source_accounts,
+                                       organization_id=config.organization_id,
+                                       organization_unit_paths=config.organization_unit_paths) \
             if config.is_hub else None
 
     # ---- pieces -------------------------------------------------------------------------------
     def _topic(self, config: AutopsyConfig) -> sns.ITopic:
         if config.topic_arn:
             return sns.Topic.from_topic_arn(self, "Topic", config.topic_arn)
-        key = kms.Key(self, "TopicKey", description="ecs-autopsy findings topic", enable_key_rotation=True,
-                      removal_policy=RemovalPolicy.DESTROY, policy=topic_key_policy())
-        self.topic_key = key
-        topic = sns.Topic(self, "Topic", display_name="ecs-autopsy findings", master_key=key, enforce_ssl=True)
-        # The topic policy (written for enforce_ssl) replaces SNS's default one: let CloudWatch alarms
-        # of this account publish. Functions publish through their own IAM policy.
-        topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublish", actions=["sns:Publish"], resources=[topic.topic_arn],
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}))
+        # Functions publish through their own IAM policy; the topic policy only enforces SSL.
+        return sns.Topic(self, "Topic", display_name="ecs-autopsy findings", master_key=self.topic_key,
+                         enforce_ssl=True)
+
+    def _alarm_topic(self, config: AutopsyConfig) -> sns.Topic:
+        """Alarms of this deployment go here, not to the findings topic (whose subscribers filter findings)."""
+        topic = alarm_topic(self, self.topic_key, config)
+        if config.alarm_slack_workspace_id and config.alarm_slack_channel_id:
+            self.chatbot = chatbot.SlackChannelConfiguration(
+                self, "AlarmChatbot", slack_channel_configuration_name=f"ecs-autopsy-alarms-{Aws.REGION}",
+                slack_workspace_id=config.alarm_slack_workspace_id, slack_channel_id=config.alarm_slack_channel_id,
+                notification_topics=[topic], logging_level=chatbot.LoggingLevel.ERROR)
         return topic
 
     def _table(self) -> dynamodb.Table:
@@ -207,13 +236,20 @@ class EcsAutopsy(Construct):
                                   removal_policy=RemovalPolicy.DESTROY)
         failure_queue = self._queue(f"{spec.id}FailureQueue", f"failed asynchronous invocations of {spec.name}")
         actions = P.FUNCTION_ACTIONS[spec.name] + (P.ASSUME_MEMBER_ROLE if config.is_hub else ())
-        grants = G.code_grants(actions, scope_) + G.runtime_grants(log_group.log_group_arn, failure_queue.queue_arn)
+        grants = G.code_grants(actions, scope_)
+        if config.slack_webhook_secret and P.SLACK_SECRET[0] in actions:
+            grants += G.key_grants(config.slack_secret_kms_key_arn, Aws.REGION)
+        grants += G.runtime_grants(log_group.log_group_arn, failure_queue.queue_arn)
+        document = iam.PolicyDocument(statements=[g.statement() for g in grants])
         role = iam.Role(
             self, f"{spec.id}Role", path=G.ROLE_PATH,
+            # Hub: a fixed name, so member accounts trust exactly the functions' roles.
+            role_name=G.function_role_name(spec.name, Aws.REGION) if config.is_hub else None,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"ecs-autopsy {spec.name}: least privilege, from shared/permissions.py",
-            inline_policies={"ecs-autopsy": iam.PolicyDocument(statements=[g.statement() for g in grants])},
+            inline_policies={"ecs-autopsy": document},
         )
+        check_policy_size(role, [document])
         nag.acknowledge_wildcards(role, self, grants)
 
         reserved = config.reserved_concurrency
@@ -253,7 +289,7 @@ class EcsAutopsy(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        errors.add_alarm_action(cw_actions.SnsAction(self.topic))
+        errors.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
 
         self.functions[spec.name] = fn
         self.roles[spec.name] = role
@@ -272,7 +308,7 @@ class EcsAutopsy(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
         self.alarms[f"{name}Depth"] = alarm
 
     # ---- introspection (tests, issue 6's grant audit) -----------------------------------------
@@ -301,14 +337,72 @@ KEY_ACCOUNT_ACTIONS = (
 )
 
 
+def alarms_source() -> dict[str, dict[str, str]]:
+    """Confused-deputy conditions for CloudWatch: only this account's alarms (of this Region)."""
+    return {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"}}
+
+
 def topic_key_policy() -> iam.PolicyDocument:
     return iam.PolicyDocument(statements=[
         iam.PolicyStatement(
             sid="AccountAdministersAndDelegatesToIam", actions=list(KEY_ACCOUNT_ACTIONS), resources=["*"],
             principals=[iam.AccountRootPrincipal()]),
-        # As AWS documents it for alarms on encrypted topics; which alarms may publish is decided by
-        # the topic policy (aws:SourceAccount), where CloudWatch's calls carry that key.
+        # As AWS documents it for alarms on encrypted topics, limited to this account's alarms.
         iam.PolicyStatement(
             sid="CloudWatchAlarmsPublishToEncryptedTopic", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"], principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")]),
+            resources=["*"], principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            conditions=alarms_source()),
     ])
+
+
+def alarm_topic(scope: Construct, key: kms.IKey, config: AutopsyConfig) -> sns.Topic:
+    """The encrypted, SSL-only topic CloudWatch alarms of this account publish to, with the email
+    subscriptions of autopsy:alarmEmails."""
+    topic = sns.Topic(scope, "AlarmTopic", display_name="ecs-autopsy alarms", master_key=key, enforce_ssl=True)
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarmsPublish", actions=["sns:Publish"], resources=[topic.topic_arn],
+        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")], conditions=alarms_source()))
+    for email in config.alarm_emails:
+        topic.add_subscription(subs.EmailSubscription(email))
+    return topic
+
+
+def check_policy_size(role: iam.Role, documents: list[iam.PolicyDocument]) -> int:
+    """Synth-time: the role's inline policies, resolved at worst-case lengths, fit IAM's limit."""
+    stack = Stack.of(role)
+    try:
+        return G.check_inline_policy_size(role.node.path, [stack.resolve(d.to_json()) for d in documents])
+    except G.PolicySizeError as exc:
+        raise ConfigError(f"invalid ecs-autopsy configuration:\n  {exc}") from None
+
+
+def deploy_region(scope: Construct) -> str | None:
+    """The Region the stack deploys to, when synth knows it (the stack's env, else the CDK CLI's
+    CDK_DEFAULT_REGION, which `cdk deploy` also uses for an environment-agnostic stack)."""
+    region = Stack.of(scope).region
+    if not Token.is_unresolved(region):
+        return region
+    return os.environ.get("CDK_DEFAULT_REGION") or None
+
+
+def check_regions(scope: Construct, config: AutopsyConfig) -> None:
+    """The topic, its key, the Slack secret and its key must be in the functions' Region: alarm
+    actions cannot cross Regions, and the functions' clients publish and read in their own Region."""
+    regions = config.arn_regions()
+    if not regions:
+        return
+    here = deploy_region(scope)
+    if here is not None:
+        wrong = [f"{key}: {arn_region} is not the stack's Region {here}" for key, arn_region in regions.items()
+                 if arn_region != here]
+        if wrong:
+            raise ConfigError("invalid ecs-autopsy configuration:\n  " + "\n  ".join(
+                w + " (use a topic, key and secret of the Region ecs-autopsy is deployed to)" for w in wrong))
+        return
+    # Region unknown at synth (environment-agnostic stack): CloudFormation checks it before creating anything.
+    for i, (key, arn_region) in enumerate(sorted(regions.items())):
+        CfnRule(scope, f"SameRegion{i}", assertions=[CfnRuleAssertion(
+            assert_=Fn.condition_equals(Aws.REGION, arn_region),
+            assert_description=f"ecs-autopsy: {key} is in {arn_region}; deploy the stack to {arn_region} or use "
+                               f"a resource of the stack's Region")])

@@ -15,18 +15,31 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.settings import DEFAULT_LOG_GROUP_PREFIXES
+
 CONTEXT_PREFIX = "autopsy:"
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}$")
-_LOG_GROUP_PREFIX = re.compile(r"^[A-Za-z0-9._/#-]{1,511}$")
+_LOG_GROUP_PREFIX = re.compile(r"^[A-Za-z0-9._/#*-]{1,511}$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+_ROLE_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_/*-]{1,512}$")
+_TAG = re.compile(r"^([\w .:/=+@-]{1,128})=([\w .:/=+@-]{0,256})$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/r-[a-z0-9]{4,32}(/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})*/?\*?$")
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+_SLACK_ID = re.compile(r"^[A-Z0-9]{9,11}$")
+
+# Roles iam:SimulatePrincipalPolicy may simulate by default: ECS task and execution roles as people
+# and tools name them: ecsTaskExecutionRole / ecsTaskRole (console, docs), <Stack>-TaskDefTaskRole...
+# and ...TaskDefExecutionRole... (CDK), <app>-<env>-<svc>-TaskRole-... / -ExecutionRole-... (Copilot).
+DEFAULT_TASK_ROLE_PATTERNS = ("*TaskRole*", "*ExecutionRole*")
 
 # CloudWatch Logs accepts only these retention periods (days).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -77,8 +90,9 @@ class AutopsyConfig(BaseModel):
         (), alias="autopsy:clusters",
         description="Cluster names or ARNs to watch; empty: every cluster in the account and Region.")
     log_group_prefixes: tuple[str, ...] = Field(
-        ("/ecs/", "/aws/ecs/"), alias="autopsy:logGroupPrefixes",
-        description="Log group name prefixes the functions may read (logs:GetLogEvents).")
+        DEFAULT_LOG_GROUP_PREFIXES, alias="autopsy:logGroupPrefixes",
+        description="Log group name prefixes the functions may read (logs:GetLogEvents); '*' is an IAM "
+                    "wildcard (the default '*LogGroup' matches CDK-generated groups).")
     log_lines: int = Field(100, ge=1, le=10_000, alias="autopsy:logLines",
                            description="Log lines read per container.")
     post_expected_stops: bool = Field(False, alias="autopsy:postExpectedStops",
@@ -94,15 +108,44 @@ class AutopsyConfig(BaseModel):
     topic_kms_key_arn: str | None = Field(
         None, alias="autopsy:topicKmsKeyArn",
         description="KMS key of the existing topic (customer managed key only), so the functions may use it.")
+    slack_secret_kms_key_arn: str | None = Field(
+        None, alias="autopsy:slackSecretKmsKeyArn",
+        description="Customer managed KMS key of the Slack secret, so the functions may decrypt it "
+                    "(kms:Decrypt through Secrets Manager only).")
     source_accounts: tuple[str, ...] = Field(
         (), alias="autopsy:sourceAccounts",
         description="Organization hub: member accounts whose ECS events this account's bus accepts.")
+    organization_id: str | None = Field(
+        None, alias="autopsy:organizationId",
+        description="Organization hub: accept ECS events from every account of this AWS Organization "
+                    "(aws:PrincipalOrgID), so a new account needs no hub redeploy.")
+    organization_unit_paths: tuple[str, ...] = Field(
+        (), alias="autopsy:organizationUnitPaths",
+        description="Organization hub: only accounts under these OU paths (o-.../r-.../ou-.../, "
+                    "aws:PrincipalOrgPaths); needs autopsy:organizationId.")
+    alarm_emails: tuple[str, ...] = Field(
+        (), alias="autopsy:alarmEmails",
+        description="Email addresses subscribed to the alarm topic (each confirms by email).")
+    alarm_slack_workspace_id: str | None = Field(
+        None, alias="autopsy:alarmSlackWorkspaceId",
+        description="AWS Chatbot: Slack workspace (team) id for the alarm topic; with autopsy:alarmSlackChannelId.")
+    alarm_slack_channel_id: str | None = Field(
+        None, alias="autopsy:alarmSlackChannelId",
+        description="AWS Chatbot: Slack channel id the alarms are posted to.")
+    task_role_patterns: tuple[str, ...] = Field(
+        DEFAULT_TASK_ROLE_PATTERNS, alias="autopsy:taskRolePatterns",
+        description="Roles (path and name, IAM wildcards) iam:SimulatePrincipalPolicy may simulate: "
+                    "the task and execution roles of your task definitions.")
+    task_role_tag: str | None = Field(
+        None, alias="autopsy:taskRoleTag",
+        description="KEY=VALUE: roles tagged so may also be simulated (aws:ResourceTag condition).")
     member_role_name: str = Field("ecs-autopsy-reader", alias="autopsy:memberRoleName",
                                   description="Name of the read-only role in each member account.")
     reserved_concurrency: int | None = Field(
-        5, ge=1, le=100, alias="autopsy:reservedConcurrency",
-        description="Reserved concurrency of the task-stopped function (deploy-failed and manual get 2); "
-                    "null: none (for accounts at the minimum concurrency quota).")
+        None, ge=1, le=100, alias="autopsy:reservedConcurrency",
+        description="Reserved concurrency of the task-stopped function (deploy-failed and manual get at most "
+                    "2); none (default): no reservation. Reserving needs an account concurrency quota of at "
+                    "least 10 + the reserved total (docs/deploy.md).")
     log_retention_days: int = Field(30, alias="autopsy:logRetentionDays",
                                     description="Retention of the functions' log groups, in days.")
     hub_account: str | None = Field(None, alias="autopsy:hubAccount",
@@ -115,7 +158,8 @@ class AutopsyConfig(BaseModel):
                     "IAM roles are global).")
 
     # ---- field validation -------------------------------------------------------------------
-    @field_validator("clusters", "log_group_prefixes", "source_accounts", mode="before")
+    @field_validator("clusters", "log_group_prefixes", "source_accounts", "organization_unit_paths",
+                     "alarm_emails", "task_role_patterns", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return _as_list(value)
@@ -143,8 +187,11 @@ class AutopsyConfig(BaseModel):
         if not value:
             raise ValueError("at least one log group prefix is needed (the functions read task logs)")
         for p in value:
-            if not _LOG_GROUP_PREFIX.match(p):
-                raise ValueError(f"{p!r} is not a log group name prefix (letters, digits, . _ / # - ; no '*')")
+            if not _LOG_GROUP_PREFIX.match(p) or p.endswith("*"):
+                raise ValueError(f"{p!r} is not a log group name prefix (letters, digits, . _ / # - and '*' "
+                                 "wildcards inside; a prefix already matches what follows it: no trailing '*')")
+            if not p.strip("*/"):
+                raise ValueError(f"{p!r} would let the functions read every log group of the account")
         return _unique(value, "prefix")
 
     @field_validator("slack_webhook_secret")
@@ -196,7 +243,7 @@ class AutopsyConfig(BaseModel):
             raise ValueError(f"{value!r} is not a standard SNS topic ARN")
         return value
 
-    @field_validator("topic_kms_key_arn")
+    @field_validator("topic_kms_key_arn", "slack_secret_kms_key_arn")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -212,6 +259,60 @@ class AutopsyConfig(BaseModel):
             if not _ACCOUNT.match(a):
                 raise ValueError(f"{a!r} is not a 12-digit AWS account id")
         return _unique(value, "account")
+
+    @field_validator("organization_id")
+    @classmethod
+    def _org(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _ORG_ID.match(value):
+            raise ValueError(f"{value!r} is not an AWS Organizations id (o-xxxxxxxxxx)")
+        return value
+
+    @field_validator("organization_unit_paths")
+    @classmethod
+    def _org_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for p in value:
+            if not _ORG_PATH.match(p):
+                raise ValueError(f"{p!r} is not an organization path (o-xxxxxxxxxx/r-xxxx/ou-xxxx-xxxxxxxx/)")
+        return _unique(value, "path")
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for e in value:
+            if not _EMAIL.match(e):
+                raise ValueError(f"{e!r} is not an email address")
+        return _unique(value, "email")
+
+    @field_validator("alarm_slack_workspace_id", "alarm_slack_channel_id")
+    @classmethod
+    def _slack_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _SLACK_ID.match(value):
+            raise ValueError(f"{value!r} is not a Slack id (like T0123ABCD or C0123ABCDEF)")
+        return value
+
+    @field_validator("task_role_patterns")
+    @classmethod
+    def _role_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one role pattern is needed (or set autopsy:taskRoleTag)")
+        for p in value:
+            if not _ROLE_PATTERN.match(p) or p.strip("*/") == "":
+                raise ValueError(f"{p!r} is not a role name pattern (path/name with * wildcards, not only '*': "
+                                 "that would be every role of the account)")
+        return _unique(value, "role pattern")
+
+    @field_validator("task_role_tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _TAG.match(value):
+            raise ValueError(f"{value!r} is not KEY=VALUE")
+        return value
 
     @field_validator("hub_account", mode="before")
     @classmethod
@@ -254,12 +355,33 @@ class AutopsyConfig(BaseModel):
                              "(a created topic gets its own key)")
         if self.hub_account and self.hub_account in self.source_accounts:
             raise ValueError(f"autopsy:hubAccount {self.hub_account} is also in autopsy:sourceAccounts")
+        if self.organization_unit_paths:
+            if not self.organization_id:
+                raise ValueError("autopsy:organizationUnitPaths needs autopsy:organizationId")
+            wrong = [p for p in self.organization_unit_paths if not p.startswith(self.organization_id + "/")]
+            if wrong:
+                raise ValueError(f"autopsy:organizationUnitPaths {wrong} are not in organization "
+                                 f"{self.organization_id}")
+        if bool(self.alarm_slack_workspace_id) != bool(self.alarm_slack_channel_id):
+            raise ValueError("AWS Chatbot needs both autopsy:alarmSlackWorkspaceId and autopsy:alarmSlackChannelId")
+        regions = self.arn_regions()
+        if regions.get("autopsy:topicKmsKeyArn") and regions.get("autopsy:topicArn") and \
+                regions["autopsy:topicKmsKeyArn"] != regions["autopsy:topicArn"]:
+            raise ValueError("autopsy:topicKmsKeyArn is in another Region than autopsy:topicArn: an SNS topic "
+                             "is encrypted with a key of its own Region")
         return self
 
     # ---- derived ----------------------------------------------------------------------------
     @property
     def is_hub(self) -> bool:
-        return bool(self.source_accounts)
+        return bool(self.source_accounts or self.organization_id)
+
+    def arn_regions(self) -> dict[str, str]:
+        """context key -> Region of every configured ARN the functions use from their own Region."""
+        return {key: arn.split(":")[3] for key, arn in (
+            ("autopsy:topicArn", self.topic_arn), ("autopsy:topicKmsKeyArn", self.topic_kms_key_arn),
+            ("autopsy:slackWebhookSecret", self.slack_webhook_secret),
+            ("autopsy:slackSecretKmsKeyArn", self.slack_secret_kms_key_arn)) if arn and arn.startswith("arn:")}
 
     @property
     def slack_app(self) -> bool:

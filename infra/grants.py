@@ -20,8 +20,26 @@ from aws_cdk import aws_iam as iam
 
 from shared import permissions as P
 
-# Deliberately narrow roles: the path lets a member account trust exactly these roles of the hub.
+# The functions' roles live under this path. In hub mode they also get fixed names (role_name), so
+# that member accounts trust exactly these roles (aws:PrincipalArn), not any role under the path.
 ROLE_PATH = "/ecs-autopsy/"
+
+# IAM: the inline policies of one role may total at most this many characters (whitespace excluded).
+INLINE_POLICY_LIMIT = 10_240
+# Above this many characters, the list of watched clusters is not written into the roles' policies:
+# the IAM scope becomes every cluster of the account (the EventBridge rules still filter the events
+# to the watched clusters). A role holds the list at most twice (Describe*, ListTasks): at
+# worst-case ARN lengths this is about 33 clusters of 16-character names (two lists and the rest of
+# the policy, about 4,000 characters in a hub with Slack, stay under 10,240).
+CLUSTER_CONDITION_BUDGET = 2_500
+# Worst-case lengths of what CloudFormation resolves at deploy time, for the size estimate.
+_WORST = {"AWS::Partition": "aws-iso-b", "AWS::Region": "ap-southeast-3x", "AWS::AccountId": "0" * 12,
+          "AWS::URLSuffix": "amazonaws.com.cn", "AWS::StackName": "x" * 128}
+_WORST_ARN = "arn:aws-iso-b:service:ap-southeast-3x:000000000000:" + "x" * 100
+
+
+class PolicySizeError(ValueError):
+    """A role's inline policies exceed IAM's size limit: the deploy would fail."""
 
 
 class UnscopedActionError(ValueError):
@@ -60,6 +78,14 @@ class Scope:
     table_arn: str | None = None
     secret_resources: tuple[str, ...] = ()
     member_role_arns: tuple[str, ...] = field(default_factory=tuple)
+    organization_id: str | None = None  # member roles: any account of this organization
+    task_role_patterns: tuple[str, ...] = ("*TaskRole*", "*ExecutionRole*")
+    task_role_tag: str | None = None  # KEY=VALUE
+
+    @property
+    def clusters_in_iam(self) -> bool:
+        """Are the watched clusters named in the policies (False: none watched, or too many to list)?"""
+        return bool(self.clusters) and cluster_list_size(self.clusters) <= CLUSTER_CONDITION_BUDGET
 
     def ecs_arn(self, resource: str) -> str:
         return f"arn:{self.partition}:ecs:{self.region}:{self.account}:{resource}"
@@ -78,29 +104,41 @@ class Scope:
     def cluster_arns(self) -> list[str]:
         return [f"arn:{p}:ecs:{r}:{a}:cluster/{n}" for p, r, a, n in self.cluster_parts()]
 
-    def in_clusters(self, kind: str) -> list[str]:
-        """ARNs of `kind` (task, service) in the watched clusters; the long ARN format names the cluster."""
-        if not self.clusters:
-            return [self.ecs_arn(f"{kind}/*")]
-        return [f"arn:{p}:ecs:{r}:{a}:{kind}/{n}/*" for p, r, a, n in self.cluster_parts()]
-
 
 # ---- one scope builder per action ---------------------------------------------------------------
-Builder = Callable[[Scope], "Grant | None"]
+Builder = Callable[[Scope], "Grant | list[Grant] | None"]
 
 _ALL_CLUSTERS = "every cluster of the account and Region is watched: autopsy:clusters is empty"
 
 
+_TOO_MANY = ("the watched clusters are too many to list within IAM's policy size limit: every cluster of the "
+             "account (the EventBridge rules still only deliver the watched clusters' events)")
+_IN_CLUSTERS = ("task ids and service names are not known in advance; scoped to the watched clusters by the "
+                "ecs:cluster condition key (one list for both actions, so the policy stays within IAM's size "
+                "limit)")
+
+
+def _in_watched_clusters(s: Scope, action: str, kind: str) -> Grant:
+    """Tasks or services of the Regions and accounts of the watched clusters; which clusters, the
+    ecs:cluster condition says (set by code_grants, one list for the statement)."""
+    homes = dict.fromkeys(f"arn:{p}:ecs:{r}:{a}:{kind}/*" for p, r, a, _ in s.cluster_parts())
+    return Grant("EcsInWatchedClusters", (action,), tuple(homes), None, _IN_CLUSTERS)
+
+
 def _describe_tasks(s: Scope) -> Grant:
-    return Grant("EcsDescribeTasks", ("ecs:DescribeTasks",), tuple(s.in_clusters("task")),
-                 wildcard_reason=f"task ids are not known in advance; scoped to the watched clusters' tasks"
-                                 f"{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
+    if s.clusters_in_iam:
+        return _in_watched_clusters(s, "ecs:DescribeTasks", "task")
+    return Grant("EcsDescribeTasks", ("ecs:DescribeTasks",), (s.ecs_arn("task/*"),),
+                 wildcard_reason="task ids are not known in advance; every task of the account: "
+                                 + (_TOO_MANY if s.clusters else _ALL_CLUSTERS))
 
 
 def _describe_services(s: Scope) -> Grant:
-    return Grant("EcsDescribeServices", ("ecs:DescribeServices",), tuple(s.in_clusters("service")),
-                 wildcard_reason=f"service names are not known in advance; scoped to the watched clusters' services"
-                                 f"{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
+    if s.clusters_in_iam:
+        return _in_watched_clusters(s, "ecs:DescribeServices", "service")
+    return Grant("EcsDescribeServices", ("ecs:DescribeServices",), (s.ecs_arn("service/*"),),
+                 wildcard_reason="service names are not known in advance; every service of the account: "
+                                 + (_TOO_MANY if s.clusters else _ALL_CLUSTERS))
 
 
 def _service_history(action: str, kind: str) -> Builder:
@@ -116,20 +154,33 @@ def _service_history(action: str, kind: str) -> Builder:
 def _list_tasks(s: Scope) -> Grant:
     # ListTasks authorises on container instances (none on Fargate): IAM scopes it by cluster only,
     # through the ecs:cluster condition key.
-    clusters = s.cluster_arns() if s.clusters else [s.ecs_arn("cluster/*")]
-    condition = {"ArnLike": {"ecs:cluster": clusters}}
+    if s.clusters_in_iam:
+        return Grant("EcsListTasksInWatchedClusters", ("ecs:ListTasks",), ("*",), None,
+                     "ecs:ListTasks has no task-level resource; it is scoped to the watched clusters by the "
+                     "ecs:cluster condition")
+    condition = {"ArnLike": {"ecs:cluster": [s.ecs_arn("cluster/*")]}}
     return Grant("EcsListTasks", ("ecs:ListTasks",), ("*",), condition,
-                 wildcard_reason="ecs:ListTasks has no task-level resource; it is scoped to the watched clusters "
+                 wildcard_reason="ecs:ListTasks has no task-level resource; it is scoped to the account's clusters "
                                  "by the ecs:cluster condition")
 
 
+def cluster_list_size(clusters: Iterable[str]) -> int:
+    """Characters the ecs:cluster condition list takes at worst-case ARN lengths."""
+    base = len('"arn:aws-iso-b:ecs:ap-southeast-3x:000000000000:cluster/",')
+    return sum(len(c) + 3 if c.startswith("arn:") else base + len(c) for c in clusters)
+
+
 def _list_tags(s: Scope) -> Grant:
-    clusters = s.cluster_arns() if s.clusters else [s.ecs_arn("cluster/*")]
-    return Grant("EcsReadRoutingTags", ("ecs:ListTagsForResource",),
-                 (*s.in_clusters("service"), s.ecs_arn("task-definition/*"), *clusters),
+    # Routing tags are read from the stopped task's service, task definition and cluster. Granted on the
+    # Regions and accounts of the watched clusters, not per cluster: a list per cluster would grow the
+    # policy with every cluster (ListTagsForResource on a task definition carries no ecs:cluster key).
+    homes = dict.fromkeys((p, r, a) for p, r, a, _ in s.cluster_parts()) if s.clusters_in_iam else \
+        {(s.partition, s.region, s.account): None}
+    arns = [f"arn:{p}:ecs:{r}:{a}:{kind}/*" for kind in ("service", "cluster") for p, r, a in homes]
+    return Grant("EcsReadRoutingTags", ("ecs:ListTagsForResource",), (*arns, s.ecs_arn("task-definition/*")),
                  wildcard_reason="routing tags (ecs-autopsy:*) are read from the stopped task's service, task "
-                                 "definition and cluster, not known in advance; scoped to the watched clusters "
-                                 "and the account's task definitions")
+                                 "definition and cluster, not known in advance; tags only, of the watched "
+                                 "clusters' accounts and Regions")
 
 
 def _log_events(s: Scope) -> Grant:
@@ -140,10 +191,19 @@ def _log_events(s: Scope) -> Grant:
                                  "limited to the configured log group prefixes (autopsy:logGroupPrefixes)")
 
 
-def _simulate(s: Scope) -> Grant:
-    return Grant("SimulateTaskRolePolicy", P.IAM_SIMULATE, (f"arn:{s.partition}:iam::{s.account}:role/*",),
-                 wildcard_reason="the simulated principal is the stopped task's role, any role of the account; "
-                                 "SimulatePrincipalPolicy only reads policies")
+def _simulate(s: Scope) -> list[Grant]:
+    out = [Grant("SimulateTaskRolePolicy", P.IAM_SIMULATE,
+                 tuple(f"arn:{s.partition}:iam::{s.account}:role/{p.lstrip('/')}" for p in s.task_role_patterns),
+                 wildcard_reason="the simulated principal is the stopped task's task or execution role: roles "
+                                 "named like ECS task/execution roles (autopsy:taskRolePatterns); "
+                                 "SimulatePrincipalPolicy only reads policies")]
+    if s.task_role_tag:
+        key, value = s.task_role_tag.split("=", 1)
+        out.append(Grant("SimulateTaggedTaskRoles", P.IAM_SIMULATE, (f"arn:{s.partition}:iam::{s.account}:role/*",),
+                         {"StringEquals": {f"aws:ResourceTag/{key}": value}},
+                         wildcard_reason=f"only roles tagged {key}={value} (autopsy:taskRoleTag), by the "
+                                         "aws:ResourceTag condition; SimulatePrincipalPolicy only reads policies"))
+    return out
 
 
 def _no_resource_level(action: str, why: str) -> Builder:
@@ -188,6 +248,11 @@ def _table(action: str) -> Builder:
 def _assume(s: Scope) -> Grant | None:
     if not s.member_role_arns:
         return None
+    if s.organization_id:
+        return Grant("AssumeMemberReaderRole", P.ASSUME_MEMBER_ROLE, s.member_role_arns,
+                     {"StringEquals": {"aws:ResourceOrgID": s.organization_id}},
+                     wildcard_reason="the reader role of any member account of the organization (new accounts "
+                                     "need no hub redeploy), by the aws:ResourceOrgID condition")
     return Grant("AssumeMemberReaderRole", P.ASSUME_MEMBER_ROLE, s.member_role_arns)
 
 
@@ -241,15 +306,32 @@ def code_grants(actions: Iterable[str], scope: Scope) -> list[Grant]:
         if build is None:
             raise UnscopedActionError(f"shared/permissions.py grants {action!r} but infra/grants.py does not "
                                       f"know which resources to scope it to: add it to SCOPES")
-        grant = build(scope)
-        if grant is None:
-            continue
-        if grant.sid in merged:
-            old = merged[grant.sid]
-            grant = Grant(old.sid, old.actions + tuple(a for a in grant.actions if a not in old.actions),
-                          old.resources, old.conditions, old.wildcard_reason, old.runtime)
-        merged[grant.sid] = grant
-    return list(merged.values())
+        built = build(scope)
+        for grant in built if isinstance(built, list) else [built] if built is not None else []:
+            if grant.sid in merged:
+                old = merged[grant.sid]
+                grant = Grant(old.sid, old.actions + tuple(a for a in grant.actions if a not in old.actions),
+                              old.resources + tuple(r for r in grant.resources if r not in old.resources),
+                              old.conditions, old.wildcard_reason, old.runtime)
+            merged[grant.sid] = grant
+    out = list(merged.values())
+    if scope.clusters_in_iam:
+        # The list of watched clusters, for the ECS actions that name a cluster.
+        for sid in ("EcsInWatchedClusters", "EcsListTasksInWatchedClusters"):
+            if sid in merged:
+                g = merged[sid]
+                out[out.index(g)] = Grant(g.sid, g.actions, g.resources,
+                                          {"ArnLike": {"ecs:cluster": scope.cluster_arns()}},
+                                          g.wildcard_reason, g.runtime)
+    return out
+
+
+def key_grants(secret_key_arn: str | None, region: str) -> list[Grant]:
+    """Customer managed KMS key of the Slack secret: decrypt, through Secrets Manager only."""
+    if not secret_key_arn:
+        return []
+    return [Grant("DecryptSlackSecret", ("kms:Decrypt",), (secret_key_arn,),
+                  {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}})]
 
 
 def runtime_grants(log_group_arn: str, failure_queue_arn: str | None) -> list[Grant]:
@@ -270,5 +352,52 @@ def secret_resources(partition: str, region: str, account: str, secret: str | No
     return (f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-??????",)
 
 
-def member_role_arns(partition: str, accounts: Iterable[str], role_name: str) -> tuple[str, ...]:
+def member_role_arns(partition: str, accounts: Iterable[str], role_name: str,
+                     organization_id: str | None = None) -> tuple[str, ...]:
+    if organization_id:
+        return (f"arn:{partition}:iam::*:role/{role_name}",)
     return tuple(f"arn:{partition}:iam::{a}:role/{role_name}" for a in accounts)
+
+
+def function_role_name(function: str, region: str) -> str:
+    """Fixed name of a function's role in hub mode (member accounts trust exactly these)."""
+    return f"ecs-autopsy-{function.replace('_', '-')}-{region}"
+
+
+# ---- policy size ----------------------------------------------------------------------------------
+def _worst(value: Any) -> Any:
+    """A resolved CloudFormation value with every intrinsic replaced by its worst-case text."""
+    if isinstance(value, list):
+        return [_worst(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":
+                return _WORST.get(arg, _WORST_ARN)
+            if fn == "Fn::GetAtt":
+                return _WORST_ARN
+            if fn == "Fn::Join":
+                return arg[0].join(str(_worst(p)) for p in arg[1])
+            if fn in ("Fn::Sub", "Fn::ImportValue", "Fn::Select", "Fn::If", "Fn::FindInMap"):
+                return _WORST_ARN
+        return {k: _worst(v) for k, v in value.items()}
+    return value
+
+
+def policy_size(document: Any) -> int:
+    """Characters IAM counts for a policy document (whitespace excluded), at worst-case lengths."""
+    import json
+
+    text = json.dumps(_worst(document), separators=(",", ":"))
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def check_inline_policy_size(role: str, documents: Iterable[Any]) -> int:
+    """The total size of a role's inline policies (resolved documents); raises PolicySizeError past IAM's limit."""
+    total = sum(policy_size(d) for d in documents)
+    if total > INLINE_POLICY_LIMIT:
+        raise PolicySizeError(
+            f"the inline policies of role {role} would take {total:,} characters, more than IAM's "
+            f"{INLINE_POLICY_LIMIT:,}: deploying would fail (LimitExceeded). Shorten autopsy:logGroupPrefixes, "
+            f"autopsy:taskRolePatterns, autopsy:clusters or autopsy:sourceAccounts (use autopsy:organizationId).")
+    return total

@@ -21,7 +21,9 @@ class EcsAutopsyStack(Stack):
         kwargs.setdefault("description", "ecs-autopsy: diagnoses stopped ECS tasks and failed deployments")
         super().__init__(scope, construct_id, **kwargs)
         self.autopsy = a = EcsAutopsy(self, "Autopsy", config=config, code=code)
-        CfnOutput(self, "TopicArn", value=a.topic.topic_arn, description="Findings and alarms are published here")
+        CfnOutput(self, "TopicArn", value=a.topic.topic_arn, description="Findings are published here")
+        CfnOutput(self, "AlarmTopicArn", value=a.alarm_topic.topic_arn,
+                  description="ecs-autopsy's own alarms (function errors, dead-letter queues) are published here")
         CfnOutput(self, "ManualFunctionName", value=a.functions["manual"].function_name,
                   description="Invoke to diagnose a task on demand")
         CfnOutput(self, "EventsDlqUrl", value=a.events_dlq.queue_url,

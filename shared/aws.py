@@ -1,8 +1,15 @@
 """AWS clients for the code that reads evidence (and, if it wants, the code that delivers).
 
 One `Clients` per process (per Lambda cold start): each boto3 client is built on first use and
-kept, with adaptive retries and short timeouts, so a throttled or unreachable API costs seconds,
-not the function's whole budget. Every API call is counted per operation (a botocore
+kept, with bounded retries (standard mode, 3 attempts) and short timeouts, so a throttled or
+unreachable API costs seconds, not the function's whole budget.
+
+Evidence time budget: `evidence_budget(seconds)` (or `set_evidence_deadline`, which the Lambda
+handlers call with the invocation's remaining time minus a reserve) sets a per-invocation deadline
+in a contextvar. `shared.evidence.errors.guarded` returns a "timeout" gap instead of reading once
+it has passed, and, while a guarded read runs, a ``before-send`` hook stops botocore from sending
+another attempt (retry) past it. One attempt can still overrun the deadline by at most
+CONNECT_TIMEOUT + READ_TIMEOUT; the reserve covers that and the delivery. Every API call is counted per operation (a botocore
 ``before-parameter-build`` hook), so tests and benchmarks can assert how many calls a diagnosis made.
 
 Organization hub: when an event comes from another account and ``member_role_name`` is set,
@@ -20,6 +27,9 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from shared.warm import on_reset
@@ -27,6 +37,58 @@ from shared.warm import on_reset
 CONNECT_TIMEOUT = 2.0  # seconds
 READ_TIMEOUT = 5.0
 MAX_ATTEMPTS = 3  # in all, the first try included
+# Standard mode: exponential backoff with jitter, a fixed number of attempts. (Adaptive mode adds a
+# client-side rate limiter that may sleep before a send for as long as it sees fit.)
+RETRY_MODE = "standard"
+# Evidence budget of a diagnosis when no deadline is set by a handler (the CLI): seconds.
+DEFAULT_EVIDENCE_BUDGET = 60.0
+
+# Monotonic time after which no evidence is read (None: no deadline).
+EVIDENCE_DEADLINE: ContextVar[float | None] = ContextVar("ecs_autopsy_evidence_deadline", default=None)
+# True while a guarded evidence read runs (the before-send hook only stops those, never a delivery).
+_READING: ContextVar[bool] = ContextVar("ecs_autopsy_evidence_reading", default=False)
+
+
+class BudgetSpent(Exception):
+    """The invocation's evidence time budget ran out before this AWS request (or its retry) was sent."""
+
+
+def set_evidence_deadline(seconds: float | None) -> Any:
+    """Allow evidence reads for `seconds` from now (None: no deadline); returns the contextvar token."""
+    return EVIDENCE_DEADLINE.set(None if seconds is None else time.monotonic() + max(0.0, seconds))
+
+
+@contextmanager
+def evidence_budget(seconds: float | None = DEFAULT_EVIDENCE_BUDGET) -> Iterator[None]:
+    """Within the block, evidence reads stop `seconds` from now."""
+    token = set_evidence_deadline(seconds)
+    try:
+        yield
+    finally:
+        EVIDENCE_DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds of evidence budget left (may be negative), or None without a deadline."""
+    deadline = EVIDENCE_DEADLINE.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+@contextmanager
+def evidence_read() -> Iterator[None]:
+    """Marks an evidence read: its AWS requests are not sent (nor retried) past the deadline."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def _stop_past_deadline(**_: Any) -> None:
+    if _READING.get():
+        left = time_left()
+        if left is not None and left <= 0:
+            raise BudgetSpent("the evidence time budget of this invocation is spent")
 ROLE_SESSION_NAME = "ecs-autopsy"
 _REFRESH_MARGIN = 300.0  # re-assume a member role this many seconds before its credentials expire
 
@@ -39,7 +101,7 @@ def botocore_config() -> Any:
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
+        retries={"mode": RETRY_MODE, "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         user_agent_extra="ecs-autopsy",
@@ -93,6 +155,8 @@ class Clients:
         # before-parameter-build is emitted to every handler once per API call (retries excluded), before
         # any before-call handler (a botocore Stubber, moto) can answer and stop the chain.
         client.meta.events.register_first("before-parameter-build", self._count)
+        # Before every attempt (retries included), ahead of any stubber or moto: the budget.
+        client.meta.events.register_first("before-send", _stop_past_deadline)
         return client
 
     def _count(self, model: Any = None, **_: Any) -> None:
@@ -154,6 +218,40 @@ class Clients:
         expires = expiry.timestamp() if hasattr(expiry, "timestamp") else now + 900
         self._members[account] = (member, expires)
         return member
+
+
+def request_account(request: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(account, region) a manual request ({"cluster", "task"} or {"cluster", "service"}) is about.
+
+    The account is the explicit "account" field, else the account of the task ARN, else of the
+    cluster ARN (a name or a short id says nothing: None). The region comes from the same ARN (or
+    an explicit "region"). Raises ValueError when "account" is not a 12-digit id or contradicts an ARN.
+    """
+    explicit = request.get("account")
+    if explicit is not None:
+        explicit = str(explicit).strip()
+        if not (len(explicit) == 12 and explicit.isdigit()):
+            raise ValueError(f"\"account\" must be a 12-digit AWS account id, got {request.get('account')!r}")
+    account = region = None
+    for key in ("task", "cluster", "service"):
+        value = request.get(key)
+        if isinstance(value, str) and value.startswith("arn:"):
+            parts = value.split(":", 5)
+            if len(parts) == 6 and parts[4]:
+                account, region = parts[4], parts[3] or None
+                break
+    if explicit and account and explicit != account:
+        raise ValueError(f"\"account\" {explicit} does not match the ARN's account {account}")
+    explicit_region = request.get("region")
+    return explicit or account, (str(explicit_region) if explicit_region else region)
+
+
+def clients_for_request(clients: Clients, request: Mapping[str, Any]) -> Clients:
+    """The clients to serve a manual request with: the member account's (assumed role) when the
+    request is about another account and a member role is configured (hub mode), else `clients`.
+    Raises ValueError for a bad "account" and the STS error when the role cannot be assumed."""
+    account, region = request_account(request)
+    return clients.for_account(account, region)
 
 
 _DEFAULT: Clients | None = None

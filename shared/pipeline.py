@@ -132,6 +132,8 @@ def diagnose_request(payload: Any, clients: Clients, settings: Settings | None =
     if detail_type == TASK_STATE_CHANGE or "taskArn" in payload or "tasks" in payload:
         return [investigate(parse_task_event(payload), clients, settings)[1]]
     cluster = payload.get("cluster")
+    if payload.get("task") or payload.get("service"):
+        clients = _member_clients(clients, payload)  # hub: the account the request is about
     if payload.get("task"):
         return [diagnose_task(clients, cluster, str(payload["task"]), settings)]
     if payload.get("service"):
@@ -140,6 +142,21 @@ def diagnose_request(payload: Any, clients: Clients, settings: Settings | None =
         limit = int(payload.get("limit") or SERVICE_TASKS)
         return diagnose_service(clients, str(cluster), str(payload["service"]), settings, limit=limit)
     raise BadInput("expected {\"cluster\", \"task\"}, {\"cluster\", \"service\"} or an ECS event")
+
+
+def _member_clients(clients: Clients, payload: dict) -> Clients:
+    """Hub mode: a request about another account (its task/cluster ARN, or "account") is served with
+    that account's reader role (shared.aws.clients_for_request)."""
+    from shared.aws import clients_for_request
+    from shared.evidence.errors import describe
+
+    try:
+        return clients_for_request(clients, payload)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    except Exception as exc:
+        account = payload.get("account") or "of the request"
+        raise BadInput(describe(f"Member account {account}", "sts:AssumeRole", exc)) from None
 
 
 def diagnose_task(clients: Clients, cluster: str | None, task: str, settings: Settings | None = None, *,

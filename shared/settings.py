@@ -16,6 +16,22 @@ from shared.warm import on_reset
 
 PREFIX = "ECS_AUTOPSY_"
 
+# Log groups the functions may read by default. ECS's console and `aws ecs create-service` examples
+# use /ecs/<family>; ECS Service Connect and Container Insights /aws/ecs/...; AWS Copilot names its
+# groups /copilot/<app>-<env>-<service>. The CDK's AwsLogDriver (ecs.LogDrivers.awsLogs without a
+# logGroup, ecs_patterns) creates a group whose name CloudFormation generates from the stack and the
+# logical id: <Stack>-<TaskDef><Container>LogGroup<hash>-<random>, so no prefix covers it: the
+# pattern "*LogGroup" (IAM ARN wildcard) matches exactly the names with "LogGroup" in them.
+DEFAULT_LOG_GROUP_PREFIXES = ("/ecs/", "/aws/ecs/", "/copilot/", "*LogGroup")
+
+
+def log_group_allowed(group: str, prefixes: tuple[str, ...] | list[str]) -> bool:
+    """Is the log group inside one of the prefixes (a '*' in a prefix is a wildcard, as in IAM)?"""
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(group, p + "*") if "*" in p else group.startswith(p) for p in prefixes)
+
+
 ENV_VARS = {
     "topic_arn": "ECS_AUTOPSY_TOPIC_ARN",
     "slack_secret_id": "ECS_AUTOPSY_SLACK_SECRET_ID",
@@ -45,7 +61,7 @@ class Settings(BaseModel):
     noise_window_seconds: int = Field(900, ge=0, le=86_400)
     chatbot_format: bool = False
     member_role_name: str | None = None
-    log_group_prefixes: tuple[str, ...] = ("/ecs/", "/aws/ecs/")
+    log_group_prefixes: tuple[str, ...] = DEFAULT_LOG_GROUP_PREFIXES
     max_slack_posts_per_window: int = Field(5, ge=1, le=1000)
     # Slack app mode and routing (shared/notify/routing.py): the default route, and whether the
     # ecs-autopsy:* tags of the service, task definition and cluster are read (ecs:ListTagsForResource).

@@ -13,7 +13,17 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.runtime import INVOCATION, clients, config, deliver, idempotency, logger, metrics, record, reject
+from functions.runtime import (
+    clients,
+    config,
+    deliver,
+    idempotency,
+    logger,
+    metrics,
+    record,
+    reject,
+    with_evidence_budget,
+)
 from shared.models.event import DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION, DeploymentEvent
 from shared.models.parse import BadInput, parse_deploy_event
 
@@ -22,8 +32,8 @@ IDEMPOTENCY_KEY = "id"
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
+@with_evidence_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    INVOCATION.set(context)
     deploy_event = validate(event)
     from shared.deploy import DEPLOY_EVENTS
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.runtime import INVOCATION, clients, config, deliver, logger, metrics, record
+from functions.runtime import clients, config, deliver, logger, metrics, record, with_evidence_budget
 from shared.models.parse import BadInput
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@with_evidence_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    INVOCATION.set(context)
     from shared.pipeline import diagnose_request
 
     if not isinstance(event, dict):

@@ -13,7 +13,17 @@ from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.runtime import INVOCATION, clients, config, deliver, idempotency, logger, metrics, record, reject
+from functions.runtime import (
+    clients,
+    config,
+    deliver,
+    idempotency,
+    logger,
+    metrics,
+    record,
+    reject,
+    with_evidence_budget,
+)
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
 from shared.models.parse import describe_validation_error
 
@@ -22,8 +32,8 @@ IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
+@with_evidence_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    INVOCATION.set(context)
     validate(event)
     idem = idempotency(IDEMPOTENCY_KEY)
     if idem is None:

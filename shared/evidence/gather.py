@@ -37,6 +37,7 @@ from shared.evidence.model import (
 )
 from shared.logs import LogSet, from_cloudwatch, from_lines
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
+from shared.settings import log_group_allowed
 from shared.warm import on_reset
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ class Gatherer:
         if gap:
             prefixes = self.settings.log_group_prefixes
             if ("access denied" in gap and prefixes and source.group
-                    and not source.group.startswith(tuple(prefixes))):
+                    and not log_group_allowed(source.group, prefixes)):
                 gap += (f" The group is outside the prefixes ecs-autopsy may read ({', '.join(prefixes)}; "
                         "ECS_AUTOPSY_LOG_GROUP_PREFIXES).")
             self._gap(gap)

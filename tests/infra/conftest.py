@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Environment-agnostic synth, as `make synth` without an AWS profile (tests that need a Region set it).
+os.environ.pop("CDK_DEFAULT_REGION", None)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +37,11 @@ EXISTING_TOPIC_CONTEXT = {
     "autopsy:topicArn": "arn:aws:sns:eu-west-1:123456789012:ops-alerts",
     "autopsy:topicKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "autopsy:slackWebhookSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-webhook-AbCdEf",
+    "autopsy:slackSecretKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab",
     "autopsy:reservedConcurrency": "off",
+    "autopsy:alarmEmails": "ops@example.com",
+    "autopsy:alarmSlackWorkspaceId": "T0123ABCD",
+    "autopsy:alarmSlackChannelId": "C0123ABCDEF",
 }
 
 

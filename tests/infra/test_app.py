@@ -31,7 +31,7 @@ def test_main_prints_the_error_without_traceback_and_exits_2(tmp_path, capsys):
 def test_standalone_app_reads_cdk_json(monkeypatch):
     monkeypatch.delenv("CDK_OUTDIR", raising=False)
     app = infra_app._standalone_app()
-    assert app.node.try_get_context("autopsy:logGroupPrefixes") == ["/ecs/", "/aws/ecs/"]
+    assert app.node.try_get_context("autopsy:logGroupPrefixes") == ["/ecs/", "/aws/ecs/", "/copilot/", "*LogGroup"]
     assert app.outdir.endswith("cdk.out")
 
 

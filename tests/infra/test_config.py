@@ -71,6 +71,18 @@ def test_command_line_strings_are_parsed():
     ({"autopsy:clusters": "my cluster"}, "'my cluster' is neither a cluster name nor a cluster ARN"),
     ({"autopsy:logGroupPrefixes": "/ecs/*"}, "autopsy:logGroupPrefixes: '/ecs/*' is not a log group name prefix"),
     ({"autopsy:logGroupPrefixes": []}, "at least one log group prefix"),
+    ({"autopsy:logGroupPrefixes": "*/"}, "every log group of the account"),
+    ({"autopsy:taskRolePatterns": "*"}, "not only '*'"),
+    ({"autopsy:taskRoleTag": "team"}, "'team' is not KEY=VALUE"),
+    ({"autopsy:organizationId": "org-1"}, "is not an AWS Organizations id"),
+    ({"autopsy:organizationUnitPaths": "o-abcdefghij/r-ab12/ou-ab12-abcdefgh/"}, "needs autopsy:organizationId"),
+    ({"autopsy:organizationId": "o-abcdefghij", "autopsy:organizationUnitPaths": "o-zzzzzzzzzz/r-ab12/"},
+     "are not in organization o-abcdefghij"),
+    ({"autopsy:alarmEmails": "ops"}, "'ops' is not an email address"),
+    ({"autopsy:alarmSlackWorkspaceId": "T0123ABCD"}, "needs both autopsy:alarmSlackWorkspaceId and"),
+    ({"autopsy:slackSecretKmsKeyArn": "alias/x"}, "is not a KMS key ARN"),
+    ({"autopsy:topicArn": "arn:aws:sns:eu-west-1:123456789012:t",
+      "autopsy:topicKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k"}, "in another Region than"),
     ({"autopsy:sourceAccounts": "1234"}, "autopsy:sourceAccounts: '1234' is not a 12-digit AWS account id"),
     ({"autopsy:topicArn": "arn:aws:sqs:eu-west-1:123456789012:q"}, "is not a standard SNS topic ARN"),
     ({"autopsy:topicKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"}, "set autopsy:topicArn too"),
@@ -88,6 +100,32 @@ def test_bad_values_fail_with_the_key_and_the_reason(context, message):
     text = str(err.value)
     assert text.startswith("invalid ecs-autopsy configuration:")
     assert message in text
+
+
+def test_reserved_concurrency_is_off_by_default():
+    """New accounts have a concurrency quota of 10, all unreserved: reserving 5+2+2 failed the deploy
+    (UnreservedConcurrentExecution below its minimum value of [10])."""
+    assert AutopsyConfig().reserved_concurrency is None
+    assert AutopsyConfig.from_context(cdk_json_context()).reserved_concurrency is None
+    assert AutopsyConfig.from_context({"autopsy:reservedConcurrency": 5}).reserved_concurrency == 5
+
+
+def test_default_log_prefixes_cover_cdk_and_copilot_groups():
+    from shared.settings import log_group_allowed
+
+    prefixes = AutopsyConfig().log_group_prefixes
+    for group in ("/ecs/orders", "/aws/ecs/containerinsights/prod/performance", "/copilot/shop-prod-api",
+                  "ShopStack-TaskDefwebLogGroup4D9E8A2B-0a1B2c3D4e5F",  # CDK's AwsLogDriver, CloudFormation-named
+                  "ShopStack-ApiServiceTaskDefapiLogGroupE5B1C2D3-xYz"):  # ecs_patterns
+        assert log_group_allowed(group, prefixes), group
+    for group in ("/aws/lambda/payments", "/aws/rds/instance/db/error", "secrets-audit"):
+        assert not log_group_allowed(group, prefixes), group
+
+
+def test_organization_hub():
+    c = AutopsyConfig.from_context({"autopsy:organizationId": "o-abcdefghij",
+                                    "autopsy:organizationUnitPaths": "o-abcdefghij/r-ab12/ou-ab12-abcdefgh/"})
+    assert c.is_hub and c.source_accounts == ()
 
 
 def test_every_error_is_reported_at_once():

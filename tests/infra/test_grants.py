@@ -25,12 +25,16 @@ def test_an_unknown_action_fails_with_a_pointer_to_the_fix():
         G.code_grants(("ecs:DescribeTasks", "ecs:StopTask"), SCOPE)
 
 
-def test_star_only_where_iam_has_no_resource_level_permission_or_a_condition_scopes_it():
-    for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], SCOPE):
+@pytest.mark.parametrize("clusters", [(), ("prod", "staging")])
+def test_star_only_where_iam_has_no_resource_level_permission_or_a_condition_scopes_it(clusters):
+    scope = G.Scope(**{**SCOPE.__dict__, "clusters": clusters})
+    for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], scope):
         if "*" in g.resources:
-            assert len(g.actions) == 1
-            assert g.actions[0] in P.NO_RESOURCE_LEVEL or g.conditions, g
             assert g.wildcard_reason
+            assert len(g.actions) == 1
+            if g.conditions:
+                continue  # ecs:ListTasks, scoped by its ecs:cluster condition
+            assert g.actions[0] in P.NO_RESOURCE_LEVEL, g
 
 
 def test_no_wildcard_in_any_action():
@@ -59,15 +63,65 @@ def test_secret_resources(secret, expected):
     assert G.secret_resources("aws", "eu-west-1", "123456789012", secret) == expected
 
 
-def test_cluster_scoping():
+def test_cluster_scoping_is_one_condition_list():
     s = G.Scope(partition="aws", region="eu-west-1", account="123456789012",
                 clusters=("prod", "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"))
-    assert s.in_clusters("task") == ["arn:aws:ecs:eu-west-1:123456789012:task/prod/*",
-                                      "arn:aws-cn:ecs:cn-north-1:222222222222:task/cn/*"]
     assert s.cluster_arns() == ["arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
                                 "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"]
+    grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], s)}
+    g = grants["EcsInWatchedClusters"]
+    assert set(g.actions) == {"ecs:DescribeTasks", "ecs:DescribeServices"}
+    assert g.resources == ("arn:aws:ecs:eu-west-1:123456789012:task/*", "arn:aws-cn:ecs:cn-north-1:222222222222:task/*",
+                           "arn:aws:ecs:eu-west-1:123456789012:service/*",
+                           "arn:aws-cn:ecs:cn-north-1:222222222222:service/*")
+    assert g.conditions == {"ArnLike": {"ecs:cluster": s.cluster_arns()}}
+    listing = grants["EcsListTasksInWatchedClusters"]
+    assert (listing.actions, listing.resources) == (("ecs:ListTasks",), ("*",))
+    assert listing.conditions == g.conditions
+    # 30 clusters: the same statements, whatever the number (until the budget).
+    many = G.Scope(partition="aws", region="eu-west-1", account="123456789012",
+                   clusters=tuple(f"c{n}" for n in range(30)))
+    assert len(G.code_grants(P.FUNCTION_ACTIONS["manual"], many)) == len(grants)
     every = G.Scope(partition="aws", region="eu-west-1", account="123456789012")
-    assert every.in_clusters("service") == ["arn:aws:ecs:eu-west-1:123456789012:service/*"]
+    grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], every)}
+    assert grants["EcsDescribeServices"].resources == ("arn:aws:ecs:eu-west-1:123456789012:service/*",)
+
+
+def test_past_the_budget_clusters_are_not_listed_in_iam():
+    many = tuple(f"cluster-{n:03d}" for n in range(200))
+    s = G.Scope(partition="aws", region="eu-west-1", account="123456789012", clusters=many)
+    assert G.cluster_list_size(many) > G.CLUSTER_CONDITION_BUDGET and not s.clusters_in_iam
+    grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], s)}
+    assert grants["EcsDescribeTasks"].resources == ("arn:aws:ecs:eu-west-1:123456789012:task/*",)
+    assert "too many to list" in grants["EcsDescribeTasks"].wildcard_reason
+    few = G.Scope(partition="aws", region="eu-west-1", account="123456789012", clusters=many[:30])
+    assert few.clusters_in_iam
+
+
+def test_policy_size_counts_resolved_text_without_whitespace():
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                   "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
+                                                                                 ":s3:::b/*"]]}}]}
+    text = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws-iso-b:s3:::b/*"}]}'
+    assert G.policy_size(doc) == len(text)
+
+
+def test_the_size_check_catches_the_old_per_cluster_arn_lists():
+    """Before: each cluster added an ARN to three statements; about 40 clusters passed IAM's limit."""
+    clusters = [f"cluster-{n:03d}" for n in range(200)]
+
+    def arn(kind: str, cluster: str) -> dict:
+        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecs:", {"Ref": "AWS::Region"}, ":",
+                                  {"Ref": "AWS::AccountId"}, f":{kind}/{cluster}/*"]]}
+
+    old_style = {"Version": "2012-10-17", "Statement": [
+        {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": [arn(kind, c) for c in clusters]}
+        for sid, action, kind in (("EcsDescribeTasks", "ecs:DescribeTasks", "task"),
+                                  ("EcsDescribeServices", "ecs:DescribeServices", "service"),
+                                  ("EcsListTasks", "ecs:ListTasks", "cluster"))]}
+    with pytest.raises(G.PolicySizeError, match="more than IAM's 10,240"):
+        G.check_inline_policy_size("Role", [old_style])
+    assert G.check_inline_policy_size("Role", [{"Statement": []}]) < G.INLINE_POLICY_LIMIT
 
 
 def test_member_read_actions_leave_delivery_out():

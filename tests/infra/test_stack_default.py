@@ -24,6 +24,17 @@ FUNCTIONS = ("task_stopped", "deploy_failed", "manual")
 ACCOUNT_TASKS = "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*"
 ACCOUNT_SERVICES = "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*"
 LOGS = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{}*:log-stream:*"
+DEFAULT_PREFIXES = ("/ecs/", "/aws/ecs/", "/copilot/", "*LogGroup")
+
+
+def findings_topic(t: dict) -> str:
+    (topic,) = [k for k in resources(t, "AWS::SNS::Topic") if k.startswith("AutopsyTopic")]
+    return topic
+
+
+def alarm_topic(t: dict) -> str:
+    (topic,) = [k for k in resources(t, "AWS::SNS::Topic") if k.startswith("AutopsyAlarmTopic")]
+    return topic
 
 
 @pytest.fixture(scope="module")
@@ -68,30 +79,31 @@ def test_rules_invoke_the_right_function_with_dlq_and_retries(t):
 
 
 # ---- functions -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("fn,timeout,reserved", [("task_stopped", 60, 5), ("deploy_failed", 120, 2),
-                                                 ("manual", 120, 2)])
-def test_function_runtime_and_sizing(t, fn, timeout, reserved):
+@pytest.mark.parametrize("fn,timeout", [("task_stopped", 60), ("deploy_failed", 120), ("manual", 120)])
+def test_function_runtime_and_sizing(t, fn, timeout):
     p = function_props(t, fn)
     assert p["Runtime"] == "python3.12"
     assert p["Architectures"] == ["arm64"]
     assert p["Handler"] == f"functions.{fn}.handler.handler"
     assert p["MemorySize"] == MEMORY_MB
     assert p["Timeout"] == timeout
-    assert p["ReservedConcurrentExecutions"] == reserved
+    # No reservation by default: on a new account (concurrency quota 10) reserving 5+2+2 failed the
+    # deploy with "UnreservedConcurrentExecution below its minimum value of [10]".
+    assert "ReservedConcurrentExecutions" not in p
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS)
 def test_environment_is_exactly_what_settings_reads(t, fn):
     env = function_props(t, fn)["Environment"]["Variables"]
     assert set(env) == set(ENV_VARS.values()) | set(POWERTOOLS_ENV)
-    assert env[ENV_VARS["topic_arn"]] == {"Ref": next(k for k in resources(t, "AWS::SNS::Topic"))}
+    assert env[ENV_VARS["topic_arn"]] == {"Ref": findings_topic(t)}
     assert env[ENV_VARS["table_name"]] == {"Ref": next(k for k in resources(t, "AWS::DynamoDB::Table"))}
     # The literal values parse with the functions' own settings model, to the configured values.
     literal = {k: v for k, v in env.items() if isinstance(v, str)}
     s = from_env(literal | {ENV_VARS["topic_arn"]: "arn:aws:sns:eu-west-1:123456789012:t",
                             ENV_VARS["table_name"]: "t"})
     assert (s.log_lines, s.post_expected_stops, s.noise_window_seconds, s.chatbot_format) == (100, False, 900, False)
-    assert s.log_group_prefixes == ("/ecs/", "/aws/ecs/")
+    assert s.log_group_prefixes == DEFAULT_PREFIXES
     assert s.slack_secret_id is None and s.member_role_name is None
     assert s.max_slack_posts_per_window == 5
 
@@ -119,15 +131,18 @@ def test_exact_actions_per_function(t, fn):
 @pytest.mark.parametrize("fn", FUNCTIONS)
 def test_resources_per_statement(t, fn):
     s = by_sid(function_statements(t, fn))
-    topic = next(iter(resources(t, "AWS::SNS::Topic")))
+    topic = findings_topic(t)
     key = next(iter(resources(t, "AWS::KMS::Key")))
     table = next(iter(resources(t, "AWS::DynamoDB::Table")))
     log_group = function_props(t, fn)["LoggingConfig"]["LogGroup"]["Ref"]
     queue = [k for k in resources(t, "AWS::SQS::Queue") if k.startswith(f"Autopsy{FUNCTION_IDS[fn]}FailureQueue")]
     assert render(as_list(s["EcsDescribeTasks"]["Resource"])) == [ACCOUNT_TASKS]
     assert render(as_list(s["EcsDescribeServices"]["Resource"])) == [ACCOUNT_SERVICES]
-    assert render(as_list(s["ReadTaskLogs"]["Resource"])) == [LOGS.format("/ecs/"), LOGS.format("/aws/ecs/")]
-    assert render(s["SimulateTaskRolePolicy"]["Resource"]) == "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*"
+    assert render(as_list(s["ReadTaskLogs"]["Resource"])) == [LOGS.format(p) for p in DEFAULT_PREFIXES]
+    # Only roles named like ECS task/execution roles, not role/* (every role of the account).
+    assert render(as_list(s["SimulateTaskRolePolicy"]["Resource"])) == [
+        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*TaskRole*",
+        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*ExecutionRole*"]
     assert s["PublishFindings"]["Resource"] == {"Ref": topic}
     assert s["UseTopicKey"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}
     assert sorted(as_list(s["UseTopicKey"]["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -177,19 +192,37 @@ def test_function_roles_have_no_managed_policies_and_the_hub_path(t):
 
 
 # ---- encryption, DLQs, alarms, retention ---------------------------------------------------------
-def test_topic_is_kms_encrypted_and_ssl_only(t, template):
+ALARMS_SOURCE = {
+    "StringEquals": {"aws:SourceAccount": "<AWS::AccountId>"},
+    "ArnLike": {"aws:SourceArn": "arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*"}}
+
+
+def test_topics_are_kms_encrypted_and_ssl_only(t, template):
     (key_id,) = resources(t, "AWS::KMS::Key")
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
+    for topic in resources(t, "AWS::SNS::Topic").values():
+        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    template.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([
-        Match.object_like({"Effect": "Deny", "Action": "sns:Publish",
-                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
-        Match.object_like({"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}}),
-    ])}})
-    # CloudWatch alarms may use the key to publish to the encrypted topic.
-    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([
-        Match.object_like({"Principal": {"Service": "cloudwatch.amazonaws.com"},
-                           "Action": ["kms:Decrypt", "kms:GenerateDataKey"]})])}})
+    policies = {p["Properties"]["Topics"][0]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
+                for p in resources(t, "AWS::SNS::TopicPolicy").values()}
+    assert set(policies) == {findings_topic(t), alarm_topic(t)}
+    for statements in policies.values():
+        assert any(st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for st in statements)
+    # Only the alarm topic takes CloudWatch's alarms, from this account's alarms only.
+    (cw,) = [st for st in policies[alarm_topic(t)] if st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert render(cw["Condition"]) == ALARMS_SOURCE
+    assert not any("Principal" in st and st["Effect"] == "Allow" for st in policies[findings_topic(t)])
+
+
+def test_key_policy_service_statements_carry_source_conditions(t):
+    """Before: cloudwatch.amazonaws.com could use the key with no aws:SourceAccount/aws:SourceArn."""
+    (key,) = resources(t, "AWS::KMS::Key").values()
+    services = [st for st in key["Properties"]["KeyPolicy"]["Statement"] if "Service" in st["Principal"]]
+    assert services
+    for st in services:
+        assert st["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert st["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert render(st["Condition"]) == ALARMS_SOURCE
 
 
 def test_queues_are_encrypted_and_ssl_only(t):
@@ -223,8 +256,9 @@ def test_table_has_ttl_and_the_agreed_key(template):
     })
 
 
-def test_alarms_on_every_queue_and_function_publish_to_the_topic(t):
-    (topic,) = resources(t, "AWS::SNS::Topic")
+def test_alarms_on_every_queue_and_function_publish_to_the_alarm_topic(t):
+    """Before: alarms went to the findings topic, whose subscribers filter on findings."""
+    topic = alarm_topic(t)
     alarms = [a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()]
     depth = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
              if a["MetricName"] == "ApproximateNumberOfMessagesVisible"}
@@ -243,6 +277,11 @@ def test_each_function_logs_to_its_own_group_with_retention(t, fn):
     assert len(resources(t, "AWS::Logs::LogGroup")) == 3
 
 
+def test_no_alarm_subscription_by_default(t):
+    assert resources(t, "AWS::SNS::Subscription") == {}
+    assert resources(t, "AWS::Chatbot::SlackChannelConfiguration") == {}
+
+
 def test_no_bus_policy_without_source_accounts(t):
     assert resources(t, "AWS::Events::EventBusPolicy") == {}
 
@@ -251,3 +290,8 @@ def test_synth_needs_no_account_or_region(t):
     # Environment-agnostic: account and Region stay pseudo parameters, resolved at deploy.
     text = str(t)
     assert "AWS::AccountId" in text and "AWS::Region" in text
+
+
+def test_outputs_name_both_topics(t):
+    assert t["Outputs"]["TopicArn"]["Value"] == {"Ref": findings_topic(t)}
+    assert t["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": alarm_topic(t)}

@@ -39,7 +39,7 @@ def _patterns(template: dict) -> dict[str, dict]:
 
 
 HUB_ACCOUNTS = ["<AWS::AccountId>", "111111111111", "222222222222"]
-CLUSTER_FILTER = [{"wildcard": "arn:*:ecs:*:*:cluster/prod"}, STAGING]
+CLUSTER_FILTER = [{"suffix": ":cluster/prod"}, STAGING]
 SERVICE_FILTER = [{"wildcard": "arn:*:ecs:*:*:service/prod/*"},
                   {"prefix": "arn:aws:ecs:eu-west-1:123456789012:service/staging/"}]
 
@@ -78,10 +78,21 @@ def test_bus_accepts_ecs_events_from_the_source_accounts_only(t):
 def test_hub_grants_are_scoped_to_clusters_secret_and_member_roles(t, fn):
     statements = function_statements(t, fn)
     s = by_sid(statements)
-    assert render(as_list(s["EcsDescribeTasks"]["Resource"])) == [
-        f"{HERE}:task/prod/*", "arn:aws:ecs:eu-west-1:123456789012:task/staging/*"]
-    assert render(as_list(s["EcsDescribeServices"]["Resource"])) == [
-        f"{HERE}:service/prod/*", "arn:aws:ecs:eu-west-1:123456789012:service/staging/*"]
+    # The clusters are listed once per statement, in the ecs:cluster condition (not one ARN per cluster
+    # and action); the resources are the tasks and services of the clusters' Regions and accounts.
+    clusters = {"ArnLike": {"ecs:cluster": [f"{HERE}:cluster/prod", STAGING]}}
+    ecs = s["EcsInWatchedClusters"]
+    assert sorted(as_list(ecs["Action"])) == sorted(
+        a for a in FUNCTION_ACTIONS[fn] if a in ("ecs:DescribeTasks", "ecs:DescribeServices"))
+    kinds = ["task"] + (["service"] if "ecs:DescribeServices" in FUNCTION_ACTIONS[fn] else [])
+    assert render(as_list(ecs["Resource"])) == [r for k in kinds for r in (
+        f"{HERE}:{k}/*", f"arn:aws:ecs:eu-west-1:123456789012:{k}/*")]
+    assert render(ecs["Condition"]) == clusters
+    if "ecs:ListTasks" in FUNCTION_ACTIONS[fn]:
+        listing = s["EcsListTasksInWatchedClusters"]
+        assert (listing["Action"], listing["Resource"]) == ("ecs:ListTasks", "*")
+        assert render(listing["Condition"]) == clusters
+    assert not {"EcsDescribeTasks", "EcsDescribeServices", "EcsListTasks"} & set(s)
     assert render(as_list(s["ReadTaskLogs"]["Resource"])) == [
         f"arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{p}*:log-stream:*"
         for p in ("/ecs/", "/custom/")]
@@ -90,9 +101,6 @@ def test_hub_grants_are_scoped_to_clusters_secret_and_member_roles(t, fn):
     assert render(as_list(s["AssumeMemberReaderRole"]["Resource"])) == [
         "arn:<AWS::Partition>:iam::111111111111:role/ecs-autopsy-reader",
         "arn:<AWS::Partition>:iam::222222222222:role/ecs-autopsy-reader"]
-    if "EcsListTasks" in s:
-        assert render(s["EcsListTasks"]["Condition"]) == {
-            "ArnLike": {"ecs:cluster": [f"{HERE}:cluster/prod", STAGING]}}
     code = {a for a in actions_of(statements)} - {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
     assert code == set(FUNCTION_ACTIONS[fn]) | set(ASSUME_MEMBER_ROLE)
 
@@ -106,6 +114,13 @@ def test_hub_environment(t, fn):
     assert (s.log_lines, s.post_expected_stops, s.chatbot_format) == (250, True, True)
     assert s.log_group_prefixes == ("/ecs/", "/custom/")
     assert set(env["Environment"]["Variables"]) >= set(ENV_VARS.values())
+
+
+def test_hub_function_roles_have_fixed_names_for_the_member_trust(t):
+    for fn in FUNCTIONS:
+        role = t["Resources"][function_props(t, fn)["Role"]["Fn::GetAtt"][0]]["Properties"]
+        assert render(role["RoleName"]) == f"ecs-autopsy-{fn.replace('_', '-')}-<AWS::Region>"
+        assert role["Path"] == "/ecs-autopsy/"
 
 
 def test_hub_sizing_and_retention(t):
@@ -134,19 +149,35 @@ def test_member_reader_role_trusts_only_the_hub_functions(member):
              if r["Properties"].get("RoleName") == "ecs-autopsy-reader"}
     (role,) = roles.values()
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    # Exactly the three function roles, not any role under /ecs-autopsy/ in the hub account.
     assert render(trust) == {
         "Action": "sts:AssumeRole", "Effect": "Allow",
         "Principal": {"AWS": "arn:<AWS::Partition>:iam::333333333333:root"},
-        "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:<AWS::Partition>:iam::333333333333:role/ecs-autopsy/*"}},
+        "Condition": {"StringEquals": {"aws:PrincipalArn": [
+            f"arn:<AWS::Partition>:iam::333333333333:role/ecs-autopsy/ecs-autopsy-{f}-<AWS::Region>"
+            for f in ("task-stopped", "deploy-failed", "manual")]}},
     }
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     assert sorted(actions_of(statements)) == sorted(MEMBER_READ_ACTIONS)
     s = by_sid(statements)
     # A global role: any Region of the member account, same cluster and log scoping as the hub.
-    assert render(as_list(s["EcsDescribeTasks"]["Resource"])) == [
-        "arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:task/prod/*", "arn:aws:ecs:eu-west-1:123456789012:task/staging/*"]
+    assert render(s["EcsInWatchedClusters"]["Condition"]) == {"ArnLike": {"ecs:cluster": [
+        "arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:cluster/prod", STAGING]}}
     assert render(as_list(s["ReadTaskLogs"]["Resource"]))[0] == (
         "arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:/ecs/*:log-stream:*")
+
+
+def test_member_forward_dlq_is_alarmed_to_the_members_alarm_topic(member):
+    """Before: the member's DLQ had no alarm; events the hub refused were lost silently."""
+    (dlq,) = resources(member, "AWS::SQS::Queue")
+    (topic,) = resources(member, "AWS::SNS::Topic")
+    (alarm,) = resources(member, "AWS::CloudWatch::Alarm").values()
+    p = alarm["Properties"]
+    assert p["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert p["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq, "QueueName"]}
+    assert p["AlarmActions"] == [{"Ref": topic}]
+    (key,) = resources(member, "AWS::KMS::Key")
+    assert member["Resources"][topic]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
 
 
 def test_member_read_actions_are_reads_only():

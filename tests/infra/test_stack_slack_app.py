@@ -48,10 +48,11 @@ def test_recovery_rules_are_filtered_and_target_the_recovery_function(app_synth,
     assert patterns[0]["resources"] == [{"wildcard": "arn:*:ecs:*:*:service/prod/*"}]
     assert patterns[1]["detail-type"] == ["ECS Service Action"]
     assert patterns[1]["detail"] == {"eventName": ["SERVICE_STEADY_STATE"],
-                                     "clusterArn": [{"wildcard": "arn:*:ecs:*:*:cluster/prod"}]}
+                                     "clusterArn": [{"suffix": ":cluster/prod"}]}
     template.has_resource_properties("AWS::Lambda::Function", {"Handler": "functions.recovered.handler.handler",
-                                                               "Timeout": 30, "ReservedConcurrentExecutions": 2,
-                                                               "Environment": Match.any_value()})
+                                                               "Timeout": 30, "Environment": Match.any_value()})
+    # No reservation by default (autopsy:reservedConcurrency unset), the recovery function included.
+    assert "ReservedConcurrentExecutions" not in function_props(t, "recovered")
 
 
 def test_recovery_role_is_least_privilege(t):
@@ -61,11 +62,14 @@ def test_recovery_role_is_least_privilege(t):
 
 
 def test_routing_grant_is_scoped(t):
+    # Tags only, on the watched clusters' accounts and Regions: not one ARN per cluster, so the policy
+    # does not grow with the number of clusters (IAM's 10,240-character limit).
     s = by_sid(function_statements(t, "task_stopped"))
     assert render(as_list(s["EcsReadRoutingTags"]["Resource"])) == [
-        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/prod/*",
-        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/*",
-        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:cluster/prod"]
+        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/*",
+        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:cluster/*",
+        "arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/*"]
+    assert as_list(s["EcsReadRoutingTags"]["Action"]) == ["ecs:ListTagsForResource"]
 
 
 def test_default_route_in_the_environment(t):
