@@ -35,11 +35,18 @@ class SnsChannel:
     client: Any = None
     name: str = "sns"
     human: bool = False
+    marks_updates: bool = True  # a finding that changes an earlier one of the same task says so
 
-    def send(self, finding: Finding, occurrence: Occurrence | None = None) -> str:
-        from shared.render.sns import render_sns
+    def send(self, finding: Finding, occurrence: Occurrence | None = None, supersedes: str | None = None) -> str:
+        """`supersedes`: the fingerprint of the earlier finding of this task that this one updates (a later
+        STOPPED event changed the diagnosis); sent as the `supersedes` message attribute."""
+        from shared.render.sns import SNS_MAX_BYTES, render_sns
 
-        return _publish(self.client, self.topic_arn, render_sns(finding).request())
+        if not supersedes:
+            return _publish(self.client, self.topic_arn, render_sns(finding).request())
+        message = render_sns(finding, SNS_MAX_BYTES - 64)
+        message.attributes["supersedes"] = supersedes
+        return _publish(self.client, self.topic_arn, message.request())
 
 
 @dataclass

@@ -13,18 +13,20 @@ Policy, per failure (the finding's fingerprint: service, pattern, key facts):
 - noise_window_seconds = 0 turns noise control off (every finding posts; tasks are still counted,
   in the same single write, so a retry is still recognised).
 
-Counting is one atomic DynamoDB ADD that returns the new count, so concurrent invocations of a
-storm see distinct counts and exactly one of them sees each threshold: the decision to post needs
-no second write.
+Counting is one atomic conditional DynamoDB update that returns the item as it was (hence the new
+count), so concurrent invocations of a storm see distinct counts and exactly one of them sees each
+threshold: the decision to post needs no second write. The same write claims the delivery for
+idempotency (state.py): every delivery is counted and claimed, whatever its channels.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared.models.finding import Finding
-from shared.notify.state import STATE_TTL_SECONDS, Counted, Seen, State, StateError
+from shared.notify.state import STATE_TTL_SECONDS, Claim, Counted, InProgress, Seen, State, StateError
 from shared.render.channels import Occurrence
 from shared.settings import Settings
 
@@ -82,7 +84,22 @@ class Decision:
 
 
 def noise_key(f: Finding) -> str:
-    return f"noise#{f.fingerprint}"
+    """The state item of the finding's service: its noise windows and the tasks it delivered."""
+    t = f.task
+    scope = t.group or t.service or (t.task_definition or "").split(":")[0] or t.task_arn
+    return "noise#" + _hash(t.account or "", t.region or "", t.cluster or "", scope)[:16]
+
+
+def task_key(f: Finding) -> str:
+    """The stopped task (or deployment) the finding is about: the same for every version of its event."""
+    parts = [f.scope, f.task.task_arn]
+    if f.deployment is not None:
+        parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
+    return _hash(*parts)[:16]
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def rule_out(f: Finding, settings: Settings) -> Decision | None:
@@ -92,19 +109,23 @@ def rule_out(f: Finding, settings: Settings) -> Decision | None:
     return None
 
 
-def observe(f: Finding, did: str, state: State, settings: Settings, now: int) -> Counted | Seen:
-    """Count delivery `did` of `f` once (one write; two when its window is over), or say it was counted."""
-    key, window = noise_key(f), settings.noise_window_seconds
-    expiration = now + window + STATE_TTL_SECONDS
+def claim_for(f: Finding, did: str, settings: Settings, now: int, until_ms: int) -> Claim:
+    window = settings.noise_window_seconds
+    return Claim(noise_key(f), f.fingerprint, task_key(f), did, now, until_ms, window,
+                 now + window + STATE_TTL_SECONDS)
+
+
+def observe(c: Claim, state: State) -> Counted | Seen | InProgress:
+    """Claim and count delivery `c` once (one write; two when its window is over), or say why not."""
     for _ in range(MAX_ROLLS):
-        got = state.count(key, did, now, window, expiration)
-        if isinstance(got, Counted | Seen):
+        got = state.claim(c)
+        if isinstance(got, Counted | Seen | InProgress):
             return got
-        recent = got.start + window + PREVIOUS_WINDOW_MAX_AGE > now
-        rolled = state.roll(key, did, got.start, now, got.count if recent else 0, expiration)
+        recent = got.start + c.window_seconds + PREVIOUS_WINDOW_MAX_AGE > c.now
+        rolled = state.roll(c, got.start, got.count if recent else 0)
         if rolled is not None:
             return rolled
-    raise StateError(f"could not open a new window for {key}: too much contention")
+    raise StateError(f"could not open a new window in {c.key}: too much contention")
 
 
 def decide(counted: Counted, settings: Settings) -> Decision:
