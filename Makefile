@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # `make demo`: the Lambda handlers against a local AWS stand-in (moto server) and a local Slack webhook,
 # scenario by scenario; writes demo-out/ (Slack payloads, SNS messages, index.html). Under a minute.
 demo: $(STAMP)
-	@$(BIN)/python -m shared.demo
+	@$(BIN)/python -m demo
 
 # The reliability tests (tests/reliability: bad input, faults, duplicates and storms, secrets, Slack
 # injection, least privilege) print their figures at the end of every pytest run, so `make test`

@@ -1,7 +1,7 @@
-"""`python -m demo` is `python -m shared.demo` (the live demo)."""
+"""`python -m demo`: the live demo (see demo/cli.py)."""
 
 import sys
 
-from shared.demo import main
+from demo.cli import main
 
 sys.exit(main(sys.argv[1:]))

@@ -20,33 +20,10 @@ from pathlib import Path
 
 from shared.engine import diagnose
 from shared.inputs import BadInput, load_case, load_event, load_logs, offline_evidence
-from shared.models.finding import Finding, finding_json_schema
+from shared.render.formats import renderer
 
 PROG = "ecs-autopsy"
 OFFLINE_FORMATS = ("text", "json", "markdown")
-
-
-def _renderer(fmt: str, colour: bool) -> Callable[[Finding], str]:
-    if fmt == "json":
-        return lambda f: f.model_dump_json(by_alias=True) + "\n"
-    if fmt == "markdown":
-        from shared.render.markdown import render_markdown
-
-        return render_markdown
-    if fmt == "text":
-        from shared.render.text import render_text
-
-        return lambda f: render_text(f, colour=colour)
-    return _extra_renderer(fmt)
-
-
-def _extra_renderer(fmt: str) -> Callable[[Finding], str]:
-    """Renderers of the delivery channels (slack, sns, chatbot), when that code is installed."""
-    try:
-        from shared.render import channels  # type: ignore[attr-defined]
-    except ImportError:
-        raise BadInput(f"--format {fmt}: not available in this installation") from None
-    return channels.renderer(fmt)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    sys.stdout.write(json.dumps(finding_json_schema(), indent=2) + "\n")
+    from shared.schema import generate
+
+    sys.stdout.write(json.dumps(generate(), indent=2) + "\n")
     return 0
 
 
@@ -92,7 +71,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         if live is None:
             raise BadInput("live diagnosis is not available in this installation: add --offline")
         return live(args)
-    render = _renderer(args.format, colour=not args.no_color and use_colour())
+    render = renderer(args.format, colour=not args.no_color and use_colour())
     if args.event:
         event = load_event(args.event)
         logs = load_logs(args.logs) if args.logs else []

@@ -7,7 +7,7 @@ their findings into ONE finding with scope="deployment":
 
     deploy ecs-svc/123 of orders-api failed: 12 tasks stopped, root cause missing-env-var DATABASE_URL in 12/12
 
-`deploy_finding` is pure; `diagnose_deployment` reads AWS through the evidence gatherers.
+`deploy_finding` is pure; `shared.pipeline.diagnose_deployment` reads AWS and calls it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from shared.models.event import DeploymentEvent, cluster_name, split_arn
-from shared.models.finding import Check, DeploymentSummary, Finding, TaskSummary
+from shared.models.finding import Check, DeploymentSummary, EvidenceGap, Finding, TaskSummary
+from shared.models.parse import parse_deploy_event as parse_deploy_event  # re-exported
+from shared.patterns import by_id, fallback
 from shared.redact import redact
-
-if TYPE_CHECKING:
-    from shared.aws import Clients
-    from shared.settings import Settings
 
 DEPLOYMENT_FAILED = "SERVICE_DEPLOYMENT_FAILED"
 TASK_START_IMPAIRED = "SERVICE_TASK_START_IMPAIRED"
@@ -34,33 +31,9 @@ MAX_GAPS = 10
 NO_TASKS_GAP = ("No stopped task of the service was found: ECS keeps stopped tasks for about an hour, and a "
                 "deployment whose tasks never got an ARN leaves none.")
 
-# The fact that tells one root cause from another of the same pattern (missing-env-var DATABASE_URL).
-KEY_FACTS: dict[str, tuple[str, ...]] = {
-    "missing-env-var": ("variable", "variables"),
-    "missing-dependency": ("module",),
-    "port-in-use": ("port",),
-    "database-connection-failed": ("host", "cause"),
-    "iam-access-denied": ("action",),
-    "network-egress-blocked": ("host",),
-    "out-of-memory": ("container",),
-    "image-pull-failed": ("image", "cause"),
-    "secrets-retrieval-failed": ("secret", "cause"),
-    "log-driver-failed": ("log_group", "cause"),
-    "container-start-failed": ("cause",),
-    "health-check-failed": ("cause",),
-    "container-health-check-failed": ("container",),
-    "network-setup-failed": ("subnet",),
-    "insufficient-capacity": ("resource",),
-    "volume-mount-failed": ("file_system", "volume", "cause"),
-    "platform-error": ("error_code",),
-    "disk-full": ("path",),
-    "app-crash": ("exception",),
-    "expected-stop": ("reason",),
-}
-_NOT_A_CAUSE = ("expected-stop", "unknown")
-# The gap gather() gives a crash-looping task whose logs it borrowed from a sibling (storm collapse): one
-# per task, each with its own count, so the deploy-level finding states them once, counted.
-BORROWED_LOGS = "Logs of this task were not read:"
+# Gaps of kind "borrowed" in a live diagnosis: a crash-looping task whose logs gather() borrowed from a
+# sibling (storm collapse). One per task, each with its own count, so the deploy-level finding states
+# them once, counted.
 
 
 @dataclass(frozen=True)
@@ -95,8 +68,9 @@ def target(event: DeploymentEvent) -> DeployTarget:
 
 
 def key_fact(finding: Finding) -> str | None:
-    """The distinguishing fact of a finding's root cause, as text (e.g. "DATABASE_URL")."""
-    for name in KEY_FACTS.get(finding.pattern, ()):
+    """The distinguishing fact of a finding's root cause, as text (e.g. "DATABASE_URL"): the first of its
+    pattern's declared key facts that the finding has."""
+    for name in by_id(finding.pattern).key_facts:
         value = finding.facts.get(name)
         if value in (None, "", [], {}):
             continue
@@ -128,22 +102,33 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
     summary_head = (f"{_plural(stopped, 'task')} of {svc} stopped"
                     + (f" during deployment {dep_id}" if dep_id else "")
                     + f" ({t.event_name}" + (f": {redact(t.reason)}" if t.reason else "") + ").")
-    borrowed = sum(1 for f in findings if any(g.startswith(BORROWED_LOGS) for g in f.gaps))
+    borrowed = sum(1 for f in findings if any(g.kind == "borrowed" for g in f.evidence_gaps))
     collapsed = ([f"Logs of {borrowed} of the {len(findings)} diagnosed tasks were not read: they stopped the same "
                   "way as another task of the service moments before, whose logs were used (a crash loop does not "
                   "become a storm of CloudWatch Logs reads)."] if borrowed else [])
-    own = (g for f in findings for g in f.gaps if not g.startswith(BORROWED_LOGS))
-    gaps = list(dict.fromkeys([*extra_gaps, *collapsed, *own]))[:MAX_GAPS]
+    kinds: dict[str, str] = {}  # gap text -> kind, in order, each once
+    for text in extra_gaps:
+        kinds.setdefault(text, getattr(text, "kind", "missing"))
+    for text in collapsed:
+        kinds.setdefault(text, "borrowed")
+    for f in findings:
+        for g in f.evidence_gaps:
+            if g.kind != "borrowed":
+                kinds.setdefault(g.text, g.kind)
+    gaps = list(kinds)[:MAX_GAPS]
+    evidence_gaps = [EvidenceGap(kind=kinds[g], text=g) for g in gaps]  # type: ignore[arg-type]
     summary = DeploymentSummary(
         cluster=cluster_name(t.cluster) or t.cluster, service=t.service or svc, deployment_id=dep_id,
-        event_name=t.event_name, reason=redact(t.reason) if t.reason else None, tasks_stopped=stopped,
+        service_arn=t.service_arn, event_name=t.event_name, reason=redact(t.reason) if t.reason else None,
+        tasks_stopped=stopped,
         tasks_diagnosed=diagnosed, patterns=patterns, task_arns=[f.task.task_arn for f in findings],
     )
     if not findings:
-        return _empty(event, t, what, summary_head, summary, gaps or [NO_TASKS_GAP], dep_id)
+        return _empty(event, t, what, summary_head, summary,
+                      evidence_gaps or [EvidenceGap(kind="missing", text=NO_TASKS_GAP)], dep_id)
 
-    ranked = sorted(causes.items(), key=lambda kv: (kv[0][0] not in _NOT_A_CAUSE, kv[1], _severity(kv[0][0])),
-                    reverse=True)
+    verdicts = {f.pattern: f.verdict for f in findings}
+    ranked = sorted(causes.items(), key=lambda kv: (verdicts[kv[0][0]] == "failure", kv[1]), reverse=True)
     (pattern, key), count = ranked[0]
     rep = next(f for f in findings if f.pattern == pattern and key_fact(f) == key)
     share = f"{count}/{diagnosed}"
@@ -155,7 +140,7 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
     checks = [Check(name="Stopped tasks of the deployment",
                     result=(f"{stopped} stopped, {diagnosed} diagnosed: "
                             + ", ".join(f"{p} {n}" for p, n in patterns.items())),
-                    ok=pattern == "expected-stop"), *rep.checks]
+                    ok=verdicts[pattern] == "expected"), *rep.checks]
     facts = {**rep.facts, "tasks_with_cause": count, "tasks_diagnosed": diagnosed, "share": share}
     return rep.model_copy(update={
         "title": title,
@@ -163,6 +148,7 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
         "facts": facts,
         "also_matched": list(dict.fromkeys(p for p in patterns if p != pattern)),
         "gaps": gaps,
+        "evidence_gaps": evidence_gaps,
         "checks": checks,
         "fingerprint": _fingerprint(t, dep_id, pattern, key),
         "scope": "deployment",
@@ -171,18 +157,19 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
 
 
 def _empty(event: DeploymentEvent, t: DeployTarget, what: str, head: str, summary: DeploymentSummary,
-           gaps: list[str], dep_id: str | None) -> Finding:
+           evidence_gaps: list[EvidenceGap], dep_id: str | None) -> Finding:
     task = TaskSummary(account=t.account, region=t.region, cluster=cluster_name(t.cluster) or t.cluster,
                        cluster_arn=t.cluster if t.cluster and t.cluster.startswith("arn:") else None,
-                       task_arn=t.service_arn or "", service=t.service, deployment_id=dep_id)
+                       service=t.service, deployment_id=dep_id)
     return Finding(
-        pattern="unknown", severity="warning", confidence=0.0,
+        pattern=fallback().id, verdict=fallback().verdict, severity=fallback().severity, confidence=0.0,
         title=f"{what}: no stopped task left to diagnose",
         summary=f"{head} No stopped task of this deployment could be read, so the root cause is unknown.",
         remediation=[f"Look at the service's events: `aws ecs describe-services --cluster {summary.cluster} "
                      f"--services {summary.service}` (the newest events name the failure), and at the "
                      "deployment's stopped tasks in the console while ECS still lists them."],
-        task=task, gaps=gaps, fingerprint=_fingerprint(t, dep_id, "unknown", None),
+        task=task, gaps=[g.text for g in evidence_gaps], evidence_gaps=evidence_gaps,
+        fingerprint=_fingerprint(t, dep_id, fallback().id, None),
         checks=[Check(name="Stopped tasks of the deployment", result="none found", ok=None)],
         scope="deployment", deployment=summary,
     )
@@ -198,60 +185,5 @@ def _common_started_by(findings: Sequence[Finding]) -> str | None:
     return ids.most_common(1)[0][0] if ids else None
 
 
-def _severity(pattern: str) -> int:
-    return {"unknown": 0, "expected-stop": 0}.get(pattern, 1)
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-# -- reading AWS ----------------------------------------------------------------------------------
-def tasks_for_deployment(clients: Clients, cluster: str, service: str, deployment_id: str | None,
-                         limit: int = MAX_TASKS, region: str | None = None) -> tuple[list[dict], int]:
-    """(the most recently stopped tasks of the deployment, up to `limit`; how many stopped in all).
-
-    ListTasks(STOPPED, serviceName) then DescribeTasks; only tasks started by the deployment when its
-    id is known (ECS starts a service's tasks with startedBy = the deployment id)."""
-    from shared.evidence import ecs
-
-    return ecs.recent_stopped_tasks(clients("ecs", region), cluster, service, started_by=deployment_id, limit=limit)
-
-
-def diagnose_deployment(event: DeploymentEvent, clients: Clients, settings: Settings | None = None, *,
-                        limit: int = MAX_TASKS) -> Finding:
-    """Find the deployment's stopped tasks, diagnose each, return ONE deploy-level finding."""
-    from shared.evidence import ecs
-    from shared.evidence.errors import guarded
-    from shared.evidence.gather import investigate
-
-    t = target(event)
-    gaps: list[str] = []
-    member, gap = guarded(f"Member account {t.account}", "sts:AssumeRole", clients.for_account, t.account, t.region)
-    if gap or member is None or not t.service or not t.cluster:
-        gaps.append(gap or "The event names no service or cluster.")
-        return deploy_finding(event, [], tasks_stopped=0, extra_gaps=gaps)
-    got, gap = guarded(f"Stopped tasks of {t.service}", "ecs:ListTasks", tasks_for_deployment, member, t.cluster,
-                       t.service, t.deployment_id, limit, t.region)
-    if gap:
-        gaps.append(gap)
-    tasks, total = got or ([], 0)
-    findings: list[Finding] = []
-    for task in tasks:
-        event_of_task = ecs.task_event(task)
-        _, finding = investigate(event_of_task, member, settings, fresh=True)
-        findings.append(finding)
-    if tasks and total > len(tasks):
-        gaps.append(f"{total} tasks stopped; the {len(tasks)} most recent were diagnosed.")
-    return deploy_finding(event, findings, tasks_stopped=total, extra_gaps=gaps)
-
-
-def parse_deploy_event(obj: Any) -> DeploymentEvent:
-    from pydantic import ValidationError
-
-    from shared.inputs import BadInput, describe_validation_error
-
-    try:
-        return DeploymentEvent.model_validate(obj)
-    except ValidationError as exc:
-        raise BadInput(describe_validation_error(exc, "invalid ECS deployment event at ")) from None

@@ -21,10 +21,10 @@ import re
 from dataclasses import replace
 from urllib.parse import quote
 
-from shared.evidence.model import SIGNAL_EXITS, Evidence
+from shared.evidence.model import SIGNAL_EXITS, Evidence, gap_kind
 from shared.models.event import cluster_name, service_name, split_arn, task_id
 from shared.models.finding import Finding, Links
-from shared.patterns import by_id, registry
+from shared.patterns import by_id, fallback, registry
 from shared.patterns.base import Match, Pattern, Stage
 from shared.redact import redact_lines_and
 
@@ -40,7 +40,7 @@ def diagnose(ev: Evidence) -> Finding:
     matches: dict[str, Match] = {}
     gaps = list(ev.gaps)
     for pattern in registry():
-        if getattr(pattern, "fallback", False):
+        if pattern.fallback:
             continue
         try:
             m = pattern.match(ev)
@@ -56,7 +56,7 @@ def diagnose(ev: Evidence) -> Finding:
         # (a connection refused at WARN right before exiting 1). Same patterns, quiet lines included.
         loud = replace(ev, logs=ev.logs.loud())
         for pattern in registry():
-            if getattr(pattern, "fallback", False) or pattern.id in matches:
+            if pattern.fallback or pattern.id in matches:
                 continue
             try:
                 m = pattern.match(loud)
@@ -66,7 +66,7 @@ def diagnose(ev: Evidence) -> Finding:
                 matches[pattern.id] = replace(m, confidence=round(m.confidence * 0.85, 2))
         chosen_id = choose(matches, ev)
     if chosen_id is None:
-        pattern = by_id("unknown")
+        pattern = fallback()
         match = pattern.match(ev)
         assert match is not None
     else:
@@ -82,19 +82,30 @@ def _worth_a_second_look(chosen: str | None, matches: dict[str, Match], ev: Evid
     if not ev.logs or "health check" in ev.stopped_reason.lower():
         return False
     current = matches.get(chosen or "")
-    if current is not None and (current.confidence >= CONFIDENT or chosen != "app-crash"):
+    if current is not None and (current.confidence >= CONFIDENT or not by_id(chosen or "").generic):
         return False
     code = next((c.exit_code for c in ev.detail.containers if c.name == ev.primary), None)
     return code not in (None, 0) and code not in SIGNAL_EXITS
+
+
+def outranked(matches: dict[str, Match]) -> set[str]:
+    """The matched ids another match explains (its pattern's `outranks`, narrowed by the match)."""
+    out: set[str] = set()
+    for pid, m in matches.items():
+        out.update(m.outranks if m.outranks is not None else by_id(pid).outranks)
+    out.discard("")
+    return out & matches.keys()
 
 
 def choose(matches: dict[str, Match], ev: Evidence) -> str | None:
     def rank(pid: str) -> tuple[bool, int]:
         return matches[pid].confidence >= CONFIDENT, by_id(pid).priority
 
+    explained = outranked(matches)
     by_stage: dict[Stage, list[str]] = {}
     for pid, m in matches.items():
-        by_stage.setdefault(m.stage, []).append(pid)
+        if pid not in explained:
+            by_stage.setdefault(m.stage, []).append(pid)
 
     platform = by_stage.get(Stage.PLATFORM, [])
     if platform:
@@ -135,8 +146,12 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
     if symptom:
         evidence.extend({"source": p.source, "text": p.text} for p in matches[symptom].proofs[:1])
     also = sorted((pid for pid in matches if pid != pattern.id), key=lambda pid: -by_id(pid).priority)
-    facts = {k: v for k, v in match.facts.items() if v is not None and v != [] and v != {}}
+    facts = typed_facts(pattern, match.facts)
     container = match.container or facts.get("container") or ev.primary
+    if container and container == ev.attribution.culprit:
+        # The others ECS stopped because this one failed: shown as victims, never blamed.
+        evidence.extend({"source": f"containers[{name}]", "text": why}
+                        for name, why in ev.attribution.victims.items())
     if not ev.logs:
         gaps.append("No container log lines were available; the diagnosis rests on the stop reason and exit codes.")
     elif container and container not in ev.logs.containers and None not in ev.logs.containers:
@@ -155,14 +170,27 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "remediation": explanation.remediation,
         "also_matched": also,
         "task": _task_summary(ev),
-        "log_excerpt": excerpt(ev, container),
+        "log_excerpt": excerpt(ev, container, anchor=match.anchor if match.stage is Stage.APP else None),
         "links": _links(ev, container),
         "gaps": list(dict.fromkeys(gaps)),
         "checks": _checks(ev, pattern, match, matches),
+        "verdict": pattern.verdict,
     }
-    data["fingerprint"] = fingerprint(ev, pattern.id, facts)
+    data["fingerprint"] = fingerprint(ev, pattern, facts)
     _mask(data)
+    data["evidence_gaps"] = [{"kind": gap_kind(g), "text": text} for g, text in zip(dict.fromkeys(gaps),
+                                                                                   data["gaps"], strict=True)]
     return Finding.model_validate(data)
+
+
+def typed_facts(pattern: Pattern, raw: dict) -> dict:
+    """The match's facts through the pattern's Facts model (types checked, empty values dropped)."""
+    facts = {k: v for k, v in raw.items() if v is not None and v != [] and v != {}}
+    try:
+        pattern.Facts.model_validate(facts)
+    except Exception:  # a pattern defect: keep the facts, say so in the log (tests hold every pattern to its model)
+        log.exception("pattern %s produced facts outside its model", pattern.id)
+    return facts
 
 
 def _mask(data: dict) -> None:
@@ -191,40 +219,61 @@ def _mask(data: dict) -> None:
         container[key] = value  # type: ignore[index]
 
 
-def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES) -> list[str]:
-    """The last `limit` non-blank lines of the failing container (unlabelled lines included), masked."""
+def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anchor: int | None = None) -> list[str]:
+    """The failing container's lines (unlabelled lines included): its last `limit` non-blank lines, or, when
+    the incident (`anchor`) lies further back (a goroutine or thread dump, a long shutdown after it), the
+    incident and a bounded part of what follows. Lines of another container carry its name, so a log
+    router's (or any sidecar's) lines are never shown as the app's."""
     logs = ev.logs
     if not logs:
         return []
     names = logs.container_names()
-    texts = logs.texts
-    if len(names) <= 1:
-        picked = [t for t in texts[-(limit * 2):] if t.strip()][-limit:]
-        if len(picked) < limit:
-            picked = [t for t in texts if t.strip()][-limit:]
+    containers, texts = logs.containers, logs.texts
+    own = {container, None} if container in names or not names else None
+    label = len(names) > 1 or (bool(names) and container not in names)
+
+    def show(i: int) -> str:
+        c = containers[i]
+        return f"[{c}] {texts[i]}" if label and c else texts[i]
+
+    def mine(i: int) -> bool:
+        return bool(texts[i].strip()) and (own is None or containers[i] in own)
+
+    picked: list[int] = []
+    for i in range(len(logs) - 1, -1, -1):
+        if mine(i):
+            picked.append(i)
+            if len(picked) >= limit:
+                break
+    picked.reverse()
+    if anchor is not None and picked and anchor < picked[0] and mine(anchor):
+        before = [i for i in range(anchor - 1, max(-1, anchor - 40), -1) if mine(i)][:5][::-1]
+        window = [*before, anchor]
+        i = anchor + 1
+        while len(window) < limit - 1 and i < len(logs):
+            if mine(i):
+                window.append(i)
+            i += 1
+        rest = sum(1 for j in range(i, len(logs)) if mine(j))
+        out = [show(j) for j in window] + ([f"… {rest} more lines after the incident not shown"] if rest else [])
     else:
-        keep = (container, None) if container in names else None
-        picked = []
-        for i in range(len(logs) - 1, -1, -1):
-            c = logs.containers[i]
-            if keep is not None and c not in keep:
-                continue
-            text = texts[i]
-            if text.strip():
-                picked.append(f"[{c}] {text}" if c else text)
-                if len(picked) >= limit:
-                    break
-        picked.reverse()
-    return [line if len(line) <= 1000 else line[:999] + "…" for line in picked]
+        out = [show(i) for i in picked]
+    return [line if len(line) <= 1000 else line[:999] + "…" for line in out]
 
 
-def fingerprint(ev: Evidence, pattern_id: str, facts: dict) -> str:
-    """Same service + pattern + key facts -> same fingerprint (numbers and ids normalised away)."""
+def identity(pattern: Pattern, facts: dict) -> tuple[tuple[str, str], ...]:
+    """The pattern's declared key facts, numbers and ids normalised away: what tells one root cause of
+    the pattern from another. Nothing else, so a read that succeeded or failed never changes it."""
+    return tuple((k, _VOLATILE.sub("#", str(facts[k]))) for k in pattern.key_facts
+                 if facts.get(k) not in (None, "", [], {}))
+
+
+def fingerprint(ev: Evidence, pattern: Pattern, facts: dict) -> str:
+    """Account, Region, cluster, service (else task family) + pattern + key facts -> the finding's identity."""
     d = ev.detail
-    scope = d.group or (d.task_definition_arn or "").rsplit(":", 1)[0] or d.task_arn
-    keyed = sorted((k, _VOLATILE.sub("#", str(v))) for k, v in facts.items()
-                   if k not in ("exit_code", "exit_codes", "stopped_reason", "requests_seen", "confidence"))
-    raw = f"{ev.event.account}|{ev.event.region}|{cluster_name(d.cluster_arn)}|{scope}|{pattern_id}|{keyed}"
+    scope = d.group or (d.task_definition_arn or "").rsplit("/", 1)[-1].rsplit(":", 1)[0] or d.task_arn
+    raw = (f"{ev.event.account or split_arn(d.task_arn)[1]}|{ev.event.region or split_arn(d.task_arn)[0]}|"
+           f"{cluster_name(d.cluster_arn)}|{scope}|{pattern.id}|{list(identity(pattern, facts))}")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -300,7 +349,7 @@ def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Mat
     checks = [
         dict(name="Stop code and stopped reason",
               result=f"{d.stop_code or 'no stop code'}: {d.stopped_reason or 'no reason'}",
-              ok=pattern.id == "expected-stop"),
+              ok=pattern.verdict == "expected"),
     ]
     exits = []
     for c in d.containers:
@@ -318,8 +367,8 @@ def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Mat
     checks.append(dict(name="Task definition (env names, memory, ports, log config)",
                         result="read" if ev.task_definition else "not read (offline or unavailable)",
                         ok=None))
-    if "health-check-failed" in matches or ev.target_groups:
-        hc = matches.get("health-check-failed")
+    hc = next((m for pid, m in matches.items() if "target_health" in by_id(pid).needs), None)
+    if hc is not None or ev.target_groups:
         cause = hc.facts.get("cause") if hc else None
         result = f"cause: {cause}" if cause else "cause not determined"
         if ev.target_groups:

@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.runtime import INVOCATION, clients, config, deliver, idempotency, logger, metrics, record, reject
-from shared.inputs import BadInput
 from shared.models.event import DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION, DeploymentEvent
+from shared.models.parse import BadInput, parse_deploy_event
 
 IDEMPOTENCY_KEY = "id"
 
@@ -40,7 +40,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def validate(event: Any) -> DeploymentEvent:
-    from shared.deploy import parse_deploy_event
 
     if not isinstance(event, dict):
         raise reject(f"expected a JSON object, got {type(event).__name__}", event)
@@ -55,7 +54,7 @@ def validate(event: Any) -> DeploymentEvent:
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    from shared.deploy import diagnose_deployment, parse_deploy_event
+    from shared.pipeline import diagnose_deployment
 
     finding = diagnose_deployment(parse_deploy_event(event), clients(), config())
     record(finding)

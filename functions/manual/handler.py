@@ -16,14 +16,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.runtime import INVOCATION, clients, config, deliver, logger, metrics, record
-from shared.inputs import BadInput
+from shared.models.parse import BadInput
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     INVOCATION.set(context)
-    from shared.live import diagnose_request
+    from shared.pipeline import diagnose_request
 
     if not isinstance(event, dict):
         return {"error": f"expected a JSON object, got {type(event).__name__}"}

@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from functions.runtime import INVOCATION, clients, config, deliver, logger, metrics, record, reject
-from shared.inputs import describe_validation_error
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
+from shared.models.parse import describe_validation_error
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -51,7 +51,7 @@ def validate(event: Any) -> TaskStateChangeEvent:
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    from shared.evidence.gather import investigate
+    from shared.pipeline import investigate
 
     task_event = TaskStateChangeEvent.model_validate(event)
     _, finding = investigate(task_event, clients(), config(), collapse=True)

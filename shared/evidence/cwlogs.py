@@ -31,10 +31,17 @@ def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> 
             gaps[cdef.name] = (f"Container {cdef.name} has no log configuration: its output was not kept, so "
                                "there are no logs to read.")
             continue
+        if driver == "awsfirelens":
+            routed, why = firelens_source(cdef.name, cdef.log_options, tid,
+                                          region or split_arn(detail.task_arn)[0])
+            if routed is not None:
+                out.append(routed)
+            else:
+                gaps[cdef.name] = why
+            continue
         if driver != "awslogs":
-            where = " (FireLens: the logs go wherever its output plugin sends them)" if driver == "awsfirelens" else ""
-            gaps[cdef.name] = (f"Container {cdef.name} logs through the {driver} driver{where}: only awslogs streams "
-                               "are read, so its logs were not read.")
+            gaps[cdef.name] = (f"Container {cdef.name} logs through the {driver} driver: only CloudWatch Logs "
+                               "streams are read, so its logs were not read.")
             continue
         group = cdef.log_options.get("awslogs-group")
         prefix = cdef.log_options.get("awslogs-stream-prefix")
@@ -49,6 +56,43 @@ def sources(td: TaskDefinitionFacts, detail: TaskDetail, region: str | None) -> 
         out.append(LogSource(container=cdef.name, group=group, stream=stream,
                              region=cdef.log_options.get("awslogs-region") or region or split_arn(detail.task_arn)[0]))
     return out, gaps
+
+
+# FireLens output plugins and the options that say where they send (for the gap when it is not CloudWatch).
+_DESTINATIONS = {
+    "es": ("Elasticsearch/OpenSearch", ("Host", "Index")), "opensearch": ("OpenSearch", ("Host", "Index")),
+    "datadog": ("Datadog", ("Host", "dd_service", "dd_source")), "s3": ("S3", ("bucket", "s3_key_format")),
+    "kinesis_firehose": ("Kinesis Data Firehose", ("delivery_stream",)), "firehose": ("Kinesis Data Firehose",
+                                                                                      ("delivery_stream",)),
+    "kinesis_streams": ("Kinesis Data Streams", ("stream",)), "kinesis": ("Kinesis Data Streams", ("stream",)),
+    "splunk": ("Splunk", ("Host",)), "http": ("HTTP", ("Host", "URI")), "loki": ("Loki", ("host", "Host")),
+    "newrelic": ("New Relic", ("endpoint",)), "forward": ("Fluentd forward", ("Host",)),
+}
+
+
+def firelens_source(container: str, options: dict[str, str], tid: str | None,
+                    region: str | None) -> tuple[LogSource | None, str]:
+    """Where a FireLens-routed container's logs can be read: its CloudWatch Logs stream when the router's
+    output is cloudwatch_logs/cloudwatch (stream = prefix + the FireLens tag `<container>-firelens-<task id>`,
+    or log_stream_name), else (None, a gap naming the destination)."""
+    opts = {k.lower(): v for k, v in options.items()}
+    plugin = (opts.get("name") or "").lower()
+    if plugin in ("cloudwatch_logs", "cloudwatch"):
+        group = opts.get("log_group_name")
+        stream = opts.get("log_stream_name") or (f"{opts.get('log_stream_prefix', '')}{container}-firelens-{tid}"
+                                                 if tid else None)
+        if group and stream and "$(" not in stream and "${" not in stream:
+            return LogSource(container=container, group=group, stream=stream, region=opts.get("region") or region), ""
+        return None, (f"Container {container} logs through FireLens to CloudWatch Logs ({group or 'no log_group_name'}), "
+                      "but its stream name uses a template ecs-autopsy cannot resolve, so its logs were not read.")
+    if not plugin:
+        return None, (f"Container {container} logs through FireLens with an output set in the router's own config "
+                      "file: its logs were not read (they are wherever that output sends them).")
+    label, keys = _DESTINATIONS.get(plugin, (plugin, ("Host",)))
+    where = ", ".join(f"{k} {options.get(k) or opts.get(k.lower())}" for k in keys if opts.get(k.lower()))
+    return None, (f"Container {container} logs through FireLens to {label} (output plugin {plugin}"
+                  + (f": {where}" if where else "") + "): only CloudWatch Logs is read, so its logs were not read; "
+                  "look for them there.")
 
 
 def fetch(client: Any, source: LogSource, limit: int = 100) -> list[str]:

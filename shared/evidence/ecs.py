@@ -59,7 +59,7 @@ def cluster_of_task(task_arn: str | None) -> str | None:
 
 def task_event(task: dict) -> TaskStateChangeEvent:
     """A DescribeTasks task wrapped in the EventBridge envelope the engine reads."""
-    from shared.inputs import parse_task_event
+    from shared.models.parse import parse_task_event
 
     return parse_task_event(_jsonable(task))
 
@@ -194,6 +194,9 @@ def _container(c: dict) -> ContainerDefinition:
         log_options=dict(log_config.get("options") or {}),
         entry_point=tuple(c.get("entryPoint") or ()),
         command=tuple(c.get("command") or ()),
+        depends_on=tuple((d["containerName"], d.get("condition") or "START") for d in c.get("dependsOn") or []
+                         if d.get("containerName")),
+        firelens=(c.get("firelensConfiguration") or {}).get("type"),
     )
 
 

@@ -1,14 +1,16 @@
 """gather(): the only code that reads AWS to diagnose a stopped task. Every failed read is a gap.
 
+It reads and never decides: which second-phase reads to make comes from the caller (shared.pipeline,
+which asks the first diagnosis' pattern what it `wants`).
+
 The event comes first: an "ECS Task State Change" event already carries the stop code, the stopped
 reason, the containers and their exit codes, so DescribeTasks is called only when the event lacks
 them. Then, in two phases to keep calls (and quota) down:
 
-1. the task definition (cached per ARN while warm) and the log tails of the failing containers
-   (one GetLogEvents per stream, from the end);
-2. only what the first diagnosis asks for (see `plan`): target groups and target health for ELB
-   health-check stops, an IAM simulation for an AccessDenied naming a role, the network path for
-   timeouts (egress, database, image pull, secrets, EFS) and health checks that never arrive.
+1. `Gatherer.first`: the task definition (cached per ARN while warm) and the log tails of the failing
+   containers (one GetLogEvents per stream, from the end);
+2. `Gatherer.more`: only what was asked for: target groups and target health, an IAM simulation of the
+   action a finding names, the network path (routes, endpoints, security groups).
 
 A warm diagnosis of an application crash in a one-container task makes one AWS call: the log tail.
 """
@@ -17,84 +19,53 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from shared.evidence import cwlogs, ecs, elbv2, iam, network
 from shared.evidence.errors import Gap, guarded
-from shared.evidence.model import Evidence, LogSource, ServiceFacts, TaskDefinitionFacts
+from shared.evidence.model import (
+    NEEDS,
+    Evidence,
+    GapKind,
+    GapNote,
+    LogSource,
+    Need,
+    ServiceFacts,
+    TaskDefinitionFacts,
+)
 from shared.logs import normalise
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
 
 if TYPE_CHECKING:
     from shared.aws import Clients
-    from shared.models.finding import Finding
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_LOG_STREAMS = 3  # containers whose logs are read, failing ones first
-NETWORK_PATTERNS = frozenset({"network-egress-blocked"})
-NETWORK_CAUSES = {
-    "database-connection-failed": ("timeout", "unreachable"),
-    "image-pull-failed": ("network",),
-    "secrets-retrieval-failed": ("network",),
-    "volume-mount-failed": ("network",),
-}
-
-
-@dataclass(frozen=True)
-class Needs:
-    """Phase-2 reads a diagnosis asks for."""
-
-    target_health: bool = False
-    iam: bool = False
-    network: bool = False
-
-    def __bool__(self) -> bool:
-        return self.target_health or self.iam or self.network
-
-
-NOTHING = Needs()
-EVERYTHING = Needs(True, True, True)
-
-
-def plan(finding: Finding) -> Needs:
-    """What else to read, from a diagnosis made on the event, the task definition and the logs."""
-    facts = finding.facts
-    pattern = finding.pattern
-    health = pattern == "health-check-failed"
-    access = (pattern == "iam-access-denied" and facts.get("cause") != "no-credentials"
-              and facts.get("action") not in (None, "unknown") and bool(facts.get("principal")))
-    net = (health or pattern in NETWORK_PATTERNS
-           or facts.get("cause") in NETWORK_CAUSES.get(pattern, ()))
-    return Needs(target_health=health, iam=access, network=net)
+DEEP_LINES = 10_000  # a deeper read: one GetLogEvents of up to 10,000 events / 1 MB, when the tail named no cause
+NOTHING: frozenset[Need] = frozenset()
+EVERYTHING: frozenset[Need] = frozenset(NEEDS)  # type: ignore[arg-type]
 
 
 def gather(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
-           need: Needs | None = None, logs: Any = None, log_lines: int | None = None,
-           fresh: bool = False, collapse: bool = False) -> Evidence:
-    """Evidence about the stopped task. `need`: the phase-2 reads to make (None: decided by `plan`
-    from a first diagnosis). `logs`: log lines already at hand (then no log stream is read).
-    `fresh`: the event was just built from DescribeTasks (never described again). `collapse`: in a
-    crash loop faster than the log-read budget, borrow a same-stop sibling's logs (the task-stopped
-    function; a person asking about a few tasks gets each one's own logs)."""
-    return _Gatherer(clients, settings, log_lines, collapse).run(event, need, logs, fresh)[0]
-
-
-def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
-                logs: Any = None, log_lines: int | None = None, fresh: bool = False,
-                collapse: bool = False) -> tuple[Evidence, Finding]:
-    """gather() and diagnose(): the evidence and the finding (the engine runs twice only when a
-    phase-2 read added evidence)."""
-    from shared.engine import diagnose
-
-    ev, finding = _Gatherer(clients, settings, log_lines, collapse).run(event, None, logs, fresh)
-    return ev, finding if finding is not None else diagnose(ev)
+           need: frozenset[Need] = NOTHING, facts: Mapping[str, Any] | None = None, logs: Any = None,
+           log_lines: int | None = None, fresh: bool = False, collapse: bool = False) -> Evidence:
+    """Evidence about the stopped task: phase 1, then the phase-2 reads in `need` (`facts`: what a
+    diagnosis named, e.g. the principal and action of an AccessDenied to simulate). `logs`: log lines
+    already at hand (then no log stream is read). `fresh`: the event was just built from DescribeTasks
+    (never described again). `collapse`: in a crash loop faster than the log-read budget, borrow a
+    same-stop sibling's logs (the task-stopped function; a person asking about a few tasks gets each
+    one's own logs)."""
+    g = Gatherer(clients, settings, log_lines, collapse)
+    ev = g.first(event, logs, fresh)
+    return g.more(ev, need, facts or {}) if need else ev
 
 
 # -------------------------------------------------------------------------------------------------
-class _Gatherer:
+class Gatherer:
     def __init__(self, clients: Clients, settings: Settings | None, log_lines: int | None,
                  collapse: bool = False) -> None:
         from shared.settings import Settings
@@ -105,21 +76,28 @@ class _Gatherer:
         self.log_lines = log_lines or self.settings.log_lines
         self.gaps: list[str] = []
         self.collapse = collapse
+        self.read: dict[str, tuple[LogSource, list[str]]] = {}  # container -> (stream, lines read)
 
-    def _gap(self, text: str | None) -> None:
+    def _gap(self, text: str | None, kind: GapKind | None = None) -> None:
         if text and text not in self.gaps:
-            self.gaps.append(text)
+            self.gaps.append(GapNote(text, kind or getattr(text, "kind", None) or "missing"))
 
-    def run(self, event: TaskStateChangeEvent, need: Needs | None, logs: Any,
-            fresh: bool = False) -> tuple[Evidence, Finding | None]:
+    @property
+    def blocked(self) -> bool:
+        """Nothing can be read: the member account could not be entered."""
+        return self.clients is None
+
+    def first(self, event: TaskStateChangeEvent, logs: Any = None, fresh: bool = False) -> Evidence:
+        """Phase 1: the event (described when thin), the task definition and the failing containers' logs."""
         d = event.detail
         region = event.region or split_arn(d.task_arn)[0]
         self.region = region
         member, gap = guarded(f"Member account {event.account}", "sts:AssumeRole", self.root.for_account,
                               event.account, region)
         if gap:
-            self._gap(gap + " Nothing could be read in that account.")
-            return self._evidence(event, None, _logset(event, logs or []), ()), None
+            self._gap(GapNote(gap + " Nothing could be read in that account.", getattr(gap, "kind", "denied")))
+            self.clients = None  # type: ignore[assignment]
+            return self._evidence(event, None, _logset(event, logs or []), ())
         self.clients = member  # type: ignore[assignment]
 
         if not fresh and ecs.needs_describe(event):
@@ -136,17 +114,7 @@ class _Gatherer:
                 for name in failing:
                     self._gap(unreadable.get(name))
         logset = _logset(event, logs) if logs is not None else self._read_logs(event, td, sources)
-        ev = self._evidence(event, td, logset, tuple(sources))
-
-        prelim: Finding | None = None
-        if need is None:
-            from shared.engine import diagnose
-
-            prelim = diagnose(ev)
-            need = plan(prelim)
-        if not need:
-            return ev, prelim
-        return self._phase2(ev, need, prelim), None
+        return self._evidence(event, td, logset, tuple(sources))
 
     # -- phase 1 ---------------------------------------------------------------------------------
     def _describe(self, event: TaskStateChangeEvent) -> TaskStateChangeEvent:
@@ -201,7 +169,7 @@ class _Gatherer:
             _STORM[storm] = (reused[0], cached, source_task, seen + 1)
             self._gap(f"Logs of this task were not read: {seen + 1} tasks of the same task definition stopped "
                       f"the same way within {STORM_SECONDS} s (same stop reason and exit codes); the logs of "
-                      f"task {source_task} were used.")
+                      f"task {source_task} were used.", "borrowed")
             return normalise(cached, names)
         lines: dict[str, list[str]] = {}
         for batch in (first[:MAX_LOG_STREAMS], rest[: max(0, MAX_LOG_STREAMS - len(first))]):
@@ -217,12 +185,31 @@ class _Gatherer:
             _STORM[storm] = (now, lines, task_id(d.task_arn), 1)
             while len(_STORM) > STORM_ENTRIES:
                 _STORM.pop(next(iter(_STORM)))
+        self.read = {name: (by_name[name], got) for name, got in lines.items()}
         return normalise(lines, names)
 
-    def _read_stream(self, source: LogSource) -> list[str]:
+    # -- deeper ----------------------------------------------------------------------------------
+    def can_read_deeper(self, container: str | None) -> bool:
+        """The tail read of `container` came back full: older lines exist that were not read."""
+        got = self.read.get(container or "")
+        return got is not None and len(got[1]) >= self.log_lines and self.log_lines < DEEP_LINES
+
+    def deeper(self, ev: Evidence, container: str) -> Evidence:
+        """Read further back in `container`'s stream: one GetLogEvents of up to DEEP_LINES events (the API's
+        own cap is 10,000 events or 1 MB), the tail included, in place of the tail that was read."""
+        source, _ = self.read[container]
+        got = self._read_stream(source, DEEP_LINES)
+        if not got:
+            return replace(ev, gaps=tuple(self.gaps))
+        self.read[container] = (source, got)
+        names = [c.name for c in ev.detail.containers if c.name]
+        logs = normalise({name: lines for name, (_, lines) in self.read.items()}, names)
+        return replace(ev, logs=logs, gaps=tuple(self.gaps))
+
+    def _read_stream(self, source: LogSource, limit: int | None = None) -> list[str]:
         client = self.clients("logs", source.region or self.region)
         got, gap = guarded(f"Logs of {source.container} ({source.group})", "logs:GetLogEvents", cwlogs.fetch,
-                           client, source, self.log_lines)
+                           client, source, limit or self.log_lines)
         if gap:
             prefixes = self.settings.log_group_prefixes
             if ("access denied" in gap and prefixes and source.group
@@ -238,12 +225,15 @@ class _Gatherer:
                         gaps=tuple(self.gaps), offline=False, **extra)
 
     # -- phase 2 ---------------------------------------------------------------------------------
-    def _phase2(self, ev: Evidence, need: Needs, prelim: Finding | None) -> Evidence:
+    def more(self, ev: Evidence, need: frozenset[Need], facts: Mapping[str, Any]) -> Evidence:
+        """Phase 2: the reads in `need`, on top of phase 1's evidence."""
+        if not need or self.blocked:
+            return ev
         d = ev.detail
         svc_name = service_name(d.group)
         cluster = d.cluster_arn
         info: ecs.ServiceInfo | None = None
-        if svc_name and cluster and (need.target_health or need.network):
+        if svc_name and cluster and ("target_health" in need or "network" in need):
             info, gap = guarded(f"Service {svc_name}", "ecs:DescribeServices", ecs.fetch_service,
                                 self.clients("ecs", self.region), cluster, svc_name)
             self._gap(gap)
@@ -251,7 +241,7 @@ class _Gatherer:
 
         target_groups: tuple = ()
         vpc_id = None
-        if need.target_health:
+        if "target_health" in need:
             links = []
             named = elbv2.target_group_in_reason(d.stopped_reason)
             for lb in info.load_balancers if info else ():
@@ -274,12 +264,10 @@ class _Gatherer:
             else:
                 self._gap("No target group found for the task (not in the stop reason, no service load balancer).")
 
-        iam_check = None
-        if need.iam:
-            iam_check = self._iam(ev, prelim)
+        iam_check = self._iam(ev, facts) if "iam" in need else None
 
         net = None
-        if need.network:
+        if "network" in need:
             lb_sgs: tuple[str, ...] = ()
             port = None
             if target_groups:
@@ -297,14 +285,7 @@ class _Gatherer:
         return replace(ev, service=service, target_groups=target_groups, iam=iam_check, network=net,
                        gaps=tuple(self.gaps))
 
-    def _iam(self, ev: Evidence, prelim: Finding | None) -> Any:
-        if prelim is None:
-            from shared.engine import diagnose
-
-            prelim = diagnose(ev)
-        if prelim.pattern != "iam-access-denied":
-            return None
-        facts = prelim.facts
+    def _iam(self, ev: Evidence, facts: Mapping[str, Any]) -> Any:
         principal = facts.get("principal")
         action = facts.get("action")
         if not principal or not action:
@@ -371,4 +352,4 @@ def _logset(event: TaskStateChangeEvent, logs: Any) -> Any:
     return logset
 
 
-__all__ = ["EVERYTHING", "NOTHING", "Gap", "Needs", "gather", "investigate", "plan"]
+__all__ = ["EVERYTHING", "NOTHING", "Gap", "Gatherer", "gather"]

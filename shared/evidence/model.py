@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal, get_args
 
+from shared.attribution import Attribution, attribute
 from shared.logs import LogSet
 from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
 
@@ -18,6 +20,33 @@ from shared.models.event import Container, TaskDetail, TaskStateChangeEvent
 SIGNAL_EXITS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
 # How much of a stop reason the patterns read (ECS writes at most a few hundred characters).
 REASON_CHARS = 8192
+
+# Second-phase evidence a pattern may ask for (Pattern.needs): read only when a first diagnosis wants it.
+Need = Literal["target_health", "iam", "network"]
+NEEDS: frozenset[str] = frozenset(get_args(Need))
+
+# Why a piece of evidence is missing: refused (denied), rate-limited (throttled), not there (missing),
+# no answer from the endpoint (unreachable), out of time (timeout), a defect in ecs-autopsy (error), not
+# read on purpose (skipped: offline, nothing to read), or stood in for by a crash-loop sibling's (borrowed).
+GapKind = Literal["denied", "throttled", "missing", "unreachable", "timeout", "error", "skipped", "borrowed"]
+GAP_KINDS: frozenset[str] = frozenset(get_args(GapKind))
+
+
+class GapNote(str):
+    """A gap's text that also carries its kind: plain str everywhere text is enough, `.kind` where code
+    must decide (never parse the prose)."""
+
+    kind: GapKind
+
+    def __new__(cls, text: str, kind: GapKind = "missing") -> GapNote:
+        note = super().__new__(cls, text)
+        note.kind = kind
+        return note
+
+
+def gap_kind(gap: str) -> GapKind:
+    kind = getattr(gap, "kind", None)
+    return kind if kind in GAP_KINDS else "missing"  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -37,6 +66,8 @@ class ContainerDefinition:
     log_options: Mapping[str, str] = field(default_factory=dict)
     entry_point: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
+    depends_on: tuple[tuple[str, str], ...] = ()  # (container name, condition: START, COMPLETE, SUCCESS, HEALTHY)
+    firelens: str | None = None  # firelensConfiguration.type (fluentbit, fluentd): this container is the log router
 
 
 @dataclass(frozen=True)
@@ -154,8 +185,9 @@ class Evidence:
         out: list[tuple[str, str]] = []
         if self.detail.stopped_reason:
             out.append(("stoppedReason", self.detail.stopped_reason[:REASON_CHARS]))
+        waiting = self.attribution.waiting_on
         for c in self.detail.containers:
-            if c.reason:
+            if c.reason and c.name not in waiting:  # "dependency ... did not exit successfully": a victim's
                 out.append((f"containers[{c.name}].reason", c.reason[:REASON_CHARS]))
         return tuple(out)
 
@@ -180,31 +212,22 @@ class Evidence:
         return next((c for c in self.detail.containers if c.name == name), None)
 
     @cached_property
+    def attribution(self) -> Attribution:
+        """Which container failed first and which were only stopped with it (shared.attribution)."""
+        return attribute(self.detail, self.task_definition)
+
+    @cached_property
     def failing(self) -> tuple[str, ...]:
         """Containers that most likely took the task down, most likely first."""
+        if self.attribution.ranked:
+            return self.attribution.ranked
         containers = self.detail.containers
         essential = {c.name for c in self.task_definition.containers if c.essential} if self.task_definition else None
-        ranked: list[tuple[int, int, str]] = []
-        for pos, c in enumerate(containers):
-            if not c.name:
-                continue
-            score = 0
-            if c.reason:
-                score += 8
-            if c.exit_code not in (None, 0):
-                score += 4 if c.exit_code not in SIGNAL_EXITS else 2
-            if (c.health_status or "").upper() == "UNHEALTHY":
-                score += 3
-            if essential is not None and c.name in essential:
-                score += 1
-            if score:
-                ranked.append((-score, pos, c.name))
-        if ranked:
-            return tuple(name for _, _, name in sorted(ranked))
         named = [c.name for c in containers if c.name]
         if essential:
             named = [n for n in named if n in essential] or named
-        return tuple(named[:1])
+        apps = [n for n in named if n not in self.attribution.sidecars]
+        return tuple((apps or named)[:1])
 
     @cached_property
     def primary(self) -> str | None:

@@ -1,8 +1,11 @@
 """The Finding: ecs-autopsy's public contract.
 
 Subscribers (SNS filter policies, Slack, tickets, dashboards) depend on this shape. Any change
-to it bumps SCHEMA_VERSION (minor: fields added; major: fields removed or changed) and the
-committed JSON Schema in shared/schemas/ (a test holds the two together).
+to it bumps SCHEMA_VERSION (minor: optional fields added; major: fields removed or changed) and the
+committed JSON Schema in shared/schemas/, which is generated from this model and the pattern registry
+(`ecs-autopsy schema`; shared/schema.py). From 1.1 on, every object of the schema allows properties it
+does not list, so a subscriber validating with 1.1 accepts every later 1.x finding; the tests check each
+committed version against today's findings and against the current schema.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_ID = f"urn:ecs-autopsy:finding:{SCHEMA_VERSION}"
 
 Severity = Literal["critical", "warning", "info"]
+Verdict = Literal["failure", "expected", "undetermined"]
+GapKind = Literal["denied", "throttled", "missing", "unreachable", "timeout", "error", "skipped", "borrowed"]
 
 
 class _Out(BaseModel):
@@ -40,7 +45,7 @@ class TaskSummary(_Out):
     region: str | None = None
     cluster: str | None = None
     cluster_arn: str | None = None
-    task_arn: str
+    task_arn: str | None = Field(None, description="The stopped task (absent on deployment findings).")
     task_id: str | None = None
     service: str | None = None
     group: str | None = None
@@ -80,6 +85,7 @@ class DeploymentSummary(_Out):
 
     cluster: str | None = None
     service: str | None = None
+    service_arn: str | None = None
     deployment_id: str | None = None
     event_name: str | None = Field(None, description="SERVICE_DEPLOYMENT_FAILED, SERVICE_TASK_START_IMPAIRED ...")
     reason: str | None = None
@@ -87,6 +93,13 @@ class DeploymentSummary(_Out):
     tasks_diagnosed: int = 0
     patterns: dict[str, int] = Field(default_factory=dict, description="root cause -> number of tasks")
     task_arns: list[str] = Field(default_factory=list)
+
+
+class EvidenceGap(_Out):
+    kind: GapKind = Field(description="Why it is missing: denied, throttled, missing (not there), unreachable, "
+                                      "timeout, error (a defect in ecs-autopsy), skipped (not read on purpose), "
+                                      "borrowed (a crash-loop sibling's logs stood in).")
+    text: str = Field(description="What was not read, and why (the same text as in `gaps`).")
 
 
 class Finding(_Out):
@@ -101,7 +114,10 @@ class Finding(_Out):
 
     schema_: str = Field(SCHEMA_ID, alias="schema", description="Schema id; changes with schema_version.")
     schema_version: str = SCHEMA_VERSION
-    pattern: str = Field(description="Root cause: a pattern id of the taxonomy.")
+    pattern: str = Field(description="Root cause: a pattern id of the taxonomy (docs/taxonomy.md).")
+    verdict: Verdict = Field("failure", description="failure: a cause to fix; expected: the stop was meant to "
+                                                    "happen (scale-in, deployment, a job that finished); "
+                                                    "undetermined: no cause could be named.")
     symptom: str | None = Field(None, description="The symptom ECS reported when it differs from the root cause.")
     severity: Severity
     confidence: float = Field(ge=0, le=1)
@@ -115,6 +131,8 @@ class Finding(_Out):
     log_excerpt: list[str] = Field(default_factory=list, description="Last <= 50 relevant log lines, masked.")
     links: Links = Field(default_factory=Links)
     gaps: list[str] = Field(default_factory=list, description="Evidence that was not available.")
+    evidence_gaps: list[EvidenceGap] = Field(default_factory=list,
+                                             description="The same gaps, each with its kind (from 1.1).")
     checks: list[Check] = Field(default_factory=list, description="What was checked automatically.")
     fingerprint: str = Field(description="Stable hash of (service, pattern, key facts) for de-duplication.")
     scope: Literal["task", "deployment"] = Field("task", description="One task, or a whole failed deployment.")
@@ -122,4 +140,5 @@ class Finding(_Out):
 
 
 def finding_json_schema() -> dict[str, Any]:
+    """The model's own JSON Schema (no pattern detail); shared.schema adds the registry's facts and ids."""
     return Finding.model_json_schema(by_alias=True, mode="serialization")

@@ -1,7 +1,9 @@
 """Noise control for the human channels (Slack, Chatbot). SNS gets every task regardless.
 
 Policy, per failure (the finding's fingerprint: service, pattern, key facts):
-- `expected-stop` is not posted unless settings.post_expected_stops (decided without any state).
+- an expected stop (verdict "expected") is not posted unless settings.post_expected_stops.
+- an "insufficient evidence" finding (`unknown`, no container known: the event listed none and ECS could
+  not describe the task) is not posted unless settings.post_insufficient (SNS gets it).
 - A window opens at the first occurrence and lasts settings.noise_window_seconds (default 15 min).
   The first occurrence posts. Later ones only increment the window's count, except at growing
   thresholds (10, 50, 200, then every 1000) where a "still happening: seen N times" post goes out,
@@ -86,13 +88,14 @@ class Decision:
 def noise_key(f: Finding) -> str:
     """The state item of the finding's service: its noise windows and the tasks it delivered."""
     t = f.task
-    scope = t.group or t.service or (t.task_definition or "").split(":")[0] or t.task_arn
+    scope = t.group or t.service or (t.task_definition or "").split(":")[0] or t.task_arn or ""
     return "noise#" + _hash(t.account or "", t.region or "", t.cluster or "", scope)[:16]
 
 
 def task_key(f: Finding) -> str:
     """The stopped task (or deployment) the finding is about: the same for every version of its event."""
-    parts = [f.scope, f.task.task_arn]
+    subject = f.task.task_arn or (f.deployment.service_arn if f.deployment else None) or ""
+    parts = [f.scope, subject]
     if f.deployment is not None:
         parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
     return _hash(*parts)[:16]
@@ -103,10 +106,19 @@ def _hash(*parts: str) -> str:
 
 
 def rule_out(f: Finding, settings: Settings) -> Decision | None:
-    """The decision that needs no count (nothing is stored for it), or None: count the task."""
-    if f.pattern == "expected-stop" and not settings.post_expected_stops:
-        return Decision(False, "expected-stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
+    """The decision that needs no count, or None: the count decides. (The delivery is claimed and counted
+    either way, so that its duplicates are recognised.)"""
+    if f.verdict == "expected" and not settings.post_expected_stops:
+        return Decision(False, "an expected stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
+    if insufficient(f) and not settings.post_insufficient:
+        return Decision(False, "insufficient evidence is not posted (ECS_AUTOPSY_POST_INSUFFICIENT=true posts it)")
     return None
+
+
+def insufficient(f: Finding) -> bool:
+    """An "insufficient evidence" finding: no cause named, and no container known (the event listed none and
+    ECS could not describe the task), so nothing a human could act on beyond what its gaps say."""
+    return f.scope == "task" and f.verdict == "undetermined" and f.pattern == "unknown" and not f.task.containers
 
 
 def claim_for(f: Finding, did: str, settings: Settings, now: int, until_ms: int) -> Claim:

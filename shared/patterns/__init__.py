@@ -24,13 +24,18 @@ def registry() -> tuple[Pattern, ...]:
         pattern = getattr(module, "PATTERN", None)
         if isinstance(pattern, Pattern):
             found.append(pattern)
-    patterns = tuple(sorted(found, key=lambda p: -p.priority))
+    patterns = tuple(sorted(found, key=lambda p: (p.fallback, -p.priority)))
     register_needles(n for p in patterns for n in p.needles)
     return patterns
 
 
 def by_id(pattern_id: str) -> Pattern:
     return _by_id()[pattern_id]
+
+
+def fallback() -> Pattern:
+    """The pattern chosen when nothing matched (the registry test holds that there is exactly one)."""
+    return registry()[-1]
 
 
 @cache

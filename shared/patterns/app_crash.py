@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -72,10 +75,23 @@ _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed t
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
 
 
+class AppCrashFacts(Facts):
+    """The facts of app-crash."""
+
+    exception: str | None = Field(None, description="The exception or error type the application died on.")
+    exit_code: int | None = Field(None, description="The container's exit code.")
+    exit_meaning: str | None = Field(None, description="What the exit code means.")
+    language: str | None = Field(None, description="The runtime that printed the error.")
+    location: str | None = Field(None, description="Where in the code it was raised.")
+
+
 class AppCrash(Pattern):
     id = "app-crash"
     priority = 20
     severity = "critical"
+    Facts = AppCrashFacts
+    key_facts = ("exception",)
+    generic = True  # the catch-all of application failures
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

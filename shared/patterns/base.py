@@ -8,14 +8,19 @@ one match as the root cause; patterns never look at each other's results.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
-from shared.evidence.model import Evidence
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.evidence.model import NEEDS, Evidence, Need
 
 Severity = Literal["critical", "warning", "info"]
+# What a finding of the pattern means for the people it reaches: a failure to fix, a stop that was
+# meant to happen (not posted by default, never a deploy's root cause), or no cause determined.
+Verdict = Literal["failure", "expected", "undetermined"]
 
 
 class Stage(IntEnum):
@@ -43,6 +48,8 @@ class Match:
     container: str | None = None
     strong: bool = False  # BENIGN only: the stop was initiated from outside (scale-in, spot, user)
     notes: tuple[str, ...] = ()
+    # The ids this match explains, when narrower than the pattern's `outranks` (None: all of them).
+    outranks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,19 +59,53 @@ class Explanation:
     remediation: list[str] = field(default_factory=list)
 
 
+class Facts(BaseModel):
+    """The facts of a match: each pattern declares its own subclass (typed, documented, published in the
+    Finding schema). Unknown keys are kept, so a fact added later is not an error for older readers."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    container: str | None = Field(None, description="The container the cause was found in (the culprit).")
+
+
 class Pattern:
-    """Base of every pattern; subclasses set the class attributes and implement match/explain."""
+    """Base of every pattern; subclasses set the class attributes and implement match/explain.
+
+    A pattern declares everything the pipeline needs to know about it, so that no list keyed on pattern
+    ids exists outside its own file (tests/unit/test_registry.py checks every declaration):
+    - `needs`: the second-phase evidence it may ask for (`wants` narrows it from a match's facts);
+    - `outranks`: the pattern ids whose matches it explains (root cause over symptom, most specific wins);
+      a match may narrow this with `Match.outranks`;
+    - `key_facts`: the facts that tell one root cause of this pattern from another; with the account,
+      Region, cluster and service they are the finding's identity (fingerprint, deploy grouping);
+    - `Facts`: the model of its facts;
+    - `verdict`, `generic`, `fallback`: how the engine and the notifiers treat its findings.
+    """
 
     id: ClassVar[str]
     priority: ClassVar[int]  # unique; higher = more specific, wins among comparable matches
     severity: ClassVar[Severity] = "critical"
     needles: ClassVar[tuple[str, ...]] = ()  # lower-case substrings of the log lines it looks at
+    needs: ClassVar[frozenset[Need]] = frozenset()
+    outranks: ClassVar[tuple[str, ...]] = ()
+    key_facts: ClassVar[tuple[str, ...]] = ()
+    Facts: ClassVar[type[Facts]] = Facts
+    verdict: ClassVar[Verdict] = "failure"
+    generic: ClassVar[bool] = False  # a catch-all: when it wins weakly, quieter log lines get a second look
+    fallback: ClassVar[bool] = False  # chosen when nothing matched (exactly one pattern)
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The second-phase reads this match asks for (a subset of `needs`)."""
+        return self.needs
 
     def match(self, ev: Evidence) -> Match | None:  # pragma: no cover - interface
         raise NotImplementedError
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+__all__ = ["NEEDS", "Explanation", "Facts", "Match", "Need", "Pattern", "Proof", "Severity", "Stage", "Verdict"]
 
 
 # -------------------------------------------------------------------------------------------------

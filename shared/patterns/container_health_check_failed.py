@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 
 _SIGNAL = re.compile(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
                      re.IGNORECASE)
@@ -23,10 +25,23 @@ _HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?
                         r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
 
 
+class ContainerHealthCheckFailedFacts(Facts):
+    """The facts of container-health-check-failed."""
+
+    hint: str | None = Field(None, description="What the health check's failure suggests.")
+    listen_address: str | None = Field(None, description="The address the application listens on.")
+    listen_port: int | None = Field(None, description="The port the application listens on.")
+    missing_command: str | None = Field(None, description="A command the health check runs that the image lacks.")
+    health_check: str | None = Field(None, description="The container health-check command.")
+    start_period: int | None = Field(None, description="The health check's start period, seconds.")
+
+
 class ContainerHealthCheckFailed(Pattern):
     id = "container-health-check-failed"
     priority = 30
     severity = "critical"
+    Facts = ContainerHealthCheckFailedFacts
+    key_facts = ("container",)
 
     def match(self, ev: Evidence) -> Match | None:
         m = _SIGNAL.search(ev.stopped_reason)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
-    RUNTIME_INTERNAL,
     Explanation,
+    Facts,
     Match,
     Pattern,
     Proof,
@@ -64,15 +66,25 @@ def _cause(groupdict: dict) -> str:
     return "entrypoint-not-found"
 
 
+class ContainerStartFailedFacts(Facts):
+    """The facts of container-start-failed."""
+
+    cause: str | None = Field(None, description="exec-format, entrypoint-not-found, permission, ...")
+    cpu_architecture: str | None = Field(None, description="The task's CPU architecture.")
+    crlf: bool | None = Field(None, description="The entrypoint script has Windows line endings.")
+    executable: str | None = Field(None, description="The program ECS could not start.")
+    exit_code: int | None = Field(None, description="The container's exit code.")
+
+
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
     priority = 120
     severity = "critical"
+    Facts = ContainerStartFailedFacts
+    key_facts = ("cause",)
     needles = (*_NEEDLES, "no such file")
 
     def match(self, ev: Evidence) -> Match | None:
-        if find_in_reasons(ev, RUNTIME_INTERNAL):
-            return None  # the runtime failed inside itself (device nodes, shim): a platform error
         hit = find_in_reasons(ev, _SPECIFIC)
         if hit:
             source, text, m = hit

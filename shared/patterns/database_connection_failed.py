@@ -13,13 +13,19 @@ Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-e
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
     DB_HOST_HINTS,
     Explanation,
+    Facts,
     Match,
+    Need,
     Pattern,
     Stage,
     candidate_lines,
@@ -68,11 +74,28 @@ def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]
     return bool(_DB_NAMED.match(label)), engine_of(label)
 
 
+class DatabaseConnectionFailedFacts(Facts):
+    """The facts of database-connection-failed."""
+
+    cause: str | None = Field(None, description="timeout, refused, auth, dns, unreachable, ...")
+    engine: str | None = Field(None, description="postgres, mysql, redis, mongodb, ...")
+    host: str | None = Field(None, description="The database host.")
+    port: int | None = Field(None, description="The database port.")
+    user: str | None = Field(None, description="The database user.")
+
+
 class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
     severity = "critical"
+    Facts = DatabaseConnectionFailedFacts
+    key_facts = ("host", "cause")
+    needs = frozenset({"network"})
     needles = connection.NEEDLES
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The network path only explains a connection that timed out or found no route."""
+        return frozenset({"network"}) if facts.get("cause") in ("timeout", "unreachable") else frozenset()
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

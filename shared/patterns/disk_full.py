@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -54,10 +57,22 @@ _THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less tha
                         re.IGNORECASE)
 
 
+class DiskFullFacts(Facts):
+    """The facts of disk-full."""
+
+    during: str | None = Field(None, description="What was being written (image extraction, the application).")
+    free_blocks: int | None = Field(None, description="Free blocks reported.")
+    path: str | None = Field(None, description="The full path or mount.")
+    required_blocks: int | None = Field(None, description="Blocks needed.")
+    storage: str | None = Field(None, description="ephemeral storage, a volume, ...")
+
+
 class DiskFull(Pattern):
     id = "disk-full"
     priority = 200
     severity = "critical"
+    Facts = DiskFullFacts
+    key_facts = ("path",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

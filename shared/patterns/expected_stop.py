@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
 
 _EXTERNAL = (
     ("spot", re.compile(r"spot (?:task )?(?:was )?interrupt|spot instance interruption|spot capacity reclaimed",
@@ -35,10 +37,21 @@ _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "Termination
 _DEPLOYMENT = re.compile(r"\(deployment ([\w/-]+)\)")
 
 
+class ExpectedStopFacts(Facts):
+    """The facts of expected-stop."""
+
+    deployment: str | None = Field(None, description="The deployment that replaced the task.")
+    reason: str | None = Field(None, description="Why the stop was intended: scale-in, deployment, spot, user stop, exit 0.")
+    stopped_reason: str | None = Field(None, description="ECS's stopped reason.")
+
+
 class ExpectedStop(Pattern):
     id = "expected-stop"
     priority = 10
     severity = "info"
+    Facts = ExpectedStopFacts
+    key_facts = ("reason",)
+    verdict = "expected"
 
     def match(self, ev: Evidence) -> Match | None:
         reason_text = ev.stopped_reason

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence, TargetGroupFacts
-from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 
 _SIGNAL = re.compile(r"failed (?:ELB|load balancer|ALB|NLB|target group) health checks?(?: in \((?:target-group |elb )?([^)]+)\))?",
                      re.IGNORECASE)
@@ -106,10 +108,28 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
     return out
 
 
+class HealthCheckFailedFacts(Facts):
+    """The facts of health-check-failed."""
+
+    cause: str | None = Field(None, description="wrong-path, wrong-port, bound-loopback, slow-start, ...")
+    expected_port: int | None = Field(None, description="The port the target group checks.")
+    listen_address: str | None = Field(None, description="The address the application listens on.")
+    listen_port: int | None = Field(None, description="The port the application listens on.")
+    observed_path: str | None = Field(None, description="The path the health checker requested.")
+    requests_seen: int | None = Field(None, description="Health-check requests seen in the logs.")
+    status_codes: list[str] | None = Field(None, description="Status codes the application answered.")
+    target_group: str | None = Field(None, description="The target group.")
+    security_group: str | None = Field(None, description="The security group that blocks the load balancer.")
+    target_health_reason: str | None = Field(None, description="The target group's health reason (Target.ResponseCodeMismatch ...).")
+
+
 class HealthCheckFailed(Pattern):
     id = "health-check-failed"
     priority = 40
     severity = "critical"
+    Facts = HealthCheckFailedFacts
+    key_facts = ()
+    needs = frozenset({"target_health", "network"})
 
     def match(self, ev: Evidence) -> Match | None:
         m = _SIGNAL.search(ev.stopped_reason)

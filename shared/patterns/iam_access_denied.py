@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
     Explanation,
+    Facts,
     Match,
+    Need,
     Pattern,
     Stage,
     candidate_lines,
@@ -96,11 +102,34 @@ def role_kind(principal: str | None, ev: Evidence) -> tuple[str | None, str]:
     return role, "task role"
 
 
+class IamAccessDeniedFacts(Facts):
+    """The facts of iam-access-denied."""
+
+    action: str | None = Field(None, description="The denied IAM action.")
+    cause: str | None = Field(None, description="no-credentials when the task had no credentials at all.")
+    deny: str | None = Field(None, description="explicit or implicit deny, and by what.")
+    principal: str | None = Field(None, description="The principal that was denied.")
+    resource: str | None = Field(None, description="The resource the action was denied on.")
+    role: str | None = Field(None, description="The role name.")
+    role_kind: str | None = Field(None, description="task role, execution role, instance role.")
+    service: str | None = Field(None, description="The AWS service called.")
+    simulation: str | None = Field(None, description="What IAM's policy simulation answered.")
+
+
 class IamAccessDenied(Pattern):
     id = "iam-access-denied"
     priority = 80
     severity = "critical"
+    Facts = IamAccessDeniedFacts
+    key_facts = ("action",)
+    needs = frozenset({"iam"})
     needles = _NEEDLES
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The IAM simulation needs a named principal and action (not a missing-credentials failure)."""
+        if facts.get("cause") == "no-credentials" or facts.get("action") in (None, "unknown") or not facts.get("principal"):
+            return frozenset()
+        return self.needs
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs

@@ -8,12 +8,17 @@ ref"; "pull access denied"; "manifest unknown"; "toomanyrequests". Facts: image,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
-    DAEMON_UNREACHABLE,
     Explanation,
+    Facts,
     Match,
+    Need,
     Pattern,
     Proof,
     Stage,
@@ -82,19 +87,34 @@ def _cause(text: str) -> str | None:
     return None
 
 
+class ImagePullFailedFacts(Facts):
+    """The facts of image-pull-failed."""
+
+    cause: str | None = Field(None, description="not-found, access-denied, network, rate-limited, platform.")
+    cpu_architecture: str | None = Field(None, description="The task's CPU architecture.")
+    image: str | None = Field(None, description="The image reference.")
+    missing: str | None = Field(None, description="What the registry did not have (tag, digest, platform).")
+    reference: str | None = Field(None, description="The tag or digest.")
+
+
 class ImagePullFailed(Pattern):
     id = "image-pull-failed"
     priority = 160
     severity = "critical"
+    Facts = ImagePullFailedFacts
+    key_facts = ("image", "cause")
+    needs = frozenset({"network"})
     needles = _AGENT_NEEDLES
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The network path only explains a network failure."""
+        return self.needs if facts.get("cause") == "network" else frozenset()
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
         if not hit:
             return self._from_agent_log(ev)
         source, text, _ = hit
-        if DAEMON_UNREACHABLE.search(text):
-            return None  # the agent could not talk to Docker at all: a platform error, whatever it was doing
         container = container_for_reason(ev, source)
         image = _image(text)
         if source == "stoppedReason" and len(ev.detail.containers) > 1:

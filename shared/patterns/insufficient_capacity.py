@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -34,17 +37,24 @@ _NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "n
             "quota", "limit exceeded", "limit reached")
 
 
+class InsufficientCapacityFacts(Facts):
+    """The facts of insufficient-capacity."""
+
+    capacity_provider: str | None = Field(None, description="The capacity provider.")
+    resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
+
+
 class InsufficientCapacity(Pattern):
     id = "insufficient-capacity"
     priority = 140
     severity = "warning"
+    Facts = InsufficientCapacityFacts
+    key_facts = ("resource",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
         proof = None
-        if hit and 'encountered error "AGENT"' in hit[1]:
-            return None  # the closest instance's agent is unhealthy: a platform error, not a lack of capacity
         if hit:
             source, text, m = hit
             proof = reason_proof(source, text)

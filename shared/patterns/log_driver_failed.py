@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -40,7 +43,6 @@ _GROUPS = (
     re.compile(r"log[- ]group(?: name)?[\s:'\"]+(/[\w/.#-]+)", re.IGNORECASE),
     re.compile(r"log[- ]group (?:named |called )?['\"]([\w/.#-]+)['\"]", re.IGNORECASE),
 )
-_ROUTER = re.compile(r"log[_-]?router|firelens|fluent-?bit|fluentd", re.IGNORECASE)
 _ACTION = re.compile(r"not authorized to perform: (logs:\w+)")
 
 
@@ -55,10 +57,21 @@ def _cause(text: str) -> str | None:
     return None
 
 
+class LogDriverFailedFacts(Facts):
+    """The facts of log-driver-failed."""
+
+    action: str | None = Field(None, description="The denied action, when denied.")
+    cause: str | None = Field(None, description="missing-group, access-denied, network, ...")
+    log_group: str | None = Field(None, description="The log group.")
+    log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
+
+
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
     priority = 190
     severity = "critical"
+    Facts = LogDriverFailedFacts
+    key_facts = ("log_group", "cause")
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
@@ -68,7 +81,7 @@ class LogDriverFailed(Pattern):
             container, stage, proofs, anchor = container_for_reason(ev, source), Stage.PLATFORM, [
                 reason_proof(source, text)], None
         else:
-            found = find_in_logs(ev, _NEEDLES, _SIGNAL) or self._router_crash(ev)
+            found = find_in_logs(ev, _NEEDLES, _SIGNAL)
             if not found:
                 return None
             i, _ = found
@@ -90,19 +103,6 @@ class LogDriverFailed(Pattern):
             facts["log_driver"] = cdef.log_driver
         return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
                      confidence=0.95, stage=stage, anchor=anchor, container=container)
-
-    def _router_crash(self, ev: Evidence) -> tuple[int, None] | None:
-        """The FireLens/Fluent Bit log router container itself exited with an error: the task's logging
-        is what failed (the application was stopped because the router is essential)."""
-        for c in ev.detail.containers:
-            if c.exit_code in (None, 0, 137, 143) or not _ROUTER.search(f"{c.name} {c.image or ''}"):
-                continue
-            own = [c.name, None] if c.name == ev.primary else [c.name]
-            errors = [i for i in ev.logs.indices_for(own) if ev.logs.level(i) in ("error", "fatal")
-                      or "error" in ev.logs.texts[i].lower()]
-            if errors:
-                return errors[-1], None
-        return None
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts

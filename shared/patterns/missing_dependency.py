@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -73,10 +76,22 @@ _BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |usin
                      re.IGNORECASE)
 
 
+class MissingDependencyFacts(Facts):
+    """The facts of missing-dependency."""
+
+    kind: str | None = Field(None, description="module, package, gem, shared library, file.")
+    language: str | None = Field(None, description="The runtime.")
+    module: str | None = Field(None, description="The module or package that is missing.")
+    platform: str | None = Field(None, description="The platform a gem was built for.")
+    version: str | None = Field(None, description="The version wanted.")
+
+
 class MissingDependency(Pattern):
     id = "missing-dependency"
     priority = 100
     severity = "critical"
+    Facts = MissingDependencyFacts
+    key_facts = ("module",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -117,10 +120,21 @@ _ZOD_HEAD = re.compile(r"(?:invalid|missing|required) environment variables?|Mis
 _LISTED = re.compile(r"\b(" + _UPPER + r")\b")
 
 
+class MissingEnvVarFacts(Facts):
+    """The facts of missing-env-var."""
+
+    variable: str | None = Field(None, description="The environment variable that is not set.")
+    variables: list[str] | None = Field(None, description="Several variables that are not set.")
+    absent_from_task_definition: list[str] | None = Field(None, description="Variables the task definition does not set.")
+    in_task_definition: list[str] | None = Field(None, description="Variables the task definition sets (names only).")
+
+
 class MissingEnvVar(Pattern):
     id = "missing-env-var"
     priority = 110
     severity = "critical"
+    Facts = MissingEnvVarFacts
+    key_facts = ("variable", "variables")
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

@@ -14,10 +14,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -46,10 +49,25 @@ def _private(host: str | None) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
+class NetworkEgressBlockedFacts(Facts):
+    """The facts of network-egress-blocked."""
+
+    cause: str | None = Field(None, description="timeout, dns, unreachable, ...")
+    host: str | None = Field(None, description="The host the task could not reach.")
+    port: int | None = Field(None, description="The port.")
+    url: str | None = Field(None, description="The URL requested.")
+    internet_route: str | None = Field(None, description="The subnet's route to the internet, if any.")
+    private_address: bool | None = Field(None, description="The host resolved to a private address.")
+    vpc_endpoints: list[str] | None = Field(None, description="VPC endpoints in the task's VPC.")
+
+
 class NetworkEgressBlocked(Pattern):
     id = "network-egress-blocked"
     priority = 60
     severity = "critical"
+    Facts = NetworkEgressBlockedFacts
+    key_facts = ("host",)
+    needs = frozenset({"network"})
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

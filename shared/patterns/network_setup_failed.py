@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Stage, find_at_start, reason_proof
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Stage, find_at_start, reason_proof
 
 _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
@@ -26,10 +28,19 @@ _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
 
 
+class NetworkSetupFailedFacts(Facts):
+    """The facts of network-setup-failed."""
+
+    cause: str | None = Field(None, description="no-free-ip, eni-limit, timeout, ...")
+    subnet: str | None = Field(None, description="The subnet.")
+
+
 class NetworkSetupFailed(Pattern):
     id = "network-setup-failed"
     priority = 150
     severity = "warning"
+    Facts = NetworkSetupFailedFacts
+    key_facts = ("subnet",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

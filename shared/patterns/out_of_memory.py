@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -56,10 +59,23 @@ _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryErr
           "generic": "out of memory"}
 
 
+class OutOfMemoryFacts(Facts):
+    """The facts of out-of-memory."""
+
+    container_limit: str | None = Field(None, description="The container's own memory limit.")
+    detail: str | None = Field(None, description="What the runtime said.")
+    exit_code: int | None = Field(None, description="The container's exit code.")
+    kind: str | None = Field(None, description="container OOM kill, JVM heap, Node heap, ...")
+    limit: str | None = Field(None, description="The memory limit that applied.")
+    limit_source: str | None = Field(None, description="Where the limit came from.")
+
+
 class OutOfMemory(Pattern):
     id = "out-of-memory"
     priority = 130
     severity = "critical"
+    Facts = OutOfMemoryFacts
+    key_facts = ("container",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

@@ -10,12 +10,16 @@ Facts: error_code.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     DAEMON_UNREACHABLE,
     RUNTIME_INTERNAL,
     Explanation,
+    Facts,
     Match,
     Pattern,
     Proof,
@@ -46,13 +50,32 @@ _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotst
             "cannotinspectcontainer", "cannotcreatecontainer", "agenterror", "~internal~ecs~pause", "amazon-ecs-pause")
 
 
+class PlatformErrorFacts(Facts):
+    """The facts of platform-error."""
+
+    error_code: str | None = Field(None, description="The ECS/agent/runtime error code.")
+
+
 class PlatformError(Pattern):
     id = "platform-error"
     priority = 50
     severity = "warning"
+    Facts = PlatformErrorFacts
+    key_facts = ("error_code",)
+    outranks = ("image-pull-failed", "container-start-failed", "insufficient-capacity")
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
+        m = self._find(ev)
+        if m is None:
+            return None
+        # The agent could not reach the runtime, or the runtime failed inside itself, or the instance's agent
+        # is unhealthy: whatever the agent was doing (pulling, starting, placing) failed because of it.
+        runtime = (find_in_reasons(ev, DAEMON_UNREACHABLE) or find_in_reasons(ev, RUNTIME_INTERNAL)
+                   or m.facts.get("error_code") == "AGENT")
+        return m if runtime else replace(m, outranks=())
+
+    def _find(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)
         if hit and hit[2].group(2) and (ev.stop_code in ("SpotInterruption", "TerminationNotice")
                                         or "spot" in ev.stopped_reason.lower()):

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
     Pattern,
     Stage,
@@ -61,10 +64,19 @@ def _port(texts: list[str]) -> int | None:
     return None
 
 
+class PortInUseFacts(Facts):
+    """The facts of port-in-use."""
+
+    port: int | None = Field(None, description="The port already in use.")
+    shares_network_with: list[str] | None = Field(None, description="Containers sharing the network namespace.")
+
+
 class PortInUse(Pattern):
     id = "port-in-use"
     priority = 90
     severity = "critical"
+    Facts = PortInUseFacts
+    key_facts = ("port",)
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:

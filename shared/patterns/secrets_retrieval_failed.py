@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
     Explanation,
+    Facts,
     Match,
+    Need,
     Pattern,
     Stage,
     container_for_reason,
@@ -56,10 +62,28 @@ def _cause(text: str) -> str | None:
     return None
 
 
+class SecretsRetrievalFailedFacts(Facts):
+    """The facts of secrets-retrieval-failed."""
+
+    action: str | None = Field(None, description="The denied action, when denied.")
+    cause: str | None = Field(None, description="access-denied, not-found, network, kms, ...")
+    kind: str | None = Field(None, description="secretsmanager or ssm.")
+    principal: str | None = Field(None, description="The principal.")
+    secret: str | None = Field(None, description="The secret or parameter.")
+    secret_truncated: bool | None = Field(None, description="ECS cut the secret's name in the message.")
+
+
 class SecretsRetrievalFailed(Pattern):
     id = "secrets-retrieval-failed"
     priority = 180
     severity = "critical"
+    Facts = SecretsRetrievalFailedFacts
+    key_facts = ("secret", "cause")
+    needs = frozenset({"network"})
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The network path only explains a network failure."""
+        return self.needs if facts.get("cause") == "network" else frozenset()
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)

@@ -7,8 +7,10 @@ collect next.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.evidence.model import SIGNAL_EXITS, Evidence
-from shared.patterns.base import Explanation, Match, Pattern, Proof, Stage
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
 
 _MEANING = {
     137: "SIGKILL: killed from outside (kernel OOM killer without an ECS reason, or not stopping within "
@@ -20,10 +22,21 @@ _MEANING = {
 }
 
 
+class UnknownFacts(Facts):
+    """The facts of unknown."""
+
+    exit_codes: dict[str, int | None] | None = Field(None, description="Exit code of each container.")
+    exit_meaning: dict[str, str] | None = Field(None, description="What each exit code means.")
+    stop_code: str | None = Field(None, description="ECS's stop code.")
+
+
 class Unknown(Pattern):
     id = "unknown"
     priority = 0
     severity = "warning"
+    Facts = UnknownFacts
+    key_facts = ()
+    verdict = "undetermined"
     fallback = True
 
     def match(self, ev: Evidence) -> Match | None:

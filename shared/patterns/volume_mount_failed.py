@@ -9,11 +9,17 @@ not-found).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     Explanation,
+    Facts,
     Match,
+    Need,
     Pattern,
     Stage,
     container_for_reason,
@@ -59,10 +65,26 @@ def _cause(text: str) -> str | None:
     return None
 
 
+class VolumeMountFailedFacts(Facts):
+    """The facts of volume-mount-failed."""
+
+    cause: str | None = Field(None, description="access-denied, not-found, network, ...")
+    file_system: str | None = Field(None, description="The file system id.")
+    volume: str | None = Field(None, description="The volume name.")
+    access_point: str | None = Field(None, description="The EFS access point.")
+
+
 class VolumeMountFailed(Pattern):
     id = "volume-mount-failed"
     priority = 170
     severity = "critical"
+    Facts = VolumeMountFailedFacts
+    key_facts = ("file_system", "volume", "cause")
+    needs = frozenset({"network"})
+
+    def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
+        """The network path only explains a network failure."""
+        return self.needs if facts.get("cause") == "network" else frozenset()
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SIGNAL)

@@ -74,6 +74,6 @@ def renderer(fmt: str, occurrence: Occurrence | None = None) -> Callable[[Findin
         from shared.render.sns import render_chatbot_publish
 
         return lambda f: _publish_request(render_chatbot_publish(f, occurrence).request())
-    from shared.inputs import BadInput  # a ValueError the CLI prints as one line
+    from shared.models.parse import BadInput  # a ValueError the CLI prints as one line
 
     raise BadInput(f"--format {fmt}: unknown format (expected text, json, markdown, {', '.join(FORMATS)})")

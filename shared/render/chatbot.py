@@ -81,7 +81,7 @@ def render_chatbot(f: Finding, occurrence: Occurrence | None = None) -> dict[str
     t = f.task
     emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
     keywords = [f.severity, f.pattern, t.service or t.group, t.cluster]
-    related = [t.task_arn, t.task_definition_arn, t.cluster_arn]
+    related = [a for a in (t.task_arn, t.task_definition_arn, t.cluster_arn) if a]
     context = {"cluster": t.cluster, "service": t.service, "task_id": t.task_id, "pattern": f.pattern,
                "fingerprint": f.fingerprint}
     return {

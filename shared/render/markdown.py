@@ -41,7 +41,7 @@ def render_markdown(f: Finding) -> str:
     out.append("|---|---|")
     rows = [
         ("Service", t.service or t.group or "-"), ("Environment", env), ("Cluster", t.cluster or "-"),
-        ("Account / Region", f"{t.account or '-'} / {t.region or '-'}"), ("Task", t.task_arn),
+        ("Account / Region", f"{t.account or '-'} / {t.region or '-'}"), ("Task", t.task_arn or "-"),
         ("Task definition", t.task_definition or "-"), ("Launch type", t.launch_type or "-"),
         ("Started by", t.started_by or "-"), ("Stopped at", t.stopped_at or "-"),
     ]

@@ -240,7 +240,7 @@ def _task_fields(f: Finding) -> list[dict[str, Any]]:
         ("Stop code", inline(t.stop_code or "-")),
         ("Exit codes", _exit_codes(f)),
         ("Cause", f"{cause}, confidence {f.confidence:.2f}"),
-        ("Task", inline(t.task_id or t.task_arn)),
+        ("Task", inline(t.task_id or t.task_arn or "-")),
         ("Account / Region", inline(f"{t.account or '-'} / {t.region or '-'}")),
     ]
     return [_field(k, v) for k, v in fields[:FIELDS_MAX]]

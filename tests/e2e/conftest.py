@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def demo_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "shared.demo", *args]
+    return [sys.executable, "-m", "demo", *args]
 
 
 def env() -> dict[str, str]:

@@ -11,8 +11,9 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs
-from shared.evidence.gather import clear_storm_cache, investigate
+from shared.evidence.gather import clear_storm_cache
 from shared.inputs import parse_task_event
+from shared.pipeline import investigate
 from shared.settings import Settings
 from tests.functional.aws_world import PANIC_LOGS, REGION, World, container_def
 

@@ -6,8 +6,9 @@ import pytest
 from moto import mock_aws
 
 from shared.aws import Clients
-from shared.deploy import diagnose_deployment, parse_deploy_event
 from shared.evidence import ecs
+from shared.models.parse import parse_deploy_event
+from shared.pipeline import diagnose_deployment
 from tests.functional.aws_world import ACCOUNT, CLUSTER, CRASH_LOGS, REGION, SERVICE, World, container_def
 
 DEPLOYMENT = "ecs-svc/7777777777777777777"

@@ -11,8 +11,8 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs, elbv2
-from shared.evidence.gather import investigate
 from shared.inputs import parse_task_event
+from shared.pipeline import investigate
 from tests.functional.aws_world import CLUSTER, REGION, SERVICE, World, container_def
 
 

@@ -10,8 +10,9 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs
-from shared.evidence.gather import NOTHING, Needs, gather, investigate, plan
+from shared.evidence.gather import NOTHING, gather
 from shared.inputs import parse_task_event
+from shared.pipeline import investigate, plan
 from tests.functional.aws_world import (
     CRASH_LOGS,
     LOG_GROUP,
@@ -242,17 +243,17 @@ def _finding(pattern: str, **facts):
 @pytest.mark.parametrize(("pattern", "facts", "expected"), [
     ("app-crash", {}, NOTHING),
     ("missing-env-var", {"variable": "X"}, NOTHING),
-    ("health-check-failed", {"cause": None}, Needs(target_health=True, network=True)),
-    ("iam-access-denied", {"action": "s3:GetObject", "principal": "arn:aws:sts::1:assumed-role/r/s"}, Needs(iam=True)),
+    ("health-check-failed", {"cause": None}, frozenset({"target_health", "network"})),
+    ("iam-access-denied", {"action": "s3:GetObject", "principal": "arn:aws:sts::1:assumed-role/r/s"}, frozenset({"iam"})),
     ("iam-access-denied", {"cause": "no-credentials", "principal": "none"}, NOTHING),
     ("iam-access-denied", {"action": "unknown", "principal": "arn:aws:sts::1:assumed-role/r/s"}, NOTHING),
-    ("network-egress-blocked", {"host": "api.stripe.com"}, Needs(network=True)),
-    ("database-connection-failed", {"cause": "timeout"}, Needs(network=True)),
+    ("network-egress-blocked", {"host": "api.stripe.com"}, frozenset({"network"})),
+    ("database-connection-failed", {"cause": "timeout"}, frozenset({"network"})),
     ("database-connection-failed", {"cause": "auth"}, NOTHING),
-    ("image-pull-failed", {"cause": "network"}, Needs(network=True)),
+    ("image-pull-failed", {"cause": "network"}, frozenset({"network"})),
     ("image-pull-failed", {"cause": "not-found"}, NOTHING),
-    ("secrets-retrieval-failed", {"cause": "network"}, Needs(network=True)),
-    ("volume-mount-failed", {"cause": "network"}, Needs(network=True)),
+    ("secrets-retrieval-failed", {"cause": "network"}, frozenset({"network"})),
+    ("volume-mount-failed", {"cause": "network"}, frozenset({"network"})),
 ])
 def test_plan_asks_for_extra_reads_only_when_the_pattern_needs_them(pattern, facts, expected):
     assert plan(_finding(pattern, **facts)) == expected

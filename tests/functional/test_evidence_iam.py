@@ -9,9 +9,9 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs, iam
-from shared.evidence.gather import investigate
 from shared.evidence.model import TaskDefinitionFacts
 from shared.inputs import parse_task_event
+from shared.pipeline import investigate
 from tests.functional.aws_world import (
     ACCOUNT,
     EXEC_ROLE,

@@ -7,8 +7,9 @@ from moto import mock_aws
 
 from shared.aws import Clients
 from shared.evidence import ecs, network
-from shared.evidence.gather import EVERYTHING, NOTHING, gather, investigate
+from shared.evidence.gather import EVERYTHING, NOTHING, gather
 from shared.inputs import parse_task_event
+from shared.pipeline import investigate
 from tests.functional.aws_world import CLUSTER, REGION, SERVICE, World, container_def
 
 TIMEOUT = [

@@ -19,7 +19,7 @@ from moto import mock_aws
 from shared.aws import Clients
 from shared.cli import main
 from shared.evidence import ecs
-from shared.live import diagnose_request
+from shared.pipeline import diagnose_request
 from tests.functional.aws_world import ACCOUNT, CLUSTER, CRASH_LOGS, REGION, SERVICE, World, container_def
 
 ROOT = Path(__file__).resolve().parents[2]

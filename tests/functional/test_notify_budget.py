@@ -114,8 +114,8 @@ def test_warm_app_crash_with_slack_is_four_calls(aws):  # noqa: F811
     SNS and Slack: GetLogEvents + 2 DynamoDB writes + Publish (before issue 15.7: 5, with a Powertools
     idempotency record of its own, PutItem + UpdateItem, next to the noise write)."""
     from shared.evidence import ecs
-    from shared.evidence.gather import investigate
     from shared.inputs import parse_task_event
+    from shared.pipeline import investigate
     from tests.functional.aws_world import PANIC_LOGS, World, container_def
 
     clients = Clients(REGION)

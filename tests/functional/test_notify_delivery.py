@@ -244,7 +244,7 @@ def test_expected_stop_is_not_posted_to_slack_by_default(env):
     f = expected_stop()
     assert f.pattern == "expected-stop"
     result = deliver(f, env["channels"], env["state"], Settings(), now=T0)
-    assert result.outcomes["slack"].status == "skipped" and "expected-stop" in result.outcomes["slack"].detail
+    assert result.outcomes["slack"].status == "skipped" and "expected stop" in result.outcomes["slack"].detail
     assert result.outcomes["sns"].status == "sent"
     assert env["slack"].accepted == [] and len(drain(env["queue"])) == 1
 

@@ -66,7 +66,7 @@ def test_describe_tasks_output_is_accepted(tmp_path, capsys):
          "not an ECS task event"),
         ('{"detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": {"containers": []}}',
          "detail.taskArn"),
-        ('[1, 2]', "expected a JSON object"),
+        ('[1, 2]', "expected an object"),
     ],
 )
 def test_bad_event_exits_2_with_one_line(tmp_path, capsys, content, needle):

@@ -8,7 +8,7 @@ import pytest
 
 from shared.engine import diagnose
 from shared.inputs import load_case, offline_evidence
-from tests.conftest import case_files
+from tests.conftest import DEV_CASES, case_files
 
 
 def _fact_found(expected, facts) -> bool:
@@ -29,27 +29,63 @@ def _fact_found(expected, facts) -> bool:
     return any(want == v or want in v for v in values)
 
 
-@pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_corpus_case(path):
+def _misses(path) -> list[str]:
+    """What the diagnosis of a case gets wrong: pattern, facts, cause, and the culprit container."""
     expect = json.loads(path.read_text())["expect"]
     event, logs = load_case(path)
     finding = diagnose(offline_evidence(event, logs))
-    assert finding.pattern == expect["pattern"]
+    wrong = []
+    if finding.pattern != expect["pattern"]:
+        wrong.append(f"pattern {finding.pattern} (expected {expect['pattern']})")
     for key, value in (expect.get("facts") or {}).items():
-        assert _fact_found(value, finding.facts), f"{key}={value!r} not in {finding.facts}"
-    if expect.get("cause"):
-        assert finding.facts.get("cause") == expect["cause"]
+        if not _fact_found(value, finding.facts):
+            wrong.append(f"{key}={value!r} not in {finding.facts}")
+    if expect.get("cause") and finding.facts.get("cause") != expect["cause"]:
+        wrong.append(f"cause {finding.facts.get('cause')} (expected {expect['cause']})")
+    if expect.get("container") and finding.facts.get("container") != expect["container"]:
+        wrong.append(f"culprit {finding.facts.get('container')} (expected {expect['container']})")
+    return wrong
+
+
+def _known_misses() -> set[str]:
+    """Cases a set's README lists as not yet diagnosed right (first-seen misses still open), one
+    `set/case-id` per line in tests/cases/<set>/KNOWN_MISSES: each must still miss (strict)."""
+    out = set()
+    for listing in DEV_CASES.glob("*/KNOWN_MISSES"):
+        out |= {f"{listing.parent.name}/{line.split()[0]}" for line in listing.read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+    return out
+
+
+KNOWN_MISSES = _known_misses()
+
+
+@pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_corpus_case(path):
+    wrong = _misses(path)
+    if f"{path.parent.name}/{path.stem}" in KNOWN_MISSES:
+        assert wrong, "diagnosed right now: remove it from its set's KNOWN_MISSES"
+        pytest.xfail("; ".join(wrong))
+    assert not wrong, "; ".join(wrong)
+
+
+def _pad(logs, lines: int):
+    from benchmarks.bench_engine import benign_lines, stream_prefix
+
+    if isinstance(logs, dict):
+        return {name: benign_lines(lines, stream_prefix(own)) + list(own) for name, own in logs.items()}
+    return benign_lines(lines, stream_prefix(logs)) + list(logs)
 
 
 @pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_same_diagnosis_under_a_long_benign_prefix(path):
     """A real tail is mostly ordinary lines: 150 of them before the case's own lines (same format,
-    same stream) must not change the diagnosis."""
-    from benchmarks.bench_engine import benign_lines, stream_prefix
-
+    same stream; per container when the case gives each container's lines) must not change the diagnosis."""
     expect = json.loads(path.read_text())["expect"]
     event, logs = load_case(path)
-    if not isinstance(logs, list):
-        pytest.skip("logs given as a text or a mapping")
-    padded = benign_lines(150, stream_prefix(logs)) + list(logs)
-    assert diagnose(offline_evidence(event, padded)).pattern == expect["pattern"]
+    if isinstance(logs, str):
+        pytest.skip("logs given as one text")
+    got = diagnose(offline_evidence(event, _pad(logs, 150))).pattern
+    if f"{path.parent.name}/{path.stem}" in KNOWN_MISSES and got != expect["pattern"]:
+        pytest.xfail("a known miss")
+    assert got == expect["pattern"]

@@ -8,7 +8,7 @@ import pytest
 
 from shared.deploy import NO_TASKS_GAP, deploy_finding, key_fact, parse_deploy_event, target
 from shared.inputs import BadInput
-from shared.models.finding import Finding
+from shared.models.finding import EvidenceGap, Finding
 from tests.unit.helpers import run
 
 SERVICE_ARN = "arn:aws:ecs:us-east-1:111122223333:service/prod/orders-api"
@@ -97,7 +97,8 @@ def test_no_task_left_is_still_one_finding_with_a_gap():
     assert f.pattern == "unknown" and f.scope == "deployment"
     assert f.gaps == [NO_TASKS_GAP]
     assert f.title == "deploy ecs-svc/123 of orders-api failed: no stopped task left to diagnose"
-    assert f.task.task_arn == SERVICE_ARN
+    assert f.task.task_arn is None and f.deployment.service_arn == SERVICE_ARN  # a service ARN is not a task ARN
+    assert [g.kind for g in f.evidence_gaps] == ["missing"]
     json.loads(f.model_dump_json(by_alias=True))
 
 
@@ -143,7 +144,8 @@ def test_borrowed_logs_are_one_gap_not_one_per_task():
         f = task_finding(n, MISSING)
         gap = (f"Logs of this task were not read: {n} tasks of the same task definition stopped the same way within "
                f"60 s (same stop reason and exit codes); the logs of task {0:032x} were used.")
-        return f.model_copy(update={"gaps": [gap, "Target health was not read."]})
+        gaps = [EvidenceGap(kind="borrowed", text=gap), EvidenceGap(kind="missing", text="Target health was not read.")]
+        return f.model_copy(update={"gaps": [g.text for g in gaps], "evidence_gaps": gaps})
 
     findings = [task_finding(0, MISSING), *(borrowed(n) for n in range(2, 14))]
     f = deploy_finding(parse_deploy_event(deploy_event()), findings)
@@ -152,3 +154,4 @@ def test_borrowed_logs_are_one_gap_not_one_per_task():
                          "storm of CloudWatch Logs reads).")
     assert not any(g.startswith("Logs of this task") for g in f.gaps)
     assert f.gaps.count("Target health was not read.") == 1
+    assert [g.kind for g in f.evidence_gaps] == ["borrowed", "skipped", "missing"]

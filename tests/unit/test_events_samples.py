@@ -1,5 +1,5 @@
 """The samples in events/: each diagnoses as its name says (the name up to the first "--"), every
-taxonomy id has one, and `make demo` (shared.demo) passes on them."""
+taxonomy id has one, and `make demo` (python -m demo) passes on them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import demo
+from demo import cli as demo
 from shared.engine import diagnose
 from shared.inputs import load_event, load_logs, offline_evidence
 from tests.conftest import EVENTS

@@ -1,9 +1,9 @@
-"""`make demo`: the whole pipeline on a laptop, against a local AWS stand-in (see demo/run.py).
+"""`make demo` (`python -m demo`, run from the repository): the whole pipeline on a laptop, against a local AWS stand-in (see demo/run.py).
 
-    python -m shared.demo                     the live demo: moto server + local Slack webhook, the real
+    python -m demo                     the live demo: moto server + local Slack webhook, the real
                                               Lambda handlers, scenario by scenario; writes demo-out/
-    python -m shared.demo --out DIR --tasks N  elsewhere, with a crash loop of N tasks (default 50)
-    python -m shared.demo events/             offline: diagnose every sample in a folder, no AWS at all
+    python -m demo --out DIR --tasks N  elsewhere, with a crash loop of N tasks (default 50)
+    python -m demo events/             offline: diagnose every sample in a folder, no AWS at all
 
 Offline, each sample is <name>.json (an EventBridge "ECS Task State Change" event) with an optional
 <name>.log beside it; the expected pattern is the name up to the first "--".
@@ -59,7 +59,7 @@ def offline(folder: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("samples", nargs="?", type=Path, help="offline: a folder of sample events (no AWS)")
     parser.add_argument("--out", type=Path, default=ROOT / "demo-out", help="output folder (default demo-out/)")
     parser.add_argument("--tasks", type=int, default=None, help="tasks in the deploy crash loop (default 50)")
@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.samples is not None:
         return offline(args.samples)
 
-    if str(ROOT) not in sys.path:  # the demo harness lives beside shared/ (it is not shipped to Lambda)
-        sys.path.insert(0, str(ROOT))
     from demo.run import run
     from demo.scenarios import SCENARIOS, with_crash_loop
 

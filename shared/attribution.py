@@ -1,0 +1,149 @@
+"""Container attribution: which container failed first and why, and which were only stopped with it.
+
+A pure step before pattern matching. Real tasks carry sidecars (envoy, a FireLens log router, Datadog,
+CloudWatch, X-Ray and OTel agents) and init containers gated by `dependsOn`; when one essential container
+fails, ECS stops the others (SIGTERM, then SIGKILL: exits 143 and 137). Blaming one of those victims is
+worse than saying "unknown", so the culprit is decided from what each container itself shows:
+
+- a container reason of its own (CannotStartContainerError, OutOfMemoryError ...) — except a reason that
+  only says a dependency did not exit successfully: that container is a victim of the dependency named;
+- an exit code the process returned itself (not 0, not a signal) over a signal exit (137/143 after the
+  task was told to stop);
+- in a task that failed to start, the container that never ran over one that ran and was stopped;
+- an unhealthy container, an essential one (task definition), then the application over a known sidecar.
+
+Which container's logs hold the incident is decided later, by the patterns (their matches name the
+container of the line); the engine prefers matches in the containers ranked here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shared.models.event import Container, TaskDetail
+
+if TYPE_CHECKING:
+    from shared.evidence.model import TaskDefinitionFacts
+
+SIGNALS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
+
+# Sidecars by container name or image (kind -> pattern). Known so that the application wins a tie and so
+# that a finding can say what the sidecar is.
+SIDECARS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("service-connect", re.compile(r"ecs-service-connect-agent|service-connect", re.I)),
+    ("envoy", re.compile(r"(?:^|[/_.:-])envoy(?:proxy)?(?:$|[/_.:-])|appmesh-envoy|aws-appmesh", re.I)),
+    ("log-router", re.compile(r"log[_-]?router|firelens|fluent-?bit|fluentd", re.I)),
+    ("datadog-agent", re.compile(r"datadog(?:hq)?/agent|datadog-agent|(?:^|[/_-])dd-agent", re.I)),
+    ("cloudwatch-agent", re.compile(r"cloudwatch-agent|cwagent", re.I)),
+    ("xray-daemon", re.compile(r"xray", re.I)),
+    ("otel-collector", re.compile(r"otel|opentelemetry|adot", re.I)),
+)
+# "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency
+# [migrate(<image>) (STOPPED->RUNNING) - Exit: 255] for target [app(<image>) ...] as dependency did not exit
+# successfully." and the agent's other wordings of a dependsOn condition that was not met.
+DEPENDENCY = re.compile(r"dependency graph|container ordering dependency|dependency \S* ?did not (?:exit|become|start)"
+                        r"|dependencies? (?:of|for) .{0,80} (?:did not|failed|not met)|dependsOn condition", re.I)
+_DEPENDENCY_NAME = re.compile(r"dependency \[([\w.-]+)\(|dependency ([\w.-]+) (?:did not|failed)|"
+                              r"container ordering dependency \[?([\w.-]+)", re.I)
+
+
+def sidecar_kind(c: Container, td: TaskDefinitionFacts | None = None) -> str | None:
+    cdef = td.container(c.name) if td and c.name else None
+    if cdef is not None and cdef.firelens:
+        return "log-router"
+    text = f"{c.name or ''} {c.image or ''}"
+    return next((kind for kind, regex in SIDECARS if regex.search(text)), None)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    ranked: tuple[str, ...]  # most likely culprit first; empty when no container stands out
+    victims: dict[str, str] = field(default_factory=dict)  # name -> why it stopped, in plain words
+    sidecars: dict[str, str] = field(default_factory=dict)  # name -> kind
+    waiting_on: dict[str, str] = field(default_factory=dict)  # name -> the dependency its reason names
+
+    @property
+    def culprit(self) -> str | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def dependency_named(reason: str, names: set[str]) -> str | None:
+    """The container a dependency-failure reason names (one of `names`), if any."""
+    for m in _DEPENDENCY_NAME.finditer(reason):
+        name = next(g for g in m.groups() if g)
+        if name in names:
+            return name
+    return None
+
+
+def attribute(detail: TaskDetail, td: TaskDefinitionFacts | None = None) -> Attribution:
+    containers = [c for c in detail.containers if c.name]
+    names = {c.name for c in containers if c.name}
+    essential = {c.name for c in td.containers if c.essential} if td else None
+    sidecars = {c.name: kind for c in containers if c.name and (kind := sidecar_kind(c, td))}
+    reason = (detail.stopped_reason or "").lower()
+    start_failure = (detail.stop_code == "TaskFailedToStart" or "failed to start" in reason
+                     or "cannotstartcontainer" in reason or "cannotpullcontainer" in reason)
+
+    waiting_on: dict[str, str] = {}
+    for c in containers:
+        if c.reason and DEPENDENCY.search(c.reason):
+            dep = dependency_named(c.reason, names - {c.name})
+            waiting_on[c.name or ""] = dep or ""
+    own_failure = {c.name for c in containers
+                   if (c.reason and c.name not in waiting_on) or (c.exit_code not in (None, 0) and c.exit_code not in SIGNALS)}
+    never_ran = {c.name for c in containers if c.exit_code is None and c.name not in waiting_on}
+
+    scores: dict[str, float] = {}
+    for pos, c in enumerate(containers):
+        name = c.name or ""
+        score = 0.0
+        if c.reason and name not in waiting_on:
+            score += 8
+        if c.exit_code not in (None, 0):
+            if c.exit_code not in SIGNALS:
+                score += 4
+            elif not (own_failure - {name}):
+                score += 2  # killed from outside, and nobody else failed on their own: still the best lead
+        if (c.health_status or "").upper() == "UNHEALTHY":
+            score += 3
+        if start_failure and name in never_ran and not (own_failure - {name}) and any(
+                x.exit_code in SIGNALS for x in containers):
+            score += 3  # it never ran while the others ran and were stopped: the start failed here
+        if score and essential is not None and name in essential:
+            score += 1
+        if score and name in sidecars:
+            score -= 0.5
+        if score > 0:
+            scores[name] = score - pos / 1000  # ties: the order of the event
+    for dep in waiting_on.values():
+        if dep:
+            scores[dep] = max(scores.get(dep, 0.0), 8.0)
+    ranked = tuple(sorted(scores, key=lambda n: -scores[n]))
+    culprit = ranked[0] if ranked else None
+
+    victims: dict[str, str] = {}
+    by_name = {c.name: c for c in containers}
+    if culprit is not None:
+        what = _what_happened(by_name[culprit], culprit, start_failure)
+        for c in containers:
+            name = c.name or ""
+            if name == culprit:
+                continue
+            if name in waiting_on:
+                dep = waiting_on[name] or "a container it depends on"
+                victims[name] = f"{name} never started: it waits for {dep} (dependsOn), which did not exit successfully"
+            elif c.exit_code in SIGNALS and culprit in own_failure:
+                victims[name] = (f"{name} stopped with {SIGNALS[c.exit_code]} (exit {c.exit_code}) after {culprit} "
+                                 f"{what}")
+    return Attribution(ranked=ranked, victims=victims, sidecars=sidecars, waiting_on=waiting_on)
+
+
+def _what_happened(c: Container, name: str, start_failure: bool) -> str:
+    if c.exit_code not in (None, 0) and c.exit_code not in SIGNALS:
+        return f"exited {c.exit_code}"
+    if c.reason:
+        return "failed (" + c.reason.split(":")[0][:60] + ")"
+    return "failed to start" if start_failure else "failed"
