@@ -330,3 +330,35 @@ def test_a_slow_slack_cannot_outlive_the_invocation(env):
     env["slack"].reset()
     handler(event, Context(aws_request_id="retry"))
     assert len(env["slack"].accepted) == 1 and drain(env["queue"]) == []
+
+
+def _thin_event(env, task_id: str = "feedfacefeedfacefeedfacefeedface") -> dict:
+    """An event without containers (nor stop reason) for a task ECS no longer describes."""
+    from tests.functional.aws_world import CLUSTER
+
+    event = env["world"].stopped_event(containers=[], stopCode=None, stoppedReason=None)
+    arn = f"arn:aws:ecs:{REGION}:123456789012:task/{CLUSTER}/{task_id}"
+    event["detail"]["taskArn"] = event["resources"][0] = arn
+    return event
+
+
+def test_an_event_nothing_can_be_learned_from_is_insufficient_evidence_on_sns_only(env):
+    """Issue 10.4: no containers, and DescribeTasks cannot find the task. The finding says so (unknown,
+    undetermined, a title that says insufficient evidence, the gaps), SNS gets it, Slack does not."""
+    out = _handler("task_stopped")(_thin_event(env), Context())
+    assert out["pattern"] == "unknown"
+    assert out["delivery"]["channels"]["slack"]["status"] == "skipped"
+    assert "ECS_AUTOPSY_POST_INSUFFICIENT" in out["delivery"]["channels"]["slack"]["detail"]
+    (message,) = drain(env["queue"])
+    finding = json.loads(message["Body"])
+    assert finding["verdict"] == "undetermined" and "Insufficient evidence" in finding["title"]
+    assert any("feedface" in g for g in finding["gaps"]), finding["gaps"]  # DescribeTasks did not find it
+    assert env["slack"].accepted == []
+
+
+def test_insufficient_evidence_is_posted_when_configured(env, monkeypatch):
+    monkeypatch.setenv("ECS_AUTOPSY_POST_INSUFFICIENT", "true")
+    reset_caches()
+    out = _handler("task_stopped")(_thin_event(env), Context())
+    assert out["delivery"]["channels"]["slack"]["status"] == "sent"
+    assert len(env["slack"].accepted) == 1 and len(drain(env["queue"])) == 1

@@ -13,7 +13,8 @@ Manager, DynamoDB, Slack) a second variant keeps the fault for all three attempt
 first and ASYNC_RETRIES=2 retries) before the redrive. Then, for the task (or deployment):
 
 - the subscriber queue received the finding exactly once, Slack exactly once (0 when noise policy
-  says so: expected stops are not posted): otherwise it was lost, or delivered twice;
+  says so: expected stops and "insufficient evidence" findings are not posted): otherwise it was lost,
+  or delivered twice;
 - a failed evidence read is named in the finding's `gaps` (its error code);
 - evidence faults never fail the invocation (they become gaps; only delivery failures are retried).
 
@@ -275,9 +276,16 @@ def run_cell(lam: Lambda, sc: Scenario, event: dict, op: str, kind: str, *, pers
     cell.sns, cell.slack = len(findings), accepted
     if findings:
         cell.gaps = list(findings[0].get("gaps") or [])
-        cell.expected_slack = 0 if findings[0]["pattern"] == "expected-stop" else 1
+        cell.expected_slack = 0 if _not_posted(findings[0]) else 1
     _judge(cell)
     return cell
+
+
+def _not_posted(finding: dict) -> bool:
+    """Noise policy keeps it off Slack: an expected stop, or (issue 10.4) an "insufficient evidence" finding,
+    when a fault left nothing to learn about the task (no container: DescribeTasks failed)."""
+    insufficient = finding["pattern"] == "unknown" and not (finding.get("task") or {}).get("containers")
+    return finding.get("verdict") == "expected" or finding["pattern"] == "expected-stop" or insufficient
 
 
 def _judge(cell: Cell) -> None:
