@@ -413,3 +413,41 @@ def test_delivery_ids():
             deployment_id=deployment_id, event_name="SERVICE_DEPLOYMENT_FAILED")})
 
     assert delivery_id(dep("ecs-svc/1")) != delivery_id(dep("ecs-svc/2")) != delivery_id(a)
+
+
+def test_a_concurrent_duplicate_is_in_progress_and_a_dead_invocation_is_taken_over(env):
+    """The claim marks the delivery in progress until the invocation's deadline: a duplicate before then ends
+    normally and sends nothing; a retry after it (the invocation died between claim and completion) takes
+    the delivery over and sends every channel, with the decision of the count it claimed."""
+    from shared.notify import noise
+
+    f = run(CRASH)
+    state = env["state"]
+
+    did = delivery_id(f)
+    claimed = noise.observe(noise.claim_for(f, did, Settings(), T0, (T0 + 60) * 1000), state)  # then it died
+    assert claimed.count == 1
+    dup = deliver(f, env["channels"], state, Settings(), now=T0 + 5)
+    assert dup.duplicate == "in progress" and {o.status for o in dup.outcomes.values()} == {"in-progress"}
+    assert env["slack"].accepted == [] and drain(env["queue"]) == []
+    retry = deliver(f, env["channels"], state, Settings(), now=T0 + 61)  # Lambda's retry, after the deadline
+    assert retry.taken_over and {o.status for o in retry.outcomes.values()} == {"sent"}
+    assert retry.decision is not None and retry.decision.post and retry.decision.count == 1
+    assert len(env["slack"].accepted) == 1 and len(drain(env["queue"])) == 1
+    late = deliver(f, env["channels"], state, Settings(), now=T0 + 120)
+    assert late.duplicate == "completed" and noise_item(env, f)["count"] == 1
+
+
+def test_a_later_version_with_another_diagnosis_supersedes_the_first(env):
+    first = run(CRASH, taskArn=task_arn(1), version=5)
+    second = run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1), version=6)
+    assert first.fingerprint != second.fingerprint
+    deliver(first, env["channels"], env["state"], Settings(), now=T0)
+    update = deliver(second, env["channels"], env["state"], Settings(), now=T0 + 1)
+    assert update.supersedes == first.fingerprint and update.summary()["supersedes"] == first.fingerprint
+    messages = drain(env["queue"])
+    assert len(messages) == 2
+    assert messages[1]["MessageAttributes"]["supersedes"]["StringValue"] == first.fingerprint
+    again = deliver(run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1), version=7),
+                    env["channels"], env["state"], Settings(), now=T0 + 2)
+    assert again.duplicate == "completed" and drain(env["queue"]) == []
