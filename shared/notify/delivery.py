@@ -166,7 +166,7 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
         if failed:
             _hold(state, key, did, counted, failed, result.decision, at)
         else:
-            _complete(state, key, did)
+            _complete(state, key, did, counted.forget)
 
     log.info("delivery %s", result.summary())
     if result.failed:
@@ -184,9 +184,9 @@ def _in_progress(result: DeliveryResult, channels: Sequence[Channel], seen: InPr
     return result
 
 
-def _complete(state: State, key: str, did: str) -> None:
+def _complete(state: State, key: str, did: str, forget: Sequence[str] = ()) -> None:
     try:
-        state.release(key, did)
+        state.release(key, did, forget)
     except Exception as exc:
         log.error("could not record delivery %s as complete; a duplicate after its deadline will send it again: %s",
                   did, _safe(exc))

@@ -32,7 +32,8 @@ Writes (each one UpdateItem):
              which the new count follows), marks it in progress and remembers the task. A duplicate
              fails the condition and gets the item back (ReturnValuesOnConditionCheckFailure): no second
              call.
-- `release`  success: the in-progress mark goes (the slot keeps the task: later duplicates send nothing).
+- `release`  success: the in-progress mark goes (the slot keeps the task: later duplicates send nothing),
+             and so do the windows of other failures over for 2 days and dead marks (the item stays bounded).
 - `hold`     a channel failed: what is still to send, with the decision taken, replaces the mark.
 - `roll`     the window was over: one more conditional write opens the next one.
 - `take_over` a retry finds the mark of an invocation that died: one conditional write takes it.
@@ -55,6 +56,8 @@ from typing import Any, Protocol
 STATE_TTL_SECONDS = 7 * 86_400  # an item outlives its window by this much: a retry within re-sends only what failed
 TASK_SLOTS = 64
 MAX_PENDING = 200  # failed deliveries remembered per service (bounds the item far below DynamoDB's 400 KB)
+FORGET_AFTER = 2 * 86_400  # a window this long over, or a mark this long expired, is dropped by the next completion
+MAX_FORGET = 30  # attributes dropped per write
 
 
 class StateError(RuntimeError):
@@ -95,6 +98,7 @@ class Counted:
     previous_count: int = 0
     pending: dict[str, int] = field(default_factory=dict)  # delivery id -> when it failed
     supersedes: str | None = None
+    forget: tuple[str, ...] = ()  # attributes of long-gone windows and dead marks, for the completion to drop
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,8 @@ class State(Protocol):
         """Store what delivery `did` still has to send (and forget the pending deliveries in `drop`)."""
         ...
 
-    def release(self, key: str, did: str) -> None:
-        """Delivery `did` has nothing left to send."""
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
+        """Delivery `did` has nothing left to send (and the attributes in `forget` are dropped)."""
         ...
 
 
@@ -181,7 +185,21 @@ def _supersedes(old: dict[str, Any], c: Claim) -> str | None:
 def _counted_from_old(old: dict[str, Any], c: Claim) -> Counted:
     """The claim's outcome from the item as it was before the claim (ReturnValues=ALL_OLD)."""
     return Counted(int(old.get(f"ws_{c.fp}", c.now)), int(old.get(f"n_{c.fp}", 0)) + 1,
-                   int(old.get(f"pv_{c.fp}", 0)), _pending(old), _supersedes(old, c))
+                   int(old.get(f"pv_{c.fp}", 0)), _pending(old), _supersedes(old, c), _forgettable(old, c))
+
+
+def _forgettable(item: dict[str, Any], c: Claim) -> tuple[str, ...]:
+    """What no delivery will read again: the windows of other failures over for FORGET_AFTER (a new window
+    mentions the previous one only within a day), and in-progress marks expired that long ago (their
+    invocations died and no retry came). Keeps a service's item bounded however long it lives."""
+    cutoff = c.now - c.window_seconds - FORGET_AFTER
+    out: list[str] = []
+    for name, value in item.items():
+        if name.startswith("ws_") and name != f"ws_{c.fp}" and int(value) < cutoff:
+            out += [f"n_{name[3:]}", name, f"pv_{name[3:]}"]
+        elif name.startswith("ip_") and name != f"ip_{c.did}" and int(value) < (c.now - FORGET_AFTER) * 1000:
+            out += [name, f"ic_{name[3:]}"]
+    return tuple(out[:MAX_FORGET])
 
 
 def _counted_own(item: dict[str, Any], c: Claim) -> Counted:
@@ -234,7 +252,7 @@ class MemoryState:
             old = dict(item)
             item.update({f"ws_{c.fp}": c.now, f"n_{c.fp}": 1, f"pv_{c.fp}": previous_count, c.slot: _mark(c),
                          f"ip_{c.did}": c.until_ms, f"ic_{c.did}": 1, "expiration": c.expiration})
-            return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c))
+            return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c), _forgettable(old, c))
 
     def take_over(self, c: Claim, old_until_ms: int) -> bool:
         with self._lock:
@@ -255,13 +273,13 @@ class MemoryState:
             item.pop(f"ip_{did}", None)
             item.pop(f"ic_{did}", None)
 
-    def release(self, key: str, did: str) -> None:
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
         with self._lock:
             item = self.items.get(key)
             if item is not None:
                 item["pending"].pop(did, None)
-                item.pop(f"ip_{did}", None)
-                item.pop(f"ic_{did}", None)
+                for name in (f"ip_{did}", f"ic_{did}", *forget):
+                    item.pop(name, None)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -322,7 +340,7 @@ class DynamoState:
             if conflict.item and conflict.item.get(c.slot) == mark:
                 return _counted_own(conflict.item, c)  # our own write took effect (its answer was lost)
             return None
-        return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c))
+        return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c), _forgettable(old, c))
 
     def take_over(self, c: Claim, old_until_ms: int) -> bool:
         try:
@@ -341,10 +359,11 @@ class DynamoState:
             remove += [f"#pd.#x{i}" for i in range(len(drop))]
         self._update(key, "SET #pd.#did = :entry REMOVE " + ", ".join(remove), names, {":entry": entry})
 
-    def release(self, key: str, did: str) -> None:
-        self._update(key, "REMOVE #pd.#did, #ip, #ic",
-                     {"#pd": "pending", "#did": did, "#ip": f"ip_{did}", "#ic": f"ic_{did}"}, None,
-                     "attribute_exists(#pd)", conflict_ok=True)
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
+        names = {"#pd": "pending", "#did": did, "#ip": f"ip_{did}", "#ic": f"ic_{did}"}
+        names.update({f"#f{i}": name for i, name in enumerate(forget)})
+        remove = ", ".join(["#pd.#did", "#ip", "#ic", *(f"#f{i}" for i in range(len(forget)))])
+        self._update(key, f"REMOVE {remove}", names, None, "attribute_exists(#pd)", conflict_ok=True)
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _update(self, key: str, expression: str, names: dict[str, str], values: dict[str, Any] | None,

@@ -451,3 +451,21 @@ def test_a_later_version_with_another_diagnosis_supersedes_the_first(env):
     again = deliver(run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1), version=7),
                     env["channels"], env["state"], Settings(), now=T0 + 2)
     assert again.duplicate == "completed" and drain(env["queue"]) == []
+
+
+def test_long_gone_windows_and_dead_marks_are_dropped(env):
+    """One item per service lives as long as the service fails now and then: what no delivery reads again
+    (another failure's window over for two days, the in-progress mark of an invocation that died and was
+    never retried) is dropped by the next completion, so the item stays bounded."""
+    from shared.notify import noise
+
+    old = run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1))
+    deliver(old, env["channels"], env["state"], Settings(), now=T0)
+    dead = run(CRASH, taskArn=task_arn(2))
+    noise.observe(noise.claim_for(dead, delivery_id(dead), Settings(), T0, (T0 + 60) * 1000), env["state"])
+    later = T0 + 900 + 3 * 86_400
+    deliver(run(CRASH, taskArn=task_arn(3)), env["channels"], env["state"], Settings(), now=later)
+    item = state_item(env, old)
+    assert old.fingerprint not in windows(item)  # the other failure's window is gone
+    assert not any(k.startswith(("ip_", "ic_")) for k in item)  # the dead mark too
+    assert windows(item)[dead.fingerprint]["count"] == 1  # the failure just counted stays (a new window)
