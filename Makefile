@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test reliability lint bench synth clean
+.PHONY: demo test unit typecheck reliability lint bench synth clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
+
+# `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check.
+unit: $(STAMP)
+	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+typecheck: $(STAMP)
+	@$(BIN)/python -m mypy
 
 reliability: $(STAMP)
 	@$(BIN)/python -m pytest -q tests/reliability

@@ -1,8 +1,10 @@
-"""demo-out/index.html: the Slack channel as the team would see it after the demo's scenarios.
+"""demo-out/index.html: the Slack workspace as the teams would see it after the demo's scenarios.
 
-One static page, no script, no external resource: a channel view with each message laid out as
-Slack lays out Block Kit (demo/blocks.py), a note per scenario saying what happened and what was
-expected, and the summary table. Every text from a payload is escaped.
+One static page, no script, no external resource: one section per channel (the default #ecs-alerts
+and the teams' channels the service tags route to), each message laid out as Slack lays out Block Kit
+(demo/blocks.py) in its latest version (after chat.update, marked "edited"), its thread replies under
+it as Slack's thread view shows them, a note per scenario saying what happened and what was expected,
+and the summary table. Every text from a payload is escaped.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ table.summary { border-collapse: collapse; margin: 12px 20px; font-size: 13px; }
 table.summary th, table.summary td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; }
 table.summary td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #007a5a; font-weight: 700; } .fail { color: #e01e5a; font-weight: 700; }
+.channel { border-top: 6px solid #f4ede4; margin-top: 18px; }
+.edited { color: var(--muted); font-size: 12px; margin-left: 4px; }
+.thread { margin: 0 20px 10px 64px; border-left: 3px solid #dddddd; padding-left: 4px; }
+.thread .head { color: var(--link); font-weight: 700; font-size: 13px; padding: 4px 12px; }
+.thread .msg { grid-template-columns: 28px 1fr; padding: 6px 12px; }
+.thread .avatar { width: 28px; height: 28px; font-size: 11px; }
 """
 
 
@@ -73,10 +81,52 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _message(payload: dict[str, Any], when: str) -> str:
+def _message(payload: dict[str, Any], when: str, edited: int = 0) -> str:
+    mark = f'<span class="edited">(edited{f" {edited}×" if edited > 1 else ""})</span>' if edited else ""
     return (f'<div class="msg"><div class="avatar">EA</div><div class="body">'
             f'<div class="meta"><span class="name">ecs-autopsy</span><span class="badge">APP</span>'
-            f'<time>{_e(when)}</time></div>{payload_html(payload)}</div></div>')
+            f'<time>{_e(when)}</time>{mark}</div>{payload_html(payload)}</div></div>')
+
+
+def _clean(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k in ("text", "blocks")}
+
+
+def _channels(outcomes: list[Outcome], when: str) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """channel -> HTML of its feed (scenario notes, parents with their threads), and message counts."""
+    from demo.world import DEFAULT_CHANNEL
+
+    feeds: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        s = o.scenario
+        status = "as expected" if o.ok else "NOT as expected: " + "; ".join(o.problems)
+        note = (f'<div class="scenario{"" if o.ok else " fail"}" id="{_e(s.key)}"><b>{o.number}. {_e(s.title)}</b><br>'
+                f"sample events/{_e(s.sample)}.json · {o.invocations} invocation{'s' if o.invocations != 1 else ''} · "
+                f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''} · {len(o.sns)} SNS message"
+                f"{'s' if len(o.sns) != 1 else ''} · {sum(o.calls.values())} AWS calls · {o.ms:.0f} ms · {_e(status)}"
+                + "".join(f"<br>{_e(n)}" for n in o.notes) + "</div>")
+        parents = [m for m in o.messages if m.thread_ts is None]
+        webhook = o.slack[len(o.messages):]
+        if not parents and not webhook:
+            f = o.finding or {}
+            feeds.setdefault(DEFAULT_CHANNEL, []).extend([note, (
+                f'<div class="none">Not posted to Slack ({_e(f.get("pattern", "-"))}); the SNS subscriber '
+                f"got: {_e(f.get('title', '-'))}</div>")])
+            continue
+        for m in parents:
+            replies = [r for r in o.messages if r.thread_ts == m.ts]
+            html_ = [note, _message(_clean(m.current), when, len(m.edits))]
+            if replies:
+                html_.append(f'<div class="thread"><div class="head">{len(replies)} '
+                             f'repl{"y" if len(replies) == 1 else "ies"}</div>'
+                             + "".join(_message(_clean(r.current), when, len(r.edits)) for r in replies) + "</div>")
+            feeds.setdefault(m.channel, []).extend(html_)
+            counts[m.channel] = counts.get(m.channel, 0) + 1 + len(replies)
+        for p in webhook:  # a fallback to the webhook (the token was refused)
+            feeds.setdefault(DEFAULT_CHANNEL, []).extend([note, _message(_clean(p), when)])
+            counts[DEFAULT_CHANNEL] = counts.get(DEFAULT_CHANNEL, 0) + 1
+    return feeds, counts
 
 
 def _summary_table(outcomes: list[Outcome]) -> str:
@@ -93,21 +143,19 @@ def _summary_table(outcomes: list[Outcome]) -> str:
 
 
 def render_page(outcomes: list[Outcome], meta: dict[str, Any]) -> str:
+    from demo.world import DEFAULT_CHANNEL, SLACK_CHANNELS
+
     when = time.strftime("%H:%M")
-    feed: list[str] = []
-    for o in outcomes:
-        s = o.scenario
-        status = "as expected" if o.ok else "NOT as expected: " + "; ".join(o.problems)
-        feed.append(
-            f'<div class="scenario{"" if o.ok else " fail"}" id="{_e(s.key)}"><b>{o.number}. {_e(s.title)}</b><br>'
-            f"sample events/{_e(s.sample)}.json · {o.invocations} invocation{'s' if o.invocations != 1 else ''} · "
-            f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''} · {len(o.sns)} SNS message"
-            f"{'s' if len(o.sns) != 1 else ''} · {sum(o.calls.values())} AWS calls · {o.ms:.0f} ms · {_e(status)}</div>")
-        if not o.slack:
-            f = o.finding or {}
-            feed.append(f'<div class="none">Not posted to Slack ({_e(f.get("pattern", "-"))}); the SNS subscriber '
-                        f"got: {_e(f.get('title', '-'))}</div>")
-        feed.extend(_message(p, when) for p in o.slack)
+    feeds, counts = _channels(outcomes, when)
+    order = [DEFAULT_CHANNEL, *[c for c in SLACK_CHANNELS if c != DEFAULT_CHANNEL],
+             *[c for c in feeds if c not in SLACK_CHANNELS]]
+    names = {c: SLACK_CHANNELS.get(c, c) for c in order}
+    side = "".join(f'<div class="ch{" active" if c == DEFAULT_CHANNEL else ""}"># {_e(names[c])} '
+                   f'<small>({counts.get(c, 0)})</small></div>' for c in order)
+    sections = "".join(
+        f'<section class="channel" id="ch-{_e(c)}"><div class="top"># {_e(names[c])}<small>{counts.get(c, 0)} '
+        f'messages from ecs-autopsy</small></div><div class="feed">{chr(10).join(feeds.get(c, []))}</div></section>'
+        for c in order)
     ok = all(o.ok for o in outcomes)
     total = sum(len(o.slack) for o in outcomes)
     return f"""<!DOCTYPE html>
@@ -122,14 +170,12 @@ def render_page(outcomes: list[Outcome], meta: dict[str, Any]) -> str:
 <body>
 <div class="app">
 <nav class="side"><div class="ws">acme-prod</div><div class="sec">Channels</div>
-<div class="ch"># general</div><div class="ch active"># ecs-alerts</div><div class="ch"># deploys</div></nav>
+<div class="ch"># general</div>{side}</nav>
 <main>
-<div class="top"># ecs-alerts<small>{total} messages from ecs-autopsy · {len(outcomes)} scenarios ·
+<div class="top">acme-prod<small>{total} messages from ecs-autopsy · {len(outcomes)} scenarios ·
 {"all as expected" if ok else "some NOT as expected"} · demo ran in {_e(meta.get("seconds", "?"))} s</small></div>
 {_summary_table(outcomes)}
-<div class="feed">
-{chr(10).join(feed)}
-</div>
+{sections}
 </main>
 </div>
 </body>

@@ -56,7 +56,7 @@ class Context:
 
 
 FUNCTIONS = {"task_stopped": "ecs-autopsy-task-stopped", "deploy_failed": "ecs-autopsy-deploy-failed",
-             "manual": "ecs-autopsy-manual"}
+             "manual": "ecs-autopsy-manual", "recovered": "ecs-autopsy-recovered"}
 
 
 def peak_per_second(stamps: list[float], window: float = 1.0) -> int:
@@ -128,11 +128,12 @@ class Functions:
     @staticmethod
     def new_container() -> None:
         """What a different (or new) Lambda container would not have: the warm evidence caches."""
-        from shared.evidence import ecs
+        from shared.evidence import changes, ecs
         from shared.evidence.gather import clear_storm_cache
 
         clear_storm_cache()
         ecs.clear_cache()
+        changes.clear_cache()
 
     @staticmethod
     def minutes_later() -> None:
@@ -152,7 +153,8 @@ class Outcome:
     invocations: int = 0
     results: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    slack: list[dict[str, Any]] = field(default_factory=list)
+    slack: list[dict[str, Any]] = field(default_factory=list)  # what was posted (chat.postMessage bodies, webhook)
+    messages: list[Any] = field(default_factory=list)  # the stand-in's messages (channel, ts, thread, edits)
     slack_rejected: int = 0
     sns: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
@@ -223,7 +225,11 @@ class Outcome:
             p.append(f"{len(self.sns)} SNS messages, expected {e.sns}")
         if self.scenario.kind == "duplicate" and len(self.results) == 2 and not _is_duplicate(self.results[1]):
             p.append("the second delivery was not recognised as a duplicate of the first")
-        if self.scenario.kind == "deploy" and f is not None:
+        if e.verdict_has is not None:
+            verdict = ((f or {}).get("changes") or {}).get("verdict") or ""
+            if e.verdict_has not in verdict:
+                p.append(f"what changed says {verdict!r}, expected it to mention {e.verdict_has!r}")
+        if self.scenario.kind in ("deploy", "change") and f is not None:
             stopped = (f.get("deployment") or {}).get("tasks_stopped")
             if stopped != self.scenario.tasks:
                 p.append(f"deployment finding counts {stopped} stopped tasks, expected {self.scenario.tasks}")
@@ -254,22 +260,52 @@ class Player:
         self.say = say
 
     def _prepare(self, s: Scenario, sample: Sample) -> str:
+        if s.fixed_env:  # the revision that worked, before the one this scenario deploys
+            self.good_td = self.account.register(sample, env=s.fixed_env, secrets=s.secrets,
+                                                 task_role_actions=list(s.task_role_actions) or None,
+                                                 task_role_resource=s.task_role_resource)
         td = self.account.register(sample, env=s.env, secrets=s.secrets,
                                    task_role_actions=list(s.task_role_actions) or None,
                                    task_role_resource=s.task_role_resource)
         if sample.service:
-            self.account.add_service(sample.service, td, target_group=s.target_group, container=s.container)
+            self.account.add_service(sample.service, td, target_group=s.target_group, container=s.container,
+                                     tags=s.tags)
         return td
+
+    def _prepare_change(self, s: Scenario, sample: Sample) -> tuple[str, str, str]:
+        """The service runs a healthy revision (CreateService); then a deploy (UpdateService) brings the
+        change that breaks it. (failing task definition, service, the deployment's ecs-svc/ id)."""
+        service = s.service or sample.service or "app"
+        self.good_td = None  # the stand-in's circuit breaker rolls back by itself
+        image = sample.detail["containers"][0].get("image") or ""
+        if s.repush:
+            self.account.push_image(image, f"{service} build 1")
+        healthy = self.account.register(sample, env=s.before_env if s.before_env is not None else s.env,
+                                        secrets=s.secrets, memory=s.before_memory)
+        self.account.add_service(service, healthy, target_group=s.target_group, container=s.container)
+        if s.repush:
+            self.account.push_image(image, f"{service} build 2")  # same tag, new content
+        failing = healthy if s.repush else self.account.register(sample, env=s.env, secrets=s.secrets)
+        deployment = self.account.deploy(service, failing)
+        self.say(f"service {service} ran {healthy.rsplit('/', 1)[-1]} healthy; deploying "
+                 f"{failing.rsplit('/', 1)[-1]}" + (" (the image tag was pushed again)" if s.repush else ""))
+        return failing, service, deployment
+
+    good_td: str | None = None
 
     def play(self, s: Scenario, number: int) -> Outcome:
         out = Outcome(s, number)
         sample = load_sample(s.sample)
         seen = len(self.receiver.requests)
-        td = self._prepare(s, sample)
+        seen_messages = len(self.receiver.messages)
+        if s.kind == "change":
+            td, service, deployment = self._prepare_change(s, sample)
+        else:
+            td, service, deployment = self._prepare(s, sample), None, DEPLOYMENT_ID
         self.fn.minutes_later()
         self.fn.reset_calls()
-        if s.kind == "deploy":
-            self._deploy(s, sample, td, out)
+        if s.kind in ("deploy", "change"):
+            self._deploy(s, sample, td, out, deployment, service)
         else:
             lines = self.account.write_logs(sample)
             where = f"{lines} log lines in /ecs/{sample.family}" if lines else "no log lines (the task never ran)"
@@ -281,8 +317,13 @@ class Player:
             out.sns.extend(self.account.drain())
         out.calls = Counter(self.fn.calls)
         requests = self.receiver.requests[seen:]
-        out.slack = [r.json for r in requests if r.status == 200]
-        out.slack_rejected = sum(1 for r in requests if r.status != 200)
+        out.messages = self.receiver.messages[seen_messages:]
+        # What Slack showed: the chat.postMessage bodies (as sent: channel, thread_ts, text, blocks) and
+        # any webhook post (the app falls back to it when the token is refused).
+        out.slack = [{"channel": m.channel, **({"thread_ts": m.thread_ts} if m.thread_ts else {}), **m.payload}
+                     for m in out.messages]
+        out.slack += [r.json for r in requests if r.status == 200 and not r.path.startswith("/api/")]
+        out.slack_rejected = sum(1 for r in requests if r.status != 200 or '"ok": false' in r.answer)
         out.check()
         return out
 
@@ -296,34 +337,40 @@ class Player:
             out.results.append(result)
         return result
 
-    def _deploy(self, s: Scenario, sample: Sample, td: str, out: Outcome) -> None:
+    def _deploy(self, s: Scenario, sample: Sample, td: str, out: Outcome, deployment: str = DEPLOYMENT_ID,
+                service: str | None = None) -> None:
         """A deploy whose tasks crash at start: ECS runs them, they stop, EventBridge sends each stop to
         task_stopped; then the circuit breaker fails the deployment and deploy_failed gets that event."""
         ecs = self.account.client("ecs")
-        service = sample.service or "app"
+        service = service or sample.service or "app"
         d = sample.detail
         container = d["containers"][0]
         tags = [{"key": "ecs-autopsy-demo:stopCode", "value": d.get("stopCode") or "EssentialContainerExited"},
                 {"key": "ecs-autopsy-demo:exitCode", "value": str(container.get("exitCode", 1))}]
+        if container.get("reason"):
+            tags.append({"key": "ecs-autopsy-demo:reason", "value": container["reason"]})
         network = {"awsvpcConfiguration": {"subnets": self.account.private_subnets[:1],
                                            "securityGroups": [self.account.task_sg], "assignPublicIp": "DISABLED"}}
         task_arns: list[str] = []
         while len(task_arns) < s.tasks:  # RunTask starts at most 10 tasks per call, as ECS's scheduler does
             batch = min(10, s.tasks - len(task_arns))
             got = ecs.run_task(cluster=CLUSTER, taskDefinition=td, count=batch, launchType="FARGATE",
-                               startedBy=DEPLOYMENT_ID, group=f"service:{service}", networkConfiguration=network,
+                               startedBy=deployment, group=f"service:{service}", networkConfiguration=network,
                                tags=tags)["tasks"]
             task_arns.extend(t["taskArn"] for t in got)
         reads_at = len(self.fn.log_reads)
-        self.say(f"task definition {td.rsplit('/', 1)[-1]} (deployment {DEPLOYMENT_ID}) · "
+        self.say(f"task definition {td.rsplit('/', 1)[-1]} (deployment {deployment}) · "
                  f"{len(task_arns)} tasks started, each crashes at start")
         for i, arn in enumerate(task_arns, 1):
             self.account.write_logs(sample, task_id=arn.rsplit("/", 1)[-1])
             ecs.stop_task(cluster=CLUSTER, task=arn, reason=d.get("stoppedReason") or "Essential container in task exited")
-            self._invoke(out, "task_stopped", self.account.event_for(sample, td, task_arn=arn, version=3))
+            event = self.account.event_for(sample, td, task_arn=arn, version=3)
+            event["detail"].update(group=f"service:{service}", startedBy=deployment)
+            event["detail"]["createdAt"] = event["detail"]["startedAt"] = event["detail"]["stoppedAt"]
+            self._invoke(out, "task_stopped", event)
             if i % 10 == 0 or i == len(task_arns):
                 out.sns.extend(self.account.drain())  # a subscriber reads as it goes (moto slows on long queues)
-                posts = sum(1 for r in self.receiver.requests if r.status == 200) - self._posts_before
+                posts = len(self.receiver.messages) - self._posts_before
                 self.say(f"  {i:>3}/{len(task_arns)} tasks stopped → {len(out.sns)} SNS messages, "
                          f"{posts} Slack post{'s' if posts != 1 else ''} so far")
         task_ms, task_calls = out.ms, sum(self.fn.calls.values())
@@ -334,13 +381,14 @@ class Player:
             "version": "0", "id": str(uuid.uuid4()), "detail-type": "ECS Deployment State Change",
             "source": "aws.ecs", "account": ACCOUNT, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": REGION, "resources": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}"],
-            "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": DEPLOYMENT_ID,
+            "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": deployment,
                        "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "reason": "ECS deployment circuit breaker: tasks failed to start."},
         }
         self._invoke(out, "deploy_failed", event)
         out.sns.extend(self.account.drain())
         deploy_calls = sum(self.fn.calls.values()) - task_calls
+        self._recover(s, service, out)
         out.notes.append(f"task_stopped: {s.tasks} invocations, {task_ms:.0f} ms, {task_calls} AWS calls; "
                          f"deploy_failed: 1 invocation, {out.ms - task_ms:.0f} ms, {deploy_calls} AWS calls")
         task_reads = reads_from - reads_at
@@ -351,6 +399,35 @@ class Player:
                          "a crash-looping task borrows the logs of a sibling that stopped the same way)")
 
     _posts_before = 0
+
+    def _recover(self, s: Scenario, service: str, out: Outcome) -> None:
+        """The circuit breaker rolls back to the revision that worked; ECS says the rollback completed
+        (SERVICE_DEPLOYMENT_COMPLETED), then the service is at a steady state (SERVICE_STEADY_STATE):
+        the recovery function replies once in the thread, and marks the parent recovered."""
+        if not self.account.app_mode:
+            return
+        ecs = self.account.client("ecs")
+        if self.good_td:
+            ecs.update_service(cluster=CLUSTER, service=service, taskDefinition=self.good_td)
+        arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{service}"
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        base = {"version": "0", "source": "aws.ecs", "account": ACCOUNT, "time": now, "region": REGION,
+                "resources": [arn]}
+        completed = {**base, "id": str(uuid.uuid4()), "detail-type": "ECS Deployment State Change",
+                     "detail": {"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
+                                "deploymentId": "ecs-svc/9876543210987654321", "updatedAt": now,
+                                "reason": "ECS deployment circuit breaker: rolled back to the previous deployment."}}
+        steady = {**base, "id": str(uuid.uuid4()), "detail-type": "ECS Service Action",
+                  "detail": {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE", "createdAt": now,
+                             "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"}}
+        before = sum(self.fn.calls.values())
+        first = self._invoke(out, "recovered", completed)
+        mid = sum(self.fn.calls.values())
+        second = self._invoke(out, "recovered", steady)
+        after = sum(self.fn.calls.values())
+        replies = len((first or {}).get("recovered") or []) + len((second or {}).get("recovered") or [])
+        out.notes.append(f"recovered: {replies} reply in the thread; the recovery event cost {mid - before} AWS calls "
+                         f"with an incident open, the steady-state event after it {after - mid} (none open)")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -424,7 +501,20 @@ def show_outcome(term: Terminal, o: Outcome) -> None:
         term.line("")
         return
     shown = o.slack
-    if s.kind == "deploy":
+    parents = [m for m in o.messages if m.thread_ts is None]
+    if s.kind in ("deploy", "change") and parents:
+        from demo.world import SLACK_CHANNELS
+
+        for parent in parents:
+            replies = [m for m in o.messages if m.thread_ts == parent.ts]
+            term.line(f"    Slack #{SLACK_CHANNELS.get(parent.channel, parent.channel)}: 1 thread, "
+                      f"{len(replies)} repl{'y' if len(replies) == 1 else 'ies'}, parent edited {len(parent.edits)} "
+                      "times (chat.update, at most once a second)")
+            for r in replies:
+                text = str(r.payload.get("text", "")).replace("*", "")
+                term.line("      " + term.c("2", "↳ ") + text[: width - 8])
+        shown = [p.current for p in parents]
+    elif s.kind in ("deploy", "change"):
         deploy_posts = [p for p in o.slack if "deploy" in str((p.get("blocks") or [{}])[0].get("text", {}).get("text", ""))]
         task_posts = [p for p in o.slack if p not in deploy_posts]
         for p in task_posts:
@@ -474,16 +564,18 @@ def run(out_dir: Path = OUT, *, scenarios: tuple[Scenario, ...] = SCENARIOS, col
         standin.start()
         term.step(f"AWS stand-in (moto server) on {standin.url}, pid {standin.pid}, ready in "
                   f"{time.perf_counter() - t:.1f} s")
-        from demo.slack_receiver import SlackReceiver
+        from demo.slack_receiver import TOKEN, SlackReceiver
+        from demo.world import SLACK_CHANNELS
 
-        receiver = SlackReceiver().start()
-        term.step(f"Slack incoming webhook stand-in on {receiver.url.split('/services')[0]}")
+        receiver = SlackReceiver(channels=dict(SLACK_CHANNELS)).start()
+        term.step(f"Slack stand-in on {receiver.url.split('/services')[0]}: a Slack app (chat.postMessage, "
+                  f"chat.update; channels {', '.join('#' + n for n in SLACK_CHANNELS.values())}) and the webhook")
 
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
             os.environ.pop(name, None)
         os.environ.update(standin.env())
         t = time.perf_counter()
-        account = Account.seed(standin.url, webhook_url=receiver.url)
+        account = Account.seed(standin.url, webhook_url=receiver.url, api_url=receiver.api_url, token=TOKEN)
         term.step(f"seeded account {ACCOUNT} ({REGION}) in {time.perf_counter() - t:.1f} s: " + "; ".join(account.built))
 
         os.environ.update(account.settings_env())
@@ -505,7 +597,7 @@ def run(out_dir: Path = OUT, *, scenarios: tuple[Scenario, ...] = SCENARIOS, col
                 term.detail(f"sample events/{s.sample}.json · expected {s.expect.pattern}"
                             + (f" ({s.expect.scope})" if s.expect.scope != "task" else "")
                             + f" · Slack {s.expect.slack_text()} · SNS {s.expect.sns}")
-                player._posts_before = sum(1 for r in receiver.requests if r.status == 200)
+                player._posts_before = len(receiver.messages)
                 outcome = player.play(s, n)
                 outcomes.append(outcome)
                 show_outcome(term, outcome)

@@ -16,6 +16,7 @@ from demo.standin import ACCOUNT, REGION
 
 DEPLOYMENT_ID = "ecs-svc/4820735162394857120"
 CRASH_LOOP_TASKS = 50
+CHANGE_TASKS = 3  # stopped tasks of a deploy whose change breaks it: the circuit breaker trips at 3
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Expect:
     sns: int = 1
     scope: str = "task"
     remediation_has: tuple[str, ...] = ()  # text that one remediation step must contain
+    verdict_has: str | None = None  # text the "what changed" verdict must contain
 
     def slack_text(self) -> str:
         lo, hi = self.slack
@@ -39,7 +41,7 @@ class Scenario:
     title: str
     sample: str
     expect: Expect
-    kind: str = "task"  # task | duplicate | deploy
+    kind: str = "task"  # task | duplicate | deploy | change (a service deployment from a healthy revision)
     target_group: str | None = None
     container: str = "app"
     env: dict[str, str] = field(default_factory=dict)
@@ -47,6 +49,14 @@ class Scenario:
     task_role_actions: tuple[str, ...] = ()
     task_role_resource: str = "*"
     tasks: int = 1  # stopped tasks (deploy: the crash loop)
+    tags: dict[str, str] = field(default_factory=dict)  # on the service: ecs-autopsy:* routing tags
+    fixed_env: dict[str, str] = field(default_factory=dict)  # deploy: the revision the rollback returns to
+    # change: the service (else the sample's), the healthy revision's environment and memory (else the
+    # failing one's), and whether the image is pushed again under the same tag (a new digest).
+    service: str | None = None
+    before_env: dict[str, str] | None = None
+    before_memory: str | None = None
+    repush: bool = False
 
 
 DB_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/orders/db-Xy12Ab"
@@ -118,8 +128,37 @@ SCENARIOS: tuple[Scenario, ...] = (
         title=f"A deploy crash-loops {CRASH_LOOP_TASKS} tasks; the circuit breaker fails it",
         sample="missing-env-var", kind="deploy", tasks=CRASH_LOOP_TASKS,
         env={"NODE_ENV": "production", "STRIPE_API_BASE": "https://api.stripe.com"},
+        fixed_env={"NODE_ENV": "production", "STRIPE_API_BASE": "https://api.stripe.com",
+                   "STRIPE_WEBHOOK_SECRET": "from-secrets-manager"},
+        tags={"ecs-autopsy:slack-channel": "C0BILLING1", "ecs-autopsy:mention": "<!subteam^S0BILLING1>",
+              "ecs-autopsy:team": "billing"},
         expect=Expect("missing-env-var", {"variable": "STRIPE_WEBHOOK_SECRET"}, slack=(1, 5),
                       sns=CRASH_LOOP_TASKS + 1, scope="deployment"),
+    ),
+    Scenario(
+        key="deploy-drops-env",
+        title="A deploy drops DATABASE_URL: the circuit breaker rolls back, the diff names the change",
+        sample="missing-env-var--deploy-drops-database-url", kind="change", tasks=CHANGE_TASKS,
+        env={"LOG_LEVEL": "info"},
+        before_env={"DATABASE_URL": "postgres://checkout@checkout-db.internal:5432/checkout", "LOG_LEVEL": "info"},
+        expect=Expect("missing-env-var", {"variable": "DATABASE_URL"}, slack=(1, 3), sns=CHANGE_TASKS + 1,
+                      scope="deployment", verdict_has="DATABASE_URL was removed in revision",
+                      remediation_has=("rolled the service back to",)),
+    ),
+    Scenario(
+        key="deploy-lowers-memory",
+        title="A deploy lowers the memory limit: the tasks are OOM-killed",
+        sample="out-of-memory", kind="change", tasks=CHANGE_TASKS, service="thumbnailer-batch",
+        before_memory="2048",
+        expect=Expect("out-of-memory", {"container": "app"}, slack=(1, 3), sns=CHANGE_TASKS + 1,
+                      scope="deployment", verdict_has="lowered from 2048 to 1024"),
+    ),
+    Scenario(
+        key="deploy-same-tag",
+        title="The same tag is pushed again with new code: only the image digest changed",
+        sample="app-crash", kind="change", tasks=CHANGE_TASKS, service="orders-consumer-canary", repush=True,
+        expect=Expect("app-crash", slack=(1, 3), sns=CHANGE_TASKS + 1, scope="deployment",
+                      verdict_has="only the image content (digest) changed"),
     ),
 )
 

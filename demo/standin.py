@@ -17,7 +17,8 @@ task run with the tags ``ecs-autopsy-demo:stopCode`` and ``ecs-autopsy-demo:exit
 optionally ``ecs-autopsy-demo:reason``, the container's reason) reports them once stopped, with
 ``startedAt``/``stoppedAt``: what ECS would say about that task. IAM: moto does not implement
 SimulatePrincipalPolicy; here it evaluates the role's own policies with moto's policy evaluator
-(`extend_iam`). Nothing else differs from moto.
+(`extend_iam`). ECS service deployments and revisions, which moto lacks, are modelled in
+demo/deployments.py. Nothing else differs from moto.
 """
 
 from __future__ import annotations
@@ -235,6 +236,9 @@ def extend_ecs() -> None:
 
     models.EC2ContainerServiceBackend.stop_task = stop_task
     models.EC2ContainerServiceBackend._autopsy_extended = True
+    from demo import deployments
+
+    deployments.install()  # service deployments and revisions, driven by the calls above
 
 
 def extend_iam() -> None:

@@ -33,6 +33,9 @@ TOPIC = "ecs-autopsy-findings"
 QUEUE = "findings-subscriber"
 TABLE = "ecs-autopsy-state"
 SECRET = "ecs-autopsy/slack-webhook"
+# The Slack workspace of the demo: the default channel and a team's own channel (routed by service tags).
+DEFAULT_CHANNEL = "C0ECSALERT"
+SLACK_CHANNELS = {DEFAULT_CHANNEL: "ecs-alerts", "C0BILLING1": "billing-team"}
 PORT = 8000
 SAMPLE_SUBNET = "subnet-0a1b2c3d4e5f60718"
 
@@ -108,6 +111,7 @@ class Account:
     queue_url: str | None = None
     table: str = TABLE
     secret_arn: str = ""
+    app_mode: bool = False
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     target_groups: dict[str, str] = field(default_factory=dict)  # name -> ARN
     built: list[str] = field(default_factory=list)  # what was created, for the progress line
@@ -123,11 +127,12 @@ class Account:
 
     # -- the base account -------------------------------------------------------------------------
     @classmethod
-    def seed(cls, endpoint: str, *, webhook_url: str, subscriber: bool = True) -> Account:
+    def seed(cls, endpoint: str, *, webhook_url: str, subscriber: bool = True, api_url: str | None = None,
+             token: str | None = None) -> Account:
         account = cls(endpoint)
         account._network()
         account._cluster_and_roles()
-        account._delivery(webhook_url, subscriber)
+        account._delivery(webhook_url, subscriber, api_url, token)
         return account
 
     def _network(self) -> None:
@@ -185,7 +190,8 @@ class Account:
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}))
         return str(arn)
 
-    def _delivery(self, webhook_url: str, subscriber: bool) -> None:
+    def _delivery(self, webhook_url: str, subscriber: bool, api_url: str | None = None,
+                  token: str | None = None) -> None:
         sns, sqs, ddb = self.client("sns"), self.client("sqs"), self.client("dynamodb")
         self.topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
         if subscriber:  # what a subscriber gets: the SNS envelope (no raw delivery), attributes included
@@ -198,20 +204,29 @@ class Account:
                          BillingMode="PAY_PER_REQUEST")
         ddb.update_time_to_live(TableName=self.table,
                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+        # Slack app mode (a bot token) when the stand-in's Web API is given, else the webhook alone.
+        value = ({"bot_token": token, "channel": DEFAULT_CHANNEL, "api_url": api_url, "webhook_url": webhook_url}
+                 if api_url and token else {"url": webhook_url})
+        self.app_mode = "bot_token" in value
         self.secret_arn = self.client("secretsmanager").create_secret(
-            Name=SECRET, SecretString=json.dumps({"url": webhook_url}))["ARN"]
+            Name=SECRET, SecretString=json.dumps(value))["ARN"]
         self.built.append(f"SNS topic {TOPIC}" + (f" with SQS queue {QUEUE} subscribed" if subscriber else ""))
         self.built.append(f"DynamoDB table {TABLE} (key id, TTL expiration)")
-        self.built.append(f"Secrets Manager secret {SECRET} (the webhook URL)")
+        self.built.append(f"Secrets Manager secret {SECRET} " + ("(a Slack bot token, default channel #ecs-alerts)"
+                                                                 if self.app_mode else "(the webhook URL)"))
 
     def settings_env(self) -> dict[str, str]:
         """The ECS_AUTOPSY_* variables the CDK stack would give the functions."""
-        return {"ECS_AUTOPSY_TOPIC_ARN": self.topic_arn, "ECS_AUTOPSY_TABLE_NAME": self.table,
-                "ECS_AUTOPSY_SLACK_SECRET_ID": self.secret_arn}
+        env = {"ECS_AUTOPSY_TOPIC_ARN": self.topic_arn, "ECS_AUTOPSY_TABLE_NAME": self.table,
+               "ECS_AUTOPSY_SLACK_SECRET_ID": self.secret_arn}
+        if self.app_mode:
+            env |= {"ECS_AUTOPSY_SLACK_CHANNEL": DEFAULT_CHANNEL, "ECS_AUTOPSY_ROUTE_BY_TAGS": "true"}
+        return env
 
     # -- services ---------------------------------------------------------------------------------
     def add_service(self, name: str, td_arn: str, *, target_group: str | None = None,
-                    health_path: str = "/health", container: str = "app") -> dict[str, Any]:
+                    health_path: str = "/health", container: str = "app",
+                    tags: dict[str, str] | None = None) -> dict[str, Any]:
         if name in self.services:
             return self.services[name]
         load_balancers = []
@@ -235,13 +250,14 @@ class Account:
                                                           "securityGroups": [self.task_sg],
                                                           "assignPublicIp": "DISABLED"}},
             deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
         )
         self.services[name] = {"target_group": tg_arn}
         return self.services[name]
 
     def register(self, sample: Sample, *, env: dict[str, str] | None = None,
                  secrets: dict[str, str] | None = None, task_role_actions: list[str] | None = None,
-                 task_role_resource: str = "*") -> str:
+                 task_role_resource: str = "*", memory: str | None = None) -> str:
         """A task definition revision for the sample's containers: awslogs to /ecs/<family>."""
         family = sample.family
         group = f"/ecs/{family}"
@@ -256,7 +272,7 @@ class Account:
             "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
             "logs:CreateLogStream", "logs:PutLogEvents"])
         containers = []
-        memory = str(sample.detail.get("memory") or "1024")
+        memory = memory or str(sample.detail.get("memory") or "1024")
         for c in sample.detail["containers"]:
             containers.append({
                 "name": c["name"],
@@ -275,6 +291,29 @@ class Account:
             taskRoleArn=task_role, executionRoleArn=exec_role, containerDefinitions=containers,
         )["taskDefinition"]
         return str(td["taskDefinitionArn"])
+
+    def push_image(self, image: str, content: str) -> str:
+        """Push `image` (repository:tag of this account's ECR) with layers derived from `content`: pushing
+        the same tag with other content gives it a new digest, as `docker push` does. Returns the digest."""
+        import hashlib
+
+        ecr = self.client("ecr")
+        repository, _, tag = image.split("/", 1)[1].rpartition(":")
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+        layer = "sha256:" + hashlib.sha256(content.encode()).hexdigest()
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                               "digest": layer}, "layers": [{"mediaType": "application/vnd.docker.image.rootfs"
+                                                             ".diff.tar.gzip", "size": 1, "digest": layer}]}
+        got = ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+        return str(got["image"]["imageId"]["imageDigest"])
+
+    def deploy(self, service: str, td_arn: str) -> str:
+        """UpdateService to a revision (a new service deployment); the deployment's ecs-svc/ id."""
+        ecs = self.client("ecs")
+        ecs.update_service(cluster=CLUSTER, service=service, taskDefinition=td_arn, forceNewDeployment=True)
+        return str(ecs.describe_services(cluster=CLUSTER, services=[service])["services"][0]["deployments"][0]["id"])
 
     # -- logs -------------------------------------------------------------------------------------
     def write_logs(self, sample: Sample, task_id: str | None = None) -> int:

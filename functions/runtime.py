@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from shared.aws import Clients, default_clients
 from shared.models.finding import Finding
 from shared.settings import Settings, settings
+from shared.warm import on_reset
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-autopsy")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsAutopsy")
@@ -47,7 +48,17 @@ def channels() -> tuple[Any, ...]:
     from shared.notify import from_settings
 
     c = clients()
-    return tuple(from_settings(config(), sns_client=c("sns"), secrets_client=c("secretsmanager")))
+    return tuple(from_settings(config(), sns_client=c("sns"), secrets_client=c("secretsmanager"), ecs_clients=c,
+                               threads=threads()))
+
+
+@cache
+def threads() -> Any:
+    """Slack thread state (app mode): the state table, or process memory without one."""
+    from shared.notify.threads import DynamoThreads, MemoryThreads
+
+    s = config()
+    return DynamoThreads(s.table_name, clients()("dynamodb")) if s.table_name else MemoryThreads()
 
 
 @cache
@@ -124,6 +135,10 @@ def idempotency(event_key_jmespath: str) -> tuple[Any, Any] | None:
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients()("dynamodb"))
     return persistence, IdempotencyConfig(event_key_jmespath=event_key_jmespath, raise_on_no_idempotency_key=True,
                                           expires_after_seconds=24 * 3600)
+
+
+for _cached in (channels, threads, state, idempotency):
+    on_reset(_cached.cache_clear, f"functions.runtime.{_cached.__name__}")
 
 
 def reject(message: str, event: Any) -> MalformedEvent:

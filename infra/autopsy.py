@@ -88,6 +88,9 @@ FUNCTION_SPECS = (
     FunctionSpec("manual", "Manual", "ecs-autopsy: diagnose a task on demand (aws lambda invoke)",
                  Duration.seconds(120), 2),
 )
+# Slack app mode only (config.slack_app): the "recovered" reply; its rules are in infra/rules.py.
+RECOVERY_SPEC = FunctionSpec("recovered", "Recovered", "ecs-autopsy: reply 'recovered' in a service's Slack thread",
+                             Duration.seconds(30), 2)
 
 
 def environment(config: AutopsyConfig, *, topic_arn: str, table_name: str) -> dict[str, str]:
@@ -104,6 +107,10 @@ def environment(config: AutopsyConfig, *, topic_arn: str, table_name: str) -> di
         "member_role_name": config.member_role_name if config.is_hub else "",
         "log_group_prefixes": ",".join(config.log_group_prefixes),
         "max_slack_posts_per_window": str(config.max_slack_posts_per_window),
+        "slack_channel": config.slack_channel or "",
+        "slack_mention": config.slack_mention or "",
+        "slack_min_severity": config.slack_min_severity,
+        "route_by_tags": str(config.route_by_tags).lower(),
     }
     if set(values) != set(ENV_VARS):
         raise ValueError(f"shared/settings.py ENV_VARS and infra disagree: settings has {sorted(ENV_VARS)}, "
@@ -142,7 +149,7 @@ class EcsAutopsy(Construct):
             member_role_arns=G.member_role_arns(Aws.PARTITION, config.source_accounts, config.member_role_name),
         )
         env = environment(config, topic_arn=self.topic.topic_arn, table_name=self.table.table_name)
-        for spec in FUNCTION_SPECS:
+        for spec in FUNCTION_SPECS + ((RECOVERY_SPEC,) if config.slack_app else ()):
             self._function(spec, config, scope_, env, code)
 
         accounts = [Aws.ACCOUNT_ID, *config.source_accounts] if config.is_hub else None
@@ -281,7 +288,7 @@ def retention(days: int) -> logs.RetentionDays:
     return dict(zip(RETENTION_DAYS, members, strict=True))[days]
 
 
-FUNCTION_IDS = {spec.name: spec.id for spec in FUNCTION_SPECS}
+FUNCTION_IDS = {spec.name: spec.id for spec in (*FUNCTION_SPECS, RECOVERY_SPEC)}
 
 # Explicit key administration and use for the account (delegated to IAM), no "kms:*".
 KEY_ACCOUNT_ACTIONS = (

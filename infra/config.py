@@ -60,6 +60,19 @@ class AutopsyConfig(BaseModel):
     slack_webhook_secret: str | None = Field(
         None, alias="autopsy:slackWebhookSecret",
         description="Secrets Manager secret (name or ARN) holding the Slack incoming-webhook URL; none: no Slack.")
+    slack_channel: str | None = Field(
+        None, alias="autopsy:slackChannel",
+        description="Slack app mode (the secret holds a bot token): the default channel (C0123... or a name). "
+                    "Set, it also creates the recovery function and its two rules (threads get a 'recovered' reply).")
+    slack_mention: str | None = Field(
+        None, alias="autopsy:slackMention",
+        description="Default mention in a new thread: <!subteam^S...> and/or user ids (U...), space separated.")
+    slack_min_severity: str = Field("info", alias="autopsy:slackMinSeverity",
+                                    description="Default: Slack is told of findings of this severity and above.")
+    route_by_tags: bool = Field(
+        True, alias="autopsy:routeByTags",
+        description="Route by the ecs-autopsy:* tags of the service, task definition and cluster "
+                    "(ecs:ListTagsForResource, cached 5 min per resource).")
     clusters: tuple[str, ...] = Field(
         (), alias="autopsy:clusters",
         description="Cluster names or ARNs to watch; empty: every cluster in the account and Region.")
@@ -149,6 +162,34 @@ class AutopsyConfig(BaseModel):
             raise ValueError(f"{value!r} is not a secret name (letters, digits, / _ + = . @ -)")
         return value
 
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^(?:[CG][A-Z0-9]{6,20}|#?[a-z0-9][a-z0-9._-]{0,79})$", value):
+            raise ValueError(f"{value!r} is not a Slack channel id (C0123...) or name")
+        return value
+
+    @field_validator("slack_mention")
+    @classmethod
+    def _mention(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        from shared.notify.routing import parse_mentions
+
+        tokens = [t for t in re.split(r"[\s,]+", value.strip()) if t]
+        if len(parse_mentions(value, "configured")) != len(tokens):
+            raise ValueError(f"{value!r}: mentions must be <!subteam^S...> or user ids (U...)")
+        return value
+
+    @field_validator("slack_min_severity")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        if value not in ("info", "warning", "critical"):
+            raise ValueError(f"{value!r} is not one of info, warning, critical")
+        return value
+
     @field_validator("topic_arn")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
@@ -222,6 +263,11 @@ class AutopsyConfig(BaseModel):
     @property
     def is_hub(self) -> bool:
         return bool(self.source_accounts)
+
+    @property
+    def slack_app(self) -> bool:
+        """Slack app mode: threads, live counts and the recovery function."""
+        return bool(self.slack_channel and self.slack_webhook_secret)
 
     @classmethod
     def context_keys(cls) -> dict[str, str]:

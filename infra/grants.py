@@ -103,6 +103,16 @@ def _describe_services(s: Scope) -> Grant:
                                  f"{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
 
 
+def _service_history(action: str, kind: str) -> Builder:
+    """ListServiceDeployments authorises on the service, DescribeServiceRevisions on the revision."""
+    def build(s: Scope) -> Grant:
+        return Grant("Ecs" + action.split(":")[1], (action,), tuple(s.in_clusters(kind)),
+                     wildcard_reason=f"service names are not known in advance; scoped to the watched clusters' "
+                                     f"services{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
+
+    return build
+
+
 def _list_tasks(s: Scope) -> Grant:
     # ListTasks authorises on container instances (none on Fargate): IAM scopes it by cluster only,
     # through the ecs:cluster condition key.
@@ -111,6 +121,15 @@ def _list_tasks(s: Scope) -> Grant:
     return Grant("EcsListTasks", ("ecs:ListTasks",), ("*",), condition,
                  wildcard_reason="ecs:ListTasks has no task-level resource; it is scoped to the watched clusters "
                                  "by the ecs:cluster condition")
+
+
+def _list_tags(s: Scope) -> Grant:
+    clusters = s.cluster_arns() if s.clusters else [s.ecs_arn("cluster/*")]
+    return Grant("EcsReadRoutingTags", ("ecs:ListTagsForResource",),
+                 (*s.in_clusters("service"), s.ecs_arn("task-definition/*"), *clusters),
+                 wildcard_reason="routing tags (ecs-autopsy:*) are read from the stopped task's service, task "
+                                 "definition and cluster, not known in advance; scoped to the watched clusters "
+                                 "and the account's task definitions")
 
 
 def _log_events(s: Scope) -> Grant:
@@ -187,6 +206,9 @@ SCOPES: dict[str, Builder] = {
     "ecs:DescribeTasks": _describe_tasks,
     "ecs:DescribeServices": _describe_services,
     "ecs:ListTasks": _list_tasks,
+    "ecs:ListServiceDeployments": _service_history("ecs:ListServiceDeployments", "service"),
+    "ecs:DescribeServiceRevisions": _service_history("ecs:DescribeServiceRevisions", "service-revision"),
+    "ecs:ListTagsForResource": _list_tags,
     "logs:GetLogEvents": _log_events,
     "iam:SimulatePrincipalPolicy": _simulate,
     "sns:Publish": _publish,

@@ -46,7 +46,7 @@ def _service_matchers(clusters: Sequence[str]) -> list[str]:
 
 
 def rule_specs(config: AutopsyConfig, accounts: Sequence[str] | None = None) -> list[RuleSpec]:
-    """The three rules. `accounts`: restrict to events of these accounts (hub mode), else any."""
+    """The three rules (five in Slack app mode). `accounts`: restrict to events of these accounts (hub mode), else any."""
     clusters = config.clusters
     account = list(accounts) if accounts else None
 
@@ -56,7 +56,7 @@ def rule_specs(config: AutopsyConfig, accounts: Sequence[str] | None = None) -> 
         stopped_detail["clusterArn"] = _cluster_matchers(clusters)
         impaired_detail["clusterArn"] = _cluster_matchers(clusters)
 
-    return [
+    specs = [
         RuleSpec(
             "TaskStoppedRule", "task_stopped",
             "ecs-autopsy: every stopped ECS task" + (" in the watched clusters" if clusters else ""),
@@ -75,5 +75,31 @@ def rule_specs(config: AutopsyConfig, accounts: Sequence[str] | None = None) -> 
             "ecs-autopsy: ECS services that cannot start tasks (SERVICE_TASK_START_IMPAIRED)",
             events.EventPattern(source=[SOURCE], detail_type=[SERVICE_ACTION], account=account,
                                 detail=impaired_detail),
+        ),
+    ]
+    if config.slack_app:
+        specs += recovery_specs(config, account)
+    return specs
+
+
+def recovery_specs(config: AutopsyConfig, account: list[str] | None) -> list[RuleSpec]:
+    """Slack app mode: a service is healthy again. Filtered on the event name (and the watched clusters):
+    the function then costs one GetItem for a service without an open incident."""
+    clusters = config.clusters
+    steady: dict[str, object] = {"eventName": ["SERVICE_STEADY_STATE"]}
+    if clusters:
+        steady["clusterArn"] = _cluster_matchers(clusters)
+    return [
+        RuleSpec(
+            "ServiceSteadyStateRule", "recovered",
+            "ecs-autopsy: a service reached a steady state (reply 'recovered' in its open Slack thread)",
+            events.EventPattern(source=[SOURCE], detail_type=[SERVICE_ACTION], account=account, detail=steady),
+        ),
+        RuleSpec(
+            "DeploymentCompletedRule", "recovered",
+            "ecs-autopsy: a deployment (or its rollback) completed (reply 'recovered' in its open Slack thread)",
+            events.EventPattern(source=[SOURCE], detail_type=[DEPLOYMENT_STATE_CHANGE], account=account,
+                                resources=_service_matchers(clusters) if clusters else None,
+                                detail={"eventName": ["SERVICE_DEPLOYMENT_COMPLETED"]}),
         ),
     ]

@@ -22,6 +22,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from shared.warm import on_reset
+
 CONNECT_TIMEOUT = 2.0  # seconds
 READ_TIMEOUT = 5.0
 MAX_ATTEMPTS = 3  # in all, the first try included
@@ -156,6 +158,12 @@ class Clients:
 
 _DEFAULT: Clients | None = None
 _DEFAULT_LOCK = threading.Lock()
+
+
+@on_reset
+def forget_default_clients() -> None:
+    global _DEFAULT
+    _DEFAULT = None
 
 
 def default_clients(member_role_name: str | None = None) -> Clients:

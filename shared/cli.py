@@ -1,6 +1,8 @@
 """`ecs-autopsy`: diagnose stopped ECS tasks from the command line.
 
     ecs-autopsy diagnose --event EVENT.json [--logs LOGS.txt] --offline [--format text|json|markdown]
+    ecs-autopsy diagnose --event EVENT.json [--logs LOGS.txt] --task-definition TD.json
+                         [--previous-task-definition PREV.json]        (offline: what changed, too)
     ecs-autopsy diagnose --case CASE.json [CASE.json ...] --offline --format json
     ecs-autopsy diagnose --cluster C --task T | --service S [--region R] [--log-lines N] [--format ...]
     ecs-autopsy schema
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from shared.engine import diagnose
 from shared.inputs import BadInput, load_case, load_event, load_logs, offline_evidence
+from shared.models.finding import Finding
 from shared.render.formats import renderer
 
 PROG = "ecs-autopsy"
@@ -42,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--region", metavar="REGION", help="live: AWS region (default: the task ARN's, then AWS_REGION)")
     d.add_argument("--log-lines", type=int, metavar="N", help="live: log lines read per container (default 100)")
     d.add_argument("--logs", type=Path, metavar="LOGS.txt", help="log lines of the task's containers (with --event)")
+    d.add_argument("--task-definition", type=Path, metavar="TD.json",
+                   help="offline: the task's definition (`aws ecs describe-task-definition` output or a bare one)")
+    d.add_argument("--previous-task-definition", type=Path, metavar="PREV.json",
+                   help="offline: the revision that ran healthy; the finding says what changed and whether "
+                        "that explains the cause (with --task-definition)")
     d.add_argument("--offline", action="store_true", help="use only the files given; never call AWS")
     d.add_argument("--format", default="text", help="text (default), json, markdown; live also slack, sns, chatbot")
     d.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
@@ -66,6 +74,12 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         raise BadInput("--logs goes with --event; a case file carries its own logs")
     if args.offline and (args.task or args.service):
         raise BadInput("--task and --service read AWS: drop --offline (or give --event with --offline)")
+    if args.task_definition or args.previous_task_definition:
+        if not args.event:
+            raise BadInput("--task-definition and --previous-task-definition go with --event")
+        if args.previous_task_definition and not args.task_definition:
+            raise BadInput("--previous-task-definition needs --task-definition (the failing revision)")
+        args.offline = True  # the files say it all: no AWS call
     if not args.offline:
         live = _live_command()
         if live is None:
@@ -75,7 +89,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.event:
         event = load_event(args.event)
         logs = load_logs(args.logs) if args.logs else []
-        finding = diagnose(offline_evidence(event, logs))
+        if args.task_definition:
+            finding = _with_task_definitions(event, logs, args.task_definition, args.previous_task_definition)
+        else:
+            finding = diagnose(offline_evidence(event, logs))
         sys.stdout.write(render(finding))
         return 0
     status = 0
@@ -94,6 +111,42 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
     sys.stdout.flush()
     return status
+
+
+def load_task_definition(path: Path) -> dict:
+    """A task definition file: `aws ecs describe-task-definition` output or a bare task definition."""
+    from shared.changes import task_definition_of
+
+    try:
+        obj = json.loads(path.read_text())
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"{path}: not JSON ({exc})") from None
+    try:
+        return task_definition_of(obj if isinstance(obj, dict) else {})
+    except ValueError as exc:
+        raise BadInput(f"{path}: {exc}") from None
+
+
+def _with_task_definitions(event: object, logs: object, td_path: Path, previous_path: Path | None) -> Finding:
+    """Offline, with the task definition (and the healthy one before it): the diagnosis and what changed."""
+    from dataclasses import replace
+
+    from shared.changes import compare, relate, snapshot
+    from shared.evidence.ecs import task_definition_facts
+    from shared.models.event import cluster_name, service_name
+
+    td = load_task_definition(td_path)
+    gap = "Offline diagnosis: target group health, IAM policies and network configuration were not read."
+    ev = replace(offline_evidence(event, logs, (gap,)), task_definition=task_definition_facts(td))  # type: ignore[arg-type]
+    finding = diagnose(ev)
+    if previous_path is None:
+        return finding
+    d = ev.detail
+    comp = compare(snapshot(load_task_definition(previous_path)), snapshot(td), basis="given",
+                   cluster=cluster_name(d.cluster_arn), service=service_name(d.group))
+    return relate(finding, comp)
 
 
 def _live_command() -> Callable[[argparse.Namespace], int] | None:

@@ -16,9 +16,10 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from shared.models.event import DeploymentEvent, cluster_name, split_arn
-from shared.models.finding import Check, DeploymentSummary, EvidenceGap, Finding, TaskSummary
+from shared.models.finding import Changes, Check, DeploymentSummary, EvidenceGap, Finding, TaskSummary
 from shared.models.parse import parse_deploy_event as parse_deploy_event  # re-exported
 from shared.patterns import by_id, fallback
 from shared.redact import redact
@@ -117,11 +118,13 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
                 kinds.setdefault(g.text, g.kind)
     gaps = list(kinds)[:MAX_GAPS]
     evidence_gaps = [EvidenceGap(kind=kinds[g], text=g) for g in gaps]  # type: ignore[arg-type]
+    changes = next((f.changes for f in findings if f.changes is not None), None)
     summary = DeploymentSummary(
         cluster=cluster_name(t.cluster) or t.cluster, service=t.service or svc, deployment_id=dep_id,
         service_arn=t.service_arn, event_name=t.event_name, reason=redact(t.reason) if t.reason else None,
         tasks_stopped=stopped,
         tasks_diagnosed=diagnosed, patterns=patterns, task_arns=[f.task.task_arn for f in findings],
+        **rollback(changes.deployment_status if changes else None, changes.rolled_back_to if changes else None),
     )
     if not findings:
         return _empty(event, t, what, summary_head, summary,
@@ -135,12 +138,13 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
     label = _cause_label(pattern, key)
     title = f"{what}: {_plural(stopped, 'task')} stopped, root cause {label} in {share}"
     others = [f"{_cause_label(p, k)} in {n}" for (p, k), n in ranked[1:]]
+    verdict = _verdict(summary, rep.changes)
     body = (f"{summary_head} {share} diagnosed tasks stopped for the same root cause: {rep.summary}"
-            + (f" Other causes: {'; '.join(others)}." if others else ""))
+            + (f" Other causes: {'; '.join(others)}." if others else "") + (f" {verdict}" if verdict else ""))
     checks = [Check(name="Stopped tasks of the deployment",
                     result=(f"{stopped} stopped, {diagnosed} diagnosed: "
                             + ", ".join(f"{p} {n}" for p, n in patterns.items())),
-                    ok=verdicts[pattern] == "expected"), *rep.checks]
+                    ok=verdicts[pattern] == "expected"), *_deploy_checks(summary, rep.changes), *rep.checks]
     facts = {**rep.facts, "tasks_with_cause": count, "tasks_diagnosed": diagnosed, "share": share}
     return rep.model_copy(update={
         "title": title,
@@ -154,6 +158,45 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
         "scope": "deployment",
         "deployment": summary,
     })
+
+
+def rollback(status: str | None, rolled_back_to: str | None) -> dict[str, Any]:
+    """The rollback fields of the deployment summary, from the service deployment's status."""
+    if not status:
+        return {}
+    rolled = status.startswith("ROLLBACK") or None
+    succeeded = {"ROLLBACK_SUCCESSFUL": True, "ROLLBACK_FAILED": False}.get(status)
+    if status in ("STOPPED", "SUCCESSFUL"):
+        rolled = False
+    return {"status": status, "rolled_back": rolled, "rollback_succeeded": succeeded,
+            "rolled_back_to": rolled_back_to if rolled else None}
+
+
+def _verdict(summary: DeploymentSummary, changes: Changes | None) -> str:
+    """The deploy verdict: the rollback, and what changed."""
+    parts = []
+    if summary.rolled_back:
+        to = f" to {summary.rolled_back_to}" if summary.rolled_back_to else ""
+        state = {True: "it succeeded", False: "the rollback FAILED"}.get(summary.rollback_succeeded,  # type: ignore[arg-type]
+                                                                         "still in progress")
+        parts.append(f"The circuit breaker rolled the deployment back{to}: {state}.")
+    elif summary.status == "STOPPED":
+        parts.append("The deployment was stopped without a rollback.")
+    if changes is not None:
+        parts.append(f"What changed ({changes.before} -> {changes.after}): {changes.verdict}")
+    return " ".join(parts)
+
+
+def _deploy_checks(summary: DeploymentSummary, changes: Changes | None) -> list[Check]:
+    out = []
+    if summary.status:
+        out.append(Check(name="Circuit breaker and rollback", result=(
+            f"{summary.status}" + (f", back to {summary.rolled_back_to}" if summary.rolled_back_to else "")),
+            ok=summary.rollback_succeeded))
+    if changes is not None:
+        out.append(Check(name=f"What changed ({changes.before} -> {changes.after})", result=changes.verdict,
+                         ok=not changes.explained))
+    return out
 
 
 def _empty(event: DeploymentEvent, t: DeployTarget, what: str, head: str, summary: DeploymentSummary,

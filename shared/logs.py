@@ -50,7 +50,8 @@ _BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
 
 _MESSAGE_KEYS = ("message", "msg", "log", "MESSAGE", "@message", "@m", "text", "event", "@mt")
 _LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "@l", "loglevel", "level_name")
-_STACK_KEYS = ("stack", "stack_trace", "stacktrace", "exception", "exc_info", "trace", "@x", "err", "error")
+_STACK_KEYS = ("stack", "stack_trace", "stacktrace", "exception", "exc_info", "trace", "@x", "err", "error",
+               "full_message")  # GELF: the long form of the message, a backtrace
 
 _LEVELS = {
     "trace": "debug", "debug": "debug", "dbug": "debug", "d": "debug",

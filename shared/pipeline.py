@@ -58,10 +58,11 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
         ev = gatherer.deeper(ev, culprit)
         finding = diagnose(ev)
     need = plan(finding)
-    if not need or gatherer.blocked:
-        return ev, finding
-    more = gatherer.more(ev, need, finding.facts)
-    return more, diagnose(more)
+    if need and not gatherer.blocked:
+        ev = gatherer.more(ev, need, finding.facts)
+        finding = diagnose(ev)
+    # What changed in the deploy, and whether it explains the cause (shared/changes.py relate).
+    return ev, finding if gatherer.blocked else gatherer.what_changed(ev, finding)
 
 
 def tail_named_no_cause(finding: Finding) -> bool:

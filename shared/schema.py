@@ -3,7 +3,8 @@
     ecs-autopsy schema > shared/schemas/finding-<SCHEMA_VERSION>.json
 
 What the generation adds to the model's own schema:
-- `pattern` lists every pattern id of the registry (an enum subscribers can filter on);
+- `pattern` lists every pattern id of the registry (ids subscribers can filter on; later minor versions
+  may add ids, which still validate);
 - `facts` is typed per pattern: one `$defs` entry per pattern's Facts model, selected by `pattern`
   (if/then), each documenting its fields;
 - every object allows properties it does not list (`additionalProperties` is never false), so a
@@ -27,7 +28,11 @@ def generate() -> dict[str, Any]:
     defs: dict[str, Any] = schema.setdefault("$defs", {})
     patterns = registry()
     props = schema["properties"]
-    props["pattern"] = {**props["pattern"], "enum": [p.id for p in patterns]}
+    # The ids known at this version, listed; a later minor version may add ids, so the list does not close
+    # the field (anyOf with the id shape): a 1.x subscriber keeps accepting findings of newer patterns.
+    known = {k: v for k, v in props["pattern"].items() if k != "type"}
+    props["pattern"] = {**known, "type": "string", "anyOf": [{"enum": [p.id for p in patterns]},
+                                                             {"pattern": "^[a-z]+(?:-[a-z]+)*$"}]}
     branches = []
     for p in patterns:
         facts = p.Facts.model_json_schema(mode="serialization")

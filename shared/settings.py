@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shared.warm import on_reset
 
 PREFIX = "ECS_AUTOPSY_"
 
@@ -25,6 +28,10 @@ ENV_VARS = {
     "member_role_name": "ECS_AUTOPSY_MEMBER_ROLE_NAME",
     "log_group_prefixes": "ECS_AUTOPSY_LOG_GROUP_PREFIXES",
     "max_slack_posts_per_window": "ECS_AUTOPSY_MAX_SLACK_POSTS_PER_WINDOW",
+    "slack_channel": "ECS_AUTOPSY_SLACK_CHANNEL",
+    "slack_mention": "ECS_AUTOPSY_SLACK_MENTION",
+    "slack_min_severity": "ECS_AUTOPSY_SLACK_MIN_SEVERITY",
+    "route_by_tags": "ECS_AUTOPSY_ROUTE_BY_TAGS",
 }
 
 
@@ -42,6 +49,12 @@ class Settings(BaseModel):
     member_role_name: str | None = None
     log_group_prefixes: tuple[str, ...] = ("/ecs/", "/aws/ecs/")
     max_slack_posts_per_window: int = Field(5, ge=1, le=1000)
+    # Slack app mode and routing (shared/notify/routing.py): the default route, and whether the
+    # ecs-autopsy:* tags of the service, task definition and cluster are read (ecs:ListTagsForResource).
+    slack_channel: str | None = None
+    slack_mention: str | None = None
+    slack_min_severity: Literal["info", "warning", "critical"] = "info"
+    route_by_tags: bool = False
 
     @field_validator("log_group_prefixes", mode="before")
     @classmethod
@@ -69,3 +82,6 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 @cache
 def settings() -> Settings:
     return from_env()
+
+
+on_reset(settings.cache_clear, "shared.settings.settings")

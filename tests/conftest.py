@@ -28,12 +28,18 @@ def load_case():
 
 @pytest.fixture(autouse=True)
 def _fresh_warm_caches():
-    """Each test is a cold start: no task definition or crash-loop logs carried over from another."""
-    from shared.evidence import ecs
-    from shared.evidence.gather import clear_storm_cache
+    """Each test is a cold start: no task definition, crash-loop logs, clients or settings carried over."""
+    from shared import warm
 
-    ecs.clear_cache()
-    clear_storm_cache()
+    warm.reset()
     yield
-    ecs.clear_cache()
-    clear_storm_cache()
+    warm.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ecs_as_the_stand_in_models_it():
+    """moto lacks ECS service deployments and revisions: every test's moto has the stand-in's
+    (demo/deployments.py), as `make demo`'s server does."""
+    from demo.standin import extend_ecs
+
+    extend_ecs()

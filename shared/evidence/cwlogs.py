@@ -83,8 +83,11 @@ def firelens_source(container: str, options: dict[str, str], tid: str | None,
                                                  if tid else None)
         if group and stream and "$(" not in stream and "${" not in stream:
             return LogSource(container=container, group=group, stream=stream, region=opts.get("region") or region), ""
-        return None, (f"Container {container} logs through FireLens to CloudWatch Logs ({group or 'no log_group_name'}), "
-                      "but its stream name uses a template ecs-autopsy cannot resolve, so its logs were not read.")
+        if not group:
+            return None, (f"Container {container} logs through FireLens to CloudWatch Logs, but its log options name "
+                          "no log_group_name (set in the router's own config?), so its logs were not read.")
+        return None, (f"Container {container} logs through FireLens to CloudWatch Logs ({group}), but its stream name "
+                      "uses a template ecs-autopsy cannot resolve, so its logs were not read.")
     if not plugin:
         return None, (f"Container {container} logs through FireLens with an output set in the router's own config "
                       "file: its logs were not read (they are wherever that output sends them).")

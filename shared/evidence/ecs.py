@@ -15,6 +15,7 @@ from typing import Any
 from shared.evidence.errors import Gap
 from shared.evidence.model import ContainerDefinition, ServiceFacts, TaskDefinitionFacts
 from shared.models.event import TaskStateChangeEvent, cluster_name
+from shared.warm import on_reset
 
 TASK_EXPIRED = ("ECS no longer knows task {task} ({reason}): stopped tasks stay visible for about an hour, so "
                 "its stop reason and exit codes could not be read.")
@@ -22,6 +23,8 @@ TD_CACHE_SIZE = 128
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks per call
 
 _td_cache: OrderedDict[str, TaskDefinitionFacts] = OrderedDict()
+# The value-free snapshot of each task definition read (shared.changes.snapshot), for the deploy diff.
+_snapshots: OrderedDict[str, dict] = OrderedDict()
 _td_lock = threading.Lock()
 
 
@@ -137,13 +140,36 @@ def fetch_task_definition(client: Any, arn: str) -> TaskDefinitionFacts:
             return cached
     resp = client.describe_task_definition(taskDefinition=arn)
     facts = task_definition_facts(resp["taskDefinition"])
+    from shared.changes import snapshot
+
+    snap = snapshot(resp["taskDefinition"])
     with _td_lock:
-        _td_cache[arn] = facts
-        if facts.arn != arn:
-            _td_cache[facts.arn] = facts
+        for key in dict.fromkeys((arn, facts.arn)):
+            _td_cache[key] = facts
+            _snapshots[key] = snap
         while len(_td_cache) > TD_CACHE_SIZE:
             _td_cache.popitem(last=False)
+        while len(_snapshots) > TD_CACHE_SIZE:
+            _snapshots.popitem(last=False)
     return facts
+
+
+def fetch_snapshot(client: Any, arn: str) -> dict:
+    """The value-free snapshot of a task definition (shared.changes.snapshot), read once while warm."""
+    with _td_lock:
+        cached = _snapshots.get(arn)
+        if cached is None:
+            _td_cache.pop(arn, None)  # evicted: read the task definition again
+    if cached is None:
+        fetch_task_definition(client, arn)
+        with _td_lock:
+            cached = _snapshots[arn]
+    return cached
+
+
+def cached_snapshot(arn: str) -> dict | None:
+    with _td_lock:
+        return _snapshots.get(arn)
 
 
 def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
@@ -151,9 +177,12 @@ def cached_task_definition(arn: str) -> TaskDefinitionFacts | None:
         return _td_cache.get(arn)
 
 
+@on_reset
 def clear_cache() -> None:
+    """Forget the task definitions read, and their snapshots (a cold start)."""
     with _td_lock:
         _td_cache.clear()
+        _snapshots.clear()
 
 
 def task_definition_facts(td: dict) -> TaskDefinitionFacts:

@@ -34,12 +34,15 @@ from shared.evidence.model import (
     Need,
     ServiceFacts,
     TaskDefinitionFacts,
+    gap_kind,
 )
 from shared.logs import normalise
 from shared.models.event import TaskStateChangeEvent, service_name, split_arn, task_id
+from shared.warm import on_reset
 
 if TYPE_CHECKING:
     from shared.aws import Clients
+    from shared.models.finding import Finding
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,6 +227,26 @@ class Gatherer:
         return Evidence(event=event, logs=logs, task_definition=td, log_sources=sources,
                         gaps=tuple(self.gaps), offline=False, **extra)
 
+    # -- what changed in the deploy: a hook after the diagnosis ----------------------------------
+    def what_changed(self, ev: Evidence, finding: Finding) -> Finding:
+        """The finding related to the diff of the healthy and the failing revision (shared/changes.py):
+        for a task of a service whose task definition was read, unless it was stopped on purpose."""
+        if ev.task_definition is None or finding.pattern == "expected-stop" or not service_name(ev.detail.group):
+            return finding
+        from shared.changes import relate
+        from shared.evidence import changes
+
+        comp, gaps = changes.read(ev.event, self.clients, self.region)
+        related = relate(finding, comp)
+        new = [g for g in dict.fromkeys(gaps) if g not in related.gaps]
+        if new:
+            from shared.models.finding import EvidenceGap
+
+            related = related.model_copy(update={
+                "gaps": [*related.gaps, *new],
+                "evidence_gaps": [*related.evidence_gaps, *(EvidenceGap(kind=gap_kind(g), text=g) for g in new)]})
+        return related
+
     # -- phase 2 ---------------------------------------------------------------------------------
     def more(self, ev: Evidence, need: frozenset[Need], facts: Mapping[str, Any]) -> Evidence:
         """Phase 2: the reads in `need`, on top of phase 1's evidence."""
@@ -337,6 +360,7 @@ def _storm_key(event: TaskStateChangeEvent) -> tuple | None:
     return (event.account, d.cluster_arn, d.group, d.task_definition_arn, d.stop_code, d.stopped_reason, exits)
 
 
+@on_reset
 def clear_storm_cache() -> None:
     _STORM.clear()
     LOG_READS.reset()

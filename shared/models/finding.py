@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: `changes` (what changed in the deploy), deployment rollback fields
 SCHEMA_ID = f"urn:ecs-autopsy:finding:{SCHEMA_VERSION}"
 
 Severity = Literal["critical", "warning", "info"]
@@ -93,6 +93,45 @@ class DeploymentSummary(_Out):
     tasks_diagnosed: int = 0
     patterns: dict[str, int] = Field(default_factory=dict, description="root cause -> number of tasks")
     task_arns: list[str] = Field(default_factory=list)
+    status: str | None = Field(None, description="The service deployment's status: ROLLBACK_SUCCESSFUL, "
+                                                 "ROLLBACK_FAILED, STOPPED, IN_PROGRESS ...")
+    rolled_back: bool | None = Field(None, description="The circuit breaker rolled the deployment back.")
+    rollback_succeeded: bool | None = None
+    rolled_back_to: str | None = Field(None, description="family:revision the service went back to.")
+
+
+ChangeKind = Literal["added", "removed", "changed"]
+
+
+class Change(_Out):
+    """One difference between the revision that ran healthy and the failing one. Values of environment
+    variables are never shown (only that they changed); secrets show their ARN, never their value."""
+
+    field: str = Field(description="What changed: image, imageDigest, environment, secrets, memory, "
+                                   "taskRoleArn, loadBalancer, securityGroups ... (task definition or service).")
+    container: str | None = Field(None, description="The container, for container-level fields.")
+    name: str | None = Field(None, description="The variable or secret name, for environment and secrets.")
+    before: str | None = Field(None, description="The healthy revision's value (never an environment value).")
+    after: str | None = Field(None, description="The failing revision's value (never an environment value).")
+    kind: ChangeKind
+    text: str = Field(description="One sentence for people: 'DATABASE_URL was removed from app'.")
+    explains: bool = Field(False, description="This change explains the diagnosed cause.")
+
+
+class Changes(_Out):
+    """What changed between the last revision that ran healthy and the failing one."""
+
+    before: str | None = Field(None, description="The healthy revision: family:revision of its task definition.")
+    after: str | None = Field(None, description="The failing revision: family:revision.")
+    basis: str = Field(description="How the healthy revision was found: service-deployment, previous-deployment "
+                                   "(DescribeServices), previous-revision (family revision - 1), given (offline).")
+    items: list[Change] = Field(default_factory=list, description="Changes, those that explain the cause first.")
+    verdict: str = Field(description="One sentence: the change that explains the cause, or that none does.")
+    explained: bool = Field(False, description="A change explains the diagnosed cause.")
+    rollback_command: str | None = Field(None, description="Back to the healthy revision, when a change explains "
+                                                           "the failure.")
+    deployment_status: str | None = Field(None, description="The service deployment's status (ROLLBACK_SUCCESSFUL ...).")
+    rolled_back_to: str | None = Field(None, description="The revision the circuit breaker rolled back to.")
 
 
 class EvidenceGap(_Out):
@@ -137,6 +176,7 @@ class Finding(_Out):
     fingerprint: str = Field(description="Stable hash of (service, pattern, key facts) for de-duplication.")
     scope: Literal["task", "deployment"] = Field("task", description="One task, or a whole failed deployment.")
     deployment: DeploymentSummary | None = None
+    changes: Changes | None = Field(None, description="What changed in the deploy, and whether it explains the cause.")
 
 
 def finding_json_schema() -> dict[str, Any]:

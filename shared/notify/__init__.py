@@ -8,6 +8,10 @@ one SNS Publish. To count the calls with the rest of the pipeline, pass clients 
 `shared.aws.Clients`: `from_settings(settings, sns_client=clients("sns"))`,
 `state_from_settings(settings, clients("dynamodb"))`.
 
+Slack has two modes, chosen by what its secret holds (secrets.py): an incoming webhook, or a Slack
+app's bot token (slack_app.py: one thread per incident, a live count, a "recovered" reply; thread
+state in threads.py; routing by ECS tags in routing.py).
+
 Importing this package loads no AWS or Slack SDK; they load on first send.
 """
 
@@ -20,6 +24,7 @@ from shared.notify.delivery import ChannelOutcome, DeliveryError, DeliveryResult
 from shared.notify.noise import Decision
 from shared.notify.state import DynamoState, MemoryState, State, StateError
 from shared.settings import Settings
+from shared.warm import on_reset
 
 __all__ = [
     "Channel", "ChannelOutcome", "ChatbotChannel", "Decision", "DeliveryError", "DeliveryResult", "DynamoState",
@@ -28,6 +33,12 @@ __all__ = [
 ]
 
 _memory: MemoryState | None = None
+
+
+@on_reset
+def forget_memory_state() -> None:
+    global _memory
+    _memory = None
 
 
 def state_from_settings(settings: Settings, client: object = None) -> State:

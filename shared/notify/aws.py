@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from shared.warm import on_reset
+
 
 @cache
 def client(service: str) -> Any:
@@ -16,3 +18,6 @@ def client(service: str) -> Any:
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
     return boto3.client(service, config=config)
+
+
+on_reset(client.cache_clear, "shared.notify.aws.client")

@@ -44,7 +44,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.notify import noise
-from shared.notify.channels import Channel
+from shared.notify.channels import Channel, Skipped
 from shared.notify.noise import Decision
 from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, InProgress, Seen, State
 from shared.redact import redact
@@ -194,21 +194,29 @@ def _complete(state: State, key: str, did: str, forget: Sequence[str] = ()) -> N
 
 def _send(ch: Channel, finding: Finding, decision: Decision | None, supersedes: str | None = None) -> ChannelOutcome:
     occurrence = None
+    send = ch.send
     if ch.human:
         if decision is None:
             return ChannelOutcome(ch.name, "failed", "no noise decision")
-        if not decision.post:
-            return ChannelOutcome(ch.name, "skipped", decision.reason)
         occurrence = decision.occurrence
+        if not decision.post:
+            # A channel that keeps a live count (Slack app mode) observes every counted occurrence.
+            observe = getattr(ch, "observe", None)
+            if observe is None or not decision.window_seconds:
+                return ChannelOutcome(ch.name, "skipped", decision.reason)
+            send = observe
     try:
         if supersedes and getattr(ch, "marks_updates", False):
             receipt = ch.send(finding, occurrence, supersedes=supersedes)  # type: ignore[call-arg]
         else:
-            receipt = ch.send(finding, occurrence)
+            receipt = send(finding, occurrence)
     except Exception as exc:
         detail = _safe(exc)
         log.error("delivery to %s failed: %s", ch.name, detail)
         return ChannelOutcome(ch.name, "failed", detail)
+    if isinstance(receipt, Skipped):
+        return ChannelOutcome(ch.name, "skipped", str(receipt)[:200] if decision is None or decision.post
+                              else f"{decision.reason}; {receipt}"[:200])
     return ChannelOutcome(ch.name, "sent", str(receipt)[:200])
 
 

@@ -8,7 +8,7 @@ one match as the root cause; patterns never look at each other's results.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Literal
@@ -93,6 +93,8 @@ class Pattern:
     verdict: ClassVar[Verdict] = "failure"
     generic: ClassVar[bool] = False  # a catch-all: when it wins weakly, quieter log lines get a second look
     fallback: ClassVar[bool] = False  # chosen when nothing matched (exactly one pattern)
+    # Change fields (shared/changes.py) that, changed in the failing deploy, explain this cause.
+    explained_by: ClassVar[tuple[str, ...]] = ()
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The second-phase reads this match asks for (a subset of `needs`)."""
@@ -105,7 +107,8 @@ class Pattern:
         raise NotImplementedError
 
 
-__all__ = ["NEEDS", "Explanation", "Facts", "Match", "Need", "Pattern", "Proof", "Severity", "Stage", "Verdict"]
+__all__ = ["NEEDS", "Cause", "Explanation", "Facts", "Match", "Need", "Pattern", "Proof", "ReasonPattern", "Severity",
+           "Stage", "Verdict", "classify"]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -357,3 +360,54 @@ def dedupe(items: Sequence[str]) -> list[str]:
 
 def fmt_container(name: str | None) -> str:
     return f"`{name}`" if name else "the failing container"
+
+
+# -------------------------------------------------------------------------------------------------
+# Stop-reason patterns as data: a signal, an ordered cause table, an extractor per row
+# -------------------------------------------------------------------------------------------------
+Extract = Callable[[str, "re.Match[str]", Evidence], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One row of a cause table: the first row whose regex finds the reason text names the sub-cause
+    (`name`, the `cause` fact; None adds no cause), and its `extract` adds the row's facts."""
+
+    name: str | None
+    regex: re.Pattern[str]
+    extract: Extract | None = None
+
+
+def classify(text: str, table: Sequence[Cause], ev: Evidence) -> dict[str, Any]:
+    """The facts the first matching row of `table` gives for `text` ({} when no row matches)."""
+    for row in table:
+        m = row.regex.search(text)
+        if m:
+            facts: dict[str, Any] = {"cause": row.name} if row.name else {}
+            if row.extract is not None:
+                facts.update(row.extract(text, m, ev))
+            return facts
+    return {}
+
+
+class ReasonPattern(Pattern):
+    """A pattern read from the stop reasons (and, for a task that never started, from the agent lines or
+    service events a person pasted): `signal` finds the reason, `facts` extracts what every row shares,
+    `causes` (ordered, most specific first) names the sub-cause. A new wording is a row, not a branch."""
+
+    signal: ClassVar[re.Pattern[str]]
+    causes: ClassVar[tuple[Cause, ...]] = ()
+    confidence: ClassVar[float] = 0.95
+
+    def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
+        return {}
+
+    def match(self, ev: Evidence) -> Match | None:
+        hit = find_at_start(ev, self.signal, self.needles)
+        if not hit:
+            return None
+        source, text, m = hit
+        facts = {**self.facts(text, m, ev), **classify(text, self.causes, ev)}
+        container = container_for_reason(ev, source) if source.startswith("containers[") else ev.primary
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=(reason_proof(source, text),),
+                     confidence=self.confidence, stage=Stage.PLATFORM, container=container)

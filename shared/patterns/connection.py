@@ -51,7 +51,7 @@ NEEDLES = (
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
-    "non-existing domain", "nxdomain", "timeout acquiring", "tns:",
+    "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed",
 )
 _DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 

@@ -38,6 +38,7 @@ class ContainerHealthCheckFailedFacts(Facts):
 
 class ContainerHealthCheckFailed(Pattern):
     id = "container-health-check-failed"
+    explained_by = ("healthCheck",)
     priority = 30
     severity = "critical"
     Facts = ContainerHealthCheckFailedFacts

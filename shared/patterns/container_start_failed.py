@@ -78,6 +78,7 @@ class ContainerStartFailedFacts(Facts):
 
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
+    explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
     priority = 120
     severity = "critical"
     Facts = ContainerStartFailedFacts

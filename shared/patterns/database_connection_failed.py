@@ -51,6 +51,11 @@ _WORDING = (
 # A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
 _DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
                        r"(?:[-_\d][\w-]*)?$", re.IGNORECASE)
+# Wordings that say the failed connection was to a database even when no engine, host or port is
+# named: Flyway/Liquibase "Unable to obtain connection from database", and SQLSTATE class 08
+# (connection exception: 08001 the client could not establish the connection, 08006 it failed).
+_TO_A_DATABASE = re.compile(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
+                            r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
@@ -136,7 +141,7 @@ class DatabaseConnectionFailed(Pattern):
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
             engine = engine or named_engine
-            if engine is None and not _database_endpoint(host) and not named:
+            if engine is None and not _database_endpoint(host) and not named and not _TO_A_DATABASE.search(context):
                 continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
             facts = {

@@ -66,23 +66,31 @@ class ExpectedStop(Pattern):
             # With no reason text, an UNHEALTHY container is why the scheduler replaced the task.
             return self._match(ev, "scheduler", True, Proof("stopCode", ev.stop_code))
         exited = [c for c in ev.detail.containers if c.exit_code is not None]
-        # Sidecars (log router, agents, proxies) are stopped, sometimes killed, after the app finished.
-        finished = [c for c in exited if not (c.exit_code in (137, 143) and _SIDECAR.search(f"{c.name} {c.image or ''}"))]
+        sidecars = {c.name for c in exited if c.name in ev.attribution.sidecars
+                    or _SIDECAR.search(f"{c.name} {c.image or ''}")}
+        # Sidecars (log router, agents, proxies) are stopped, sometimes killed, after the app finished. In a job
+        # (a task no service keeps running) whose own containers all exited 0, a sidecar's exit code on that
+        # shutdown is not why the task stopped: the job's end is.
+        job = not (ev.detail.group or "").startswith("service:")
+        finished = [c for c in exited if not (c.name in sidecars and (c.exit_code in (137, 143) or job))]
         if finished and all(c.exit_code == 0 for c in finished) and not any(c.reason for c in ev.detail.containers) \
                 and (ev.stop_code in ("EssentialContainerExited", "") or "essential container" in reason_text.lower()):
             return self._match(ev, "completed", False,
-                               Proof("containers.exitCode", ", ".join(f"{c.name}=0" for c in exited)))
+                               Proof("containers.exitCode", ", ".join(f"{c.name}={c.exit_code}" for c in exited)),
+                               container=finished[0].name if len(finished) < len(exited) else None)
         return None
 
-    def _match(self, ev: Evidence, reason: str, strong: bool, proof: Proof) -> Match:
+    def _match(self, ev: Evidence, reason: str, strong: bool, proof: Proof, container: str | None = None) -> Match:
         facts: dict = {"reason": reason}
+        if container:
+            facts["container"] = container  # the job that completed, when a sidecar's exit could be blamed
         dep = _DEPLOYMENT.search(ev.stopped_reason)
         if dep:
             facts["deployment"] = dep.group(1)
         if ev.stopped_reason:
             facts["stopped_reason"] = ev.stopped_reason
         return Match(facts=facts, proofs=(proof,), confidence=0.9 if strong else 0.8, stage=Stage.BENIGN,
-                     strong=strong, container=ev.primary)
+                     strong=strong, container=container or ev.primary)
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         reason = m.facts.get("reason")

@@ -125,6 +125,7 @@ class HealthCheckFailedFacts(Facts):
 
 class HealthCheckFailed(Pattern):
     id = "health-check-failed"
+    explained_by = ("loadBalancer", "portMappings", "healthCheckGracePeriodSeconds")
     priority = 40
     severity = "critical"
     Facts = HealthCheckFailedFacts

@@ -44,6 +44,14 @@ _DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w
 _OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
+# Envoy's xDS stream closed with gRPC status 7 (PERMISSION_DENIED): with the App Mesh management server
+# that is IAM refusing appmesh:StreamAggregatedResources to the task role. Envoy logs it at warning and
+# retries, so the line is read whatever its level. Another control plane's denial is not IAM.
+_XDS_DENIED = re.compile(r"gRPC config stream (?:to (?P<target>\S+) )?closed(?: since \d+s ago)?: 7\b")
+_APPMESH = re.compile(r"appmesh", re.IGNORECASE)
+# S3 answers a HEAD request without a body, so botocore has only the status: "An error occurred (403)
+# when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
+_HEAD_403 = re.compile(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = re.compile(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
 _S3_DENIED = re.compile(r"\bAccessDenied: Access Denied\b")
@@ -58,7 +66,8 @@ _NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission de
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
-            "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers")
+            "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
+            "(403) when calling", "config stream")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).
 _OP_SERVICE = {
@@ -75,6 +84,9 @@ _OP_SERVICE = {
     "StartExecution": "states", "Invoke": "lambda", "PutRecord": "kinesis", "PutRecords": "kinesis",
     "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
 }
+# Operations whose IAM action has another name (S3 authorizes a HEAD as the GET/List it precedes).
+_OP_ACTION = {"HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
+              "ListObjectsV2": "s3:ListBucket", "CreateMultipartUpload": "s3:PutObject"}
 _SDK_NAMES = {"amazons3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dynamodb": "dynamodb",
               "amazonsqs": "sqs", "sqs": "sqs", "amazonsns": "sns", "sns": "sns", "awssecretsmanager":
               "secretsmanager", "secretsmanager": "secretsmanager", "awssimplesystemsmanagement": "ssm",
@@ -118,6 +130,7 @@ class IamAccessDeniedFacts(Facts):
 
 class IamAccessDenied(Pattern):
     id = "iam-access-denied"
+    explained_by = ("taskRoleArn", "executionRoleArn")
     priority = 80
     severity = "critical"
     Facts = IamAccessDeniedFacts
@@ -135,6 +148,15 @@ class IamAccessDenied(Pattern):
         logs = ev.logs
         for i in candidate_lines(ev, _NEEDLES):
             text = logs.texts[i]
+            xds = _XDS_DENIED.search(text)
+            if xds and "authorized to perform" not in text.lower():
+                if self._appmesh(ev, i, xds.group("target")):
+                    container = container_for_line(ev, i)
+                    facts = {"action": "appmesh:StreamAggregatedResources", "service": "appmesh",
+                             "role_kind": "task role", "container": container}
+                    return Match(facts=facts, proofs=(log_proof(ev, i),), confidence=0.85, stage=Stage.APP,
+                                 anchor=i, container=container)
+                continue
             if logs.quiet(i) and "authorized to perform" not in text.lower():
                 continue
             start, end = logs.block_start(i), logs.block_end(i)
@@ -159,6 +181,14 @@ class IamAccessDenied(Pattern):
                          stage=Stage.APP, anchor=i, container=container)
         return None
 
+    @staticmethod
+    def _appmesh(ev: Evidence, i: int, target: str | None) -> bool:
+        """Is this envoy's xDS server App Mesh's (the stream's target, else the container's image)?"""
+        if target:
+            return bool(_APPMESH.search(target))
+        c = ev.container(ev.logs.containers[i] or ev.primary)
+        return bool(c and c.image and _APPMESH.search(c.image))
+
     def _facts(self, text: str, context: str, ev: Evidence, near: str = "") -> dict | None:
         facts: dict = {}
         action = _ACTION.search(text) or _ACTION.search(context)
@@ -171,10 +201,12 @@ class IamAccessDenied(Pattern):
             elif "resource associated with this ciphertext" in action.string:
                 facts["resource"] = "the KMS key that encrypted the ciphertext"
         op = _OPERATION.search(text) or _OPERATION.search(context)
+        head = None if op else _HEAD_403.search(text)
         sdk = _SDK_SERVICE.search(context)
-        if not action and op:
-            service = _OP_SERVICE.get(op.group(2))
-            facts["action"] = f"{service}:{op.group(2)}" if service else op.group(2)
+        if not action and (op or head):
+            name = op.group(2) if op else head.group(1) if head else ""
+            service = _OP_SERVICE.get(name)
+            facts["action"] = _OP_ACTION.get(name) or (f"{service}:{name}" if service else name)
         elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):
             service = _SDK_NAMES.get(sdk.group(1).lower().replace(" ", ""), sdk.group(1).lower().replace(" ", ""))
             facts["action"] = f"{service}:*"

@@ -99,6 +99,7 @@ class ImagePullFailedFacts(Facts):
 
 class ImagePullFailed(Pattern):
     id = "image-pull-failed"
+    explained_by = ("image", "executionRoleArn")
     priority = 160
     severity = "critical"
     Facts = ImagePullFailedFacts

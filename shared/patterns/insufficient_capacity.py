@@ -13,15 +13,13 @@ from pydantic import Field
 
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    Cause,
     Explanation,
+    Extract,
     Facts,
     Match,
-    Pattern,
-    Stage,
-    find_in_logs,
-    find_in_reasons,
-    log_proof,
-    reason_proof,
+    ReasonPattern,
+    classify,
 )
 
 _SIGNAL = re.compile(
@@ -32,6 +30,22 @@ _SIGNAL = re.compile(
     re.IGNORECASE,
 )
 
+def _const(value: str) -> Extract:
+    return lambda text, m, ev: {"resource": value}
+
+
+# What ran out, first row that matches: the agent's RESOURCE:<name>, "insufficient <resource>", an account
+# quota, no instance at all, Fargate Spot in the words.
+_RESOURCES = (
+    Cause(None, re.compile(r"RESOURCE:(\w+)"), lambda text, m, ev: {"resource": m.group(1).upper()}),
+    Cause(None, re.compile(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", re.IGNORECASE),
+          lambda text, m, ev: {"resource": {"port": "PORTS", "ports": "PORTS"}.get(
+              m.group(1).lower(), m.group(1).split()[0].upper())}),
+    Cause(None, re.compile(r"concurrently|quota|limit", re.IGNORECASE),
+          _const("account quota (concurrent tasks / vCPUs)")),
+    Cause(None, re.compile(r"no container instance", re.IGNORECASE), _const("container instances")),
+    Cause(None, re.compile(r"spot", re.IGNORECASE), _const("FARGATE_SPOT")),
+)
 _NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "no container instance met",
             "insufficient", "not enough capacity", "not enough resources", "spot capacity", "run concurrently",
             "quota", "limit exceeded", "limit reached")
@@ -44,51 +58,23 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
-class InsufficientCapacity(Pattern):
+class InsufficientCapacity(ReasonPattern):
     id = "insufficient-capacity"
     priority = 140
     severity = "warning"
     Facts = InsufficientCapacityFacts
     key_facts = ("resource",)
     needles = _NEEDLES
+    signal = _SIGNAL
 
-    def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
-        proof = None
-        if hit:
-            source, text, m = hit
-            proof = reason_proof(source, text)
-        elif ev.stop_code == "TaskFailedToStart" or "failed to start" in ev.stopped_reason.lower():
-            # The task never ran: its "logs" are service events or agent lines pasted by a person.
-            found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
-            if not found:
-                return None
-            i, m = found
-            text = ev.logs.texts[i]
-            proof = log_proof(ev, i)
-        else:
-            return None
-        low = text.lower()
-        short = re.search(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", low)
-        # "no container instance met all of its requirements. The closest ... encountered error "RESOURCE:ENI""
-        named = m.group(1) or (re.search(r"RESOURCE:(\w+)", text) or m).group(1)
-        if named:
-            resource = named.upper()
-        elif short:
-            resource = {"port": "PORTS", "ports": "PORTS"}.get(short.group(1), short.group(1).split()[0].upper())
-        elif "concurrently" in low or "quota" in low or "limit" in low:
-            resource = "account quota (concurrent tasks / vCPUs)"
-        elif "no container instance" in low:
-            resource = "container instances"
-        elif "spot" in low or "spot" in (ev.detail.capacity_provider_name or "").lower():
+    def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict:
+        resource = classify(text, _RESOURCES, ev).get("resource")
+        provider = (ev.detail.capacity_provider_name or "").lower()
+        if resource is None and "spot" in provider:
             resource = "FARGATE_SPOT"  # Fargate Spot says the same words as Fargate: the provider tells them apart
-        elif (ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in (ev.detail.capacity_provider_name or "").lower():
+        elif resource is None and ((ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in provider):
             resource = "FARGATE"
-        else:
-            resource = None
-        facts = {"resource": resource, "capacity_provider": ev.detail.capacity_provider_name}
-        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(proof,),
-                     confidence=0.95, stage=Stage.PLATFORM, container=ev.primary)
+        return {"resource": resource, "capacity_provider": ev.detail.capacity_provider_name}
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         resource = m.facts.get("resource")

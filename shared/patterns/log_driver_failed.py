@@ -36,6 +36,7 @@ _SIGNAL = re.compile(
     r"|awslogs.{0,40}(?:failed|error)",
     re.IGNORECASE,
 )
+_FIRELENS = re.compile(r"firelens", re.IGNORECASE)
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs")
 _GROUPS = (
     re.compile(r"arn:aws[\w-]*:logs:[\w-]*:\d*:log-group:([^:\s,'\"]+)"),
@@ -68,6 +69,7 @@ class LogDriverFailedFacts(Facts):
 
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
+    explained_by = ("logConfiguration", "executionRoleArn")
     priority = 190
     severity = "critical"
     Facts = LogDriverFailedFacts
@@ -80,6 +82,10 @@ class LogDriverFailed(Pattern):
             source, text, _ = hit
             container, stage, proofs, anchor = container_for_reason(ev, source), Stage.PLATFORM, [
                 reason_proof(source, text)], None
+            if not source.startswith("containers[") and _FIRELENS.search(text):
+                # The task's reason about FireLens (its config file, the router's setup) belongs to the router.
+                container = next((name for name, kind in ev.attribution.sidecars.items() if kind == "log-router"),
+                                 container)
         else:
             found = find_in_logs(ev, _NEEDLES, _SIGNAL)
             if not found:

@@ -27,7 +27,7 @@ from shared.patterns.base import (
     log_proof,
 )
 
-_RULES: list[tuple[str, re.Pattern[str]]] = [
+_RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any runtime says it
     ("python", re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")),
     ("python", re.compile(r"ImportError: No module named '?([\w.]+)'?")),
     ("python", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
@@ -64,6 +64,11 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("dotnet", re.compile(r"You must install or update \.NET to run this application")),
     ("elixir", re.compile(r"module ([\w.]+) is not available")),
     ("go", re.compile(r"plugin\.Open\(\"([^\"]+)\"\)")),
+    # An ORM or tool that loads its driver at run time and says which to add: "To connect to Postgres
+    # database - please install either of 'pg', 'postgres' ... drivers" (drizzle), "Please install pg
+    # package manually" (sequelize). The first name is the one to install; any runtime.
+    ("", re.compile(r"(?i:please install|you (?:must|need to) install) (?i:either of |one of |the )?[`'\"]?([@\w./-]+)"
+                    r"[`'\"]?(?:,? (?:or )?[`'\"][@\w./-]+[`'\"])*[^.\n]{0,60}?\b(?i:drivers?|packages?|modules?)\b")),
 ]
 _NEEDLES = ("no module named", "could not import module", "cannot import name", "distributionnotfound", "packagenotfounderror",
             "shared librar", "shared object", "cannot find module", "cannot find package", "err_module_not_found",
@@ -71,8 +76,9 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
             "driver class", "query engine", "bundler: command not found", "classpath",
-            "error loading shared library")
-_BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available",
+            "error loading shared library", "please install", "need to install", "must install")
+_BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available|recommend"
+                     r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
 
 
@@ -120,7 +126,7 @@ class MissingDependency(Pattern):
                 else:
                     module, detail = ".NET runtime", "runtime"
                 container = container_for_line(ev, i)
-                facts = {"module": module, "language": language, "container": container}
+                facts = {"module": module, "language": language or None, "container": container}
                 if gem:
                     facts.update({k: v for k, v in gem.items() if v})
                 if detail:

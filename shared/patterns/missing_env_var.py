@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from pydantic import Field
 
@@ -64,7 +65,7 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     ("english", ("env",), re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
                            + _NAME + ")" + _Q)),
     ("english", ("env",), re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
-    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?)" + _Q + "(" + _UPPER + ")" + _Q
+    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?|(?:please|must|need to) set an? )" + _Q + "(" + _UPPER + ")" + _Q
                            + r" " + _ENV)),
     ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
@@ -111,6 +112,16 @@ _NEEDLES = tuple(dict.fromkeys((*_NEEDLES, *(g for _, guards, _ in _SIMPLE for g
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
                         "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH", "SCRIPT_NAME",
                         "SERVER_PROTOCOL", "REQUEST_URI"})
+# Variables Kubernetes injects into every pod: on ECS their absence means the program is configured for
+# Kubernetes (an in-cluster client, an EKS resource detector), not that the task definition lacks them.
+_KUBERNETES_INJECTED = re.compile(r"KUBERNETES_(?:SERVICE|PORT)\w*")
+
+
+def _platform_set(facts: dict) -> bool:
+    names = [facts["variable"]] if facts.get("variable") else list(facts.get("variables") or ())
+    return bool(names) and all(_KUBERNETES_INJECTED.fullmatch(n) for n in names)
+
+
 _BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required|\boff\b|won't|will not|"
                      r"not be (?:used|sent|exported|enabled|available)", re.IGNORECASE)
 
@@ -131,6 +142,7 @@ class MissingEnvVarFacts(Facts):
 
 class MissingEnvVar(Pattern):
     id = "missing-env-var"
+    explained_by = ("environment", "secrets", "environmentFiles")
     priority = 110
     severity = "critical"
     Facts = MissingEnvVarFacts
@@ -138,6 +150,9 @@ class MissingEnvVar(Pattern):
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
+        return next((m for m in self._matches(ev) if not _platform_set(m.facts)), None)
+
+    def _matches(self, ev: Evidence) -> Iterator[Match]:
         logs = ev.logs
         for i in candidate_lines(ev, _NEEDLES):
             text = logs.texts[i]
@@ -145,7 +160,8 @@ class MissingEnvVar(Pattern):
                 continue
             hit = self._settings_list(ev, i) if ("validation error" in text or _ZOD_HEAD.search(text)) else None
             if hit:
-                return hit
+                yield hit
+                continue
             low = text.lower()
             for kind, guards, regex in _SIMPLE:
                 if not any(g in low for g in guards):
@@ -155,15 +171,18 @@ class MissingEnvVar(Pattern):
                     continue
                 if kind == "known":
                     var = next((v for k, v in _KNOWN.items() if k in text), "AWS_REGION")
-                    return self._match(ev, i, [var], 0.85)
+                    yield self._match(ev, i, [var], 0.85)
+                    continue
                 if kind == "several":
                     if _BENIGN.search(text):
                         continue
-                    return self._match(ev, i, dedupe(re.findall(_UPPER_VAR, m.group(1))), 0.88)
+                    yield self._match(ev, i, dedupe(re.findall(_UPPER_VAR, m.group(1))), 0.88)
+                    continue
                 if kind == "unnamed":
                     if _BENIGN.search(text):
                         continue
-                    return self._match(ev, i, [], 0.8)
+                    yield self._match(ev, i, [], 0.8)
+                    continue
                 var = m.group(1)
                 if kind == "keyerror" and not self._env_keyerror(ev, i, var):
                     continue
@@ -171,8 +190,8 @@ class MissingEnvVar(Pattern):
                     continue  # "X is not set, using default" (the name itself may say DEFAULT)
                 if kind == "shell" and var.islower() and len(var) <= 2:
                     continue
-                return self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
-        return None
+                yield self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
+                continue
 
     def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:
         """Is this KeyError about the environment? Yes when the traceback reads `environ`/ENV; no when the

@@ -63,6 +63,7 @@ class NetworkEgressBlockedFacts(Facts):
 
 class NetworkEgressBlocked(Pattern):
     id = "network-egress-blocked"
+    explained_by = ("subnets", "securityGroups", "assignPublicIp")
     priority = 60
     severity = "critical"
     Facts = NetworkEgressBlockedFacts

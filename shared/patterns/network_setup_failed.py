@@ -12,7 +12,7 @@ import re
 from pydantic import Field
 
 from shared.evidence.model import Evidence
-from shared.patterns.base import Explanation, Facts, Match, Pattern, Stage, find_at_start, reason_proof
+from shared.patterns.base import Cause, Explanation, Facts, Match, ReasonPattern
 
 _SIGNAL = re.compile(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
@@ -26,39 +26,35 @@ _SIGNAL = re.compile(
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+_CAUSES = (
+    Cause("no-free-addresses", re.compile(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
+    Cause("instance-eni-limit", re.compile(r"device index|maximum number of network interfaces", re.IGNORECASE)),
+    Cause("tag-policy", re.compile(r"tagpolicy", re.IGNORECASE)),
+    Cause("timeout", re.compile(r"timeout|timed out", re.IGNORECASE)),
+)
 
 
 class NetworkSetupFailedFacts(Facts):
     """The facts of network-setup-failed."""
 
-    cause: str | None = Field(None, description="no-free-ip, eni-limit, timeout, ...")
+    cause: str | None = Field(None, description="no-free-addresses, instance-eni-limit, tag-policy, timeout.")
     subnet: str | None = Field(None, description="The subnet.")
 
 
-class NetworkSetupFailed(Pattern):
+class NetworkSetupFailed(ReasonPattern):
     id = "network-setup-failed"
+    explained_by = ("subnets", "securityGroups", "assignPublicIp")
     priority = 150
     severity = "warning"
     Facts = NetworkSetupFailedFacts
     key_facts = ("subnet",)
     needles = _NEEDLES
+    signal = _SIGNAL
+    causes = _CAUSES
 
-    def match(self, ev: Evidence) -> Match | None:
-        hit = find_at_start(ev, _SIGNAL, _NEEDLES)
-        if not hit:
-            return None
-        source, text, _ = hit
+    def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict:
         subnet = _SUBNET.search(text)
-        low = text.lower()
-        facts = {
-            "subnet": subnet.group(0) if subnet else ev.subnet,
-            "cause": "no-free-addresses" if "free" in low and "address" in low
-            else "instance-eni-limit" if "device index" in low or "maximum number of network interfaces" in low
-            else "tag-policy" if "tagpolicy" in low
-            else "timeout" if "timeout" in low or "timed out" in low else None,
-        }
-        return Match(facts={k: v for k, v in facts.items() if v}, proofs=(reason_proof(source, text),),
-                     confidence=0.95, stage=Stage.PLATFORM, container=ev.primary)
+        return {"subnet": subnet.group(0) if subnet else ev.subnet}
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         subnet = m.facts.get("subnet")

@@ -72,6 +72,7 @@ class OutOfMemoryFacts(Facts):
 
 class OutOfMemory(Pattern):
     id = "out-of-memory"
+    explained_by = ("memory", "memoryReservation")
     priority = 130
     severity = "critical"
     Facts = OutOfMemoryFacts

@@ -73,6 +73,7 @@ class PortInUseFacts(Facts):
 
 class PortInUse(Pattern):
     id = "port-in-use"
+    explained_by = ("portMappings",)
     priority = 90
     severity = "critical"
     Facts = PortInUseFacts

@@ -75,6 +75,7 @@ class SecretsRetrievalFailedFacts(Facts):
 
 class SecretsRetrievalFailed(Pattern):
     id = "secrets-retrieval-failed"
+    explained_by = ("secrets", "executionRoleArn")
     priority = 180
     severity = "critical"
     Facts = SecretsRetrievalFailedFacts

@@ -27,6 +27,16 @@ _MEANING = {
 }
 
 
+def _clear_culprit(ev: Evidence) -> str | None:
+    """The container that failed, when exactly one failed on its own (an exit code the process returned,
+    not 0 and not a signal, or a reason of its own) and attribution ranks it first: the cause is unknown,
+    not which container it was in. None when the others were also killed or failed, or none stands out."""
+    waiting = ev.attribution.waiting_on
+    own = [c.name for c in ev.detail.containers if c.name and (
+        (c.exit_code not in (None, 0) and c.exit_code not in SIGNAL_EXITS) or (c.reason and c.name not in waiting))]
+    return own[0] if len(own) == 1 and own[0] == ev.attribution.culprit else None
+
+
 class UnknownFacts(Facts):
     """The facts of unknown."""
 
@@ -54,6 +64,9 @@ class Unknown(Pattern):
                 facts["exit_meaning"] = meanings
         if ev.stop_code:
             facts["stop_code"] = ev.stop_code
+        culprit = _clear_culprit(ev)
+        if culprit:
+            facts["container"] = culprit
         proofs = [Proof("stoppedReason", ev.stopped_reason)] if ev.stopped_reason else []
         return Match(facts=facts, proofs=tuple(proofs), confidence=0.3, stage=Stage.BENIGN, container=ev.primary)
 

@@ -6,7 +6,8 @@ Chatbot only renders messages whose body is its custom-notification JSON:
      "relatedResources", "additionalContext"}}
 `client-markdown` is Slack's mrkdwn (Chatbot translates it for Teams and Chime), so the text goes
 through the same escapers as the Slack message: log text cannot mention, link or break a code block.
-`threadId` groups every post about one service deployment in one chat thread.
+`threadId` groups every post about one incident (a service's deployment; else one failure within its
+noise window) in one chat thread.
 
 Sizes are capped here (Chatbot documents no limits we could check; these keep a message readable
 and far below the 256 KB SNS limit).
@@ -18,7 +19,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.render.channels import Occurrence
-from shared.render.slack import SEVERITY_EMOJI, code_block, cut, defang, inline, link, mrkdwn, plain
+from shared.render.slack import SEVERITY_EMOJI, code_block, cut, defang, inert, inline, link, mrkdwn, plain
 
 TITLE_MAX = 250
 DESCRIPTION_MAX = 3500
@@ -29,13 +30,17 @@ EXCERPT_LINES = 12
 THREAD_ID_MAX = 128
 
 
-def thread_id(f: Finding) -> str:
-    """One thread per service (or task family) and deployment."""
+def thread_id(f: Finding, occurrence: Occurrence | None = None) -> str:
+    """One thread per incident: the service and its deployment; without a deployment (a standalone
+    task), the failure (fingerprint) within its noise window, as the Slack app's threads."""
     t = f.task
     d = f.deployment
     owner = (d.service if d and d.service else None) or t.service or t.group or (t.task_definition or "").split(":")[0]
-    deployment = (d.deployment_id if d and d.deployment_id else None) or t.deployment_id or t.task_definition or "-"
-    return cut(f"ecs-autopsy/{t.account or '-'}/{t.cluster or '-'}/{owner or '-'}/{deployment}", THREAD_ID_MAX)
+    incident = (d.deployment_id if d and d.deployment_id else None) or t.deployment_id
+    if not incident and occurrence is not None and occurrence.window_start:
+        incident = f"{f.fingerprint}/{int(occurrence.window_start)}"
+    incident = incident or t.task_definition or "-"
+    return cut(f"ecs-autopsy/{t.account or '-'}/{t.cluster or '-'}/{owner or '-'}/{incident}", THREAD_ID_MAX)
 
 
 def _description(f: Finding, occurrence: Occurrence | None) -> str:
@@ -59,6 +64,9 @@ def _description(f: Finding, occurrence: Occurrence | None) -> str:
     if f.deployment and f.deployment.patterns:
         rows = sorted(f.deployment.patterns.items(), key=lambda kv: (-kv[1], kv[0]))
         parts.append("*Root causes:* " + ", ".join(f"{inline(p)} {n}" for p, n in rows[:10]))
+    if f.changes is not None:
+        parts.append(f"*Changed in this deploy:* {inert(f.changes.verdict)}"
+                     + (f" Roll back: {inline(f.changes.rollback_command, 400)}" if f.changes.rollback_command else ""))
     reason = f.deployment.reason if f.deployment and f.deployment.reason else t.stopped_reason
     if reason:
         parts.append(f"_Stopped reason:_ {inline(reason, 400)}")
@@ -96,7 +104,7 @@ def render_chatbot(f: Finding, occurrence: Occurrence | None = None) -> dict[str
             "keywords": [cut(plain(k), KEYWORD_MAX) for k in keywords if k],
         },
         "metadata": {
-            "threadId": thread_id(f),
+            "threadId": thread_id(f, occurrence),
             "summary": cut(plain(f.title), TITLE_MAX),
             "eventType": f.pattern,
             "relatedResources": [r for r in related if r],

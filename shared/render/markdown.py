@@ -65,6 +65,17 @@ def render_markdown(f: Finding) -> str:
         out.append(f"- container `{c.name}`: exit code {c.exit_code if c.exit_code is not None else '-'}"
                    + (f", reason `{c.reason}`" if c.reason else "") + (f", image `{c.image}`" if c.image else ""))
     out.append("")
+    if f.changes is not None:
+        ch = f.changes
+        out.append(f"## Changed in this deploy ({ch.before or '?'} → {ch.after or '?'})")
+        out.append("")
+        out.append(ch.verdict)
+        out.append("")
+        out.extend(f"- {'**' + c.text + '**' if c.explains else c.text}" for c in ch.items)
+        if ch.rollback_command:
+            out.append("")
+            out.append(f"Roll back: `{ch.rollback_command}`")
+        out.append("")
     out.append("## Evidence")
     out.append("")
     out.extend(f"- {e.source}: `{e.text}`" if "`" not in e.text else f"- {e.source}: {e.text}" for e in f.evidence)

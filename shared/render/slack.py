@@ -272,6 +272,37 @@ def _breakdown(f: Finding) -> list[str]:
     return _chunks(f"*Root causes across {d.tasks_diagnosed or total} diagnosed tasks*", rows)
 
 
+def inert(text: object) -> str:
+    """A sentence quoting values from the task definitions (images, roles, names) for mrkdwn: masked and
+    escaped, and the values' formatting characters made look-alikes (as `defang` does)."""
+    words = [w if not _FORMATTING.search(w) else w.translate(_FORMAT_LOOKALIKE) for w in str(text).split(" ")]
+    return mrkdwn(" ".join(words))
+
+
+CHANGES_SHOWN = 5
+
+
+def changes_blocks(f: Finding) -> list[dict[str, Any]]:
+    """"Changed in this deploy": the verdict, the changes that explain the cause, the rollback command;
+    the other changes folded into one context line."""
+    ch = f.changes
+    if ch is None:
+        return []
+    head = f"*Changed in this deploy* ({inline(ch.before or '?')} → {inline(ch.after or '?')})"
+    lines = [head, (":point_right: " if ch.explained else "") + inert(ch.verdict)]
+    why = [c for c in ch.items if c.explains]
+    rest = [c for c in ch.items if not c.explains]
+    lines += [f"• *{inert(c.text)}*" for c in why[:CHANGES_SHOWN]]
+    if ch.rollback_command:
+        lines.append(f"Roll back: {inline(ch.rollback_command, 500)}")
+    blocks = [_section("\n".join(lines))]
+    folded = why[CHANGES_SHOWN:] + rest
+    if folded:
+        text = f"{len(folded)} other change{'s' if len(folded) != 1 else ''}: " + "; ".join(inert(c.text) for c in folded)
+        blocks.append(_context(cut(text, 1500)))
+    return blocks
+
+
 def _links(f: Finding) -> str | None:
     parts = [link(f.links.task, "Task"), link(f.links.service, "Service"),
              link(f.links.log_stream, "Log stream"), link(f.links.task_definition, "Task definition")]
@@ -306,6 +337,7 @@ def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, 
     blocks.append(_section(summary))
     blocks.append({"type": "section", "fields": _deployment_fields(f) if f.deployment else _task_fields(f)})
     blocks.extend(_section(t) for t in _breakdown(f))
+    blocks.extend(changes_blocks(f))
 
     if f.evidence:
         items = [f"• {mrkdwn(e.source)}: {inline(e.text, 500)}" for e in f.evidence]
@@ -340,7 +372,9 @@ def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, 
 # -------------------------------------------------------------------------------------------------
 # Validation (tests, and a last guard before sending)
 # -------------------------------------------------------------------------------------------------
-_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>)")
+# An unescaped "<" is only allowed to open a console link, or a mention the routing validated
+# (shared/notify/routing.py: a user group or a user id, from tags and configuration, never from text).
+_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>|!subteam\^S[A-Z0-9]{2,20}>|@[UW][A-Z0-9]{2,20}>)")
 
 
 def validate(payload: dict[str, Any]) -> list[str]:

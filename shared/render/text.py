@@ -47,6 +47,15 @@ def render_text(f: Finding, colour: bool = False, excerpt_lines: int = 20) -> st
         out.append(textwrap.fill(f"Facts:      {facts}", 110, subsequent_indent=" " * 12))
     out.append("")
     out.append(textwrap.fill(f.summary, 110))
+    if f.changes is not None:
+        ch = f.changes
+        out.append("")
+        out.append(_colour(colour, "1", f"Changed in this deploy ({ch.before or '?'} -> {ch.after or '?'})"))
+        out.append(textwrap.fill(ch.verdict, 110, initial_indent="  ", subsequent_indent="  "))
+        for c in ch.items:
+            out.append(f"  {'*' if c.explains else '-'} {c.text}")
+        if ch.rollback_command:
+            out.append(f"  Roll back: {ch.rollback_command}")
     if f.evidence:
         out.append("")
         out.append(_colour(colour, "1", "Evidence"))

@@ -35,6 +35,18 @@ EXPECTED = {
     "scale-in": ("expected-stop", "task", (0, 0), 1, {"reason": "scale-in"}),
     "duplicate-event": ("app-crash", "task", (1, 1), 1, {}),
     "deploy-crash-loop": ("missing-env-var", "deployment", (1, 5), 51, {"variable": "STRIPE_WEBHOOK_SECRET"}),
+    "deploy-drops-env": ("missing-env-var", "deployment", (1, 3), 4, {"variable": "DATABASE_URL"}),
+    "deploy-lowers-memory": ("out-of-memory", "deployment", (1, 3), 4, {"container": "app"}),
+    "deploy-same-tag": ("app-crash", "deployment", (1, 3), 4, {}),
+}
+# Slack posts: 13 before the deploys of a change, then 3 each (the first task, the deploy-level finding and
+# the recovery, in the deploy's thread).
+SLACK_POSTS = 13 + 3 * 3
+# What changed in each deploy of a service from a healthy revision: the verdict, and what it explains.
+CHANGES = {
+    "deploy-drops-env": ("DATABASE_URL was removed in revision", True),
+    "deploy-lowers-memory": ("lowered from 2048 to 1024", True),
+    "deploy-same-tag": ("no configuration change: only the image content (digest) changed", False),
 }
 
 
@@ -55,7 +67,7 @@ def _alive(pid: int) -> bool:
 def test_demo_exits_zero_and_prints_the_summary_table(demo):
     proc = demo["proc"]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "10 scenarios, all as expected" in proc.stdout
+    assert f"{len(EXPECTED)} scenarios, all as expected" in proc.stdout
     table = [line for line in proc.stdout.splitlines() if line.split()[:1] and line.split()[0] in EXPECTED]
     assert [line.split()[0] for line in table] == list(EXPECTED)
     header = next(line for line in proc.stdout.splitlines() if line.startswith("scenario"))
@@ -85,18 +97,21 @@ def test_noise_behaviour(demo):
     dup = rows["duplicate-event"]
     assert dup["invocations"] == 2 and dup["results"][1]["delivery"]["duplicate"] == "completed"
     assert dup["results"][0]["fingerprint"] == dup["results"][1]["fingerprint"]
-    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack gets the first task
-    # post, the "still happening" follow-ups (10, 50) and the deploy-level post: 4, within the cap of 5.
+    # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack (app mode) gets ONE
+    # thread in the team's channel: the parent (edited with the live count), replies at 10 and 50 tasks,
+    # the deploy-level finding, and one "recovered" reply (the rollback completed, then a steady state).
     loop = rows["deploy-crash-loop"]
-    assert loop["invocations"] == 51
-    assert loop["slack_posts"] == 4
+    assert loop["invocations"] == 53  # 50 tasks, the deployment, two recovery events
+    assert loop["slack_posts"] == 5
     assert loop["calls"]["logs.GetLogEvents"] < 51  # the storm collapse borrowed logs
 
 
 def test_sns_files_are_what_a_subscriber_receives(demo):
     import jsonschema
 
-    schema = json.loads((ROOT / "shared" / "schemas" / "finding-1.0.json").read_text())
+    from shared.models.finding import SCHEMA_VERSION
+
+    schema = json.loads((ROOT / "shared" / "schemas" / f"finding-{SCHEMA_VERSION}.json").read_text())
     files = sorted((demo["out"] / "sns").glob("*.json"))
     assert len(files) == sum(e[3] for e in EXPECTED.values()) == demo["summary"]["sns_messages"]
     deployment = []
@@ -109,21 +124,43 @@ def test_sns_files_are_what_a_subscriber_receives(demo):
         assert attrs["pattern"]["Value"] == finding["pattern"] and attrs["format"]["Value"] == "finding"
         if finding["scope"] == "deployment":
             deployment.append(finding)
-    assert len(deployment) == 1
-    d = deployment[0]["deployment"]
-    assert d["tasks_stopped"] == 50 and d["event_name"] == "SERVICE_DEPLOYMENT_FAILED"
-    assert deployment[0]["title"].startswith("deploy ecs-svc/") and "STRIPE_WEBHOOK_SECRET" in deployment[0]["title"]
+    assert len(deployment) == 1 + len(CHANGES)
+    loop = next(f for f in deployment if f["deployment"]["tasks_stopped"] == 50)
+    d = loop["deployment"]
+    assert d["event_name"] == "SERVICE_DEPLOYMENT_FAILED"
+    assert loop["title"].startswith("deploy ecs-svc/") and "STRIPE_WEBHOOK_SECRET" in loop["title"]
+    changed = [f for f in deployment if f is not loop]
+    for f, (needle, explained) in zip(changed, CHANGES.values(), strict=True):
+        assert needle in f["changes"]["verdict"] and f["changes"]["explained"] is explained, f["changes"]
+        # The circuit breaker rolled each back to the revision that ran healthy.
+        assert f["deployment"]["rolled_back"] and f["deployment"]["rollback_succeeded"]
+        assert f["deployment"]["rolled_back_to"] == f["changes"]["before"]
+        assert "postgres://" not in json.dumps(f)
 
 
 def test_slack_files_are_valid_block_kit(demo):
     from shared.render.slack import validate
 
     files = sorted((demo["out"] / "slack").glob("*.json"))
-    assert len(files) == demo["summary"]["slack_posts"] == 12
+    assert len(files) == demo["summary"]["slack_posts"] == SLACK_POSTS
+    threads: dict[str, list[str]] = {}
     for path in files:
-        payload = json.loads(path.read_text())
+        payload = json.loads(path.read_text())  # the chat.postMessage body: channel, thread_ts, text, blocks
         assert validate(payload) == [], path.name
-        assert payload["blocks"][0]["type"] == "header"
+        if "thread_ts" in payload:
+            threads.setdefault(payload["thread_ts"], []).append(payload["text"])
+        else:
+            assert payload["blocks"][0]["type"] == "header", path.name
+    # two services routed to two channels by their tags; the crash loop is one thread with one recovery
+    channels = {json.loads(p.read_text())["channel"] for p in files}
+    assert channels == {"C0ECSALERT", "C0BILLING1"}
+    # One thread per failed deploy: the crash loop's (4 replies) and each deploy of a change (the deploy-level
+    # finding and the recovery), each with one recovery reply.
+    assert sorted(len(replies) for replies in threads.values()) == [2] * len(CHANGES) + [4]
+    assert all(sum("Recovered after" in text for text in replies) == 1 for replies in threads.values())
+    card = json.dumps(json.loads((demo["out"] / "slack" / "11-deploy-drops-env-2.json").read_text()), ensure_ascii=False)
+    assert "Changed in this deploy" in card and "DATABASE_URL was removed in revision 2; revision 1 had it" in card
+    assert "aws ecs update-service --cluster prod --service checkout-api --task-definition checkout-api:1" in card
     iam = json.loads((demo["out"] / "slack" / "03-iam-access-denied-1.json").read_text())
     assert '"Action": ["dynamodb:PutItem"]' in json.dumps(iam["blocks"], ensure_ascii=False).replace('\\"', '"')
 

@@ -57,9 +57,10 @@ def test_failed_deployment_gives_one_finding_for_its_tasks(aws):
     assert f.title == (f"deploy {DEPLOYMENT} of {SERVICE} failed: 4 tasks stopped, root cause missing-env-var "
                        "DATABASE_URL in 4/4")
     assert sorted(f.deployment.task_arns) == sorted(mine)
-    # One list, one describe for all tasks, the task definition once, one log tail per task.
+    # One list, one describe for all tasks, the task definition once, one log tail per task, and the
+    # service's deployment history once (what changed; cached for the deployment's other tasks).
     assert dict(aws.calls) == {"ecs.ListTasks": 1, "ecs.DescribeTasks": 1, "ecs.DescribeTaskDefinition": 1,
-                               "logs.GetLogEvents": 4}
+                               "logs.GetLogEvents": 4, "ecs.ListServiceDeployments": 1}
 
 
 def test_only_the_most_recent_tasks_are_diagnosed(aws):

@@ -45,10 +45,12 @@ def test_warm_app_crash_reads_aws_once(aws):
     aws.reset_calls()
     _, cold = investigate(event, aws)
     assert cold.pattern == "app-crash"
-    assert dict(aws.calls) == {"ecs.DescribeTaskDefinition": 1, "logs.GetLogEvents": 1}
+    # ...and, a task of a service, its deployments (what changed; this world has no such service).
+    assert dict(aws.calls) == {"ecs.DescribeTaskDefinition": 1, "logs.GetLogEvents": 1,
+                               "ecs.ListServiceDeployments": 1}
 
     aws.reset_calls()
-    ev, warm = investigate(event, aws)  # warm: the task definition is cached
+    ev, warm = investigate(event, aws)  # warm: the task definition and the deploy diff are cached
     assert dict(aws.calls) == {"logs.GetLogEvents": 1}
     assert aws.total_calls == 1
     assert warm.pattern == "app-crash"
@@ -112,7 +114,7 @@ def test_firelens_and_missing_stream_become_gaps(aws):
                                             {"name": "otel", "exitCode": 0, "lastStatus": "STOPPED"}])
     _, finding = investigate(parse_task_event(event), aws)  # the app stream was never written
     text = " ".join(finding.gaps)
-    assert "router logs through the awsfirelens driver" in text
+    assert "router logs through FireLens to CloudWatch Logs, but its log options name no log_group_name" in text
     assert "otel" not in text  # a healthy sidecar's logs are not missed
     assert f"stream {LOG_GROUP}/ecs/app/{TASK_ID} does not exist" in text
 

@@ -55,9 +55,10 @@ def test_access_denied_is_confirmed_for_the_task_role(aws):
     assert any('"Action": ["ssm:GetParameter"]' in step and SSM_PARAMETER in step for step in finding.remediation)
     check = next(c for c in finding.checks if c.name.startswith("IAM simulation"))
     assert check.ok is False and TASK_ROLE in check.result
-    # One extra read for this pattern: the simulation (plus the log tail and, cold, the task definition).
+    # One extra read for this pattern: the simulation (plus the log tail and, cold, the task definition
+    # and the service's deployment history).
     assert dict(aws.calls) == {"ecs.DescribeTaskDefinition": 1, "logs.GetLogEvents": 1,
-                               "iam.SimulatePrincipalPolicy": 1}
+                               "iam.SimulatePrincipalPolicy": 1, "ecs.ListServiceDeployments": 1}
 
 
 def test_simulation_denied_is_a_gap_and_the_finding_stands(aws):

@@ -8,9 +8,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import types
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -180,24 +178,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def moto_server():
-    port = _free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("moto_server did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """The project's AWS stand-in: moto's server plus what moto lacks (service deployments, stop codes)."""
+    from demo.standin import StandIn
+
+    with StandIn(account=ACCOUNT).start() as aws:
+        yield aws.url
 
 
 def test_installed_cli_against_moto_server(moto_server, monkeypatch):
@@ -226,3 +211,25 @@ def test_real_slack_payload_of_a_live_diagnosis(aws, capsys):
     assert main(["diagnose", "--task", arn, "--format", "slack"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert "DATABASE_URL" in payload["text"] and payload["blocks"]
+
+
+def test_service_shows_what_changed_in_the_deploy(aws, capsys):
+    """`diagnose --cluster C --service S`: the finding of the service's stopped task says what its deploy
+    changed (the stand-in's service deployments and revisions, as ECS keeps them)."""
+    world = World.build(aws, [container_def(env={"DATABASE_URL": "postgres://u:pw@db/orders"})])
+    ecs_client = aws("ecs")
+    ecs_client.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=world.task_definition_arn,
+                              desiredCount=1)
+    failing = ecs_client.register_task_definition(
+        family=SERVICE, networkMode="bridge", cpu="512", memory="1024", containerDefinitions=[container_def()],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs_client.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=failing)
+    deployment = ecs_client.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["deployments"][0]
+    world.task_definition_arn = failing
+    stopped_task(aws, world, CRASH_LOGS, started_by=deployment["id"])
+    assert main(["diagnose", "--cluster", CLUSTER, "--service", SERVICE, "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert f"Changed in this deploy ({SERVICE}:1 -> {SERVICE}:2)" in out
+    assert "DATABASE_URL was removed in revision 2; revision 1 had it" in out
+    assert f"Roll back: aws ecs update-service --cluster {CLUSTER} --service {SERVICE} --task-definition {SERVICE}:1" in out
+    assert "postgres://" not in out

@@ -143,15 +143,25 @@ def _scan(tree: ast.AST) -> tuple[set[str], set[str]]:
     """(service names given to client(...)-like calls, attribute names used)."""
     services, attrs = set(), set()
     known = _service_models()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            attrs.add(node.attr)
+
+    def client_service(node: ast.AST) -> str | None:
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             # clients("ecs", region), self.clients("logs"), clients()("sns"), aws_client("sns"), c("sns"), self("sts")
             callee = ast.unparse(node.func)
             value = node.args[0].value
             if isinstance(value, str) and value in known and ("client" in callee.lower() or callee in ("c", "self")):
-                services.add(value)
+                return value
+        return None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            # A method called on a client call itself (`clients("ecs").list_tags_for_resource`) is that
+            # service's operation only; any other attribute may be any used service's.
+            bound = client_service(node.value)
+            attrs.add(f"{bound}:{node.attr}" if bound else node.attr)
+        service = client_service(node)
+        if service:
+            services.add(service)
     return services, attrs
 
 
@@ -161,7 +171,8 @@ def _operations(services: set[str], attrs: set[str]) -> set[str]:
     out = set()
     for s in services:
         model = _service_models()[s]
-        out |= {f"{_iam_prefix(s)}:{op}" for op in model.operation_names if xform_name(op) in attrs}
+        out |= {f"{_iam_prefix(s)}:{op}" for op in model.operation_names
+                if xform_name(op) in attrs or f"{s}:{xform_name(op)}" in attrs}
     return out
 
 

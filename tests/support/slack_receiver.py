@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from demo.slack_receiver import WEBHOOK_PATH, Reply, Request, SlackReceiver, check_payload, main
+from demo.slack_receiver import TOKEN, WEBHOOK_PATH, Message, Reply, Request, SlackReceiver, check_payload, main
 
-__all__ = ["WEBHOOK_PATH", "Reply", "Request", "SlackReceiver", "check_payload", "main"]
+__all__ = ["TOKEN", "WEBHOOK_PATH", "Message", "Reply", "Request", "SlackReceiver", "check_payload", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -104,3 +104,45 @@ def test_schema_command(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "pattern" in schema["properties"]
+
+
+# -- what changed, offline ------------------------------------------------------------------------
+SAMPLE = "events/missing-env-var--deploy-drops-database-url"
+
+
+def _revision(rev: int, env: dict[str, str]) -> dict:
+    return {"taskDefinitionArn": f"arn:aws:ecs:us-east-1:111122223333:task-definition/checkout-api:{rev}",
+            "family": "checkout-api", "revision": rev, "memory": "1024",
+            "containerDefinitions": [{"name": "app", "image": "checkout-api:3.2.0", "essential": True,
+                                      "environment": [{"name": k, "value": v} for k, v in env.items()]}]}
+
+
+def test_previous_task_definition_says_what_changed(tmp_path, capsys):
+    prev = tmp_path / "prev.json"
+    cur = tmp_path / "cur.json"
+    prev.write_text(json.dumps({"taskDefinition": _revision(41, {"DATABASE_URL": "postgres://u:pw@db/x"})}))
+    cur.write_text(json.dumps(_revision(42, {"LOG_LEVEL": "info"})))  # a bare task definition
+    assert main(["diagnose", "--event", f"{SAMPLE}.json", "--logs", f"{SAMPLE}.log", "--task-definition", str(cur),
+                 "--previous-task-definition", str(prev), "--format", "json"]) == 0
+    finding = json.loads(capsys.readouterr().out)
+    assert finding["pattern"] == "missing-env-var"
+    assert finding["facts"]["absent_from_task_definition"] == ["DATABASE_URL"]
+    assert finding["changes"]["basis"] == "given"
+    assert finding["changes"]["verdict"].startswith("DATABASE_URL was removed in revision 42; revision 41 had it")
+    assert finding["changes"]["rollback_command"] == ("aws ecs update-service --cluster prod --service checkout-api "
+                                                      "--task-definition checkout-api:41")
+    assert "postgres://" not in json.dumps(finding)
+
+    assert main(["diagnose", "--event", f"{SAMPLE}.json", "--logs", f"{SAMPLE}.log", "--task-definition", str(cur),
+                 "--previous-task-definition", str(prev), "--no-color"]) == 0
+    text = capsys.readouterr().out
+    assert "Changed in this deploy (checkout-api:41 -> checkout-api:42)" in text
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--previous-task-definition", "x.json"], "--previous-task-definition needs --task-definition"),
+    (["--task-definition", "events/app-crash.json"], "not a task definition"),
+])
+def test_task_definition_flags_bad_input(args, needle, capsys):
+    assert main(["diagnose", "--event", f"{SAMPLE}.json", *args]) == 2
+    assert needle in capsys.readouterr().err

@@ -12,6 +12,20 @@ ID = "database-connection-failed"
 RDS = "orders.c9akciq32.us-east-1.rds.amazonaws.com"
 
 POSITIVES = [
+    # Flyway as an init container: the JDBC URL names host and engine; "connection attempt failed" is the
+    # PgJDBC wording of a connect timeout and the only failure word on the line.
+    pytest.param(["ERROR: Unable to obtain connection from database (jdbc:postgresql://db/orders?sslmode=require) for "
+                  "user 'postgres': The connection attempt failed."],
+                 {"containers": [box(1, "flyway", image="flyway/flyway:10"), box(143, "web")]},
+                 {"host": "db", "engine": "postgres", "cause": "timeout", "container": "flyway"},
+                 id="flyway-connection-attempt-failed-jdbc-url"),
+    # Spring Boot running Flyway: no engine, host or port is named, but the wording says it was the database.
+    pytest.param(["org.springframework.beans.factory.BeanCreationException: Error creating bean with name "
+                  "'flywayInitializer': Invocation of init method failed; nested exception is org.flywaydb.core."
+                  "internal.exception.FlywaySqlException: Unable to obtain connection from database: The connection "
+                  "attempt failed.", "-------------------------------------------------------------------------",
+                  "SQL State  : 08001", "Error Code : 0", "Message    : The connection attempt failed."],
+                 exited(1), {"cause": "timeout"}, id="flyway-no-engine-named-sqlstate-08001"),
     pytest.param(['level=fatal msg="dial tcp: lookup db on 172.16.0.2:53: no such host"'],
                  {"containers": [box(1, "web"), box(0, "db", image="postgres:16")]},
                  {"host": "db", "engine": "postgres", "cause": "dns"}, id="host-is-a-database-container-of-the-task"),
@@ -169,6 +183,12 @@ NEGATIVES = [
                   "retries exceeded with url: /charge (Caused by NewConnectionError('<urllib3.connection."
                   "HTTPConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection "
                   "refused'))"], {}, "app-crash", id="refused-http-service"),
+    pytest.param(["System.Net.Http.HttpRequestException: A connection attempt failed because the connected party did "
+                  "not properly respond after a period of time (payments.example.com:443)"], {},
+                 "app-crash", id="dotnet-connection-attempt-failed-to-an-https-api"),
+    pytest.param(["java.lang.IllegalStateException: Unable to obtain connection from pool: the connection attempt "
+                  "failed (api.partner.example:8443)"], {}, "app-crash",
+                 id="connection-pool-of-an-http-client-is-not-a-database"),
     pytest.param(["[2024-05-01 10:00:00,000: CRITICAL/MainProcess] Unrecoverable error: ImproperlyConfigured('Cannot "
                   "connect to broker')", "Traceback (most recent call last):",
                   '  File "/usr/local/lib/python3.12/site-packages/celery/worker/worker.py", line 202, in start',

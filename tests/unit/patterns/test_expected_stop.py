@@ -31,6 +31,11 @@ POSITIVES = [
     pytest.param(["INFO processed 1200 records", "INFO done"], {**exited(0), "group": "family:nightly-report",
                                                                "startedBy": "events-rule/nightly"},
                  {"reason": "completed"}, id="batch-job-exit-0"),
+    # The job finished; the CloudWatch agent then exited 2 on the shutdown, with nothing in its log.
+    pytest.param({"cloudwatch-agent": []}, {"group": "family:nightly-export", "startedBy": "events-rule/nightly",
+                                            "containers": [box(0, "export"), box(2, "cloudwatch-agent",
+                                                                                 image="amazon/cloudwatch-agent:1.247")]},
+                 {"reason": "completed", "container": "export"}, id="job-done-then-its-sidecar-exits-non-zero"),
 ]
 
 
@@ -72,6 +77,10 @@ NEGATIVES = [
                  id="exit-0-but-a-failure-was-logged"),
     pytest.param([], {"containers": [box(0, "app"), box(1, "log-router")]}, "unknown", False,
                  id="exit-0-but-a-sidecar-failed"),
+    pytest.param([], {"group": "family:nightly-export", "containers": [box(0, "export"), box(2, "uploader")]},
+                 "unknown", False, id="job-whose-second-own-container-failed"),
+    pytest.param([], {"group": "family:nightly-export", "containers": [box(1, "export"), box(2, "cloudwatch-agent")]},
+                 "unknown", False, id="job-that-failed-and-its-sidecar-too"),
     pytest.param([], {"containers": [box(0, reason="OutOfMemoryError: Container killed due to memory usage")]},
                  "out-of-memory", False, id="exit-0-with-an-ecs-reason"),
     pytest.param([], {"stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:"

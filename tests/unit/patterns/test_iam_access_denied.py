@@ -9,7 +9,7 @@ import pytest
 from shared.evidence.model import TaskDefinitionFacts
 from shared.patterns.iam_access_denied import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, exited, failed_to_start
+from tests.unit.patterns.common import assert_finding, box, exited, failed_to_start
 
 ID = "iam-access-denied"
 ACCT = "111122223333"
@@ -98,7 +98,58 @@ POSITIVES = [
     pytest.param(['time="2018-03-21T09:12:44.101Z" level=error msg="response completed with error" err.code=unknown '
                   'err.message="s3aws: Access Denied"', 'time="2018-03-21T09:12:44.102Z" level=panic '
                   'msg="s3aws: Access Denied"'], exited(1), {"action": "s3:*"}, id="registry-s3-driver-access-denied"),
+    # aws s3 cp runs a HEAD first; S3 answers a HEAD with a bare status, IAM checks it as s3:GetObject.
+    pytest.param(["+ aws s3 cp s3://acme-releases/0.9/init.sh /tmp/init.sh",
+                  "fatal error: An error occurred (403) when calling the HeadObject operation: Forbidden"],
+                 {"containers": [box(1, "fetch-init", image="amazon/aws-cli:2.9.0"), box(143, "app")]},
+                 {"action": "s3:GetObject", "container": "fetch-init"}, id="aws-cli-head-object-403-init-container"),
+    pytest.param(["botocore.exceptions.ClientError: An error occurred (403) when calling the HeadBucket operation: "
+                  "Forbidden"], exited(1), {"action": "s3:ListBucket"}, id="boto3-head-bucket-403"),
+    pytest.param(["botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ListObjectsV2 "
+                  "operation: Access Denied"], exited(1), {"action": "s3:ListBucket"},
+                 id="list-objects-is-authorized-as-list-bucket"),
 ]
+
+
+APPMESH_ENVOY = "840364872350.dkr.ecr.eu-west-1.amazonaws.com/aws-appmesh-envoy:v1.27.2.0-prod"
+XDS = "[2024-01-17 09:10:21.408][1][warning][config] [source/common/config/grpc_stream.h:163] "
+
+
+def envoy_unhealthy(image: str = APPMESH_ENVOY) -> dict:
+    return {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+            "containers": [box(143, "app"), box(143, "envoy", image=image, healthStatus="UNHEALTHY")]}
+
+
+XDS_DENIED = [
+    pytest.param({"envoy": [XDS + "gRPC config stream closed: 7"] * 3}, envoy_unhealthy(),
+                 id="bare-status-7-from-the-app-mesh-envoy-image"),
+    pytest.param({"envoy": [XDS + "DeltaAggregatedResources gRPC config stream to appmesh-envoy-management.eu-west-1."
+                            "amazonaws.com:443 closed since 35s ago: 7, "]},
+                 envoy_unhealthy("envoyproxy/envoy:v1.29.0"), id="status-7-from-the-app-mesh-management-server"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail"), XDS_DENIED)
+def test_app_mesh_xds_permission_denied_is_the_task_role_at_warning_level(logs, detail):
+    finding = run(logs, **detail)
+    assert_finding(finding, ID, {"action": "appmesh:StreamAggregatedResources", "container": "envoy",
+                                 "role_kind": "task role"})
+    assert finding.symptom == "container-health-check-failed"
+
+
+@pytest.mark.parametrize(("logs", "detail", "expected"), [
+    pytest.param({"envoy": [XDS + "StreamAggregatedResources gRPC config stream to appmesh-envoy-management.ap-south-1."
+                            "amazonaws.com:443 closed: 13,"]}, envoy_unhealthy(), "container-health-check-failed",
+                 id="status-13-internal-is-not-a-denial"),
+    pytest.param({"envoy": [XDS + "StreamAggregatedResources gRPC config stream to xds_cluster closed: 7, rbac denied"]},
+                 envoy_unhealthy("envoyproxy/envoy:v1.29.0"), "container-health-check-failed",
+                 id="status-7-from-a-self-hosted-control-plane-is-not-iam"),
+    pytest.param({"envoy": [XDS + "gRPC config stream closed: 70"]}, envoy_unhealthy(), "container-health-check-failed",
+                 id="another-status-starting-with-7"),
+])
+def test_xds_near_misses(logs, detail, expected):
+    assert run(logs, **detail).pattern == expected
+    assert PATTERN.match(evidence(logs, **detail)) is None
 
 
 @pytest.mark.parametrize(("logs", "detail", "facts"), POSITIVES)
@@ -137,6 +188,10 @@ NEGATIVES = [
     pytest.param(["Error: Request failed with status code 403",
                   "    at createError (/app/node_modules/axios/lib/core/createError.js:16:15)"], {}, "app-crash",
                  id="http-403-from-a-partner-api"),
+    pytest.param(["fatal error: An error occurred (404) when calling the HeadObject operation: Not Found"], exited(1),
+                 "app-crash", id="head-object-404-is-a-missing-key-not-a-denial"),
+    pytest.param(["requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://api.github.com/repos/a/b"],
+                 exited(1), "app-crash", id="http-403-forbidden-from-a-rest-api"),
     pytest.param(["git@github.com: Permission denied (publickey).", "fatal: Could not read from remote repository."],
                  {}, "app-crash", id="ssh-publickey"),
     pytest.param(['{"level":"info","msg":"access denied for anonymous request to /admin"}'], exited(143), "unknown",

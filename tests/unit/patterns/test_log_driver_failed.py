@@ -9,7 +9,7 @@ import pytest
 from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
 from shared.patterns.log_driver_failed import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, failed_to_start
+from tests.unit.patterns.common import assert_finding, box, failed_to_start
 
 ID = "log-driver-failed"
 ACCT = "111122223333"
@@ -63,6 +63,25 @@ def test_firelens_router_error_in_the_logs():
                               {"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED"}])
     # The FireLens router's own output: read from the logs, blamed on the container that failed.
     assert_finding(finding, ID, {"cause": "not-found", "container": "log_router"})
+
+
+ROUTER = "906394416424.dkr.ecr.us-east-2.amazonaws.com/aws-for-fluent-bit:latest"
+
+
+def test_a_firelens_config_the_task_could_not_fetch_belongs_to_the_log_router():
+    finding = run([], **failed_to_start(
+        "Unable to download firelens s3 config file: unable to download s3 config extra.conf from bucket mybucket: "
+        "MissingRegion: could not find region configuration",
+        box(None, "log_router", image=ROUTER), box(None, "app")))
+    assert_finding(finding, ID, {"container": "log_router"})
+
+
+def test_an_awslogs_failure_in_a_task_with_a_router_stays_with_the_app():
+    finding = run([], **failed_to_start(
+        "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create "
+        "Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.",
+        box(None, "log_router", image=ROUTER), box(None, "app")))
+    assert_finding(finding, ID, {"cause": "not-found", "container": "app"})
 
 
 NEGATIVES = [

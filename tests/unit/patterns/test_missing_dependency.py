@@ -6,9 +6,12 @@ import pytest
 
 from shared.patterns.missing_dependency import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, exited
+from tests.unit.patterns.common import assert_finding, box, exited
 
 ID = "missing-dependency"
+DEPENDENCY_REASON = ("CannotStartContainerError: dependency graph: failed to resolve container ordering dependency "
+                     "[migrate(app:1) (STOPPED->RUNNING) - Exit: 1] for target [api(app:1) (NONE->RUNNING)] as "
+                     "dependency did not exit successfully.")
 
 POSITIVES = [
     pytest.param(["./api: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.32' not found (required by ./api)"],
@@ -94,7 +97,31 @@ def test_beats_app_crash_in_the_same_traceback():
     assert any("pip" in step or "requirements" in step for step in finding.remediation)
 
 
+DRIVER_NAMED = [
+    # drizzle-kit run as an init container: it names the drivers it can load, the first is the one to add.
+    pytest.param(["[dotenv] injecting env (0) from ../../.env.local",
+                  "To connect to Postgres database - please install either of 'pg', 'postgres', "
+                  "'@neondatabase/serverless' or '@vercel/postgres' drivers", 'error: script "migrate" exited with code 1'],
+                 {"containers": [box(1, "migrate"), box(143, "api", reason=DEPENDENCY_REASON)]},
+                 {"module": "pg", "container": "migrate"}, id="drizzle-either-of-drivers-init-container"),
+    pytest.param(["Error: Please install pg package manually", "    at ConnectionManager._loadDialectModule "
+                  "(/app/node_modules/sequelize/lib/dialects/abstract/connection-manager.js:81:15)"],
+                 exited(1), {"module": "pg"}, id="sequelize-install-package-manually"),
+]
+
+
+@pytest.mark.parametrize(("logs", "detail", "facts"), DRIVER_NAMED)
+def test_a_tool_that_names_the_driver_to_install(logs, detail, facts):
+    assert_finding(run(logs, **detail), ID, facts)
+
+
 NEGATIVES = [
+    pytest.param(["Tip: please install the 'bufferutil' package for better WebSocket performance",
+                  "TypeError: Cannot read properties of undefined (reading 'send')",
+                  "    at Server.<anonymous> (/app/src/ws.js:40:12)"], exited(1), "app-crash",
+                 id="install-tip-for-performance-is-not-a-missing-dependency"),
+    pytest.param(["Docker is not available, please install Docker Desktop first",
+                  "Error: spawn docker ENOENT"], exited(1), "app-crash", id="please-install-a-tool-not-a-package"),
     pytest.param(["WARNING: ModuleNotFoundError: No module named 'ujson', falling back to json",
                   "Traceback (most recent call last):", '  File "/app/main.py", line 20, in <module>', "    run()",
                   "ValueError: invalid literal for int() with base 10: 'abc'"],

@@ -6,7 +6,7 @@ import pytest
 
 from shared.patterns.missing_env_var import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, elb_failed, exited
+from tests.unit.patterns.common import assert_finding, box, elb_failed, exited
 
 ID = "missing-env-var"
 
@@ -95,6 +95,16 @@ POSITIVES = [
                  {}, {"variable": "SECRET_KEY"}, id="django-secret-key"),
     pytest.param(["django.core.exceptions.ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable"],
                  {}, {"variable": "DJANGO_SECRET_KEY"}, id="django-environ"),
+    # The Datadog Agent image's cont-init check (01-check-apikey.sh): the agent is the culprit, the app a victim.
+    pytest.param({"datadog-agent": ["[cont-init.d] 01-check-apikey.sh: executing... ", "",
+                                    "=" * 40,
+                                    "You must set an DD_API_KEY environment variable to run the Datadog Agent container",
+                                    "=" * 40, "", "[cont-init.d] 01-check-apikey.sh: exited 1."]},
+                 {"containers": [box(143, "worker"), box(1, "datadog-agent", image="public.ecr.aws/datadog/agent:7")]},
+                 {"variable": "DD_API_KEY", "container": "datadog-agent"}, id="must-set-an-env-var-sidecar"),
+    # Only what Kubernetes injects is the platform's: a KUBERNETES_-prefixed name the team sets is a variable.
+    pytest.param(["Error: environment variable KUBERNETES_NAMESPACE is not set"], exited(1),
+                 {"variable": "KUBERNETES_NAMESPACE"}, id="kubernetes-prefixed-name-the-team-sets"),
     pytest.param(["decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default "
                   "value."], {}, {"variable": "SECRET_KEY"}, id="python-decouple-mentions-a-default"),
     pytest.param(['environs.EnvError: Environment variable "DATABASE_URL" not set'], {},
@@ -196,6 +206,19 @@ NEGATIVES = [
                  exited(1), "app-crash", id="missing-thing-that-is-a-header"),
     pytest.param(["Missing NEW_RELIC_LICENSE_KEY, agent disabled", "TypeError: cannot read properties of undefined"],
                  exited(1), "app-crash", id="missing-variable-that-only-disables-a-feature"),
+    # The CloudWatch agent with an EKS resource detector on ECS: a config for the wrong platform, not a variable
+    # the task definition lacks (setting Kubernetes' own variables would not help).
+    pytest.param({"cloudwatch-agent": [
+        'Error: failed to build pipelines: failed to create "resourcedetection" processor, in pipeline '
+        '"metrics/application_signals": failed creating detector type "eks": failed to create config: unable to load '
+        "in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"]},
+        {"containers": [box(143, "api"), box(1, "cloudwatch-agent", image="amazon/cloudwatch-agent:latest")]},
+        "app-crash", id="kubernetes-injected-variables-mean-a-kubernetes-config"),
+    pytest.param(["panic: KUBERNETES_SERVICE_HOST is not set: unable to load in-cluster configuration"], exited(2),
+                 "app-crash", id="in-cluster-client-outside-kubernetes"),
+    pytest.param(["Hint: you can set a LOG_LEVEL environment variable to change the verbosity",
+                  "panic: runtime error: index out of range"], exited(2), "app-crash",
+                 id="set-a-variable-as-a-tip-not-a-demand"),
     pytest.param(["Warning: environment variable not set, using defaults", "panic: runtime error: index out of range"],
                  exited(2), "app-crash", id="unnamed-variable-with-a-default"),
     pytest.param(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',

@@ -47,3 +47,27 @@ def test_matches_anything_with_low_confidence():
     m = PATTERN.match(evidence([], containers=[box(None)], stopCode=None, stoppedReason=None))
     assert m is not None and m.confidence < 0.5
     assert m.facts == {}
+
+
+@pytest.mark.parametrize(("containers", "culprit"), [
+    pytest.param([box(143, "api"), box(136, "log_router", image="amazon/aws-for-fluent-bit:2.19.0")], "log_router",
+                 id="router-exits-136-with-no-logs-app-stopped-143"),
+    pytest.param([box(143, "orders"), box(1, "xray-daemon", image="amazon/aws-xray-daemon"), box(143, "debugger")],
+                 "xray-daemon", id="sidecar-exits-1-the-others-stopped"),
+    pytest.param([box(1, "my-service"), box(0, "firelens_log_router")], "my-service",
+                 id="app-exits-1-its-logs-never-shipped-router-exits-0"),
+])
+def test_the_one_container_that_failed_is_named_even_when_the_cause_is_unknown(containers, culprit):
+    finding = run([], containers=containers)
+    assert finding.pattern == "unknown"
+    assert finding.facts["container"] == culprit
+
+
+@pytest.mark.parametrize("containers", [
+    pytest.param([box(143, "api"), box(137, "envoy")], id="all-killed-from-outside"),
+    pytest.param([box(1, "api"), box(2, "worker")], id="two-failed-on-their-own"),
+    pytest.param([box(0, "api"), box(0, "worker")], id="nothing-failed"),
+])
+def test_no_container_is_blamed_when_none_stands_out(containers):
+    finding = run([], stoppedReason="Essential container in task exited", containers=containers)
+    assert "container" not in finding.facts

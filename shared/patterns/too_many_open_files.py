@@ -1,0 +1,109 @@
+"""too-many-open-files: the process ran out of file descriptors (EMFILE) and died of it.
+
+Signals: "Too many open files" in the runtime's own words: Python "OSError: [Errno 24] Too many open
+files", Java "java.io.IOException: Too many open files" / "java.net.SocketException: Too many open files",
+Go "accept tcp [::]:8080: accept4: too many open files", Node "Error: EMFILE: too many open files",
+nginx "(24: Too many open files)", envoy "listener accept failure: Too many open files". Facts: container,
+message, language, exit_code.
+
+Near misses (not this pattern): a message that only mentions `ulimit -n`, a warning that the limit is low
+(logged at WARN/INFO, the process went on), ENFILE ("file table overflow": the host's table, not this
+container's limit).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import Field
+
+from shared.evidence.model import Evidence
+from shared.patterns.base import (
+    Explanation,
+    Facts,
+    Match,
+    Pattern,
+    Stage,
+    container_for_line,
+    exit_code,
+    find_in_logs,
+    fmt_container,
+    log_proof,
+)
+
+_SIGNAL = re.compile(r"too many open files|\bEMFILE\b|\(24: too many open files\)|\[Errno 24\]", re.IGNORECASE)
+_NEEDLES = ("too many open files", "emfile", "errno 24")
+_LANGUAGE = (
+    ("java", re.compile(r"java\.(?:io|net|nio)\.|Exception", re.I)),
+    ("python", re.compile(r"OSError|\[Errno 24\]")),
+    ("node", re.compile(r"EMFILE")),
+    ("go", re.compile(r"accept4?:|dial tcp|socket:|open /")),
+    ("nginx", re.compile(r"\(24: Too many open files\)|\[(?:alert|crit|emerg)\]")),
+)
+# Fargate's default for nofile is 65535 (soft and hard); on EC2 it is the Docker daemon's default.
+FARGATE_DEFAULT = 65535
+SUGGESTED = 65535
+HARD_MAX = 1048576
+
+
+class TooManyOpenFilesFacts(Facts):
+    """The facts of too-many-open-files."""
+
+    message: str | None = Field(None, description="The runtime's words for the exhausted descriptors.")
+    language: str | None = Field(None, description="The runtime that reported it.")
+    exit_code: int | None = Field(None, description="The container's exit code.")
+
+
+class TooManyOpenFiles(Pattern):
+    id = "too-many-open-files"
+    explained_by = ("ulimits",)
+    priority = 85
+    severity = "critical"
+    Facts = TooManyOpenFilesFacts
+    key_facts = ("container",)
+    needles = _NEEDLES
+
+    def match(self, ev: Evidence) -> Match | None:
+        found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+        if not found:
+            return None
+        i, _ = found
+        text = ev.logs.texts[i].strip()
+        if "ulimit -n" in text.lower() and "too many open files" not in text.lower():
+            return None
+        container = container_for_line(ev, i)
+        language = next((name for name, regex in _LANGUAGE if regex.search(text)), None)
+        facts: dict = {"container": container, "message": text[:300], "language": language,
+                       "exit_code": exit_code(ev, container)}
+        return Match(facts=facts, proofs=(log_proof(ev, i),), confidence=0.9, stage=Stage.APP, anchor=i,
+                     container=container)
+
+    def explain(self, m: Match, ev: Evidence) -> Explanation:
+        container = m.facts.get("container") or ev.primary or "app"
+        fargate = (ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in (
+            ev.detail.capacity_provider_name or "").lower()
+        ulimit = {"name": "nofile", "softLimit": SUGGESTED, "hardLimit": SUGGESTED}
+        steps = [
+            f"Raise the open-files limit of {fmt_container(container)}: in its container definition set "
+            f"```\"ulimits\": {json.dumps([ulimit])}``` (at most {HARD_MAX}), register the revision and "
+            "redeploy.",
+            "Then find what holds so many descriptors: connections that are never closed (an HTTP client or a "
+            "database pool created per request), files opened in a loop, or a burst of traffic above what one "
+            "task should take (scale out instead).",
+        ]
+        if fargate:
+            steps.insert(1, f"On Fargate the default is already {FARGATE_DEFAULT}: hitting it usually means a "
+                            "descriptor leak rather than a low limit; raising it buys time, the leak is the fix.")
+        else:
+            steps.insert(1, "On EC2 the default comes from the Docker daemon (often 1024 soft): set `ulimits` in the "
+                            "task definition rather than on the instance, so every instance gives the same limit.")
+        return Explanation(
+            title=f"{container} ran out of file descriptors (too many open files)",
+            summary=(f"{container} stopped after it could not open another file or socket: its open-files limit "
+                     "(nofile) was exhausted."),
+            remediation=steps,
+        )
+
+
+PATTERN = TooManyOpenFiles()
