@@ -284,7 +284,8 @@ def run_cell(lam: Lambda, sc: Scenario, event: dict, op: str, kind: str, *, pers
 def _not_posted(finding: dict) -> bool:
     """Noise policy keeps it off Slack: an expected stop, or (issue 10.4) an "insufficient evidence" finding,
     when a fault left nothing to learn about the task (no container: DescribeTasks failed)."""
-    insufficient = finding["pattern"] == "unknown" and not (finding.get("task") or {}).get("containers")
+    insufficient = (finding.get("scope", "task") == "task" and finding["pattern"] == "unknown"
+                    and not (finding.get("task") or {}).get("containers"))
     return finding.get("verdict") == "expected" or finding["pattern"] == "expected-stop" or insufficient
 
 
