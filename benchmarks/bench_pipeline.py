@@ -9,7 +9,7 @@
    and the same bundle without .pyc (what a synth without Python 3.12 ships).
    Target: INIT + first event within 1.3x of the baseline.
 2. Warm latency per event: the task_stopped handler on an application crash with logs (log tail read,
-   idempotency record, noise-control count, SNS publish, Slack post) next to a naive forwarder that
+   the state item's claim and completion (idempotency and noise control), SNS publish, Slack post) next to a naive forwarder that
    posts the raw event to the same webhook and does nothing else, interleaved in rounds so that both see
    the same machine load. Noise control is off here (ECS_AUTOPSY_NOISE_WINDOW_SECONDS=0) so that
    ecs-autopsy posts every event too. Target: ecs-autopsy's p50 within 1.5x of the forwarder's.
@@ -511,8 +511,8 @@ def main() -> int:
                     reads = ", ".join(f"{k.split('.', 1)[1]}{f' x{v}' if v > 1 else ''}" for k, v in r["evidence"].items())
                     print(f"   {r['sample']:30s} {r['pattern']:28s} {r['evidence_calls']:>8d} {r['delivery_calls']:>8d} "
                           f"{r['warm_calls']:>5d} {r['first_calls']:>5d}  {reads or '-'}")
-                print("   (delivery: idempotency record PutItem + UpdateItem, noise count UpdateItem, SNS Publish; "
-                      "expected stops skip the count)")
+                print("   (delivery: the state item's claim UpdateItem (idempotency + noise count) and completion "
+                      "UpdateItem, SNS Publish)")
 
             fn.close()  # the storm's containers are other processes; this log closes here
 

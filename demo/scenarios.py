@@ -119,7 +119,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="duplicate-event",
-        title="EventBridge delivers the same event twice (diagnosed once)",
+        title="EventBridge delivers the same event twice (delivered once)",
         sample="app-crash", kind="duplicate", tasks=1,
         expect=Expect("app-crash", slack=(1, 1), sns=1),
     ),

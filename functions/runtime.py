@@ -1,5 +1,8 @@
 """What every handler builds once per cold start: settings, logger, metrics, AWS clients, idempotency.
 
+task_stopped keeps its idempotency in the delivery state item (shared/notify/state.py), not in Powertools
+Idempotency, whose import loads boto3 at init; deploy_failed still uses it (`idempotency()`).
+
 Measured cost decides what is here (see benchmarks/bench_pipeline.py): boto3 and its clients load
 on first use; powertools Tracer is not used because constructing it patches botocore for X-Ray and
 adds 400-600 ms to a cold start, more than the whole diagnosis.
@@ -121,11 +124,14 @@ def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:
     from shared.notify.slack import DEADLINE
 
     token = None
+    until = None  # the delivery is marked in progress until the invocation ends (a retry after then takes it over)
     remaining_ms = getattr(context or INVOCATION.get(), "get_remaining_time_in_millis", None)
     if callable(remaining_ms):
-        token = DEADLINE.set(time.monotonic() + remaining_ms() / 1000 - RESERVE_SECONDS)
+        left = remaining_ms() / 1000
+        token = DEADLINE.set(time.monotonic() + left - RESERVE_SECONDS)
+        until = time.time() + left
     try:
-        result = _deliver(finding, list(channels()), state(), config())
+        result = _deliver(finding, list(channels()), state(), config(), until=until)
     except DeliveryError as exc:
         metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
         logger.error("delivery failed", extra={"error": str(exc), "fingerprint": finding.fingerprint})
@@ -133,6 +139,14 @@ def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:
     finally:
         if token is not None:
             DEADLINE.reset(token)
+    if result.duplicate:
+        # A benign duplicate (ECS/EventBridge deliver at least once): counted, never a Lambda error.
+        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+        if result.duplicate == "in progress":
+            metrics.add_metric(name="DuplicatesInProgress", unit=MetricUnit.Count, value=1)
+        logger.info("duplicate delivery", extra={"duplicate": result.duplicate, "fingerprint": finding.fingerprint})
+    if result.supersedes:
+        metrics.add_metric(name="FindingUpdates", unit=MetricUnit.Count, value=1)
     return result.summary()
 
 

@@ -109,6 +109,7 @@ def environment(config: AutopsyConfig, *, topic_arn: str, table_name: str) -> di
         "table_name": table_name,
         "log_lines": str(config.log_lines),
         "post_expected_stops": str(config.post_expected_stops).lower(),
+        "post_insufficient": str(config.post_insufficient).lower(),
         "noise_window_seconds": str(config.noise_window_seconds),
         "chatbot_format": str(config.chatbot_format).lower(),
         "member_role_name": config.member_role_name if config.is_hub else "",

@@ -97,6 +97,9 @@ class AutopsyConfig(BaseModel):
                            description="Log lines read per container.")
     post_expected_stops: bool = Field(False, alias="autopsy:postExpectedStops",
                                       description="Also post scale-in, deployment and spot stops.")
+    post_insufficient: bool = Field(False, alias="autopsy:postInsufficientEvidence",
+                                    description="Also post findings that say the event held too little to "
+                                                "diagnose (SNS always gets them).")
     noise_window_seconds: int = Field(900, ge=0, le=86_400, alias="autopsy:noiseWindowSeconds",
                                       description="Repeats of one failure inside this window are collapsed.")
     max_slack_posts_per_window: int = Field(5, ge=1, le=1000, alias="autopsy:maxSlackPostsPerWindow",

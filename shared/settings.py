@@ -38,6 +38,7 @@ ENV_VARS = {
     "table_name": "ECS_AUTOPSY_TABLE_NAME",
     "log_lines": "ECS_AUTOPSY_LOG_LINES",
     "post_expected_stops": "ECS_AUTOPSY_POST_EXPECTED_STOPS",
+    "post_insufficient": "ECS_AUTOPSY_POST_INSUFFICIENT",
     "noise_window_seconds": "ECS_AUTOPSY_NOISE_WINDOW_SECONDS",
     "chatbot_format": "ECS_AUTOPSY_CHATBOT_FORMAT",
     "member_role_name": "ECS_AUTOPSY_MEMBER_ROLE_NAME",
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     table_name: str | None = None
     log_lines: int = Field(100, ge=1, le=10_000)
     post_expected_stops: bool = False
+    post_insufficient: bool = False  # post "insufficient evidence" findings to Slack/Chatbot (SNS always has them)
     noise_window_seconds: int = Field(900, ge=0, le=86_400)
     chatbot_format: bool = False
     member_role_name: str | None = None

@@ -1,33 +1,28 @@
 """EventBridge target for "ECS Task State Change" (lastStatus STOPPED): diagnose the task, deliver.
 
-Idempotent on (taskArn, detail.version) with powertools Idempotency: ECS may deliver the same
-event twice with the same version. A malformed event is logged as one error line and raised, so
-Lambda's on-failure destination (the dead-letter queue) keeps it.
+Idempotent per stopped task, in the delivery state item (shared/notify/state.py, one conditional
+write claims the delivery and counts it for noise control): EventBridge may deliver the same event
+twice, and ECS sends later STOPPED events of the same task (a higher detail.version when only an
+attachment changed). A duplicate, or a later version with the same diagnosis, sends nothing; one
+that changes the diagnosis is sent as an update (`supersedes`). A concurrent duplicate returns
+normally (`"duplicate": "in progress"`, metric DuplicatesInProgress), never a Lambda error. Powertools
+Idempotency is not used here: it diagnosed nothing twice, but cost two more writes per event and
+its import loads boto3 during init.
+
+A malformed event is logged as one error line and raised, so Lambda's on-failure destination (the
+dead-letter queue) keeps it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.runtime import (
-    clients,
-    config,
-    deliver,
-    idempotency,
-    logger,
-    metrics,
-    record,
-    reject,
-    with_evidence_budget,
-)
+from functions.runtime import clients, config, deliver, logger, metrics, record, reject, with_evidence_budget
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
 from shared.models.parse import describe_validation_error
-
-IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -35,13 +30,7 @@ IDEMPOTENCY_KEY = "[detail.taskArn, detail.version]"
 @with_evidence_budget
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     validate(event)
-    idem = idempotency(IDEMPOTENCY_KEY)
-    if idem is None:
-        return process(event)
-    persistence, idem_config = idem
-    idem_config.register_lambda_context(context)
-    return idempotent_function(data_keyword_argument="event", persistence_store=persistence,
-                               config=idem_config)(process)(event=event)
+    return process(event)
 
 
 def validate(event: Any) -> TaskStateChangeEvent:
@@ -66,7 +55,12 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
 
     task_event = TaskStateChangeEvent.model_validate(event)
     _, finding = investigate(task_event, clients(), config(), collapse=True)
-    record(finding)
-    delivery = deliver(finding)
+    try:
+        delivery = deliver(finding)
+    except Exception:
+        record(finding)
+        raise
+    if "duplicate" not in delivery:  # a duplicate's finding was recorded by the invocation that delivered it
+        record(finding)
     return {"pattern": finding.pattern, "severity": finding.severity, "fingerprint": finding.fingerprint,
             "task_arn": finding.task.task_arn, "delivery": delivery}

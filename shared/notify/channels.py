@@ -44,12 +44,18 @@ class SnsChannel:
     client: Any = None
     name: str = "sns"
     human: bool = False
+    marks_updates: bool = True  # a finding that changes an earlier one of the same task says so
     router: Any = None  # routing.Router: adds the team and slack_channel attributes
 
-    def send(self, finding: Finding, occurrence: Occurrence | None = None) -> str:
-        from shared.render.sns import render_sns
+    def send(self, finding: Finding, occurrence: Occurrence | None = None, supersedes: str | None = None) -> str:
+        """`supersedes`: the fingerprint of the earlier finding of this task that this one updates (a later
+        STOPPED event changed the diagnosis); sent as the `supersedes` message attribute."""
+        from shared.render.sns import SNS_MAX_BYTES, render_sns
 
-        return _publish(self.client, self.topic_arn, _routed(render_sns(finding).request(), finding, self.router))
+        if not supersedes:
+            return _publish(self.client, self.topic_arn, _routed(render_sns(finding).request(), finding, self.router))
+        request = _routed(render_sns(finding, SNS_MAX_BYTES - 64).request(), finding, self.router)
+        return _publish(self.client, self.topic_arn, _superseding(request, supersedes))
 
 
 SNS_MAX_ATTRIBUTES = 10  # more are discarded by raw-delivery SQS subscriptions
@@ -67,6 +73,18 @@ def _routed(request: dict[str, Any], finding: Finding, router: Any) -> dict[str,
     for k, v in extra.items():
         if len(attrs) < SNS_MAX_ATTRIBUTES:
             attrs[k] = {"DataType": "String", "StringValue": v}
+    return request
+
+
+def _superseding(request: dict[str, Any], supersedes: str) -> dict[str, Any]:
+    """The `supersedes` attribute (a subscriber closes or updates what it opened for the earlier finding);
+    within 10 attributes, `fingerprint` (also in the body), then `slack_channel` (team routes too) make room."""
+    attrs = request["MessageAttributes"]
+    for spare in ("fingerprint", "slack_channel"):
+        if len(attrs) < SNS_MAX_ATTRIBUTES:
+            break
+        attrs.pop(spare, None)
+    attrs["supersedes"] = {"DataType": "String", "StringValue": supersedes}
     return request
 
 

@@ -1,26 +1,36 @@
 """deliver(): every channel tried independently; a failure fails the invocation, nothing is sent twice.
 
-The bookkeeping lives in ONE state item per failure (`noise#<fingerprint>`, see state.py) and costs
-one DynamoDB write when everything goes well:
+Idempotency, in-progress detection and noise control live in ONE state item per service (state.py),
+so a delivery that succeeds costs two DynamoDB writes, whatever its channels (SNS only, Slack,
+expected stops alike):
 
-1. If a human channel (Slack, Chatbot) may post, one conditional UpdateItem counts the task in its
-   noise window and returns the new count; the noise decision follows from the count alone. The
-   same write fails, and returns the item, when this delivery was counted before: then it is a
-   retry (or a duplicate) and only the channels it still has pending are sent, with the decision
-   stored then (no new count, no new decision). A completed duplicate sends nothing.
-   Without a human channel that may post (SNS only, or an expected stop), nothing is stored at all.
+1. One conditional UpdateItem claims the delivery: it counts the task in its failure's noise window
+   (the noise decision follows from the count alone), marks it in progress until the invocation's
+   deadline and remembers the task with its fingerprint. The same write fails, and returns the item,
+   when the delivery was claimed before:
+   - the task was delivered with this fingerprint (a duplicate event, or a later version of the
+     task's STOPPED event with the same diagnosis): nothing is sent;
+   - a failed attempt left channels pending (Lambda's retry, a DLQ redrive): only those are sent,
+     with the decision stored then (no new count, no new decision);
+   - another invocation is delivering it (a concurrent duplicate): this one ends normally, saying
+     so (`duplicate: in progress`), without a Lambda error; if that invocation's deadline has
+     passed, it died (timeout, out of memory): this one takes the delivery over and sends every
+     channel (at least once, as Powertools Idempotency would run the handler again).
+   A task delivered before with ANOTHER fingerprint (a later event version that changes the
+   diagnosis) is counted and sent as an update: `supersedes` names the earlier fingerprint (an SNS
+   message attribute).
 2. Each channel is sent; a failure does not stop the others.
-3. If any channel failed, one more write stores which channels are still to send and the decision
-   (`pending` in the item), and DeliveryError is raised after all were tried: Lambda's retry and
-   the DLQ keep the event, and the retry re-sends only what failed, then clears the entry.
+3. One more write: the in-progress mark goes (success), or the channels still to send and the
+   decision replace it (`pending`), and DeliveryError is raised after all were tried: Lambda's retry
+   and the DLQ keep the event, and the retry re-sends only what failed, then clears the entry.
 
-If the state table cannot be written (the count fails), nothing is sent and DeliveryError is raised:
+If the state table cannot be written (the claim fails), nothing is sent and DeliveryError is raised:
 nothing could record what went out, so SNS sent now would be sent again by the retry, which then
-counts, decides and sends every channel once (the retries and the DLQ keep the event meanwhile).
-One gap remains: if the table accepts the count but then
-refuses the failure record (step 3), the retry finds the delivery counted and nothing pending, and
-does not re-send the failed channels (logged as an error). The delivery id defaults to (fingerprint, scope, task ARN,
-event version[, deployment]): the same ECS event delivered twice (same detail.version) is recognised.
+claims, decides and sends every channel once (the retries and the DLQ keep the event meanwhile).
+If the table accepts the claim but then refuses step 3, the in-progress mark stays until the
+deadline: a later duplicate or retry then takes the delivery over and sends it again (logged as an
+error; at least once rather than lost). The delivery id is (fingerprint, task[, deployment]): per
+stopped task, not per event version.
 """
 
 from __future__ import annotations
@@ -36,17 +46,19 @@ from shared.models.finding import Finding
 from shared.notify import noise
 from shared.notify.channels import Channel, Skipped
 from shared.notify.noise import Decision
-from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, Seen, State
+from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, InProgress, Seen, State
 from shared.redact import redact
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+IN_PROGRESS_SECONDS = 900  # without an invocation deadline (CLI, demo): Lambda's longest run
+
 
 @dataclass(frozen=True)
 class ChannelOutcome:
     channel: str
-    status: str  # sent | skipped | already | failed
+    status: str  # sent | skipped | already | in-progress | failed
     detail: str = ""
 
 
@@ -55,6 +67,9 @@ class DeliveryResult:
     delivery_id: str
     outcomes: dict[str, ChannelOutcome] = field(default_factory=dict)
     decision: Decision | None = None
+    duplicate: str | None = None  # "completed" | "in progress": another invocation made (or makes) this delivery
+    supersedes: str | None = None  # the fingerprint of the earlier finding of this task that this one updates
+    taken_over: bool = False  # the invocation that claimed it died; this one sent it
 
     @property
     def failed(self) -> list[ChannelOutcome]:
@@ -69,6 +84,11 @@ class DeliveryResult:
                                "channels": {k: {"status": o.status, "detail": o.detail} for k, o in self.outcomes.items()}}
         if self.decision is not None:
             out["noise"] = self.decision.to_dict()
+        for name in ("duplicate", "supersedes"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        if self.taken_over:
+            out["taken_over"] = True
         return out
 
 
@@ -82,40 +102,48 @@ class DeliveryError(RuntimeError):
 
 
 def delivery_id(f: Finding) -> str:
-    t = f.task
-    subject = t.task_arn or (f.deployment.service_arn if f.deployment else None) or ""
-    parts = [f.fingerprint, f.scope, subject, str(t.event_version or 0)]
-    if f.deployment is not None:
-        parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    """(fingerprint, task[, deployment]): the same for a duplicate event and for a later version of it."""
+    return hashlib.sha256(f"{f.fingerprint}|{noise.task_key(f)}".encode()).hexdigest()[:32]
 
 
 def deliver(finding: Finding, channels: Sequence[Channel], state: State, settings: Settings, *,
-            delivery_id_: str | None = None, now: float | None = None) -> DeliveryResult:
+            delivery_id_: str | None = None, now: float | None = None, until: float | None = None) -> DeliveryResult:
+    """`until`: the invocation's deadline (epoch s); the delivery is marked in progress until then."""
+    clock = time.time() if now is None else now
     did = delivery_id_ or delivery_id(finding)
-    at = int(time.time() if now is None else now)
+    at = int(clock)
+    until_ms = int(1000 * (until if until is not None else clock + IN_PROGRESS_SECONDS))
     result = DeliveryResult(did)
     key = noise.noise_key(finding)
+    human = any(ch.human for ch in channels)
 
     counted: Counted | None = None
     prior: dict[str, Any] | None = None  # the pending entry of an earlier attempt
     state_error: str | None = None
-    if any(ch.human for ch in channels):
-        result.decision = noise.rule_out(finding, settings)
-        if result.decision is None:
-            try:
-                seen = noise.observe(finding, did, state, settings, at)
-            except Exception as exc:  # send nothing: the retry counts, decides and sends every channel once
-                state_error = f"noise-control state unavailable: {_safe(exc)}"
-                log.error("%s", state_error)
-            else:
-                if isinstance(seen, Seen):
-                    prior = seen.entry or {"channels": []}  # None: that delivery completed, all is done
-                    stored = prior.get("decision")
-                    result.decision = Decision.from_dict(stored) if stored else None
-                else:
-                    counted = seen
-                    result.decision = noise.decide(seen, settings)
+    claim = noise.claim_for(finding, did, settings, at, until_ms)
+    try:
+        seen = noise.observe(claim, state)
+        if isinstance(seen, InProgress):
+            if seen.until_ms > int(clock * 1000) or not state.take_over(claim, seen.until_ms):
+                return _in_progress(result, channels, seen)
+            result.taken_over = True  # the invocation that claimed it died before it finished
+            log.warning("delivery %s was left in progress by an invocation that ended; sending it", did)
+            seen = Counted(seen.start, seen.count, seen.previous_count)
+    except Exception as exc:  # send nothing: the retry claims, decides and sends every channel once
+        state_error = f"noise-control state unavailable: {_safe(exc)}"
+        log.error("%s", state_error)
+    else:
+        if isinstance(seen, Seen):
+            prior = seen.entry or {"channels": []}  # None: that delivery completed, all is done
+            if seen.entry is None:
+                result.duplicate = "completed"
+            stored = prior.get("decision")
+            result.decision = Decision.from_dict(stored) if stored else None
+        else:
+            counted = seen
+            result.supersedes = seen.supersedes
+            if human:
+                result.decision = noise.rule_out(finding, settings) or noise.decide(seen, settings)
 
     to_send = list(channels)
     if prior is not None:
@@ -129,13 +157,16 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
         if state_error is not None:
             result.outcomes[ch.name] = ChannelOutcome(ch.name, "failed", f"not sent: {state_error}")
         else:
-            result.outcomes[ch.name] = _send(ch, finding, result.decision)
+            result.outcomes[ch.name] = _send(ch, finding, result.decision, result.supersedes)
 
     failed = [ch.name for ch in to_send if result.outcomes[ch.name].status == "failed"]
     if prior is not None:
         _settle_retry(state, key, did, prior, failed, result.decision)
-    elif counted is not None and failed:
-        _hold(state, key, did, counted, failed, result.decision, at)
+    elif counted is not None:
+        if failed:
+            _hold(state, key, did, counted, failed, result.decision, at)
+        else:
+            _complete(state, key, did, counted.forget)
 
     log.info("delivery %s", result.summary())
     if result.failed:
@@ -143,7 +174,25 @@ def deliver(finding: Finding, channels: Sequence[Channel], state: State, setting
     return result
 
 
-def _send(ch: Channel, finding: Finding, decision: Decision | None) -> ChannelOutcome:
+def _in_progress(result: DeliveryResult, channels: Sequence[Channel], seen: InProgress) -> DeliveryResult:
+    """A concurrent duplicate: the invocation that claimed the delivery sends it (and its retry, if it fails)."""
+    result.duplicate = "in progress"
+    for ch in channels:
+        result.outcomes[ch.name] = ChannelOutcome(ch.name, "in-progress", "another invocation is delivering it")
+    log.info("delivery %s is in progress in another invocation (until %d ms): nothing to do", result.delivery_id,
+             seen.until_ms)
+    return result
+
+
+def _complete(state: State, key: str, did: str, forget: Sequence[str] = ()) -> None:
+    try:
+        state.release(key, did, forget)
+    except Exception as exc:
+        log.error("could not record delivery %s as complete; a duplicate after its deadline will send it again: %s",
+                  did, _safe(exc))
+
+
+def _send(ch: Channel, finding: Finding, decision: Decision | None, supersedes: str | None = None) -> ChannelOutcome:
     occurrence = None
     send = ch.send
     if ch.human:
@@ -157,7 +206,10 @@ def _send(ch: Channel, finding: Finding, decision: Decision | None) -> ChannelOu
                 return ChannelOutcome(ch.name, "skipped", decision.reason)
             send = observe
     try:
-        receipt = send(finding, occurrence)
+        if supersedes and getattr(ch, "marks_updates", False):
+            receipt = ch.send(finding, occurrence, supersedes=supersedes)  # type: ignore[call-arg]
+        else:
+            receipt = send(finding, occurrence)
     except Exception as exc:
         detail = _safe(exc)
         log.error("delivery to %s failed: %s", ch.name, detail)

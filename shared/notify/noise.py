@@ -1,7 +1,9 @@
 """Noise control for the human channels (Slack, Chatbot). SNS gets every task regardless.
 
 Policy, per failure (the finding's fingerprint: service, pattern, key facts):
-- an expected stop (verdict "expected") is not posted unless settings.post_expected_stops (no state).
+- an expected stop (verdict "expected") is not posted unless settings.post_expected_stops.
+- an "insufficient evidence" finding (`unknown`, no container known: the event listed none and ECS could
+  not describe the task) is not posted unless settings.post_insufficient (SNS gets it).
 - A window opens at the first occurrence and lasts settings.noise_window_seconds (default 15 min).
   The first occurrence posts. Later ones only increment the window's count, except at growing
   thresholds (10, 50, 200, then every 1000) where a "still happening: seen N times" post goes out,
@@ -13,18 +15,20 @@ Policy, per failure (the finding's fingerprint: service, pattern, key facts):
 - noise_window_seconds = 0 turns noise control off (every finding posts; tasks are still counted,
   in the same single write, so a retry is still recognised).
 
-Counting is one atomic DynamoDB ADD that returns the new count, so concurrent invocations of a
-storm see distinct counts and exactly one of them sees each threshold: the decision to post needs
-no second write.
+Counting is one atomic conditional DynamoDB update that returns the item as it was (hence the new
+count), so concurrent invocations of a storm see distinct counts and exactly one of them sees each
+threshold: the decision to post needs no second write. The same write claims the delivery for
+idempotency (state.py): every delivery is counted and claimed, whatever its channels.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared.models.finding import Finding
-from shared.notify.state import STATE_TTL_SECONDS, Counted, Seen, State, StateError
+from shared.notify.state import STATE_TTL_SECONDS, Claim, Counted, InProgress, Seen, State, StateError
 from shared.render.channels import Occurrence
 from shared.settings import Settings
 
@@ -82,29 +86,58 @@ class Decision:
 
 
 def noise_key(f: Finding) -> str:
-    return f"noise#{f.fingerprint}"
+    """The state item of the finding's service: its noise windows and the tasks it delivered."""
+    t = f.task
+    scope = t.group or t.service or (t.task_definition or "").split(":")[0] or t.task_arn or ""
+    return "noise#" + _hash(t.account or "", t.region or "", t.cluster or "", scope)[:16]
+
+
+def task_key(f: Finding) -> str:
+    """The stopped task (or deployment) the finding is about: the same for every version of its event."""
+    subject = f.task.task_arn or (f.deployment.service_arn if f.deployment else None) or ""
+    parts = [f.scope, subject]
+    if f.deployment is not None:
+        parts += [f.deployment.deployment_id or "", f.deployment.event_name or ""]
+    return _hash(*parts)[:16]
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def rule_out(f: Finding, settings: Settings) -> Decision | None:
-    """The decision that needs no count (nothing is stored for it), or None: count the task."""
+    """The decision that needs no count, or None: the count decides. (The delivery is claimed and counted
+    either way, so that its duplicates are recognised.)"""
     if f.verdict == "expected" and not settings.post_expected_stops:
         return Decision(False, "an expected stop is not posted (ECS_AUTOPSY_POST_EXPECTED_STOPS=true posts it)")
+    if insufficient(f) and not settings.post_insufficient:
+        return Decision(False, "insufficient evidence is not posted (ECS_AUTOPSY_POST_INSUFFICIENT=true posts it)")
     return None
 
 
-def observe(f: Finding, did: str, state: State, settings: Settings, now: int) -> Counted | Seen:
-    """Count delivery `did` of `f` once (one write; two when its window is over), or say it was counted."""
-    key, window = noise_key(f), settings.noise_window_seconds
-    expiration = now + window + STATE_TTL_SECONDS
+def insufficient(f: Finding) -> bool:
+    """An "insufficient evidence" finding: no cause named, and no container known (the event listed none and
+    ECS could not describe the task), so nothing a human could act on beyond what its gaps say."""
+    return f.scope == "task" and f.verdict == "undetermined" and f.pattern == "unknown" and not f.task.containers
+
+
+def claim_for(f: Finding, did: str, settings: Settings, now: int, until_ms: int) -> Claim:
+    window = settings.noise_window_seconds
+    return Claim(noise_key(f), f.fingerprint, task_key(f), did, now, until_ms, window,
+                 now + window + STATE_TTL_SECONDS)
+
+
+def observe(c: Claim, state: State) -> Counted | Seen | InProgress:
+    """Claim and count delivery `c` once (one write; two when its window is over), or say why not."""
     for _ in range(MAX_ROLLS):
-        got = state.count(key, did, now, window, expiration)
-        if isinstance(got, Counted | Seen):
+        got = state.claim(c)
+        if isinstance(got, Counted | Seen | InProgress):
             return got
-        recent = got.start + window + PREVIOUS_WINDOW_MAX_AGE > now
-        rolled = state.roll(key, did, got.start, now, got.count if recent else 0, expiration)
+        recent = got.start + c.window_seconds + PREVIOUS_WINDOW_MAX_AGE > c.now
+        rolled = state.roll(c, got.start, got.count if recent else 0)
         if rolled is not None:
             return rolled
-    raise StateError(f"could not open a new window for {key}: too much contention")
+    raise StateError(f"could not open a new window in {c.key}: too much contention")
 
 
 def decide(counted: Counted, settings: Settings) -> Decision:

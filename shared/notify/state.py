@@ -1,22 +1,45 @@
-"""Delivery and noise-control state: ONE item per failure in the table shared with the idempotency layer.
+"""Delivery state: idempotency, in-progress detection and noise control in ONE DynamoDB item per service.
 
-Key schema (the infra creates it): partition key `id` (S), TTL attribute `expiration` (epoch s), the
-defaults of Powertools Idempotency, so both live in one table. Our item is `noise#<fingerprint>`:
+Key schema (the infra creates it): partition key `id` (S), TTL attribute `expiration` (epoch s). One item
+per service (`noise#<hash of account, region, cluster, service group>`, see `noise.noise_key`) holds:
 
-    count, window_start     the current noise window (ADD: atomic, every invocation sees its own count)
-    previous_count          how many tasks the window before it saw
-    pending                 {delivery id: {"channels": [...], "decision": {...}, "at": epoch s}}: the
-                            channels a failed delivery still has to send and the noise decision it took,
-                            so that its retry re-sends only those and neither counts nor decides again
-    recent_<x>              the last delivery id counted in slot x (16 slots by a hash of the id), then
-                            the token of the write that counted it: a duplicate of a recent delivery
-                            that completed is recognised and not counted, and a write that took effect
-                            but whose answer was lost (botocore retries it) recognises its own token
+    n_<fp>, ws_<fp>, pv_<fp>  the noise window of failure <fp> (its fingerprint): the count, when the window
+                            started, how many tasks the window before it saw
+    t_<slot>                "<task> <fp> <token>": the last stopped task claimed in slot <slot> (64 slots by a
+                            hash of the task key), the fingerprint it was delivered with, and the token of the
+                            write that claimed it. A duplicate event of that task, or a later version of its
+                            STOPPED event with the same diagnosis, is recognised here and sends nothing; a
+                            later version with ANOTHER diagnosis finds the earlier fingerprint and is marked as
+                            an update that supersedes it. A write whose answer was lost (botocore retried it)
+                            recognises its own token.
+    ip_<did>, ic_<did>      delivery <did> is in progress until ip (epoch ms: the invocation's deadline), and the
+                            count it claimed: a concurrent duplicate ends normally ("in progress"), a retry after
+                            the invocation died (timeout, out of memory) takes the delivery over and sends it
+    pending                 {delivery id: {"channels": [...], "decision": {...}, "at": epoch s}}: the channels a
+                            failed delivery still has to send and the noise decision it took, so that its retry
+                            re-sends only those and neither counts nor decides again
     expiration              the last occurrence + the window + 7 days (retries and DLQ redrives within)
 
-A delivery that succeeds costs ONE UpdateItem (`count`), a failed one a second (`hold`), its retry a
-conditional UpdateItem that fails and returns the item (ReturnValuesOnConditionCheckFailure) and one
-that clears its entry (`release`). A window that is over costs one more conditional write (`roll`).
+This replaces Powertools Idempotency on the task-stopped path and keeps its guarantees in the item: the
+claim is one conditional write (in-progress detection), the in-progress mark expires with the
+invocation (a retry after a crash runs again), and a completed delivery is remembered (for as long as
+its slot is not reused by another task of the same service: 64 tasks; the `pending` entries of failed
+deliveries are kept until their retry, whatever the traffic). Idempotency is per stopped task, not per
+event version.
+
+Writes (each one UpdateItem):
+- `claim`    first-seen delivery: counts the task in its failure's window (returns the old item, from
+             which the new count follows), marks it in progress and remembers the task. A duplicate
+             fails the condition and gets the item back (ReturnValuesOnConditionCheckFailure): no second
+             call.
+- `release`  success: the in-progress mark goes (the slot keeps the task: later duplicates send nothing),
+             and so do the windows of other failures over for 2 days and dead marks (the item stays bounded).
+- `hold`     a channel failed: what is still to send, with the decision taken, replaces the mark.
+- `roll`     the window was over: one more conditional write opens the next one.
+- `take_over` a retry finds the mark of an invocation that died: one conditional write takes it.
+
+So a first-seen finding costs 2 writes, an exact duplicate or a later version with the same diagnosis
+1 (the failed claim), a retry of a failed delivery 2.
 
 `MemoryState` implements the same operations in process (CLI, demo, tests run both backends).
 """
@@ -31,8 +54,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 STATE_TTL_SECONDS = 7 * 86_400  # an item outlives its window by this much: a retry within re-sends only what failed
-RECENT_SLOTS = 16
-MAX_PENDING = 200  # failed deliveries remembered per failure (bounds the item far below DynamoDB's 400 KB)
+TASK_SLOTS = 64
+MAX_PENDING = 200  # failed deliveries remembered per service (bounds the item far below DynamoDB's 400 KB)
+FORGET_AFTER = 2 * 86_400  # a window this long over, or a mark this long expired, is dropped by the next completion
+MAX_FORGET = 30  # attributes dropped per write
 
 
 class StateError(RuntimeError):
@@ -40,13 +65,40 @@ class StateError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One delivery: which item, which failure, which task, and until when it is in progress."""
+
+    key: str  # the item (one per service)
+    fp: str  # the finding's fingerprint
+    task: str  # the stopped task (or deployment): per task, not per event version
+    did: str  # the delivery id: (fingerprint, task)
+    now: int  # epoch s
+    until_ms: int  # in progress until (epoch ms): the invocation's deadline
+    window_seconds: int
+    expiration: int
+
+    @property
+    def slot(self) -> str:
+        return f"t_{zlib.crc32(self.task.encode()) % TASK_SLOTS:02x}"
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {"#n": f"n_{self.fp}", "#ws": f"ws_{self.fp}", "#pv": f"pv_{self.fp}", "#pd": "pending",
+                "#did": self.did, "#t": self.slot, "#ip": f"ip_{self.did}", "#ic": f"ic_{self.did}",
+                "#e": "expiration"}
+
+
+@dataclass(frozen=True)
 class Counted:
-    """One occurrence was counted: the window it was counted in, and the failed deliveries pending there."""
+    """This delivery was counted: the window it was counted in, the failed deliveries pending there, and
+    the fingerprint of an earlier finding of the same task it supersedes (another diagnosis)."""
 
     start: int
     count: int
     previous_count: int = 0
     pending: dict[str, int] = field(default_factory=dict)  # delivery id -> when it failed
+    supersedes: str | None = None
+    forget: tuple[str, ...] = ()  # attributes of long-gone windows and dead marks, for the completion to drop
 
 
 @dataclass(frozen=True)
@@ -54,6 +106,16 @@ class Seen:
     """This delivery was counted before: `entry` is what it still has to send (None: it completed)."""
 
     entry: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """Another invocation claimed this delivery and is sending it until `until_ms` (or died before then)."""
+
+    until_ms: int
+    count: int
+    start: int
+    previous_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,50 +127,96 @@ class Stale:
 
 
 class State(Protocol):
-    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
-        """Atomically: Seen when `did` is pending or recent; else Stale when the window is over (window_seconds
-        > 0); else ADD 1 to the count (opening the window on the first occurrence) and remember `did`."""
+    def claim(self, c: Claim) -> Counted | Seen | InProgress | Stale:
+        """Atomically: Seen when the delivery is pending or its task was delivered with this fingerprint;
+        InProgress when it is marked so; Stale when the window is over (window_seconds > 0); else count it
+        (opening the window on the first occurrence), mark it in progress and remember its task."""
         ...
 
-    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
-             expiration: int) -> Counted | None:
-        """Open a new window counting `did` as its first task, if the window is still the one that started
-        at `old_start`; None when another invocation changed it first (count again)."""
+    def roll(self, c: Claim, old_start: int, previous_count: int) -> Counted | None:
+        """Open a new window counting this delivery as its first task, if the window is still the one that
+        started at `old_start`; None when another invocation changed it first (claim again)."""
+        ...
+
+    def take_over(self, c: Claim, old_until_ms: int) -> bool:
+        """Mark the delivery in progress for this invocation if it still carries the mark of the one that died."""
         ...
 
     def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
         """Store what delivery `did` still has to send (and forget the pending deliveries in `drop`)."""
         ...
 
-    def release(self, key: str, did: str) -> None:
-        """Delivery `did` has nothing left to send."""
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
+        """Delivery `did` has nothing left to send (and the attributes in `forget` are dropped)."""
         ...
 
 
-def recent_slot(did: str) -> str:
-    return f"recent_{zlib.crc32(did.encode()) % RECENT_SLOTS:x}"
+def slot_value(value: Any) -> tuple[str, str] | None:
+    """(task, fingerprint) of a task slot ("<task> <fp> <token>")."""
+    parts = str(value).split(" ") if value is not None else []
+    return (parts[0], parts[1]) if len(parts) >= 2 else None
 
 
-def recent_did(value: Any) -> str | None:
-    """The delivery id a recent slot holds ("<did>" or "<did> <token>")."""
-    return str(value).split(" ", 1)[0] if value is not None else None
-
-
-def classify(item: dict[str, Any], did: str, now: int, window_seconds: int) -> Seen | Stale | None:
-    """Why `count` would not count `did` in this item (the condition, evaluated in Python); None: it would."""
+def classify(item: dict[str, Any], c: Claim) -> Seen | InProgress | Stale | None:
+    """Why `claim` would not count `c` in this item (the condition, evaluated in Python); None: it would."""
     pending = item.get("pending") or {}
-    if did in pending:
-        return Seen(dict(pending[did]))
-    if recent_did(item.get(recent_slot(did))) == did:
+    if c.did in pending:
+        return Seen(dict(pending[c.did]))
+    if f"ip_{c.did}" in item:
+        return InProgress(int(item[f"ip_{c.did}"]), int(item.get(f"ic_{c.did}", 1)),
+                          int(item.get(f"ws_{c.fp}", c.now)), int(item.get(f"pv_{c.fp}", 0)))
+    if slot_value(item.get(c.slot)) == (c.task, c.fp):
         return Seen(None)
-    if window_seconds and "window_start" in item and int(item["window_start"]) <= now - window_seconds:
-        return Stale(int(item["window_start"]), int(item.get("count", 0)))
+    ws = item.get(f"ws_{c.fp}")
+    if c.window_seconds and ws is not None and int(ws) <= c.now - c.window_seconds:
+        return Stale(int(ws), int(item.get(f"n_{c.fp}", 0)))
     return None
 
 
-def _counted(item: dict[str, Any]) -> Counted:
-    pending = {d: int(e.get("at", 0)) for d, e in (item.get("pending") or {}).items() if isinstance(e, dict)}
-    return Counted(int(item["window_start"]), int(item["count"]), int(item.get("previous_count", 0)), pending)
+def _pending(item: dict[str, Any]) -> dict[str, int]:
+    return {d: int(e.get("at", 0)) for d, e in (item.get("pending") or {}).items() if isinstance(e, dict)}
+
+
+def _supersedes(old: dict[str, Any], c: Claim) -> str | None:
+    earlier = slot_value(old.get(c.slot))
+    return earlier[1] if earlier and earlier[0] == c.task and earlier[1] != c.fp else None
+
+
+def _counted_from_old(old: dict[str, Any], c: Claim) -> Counted:
+    """The claim's outcome from the item as it was before the claim (ReturnValues=ALL_OLD)."""
+    return Counted(int(old.get(f"ws_{c.fp}", c.now)), int(old.get(f"n_{c.fp}", 0)) + 1,
+                   int(old.get(f"pv_{c.fp}", 0)), _pending(old), _supersedes(old, c), _forgettable(old, c))
+
+
+def _forgettable(item: dict[str, Any], c: Claim) -> tuple[str, ...]:
+    """What no delivery will read again: the windows of other failures over for FORGET_AFTER (a new window
+    mentions the previous one only within a day), and in-progress marks expired that long ago (their
+    invocations died and no retry came). Keeps a service's item bounded however long it lives."""
+    cutoff = c.now - c.window_seconds - FORGET_AFTER
+    out: list[str] = []
+    for name, value in item.items():
+        if name.startswith("ws_") and name != f"ws_{c.fp}" and int(value) < cutoff:
+            out += [f"n_{name[3:]}", name, f"pv_{name[3:]}"]
+        elif name.startswith("ip_") and name != f"ip_{c.did}" and int(value) < (c.now - FORGET_AFTER) * 1000:
+            out += [name, f"ic_{name[3:]}"]
+    return tuple(out[:MAX_FORGET])
+
+
+def _counted_own(item: dict[str, Any], c: Claim) -> Counted:
+    """Our own claim took effect but its answer was lost: the count it claimed is stored with its mark."""
+    return Counted(int(item.get(f"ws_{c.fp}", c.now)), int(item.get(f"ic_{c.did}", item.get(f"n_{c.fp}", 1))),
+                   int(item.get(f"pv_{c.fp}", 0)), _pending(item))
+
+
+def windows(item: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """The noise windows an item holds, by fingerprint: {fp: {count, window_start, previous_count}}."""
+    out: dict[str, dict[str, int]] = {}
+    for name, value in item.items():
+        if name.startswith("n_"):
+            fp = name[2:]
+            out[fp] = {"count": int(value), "window_start": int(item.get(f"ws_{fp}", 0)),
+                       "previous_count": int(item.get(f"pv_{fp}", 0))}
+    return out
 
 
 # -------------------------------------------------------------------------------------------------
@@ -119,45 +227,59 @@ class MemoryState:
         self._lock = threading.Lock()
         self.items: dict[str, dict[str, Any]] = {}
 
-    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
+    def claim(self, c: Claim) -> Counted | Seen | InProgress | Stale:
         with self._lock:
-            item = self.items.get(key)
+            item = self.items.get(c.key)
             if item is not None:
-                why = classify(item, did, now, window_seconds)
+                why = classify(item, c)
                 if why is not None:
                     return why
             else:
-                item = self.items[key] = {"count": 0, "window_start": now, "pending": {}}
-            item["count"] += 1
-            item[recent_slot(did)] = did
-            item["expiration"] = expiration
-            return _counted(item)
+                item = self.items[c.key] = {"pending": {}}
+            old = dict(item)
+            n = f"n_{c.fp}"
+            item[n] = int(item.get(n, 0)) + 1
+            item.setdefault(f"ws_{c.fp}", c.now)
+            item.update({c.slot: _mark(c), f"ip_{c.did}": c.until_ms, f"ic_{c.did}": item[n],
+                         "expiration": c.expiration})
+            return _counted_from_old(old, c)
 
-    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
-             expiration: int) -> Counted | None:
+    def roll(self, c: Claim, old_start: int, previous_count: int) -> Counted | None:
         with self._lock:
-            item = self.items.get(key)
-            if item is None or item["window_start"] != old_start or did in item["pending"] \
-                    or recent_did(item.get(recent_slot(did))) == did:
+            item = self.items.get(c.key)
+            if item is None or item.get(f"ws_{c.fp}") != old_start or c.did in item["pending"]                     or f"ip_{c.did}" in item or slot_value(item.get(c.slot)) == (c.task, c.fp):
                 return None
-            item.update({"window_start": now, "count": 1, "previous_count": previous_count,
-                         recent_slot(did): did, "expiration": expiration})
-            return _counted(item)
+            old = dict(item)
+            item.update({f"ws_{c.fp}": c.now, f"n_{c.fp}": 1, f"pv_{c.fp}": previous_count, c.slot: _mark(c),
+                         f"ip_{c.did}": c.until_ms, f"ic_{c.did}": 1, "expiration": c.expiration})
+            return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c), _forgettable(old, c))
+
+    def take_over(self, c: Claim, old_until_ms: int) -> bool:
+        with self._lock:
+            item = self.items.get(c.key)
+            if item is None or item.get(f"ip_{c.did}") != old_until_ms:
+                return False
+            item[f"ip_{c.did}"] = c.until_ms
+            return True
 
     def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
         with self._lock:
             if key not in self.items:
                 raise StateError(f"no state item {key} to hold delivery {did} in")
-            pending = self.items[key]["pending"]
+            item = self.items[key]
             for old in drop:
-                pending.pop(old, None)
-            pending[did] = dict(entry)
+                item["pending"].pop(old, None)
+            item["pending"][did] = dict(entry)
+            item.pop(f"ip_{did}", None)
+            item.pop(f"ic_{did}", None)
 
-    def release(self, key: str, did: str) -> None:
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
         with self._lock:
             item = self.items.get(key)
             if item is not None:
                 item["pending"].pop(did, None)
+                for name in (f"ip_{did}", f"ic_{did}", *forget):
+                    item.pop(name, None)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -176,60 +298,72 @@ class DynamoState:
             self._client = client("dynamodb")
         return self._client
 
-    def count(self, key: str, did: str, now: int, window_seconds: int, expiration: int) -> Counted | Seen | Stale:
-        names = {"#n": "count", "#ws": "window_start", "#pd": "pending", "#did": did, "#r": recent_slot(did),
-                 "#e": "expiration"}
-        mark = _mark(did)
-        values = {":one": 1, ":now": now, ":empty": {}, ":rid": did, ":rsp": f"{did} ", ":mark": mark,
-                  ":exp": expiration}
-        condition = f"attribute_not_exists(#pd.#did) AND {_NOT_RECENT}"
-        if window_seconds:
+    def claim(self, c: Claim) -> Counted | Seen | InProgress | Stale:
+        mark = _mark(c)
+        values = {":zero": 0, ":one": 1, ":now": c.now, ":empty": {}, ":tf": f"{c.task} {c.fp} ", ":mark": mark,
+                  ":until": c.until_ms, ":exp": c.expiration}
+        condition = f"attribute_not_exists(#pd.#did) AND attribute_not_exists(#ip) AND {_NOT_SAME_TASK}"
+        if c.window_seconds:
             condition += " AND (attribute_not_exists(#ws) OR #ws > :cutoff)"
-            values[":cutoff"] = now - window_seconds
+            values[":cutoff"] = c.now - c.window_seconds
+        names = {k: v for k, v in c.names.items() if k != "#pv"}
         for _ in range(3):
             try:
-                out = self._update(
-                    key, "ADD #n :one SET #ws = if_not_exists(#ws, :now), #pd = if_not_exists(#pd, :empty), "
-                         "#r = :mark, #e = :exp", names, values, condition, "ALL_NEW")
-                return _counted(out)
+                old = self._update(
+                    c.key, "SET #n = if_not_exists(#n, :zero) + :one, #ws = if_not_exists(#ws, :now), "
+                           "#pd = if_not_exists(#pd, :empty), #t = :mark, #ip = :until, "
+                           "#ic = if_not_exists(#n, :zero) + :one, #e = :exp",
+                    names, values, condition, "ALL_OLD")
+                return _counted_from_old(old, c)
             except _Conflict as conflict:
-                item = conflict.item if conflict.item is not None else self._get(key)
-                if item and item.get(recent_slot(did)) == mark:
-                    return _counted(item)  # our own write took effect; botocore retried it after a lost answer
-                why = classify(item or {}, did, now, window_seconds)
+                item = conflict.item if conflict.item is not None else self._get(c.key)
+                if item and item.get(c.slot) == mark:
+                    return _counted_own(item, c)  # our own write took effect; botocore retried it after a lost answer
+                why = classify(item or {}, c)
                 if why is not None:
                     return why
                 # the item changed between the failed write and the read (GetItem fallback only): try again
-        raise StateError(f"could not count an occurrence of {key}: too much contention")
+        raise StateError(f"could not count an occurrence in {c.key}: too much contention")
 
-    def roll(self, key: str, did: str, old_start: int, now: int, previous_count: int,
-             expiration: int) -> Counted | None:
-        names = {"#n": "count", "#ws": "window_start", "#pv": "previous_count", "#pd": "pending", "#did": did,
-                 "#r": recent_slot(did), "#e": "expiration"}
-        mark = _mark(did)
-        values = {":one": 1, ":now": now, ":prev": previous_count, ":empty": {}, ":rid": did, ":rsp": f"{did} ",
-                  ":mark": mark, ":exp": expiration, ":old": old_start}
+    def roll(self, c: Claim, old_start: int, previous_count: int) -> Counted | None:
+        mark = _mark(c)
+        values = {":one": 1, ":now": c.now, ":prev": previous_count, ":empty": {}, ":tf": f"{c.task} {c.fp} ",
+                  ":mark": mark, ":until": c.until_ms, ":exp": c.expiration, ":old": old_start}
         try:
-            out = self._update(
-                key, "SET #ws = :now, #n = :one, #pv = :prev, #pd = if_not_exists(#pd, :empty), #r = :mark, #e = :exp",
-                names, values, f"#ws = :old AND attribute_not_exists(#pd.#did) AND {_NOT_RECENT}", "ALL_NEW")
+            old = self._update(
+                c.key, "SET #ws = :now, #n = :one, #pv = :prev, #pd = if_not_exists(#pd, :empty), #t = :mark, "
+                       "#ip = :until, #ic = :one, #e = :exp",
+                c.names, values,
+                f"#ws = :old AND attribute_not_exists(#pd.#did) AND attribute_not_exists(#ip) AND {_NOT_SAME_TASK}",
+                "ALL_OLD")
         except _Conflict as conflict:
-            if conflict.item and conflict.item.get(recent_slot(did)) == mark:
-                return _counted(conflict.item)  # our own write took effect (its answer was lost)
+            if conflict.item and conflict.item.get(c.slot) == mark:
+                return _counted_own(conflict.item, c)  # our own write took effect (its answer was lost)
             return None
-        return _counted(out)
+        return Counted(c.now, 1, previous_count, _pending(old), _supersedes(old, c), _forgettable(old, c))
+
+    def take_over(self, c: Claim, old_until_ms: int) -> bool:
+        try:
+            self._update(c.key, "SET #ip = :until", {"#ip": f"ip_{c.did}"},
+                         {":until": c.until_ms, ":old": old_until_ms}, "#ip = :old")
+        except _Conflict as conflict:
+            # our own write took effect (its answer was lost), or another retry took it first
+            return bool(conflict.item) and conflict.item.get(f"ip_{c.did}") == c.until_ms
+        return True
 
     def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:
-        names = {"#pd": "pending", "#did": did}
-        expression = "SET #pd.#did = :entry"
+        names = {"#pd": "pending", "#did": did, "#ip": f"ip_{did}", "#ic": f"ic_{did}"}
+        remove = ["#ip", "#ic"]
         if drop:
             names.update({f"#x{i}": old for i, old in enumerate(drop)})
-            expression += " REMOVE " + ", ".join(f"#pd.#x{i}" for i in range(len(drop)))
-        self._update(key, expression, names, {":entry": entry})
+            remove += [f"#pd.#x{i}" for i in range(len(drop))]
+        self._update(key, "SET #pd.#did = :entry REMOVE " + ", ".join(remove), names, {":entry": entry})
 
-    def release(self, key: str, did: str) -> None:
-        self._update(key, "REMOVE #pd.#did", {"#pd": "pending", "#did": did}, None,
-                     "attribute_exists(#pd)", conflict_ok=True)
+    def release(self, key: str, did: str, forget: Sequence[str] = ()) -> None:
+        names = {"#pd": "pending", "#did": did, "#ip": f"ip_{did}", "#ic": f"ic_{did}"}
+        names.update({f"#f{i}": name for i, name in enumerate(forget)})
+        remove = ", ".join(["#pd.#did", "#ip", "#ic", *(f"#f{i}" for i in range(len(forget)))])
+        self._update(key, f"REMOVE {remove}", names, None, "attribute_exists(#pd)", conflict_ok=True)
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _update(self, key: str, expression: str, names: dict[str, str], values: dict[str, Any] | None,
@@ -264,13 +398,13 @@ class DynamoState:
         return _load(item) if item else None
 
 
-# `did` is not the delivery id in its recent slot (stored as "<did>", or "<did> <token>").
-_NOT_RECENT = "(attribute_not_exists(#r) OR (#r <> :rid AND NOT begins_with(#r, :rsp)))"
+# The task's slot does not already hold this task delivered with this fingerprint ("<task> <fp> <token>").
+_NOT_SAME_TASK = "(attribute_not_exists(#t) OR NOT begins_with(#t, :tf))"
 
 
-def _mark(did: str) -> str:
-    """The recent-slot value of one write: the delivery id and a token only this write holds."""
-    return f"{did} {uuid.uuid4().hex[:12]}"
+def _mark(c: Claim) -> str:
+    """The slot value of one claim: the task, its fingerprint and a token only this write holds."""
+    return f"{c.task} {c.fp} {uuid.uuid4().hex[:12]}"
 
 
 class _Conflict(Exception):

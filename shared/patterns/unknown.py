@@ -3,6 +3,11 @@
 Facts: exit codes with their meaning (137 = SIGKILL: OOM kill without an ECS reason, or stopTimeout
 exceeded after SIGTERM; 143 = SIGTERM from outside), stop code. The remediation says what to
 collect next.
+
+Without any container (the event listed none and ECS could not describe the task: it keeps stopped
+tasks about an hour, or the read failed), the finding says plainly that the evidence is insufficient,
+and its gaps say what could not be read; it is not posted to Slack unless ECS_AUTOPSY_POST_INSUFFICIENT
+(shared/notify/noise.py), SNS gets it (issue 10.4).
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class Unknown(Pattern):
         return Match(facts=facts, proofs=tuple(proofs), confidence=0.3, stage=Stage.BENIGN, container=ev.primary)
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
+        if not ev.detail.containers:
+            return _insufficient(ev)
         exits = m.facts.get("exit_codes", {})
         killed = [n for n, c in exits.items() if c in SIGNAL_EXITS]
         steps = []
@@ -93,6 +100,26 @@ class Unknown(Pattern):
                      + "See the exit code meaning and the log excerpt."),
             remediation=steps,
         )
+
+
+def _insufficient(ev: Evidence) -> Explanation:
+    """Nothing to diagnose from: no container, so no exit code, container reason or log stream."""
+    reason = ev.stopped_reason
+    task = (ev.detail.task_arn or "").rsplit("/", 1)[-1] or "the task"
+    return Explanation(
+        title=f"Insufficient evidence: no container details for task {task[:40]}",
+        summary=("The stop event listed no containers and ECS could not describe the task (it keeps stopped "
+                 "tasks for about an hour; the gaps say what could not be read), so there is no exit code, "
+                 "container reason or log stream to diagnose from. "
+                 + (f"ECS's stop reason: {reason[:300]}." if reason else "The event gives no stop reason either.")),
+        remediation=[
+            "Describe the task while ECS still keeps it: `aws ecs describe-tasks --cluster <cluster> --tasks "
+            f"{task}` (the containers' exit codes and reasons), then invoke the manual function with "
+            '{"cluster": ..., "task": ...} to diagnose it again.',
+            "Read the service's events: `aws ecs describe-services ... --query 'services[0].events[:10]'`.",
+            "If a read was denied or throttled (see the gaps), fix that: the next stop is then diagnosed in full.",
+        ],
+    )
 
 
 PATTERN = Unknown()

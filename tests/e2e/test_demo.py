@@ -93,9 +93,10 @@ def test_noise_behaviour(demo):
     # The expected stop reaches SNS (machines) but not Slack (humans), and the handler says why.
     scale_in = rows["scale-in"]
     assert scale_in["results"][0]["delivery"]["channels"]["slack"]["status"] == "skipped"
-    # The duplicate is diagnosed once: the second invocation returns the first one's stored result.
+    # The duplicate is delivered once: the second invocation finds the task delivered (issue 15.7).
     dup = rows["duplicate-event"]
-    assert dup["invocations"] == 2 and dup["results"][0] == dup["results"][1]
+    assert dup["invocations"] == 2 and dup["results"][1]["delivery"]["duplicate"] == "completed"
+    assert dup["results"][0]["fingerprint"] == dup["results"][1]["fingerprint"]
     # The crash loop: 50 task findings and ONE deploy-level finding on SNS; Slack (app mode) gets ONE
     # thread in the team's channel: the parent (edited with the live count), replies at 10 and 50 tasks,
     # the deploy-level finding, and one "recovered" reply (the rollback completed, then a steady state).

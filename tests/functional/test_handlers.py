@@ -92,22 +92,102 @@ def test_task_stopped_posts_to_sns_and_slack(env):
     assert "DATABASE_URL" in text and "KeyError" in text
 
 
-def test_duplicate_event_is_diagnosed_and_delivered_once(env):
+def test_duplicate_event_is_delivered_once(env):
     event = env["world"].stopped_event()
     handler = _handler("task_stopped")
     first = handler(event, Context())
     second = handler(json.loads(json.dumps(event)), Context(aws_request_id="another-request"))
-    assert first == second  # the stored result of the first invocation
+    assert second["delivery"]["duplicate"] == "completed" and "duplicate" not in first["delivery"]
+    assert {k: v for k, v in first.items() if k != "delivery"} == {k: v for k, v in second.items() if k != "delivery"}
     assert len(drain(env["queue"])) == 1
     assert len(env["slack"].accepted) == 1
 
 
-def test_a_new_version_of_the_same_task_is_a_new_event(env):
+def test_later_versions_of_the_same_task_are_one_finding(env):
+    """Issue 10.4: idempotency is per stopped task. Versions 5, 6 and 7 of the task's STOPPED event (only an
+    attachment changed), each delivered twice: one SNS message, one Slack post."""
     handler = _handler("task_stopped")
-    handler(env["world"].stopped_event(version=5), Context())
-    handler(env["world"].stopped_event(version=6), Context())
-    assert len(drain(env["queue"])) == 2  # every task state change reaches SNS
-    assert len(env["slack"].accepted) == 1  # noise control: same failure within the window posts once
+    results = []
+    for version in (5, 6, 7):
+        for attempt in range(2):
+            event = env["world"].stopped_event(version=version)
+            event["id"] = f"event-{version}-{attempt}"
+            results.append(handler(event, Context(aws_request_id=f"req-{version}-{attempt}")))
+    assert len(drain(env["queue"])) == 1
+    assert len(env["slack"].accepted) == 1
+    assert [r["delivery"].get("duplicate") for r in results] == [None] + ["completed"] * 5
+
+
+def test_a_later_version_that_changes_the_diagnosis_is_published_as_an_update(env):
+    handler = _handler("task_stopped")
+    world = env["world"]
+    first = handler(world.stopped_event(version=5, containers=[], stopCode="TaskFailedToStart",
+                                        stoppedReason="CannotPullContainerError: pull image manifest has been "
+                                                      "retried 1 time(s): failed to resolve ref "
+                                                      "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found"),
+                    Context(aws_request_id="v5"))
+    second = handler(world.stopped_event(version=6), Context(aws_request_id="v6"))
+    assert first["fingerprint"] != second["fingerprint"]
+    messages = drain(env["queue"])
+    assert len(messages) == 2
+    attributes = messages[1]["MessageAttributes"]
+    assert attributes["supersedes"]["StringValue"] == first["fingerprint"]
+    assert "supersedes" not in messages[0]["MessageAttributes"]
+    assert second["delivery"]["supersedes"] == first["fingerprint"]
+    third = handler(world.stopped_event(version=7), Context(aws_request_id="v7"))  # same as v6: nothing new
+    assert third["delivery"]["duplicate"] == "completed" and drain(env["queue"]) == []
+
+
+def test_concurrent_duplicates_end_without_an_error(env, monkeypatch, capsys):
+    """Issue 10.4: two invocations of the same event at once. The second finds the delivery in progress and
+    returns normally, saying so, with a metric (no Lambda error for the errors alarm to count).
+
+    moto's DynamoDB applies a conditional write in several steps without a lock, so two requests at once
+    could both pass the condition (DynamoDB itself never lets them): the stand-in takes a lock around
+    UpdateItem, as the real service serialises writes to one item."""
+    import threading
+    import time
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from tests.support.slack_receiver import Reply
+
+    lock = threading.Lock()
+    original = DynamoDBBackend.update_item
+
+    def serialised(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", serialised)
+    event = env["world"].stopped_event()
+    handler = _handler("task_stopped")
+    handler(env["world"].stopped_event(taskArn=event["detail"]["taskArn"][:-1] + "e"), Context())  # warm
+    drain(env["queue"])
+    env["slack"].reset()
+    env["slack"].script(Reply(200, delay=1.5))  # the first invocation is still posting when the second claims
+    results: dict[str, object] = {}
+
+    def invoke(name: str) -> None:
+        try:
+            results[name] = handler(json.loads(json.dumps(event)), Context(aws_request_id=name))
+        except Exception as exc:  # a Lambda error
+            results[name] = exc
+
+    first = threading.Thread(target=invoke, args=("first",))
+    first.start()
+    time.sleep(0.5)
+    second = threading.Thread(target=invoke, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert not any(isinstance(r, Exception) for r in results.values()), results
+    assert results["second"]["delivery"]["duplicate"] == "in progress"
+    assert {o["status"] for o in results["second"]["delivery"]["channels"].values()} == {"in-progress"}
+    assert "duplicate" not in results["first"]["delivery"]
+    assert len(drain(env["queue"])) == 1 and len(env["slack"].accepted) == 1
+    emf = [line for line in _json_lines(env, capsys) if "_aws" in line]
+    assert any("DuplicatesInProgress" in m for m in emf)
 
 
 def test_slack_failure_fails_the_invocation_and_the_retry_sends_only_slack(env):
@@ -250,3 +330,35 @@ def test_a_slow_slack_cannot_outlive_the_invocation(env):
     env["slack"].reset()
     handler(event, Context(aws_request_id="retry"))
     assert len(env["slack"].accepted) == 1 and drain(env["queue"]) == []
+
+
+def _thin_event(env, task_id: str = "feedfacefeedfacefeedfacefeedface") -> dict:
+    """An event without containers (nor stop reason) for a task ECS no longer describes."""
+    from tests.functional.aws_world import CLUSTER
+
+    event = env["world"].stopped_event(containers=[], stopCode=None, stoppedReason=None)
+    arn = f"arn:aws:ecs:{REGION}:123456789012:task/{CLUSTER}/{task_id}"
+    event["detail"]["taskArn"] = event["resources"][0] = arn
+    return event
+
+
+def test_an_event_nothing_can_be_learned_from_is_insufficient_evidence_on_sns_only(env):
+    """Issue 10.4: no containers, and DescribeTasks cannot find the task. The finding says so (unknown,
+    undetermined, a title that says insufficient evidence, the gaps), SNS gets it, Slack does not."""
+    out = _handler("task_stopped")(_thin_event(env), Context())
+    assert out["pattern"] == "unknown"
+    assert out["delivery"]["channels"]["slack"]["status"] == "skipped"
+    assert "ECS_AUTOPSY_POST_INSUFFICIENT" in out["delivery"]["channels"]["slack"]["detail"]
+    (message,) = drain(env["queue"])
+    finding = json.loads(message["Body"])
+    assert finding["verdict"] == "undetermined" and "Insufficient evidence" in finding["title"]
+    assert any("feedface" in g for g in finding["gaps"]), finding["gaps"]  # DescribeTasks did not find it
+    assert env["slack"].accepted == []
+
+
+def test_insufficient_evidence_is_posted_when_configured(env, monkeypatch):
+    monkeypatch.setenv("ECS_AUTOPSY_POST_INSUFFICIENT", "true")
+    reset_caches()
+    out = _handler("task_stopped")(_thin_event(env), Context())
+    assert out["delivery"]["channels"]["slack"]["status"] == "sent"
+    assert len(env["slack"].accepted) == 1 and len(drain(env["queue"])) == 1

@@ -1,13 +1,13 @@
 """The AWS calls of a delivery, counted on moto with shared.aws.Clients (one counter for every client).
 
-A warm diagnosis may make 5 AWS calls in all: GetLogEvents, the idempotency record (PutItem +
-UpdateItem) and SNS Publish leave ONE DynamoDB call for delivery and noise control. The Slack
-webhook is not an AWS call (its secret is cached while warm).
+Idempotency and noise control share one state item (issue 15.7): a delivery claims and counts the task
+in one conditional write and clears its in-progress mark in a second, whatever its channels (SNS only
+and expected stops are deduplicated too). A warm first-seen app crash costs GetLogEvents + 2 writes +
+Publish (+ the Slack post, not an AWS call: its secret is cached while warm); an exact duplicate and a
+later event version with the same diagnosis cost the diagnosis and ONE failed conditional write.
 """
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import pytest
 
@@ -50,10 +50,10 @@ def calls(world, finding, channels=None, settings=None, now=T0, fails=False) -> 
     return dict(clients.calls)
 
 
-ONE = {"dynamodb.UpdateItem": 1, "sns.Publish": 1}
+ONE = {"dynamodb.UpdateItem": 2, "sns.Publish": 1}  # claim + count, publish, clear the in-progress mark
 
 
-def test_happy_path_is_one_dynamodb_call_and_one_publish(world):
+def test_happy_path_is_two_dynamodb_writes_and_one_publish(world):
     assert calls(world, run(CRASH, taskArn=task_arn(1))) == ONE  # first occurrence: posts
     for i in range(2, 10):
         assert calls(world, run(CRASH, taskArn=task_arn(i)), now=T0 + i) == ONE  # repeats: suppressed
@@ -61,22 +61,24 @@ def test_happy_path_is_one_dynamodb_call_and_one_publish(world):
     assert len(world["slack"].accepted) == 2
 
 
-def test_chatbot_and_slack_together_still_one_dynamodb_call(world):
+def test_chatbot_and_slack_together_still_two_dynamodb_writes(world):
     channels = [*world["channels"], ChatbotChannel(world["topic"], world["clients"]("sns"))]
-    assert calls(world, run(CRASH), channels) == {"dynamodb.UpdateItem": 1, "sns.Publish": 2}
+    assert calls(world, run(CRASH), channels) == {"dynamodb.UpdateItem": 2, "sns.Publish": 2}
 
 
-def test_no_human_post_no_dynamodb_call(world):
+def test_expected_stops_and_sns_only_are_deduplicated_too(world):
     expected_stop = run([], taskArn=task_arn(1), stopCode="ServiceSchedulerInitiated",
                         stoppedReason="Scaling activity initiated by deployment",
                         containers=[{"name": "app", "exitCode": 0, "lastStatus": "STOPPED"}])
-    assert calls(world, expected_stop) == {"sns.Publish": 1}
-    assert calls(world, run(CRASH), world["channels"][:1]) == {"sns.Publish": 1}  # SNS only
-    assert calls(world, run(CRASH), [SnsChannel(MISSING_TOPIC, world["clients"]("sns"))], fails=True) == {
-        "sns.Publish": 1}
+    assert calls(world, expected_stop) == ONE
+    assert calls(world, expected_stop, now=T0 + 1) == {"dynamodb.UpdateItem": 1}  # its duplicate: nothing sent
+    assert calls(world, run(CRASH), world["channels"][:1]) == ONE  # SNS only
+    assert calls(world, run(CRASH), world["channels"][:1], now=T0 + 1) == {"dynamodb.UpdateItem": 1}
+    g = run(CRASH, taskArn=task_arn(2))  # SNS only, failing: held for the retry
+    assert calls(world, g, [SnsChannel(MISSING_TOPIC, world["clients"]("sns"))], fails=True) == ONE
 
 
-def test_noise_control_off_is_still_one_call(world):
+def test_noise_control_off_is_still_two_writes(world):
     off = Settings(noise_window_seconds=0)
     for i in range(3):
         assert calls(world, run(CRASH, taskArn=task_arn(i)), settings=off, now=T0 + 5000 * i) == ONE
@@ -85,7 +87,7 @@ def test_noise_control_off_is_still_one_call(world):
 def test_failures_and_retries(world):
     f = run(CRASH)
     world["slack"].script(500, 500, 500, 500)
-    assert calls(world, f, fails=True) == {"dynamodb.UpdateItem": 2, "sns.Publish": 1}  # count, publish, hold
+    assert calls(world, f, fails=True) == {"dynamodb.UpdateItem": 2, "sns.Publish": 1}  # claim, publish, hold
     assert calls(world, f, now=T0 + 60) == {"dynamodb.UpdateItem": 2}  # found pending (failed write), release
     assert calls(world, f, now=T0 + 61) == {"dynamodb.UpdateItem": 1}  # a duplicate of a completed delivery
 
@@ -97,7 +99,7 @@ def test_failures_and_retries(world):
 
 def test_a_new_window_costs_one_more_write(world):
     calls(world, run(CRASH, taskArn=task_arn(1)))
-    assert calls(world, run(CRASH, taskArn=task_arn(2)), now=T0 + 900) == {"dynamodb.UpdateItem": 2, "sns.Publish": 1}
+    assert calls(world, run(CRASH, taskArn=task_arn(2)), now=T0 + 900) == {"dynamodb.UpdateItem": 3, "sns.Publish": 1}
     assert calls(world, run(CRASH, taskArn=task_arn(3)), now=T0 + 901) == ONE
 
 
@@ -107,16 +109,10 @@ def test_table_down_costs_the_failed_call_only(world):
     assert calls(world, run(CRASH), fails=True) == {"dynamodb.UpdateItem": 1}
 
 
-def test_warm_app_crash_with_slack_is_five_calls_with_the_idempotency_record(aws):  # noqa: F811
-    """End to end on moto: warm evidence, a Powertools idempotency record around delivery (as the handler
-    keeps it, on the same table), SNS and Slack: GetLogEvents + PutItem + UpdateItem + 1 DynamoDB write
-    for noise control + Publish."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
+def test_warm_app_crash_with_slack_is_four_calls(aws):  # noqa: F811
+    """End to end on moto: warm evidence, delivery with its state item (idempotency and noise control in one),
+    SNS and Slack: GetLogEvents + 2 DynamoDB writes + Publish (before issue 15.7: 5, with a Powertools
+    idempotency record of its own, PutItem + UpdateItem, next to the noise write)."""
     from shared.evidence import ecs
     from shared.inputs import parse_task_event
     from shared.pipeline import investigate
@@ -128,31 +124,28 @@ def test_warm_app_crash_with_slack_is_five_calls_with_the_idempotency_record(aws
     world.write_logs("app", PANIC_LOGS)
     table = make_table()
     topic = clients("sns").create_topic(Name="ecs-autopsy-findings")["TopicArn"]
-    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients("dynamodb"))
 
     with SlackReceiver() as slack:
         channels = [SnsChannel(topic, clients("sns")), SlackChannel(url=slack.url)]
         state = DynamoState(table, clients("dynamodb"))
 
-        config = IdempotencyConfig(event_key_jmespath="detail.[taskArn, version]")
-        config.register_lambda_context(SimpleNamespace(get_remaining_time_in_millis=lambda: 60_000))
-
-        @idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)
         def handle(event: dict) -> dict:
             _, finding = investigate(parse_task_event(event), clients)
             return deliver(finding, channels, state, Settings(topic_arn=topic)).summary()
 
         raw = world.stopped_event(containers=[{"name": "app", "exitCode": 2, "lastStatus": "STOPPED"}])
-        handle(event=raw)  # the cold start reads the task definition
-        warm = {**raw, "detail": {**raw["detail"], "version": raw["detail"].get("version", 1) + 1}}
+        handle(raw)  # the cold start reads the task definition
+        other = {**raw, "detail": {**raw["detail"], "taskArn": raw["detail"]["taskArn"][:-1] + "e"}}
+        world.write_logs("app", PANIC_LOGS, task_id=other["detail"]["taskArn"].rsplit("/", 1)[-1])
         clients.reset_calls()
-        handle(event=warm)
+        handle(other)
         assert len(slack.accepted) == 1  # the second task of the failure is counted, not posted
-        assert dict(clients.calls) == {"logs.GetLogEvents": 1, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 2,
-                                       "sns.Publish": 1}
-        assert clients.total_calls == 5
+        assert dict(clients.calls) == {"logs.GetLogEvents": 1, "dynamodb.UpdateItem": 2, "sns.Publish": 1}
+        assert clients.total_calls == 4
         clients.reset_calls()
-        assert handle(event=warm)["channels"]["slack"]["status"] == "skipped"  # the same event again:
-        assert dict(clients.calls) == {"dynamodb.PutItem": 1}  # the idempotency record answers, nothing is sent
+        later = {**other, "detail": {**other["detail"], "version": other["detail"].get("version", 1) + 1}}
+        out = handle(later)  # a later STOPPED event of the same task, same diagnosis:
+        assert out["duplicate"] == "completed" and out["channels"]["sns"]["status"] == "already"
+        assert dict(clients.calls) == {"logs.GetLogEvents": 1, "dynamodb.UpdateItem": 1}  # nothing is sent
         assert len(slack.accepted) == 1
     ecs.clear_cache()

@@ -22,6 +22,7 @@ from shared.notify import (
 )
 from shared.notify.noise import is_threshold, next_threshold, noise_key
 from shared.notify.slack import BoundedRetryHandler
+from shared.notify.state import windows
 from shared.settings import Settings
 from tests.support.aws import REGION, aws, drain, make_table, make_topic_with_queue  # noqa: F401  (fixture)
 from tests.support.slack_receiver import SlackReceiver
@@ -54,20 +55,23 @@ def env(request, aws, slack):  # noqa: F811
             "table": table, "topic": topic, "sns": sns, "backend": request.param}
 
 
-def noise_item(env, f) -> dict:
-    """The numbers of the failure's state item (count, window_start, previous_count, expiration)."""
+def state_item(env, f) -> dict:
+    """The service's state item (one per service: its failures' windows, its tasks, pending deliveries)."""
     if env["backend"] == "memory":
-        return {k: v for k, v in env["state"].items[noise_key(f)].items() if isinstance(v, int)}
-    item = env["ddb"].get_item(TableName=env["table"], Key={"id": {"S": noise_key(f)}})["Item"]
-    return {k: int(v["N"]) for k, v in item.items() if "N" in v}
+        return env["state"].items[noise_key(f)]
+    from shared.notify.state import _load
+
+    return _load(env["ddb"].get_item(TableName=env["table"], Key={"id": {"S": noise_key(f)}})["Item"])
+
+
+def noise_item(env, f) -> dict:
+    """The failure's noise window in its service's item (count, window_start, previous_count) and the expiration."""
+    item = state_item(env, f)
+    return {**windows(item)[f.fingerprint], "expiration": int(item["expiration"])}
 
 
 def pending(env, f) -> dict:
-    if env["backend"] == "memory":
-        return env["state"].items[noise_key(f)]["pending"]
-    from shared.notify.state import _load
-
-    return _load(env["ddb"].get_item(TableName=env["table"], Key={"id": {"S": noise_key(f)}})["Item"])["pending"]
+    return state_item(env, f)["pending"]
 
 
 def test_failed_slack_fails_the_invocation_and_the_retry_sends_only_slack(env):
@@ -143,17 +147,19 @@ def test_a_suppressed_task_whose_sns_failed_is_not_counted_again(env):
     assert noise_item(env, f)["count"] == 4 and len(env["slack"].accepted) == 1
 
 
-def test_sns_only_failure_keeps_no_state_and_the_retry_resends_sns(env):
+def test_sns_only_failure_is_held_and_the_retry_resends_sns_once(env):
     f = run(CRASH)
     with pytest.raises(DeliveryError):
         deliver(f, [SnsChannel(f"arn:aws:sns:{REGION}:111122223333:absent", env["sns"])], env["state"], Settings(),
                 now=T0)
+    assert pending(env, f)[delivery_id(f)]["channels"] == ["sns"]
     assert deliver(f, env["channels"][:1], env["state"], Settings(), now=T0 + 60).outcomes["sns"].status == "sent"
     assert len(drain(env["queue"])) == 1
-    if env["backend"] == "memory":
-        assert env["state"].items == {}
-    else:
-        assert env["ddb"].scan(TableName=env["table"])["Items"] == []
+    assert pending(env, f) == {}
+    # SNS-only setups are deduplicated too (before, they kept no state and a duplicate published again)
+    dup = deliver(f, env["channels"][:1], env["state"], Settings(), now=T0 + 61)
+    assert dup.outcomes["sns"].status == "already" and dup.duplicate == "completed"
+    assert drain(env["queue"]) == []
 
 
 def test_duplicate_event_is_delivered_once(env):
@@ -243,6 +249,13 @@ def test_expected_stop_is_not_posted_to_slack_by_default(env):
     assert env["slack"].accepted == [] and len(drain(env["queue"])) == 1
 
 
+def test_expected_stop_duplicate_is_not_published_again(env):
+    f = expected_stop()
+    deliver(f, env["channels"], env["state"], Settings(), now=T0)
+    again = deliver(f, env["channels"], env["state"], Settings(), now=T0 + 5)
+    assert again.outcomes["sns"].status == "already" and len(drain(env["queue"])) == 1
+
+
 def test_expected_stop_is_posted_when_configured(env):
     deliver(expected_stop(), env["channels"], env["state"], Settings(post_expected_stops=True), now=T0)
     assert len(env["slack"].accepted) == 1
@@ -305,29 +318,56 @@ def test_thresholds():
     assert next_threshold(1) == 10 and next_threshold(200) == 1000 and next_threshold(1500) == 2000
 
 
+def _claim(task: str, now: int, window: int = 900, fp: str = "f1", until_ms: int | None = None):
+    from shared.notify.state import Claim
+
+    return Claim("noise#svc", fp, task, f"{fp}-{task}", now, until_ms if until_ms is not None else (now + 60) * 1000,
+                 window, T0 + 10**6)
+
+
 @pytest.mark.parametrize("kind", ["memory", "dynamodb"])
 def test_state_semantics(aws, kind):  # noqa: F811
-    from shared.notify.state import Counted, Seen, Stale
+    from shared.notify.state import Counted, InProgress, Seen, Stale
 
     state = MemoryState() if kind == "memory" else DynamoState(make_table(), boto3.client("dynamodb", region_name=REGION))
-    k, exp = "noise#x", T0 + 10**6
-    assert state.count(k, "d1", T0, 900, exp) == Counted(T0, 1, 0, {})
-    assert state.count(k, "d2", T0 + 899, 900, exp) == Counted(T0, 2, 0, {})
-    assert state.count(k, "d2", T0 + 899, 900, exp) == Seen(None)  # a duplicate: not counted
-    state.hold(k, "d2", {"channels": ["slack"], "at": T0 + 899})
-    assert state.count(k, "d2", T0 + 950, 900, exp) == Seen({"channels": ["slack"], "at": T0 + 899})  # before Stale
-    assert state.count(k, "d3", T0 + 900, 900, exp) == Stale(T0, 2)
+    k = "noise#svc"
+    assert state.claim(_claim("t1", T0)) == Counted(T0, 1, 0, {})
+    state.release(k, "f1-t1")
+    assert state.claim(_claim("t2", T0 + 899)) == Counted(T0, 2, 0, {})
+    # claimed and not finished: a concurrent duplicate is told so, with the count it claimed
+    assert state.claim(_claim("t2", T0 + 899)) == InProgress((T0 + 899 + 60) * 1000, 2, T0, 0)
+    state.hold(k, "f1-t2", {"channels": ["slack"], "at": T0 + 899})
+    assert state.claim(_claim("t2", T0 + 950)) == Seen({"channels": ["slack"], "at": T0 + 899})  # before Stale
+    assert state.claim(_claim("t1", T0 + 950)) == Seen(None)  # a completed task: before Stale too
+    assert state.claim(_claim("t3", T0 + 900)) == Stale(T0, 2)
     # two invocations find the window over; the first opens the next one, the second counts in it
-    assert state.count(k, "d4", T0 + 900, 900, exp) == Stale(T0, 2)
-    assert state.roll(k, "d3", T0, T0 + 900, 2, exp) == Counted(T0 + 900, 1, 2, {"d2": T0 + 899})
-    assert state.roll(k, "d4", T0, T0 + 900, 2, exp) is None
-    assert state.count(k, "d4", T0 + 900, 900, exp) == Counted(T0 + 900, 2, 2, {"d2": T0 + 899})
-    state.release(k, "d2")
+    assert state.claim(_claim("t4", T0 + 900)) == Stale(T0, 2)
+    assert state.roll(_claim("t3", T0 + 900), T0, 2) == Counted(T0 + 900, 1, 2, {"f1-t2": T0 + 899})
+    assert state.roll(_claim("t4", T0 + 900), T0, 2) is None
+    assert state.claim(_claim("t4", T0 + 900)) == Counted(T0 + 900, 2, 2, {"f1-t2": T0 + 899})
+    state.release(k, "f1-t2")
+    state.release(k, "f1-t3")
     state.hold(k, "d5", {"channels": ["sns"], "at": T0 + 901})
     state.hold(k, "d6", {"channels": ["sns"], "at": T0 + 902}, drop=["d5"])
-    assert state.count(k, "d7", T0 + 903, 0, exp) == Counted(T0 + 900, 3, 2, {"d6": T0 + 902})  # window 0: no Stale
+    assert state.claim(_claim("t7", T0 + 903, window=0)) == Counted(T0 + 900, 3, 2, {"d6": T0 + 902})  # window 0
+    # the same task with another diagnosis (a later event version): counted in its own window, superseding
+    assert state.claim(_claim("t7", T0 + 904, fp="f2")) == Counted(T0 + 904, 1, 0, {"d6": T0 + 902}, "f1")
+    # an invocation that died: its mark expires; one retry takes it over, a second one does not
+    dead = _claim("t8", T0 + 905, until_ms=(T0 + 906) * 1000)
+    state.claim(dead)
+    late = _claim("t8", T0 + 907)
+    got = state.claim(late)
+    assert got == InProgress((T0 + 906) * 1000, 4, T0 + 900, 2)
+    assert state.take_over(late, got.until_ms)
+    assert not state.take_over(_claim("t8", T0 + 907, until_ms=(T0 + 970) * 1000), got.until_ms)
     state.release("noise#absent", "d1")  # nothing to release: no error, no item
-    assert state.count("noise#absent", "d1", T0, 900, exp) == Counted(T0, 1, 0, {})
+    assert state.claim(_claim_absent()) == Counted(T0, 1, 0, {})
+
+
+def _claim_absent():
+    from dataclasses import replace
+
+    return replace(_claim("t1", T0), key="noise#absent")
 
 
 def test_the_item_is_read_when_a_failed_write_does_not_return_it(aws):  # noqa: F811
@@ -344,14 +384,14 @@ def test_the_item_is_read_when_a_failed_write_does_not_return_it(aws):  # noqa: 
 
     ddb.meta.events.register("after-call.dynamodb.UpdateItem", strip_item)
     state = DynamoState(make_table(), ddb)
-    state.count("noise#x", "d1", T0, 900, T0 + 10**6)
-    state.hold("noise#x", "d1", {"channels": ["slack"], "at": T0})
+    state.claim(_claim("t1", T0))
+    state.hold("noise#svc", "f1-t1", {"channels": ["slack"], "at": T0})
     clients.reset_calls()
-    assert state.count("noise#x", "d1", T0 + 1, 900, T0 + 10**6) == Seen({"channels": ["slack"], "at": T0})
+    assert state.claim(_claim("t1", T0 + 1)) == Seen({"channels": ["slack"], "at": T0})
     assert dict(clients.calls) == {"dynamodb.UpdateItem": 1, "dynamodb.GetItem": 1}
 
 
-def test_one_item_per_failure_and_it_expires(env):
+def test_one_item_per_service_and_it_expires(env):
     f = run(CRASH)
     deliver(f, env["channels"], env["state"], Settings(), now=T0)
     deliver(run(CRASH, taskArn=task_arn(7)), env["channels"], env["state"], Settings(), now=T0 + 5)
@@ -363,7 +403,8 @@ def test_one_item_per_failure_and_it_expires(env):
 def test_delivery_ids():
     a = run(CRASH, taskArn=task_arn(1))
     assert delivery_id(a) == delivery_id(run(CRASH, taskArn=task_arn(1)))  # same event twice: same id
-    assert delivery_id(a) != delivery_id(run(CRASH, taskArn=task_arn(1), version=6))  # a later event version
+    # per stopped task, not per event version (issue 10.4): a later version with the same diagnosis is the same
+    assert delivery_id(a) == delivery_id(run(CRASH, taskArn=task_arn(1), version=6))
     assert delivery_id(a) != delivery_id(run(CRASH, taskArn=task_arn(2)))
     from shared.models.finding import DeploymentSummary
 
@@ -372,3 +413,59 @@ def test_delivery_ids():
             deployment_id=deployment_id, event_name="SERVICE_DEPLOYMENT_FAILED")})
 
     assert delivery_id(dep("ecs-svc/1")) != delivery_id(dep("ecs-svc/2")) != delivery_id(a)
+
+
+def test_a_concurrent_duplicate_is_in_progress_and_a_dead_invocation_is_taken_over(env):
+    """The claim marks the delivery in progress until the invocation's deadline: a duplicate before then ends
+    normally and sends nothing; a retry after it (the invocation died between claim and completion) takes
+    the delivery over and sends every channel, with the decision of the count it claimed."""
+    from shared.notify import noise
+
+    f = run(CRASH)
+    state = env["state"]
+
+    did = delivery_id(f)
+    claimed = noise.observe(noise.claim_for(f, did, Settings(), T0, (T0 + 60) * 1000), state)  # then it died
+    assert claimed.count == 1
+    dup = deliver(f, env["channels"], state, Settings(), now=T0 + 5)
+    assert dup.duplicate == "in progress" and {o.status for o in dup.outcomes.values()} == {"in-progress"}
+    assert env["slack"].accepted == [] and drain(env["queue"]) == []
+    retry = deliver(f, env["channels"], state, Settings(), now=T0 + 61)  # Lambda's retry, after the deadline
+    assert retry.taken_over and {o.status for o in retry.outcomes.values()} == {"sent"}
+    assert retry.decision is not None and retry.decision.post and retry.decision.count == 1
+    assert len(env["slack"].accepted) == 1 and len(drain(env["queue"])) == 1
+    late = deliver(f, env["channels"], state, Settings(), now=T0 + 120)
+    assert late.duplicate == "completed" and noise_item(env, f)["count"] == 1
+
+
+def test_a_later_version_with_another_diagnosis_supersedes_the_first(env):
+    first = run(CRASH, taskArn=task_arn(1), version=5)
+    second = run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1), version=6)
+    assert first.fingerprint != second.fingerprint
+    deliver(first, env["channels"], env["state"], Settings(), now=T0)
+    update = deliver(second, env["channels"], env["state"], Settings(), now=T0 + 1)
+    assert update.supersedes == first.fingerprint and update.summary()["supersedes"] == first.fingerprint
+    messages = drain(env["queue"])
+    assert len(messages) == 2
+    assert messages[1]["MessageAttributes"]["supersedes"]["StringValue"] == first.fingerprint
+    again = deliver(run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1), version=7),
+                    env["channels"], env["state"], Settings(), now=T0 + 2)
+    assert again.duplicate == "completed" and drain(env["queue"]) == []
+
+
+def test_long_gone_windows_and_dead_marks_are_dropped(env):
+    """One item per service lives as long as the service fails now and then: what no delivery reads again
+    (another failure's window over for two days, the in-progress mark of an invocation that died and was
+    never retried) is dropped by the next completion, so the item stays bounded."""
+    from shared.notify import noise
+
+    old = run(["OSError: [Errno 98] Address already in use"], taskArn=task_arn(1))
+    deliver(old, env["channels"], env["state"], Settings(), now=T0)
+    dead = run(CRASH, taskArn=task_arn(2))
+    noise.observe(noise.claim_for(dead, delivery_id(dead), Settings(), T0, (T0 + 60) * 1000), env["state"])
+    later = T0 + 900 + 3 * 86_400
+    deliver(run(CRASH, taskArn=task_arn(3)), env["channels"], env["state"], Settings(), now=later)
+    item = state_item(env, old)
+    assert old.fingerprint not in windows(item)  # the other failure's window is gone
+    assert not any(k.startswith(("ip_", "ic_")) for k in item)  # the dead mark too
+    assert windows(item)[dead.fingerprint]["count"] == 1  # the failure just counted stays (a new window)

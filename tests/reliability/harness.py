@@ -322,12 +322,21 @@ class Lambda:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
 
     def noise_items(self) -> list[dict]:
+        """The noise windows in the state table, one per failure: its item's id, the fingerprint, the count,
+        window_start and previous_count (one item per service holds the windows of its failures)."""
         from boto3.dynamodb.types import TypeDeserializer
+
+        from shared.notify.state import windows
 
         des = TypeDeserializer()
         ddb = self.clients()("dynamodb")
         items = ddb.scan(TableName=self.table, ConsistentRead=True)["Items"]
-        return [{k: des.deserialize(v) for k, v in it.items()} for it in items if it["id"]["S"].startswith("noise#")]
+        out = []
+        for it in items:
+            if it["id"]["S"].startswith("noise#"):
+                item = {k: des.deserialize(v) for k, v in it.items()}
+                out += [{"id": item["id"], "fingerprint": fp, **w} for fp, w in windows(item).items()]
+        return out
 
     def clear_table(self) -> None:
         ddb = self.clients()("dynamodb")

@@ -1,8 +1,9 @@
 """Duplicates and storms (issue 6, part 3), on moto with the subscriber queue and the Slack receiver.
 
 - The same event delivered three times gives one SNS message and one Slack post: through the handler
-  (Powertools Idempotency answers the repeats), and again once the idempotency record is gone (it
-  expires after a day; noise-control state then recognises the delivery id).
+  (the delivery state item recognises the repeats: one failed conditional write each, issue 15.7),
+  and again later: the state item outlives its noise window by 7 days. (Until issue 15.7 a Powertools
+  idempotency record, kept a day, answered the repeats with the stored result of the first.)
 - A crash-looping service: 1,000 tasks with distinct task ARNs, same task definition, same failure,
   one after the other (about 40 ms a task here: well within a minute on a normal machine, and within
   one noise window of 15 minutes in any case), each through the whole handler: evidence read from
@@ -36,13 +37,15 @@ def test_same_event_three_times_gives_one_notification(monkeypatch):
         event = world.stopped_event()
         results = [lam.invoke("task_stopped", copy.deepcopy(event), request_id=f"delivery-{i}") for i in range(3)]
         assert not any(isinstance(r, Exception) for r in results), results
-        assert results[0] == results[1] == results[2]  # the stored result of the first
+        # the repeats are recognised as duplicates of the first (same finding, nothing sent)
+        assert [r["delivery"].get("duplicate") for r in results] == [None, "completed", "completed"]
+        assert len({r["fingerprint"] for r in results}) == 1
         sns, slack = len(lam.sns()), len(lam.slack.accepted)
         record(FIG, "same event x3 through the handler: SNS messages, Slack posts", f"{sns}, {slack}")
         assert (sns, slack) == (1, 1)
 
-        # A day later the idempotency record has expired, the noise item (kept for its window + 7 days)
-        # has not: the delivery id is recognised and nothing is sent again.
+        # Anything else in the table gone (the Powertools idempotency record, kept a day, before issue
+        # 15.7), the state item (kept for its window + 7 days) recognises the task: nothing is sent again.
         ddb = lam.clients()("dynamodb")
         for item in ddb.scan(TableName=lam.table)["Items"]:
             if not item["id"]["S"].startswith("noise#"):
@@ -51,7 +54,7 @@ def test_same_event_three_times_gives_one_notification(monkeypatch):
             out = lam.invoke("task_stopped", copy.deepcopy(event), request_id=f"late-{i}")
             assert not isinstance(out, Exception), out
         late = (len(lam.sns()), len(lam.slack.accepted) - 1)
-        record(FIG, "same event x3 more, idempotency record expired: SNS, Slack", f"{late[0]}, {late[1]}")
+        record(FIG, "same event x3 more, later (state item only): SNS, Slack", f"{late[0]}, {late[1]}")
         assert late == (0, 0)
         (item,) = lam.noise_items()
         assert item["count"] == 1
