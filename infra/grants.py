@@ -142,11 +142,14 @@ def _describe_services(s: Scope) -> Grant:
 
 
 def _service_history(action: str, kind: str) -> Builder:
-    """ListServiceDeployments authorises on the service, DescribeServiceRevisions on the revision."""
+    """ListServiceDeployments authorises on the service, DescribeServiceRevisions on the revision: scoped like
+    DescribeServices (the watched clusters, by the ecs:cluster condition, when they fit in IAM's limits)."""
     def build(s: Scope) -> Grant:
-        return Grant("Ecs" + action.split(":")[1], (action,), tuple(s.in_clusters(kind)),
-                     wildcard_reason=f"service names are not known in advance; scoped to the watched clusters' "
-                                     f"services{'' if s.clusters else ' (' + _ALL_CLUSTERS + ')'}")
+        if s.clusters_in_iam:
+            return _in_watched_clusters(s, action, kind)
+        return Grant("Ecs" + action.split(":")[1], (action,), (s.ecs_arn(f"{kind}/*"),),
+                     wildcard_reason="service names are not known in advance; every service of the account: "
+                                     + (_TOO_MANY if s.clusters else _ALL_CLUSTERS))
 
     return build
 

@@ -57,7 +57,8 @@ class Unknown(Pattern):
 
     def match(self, ev: Evidence) -> Match | None:
         facts: dict = {}
-        exits = {c.name: c.exit_code for c in ev.detail.containers if c.exit_code is not None}
+        exits = {c.name or f"containers[{i}]": c.exit_code for i, c in enumerate(ev.detail.containers)
+                 if c.exit_code is not None}
         if exits:
             facts["exit_codes"] = exits
             meanings = {str(code): _MEANING[code] for code in set(exits.values()) if code in _MEANING}

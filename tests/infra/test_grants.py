@@ -70,10 +70,15 @@ def test_cluster_scoping_is_one_condition_list():
                                 "arn:aws-cn:ecs:cn-north-1:222222222222:cluster/cn"]
     grants = {g.sid: g for g in G.code_grants(P.FUNCTION_ACTIONS["manual"], s)}
     g = grants["EcsInWatchedClusters"]
-    assert set(g.actions) == {"ecs:DescribeTasks", "ecs:DescribeServices"}
-    assert g.resources == ("arn:aws:ecs:eu-west-1:123456789012:task/*", "arn:aws-cn:ecs:cn-north-1:222222222222:task/*",
-                           "arn:aws:ecs:eu-west-1:123456789012:service/*",
-                           "arn:aws-cn:ecs:cn-north-1:222222222222:service/*")
+    # The deploy history (what changed) reads the same services, under the same condition.
+    assert set(g.actions) == {"ecs:DescribeTasks", "ecs:DescribeServices", "ecs:ListServiceDeployments",
+                              "ecs:DescribeServiceRevisions"}
+    assert set(g.resources) == {"arn:aws:ecs:eu-west-1:123456789012:task/*",
+                                "arn:aws-cn:ecs:cn-north-1:222222222222:task/*",
+                                "arn:aws:ecs:eu-west-1:123456789012:service/*",
+                                "arn:aws-cn:ecs:cn-north-1:222222222222:service/*",
+                                "arn:aws:ecs:eu-west-1:123456789012:service-revision/*",
+                                "arn:aws-cn:ecs:cn-north-1:222222222222:service-revision/*"}
     assert g.conditions == {"ArnLike": {"ecs:cluster": s.cluster_arns()}}
     listing = grants["EcsListTasksInWatchedClusters"]
     assert (listing.actions, listing.resources) == (("ecs:ListTasks",), ("*",))

@@ -82,11 +82,12 @@ def test_hub_grants_are_scoped_to_clusters_secret_and_member_roles(t, fn):
     # and action); the resources are the tasks and services of the clusters' Regions and accounts.
     clusters = {"ArnLike": {"ecs:cluster": [f"{HERE}:cluster/prod", STAGING]}}
     ecs = s["EcsInWatchedClusters"]
-    assert sorted(as_list(ecs["Action"])) == sorted(
-        a for a in FUNCTION_ACTIONS[fn] if a in ("ecs:DescribeTasks", "ecs:DescribeServices"))
-    kinds = ["task"] + (["service"] if "ecs:DescribeServices" in FUNCTION_ACTIONS[fn] else [])
-    assert render(as_list(ecs["Resource"])) == [r for k in kinds for r in (
-        f"{HERE}:{k}/*", f"arn:aws:ecs:eu-west-1:123456789012:{k}/*")]
+    in_clusters = {"ecs:DescribeTasks": "task", "ecs:DescribeServices": "service",
+                   "ecs:ListServiceDeployments": "service", "ecs:DescribeServiceRevisions": "service-revision"}
+    assert sorted(as_list(ecs["Action"])) == sorted(a for a in FUNCTION_ACTIONS[fn] if a in in_clusters)
+    kinds = dict.fromkeys(in_clusters[a] for a in in_clusters if a in FUNCTION_ACTIONS[fn])
+    assert sorted(render(as_list(ecs["Resource"]))) == sorted(r for k in kinds for r in (
+        f"{HERE}:{k}/*", f"arn:aws:ecs:eu-west-1:123456789012:{k}/*"))
     assert render(ecs["Condition"]) == clusters
     if "ecs:ListTasks" in FUNCTION_ACTIONS[fn]:
         listing = s["EcsListTasksInWatchedClusters"]

@@ -168,13 +168,13 @@ class Faults:
 
 def warm_reset() -> None:
     """Between two cells of a matrix: the caches a new container would not have (task definitions,
-    the webhook secret, the storm memory), keeping the built clients."""
-    from shared.evidence import ecs, gather
-    from shared.notify import secrets
+    the webhook secret, the storm memory, what changed in the deploy ...), keeping the built clients,
+    settings and channels, whose calls the cells count."""
+    import functions.runtime  # noqa: F401  (its caches are registered, and kept here)
+    from shared import warm
 
-    ecs.clear_cache()
-    gather.clear_storm_cache()
-    secrets.clear_cache()
+    warm.reset(keep=("shared.aws.", "shared.notify.aws.", "shared.settings.", "functions.runtime.",
+                     "shared.notify.forget_memory_state"))
 
 
 class _Errors(logging.Handler):
