@@ -9,6 +9,7 @@ pass of tens of microseconds. Without the wheel (an unusual platform) the scan f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 try:  # pragma: no cover - exercised on machines without the wheel
@@ -18,6 +19,8 @@ except ImportError:  # pragma: no cover
 
 HAVE_AUTOMATON = BytesAhoCorasick is not None
 
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 class NeedleSet:
     """A fixed set of lower-case literal needles."""
@@ -42,7 +45,11 @@ class NeedleSet:
             if low.isascii():
                 found = self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
             else:
-                found = self._str_ac.find_matches_as_indexes(low, overlapping=True)  # type: ignore[union-attr]
+                try:
+                    found = self._str_ac.find_matches_as_indexes(low, overlapping=True)  # type: ignore[union-attr]
+                except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
+                    safe = _SURROGATE.sub("\ufffd", low)
+                    found = self._str_ac.find_matches_as_indexes(safe, overlapping=True)  # type: ignore[union-attr]
             return [(index, start) for index, start, _ in found]
         out: list[tuple[int, int]] = []
         for index, needle in enumerate(self.needles):

@@ -349,8 +349,10 @@ def malformed_event(p: Pick) -> tuple[Any, tuple[str, ...]]:
             return ev, ("detail-type",)
         ev["source"] = p.choice(["aws.ec2", "aws.batch", "", 5, "AWS.ECS"])
         return ev, ("source",)
-    if kind == 7:  # not an object at all
-        return p.choice([lambda: [json_ish(p)], lambda: p.text(30), lambda: p.int(-9, 9), lambda: 1.5, lambda: True,
+    if kind == 7:  # not an object at all (a list is read as `--query tasks` output: its first item must be a task)
+        if p.bool():
+            return [json_ish(p)], ("expected an object", "tasks.0", "the list of tasks is empty", "invalid ECS task event")
+        return p.choice([lambda: p.text(30), lambda: p.int(-9, 9), lambda: 1.5, lambda: True,
                          lambda: None])(), ("expected a JSON object",)
     if kind == 8:  # an object that is no ECS event
         obj = {}
