@@ -90,20 +90,19 @@ def normalise(
         raw, forced, joined = split_entries(flat, each)
     else:
         raw, forced, joined = split_entries(entries)
+    streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
     if "@timestamp," in joined or joined[:1] == "|" or "\n|" in joined:
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
-        streams: dict[str, str | None] = {}
         for i, line in enumerate(raw):
-            f = forced[i] if type(forced) is list else forced
-            for row in _rows(line, known, f, streams, header):  # type: ignore[arg-type]
+            f = forced[i] if isinstance(forced, list) else forced
+            for row in _rows(line, known, f, streams, header):
                 texts.append(row[0])
                 containers.append(row[1])
                 stamps.append(row[2])
                 hints.append(row[3])
         return LogSet(texts, containers, stamps, hints)
-    streams: dict[str, str | None] = {}
     container_of = partial(_container_only, known, streams)
     container_of.every = partial(_every_container, known, streams)  # type: ignore[attr-defined]
     return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
