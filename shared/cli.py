@@ -191,7 +191,7 @@ def _with_task_definitions(event: object, logs: object, td_path: Path, previous_
 
 def _live_command() -> Callable[[argparse.Namespace], int] | None:
     try:
-        from shared import live  # type: ignore[attr-defined]
+        from shared import live
     except ImportError:
         return None
     return live.cli_diagnose

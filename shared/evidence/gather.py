@@ -123,7 +123,7 @@ class Gatherer:
         d = event.detail
         task, gap = guarded(f"Task {task_id(d.task_arn)}", "ecs:DescribeTasks", ecs.fetch_task,
                             self.clients("ecs", self.region), d.cluster_arn, d.task_arn)
-        if gap:
+        if task is None:  # the read failed: `gap` says why
             self._gap(gap)
             return event
         fresh = ecs.task_event(task)
@@ -157,7 +157,7 @@ class Gatherer:
         first = [by_name[n] for n in failing if n in by_name and n in ran]
         rest = [s for name, s in by_name.items() if name not in failing and name in ran]
         storm = _storm_key(event) if self.collapse else None
-        reused = _STORM.get(storm)
+        reused = _STORM.get(storm) if storm is not None else None
         now = time.monotonic()
         sibling = (storm is not None and reused is not None and now - reused[0] < STORM_SECONDS
                    and reused[2] != task_id(d.task_arn))
@@ -165,7 +165,7 @@ class Gatherer:
             # A crash loop faster than the log-read budget: the same task definition stopped the same
             # way moments ago. Its logs stand for this task's, so a storm of stopped tasks does not
             # become a storm of GetLogEvents (throttled per account). The finding says so.
-            assert reused is not None
+            assert storm is not None and reused is not None  # `sibling` says both are
             _, cached, source_task, seen = reused
             _STORM[storm] = (reused[0], cached, source_task, seen + 1)
             self._gap(f"Logs of this task were not read: {seen + 1} tasks of the same task definition stopped "

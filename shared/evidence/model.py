@@ -46,7 +46,7 @@ class GapNote(str):
 
 def gap_kind(gap: str) -> GapKind:
     kind = getattr(gap, "kind", None)
-    return kind if kind in GAP_KINDS else "missing"  # type: ignore[return-value]
+    return kind if kind in GAP_KINDS else "missing"
 
 
 @dataclass(frozen=True)
