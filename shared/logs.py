@@ -21,9 +21,10 @@ import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
 from itertools import accumulate, repeat
 from operator import add
-from typing import Any
+from typing import Any, Final, Literal
 
 from shared.scan import NeedleSet
 
@@ -124,7 +125,7 @@ class _Store:
 
     def __init__(self, raw: list[str], rows: list[Row | None], forced: str | list[str | None] | None,
                  parse: Callable[[str, str | None], list[Row]],
-                 container_of: Callable[[str], object] | None = None) -> None:
+                 container_of: Callable[[str], str | Unsure | None] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
         self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
         self._every: list[str | None] | None = None
@@ -151,7 +152,7 @@ class _Store:
         if r is None and self.container_of is not None:
             c = self.container_of(self.raw[i])
             if c is not UNSURE:
-                return c  # type: ignore[return-value]
+                return c
         return (r or self.row(i))[1]
 
     def all_containers(self) -> list[str | None]:
@@ -164,7 +165,14 @@ class _Store:
         return self._every
 
 
-UNSURE = object()
+class _Unsure(Enum):
+    """The type of UNSURE alone, so that `c is UNSURE` narrows it away."""
+
+    UNSURE = "unsure"
+
+
+UNSURE: Final = _Unsure.UNSURE  # a `container_of` answer: only parsing the line can tell
+Unsure = Literal[_Unsure.UNSURE]
 
 
 class _Column(Sequence):
@@ -548,7 +556,7 @@ EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
 
 
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-          joined: str | None = None, container_of: Callable[[str], object] | None = None) -> LogSet:
+          joined: str | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
     one raw line (exactly one for a line holding none of `_UPFRONT`)."""
     if not raw:
