@@ -170,7 +170,7 @@ def _change(fld: str, before: Any, after: Any, *, container: str | None = None, 
 
         before = None if before is None else redact(str(before))
         after = None if after is None else redact(str(after))
-    return Change(field=fld, container=container, name=name, before=before, after=after, kind=kind,  # type: ignore[arg-type]
+    return Change(field=fld, container=container, name=name, before=before, after=after, kind=kind,
                   text=_sentence(fld, container, name, before, after, kind))
 
 
@@ -191,9 +191,11 @@ def _sentence(fld: str, container: str | None, name: str | None, before: Any, af
         return f"{what}{of} set to {after}"
     if kind == "removed":
         return f"{what}{of} removed (was {before})"
-    if fld in LIMITS and _num(before) is not None and _num(after) is not None:
-        verb = "lowered" if _num(after) < _num(before) else "raised"  # type: ignore[operator]
-        return f"{what}{of} {verb} from {before} to {after}"
+    if fld in LIMITS:
+        old, new = _num(before), _num(after)
+        if old is not None and new is not None:
+            verb = "lowered" if new < old else "raised"
+            return f"{what}{of} {verb} from {before} to {after}"
     return f"{what}{of} changed from {before} to {after}"
 
 

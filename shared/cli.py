@@ -38,6 +38,7 @@ from shared.inputs import (
     offline_evidence,
     read_json,
 )
+from shared.models.event import TaskStateChangeEvent
 from shared.models.finding import Finding
 from shared.render.formats import renderer
 
@@ -169,7 +170,7 @@ def load_task_definition(path: Path) -> dict:
         raise BadInput(f"{display(path)}: {exc}") from None
 
 
-def _with_task_definitions(event: object, logs: object, td_path: Path, previous_path: Path | None) -> Finding:
+def _with_task_definitions(event: TaskStateChangeEvent, logs: object, td_path: Path, previous_path: Path | None) -> Finding:
     """Offline, with the task definition (and the healthy one before it): the diagnosis and what changed."""
     from dataclasses import replace
 
@@ -179,7 +180,7 @@ def _with_task_definitions(event: object, logs: object, td_path: Path, previous_
 
     td = load_task_definition(td_path)
     gap = "Offline diagnosis: target group health, IAM policies and network configuration were not read."
-    ev = replace(offline_evidence(event, logs, (gap,)), task_definition=task_definition_facts(td))  # type: ignore[arg-type]
+    ev = replace(offline_evidence(event, logs, (gap,)), task_definition=task_definition_facts(td))
     finding = diagnose(ev)
     if previous_path is None:
         return finding
@@ -191,7 +192,7 @@ def _with_task_definitions(event: object, logs: object, td_path: Path, previous_
 
 def _live_command() -> Callable[[argparse.Namespace], int] | None:
     try:
-        from shared import live  # type: ignore[attr-defined]
+        from shared import live
     except ImportError:
         return None
     return live.cli_diagnose

@@ -117,7 +117,7 @@ def deploy_finding(event: DeploymentEvent, findings: Sequence[Finding], *, tasks
             if g.kind != "borrowed":
                 kinds.setdefault(g.text, g.kind)
     gaps = list(kinds)[:MAX_GAPS]
-    evidence_gaps = [EvidenceGap(kind=kinds[g], text=g) for g in gaps]  # type: ignore[arg-type]
+    evidence_gaps = [EvidenceGap(kind=kinds[g], text=g) for g in gaps]
     changes = next((f.changes for f in findings if f.changes is not None), None)
     summary = DeploymentSummary(
         cluster=cluster_name(t.cluster) or t.cluster, service=t.service or svc, deployment_id=dep_id,
@@ -164,7 +164,7 @@ def rollback(status: str | None, rolled_back_to: str | None) -> dict[str, Any]:
     """The rollback fields of the deployment summary, from the service deployment's status."""
     if not status:
         return {}
-    rolled = status.startswith("ROLLBACK") or None
+    rolled: bool | None = status.startswith("ROLLBACK") or None
     succeeded = {"ROLLBACK_SUCCESSFUL": True, "ROLLBACK_FAILED": False}.get(status)
     if status in ("STOPPED", "SUCCESSFUL"):
         rolled = False
@@ -177,8 +177,9 @@ def _verdict(summary: DeploymentSummary, changes: Changes | None) -> str:
     parts = []
     if summary.rolled_back:
         to = f" to {summary.rolled_back_to}" if summary.rolled_back_to else ""
-        state = {True: "it succeeded", False: "the rollback FAILED"}.get(summary.rollback_succeeded,  # type: ignore[arg-type]
-                                                                         "still in progress")
+        succeeded = summary.rollback_succeeded
+        state = ("still in progress" if succeeded is None else "it succeeded" if succeeded
+                 else "the rollback FAILED")
         parts.append(f"The circuit breaker rolled the deployment back{to}: {state}.")
     elif summary.status == "STOPPED":
         parts.append("The deployment was stopped without a rollback.")

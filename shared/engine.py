@@ -19,6 +19,7 @@ import hashlib
 import logging
 import re
 from dataclasses import replace
+from typing import Any
 from urllib.parse import quote
 
 from shared.evidence.model import SIGNAL_EXITS, Evidence, gap_kind
@@ -158,7 +159,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         gaps.append(f"No log lines from container {container}.")
     title = explanation.title
     svc = service_name(ev.detail.group)
-    data = {
+    data: dict[str, Any] = {
         "pattern": pattern.id,
         "symptom": symptom,
         "severity": pattern.severity,
@@ -196,7 +197,7 @@ def typed_facts(pattern: Pattern, raw: dict) -> dict:
 def _mask(data: dict) -> None:
     """Mask every string of the finding that can carry text from the task (logs, reasons, facts and
     what quotes them), in ONE pass: the excerpt as consecutive lines (key blocks span lines)."""
-    slots: list[tuple[object, object]] = []  # (container, key) of each string, in order
+    slots: list[tuple[dict[Any, Any] | list[Any], Any]] = []  # (container, key) of each string, in order
     texts: list[str] = []
 
     def take(container: dict | list) -> None:
@@ -216,8 +217,8 @@ def _mask(data: dict) -> None:
             take(value)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     data["log_excerpt"] = lines
-    for (container, key), value in zip(slots, masked, strict=True):
-        container[key] = value  # type: ignore[index]
+    for (holder, slot), value in zip(slots, masked, strict=True):
+        holder[slot] = value
 
 
 def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anchor: int | None = None) -> list[str]:

@@ -69,7 +69,7 @@ def cli_diagnose(args: argparse.Namespace) -> int:
     if task:
         pasted = None if logs is None else (lambda event: pasted_logs(event, logs))
         findings = [diagnose_task(clients, cluster, task, settings, logs=pasted)]
-    elif service:
+    elif service and cluster:  # checked above: --service needs --cluster
         if logs is not None:
             raise BadInput("--logs goes with --event or --task")
         findings = diagnose_service(clients, cluster, service, settings)

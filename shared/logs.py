@@ -21,9 +21,10 @@ import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
 from itertools import accumulate, repeat
 from operator import add
-from typing import Any
+from typing import Any, Final, Literal
 
 from shared.scan import NeedleSet
 
@@ -124,7 +125,7 @@ class _Store:
 
     def __init__(self, raw: list[str], rows: list[Row | None], forced: str | list[str | None] | None,
                  parse: Callable[[str, str | None], list[Row]],
-                 container_of: Callable[[str], object] | None = None) -> None:
+                 container_of: Callable[[str], str | Unsure | None] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
         self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
         self._every: list[str | None] | None = None
@@ -133,25 +134,25 @@ class _Store:
         r = self.rows[i]
         if r is None:
             f = self.forced
-            got = self.parse(self.raw[i], f[i] if type(f) is list else f)  # type: ignore[index]
+            got = self.parse(self.raw[i], f[i] if isinstance(f, list) else f)
             r = self.rows[i] = got[0]
         return r
 
     def containers_known(self) -> bool:
         f = self.forced
-        return type(f) is str or (type(f) is list and None not in f)  # type: ignore[operator]
+        return isinstance(f, str) or (isinstance(f, list) and None not in f)
 
     def container(self, i: int) -> str | None:
         f = self.forced
         if f is not None:
-            v = f if type(f) is str else f[i]  # type: ignore[index]
+            v = f if isinstance(f, str) else f[i]
             if v is not None:
-                return v  # type: ignore[return-value]
+                return v
         r = self.rows[i]
         if r is None and self.container_of is not None:
             c = self.container_of(self.raw[i])
             if c is not UNSURE:
-                return c  # type: ignore[return-value]
+                return c
         return (r or self.row(i))[1]
 
     def all_containers(self) -> list[str | None]:
@@ -161,10 +162,17 @@ class _Store:
                 self._every = every(self)
             else:
                 self._every = [self.container(i) for i in range(self.n)]
-        return self._every  # type: ignore[return-value]
+        return self._every
 
 
-UNSURE = object()
+class _Unsure(Enum):
+    """The type of UNSURE alone, so that `c is UNSURE` narrows it away."""
+
+    UNSURE = "unsure"
+
+
+UNSURE: Final = _Unsure.UNSURE  # a `container_of` answer: only parsing the line can tell
+Unsure = Literal[_Unsure.UNSURE]
 
 
 class _Column(Sequence):
@@ -178,7 +186,7 @@ class _Column(Sequence):
     def __len__(self) -> int:
         return self._s.n
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if type(i) is int:
             s = self._s
             if self._k == 1:
@@ -205,7 +213,7 @@ class _Column(Sequence):
     def __repr__(self) -> str:
         return repr(list(self))
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like list; typeshed types object.__hash__ as a method
 
 
 class LogSet:
@@ -297,12 +305,12 @@ class LogSet:
             if found is None:
                 found = hits
             else:
-                if type(found) is list:
+                if isinstance(found, list):
                     found = set(found)
-                found.update(hits)  # type: ignore[union-attr]
+                found.update(hits)
         if found is None:
             return []
-        return found if type(found) is list else sorted(found)
+        return found if isinstance(found, list) else sorted(found)
 
     def _lines_with(self, needle: str) -> list[int]:
         hits = self._needle_cache.get(needle)
@@ -429,7 +437,10 @@ class LogSet:
             store = self._store
             if store is not None and store.containers_known():
                 f = store.forced
-                self._names = [f] if type(f) is str else list(dict.fromkeys(f))  # type: ignore[arg-type, list-item]
+                if isinstance(f, str):
+                    self._names = [f]
+                else:  # a list without None: containers_known()
+                    self._names = [c for c in dict.fromkeys(f or ()) if c is not None]
             elif store is not None:
                 default = getattr(self.containers, "_default", None)
                 found = dict.fromkeys(store.all_containers())
@@ -545,7 +556,7 @@ EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
 
 
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-          joined: str | None = None, container_of: Callable[[str], object] | None = None) -> LogSet:
+          joined: str | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
     one raw line (exactly one for a line holding none of `_UPFRONT`)."""
     if not raw:
@@ -557,7 +568,7 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
         stamps: list[str | None] = []
         hints: list[str | None] = []
         for i, line in enumerate(raw):
-            for row in parse(line, forced[i] if type(forced) is list else forced):  # type: ignore[index]
+            for row in parse(line, forced[i] if isinstance(forced, list) else forced):
                 texts.append(row[0])
                 containers.append(row[1])
                 stamps.append(row[2])
@@ -578,17 +589,18 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
         return ls
     new_raw: list[str] = []
     rows: list[Row | None] = []
-    new_forced: list[str | None] | None = [] if type(forced) is list else None
+    new_forced: list[str | None] = []  # the container of each new_raw line, when `forced` has one per line
     exact: list[int] = []
+    exact_texts: list[str] = []  # the parsed texts of the `exact` rows
     mapping: list[int] | None = None
     at = 0
     for r in sorted(upfront):
         if r > at:
             new_raw += raw[at:r]
             rows += [None] * (r - at)
-            if new_forced is not None:
-                new_forced += forced[at:r]  # type: ignore[index]
-        f = forced[r] if type(forced) is list else forced  # type: ignore[index]
+            if isinstance(forced, list):
+                new_forced += forced[at:r]
+        f = forced[r] if isinstance(forced, list) else forced
         got = parse(raw[r], f)
         if len(got) != 1 and mapping is None:
             mapping = list(range(r))
@@ -597,9 +609,10 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
             mapping += range(len(rows) - (r - at), len(rows))
             mapping.append(-1)
         exact += range(base, base + len(got))
+        exact_texts += [row[0] for row in got]
         new_raw += [raw[r]] * len(got)
         rows += got
-        if new_forced is not None:
+        if isinstance(forced, list):
             new_forced += [f] * len(got)
         at = r + 1
     if at < len(raw):
@@ -607,16 +620,16 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
             mapping += range(len(rows), len(rows) + len(raw) - at)
         new_raw += raw[at:]
         rows += [None] * (len(raw) - at)
-        if new_forced is not None:
-            new_forced += forced[at:]  # type: ignore[index]
+        if isinstance(forced, list):
+            new_forced += forced[at:]
     if mapping is None:
         mapping = list(range(len(raw)))
         for r in upfront:
             mapping[r] = -1
-    store = _Store(new_raw, rows, new_forced if new_forced is not None else forced, parse, container_of)
+    store = _Store(new_raw, rows, new_forced if isinstance(forced, list) else forced, parse, container_of)
     ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
     ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
-    ls._candidates = _merged(automaton, found, mapping, exact, [rows[i][0] for i in exact])  # type: ignore[index]
+    ls._candidates = _merged(automaton, found, mapping, exact, exact_texts)
     ls._words = automaton.needle_set
     return ls
 

@@ -18,7 +18,7 @@ import csv
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,7 @@ from shared.logs import (
     UNSURE,
     LogSet,
     Row,
+    Unsure,
     _clip,
     _structured,
     build,
@@ -90,22 +91,21 @@ def normalise(
         raw, forced, joined = split_entries(flat, each)
     else:
         raw, forced, joined = split_entries(entries)
+    streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
     if "@timestamp," in joined or joined[:1] == "|" or "\n|" in joined:
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
-        streams: dict[str, str | None] = {}
         for i, line in enumerate(raw):
-            f = forced[i] if type(forced) is list else forced
-            for row in _rows(line, known, f, streams, header):  # type: ignore[arg-type]
+            f = forced[i] if isinstance(forced, list) else forced
+            for row in _rows(line, known, f, streams, header):
                 texts.append(row[0])
                 containers.append(row[1])
                 stamps.append(row[2])
                 hints.append(row[3])
         return LogSet(texts, containers, stamps, hints)
-    streams: dict[str, str | None] = {}
-    container_of = partial(_container_only, known, streams)
-    container_of.every = partial(_every_container, known, streams)  # type: ignore[attr-defined]
+    container_of = _ContainerOf(_container_only, known, streams)
+    container_of.every = partial(_every_container, known, streams)
     return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
 
 
@@ -166,11 +166,18 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
                 append(named)
                 continue
         c = _container_only(known, streams, line)
-        append(row(i)[1] if c is UNSURE else c)  # type: ignore[arg-type]
+        append(row(i)[1] if c is UNSURE else c)
     return out
 
 
-def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> object:
+class _ContainerOf(partial["str | Unsure | None"]):
+    """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store)`:
+    the containers of all lines at once, which `_Store.all_containers` uses when present."""
+
+    every: Callable[[Any], list[str | None]]
+
+
+def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> str | Unsure | None:
     """The container `_rows` gives a line with no forced container, when that is quick to tell
     (`aws logs tail` lines, plain lines), else UNSURE. Only for a line `build` did not parse up
     front: it names no container in a JSON field."""

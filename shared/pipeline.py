@@ -52,7 +52,7 @@ def investigate(event: TaskStateChangeEvent, clients: Clients, settings: Setting
     ev = gatherer.first(event, logs, fresh)
     finding = diagnose(ev)
     culprit = finding.facts.get("container") or ev.primary
-    if tail_named_no_cause(finding) and gatherer.can_read_deeper(culprit):
+    if culprit is not None and tail_named_no_cause(finding) and gatherer.can_read_deeper(culprit):
         # The tail holds no incident (a goroutine or thread dump, a long shutdown after the error): read
         # further back, once, and diagnose again.
         ev = gatherer.deeper(ev, culprit)

@@ -39,7 +39,9 @@ from typing import Any
 try:  # one pass for all guards; optional: the fallback gives the same result, only slower
     from ahocorasick_rs import BytesAhoCorasick
 except ImportError:  # pragma: no cover - the fallback is exercised by a test that hides the automaton
-    BytesAhoCorasick = None
+    _HAVE_AUTOMATON = False  # BytesAhoCorasick stays unbound; only used when _HAVE_AUTOMATON
+else:
+    _HAVE_AUTOMATON = True
 
 MASK = "[REDACTED]"
 
@@ -265,7 +267,9 @@ def _assignments(text: str, words: list[int]) -> str:
             continue
         # The key is the run of [\w.-] around the secret word (`DB_PASSWORD`, `spring.datasource.password`);
         # most words are prose ("token refreshed"): no separator after the run, nothing more to do.
-        pos = _WORD_END.match(text, hit).end()
+        word = _WORD_END.match(text, hit)
+        assert word is not None  # `[\w.-]*` matches at every position, if only the empty string
+        pos = word.end()
         if text[pos:pos + 1] not in _SEPARATOR_START:
             continue
         start = hit
@@ -313,7 +317,7 @@ _PREFILTER: list[re.Pattern[str] | None] = [
     _KW_AFTER if g in _KW_GUARDS else _URL_CREDENTIALS if g == "://" else None for g in _GUARDS]
 # Guards are ASCII: the automaton reads the text as ASCII bytes, any other character as one '?',
 # so that byte offsets are character offsets (and lone surrogates from undecodable logs do no harm).
-_AUTOMATON = BytesAhoCorasick([g.encode() for g in _GUARDS]) if BytesAhoCorasick is not None else None
+_AUTOMATON: BytesAhoCorasick | None = BytesAhoCorasick([g.encode() for g in _GUARDS]) if _HAVE_AUTOMATON else None
 
 
 def _lower(text: str) -> str:

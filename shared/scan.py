@@ -14,10 +14,10 @@ from collections.abc import Iterable
 
 try:  # pragma: no cover - exercised on machines without the wheel
     from ahocorasick_rs import AhoCorasick, BytesAhoCorasick, Implementation, MatchKind
-except ImportError:  # pragma: no cover
-    AhoCorasick = BytesAhoCorasick = Implementation = MatchKind = None
-
-HAVE_AUTOMATON = BytesAhoCorasick is not None
+except ImportError:  # pragma: no cover - the names stay unbound; HAVE_AUTOMATON guards every use
+    HAVE_AUTOMATON = False
+else:
+    HAVE_AUTOMATON = True
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -31,25 +31,26 @@ class NeedleSet:
         uniq = sorted({n.lower() for n in needles if n})
         self.needles: tuple[str, ...] = tuple(uniq)
         self.needle_set = frozenset(uniq)
-        self._bytes_ac = self._str_ac = None
-        if BytesAhoCorasick is not None and uniq:
-            options = {"matchkind": MatchKind.Standard, "implementation": Implementation.DFA}
-            self._bytes_ac = BytesAhoCorasick([n.encode() for n in uniq], **options)
-            self._str_ac = AhoCorasick(list(uniq), **options)
+        self._bytes_ac: BytesAhoCorasick | None = None
+        self._str_ac: AhoCorasick | None = None
+        if HAVE_AUTOMATON and uniq:
+            self._bytes_ac = BytesAhoCorasick([n.encode() for n in uniq], matchkind=MatchKind.Standard,
+                                              implementation=Implementation.DFA)
+            self._str_ac = AhoCorasick(list(uniq), matchkind=MatchKind.Standard, implementation=Implementation.DFA)
 
     def occurrences(self, low: str) -> list[tuple[int, int]]:
         """(needle index, start offset) of every occurrence in `low` (already lower-case)."""
         if not self.needles:
             return []
-        if self._bytes_ac is not None:
+        if self._bytes_ac is not None and self._str_ac is not None:  # built together
             if low.isascii():
                 found = self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
             else:
                 try:
-                    found = self._str_ac.find_matches_as_indexes(low, overlapping=True)  # type: ignore[union-attr]
+                    found = self._str_ac.find_matches_as_indexes(low, overlapping=True)
                 except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
                     safe = _SURROGATE.sub("\ufffd", low)
-                    found = self._str_ac.find_matches_as_indexes(safe, overlapping=True)  # type: ignore[union-attr]
+                    found = self._str_ac.find_matches_as_indexes(safe, overlapping=True)
             return [(index, start) for index, start, _ in found]
         out: list[tuple[int, int]] = []
         for index, needle in enumerate(self.needles):

@@ -39,7 +39,8 @@ def validate(event: Any) -> tuple[str, str]:
     if not isinstance(event, dict):
         raise reject(f"expected a JSON object, got {type(event).__name__}", event)
     kind = event.get("detail-type")
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    raw_detail = event.get("detail")
+    detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
     if event.get("source") != ECS_SOURCE or kind not in RECOVERY_EVENTS:
         raise reject(f"not an ECS service event: detail-type {kind!r}", event)
     if detail.get("eventName") not in RECOVERY_EVENTS[kind]:
@@ -95,7 +96,7 @@ def revision_note(service_arn: str, item: dict[str, Any]) -> str:
     except Exception as exc:
         logger.warning("could not read the service's task definition", extra={"error": type(exc).__name__})
         return ""
-    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
+    primary: dict[str, Any] = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
     now_td = str(svc.get("taskDefinition") or primary.get("taskDefinition") or "").rsplit("/", 1)[-1]
     if not now_td or ":" not in now_td:
         return ""

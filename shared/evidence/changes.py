@@ -28,7 +28,7 @@ from shared.aws import error_code
 from shared.changes import Comparison, compare, label, service_config
 from shared.evidence import ecs
 from shared.evidence.errors import DENIED, NOT_FOUND, THROTTLED, TIMEOUTS, describe
-from shared.evidence.model import GapNote
+from shared.evidence.model import GapKind, GapNote
 from shared.models.event import TaskStateChangeEvent, cluster_name, service_name
 from shared.warm import on_reset
 
@@ -69,10 +69,10 @@ class _Budget:
             code = error_code(exc)
             self.unknown = code in SILENT
             if not self.unknown:
-                kind = ("denied" if code in DENIED else "throttled" if code in THROTTLED
+                kind: GapKind = ("denied" if code in DENIED else "throttled" if code in THROTTLED
                         else "timeout" if code in TIMEOUTS else "error")
                 self.gaps.append(GapNote(describe(what, action, exc) + " What changed in the deploy is not shown.",
-                                         kind))  # type: ignore[arg-type]
+                                         kind))
             return None
 
 

@@ -8,6 +8,7 @@ few calls per second per account. Other log drivers (FireLens, splunk ...) becom
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shared.aws import error_code
@@ -70,7 +71,7 @@ _DESTINATIONS = {
 }
 
 
-def firelens_source(container: str, options: dict[str, str], tid: str | None,
+def firelens_source(container: str, options: Mapping[str, str], tid: str | None,
                     region: str | None) -> tuple[LogSource | None, str]:
     """Where a FireLens-routed container's logs can be read: its CloudWatch Logs stream when the router's
     output is cloudwatch_logs/cloudwatch (stream = prefix + the FireLens tag `<container>-firelens-<task id>`,

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 MAX_LOG_STREAMS = 3  # containers whose logs are read, failing ones first
 DEEP_LINES = 10_000  # a deeper read: one GetLogEvents of up to 10,000 events / 1 MB, when the tail named no cause
 NOTHING: frozenset[Need] = frozenset()
-EVERYTHING: frozenset[Need] = frozenset(NEEDS)  # type: ignore[arg-type]
+EVERYTHING: frozenset[Need] = frozenset(NEEDS)
 
 
 def gather(event: TaskStateChangeEvent, clients: Clients, settings: Settings | None = None, *,
@@ -74,7 +74,7 @@ class Gatherer:
 
         self.settings = settings or Settings()
         self.root = clients
-        self.clients = clients
+        self._clients: Clients | None = clients  # None once the member account could not be assumed
         self.log_lines = log_lines or self.settings.log_lines
         self.gaps: list[str] = []
         self.collapse = collapse
@@ -87,7 +87,14 @@ class Gatherer:
     @property
     def blocked(self) -> bool:
         """Nothing can be read: the member account could not be entered."""
-        return self.clients is None
+        return self._clients is None
+
+    @property
+    def clients(self) -> Clients:
+        """The clients of the task's account; read only when not `blocked`."""
+        if self._clients is None:
+            raise RuntimeError("no clients: the task's account could not be assumed (check `blocked` first)")
+        return self._clients
 
     def first(self, event: TaskStateChangeEvent, logs: Any = None, fresh: bool = False) -> Evidence:
         """Phase 1: the event (described when thin), the task definition and the failing containers' logs."""
@@ -98,9 +105,9 @@ class Gatherer:
                               event.account, region)
         if gap:
             self._gap(GapNote(gap + " Nothing could be read in that account.", getattr(gap, "kind", "denied")))
-            self.clients = None  # type: ignore[assignment]
+            self._clients = None
             return self._evidence(event, None, _logset(event, logs or []), ())
-        self.clients = member  # type: ignore[assignment]
+        self._clients = member
 
         if not fresh and ecs.needs_describe(event):
             event = self._describe(event)
@@ -123,7 +130,7 @@ class Gatherer:
         d = event.detail
         task, gap = guarded(f"Task {task_id(d.task_arn)}", "ecs:DescribeTasks", ecs.fetch_task,
                             self.clients("ecs", self.region), d.cluster_arn, d.task_arn)
-        if gap:
+        if task is None:  # the read failed: `gap` says why
             self._gap(gap)
             return event
         fresh = ecs.task_event(task)
@@ -157,7 +164,7 @@ class Gatherer:
         first = [by_name[n] for n in failing if n in by_name and n in ran]
         rest = [s for name, s in by_name.items() if name not in failing and name in ran]
         storm = _storm_key(event) if self.collapse else None
-        reused = _STORM.get(storm)
+        reused = _STORM.get(storm) if storm is not None else None
         now = time.monotonic()
         sibling = (storm is not None and reused is not None and now - reused[0] < STORM_SECONDS
                    and reused[2] != task_id(d.task_arn))
@@ -165,7 +172,7 @@ class Gatherer:
             # A crash loop faster than the log-read budget: the same task definition stopped the same
             # way moments ago. Its logs stand for this task's, so a storm of stopped tasks does not
             # become a storm of GetLogEvents (throttled per account). The finding says so.
-            assert reused is not None
+            assert storm is not None and reused is not None  # `sibling` says both are
             _, cached, source_task, seen = reused
             _STORM[storm] = (reused[0], cached, source_task, seen + 1)
             self._gap(f"Logs of this task were not read: {seen + 1} tasks of the same task definition stopped "

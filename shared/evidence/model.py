@@ -23,7 +23,7 @@ REASON_CHARS = 8192
 
 # Second-phase evidence a pattern may ask for (Pattern.needs): read only when a first diagnosis wants it.
 Need = Literal["target_health", "iam", "network"]
-NEEDS: frozenset[str] = frozenset(get_args(Need))
+NEEDS: frozenset[Need] = frozenset(get_args(Need))
 
 # Why a piece of evidence is missing: refused (denied), rate-limited (throttled), not there (missing),
 # no answer from the endpoint (unreachable), out of time (timeout), a defect in ecs-autopsy (error), not
@@ -46,7 +46,7 @@ class GapNote(str):
 
 def gap_kind(gap: str) -> GapKind:
     kind = getattr(gap, "kind", None)
-    return kind if kind in GAP_KINDS else "missing"  # type: ignore[return-value]
+    return kind if kind in GAP_KINDS else "missing"
 
 
 @dataclass(frozen=True)

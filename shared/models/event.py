@@ -157,7 +157,7 @@ class EventEnvelope(_AwsModel):
 
 
 class TaskStateChangeEvent(EventEnvelope):
-    detail: TaskDetail  # type: ignore[assignment]
+    detail: TaskDetail  # type: ignore[assignment]  # pydantic narrows the field per subclass; mypy sees a mutable override
 
 
 class DeploymentDetail(_AwsModel):
@@ -174,7 +174,7 @@ class DeploymentDetail(_AwsModel):
 
 
 class DeploymentEvent(EventEnvelope):
-    detail: DeploymentDetail  # type: ignore[assignment]
+    detail: DeploymentDetail  # type: ignore[assignment]  # as above: the narrowed detail of this event kind
 
 
 def split_arn(arn: str | None) -> tuple[str | None, str | None, str | None]:

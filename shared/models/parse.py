@@ -69,7 +69,9 @@ def parse_deploy_event(obj: Any) -> DeploymentEvent:
 
 
 def _wrap(task: dict) -> dict:
-    arn = task.get("taskArn") if isinstance(task.get("taskArn"), str) else ""  # else validation names it
+    arn = task.get("taskArn")
+    if not isinstance(arn, str):
+        arn = ""  # validation names it
     parts = arn.split(":")
     return {
         "version": "0",

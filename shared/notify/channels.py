@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from shared.models.finding import Finding
 from shared.render.channels import Occurrence
@@ -36,6 +36,19 @@ class Channel(Protocol):
     def send(self, finding: Finding, occurrence: Occurrence | None) -> str:
         """Deliver; return a short receipt (message id, "ok"); raise on failure."""
         ...
+
+
+class UpdatingChannel(Channel, Protocol):
+    """A channel that says when a finding updates an earlier one of the same task (`marks_updates`)."""
+
+    marks_updates: bool
+
+    def send(self, finding: Finding, occurrence: Occurrence | None, supersedes: str | None = None) -> str:
+        ...
+
+
+def marks_updates(ch: Channel) -> TypeGuard[UpdatingChannel]:
+    return bool(getattr(ch, "marks_updates", False))
 
 
 @dataclass

@@ -44,7 +44,7 @@ from typing import Any
 
 from shared.models.finding import Finding
 from shared.notify import noise
-from shared.notify.channels import Channel, Skipped
+from shared.notify.channels import Channel, Skipped, marks_updates
 from shared.notify.noise import Decision
 from shared.notify.state import MAX_PENDING, STATE_TTL_SECONDS, Counted, InProgress, Seen, State
 from shared.redact import redact
@@ -206,8 +206,8 @@ def _send(ch: Channel, finding: Finding, decision: Decision | None, supersedes: 
                 return ChannelOutcome(ch.name, "skipped", decision.reason)
             send = observe
     try:
-        if supersedes and getattr(ch, "marks_updates", False):
-            receipt = ch.send(finding, occurrence, supersedes=supersedes)  # type: ignore[call-arg]
+        if supersedes and marks_updates(ch):
+            receipt = ch.send(finding, occurrence, supersedes=supersedes)
         else:
             receipt = send(finding, occurrence)
     except Exception as exc:

@@ -217,15 +217,16 @@ class ThreadPoster:
                 return Skipped("parent already posted")
             if self.store.mark(tkey, "parent", did, expect=did):
                 payload = parent_payload(f, item, route, now)
-                channel, ts = self.api.post(route.channel, payload)
-                self.store.put(tkey, {"ts": ts, "channel": channel, "task_definition": f.task.task_definition or "",
+                posted_in, posted_ts = self.api.post(route.channel, payload)
+                self.store.put(tkey, {"ts": posted_ts, "channel": posted_in,
+                                      "task_definition": f.task.task_definition or "",
                                       "title": f.title[:300], "parent": stored_parent(payload)})
-                self.store.mark(tkey, "parent", ts or "webhook", expect=did)
-                if ts:
+                self.store.mark(tkey, "parent", posted_ts or "webhook", expect=did)
+                if posted_ts:
                     self.store.open_add(service_key(f), key, int(now))
-                return f"parent {ts}"
+                return f"parent {posted_ts}"
         ts, channel = item.get("ts"), item.get("channel")
-        if not ts or channel == "webhook":
+        if not ts or not channel or channel == "webhook":  # ts and channel are stored together
             return Skipped(f"counted ({touch.count}); the parent is not posted yet")
 
         for marker, payload in self._replies(f, touch):

@@ -348,7 +348,7 @@ class DynamoState:
                          {":until": c.until_ms, ":old": old_until_ms}, "#ip = :old")
         except _Conflict as conflict:
             # our own write took effect (its answer was lost), or another retry took it first
-            return bool(conflict.item) and conflict.item.get(f"ip_{c.did}") == c.until_ms
+            return conflict.item is not None and conflict.item.get(f"ip_{c.did}") == c.until_ms
         return True
 
     def hold(self, key: str, did: str, entry: dict[str, Any], drop: Sequence[str] = ()) -> None:

@@ -157,17 +157,17 @@ def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str 
             port = next((f[1] for f in found if f[1] and (f[0] in (host, None) or _is_ip(f[0] or ""))), None)
         if port is None:
             for regex in _PORT_ONLY:
-                m = regex.search(source)
-                if m:
-                    port = int(m.group(1))
+                only = regex.search(source)
+                if only:
+                    port = int(only.group(1))
                     break
         url = url or next((f[2] for f in found if f[2]), None)
         return host, port, url
     for source in (line, context):
         for regex in _PORT_ONLY:
-            m = regex.search(source)
-            if m:
-                return None, int(m.group(1)), None
+            only = regex.search(source)
+            if only:
+                return None, int(only.group(1)), None
     host, port = host_port(line)
     return host, port, None
 

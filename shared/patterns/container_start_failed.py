@@ -113,7 +113,7 @@ class ContainerStartFailed(Pattern):
             # After failed container health checks, "sh: curl: not found" is the check command's own output:
             # the container started and ran until ECS killed it.
             if code in (126, 127) or (ev.logs.block_end(i) >= len(ev.logs) - 3 and not checked):
-                cause = "permission" if "permission" in what else "entrypoint-not-found"
+                cause: str | None = "permission" if "permission" in what else "entrypoint-not-found"
                 match = self._build(ev, ev.logs.texts[i], cause, container, Stage.APP, (log_proof(ev, i),), i,
                                     0.85 if code in (126, 127) else 0.7)
                 match.facts["executable"] = m.group(1)

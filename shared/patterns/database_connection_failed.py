@@ -63,7 +63,7 @@ _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521
 
 
 def _database_endpoint(host: str | None) -> bool:
-    return bool(host) and any(h in host.lower() for h in DB_HOST_HINTS)
+    return bool(host and any(h in host.lower() for h in DB_HOST_HINTS))
 
 
 def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]:

@@ -208,9 +208,9 @@ class IamAccessDenied(Pattern):
             if xds and "authorized to perform" not in text.lower():
                 if self._appmesh(ev, i, xds.group("target")):
                     container = container_for_line(ev, i)
-                    facts = {"action": "appmesh:StreamAggregatedResources", "service": "appmesh",
-                             "role_kind": "task role", "container": container}
-                    return Match(facts=facts, proofs=(log_proof(ev, i),), confidence=0.85, stage=Stage.APP,
+                    mesh = {"action": "appmesh:StreamAggregatedResources", "service": "appmesh",
+                            "role_kind": "task role", "container": container}
+                    return Match(facts=mesh, proofs=(log_proof(ev, i),), confidence=0.85, stage=Stage.APP,
                                  anchor=i, container=container)
                 continue
             if logs.quiet(i) and "authorized to perform" not in text.lower():

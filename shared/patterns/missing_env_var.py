@@ -102,7 +102,7 @@ _KNOWN = {
     "secret_key_base": "SECRET_KEY_BASE",
     "SECRET_KEY setting": "SECRET_KEY",
 }
-_NEEDLES = ("keyerror", "key not found", "environment", "env var", "env_var", "envvar", "env variable",
+_NEEDLES: tuple[str, ...] = ("keyerror", "key not found", "environment", "env var", "env_var", "envvar", "env variable",
             "not set", "is required", "must be set", "missing", "is undefined", "unbound variable",
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from pydantic import Field
 
@@ -99,7 +100,7 @@ class NetworkEgressBlocked(Pattern):
             if looks_like_database(context, failure.host, failure.port):
                 continue
             container = container_for_line(ev, i)
-            facts = {"host": failure.host, "port": failure.port, "url": failure.url, "container": container,
+            facts: dict[str, Any] = {"host": failure.host, "port": failure.port, "url": failure.url, "container": container,
                      "cause": failure.cause}
             private = _private(failure.host)
             if private:

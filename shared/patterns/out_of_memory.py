@@ -198,7 +198,8 @@ class OutOfMemory(Pattern):
                          f"really needed).{why}")
             why = ""
         if "V8" in kind:
-            heap = f"{int((need or mib) * 0.75)}" if (need or mib) else None
+            room = need or mib
+            heap = f"{int(room * 0.75)}" if room else None
             steps.append("Let Node use the memory it has: "
                          + (f"`NODE_OPTIONS=--max-old-space-size={heap}` (75 % of {need or mib} MiB)"
                             if heap else "set `NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory "

@@ -103,9 +103,9 @@ def render_markdown(f: Finding) -> str:
     out.append("")
     out.append("| Check | Result | |")
     out.append("|---|---|---|")
-    for c in f.checks:
-        mark = {True: "✅", False: "❌", None: "➖"}[c.ok]
-        out.append(f"| {c.name} | {c.result.replace('|', '/')} | {mark} |")
+    for check in f.checks:
+        mark = {True: "✅", False: "❌", None: "➖"}[check.ok]
+        out.append(f"| {check.name} | {check.result.replace('|', '/')} | {mark} |")
     if f.gaps:
         out.append("")
         out.append("Not available: " + " ".join(f.gaps))
