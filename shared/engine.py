@@ -216,7 +216,8 @@ def _mask(data: dict) -> None:
         elif isinstance(value, dict | list):
             take(value)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
-    data["log_excerpt"] = lines
+    # A mask is longer than a short value: clip again, after masking, so no line passes 1,000 characters.
+    data["log_excerpt"] = [line if len(line) <= 1000 else line[:999] + "…" for line in lines]
     for (holder, slot), value in zip(slots, masked, strict=True):
         holder[slot] = value
 

@@ -198,13 +198,17 @@ _KEY_NOT_SECRET = re.compile(
     r"length|len|versions?|uri|urls?|endpoint|issuer|header|provider|source|policy|rotation|enabled|required|set|"
     r"present|errors?|exception|warning|manager|store|ref|hint|prefix|suffix|fingerprint|kind|format|mode|usage|"
     r"location|region|status|at|timeout|interval|duration|method|algorithm)$|tokens$|^secretsmanager$"
-    r"|^public_")  # public keys and .NET PublicKeyToken are not secrets
+    r"|^public_"  # public keys and .NET PublicKeyToken are not secrets
+    # a file or script named after a secret (`01-check-apikey.sh: executing...`) is a name, not a key
+    r"|\.(?:sh|bash|py|js|mjs|cjs|ts|rb|go|php|pl|ps1|bat|cmd|exe|jar|conf|cfg|ini|ya?ml|json|toml|txt|log)$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _VALUE_NOT_SECRET = frozenset({
     "", "true", "false", "null", "none", "nil", "undefined", "not", "missing", "required", "empty", "unset", "is",
     "was", "no", "yes", "set", "ok", "expired", "invalid", "valid", "found", "provided", "present", "absent",
     "revoked", "rotated", "refreshed", "denied", "failed", "error", "***", "****", "*****", "<redacted>", "redacted",
     "hidden", "masked", "(none)", "<nil>", "-",
+    # Go's net/http errors: `failed to fetch anonymous token: Get "https://auth.docker.io/token?...": ...`
+    "get", "post", "put", "head", "patch", "delete",
 })
 _NOT_A_VALUE = ("arn:", "[", "{", "${", "<", "%(", "$(")  # ARNs, masked, structures, placeholders
 # A dotted call or subscript is source code, not a value: `SECRET_KEY = os.environ['...']`, `token =
@@ -242,6 +246,21 @@ def _value(value: str) -> bool:
     """Is this a value worth masking (not `None`, `true`, `${VAR}`, an ARN or already masked)?"""
     return (value.lower() not in _VALUE_NOT_SECRET and not value.startswith(_NOT_A_VALUE)
             and not value.endswith(":"))  # `credentials: NoCredentialProviders: ...` is an error code
+
+
+_URL = re.compile(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")
+_URL_KEY = re.compile(r"url|uri|webhook|dsn|endpoint|hook", re.I)
+
+
+def _plain_url(key: str, value: str) -> bool:
+    """A URL with no credentials in it, under a key that does not name a URL (`failed to fetch anonymous
+    token: "https://auth.docker.io/token?scope=..."`): the URL says where, it holds no secret. A webhook or
+    DSN key's URL is the secret itself, and userinfo or a secret query parameter is one too."""
+    m = _URL.match(value)
+    if m is None or "@" in m.group(1) or _URL_KEY.search(key):
+        return False
+    query = m.group(2) or ""
+    return not any(_secret_key(k, "=") for k, _, _ in (part.partition("=") for part in query.split("&")) if k)
 
 
 def _secret_words(low: str) -> list[int]:
@@ -290,7 +309,7 @@ def _assignments(text: str, words: list[int]) -> str:
                            or (
                 sep == ":" and m.group(1).lower() in _TASK_KEYS and value.rstrip("`") in _TASK_VERBS)):
             continue  # source code quoted in a traceback, a `namespace:task` command
-        if _secret_key(m.group(1), sep) and _value(value):
+        if _secret_key(m.group(1), sep) and _value(value) and not _plain_url(m.group(1), value):
             out.append(text[done:at])
             out.append(MASK)
             done = at + len(value)

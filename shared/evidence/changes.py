@@ -13,8 +13,8 @@ Then DescribeTaskDefinition of the healthy revision; the failing one was read by
 
 At most 3 AWS calls for a first-seen task or a deploy finding, whichever path is taken; 0 for the
 next task of the same deployment and task definition (cached while the container is warm). A denied,
-throttled or timed-out read is a gap; a service or revision ECS does not know is not (a task run
-outside a service, or a service deleted since).
+throttled, timed-out or not-found read (a service deleted since) is a gap; an API ECS does not offer here
+(InvalidParameter, UnsupportedFeature) is not.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from shared.aws import error_code
 from shared.changes import Comparison, compare, label, service_config
 from shared.evidence import ecs
-from shared.evidence.errors import DENIED, NOT_FOUND, THROTTLED, TIMEOUTS, describe
+from shared.evidence.errors import NOT_FOUND, classify, describe
 from shared.evidence.model import GapKind, GapNote
 from shared.models.event import TaskStateChangeEvent, cluster_name, service_name
 from shared.warm import on_reset
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 MAX_CALLS = 3
 CACHE_SIZE = 256
+# errors.classify's kinds as gap kinds (a "bug" is an error of ecs-autopsy's own).
+_KINDS: dict[str, GapKind] = {"denied": "denied", "throttled": "throttled", "missing": "missing",
+                              "unreachable": "unreachable", "timeout": "timeout", "bug": "error"}
 SILENT = NOT_FOUND | {"InvalidParameterException", "ClientException", "UnsupportedFeatureException"}
 HEALTHY = "SUCCESSFUL"
 
@@ -68,9 +71,8 @@ class _Budget:
         except Exception as exc:  # every failed read becomes a gap (or nothing), never an exception
             code = error_code(exc)
             self.unknown = code in SILENT
-            if not self.unknown:
-                kind: GapKind = ("denied" if code in DENIED else "throttled" if code in THROTTLED
-                        else "timeout" if code in TIMEOUTS else "error")
+            if code in NOT_FOUND or not self.unknown:  # an API ECS does not offer here stays silent
+                kind = _KINDS.get(classify(exc), "error")
                 self.gaps.append(GapNote(describe(what, action, exc) + " What changed in the deploy is not shown.",
                                          kind))
             return None

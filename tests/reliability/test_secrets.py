@@ -131,6 +131,12 @@ MUST_STAY = [
     "unable to retrieve secret from asm: service call has been retried 5 time(s)",
     "SecretId=prod/orders/db",
     "secret_name=prod/orders/db password_file=/run/secrets/db_password",
+    # a script named after a secret (Datadog's agent checks its key in 01-check-apikey.sh)
+    "[cont-init.d] 01-check-apikey.sh: executing... ",
+    "[cont-init.d] 01-check-apikey.sh: exited 1.",
+    # where a token would have come from, not the token (containerd's pull error)
+    'failed to fetch anonymous token: "https://auth.docker.io/token?scope=repository%3Aamazon%2Fx%3Apull&service=x"',
+    'failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=repository%3Ax%3Apull": dial tcp',
     "ecr:GetAuthorizationToken sts:GetSessionToken kms:Decrypt ssm:GetParameters",
     "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
     "An error occurred (ExpiredTokenException): The security token included in the request is expired",
@@ -172,6 +178,13 @@ MUST_MASK = [
     ("hunter2", "password: `hunter2`"),
     ("w0rd", "DB_PASSWORD=p4ss`w0rd"),
     ("T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx", "https://hooks.slack.com/services/T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx"),
+    # a key named like a file's stem, but no file extension: still a key
+    ("3f9a1c2e7b4d5a6f8e9d", "DD_API_KEY: 3f9a1c2e7b4d5a6f8e9d"),
+    ("3f9a1c2e7b4d5a6f8e9d", "check_apikey: 3f9a1c2e7b4d5a6f8e9d"),
+    # a URL is the secret under a webhook key, or when it carries credentials
+    ("T0/B0/abc123", 'webhook_url: "https://discord.example/api/webhooks/T0/B0/abc123"'),
+    ("s3cr3tpw", 'token: "https://user:s3cr3tpw@registry.example/token"'),
+    ("abc123def456", 'token: "https://auth.example/token?access_token=abc123def456"'),
 ]
 
 
