@@ -13,8 +13,8 @@ Then DescribeTaskDefinition of the healthy revision; the failing one was read by
 
 At most 3 AWS calls for a first-seen task or a deploy finding, whichever path is taken; 0 for the
 next task of the same deployment and task definition (cached while the container is warm). A denied,
-throttled, timed-out or not-found read (a service deleted since) is a gap; an API ECS does not offer here
-(InvalidParameter, UnsupportedFeature) is not.
+throttled, timed-out or not-found read is a gap; a service or cluster ECS no longer knows (deleted since) and an
+API ECS does not offer here (InvalidParameter, UnsupportedFeature) are not.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ CACHE_SIZE = 256
 # errors.classify's kinds as gap kinds (a "bug" is an error of ecs-autopsy's own).
 _KINDS: dict[str, GapKind] = {"denied": "denied", "throttled": "throttled", "missing": "missing",
                               "unreachable": "unreachable", "timeout": "timeout", "bug": "error"}
+_GONE = frozenset({"ServiceNotFoundException", "ClusterNotFoundException"})
 SILENT = NOT_FOUND | {"InvalidParameterException", "ClientException", "UnsupportedFeatureException"}
 HEALTHY = "SUCCESSFUL"
 
@@ -71,7 +72,9 @@ class _Budget:
         except Exception as exc:  # every failed read becomes a gap (or nothing), never an exception
             code = error_code(exc)
             self.unknown = code in SILENT
-            if code in NOT_FOUND or not self.unknown:  # an API ECS does not offer here stays silent
+            # A service ECS no longer knows (deleted since) has no deploy to compare, and an API ECS does not
+            # offer here stays silent; any other failure, another not-found included, is a gap.
+            if code not in _GONE and (code in NOT_FOUND or not self.unknown):
                 kind = _KINDS.get(classify(exc), "error")
                 self.gaps.append(GapNote(describe(what, action, exc) + " What changed in the deploy is not shown.",
                                          kind))
