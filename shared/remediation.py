@@ -183,8 +183,11 @@ def _network_configuration(ev: Evidence) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
-    sg = needs_a_value("the security group id of the service")
-    return f"'awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[{sg}]}}'"
+    # securityGroups is optional for run-task (the VPC's default group applies): name the task's
+    # groups when the evidence knows them, else leave the key out so the command runs as pasted.
+    groups = ev.network.security_groups if ev.network else ()
+    sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 
 import pytest
 
 from shared import remediation as remedy
+from shared.evidence.model import NetworkFacts
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence
 
@@ -60,3 +62,15 @@ def test_memory_headroom_and_units():
     assert remedy.mib("3.1 GiB") == pytest.approx(3174.4)
     assert remedy.memory_with_headroom(3174.4, 2048) == 4096
     assert remedy.memory_with_headroom(0, 1024) == 1280
+
+
+def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
+    ev = evidence([], launchType="FARGATE")
+    cmd = remedy.run_task(ev)
+    assert "security group" not in cmd and "securityGroups" not in cmd and "<" not in cmd
+    assert "subnets=[subnet-0a1b2c3d4e5f60718]" in cmd
+    assert command_problems(cmd) == [], cmd
+    known = dataclasses.replace(ev, network=NetworkFacts(security_groups=("sg-0123456789abcdef0", "sg-0fedcba9876543210")))
+    cmd = remedy.run_task(known)
+    assert "securityGroups=[sg-0123456789abcdef0,sg-0fedcba9876543210]" in cmd
+    assert command_problems(cmd) == [], cmd
