@@ -259,6 +259,8 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     parts += [f"-e {q(n)}" for n in env]
     if port and str(port).isdigit():
         parts.append(f"-p {port}:{port}")
+    elif port:  # an unknown port still gets published: a curl to localhost needs the mapping
+        parts.append(f"-p {shlex.quote(f'{port}:{port}')}")
     if entrypoint:
         parts.append(f"--entrypoint {q(entrypoint)}")
     parts.append(q(img) if not img.startswith("<") else f"'{img}'")
