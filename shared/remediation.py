@@ -59,6 +59,52 @@ def service(ev: Evidence) -> str | None:
     return service_name(ev.detail.group)
 
 
+_BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
+
+
+def batch_job(ev: Evidence) -> str | None:
+    """The AWS Batch job id of a task Batch started (Batch sets startedBy to the job id or ARN)."""
+    m = _BATCH_JOB.match((ev.detail.started_by or "").strip())
+    if m and (":batch:" in (ev.detail.started_by or "") or cluster(ev).startswith("AWSBatch-")):
+        return m.group(1)
+    return None
+
+
+def launcher(ev: Evidence) -> str:
+    """Who starts the task again: "service" (a service: `group` is `service:<name>`), "batch" (an AWS
+    Batch job), "stepfunctions", "schedule" (an EventBridge rule or Scheduler), or "run-task" (a person,
+    a pipeline, ecs-cli: nothing starts it again)."""
+    if service(ev):
+        return "service"
+    by = ev.detail.started_by or ""
+    if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
+        return "batch"
+    if "step functions" in by.lower() or by.startswith("arn:aws:states:") or ":states:" in by:
+        return "stepfunctions"
+    if by.startswith(("events-rule/", "events!", "scheduler", "eventbridge")) or "events-rule" in by:
+        return "schedule"
+    return "run-task"
+
+
+def start_again(ev: Evidence) -> str:
+    """How a stopped task is started again, as a clause: the service's scheduler, a resubmitted Batch
+    job, a re-run Step Functions execution, the schedule, or a run-task."""
+    kind = launcher(ev)
+    if kind == "service":
+        return "the service scheduler starts a replacement task"
+    if kind == "batch":
+        job = batch_job(ev)
+        return ("nothing starts it again: resubmit the AWS Batch job"
+                + (f" (`aws batch describe-jobs --jobs {job}` names its queue and job definition)" if job else "")
+                + ", or give its job definition a retry strategy")
+    if kind == "stepfunctions":
+        return ("nothing starts it again: re-run the Step Functions execution, or add a Retry to the state "
+                "that runs the task")
+    if kind == "schedule":
+        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`"
+    return f"nothing starts it again: run it again with `{run_task(ev)}`"
+
+
 def family_revision(ev: Evidence) -> str | None:
     arn = ev.detail.task_definition_arn
     return arn.rsplit("/", 1)[-1] if arn else None
@@ -164,6 +210,14 @@ def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
 def redeploy(ev: Evidence) -> str:
     """Start fresh tasks of the same revision (after fixing something outside the task definition)."""
     return deploy(ev, new_revision=False)
+
+
+def rerun(ev: Evidence) -> str:
+    """Start the task again, for a step: the redeploy command of a service or a one-off task (in
+    backticks), or how Batch or Step Functions retry (they, not ECS, own the retry)."""
+    if launcher(ev) in ("batch", "stepfunctions"):
+        return start_again(ev).split(": ", 1)[1]
+    return code(redeploy(ev))
 
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:

@@ -264,8 +264,10 @@ class DatabaseConnectionFailed(Pattern):
                          "(refused = nothing listens or a security group rejects, timed out = routing/security "
                          "group; the image needs `nc`).")
         if cause in ("refused", "timeout", "dns", None):
+            loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
+                    else "does not fail the whole run")
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
-                         "starts slower does not crash-loop the service.")
+                         f"starts slower {loop}.")
         return Explanation(
             title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
             summary=(f"{container} could not "

@@ -228,7 +228,7 @@ class ImagePullFailed(Pattern):
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append(f"Then start fresh tasks so the pull is tried again: `{remedy.redeploy(ev)}`.")
+        steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

@@ -74,3 +74,22 @@ def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
     cmd = remedy.run_task(known)
     assert "securityGroups=[sg-0123456789abcdef0,sg-0fedcba9876543210]" in cmd
     assert command_problems(cmd) == [], cmd
+
+
+@pytest.mark.parametrize(("detail", "kind"), [
+    ({"group": "service:web", "startedBy": "ecs-svc/123"}, "service"),
+    ({"group": "family:job", "startedBy": "arn:aws:batch:us-east-1:111122223333:job/2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63"},
+     "batch"),
+    ({"group": "family:job", "startedBy": "2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-1"}, "batch"),
+    ({"group": "family:etl", "startedBy": "AWS Step Functions"}, "stepfunctions"),
+    ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
+    ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
+])
+def test_who_starts_the_task_again(detail, kind):
+    ev = evidence([], **detail)
+    assert remedy.launcher(ev) == kind
+    again = remedy.start_again(ev)
+    assert ("service" in again) == (kind == "service")
+    if kind in ("batch", "stepfunctions"):
+        assert "run-task" not in remedy.rerun(ev)

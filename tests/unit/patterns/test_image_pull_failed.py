@@ -137,3 +137,19 @@ def test_a_digest_without_repository_is_explained_as_such():
     detail = failed_to_start("CannotPullContainerError: failed to resolve ref docker.io/library/sha256:" + "8" * 64
                              + ": pull access denied", box(None, image="sha256:" + "8" * 64))
     assert "docker.io/library/sha256" in "\n".join(run([], **detail).remediation)
+
+
+PARAMS_DOCKERHUB_TIMEOUT = failed_to_start(
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+    "docker.io/tryretool/backend:2.110.5: failed to do request: Head \"https://registry-1.docker.io/v2/tryretool/"
+    "backend/manifests/2.110.5\": dial tcp 34.205.13.154:443: i/o timeout")
+
+
+def test_a_batch_job_is_resubmitted_not_run_task():
+    job = "2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63"
+    finding = run([], **PARAMS_DOCKERHUB_TIMEOUT, group="family:samtools-job",
+                  startedBy=f"arn:aws:batch:us-east-1:111122223333:job/{job}",
+                  clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-8c1d0b9f")
+    text = " ".join(finding.remediation)
+    assert "run-task" not in text and "update-service" not in text, text
+    assert f"resubmit the AWS Batch job (`aws batch describe-jobs --jobs {job}`" in text
