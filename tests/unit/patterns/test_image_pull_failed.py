@@ -153,3 +153,15 @@ def test_a_batch_job_is_resubmitted_not_run_task():
     text = " ".join(finding.remediation)
     assert "run-task" not in text and "update-service" not in text, text
     assert f"resubmit the AWS Batch job (`aws batch describe-jobs --jobs {job}`" in text
+
+
+def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():
+    finding = run([], **PARAMS_DOCKERHUB_TIMEOUT)
+    assert_finding(finding, ID, {"cause": "network"})
+    text = " ".join(finding.remediation)
+    assert "ecr.api" not in text and "ecr.dkr" not in text, text
+    assert "docker.io" in text and "NAT gateway" in text
+    ecr = run([], **failed_to_start("CannotPullContainerError: Error response from daemon: Get https://"
+                                    f"{ECR}/v2/: net/http: request canceled while waiting for connection "
+                                    "(Client.Timeout exceeded while awaiting headers)"))
+    assert "ecr.dkr" in " ".join(ecr.remediation)
