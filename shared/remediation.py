@@ -73,12 +73,14 @@ def batch_job(ev: Evidence) -> str | None:
 def launcher(ev: Evidence) -> str:
     """Who starts the task again: "service" (a service: `group` is `service:<name>`), "batch" (an AWS
     Batch job), "stepfunctions", "schedule" (an EventBridge rule or Scheduler), or "run-task" (a person,
-    a pipeline, ecs-cli: nothing starts it again)."""
+    a pipeline, ecs-cli: nothing starts it again), "jenkins" (an agent of the Jenkins ECS plugin)."""
     if service(ev):
         return "service"
     by = ev.detail.started_by or ""
     if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
         return "batch"
+    if "jenkins" in by.lower():
+        return "jenkins"
     if "step functions" in by.lower() or by.startswith("arn:aws:states:") or ":states:" in by:
         return "stepfunctions"
     if by.startswith(("events-rule/", "events!", "scheduler", "eventbridge")) or "events-rule" in by:
@@ -97,6 +99,8 @@ def start_again(ev: Evidence) -> str:
         return ("nothing starts it again: resubmit the AWS Batch job"
                 + (f" (`aws batch describe-jobs --jobs {job}` names its queue and job definition)" if job else "")
                 + ", or give its job definition a retry strategy")
+    if kind == "jenkins":
+        return "the Jenkins ECS plugin starts a new agent when a build needs one"
     if kind == "stepfunctions":
         return ("nothing starts it again: re-run the Step Functions execution, or add a Retry to the state "
                 "that runs the task")
@@ -217,7 +221,24 @@ def rerun(ev: Evidence) -> str:
     backticks), or how Batch or Step Functions retry (they, not ECS, own the retry)."""
     if launcher(ev) in ("batch", "stepfunctions"):
         return start_again(ev).split(": ", 1)[1]
+    if launcher(ev) == "jenkins":
+        return "re-run the build (" + start_again(ev) + ")"
     return code(redeploy(ev))
+
+
+def roll_out(ev: Evidence) -> str:
+    """Put a task definition change into use, for a step: the deploy command (in backticks), or, when
+    AWS Batch or the Jenkins ECS plugin registers the task definition, where the change belongs."""
+    kind = launcher(ev)
+    if kind == "batch":
+        job = batch_job(ev)
+        return ("AWS Batch registers this task definition from the job definition, so make the change there "
+                "(register a new job definition revision) and resubmit the job"
+                + (f" (`aws batch describe-jobs --jobs {job}` names its queue and job definition)" if job else ""))
+    if kind == "jenkins":
+        return ("the Jenkins ECS plugin registers this task definition from its agent template, so make the "
+                "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
+    return code(deploy(ev))
 
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:

@@ -220,7 +220,7 @@ class DatabaseConnectionFailed(Pattern):
         elif local:
             steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
                          "your database: the database URL/host variable is probably missing or still the local "
-                         f"default. Set it in the task definition and roll it out: `{remedy.deploy(ev)}`.{why}")
+                         f"default. Set it in the task definition and roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
         elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
             steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "

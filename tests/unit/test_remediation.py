@@ -85,11 +85,17 @@ def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
     ({"group": "family:etl", "startedBy": "AWS Step Functions"}, "stepfunctions"),
     ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
     ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
+    ({"group": "family:fargate-test", "startedBy": "jenkins-amazon-ecs-plugin"}, "jenkins"),
 ])
 def test_who_starts_the_task_again(detail, kind):
     ev = evidence([], **detail)
     assert remedy.launcher(ev) == kind
     again = remedy.start_again(ev)
     assert ("service" in again) == (kind == "service")
-    if kind in ("batch", "stepfunctions"):
+    if kind in ("batch", "stepfunctions", "jenkins"):
         assert "run-task" not in remedy.rerun(ev)
+    if kind in ("batch", "jenkins"):
+        where = remedy.roll_out(ev)
+        assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
+    else:
+        assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
