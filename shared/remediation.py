@@ -59,6 +59,56 @@ def service(ev: Evidence) -> str | None:
     return service_name(ev.detail.group)
 
 
+_BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
+
+
+def batch_job(ev: Evidence) -> str | None:
+    """The AWS Batch job id of a task Batch started (Batch sets startedBy to the job id or ARN)."""
+    m = _BATCH_JOB.match((ev.detail.started_by or "").strip())
+    if m and (":batch:" in (ev.detail.started_by or "") or cluster(ev).startswith("AWSBatch-")):
+        return m.group(1)
+    return None
+
+
+def launcher(ev: Evidence) -> str:
+    """Who starts the task again: "service" (a service: `group` is `service:<name>`), "batch" (an AWS
+    Batch job), "stepfunctions", "schedule" (an EventBridge rule or Scheduler), or "run-task" (a person,
+    a pipeline, ecs-cli: nothing starts it again), "jenkins" (an agent of the Jenkins ECS plugin)."""
+    if service(ev):
+        return "service"
+    by = ev.detail.started_by or ""
+    if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
+        return "batch"
+    if "jenkins" in by.lower():
+        return "jenkins"
+    if "step functions" in by.lower() or by.startswith("arn:aws:states:") or ":states:" in by:
+        return "stepfunctions"
+    if by.startswith(("events-rule/", "events!", "scheduler", "eventbridge")) or "events-rule" in by:
+        return "schedule"
+    return "run-task"
+
+
+def start_again(ev: Evidence) -> str:
+    """How a stopped task is started again, as a clause: the service's scheduler, a resubmitted Batch
+    job, a re-run Step Functions execution, the schedule, or a run-task."""
+    kind = launcher(ev)
+    if kind == "service":
+        return "the service scheduler starts a replacement task"
+    if kind == "batch":
+        job = batch_job(ev)
+        return ("nothing starts it again: resubmit the AWS Batch job"
+                + (f" (`aws batch describe-jobs --jobs {job}` names its queue and job definition)" if job else "")
+                + ", or give its job definition a retry strategy")
+    if kind == "jenkins":
+        return "the Jenkins ECS plugin starts a new agent when a build needs one"
+    if kind == "stepfunctions":
+        return ("nothing starts it again: re-run the Step Functions execution, or add a Retry to the state "
+                "that runs the task")
+    if kind == "schedule":
+        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`"
+    return f"nothing starts it again: run it again with `{run_task(ev)}`"
+
+
 def family_revision(ev: Evidence) -> str | None:
     arn = ev.detail.task_definition_arn
     return arn.rsplit("/", 1)[-1] if arn else None
@@ -166,6 +216,31 @@ def redeploy(ev: Evidence) -> str:
     return deploy(ev, new_revision=False)
 
 
+def rerun(ev: Evidence) -> str:
+    """Start the task again, for a step: the redeploy command of a service or a one-off task (in
+    backticks), or how Batch or Step Functions retry (they, not ECS, own the retry)."""
+    if launcher(ev) in ("batch", "stepfunctions"):
+        return start_again(ev).split(": ", 1)[1]
+    if launcher(ev) == "jenkins":
+        return "re-run the build (" + start_again(ev) + ")"
+    return code(redeploy(ev))
+
+
+def roll_out(ev: Evidence) -> str:
+    """Put a task definition change into use, for a step: the deploy command (in backticks), or, when
+    AWS Batch or the Jenkins ECS plugin registers the task definition, where the change belongs."""
+    kind = launcher(ev)
+    if kind == "batch":
+        job = batch_job(ev)
+        return ("AWS Batch registers this task definition from the job definition, so make the change there "
+                "(register a new job definition revision) and resubmit the job"
+                + (f" (`aws batch describe-jobs --jobs {job}` names its queue and job definition)" if job else ""))
+    if kind == "jenkins":
+        return ("the Jenkins ECS plugin registers this task definition from its agent template, so make the "
+                "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
+    return code(deploy(ev))
+
+
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
@@ -183,8 +258,11 @@ def _network_configuration(ev: Evidence) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
-    sg = needs_a_value("the security group id of the service")
-    return f"'awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[{sg}]}}'"
+    # securityGroups is optional for run-task (the VPC's default group applies): name the task's
+    # groups when the evidence knows them, else leave the key out so the command runs as pasted.
+    groups = ev.network.security_groups if ev.network else ()
+    sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
@@ -256,6 +334,8 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     parts += [f"-e {q(n)}" for n in env]
     if port and str(port).isdigit():
         parts.append(f"-p {port}:{port}")
+    elif port:  # an unknown port still gets published: a curl to localhost needs the mapping
+        parts.append(f"-p {shlex.quote(f'{port}:{port}')}")
     if entrypoint:
         parts.append(f"--entrypoint {q(entrypoint)}")
     parts.append(q(img) if not img.startswith("<") else f"'{img}'")

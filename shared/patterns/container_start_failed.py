@@ -203,7 +203,7 @@ class ContainerStartFailed(Pattern):
         if steps and why:
             steps[0] += why
         steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
-                     f"`{remedy.deploy(ev)}`.")
+                     f"{remedy.roll_out(ev)}.")
         return Explanation(
             title=f"Container {container} could not start" + (f" ({cause})" if cause else ""),
             summary=(f"The process of {container} could not be started"

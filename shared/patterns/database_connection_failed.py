@@ -220,7 +220,7 @@ class DatabaseConnectionFailed(Pattern):
         elif local:
             steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
                          "your database: the database URL/host variable is probably missing or still the local "
-                         f"default. Set it in the task definition and roll it out: `{remedy.deploy(ev)}`.{why}")
+                         f"default. Set it in the task definition and roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
         elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
             steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "
@@ -264,8 +264,10 @@ class DatabaseConnectionFailed(Pattern):
                          "(refused = nothing listens or a security group rejects, timed out = routing/security "
                          "group; the image needs `nc`).")
         if cause in ("refused", "timeout", "dns", None):
+            loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
+                    else "does not fail the whole run")
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
-                         "starts slower does not crash-loop the service.")
+                         f"starts slower {loop}.")
         return Explanation(
             title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
             summary=(f"{container} could not "

@@ -153,7 +153,7 @@ class DiskFull(Pattern):
             steps.append(
                 "Raise the task's ephemeral storage" + current + ': in the task definition set '
                 '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
-                f"register the revision and roll it out: `{remedy.deploy(ev)}`.{remedy.cite(m)}"
+                f"register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}"
             )
             if f.get("during"):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "

@@ -397,7 +397,7 @@ class HealthCheckFailed(Pattern):
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
         if cause != "no-requests-seen":
-            steps.append(f"Test locally: `{remedy.docker_run(ev, m.container, port=port)}` then "
+            steps.append(f"Test locally: `{remedy.docker_run(ev, m.container, port=port or port_text)}` then "
                          f"`curl -v http://localhost:{port_text}{path}`; it must answer 200 within the health-check "
                          "timeout.")
         svc = remedy.service(ev)

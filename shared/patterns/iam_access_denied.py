@@ -349,7 +349,7 @@ class IamAccessDenied(Pattern):
                          + (f" ({ev.iam.detail})" if ev.iam.detail else "") + ".")
         steps.append("IAM evaluates the role's policies on every request, so the change applies within seconds, "
                      "also to running tasks; tasks that already exited need a restart: "
-                     f"`{remedy.redeploy(ev)}`.")
+                     f"{remedy.rerun(ev)}.")
         return Explanation(
             title=f"Access denied: {action}" + (f" on {resource}" if resource != "*" else ""),
             summary=(f"{container} was refused `{action}`"

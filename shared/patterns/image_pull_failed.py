@@ -88,6 +88,25 @@ def _cause(text: str) -> str | None:
     return None
 
 
+_DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry.hub.docker.com")
+_ECR_HOST = re.compile(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
+
+
+def _registry_host(image: str, reason: str) -> str | None:
+    """The registry an image is pulled from: its host (docker.io for a reference with none), or None
+    when neither the image nor the reason says. A private ECR host in the reason wins."""
+    ecr = _ECR_HOST.search(reason) or _ECR_HOST.search(image)
+    if ecr:
+        return ecr.group(0)
+    ref = image.strip()
+    if ref and not ref.startswith(("<", "the ")):
+        first = ref.split("/", 1)[0]
+        if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+            return "docker.io" if first in _DOCKER_HUB else first
+        return "docker.io"
+    return "docker.io" if any(h in reason for h in _DOCKER_HUB) else None
+
+
 class ImagePullFailedFacts(Facts):
     """The facts of image-pull-failed."""
 
@@ -213,10 +232,19 @@ class ImagePullFailed(Pattern):
             steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
                          "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
         elif cause == "network":
-            steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway (or "
-                         "assignPublicIp ENABLED in a public subnet), or add the VPC endpoints "
-                         f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 gateway "
-                         "endpoint; check the security group allows outbound 443.")
+            host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
+            if host is None or ".dkr.ecr." in host:
+                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway (or "
+                             "assignPublicIp ENABLED in a public subnet), or add the VPC endpoints "
+                             f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 "
+                             "gateway endpoint; check the security group allows outbound 443.")
+            else:
+                # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
+                steps.append(f"The task cannot reach {host}, a registry on the internet: give its subnets a route to "
+                             "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
+                             "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
+                             "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
+                             "the ECR and S3 endpoints.")
         elif cause == "platform":
             arch = f.get("cpu_architecture") or "the task's architecture"
             steps.append(f"The image has no variant for {arch}: build it for the task's platform, e.g. "
@@ -228,7 +256,7 @@ class ImagePullFailed(Pattern):
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append(f"Then start fresh tasks so the pull is tried again: `{remedy.redeploy(ev)}`.")
+        steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

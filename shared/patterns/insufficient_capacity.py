@@ -97,9 +97,14 @@ class InsufficientCapacity(ReasonPattern):
                          "for On-Demand, L-36FBB829 for Spot) against what runs now, and request an increase or "
                          "stop idle tasks (one-off RunTask jobs and crash loops count too).")
         else:
-            steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler retries; "
-                         "spread the service over subnets in more AZs, or add a FARGATE capacity provider next to "
-                         "FARGATE_SPOT.")
+            if remedy.launcher(ev) == "service":
+                steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler "
+                             "retries; spread the service over subnets in more AZs, or add a FARGATE capacity "
+                             "provider next to FARGATE_SPOT.")
+            else:
+                steps.append("Fargate had no capacity for this size in that Availability Zone: give the task "
+                             "subnets in more AZs, or a FARGATE capacity provider next to FARGATE_SPOT; "
+                             f"{remedy.start_again(ev)}.")
         steps[0] += remedy.cite(m)
         if not (resource and resource.startswith("account quota")) and not remedy.is_fargate(ev):
             steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "

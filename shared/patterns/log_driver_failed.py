@@ -128,9 +128,15 @@ class LogDriverFailed(Pattern):
             why = ""
         if cause in ("access-denied", None):
             resource = remedy.log_group_arn(ev, group or "<the awslogs-group of the task definition>")
-            statement = remedy.statement(["logs:CreateLogStream", "logs:PutLogEvents"], [resource])
+            denied = f.get("action") if str(f.get("action") or "").startswith("logs:") else None
+            # Grant the action the reason names as denied; without one, what the driver needs to write.
+            statement = remedy.statement([denied] if denied else ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                         [resource])
             steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement: "
                          f"```{json.dumps(statement)}```{why}")
+            if denied == "logs:CreateLogGroup":
+                steps.append("Or create the group once yourself and drop `awslogs-create-group` from the log "
+                             f"options: `aws logs create-log-group --log-group-name {group_arg} --region {region}`.")
             why = ""
         if cause == "network":
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "

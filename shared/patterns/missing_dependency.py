@@ -191,7 +191,7 @@ class MissingDependency(Pattern):
         if steps:
             steps[0] += remedy.cite(m)
         steps.append("Build and run the image locally before deploying: the same error appears at start-up. Then "
-                     f"roll out the new image: `{remedy.deploy(ev)}`.")
+                     f"roll out the new image: {remedy.roll_out(ev)}.")
         return Explanation(
             title=f"Missing dependency: {module}",
             summary=(f"{container} failed at start-up because `{module}` is not available in the image"

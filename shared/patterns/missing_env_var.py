@@ -288,7 +288,7 @@ class MissingEnvVar(Pattern):
                          f"(the execution role needs secretsmanager:GetSecretValue on "
                          f"{'it' if len(sensitive) == 1 else 'them'}): ```{json.dumps(secrets)}```"
                          f"{why if not present and not plain else ''}")
-        steps.append(f"Register the new task definition revision and roll it out: `{remedy.deploy(ev)}`.")
+        steps.append(f"Register the new task definition revision and roll it out: {remedy.roll_out(ev)}.")
         steps.append("Reproduce and verify locally: with the variable"
                      f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
                      f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
@@ -327,7 +327,7 @@ class MissingEnvVar(Pattern):
                 f"(Rust: `RUST_BACKTRACE=1`; the frame that panicked reads the variable): "
                 f"`{remedy.docker_run(ev, m.facts.get('container'), env=['RUST_BACKTRACE=1'])}`.",
                 f"Add it to the `environment` (or, if sensitive, `secrets`) of container `{container}`, register "
-                f"the new task definition revision and roll it out: `{remedy.deploy(ev)}`.",
+                f"the new task definition revision and roll it out: {remedy.roll_out(ev)}.",
             ],
         )
 

@@ -79,10 +79,14 @@ class NetworkSetupFailed(ReasonPattern):
             steps.append("Check the free addresses of the service's subnets (every awsvpc task takes one): "
                          "`aws ec2 describe-subnets --subnet-ids '<the subnet ids of the service>' "
                          f"--query 'Subnets[].[SubnetId,AvailableIpAddressCount]'`.{why}")
-        steps.append("Spread the service over more (and larger) subnets in several Availability Zones.")
+        in_service = remedy.launcher(ev) == "service"
+        steps.append(f"Spread the {'service' if in_service else 'task'} over more (and larger) subnets in several "
+                     "Availability Zones.")
         if m.facts.get("cause") not in ("no-free-addresses", "instance-eni-limit"):
             steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
-                         "smaller batches; the service scheduler retries on its own.")
+                         "smaller batches; "
+                         + ("the service scheduler retries on its own." if in_service
+                            else f"{remedy.start_again(ev)}."))
         if m.facts.get("cause") != "instance-eni-limit" and ec2 and not windows:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")

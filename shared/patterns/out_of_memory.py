@@ -190,7 +190,7 @@ class OutOfMemory(Pattern):
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
             steps.append(f"Give {container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
-                         f"set the {size}; then roll it out: `{remedy.deploy(ev)}`.{why}")
+                         f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
         if "JVM" in kind:
             steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "

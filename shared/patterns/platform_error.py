@@ -122,7 +122,7 @@ class PlatformError(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         code = m.facts.get("error_code", "platform error")
         ec2 = (ev.detail.launch_type or "").upper() == "EC2" or ev.detail.container_instance_arn
-        steps = ["This is usually transient: the service scheduler starts a replacement task. Note whether it "
+        steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
                  "recurs on the same instance or Availability Zone."]
         if code in ("CannotStopContainerError",):
             steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "

@@ -112,15 +112,34 @@ class PortInUse(Pattern):
         port = f.get("port")
         p = str(port) if port else "its port"
         container = f.get("container") or "the container"
+        mode = remedy.network_mode(ev)
+        on_host = (f"another task or process on the same instance holds it (on the instance: "
+                   f"`sudo ss -ltnp 'sport = :{port}'`); run one such task per instance (placement constraint "
+                   "`distinctInstance`) or move the other holder to another port") if port else (
+                   "another task or process on the same instance holds it; run one such task per instance "
+                   "(placement constraint `distinctInstance`)")
+        if mode == "host":
+            find = f"Find what else binds {p} on the instance: in host network mode the container binds the " \
+                   f"instance's own port, so {on_host}."
+        elif mode is None and not remedy.is_fargate(ev):
+            find = (f"Find what else binds {p}: in host network mode the container binds the instance's own port, "
+                    f"so {on_host}; in bridge mode the container has its own network namespace, so a second "
+                    "process in the same container holds it.")
+        else:
+            find = (f"Find what else binds {p} in the task: in {mode or 'awsvpc'} mode "
+                    + ("(always on Fargate) all containers of a task share one network namespace, so a sidecar or "
+                       "a second process on the same port collides" if mode in (None, "awsvpc") else
+                       "each container has its own network namespace, so a second process in the same container "
+                       "holds it")
+                    + (f" (other containers here: {', '.join(f['shares_network_with'])})"
+                       if f.get("shares_network_with") else "")
+                    + ".")
         steps = [
-            f"Find what else binds {p} in the task: in awsvpc mode (always on Fargate) all containers of a task "
-            "share one network namespace, so a sidecar or a second process on the same port collides"
-            + (f" (other containers here: {', '.join(f['shares_network_with'])})" if f.get("shares_network_with") else "")
-            + ".",
+            find,
             "Make sure the server is started once: a process manager (supervisord, an entrypoint script) plus the "
             "image CMD, or a framework that binds the port and then forks another server, both bind it.",
         ]
-        if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2":
+        if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2" and mode == "bridge":
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
                          "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
@@ -129,8 +148,10 @@ class PortInUse(Pattern):
         if str(p).isdigit():
             steps.append("Reproduce locally with the image alone: if "
                          f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
-                         "itself starts two servers on the port; if it starts, the other holder is a container of "
-                         "the task.")
+                         "itself starts two servers on the port; if it starts, the other holder is "
+                         + ("a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
+                            "outside the image (another task or process on the instance, or a container of the "
+                            "task)."))
         return Explanation(
             title=f"Port {p} already in use" + (f" in {container}" if f.get("container") else ""),
             summary=(f"{container} could not start its server because port {p} was already taken by another "

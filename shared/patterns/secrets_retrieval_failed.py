@@ -188,7 +188,7 @@ class SecretsRetrievalFailed(Pattern):
                          f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
             steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the network "
                          "path first, then retry the deployment.")
-        steps.append(f"Then start fresh tasks (they fetch the secrets again at start): `{remedy.redeploy(ev)}`.")
+        steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
         return Explanation(
             title=f"Could not fetch {kind}{what} at start" + (f" ({cause})" if cause else ""),

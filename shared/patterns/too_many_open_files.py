@@ -88,7 +88,7 @@ class TooManyOpenFiles(Pattern):
         steps = [
             f"Raise the open-files limit of {fmt_container(container)}: in its container definition set "
             f"```\"ulimits\": {json.dumps([ulimit])}``` (at most {HARD_MAX}), register the revision and "
-            f"roll it out: `{remedy.deploy(ev)}`.{remedy.cite(m)}",
+            f"roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}",
             "Then find what holds so many descriptors: connections that are never closed (an HTTP client or a "
             "database pool created per request), files opened in a loop, or a burst of traffic above what one "
             "task should take (scale out instead).",

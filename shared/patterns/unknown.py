@@ -79,9 +79,19 @@ class Unknown(Pattern):
         killed = [n for n, c in exits.items() if c in SIGNAL_EXITS]
         steps = []
         if killed:
+            codes = {exits[n] for n in killed}
+            advice = []
+            if 137 in codes:
+                advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit) "
+                              "and whether it ignores SIGTERM (stopTimeout)")
+            if 143 in codes:
+                # 143 is SIGTERM: a request to stop, never the memory limit.
+                advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it in the stop code "
+                              "and the service events, or on an EC2 instance in `docker events` and the ECS agent "
+                              "log (/var/log/ecs/ecs-agent.log) around the stop time")
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
-                         "the process was killed from outside. With 137 check memory (Container Insights "
-                         "MemoryUtilized near the limit) and whether it ignores SIGTERM (stopTimeout).")
+                         "the process was killed from outside."
+                         + "".join(f" {a}." for a in advice))
         if not ev.logs:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "

@@ -219,7 +219,8 @@ def _docker_problems(words: list[str]) -> list[str]:
     for i, w in enumerate(words[:-1]):
         if w in ("-p", "--publish"):
             value = words[i + 1]
-            if not re.fullmatch(r"(?:[\d.]+:)?\d{1,5}(?::\d{1,5})?(?:/(?:tcp|udp))?", value):
+            port = r"(?:\d{1,5}|<[^<>]+>)"  # a port, or a placeholder saying which one
+            if not re.fullmatch(rf"(?:[\d.]+:)?{port}(?::{port})?(?:/(?:tcp|udp))?", value):
                 out.append(f"docker {w} {value}: not a port mapping")
     if len(words) > 1 and words[1] == "run":
         i = 2

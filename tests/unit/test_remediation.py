@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 
 import pytest
 
 from shared import remediation as remedy
+from shared.evidence.model import NetworkFacts
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence
 
@@ -60,3 +62,40 @@ def test_memory_headroom_and_units():
     assert remedy.mib("3.1 GiB") == pytest.approx(3174.4)
     assert remedy.memory_with_headroom(3174.4, 2048) == 4096
     assert remedy.memory_with_headroom(0, 1024) == 1280
+
+
+def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
+    ev = evidence([], launchType="FARGATE")
+    cmd = remedy.run_task(ev)
+    assert "security group" not in cmd and "securityGroups" not in cmd and "<" not in cmd
+    assert "subnets=[subnet-0a1b2c3d4e5f60718]" in cmd
+    assert command_problems(cmd) == [], cmd
+    known = dataclasses.replace(ev, network=NetworkFacts(security_groups=("sg-0123456789abcdef0", "sg-0fedcba9876543210")))
+    cmd = remedy.run_task(known)
+    assert "securityGroups=[sg-0123456789abcdef0,sg-0fedcba9876543210]" in cmd
+    assert command_problems(cmd) == [], cmd
+
+
+@pytest.mark.parametrize(("detail", "kind"), [
+    ({"group": "service:web", "startedBy": "ecs-svc/123"}, "service"),
+    ({"group": "family:job", "startedBy": "arn:aws:batch:us-east-1:111122223333:job/2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63"},
+     "batch"),
+    ({"group": "family:job", "startedBy": "2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-1"}, "batch"),
+    ({"group": "family:etl", "startedBy": "AWS Step Functions"}, "stepfunctions"),
+    ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
+    ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
+    ({"group": "family:fargate-test", "startedBy": "jenkins-amazon-ecs-plugin"}, "jenkins"),
+])
+def test_who_starts_the_task_again(detail, kind):
+    ev = evidence([], **detail)
+    assert remedy.launcher(ev) == kind
+    again = remedy.start_again(ev)
+    assert ("service" in again) == (kind == "service")
+    if kind in ("batch", "stepfunctions", "jenkins"):
+        assert "run-task" not in remedy.rerun(ev)
+    if kind in ("batch", "jenkins"):
+        where = remedy.roll_out(ev)
+        assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
+    else:
+        assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"

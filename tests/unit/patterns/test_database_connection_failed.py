@@ -213,3 +213,14 @@ def test_the_port_of_a_longer_host_name_is_not_taken():
             'psycopg2.OperationalError: could not translate host name "db" to address: Name or service not known']
     finding = run(logs, **exited(1))
     assert finding.facts.get("port") != 6379 and finding.facts.get("engine") == "postgres"
+
+
+@pytest.mark.parametrize(("group", "loop"), [("service:api", "crash-loop the service"),
+                                             ("family:api-migrate", "fail the whole run")])
+def test_retry_advice_names_a_service_only_when_one_runs_the_task(group, loop):
+    logs = ["ERROR: Unable to obtain connection from database (jdbc:postgresql://db/orders?sslmode=require) for "
+            "user 'postgres': The connection attempt failed."]
+    finding = run(logs, **exited(1), group=group, startedBy="ecs-deploy")
+    assert finding.pattern == ID
+    text = " ".join(finding.remediation)
+    assert loop in text and ("crash-loop the service" in text) == group.startswith("service:"), text

@@ -6,7 +6,7 @@ import pytest
 
 from shared.patterns.disk_full import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, failed_to_start
+from tests.unit.patterns.common import assert_finding, box, failed_to_start
 
 ID = "disk-full"
 LAYER = ("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/86/fs/usr/local/lib/python3.10/"
@@ -114,3 +114,16 @@ def test_a_low_disk_warning_that_stops_nothing_does_not_explain_the_stop():
     logs = ["Error: connect ECONNREFUSED 10.0.0.5:5432", "    at TCPConnectWrap.afterConnect (node:net:1278:16)",
             "WARN disk usage is almost full (92%)"]
     assert run(logs, **crash).pattern == "database-connection-failed"
+
+
+
+def test_a_jenkins_agent_is_changed_in_its_agent_template_not_run_again():
+    line = ("2022-05-02 18:30:31.217+0000 [id=62411] WARNING h.n.AbstractDiskSpaceMonitor#"
+            "markNodeOfflineIfDiskspaceIsTooLow: Making fargate-test-114-4k591r-v7200 offline temporarily due to "
+            "the lack of disk space")
+    finding = run([line], launchType="FARGATE", group="family:fargate-test", startedBy="jenkins-amazon-ecs-plugin",
+                  containers=[box(143, "jnlp", image="jenkins/inbound-agent:4.13-2-jdk11")],
+                  ephemeralStorage={"sizeInGiB": 20})
+    assert_finding(finding, ID)
+    text = " ".join(finding.remediation)
+    assert "run-task" not in text and "agent template" in text, text

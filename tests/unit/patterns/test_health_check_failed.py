@@ -8,6 +8,7 @@ import pytest
 
 from shared.evidence.model import NetworkFacts, TargetGroupFacts, TargetHealth
 from shared.patterns.health_check_failed import PATTERN
+from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import TG_ARN, assert_finding, elb_failed, exited
 
@@ -172,3 +173,13 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+@pytest.mark.parametrize(("logs", "mapping"), [
+    ([], "-p '<the port the app listens on>:<the port the app listens on>'"),
+    (["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], "-p 8000:8000"),
+], ids=["port-unknown", "port-known"])
+def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping):
+    step = next(s for s in run(logs, **elb_failed()).remediation if s.startswith("Test locally"))
+    docker = step.split("`")[1]
+    assert mapping in docker and command_problems(docker) == [], docker

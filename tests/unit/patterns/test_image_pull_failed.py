@@ -137,3 +137,31 @@ def test_a_digest_without_repository_is_explained_as_such():
     detail = failed_to_start("CannotPullContainerError: failed to resolve ref docker.io/library/sha256:" + "8" * 64
                              + ": pull access denied", box(None, image="sha256:" + "8" * 64))
     assert "docker.io/library/sha256" in "\n".join(run([], **detail).remediation)
+
+
+PARAMS_DOCKERHUB_TIMEOUT = failed_to_start(
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+    "docker.io/tryretool/backend:2.110.5: failed to do request: Head \"https://registry-1.docker.io/v2/tryretool/"
+    "backend/manifests/2.110.5\": dial tcp 34.205.13.154:443: i/o timeout")
+
+
+def test_a_batch_job_is_resubmitted_not_run_task():
+    job = "2f0b3c9e-7a41-4d16-9b0e-5c8d2a7e1f63"
+    finding = run([], **PARAMS_DOCKERHUB_TIMEOUT, group="family:samtools-job",
+                  startedBy=f"arn:aws:batch:us-east-1:111122223333:job/{job}",
+                  clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-8c1d0b9f")
+    text = " ".join(finding.remediation)
+    assert "run-task" not in text and "update-service" not in text, text
+    assert f"resubmit the AWS Batch job (`aws batch describe-jobs --jobs {job}`" in text
+
+
+def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():
+    finding = run([], **PARAMS_DOCKERHUB_TIMEOUT)
+    assert_finding(finding, ID, {"cause": "network"})
+    text = " ".join(finding.remediation)
+    assert "ecr.api" not in text and "ecr.dkr" not in text, text
+    assert "docker.io" in text and "NAT gateway" in text
+    ecr = run([], **failed_to_start("CannotPullContainerError: Error response from daemon: Get https://"
+                                    f"{ECR}/v2/: net/http: request canceled while waiting for connection "
+                                    "(Client.Timeout exceeded while awaiting headers)"))
+    assert "ecr.dkr" in " ".join(ecr.remediation)

@@ -101,3 +101,16 @@ def test_nearest_neighbour(reason, expected):
     detail = failed_to_start(reason)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_the_statement_grants_the_action_the_reason_names_as_denied():
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log group: AccessDeniedException: User: arn:aws:sts::"
+              f"{ACCT}:assumed-role/ecsTaskExecutionRole/abc is not authorized to perform: logs:CreateLogGroup on "
+              f"resource: arn:aws:logs:us-east-1:{ACCT}:log-group:/ecs/orders-api:log-stream: because no "
+              "identity-based policy allows the logs:CreateLogGroup action : exit status 1")
+    finding = run([], **failed_to_start(reason))
+    assert_finding(finding, ID, {"cause": "access-denied", "action": "logs:CreateLogGroup"})
+    grant = next(s for s in finding.remediation if "EXECUTION role" in s)
+    assert '"Action": ["logs:CreateLogGroup"]' in grant and "CreateLogStream" not in grant, grant
+    assert any("aws logs create-log-group --log-group-name /ecs/orders-api" in s for s in finding.remediation)

@@ -65,3 +65,11 @@ def test_nearest_neighbour(reason, expected):
 def test_an_instance_out_of_eni_slots_is_told_to_enable_trunking():
     finding = run([], **failed_to_start("Unable to attach network interface to unused device index."))
     assert "awsvpcTrunking" in finding.remediation[0]
+
+
+def test_a_step_functions_task_is_not_told_about_a_service():
+    finding = run([], **failed_to_start("Timeout waiting for network interface provisioning to complete."),
+                  group="family:rails-batch", startedBy="AWS Step Functions")
+    text = " ".join(finding.remediation)
+    assert "service" not in text, text
+    assert "re-run the Step Functions execution" in text

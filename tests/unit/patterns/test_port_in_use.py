@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from shared.engine import diagnose
+from shared.evidence.model import TaskDefinitionFacts
 from shared.patterns.port_in_use import PATTERN
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import assert_finding, box, exited
@@ -78,3 +82,17 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+@pytest.mark.parametrize("network_mode", ["host", None], ids=["host-mode", "ec2-mode-unknown"])
+def test_an_ec2_task_without_awsvpc_gets_no_awsvpc_or_dynamic_host_port_advice(network_mode):
+    ev = evidence(["Error: listen EADDRINUSE: address already in use :::8000"], launchType="EC2",
+                  attachments=[], **exited(1))
+    if network_mode:
+        ev = replace(ev, task_definition=TaskDefinitionFacts(
+            arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12", network_mode=network_mode))
+    finding = diagnose(ev)
+    assert_finding(finding, ID, {"port": 8000})
+    text = " ".join(finding.remediation)
+    assert "hostPort: 0" not in text and "awsvpc" not in text, text
+    assert "sudo ss -ltnp 'sport = :8000'" in text

@@ -71,3 +71,12 @@ def test_the_one_container_that_failed_is_named_even_when_the_cause_is_unknown(c
 def test_no_container_is_blamed_when_none_stands_out(containers):
     finding = run([], stoppedReason="Essential container in task exited", containers=containers)
     assert "container" not in finding.facts
+
+
+def test_a_sigterm_gets_who_sent_it_not_memory_advice():
+    finding = run(["INFO stopping: received SIGTERM"], launchType="EC2", **exited(143))
+    assert finding.pattern == "unknown", finding.pattern
+    text = " ".join(finding.remediation)
+    assert "137" not in text and "MemoryUtilized" not in text, text
+    assert "docker events" in text and "ecs-agent.log" in text
+    assert "MemoryUtilized" in " ".join(run([], launchType="EC2", **exited(137)).remediation)
