@@ -298,9 +298,10 @@ def test_every_aws_call_of_the_gatherers_is_granted():
 
     import boto3
 
+    import shared
     from shared.permissions import ASSUME_MEMBER_ROLE, FUNCTION_ACTIONS
 
-    root = Path(__file__).resolve().parents[2] / "shared"
+    root = Path(shared.__file__).resolve().parent  # the package itself (the repository's shared/)
     sources = [*sorted((root / "evidence").glob("*.py")), root / "deploy.py", root / "live.py", root / "aws.py"]
     prefixes = {"ecs": "ecs", "logs": "logs", "elbv2": "elasticloadbalancing", "iam": "iam", "ec2": "ec2",
                 "sts": "sts"}
