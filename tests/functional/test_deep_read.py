@@ -7,28 +7,11 @@ that holds the incident still costs exactly one GetLogEvents call.
 
 from __future__ import annotations
 
-import pytest
-from moto import mock_aws
-
-from shared.aws import Clients
-from shared.evidence import ecs
 from shared.evidence.gather import DEEP_LINES
 from shared.inputs import parse_task_event
 from shared.pipeline import investigate
-from tests.functional.aws_world import PANIC_LOGS, REGION, World, container_def
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    ecs.clear_cache()
-    with mock_aws():
-        yield Clients(REGION)
-    ecs.clear_cache()
+from tests.functional.aws_world import PANIC_LOGS, World, container_def
+from tests.functional.test_evidence_gather import aws  # noqa: F401  (the same moto fixture)
 
 
 def goroutine_dump(goroutines: int) -> list[str]:
@@ -46,7 +29,7 @@ def goroutine_dump(goroutines: int) -> list[str]:
 EXITED_2 = [{"name": "app", "exitCode": 2, "lastStatus": "STOPPED"}]
 
 
-def test_an_incident_above_a_long_dump_is_found_with_one_more_read(aws):
+def test_an_incident_above_a_long_dump_is_found_with_one_more_read(aws):  # noqa: F811
     world = World.build(aws, [container_def()])
     world.write_logs("app", ["starting orders-api", "listening on :8000", *goroutine_dump(70)])  # ~420 lines
     event = parse_task_event(world.stopped_event(containers=EXITED_2))
@@ -62,7 +45,7 @@ def test_an_incident_above_a_long_dump_is_found_with_one_more_read(aws):
     assert len(finding.log_excerpt) <= 50 and finding.log_excerpt[-1].startswith("… ")
 
 
-def test_a_tail_that_holds_the_incident_costs_one_read(aws):
+def test_a_tail_that_holds_the_incident_costs_one_read(aws):  # noqa: F811
     world = World.build(aws, [container_def()])
     world.write_logs("app", [f"request {i} ok" for i in range(500)] + PANIC_LOGS)
     event = parse_task_event(world.stopped_event(containers=EXITED_2))
@@ -72,7 +55,7 @@ def test_a_tail_that_holds_the_incident_costs_one_read(aws):
     assert aws.calls["logs.GetLogEvents"] == 1
 
 
-def test_a_short_stream_is_not_read_twice(aws):
+def test_a_short_stream_is_not_read_twice(aws):  # noqa: F811
     world = World.build(aws, [container_def()])
     world.write_logs("app", ["starting", "stopping"])
     event = parse_task_event(world.stopped_event(containers=EXITED_2))
