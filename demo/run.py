@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from demo import lambda_local
 from demo.scenarios import DEPLOYMENT_ID, SCENARIOS, Scenario
 from demo.standin import ACCOUNT, REGION, StandIn
 from demo.world import CLUSTER, Account, Sample, load_sample
@@ -38,27 +39,6 @@ OUT = ROOT / "demo-out"
 # -------------------------------------------------------------------------------------------------
 # Lambda, in process
 # -------------------------------------------------------------------------------------------------
-@dataclass
-class Context:
-    """The LambdaContext attributes the handlers (powertools) read."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 512
-    timeout_ms: int = 60_000
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_ms
-
-
-FUNCTIONS = {"task_stopped": "ecs-autopsy-task-stopped", "deploy_failed": "ecs-autopsy-deploy-failed",
-             "manual": "ecs-autopsy-manual", "recovered": "ecs-autopsy-recovered"}
-
-
 def peak_per_second(stamps: list[float], window: float = 1.0) -> int:
     """The most events inside any `window` seconds (a sliding window over sorted timestamps)."""
     stamps = sorted(stamps)
@@ -71,7 +51,8 @@ def peak_per_second(stamps: list[float], window: float = 1.0) -> int:
 
 
 class Functions:
-    """The three handlers of one warm container, configured by the environment (set before this is built).
+    """The handlers of one warm container (run by demo/lambda_local.py), configured by the environment
+    (set before this is built).
 
     What they print (powertools JSON logs, EMF metrics) goes to `log`, as it would go to CloudWatch Logs.
     """
@@ -79,9 +60,8 @@ class Functions:
     def __init__(self, log: TextIO) -> None:
         self.log = log
         started = time.perf_counter()
-        import importlib
-
-        self.handlers = {name: importlib.import_module(f"functions.{name}.handler").handler for name in FUNCTIONS}
+        for name in lambda_local.HANDLERS:
+            lambda_local.load(name)
         self.import_ms = (time.perf_counter() - started) * 1000
         import functions.runtime as runtime
 
@@ -113,13 +93,13 @@ class Functions:
 
     def invoke(self, name: str, event: dict[str, Any]) -> tuple[Any, BaseException | None, float]:
         """(result, exception, milliseconds) of one invocation, as Lambda would run it."""
-        context = Context(FUNCTIONS[name])
+        context = lambda_local.Context(lambda_local.function_name(name), region=REGION, account=ACCOUNT)
         error: BaseException | None = None
         result: Any = None
         with contextlib.redirect_stdout(self.log):
             started = time.perf_counter()
             try:
-                result = self.handlers[name](json.loads(json.dumps(event)), context)
+                result = lambda_local.invoke(name, event, context, as_json=True)
             except Exception as exc:  # the scenario fails, the demo goes on
                 error = exc
             ms = (time.perf_counter() - started) * 1000
@@ -128,19 +108,12 @@ class Functions:
     @staticmethod
     def new_container() -> None:
         """What a different (or new) Lambda container would not have: the warm evidence caches."""
-        from shared.evidence import changes, ecs
-        from shared.evidence.gather import clear_storm_cache
-
-        clear_storm_cache()
-        ecs.clear_cache()
-        changes.clear_cache()
+        lambda_local.cold_start(only=lambda_local.EVIDENCE)
 
     @staticmethod
     def minutes_later() -> None:
         """Between scenarios: no crash-loop sibling to borrow logs from (the task definition stays cached)."""
-        from shared.evidence.gather import clear_storm_cache
-
-        clear_storm_cache()
+        lambda_local.cold_start(only=lambda_local.STORM)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -21,12 +21,16 @@ def on_reset(fn: F, name: str | None = None) -> F:
     return fn
 
 
-def reset(keep: tuple[str, ...] = ()) -> None:
+def reset(keep: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> None:
     """Drop every registered warm state, as a cold start would; `keep`: name prefixes to leave alone (a
-    test that plays a new container but keeps the clients it counts calls with)."""
+    test that plays a new container but keeps the clients it counts calls with); `only`: when given, the
+    name prefixes to drop, nothing else (the crash-loop memory a few minutes later)."""
     for name, fn in list(_RESETS.items()):
-        if not name.startswith(keep) if keep else True:
-            fn()
+        if keep and name.startswith(keep):
+            continue
+        if only and not name.startswith(only):
+            continue
+        fn()
 
 
 def registered() -> list[str]:

@@ -231,31 +231,17 @@ def test_handlers_set_the_budget_from_the_lambda_context_and_reset_it():
 def test_the_task_stopped_handler_ends_with_a_finding_within_its_budget(env, slow_endpoint):
     """The Lambda handler as deployed: 21.5 s left, so 1.5 s of evidence budget; ECS and CloudWatch
     Logs answer too slowly. The invocation still returns a finding, in time."""
-    import importlib
-
-    from tests.support.caches import reset_caches
+    from demo.lambda_local import cold_start, invoke
 
     for name in ("ECS_AUTOPSY_TOPIC_ARN", "ECS_AUTOPSY_TABLE_NAME", "ECS_AUTOPSY_SLACK_SECRET_ID"):
         env.delenv(name, raising=False)
     env.setenv("AWS_ENDPOINT_URL", slow_endpoint)
-    reset_caches()
-    handler = importlib.import_module("functions.task_stopped.handler").handler
-
-    class Context:
-        function_name = "ecs-autopsy-task-stopped"
-        memory_limit_in_mb = 512
-        invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:ecs-autopsy-task-stopped"
-        aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 21_500
-
+    cold_start()
     started = time.monotonic()
     try:
-        result = handler(stopped_event(containers=[]), Context())
+        result = invoke("task_stopped", stopped_event(containers=[]), remaining_ms=21_500)
     finally:
-        reset_caches()
+        cold_start()
     elapsed = time.monotonic() - started
     assert result["pattern"] and result["fingerprint"]
     assert elapsed < 1.5 + 0.5 + 0.5 + 2.0 + 1.0, elapsed

@@ -8,28 +8,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 
+from demo.lambda_local import cold_start, invoke
 from tests.functional.aws_world import CRASH_LOGS, SERVICE, World, container_def
 from tests.support.aws import REGION, aws, drain, make_table, make_topic_with_queue  # noqa: F401
-from tests.support.caches import reset_caches
 from tests.support.slack_receiver import SlackReceiver
-
-
-@dataclass
-class Context:
-    function_name: str = "ecs-autopsy-task-stopped"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ecs-autopsy-task-stopped"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
 
 
 @pytest.fixture
@@ -44,7 +31,7 @@ def env(aws, monkeypatch):  # noqa: F811
     monkeypatch.setenv("ECS_AUTOPSY_TABLE_NAME", table)
     monkeypatch.setenv("ECS_AUTOPSY_SLACK_SECRET_ID", secret)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "EcsAutopsyTest")
-    reset_caches()
+    cold_start()
     from shared.aws import Clients
 
     world = World.build(Clients(REGION), [container_def("app")])
@@ -56,7 +43,7 @@ def env(aws, monkeypatch):  # noqa: F811
     yield {"world": world, "queue": queue_url, "slack": receiver, "topic": topic_arn, "out": out}
     runtime.logger.registered_handler.setStream(previous)
     receiver.stop()
-    reset_caches()
+    cold_start()
 
 
 def _json_lines(env: dict, capsys: Any) -> list[dict]:
@@ -65,15 +52,9 @@ def _json_lines(env: dict, capsys: Any) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def _handler(name: str) -> Any:
-    import importlib
-
-    return importlib.import_module(f"functions.{name}.handler").handler
-
-
 def test_task_stopped_posts_to_sns_and_slack(env):
     event = env["world"].stopped_event()
-    result = _handler("task_stopped")(event, Context())
+    result = invoke("task_stopped", event)
     assert result["pattern"] == "missing-env-var"
 
     messages = drain(env["queue"])
@@ -94,9 +75,8 @@ def test_task_stopped_posts_to_sns_and_slack(env):
 
 def test_duplicate_event_is_delivered_once(env):
     event = env["world"].stopped_event()
-    handler = _handler("task_stopped")
-    first = handler(event, Context())
-    second = handler(json.loads(json.dumps(event)), Context(aws_request_id="another-request"))
+    first = invoke("task_stopped", event)
+    second = invoke("task_stopped", json.loads(json.dumps(event)), aws_request_id="another-request")
     assert second["delivery"]["duplicate"] == "completed" and "duplicate" not in first["delivery"]
     assert {k: v for k, v in first.items() if k != "delivery"} == {k: v for k, v in second.items() if k != "delivery"}
     assert len(drain(env["queue"])) == 1
@@ -106,27 +86,26 @@ def test_duplicate_event_is_delivered_once(env):
 def test_later_versions_of_the_same_task_are_one_finding(env):
     """Issue 10.4: idempotency is per stopped task. Versions 5, 6 and 7 of the task's STOPPED event (only an
     attachment changed), each delivered twice: one SNS message, one Slack post."""
-    handler = _handler("task_stopped")
     results = []
     for version in (5, 6, 7):
         for attempt in range(2):
             event = env["world"].stopped_event(version=version)
             event["id"] = f"event-{version}-{attempt}"
-            results.append(handler(event, Context(aws_request_id=f"req-{version}-{attempt}")))
+            results.append(invoke("task_stopped", event, aws_request_id=f"req-{version}-{attempt}"))
     assert len(drain(env["queue"])) == 1
     assert len(env["slack"].accepted) == 1
     assert [r["delivery"].get("duplicate") for r in results] == [None] + ["completed"] * 5
 
 
 def test_a_later_version_that_changes_the_diagnosis_is_published_as_an_update(env):
-    handler = _handler("task_stopped")
     world = env["world"]
-    first = handler(world.stopped_event(version=5, containers=[], stopCode="TaskFailedToStart",
-                                        stoppedReason="CannotPullContainerError: pull image manifest has been "
-                                                      "retried 1 time(s): failed to resolve ref "
-                                                      "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found"),
-                    Context(aws_request_id="v5"))
-    second = handler(world.stopped_event(version=6), Context(aws_request_id="v6"))
+    first = invoke("task_stopped", world.stopped_event(version=5, containers=[], stopCode="TaskFailedToStart",
+                                                     stoppedReason="CannotPullContainerError: pull image manifest has "
+                                                                   "been retried 1 time(s): failed to resolve ref "
+                                                                   "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+                                                                   "app:v9: not found"),
+                   aws_request_id="v5")
+    second = invoke("task_stopped", world.stopped_event(version=6), aws_request_id="v6")
     assert first["fingerprint"] != second["fingerprint"]
     messages = drain(env["queue"])
     assert len(messages) == 2
@@ -134,7 +113,7 @@ def test_a_later_version_that_changes_the_diagnosis_is_published_as_an_update(en
     assert attributes["supersedes"]["StringValue"] == first["fingerprint"]
     assert "supersedes" not in messages[0]["MessageAttributes"]
     assert second["delivery"]["supersedes"] == first["fingerprint"]
-    third = handler(world.stopped_event(version=7), Context(aws_request_id="v7"))  # same as v6: nothing new
+    third = invoke("task_stopped", world.stopped_event(version=7), aws_request_id="v7")  # same as v6: nothing new
     assert third["delivery"]["duplicate"] == "completed" and drain(env["queue"]) == []
 
 
@@ -161,23 +140,22 @@ def test_concurrent_duplicates_end_without_an_error(env, monkeypatch, capsys):
 
     monkeypatch.setattr(DynamoDBBackend, "update_item", serialised)
     event = env["world"].stopped_event()
-    handler = _handler("task_stopped")
-    handler(env["world"].stopped_event(taskArn=event["detail"]["taskArn"][:-1] + "e"), Context())  # warm
+    invoke("task_stopped", env["world"].stopped_event(taskArn=event["detail"]["taskArn"][:-1] + "e"))  # warm
     drain(env["queue"])
     env["slack"].reset()
     env["slack"].script(Reply(200, delay=1.5))  # the first invocation is still posting when the second claims
     results: dict[str, object] = {}
 
-    def invoke(name: str) -> None:
+    def deliver(name: str) -> None:
         try:
-            results[name] = handler(json.loads(json.dumps(event)), Context(aws_request_id=name))
+            results[name] = invoke("task_stopped", json.loads(json.dumps(event)), aws_request_id=name)
         except Exception as exc:  # a Lambda error
             results[name] = exc
 
-    first = threading.Thread(target=invoke, args=("first",))
+    first = threading.Thread(target=deliver, args=("first",))
     first.start()
     time.sleep(0.5)
-    second = threading.Thread(target=invoke, args=("second",))
+    second = threading.Thread(target=deliver, args=("second",))
     second.start()
     first.join(10)
     second.join(10)
@@ -195,12 +173,11 @@ def test_slack_failure_fails_the_invocation_and_the_retry_sends_only_slack(env):
 
     env["slack"].script(500, 500, 500, 500, 500)  # more 5xx than the retry budget
     event = env["world"].stopped_event()
-    handler = _handler("task_stopped")
     with pytest.raises(DeliveryError):
-        handler(event, Context())
+        invoke("task_stopped", event)
     assert len(drain(env["queue"])) == 1
     env["slack"].reset()
-    handler(event, Context(aws_request_id="retry"))
+    invoke("task_stopped", event, aws_request_id="retry")
     assert len(env["slack"].accepted) == 1
     assert drain(env["queue"]) == []  # SNS already had it
 
@@ -219,7 +196,7 @@ def test_malformed_event_logs_one_error_line_and_raises(env, capsys, event, need
     from functions.runtime import MalformedEvent
 
     with pytest.raises(MalformedEvent) as info:
-        _handler("task_stopped")(event, Context())
+        invoke("task_stopped", event)
     assert needle in str(info.value)
     errors = [line for line in _json_lines(env, capsys) if line.get("level") == "ERROR"]
     assert len(errors) == 1 and needle in errors[0]["message"]
@@ -227,7 +204,7 @@ def test_malformed_event_logs_one_error_line_and_raises(env, capsys, event, need
 
 
 def test_metrics_are_emitted_as_emf(env, capsys):
-    _handler("task_stopped")(env["world"].stopped_event(), Context())
+    invoke("task_stopped", env["world"].stopped_event())
     emf = [line for line in _json_lines(env, capsys) if "_aws" in line]
     findings = [m for m in emf if "Findings" in m]
     assert findings and findings[0]["pattern"] == "missing-env-var" and findings[0]["severity"] == "critical"
@@ -238,7 +215,7 @@ def test_metrics_are_emitted_as_emf(env, capsys):
 
 def test_correlation_id_is_the_event_id(env, capsys):
     event = env["world"].stopped_event()
-    _handler("task_stopped")(event, Context())
+    invoke("task_stopped", event)
     logs = [line for line in _json_lines(env, capsys) if line.get("message") == "finding"]
     assert logs and logs[0]["correlation_id"] == event["id"]
 
@@ -247,8 +224,7 @@ def test_manual_for_an_expired_task_says_why_and_posts_nothing(env):
     from tests.functional.aws_world import CLUSTER, TASK_ID
 
     # ECS no longer knows the task (moto keeps no stopped task): the answer says so, nothing is posted.
-    out = _handler("manual")({"cluster": CLUSTER, "task": TASK_ID, "notify": True},
-                             Context(function_name="ecs-autopsy-manual"))
+    out = invoke("manual", {"cluster": CLUSTER, "task": TASK_ID, "notify": True})
     assert set(out) == {"error"}
     assert f"ECS no longer knows task {TASK_ID}" in out["error"] and "about an hour" in out["error"]
     assert drain(env["queue"]) == [] and env["slack"].accepted == []
@@ -256,13 +232,13 @@ def test_manual_for_an_expired_task_says_why_and_posts_nothing(env):
 
 def test_manual_with_a_full_event_and_notify(env):
     event = env["world"].stopped_event()
-    out = _handler("manual")({**event, "notify": True}, Context(function_name="ecs-autopsy-manual"))
+    out = invoke("manual", {**event, "notify": True})
     assert [f["pattern"] for f in out["findings"]] == ["missing-env-var"]
     assert len(drain(env["queue"])) == 1 and len(env["slack"].accepted) == 1
 
 
 def test_manual_bad_request_is_an_error_answer(env):
-    out = _handler("manual")({"service": "orders-api"}, Context(function_name="ecs-autopsy-manual"))
+    out = invoke("manual", {"service": "orders-api"})
     assert out == {"error": '"service" needs "cluster"'}
 
 
@@ -274,7 +250,7 @@ def test_deploy_event_that_is_not_a_failure_is_skipped(env):
         "detail": {"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
                    "deploymentId": "ecs-svc/123", "updatedAt": "2026-11-27T10:00:00Z", "reason": "done"},
     }
-    assert _handler("deploy_failed")(event, Context()) == {"skipped": "SERVICE_DEPLOYMENT_COMPLETED"}
+    assert invoke("deploy_failed", event) == {"skipped": "SERVICE_DEPLOYMENT_COMPLETED"}
     assert drain(env["queue"]) == []
 
 
@@ -287,7 +263,7 @@ def test_deploy_failed_produces_one_deploy_level_finding(env):
                    "deploymentId": "ecs-svc/123", "updatedAt": "2026-11-27T10:00:00Z",
                    "reason": "ECS deployment circuit breaker: tasks failed to start."},
     }
-    result = _handler("deploy_failed")(event, Context())
+    result = invoke("deploy_failed", event)
     messages = drain(env["queue"])
     assert len(messages) == 1
     finding = json.loads(messages[0]["Body"])
@@ -301,7 +277,7 @@ def test_logger_never_prints_the_webhook_url(env, capsys, caplog):
     # every response body, secrets included: never enable them in production).
     for name in ("shared", "functions", "slack_sdk", "ecs-autopsy"):
         caplog.set_level(logging.DEBUG, logger=name)
-    _handler("task_stopped")(env["world"].stopped_event(), Context())
+    invoke("task_stopped", env["world"].stopped_event())
     out = capsys.readouterr()
     assert env["slack"].url not in out.out + out.err + caplog.text + env["out"].getvalue()
 
@@ -314,21 +290,15 @@ def test_a_slow_slack_cannot_outlive_the_invocation(env):
     from shared.notify import DeliveryError
     from tests.support.slack_receiver import Reply
 
-    class Short(Context):
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 11_000  # 3 s for Slack after the 8 s kept back
-
     env["slack"].script(Reply(200, delay=6.0))
     event = env["world"].stopped_event()
-    handler = _handler("task_stopped")
     started = time.monotonic()
     with pytest.raises(DeliveryError):
-        handler(event, Short())
+        invoke("task_stopped", event, remaining_ms=11_000)  # 3 s for Slack after the 8 s kept back
     assert time.monotonic() - started < 6.0
     assert len(drain(env["queue"])) == 1
     env["slack"].reset()
-    handler(event, Context(aws_request_id="retry"))
+    invoke("task_stopped", event, aws_request_id="retry")
     assert len(env["slack"].accepted) == 1 and drain(env["queue"]) == []
 
 
@@ -345,7 +315,7 @@ def _thin_event(env, task_id: str = "feedfacefeedfacefeedfacefeedface") -> dict:
 def test_an_event_nothing_can_be_learned_from_is_insufficient_evidence_on_sns_only(env):
     """Issue 10.4: no containers, and DescribeTasks cannot find the task. The finding says so (unknown,
     undetermined, a title that says insufficient evidence, the gaps), SNS gets it, Slack does not."""
-    out = _handler("task_stopped")(_thin_event(env), Context())
+    out = invoke("task_stopped", _thin_event(env))
     assert out["pattern"] == "unknown"
     assert out["delivery"]["channels"]["slack"]["status"] == "skipped"
     assert "ECS_AUTOPSY_POST_INSUFFICIENT" in out["delivery"]["channels"]["slack"]["detail"]
@@ -358,7 +328,7 @@ def test_an_event_nothing_can_be_learned_from_is_insufficient_evidence_on_sns_on
 
 def test_insufficient_evidence_is_posted_when_configured(env, monkeypatch):
     monkeypatch.setenv("ECS_AUTOPSY_POST_INSUFFICIENT", "true")
-    reset_caches()
-    out = _handler("task_stopped")(_thin_event(env), Context())
+    cold_start()
+    out = invoke("task_stopped", _thin_event(env))
     assert out["delivery"]["channels"]["slack"]["status"] == "sent"
     assert len(env["slack"].accepted) == 1 and len(drain(env["queue"])) == 1

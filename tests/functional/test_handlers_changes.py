@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+from demo.lambda_local import cold_start, invoke
 from tests.functional.aws_world import (
     ACCOUNT,
     CLUSTER,
@@ -29,7 +30,7 @@ from tests.functional.aws_world import (
     World,
     container_def,
 )
-from tests.functional.test_handlers import Context, _handler, env  # noqa: F401
+from tests.functional.test_handlers import env  # noqa: F401
 from tests.support.aws import REGION, aws, drain  # noqa: F401
 
 OOM = [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED",
@@ -94,7 +95,7 @@ class Service:
 
 
 def _deliver(env: dict, event: dict) -> dict:
-    _handler("task_stopped")(copy.deepcopy(event), Context())
+    invoke("task_stopped", copy.deepcopy(event))
     messages = drain(env["queue"])
     assert len(messages) == 1
     return json.loads(messages[0]["Body"])
@@ -299,9 +300,7 @@ def test_call_counts_first_seen_repeat_and_deploy(env, counted):
                              networkConfiguration=net)["tasks"]:
         svc.world.write_logs("app", CRASH_LOGS, task_id=task["taskArn"].rsplit("/", 1)[-1])
         ecs.stop_task(cluster=CLUSTER, task=task["taskArn"], reason="Essential container in task exited")
-    from tests.support.caches import reset_caches
-
-    reset_caches()
+    cold_start()
     import functions.runtime as runtime
 
     deploy_clients = runtime.clients()
@@ -312,7 +311,7 @@ def test_call_counts_first_seen_repeat_and_deploy(env, counted):
              "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": started_by,
                         "updatedAt": "2026-11-27T10:00:00Z",
                         "reason": "ECS deployment circuit breaker: tasks failed to start."}}
-    _handler("deploy_failed")(event, Context())
+    invoke("deploy_failed", event)
     deploy = dict(deploy_clients.calls)
     assert deploy["ecs.ListServiceDeployments"] == 1 and deploy["ecs.DescribeServiceRevisions"] == 1
     assert deploy["ecs.DescribeTaskDefinition"] == 2  # the failing revision, then the healthy one

@@ -11,8 +11,9 @@ import json
 import time
 from typing import Any
 
+from demo.lambda_local import invoke
 from tests.functional.aws_world import ACCOUNT, CLUSTER, LOG_GROUP, REGION, SERVICE, World, container_def
-from tests.functional.test_handlers import Context, _handler, env  # noqa: F401
+from tests.functional.test_handlers import env  # noqa: F401
 from tests.support.aws import aws, drain  # noqa: F401
 
 TASK = "5d1c0ffee5d1c0ffee5d1c0ffee5d1c0"  # not the env fixture's task: its streams are its own
@@ -26,7 +27,7 @@ def stopped(world: World, containers: list[dict], reason: str = "Essential conta
 
 
 def finding_of(env: dict, event: dict) -> dict:  # noqa: F811
-    _handler("task_stopped")(event, Context())
+    invoke("task_stopped", event)
     messages = drain(env["queue"])
     assert len(messages) == 1
     return json.loads(messages[0]["Body"])

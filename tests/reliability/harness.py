@@ -26,20 +26,17 @@ Powertools Idempotency, and the member-account clients of a hub):
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
+from demo import lambda_local
 from tests.support.aws import REGION, make_table, make_topic_with_queue
-from tests.support.caches import reset_caches
 from tests.support.slack_receiver import SlackReceiver
 
-ACCOUNT = "123456789012"
 # The API calls ("service.Operation") each handler made in scenarios without faults (test_faults.py
 # fills it; test_least_privilege.py checks every one is granted).
 OBSERVED: dict[str, set[str]] = defaultdict(set)
@@ -80,18 +77,6 @@ _ERRORS: dict[str, dict[str | None, tuple[str, int]]] = {
 def error_for(op: str, kind: str) -> tuple[str, int]:
     table = _ERRORS[kind]
     return table.get(op) or table.get(op.split(".")[0]) or table[None]
-
-
-@dataclass
-class Context:
-    function_name: str = "ecs-autopsy-task-stopped"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ecs-autopsy-task-stopped"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    remaining_ms: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 class Faults:
@@ -170,11 +155,7 @@ def warm_reset() -> None:
     """Between two cells of a matrix: the caches a new container would not have (task definitions,
     the webhook secret, the storm memory, what changed in the deploy ...), keeping the built clients,
     settings and channels, whose calls the cells count."""
-    import functions.runtime  # noqa: F401  (its caches are registered, and kept here)
-    from shared import warm
-
-    warm.reset(keep=("shared.aws.", "shared.notify.aws.", "shared.settings.", "functions.runtime.",
-                     "shared.notify.forget_memory_state"))
+    lambda_local.cold_start(keep=lambda_local.KEEP_COUNTED)
 
 
 class _Errors(logging.Handler):
@@ -251,8 +232,8 @@ class Lambda:
                "ECS_AUTOPSY_SLACK_SECRET_ID": self.secret_arn, **self.extra_env}
         for name, value in env.items():
             self.mp.setenv(name, value)
-        reset_caches()
-        self._stack.callback(reset_caches)
+        lambda_local.cold_start()
+        self._stack.callback(lambda_local.cold_start)
 
         import functions.runtime as runtime
 
@@ -289,13 +270,9 @@ class Lambda:
     # -- invoking ------------------------------------------------------------------------------------
     def invoke(self, function: str, event: Any, request_id: str = "req-1", **context: Any) -> Any:
         """The handler's result, or the exception it raised (which sends an async event to retry/DLQ)."""
-        handler = importlib.import_module(f"functions.{function}.handler").handler
-        name = f"ecs-autopsy-{function.replace('_', '-')}"
-        ctx = Context(function_name=name, aws_request_id=request_id,
-                      invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}", **context)
         self._tune_slack()
         try:
-            return handler(event, ctx)
+            return lambda_local.invoke(function, event, aws_request_id=request_id, **context)
         except Exception as exc:
             return exc
 
@@ -371,6 +348,3 @@ def quiet_metrics() -> Iterator[None]:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         yield
 
-
-def handler_name(function: str) -> Callable[..., Any]:
-    return importlib.import_module(f"functions.{function}.handler").handler

@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from demo.lambda_local import cold_start
 from tests.functional.aws_world import (
     ACCOUNT,
     CLUSTER,
@@ -50,7 +51,6 @@ from tests.reliability.harness import (
     quiet_metrics,
     warm_reset,
 )
-from tests.support.caches import reset_caches
 from tests.support.slack_receiver import Reply
 
 FIG = "faults (issue 6.2): one handler invocation per cell, retried when it raised"
@@ -223,7 +223,7 @@ def _world(lam: Lambda, sc: Scenario) -> dict:
 
 def _fresh(lam: Lambda, cold: bool = False) -> None:
     if cold:
-        reset_caches()
+        cold_start()
     lam.faults.clear()
     lam.clear_table()
     lam.sns()

@@ -16,10 +16,10 @@ import time
 
 import boto3
 
+from demo.lambda_local import cold_start
 from tests.functional.aws_world import ACCOUNT, CLUSTER, CRASH_LOGS, REGION, SERVICE, TASK_ARN, container_def
 from tests.reliability.figures import record
 from tests.reliability.harness import Lambda, quiet_metrics
-from tests.support.caches import reset_caches
 from tests.support.slack_receiver import TOKEN
 
 FIG = "Slack app mode: threads and recovery (issue 12)"
@@ -38,7 +38,7 @@ def _app_mode(lam: Lambda, monkeypatch) -> None:
             {"bot_token": TOKEN, "channel": "C0ALERTS1", "api_url": lam.slack.api_url}))["ARN"]
     monkeypatch.setenv("ECS_AUTOPSY_SLACK_SECRET_ID", arn)
     monkeypatch.setenv("ECS_AUTOPSY_ROUTE_BY_TAGS", "true")
-    reset_caches()
+    cold_start()
 
 
 def _recovery_event(event_id: str, name: str = "SERVICE_STEADY_STATE", service_arn: str = SERVICE_ARN) -> dict:

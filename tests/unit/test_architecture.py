@@ -9,7 +9,9 @@
 - the engine decides from Evidence only; the pipeline orchestrates and never renders or sends;
 - renderers and notifiers never re-diagnose (no engine, pattern, evidence or pipeline);
 - the shipped core (shared/, functions/) never imports the CLI's input side, the demo, tests, benchmarks
-  or infra.
+  or infra;
+- the demo (its stand-ins and the in-process Lambda runner, demo/lambda_local.py) is what the tests and
+  benchmarks build on, never the other way round.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ RULES: dict[str, tuple[str, ...]] = {
                       *ENTRY),
     "shared": OUTSIDE,
     "functions": (*ENTRY, *OUTSIDE),
+    "demo": ("tests", "benchmarks"),
 }
 
 
@@ -91,7 +94,7 @@ def rules_for(module: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-FILES = sorted([*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")])
+FILES = sorted([*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py"), *(ROOT / "demo").rglob("*.py")])
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))

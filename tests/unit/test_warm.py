@@ -37,3 +37,17 @@ def test_reset_drops_them(monkeypatch):
     assert ecs.cached_task_definition("arn:x") is None
     assert not gather._STORM
     assert settings.cache_info().currsize == 0 and notify_aws.client.cache_info().currsize == 0
+
+
+def test_reset_only_drops_the_named_states(monkeypatch):
+    """`only` (the demo's "minutes later": the crash-loop memory alone) leaves the rest warm."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    ecs._td_cache["arn:x"] = TaskDefinitionFacts(arn="arn:x")
+    gather._STORM[("k",)] = (0.0, {}, None, 1)
+    settings()
+
+    warm.reset(only=("shared.evidence.gather.",))
+
+    assert not gather._STORM
+    assert ecs.cached_task_definition("arn:x") is not None and settings.cache_info().currsize == 1
+    warm.reset()
