@@ -108,7 +108,7 @@ class Pattern:
 
 
 __all__ = ["NEEDS", "Cause", "Explanation", "Facts", "Match", "Need", "Pattern", "Proof", "ReasonPattern", "Severity",
-           "Stage", "Verdict", "classify"]
+           "Stage", "Verdict", "classify", "words"]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -378,6 +378,11 @@ class Cause:
     extract: Extract | None = None
 
 
+def words(*needles: str) -> re.Pattern[str]:
+    """A row's regex for "any of these words, in any case"."""
+    return re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+
+
 def classify(text: str, table: Sequence[Cause], ev: Evidence) -> dict[str, Any]:
     """The facts the first matching row of `table` gives for `text` ({} when no row matches)."""
     for row in table:
@@ -393,21 +398,29 @@ def classify(text: str, table: Sequence[Cause], ev: Evidence) -> dict[str, Any]:
 class ReasonPattern(Pattern):
     """A pattern read from the stop reasons (and, for a task that never started, from the agent lines or
     service events a person pasted): `signal` finds the reason, `facts` extracts what every row shares,
-    `causes` (ordered, most specific first) names the sub-cause. A new wording is a row, not a branch."""
+    `causes` (ordered, most specific first) names the sub-cause. A new wording is a row, not a branch.
+
+    `find` says where the signal is read (the reasons, then a never-started task's pasted lines); with
+    `container_fact` the culprit container is a fact too (the first, before the cause)."""
 
     signal: ClassVar[re.Pattern[str]]
     causes: ClassVar[tuple[Cause, ...]] = ()
     confidence: ClassVar[float] = 0.95
+    container_fact: ClassVar[bool] = False
 
     def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
         return {}
 
+    def find(self, ev: Evidence) -> tuple[str, str, re.Match[str]] | None:
+        return find_at_start(ev, self.signal, self.needles)
+
     def match(self, ev: Evidence) -> Match | None:
-        hit = find_at_start(ev, self.signal, self.needles)
+        hit = self.find(ev)
         if not hit:
             return None
         source, text, m = hit
-        facts = {**self.facts(text, m, ev), **classify(text, self.causes, ev)}
-        container = container_for_reason(ev, source) if source.startswith("containers[") else ev.primary
+        container = container_for_reason(ev, source)
+        first = {"container": container, "cause": None} if self.container_fact else {}
+        facts = {**first, **self.facts(text, m, ev), **classify(text, self.causes, ev)}
         return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=(reason_proof(source, text),),
                      confidence=self.confidence, stage=Stage.PLATFORM, container=container)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    Cause,
     Explanation,
     Facts,
     Match,
-    Pattern,
     Proof,
+    ReasonPattern,
     Stage,
     container_for_line,
     container_for_reason,
@@ -33,15 +35,35 @@ from shared.patterns.base import (
     strip_quotes,
 )
 
-_SPECIFIC = re.compile(
-    r"(?P<format>exec format error)"
-    r"|(?P<path>executable file not found(?: in (?:\$PATH|%PATH%))?|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
-    r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
-    r"|exec user process caused:? \\?\"?no such file or directory"
-    r"|CreateProcess: failure in a Windows system call: The system cannot find the (?:file|path) specified)"
-    r"|(?P<perm>(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+):? \\?\"?permission denied)",
-    re.IGNORECASE,
+
+def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
+    """The image was built for another CPU: the task's architecture (Fargate's default when unset)."""
+    return {"cpu_architecture": ev.cpu_architecture or (
+        "x86_64 (Fargate default)" if (ev.detail.launch_type or "").upper() == "FARGATE" else None)}
+
+
+# What kept the process from starting, one row per family of wordings; the signal is any row's words and
+# the row that matched names the cause.
+_STARTS = (
+    Cause("exec-format", re.compile(r"exec format error", re.IGNORECASE), _architecture),
+    Cause("entrypoint-not-found", re.compile(
+        r"executable file not found(?: in (?:\$PATH|%PATH%))?|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
+        r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
+        r"|exec user process caused:? \\?\"?no such file or directory"
+        r"|CreateProcess: failure in a Windows system call: The system cannot find the (?:file|path) specified",
+        re.IGNORECASE)),
+    Cause("permission", re.compile(
+        r"(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+):? \\?\"?permission denied",
+        re.IGNORECASE)),
 )
+_SPECIFIC = re.compile("|".join(f"(?P<row{i}>{row.regex.pattern})" for i, row in enumerate(_STARTS)), re.IGNORECASE)
+
+
+def _row(m: re.Match[str]) -> Cause:
+    """The row of _STARTS whose words the signal matched."""
+    return _STARTS[int((m.lastgroup or "row1")[3:])]
+
+
 _SPACED_EXEC = re.compile(r'exec: \\*"([\w./-]+ [^"\\]*)')
 _EXEC_INTO = re.compile(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
 _GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
@@ -60,14 +82,6 @@ _NEEDLES = ("exec format", "executable file not found", "no such file or directo
             "not found", "oci runtime", "exec user process")
 
 
-def _cause(groupdict: dict) -> str:
-    if groupdict.get("format"):
-        return "exec-format"
-    if groupdict.get("perm"):
-        return "permission"
-    return "entrypoint-not-found"
-
-
 class ContainerStartFailedFacts(Facts):
     """The facts of container-start-failed."""
 
@@ -81,7 +95,7 @@ class ContainerStartFailedFacts(Facts):
 _CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 
-class ContainerStartFailed(Pattern):
+class ContainerStartFailed(ReasonPattern):
     id = "container-start-failed"
     explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
     priority = 120
@@ -89,20 +103,22 @@ class ContainerStartFailed(Pattern):
     Facts = ContainerStartFailedFacts
     key_facts = ("cause",)
     needles = (*_NEEDLES, "no such file")
+    signal = _SPECIFIC
+    causes = _STARTS
 
     def match(self, ev: Evidence) -> Match | None:
         hit = find_in_reasons(ev, _SPECIFIC)
         if hit:
             source, text, m = hit
-            return self._build(ev, text, _cause(m.groupdict()), container_for_reason(ev, source),
-                               Stage.PLATFORM, (reason_proof(source, text),), None, 0.95)
+            return self._build(ev, text, _row(m).name, container_for_reason(ev, source),
+                               Stage.PLATFORM, (reason_proof(source, text),), None, 0.95, _row(m), m)
         found = find_in_logs(ev, _NEEDLES, _SPECIFIC, allow_quiet=True)
         if found and _EXEC_INTO.search(" ".join(ev.logs.texts[max(0, found[0] - 2) : found[0] + 1])):
             found = None  # a command run inside a running container (health check, exec) failed, not the start
         if found:
             i, m = found
-            return self._build(ev, ev.logs.texts[i], _cause(m.groupdict()), container_for_line(ev, i),
-                               Stage.APP, (log_proof(ev, i),), i, 0.93)
+            return self._build(ev, ev.logs.texts[i], _row(m).name, container_for_line(ev, i),
+                               Stage.APP, (log_proof(ev, i),), i, 0.93, _row(m), m)
         found = find_in_logs(ev, ("not found", "permission denied", "no such file"), _SHELL, allow_quiet=True)
         if found:
             i, m = found
@@ -136,16 +152,16 @@ class ContainerStartFailed(Pattern):
                 return self._build(ev, "", cause, c.name, Stage.APP, (proof,), len(ev.logs), 0.6)
         return None
 
-    def _build(self, ev, text, cause, container, stage, proofs, anchor, confidence) -> Match:
+    def _build(self, ev, text, cause, container, stage, proofs, anchor, confidence, row: Cause | None = None,
+               signal: re.Match[str] | None = None) -> Match:
         facts: dict = {"container": container, "cause": cause}
         for regex in _EXE:
             m = regex.search(text)
             if m:
                 facts["executable"] = strip_quotes(m.group(1))
                 break
-        if cause == "exec-format":
-            facts["cpu_architecture"] = ev.cpu_architecture or (
-                "x86_64 (Fargate default)" if (ev.detail.launch_type or "").upper() == "FARGATE" else None)
+        if row is not None and row.extract is not None and signal is not None:
+            facts.update(row.extract(text, signal, ev))
         if "\\r" in text or "\r" in text:
             facts["crlf"] = True
         code = exit_code(ev, container)

@@ -16,19 +16,22 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    Cause,
     Explanation,
     Facts,
     Match,
     Need,
-    Pattern,
     Proof,
+    ReasonPattern,
     Stage,
     candidate_lines,
+    classify,
     container_for_reason,
     find_in_reasons,
     log_proof,
     reason_proof,
     strip_quotes,
+    words,
 )
 
 _SIGNAL = re.compile(
@@ -45,20 +48,6 @@ _IMAGE = (
     re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
     re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )
-
-_CAUSES = (
-    ("platform", ("no matching manifest", "does not contain descriptor matching platform", "descriptor for platform", "image platform",
-                  "not match the detected host platform", "unsupported platform", "is incompatible with a",
-                  "image operating system")),
-    ("rate-limited", ("toomanyrequests", "rate limit", "429 too many", "throttlingexception", "rate exceeded")),
-    ("not-found", ("not found", "manifest unknown", "404", "does not exist", "name unknown", "no such image")),
-    ("access-denied", ("access denied", "accessdenied", "403", "unauthorized", "not authorized", "denied:",
-                       "no basic auth credentials", "authentication required", "forbidden")),
-    ("network", ("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
-                 "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
-                 "net/http: request canceled", "network is unreachable")),
-)
-
 
 _DIGEST_ONLY = re.compile(r"(?:^|/)(?:library/)?sha256:[0-9a-f]{64}$")
 _AGENT_PULL = re.compile(r"Error while pulling (?:container|image)\b|error pulling image|CannotPullContainerError",
@@ -78,14 +67,34 @@ def _image(text: str) -> str | None:
     return None
 
 
-def _cause(text: str) -> str | None:
-    low = text.lower()
-    if "pull access denied" in low and "does not exist" in low:
-        return "access-denied"  # Docker Hub's answer for a private or misspelled repository
-    for cause, words in _CAUSES:
-        if any(w in low for w in words):
-            return cause
-    return None
+_REPOSITORY_MISSING = re.compile(r"repository \S+ not found|RepositoryNotFoundException|name unknown: The repository",
+                                 re.IGNORECASE)
+
+
+def _missing_repository(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
+    return {"missing": "repository"} if _REPOSITORY_MISSING.search(text) else {}
+
+
+def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
+    return {"cpu_architecture": ev.cpu_architecture or None}
+
+
+# Why the pull failed, first row that matches (the registries' wordings, most specific first).
+_CAUSES = (
+    # Docker Hub's answer for a private or misspelled repository: "pull access denied ... does not exist"
+    Cause("access-denied", re.compile(r"(?=.*pull access denied)(?=.*does not exist)", re.IGNORECASE | re.DOTALL)),
+    Cause("platform", words("no matching manifest", "does not contain descriptor matching platform",
+                            "descriptor for platform", "image platform", "not match the detected host platform",
+                            "unsupported platform", "is incompatible with a", "image operating system"), _architecture),
+    Cause("rate-limited", words("toomanyrequests", "rate limit", "429 too many", "throttlingexception", "rate exceeded")),
+    Cause("not-found", words("not found", "manifest unknown", "404", "does not exist", "name unknown", "no such image"),
+          _missing_repository),
+    Cause("access-denied", words("access denied", "accessdenied", "403", "unauthorized", "not authorized", "denied:",
+                                 "no basic auth credentials", "authentication required", "forbidden")),
+    Cause("network", words("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
+                           "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
+                           "net/http: request canceled", "network is unreachable")),
+)
 
 
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry.hub.docker.com")
@@ -117,7 +126,7 @@ class ImagePullFailedFacts(Facts):
     reference: str | None = Field(None, description="The tag or digest.")
 
 
-class ImagePullFailed(Pattern):
+class ImagePullFailed(ReasonPattern):
     id = "image-pull-failed"
     explained_by = ("image", "executionRoleArn")
     priority = 160
@@ -126,13 +135,15 @@ class ImagePullFailed(Pattern):
     key_facts = ("image", "cause")
     needs = frozenset({"network"})
     needles = _AGENT_NEEDLES
+    signal = _SIGNAL
+    causes = _CAUSES
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The network path only explains a network failure."""
         return self.needs if facts.get("cause") == "network" else frozenset()
 
     def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
+        hit = find_in_reasons(ev, self.signal)
         if not hit:
             return self._from_agent_log(ev)
         source, text, _ = hit
@@ -154,7 +165,7 @@ class ImagePullFailed(Pattern):
         for a container that never ran (no exit code): an application may pull images itself (CI runners)."""
         for i in candidate_lines(ev, _AGENT_NEEDLES):
             text = ev.logs.texts[i]
-            if not (_AGENT_PULL.search(text) or _SIGNAL.search(text)):
+            if not (_AGENT_PULL.search(text) or self.signal.search(text)):
                 continue
             image = _image(text)
             named = [c for c in ev.detail.containers if c.name and (
@@ -171,16 +182,12 @@ class ImagePullFailed(Pattern):
         c = ev.container(container)
         if not image and c and c.image:
             image = c.image
-        facts = {"image": image, "cause": _cause(text), "container": container}
+        facts = {"image": image, "cause": None, "container": container, **classify(text, self.causes, ev)}
         ref = c.image if c and c.image else image or ""
-        if facts["cause"] == "not-found" and re.search(r"repository \S+ not found|RepositoryNotFoundException|"
-                                                       r"name unknown: The repository", text, re.IGNORECASE):
-            facts["missing"] = "repository"
         if _DIGEST_ONLY.search(ref):
             # "sha256:abc..." alone: Docker reads it as the repository library/sha256, which does not exist.
             facts.update(image=ref, cause="not-found", reference="digest without repository")
-        if facts["cause"] == "platform" and ev.cpu_architecture:
-            facts["cpu_architecture"] = ev.cpu_architecture
+            facts.pop("cpu_architecture", None)  # not a platform mismatch after all
         return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=(proof,),
                      confidence=confidence, stage=Stage.PLATFORM, container=container)
 

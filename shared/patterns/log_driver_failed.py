@@ -17,17 +17,20 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    Cause,
     Explanation,
     Facts,
     Match,
-    Pattern,
+    ReasonPattern,
     Stage,
+    classify,
     container_for_line,
     container_for_reason,
     find_in_logs,
     find_in_reasons,
     log_proof,
     reason_proof,
+    words,
 )
 
 _SIGNAL = re.compile(
@@ -48,15 +51,12 @@ _GROUPS = (
 _ACTION = re.compile(r"not authorized to perform: (logs:\w+)")
 
 
-def _cause(text: str) -> str | None:
-    low = text.lower()
-    if "does not exist" in low or "resourcenotfound" in low:
-        return "not-found"
-    if "accessdenied" in low or "not authorized" in low or "access denied" in low:
-        return "access-denied"
-    if any(w in low for w in ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "dial tcp", "no such host")):
-        return "network"
-    return None
+# Why the driver failed, first row that matches: a log group that does not exist, denied, the network path.
+_CAUSES = (
+    Cause("not-found", words("does not exist", "resourcenotfound")),
+    Cause("access-denied", words("accessdenied", "not authorized", "access denied")),
+    Cause("network", words("i/o timeout", "deadline exceeded", "timed out", "requesterror", "dial tcp", "no such host")),
+)
 
 
 class LogDriverFailedFacts(Facts):
@@ -68,7 +68,7 @@ class LogDriverFailedFacts(Facts):
     log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
 
 
-class LogDriverFailed(Pattern):
+class LogDriverFailed(ReasonPattern):
     id = "log-driver-failed"
     explained_by = ("logConfiguration", "executionRoleArn")
     priority = 190
@@ -76,9 +76,12 @@ class LogDriverFailed(Pattern):
     Facts = LogDriverFailedFacts
     key_facts = ("log_group", "cause")
     needles = _NEEDLES
+    signal = _SIGNAL
+    causes = _CAUSES
 
     def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
+        """ECS's reason (platform evidence), else a log line of the task (the driver's own output)."""
+        hit = find_in_reasons(ev, self.signal)
         if hit:
             source, text, _ = hit
             container, stage, proofs, anchor = container_for_reason(ev, source), Stage.PLATFORM, [
@@ -88,13 +91,22 @@ class LogDriverFailed(Pattern):
                 container = next((name for name, kind in ev.attribution.sidecars.items() if kind == "log-router"),
                                  container)
         else:
-            found = find_in_logs(ev, _NEEDLES, _SIGNAL)
+            found = find_in_logs(ev, self.needles, self.signal)
             if not found:
                 return None
             i, _ = found
             text, container, stage, proofs, anchor = ev.logs.texts[i], container_for_line(ev, i), Stage.APP, [
                 log_proof(ev, i)], i
-        facts: dict = {"container": container, "cause": _cause(text)}
+        facts = {"container": container, "cause": None, **self._details(text, container, ev),
+                 **classify(text, self.causes, ev)}
+        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
+                     confidence=0.95, stage=stage, anchor=anchor, container=container)
+
+    @staticmethod
+    def _details(text: str, container: str | None, ev: Evidence) -> dict:
+        """What every row shares: the log group (from the text, else the container's awslogs options),
+        the denied action, the container's log driver."""
+        facts: dict = {}
         group = next((m.group(1) for m in (r.search(text) for r in _GROUPS) if m), None)
         if group:
             facts["log_group"] = group
@@ -108,8 +120,7 @@ class LogDriverFailed(Pattern):
         cdef = ev.container_definition(container)
         if cdef and cdef.log_driver:
             facts["log_driver"] = cdef.log_driver
-        return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
-                     confidence=0.95, stage=stage, anchor=anchor, container=container)
+        return facts
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts

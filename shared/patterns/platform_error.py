@@ -19,12 +19,15 @@ from shared.evidence.model import Evidence
 from shared.patterns.base import (
     DAEMON_UNREACHABLE,
     RUNTIME_INTERNAL,
+    Cause,
     Explanation,
+    Extract,
     Facts,
     Match,
-    Pattern,
     Proof,
+    ReasonPattern,
     Stage,
+    classify,
     container_for_line,
     container_for_reason,
     find_in_logs,
@@ -45,6 +48,22 @@ _SIGNAL = re.compile(
 # e.g. a custom AMI that runs the agent without ecs-init, which loads the amazon/amazon-ecs-pause image.
 _PAUSE = re.compile(r"(?:error|failed) (?:creating|starting|pulling|to create|to start) (?:the )?container "
                     r"\[?~internal~ecs~pause\]?|No such image: amazon/amazon-ecs-pause", re.IGNORECASE)
+
+
+def _code(value: str) -> Extract:
+    return lambda text, m, ev: {"error_code": value}
+
+
+# The error code of a reason, from the words the signal matched, first row that matches: the code itself
+# (InternalError, CannotStopContainerError ...), the instance gone, the agent naming its error, the agent
+# in the task's error, else the agent disconnected or the instance deregistered.
+_CODES = (
+    Cause(None, re.compile(r"^\w+$"), lambda text, m, ev: {"error_code": text}),
+    Cause(None, re.compile(r"^Host EC2 \(instance"), _code("HostEC2Terminated")),
+    Cause(None, re.compile(r"^([A-Z]\w*Error): Agent could not"), lambda text, m, ev: {"error_code": m.group(1)}),
+    Cause(None, re.compile(r"AGENT"), _code("AGENT")),
+    Cause(None, re.compile(r""), _code("AgentDisconnected")),
+)
 _RUNTIME_CODES = frozenset({"DockerTimeoutError", "CannotStopContainerError", "CannotInspectContainerError",
                             "ContainerRuntimeTimeoutError", "ContainerRuntimeError"})
 _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotstopcontainer",
@@ -57,7 +76,7 @@ class PlatformErrorFacts(Facts):
     error_code: str | None = Field(None, description="The ECS/agent/runtime error code.")
 
 
-class PlatformError(Pattern):
+class PlatformError(ReasonPattern):
     id = "platform-error"
     priority = 50
     severity = "warning"
@@ -65,6 +84,8 @@ class PlatformError(Pattern):
     key_facts = ("error_code",)
     outranks = ("image-pull-failed", "container-start-failed", "insufficient-capacity")
     needles = _NEEDLES
+    signal = _SIGNAL
+    confidence = 0.85
 
     def match(self, ev: Evidence) -> Match | None:
         m = self._find(ev)
@@ -77,7 +98,7 @@ class PlatformError(Pattern):
         return m if runtime else replace(m, outranks=())
 
     def _find(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
+        hit = find_in_reasons(ev, self.signal)
         if hit and hit[2].group(2) and (ev.stop_code in ("SpotInterruption", "TerminationNotice")
                                         or "spot" in ev.stopped_reason.lower()):
             hit = None  # the instance was reclaimed on purpose (Spot): an expected stop
@@ -94,9 +115,7 @@ class PlatformError(Pattern):
                                    container_for_reason(ev, source), Stage.PLATFORM, None)
         if hit:
             source, text, m = hit
-            named = re.match(r"([A-Z]\w*Error): Agent could not", m.group(0))
-            code = m.group(1) or ("HostEC2Terminated" if m.group(2) else named.group(1) if named
-                                  else "AGENT" if "AGENT" in m.group(0) else "AgentDisconnected")
+            code = classify(m.group(0), _CODES, ev)["error_code"]
             return self._match(code, (reason_proof(source, text),), container_for_reason(ev, source),
                                Stage.PLATFORM, None)
         if ev.stop_code.lower() in ("infrastructurehealth", "infrastructurefailure"):
@@ -105,7 +124,7 @@ class PlatformError(Pattern):
         if pause:
             return self._match("PauseContainerError", (log_proof(ev, pause[0]),), ev.primary, Stage.PLATFORM,
                                pause[0])
-        found = find_in_logs(ev, _NEEDLES, _SIGNAL, allow_quiet=True)
+        found = find_in_logs(ev, self.needles, self.signal, allow_quiet=True)
         if found:
             i, m = found
             code = m.group(1) or "AgentError"
@@ -116,7 +135,7 @@ class PlatformError(Pattern):
         return None
 
     def _match(self, code, proofs, container, stage, anchor) -> Match:
-        return Match(facts={"error_code": code, "container": container}, proofs=proofs, confidence=0.85,
+        return Match(facts={"error_code": code, "container": container}, proofs=proofs, confidence=self.confidence,
                      stage=stage, anchor=anchor, container=container)
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:

@@ -20,15 +20,14 @@ from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
+    Cause,
     Explanation,
     Facts,
     Match,
     Need,
-    Pattern,
-    Stage,
-    container_for_reason,
+    ReasonPattern,
     find_in_reasons,
-    reason_proof,
+    words,
 )
 
 _SIGNAL = re.compile(
@@ -50,17 +49,16 @@ _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "se
             "dial tcp", "no such host", "requestcanceled", "connection reset", "tls handshake timeout")
 
 
-def _cause(text: str) -> str | None:
-    low = text.lower()
-    if "accessdenied" in low or "not authorized" in low or "access denied" in low or ("kms" in low and "denied" in low):
-        return "access-denied"
-    if any(w in low for w in _NETWORK):
-        return "network"
-    if any(w in low for w in ("resourcenotfound", "can't find the specified secret", "parameternotfound",
+# Why the read failed, first row that matches: denied (IAM or the KMS key), the network path, a missing
+# secret, parameter or JSON key.
+_CAUSES = (
+    Cause("access-denied", re.compile(r"accessdenied|not authorized|access denied|(?=.*kms)(?=.*denied)",
+                                      re.IGNORECASE | re.DOTALL)),
+    Cause("network", words(*_NETWORK)),
+    Cause("not-found", words("resourcenotfound", "can't find the specified secret", "parameternotfound",
                               "invalidparameters", "invalid parameters", "invalid ssm parameters", "does not exist",
-                              "not found", "did not contain json key")):
-        return "not-found"
-    return None
+                              "not found", "did not contain json key")),
+)
 
 
 class SecretsRetrievalFailedFacts(Facts):
@@ -74,7 +72,7 @@ class SecretsRetrievalFailedFacts(Facts):
     secret_truncated: bool | None = Field(None, description="ECS cut the secret's name in the message.")
 
 
-class SecretsRetrievalFailed(Pattern):
+class SecretsRetrievalFailed(ReasonPattern):
     id = "secrets-retrieval-failed"
     explained_by = ("secrets", "executionRoleArn")
     priority = 180
@@ -82,18 +80,19 @@ class SecretsRetrievalFailed(Pattern):
     Facts = SecretsRetrievalFailedFacts
     key_facts = ("secret", "cause")
     needs = frozenset({"network"})
+    signal = _SIGNAL
+    causes = _CAUSES
+    container_fact = True
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The network path only explains a network failure."""
         return self.needs if facts.get("cause") == "network" else frozenset()
 
-    def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
-        if not hit:
-            return None
-        source, text, _ = hit
-        container = container_for_reason(ev, source)
-        facts: dict = {"container": container, "cause": _cause(text)}
+    def find(self, ev: Evidence) -> tuple[str, str, re.Match[str]] | None:
+        return find_in_reasons(ev, self.signal)  # the stop reasons only, never a pasted log line
+
+    def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict:
+        facts: dict = {}
         low = text.lower()
         arn = _SECRET_ARN.search(text)
         cut = None if arn else _CUT_ARN.search(text)
@@ -125,9 +124,7 @@ class SecretsRetrievalFailed(Pattern):
         action = _ACTION.search(text)
         if action:
             facts["action"] = action.group(1)
-        return Match(facts={k: v for k, v in facts.items() if v is not None},
-                     proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
-                     container=container)
+        return facts
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts

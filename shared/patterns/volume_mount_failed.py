@@ -17,15 +17,14 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    Cause,
     Explanation,
     Facts,
     Match,
     Need,
-    Pattern,
-    Stage,
-    container_for_reason,
+    ReasonPattern,
     find_in_reasons,
-    reason_proof,
+    words,
 )
 
 _SIGNAL = re.compile(
@@ -49,21 +48,17 @@ _VOLUMES = (
 _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin"}
 
 
-def _cause(text: str) -> str | None:
-    low = text.lower()
-    if "read-only file system" in low:
-        return "access-denied"
-    if ("access denied" in low or "accessdenied" in low or "permission denied" in low
-            or "not authorized" in low or "operation not permitted" in low):
-        return "access-denied"
-    if "filesystemnotfound" in low:
-        return "not-found"
-    if ("does not exist" in low or "no such file" in low or "no such volume" in low or "not found" in low or "filesystemnotfound" in low):
-        return "not-found" if "failed to resolve" not in low else "network"
-    if any(w in low for w in ("timed out", "timeout", "failed to resolve", "connection refused",
-                              "no route to host", "network is unreachable", "connection reset")):
-        return "network"
-    return None
+# Why the mount failed, first row that matches: denied (or a read-only file system), a file system EFS
+# does not know, a name that does not resolve, a missing path or volume, the network path.
+_CAUSES = (
+    Cause("access-denied", words("read-only file system", "access denied", "accessdenied", "permission denied",
+                                 "not authorized", "operation not permitted")),
+    Cause("not-found", words("filesystemnotfound")),
+    Cause("network", words("failed to resolve")),
+    Cause("not-found", words("does not exist", "no such file", "no such volume", "not found")),
+    Cause("network", words("timed out", "timeout", "connection refused", "no route to host", "network is unreachable",
+                           "connection reset")),
+)
 
 
 class VolumeMountFailedFacts(Facts):
@@ -75,29 +70,30 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
-class VolumeMountFailed(Pattern):
+class VolumeMountFailed(ReasonPattern):
     id = "volume-mount-failed"
     priority = 170
     severity = "critical"
     Facts = VolumeMountFailedFacts
     key_facts = ("file_system", "volume", "cause")
     needs = frozenset({"network"})
+    signal = _SIGNAL
+    causes = _CAUSES
+    container_fact = True
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The network path only explains a network failure."""
         return self.needs if facts.get("cause") == "network" else frozenset()
 
-    def match(self, ev: Evidence) -> Match | None:
-        hit = find_in_reasons(ev, _SIGNAL)
-        if not hit:
-            return None
-        source, text, _ = hit
-        container = container_for_reason(ev, source)
-        facts: dict = {"container": container, "cause": _cause(text)}
+    def find(self, ev: Evidence) -> tuple[str, str, re.Match[str]] | None:
+        return find_in_reasons(ev, self.signal)  # the stop reasons only, never a pasted log line
+
+    def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict:
+        facts: dict = {}
         fs = _FS.search(text)
         if fs is None:
             # ECS's reason often says only "127.0.0.1:/"; the agent's or efs-utils' log names the file system.
-            fs = next((m for i in ev.logs.lines_with("fs-") if (m := _FS.search(ev.logs.texts[i]))), None)
+            fs = next((f for i in ev.logs.lines_with("fs-") if (f := _FS.search(ev.logs.texts[i]))), None)
         if fs:
             facts["file_system"] = fs.group(0)
         ap = _AP.search(text)
@@ -109,9 +105,7 @@ class VolumeMountFailed(Pattern):
                 if vol and vol.group(1).lower() not in _NOT_A_NAME:
                     facts["volume"] = vol.group(1)
                     break
-        return Match(facts={k: v for k, v in facts.items() if v is not None},
-                     proofs=(reason_proof(source, text),), confidence=0.95, stage=Stage.PLATFORM,
-                     container=container)
+        return facts
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
