@@ -53,15 +53,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shared.notify.dynamo import Conflict, StateError, Table
+
 STATE_TTL_SECONDS = 7 * 86_400  # an item outlives its window by this much: a retry within re-sends only what failed
 TASK_SLOTS = 64
 MAX_PENDING = 200  # failed deliveries remembered per service (bounds the item far below DynamoDB's 400 KB)
 FORGET_AFTER = 2 * 86_400  # a window this long over, or a mark this long expired, is dropped by the next completion
 MAX_FORGET = 30  # attributes dropped per write
-
-
-class StateError(RuntimeError):
-    """The state table could not be read or written."""
 
 
 @dataclass(frozen=True)
@@ -283,20 +281,8 @@ class MemoryState:
 
 
 # -------------------------------------------------------------------------------------------------
-class DynamoState:
-    """The State on a DynamoDB table (low-level client: no resource model to load on a cold start)."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from shared.notify.aws import client
-
-            self._client = client("dynamodb")
-        return self._client
+class DynamoState(Table):
+    """The State on a DynamoDB table (shared.notify.dynamo: the low-level client, conditional writes)."""
 
     def claim(self, c: Claim) -> Counted | Seen | InProgress | Stale:
         mark = _mark(c)
@@ -315,8 +301,8 @@ class DynamoState:
                            "#ic = if_not_exists(#n, :zero) + :one, #e = :exp",
                     names, values, condition, "ALL_OLD")
                 return _counted_from_old(old, c)
-            except _Conflict as conflict:
-                item = conflict.item if conflict.item is not None else self._get(c.key)
+            except Conflict as conflict:
+                item = conflict.item if conflict.item is not None else self.get(c.key)
                 if item and item.get(c.slot) == mark:
                     return _counted_own(item, c)  # our own write took effect; botocore retried it after a lost answer
                 why = classify(item or {}, c)
@@ -336,7 +322,7 @@ class DynamoState:
                 c.names, values,
                 f"#ws = :old AND attribute_not_exists(#pd.#did) AND attribute_not_exists(#ip) AND {_NOT_SAME_TASK}",
                 "ALL_OLD")
-        except _Conflict as conflict:
+        except Conflict as conflict:
             if conflict.item and conflict.item.get(c.slot) == mark:
                 return _counted_own(conflict.item, c)  # our own write took effect (its answer was lost)
             return None
@@ -346,7 +332,7 @@ class DynamoState:
         try:
             self._update(c.key, "SET #ip = :until", {"#ip": f"ip_{c.did}"},
                          {":until": c.until_ms, ":old": old_until_ms}, "#ip = :old")
-        except _Conflict as conflict:
+        except Conflict as conflict:
             # our own write took effect (its answer was lost), or another retry took it first
             return conflict.item is not None and conflict.item.get(f"ip_{c.did}") == c.until_ms
         return True
@@ -365,38 +351,6 @@ class DynamoState:
         remove = ", ".join(["#pd.#did", "#ip", "#ic", *(f"#f{i}" for i in range(len(forget)))])
         self._update(key, f"REMOVE {remove}", names, None, "attribute_exists(#pd)", conflict_ok=True)
 
-    # -- plumbing -----------------------------------------------------------------------------------
-    def _update(self, key: str, expression: str, names: dict[str, str], values: dict[str, Any] | None,
-                condition: str | None = None, return_values: str | None = None,
-                conflict_ok: bool = False) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"TableName": self.table, "Key": _key(key), "UpdateExpression": expression,
-                                  "ExpressionAttributeNames": names}
-        if values:
-            kwargs["ExpressionAttributeValues"] = {k: _dump(v) for k, v in values.items()}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if return_values:
-            kwargs["ReturnValues"] = return_values
-        try:
-            out = self.client.update_item(**kwargs)
-        except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
-                if conflict_ok:
-                    return {}
-                old = getattr(exc, "response", {}).get("Item")
-                raise _Conflict(_load(old) if old else None) from None
-            raise StateError(f"DynamoDB UpdateItem on {self.table} failed: {_describe(exc)}") from exc
-        return _load(out.get("Attributes") or {})
-
-    def _get(self, key: str) -> dict[str, Any] | None:
-        """The item, read only when a failed conditional write did not return it."""
-        try:
-            item = self.client.get_item(TableName=self.table, Key=_key(key), ConsistentRead=True).get("Item")
-        except Exception as exc:
-            raise StateError(f"DynamoDB GetItem on {self.table} failed: {_describe(exc)}") from exc
-        return _load(item) if item else None
-
 
 # The task's slot does not already hold this task delivered with this fingerprint ("<task> <fp> <token>").
 _NOT_SAME_TASK = "(attribute_not_exists(#t) OR NOT begins_with(#t, :tf))"
@@ -405,60 +359,3 @@ _NOT_SAME_TASK = "(attribute_not_exists(#t) OR NOT begins_with(#t, :tf))"
 def _mark(c: Claim) -> str:
     """The slot value of one claim: the task, its fingerprint and a token only this write holds."""
     return f"{c.task} {c.fp} {uuid.uuid4().hex[:12]}"
-
-
-class _Conflict(Exception):
-    def __init__(self, item: dict[str, Any] | None) -> None:
-        super().__init__("conditional check failed")
-        self.item = item
-
-
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return response.get("Error", {}).get("Code")
-    return None
-
-
-def _describe(exc: Exception) -> str:
-    return f"{_error_code(exc) or type(exc).__name__}: {exc}"
-
-
-def _key(key: str) -> dict[str, Any]:
-    return {"id": {"S": key}}
-
-
-def _dump(value: Any) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer().serialize(_plain(value))
-
-
-def _load(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    des = TypeDeserializer()
-    return {k: _native(des.deserialize(v)) for k, v in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB takes no floats: seconds and scores are stored as integers or strings."""
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _native(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _native(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_native(v) for v in value]
-    return value

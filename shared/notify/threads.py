@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.notify.state import StateError, _describe, _dump, _error_code, _key, _load
+from shared.notify.dynamo import Conflict, Table
 
 TTL_SECONDS = 7 * 86_400
 UPDATE_GAP = 1  # seconds between two chat.update of one message (Slack: about 1 per second per message)
@@ -164,20 +164,8 @@ def _copy(item: dict[str, Any]) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------------------------
-class DynamoThreads:
-    """The same on DynamoDB: each operation is one UpdateItem or GetItem (low-level client)."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from shared.notify.aws import client
-
-            self._client = client("dynamodb")
-        return self._client
+class DynamoThreads(Table):
+    """The same on DynamoDB: each operation is one UpdateItem or GetItem (shared.notify.dynamo)."""
 
     def touch(self, key: str, did: str, now: int, cause: str, service: str, add: int = 1) -> Touch:
         names = {"#n": "count", "#f": "first_seen", "#l": "last_seen", "#c": "causes", "#cl": "claim",
@@ -190,7 +178,7 @@ class DynamoThreads:
                                     "#p = if_not_exists(#p, :empty), #sv = if_not_exists(#sv, :svc), "
                                     "#r = :did, #e = :exp",
                                names, values, "attribute_not_exists(#r) OR #r <> :did", "ALL_OLD")
-        except _Conflict as conflict:
+        except Conflict as conflict:
             item = conflict.item or self.get(key) or {}
             return Touch(item, item, retry=True)
         after = dict(old)
@@ -209,7 +197,7 @@ class DynamoThreads:
             values[":x"] = expect
         try:
             self._update(key, "SET #p.#m = :v", names, values, condition)
-        except _Conflict:
+        except Conflict:
             return False
         return True
 
@@ -224,22 +212,15 @@ class DynamoThreads:
                                 {":now": str(now), ":cut": str(now - gap)},
                                 "attribute_exists(#s) AND (attribute_not_exists(#u) OR #u <= :cut)", "ALL_NEW",
                                 numeric_strings=True)
-        except _Conflict:
+        except Conflict:
             return None
 
     def resolve(self, key: str, now: int) -> dict[str, Any] | None:
         try:
             return self._update(key, "SET #s = :r, #ra = :now", {"#s": "status", "#ra": "resolved_at"},
                                 {":r": "resolved", ":now": now, ":open": "open"}, "#s = :open", "ALL_NEW")
-        except _Conflict:
+        except Conflict:
             return None
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        try:
-            item = self.client.get_item(TableName=self.table, Key=_key(key), ConsistentRead=True).get("Item")
-        except Exception as exc:
-            raise StateError(f"DynamoDB GetItem on {self.table} failed: {_describe(exc)}") from exc
-        return _load(item) if item else None
 
     def open_add(self, service: str, key: str, now: int) -> None:
         # Two writes at most: the map must exist before a path in it can be set.
@@ -247,11 +228,11 @@ class DynamoThreads:
             self._update(open_key(service), "SET #i.#k = :now, #e = :exp", {"#i": "incidents", "#k": key,
                                                                             "#e": "expiration"},
                          {":now": now, ":exp": now + TTL_SECONDS}, "attribute_exists(#i)")
-        except _Conflict:
+        except Conflict:
             try:
                 self._update(open_key(service), "SET #i = :m, #e = :exp", {"#i": "incidents", "#e": "expiration"},
                              {":m": {key: now}, ":exp": now + TTL_SECONDS}, "attribute_not_exists(#i)")
-            except _Conflict:  # created meanwhile by another incident of the service
+            except Conflict:  # created meanwhile by another incident of the service
                 self._update(open_key(service), "SET #i.#k = :now", {"#i": "incidents", "#k": key}, {":now": now})
 
     def open_get(self, service: str) -> dict[str, Any]:
@@ -259,37 +240,6 @@ class DynamoThreads:
         return dict((item or {}).get("incidents") or {})
 
     def open_remove(self, service: str, key: str) -> None:
-        with contextlib.suppress(_Conflict):
+        with contextlib.suppress(Conflict):
             self._update(open_key(service), "REMOVE #i.#k", {"#i": "incidents", "#k": key}, None,
                          "attribute_exists(#i)")
-
-    # -- plumbing -----------------------------------------------------------------------------------
-    def _update(self, key: str, expression: str, names: dict[str, str], values: dict[str, Any] | None,
-                condition: str | None = None, return_values: str | None = None,
-                numeric_strings: bool = False) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"TableName": self.table, "Key": _key(key), "UpdateExpression": expression,
-                                  "ExpressionAttributeNames": names}
-        if values:
-            dumped = {k: _dump(v) for k, v in values.items()}
-            if numeric_strings:  # seconds with a fraction, compared as numbers
-                dumped = {k: {"N": v["S"]} if "S" in v else v for k, v in dumped.items()}
-            kwargs["ExpressionAttributeValues"] = dumped
-        if condition:
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if return_values:
-            kwargs["ReturnValues"] = return_values
-        try:
-            out = self.client.update_item(**kwargs)
-        except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
-                old = getattr(exc, "response", {}).get("Item")
-                raise _Conflict(_load(old) if old else None) from None
-            raise StateError(f"DynamoDB UpdateItem on {self.table} failed: {_describe(exc)}") from exc
-        return _load(out.get("Attributes") or {})
-
-
-class _Conflict(Exception):
-    def __init__(self, item: dict[str, Any] | None) -> None:
-        super().__init__("conditional check failed")
-        self.item = item

@@ -59,7 +59,7 @@ def state_item(env, f) -> dict:
     """The service's state item (one per service: its failures' windows, its tasks, pending deliveries)."""
     if env["backend"] == "memory":
         return env["state"].items[noise_key(f)]
-    from shared.notify.state import _load
+    from shared.notify.dynamo import load as _load
 
     return _load(env["ddb"].get_item(TableName=env["table"], Key={"id": {"S": noise_key(f)}})["Item"])
 
