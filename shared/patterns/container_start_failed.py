@@ -42,8 +42,8 @@ def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
         "x86_64 (Fargate default)" if (ev.detail.launch_type or "").upper() == "FARGATE" else None)}
 
 
-# What kept the process from starting, one row per family of wordings; the signal is any row's words and
-# the row that matched names the cause.
+# What kept the process from starting, one row per family of wordings. The signal is any row's words; the
+# row whose words the signal matched (the leftmost in the text, see _row) names the cause and adds its facts.
 _STARTS = (
     Cause("exec-format", re.compile(r"exec format error", re.IGNORECASE), _architecture),
     Cause("entrypoint-not-found", re.compile(
