@@ -108,7 +108,7 @@ class Pattern:
 
 
 __all__ = ["NEEDS", "Cause", "Explanation", "Facts", "Match", "Need", "Pattern", "Proof", "ReasonPattern", "Severity",
-           "Stage", "Verdict", "classify", "words"]
+           "Stage", "Verdict", "classify"]
 
 
 # -------------------------------------------------------------------------------------------------
