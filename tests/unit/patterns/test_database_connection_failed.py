@@ -228,7 +228,7 @@ def test_retry_advice_names_a_service_only_when_one_runs_the_task(group, loop):
 
 @pytest.mark.parametrize(("line", "vague"), [
     (f"Error: P1001: Can't reach database server at `{RDS}`:`3306`", True),
-    (f"goose run: dial tcp 10.0.20.65:5432: connect: connection timed out", False),
+    ("goose run: dial tcp 10.0.20.65:5432: connect: connection timed out", False),
 ])
 def test_cant_reach_is_not_called_a_timeout(line, vague):
     """P1001 "Can't reach" gives no connection, for a timeout, a refusal or a name that does not resolve alike:
