@@ -96,9 +96,9 @@ class NetworkSetupFailed(ReasonPattern):
                 steps.append("Check the free addresses (AvailableIpAddressCount) of the subnets the task was "
                              f"launched in: every awsvpc task takes one.{why}")
             why = ""
-            steps.append(("Spread the service over more (and larger) subnets in several Availability Zones."
+            steps.append("Spread the service over more (and larger) subnets in several Availability Zones."
                           if in_service else "Give the task's network configuration more (and larger) subnets in "
-                          "several Availability Zones, where whatever launches it sets them."))
+                          "several Availability Zones, where whatever launches it sets them.")
         if cause == "timeout":
             steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          f"smaller batches; {retry}.")
