@@ -113,7 +113,7 @@ def test_a_host_missing_a_piece_is_not_called_transient_but_a_runtime_timeout_is
             "creating container [~internal~ecs~pause]; marking its desired status as STOPPED: Error: No such image: "
             "amazon/amazon-ecs-pause:0.1.0"]
     text = "\n".join(run(logs, **failed_to_start("Task failed to start", launchType="EC2")).remediation)
-    assert "transient" not in text and "DRAINING" in text or "drain" in text, text
+    assert "transient" not in text and ("DRAINING" in text or "drain" in text), text
     text = "\n".join(run([], **failed_to_start("DockerTimeoutError: Could not transition to created; timed out after "
                                                "waiting 4m0s", launchType="EC2")).remediation)
     assert "transient" in text
