@@ -146,3 +146,28 @@ def test_a_gem_built_for_another_platform_gets_the_lockfile_platform_fix():
     finding = run(["Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems (Bundler::GemNotFound)"],
                   **exited(1))
     assert "bundle lock --add-platform x86_64-linux" in "\n".join(finding.remediation)
+
+
+@pytest.mark.parametrize(("line", "fix", "not_fix"), [
+    ("Class 'Redis' not found", "pecl install redis && docker-php-ext-enable redis", "composer install"),
+    ('PHP Fatal error:  Uncaught Error: Class "ZipArchive" not found in /var/www/app.php:3',
+     "docker-php-ext-install zip", "composer install"),
+    ("Class 'App\\Services\\Billing' not found", "composer install", "pecl"),
+])
+def test_a_php_class_of_an_extension_installs_the_extension(line, fix, not_fix):
+    """A class an extension provides (Redis, ZipArchive) means the extension; near miss: an app class means the
+    Composer autoloader."""
+    f = run([line], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f"not matched as {ID}: {f.pattern}")
+    assert fix in f.remediation[0] and not_fix not in f.remediation[0], f.remediation[0]
+
+
+@pytest.mark.parametrize(("version", "image"), [
+    ("3.0.0", "mcr.microsoft.com/dotnet/core/aspnet:3.0"), ("6.0.0", "mcr.microsoft.com/dotnet/aspnet:6.0"),
+])
+def test_dotnet_core_images_below_5_live_under_dotnet_core(version, image):
+    line = (f"The framework 'Microsoft.AspNetCore.App', version '{version}' was not found.")
+    f = run([line, "  - The following frameworks were found:", "      5.0.1 at [/usr/share/dotnet/shared/Microsoft.AspNetCore.App]"],
+            **exited(150))
+    assert f.pattern == ID and image in f.remediation[0], f.remediation
