@@ -258,9 +258,11 @@ def _quote_query(query: str) -> str:
 def container_query(ev: Evidence, container: str | None, path: str) -> str:
     """A JMESPath query for one field of a container definition (the first one when the name is unknown)."""
     name = container_name(ev, container)
-    if name and re.fullmatch(r"[\w.-]+", name):
-        return f"taskDefinition.containerDefinitions[?name=='{name}'].{path} | [0]"
-    return f"taskDefinition.containerDefinitions[0].{path}"
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}']" if name and re.fullmatch(r"[\w.-]+", name)
+            else None)
+    if path.startswith("("):  # an expression of its own, such as (entryPoint || command)[0]
+        return f"{pick} | [0] | {path}" if pick else f"taskDefinition.containerDefinitions[0] | {path}"
+    return f"{pick}.{path} | [0]" if pick else f"taskDefinition.containerDefinitions[0].{path}"
 
 
 def read_into(var: str, command: str) -> str:
