@@ -110,7 +110,7 @@ def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_run
     unnamed = ('CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:'
                '348: starting container process caused "exec: \\"docker-entrypoint.sh\\": executable file not found in '
                '$PATH": unknown')
-    for reason, named in ((unnamed, None), (OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown',
+    for reason, _named in ((unnamed, None), (OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown',
                                             "uvicorn")):
         f = run([], **failed_to_start(reason))
         if f.facts.get("cause") != "entrypoint-not-found":
