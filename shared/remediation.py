@@ -276,7 +276,7 @@ def td_value(ev: Evidence, var: str, container: str | None, path: str) -> str:
     return read_into(var, describe_task_definition(ev, container_query(ev, container, path)))
 
 
-def _network_configuration(ev: Evidence) -> str | None:
+def _network_configuration(ev: Evidence, *, same_groups: bool = False) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
@@ -284,11 +284,26 @@ def _network_configuration(ev: Evidence) -> str | None:
     # groups when the evidence knows them, else leave the key out so the command runs as pasted.
     groups = ev.network.security_groups if ev.network else ()
     sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    svc = service(ev)
+    if not groups and same_groups and svc:
+        # A test of the network path needs the task's own groups: read the service's in the command itself.
+        read = (f"aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query "
+                "'services[0].networkConfiguration.awsvpcConfiguration.securityGroups' --output text | tr '\\t' ','")
+        return f'"awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[$({read})]}}"'
     return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
+def same_network(ev: Evidence) -> str:
+    """How faithful a run-task copy's network is, as a clause for a step that tests the network path."""
+    groups = ev.network.security_groups if ev.network else ()
+    if network_mode(ev) != "awsvpc" or groups or service(ev):
+        return "same task definition, subnet and security groups"
+    return ("same task definition and subnet; add the task's own security groups as `securityGroups=[...]` in "
+            "the network configuration, else the copy gets the VPC's default group")
+
+
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
-             revision: str | None = None) -> str:
+             revision: str | None = None, same_groups: bool = False) -> str:
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
@@ -297,7 +312,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:
         parts.append(f"--capacity-provider-strategy capacityProvider={q(ev.detail.capacity_provider_name)}")
-    net = _network_configuration(ev)
+    net = _network_configuration(ev, same_groups=same_groups)
     if net:
         parts.append(f"--network-configuration {net}")
     if command:
@@ -309,7 +324,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
 
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
     """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell])
+    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
