@@ -245,3 +245,18 @@ def test_an_auth_failure_names_no_port_the_evidence_does_not_give():
     assert f.pattern == ID and "5432" not in f.title + f.summary, (f.title, f.summary)
     f = run([f'FATAL: password authentication failed for user "app" (host {RDS}, port 6432)'], **exited(1))
     assert f.pattern == ID
+
+
+@pytest.mark.parametrize(("line", "retry"), [
+    ("MongoNetworkError: failed to connect to server [127.0.0.1:27017] on first connect [Error: connect ECONNREFUSED "
+     "127.0.0.1:27017]", False),
+    (f"psycopg2.OperationalError: could not translate host name \"{RDS}\" to address: Name or service not known", False),
+    (f"psycopg2.OperationalError: could not connect to server: Connection refused Is the server running on host "
+     f"\"{RDS}\" and accepting TCP/IP connections on port 5432?", True),
+])
+def test_retry_advice_only_where_a_retry_can_succeed(line, retry):
+    """A database on localhost with none in the task, or a name that does not resolve, never comes up by
+    retrying; a refused remote server may (near miss)."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID
+    assert any("retry the first connection" in s for s in f.remediation) == retry, f.remediation
