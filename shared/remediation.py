@@ -241,6 +241,14 @@ def roll_out(ev: Evidence) -> str:
     return code(deploy(ev))
 
 
+def roll_out_any(ev: Evidence) -> str:
+    """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
+    tag pushed again): a service gets the family's latest revision AND a new deployment."""
+    if service(ev):
+        return code(deploy(ev) + " --force-new-deployment")
+    return roll_out(ev)
+
+
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
@@ -346,6 +354,29 @@ def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | N
 # -------------------------------------------------------------------------------------------------
 # docker
 # -------------------------------------------------------------------------------------------------
+def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
+    """Where a rebuilt image can be pushed: the image itself when it is in ECR, else an ECR repository of
+    this account and region with the image's name and tag (a public or someone else's image cannot be
+    pushed to). Returns (reference, repository to create or None)."""
+    if ".dkr.ecr." in image or image.startswith("<"):
+        return image, None
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    name, _, tag = last.partition(":")
+    host = f"{account(ev) or ACCOUNT_UNKNOWN}.dkr.ecr.{region(ev) or REGION_UNKNOWN}.amazonaws.com"
+    return f"{host}/{name}:{tag or 'latest'}", name
+
+
+def build_for(ev: Evidence, image: str, platform: str) -> str:
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    ref, create = own_repository(ev, image)
+    build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
+    if create is None:
+        return f"`{build}`"
+    return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
+            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
+            f"definition's image at {ref}")
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib

@@ -167,11 +167,12 @@ class ContainerStartFailed(Pattern):
             target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
             other = "X86_64" if target == "arm64" else "ARM64"
             steps.append(f"The image was built for another CPU architecture than the task runs on ({arch or 'see runtimePlatform'}). "
-                         f"Rebuild for the task: `docker buildx build --platform linux/{target} -t {image} --push .` "
+                         f"Rebuild for the task: {remedy.build_for(ev, image, f'linux/{target}')} "
                          f"(or `--platform linux/amd64,linux/arm64` for both).")
             steps.append(f"Or run the task on the image's architecture: task definition "
                          f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
-            steps.append(f"Check what the image contains: `docker image inspect --format '{{{{.Architecture}}}}' {image}`.")
+            steps.append(f"Check what the image contains: `docker manifest inspect {remedy.q(image)}` lists the platforms "
+                         "it was built for.")
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "
