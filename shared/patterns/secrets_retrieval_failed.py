@@ -63,6 +63,7 @@ def _cause(text: str) -> str | None:
     return None
 
 
+_KMS_DENIED = re.compile(r"Access to KMS is not allowed|KMSAccessDenied|kms:Decrypt", re.IGNORECASE)
 _NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
                        r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
 
@@ -151,7 +152,18 @@ class SecretsRetrievalFailed(Pattern):
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
                          f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
-        if cause == "access-denied":
+        kms = cause == "access-denied" and any(_KMS_DENIED.search(p.text) for p in m.proofs)
+        if kms:
+            # The role reached Secrets Manager; the secret's customer managed KMS key refused to decrypt it.
+            stmt = remedy.statement(["kms:Decrypt"], [remedy.arn(ev, "kms", "key/*")])
+            steps.append(f"Secrets Manager answered, but the secret's customer managed KMS key refused {role_txt}: "
+                         f"allow `kms:Decrypt` on that key: ```{json.dumps(stmt)}``` (narrow `key/*` to the key "
+                         + (f"`aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId` "
+                            "names" if secret else "the secret's KmsKeyId names")
+                         + "), and make sure the key policy lets the account's IAM policies grant it (or names the "
+                         f"role), e.g. with the condition `kms:ViaService` secretsmanager.{region}.amazonaws.com.{why}")
+            why = ""
+        elif cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if ssm else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else
                                          "s3:GetObject" if kind == "environment file" else
