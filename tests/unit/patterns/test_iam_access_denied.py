@@ -245,3 +245,15 @@ def test_a_resource_no_evidence_names_is_a_wildcard_to_narrow_never_a_placeholde
     if resource:
         assert resource in text
     assert ("narrow it" in text) == (resource != DDB.split("resource: ")[1].split(" ")[0]), text
+
+
+@pytest.mark.parametrize("env", [True, False])
+def test_keys_from_the_environment_are_removed_first(env):
+    """"Found credentials in environment variables": the caller is the keys' IAM user, so remove them first;
+    near miss: without that line the statement for the role comes first."""
+    logs = (["[INFO] Found credentials in environment variables."] if env else []) + [
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage operation: "
+        "Access to the resource https://sqs.eu-west-3.amazonaws.com/ is denied."]
+    f = run(logs, **exited(1))
+    assert f.pattern == ID
+    assert ("AWS_ACCESS_KEY_ID" in f.remediation[0]) == env, f.remediation
