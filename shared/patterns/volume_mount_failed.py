@@ -76,6 +76,8 @@ class VolumeMountFailedFacts(Facts):
 
 
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
+# "mounting fs-0123.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by server: No such file"
+_NO_DIR = re.compile(r"amazonaws\.com:(/[^\s,]*) failed, reason given by server: No such file or directory")
 _DRIVER = re.compile(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
 
 
@@ -135,9 +137,17 @@ class VolumeMountFailed(Pattern):
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
                          "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
                          "file system policy, and the access point's POSIX user/permissions.")
-        if cause == "not-found":
+        missing_dir = next((d.group(1) for p in m.proofs if (d := _NO_DIR.search(p.text))), None)
+        if cause == "not-found" and missing_dir and f.get("file_system"):
+            # The NFS server answered: the file system exists, the directory the task mounts does not.
+            steps.append(f"{name} exists (its server answered), but the directory `{missing_dir}` the task definition "
+                         "mounts (efsVolumeConfiguration.rootDirectory) does not exist on it: create it (mount the "
+                         "file system's root once and `mkdir -p` it), or use an access point with creationInfo "
+                         "(owner uid/gid and permissions) that creates it, or set rootDirectory to `/`.")
+        elif cause == "not-found":
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` "
-                         "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`).")
+                         + ("(fileSystemId, accessPointId, rootDirectory)." if remedy.is_fargate(ev) else
+                            "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`)."))
         driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
         if driver and not steps:
             # A Docker volume plugin on the container instance: the host, not the task's network.
