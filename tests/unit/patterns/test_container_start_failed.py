@@ -122,3 +122,15 @@ def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_run
         exe = f.facts.get("executable")
         assert any(("command -v " + exe) in c if exe else '"command -v $exe"' in c for c in cmds), cmds
         assert any("entryPoint || command" in c for c in cmds) == (exe is None)
+
+
+@pytest.mark.parametrize(("launch", "external"), [("EXTERNAL", True), ("FARGATE", False)])
+def test_an_external_host_compares_its_own_architecture_and_gets_no_runtime_platform(launch, external):
+    """ECS Anywhere: uname -m on the host against the image, no runtimePlatform (it does not select external
+    hosts); near miss: Fargate keeps runtimePlatform."""
+    f = run(["exec /usr/local/bin/app: exec format error"], **exited(1), launchType=launch)
+    if f.facts.get("cause") != "exec-format":
+        pytest.skip(str(f.facts))
+    text = "\n".join(f.remediation)
+    assert ("uname -m" in text) == external
+    assert ('"runtimePlatform"' in text) == (not external), text
