@@ -261,7 +261,18 @@ class AppCrash(Pattern):
         name = remedy.container_name(ev, f.get("container"))
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
-        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        root = _root_cause(ev, m.anchor)
+        if root:
+            # The thrown error wraps another (Node `[cause]:`, Java `Caused by:`): the innermost one is what to fix.
+            text, line = root
+            hint = (" The database already has what the migration creates: the migration history (its journal "
+                    "table) and the schema disagree; baseline the migrations or reset that database, rather than "
+                    "changing the code." if re.search(r"already exists", text, re.I) and re.search(r"migrat", exc, re.I)
+                    else "")
+            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
+                         + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
+        else:
+            steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
@@ -287,6 +298,22 @@ class AppCrash(Pattern):
                      + f": {exc[:200]}."),
             remediation=steps,
         )
+
+
+_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
+    """The innermost cause of the error at `anchor` (the last `[cause]:` / `Caused by:` of its trace) and its line."""
+    if anchor is None:
+        return None
+    found = None
+    end = min(len(ev.logs.texts), anchor + 60)
+    for i in range(anchor + 1, end):
+        c = _CAUSE.match(ev.logs.texts[i])
+        if c:
+            found = (c.group("text").strip().rstrip("{").strip(), i)
+    return found
 
 
 PATTERN = AppCrash()
