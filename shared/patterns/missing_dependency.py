@@ -180,6 +180,13 @@ class MissingDependency(Pattern):
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
                          "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
                          "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+        elif lang == "java" and re.fullmatch(r"org\.springframework\.boot\.loader\.(?:Jar|War|Properties)Launcher", module):
+            # Spring Boot 3.2 moved its launchers to org.springframework.boot.loader.launch
+            new_name = module.replace(".loader.", ".loader.launch.")
+            steps.append(f"`{module}` moved in Spring Boot 3.2 to `{new_name}`: the image's jar is newer than the "
+                         "entrypoint/command that names the old class (a task definition override, or the Dockerfile "
+                         f"ENTRYPOINT). Name `{new_name}`, or drop the override and let the image's own entrypoint "
+                         "start it (a plain java -jar of the jar needs no launcher class).")
         elif lang == "java":
             steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
                          "plugin) or copy the dependency JARs into the image; check the main class name and the "

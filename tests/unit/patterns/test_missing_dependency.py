@@ -171,3 +171,15 @@ def test_dotnet_core_images_below_5_live_under_dotnet_core(version, image):
     f = run([line, "  - The following frameworks were found:", "      5.0.1 at [/usr/share/dotnet/shared/Microsoft.AspNetCore.App]"],
             **exited(150))
     assert f.pattern == ID and image in f.remediation[0], f.remediation
+
+
+@pytest.mark.parametrize(("cls", "moved"), [
+    ("org.springframework.boot.loader.JarLauncher", True), ("com.example.billing.Main", False),
+])
+def test_spring_boots_moved_launcher_is_renamed_not_added_to_the_build(cls, moved):
+    """Spring Boot 3.2 moved its launcher: name the new class; near miss: an app class keeps the classpath step."""
+    f = run([f"Error: Could not find or load main class {cls}",
+             f"Caused by: java.lang.ClassNotFoundException: {cls}"], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    assert ("org.springframework.boot.loader.launch.JarLauncher" in f.remediation[0]) == moved, f.remediation[0]
