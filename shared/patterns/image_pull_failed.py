@@ -235,8 +235,10 @@ class ImagePullFailed(Pattern):
                              "(a Secrets Manager secret with username/password) to the container definition and "
                              "allow the execution role to read it.")
         elif cause == "rate-limited":
-            steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
-                         "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
+            steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
+                         "ECR pull-through cache rule for docker.io, then point "
+                         + ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
+                         + " at the cached reference) or authenticate with `repositoryCredentials`.")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:
@@ -246,7 +248,8 @@ class ImagePullFailed(Pattern):
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
-                steps.append(f"The task cannot reach {host}, a registry on the internet: give its subnets a route to "
+                steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
+                             "its subnets a route to "
                              "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
