@@ -193,6 +193,9 @@ class ImagePullFailed(Pattern):
         image = f.get("image") or "the image"
         # The container's own image reference (the message's wording can yield a partial one)
         task_image = remedy.image(ev, f.get("container")) or image
+        if "/" not in image and ":" not in image and "@" not in image and task_image != image \
+                and image.split(":")[0] not in task_image:
+            image = task_image  # a word of the message ("pull image manifest"), not a reference: use the task's
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image

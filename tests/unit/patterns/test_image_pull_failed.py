@@ -180,3 +180,11 @@ def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch_not_a_cpu_one():
     f = run([], **failed_to_start(lin), group="service:web")
     text = "\n".join(f.remediation)
     assert "--platform linux/amd64" in text and "--task-definition" in text and "--force-new-deployment" in text, text
+
+
+def test_a_word_of_the_message_is_not_shown_as_the_image():
+    """"pull image manifest has been retried": the title names the container's image, not "manifest"."""
+    reason = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+              "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(reason))
+    assert IMAGE in f.title and "manifest (" not in f.title, f.title
