@@ -377,6 +377,19 @@ def build_for(ev: Evidence, image: str, platform: str) -> str:
             f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
             f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
             f"definition's image at {ref}")
+def read_command(ev: Evidence, container: str | None) -> str:
+    """A shell line reading the container's `command` from the task definition into the array $cmd (one
+    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`."""
+    name = container_name(ev, container)
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
+            else "taskDefinition.containerDefinitions[0]")
+    return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
+            " --output text)\"")
+
+
+RUN_COMMAND = '"${cmd[@]}"'
+
+
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib

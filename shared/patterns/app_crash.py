@@ -276,9 +276,11 @@ class AppCrash(Pattern):
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
-            steps.append(f"Reproduce with the task's image and environment (secrets are not exported; add them by "
-                         f"hand): `{export}` then "
-                         f"`{remedy.docker_run(ev, f.get('container'), args='').replace('docker run --rm', 'docker run --rm --env-file task.env', 1)}`.")
+            run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(
+                "docker run --rm", "docker run --rm --env-file task.env", 1)
+            steps.append("Reproduce with the task's image, command and environment (secrets are not exported; add "
+                         f"them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
+                         f"{run}\n```")
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")

@@ -102,7 +102,9 @@ class ContainerHealthCheckFailed(Pattern):
         name = f.get("container")
         image = remedy.image(ev, name) or "the image"
         # The check runs next to the running app: start the image in the background, run it with docker exec.
-        start = remedy.docker_run(ev, name, detach="health-test")
+        # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
+        start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
+                                                                       args=remedy.RUN_COMMAND)
         if cmd:
             shell = cmd.split("CMD-SHELL", 1)[-1].strip(" ,[]\"'") if "CMD-SHELL" in cmd else cmd
             read, run = "", f"docker exec health-test sh -c {remedy.q(shell)}"
@@ -111,7 +113,8 @@ class ContainerHealthCheckFailed(Pattern):
             read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
             run = 'docker exec health-test sh -c "$check"'
         steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped): ```\n{read}{start}\n"
-                     f"{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0"
+                     f"sleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0 once the app "
+                     "has started (wait its start-up time)"
                      + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
         # Containers that never started because they wait on this one being HEALTHY (dependsOn).
         waiting = [c.name for c in ev.detail.containers

@@ -128,3 +128,18 @@ def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_reposi
     mine = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
     assert remedy.own_repository(ev, mine) == (mine, None)
     assert remedy.build_for(ev, mine, "linux/amd64") == f"`docker buildx build --platform linux/amd64 -t {mine} --push .`"
+
+
+def test_a_local_run_keeps_the_task_definitions_command_argument_by_argument():
+    """`docker run IMAGE "${cmd[@]}"` after reading `command` tab-separated into an array: an argument with a
+    space stays one argument, and no command (null) gives none (not the word None)."""
+    import jmespath
+
+    ev = evidence([], launchType="FARGATE")
+    line = remedy.read_command(ev, "app")
+    assert line.startswith("IFS=$'\\t' read -r -a cmd <<< \"$(aws ecs describe-task-definition")
+    query = line.split("--query \"", 1)[1].split("\" --output", 1)[0]
+    td = {"taskDefinition": {"containerDefinitions": [{"name": "app", "command": ["sh", "-c", "npm start"]}]}}
+    assert jmespath.search(query, td) == ["sh", "-c", "npm start"]
+    assert jmespath.search(query, {"taskDefinition": {"containerDefinitions": [{"name": "app"}]}}) == [""]
+    assert remedy.RUN_COMMAND == '"${cmd[@]}"'
