@@ -436,7 +436,8 @@ def _local_test(ev: Evidence, container: str | None, port: object, path: str | N
                                               "--query 'TargetGroups[0].HealthCheckPath'"))
         path = "$path"
     path = path or "/"
-    lines.append(remedy.docker_run(ev, container, port=str(port), detach="health-test"))
+    lines.append(remedy.read_command(ev, container))
+    lines.append(remedy.docker_run(ev, container, port=str(port), detach="health-test", args=remedy.RUN_COMMAND))
     url = f"http://localhost:{port}{path}"
     # --retry-connrefused waits for the app to start listening
     lines.append("curl -v --retry 10 --retry-connrefused --retry-delay 3 "
