@@ -242,8 +242,10 @@ class DatabaseConnectionFailed(Pattern):
         elif cause == "refused":
             steps.append(f"Something answered but nothing listens on {target}: check the {engine} server is running "
                          f"and the endpoint and port are right{_endpoint_check(engine, known_host)}.{why}")
-            steps.append(f"Check the {engine} server's security group admits TCP {port or 'on its port'} from the "
-                         "task's security group (a refusal can also be a listener bound to another interface).")
+            steps.append("A refusal is an answer (a TCP reset), not a security group: those drop packets silently, "
+                         "which times out. So the host is reachable; check the port, that the endpoint is the "
+                         "server's current one (a primary or configuration endpoint, not a replaced node or replica), "
+                         "and that the server listens on its network interface, not only on localhost.")
         elif cause == "timeout" and vague:
             steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
                          f"refused or did not resolve): first check the database security group admits TCP "

@@ -260,3 +260,16 @@ def test_retry_advice_only_where_a_retry_can_succeed(line, retry):
     f = run([line], **exited(1))
     assert f.pattern == ID
     assert any("retry the first connection" in s for s in f.remediation) == retry, f.remediation
+
+
+@pytest.mark.parametrize(("line", "refused"), [
+    ("Error connecting to Redis on cache.abc.0001.euw2.cache.amazonaws.com:6379 (Errno::ECONNREFUSED)", True),
+    (f"dial tcp {RDS}:5432: connect: connection timed out", False),
+])
+def test_a_refusal_is_never_blamed_on_a_security_group(line, refused):
+    """Security groups drop (timeout); a refusal is an answer: no "check the security group admits" for it; near
+    miss: a timeout keeps the security group step."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID
+    text = "\n".join(f.remediation)
+    assert ("security group must admit" in text or "security group admits" in text) == (not refused), text
