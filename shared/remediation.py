@@ -62,10 +62,18 @@ def service(ev: Evidence) -> str | None:
 _BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
 
 
+# The ECS cluster AWS Batch creates for a compute environment: "<environment name>_Batch_<uuid>"
+_BATCH_CLUSTER = re.compile(r"(?:^AWSBatch-|_Batch_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)")
+
+
+def batch_cluster(ev: Evidence) -> bool:
+    return bool(_BATCH_CLUSTER.search(cluster(ev)))
+
+
 def batch_job(ev: Evidence) -> str | None:
     """The AWS Batch job id of a task Batch started (Batch sets startedBy to the job id or ARN)."""
     m = _BATCH_JOB.match((ev.detail.started_by or "").strip())
-    if m and (":batch:" in (ev.detail.started_by or "") or cluster(ev).startswith("AWSBatch-")):
+    if m and (":batch:" in (ev.detail.started_by or "") or batch_cluster(ev)):
         return m.group(1)
     return None
 
@@ -77,7 +85,7 @@ def launcher(ev: Evidence) -> str:
     if service(ev):
         return "service"
     by = ev.detail.started_by or ""
-    if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
+    if batch_job(ev) or batch_cluster(ev):
         return "batch"
     if "jenkins" in by.lower():
         return "jenkins"

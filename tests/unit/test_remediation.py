@@ -86,6 +86,12 @@ def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
     ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
     ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
     ({"group": "family:fargate-test", "startedBy": "jenkins-amazon-ecs-plugin"}, "jenkins"),
+    # the cluster Batch creates for a compute environment: <name>_Batch_<uuid>
+    ({"group": "family:nf-task", "startedBy": "2b1ef2b1-7a62-4d67-9bd4-4b0b1e8c1f3a",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/ce-1_Batch_5fcdae08-6c0f-378f-992a-cdd267cbd40a"}, "batch"),
+    # near miss: a cluster merely named like a batch workload is not Batch's
+    ({"group": "family:nightly", "startedBy": "ecs-deploy",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/nightly_Batch_jobs"}, "run-task"),
 ])
 def test_who_starts_the_task_again(detail, kind):
     ev = evidence([], **detail)
