@@ -176,6 +176,16 @@ class MissingDependency(Pattern):
                              "`npm ci --omit=dev` in the image build and make sure node_modules is copied into the "
                              "final stage.")
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
+        elif lang == "native" and re.fullmatch(r"(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+", module):
+            # A symbol version: the binary was built against a newer C/C++ library than the runtime image has.
+            lib = {"GLIBC": "glibc", "GLIBCXX": "libstdc++", "CXXABI": "libstdc++"}[module.split("_")[0]]
+            steps.append(f"The binary was built against a newer {lib} than the runtime image has (it needs "
+                         f"`{module}`): no package adds a newer {lib} to an older distribution. Build and run on the "
+                         "same base (e.g. the same Debian/Ubuntu release in the build and the final stage), or move "
+                         f"the final stage to a release whose {lib} has {module}"
+                         + (" (Debian 12 bookworm has glibc 2.36, Ubuntu 22.04 has 2.35)" if lib == "glibc"
+                            and tuple(int(x) for x in module.split("_")[1].split(".")[:2]) <= (2, 35) else "")
+                         + ", or build a static/musl binary.")
         elif lang == "native":
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
                          "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "

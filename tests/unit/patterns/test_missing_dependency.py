@@ -183,3 +183,18 @@ def test_spring_boots_moved_launcher_is_renamed_not_added_to_the_build(cls, move
     if f.pattern != ID:
         pytest.skip(f.pattern)
     assert ("org.springframework.boot.loader.launch.JarLauncher" in f.remediation[0]) == moved, f.remediation[0]
+
+
+@pytest.mark.parametrize(("line", "version"), [
+    ("./api: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by ./api)", True),
+    ("./api: error while loading shared libraries: libssl.so.3: cannot open shared object file: No such file or "
+     "directory", False),
+])
+def test_a_glibc_symbol_version_means_a_newer_base_not_a_package(line, version):
+    """`GLIBC_2.34' not found: build and run on the same base / a newer release; near miss: a missing shared
+    library is a package to install."""
+    f = run([line], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    first = f.remediation[0]
+    assert ("same base" in first) == version and ("Install the OS package" in first) == (not version), first
