@@ -232,9 +232,19 @@ class OutOfMemory(Pattern):
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
         if "JVM heap" in kind:
-            steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "
+            heap_step = ("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
                          f"really needed).{why}")
+            if jvm_own and steps:
+                # The JVM hit its own heap cap (by default a quarter of the container): the heap setting comes first.
+                cited = remedy.cite(m)
+                heap_step = (f"{container}'s JVM filled its own heap cap (exit {f.get('exit_code')}, not a 137 kill; "
+                             "without -Xmx the JVM takes only a quarter of the container memory): " + heap_step[0].lower()
+                             + heap_step[1:].replace(why, "") + cited)
+                steps[0] = steps[0].replace(cited, "")
+                steps.insert(0, heap_step)
+            else:
+                steps.append(heap_step)
             why = ""
         if "V8" in kind and not v8_own:
             room = need or mib

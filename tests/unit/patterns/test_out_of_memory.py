@@ -155,3 +155,15 @@ def test_node_aborting_at_v8s_own_heap_limit_sets_max_old_space_size_first(code,
     assert f.pattern == "out-of-memory"
     assert ("--max-old-space-size" in f.remediation[0]) == own, f.remediation
     assert ("limit it hit" in "\n".join(f.remediation)) == (not own)
+
+
+@pytest.mark.parametrize(("code", "heap_first"), [(143, True), (137, False)])
+def test_a_jvm_heap_cap_without_a_kill_sizes_the_heap_first(code, heap_first):
+    """"Java heap space" and no 137 kill: the JVM's own cap (a quarter of the container by default): heap setting
+    first; near miss: killed at the container limit (137, OOM reason) keeps more memory first."""
+    extra = {"reason": "OutOfMemoryError: Container killed due to memory usage"} if code == 137 else {}
+    f = run(['Exception in thread "Timer-1" java.lang.OutOfMemoryError: Java heap space'],
+            **exited(code, memory=2048, **extra))
+    assert f.pattern == "out-of-memory"
+    assert ("MaxRAMPercentage" in f.remediation[0]) == heap_first, f.remediation
+    assert "(Why: " in f.remediation[0]
