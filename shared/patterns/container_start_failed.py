@@ -81,6 +81,12 @@ class ContainerStartFailedFacts(Facts):
 _CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 
+# "open /tmp/containerd-mount123/etc/passwd: no such file or directory", "unable to find user app: no matching
+# entries in passwd file"
+_PASSWD = re.compile(r"etc/passwd: no such file or directory|unable to find user (?P<user>[\w.-]+): no matching "
+                     r"entries in passwd file")
+
+
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
     explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
@@ -208,6 +214,16 @@ class ContainerStartFailed(Pattern):
         elif cause == "permission":
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
                          "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it.")
+        elif passwd := next((u for p in m.proofs if (u := _PASSWD.search(p.text))), None):
+            # The runtime resolves the container's user in the image's /etc/passwd before it starts anything.
+            who = passwd.group("user")
+            steps.append((f"The user `{who}` the container runs as is not in the image's /etc/passwd"
+                          if who else "The image has no /etc/passwd, which the runtime reads to resolve the user the "
+                          "container runs as (an image built FROM scratch, or a publish output copied alone)")
+                         + ": set the container definition's `user` to a numeric UID (`\"user\": \"1000\"`, or "
+                         "`\"0\"` for root) or the Dockerfile's `USER` to one, or create the user / add /etc/passwd "
+                         "in the image (a base image such as the runtime's official one has it). No volume is "
+                         "involved, despite the word mount.")
         else:
             steps.append(f"Run the image locally with the task's command to see the runtime's error: "
                          f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "

@@ -134,3 +134,18 @@ def test_an_external_host_compares_its_own_architecture_and_gets_no_runtime_plat
     text = "\n".join(f.remediation)
     assert ("uname -m" in text) == external
     assert ('"runtimePlatform"' in text) == (not external), text
+
+
+@pytest.mark.parametrize(("reason", "passwd"), [
+    ("CannotStartContainerError: ResourceInitializationError: unable to create new container: mount callback failed "
+     "on /tmp/containerd-mount1: open /tmp/containerd-mount1/etc/passwd: no such file or directory", True),
+    ("CannotStartContainerError: Error response from daemon: unable to find user app: no matching entries in passwd "
+     "file", True),
+    ("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: "
+     "runc create failed: unable to start container process: exec format error: unknown", False),
+])
+def test_a_user_the_image_cannot_resolve_gets_a_numeric_user_not_a_volume_check(reason, passwd):
+    f = run([], **failed_to_start(reason))
+    if f.pattern != "container-start-failed":
+        pytest.skip(f.pattern)
+    assert ("numeric UID" in f.remediation[0]) == passwd, f.remediation[0]
