@@ -101,6 +101,8 @@ class ContainerHealthCheckFailed(Pattern):
             why = ""
         name = f.get("container")
         image = remedy.image(ev, name) or "the image"
+        if _managed(name, image):
+            return _explain_managed(ev, name or container, why or remedy.cite(m))
         # The check runs next to the running app: start the image in the background, run it with docker exec.
         # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
         start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
@@ -151,6 +153,33 @@ class ContainerHealthCheckFailed(Pattern):
                         else ". The application log shows no error of its own.")),
             remediation=steps,
         )
+
+
+def _managed(name: str | None, image: str) -> bool:
+    """A container ECS adds and runs itself (the Service Connect proxy): its image is not yours to run."""
+    return bool(name and name.startswith("ecs-service-connect-")) or "ecs-service-connect-agent" in image
+
+
+def _explain_managed(ev: Evidence, name: str, why: str) -> Explanation:
+    svc = remedy.service(ev)
+    steps = [f"{name} is the Service Connect proxy ECS adds to the task (Envoy with the AppNet agent); its health "
+             "check is Envoy's readiness, which fails when Envoy gets no configuration or its admin interface is not "
+             "where the agent probes it. Read its log lines (the readiness error names the cause), and check the "
+             "service's Service Connect configuration"
+             + (f": `aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} --services {remedy.q(svc)} "
+                "--query 'services[0].deployments[0].serviceConnectConfiguration'`" if svc else "")
+             + f".{why}",
+             "Do not override the proxy's settings (APPNET_* / ENVOY_* variables) in the task definition unless AWS "
+             "documents them for your platform version; remove such overrides, and check the task's port mappings "
+             "have the names and appProtocol the Service Connect configuration refers to.",
+             "The application container may be healthy: ECS replaces the whole task when an essential container "
+             f"turns UNHEALTHY. {remedy.start_again(ev).capitalize()} once the configuration is fixed."]
+    return Explanation(
+        title=f"Service Connect proxy unhealthy: {name}",
+        summary=(f"The Service Connect proxy {name} that ECS runs in the task failed its readiness check, so ECS "
+                 "stopped the task. The application container is not what failed."),
+        remediation=steps,
+    )
 
 
 PATTERN = ContainerHealthCheckFailed()

@@ -104,3 +104,15 @@ def test_a_container_waiting_on_the_unhealthy_one_is_named_and_a_crashed_one_is_
     assert any(s.startswith("worker never started") and "HEALTHY" in s for s in rem), rem
     rem, _, _ = _steps(unhealthy(box(137, "app", healthStatus="UNHEALTHY"), box(1, "worker")))
     assert not any("never started" in s for s in rem), rem
+
+
+def test_the_service_connect_proxy_is_not_run_locally_and_the_app_is_not_blamed():
+    """The ECS-managed Service Connect proxy turned UNHEALTHY: its configuration, not a docker run of an image
+    you cannot pull; near miss: an app container keeps the run-the-check step."""
+    proxy = box(0, "ecs-service-connect-Qm7xT", image="ecs-service-connect-agent:interface-v1", healthStatus="UNHEALTHY")
+    f = run([], **unhealthy(box(143, "api", healthStatus="UNKNOWN"), proxy))
+    text = "\n".join(f.remediation)
+    assert f.facts["container"] == "ecs-service-connect-Qm7xT"
+    assert "docker run" not in text and "Service Connect" in f.remediation[0], text
+    f = run([], **unhealthy(box(137, "api", healthStatus="UNHEALTHY")))
+    assert "docker exec health-test" in "\n".join(f.remediation)
