@@ -92,9 +92,15 @@ def _cookie(m: re.Match[str]) -> str:
     return m.group(1) + ";".join(parts)
 
 
+# `--secret-string "$DATABASE_URL"`: a reference to a shell variable, not the value
+_SHELL_VAR = re.compile(r"[\"']?\$\{?[A-Za-z_]\w*\}?[\"']?")
+
+
 def _flag(m: re.Match[str]) -> str:
-    """`--db-password VALUE`; `--password via the CLI is insecure` and `--password-file x` stay."""
-    if _secret_key(m.group(2)) and _value(m.group(3)) and not _PROSE.match(m.string, m.start(3)):
+    """`--db-password VALUE`; `--password via the CLI is insecure`, `--password-file x` and `--secret-string
+    "$VAR"` stay."""
+    if _secret_key(m.group(2)) and _value(m.group(3)) and not _PROSE.match(m.string, m.start(3)) \
+            and not _SHELL_VAR.fullmatch(m.group(3)):
         return m.group(1) + MASK
     return m.group(0)
 

@@ -286,12 +286,22 @@ class MissingEnvVar(Pattern):
             steps.append(f"Add to the `environment` of container `{container}` in the task definition: "
                          f"```{json.dumps(env)}```{why if not present else ''}")
         if sensitive:
-            secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, f"<the secret that holds {n}>")}
-                       for n in sensitive]
-            steps.append(f"{', '.join(sensitive)} look{'s' if len(sensitive) == 1 else ''} sensitive: add "
-                         f"{'it' if len(sensitive) == 1 else 'them'} as `secrets` of container `{container}` "
-                         f"(the execution role needs secretsmanager:GetSecretValue on "
-                         f"{'it' if len(sensitive) == 1 else 'them'}): ```{json.dumps(secrets)}```"
+            # A secret of our naming (<family>/<VAR>), created from the shell where the value is set, so the create
+            # command, the valueFrom and the grant all name it: nothing to fill in.
+            prefix = remedy.family(ev) or container
+            names_ = {n: f"{prefix}/{n}" for n in sensitive}
+            create = "\n".join(f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
+                                for n in sensitive if re.fullmatch(r"[A-Za-z_]\w*", n))
+            secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, names_[n])} for n in sensitive]
+            grant = remedy.statement(["secretsmanager:GetSecretValue"],
+                                     [remedy.secret_arn(ev, names_[n]) for n in sensitive])
+            one = len(sensitive) == 1
+            steps.append(f"{', '.join(sensitive)} look{'s' if one else ''} sensitive: store {'it' if one else 'them'} "
+                         "in Secrets Manager from a shell where "
+                         f"{'it is' if one else 'they are'} set (or use the secret that already holds "
+                         f"{'it' if one else 'them'}): ```\n{create}\n``` then add {'it' if one else 'them'} as "
+                         f"`secrets` of container `{container}`: ```{json.dumps(secrets)}``` and let the task "
+                         f"execution role read {'it' if one else 'them'}: ```{json.dumps(grant)}```"
                          f"{why if not present and not plain else ''}")
         steps.append(f"Register the new task definition revision and roll it out: {remedy.roll_out(ev)}.")
         steps.append("Reproduce and verify locally: with the variable"
