@@ -302,10 +302,10 @@ def _network_configuration(ev: Evidence, *, same_groups: bool = False) -> str | 
     sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
     svc = service(ev)
     if not groups and same_groups and svc:
-        # A test of the network path needs the task's own groups: read the service's in the command itself.
-        read = (f"aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query "
-                "'services[0].networkConfiguration.awsvpcConfiguration.securityGroups' --output text | tr '\\t' ','")
-        return f'"awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[$({read})]}}"'
+        # A test of the network path needs the task's own network (subnets, security groups, public IP): read
+        # the service's network configuration, as JSON, in the command itself.
+        return (f'"$(aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query '
+                "'services[0].networkConfiguration' --output json)\"")
     return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
@@ -313,7 +313,7 @@ def same_network(ev: Evidence) -> str:
     """How faithful a run-task copy's network is, as a clause for a step that tests the network path."""
     groups = ev.network.security_groups if ev.network else ()
     if network_mode(ev) != "awsvpc" or groups or service(ev):
-        return "same task definition, subnet and security groups"
+        return "same task definition and network configuration"
     return ("same task definition and subnet; add the task's own security groups as `securityGroups=[...]` in "
             "the network configuration, else the copy gets the VPC's default group")
 

@@ -107,20 +107,23 @@ def test_who_starts_the_task_again(detail, kind):
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
 
 
-def test_a_probe_of_a_service_task_reads_the_services_security_groups_and_a_rerun_does_not_need_them():
-    """A look from inside tests the network path, so it runs in the task's own security groups (read from the
-    service in the command); a plain re-run may take the VPC default (near miss)."""
+def test_a_probe_of_a_service_task_uses_the_services_network_configuration_and_a_rerun_does_not_need_it():
+    """A look from inside tests the network path, so it runs in the task's own network (subnets, security groups,
+    public IP: the service's networkConfiguration read as JSON in the command); a plain re-run may take the VPC
+    default group (near miss)."""
     import shlex
 
     ev = evidence([], launchType="FARGATE", group="service:api")
     probe = remedy.probe(ev, "app", "nc -zv -w 5 db 5432")
-    assert "securityGroups=[$(aws ecs describe-services --cluster" in probe and command_problems(probe) == [], probe
+    assert command_problems(probe) == [], probe
     words = shlex.split(probe)
-    assert words[words.index("--network-configuration") + 1].startswith("awsvpcConfiguration={subnets=[")
-    assert "securityGroups" not in remedy.run_task(ev)
-    assert remedy.same_network(ev) == "same task definition, subnet and security groups"
+    value = words[words.index("--network-configuration") + 1]
+    assert value == ("$(aws ecs describe-services --cluster prod --services api --query "
+                     "'services[0].networkConfiguration' --output json)"), value
+    assert "describe-services" not in remedy.run_task(ev)
+    assert remedy.same_network(ev) == "same task definition and network configuration"
     lone = evidence([], launchType="FARGATE", group="family:migrate", startedBy="ecs-deploy")
-    assert "securityGroups" not in remedy.probe(lone, "app", "true") and "default group" in remedy.same_network(lone)
+    assert "describe-services" not in remedy.probe(lone, "app", "true") and "default group" in remedy.same_network(lone)
 
 
 def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_repository():
