@@ -93,6 +93,19 @@ class MissingDependencyFacts(Facts):
     version: str | None = Field(None, description="The version wanted.")
 
 
+# Python import names whose PyPI package is named otherwise
+_PYPI = {
+    "dotenv": "python-dotenv", "yaml": "PyYAML", "cv2": "opencv-python-headless", "PIL": "Pillow",
+    "sklearn": "scikit-learn", "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "jwt": "PyJWT",
+    "magic": "python-magic", "Crypto": "pycryptodome", "MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary",
+    "jose": "python-jose", "multipart": "python-multipart", "docx": "python-docx", "pptx": "python-pptx",
+    "telegram": "python-telegram-bot", "slugify": "python-slugify", "dns": "dnspython", "OpenSSL": "pyOpenSSL",
+    "google.protobuf": "protobuf", "attr": "attrs", "serial": "pyserial", "usb": "pyusb", "zmq": "pyzmq",
+    "corsheaders": "django-cors-headers", "rest_framework": "djangorestframework", "environ": "django-environ",
+    "storages": "django-storages", "debug_toolbar": "django-debug-toolbar", "ldap": "python-ldap",
+    "fitz": "PyMuPDF", "Levenshtein": "python-Levenshtein", "socketio": "python-socketio", "engineio": "python-engineio",
+}
+
 # PHP classes that come from an extension, not from Composer: class (lower case) -> (extension, how to install)
 _PHP_EXTENSIONS: dict[str, tuple[str, str]] = {
     "redis": ("redis", "pecl"), "rediscluster": ("redis", "pecl"), "memcached": ("memcached", "pecl"),
@@ -162,8 +175,11 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
                              "version the code was written for in requirements.txt / pyproject and rebuild.")
             else:
-                steps.append(f"Add the package that provides `{base}` to requirements.txt (or pyproject) and rebuild "
-                             f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
+                pkg = _PYPI.get(base)
+                steps.append((f"Add `{pkg}` (the package that provides the module `{base}`; the names differ) to "
+                              "requirements.txt (or pyproject) and rebuild " if pkg else
+                              f"Add the package that provides `{base}` to requirements.txt (or pyproject) and rebuild ")
+                             + f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
                              "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
                              "`module:app`).")
             steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {base}\"`.")

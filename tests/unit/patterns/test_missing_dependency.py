@@ -198,3 +198,12 @@ def test_a_glibc_symbol_version_means_a_newer_base_not_a_package(line, version):
         pytest.skip(f.pattern)
     first = f.remediation[0]
     assert ("same base" in first) == version and ("Install the OS package" in first) == (not version), first
+
+
+@pytest.mark.parametrize(("module", "package"), [("dotenv", "python-dotenv"), ("corsheaders", "django-cors-headers"),
+                                                 ("requests", None)])
+def test_a_python_module_whose_package_is_named_otherwise_names_the_package(module, package):
+    f = run(["Traceback (most recent call last):", '  File "/app/main.py", line 1, in <module>',
+             f"ModuleNotFoundError: No module named '{module}'"], **exited(1))
+    assert f.pattern == ID
+    assert (f"Add `{package}`" in f.remediation[0]) if package else "the names differ" not in f.remediation[0]
