@@ -220,6 +220,12 @@ class ImagePullFailed(Pattern):
                 steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
                              f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
                              "image reference in the task definition.")
+            elif image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
+                # The tag defaulted to latest: many repositories (official elasticsearch, kibana, ...) publish none.
+                steps.append(f"`{image}` asks for the tag `latest`, which this repository does not publish (several "
+                             "official images, e.g. elasticsearch, publish only version tags): pin a version tag that "
+                             f"exists in the task definition's image (`docker pull` of it from your machine must "
+                             f"succeed) and roll out the new revision.")
             else:
                 steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                              f"`docker pull {image}` from your machine should succeed.")
@@ -278,7 +284,7 @@ class ImagePullFailed(Pattern):
         if steps:
             steps[0] += remedy.cite(m)
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
-        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause == "platform"
+        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
         steps.append("Then start fresh tasks so the pull is tried again"
                      + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
                         if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")

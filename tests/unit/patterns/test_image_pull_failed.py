@@ -188,3 +188,12 @@ def test_a_word_of_the_message_is_not_shown_as_the_image():
               "descriptor matching platform 'linux/amd64'")
     f = run([], **failed_to_start(reason))
     assert IMAGE in f.title and "manifest (" not in f.title, f.title
+
+
+@pytest.mark.parametrize(("image", "latest"), [("elasticsearch", True), ("elasticsearch:8.13.0", False)])
+def test_a_missing_latest_tag_is_pinned_and_a_missing_version_is_checked(image, latest):
+    reason = f"CannotPullContainerError: Error response from daemon: manifest for {image}{'' if ':' in image else ':latest'} not found: manifest unknown: manifest unknown"
+    f = run([], **failed_to_start(reason, box(None, image=image)))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert ("pin a version tag" in f.remediation[0]) == latest, f.remediation[0]
