@@ -212,8 +212,12 @@ class ContainerStartFailed(Pattern):
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
                              "the same way: install the interpreter or use a matching base image.")
         elif cause == "permission":
+            script = exe and exe.startswith("/") and not exe.endswith((".py", ".js", ".rb"))
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
-                         "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it.")
+                         "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it."
+                         + (" Without rebuilding (an image you do not build): run it through the shell in the "
+                            f'task definition, `"entryPoint": ["sh", "{exe}"]`, with the image\'s CMD repeated as '
+                            '`command` (overriding the entrypoint clears it).' if script else ""))
         elif passwd := next((u for p in m.proofs if (u := _PASSWD.search(p.text))), None):
             # The runtime resolves the container's user in the image's /etc/passwd before it starts anything.
             who = passwd.group("user")

@@ -114,7 +114,10 @@ class Unknown(Pattern):
             advice = []
             if 137 in codes:
                 advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit) "
-                              "and whether it ignores SIGTERM (stopTimeout)")
+                              "and whether it ignores SIGTERM (stopTimeout)"
+                              + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or dmesg) "
+                                 "shows an OOM kill by the host's kernel, which ECS does not report as one"
+                                 if not remedy.is_fargate(ev) else ""))
             if 143 in codes:
                 # 143 is SIGTERM: a request to stop, never the memory limit.
                 advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it"

@@ -149,3 +149,13 @@ def test_a_user_the_image_cannot_resolve_gets_a_numeric_user_not_a_volume_check(
     if f.pattern != "container-start-failed":
         pytest.skip(f.pattern)
     assert ("numeric UID" in f.remediation[0]) == passwd, f.remediation[0]
+
+
+def test_a_non_executable_entrypoint_script_gets_a_no_rebuild_alternative():
+    reason = ('CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create '
+              'failed: runc create failed: unable to start container process: exec: "/entrypoint.sh": permission '
+              'denied: unknown')
+    f = run([], **failed_to_start(reason))
+    if f.facts.get("cause") != "permission":
+        pytest.skip(str(f.facts))
+    assert '"entryPoint": ["sh", "/entrypoint.sh"]' in f.remediation[0] and "chmod +x" in f.remediation[0]

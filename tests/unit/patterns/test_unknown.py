@@ -118,3 +118,11 @@ def test_a_143_on_ec2_lists_the_hosts_kill_events_around_the_stop_time_and_farga
     assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
     f = run([], **exited(143), launchType="FARGATE", **at)
     assert "docker events" not in "\n".join(f.remediation)
+
+
+@pytest.mark.parametrize(("launch", "kernel"), [("EC2", True), ("FARGATE", False)])
+def test_a_bare_137_on_ec2_points_at_the_hosts_kernel_log(launch, kernel):
+    f = run([], **exited(137), launchType=launch)
+    if f.pattern != "unknown":
+        pytest.skip(f.pattern)
+    assert ("journalctl -k" in "\n".join(f.remediation)) == kernel
