@@ -272,7 +272,15 @@ class AppCrash(Pattern):
             steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
                          + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
         else:
-            steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+            hint = ""
+            if "index out of range" in exc and _in_main(ev, m.anchor):
+                # A Go program indexing at start-up in main.main: nearly always os.Args (or a split of a setting)
+                hint = (" It happened in main.main at start-up, where an index usually reads the program's "
+                        "arguments (os.Args) or a split setting: check the task definition's `command` passes the "
+                        "arguments the program expects (its README or --help), "
+                        f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, f.get('container'), '[entryPoint, command]'))}`.")
+            steps.append(f"Fix the error{where}: `{exc}`.{hint} The log excerpt below shows the whole trace."
+                         f"{remedy.cite(m)}")
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
@@ -303,6 +311,13 @@ class AppCrash(Pattern):
 
 
 _CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+def _in_main(ev: Evidence, anchor: int | None) -> bool:
+    """The Go panic at `anchor` was raised in main.main (the first frames of its trace)."""
+    if anchor is None:
+        return False
+    return any(ev.logs.texts[i].strip().startswith("main.main(") for i in range(anchor + 1, min(len(ev.logs.texts), anchor + 8)))
 
 
 def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:

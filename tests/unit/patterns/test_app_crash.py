@@ -217,3 +217,15 @@ def test_a_wrapped_error_leads_with_its_innermost_cause(logs, root):
         assert root in f.remediation[0], f.remediation[0]
     else:
         assert f.remediation[0].startswith("Fix the error")
+
+
+@pytest.mark.parametrize(("frame", "args"), [("main.main()", True), ("main.(*Server).handle(0xc000010000)", False)])
+def test_a_go_index_panic_in_main_main_points_at_the_tasks_arguments(frame, args):
+    """An index out of range in main.main at start-up: check the command's arguments; near miss: a panic in a
+    request handler keeps the plain fix-the-code step."""
+    logs = ["panic: runtime error: index out of range [1] with length 1", "", "goroutine 1 [running]:", frame,
+            "\t/src/main.go:25 +0x1d5"]
+    f = run(logs, **exited(2))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    assert ("os.Args" in f.remediation[0]) == args, f.remediation[0]
