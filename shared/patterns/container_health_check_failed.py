@@ -114,7 +114,7 @@ class ContainerHealthCheckFailed(Pattern):
             # CMD-SHELL ["CMD-SHELL", "curl -f ..."] and CMD ["CMD", "curl", "-f", ...] alike: the words after the first
             read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
             run = 'docker exec health-test sh -c "$check"'
-        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped): ```\n{read}{start}\n"
+        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: ```\n{read}{start}\n"
                      f"sleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0 once the app "
                      "has started (wait its start-up time)"
                      + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")

@@ -443,7 +443,7 @@ def _local_test(ev: Evidence, container: str | None, port: object, path: str | N
     lines.append("curl -v --retry 10 --retry-connrefused --retry-delay 3 "
                  + (remedy.q(url) if "$" not in url else f'"{url}"'))
     lines += ["docker logs health-test", "docker rm -f health-test"]
-    return ("Test locally with the port and path the load balancer uses: ```\n" + "\n".join(lines) + "\n``` "
+    return ("Test locally with the port and path the load balancer uses, in bash: ```\n" + "\n".join(lines) + "\n``` "
             "it must answer 200 (or the target group's matcher) within the health-check timeout.")
 
 
