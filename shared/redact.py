@@ -203,7 +203,7 @@ _KEY_NOT_SECRET = re.compile(
     r"(?:^|[_.\-])(?:names?|ids?|arns?|files?|paths?|types?|counts?|ttl|expiry|expires(?:_at|_in)?|expiration|"
     r"length|len|versions?|uri|urls?|endpoint|issuer|header|provider|source|policy|rotation|enabled|required|set|"
     r"present|errors?|exception|warning|manager|store|ref|hint|prefix|suffix|fingerprint|kind|format|mode|usage|"
-    r"location|region|status|at|timeout|interval|duration|method|algorithm)$|tokens$|^secretsmanager$"
+    r"location|region|status|at|timeout|interval|duration|method|algorithm|stdin)$|tokens$|^secretsmanager$"
     r"|^public_"  # public keys and .NET PublicKeyToken are not secrets
     # a file or script named after a secret (`01-check-apikey.sh: executing...`) is a name, not a key
     r"|\.(?:sh|bash|py|js|mjs|cjs|ts|rb|go|php|pl|ps1|bat|cmd|exe|jar|conf|cfg|ini|ya?ml|json|toml|txt|log)$")
