@@ -190,3 +190,13 @@ def test_the_unrunnable_check_catches_a_placeholder_in_a_command_but_not_in_a_fr
         '```[{"name": "X", "value": "<the value of X>"}]```']})
     got = unrunnable(bad)
     assert len(got) == 1 and "awslogs-group" in got[0], got
+
+
+def test_redaction_leaves_every_command_of_every_fix_as_it_is(findings):
+    """Slack and SNS get redacted text: a command that redaction rewrites (`--password-stdin REGISTRY`, a
+    describe-task-definition after "credentials:") no longer runs as pasted."""
+    from shared.redact import redact
+
+    bad = [f"{name} [{f.pattern}]: {span[:100]}" for name, f in findings for step in f.remediation
+           for span in steps.code(step) if redact(span) != span]
+    assert not bad, "\n".join(bad[:20])
