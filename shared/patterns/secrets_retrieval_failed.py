@@ -63,7 +63,8 @@ def _cause(text: str) -> str | None:
     return None
 
 
-_KMS_DENIED = re.compile(r"Access to KMS is not allowed|KMSAccessDenied|kms:Decrypt", re.IGNORECASE)
+_KMS_DENIED = re.compile(r"Access to KMS is not allowed|KMSAccessDenied|kms:Decrypt|Service: AWSKMS|"
+                         r"ciphertext refers to a customer master key", re.IGNORECASE)
 _NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
                        r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
 
@@ -156,12 +157,21 @@ class SecretsRetrievalFailed(Pattern):
         if kms:
             # The role reached Secrets Manager; the secret's customer managed KMS key refused to decrypt it.
             stmt = remedy.statement(["kms:Decrypt"], [remedy.arn(ev, "kms", "key/*")])
-            steps.append(f"Secrets Manager answered, but the secret's customer managed KMS key refused {role_txt}: "
-                         f"allow `kms:Decrypt` on that key: ```{json.dumps(stmt)}``` (narrow `key/*` to the key "
-                         + (f"`aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId` "
-                            "names" if secret else "the secret's KmsKeyId names")
-                         + "), and make sure the key policy lets the account's IAM policies grant it (or names the "
-                         f"role), e.g. with the condition `kms:ViaService` secretsmanager.{region}.amazonaws.com.{why}")
+            store = "Parameter Store" if ssm else "Secrets Manager"
+            if ssm and secret:
+                pname = secret.split(":parameter", 1)[-1] if secret.startswith("arn:") else secret
+                names = (f"`aws ssm describe-parameters --parameter-filters Key=Name,Values={remedy.q(pname)} "
+                         "--query 'Parameters[0].KeyId'` names")
+            elif secret:
+                names = f"`aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId` names"
+            else:
+                names = "the parameter's KeyId names" if ssm else "the secret's KmsKeyId names"
+            steps.append(f"{store} answered, but the customer managed KMS key that encrypts the "
+                         f"{'parameter' if ssm else 'secret'} refused {role_txt}: allow `kms:Decrypt` on that key: "
+                         f"```{json.dumps(stmt)}``` (narrow `key/*` to the key {names}), and make sure the key "
+                         "policy lets the account's IAM policies grant it (or names the role), e.g. with the "
+                         f"condition `kms:ViaService` {'ssm' if ssm else 'secretsmanager'}.{region}.amazonaws.com; "
+                         f"a key that was deleted or lives in another region cannot be used at all.{why}")
             why = ""
         elif cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if ssm else

@@ -156,6 +156,8 @@ def test_a_secret_value_that_is_not_json_is_fixed_in_the_secret_not_in_iam_or_th
 
 @pytest.mark.parametrize(("tail", "kms"), [
     ("AccessDeniedException: Access to KMS is not allowed status code: 400", True),
+    ("AccessDeniedException: The ciphertext refers to a customer master key that does not exist, does not exist in "
+     "this region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400)", True),
     ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/exec/abc is not authorized to perform: "
      "secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf "
      "because no identity-based policy allows the secretsmanager:GetSecretValue action status code: 400", False),
