@@ -235,6 +235,13 @@ class SecretsRetrievalFailed(Pattern):
                          '--output text | python3 -m json.tool >/dev/null || echo "$ref: not a JSON object"\n'
                          "done\n```")
         else:
+            if any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
+                # The console / a tool cut the reason before its cause: ECS keeps the whole one about an hour.
+                steps.append("The stop reason is cut off before its cause; read the whole one (ECS keeps a stopped "
+                             f"task about an hour): `{remedy.describe_task(ev)} --query 'tasks[0].stoppedReason'`. "
+                             "It ends with the cause: AccessDenied (the role, below), a timeout (the network "
+                             f"path) or a missing parameter or secret.{why}")
+                why = ""
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
                          f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")

@@ -176,3 +176,12 @@ def test_a_kms_refusal_grants_kms_decrypt_first_not_get_secret_value(tail, kms):
     assert docs and all(policy_problems(d) == [] for d in docs)
     action = docs[0]["Statement"][0]["Action"]
     assert (action == ["kms:Decrypt"]) == kms and (action == ["secretsmanager:GetSecretValue"]) == (not kms), action
+
+
+@pytest.mark.parametrize(("cut", "first"), [(True, "describe-tasks"), (False, "EXECUTION role")])
+def test_a_reason_cut_before_its_cause_is_read_whole_first(cut, first):
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: service call has been retried 1 time" + ("..." if cut else
+                                                                                                       "(s): signal: killed"))
+    f = run([], **failed_to_start(reason))
+    assert f.pattern == ID and first in f.remediation[0], f.remediation[0]
