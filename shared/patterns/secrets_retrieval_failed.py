@@ -246,7 +246,7 @@ class SecretsRetrievalFailed(Pattern):
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
                          f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
             steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the network "
-                         "path first, then retry the deployment.")
+                         "path first, then start the task again (below).")
         steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
         return Explanation(
