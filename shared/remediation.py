@@ -62,10 +62,18 @@ def service(ev: Evidence) -> str | None:
 _BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
 
 
+# The ECS cluster AWS Batch creates for a compute environment: "<environment name>_Batch_<uuid>"
+_BATCH_CLUSTER = re.compile(r"(?:^AWSBatch-|_Batch_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)")
+
+
+def batch_cluster(ev: Evidence) -> bool:
+    return bool(_BATCH_CLUSTER.search(cluster(ev)))
+
+
 def batch_job(ev: Evidence) -> str | None:
     """The AWS Batch job id of a task Batch started (Batch sets startedBy to the job id or ARN)."""
     m = _BATCH_JOB.match((ev.detail.started_by or "").strip())
-    if m and (":batch:" in (ev.detail.started_by or "") or cluster(ev).startswith("AWSBatch-")):
+    if m and (":batch:" in (ev.detail.started_by or "") or batch_cluster(ev)):
         return m.group(1)
     return None
 
@@ -77,7 +85,7 @@ def launcher(ev: Evidence) -> str:
     if service(ev):
         return "service"
     by = ev.detail.started_by or ""
-    if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
+    if batch_job(ev) or batch_cluster(ev):
         return "batch"
     if "jenkins" in by.lower():
         return "jenkins"
@@ -241,6 +249,14 @@ def roll_out(ev: Evidence) -> str:
     return code(deploy(ev))
 
 
+def roll_out_any(ev: Evidence) -> str:
+    """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
+    tag pushed again): a service gets the family's latest revision AND a new deployment."""
+    if service(ev):
+        return code(deploy(ev) + " --force-new-deployment")
+    return roll_out(ev)
+
+
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
@@ -248,13 +264,35 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
 
 
 def _quote_query(query: str) -> str:
-    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals."""
-    if "'" in query and not re.search(r"[\"$`\\!]", query):
-        return f'"{query}"'
+    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals (a quoted
+    identifier such as "awslogs-group" escaped inside them)."""
+    if "'" in query and not re.search(r"[$`\\!]", query):
+        return '"' + query.replace('"', '\\"') + '"'
     return shlex.quote(query)
 
 
-def _network_configuration(ev: Evidence) -> str | None:
+def container_query(ev: Evidence, container: str | None, path: str) -> str:
+    """A JMESPath query for one field of a container definition (the first one when the name is unknown)."""
+    name = container_name(ev, container)
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}']" if name and re.fullmatch(r"[\w.-]+", name)
+            else None)
+    if path.startswith("("):  # an expression of its own, such as (entryPoint || command)[0]
+        return f"{pick} | [0] | {path}" if pick else f"taskDefinition.containerDefinitions[0] | {path}"
+    return f"{pick}.{path} | [0]" if pick else f"taskDefinition.containerDefinitions[0].{path}"
+
+
+def read_into(var: str, command: str) -> str:
+    """A shell line that reads a value no evidence gave into $var, so the next command runs as pasted."""
+    return f"{var}=$({command} --output text)"
+
+
+def td_value(ev: Evidence, var: str, container: str | None, path: str) -> str:
+    """A shell line reading one field of the task's container definition into $var, e.g. its
+    awslogs-group or its first container port."""
+    return read_into(var, describe_task_definition(ev, container_query(ev, container, path)))
+
+
+def _network_configuration(ev: Evidence, *, same_groups: bool = False) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
@@ -262,11 +300,26 @@ def _network_configuration(ev: Evidence) -> str | None:
     # groups when the evidence knows them, else leave the key out so the command runs as pasted.
     groups = ev.network.security_groups if ev.network else ()
     sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    svc = service(ev)
+    if not groups and same_groups and svc:
+        # A test of the network path needs the task's own network (subnets, security groups, public IP): read
+        # the service's network configuration, as JSON, in the command itself.
+        return (f'"$(aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query '
+                "'services[0].networkConfiguration' --output json)\"")
     return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
+def same_network(ev: Evidence) -> str:
+    """How faithful a run-task copy's network is, as a clause for a step that tests the network path."""
+    groups = ev.network.security_groups if ev.network else ()
+    if network_mode(ev) != "awsvpc" or groups or service(ev):
+        return "same task definition and network configuration"
+    return ("same task definition and subnet; add the task's own security groups as `securityGroups=[...]` in "
+            "the network configuration, else the copy gets the VPC's default group")
+
+
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
-             revision: str | None = None) -> str:
+             revision: str | None = None, same_groups: bool = False) -> str:
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
@@ -275,7 +328,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:
         parts.append(f"--capacity-provider-strategy capacityProvider={q(ev.detail.capacity_provider_name)}")
-    net = _network_configuration(ev)
+    net = _network_configuration(ev, same_groups=same_groups)
     if net:
         parts.append(f"--network-configuration {net}")
     if command:
@@ -287,7 +340,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
 
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
     """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell])
+    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
@@ -309,6 +362,42 @@ def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | N
 # -------------------------------------------------------------------------------------------------
 # docker
 # -------------------------------------------------------------------------------------------------
+def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
+    """Where a rebuilt image can be pushed: the image itself when it is in ECR, else an ECR repository of
+    this account and region with the image's name and tag (a public or someone else's image cannot be
+    pushed to). Returns (reference, repository to create or None)."""
+    if ".dkr.ecr." in image or image.startswith("<"):
+        return image, None
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    name, _, tag = last.partition(":")
+    host = f"{account(ev) or ACCOUNT_UNKNOWN}.dkr.ecr.{region(ev) or REGION_UNKNOWN}.amazonaws.com"
+    return f"{host}/{name}:{tag or 'latest'}", name
+
+
+def build_for(ev: Evidence, image: str, platform: str) -> str:
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    ref, create = own_repository(ev, image)
+    build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
+    if create is None:
+        return f"`{build}`"
+    return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
+            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
+            f"definition's image at {ref}")
+def read_command(ev: Evidence, container: str | None) -> str:
+    """A shell line reading the container's `command` from the task definition into the array $cmd (one
+    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`."""
+    name = container_name(ev, container)
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
+            else "taskDefinition.containerDefinitions[0]")
+    return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
+            " --output text)\"")
+
+
+RUN_COMMAND = '"${cmd[@]}"'
+
+
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib
@@ -316,12 +405,13 @@ def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
-               limits: bool = True) -> str:
+               limits: bool = True, detach: str | None = None) -> str:
     """`docker run` of the container's image as the task runs it: its cpu and memory, the given
-    variable names passed through from the shell (`-e NAME`), a port published as itself."""
+    variable names passed through from the shell (`-e NAME`), a port published as itself (a number, or
+    a `$variable` an earlier line read), in the background under the name `detach` if given."""
     name = container_name(ev, container)
     img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
-    parts = ["docker run --rm"]
+    parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
     if ev.cpu_architecture in ("arm64", "x86_64"):
         parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
     if limits:
@@ -334,6 +424,8 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     parts += [f"-e {q(n)}" for n in env]
     if port and str(port).isdigit():
         parts.append(f"-p {port}:{port}")
+    elif port and re.fullmatch(r"\$\w+", str(port)):
+        parts.append(f'-p "{port}:{port}"')
     elif port:  # an unknown port still gets published: a curl to localhost needs the mapping
         parts.append(f"-p {shlex.quote(f'{port}:{port}')}")
     if entrypoint:

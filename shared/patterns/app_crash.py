@@ -261,13 +261,34 @@ class AppCrash(Pattern):
         name = remedy.container_name(ev, f.get("container"))
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
-        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        root = _root_cause(ev, m.anchor)
+        if root:
+            # The thrown error wraps another (Node `[cause]:`, Java `Caused by:`): the innermost one is what to fix.
+            text, line = root
+            hint = (" The database already has what the migration creates: the migration history (its journal "
+                    "table) and the schema disagree; baseline the migrations or reset that database, rather than "
+                    "changing the code." if re.search(r"already exists", text, re.I) and re.search(r"migrat", exc, re.I)
+                    else "")
+            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
+                         + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
+        else:
+            hint = ""
+            if "index out of range" in exc and _in_main(ev, m.anchor):
+                # A Go program indexing at start-up in main.main: nearly always os.Args (or a split of a setting)
+                hint = (" It happened in main.main at start-up, where an index usually reads the program's "
+                        "arguments (os.Args) or a split setting: check the task definition's `command` passes the "
+                        "arguments the program expects (its README or --help), "
+                        f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, f.get('container'), '[entryPoint, command]'))}`.")
+            steps.append(f"Fix the error{where}: `{exc}`.{hint} The log excerpt below shows the whole trace."
+                         f"{remedy.cite(m)}")
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
-            steps.append(f"Reproduce with the task's image and environment (secrets are not exported; add them by "
-                         f"hand): `{export}` then "
-                         f"`{remedy.docker_run(ev, f.get('container'), args='').replace('docker run --rm', 'docker run --rm --env-file task.env', 1)}`.")
+            run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(
+                "docker run --rm", "docker run --rm --env-file task.env", 1)
+            steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
+                         f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
+                         f"{run}\n```")
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
@@ -287,6 +308,29 @@ class AppCrash(Pattern):
                      + f": {exc[:200]}."),
             remediation=steps,
         )
+
+
+_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+def _in_main(ev: Evidence, anchor: int | None) -> bool:
+    """The Go panic at `anchor` was raised in main.main (the first frames of its trace)."""
+    if anchor is None:
+        return False
+    return any(ev.logs.texts[i].strip().startswith("main.main(") for i in range(anchor + 1, min(len(ev.logs.texts), anchor + 8)))
+
+
+def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
+    """The innermost cause of the error at `anchor` (the last `[cause]:` / `Caused by:` of its trace) and its line."""
+    if anchor is None:
+        return None
+    found = None
+    end = min(len(ev.logs.texts), anchor + 60)
+    for i in range(anchor + 1, end):
+        c = _CAUSE.match(ev.logs.texts[i])
+        if c:
+            found = (c.group("text").strip().rstrip("{").strip(), i)
+    return found
 
 
 PATTERN = AppCrash()

@@ -159,12 +159,25 @@ class DiskFull(Pattern):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "
                              f"`docker image inspect --format '{{{{.Size}}}}' {remedy.q(img)}`.")
+        elif path and not f.get("during"):
+            # The app wrote a named path: find the file system behind it before blaming Docker's image storage.
+            mounts = remedy.describe_task_definition(
+                ev, remedy.container_query(ev, f.get("container"), "mountPoints"))
+            steps.append(f"`{path}` filled up: find the file system that holds it. The task definition's mountPoints "
+                         f"(`{mounts}`) say whether a volume is mounted at or above that path (then it is that "
+                         "volume: the instance's disk at the volume's sourcePath, an EBS or EFS volume); otherwise it "
+                         "is the container's writable layer in the instance's Docker storage. On the instance, "
+                         "`df -h` shows which is full; grow that volume or move the data to a dedicated one, and find "
+                         "what grew (for a database: WAL, logs, temp files)." + remedy.cite(m))
+            steps.append("If it is the Docker storage: `docker system df`, prune unused images (lower "
+                         "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` in /etc/ecs/ecs.config) or "
+                         "attach a larger data volume to the launch template.")
         else:
             steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
                          "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
                          "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
                          + remedy.cite(m))
-        if not f.get("during"):
+        if not f.get("during") and not (path and f.get("storage") != "task ephemeral storage"):
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
                          "(EFS or a bind mount) or clean up. Find the biggest writers in a one-off copy of the task "
                          "after it has worked a while, or locally: "

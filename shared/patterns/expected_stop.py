@@ -14,6 +14,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
 
@@ -113,6 +114,20 @@ class ExpectedStop(Pattern):
             steps.append("This task belongs to a service, which expects a long-running process: if it should keep "
                          "running, find out why the process exits 0 (a script that ends, a server started in the "
                          "background).")
+        if reason == "user":
+            region = remedy.region(ev)
+            steps.append("To see who stopped it: CloudTrail records the StopTask call, "
+                         "`aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=StopTask"
+                         + (f" --region {region}" if region else "") + "` (its userIdentity names the caller).")
+        killed = [c.name for c in ev.detail.containers
+                  if c.exit_code == 137 and c.name and (cd := ev.container_definition(c.name)) is not None
+                  and not cd.essential] if reason in ("completed", "user", "deployment", "scale-in") else []
+        routers = [c.name for c in ev.detail.containers if c.exit_code == 137 and c.name
+                   and re.search(r"log.?router|firelens|fluent", f"{c.name} {c.image or ''}", re.I)]
+        for name in dict.fromkeys(routers + killed):
+            steps.append(f"{name} exited 137: as the task stopped, ECS sent it SIGTERM and then SIGKILL after the "
+                         "stop timeout; a log router that does not exit on SIGTERM can lose its last buffered lines "
+                         "(give it a shorter flush or a dependsOn so it stops last).")
         return Explanation(
             title=f"Expected stop ({reason})",
             summary=f"The task was not a failure. {words}",

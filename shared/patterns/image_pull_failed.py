@@ -126,6 +126,10 @@ class ImagePullFailedFacts(Facts):
     reference: str | None = Field(None, description="The tag or digest.")
 
 
+# "descriptor matching platform 'linux/amd64'", "no matching manifest for linux/arm64/v8"
+_WANTED = re.compile(r"(?:matching platform '|no matching manifest for )((?:linux|windows)/[\w/]+)")
+
+
 class ImagePullFailed(ReasonPattern):
     id = "image-pull-failed"
     explained_by = ("image", "executionRoleArn")
@@ -194,6 +198,11 @@ class ImagePullFailed(ReasonPattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
         image = f.get("image") or "the image"
+        # The container's own image reference (the message's wording can yield a partial one)
+        task_image = remedy.image(ev, f.get("container")) or image
+        if "/" not in image and ":" not in image and "@" not in image and task_image != image \
+                and image.split(":")[0] not in task_image:
+            image = task_image  # a word of the message ("pull image manifest"), not a reference: use the task's
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
@@ -218,6 +227,12 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
                              f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
                              "image reference in the task definition.")
+            elif image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
+                # The tag defaulted to latest: many repositories (official elasticsearch, kibana, ...) publish none.
+                steps.append(f"`{image}` asks for the tag `latest`, which this repository does not publish (several "
+                             "official images, e.g. elasticsearch, publish only version tags): pin a version tag that "
+                             f"exists in the task definition's image (`docker pull` of it from your machine must "
+                             f"succeed) and roll out the new revision.")
             else:
                 steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                              f"`docker pull {image}` from your machine should succeed.")
@@ -236,8 +251,10 @@ class ImagePullFailed(ReasonPattern):
                              "(a Secrets Manager secret with username/password) to the container definition and "
                              "allow the execution role to read it.")
         elif cause == "rate-limited":
-            steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
-                         "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
+            steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
+                         "ECR pull-through cache rule for docker.io, then point "
+                         + ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
+                         + " at the cached reference) or authenticate with `repositoryCredentials`.")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:
@@ -247,23 +264,38 @@ class ImagePullFailed(ReasonPattern):
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
-                steps.append(f"The task cannot reach {host}, a registry on the internet: give its subnets a route to "
+                steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
+                             "its subnets a route to "
                              "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
                              "the ECR and S3 endpoints.")
+        elif cause == "platform" and (remedy.is_windows(ev) or any("windows/" in p.text for p in m.proofs)):
+            # A Linux-only image on a Windows container instance: the OS differs, not the CPU.
+            steps.append(f"{task_image} has no Windows variant and the task was placed on a Windows container "
+                         "instance: run it on Linux instances (a cluster or capacity provider of Linux instances, or "
+                         "the placement constraint `attribute:ecs.os-type == linux`), or use a Windows build of "
+                         "the image. Rebuilding for another CPU does not help.")
         elif cause == "platform":
-            arch = f.get("cpu_architecture") or "the task's architecture"
-            steps.append(f"The image has no variant for {arch}: build it for the task's platform, e.g. "
-                         f"`docker buildx build --platform linux/{'arm64' if 'arm' in str(arch) else 'amd64'} "
-                         f"-t {image} --push .`, or set the task definition's `runtimePlatform.cpuArchitecture`.")
+            wanted = next((w.group(1) for p in m.proofs if (w := _WANTED.search(p.text))), None)
+            arch = f.get("cpu_architecture") or wanted or "the task's architecture"
+            target = "arm64" if "arm" in str(arch).lower() else "amd64"
+            steps.append(f"The image has no variant for {arch}: build it for the task's platform, "
+                         f"{remedy.build_for(ev, task_image, f'linux/{target}')}, or set the task definition's "
+                         f"`runtimePlatform.cpuArchitecture` to one the image has (`docker manifest inspect "
+                         f"{remedy.q(task_image)}` lists them).")
         else:
             steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
                          "and read the registry's answer; check the image reference, the execution role's ECR "
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
+        # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
+        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
+        steps.append("Then start fresh tasks so the pull is tried again"
+                     + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
+                        if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")
+                        else f": {remedy.rerun(ev)}."))
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

@@ -70,6 +70,12 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
+# "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
+# "mounting fs-0123.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by server: No such file"
+_NO_DIR = re.compile(r"amazonaws\.com:(/[^\s,]*) failed, reason given by server: No such file or directory")
+_DRIVER = re.compile(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
+
+
 class VolumeMountFailed(ReasonPattern):
     id = "volume-mount-failed"
     priority = 170
@@ -122,10 +128,31 @@ class VolumeMountFailed(ReasonPattern):
                          f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
-                         f"{name}, check the file system policy, and the access point's POSIX user/permissions.")
-        if cause == "not-found":
+                         f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
+                         "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
+                         "file system policy, and the access point's POSIX user/permissions.")
+        missing_dir = next((d.group(1) for p in m.proofs if (d := _NO_DIR.search(p.text))), None)
+        if cause == "not-found" and missing_dir and f.get("file_system"):
+            # The NFS server answered: the file system exists, the directory the task mounts does not.
+            steps.append(f"{name} exists (its server answered), but the directory `{missing_dir}` the task definition "
+                         "mounts (efsVolumeConfiguration.rootDirectory) does not exist on it: create it (mount the "
+                         "file system's root once and `mkdir -p` it), or use an access point with creationInfo "
+                         "(owner uid/gid and permissions) that creates it, or set rootDirectory to `/`.")
+        elif cause == "not-found":
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` "
-                         "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`).")
+                         + ("(fileSystemId, accessPointId, rootDirectory)." if remedy.is_fargate(ev) else
+                            "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`)."))
+        driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        if driver and not steps:
+            # A Docker volume plugin on the container instance: the host, not the task's network.
+            steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
+                         f"{name}: on the instance check the plugin is installed and enabled (`docker plugin ls`) and "
+                         "read its errors (`sudo journalctl -u docker`); the task definition's "
+                         "`dockerVolumeConfiguration` (driver, driverOpts, scope, autoprovision) must name a volume "
+                         "the plugin can create, or, with scope shared and autoprovision false, one that already "
+                         "exists (`docker volume ls`)."
+                         + (" Fargate tasks cannot use Docker volume plugins at all: use EFS." if remedy.is_fargate(ev)
+                            else " Install the plugin in the instances' user data so every new instance has it."))
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from the task's subnets.")

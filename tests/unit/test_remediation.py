@@ -86,6 +86,12 @@ def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
     ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
     ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
     ({"group": "family:fargate-test", "startedBy": "jenkins-amazon-ecs-plugin"}, "jenkins"),
+    # the cluster Batch creates for a compute environment: <name>_Batch_<uuid>
+    ({"group": "family:nf-task", "startedBy": "2b1ef2b1-7a62-4d67-9bd4-4b0b1e8c1f3a",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/ce-1_Batch_5fcdae08-6c0f-378f-992a-cdd267cbd40a"}, "batch"),
+    # near miss: a cluster merely named like a batch workload is not Batch's
+    ({"group": "family:nightly", "startedBy": "ecs-deploy",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/nightly_Batch_jobs"}, "run-task"),
 ])
 def test_who_starts_the_task_again(detail, kind):
     ev = evidence([], **detail)
@@ -99,3 +105,50 @@ def test_who_starts_the_task_again(detail, kind):
         assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
     else:
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
+
+
+def test_a_probe_of_a_service_task_uses_the_services_network_configuration_and_a_rerun_does_not_need_it():
+    """A look from inside tests the network path, so it runs in the task's own network (subnets, security groups,
+    public IP: the service's networkConfiguration read as JSON in the command); a plain re-run may take the VPC
+    default group (near miss)."""
+    import shlex
+
+    ev = evidence([], launchType="FARGATE", group="service:api")
+    probe = remedy.probe(ev, "app", "nc -zv -w 5 db 5432")
+    assert command_problems(probe) == [], probe
+    words = shlex.split(probe)
+    value = words[words.index("--network-configuration") + 1]
+    assert value == ("$(aws ecs describe-services --cluster prod --services api --query "
+                     "'services[0].networkConfiguration' --output json)"), value
+    assert "describe-services" not in remedy.run_task(ev)
+    assert remedy.same_network(ev) == "same task definition and network configuration"
+    lone = evidence([], launchType="FARGATE", group="family:migrate", startedBy="ecs-deploy")
+    assert "describe-services" not in remedy.probe(lone, "app", "true") and "default group" in remedy.same_network(lone)
+
+
+def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_repository():
+    """A public/third-party image is rebuilt into an ECR repository of the account; an ECR image of the task
+    is pushed where it was (near miss)."""
+    ev = evidence([])
+    ref, create = remedy.own_repository(ev, "onerahmet/openai-whisper-asr-webservice:latest")
+    assert ref == "111122223333.dkr.ecr.us-east-1.amazonaws.com/openai-whisper-asr-webservice:latest"
+    assert create == "openai-whisper-asr-webservice"
+    assert "create-repository" in remedy.build_for(ev, "nginx:1.25", "linux/arm64")
+    mine = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    assert remedy.own_repository(ev, mine) == (mine, None)
+    assert remedy.build_for(ev, mine, "linux/amd64") == f"`docker buildx build --platform linux/amd64 -t {mine} --push .`"
+
+
+def test_a_local_run_keeps_the_task_definitions_command_argument_by_argument():
+    """`docker run IMAGE "${cmd[@]}"` after reading `command` tab-separated into an array: an argument with a
+    space stays one argument, and no command (null) gives none (not the word None)."""
+    import jmespath
+
+    ev = evidence([], launchType="FARGATE")
+    line = remedy.read_command(ev, "app")
+    assert line.startswith("IFS=$'\\t' read -r -a cmd <<< \"$(aws ecs describe-task-definition")
+    query = line.split("--query \"", 1)[1].split("\" --output", 1)[0]
+    td = {"taskDefinition": {"containerDefinitions": [{"name": "app", "command": ["sh", "-c", "npm start"]}]}}
+    assert jmespath.search(query, td) == ["sh", "-c", "npm start"]
+    assert jmespath.search(query, {"taskDefinition": {"containerDefinitions": [{"name": "app"}]}}) == [""]
+    assert remedy.RUN_COMMAND == '"${cmd[@]}"'

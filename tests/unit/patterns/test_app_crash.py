@@ -197,3 +197,35 @@ def test_unknown_explains_a_bare_sigterm():
 def test_a_java_exception_alone_is_not_labelled_python():
     finding = run(["org.springframework.beans.factory.BeanCreationException: Error creating bean 'x'"], **exited(1))
     assert finding.pattern == ID and finding.facts.get("language") != "python"
+
+
+@pytest.mark.parametrize(("logs", "root"), [
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10) {",
+      '  [cause]: PostgresError: relation "users" already exists'], 'PostgresError: relation "users" already exists'),
+    (['Exception in thread "main" java.lang.IllegalStateException: Failed to start', "\tat app.Main.main(Main.java:9)",
+      "Caused by: java.io.IOException: wrapped", "Caused by: java.net.UnknownServiceException: no codec"],
+     "java.net.UnknownServiceException: no codec"),
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10)"], None),
+])
+def test_a_wrapped_error_leads_with_its_innermost_cause(logs, root):
+    """Node `[cause]:` / Java `Caused by:`: step 1 names the innermost cause; near miss: an unwrapped error keeps
+    "fix the error at file:line"."""
+    f = run(logs, **exited(1))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    if root:
+        assert root in f.remediation[0], f.remediation[0]
+    else:
+        assert f.remediation[0].startswith("Fix the error")
+
+
+@pytest.mark.parametrize(("frame", "args"), [("main.main()", True), ("main.(*Server).handle(0xc000010000)", False)])
+def test_a_go_index_panic_in_main_main_points_at_the_tasks_arguments(frame, args):
+    """An index out of range in main.main at start-up: check the command's arguments; near miss: a panic in a
+    request handler keeps the plain fix-the-code step."""
+    logs = ["panic: runtime error: index out of range [1] with length 1", "", "goroutine 1 [running]:", frame,
+            "\t/src/main.go:25 +0x1d5"]
+    f = run(logs, **exited(2))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    assert ("os.Args" in f.remediation[0]) == args, f.remediation[0]

@@ -98,3 +98,18 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected, fires):
     assert run(logs, **detail).pattern == expected
     assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires
+
+
+def test_a_user_stop_says_where_to_find_who_and_a_killed_log_router_is_explained():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], stoppedReason="Task stopped by user", stopCode="UserInitiated", containers=[box(143, "app")])
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    assert any("StopTask" in s for s in f.remediation)
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    f = run([], stoppedReason="Essential container in task exited", stopCode="EssentialContainerExited",
+            containers=[box(0, "etl"), box(137, "log_router", image="amazon/aws-for-fluent-bit:stable")])
+    if f.pattern == ID:
+        assert any(s.startswith("log_router exited 137") for s in f.remediation), f.remediation

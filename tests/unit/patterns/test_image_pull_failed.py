@@ -165,3 +165,35 @@ def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():
                                     f"{ECR}/v2/: net/http: request canceled while waiting for connection "
                                     "(Client.Timeout exceeded while awaiting headers)"))
     assert "ecr.dkr" in " ".join(ecr.remediation)
+
+
+def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch_not_a_cpu_one():
+    """"no matching manifest for windows/amd64": run on Linux instances, no rebuild for another CPU; near miss:
+    "descriptor matching platform 'linux/amd64'" builds for linux/amd64 and rolls out a new revision."""
+    win = ("CannotPullContainerError: Error response from daemon: no matching manifest for windows/amd64 10.0.17763 in "
+           "the manifest list entries")
+    f = run([], **failed_to_start(win, box(None, image="nginx:latest")))
+    text = "\n".join(f.remediation)
+    assert "ecs-os-type" in text.replace(".", "-") and "buildx" not in text, text
+    lin = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+           "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(lin), group="service:web")
+    text = "\n".join(f.remediation)
+    assert "--platform linux/amd64" in text and "--task-definition" in text and "--force-new-deployment" in text, text
+
+
+def test_a_word_of_the_message_is_not_shown_as_the_image():
+    """"pull image manifest has been retried": the title names the container's image, not "manifest"."""
+    reason = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+              "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(reason))
+    assert IMAGE in f.title and "manifest (" not in f.title, f.title
+
+
+@pytest.mark.parametrize(("image", "latest"), [("elasticsearch", True), ("elasticsearch:8.13.0", False)])
+def test_a_missing_latest_tag_is_pinned_and_a_missing_version_is_checked(image, latest):
+    reason = f"CannotPullContainerError: Error response from daemon: manifest for {image}{'' if ':' in image else ':latest'} not found: manifest unknown: manifest unknown"
+    f = run([], **failed_to_start(reason, box(None, image=image)))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert ("pin a version tag" in f.remediation[0]) == latest, f.remediation[0]

@@ -135,3 +135,12 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_no_host_or_port_is_asserted_when_the_log_names_none():
+    """A timeout with no host in the log, after a public pull through the same ENI: no invented "host:443"."""
+    f = run(["TypeError: fetch failed", "  [cause]: ConnectTimeoutError: Connect Timeout Error", "  code: 'UND_ERR_CONNECT_TIMEOUT'"],
+            **exited(1, image="someone/app:latest"), pullStoppedAt="2024-01-01T00:00:10Z")
+    if f.pattern != "network-egress-blocked":
+        pytest.skip(f.pattern)
+    assert ":443" not in f.remediation[0] and "TCP 443" not in f.remediation[0], f.remediation[0]

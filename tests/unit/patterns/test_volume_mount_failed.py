@@ -89,3 +89,29 @@ def test_the_file_system_is_taken_from_the_log_when_the_reason_names_only_the_mo
             "/var/www/media: returncode=32, stderr=\"b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'\""]
     assert_finding(run(logs, **failed_to_start(reason)), ID, {"file_system": "fs-079584105417exxxx",
                                                               "cause": "access-denied"})
+
+
+def test_a_docker_volume_plugin_is_checked_on_the_host_not_from_the_subnets():
+    """A Docker volume plugin failing on EC2: the plugin on the instance, not "reachable from the task's
+    subnets"; near miss: an EFS timeout keeps the mount-target and NFS network advice."""
+    reason = ("CannotCreateContainerError: Error response from daemon: create data: VolumeDriver.Create: docker-legacy: "
+              "Create: data: failed: error getting volume")
+    f = run([], **failed_to_start(reason, launchType="EC2"))
+    text = "\n".join(f.remediation)
+    assert f.pattern == ID and "docker-legacy" in f.remediation[0] and "docker plugin ls" in text, text
+    assert "subnets" not in text
+    text = "\n".join(run([], **failed_to_start(POSITIVES[0].values[0])).remediation)
+    assert "2049" in text and "docker plugin" not in text
+
+
+def test_a_missing_root_directory_on_an_existing_file_system_is_named():
+    """"reason given by server: No such file or directory" for fs:/path: the file system exists, the directory
+    does not: create it; near miss: a file system that does not exist keeps the exists/volumes check."""
+    reason = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4:"
+              " mounting fs-0123456789abcdef0.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by "
+              "server: No such file or directory")
+    f = run([], **failed_to_start(reason))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert "/var/jenkins_home" in f.remediation[0] and "mkdir" in f.remediation[0], f.remediation
+    assert "sourcePath" not in "\n".join(f.remediation)
