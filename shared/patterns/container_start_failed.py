@@ -166,12 +166,19 @@ class ContainerStartFailed(Pattern):
             arch = str(f.get("cpu_architecture") or "")
             target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
             other = "X86_64" if target == "arm64" else "ARM64"
-            steps.append(f"The image was built for another CPU architecture than the task runs on ({arch or 'see runtimePlatform'}). "
-                         f"Rebuild for the task: `docker buildx build --platform linux/{target} -t {image} --push .` "
-                         f"(or `--platform linux/amd64,linux/arm64` for both).")
-            steps.append(f"Or run the task on the image's architecture: task definition "
-                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
-            steps.append(f"Check what the image contains: `docker image inspect --format '{{{{.Architecture}}}}' {image}`.")
+            img = remedy.image(ev, f.get("container"))
+            run_other = (f"Run the task on the image's architecture: task definition "
+                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`'
+                         + ("." if remedy.is_fargate(ev) else f" on {other.lower()} container instances."))
+            rebuild = remedy.rebuild_for(ev, img, f"linux/{target}")
+            lead = (f"The image was built for another CPU architecture than the task runs on "
+                    f"({arch or 'see runtimePlatform'}). ")
+            if remedy.own_ecr(ev, img):
+                steps += [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
+            else:  # someone else's image: running it where it was built for is the quickest fix
+                steps += [lead + run_other, *rebuild]
+            if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img):
+                steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "

@@ -42,7 +42,8 @@ _IMAGE = (
     re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
     re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
     re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?(?::\s|:?$)", re.IGNORECASE),
-    re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
+    # "pull image manifest has been retried": the word after "pull image" is not always the image
+    re.compile(r"(?:pulling|pull) image (?!manifest\b)\"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
     re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )
 
@@ -105,6 +106,68 @@ def _registry_host(image: str, reason: str) -> str | None:
             return "docker.io" if first in _DOCKER_HUB else first
         return "docker.io"
     return "docker.io" if any(h in reason for h in _DOCKER_HUB) else None
+
+
+_WANTED = re.compile(r"(?:matching platform|manifest for|descriptor for platform)\s*'?\"?(?P<os>linux|windows)/"
+                     r"(?P<arch>[\w]+)", re.IGNORECASE)
+_IMAGE_OS = re.compile(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
+
+
+_WINDOWS_BUILDS = {"17763": "Windows Server 2019, build 10.0.17763", "20348": "Windows Server 2022, build 10.0.20348",
+                   "26100": "Windows Server 2025, build 10.0.26100", "14393": "Windows Server 2016, build 10.0.14393"}
+
+
+def os_mismatch(ev: Evidence, text: str, image: str | None) -> str | None:
+    """The OS family the task must run on when the pull failed for the image's operating system, not
+    its CPU architecture: "windows" for a Windows image on a Linux host, "linux" for a Linux-only image
+    on a Windows host ("no matching manifest for windows/amd64 10.0.17763", 'image operating system
+    "linux" cannot be used on this platform'); None for an architecture mismatch."""
+    said = _IMAGE_OS.search(text)
+    if said:
+        return said.group("os").lower()
+    wanted = _WANTED.search(text)
+    if wanted and wanted.group("os").lower() == "windows":
+        return "linux"  # a Windows host asked for a Windows variant the image does not have
+    if wanted and remedy.is_windows_image(image):
+        return "windows"  # a Linux host asked for linux/<arch> of a Windows image
+    return None
+
+
+def _platform_steps(ev: Evidence, m: Match, image: str) -> list[str]:
+    text = m.proofs[0].text if m.proofs else ""
+    ref = remedy.image(ev, m.container) or (image if remedy.is_image_ref(image) else None)
+    want_os = os_mismatch(ev, text, ref)
+    build = re.search(r"\b10\.0\.(\d{5})\b", text)
+    if want_os == "linux":
+        constraint = '[{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}]'
+        return [f"`{ref or image}` is a Linux image and the task was placed on a Windows container instance, an "
+                "operating-system mismatch (not a CPU one): run it on Linux container instances, a cluster or "
+                "capacity provider of Linux instances, or pin it with the task definition's "
+                f"`placementConstraints`: ```{constraint}```",
+                "Or, to stay on Windows, use a Windows image of the software built for the host's Windows "
+                "Server version" + (f" ({_WINDOWS_BUILDS.get(build.group(1), 'build ' + build.group(1))})"
+                                    if build else "") + "."]
+    if want_os == "windows":
+        where = ('`"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE", "cpuArchitecture": '
+                 '"X86_64"}` (the family the image\'s base matches: 2019 or 2022, CORE or FULL)'
+                 if remedy.is_fargate(ev) else
+                 "Windows container instances (the ECS-optimized Windows AMI) and the task definition's "
+                 '`placementConstraints`: ```[{"type": "memberOf", "expression": "attribute:ecs.os-type == windows"}]```')
+        return [f"`{ref or image}` is a Windows image and the task runs on Linux, an operating-system mismatch "
+                f"(not a CPU one): run it on Windows: {where}",
+                "Or use a Linux image of the software."]
+    wanted = _WANTED.search(text)
+    arch = (wanted.group("arch").lower() if wanted else None) or str(m.facts.get("cpu_architecture") or "")
+    target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
+    other = "X86_64" if target == "arm64" else "ARM64"
+    lead = f"The image has no variant for linux/{target}, the platform the task runs on. "
+    run_other = (f"Run the task on the architecture the image has: task definition "
+                 f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`'
+                 + ("." if remedy.is_fargate(ev) else f" on {other.lower()} container instances."))
+    rebuild = remedy.rebuild_for(ev, ref, f"linux/{target}")
+    if remedy.own_ecr(ev, ref):
+        return [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
+    return [lead + run_other, *rebuild]
 
 
 class ImagePullFailedFacts(Facts):
@@ -246,17 +309,18 @@ class ImagePullFailed(Pattern):
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
                              "the ECR and S3 endpoints.")
         elif cause == "platform":
-            arch = f.get("cpu_architecture") or "the task's architecture"
-            steps.append(f"The image has no variant for {arch}: build it for the task's platform, e.g. "
-                         f"`docker buildx build --platform linux/{'arm64' if 'arm' in str(arch) else 'amd64'} "
-                         f"-t {image} --push .`, or set the task definition's `runtimePlatform.cpuArchitecture`.")
+            steps += _platform_steps(ev, m, image)
         else:
             steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
                          "and read the registry's answer; check the image reference, the execution role's ECR "
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
+        if cause == "platform":  # runtimePlatform or placement is a task definition change: a new revision
+            steps.append(f"Register the task definition change (or push the rebuilt image) and roll it out: "
+                         f"{remedy.roll_out(ev)}.")
+        else:
+            steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

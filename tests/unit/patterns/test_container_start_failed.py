@@ -99,3 +99,14 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected, fires):
     assert run(logs, **detail).pattern == expected
     assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires
+
+
+def test_exec_format_of_someone_elses_image_runs_it_where_it_was_built_and_never_pushes_to_it():
+    detail = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                              "image": "onerahmet/openai-whisper-asr-webservice:latest"}],
+              "attributes": [{"name": "ecs.cpu-architecture", "value": "arm64"}]}
+    finding = run(["exec /app/server: exec format error"], **detail)
+    fix = "\n".join(finding.remediation)
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[0]
+    assert "-t onerahmet/" not in fix and "docker image inspect" not in fix
+    assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/onerahmet/openai-whisper-asr-webservice:latest" in fix

@@ -6,6 +6,7 @@ import pytest
 
 from shared.patterns.image_pull_failed import PATTERN
 from tests.unit.helpers import evidence, run
+from tests.support.fixcheck import problems
 from tests.unit.patterns.common import IMAGE, assert_finding, box, failed_to_start
 
 ID = "image-pull-failed"
@@ -165,3 +166,64 @@ def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():
                                     f"{ECR}/v2/: net/http: request canceled while waiting for connection "
                                     "(Client.Timeout exceeded while awaiting headers)"))
     assert "ecr.dkr" in " ".join(ecr.remediation)
+
+
+# -------------------------------------------------------------------------------------------------
+# Platform: an image of someone else is never rebuilt and pushed to; an OS mismatch is not a CPU one
+# -------------------------------------------------------------------------------------------------
+_NO_AMD64 = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not "
+             "contain descriptor matching platform 'linux/amd64'.")
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def test_pull_image_manifest_is_not_read_as_the_image_name():
+    finding = run([], **failed_to_start(_NO_AMD64))
+    assert finding.facts["image"] == IMAGE
+    assert "-t manifest" not in _fix(finding)
+
+
+def test_own_ecr_image_is_rebuilt_into_its_repository_and_rolled_out_as_a_new_revision():
+    finding = run([], **failed_to_start(_NO_AMD64))
+    assert f"docker buildx build --platform linux/amd64 -t {IMAGE} --push ." in finding.remediation[0]
+    assert '"cpuArchitecture": "ARM64"' in finding.remediation[1]
+    assert "--task-definition orders-api" in finding.remediation[-1]  # not --force-new-deployment
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+@pytest.mark.parametrize("image", ["nginx:1.27", "grafana/loki:3.0.0",
+                                   "999988887777.dkr.ecr.us-east-1.amazonaws.com/shared/base:1"])
+def test_someone_elses_image_is_never_pushed_to(image):
+    finding = run([], **failed_to_start(_NO_AMD64, box(None, image=image)))
+    fix = _fix(finding)
+    assert f"-t {image}" not in fix and f"-t docker.io/{image}" not in fix
+    assert '"cpuArchitecture": "ARM64"' in finding.remediation[0]
+    assert f"docker buildx imagetools inspect {image}" in fix
+    assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/" in fix  # a copy goes to the team's own ECR
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch():
+    reason = ("CannotPullContainerError: Error response from daemon: no matching manifest for windows/amd64 "
+              "10.0.17763 in the manifest list entries")
+    detail = failed_to_start("Essential container in task exited", box(None, image="nginx:latest", reason=reason),
+                             launchType="EC2")
+    finding = run([], **detail)
+    fix = _fix(finding)
+    assert "attribute:ecs.os-type == linux" in finding.remediation[0]
+    assert "buildx" not in fix and "cpuArchitecture" not in fix and "Windows Server 2019" in fix
+
+
+def test_a_windows_image_on_linux_runs_on_windows():
+    reason = ('CannotPullContainerError: image operating system "windows" cannot be used on this platform')
+    detail = failed_to_start(reason, box(None, image="mcr.microsoft.com/dotnet/framework/aspnet:4.8"))
+    finding = run([], **detail)
+    assert "WINDOWS_SERVER" in finding.remediation[0] and "buildx" not in _fix(finding)
+
+
+def test_near_miss_linux_arm64_missing_on_a_linux_host_stays_an_architecture_fix():
+    reason = "CannotPullContainerError: no matching manifest for linux/arm64/v8 in the manifest list entries"
+    finding = run([], **failed_to_start(reason, box(None, image="nginx:1.27")))
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[0] and "ecs.os-type" not in _fix(finding)
