@@ -63,6 +63,41 @@ def _cause(text: str) -> str | None:
     return None
 
 
+_KMS_DENIED = re.compile(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
+                         r"|(?:denied|not authorized|not allowed).{0,80}\bkms\b|KMS\.\w*(?:AccessDenied|Disabled|"
+                         r"InvalidState)", re.IGNORECASE)
+_KMS_KEY = re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
+
+
+def _kms_denied(m: Match, f: Mapping[str, Any]) -> bool:
+    """The denial is KMS's, not Secrets Manager's or SSM's: the role reached the secret but may not decrypt
+    it with its customer managed key ("Access to KMS is not allowed", kms:Decrypt)."""
+    text = m.proofs[0].text if m.proofs else ""
+    return str(f.get("action") or "").lower().startswith("kms:") or bool(_KMS_DENIED.search(text))
+
+
+def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> list[str]:
+    """kms:Decrypt on the secret's key for the execution role, and the key policy that must allow it."""
+    secret = m.facts.get("secret")
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    via = "ssm" if ssm else "secretsmanager"
+    key = _KMS_KEY.search(m.proofs[0].text if m.proofs else "")
+    stmt: dict[str, Any] = remedy.statement(["kms:Decrypt"], [key.group(0) if key else remedy.arn(ev, "kms", "key/*")])
+    if not key:  # any key of the account, only when Secrets Manager / SSM asks for it
+        stmt["Condition"] = {"StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com"}}
+    steps = [f"The role reaches the {'parameter' if ssm else 'secret'} but may not decrypt it with its customer "
+             f"managed KMS key: add this statement to {role_txt}: ```{json.dumps(stmt)}```{why}"]
+    if secret and not ssm and not secret.startswith("arn:aws:s3"):
+        find = (f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId --output text")
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt). Read the "
+                     f"key and its policy: `aws kms get-key-policy --policy-name default --key-id \"$({find})\"`.")
+    else:
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt).")
+    return steps
+
+
 class SecretsRetrievalFailedFacts(Facts):
     """The facts of secrets-retrieval-failed."""
 
@@ -144,7 +179,9 @@ class SecretsRetrievalFailed(Pattern):
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
                          f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
-        if cause == "access-denied":
+        if cause == "access-denied" and _kms_denied(m, f):
+            steps += _kms_steps(ev, m, ssm, role_txt, why)
+        elif cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if ssm else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else
                                          "s3:GetObject" if kind == "environment file" else
