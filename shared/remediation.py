@@ -575,3 +575,54 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
             f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "
             f"then, in a checkout of its source, run `docker buildx build --platform {platform} -t {q(copy)} "
             f"--push .` and point the task definition's image at `{copy}`."]
+
+
+# -------------------------------------------------------------------------------------------------
+# An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
+# -------------------------------------------------------------------------------------------------
+_AWS_HOST = re.compile(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
+_DIAL_PRIVATE = re.compile(r"dial tcp (?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+):443\b")
+
+
+def private_endpoint(text: str) -> tuple[str, str, str] | None:
+    """(host, ip, VPC endpoint service name) when a request to an AWS service's regional host went to a
+    private address on 443 ("Post https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o
+    timeout"): private DNS of an interface VPC endpoint answered, so the endpoint exists and is what
+    does not answer. None for a public address, a DNS failure or a non-AWS host."""
+    dial = _DIAL_PRIVATE.search(text)
+    host = _AWS_HOST.search(text)
+    if not dial or not host:
+        return None
+    name, svc, reg = host.group(1), host.group("svc"), host.group("region")
+    if svc == "ecr":  # api.ecr.<region> / <account>.dkr.ecr.<region>
+        svc = "ecr.dkr" if ".dkr.ecr." in f".{name}" else "ecr.api"
+    elif svc in ("s3",):
+        return None  # the S3 gateway endpoint has no private addresses: a private IP is a proxy or a NAT
+    return name, dial.group("ip"), f"com.amazonaws.{reg}.{svc}"
+
+
+def sender_groups(ev: Evidence) -> str:
+    """Whose security group sends the traffic: the task's ENI (awsvpc) or the container instances' (bridge
+    or host network mode, where the agent and containers use the instance's network)."""
+    if network_mode(ev) == "awsvpc":
+        return "the task's security group"
+    return "the container instances' security group"
+
+
+def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
+    """The first step when private_endpoint() holds: open the endpoint's security group to the sender on
+    443 and check its policy; adding a NAT route or another endpoint cannot help while private DNS sends
+    the traffic to this one."""
+    hit = private_endpoint(text)
+    if not hit:
+        return None
+    host, ip, service_name = hit
+    reg = service_name.split(".")[2]
+    cmd = (f"aws ec2 describe-vpc-endpoints --region {reg} --filters Name=service-name,Values={service_name} "
+           "--query 'VpcEndpoints[].[VpcEndpointId,VpcId,Groups[].GroupId,PolicyDocument]'")
+    return (f"`{host}` resolved to {ip}, a private address: an interface VPC endpoint (`{service_name}`) with "
+            f"private DNS is in the path, and the connection to it on 443 failed. Allow inbound TCP 443 on the endpoint's "
+            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs and the "
+            f"endpoint policy; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
+            f"this one. Find the endpoint, its security groups and policy: `{cmd}` (none listed: a private "
+            "hosted zone or a custom DNS server maps the name to that address; fix that record).")

@@ -294,6 +294,8 @@ class ImagePullFailed(Pattern):
         elif cause == "rate-limited":
             steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
                          "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
+        elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
+            steps.append(remedy.endpoint_unreachable_step(ev, m.proofs[0].text) or "")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:

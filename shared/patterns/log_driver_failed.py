@@ -138,11 +138,17 @@ class LogDriverFailed(Pattern):
                 steps.append("Or create the group once yourself and drop `awslogs-create-group` from the log "
                              f"options: `aws logs create-log-group --log-group-name {group_arg} --region {region}`.")
             why = ""
-        if cause == "network":
+        endpoint = remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else "")
+        if cause == "network" and endpoint:
+            steps.append(endpoint + why)
+        elif cause == "network":
+            where = ("the task's subnets" if remedy.network_mode(ev) == "awsvpc" else
+                     "the container instances' subnets (the agent sends the logs from the instance)")
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
-                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from the task's subnets.{why}")
-        steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
-                     "`awslogs-group`) matches where the group really lives.")
+                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from {where}.{why}")
+        if not endpoint:  # a timeout to a resolved endpoint does not depend on the group or its region
+            steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
+                         "`awslogs-group`) matches where the group really lives.")
         return Explanation(
             title=f"Log driver could not start{f' for {group}' if group else ''}",
             summary=("ECS could not start the container because its log driver failed to initialise"

@@ -204,6 +204,8 @@ class SecretsRetrievalFailed(Pattern):
             if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
                 steps.append(f"`{secret}` is not a complete secret ARN (no 6-character suffix), so a policy "
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
+        elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
+            steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
             steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "

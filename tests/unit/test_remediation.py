@@ -9,6 +9,7 @@ import pytest
 
 from shared import remediation as remedy
 from shared.evidence.model import NetworkFacts
+from shared.render import steps
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence
 
@@ -99,3 +100,25 @@ def test_who_starts_the_task_again(detail, kind):
         assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
     else:
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
+
+
+def test_an_aws_host_dialled_at_a_private_address_points_at_its_interface_endpoint():
+    text = ("failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+            "https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o timeout")
+    assert remedy.private_endpoint(text) == ("logs.us-east-2.amazonaws.com", "10.20.10.16", "com.amazonaws.us-east-2.logs")
+    ecr = ('Head "https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/api/manifests/v42": dial tcp '
+           "172.31.4.9:443: i/o timeout")
+    assert remedy.private_endpoint(ecr)[2] == "com.amazonaws.us-east-1.ecr.dkr"
+    step = remedy.endpoint_unreachable_step(evidence([], launchType="EC2", attachments=[]), text)
+    assert step and "container instances' security group" in step and "NAT" in step
+    for cmd in steps.commands(step):
+        assert command_problems(cmd) == [], cmd
+
+
+@pytest.mark.parametrize("text", [
+    "Post https://logs.us-east-2.amazonaws.com/: dial tcp 52.94.10.3:443: i/o timeout",  # public: no endpoint
+    "dial tcp: lookup logs.us-east-2.amazonaws.com on 10.0.0.2:53: no such host",  # DNS, not the endpoint
+    "Get https://registry.example.org/v2/: dial tcp 10.1.2.3:443: i/o timeout",  # not an AWS service
+])
+def test_near_miss_a_public_address_a_dns_failure_or_another_host_keeps_the_route_advice(text):
+    assert remedy.private_endpoint(text) is None

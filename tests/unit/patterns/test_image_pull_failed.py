@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.image_pull_failed import PATTERN
-from tests.unit.helpers import evidence, run
 from tests.support.fixcheck import problems
+from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import IMAGE, assert_finding, box, failed_to_start
 
 ID = "image-pull-failed"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.secrets_retrieval_failed import PATTERN
-from tests.unit.helpers import evidence, run
 from tests.support.fixcheck import problems
+from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import assert_finding, exited, failed_to_start
 
 ID = "secrets-retrieval-failed"
