@@ -218,6 +218,10 @@ _CODE = re.compile(r"(?:(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*|getenv|environ|ENV|env)[
 _TASK_KEYS = frozenset({"credentials", "secrets"})
 _TASK_VERBS = frozenset({"edit", "show", "diff", "list", "rotate", "create", "delete", "generate", "fetch", "pull"})
 _PROSE = re.compile(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
+# A command in backticks after a secret word (a fix step: "the credentials: `aws ecs describe-task-definition
+# ...`"): a program and its subcommand or option, not a secret. A secret in backticks has no such shape.
+_COMMAND = re.compile(r"(?:aws|docker|kubectl|curl|psql|mysql|redis-cli|sudo|openssl|git|npm|pip3?|sh|bash)"
+                      r" (?:[a-z][\w-]* |--?[a-z])")
 _MAX_KEY = 128
 _WORD_END = re.compile(r"[\w.-]*")
 _SEPARATOR_START = frozenset("\"'\\ \t=:")
@@ -309,6 +313,8 @@ def _assignments(text: str, words: list[int]) -> str:
                            or (
                 sep == ":" and m.group(1).lower() in _TASK_KEYS and value.rstrip("`") in _TASK_VERBS)):
             continue  # source code quoted in a traceback, a `namespace:task` command
+        if group == 6 and m.group(5) == "`" and _COMMAND.match(value):
+            continue  # a command in inline code (a fix step), not a secret
         if _secret_key(m.group(1), sep) and _value(value) and not _plain_url(m.group(1), value):
             out.append(text[done:at])
             out.append(MASK)

@@ -253,10 +253,30 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
 
 
 def _quote_query(query: str) -> str:
-    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals."""
-    if "'" in query and not re.search(r"[\"$`\\!]", query):
-        return f'"{query}"'
+    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals (a quoted
+    identifier such as "awslogs-group" escaped inside them)."""
+    if "'" in query and not re.search(r"[$`\\!]", query):
+        return '"' + query.replace('"', '\\"') + '"'
     return shlex.quote(query)
+
+
+def container_query(ev: Evidence, container: str | None, path: str) -> str:
+    """A JMESPath query for one field of a container definition (the first one when the name is unknown)."""
+    name = container_name(ev, container)
+    if name and re.fullmatch(r"[\w.-]+", name):
+        return f"taskDefinition.containerDefinitions[?name=='{name}'].{path} | [0]"
+    return f"taskDefinition.containerDefinitions[0].{path}"
+
+
+def read_into(var: str, command: str) -> str:
+    """A shell line that reads a value no evidence gave into $var, so the next command runs as pasted."""
+    return f"{var}=$({command} --output text)"
+
+
+def td_value(ev: Evidence, var: str, container: str | None, path: str) -> str:
+    """A shell line reading one field of the task's container definition into $var, e.g. its
+    awslogs-group or its first container port."""
+    return read_into(var, describe_task_definition(ev, container_query(ev, container, path)))
 
 
 def _network_configuration(ev: Evidence) -> str | None:
@@ -321,12 +341,13 @@ def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
-               limits: bool = True) -> str:
+               limits: bool = True, detach: str | None = None) -> str:
     """`docker run` of the container's image as the task runs it: its cpu and memory, the given
-    variable names passed through from the shell (`-e NAME`), a port published as itself."""
+    variable names passed through from the shell (`-e NAME`), a port published as itself (a number, or
+    a `$variable` an earlier line read), in the background under the name `detach` if given."""
     name = container_name(ev, container)
     img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
-    parts = ["docker run --rm"]
+    parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
     if ev.cpu_architecture in ("arm64", "x86_64"):
         parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
     if limits:
@@ -339,6 +360,8 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     parts += [f"-e {q(n)}" for n in env]
     if port and str(port).isdigit():
         parts.append(f"-p {port}:{port}")
+    elif port and re.fullmatch(r"\$\w+", str(port)):
+        parts.append(f'-p "{port}:{port}"')
     elif port:  # an unknown port still gets published: a curl to localhost needs the mapping
         parts.append(f"-p {shlex.quote(f'{port}:{port}')}")
     if entrypoint:

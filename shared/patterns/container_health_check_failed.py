@@ -98,20 +98,44 @@ class ContainerHealthCheckFailed(Pattern):
         if steps and why:
             steps[0] += why
             why = ""
+        name = f.get("container")
+        image = remedy.image(ev, name) or "the image"
+        # The check runs next to the running app: start the image in the background, run it with docker exec.
+        start = remedy.docker_run(ev, name, detach="health-test")
         if cmd:
             shell = cmd.split("CMD-SHELL", 1)[-1].strip(" ,[]\"'") if "CMD-SHELL" in cmd else cmd
-            steps.append("Run the check yourself in the image (the task has stopped): "
-                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args='-c ' + remedy.q(shell))}`"
-                         f"; it must exit 0.{why}")
+            read, run = "", f"docker exec health-test sh -c {remedy.q(shell)}"
         else:
-            steps.append("Read the check the task definition runs, then run it yourself in the image: "
-                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[name, healthCheck]')}`.{why}")
-        port = f.get("listen_port") or next(iter(_ports(ev, f.get("container"))), None) or "<the port the app listens on>"
-        example = json.dumps(["CMD-SHELL", "python -c 'import urllib.request; urllib.request.urlopen("
-                              f"\"http://localhost:{port}<the path your app answers health checks on>\")'"])
-        steps.append("The command must exist in the image: slim and distroless images have no curl/wget "
-                     f"(use `{example}` or add the tool)"
-                     + (f"; the current check is `{cmd}`." if cmd else "."))
+            # CMD-SHELL ["CMD-SHELL", "curl -f ..."] and CMD ["CMD", "curl", "-f", ...] alike: the words after the first
+            read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
+            run = 'docker exec health-test sh -c "$check"'
+        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped): ```\n{read}{start}\n"
+                     f"{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0"
+                     + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
+        # Containers that never started because they wait on this one being HEALTHY (dependsOn).
+        waiting = [c.name for c in ev.detail.containers
+                   if c.name != name and c.exit_code is None and not c.reason
+                   and (c.health_status or "").upper() != "UNHEALTHY"] if name else []
+        if waiting and any((c.health_status or "").upper() == "UNHEALTHY" for c in ev.detail.containers):
+            chained = [w for w in waiting if (cd := ev.container_definition(w)) and (name, "HEALTHY") in cd.depends_on]
+            several = len(waiting) > 1
+            steps.append(f"{', '.join(waiting)} never started (no exit code): "
+                         + (f"{'they wait' if several else 'it waits'} on {container} with dependsOn condition HEALTHY"
+                            if chained else f"a container that waits on {container} with dependsOn condition HEALTHY "
+                            "(check its dependsOn) never starts")
+                         + f", so fixing {container}'s check also starts {'them' if several else 'it'}; the fault is "
+                         f"not in {'their' if several else 'its'} own code.")
+        if not f.get("missing_command"):
+            port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
+            bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
+                    if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
+            steps.append(f"The check's tool must exist in {image}"
+                         + (f": `docker run --rm --entrypoint sh {remedy.q(image)} -c 'command -v curl wget python3 bash'` "
+                            "lists which of them it has (no sh at all: a distroless image)"
+                            if image != "the image" else "")
+                         + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
+                         f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
+                         "in a build stage.")
         steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
                      "only when healthy (`curl -f`, not plain curl).")
         return Explanation(
@@ -119,7 +143,8 @@ class ContainerHealthCheckFailed(Pattern):
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
                      + (f": {f['hint']}." if f.get("missing_command")
                         else ": the server is bound to one hostname and the check cannot reach it on localhost."
-                        if f.get("hint") else ". The application log shows no error of its own.")),
+                        if f.get("hint") else "." if not ev.logs.texts
+                        else ". The application log shows no error of its own.")),
             remediation=steps,
         )
 

@@ -93,6 +93,10 @@ class DatabaseConnectionFailedFacts(Facts):
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
+_UNREACHED = re.compile(r"Can't reach database server|\bP1001\b|Communications link failure|"
+                        r"network-related or instance-specific error", re.IGNORECASE)
+
+
 def _endpoint_check(engine: str, host: str | None) -> str:
     """A command that shows the database's state and endpoint, for the engine and endpoint at hand."""
     h = (host or "").lower()
@@ -203,7 +207,13 @@ class DatabaseConnectionFailed(Pattern):
         port = f.get("port") or _DEFAULT_PORTS.get(engine)
         cause = f.get("cause")
         container = f.get("container") or "the container"
-        target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else "the database")
+        # The title and summary name the port only when the evidence does (an engine's default is a guess).
+        shown = f.get("port")
+        target = f"{host}:{shown}" if host and shown else host or (f"port {shown}" if shown else "the database")
+        # "Can't reach database server" (Prisma P1001), "Communications link failure" (JDBC): no connection was
+        # made, which a timeout, a refusal and an unresolved name all give; not proof of a timeout.
+        vague = cause == "timeout" and any(_UNREACHED.search(p.text) for p in m.proofs)
+        where = f" at {target}" if host or shown else ""
         steps: list[str] = []
         why = remedy.cite(m)
         known_host = host if host and not host.startswith("<") else None
@@ -234,6 +244,13 @@ class DatabaseConnectionFailed(Pattern):
                          f"and the endpoint and port are right{_endpoint_check(engine, known_host)}.{why}")
             steps.append(f"Check the {engine} server's security group admits TCP {port or 'on its port'} from the "
                          "task's security group (a refusal can also be a listener bound to another interface).")
+        elif cause == "timeout" and vague:
+            steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
+                         f"refused or did not resolve): first check the database security group admits TCP "
+                         f"{port or 'on its port'} from the task's security group (not from an IP range that "
+                         f"changes), and that the host in the connection string is the database's endpoint.{why}")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
+                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
@@ -269,11 +286,13 @@ class DatabaseConnectionFailed(Pattern):
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
                          f"starts slower {loop}.")
         return Explanation(
-            title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
+            title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
+                   + (f" ({'unreachable' if vague else cause})" if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
-                     + f" its {engine} database at {target}"
-                     + {"refused": ": the connection was refused.", "timeout": ": the connection timed out.",
+                     + f" its {engine} database{where}"
+                     + {"refused": ": the connection was refused.",
+                        "timeout": ": no connection was made." if vague else ": the connection timed out.",
                         "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist."}.get(cause or "", ".")),
             remediation=steps,

@@ -364,10 +364,9 @@ class HealthCheckFailed(Pattern):
                          f"container port mapping and the target group to {f.get('listen_port')}.")
         elif cause == "path-not-found":
             rows.append((f"path {path}", f"no route {path}", "404"))
-            steps.append(f"Add a `{path}` route returning 200, or point the target group at a route that exists: "
-                         + (f"`aws elbv2 modify-target-group --target-group-arn {tg} --health-check-path "
-                            "'<a route your app answers 200 on>'`." if tg and tg.startswith("arn:") else
-                            "the target group's health-check path."))
+            steps.append(f"Add a `{path}` route returning 200, or change the target group's health-check path to a "
+                         "route the app already answers 200 on (elbv2 modify-target-group, or the load balancer "
+                         "settings of your infrastructure code).")
         elif cause == "server-error":
             rows.append((f"path {path}", "route errors", ", ".join(f.get("status_codes", ["5xx"]))))
             steps.append(f"The health route itself fails: read the errors logged around the `{path}` requests; keep "
@@ -397,9 +396,7 @@ class HealthCheckFailed(Pattern):
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
         if cause != "no-requests-seen":
-            steps.append(f"Test locally: `{remedy.docker_run(ev, m.container, port=port or port_text)}` then "
-                         f"`curl -v http://localhost:{port_text}{path}`; it must answer 200 within the health-check "
-                         "timeout.")
+            steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         if cause in (None, "timeout", "server-error") and svc:
             steps.append("Give slow starters time: set the service's health-check grace period above the start-up "
@@ -420,6 +417,29 @@ class HealthCheckFailed(Pattern):
                         }.get(cause or "", ".")) + mismatch,
             remediation=steps,
         )
+
+
+def _local_test(ev: Evidence, container: str | None, port: object, path: str | None, tg: str | None) -> str:
+    """Run the image locally and ask it what the load balancer asks. A port or a path no evidence gave is
+    read first (the container port from the task definition, the path from the target group), so the
+    block runs as pasted."""
+    lines: list[str] = []
+    if port is None:
+        lines.append(remedy.td_value(ev, "port", container, "portMappings[0].containerPort"))
+        port = "$port"
+    if path is None and tg and tg.startswith("arn:"):
+        lines.append(remedy.read_into("path", f"aws elbv2 describe-target-groups --target-group-arns {remedy.q(tg)} "
+                                              "--query 'TargetGroups[0].HealthCheckPath'"))
+        path = "$path"
+    path = path or "/"
+    lines.append(remedy.docker_run(ev, container, port=str(port), detach="health-test"))
+    url = f"http://localhost:{port}{path}"
+    # --retry-connrefused waits for the app to start listening
+    lines.append("curl -v --retry 10 --retry-connrefused --retry-delay 3 "
+                 + (remedy.q(url) if "$" not in url else f'"{url}"'))
+    lines += ["docker logs health-test", "docker rm -f health-test"]
+    return ("Test locally with the port and path the load balancer uses: ```\n" + "\n".join(lines) + "\n``` "
+            "it must answer 200 (or the target group's matcher) within the health-check timeout.")
 
 
 PATTERN = HealthCheckFailed()

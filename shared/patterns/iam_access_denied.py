@@ -155,8 +155,9 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
         return [remedy.statement(["s3:GetObject", "s3:PutObject"], [f"{base}/*"]),
                 remedy.statement(["s3:ListBucket"], [base])]
     if service == "ses" and action.split(":", 1)[1].startswith("Send"):
-        # SES authorises a send against the sending identity AND any configuration set named in it
-        res = [remedy.arn(ev, "ses", "identity/<the address or domain the app sends from>")]
+        # SES authorises a send against the sending identity AND any configuration set named in it; the
+        # identity the app sends from is in no evidence: every identity of the account and region.
+        res = [remedy.arn(ev, "ses", "identity/*")]
         named = _resource_arn(ev, action, resource)
         if ":configuration-set/" in named or ":identity/" in named:
             res = [named] if ":identity/" in named else [*res, named]
@@ -164,24 +165,35 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
     return [remedy.statement([action], [_resource_arn(ev, action, resource)])]
 
 
+def _named(resource: str) -> bool:
+    """The error names the resource (an ARN with a name, or a bare name), not `*`, nothing or a masked value."""
+    value = resource.strip()
+    if value.startswith("arn:") and value.count(":") >= 5:
+        return not re.search(r"<[^<>]*>|\[[^\]]*\]|\{[^}]*\}", value.split(":", 5)[5])
+    return value not in ("*", "") and re.fullmatch(r"[\w./+=@-]+", value) is not None
+
+
 def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
     """The resource of the statement as a full ARN: the one the error named (masked account and region
-    put back), a name turned into the service's ARN, or an ARN whose name says what to put."""
+    put back), a name turned into the service's ARN, or, when the error names none, every resource of
+    that type in the account and region (a wildcard the step says to narrow)."""
     service = action.split(":", 1)[0].lower()
-    value = re.sub(r"<(\w+)>", r"<the \1 in the error>", resource.strip())
+    value = resource.strip()
     if value.startswith("arn:") and value.count(":") >= 5:
+        if not _named(value):  # a reporter's <name> in the resource part: that type's wildcard
+            head, rest = value.split(":", 5)[:5], value.split(":", 5)[5]
+            value = ":".join([*head, re.sub(r"<[^<>]*>|\[[^\]]*\]|\{[^}]*\}", "*", rest)])
         return remedy.secret_arn(ev, value) if service == "secretsmanager" else remedy.fill_arn(ev, value)
-    named = value not in ("*", "") and re.fullmatch(r"[\w./+=@-]+", value) is not None
+    named = _named(value)
     if service == "secretsmanager":
-        return remedy.secret_arn(ev, value if named else "<the secret name>")
+        return remedy.secret_arn(ev, value) if named else remedy.arn(ev, "secretsmanager", "secret:*")
     if service == "s3":
         name = value.split(":::", 1)[-1] if value.startswith("arn:") else value
-        return f"arn:{remedy.partition(ev)}:s3:::" + (name if named or value.startswith("arn:")
-                                                     else "<the bucket the app uses>/*")
+        return f"arn:{remedy.partition(ev)}:s3:::" + (name if named or value.startswith("arn:") else "*/*")
     if service in _NAMED:
-        what = value.lstrip("/") if named else f"<the {service} resource the app uses>"
-        return remedy.arn(ev, service, _NAMED[service].format(what))
-    return remedy.arn(ev, service, value if named else f"<the {service} resource the app uses>")
+        what = value.lstrip("/") if named else "*"
+        return remedy.arn(ev, service, _NAMED[service].format(what).replace("*:*", "*"))
+    return remedy.arn(ev, service, value if named else "*")
 
 
 class IamAccessDenied(Pattern):
@@ -339,8 +351,19 @@ class IamAccessDenied(Pattern):
                 direct = (f" Where the role is not managed as code: `aws iam put-role-policy --role-name "
                           f"{remedy.q(name)} --policy-name ecs-autopsy-fix --policy-document "
                           f"'{remedy.policy(*stmts)}'`.")
+            wide = [r for st in stmts for r in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
+                    if r.endswith(("*", "*-??????", "*/*"))]
+            narrow = ""
+            if any(":identity/*" in r for r in wide):
+                narrow = (" No evidence names the identity the app sends from, so `identity/*` allows every verified "
+                          "identity of the account and region; narrow it to that address or domain "
+                          "(`aws sesv2 list-email-identities` lists them).")
+            elif wide and not _named(resource):
+                narrow = (" The error does not name the resource, so the statement allows the action on every such "
+                          "resource of the account; narrow it to the one the app uses (the CloudTrail event of the "
+                          "denied call names it).")
             steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
-                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}")
+                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}{narrow}")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
             steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")

@@ -119,24 +119,32 @@ class LogDriverFailed(Pattern):
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         cause = f.get("cause")
         why = remedy.cite(m)
-        group_arg = remedy.q(group or "<the awslogs-group of the task definition>")
+        # The group's name, when no evidence gives it, is read from the task definition in the same block,
+        # so the command runs as pasted.
+        container = f.get("container") or ev.primary
+        read = "" if group else remedy.td_value(ev, "group", container,
+                                                 'logConfiguration.options."awslogs-group"') + "\n"
+        group_arg = remedy.q(group) if group else '"$group"'
+        create = f"```\n{read}aws logs create-log-group --log-group-name {group_arg} --region {region}\n```"
         steps: list[str] = []
         if cause == "not-found" or cause is None:
-            steps.append(f"Create {gname}: `aws logs create-log-group --log-group-name {group_arg} --region "
-                         f"{region}`, or let the driver create it with the log option "
+            steps.append(f"Create {gname}: {create} or let the driver create it with the log option "
                          '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)
             why = ""
         if cause in ("access-denied", None):
-            resource = remedy.log_group_arn(ev, group or "<the awslogs-group of the task definition>")
+            # An unknown group: every group of the account and region (the evidence does not name it).
+            resource = remedy.log_group_arn(ev, group) if group else remedy.arn(ev, "logs", "log-group:*")
             denied = f.get("action") if str(f.get("action") or "").startswith("logs:") else None
             # Grant the action the reason names as denied; without one, what the driver needs to write.
             statement = remedy.statement([denied] if denied else ["logs:CreateLogStream", "logs:PutLogEvents"],
                                          [resource])
-            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement: "
-                         f"```{json.dumps(statement)}```{why}")
+            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement"
+                         + ("" if group else " (the evidence does not name the group: narrow `log-group:*` to the "
+                            "task definition's `awslogs-group` if you like)")
+                         + f": ```{json.dumps(statement)}```{why}")
             if denied == "logs:CreateLogGroup":
                 steps.append("Or create the group once yourself and drop `awslogs-create-group` from the log "
-                             f"options: `aws logs create-log-group --log-group-name {group_arg} --region {region}`.")
+                             f"options: {create}")
             why = ""
         endpoint = remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else "")
         if cause == "network" and endpoint:

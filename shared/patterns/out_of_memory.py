@@ -132,6 +132,12 @@ class OutOfMemory(Pattern):
                             0.7 if hinted else 0.75 if kind_key == "generic" else 0.92)
         if kind_key == "java" and m.group("java"):
             match.facts["detail"] = m.group("java").strip()
+            # the JVM's other memory pools, each with its own limit: not the heap
+            low = match.facts["detail"].lower()
+            if "direct buffer" in low:
+                match.facts["kind"] = "JVM direct buffer memory"
+            elif "metaspace" in low:
+                match.facts["kind"] = "JVM metaspace"
         if kind_key == "php":
             php_bytes = int(m.group("php_bytes"))
             if "limit" in match.facts:
@@ -179,9 +185,29 @@ class OutOfMemory(Pattern):
         why = remedy.cite(m)
         fargate = remedy.is_fargate(ev)
         steps: list[str] = []
+        # The JVM threw OutOfMemoryError itself (no 137 kill): one of its own pools was full, not the container.
+        jvm_own = "JVM" in kind and f.get("exit_code") != 137
+        if jvm_own and "direct buffer" in kind:
+            direct = max(256, (mib // 2) // 256 * 256) if mib else None
+            steps.append(f"{container}'s JVM ran out of direct (off-heap) buffer memory, a JVM limit of its own"
+                         + (f", below the container's {limit}" if limit else "")
+                         + f" (exit {f.get('exit_code')}, not a 137 kill): raise `-XX:MaxDirectMemorySize` (by default "
+                         "it equals the maximum heap, a quarter of the container memory), e.g. "
+                         + (f"`JAVA_TOOL_OPTIONS=-XX:MaxDirectMemorySize={direct}m`" if direct else
+                            "`JAVA_TOOL_OPTIONS=-XX:MaxDirectMemorySize=` half the container memory")
+                         + ", keeping heap + direct memory + about 300 MiB of metaspace and threads within the "
+                         "container memory; or cap what allocates the buffers (Netty, Kafka and NIO clients). "
+                         f"Roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
+        elif jvm_own and "metaspace" in kind:
+            steps.append(f"{container}'s JVM filled its metaspace (class metadata), a JVM limit of its own (exit "
+                         f"{f.get('exit_code')}, not a 137 kill): raise or remove `-XX:MaxMetaspaceSize` (e.g. "
+                         "`JAVA_TOOL_OPTIONS=-XX:MaxMetaspaceSize=512m`), and look for class loader leaks on redeploys "
+                         f"or dynamic proxies. Roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
         if need:
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
-                     else f"the {mib} MiB limit it hit")
+                     else f"its {mib} MiB limit" if jvm_own else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
@@ -189,10 +215,11 @@ class OutOfMemory(Pattern):
                         f'container has its own limit, `"memory": {need}` on `{container}`')
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
-            steps.append(f"Give {container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
+            steps.append(("If the JVM's pools do not fit, give " if steps else "Give ")
+                         + f"{container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
-        if "JVM" in kind:
+        if "JVM heap" in kind:
             steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
                          f"really needed).{why}")
@@ -218,7 +245,10 @@ class OutOfMemory(Pattern):
                      "(Container Insights) before the kill.")
         return Explanation(
             title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
-            summary=(f"{container} ran out of memory ({kind})"
+            summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"
+                     + (f" (the container has {limit})" if limit else "") + ", and exited. Its JVM limit needs "
+                     "raising, or the app must use less." if jvm_own else
+                     f"{container} ran out of memory ({kind})"
                      + (f" with a limit of {limit}" if limit else "")
                      + " and was stopped. It needs more memory or must use less."),
             remediation=steps,

@@ -98,6 +98,10 @@ def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> li
     return steps
 
 
+_NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
+                       r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
+
+
 class SecretsRetrievalFailedFacts(Facts):
     """The facts of secrets-retrieval-failed."""
 
@@ -175,6 +179,9 @@ class SecretsRetrievalFailed(Pattern):
         why = remedy.cite(m)
         ssm = kind == "ssm parameter" or bool(secret and ":ssm:" in secret)
         steps: list[str] = []
+        # "invalid character '\\'' looking for beginning of value": the JSON-key lookup parsed a value that is not JSON
+        bad_json = None if cause else next(
+            (j for p in m.proofs if (j := _NOT_JSON.search(p.text))), None)
         if f.get("secret_truncated"):
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
@@ -190,15 +197,19 @@ class SecretsRetrievalFailed(Pattern):
             if service == "ecr":
                 resource = "*"  # GetAuthorizationToken takes no resource
             elif service == "ssm":
-                resource = remedy.ssm_parameter_arn(ev, secret or "<the parameter name in secrets[].valueFrom>")
+                resource = remedy.ssm_parameter_arn(ev, secret) if secret else remedy.arn(ev, "ssm", "parameter/*")
             elif service == "s3":
                 resource = "arn:aws:s3:::" + (secret.split(":::", 1)[-1] if secret and secret.startswith("arn:aws:s3")
-                                              else "<the bucket/key of the environmentFiles entry>")
+                                              else "*/*")
             else:
-                resource = remedy.secret_arn(ev, secret or "<the secret name in secrets[].valueFrom>")
+                resource = remedy.secret_arn(ev, secret) if secret else remedy.arn(ev, "secretsmanager", "secret:*")
             stmt = remedy.statement([action], [resource])
+            narrow = ("" if secret or resource == "*" else
+                      " The message names no secret, so the statement covers every one of the account and region: "
+                      "narrow it to the `secrets[].valueFrom` (or `environmentFiles`) of the task definition: "
+                      f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[secrets[].valueFrom, environmentFiles[].value]')}`.")
             steps.append(f"Add this statement to {role_txt}, which ECS uses to fetch secrets before the "
-                         f"container starts: ```{json.dumps(stmt)}```{why}")
+                         f"container starts: ```{json.dumps(stmt)}```{why}{narrow}")
             steps.append("If the secret or parameter is encrypted with a customer managed KMS key, also allow "
                          "`kms:Decrypt` on that key for the same role.")
             if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
@@ -214,13 +225,31 @@ class SecretsRetrievalFailed(Pattern):
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
         elif cause == "not-found":
-            if ssm:
-                name = secret.split(":parameter", 1)[-1] if secret and secret.startswith("arn:") else secret
-                check = f"aws ssm get-parameters --names {remedy.q(name or '<the parameter name>')}"
+            if not secret:
+                check = remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")
+            elif ssm:
+                name = secret.split(":parameter", 1)[-1] if secret.startswith("arn:") else secret
+                check = f"aws ssm get-parameters --names {remedy.q(name)}"
             else:
-                check = f"aws secretsmanager describe-secret --secret-id {remedy.q(secret or '<the secret name>')}"
+                check = f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)}"
             steps.append(f"Check that {('`' + secret + '`') if secret else 'the secret'} exists in {region} and is "
                          f"spelled exactly as in the task definition's `secrets[].valueFrom`: `{check}`.{why}")
+        elif bad_json:
+            char = bad_json.group("char").replace("\\'", "'").replace("\\\\", "\\") if bad_json.group("char") else None
+            steps.append("ECS fetched the secret but could not parse its value as JSON: a `secrets[].valueFrom` "
+                         "names a JSON key (`arn:...:secret:NAME:KEY::`), and that secret's value is not a JSON object"
+                         + (f" (it begins with `{char}`" + ("; JSON needs double quotes, so a value stored with "
+                            "single quotes, e.g. by quoting `--secret-string` twice, fails" if char == "'" else "")
+                            + ")" if char else "")
+                         + ". Store the value as a JSON object (`{\"KEY\": \"value\"}`), or reference the whole "
+                         f"secret without the `:KEY::` suffix. This is not a permission or network fault.{why}")
+            steps.append("Find the secret whose value does not parse: ```\n"
+                         + remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")
+                         + " --output text | tr '\\t' '\\n' | grep ':secretsmanager:' | cut -d: -f1-7 | sort -u | "
+                         "while read -r arn; do\n"
+                         "  aws secretsmanager get-secret-value --secret-id \"$arn\" --query SecretString --output text "
+                         "| python3 -m json.tool >/dev/null || echo \"$arn: not a JSON object\"\n"
+                         "done\n```")
         else:
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "

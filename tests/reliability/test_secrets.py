@@ -154,6 +154,9 @@ MUST_STAY = [
     "    api_token = settings.get_token(name)",
     "Missing `secret_key_base` for 'production' environment, set this string with `bin/rails credentials:edit`",
     'failed to post webhook: Post "https://hooks.slack.com/services/private-webhook-url": dial tcp 54.163.235.119:443',
+    # a fix step's command in inline code after a secret word
+    "See which secret and variables carry the credentials: `aws ecs describe-task-definition --task-definition "
+    "api:3 --query 'taskDefinition.containerDefinitions[].[name, secrets, environment[].name]'`; compare",
 ]
 
 
@@ -176,6 +179,10 @@ MUST_MASK = [
     ("abcdef123456", "ProxyAuthorization: abcdef123456"),
     ("secretvalue", "HTTP_AUTHORIZATION: secretvalue"),
     ("hunter2", "password: `hunter2`"),
+    # a value in backticks that starts like a command but is not one (no subcommand or option after it)
+    ("aws  hunter2", "password: `aws  hunter2`"),
+    ("aws4life", "token: `aws4life`"),
+    ("sh4dow pass", "password: `sh4dow pass`"),
     ("w0rd", "DB_PASSWORD=p4ss`w0rd"),
     ("T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx", "https://hooks.slack.com/services/T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx"),
     # a key named like a file's stem, but no file extension: still a key

@@ -219,7 +219,7 @@ def _docker_problems(words: list[str]) -> list[str]:
     for i, w in enumerate(words[:-1]):
         if w in ("-p", "--publish"):
             value = words[i + 1]
-            port = r"(?:\d{1,5}|<[^<>]+>)"  # a port, or a placeholder saying which one
+            port = r"(?:\d{1,5}|<[^<>]+>|\$\{?\w+\}?)"  # a port, a placeholder saying which one, a $variable
             if not re.fullmatch(rf"(?:[\d.]+:)?{port}(?::{port})?(?:/(?:tcp|udp))?", value):
                 out.append(f"docker {w} {value}: not a port mapping")
     if len(words) > 1 and words[1] == "run":

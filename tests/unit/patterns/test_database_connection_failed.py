@@ -224,3 +224,24 @@ def test_retry_advice_names_a_service_only_when_one_runs_the_task(group, loop):
     assert finding.pattern == ID
     text = " ".join(finding.remediation)
     assert loop in text and ("crash-loop the service" in text) == group.startswith("service:"), text
+
+
+@pytest.mark.parametrize(("line", "vague"), [
+    (f"Error: P1001: Can't reach database server at `{RDS}`:`3306`", True),
+    ("goose run: dial tcp 10.0.20.65:5432: connect: connection timed out", False),
+])
+def test_cant_reach_is_not_called_a_timeout(line, vague):
+    """P1001 "Can't reach" gives no connection, for a timeout, a refusal or a name that does not resolve alike:
+    no "packets get no answer"; a real `connection timed out` keeps the timeout wording (near miss)."""
+    f = run([line], **exited(1))
+    text = " ".join([f.title, f.summary, *f.remediation])
+    assert ("get no answer" in text) == (not vague), text
+    assert ("no connection was made" in f.summary.lower()) == vague
+    assert "security group" in f.remediation[0]
+
+
+def test_an_auth_failure_names_no_port_the_evidence_does_not_give():
+    f = run(['org.postgresql.util.PSQLException: FATAL: password authentication failed for user "app"'], **exited(1))
+    assert f.pattern == ID and "5432" not in f.title + f.summary, (f.title, f.summary)
+    f = run([f'FATAL: password authentication failed for user "app" (host {RDS}, port 6432)'], **exited(1))
+    assert f.pattern == ID

@@ -126,3 +126,21 @@ def test_an_agent_oom_line_about_another_tasks_container_is_not_this_tasks_cause
             "Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>',
             "ZeroDivisionError: division by zero"]
     assert run(logs, **exited(1)).pattern == "app-crash"
+
+
+@pytest.mark.parametrize(("line", "own"), [
+    ("java.lang.OutOfMemoryError: Direct buffer memory", "-XX:MaxDirectMemorySize"),
+    ("java.lang.OutOfMemoryError: Metaspace", "-XX:MaxMetaspaceSize"),
+    ("java.lang.OutOfMemoryError: Java heap space", "MaxRAMPercentage"),
+])
+def test_a_jvm_pool_gets_its_own_flag_and_no_claim_that_the_container_limit_was_hit(line, own):
+    """Direct buffer memory and metaspace are JVM limits of their own: their flag first, no heap advice and no
+    "the limit it hit" when the JVM exited by itself (not 137); the heap keeps the heap advice (near miss)."""
+    f = run([line], **exited(3, memory=2048))
+    text = "\n".join(f.remediation)
+    assert own in text
+    assert "limit it hit" not in text
+    heap = own == "MaxRAMPercentage"
+    assert ("MaxRAMPercentage" in text) == heap, text
+    if not heap:
+        assert own in f.remediation[0] and "heap" not in f.facts["kind"]

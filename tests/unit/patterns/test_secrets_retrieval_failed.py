@@ -144,3 +144,30 @@ def test_near_miss_a_secrets_manager_denial_still_grants_get_secret_value():
               f"resource: {ASM} status code: 400")
     finding = run([], **failed_to_start(reason))
     assert "secretsmanager:GetSecretValue" in finding.remediation[0] and "kms:ViaService" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("reason", "json_fault"), [
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): invalid character '\\'' looking "
+     "for beginning of value", True),
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): unexpected end of JSON input", True),
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret "
+     "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf from secrets manager: RequestError: send "
+     "request failed caused by: Post \"https://secretsmanager.us-east-1.amazonaws.com/\": dial tcp 10.0.0.1:443: "
+     "i/o timeout", False),
+])
+def test_a_secret_value_that_is_not_json_is_fixed_in_the_secret_not_in_iam_or_the_network(reason, json_fault):
+    """A JSON-key reference to a value that does not parse: fix the value or the reference; near miss: a real
+    network failure keeps the network advice."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], **failed_to_start(reason))
+    assert f.pattern == ID
+    first = f.remediation[0]
+    assert ("JSON" in first and "not a permission or network fault" in first) == json_fault, first
+    assert ("VPC endpoint" in " ".join(f.remediation) or "NAT" in " ".join(f.remediation)) == (not json_fault)
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    assert not any(steps.placeholders(s) for s in f.remediation)
