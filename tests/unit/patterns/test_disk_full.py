@@ -127,3 +127,20 @@ def test_a_jenkins_agent_is_changed_in_its_agent_template_not_run_again():
     assert_finding(finding, ID)
     text = " ".join(finding.remediation)
     assert "run-task" not in text and "agent template" in text, text
+
+
+@pytest.mark.parametrize("path", ["/var/lib/postgresql/data/base/16384/2619", "/pgdata/main/pg_wal/000000010000",
+                                  "/data/wal/00001900"])
+def test_a_full_data_directory_grows_its_volume_not_the_image_cache(path):
+    logs = [f"OSError: [Errno 28] No space left on device: '{path}'"]
+    finding = run(logs, launchType="EC2", attachments=[])
+    fix = "\n".join(finding.remediation)
+    assert "mountPoints" in finding.remediation[0] and "write-ahead log" in fix
+    assert "docker system df" not in fix and "ECS_IMAGE_CLEANUP" not in fix and "du -xh" not in fix
+    assert "docker storage" not in finding.summary.lower()
+
+
+def test_near_miss_temp_files_on_an_instance_keep_the_docker_storage_advice():
+    logs = ["OSError: [Errno 28] No space left on device: '/tmp/upload-1/part.bin'"]
+    finding = run(logs, launchType="EC2", attachments=[])
+    assert "docker system df" in finding.remediation[0]
