@@ -93,6 +93,45 @@ class MissingDependencyFacts(Facts):
     version: str | None = Field(None, description="The version wanted.")
 
 
+_BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
+
+
+def _moved_launcher(module: str) -> str | None:
+    """The class the start command should name when it names a Spring Boot launcher the image's Boot
+    version does not have: Spring Boot 3.2 moved `org.springframework.boot.loader.JarLauncher` (and
+    War/PropertiesLauncher) to `org.springframework.boot.loader.launch.`; an older Boot has only the old one."""
+    m = _BOOT_LAUNCHER.match(module.strip())
+    if not m:
+        return None
+    if m.group("launch"):
+        return f"org.springframework.boot.loader.{m.group('cls')}"
+    return f"org.springframework.boot.loader.launch.{m.group('cls')}"
+
+
+def _launcher_explanation(m: Match, ev: Evidence, module: str, container: str) -> Explanation:
+    right = _moved_launcher(module) or module
+    newer = ".launch." in right
+    name = m.facts.get("container") or ev.primary
+    query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[entryPoint, command]" if name
+             else "taskDefinition.containerDefinitions[].[entryPoint, command]")
+    why = ("Spring Boot 3.2 moved its launcher to `" + right + "`: the jar is built with Boot 3.2 or later, "
+           "but the start command still names the old class." if newer else
+           "`" + module + "` exists only in Spring Boot 3.2 and later: the jar is built with an older Boot, "
+           "whose launcher is `" + right + "`.")
+    steps = [f"{why} Change the start command to `{right}` (the ENTRYPOINT of a layered-jar Dockerfile names "
+             "the launcher class), or start the jar with java -jar. If the "
+             "task definition overrides the image's entrypoint or command, fix or remove that override (for an "
+             f"image you do not build, removing it lets the image's own entrypoint run): "
+             f"`{remedy.describe_task_definition(ev, query)}`.{remedy.cite(m)}",
+             f"Register the fixed task definition (or push the rebuilt image) and roll it out: {remedy.roll_out(ev)}."]
+    return Explanation(
+        title=f"Missing dependency: {module}",
+        summary=(f"{container} failed at start-up because its start command names `{module}`, which the jar's "
+                 f"Spring Boot version does not have (it is `{right}`). Nothing is missing from the build."),
+        remediation=steps,
+    )
+
+
 class MissingDependency(Pattern):
     id = "missing-dependency"
     priority = 100
@@ -168,6 +207,8 @@ class MissingDependency(Pattern):
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
                          "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
                          "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+        elif lang == "java" and _moved_launcher(module):
+            return _launcher_explanation(m, ev, module, container)
         elif lang == "java":
             steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
                          "plugin) or copy the dependency JARs into the image; check the main class name and the "

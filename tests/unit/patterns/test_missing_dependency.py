@@ -146,3 +146,20 @@ def test_a_gem_built_for_another_platform_gets_the_lockfile_platform_fix():
     finding = run(["Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems (Bundler::GemNotFound)"],
                   **exited(1))
     assert "bundle lock --add-platform x86_64-linux" in "\n".join(finding.remediation)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("org.springframework.boot.loader.JarLauncher", "org.springframework.boot.loader.launch.JarLauncher"),
+    ("org.springframework.boot.loader.launch.PropertiesLauncher", "org.springframework.boot.loader.PropertiesLauncher"),
+])
+def test_a_spring_boot_launcher_of_another_boot_version_fixes_the_start_command(old, new):
+    finding = run([f"Error: Could not find or load main class {old}",
+                   f"Caused by: java.lang.ClassNotFoundException: {old}"])
+    assert finding.pattern == "missing-dependency"
+    assert f"`{new}`" in finding.remediation[0] and "entryPoint, command" in finding.remediation[0]
+    assert "fat/uber" not in "\n".join(finding.remediation) and "build is missing" not in finding.summary
+
+
+def test_near_miss_another_missing_class_keeps_the_classpath_advice():
+    finding = run(["Caused by: java.lang.ClassNotFoundException: org.springframework.boot.SpringApplication"])
+    assert "fat/uber JAR" in finding.remediation[0]
