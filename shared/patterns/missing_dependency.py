@@ -132,6 +132,18 @@ def _launcher_explanation(m: Match, ev: Evidence, module: str, container: str) -
     )
 
 
+# PHP classes that come from an extension, not from Composer: class (lower case) -> (extension, how to install)
+_PHP_EXTENSIONS: dict[str, tuple[str, str]] = {
+    "redis": ("redis", "pecl"), "rediscluster": ("redis", "pecl"), "memcached": ("memcached", "pecl"),
+    "imagick": ("imagick", "pecl"), "amqpconnection": ("amqp", "pecl"), "amqpchannel": ("amqp", "pecl"),
+    "mongodb": ("mongodb", "pecl"), "swoole": ("swoole", "pecl"), "apcuiterator": ("apcu", "pecl"),
+    "ziparchive": ("zip", "ext"), "intldateformatter": ("intl", "ext"), "numberformatter": ("intl", "ext"),
+    "collator": ("intl", "ext"), "normalizer": ("intl", "ext"), "soapclient": ("soap", "ext"),
+    "gmp": ("gmp", "ext"), "sqlite3": ("sqlite3", "ext"), "xsltprocessor": ("xsl", "ext"),
+    "pdo": ("pdo", "ext"), "mysqli": ("mysqli", "ext"), "sodium": ("sodium", "ext"),
+}
+
+
 class MissingDependency(Pattern):
     id = "missing-dependency"
     priority = 100
@@ -223,10 +235,31 @@ class MissingDependency(Pattern):
             steps.append(f"Add `{module}` to the Gemfile and run `bundle install` in the image build (with the "
                          "same BUNDLE_WITHOUT groups as production).")
         elif lang == "dotnet":
-            ver = re.search(r"\b(\d+\.\d+)(?:\.\d+)?\b", f"{module} {f.get('version', '')}")
-            tag = ver.group(1) if ver else "<the .NET version the app targets>"
-            steps.append(f"Publish with the runtime the app targets (`{module}`): use the matching "
-                         f"`mcr.microsoft.com/dotnet/aspnet:{tag}` base image or a self-contained publish.")
+            ver = re.search(r"\b(\d+)\.(\d+)(?:\.\d+)?\b", f"{module} {f.get('version', '')}")
+            flavour = "runtime" if "NETCore.App" in module and "AspNetCore" not in module else "aspnet"
+            if ver:
+                # .NET Core 2.x/3.x images live under dotnet/core/ (renamed to dotnet/ from 5.0 on)
+                repo = "dotnet/core" if int(ver.group(1)) < 5 else "dotnet"
+                where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
+            else:
+                where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
+            steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
+                         "publish.")
+        elif lang == "php":
+            ext = _PHP_EXTENSIONS.get(base.lower()) or _PHP_EXTENSIONS.get(module.split("\\")[0].lower())
+            if ext:
+                name, how = ext
+                install = (f"`pecl install {name} && docker-php-ext-enable {name}`" if how == "pecl"
+                           else f"`docker-php-ext-install {name}`")
+                steps.append(f"`{module}` is a class of the PHP extension `{name}`, which the image's PHP lacks (a "
+                             f"Composer package does not provide it): install it in the Dockerfile with {install} "
+                             "(official php images), or your distribution's php-" + name + " package"
+                             + ("; or, with Laravel, use the pure-PHP client instead: `composer require predis/predis` "
+                                "and `REDIS_CLIENT=predis`" if name == "redis" else "") + ".")
+            else:
+                steps.append(f"`{module}` is not autoloaded: run `composer install --no-dev --optimize-autoloader` in "
+                             "the image build (and copy vendor/ into the final stage), and check the class's namespace "
+                             "and file name case (Linux file systems are case-sensitive).")
         else:
             steps.append(f"Add `{module}` to the image build and rebuild.")
         if steps:

@@ -28,6 +28,17 @@ _MEANING = {
 }
 
 
+# Signals a process gets from its own fault, not from outside: exit code -> (signal, what it means)
+_SELF_SIGNALS = {
+    139: ("SIGSEGV", "a segmentation fault in a C extension, a shared library or an APM/profiler agent (e.g. "
+                     "ddtrace, grpc, wheels built for another libc or CPU)"),
+    134: ("SIGABRT", "abort() in native code (a failed assertion, glibc 'double free' or 'corrupted size')"),
+    132: ("SIGILL", "an instruction the CPU does not have (a build for newer CPUs, AVX, or the wrong architecture)"),
+    136: ("SIGFPE", "an arithmetic fault in native code (an integer division by zero)"),
+    135: ("SIGBUS", "a bus error in native code (often a memory-mapped file that shrank or /dev/shm too small)"),
+}
+
+
 def _clear_culprit(ev: Evidence) -> str | None:
     """The container that failed, when exactly one failed on its own (an exit code the process returned,
     not 0 and not a signal, or a reason of its own) and attribution ranks it first: the cause is unknown,
@@ -92,6 +103,18 @@ class Unknown(Pattern):
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside."
                          + "".join(f" {a}." for a in advice))
+        crashed = {n: c for n, c in exits.items() if c in _SELF_SIGNALS}
+        if crashed:
+            n, c = next(iter(crashed.items()))
+            name, what = _SELF_SIGNALS[c]
+            img = remedy.image(ev, n)
+            steps.insert(0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
+                            f"by itself in native code, {what}. Get the native stack (Python "
+                            "`PYTHONFAULTHANDLER=1`, Node `--report-on-fatalerror`, a core dump) and reproduce with "
+                            "the image and the task's limits"
+                            + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img else "")
+                            + "; upgrade, pin or disable the native extension or agent added last, and check the "
+                            "image's architecture matches the task's (X86_64 / ARM64).")
         if not ev.logs:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "
@@ -124,10 +147,9 @@ def _insufficient(ev: Evidence) -> Explanation:
                  "container reason or log stream to diagnose from. "
                  + (f"ECS's stop reason: {reason[:300]}." if reason else "The event gives no stop reason either.")),
         remediation=[
-            "Describe the task while ECS still keeps it: `aws ecs describe-tasks --cluster <cluster> --tasks "
-            f"{task}` (the containers' exit codes and reasons), then invoke the manual function with "
-            '{"cluster": ..., "task": ...} to diagnose it again.',
-            "Read the service's events: `aws ecs describe-services ... --query 'services[0].events[:10]'`.",
+            f"Describe the task while ECS still keeps it: `{remedy.describe_task(ev)}` (the containers' exit codes "
+            "and reasons), then invoke the manual function with the cluster and task to diagnose it again.",
+            *([f"Read the service's events: `{events}`."] if (events := remedy.service_events(ev)) else []),
             "If a read was denied or throttled (see the gaps), fix that: the next stop is then diagnosed in full.",
         ],
     )

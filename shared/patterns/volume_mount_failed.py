@@ -114,6 +114,10 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
+# "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
+_DRIVER = re.compile(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
+
+
 class VolumeMountFailed(Pattern):
     id = "volume-mount-failed"
     priority = 170
@@ -167,7 +171,9 @@ class VolumeMountFailed(Pattern):
                          f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
-                         f"{name}, check the file system policy, and the access point's POSIX user/permissions.")
+                         f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
+                         "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
+                         "file system policy, and the access point's POSIX user/permissions.")
         missing_dir = _missing_directory(m) if cause == "not-found" and f.get("file_system") else None
         if missing_dir is not None:
             steps += _create_directory_steps(ev, f["file_system"], missing_dir, f.get("access_point"))
@@ -175,6 +181,17 @@ class VolumeMountFailed(Pattern):
             where = ("fileSystemId, accessPointId, rootDirectory" if remedy.is_fargate(ev) or f.get("file_system")
                      else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` ({where}).")
+        driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        if driver and not steps:
+            # A Docker volume plugin on the container instance: the host, not the task's network.
+            steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
+                         f"{name}: on the instance check the plugin is installed and enabled (`docker plugin ls`) and "
+                         "read its errors (`sudo journalctl -u docker`); the task definition's "
+                         "`dockerVolumeConfiguration` (driver, driverOpts, scope, autoprovision) must name a volume "
+                         "the plugin can create, or, with scope shared and autoprovision false, one that already "
+                         "exists (`docker volume ls`)."
+                         + (" Fargate tasks cannot use Docker volume plugins at all: use EFS." if remedy.is_fargate(ev)
+                            else " Install the plugin in the instances' user data so every new instance has it."))
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from the task's subnets.")

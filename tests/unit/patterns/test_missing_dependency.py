@@ -163,3 +163,28 @@ def test_a_spring_boot_launcher_of_another_boot_version_fixes_the_start_command(
 def test_near_miss_another_missing_class_keeps_the_classpath_advice():
     finding = run(["Caused by: java.lang.ClassNotFoundException: org.springframework.boot.SpringApplication"])
     assert "fat/uber JAR" in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("line", "fix", "not_fix"), [
+    ("Class 'Redis' not found", "pecl install redis && docker-php-ext-enable redis", "composer install"),
+    ('PHP Fatal error:  Uncaught Error: Class "ZipArchive" not found in /var/www/app.php:3',
+     "docker-php-ext-install zip", "composer install"),
+    ("Class 'App\\Services\\Billing' not found", "composer install", "pecl"),
+])
+def test_a_php_class_of_an_extension_installs_the_extension(line, fix, not_fix):
+    """A class an extension provides (Redis, ZipArchive) means the extension; near miss: an app class means the
+    Composer autoloader."""
+    f = run([line], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f"not matched as {ID}: {f.pattern}")
+    assert fix in f.remediation[0] and not_fix not in f.remediation[0], f.remediation[0]
+
+
+@pytest.mark.parametrize(("version", "image"), [
+    ("3.0.0", "mcr.microsoft.com/dotnet/core/aspnet:3.0"), ("6.0.0", "mcr.microsoft.com/dotnet/aspnet:6.0"),
+])
+def test_dotnet_core_images_below_5_live_under_dotnet_core(version, image):
+    line = (f"The framework 'Microsoft.AspNetCore.App', version '{version}' was not found.")
+    f = run([line, "  - The following frameworks were found:", "      5.0.1 at [/usr/share/dotnet/shared/Microsoft.AspNetCore.App]"],
+            **exited(150))
+    assert f.pattern == ID and image in f.remediation[0], f.remediation

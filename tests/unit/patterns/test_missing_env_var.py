@@ -238,3 +238,19 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+@pytest.mark.parametrize(("line", "variable"), [
+    ("thread 'tokio-runtime-worker-0' panicked at 'User env var should exist: NotPresent'", "USER"),
+    ("thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', src/main.rs:5:37", None),
+])
+def test_a_panic_that_names_the_variable_in_words_is_set_by_name(line, variable):
+    """"User env var should exist" names the variable (USER): set it; near miss: a bare NotPresent names none and
+    keeps the compare-the-variables step."""
+    f = run([line], **exited(101))
+    assert f.pattern == "missing-env-var"
+    text = "\n".join(f.remediation)
+    if variable:
+        assert f'"name": "{variable}"' in f.remediation[0] and "does not name" not in f.title, (f.title, text)
+    else:
+        assert "does not name" in f.title and "compare them" in f.remediation[0]

@@ -80,3 +80,26 @@ def test_a_sigterm_gets_who_sent_it_not_memory_advice():
     assert "137" not in text and "MemoryUtilized" not in text, text
     assert "docker events" in text and "ecs-agent.log" in text
     assert "MemoryUtilized" in " ".join(run([], launchType="EC2", **exited(137)).remediation)
+
+
+@pytest.mark.parametrize(("code", "signal"), [(139, "SIGSEGV"), (134, "SIGABRT"), (143, None)])
+def test_a_self_inflicted_signal_is_named_and_an_outside_one_is_not(code, signal):
+    """139 is a segfault of the process itself (native code), named first; near miss: 143 is a stop from
+    outside and gets no native-crash advice."""
+    f = run([], **exited(code))
+    if f.pattern != "unknown":
+        pytest.skip(f"{code} matched {f.pattern}")
+    text = "\n".join(f.remediation)
+    if signal:
+        assert signal in f.remediation[0] and "native" in f.remediation[0], text
+    else:
+        assert "native code" not in text and "SIGTERM" in text
+
+
+def test_no_containers_still_gives_runnable_commands():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], containers=[], stoppedReason="")
+    assert not any(steps.placeholders(s) for s in f.remediation), f.remediation
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))

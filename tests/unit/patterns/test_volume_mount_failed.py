@@ -110,3 +110,16 @@ def test_near_miss_a_missing_access_point_root_reads_the_access_point_not_a_made
     reason = _EFS.format(path="/") + " (access point fsap-0123456789abcdef0)"
     fix = "\n".join(run([], **failed_to_start(reason)).remediation)
     assert "describe-access-points --file-system-id fs-0a1b2c3d" in fix and "mkdir -p /mnt/efs/ " not in fix
+
+
+def test_a_docker_volume_plugin_is_checked_on_the_host_not_from_the_subnets():
+    """A Docker volume plugin failing on EC2: the plugin on the instance, not "reachable from the task's
+    subnets"; near miss: an EFS timeout keeps the mount-target and NFS network advice."""
+    reason = ("CannotCreateContainerError: Error response from daemon: create data: VolumeDriver.Create: docker-legacy: "
+              "Create: data: failed: error getting volume")
+    f = run([], **failed_to_start(reason, launchType="EC2"))
+    text = "\n".join(f.remediation)
+    assert f.pattern == ID and "docker-legacy" in f.remediation[0] and "docker plugin ls" in text, text
+    assert "subnets" not in text
+    text = "\n".join(run([], **failed_to_start(POSITIVES[0].values[0])).remediation)
+    assert "2049" in text and "docker plugin" not in text
