@@ -96,6 +96,15 @@ class MissingDependencyFacts(Facts):
 _BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
 
 
+_YARN = re.compile(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
+                   r"\.pnp\.c?js", re.IGNORECASE)
+
+
+def _uses_yarn(ev: Evidence) -> bool:
+    """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
+    return any(_YARN.search(t) for t in ev.logs.texts)
+
+
 def _moved_launcher(module: str) -> str | None:
     """The class the start command should name when it names a Spring Boot launcher the image's Boot
     version does not have: Spring Boot 3.2 moved `org.springframework.boot.loader.JarLauncher` (and
@@ -211,8 +220,10 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:
+                install = ("`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
+                           "`npm ci --omit=dev`")
                 steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "
-                             "`npm ci --omit=dev` in the image build and make sure node_modules is copied into the "
+                             f"{install} in the image build and make sure node_modules is copied into the "
                              "final stage.")
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
         elif lang == "native":

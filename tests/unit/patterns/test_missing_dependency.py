@@ -188,3 +188,16 @@ def test_dotnet_core_images_below_5_live_under_dotnet_core(version, image):
     f = run([line, "  - The following frameworks were found:", "      5.0.1 at [/usr/share/dotnet/shared/Microsoft.AspNetCore.App]"],
             **exited(150))
     assert f.pattern == ID and image in f.remediation[0], f.remediation
+
+
+def test_an_app_run_by_yarn_installs_with_yarn():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "error Command failed with exit code 1.",
+                   "info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command."])
+    assert "yarn install --production" in finding.remediation[0] and "npm ci" not in finding.remediation[0]
+
+
+def test_near_miss_an_app_run_by_npm_installs_with_npm():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "npm ERR! code ELIFECYCLE"])
+    assert "npm ci --omit=dev" in finding.remediation[0]
