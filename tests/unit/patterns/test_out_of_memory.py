@@ -144,3 +144,14 @@ def test_a_jvm_pool_gets_its_own_flag_and_no_claim_that_the_container_limit_was_
     assert ("MaxRAMPercentage" in text) == heap, text
     if not heap:
         assert own in f.remediation[0] and "heap" not in f.facts["kind"]
+
+
+def test_gunicorn_workers_killed_offers_fewer_workers_as_the_other_lever():
+    finding = run(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL! Perhaps out of memory?"])
+    assert finding.pattern == "out-of-memory"
+    assert any("--workers" in s for s in finding.remediation)
+
+
+def test_near_miss_a_python_memory_error_names_no_gunicorn_workers():
+    finding = run(["MemoryError"], **exited(137))
+    assert not any("gunicorn" in s for s in finding.remediation)
