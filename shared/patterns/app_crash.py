@@ -86,6 +86,23 @@ class AppCrashFacts(Facts):
     location: str | None = Field(None, description="Where in the code it was raised.")
 
 
+# A frame of a development-time library in a Java trace: dev containers, Testcontainers, spring-boot-devtools.
+_DEV_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
+                        r"org\.testcontainers\.[\w$.]+|org\.springframework\.boot\.devtools\.[\w$.]+))\.[\w$<>]+\(",
+                        re.IGNORECASE)
+
+
+def _dev_only_frame(ev: Evidence, container: str | None) -> str | None:
+    """The class of the first development-time frame in the container's log, if any."""
+    for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False):
+        if container and c not in (container, None):
+            continue
+        hit = _DEV_FRAME.match(t)
+        if hit:
+            return hit.group(1)
+    return None
+
+
 class AppCrash(Pattern):
     id = "app-crash"
     priority = 20
@@ -262,6 +279,13 @@ class AppCrash(Pattern):
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
         steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
+        if dev:
+            steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "
+                        "Testcontainers, spring-boot-devtools) that was packaged into the production image and fails "
+                        f"without its development setup (`{exc}`). Keep it out of the production build: Gradle "
+                        "`developmentOnly`/`testImplementation`, Maven `optional` dependency or `test` scope, "
+                        f"or switch it off outside the dev profile.{remedy.cite(m)}")
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"

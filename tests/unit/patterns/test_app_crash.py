@@ -197,3 +197,21 @@ def test_unknown_explains_a_bare_sigterm():
 def test_a_java_exception_alone_is_not_labelled_python():
     finding = run(["org.springframework.beans.factory.BeanCreationException: Error creating bean 'x'"], **exited(1))
     assert finding.pattern == ID and finding.facts.get("language") != "python"
+
+
+_SPRING = ["ERROR 1 --- [ restartedMain] o.s.boot.SpringApplication: Application run failed",
+           "java.lang.IllegalArgumentException: port cannot be null",
+           "at org.springframework.util.Assert.notNull(Assert.java:204)"]
+
+
+def test_a_development_only_frame_in_the_trace_is_kept_out_of_the_production_build():
+    finding = run([*_SPRING, "at com.example.dev.DevcontainersContextInitializer.initialize(DevcontainersContextInitializer.java:13)",
+                   "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"])
+    assert finding.pattern == "app-crash"
+    assert "DevcontainersContextInitializer" in finding.remediation[0] and "developmentOnly" in finding.remediation[0]
+
+
+def test_near_miss_an_application_frame_keeps_the_plain_fix_the_error_step():
+    finding = run([*_SPRING, "at com.example.orders.OrdersConfig.init(OrdersConfig.java:13)",
+                   "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"])
+    assert finding.remediation[0].startswith("Fix the error")
