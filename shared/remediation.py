@@ -592,7 +592,11 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
     _, repo, _, _ = image_parts(ref)
     copy = ecr_copy_name(ev, ref)
     reg = region(ev) or REGION_UNKNOWN
-    return [f"`{ref}` is not your image, so do not push to it: see which platforms it publishes with "
+    registry = image_parts(ref)[0] or ""
+    other = _ECR_REGISTRY.match(registry)
+    whose = (f"`{ref}` is in another account's ECR ({other.group('account')}): rebuild it there if that account is "
+             "yours; otherwise do not push to it:" if other else f"`{ref}` is not your image, so do not push to it:")
+    return [f"{whose} see which platforms it publishes with "
             f"`{inspect_platforms(ref)}` and pin a tag that has {platform} in the task definition.",
             f"Or build it from its source for {platform} into your own ECR repository: create the repository with "
             f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "

@@ -113,6 +113,8 @@ _WANTED = re.compile(r"(?:matching platform|manifest for|descriptor for platform
 _IMAGE_OS = re.compile(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
 
 
+_WINDOWS_VERSIONS = re.compile(r"Windows version (?P<image>10\.0\.\d+)-based image is incompatible with a "
+                               r"(?P<host>10\.0\.\d+) host", re.IGNORECASE)
 _WINDOWS_BUILDS = {"17763": "Windows Server 2019, build 10.0.17763", "20348": "Windows Server 2022, build 10.0.20348",
                    "26100": "Windows Server 2025, build 10.0.26100", "14393": "Windows Server 2016, build 10.0.14393"}
 
@@ -138,6 +140,15 @@ def _platform_steps(ev: Evidence, m: Match, image: str) -> list[str]:
     ref = remedy.image(ev, m.container) or (image if remedy.is_image_ref(image) else None)
     want_os = os_mismatch(ev, text, ref)
     build = re.search(r"\b10\.0\.(\d{5})\b", text)
+    versions = _WINDOWS_VERSIONS.search(text)
+    if versions:  # a Windows image of another Windows Server version than the host's: process isolation needs the same
+        image_v, host_v = versions.group("image"), versions.group("host")
+        host_name = _WINDOWS_BUILDS.get(host_v.rsplit(".", 1)[-1], f"build {host_v}")
+        return [f"`{ref or image}` is built on Windows {image_v} and the container instance runs {host_name}: "
+                "Windows containers need the host's version (an operating-system version mismatch, not a CPU "
+                f"one). Rebuild or pick the image's tag for {host_name} (its base image, e.g. servercore "
+                "ltsc2019 for 10.0.17763 or ltsc2022 for 10.0.20348), or run the task on instances of the image's "
+                "version (the ECS-optimized Windows AMI of that Windows Server release)."]
     if want_os == "linux":
         constraint = '[{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}]'
         return [f"`{ref or image}` is a Linux image and the task was placed on a Windows container instance, an "

@@ -227,3 +227,9 @@ def test_near_miss_linux_arm64_missing_on_a_linux_host_stays_an_architecture_fix
     reason = "CannotPullContainerError: no matching manifest for linux/arm64/v8 in the manifest list entries"
     finding = run([], **failed_to_start(reason, box(None, image="nginx:1.27")))
     assert '"cpuArchitecture": "X86_64"' in finding.remediation[0] and "ecs.os-type" not in _fix(finding)
+
+
+def test_a_windows_image_of_another_windows_version_is_a_version_mismatch():
+    reason = "CannotPullContainerError: a Windows version 10.0.18363-based image is incompatible with a 10.0.17763 host"
+    finding = run([], **failed_to_start(reason, box(None, image="registry.example.com/svc:1"), launchType="EC2"))
+    assert "Windows Server 2019" in finding.remediation[0] and "cpuArchitecture" not in _fix(finding)
