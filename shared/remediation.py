@@ -518,6 +518,9 @@ _REF = re.compile(r"^[a-z0-9][\w.-]*(?::\d+)?(?:/[\w.-]+)*(?::[\w][\w.-]{0,127})
                   re.IGNORECASE)
 
 
+_CDK_ASSETS = re.compile(r"^cdk-[a-z0-9]+-container-assets-")
+
+
 def image_parts(ref: str) -> tuple[str | None, str, str | None, str | None]:
     """(registry, repository, tag, digest) of an image reference, by Docker's grammar: the first
     component is a registry only when it holds a `.` or `:` or is `localhost`; the tag is what follows
@@ -583,6 +586,13 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
     when it is the task's own ECR image; else never push to it (Docker Hub's official images, a third
     party's repository: denied), but pin a tag that publishes the platform or build a copy into the
     team's own ECR repository and point the task definition at that."""
+    if ref and own_ecr(ev, ref) and _CDK_ASSETS.search(image_parts(ref)[1]):
+        # The CDK bootstrap's asset repository: the tag is a content hash CDK computes; the build is CDK's.
+        const = "LINUX_ARM64" if platform.endswith("arm64") else "LINUX_AMD64"
+        return [f"The image is a CDK container asset (`{ref}`): CDK builds it, so set the asset's platform, "
+                f"`platform: Platform.{const}` on `ContainerImage.fromAsset(...)` / `DockerImageAsset` "
+                "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
+                "registers the task definition."]
     if ref and own_ecr(ev, ref):
         return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository: "
                 f"`docker buildx build --platform {platform} -t {q(ref)} --push .`. {ecr_login(ev, ref)}"]

@@ -122,3 +122,32 @@ def test_an_aws_host_dialled_at_a_private_address_points_at_its_interface_endpoi
 ])
 def test_near_miss_a_public_address_a_dns_failure_or_another_host_keeps_the_route_advice(text):
     assert remedy.private_endpoint(text) is None
+
+
+@pytest.mark.parametrize(("ref", "parts"), [
+    ("nginx:latest", (None, "nginx", "latest", None)),
+    ("localhost:5000/app", ("localhost:5000", "app", None, None)),
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.2@sha256:" + "a" * 64,
+     ("111122223333.dkr.ecr.us-east-1.amazonaws.com", "team/api", "1.2", "sha256:" + "a" * 64)),
+    ("grafana/loki:3.0.0", (None, "grafana/loki", "3.0.0", None)),
+])
+def test_image_references_parse_by_dockers_grammar(ref, parts):
+    assert remedy.image_parts(ref) == parts
+
+
+@pytest.mark.parametrize(("ref", "pushes_to_it"), [
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", True),  # the task's own ECR
+    ("999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", False),  # another account's
+    ("nginx:1.27", False), ("public.ecr.aws/nginx/nginx:1", False), ("ghcr.io/acme/api:1", False),
+])
+def test_a_rebuild_is_pushed_only_to_the_tasks_own_ecr(ref, pushes_to_it):
+    text = " ".join(remedy.rebuild_for(evidence([]), ref, "linux/arm64"))
+    assert (f"-t {ref} --push" in text) is pushes_to_it
+    for cmd in [c for s in remedy.rebuild_for(evidence([]), ref, "linux/arm64") for c in steps.commands(s)]:
+        assert command_problems(cmd) == [], cmd
+
+
+def test_a_cdk_asset_is_rebuilt_by_cdk_with_its_platform():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-111122223333-us-east-1:9f3c"
+    text = remedy.rebuild_for(evidence([]), ref, "linux/amd64")[0]
+    assert "Platform.LINUX_AMD64" in text and "--push" not in text
