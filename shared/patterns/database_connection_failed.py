@@ -244,7 +244,8 @@ class DatabaseConnectionFailed(Pattern):
                          f"{why}")
             why = ""
         elif local:
-            at = f"`{host}:{shown}`" if shown else f"`{host}`"
+            bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
+            at = f"`{bracketed}:{shown}`" if shown else f"`{host}`"
             vars_ = _URL_VARS.get(engine, ("DATABASE_URL",))
             query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[environment, secrets]" if name
                      else "taskDefinition.containerDefinitions[].[environment, secrets]")

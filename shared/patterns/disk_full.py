@@ -88,7 +88,8 @@ def _data_volume_steps(ev: Evidence, f: dict, path: str, root: str, m: Match) ->
             f"not fill). No volume: the data lives in the container's writable layer on {layer}, and is lost with "
             f"every replacement task; give `{root}` {grow}.{remedy.cite(m)}",
             f"Then find what keeps growing under `{root}` and bound it: a database's write-ahead log (a stuck "
-            "replication slot or failing WAL archiving), old backups or logs, data past its retention."]
+            "replication slot or failing WAL archiving), a cache without eviction, old backups or logs, data past its "
+            "retention."]
 
 
 class DiskFullFacts(Facts):
