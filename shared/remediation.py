@@ -246,6 +246,14 @@ def roll_out(ev: Evidence) -> str:
     return code(deploy(ev))
 
 
+def roll_out_any(ev: Evidence) -> str:
+    """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
+    tag pushed again): a service gets the family's latest revision AND a new deployment."""
+    if service(ev):
+        return code(deploy(ev) + " --force-new-deployment")
+    return roll_out(ev)
+
+
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
@@ -263,9 +271,11 @@ def _quote_query(query: str) -> str:
 def container_query(ev: Evidence, container: str | None, path: str) -> str:
     """A JMESPath query for one field of a container definition (the first one when the name is unknown)."""
     name = container_name(ev, container)
-    if name and re.fullmatch(r"[\w.-]+", name):
-        return f"taskDefinition.containerDefinitions[?name=='{name}'].{path} | [0]"
-    return f"taskDefinition.containerDefinitions[0].{path}"
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}']" if name and re.fullmatch(r"[\w.-]+", name)
+            else None)
+    if path.startswith("("):  # an expression of its own, such as (entryPoint || command)[0]
+        return f"{pick} | [0] | {path}" if pick else f"taskDefinition.containerDefinitions[0] | {path}"
+    return f"{pick}.{path} | [0]" if pick else f"taskDefinition.containerDefinitions[0].{path}"
 
 
 def read_into(var: str, command: str) -> str:
@@ -279,7 +289,7 @@ def td_value(ev: Evidence, var: str, container: str | None, path: str) -> str:
     return read_into(var, describe_task_definition(ev, container_query(ev, container, path)))
 
 
-def _network_configuration(ev: Evidence) -> str | None:
+def _network_configuration(ev: Evidence, *, same_groups: bool = False) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
@@ -287,11 +297,26 @@ def _network_configuration(ev: Evidence) -> str | None:
     # groups when the evidence knows them, else leave the key out so the command runs as pasted.
     groups = ev.network.security_groups if ev.network else ()
     sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    svc = service(ev)
+    if not groups and same_groups and svc:
+        # A test of the network path needs the task's own groups: read the service's in the command itself.
+        read = (f"aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query "
+                "'services[0].networkConfiguration.awsvpcConfiguration.securityGroups' --output text | tr '\\t' ','")
+        return f'"awsvpcConfiguration={{subnets=[{subnet}],securityGroups=[$({read})]}}"'
     return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
+def same_network(ev: Evidence) -> str:
+    """How faithful a run-task copy's network is, as a clause for a step that tests the network path."""
+    groups = ev.network.security_groups if ev.network else ()
+    if network_mode(ev) != "awsvpc" or groups or service(ev):
+        return "same task definition, subnet and security groups"
+    return ("same task definition and subnet; add the task's own security groups as `securityGroups=[...]` in "
+            "the network configuration, else the copy gets the VPC's default group")
+
+
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
-             revision: str | None = None) -> str:
+             revision: str | None = None, same_groups: bool = False) -> str:
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
@@ -300,7 +325,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:
         parts.append(f"--capacity-provider-strategy capacityProvider={q(ev.detail.capacity_provider_name)}")
-    net = _network_configuration(ev)
+    net = _network_configuration(ev, same_groups=same_groups)
     if net:
         parts.append(f"--network-configuration {net}")
     if command:
@@ -312,7 +337,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
 
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
     """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell])
+    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
@@ -334,6 +359,29 @@ def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | N
 # -------------------------------------------------------------------------------------------------
 # docker
 # -------------------------------------------------------------------------------------------------
+def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
+    """Where a rebuilt image can be pushed: the image itself when it is in ECR, else an ECR repository of
+    this account and region with the image's name and tag (a public or someone else's image cannot be
+    pushed to). Returns (reference, repository to create or None)."""
+    if ".dkr.ecr." in image or image.startswith("<"):
+        return image, None
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    name, _, tag = last.partition(":")
+    host = f"{account(ev) or ACCOUNT_UNKNOWN}.dkr.ecr.{region(ev) or REGION_UNKNOWN}.amazonaws.com"
+    return f"{host}/{name}:{tag or 'latest'}", name
+
+
+def build_for(ev: Evidence, image: str, platform: str) -> str:
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    ref, create = own_repository(ev, image)
+    build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
+    if create is None:
+        return f"`{build}`"
+    return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
+            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
+            f"definition's image at {ref}")
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib

@@ -89,7 +89,8 @@ class ContainerHealthCheckFailed(Pattern):
         steps: list[str] = []
         if f.get("missing_command"):
             steps.append(f"The check runs `{f['missing_command']}`, which the image does not have: install it in the "
-                         "Dockerfile or use a command the image has (e.g. a small script in the app's language).")
+                         "Dockerfile (a static curl copied in a build stage works on any base), or use a command "
+                         "the image has: a health subcommand of the app's own binary, or wget where busybox has it.")
         elif f.get("hint"):
             steps.append(f"{container} listens on {f['listen_address']}:{f['listen_port']} only, but the health check "
                          "runs inside the container against localhost: bind to 0.0.0.0 (Next.js standalone: set "

@@ -185,14 +185,17 @@ class ContainerStartFailed(Pattern):
                          f'Split it into arguments, or run it through a shell: `"command": ["sh", "-c", "{exe} ..."]`.')
         elif cause == "entrypoint-not-found":
             what = f"`{exe}`" if exe else "the entrypoint/command"
-            look = exe or "<the entrypoint of the task definition>"
+            # An executable the message does not name: the first word of the task definition's entryPoint, or
+            # of its command, read in the same block.
+            read = "" if exe else remedy.td_value(ev, "exe", f.get("container"), "(entryPoint || command)[0]") + "\n"
             if remedy.is_windows(ev):
-                probe = f"docker run --rm --entrypoint cmd {remedy.q(image)} /c where {remedy.q(look)}"
+                probe = f"docker run --rm --entrypoint cmd {remedy.q(image)} /c where " + (remedy.q(exe) if exe else '"$exe"')
             else:
-                probe = f"docker run --rm --entrypoint sh {remedy.q(image)} -c {shlex.quote('command -v ' + look)}"
+                probe = (f"docker run --rm --entrypoint sh {remedy.q(image)} -c "
+                         + (shlex.quote("command -v " + exe) if exe else '"command -v $exe"'))
             steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "
                          "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
-                         f"`{probe}`.{why}")
+                         + (f"`{probe}`.{why}" if exe else f"```\n{read}{probe}\n```{why}"))
             why = ""
             if f.get("crlf") and not remedy.is_windows(ev):
                 steps.append("The script has Windows line endings (`\\r` in the shebang): convert it with "

@@ -297,17 +297,18 @@ class DatabaseConnectionFailed(Pattern):
                          "database URL, private hosted zones associated with the VPC, and that the VPC has DNS "
                          f"resolution enabled.{why}")
             if known_host:
-                steps.append("Resolve it from a one-off copy of the task (same network): "
+                steps.append(f"Resolve it from a one-off copy of the task ({remedy.same_network(ev)}): "
                              f"`{remedy.probe(ev, name, f'getent hosts {known_host} || nslookup {known_host}')}`.")
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
         if cause in ("refused", "timeout") and known_host and port and not local:
-            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+            steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
-                         "(refused = nothing listens or a security group rejects, timed out = routing/security "
-                         "group; the image needs `nc`).")
-        if cause in ("refused", "timeout", "dns", None) and not (local and not sidecar and not others):
+                         "(refused = the host answered but nothing listens on the port; timed out = a security "
+                         "group, NACL or route drops the packets, since security groups drop silently; the image "
+                         "needs `nc`).")
+        if cause in ("refused", "timeout", None) and not (local and not sidecar and not others):
             # (a loopback address with no such container in the task never starts answering)
             loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
                     else "does not fail the whole run")

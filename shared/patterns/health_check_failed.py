@@ -340,7 +340,9 @@ class HealthCheckFailed(Pattern):
         tg_name = tg.split("/")[-2] if tg and tg.startswith("arn:") and tg.count("/") >= 2 else tg
         cause = f.get("cause")
         container = m.container or "the container"
-        path = f.get("health_check_path") or f.get("observed_path") or "/health"
+        # The path only when the evidence gives it: "/health" would be a guess stated as a fact.
+        path = f.get("health_check_path") or f.get("observed_path") or "the health path"
+        known_path = path.startswith("/")
         port = next((p for p in (f.get("expected_port"), f.get("health_check_port"), f.get("listen_port"))
                      if p is not None and str(p).isdigit()), None)
         if port is None:
@@ -363,13 +365,15 @@ class HealthCheckFailed(Pattern):
             steps.append(f"Make the app listen on {f.get('expected_port')} (usually a PORT variable) or change the "
                          f"container port mapping and the target group to {f.get('listen_port')}.")
         elif cause == "path-not-found":
-            rows.append((f"path {path}", f"no route {path}", "404"))
-            steps.append(f"Add a `{path}` route returning 200, or change the target group's health-check path to a "
+            rows.append((f"path {path}" if known_path else "its health path", f"no route {path}" if known_path
+                         else "no such route", "404"))
+            steps.append(f"Add {f'a `{path}` route' if known_path else 'the target group health path (its HealthCheckPath) as a route'} returning 200, or change the target group's health-check path to a "
                          "route the app already answers 200 on (elbv2 modify-target-group, or the load balancer "
                          "settings of your infrastructure code).")
         elif cause == "server-error":
-            rows.append((f"path {path}", "route errors", ", ".join(f.get("status_codes", ["5xx"]))))
-            steps.append(f"The health route itself fails: read the errors logged around the `{path}` requests; keep "
+            rows.append((f"path {path}" if known_path else "its health path", "route errors",
+                         ", ".join(f.get("status_codes", ["5xx"]))))
+            steps.append(f"The health route itself fails: read the errors logged around the {f'`{path}`' if known_path else 'health-check'} requests; keep "
                          "the health check cheap and independent of the database and other services.")
         elif cause == "timeout":
             rows.append((f"timeout {f.get('timeout_seconds', 5)}s", "answers slower", "timeout"))
@@ -410,8 +414,8 @@ class HealthCheckFailed(Pattern):
                                          "balancer cannot reach.",
                         "wrong-port": f": {container} listens on {f.get('listen_port')}, the check uses "
                                       f"{f.get('expected_port')}.",
-                        "path-not-found": f": the health path {path} answers 404.",
-                        "server-error": f": the health path {path} answers with server errors.",
+                        "path-not-found": f": {'the health path ' + path if known_path else 'the health path'} answers 404.",
+                        "server-error": f": {'the health path ' + path if known_path else 'the health path'} answers with server errors.",
                         "timeout": ": the health checks time out.",
                         "no-requests-seen": ": the health checks never reached the application.",
                         }.get(cause or "", ".")) + mismatch,

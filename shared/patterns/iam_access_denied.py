@@ -196,6 +196,13 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
     return remedy.arn(ev, service, value if named else "*")
 
 
+# boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
+_ENV_CREDENTIALS = re.compile(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
+                              r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
+_ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
+                  "secrets[?starts_with(name, 'AWS_')].name]"
+
+
 class IamAccessDenied(Pattern):
     id = "iam-access-denied"
     explained_by = ("taskRoleArn", "executionRoleArn")
@@ -332,6 +339,18 @@ class IamAccessDenied(Pattern):
             steps.append(f"The request was refused {f['deny']}: adding an Allow will not help. Find and change that "
                          f"deny (service control policy, permissions boundary, or the resource's own policy).{why}")
             why = ""
+        # The SDK said it used keys from the environment: the caller is the IAM user behind them, not the task role.
+        env_keys = next((i for i, t in enumerate(ev.logs.texts) if _ENV_CREDENTIALS.search(t)), None)
+        if env_keys is not None and not (role and kind in ("task role", "execution role")
+                                         and ":assumed-role/" in str(f.get("principal") or "")):
+            steps.append("The SDK used access keys from the container's environment (AWS_ACCESS_KEY_ID / "
+                         "AWS_SECRET_ACCESS_KEY), so the denied caller is the IAM user behind those keys, not the "
+                         f"task role: remove them from {container}'s environment (and secrets) in the task "
+                         "definition so the SDK falls back to the task role, and give the task role the statement "
+                         "below. "
+                         + f"`{remedy.describe_task_definition(ev, _ENV_KEYS_QUERY)}` shows where they come from."
+                         + remedy.because(f"logs[{ev.logs.containers[env_keys] or container}]", ev.logs.texts[env_keys]))
+            target = "the task role"
         if kind == "instance role":
             steps.append("The caller was the EC2 INSTANCE role: the task has no task role, so the SDK fell back to "
                          "the instance profile. Give the task its own `taskRoleArn` with the statement below rather "

@@ -329,11 +329,12 @@ class ImagePullFailed(Pattern):
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        if cause == "platform":  # runtimePlatform or placement is a task definition change: a new revision
-            steps.append(f"Register the task definition change (or push the rebuilt image) and roll it out: "
-                         f"{remedy.roll_out(ev)}.")
-        else:
-            steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
+        # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
+        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause == "platform"
+        steps.append("Then start fresh tasks so the pull is tried again"
+                     + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
+                        if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")
+                        else f": {remedy.rerun(ev)}."))
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

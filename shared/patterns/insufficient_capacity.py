@@ -116,14 +116,16 @@ class InsufficientCapacity(ReasonPattern):
                          "for On-Demand, L-36FBB829 for Spot) against what runs now, and request an increase or "
                          "stop idle tasks (one-off RunTask jobs and crash loops count too).")
         else:
+            spot = resource == "FARGATE_SPOT" or "spot" in (ev.detail.capacity_provider_name or "").lower()
             if remedy.launcher(ev) == "service":
                 steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler "
-                             "retries; spread the service over subnets in more AZs, or add a FARGATE capacity "
-                             "provider next to FARGATE_SPOT.")
+                             "retries; spread the service over subnets in more AZs"
+                             + (", or add a FARGATE capacity provider next to FARGATE_SPOT." if spot else "."))
             else:
                 steps.append("Fargate had no capacity for this size in that Availability Zone: give the task "
-                             "subnets in more AZs, or a FARGATE capacity provider next to FARGATE_SPOT; "
-                             f"{remedy.start_again(ev)}.")
+                             "subnets in more AZs"
+                             + (", or a FARGATE capacity provider next to FARGATE_SPOT" if spot else "")
+                             + f"; {remedy.start_again(ev)}.")
         steps[0] += remedy.cite(m)
         if none:
             steps.append("On an instance that should have joined, read /var/log/ecs/ecs-agent.log (and "

@@ -154,7 +154,7 @@ class NetworkEgressBlocked(Pattern):
         if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])):
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
-            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+            steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
                          "then read its log (the image needs `curl`).")
         return Explanation(

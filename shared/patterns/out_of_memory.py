@@ -190,6 +190,8 @@ class OutOfMemory(Pattern):
         steps: list[str] = []
         # The JVM threw OutOfMemoryError itself (no 137 kill): one of its own pools was full, not the container.
         jvm_own = "JVM" in kind and f.get("exit_code") != 137
+        # V8 aborting at its own heap limit (exit 134 / SIGABRT, "JavaScript heap out of memory"), not killed at 137
+        v8_own = "V8" in kind and f.get("exit_code") not in (137, None)
         if jvm_own and "direct buffer" in kind:
             direct = max(256, (mib // 2) // 256 * 256) if mib else None
             steps.append(f"{container}'s JVM ran out of direct (off-heap) buffer memory, a JVM limit of its own"
@@ -208,9 +210,19 @@ class OutOfMemory(Pattern):
                          "`JAVA_TOOL_OPTIONS=-XX:MaxMetaspaceSize=512m`), and look for class loader leaks on redeploys "
                          f"or dynamic proxies. Roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
+        if v8_own:
+            room = mib
+            heap = f"{int(room * 0.75)}" if room else None
+            steps.append(f"{container}'s Node process hit V8's own heap limit and aborted (exit {f.get('exit_code')}, "
+                         f"not a 137 kill{f' at the container limit of {limit}' if limit else ''}): raising the container "
+                         "memory alone does not raise V8's limit. Set "
+                         + (f"`NODE_OPTIONS=--max-old-space-size={heap}` (75 % of {room} MiB)" if heap else
+                            "`NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory in MiB")
+                         + f" in the container's environment and roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
         if need:
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
-                     else f"its {mib} MiB limit" if jvm_own else f"the {mib} MiB limit it hit")
+                     else f"its {mib} MiB limit" if jvm_own or v8_own else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
@@ -218,7 +230,7 @@ class OutOfMemory(Pattern):
                         f'container has its own limit, `"memory": {need}` on `{container}`')
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
-            steps.append(("If the JVM's pools do not fit, give " if steps else "Give ")
+            steps.append(("If the runtime's heap needs more than the container has, give " if steps else "Give ")
                          + f"{container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
@@ -232,7 +244,7 @@ class OutOfMemory(Pattern):
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
                          f"really needed).{why}")
             why = ""
-        if "V8" in kind:
+        if "V8" in kind and not v8_own:
             room = need or mib
             heap = f"{int(room * 0.75)}" if room else None
             steps.append("Let Node use the memory it has: "

@@ -12,6 +12,8 @@ and its gaps say what could not be read; it is not posted to Slack unless ECS_AU
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 from pydantic import Field
 
 from shared import remediation as remedy
@@ -37,6 +39,24 @@ _SELF_SIGNALS = {
     136: ("SIGFPE", "an arithmetic fault in native code (an integer division by zero)"),
     135: ("SIGBUS", "a bus error in native code (often a memory-mapped file that shrank or /dev/shm too small)"),
 }
+
+
+def _host_events(ev: Evidence) -> str:
+    """Where an EC2 host recorded who stopped a container: docker events over the stop time, the agent log."""
+    if remedy.is_fargate(ev):
+        return ""
+    at = ev.detail.execution_stopped_at or ev.detail.stopping_at or ev.detail.stopped_at
+    if at is None:
+        return ("; on the EC2 instance (the daemon keeps recent events), `docker events --since 24h --until 1s "
+                "--filter event=kill --filter event=stop` lists the signals sent, and /var/log/ecs/ecs-agent.log "
+                "says whether the agent sent them")
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    since = (at - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = (at + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ("; on the EC2 instance (the daemon keeps recent events), "
+            f"`docker events --since {since} --until {until} --filter event=kill --filter event=stop` lists "
+            "the signals sent around the stop, and /var/log/ecs/ecs-agent.log says whether the agent sent them")
 
 
 def _clear_culprit(ev: Evidence) -> str | None:
@@ -97,9 +117,11 @@ class Unknown(Pattern):
                               "and whether it ignores SIGTERM (stopTimeout)")
             if 143 in codes:
                 # 143 is SIGTERM: a request to stop, never the memory limit.
-                advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it in the stop code "
-                              "and the service events, or on an EC2 instance in `docker events` and the ECS agent "
-                              "log (/var/log/ecs/ecs-agent.log) around the stop time")
+                advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it"
+                              + (" (the stop code EssentialContainerExited says ECS did not: something inside the "
+                                 "task or on the host did)" if ev.stop_code == "EssentialContainerExited" else
+                                 " in the stop code and the service events")
+                              + _host_events(ev))
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside."
                          + "".join(f" {a}." for a in advice))

@@ -302,7 +302,9 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
                     out.append(f"Resource {r!r} leaves out the region {f.task.region}")
             if service == "secretsmanager" and not _SECRET_ARN_SUFFIX.search(r):
                 out.append(f"Resource {r!r}: a secret ARN ends in -?????? (the six random characters)")
-            if r.endswith("*") and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb",
+            # every resource of one type (`...:*`, `table/*`): the fix says to narrow it, where the error names none
+            every = re.fullmatch(r"(?:[\w-]+[/:])?\*", r.split(":", 5)[5]) is not None
+            if r.endswith("*") and not every and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb",
                                                    "cloudformation", "ses", "bedrock", "ecs", "ecr", "sns", "sqs"):
                 out.append(f"Resource {r!r}: a wildcard the service does not need")
     return out

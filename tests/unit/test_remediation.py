@@ -151,3 +151,32 @@ def test_a_cdk_asset_is_rebuilt_by_cdk_with_its_platform():
     ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-111122223333-us-east-1:9f3c"
     text = remedy.rebuild_for(evidence([]), ref, "linux/amd64")[0]
     assert "Platform.LINUX_AMD64" in text and "--push" not in text
+
+
+def test_a_probe_of_a_service_task_reads_the_services_security_groups_and_a_rerun_does_not_need_them():
+    """A look from inside tests the network path, so it runs in the task's own security groups (read from the
+    service in the command); a plain re-run may take the VPC default (near miss)."""
+    import shlex
+
+    ev = evidence([], launchType="FARGATE", group="service:api")
+    probe = remedy.probe(ev, "app", "nc -zv -w 5 db 5432")
+    assert "securityGroups=[$(aws ecs describe-services --cluster" in probe and command_problems(probe) == [], probe
+    words = shlex.split(probe)
+    assert words[words.index("--network-configuration") + 1].startswith("awsvpcConfiguration={subnets=[")
+    assert "securityGroups" not in remedy.run_task(ev)
+    assert remedy.same_network(ev) == "same task definition, subnet and security groups"
+    lone = evidence([], launchType="FARGATE", group="family:migrate", startedBy="ecs-deploy")
+    assert "securityGroups" not in remedy.probe(lone, "app", "true") and "default group" in remedy.same_network(lone)
+
+
+def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_repository():
+    """A public/third-party image is rebuilt into an ECR repository of the account; an ECR image of the task
+    is pushed where it was (near miss)."""
+    ev = evidence([])
+    ref, create = remedy.own_repository(ev, "onerahmet/openai-whisper-asr-webservice:latest")
+    assert ref == "111122223333.dkr.ecr.us-east-1.amazonaws.com/openai-whisper-asr-webservice:latest"
+    assert create == "openai-whisper-asr-webservice"
+    assert "create-repository" in remedy.build_for(ev, "nginx:1.25", "linux/arm64")
+    mine = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    assert remedy.own_repository(ev, mine) == (mine, None)
+    assert remedy.build_for(ev, mine, "linux/amd64") == f"`docker buildx build --platform linux/amd64 -t {mine} --push .`"

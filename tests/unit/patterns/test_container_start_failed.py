@@ -110,3 +110,26 @@ def test_exec_format_of_someone_elses_image_runs_it_where_it_was_built_and_never
     assert '"cpuArchitecture": "X86_64"' in finding.remediation[0]
     assert "-t onerahmet/" not in fix and "docker image inspect" not in fix
     assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/onerahmet/openai-whisper-asr-webservice:latest" in fix
+
+
+def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_runs():
+    """No `<the entrypoint ...>` in the probe: the first word of entryPoint (else command) is read first; near
+    miss: a named executable is probed directly."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    unnamed = ('CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:'
+               '348: starting container process caused "exec: \\"docker-entrypoint.sh\\": executable file not found in '
+               '$PATH": unknown')
+    for reason, _named in ((unnamed, None), (OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown',
+                                            "uvicorn")):
+        f = run([], **failed_to_start(reason))
+        if f.facts.get("cause") != "entrypoint-not-found":
+            continue
+        rem = f.remediation
+        assert not any(steps.placeholders(s) for s in rem), rem
+        cmds = [c for s in rem for c in steps.commands(s)]
+        assert all(command_problems(c) == [] for c in cmds), cmds
+        exe = f.facts.get("executable")
+        assert any(("command -v " + exe) in c if exe else '"command -v $exe"' in c for c in cmds), cmds
+        assert any("entryPoint || command" in c for c in cmds) == (exe is None)

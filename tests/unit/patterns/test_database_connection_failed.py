@@ -259,3 +259,18 @@ def test_near_miss_localhost_with_the_database_container_in_the_task_waits_for_i
     finding = run(["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"], **detail)
     assert "`db`" in finding.remediation[0] and "dependsOn" in finding.remediation[0]
     assert "backoff" in "\n".join(finding.remediation)
+
+
+@pytest.mark.parametrize(("line", "retry"), [
+    ("MongoNetworkError: failed to connect to server [127.0.0.1:27017] on first connect [Error: connect ECONNREFUSED "
+     "127.0.0.1:27017]", False),
+    (f"psycopg2.OperationalError: could not translate host name \"{RDS}\" to address: Name or service not known", False),
+    (f"psycopg2.OperationalError: could not connect to server: Connection refused Is the server running on host "
+     f"\"{RDS}\" and accepting TCP/IP connections on port 5432?", True),
+])
+def test_retry_advice_only_where_a_retry_can_succeed(line, retry):
+    """A database on localhost with none in the task, or a name that does not resolve, never comes up by
+    retrying; a refused remote server may (near miss)."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID
+    assert any("retry the first connection" in s for s in f.remediation) == retry, f.remediation

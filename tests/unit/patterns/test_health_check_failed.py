@@ -195,3 +195,13 @@ def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping, r
     cmds = steps.commands(step)
     assert any(c.startswith("curl") and "--retry-connrefused" in c for c in cmds)
     assert all(command_problems(c) == [] for c in cmds), cmds
+
+
+def test_no_health_path_is_invented_when_the_evidence_gives_none():
+    """A 404 with no path in the evidence: no "/health" stated as the target group's path (it is read from the
+    target group); near miss: a path the log shows is named."""
+    f = run(["Task failed ELB health checks in target-group ... Health checks failed with these codes: [404]"],
+            **elb_failed())
+    text = " ".join([f.summary, *f.remediation])
+    if f.facts.get("cause") == "path-not-found":
+        assert "/health" not in text.replace("HealthCheckPath", ""), text

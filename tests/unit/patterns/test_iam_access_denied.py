@@ -259,3 +259,15 @@ def test_an_unnamed_caller_is_the_task_role_and_on_ec2_the_instance_role_fallbac
 def test_near_miss_a_named_task_role_is_named_as_it_is():
     finding = run([DDB])
     assert "orders-api-task-role" in finding.remediation[0] and "taskDefinition.taskRoleArn" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize("env", [True, False])
+def test_keys_from_the_environment_are_removed_first(env):
+    """"Found credentials in environment variables": the caller is the keys' IAM user, so remove them first;
+    near miss: without that line the statement for the role comes first."""
+    logs = (["[INFO] Found credentials in environment variables."] if env else []) + [
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage operation: "
+        "Access to the resource https://sqs.eu-west-3.amazonaws.com/ is denied."]
+    f = run(logs, **exited(1))
+    assert f.pattern == ID
+    assert ("AWS_ACCESS_KEY_ID" in f.remediation[0]) == env, f.remediation

@@ -233,3 +233,18 @@ def test_a_windows_image_of_another_windows_version_is_a_version_mismatch():
     reason = "CannotPullContainerError: a Windows version 10.0.18363-based image is incompatible with a 10.0.17763 host"
     finding = run([], **failed_to_start(reason, box(None, image="registry.example.com/svc:1"), launchType="EC2"))
     assert "Windows Server 2019" in finding.remediation[0] and "cpuArchitecture" not in _fix(finding)
+
+
+def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch_not_a_cpu_one():
+    """"no matching manifest for windows/amd64": run on Linux instances, no rebuild for another CPU; near miss:
+    "descriptor matching platform 'linux/amd64'" builds for linux/amd64 and rolls out a new revision."""
+    win = ("CannotPullContainerError: Error response from daemon: no matching manifest for windows/amd64 10.0.17763 in "
+           "the manifest list entries")
+    f = run([], **failed_to_start(win, box(None, image="nginx:latest")))
+    text = "\n".join(f.remediation)
+    assert "ecs-os-type" in text.replace(".", "-") and "buildx" not in text, text
+    lin = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+           "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(lin), group="service:web")
+    text = "\n".join(f.remediation)
+    assert "--platform linux/amd64" in text and "--task-definition" in text and "--force-new-deployment" in text, text

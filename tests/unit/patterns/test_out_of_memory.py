@@ -155,3 +155,14 @@ def test_gunicorn_workers_killed_offers_fewer_workers_as_the_other_lever():
 def test_near_miss_a_python_memory_error_names_no_gunicorn_workers():
     finding = run(["MemoryError"], **exited(137))
     assert not any("gunicorn" in s for s in finding.remediation)
+
+
+@pytest.mark.parametrize(("code", "own"), [(134, True), (137, False)])
+def test_node_aborting_at_v8s_own_heap_limit_sets_max_old_space_size_first(code, own):
+    """Exit 134 with "JavaScript heap out of memory" is V8's own limit: --max-old-space-size first, no "the limit
+    it hit"; near miss: a 137 kill at the container limit keeps the memory step first."""
+    f = run(["FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"],
+            **exited(code, memory=2048))
+    assert f.pattern == "out-of-memory"
+    assert ("--max-old-space-size" in f.remediation[0]) == own, f.remediation
+    assert ("limit it hit" in "\n".join(f.remediation)) == (not own)

@@ -171,3 +171,25 @@ def test_a_secret_value_that_is_not_json_is_fixed_in_the_secret_not_in_iam_or_th
     assert ("VPC endpoint" in " ".join(f.remediation) or "NAT" in " ".join(f.remediation)) == (not json_fault)
     assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
     assert not any(steps.placeholders(s) for s in f.remediation)
+
+
+@pytest.mark.parametrize(("tail", "kms"), [
+    ("AccessDeniedException: Access to KMS is not allowed status code: 400", True),
+    ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/exec/abc is not authorized to perform: "
+     "secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf "
+     "because no identity-based policy allows the secretsmanager:GetSecretValue action status code: 400", False),
+])
+def test_a_kms_refusal_grants_kms_decrypt_first_not_get_secret_value(tail, kms):
+    """"Access to KMS is not allowed": the role reached Secrets Manager, the key refused: kms:Decrypt first;
+    near miss: a GetSecretValue denial grants GetSecretValue."""
+    from shared.render import steps
+    from tests.support.fixcheck import policy_problems
+
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch "
+              "secret arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf from secrets manager: " + tail)
+    f = run([], **failed_to_start(reason))
+    docs = steps.policies(f.remediation[0])
+    assert docs and all(policy_problems(d) == [] for d in docs)
+    action = docs[0]["Statement"][0]["Action"]
+    assert (action == ["kms:Decrypt"]) == kms and (action == ["secretsmanager:GetSecretValue"]) == (not kms), action

@@ -103,3 +103,18 @@ def test_no_containers_still_gives_runnable_commands():
     f = run([], containers=[], stoppedReason="")
     assert not any(steps.placeholders(s) for s in f.remediation), f.remediation
     assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+
+
+def test_a_143_on_ec2_lists_the_hosts_kill_events_around_the_stop_time_and_fargate_does_not():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    at = {"stoppedAt": "2021-03-14T11:15:51.000Z", "executionStoppedAt": "2021-03-14T11:15:51.000Z"}
+    f = run([], **exited(143), launchType="EC2", **at)
+    text = "\n".join(f.remediation)
+    if f.pattern != "unknown":
+        pytest.skip(f.pattern)
+    assert "docker events --since 2021-03-14T11:05:51Z --until 2021-03-14T11:17:51Z --filter event=kill" in text, text
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    f = run([], **exited(143), launchType="FARGATE", **at)
+    assert "docker events" not in "\n".join(f.remediation)
