@@ -68,7 +68,7 @@ def _cause(text: str) -> str | None:
 
 # "mounting fs-0124b682.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by server: No such
 # file or directory": the file system answered, so it exists; the directory it was asked for does not.
-_SERVER_NO_DIR = re.compile(r"\b(fs-[0-9a-f]{8,17})(?:\.efs\.[\w.-]+)?:(?P<path>/[^\s,]*)\s.*?"
+_SERVER_NO_DIR = re.compile(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*)\s.*?"
                             r"(?:reason given by server|server).{0,20}no such file or directory", re.IGNORECASE | re.DOTALL)
 
 
@@ -82,9 +82,22 @@ def _missing_directory(m: Match) -> str | None:
     return None
 
 
-def _create_directory_steps(ev: Evidence, fs: str, path: str, access_point: str | None) -> list[str]:
-    """Create the directory the mount asked for: an access point that creates it, or mkdir from the root."""
+def _create_directory_steps(ev: Evidence, known_fs: str | None, path: str, access_point: str | None) -> list[str]:
+    """Create the directory the mount asked for: an access point that creates it, or mkdir from the root.
+    A file system id the message masked is read from the task definition into `$fs` first."""
     region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    fs = known_fs or '"$fs"'
+    steps = _create_directory(ev, fs, path, access_point, region)
+    if not known_fs:
+        query = ("taskDefinition.volumes[?efsVolumeConfiguration.rootDirectory=='" + path + "'] | "
+                 "[0].efsVolumeConfiguration.fileSystemId" if path != "/" else
+                 "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")
+        steps[0] = (f"The message does not give the file system id: read it first, `fs=$({remedy.describe_task_definition(ev, query)} "
+                    "--output text)`. " + steps[0].replace(f"{fs} answered", "The file system answered", 1))
+    return steps
+
+
+def _create_directory(ev: Evidence, fs: str, path: str, access_point: str | None, region: str) -> list[str]:
     if access_point or path == "/":
         ap = f"`{access_point}`" if access_point else "the volume's access point"
         return [f"{fs} answered, so it exists, but the root directory of {ap} does not exist on it and the access "
@@ -174,9 +187,9 @@ class VolumeMountFailed(Pattern):
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
                          "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
                          "file system policy, and the access point's POSIX user/permissions.")
-        missing_dir = _missing_directory(m) if cause == "not-found" and f.get("file_system") else None
+        missing_dir = _missing_directory(m) if cause == "not-found" else None
         if missing_dir is not None:
-            steps += _create_directory_steps(ev, f["file_system"], missing_dir, f.get("access_point"))
+            steps += _create_directory_steps(ev, f.get("file_system"), missing_dir, f.get("access_point"))
         elif cause == "not-found":
             where = ("fileSystemId, accessPointId, rootDirectory" if remedy.is_fargate(ev) or f.get("file_system")
                      else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")

@@ -123,3 +123,11 @@ def test_a_docker_volume_plugin_is_checked_on_the_host_not_from_the_subnets():
     assert "subnets" not in text
     text = "\n".join(run([], **failed_to_start(POSITIVES[0].values[0])).remediation)
     assert "2049" in text and "docker plugin" not in text
+
+
+def test_a_masked_file_system_id_is_read_from_the_task_definition_into_a_variable():
+    reason = _EFS.format(path="/grafana").replace("fs-0a1b2c3d", "fs-<some numbers>")
+    finding = run([], **failed_to_start(reason))
+    assert 'fs=$(aws ecs describe-task-definition' in finding.remediation[0]
+    assert 'sudo mount -t efs "$fs":/ /mnt/efs' in finding.remediation[0] and "<some numbers>" not in finding.remediation[0]
+    assert not [p for ps in problems(finding).values() for p in ps]
