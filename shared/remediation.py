@@ -666,7 +666,10 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
 # An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
 # -------------------------------------------------------------------------------------------------
 _AWS_HOST = re.compile(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
-_DIAL_PRIVATE = re.compile(r"dial tcp (?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+):443\b")
+_PRIVATE_IP = r"(?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+)"
+# Go "dial tcp 10.0.1.2:443", Node "connect ETIMEDOUT 10.0.1.2:443", Java "[sqs.us-east-1.amazonaws.com/10.0.1.2] failed"
+_DIAL_PRIVATE = re.compile(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
+                           + _PRIVATE_IP.replace("?P<ip>", "?P<ip2>") + r"\]")
 
 
 def private_endpoint(text: str) -> tuple[str, str, str] | None:
@@ -683,7 +686,7 @@ def private_endpoint(text: str) -> tuple[str, str, str] | None:
         svc = "ecr.dkr" if ".dkr.ecr." in f".{name}" else "ecr.api"
     elif svc in ("s3",):
         return None  # the S3 gateway endpoint has no private addresses: a private IP is a proxy or a NAT
-    return name, dial.group("ip"), f"com.amazonaws.{reg}.{svc}"
+    return name, dial.group("ip") or dial.group("ip2"), f"com.amazonaws.{reg}.{svc}"
 
 
 def sender_groups(ev: Evidence) -> str:
