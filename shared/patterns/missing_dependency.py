@@ -105,6 +105,24 @@ def _uses_yarn(ev: Evidence) -> bool:
     return any(_YARN.search(t) for t in ev.logs.texts)
 
 
+_NODE_FRAME = re.compile(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
+_TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "app", "dist-server", "scripts"})
+
+
+def _requiring_subpackage(ev: Evidence) -> str | None:
+    """The folder of the app file that required the missing module, when it is a sub-folder of the app
+    (/app/prometheus/index.js -> /app/prometheus) rather than its root or a build output folder."""
+    for t in ev.logs.texts:
+        hit = _NODE_FRAME.search(t)
+        if not hit or "node_modules" in hit.group(1) or hit.group(1).startswith(("/usr/", "/opt/nodejs")):
+            continue
+        parts = hit.group(1).strip("/").split("/")
+        if len(parts) >= 2 and parts[-1] not in _TOP_DIRS and parts[0] in ("app", "usr", "srv", "home", "opt", "code", "workspace"):
+            return hit.group(1)
+        return None
+    return None
+
+
 def _moved_launcher(module: str) -> str | None:
     """The class the start command should name when it names a Spring Boot launcher the image's Boot
     version does not have: Spring Boot 3.2 moved `org.springframework.boot.loader.JarLauncher` (and
@@ -222,9 +240,12 @@ class MissingDependency(Pattern):
             else:
                 install = ("`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
                            "`npm ci --omit=dev`")
+                sub = _requiring_subpackage(ev)
                 steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "
                              f"{install} in the image build and make sure node_modules is copied into the "
-                             "final stage.")
+                             "final stage." + (f" The file that requires it is in `{sub}`: if that folder has a "
+                             "package.json of its own, it needs its own install there (its own node_modules)."
+                             if sub else ""))
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
         elif lang == "native":
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "

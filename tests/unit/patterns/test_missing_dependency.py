@@ -201,3 +201,15 @@ def test_near_miss_an_app_run_by_npm_installs_with_npm():
     finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
                    "npm ERR! code ELIFECYCLE"])
     assert "npm ci --omit=dev" in finding.remediation[0]
+
+
+def test_a_module_required_from_a_sub_folder_mentions_its_own_install():
+    finding = run(["Error: Cannot find module 'express'",
+                   "    at Object.<anonymous> (/app/metrics/index.js:2:17)"])
+    assert "`/app/metrics`" in finding.remediation[0]
+
+
+def test_near_miss_a_module_required_from_the_app_root_or_its_build_folder_does_not():
+    for frame in ("/app/index.js:2:17", "/app/dist/main.js:2:17"):
+        finding = run(["Error: Cannot find module 'express'", f"    at Object.<anonymous> ({frame})"])
+        assert "own install" not in finding.remediation[0], frame
