@@ -115,7 +115,7 @@ class ContainerHealthCheckFailed(Pattern):
                      + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
         # Containers that never started because they wait on this one being HEALTHY (dependsOn).
         waiting = [c.name for c in ev.detail.containers
-                   if c.name != name and c.exit_code is None and not c.reason
+                   if c.name and c.name != name and c.exit_code is None and not c.reason
                    and (c.health_status or "").upper() != "UNHEALTHY"] if name else []
         if waiting and any((c.health_status or "").upper() == "UNHEALTHY" for c in ev.detail.containers):
             chained = [w for w in waiting if (cd := ev.container_definition(w)) and (name, "HEALTHY") in cd.depends_on]

@@ -243,12 +243,13 @@ class SecretsRetrievalFailed(Pattern):
                             + ")" if char else "")
                          + ". Store the value as a JSON object (`{\"KEY\": \"value\"}`), or reference the whole "
                          f"secret without the `:KEY::` suffix. This is not a permission or network fault.{why}")
+            # valueFrom arn:...:secret:NAME-AbCdEf:KEY:STAGE:ID -> the secret's ARN: drop the last three fields
+            query = ("taskDefinition.containerDefinitions[].secrets[?contains(valueFrom, ':secretsmanager:')]"
+                     ".valueFrom[]")
             steps.append("Find the secret whose value does not parse: ```\n"
-                         + remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")
-                         + " --output text | tr '\\t' '\\n' | grep ':secretsmanager:' | cut -d: -f1-7 | sort -u | "
-                         "while read -r arn; do\n"
-                         "  aws secretsmanager get-secret-value --secret-id \"$arn\" --query SecretString --output text "
-                         "| python3 -m json.tool >/dev/null || echo \"$arn: not a JSON object\"\n"
+                         f"for ref in $({remedy.describe_task_definition(ev, query)} --output text); do\n"
+                         '  aws secretsmanager get-secret-value --secret-id "${ref%:*:*:*}" --query SecretString '
+                         '--output text | python3 -m json.tool >/dev/null || echo "$ref: not a JSON object"\n'
                          "done\n```")
         else:
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "

@@ -240,11 +240,20 @@ def command_problems(cmd: str) -> list[str]:
         return [f"`{cmd[:80]}`: does not parse ({exc})"]
     if not words:
         return []
-    if words[0] == "aws":
-        return aws_problems(words)
-    if words[0] == "docker":
-        return _docker_problems(words)
-    return []
+    # a pipeline or a list (`aws ecr get-login-password | docker login ...`): check each command of it
+    parts: list[list[str]] = [[]]
+    for w in words:
+        if w in ("|", "||", "&&", ";") or w.startswith((">", "2>")):
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    out: list[str] = []
+    for part in (p for p in parts if p):
+        if part[0] == "aws":
+            out += aws_problems(part)
+        elif part[0] == "docker":
+            out += _docker_problems(part)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

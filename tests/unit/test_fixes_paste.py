@@ -168,3 +168,12 @@ def test_the_first_step_cites_its_evidence(findings):
            if f.remediation and f.pattern not in ("expected-stop", "unknown")
            and not any("(Why: " in step for step in f.remediation)]
     assert not bad, "\n".join(bad[:30])
+
+
+def test_a_pipeline_is_checked_command_by_command():
+    """`aws ecr get-login-password | docker login ...`: the options after the pipe are docker's, not aws's; a bad
+    option before the pipe is still caught (near miss)."""
+    ok = "aws ecr get-login-password | docker login --username AWS --password-stdin 1.dkr.ecr.us-east-1.amazonaws.com"
+    assert command_problems(ok) == []
+    bad = "aws ecr get-login-password --bogus | docker login --username AWS --password-stdin x"
+    assert any("--bogus" in p for p in command_problems(bad))
