@@ -81,6 +81,29 @@ class ContainerStartFailedFacts(Facts):
 _CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 
+
+# hcsshim: a Windows image of another Windows Server version than the host (process isolation needs the same).
+_WINDOWS_HOST_MISMATCH = re.compile(r"container operating system does not match the host operating system"
+                                    r"|0xc0370101", re.IGNORECASE)
+_LTSC = re.compile(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
+
+
+def _windows_version_steps(ev: Evidence, image: str) -> list[str]:
+    """The image's Windows Server version differs from the container instance's."""
+    tag = _LTSC.search(image or "")
+    said = f" (its tag says {tag.group(0)})" if tag else ""
+    year = tag.group(1) if tag and tag.group(1) else "2022"
+    ci = ev.detail.container_instance_arn
+    check = (f" See the instance's: `aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
+             f"--container-instances {remedy.q(ci)} --query \"containerInstances[0].attributes[?name=='ecs.os-family'].value\"`."
+             if ci else "")
+    return [f"The image's Windows Server version{said} is not the container instance's: Windows containers in "
+            "process isolation need the host's version, an operating-system mismatch no command or entrypoint "
+            "change fixes. Use the image tag built for the instances' version (e.g. ltsc2019 on Windows Server 2019), "
+            "or run the task on instances of the image's version (the ECS-optimized Windows AMI of that release, "
+            f"pinned with the placement constraint `attribute:ecs.os-family == WINDOWS_SERVER_{year}_CORE` or its "
+            f"`_FULL` family).{check}"]
+
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
     explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
@@ -179,6 +202,8 @@ class ContainerStartFailed(Pattern):
                 steps += [lead + run_other, *rebuild]
             if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img):
                 steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
+        elif _WINDOWS_HOST_MISMATCH.search(" ".join(p.text for p in m.proofs)):
+            steps += _windows_version_steps(ev, image)
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "

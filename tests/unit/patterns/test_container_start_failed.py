@@ -133,3 +133,22 @@ def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_run
         exe = f.facts.get("executable")
         assert any(("command -v " + exe) in c if exe else '"command -v $exe"' in c for c in cmds), cmds
         assert any("entryPoint || command" in c for c in cmds) == (exe is None)
+
+
+def test_a_windows_host_os_mismatch_is_a_version_mismatch_not_an_entrypoint_check():
+    reason = ("CannotStartContainerError: Error response from daemon: hcsshim::CreateComputeSystem abc: The container "
+              "operating system does not match the host operating system.")
+    detail = {"stopCode": "TaskFailedToStart", "launchType": "EC2",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "reason": reason,
+                              "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/portal:4.8-ltsc2022"}]}
+    finding = run([], **detail)
+    assert "WINDOWS_SERVER_2022_CORE" in finding.remediation[0] and "docker run" not in finding.remediation[0]
+
+
+def test_near_miss_an_unexplained_start_failure_keeps_the_local_run():
+    detail = {"stopCode": "TaskFailedToStart",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "image": "repo/app:1",
+                              "reason": "CannotStartContainerError: Error response from daemon: failed to start"}]}
+    finding = run([], **detail)
+    assert finding.pattern == "container-start-failed"
+    assert "docker run" in finding.remediation[0] and "WINDOWS_SERVER" not in finding.remediation[0]
