@@ -68,6 +68,9 @@ _AGENT_NEEDLES = ("error while pulling", "error pulling image", "cannotpullconta
                   "pull access denied", "failed to resolve ref", "manifest unknown")
 
 
+_MASKED_REF = re.compile(r"^[xX*#.]+$|^[xX*]{4,}[\w.-]*$")
+
+
 def _image(text: str) -> str | None:
     for regex in _IMAGE:
         m = regex.search(text)
@@ -243,6 +246,8 @@ class ImagePullFailed(Pattern):
     def _build(self, ev: Evidence, container: str | None, image: str | None, text: str, proof: Proof,
                confidence: float) -> Match:
         c = ev.container(container)
+        if image and _MASKED_REF.match(image):
+            image = None  # a reporter's mask ("xxxxx.xxx"), not a reference: the event's image is the one
         if not image and c and c.image:
             image = c.image
         facts = {"image": image, "cause": _cause(text), "container": container}

@@ -248,3 +248,16 @@ def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch_not_a_cpu_one():
     f = run([], **failed_to_start(lin), group="service:web")
     text = "\n".join(f.remediation)
     assert "--platform linux/amd64" in text and "--task-definition" in text and "--force-new-deployment" in text, text
+
+
+def test_a_reference_the_reporter_masked_falls_back_to_the_events_image():
+    reason = ('CannotPullContainerError: inspect image has been retried 1 time(s): failed to resolve ref "xxxxx.xxx": '
+              "unexpected status code [manifests 6981141]: 403 Forbidden")
+    finding = run([], **failed_to_start(reason))
+    assert finding.facts["image"] == IMAGE and "ECR pull permissions" in finding.remediation[0]
+
+
+def test_near_miss_a_real_reference_in_the_message_is_kept():
+    reason = ('CannotPullContainerError: failed to resolve ref "docker.io/acme/xapp:1": pull access denied')
+    finding = run([], **failed_to_start(reason, box(None, image="acme/xapp:1")))
+    assert finding.facts["image"] == "docker.io/acme/xapp:1"
