@@ -185,7 +185,15 @@ class ContainerStartFailed(Pattern):
         image = remedy.image(ev, f.get("container")) or "<the image of the container>"
         why = remedy.cite(m)
         steps: list[str] = []
-        if cause == "exec-format":
+        if cause == "exec-format" and (ev.detail.launch_type or "").upper() == "EXTERNAL":
+            # ECS Anywhere: the host is whatever machine registered; runtimePlatform does not choose it.
+            steps.append("The image was built for another CPU architecture than the external (ECS Anywhere) host "
+                         "that ran it. Compare the two: `uname -m` on the host (aarch64 = arm64, x86_64 = amd64) and "
+                         f"`docker manifest inspect {remedy.q(image)}` (the platforms the image has); then use a "
+                         "tag built for the host's architecture, or build one with docker buildx and the option "
+                         "--platform linux/arm64 (or linux/amd64) to match it. runtimePlatform does not pick external hosts: with hosts of both kinds, "
+                         "constrain placement on the attribute `ecs.cpu-architecture`.")
+        elif cause == "exec-format":
             arch = str(f.get("cpu_architecture") or "")
             target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
             other = "X86_64" if target == "arm64" else "ARM64"

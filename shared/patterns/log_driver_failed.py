@@ -68,6 +68,8 @@ class LogDriverFailedFacts(Facts):
     log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
 
 
+
+
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
     explained_by = ("logConfiguration", "executionRoleArn")
@@ -154,7 +156,7 @@ class LogDriverFailed(Pattern):
                      "the container instances' subnets (the agent sends the logs from the instance)")
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
                          f"VPC endpoint `com.amazonaws.{region}.logs` reachable from {where}.{why}")
-        if not endpoint:  # a timeout to a resolved endpoint does not depend on the group or its region
+        if cause != "network":  # a network failure does not depend on the group or its region
             steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
                          "`awslogs-group`) matches where the group really lives.")
         return Explanation(

@@ -133,10 +133,14 @@ class NetworkEgressBlocked(Pattern):
             public_pull = bool(ev.detail.pull_stopped_at) and ".dkr.ecr." not in img and bool(img)
             if public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
+                # Neither host nor port is guessed when the log names none: the pull also went out on 443.
+                dest = (f"{host}:{f['port']}" if f.get("port") else host) if f.get("host") or f.get("url") else \
+                    "the host the app calls (the stack trace's frame names the call)"
                 steps.append(f"The task pulled `{img}` from a public registry through the same network interface, "
-                             f"so it has a route out: the block is specific to {host}:{port}. Check the task "
-                             f"security group's outbound rules allow TCP {port}, and any firewall or allow-list on "
-                             f"the far side.{why}")
+                             f"so it has a route out: the block is specific to {dest}. Check the task security "
+                             "group's outbound rules for a destination-restricted rule (a prefix list or CIDR that "
+                             f"leaves it out{', or its port ' + str(f['port']) if f.get('port') else ''}), "
+                             f"the subnet's NACL, and any firewall or allow-list on the far side.{why}")
             elif route == "none":
                 steps.append("The task's subnet has no route to the internet (no NAT gateway or internet gateway "
                              "route in its route table): that is why the connection times out.")

@@ -152,3 +152,15 @@ def test_near_miss_an_unexplained_start_failure_keeps_the_local_run():
     finding = run([], **detail)
     assert finding.pattern == "container-start-failed"
     assert "docker run" in finding.remediation[0] and "WINDOWS_SERVER" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("launch", "external"), [("EXTERNAL", True), ("FARGATE", False)])
+def test_an_external_host_compares_its_own_architecture_and_gets_no_runtime_platform(launch, external):
+    """ECS Anywhere: uname -m on the host against the image, no runtimePlatform (it does not select external
+    hosts); near miss: Fargate keeps runtimePlatform."""
+    f = run(["exec /usr/local/bin/app: exec format error"], **exited(1), launchType=launch)
+    if f.facts.get("cause") != "exec-format":
+        pytest.skip(str(f.facts))
+    text = "\n".join(f.remediation)
+    assert ("uname -m" in text) == external
+    assert ('"runtimePlatform"' in text) == (not external), text

@@ -161,3 +161,17 @@ def test_an_unknown_log_group_is_read_from_the_task_definition_so_the_commands_r
     assert m is not None
     rem = "\n".join(PATTERN.explain(m, ev).remediation)
     assert "log-group:/ecs/orders-api:*" in rem and "describe-task-definition" not in rem
+
+
+@pytest.mark.parametrize(("ip", "endpoint_exists"), [("10.20.10.16", True), ("52.94.133.131", False)])
+def test_a_timeout_to_a_private_logs_address_is_the_endpoints_security_group(ip, endpoint_exists):
+    """The logs endpoint resolved to a private address: an interface endpoint exists, its security group drops
+    443; near miss: a public address keeps the NAT / endpoint advice."""
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              f"\"https://logs.us-east-1.amazonaws.com/\": dial tcp {ip}:443: i/o timeout : exit status 1")
+    f = run([], **failed_to_start(reason))
+    assert f.facts.get("cause") == "network"
+    first = f.remediation[0]
+    assert ("endpoint's security group" in first) == endpoint_exists, first
+    assert ("NAT gateway" in first) == (not endpoint_exists)

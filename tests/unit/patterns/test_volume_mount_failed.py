@@ -131,3 +131,16 @@ def test_a_masked_file_system_id_is_read_from_the_task_definition_into_a_variabl
     assert 'fs=$(aws ecs describe-task-definition' in finding.remediation[0]
     assert 'sudo mount -t efs "$fs":/ /mnt/efs' in finding.remediation[0] and "<some numbers>" not in finding.remediation[0]
     assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_a_missing_root_directory_on_an_existing_file_system_is_named():
+    """"reason given by server: No such file or directory" for fs:/path: the file system exists, the directory
+    does not: create it; near miss: a file system that does not exist keeps the exists/volumes check."""
+    reason = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4:"
+              " mounting fs-0123456789abcdef0.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by "
+              "server: No such file or directory")
+    f = run([], **failed_to_start(reason))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert "/var/jenkins_home" in f.remediation[0] and "mkdir" in f.remediation[0], f.remediation
+    assert "sourcePath" not in "\n".join(f.remediation)
