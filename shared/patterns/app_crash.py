@@ -312,7 +312,18 @@ class AppCrash(Pattern):
         name = remedy.container_name(ev, f.get("container"))
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
-        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        root = _root_cause(ev, m.anchor)
+        if root:
+            # The thrown error wraps another (Node `[cause]:`, Java `Caused by:`): the innermost one is what to fix.
+            text, line = root
+            hint = (" The database already has what the migration creates: the migration history (its journal "
+                    "table) and the schema disagree; baseline the migrations or reset that database, rather than "
+                    "changing the code." if re.search(r"already exists", text, re.I) and re.search(r"migrat", exc, re.I)
+                    else "")
+            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
+                         + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
+        else:
+            steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "
@@ -320,7 +331,7 @@ class AppCrash(Pattern):
                         f"without its development setup (`{exc}`). Keep it out of the production build: Gradle "
                         "`developmentOnly`/`testImplementation`, Maven `optional` dependency or `test` scope, "
                         f"or switch it off outside the dev profile.{remedy.cite(m)}")
-        local = _local_refusal(exc)
+        local = _local_refusal(exc) or (_local_refusal(root[0]) if root else None)
         if local and not dev:
             steps[0] = _local_refusal_step(ev, f.get("container"), local) + remedy.cite(m)
         if remedy.family_revision(ev) and name:
@@ -348,6 +359,22 @@ class AppCrash(Pattern):
                      + f": {exc[:200]}."),
             remediation=steps,
         )
+
+
+_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
+    """The innermost cause of the error at `anchor` (the last `[cause]:` / `Caused by:` of its trace) and its line."""
+    if anchor is None:
+        return None
+    found = None
+    end = min(len(ev.logs.texts), anchor + 60)
+    for i in range(anchor + 1, end):
+        c = _CAUSE.match(ev.logs.texts[i])
+        if c:
+            found = (c.group("text").strip().rstrip("{").strip(), i)
+    return found
 
 
 PATTERN = AppCrash()

@@ -288,7 +288,10 @@ class DatabaseConnectionFailed(Pattern):
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "
                          "password in the task's secret (rotation may have changed it), the user exists and may "
-                         f"connect from the task's address (pg_hba.conf / MySQL host grants / IAM auth token).{why}")
+                         "connect from the task's address ("
+                         + {"postgres": "pg_hba.conf, or an IAM auth token for RDS IAM authentication",
+                            "mysql": "the user's host grants, or an IAM auth token for RDS IAM authentication",
+                            "mariadb": "the user's host grants"}.get(engine, "the server's access rules") + f").{why}")
             steps.append("See which secret and variables carry the credentials: "
                          f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`; compare the secret's current "
                          "value with the database user's password.")

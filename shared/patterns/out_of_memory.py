@@ -262,7 +262,7 @@ class OutOfMemory(Pattern):
                          f"memory (now {limit or 'unknown'}).{why}")
         steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
                      f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
-                     "(Container Insights) before the kill.")
+                     "(Container Insights) " + ("before it exited." if jvm_own or v8_own else "before the kill."))
         return Explanation(
             title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
             summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"

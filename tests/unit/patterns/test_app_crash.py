@@ -229,3 +229,23 @@ def test_near_miss_a_sidecar_in_the_task_is_waited_for_and_a_remote_refusal_keep
     finding = run(["Error: connect ECONNREFUSED 127.0.0.1:8126"], **detail)
     assert "dependsOn" in finding.remediation[0] and "`datadog-agent`" in finding.remediation[0]
     assert run(["Error: connect ECONNREFUSED 10.0.0.5:5672"], **exited(1)).remediation[0].startswith("Fix the error")
+
+
+@pytest.mark.parametrize(("logs", "root"), [
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10) {",
+      '  [cause]: PostgresError: relation "users" already exists'], 'PostgresError: relation "users" already exists'),
+    (['Exception in thread "main" java.lang.IllegalStateException: Failed to start', "\tat app.Main.main(Main.java:9)",
+      "Caused by: java.io.IOException: wrapped", "Caused by: java.net.UnknownServiceException: no codec"],
+     "java.net.UnknownServiceException: no codec"),
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10)"], None),
+])
+def test_a_wrapped_error_leads_with_its_innermost_cause(logs, root):
+    """Node `[cause]:` / Java `Caused by:`: step 1 names the innermost cause; near miss: an unwrapped error keeps
+    "fix the error at file:line"."""
+    f = run(logs, **exited(1))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    if root:
+        assert root in f.remediation[0], f.remediation[0]
+    else:
+        assert f.remediation[0].startswith("Fix the error")
