@@ -320,6 +320,20 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
+def unrunnable(f: Finding) -> list[str]:
+    """Commands and policies that hold a placeholder of ours (any `<...>`, known value or not): they do not run
+    or validate as pasted. A reporter's own placeholder quoted from the evidence is not ours."""
+    quoted = _evidence_text(f)
+    out: list[str] = []
+    for n, step in enumerate(f.remediation, 1):
+        items = steps.commands(step) + [d if isinstance(d, str) else json.dumps(d) for d in steps.policies(step)]
+        for item in items:
+            holes = [m.group(0) for m in steps.PLACEHOLDER.finditer(item) if m.group(0) not in quoted]
+            if holes:
+                out.append(f"step {n}: {', '.join(holes)} in `{item[:100]}`")
+    return out
+
+
 def problems(f: Finding) -> dict[str, list[str]]:
     for_known, bare = placeholder_problems(f)
     cmds: list[str] = []
@@ -329,4 +343,5 @@ def problems(f: Finding) -> dict[str, list[str]]:
             cmds += [f"step {n}: {p}" for p in command_problems(cmd)]
         for doc in steps.policies(step):
             pols += [f"step {n}: {p}" for p in policy_problems(doc, f)]
-    return {"placeholders": for_known, "bare placeholders": bare, "commands": cmds, "policies": pols}
+    return {"placeholders": for_known, "bare placeholders": bare, "commands": cmds, "policies": pols,
+            "placeholders in commands": unrunnable(f)}
