@@ -158,6 +158,11 @@ def is_windows(ev: Evidence) -> bool:
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
+def is_windows_image(ref: str | None) -> bool:
+    """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
+    return bool(ref and _WINDOWS_IMAGE.search(ref))
+
+
 def is_fargate(ev: Evidence) -> bool:
     d = ev.detail
     return (d.launch_type or "").upper() == "FARGATE" or "FARGATE" in (d.capacity_provider_name or "").upper() or (
@@ -572,3 +577,161 @@ def cite(m: Any, index: int = 0) -> str:
     """because() for a proof of a Match (the first one unless told)."""
     proofs = getattr(m, "proofs", ())
     return because(proofs[index].source, proofs[index].text) if proofs else ""
+
+
+# -------------------------------------------------------------------------------------------------
+# Images: whose they are, and how to get one for another platform
+# -------------------------------------------------------------------------------------------------
+_ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_REF = re.compile(r"^[a-z0-9][\w.-]*(?::\d+)?(?:/[\w.-]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$",
+                  re.IGNORECASE)
+
+
+_CDK_ASSETS = re.compile(r"^cdk-[a-z0-9]+-container-assets-")
+
+
+def image_parts(ref: str) -> tuple[str | None, str, str | None, str | None]:
+    """(registry, repository, tag, digest) of an image reference, by Docker's grammar: the first
+    component is a registry only when it holds a `.` or `:` or is `localhost`; the tag is what follows
+    the last `:` after the last `/`; a digest follows `@`."""
+    name, _, digest = ref.strip().partition("@")
+    registry: str | None = None
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, name = first, rest
+    tag: str | None = None
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, _, tag = name.rpartition(":")
+    return registry, name, tag, digest or None
+
+
+def is_image_ref(ref: str | None) -> bool:
+    """A reference Docker accepts (not a word read from a sentence with spaces, quotes or brackets)."""
+    return bool(ref) and bool(_REF.match(str(ref)))
+
+
+def own_ecr(ev: Evidence, ref: str | None) -> bool:
+    """The image lives in a private ECR repository of the task's own account: one this team can push to.
+    Docker Hub (official `library/` images or anyone's repository), public ECR, GHCR, Quay or another
+    account's ECR are someone else's."""
+    if not ref or not is_image_ref(ref):
+        return False
+    registry = image_parts(ref)[0] or ""
+    m = _ECR_REGISTRY.match(registry)
+    if not m:
+        return False
+    acct = account(ev)
+    return acct is None or m.group("account") == acct
+
+
+def ecr_copy_name(ev: Evidence, ref: str) -> str:
+    """Where a copy of someone else's image goes in the task's own ECR: the same repository path
+    (without Docker Hub's `library/`) and tag, in this account and region."""
+    _, repo, tag, _ = image_parts(ref)
+    repo = repo.removeprefix("library/")
+    acct = account(ev) or ACCOUNT_UNKNOWN
+    reg = region(ev) or REGION_UNKNOWN
+    suffix = ".amazonaws.com.cn" if reg.startswith("cn-") else ".amazonaws.com"
+    return f"{acct}.dkr.ecr.{reg}{suffix}/{repo}:{tag or 'latest'}"
+
+
+def inspect_platforms(ref: str) -> str:
+    """List the platforms an image publishes, from the registry, without pulling it."""
+    return f"docker buildx imagetools inspect {q(ref)}"
+
+
+def ecr_login(ev: Evidence, ref: str) -> str:
+    """How to log in to the registry of an ECR image, as a sentence (two commands, no pipe inside a span:
+    each one runs as pasted)."""
+    registry = image_parts(ref)[0] or ecr_copy_name(ev, ref).split("/", 1)[0]
+    m = _ECR_REGISTRY.match(registry)
+    reg = m.group("region") if m else region(ev) or REGION_UNKNOWN
+    return (f"Log Docker in to {registry} first (user `AWS`; `aws ecr get-login-password --region {reg}` "
+            "prints the token).")
+
+
+def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
+    """Steps to get an image of `ref` for `platform` (linux/arm64, linux/amd64): rebuild and push it
+    when it is the task's own ECR image; else never push to it (Docker Hub's official images, a third
+    party's repository: denied), but pin a tag that publishes the platform or build a copy into the
+    team's own ECR repository and point the task definition at that."""
+    if ref and own_ecr(ev, ref) and _CDK_ASSETS.search(image_parts(ref)[1]):
+        # The CDK bootstrap's asset repository: the tag is a content hash CDK computes; the build is CDK's.
+        const = "LINUX_ARM64" if platform.endswith("arm64") else "LINUX_AMD64"
+        return [f"The image is a CDK container asset (`{ref}`): CDK builds it, so set the asset's platform, "
+                f"`platform: Platform.{const}` on `ContainerImage.fromAsset(...)` / `DockerImageAsset` "
+                "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
+                "registers the task definition."]
+    if ref and own_ecr(ev, ref):
+        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository: "
+                f"`docker buildx build --platform {platform} -t {q(ref)} --push .`. {ecr_login(ev, ref)}"]
+    if not ref or not is_image_ref(ref):
+        return [f"Use an image built for {platform}: rebuild it with `--platform {platform}` into your own ECR "
+                "repository and point the task definition's image at it."]
+    _, repo, _, _ = image_parts(ref)
+    copy = ecr_copy_name(ev, ref)
+    reg = region(ev) or REGION_UNKNOWN
+    registry = image_parts(ref)[0] or ""
+    other = _ECR_REGISTRY.match(registry)
+    whose = (f"`{ref}` is in another account's ECR ({other.group('account')}): rebuild it there if that account is "
+             "yours; otherwise do not push to it:" if other else f"`{ref}` is not your image, so do not push to it:")
+    return [f"{whose} see which platforms it publishes with "
+            f"`{inspect_platforms(ref)}` and pin a tag that has {platform} in the task definition.",
+            f"Or build it from its source for {platform} into your own ECR repository: create the repository with "
+            f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "
+            f"then, in a checkout of its source, run `docker buildx build --platform {platform} -t {q(copy)} "
+            f"--push .` and point the task definition's image at `{copy}`."]
+
+
+# -------------------------------------------------------------------------------------------------
+# An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
+# -------------------------------------------------------------------------------------------------
+_AWS_HOST = re.compile(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
+_PRIVATE_IP = r"(?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+)"
+# Go "dial tcp 10.0.1.2:443", Node "connect ETIMEDOUT 10.0.1.2:443", Java "[sqs.us-east-1.amazonaws.com/10.0.1.2] failed"
+_DIAL_PRIVATE = re.compile(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
+                           + _PRIVATE_IP.replace("?P<ip>", "?P<ip2>") + r"\]")
+
+
+def private_endpoint(text: str) -> tuple[str, str, str] | None:
+    """(host, ip, VPC endpoint service name) when a request to an AWS service's regional host went to a
+    private address on 443 ("Post https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o
+    timeout"): private DNS of an interface VPC endpoint answered, so the endpoint exists and is what
+    does not answer. None for a public address, a DNS failure or a non-AWS host."""
+    dial = _DIAL_PRIVATE.search(text)
+    host = _AWS_HOST.search(text)
+    if not dial or not host:
+        return None
+    name, svc, reg = host.group(1), host.group("svc"), host.group("region")
+    if svc == "ecr":  # api.ecr.<region> / <account>.dkr.ecr.<region>
+        svc = "ecr.dkr" if ".dkr.ecr." in f".{name}" else "ecr.api"
+    elif svc in ("s3",):
+        return None  # the S3 gateway endpoint has no private addresses: a private IP is a proxy or a NAT
+    return name, dial.group("ip") or dial.group("ip2"), f"com.amazonaws.{reg}.{svc}"
+
+
+def sender_groups(ev: Evidence) -> str:
+    """Whose security group sends the traffic: the task's ENI (awsvpc) or the container instances' (bridge
+    or host network mode, where the agent and containers use the instance's network)."""
+    if network_mode(ev) == "awsvpc":
+        return "the task's security group"
+    return "the container instances' security group"
+
+
+def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
+    """The first step when private_endpoint() holds: open the endpoint's security group to the sender on
+    443 and check its policy; adding a NAT route or another endpoint cannot help while private DNS sends
+    the traffic to this one."""
+    hit = private_endpoint(text)
+    if not hit:
+        return None
+    host, ip, service_name = hit
+    reg = service_name.split(".")[2]
+    cmd = (f"aws ec2 describe-vpc-endpoints --region {reg} --filters Name=service-name,Values={service_name} "
+           "--query 'VpcEndpoints[].[VpcEndpointId,VpcId,Groups[].GroupId,PolicyDocument]'")
+    return (f"`{host}` resolved to {ip}, a private address: an interface VPC endpoint (`{service_name}`) with "
+            f"private DNS is in the path, and the connection to it on 443 failed. Allow inbound TCP 443 on the endpoint's "
+            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs and the "
+            f"endpoint policy; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
+            f"this one. Find the endpoint, its security groups and policy: `{cmd}` (none listed: a private "
+            "hosted zone or a custom DNS server maps the name to that address; fix that record).")

@@ -101,6 +101,29 @@ _PASSWD = re.compile(r"etc/passwd: no such file or directory|unable to find user
                      r"entries in passwd file")
 
 
+
+# hcsshim: a Windows image of another Windows Server version than the host (process isolation needs the same).
+_WINDOWS_HOST_MISMATCH = re.compile(r"container operating system does not match the host operating system"
+                                    r"|0xc0370101", re.IGNORECASE)
+_LTSC = re.compile(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
+
+
+def _windows_version_steps(ev: Evidence, image: str) -> list[str]:
+    """The image's Windows Server version differs from the container instance's."""
+    tag = _LTSC.search(image or "")
+    said = f" (its tag says {tag.group(0)})" if tag else ""
+    year = tag.group(1) if tag and tag.group(1) else "2022"
+    ci = ev.detail.container_instance_arn
+    check = (f" See the instance's: `aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
+             f"--container-instances {remedy.q(ci)} --query \"containerInstances[0].attributes[?name=='ecs.os-family'].value\"`."
+             if ci else "")
+    return [f"The image's Windows Server version{said} is not the container instance's: Windows containers in "
+            "process isolation need the host's version, an operating-system mismatch no command or entrypoint "
+            "change fixes. Use the image tag built for the instances' version (e.g. ltsc2019 on Windows Server 2019), "
+            "or run the task on instances of the image's version (the ECS-optimized Windows AMI of that release, "
+            f"pinned with the placement constraint `attribute:ecs.os-family == WINDOWS_SERVER_{year}_CORE` or its "
+            f"`_FULL` family).{check}"]
+
 class ContainerStartFailed(ReasonPattern):
     id = "container-start-failed"
     explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
@@ -196,13 +219,21 @@ class ContainerStartFailed(ReasonPattern):
             arch = str(f.get("cpu_architecture") or "")
             target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
             other = "X86_64" if target == "arm64" else "ARM64"
-            steps.append(f"The image was built for another CPU architecture than the task runs on ({arch or 'see runtimePlatform'}). "
-                         f"Rebuild for the task: {remedy.build_for(ev, image, f'linux/{target}')} "
-                         f"(or `--platform linux/amd64,linux/arm64` for both).")
-            steps.append(f"Or run the task on the image's architecture: task definition "
-                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
-            steps.append(f"Check what the image contains: `docker manifest inspect {remedy.q(image)}` lists the platforms "
-                         "it was built for.")
+            img = remedy.image(ev, f.get("container"))
+            run_other = (f"Run the task on the image's architecture: task definition "
+                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`'
+                         + ("." if remedy.is_fargate(ev) else f" on {other.lower()} container instances."))
+            rebuild = remedy.rebuild_for(ev, img, f"linux/{target}")
+            lead = (f"The image was built for another CPU architecture than the task runs on "
+                    f"({arch or 'see runtimePlatform'}). ")
+            if remedy.own_ecr(ev, img):
+                steps += [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
+            else:  # someone else's image: running it where it was built for is the quickest fix
+                steps += [lead + run_other, *rebuild]
+            if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img):
+                steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
+        elif _WINDOWS_HOST_MISMATCH.search(" ".join(p.text for p in m.proofs)):
+            steps += _windows_version_steps(ev, image)
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "

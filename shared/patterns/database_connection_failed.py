@@ -58,6 +58,14 @@ _DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql
 _TO_A_DATABASE = re.compile(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
                             r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+# How a container of the engine is named or imaged (the database container of the same task).
+_ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
+                 "mysql": ("mysql", "mariadb", "percona"), "redis": ("redis", "valkey", "keydb"),
+                 "mssql": ("mssql", "sqlserver"), "oracle": ("oracle",)}
+# The variables apps commonly read the connection string from, per engine (examples for a step).
+_URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
+             "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
+             "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
 
@@ -220,17 +228,36 @@ class DatabaseConnectionFailed(Pattern):
         name = f.get("container")
         local = host in _LOCAL
         sidecar = next((c.name for c in ev.detail.containers if local and c.name and c.name != name
-                        and engine != "database" and engine in f"{c.name} {c.image or ''}".lower()), None)
-        if sidecar:
+                        and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
+                                                         for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
+        others = [c.name for c in ev.detail.containers if c.name and c.name != name]
+        if sidecar and remedy.network_mode(ev) == "bridge":
+            steps.append(f"`{host}` is {container} itself: in `bridge` network mode the containers of a task do not "
+                         f"share localhost, so the {engine} container `{sidecar}` is not there. Reach it by name with "
+                         f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}:{port or ''}`, or use the `awsvpc` "
+                         f"network mode, where they share localhost.{why}")
+            why = ""
+        elif sidecar:
             steps.append(f"`{host}:{port or ''}` is the {engine} container `{sidecar}` of this same task, which was "
                          f"not ready when {container} connected: make {container} wait for it with `dependsOn` "
                          f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
                          f"{why}")
             why = ""
         elif local:
-            steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
-                         "your database: the database URL/host variable is probably missing or still the local "
-                         f"default. Set it in the task definition and roll it out: {remedy.roll_out(ev)}.{why}")
+            bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
+            at = f"`{bracketed}:{shown}`" if shown else f"`{host}`"
+            vars_ = _URL_VARS.get(engine, ("DATABASE_URL",))
+            query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[environment, secrets]" if name
+                     else "taskDefinition.containerDefinitions[].[environment, secrets]")
+            none = ("and none of this task's other containers (" + ", ".join(f"`{o}`" for o in others)
+                    + f") looks like a {engine} server" if others else
+                    "and this task has no other container: nothing will ever listen there, so retrying cannot help")
+            steps.append(f"The app connects to {at}, which inside a container is the container itself, {none}. "
+                         "Point the app at the real database: set its connection variable (e.g. "
+                         + " / ".join(f"`{v}`" for v in vars_) + ") to the database's endpoint in the task "
+                         f"definition, or add a {engine} container to the task; then roll it out: "
+                         f"{remedy.roll_out(ev)}. See what the task definition sets now: "
+                         f"`{remedy.describe_task_definition(ev, query)}`.{why}")
             why = ""
         elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
             steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "
@@ -286,7 +313,8 @@ class DatabaseConnectionFailed(Pattern):
                          "(refused = the host answered but nothing listens on the port; timed out = a security "
                          "group, NACL or route drops the packets, since security groups drop silently; the image "
                          "needs `nc`).")
-        if cause in ("refused", "timeout", None) and not (local and not sidecar):
+        if cause in ("refused", "timeout", None) and not (local and not sidecar and not others):
+            # (a loopback address with no such container in the task never starts answering)
             loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
                     else "does not fail the whole run")
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "

@@ -38,6 +38,11 @@ _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "Termination
 _DEPLOYMENT = re.compile(r"\(deployment ([\w/-]+)\)")
 
 
+
+# After ECS's SIGTERM: a backtrace a wrapper prints (bundler's "failed to load command", SignalException).
+_SIGTERM_TRACE = re.compile(r"SignalException|bundler: failed to load command|received SIGTERM|"
+                            r"signal: terminated|Goodbye!", re.IGNORECASE)
+
 class ExpectedStopFacts(Facts):
     """The facts of expected-stop."""
 
@@ -107,6 +112,13 @@ class ExpectedStop(Pattern):
             "completed": "Its essential container finished and exited with code 0.",
         }.get(reason or "", "The stop was intended.")
         steps = ["Nothing to fix."]
+        codes = [c.exit_code for c in ev.detail.containers if c.exit_code not in (None, 0, 137, 143)]
+        if codes and reason not in ("completed",) and any(_SIGTERM_TRACE.search(t) for t in ev.logs.texts[-40:]):
+            # A runtime that turns SIGTERM into an exception exits non-zero with a backtrace after a clean stop.
+            steps[0] = (f"Nothing to fix: the exit code {codes[0]} and the backtrace after the shutdown are how the "
+                        "runtime reports the SIGTERM ECS sent (e.g. `bundle exec` raising SignalException), not a "
+                        "crash. To exit 0, let the server handle SIGTERM itself (run it without the wrapper, or "
+                        "trap the signal).")
         if reason == "spot":
             steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; keep some FARGATE "
                          "(on-demand) capacity in the capacity provider strategy for critical services.")

@@ -381,8 +381,15 @@ class IamAccessDenied(Pattern):
                 narrow = (" The error does not name the resource, so the statement allows the action on every such "
                           "resource of the account; narrow it to the one the app uses (the CloudTrail event of the "
                           "denied call names it).")
-            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
-                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}{narrow}")
+            to = f"{target}{f' `{role}`' if role else ''}"
+            if kind == "unknown":
+                # The app's own AWS calls use the task role; on EC2 a task without one falls back to the instance's.
+                to = ("the task role (the task definition's `taskRoleArn`: "
+                      f"`{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`"
+                      + ("" if remedy.is_fargate(ev) else "; a task with none calls AWS as the container instance "
+                         "role, so give it a task role rather than widening the instance role") + ")")
+            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {to}"
+                         f": ```{shown}```{why}{direct}{narrow}")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
             steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")

@@ -68,8 +68,6 @@ class LogDriverFailedFacts(Facts):
     log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
 
 
-# "dial tcp 10.20.10.16:443: i/o timeout": the endpoint resolved to a private (VPC endpoint) address
-_PRIVATE_DIAL = re.compile(r"dial tcp ((?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+):443")
 
 
 class LogDriverFailed(ReasonPattern):
@@ -161,20 +159,15 @@ class LogDriverFailed(ReasonPattern):
                 steps.append("Or create the group once yourself and drop `awslogs-create-group` from the log "
                              f"options: {create}")
             why = ""
-        private = next((p.group(1) for pr in m.proofs if (p := _PRIVATE_DIAL.search(pr.text))), None)
-        where = "the task's subnets" if remedy.network_mode(ev) == "awsvpc" else "the container instances' subnets"
-        sg = "the task's" if remedy.network_mode(ev) == "awsvpc" else "the container instances'"
-        if cause == "network" and private:
-            # The logs endpoint resolved to a private address: an interface endpoint with private DNS is there.
-            steps.append(f"logs.{region}.amazonaws.com resolved to {private}, a private address: an interface VPC "
-                         "endpoint for CloudWatch Logs (private DNS) already serves it, and 443 to it times out. "
-                         f"Allow inbound TCP 443 on the endpoint's security group from {sg} security group, and "
-                         "check the NACLs between the subnets; a NAT route does not help while private DNS points at "
-                         f"the endpoint.{why}")
+        endpoint = remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else "")
+        if cause == "network" and endpoint:
+            steps.append(endpoint + why)
         elif cause == "network":
+            where = ("the task's subnets" if remedy.network_mode(ev) == "awsvpc" else
+                     "the container instances' subnets (the agent sends the logs from the instance)")
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
                          f"VPC endpoint `com.amazonaws.{region}.logs` reachable from {where}.{why}")
-        if cause != "network":
+        if cause != "network":  # a network failure does not depend on the group or its region
             steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
                          "`awslogs-group`) matches where the group really lives.")
         return Explanation(

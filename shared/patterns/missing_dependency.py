@@ -106,6 +106,73 @@ _PYPI = {
     "fitz": "PyMuPDF", "Levenshtein": "python-Levenshtein", "socketio": "python-socketio", "engineio": "python-engineio",
 }
 
+
+_BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
+
+
+_YARN = re.compile(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
+                   r"\.pnp\.c?js", re.IGNORECASE)
+
+
+def _uses_yarn(ev: Evidence) -> bool:
+    """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
+    return any(_YARN.search(t) for t in ev.logs.texts)
+
+
+_NODE_FRAME = re.compile(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
+_TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "app", "dist-server", "scripts"})
+
+
+def _requiring_subpackage(ev: Evidence) -> str | None:
+    """The folder of the app file that required the missing module, when it is a sub-folder of the app
+    (/app/prometheus/index.js -> /app/prometheus) rather than its root or a build output folder."""
+    for t in ev.logs.texts:
+        hit = _NODE_FRAME.search(t)
+        if not hit or "node_modules" in hit.group(1) or hit.group(1).startswith(("/usr/", "/opt/nodejs")):
+            continue
+        parts = hit.group(1).strip("/").split("/")
+        if len(parts) >= 2 and parts[-1] not in _TOP_DIRS and parts[0] in ("app", "usr", "srv", "home", "opt", "code", "workspace"):
+            return hit.group(1)
+        return None
+    return None
+
+
+def _moved_launcher(module: str) -> str | None:
+    """The class the start command should name when it names a Spring Boot launcher the image's Boot
+    version does not have: Spring Boot 3.2 moved `org.springframework.boot.loader.JarLauncher` (and
+    War/PropertiesLauncher) to `org.springframework.boot.loader.launch.`; an older Boot has only the old one."""
+    m = _BOOT_LAUNCHER.match(module.strip())
+    if not m:
+        return None
+    if m.group("launch"):
+        return f"org.springframework.boot.loader.{m.group('cls')}"
+    return f"org.springframework.boot.loader.launch.{m.group('cls')}"
+
+
+def _launcher_explanation(m: Match, ev: Evidence, module: str, container: str) -> Explanation:
+    right = _moved_launcher(module) or module
+    newer = ".launch." in right
+    name = m.facts.get("container") or ev.primary
+    query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[entryPoint, command]" if name
+             else "taskDefinition.containerDefinitions[].[entryPoint, command]")
+    why = ("Spring Boot 3.2 moved its launcher to `" + right + "`: the jar is built with Boot 3.2 or later, "
+           "but the start command still names the old class." if newer else
+           "`" + module + "` exists only in Spring Boot 3.2 and later: the jar is built with an older Boot, "
+           "whose launcher is `" + right + "`.")
+    steps = [f"{why} Change the start command to `{right}` (the ENTRYPOINT of a layered-jar Dockerfile names "
+             "the launcher class), or start the jar with java -jar. If the "
+             "task definition overrides the image's entrypoint or command, fix or remove that override (for an "
+             f"image you do not build, removing it lets the image's own entrypoint run): "
+             f"`{remedy.describe_task_definition(ev, query)}`.{remedy.cite(m)}",
+             f"Register the fixed task definition (or push the rebuilt image) and roll it out: {remedy.roll_out(ev)}."]
+    return Explanation(
+        title=f"Missing dependency: {module}",
+        summary=(f"{container} failed at start-up because its start command names `{module}`, which the jar's "
+                 f"Spring Boot version does not have (it is `{right}`). Nothing is missing from the build."),
+        remediation=steps,
+    )
+
+
 # PHP classes that come from an extension, not from Composer: class (lower case) -> (extension, how to install)
 _PHP_EXTENSIONS: dict[str, tuple[str, str]] = {
     "redis": ("redis", "pecl"), "rediscluster": ("redis", "pecl"), "memcached": ("memcached", "pecl"),
@@ -188,9 +255,14 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:
+                install = ("`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
+                           "`npm ci --omit=dev`")
+                sub = _requiring_subpackage(ev)
                 steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "
-                             "`npm ci --omit=dev` in the image build and make sure node_modules is copied into the "
-                             "final stage.")
+                             f"{install} in the image build and make sure node_modules is copied into the "
+                             "final stage." + (f" The file that requires it is in `{sub}`: if that folder has a "
+                             "package.json of its own, it needs its own install there (its own node_modules)."
+                             if sub else ""))
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
         elif lang == "native" and re.fullmatch(r"(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+", module):
             # A symbol version: the binary was built against a newer C/C++ library than the runtime image has.
@@ -206,13 +278,8 @@ class MissingDependency(Pattern):
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
                          "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
                          "base image that has it. Binaries built against glibc fail on Alpine (musl).")
-        elif lang == "java" and re.fullmatch(r"org\.springframework\.boot\.loader\.(?:Jar|War|Properties)Launcher", module):
-            # Spring Boot 3.2 moved its launchers to org.springframework.boot.loader.launch
-            new_name = module.replace(".loader.", ".loader.launch.")
-            steps.append(f"`{module}` moved in Spring Boot 3.2 to `{new_name}`: the image's jar is newer than the "
-                         "entrypoint/command that names the old class (a task definition override, or the Dockerfile "
-                         f"ENTRYPOINT). Name `{new_name}`, or drop the override and let the image's own entrypoint "
-                         "start it (a plain java -jar of the jar needs no launcher class).")
+        elif lang == "java" and _moved_launcher(module):
+            return _launcher_explanation(m, ev, module, container)
         elif lang == "java":
             steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
                          "plugin) or copy the dependency JARs into the image; check the main class name and the "

@@ -121,7 +121,10 @@ class NetworkEgressBlocked(Pattern):
         why = remedy.cite(m)
         aws = host.endswith(".amazonaws.com") if isinstance(host, str) else False
         steps: list[str] = []
-        if f.get("private_address"):
+        endpoint = remedy.endpoint_unreachable_step(ev, "\n".join(p.text for p in m.proofs)) if aws else None
+        if endpoint:
+            steps.append(endpoint + why)
+        elif f.get("private_address"):
             steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:

@@ -98,6 +98,9 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
     return best[0], source
 
 
+_GUNICORN_KILLED = re.compile(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
+
+
 class OutOfMemory(Pattern):
     id = "out-of-memory"
     explained_by = ("memory", "memoryReservation")
@@ -231,6 +234,11 @@ class OutOfMemory(Pattern):
                          + f"{container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
+        if any(_GUNICORN_KILLED.search(p.text) for p in m.proofs):
+            # gunicorn forks one copy of the app per worker: the worker count multiplies the memory.
+            steps.append("Or run fewer gunicorn workers: each worker is a full copy of the app, so lower "
+                         "`--workers` (or `WEB_CONCURRENCY`) until they fit the container memory, or use "
+                         "`--preload` to share the app's memory between them.")
         if "JVM heap" in kind:
             heap_step = ("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "

@@ -61,8 +61,41 @@ _CAUSES = (
 )
 
 
-_KMS_DENIED = re.compile(r"Access to KMS is not allowed|KMSAccessDenied|kms:Decrypt|Service: AWSKMS|"
-                         r"ciphertext refers to a customer master key", re.IGNORECASE)
+_KMS_DENIED = re.compile(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
+                         r"|(?:denied|not authorized|not allowed).{0,80}\bkms\b|KMS\.\w*(?:AccessDenied|Disabled|"
+                         r"InvalidState)|KMSAccessDenied|Service: AWSKMS|ciphertext refers to a customer master key", re.IGNORECASE)
+_KMS_KEY = re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
+
+
+def _kms_denied(m: Match, f: Mapping[str, Any]) -> bool:
+    """The denial is KMS's, not Secrets Manager's or SSM's: the role reached the secret but may not decrypt
+    it with its customer managed key ("Access to KMS is not allowed", kms:Decrypt)."""
+    text = m.proofs[0].text if m.proofs else ""
+    return str(f.get("action") or "").lower().startswith("kms:") or bool(_KMS_DENIED.search(text))
+
+
+def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> list[str]:
+    """kms:Decrypt on the secret's key for the execution role, and the key policy that must allow it."""
+    secret = m.facts.get("secret")
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    via = "ssm" if ssm else "secretsmanager"
+    key = _KMS_KEY.search(m.proofs[0].text if m.proofs else "")
+    stmt: dict[str, Any] = remedy.statement(["kms:Decrypt"], [key.group(0) if key else remedy.arn(ev, "kms", "key/*")])
+    if not key:  # any key of the account, only when Secrets Manager / SSM asks for it
+        stmt["Condition"] = {"StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com"}}
+    steps = [f"The role reaches the {'parameter' if ssm else 'secret'} but may not decrypt it with its customer "
+             f"managed KMS key: add this statement to {role_txt}: ```{json.dumps(stmt)}```{why}"]
+    if secret and not ssm and not secret.startswith("arn:aws:s3"):
+        find = (f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId --output text")
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt). Read the "
+                     f"key and its policy: `aws kms get-key-policy --policy-name default --key-id \"$({find})\"`.")
+    else:
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt).")
+    return steps
+
+
 _NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
                        r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
 
@@ -150,26 +183,8 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
                          f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
-        kms = cause == "access-denied" and any(_KMS_DENIED.search(p.text) for p in m.proofs)
-        if kms:
-            # The role reached Secrets Manager; the secret's customer managed KMS key refused to decrypt it.
-            stmt = remedy.statement(["kms:Decrypt"], [remedy.arn(ev, "kms", "key/*")])
-            store = "Parameter Store" if ssm else "Secrets Manager"
-            if ssm and secret:
-                pname = secret.split(":parameter", 1)[-1] if secret.startswith("arn:") else secret
-                names = (f"`aws ssm describe-parameters --parameter-filters Key=Name,Values={remedy.q(pname)} "
-                         "--query 'Parameters[0].KeyId'` names")
-            elif secret:
-                names = f"`aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId` names"
-            else:
-                names = "the parameter's KeyId names" if ssm else "the secret's KmsKeyId names"
-            steps.append(f"{store} answered, but the customer managed KMS key that encrypts the "
-                         f"{'parameter' if ssm else 'secret'} refused {role_txt}: allow `kms:Decrypt` on that key: "
-                         f"```{json.dumps(stmt)}``` (narrow `key/*` to the key {names}), and make sure the key "
-                         "policy lets the account's IAM policies grant it (or names the role), e.g. with the "
-                         f"condition `kms:ViaService` {'ssm' if ssm else 'secretsmanager'}.{region}.amazonaws.com; "
-                         f"a key that was deleted or lives in another region cannot be used at all.{why}")
-            why = ""
+        if cause == "access-denied" and _kms_denied(m, f):
+            steps += _kms_steps(ev, m, ssm, role_txt, why)
         elif cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if ssm else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else
@@ -197,6 +212,8 @@ class SecretsRetrievalFailed(ReasonPattern):
             if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
                 steps.append(f"`{secret}` is not a complete secret ARN (no 6-character suffix), so a policy "
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
+        elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
+            steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
             steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "

@@ -204,6 +204,8 @@ def aws_problems(words: list[str]) -> list[str]:
             if nxt is None or nxt.startswith("--"):
                 out.append(f"aws {cli_service} {command}: {w} has no value")
     required = shape.required_members if shape is not None else []
+    # The CLI fills an idempotency token (ClientToken) itself: required by the API, never by the command.
+    required = [r for r in required if not members[r].metadata.get("idempotencyToken")]
     out += [f"aws {cli_service} {command}: missing --{xform_name(r, '-')}" for r in required if r not in given]
     return out
 

@@ -9,6 +9,7 @@ import pytest
 
 from shared import remediation as remedy
 from shared.evidence.model import NetworkFacts
+from shared.render import steps
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence
 
@@ -105,6 +106,57 @@ def test_who_starts_the_task_again(detail, kind):
         assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
     else:
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
+
+
+def test_an_aws_host_dialled_at_a_private_address_points_at_its_interface_endpoint():
+    text = ("failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+            "https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o timeout")
+    assert remedy.private_endpoint(text) == ("logs.us-east-2.amazonaws.com", "10.20.10.16", "com.amazonaws.us-east-2.logs")
+    ecr = ('Head "https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/api/manifests/v42": dial tcp '
+           "172.31.4.9:443: i/o timeout")
+    assert remedy.private_endpoint(ecr)[2] == "com.amazonaws.us-east-1.ecr.dkr"
+    step = remedy.endpoint_unreachable_step(evidence([], launchType="EC2", attachments=[]), text)
+    assert step and "container instances' security group" in step and "NAT" in step
+    for cmd in steps.commands(step):
+        assert command_problems(cmd) == [], cmd
+
+
+@pytest.mark.parametrize("text", [
+    "Post https://logs.us-east-2.amazonaws.com/: dial tcp 52.94.10.3:443: i/o timeout",  # public: no endpoint
+    "dial tcp: lookup logs.us-east-2.amazonaws.com on 10.0.0.2:53: no such host",  # DNS, not the endpoint
+    "Get https://registry.example.org/v2/: dial tcp 10.1.2.3:443: i/o timeout",  # not an AWS service
+])
+def test_near_miss_a_public_address_a_dns_failure_or_another_host_keeps_the_route_advice(text):
+    assert remedy.private_endpoint(text) is None
+
+
+@pytest.mark.parametrize(("ref", "parts"), [
+    ("nginx:latest", (None, "nginx", "latest", None)),
+    ("localhost:5000/app", ("localhost:5000", "app", None, None)),
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.2@sha256:" + "a" * 64,
+     ("111122223333.dkr.ecr.us-east-1.amazonaws.com", "team/api", "1.2", "sha256:" + "a" * 64)),
+    ("grafana/loki:3.0.0", (None, "grafana/loki", "3.0.0", None)),
+])
+def test_image_references_parse_by_dockers_grammar(ref, parts):
+    assert remedy.image_parts(ref) == parts
+
+
+@pytest.mark.parametrize(("ref", "pushes_to_it"), [
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", True),  # the task's own ECR
+    ("999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", False),  # another account's
+    ("nginx:1.27", False), ("public.ecr.aws/nginx/nginx:1", False), ("ghcr.io/acme/api:1", False),
+])
+def test_a_rebuild_is_pushed_only_to_the_tasks_own_ecr(ref, pushes_to_it):
+    text = " ".join(remedy.rebuild_for(evidence([]), ref, "linux/arm64"))
+    assert (f"-t {ref} --push" in text) is pushes_to_it
+    for cmd in [c for s in remedy.rebuild_for(evidence([]), ref, "linux/arm64") for c in steps.commands(s)]:
+        assert command_problems(cmd) == [], cmd
+
+
+def test_a_cdk_asset_is_rebuilt_by_cdk_with_its_platform():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-111122223333-us-east-1:9f3c"
+    text = remedy.rebuild_for(evidence([]), ref, "linux/amd64")[0]
+    assert "Platform.LINUX_AMD64" in text and "--push" not in text
 
 
 def test_a_probe_of_a_service_task_uses_the_services_network_configuration_and_a_rerun_does_not_need_it():

@@ -101,6 +101,17 @@ def test_nearest_neighbour(logs, detail, expected, fires):
     assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires
 
 
+def test_exec_format_of_someone_elses_image_runs_it_where_it_was_built_and_never_pushes_to_it():
+    detail = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                              "image": "onerahmet/openai-whisper-asr-webservice:latest"}],
+              "attributes": [{"name": "ecs.cpu-architecture", "value": "arm64"}]}
+    finding = run(["exec /app/server: exec format error"], **detail)
+    fix = "\n".join(finding.remediation)
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[0]
+    assert "-t onerahmet/" not in fix and "docker image inspect" not in fix
+    assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/onerahmet/openai-whisper-asr-webservice:latest" in fix
+
+
 def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_runs():
     """No `<the entrypoint ...>` in the probe: the first word of entryPoint (else command) is read first; near
     miss: a named executable is probed directly."""
@@ -122,6 +133,25 @@ def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_run
         exe = f.facts.get("executable")
         assert any(("command -v " + exe) in c if exe else '"command -v $exe"' in c for c in cmds), cmds
         assert any("entryPoint || command" in c for c in cmds) == (exe is None)
+
+
+def test_a_windows_host_os_mismatch_is_a_version_mismatch_not_an_entrypoint_check():
+    reason = ("CannotStartContainerError: Error response from daemon: hcsshim::CreateComputeSystem abc: The container "
+              "operating system does not match the host operating system.")
+    detail = {"stopCode": "TaskFailedToStart", "launchType": "EC2",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "reason": reason,
+                              "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/portal:4.8-ltsc2022"}]}
+    finding = run([], **detail)
+    assert "WINDOWS_SERVER_2022_CORE" in finding.remediation[0] and "docker run" not in finding.remediation[0]
+
+
+def test_near_miss_an_unexplained_start_failure_keeps_the_local_run():
+    detail = {"stopCode": "TaskFailedToStart",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "image": "repo/app:1",
+                              "reason": "CannotStartContainerError: Error response from daemon: failed to start"}]}
+    finding = run([], **detail)
+    assert finding.pattern == "container-start-failed"
+    assert "docker run" in finding.remediation[0] and "WINDOWS_SERVER" not in finding.remediation[0]
 
 
 @pytest.mark.parametrize(("launch", "external"), [("EXTERNAL", True), ("FARGATE", False)])

@@ -247,6 +247,20 @@ def test_an_auth_failure_names_no_port_the_evidence_does_not_give():
     assert f.pattern == ID
 
 
+def test_localhost_with_no_database_container_points_at_the_real_host_and_does_not_retry():
+    finding = run(["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"])
+    fix = "\n".join(finding.remediation)
+    assert "`MONGO_URL`" in finding.remediation[0] and "retrying cannot help" in finding.remediation[0]
+    assert "backoff" not in fix
+
+
+def test_near_miss_localhost_with_the_database_container_in_the_task_waits_for_it():
+    detail = {"containers": [box(1, "app"), box(None, "db", image="mongo:7")]}
+    finding = run(["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"], **detail)
+    assert "`db`" in finding.remediation[0] and "dependsOn" in finding.remediation[0]
+    assert "backoff" in "\n".join(finding.remediation)
+
+
 @pytest.mark.parametrize(("line", "retry"), [
     ("MongoNetworkError: failed to connect to server [127.0.0.1:27017] on first connect [Error: connect ECONNREFUSED "
      "127.0.0.1:27017]", False),

@@ -247,6 +247,20 @@ def test_a_resource_no_evidence_names_is_a_wildcard_to_narrow_never_a_placeholde
     assert ("narrow it" in text) == (resource != DDB.split("resource: ")[1].split(" ")[0]), text
 
 
+def test_an_unnamed_caller_is_the_task_role_and_on_ec2_the_instance_role_fallback_is_said():
+    line = ('level=fatal msg="AccessDeniedException: User: assumed-role X is not authorized to perform: '
+            'ecs:ListClusters status code: 400"')
+    finding = run([line], launchType="EC2", attachments=[])
+    assert finding.facts.get("role_kind") == "unknown"
+    assert "taskDefinition.taskRoleArn" in finding.remediation[0]
+    assert "container instance role" in finding.remediation[0]
+
+
+def test_near_miss_a_named_task_role_is_named_as_it_is():
+    finding = run([DDB])
+    assert "orders-api-task-role" in finding.remediation[0] and "taskDefinition.taskRoleArn" not in finding.remediation[0]
+
+
 @pytest.mark.parametrize("env", [True, False])
 def test_keys_from_the_environment_are_removed_first(env):
     """"Found credentials in environment variables": the caller is the keys' IAM user, so remove them first;

@@ -116,6 +116,24 @@ def test_the_statement_grants_the_action_the_reason_names_as_denied():
     assert any("aws logs create-log-group --log-group-name /ecs/orders-api" in s for s in finding.remediation)
 
 
+def test_logs_resolved_to_a_private_address_opens_the_endpoint_not_a_nat_route():
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              "\"https://logs.us-east-1.amazonaws.com/\": dial tcp 10.0.1.2:443: i/o timeout : exit status 1")
+    finding = run([], **failed_to_start(reason))
+    assert finding.remediation[0].startswith("`logs.us-east-1.amazonaws.com` resolved to 10.0.1.2")
+    assert "the task's security group" in finding.remediation[0]
+    assert not any("awslogs-region" in s for s in finding.remediation)
+
+
+def test_near_miss_a_public_address_still_needs_a_route_out():
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              "\"https://logs.us-east-1.amazonaws.com/\": dial tcp 52.46.1.2:443: i/o timeout : exit status 1")
+    finding = run([], **failed_to_start(reason))
+    assert "NAT gateway" in finding.remediation[0] and "resolved to" not in finding.remediation[0]
+
+
 def test_an_unknown_log_group_is_read_from_the_task_definition_so_the_commands_run_as_pasted():
     """No `<the awslogs-group ...>` inside a command or an ARN: the create command reads the group from the
     task definition first, the statement grants the account's groups; a known group is named (near miss)."""

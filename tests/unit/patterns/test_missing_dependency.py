@@ -148,6 +148,23 @@ def test_a_gem_built_for_another_platform_gets_the_lockfile_platform_fix():
     assert "bundle lock --add-platform x86_64-linux" in "\n".join(finding.remediation)
 
 
+@pytest.mark.parametrize(("old", "new"), [
+    ("org.springframework.boot.loader.JarLauncher", "org.springframework.boot.loader.launch.JarLauncher"),
+    ("org.springframework.boot.loader.launch.PropertiesLauncher", "org.springframework.boot.loader.PropertiesLauncher"),
+])
+def test_a_spring_boot_launcher_of_another_boot_version_fixes_the_start_command(old, new):
+    finding = run([f"Error: Could not find or load main class {old}",
+                   f"Caused by: java.lang.ClassNotFoundException: {old}"])
+    assert finding.pattern == "missing-dependency"
+    assert f"`{new}`" in finding.remediation[0] and "entryPoint, command" in finding.remediation[0]
+    assert "fat/uber" not in "\n".join(finding.remediation) and "build is missing" not in finding.summary
+
+
+def test_near_miss_another_missing_class_keeps_the_classpath_advice():
+    finding = run(["Caused by: java.lang.ClassNotFoundException: org.springframework.boot.SpringApplication"])
+    assert "fat/uber JAR" in finding.remediation[0]
+
+
 @pytest.mark.parametrize(("line", "fix", "not_fix"), [
     ("Class 'Redis' not found", "pecl install redis && docker-php-ext-enable redis", "composer install"),
     ('PHP Fatal error:  Uncaught Error: Class "ZipArchive" not found in /var/www/app.php:3',
@@ -207,3 +224,28 @@ def test_a_python_module_whose_package_is_named_otherwise_names_the_package(modu
              f"ModuleNotFoundError: No module named '{module}'"], **exited(1))
     assert f.pattern == ID
     assert (f"Add `{package}`" in f.remediation[0]) if package else "the names differ" not in f.remediation[0]
+
+
+def test_an_app_run_by_yarn_installs_with_yarn():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "error Command failed with exit code 1.",
+                   "info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command."])
+    assert "yarn install --production" in finding.remediation[0] and "npm ci" not in finding.remediation[0]
+
+
+def test_near_miss_an_app_run_by_npm_installs_with_npm():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "npm ERR! code ELIFECYCLE"])
+    assert "npm ci --omit=dev" in finding.remediation[0]
+
+
+def test_a_module_required_from_a_sub_folder_mentions_its_own_install():
+    finding = run(["Error: Cannot find module 'express'",
+                   "    at Object.<anonymous> (/app/metrics/index.js:2:17)"])
+    assert "`/app/metrics`" in finding.remediation[0]
+
+
+def test_near_miss_a_module_required_from_the_app_root_or_its_build_folder_does_not():
+    for frame in ("/app/index.js:2:17", "/app/dist/main.js:2:17"):
+        finding = run(["Error: Cannot find module 'express'", f"    at Object.<anonymous> ({frame})"])
+        assert "own install" not in finding.remediation[0], frame

@@ -146,6 +146,17 @@ def test_a_jvm_pool_gets_its_own_flag_and_no_claim_that_the_container_limit_was_
         assert own in f.remediation[0] and "heap" not in f.facts["kind"]
 
 
+def test_gunicorn_workers_killed_offers_fewer_workers_as_the_other_lever():
+    finding = run(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL! Perhaps out of memory?"])
+    assert finding.pattern == "out-of-memory"
+    assert any("--workers" in s for s in finding.remediation)
+
+
+def test_near_miss_a_python_memory_error_names_no_gunicorn_workers():
+    finding = run(["MemoryError"], **exited(137))
+    assert not any("gunicorn" in s for s in finding.remediation)
+
+
 @pytest.mark.parametrize(("code", "own"), [(134, True), (137, False)])
 def test_node_aborting_at_v8s_own_heap_limit_sets_max_old_space_size_first(code, own):
     """Exit 134 with "JavaScript heap out of memory" is V8's own limit: --max-old-space-size first, no "the limit

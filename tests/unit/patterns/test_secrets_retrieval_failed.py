@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.secrets_retrieval_failed import PATTERN
+from tests.support.fixcheck import problems
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import assert_finding, exited, failed_to_start
 
@@ -125,6 +126,24 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_a_kms_denial_grants_kms_decrypt_first_not_get_secret_value():
+    reason = (PREFIX + f"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch "
+              f"secret {ASM} from secrets manager: AccessDeniedException: Access to KMS is not allowed status code: 400")
+    finding = run([], **failed_to_start(reason))
+    assert '"kms:Decrypt"' in finding.remediation[0] and "GetSecretValue" not in finding.remediation[0]
+    assert "kms:ViaService" in finding.remediation[0]
+    assert "aws kms get-key-policy" in finding.remediation[1]
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_near_miss_a_secrets_manager_denial_still_grants_get_secret_value():
+    reason = (PREFIX + f"unable to retrieve secret from asm: AccessDeniedException: User: arn:aws:sts::{ACCT}:"
+              "assumed-role/ecsTaskExecutionRole/abc is not authorized to perform: secretsmanager:GetSecretValue on "
+              f"resource: {ASM} status code: 400")
+    finding = run([], **failed_to_start(reason))
+    assert "secretsmanager:GetSecretValue" in finding.remediation[0] and "kms:ViaService" not in finding.remediation[0]
 
 
 @pytest.mark.parametrize(("reason", "json_fault"), [
