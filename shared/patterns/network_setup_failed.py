@@ -27,6 +27,8 @@ _SIGNAL = re.compile(
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
 _SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+# The plugin names the attached interface's device (by MAC) that never showed up on the instance.
+_DEVICE = re.compile(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac", re.IGNORECASE)
 _CAUSES = (
     Cause("no-free-addresses", re.compile(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
     Cause("instance-eni-limit", re.compile(r"device index|maximum number of network interfaces", re.IGNORECASE)),
@@ -75,12 +77,44 @@ class NetworkSetupFailed(ReasonPattern):
         cause = m.facts.get("cause")
         in_service = remedy.launcher(ev) == "service"
         retry = ("the service scheduler retries on its own" if in_service else remedy.start_again(ev))
-        if cause is None:
+        text = " ".join(p.text for p in m.proofs) or (ev.detail.stopped_reason or "")
+        device = _DEVICE.search(text)
+        address = ev.detail.eni_detail("privateIPv4Address")
+        # An interface that was created (and attached, or given an address) rules out subnet exhaustion.
+        attached = cause != "no-free-addresses" and bool(address or device)
+        inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
+        drain = (f"drain it (`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
+                 f"--container-instances {remedy.q(inst)} --status DRAINING`)" if inst else "drain it")
+        if attached:
+            got = (f"the task's interface was created and got {address}" if address
+                   else "the task's interface was created and attached")
+            if device:
+                steps.append(f"The network plugin names its reason: {got}, but its device (by MAC address) never "
+                             "appeared on the container instance, so the ECS agent could not move it into the "
+                             f"task's namespace. This is the instance's ENI plumbing, not the subnet: {retry}. If it "
+                             f"recurs on the same instance, {drain} and check `/var/log/ecs/ecs-agent.log` and the "
+                             "ECS agent/AMI version there." + why)
+            elif cause is None:
+                steps.append(f"The network plugin failed without a message after {got}, so the subnet had free "
+                             f"addresses; this is usually passing (bursts of launches, an instance's ENI plumbing): "
+                             f"{retry}." + why)
+            else:
+                steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
+                             "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "
+                                                            "agent log (`/var/log/ecs/ecs-agent.log`)" if ec2 else "")
+                             + f"; {retry}." + why)
+            why = ""
+            steps.append("If it recurs: retry with backoff, spread the launches over subnets in several "
+                         "Availability Zones, and open an AWS Support case with the task ARN "
+                         f"(`{ev.detail.task_arn}`)." if ev.detail.task_arn else
+                         "If it recurs: retry with backoff, spread the launches over subnets in several "
+                         "Availability Zones, and open an AWS Support case with the task ARN.")
+        if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "
                          f"launches, an instance's ENI plumbing): {retry}. If it recurs, check the steps below." + why)
             why = ""
-        if cause != "instance-eni-limit":
+        if cause != "instance-eni-limit" and not attached:
             svc = remedy.service(ev)
             if subnet:
                 steps.append(f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet} "
@@ -99,7 +133,7 @@ class NetworkSetupFailed(ReasonPattern):
             steps.append("Spread the service over more (and larger) subnets in several Availability Zones."
                           if in_service else "Give the task's network configuration more (and larger) subnets in "
                           "several Availability Zones, where whatever launches it sets them.")
-        if cause == "timeout":
+        if cause == "timeout" and not attached:
             steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          f"smaller batches; {retry}.")
         if cause != "instance-eni-limit" and ec2 and not windows:
@@ -110,6 +144,8 @@ class NetworkSetupFailed(ReasonPattern):
             summary=(f"ECS could not provision the task's network interface in {sn}, so the task never started. "
                      + ("This is about the container instance's network interface slots, not the subnet or the "
                         "application." if cause == "instance-eni-limit" else
+                        "The interface was created, so this is about attaching it on the host, not the subnet's "
+                        "addresses or the application." if attached else
                         "This is about the subnet and ENI capacity, not the application.")),
             remediation=steps,
         )
