@@ -40,3 +40,38 @@ def test_a_missing_device_mac_is_the_named_reason_not_a_silent_plugin_failure():
     assert "AvailableIpAddressCount" in _fix(full)
 
 
+
+
+def _app(exit_code: int, **extra) -> list[dict]:
+    return [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", **extra}]
+
+
+def test_php_memory_limit_is_raised_first_and_no_kill_is_claimed():
+    line = "PHP Fatal error:  Allowed memory size of 268435456 bytes exhausted (tried to allocate 4096 bytes)"
+    got = run([line], containers=_app(255))
+    assert got.pattern == "out-of-memory"
+    assert "memory_limit" in got.remediation[0] and "limit it hit" not in _fix(got)
+    assert "before the kill" not in _fix(got)
+    # Near miss: a plain 137 kill keeps the container-memory step first and the kill wording.
+    killed = run(["Killed"], containers=_app(137, reason="OutOfMemoryError: Container killed due to memory usage"),
+                 stopCode="EssentialContainerExited")
+    assert killed.pattern == "out-of-memory" and "memory_limit" not in killed.remediation[0]
+
+
+def test_on_ec2_the_task_memory_limit_is_raised_at_the_task_level():
+    reason = "OutOfMemoryError: Container killed due to memory usage"
+    got = run(["Killed"], containers=_app(137, reason=reason), launchType="EC2", memory="2048")
+    assert 'task-level `"memory"' in _fix(got)
+    # Near miss: the container has its own hard limit, so that is the one to raise.
+    own = run(["Killed"], containers=_app(137, reason=reason, memory="512"), launchType="EC2", memory="2048")
+    assert 'task-level `"memory"' not in _fix(own) and '`"memory":' in _fix(own)
+
+
+def test_the_tool_check_lists_every_tool_in_dash_and_busybox():
+    # dash and busybox `command -v a b c` look up only the first name: loop over them.
+    got = run(stopCode="TaskFailedToStart", stoppedReason="Task failed container health checks",
+              containers=_app(137, healthStatus="UNHEALTHY"))
+    text = _fix(got)
+    assert "command -v curl wget" not in text
+    assert 'for x in curl wget python3 bash; do command -v "$x"; done' in text
