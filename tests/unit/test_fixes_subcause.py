@@ -75,3 +75,28 @@ def test_the_tool_check_lists_every_tool_in_dash_and_busybox():
     text = _fix(got)
     assert "command -v curl wget" not in text
     assert 'for x in curl wget python3 bash; do command -v "$x"; done' in text
+
+
+_DENIED = ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/orders-task/abc is not authorized to "
+           "perform: {action}{on}")
+
+
+def test_an_action_denied_on_resource_star_keeps_star_and_is_not_told_to_narrow():
+    got = run([_DENIED.format(action="ecs:ListClusters", on=" on resource: *")], containers=_app(1))
+    assert got.pattern == "iam-access-denied"
+    assert "does not name the resource" not in _fix(got) and "no resource-level permissions" in _fix(got)
+    # Near miss: the error names no resource at all, so narrowing through CloudTrail stays.
+    bare = run([_DENIED.format(action="ecs:ListClusters", on="")], containers=_app(1))
+    assert "does not name the resource" in _fix(bare)
+
+
+def test_keys_from_the_environment_make_the_user_the_caller_and_the_new_revision_is_rolled_out():
+    logs = ["Found credentials in environment variables.",
+            "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage "
+            "operation: Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied."]
+    got = run(logs, containers=_app(1))
+    assert "access keys" in got.summary and "task role does not allow" not in got.summary
+    assert "--task-definition" in got.remediation[-1] and "--force-new-deployment" not in got.remediation[-1]
+    # Near miss: no sign of environment keys: the task role is the caller and a restart is enough.
+    plain = run(logs[1:], containers=_app(1))
+    assert "access keys" not in plain.summary and "restart" in plain.remediation[-1]
