@@ -218,8 +218,11 @@ class DiskFull(Pattern):
                          "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
                          + remedy.cite(m))
         if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
+            # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.
+            volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
+                      else "EFS or a bind mount")
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
-                         "(EFS or a bind mount) or clean up. Find the biggest writers in a one-off copy of the task "
+                         f"({volume}) or clean up. Find the biggest writers in a one-off copy of the task "
                          "after it has worked a while, or locally: "
                          f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
         if f.get("free_blocks"):

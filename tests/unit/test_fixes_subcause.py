@@ -100,3 +100,24 @@ def test_keys_from_the_environment_make_the_user_the_caller_and_the_new_revision
     # Near miss: no sign of environment keys: the task role is the caller and a restart is enough.
     plain = run(logs[1:], containers=_app(1))
     assert "access keys" not in plain.summary and "restart" in plain.remediation[-1]
+
+
+def test_a_runtime_that_failed_to_send_sigterm_is_not_the_apps_signal_handling():
+    reason = "CannotStopContainerError: failed sending SIGTERM to container: context deadline exceeded"
+    got = run(containers=_app(137, reason=reason), launchType="EC2",
+              containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0123456789abcdef")
+    assert got.pattern == "platform-error"
+    assert "handle SIGTERM" not in _fix(got) and "restart the ECS agent and Docker" in _fix(got)
+    # Near miss: the container did not stop in time: its SIGTERM handling is the fix.
+    slow = run(containers=_app(137, reason="CannotStopContainerError: timeout waiting for container to stop"),
+               launchType="EC2")
+    assert slow.pattern == "platform-error" and "handle SIGTERM" in _fix(slow)
+
+
+def test_a_fargate_disk_is_not_relieved_by_a_bind_mount():
+    line = "OSError: [Errno 28] No space left on device"
+    got = run([line], containers=_app(1))
+    assert got.pattern == "disk-full" and "EFS or a bind mount" not in _fix(got) and "same ephemeral" in _fix(got)
+    # Near miss: on EC2 a bind mount onto the host's larger volume does help.
+    ec2 = run([line], containers=_app(1), launchType="EC2")
+    assert ec2.pattern == "disk-full" and "EFS or a bind mount" in _fix(ec2)
