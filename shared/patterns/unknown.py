@@ -133,13 +133,20 @@ class Unknown(Pattern):
             n, c = next(iter(crashed.items()))
             name, what = _SELF_SIGNALS[c]
             img = remedy.image(ev, n)
+            # SIGSEGV is a crash inside native code: an image built for another architecture fails at exec
+            # ("exec format error") and Node's --report-on-fatalerror does not fire on a segfault, so neither fits.
+            # SIGILL is an instruction this CPU lacks: the build's target CPU is the thing to check.
             steps.insert(0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
                             f"by itself in native code, {what}. Get the native stack (Python "
-                            "`PYTHONFAULTHANDLER=1`, Node `--report-on-fatalerror`, a core dump) and reproduce with "
-                            "the image and the task's limits"
+                            "`PYTHONFAULTHANDLER=1`"
+                            + (", Node `--report-on-fatalerror`" if c != 139 else "")
+                            + ", a core dump) and reproduce with the image and the task's limits"
                             + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img else "")
-                            + "; upgrade, pin or disable the native extension or agent added last, and check the "
-                            "image's architecture matches the task's (X86_64 / ARM64).")
+                            + "; upgrade, pin or disable the native extension or agent added last"
+                            + (", and rebuild it for the instance's CPU (check the instance type and "
+                               "`ecs.cpu-architecture`)." if c == 132 else
+                               "." if c == 139 else
+                               ", and check the image's architecture matches the task's (X86_64 / ARM64)."))
         if not ev.logs:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "

@@ -121,3 +121,28 @@ def test_a_fargate_disk_is_not_relieved_by_a_bind_mount():
     # Near miss: on EC2 a bind mount onto the host's larger volume does help.
     ec2 = run([line], containers=_app(1), launchType="EC2")
     assert ec2.pattern == "disk-full" and "EFS or a bind mount" in _fix(ec2)
+
+
+def test_exit_132_is_an_illegal_instruction_in_a_native_library():
+    line = "kernel: traps: ruby[22252] trap invalid opcode ip:7f842b55c166 sp:7ffd in libnative_ext.so[7f842b500000+1b4000]"
+    got = run([line], containers=_app(132))
+    assert got.pattern == "app-crash"
+    assert "SIGILL" in got.remediation[0] and "whole trace" not in _fix(got)
+
+
+def test_the_whole_trace_is_promised_only_when_frames_were_found():
+    got = run(["RuntimeError: something broke"], containers=_app(1))
+    assert got.pattern == "app-crash" and "whole trace" not in _fix(got)
+    # Near miss: a traceback with a frame is the whole trace.
+    traced = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                  "RuntimeError: something broke"], containers=_app(1))
+    assert "whole trace" in _fix(traced)
+
+
+def test_a_segfault_gets_no_architecture_or_node_report_advice():
+    got = run(containers=_app(139))
+    assert got.pattern == "unknown" and "SIGSEGV" in _fix(got)
+    assert "--report-on-fatalerror" not in _fix(got) and "architecture matches" not in _fix(got)
+    # Near miss: SIGILL is about the CPU, so the CPU check stays.
+    ill = run(containers=_app(132))
+    assert ill.pattern == "unknown" and "cpu-architecture" in _fix(ill)
