@@ -146,3 +146,23 @@ def test_a_segfault_gets_no_architecture_or_node_report_advice():
     # Near miss: SIGILL is about the CPU, so the CPU check stays.
     ill = run(containers=_app(132))
     assert ill.pattern == "unknown" and "cpu-architecture" in _fix(ill)
+
+
+def test_a_read_timeout_on_an_open_socket_is_not_a_security_group_drop():
+    line = ("com.mongodb.MongoSocketReadTimeoutException: Timeout while receiving message; "
+            "java.net.SocketTimeoutException: Read timed out to docs.cluster-abc.us-east-1.docdb.amazonaws.com:27017")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "tls=true" in _fix(got) and "get no answer" not in _fix(got) and "read timeout" in got.summary
+    # Near miss: a connect timeout keeps the security-group step.
+    conn = run(["com.mongodb.MongoSocketOpenException: Exception opening socket: connect timed out to "
+                "docs.cluster-abc.us-east-1.docdb.amazonaws.com:27017"], containers=_app(1))
+    assert conn.pattern == "database-connection-failed" and "security group must admit" in _fix(conn)
+
+
+def test_a_pool_acquire_timeout_is_not_proof_of_a_network_timeout_and_no_default_port_is_invented():
+    got = run(["KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
+               "    at Client_PG.acquireConnection (/usr/src/app/node_modules/knex/lib/client.js:348:26) {",
+               "  sql: \"SELECT datname FROM pg_database WHERE datistemplate = false\","], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "pool" in got.remediation[0] and "get no answer" not in _fix(got) and "5432" not in _fix(got)
