@@ -251,7 +251,39 @@ def roll_out(ev: Evidence) -> str:
     if kind == "jenkins":
         return ("the Jenkins ECS plugin registers this task definition from its agent template, so make the "
                 "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
+    if kind == "schedule":
+        return schedule_roll_out(ev)
     return code(deploy(ev))
+
+
+def schedule_rule(ev: Evidence) -> str | None:
+    """The EventBridge rule named in startedBy ("events-rule/<name>"), unless ECS may have cut it short
+    (startedBy holds at most 36 characters)."""
+    by = ev.detail.started_by or ""
+    name = by.split("/", 1)[1] if by.startswith("events-rule/") else None
+    return name if name and len(by) < 36 and re.fullmatch(r"[\w.-]+", name) else None
+
+
+def schedule_roll_out(ev: Evidence) -> str:
+    """A task started by an EventBridge rule or schedule: its target names a task definition revision, so
+    the target (not a one-off run-task) must point at the new one, or the next run fails again."""
+    rule = schedule_rule(ev)
+    fam = family(ev) or needs_a_value("the task definition family")
+    arn = ev.detail.cluster_arn
+    find = (f"the rule `{rule}`" if rule else
+            f"the rule (`aws events list-rule-names-by-target --target-arn {q(arn)}` names it)" if arn else
+            "the rule or schedule")
+    put = ("in bash: ```\n"
+           f"aws events list-targets-by-rule --rule {q(rule)} --query Targets --output json > targets.json\n"
+           + read_into("td", f"aws ecs describe-task-definition --task-definition {q(fam)} "
+                       "--query taskDefinition.taskDefinitionArn") + "\n"
+           "jq --arg td \"$td\" 'map(.EcsParameters.TaskDefinitionArn = $td)' targets.json > new-targets.json\n"
+           f"aws events put-targets --rule {q(rule)} --targets file://new-targets.json\n```"
+           if rule else "update its target's `EcsParameters.TaskDefinitionArn` to the new revision with "
+           "`aws events put-targets` (an EventBridge Scheduler schedule: `aws scheduler update-schedule`)")
+    return (f"the task is started by {find}, whose target names a task definition revision, so point the "
+            f"target at the new revision or the next run fails again: {put}; to run it once now: "
+            f"`{run_task(ev, revision=fam)}`")
 
 
 def roll_out_any(ev: Evidence) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from shared import remediation as remedy
 from shared.patterns.network_setup_failed import PATTERN as NETWORK_SETUP
-from tests.unit.helpers import run
+from tests.unit.helpers import evidence, run
 
 
 def _fix(finding) -> str:
@@ -166,3 +167,15 @@ def test_a_pool_acquire_timeout_is_not_proof_of_a_network_timeout_and_no_default
                "  sql: \"SELECT datname FROM pg_database WHERE datistemplate = false\","], containers=_app(1))
     assert got.pattern == "database-connection-failed"
     assert "pool" in got.remediation[0] and "get no answer" not in _fix(got) and "5432" not in _fix(got)
+
+
+def test_a_task_an_eventbridge_rule_starts_rolls_out_by_updating_the_rules_target():
+    ev = evidence(group="family:orders-api", startedBy="events-rule/nightly-export")
+    out = remedy.roll_out(ev)
+    assert "aws events put-targets --rule nightly-export" in out and "EcsParameters.TaskDefinitionArn" in out
+    # A startedBy at ECS's 36-character cap may be cut short: find the rule by its target instead.
+    cut = remedy.roll_out(evidence(group="family:orders-api", startedBy="events-rule/a-very-long-rule-name-xy"))
+    assert "list-rule-names-by-target" in cut and "--rule a-very" not in cut
+    # Near miss: a person's run-task has no rule: the new revision is run again.
+    by_hand = remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-cli"))
+    assert "put-targets" not in by_hand and "aws ecs run-task" in by_hand
