@@ -129,8 +129,16 @@ class NetworkEgressBlocked(Pattern):
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
             route = f.get("internet_route")
-            img = remedy.image(ev, f.get("container")) or ""
-            public_pull = bool(ev.detail.pull_stopped_at) and ".dkr.ecr." not in img and bool(img)
+            # Any of the task's images pulled from a public registry went out the way the app would: on Fargate
+            # (platform 1.4.0+) through the task's own interface, in bridge/host mode through the instance's.
+            # On EC2 with awsvpc the pull used the instance's interface, not the task's: no proof then.
+            own = remedy.image(ev, f.get("container")) or ""
+            images = [own] + [c.image or "" for c in ev.detail.containers if c.image and c.image != own]
+            pv = ev.detail.platform_version or ""
+            same_path = (remedy.is_fargate(ev) and not pv.startswith("1.3")) or remedy.network_mode(ev) in ("bridge",
+                                                                                                        "host")
+            img = next((i for i in images if i and ".dkr.ecr." not in i), "")
+            public_pull = bool(ev.detail.pull_stopped_at) and bool(img) and same_path
             if public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
                 # Neither host nor port is guessed when the log names none: the pull also went out on 443.

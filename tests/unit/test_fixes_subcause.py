@@ -179,3 +179,16 @@ def test_a_task_an_eventbridge_rule_starts_rolls_out_by_updating_the_rules_targe
     # Near miss: a person's run-task has no rule: the new revision is run again.
     by_hand = remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-cli"))
     assert "put-targets" not in by_hand and "aws ecs run-task" in by_hand
+
+
+def test_a_public_image_pulled_through_the_tasks_own_interface_proves_a_route_out():
+    containers = [*_app(1), {"name": "agent", "exitCode": 0, "lastStatus": "STOPPED",
+                             "image": "public.ecr.aws/datadog/agent:7.51.0"}]
+    line = "ConnectTimeoutError: Connect Timeout Error (attempted address: api.example.com:443, timeout: 10000ms)"
+    got = run([line], containers=containers, platformVersion="1.4.0", pullStoppedAt="2024-05-01T09:59:00Z")
+    assert got.pattern == "network-egress-blocked"
+    assert "route out" in got.remediation[0] and "NAT gateway" not in _fix(got)
+    # Near miss: on EC2 with awsvpc the pull used the instance's interface, so the subnet's route stays in question.
+    ec2 = run([line], containers=containers, launchType="EC2", pullStoppedAt="2024-05-01T09:59:00Z",
+              attachments=_eni("10.0.1.5"))
+    assert ec2.pattern == "network-egress-blocked" and "NAT gateway" in _fix(ec2)
