@@ -192,3 +192,17 @@ def test_a_public_image_pulled_through_the_tasks_own_interface_proves_a_route_ou
     ec2 = run([line], containers=containers, launchType="EC2", pullStoppedAt="2024-05-01T09:59:00Z",
               attachments=_eni("10.0.1.5"))
     assert ec2.pattern == "network-egress-blocked" and "NAT gateway" in _fix(ec2)
+
+
+def test_a_registry_refusal_of_a_tag_gets_no_s3_layer_or_digest_steps():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login': denied")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied))
+    assert got.pattern == "image-pull-failed" and "EXECUTION role" in got.remediation[0]
+    assert "starport-layer-bucket" not in _fix(got) and "@sha256:" not in _fix(got)
+    # Near miss: the 403 came from the S3 layer bucket, so the endpoint policy step stays.
+    layer = ("CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status code "
+             "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/abc: 403 Forbidden")
+    s3 = run(stopCode="TaskFailedToStart", stoppedReason=layer, containers=_app(0, reason=layer))
+    assert s3.pattern == "image-pull-failed" and "starport-layer-bucket/*" in _fix(s3)
