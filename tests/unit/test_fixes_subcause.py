@@ -206,3 +206,21 @@ def test_a_registry_refusal_of_a_tag_gets_no_s3_layer_or_digest_steps():
              "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/abc: 403 Forbidden")
     s3 = run(stopCode="TaskFailedToStart", stoppedReason=layer, containers=_app(0, reason=layer))
     assert s3.pattern == "image-pull-failed" and "starport-layer-bucket/*" in _fix(s3)
+
+
+def _windows_start(image: str, command_line: str):
+    reason = ("CannotStartContainerError: Error response from daemon: container 21395f00 encountered an error during "
+              "hcsshim::System::CreateProcess: failure in a Windows system call: The system cannot find the file "
+              "specified. (0x2)")
+    detail = f'extra info: {{"CommandLine":"{command_line}","User":"ContainerUser","WorkingDirectory":"C:\\\\"}}'
+    return run([reason, detail], stopCode="TaskFailedToStart", stoppedReason="Essential container in task exited",
+               launchType="EC2", platformFamily="WINDOWS_SERVER_2019_CORE",
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": image, "reason": reason}])
+
+
+def test_nanoserver_has_no_windows_powershell_so_the_command_becomes_pwsh():
+    got = _windows_start("mcr.microsoft.com/powershell:nanoserver-1909", "powershell")
+    assert got.pattern == "container-start-failed" and "pwsh" in got.remediation[0]
+    # Near miss: another executable named in the command line gets a lookup of that very executable.
+    other = _windows_start("mcr.microsoft.com/windows/servercore:ltsc2019", "myjob.exe --once")
+    assert "pwsh" not in _fix(other) and "where myjob.exe" in _fix(other)
