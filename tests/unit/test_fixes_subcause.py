@@ -224,3 +224,14 @@ def test_nanoserver_has_no_windows_powershell_so_the_command_becomes_pwsh():
     # Near miss: another executable named in the command line gets a lookup of that very executable.
     other = _windows_start("mcr.microsoft.com/windows/servercore:ltsc2019", "myjob.exe --once")
     assert "pwsh" not in _fix(other) and "where myjob.exe" in _fix(other)
+
+
+def test_a_missing_compiled_node_addon_is_reinstalled_for_the_images_platform():
+    got = run(["Error: Cannot find module '../build/Release/sharp-linuxmusl-arm64v8.node'",
+               "Require stack:", "- /srv/app/node_modules/sharp/lib/sharp.js"], containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    assert "npm install --os=linux --libc=musl --cpu=arm64 sharp" in _fix(got)
+    assert "a file of the app" not in _fix(got) and "require.resolve('../" not in _fix(got)
+    # Near miss: a missing build output of the app itself stays the build/COPY/WORKDIR advice.
+    app_file = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
+    assert app_file.pattern == "missing-dependency" and "a file of the app" in _fix(app_file)
