@@ -296,8 +296,15 @@ def roll_out_any(ev: Evidence) -> str:
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
-    cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
+    cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}" + region_flag(ev)
     return cmd + (f" --query {_quote_query(query)}" if query else "")
+
+
+def region_flag(ev: Evidence) -> str:
+    """` --region <the task's region>` when known: a command run from another default region must still
+    find the task's resources (and a step that names the region in one command names it in all)."""
+    r = region(ev)
+    return f" --region {r}" if r else ""
 
 
 def _quote_query(query: str) -> str:
@@ -360,7 +367,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
-    parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}"]
+    parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}{region_flag(ev)}"]
     if is_fargate(ev):
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:

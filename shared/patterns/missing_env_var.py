@@ -290,7 +290,9 @@ class MissingEnvVar(Pattern):
             # command, the valueFrom and the grant all name it: nothing to fill in.
             prefix = remedy.family(ev) or container
             names_ = {n: f"{prefix}/{n}" for n in sensitive}
+            # In the task's region: the valueFrom ARN below names it.
             create = "\n".join(f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
+                                + remedy.region_flag(ev)
                                 for n in sensitive if re.fullmatch(r"[A-Za-z_]\w*", n))
             secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, names_[n])} for n in sensitive]
             grant = remedy.statement(["secretsmanager:GetSecretValue"],

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from shared import remediation as remedy
+from shared.inputs import offline_evidence, parse_task_event
 from shared.patterns.network_setup_failed import PATTERN as NETWORK_SETUP
-from tests.unit.helpers import evidence, run
+from tests.unit.helpers import event, evidence, run
 
 
 def _fix(finding) -> str:
@@ -235,3 +236,14 @@ def test_a_missing_compiled_node_addon_is_reinstalled_for_the_images_platform():
     # Near miss: a missing build output of the app itself stays the build/COPY/WORKDIR advice.
     app_file = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
     assert app_file.pattern == "missing-dependency" and "a file of the app" in _fix(app_file)
+
+
+def test_commands_name_the_tasks_region_when_it_is_known():
+    ev = evidence()
+    assert remedy.describe_task_definition(ev).endswith("--region us-east-1")
+    assert " --region us-east-1" in remedy.run_task(ev)
+    # Near miss: a reporter masked the region (event and ARNs): no --region is guessed.
+    raw = event(taskArn="arn:aws:ecs:<region>:111122223333:task/prod/0123456789abcdef0123456789abcdef")
+    raw["region"] = "<region>"
+    masked = offline_evidence(parse_task_event(raw), [])
+    assert "--region" not in remedy.describe_task_definition(masked)
