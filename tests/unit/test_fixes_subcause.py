@@ -247,3 +247,16 @@ def test_commands_name_the_tasks_region_when_it_is_known():
     raw["region"] = "<region>"
     masked = offline_evidence(parse_task_event(raw), [])
     assert "--region" not in remedy.describe_task_definition(masked)
+
+
+def test_a_secrets_fetch_retried_once_is_a_non_retryable_error_not_a_timeout():
+    def reason(n: int) -> str:
+        return ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                f"failed: unable to retrieve secrets from ssm: service call has been retried {n} time(s): ...")
+
+    once = run(stopCode="TaskFailedToStart", stoppedReason=reason(1), containers=_app(0))
+    assert once.pattern == "secrets-retrieval-failed"
+    assert "non-retryable" in _fix(once) and "usually means the fetch timed out" not in _fix(once)
+    # Near miss: five retries are the SDK's retries of a timeout: the network path stays first.
+    five = run(stopCode="TaskFailedToStart", stoppedReason=reason(5), containers=_app(0))
+    assert "non-retryable" not in _fix(five) and "usually means the fetch timed out" in _fix(five)
