@@ -300,6 +300,20 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     return cmd + (f" --query {_quote_query(query)}" if query else "")
 
 
+# CloudFormation's generated physical names end in a random suffix of 12-13 letters and digits
+# (<stack>-<LogicalId>-aB1cD2eF3gH4); CDK and Copilot services get such names.
+_STACK_SUFFIX = re.compile(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$")
+
+
+def stack_managed(ev: Evidence) -> bool:
+    """The service was made by a CloudFormation stack (CDK, Copilot, SAM): its name has the generated suffix,
+    or its image is a CDK container asset."""
+    svc = service(ev) or ""
+    if _STACK_SUFFIX.search(svc):
+        return True
+    return any(c.image and _CDK_ASSETS.search(image_parts(c.image)[1]) for c in ev.detail.containers)
+
+
 def region_flag(ev: Evidence) -> str:
     """` --region <the task's region>` when known: a command run from another default region must still
     find the task's resources (and a step that names the region in one command names it in all)."""

@@ -134,6 +134,11 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
     return out
 
 
+# A check the task's security group drops ends in Target.Timeout, like a slow app: the reason code alone
+# does not tell them apart.
+_SG_TIMEOUT = (" If the reason code is Target.Timeout, a security group that drops the checks looks the same as a "
+               "slow app: the task's security group must admit the load balancer's security group on {port}.")
+
 class HealthCheckFailedFacts(Facts):
     """The facts of health-check-failed."""
 
@@ -380,6 +385,8 @@ class HealthCheckFailed(Pattern):
             steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
                          "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
                          "the health route light.")
+            # A check the task's security group drops also ends in Target.Timeout: rule that out too.
+            steps.append(_SG_TIMEOUT.format(port=f"port {port}" if port else "its container port").strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
             steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
@@ -389,11 +396,12 @@ class HealthCheckFailed(Pattern):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}` and "
                          f"`aws elbv2 describe-target-health --target-group-arn {tg}` (the reason code names the "
-                         "failure; it shows only while a task is registered).")
+                         "failure; it shows only while a task is registered)." + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
-                         "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else "."))
+                         "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
+                         + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
         if steps:
             steps[0] += why
         mismatch = ""
@@ -403,9 +411,19 @@ class HealthCheckFailed(Pattern):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         if cause in (None, "timeout", "server-error") and svc:
-            steps.append("Give slow starters time: set the service's health-check grace period above the start-up "
-                         f"time: `aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
-                         f"{remedy.q(svc)} --health-check-grace-period-seconds 120`.")
+            command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
+                       f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")
+            iac = ("CDK `healthCheckGracePeriod`, Copilot manifest `http.healthcheck.grace_period`, CloudFormation "
+                   "`HealthCheckGracePeriodSeconds`, Terraform `health_check_grace_period_seconds`")
+            if remedy.stack_managed(ev):
+                # A stack made the service: a change by hand is reverted at its next deploy.
+                steps.append("Give slow starters time: set the service's health-check grace period above the "
+                             f"start-up time in the infrastructure code that made the service ({iac}) and deploy "
+                             f"it; by hand ({command}) it lasts only until the stack's next deploy.")
+            else:
+                steps.append("Give slow starters time: set the service's health-check grace period above the "
+                             f"start-up time: {command}; where infrastructure code manages the service ({iac}), "
+                             "set it there, or its next deploy reverts it.")
         return Explanation(
             title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
             summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "

@@ -260,3 +260,18 @@ def test_a_secrets_fetch_retried_once_is_a_non_retryable_error_not_a_timeout():
     # Near miss: five retries are the SDK's retries of a timeout: the network path stays first.
     five = run(stopCode="TaskFailedToStart", stoppedReason=reason(5), containers=_app(0))
     assert "non-retryable" not in _fix(five) and "usually means the fetch timed out" in _fix(five)
+
+
+def test_a_stack_made_service_gets_its_grace_period_in_the_infrastructure_code():
+    reason = ("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:"
+              "targetgroup/web-tg/0123456789abcdef)")
+    made = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
+               group="service:shop-prod-web-Service-aB1cD2eF3gH4")
+    assert made.pattern == "health-check-failed"
+    grace = next(s for s in made.remediation if "grace period" in s)
+    assert grace.index("infrastructure code") < grace.index("update-service")
+    assert "security group must admit the load balancer" in _fix(made)
+    # Near miss: a hand-named service: the command comes first, the IaC note after it.
+    plain = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137))
+    grace = next(s for s in plain.remediation if "grace period" in s)
+    assert grace.index("update-service") < grace.index("infrastructure code")
