@@ -113,8 +113,13 @@ class Unknown(Pattern):
             codes = {exits[n] for n in killed}
             advice = []
             if 137 in codes:
-                advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit) "
-                              "and whether it ignores SIGTERM (stopTimeout)"
+                # stopTimeout only matters when ECS stopped the task (SIGTERM, then SIGKILL after the timeout);
+                # EssentialContainerExited means the container died first, so ECS sent no SIGTERM.
+                ecs_stopped = ev.stop_code not in ("EssentialContainerExited", "")
+                advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit)"
+                              + (" and whether it ignores SIGTERM (stopTimeout)" if ecs_stopped else
+                                 "; ECS did not stop it (EssentialContainerExited), so no SIGTERM or stopTimeout "
+                                 "was involved: something on the task or host killed it")
                               + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or dmesg) "
                                  "shows an OOM kill by the host's kernel, which ECS does not report as one"
                                  if not remedy.is_fargate(ev) else ""))

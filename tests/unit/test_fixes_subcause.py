@@ -275,3 +275,13 @@ def test_a_stack_made_service_gets_its_grace_period_in_the_infrastructure_code()
     plain = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137))
     grace = next(s for s in plain.remediation if "grace period" in s)
     assert grace.index("update-service") < grace.index("infrastructure code")
+
+
+def test_a_137_ecs_did_not_initiate_gets_no_stop_timeout_advice():
+    got = run(containers=_app(137), stopCode="EssentialContainerExited",
+              stoppedReason="Essential container in task exited")
+    assert got.pattern == "unknown"
+    assert "whether it ignores SIGTERM" not in _fix(got) and "ECS did not stop it" in _fix(got)
+    # Near miss: the scheduler stopped the task, so SIGTERM then SIGKILL after stopTimeout fits.
+    stopped = run(containers=_app(137), stopCode="ServiceSchedulerInitiated", stoppedReason="Task stopped")
+    assert stopped.pattern == "unknown" and "whether it ignores SIGTERM (stopTimeout)" in _fix(stopped)
