@@ -87,9 +87,19 @@ def _data_volume_steps(ev: Evidence, f: dict, path: str, root: str, m: Match) ->
             f"`{remedy.describe_task_definition(ev, query)}`. A volume: grow it (the EBS volume's size; EFS does "
             f"not fill). No volume: the data lives in the container's writable layer on {layer}, and is lost with "
             f"every replacement task; give `{root}` {grow}.{remedy.cite(m)}",
-            f"Then find what keeps growing under `{root}` and bound it: a database's write-ahead log (a stuck "
-            "replication slot or failing WAL archiving), a cache without eviction, old backups or logs, data past its "
-            "retention."]
+            f"Then find what keeps growing under `{root}` and bound it: {_grower(ev, name, path)}, a cache without "
+            "eviction, old backups or logs, data past its retention."]
+
+
+def _grower(ev: Evidence, name: str | None, path: str) -> str:
+    """What usually grows in this data store: by the image or path (a Postgres WAL is not a Prometheus WAL)."""
+    what = f"{remedy.image(ev, name) or ''} {path}".lower()
+    if "prometheus" in what:
+        return ("the Prometheus TSDB (its WAL and blocks; cap it with `--storage.tsdb.retention.size` and "
+                "`--storage.tsdb.retention.time`)")
+    if "postgres" in what or "pgdata" in what:
+        return "Postgres' write-ahead log (a stuck replication slot or failing WAL archiving)"
+    return "a data store's write-ahead log or journal"
 
 
 class DiskFullFacts(Facts):

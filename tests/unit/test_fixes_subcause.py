@@ -285,3 +285,17 @@ def test_a_137_ecs_did_not_initiate_gets_no_stop_timeout_advice():
     # Near miss: the scheduler stopped the task, so SIGTERM then SIGKILL after stopTimeout fits.
     stopped = run(containers=_app(137), stopCode="ServiceSchedulerInitiated", stoppedReason="Task stopped")
     assert stopped.pattern == "unknown" and "whether it ignores SIGTERM (stopTimeout)" in _fix(stopped)
+
+
+def _store(image: str, path: str):
+    return run([f"write {path}: no space left on device"],
+               containers=[{"name": "db", "exitCode": 1, "lastStatus": "STOPPED", "image": image}])
+
+
+def test_what_grows_in_a_full_data_directory_is_named_for_that_store():
+    prom = _store("prom/prometheus:v2.45.0", "/data/wal/00001900")
+    assert prom.pattern == "disk-full"
+    assert "retention.size" in _fix(prom) and "replication slot" not in _fix(prom)
+    # Near miss: a Postgres data directory keeps the WAL/replication-slot hint.
+    pg = _store("postgres:16", "/var/lib/postgresql/data/pg_wal/000000010000000000000042")
+    assert pg.pattern == "disk-full" and "replication slot" in _fix(pg)
