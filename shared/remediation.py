@@ -780,11 +780,16 @@ def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
         return None
     host, ip, service_name = hit
     reg = service_name.split(".")[2]
+    # An endpoint policy refuses requests (403); it cannot make a TCP connection time out.
+    timed = re.search(r"timed? ?out|timeout|i/o time|deadline exceeded|dial tcp", text, re.IGNORECASE) and not re.search(
+        r"\b403\b|access ?denied|not authorized", text, re.IGNORECASE)
+    fields = "VpcEndpointId,VpcId,Groups[].GroupId" + ("" if timed else ",PolicyDocument")
     cmd = (f"aws ec2 describe-vpc-endpoints --region {reg} --filters Name=service-name,Values={service_name} "
-           "--query 'VpcEndpoints[].[VpcEndpointId,VpcId,Groups[].GroupId,PolicyDocument]'")
+           f"--query 'VpcEndpoints[].[{fields}]'")
     return (f"`{host}` resolved to {ip}, a private address: an interface VPC endpoint (`{service_name}`) with "
             f"private DNS is in the path, and the connection to it on 443 failed. Allow inbound TCP 443 on the endpoint's "
-            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs and the "
-            f"endpoint policy; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
-            f"this one. Find the endpoint, its security groups and policy: `{cmd}` (none listed: a private "
-            "hosted zone or a custom DNS server maps the name to that address; fix that record).")
+            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs"
+            + ("" if timed else " and the endpoint policy")
+            + "; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
+            f"this one. Find the endpoint and its security groups{'' if timed else ' and policy'}: `{cmd}` (none "
+            "listed: a private hosted zone or a custom DNS server maps the name to that address; fix that record).")

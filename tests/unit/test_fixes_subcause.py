@@ -299,3 +299,26 @@ def test_what_grows_in_a_full_data_directory_is_named_for_that_store():
     # Near miss: a Postgres data directory keeps the WAL/replication-slot hint.
     pg = _store("postgres:16", "/var/lib/postgresql/data/pg_wal/000000010000000000000042")
     assert pg.pattern == "disk-full" and "replication slot" in _fix(pg)
+
+
+def test_a_timeout_to_an_interface_endpoint_is_not_its_policy():
+    ev = evidence([], launchType="EC2", attachments=[])
+    timed = remedy.endpoint_unreachable_step(ev, "Post https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: "
+                                                 "i/o timeout")
+    assert timed and "policy" not in timed.lower()
+    # Near miss: a 403 through the endpoint can be its policy.
+    denied = remedy.endpoint_unreachable_step(ev, "Post https://logs.us-east-2.amazonaws.com/: dial tcp "
+                                                  "10.20.10.16:443: 403 AccessDenied")
+    assert denied and "endpoint policy" in denied
+
+
+def test_a_log_router_that_already_stopped_last_is_not_told_to_use_depends_on():
+    router = {"name": "log_router", "exitCode": 137, "lastStatus": "STOPPED",
+              "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"}
+    done = run(containers=[*_app(0), router], stopCode="EssentialContainerExited",
+               stoppedReason="Essential container in task exited")
+    assert done.pattern == "expected-stop" and "dependsOn changes nothing" in _fix(done)
+    # Near miss: a deployment stopped the whole task at once, so making the router stop last helps.
+    deploy = run(containers=[*_app(143), router], stopCode="ServiceSchedulerInitiated",
+                 stoppedReason="Scaling activity initiated by (deployment ecs-svc/1234567890123456789)")
+    assert deploy.pattern == "expected-stop" and "a dependsOn so it stops last" in _fix(deploy)
