@@ -113,7 +113,14 @@ def start_again(ev: Evidence) -> str:
         return ("nothing starts it again: re-run the Step Functions execution, or add a Retry to the state "
                 "that runs the task")
     if kind == "schedule":
-        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`"
+        rule = schedule_rule(ev)
+        groups = ev.network.security_groups if ev.network else ()
+        # The copy gets the VPC's default group unless given the task's own; the rule's target holds them.
+        where = (f" (add the rule target's security groups, listed by `aws events list-targets-by-rule --rule "
+                 f"{q(rule)} --query 'Targets[].EcsParameters.NetworkConfiguration'`, as `securityGroups=[...]`, "
+                 "else the copy gets the VPC's default group)"
+                 if rule and not groups and network_mode(ev) == "awsvpc" else "")
+        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`{where}"
     return f"nothing starts it again: run it again with `{run_task(ev)}`"
 
 

@@ -322,3 +322,11 @@ def test_a_log_router_that_already_stopped_last_is_not_told_to_use_depends_on():
     deploy = run(containers=[*_app(143), router], stopCode="ServiceSchedulerInitiated",
                  stoppedReason="Scaling activity initiated by (deployment ecs-svc/1234567890123456789)")
     assert deploy.pattern == "expected-stop" and "a dependsOn so it stops last" in _fix(deploy)
+
+
+def test_a_retry_of_a_scheduled_task_points_at_the_rule_targets_security_groups():
+    again = remedy.start_again(evidence(group="family:orders-api", startedBy="events-rule/nightly-export"))
+    assert "aws ecs run-task" in again and "list-targets-by-rule --rule nightly-export" in again
+    # Near miss: a person's run-task has no rule to read them from.
+    by_hand = remedy.start_again(evidence(group="family:orders-api", startedBy="ecs-cli"))
+    assert "list-targets-by-rule" not in by_hand
