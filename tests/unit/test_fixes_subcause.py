@@ -330,3 +330,13 @@ def test_a_retry_of_a_scheduled_task_points_at_the_rule_targets_security_groups(
     # Near miss: a person's run-task has no rule to read them from.
     by_hand = remedy.start_again(evidence(group="family:orders-api", startedBy="ecs-cli"))
     assert "list-targets-by-rule" not in by_hand
+
+
+def test_a_cluster_without_instances_reads_the_auto_scaling_activity():
+    none = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0),
+               stoppedReason="No Container Instances were found in your cluster.")
+    assert none.pattern == "insufficient-capacity" and "describe-scaling-activities" in _fix(none)
+    # Near miss: instances exist but lack memory: the fix is capacity, not failed launches.
+    full = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0),
+               stoppedReason="RESOURCE:MEMORY")
+    assert full.pattern == "insufficient-capacity" and "describe-scaling-activities" not in _fix(full)
