@@ -340,3 +340,12 @@ def test_a_cluster_without_instances_reads_the_auto_scaling_activity():
     full = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0),
                stoppedReason="RESOURCE:MEMORY")
     assert full.pattern == "insufficient-capacity" and "describe-scaling-activities" not in _fix(full)
+
+
+def test_a_plain_service_url_goes_in_the_environment_and_a_connection_string_in_a_secret():
+    plain = run(["KeyError: 'PUSHGATEWAY_URL'"], containers=_app(1))
+    assert plain.pattern == "missing-env-var"
+    assert "create-secret" not in _fix(plain) and "PUSHGATEWAY_URL" in plain.remediation[0]
+    # Near miss: a broker URL carries credentials, so it goes to Secrets Manager.
+    broker = run(["KeyError: 'REDIS_URL'"], containers=_app(1))
+    assert broker.pattern == "missing-env-var" and "create-secret" in _fix(broker)
