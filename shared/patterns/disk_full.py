@@ -221,11 +221,14 @@ class DiskFull(Pattern):
                          "what grew (for a database: WAL, logs, temp files)." + remedy.cite(m))
             steps.append("If it is the Docker storage: `docker system df`, prune unused images (lower "
                          "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` in /etc/ecs/ecs.config) or "
-                         "attach a larger data volume to the launch template.")
+                         "grow the instances' storage in the launch template (the root volume: current ECS-optimized "
+                         "AMIs keep Docker on it; a separate data volume only on older AMIs that mount one for Docker).")
         else:
             steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
                          "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
-                         "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
+                         "in /etc/ecs/ecs.config) or grow the instances' storage in the launch template (the root "
+                         "volume: current ECS-optimized AMIs keep Docker on it; a separate data volume only on older "
+                         "AMIs that mount one for Docker)."
                          + remedy.cite(m))
         if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.

@@ -349,3 +349,11 @@ def test_a_plain_service_url_goes_in_the_environment_and_a_connection_string_in_
     # Near miss: a broker URL carries credentials, so it goes to Secrets Manager.
     broker = run(["KeyError: 'REDIS_URL'"], containers=_app(1))
     assert broker.pattern == "missing-env-var" and "create-secret" in _fix(broker)
+
+
+def test_an_instance_whose_docker_storage_filled_during_a_pull_grows_its_root_volume():
+    reason = ("CannotPullContainerError: failed to register layer: write /var/lib/docker/overlay2/abc/diff/x: "
+              "no space left on device")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", containers=_app(0, reason=reason))
+    assert got.pattern == "disk-full" and "root volume" in _fix(got)
+    assert "attach a larger data volume" not in _fix(got)
