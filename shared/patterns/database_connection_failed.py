@@ -305,14 +305,14 @@ class DatabaseConnectionFailed(Pattern):
                          f"refused or did not resolve): first check the database security group admits TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
                          f"changes), and that the host in the connection string is the database's endpoint.{why}")
-            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
-                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
+                         "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
                          f"changes).{why}")
-            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
-                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
+                         "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "auth":
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "

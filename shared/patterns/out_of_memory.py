@@ -284,7 +284,9 @@ class OutOfMemory(Pattern):
                      f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
                      "(Container Insights) " + ("before it exited." if own_cap else "before the kill."))
         return Explanation(
-            title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
+            # A runtime's own pool (JVM, V8) is not the container limit: the title names the pool then.
+            title=f"Out of memory: {container}" + (f" ({kind})" if (jvm_own or v8_own) and kind else
+                                                   f" (limit {limit})" if limit else ""),
             summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"
                      + (f" (the container has {limit})" if limit else "") + ", and exited. Its JVM limit needs "
                      "raising, or the app must use less." if jvm_own else

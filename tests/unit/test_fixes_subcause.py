@@ -357,3 +357,11 @@ def test_an_instance_whose_docker_storage_filled_during_a_pull_grows_its_root_vo
     got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", containers=_app(0, reason=reason))
     assert got.pattern == "disk-full" and "root volume" in _fix(got)
     assert "attach a larger data volume" not in _fix(got)
+
+
+def test_a_runtimes_own_pool_is_named_in_the_title_not_the_container_limit():
+    jvm = run(["Exception in thread \"main\" java.lang.OutOfMemoryError: Direct buffer memory"], containers=_app(3))
+    assert jvm.pattern == "out-of-memory" and "direct buffer" in jvm.title and "limit" not in jvm.title
+    # Near miss: a 137 kill at the container limit keeps the limit in the title.
+    killed = run(["Killed"], containers=_app(137, reason="OutOfMemoryError: Container killed due to memory usage"))
+    assert "limit" in killed.title
