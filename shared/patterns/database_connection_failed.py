@@ -71,8 +71,6 @@ _READ_TIMEOUT = re.compile(r"Read timed out|SocketReadTimeout|\bread timeout|Rea
 _POOL_TIMEOUT = re.compile(r"Timeout acquiring a connection|Connection is not available, request timed out"
                            r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
                            r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
-_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
-                  "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
 
 
 def _database_endpoint(host: str | None) -> bool:
