@@ -274,7 +274,12 @@ class SecretsRetrievalFailed(Pattern):
             else:
                 steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the "
                              "network path first, then start the task again (below).")
-        steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
+        # A fix may change the task definition (valueFrom, the execution role ARN): start the latest revision.
+        if remedy.launcher(ev) == "service":
+            steps.append("Then start fresh tasks (they fetch the secrets again at start), on the latest revision if "
+                         f"the fix changed the task definition: {remedy.roll_out_any(ev)}.")
+        else:
+            steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
         return Explanation(
             title=f"Could not fetch {kind}{what} at start" + (f" ({cause})" if cause else ""),

@@ -365,3 +365,15 @@ def test_a_runtimes_own_pool_is_named_in_the_title_not_the_container_limit():
     # Near miss: a 137 kill at the container limit keeps the limit in the title.
     killed = run(["Killed"], containers=_app(137, reason="OutOfMemoryError: Container killed due to memory usage"))
     assert "limit" in killed.title
+
+
+def test_a_service_restarted_after_a_secrets_fix_takes_the_latest_revision():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secret from asm: AccessDeniedException")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "--task-definition orders-api --force-new-deployment" in got.remediation[-1]
+    # Near miss: a one-off task is simply run again.
+    lone = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), group="family:orders-api",
+               startedBy="ecs-cli")
+    assert "update-service" not in lone.remediation[-1] and "run-task" in lone.remediation[-1]
