@@ -298,7 +298,16 @@ class MissingDependency(Pattern):
                              "final stage." + (f" The file that requires it is in `{sub}`: if that folder has a "
                              "package.json of its own, it needs its own install there (its own node_modules)."
                              if sub else ""))
-            steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
+            if module.startswith("."):
+                # A relative path resolves from the requiring file, not from the working directory: look for it.
+                leaf = module.rstrip("/").rsplit("/", 1)[-1]
+                leaf = leaf if re.fullmatch(r"[\w.@+-]+", leaf) else None
+                steps.append("Verify where the file is in the image (a relative require resolves from the file that "
+                             "requires it, not from the working directory)"
+                             + (f": `docker run --rm --entrypoint sh {image} -c \"find / -name '{leaf}*' -not "
+                                "-path '/proc/*' 2>/dev/null | head\"`." if leaf else "."))
+            else:
+                steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
         elif lang == "native" and re.fullmatch(r"(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+", module):
             # A symbol version: the binary was built against a newer C/C++ library than the runtime image has.
             lib = {"GLIBC": "glibc", "GLIBCXX": "libstdc++", "CXXABI": "libstdc++"}[module.split("_")[0]]

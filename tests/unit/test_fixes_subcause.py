@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 from shared import remediation as remedy
 from shared.inputs import offline_evidence, parse_task_event
 from shared.patterns.network_setup_failed import PATTERN as NETWORK_SETUP
+from shared.render import steps
 from tests.unit.helpers import event, evidence, run
 
 
@@ -377,3 +380,14 @@ def test_a_service_restarted_after_a_secrets_fix_takes_the_latest_revision():
     lone = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), group="family:orders-api",
                startedBy="ecs-cli")
     assert "update-service" not in lone.remediation[-1] and "run-task" in lone.remediation[-1]
+
+
+def test_a_relative_module_is_looked_for_in_the_image_not_resolved_from_the_workdir():
+    rel = run(["Error: Cannot find module './config/settings'"], containers=_app(1))
+    assert rel.pattern == "missing-dependency"
+    assert "require.resolve('./" not in _fix(rel) and "find / -name 'settings*'" in _fix(rel)
+    for cmd in [c for s in rel.remediation for c in steps.commands(s) if c.startswith("docker")]:
+        shlex.split(cmd)
+    # Near miss: an absolute path resolves the same from anywhere, so require.resolve stays.
+    absolute = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
+    assert "require.resolve('/app/dist/index.js')" in _fix(absolute)
