@@ -391,3 +391,14 @@ def test_a_relative_module_is_looked_for_in_the_image_not_resolved_from_the_work
     # Near miss: an absolute path resolves the same from anywhere, so require.resolve stays.
     absolute = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
     assert "require.resolve('/app/dist/index.js')" in _fix(absolute)
+
+
+def test_a_named_plumbing_fault_rules_out_the_subnet_but_an_eni_limit_keeps_its_advice():
+    veth = ("ResourceInitializationError: Unable to configure pause container namespace, err: bridge create veth "
+            "pair: container veth name provided (ecs-eth0) already exists")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=veth, launchType="EC2", attachments=_eni(None))
+    assert "left over from an earlier task" in got.remediation[0] and "AvailableIpAddressCount" not in _fix(got)
+    # Near miss: an instance without a free ENI slot keeps the trunking advice even though the ENI has an address.
+    limit = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"),
+                stoppedReason="ResourceInitializationError: unable to attach ENI: no unused device index")
+    assert "awsvpcTrunking" in _fix(limit) and "Subnet addresses are not the cause" not in _fix(limit)
