@@ -387,8 +387,9 @@ class IamAccessDenied(Pattern):
                     narrow = (" The error names the resource `*`: this action has no resource-level permissions, "
                               "so `\"Resource\": \"*\"` is the only form IAM accepts for it.")
                 elif resource.strip() not in ("*", "") and _ON_RESOURCE.search(said):
-                    narrow = (" The error names the resource, with part of it masked; the statement widens that part "
-                              "to `*`, so put the real name back to narrow it to that one resource.")
+                    narrow = (" The error names the resource, but only part of it is readable here (masked, or cut "
+                              "across log lines); the statement widens the rest to `*`, so put the full name from "
+                              "the error back to narrow it to that one resource.")
                 else:
                     narrow = (" The error does not name the resource, so the statement allows the action on every "
                               "such resource of the account; narrow it to the one the app uses (the CloudTrail event "
