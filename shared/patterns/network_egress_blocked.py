@@ -135,8 +135,8 @@ class NetworkEgressBlocked(Pattern):
             own = remedy.image(ev, f.get("container")) or ""
             images = [own] + [c.image or "" for c in ev.detail.containers if c.image and c.image != own]
             pv = ev.detail.platform_version or ""
-            same_path = (remedy.is_fargate(ev) and not pv.startswith("1.3")) or remedy.network_mode(ev) in ("bridge",
-                                                                                                        "host")
+            fargate = remedy.is_fargate(ev)
+            same_path = (not pv.startswith("1.3")) if fargate else remedy.network_mode(ev) != "awsvpc"
             img = next((i for i in images if i and ".dkr.ecr." not in i), "")
             public_pull = bool(ev.detail.pull_stopped_at) and bool(img) and same_path
             if public_pull and route != "none":
