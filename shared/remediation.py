@@ -309,7 +309,8 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
 
 # CloudFormation's generated physical names end in a random suffix of 12-13 letters and digits
 # (<stack>-<LogicalId>-aB1cD2eF3gH4); CDK and Copilot services get such names.
-_STACK_SUFFIX = re.compile(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$")
+_STACK_SUFFIX = re.compile(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$"
+                           r"|-[A-Za-z0-9]*Service[A-Za-z0-9]*-(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{6,13}$")
 
 
 def stack_managed(ev: Evidence) -> bool:

@@ -402,3 +402,12 @@ def test_a_named_plumbing_fault_rules_out_the_subnet_but_an_eni_limit_keeps_its_
     limit = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"),
                 stoppedReason="ResourceInitializationError: unable to attach ENI: no unused device index")
     assert "awsvpcTrunking" in _fix(limit) and "Subnet addresses are not the cause" not in _fix(limit)
+
+
+def test_stack_made_service_names_are_recognised_and_hand_made_ones_are_not():
+    def managed(name: str) -> bool:
+        return remedy.stack_managed(evidence(group=f"service:{name}"))
+
+    assert managed("shop-prod-web-Service-aB1cD2eF3gH4") and managed("examp-test-api-Service-Zq8mXk")
+    # Near misses: names people give by hand.
+    assert not managed("orders-api") and not managed("api-Service-v2") and not managed("web-service-prod")
