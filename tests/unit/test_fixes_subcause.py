@@ -411,3 +411,18 @@ def test_stack_made_service_names_are_recognised_and_hand_made_ones_are_not():
     assert managed("shop-prod-web-Service-aB1cD2eF3gH4") and managed("examp-test-api-Service-Zq8mXk")
     # Near misses: names people give by hand.
     assert not managed("orders-api") and not managed("api-Service-v2") and not managed("web-service-prod")
+
+
+def test_the_local_health_test_uses_the_target_groups_check_port_and_waits_for_an_http_answer():
+    tg = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web-tg/0123456789abcdef"
+    got = run(stopCode="ServiceSchedulerInitiated", containers=_app(137),
+              stoppedReason=f"Task failed ELB health checks in (target-group {tg})")
+    local = next(s for s in got.remediation if "Test locally" in s)
+    assert "HealthCheckPort" in local and '[ "$hc" = traffic-port ] || port=$hc' in local
+    assert "--region eu-west-1" in local and '[ "$code" != 000 ]' in local
+    for cmd in steps.commands(local):
+        shlex.split(cmd)
+    # Near miss: without a target group ARN there is no check port to read.
+    bare = run(stopCode="ServiceSchedulerInitiated", containers=_app(137),
+               stoppedReason="Task failed ELB health checks in (target-group web-tg)")
+    assert "HealthCheckPort" not in _fix(bare)
