@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 
 import pytest
@@ -194,7 +195,8 @@ def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping, r
     assert ("port=$(" in block) == (mapping.startswith('-p "$'))
     cmds = steps.commands(step)
     # waits while there is no HTTP answer (refused or an empty reply), then prints the status
-    assert any("curl -s -o /dev/null" in c and '"$code" != 000' in c for c in cmds)
+    loop = next(line for line in block.splitlines() if "curl -s -o /dev/null" in line)
+    assert '"$code" != 000' in loop and shlex.split(loop)
     assert all(command_problems(c) == [] for c in cmds), cmds
 
 
