@@ -77,6 +77,19 @@ _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed t
 
 
 _NATIVE_LIB = re.compile(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
+_FRAME_LINE = re.compile(r"^\s+at \S|^\s*File \"|^\s+from \S|Traceback \(most recent|goroutine \d+ \[|stack backtrace"
+                         r"|\.(?:rb|py|go|rs|js|mjs|cjs|ts|java|kt|scala|cs|php|ex|exs|erl|clj|swift):(?:line )?\d+", re.IGNORECASE)
+
+
+def _has_trace(ev: Evidence, anchor: int | None) -> bool:
+    """A stack trace (frames with files and lines) around the error line, in the same container's log."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    near = range(max(0, anchor - 30), min(len(logs.texts), anchor + 30))
+    return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
+
+
 _ILLEGAL = re.compile(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
 
 
@@ -344,8 +357,8 @@ class AppCrash(Pattern):
                              "check the instance type's CPU (`ecs.cpu-architecture`)." + remedy.cite(m))
             else:
                 # Promise the whole trace only when frames were found.
-                trace = (" The log excerpt below shows the whole trace." if f.get("location") else
-                         " The log excerpt below shows the lines around it.")
+                trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
+                         else " The log excerpt below shows the lines around it.")
                 steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{remedy.cite(m)}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:

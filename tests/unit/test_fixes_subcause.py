@@ -426,3 +426,10 @@ def test_the_local_health_test_uses_the_target_groups_check_port_and_waits_for_a
     bare = run(stopCode="ServiceSchedulerInitiated", containers=_app(137),
                stoppedReason="Task failed ELB health checks in (target-group web-tg)")
     assert "HealthCheckPort" not in _fix(bare)
+
+
+def test_a_trace_without_a_located_frame_is_still_called_a_trace():
+    got = run(["java.lang.IllegalStateException: Failed to execute CommandLineRunner",
+               "\tat org.springframework.boot.SpringApplication.callRunner(SpringApplication.java:774)"],
+              containers=_app(1))
+    assert got.pattern == "app-crash" and "whole trace" in _fix(got)
