@@ -224,6 +224,11 @@ class SecretsRetrievalFailed(Pattern):
                          f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
+            else:
+                # Endpoints instead of NAT: everything else the task reaches at start needs one too.
+                steps.append("With VPC endpoints instead of a NAT gateway, the task also needs the ECR endpoints "
+                             "(`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for an ECR image, and `logs` for "
+                             "awslogs.")
         elif cause == "not-found":
             if not secret:
                 check = remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")

@@ -433,3 +433,22 @@ def test_a_trace_without_a_located_frame_is_still_called_a_trace():
                "\tat org.springframework.boot.SpringApplication.callRunner(SpringApplication.java:774)"],
               containers=_app(1))
     assert got.pattern == "app-crash" and "whole trace" in _fix(got)
+
+
+def test_a_port_shared_with_a_sibling_container_says_how_to_move_one():
+    line = "System.Net.Sockets.SocketException (98): Address already in use"
+    web = {"name": "web", "exitCode": 0, "lastStatus": "STOPPED", "image": "nginx:1.25"}
+    got = run([line, "Failed to bind to address http://[::]:80: address already in use."],
+              containers=[*_app(1), web])
+    assert got.pattern == "port-in-use" and "ASPNETCORE_URLS" in _fix(got)
+    # Near miss: a lone container has no sibling to move: the second-process advice stays alone.
+    lone = run([line, "Failed to bind to address http://[::]:80: address already in use."], containers=_app(1))
+    assert lone.pattern == "port-in-use" and "ASPNETCORE_URLS" not in _fix(lone)
+
+
+def test_a_secrets_fetch_without_a_route_names_the_other_endpoints_a_task_needs():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: RequestError: send request failed caused by: Post "
+              "\"https://ssm.us-east-1.amazonaws.com/\": dial tcp 52.46.1.1:443: i/o timeout")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert got.pattern == "secrets-retrieval-failed" and "`ecr.api`, `ecr.dkr`" in _fix(got)
