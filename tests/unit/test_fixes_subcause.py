@@ -452,3 +452,14 @@ def test_a_secrets_fetch_without_a_route_names_the_other_endpoints_a_task_needs(
               "\"https://ssm.us-east-1.amazonaws.com/\": dial tcp 52.46.1.1:443: i/o timeout")
     got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
     assert got.pattern == "secrets-retrieval-failed" and "`ecr.api`, `ecr.dkr`" in _fix(got)
+
+
+def test_an_outbound_read_timeout_is_not_a_missing_route():
+    read = run(["requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.example.com', port=443): "
+                "Read timed out. (read timeout=10)"], containers=_app(1))
+    assert read.pattern == "network-egress-blocked"
+    assert "NAT gateway" not in _fix(read) and "read timeout" in read.remediation[0]
+    # Near miss: a connect timeout keeps the route advice.
+    conn = run(["requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.example.com', port=443): "
+                "Max retries exceeded (connect timeout=10)"], containers=_app(1))
+    assert conn.pattern == "network-egress-blocked" and "NAT gateway" in _fix(conn)
