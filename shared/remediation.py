@@ -260,6 +260,11 @@ def roll_out(ev: Evidence) -> str:
                 "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
     if kind == "schedule":
         return schedule_roll_out(ev)
+    if kind == "stepfunctions":
+        # The state machine's ecs:runTask state names the task definition: a pinned family:revision keeps the old one.
+        return ("Step Functions starts this task from its state machine's `ecs:runTask` state, so make that state "
+                "use the new revision (its `TaskDefinition` as the family alone takes the latest ACTIVE revision; a "
+                "pinned `family:revision` must be updated in the state machine) and re-run the execution")
     return code(deploy(ev))
 
 

@@ -463,3 +463,10 @@ def test_an_outbound_read_timeout_is_not_a_missing_route():
     conn = run(["requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.example.com', port=443): "
                 "Max retries exceeded (connect timeout=10)"], containers=_app(1))
     assert conn.pattern == "network-egress-blocked" and "NAT gateway" in _fix(conn)
+
+
+def test_a_task_step_functions_starts_rolls_out_through_its_state_machine():
+    sfn = remedy.roll_out(evidence(group="family:orders-api", startedBy="AWS Step Functions"))
+    assert "state machine" in sfn and "run-task" not in sfn
+    # Near miss: a task run by hand is run again on the new revision.
+    assert "run-task" in remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-deploy"))
