@@ -107,9 +107,12 @@ class NetworkSetupFailed(ReasonPattern):
                              + (f" If it recurs on the same instance, {drain} and check `/var/log/ecs/ecs-agent.log` "
                                 "and the ECS agent/AMI version there." if ec2 else "") + why)
             elif cause is None:
-                steps.append(f"The error names no specific cause, and {got}, so the subnet had free "
-                             f"addresses; this is usually passing (bursts of launches, an instance's ENI plumbing): "
-                             f"{retry}." + why)
+                # Say "no cause" only when the error says so; else it names one we have no advice for.
+                silent = re.search(r"no error message|without (?:an? )?(?:error|message|reason)", text, re.IGNORECASE)
+                steps.append(("The error names no specific cause" if silent else "The error names a cause this tool "
+                              "has no specific advice for (see the stop reason)")
+                             + f", and {got}, so the subnet had free addresses; a failure after that is usually "
+                             f"passing (bursts of launches, an instance's ENI plumbing): {retry}." + why)
             else:
                 steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
                              "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "

@@ -470,3 +470,13 @@ def test_a_task_step_functions_starts_rolls_out_through_its_state_machine():
     assert "state machine" in sfn and "run-task" not in sfn
     # Near miss: a task run by hand is run again on the new revision.
     assert "run-task" in remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-deploy"))
+
+
+def test_a_named_but_unknown_plugin_error_is_not_called_a_failure_without_a_cause():
+    named = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
+                stoppedReason="Unexpected EC2 error while attempting to attach network interface to instance")
+    assert "names no specific cause" not in _fix(named) and "AvailableIpAddressCount" not in _fix(named)
+    # Near miss: the plugin really said nothing.
+    silent = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
+                 stoppedReason="ResourceInitializationError: failed to configure ENI: netplugin failed with no error message")
+    assert "names no specific cause" in _fix(silent)
