@@ -346,7 +346,8 @@ class DatabaseConnectionFailed(Pattern):
                          f"starts slower {loop}.")
         return Explanation(
             title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
-                   + (f" ({'unreachable' if vague else cause})" if cause else "")),
+                   + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else cause})"
+                      if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
                      + f" its {engine} database{where}"

@@ -171,6 +171,7 @@ def test_a_pool_acquire_timeout_is_not_proof_of_a_network_timeout_and_no_default
                "  sql: \"SELECT datname FROM pg_database WHERE datistemplate = false\","], containers=_app(1))
     assert got.pattern == "database-connection-failed"
     assert "pool" in got.remediation[0] and "get no answer" not in _fix(got) and "5432" not in _fix(got)
+    assert "(pool timeout)" in got.title
 
 
 def test_a_task_an_eventbridge_rule_starts_rolls_out_by_updating_the_rules_target():
