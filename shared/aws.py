@@ -19,8 +19,8 @@ the credentials expire) and returns a `Clients` for that account sharing the sam
 Clients are botocore clients from one botocore session per `Clients` (per account): its loader
 caches the shared data files (endpoints, partitions, retry config) across the clients it builds,
 and boto3 is never imported for them. boto3 adds nothing to a client but S3 transfer methods, and
-its import (boto3.compat loads s3transfer, boto3.resources) costs a cold start ~35-50 ms of CPU on
-Python 3.12 (benchmarks/bench_pipeline.py, phase 1b). ``Clients.session``, a boto3 Session over
+its import (boto3.compat loads s3transfer, boto3.resources) costs a cold start ~20 ms of CPU on
+Python 3.12, on top of everything else the first event loads. ``Clients.session``, a boto3 Session over
 that same botocore session, is built only for a caller that asks for it (the CLI registers event
 hooks on it); a `Clients` given a boto3 session builds its clients from that session.
 

@@ -14,8 +14,8 @@ Two modes, chosen by what the secret holds (`slack_credentials()` says which):
   (post in public channels it was not invited to); private channels need the app invited.
 The secret is read with the caller's Secrets Manager client (GetSecretValue) and cached for
 `max_age` seconds per client and secret. Powertools Parameters' SecretsProvider did the same, but
-its import loads boto3 (its module imports it), which nothing else on the Lambda path needs: ~35-50
-ms of a cold start's CPU (benchmarks/bench_pipeline.py, phase 1b). `refresh=True` skips the cache:
+its import loads boto3 (its module imports it), which nothing else on the Lambda path needs: ~25
+ms of a cold start's CPU (boto3 and the Parameters modules, Python 3.12). `refresh=True` skips the cache:
 used when Slack says the webhook is gone (403/404/410), in case the secret was rotated.
 
 The URL is a credential: it is never logged and never part of an error message.
