@@ -1,4 +1,4 @@
-"""The state item's DynamoDB attribute values (shared/notify/state.py writes them itself, so that the
+"""The state item's DynamoDB attribute values (shared/notify/dynamo.py writes them itself, so that the
 Lambda path never imports boto3): the same as boto3's TypeSerializer/TypeDeserializer give."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from shared.notify.state import _dump, _load, _plain
+from shared.notify.dynamo import _plain
+from shared.notify.dynamo import dump as _dump
+from shared.notify.dynamo import load as _load
 
 VALUES: list[Any] = [
     None, True, False, 0, -7, 2**53 + 1, "", "app-crash 3f2a ", b"\x00bytes",
