@@ -51,6 +51,11 @@ def _private(host: str | None) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
+# A name lookup that timed out at the resolver (Go: `lookup host on 127.0.0.11:53: ... i/o timeout`, a UDP dial to
+# port 53): no connection to the host was ever tried.
+_DNS_TIMEOUT = re.compile(r"\blookup (?P<name>[\w.-]+)(?: on (?P<resolver>[\d.]+|\[[\w:]+\])(?::53)?)?:[^\n]*?"
+                          r"(?:i/o timeout|timed? ?out|deadline exceeded)|\bdial udp (?P<udp>[\d.]+):53\b[^\n]*?"
+                          r"(?:i/o timeout|timed? ?out)", re.IGNORECASE)
 _READ_TIMEOUT = re.compile(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
                            r"|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|HeadersTimeoutError|BodyTimeoutError",
                            re.IGNORECASE)
@@ -131,8 +136,11 @@ class NetworkEgressBlocked(Pattern):
         # A read timeout: the connection was open and the request sent, so there is a route and the security
         # groups let it through; the far side did not answer in time.
         read_timeout = bool(_READ_TIMEOUT.search(said)) and not _CONNECT_TIMEOUT.search(said)
-        endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout else None
-        if read_timeout:
+        dns = _DNS_TIMEOUT.search(said) if not read_timeout else None
+        endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout and not dns else None
+        if dns:
+            steps += _dns_steps(ev, host, dns, why)
+        elif read_timeout:
             steps.append(f"The connection to {host} was open and the request sent, then no answer came in time (a "
                          "read timeout, not a blocked connect): the task has a route out and its security groups "
                          "let it through. The far side was slow or stalled: check its status and rate limits, "
@@ -182,12 +190,25 @@ class NetworkEgressBlocked(Pattern):
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
             if not public_pull or route == "none":
                 steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
-        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
+        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and dns:
+            steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
+                         "itself has stopped): "
+                         f"`{remedy.probe(ev, f.get('container'), 'getent hosts ' + str(f['host']))}`, then read its "
+                         "log (no output and exit code 2: the name did not resolve).")
+        elif f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
                          "then read its log (the image needs `curl`).")
+        if dns:
+            return Explanation(
+                title=f"DNS lookup of {host} timed out",
+                summary=(f"{container} could not resolve {host}: the DNS query to "
+                         f"{dns.group('resolver') or dns.group('udp') or 'the resolver'} got no answer in time. "
+                         "No connection to the host was tried; the resolver, not the route to the host, failed."),
+                remediation=steps,
+            )
         return Explanation(
             title=(f"Outbound request to {host} got no answer (read timeout)" if read_timeout else
                    f"Outbound connection to {host} timed out"),
@@ -201,6 +222,42 @@ class NetworkEgressBlocked(Pattern):
                        "or with blocking security rules sees."),
             remediation=steps,
         )
+
+
+def _dns_steps(ev: Evidence, host: str, dns: re.Match[str], why: str) -> list[str]:
+    """A DNS query that got no answer: check the resolver the task used, not the route to the host."""
+    resolver = dns.group("resolver") or dns.group("udp")
+    # No ENI of its own (bridge/host mode): the task uses the container instance's network.
+    instance_net = remedy.network_mode(ev) != "awsvpc"
+    vpc = ev.network.vpc_id if ev.network is not None else None
+    at = f" (`{resolver}`)" if resolver else ""
+    if resolver == "127.0.0.11":
+        where = ("Docker's embedded DNS server, which forwards to the container instance's own resolvers "
+                 "(its /etc/resolv.conf)")
+    elif instance_net:
+        where = "the resolver the container instance uses (its /etc/resolv.conf)"
+    else:
+        where = "the VPC resolver or the container definition's `dnsServers`"
+    sender = ("the container instance (bridge/host networking has no task security group; the instance's security "
+              "group and subnet apply)" if instance_net else "the task's subnets")
+    first = (f"The lookup of {host} timed out at the resolver{at}: the DNS query got no answer, so no connection to "
+             f"{host} was tried (a name-resolution failure, not a blocked connection). The task asked {where}. "
+             "Check that the VPC has DNS resolution on (`enableDnsSupport`), that its DHCP options set points at "
+             "`AmazonProvidedDNS` or at DNS servers that answer, that any custom DNS server or container "
+             f"`dnsServers` entry admits UDP and TCP 53 from {sender} (security group and NACL), and that no "
+             "Route 53 Resolver DNS Firewall rule drops the name." + why)
+    steps = [first]
+    if vpc:
+        steps.append("Read the VPC's DNS settings: "
+                     f"`aws ec2 describe-vpc-attribute --vpc-id {vpc} --attribute enableDnsSupport"
+                     f"{remedy.region_flag(ev)}` and `aws ec2 describe-vpcs --vpc-ids {vpc} --query "
+                     f"'Vpcs[0].DhcpOptionsId'{remedy.region_flag(ev)}`.")
+    if instance_net or resolver == "127.0.0.11":
+        steps.append("On the container instance, test its resolver directly (`getent hosts " + host + "` on the "
+                     "instance, or `nslookup` against the nameserver in its /etc/resolv.conf): if the instance "
+                     "resolves and the container does not, the Docker daemon's DNS forwarding is at fault "
+                     "(restart Docker or the instance, or set `dnsServers` in the container definition).")
+    return steps
 
 
 PATTERN = NetworkEgressBlocked()
