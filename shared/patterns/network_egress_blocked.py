@@ -238,13 +238,14 @@ def _dns_steps(ev: Evidence, host: str, dns: re.Match[str], why: str) -> list[st
         where = "the resolver the container instance uses (its /etc/resolv.conf)"
     else:
         where = "the VPC resolver or the container definition's `dnsServers`"
-    sender = ("the container instance (bridge/host networking has no task security group; the instance's security "
-              "group and subnet apply)" if instance_net else "the task's subnets")
+    sender = ("the container instance (bridge/host networking sends from the instance: its security group, subnet "
+              "and NACL apply, the task has none of its own)" if instance_net else
+              "the task's subnets (security group and NACL)")
     first = (f"The lookup of {host} timed out at the resolver{at}: the DNS query got no answer, so no connection to "
              f"{host} was tried (a name-resolution failure, not a blocked connection). The task asked {where}. "
              "Check that the VPC has DNS resolution on (`enableDnsSupport`), that its DHCP options set points at "
              "`AmazonProvidedDNS` or at DNS servers that answer, that any custom DNS server or container "
-             f"`dnsServers` entry admits UDP and TCP 53 from {sender} (security group and NACL), and that no "
+             f"`dnsServers` entry admits UDP and TCP 53 from {sender}, and that no "
              "Route 53 Resolver DNS Firewall rule drops the name." + why)
     steps = [first]
     if vpc:

@@ -168,11 +168,11 @@ def test_a_lookup_that_timed_out_at_the_resolver_checks_dns_not_the_route_to_the
     keeps the connection advice."""
     dns = ('Get "https://api.example.io/v2/x": dial tcp: lookup api.example.io on 127.0.0.11:53: read udp '
            '127.0.0.1:57113->127.0.0.11:53: i/o timeout')
-    f = run([dns], **exited(1), launchType="EC2")
+    f = run([dns], **exited(1), launchType="EC2", attachments=[])
     assert f.pattern == "network-egress-blocked"
     fix = "\n".join(f.remediation)
     assert "DNS" in f.title and "resolver" in f.remediation[0] and "enableDnsSupport" in f.remediation[0]
     assert "specific to" not in fix and "TCP 443" not in fix and "task security group" not in fix, fix
-    assert "getent hosts api.example.io" in fix
+    assert "getent hosts api.example.io" in fix and "from the container instance (bridge/host" in fix
     near = run(['Get "https://api.example.io/v2/x": dial tcp 203.0.113.9:443: i/o timeout'], **exited(1))
     assert "DNS" not in near.title and "enableDnsSupport" not in "\n".join(near.remediation)
