@@ -196,7 +196,21 @@ class DiskFull(Pattern):
         img = remedy.image(ev, f.get("container")) or "<the image of the task>"
         steps: list[str] = []
         root = None if f.get("during") else data_root(path)
-        if root:
+        # The runtime could not create the container (a full thin pool, CannotCreateContainerError): the app never
+        # ran, so nothing it wrote, no mount of its own, is involved; the instance's Docker storage is.
+        thin = bool(f.get("free_blocks"))
+        never_created = thin or any("CannotCreateContainerError" in p.text for p in m.proofs)
+        if thin:
+            steps.append(f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
+                         f"{f['required_blocks']} Docker needs to create a container: clean up the instance "
+                         "or replace it with a current ECS-optimised AMI (overlay2, no thin pool)." + remedy.cite(m))
+            steps.append("On the instance, `docker info` shows the thin pool's usage (Data Space Used / Available, "
+                         "Metadata Space Available; `df` does not see it): free it by removing stopped containers "
+                         "and unused images (`docker container prune -f`, `docker image prune -a -f`), lower "
+                         "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` / "
+                         "`ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION` in /etc/ecs/ecs.config, or give the instances a "
+                         "larger Docker data volume in the launch template.")
+        elif root:
             steps += _data_volume_steps(ev, f, str(path), root, m)
         elif f.get("storage") == "task ephemeral storage":
             current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
@@ -209,7 +223,7 @@ class DiskFull(Pattern):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "
                              f"`docker image inspect --format '{{{{.Size}}}}' {remedy.q(img)}`.")
-        elif path and not f.get("during"):
+        elif path and not f.get("during") and not never_created:
             # The app wrote a named path: find the file system behind it before blaming Docker's image storage.
             mounts = remedy.describe_task_definition(
                 ev, remedy.container_query(ev, f.get("container"), "mountPoints"))
@@ -230,7 +244,8 @@ class DiskFull(Pattern):
                          "volume: current ECS-optimized AMIs keep Docker on it; a separate data volume only on older "
                          "AMIs that mount one for Docker)."
                          + remedy.cite(m))
-        if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
+        if (not f.get("during") and not root and not never_created
+                and not (path and f.get("storage") != "task ephemeral storage")):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.
             volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
                       else "EFS or a bind mount")
@@ -238,12 +253,9 @@ class DiskFull(Pattern):
                          f"({volume}) or clean up. Find the biggest writers in a one-off copy of the task "
                          "after it has worked a while, or locally: "
                          f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
-        if f.get("free_blocks"):
-            steps.insert(0, f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
-                            f"{f['required_blocks']} Docker needs to create a container: clean up the instance "
-                            "or replace it with a current ECS-optimised AMI (overlay2, no thin pool).")
         return Explanation(
-            title=f"Out of disk space{where}",
+            title=("The container instance's Docker thin pool is full: the container was never created" if thin
+                   else f"Out of disk space{where}"),
             summary=(f"The task ran out of storage{where} ({f.get('storage', 'storage')}). "
                      "Nothing can be written until space is freed or the storage is enlarged."),
             remediation=steps,
