@@ -9,6 +9,7 @@ Signals: "[Errno 98] Address already in use"; EADDRINUSE; "bind: address already
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -137,7 +138,16 @@ class PortInUse(Pattern):
                        "balancer at it"
                        if f.get("shares_network_with") else "")
                     + ".")
-        steps = [
+        holder = _holder(ev, f.get("shares_network_with") or (), port, f.get("container"))
+        if holder:
+            # Another container's own log shows it bound the port: the holder is known, nothing started twice.
+            name, line = holder
+            find = (f"`{name}` of this task bound port {p} first (its log: “{line.strip()[:120]}”), and all "
+                    "containers of an awsvpc task share one network namespace: move one of the two to another "
+                    f"port with its listen setting (e.g. `PORT={int(str(port)) + 1}` in its environment, `--port`, `server.port`, "
+                    "`ASPNETCORE_URLS=http://+:8080`, nginx `listen`), then point its port mapping, health check "
+                    "and load balancer target at the new port.")
+        steps = [find] if holder else [
             find,
             "Make sure the server is started once: a process manager (supervisord, an entrypoint script) plus the "
             "image CMD, or a framework that binds the port and then forks another server, both bind it.",
@@ -161,6 +171,22 @@ class PortInUse(Pattern):
                      "process in the same network namespace."),
             remediation=steps,
         )
+
+
+_BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
+                          re.IGNORECASE)
+
+
+def _holder(ev: Evidence, others: Sequence[str], port: object, container: str | None) -> tuple[str, str] | None:
+    """The other container of the task whose own log shows it bound the port (`Listening on :3000`,
+    `Local: http://localhost:3000`)."""
+    if not others or not str(port or "").isdigit():
+        return None
+    on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
+    for text, who in zip(ev.logs.texts, ev.logs.containers, strict=False):
+        if who and who in others and who != container and on_port.search(text) and _BOUND_WORDS.search(text):
+            return who, text
+    return None
 
 
 PATTERN = PortInUse()
