@@ -163,14 +163,23 @@ class NetworkEgressBlocked(Pattern):
             same_path = (not pv.startswith("1.3")) if fargate else remedy.network_mode(ev) != "awsvpc"
             img = next((i for i in images if i and ".dkr.ecr." not in i), "")
             public_pull = bool(ev.detail.pull_stopped_at) and bool(img) and same_path
-            if public_pull and route != "none":
+            hosts = _timed_out_hosts(ev)
+            if public_pull and route != "none" and len(hosts) > 1:
+                # Several hosts time out: the block is not about one destination, even though the pull got out.
+                steps.append(f"Several hosts time out ({', '.join(f'`{h}`' for h in hosts[:4])}): a general "
+                             "egress block, not one destination. The image pull got out, so check what the app's "
+                             f"traffic does not share with it: {remedy.sender_groups(ev)}'s outbound rules (they "
+                             "must allow the app's ports to `0.0.0.0/0`, not only a registry prefix list), the "
+                             "subnet's NACL (outbound ports and the ephemeral return ports 1024-65535), and any "
+                             f"egress proxy or firewall the app must go through (`HTTPS_PROXY`).{why}")
+            elif public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
                 # Neither host nor port is guessed when the log names none: the pull also went out on 443.
                 dest = (f"{host}:{f['port']}" if f.get("port") else host) if f.get("host") or f.get("url") else \
                     "the host the app calls (the stack trace's frame names the call)"
                 steps.append(f"The task pulled `{img}` from a public registry through the same network interface, "
-                             f"so it has a route out: the block is specific to {dest}. Check the task security "
-                             "group's outbound rules for a destination-restricted rule (a prefix list or CIDR that "
+                             f"so it has a route out: the block is specific to {dest}. Check "
+                             f"{remedy.sender_groups(ev)}'s outbound rules for a destination-restricted rule (a prefix list or CIDR that "
                              f"leaves it out{', or its port ' + str(f['port']) if f.get('port') else ''}), "
                              f"the subnet's NACL, and any firewall or allow-list on the far side.{why}")
             elif route == "none":
@@ -189,7 +198,8 @@ class NetworkEgressBlocked(Pattern):
                 steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
             if not public_pull or route == "none":
-                steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
+                who = remedy.sender_groups(ev)
+                steps.append(f"Check {who}'s outbound rules allow TCP {port}.")
         if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and dns:
             steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
                          "itself has stopped): "
@@ -222,6 +232,17 @@ class NetworkEgressBlocked(Pattern):
                        "or with blocking security rules sees."),
             remediation=steps,
         )
+
+
+def _timed_out_hosts(ev: Evidence) -> list[str]:
+    """The distinct outside hosts the logs show timing out (loopback and metadata addresses left out)."""
+    hosts: list[str] = []
+    for text in ev.logs.texts:
+        failure = connection.parse(text, "") if "time" in text.lower() else None
+        h = failure.host if failure is not None and failure.cause == "timeout" else None
+        if h and not h.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")) and h not in hosts:
+            hosts.append(h)
+    return hosts
 
 
 def _dns_steps(ev: Evidence, host: str, dns: re.Match[str], why: str) -> list[str]:
