@@ -97,7 +97,8 @@ class NetworkSetupFailed(ReasonPattern):
         attached = cause in (None, "timeout") and bool(address or plumbing)
         inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
         drain = (f"drain it (`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
-                 f"--container-instances {remedy.q(inst)} --status DRAINING`)" if inst else "drain it")
+                 f"--container-instances {remedy.q(inst)} --status DRAINING{remedy.region_flag(ev)}`)" if inst
+                 else "drain it")
         if attached:
             got = f"the task's interface was created and got {address}" if address else None
             if plumbing:
@@ -122,11 +123,14 @@ class NetworkSetupFailed(ReasonPattern):
             if cause == "timeout":
                 steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                              f"smaller batches; {retry}.")
-            steps.append("If it recurs: retry with backoff, spread the launches over subnets in several "
-                         "Availability Zones, and open an AWS Support case with the task ARN "
-                         f"(`{ev.detail.task_arn}`)." if ev.detail.task_arn else
-                         "If it recurs: retry with backoff, spread the launches over subnets in several "
-                         "Availability Zones, and open an AWS Support case with the task ARN.")
+            # The interface was created and attached: neither the subnets, the AZs nor the account's ENI quota
+            # are in question; the instance (or the platform) that plumbs it is.
+            case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
+                    else "open an AWS Support case with the task ARN")
+            steps.append(f"If it recurs on the same container instance, {drain} so its tasks move to other "
+                          "instances, and replace it (the Auto Scaling group launches a fresh one); retry with "
+                          f"backoff meanwhile, and {case}." if ec2 else
+                          f"If it recurs: retry with backoff, and {case}.")
         if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "
@@ -154,7 +158,7 @@ class NetworkSetupFailed(ReasonPattern):
         if cause == "timeout" and not attached:
             steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          f"smaller batches; {retry}.")
-        if cause != "instance-eni-limit" and ec2 and not windows:
+        if cause != "instance-eni-limit" and ec2 and not windows and not attached:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
         return Explanation(
