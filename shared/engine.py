@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
+from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence, gap_kind
 from shared.models.event import cluster_name, service_name, split_arn, task_id
 from shared.models.finding import Finding, Links
@@ -168,7 +169,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "summary": explanation.summary,
         "facts": facts,
         "evidence": evidence,
-        "remediation": explanation.remediation,
+        "remediation": remedy.with_region(ev, explanation.remediation),
         "also_matched": also,
         "task": _task_summary(ev),
         "log_excerpt": excerpt(ev, container, anchor=match.anchor if match.stage is Stage.APP else None),
