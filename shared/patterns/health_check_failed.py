@@ -137,7 +137,21 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
 # A check the task's security group drops ends in Target.Timeout, like a slow app: the reason code alone
 # does not tell them apart.
 _SG_TIMEOUT = (" If the reason code is Target.Timeout, a security group that drops the checks looks the same as a "
-               "slow app: the task's security group must admit the load balancer's security group on {port}.")
+               "slow app: {who} must admit the load balancer's security group on {port}.")
+
+
+def _receiver(ev: Evidence, port: str) -> tuple[str, str]:
+    """Whose security group must admit the load balancer, and on which port: the task's on its container port
+    (awsvpc), else the container instances' on the host port (the dynamic range with `hostPort: 0`)."""
+    if remedy.network_mode(ev) == "awsvpc":
+        return "the task's security group", port
+    return ("the container instances' security group (bridge/host networking: the task has none of its own)",
+            f"the host port mapped to {port} (32768-65535 when `hostPort` is 0)")
+
+
+def _sg_timeout(ev: Evidence, port: object) -> str:
+    who, on = _receiver(ev, f"port {port}" if port else "its container port")
+    return _SG_TIMEOUT.format(who=who, port=on)
 
 class HealthCheckFailedFacts(Facts):
     """The facts of health-check-failed."""
@@ -386,22 +400,23 @@ class HealthCheckFailed(Pattern):
                          "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
                          "the health route light.")
             # A check the task's security group drops also ends in Target.Timeout: rule that out too.
-            steps.append(_SG_TIMEOUT.format(port=f"port {port}" if port else "its container port").strip())
+            steps.append(_sg_timeout(ev, port).strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
-            steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
-                         f"load balancer's security group on port {port_text}; check the subnets' NACLs too."
+            who, on = _receiver(ev, f"port {port_text}")
+            steps.append(f"The load balancer's checks never reach the task: {who} must admit the "
+                         f"load balancer's security group on {on}; check the subnets' NACLs too."
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
                          f"`aws elbv2 describe-target-health --target-group-arn {tg}{_arn_region(tg)}` (the reason code names the "
-                         "failure; it shows only while a task is registered)." + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
+                         "failure; it shows only while a task is registered)." + _sg_timeout(ev, port))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
-                         + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
+                         + _sg_timeout(ev, port))
         if steps:
             steps[0] += why
         mismatch = ""

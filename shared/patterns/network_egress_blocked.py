@@ -149,7 +149,7 @@ class NetworkEgressBlocked(Pattern):
         elif endpoint:
             steps.append(endpoint + why)
         elif f.get("private_address"):
-            steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
+            steps.append(f"`{host}` is a private address: allow TCP {port} from {remedy.sender_groups(ev)} in the "
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
             route = f.get("internet_route")

@@ -183,7 +183,7 @@ class VolumeMountFailed(Pattern):
         if cause in ("network", None) and f.get("file_system"):
             steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
                          f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
-                         "mount target's security group admits TCP 2049 (NFS) from the task's security group.")
+                         f"mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}.")
             steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
                          f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
         if cause == "access-denied":
