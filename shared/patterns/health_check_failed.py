@@ -367,6 +367,14 @@ class HealthCheckFailed(Pattern):
         if port is None:
             cdef = ev.container_definition(m.container)
             port = cdef.port_mappings[0] if cdef and cdef.port_mappings else None
+        if port is None:
+            # The event's own network bindings: the container port the task exposed (one container's, or the
+            # only one bound in the task).
+            bound = [(c.name, b.container_port) for c in ev.detail.containers for b in c.network_bindings
+                     if b.container_port]
+            mine = [p for name, p in bound if name == m.container] or (
+                [bound[0][1]] if len({p for _, p in bound}) == 1 else [])
+            port = mine[0] if mine else None
         port_text = str(port) if port else "<the port the app listens on>"
         why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
         steps: list[str] = []
