@@ -18,12 +18,14 @@ pattern looks at.
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
-from itertools import accumulate, repeat
-from operator import add
+from functools import partial
+from itertools import accumulate, groupby, repeat
+from operator import add, itemgetter
 from typing import Any, Final, Literal
 
 from shared.scan import NeedleSet
@@ -127,7 +129,7 @@ class _Store:
                  parse: Callable[[str, str | None], list[Row]],
                  container_of: Callable[[str], str | Unsure | None] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
-        self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
+        self.container_of = container_of  # may carry `.every(store, low, starts, mapping, exact)`: the distinct containers at once
         self._every: list[str | None] | None = None
 
     def row(self, i: int) -> Row:
@@ -155,13 +157,17 @@ class _Store:
                 return c
         return (r or self.row(i))[1]
 
-    def all_containers(self) -> list[str | None]:
+    def distinct_containers(self, low: str, starts: Sequence[int], mapping: Sequence[int] | None,
+                            exact: Sequence[int]) -> list[str | None]:
+        """The containers of the lines, each once, in the order they first appear (`low`: the raw lines
+        joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line -> line, -1 for one
+        parsed up front into the lines `exact`; None: the same lines)."""
         if self._every is None:
             every = getattr(self.container_of, "every", None)
             if every is not None and self.forced is None:
-                self._every = every(self)
+                self._every = every(self, low, starts, mapping, exact)
             else:
-                self._every = [self.container(i) for i in range(self.n)]
+                self._every = list(dict.fromkeys(self.container(i) for i in range(self.n)))
         return self._every
 
 
@@ -316,6 +322,14 @@ class LogSet:
         hits = self._needle_cache.get(needle)
         if hits is not None:
             return hits
+        hits, exact = self._raw_hits(needle)
+        if not exact and self._store is not None and hits:
+            hits = self._verify(needle, hits)
+        self._needle_cache[needle] = hits
+        return hits
+
+    def _raw_hits(self, needle: str) -> tuple[list[int], bool]:
+        """(lines whose raw text holds the needle, whether they are known to hold it once parsed too)."""
         mapped = self._needle_map()
         if mapped is not None and needle not in self._words and needle in _WORDS:
             # Words registered after this set was searched (the registry loads on the first diagnosis):
@@ -323,17 +337,44 @@ class LogSet:
             self._candidates = None
             mapped = self._needle_map()
         if mapped is not None and needle in self._words:
-            hits = mapped.get(needle, [])
-        else:
-            if needle not in _WORDS:
-                _learn(needle)
-            hits = self._scan(needle)
-            self._needle_cache[needle] = hits
-            return hits
-        if self._store is not None and hits:
-            hits = self._verify(needle, hits)
+            return mapped.get(needle, []), self._store is None
+        if needle not in _WORDS:
+            _learn(needle)
+        hits = self._scan(needle)
         self._needle_cache[needle] = hits
-        return hits
+        return hits, True
+
+    def newest_with(self, *needles: str, limit: int) -> list[int]:
+        """`lines_with(*needles)[-limit:]`, reading (parsing) only the newest lines: what a pattern asks of
+        a line that fills the log (an access log, a health-check request every few seconds)."""
+        if not self:
+            return []
+        lists = []
+        for needle in dict.fromkeys(needles):
+            cached = self._needle_cache.get(needle)
+            hits, exact = (cached, True) if cached is not None else self._raw_hits(needle)
+            if hits:
+                lists.append(zip(reversed(hits), repeat(needle), repeat(exact)))
+        if not lists:
+            return []
+        store = self._store
+        out: list[int] = []
+        last = -1
+        for i, needle, exact in heapq.merge(*lists, reverse=True):
+            if i == last:
+                continue  # already taken
+            if exact or store is None:
+                ok = True
+            else:
+                text = (store.rows[i] or store.row(i))[0]
+                ok = text is store.raw[i] or needle in text.lower()
+            if ok:
+                out.append(i)
+                last = i
+                if len(out) >= limit:
+                    break
+        out.reverse()
+        return out
 
     def _verify(self, needle: str, hits: list[int]) -> list[int]:
         """The lines found in the raw text whose parsed text holds the needle (a timestamp or stream
@@ -443,7 +484,7 @@ class LogSet:
                     self._names = [c for c in dict.fromkeys(f or ()) if c is not None]
             elif store is not None:
                 default = getattr(self.containers, "_default", None)
-                found = dict.fromkeys(store.all_containers())
+                found = dict.fromkeys(store.distinct_containers(*self._index(), self._raw_lines, self._exact))
                 if default is not None and None in found:
                     found[default] = None
                 self._names = [c for c in found if c is not None]
@@ -456,7 +497,7 @@ class LogSet:
         store = self._store
         if store is not None and (store.containers_known() or getattr(self.containers, "_default", None)):
             return False
-        return None in (store.all_containers() if store is not None else self.containers)
+        return None in (store.distinct_containers(*self._index(), self._raw_lines, self._exact) if store is not None else self.containers)
 
     def attribute_unlabelled(self, container: str) -> LogSet:
         """A copy where lines with no container are given to `container`."""
@@ -526,30 +567,45 @@ _UPFRONT = frozenset(w.lower() for w in (
     '"ecs_container_name"', '"containerName"', "&", "\x1b", " " * 40))
 
 
-def _starts_of(lines: list[str], low: str) -> list[int]:
-    """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1."""
-    if len(low) == sum(map(len, lines)) + len(lines) - 1:
+def _starts_of(lines: list[str], low: str, joined: int = -1) -> list[int]:
+    """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1.
+    `joined`: the length of the lines joined, when known."""
+    if len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
         return list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     # Lower-casing changed some lengths (a few non-ASCII letters): measure the lower-cased lines.
     return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
 def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int]], set[int]]:
-    """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`."""
+    """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`.
+
+    A 100,000-line access log holds tens of thousands of occurrences: they are grouped by word and
+    turned into line numbers by C-level maps (sort, groupby, bisect), not one Python step each."""
+    occurrences = automaton.occurrences(low)
+    if not occurrences:
+        return {}, set()
     needles = automaton.needles
     aliases = _ALIASES
-    found: dict[str, set[int]] = {}
+    found: dict[str, list[int]] = {}
     upfront: set[int] = set()
-    right = bisect.bisect_right
-    for index, start in automaton.occurrences(low):
+    line_of = partial(bisect.bisect_right, starts[1:])  # the line holding an offset
+    occurrences.sort(key=_FIRST)  # stable: each word's occurrences stay in ascending order
+    for index, group in groupby(occurrences, _FIRST):
         needle = needles[index]
-        line = right(starts, start) - 1
+        # Ascending offsets give ascending line numbers: dict.fromkeys drops the repeats in order.
+        lines = list(dict.fromkeys(map(line_of, map(_SECOND, group))))
         if needle in _UPFRONT:
-            upfront.add(line)
+            upfront.update(lines)
             if needle not in _WORDS:
                 continue
-        found.setdefault(aliases.get(needle, needle), set()).add(line)
-    return {needle: sorted(lines) for needle, lines in found.items()}, upfront
+        word = aliases.get(needle, needle)
+        if word in found:  # a raw spelling and its word (or two spellings): one sorted list
+            lines = sorted(set(found[word]).union(lines))
+        found[word] = lines
+    return found, upfront
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
@@ -577,7 +633,7 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
     if joined is None:
         joined = "\n".join(raw)
     low = joined.lower()
-    starts = _starts_of(raw, low)
+    starts = _starts_of(raw, low, len(joined))
     automaton = _automaton()
     assert automaton is not None
     found, upfront = _pass(automaton, low, starts)
@@ -603,7 +659,11 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
         f = forced[r] if isinstance(forced, list) else forced
         got = parse(raw[r], f)
         if len(got) != 1 and mapping is None:
-            mapping = list(range(r))
+            # So far one row each: raw line k is line k, but the lines parsed up front; the lines since
+            # the last of those (`at` on) are added below.
+            mapping = list(range(at))
+            for k in exact:
+                mapping[k] = -1
         base = len(rows)
         if mapping is not None:
             mapping += range(len(rows) - (r - at), len(rows))
@@ -637,24 +697,31 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
 def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int] | None, exact: list[int],
             texts: list[str]) -> dict[str, list[int]]:
     """The words found in the raw lines, each at its line; the lines parsed up front (`exact`, whose
-    parsed `texts` these are) searched as parsed."""
+    parsed `texts` these are) searched as parsed. `mapping` (raw line -> line, -1 for a line parsed up
+    front) is ascending elsewhere, so each word's lines stay sorted through C-level maps."""
     if mapping is None:
         return found
-    merged: dict[str, set[int]] = {}
-    for needle, lines in found.items():
-        merged[needle] = {m for m in (mapping[r] for r in lines) if m != -1}
+    keep = (-1).__ne__
+    at = mapping.__getitem__
+    merged = {needle: list(filter(keep, map(at, lines))) for needle, lines in found.items()}
     sub = "\n".join(texts).lower()
     sub_found, _ = _pass(automaton, sub, _starts_of(texts, sub))
     for needle, lines in sub_found.items():
-        merged.setdefault(needle, set()).update(exact[k] for k in lines)
-    return {needle: sorted(lines) for needle, lines in merged.items() if lines}
+        extra = list(map(exact.__getitem__, lines))
+        have = merged.get(needle)
+        merged[needle] = sorted(have + extra) if have else extra
+    return {needle: lines for needle, lines in merged.items() if lines}
 
 
 def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
                   ) -> tuple[list[str], list[str | None] | str | None, str]:
     """(lines, container of each line, the lines joined) of entries that may hold several lines."""
-    raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in entries]
-    joined = "\n".join(raw)
+    raw = list(entries)
+    try:
+        joined = "\n".join(raw)  # strings only (the usual input): no pass of its own to check them
+    except TypeError:
+        raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw]
+        joined = "\n".join(raw)
     if joined.count("\n") == len(raw) - 1 or not raw:
         return raw, forced, joined
     if type(forced) is not list:

@@ -18,8 +18,11 @@ import csv
 import html
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from itertools import compress, count, repeat
+from operator import add, not_
 from typing import Any
 
 from shared.logs import (
@@ -92,7 +95,7 @@ def normalise(
     else:
         raw, forced, joined = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
-    if "@timestamp," in joined or joined[:1] == "|" or "\n|" in joined:
+    if "@timestamp," in joined or ("|" in joined and (joined[:1] == "|" or "\n|" in joined)):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
@@ -132,49 +135,115 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
     return _rows(line, known, forced, streams, [])
 
 
-def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any) -> list[str | None]:
-    """The container of every line of a store with no forced container: `_container_only` in one
-    loop, `aws logs tail` lines (a timestamp, then the stream) inline."""
-    out: list[str | None] = []
-    append = out.append
-    rows, row = store.rows, store.row
-    for i, line in enumerate(store.raw):
-        r = rows[i]
-        if r is not None:
-            append(r[1])
+def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, low: str = "",
+                     starts: Sequence[int] = (), mapping: Sequence[int] | None = None,
+                     exact: Sequence[int] = ()) -> list[str | None]:
+    """The containers of a store with no forced container, each once, in the order they first appear:
+    `_line_container` of every line, but for the lines of an `aws logs tail` paste (see `_tail_lines`).
+    `low`: the raw lines joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line ->
+    store line (-1: parsed up front, into the store lines `exact`), None when they are the same."""
+    n = store.n
+    fast = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
+    if fast is None:
+        return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
+    first, others = fast
+    for i in sorted({*others, *exact}):
+        c = _line_container(known, streams, store, i)
+        if c not in first or i < first[c]:
+            first[c] = i
+    return sorted(first, key=first.__getitem__)
+
+
+_SAMPLE = 16
+
+
+def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Sequence[int],
+                mapping: Sequence[int] | None) -> tuple[dict[str | None, int], list[int]] | None:
+    """({container: its first line}, the other lines, to read one by one) of a long `aws logs tail` paste,
+    found by C-level passes over the text: a line carrying one of the stream names of the first and last
+    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line.
+    None when the sample shows no such line."""
+    raw, rows, n = store.raw, store.rows, store.n
+    lines = len(starts) - 1
+    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n) or "\t" in low or "\r" in low:
+        return None
+    widths: dict[int, int] = {}
+    heads: dict[str, str] = {}  # " head " as in `low` -> the head as printed
+    for i in (*range(_SAMPLE), *range(n - _SAMPLE, n)):
+        line = raw[i]
+        if rows[i] is not None or not (line[:1].isdigit() and line[4:5] == "-" and line[10:11] in "T "
+                                       and line[13:14] == ":"):
             continue
-        if "|" not in line[:40] and "\t" not in line and "\r" not in line:
-            first = line[:1]
-            if not first.isdigit():
-                if first != "[" or not known:
-                    append(None)  # a plain line: no prefix names a container
-                    continue
-            elif not (line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T "):
-                append(None)  # a line starting with a number that is no ISO timestamp
-                continue
-        if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
-                and "\t" not in line and "\r" not in line:
-            end = line.find(" ", 19)
-            if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
-                    and line[end + 1 : end + 4] != "UTC":
-                nxt = line.find(" ", end + 1)
-                head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
-                named = streams.get(head, "")
-                if named == "":
-                    s = _STREAM.fullmatch(head) if "/" in head else None
-                    named = streams[head] = s.group(1) if s else None
-                append(named)
-                continue
-        c = _container_only(known, streams, line)
-        append(row(i)[1] if c is UNSURE else c)
-    return out
+        end = line.find(" ", 19)
+        if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]):
+            continue
+        nxt = line.find(" ", end + 1)
+        head = line[end + 1 : nxt] if nxt != -1 else ""
+        if "/" in head and _STREAM.fullmatch(head):
+            widths[end] = widths.get(end, 0) + 1
+            heads.setdefault(f" {head.lower()} ", head)
+    if not heads or len({h.lower() for h in heads.values()}) != len(heads):
+        return None
+    width = max(widths, key=widths.__getitem__)
+    fits = list(map(low.startswith, repeat(tuple(heads)), map(add, starts[:-1], repeat(width))))
+    if mapping is not None:  # a line parsed up front says for itself (JSON may name its container)
+        for r in compress(count(), map((-1).__eq__, mapping)):
+            fits[r] = False
+    first: dict[str | None, int] = {}
+    for probe, head in heads.items():
+        named = streams.get(head, "")
+        if named == "":
+            s = _STREAM.fullmatch(head)
+            named = streams[head] = s.group(1) if s else None
+        begin = low.find(probe)
+        while begin != -1:  # the probe's first line: the first where it sits right after the timestamp
+            r = bisect_right(starts, begin) - 1
+            if begin == starts[r] + width and fits[r]:
+                at = mapping[r] if mapping is not None else r
+                if named not in first or at < first[named]:
+                    first[named] = at
+                break
+            begin = low.find(probe, begin + 1)
+    others = list(compress(count(), map(not_, fits)))
+    if mapping is not None:
+        others = [m for m in map(mapping.__getitem__, others) if m != -1]
+    return first, others
+
+
+def _line_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, i: int) -> str | None:
+    """The container of line i of a store with no forced container (its parsed row's when parsed)."""
+    r = store.rows[i]
+    if r is not None:
+        return r[1]
+    line = store.raw[i]
+    if "|" not in line[:40] and "\t" not in line and "\r" not in line:
+        first = line[:1]
+        if not first.isdigit():
+            if first != "[" or not known:
+                return None  # a plain line: no prefix names a container
+        elif not (line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T "):
+            return None  # a line starting with a number that is no ISO timestamp
+    if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
+            and "\t" not in line and "\r" not in line:
+        end = line.find(" ", 19)
+        if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
+                and line[end + 1 : end + 4] != "UTC":
+            nxt = line.find(" ", end + 1)
+            head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
+            named = streams.get(head, "")
+            if named == "":
+                s = _STREAM.fullmatch(head) if "/" in head else None
+                named = streams[head] = s.group(1) if s else None
+            return named
+    c = _container_only(known, streams, line)
+    return store.row(i)[1] if c is UNSURE else c
 
 
 class _ContainerOf(partial["str | Unsure | None"]):
-    """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store)`:
-    the containers of all lines at once, which `_Store.all_containers` uses when present."""
+    """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store, low, starts, mapping, exact)`:
+    the distinct containers at once, which `_Store.distinct_containers` uses when present."""
 
-    every: Callable[[Any], list[str | None]]
+    every: Callable[[Any, str, Sequence[int], Sequence[int] | None, Sequence[int]], list[str | None]]
 
 
 def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> str | Unsure | None:

@@ -38,24 +38,22 @@ class NeedleSet:
                                               implementation=Implementation.DFA)
             self._str_ac = AhoCorasick(list(uniq), matchkind=MatchKind.Standard, implementation=Implementation.DFA)
 
-    def occurrences(self, low: str) -> list[tuple[int, int]]:
-        """(needle index, start offset) of every occurrence in `low` (already lower-case)."""
+    def occurrences(self, low: str) -> list[tuple[int, int, int]]:
+        """(needle index, start, end) of every occurrence in `low` (already lower-case), in the order
+        the automaton reports them (by end offset: one needle's occurrences in ascending order)."""
         if not self.needles:
             return []
         if self._bytes_ac is not None and self._str_ac is not None:  # built together
             if low.isascii():
-                found = self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
-            else:
-                try:
-                    found = self._str_ac.find_matches_as_indexes(low, overlapping=True)
-                except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
-                    safe = _SURROGATE.sub("\ufffd", low)
-                    found = self._str_ac.find_matches_as_indexes(safe, overlapping=True)
-            return [(index, start) for index, start, _ in found]
-        out: list[tuple[int, int]] = []
+                return self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
+            try:
+                return self._str_ac.find_matches_as_indexes(low, overlapping=True)
+            except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
+                return self._str_ac.find_matches_as_indexes(_SURROGATE.sub("\ufffd", low), overlapping=True)
+        out: list[tuple[int, int, int]] = []
         for index, needle in enumerate(self.needles):
             pos = low.find(needle)
             while pos != -1:
-                out.append((index, pos))
+                out.append((index, pos, pos + len(needle)))
                 pos = low.find(needle, pos + 1)
         return out

@@ -62,6 +62,8 @@ def _request_from(key: str) -> tuple[str, str] | None:
     return (groups[0], groups[1]) if groups else None
 
 
+REQUEST_LINES = 1000  # the newest request lines read (of each kind: access-log lines, Django's error lines)
+
 _HEALTHY_PATHS = re.compile(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
                             r"|^/$", re.IGNORECASE)
 # Django's request logger: "Not Found: /health", "Service Unavailable: /lbcheck"
@@ -276,15 +278,18 @@ class HealthCheckFailed(Pattern):
                              listening: bool) -> str | None:
         path = tg.health_check_path if tg else None
         requests = []
-        checker = set(ev.logs.lines_with("elb-healthchecker"))
         texts = ev.logs.texts
-        for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
-                                    '"method":"get', '"method": "get'):
-            found = _request(texts[i])
+        # The newest request lines say what the checks got lately; an access log's earlier hours add
+        # nothing but time (a health check every few seconds fills a long log).
+        for i in ev.logs.newest_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
+                                     '"method":"get', '"method": "get', limit=REQUEST_LINES):
+            text = texts[i]
+            found = _request(text)
             if found:
-                requests.append((i, found[0], found[1], i in checker))
-        for i in ev.logs.lines_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
-                                    "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /"):
+                requests.append((i, found[0], found[1], "elb-healthchecker" in text.lower()))
+        for i in ev.logs.newest_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
+                                     "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /",
+                                     limit=REQUEST_LINES):
             m = _DJANGO.search(ev.logs.texts[i])
             if m:
                 requests.append((i, m.group(2), _DJANGO_STATUS[m.group(1)], False))

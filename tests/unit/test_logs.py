@@ -353,3 +353,40 @@ def test_a_lazy_set_finds_words_only_in_the_parsed_text():
     assert ls.lines_with("level") == []
     assert ls.lines_with("method=get") == [1]  # the field reads key=value once parsed
     assert ls.containers == ["error-worker", None, None]
+
+
+# -- long pastes: what the C-level passes find equals the line-by-line reading ------------------------
+def _long_paste() -> list[str]:
+    lines = []
+    for i in range(400):
+        stream = "ecs/envoy" if i % 97 == 5 else "ecs/app"
+        stamp = f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}" + (".000000" if i % 50 else "") + "+00:00"
+        lines.append(f"{stamp} {stream}/{TASK} GET /health 200 line {i}")
+    lines[150] = "a plain line no stream names"
+    lines[151] = '{"message": "boom", "container_name": "sidecar"}'
+    lines[152] = f"2024-05-01T10:02:32.000000+00:00 ecs/app/{TASK}"  # no message
+    lines[260] = f'2024-05-01T10:04:20.000000+00:00 ecs/app/{TASK} {{"msg": "a\\nb", "stack": "x\\ny"}}'
+    return lines
+
+
+def test_long_paste_lists_containers_as_each_line_reads():
+    lines = _long_paste()
+    ls = normalise(lines, ["app", "envoy", "sidecar"])
+    by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
+    assert ls.container_names() == [c for c in by_line if c is not None] == ["app", "envoy", "sidecar"]
+    assert ls.unlabelled() == (None in by_line)
+
+
+def test_long_paste_finds_words_on_their_lines_after_lines_parsed_up_front():
+    lines = _long_paste()
+    ls = normalise(lines, ["app", "envoy"])
+    hits = ls.lines_with("health 200 line 399", "line 398", "boom", "y")
+    assert [ls.texts[i] for i in hits] == [t for t in ls.texts if any(w in t.lower() for w in
+                                                                      ("health 200 line 399", "line 398", "boom", "y"))]
+
+
+def test_newest_with_is_the_tail_of_lines_with():
+    ls = normalise(_long_paste(), ["app", "envoy"])
+    for limit in (1, 7, 1000):
+        assert ls.newest_with("get /", "boom", "line 3", limit=limit) == ls.lines_with("get /", "boom", "line 3")[-limit:]
+    assert ls.newest_with("not there", limit=5) == []
