@@ -233,6 +233,8 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
     names = logs.container_names()
     containers, texts = logs.containers, logs.texts
     own = {container, None} if container in names or not names else None
+    if own is not None and own.issuperset(names):
+        own = None  # every line is the container's (or unlabelled): no line to leave out
     label = len(names) > 1 or (bool(names) and container not in names)
 
     def show(i: int) -> str:

@@ -22,7 +22,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from itertools import compress, count, repeat
-from operator import add, not_
+from operator import add, itemgetter, not_
 from typing import Any
 
 from shared.logs import (
@@ -143,7 +143,17 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     `low`: the raw lines joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line ->
     store line (-1: parsed up front, into the store lines `exact`), None when they are the same."""
     n = store.n
-    fast = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
+    fast: tuple[dict[str | None, int], Sequence[int]] | None = None
+    if n and low and "\t" not in low and "\r" not in low and "|" not in low:
+        firsts = set(map(_FIRST_CHAR, store.raw))
+        if not any(c.isdigit() for c in firsts) and ("[" not in firsts or not known):
+            # Plain lines only (no timestamp, prefix or table): none names a container, but for the lines
+            # parsed up front.
+            parsed = set(exact)
+            plain: dict[str | None, int] = {None: next(i for i in range(n) if i not in parsed)} if len(parsed) < n else {}
+            fast = plain, exact
+    if fast is None and n > _SAMPLE * 4:
+        fast = _tail_lines(streams, store, low, starts, mapping)
     if fast is None:
         return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
     first, others = fast
@@ -155,6 +165,7 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
 
 
 _SAMPLE = 16
+_FIRST_CHAR = itemgetter(slice(0, 1))
 
 
 def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Sequence[int],

@@ -390,3 +390,12 @@ def test_newest_with_is_the_tail_of_lines_with():
     for limit in (1, 7, 1000):
         assert ls.newest_with("get /", "boom", "line 3", limit=limit) == ls.lines_with("get /", "boom", "line 3")[-limit:]
     assert ls.newest_with("not there", limit=5) == []
+
+
+def test_plain_paste_lists_only_what_lines_parsed_up_front_name():
+    lines = ["plain line one", '{"message": "boom", "container_name": "sidecar"}', "[app] bracketed", "tail"]
+    for known in ((), ("app",)):
+        ls = normalise(lines * 30, known)
+        by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
+        assert ls.container_names() == [c for c in by_line if c is not None]
+        assert ls.unlabelled() == (None in by_line)
