@@ -35,27 +35,28 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
 # Messages only one engine's server or client writes: they name the engine without a driver word,
 # URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
 _WORDING = (
-    (re.compile(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+    (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
      "mysql"),
-    (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
-    (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
-    (re.compile(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
+    (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
+    (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+    (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
      "postgres"),
     # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
-    (re.compile(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
-    (re.compile(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
+    (lazy_re(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
+    (lazy_re(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
 )
 # A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
-_DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
+_DB_NAMED = lazy_re(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
                        r"(?:[-_\d][\w-]*)?$", re.IGNORECASE)
 # Wordings that say the failed connection was to a database even when no engine, host or port is
 # named: Flyway/Liquibase "Unable to obtain connection from database", and SQLSTATE class 08
 # (connection exception: 08001 the client could not establish the connection, 08006 it failed).
-_TO_A_DATABASE = re.compile(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
+_TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
                             r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,

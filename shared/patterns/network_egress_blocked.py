@@ -31,8 +31,9 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
-_HTTP_CLIENT = re.compile(
+_HTTP_CLIENT = lazy_re(
     r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
     r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|deps/undici/|TypeError: fetch failed|net/http\.|okhttp|java\.net\.http|"
     r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)

@@ -14,8 +14,9 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Cause, Explanation, Facts, Match, ReasonPattern
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
     r"|insufficient free addresses|(?:failed|unable) to (?:provision|attach|create|allocate) (?:the |an? )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
@@ -26,12 +27,12 @@ _SIGNAL = re.compile(
 )
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
-_SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+_SUBNET = lazy_re(r"\bsubnet-[0-9a-f]{8,17}\b")
 _CAUSES = (
-    Cause("no-free-addresses", re.compile(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
-    Cause("instance-eni-limit", re.compile(r"device index|maximum number of network interfaces", re.IGNORECASE)),
-    Cause("tag-policy", re.compile(r"tagpolicy", re.IGNORECASE)),
-    Cause("timeout", re.compile(r"timeout|timed out", re.IGNORECASE)),
+    Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
+    Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
+    Cause("tag-policy", lazy_re(r"tagpolicy", re.IGNORECASE)),
+    Cause("timeout", lazy_re(r"timeout|timed out", re.IGNORECASE)),
 )
 
 
