@@ -248,7 +248,7 @@ class LogSet:
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
-        self._candidates: dict[str, list[int]] | None = None
+        self._candidates: dict[str, list[int] | _Hits] | None = None
         self._words: frozenset[str] = frozenset()  # the words `_candidates` was searched for
         self._names: list[str] | None = None
         self._all_loud = False
@@ -278,7 +278,7 @@ class LogSet:
         assert self._starts is not None
         return self._low, self._starts
 
-    def _needle_map(self) -> dict[str, list[int]] | None:
+    def _needle_map(self) -> dict[str, list[int] | _Hits] | None:
         """Registered word -> lines holding it, ascending: one Aho-Corasick pass over the text."""
         if self._candidates is None:
             automaton = _automaton()
@@ -337,7 +337,10 @@ class LogSet:
             self._candidates = None
             mapped = self._needle_map()
         if mapped is not None and needle in self._words:
-            return mapped.get(needle, []), self._store is None
+            hits = mapped.get(needle, [])
+            if isinstance(hits, _Hits):
+                hits = mapped[needle] = hits.lines()
+            return hits, self._store is None
         if needle not in _WORDS:
             _learn(needle)
         hits = self._scan(needle)
@@ -345,24 +348,45 @@ class LogSet:
         return hits, True
 
     def newest_with(self, *needles: str, limit: int) -> list[int]:
-        """`lines_with(*needles)[-limit:]`, reading (parsing) only the newest lines: what a pattern asks of
-        a line that fills the log (an access log, a health-check request every few seconds)."""
+        """`lines_with(*needles)[-limit:]`, reading (parsing, numbering) only the newest lines: what a pattern
+        asks of a line that fills the log (an access log, a health-check request every few seconds)."""
         if not self:
             return []
-        lists = []
-        for needle in dict.fromkeys(needles):
-            cached = self._needle_cache.get(needle)
-            hits, exact = (cached, True) if cached is not None else self._raw_hits(needle)
-            if hits:
-                lists.append(zip(reversed(hits), repeat(needle), repeat(exact)))
-        if not lists:
-            return []
+        want = limit
+        while True:
+            mapped = self._needle_map()
+            lists = []
+            floor = -1  # below this line some needle's lines were not numbered: the merge is not complete
+            for needle in dict.fromkeys(needles):
+                cached = self._needle_cache.get(needle)
+                lazy = mapped.get(needle) if cached is None and mapped is not None and needle in self._words else None
+                if cached is not None:
+                    hits, exact = cached, True
+                elif isinstance(lazy, _Hits):
+                    hits, complete = lazy.tail(want)
+                    exact = self._store is None
+                    if hits and not complete:
+                        floor = max(floor, hits[0])
+                else:
+                    hits, exact = self._raw_hits(needle)
+                if hits:
+                    lists.append(zip(reversed(hits), repeat(needle), repeat(exact)))
+            out = self._newest(lists, limit, floor)
+            if out is not None:
+                return out
+            want *= 4
+
+    def _newest(self, lists: Sequence[Iterator[tuple[int, str, bool]]], limit: int, floor: int) -> list[int] | None:
+        """The newest `limit` lines of the merged (line, needle, exact) lists whose text holds the needle,
+        ascending; None when the walk reached `floor` first."""
         store = self._store
         out: list[int] = []
         last = -1
         for i, needle, exact in heapq.merge(*lists, reverse=True):
             if i == last:
                 continue  # already taken
+            if i < floor:
+                return None
             if exact or store is None:
                 ok = True
             else:
@@ -576,7 +600,7 @@ def _starts_of(lines: list[str], low: str, joined: int = -1) -> list[int]:
     return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
-def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int]], set[int]]:
+def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
     """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`.
 
     A 100,000-line access log holds tens of thousands of occurrences: they are grouped by word and
@@ -586,23 +610,69 @@ def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, 
         return {}, set()
     needles = automaton.needles
     aliases = _ALIASES
-    found: dict[str, list[int]] = {}
+    found: dict[str, list[int] | _Hits] = {}
     upfront: set[int] = set()
-    line_of = partial(bisect.bisect_right, starts[1:])  # the line holding an offset
+    ends = starts[1:]
+    line_of = partial(bisect.bisect_right, ends)  # the line holding an offset
     occurrences.sort(key=_FIRST)  # stable: each word's occurrences stay in ascending order
     for index, group in groupby(occurrences, _FIRST):
         needle = needles[index]
+        offsets = list(map(_SECOND, group))
+        word = aliases.get(needle, needle)
+        if len(offsets) > _LAZY_HITS and needle not in _UPFRONT and word not in found:
+            found[word] = _Hits(offsets, ends)  # numbered when asked: most such words are read at the end only
+            continue
         # Ascending offsets give ascending line numbers: dict.fromkeys drops the repeats in order.
-        lines = list(dict.fromkeys(map(line_of, map(_SECOND, group))))
+        lines = list(dict.fromkeys(map(line_of, offsets)))
         if needle in _UPFRONT:
             upfront.update(lines)
             if needle not in _WORDS:
                 continue
-        word = aliases.get(needle, needle)
         if word in found:  # a raw spelling and its word (or two spellings): one sorted list
-            lines = sorted(set(found[word]).union(lines))
+            lines = sorted(set(_lines_of(found[word])).union(lines))
         found[word] = lines
     return found, upfront
+
+
+_LAZY_HITS = 2000  # a word occurring more often is kept as offsets until a pattern asks for it
+
+
+class _Hits:
+    """The lines holding one word, kept as the offsets where it occurs until they are asked for: a word
+    on every other line of a long log (a health-check request) is mostly read at the end only.
+    `mapping` (raw line -> line, -1: parsed up front) and `extra` (lines found in text parsed up front)
+    apply when they are numbered."""
+
+    __slots__ = ("ends", "extra", "mapping", "offsets")
+
+    def __init__(self, offsets: list[int], ends: list[int]) -> None:
+        self.offsets, self.ends = offsets, ends
+        self.mapping: list[int] | None = None
+        self.extra: list[int] = []
+
+    def lines(self) -> list[int]:
+        return self.tail(len(self.offsets))[0]
+
+    def tail(self, want: int) -> tuple[list[int], bool]:
+        """(the last lines holding the word, ascending: `want` of them or more, whether that is all)."""
+        take = want
+        while True:
+            part = self.offsets[-take:] if take < len(self.offsets) else self.offsets
+            lines = list(dict.fromkeys(map(partial(bisect.bisect_right, self.ends), part)))
+            if self.mapping is not None:
+                lines = list(filter((-1).__ne__, map(self.mapping.__getitem__, lines)))
+            if len(lines) >= want or part is self.offsets:
+                break
+            take *= 4
+        complete = part is self.offsets
+        if self.extra:
+            floor = -1 if complete or not lines else lines[0]
+            lines = sorted(lines + [e for e in self.extra if e > floor])
+        return lines, complete
+
+
+def _lines_of(hits: list[int] | _Hits) -> list[int]:
+    return hits.lines() if isinstance(hits, _Hits) else hits
 
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
@@ -694,8 +764,8 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
     return ls
 
 
-def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int] | None, exact: list[int],
-            texts: list[str]) -> dict[str, list[int]]:
+def _merged(automaton: NeedleSet, found: dict[str, list[int] | _Hits], mapping: list[int] | None, exact: list[int],
+            texts: list[str]) -> dict[str, list[int] | _Hits]:
     """The words found in the raw lines, each at its line; the lines parsed up front (`exact`, whose
     parsed `texts` these are) searched as parsed. `mapping` (raw line -> line, -1 for a line parsed up
     front) is ascending elsewhere, so each word's lines stay sorted through C-level maps."""
@@ -703,13 +773,22 @@ def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int
         return found
     keep = (-1).__ne__
     at = mapping.__getitem__
-    merged = {needle: list(filter(keep, map(at, lines))) for needle, lines in found.items()}
+    merged: dict[str, list[int] | _Hits] = {}
+    for needle, lines in found.items():
+        if isinstance(lines, _Hits):
+            lines.mapping = mapping
+            merged[needle] = lines
+        else:
+            merged[needle] = list(filter(keep, map(at, lines)))
     sub = "\n".join(texts).lower()
     sub_found, _ = _pass(automaton, sub, _starts_of(texts, sub))
-    for needle, lines in sub_found.items():
-        extra = list(map(exact.__getitem__, lines))
+    for needle, hits in sub_found.items():
+        extra = list(map(exact.__getitem__, _lines_of(hits)))
         have = merged.get(needle)
-        merged[needle] = sorted(have + extra) if have else extra
+        if isinstance(have, _Hits):
+            have.extra = extra
+        else:
+            merged[needle] = sorted(have + extra) if have else extra
     return {needle: lines for needle, lines in merged.items() if lines}
 
 

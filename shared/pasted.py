@@ -95,7 +95,7 @@ def normalise(
     else:
         raw, forced, joined = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
-    if "@timestamp," in joined or ("|" in joined and (joined[:1] == "|" or "\n|" in joined)):
+    if ("@" in joined and "@timestamp," in joined) or ("|" in joined and (joined[:1] == "|" or "\n|" in joined)):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []

@@ -377,19 +377,30 @@ def test_long_paste_lists_containers_as_each_line_reads():
     assert ls.unlabelled() == (None in by_line)
 
 
-def test_long_paste_finds_words_on_their_lines_after_lines_parsed_up_front():
+@pytest.mark.parametrize("lazy_hits", [2000, 3])
+def test_long_paste_finds_words_on_their_lines_after_lines_parsed_up_front(monkeypatch, lazy_hits):
+    import shared.logs
+
+    monkeypatch.setattr(shared.logs, "_LAZY_HITS", lazy_hits)
     lines = _long_paste()
     ls = normalise(lines, ["app", "envoy"])
-    hits = ls.lines_with("health 200 line 399", "line 398", "boom", "y")
-    assert [ls.texts[i] for i in hits] == [t for t in ls.texts if any(w in t.lower() for w in
-                                                                      ("health 200 line 399", "line 398", "boom", "y"))]
+    words = ("health 200 line 399", "line 398", "boom", "y", "get /", "line 2")
+    hits = ls.lines_with(*words)
+    assert [ls.texts[i] for i in hits] == [t for t in ls.texts if any(w in t.lower() for w in words)]
 
 
-def test_newest_with_is_the_tail_of_lines_with():
-    ls = normalise(_long_paste(), ["app", "envoy"])
-    for limit in (1, 7, 1000):
-        assert ls.newest_with("get /", "boom", "line 3", limit=limit) == ls.lines_with("get /", "boom", "line 3")[-limit:]
-    assert ls.newest_with("not there", limit=5) == []
+@pytest.mark.parametrize("lazy_hits", [2000, 3])
+def test_newest_with_is_the_tail_of_lines_with(monkeypatch, lazy_hits):
+    import shared.logs
+
+    monkeypatch.setattr(shared.logs, "_LAZY_HITS", lazy_hits)  # 3: words kept as offsets until asked
+    words = ("get /", "boom", "line 3", "y")
+    every = normalise(_long_paste(), ["app", "envoy"]).lines_with(*words)
+    for limit in (1, 7, 150, 1000):
+        ls = normalise(_long_paste(), ["app", "envoy"])
+        assert ls.newest_with(*words, limit=limit) == every[-limit:]
+        assert ls.lines_with(*words) == every
+    assert normalise(_long_paste()).newest_with("not there", limit=5) == []
 
 
 def test_plain_paste_lists_only_what_lines_parsed_up_front_name():
