@@ -95,7 +95,7 @@ def normalise(
     else:
         raw, forced, joined = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
-    if ("@" in joined and "@timestamp," in joined) or ("|" in joined and (joined[:1] == "|" or "\n|" in joined)):
+    if ("@" in joined and "@timestamp," in joined) or _bar_starts_a_line(joined):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
@@ -110,6 +110,21 @@ def normalise(
     container_of = _ContainerOf(_container_only, known, streams)
     container_of.every = partial(_every_container, known, streams)
     return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
+
+
+def _bar_starts_a_line(text: str) -> bool:
+    """Some line starts with '|' (a Markdown table): found from the few '|' of a log, not a scan of every
+    newline (a search for "\\n|" steps through the whole text)."""
+    if text[:1] == "|":
+        return True
+    if text.count("|") > 1000:
+        return "\n|" in text
+    pos = text.find("|")
+    while pos != -1:
+        if text[pos - 1] == "\n":
+            return True
+        pos = text.find("|", pos + 1)
+    return False
 
 
 def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str, forced: str | None) -> list[Row]:
