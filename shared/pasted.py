@@ -154,29 +154,53 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
                      starts: Sequence[int] = (), mapping: Sequence[int] | None = None,
                      exact: Sequence[int] = ()) -> list[str | None]:
     """The containers of a store with no forced container, each once, in the order they first appear:
-    `_line_container` of every line, but for the lines of an `aws logs tail` paste (see `_tail_lines`).
-    `low`: the raw lines joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line ->
-    store line (-1: parsed up front, into the store lines `exact`), None when they are the same."""
+    `_line_container` of every line that may name one. Only a line starting with a digit (a timestamp),
+    or with '[' (a known container's prefix), with a '|' early on, or parsed up front may: any other
+    is unlabelled. The lines of a long `aws logs tail` paste are matched to its streams in C-level
+    passes (`_tail_lines`). `low`: the raw lines joined, lower-cased; `starts`: where each starts in it;
+    `mapping`: raw line -> store line (-1: parsed up front, into the store lines `exact`), None when they
+    are the same."""
     n = store.n
-    fast: tuple[dict[str | None, int], Sequence[int]] | None = None
-    if n and low and "\t" not in low and "\r" not in low and "|" not in low:
-        firsts = set(map(_FIRST_CHAR, store.raw))
-        if not any(c.isdigit() for c in firsts) and ("[" not in firsts or not known):
-            # Plain lines only (no timestamp, prefix or table): none names a container, but for the lines
-            # parsed up front.
-            parsed = set(exact)
-            plain: dict[str | None, int] = {None: next(i for i in range(n) if i not in parsed)} if len(parsed) < n else {}
-            fast = plain, exact
-    if fast is None and n > _SAMPLE * 4:
-        fast = _tail_lines(streams, store, low, starts, mapping)
-    if fast is None:
+    bars = _bar_lines(low, starts, mapping) if n and low and "\t" not in low and "\r" not in low else None
+    if bars is None:
         return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
-    first, others = fast
-    for i in sorted({*others, *exact}):
+    firsts = list(map(_FIRST_CHAR, store.raw))
+    special = {c for c in set(firsts) if c.isdigit() or (c == "[" and known)}
+    tail = _tail_lines(streams, store, low, starts, mapping) if special and n > _SAMPLE * 4 else None
+    first: dict[str | None, int] = tail[0] if tail is not None else {}
+    read = {*exact, *bars}
+    if tail is not None:
+        todo = [i for i in tail[1] if firsts[i] in special or i in read]
+        plain = next((i for i in tail[1] if firsts[i] not in special and i not in read), None)
+    else:
+        todo = list(compress(range(n), map(special.__contains__, firsts)))
+        plain = next((i for i in compress(count(), map(special.isdisjoint, firsts)) if i not in read), None)
+    if plain is not None:
+        first[None] = plain
+    for i in sorted({*todo, *read}):
         c = _line_container(known, streams, store, i)
         if c not in first or i < first[c]:
             first[c] = i
     return sorted(first, key=first.__getitem__)
+
+
+def _bar_lines(low: str, starts: Sequence[int], mapping: Sequence[int] | None) -> list[int] | None:
+    """The store lines with a '|' in their first 40 characters (compose prefixes, tables), or None when
+    '|' is too common to look at one by one."""
+    if "|" not in low:
+        return []
+    if low.count("|") > 2000 or len(low) != starts[-1] - 1:
+        return None
+    out: list[int] = []
+    pos = low.find("|")
+    while pos != -1:
+        r = bisect_right(starts, pos) - 1
+        if pos - starts[r] < 40:
+            line = mapping[r] if mapping is not None else r
+            if line != -1 and (not out or out[-1] != line):
+                out.append(line)
+        pos = low.find("|", pos + 1)
+    return out
 
 
 _SAMPLE = 16
