@@ -117,14 +117,14 @@ def _bar_starts_a_line(text: str) -> bool:
     newline (a search for "\\n|" steps through the whole text)."""
     if text[:1] == "|":
         return True
-    if text.count("|") > 1000:
-        return "\n|" in text
     pos = text.find("|")
-    while pos != -1:
+    for _ in range(1000):
+        if pos == -1:
+            return False
         if text[pos - 1] == "\n":
             return True
         pos = text.find("|", pos + 1)
-    return False
+    return "\n|" in text
 
 
 def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str, forced: str | None) -> list[Row]:
@@ -147,6 +147,12 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
                     rest = tail
             if rest[:1] != "{" and len(rest) <= LINE_CHARS and " " * 40 not in rest:
                 return [(rest, container, line[:end], None)]
+    # A plain line (no timestamp, prefix, table, JSON, entity, colour or wrap): `_rows` keeps it as it is.
+    first = line[:1]
+    if first not in ("{", "@", "[") and not first.isdigit() and "|" not in line[:40] and "\t" not in line \
+            and "\r" not in line and "\x1b" not in line and "&" not in line and len(line) <= LINE_CHARS \
+            and " " * 40 not in line:
+        return [(line, forced, None, None)]
     return _rows(line, known, forced, streams, [])
 
 
@@ -164,15 +170,17 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     bars = _bar_lines(low, starts, mapping) if n and low and "\t" not in low and "\r" not in low else None
     if bars is None:
         return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
-    firsts = list(map(_FIRST_CHAR, store.raw))
-    special = {c for c in set(firsts) if c.isdigit() or (c == "[" and known)}
-    tail = _tail_lines(streams, store, low, starts, mapping) if special and n > _SAMPLE * 4 else None
+    tail = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
     first: dict[str | None, int] = tail[0] if tail is not None else {}
     read = {*exact, *bars}
+    raw = store.raw
     if tail is not None:
-        todo = [i for i in tail[1] if firsts[i] in special or i in read]
-        plain = next((i for i in tail[1] if firsts[i] not in special and i not in read), None)
+        special = {c for c in {raw[i][:1] for i in tail[1]} if c.isdigit() or (c == "[" and known)}
+        todo = [i for i in tail[1] if raw[i][:1] in special or i in read]
+        plain = next((i for i in tail[1] if raw[i][:1] not in special and i not in read), None)
     else:
+        firsts = list(map(_FIRST_CHAR, raw))
+        special = {c for c in set(firsts) if c.isdigit() or (c == "[" and known)}
         todo = list(compress(range(n), map(special.__contains__, firsts)))
         plain = next((i for i in compress(count(), map(special.isdisjoint, firsts)) if i not in read), None)
     if plain is not None:
@@ -189,18 +197,20 @@ def _bar_lines(low: str, starts: Sequence[int], mapping: Sequence[int] | None) -
     '|' is too common to look at one by one."""
     if "|" not in low:
         return []
-    if low.count("|") > 2000 or len(low) != starts[-1] - 1:
+    if len(low) != starts[-1] - 1:
         return None
     out: list[int] = []
     pos = low.find("|")
-    while pos != -1:
+    for _ in range(2000):
+        if pos == -1:
+            return out
         r = bisect_right(starts, pos) - 1
         if pos - starts[r] < 40:
             line = mapping[r] if mapping is not None else r
             if line != -1 and (not out or out[-1] != line):
                 out.append(line)
         pos = low.find("|", pos + 1)
-    return out
+    return None if pos != -1 else out
 
 
 _SAMPLE = 16
@@ -236,9 +246,7 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
         return None
     width = max(widths, key=widths.__getitem__)
     fits = list(map(low.startswith, repeat(tuple(heads)), map(add, starts[:-1], repeat(width))))
-    if mapping is not None:  # a line parsed up front says for itself (JSON may name its container)
-        for r in compress(count(), map((-1).__eq__, mapping)):
-            fits[r] = False
+    # (A line parsed up front says for itself, JSON may name its container: it is among `exact`.)
     first: dict[str | None, int] = {}
     for probe, head in heads.items():
         named = streams.get(head, "")
@@ -248,8 +256,8 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
         begin = low.find(probe)
         while begin != -1:  # the probe's first line: the first where it sits right after the timestamp
             r = bisect_right(starts, begin) - 1
-            if begin == starts[r] + width and fits[r]:
-                at = mapping[r] if mapping is not None else r
+            at = r if mapping is None else mapping[r]
+            if begin == starts[r] + width and fits[r] and at != -1:
                 if named not in first or at < first[named]:
                     first[named] = at
                 break
