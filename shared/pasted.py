@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from itertools import compress, count, repeat
+from itertools import compress, count, islice, repeat
 from operator import add, itemgetter, not_
 from typing import Any
 
@@ -245,7 +245,7 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
     if not heads or len({h.lower() for h in heads.values()}) != len(heads):
         return None
     width = max(widths, key=widths.__getitem__)
-    fits = list(map(low.startswith, repeat(tuple(heads)), map(add, starts[:-1], repeat(width))))
+    fits = list(map(low.startswith, repeat(tuple(heads)), map(add, islice(starts, lines), repeat(width))))
     # (A line parsed up front says for itself, JSON may name its container: it is among `exact`.)
     first: dict[str | None, int] = {}
     for probe, head in heads.items():
@@ -262,7 +262,7 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
                     first[named] = at
                 break
             begin = low.find(probe, begin + 1)
-    others = list(compress(count(), map(not_, fits)))
+    others = [] if all(fits) else list(compress(count(), map(not_, fits)))
     if mapping is not None:
         others = [m for m in map(mapping.__getitem__, others) if m != -1]
     return first, others
