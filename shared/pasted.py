@@ -181,8 +181,16 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     else:
         firsts = list(map(_FIRST_CHAR, raw))
         special = {c for c in set(firsts) if c.isdigit() or (c == "[" and known)}
-        todo = list(compress(range(n), map(special.__contains__, firsts)))
         plain = next((i for i in compress(count(), map(special.isdisjoint, firsts)) if i not in read), None)
+        todo = []
+        for i in compress(range(n), map(special.__contains__, firsts)):
+            line = raw[i]
+            # A line starting with a digit names a container only by a stream name ('/') or as a CSV row
+            # (','); without either it is unlabelled, as `_line_container` would find.
+            if line[:1] == "[" or "/" in line or "," in line or i in read:
+                todo.append(i)
+            elif plain is None or i < plain:
+                plain = i
     if plain is not None:
         first[None] = plain
     for i in sorted({*todo, *read}):
@@ -330,7 +338,10 @@ def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line
                 return named
             return None
         return UNSURE if line[4:5] == "/" and line[20:23] == " | " else None
-    if (first in ("|", " ") and "|" in line[:8]) or (first == "[" and known) or "|" in line[:40]:
+    if first == "[" and known:  # `_rows` reads a known container's "[name] " prefix before anything else
+        m = _BRACKET.match(line)
+        return m.group(1) if m and m.group(1) in known else None
+    if (first in ("|", " ") and "|" in line[:8]) or "|" in line[:40]:
         return UNSURE
     return None
 

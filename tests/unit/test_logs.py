@@ -406,7 +406,8 @@ def test_newest_with_is_the_tail_of_lines_with(monkeypatch, lazy_hits):
 def test_plain_paste_lists_only_what_lines_parsed_up_front_name():
     lines = ["plain line one", '{"message": "boom", "container_name": "sidecar"}', "[app] bracketed", "tail",
              "10.0.0.1 - - [01/May/2024] GET /", "2024-05-01 10:00:00.123  INFO 1 --- started", "",
-             "web_1  | hello from compose", f"2024-05-01T10:00:00.000000+00:00 ecs/app/{TASK} Starting"]
+             "web_1  | hello from compose", f"2024-05-01T10:00:00.000000+00:00 ecs/app/{TASK} Starting",
+             f'2024-05-01T10:00:01.000Z,"csv row",ecs/csvapp/{TASK}', "[other] not a known container"]
     for known in ((), ("app",), ("app", "web")):
         ls = normalise(lines * 30, known)
         by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
