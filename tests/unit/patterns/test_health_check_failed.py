@@ -194,4 +194,3 @@ def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping):
     step = next(s for s in run(logs, **elb_failed()).remediation if s.startswith("Test locally"))
     docker = step.split("`")[1]
     assert mapping in docker and command_problems(docker) == [], docker
-
