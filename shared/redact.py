@@ -92,9 +92,15 @@ def _cookie(m: re.Match[str]) -> str:
     return m.group(1) + ";".join(parts)
 
 
+# `--secret-string "$DATABASE_URL"`: a reference to a shell variable, not the value
+_SHELL_VAR = re.compile(r"[\"']?\$\{?[A-Za-z_]\w*\}?[\"']?")
+
+
 def _flag(m: re.Match[str]) -> str:
-    """`--db-password VALUE`; `--password via the CLI is insecure` and `--password-file x` stay."""
-    if _secret_key(m.group(2)) and _value(m.group(3)) and not _PROSE.match(m.string, m.start(3)):
+    """`--db-password VALUE`; `--password via the CLI is insecure`, `--password-file x` and `--secret-string
+    "$VAR"` stay."""
+    if _secret_key(m.group(2)) and _value(m.group(3)) and not _PROSE.match(m.string, m.start(3)) \
+            and not _SHELL_VAR.fullmatch(m.group(3)):
         return m.group(1) + MASK
     return m.group(0)
 
@@ -197,7 +203,7 @@ _KEY_NOT_SECRET = re.compile(
     r"(?:^|[_.\-])(?:names?|ids?|arns?|files?|paths?|types?|counts?|ttl|expiry|expires(?:_at|_in)?|expiration|"
     r"length|len|versions?|uri|urls?|endpoint|issuer|header|provider|source|policy|rotation|enabled|required|set|"
     r"present|errors?|exception|warning|manager|store|ref|hint|prefix|suffix|fingerprint|kind|format|mode|usage|"
-    r"location|region|status|at|timeout|interval|duration|method|algorithm)$|tokens$|^secretsmanager$"
+    r"location|region|status|at|timeout|interval|duration|method|algorithm|stdin)$|tokens$|^secretsmanager$"
     r"|^public_"  # public keys and .NET PublicKeyToken are not secrets
     # a file or script named after a secret (`01-check-apikey.sh: executing...`) is a name, not a key
     r"|\.(?:sh|bash|py|js|mjs|cjs|ts|rb|go|php|pl|ps1|bat|cmd|exe|jar|conf|cfg|ini|ya?ml|json|toml|txt|log)$")
@@ -218,6 +224,10 @@ _CODE = re.compile(r"(?:(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*|getenv|environ|ENV|env)[
 _TASK_KEYS = frozenset({"credentials", "secrets"})
 _TASK_VERBS = frozenset({"edit", "show", "diff", "list", "rotate", "create", "delete", "generate", "fetch", "pull"})
 _PROSE = re.compile(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
+# A command in backticks after a secret word (a fix step: "the credentials: `aws ecs describe-task-definition
+# ...`"): a program and its subcommand or option, not a secret. A secret in backticks has no such shape.
+_COMMAND = re.compile(r"(?:aws|docker|kubectl|curl|psql|mysql|redis-cli|sudo|openssl|git|npm|pip3?|sh|bash)"
+                      r" (?:[a-z][\w-]* |--?[a-z])")
 _MAX_KEY = 128
 _WORD_END = re.compile(r"[\w.-]*")
 _SEPARATOR_START = frozenset("\"'\\ \t=:")
@@ -309,6 +319,8 @@ def _assignments(text: str, words: list[int]) -> str:
                            or (
                 sep == ":" and m.group(1).lower() in _TASK_KEYS and value.rstrip("`") in _TASK_VERBS)):
             continue  # source code quoted in a traceback, a `namespace:task` command
+        if group == 6 and m.group(5) == "`" and _COMMAND.match(value):
+            continue  # a command in inline code (a fix step), not a secret
         if _secret_key(m.group(1), sep) and _value(value) and not _plain_url(m.group(1), value):
             out.append(text[done:at])
             out.append(MASK)

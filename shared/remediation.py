@@ -62,10 +62,18 @@ def service(ev: Evidence) -> str | None:
 _BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
 
 
+# The ECS cluster AWS Batch creates for a compute environment: "<environment name>_Batch_<uuid>"
+_BATCH_CLUSTER = re.compile(r"(?:^AWSBatch-|_Batch_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)")
+
+
+def batch_cluster(ev: Evidence) -> bool:
+    return bool(_BATCH_CLUSTER.search(cluster(ev)))
+
+
 def batch_job(ev: Evidence) -> str | None:
     """The AWS Batch job id of a task Batch started (Batch sets startedBy to the job id or ARN)."""
     m = _BATCH_JOB.match((ev.detail.started_by or "").strip())
-    if m and (":batch:" in (ev.detail.started_by or "") or cluster(ev).startswith("AWSBatch-")):
+    if m and (":batch:" in (ev.detail.started_by or "") or batch_cluster(ev)):
         return m.group(1)
     return None
 
@@ -77,7 +85,7 @@ def launcher(ev: Evidence) -> str:
     if service(ev):
         return "service"
     by = ev.detail.started_by or ""
-    if batch_job(ev) or cluster(ev).startswith("AWSBatch-"):
+    if batch_job(ev) or batch_cluster(ev):
         return "batch"
     if "jenkins" in by.lower():
         return "jenkins"
@@ -148,6 +156,11 @@ def is_windows(ev: Evidence) -> bool:
     if "windows" in fam.lower():
         return True
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
+
+
+def is_windows_image(ref: str | None) -> bool:
+    """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
+    return bool(ref and _WINDOWS_IMAGE.search(ref))
 
 
 def is_fargate(ev: Evidence) -> bool:
@@ -241,6 +254,14 @@ def roll_out(ev: Evidence) -> str:
     return code(deploy(ev))
 
 
+def roll_out_any(ev: Evidence) -> str:
+    """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
+    tag pushed again): a service gets the family's latest revision AND a new deployment."""
+    if service(ev):
+        return code(deploy(ev) + " --force-new-deployment")
+    return roll_out(ev)
+
+
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
     cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
@@ -248,13 +269,35 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
 
 
 def _quote_query(query: str) -> str:
-    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals."""
-    if "'" in query and not re.search(r"[\"$`\\!]", query):
-        return f'"{query}"'
+    """A JMESPath query as one shell word: double quotes when it holds single-quoted literals (a quoted
+    identifier such as "awslogs-group" escaped inside them)."""
+    if "'" in query and not re.search(r"[$`\\!]", query):
+        return '"' + query.replace('"', '\\"') + '"'
     return shlex.quote(query)
 
 
-def _network_configuration(ev: Evidence) -> str | None:
+def container_query(ev: Evidence, container: str | None, path: str) -> str:
+    """A JMESPath query for one field of a container definition (the first one when the name is unknown)."""
+    name = container_name(ev, container)
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}']" if name and re.fullmatch(r"[\w.-]+", name)
+            else None)
+    if path.startswith("("):  # an expression of its own, such as (entryPoint || command)[0]
+        return f"{pick} | [0] | {path}" if pick else f"taskDefinition.containerDefinitions[0] | {path}"
+    return f"{pick}.{path} | [0]" if pick else f"taskDefinition.containerDefinitions[0].{path}"
+
+
+def read_into(var: str, command: str) -> str:
+    """A shell line that reads a value no evidence gave into $var, so the next command runs as pasted."""
+    return f"{var}=$({command} --output text)"
+
+
+def td_value(ev: Evidence, var: str, container: str | None, path: str) -> str:
+    """A shell line reading one field of the task's container definition into $var, e.g. its
+    awslogs-group or its first container port."""
+    return read_into(var, describe_task_definition(ev, container_query(ev, container, path)))
+
+
+def _network_configuration(ev: Evidence, *, same_groups: bool = False) -> str | None:
     if network_mode(ev) != "awsvpc":
         return None
     subnet = ev.subnet or needs_a_value("a subnet the service runs in")
@@ -262,11 +305,26 @@ def _network_configuration(ev: Evidence) -> str | None:
     # groups when the evidence knows them, else leave the key out so the command runs as pasted.
     groups = ev.network.security_groups if ev.network else ()
     sg = f",securityGroups=[{','.join(groups)}]" if groups else ""
+    svc = service(ev)
+    if not groups and same_groups and svc:
+        # A test of the network path needs the task's own network (subnets, security groups, public IP): read
+        # the service's network configuration, as JSON, in the command itself.
+        return (f'"$(aws ecs describe-services --cluster {q(cluster(ev))} --services {q(svc)} --query '
+                "'services[0].networkConfiguration' --output json)\"")
     return f"'awsvpcConfiguration={{subnets=[{subnet}]{sg}}}'"
 
 
+def same_network(ev: Evidence) -> str:
+    """How faithful a run-task copy's network is, as a clause for a step that tests the network path."""
+    groups = ev.network.security_groups if ev.network else ()
+    if network_mode(ev) != "awsvpc" or groups or service(ev):
+        return "same task definition and network configuration"
+    return ("same task definition and subnet; add the task's own security groups as `securityGroups=[...]` in "
+            "the network configuration, else the copy gets the VPC's default group")
+
+
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
-             revision: str | None = None) -> str:
+             revision: str | None = None, same_groups: bool = False) -> str:
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
@@ -275,7 +333,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:
         parts.append(f"--capacity-provider-strategy capacityProvider={q(ev.detail.capacity_provider_name)}")
-    net = _network_configuration(ev)
+    net = _network_configuration(ev, same_groups=same_groups)
     if net:
         parts.append(f"--network-configuration {net}")
     if command:
@@ -287,7 +345,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
 
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
     """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell])
+    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
@@ -309,6 +367,42 @@ def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | N
 # -------------------------------------------------------------------------------------------------
 # docker
 # -------------------------------------------------------------------------------------------------
+def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
+    """Where a rebuilt image can be pushed: the image itself when it is in ECR, else an ECR repository of
+    this account and region with the image's name and tag (a public or someone else's image cannot be
+    pushed to). Returns (reference, repository to create or None)."""
+    if ".dkr.ecr." in image or image.startswith("<"):
+        return image, None
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    name, _, tag = last.partition(":")
+    host = f"{account(ev) or ACCOUNT_UNKNOWN}.dkr.ecr.{region(ev) or REGION_UNKNOWN}.amazonaws.com"
+    return f"{host}/{name}:{tag or 'latest'}", name
+
+
+def build_for(ev: Evidence, image: str, platform: str) -> str:
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    ref, create = own_repository(ev, image)
+    build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
+    if create is None:
+        return f"`{build}`"
+    return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
+            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
+            f"definition's image at {ref}")
+def read_command(ev: Evidence, container: str | None) -> str:
+    """A shell line reading the container's `command` from the task definition into the array $cmd (one
+    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`."""
+    name = container_name(ev, container)
+    pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
+            else "taskDefinition.containerDefinitions[0]")
+    return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
+            " --output text)\"")
+
+
+RUN_COMMAND = '"${cmd[@]}"'
+
+
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib
@@ -316,12 +410,13 @@ def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
-               limits: bool = True) -> str:
+               limits: bool = True, detach: str | None = None) -> str:
     """`docker run` of the container's image as the task runs it: its cpu and memory, the given
-    variable names passed through from the shell (`-e NAME`), a port published as itself."""
+    variable names passed through from the shell (`-e NAME`), a port published as itself (a number, or
+    a `$variable` an earlier line read), in the background under the name `detach` if given."""
     name = container_name(ev, container)
     img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
-    parts = ["docker run --rm"]
+    parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
     if ev.cpu_architecture in ("arm64", "x86_64"):
         parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
     if limits:
@@ -334,6 +429,8 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     parts += [f"-e {q(n)}" for n in env]
     if port and str(port).isdigit():
         parts.append(f"-p {port}:{port}")
+    elif port and re.fullmatch(r"\$\w+", str(port)):
+        parts.append(f'-p "{port}:{port}"')
     elif port:  # an unknown port still gets published: a curl to localhost needs the mapping
         parts.append(f"-p {shlex.quote(f'{port}:{port}')}")
     if entrypoint:
@@ -480,3 +577,161 @@ def cite(m: Any, index: int = 0) -> str:
     """because() for a proof of a Match (the first one unless told)."""
     proofs = getattr(m, "proofs", ())
     return because(proofs[index].source, proofs[index].text) if proofs else ""
+
+
+# -------------------------------------------------------------------------------------------------
+# Images: whose they are, and how to get one for another platform
+# -------------------------------------------------------------------------------------------------
+_ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_REF = re.compile(r"^[a-z0-9][\w.-]*(?::\d+)?(?:/[\w.-]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$",
+                  re.IGNORECASE)
+
+
+_CDK_ASSETS = re.compile(r"^cdk-[a-z0-9]+-container-assets-")
+
+
+def image_parts(ref: str) -> tuple[str | None, str, str | None, str | None]:
+    """(registry, repository, tag, digest) of an image reference, by Docker's grammar: the first
+    component is a registry only when it holds a `.` or `:` or is `localhost`; the tag is what follows
+    the last `:` after the last `/`; a digest follows `@`."""
+    name, _, digest = ref.strip().partition("@")
+    registry: str | None = None
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, name = first, rest
+    tag: str | None = None
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, _, tag = name.rpartition(":")
+    return registry, name, tag, digest or None
+
+
+def is_image_ref(ref: str | None) -> bool:
+    """A reference Docker accepts (not a word read from a sentence with spaces, quotes or brackets)."""
+    return bool(ref) and bool(_REF.match(str(ref)))
+
+
+def own_ecr(ev: Evidence, ref: str | None) -> bool:
+    """The image lives in a private ECR repository of the task's own account: one this team can push to.
+    Docker Hub (official `library/` images or anyone's repository), public ECR, GHCR, Quay or another
+    account's ECR are someone else's."""
+    if not ref or not is_image_ref(ref):
+        return False
+    registry = image_parts(ref)[0] or ""
+    m = _ECR_REGISTRY.match(registry)
+    if not m:
+        return False
+    acct = account(ev)
+    return acct is None or m.group("account") == acct
+
+
+def ecr_copy_name(ev: Evidence, ref: str) -> str:
+    """Where a copy of someone else's image goes in the task's own ECR: the same repository path
+    (without Docker Hub's `library/`) and tag, in this account and region."""
+    _, repo, tag, _ = image_parts(ref)
+    repo = repo.removeprefix("library/")
+    acct = account(ev) or ACCOUNT_UNKNOWN
+    reg = region(ev) or REGION_UNKNOWN
+    suffix = ".amazonaws.com.cn" if reg.startswith("cn-") else ".amazonaws.com"
+    return f"{acct}.dkr.ecr.{reg}{suffix}/{repo}:{tag or 'latest'}"
+
+
+def inspect_platforms(ref: str) -> str:
+    """List the platforms an image publishes, from the registry, without pulling it."""
+    return f"docker buildx imagetools inspect {q(ref)}"
+
+
+def ecr_login(ev: Evidence, ref: str) -> str:
+    """How to log in to the registry of an ECR image, as a sentence (two commands, no pipe inside a span:
+    each one runs as pasted)."""
+    registry = image_parts(ref)[0] or ecr_copy_name(ev, ref).split("/", 1)[0]
+    m = _ECR_REGISTRY.match(registry)
+    reg = m.group("region") if m else region(ev) or REGION_UNKNOWN
+    return (f"Log Docker in to {registry} first (user `AWS`; `aws ecr get-login-password --region {reg}` "
+            "prints the token).")
+
+
+def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
+    """Steps to get an image of `ref` for `platform` (linux/arm64, linux/amd64): rebuild and push it
+    when it is the task's own ECR image; else never push to it (Docker Hub's official images, a third
+    party's repository: denied), but pin a tag that publishes the platform or build a copy into the
+    team's own ECR repository and point the task definition at that."""
+    if ref and own_ecr(ev, ref) and _CDK_ASSETS.search(image_parts(ref)[1]):
+        # The CDK bootstrap's asset repository: the tag is a content hash CDK computes; the build is CDK's.
+        const = "LINUX_ARM64" if platform.endswith("arm64") else "LINUX_AMD64"
+        return [f"The image is a CDK container asset (`{ref}`): CDK builds it, so set the asset's platform, "
+                f"`platform: Platform.{const}` on `ContainerImage.fromAsset(...)` / `DockerImageAsset` "
+                "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
+                "registers the task definition."]
+    if ref and own_ecr(ev, ref):
+        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository: "
+                f"`docker buildx build --platform {platform} -t {q(ref)} --push .`. {ecr_login(ev, ref)}"]
+    if not ref or not is_image_ref(ref):
+        return [f"Use an image built for {platform}: rebuild it with `--platform {platform}` into your own ECR "
+                "repository and point the task definition's image at it."]
+    _, repo, _, _ = image_parts(ref)
+    copy = ecr_copy_name(ev, ref)
+    reg = region(ev) or REGION_UNKNOWN
+    registry = image_parts(ref)[0] or ""
+    other = _ECR_REGISTRY.match(registry)
+    whose = (f"`{ref}` is in another account's ECR ({other.group('account')}): rebuild it there if that account is "
+             "yours; otherwise do not push to it:" if other else f"`{ref}` is not your image, so do not push to it:")
+    return [f"{whose} see which platforms it publishes with "
+            f"`{inspect_platforms(ref)}` and pin a tag that has {platform} in the task definition.",
+            f"Or build it from its source for {platform} into your own ECR repository: create the repository with "
+            f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "
+            f"then, in a checkout of its source, run `docker buildx build --platform {platform} -t {q(copy)} "
+            f"--push .` and point the task definition's image at `{copy}`."]
+
+
+# -------------------------------------------------------------------------------------------------
+# An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
+# -------------------------------------------------------------------------------------------------
+_AWS_HOST = re.compile(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
+_PRIVATE_IP = r"(?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+)"
+# Go "dial tcp 10.0.1.2:443", Node "connect ETIMEDOUT 10.0.1.2:443", Java "[sqs.us-east-1.amazonaws.com/10.0.1.2] failed"
+_DIAL_PRIVATE = re.compile(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
+                           + _PRIVATE_IP.replace("?P<ip>", "?P<ip2>") + r"\]")
+
+
+def private_endpoint(text: str) -> tuple[str, str, str] | None:
+    """(host, ip, VPC endpoint service name) when a request to an AWS service's regional host went to a
+    private address on 443 ("Post https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o
+    timeout"): private DNS of an interface VPC endpoint answered, so the endpoint exists and is what
+    does not answer. None for a public address, a DNS failure or a non-AWS host."""
+    dial = _DIAL_PRIVATE.search(text)
+    host = _AWS_HOST.search(text)
+    if not dial or not host:
+        return None
+    name, svc, reg = host.group(1), host.group("svc"), host.group("region")
+    if svc == "ecr":  # api.ecr.<region> / <account>.dkr.ecr.<region>
+        svc = "ecr.dkr" if ".dkr.ecr." in f".{name}" else "ecr.api"
+    elif svc in ("s3",):
+        return None  # the S3 gateway endpoint has no private addresses: a private IP is a proxy or a NAT
+    return name, dial.group("ip") or dial.group("ip2"), f"com.amazonaws.{reg}.{svc}"
+
+
+def sender_groups(ev: Evidence) -> str:
+    """Whose security group sends the traffic: the task's ENI (awsvpc) or the container instances' (bridge
+    or host network mode, where the agent and containers use the instance's network)."""
+    if network_mode(ev) == "awsvpc":
+        return "the task's security group"
+    return "the container instances' security group"
+
+
+def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
+    """The first step when private_endpoint() holds: open the endpoint's security group to the sender on
+    443 and check its policy; adding a NAT route or another endpoint cannot help while private DNS sends
+    the traffic to this one."""
+    hit = private_endpoint(text)
+    if not hit:
+        return None
+    host, ip, service_name = hit
+    reg = service_name.split(".")[2]
+    cmd = (f"aws ec2 describe-vpc-endpoints --region {reg} --filters Name=service-name,Values={service_name} "
+           "--query 'VpcEndpoints[].[VpcEndpointId,VpcId,Groups[].GroupId,PolicyDocument]'")
+    return (f"`{host}` resolved to {ip}, a private address: an interface VPC endpoint (`{service_name}`) with "
+            f"private DNS is in the path, and the connection to it on 443 failed. Allow inbound TCP 443 on the endpoint's "
+            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs and the "
+            f"endpoint policy; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
+            f"this one. Find the endpoint, its security groups and policy: `{cmd}` (none listed: a private "
+            "hosted zone or a custom DNS server maps the name to that address; fix that record).")

@@ -87,6 +87,57 @@ class AppCrashFacts(Facts):
     location: str | None = Field(None, description="Where in the code it was raised.")
 
 
+# A frame of a development-time library in a Java trace: dev containers, Testcontainers, spring-boot-devtools.
+_DEV_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
+                        r"org\.testcontainers\.[\w$.]+|org\.springframework\.boot\.devtools\.[\w$.]+))\.[\w$<>]+\(",
+                        re.IGNORECASE)
+
+
+# A connection refused on the container's own loopback: "connect ECONNREFUSED 127.0.0.1:8126",
+# "HTTPConnectionPool(host='localhost', port=9200) ... Connection refused", "[::1]:5672".
+_LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[?::1\]?)(?::|'?,\s*port=)(\d{2,5})\b", re.IGNORECASE)
+
+
+def _local_refusal(exc: object) -> str | None:
+    """The port of a refused connection to the container's own loopback, from the exception text."""
+    text = str(exc or "")
+    if not re.search(r"refused|ECONNREFUSED", text, re.IGNORECASE):
+        return None
+    hit = _LOOPBACK.search(text)
+    return hit.group(1) if hit else None
+
+
+def _local_refusal_step(ev: Evidence, container: str | None, port: str) -> str:
+    """localhost is the container itself: nothing of this task listens there unless a container of the task
+    (awsvpc shares localhost) serves the port."""
+    others = [c.name for c in ev.detail.containers if c.name and c.name != container]
+    head = (f"The app connects to port {port} on localhost, which inside a container is the container itself, and "
+            "nothing listens there")
+    if not others:
+        return (f"{head}: this task has no other container, so retrying cannot help. Point the app at the host "
+                f"that really serves port {port} (its host/URL variable in the task definition), or add that "
+                "service as a container of the task.")
+    names = ", ".join(f"`{o}`" for o in others)
+    if remedy.network_mode(ev) == "bridge":
+        return (f"{head}: in `bridge` network mode the task's other containers ({names}) do not share localhost; "
+                "reach the one that serves it by name with `links`, or use the `awsvpc` network mode. Otherwise "
+                f"point the app at the host that really serves port {port}.")
+    return (f"{head} yet: if one of the task's other containers ({names}) serves port {port}, make the app wait "
+            "for it with `dependsOn` (condition `HEALTHY`, with a health check on it); otherwise point the app at "
+            f"the host that really serves port {port} (its host/URL variable in the task definition).")
+
+
+def _dev_only_frame(ev: Evidence, container: str | None) -> str | None:
+    """The class of the first development-time frame in the container's log, if any."""
+    for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False):
+        if container and c not in (container, None):
+            continue
+        hit = _DEV_FRAME.match(t)
+        if hit:
+            return hit.group(1)
+    return None
+
+
 class AppCrash(Pattern):
     id = "app-crash"
     priority = 20
@@ -262,13 +313,44 @@ class AppCrash(Pattern):
         name = remedy.container_name(ev, f.get("container"))
         steps = []
         where = f" at `{f['location']}`" if f.get("location") else ""
-        steps.append(f"Fix the error{where}: `{exc}`. The log excerpt below shows the whole trace.{remedy.cite(m)}")
+        root = _root_cause(ev, m.anchor)
+        if root:
+            # The thrown error wraps another (Node `[cause]:`, Java `Caused by:`): the innermost one is what to fix.
+            text, line = root
+            hint = (" The database already has what the migration creates: the migration history (its journal "
+                    "table) and the schema disagree; baseline the migrations or reset that database, rather than "
+                    "changing the code." if re.search(r"already exists", text, re.I) and re.search(r"migrat", exc, re.I)
+                    else "")
+            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
+                         + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
+        else:
+            hint = ""
+            if "index out of range" in exc and _in_main(ev, m.anchor):
+                # A Go program indexing at start-up in main.main: nearly always os.Args (or a split of a setting)
+                hint = (" It happened in main.main at start-up, where an index usually reads the program's "
+                        "arguments (os.Args) or a split setting: check the task definition's `command` passes the "
+                        "arguments the program expects (its README or --help), "
+                        f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, f.get('container'), '[entryPoint, command]'))}`.")
+            steps.append(f"Fix the error{where}: `{exc}`.{hint} The log excerpt below shows the whole trace."
+                         f"{remedy.cite(m)}")
+        dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
+        if dev:
+            steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "
+                        "Testcontainers, spring-boot-devtools) that was packaged into the production image and fails "
+                        f"without its development setup (`{exc}`). Keep it out of the production build: Gradle "
+                        "`developmentOnly`/`testImplementation`, Maven `optional` dependency or `test` scope, "
+                        f"or switch it off outside the dev profile.{remedy.cite(m)}")
+        local = _local_refusal(exc) or (_local_refusal(root[0]) if root else None)
+        if local and not dev:
+            steps[0] = _local_refusal_step(ev, f.get("container"), local) + remedy.cite(m)
         if remedy.family_revision(ev) and name:
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
-            steps.append(f"Reproduce with the task's image and environment (secrets are not exported; add them by "
-                         f"hand): `{export}` then "
-                         f"`{remedy.docker_run(ev, f.get('container'), args='').replace('docker run --rm', 'docker run --rm --env-file task.env', 1)}`.")
+            run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(
+                "docker run --rm", "docker run --rm --env-file task.env", 1)
+            steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
+                         f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
+                         f"{run}\n```")
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
@@ -288,6 +370,29 @@ class AppCrash(Pattern):
                      + f": {exc[:200]}."),
             remediation=steps,
         )
+
+
+_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+def _in_main(ev: Evidence, anchor: int | None) -> bool:
+    """The Go panic at `anchor` was raised in main.main (the first frames of its trace)."""
+    if anchor is None:
+        return False
+    return any(ev.logs.texts[i].strip().startswith("main.main(") for i in range(anchor + 1, min(len(ev.logs.texts), anchor + 8)))
+
+
+def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
+    """The innermost cause of the error at `anchor` (the last `[cause]:` / `Caused by:` of its trace) and its line."""
+    if anchor is None:
+        return None
+    found = None
+    end = min(len(ev.logs.texts), anchor + 60)
+    for i in range(anchor + 1, end):
+        c = _CAUSE.match(ev.logs.texts[i])
+        if c:
+            found = (c.group("text").strip().rstrip("{").strip(), i)
+    return found
 
 
 PATTERN = AppCrash()

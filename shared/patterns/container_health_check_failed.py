@@ -90,7 +90,8 @@ class ContainerHealthCheckFailed(Pattern):
         steps: list[str] = []
         if f.get("missing_command"):
             steps.append(f"The check runs `{f['missing_command']}`, which the image does not have: install it in the "
-                         "Dockerfile or use a command the image has (e.g. a small script in the app's language).")
+                         "Dockerfile (a static curl copied in a build stage works on any base), or use a command "
+                         "the image has: a health subcommand of the app's own binary, or wget where busybox has it.")
         elif f.get("hint"):
             steps.append(f"{container} listens on {f['listen_address']}:{f['listen_port']} only, but the health check "
                          "runs inside the container against localhost: bind to 0.0.0.0 (Next.js standalone: set "
@@ -99,20 +100,49 @@ class ContainerHealthCheckFailed(Pattern):
         if steps and why:
             steps[0] += why
             why = ""
+        name = f.get("container")
+        image = remedy.image(ev, name) or "the image"
+        if _managed(name, image):
+            return _explain_managed(ev, name or container, why or remedy.cite(m))
+        # The check runs next to the running app: start the image in the background, run it with docker exec.
+        # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
+        start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
+                                                                       args=remedy.RUN_COMMAND)
         if cmd:
             shell = cmd.split("CMD-SHELL", 1)[-1].strip(" ,[]\"'") if "CMD-SHELL" in cmd else cmd
-            steps.append("Run the check yourself in the image (the task has stopped): "
-                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args='-c ' + remedy.q(shell))}`"
-                         f"; it must exit 0.{why}")
+            read, run = "", f"docker exec health-test sh -c {remedy.q(shell)}"
         else:
-            steps.append("Read the check the task definition runs, then run it yourself in the image: "
-                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[name, healthCheck]')}`.{why}")
-        port = f.get("listen_port") or next(iter(_ports(ev, f.get("container"))), None) or "<the port the app listens on>"
-        example = json.dumps(["CMD-SHELL", "python -c 'import urllib.request; urllib.request.urlopen("
-                              f"\"http://localhost:{port}<the path your app answers health checks on>\")'"])
-        steps.append("The command must exist in the image: slim and distroless images have no curl/wget "
-                     f"(use `{example}` or add the tool)"
-                     + (f"; the current check is `{cmd}`." if cmd else "."))
+            # CMD-SHELL ["CMD-SHELL", "curl -f ..."] and CMD ["CMD", "curl", "-f", ...] alike: the words after the first
+            read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
+            run = 'docker exec health-test sh -c "$check"'
+        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: ```\n{read}{start}\n"
+                     f"sleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0 once the app "
+                     "has started (wait its start-up time)"
+                     + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
+        # Containers that never started because they wait on this one being HEALTHY (dependsOn).
+        waiting = [c.name for c in ev.detail.containers
+                   if c.name and c.name != name and c.exit_code is None and not c.reason
+                   and (c.health_status or "").upper() != "UNHEALTHY"] if name else []
+        if waiting and any((c.health_status or "").upper() == "UNHEALTHY" for c in ev.detail.containers):
+            chained = [w for w in waiting if (cd := ev.container_definition(w)) and (name, "HEALTHY") in cd.depends_on]
+            several = len(waiting) > 1
+            steps.append(f"{', '.join(waiting)} never started (no exit code): "
+                         + (f"{'they wait' if several else 'it waits'} on {container} with dependsOn condition HEALTHY"
+                            if chained else f"a container that waits on {container} with dependsOn condition HEALTHY "
+                            "(check its dependsOn) never starts")
+                         + f", so fixing {container}'s check also starts {'them' if several else 'it'}; the fault is "
+                         f"not in {'their' if several else 'its'} own code.")
+        if not f.get("missing_command"):
+            port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
+            bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
+                    if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
+            steps.append(f"The check's tool must exist in {image}"
+                         + (f": `docker run --rm --entrypoint sh {remedy.q(image)} -c 'command -v curl wget python3 bash'` "
+                            "lists which of them it has (no sh at all: a distroless image)"
+                            if image != "the image" else "")
+                         + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
+                         f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
+                         "in a build stage.")
         steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
                      "only when healthy (`curl -f`, not plain curl).")
         return Explanation(
@@ -120,9 +150,37 @@ class ContainerHealthCheckFailed(Pattern):
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
                      + (f": {f['hint']}." if f.get("missing_command")
                         else ": the server is bound to one hostname and the check cannot reach it on localhost."
-                        if f.get("hint") else ". The application log shows no error of its own.")),
+                        if f.get("hint") else "." if not ev.logs.texts
+                        else ". The application log shows no error of its own.")),
             remediation=steps,
         )
+
+
+def _managed(name: str | None, image: str) -> bool:
+    """A container ECS adds and runs itself (the Service Connect proxy): its image is not yours to run."""
+    return bool(name and name.startswith("ecs-service-connect-")) or "ecs-service-connect-agent" in image
+
+
+def _explain_managed(ev: Evidence, name: str, why: str) -> Explanation:
+    svc = remedy.service(ev)
+    steps = [f"{name} is the Service Connect proxy ECS adds to the task (Envoy with the AppNet agent); its health "
+             "check is Envoy's readiness, which fails when Envoy gets no configuration or its admin interface is not "
+             "where the agent probes it. Read its log lines (the readiness error names the cause), and check the "
+             "service's Service Connect configuration"
+             + (f": `aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} --services {remedy.q(svc)} "
+                "--query 'services[0].deployments[0].serviceConnectConfiguration'`" if svc else "")
+             + f".{why}",
+             "Do not override the proxy's settings (APPNET_* / ENVOY_* variables) in the task definition unless AWS "
+             "documents them for your platform version; remove such overrides, and check the task's port mappings "
+             "have the names and appProtocol the Service Connect configuration refers to.",
+             "The application container may be healthy: ECS replaces the whole task when an essential container "
+             f"turns UNHEALTHY. {remedy.start_again(ev).capitalize()} once the configuration is fixed."]
+    return Explanation(
+        title=f"Service Connect proxy unhealthy: {name}",
+        summary=(f"The Service Connect proxy {name} that ECS runs in the task failed its readiness check, so ECS "
+                 "stopped the task. The application container is not what failed."),
+        remediation=steps,
+    )
 
 
 PATTERN = ContainerHealthCheckFailed()

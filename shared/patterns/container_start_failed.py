@@ -81,6 +81,35 @@ class ContainerStartFailedFacts(Facts):
 _CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 
+# "open /tmp/containerd-mount123/etc/passwd: no such file or directory", "unable to find user app: no matching
+# entries in passwd file"
+_PASSWD = re.compile(r"etc/passwd: no such file or directory|unable to find user (?P<user>[\w.-]+): no matching "
+                     r"entries in passwd file")
+
+
+
+# hcsshim: a Windows image of another Windows Server version than the host (process isolation needs the same).
+_WINDOWS_HOST_MISMATCH = re.compile(r"container operating system does not match the host operating system"
+                                    r"|0xc0370101", re.IGNORECASE)
+_LTSC = re.compile(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
+
+
+def _windows_version_steps(ev: Evidence, image: str) -> list[str]:
+    """The image's Windows Server version differs from the container instance's."""
+    tag = _LTSC.search(image or "")
+    said = f" (its tag says {tag.group(0)})" if tag else ""
+    year = tag.group(1) if tag and tag.group(1) else "2022"
+    ci = ev.detail.container_instance_arn
+    check = (f" See the instance's: `aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
+             f"--container-instances {remedy.q(ci)} --query \"containerInstances[0].attributes[?name=='ecs.os-family'].value\"`."
+             if ci else "")
+    return [f"The image's Windows Server version{said} is not the container instance's: Windows containers in "
+            "process isolation need the host's version, an operating-system mismatch no command or entrypoint "
+            "change fixes. Use the image tag built for the instances' version (e.g. ltsc2019 on Windows Server 2019), "
+            "or run the task on instances of the image's version (the ECS-optimized Windows AMI of that release, "
+            f"pinned with the placement constraint `attribute:ecs.os-family == WINDOWS_SERVER_{year}_CORE` or its "
+            f"`_FULL` family).{check}"]
+
 class ContainerStartFailed(Pattern):
     id = "container-start-failed"
     explained_by = ("runtimePlatform", "image", "imageDigest", "entryPoint", "command")
@@ -162,30 +191,50 @@ class ContainerStartFailed(Pattern):
         image = remedy.image(ev, f.get("container")) or "<the image of the container>"
         why = remedy.cite(m)
         steps: list[str] = []
-        if cause == "exec-format":
+        if cause == "exec-format" and (ev.detail.launch_type or "").upper() == "EXTERNAL":
+            # ECS Anywhere: the host is whatever machine registered; runtimePlatform does not choose it.
+            steps.append("The image was built for another CPU architecture than the external (ECS Anywhere) host "
+                         "that ran it. Compare the two: `uname -m` on the host (aarch64 = arm64, x86_64 = amd64) and "
+                         f"`docker manifest inspect {remedy.q(image)}` (the platforms the image has); then use a "
+                         "tag built for the host's architecture, or build one with docker buildx and the option "
+                         "--platform linux/arm64 (or linux/amd64) to match it. runtimePlatform does not pick external hosts: with hosts of both kinds, "
+                         "constrain placement on the attribute `ecs.cpu-architecture`.")
+        elif cause == "exec-format":
             arch = str(f.get("cpu_architecture") or "")
             target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
             other = "X86_64" if target == "arm64" else "ARM64"
-            steps.append(f"The image was built for another CPU architecture than the task runs on ({arch or 'see runtimePlatform'}). "
-                         f"Rebuild for the task: `docker buildx build --platform linux/{target} -t {image} --push .` "
-                         f"(or `--platform linux/amd64,linux/arm64` for both).")
-            steps.append(f"Or run the task on the image's architecture: task definition "
-                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`.')
-            steps.append(f"Check what the image contains: `docker image inspect --format '{{{{.Architecture}}}}' {image}`.")
+            img = remedy.image(ev, f.get("container"))
+            run_other = (f"Run the task on the image's architecture: task definition "
+                         f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`'
+                         + ("." if remedy.is_fargate(ev) else f" on {other.lower()} container instances."))
+            rebuild = remedy.rebuild_for(ev, img, f"linux/{target}")
+            lead = (f"The image was built for another CPU architecture than the task runs on "
+                    f"({arch or 'see runtimePlatform'}). ")
+            if remedy.own_ecr(ev, img):
+                steps += [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
+            else:  # someone else's image: running it where it was built for is the quickest fix
+                steps += [lead + run_other, *rebuild]
+            if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img):
+                steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
+        elif _WINDOWS_HOST_MISMATCH.search(" ".join(p.text for p in m.proofs)):
+            steps += _windows_version_steps(ev, image)
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "
                          f'Split it into arguments, or run it through a shell: `"command": ["sh", "-c", "{exe} ..."]`.')
         elif cause == "entrypoint-not-found":
             what = f"`{exe}`" if exe else "the entrypoint/command"
-            look = exe or "<the entrypoint of the task definition>"
+            # An executable the message does not name: the first word of the task definition's entryPoint, or
+            # of its command, read in the same block.
+            read = "" if exe else remedy.td_value(ev, "exe", f.get("container"), "(entryPoint || command)[0]") + "\n"
             if remedy.is_windows(ev):
-                probe = f"docker run --rm --entrypoint cmd {remedy.q(image)} /c where {remedy.q(look)}"
+                probe = f"docker run --rm --entrypoint cmd {remedy.q(image)} /c where " + (remedy.q(exe) if exe else '"$exe"')
             else:
-                probe = f"docker run --rm --entrypoint sh {remedy.q(image)} -c {shlex.quote('command -v ' + look)}"
+                probe = (f"docker run --rm --entrypoint sh {remedy.q(image)} -c "
+                         + (shlex.quote("command -v " + exe) if exe else '"command -v $exe"'))
             steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "
                          "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
-                         f"`{probe}`.{why}")
+                         + (f"`{probe}`.{why}" if exe else f"```\n{read}{probe}\n```{why}"))
             why = ""
             if f.get("crlf") and not remedy.is_windows(ev):
                 steps.append("The script has Windows line endings (`\\r` in the shebang): convert it with "
@@ -194,8 +243,22 @@ class ContainerStartFailed(Pattern):
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
                              "the same way: install the interpreter or use a matching base image.")
         elif cause == "permission":
+            script = exe and exe.startswith("/") and not exe.endswith((".py", ".js", ".rb"))
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
-                         "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it.")
+                         "Dockerfile (or `COPY --chmod=755`), and make sure the USER can read it."
+                         + (" Without rebuilding (an image you do not build): run it through the shell in the "
+                            f'task definition, `"entryPoint": ["sh", "{exe}"]`, with the image\'s CMD repeated as '
+                            '`command` (overriding the entrypoint clears it).' if script else ""))
+        elif passwd := next((u for p in m.proofs if (u := _PASSWD.search(p.text))), None):
+            # The runtime resolves the container's user in the image's /etc/passwd before it starts anything.
+            who = passwd.group("user")
+            steps.append((f"The user `{who}` the container runs as is not in the image's /etc/passwd"
+                          if who else "The image has no /etc/passwd, which the runtime reads to resolve the user the "
+                          "container runs as (an image built FROM scratch, or a publish output copied alone)")
+                         + ": set the container definition's `user` to a numeric UID (`\"user\": \"1000\"`, or "
+                         "`\"0\"` for root) or the Dockerfile's `USER` to one, or create the user / add /etc/passwd "
+                         "in the image (a base image such as the runtime's official one has it). No volume is "
+                         "involved, despite the word mount.")
         else:
             steps.append(f"Run the image locally with the task's command to see the runtime's error: "
                          f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "

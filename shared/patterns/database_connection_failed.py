@@ -59,6 +59,14 @@ _DB_NAMED = lazy_re(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|ma
 _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
                             r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+# How a container of the engine is named or imaged (the database container of the same task).
+_ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
+                 "mysql": ("mysql", "mariadb", "percona"), "redis": ("redis", "valkey", "keydb"),
+                 "mssql": ("mssql", "sqlserver"), "oracle": ("oracle",)}
+# The variables apps commonly read the connection string from, per engine (examples for a step).
+_URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
+             "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
+             "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
                   "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
 
@@ -92,6 +100,10 @@ class DatabaseConnectionFailedFacts(Facts):
 
 
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
+
+
+_UNREACHED = re.compile(r"Can't reach database server|\bP1001\b|Communications link failure|"
+                        r"network-related or instance-specific error", re.IGNORECASE)
 
 
 def _endpoint_check(engine: str, host: str | None) -> str:
@@ -204,24 +216,49 @@ class DatabaseConnectionFailed(Pattern):
         port = f.get("port") or _DEFAULT_PORTS.get(engine)
         cause = f.get("cause")
         container = f.get("container") or "the container"
-        target = f"{host}:{port}" if host and port else host or (f"port {port}" if port else "the database")
+        # The title and summary name the port only when the evidence does (an engine's default is a guess).
+        shown = f.get("port")
+        target = f"{host}:{shown}" if host and shown else host or (f"port {shown}" if shown else "the database")
+        # "Can't reach database server" (Prisma P1001), "Communications link failure" (JDBC): no connection was
+        # made, which a timeout, a refusal and an unresolved name all give; not proof of a timeout.
+        vague = cause == "timeout" and any(_UNREACHED.search(p.text) for p in m.proofs)
+        where = f" at {target}" if host or shown else ""
         steps: list[str] = []
         why = remedy.cite(m)
         known_host = host if host and not host.startswith("<") else None
         name = f.get("container")
         local = host in _LOCAL
         sidecar = next((c.name for c in ev.detail.containers if local and c.name and c.name != name
-                        and engine != "database" and engine in f"{c.name} {c.image or ''}".lower()), None)
-        if sidecar:
+                        and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
+                                                         for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
+        others = [c.name for c in ev.detail.containers if c.name and c.name != name]
+        if sidecar and remedy.network_mode(ev) == "bridge":
+            steps.append(f"`{host}` is {container} itself: in `bridge` network mode the containers of a task do not "
+                         f"share localhost, so the {engine} container `{sidecar}` is not there. Reach it by name with "
+                         f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}:{port or ''}`, or use the `awsvpc` "
+                         f"network mode, where they share localhost.{why}")
+            why = ""
+        elif sidecar:
             steps.append(f"`{host}:{port or ''}` is the {engine} container `{sidecar}` of this same task, which was "
                          f"not ready when {container} connected: make {container} wait for it with `dependsOn` "
                          f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
                          f"{why}")
             why = ""
         elif local:
-            steps.append(f"The app connects to `{host}`, which inside a container is the container itself, not "
-                         "your database: the database URL/host variable is probably missing or still the local "
-                         f"default. Set it in the task definition and roll it out: {remedy.roll_out(ev)}.{why}")
+            bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
+            at = f"`{bracketed}:{shown}`" if shown else f"`{host}`"
+            vars_ = _URL_VARS.get(engine, ("DATABASE_URL",))
+            query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[environment, secrets]" if name
+                     else "taskDefinition.containerDefinitions[].[environment, secrets]")
+            none = ("and none of this task's other containers (" + ", ".join(f"`{o}`" for o in others)
+                    + f") looks like a {engine} server" if others else
+                    "and this task has no other container: nothing will ever listen there, so retrying cannot help")
+            steps.append(f"The app connects to {at}, which inside a container is the container itself, {none}. "
+                         "Point the app at the real database: set its connection variable (e.g. "
+                         + " / ".join(f"`{v}`" for v in vars_) + ") to the database's endpoint in the task "
+                         f"definition, or add a {engine} container to the task; then roll it out: "
+                         f"{remedy.roll_out(ev)}. See what the task definition sets now: "
+                         f"`{remedy.describe_task_definition(ev, query)}`.{why}")
             why = ""
         elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
             steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "
@@ -233,8 +270,17 @@ class DatabaseConnectionFailed(Pattern):
         elif cause == "refused":
             steps.append(f"Something answered but nothing listens on {target}: check the {engine} server is running "
                          f"and the endpoint and port are right{_endpoint_check(engine, known_host)}.{why}")
-            steps.append(f"Check the {engine} server's security group admits TCP {port or 'on its port'} from the "
-                         "task's security group (a refusal can also be a listener bound to another interface).")
+            steps.append("A refusal is an answer (a TCP reset), not a security group: those drop packets silently, "
+                         "which times out. So the host is reachable; check the port, that the endpoint is the "
+                         "server's current one (a primary or configuration endpoint, not a replaced node or replica), "
+                         "and that the server listens on its network interface, not only on localhost.")
+        elif cause == "timeout" and vague:
+            steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
+                         f"refused or did not resolve): first check the database security group admits TCP "
+                         f"{port or 'on its port'} from the task's security group (not from an IP range that "
+                         f"changes), and that the host in the connection string is the database's endpoint.{why}")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
+                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
@@ -245,7 +291,10 @@ class DatabaseConnectionFailed(Pattern):
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "
                          "password in the task's secret (rotation may have changed it), the user exists and may "
-                         f"connect from the task's address (pg_hba.conf / MySQL host grants / IAM auth token).{why}")
+                         "connect from the task's address ("
+                         + {"postgres": "pg_hba.conf, or an IAM auth token for RDS IAM authentication",
+                            "mysql": "the user's host grants, or an IAM auth token for RDS IAM authentication",
+                            "mariadb": "the user's host grants"}.get(engine, "the server's access rules") + f").{why}")
             steps.append("See which secret and variables carry the credentials: "
                          f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`; compare the secret's current "
                          "value with the database user's password.")
@@ -254,27 +303,31 @@ class DatabaseConnectionFailed(Pattern):
                          "database URL, private hosted zones associated with the VPC, and that the VPC has DNS "
                          f"resolution enabled.{why}")
             if known_host:
-                steps.append("Resolve it from a one-off copy of the task (same network): "
+                steps.append(f"Resolve it from a one-off copy of the task ({remedy.same_network(ev)}): "
                              f"`{remedy.probe(ev, name, f'getent hosts {known_host} || nslookup {known_host}')}`.")
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
         if cause in ("refused", "timeout") and known_host and port and not local:
-            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+            steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
-                         "(refused = nothing listens or a security group rejects, timed out = routing/security "
-                         "group; the image needs `nc`).")
-        if cause in ("refused", "timeout", "dns", None):
+                         "(refused = the host answered but nothing listens on the port; timed out = a security "
+                         "group, NACL or route drops the packets, since security groups drop silently; the image "
+                         "needs `nc`).")
+        if cause in ("refused", "timeout", None) and not (local and not sidecar and not others):
+            # (a loopback address with no such container in the task never starts answering)
             loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
                     else "does not fail the whole run")
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
                          f"starts slower {loop}.")
         return Explanation(
-            title=f"Cannot connect to {engine} at {target}" + (f" ({cause})" if cause else ""),
+            title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
+                   + (f" ({'unreachable' if vague else cause})" if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
-                     + f" its {engine} database at {target}"
-                     + {"refused": ": the connection was refused.", "timeout": ": the connection timed out.",
+                     + f" its {engine} database{where}"
+                     + {"refused": ": the connection was refused.",
+                        "timeout": ": no connection was made." if vague else ": the connection timed out.",
                         "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist."}.get(cause or "", ".")),
             remediation=steps,

@@ -59,6 +59,40 @@ _THIN_POOL = lazy_re(r"Thin Pool has (\d+) free data blocks which is less than m
                         re.IGNORECASE)
 
 
+# A directory where an application keeps its data (a database's data dir, a data store's WAL, /data):
+# when it fills, the volume behind it is too small; Docker's image storage has nothing to do with it.
+_DATA_DIR = re.compile(
+    r"^(?P<root>/data|/var/lib/(?!docker\b|containerd\b)[\w.-]+|(?:/[\w.-]+)*?/(?:pgdata|postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|"
+    r"redis|elasticsearch|opensearch|clickhouse|cassandra|influxdb|kafka(?:-logs)?|zookeeper|etcd|prometheus|"
+    r"minio|rabbitmq|neo4j|couchdb|solr))(?:/|$)", re.IGNORECASE)
+
+
+def data_root(path: object) -> str | None:
+    """The data directory a full path lies in (/pgdata, /var/lib/mysql, /data), or None for Docker's
+    own storage, temp files and other paths."""
+    m = _DATA_DIR.match(str(path or ""))
+    return m.group("root") if m else None
+
+
+def _data_volume_steps(ev: Evidence, f: dict, path: str, root: str, m: Match) -> list[str]:
+    """The filesystem behind an application data directory is full: find the volume, grow it, find what grows."""
+    name = f.get("container") or ev.primary
+    query = (f"taskDefinition.{{mounts: containerDefinitions[?name=='{name}'].mountPoints, volumes: volumes}}"
+             if name else "taskDefinition.{mounts: containerDefinitions[].mountPoints, volumes: volumes}")
+    layer = "the task's ephemeral storage" if remedy.is_fargate(ev) else "the container instance's Docker storage"
+    grow = ("an ECS-managed EBS volume (`configuredAtLaunch`) sized for the data" if remedy.is_fargate(ev) else
+            "an EBS volume sized for the data: an ECS-managed EBS volume (`configuredAtLaunch`), or a host path "
+            "on a larger data volume of the instances")
+    return [f"`{path}` is the application's data (`{root}`), not Docker's image cache: the filesystem behind "
+            f"`{root}` is full. See which volume the task definition mounts there: "
+            f"`{remedy.describe_task_definition(ev, query)}`. A volume: grow it (the EBS volume's size; EFS does "
+            f"not fill). No volume: the data lives in the container's writable layer on {layer}, and is lost with "
+            f"every replacement task; give `{root}` {grow}.{remedy.cite(m)}",
+            f"Then find what keeps growing under `{root}` and bound it: a database's write-ahead log (a stuck "
+            "replication slot or failing WAL archiving), a cache without eviction, old backups or logs, data past its "
+            "retention."]
+
+
 class DiskFullFacts(Facts):
     """The facts of disk-full."""
 
@@ -138,6 +172,9 @@ class DiskFull(Pattern):
             facts["storage"] = "task ephemeral storage" if fargate else "host docker storage"
             if pulling:
                 facts["during"] = "image pull (layer extraction)"
+            elif data_root(facts.get("path")):
+                # The app's data directory filled: the filesystem behind it, which the evidence does not name.
+                facts["storage"] = f"the filesystem behind {data_root(facts.get('path'))}"
         return Match(facts=facts, proofs=tuple(proofs), confidence=0.95, stage=stage, anchor=anchor,
                      container=container)
 
@@ -149,7 +186,10 @@ class DiskFull(Pattern):
         gib = size.get("sizeInGiB") if isinstance(size, dict) else None
         img = remedy.image(ev, f.get("container")) or "<the image of the task>"
         steps: list[str] = []
-        if f.get("storage") == "task ephemeral storage":
+        root = None if f.get("during") else data_root(path)
+        if root:
+            steps += _data_volume_steps(ev, f, str(path), root, m)
+        elif f.get("storage") == "task ephemeral storage":
             current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
             steps.append(
                 "Raise the task's ephemeral storage" + current + ': in the task definition set '
@@ -160,12 +200,25 @@ class DiskFull(Pattern):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "
                              f"`docker image inspect --format '{{{{.Size}}}}' {remedy.q(img)}`.")
+        elif path and not f.get("during"):
+            # The app wrote a named path: find the file system behind it before blaming Docker's image storage.
+            mounts = remedy.describe_task_definition(
+                ev, remedy.container_query(ev, f.get("container"), "mountPoints"))
+            steps.append(f"`{path}` filled up: find the file system that holds it. The task definition's mountPoints "
+                         f"(`{mounts}`) say whether a volume is mounted at or above that path (then it is that "
+                         "volume: the instance's disk at the volume's sourcePath, an EBS or EFS volume); otherwise it "
+                         "is the container's writable layer in the instance's Docker storage. On the instance, "
+                         "`df -h` shows which is full; grow that volume or move the data to a dedicated one, and find "
+                         "what grew (for a database: WAL, logs, temp files)." + remedy.cite(m))
+            steps.append("If it is the Docker storage: `docker system df`, prune unused images (lower "
+                         "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` in /etc/ecs/ecs.config) or "
+                         "attach a larger data volume to the launch template.")
         else:
             steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
                          "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
                          "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
                          + remedy.cite(m))
-        if not f.get("during"):
+        if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
                          "(EFS or a bind mount) or clean up. Find the biggest writers in a one-off copy of the task "
                          "after it has worked a while, or locally: "

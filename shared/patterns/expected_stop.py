@@ -14,6 +14,7 @@ import re
 
 from pydantic import Field
 
+from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
 from shared.scan import lazy_re
@@ -37,6 +38,11 @@ _SIDECAR = lazy_re(r"log[_-]?router|firelens|fluent-?bit|fluentd|datadog|dd-agen
 _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "TerminationNotice": "spot"}
 _DEPLOYMENT = lazy_re(r"\(deployment ([\w/-]+)\)")
 
+
+
+# After ECS's SIGTERM: a backtrace a wrapper prints (bundler's "failed to load command", SignalException).
+_SIGTERM_TRACE = re.compile(r"SignalException|bundler: failed to load command|received SIGTERM|"
+                            r"signal: terminated|Goodbye!", re.IGNORECASE)
 
 class ExpectedStopFacts(Facts):
     """The facts of expected-stop."""
@@ -107,6 +113,13 @@ class ExpectedStop(Pattern):
             "completed": "Its essential container finished and exited with code 0.",
         }.get(reason or "", "The stop was intended.")
         steps = ["Nothing to fix."]
+        codes = [c.exit_code for c in ev.detail.containers if c.exit_code not in (None, 0, 137, 143)]
+        if codes and reason not in ("completed",) and any(_SIGTERM_TRACE.search(t) for t in ev.logs.texts[-40:]):
+            # A runtime that turns SIGTERM into an exception exits non-zero with a backtrace after a clean stop.
+            steps[0] = (f"Nothing to fix: the exit code {codes[0]} and the backtrace after the shutdown are how the "
+                        "runtime reports the SIGTERM ECS sent (e.g. `bundle exec` raising SignalException), not a "
+                        "crash. To exit 0, let the server handle SIGTERM itself (run it without the wrapper, or "
+                        "trap the signal).")
         if reason == "spot":
             steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; keep some FARGATE "
                          "(on-demand) capacity in the capacity provider strategy for critical services.")
@@ -114,6 +127,20 @@ class ExpectedStop(Pattern):
             steps.append("This task belongs to a service, which expects a long-running process: if it should keep "
                          "running, find out why the process exits 0 (a script that ends, a server started in the "
                          "background).")
+        if reason == "user":
+            region = remedy.region(ev)
+            steps.append("To see who stopped it: CloudTrail records the StopTask call, "
+                         "`aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=StopTask"
+                         + (f" --region {region}" if region else "") + "` (its userIdentity names the caller).")
+        killed = [c.name for c in ev.detail.containers
+                  if c.exit_code == 137 and c.name and (cd := ev.container_definition(c.name)) is not None
+                  and not cd.essential] if reason in ("completed", "user", "deployment", "scale-in") else []
+        routers = [c.name for c in ev.detail.containers if c.exit_code == 137 and c.name
+                   and re.search(r"log.?router|firelens|fluent", f"{c.name} {c.image or ''}", re.I)]
+        for name in dict.fromkeys(routers + killed):
+            steps.append(f"{name} exited 137: as the task stopped, ECS sent it SIGTERM and then SIGKILL after the "
+                         "stop timeout; a log router that does not exit on SIGTERM can lose its last buffered lines "
+                         "(give it a shorter flush or a dependsOn so it stops last).")
         return Explanation(
             title=f"Expected stop ({reason})",
             summary=f"The task was not a failure. {words}",

@@ -346,7 +346,9 @@ class HealthCheckFailed(Pattern):
         tg_name = tg.split("/")[-2] if tg and tg.startswith("arn:") and tg.count("/") >= 2 else tg
         cause = f.get("cause")
         container = m.container or "the container"
-        path = f.get("health_check_path") or f.get("observed_path") or "/health"
+        # The path only when the evidence gives it: "/health" would be a guess stated as a fact.
+        path = f.get("health_check_path") or f.get("observed_path") or "the health path"
+        known_path = path.startswith("/")
         port = next((p for p in (f.get("expected_port"), f.get("health_check_port"), f.get("listen_port"))
                      if p is not None and str(p).isdigit()), None)
         if port is None:
@@ -369,14 +371,15 @@ class HealthCheckFailed(Pattern):
             steps.append(f"Make the app listen on {f.get('expected_port')} (usually a PORT variable) or change the "
                          f"container port mapping and the target group to {f.get('listen_port')}.")
         elif cause == "path-not-found":
-            rows.append((f"path {path}", f"no route {path}", "404"))
-            steps.append(f"Add a `{path}` route returning 200, or point the target group at a route that exists: "
-                         + (f"`aws elbv2 modify-target-group --target-group-arn {tg} --health-check-path "
-                            "'<a route your app answers 200 on>'`." if tg and tg.startswith("arn:") else
-                            "the target group's health-check path."))
+            rows.append((f"path {path}" if known_path else "its health path", f"no route {path}" if known_path
+                         else "no such route", "404"))
+            steps.append(f"Add {f'a `{path}` route' if known_path else 'the target group health path (its HealthCheckPath) as a route'} returning 200, or change the target group's health-check path to a "
+                         "route the app already answers 200 on (elbv2 modify-target-group, or the load balancer "
+                         "settings of your infrastructure code).")
         elif cause == "server-error":
-            rows.append((f"path {path}", "route errors", ", ".join(f.get("status_codes", ["5xx"]))))
-            steps.append(f"The health route itself fails: read the errors logged around the `{path}` requests; keep "
+            rows.append((f"path {path}" if known_path else "its health path", "route errors",
+                         ", ".join(f.get("status_codes", ["5xx"]))))
+            steps.append(f"The health route itself fails: read the errors logged around the {f'`{path}`' if known_path else 'health-check'} requests; keep "
                          "the health check cheap and independent of the database and other services.")
         elif cause == "timeout":
             rows.append((f"timeout {f.get('timeout_seconds', 5)}s", "answers slower", "timeout"))
@@ -403,9 +406,7 @@ class HealthCheckFailed(Pattern):
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
         if cause != "no-requests-seen":
-            steps.append(f"Test locally: `{remedy.docker_run(ev, m.container, port=port or port_text)}` then "
-                         f"`curl -v http://localhost:{port_text}{path}`; it must answer 200 within the health-check "
-                         "timeout.")
+            steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         if cause in (None, "timeout", "server-error") and svc:
             steps.append("Give slow starters time: set the service's health-check grace period above the start-up "
@@ -419,13 +420,37 @@ class HealthCheckFailed(Pattern):
                                          "balancer cannot reach.",
                         "wrong-port": f": {container} listens on {f.get('listen_port')}, the check uses "
                                       f"{f.get('expected_port')}.",
-                        "path-not-found": f": the health path {path} answers 404.",
-                        "server-error": f": the health path {path} answers with server errors.",
+                        "path-not-found": f": {'the health path ' + path if known_path else 'the health path'} answers 404.",
+                        "server-error": f": {'the health path ' + path if known_path else 'the health path'} answers with server errors.",
                         "timeout": ": the health checks time out.",
                         "no-requests-seen": ": the health checks never reached the application.",
                         }.get(cause or "", ".")) + mismatch,
             remediation=steps,
         )
+
+
+def _local_test(ev: Evidence, container: str | None, port: object, path: str | None, tg: str | None) -> str:
+    """Run the image locally and ask it what the load balancer asks. A port or a path no evidence gave is
+    read first (the container port from the task definition, the path from the target group), so the
+    block runs as pasted."""
+    lines: list[str] = []
+    if port is None:
+        lines.append(remedy.td_value(ev, "port", container, "portMappings[0].containerPort"))
+        port = "$port"
+    if path is None and tg and tg.startswith("arn:"):
+        lines.append(remedy.read_into("path", f"aws elbv2 describe-target-groups --target-group-arns {remedy.q(tg)} "
+                                              "--query 'TargetGroups[0].HealthCheckPath'"))
+        path = "$path"
+    path = path or "/"
+    lines.append(remedy.read_command(ev, container))
+    lines.append(remedy.docker_run(ev, container, port=str(port), detach="health-test", args=remedy.RUN_COMMAND))
+    url = f"http://localhost:{port}{path}"
+    # --retry-connrefused waits for the app to start listening
+    lines.append("curl -v --retry 10 --retry-connrefused --retry-delay 3 "
+                 + (remedy.q(url) if "$" not in url else f'"{url}"'))
+    lines += ["docker logs health-test", "docker rm -f health-test"]
+    return ("Test locally with the port and path the load balancer uses, in bash: ```\n" + "\n".join(lines) + "\n``` "
+            "it must answer 200 (or the target group's matcher) within the health-check timeout.")
 
 
 PATTERN = HealthCheckFailed()

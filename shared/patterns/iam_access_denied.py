@@ -156,8 +156,9 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
         return [remedy.statement(["s3:GetObject", "s3:PutObject"], [f"{base}/*"]),
                 remedy.statement(["s3:ListBucket"], [base])]
     if service == "ses" and action.split(":", 1)[1].startswith("Send"):
-        # SES authorises a send against the sending identity AND any configuration set named in it
-        res = [remedy.arn(ev, "ses", "identity/<the address or domain the app sends from>")]
+        # SES authorises a send against the sending identity AND any configuration set named in it; the
+        # identity the app sends from is in no evidence: every identity of the account and region.
+        res = [remedy.arn(ev, "ses", "identity/*")]
         named = _resource_arn(ev, action, resource)
         if ":configuration-set/" in named or ":identity/" in named:
             res = [named] if ":identity/" in named else [*res, named]
@@ -165,24 +166,42 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
     return [remedy.statement([action], [_resource_arn(ev, action, resource)])]
 
 
+def _named(resource: str) -> bool:
+    """The error names the resource (an ARN with a name, or a bare name), not `*`, nothing or a masked value."""
+    value = resource.strip()
+    if value.startswith("arn:") and value.count(":") >= 5:
+        return not re.search(r"<[^<>]*>|\[[^\]]*\]|\{[^}]*\}", value.split(":", 5)[5])
+    return value not in ("*", "") and re.fullmatch(r"[\w./+=@-]+", value) is not None
+
+
 def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
     """The resource of the statement as a full ARN: the one the error named (masked account and region
-    put back), a name turned into the service's ARN, or an ARN whose name says what to put."""
+    put back), a name turned into the service's ARN, or, when the error names none, every resource of
+    that type in the account and region (a wildcard the step says to narrow)."""
     service = action.split(":", 1)[0].lower()
-    value = re.sub(r"<(\w+)>", r"<the \1 in the error>", resource.strip())
+    value = resource.strip()
     if value.startswith("arn:") and value.count(":") >= 5:
+        if not _named(value):  # a reporter's <name> in the resource part: that type's wildcard
+            head, rest = value.split(":", 5)[:5], value.split(":", 5)[5]
+            value = ":".join([*head, re.sub(r"<[^<>]*>|\[[^\]]*\]|\{[^}]*\}", "*", rest)])
         return remedy.secret_arn(ev, value) if service == "secretsmanager" else remedy.fill_arn(ev, value)
-    named = value not in ("*", "") and re.fullmatch(r"[\w./+=@-]+", value) is not None
+    named = _named(value)
     if service == "secretsmanager":
-        return remedy.secret_arn(ev, value if named else "<the secret name>")
+        return remedy.secret_arn(ev, value) if named else remedy.arn(ev, "secretsmanager", "secret:*")
     if service == "s3":
         name = value.split(":::", 1)[-1] if value.startswith("arn:") else value
-        return f"arn:{remedy.partition(ev)}:s3:::" + (name if named or value.startswith("arn:")
-                                                     else "<the bucket the app uses>/*")
+        return f"arn:{remedy.partition(ev)}:s3:::" + (name if named or value.startswith("arn:") else "*/*")
     if service in _NAMED:
-        what = value.lstrip("/") if named else f"<the {service} resource the app uses>"
-        return remedy.arn(ev, service, _NAMED[service].format(what))
-    return remedy.arn(ev, service, value if named else f"<the {service} resource the app uses>")
+        what = value.lstrip("/") if named else "*"
+        return remedy.arn(ev, service, _NAMED[service].format(what).replace("*:*", "*"))
+    return remedy.arn(ev, service, value if named else "*")
+
+
+# boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
+_ENV_CREDENTIALS = re.compile(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
+                              r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
+_ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
+                  "secrets[?starts_with(name, 'AWS_')].name]"
 
 
 class IamAccessDenied(Pattern):
@@ -321,6 +340,18 @@ class IamAccessDenied(Pattern):
             steps.append(f"The request was refused {f['deny']}: adding an Allow will not help. Find and change that "
                          f"deny (service control policy, permissions boundary, or the resource's own policy).{why}")
             why = ""
+        # The SDK said it used keys from the environment: the caller is the IAM user behind them, not the task role.
+        env_keys = next((i for i, t in enumerate(ev.logs.texts) if _ENV_CREDENTIALS.search(t)), None)
+        if env_keys is not None and not (role and kind in ("task role", "execution role")
+                                         and ":assumed-role/" in str(f.get("principal") or "")):
+            steps.append("The SDK used access keys from the container's environment (AWS_ACCESS_KEY_ID / "
+                         "AWS_SECRET_ACCESS_KEY), so the denied caller is the IAM user behind those keys, not the "
+                         f"task role: remove them from {container}'s environment (and secrets) in the task "
+                         "definition so the SDK falls back to the task role, and give the task role the statement "
+                         "below. "
+                         + f"`{remedy.describe_task_definition(ev, _ENV_KEYS_QUERY)}` shows where they come from."
+                         + remedy.because(f"logs[{ev.logs.containers[env_keys] or container}]", ev.logs.texts[env_keys]))
+            target = "the task role"
         if kind == "instance role":
             steps.append("The caller was the EC2 INSTANCE role: the task has no task role, so the SDK fell back to "
                          "the instance profile. Give the task its own `taskRoleArn` with the statement below rather "
@@ -340,8 +371,26 @@ class IamAccessDenied(Pattern):
                 direct = (f" Where the role is not managed as code: `aws iam put-role-policy --role-name "
                           f"{remedy.q(name)} --policy-name ecs-autopsy-fix --policy-document "
                           f"'{remedy.policy(*stmts)}'`.")
-            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {target}"
-                         f"{f' `{role}`' if role else ''}: ```{shown}```{why}{direct}")
+            wide = [r for st in stmts for r in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
+                    if r.endswith(("*", "*-??????", "*/*"))]
+            narrow = ""
+            if any(":identity/*" in r for r in wide):
+                narrow = (" No evidence names the identity the app sends from, so `identity/*` allows every verified "
+                          "identity of the account and region; narrow it to that address or domain "
+                          "(`aws sesv2 list-email-identities` lists them).")
+            elif wide and not _named(resource):
+                narrow = (" The error does not name the resource, so the statement allows the action on every such "
+                          "resource of the account; narrow it to the one the app uses (the CloudTrail event of the "
+                          "denied call names it).")
+            to = f"{target}{f' `{role}`' if role else ''}"
+            if kind == "unknown":
+                # The app's own AWS calls use the task role; on EC2 a task without one falls back to the instance's.
+                to = ("the task role (the task definition's `taskRoleArn`: "
+                      f"`{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`"
+                      + ("" if remedy.is_fargate(ev) else "; a task with none calls AWS as the container instance "
+                         "role, so give it a task role rather than widening the instance role") + ")")
+            steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {to}"
+                         f": ```{shown}```{why}{direct}{narrow}")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
             steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")

@@ -42,7 +42,8 @@ _IMAGE = (
     re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
     re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
     re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?(?::\s|:?$)", re.IGNORECASE),
-    re.compile(r"(?:pulling|pull) image \"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
+    # "pull image manifest has been retried": the word after "pull image" is not always the image
+    re.compile(r"(?:pulling|pull) image (?!manifest\b)\"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
     re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )
 
@@ -65,6 +66,9 @@ _AGENT_PULL = re.compile(r"Error while pulling (?:container|image)\b|error pulli
                          re.IGNORECASE)
 _AGENT_NEEDLES = ("error while pulling", "error pulling image", "cannotpullcontainer", "failed to pull image",
                   "pull access denied", "failed to resolve ref", "manifest unknown")
+
+
+_MASKED_REF = re.compile(r"^[xX*#.]+$|^[xX*]{4,}[\w.-]*$")
 
 
 def _image(text: str) -> str | None:
@@ -105,6 +109,79 @@ def _registry_host(image: str, reason: str) -> str | None:
             return "docker.io" if first in _DOCKER_HUB else first
         return "docker.io"
     return "docker.io" if any(h in reason for h in _DOCKER_HUB) else None
+
+
+_WANTED = re.compile(r"(?:matching platform|manifest for|descriptor for platform)\s*'?\"?(?P<os>linux|windows)/"
+                     r"(?P<arch>[\w]+)", re.IGNORECASE)
+_IMAGE_OS = re.compile(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
+
+
+_WINDOWS_VERSIONS = re.compile(r"Windows version (?P<image>10\.0\.\d+)-based image is incompatible with a "
+                               r"(?P<host>10\.0\.\d+) host", re.IGNORECASE)
+_WINDOWS_BUILDS = {"17763": "Windows Server 2019, build 10.0.17763", "20348": "Windows Server 2022, build 10.0.20348",
+                   "26100": "Windows Server 2025, build 10.0.26100", "14393": "Windows Server 2016, build 10.0.14393"}
+
+
+def os_mismatch(ev: Evidence, text: str, image: str | None) -> str | None:
+    """The OS family the task must run on when the pull failed for the image's operating system, not
+    its CPU architecture: "windows" for a Windows image on a Linux host, "linux" for a Linux-only image
+    on a Windows host ("no matching manifest for windows/amd64 10.0.17763", 'image operating system
+    "linux" cannot be used on this platform'); None for an architecture mismatch."""
+    said = _IMAGE_OS.search(text)
+    if said:
+        return said.group("os").lower()
+    wanted = _WANTED.search(text)
+    if wanted and wanted.group("os").lower() == "windows":
+        return "linux"  # a Windows host asked for a Windows variant the image does not have
+    if wanted and remedy.is_windows_image(image):
+        return "windows"  # a Linux host asked for linux/<arch> of a Windows image
+    return None
+
+
+def _platform_steps(ev: Evidence, m: Match, image: str) -> list[str]:
+    text = m.proofs[0].text if m.proofs else ""
+    ref = remedy.image(ev, m.container) or (image if remedy.is_image_ref(image) else None)
+    want_os = os_mismatch(ev, text, ref)
+    build = re.search(r"\b10\.0\.(\d{5})\b", text)
+    versions = _WINDOWS_VERSIONS.search(text)
+    if versions:  # a Windows image of another Windows Server version than the host's: process isolation needs the same
+        image_v, host_v = versions.group("image"), versions.group("host")
+        host_name = _WINDOWS_BUILDS.get(host_v.rsplit(".", 1)[-1], f"build {host_v}")
+        return [f"`{ref or image}` is built on Windows {image_v} and the container instance runs {host_name}: "
+                "Windows containers need the host's version (an operating-system version mismatch, not a CPU "
+                f"one). Rebuild or pick the image's tag for {host_name} (its base image, e.g. servercore "
+                "ltsc2019 for 10.0.17763 or ltsc2022 for 10.0.20348), or run the task on instances of the image's "
+                "version (the ECS-optimized Windows AMI of that Windows Server release)."]
+    if want_os == "linux":
+        constraint = '[{"type": "memberOf", "expression": "attribute:ecs.os-type == linux"}]'
+        return [f"`{ref or image}` is a Linux image and the task was placed on a Windows container instance, an "
+                "operating-system mismatch (not a CPU one): run it on Linux container instances, a cluster or "
+                "capacity provider of Linux instances, or pin it with the task definition's "
+                f"`placementConstraints`: ```{constraint}```",
+                "Or, to stay on Windows, use a Windows image of the software built for the host's Windows "
+                "Server version" + (f" ({_WINDOWS_BUILDS.get(build.group(1), 'build ' + build.group(1))})"
+                                    if build else "") + "."]
+    if want_os == "windows":
+        where = ('`"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE", "cpuArchitecture": '
+                 '"X86_64"}` (the family the image\'s base matches: 2019 or 2022, CORE or FULL)'
+                 if remedy.is_fargate(ev) else
+                 "Windows container instances (the ECS-optimized Windows AMI) and the task definition's "
+                 '`placementConstraints`: ```[{"type": "memberOf", "expression": "attribute:ecs.os-type == windows"}]```')
+        return [f"`{ref or image}` is a Windows image and the task runs on Linux, an operating-system mismatch "
+                f"(not a CPU one): run it on Windows: {where}",
+                "Or use a Linux image of the software."]
+    wanted = _WANTED.search(text)
+    arch = (wanted.group("arch").lower() if wanted else None) or str(m.facts.get("cpu_architecture") or "")
+    target = "arm64" if "arm" in arch or "aarch64" in arch else "amd64"
+    other = "X86_64" if target == "arm64" else "ARM64"
+    lead = f"The image has no variant for linux/{target}, the platform the task runs on. "
+    run_other = (f"Run the task on the architecture the image has: task definition "
+                 f'`"runtimePlatform": {{"cpuArchitecture": "{other}", "operatingSystemFamily": "LINUX"}}`'
+                 + ("." if remedy.is_fargate(ev) else f" on {other.lower()} container instances."))
+    rebuild = remedy.rebuild_for(ev, ref, f"linux/{target}")
+    if remedy.own_ecr(ev, ref):
+        return [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
+    return [lead + run_other, *rebuild]
 
 
 class ImagePullFailedFacts(Facts):
@@ -169,6 +246,8 @@ class ImagePullFailed(Pattern):
     def _build(self, ev: Evidence, container: str | None, image: str | None, text: str, proof: Proof,
                confidence: float) -> Match:
         c = ev.container(container)
+        if image and _MASKED_REF.match(image):
+            image = None  # a reporter's mask ("xxxxx.xxx"), not a reference: the event's image is the one
         if not image and c and c.image:
             image = c.image
         facts = {"image": image, "cause": _cause(text), "container": container}
@@ -187,6 +266,11 @@ class ImagePullFailed(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
         image = f.get("image") or "the image"
+        # The container's own image reference (the message's wording can yield a partial one)
+        task_image = remedy.image(ev, f.get("container")) or image
+        if "/" not in image and ":" not in image and "@" not in image and task_image != image \
+                and image.split(":")[0] not in task_image:
+            image = task_image  # a word of the message ("pull image manifest"), not a reference: use the task's
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
@@ -211,6 +295,12 @@ class ImagePullFailed(Pattern):
                 steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
                              f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
                              "image reference in the task definition.")
+            elif image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
+                # The tag defaulted to latest: many repositories (official elasticsearch, kibana, ...) publish none.
+                steps.append(f"`{image}` asks for the tag `latest`, which this repository does not publish (several "
+                             "official images, e.g. elasticsearch, publish only version tags): pin a version tag that "
+                             f"exists in the task definition's image (`docker pull` of it from your machine must "
+                             f"succeed) and roll out the new revision.")
             else:
                 steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                              f"`docker pull {image}` from your machine should succeed.")
@@ -229,8 +319,12 @@ class ImagePullFailed(Pattern):
                              "(a Secrets Manager secret with username/password) to the container definition and "
                              "allow the execution role to read it.")
         elif cause == "rate-limited":
-            steps.append("Docker Hub rate-limits anonymous pulls: mirror the image to ECR (an ECR pull-through "
-                         "cache rule for docker.io) or authenticate with `repositoryCredentials`.")
+            steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
+                         "ECR pull-through cache rule for docker.io, then point "
+                         + ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
+                         + " at the cached reference) or authenticate with `repositoryCredentials`.")
+        elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
+            steps.append(remedy.endpoint_unreachable_step(ev, m.proofs[0].text) or "")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:
@@ -240,23 +334,26 @@ class ImagePullFailed(Pattern):
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
-                steps.append(f"The task cannot reach {host}, a registry on the internet: give its subnets a route to "
+                steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
+                             "its subnets a route to "
                              "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
                              "the ECR and S3 endpoints.")
         elif cause == "platform":
-            arch = f.get("cpu_architecture") or "the task's architecture"
-            steps.append(f"The image has no variant for {arch}: build it for the task's platform, e.g. "
-                         f"`docker buildx build --platform linux/{'arm64' if 'arm' in str(arch) else 'amd64'} "
-                         f"-t {image} --push .`, or set the task definition's `runtimePlatform.cpuArchitecture`.")
+            steps += _platform_steps(ev, m, image)
         else:
             steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
                          "and read the registry's answer; check the image reference, the execution role's ECR "
                          "permissions and the network path to the registry.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append(f"Then start fresh tasks so the pull is tried again: {remedy.rerun(ev)}.")
+        # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
+        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
+        steps.append("Then start fresh tasks so the pull is tried again"
+                     + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
+                        if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")
+                        else f": {remedy.rerun(ev)}."))
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

@@ -60,6 +60,9 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
+_NO_INSTANCES = re.compile(r"No Container Instances were found in your cluster", re.IGNORECASE)
+
+
 class InsufficientCapacity(ReasonPattern):
     id = "insufficient-capacity"
     priority = 140
@@ -81,10 +84,26 @@ class InsufficientCapacity(ReasonPattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         resource = m.facts.get("resource")
         steps: list[str] = []
-        if resource in ("MEMORY", "CPU", "GPU", "container instances"):
-            steps.append(f"No container instance has enough free {resource.lower()} for this task: add instances "
-                         "(capacity provider with managed scaling, or raise the Auto Scaling group's desired "
-                         "count), or reduce the task's cpu/memory reservation.")
+        none = resource == "container instances" and bool(_NO_INSTANCES.search(ev.stopped_reason))
+        clus = remedy.cluster(ev)
+        if none:
+            # Zero instances registered: nothing to free up; the instances must join the cluster.
+            steps.append(f"The cluster {clus} has no registered container instance at all, so cpu, memory and "
+                         "placement do not matter yet: check that its instances join it. They need the ECS agent "
+                         f"running with `ECS_CLUSTER={clus}` in /etc/ecs/ecs.config (the ECS-optimized AMI's user "
+                         "data), an instance role with AmazonEC2ContainerServiceforEC2Role, and a route to the ECS "
+                         "endpoint (NAT or VPC endpoints); and that the Auto Scaling group or capacity provider has "
+                         f"instances (desired count above 0): `aws ecs list-container-instances --cluster {remedy.q(clus)}`"
+                         " lists those that joined.")
+        elif resource in ("MEMORY", "CPU", "GPU", "container instances"):
+            what = {"MEMORY": ("memory", ev.detail.memory, "MiB"), "CPU": ("CPU", ev.detail.cpu, "CPU units")}.get(resource)
+            size = f" (the task reserves {what[1]} {what[2]})" if what and what[1] and str(what[1]).isdigit() else ""
+            steps.append((f"No container instance has enough free {resource.lower() if resource != 'CPU' else 'CPU'} "
+                          f"for this task{size}" if resource != "container instances" else
+                          "No container instance met all of the task's requirements")
+                         + ": add instances (capacity provider with managed scaling, or raise the Auto Scaling "
+                         "group's desired count), or reduce the task's "
+                         + (f"{what[0]} reservation." if what else "cpu/memory reservation."))
         elif resource == "PORTS":
             steps.append("Every instance already uses the task's static host port: use dynamic host ports "
                          "(`hostPort: 0` in bridge mode) or the awsvpc network mode, or add instances.")
@@ -98,16 +117,22 @@ class InsufficientCapacity(ReasonPattern):
                          "for On-Demand, L-36FBB829 for Spot) against what runs now, and request an increase or "
                          "stop idle tasks (one-off RunTask jobs and crash loops count too).")
         else:
+            spot = resource == "FARGATE_SPOT" or "spot" in (ev.detail.capacity_provider_name or "").lower()
             if remedy.launcher(ev) == "service":
                 steps.append("Fargate had no capacity for this size in that Availability Zone: the scheduler "
-                             "retries; spread the service over subnets in more AZs, or add a FARGATE capacity "
-                             "provider next to FARGATE_SPOT.")
+                             "retries; spread the service over subnets in more AZs"
+                             + (", or add a FARGATE capacity provider next to FARGATE_SPOT." if spot else "."))
             else:
                 steps.append("Fargate had no capacity for this size in that Availability Zone: give the task "
-                             "subnets in more AZs, or a FARGATE capacity provider next to FARGATE_SPOT; "
-                             f"{remedy.start_again(ev)}.")
+                             "subnets in more AZs"
+                             + (", or a FARGATE capacity provider next to FARGATE_SPOT" if spot else "")
+                             + f"; {remedy.start_again(ev)}.")
         steps[0] += remedy.cite(m)
-        if not (resource and resource.startswith("account quota")) and not remedy.is_fargate(ev):
+        if none:
+            steps.append("On an instance that should have joined, read /var/log/ecs/ecs-agent.log (and "
+                         "`sudo systemctl status ecs`): it names a wrong cluster, missing credentials or no route to "
+                         "ECS.")
+        elif not (resource and resource.startswith("account quota")) and not remedy.is_fargate(ev):
             steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
                          "instance.")
         return Explanation(

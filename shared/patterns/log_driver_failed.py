@@ -68,6 +68,8 @@ class LogDriverFailedFacts(Facts):
     log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
 
 
+
+
 class LogDriverFailed(Pattern):
     id = "log-driver-failed"
     explained_by = ("logConfiguration", "executionRoleArn")
@@ -119,30 +121,44 @@ class LogDriverFailed(Pattern):
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         cause = f.get("cause")
         why = remedy.cite(m)
-        group_arg = remedy.q(group or "<the awslogs-group of the task definition>")
+        # The group's name, when no evidence gives it, is read from the task definition in the same block,
+        # so the command runs as pasted.
+        container = f.get("container") or ev.primary
+        read = "" if group else remedy.td_value(ev, "group", container,
+                                                 'logConfiguration.options."awslogs-group"') + "\n"
+        group_arg = remedy.q(group) if group else '"$group"'
+        create = f"```\n{read}aws logs create-log-group --log-group-name {group_arg} --region {region}\n```"
         steps: list[str] = []
         if cause == "not-found" or cause is None:
-            steps.append(f"Create {gname}: `aws logs create-log-group --log-group-name {group_arg} --region "
-                         f"{region}`, or let the driver create it with the log option "
+            steps.append(f"Create {gname}: {create} or let the driver create it with the log option "
                          '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)
             why = ""
         if cause in ("access-denied", None):
-            resource = remedy.log_group_arn(ev, group or "<the awslogs-group of the task definition>")
+            # An unknown group: every group of the account and region (the evidence does not name it).
+            resource = remedy.log_group_arn(ev, group) if group else remedy.arn(ev, "logs", "log-group:*")
             denied = f.get("action") if str(f.get("action") or "").startswith("logs:") else None
             # Grant the action the reason names as denied; without one, what the driver needs to write.
             statement = remedy.statement([denied] if denied else ["logs:CreateLogStream", "logs:PutLogEvents"],
                                          [resource])
-            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement: "
-                         f"```{json.dumps(statement)}```{why}")
+            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement"
+                         + ("" if group else " (the evidence does not name the group: narrow `log-group:*` to the "
+                            "task definition's `awslogs-group` if you like)")
+                         + f": ```{json.dumps(statement)}```{why}")
             if denied == "logs:CreateLogGroup":
                 steps.append("Or create the group once yourself and drop `awslogs-create-group` from the log "
-                             f"options: `aws logs create-log-group --log-group-name {group_arg} --region {region}`.")
+                             f"options: {create}")
             why = ""
-        if cause == "network":
+        endpoint = remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else "")
+        if cause == "network" and endpoint:
+            steps.append(endpoint + why)
+        elif cause == "network":
+            where = ("the task's subnets" if remedy.network_mode(ev) == "awsvpc" else
+                     "the container instances' subnets (the agent sends the logs from the instance)")
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
-                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from the task's subnets.{why}")
-        steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
-                     "`awslogs-group`) matches where the group really lives.")
+                         f"VPC endpoint `com.amazonaws.{region}.logs` reachable from {where}.{why}")
+        if cause != "network":  # a network failure does not depend on the group or its region
+            steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
+                         "`awslogs-group`) matches where the group really lives.")
         return Explanation(
             title=f"Log driver could not start{f' for {group}' if group else ''}",
             summary=("ECS could not start the container because its log driver failed to initialise"

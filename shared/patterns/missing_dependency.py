@@ -94,6 +94,98 @@ class MissingDependencyFacts(Facts):
     version: str | None = Field(None, description="The version wanted.")
 
 
+# Python import names whose PyPI package is named otherwise
+_PYPI = {
+    "dotenv": "python-dotenv", "yaml": "PyYAML", "cv2": "opencv-python-headless", "PIL": "Pillow",
+    "sklearn": "scikit-learn", "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "jwt": "PyJWT",
+    "magic": "python-magic", "Crypto": "pycryptodome", "MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary",
+    "jose": "python-jose", "multipart": "python-multipart", "docx": "python-docx", "pptx": "python-pptx",
+    "telegram": "python-telegram-bot", "slugify": "python-slugify", "dns": "dnspython", "OpenSSL": "pyOpenSSL",
+    "google.protobuf": "protobuf", "attr": "attrs", "serial": "pyserial", "usb": "pyusb", "zmq": "pyzmq",
+    "corsheaders": "django-cors-headers", "rest_framework": "djangorestframework", "environ": "django-environ",
+    "storages": "django-storages", "debug_toolbar": "django-debug-toolbar", "ldap": "python-ldap",
+    "fitz": "PyMuPDF", "Levenshtein": "python-Levenshtein", "socketio": "python-socketio", "engineio": "python-engineio",
+}
+
+
+_BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
+
+
+_YARN = re.compile(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
+                   r"\.pnp\.c?js", re.IGNORECASE)
+
+
+def _uses_yarn(ev: Evidence) -> bool:
+    """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
+    return any(_YARN.search(t) for t in ev.logs.texts)
+
+
+_NODE_FRAME = re.compile(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
+_TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "app", "dist-server", "scripts"})
+
+
+def _requiring_subpackage(ev: Evidence) -> str | None:
+    """The folder of the app file that required the missing module, when it is a sub-folder of the app
+    (/app/prometheus/index.js -> /app/prometheus) rather than its root or a build output folder."""
+    for t in ev.logs.texts:
+        hit = _NODE_FRAME.search(t)
+        if not hit or "node_modules" in hit.group(1) or hit.group(1).startswith(("/usr/", "/opt/nodejs")):
+            continue
+        parts = hit.group(1).strip("/").split("/")
+        if len(parts) >= 2 and parts[-1] not in _TOP_DIRS and parts[0] in ("app", "usr", "srv", "home", "opt", "code", "workspace"):
+            return hit.group(1)
+        return None
+    return None
+
+
+def _moved_launcher(module: str) -> str | None:
+    """The class the start command should name when it names a Spring Boot launcher the image's Boot
+    version does not have: Spring Boot 3.2 moved `org.springframework.boot.loader.JarLauncher` (and
+    War/PropertiesLauncher) to `org.springframework.boot.loader.launch.`; an older Boot has only the old one."""
+    m = _BOOT_LAUNCHER.match(module.strip())
+    if not m:
+        return None
+    if m.group("launch"):
+        return f"org.springframework.boot.loader.{m.group('cls')}"
+    return f"org.springframework.boot.loader.launch.{m.group('cls')}"
+
+
+def _launcher_explanation(m: Match, ev: Evidence, module: str, container: str) -> Explanation:
+    right = _moved_launcher(module) or module
+    newer = ".launch." in right
+    name = m.facts.get("container") or ev.primary
+    query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[entryPoint, command]" if name
+             else "taskDefinition.containerDefinitions[].[entryPoint, command]")
+    why = ("Spring Boot 3.2 moved its launcher to `" + right + "`: the jar is built with Boot 3.2 or later, "
+           "but the start command still names the old class." if newer else
+           "`" + module + "` exists only in Spring Boot 3.2 and later: the jar is built with an older Boot, "
+           "whose launcher is `" + right + "`.")
+    steps = [f"{why} Change the start command to `{right}` (the ENTRYPOINT of a layered-jar Dockerfile names "
+             "the launcher class), or start the jar with java -jar. If the "
+             "task definition overrides the image's entrypoint or command, fix or remove that override (for an "
+             f"image you do not build, removing it lets the image's own entrypoint run): "
+             f"`{remedy.describe_task_definition(ev, query)}`.{remedy.cite(m)}",
+             f"Register the fixed task definition (or push the rebuilt image) and roll it out: {remedy.roll_out(ev)}."]
+    return Explanation(
+        title=f"Missing dependency: {module}",
+        summary=(f"{container} failed at start-up because its start command names `{module}`, which the jar's "
+                 f"Spring Boot version does not have (it is `{right}`). Nothing is missing from the build."),
+        remediation=steps,
+    )
+
+
+# PHP classes that come from an extension, not from Composer: class (lower case) -> (extension, how to install)
+_PHP_EXTENSIONS: dict[str, tuple[str, str]] = {
+    "redis": ("redis", "pecl"), "rediscluster": ("redis", "pecl"), "memcached": ("memcached", "pecl"),
+    "imagick": ("imagick", "pecl"), "amqpconnection": ("amqp", "pecl"), "amqpchannel": ("amqp", "pecl"),
+    "mongodb": ("mongodb", "pecl"), "swoole": ("swoole", "pecl"), "apcuiterator": ("apcu", "pecl"),
+    "ziparchive": ("zip", "ext"), "intldateformatter": ("intl", "ext"), "numberformatter": ("intl", "ext"),
+    "collator": ("intl", "ext"), "normalizer": ("intl", "ext"), "soapclient": ("soap", "ext"),
+    "gmp": ("gmp", "ext"), "sqlite3": ("sqlite3", "ext"), "xsltprocessor": ("xsl", "ext"),
+    "pdo": ("pdo", "ext"), "mysqli": ("mysqli", "ext"), "sodium": ("sodium", "ext"),
+}
+
+
 class MissingDependency(Pattern):
     id = "missing-dependency"
     priority = 100
@@ -151,8 +243,11 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
                              "version the code was written for in requirements.txt / pyproject and rebuild.")
             else:
-                steps.append(f"Add the package that provides `{base}` to requirements.txt (or pyproject) and rebuild "
-                             f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
+                pkg = _PYPI.get(base)
+                steps.append((f"Add `{pkg}` (the package that provides the module `{base}`; the names differ) to "
+                              "requirements.txt (or pyproject) and rebuild " if pkg else
+                              f"Add the package that provides `{base}` to requirements.txt (or pyproject) and rebuild ")
+                             + f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
                              "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
                              "`module:app`).")
             steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {base}\"`.")
@@ -161,14 +256,31 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:
+                install = ("`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
+                           "`npm ci --omit=dev`")
+                sub = _requiring_subpackage(ev)
                 steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "
-                             "`npm ci --omit=dev` in the image build and make sure node_modules is copied into the "
-                             "final stage.")
+                             f"{install} in the image build and make sure node_modules is copied into the "
+                             "final stage." + (f" The file that requires it is in `{sub}`: if that folder has a "
+                             "package.json of its own, it needs its own install there (its own node_modules)."
+                             if sub else ""))
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
+        elif lang == "native" and re.fullmatch(r"(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+", module):
+            # A symbol version: the binary was built against a newer C/C++ library than the runtime image has.
+            lib = {"GLIBC": "glibc", "GLIBCXX": "libstdc++", "CXXABI": "libstdc++"}[module.split("_")[0]]
+            steps.append(f"The binary was built against a newer {lib} than the runtime image has (it needs "
+                         f"`{module}`): no package adds a newer {lib} to an older distribution. Build and run on the "
+                         "same base (e.g. the same Debian/Ubuntu release in the build and the final stage), or move "
+                         f"the final stage to a release whose {lib} has {module}"
+                         + (" (Debian 12 bookworm has glibc 2.36, Ubuntu 22.04 has 2.35)" if lib == "glibc"
+                            and tuple(int(x) for x in module.split("_")[1].split(".")[:2]) <= (2, 35) else "")
+                         + ", or build a static/musl binary.")
         elif lang == "native":
             steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
                          "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
                          "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+        elif lang == "java" and _moved_launcher(module):
+            return _launcher_explanation(m, ev, module, container)
         elif lang == "java":
             steps.append(f"`{module}` is not on the classpath: build a fat/uber JAR (Spring Boot repackage, shade "
                          "plugin) or copy the dependency JARs into the image; check the main class name and the "
@@ -183,10 +295,31 @@ class MissingDependency(Pattern):
             steps.append(f"Add `{module}` to the Gemfile and run `bundle install` in the image build (with the "
                          "same BUNDLE_WITHOUT groups as production).")
         elif lang == "dotnet":
-            ver = re.search(r"\b(\d+\.\d+)(?:\.\d+)?\b", f"{module} {f.get('version', '')}")
-            tag = ver.group(1) if ver else "<the .NET version the app targets>"
-            steps.append(f"Publish with the runtime the app targets (`{module}`): use the matching "
-                         f"`mcr.microsoft.com/dotnet/aspnet:{tag}` base image or a self-contained publish.")
+            ver = re.search(r"\b(\d+)\.(\d+)(?:\.\d+)?\b", f"{module} {f.get('version', '')}")
+            flavour = "runtime" if "NETCore.App" in module and "AspNetCore" not in module else "aspnet"
+            if ver:
+                # .NET Core 2.x/3.x images live under dotnet/core/ (renamed to dotnet/ from 5.0 on)
+                repo = "dotnet/core" if int(ver.group(1)) < 5 else "dotnet"
+                where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
+            else:
+                where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
+            steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
+                         "publish.")
+        elif lang == "php":
+            ext = _PHP_EXTENSIONS.get(base.lower()) or _PHP_EXTENSIONS.get(module.split("\\")[0].lower())
+            if ext:
+                name, how = ext
+                install = (f"`pecl install {name} && docker-php-ext-enable {name}`" if how == "pecl"
+                           else f"`docker-php-ext-install {name}`")
+                steps.append(f"`{module}` is a class of the PHP extension `{name}`, which the image's PHP lacks (a "
+                             f"Composer package does not provide it): install it in the Dockerfile with {install} "
+                             "(official php images), or your distribution's php-" + name + " package"
+                             + ("; or, with Laravel, use the pure-PHP client instead: `composer require predis/predis` "
+                                "and `REDIS_CLIENT=predis`" if name == "redis" else "") + ".")
+            else:
+                steps.append(f"`{module}` is not autoloaded: run `composer install --no-dev --optimize-autoloader` in "
+                             "the image build (and copy vendor/ into the final stage), and check the class's namespace "
+                             "and file name case (Linux file systems are case-sensitive).")
         else:
             steps.append(f"Add `{module}` to the image build and rebuild.")
         if steps:

@@ -13,6 +13,7 @@ and lines logged at info/warn level are not failures.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -35,6 +36,10 @@ from shared.patterns.base import (
 from shared.scan import lazy_re
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# "User env var should exist", "`PORT` environment variable missing": a name put before the words "env var"
+_SAID = re.compile(r"(?:^|[\s'\"`(])[`'\"]?([A-Za-z_][A-Za-z0-9_]{1,63})[`'\"]? (?i:env(?:ironment)?[ _-]?var(?:iable)?)\b")
+_NOT_A_NAME = frozenset({"the", "an", "a", "no", "missing", "required", "this", "that", "some", "any", "one", "empty",
+                         "unset", "undefined", "your", "mandatory", "expected", "invalid", "following"})
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
 # "Missing CSRF_TOKEN header": a name followed by one of these is not an environment variable.
 _NOT_ENV_NOUN = (r"(?!\s+(?i:header|cookie|field|param(?:eter)?|column|attribute|argument|permission|scope|claim|"
@@ -282,12 +287,22 @@ class MissingEnvVar(Pattern):
             steps.append(f"Add to the `environment` of container `{container}` in the task definition: "
                          f"```{json.dumps(env)}```{why if not present else ''}")
         if sensitive:
-            secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, f"<the secret that holds {n}>")}
-                       for n in sensitive]
-            steps.append(f"{', '.join(sensitive)} look{'s' if len(sensitive) == 1 else ''} sensitive: add "
-                         f"{'it' if len(sensitive) == 1 else 'them'} as `secrets` of container `{container}` "
-                         f"(the execution role needs secretsmanager:GetSecretValue on "
-                         f"{'it' if len(sensitive) == 1 else 'them'}): ```{json.dumps(secrets)}```"
+            # A secret of our naming (<family>/<VAR>), created from the shell where the value is set, so the create
+            # command, the valueFrom and the grant all name it: nothing to fill in.
+            prefix = remedy.family(ev) or container
+            names_ = {n: f"{prefix}/{n}" for n in sensitive}
+            create = "\n".join(f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
+                                for n in sensitive if re.fullmatch(r"[A-Za-z_]\w*", n))
+            secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, names_[n])} for n in sensitive]
+            grant = remedy.statement(["secretsmanager:GetSecretValue"],
+                                     [remedy.secret_arn(ev, names_[n]) for n in sensitive])
+            one = len(sensitive) == 1
+            steps.append(f"{', '.join(sensitive)} look{'s' if one else ''} sensitive: store {'it' if one else 'them'} "
+                         "in Secrets Manager from a shell where "
+                         f"{'it is' if one else 'they are'} set (or use the secret that already holds "
+                         f"{'it' if one else 'them'}): ```\n{create}\n``` then add {'it' if one else 'them'} as "
+                         f"`secrets` of container `{container}`: ```{json.dumps(secrets)}``` and let the task "
+                         f"execution role read {'it' if one else 'them'}: ```{json.dumps(grant)}```"
                          f"{why if not present and not plain else ''}")
         steps.append(f"Register the new task definition revision and roll it out: {remedy.roll_out(ev)}.")
         steps.append("Reproduce and verify locally: with the variable"
@@ -304,6 +319,17 @@ class MissingEnvVar(Pattern):
         )
 
     def _explain_unnamed(self, m: Match, ev: Evidence, container: str, image: str) -> Explanation:
+        # "User env var should exist: NotPresent" (Rust `expect`), "PORT env variable missing": the message names
+        # the variable in words; the process reads it under that name or its upper-case form.
+        said = next((h.group(1) for p in m.proofs if (h := _SAID.search(p.text))
+                     and h.group(1).lower() not in _NOT_A_NAME), None)
+        if said:
+            var = said if said.isupper() else said.upper()
+            named = dataclasses.replace(m, facts={**m.facts, "variable": var})
+            out = self.explain(named, ev)
+            note = (f"The error names the variable as `{said}`: the code most likely reads `{var}` (names are "
+                    "case-sensitive: check the exact spelling where it is read). " if said != var else "")
+            return dataclasses.replace(out, remediation=[note + out.remediation[0], *out.remediation[1:]]) if note else out
         cdef = ev.container_definition(m.facts.get("container"))
         defined = sorted(cdef.env_names | cdef.secret_names) if cdef is not None else []
         have = (f"The task definition gives {container} these variables: {', '.join(defined)}. Compare them"

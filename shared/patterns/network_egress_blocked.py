@@ -122,7 +122,10 @@ class NetworkEgressBlocked(Pattern):
         why = remedy.cite(m)
         aws = host.endswith(".amazonaws.com") if isinstance(host, str) else False
         steps: list[str] = []
-        if f.get("private_address"):
+        endpoint = remedy.endpoint_unreachable_step(ev, "\n".join(p.text for p in m.proofs)) if aws else None
+        if endpoint:
+            steps.append(endpoint + why)
+        elif f.get("private_address"):
             steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
@@ -131,10 +134,14 @@ class NetworkEgressBlocked(Pattern):
             public_pull = bool(ev.detail.pull_stopped_at) and ".dkr.ecr." not in img and bool(img)
             if public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
+                # Neither host nor port is guessed when the log names none: the pull also went out on 443.
+                dest = (f"{host}:{f['port']}" if f.get("port") else host) if f.get("host") or f.get("url") else \
+                    "the host the app calls (the stack trace's frame names the call)"
                 steps.append(f"The task pulled `{img}` from a public registry through the same network interface, "
-                             f"so it has a route out: the block is specific to {host}:{port}. Check the task "
-                             f"security group's outbound rules allow TCP {port}, and any firewall or allow-list on "
-                             f"the far side.{why}")
+                             f"so it has a route out: the block is specific to {dest}. Check the task security "
+                             "group's outbound rules for a destination-restricted rule (a prefix list or CIDR that "
+                             f"leaves it out{', or its port ' + str(f['port']) if f.get('port') else ''}), "
+                             f"the subnet's NACL, and any firewall or allow-list on the far side.{why}")
             elif route == "none":
                 steps.append("The task's subnet has no route to the internet (no NAT gateway or internet gateway "
                              "route in its route table): that is why the connection times out.")
@@ -155,7 +162,7 @@ class NetworkEgressBlocked(Pattern):
         if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])):
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
-            steps.append("Test from a one-off copy of the task (same task definition and network; the task itself "
+            steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
                          "then read its log (the image needs `curl`).")
         return Explanation(

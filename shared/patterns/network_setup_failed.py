@@ -73,28 +73,45 @@ class NetworkSetupFailed(ReasonPattern):
                          f"types, or use bridge networking{' (Windows tasks have no ENI trunking)' if windows else ''}."
                          + why)
             why = ""
-        if subnet:
-            steps.append(f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet} "
-                         f"--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.{why}")
-        else:
-            steps.append("Check the free addresses of the service's subnets (every awsvpc task takes one): "
-                         "`aws ec2 describe-subnets --subnet-ids '<the subnet ids of the service>' "
-                         f"--query 'Subnets[].[SubnetId,AvailableIpAddressCount]'`.{why}")
+        cause = m.facts.get("cause")
         in_service = remedy.launcher(ev) == "service"
-        steps.append(f"Spread the {'service' if in_service else 'task'} over more (and larger) subnets in several "
-                     "Availability Zones.")
-        if m.facts.get("cause") not in ("no-free-addresses", "instance-eni-limit"):
-            steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
-                         "smaller batches; "
-                         + ("the service scheduler retries on its own." if in_service
-                            else f"{remedy.start_again(ev)}."))
-        if m.facts.get("cause") != "instance-eni-limit" and ec2 and not windows:
+        retry = ("the service scheduler retries on its own" if in_service else remedy.start_again(ev))
+        if cause is None:
+            # No reason given: usually a passing failure of the ENI plumbing; retry first.
+            steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "
+                         f"launches, an instance's ENI plumbing): {retry}. If it recurs, check the steps below." + why)
+            why = ""
+        if cause != "instance-eni-limit":
+            svc = remedy.service(ev)
+            if subnet:
+                steps.append(f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet} "
+                             f"--query 'Subnets[0].AvailableIpAddressCount'`; every awsvpc task takes one.{why}")
+            elif svc:
+                steps.append("Check the free addresses of the service's subnets (every awsvpc task takes one): ```\n"
+                             + remedy.read_into("subnets", f"aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} "
+                                                f"--services {remedy.q(svc)} --query "
+                                                "'services[0].networkConfiguration.awsvpcConfiguration.subnets'")
+                             + "\naws ec2 describe-subnets --subnet-ids $subnets --query "
+                             "'Subnets[].[SubnetId,AvailableIpAddressCount]'\n```" + why)
+            else:
+                steps.append("Check the free addresses (AvailableIpAddressCount) of the subnets the task was "
+                             f"launched in: every awsvpc task takes one.{why}")
+            why = ""
+            steps.append("Spread the service over more (and larger) subnets in several Availability Zones."
+                          if in_service else "Give the task's network configuration more (and larger) subnets in "
+                          "several Availability Zones, where whatever launches it sets them.")
+        if cause == "timeout":
+            steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
+                         f"smaller batches; {retry}.")
+        if cause != "instance-eni-limit" and ec2 and not windows:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
         return Explanation(
             title=f"Task networking could not be set up in {subnet or 'its subnet'}",
             summary=(f"ECS could not provision the task's network interface in {sn}, so the task never started. "
-                     "This is about the subnet and ENI capacity, not the application."),
+                     + ("This is about the container instance's network interface slots, not the subnet or the "
+                        "application." if cause == "instance-eni-limit" else
+                        "This is about the subnet and ENI capacity, not the application.")),
             remediation=steps,
         )
 

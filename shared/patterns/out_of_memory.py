@@ -99,6 +99,9 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
     return best[0], source
 
 
+_GUNICORN_KILLED = re.compile(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
+
+
 class OutOfMemory(Pattern):
     id = "out-of-memory"
     explained_by = ("memory", "memoryReservation")
@@ -133,6 +136,12 @@ class OutOfMemory(Pattern):
                             0.7 if hinted else 0.75 if kind_key == "generic" else 0.92)
         if kind_key == "java" and m.group("java"):
             match.facts["detail"] = m.group("java").strip()
+            # the JVM's other memory pools, each with its own limit: not the heap
+            low = match.facts["detail"].lower()
+            if "direct buffer" in low:
+                match.facts["kind"] = "JVM direct buffer memory"
+            elif "metaspace" in low:
+                match.facts["kind"] = "JVM metaspace"
         if kind_key == "php":
             php_bytes = int(m.group("php_bytes"))
             if "limit" in match.facts:
@@ -180,9 +189,41 @@ class OutOfMemory(Pattern):
         why = remedy.cite(m)
         fargate = remedy.is_fargate(ev)
         steps: list[str] = []
+        # The JVM threw OutOfMemoryError itself (no 137 kill): one of its own pools was full, not the container.
+        jvm_own = "JVM" in kind and f.get("exit_code") != 137
+        # V8 aborting at its own heap limit (exit 134 / SIGABRT, "JavaScript heap out of memory"), not killed at 137
+        v8_own = "V8" in kind and f.get("exit_code") not in (137, None)
+        if jvm_own and "direct buffer" in kind:
+            direct = max(256, (mib // 2) // 256 * 256) if mib else None
+            steps.append(f"{container}'s JVM ran out of direct (off-heap) buffer memory, a JVM limit of its own"
+                         + (f", below the container's {limit}" if limit else "")
+                         + f" (exit {f.get('exit_code')}, not a 137 kill): raise `-XX:MaxDirectMemorySize` (by default "
+                         "it equals the maximum heap, a quarter of the container memory), e.g. "
+                         + (f"`JAVA_TOOL_OPTIONS=-XX:MaxDirectMemorySize={direct}m`" if direct else
+                            "`JAVA_TOOL_OPTIONS=-XX:MaxDirectMemorySize=` half the container memory")
+                         + ", keeping heap + direct memory + about 300 MiB of metaspace and threads within the "
+                         "container memory; or cap what allocates the buffers (Netty, Kafka and NIO clients). "
+                         f"Roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
+        elif jvm_own and "metaspace" in kind:
+            steps.append(f"{container}'s JVM filled its metaspace (class metadata), a JVM limit of its own (exit "
+                         f"{f.get('exit_code')}, not a 137 kill): raise or remove `-XX:MaxMetaspaceSize` (e.g. "
+                         "`JAVA_TOOL_OPTIONS=-XX:MaxMetaspaceSize=512m`), and look for class loader leaks on redeploys "
+                         f"or dynamic proxies. Roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
+        if v8_own:
+            room = mib
+            heap = f"{int(room * 0.75)}" if room else None
+            steps.append(f"{container}'s Node process hit V8's own heap limit and aborted (exit {f.get('exit_code')}, "
+                         f"not a 137 kill{f' at the container limit of {limit}' if limit else ''}): raising the container "
+                         "memory alone does not raise V8's limit. Set "
+                         + (f"`NODE_OPTIONS=--max-old-space-size={heap}` (75 % of {room} MiB)" if heap else
+                            "`NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory in MiB")
+                         + f" in the container's environment and roll it out: {remedy.roll_out(ev)}.{why}")
+            why = ""
         if need:
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
-                     else f"the {mib} MiB limit it hit")
+                     else f"its {mib} MiB limit" if jvm_own or v8_own else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
@@ -190,15 +231,31 @@ class OutOfMemory(Pattern):
                         f'container has its own limit, `"memory": {need}` on `{container}`')
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
-            steps.append(f"Give {container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
+            steps.append(("If the runtime's heap needs more than the container has, give " if steps else "Give ")
+                         + f"{container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
-        if "JVM" in kind:
-            steps.append("Size the JVM heap from the container limit instead of a fixed -Xmx: "
+        if any(_GUNICORN_KILLED.search(p.text) for p in m.proofs):
+            # gunicorn forks one copy of the app per worker: the worker count multiplies the memory.
+            steps.append("Or run fewer gunicorn workers: each worker is a full copy of the app, so lower "
+                         "`--workers` (or `WEB_CONCURRENCY`) until they fit the container memory, or use "
+                         "`--preload` to share the app's memory between them.")
+        if "JVM heap" in kind:
+            heap_step = ("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
                          f"really needed).{why}")
+            if jvm_own and steps:
+                # The JVM hit its own heap cap (by default a quarter of the container): the heap setting comes first.
+                cited = remedy.cite(m)
+                heap_step = (f"{container}'s JVM filled its own heap cap (exit {f.get('exit_code')}, not a 137 kill; "
+                             "without -Xmx the JVM takes only a quarter of the container memory): " + heap_step[0].lower()
+                             + heap_step[1:].replace(why, "") + cited)
+                steps[0] = steps[0].replace(cited, "")
+                steps.insert(0, heap_step)
+            else:
+                steps.append(heap_step)
             why = ""
-        if "V8" in kind:
+        if "V8" in kind and not v8_own:
             room = need or mib
             heap = f"{int(room * 0.75)}" if room else None
             steps.append("Let Node use the memory it has: "
@@ -216,10 +273,13 @@ class OutOfMemory(Pattern):
                          f"memory (now {limit or 'unknown'}).{why}")
         steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
                      f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
-                     "(Container Insights) before the kill.")
+                     "(Container Insights) " + ("before it exited." if jvm_own or v8_own else "before the kill."))
         return Explanation(
             title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
-            summary=(f"{container} ran out of memory ({kind})"
+            summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"
+                     + (f" (the container has {limit})" if limit else "") + ", and exited. Its JVM limit needs "
+                     "raising, or the app must use less." if jvm_own else
+                     f"{container} ran out of memory ({kind})"
                      + (f" with a limit of {limit}" if limit else "")
                      + " and was stopped. It needs more memory or must use less."),
             remediation=steps,

@@ -57,6 +57,9 @@ class PlatformErrorFacts(Facts):
     error_code: str | None = Field(None, description="The ECS/agent/runtime error code.")
 
 
+_HOST_BROKEN = frozenset({"PauseContainerError", "DockerDaemonUnreachable"})
+
+
 class PlatformError(Pattern):
     id = "platform-error"
     priority = 50
@@ -122,12 +125,24 @@ class PlatformError(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         code = m.facts.get("error_code", "platform error")
         ec2 = (ev.detail.launch_type or "").upper() == "EC2" or ev.detail.container_instance_arn
-        steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
-                 "recurs on the same instance or Availability Zone."]
+        # A host that lacks a piece (the pause image, a running Docker) fails every task placed on it: not transient.
+        if code in _HOST_BROKEN:
+            inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
+            drain = (f"`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
+                     f"--container-instances {remedy.q(inst)} --status DRAINING`" if inst else
+                     "drain it (update-container-instances-state DRAINING)")
+            steps = [f"This repeats for every task placed on that instance until it is fixed: {drain} or replace it, "
+                     f"then {remedy.start_again(ev)}."]
+        else:
+            steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
+                     "recurs on the same instance or Availability Zone."]
         if code in ("CannotStopContainerError",):
             steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "
                          "(30 s by default).")
-        if ec2:
+        if ec2 and code in _HOST_BROKEN:
+            steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
+                         "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
+        elif ec2:
             steps.append("On the container instance, read `/var/log/ecs/ecs-agent.log` and the Docker/containerd "
                          "logs around the stop; slow disks (gp2 burst balance) and an old agent cause runtime "
                          "timeouts: update the ECS agent/AMI and check disk I/O.")

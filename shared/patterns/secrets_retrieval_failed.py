@@ -63,6 +63,45 @@ def _cause(text: str) -> str | None:
     return None
 
 
+_KMS_DENIED = re.compile(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
+                         r"|(?:denied|not authorized|not allowed).{0,80}\bkms\b|KMS\.\w*(?:AccessDenied|Disabled|"
+                         r"InvalidState)|KMSAccessDenied|Service: AWSKMS|ciphertext refers to a customer master key", re.IGNORECASE)
+_KMS_KEY = re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
+
+
+def _kms_denied(m: Match, f: Mapping[str, Any]) -> bool:
+    """The denial is KMS's, not Secrets Manager's or SSM's: the role reached the secret but may not decrypt
+    it with its customer managed key ("Access to KMS is not allowed", kms:Decrypt)."""
+    text = m.proofs[0].text if m.proofs else ""
+    return str(f.get("action") or "").lower().startswith("kms:") or bool(_KMS_DENIED.search(text))
+
+
+def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> list[str]:
+    """kms:Decrypt on the secret's key for the execution role, and the key policy that must allow it."""
+    secret = m.facts.get("secret")
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    via = "ssm" if ssm else "secretsmanager"
+    key = _KMS_KEY.search(m.proofs[0].text if m.proofs else "")
+    stmt: dict[str, Any] = remedy.statement(["kms:Decrypt"], [key.group(0) if key else remedy.arn(ev, "kms", "key/*")])
+    if not key:  # any key of the account, only when Secrets Manager / SSM asks for it
+        stmt["Condition"] = {"StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com"}}
+    steps = [f"The role reaches the {'parameter' if ssm else 'secret'} but may not decrypt it with its customer "
+             f"managed KMS key: add this statement to {role_txt}: ```{json.dumps(stmt)}```{why}"]
+    if secret and not ssm and not secret.startswith("arn:aws:s3"):
+        find = (f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId --output text")
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt). Read the "
+                     f"key and its policy: `aws kms get-key-policy --policy-name default --key-id \"$({find})\"`.")
+    else:
+        steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
+                     "grant access; otherwise add the execution role as a principal with kms:Decrypt).")
+    return steps
+
+
+_NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
+                       r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
+
+
 class SecretsRetrievalFailedFacts(Facts):
     """The facts of secrets-retrieval-failed."""
 
@@ -140,11 +179,16 @@ class SecretsRetrievalFailed(Pattern):
         why = remedy.cite(m)
         ssm = kind == "ssm parameter" or bool(secret and ":ssm:" in secret)
         steps: list[str] = []
+        # "invalid character '\\'' looking for beginning of value": the JSON-key lookup parsed a value that is not JSON
+        bad_json = None if cause else next(
+            (j for p in m.proofs if (j := _NOT_JSON.search(p.text))), None)
         if f.get("secret_truncated"):
             steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
                          f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
-        if cause == "access-denied":
+        if cause == "access-denied" and _kms_denied(m, f):
+            steps += _kms_steps(ev, m, ssm, role_txt, why)
+        elif cause == "access-denied":
             action = f.get("action") or ("ssm:GetParameters" if ssm else
                                          "ecr:GetAuthorizationToken" if kind == "ecr registry auth" else
                                          "s3:GetObject" if kind == "environment file" else
@@ -153,20 +197,26 @@ class SecretsRetrievalFailed(Pattern):
             if service == "ecr":
                 resource = "*"  # GetAuthorizationToken takes no resource
             elif service == "ssm":
-                resource = remedy.ssm_parameter_arn(ev, secret or "<the parameter name in secrets[].valueFrom>")
+                resource = remedy.ssm_parameter_arn(ev, secret) if secret else remedy.arn(ev, "ssm", "parameter/*")
             elif service == "s3":
                 resource = "arn:aws:s3:::" + (secret.split(":::", 1)[-1] if secret and secret.startswith("arn:aws:s3")
-                                              else "<the bucket/key of the environmentFiles entry>")
+                                              else "*/*")
             else:
-                resource = remedy.secret_arn(ev, secret or "<the secret name in secrets[].valueFrom>")
+                resource = remedy.secret_arn(ev, secret) if secret else remedy.arn(ev, "secretsmanager", "secret:*")
             stmt = remedy.statement([action], [resource])
+            narrow = ("" if secret or resource == "*" else
+                      " The message names no secret, so the statement covers every one of the account and region: "
+                      "narrow it to the `secrets[].valueFrom` (or `environmentFiles`) of the task definition: "
+                      f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[secrets[].valueFrom, environmentFiles[].value]')}`.")
             steps.append(f"Add this statement to {role_txt}, which ECS uses to fetch secrets before the "
-                         f"container starts: ```{json.dumps(stmt)}```{why}")
+                         f"container starts: ```{json.dumps(stmt)}```{why}{narrow}")
             steps.append("If the secret or parameter is encrypted with a customer managed KMS key, also allow "
                          "`kms:Decrypt` on that key for the same role.")
             if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
                 steps.append(f"`{secret}` is not a complete secret ARN (no 6-character suffix), so a policy "
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
+        elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
+            steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
             steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "
@@ -175,19 +225,45 @@ class SecretsRetrievalFailed(Pattern):
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
         elif cause == "not-found":
-            if ssm:
-                name = secret.split(":parameter", 1)[-1] if secret and secret.startswith("arn:") else secret
-                check = f"aws ssm get-parameters --names {remedy.q(name or '<the parameter name>')}"
+            if not secret:
+                check = remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")
+            elif ssm:
+                name = secret.split(":parameter", 1)[-1] if secret.startswith("arn:") else secret
+                check = f"aws ssm get-parameters --names {remedy.q(name)}"
             else:
-                check = f"aws secretsmanager describe-secret --secret-id {remedy.q(secret or '<the secret name>')}"
+                check = f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)}"
             steps.append(f"Check that {('`' + secret + '`') if secret else 'the secret'} exists in {region} and is "
                          f"spelled exactly as in the task definition's `secrets[].valueFrom`: `{check}`.{why}")
+        elif bad_json:
+            char = bad_json.group("char").replace("\\'", "'").replace("\\\\", "\\") if bad_json.group("char") else None
+            steps.append("ECS fetched the secret but could not parse its value as JSON: a `secrets[].valueFrom` "
+                         "names a JSON key (`arn:...:secret:NAME:KEY::`), and that secret's value is not a JSON object"
+                         + (f" (it begins with `{char}`" + ("; JSON needs double quotes, so a value stored with "
+                            "single quotes, e.g. by quoting `--secret-string` twice, fails" if char == "'" else "")
+                            + ")" if char else "")
+                         + ". Store the value as a JSON object (`{\"KEY\": \"value\"}`), or reference the whole "
+                         f"secret without the `:KEY::` suffix. This is not a permission or network fault.{why}")
+            # valueFrom arn:...:secret:NAME-AbCdEf:KEY:STAGE:ID -> the secret's ARN: drop the last three fields
+            query = ("taskDefinition.containerDefinitions[].secrets[?contains(valueFrom, ':secretsmanager:')]"
+                     ".valueFrom[]")
+            steps.append("Find the secret whose value does not parse: ```\n"
+                         f"for ref in $({remedy.describe_task_definition(ev, query)} --output text); do\n"
+                         '  aws secretsmanager get-secret-value --secret-id "${ref%:*:*:*}" --query SecretString '
+                         '--output text | python3 -m json.tool >/dev/null || echo "$ref: not a JSON object"\n'
+                         "done\n```")
         else:
+            if any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
+                # The console / a tool cut the reason before its cause: ECS keeps the whole one about an hour.
+                steps.append("The stop reason is cut off before its cause; read the whole one (ECS keeps a stopped "
+                             f"task about an hour): `{remedy.describe_task(ev)} --query 'tasks[0].stoppedReason'`. "
+                             "It ends with the cause: AccessDenied (the role, below), a timeout (the network "
+                             f"path) or a missing parameter or secret.{why}")
+                why = ""
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
                          f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
             steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the network "
-                         "path first, then retry the deployment.")
+                         "path first, then start the task again (below).")
         steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
         return Explanation(

@@ -12,6 +12,8 @@ and its gaps say what could not be read; it is not posted to Slack unless ECS_AU
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 from pydantic import Field
 
 from shared import remediation as remedy
@@ -26,6 +28,35 @@ _MEANING = {
     129: "SIGHUP",
     1: "the application returned 1 (generic failure)",
 }
+
+
+# Signals a process gets from its own fault, not from outside: exit code -> (signal, what it means)
+_SELF_SIGNALS = {
+    139: ("SIGSEGV", "a segmentation fault in a C extension, a shared library or an APM/profiler agent (e.g. "
+                     "ddtrace, grpc, wheels built for another libc or CPU)"),
+    134: ("SIGABRT", "abort() in native code (a failed assertion, glibc 'double free' or 'corrupted size')"),
+    132: ("SIGILL", "an instruction the CPU does not have (a build for newer CPUs, AVX, or the wrong architecture)"),
+    136: ("SIGFPE", "an arithmetic fault in native code (an integer division by zero)"),
+    135: ("SIGBUS", "a bus error in native code (often a memory-mapped file that shrank or /dev/shm too small)"),
+}
+
+
+def _host_events(ev: Evidence) -> str:
+    """Where an EC2 host recorded who stopped a container: docker events over the stop time, the agent log."""
+    if remedy.is_fargate(ev):
+        return ""
+    at = ev.detail.execution_stopped_at or ev.detail.stopping_at or ev.detail.stopped_at
+    if at is None:
+        return ("; on the EC2 instance (the daemon keeps recent events), `docker events --since 24h --until 1s "
+                "--filter event=kill --filter event=stop` lists the signals sent, and /var/log/ecs/ecs-agent.log "
+                "says whether the agent sent them")
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    since = (at - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = (at + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ("; on the EC2 instance (the daemon keeps recent events), "
+            f"`docker events --since {since} --until {until} --filter event=kill --filter event=stop` lists "
+            "the signals sent around the stop, and /var/log/ecs/ecs-agent.log says whether the agent sent them")
 
 
 def _clear_culprit(ev: Evidence) -> str | None:
@@ -83,15 +114,32 @@ class Unknown(Pattern):
             advice = []
             if 137 in codes:
                 advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit) "
-                              "and whether it ignores SIGTERM (stopTimeout)")
+                              "and whether it ignores SIGTERM (stopTimeout)"
+                              + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or dmesg) "
+                                 "shows an OOM kill by the host's kernel, which ECS does not report as one"
+                                 if not remedy.is_fargate(ev) else ""))
             if 143 in codes:
                 # 143 is SIGTERM: a request to stop, never the memory limit.
-                advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it in the stop code "
-                              "and the service events, or on an EC2 instance in `docker events` and the ECS agent "
-                              "log (/var/log/ecs/ecs-agent.log) around the stop time")
+                advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it"
+                              + (" (the stop code EssentialContainerExited says ECS did not: something inside the "
+                                 "task or on the host did)" if ev.stop_code == "EssentialContainerExited" else
+                                 " in the stop code and the service events")
+                              + _host_events(ev))
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside."
                          + "".join(f" {a}." for a in advice))
+        crashed = {n: c for n, c in exits.items() if c in _SELF_SIGNALS}
+        if crashed:
+            n, c = next(iter(crashed.items()))
+            name, what = _SELF_SIGNALS[c]
+            img = remedy.image(ev, n)
+            steps.insert(0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
+                            f"by itself in native code, {what}. Get the native stack (Python "
+                            "`PYTHONFAULTHANDLER=1`, Node `--report-on-fatalerror`, a core dump) and reproduce with "
+                            "the image and the task's limits"
+                            + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img else "")
+                            + "; upgrade, pin or disable the native extension or agent added last, and check the "
+                            "image's architecture matches the task's (X86_64 / ARM64).")
         if not ev.logs:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "
@@ -124,10 +172,9 @@ def _insufficient(ev: Evidence) -> Explanation:
                  "container reason or log stream to diagnose from. "
                  + (f"ECS's stop reason: {reason[:300]}." if reason else "The event gives no stop reason either.")),
         remediation=[
-            "Describe the task while ECS still keeps it: `aws ecs describe-tasks --cluster <cluster> --tasks "
-            f"{task}` (the containers' exit codes and reasons), then invoke the manual function with "
-            '{"cluster": ..., "task": ...} to diagnose it again.',
-            "Read the service's events: `aws ecs describe-services ... --query 'services[0].events[:10]'`.",
+            f"Describe the task while ECS still keeps it: `{remedy.describe_task(ev)}` (the containers' exit codes "
+            "and reasons), then invoke the manual function with the cluster and task to diagnose it again.",
+            *([f"Read the service's events: `{events}`."] if (events := remedy.service_events(ev)) else []),
             "If a read was denied or throttled (see the gaps), fix that: the next stop is then diagnosed in full.",
         ],
     )

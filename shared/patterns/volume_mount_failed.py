@@ -66,6 +66,58 @@ def _cause(text: str) -> str | None:
     return None
 
 
+# "mounting fs-0124b682.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by server: No such
+# file or directory": the file system answered, so it exists; the directory it was asked for does not.
+_SERVER_NO_DIR = re.compile(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*)\s.*?"
+                            r"(?:reason given by server|server).{0,20}no such file or directory", re.IGNORECASE | re.DOTALL)
+
+
+def _missing_directory(m: Match) -> str | None:
+    """The directory of an EFS file system that does not exist (the volume's rootDirectory or its access
+    point's path), when the server said so; "/" for an access point whose own root is missing."""
+    for p in m.proofs:
+        hit = _SERVER_NO_DIR.search(p.text)
+        if hit:
+            return hit.group("path")
+    return None
+
+
+def _create_directory_steps(ev: Evidence, known_fs: str | None, path: str, access_point: str | None) -> list[str]:
+    """Create the directory the mount asked for: an access point that creates it, or mkdir from the root.
+    A file system id the message masked is read from the task definition into `$fs` first."""
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    fs = known_fs or '"$fs"'
+    steps = _create_directory(ev, fs, path, access_point, region)
+    if not known_fs:
+        query = ("taskDefinition.volumes[?efsVolumeConfiguration.rootDirectory=='" + path + "'] | "
+                 "[0].efsVolumeConfiguration.fileSystemId" if path != "/" else
+                 "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")
+        steps[0] = (f"The message does not give the file system id: read it first, `fs=$({remedy.describe_task_definition(ev, query)} "
+                    "--output text)`. " + steps[0].replace(f"{fs} answered", "The file system answered", 1))
+    return steps
+
+
+def _create_directory(ev: Evidence, fs: str, path: str, access_point: str | None, region: str) -> list[str]:
+    if access_point or path == "/":
+        ap = f"`{access_point}`" if access_point else "the volume's access point"
+        return [f"{fs} answered, so it exists, but the root directory of {ap} does not exist on it and the access "
+                "point has no `CreationInfo` to create it. Create the access point again with `CreationInfo` "
+                "(owner uid/gid and permissions the container's user needs), or create the directory from an "
+                f"instance in the VPC: mount the file system's root with `sudo mount -t efs {fs}:/ /mnt/efs` and "
+                "`mkdir -p` the access point's path under /mnt/efs. Read its path: "
+                f"`aws efs describe-access-points --file-system-id {fs} --region {region}`."]
+    create = (f"aws efs create-access-point --file-system-id {fs} --region {region} --root-directory "
+              f"{remedy.q(f'Path={path},CreationInfo={{OwnerUid=1000,OwnerGid=1000,Permissions=755}}')}")
+    return [f"{fs} answered, so it exists, but the directory `{path}` (the volume's `rootDirectory`) does not exist "
+            f"on it. Create it from an instance in the VPC: mount the file system's root with "
+            f"`sudo mount -t efs {fs}:/ /mnt/efs`, run `sudo mkdir -p /mnt/efs{path}` and `chown` it to the "
+            "container's user; or set the volume's `rootDirectory` to `/`.",
+            f"Or let EFS create it: an access point whose `CreationInfo` makes `{path}` (use the uid/gid the "
+            f"container runs as; 1000 is a common default): `{create}`, then in the task "
+            "definition's `efsVolumeConfiguration` set `authorizationConfig.accessPointId` to its id, "
+            '`"transitEncryption": "ENABLED"` and `rootDirectory` `/`.']
+
+
 class VolumeMountFailedFacts(Facts):
     """The facts of volume-mount-failed."""
 
@@ -73,6 +125,10 @@ class VolumeMountFailedFacts(Facts):
     file_system: str | None = Field(None, description="The file system id.")
     volume: str | None = Field(None, description="The volume name.")
     access_point: str | None = Field(None, description="The EFS access point.")
+
+
+# "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
+_DRIVER = re.compile(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
 
 
 class VolumeMountFailed(Pattern):
@@ -128,10 +184,27 @@ class VolumeMountFailed(Pattern):
                          f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
-                         f"{name}, check the file system policy, and the access point's POSIX user/permissions.")
-        if cause == "not-found":
-            steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` "
-                         "(fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`).")
+                         f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
+                         "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
+                         "file system policy, and the access point's POSIX user/permissions.")
+        missing_dir = _missing_directory(m) if cause == "not-found" else None
+        if missing_dir is not None:
+            steps += _create_directory_steps(ev, f.get("file_system"), missing_dir, f.get("access_point"))
+        elif cause == "not-found":
+            where = ("fileSystemId, accessPointId, rootDirectory" if remedy.is_fargate(ev) or f.get("file_system")
+                     else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")
+            steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` ({where}).")
+        driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        if driver and not steps:
+            # A Docker volume plugin on the container instance: the host, not the task's network.
+            steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
+                         f"{name}: on the instance check the plugin is installed and enabled (`docker plugin ls`) and "
+                         "read its errors (`sudo journalctl -u docker`); the task definition's "
+                         "`dockerVolumeConfiguration` (driver, driverOpts, scope, autoprovision) must name a volume "
+                         "the plugin can create, or, with scope shared and autoprovision false, one that already "
+                         "exists (`docker volume ls`)."
+                         + (" Fargate tasks cannot use Docker volume plugins at all: use EFS." if remedy.is_fargate(ev)
+                            else " Install the plugin in the instances' user data so every new instance has it."))
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from the task's subnets.")

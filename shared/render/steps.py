@@ -55,12 +55,22 @@ def is_command(span: str) -> bool:
     return bool(words) and words[0] in SHELL_PROGRAMS and not span.strip().startswith(("{", "["))
 
 
+# `port=$(aws ecs describe-task-definition ...)`: a line that reads a value for the next command.
+_ASSIGN = re.compile(r"^\s*[A-Za-z_]\w*=\$\((?P<cmd>.+)\)\s*$")
+
+
 def commands(step: str) -> list[str]:
-    """The shell commands of a step (inline spans and blocks whose first word is a program)."""
+    """The shell commands of a step (inline spans and blocks whose first word is a program, and the
+    command of a `name=$(...)` line)."""
     out: list[str] = []
     for span in code(step):
         lines = [line for line in span.splitlines() if line.strip()] if "\n" in span else [span]
-        out.extend(line.strip() for line in lines if is_command(line))
+        for line in lines:
+            assign = _ASSIGN.match(line)
+            if assign and is_command(assign.group("cmd")):
+                out.append(assign.group("cmd").strip())
+            elif is_command(line):
+                out.append(line.strip())
     return out
 
 

@@ -154,6 +154,13 @@ MUST_STAY = [
     "    api_token = settings.get_token(name)",
     "Missing `secret_key_base` for 'production' environment, set this string with `bin/rails credentials:edit`",
     'failed to post webhook: Post "https://hooks.slack.com/services/private-webhook-url": dial tcp 54.163.235.119:443',
+    # --password-stdin takes no value: the next word is the registry
+    "aws ecr get-login-password | docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    # a shell variable reference after a secret flag is not the value
+    'aws secretsmanager create-secret --name app/DATABASE_URL --secret-string "$DATABASE_URL"',
+    # a fix step's command in inline code after a secret word
+    "See which secret and variables carry the credentials: `aws ecs describe-task-definition --task-definition "
+    "api:3 --query 'taskDefinition.containerDefinitions[].[name, secrets, environment[].name]'`; compare",
 ]
 
 
@@ -176,6 +183,13 @@ MUST_MASK = [
     ("abcdef123456", "ProxyAuthorization: abcdef123456"),
     ("secretvalue", "HTTP_AUTHORIZATION: secretvalue"),
     ("hunter2", "password: `hunter2`"),
+    # a value in backticks that starts like a command but is not one (no subcommand or option after it)
+    ("aws  hunter2", "password: `aws  hunter2`"),
+    ("aws4life", "token: `aws4life`"),
+    ("$3cr3t-v4lue", "--secret-string $3cr3t-v4lue"),
+    ("s3cr3tv4lue", '--secret-string "s3cr3tv4lue"'),
+    ("hunter2x", "docker login --username AWS --password hunter2x registry.example"),
+    ("sh4dow pass", "password: `sh4dow pass`"),
     ("w0rd", "DB_PASSWORD=p4ss`w0rd"),
     ("T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx", "https://hooks.slack.com/services/T0123ABC/B0456DEF/abcdefghijklmnopqrstuvwx"),
     # a key named like a file's stem, but no file extension: still a key

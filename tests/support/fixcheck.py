@@ -204,6 +204,8 @@ def aws_problems(words: list[str]) -> list[str]:
             if nxt is None or nxt.startswith("--"):
                 out.append(f"aws {cli_service} {command}: {w} has no value")
     required = shape.required_members if shape is not None else []
+    # The CLI fills an idempotency token (ClientToken) itself: required by the API, never by the command.
+    required = [r for r in required if not members[r].metadata.get("idempotencyToken")]
     out += [f"aws {cli_service} {command}: missing --{xform_name(r, '-')}" for r in required if r not in given]
     return out
 
@@ -219,7 +221,7 @@ def _docker_problems(words: list[str]) -> list[str]:
     for i, w in enumerate(words[:-1]):
         if w in ("-p", "--publish"):
             value = words[i + 1]
-            port = r"(?:\d{1,5}|<[^<>]+>)"  # a port, or a placeholder saying which one
+            port = r"(?:\d{1,5}|<[^<>]+>|\$\{?\w+\}?)"  # a port, a placeholder saying which one, a $variable
             if not re.fullmatch(rf"(?:[\d.]+:)?{port}(?::{port})?(?:/(?:tcp|udp))?", value):
                 out.append(f"docker {w} {value}: not a port mapping")
     if len(words) > 1 and words[1] == "run":
@@ -238,11 +240,20 @@ def command_problems(cmd: str) -> list[str]:
         return [f"`{cmd[:80]}`: does not parse ({exc})"]
     if not words:
         return []
-    if words[0] == "aws":
-        return aws_problems(words)
-    if words[0] == "docker":
-        return _docker_problems(words)
-    return []
+    # a pipeline or a list (`aws ecr get-login-password | docker login ...`): check each command of it
+    parts: list[list[str]] = [[]]
+    for w in words:
+        if w in ("|", "||", "&&", ";") or w.startswith((">", "2>")):
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    out: list[str] = []
+    for part in (p for p in parts if p):
+        if part[0] == "aws":
+            out += aws_problems(part)
+        elif part[0] == "docker":
+            out += _docker_problems(part)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,13 +311,29 @@ def policy_problems(doc: Any, f: Finding | None = None) -> list[str]:
                     out.append(f"Resource {r!r} leaves out the region {f.task.region}")
             if service == "secretsmanager" and not _SECRET_ARN_SUFFIX.search(r):
                 out.append(f"Resource {r!r}: a secret ARN ends in -?????? (the six random characters)")
-            if r.endswith("*") and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb",
+            # every resource of one type (`...:*`, `table/*`): the fix says to narrow it, where the error names none
+            every = re.fullmatch(r"(?:[\w-]+[/:])?\*", r.split(":", 5)[5]) is not None
+            if r.endswith("*") and not every and service not in ("secretsmanager", "s3", "logs", "ssm", "kms", "dynamodb",
                                                    "cloudformation", "ses", "bedrock", "ecs", "ecr", "sns", "sqs"):
                 out.append(f"Resource {r!r}: a wildcard the service does not need")
     return out
 
 
 # --------------------------------------------------------------------------------------------------
+def unrunnable(f: Finding) -> list[str]:
+    """Commands and policies that hold a placeholder of ours (any `<...>`, known value or not): they do not run
+    or validate as pasted. A reporter's own placeholder quoted from the evidence is not ours."""
+    quoted = _evidence_text(f)
+    out: list[str] = []
+    for n, step in enumerate(f.remediation, 1):
+        items = steps.commands(step) + [d if isinstance(d, str) else json.dumps(d) for d in steps.policies(step)]
+        for item in items:
+            holes = [m.group(0) for m in steps.PLACEHOLDER.finditer(item) if m.group(0) not in quoted]
+            if holes:
+                out.append(f"step {n}: {', '.join(holes)} in `{item[:100]}`")
+    return out
+
+
 def problems(f: Finding) -> dict[str, list[str]]:
     for_known, bare = placeholder_problems(f)
     cmds: list[str] = []
@@ -316,4 +343,5 @@ def problems(f: Finding) -> dict[str, list[str]]:
             cmds += [f"step {n}: {p}" for p in command_problems(cmd)]
         for doc in steps.policies(step):
             pols += [f"step {n}: {p}" for p in policy_problems(doc, f)]
-    return {"placeholders": for_known, "bare placeholders": bare, "commands": cmds, "policies": pols}
+    return {"placeholders": for_known, "bare placeholders": bare, "commands": cmds, "policies": pols,
+            "placeholders in commands": unrunnable(f)}

@@ -9,6 +9,7 @@ import pytest
 
 from shared import remediation as remedy
 from shared.evidence.model import NetworkFacts
+from shared.render import steps
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence
 
@@ -86,6 +87,12 @@ def test_run_task_leaves_out_an_unknown_security_group_and_names_a_known_one():
     ({"group": "family:digest", "startedBy": "events-rule/daily-digest"}, "schedule"),
     ({"group": "family:migrate", "startedBy": "ecs-deploy"}, "run-task"),
     ({"group": "family:fargate-test", "startedBy": "jenkins-amazon-ecs-plugin"}, "jenkins"),
+    # the cluster Batch creates for a compute environment: <name>_Batch_<uuid>
+    ({"group": "family:nf-task", "startedBy": "2b1ef2b1-7a62-4d67-9bd4-4b0b1e8c1f3a",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/ce-1_Batch_5fcdae08-6c0f-378f-992a-cdd267cbd40a"}, "batch"),
+    # near miss: a cluster merely named like a batch workload is not Batch's
+    ({"group": "family:nightly", "startedBy": "ecs-deploy",
+      "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/nightly_Batch_jobs"}, "run-task"),
 ])
 def test_who_starts_the_task_again(detail, kind):
     ev = evidence([], **detail)
@@ -99,3 +106,101 @@ def test_who_starts_the_task_again(detail, kind):
         assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
     else:
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
+
+
+def test_an_aws_host_dialled_at_a_private_address_points_at_its_interface_endpoint():
+    text = ("failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+            "https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: i/o timeout")
+    assert remedy.private_endpoint(text) == ("logs.us-east-2.amazonaws.com", "10.20.10.16", "com.amazonaws.us-east-2.logs")
+    ecr = ('Head "https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/api/manifests/v42": dial tcp '
+           "172.31.4.9:443: i/o timeout")
+    assert remedy.private_endpoint(ecr)[2] == "com.amazonaws.us-east-1.ecr.dkr"
+    step = remedy.endpoint_unreachable_step(evidence([], launchType="EC2", attachments=[]), text)
+    assert step and "container instances' security group" in step and "NAT" in step
+    for cmd in steps.commands(step):
+        assert command_problems(cmd) == [], cmd
+
+
+@pytest.mark.parametrize("text", [
+    "Post https://logs.us-east-2.amazonaws.com/: dial tcp 52.94.10.3:443: i/o timeout",  # public: no endpoint
+    "dial tcp: lookup logs.us-east-2.amazonaws.com on 10.0.0.2:53: no such host",  # DNS, not the endpoint
+    "Get https://registry.example.org/v2/: dial tcp 10.1.2.3:443: i/o timeout",  # not an AWS service
+])
+def test_near_miss_a_public_address_a_dns_failure_or_another_host_keeps_the_route_advice(text):
+    assert remedy.private_endpoint(text) is None
+
+
+@pytest.mark.parametrize(("ref", "parts"), [
+    ("nginx:latest", (None, "nginx", "latest", None)),
+    ("localhost:5000/app", ("localhost:5000", "app", None, None)),
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/team/api:1.2@sha256:" + "a" * 64,
+     ("111122223333.dkr.ecr.us-east-1.amazonaws.com", "team/api", "1.2", "sha256:" + "a" * 64)),
+    ("grafana/loki:3.0.0", (None, "grafana/loki", "3.0.0", None)),
+])
+def test_image_references_parse_by_dockers_grammar(ref, parts):
+    assert remedy.image_parts(ref) == parts
+
+
+@pytest.mark.parametrize(("ref", "pushes_to_it"), [
+    ("111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", True),  # the task's own ECR
+    ("999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", False),  # another account's
+    ("nginx:1.27", False), ("public.ecr.aws/nginx/nginx:1", False), ("ghcr.io/acme/api:1", False),
+])
+def test_a_rebuild_is_pushed_only_to_the_tasks_own_ecr(ref, pushes_to_it):
+    text = " ".join(remedy.rebuild_for(evidence([]), ref, "linux/arm64"))
+    assert (f"-t {ref} --push" in text) is pushes_to_it
+    for cmd in [c for s in remedy.rebuild_for(evidence([]), ref, "linux/arm64") for c in steps.commands(s)]:
+        assert command_problems(cmd) == [], cmd
+
+
+def test_a_cdk_asset_is_rebuilt_by_cdk_with_its_platform():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-111122223333-us-east-1:9f3c"
+    text = remedy.rebuild_for(evidence([]), ref, "linux/amd64")[0]
+    assert "Platform.LINUX_AMD64" in text and "--push" not in text
+
+
+def test_a_probe_of_a_service_task_uses_the_services_network_configuration_and_a_rerun_does_not_need_it():
+    """A look from inside tests the network path, so it runs in the task's own network (subnets, security groups,
+    public IP: the service's networkConfiguration read as JSON in the command); a plain re-run may take the VPC
+    default group (near miss)."""
+    import shlex
+
+    ev = evidence([], launchType="FARGATE", group="service:api")
+    probe = remedy.probe(ev, "app", "nc -zv -w 5 db 5432")
+    assert command_problems(probe) == [], probe
+    words = shlex.split(probe)
+    value = words[words.index("--network-configuration") + 1]
+    assert value == ("$(aws ecs describe-services --cluster prod --services api --query "
+                     "'services[0].networkConfiguration' --output json)"), value
+    assert "describe-services" not in remedy.run_task(ev)
+    assert remedy.same_network(ev) == "same task definition and network configuration"
+    lone = evidence([], launchType="FARGATE", group="family:migrate", startedBy="ecs-deploy")
+    assert "describe-services" not in remedy.probe(lone, "app", "true") and "default group" in remedy.same_network(lone)
+
+
+def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_repository():
+    """A public/third-party image is rebuilt into an ECR repository of the account; an ECR image of the task
+    is pushed where it was (near miss)."""
+    ev = evidence([])
+    ref, create = remedy.own_repository(ev, "onerahmet/openai-whisper-asr-webservice:latest")
+    assert ref == "111122223333.dkr.ecr.us-east-1.amazonaws.com/openai-whisper-asr-webservice:latest"
+    assert create == "openai-whisper-asr-webservice"
+    assert "create-repository" in remedy.build_for(ev, "nginx:1.25", "linux/arm64")
+    mine = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    assert remedy.own_repository(ev, mine) == (mine, None)
+    assert remedy.build_for(ev, mine, "linux/amd64") == f"`docker buildx build --platform linux/amd64 -t {mine} --push .`"
+
+
+def test_a_local_run_keeps_the_task_definitions_command_argument_by_argument():
+    """`docker run IMAGE "${cmd[@]}"` after reading `command` tab-separated into an array: an argument with a
+    space stays one argument, and no command (null) gives none (not the word None)."""
+    import jmespath
+
+    ev = evidence([], launchType="FARGATE")
+    line = remedy.read_command(ev, "app")
+    assert line.startswith("IFS=$'\\t' read -r -a cmd <<< \"$(aws ecs describe-task-definition")
+    query = line.split("--query \"", 1)[1].split("\" --output", 1)[0]
+    td = {"taskDefinition": {"containerDefinitions": [{"name": "app", "command": ["sh", "-c", "npm start"]}]}}
+    assert jmespath.search(query, td) == ["sh", "-c", "npm start"]
+    assert jmespath.search(query, {"taskDefinition": {"containerDefinitions": [{"name": "app"}]}}) == [""]
+    assert remedy.RUN_COMMAND == '"${cmd[@]}"'

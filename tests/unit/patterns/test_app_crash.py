@@ -197,3 +197,67 @@ def test_unknown_explains_a_bare_sigterm():
 def test_a_java_exception_alone_is_not_labelled_python():
     finding = run(["org.springframework.beans.factory.BeanCreationException: Error creating bean 'x'"], **exited(1))
     assert finding.pattern == ID and finding.facts.get("language") != "python"
+
+
+_SPRING = ["ERROR 1 --- [ restartedMain] o.s.boot.SpringApplication: Application run failed",
+           "java.lang.IllegalArgumentException: port cannot be null",
+           "at org.springframework.util.Assert.notNull(Assert.java:204)"]
+
+
+def test_a_development_only_frame_in_the_trace_is_kept_out_of_the_production_build():
+    finding = run([*_SPRING, "at com.example.dev.DevcontainersContextInitializer.initialize(DevcontainersContextInitializer.java:13)",
+                   "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"])
+    assert finding.pattern == "app-crash"
+    assert "DevcontainersContextInitializer" in finding.remediation[0] and "developmentOnly" in finding.remediation[0]
+
+
+def test_near_miss_an_application_frame_keeps_the_plain_fix_the_error_step():
+    finding = run([*_SPRING, "at com.example.orders.OrdersConfig.init(OrdersConfig.java:13)",
+                   "at org.springframework.boot.SpringApplication.run(SpringApplication.java:307)"])
+    assert finding.remediation[0].startswith("Fix the error")
+
+
+def test_a_refused_localhost_service_with_no_other_container_points_at_the_real_host():
+    finding = run(["Error: connect ECONNREFUSED 127.0.0.1:8126"], **exited(1))
+    assert finding.pattern == "app-crash"
+    assert "port 8126 on localhost" in finding.remediation[0] and "retrying cannot help" in finding.remediation[0]
+
+
+def test_near_miss_a_sidecar_in_the_task_is_waited_for_and_a_remote_refusal_keeps_fix_the_error():
+    detail = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "repo/app:1"},
+                             {"name": "datadog-agent", "lastStatus": "RUNNING", "image": "datadog/agent:7"}]}
+    finding = run(["Error: connect ECONNREFUSED 127.0.0.1:8126"], **detail)
+    assert "dependsOn" in finding.remediation[0] and "`datadog-agent`" in finding.remediation[0]
+    assert run(["Error: connect ECONNREFUSED 10.0.0.5:5672"], **exited(1)).remediation[0].startswith("Fix the error")
+
+
+@pytest.mark.parametrize(("logs", "root"), [
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10) {",
+      '  [cause]: PostgresError: relation "users" already exists'], 'PostgresError: relation "users" already exists'),
+    (['Exception in thread "main" java.lang.IllegalStateException: Failed to start', "\tat app.Main.main(Main.java:9)",
+      "Caused by: java.io.IOException: wrapped", "Caused by: java.net.UnknownServiceException: no codec"],
+     "java.net.UnknownServiceException: no codec"),
+    (["/app/src/db.ts:77", "Error: Failed to apply the migrations.", "    at <anonymous> (/app/src/db.ts:77:10)"], None),
+])
+def test_a_wrapped_error_leads_with_its_innermost_cause(logs, root):
+    """Node `[cause]:` / Java `Caused by:`: step 1 names the innermost cause; near miss: an unwrapped error keeps
+    "fix the error at file:line"."""
+    f = run(logs, **exited(1))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    if root:
+        assert root in f.remediation[0], f.remediation[0]
+    else:
+        assert f.remediation[0].startswith("Fix the error")
+
+
+@pytest.mark.parametrize(("frame", "args"), [("main.main()", True), ("main.(*Server).handle(0xc000010000)", False)])
+def test_a_go_index_panic_in_main_main_points_at_the_tasks_arguments(frame, args):
+    """An index out of range in main.main at start-up: check the command's arguments; near miss: a panic in a
+    request handler keeps the plain fix-the-code step."""
+    logs = ["panic: runtime error: index out of range [1] with length 1", "", "goroutine 1 [running]:", frame,
+            "\t/src/main.go:25 +0x1d5"]
+    f = run(logs, **exited(2))
+    if f.pattern != "app-crash":
+        pytest.skip(f.pattern)
+    assert ("os.Args" in f.remediation[0]) == args, f.remediation[0]

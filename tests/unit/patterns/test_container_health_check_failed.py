@@ -74,3 +74,45 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def _steps(detail):
+    from shared.render import steps as st
+
+    rem = run([], **detail).remediation
+    return rem, [c for s in rem for c in st.commands(s)], [p for s in rem for p in st.placeholders(s)]
+
+
+def test_an_unknown_check_is_read_from_the_task_definition_and_run_next_to_the_app():
+    """No python fallback with <port><path> placeholders: the check is read from the task definition and run
+    with docker exec beside the running image; the image is named for the tool check."""
+    from tests.support.fixcheck import command_problems
+
+    rem, cmds, holes = _steps(unhealthy())
+    text = "\n".join(rem)
+    assert not holes and "python -c" not in text and "urllib" not in text, text
+    assert any(c.startswith("aws ecs describe-task-definition") and "healthCheck.command" in c for c in cmds)
+    assert any(c.startswith("docker exec health-test") for c in cmds)
+    assert all(command_problems(c) == [] for c in cmds), cmds
+
+
+def test_a_container_waiting_on_the_unhealthy_one_is_named_and_a_crashed_one_is_not():
+    """A container with no exit code beside an UNHEALTHY one never started (dependsOn HEALTHY); near miss: a
+    container that exited with a code ran, and is not said to wait."""
+    waiting = {"name": "worker", "lastStatus": "STOPPED", "image": "repo/worker:1"}
+    rem, _, _ = _steps(unhealthy(box(137, "app", healthStatus="UNHEALTHY"), waiting))
+    assert any(s.startswith("worker never started") and "HEALTHY" in s for s in rem), rem
+    rem, _, _ = _steps(unhealthy(box(137, "app", healthStatus="UNHEALTHY"), box(1, "worker")))
+    assert not any("never started" in s for s in rem), rem
+
+
+def test_the_service_connect_proxy_is_not_run_locally_and_the_app_is_not_blamed():
+    """The ECS-managed Service Connect proxy turned UNHEALTHY: its configuration, not a docker run of an image
+    you cannot pull; near miss: an app container keeps the run-the-check step."""
+    proxy = box(0, "ecs-service-connect-Qm7xT", image="ecs-service-connect-agent:interface-v1", healthStatus="UNHEALTHY")
+    f = run([], **unhealthy(box(143, "api", healthStatus="UNKNOWN"), proxy))
+    text = "\n".join(f.remediation)
+    assert f.facts["container"] == "ecs-service-connect-Qm7xT"
+    assert "docker run" not in text and "Service Connect" in f.remediation[0], text
+    f = run([], **unhealthy(box(137, "api", healthStatus="UNHEALTHY")))
+    assert "docker exec health-test" in "\n".join(f.remediation)

@@ -99,3 +99,93 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected, fires):
     assert run(logs, **detail).pattern == expected
     assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires
+
+
+def test_exec_format_of_someone_elses_image_runs_it_where_it_was_built_and_never_pushes_to_it():
+    detail = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                              "image": "onerahmet/openai-whisper-asr-webservice:latest"}],
+              "attributes": [{"name": "ecs.cpu-architecture", "value": "arm64"}]}
+    finding = run(["exec /app/server: exec format error"], **detail)
+    fix = "\n".join(finding.remediation)
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[0]
+    assert "-t onerahmet/" not in fix and "docker image inspect" not in fix
+    assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/onerahmet/openai-whisper-asr-webservice:latest" in fix
+
+
+def test_an_unnamed_entrypoint_is_read_from_the_task_definition_so_the_probe_runs():
+    """No `<the entrypoint ...>` in the probe: the first word of entryPoint (else command) is read first; near
+    miss: a named executable is probed directly."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    unnamed = ('CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:'
+               '348: starting container process caused "exec: \\"docker-entrypoint.sh\\": executable file not found in '
+               '$PATH": unknown')
+    for reason, _named in ((unnamed, None), (OCI + 'exec: "uvicorn": executable file not found in $PATH: unknown',
+                                            "uvicorn")):
+        f = run([], **failed_to_start(reason))
+        if f.facts.get("cause") != "entrypoint-not-found":
+            continue
+        rem = f.remediation
+        assert not any(steps.placeholders(s) for s in rem), rem
+        cmds = [c for s in rem for c in steps.commands(s)]
+        assert all(command_problems(c) == [] for c in cmds), cmds
+        exe = f.facts.get("executable")
+        assert any(("command -v " + exe) in c if exe else '"command -v $exe"' in c for c in cmds), cmds
+        assert any("entryPoint || command" in c for c in cmds) == (exe is None)
+
+
+def test_a_windows_host_os_mismatch_is_a_version_mismatch_not_an_entrypoint_check():
+    reason = ("CannotStartContainerError: Error response from daemon: hcsshim::CreateComputeSystem abc: The container "
+              "operating system does not match the host operating system.")
+    detail = {"stopCode": "TaskFailedToStart", "launchType": "EC2",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "reason": reason,
+                              "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/portal:4.8-ltsc2022"}]}
+    finding = run([], **detail)
+    assert "WINDOWS_SERVER_2022_CORE" in finding.remediation[0] and "docker run" not in finding.remediation[0]
+
+
+def test_near_miss_an_unexplained_start_failure_keeps_the_local_run():
+    detail = {"stopCode": "TaskFailedToStart",
+              "containers": [{"name": "app", "lastStatus": "STOPPED", "image": "repo/app:1",
+                              "reason": "CannotStartContainerError: Error response from daemon: failed to start"}]}
+    finding = run([], **detail)
+    assert finding.pattern == "container-start-failed"
+    assert "docker run" in finding.remediation[0] and "WINDOWS_SERVER" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("launch", "external"), [("EXTERNAL", True), ("FARGATE", False)])
+def test_an_external_host_compares_its_own_architecture_and_gets_no_runtime_platform(launch, external):
+    """ECS Anywhere: uname -m on the host against the image, no runtimePlatform (it does not select external
+    hosts); near miss: Fargate keeps runtimePlatform."""
+    f = run(["exec /usr/local/bin/app: exec format error"], **exited(1), launchType=launch)
+    if f.facts.get("cause") != "exec-format":
+        pytest.skip(str(f.facts))
+    text = "\n".join(f.remediation)
+    assert ("uname -m" in text) == external
+    assert ('"runtimePlatform"' in text) == (not external), text
+
+
+@pytest.mark.parametrize(("reason", "passwd"), [
+    ("CannotStartContainerError: ResourceInitializationError: unable to create new container: mount callback failed "
+     "on /tmp/containerd-mount1: open /tmp/containerd-mount1/etc/passwd: no such file or directory", True),
+    ("CannotStartContainerError: Error response from daemon: unable to find user app: no matching entries in passwd "
+     "file", True),
+    ("CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: "
+     "runc create failed: unable to start container process: exec format error: unknown", False),
+])
+def test_a_user_the_image_cannot_resolve_gets_a_numeric_user_not_a_volume_check(reason, passwd):
+    f = run([], **failed_to_start(reason))
+    if f.pattern != "container-start-failed":
+        pytest.skip(f.pattern)
+    assert ("numeric UID" in f.remediation[0]) == passwd, f.remediation[0]
+
+
+def test_a_non_executable_entrypoint_script_gets_a_no_rebuild_alternative():
+    reason = ('CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create '
+              'failed: runc create failed: unable to start container process: exec: "/entrypoint.sh": permission '
+              'denied: unknown')
+    f = run([], **failed_to_start(reason))
+    if f.facts.get("cause") != "permission":
+        pytest.skip(str(f.facts))
+    assert '"entryPoint": ["sh", "/entrypoint.sh"]' in f.remediation[0] and "chmod +x" in f.remediation[0]

@@ -224,3 +224,66 @@ def test_retry_advice_names_a_service_only_when_one_runs_the_task(group, loop):
     assert finding.pattern == ID
     text = " ".join(finding.remediation)
     assert loop in text and ("crash-loop the service" in text) == group.startswith("service:"), text
+
+
+@pytest.mark.parametrize(("line", "vague"), [
+    (f"Error: P1001: Can't reach database server at `{RDS}`:`3306`", True),
+    ("goose run: dial tcp 10.0.20.65:5432: connect: connection timed out", False),
+])
+def test_cant_reach_is_not_called_a_timeout(line, vague):
+    """P1001 "Can't reach" gives no connection, for a timeout, a refusal or a name that does not resolve alike:
+    no "packets get no answer"; a real `connection timed out` keeps the timeout wording (near miss)."""
+    f = run([line], **exited(1))
+    text = " ".join([f.title, f.summary, *f.remediation])
+    assert ("get no answer" in text) == (not vague), text
+    assert ("no connection was made" in f.summary.lower()) == vague
+    assert "security group" in f.remediation[0]
+
+
+def test_an_auth_failure_names_no_port_the_evidence_does_not_give():
+    f = run(['org.postgresql.util.PSQLException: FATAL: password authentication failed for user "app"'], **exited(1))
+    assert f.pattern == ID and "5432" not in f.title + f.summary, (f.title, f.summary)
+    f = run([f'FATAL: password authentication failed for user "app" (host {RDS}, port 6432)'], **exited(1))
+    assert f.pattern == ID
+
+
+def test_localhost_with_no_database_container_points_at_the_real_host_and_does_not_retry():
+    finding = run(["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"])
+    fix = "\n".join(finding.remediation)
+    assert "`MONGO_URL`" in finding.remediation[0] and "retrying cannot help" in finding.remediation[0]
+    assert "backoff" not in fix
+
+
+def test_near_miss_localhost_with_the_database_container_in_the_task_waits_for_it():
+    detail = {"containers": [box(1, "app"), box(None, "db", image="mongo:7")]}
+    finding = run(["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"], **detail)
+    assert "`db`" in finding.remediation[0] and "dependsOn" in finding.remediation[0]
+    assert "backoff" in "\n".join(finding.remediation)
+
+
+@pytest.mark.parametrize(("line", "retry"), [
+    ("MongoNetworkError: failed to connect to server [127.0.0.1:27017] on first connect [Error: connect ECONNREFUSED "
+     "127.0.0.1:27017]", False),
+    (f"psycopg2.OperationalError: could not translate host name \"{RDS}\" to address: Name or service not known", False),
+    (f"psycopg2.OperationalError: could not connect to server: Connection refused Is the server running on host "
+     f"\"{RDS}\" and accepting TCP/IP connections on port 5432?", True),
+])
+def test_retry_advice_only_where_a_retry_can_succeed(line, retry):
+    """A database on localhost with none in the task, or a name that does not resolve, never comes up by
+    retrying; a refused remote server may (near miss)."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID
+    assert any("retry the first connection" in s for s in f.remediation) == retry, f.remediation
+
+
+@pytest.mark.parametrize(("line", "refused"), [
+    ("Error connecting to Redis on cache.abc.0001.euw2.cache.amazonaws.com:6379 (Errno::ECONNREFUSED)", True),
+    (f"dial tcp {RDS}:5432: connect: connection timed out", False),
+])
+def test_a_refusal_is_never_blamed_on_a_security_group(line, refused):
+    """Security groups drop (timeout); a refusal is an answer: no "check the security group admits" for it; near
+    miss: a timeout keeps the security group step."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID
+    text = "\n".join(f.remediation)
+    assert ("security group must admit" in text or "security group admits" in text) == (not refused), text

@@ -6,7 +6,7 @@ import pytest
 
 from shared.patterns.disk_full import PATTERN
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import assert_finding, box, failed_to_start
+from tests.unit.patterns.common import assert_finding, box, exited, failed_to_start
 
 ID = "disk-full"
 LAYER = ("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/86/fs/usr/local/lib/python3.10/"
@@ -127,3 +127,38 @@ def test_a_jenkins_agent_is_changed_in_its_agent_template_not_run_again():
     assert_finding(finding, ID)
     text = " ".join(finding.remediation)
     assert "run-task" not in text and "agent template" in text, text
+
+
+@pytest.mark.parametrize(("logs", "data_path"), [
+    (["ERROR: Exception when saving file: /pgdata/main/patroni.dynamic.json",
+      "OSError: [Errno 28] No space left on device"], True),
+    (["OSError: [Errno 28] No space left on device"], False),
+])
+def test_a_full_data_path_on_ec2_finds_its_file_system_before_blaming_docker_storage(logs, data_path):
+    """A named path on EC2: which file system holds it (mountPoints, df) first; near miss: no path keeps the
+    Docker storage step first."""
+    f = run(logs, **exited(1), launchType="EC2")
+    if f.pattern != "disk-full":
+        pytest.skip(f.pattern)
+    assert ("mountPoints" in f.remediation[0]) == (data_path and bool(f.facts.get("path"))), f.remediation
+    if not f.facts.get("path"):
+        assert "docker system df" in f.remediation[0]
+
+
+@pytest.mark.parametrize("path", ["/var/lib/postgresql/data/base/16384/2619", "/pgdata/main/pg_wal/000000010000",
+                                  "/data/wal/00001900"])
+def test_a_full_data_directory_grows_its_volume_not_the_image_cache(path):
+    logs = [f"OSError: [Errno 28] No space left on device: '{path}'"]
+    finding = run(logs, launchType="EC2", attachments=[])
+    fix = "\n".join(finding.remediation)
+    assert "mountPoints" in finding.remediation[0] and "write-ahead log" in fix
+    assert "docker system df" not in fix and "ECS_IMAGE_CLEANUP" not in fix and "du -xh" not in fix
+    assert "docker storage" not in finding.summary.lower()
+
+
+def test_near_miss_temp_files_on_an_instance_keep_the_docker_storage_advice():
+    logs = ["OSError: [Errno 28] No space left on device: '/tmp/upload-1/part.bin'"]
+    finding = run(logs, launchType="EC2", attachments=[])
+    fix = " ".join(finding.remediation)
+    # /tmp is no data directory: the Docker storage stays in the advice (after finding the file system behind it)
+    assert "docker system df" in fix and "not Docker's image cache" not in fix

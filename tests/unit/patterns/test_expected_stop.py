@@ -98,3 +98,34 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected, fires):
     assert run(logs, **detail).pattern == expected
     assert (PATTERN.match(evidence(logs, **detail)) is not None) is fires
+
+
+def test_a_user_stop_says_where_to_find_who_and_a_killed_log_router_is_explained():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], stoppedReason="Task stopped by user", stopCode="UserInitiated", containers=[box(143, "app")])
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    assert any("StopTask" in s for s in f.remediation)
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    f = run([], stoppedReason="Essential container in task exited", stopCode="EssentialContainerExited",
+            containers=[box(0, "etl"), box(137, "log_router", image="amazon/aws-for-fluent-bit:stable")])
+    if f.pattern == ID:
+        assert any(s.startswith("log_router exited 137") for s in f.remediation), f.remediation
+
+
+_DEPLOY = {"stoppedReason": "Scaling activity initiated by (deployment ecs-svc/0987654321)",
+           "stopCode": "ServiceSchedulerInitiated"}
+
+
+def test_a_non_zero_exit_from_a_wrapper_after_sigterm_is_explained_as_the_signal():
+    logs = ["- Gracefully stopping, waiting for requests to finish", "- Goodbye!",
+            "bundler: failed to load command: puma (/app/bin/puma)"]
+    finding = run(logs, **_DEPLOY, containers=[box(1)])
+    assert finding.pattern == ID and "SIGTERM" in finding.remediation[0] and "exit code 1" in finding.remediation[0]
+
+
+def test_near_miss_a_clean_143_is_just_nothing_to_fix():
+    finding = run(["- Goodbye!"], **_DEPLOY, containers=[box(143)])
+    assert finding.remediation[0] == "Nothing to fix."

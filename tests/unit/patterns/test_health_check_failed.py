@@ -186,11 +186,33 @@ def test_nearest_neighbour(logs, detail, expected):
     assert PATTERN.match(evidence(logs, **detail)) is None
 
 
-@pytest.mark.parametrize(("logs", "mapping"), [
-    ([], "-p '<the port the app listens on>:<the port the app listens on>'"),
-    (["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], "-p 8000:8000"),
+@pytest.mark.parametrize(("logs", "mapping", "reads"), [
+    ([], '-p "$port:$port"', ("port=$(aws ecs describe-task-definition", "path=$(aws elbv2 describe-target-groups")),
+    (["INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"], "-p 8000:8000",
+     ("path=$(aws elbv2 describe-target-groups",)),
 ], ids=["port-unknown", "port-known"])
-def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping):
+def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping, reads):
+    """An unknown port or health path is read (task definition, target group) in the same block, so the
+    block runs as pasted; a port the log gives is used as is (near miss)."""
+    from shared.render import steps
+
     step = next(s for s in run(logs, **elb_failed()).remediation if s.startswith("Test locally"))
-    docker = step.split("`")[1]
-    assert mapping in docker and command_problems(docker) == [], docker
+    assert not steps.placeholders(step), step
+    block = step.split("```")[1]
+    docker = next(line for line in block.splitlines() if line.startswith("docker run"))
+    assert mapping in docker and "-d --name health-test" in docker
+    assert all(any(line.startswith(r) for line in block.splitlines()) for r in reads), block
+    assert ("port=$(" in block) == (mapping.startswith('-p "$'))
+    cmds = steps.commands(step)
+    assert any(c.startswith("curl") and "--retry-connrefused" in c for c in cmds)
+    assert all(command_problems(c) == [] for c in cmds), cmds
+
+
+def test_no_health_path_is_invented_when_the_evidence_gives_none():
+    """A 404 with no path in the evidence: no "/health" stated as the target group's path (it is read from the
+    target group); near miss: a path the log shows is named."""
+    f = run(["Task failed ELB health checks in target-group ... Health checks failed with these codes: [404]"],
+            **elb_failed())
+    text = " ".join([f.summary, *f.remediation])
+    if f.facts.get("cause") == "path-not-found":
+        assert "/health" not in text.replace("HealthCheckPath", ""), text

@@ -221,3 +221,53 @@ def test_placeholders_a_reporter_put_in_the_arns_are_kept():
                    "dynamodb:GetItem on resource: arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/orders"], **exited(1))
     assert_finding(finding, ID, {"action": "dynamodb:GetItem", "role": "app-task",
                                  "principal": "arn:aws:sts::{ACCOUNT_ID}:assumed-role/app-task/abc"})
+
+
+@pytest.mark.parametrize(("line", "resource"), [
+    ("botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage operation: "
+     "Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied.", None),
+    (f"AccessDenied: User `arn:aws:sts::{ACCT}:assumed-role/mailer-task/abc' is not authorized to perform "
+     f"`ses:SendEmail' on resource `arn:aws:ses:us-east-1:{ACCT}:configuration-set/default'", ":identity/*"),
+    (DDB, f"arn:aws:dynamodb:us-east-1:{ACCT}:table/orders"),
+])
+def test_a_resource_no_evidence_names_is_a_wildcard_to_narrow_never_a_placeholder(line, resource):
+    """The statement and put-role-policy run as pasted: an unnamed resource (an SES sending identity, a queue
+    the error leaves out) becomes that type's wildcard with a note to narrow it; a named one stays exact."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems, policy_problems
+
+    rem = run([line], **exited(1)).remediation
+    text = "\n".join(rem)
+    assert not any(steps.placeholders(s) for s in rem), text
+    docs = [d for s in rem for d in steps.policies(s)]
+    assert docs and all(policy_problems(d) == [] for d in docs), docs
+    assert all(command_problems(c) == [] for s in rem for c in steps.commands(s))
+    if resource:
+        assert resource in text
+    assert ("narrow it" in text) == (resource != DDB.split("resource: ")[1].split(" ")[0]), text
+
+
+def test_an_unnamed_caller_is_the_task_role_and_on_ec2_the_instance_role_fallback_is_said():
+    line = ('level=fatal msg="AccessDeniedException: User: assumed-role X is not authorized to perform: '
+            'ecs:ListClusters status code: 400"')
+    finding = run([line], launchType="EC2", attachments=[])
+    assert finding.facts.get("role_kind") == "unknown"
+    assert "taskDefinition.taskRoleArn" in finding.remediation[0]
+    assert "container instance role" in finding.remediation[0]
+
+
+def test_near_miss_a_named_task_role_is_named_as_it_is():
+    finding = run([DDB])
+    assert "orders-api-task-role" in finding.remediation[0] and "taskDefinition.taskRoleArn" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize("env", [True, False])
+def test_keys_from_the_environment_are_removed_first(env):
+    """"Found credentials in environment variables": the caller is the keys' IAM user, so remove them first;
+    near miss: without that line the statement for the role comes first."""
+    logs = (["[INFO] Found credentials in environment variables."] if env else []) + [
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage operation: "
+        "Access to the resource https://sqs.eu-west-3.amazonaws.com/ is denied."]
+    f = run(logs, **exited(1))
+    assert f.pattern == ID
+    assert ("AWS_ACCESS_KEY_ID" in f.remediation[0]) == env, f.remediation

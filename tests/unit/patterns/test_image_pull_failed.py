@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.image_pull_failed import PATTERN
+from tests.support.fixcheck import problems
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import IMAGE, assert_finding, box, failed_to_start
 
@@ -165,3 +166,115 @@ def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():
                                     f"{ECR}/v2/: net/http: request canceled while waiting for connection "
                                     "(Client.Timeout exceeded while awaiting headers)"))
     assert "ecr.dkr" in " ".join(ecr.remediation)
+
+
+# -------------------------------------------------------------------------------------------------
+# Platform: an image of someone else is never rebuilt and pushed to; an OS mismatch is not a CPU one
+# -------------------------------------------------------------------------------------------------
+_NO_AMD64 = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not "
+             "contain descriptor matching platform 'linux/amd64'.")
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def test_pull_image_manifest_is_not_read_as_the_image_name():
+    finding = run([], **failed_to_start(_NO_AMD64))
+    assert finding.facts["image"] == IMAGE
+    assert "-t manifest" not in _fix(finding)
+
+
+def test_own_ecr_image_is_rebuilt_into_its_repository_and_rolled_out_as_a_new_revision():
+    finding = run([], **failed_to_start(_NO_AMD64))
+    assert f"docker buildx build --platform linux/amd64 -t {IMAGE} --push ." in finding.remediation[0]
+    assert '"cpuArchitecture": "ARM64"' in finding.remediation[1]
+    assert "--task-definition orders-api" in finding.remediation[-1]  # not --force-new-deployment
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+@pytest.mark.parametrize("image", ["nginx:1.27", "grafana/loki:3.0.0",
+                                   "999988887777.dkr.ecr.us-east-1.amazonaws.com/shared/base:1"])
+def test_someone_elses_image_is_never_pushed_to(image):
+    finding = run([], **failed_to_start(_NO_AMD64, box(None, image=image)))
+    fix = _fix(finding)
+    assert f"-t {image}" not in fix and f"-t docker.io/{image}" not in fix
+    assert '"cpuArchitecture": "ARM64"' in finding.remediation[0]
+    assert f"docker buildx imagetools inspect {image}" in fix
+    assert "-t 111122223333.dkr.ecr.us-east-1.amazonaws.com/" in fix  # a copy goes to the team's own ECR
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch():
+    reason = ("CannotPullContainerError: Error response from daemon: no matching manifest for windows/amd64 "
+              "10.0.17763 in the manifest list entries")
+    detail = failed_to_start("Essential container in task exited", box(None, image="nginx:latest", reason=reason),
+                             launchType="EC2")
+    finding = run([], **detail)
+    fix = _fix(finding)
+    assert "attribute:ecs.os-type == linux" in finding.remediation[0]
+    assert "buildx" not in fix and "cpuArchitecture" not in fix and "Windows Server 2019" in fix
+
+
+def test_a_windows_image_on_linux_runs_on_windows():
+    reason = ('CannotPullContainerError: image operating system "windows" cannot be used on this platform')
+    detail = failed_to_start(reason, box(None, image="mcr.microsoft.com/dotnet/framework/aspnet:4.8"))
+    finding = run([], **detail)
+    assert "WINDOWS_SERVER" in finding.remediation[0] and "buildx" not in _fix(finding)
+
+
+def test_near_miss_linux_arm64_missing_on_a_linux_host_stays_an_architecture_fix():
+    reason = "CannotPullContainerError: no matching manifest for linux/arm64/v8 in the manifest list entries"
+    finding = run([], **failed_to_start(reason, box(None, image="nginx:1.27")))
+    assert '"cpuArchitecture": "X86_64"' in finding.remediation[0] and "ecs.os-type" not in _fix(finding)
+
+
+def test_a_windows_image_of_another_windows_version_is_a_version_mismatch():
+    reason = "CannotPullContainerError: a Windows version 10.0.18363-based image is incompatible with a 10.0.17763 host"
+    finding = run([], **failed_to_start(reason, box(None, image="registry.example.com/svc:1"), launchType="EC2"))
+    assert "Windows Server 2019" in finding.remediation[0] and "cpuArchitecture" not in _fix(finding)
+
+
+def test_a_linux_image_on_a_windows_instance_is_an_os_mismatch_not_a_cpu_one():
+    """"no matching manifest for windows/amd64": run on Linux instances, no rebuild for another CPU; near miss:
+    "descriptor matching platform 'linux/amd64'" builds for linux/amd64 and rolls out a new revision."""
+    win = ("CannotPullContainerError: Error response from daemon: no matching manifest for windows/amd64 10.0.17763 in "
+           "the manifest list entries")
+    f = run([], **failed_to_start(win, box(None, image="nginx:latest")))
+    text = "\n".join(f.remediation)
+    assert "ecs-os-type" in text.replace(".", "-") and "buildx" not in text, text
+    lin = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+           "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(lin), group="service:web")
+    text = "\n".join(f.remediation)
+    assert "--platform linux/amd64" in text and "--task-definition" in text and "--force-new-deployment" in text, text
+
+
+def test_a_word_of_the_message_is_not_shown_as_the_image():
+    """"pull image manifest has been retried": the title names the container's image, not "manifest"."""
+    reason = ("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain "
+              "descriptor matching platform 'linux/amd64'")
+    f = run([], **failed_to_start(reason))
+    assert IMAGE in f.title and "manifest (" not in f.title, f.title
+
+
+@pytest.mark.parametrize(("image", "latest"), [("elasticsearch", True), ("elasticsearch:8.13.0", False)])
+def test_a_missing_latest_tag_is_pinned_and_a_missing_version_is_checked(image, latest):
+    reason = f"CannotPullContainerError: Error response from daemon: manifest for {image}{'' if ':' in image else ':latest'} not found: manifest unknown: manifest unknown"
+    f = run([], **failed_to_start(reason, box(None, image=image)))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert ("pin a version tag" in f.remediation[0]) == latest, f.remediation[0]
+
+
+def test_a_reference_the_reporter_masked_falls_back_to_the_events_image():
+    reason = ('CannotPullContainerError: inspect image has been retried 1 time(s): failed to resolve ref "xxxxx.xxx": '
+              "unexpected status code [manifests 6981141]: 403 Forbidden")
+    finding = run([], **failed_to_start(reason))
+    assert finding.facts["image"] == IMAGE and "ECR pull permissions" in finding.remediation[0]
+
+
+def test_near_miss_a_real_reference_in_the_message_is_kept():
+    reason = ('CannotPullContainerError: failed to resolve ref "docker.io/acme/xapp:1": pull access denied')
+    finding = run([], **failed_to_start(reason, box(None, image="acme/xapp:1")))
+    assert finding.facts["image"] == "docker.io/acme/xapp:1"

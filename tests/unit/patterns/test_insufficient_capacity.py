@@ -69,3 +69,20 @@ def test_a_quota_is_sent_to_service_quotas_not_to_more_subnets():
     finding = run([], **failed_to_start("You've reached the limit on the number of vCPUs you can run concurrently"))
     assert "service-quotas" in finding.remediation[0]
     assert not any("Availability Zone" in step for step in finding.remediation)
+
+
+@pytest.mark.parametrize(("reason", "zero"), [
+    ("unable to place a task because no container instance met all of its requirements. Reason: No Container "
+     "Instances were found in your cluster", True),
+    ("unable to place a task because no container instance met all of its requirements. The closest matching "
+     "container-instance 0123456789abcdef has insufficient memory available.", False),
+])
+def test_a_cluster_with_no_instances_gets_join_checks_not_resizing(reason, zero):
+    """Zero instances: check they join the cluster (agent, ECS_CLUSTER, role), not "reduce cpu/memory" or
+    placement constraints; an instance short of memory keeps the resizing advice (near miss)."""
+    f = run([], **failed_to_start(reason))
+    text = "\n".join(f.remediation)
+    assert ("ECS_CLUSTER=" in text) == zero, text
+    assert ("reduce the task" in text) == (not zero)
+    assert not (zero and "placement constraints" in text)
+    assert "free container instances" not in text

@@ -114,3 +114,64 @@ def test_the_statement_grants_the_action_the_reason_names_as_denied():
     grant = next(s for s in finding.remediation if "EXECUTION role" in s)
     assert '"Action": ["logs:CreateLogGroup"]' in grant and "CreateLogStream" not in grant, grant
     assert any("aws logs create-log-group --log-group-name /ecs/orders-api" in s for s in finding.remediation)
+
+
+def test_logs_resolved_to_a_private_address_opens_the_endpoint_not_a_nat_route():
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              "\"https://logs.us-east-1.amazonaws.com/\": dial tcp 10.0.1.2:443: i/o timeout : exit status 1")
+    finding = run([], **failed_to_start(reason))
+    assert finding.remediation[0].startswith("`logs.us-east-1.amazonaws.com` resolved to 10.0.1.2")
+    assert "the task's security group" in finding.remediation[0]
+    assert not any("awslogs-region" in s for s in finding.remediation)
+
+
+def test_near_miss_a_public_address_still_needs_a_route_out():
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              "\"https://logs.us-east-1.amazonaws.com/\": dial tcp 52.46.1.2:443: i/o timeout : exit status 1")
+    finding = run([], **failed_to_start(reason))
+    assert "NAT gateway" in finding.remediation[0] and "resolved to" not in finding.remediation[0]
+
+
+def test_an_unknown_log_group_is_read_from_the_task_definition_so_the_commands_run_as_pasted():
+    """No `<the awslogs-group ...>` inside a command or an ARN: the create command reads the group from the
+    task definition first, the statement grants the account's groups; a known group is named (near miss)."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems, policy_problems
+
+    denied = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log group: AccessDeniedException: User: arn:aws:sts::[redacted]:"
+              "assumed-role/x-ecs-task-execution-role/abc is not authorized to perform: logs:CreateLogGroup on "
+              "resource: arn:aws:logs:us-east-1:[redacted]:log-group:[redacted]:log-stream: because no "
+              "identity-based policy allows the logs:CreateLogGroup action : exit status 1")
+    for reason in (denied, POSITIVES[0].values[0]):
+        ev = evidence([], **failed_to_start(reason))
+        m = PATTERN.match(ev)
+        assert m is not None
+        rem = PATTERN.explain(m, ev).remediation
+        assert not any(steps.placeholders(s) for s in rem), rem
+        cmds = [c for s in rem for c in steps.commands(s)]
+        assert any(c.startswith("aws ecs describe-task-definition") and "awslogs-group" in c for c in cmds), cmds
+        assert any('--log-group-name "$group"' in c for c in cmds)
+        assert all(command_problems(c) == [] for c in cmds), cmds
+        assert all(policy_problems(d) == [] for s in rem for d in steps.policies(s))
+    ev = evidence([], **failed_to_start(POSITIVES[1].values[0]))
+    m = PATTERN.match(ev)
+    assert m is not None
+    rem = "\n".join(PATTERN.explain(m, ev).remediation)
+    assert "log-group:/ecs/orders-api:*" in rem and "describe-task-definition" not in rem
+
+
+@pytest.mark.parametrize(("ip", "endpoint_exists"), [("10.20.10.16", True), ("52.94.133.131", False)])
+def test_a_timeout_to_a_private_logs_address_is_the_endpoints_security_group(ip, endpoint_exists):
+    """The logs endpoint resolved to a private address: an interface endpoint exists, its security group drops
+    443; near miss: a public address keeps the NAT / endpoint advice."""
+    reason = ("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+              "failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post "
+              f"\"https://logs.us-east-1.amazonaws.com/\": dial tcp {ip}:443: i/o timeout : exit status 1")
+    f = run([], **failed_to_start(reason))
+    assert f.facts.get("cause") == "network"
+    first = f.remediation[0]
+    assert ("endpoint's security group" in first) == endpoint_exists, first
+    assert ("NAT gateway" in first) == (not endpoint_exists)

@@ -146,3 +146,106 @@ def test_a_gem_built_for_another_platform_gets_the_lockfile_platform_fix():
     finding = run(["Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems (Bundler::GemNotFound)"],
                   **exited(1))
     assert "bundle lock --add-platform x86_64-linux" in "\n".join(finding.remediation)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("org.springframework.boot.loader.JarLauncher", "org.springframework.boot.loader.launch.JarLauncher"),
+    ("org.springframework.boot.loader.launch.PropertiesLauncher", "org.springframework.boot.loader.PropertiesLauncher"),
+])
+def test_a_spring_boot_launcher_of_another_boot_version_fixes_the_start_command(old, new):
+    finding = run([f"Error: Could not find or load main class {old}",
+                   f"Caused by: java.lang.ClassNotFoundException: {old}"])
+    assert finding.pattern == "missing-dependency"
+    assert f"`{new}`" in finding.remediation[0] and "entryPoint, command" in finding.remediation[0]
+    assert "fat/uber" not in "\n".join(finding.remediation) and "build is missing" not in finding.summary
+
+
+def test_near_miss_another_missing_class_keeps_the_classpath_advice():
+    finding = run(["Caused by: java.lang.ClassNotFoundException: org.springframework.boot.SpringApplication"])
+    assert "fat/uber JAR" in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("line", "fix", "not_fix"), [
+    ("Class 'Redis' not found", "pecl install redis && docker-php-ext-enable redis", "composer install"),
+    ('PHP Fatal error:  Uncaught Error: Class "ZipArchive" not found in /var/www/app.php:3',
+     "docker-php-ext-install zip", "composer install"),
+    ("Class 'App\\Services\\Billing' not found", "composer install", "pecl"),
+])
+def test_a_php_class_of_an_extension_installs_the_extension(line, fix, not_fix):
+    """A class an extension provides (Redis, ZipArchive) means the extension; near miss: an app class means the
+    Composer autoloader."""
+    f = run([line], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f"not matched as {ID}: {f.pattern}")
+    assert fix in f.remediation[0] and not_fix not in f.remediation[0], f.remediation[0]
+
+
+@pytest.mark.parametrize(("version", "image"), [
+    ("3.0.0", "mcr.microsoft.com/dotnet/core/aspnet:3.0"), ("6.0.0", "mcr.microsoft.com/dotnet/aspnet:6.0"),
+])
+def test_dotnet_core_images_below_5_live_under_dotnet_core(version, image):
+    line = (f"The framework 'Microsoft.AspNetCore.App', version '{version}' was not found.")
+    f = run([line, "  - The following frameworks were found:", "      5.0.1 at [/usr/share/dotnet/shared/Microsoft.AspNetCore.App]"],
+            **exited(150))
+    assert f.pattern == ID and image in f.remediation[0], f.remediation
+
+
+@pytest.mark.parametrize(("cls", "moved"), [
+    ("org.springframework.boot.loader.JarLauncher", True), ("com.example.billing.Main", False),
+])
+def test_spring_boots_moved_launcher_is_renamed_not_added_to_the_build(cls, moved):
+    """Spring Boot 3.2 moved its launcher: name the new class; near miss: an app class keeps the classpath step."""
+    f = run([f"Error: Could not find or load main class {cls}",
+             f"Caused by: java.lang.ClassNotFoundException: {cls}"], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    assert ("org.springframework.boot.loader.launch.JarLauncher" in f.remediation[0]) == moved, f.remediation[0]
+
+
+@pytest.mark.parametrize(("line", "version"), [
+    ("./api: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by ./api)", True),
+    ("./api: error while loading shared libraries: libssl.so.3: cannot open shared object file: No such file or "
+     "directory", False),
+])
+def test_a_glibc_symbol_version_means_a_newer_base_not_a_package(line, version):
+    """`GLIBC_2.34' not found: build and run on the same base / a newer release; near miss: a missing shared
+    library is a package to install."""
+    f = run([line], **exited(1))
+    if f.pattern != ID:
+        pytest.skip(f.pattern)
+    first = f.remediation[0]
+    assert ("same base" in first) == version and ("Install the OS package" in first) == (not version), first
+
+
+@pytest.mark.parametrize(("module", "package"), [("dotenv", "python-dotenv"), ("corsheaders", "django-cors-headers"),
+                                                 ("requests", None)])
+def test_a_python_module_whose_package_is_named_otherwise_names_the_package(module, package):
+    f = run(["Traceback (most recent call last):", '  File "/app/main.py", line 1, in <module>',
+             f"ModuleNotFoundError: No module named '{module}'"], **exited(1))
+    assert f.pattern == ID
+    assert (f"Add `{package}`" in f.remediation[0]) if package else "the names differ" not in f.remediation[0]
+
+
+def test_an_app_run_by_yarn_installs_with_yarn():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "error Command failed with exit code 1.",
+                   "info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command."])
+    assert "yarn install --production" in finding.remediation[0] and "npm ci" not in finding.remediation[0]
+
+
+def test_near_miss_an_app_run_by_npm_installs_with_npm():
+    finding = run(["Error: Cannot find module 'express'", "    at Function.Module._resolveFilename (module.js:538:15)",
+                   "npm ERR! code ELIFECYCLE"])
+    assert "npm ci --omit=dev" in finding.remediation[0]
+
+
+def test_a_module_required_from_a_sub_folder_mentions_its_own_install():
+    finding = run(["Error: Cannot find module 'express'",
+                   "    at Object.<anonymous> (/app/metrics/index.js:2:17)"])
+    assert "`/app/metrics`" in finding.remediation[0]
+
+
+def test_near_miss_a_module_required_from_the_app_root_or_its_build_folder_does_not():
+    for frame in ("/app/index.js:2:17", "/app/dist/main.js:2:17"):
+        finding = run(["Error: Cannot find module 'express'", f"    at Object.<anonymous> ({frame})"])
+        assert "own install" not in finding.remediation[0], frame

@@ -238,3 +238,39 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+@pytest.mark.parametrize(("line", "variable"), [
+    ("thread 'tokio-runtime-worker-0' panicked at 'User env var should exist: NotPresent'", "USER"),
+    ("thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: NotPresent', src/main.rs:5:37", None),
+])
+def test_a_panic_that_names_the_variable_in_words_is_set_by_name(line, variable):
+    """"User env var should exist" names the variable (USER): set it; near miss: a bare NotPresent names none and
+    keeps the compare-the-variables step."""
+    f = run([line], **exited(101))
+    assert f.pattern == "missing-env-var"
+    text = "\n".join(f.remediation)
+    if variable:
+        assert f'"name": "{variable}"' in f.remediation[0] and "does not name" not in f.title, (f.title, text)
+    else:
+        assert "does not name" in f.title and "compare them" in f.remediation[0]
+
+
+@pytest.mark.parametrize(("var", "secret"), [("DATABASE_URL", True), ("FEATURE_FLAGS_TABLE", False)])
+def test_a_sensitive_variable_is_stored_under_a_name_the_fix_gives_so_nothing_is_left_to_fill_in(var, secret):
+    """create-secret from the shell's own variable, valueFrom and the execution-role grant all name
+    <family>/<VAR>; near miss: a plain variable is an environment entry whose value only the team knows."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems, policy_problems
+
+    f = run([f"RuntimeError: environment variable {var} is missing."], **exited(1))
+    assert f.pattern == "missing-env-var" and f.facts.get("variable") == var
+    text = "\n".join(f.remediation)
+    cmds = [c for s in f.remediation for c in steps.commands(s)]
+    assert all(command_problems(c) == [] for c in cmds), cmds
+    assert all(policy_problems(d) == [] for s in f.remediation for d in steps.policies(s))
+    if secret:
+        assert f'--secret-string "${var}"' in text and f"/{var}-??????" in text, text
+        assert "<" not in f.remediation[0], f.remediation[0]
+    else:
+        assert "create-secret" not in text and f"<the value of {var}>" in text

@@ -135,3 +135,28 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+_SQS = ("com.amazonaws.SdkClientException: Unable to execute HTTP request: Connect to sqs.us-east-1.amazonaws.com:443 "
+        "[sqs.us-east-1.amazonaws.com/{ip}] failed: connect timed out")
+
+
+def test_an_aws_endpoint_at_a_private_address_opens_its_interface_endpoint_first():
+    finding = run([_SQS.format(ip="10.0.1.5")])
+    assert finding.pattern == "network-egress-blocked"
+    assert "com.amazonaws.us-east-1.sqs" in finding.remediation[0] and "resolved to 10.0.1.5" in finding.remediation[0]
+    assert not any("NAT gateway" in s for s in finding.remediation)
+
+
+def test_near_miss_a_public_address_keeps_the_route_advice():
+    finding = run([_SQS.format(ip="52.46.1.2")])
+    assert "resolved to" not in "\n".join(finding.remediation)
+
+
+def test_no_host_or_port_is_asserted_when_the_log_names_none():
+    """A timeout with no host in the log, after a public pull through the same ENI: no invented "host:443"."""
+    f = run(["TypeError: fetch failed", "  [cause]: ConnectTimeoutError: Connect Timeout Error", "  code: 'UND_ERR_CONNECT_TIMEOUT'"],
+            **exited(1, image="someone/app:latest"), pullStoppedAt="2024-01-01T00:00:10Z")
+    if f.pattern != "network-egress-blocked":
+        pytest.skip(f.pattern)
+    assert ":443" not in f.remediation[0] and "TCP 443" not in f.remediation[0], f.remediation[0]

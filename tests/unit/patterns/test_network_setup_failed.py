@@ -73,3 +73,24 @@ def test_a_step_functions_task_is_not_told_about_a_service():
     text = " ".join(finding.remediation)
     assert "service" not in text, text
     assert "re-run the Step Functions execution" in text
+
+
+def test_an_instance_out_of_eni_slots_gets_no_subnet_steps():
+    """The instance's ENI slots, not the subnet: no free-address or more-subnets steps; near miss: a subnet out of
+    addresses keeps them."""
+    text = "\n".join(run([], **failed_to_start("Unable to attach network interface to unused device index.")).remediation)
+    assert "AvailableIpAddressCount" not in text and "subnets" not in text, text
+    text = "\n".join(run([], **failed_to_start("ResourceInitializationError: failed to configure ENI: subnet "
+                                               "subnet-0a1b2c3d4e5f60718 does not have enough free addresses")).remediation)
+    assert "AvailableIpAddressCount" in text
+
+
+def test_a_failure_without_a_reason_is_retried_first_by_its_launcher():
+    """"netplugin failed with no error message": retry first (the Step Functions Retry here), subnet checks after;
+    never a service scheduler for a task no service runs."""
+    reason = "ResourceInitializationError: failed to configure ENI: failed to setup regular eni: netplugin failed with no error message"
+    f = run([], **failed_to_start(reason), group="family:rails-batch", startedBy="AWS Step Functions")
+    assert "Retry" in f.remediation[0] and "service" not in " ".join(f.remediation), f.remediation
+    assert any("AvailableIpAddressCount" in s for s in f.remediation[1:])
+    f = run([], **failed_to_start(reason), group="service:web")
+    assert "service scheduler retries" in f.remediation[0]

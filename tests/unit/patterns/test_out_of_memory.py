@@ -126,3 +126,55 @@ def test_an_agent_oom_line_about_another_tasks_container_is_not_this_tasks_cause
             "Traceback (most recent call last):", '  File "/app/a.py", line 1, in <module>',
             "ZeroDivisionError: division by zero"]
     assert run(logs, **exited(1)).pattern == "app-crash"
+
+
+@pytest.mark.parametrize(("line", "own"), [
+    ("java.lang.OutOfMemoryError: Direct buffer memory", "-XX:MaxDirectMemorySize"),
+    ("java.lang.OutOfMemoryError: Metaspace", "-XX:MaxMetaspaceSize"),
+    ("java.lang.OutOfMemoryError: Java heap space", "MaxRAMPercentage"),
+])
+def test_a_jvm_pool_gets_its_own_flag_and_no_claim_that_the_container_limit_was_hit(line, own):
+    """Direct buffer memory and metaspace are JVM limits of their own: their flag first, no heap advice and no
+    "the limit it hit" when the JVM exited by itself (not 137); the heap keeps the heap advice (near miss)."""
+    f = run([line], **exited(3, memory=2048))
+    text = "\n".join(f.remediation)
+    assert own in text
+    assert "limit it hit" not in text
+    heap = own == "MaxRAMPercentage"
+    assert ("MaxRAMPercentage" in text) == heap, text
+    if not heap:
+        assert own in f.remediation[0] and "heap" not in f.facts["kind"]
+
+
+def test_gunicorn_workers_killed_offers_fewer_workers_as_the_other_lever():
+    finding = run(["[2024-05-01 10:00:00 +0000] [1] [ERROR] Worker (pid:42) was sent SIGKILL! Perhaps out of memory?"])
+    assert finding.pattern == "out-of-memory"
+    assert any("--workers" in s for s in finding.remediation)
+
+
+def test_near_miss_a_python_memory_error_names_no_gunicorn_workers():
+    finding = run(["MemoryError"], **exited(137))
+    assert not any("gunicorn" in s for s in finding.remediation)
+
+
+@pytest.mark.parametrize(("code", "own"), [(134, True), (137, False)])
+def test_node_aborting_at_v8s_own_heap_limit_sets_max_old_space_size_first(code, own):
+    """Exit 134 with "JavaScript heap out of memory" is V8's own limit: --max-old-space-size first, no "the limit
+    it hit"; near miss: a 137 kill at the container limit keeps the memory step first."""
+    f = run(["FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"],
+            **exited(code, memory=2048))
+    assert f.pattern == "out-of-memory"
+    assert ("--max-old-space-size" in f.remediation[0]) == own, f.remediation
+    assert ("limit it hit" in "\n".join(f.remediation)) == (not own)
+
+
+@pytest.mark.parametrize(("code", "heap_first"), [(143, True), (137, False)])
+def test_a_jvm_heap_cap_without_a_kill_sizes_the_heap_first(code, heap_first):
+    """"Java heap space" and no 137 kill: the JVM's own cap (a quarter of the container by default): heap setting
+    first; near miss: killed at the container limit (137, OOM reason) keeps more memory first."""
+    extra = {"reason": "OutOfMemoryError: Container killed due to memory usage"} if code == 137 else {}
+    f = run(['Exception in thread "Timer-1" java.lang.OutOfMemoryError: Java heap space'],
+            **exited(code, memory=2048, **extra))
+    assert f.pattern == "out-of-memory"
+    assert ("MaxRAMPercentage" in f.remediation[0]) == heap_first, f.remediation
+    assert "(Why: " in f.remediation[0]

@@ -104,3 +104,16 @@ def test_the_agent_failing_to_create_the_pause_container_is_a_platform_error():
     finding = run(logs, **failed_to_start("Task failed to start", launchType="EC2"))
     assert_finding(finding, ID, {"error_code": "PauseContainerError"})
     assert "ecs-init" in finding.remediation[0]
+
+
+def test_a_host_missing_a_piece_is_not_called_transient_but_a_runtime_timeout_is():
+    """A missing pause image fails every task on that instance: drain or fix it, no "usually transient"; near
+    miss: a Docker timeout on the same kind of host keeps the transient advice."""
+    logs = ["[WARN] Managed task [arn:aws:ecs:us-west-2:111122223333:task/c/39adb961b00f387c3fc75ffb0192ebb1]: error "
+            "creating container [~internal~ecs~pause]; marking its desired status as STOPPED: Error: No such image: "
+            "amazon/amazon-ecs-pause:0.1.0"]
+    text = "\n".join(run(logs, **failed_to_start("Task failed to start", launchType="EC2")).remediation)
+    assert "transient" not in text and ("DRAINING" in text or "drain" in text), text
+    text = "\n".join(run([], **failed_to_start("DockerTimeoutError: Could not transition to created; timed out after "
+                                               "waiting 4m0s", launchType="EC2")).remediation)
+    assert "transient" in text

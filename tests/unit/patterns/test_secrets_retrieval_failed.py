@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.secrets_retrieval_failed import PATTERN
+from tests.support.fixcheck import problems
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import assert_finding, exited, failed_to_start
 
@@ -125,3 +126,81 @@ NEGATIVES = [
 def test_nearest_neighbour(logs, detail, expected):
     assert run(logs, **detail).pattern == expected
     assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_a_kms_denial_grants_kms_decrypt_first_not_get_secret_value():
+    reason = (PREFIX + f"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch "
+              f"secret {ASM} from secrets manager: AccessDeniedException: Access to KMS is not allowed status code: 400")
+    finding = run([], **failed_to_start(reason))
+    assert '"kms:Decrypt"' in finding.remediation[0] and "GetSecretValue" not in finding.remediation[0]
+    assert "kms:ViaService" in finding.remediation[0]
+    assert "aws kms get-key-policy" in finding.remediation[1]
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_near_miss_a_secrets_manager_denial_still_grants_get_secret_value():
+    reason = (PREFIX + f"unable to retrieve secret from asm: AccessDeniedException: User: arn:aws:sts::{ACCT}:"
+              "assumed-role/ecsTaskExecutionRole/abc is not authorized to perform: secretsmanager:GetSecretValue on "
+              f"resource: {ASM} status code: 400")
+    finding = run([], **failed_to_start(reason))
+    assert "secretsmanager:GetSecretValue" in finding.remediation[0] and "kms:ViaService" not in finding.remediation[0]
+
+
+@pytest.mark.parametrize(("reason", "json_fault"), [
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): invalid character '\\'' looking "
+     "for beginning of value", True),
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): unexpected end of JSON input", True),
+    ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+     "unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret "
+     "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf from secrets manager: RequestError: send "
+     "request failed caused by: Post \"https://secretsmanager.us-east-1.amazonaws.com/\": dial tcp 10.0.0.1:443: "
+     "i/o timeout", False),
+])
+def test_a_secret_value_that_is_not_json_is_fixed_in_the_secret_not_in_iam_or_the_network(reason, json_fault):
+    """A JSON-key reference to a value that does not parse: fix the value or the reference; near miss: a real
+    network failure keeps the network advice."""
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], **failed_to_start(reason))
+    assert f.pattern == ID
+    first = f.remediation[0]
+    assert ("JSON" in first and "not a permission or network fault" in first) == json_fault, first
+    assert ("VPC endpoint" in " ".join(f.remediation) or "NAT" in " ".join(f.remediation)) == (not json_fault)
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    assert not any(steps.placeholders(s) for s in f.remediation)
+
+
+@pytest.mark.parametrize(("tail", "kms"), [
+    ("AccessDeniedException: Access to KMS is not allowed status code: 400", True),
+    ("AccessDeniedException: The ciphertext refers to a customer master key that does not exist, does not exist in "
+     "this region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400)", True),
+    ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/exec/abc is not authorized to perform: "
+     "secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf "
+     "because no identity-based policy allows the secretsmanager:GetSecretValue action status code: 400", False),
+])
+def test_a_kms_refusal_grants_kms_decrypt_first_not_get_secret_value(tail, kms):
+    """"Access to KMS is not allowed": the role reached Secrets Manager, the key refused: kms:Decrypt first;
+    near miss: a GetSecretValue denial grants GetSecretValue."""
+    from shared.render import steps
+    from tests.support.fixcheck import policy_problems
+
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch "
+              "secret arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf from secrets manager: " + tail)
+    f = run([], **failed_to_start(reason))
+    docs = steps.policies(f.remediation[0])
+    assert docs and all(policy_problems(d) == [] for d in docs)
+    action = docs[0]["Statement"][0]["Action"]
+    assert (action == ["kms:Decrypt"]) == kms and (action == ["secretsmanager:GetSecretValue"]) == (not kms), action
+
+
+@pytest.mark.parametrize(("cut", "first"), [(True, "describe-tasks"), (False, "EXECUTION role")])
+def test_a_reason_cut_before_its_cause_is_read_whole_first(cut, first):
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: service call has been retried 1 time" + ("..." if cut else
+                                                                                                       "(s): signal: killed"))
+    f = run([], **failed_to_start(reason))
+    assert f.pattern == ID and first in f.remediation[0], f.remediation[0]

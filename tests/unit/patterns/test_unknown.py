@@ -80,3 +80,49 @@ def test_a_sigterm_gets_who_sent_it_not_memory_advice():
     assert "137" not in text and "MemoryUtilized" not in text, text
     assert "docker events" in text and "ecs-agent.log" in text
     assert "MemoryUtilized" in " ".join(run([], launchType="EC2", **exited(137)).remediation)
+
+
+@pytest.mark.parametrize(("code", "signal"), [(139, "SIGSEGV"), (134, "SIGABRT"), (143, None)])
+def test_a_self_inflicted_signal_is_named_and_an_outside_one_is_not(code, signal):
+    """139 is a segfault of the process itself (native code), named first; near miss: 143 is a stop from
+    outside and gets no native-crash advice."""
+    f = run([], **exited(code))
+    if f.pattern != "unknown":
+        pytest.skip(f"{code} matched {f.pattern}")
+    text = "\n".join(f.remediation)
+    if signal:
+        assert signal in f.remediation[0] and "native" in f.remediation[0], text
+    else:
+        assert "native code" not in text and "SIGTERM" in text
+
+
+def test_no_containers_still_gives_runnable_commands():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    f = run([], containers=[], stoppedReason="")
+    assert not any(steps.placeholders(s) for s in f.remediation), f.remediation
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+
+
+def test_a_143_on_ec2_lists_the_hosts_kill_events_around_the_stop_time_and_fargate_does_not():
+    from shared.render import steps
+    from tests.support.fixcheck import command_problems
+
+    at = {"stoppedAt": "2021-03-14T11:15:51.000Z", "executionStoppedAt": "2021-03-14T11:15:51.000Z"}
+    f = run([], **exited(143), launchType="EC2", **at)
+    text = "\n".join(f.remediation)
+    if f.pattern != "unknown":
+        pytest.skip(f.pattern)
+    assert "docker events --since 2021-03-14T11:05:51Z --until 2021-03-14T11:17:51Z --filter event=kill" in text, text
+    assert all(command_problems(c) == [] for s in f.remediation for c in steps.commands(s))
+    f = run([], **exited(143), launchType="FARGATE", **at)
+    assert "docker events" not in "\n".join(f.remediation)
+
+
+@pytest.mark.parametrize(("launch", "kernel"), [("EC2", True), ("FARGATE", False)])
+def test_a_bare_137_on_ec2_points_at_the_hosts_kernel_log(launch, kernel):
+    f = run([], **exited(137), launchType=launch)
+    if f.pattern != "unknown":
+        pytest.skip(f.pattern)
+    assert ("journalctl -k" in "\n".join(f.remediation)) == kernel

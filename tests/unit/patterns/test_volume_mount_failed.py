@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.patterns.volume_mount_failed import PATTERN
+from tests.support.fixcheck import problems
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import assert_finding, failed_to_start
 
@@ -89,3 +90,57 @@ def test_the_file_system_is_taken_from_the_log_when_the_reason_names_only_the_mo
             "/var/www/media: returncode=32, stderr=\"b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'\""]
     assert_finding(run(logs, **failed_to_start(reason)), ID, {"file_system": "fs-079584105417exxxx",
                                                               "cause": "access-denied"})
+
+
+_EFS = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: "
+        "mounting fs-0a1b2c3d.efs.us-east-1.amazonaws.com:{path} failed, reason given by server: No such file or "
+        "directory")
+
+
+def test_a_missing_efs_directory_is_created_and_no_host_path_is_offered_on_fargate():
+    finding = run([], **failed_to_start(_EFS.format(path="/data/app")))
+    fix = "\n".join(finding.remediation)
+    assert "sudo mkdir -p /mnt/efs/data/app" in finding.remediation[0]
+    assert "aws efs create-access-point --file-system-id fs-0a1b2c3d" in fix and "Path=/data/app" in fix
+    assert "sourcePath" not in fix
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_near_miss_a_missing_access_point_root_reads_the_access_point_not_a_made_up_path():
+    reason = _EFS.format(path="/") + " (access point fsap-0123456789abcdef0)"
+    fix = "\n".join(run([], **failed_to_start(reason)).remediation)
+    assert "describe-access-points --file-system-id fs-0a1b2c3d" in fix and "mkdir -p /mnt/efs/ " not in fix
+
+
+def test_a_docker_volume_plugin_is_checked_on_the_host_not_from_the_subnets():
+    """A Docker volume plugin failing on EC2: the plugin on the instance, not "reachable from the task's
+    subnets"; near miss: an EFS timeout keeps the mount-target and NFS network advice."""
+    reason = ("CannotCreateContainerError: Error response from daemon: create data: VolumeDriver.Create: docker-legacy: "
+              "Create: data: failed: error getting volume")
+    f = run([], **failed_to_start(reason, launchType="EC2"))
+    text = "\n".join(f.remediation)
+    assert f.pattern == ID and "docker-legacy" in f.remediation[0] and "docker plugin ls" in text, text
+    assert "subnets" not in text
+    text = "\n".join(run([], **failed_to_start(POSITIVES[0].values[0])).remediation)
+    assert "2049" in text and "docker plugin" not in text
+
+
+def test_a_masked_file_system_id_is_read_from_the_task_definition_into_a_variable():
+    reason = _EFS.format(path="/grafana").replace("fs-0a1b2c3d", "fs-<some numbers>")
+    finding = run([], **failed_to_start(reason))
+    assert 'fs=$(aws ecs describe-task-definition' in finding.remediation[0]
+    assert 'sudo mount -t efs "$fs":/ /mnt/efs' in finding.remediation[0] and "<some numbers>" not in finding.remediation[0]
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+def test_a_missing_root_directory_on_an_existing_file_system_is_named():
+    """"reason given by server: No such file or directory" for fs:/path: the file system exists, the directory
+    does not: create it; near miss: a file system that does not exist keeps the exists/volumes check."""
+    reason = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4:"
+              " mounting fs-0123456789abcdef0.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by "
+              "server: No such file or directory")
+    f = run([], **failed_to_start(reason))
+    if f.facts.get("cause") != "not-found":
+        pytest.skip(str(f.facts))
+    assert "/var/jenkins_home" in f.remediation[0] and "mkdir" in f.remediation[0], f.remediation
+    assert "sourcePath" not in "\n".join(f.remediation)
