@@ -88,14 +88,14 @@ class AppCrashFacts(Facts):
 
 
 # A frame of a development-time library in a Java trace: dev containers, Testcontainers, spring-boot-devtools.
-_DEV_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
+_DEV_FRAME = lazy_re(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
                         r"org\.testcontainers\.[\w$.]+|org\.springframework\.boot\.devtools\.[\w$.]+))\.[\w$<>]+\(",
                         re.IGNORECASE)
 
 
 # A connection refused on the container's own loopback: "connect ECONNREFUSED 127.0.0.1:8126",
 # "HTTPConnectionPool(host='localhost', port=9200) ... Connection refused", "[::1]:5672".
-_LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[?::1\]?)(?::|'?,\s*port=)(\d{2,5})\b", re.IGNORECASE)
+_LOOPBACK = lazy_re(r"(?:127\.0\.0\.1|localhost|\[?::1\]?)(?::|'?,\s*port=)(\d{2,5})\b", re.IGNORECASE)
 
 
 def _local_refusal(exc: object) -> str | None:
@@ -372,7 +372,7 @@ class AppCrash(Pattern):
         )
 
 
-_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+_CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
 
 
 def _in_main(ev: Evidence, anchor: int | None) -> bool:

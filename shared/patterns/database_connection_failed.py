@@ -102,7 +102,7 @@ class DatabaseConnectionFailedFacts(Facts):
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
-_UNREACHED = re.compile(r"Can't reach database server|\bP1001\b|Communications link failure|"
+_UNREACHED = lazy_re(r"Can't reach database server|\bP1001\b|Communications link failure|"
                         r"network-related or instance-specific error", re.IGNORECASE)
 
 

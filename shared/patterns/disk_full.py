@@ -61,7 +61,7 @@ _THIN_POOL = lazy_re(r"Thin Pool has (\d+) free data blocks which is less than m
 
 # A directory where an application keeps its data (a database's data dir, a data store's WAL, /data):
 # when it fills, the volume behind it is too small; Docker's image storage has nothing to do with it.
-_DATA_DIR = re.compile(
+_DATA_DIR = lazy_re(
     r"^(?P<root>/data|/var/lib/(?!docker\b|containerd\b)[\w.-]+|(?:/[\w.-]+)*?/(?:pgdata|postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|"
     r"redis|elasticsearch|opensearch|clickhouse|cassandra|influxdb|kafka(?:-logs)?|zookeeper|etcd|prometheus|"
     r"minio|rabbitmq|neo4j|couchdb|solr))(?:/|$)", re.IGNORECASE)

@@ -41,7 +41,7 @@ _DEPLOYMENT = lazy_re(r"\(deployment ([\w/-]+)\)")
 
 
 # After ECS's SIGTERM: a backtrace a wrapper prints (bundler's "failed to load command", SignalException).
-_SIGTERM_TRACE = re.compile(r"SignalException|bundler: failed to load command|received SIGTERM|"
+_SIGTERM_TRACE = lazy_re(r"SignalException|bundler: failed to load command|received SIGTERM|"
                             r"signal: terminated|Goodbye!", re.IGNORECASE)
 
 class ExpectedStopFacts(Facts):

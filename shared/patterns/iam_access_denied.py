@@ -198,7 +198,7 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
 
 
 # boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
-_ENV_CREDENTIALS = re.compile(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
+_ENV_CREDENTIALS = lazy_re(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
                               r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
 _ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
                   "secrets[?starts_with(name, 'AWS_')].name]"

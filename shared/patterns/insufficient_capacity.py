@@ -60,7 +60,7 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
-_NO_INSTANCES = re.compile(r"No Container Instances were found in your cluster", re.IGNORECASE)
+_NO_INSTANCES = lazy_re(r"No Container Instances were found in your cluster", re.IGNORECASE)
 
 
 class InsufficientCapacity(ReasonPattern):

@@ -108,10 +108,10 @@ _PYPI = {
 }
 
 
-_BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
+_BOOT_LAUNCHER = lazy_re(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
 
 
-_YARN = re.compile(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
+_YARN = lazy_re(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
                    r"\.pnp\.c?js", re.IGNORECASE)
 
 
@@ -120,7 +120,7 @@ def _uses_yarn(ev: Evidence) -> bool:
     return any(_YARN.search(t) for t in ev.logs.texts)
 
 
-_NODE_FRAME = re.compile(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
+_NODE_FRAME = lazy_re(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
 _TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "app", "dist-server", "scripts"})
 
 

@@ -37,7 +37,7 @@ from shared.scan import lazy_re
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # "User env var should exist", "`PORT` environment variable missing": a name put before the words "env var"
-_SAID = re.compile(r"(?:^|[\s'\"`(])[`'\"]?([A-Za-z_][A-Za-z0-9_]{1,63})[`'\"]? (?i:env(?:ironment)?[ _-]?var(?:iable)?)\b")
+_SAID = lazy_re(r"(?:^|[\s'\"`(])[`'\"]?([A-Za-z_][A-Za-z0-9_]{1,63})[`'\"]? (?i:env(?:ironment)?[ _-]?var(?:iable)?)\b")
 _NOT_A_NAME = frozenset({"the", "an", "a", "no", "missing", "required", "this", "that", "some", "any", "one", "empty",
                          "unset", "undefined", "your", "mandatory", "expected", "invalid", "following"})
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"

@@ -99,7 +99,7 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
     return best[0], source
 
 
-_GUNICORN_KILLED = re.compile(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
+_GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
 
 
 class OutOfMemory(Pattern):
