@@ -115,9 +115,12 @@ _YARN = lazy_re(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:ru
                    r"\.pnp\.c?js", re.IGNORECASE)
 
 
+_YARN_NEEDLES = ("yarnpkg.com", "error command failed with exit code", "yarn ", "/.yarn/", ".pnp.")
+
+
 def _uses_yarn(ev: Evidence) -> bool:
     """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
-    return any(_YARN.search(t) for t in ev.logs.texts)
+    return any(_YARN.search(ev.logs.texts[i]) for i in ev.logs.lines_with(*_YARN_NEEDLES))
 
 
 _NODE_FRAME = lazy_re(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
@@ -127,8 +130,8 @@ _TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "a
 def _requiring_subpackage(ev: Evidence) -> str | None:
     """The folder of the app file that required the missing module, when it is a sub-folder of the app
     (/app/prometheus/index.js -> /app/prometheus) rather than its root or a build output folder."""
-    for t in ev.logs.texts:
-        hit = _NODE_FRAME.search(t)
+    for i in ev.logs.lines_with("js:"):  # every _NODE_FRAME match holds ".js:", ".cjs:" or ".mjs:"
+        hit = _NODE_FRAME.search(ev.logs.texts[i])
         if not hit or "node_modules" in hit.group(1) or hit.group(1).startswith(("/usr/", "/opt/nodejs")):
             continue
         parts = hit.group(1).strip("/").split("/")
