@@ -113,7 +113,14 @@ def start_again(ev: Evidence) -> str:
         return ("nothing starts it again: re-run the Step Functions execution, or add a Retry to the state "
                 "that runs the task")
     if kind == "schedule":
-        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`"
+        rule = schedule_rule(ev)
+        groups = ev.network.security_groups if ev.network else ()
+        # The copy gets the VPC's default group unless given the task's own; the rule's target holds them.
+        where = (f" (add the rule target's security groups, listed by `aws events list-targets-by-rule --rule "
+                 f"{q(rule)} --query 'Targets[].EcsParameters.NetworkConfiguration'`, as `securityGroups=[...]`, "
+                 "else the copy gets the VPC's default group)"
+                 if rule and not groups and network_mode(ev) == "awsvpc" else "")
+        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`{where}"
     return f"nothing starts it again: run it again with `{run_task(ev)}`"
 
 
@@ -251,7 +258,44 @@ def roll_out(ev: Evidence) -> str:
     if kind == "jenkins":
         return ("the Jenkins ECS plugin registers this task definition from its agent template, so make the "
                 "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
+    if kind == "schedule":
+        return schedule_roll_out(ev)
+    if kind == "stepfunctions":
+        # The state machine's ecs:runTask state names the task definition: a pinned family:revision keeps the old one.
+        return ("Step Functions starts this task from its state machine's `ecs:runTask` state, so make that state "
+                "use the new revision (its `TaskDefinition` as the family alone takes the latest ACTIVE revision; a "
+                "pinned `family:revision` must be updated in the state machine) and re-run the execution")
     return code(deploy(ev))
+
+
+def schedule_rule(ev: Evidence) -> str | None:
+    """The EventBridge rule named in startedBy ("events-rule/<name>"), unless ECS may have cut it short
+    (startedBy holds at most 36 characters)."""
+    by = ev.detail.started_by or ""
+    name = by.split("/", 1)[1] if by.startswith("events-rule/") else None
+    return name if name and len(by) < 36 and re.fullmatch(r"[\w.-]+", name) else None
+
+
+def schedule_roll_out(ev: Evidence) -> str:
+    """A task started by an EventBridge rule or schedule: its target names a task definition revision, so
+    the target (not a one-off run-task) must point at the new one, or the next run fails again."""
+    rule = schedule_rule(ev)
+    fam = family(ev) or needs_a_value("the task definition family")
+    arn = ev.detail.cluster_arn
+    find = (f"the rule `{rule}`" if rule else
+            f"the rule (`aws events list-rule-names-by-target --target-arn {q(arn)}` names it)" if arn else
+            "the rule or schedule")
+    put = ("in bash: ```\n"
+           f"aws events list-targets-by-rule --rule {q(rule)} --query Targets --output json > targets.json\n"
+           + read_into("td", f"aws ecs describe-task-definition --task-definition {q(fam)} "
+                       "--query taskDefinition.taskDefinitionArn") + "\n"
+           "jq --arg td \"$td\" 'map(.EcsParameters.TaskDefinitionArn = $td)' targets.json > new-targets.json\n"
+           f"aws events put-targets --rule {q(rule)} --targets file://new-targets.json\n```"
+           if rule else "update its target's `EcsParameters.TaskDefinitionArn` to the new revision with "
+           "`aws events put-targets` (an EventBridge Scheduler schedule: `aws scheduler update-schedule`)")
+    return (f"the task is started by {find}, whose target names a task definition revision, so point the "
+            f"target at the new revision or the next run fails again: {put}; to run it once now: "
+            f"`{run_task(ev, revision=fam)}`")
 
 
 def roll_out_any(ev: Evidence) -> str:
@@ -264,8 +308,30 @@ def roll_out_any(ev: Evidence) -> str:
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
     fr = family_revision(ev) or needs_a_value("the task definition family:revision")
-    cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}"
+    cmd = f"aws ecs describe-task-definition --task-definition {q(fr)}" + region_flag(ev)
     return cmd + (f" --query {_quote_query(query)}" if query else "")
+
+
+# CloudFormation's generated physical names end in a random suffix of 12-13 letters and digits
+# (<stack>-<LogicalId>-aB1cD2eF3gH4); CDK and Copilot services get such names.
+_STACK_SUFFIX = re.compile(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$"
+                           r"|-[A-Za-z0-9]*Service[A-Za-z0-9]*-(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{6,13}$")
+
+
+def stack_managed(ev: Evidence) -> bool:
+    """The service was made by a CloudFormation stack (CDK, Copilot, SAM): its name has the generated suffix,
+    or its image is a CDK container asset."""
+    svc = service(ev) or ""
+    if _STACK_SUFFIX.search(svc):
+        return True
+    return any(c.image and _CDK_ASSETS.search(image_parts(c.image)[1]) for c in ev.detail.containers)
+
+
+def region_flag(ev: Evidence) -> str:
+    """` --region <the task's region>` when known: a command run from another default region must still
+    find the task's resources (and a step that names the region in one command names it in all)."""
+    r = region(ev)
+    return f" --region {r}" if r else ""
 
 
 def _quote_query(query: str) -> str:
@@ -328,7 +394,7 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
     override for one container: the way to look from inside a task that has stopped."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
-    parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}"]
+    parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}{region_flag(ev)}"]
     if is_fargate(ev):
         parts.append("--launch-type FARGATE")
     elif ev.detail.capacity_provider_name:
@@ -727,11 +793,16 @@ def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
         return None
     host, ip, service_name = hit
     reg = service_name.split(".")[2]
+    # An endpoint policy refuses requests (403); it cannot make a TCP connection time out.
+    timed = re.search(r"timed? ?out|timeout|i/o time|deadline exceeded|dial tcp", text, re.IGNORECASE) and not re.search(
+        r"\b403\b|access ?denied|not authorized", text, re.IGNORECASE)
+    fields = "VpcEndpointId,VpcId,Groups[].GroupId" + ("" if timed else ",PolicyDocument")
     cmd = (f"aws ec2 describe-vpc-endpoints --region {reg} --filters Name=service-name,Values={service_name} "
-           "--query 'VpcEndpoints[].[VpcEndpointId,VpcId,Groups[].GroupId,PolicyDocument]'")
+           f"--query 'VpcEndpoints[].[{fields}]'")
     return (f"`{host}` resolved to {ip}, a private address: an interface VPC endpoint (`{service_name}`) with "
             f"private DNS is in the path, and the connection to it on 443 failed. Allow inbound TCP 443 on the endpoint's "
-            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs and the "
-            f"endpoint policy; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
-            f"this one. Find the endpoint, its security groups and policy: `{cmd}` (none listed: a private "
-            "hosted zone or a custom DNS server maps the name to that address; fix that record).")
+            f"security group from {sender_groups(ev)} (or the subnets' CIDR), check the subnets' NACLs"
+            + ("" if timed else " and the endpoint policy")
+            + "; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
+            f"this one. Find the endpoint and its security groups{'' if timed else ' and policy'}: `{cmd}` (none "
+            "listed: a private hosted zone or a custom DNS server maps the name to that address; fix that record).")

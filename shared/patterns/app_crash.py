@@ -77,6 +77,23 @@ _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed t
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
 
 
+_NATIVE_LIB = lazy_re(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
+_FRAME_LINE = lazy_re(r"^\s+at \S|^\s*File \"|^\s+from \S|Traceback \(most recent|goroutine \d+ \[|stack backtrace"
+                         r"|\.(?:rb|py|go|rs|js|mjs|cjs|ts|java|kt|scala|cs|php|ex|exs|erl|clj|swift):(?:line )?\d+", re.IGNORECASE)
+
+
+def _has_trace(ev: Evidence, anchor: int | None) -> bool:
+    """A stack trace (frames with files and lines) around the error line, in the same container's log."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    near = range(max(0, anchor - 30), min(len(logs.texts), anchor + 30))
+    return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
+
+
+_ILLEGAL = lazy_re(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
+
+
 class AppCrashFacts(Facts):
     """The facts of app-crash."""
 
@@ -331,8 +348,19 @@ class AppCrash(Pattern):
                         "arguments (os.Args) or a split setting: check the task definition's `command` passes the "
                         "arguments the program expects (its README or --help), "
                         f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, f.get('container'), '[entryPoint, command]'))}`.")
-            steps.append(f"Fix the error{where}: `{exc}`.{hint} The log excerpt below shows the whole trace."
-                         f"{remedy.cite(m)}")
+            native = _NATIVE_LIB.search(exc)
+            if code == 132 or _ILLEGAL.search(exc):
+                # Exit 132 / "invalid opcode": SIGILL, a native library using instructions this CPU lacks.
+                lib = f" (`{native.group(0)}`)" if native else ""
+                steps.append(f"Exit 132 is SIGILL, an illegal instruction: a native library{lib} was built for "
+                             "another CPU (newer instruction sets such as AVX, or another architecture). Upgrade or "
+                             "rebuild the gem/npm/pip package that ships it inside the image (or disable it), and "
+                             "check the instance type's CPU (`ecs.cpu-architecture`)." + remedy.cite(m))
+            else:
+                # Promise the whole trace only when frames were found.
+                trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
+                         else " The log excerpt below shows the lines around it.")
+                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{remedy.cite(m)}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "

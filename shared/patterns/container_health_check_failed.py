@@ -137,7 +137,7 @@ class ContainerHealthCheckFailed(Pattern):
             bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
                     if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
             steps.append(f"The check's tool must exist in {image}"
-                         + (f": `docker run --rm --entrypoint sh {remedy.q(image)} -c 'command -v curl wget python3 bash'` "
+                         + (f": `docker run --rm --entrypoint sh {remedy.q(image)} -c 'for x in curl wget python3 bash; do command -v \"$x\"; done'` "
                             "lists which of them it has (no sh at all: a distroless image)"
                             if image != "the image" else "")
                          + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "

@@ -56,6 +56,7 @@ _EXE = (
     re.compile(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
     re.compile(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
 )
+_COMMAND_LINE = re.compile(r'"CommandLine"\s*:\s*"([^"]+)"')
 _NEEDLES = ("exec format", "executable file not found", "no such file or directory", "permission denied",
             "not found", "oci runtime", "exec user process")
 
@@ -191,7 +192,23 @@ class ContainerStartFailed(Pattern):
         image = remedy.image(ev, f.get("container")) or "<the image of the container>"
         why = remedy.cite(m)
         steps: list[str] = []
-        if cause == "exec-format" and (ev.detail.launch_type or "").upper() == "EXTERNAL":
+        if cause == "entrypoint-not-found" and not exe and remedy.is_windows(ev):
+            # Windows' CreateProcess failure names no file, but the HCS error detail carries the command line.
+            line = next((c for t in ev.logs.texts if (c := _COMMAND_LINE.search(t))), None)
+            exe = line.group(1).split()[0] if line and line.group(1).split() else None
+        if (cause == "entrypoint-not-found" and exe and "nanoserver" in image.lower()
+                and re.fullmatch(r"(?i)(?:.*\\)?powershell(?:\.exe)?", exe)):
+            # Nano Server has no Windows PowerShell; the PowerShell images on it ship PowerShell 7 as pwsh.
+            steps.append(f"Nano Server has no Windows PowerShell (`{exe}`): the PowerShell images built on it ship "
+                         "PowerShell 7 as `pwsh`. Change the command to `pwsh` (e.g. `\"command\": [\"pwsh\", "
+                         "\"-Command\", \"...\"]`), or use a Windows Server Core image, which has powershell.exe."
+                         + why)
+            why = ""
+            exe = None
+        named_fix = bool(steps)
+        if named_fix:
+            pass  # the executable's own fix is step 1
+        elif cause == "exec-format" and (ev.detail.launch_type or "").upper() == "EXTERNAL":
             # ECS Anywhere: the host is whatever machine registered; runtimePlatform does not choose it.
             steps.append("The image was built for another CPU architecture than the external (ECS Anywhere) host "
                          "that ran it. Compare the two: `uname -m` on the host (aarch64 = arm64, x86_64 = amd64) and "

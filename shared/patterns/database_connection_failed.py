@@ -67,8 +67,11 @@ _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgv
 _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
              "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
-_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "mssql": 1433, "oracle": 1521, "mongodb": 27017,
-                  "redis": 6379, "memcached": 11211, "cassandra": 9042, "elasticsearch": 9200}
+_READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
+                           re.IGNORECASE)
+_POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
+                           r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
+                           r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
 
 
 def _database_endpoint(host: str | None) -> bool:
@@ -213,7 +216,8 @@ class DatabaseConnectionFailed(Pattern):
         f = m.facts
         engine = f.get("engine", "database")
         host = f.get("host")
-        port = f.get("port") or _DEFAULT_PORTS.get(engine)
+        # Steps name only a port the evidence gives: an engine's default is a guess (and often wrong).
+        port = f.get("port")
         cause = f.get("cause")
         container = f.get("container") or "the container"
         # The title and summary name the port only when the evidence does (an engine's default is a guess).
@@ -222,6 +226,10 @@ class DatabaseConnectionFailed(Pattern):
         # "Can't reach database server" (Prisma P1001), "Communications link failure" (JDBC): no connection was
         # made, which a timeout, a refusal and an unresolved name all give; not proof of a timeout.
         vague = cause == "timeout" and any(_UNREACHED.search(p.text) for p in m.proofs)
+        # A read timeout on an open socket, or a pool that handed out no connection, is not a connect timeout.
+        read_timeout = cause == "timeout" and any(_READ_TIMEOUT.search(p.text) for p in m.proofs)
+        pool = cause == "timeout" and not read_timeout and any(_POOL_TIMEOUT.search(p.text) for p in m.proofs)
+        vague = vague or pool
         where = f" at {target}" if host or shown else ""
         steps: list[str] = []
         why = remedy.cite(m)
@@ -274,19 +282,36 @@ class DatabaseConnectionFailed(Pattern):
                          "which times out. So the host is reachable; check the port, that the endpoint is the "
                          "server's current one (a primary or configuration endpoint, not a replaced node or replica), "
                          "and that the server listens on its network interface, not only on localhost.")
+        elif cause == "timeout" and read_timeout:
+            tls = (" DocumentDB requires TLS: `tls=true` (and the RDS CA bundle) in the connection string, else the "
+                   "server never answers the handshake;" if engine == "mongodb" or "docdb" in str(host) else
+                   " a TLS setting the server requires (or forbids) on this connection;")
+            steps.append(f"The connection to {target} was open, then the server did not answer in time (a read "
+                         "timeout on the socket, not a dropped connect, so security groups are not the cause). "
+                         f"Check, in order:{tls} a slow or blocked query or an overloaded server (its CPU, "
+                         f"connections and slow-query log); the driver's socket/read timeout.{why}")
+            why = ""
+        elif cause == "timeout" and pool:
+            steps.append(f"{container}'s connection pool gave out no connection in time: that says the pool was "
+                         "empty, not why. If the log shows no connection ever succeeded, the database is unreachable: "
+                         f"check the database security group admits TCP {port or 'on its port'} from the task's "
+                         "security group and that the host is the database's endpoint. If connections worked "
+                         "before, the pool was exhausted: raise its size (within the server's max connections), "
+                         f"and look for connections held and not released, or slow queries.{why}")
+            why = ""
         elif cause == "timeout" and vague:
             steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
                          f"refused or did not resolve): first check the database security group admits TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
                          f"changes), and that the host in the connection string is the database's endpoint.{why}")
-            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
-                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
+                         "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
                          f"{port or 'on its port'} from the task's security group (not from an IP range that "
                          f"changes).{why}")
-            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the port both "
-                         "ways, and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+            steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
+                         "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "auth":
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "
@@ -308,7 +333,7 @@ class DatabaseConnectionFailed(Pattern):
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
-        if cause in ("refused", "timeout") and known_host and port and not local:
+        if cause in ("refused", "timeout") and known_host and port and not local and not read_timeout:
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
                          "(refused = the host answered but nothing listens on the port; timed out = a security "
@@ -322,12 +347,14 @@ class DatabaseConnectionFailed(Pattern):
                          f"starts slower {loop}.")
         return Explanation(
             title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
-                   + (f" ({'unreachable' if vague else cause})" if cause else "")),
+                   + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else cause})"
+                      if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
                      + f" its {engine} database{where}"
                      + {"refused": ": the connection was refused.",
-                        "timeout": ": no connection was made." if vague else ": the connection timed out.",
+                        "timeout": ": the server did not answer on an open connection (a read timeout)."
+                        if read_timeout else ": no connection was made." if vague else ": the connection timed out.",
                         "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist."}.get(cause or "", ".")),
             remediation=steps,

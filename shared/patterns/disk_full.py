@@ -88,9 +88,19 @@ def _data_volume_steps(ev: Evidence, f: dict, path: str, root: str, m: Match) ->
             f"`{remedy.describe_task_definition(ev, query)}`. A volume: grow it (the EBS volume's size; EFS does "
             f"not fill). No volume: the data lives in the container's writable layer on {layer}, and is lost with "
             f"every replacement task; give `{root}` {grow}.{remedy.cite(m)}",
-            f"Then find what keeps growing under `{root}` and bound it: a database's write-ahead log (a stuck "
-            "replication slot or failing WAL archiving), a cache without eviction, old backups or logs, data past its "
-            "retention."]
+            f"Then find what keeps growing under `{root}` and bound it: {_grower(ev, name, path)}, a cache without "
+            "eviction, old backups or logs, data past its retention."]
+
+
+def _grower(ev: Evidence, name: str | None, path: str) -> str:
+    """What usually grows in this data store: by the image or path (a Postgres WAL is not a Prometheus WAL)."""
+    what = f"{remedy.image(ev, name) or ''} {path}".lower()
+    if "prometheus" in what:
+        return ("the Prometheus TSDB (its WAL and blocks; cap it with `--storage.tsdb.retention.size` and "
+                "`--storage.tsdb.retention.time`)")
+    if "postgres" in what or "pgdata" in what:
+        return "Postgres' write-ahead log (a stuck replication slot or failing WAL archiving)"
+    return "a data store's write-ahead log or journal"
 
 
 class DiskFullFacts(Facts):
@@ -212,15 +222,21 @@ class DiskFull(Pattern):
                          "what grew (for a database: WAL, logs, temp files)." + remedy.cite(m))
             steps.append("If it is the Docker storage: `docker system df`, prune unused images (lower "
                          "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` in /etc/ecs/ecs.config) or "
-                         "attach a larger data volume to the launch template.")
+                         "grow the instances' storage in the launch template (the root volume: current ECS-optimized "
+                         "AMIs keep Docker on it; a separate data volume only on older AMIs that mount one for Docker).")
         else:
             steps.append("Free or grow the container instance's Docker storage: `docker system df`, prune "
                          "unused images (lower `ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` "
-                         "in /etc/ecs/ecs.config) or attach a larger data volume to the launch template."
+                         "in /etc/ecs/ecs.config) or grow the instances' storage in the launch template (the root "
+                         "volume: current ECS-optimized AMIs keep Docker on it; a separate data volume only on older "
+                         "AMIs that mount one for Docker)."
                          + remedy.cite(m))
         if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
+            # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.
+            volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
+                      else "EFS or a bind mount")
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
-                         "(EFS or a bind mount) or clean up. Find the biggest writers in a one-off copy of the task "
+                         f"({volume}) or clean up. Find the biggest writers in a one-off copy of the task "
                          "after it has worked a while, or locally: "
                          f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
         if f.get("free_blocks"):

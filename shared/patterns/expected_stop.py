@@ -138,9 +138,15 @@ class ExpectedStop(Pattern):
         routers = [c.name for c in ev.detail.containers if c.exit_code == 137 and c.name
                    and re.search(r"log.?router|firelens|fluent", f"{c.name} {c.image or ''}", re.I)]
         for name in dict.fromkeys(routers + killed):
+            # When the essential container had already exited, the router did stop last: dependsOn changes
+            # nothing; its process ignored SIGTERM (a shell entrypoint that does not forward it).
+            last = reason == "completed"
             steps.append(f"{name} exited 137: as the task stopped, ECS sent it SIGTERM and then SIGKILL after the "
                          "stop timeout; a log router that does not exit on SIGTERM can lose its last buffered lines "
-                         "(give it a shorter flush or a dependsOn so it stops last).")
+                         + ("(it already stopped last, after the essential container exited, so dependsOn changes "
+                            "nothing: make its process exit on SIGTERM, e.g. `exec` it from a shell entrypoint so it "
+                            "is PID 1, and give it a shorter flush)." if last else
+                            "(give it a shorter flush or a dependsOn so it stops last)."))
         return Explanation(
             title=f"Expected stop ({reason})",
             summary=f"The task was not a failure. {words}",

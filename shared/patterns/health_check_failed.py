@@ -137,6 +137,11 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
     return out
 
 
+# A check the task's security group drops ends in Target.Timeout, like a slow app: the reason code alone
+# does not tell them apart.
+_SG_TIMEOUT = (" If the reason code is Target.Timeout, a security group that drops the checks looks the same as a "
+               "slow app: the task's security group must admit the load balancer's security group on {port}.")
+
 class HealthCheckFailedFacts(Facts):
     """The facts of health-check-failed."""
 
@@ -386,6 +391,8 @@ class HealthCheckFailed(Pattern):
             steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
                          "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
                          "the health route light.")
+            # A check the task's security group drops also ends in Target.Timeout: rule that out too.
+            steps.append(_SG_TIMEOUT.format(port=f"port {port}" if port else "its container port").strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
             steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
@@ -393,13 +400,14 @@ class HealthCheckFailed(Pattern):
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
-                         f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}` and "
-                         f"`aws elbv2 describe-target-health --target-group-arn {tg}` (the reason code names the "
-                         "failure; it shows only while a task is registered).")
+                         f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
+                         f"`aws elbv2 describe-target-health --target-group-arn {tg}{_arn_region(tg)}` (the reason code names the "
+                         "failure; it shows only while a task is registered)." + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
-                         "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else "."))
+                         "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
+                         + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
         if steps:
             steps[0] += why
         mismatch = ""
@@ -409,9 +417,19 @@ class HealthCheckFailed(Pattern):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         if cause in (None, "timeout", "server-error") and svc:
-            steps.append("Give slow starters time: set the service's health-check grace period above the start-up "
-                         f"time: `aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
-                         f"{remedy.q(svc)} --health-check-grace-period-seconds 120`.")
+            command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
+                       f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")
+            iac = ("CDK `healthCheckGracePeriod`, Copilot manifest `http.healthcheck.grace_period`, CloudFormation "
+                   "`HealthCheckGracePeriodSeconds`, Terraform `health_check_grace_period_seconds`")
+            if remedy.stack_managed(ev):
+                # A stack made the service: a change by hand is reverted at its next deploy.
+                steps.append("Give slow starters time: set the service's health-check grace period above the "
+                             f"start-up time in the infrastructure code that made the service ({iac}) and deploy "
+                             f"it; by hand ({command}) it lasts only until the stack's next deploy.")
+            else:
+                steps.append("Give slow starters time: set the service's health-check grace period above the "
+                             f"start-up time: {command}; where infrastructure code manages the service ({iac}), "
+                             "set it there, or its next deploy reverts it.")
         return Explanation(
             title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
             summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "
@@ -429,6 +447,12 @@ class HealthCheckFailed(Pattern):
         )
 
 
+def _arn_region(arn: str) -> str:
+    """` --region <r>` of an ARN: the CLI looks a resource up in its configured region, not the ARN's."""
+    parts = arn.split(":")
+    return f" --region {parts[3]}" if len(parts) > 3 and re.fullmatch(r"[a-z]{2}(?:-gov)?-[a-z]+-\d", parts[3]) else ""
+
+
 def _local_test(ev: Evidence, container: str | None, port: object, path: str | None, tg: str | None) -> str:
     """Run the image locally and ask it what the load balancer asks. A port or a path no evidence gave is
     read first (the container port from the task definition, the path from the target group), so the
@@ -436,18 +460,26 @@ def _local_test(ev: Evidence, container: str | None, port: object, path: str | N
     lines: list[str] = []
     if port is None:
         lines.append(remedy.td_value(ev, "port", container, "portMappings[0].containerPort"))
+        if tg and tg.startswith("arn:"):
+            # The target group may check another port than the traffic port: use its HealthCheckPort then.
+            lines.append(remedy.read_into("hc", f"aws elbv2 describe-target-groups --target-group-arns "
+                                                f"{remedy.q(tg)}{_arn_region(tg)} --query 'TargetGroups[0].HealthCheckPort'"))
+            lines.append('[ "$hc" = traffic-port ] || port=$hc')
         port = "$port"
     if path is None and tg and tg.startswith("arn:"):
-        lines.append(remedy.read_into("path", f"aws elbv2 describe-target-groups --target-group-arns {remedy.q(tg)} "
+        lines.append(remedy.read_into("path", f"aws elbv2 describe-target-groups --target-group-arns {remedy.q(tg)}"
+                                              f"{_arn_region(tg)} "
                                               "--query 'TargetGroups[0].HealthCheckPath'"))
         path = "$path"
     path = path or "/"
     lines.append(remedy.read_command(ev, container))
     lines.append(remedy.docker_run(ev, container, port=str(port), detach="health-test", args=remedy.RUN_COMMAND))
     url = f"http://localhost:{port}{path}"
-    # --retry-connrefused waits for the app to start listening
-    lines.append("curl -v --retry 10 --retry-connrefused --retry-delay 3 "
-                 + (remedy.q(url) if "$" not in url else f'"{url}"'))
+    # Wait while there is no HTTP answer at all (refused, or the empty reply docker-proxy gives before the
+    # app listens), then print the status the load balancer would see.
+    quoted = remedy.q(url) if "$" not in url else f'"{url}"'
+    lines.append(f"for i in $(seq 20); do code=$(curl -s -o /dev/null -w '%{{http_code}}' {quoted}); "
+                 '[ "$code" != 000 ] && break; sleep 3; done; echo "HTTP $code"')
     lines += ["docker logs health-test", "docker rm -f health-test"]
     return ("Test locally with the port and path the load balancer uses, in bash: ```\n" + "\n".join(lines) + "\n``` "
             "it must answer 200 (or the target group's matcher) within the health-check timeout.")

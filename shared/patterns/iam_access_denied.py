@@ -198,6 +198,8 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
 
 
 # boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
+_ON_RESOURCE = lazy_re(r"\bon resource\b", re.IGNORECASE)
+_ON_RESOURCE_STAR = lazy_re(r"\bon resource:?\s*\"?\*(?![\w/:])", re.IGNORECASE)
 _ENV_CREDENTIALS = lazy_re(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
                               r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
 _ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
@@ -342,8 +344,9 @@ class IamAccessDenied(Pattern):
             why = ""
         # The SDK said it used keys from the environment: the caller is the IAM user behind them, not the task role.
         env_keys = next((i for i, t in enumerate(ev.logs.texts) if _ENV_CREDENTIALS.search(t)), None)
-        if env_keys is not None and not (role and kind in ("task role", "execution role")
-                                         and ":assumed-role/" in str(f.get("principal") or "")):
+        env_keys_used = env_keys is not None and not (role and kind in ("task role", "execution role")
+                                                      and ":assumed-role/" in str(f.get("principal") or ""))
+        if env_keys is not None and env_keys_used:
             steps.append("The SDK used access keys from the container's environment (AWS_ACCESS_KEY_ID / "
                          "AWS_SECRET_ACCESS_KEY), so the denied caller is the IAM user behind those keys, not the "
                          f"task role: remove them from {container}'s environment (and secrets) in the task "
@@ -379,9 +382,19 @@ class IamAccessDenied(Pattern):
                           "identity of the account and region; narrow it to that address or domain "
                           "(`aws sesv2 list-email-identities` lists them).")
             elif wide and not _named(resource):
-                narrow = (" The error does not name the resource, so the statement allows the action on every such "
-                          "resource of the account; narrow it to the one the app uses (the CloudTrail event of the "
-                          "denied call names it).")
+                said = " ".join(p.text for p in m.proofs)
+                if resource.strip() == "*" and _ON_RESOURCE_STAR.search(said):
+                    # AWS names "*" for an action without resource-level permissions: "*" is all it can take.
+                    narrow = (" The error names the resource `*`: this action has no resource-level permissions, "
+                              "so `\"Resource\": \"*\"` is the only form IAM accepts for it.")
+                elif resource.strip() not in ("*", "") and _ON_RESOURCE.search(said):
+                    narrow = (" The error names the resource, but only part of it is readable here (masked, or cut "
+                              "across log lines); the statement widens the rest to `*`, so put the full name from "
+                              "the error back to narrow it to that one resource.")
+                else:
+                    narrow = (" The error does not name the resource, so the statement allows the action on every "
+                              "such resource of the account; narrow it to the one the app uses (the CloudTrail event "
+                              "of the denied call names it).")
             to = f"{target}{f' `{role}`' if role else ''}"
             if kind == "unknown":
                 # The app's own AWS calls use the task role; on EC2 a task without one falls back to the instance's.
@@ -397,14 +410,21 @@ class IamAccessDenied(Pattern):
         if ev.iam is not None:
             steps.append(f"IAM policy simulation for {ev.iam.role_arn or role}: {ev.iam.decision}"
                          + (f" ({ev.iam.detail})" if ev.iam.detail else "") + ".")
-        steps.append("IAM evaluates the role's policies on every request, so the change applies within seconds, "
-                     "also to running tasks; tasks that already exited need a restart: "
-                     f"{remedy.rerun(ev)}.")
+        if env_keys_used:
+            # Removing the keys changes the task definition: the new revision must be rolled out, not restarted.
+            steps.append(f"Register the task definition without the keys and roll the new revision out: "
+                         f"{remedy.roll_out(ev)}.")
+        else:
+            steps.append("IAM evaluates the role's policies on every request, so the change applies within seconds, "
+                         "also to running tasks; tasks that already exited need a restart: "
+                         f"{remedy.rerun(ev)}.")
         return Explanation(
             title=f"Access denied: {action}" + (f" on {resource}" if resource != "*" else ""),
             summary=(f"{container} was refused `{action}`"
                      + (f" on `{resource}`" if resource != "*" else "")
-                     + f" because {target}{f' `{role}`' if role else ''} does not allow it."),
+                     + (" because the IAM user behind the access keys in its environment is not allowed it "
+                        "(the SDK used those keys, not the task role)." if env_keys_used else
+                        f" because {target}{f' `{role}`' if role else ''} does not allow it.")),
             remediation=steps,
         )
 

@@ -310,10 +310,17 @@ class ImagePullFailed(Pattern):
                              "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
                              "ecr:GetDownloadUrlForLayer); for another account's repository, allow this account in "
                              "the repository policy.")
-                steps.append("A 403 while fetching layers from S3 means an S3 gateway endpoint policy blocks the "
-                             f"ECR layer bucket: allow `arn:aws:s3:::prod-{region}-starport-layer-bucket/*`.")
-                steps.append("A 403 on an `@sha256:` reference can also mean the digest no longer exists under that "
-                             "tag: re-resolve the digest or pin the tag again.")
+                said = " ".join(p.text for p in m.proofs).lower()
+                # A refusal at the registry (the manifest: "pull access denied", "not authorized", GetAuthorizationToken)
+                # happens before any layer is fetched from S3: the S3 endpoint policy cannot be the cause then.
+                at_registry = any(w in said for w in ("pull access denied", "manifest", "not authorized",
+                                                      "getauthorizationtoken", "batchgetimage", "no basic auth"))
+                if not at_registry or re.search(r"starport|s3\.|amazonaws\.com/.*layer|\blayer", said):
+                    steps.append("A 403 while fetching layers from S3 means an S3 gateway endpoint policy blocks the "
+                                 f"ECR layer bucket: allow `arn:aws:s3:::prod-{region}-starport-layer-bucket/*`.")
+                if "@sha256:" in image:
+                    steps.append("A 403 on an `@sha256:` reference can also mean the digest no longer exists under "
+                                 "that tag: re-resolve the digest or pin the tag again.")
             else:
                 steps.append(f"`{image}` is private or misspelled: fix the name, or add `repositoryCredentials` "
                              "(a Secrets Manager secret with username/password) to the container definition and "

@@ -129,6 +129,11 @@ class InsufficientCapacity(ReasonPattern):
                              + f"; {remedy.start_again(ev)}.")
         steps[0] += remedy.cite(m)
         if none:
+            # No instance at all may be no instance launched: the Auto Scaling group's activity says why.
+            steps.append("If no instance is running at all, the Auto Scaling group's activity names the failed "
+                         "launches (an instance type no longer offered in the AZ, insufficient capacity, a broken "
+                         "launch template or AMI): `aws autoscaling describe-scaling-activities --max-items 20"
+                         + remedy.region_flag(ev) + "`.")
             steps.append("On an instance that should have joined, read /var/log/ecs/ecs-agent.log (and "
                          "`sudo systemctl status ecs`): it names a wrong cluster, missing credentials or no route to "
                          "ECS.")

@@ -95,6 +95,28 @@ class MissingDependencyFacts(Facts):
 
 
 # Python import names whose PyPI package is named otherwise
+_ADDON = lazy_re(r"(?:^|/)build/(?:Release|Debug)/|\.node$")
+_ADDON_PLATFORM = lazy_re(r"(linuxmusl|linux|darwin|win32)-(x64|arm64|arm|ia32)")
+_NODE_PACKAGE = lazy_re(r"node_modules/((?:@[\w.-]+/)?[\w.-]+)/")
+_INSTALLING = lazy_re(r"installing the \"([\w@/.-]+)\" module")
+
+
+def _native_addon(ev: Evidence, module: str) -> tuple[str, str | None, str | None] | None:
+    """(package, libc, cpu) of a missing compiled Node addon, or None when `module` is not one."""
+    if not _ADDON.search(module):
+        return None
+    base = module.rsplit("/", 1)[-1].removesuffix(".node")
+    plat = _ADDON_PLATFORM.search(base)
+    # The package: the one the log says failed to install, else the name before the platform in the addon's
+    # file name (sharp-linuxmusl-arm64v8), else the first package path in the trace.
+    said = next((m.group(1) for t in ev.logs.texts if (m := _INSTALLING.search(t))), None)
+    named = base[: plat.start()].rstrip("-_.") if plat and plat.start() else None
+    traced = next((m.group(1) for t in ev.logs.texts if (m := _NODE_PACKAGE.search(t))), None)
+    pkg = said or named or traced or re.split(r"[-_.]", base)[0] or base
+    libc = ("musl" if plat.group(1) == "linuxmusl" else "glibc" if plat.group(1) == "linux" else None) if plat else None
+    return pkg, libc, plat.group(2) if plat else None
+
+
 _PYPI = {
     "dotenv": "python-dotenv", "yaml": "PyYAML", "cv2": "opencv-python-headless", "PIL": "Pillow",
     "sklearn": "scikit-learn", "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "jwt": "PyJWT",
@@ -254,6 +276,19 @@ class MissingDependency(Pattern):
                              "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
                              "`module:app`).")
             steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {base}\"`.")
+        elif lang == "node" and (native := _native_addon(ev, module)):
+            # A compiled addon (.node, build/Release): the package installed without a binary for this
+            # platform (libc/CPU), not a file the app forgot to copy.
+            pkg, libc, cpu = native
+            flags = " ".join(x for x in ("--os=linux", f"--libc={libc}" if libc else "", f"--cpu={cpu}" if cpu else "")
+                             if x)
+            steps.append(f"`{module}` is the compiled native addon of the npm package `{pkg}`, missing because "
+                         "the package was installed for another platform (libc/CPU) than the image"
+                         + (f" (the name asks for {libc} on {cpu})" if libc and cpu else "")
+                         + f": install it inside the image build for the image's platform, not copied from the "
+                         f"host's node_modules: `npm install {flags} {pkg}`, or `npm rebuild {pkg}` in the "
+                         "Dockerfile (without `--ignore-scripts`), then rebuild and roll out the image.")
+            steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require('{pkg}')\"`.")
         elif lang == "node":
             if module.startswith(("/", ".")):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
@@ -267,7 +302,16 @@ class MissingDependency(Pattern):
                              "final stage." + (f" The file that requires it is in `{sub}`: if that folder has a "
                              "package.json of its own, it needs its own install there (its own node_modules)."
                              if sub else ""))
-            steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
+            if module.startswith("."):
+                # A relative path resolves from the requiring file, not from the working directory: look for it.
+                leaf = module.rstrip("/").rsplit("/", 1)[-1]
+                leaf = leaf if re.fullmatch(r"[\w.@+-]+", leaf) else None
+                steps.append("Verify where the file is in the image (a relative require resolves from the file that "
+                             "requires it, not from the working directory)"
+                             + (f": `docker run --rm --entrypoint sh {image} -c \"find / -name '{leaf}*' -not "
+                                "-path '/proc/*' 2>/dev/null | head\"`." if leaf else "."))
+            else:
+                steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require.resolve('{module}')\"`.")
         elif lang == "native" and re.fullmatch(r"(?:GLIBC|GLIBCXX|CXXABI)_[\d.]+", module):
             # A symbol version: the binary was built against a newer C/C++ library than the runtime image has.
             lib = {"GLIBC": "glibc", "GLIBCXX": "libstdc++", "CXXABI": "libstdc++"}[module.split("_")[0]]

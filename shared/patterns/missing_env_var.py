@@ -138,6 +138,14 @@ _ZOD_HEAD = lazy_re(r"(?:invalid|missing|required) environment variables?|Missin
 _LISTED = lazy_re(r"\b(" + _UPPER + r")\b")
 
 
+# Names whose values are secrets: credentials, and URLs that carry them (a data store's or broker's
+# connection string, a webhook). A plain service address (API_URL, PUSHGATEWAY_URL) is not one.
+_SENSITIVE = lazy_re(
+    r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|CONNECTION_?STRING"
+    r"|(?:DATABASE|DB|REDIS|MONGO(?:DB)?|AMQP|RABBITMQ|BROKER|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|CACHE|QUEUE"
+    r"|WEBHOOK|SQLALCHEMY_DATABASE|ELASTICSEARCH|OPENSEARCH|KAFKA|NATS|MQ)_UR[LI]$",
+    re.IGNORECASE)
+
 class MissingEnvVarFacts(Facts):
     """The facts of missing-env-var."""
 
@@ -271,7 +279,7 @@ class MissingEnvVar(Pattern):
         container = f.get("container") or "the container"
         shown = ", ".join(f"`{n}`" for n in names)
         image = remedy.image(ev, f.get("container")) or "<the image of the container>"
-        sensitive = [n for n in names if re.search(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|DATABASE_URL|_URL$", n, re.I)]
+        sensitive = [n for n in names if _SENSITIVE.search(n)]
         plain = [n for n in names if n not in sensitive]
         if not names:
             return self._explain_unnamed(m, ev, container, image)
@@ -291,7 +299,9 @@ class MissingEnvVar(Pattern):
             # command, the valueFrom and the grant all name it: nothing to fill in.
             prefix = remedy.family(ev) or container
             names_ = {n: f"{prefix}/{n}" for n in sensitive}
+            # In the task's region: the valueFrom ARN below names it.
             create = "\n".join(f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
+                                + remedy.region_flag(ev)
                                 for n in sensitive if re.fullmatch(r"[A-Za-z_]\w*", n))
             secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, names_[n])} for n in sensitive]
             grant = remedy.statement(["secretsmanager:GetSecretValue"],

@@ -52,6 +52,12 @@ def _private(host: str | None) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
+_READ_TIMEOUT = lazy_re(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
+                           r"|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|HeadersTimeoutError|BodyTimeoutError",
+                           re.IGNORECASE)
+_CONNECT_TIMEOUT = lazy_re(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
+                              r"|ETIMEDOUT|i/o timeout|Max retries exceeded.*ConnectTimeout", re.IGNORECASE)
+
 class NetworkEgressBlockedFacts(Facts):
     """The facts of network-egress-blocked."""
 
@@ -122,16 +128,34 @@ class NetworkEgressBlocked(Pattern):
         why = remedy.cite(m)
         aws = host.endswith(".amazonaws.com") if isinstance(host, str) else False
         steps: list[str] = []
-        endpoint = remedy.endpoint_unreachable_step(ev, "\n".join(p.text for p in m.proofs)) if aws else None
-        if endpoint:
+        said = "\n".join(p.text for p in m.proofs)
+        # A read timeout: the connection was open and the request sent, so there is a route and the security
+        # groups let it through; the far side did not answer in time.
+        read_timeout = bool(_READ_TIMEOUT.search(said)) and not _CONNECT_TIMEOUT.search(said)
+        endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout else None
+        if read_timeout:
+            steps.append(f"The connection to {host} was open and the request sent, then no answer came in time (a "
+                         "read timeout, not a blocked connect): the task has a route out and its security groups "
+                         "let it through. The far side was slow or stalled: check its status and rate limits, "
+                         "raise the client's read timeout if the call is legitimately slow, and retry with backoff "
+                         f"instead of exiting.{why}")
+        elif endpoint:
             steps.append(endpoint + why)
         elif f.get("private_address"):
             steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
             route = f.get("internet_route")
-            img = remedy.image(ev, f.get("container")) or ""
-            public_pull = bool(ev.detail.pull_stopped_at) and ".dkr.ecr." not in img and bool(img)
+            # Any of the task's images pulled from a public registry went out the way the app would: on Fargate
+            # (platform 1.4.0+) through the task's own interface, in bridge/host mode through the instance's.
+            # On EC2 with awsvpc the pull used the instance's interface, not the task's: no proof then.
+            own = remedy.image(ev, f.get("container")) or ""
+            images = [own] + [c.image or "" for c in ev.detail.containers if c.image and c.image != own]
+            pv = ev.detail.platform_version or ""
+            fargate = remedy.is_fargate(ev)
+            same_path = (not pv.startswith("1.3")) if fargate else remedy.network_mode(ev) != "awsvpc"
+            img = next((i for i in images if i and ".dkr.ecr." not in i), "")
+            public_pull = bool(ev.detail.pull_stopped_at) and bool(img) and same_path
             if public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
                 # Neither host nor port is guessed when the log names none: the pull also went out on 443.
@@ -159,15 +183,20 @@ class NetworkEgressBlocked(Pattern):
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
             if not public_pull or route == "none":
                 steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
-        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])):
+        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
                          "then read its log (the image needs `curl`).")
         return Explanation(
-            title=f"Outbound connection to {host} timed out",
-            summary=(f"{container} could not open a connection to {host}"
+            title=(f"Outbound request to {host} got no answer (read timeout)" if read_timeout else
+                   f"Outbound connection to {host} timed out"),
+            summary=(f"{container} got no answer in time from {host}"
+                     + (f":{f['port']}" if f.get("port") else "")
+                     + " on an open connection (a read timeout): the far side was slow, not the network path."
+                     if read_timeout else
+                     f"{container} could not open a connection to {host}"
                      + (f":{f['port']}" if f.get("port") else "")
                      + ": it timed out, which is what a task without a route out (no NAT gateway or VPC endpoint) "
                        "or with blocking security rules sees."),

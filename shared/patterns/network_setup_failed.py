@@ -28,6 +28,20 @@ _SIGNAL = lazy_re(
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
 _SUBNET = lazy_re(r"\bsubnet-[0-9a-f]{8,17}\b")
+# Faults the network plugin names in the instance's own plumbing (not the VPC subnet), and what they mean.
+_PLUMBING = (
+    (lazy_re(r"ecs-ipam|ipstore|available ip from the db", re.IGNORECASE),
+     "the ECS agent's own address pool for task networking on the instance (ecs-ipam, 169.254.172.0/22) has no "
+     "free address, usually entries leaked by earlier tasks; that is not the VPC subnet"),
+    (lazy_re(r"veth\b.*already exists", re.IGNORECASE | re.DOTALL),
+     "a network device left over from an earlier task (its veth pair) still exists on the instance"),
+    (lazy_re(r"invalid MAC address", re.IGNORECASE),
+     "the agent got an invalid MAC address for the attached interface"),
+    (lazy_re(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac|no such network interface",
+                re.IGNORECASE),
+     "the attached interface never appeared as a device on the container instance, so the agent could not move "
+     "it into the task's namespace"),
+)
 _CAUSES = (
     Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
     Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
@@ -76,12 +90,50 @@ class NetworkSetupFailed(ReasonPattern):
         cause = m.facts.get("cause")
         in_service = remedy.launcher(ev) == "service"
         retry = ("the service scheduler retries on its own" if in_service else remedy.start_again(ev))
-        if cause is None:
+        text = " ".join(p.text for p in m.proofs) or (ev.detail.stopped_reason or "")
+        plumbing = next((what for regex, what in _PLUMBING if regex.search(text)), None)
+        address = ev.detail.eni_detail("privateIPv4Address")
+        # An interface that was created (it got an address), or a plugin that names a fault of the instance's
+        # plumbing, rules out subnet exhaustion. A limit or tag-policy cause keeps its own advice.
+        attached = cause in (None, "timeout") and bool(address or plumbing)
+        inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
+        drain = (f"drain it (`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
+                 f"--container-instances {remedy.q(inst)} --status DRAINING`)" if inst else "drain it")
+        if attached:
+            got = f"the task's interface was created and got {address}" if address else None
+            if plumbing:
+                steps.append(f"The network plugin names its reason: {plumbing}"
+                             + (f" ({got})" if got else "") + ". This is the container instance's network plumbing, "
+                             f"not the subnet's addresses: {retry}."
+                             + (f" If it recurs on the same instance, {drain} and check `/var/log/ecs/ecs-agent.log` "
+                                "and the ECS agent/AMI version there." if ec2 else "") + why)
+            elif cause is None:
+                # Say "no cause" only when the error says so; else it names one we have no advice for.
+                silent = re.search(r"no error message|without (?:an? )?(?:error|message|reason)", text, re.IGNORECASE)
+                steps.append(("The error names no specific cause" if silent else "The error names a cause this tool "
+                              "has no specific advice for (see the stop reason)")
+                             + f", and {got}, so the subnet had free addresses; a failure after that is usually "
+                             f"passing (bursts of launches, an instance's ENI plumbing): {retry}." + why)
+            else:
+                steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
+                             "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "
+                                                            "agent log (`/var/log/ecs/ecs-agent.log`)" if ec2 else "")
+                             + "." + why)
+            why = ""
+            if cause == "timeout":
+                steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
+                             f"smaller batches; {retry}.")
+            steps.append("If it recurs: retry with backoff, spread the launches over subnets in several "
+                         "Availability Zones, and open an AWS Support case with the task ARN "
+                         f"(`{ev.detail.task_arn}`)." if ev.detail.task_arn else
+                         "If it recurs: retry with backoff, spread the launches over subnets in several "
+                         "Availability Zones, and open an AWS Support case with the task ARN.")
+        if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "
                          f"launches, an instance's ENI plumbing): {retry}. If it recurs, check the steps below." + why)
             why = ""
-        if cause != "instance-eni-limit":
+        if cause != "instance-eni-limit" and not attached:
             svc = remedy.service(ev)
             if subnet:
                 steps.append(f"Check free addresses: `aws ec2 describe-subnets --subnet-ids {subnet} "
@@ -100,7 +152,7 @@ class NetworkSetupFailed(ReasonPattern):
             steps.append("Spread the service over more (and larger) subnets in several Availability Zones."
                           if in_service else "Give the task's network configuration more (and larger) subnets in "
                           "several Availability Zones, where whatever launches it sets them.")
-        if cause == "timeout":
+        if cause == "timeout" and not attached:
             steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          f"smaller batches; {retry}.")
         if cause != "instance-eni-limit" and ec2 and not windows:
@@ -111,6 +163,9 @@ class NetworkSetupFailed(ReasonPattern):
             summary=(f"ECS could not provision the task's network interface in {sn}, so the task never started. "
                      + ("This is about the container instance's network interface slots, not the subnet or the "
                         "application." if cause == "instance-eni-limit" else
+                        "The subnet's free addresses are ruled out (the interface got an address, or the error names "
+                        "a fault of the instance's plumbing): this is the ENI plumbing, not the subnet or the "
+                        "application." if attached else
                         "This is about the subnet and ENI capacity, not the application.")),
             remediation=steps,
         )

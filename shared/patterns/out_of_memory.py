@@ -221,14 +221,28 @@ class OutOfMemory(Pattern):
                             "`NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory in MiB")
                          + f" in the container's environment and roll it out: {remedy.roll_out(ev)}.{why}")
             why = ""
+        # PHP stopped at its own memory_limit (a fatal error, no 137 kill): more container memory changes nothing.
+        php_own = "PHP" in kind and f.get("exit_code") != 137
+        if "PHP" in kind:
+            cap = f" of {limit}" if php_own and limit else ""
+            steps.append(f"PHP hit its own `memory_limit`{cap}, not the container's"
+                         + (" (no 137 kill)" if php_own else "") + ": raise `memory_limit` in php.ini "
+                         "(or `php -d memory_limit=...`) and keep it below the container memory, or make the job "
+                         f"use less (process the data in chunks).{why}")
+            why = ""
+        own_cap = jvm_own or v8_own or php_own
         if need:
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
-                     else f"its {mib} MiB limit" if jvm_own or v8_own else f"the {mib} MiB limit it hit")
+                     else f"its {mib} MiB limit" if own_cap else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
                 size = (f'task size `"cpu": "{cpu}", "memory": "{mem}"` (a valid Fargate pair) and, if the '
                         f'container has its own limit, `"memory": {need}` on `{container}`')
+            elif f.get("limit_source") == "task memory":
+                # The task-level memory is the limit: a container's memory may not exceed it, so raise the task's.
+                size = (f'task-level `"memory": "{need}"` (the task memory is the limit here, and a container\'s '
+                        f'memory may not exceed it) and room for it on the instance')
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
             steps.append(("If the runtime's heap needs more than the container has, give " if steps else "Give ")
@@ -264,18 +278,16 @@ class OutOfMemory(Pattern):
                             "in MiB")
                          + f", and raise the task memory if the heap keeps growing.{why}")
             why = ""
-        if "PHP" in kind:
-            steps.append("PHP hit its own `memory_limit`, not the container's: raise `memory_limit` in php.ini "
-                         f"(or `php -d memory_limit=...`) and keep it below the container memory.{why}")
-            why = ""
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "
                          f"memory (now {limit or 'unknown'}).{why}")
         steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
                      f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
-                     "(Container Insights) " + ("before it exited." if jvm_own or v8_own else "before the kill."))
+                     "(Container Insights) " + ("before it exited." if own_cap else "before the kill."))
         return Explanation(
-            title=f"Out of memory: {container}" + (f" (limit {limit})" if limit else ""),
+            # A runtime's own pool (JVM, V8) is not the container limit: the title names the pool then.
+            title=f"Out of memory: {container}" + (f" ({kind})" if (jvm_own or v8_own) and kind else
+                                                   f" (limit {limit})" if limit else ""),
             summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"
                      + (f" (the container has {limit})" if limit else "") + ", and exited. Its JVM limit needs "
                      "raising, or the app must use less." if jvm_own else

@@ -137,8 +137,18 @@ class PlatformError(Pattern):
             steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
                      "recurs on the same instance or Availability Zone."]
         if code in ("CannotStopContainerError",):
-            steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "
-                         "(30 s by default).")
+            said = " ".join(p.text for p in m.proofs)
+            if re.search(r"(?:failed|unable|could not)(?: to)? (?:send|sending|deliver) (?:the )?(?:SIG\w+|signal)",
+                         said, re.IGNORECASE):
+                # The runtime could not even deliver the signal: the host's runtime, not the app's handler.
+                steps.append("The container runtime failed to send the stop signal; this is not the app's SIGTERM "
+                             "handling (a container that ignores SIGTERM is SIGKILLed and exits 137 instead)"
+                             + (": restart the ECS agent and Docker on that instance (`sudo systemctl restart "
+                                "docker ecs`), or drain and replace it, and update the ECS agent/AMI." if ec2 else
+                                ": the Fargate runtime is AWS's, so nothing in the task definition changes it."))
+            else:
+                steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "
+                             "(30 s by default).")
         if ec2 and code in _HOST_BROKEN:
             steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")

@@ -132,7 +132,10 @@ class PortInUse(Pattern):
                        "a second process on the same port collides" if mode in (None, "awsvpc") else
                        "each container has its own network namespace, so a second process in the same container "
                        "holds it")
-                    + (f" (other containers here: {', '.join(f['shares_network_with'])})"
+                    + (f" (other containers here: {', '.join(f['shares_network_with'])}); move one of them to "
+                       "another port with its listen setting (e.g. `ASPNETCORE_URLS=http://+:8080`, `PORT`, "
+                       "`server.port`, nginx/Apache `listen`/`Listen`) and point the port mapping and the load "
+                       "balancer at it"
                        if f.get("shares_network_with") else "")
                     + ".")
         steps = [

@@ -224,6 +224,11 @@ class SecretsRetrievalFailed(Pattern):
                          f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
+            else:
+                # Endpoints instead of NAT: everything else the task reaches at start needs one too.
+                steps.append("With VPC endpoints instead of a NAT gateway, the task also needs the ECR endpoints "
+                             "(`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for an ECR image, and `logs` for "
+                             "awslogs.")
         elif cause == "not-found":
             if not secret:
                 check = remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")
@@ -262,9 +267,24 @@ class SecretsRetrievalFailed(Pattern):
             steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
                          "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
                          f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
-            steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the network "
-                         "path first, then start the task again (below).")
-        steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
+            said = " ".join(p.text for p in m.proofs)
+            tries = re.search(r"retried (\d+) time", said, re.IGNORECASE)
+            if tries and int(tries.group(1)) <= 1:
+                # The SDK retries timeouts and throttling (up to 5 times); one try means it gave up at once: a
+                # non-retryable answer such as AccessDenied, a missing parameter/secret or a KMS refusal.
+                steps.append(f"\"retried {tries.group(1)} time(s)\" means the fetch was not retried: AWS answered "
+                             "with a non-retryable error (AccessDenied, a parameter or secret that does not exist, a "
+                             "KMS refusal), not a timeout. Check the names in `valueFrom` exist in this region and "
+                             "account, and the role's permissions above, before the network path.")
+            else:
+                steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the "
+                             "network path first, then start the task again (below).")
+        # A fix may change the task definition (valueFrom, the execution role ARN): start the latest revision.
+        if remedy.launcher(ev) == "service":
+            steps.append("Then start fresh tasks (they fetch the secrets again at start), on the latest revision if "
+                         f"the fix changed the task definition: {remedy.roll_out_any(ev)}.")
+        else:
+            steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
         return Explanation(
             title=f"Could not fetch {kind}{what} at start" + (f" ({cause})" if cause else ""),

@@ -113,8 +113,13 @@ class Unknown(Pattern):
             codes = {exits[n] for n in killed}
             advice = []
             if 137 in codes:
-                advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit) "
-                              "and whether it ignores SIGTERM (stopTimeout)"
+                # stopTimeout only matters when ECS stopped the task (SIGTERM, then SIGKILL after the timeout);
+                # EssentialContainerExited means the container died first, so ECS sent no SIGTERM.
+                ecs_stopped = ev.stop_code not in ("EssentialContainerExited", "")
+                advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit)"
+                              + (" and whether it ignores SIGTERM (stopTimeout)" if ecs_stopped else
+                                 "; ECS did not stop it (EssentialContainerExited), so no SIGTERM or stopTimeout "
+                                 "was involved: something on the task or host killed it")
                               + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or dmesg) "
                                  "shows an OOM kill by the host's kernel, which ECS does not report as one"
                                  if not remedy.is_fargate(ev) else ""))
@@ -133,13 +138,20 @@ class Unknown(Pattern):
             n, c = next(iter(crashed.items()))
             name, what = _SELF_SIGNALS[c]
             img = remedy.image(ev, n)
+            # SIGSEGV is a crash inside native code: an image built for another architecture fails at exec
+            # ("exec format error") and Node's --report-on-fatalerror does not fire on a segfault, so neither fits.
+            # SIGILL is an instruction this CPU lacks: the build's target CPU is the thing to check.
             steps.insert(0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
                             f"by itself in native code, {what}. Get the native stack (Python "
-                            "`PYTHONFAULTHANDLER=1`, Node `--report-on-fatalerror`, a core dump) and reproduce with "
-                            "the image and the task's limits"
+                            "`PYTHONFAULTHANDLER=1`"
+                            + (", Node `--report-on-fatalerror`" if c != 139 else "")
+                            + ", a core dump) and reproduce with the image and the task's limits"
                             + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img else "")
-                            + "; upgrade, pin or disable the native extension or agent added last, and check the "
-                            "image's architecture matches the task's (X86_64 / ARM64).")
+                            + "; upgrade, pin or disable the native extension or agent added last"
+                            + (", and rebuild it for the instance's CPU (check the instance type and "
+                               "`ecs.cpu-architecture`)." if c == 132 else
+                               "." if c == 139 else
+                               ", and check the image's architecture matches the task's (X86_64 / ARM64)."))
         if not ev.logs:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "

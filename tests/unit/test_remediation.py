@@ -104,6 +104,12 @@ def test_who_starts_the_task_again(detail, kind):
     if kind in ("batch", "jenkins"):
         where = remedy.roll_out(ev)
         assert "run-task" not in where and ("job definition" in where or "agent template" in where), where
+    elif kind == "stepfunctions":
+        # the state machine names the task definition: the change goes there
+        assert "state machine" in remedy.roll_out(ev) and "run-task" not in remedy.roll_out(ev)
+    elif kind == "schedule":
+        # the rule's target names a revision: it is pointed at the new one (test_fixes_subcause covers it)
+        assert "aws events put-targets" in remedy.roll_out(ev)
     else:
         assert remedy.roll_out(ev) == f"`{remedy.deploy(ev)}`"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 
 import pytest
@@ -204,7 +205,9 @@ def test_the_local_reproduction_publishes_the_port_curl_reaches(logs, mapping, r
     assert all(any(line.startswith(r) for line in block.splitlines()) for r in reads), block
     assert ("port=$(" in block) == (mapping.startswith('-p "$'))
     cmds = steps.commands(step)
-    assert any(c.startswith("curl") and "--retry-connrefused" in c for c in cmds)
+    # waits while there is no HTTP answer (refused or an empty reply), then prints the status
+    loop = next(line for line in block.splitlines() if "curl -s -o /dev/null" in line)
+    assert '"$code" != 000' in loop and shlex.split(loop)
     assert all(command_problems(c) == [] for c in cmds), cmds
 
 

@@ -1,0 +1,483 @@
+"""Fix steps keyed on the sub-cause the evidence shows, each with a near miss that keeps the other advice."""
+
+from __future__ import annotations
+
+import shlex
+
+from shared import remediation as remedy
+from shared.inputs import offline_evidence, parse_task_event
+from shared.patterns.network_setup_failed import PATTERN as NETWORK_SETUP
+from shared.render import steps
+from tests.unit.helpers import event, evidence, run
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def _eni(ip: str | None) -> list[dict]:
+    details = [{"name": "subnetId", "value": "subnet-0a1b2c3d4e5f60718"}]
+    if ip:
+        details.append({"name": "privateIPv4Address", "value": ip})
+    return [{"id": "a", "type": "eni", "status": "DELETED", "details": details}]
+
+
+def test_an_interface_that_got_an_address_rules_out_subnet_exhaustion():
+    reason = "ResourceInitializationError: failed to configure ENI: failed to setup regular eni: netplugin failed"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, attachments=_eni("10.0.1.5"))
+    assert got.pattern == NETWORK_SETUP.id
+    assert "AvailableIpAddressCount" not in _fix(got) and "10.0.1.5" in _fix(got)
+    assert "Support case" in _fix(got) and "subnet and ENI capacity" not in got.summary
+    # Near miss: no address on the interface, so free addresses stay the check.
+    near = run(stopCode="TaskFailedToStart", stoppedReason=reason, attachments=_eni(None))
+    assert "AvailableIpAddressCount" in _fix(near)
+
+
+def test_a_missing_device_mac_is_the_named_reason_not_a_silent_plugin_failure():
+    reason = ("ResourceInitializationError: failed to setup network namespace: cni setup: invoke eni plugin failed: "
+              "unable to get device with hardware address '02:62:5b:0f:db:fa': device with mac address not found")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni(None))
+    assert "names its reason" in _fix(got) and "without naming a reason" not in _fix(got)
+    assert "AvailableIpAddressCount" not in _fix(got)
+    # Near miss: the message says the subnet has no free addresses: that stays the advice.
+    full = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
+               stoppedReason="ResourceInitializationError: failed to configure ENI: subnet does not have enough free addresses")
+    assert "AvailableIpAddressCount" in _fix(full)
+
+
+
+
+def _app(exit_code: int, **extra) -> list[dict]:
+    return [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2", **extra}]
+
+
+def test_php_memory_limit_is_raised_first_and_no_kill_is_claimed():
+    line = "PHP Fatal error:  Allowed memory size of 268435456 bytes exhausted (tried to allocate 4096 bytes)"
+    got = run([line], containers=_app(255))
+    assert got.pattern == "out-of-memory"
+    assert "memory_limit" in got.remediation[0] and "limit it hit" not in _fix(got)
+    assert "before the kill" not in _fix(got)
+    # Near miss: a plain 137 kill keeps the container-memory step first and the kill wording.
+    killed = run(["Killed"], containers=_app(137, reason="OutOfMemoryError: Container killed due to memory usage"),
+                 stopCode="EssentialContainerExited")
+    assert killed.pattern == "out-of-memory" and "memory_limit" not in killed.remediation[0]
+
+
+def test_on_ec2_the_task_memory_limit_is_raised_at_the_task_level():
+    reason = "OutOfMemoryError: Container killed due to memory usage"
+    got = run(["Killed"], containers=_app(137, reason=reason), launchType="EC2", memory="2048")
+    assert 'task-level `"memory"' in _fix(got)
+    # Near miss: the container has its own hard limit, so that is the one to raise.
+    own = run(["Killed"], containers=_app(137, reason=reason, memory="512"), launchType="EC2", memory="2048")
+    assert 'task-level `"memory"' not in _fix(own) and '`"memory":' in _fix(own)
+
+
+def test_the_tool_check_lists_every_tool_in_dash_and_busybox():
+    # dash and busybox `command -v a b c` look up only the first name: loop over them.
+    got = run(stopCode="TaskFailedToStart", stoppedReason="Task failed container health checks",
+              containers=_app(137, healthStatus="UNHEALTHY"))
+    text = _fix(got)
+    assert "command -v curl wget" not in text
+    assert 'for x in curl wget python3 bash; do command -v "$x"; done' in text
+
+
+_DENIED = ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/orders-task/abc is not authorized to "
+           "perform: {action}{on}")
+
+
+def test_an_action_denied_on_resource_star_keeps_star_and_is_not_told_to_narrow():
+    got = run([_DENIED.format(action="ecs:ListClusters", on=" on resource: *")], containers=_app(1))
+    assert got.pattern == "iam-access-denied"
+    assert "does not name the resource" not in _fix(got) and "no resource-level permissions" in _fix(got)
+    # Near miss: the error names no resource at all, so narrowing through CloudTrail stays.
+    bare = run([_DENIED.format(action="ecs:ListClusters", on="")], containers=_app(1))
+    assert "does not name the resource" in _fix(bare)
+
+
+def test_keys_from_the_environment_make_the_user_the_caller_and_the_new_revision_is_rolled_out():
+    logs = ["Found credentials in environment variables.",
+            "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the ReceiveMessage "
+            "operation: Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied."]
+    got = run(logs, containers=_app(1))
+    assert "access keys" in got.summary and "task role does not allow" not in got.summary
+    assert "--task-definition" in got.remediation[-1] and "--force-new-deployment" not in got.remediation[-1]
+    # Near miss: no sign of environment keys: the task role is the caller and a restart is enough.
+    plain = run(logs[1:], containers=_app(1))
+    assert "access keys" not in plain.summary and "restart" in plain.remediation[-1]
+
+
+def test_a_runtime_that_failed_to_send_sigterm_is_not_the_apps_signal_handling():
+    reason = "CannotStopContainerError: failed sending SIGTERM to container: context deadline exceeded"
+    got = run(containers=_app(137, reason=reason), launchType="EC2",
+              containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0123456789abcdef")
+    assert got.pattern == "platform-error"
+    assert "handle SIGTERM" not in _fix(got) and "restart the ECS agent and Docker" in _fix(got)
+    # Near miss: the container did not stop in time: its SIGTERM handling is the fix.
+    slow = run(containers=_app(137, reason="CannotStopContainerError: timeout waiting for container to stop"),
+               launchType="EC2")
+    assert slow.pattern == "platform-error" and "handle SIGTERM" in _fix(slow)
+
+
+def test_a_fargate_disk_is_not_relieved_by_a_bind_mount():
+    line = "OSError: [Errno 28] No space left on device"
+    got = run([line], containers=_app(1))
+    assert got.pattern == "disk-full" and "EFS or a bind mount" not in _fix(got) and "same ephemeral" in _fix(got)
+    # Near miss: on EC2 a bind mount onto the host's larger volume does help.
+    ec2 = run([line], containers=_app(1), launchType="EC2")
+    assert ec2.pattern == "disk-full" and "EFS or a bind mount" in _fix(ec2)
+
+
+def test_exit_132_is_an_illegal_instruction_in_a_native_library():
+    line = "kernel: traps: ruby[22252] trap invalid opcode ip:7f842b55c166 sp:7ffd in libnative_ext.so[7f842b500000+1b4000]"
+    got = run([line], containers=_app(132))
+    assert got.pattern == "app-crash"
+    assert "SIGILL" in got.remediation[0] and "whole trace" not in _fix(got)
+
+
+def test_the_whole_trace_is_promised_only_when_frames_were_found():
+    got = run(["RuntimeError: something broke"], containers=_app(1))
+    assert got.pattern == "app-crash" and "whole trace" not in _fix(got)
+    # Near miss: a traceback with a frame is the whole trace.
+    traced = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                  "RuntimeError: something broke"], containers=_app(1))
+    assert "whole trace" in _fix(traced)
+
+
+def test_a_segfault_gets_no_architecture_or_node_report_advice():
+    got = run(containers=_app(139))
+    assert got.pattern == "unknown" and "SIGSEGV" in _fix(got)
+    assert "--report-on-fatalerror" not in _fix(got) and "architecture matches" not in _fix(got)
+    # Near miss: SIGILL is about the CPU, so the CPU check stays.
+    ill = run(containers=_app(132))
+    assert ill.pattern == "unknown" and "cpu-architecture" in _fix(ill)
+
+
+def test_a_read_timeout_on_an_open_socket_is_not_a_security_group_drop():
+    line = ("com.mongodb.MongoSocketReadTimeoutException: Timeout while receiving message; "
+            "java.net.SocketTimeoutException: Read timed out to docs.cluster-abc.us-east-1.docdb.amazonaws.com:27017")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "tls=true" in _fix(got) and "get no answer" not in _fix(got) and "read timeout" in got.summary
+    # Near miss: a connect timeout keeps the security-group step.
+    conn = run(["com.mongodb.MongoSocketOpenException: Exception opening socket: connect timed out to "
+                "docs.cluster-abc.us-east-1.docdb.amazonaws.com:27017"], containers=_app(1))
+    assert conn.pattern == "database-connection-failed" and "security group must admit" in _fix(conn)
+
+
+def test_a_pool_acquire_timeout_is_not_proof_of_a_network_timeout_and_no_default_port_is_invented():
+    got = run(["KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
+               "    at Client_PG.acquireConnection (/usr/src/app/node_modules/knex/lib/client.js:348:26) {",
+               "  sql: \"SELECT datname FROM pg_database WHERE datistemplate = false\","], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "pool" in got.remediation[0] and "get no answer" not in _fix(got) and "5432" not in _fix(got)
+    assert "(pool timeout)" in got.title
+
+
+def test_a_task_an_eventbridge_rule_starts_rolls_out_by_updating_the_rules_target():
+    ev = evidence(group="family:orders-api", startedBy="events-rule/nightly-export")
+    out = remedy.roll_out(ev)
+    assert "aws events put-targets --rule nightly-export" in out and "EcsParameters.TaskDefinitionArn" in out
+    # A startedBy at ECS's 36-character cap may be cut short: find the rule by its target instead.
+    cut = remedy.roll_out(evidence(group="family:orders-api", startedBy="events-rule/a-very-long-rule-name-xy"))
+    assert "list-rule-names-by-target" in cut and "--rule a-very" not in cut
+    # Near miss: a person's run-task has no rule: the new revision is run again.
+    by_hand = remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-cli"))
+    assert "put-targets" not in by_hand and "aws ecs run-task" in by_hand
+
+
+def test_a_public_image_pulled_through_the_tasks_own_interface_proves_a_route_out():
+    containers = [*_app(1), {"name": "agent", "exitCode": 0, "lastStatus": "STOPPED",
+                             "image": "public.ecr.aws/datadog/agent:7.51.0"}]
+    line = "ConnectTimeoutError: Connect Timeout Error (attempted address: api.example.com:443, timeout: 10000ms)"
+    got = run([line], containers=containers, platformVersion="1.4.0", pullStoppedAt="2024-05-01T09:59:00Z")
+    assert got.pattern == "network-egress-blocked"
+    assert "route out" in got.remediation[0] and "NAT gateway" not in _fix(got)
+    # Near miss: on EC2 with awsvpc the pull used the instance's interface, so the subnet's route stays in question.
+    ec2 = run([line], containers=containers, launchType="EC2", pullStoppedAt="2024-05-01T09:59:00Z",
+              attachments=_eni("10.0.1.5"))
+    assert ec2.pattern == "network-egress-blocked" and "NAT gateway" in _fix(ec2)
+
+
+def test_a_registry_refusal_of_a_tag_gets_no_s3_layer_or_digest_steps():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login': denied")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied))
+    assert got.pattern == "image-pull-failed" and "EXECUTION role" in got.remediation[0]
+    assert "starport-layer-bucket" not in _fix(got) and "@sha256:" not in _fix(got)
+    # Near miss: the 403 came from the S3 layer bucket, so the endpoint policy step stays.
+    layer = ("CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status code "
+             "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/abc: 403 Forbidden")
+    s3 = run(stopCode="TaskFailedToStart", stoppedReason=layer, containers=_app(0, reason=layer))
+    assert s3.pattern == "image-pull-failed" and "starport-layer-bucket/*" in _fix(s3)
+
+
+def _windows_start(image: str, command_line: str):
+    reason = ("CannotStartContainerError: Error response from daemon: container 21395f00 encountered an error during "
+              "hcsshim::System::CreateProcess: failure in a Windows system call: The system cannot find the file "
+              "specified. (0x2)")
+    detail = f'extra info: {{"CommandLine":"{command_line}","User":"ContainerUser","WorkingDirectory":"C:\\\\"}}'
+    return run([reason, detail], stopCode="TaskFailedToStart", stoppedReason="Essential container in task exited",
+               launchType="EC2", platformFamily="WINDOWS_SERVER_2019_CORE",
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": image, "reason": reason}])
+
+
+def test_nanoserver_has_no_windows_powershell_so_the_command_becomes_pwsh():
+    got = _windows_start("mcr.microsoft.com/powershell:nanoserver-1909", "powershell")
+    assert got.pattern == "container-start-failed" and "pwsh" in got.remediation[0]
+    # Near miss: another executable named in the command line gets a lookup of that very executable.
+    other = _windows_start("mcr.microsoft.com/windows/servercore:ltsc2019", "myjob.exe --once")
+    assert "pwsh" not in _fix(other) and "where myjob.exe" in _fix(other)
+
+
+def test_a_missing_compiled_node_addon_is_reinstalled_for_the_images_platform():
+    got = run(["Error: Cannot find module '../build/Release/sharp-linuxmusl-arm64v8.node'",
+               "Require stack:", "- /srv/app/node_modules/sharp/lib/sharp.js"], containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    assert "npm install --os=linux --libc=musl --cpu=arm64 sharp" in _fix(got)
+    assert "a file of the app" not in _fix(got) and "require.resolve('../" not in _fix(got)
+    # Near miss: a missing build output of the app itself stays the build/COPY/WORKDIR advice.
+    app_file = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
+    assert app_file.pattern == "missing-dependency" and "a file of the app" in _fix(app_file)
+
+
+def test_commands_name_the_tasks_region_when_it_is_known():
+    ev = evidence()
+    assert remedy.describe_task_definition(ev).endswith("--region us-east-1")
+    assert " --region us-east-1" in remedy.run_task(ev)
+    # Near miss: a reporter masked the region (event and ARNs): no --region is guessed.
+    raw = event(taskArn="arn:aws:ecs:<region>:111122223333:task/prod/0123456789abcdef0123456789abcdef")
+    raw["region"] = "<region>"
+    masked = offline_evidence(parse_task_event(raw), [])
+    assert "--region" not in remedy.describe_task_definition(masked)
+
+
+def test_a_secrets_fetch_retried_once_is_a_non_retryable_error_not_a_timeout():
+    def reason(n: int) -> str:
+        return ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                f"failed: unable to retrieve secrets from ssm: service call has been retried {n} time(s): ...")
+
+    once = run(stopCode="TaskFailedToStart", stoppedReason=reason(1), containers=_app(0))
+    assert once.pattern == "secrets-retrieval-failed"
+    assert "non-retryable" in _fix(once) and "usually means the fetch timed out" not in _fix(once)
+    # Near miss: five retries are the SDK's retries of a timeout: the network path stays first.
+    five = run(stopCode="TaskFailedToStart", stoppedReason=reason(5), containers=_app(0))
+    assert "non-retryable" not in _fix(five) and "usually means the fetch timed out" in _fix(five)
+
+
+def test_a_stack_made_service_gets_its_grace_period_in_the_infrastructure_code():
+    reason = ("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:"
+              "targetgroup/web-tg/0123456789abcdef)")
+    made = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
+               group="service:shop-prod-web-Service-aB1cD2eF3gH4")
+    assert made.pattern == "health-check-failed"
+    grace = next(s for s in made.remediation if "grace period" in s)
+    assert grace.index("infrastructure code") < grace.index("update-service")
+    assert "security group must admit the load balancer" in _fix(made)
+    # Near miss: a hand-named service: the command comes first, the IaC note after it.
+    plain = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137))
+    grace = next(s for s in plain.remediation if "grace period" in s)
+    assert grace.index("update-service") < grace.index("infrastructure code")
+
+
+def test_a_137_ecs_did_not_initiate_gets_no_stop_timeout_advice():
+    got = run(containers=_app(137), stopCode="EssentialContainerExited",
+              stoppedReason="Essential container in task exited")
+    assert got.pattern == "unknown"
+    assert "whether it ignores SIGTERM" not in _fix(got) and "ECS did not stop it" in _fix(got)
+    # Near miss: the scheduler stopped the task, so SIGTERM then SIGKILL after stopTimeout fits.
+    stopped = run(containers=_app(137), stopCode="ServiceSchedulerInitiated", stoppedReason="Task stopped")
+    assert stopped.pattern == "unknown" and "whether it ignores SIGTERM (stopTimeout)" in _fix(stopped)
+
+
+def _store(image: str, path: str):
+    return run([f"write {path}: no space left on device"],
+               containers=[{"name": "db", "exitCode": 1, "lastStatus": "STOPPED", "image": image}])
+
+
+def test_what_grows_in_a_full_data_directory_is_named_for_that_store():
+    prom = _store("prom/prometheus:v2.45.0", "/data/wal/00001900")
+    assert prom.pattern == "disk-full"
+    assert "retention.size" in _fix(prom) and "replication slot" not in _fix(prom)
+    # Near miss: a Postgres data directory keeps the WAL/replication-slot hint.
+    pg = _store("postgres:16", "/var/lib/postgresql/data/pg_wal/000000010000000000000042")
+    assert pg.pattern == "disk-full" and "replication slot" in _fix(pg)
+
+
+def test_a_timeout_to_an_interface_endpoint_is_not_its_policy():
+    ev = evidence([], launchType="EC2", attachments=[])
+    timed = remedy.endpoint_unreachable_step(ev, "Post https://logs.us-east-2.amazonaws.com/: dial tcp 10.20.10.16:443: "
+                                                 "i/o timeout")
+    assert timed and "policy" not in timed.lower()
+    # Near miss: a 403 through the endpoint can be its policy.
+    denied = remedy.endpoint_unreachable_step(ev, "Post https://logs.us-east-2.amazonaws.com/: dial tcp "
+                                                  "10.20.10.16:443: 403 AccessDenied")
+    assert denied and "endpoint policy" in denied
+
+
+def test_a_log_router_that_already_stopped_last_is_not_told_to_use_depends_on():
+    router = {"name": "log_router", "exitCode": 137, "lastStatus": "STOPPED",
+              "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"}
+    done = run(containers=[*_app(0), router], stopCode="EssentialContainerExited",
+               stoppedReason="Essential container in task exited")
+    assert done.pattern == "expected-stop" and "dependsOn changes nothing" in _fix(done)
+    # Near miss: a deployment stopped the whole task at once, so making the router stop last helps.
+    deploy = run(containers=[*_app(143), router], stopCode="ServiceSchedulerInitiated",
+                 stoppedReason="Scaling activity initiated by (deployment ecs-svc/1234567890123456789)")
+    assert deploy.pattern == "expected-stop" and "a dependsOn so it stops last" in _fix(deploy)
+
+
+def test_a_retry_of_a_scheduled_task_points_at_the_rule_targets_security_groups():
+    again = remedy.start_again(evidence(group="family:orders-api", startedBy="events-rule/nightly-export"))
+    assert "aws ecs run-task" in again and "list-targets-by-rule --rule nightly-export" in again
+    # Near miss: a person's run-task has no rule to read them from.
+    by_hand = remedy.start_again(evidence(group="family:orders-api", startedBy="ecs-cli"))
+    assert "list-targets-by-rule" not in by_hand
+
+
+def test_a_cluster_without_instances_reads_the_auto_scaling_activity():
+    none = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0),
+               stoppedReason="No Container Instances were found in your cluster.")
+    assert none.pattern == "insufficient-capacity" and "describe-scaling-activities" in _fix(none)
+    # Near miss: instances exist but lack memory: the fix is capacity, not failed launches.
+    full = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0),
+               stoppedReason="RESOURCE:MEMORY")
+    assert full.pattern == "insufficient-capacity" and "describe-scaling-activities" not in _fix(full)
+
+
+def test_a_plain_service_url_goes_in_the_environment_and_a_connection_string_in_a_secret():
+    plain = run(["KeyError: 'PUSHGATEWAY_URL'"], containers=_app(1))
+    assert plain.pattern == "missing-env-var"
+    assert "create-secret" not in _fix(plain) and "PUSHGATEWAY_URL" in plain.remediation[0]
+    # Near miss: a broker URL carries credentials, so it goes to Secrets Manager.
+    broker = run(["KeyError: 'REDIS_URL'"], containers=_app(1))
+    assert broker.pattern == "missing-env-var" and "create-secret" in _fix(broker)
+
+
+def test_an_instance_whose_docker_storage_filled_during_a_pull_grows_its_root_volume():
+    reason = ("CannotPullContainerError: failed to register layer: write /var/lib/docker/overlay2/abc/diff/x: "
+              "no space left on device")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", containers=_app(0, reason=reason))
+    assert got.pattern == "disk-full" and "root volume" in _fix(got)
+    assert "attach a larger data volume" not in _fix(got)
+
+
+def test_a_runtimes_own_pool_is_named_in_the_title_not_the_container_limit():
+    jvm = run(["Exception in thread \"main\" java.lang.OutOfMemoryError: Direct buffer memory"], containers=_app(3))
+    assert jvm.pattern == "out-of-memory" and "direct buffer" in jvm.title and "limit" not in jvm.title
+    # Near miss: a 137 kill at the container limit keeps the limit in the title.
+    killed = run(["Killed"], containers=_app(137, reason="OutOfMemoryError: Container killed due to memory usage"))
+    assert "limit" in killed.title
+
+
+def test_a_service_restarted_after_a_secrets_fix_takes_the_latest_revision():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secret from asm: AccessDeniedException")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "--task-definition orders-api --force-new-deployment" in got.remediation[-1]
+    # Near miss: a one-off task is simply run again.
+    lone = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), group="family:orders-api",
+               startedBy="ecs-cli")
+    assert "update-service" not in lone.remediation[-1] and "run-task" in lone.remediation[-1]
+
+
+def test_a_relative_module_is_looked_for_in_the_image_not_resolved_from_the_workdir():
+    rel = run(["Error: Cannot find module './config/settings'"], containers=_app(1))
+    assert rel.pattern == "missing-dependency"
+    assert "require.resolve('./" not in _fix(rel) and "find / -name 'settings*'" in _fix(rel)
+    for cmd in [c for s in rel.remediation for c in steps.commands(s) if c.startswith("docker")]:
+        shlex.split(cmd)
+    # Near miss: an absolute path resolves the same from anywhere, so require.resolve stays.
+    absolute = run(["Error: Cannot find module '/app/dist/index.js'"], containers=_app(1))
+    assert "require.resolve('/app/dist/index.js')" in _fix(absolute)
+
+
+def test_a_named_plumbing_fault_rules_out_the_subnet_but_an_eni_limit_keeps_its_advice():
+    veth = ("ResourceInitializationError: Unable to configure pause container namespace, err: bridge create veth "
+            "pair: container veth name provided (ecs-eth0) already exists")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=veth, launchType="EC2", attachments=_eni(None))
+    assert "left over from an earlier task" in got.remediation[0] and "AvailableIpAddressCount" not in _fix(got)
+    # Near miss: an instance without a free ENI slot keeps the trunking advice even though the ENI has an address.
+    limit = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"),
+                stoppedReason="ResourceInitializationError: unable to attach ENI: no unused device index")
+    assert "awsvpcTrunking" in _fix(limit) and "Subnet addresses are not the cause" not in _fix(limit)
+
+
+def test_stack_made_service_names_are_recognised_and_hand_made_ones_are_not():
+    def managed(name: str) -> bool:
+        return remedy.stack_managed(evidence(group=f"service:{name}"))
+
+    assert managed("shop-prod-web-Service-aB1cD2eF3gH4") and managed("examp-test-api-Service-Zq8mXk")
+    # Near misses: names people give by hand.
+    assert not managed("orders-api") and not managed("api-Service-v2") and not managed("web-service-prod")
+
+
+def test_the_local_health_test_uses_the_target_groups_check_port_and_waits_for_an_http_answer():
+    tg = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web-tg/0123456789abcdef"
+    got = run(stopCode="ServiceSchedulerInitiated", containers=_app(137),
+              stoppedReason=f"Task failed ELB health checks in (target-group {tg})")
+    local = next(s for s in got.remediation if "Test locally" in s)
+    assert "HealthCheckPort" in local and '[ "$hc" = traffic-port ] || port=$hc' in local
+    assert "--region eu-west-1" in local and '[ "$code" != 000 ]' in local
+    for cmd in steps.commands(local):
+        shlex.split(cmd)
+    # Near miss: without a target group ARN there is no check port to read.
+    bare = run(stopCode="ServiceSchedulerInitiated", containers=_app(137),
+               stoppedReason="Task failed ELB health checks in (target-group web-tg)")
+    assert "HealthCheckPort" not in _fix(bare)
+
+
+def test_a_trace_without_a_located_frame_is_still_called_a_trace():
+    got = run(["java.lang.IllegalStateException: Failed to execute CommandLineRunner",
+               "\tat org.springframework.boot.SpringApplication.callRunner(SpringApplication.java:774)"],
+              containers=_app(1))
+    assert got.pattern == "app-crash" and "whole trace" in _fix(got)
+
+
+def test_a_port_shared_with_a_sibling_container_says_how_to_move_one():
+    line = "System.Net.Sockets.SocketException (98): Address already in use"
+    web = {"name": "web", "exitCode": 0, "lastStatus": "STOPPED", "image": "nginx:1.25"}
+    got = run([line, "Failed to bind to address http://[::]:80: address already in use."],
+              containers=[*_app(1), web])
+    assert got.pattern == "port-in-use" and "ASPNETCORE_URLS" in _fix(got)
+    # Near miss: a lone container has no sibling to move: the second-process advice stays alone.
+    lone = run([line, "Failed to bind to address http://[::]:80: address already in use."], containers=_app(1))
+    assert lone.pattern == "port-in-use" and "ASPNETCORE_URLS" not in _fix(lone)
+
+
+def test_a_secrets_fetch_without_a_route_names_the_other_endpoints_a_task_needs():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: RequestError: send request failed caused by: Post "
+              "\"https://ssm.us-east-1.amazonaws.com/\": dial tcp 52.46.1.1:443: i/o timeout")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert got.pattern == "secrets-retrieval-failed" and "`ecr.api`, `ecr.dkr`" in _fix(got)
+
+
+def test_an_outbound_read_timeout_is_not_a_missing_route():
+    read = run(["requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.example.com', port=443): "
+                "Read timed out. (read timeout=10)"], containers=_app(1))
+    assert read.pattern == "network-egress-blocked"
+    assert "NAT gateway" not in _fix(read) and "read timeout" in read.remediation[0]
+    # Near miss: a connect timeout keeps the route advice.
+    conn = run(["requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.example.com', port=443): "
+                "Max retries exceeded (connect timeout=10)"], containers=_app(1))
+    assert conn.pattern == "network-egress-blocked" and "NAT gateway" in _fix(conn)
+
+
+def test_a_task_step_functions_starts_rolls_out_through_its_state_machine():
+    sfn = remedy.roll_out(evidence(group="family:orders-api", startedBy="AWS Step Functions"))
+    assert "state machine" in sfn and "run-task" not in sfn
+    # Near miss: a task run by hand is run again on the new revision.
+    assert "run-task" in remedy.roll_out(evidence(group="family:orders-api", startedBy="ecs-deploy"))
+
+
+def test_a_named_but_unknown_plugin_error_is_not_called_a_failure_without_a_cause():
+    named = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
+                stoppedReason="Unexpected EC2 error while attempting to attach network interface to instance")
+    assert "names no specific cause" not in _fix(named) and "AvailableIpAddressCount" not in _fix(named)
+    # Near miss: the plugin really said nothing.
+    silent = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
+                 stoppedReason="ResourceInitializationError: failed to configure ENI: netplugin failed with no error message")
+    assert "names no specific cause" in _fix(silent)
