@@ -113,7 +113,8 @@ class DiskFullFacts(Facts):
     storage: str | None = Field(None, description="ephemeral storage, a volume, ...")
 
 
-_DU = "-c 'du -xh / 2>/dev/null | sort -h | tail -20'"
+# Run inside the container that did the writing (a fresh one shows only the image's files)
+_DU_CMD = "du -xh / 2>/dev/null | sort -h | tail -20"
 
 
 class DiskFull(Pattern):
@@ -236,9 +237,9 @@ class DiskFull(Pattern):
             volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
                       else "EFS or a bind mount")
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
-                         f"({volume}) or clean up. Find the biggest writers in a one-off copy of the task "
-                         "after it has worked a while, or locally: "
-                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
+                         f"({volume}) or clean up. Find the biggest writers where the data is: in a copy of "
+                         "the task that has done the same work for a while (a fresh container from the image has "
+                         f"written nothing yet, so it shows only the image's own files): `{_DU_CMD}`.")
         if f.get("free_blocks"):
             steps.insert(0, f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
                             f"{f['required_blocks']} Docker needs to create a container: clean up the instance "

@@ -203,6 +203,17 @@ def test_rotated_secret_is_refetched_when_slack_says_gone(aws, slack, finding): 
                                                            (WEBHOOK_PATH, 200)]
 
 
+def test_the_secret_is_read_again_once_older_than_max_age(aws, slack):  # noqa: F811
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.create_secret(Name="slack/aged", SecretBinary=json.dumps({"url": slack.url}).encode())  # binary is read too
+    assert webhook_url("slack/aged", client=sm, max_age=300) == slack.url
+    moved = slack.url.replace(WEBHOOK_PATH, "/services/T00000000/B00000000/MOVED")
+    sm.put_secret_value(SecretId="slack/aged", SecretString=moved)
+    assert webhook_url("slack/aged", client=sm, max_age=300) == slack.url  # within max_age: the cached value
+    assert webhook_url("slack/aged", client=sm, max_age=0) == moved  # older than max_age: read again
+    assert webhook_url("slack/aged", client=sm, max_age=300) == moved
+
+
 def test_missing_secret_is_a_clear_error(aws, finding):  # noqa: F811
     sm = boto3.client("secretsmanager", region_name=REGION)
     with pytest.raises(WebhookSecretError) as err:
