@@ -202,6 +202,9 @@ _ON_RESOURCE = lazy_re(r"\bon resource\b", re.IGNORECASE)
 _ON_RESOURCE_STAR = lazy_re(r"\bon resource:?\s*\"?\*(?![\w/:])", re.IGNORECASE)
 _ENV_CREDENTIALS = lazy_re(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
                               r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
+# the words of _ENV_CREDENTIALS (lower case): the lines that may hold it
+_ENV_WORDS = ("found credentials in environment variables", "environmentvariablecredentialsprovider", "fromenv()",
+              "credentials from environment")
 _ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
                   "secrets[?starts_with(name, 'AWS_')].name]"
 
@@ -343,7 +346,8 @@ class IamAccessDenied(Pattern):
                          f"deny (service control policy, permissions boundary, or the resource's own policy).{why}")
             why = ""
         # The SDK said it used keys from the environment: the caller is the IAM user behind them, not the task role.
-        env_keys = next((i for i, t in enumerate(ev.logs.texts) if _ENV_CREDENTIALS.search(t)), None)
+        env_keys = next((i for i in ev.logs.lines_with(*_ENV_WORDS) if _ENV_CREDENTIALS.search(ev.logs.texts[i])),
+                        None)  # candidate lines only: a 100k-line log is not parsed line by line
         env_keys_used = env_keys is not None and not (role and kind in ("task role", "execution role")
                                                       and ":assumed-role/" in str(f.get("principal") or ""))
         if env_keys is not None and env_keys_used:
