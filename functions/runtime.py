@@ -121,7 +121,7 @@ def deliver(finding: Finding, context: Any = None) -> dict[str, Any]:
 
     from shared.notify import DeliveryError
     from shared.notify import deliver as _deliver
-    from shared.notify.slack import DEADLINE
+    from shared.notify.deadline import DEADLINE
 
     token = None
     until = None  # the delivery is marked in progress until the invocation ends (a retry after then takes it over)

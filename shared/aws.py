@@ -16,8 +16,16 @@ Organization hub: when an event comes from another account and ``member_role_nam
 ``for_account`` assumes ``arn:<partition>:iam::<account>:role/<name>`` (cached until shortly before
 the credentials expire) and returns a `Clients` for that account sharing the same counter.
 
-boto3 is imported on first use only: ``import shared.aws`` stays cheap, and ``shared.engine``
-never pulls it in. The endpoint comes from the environment: boto3 honours ``AWS_ENDPOINT_URL``
+Clients are botocore clients from one botocore session per `Clients` (per account): its loader
+caches the shared data files (endpoints, partitions, retry config) across the clients it builds,
+and boto3 is never imported for them. boto3 adds nothing to a client but S3 transfer methods, and
+its import (boto3.compat loads s3transfer, boto3.resources) costs a cold start ~20 ms of CPU on
+Python 3.12, on top of everything else the first event loads. ``Clients.session``, a boto3 Session over
+that same botocore session, is built only for a caller that asks for it (the CLI registers event
+hooks on it); a `Clients` given a boto3 session builds its clients from that session.
+
+botocore is imported on first use only: ``import shared.aws`` stays cheap, and ``shared.engine``
+never pulls it in. The endpoint comes from the environment: botocore honours ``AWS_ENDPOINT_URL``
 (and ``AWS_ENDPOINT_URL_<SERVICE>``) itself.
 """
 
@@ -125,9 +133,11 @@ class Clients:
         home_account: str | None = None,
         calls: Counter[str] | None = None,
         account: str | None = None,
+        botocore_session: Any = None,
     ) -> None:
         self.region = region
         self._session = session
+        self._core = botocore_session
         self.member_role_name = member_role_name
         self._home_account = home_account
         self.account = account  # the account these clients act in, when known
@@ -149,9 +159,14 @@ class Clients:
         return client
 
     def _build(self, service: str, region: str | None) -> Any:
-        session = self.session
-        client = session.client(service, region_name=region or session.region_name or default_region(),
-                                config=botocore_config())
+        if self._session is not None:  # a boto3 session: the caller's, or one `session` built over ours
+            session = self._session
+            client = session.client(service, region_name=region or session.region_name or default_region(),
+                                    config=botocore_config())
+        else:
+            core = self.botocore_session
+            client = core.create_client(service, region_name=region or core.get_config_variable("region")
+                                        or default_region(), config=botocore_config())
         # before-parameter-build is emitted to every handler once per API call (retries excluded), before
         # any before-call handler (a botocore Stubber, moto) can answer and stop the chain.
         client.meta.events.register_first("before-parameter-build", self._count)
@@ -165,11 +180,28 @@ class Clients:
         self.calls[f"{service}.{name}"] += 1
 
     @property
+    def botocore_session(self) -> Any:
+        """The botocore session every client of this `Clients` is built from (one data loader)."""
+        if self._core is None:
+            if self._session is not None:
+                self._core = self._session._session  # boto3.Session keeps its botocore session there
+            else:
+                from botocore.session import Session
+
+                self._core = Session()
+                region = self.region or default_region()
+                if region:
+                    self._core.set_config_variable("region", region)
+        return self._core
+
+    @property
     def session(self) -> Any:
+        """A boto3 Session over the same botocore session (built on first use: imports boto3)."""
         if self._session is None:
             import boto3
 
-            self._session = boto3.session.Session(region_name=self.region or default_region())
+            self._session = boto3.session.Session(botocore_session=self.botocore_session,
+                                                  region_name=self.region or default_region())
         return self._session
 
     # -- call accounting -------------------------------------------------------------------------
@@ -204,15 +236,14 @@ class Clients:
         role_arn = f"arn:{partition}:iam::{account}:role/{self.member_role_name}"
         creds = self("sts").assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME,
                                         DurationSeconds=900)["Credentials"]
-        import boto3
+        from botocore.session import Session
 
-        session = boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region or self.region or self.session.region_name,
-        )
-        member = Clients(region or self.region, session=session, calls=self.calls, account=account,
+        core = Session()
+        core.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        member_region = region or self.region or self.botocore_session.get_config_variable("region")
+        if member_region:
+            core.set_config_variable("region", member_region)
+        member = Clients(region or self.region, botocore_session=core, calls=self.calls, account=account,
                          home_account=self._home_account)
         expiry = creds.get("Expiration")
         expires = expiry.timestamp() if hasattr(expiry, "timestamp") else now + 900

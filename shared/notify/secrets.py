@@ -12,8 +12,11 @@ Two modes, chosen by what the secret holds (`slack_credentials()` says which):
        "api_url": "https://slack.com/api/"}  # optional, https (http only to loopback: the local stand-in)
   The app needs the bot scopes `chat:write` (post and edit its own messages) and `chat:write.public`
   (post in public channels it was not invited to); private channels need the app invited.
-Powertools Parameters (`SecretsProvider`) does the fetching and the max-age cache (measured: +16 ms
-of imports once boto3 is loaded). `refresh=True` skips the cache: used when Slack says the webhook
+Powertools Parameters (`SecretsProvider`) does the fetching and the max-age cache, with the
+Secrets Manager client of `shared.notify.aws` (a botocore client). Its module imports boto3, which
+nothing else on the Lambda path needs: ~20-25 ms of CPU once per cold start, paid only by a
+deployment that posts to Slack (measured on Python 3.12; an SNS-only deployment never imports it).
+The project's standard is Powertools for parameters, so that cost is kept. `refresh=True` skips the cache: used when Slack says the webhook
 is gone (403/404/410), in case the secret was rotated.
 
 The URL is a credential: it is never logged and never part of an error message.

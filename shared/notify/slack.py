@@ -18,7 +18,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 from slack_sdk.http_retry.handler import RetryHandler
@@ -27,20 +26,13 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from shared.notify.deadline import remaining
+
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
 MAX_WAIT_SECONDS = 20.0
 TIMEOUT_SECONDS = 10
-# Monotonic time by which a post must be over (the Lambda handler sets it from its remaining time):
-# a post that would run past it fails fast instead, so the invocation can still record what is left
-# to send and fail cleanly for a retry, rather than be killed mid-post and lose it.
-DEADLINE: ContextVar[float | None] = ContextVar("slack_deadline", default=None)
-
-
-def remaining() -> float | None:
-    deadline = DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
 GONE = (403, 404, 410)  # revoked webhook, deleted channel or app: maybe a rotated secret
 
 

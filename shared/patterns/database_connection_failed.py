@@ -36,27 +36,28 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
 # Messages only one engine's server or client writes: they name the engine without a driver word,
 # URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
 _WORDING = (
-    (re.compile(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+    (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
      "mysql"),
-    (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
-    (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
-    (re.compile(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
+    (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
+    (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+    (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
      "postgres"),
     # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
-    (re.compile(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
-    (re.compile(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
+    (lazy_re(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
+    (lazy_re(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
 )
 # A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
-_DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
+_DB_NAMED = lazy_re(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
                        r"(?:[-_\d][\w-]*)?$", re.IGNORECASE)
 # Wordings that say the failed connection was to a database even when no engine, host or port is
 # named: Flyway/Liquibase "Unable to obtain connection from database", and SQLSTATE class 08
 # (connection exception: 08001 the client could not establish the connection, 08006 it failed).
-_TO_A_DATABASE = re.compile(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
+_TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
                             r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # How a container of the engine is named or imaged (the database container of the same task).
@@ -67,9 +68,9 @@ _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgv
 _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
              "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
-_READ_TIMEOUT = re.compile(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
+_READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
                            re.IGNORECASE)
-_POOL_TIMEOUT = re.compile(r"Timeout acquiring a connection|Connection is not available, request timed out"
+_POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
                            r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
                            r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
 
@@ -105,7 +106,7 @@ class DatabaseConnectionFailedFacts(Facts):
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
-_UNREACHED = re.compile(r"Can't reach database server|\bP1001\b|Communications link failure|"
+_UNREACHED = lazy_re(r"Can't reach database server|\bP1001\b|Communications link failure|"
                         r"network-related or instance-specific error", re.IGNORECASE)
 
 

@@ -29,38 +29,39 @@ from shared.patterns.base import (
     reason_proof,
     strip_quotes,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"no space left on device|\bENOSPC\b|\[Errno 28\]|Thin Pool has \d+ free data blocks"
     r"|database or disk is full|not enough space on the disk|disk quota exceeded",
     re.IGNORECASE,
 )
 # A process acting on a full disk: "Making agent offline temporarily due to the lack of disk space"
-_LOW_DISK = re.compile(r"due to (?:the )?(?:lack of|low|insufficient) (?:free )?disk space"
+_LOW_DISK = lazy_re(r"due to (?:the )?(?:lack of|low|insufficient) (?:free )?disk space"
                        r"|\b(?:going offline|shutting down|stopping|exiting|aborting)\b.{0,60}\b(?:disk space|disk full)\b",
                        re.IGNORECASE)
 _NEEDLES = ("no space left", "enospc", "errno 28", "thin pool", "disk is full", "not enough space", "quota exceeded")
 _PATHS = (
-    re.compile(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
-    re.compile(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
-    re.compile(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
+    lazy_re(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
+    lazy_re(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
+    lazy_re(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
                re.IGNORECASE),
-    re.compile(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
-    re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
-    re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
-    re.compile(r"(/[\w./-]+) is full\b"),
-    re.compile(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
-    re.compile(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
+    lazy_re(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+    lazy_re(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
+    lazy_re(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
+    lazy_re(r"(/[\w./-]+) is full\b"),
+    lazy_re(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
+    lazy_re(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
                re.IGNORECASE),
-    re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
+    lazy_re(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
 )
-_THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
+_THIN_POOL = lazy_re(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
                         re.IGNORECASE)
 
 
 # A directory where an application keeps its data (a database's data dir, a data store's WAL, /data):
 # when it fills, the volume behind it is too small; Docker's image storage has nothing to do with it.
-_DATA_DIR = re.compile(
+_DATA_DIR = lazy_re(
     r"^(?P<root>/data|/var/lib/(?!docker\b|containerd\b)[\w.-]+|(?:/[\w.-]+)*?/(?:pgdata|postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|"
     r"redis|elasticsearch|opensearch|clickhouse|cassandra|influxdb|kafka(?:-logs)?|zookeeper|etcd|prometheus|"
     r"minio|rabbitmq|neo4j|couchdb|solr))(?:/|$)", re.IGNORECASE)
@@ -112,7 +113,8 @@ class DiskFullFacts(Facts):
     storage: str | None = Field(None, description="ephemeral storage, a volume, ...")
 
 
-_DU = "-c 'du -xh / 2>/dev/null | sort -h | tail -20'"
+# Run inside the container that did the writing (a fresh one shows only the image's files)
+_DU_CMD = "du -xh / 2>/dev/null | sort -h | tail -20"
 
 
 class DiskFull(Pattern):
@@ -250,9 +252,9 @@ class DiskFull(Pattern):
             volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
                       else "EFS or a bind mount")
             steps.append("If the application fills the disk (logs, temp files, caches), write to a mounted volume "
-                         f"({volume}) or clean up. Find the biggest writers in a one-off copy of the task "
-                         "after it has worked a while, or locally: "
-                         f"`{remedy.docker_run(ev, f.get('container'), entrypoint='sh', args=_DU)}`.")
+                         f"({volume}) or clean up. Find the biggest writers where the data is: in a copy of "
+                         "the task that has done the same work for a while (a fresh container from the image has "
+                         f"written nothing yet, so it shows only the image's own files): `{_DU_CMD}`.")
         return Explanation(
             title=("The container instance's Docker thin pool is full: the container was never created" if thin
                    else f"Out of disk space{where}"),

@@ -22,8 +22,9 @@ from shared.patterns.base import (
     ReasonPattern,
     classify,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
     r"|insufficient ?capacity|insufficient (?:memory|cpu) available|not enough (?:capacity|resources)"
     r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity"
@@ -38,14 +39,14 @@ def _const(value: str) -> Extract:
 # What ran out, first row that matches: the agent's RESOURCE:<name>, "insufficient <resource>", an account
 # quota, no instance at all, Fargate Spot in the words.
 _RESOURCES = (
-    Cause(None, re.compile(r"RESOURCE:(\w+)"), lambda text, m, ev: {"resource": m.group(1).upper()}),
-    Cause(None, re.compile(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", re.IGNORECASE),
+    Cause(None, lazy_re(r"RESOURCE:(\w+)"), lambda text, m, ev: {"resource": m.group(1).upper()}),
+    Cause(None, lazy_re(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", re.IGNORECASE),
           lambda text, m, ev: {"resource": {"port": "PORTS", "ports": "PORTS"}.get(
               m.group(1).lower(), m.group(1).split()[0].upper())}),
-    Cause(None, re.compile(r"concurrently|quota|limit", re.IGNORECASE),
+    Cause(None, lazy_re(r"concurrently|quota|limit", re.IGNORECASE),
           _const("account quota (concurrent tasks / vCPUs)")),
-    Cause(None, re.compile(r"no container instance", re.IGNORECASE), _const("container instances")),
-    Cause(None, re.compile(r"spot", re.IGNORECASE), _const("FARGATE_SPOT")),
+    Cause(None, lazy_re(r"no container instance", re.IGNORECASE), _const("container instances")),
+    Cause(None, lazy_re(r"spot", re.IGNORECASE), _const("FARGATE_SPOT")),
 )
 _NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "no container instance met",
             "insufficient", "not enough capacity", "not enough resources", "spot capacity", "run concurrently",
@@ -59,8 +60,8 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
-_NO_INSTANCES = re.compile(r"No Container Instances were found in your cluster", re.IGNORECASE)
-_EMPTY_PROVIDER = re.compile(r"No Container Instances were found in your capacity provider", re.IGNORECASE)
+_NO_INSTANCES = lazy_re(r"No Container Instances were found in your cluster", re.IGNORECASE)
+_EMPTY_PROVIDER = lazy_re(r"No Container Instances were found in your capacity provider", re.IGNORECASE)
 
 
 class InsufficientCapacity(ReasonPattern):

@@ -31,8 +31,9 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
-_HTTP_CLIENT = re.compile(
+_HTTP_CLIENT = lazy_re(
     r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
     r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|deps/undici/|TypeError: fetch failed|net/http\.|okhttp|java\.net\.http|"
     r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
@@ -53,13 +54,13 @@ def _private(host: str | None) -> bool:
 
 # A name lookup that timed out at the resolver (Go: `lookup host on 127.0.0.11:53: ... i/o timeout`, a UDP dial to
 # port 53): no connection to the host was ever tried.
-_DNS_TIMEOUT = re.compile(r"\blookup (?P<name>[\w.-]+)(?: on (?P<resolver>[\d.]+|\[[\w:]+\])(?::53)?)?:[^\n]*?"
-                          r"(?:i/o timeout|timed? ?out|deadline exceeded)|\bdial udp (?P<udp>[\d.]+):53\b[^\n]*?"
-                          r"(?:i/o timeout|timed? ?out)", re.IGNORECASE)
-_READ_TIMEOUT = re.compile(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
+_DNS_TIMEOUT = lazy_re(r"\blookup (?P<name>[\w.-]+)(?: on (?P<resolver>[\d.]+|\[[\w:]+\])(?::53)?)?:[^\n]*?"
+                       r"(?:i/o timeout|timed? ?out|deadline exceeded)|\bdial udp (?P<udp>[\d.]+):53\b[^\n]*?"
+                       r"(?:i/o timeout|timed? ?out)", re.IGNORECASE)
+_READ_TIMEOUT = lazy_re(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
                            r"|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|HeadersTimeoutError|BodyTimeoutError",
                            re.IGNORECASE)
-_CONNECT_TIMEOUT = re.compile(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
+_CONNECT_TIMEOUT = lazy_re(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
                               r"|ETIMEDOUT|i/o timeout|Max retries exceeded.*ConnectTimeout", re.IGNORECASE)
 
 class NetworkEgressBlockedFacts(Facts):

@@ -14,8 +14,9 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Cause, Explanation, Facts, Match, ReasonPattern
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
     r"|insufficient free addresses|(?:failed|unable) to (?:provision|attach|create|allocate) (?:the |an? )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
@@ -26,26 +27,26 @@ _SIGNAL = re.compile(
 )
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
-_SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+_SUBNET = lazy_re(r"\bsubnet-[0-9a-f]{8,17}\b")
 # Faults the network plugin names in the instance's own plumbing (not the VPC subnet), and what they mean.
 _PLUMBING = (
-    (re.compile(r"ecs-ipam|ipstore|available ip from the db", re.IGNORECASE),
+    (lazy_re(r"ecs-ipam|ipstore|available ip from the db", re.IGNORECASE),
      "the ECS agent's own address pool for task networking on the instance (ecs-ipam, 169.254.172.0/22) has no "
      "free address, usually entries leaked by earlier tasks; that is not the VPC subnet"),
-    (re.compile(r"veth\b.*already exists", re.IGNORECASE | re.DOTALL),
+    (lazy_re(r"veth\b.*already exists", re.IGNORECASE | re.DOTALL),
      "a network device left over from an earlier task (its veth pair) still exists on the instance"),
-    (re.compile(r"invalid MAC address", re.IGNORECASE),
+    (lazy_re(r"invalid MAC address", re.IGNORECASE),
      "the agent got an invalid MAC address for the attached interface"),
-    (re.compile(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac|no such network interface",
+    (lazy_re(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac|no such network interface",
                 re.IGNORECASE),
      "the attached interface never appeared as a device on the container instance, so the agent could not move "
      "it into the task's namespace"),
 )
 _CAUSES = (
-    Cause("no-free-addresses", re.compile(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
-    Cause("instance-eni-limit", re.compile(r"device index|maximum number of network interfaces", re.IGNORECASE)),
-    Cause("tag-policy", re.compile(r"tagpolicy", re.IGNORECASE)),
-    Cause("timeout", re.compile(r"timeout|timed out", re.IGNORECASE)),
+    Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
+    Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
+    Cause("tag-policy", lazy_re(r"tagpolicy", re.IGNORECASE)),
+    Cause("timeout", lazy_re(r"timeout|timed out", re.IGNORECASE)),
 )
 
 

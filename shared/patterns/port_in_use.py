@@ -28,8 +28,9 @@ from shared.patterns.base import (
     log_proof,
     reason_proof,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"address already in use|EADDRINUSE|Connection in use:|Port \d+ (?:was|is) already in use"
     r"|port is already allocated|Only one usage of each socket address|Address in use|already listening on"
     r"|Cannot find empty port in range|connector configured to listen on port \d+ failed to start"
@@ -40,20 +41,20 @@ _NEEDLES = ("already in use", "eaddrinuse", "connection in use", "already alloca
             "socket address", "already listening", "empty port",
             "connector configured to listen", "may already be in use")
 _PORTS = (
-    re.compile(r"Connection in use: \('[^']*', (\d+)\)"),
-    re.compile(r"Cannot find empty port in range: (\d+)"),
-    re.compile(r"listen on port (\d+)"),
-    re.compile(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
-    re.compile(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
-    re.compile(r"bind\(\) to \S*?:(\d+) failed"),
-    re.compile(r"listen tcp\d? \S*?:(\d+): bind"),
-    re.compile(r"Bind for \S*?:(\d+) failed"),
+    lazy_re(r"Connection in use: \('[^']*', (\d+)\)"),
+    lazy_re(r"Cannot find empty port in range: (\d+)"),
+    lazy_re(r"listen on port (\d+)"),
+    lazy_re(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
+    lazy_re(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
+    lazy_re(r"bind\(\) to \S*?:(\d+) failed"),
+    lazy_re(r"listen tcp\d? \S*?:(\d+): bind"),
+    lazy_re(r"Bind for \S*?:(\d+) failed"),
     # Python socket addresses: ('0.0.0.0', 8000) in uvicorn's message or the bind call above the error
-    re.compile(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
-    re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
-    re.compile(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
-    re.compile(r"\{port,\s*(\d{2,5})\}"),  # Erlang/ranch: ranch_tcp:listen([{port,8088},{ip,...}])
-    re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
+    lazy_re(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
+    lazy_re(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
+    lazy_re(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    lazy_re(r"\{port,\s*(\d{2,5})\}"),  # Erlang/ranch: ranch_tcp:listen([{port,8088},{ip,...}])
+    lazy_re(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
 )
 
 

@@ -203,6 +203,22 @@ def test_rotated_secret_is_refetched_when_slack_says_gone(aws, slack, finding): 
                                                            (WEBHOOK_PATH, 200)]
 
 
+def test_the_secret_is_cached_for_max_age_and_read_again_on_refresh(aws, slack):  # noqa: F811
+    """Powertools Parameters' cache: a value read with max_age=N is served for N seconds; refresh reads again;
+    max_age=0 caches nothing. A binary secret is read too."""
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.create_secret(Name="slack/aged", SecretBinary=json.dumps({"url": slack.url}).encode())  # binary is read too
+    assert webhook_url("slack/aged", client=sm, max_age=300) == slack.url
+    moved = slack.url.replace(WEBHOOK_PATH, "/services/T00000000/B00000000/MOVED")
+    sm.put_secret_value(SecretId="slack/aged", SecretString=moved)
+    assert webhook_url("slack/aged", client=sm, max_age=300) == slack.url  # within max_age: the cached value
+    assert webhook_url("slack/aged", client=sm, refresh=True) == moved  # refresh: read again
+    sm.create_secret(Name="slack/uncached", SecretString=slack.url)
+    assert webhook_url("slack/uncached", client=sm, max_age=0) == slack.url
+    sm.put_secret_value(SecretId="slack/uncached", SecretString=moved)
+    assert webhook_url("slack/uncached", client=sm, max_age=0) == moved  # max_age=0: nothing was cached
+
+
 def test_missing_secret_is_a_clear_error(aws, finding):  # noqa: F811
     sm = boto3.client("secretsmanager", region_name=REGION)
     with pytest.raises(WebhookSecretError) as err:

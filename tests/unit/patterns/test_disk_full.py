@@ -164,6 +164,16 @@ def test_near_miss_temp_files_on_an_instance_keep_the_docker_storage_advice():
     assert "docker system df" in fix and "not Docker's image cache" not in fix
 
 
+def test_the_biggest_writers_are_looked_for_where_the_data_was_written_not_in_a_fresh_container():
+    """A fresh container of the image has written nothing: `du` there lists the image's own files. The step
+    runs du in a copy that did the work (near miss: the du command itself is still offered)."""
+    finding = run(["ERROR: write /workspace/build.log: no space left on device"], launchType="FARGATE")
+    assert finding.pattern == "disk-full"
+    fix = "\n".join(finding.remediation)
+    assert "du -xh /" in fix
+    assert "docker run" not in " ".join(s for s in finding.remediation if "du -xh" in s)
+
+
 def test_a_full_thin_pool_never_created_the_container_so_no_app_path_or_mount_steps():
     """CannotCreateContainerError / thin pool: `docker info` (not df), no mountPoints / 'what grew' / app-writes
     steps. Near miss: an app that wrote a named path and hit ENOSPC keeps the mountPoints step."""

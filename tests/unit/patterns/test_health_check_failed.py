@@ -78,6 +78,17 @@ def test_positive(logs, facts):
     assert finding.symptom is None
 
 
+def test_a_long_access_log_is_read_from_its_newest_request_lines():
+    """The checks answered 404 an hour ago and 500 lately: the newest REQUEST_LINES request lines decide,
+    and the older ones are never parsed."""
+    from shared.patterns.health_check_failed import REQUEST_LINES
+
+    old = ['10.0.1.5 - - [01/May/2024:09:00:00 +0000] "GET /health HTTP/1.1" 404 9 "-" "ELB-HealthChecker/2.0"'] * 600
+    new = ['10.0.1.5 - - [01/May/2024:10:00:00 +0000] "GET /health HTTP/1.1" 500 9 "-" "ELB-HealthChecker/2.0"'] * REQUEST_LINES
+    finding = run(old + new + ["shutting down"], **elb_failed(143))
+    assert_finding(finding, ID, {"cause": "server-error", "status_codes": ["500"], "observed_path": "/health"})
+
+
 def _with_target_group(ev, **tg):
     fields = {"arn": TG_ARN, "name": "orders-api-tg", "health_check_path": "/health", "health_check_port":
               "traffic-port", "matcher": "200", "timeout_seconds": 5, **tg}
