@@ -152,7 +152,8 @@ class InsufficientCapacity(ReasonPattern):
             steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
                          "instance.")
         return Explanation(
-            title="Not enough capacity to run the task" + (f" ({resource})" if resource else ""),
+            title=(f"Capacity provider {provider} has no container instances" if empty else
+                   "Not enough capacity to run the task" + (f" ({resource})" if resource else "")),
             summary=("ECS could not find capacity to place or start the task"
                      + (f": {resource} was exhausted." if resource else ".")
                      + " The application is not at fault."),

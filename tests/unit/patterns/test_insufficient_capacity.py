@@ -99,5 +99,6 @@ def test_an_empty_capacity_provider_checks_its_auto_scaling_group_not_the_task_s
     assert "describe-capacity-providers --capacity-providers batch-asg-cp --region us-east-1" in f.remediation[0]
     assert "describe-scaling-activities" in fix and "managedScaling" in fix
     assert "reduce the task" not in fix and "placement constraints (" not in fix, fix
+    assert "batch-asg-cp has no container instances" in f.title
     near = run([], **failed_to_start("RESOURCE:MEMORY", launchType=None, capacityProviderName="batch-asg-cp"))
     assert "reservation" in near.remediation[0] and "describe-capacity-providers" not in "\n".join(near.remediation)
