@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from shared.models.event import Container, TaskDetail
@@ -53,7 +54,11 @@ def sidecar_kind(c: Container, td: TaskDefinitionFacts | None = None) -> str | N
     cdef = td.container(c.name) if td and c.name else None
     if cdef is not None and cdef.firelens:
         return "log-router"
-    text = f"{c.name or ''} {c.image or ''}"
+    return _kind_of(f"{c.name or ''} {c.image or ''}")
+
+
+@lru_cache(maxsize=1024)  # a service's containers repeat from task to task: each name and image read once
+def _kind_of(text: str) -> str | None:
     return next((kind for kind, regex in SIDECARS if regex.search(text)), None)
 
 

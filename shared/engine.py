@@ -22,7 +22,9 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
+from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence, gap_kind
+from shared.logs import GC_QUIET_LINES, quiet_gc
 from shared.models.event import cluster_name, service_name, split_arn, task_id
 from shared.models.finding import Finding, Links
 from shared.patterns import by_id, fallback, registry
@@ -38,6 +40,11 @@ _VOLATILE = re.compile(r"0x[0-9a-f]+|\b[0-9a-f]{12,}\b|\d+")
 
 
 def diagnose(ev: Evidence) -> Finding:
+    with quiet_gc(len(ev.logs) >= GC_QUIET_LINES):
+        return _diagnose(ev)
+
+
+def _diagnose(ev: Evidence) -> Finding:
     matches: dict[str, Match] = {}
     gaps = list(ev.gaps)
     for pattern in registry():
@@ -168,7 +175,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "summary": explanation.summary,
         "facts": facts,
         "evidence": evidence,
-        "remediation": explanation.remediation,
+        "remediation": remedy.with_region(ev, explanation.remediation),
         "also_matched": also,
         "task": _task_summary(ev),
         "log_excerpt": excerpt(ev, container, anchor=match.anchor if match.stage is Stage.APP else None),
@@ -233,6 +240,8 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
     names = logs.container_names()
     containers, texts = logs.containers, logs.texts
     own = {container, None} if container in names or not names else None
+    if own is not None and own.issuperset(names):
+        own = None  # every line is the container's (or unlabelled): no line to leave out
     label = len(names) > 1 or (bool(names) and container not in names)
 
     def show(i: int) -> str:

@@ -18,12 +18,15 @@ pattern looks at.
 from __future__ import annotations
 
 import bisect
+import gc
+import heapq
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
-from itertools import accumulate, repeat
-from operator import add
+from functools import partial
+from itertools import accumulate, groupby, repeat
+from operator import add, itemgetter
 from typing import Any, Final, Literal
 
 from shared.scan import NeedleSet
@@ -127,7 +130,7 @@ class _Store:
                  parse: Callable[[str, str | None], list[Row]],
                  container_of: Callable[[str], str | Unsure | None] | None = None) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
-        self.container_of = container_of  # may carry `.every(store)`: all lines' containers at once
+        self.container_of = container_of  # may carry `.every(store, low, starts, mapping, exact)`: the distinct containers at once
         self._every: list[str | None] | None = None
 
     def row(self, i: int) -> Row:
@@ -155,13 +158,17 @@ class _Store:
                 return c
         return (r or self.row(i))[1]
 
-    def all_containers(self) -> list[str | None]:
+    def distinct_containers(self, low: str, starts: Sequence[int], mapping: Sequence[int] | None,
+                            exact: Sequence[int]) -> list[str | None]:
+        """The containers of the lines, each once, in the order they first appear (`low`: the raw lines
+        joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line -> line, -1 for one
+        parsed up front into the lines `exact`; None: the same lines)."""
         if self._every is None:
             every = getattr(self.container_of, "every", None)
             if every is not None and self.forced is None:
-                self._every = every(self)
+                self._every = every(self, low, starts, mapping, exact)
             else:
-                self._every = [self.container(i) for i in range(self.n)]
+                self._every = list(dict.fromkeys(self.container(i) for i in range(self.n)))
         return self._every
 
 
@@ -242,7 +249,7 @@ class LogSet:
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
-        self._candidates: dict[str, list[int]] | None = None
+        self._candidates: dict[str, list[int] | _Hits] | None = None
         self._words: frozenset[str] = frozenset()  # the words `_candidates` was searched for
         self._names: list[str] | None = None
         self._all_loud = False
@@ -272,7 +279,7 @@ class LogSet:
         assert self._starts is not None
         return self._low, self._starts
 
-    def _needle_map(self) -> dict[str, list[int]] | None:
+    def _needle_map(self) -> dict[str, list[int] | _Hits] | None:
         """Registered word -> lines holding it, ascending: one Aho-Corasick pass over the text."""
         if self._candidates is None:
             automaton = _automaton()
@@ -316,6 +323,14 @@ class LogSet:
         hits = self._needle_cache.get(needle)
         if hits is not None:
             return hits
+        hits, exact = self._raw_hits(needle)
+        if not exact and self._store is not None and hits:
+            hits = self._verify(needle, hits)
+        self._needle_cache[needle] = hits
+        return hits
+
+    def _raw_hits(self, needle: str) -> tuple[list[int], bool]:
+        """(lines whose raw text holds the needle, whether they are known to hold it once parsed too)."""
         mapped = self._needle_map()
         if mapped is not None and needle not in self._words and needle in _WORDS:
             # Words registered after this set was searched (the registry loads on the first diagnosis):
@@ -324,16 +339,67 @@ class LogSet:
             mapped = self._needle_map()
         if mapped is not None and needle in self._words:
             hits = mapped.get(needle, [])
-        else:
-            if needle not in _WORDS:
-                _learn(needle)
-            hits = self._scan(needle)
-            self._needle_cache[needle] = hits
-            return hits
-        if self._store is not None and hits:
-            hits = self._verify(needle, hits)
+            if isinstance(hits, _Hits):
+                hits = mapped[needle] = hits.lines()
+            return hits, self._store is None
+        if needle not in _WORDS:
+            _learn(needle)
+        hits = self._scan(needle)
         self._needle_cache[needle] = hits
-        return hits
+        return hits, True
+
+    def newest_with(self, *needles: str, limit: int) -> list[int]:
+        """`lines_with(*needles)[-limit:]`, reading (parsing, numbering) only the newest lines: what a pattern
+        asks of a line that fills the log (an access log, a health-check request every few seconds)."""
+        if not self:
+            return []
+        want = limit
+        while True:
+            mapped = self._needle_map()
+            lists = []
+            floor = -1  # below this line some needle's lines were not numbered: the merge is not complete
+            for needle in dict.fromkeys(needles):
+                cached = self._needle_cache.get(needle)
+                lazy = mapped.get(needle) if cached is None and mapped is not None and needle in self._words else None
+                if cached is not None:
+                    hits, exact = cached, True
+                elif isinstance(lazy, _Hits):
+                    hits, complete = lazy.tail(want)
+                    exact = self._store is None
+                    if hits and not complete:
+                        floor = max(floor, hits[0])
+                else:
+                    hits, exact = self._raw_hits(needle)
+                if hits:
+                    lists.append(zip(reversed(hits), repeat(needle), repeat(exact)))
+            out = self._newest(lists, limit, floor)
+            if out is not None:
+                return out
+            want *= 4
+
+    def _newest(self, lists: Sequence[Iterator[tuple[int, str, bool]]], limit: int, floor: int) -> list[int] | None:
+        """The newest `limit` lines of the merged (line, needle, exact) lists whose text holds the needle,
+        ascending; None when the walk reached `floor` first."""
+        store = self._store
+        out: list[int] = []
+        last = -1
+        for i, needle, exact in heapq.merge(*lists, reverse=True):
+            if i == last:
+                continue  # already taken
+            if i < floor:
+                return None
+            if exact or store is None:
+                ok = True
+            else:
+                text = (store.rows[i] or store.row(i))[0]
+                ok = text is store.raw[i] or needle in text.lower()
+            if ok:
+                out.append(i)
+                last = i
+                if len(out) >= limit:
+                    break
+        out.reverse()
+        return out
 
     def _verify(self, needle: str, hits: list[int]) -> list[int]:
         """The lines found in the raw text whose parsed text holds the needle (a timestamp or stream
@@ -443,7 +509,7 @@ class LogSet:
                     self._names = [c for c in dict.fromkeys(f or ()) if c is not None]
             elif store is not None:
                 default = getattr(self.containers, "_default", None)
-                found = dict.fromkeys(store.all_containers())
+                found = dict.fromkeys(store.distinct_containers(*self._index(), self._raw_lines, self._exact))
                 if default is not None and None in found:
                     found[default] = None
                 self._names = [c for c in found if c is not None]
@@ -456,7 +522,7 @@ class LogSet:
         store = self._store
         if store is not None and (store.containers_known() or getattr(self.containers, "_default", None)):
             return False
-        return None in (store.all_containers() if store is not None else self.containers)
+        return None in (store.distinct_containers(*self._index(), self._raw_lines, self._exact) if store is not None else self.containers)
 
     def attribute_unlabelled(self, container: str) -> LogSet:
         """A copy where lines with no container are given to `container`."""
@@ -526,39 +592,128 @@ _UPFRONT = frozenset(w.lower() for w in (
     '"ecs_container_name"', '"containerName"', "&", "\x1b", " " * 40))
 
 
-def _starts_of(lines: list[str], low: str) -> list[int]:
-    """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1."""
-    if len(low) == sum(map(len, lines)) + len(lines) - 1:
+def _starts_of(lines: list[str], low: str, joined: int = -1) -> list[int]:
+    """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1.
+    `joined`: the length of the lines joined, when known."""
+    if len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
         return list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     # Lower-casing changed some lengths (a few non-ASCII letters): measure the lower-cased lines.
     return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
-def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int]], set[int]]:
-    """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`."""
+def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
+    """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`.
+
+    A 100,000-line access log holds tens of thousands of occurrences: they are grouped by word and
+    turned into line numbers by C-level maps (sort, groupby, bisect), not one Python step each."""
+    occurrences = automaton.occurrences(low)
+    if not occurrences:
+        return {}, set()
     needles = automaton.needles
     aliases = _ALIASES
-    found: dict[str, set[int]] = {}
+    found: dict[str, list[int] | _Hits] = {}
     upfront: set[int] = set()
-    right = bisect.bisect_right
-    for index, start in automaton.occurrences(low):
+    ends = starts[1:]
+    line_of = partial(bisect.bisect_right, ends)  # the line holding an offset
+    occurrences.sort(key=_FIRST)  # stable: each word's occurrences stay in ascending order
+    for index, group in groupby(occurrences, _FIRST):
         needle = needles[index]
-        line = right(starts, start) - 1
+        offsets = list(map(_SECOND, group))
+        word = aliases.get(needle, needle)
+        if len(offsets) > _LAZY_HITS and needle not in _UPFRONT and word not in found:
+            found[word] = _Hits(offsets, ends)  # numbered when asked: most such words are read at the end only
+            continue
+        # Ascending offsets give ascending line numbers: dict.fromkeys drops the repeats in order.
+        lines = list(dict.fromkeys(map(line_of, offsets)))
         if needle in _UPFRONT:
-            upfront.add(line)
+            upfront.update(lines)
             if needle not in _WORDS:
                 continue
-        found.setdefault(aliases.get(needle, needle), set()).add(line)
-    return {needle: sorted(lines) for needle, lines in found.items()}, upfront
+        if word in found:  # a raw spelling and its word (or two spellings): one sorted list
+            lines = sorted(set(_lines_of(found[word])).union(lines))
+        found[word] = lines
+    return found, upfront
+
+
+_LAZY_HITS = 2000  # a word occurring more often is kept as offsets until a pattern asks for it
+
+
+class _Hits:
+    """The lines holding one word, kept as the offsets where it occurs until they are asked for: a word
+    on every other line of a long log (a health-check request) is mostly read at the end only.
+    `mapping` (raw line -> line, -1: parsed up front) and `extra` (lines found in text parsed up front)
+    apply when they are numbered."""
+
+    __slots__ = ("ends", "extra", "mapping", "offsets")
+
+    def __init__(self, offsets: list[int], ends: list[int]) -> None:
+        self.offsets, self.ends = offsets, ends
+        self.mapping: list[int] | None = None
+        self.extra: list[int] = []
+
+    def lines(self) -> list[int]:
+        return self.tail(len(self.offsets))[0]
+
+    def tail(self, want: int) -> tuple[list[int], bool]:
+        """(the last lines holding the word, ascending: `want` of them or more, whether that is all)."""
+        take = want
+        while True:
+            part = self.offsets[-take:] if take < len(self.offsets) else self.offsets
+            lines = list(dict.fromkeys(map(partial(bisect.bisect_right, self.ends), part)))
+            if self.mapping is not None:
+                lines = list(filter((-1).__ne__, map(self.mapping.__getitem__, lines)))
+            if len(lines) >= want or part is self.offsets:
+                break
+            take *= 4
+        complete = part is self.offsets
+        if self.extra:
+            floor = -1 if complete or not lines else lines[0]
+            lines = sorted(lines + [e for e in self.extra if e > floor])
+        return lines, complete
+
+
+def _lines_of(hits: list[int] | _Hits) -> list[int]:
+    return hits.lines() if isinstance(hits, _Hits) else hits
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
+
+
+class quiet_gc:
+    """Pause the cyclic garbage collector while a big log is read: a log of 100,000 lines makes lists of
+    100,000 items (lines, offsets, rows) and tens of thousands of short-lived tuples, none in a cycle,
+    and every young collection walks each list again (~20 ms of a diagnosis). Nested uses are fine."""
+
+    __slots__ = ("_on",)
+
+    def __init__(self, big: bool) -> None:
+        self._on = big and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self._on:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._on:
+            gc.enable()
+
+
+GC_QUIET_LINES = 20_000  # from this many lines, reading a log pauses the cyclic garbage collector
 
 
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
           joined: str | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
     one raw line (exactly one for a line holding none of `_UPFRONT`)."""
+    with quiet_gc(len(raw) >= GC_QUIET_LINES):
+        return _build(raw, forced, parse, joined, container_of)
+
+
+def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
+           joined: str | None, container_of: Callable[[str], str | Unsure | None] | None) -> LogSet:
     if not raw:
         return LogSet([], [], [], [])
     if len(raw) <= EAGER_LINES:
@@ -577,7 +732,7 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
     if joined is None:
         joined = "\n".join(raw)
     low = joined.lower()
-    starts = _starts_of(raw, low)
+    starts = _starts_of(raw, low, len(joined))
     automaton = _automaton()
     assert automaton is not None
     found, upfront = _pass(automaton, low, starts)
@@ -603,7 +758,11 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
         f = forced[r] if isinstance(forced, list) else forced
         got = parse(raw[r], f)
         if len(got) != 1 and mapping is None:
-            mapping = list(range(r))
+            # So far one row each: raw line k is line k, but the lines parsed up front; the lines since
+            # the last of those (`at` on) are added below.
+            mapping = list(range(at))
+            for k in exact:
+                mapping[k] = -1
         base = len(rows)
         if mapping is not None:
             mapping += range(len(rows) - (r - at), len(rows))
@@ -634,27 +793,43 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
     return ls
 
 
-def _merged(automaton: NeedleSet, found: dict[str, list[int]], mapping: list[int] | None, exact: list[int],
-            texts: list[str]) -> dict[str, list[int]]:
+def _merged(automaton: NeedleSet, found: dict[str, list[int] | _Hits], mapping: list[int] | None, exact: list[int],
+            texts: list[str]) -> dict[str, list[int] | _Hits]:
     """The words found in the raw lines, each at its line; the lines parsed up front (`exact`, whose
-    parsed `texts` these are) searched as parsed."""
+    parsed `texts` these are) searched as parsed. `mapping` (raw line -> line, -1 for a line parsed up
+    front) is ascending elsewhere, so each word's lines stay sorted through C-level maps."""
     if mapping is None:
         return found
-    merged: dict[str, set[int]] = {}
+    keep = (-1).__ne__
+    at = mapping.__getitem__
+    merged: dict[str, list[int] | _Hits] = {}
     for needle, lines in found.items():
-        merged[needle] = {m for m in (mapping[r] for r in lines) if m != -1}
+        if isinstance(lines, _Hits):
+            lines.mapping = mapping
+            merged[needle] = lines
+        else:
+            merged[needle] = list(filter(keep, map(at, lines)))
     sub = "\n".join(texts).lower()
     sub_found, _ = _pass(automaton, sub, _starts_of(texts, sub))
-    for needle, lines in sub_found.items():
-        merged.setdefault(needle, set()).update(exact[k] for k in lines)
-    return {needle: sorted(lines) for needle, lines in merged.items() if lines}
+    for needle, hits in sub_found.items():
+        extra = list(map(exact.__getitem__, _lines_of(hits)))
+        have = merged.get(needle)
+        if isinstance(have, _Hits):
+            have.extra = extra
+        else:
+            merged[needle] = sorted(have + extra) if have else extra
+    return {needle: lines for needle, lines in merged.items() if lines}
 
 
 def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
                   ) -> tuple[list[str], list[str | None] | str | None, str]:
     """(lines, container of each line, the lines joined) of entries that may hold several lines."""
-    raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in entries]
-    joined = "\n".join(raw)
+    raw = list(entries)
+    try:
+        joined = "\n".join(raw)  # strings only (the usual input): no pass of its own to check them
+    except TypeError:
+        raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw]
+        joined = "\n".join(raw)
     if joined.count("\n") == len(raw) - 1 or not raw:
         return raw, forced, joined
     if type(forced) is not list:

@@ -18,8 +18,11 @@ import csv
 import html
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from itertools import compress, count, islice, repeat
+from operator import add, itemgetter, not_
 from typing import Any
 
 from shared.logs import (
@@ -92,7 +95,7 @@ def normalise(
     else:
         raw, forced, joined = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
-    if "@timestamp," in joined or joined[:1] == "|" or "\n|" in joined:
+    if ("@" in joined and "@timestamp," in joined) or _bar_starts_a_line(joined):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
@@ -107,6 +110,21 @@ def normalise(
     container_of = _ContainerOf(_container_only, known, streams)
     container_of.every = partial(_every_container, known, streams)
     return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
+
+
+def _bar_starts_a_line(text: str) -> bool:
+    """Some line starts with '|' (a Markdown table): found from the few '|' of a log, not a scan of every
+    newline (a search for "\\n|" steps through the whole text)."""
+    if text[:1] == "|":
+        return True
+    pos = text.find("|")
+    for _ in range(1000):
+        if pos == -1:
+            return False
+        if text[pos - 1] == "\n":
+            return True
+        pos = text.find("|", pos + 1)
+    return "\n|" in text
 
 
 def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str, forced: str | None) -> list[Row]:
@@ -129,52 +147,169 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
                     rest = tail
             if rest[:1] != "{" and len(rest) <= LINE_CHARS and " " * 40 not in rest:
                 return [(rest, container, line[:end], None)]
+    # A plain line (no timestamp, prefix, table, JSON, entity, colour or wrap): `_rows` keeps it as it is.
+    first = line[:1]
+    if first not in ("{", "@", "[") and not first.isdigit() and "|" not in line[:40] and "\t" not in line \
+            and "\r" not in line and "\x1b" not in line and "&" not in line and len(line) <= LINE_CHARS \
+            and " " * 40 not in line:
+        return [(line, forced, None, None)]
     return _rows(line, known, forced, streams, [])
 
 
-def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any) -> list[str | None]:
-    """The container of every line of a store with no forced container: `_container_only` in one
-    loop, `aws logs tail` lines (a timestamp, then the stream) inline."""
-    out: list[str | None] = []
-    append = out.append
-    rows, row = store.rows, store.row
-    for i, line in enumerate(store.raw):
-        r = rows[i]
-        if r is not None:
-            append(r[1])
+def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, low: str = "",
+                     starts: Sequence[int] = (), mapping: Sequence[int] | None = None,
+                     exact: Sequence[int] = ()) -> list[str | None]:
+    """The containers of a store with no forced container, each once, in the order they first appear:
+    `_line_container` of every line that may name one. Only a line starting with a digit (a timestamp),
+    or with '[' (a known container's prefix), with a '|' early on, or parsed up front may: any other
+    is unlabelled. The lines of a long `aws logs tail` paste are matched to its streams in C-level
+    passes (`_tail_lines`). `low`: the raw lines joined, lower-cased; `starts`: where each starts in it;
+    `mapping`: raw line -> store line (-1: parsed up front, into the store lines `exact`), None when they
+    are the same."""
+    n = store.n
+    bars = _bar_lines(low, starts, mapping) if n and low and "\t" not in low and "\r" not in low else None
+    if bars is None:
+        return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
+    tail = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
+    first: dict[str | None, int] = tail[0] if tail is not None else {}
+    read = {*exact, *bars}
+    raw = store.raw
+    if tail is not None:
+        special = {c for c in {raw[i][:1] for i in tail[1]} if c.isdigit() or (c == "[" and known)}
+        todo = [i for i in tail[1] if raw[i][:1] in special or i in read]
+        plain = next((i for i in tail[1] if raw[i][:1] not in special and i not in read), None)
+    else:
+        firsts = list(map(_FIRST_CHAR, raw))
+        special = {c for c in set(firsts) if c.isdigit() or (c == "[" and known)}
+        plain = next((i for i in compress(count(), map(special.isdisjoint, firsts)) if i not in read), None)
+        todo = []
+        for i in compress(range(n), map(special.__contains__, firsts)):
+            line = raw[i]
+            # A line starting with a digit names a container only by a stream name ('/') or as a CSV row
+            # (','); without either it is unlabelled, as `_line_container` would find.
+            if line[:1] == "[" or "/" in line or "," in line or i in read:
+                todo.append(i)
+            elif plain is None or i < plain:
+                plain = i
+    if plain is not None:
+        first[None] = plain
+    for i in sorted({*todo, *read}):
+        c = _line_container(known, streams, store, i)
+        if c not in first or i < first[c]:
+            first[c] = i
+    return sorted(first, key=first.__getitem__)
+
+
+def _bar_lines(low: str, starts: Sequence[int], mapping: Sequence[int] | None) -> list[int] | None:
+    """The store lines with a '|' in their first 40 characters (compose prefixes, tables), or None when
+    '|' is too common to look at one by one."""
+    if "|" not in low:
+        return []
+    if len(low) != starts[-1] - 1:
+        return None
+    out: list[int] = []
+    pos = low.find("|")
+    for _ in range(2000):
+        if pos == -1:
+            return out
+        r = bisect_right(starts, pos) - 1
+        if pos - starts[r] < 40:
+            line = mapping[r] if mapping is not None else r
+            if line != -1 and (not out or out[-1] != line):
+                out.append(line)
+        pos = low.find("|", pos + 1)
+    return None if pos != -1 else out
+
+
+_SAMPLE = 16
+_FIRST_CHAR = itemgetter(slice(0, 1))
+
+
+def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Sequence[int],
+                mapping: Sequence[int] | None) -> tuple[dict[str | None, int], list[int]] | None:
+    """({container: its first line}, the other lines, to read one by one) of a long `aws logs tail` paste,
+    found by C-level passes over the text: a line carrying one of the stream names of the first and last
+    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line.
+    None when the sample shows no such line."""
+    raw, rows, n = store.raw, store.rows, store.n
+    lines = len(starts) - 1
+    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n) or "\t" in low or "\r" in low:
+        return None
+    widths: dict[int, int] = {}
+    heads: dict[str, str] = {}  # " head " as in `low` -> the head as printed
+    for i in (*range(_SAMPLE), *range(n - _SAMPLE, n)):
+        line = raw[i]
+        if rows[i] is not None or not (line[:1].isdigit() and line[4:5] == "-" and line[10:11] in "T "
+                                       and line[13:14] == ":"):
             continue
-        if "|" not in line[:40] and "\t" not in line and "\r" not in line:
-            first = line[:1]
-            if not first.isdigit():
-                if first != "[" or not known:
-                    append(None)  # a plain line: no prefix names a container
-                    continue
-            elif not (line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T "):
-                append(None)  # a line starting with a number that is no ISO timestamp
-                continue
-        if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
-                and "\t" not in line and "\r" not in line:
-            end = line.find(" ", 19)
-            if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
-                    and line[end + 1 : end + 4] != "UTC":
-                nxt = line.find(" ", end + 1)
-                head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
-                named = streams.get(head, "")
-                if named == "":
-                    s = _STREAM.fullmatch(head) if "/" in head else None
-                    named = streams[head] = s.group(1) if s else None
-                append(named)
-                continue
-        c = _container_only(known, streams, line)
-        append(row(i)[1] if c is UNSURE else c)
-    return out
+        end = line.find(" ", 19)
+        if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]):
+            continue
+        nxt = line.find(" ", end + 1)
+        head = line[end + 1 : nxt] if nxt != -1 else ""
+        if "/" in head and _STREAM.fullmatch(head):
+            widths[end] = widths.get(end, 0) + 1
+            heads.setdefault(f" {head.lower()} ", head)
+    if not heads or len({h.lower() for h in heads.values()}) != len(heads):
+        return None
+    width = max(widths, key=widths.__getitem__)
+    fits = list(map(low.startswith, repeat(tuple(heads)), map(add, islice(starts, lines), repeat(width))))
+    # (A line parsed up front says for itself, JSON may name its container: it is among `exact`.)
+    first: dict[str | None, int] = {}
+    for probe, head in heads.items():
+        named = streams.get(head, "")
+        if named == "":
+            s = _STREAM.fullmatch(head)
+            named = streams[head] = s.group(1) if s else None
+        begin = low.find(probe)
+        while begin != -1:  # the probe's first line: the first where it sits right after the timestamp
+            r = bisect_right(starts, begin) - 1
+            at = r if mapping is None else mapping[r]
+            if begin == starts[r] + width and fits[r] and at != -1:
+                if named not in first or at < first[named]:
+                    first[named] = at
+                break
+            begin = low.find(probe, begin + 1)
+    others = [] if all(fits) else list(compress(count(), map(not_, fits)))
+    if mapping is not None:
+        others = [m for m in map(mapping.__getitem__, others) if m != -1]
+    return first, others
+
+
+def _line_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, i: int) -> str | None:
+    """The container of line i of a store with no forced container (its parsed row's when parsed)."""
+    r = store.rows[i]
+    if r is not None:
+        return r[1]
+    line = store.raw[i]
+    if "|" not in line[:40] and "\t" not in line and "\r" not in line:
+        first = line[:1]
+        if not first.isdigit():
+            if first != "[" or not known:
+                return None  # a plain line: no prefix names a container
+        elif not (line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T "):
+            return None  # a line starting with a number that is no ISO timestamp
+    if line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T " and line[:1].isdigit() \
+            and "\t" not in line and "\r" not in line:
+        end = line.find(" ", 19)
+        if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
+                and line[end + 1 : end + 4] != "UTC":
+            nxt = line.find(" ", end + 1)
+            head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
+            named = streams.get(head, "")
+            if named == "":
+                s = _STREAM.fullmatch(head) if "/" in head else None
+                named = streams[head] = s.group(1) if s else None
+            return named
+    c = _container_only(known, streams, line)
+    return store.row(i)[1] if c is UNSURE else c
 
 
 class _ContainerOf(partial["str | Unsure | None"]):
-    """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store)`:
-    the containers of all lines at once, which `_Store.all_containers` uses when present."""
+    """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store, low, starts, mapping, exact)`:
+    the distinct containers at once, which `_Store.distinct_containers` uses when present."""
 
-    every: Callable[[Any], list[str | None]]
+    every: Callable[[Any, str, Sequence[int], Sequence[int] | None, Sequence[int]], list[str | None]]
 
 
 def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> str | Unsure | None:
@@ -203,7 +338,10 @@ def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line
                 return named
             return None
         return UNSURE if line[4:5] == "/" and line[20:23] == " | " else None
-    if (first in ("|", " ") and "|" in line[:8]) or (first == "[" and known) or "|" in line[:40]:
+    if first == "[" and known:  # `_rows` reads a known container's "[name] " prefix before anything else
+        m = _BRACKET.match(line)
+        return m.group(1) if m and m.group(1) in known else None
+    if (first in ("|", " ") and "|" in line[:8]) or "|" in line[:40]:
         return UNSURE
     return None
 

@@ -806,3 +806,60 @@ def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
             + "; a NAT route or a new endpoint cannot help while private DNS sends the traffic to "
             f"this one. Find the endpoint and its security groups{'' if timed else ' and policy'}: `{cmd}` (none "
             "listed: a private hosted zone or a custom DNS server maps the name to that address; fix that record).")
+
+
+# -------------------------------------------------------------------------------------------------
+# Region on every command
+# -------------------------------------------------------------------------------------------------
+_CODE_SPAN = re.compile(r"```[^\n`]*\n?.*?```|`[^`\n]+`", re.DOTALL)
+_AWS_CALL = re.compile(r"(?<![\w./-])aws (?P<svc>[a-z][a-z0-9-]*) (?P<op>[a-z][a-z0-9-]*)")
+# Global services, and CLI commands that call no regional API.
+_NO_REGION = frozenset({"iam", "configure", "sso", "help", "route53", "cloudfront", "organizations"})
+
+
+def _command_end(text: str, start: int) -> int:
+    """Where the shell command starting at `start` ends: an unquoted newline (not continued), pipe, `;`, `&`,
+    redirect, or the `)` closing the `$(...)` it sits in."""
+    quote, depth, i = "", 0, start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\" and text[i + 1 : i + 2] == "\n":
+            i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif ch in ")\n|;&`" or (ch in "<>" and text[i - 1 : i] == " " and not re.match(r"<[A-Za-z]", text[i:])):
+            return i
+        i += 1
+    return i
+
+
+def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
+    """Every `aws <service> <operation>` in a step's code that names no `--region` gets the task's region, when
+    known: a command run from a shell whose default region differs must still find the task's resources."""
+    r = region(ev)
+    if not r:
+        return list(steps)
+
+    def fix_span(span: str) -> str:
+        out, pos = [], 0
+        for m in _AWS_CALL.finditer(span):
+            if m.start() < pos or m.group("svc") in _NO_REGION or m.group("op").startswith("-"):
+                continue
+            end = _command_end(span, m.end())
+            if "--region" not in span[m.end() : end]:
+                # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
+                cut = len(span[:end].rstrip())
+                if span[:cut].endswith("`") and cut == len(span):
+                    cut -= 1
+                out.append(span[pos:cut] + f" --region {r}")
+                pos = cut
+        out.append(span[pos:])
+        return "".join(out)
+
+    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) for step in steps]

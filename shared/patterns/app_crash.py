@@ -28,38 +28,39 @@ from shared.patterns.base import (
     exit_code,
     log_proof,
 )
+from shared.scan import lazy_re
 
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
-    ("go", re.compile(r"^\s*panic: (.+)")),
-    ("go", re.compile(r"^fatal error: (.+)")),
-    ("go", re.compile(r"\bPANIC: (.+)")),
-    ("rust", re.compile(r"thread '[^']+' panicked at (.+)")),
-    ("java", re.compile(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
-    ("java", re.compile(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
-    ("java", re.compile(r"(Application run failed|APPLICATION FAILED TO START)")),
-    ("dotnet", re.compile(r"Unhandled [eE]xception\.? ([\w.]+(?:: .+)?)")),
-    ("php", re.compile(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
-    ("elixir", re.compile(r"^\s*\*\* \((?!EXIT\))(\w[\w.]*)\) (.+)")),
-    ("ruby", re.compile(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
-    ("python", re.compile(r"Fatal Python error: (.+)")),
+    ("go", lazy_re(r"^\s*panic: (.+)")),
+    ("go", lazy_re(r"^fatal error: (.+)")),
+    ("go", lazy_re(r"\bPANIC: (.+)")),
+    ("rust", lazy_re(r"thread '[^']+' panicked at (.+)")),
+    ("java", lazy_re(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
+    ("java", lazy_re(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
+    ("java", lazy_re(r"(Application run failed|APPLICATION FAILED TO START)")),
+    ("dotnet", lazy_re(r"Unhandled [eE]xception\.? ([\w.]+(?:: .+)?)")),
+    ("php", lazy_re(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
+    ("elixir", lazy_re(r"^\s*\*\* \((?!EXIT\))(\w[\w.]*)\) (.+)")),
+    ("ruby", lazy_re(r":\d+:in [`'][^']+': (.+ \([A-Z]\w*(?:::\w+)*\))$")),
+    ("python", lazy_re(r"Fatal Python error: (.+)")),
     # A Python exception printed alone: package.module.ClassName: message (Java packages start with a domain)
-    ("python", re.compile(r"^((?!(?:com|org|net|io|java|javax|jakarta|kotlin|scala|akka|reactor|software|dev|me|"
+    ("python", lazy_re(r"^((?!(?:com|org|net|io|java|javax|jakarta|kotlin|scala|akka|reactor|software|dev|me|"
                           r"co|de|fr|nl|uk|ch|at|se|be|it|br|cn|jp)\.)(?:[a-z_][a-z0-9_]*\.)+[A-Z][A-Za-z0-9_]*: .+)$")),
-    ("native", re.compile(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
+    ("native", lazy_re(r"(Segmentation fault|terminate called after throwing an instance of '[^']+'|"
                           r"double free or corruption|stack smashing detected|Aborted \(core dumped\))")),
     # (after a logger's "31 Mar 15:53:53 - " prefix too: a node frame must follow, see _signature)
-    ("node", re.compile(r"^(?:[\w :.,/\[\]-]{0,40}? - )?(?:\[\w+\] )?(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)"
+    ("node", lazy_re(r"^(?:[\w :.,/\[\]-]{0,40}? - )?(?:\[\w+\] )?(?:Uncaught )?((?:[A-Z]\w*)?(?:Error|Exception)"
                         r"(?: \[\w+\])?: .+)")),
-    ("node", re.compile(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
-    ("node", re.compile(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
+    ("node", lazy_re(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
+    ("node", lazy_re(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
 _TRACEBACK = "traceback (most recent call last)"
-_PY_EXC_NAMED = re.compile(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
-_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
-_JS_FRAME = re.compile(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
-_GO_FRAME = re.compile(r"(/[^\s]+\.go:\d+)")
-_JAVA_HEAD = re.compile(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)(?:: .{0,200})?)$")
-_PY_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
+_PY_EXC_NAMED = lazy_re(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
+_PY_FRAME = lazy_re(r'File "([^"]+)", line (\d+)')
+_JS_FRAME = lazy_re(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
+_GO_FRAME = lazy_re(r"(/[^\s]+\.go:\d+)")
+_JAVA_HEAD = lazy_re(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z]\w*(?:Exception|Error)(?:: .{0,200})?)$")
+_PY_EXC = lazy_re(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
 _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
             "segmentation fault", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
@@ -68,16 +69,16 @@ _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "ca
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
                 "timed out")
 # npm/yarn reporting that the script failed: the app's own error is above these lines.
-_WRAPPER = re.compile(r"\s*(?:npm (?:err!|error)|error command failed with exit code|elifecycle|yarn run v|info visit https)")
-_RUNTIME_EXIT_NOTE = re.compile(r"^\s*[\w.-]+ exited with code \d+\s*$")
-_NODE_FRAME = re.compile(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
+_WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit code|elifecycle|yarn run v|info visit https)")
+_RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
+_NODE_FRAME = lazy_re(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
 
 
-_NATIVE_LIB = re.compile(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
-_FRAME_LINE = re.compile(r"^\s+at \S|^\s*File \"|^\s+from \S|Traceback \(most recent|goroutine \d+ \[|stack backtrace"
+_NATIVE_LIB = lazy_re(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
+_FRAME_LINE = lazy_re(r"^\s+at \S|^\s*File \"|^\s+from \S|Traceback \(most recent|goroutine \d+ \[|stack backtrace"
                          r"|\.(?:rb|py|go|rs|js|mjs|cjs|ts|java|kt|scala|cs|php|ex|exs|erl|clj|swift):(?:line )?\d+", re.IGNORECASE)
 
 
@@ -90,7 +91,7 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
 
 
-_ILLEGAL = re.compile(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
+_ILLEGAL = lazy_re(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
 
 
 class AppCrashFacts(Facts):
@@ -104,14 +105,14 @@ class AppCrashFacts(Facts):
 
 
 # A frame of a development-time library in a Java trace: dev containers, Testcontainers, spring-boot-devtools.
-_DEV_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
+_DEV_FRAME = lazy_re(r"^\s*at ((?:[\w$]+\.)*(?:[\w$]*Devcontainers[\w$]*|[\w$]*Testcontainers[\w$]*|"
                         r"org\.testcontainers\.[\w$.]+|org\.springframework\.boot\.devtools\.[\w$.]+))\.[\w$<>]+\(",
                         re.IGNORECASE)
 
 
 # A connection refused on the container's own loopback: "connect ECONNREFUSED 127.0.0.1:8126",
 # "HTTPConnectionPool(host='localhost', port=9200) ... Connection refused", "[::1]:5672".
-_LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost|\[?::1\]?)(?::|'?,\s*port=)(\d{2,5})\b", re.IGNORECASE)
+_LOOPBACK = lazy_re(r"(?:127\.0\.0\.1|localhost|\[?::1\]?)(?::|'?,\s*port=)(\d{2,5})\b", re.IGNORECASE)
 
 
 def _local_refusal(exc: object) -> str | None:
@@ -399,7 +400,7 @@ class AppCrash(Pattern):
         )
 
 
-_CAUSE = re.compile(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+_CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
 
 
 def _in_main(ev: Evidence, anchor: int | None) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.evidence.model import NEEDS, Evidence, Need
+from shared.scan import lazy_re
 
 Severity = Literal["critical", "warning", "info"]
 # What a finding of the pattern means for the people it reaches: a failure to fix, a stop that was
@@ -135,14 +136,14 @@ def clip(text: str, limit: int = 500) -> str:
 PLACEHOLDER = r"<[^<>:\n]*>|\{[^{}:\n]*\}|\[[^\[\]:\n]*\]"
 
 # The ECS agent could not reach the container runtime (Docker daemon down, named pipe refused on Windows).
-DAEMON_UNREACHABLE = re.compile(r"Cannot connect to the Docker daemon|Is the docker daemon running|"
+DAEMON_UNREACHABLE = lazy_re(r"Cannot connect to the Docker daemon|Is the docker daemon running|"
                                 r"docker client must be run with elevated privileges|error during connect:",
                                 re.IGNORECASE)
 
 
 # The container runtime failed inside itself, whatever the image: Fargate/containerd device-node and
 # shim failures ("error creating device nodes: mknod ...: errno 524", "ttrpc: closed").
-RUNTIME_INTERNAL = re.compile(r"error creating device nodes|\berrno 524\b|ttrpc: closed|"
+RUNTIME_INTERNAL = lazy_re(r"error creating device nodes|\berrno 524\b|ttrpc: closed|"
                               r"failed to create shim task: context deadline exceeded", re.IGNORECASE)
 
 
@@ -291,7 +292,7 @@ DB_DRIVER_WORDS = (
     "clickhouse", "ch.connection", "knex", "agroal",
 )
 
-_SCHEME_RE = re.compile(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)
+_SCHEME_RE = lazy_re(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)
 
 
 def engine_of(text: str, host: str | None = None, port: int | None = None) -> str | None:
@@ -328,7 +329,7 @@ def looks_like_database(text: str, host: str | None, port: int | None) -> bool:
     return bool(_SCHEME_RE.search(low) and engine_of(low))
 
 
-_HOSTPORT = re.compile(
+_HOSTPORT = lazy_re(
     r"(?P<host>\[[0-9a-f:]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):(?P<port>\d{2,5})\b"
 )
 

@@ -10,26 +10,27 @@ import re
 from dataclasses import dataclass
 
 from shared.patterns.base import host_port
+from shared.scan import lazy_re
 
 _CAUSES = (
-    ("auth", re.compile(
+    ("auth", lazy_re(
         r"password authentication failed|Access denied for user|authentication failed|Login failed for user"
         r"|\bNOAUTH\b|\bWRONGPASS\b|invalid password|bad auth|no pg_hba\.conf entry|\bP1000\b"
         r"|SCRAM authentication|invalid username-password|requires a password|password is missing"
         r"|(?:SQLSTATE\[HY000\] )?\[1045\]|ER_ACCESS_DENIED_ERROR|role \"[^\"]+\" does not exist", re.IGNORECASE)),
-    ("dns", re.compile(
+    ("dns", lazy_re(
         r"could not translate host name|Unknown MySQL server host|\bENOTFOUND\b|\bEAI_AGAIN\b|no such host"
         r"|Name or service not known|nodename nor servname|Temporary failure in name resolution"
         r"|UnknownHostException|getaddrinfo failed|Name does not resolve|Could not resolve host"
         r"|NameResolutionError|Failed to resolve|No address associated with hostname|\[Errno -[23]\]"
         r"|non-existing domain|\bnxdomain\b",
         re.IGNORECASE)),
-    ("refused", re.compile(
+    ("refused", lazy_re(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
         r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener", re.IGNORECASE)),
-    ("unreachable", re.compile(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
+    ("unreachable", lazy_re(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
                                r"|Could not connect to the endpoint URL", re.IGNORECASE)),
-    ("timeout", re.compile(
+    ("timeout", lazy_re(
         r"timed out|timeout expired|\bETIMEDOUT\b|i/o timeout|\(110\)|errno 110|ConnectTimeout|connect timeout"
         r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
         r"|network-related or instance-specific error|\bP1001\b|Client\.Timeout exceeded|UND_ERR_CONNECT_TIMEOUT"
@@ -53,55 +54,55 @@ NEEDLES = (
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed",
 )
-_DB_NOT_FOUND = re.compile(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
+_DB_NOT_FOUND = lazy_re(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 
 # A host: [IPv6], a bare IPv6 address (followed by :port), or a name/IPv4.
 _HOST = r"(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:]*[0-9A-Fa-f](?=:\d)|[\w.-]+)"
 _ENDPOINTS = (
-    re.compile(r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)"),
-    re.compile(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
-    re.compile(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
-    re.compile(r"on host \"(?P<host>[^\"]+)\"(?:[^\n]*?port (?P<port>\d+))?"),
-    re.compile(r"could not translate host name \"(?P<host>[^\"]+)\""),
-    re.compile(r"Can't connect to (?:MySQL|MariaDB|local MySQL) server (?:on|through) '(?P<host>[^':]+)(?::(?P<port>\d+))?'"),
-    re.compile(r"Unknown MySQL server host '(?P<host>[^']+)'"),
-    re.compile(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) " + _HOST + r":(?P<port>\d+)\b"),
-    re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[\w.-]+)"),
-    re.compile(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
-    re.compile(r"tcp (?:connect|recv|send) \((?P<host>[\w.-]+):(?P<port>\d+)\)"),
-    re.compile(r"Failed to open TCP connection to (?P<host>[\w.-]+):(?P<port>\d+)"),
-    re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):(?P<port>\d+)"),
-    re.compile(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
+    lazy_re(r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)"),
+    lazy_re(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
+    lazy_re(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
+    lazy_re(r"on host \"(?P<host>[^\"]+)\"(?:[^\n]*?port (?P<port>\d+))?"),
+    lazy_re(r"could not translate host name \"(?P<host>[^\"]+)\""),
+    lazy_re(r"Can't connect to (?:MySQL|MariaDB|local MySQL) server (?:on|through) '(?P<host>[^':]+)(?::(?P<port>\d+))?'"),
+    lazy_re(r"Unknown MySQL server host '(?P<host>[^']+)'"),
+    lazy_re(r"(?:ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET) " + _HOST + r":(?P<port>\d+)\b"),
+    lazy_re(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[\w.-]+)"),
+    lazy_re(r"Connection to (?P<host>[\w.-]+):(?P<port>\d+) refused"),
+    lazy_re(r"tcp (?:connect|recv|send) \((?P<host>[\w.-]+):(?P<port>\d+)\)"),
+    lazy_re(r"Failed to open TCP connection to (?P<host>[\w.-]+):(?P<port>\d+)"),
+    lazy_re(r"Error -?\d+ connecting to (?P<host>[\w.-]+):(?P<port>\d+)"),
+    lazy_re(r"Could not connect to Redis at (?P<host>[\w.-]+):(?P<port>\d+)"),
     # Go net/http names the URL before the address it dialled: the host name is the useful one.
-    re.compile(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
-    re.compile(r"dial tcp " + _HOST + r":(?P<port>\d+)"),
-    re.compile(r"dial tcp: lookup (?P<host>[\w.-]+)"),
-    re.compile(r"Can't reach database server at [`'\"]?(?P<host><[^<>\s]+>|[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
-    re.compile(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)"),
-    re.compile(r"endpoint URL: \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
-    re.compile(r"Connect to (?P<host>[\w.-]+):(?P<port>\d+) \["),
-    re.compile(r"Failed to connect to (?P<host>[\w.-]+) port (?P<port>\d+)"),
-    re.compile(r"(?:[Ff]ailed|[Uu]nable|[Cc]ould not|[Cc]annot|can't) (?:to )?connect to (?:server |host )?[`'\"]?(?P<host>[\w.-]+):(?P<port>\d+)"),
-    re.compile(r"on server '(?:tcp://)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?'"),
-    re.compile(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
-    re.compile(r"Connection to (?P<host>[\w.-]+) timed out"),
-    re.compile(r"UnknownHostException: (?P<host>[\w.-]+)"),
-    re.compile(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
-    re.compile(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),
-    re.compile(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno"),
-    re.compile(r"`?\bhost=[\"']?(?P<host>[\w.-]+)[\"']?(?:[^\n]*?\bport=(?P<port>\d+))?"),
-    re.compile(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
-    re.compile(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),
-    re.compile(r"\b(?:address|host|hostname): '(?P<host>[^']+)'"),  # Node util.inspect objects
-    re.compile(r"[a-z][a-z0-9+]*://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?"),
+    lazy_re(r"(?:Get|Post|Put|Patch|Delete|Head) \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
+    lazy_re(r"dial tcp " + _HOST + r":(?P<port>\d+)"),
+    lazy_re(r"dial tcp: lookup (?P<host>[\w.-]+)"),
+    lazy_re(r"Can't reach database server at [`'\"]?(?P<host><[^<>\s]+>|[\w.-]+)[`'\"]?:[`'\"]?(?P<port>\d+)"),
+    lazy_re(r"HTTPS?ConnectionPool\(host='(?P<host>[^']+)', port=(?P<port>\d+)\)"),
+    lazy_re(r"endpoint URL: \"(?P<url>https?://(?P<host>[^/\":]+)(?::(?P<port>\d+))?[^\"]*)\""),
+    lazy_re(r"Connect to (?P<host>[\w.-]+):(?P<port>\d+) \["),
+    lazy_re(r"Failed to connect to (?P<host>[\w.-]+) port (?P<port>\d+)"),
+    lazy_re(r"(?:[Ff]ailed|[Uu]nable|[Cc]ould not|[Cc]annot|can't) (?:to )?connect to (?:server |host )?[`'\"]?(?P<host>[\w.-]+):(?P<port>\d+)"),
+    lazy_re(r"on server '(?:tcp://)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?'"),
+    lazy_re(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
+    lazy_re(r"Connection to (?P<host>[\w.-]+) timed out"),
+    lazy_re(r"UnknownHostException: (?P<host>[\w.-]+)"),
+    lazy_re(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
+    lazy_re(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),
+    lazy_re(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno"),
+    lazy_re(r"`?\bhost=[\"']?(?P<host>[\w.-]+)[\"']?(?:[^\n]*?\bport=(?P<port>\d+))?"),
+    lazy_re(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
+    lazy_re(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),
+    lazy_re(r"\b(?:address|host|hostname): '(?P<host>[^']+)'"),  # Node util.inspect objects
+    lazy_re(r"[a-z][a-z0-9+]*://(?:[^@/\s]+@)?(?P<host>[\w.-]+)(?::(?P<port>\d+))?"),
 )
 _PORT_ONLY = (
-    re.compile(r"(?:TCP/IP connections on|on) port (\d+)"),
-    re.compile(r"\"port\":\s*(\d+)"),
-    re.compile(r"^\s*port: (\d+)", re.M),
-    re.compile(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    lazy_re(r"(?:TCP/IP connections on|on) port (\d+)"),
+    lazy_re(r"\"port\":\s*(\d+)"),
+    lazy_re(r"^\s*port: (\d+)", re.M),
+    lazy_re(r"\bport[ =:]+(\d{2,5})\b", re.IGNORECASE),
 )
-_USER = re.compile(r"for user ['\"]?([\w.@-]+)['\"]?")
+_USER = lazy_re(r"for user ['\"]?([\w.@-]+)['\"]?")
 
 
 @dataclass(frozen=True)
@@ -176,4 +177,4 @@ def _is_ip(host: str) -> bool:
     return bool(_IP.fullmatch(host)) or ":" in host
 
 
-_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IP = lazy_re(r"\d{1,3}(?:\.\d{1,3}){3}")

@@ -16,14 +16,15 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
+_SIGNAL = lazy_re(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
                      re.IGNORECASE)
 # The check command's output: "/bin/sh: curl: not found", "sh: 1: wget: not found"
-_SHELL_MISSING = re.compile(r"\b(?:/bin/)?(?:sh|bash|ash|dash): (?:\d+: )?(curl|wget|nc|python3?|node|grpc_health_probe)"
+_SHELL_MISSING = lazy_re(r"\b(?:/bin/)?(?:sh|bash|ash|dash): (?:\d+: )?(curl|wget|nc|python3?|node|grpc_health_probe)"
                             r"\b:? (?:command )?not found")
-_CHECK_CMD = re.compile(r"exec: \\?\"([^\"\\]+)\\?\": executable file not found")
-_HOST_BIND = re.compile(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
+_CHECK_CMD = lazy_re(r"exec: \\?\"([^\"\\]+)\\?\": executable file not found")
+_HOST_BIND = lazy_re(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
                         r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
 
 

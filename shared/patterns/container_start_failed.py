@@ -192,7 +192,7 @@ class ContainerStartFailed(ReasonPattern):
                 break
         if row is not None and row.extract is not None and signal is not None:
             facts.update(row.extract(text, signal, ev))
-        if "\\r" in text or "\r" in text:
+        if "\\r" in text or "\r" in text or "^M" in text:
             facts["crlf"] = True
         code = exit_code(ev, container)
         if code is not None:
@@ -207,6 +207,7 @@ class ContainerStartFailed(ReasonPattern):
         exe = f.get("executable")
         image = remedy.image(ev, f.get("container")) or "<the image of the container>"
         why = remedy.cite(m)
+        crlf = bool(f.get("crlf")) and not remedy.is_windows(ev)
         steps: list[str] = []
         if cause == "entrypoint-not-found" and not exe and remedy.is_windows(ev):
             # Windows' CreateProcess failure names no file, but the HCS error detail carries the command line.
@@ -251,6 +252,14 @@ class ContainerStartFailed(ReasonPattern):
                 steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
         elif _WINDOWS_HOST_MISMATCH.search(" ".join(p.text for p in m.proofs)):
             steps += _windows_version_steps(ev, image)
+        elif cause == "entrypoint-not-found" and crlf:
+            # `bash\r` / `/bin/sh^M`: the interpreter exists; the script's first line ends in a carriage return.
+            steps.append("The script has Windows (CRLF) line endings: its shebang names an interpreter whose name "
+                         f"ends in a carriage return (`{exe or 'sh'}\\r`), which no image has. The interpreter itself "
+                         "is not missing. Convert the script to LF line endings (run `dos2unix` on it, or "
+                         "`sed -i 's/\\r$//'`) before the image is built, and add a `.gitattributes` rule `*.sh text eol=lf` so "
+                         "a Windows checkout does not bring the CRLF back; then rebuild the image." + why)
+            why = ""
         elif cause == "entrypoint-not-found" and exe and " " in exe:
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "
@@ -269,9 +278,6 @@ class ContainerStartFailed(ReasonPattern):
                          "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
                          + (f"`{probe}`.{why}" if exe else f"```\n{read}{probe}\n```{why}"))
             why = ""
-            if f.get("crlf") and not remedy.is_windows(ev):
-                steps.append("The script has Windows line endings (`\\r` in the shebang): convert it with "
-                             "`dos2unix` or a `.gitattributes` rule `*.sh text eol=lf`.")
             if not remedy.is_windows(ev):
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
                              "the same way: install the interpreter or use a matching base image.")
@@ -301,10 +307,13 @@ class ContainerStartFailed(ReasonPattern):
         steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
                      f"{remedy.roll_out(ev)}.")
         return Explanation(
-            title=f"Container {container} could not start" + (f" ({cause})" if cause else ""),
+            title=f"Container {container} could not start" + (
+                " (script has CRLF line endings)" if cause == "entrypoint-not-found" and crlf
+                else f" ({cause})" if cause else ""),
             summary=(f"The process of {container} could not be started"
                      + {"exec-format": ": the image's binaries are for a different CPU architecture.",
-                        "entrypoint-not-found": ": its entrypoint or command was not found.",
+                        "entrypoint-not-found": (": its script's shebang ends in a carriage return (CRLF line "
+                                                 "endings)." if crlf else ": its entrypoint or command was not found."),
                         "permission": ": its entrypoint is not executable."}.get(cause or "", ".")),
             remediation=steps,
         )

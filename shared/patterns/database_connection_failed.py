@@ -12,6 +12,7 @@ Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-e
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -35,27 +36,28 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
 # Messages only one engine's server or client writes: they name the engine without a driver word,
 # URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
 _WORDING = (
-    (re.compile(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+    (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
      "mysql"),
-    (re.compile(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
-    (re.compile(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
-    (re.compile(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
+    (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
+    (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
+    (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
      "postgres"),
     # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
-    (re.compile(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
-    (re.compile(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
+    (lazy_re(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
+    (lazy_re(r"\bbad auth\s*:\s*Authentication failed", re.I), "mongodb"),  # MongoDB Atlas
 )
 # A host whose first label names a database ("db", "postgres-primary", "orders-db", "mysql1").
-_DB_NAMED = re.compile(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
+_DB_NAMED = lazy_re(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|redis|memcached)"
                        r"(?:[-_\d][\w-]*)?$", re.IGNORECASE)
 # Wordings that say the failed connection was to a database even when no engine, host or port is
 # named: Flyway/Liquibase "Unable to obtain connection from database", and SQLSTATE class 08
 # (connection exception: 08001 the client could not establish the connection, 08006 it failed).
-_TO_A_DATABASE = re.compile(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
+_TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
                             r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # How a container of the engine is named or imaged (the database container of the same task).
@@ -66,9 +68,9 @@ _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgv
 _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
              "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
-_READ_TIMEOUT = re.compile(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
+_READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
                            re.IGNORECASE)
-_POOL_TIMEOUT = re.compile(r"Timeout acquiring a connection|Connection is not available, request timed out"
+_POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
                            r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
                            r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
 
@@ -104,7 +106,7 @@ class DatabaseConnectionFailedFacts(Facts):
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
-_UNREACHED = re.compile(r"Can't reach database server|\bP1001\b|Communications link failure|"
+_UNREACHED = lazy_re(r"Can't reach database server|\bP1001\b|Communications link failure|"
                         r"network-related or instance-specific error", re.IGNORECASE)
 
 
@@ -290,24 +292,29 @@ class DatabaseConnectionFailed(Pattern):
                          f"Check, in order:{tls} a slow or blocked query or an overloaded server (its CPU, "
                          f"connections and slow-query log); the driver's socket/read timeout.{why}")
             why = ""
+        elif cause == "timeout" and (public := _public_address(known_host, m)) and not pool and not vague:
+            # A database outside AWS (a public address, not an AWS endpoint): no security group of yours guards
+            # it, and no VPC peering reaches it; the packets leave through the internet.
+            steps += _outside_aws_steps(ev, target, public, port, why)
+            why = ""
         elif cause == "timeout" and pool:
             steps.append(f"{container}'s connection pool gave out no connection in time: that says the pool was "
                          "empty, not why. If the log shows no connection ever succeeded, the database is unreachable: "
-                         f"check the database security group admits TCP {port or 'on its port'} from the task's "
-                         "security group and that the host is the database's endpoint. If connections worked "
+                         f"check the database security group admits TCP {port or 'on its port'} from "
+                         f"{remedy.sender_groups(ev)} and that the host is the database's endpoint. If connections worked "
                          "before, the pool was exhausted: raise its size (within the server's max connections), "
                          f"and look for connections held and not released, or slow queries.{why}")
             why = ""
         elif cause == "timeout" and vague:
             steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
                          f"refused or did not resolve): first check the database security group admits TCP "
-                         f"{port or 'on its port'} from the task's security group (not from an IP range that "
+                         f"{port or 'on its port'} from {remedy.sender_groups(ev)} (not from an IP range that "
                          f"changes), and that the host in the connection string is the database's endpoint.{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
         elif cause == "timeout":
             steps.append(f"Packets to {target} get no answer: the database security group must admit TCP "
-                         f"{port or 'on its port'} from the task's security group (not from an IP range that "
+                         f"{port or 'on its port'} from {remedy.sender_groups(ev)} (not from an IP range that "
                          f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
@@ -358,6 +365,42 @@ class DatabaseConnectionFailed(Pattern):
                         "not-found": ": the database does not exist."}.get(cause or "", ".")),
             remediation=steps,
         )
+
+
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def _public_address(host: str | None, m: Match) -> str | None:
+    """The database's public IPv4 address when the evidence shows one (the host itself, or the address the
+    driver printed next to it) and the host is no AWS endpoint: a database outside AWS."""
+    if not host or re.search(r"\.amazonaws\.com(?:\.cn)?$|\.rds\.|\.internal$", host):
+        return None
+    seen = [host, *(a for p in m.proofs for a in _IPV4.findall(p.text))]
+    for value in seen:
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            continue
+        if ip.is_global:
+            return str(ip)
+    return None
+
+
+def _outside_aws_steps(ev: Evidence, target: str, public: str, port: Any, why: str) -> list[str]:
+    instance = remedy.network_mode(ev) != "awsvpc"
+    who = "the container instance" if instance else "the task"
+    source = ("the container instance's public IP (bridge/host networking sends from the instance; the task has "
+              "no security group of its own)" if instance else "the task's public IP")
+    on = f"TCP {port}" if port else "the database port"
+    return [
+        f"Packets to {target} ({public}, a public address outside your VPC, not an AWS database) get no answer. "
+        f"No security group of yours guards that host and no VPC peering reaches it: check the server is up and "
+        f"accepts outside connections on {on}, and that its own firewall or allow-list admits {source}, or the "
+        f"NAT gateway's Elastic IP when {who} sits in a private subnet.{why}",
+        f"Check the way out from {who}: its subnet routes `0.0.0.0/0` to an internet gateway (with a public IP) or "
+        f"a NAT gateway, {remedy.sender_groups(ev)} allows outbound {on}, and the subnet's NACL allows {on} out "
+        "and the ephemeral ports (1024-65535) back.",
+    ]
 
 
 PATTERN = DatabaseConnectionFailed()

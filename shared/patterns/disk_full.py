@@ -29,38 +29,39 @@ from shared.patterns.base import (
     reason_proof,
     strip_quotes,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"no space left on device|\bENOSPC\b|\[Errno 28\]|Thin Pool has \d+ free data blocks"
     r"|database or disk is full|not enough space on the disk|disk quota exceeded",
     re.IGNORECASE,
 )
 # A process acting on a full disk: "Making agent offline temporarily due to the lack of disk space"
-_LOW_DISK = re.compile(r"due to (?:the )?(?:lack of|low|insufficient) (?:free )?disk space"
+_LOW_DISK = lazy_re(r"due to (?:the )?(?:lack of|low|insufficient) (?:free )?disk space"
                        r"|\b(?:going offline|shutting down|stopping|exiting|aborting)\b.{0,60}\b(?:disk space|disk full)\b",
                        re.IGNORECASE)
 _NEEDLES = ("no space left", "enospc", "errno 28", "thin pool", "disk is full", "not enough space", "quota exceeded")
 _PATHS = (
-    re.compile(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
-    re.compile(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
-    re.compile(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
+    lazy_re(r"ENOSPC: no space left on device, \w+ '([^']+)'", re.IGNORECASE),
+    lazy_re(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
+    lazy_re(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
                re.IGNORECASE),
-    re.compile(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
-    re.compile(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
-    re.compile(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
-    re.compile(r"(/[\w./-]+) is full\b"),
-    re.compile(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
-    re.compile(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
+    lazy_re(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+    lazy_re(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
+    lazy_re(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
+    lazy_re(r"(/[\w./-]+) is full\b"),
+    lazy_re(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
+    lazy_re(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
                re.IGNORECASE),
-    re.compile(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
+    lazy_re(r"\((/(?:tmp|var|data|mnt|scratch|srv|home|app)/[^\s)]+)\)"),
 )
-_THIN_POOL = re.compile(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
+_THIN_POOL = lazy_re(r"Thin Pool has (\d+) free data blocks which is less than minimum required (\d+)",
                         re.IGNORECASE)
 
 
 # A directory where an application keeps its data (a database's data dir, a data store's WAL, /data):
 # when it fills, the volume behind it is too small; Docker's image storage has nothing to do with it.
-_DATA_DIR = re.compile(
+_DATA_DIR = lazy_re(
     r"^(?P<root>/data|/var/lib/(?!docker\b|containerd\b)[\w.-]+|(?:/[\w.-]+)*?/(?:pgdata|postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|"
     r"redis|elasticsearch|opensearch|clickhouse|cassandra|influxdb|kafka(?:-logs)?|zookeeper|etcd|prometheus|"
     r"minio|rabbitmq|neo4j|couchdb|solr))(?:/|$)", re.IGNORECASE)
@@ -197,7 +198,21 @@ class DiskFull(Pattern):
         img = remedy.image(ev, f.get("container")) or "<the image of the task>"
         steps: list[str] = []
         root = None if f.get("during") else data_root(path)
-        if root:
+        # The runtime could not create the container (a full thin pool, CannotCreateContainerError): the app never
+        # ran, so nothing it wrote, no mount of its own, is involved; the instance's Docker storage is.
+        thin = bool(f.get("free_blocks"))
+        never_created = thin or any("CannotCreateContainerError" in p.text for p in m.proofs)
+        if thin:
+            steps.append(f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
+                         f"{f['required_blocks']} Docker needs to create a container: clean up the instance "
+                         "or replace it with a current ECS-optimised AMI (overlay2, no thin pool)." + remedy.cite(m))
+            steps.append("On the instance, `docker info` shows the thin pool's usage (Data Space Used / Available, "
+                         "Metadata Space Available; `df` does not see it): free it by removing stopped containers "
+                         "and unused images (`docker container prune -f`, `docker image prune -a -f`), lower "
+                         "`ECS_IMAGE_CLEANUP_INTERVAL` / `ECS_IMAGE_MINIMUM_CLEANUP_AGE` / "
+                         "`ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION` in /etc/ecs/ecs.config, or give the instances a "
+                         "larger Docker data volume in the launch template.")
+        elif root:
             steps += _data_volume_steps(ev, f, str(path), root, m)
         elif f.get("storage") == "task ephemeral storage":
             current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
@@ -210,7 +225,7 @@ class DiskFull(Pattern):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "
                              f"`docker image inspect --format '{{{{.Size}}}}' {remedy.q(img)}`.")
-        elif path and not f.get("during"):
+        elif path and not f.get("during") and not never_created:
             # The app wrote a named path: find the file system behind it before blaming Docker's image storage.
             mounts = remedy.describe_task_definition(
                 ev, remedy.container_query(ev, f.get("container"), "mountPoints"))
@@ -231,7 +246,8 @@ class DiskFull(Pattern):
                          "volume: current ECS-optimized AMIs keep Docker on it; a separate data volume only on older "
                          "AMIs that mount one for Docker)."
                          + remedy.cite(m))
-        if not f.get("during") and not root and not (path and f.get("storage") != "task ephemeral storage"):
+        if (not f.get("during") and not root and not never_created
+                and not (path and f.get("storage") != "task ephemeral storage")):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.
             volume = ("EFS; a bind mount on Fargate uses the same ephemeral storage" if remedy.is_fargate(ev)
                       else "EFS or a bind mount")
@@ -239,12 +255,9 @@ class DiskFull(Pattern):
                          f"({volume}) or clean up. Find the biggest writers where the data is: in a copy of "
                          "the task that has done the same work for a while (a fresh container from the image has "
                          f"written nothing yet, so it shows only the image's own files): `{_DU_CMD}`.")
-        if f.get("free_blocks"):
-            steps.insert(0, f"The devicemapper thin pool has {f['free_blocks']} free blocks, below the "
-                            f"{f['required_blocks']} Docker needs to create a container: clean up the instance "
-                            "or replace it with a current ECS-optimised AMI (overlay2, no thin pool).")
         return Explanation(
-            title=f"Out of disk space{where}",
+            title=("The container instance's Docker thin pool is full: the container was never created" if thin
+                   else f"Out of disk space{where}"),
             summary=(f"The task ran out of storage{where} ({f.get('storage', 'storage')}). "
                      "Nothing can be written until space is freed or the storage is enlarged."),
             remediation=steps,

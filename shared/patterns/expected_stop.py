@@ -17,30 +17,31 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
+from shared.scan import lazy_re
 
 _EXTERNAL = (
-    ("spot", re.compile(r"spot (?:task )?(?:was )?interrupt|spot instance interruption|spot capacity reclaimed",
+    ("spot", lazy_re(r"spot (?:task )?(?:was )?interrupt|spot instance interruption|spot capacity reclaimed",
                         re.IGNORECASE)),
-    ("scale-in", re.compile(r"scaling activity initiated by", re.IGNORECASE)),
-    ("deployment", re.compile(r"deployment (?:ecs-svc/\d+ )?(?:replaced|completed)|replaced by a new deployment|"
+    ("scale-in", lazy_re(r"scaling activity initiated by", re.IGNORECASE)),
+    ("deployment", lazy_re(r"deployment (?:ecs-svc/\d+ )?(?:replaced|completed)|replaced by a new deployment|"
                               r"task replaced|stopped by deployment", re.IGNORECASE)),
-    ("user", re.compile(r"(?:task )?stopped by (?:user|the user|an? user)|user initiated|manually stopped",
+    ("user", lazy_re(r"(?:task )?stopped by (?:user|the user|an? user)|user initiated|manually stopped",
                         re.IGNORECASE)),
-    ("maintenance", re.compile(r"performing maintenance|task retirement|scheduled retirement|being retired|"
+    ("maintenance", lazy_re(r"performing maintenance|task retirement|scheduled retirement|being retired|"
                                r"maintenance on the underlying infrastructure", re.IGNORECASE)),
-    ("service-deleted", re.compile(r"service (?:was |has been )?deleted|service .{0,40}(?:draining|deleting)",
+    ("service-deleted", lazy_re(r"service (?:was |has been )?deleted|service .{0,40}(?:draining|deleting)",
                                    re.IGNORECASE)),
-    ("instance-draining", re.compile(r"container instance (?:is )?(?:being )?drain", re.IGNORECASE)),
+    ("instance-draining", lazy_re(r"container instance (?:is )?(?:being )?drain", re.IGNORECASE)),
 )
-_SIDECAR = re.compile(r"log[_-]?router|firelens|fluent-?bit|fluentd|datadog|dd-agent|envoy|xray|x-ray|otel|"
+_SIDECAR = lazy_re(r"log[_-]?router|firelens|fluent-?bit|fluentd|datadog|dd-agent|envoy|xray|x-ray|otel|"
                       r"cloudwatch-agent|cwagent|aws-otel|statsd|newrelic|splunk|app-?mesh|proxy", re.IGNORECASE)
 _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "TerminationNotice": "spot"}
-_DEPLOYMENT = re.compile(r"\(deployment ([\w/-]+)\)")
+_DEPLOYMENT = lazy_re(r"\(deployment ([\w/-]+)\)")
 
 
 
 # After ECS's SIGTERM: a backtrace a wrapper prints (bundler's "failed to load command", SignalException).
-_SIGTERM_TRACE = re.compile(r"SignalException|bundler: failed to load command|received SIGTERM|"
+_SIGTERM_TRACE = lazy_re(r"SignalException|bundler: failed to load command|received SIGTERM|"
                             r"signal: terminated|Goodbye!", re.IGNORECASE)
 
 class ExpectedStopFacts(Facts):

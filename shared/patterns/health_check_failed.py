@@ -19,10 +19,11 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence, TargetGroupFacts
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(r"failed (?:ELB|load balancer|ALB|NLB|target group) health checks?(?: in \((?:target-group |elb )?([^)]+)\))?",
+_SIGNAL = lazy_re(r"failed (?:ELB|load balancer|ALB|NLB|target group) health checks?(?: in \((?:target-group |elb )?([^)]+)\))?",
                      re.IGNORECASE)
-_BANNER = re.compile(
+_BANNER = lazy_re(
     r"(?:running on|listening on|listening at|serving on|serving at|started on|bound to|binding to|bind to|"
     r"now listening on|server started at|server running at|started server on|available at|server listening on|"
     r"listening for requests on|http server started on|starting server on|accepting connections at|local:|"
@@ -31,10 +32,10 @@ _BANNER = re.compile(
     re.IGNORECASE,
 )
 _LOOPBACK = ("127.0.0.1", "[::1]", "::1")
-_FRAMEWORK_LOCALHOST = re.compile(r"Uvicorn running on|Listening at:|Running on|Listening on tcp://|Now listening on:",
+_FRAMEWORK_LOCALHOST = lazy_re(r"Uvicorn running on|Listening at:|Running on|Listening on tcp://|Now listening on:",
                                   re.IGNORECASE)
 _ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
-_REQUEST = re.compile(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
+_REQUEST = lazy_re(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
                       r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
                       r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
                       r"[^\n]*?(?:statusCode|status_code|status|code)[=\":\s]+(\d{3})")
@@ -62,18 +63,20 @@ def _request_from(key: str) -> tuple[str, str] | None:
     return (groups[0], groups[1]) if groups else None
 
 
-_HEALTHY_PATHS = re.compile(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
+REQUEST_LINES = 1000  # the newest request lines read (of each kind: access-log lines, Django's error lines)
+
+_HEALTHY_PATHS = lazy_re(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
                             r"|^/$", re.IGNORECASE)
 # Django's request logger: "Not Found: /health", "Service Unavailable: /lbcheck"
-_DJANGO = re.compile(r"\b(Bad Request|Unauthorized|Forbidden|Not Found|Method Not Allowed|Internal Server Error|"
+_DJANGO = lazy_re(r"\b(Bad Request|Unauthorized|Forbidden|Not Found|Method Not Allowed|Internal Server Error|"
                      r"Bad Gateway|Service Unavailable|Gateway Timeout): (/\S*)")
 _DJANGO_STATUS = {"Bad Request": "400", "Unauthorized": "401", "Forbidden": "403", "Not Found": "404",
                   "Method Not Allowed": "405", "Internal Server Error": "500", "Bad Gateway": "502",
                   "Service Unavailable": "503", "Gateway Timeout": "504"}
-_WORKER_TIMEOUT = re.compile(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
+_WORKER_TIMEOUT = lazy_re(r"WORKER TIMEOUT|request timed out|upstream timed out|RequestTimeout|executing too slow",
                              re.IGNORECASE)
 # Frames of a web framework's request dispatch: an exception raised there failed a request (a 500).
-_HANDLER_FRAME = re.compile(
+_HANDLER_FRAME = lazy_re(
     r"express/lib/router|koa-compose|fastify/lib/(?:route|handle)|django/core/handlers|flask/app\.py\S* in "
     r"(?:full_)?dispatch_request|starlette/(?:routing|middleware)|fastapi/routing|DispatcherServlet\.do(?:Dispatch|Service)"
     r"|StandardWrapperValve|action_dispatch|actionpack|AspNetCore\.(?:Routing|Server\.Kestrel\.Core\.Internal\.Http)"
@@ -81,9 +84,9 @@ _HANDLER_FRAME = re.compile(
 _HANDLER_NEEDLES = ("express/lib/router", "koa-compose", "fastify/lib", "django/core/handlers", "flask/app.py",
                     "starlette/", "fastapi/routing", "dispatcherservlet", "standardwrappervalve", "action_dispatch",
                     "actionpack", "aspnetcore", "gin-gonic/gin", "illuminate/routing", "httpkernel")
-_ERROR_HEAD = re.compile(r"\b\w*(?:Error|Exception)\b|Traceback|\bERROR\b|Internal Server Error")
-_SERVICE_EVENT_CODES = re.compile(r"Health checks failed with these codes: \[([\d,\s]+)\]", re.IGNORECASE)
-_SERVICE_EVENT_TIMEOUT = re.compile(r"unhealthy in \(?target-group .*?\(reason Request timed out\)", re.IGNORECASE)
+_ERROR_HEAD = lazy_re(r"\b\w*(?:Error|Exception)\b|Traceback|\bERROR\b|Internal Server Error")
+_SERVICE_EVENT_CODES = lazy_re(r"Health checks failed with these codes: \[([\d,\s]+)\]", re.IGNORECASE)
+_SERVICE_EVENT_TIMEOUT = lazy_re(r"unhealthy in \(?target-group .*?\(reason Request timed out\)", re.IGNORECASE)
 _REASON_CAUSE = {
     "Target.ResponseCodeMismatch": None,  # decided from the codes in the description
     "Target.Timeout": "timeout",
@@ -92,7 +95,7 @@ _REASON_CAUSE = {
 }
 
 
-_STARTED = re.compile(r"start worker process|ready to handle connections|application startup complete|started in [\d.]+m?s"
+_STARTED = lazy_re(r"start worker process|ready to handle connections|application startup complete|started in [\d.]+m?s"
                       r"|server started|startup completed|listening|ready to accept connections|started \w+ in ",
                       re.IGNORECASE)
 
@@ -103,7 +106,7 @@ def _started(ev: Evidence) -> bool:
         "ready to accept", "startup completed", "started "))
 
 
-_ACCESS_LOGGING = re.compile(r"nginx|uvicorn running on|AH00094|resuming normal operations|werkzeug|\* Running on http"
+_ACCESS_LOGGING = lazy_re(r"nginx|uvicorn running on|AH00094|resuming normal operations|werkzeug|\* Running on http"
                              r"|Started (?:GET|POST) \"|httpd", re.IGNORECASE)
 
 
@@ -137,7 +140,21 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
 # A check the task's security group drops ends in Target.Timeout, like a slow app: the reason code alone
 # does not tell them apart.
 _SG_TIMEOUT = (" If the reason code is Target.Timeout, a security group that drops the checks looks the same as a "
-               "slow app: the task's security group must admit the load balancer's security group on {port}.")
+               "slow app: {who} must admit the load balancer's security group on {port}.")
+
+
+def _receiver(ev: Evidence, port: str) -> tuple[str, str]:
+    """Whose security group must admit the load balancer, and on which port: the task's on its container port
+    (awsvpc), else the container instances' on the host port (the dynamic range with `hostPort: 0`)."""
+    if remedy.network_mode(ev) == "awsvpc":
+        return "the task's security group", port
+    return ("the container instances' security group (bridge/host networking: the task has none of its own)",
+            f"the host port mapped to {port} (32768-65535 when `hostPort` is 0)")
+
+
+def _sg_timeout(ev: Evidence, port: object) -> str:
+    who, on = _receiver(ev, f"port {port}" if port else "its container port")
+    return _SG_TIMEOUT.format(who=who, port=on)
 
 class HealthCheckFailedFacts(Facts):
     """The facts of health-check-failed."""
@@ -281,15 +298,18 @@ class HealthCheckFailed(Pattern):
                              listening: bool) -> str | None:
         path = tg.health_check_path if tg else None
         requests = []
-        checker = set(ev.logs.lines_with("elb-healthchecker"))
         texts = ev.logs.texts
-        for i in ev.logs.lines_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
-                                    '"method":"get', '"method": "get'):
-            found = _request(texts[i])
+        # The newest request lines say what the checks got lately; an access log's earlier hours add
+        # nothing but time (a health check every few seconds fills a long log).
+        for i in ev.logs.newest_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
+                                     '"method":"get', '"method": "get', limit=REQUEST_LINES):
+            text = texts[i]
+            found = _request(text)
             if found:
-                requests.append((i, found[0], found[1], i in checker))
-        for i in ev.logs.lines_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
-                                    "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /"):
+                requests.append((i, found[0], found[1], "elb-healthchecker" in text.lower()))
+        for i in ev.logs.newest_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
+                                     "timeout: /", "bad request: /", "forbidden: /", "unauthorized: /",
+                                     limit=REQUEST_LINES):
             m = _DJANGO.search(ev.logs.texts[i])
             if m:
                 requests.append((i, m.group(2), _DJANGO_STATUS[m.group(1)], False))
@@ -353,6 +373,14 @@ class HealthCheckFailed(Pattern):
         if port is None:
             cdef = ev.container_definition(m.container)
             port = cdef.port_mappings[0] if cdef and cdef.port_mappings else None
+        if port is None:
+            # The event's own network bindings: the container port the task exposed (one container's, or the
+            # only one bound in the task).
+            bound = [(c.name, b.container_port) for c in ev.detail.containers for b in c.network_bindings
+                     if b.container_port]
+            mine = [p for name, p in bound if name == m.container] or (
+                [bound[0][1]] if len({p for _, p in bound}) == 1 else [])
+            port = mine[0] if mine else None
         port_text = str(port) if port else "<the port the app listens on>"
         why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
         steps: list[str] = []
@@ -386,22 +414,23 @@ class HealthCheckFailed(Pattern):
                          "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
                          "the health route light.")
             # A check the task's security group drops also ends in Target.Timeout: rule that out too.
-            steps.append(_SG_TIMEOUT.format(port=f"port {port}" if port else "its container port").strip())
+            steps.append(_sg_timeout(ev, port).strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
-            steps.append("The load balancer's checks never reach the task: the task's security group must admit the "
-                         f"load balancer's security group on port {port_text}; check the subnets' NACLs too."
+            who, on = _receiver(ev, f"port {port_text}")
+            steps.append(f"The load balancer's checks never reach the task: {who} must admit the "
+                         f"load balancer's security group on {on}; check the subnets' NACLs too."
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
                          f"`aws elbv2 describe-target-health --target-group-arn {tg}{_arn_region(tg)}` (the reason code names the "
-                         "failure; it shows only while a task is registered)." + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
+                         "failure; it shows only while a task is registered)." + _sg_timeout(ev, port))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
-                         + _SG_TIMEOUT.format(port=f"port {port}" if port else "its container port"))
+                         + _sg_timeout(ev, port))
         if steps:
             steps[0] += why
         mismatch = ""

@@ -34,36 +34,37 @@ from shared.patterns.base import (
     container_for_line,
     log_proof,
 )
+from shared.scan import lazy_re
 
 # Values may be quoted `like this' (older SDKs and man-page style), "like this" or 'like this'.
-_PRINCIPAL = re.compile(r"(?:User|Principal):? [`\"']?(arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):"
+_PRINCIPAL = lazy_re(r"(?:User|Principal):? [`\"']?(arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):"
                         r"[^\s,;\"'`]+)[`\"']? is not authorized")
-_ACTION = re.compile(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? [`\"']?([\w-]+:[\w*]+)")
-_RESOURCE = re.compile(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"'`]?(?!associated)(arn:[^\s,;\"'`]+|[^\s,;\"'`]+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
-_DENY = re.compile(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
+_ACTION = lazy_re(r"(?:not authorized|[Uu]nauthorized|not allowed) to perform:? [`\"']?([\w-]+:[\w*]+)")
+_RESOURCE = lazy_re(r"(?:on|for) (?:the )?(?!resource associated)(?:resource:? )?[\"'`]?(?!associated)(arn:[^\s,;\"'`]+|[^\s,;\"'`]+(?= because)|[\w.*-]*[/:][\w/.:*-]+)")
+_DENY = lazy_re(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]+?policy allows[\w: ]*|"
                    r"because no (?:VPC endpoint|session|resource-based) policy)")
-_OPERATION = re.compile(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
+_OPERATION = lazy_re(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
 # Envoy's xDS stream closed with gRPC status 7 (PERMISSION_DENIED): with the App Mesh management server
 # that is IAM refusing appmesh:StreamAggregatedResources to the task role. Envoy logs it at warning and
 # retries, so the line is read whatever its level. Another control plane's denial is not IAM.
-_XDS_DENIED = re.compile(r"gRPC config stream (?:to (?P<target>\S+) )?closed(?: since \d+s ago)?: 7\b")
-_APPMESH = re.compile(r"appmesh", re.IGNORECASE)
+_XDS_DENIED = lazy_re(r"gRPC config stream (?:to (?P<target>\S+) )?closed(?: since \d+s ago)?: 7\b")
+_APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 # S3 answers a HEAD request without a body, so botocore has only the status: "An error occurred (403)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
-_HEAD_403 = re.compile(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
-_SDK_SERVICE = re.compile(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
-_JS = re.compile(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
-_S3_DENIED = re.compile(r"\bAccessDenied: Access Denied\b")
+_HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
+_SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
+_JS = lazy_re(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
+_S3_DENIED = lazy_re(r"\bAccessDenied: Access Denied\b")
 # S3 storage drivers that prefix S3's answer with their name: Docker registry "s3aws: Access Denied"
-_S3_DRIVER = re.compile(r"\bs3(?:aws|fs|driver)?: Access Denied\b", re.IGNORECASE)
-_NO_CREDS = re.compile(
+_S3_DRIVER = lazy_re(r"\bs3(?:aws|fs|driver)?: Access Denied\b", re.IGNORECASE)
+_NO_CREDS = lazy_re(
     r"Unable to locate credentials|NoCredentialsError|Could not load credentials from any providers"
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
     r"|NoCredentialProviders: no valid providers in chain|CredentialsProviderError|no EC2 IMDS role found"
 )
-_NOT_IAM = re.compile(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
+_NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
@@ -138,7 +139,7 @@ _NAMED = {
 
 
 # Actions that act on no particular resource: "*" is their only valid Resource.
-_STAR_ONLY = re.compile(r"^(?:(?!s3:List(?!AllMyBuckets))[\w-]+:(?:List\w*s|GetCallerIdentity|GetAuthorizationToken|"
+_STAR_ONLY = lazy_re(r"^(?:(?!s3:List(?!AllMyBuckets))[\w-]+:(?:List\w*s|GetCallerIdentity|GetAuthorizationToken|"
                         r"PutMetricData)|(?:ec2|elasticloadbalancing|autoscaling|cloudwatch):Describe\w+|"
                         r"logs:DescribeLogGroups)$")
 
@@ -197,10 +198,13 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
 
 
 # boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
-_ON_RESOURCE = re.compile(r"\bon resource\b", re.IGNORECASE)
-_ON_RESOURCE_STAR = re.compile(r"\bon resource:?\s*\"?\*(?![\w/:])", re.IGNORECASE)
-_ENV_CREDENTIALS = re.compile(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
+_ON_RESOURCE = lazy_re(r"\bon resource\b", re.IGNORECASE)
+_ON_RESOURCE_STAR = lazy_re(r"\bon resource:?\s*\"?\*(?![\w/:])", re.IGNORECASE)
+_ENV_CREDENTIALS = lazy_re(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
                               r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
+# the words of _ENV_CREDENTIALS (lower case): the lines that may hold it
+_ENV_WORDS = ("found credentials in environment variables", "environmentvariablecredentialsprovider", "fromenv()",
+              "credentials from environment")
 _ENV_KEYS_QUERY = "taskDefinition.containerDefinitions[].[name, environment[?starts_with(name, 'AWS_')].name, " \
                   "secrets[?starts_with(name, 'AWS_')].name]"
 
@@ -342,7 +346,8 @@ class IamAccessDenied(Pattern):
                          f"deny (service control policy, permissions boundary, or the resource's own policy).{why}")
             why = ""
         # The SDK said it used keys from the environment: the caller is the IAM user behind them, not the task role.
-        env_keys = next((i for i, t in enumerate(ev.logs.texts) if _ENV_CREDENTIALS.search(t)), None)
+        env_keys = next((i for i in ev.logs.lines_with(*_ENV_WORDS) if _ENV_CREDENTIALS.search(ev.logs.texts[i])),
+                        None)  # candidate lines only: a 100k-line log is not parsed line by line
         env_keys_used = env_keys is not None and not (role and kind in ("task role", "execution role")
                                                       and ":assumed-role/" in str(f.get("principal") or ""))
         if env_keys is not None and env_keys_used:

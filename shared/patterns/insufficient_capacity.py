@@ -22,8 +22,9 @@ from shared.patterns.base import (
     ReasonPattern,
     classify,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"capacity is unavailable|RESOURCE:(\w+)|no container instances were found|no container instance met"
     r"|insufficient ?capacity|insufficient (?:memory|cpu) available|not enough (?:capacity|resources)"
     r"|capacity provider .{0,60}(?:no capacity|insufficient)|Fargate Spot capacity"
@@ -38,14 +39,14 @@ def _const(value: str) -> Extract:
 # What ran out, first row that matches: the agent's RESOURCE:<name>, "insufficient <resource>", an account
 # quota, no instance at all, Fargate Spot in the words.
 _RESOURCES = (
-    Cause(None, re.compile(r"RESOURCE:(\w+)"), lambda text, m, ev: {"resource": m.group(1).upper()}),
-    Cause(None, re.compile(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", re.IGNORECASE),
+    Cause(None, lazy_re(r"RESOURCE:(\w+)"), lambda text, m, ev: {"resource": m.group(1).upper()}),
+    Cause(None, lazy_re(r"insufficient (memory|cpu|gpu|ports?|network interfaces?|enis?)\b", re.IGNORECASE),
           lambda text, m, ev: {"resource": {"port": "PORTS", "ports": "PORTS"}.get(
               m.group(1).lower(), m.group(1).split()[0].upper())}),
-    Cause(None, re.compile(r"concurrently|quota|limit", re.IGNORECASE),
+    Cause(None, lazy_re(r"concurrently|quota|limit", re.IGNORECASE),
           _const("account quota (concurrent tasks / vCPUs)")),
-    Cause(None, re.compile(r"no container instance", re.IGNORECASE), _const("container instances")),
-    Cause(None, re.compile(r"spot", re.IGNORECASE), _const("FARGATE_SPOT")),
+    Cause(None, lazy_re(r"no container instance", re.IGNORECASE), _const("container instances")),
+    Cause(None, lazy_re(r"spot", re.IGNORECASE), _const("FARGATE_SPOT")),
 )
 _NEEDLES = ("capacity is unavailable", "resource:", "no container instances", "no container instance met",
             "insufficient", "not enough capacity", "not enough resources", "spot capacity", "run concurrently",
@@ -59,7 +60,8 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
-_NO_INSTANCES = re.compile(r"No Container Instances were found in your cluster", re.IGNORECASE)
+_NO_INSTANCES = lazy_re(r"No Container Instances were found in your cluster", re.IGNORECASE)
+_EMPTY_PROVIDER = lazy_re(r"No Container Instances were found in your capacity provider", re.IGNORECASE)
 
 
 class InsufficientCapacity(ReasonPattern):
@@ -85,14 +87,22 @@ class InsufficientCapacity(ReasonPattern):
         steps: list[str] = []
         none = resource == "container instances" and bool(_NO_INSTANCES.search(ev.stopped_reason))
         clus = remedy.cluster(ev)
-        if none:
+        provider = m.facts.get("capacity_provider") or ev.detail.capacity_provider_name
+        # The capacity provider has no instance at all: its Auto Scaling group launched none (or they did not
+        # join); reserving less or loosening placement cannot help while there is nothing to place on.
+        empty = resource == "container instances" and not none and bool(provider) and bool(
+            _EMPTY_PROVIDER.search(" ".join([ev.stopped_reason, *(p.text for p in m.proofs)])))
+        if empty:
+            steps += _empty_provider_steps(ev, str(provider), clus)
+        elif none:
             # Zero instances registered: nothing to free up; the instances must join the cluster.
             steps.append(f"The cluster {clus} has no registered container instance at all, so cpu, memory and "
                          "placement do not matter yet: check that its instances join it. They need the ECS agent "
                          f"running with `ECS_CLUSTER={clus}` in /etc/ecs/ecs.config (the ECS-optimized AMI's user "
                          "data), an instance role with AmazonEC2ContainerServiceforEC2Role, and a route to the ECS "
                          "endpoint (NAT or VPC endpoints); and that the Auto Scaling group or capacity provider has "
-                         f"instances (desired count above 0): `aws ecs list-container-instances --cluster {remedy.q(clus)}`"
+                         f"instances (desired count above 0): `aws ecs list-container-instances --cluster {remedy.q(clus)}"
+                         f"{remedy.region_flag(ev)}`"
                          " lists those that joined.")
         elif resource in ("MEMORY", "CPU", "GPU", "container instances"):
             what = {"MEMORY": ("memory", ev.detail.memory, "MiB"), "CPU": ("CPU", ev.detail.cpu, "CPU units")}.get(resource)
@@ -127,7 +137,9 @@ class InsufficientCapacity(ReasonPattern):
                              + (", or a FARGATE capacity provider next to FARGATE_SPOT" if spot else "")
                              + f"; {remedy.start_again(ev)}.")
         steps[0] += remedy.cite(m)
-        if none:
+        if empty:
+            pass
+        elif none:
             # No instance at all may be no instance launched: the Auto Scaling group's activity says why.
             steps.append("If no instance is running at all, the Auto Scaling group's activity names the failed "
                          "launches (an instance type no longer offered in the AZ, insufficient capacity, a broken "
@@ -140,12 +152,36 @@ class InsufficientCapacity(ReasonPattern):
             steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
                          "instance.")
         return Explanation(
-            title="Not enough capacity to run the task" + (f" ({resource})" if resource else ""),
+            title=(f"Capacity provider {provider} has no container instances" if empty else
+                   "Not enough capacity to run the task" + (f" ({resource})" if resource else "")),
             summary=("ECS could not find capacity to place or start the task"
                      + (f": {resource} was exhausted." if resource else ".")
                      + " The application is not at fault."),
             remediation=steps,
         )
+
+
+def _empty_provider_steps(ev: Evidence, provider: str, clus: str) -> list[str]:
+    r = remedy.region_flag(ev)
+    read = (f"asg=$(aws ecs describe-capacity-providers --capacity-providers {remedy.q(provider)}{r} --query "
+            "'capacityProviders[0].autoScalingGroupProvider.autoScalingGroupArn' --output text); asg=${asg##*/}\n"
+            f"aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names \"$asg\"{r} --query "
+            "'AutoScalingGroups[0].[MinSize, DesiredCapacity, MaxSize, Instances[].LifecycleState]'\n"
+            f"aws autoscaling describe-scaling-activities --auto-scaling-group-name \"$asg\" --max-items 10{r}")
+    return [
+        f"The capacity provider {provider} has no container instance at all, so the task's cpu, memory and "
+        "placement constraints do not matter yet: its Auto Scaling group launched no instance, or they did not "
+        "join the cluster. Read the group's size (min / desired / max) and its scaling activities, which name "
+        "failed launches (an instance type not offered in the AZ or out of capacity, a vCPU quota, a broken "
+        f"launch template or AMI):\n```\n{read}\n```",
+        "Check the capacity provider's managed scaling is ENABLED (or raise the group's desired count yourself): "
+        f"`aws ecs describe-capacity-providers --capacity-providers {remedy.q(provider)}{r} --query "
+        "'capacityProviders[0].autoScalingGroupProvider.managedScaling'`; a maximum size of 0 never launches one.",
+        f"If instances launched but are not listed by `aws ecs list-container-instances --cluster {remedy.q(clus)}"
+        f"{r}`, they did not join: the launch template's user data must set `ECS_CLUSTER={clus}`, with an "
+        "instance role holding AmazonEC2ContainerServiceforEC2Role and a route to the ECS endpoint; "
+        "/var/log/ecs/ecs-agent.log on the instance says which is missing.",
+    ]
 
 
 PATTERN = InsufficientCapacity()

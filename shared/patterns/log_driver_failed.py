@@ -59,6 +59,41 @@ _CAUSES = (
 )
 
 
+# The principal a denial names (`User: arn:aws:sts::123456789012:assumed-role/<role>/<session>`), maybe cut short.
+_PRINCIPAL = re.compile(r"arn:aws[\w-]*:(?:sts|iam)::(?P<account>\d{12}):(?:assumed-)?role/(?:[\w+=,.@-]+/)*?"
+                        r"(?P<role>[\w+=,.@-]+)(?=/|\s|$|[\"'])")
+# The call the driver names when the error gives no `not authorized to perform: logs:...`.
+_DRIVER_CALLS = (("log group", "logs:CreateLogGroup"), ("log stream", "logs:CreateLogStream"),
+                 ("putlogevents", "logs:PutLogEvents"))
+
+
+def _denied_call(text: str) -> str | None:
+    low = text.lower()
+    m = re.search(r"failed to (?:create|put) (?:cloudwatch )?(log group|log stream)|(putlogevents)", low)
+    if not m or not re.search(r"accessdenied|not authorized|access denied", low):
+        return None
+    what = m.group(1) or m.group(2)
+    return next(action for key, action in _DRIVER_CALLS if key == what)
+
+
+def _denied_role(ev: Evidence, principal: re.Match[str] | None) -> str:
+    """Who must get the grant: the role the denial names; without an execution role, the agent on an EC2
+    instance calls CloudWatch Logs with the instance role."""
+    td = ev.task_definition
+    role = principal.group("role") if principal else None
+    execution = remedy.role_name(td.execution_role_arn) if td and td.execution_role_arn else None
+    if role and (role == execution or "execution" in role.lower()):
+        return f"the task EXECUTION role `{role}` (the agent writes the logs, not the app)"
+    if role and (re.search(r"instance", role, re.IGNORECASE) or (td is not None and not execution)):
+        return (f"the container INSTANCE role `{role}` (the role the denial names: "
+                + ("the task has no execution role, so " if td is not None else "without an execution role ")
+                + "the agent on the instance writes the logs with the instance profile's role; the name in the "
+                "message may be cut short, match it in the IAM console)")
+    if role:
+        return f"the role `{role}` the denial names (the agent writes the logs with it, not the app)"
+    return "the task EXECUTION role (the agent writes the logs, not the app)"
+
+
 class LogDriverFailedFacts(Facts):
     """The facts of log-driver-failed."""
 
@@ -148,10 +183,16 @@ class LogDriverFailed(ReasonPattern):
             # An unknown group: every group of the account and region (the evidence does not name it).
             resource = remedy.log_group_arn(ev, group) if group else remedy.arn(ev, "logs", "log-group:*")
             denied = f.get("action") if str(f.get("action") or "").startswith("logs:") else None
+            text = " ".join(p.text for p in m.proofs)
+            denied = denied or _denied_call(text)
+            principal = _PRINCIPAL.search(text)
+            if principal and not group:
+                # The account is the one of the role the message names, not necessarily the event's.
+                resource = f"arn:{remedy.partition(ev)}:logs:{region}:{principal.group('account')}:log-group:*"
             # Grant the action the reason names as denied; without one, what the driver needs to write.
             statement = remedy.statement([denied] if denied else ["logs:CreateLogStream", "logs:PutLogEvents"],
                                          [resource])
-            steps.append("Give the task EXECUTION role (the agent writes the logs, not the app) this statement"
+            steps.append(f"Give {_denied_role(ev, principal)} this statement"
                          + ("" if group else " (the evidence does not name the group: narrow `log-group:*` to the "
                             "task definition's `awslogs-group` if you like)")
                          + f": ```{json.dumps(statement)}```{why}")

@@ -27,48 +27,49 @@ from shared.patterns.base import (
     container_for_line,
     log_proof,
 )
+from shared.scan import lazy_re
 
 _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any runtime says it
-    ("python", re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")),
-    ("python", re.compile(r"ImportError: No module named '?([\w.]+)'?")),
-    ("python", re.compile(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
-    ("python", re.compile(r"DistributionNotFound: The '([^']+)' distribution was not found")),
-    ("python", re.compile(r"Error loading ASGI app\. Could not import module \"([\w.]+)\"")),  # uvicorn
-    ("python", re.compile(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
-    ("native", re.compile(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
-    ("native", re.compile(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
-    ("native", re.compile(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
-    ("native", re.compile(r"cannot load library '([^']+)'")),
-    ("native", re.compile(r"Error loading shared library ([\w.+-]+\.so[\w.]*)")),
-    ("native", re.compile(r"version `((?:GLIBC|GLIBCXX|CXXABI)_[\d.]+)' not found \(required by")),
-    ("native", re.compile(r"\b(lib[\w.+-]+): cannot open shared object file")),
-    ("java", re.compile(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
-    ("node", re.compile(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),
-    ("node", re.compile(r"Cannot find (?:module|package) '([^']+)'")),
-    ("node", re.compile(r"ERR_MODULE_NOT_FOUND.*?'([^']+)'")),
-    ("java", re.compile(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
-    ("java", re.compile(r"java\.lang\.NoClassDefFoundError: ([\w/.$]+)")),
-    ("java", re.compile(r"Could not find or load main class ([\w.$]+)")),
-    ("java", re.compile(r"class '([\w.$]+)' (?:can ?not|could not) be found in the classpath", re.IGNORECASE)),
-    ("java", re.compile(r"([\w.$]+) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE)),
-    ("ruby", re.compile(r"cannot load such file -- ([\w/.+-]+)")),
-    ("ruby", re.compile(r"Could not find gem '([^']+)'")),
-    ("ruby", re.compile(r"bundler: command not found: ([\w.-]+)")),
+    ("python", lazy_re(r"ModuleNotFoundError: No module named '([\w.]+)'")),
+    ("python", lazy_re(r"ImportError: No module named '?([\w.]+)'?")),
+    ("python", lazy_re(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
+    ("python", lazy_re(r"DistributionNotFound: The '([^']+)' distribution was not found")),
+    ("python", lazy_re(r"Error loading ASGI app\. Could not import module \"([\w.]+)\"")),  # uvicorn
+    ("python", lazy_re(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
+    ("native", lazy_re(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
+    ("native", lazy_re(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    ("native", lazy_re(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    ("native", lazy_re(r"cannot load library '([^']+)'")),
+    ("native", lazy_re(r"Error loading shared library ([\w.+-]+\.so[\w.]*)")),
+    ("native", lazy_re(r"version `((?:GLIBC|GLIBCXX|CXXABI)_[\d.]+)' not found \(required by")),
+    ("native", lazy_re(r"\b(lib[\w.+-]+): cannot open shared object file")),
+    ("java", lazy_re(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
+    ("node", lazy_re(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),
+    ("node", lazy_re(r"Cannot find (?:module|package) '([^']+)'")),
+    ("node", lazy_re(r"ERR_MODULE_NOT_FOUND.*?'([^']+)'")),
+    ("java", lazy_re(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
+    ("java", lazy_re(r"java\.lang\.NoClassDefFoundError: ([\w/.$]+)")),
+    ("java", lazy_re(r"Could not find or load main class ([\w.$]+)")),
+    ("java", lazy_re(r"class '([\w.$]+)' (?:can ?not|could not) be found in the classpath", re.IGNORECASE)),
+    ("java", lazy_re(r"([\w.$]+) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE)),
+    ("ruby", lazy_re(r"cannot load such file -- ([\w/.+-]+)")),
+    ("ruby", lazy_re(r"Could not find gem '([^']+)'")),
+    ("ruby", lazy_re(r"bundler: command not found: ([\w.-]+)")),
     # "Could not find nokogiri-1.18.3-x86_64-linux in locally installed gems": name, version, platform
-    ("ruby", re.compile(r"Could not find ([A-Za-z][\w.+]*(?:-[A-Za-z_][\w+]*)*)-(\d[\w.]*)(?:-([\w-]+))? in "
+    ("ruby", lazy_re(r"Could not find ([A-Za-z][\w.+]*(?:-[A-Za-z_][\w+]*)*)-(\d[\w.]*)(?:-([\w-]+))? in "
                         r"(?:any of the sources|locally installed gems)")),
-    ("ruby", re.compile(r"GemNotFound: Could not find ([\w.+-]+) in")),
-    ("php", re.compile(r"Failed opening required '([^']+)'")),
-    ("php", re.compile(r"Class [\"']([\w\\]+)[\"'] not found")),
-    ("dotnet", re.compile(r"Could not load file or assembly '([^',]+)")),
-    ("dotnet", re.compile(r"The framework '([^']+)', version '([^']+)'(?: \(\w+\))? was not found")),
-    ("dotnet", re.compile(r"You must install or update \.NET to run this application")),
-    ("elixir", re.compile(r"module ([\w.]+) is not available")),
-    ("go", re.compile(r"plugin\.Open\(\"([^\"]+)\"\)")),
+    ("ruby", lazy_re(r"GemNotFound: Could not find ([\w.+-]+) in")),
+    ("php", lazy_re(r"Failed opening required '([^']+)'")),
+    ("php", lazy_re(r"Class [\"']([\w\\]+)[\"'] not found")),
+    ("dotnet", lazy_re(r"Could not load file or assembly '([^',]+)")),
+    ("dotnet", lazy_re(r"The framework '([^']+)', version '([^']+)'(?: \(\w+\))? was not found")),
+    ("dotnet", lazy_re(r"You must install or update \.NET to run this application")),
+    ("elixir", lazy_re(r"module ([\w.]+) is not available")),
+    ("go", lazy_re(r"plugin\.Open\(\"([^\"]+)\"\)")),
     # An ORM or tool that loads its driver at run time and says which to add: "To connect to Postgres
     # database - please install either of 'pg', 'postgres' ... drivers" (drizzle), "Please install pg
     # package manually" (sequelize). The first name is the one to install; any runtime.
-    ("", re.compile(r"(?i:please install|you (?:must|need to) install) (?i:either of |one of |the )?[`'\"]?([@\w./-]+)"
+    ("", lazy_re(r"(?i:please install|you (?:must|need to) install) (?i:either of |one of |the )?[`'\"]?([@\w./-]+)"
                     r"[`'\"]?(?:,? (?:or )?[`'\"][@\w./-]+[`'\"])*[^.\n]{0,60}?\b(?i:drivers?|packages?|modules?)\b")),
 ]
 _NEEDLES = ("no module named", "could not import module", "cannot import name", "distributionnotfound", "packagenotfounderror",
@@ -78,7 +79,7 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
             "driver class", "query engine", "bundler: command not found", "classpath",
             "error loading shared library", "please install", "need to install", "must install")
-_BENIGN = re.compile(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available|recommend"
+_BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available|recommend"
                      r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
 
@@ -94,10 +95,10 @@ class MissingDependencyFacts(Facts):
 
 
 # Python import names whose PyPI package is named otherwise
-_ADDON = re.compile(r"(?:^|/)build/(?:Release|Debug)/|\.node$")
-_ADDON_PLATFORM = re.compile(r"(linuxmusl|linux|darwin|win32)-(x64|arm64|arm|ia32)")
-_NODE_PACKAGE = re.compile(r"node_modules/((?:@[\w.-]+/)?[\w.-]+)/")
-_INSTALLING = re.compile(r"installing the \"([\w@/.-]+)\" module")
+_ADDON = lazy_re(r"(?:^|/)build/(?:Release|Debug)/|\.node$")
+_ADDON_PLATFORM = lazy_re(r"(linuxmusl|linux|darwin|win32)-(x64|arm64|arm|ia32)")
+_NODE_PACKAGE = lazy_re(r"node_modules/((?:@[\w.-]+/)?[\w.-]+)/")
+_INSTALLING = lazy_re(r"installing the \"([\w@/.-]+)\" module")
 
 
 def _native_addon(ev: Evidence, module: str) -> tuple[str, str | None, str | None] | None:
@@ -129,27 +130,30 @@ _PYPI = {
 }
 
 
-_BOOT_LAUNCHER = re.compile(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
+_BOOT_LAUNCHER = lazy_re(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
 
 
-_YARN = re.compile(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
+_YARN = lazy_re(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:run|start|node)\b|/\.yarn/|"
                    r"\.pnp\.c?js", re.IGNORECASE)
+
+
+_YARN_NEEDLES = ("yarnpkg.com", "error command failed with exit code", "yarn ", "/.yarn/", ".pnp.")
 
 
 def _uses_yarn(ev: Evidence) -> bool:
     """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
-    return any(_YARN.search(t) for t in ev.logs.texts)
+    return any(_YARN.search(ev.logs.texts[i]) for i in ev.logs.lines_with(*_YARN_NEEDLES))
 
 
-_NODE_FRAME = re.compile(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
+_NODE_FRAME = lazy_re(r"\((/[^()\s]+)/[^/()\s]+\.[cm]?js:\d+:\d+\)")
 _TOP_DIRS = frozenset({"src", "dist", "build", "lib", "out", "server", "bin", "app", "dist-server", "scripts"})
 
 
 def _requiring_subpackage(ev: Evidence) -> str | None:
     """The folder of the app file that required the missing module, when it is a sub-folder of the app
     (/app/prometheus/index.js -> /app/prometheus) rather than its root or a build output folder."""
-    for t in ev.logs.texts:
-        hit = _NODE_FRAME.search(t)
+    for i in ev.logs.lines_with("js:"):  # every _NODE_FRAME match holds ".js:", ".cjs:" or ".mjs:"
+        hit = _NODE_FRAME.search(ev.logs.texts[i])
         if not hit or "node_modules" in hit.group(1) or hit.group(1).startswith(("/usr/", "/opt/nodejs")):
             continue
         parts = hit.group(1).strip("/").split("/")

@@ -33,10 +33,11 @@ from shared.patterns.base import (
     dedupe,
     log_proof,
 )
+from shared.scan import lazy_re
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # "User env var should exist", "`PORT` environment variable missing": a name put before the words "env var"
-_SAID = re.compile(r"(?:^|[\s'\"`(])[`'\"]?([A-Za-z_][A-Za-z0-9_]{1,63})[`'\"]? (?i:env(?:ironment)?[ _-]?var(?:iable)?)\b")
+_SAID = lazy_re(r"(?:^|[\s'\"`(])[`'\"]?([A-Za-z_][A-Za-z0-9_]{1,63})[`'\"]? (?i:env(?:ironment)?[ _-]?var(?:iable)?)\b")
 _NOT_A_NAME = frozenset({"the", "an", "a", "no", "missing", "required", "this", "that", "some", "any", "one", "empty",
                          "unset", "undefined", "your", "mandatory", "expected", "invalid", "following"})
 _UPPER = r"[A-Z][A-Z0-9_]*[A-Z0-9]"
@@ -56,50 +57,50 @@ _MISSING = (r"(?i:(?:is |was |are )?(?:not (?:set|defined|found|provided|present
 _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards, regex)
     # "SUPABASE_URL and SUPABASE_ANON_KEY are required.", "DB_HOST, DB_USER or DB_PASS is not set"
     ("several", ("required", "missing", "not set", "undefined", "not defined", "must be"),
-     re.compile(r"((?:" + _Q + _UPPER_VAR + _Q + r"(?:,\s*|\s+(?:and|or|&)\s+|,\s*(?:and|or)\s+)){1,8}" + _Q + _UPPER_VAR + _Q
+     lazy_re(r"((?:" + _Q + _UPPER_VAR + _Q + r"(?:,\s*|\s+(?:and|or|&)\s+|,\s*(?:and|or)\s+)){1,8}" + _Q + _UPPER_VAR + _Q
                 + r")\s+(?:are|is|were|must be)\s+(?:required|missing|not set|unset|undefined|not defined|set|provided)\b")),
     # KeyError: 'X' (python os.environ) / key not found: "X" (ruby ENV.fetch)
-    ("keyerror", ("keyerror",), re.compile(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
-    ("keyerror", ("key not found",), re.compile(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
+    ("keyerror", ("keyerror",), lazy_re(r"\bKeyError: " + _Q + "(" + _NAME + ")" + _Q + r"\s*$")),
+    ("keyerror", ("key not found",), lazy_re(r"key not found: " + _Q + "(" + _NAME + ")" + _Q)),
     # "environment variable 'ConnectionStrings__Default' is not set": any spelling when quoted
-    ("english", ("env",), re.compile(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
+    ("english", ("env",), lazy_re(_ENV + r"\s*[:=]?\s*" + _QUOTE + "(" + _NAME + ")" + _QUOTE
                            + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
-    ("english", ("env",), re.compile(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
-    ("english", ("env",), re.compile(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
+    ("english", ("env",), lazy_re(_ENV + r"\s*[:=]?\s*" + _Q + "(" + _UPPER + ")" + _Q + r"\s*(?:\(\w+\)\s*)?" + _MISSING)),
+    ("english", ("env",), lazy_re(r"(?i:missing|required|undefined|unset|no)\s+(?i:required\s+|mandatory\s+)?" + _ENV
                            + r"(?:\s+(?i:named|called))?[:\s]+" + _Q + "(" + _UPPER + ")" + _Q)),
     # Symfony: Environment variable not found: "DATABASE_URL".
-    ("english", ("env",), re.compile(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
+    ("english", ("env",), lazy_re(_ENV + r"\s+(?i:not found|not set|not defined|undefined|missing)\s*[:=]\s*" + _Q + "("
                            + _NAME + ")" + _Q)),
-    ("english", ("env",), re.compile(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
-    ("english", ("env",), re.compile(r"(?i:(?:please |you must )?set (?:the )?|(?:please|must|need to) set an? )" + _Q + "(" + _UPPER + ")" + _Q
+    ("english", ("env",), lazy_re(_Q + "(" + _UPPER + ")" + _Q + r"\s+" + _ENV + r"\s+" + _MISSING)),
+    ("english", ("env",), lazy_re(r"(?i:(?:please |you must )?set (?:the )?|(?:please|must|need to) set an? )" + _Q + "(" + _UPPER + ")" + _Q
                            + r" " + _ENV)),
-    ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" (?:is|was) (?:not set|unset|undefined|"
+    ("english", ("not set", "unset", "undefined", "required", "missing", "not defined", "empty"), lazy_re(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" (?:is|was) (?:not set|unset|undefined|"
                            r"required|missing|not defined|empty)\b")),
-    ("english", ("must be",), re.compile(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" must be (?:set|defined|provided)\b")),
-    ("go", ("required key",), re.compile(r"required key (" + _UPPER + r") missing value")),
-    ("english", ("env",), re.compile(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
+    ("english", ("must be",), lazy_re(r"(?:^|[\s:(\[])" + _Q + r"(" + _UPPER + ")" + _Q + _NOUN + r" must be (?:set|defined|provided)\b")),
+    ("go", ("required key",), lazy_re(r"required key (" + _UPPER + r") missing value")),
+    ("english", ("env",), lazy_re(r"(?:could not|cannot|can't|unable to|failed to) (?:fetch|find|read|get|load|resolve) (?:the )?"
                            r"(?:environment|env) (?:variable|var) " + _Q + "(" + _UPPER + ")" + _Q)),
     # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
-    ("library", ("undefinedvalueerror",), re.compile(r"UndefinedValueError: (" + _NAME + r") not found")),
-    ("shell", ("unbound variable", "parameter not set", "parameter null"), re.compile(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
-    ("spring", ("placeholder",), re.compile(r"Could not resolve placeholder '([\w.-]+)'")),
-    ("spring", ("expand value",), re.compile(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
-    ("spring", ("substitution",), re.compile(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
-    ("spring", ("required environment variable",), re.compile(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
+    ("library", ("undefinedvalueerror",), lazy_re(r"UndefinedValueError: (" + _NAME + r") not found")),
+    ("shell", ("unbound variable", "parameter not set", "parameter null"), lazy_re(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
+    ("spring", ("placeholder",), lazy_re(r"Could not resolve placeholder '([\w.-]+)'")),
+    ("spring", ("expand value",), lazy_re(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
+    ("spring", ("substitution",), lazy_re(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
+    ("spring", ("required environment variable",), lazy_re(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
     # "Missing DATABASE_URL." / "Missing required configuration: GITHUB_BOT_USERNAME": a bare name needs
     # the shape of a variable (an underscore); after a noun any UPPER_CASE name will do.
-    ("english", ("missing",), re.compile(r"(?i:missing)\s+(?i:required\s+|mandatory\s+)?(?i:(?:configuration|config|env)\s+)?"
+    ("english", ("missing",), lazy_re(r"(?i:missing)\s+(?i:required\s+|mandatory\s+)?(?i:(?:configuration|config|env)\s+)?"
                                          r"(?i:configuration|config|setting|option|variable|key|value)s?\s*[:=]?\s*"
                                          + _Q + "(" + _UPPER + ")" + _Q + r"(?![\w-])" + _NOT_ENV_NOUN)),
-    ("english", ("missing",), re.compile(r"(?i:missing)\s+(?i:required\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q
+    ("english", ("missing",), lazy_re(r"(?i:missing)\s+(?i:required\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q
                                          + r"(?![\w-])" + _NOT_ENV_NOUN)),
-    ("known", ("encryption key",), re.compile(r"No application encryption key has been specified")),
-    ("known", ("secret_key_base",), re.compile(r"Missing `?secret_key_base`? for")),
-    ("known", ("secret_key setting",), re.compile(r"The SECRET_KEY setting must not be empty")),
-    ("known", ("region",), re.compile(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
+    ("known", ("encryption key",), lazy_re(r"No application encryption key has been specified")),
+    ("known", ("secret_key_base",), lazy_re(r"Missing `?secret_key_base`? for")),
+    ("known", ("secret_key setting",), lazy_re(r"The SECRET_KEY setting must not be empty")),
+    ("known", ("region",), lazy_re(r"NoRegionError|You must specify a region|Missing [Rr]egion in config|ConfigError: Missing region")),
     # Rust std::env::var: VarError::NotPresent displays as "environment variable not found" and names nothing.
     ("unnamed", ("environment variable", "notpresent"),
-     re.compile(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
+     lazy_re(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
                 r"(?!\s*[:=]\s*\S)|(?:Err`? value|\bErr\(|EnvVar\(|VarError::|: )NotPresent\b")),  # .unwrap()/.expect("msg") on VarError
 ]
 _KNOWN = {
@@ -120,7 +121,7 @@ _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAM
                         "SERVER_PROTOCOL", "REQUEST_URI"})
 # Variables Kubernetes injects into every pod: on ECS their absence means the program is configured for
 # Kubernetes (an in-cluster client, an EKS resource detector), not that the task definition lacks them.
-_KUBERNETES_INJECTED = re.compile(r"KUBERNETES_(?:SERVICE|PORT)\w*")
+_KUBERNETES_INJECTED = lazy_re(r"KUBERNETES_(?:SERVICE|PORT)\w*")
 
 
 def _platform_set(facts: dict) -> bool:
@@ -128,18 +129,18 @@ def _platform_set(facts: dict) -> bool:
     return bool(names) and all(_KUBERNETES_INJECTED.fullmatch(n) for n in names)
 
 
-_BENIGN = re.compile(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required|\boff\b|won't|will not|"
+_BENIGN = lazy_re(r"default|fall(?:ing)? ?back|ignor|optional|skipp|disabl|not required|\boff\b|won't|will not|"
                      r"not be (?:used|sent|exported|enabled|available)", re.IGNORECASE)
 
-_SETTINGS_HEAD = re.compile(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
-_PYDANTIC_FIELD = re.compile(r"^\s*(" + _NAME + r")\s*$")
-_ZOD_HEAD = re.compile(r"(?:invalid|missing|required) environment variables?|MissingEnvVarsError", re.IGNORECASE)
-_LISTED = re.compile(r"\b(" + _UPPER + r")\b")
+_SETTINGS_HEAD = lazy_re(r"(\d+) validation errors? for (\w*(?:Settings|Config|Env|Environment|Conf)\w*)")
+_PYDANTIC_FIELD = lazy_re(r"^\s*(" + _NAME + r")\s*$")
+_ZOD_HEAD = lazy_re(r"(?:invalid|missing|required) environment variables?|MissingEnvVarsError", re.IGNORECASE)
+_LISTED = lazy_re(r"\b(" + _UPPER + r")\b")
 
 
 # Names whose values are secrets: credentials, and URLs that carry them (a data store's or broker's
 # connection string, a webhook). A plain service address (API_URL, PUSHGATEWAY_URL) is not one.
-_SENSITIVE = re.compile(
+_SENSITIVE = lazy_re(
     r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|DSN|CONNECTION_?STRING"
     r"|(?:DATABASE|DB|REDIS|MONGO(?:DB)?|AMQP|RABBITMQ|BROKER|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|CACHE|QUEUE"
     r"|WEBHOOK|SQLALCHEMY_DATABASE|ELASTICSEARCH|OPENSEARCH|KAFKA|NATS|MQ)_UR[LI]$",

@@ -31,8 +31,9 @@ from shared.patterns.base import (
     log_proof,
     looks_like_database,
 )
+from shared.scan import lazy_re
 
-_HTTP_CLIENT = re.compile(
+_HTTP_CLIENT = lazy_re(
     r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
     r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|deps/undici/|TypeError: fetch failed|net/http\.|okhttp|java\.net\.http|"
     r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
@@ -51,10 +52,15 @@ def _private(host: str | None) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
-_READ_TIMEOUT = re.compile(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
+# A name lookup that timed out at the resolver (Go: `lookup host on 127.0.0.11:53: ... i/o timeout`, a UDP dial to
+# port 53): no connection to the host was ever tried.
+_DNS_TIMEOUT = lazy_re(r"\blookup (?P<name>[\w.-]+)(?: on (?P<resolver>[\d.]+|\[[\w:]+\])(?::53)?)?:[^\n]*?"
+                       r"(?:i/o timeout|timed? ?out|deadline exceeded)|\bdial udp (?P<udp>[\d.]+):53\b[^\n]*?"
+                       r"(?:i/o timeout|timed? ?out)", re.IGNORECASE)
+_READ_TIMEOUT = lazy_re(r"Read timed out|ReadTimeout|read timeout|SocketReadTimeout|ESOCKETTIMEDOUT"
                            r"|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|HeadersTimeoutError|BodyTimeoutError",
                            re.IGNORECASE)
-_CONNECT_TIMEOUT = re.compile(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
+_CONNECT_TIMEOUT = lazy_re(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
                               r"|ETIMEDOUT|i/o timeout|Max retries exceeded.*ConnectTimeout", re.IGNORECASE)
 
 class NetworkEgressBlockedFacts(Facts):
@@ -131,8 +137,11 @@ class NetworkEgressBlocked(Pattern):
         # A read timeout: the connection was open and the request sent, so there is a route and the security
         # groups let it through; the far side did not answer in time.
         read_timeout = bool(_READ_TIMEOUT.search(said)) and not _CONNECT_TIMEOUT.search(said)
-        endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout else None
-        if read_timeout:
+        dns = _DNS_TIMEOUT.search(said) if not read_timeout else None
+        endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout and not dns else None
+        if dns:
+            steps += _dns_steps(ev, host, dns, why)
+        elif read_timeout:
             steps.append(f"The connection to {host} was open and the request sent, then no answer came in time (a "
                          "read timeout, not a blocked connect): the task has a route out and its security groups "
                          "let it through. The far side was slow or stalled: check its status and rate limits, "
@@ -141,7 +150,7 @@ class NetworkEgressBlocked(Pattern):
         elif endpoint:
             steps.append(endpoint + why)
         elif f.get("private_address"):
-            steps.append(f"`{host}` is a private address: allow TCP {port} from the task's security group in the "
+            steps.append(f"`{host}` is a private address: allow TCP {port} from {remedy.sender_groups(ev)} in the "
                          f"target's security group and check NACLs and routes between the two subnets.{why}")
         else:
             route = f.get("internet_route")
@@ -155,14 +164,23 @@ class NetworkEgressBlocked(Pattern):
             same_path = (not pv.startswith("1.3")) if fargate else remedy.network_mode(ev) != "awsvpc"
             img = next((i for i in images if i and ".dkr.ecr." not in i), "")
             public_pull = bool(ev.detail.pull_stopped_at) and bool(img) and same_path
-            if public_pull and route != "none":
+            hosts = _timed_out_hosts(ev)
+            if public_pull and route != "none" and len(hosts) > 1:
+                # Several hosts time out: the block is not about one destination, even though the pull got out.
+                steps.append(f"Several hosts time out ({', '.join(f'`{h}`' for h in hosts[:4])}): a general "
+                             "egress block, not one destination. The image pull got out, so check what the app's "
+                             f"traffic does not share with it: {remedy.sender_groups(ev)}'s outbound rules (they "
+                             "must allow the app's ports to `0.0.0.0/0`, not only a registry prefix list), the "
+                             "subnet's NACL (outbound ports and the ephemeral return ports 1024-65535), and any "
+                             f"egress proxy or firewall the app must go through (`HTTPS_PROXY`).{why}")
+            elif public_pull and route != "none":
                 # The image came from a public registry through this same interface: there IS a way out.
                 # Neither host nor port is guessed when the log names none: the pull also went out on 443.
                 dest = (f"{host}:{f['port']}" if f.get("port") else host) if f.get("host") or f.get("url") else \
                     "the host the app calls (the stack trace's frame names the call)"
                 steps.append(f"The task pulled `{img}` from a public registry through the same network interface, "
-                             f"so it has a route out: the block is specific to {dest}. Check the task security "
-                             "group's outbound rules for a destination-restricted rule (a prefix list or CIDR that "
+                             f"so it has a route out: the block is specific to {dest}. Check "
+                             f"{remedy.sender_groups(ev)}'s outbound rules for a destination-restricted rule (a prefix list or CIDR that "
                              f"leaves it out{', or its port ' + str(f['port']) if f.get('port') else ''}), "
                              f"the subnet's NACL, and any firewall or allow-list on the far side.{why}")
             elif route == "none":
@@ -181,13 +199,27 @@ class NetworkEgressBlocked(Pattern):
                 steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
             if not public_pull or route == "none":
-                steps.append(f"Check the task security group's outbound rules allow TCP {port}.")
-        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
+                who = remedy.sender_groups(ev)
+                steps.append(f"Check {who}'s outbound rules allow TCP {port}.")
+        if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and dns:
+            steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
+                         "itself has stopped): "
+                         f"`{remedy.probe(ev, f.get('container'), 'getent hosts ' + str(f['host']))}`, then read its "
+                         "log (no output and exit code 2: the name did not resolve).")
+        elif f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
                          "then read its log (the image needs `curl`).")
+        if dns:
+            return Explanation(
+                title=f"DNS lookup of {host} timed out",
+                summary=(f"{container} could not resolve {host}: the DNS query to "
+                         f"{dns.group('resolver') or dns.group('udp') or 'the resolver'} got no answer in time. "
+                         "No connection to the host was tried; the resolver, not the route to the host, failed."),
+                remediation=steps,
+            )
         return Explanation(
             title=(f"Outbound request to {host} got no answer (read timeout)" if read_timeout else
                    f"Outbound connection to {host} timed out"),
@@ -201,6 +233,54 @@ class NetworkEgressBlocked(Pattern):
                        "or with blocking security rules sees."),
             remediation=steps,
         )
+
+
+def _timed_out_hosts(ev: Evidence) -> list[str]:
+    """The distinct outside hosts the logs show timing out (loopback and metadata addresses left out)."""
+    hosts: list[str] = []
+    for text in ev.logs.texts:
+        failure = connection.parse(text, "") if "time" in text.lower() else None
+        h = failure.host if failure is not None and failure.cause == "timeout" else None
+        if h and not h.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")) and h not in hosts:
+            hosts.append(h)
+    return hosts
+
+
+def _dns_steps(ev: Evidence, host: str, dns: re.Match[str], why: str) -> list[str]:
+    """A DNS query that got no answer: check the resolver the task used, not the route to the host."""
+    resolver = dns.group("resolver") or dns.group("udp")
+    # No ENI of its own (bridge/host mode): the task uses the container instance's network.
+    instance_net = remedy.network_mode(ev) != "awsvpc"
+    vpc = ev.network.vpc_id if ev.network is not None else None
+    at = f" (`{resolver}`)" if resolver else ""
+    if resolver == "127.0.0.11":
+        where = ("Docker's embedded DNS server, which forwards to the container instance's own resolvers "
+                 "(its /etc/resolv.conf)")
+    elif instance_net:
+        where = "the resolver the container instance uses (its /etc/resolv.conf)"
+    else:
+        where = "the VPC resolver or the container definition's `dnsServers`"
+    sender = ("the container instance (bridge/host networking sends from the instance: its security group, subnet "
+              "and NACL apply, the task has none of its own)" if instance_net else
+              "the task's subnets (security group and NACL)")
+    first = (f"The lookup of {host} timed out at the resolver{at}: the DNS query got no answer, so no connection to "
+             f"{host} was tried (a name-resolution failure, not a blocked connection). The task asked {where}. "
+             "Check that the VPC has DNS resolution on (`enableDnsSupport`), that its DHCP options set points at "
+             "`AmazonProvidedDNS` or at DNS servers that answer, that any custom DNS server or container "
+             f"`dnsServers` entry admits UDP and TCP 53 from {sender}, and that no "
+             "Route 53 Resolver DNS Firewall rule drops the name." + why)
+    steps = [first]
+    if vpc:
+        steps.append("Read the VPC's DNS settings: "
+                     f"`aws ec2 describe-vpc-attribute --vpc-id {vpc} --attribute enableDnsSupport"
+                     f"{remedy.region_flag(ev)}` and `aws ec2 describe-vpcs --vpc-ids {vpc} --query "
+                     f"'Vpcs[0].DhcpOptionsId'{remedy.region_flag(ev)}`.")
+    if instance_net or resolver == "127.0.0.11":
+        steps.append("On the container instance, test its resolver directly (`getent hosts " + host + "` on the "
+                     "instance, or `nslookup` against the nameserver in its /etc/resolv.conf): if the instance "
+                     "resolves and the container does not, the Docker daemon's DNS forwarding is at fault "
+                     "(restart Docker or the instance, or set `dnsServers` in the container definition).")
+    return steps
 
 
 PATTERN = NetworkEgressBlocked()

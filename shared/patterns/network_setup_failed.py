@@ -14,8 +14,9 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Cause, Explanation, Facts, Match, ReasonPattern
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
     r"|insufficient free addresses|(?:failed|unable) to (?:provision|attach|create|allocate) (?:the |an? )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
@@ -26,26 +27,26 @@ _SIGNAL = re.compile(
 )
 _NEEDLES = ("eni", "network interface", "free address", "freeaddresses", "assign", "allocate", "network namespace",
             "setup network", "set up network", "cni", "pause container namespace", "veth pair")
-_SUBNET = re.compile(r"\bsubnet-[0-9a-f]{8,17}\b")
+_SUBNET = lazy_re(r"\bsubnet-[0-9a-f]{8,17}\b")
 # Faults the network plugin names in the instance's own plumbing (not the VPC subnet), and what they mean.
 _PLUMBING = (
-    (re.compile(r"ecs-ipam|ipstore|available ip from the db", re.IGNORECASE),
+    (lazy_re(r"ecs-ipam|ipstore|available ip from the db", re.IGNORECASE),
      "the ECS agent's own address pool for task networking on the instance (ecs-ipam, 169.254.172.0/22) has no "
      "free address, usually entries leaked by earlier tasks; that is not the VPC subnet"),
-    (re.compile(r"veth\b.*already exists", re.IGNORECASE | re.DOTALL),
+    (lazy_re(r"veth\b.*already exists", re.IGNORECASE | re.DOTALL),
      "a network device left over from an earlier task (its veth pair) still exists on the instance"),
-    (re.compile(r"invalid MAC address", re.IGNORECASE),
+    (lazy_re(r"invalid MAC address", re.IGNORECASE),
      "the agent got an invalid MAC address for the attached interface"),
-    (re.compile(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac|no such network interface",
+    (lazy_re(r"(?:hardware|mac) address|getInterfaceDeviceName|device with mac|no such network interface",
                 re.IGNORECASE),
      "the attached interface never appeared as a device on the container instance, so the agent could not move "
      "it into the task's namespace"),
 )
 _CAUSES = (
-    Cause("no-free-addresses", re.compile(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
-    Cause("instance-eni-limit", re.compile(r"device index|maximum number of network interfaces", re.IGNORECASE)),
-    Cause("tag-policy", re.compile(r"tagpolicy", re.IGNORECASE)),
-    Cause("timeout", re.compile(r"timeout|timed out", re.IGNORECASE)),
+    Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
+    Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
+    Cause("tag-policy", lazy_re(r"tagpolicy", re.IGNORECASE)),
+    Cause("timeout", lazy_re(r"timeout|timed out", re.IGNORECASE)),
 )
 
 
@@ -97,7 +98,8 @@ class NetworkSetupFailed(ReasonPattern):
         attached = cause in (None, "timeout") and bool(address or plumbing)
         inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
         drain = (f"drain it (`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
-                 f"--container-instances {remedy.q(inst)} --status DRAINING`)" if inst else "drain it")
+                 f"--container-instances {remedy.q(inst)} --status DRAINING{remedy.region_flag(ev)}`)" if inst
+                 else "drain it")
         if attached:
             got = f"the task's interface was created and got {address}" if address else None
             if plumbing:
@@ -122,11 +124,14 @@ class NetworkSetupFailed(ReasonPattern):
             if cause == "timeout":
                 steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                              f"smaller batches; {retry}.")
-            steps.append("If it recurs: retry with backoff, spread the launches over subnets in several "
-                         "Availability Zones, and open an AWS Support case with the task ARN "
-                         f"(`{ev.detail.task_arn}`)." if ev.detail.task_arn else
-                         "If it recurs: retry with backoff, spread the launches over subnets in several "
-                         "Availability Zones, and open an AWS Support case with the task ARN.")
+            # The interface was created and attached: neither the subnets, the AZs nor the account's ENI quota
+            # are in question; the instance (or the platform) that plumbs it is.
+            case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
+                    else "open an AWS Support case with the task ARN")
+            steps.append(f"If it recurs on the same container instance, {drain} so its tasks move to other "
+                          "instances, and replace it (the Auto Scaling group launches a fresh one); retry with "
+                          f"backoff meanwhile, and {case}." if ec2 else
+                          f"If it recurs: retry with backoff, and {case}.")
         if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "
@@ -154,7 +159,7 @@ class NetworkSetupFailed(ReasonPattern):
         if cause == "timeout" and not attached:
             steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
                          f"smaller batches; {retry}.")
-        if cause != "instance-eni-limit" and ec2 and not windows:
+        if cause != "instance-eni-limit" and ec2 and not windows and not attached:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
         return Explanation(

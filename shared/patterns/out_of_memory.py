@@ -30,10 +30,11 @@ from shared.patterns.base import (
     log_proof,
     reason_proof,
 )
+from shared.scan import lazy_re
 
-_REASON = re.compile(r"OutOfMemory|Container killed due to memory usage|\bOOM[ -]?Killed\b|memory limit exceeded",
+_REASON = lazy_re(r"OutOfMemory|Container killed due to memory usage|\bOOM[ -]?Killed\b|memory limit exceeded",
                      re.IGNORECASE)
-_LOG = re.compile(
+_LOG = lazy_re(
     r"java\.lang\.OutOfMemoryError(?:: (?P<java>[^\n]+))?"
     r"|(?P<v8>JavaScript heap out of memory|Allocation failed - process out of memory|Reached heap limit)"
     r"|^(?:\w+\.)*(?P<py>(?:_\w*)?MemoryError)\b"  # MemoryError, numpy _ArrayMemoryError
@@ -50,8 +51,8 @@ _LOG = re.compile(
     re.IGNORECASE,
 )
 # ECS agent: 'DockerGoClient: process within container <id> (name: "ecs-fam-60-web-a8b5...") died due to OOM'
-_AGENT_OOM = re.compile(r"(?:\(name: \"?/?([\w.-]+)\"?\) )?died due to OOM\b")
-_HINT = re.compile(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
+_AGENT_OOM = lazy_re(r"(?:\(name: \"?/?([\w.-]+)\"?\) )?died due to OOM\b")
+_HINT = lazy_re(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
 _NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
             "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory")
 _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
@@ -71,8 +72,8 @@ class OutOfMemoryFacts(Facts):
     limit_source: str | None = Field(None, description="Where the limit came from.")
 
 
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(KiB|kB|KB|MiB|MB|M|GiB|GB|G)\b")
-_USAGE_WORDS = re.compile(r"\b(?:used|usage|rss|resident|heap|allocat\w*|mark-sweep|scavenge|total-vm|anon-rss|"
+_AMOUNT = lazy_re(r"(\d+(?:\.\d+)?)\s*(KiB|kB|KB|MiB|MB|M|GiB|GB|G)\b")
+_USAGE_WORDS = lazy_re(r"\b(?:used|usage|rss|resident|heap|allocat\w*|mark-sweep|scavenge|total-vm|anon-rss|"
                           r"memory|peak)\b", re.IGNORECASE)
 
 
@@ -98,7 +99,7 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
     return best[0], source
 
 
-_GUNICORN_KILLED = re.compile(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
+_GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
 
 
 class OutOfMemory(Pattern):

@@ -9,6 +9,7 @@ Signals: "[Errno 98] Address already in use"; EADDRINUSE; "bind: address already
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -27,8 +28,9 @@ from shared.patterns.base import (
     log_proof,
     reason_proof,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"address already in use|EADDRINUSE|Connection in use:|Port \d+ (?:was|is) already in use"
     r"|port is already allocated|Only one usage of each socket address|Address in use|already listening on"
     r"|Cannot find empty port in range|connector configured to listen on port \d+ failed to start"
@@ -39,20 +41,20 @@ _NEEDLES = ("already in use", "eaddrinuse", "connection in use", "already alloca
             "socket address", "already listening", "empty port",
             "connector configured to listen", "may already be in use")
 _PORTS = (
-    re.compile(r"Connection in use: \('[^']*', (\d+)\)"),
-    re.compile(r"Cannot find empty port in range: (\d+)"),
-    re.compile(r"listen on port (\d+)"),
-    re.compile(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
-    re.compile(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
-    re.compile(r"bind\(\) to \S*?:(\d+) failed"),
-    re.compile(r"listen tcp\d? \S*?:(\d+): bind"),
-    re.compile(r"Bind for \S*?:(\d+) failed"),
+    lazy_re(r"Connection in use: \('[^']*', (\d+)\)"),
+    lazy_re(r"Cannot find empty port in range: (\d+)"),
+    lazy_re(r"listen on port (\d+)"),
+    lazy_re(r"Port (\d+) (?:was|is) already in use", re.IGNORECASE),
+    lazy_re(r"EADDRINUSE:? (?:address already in use )?\S*?:(\d+)"),
+    lazy_re(r"bind\(\) to \S*?:(\d+) failed"),
+    lazy_re(r"listen tcp\d? \S*?:(\d+): bind"),
+    lazy_re(r"Bind for \S*?:(\d+) failed"),
     # Python socket addresses: ('0.0.0.0', 8000) in uvicorn's message or the bind call above the error
-    re.compile(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
-    re.compile(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
-    re.compile(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
-    re.compile(r"\{port,\s*(\d{2,5})\}"),  # Erlang/ranch: ranch_tcp:listen([{port,8088},{ip,...}])
-    re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
+    lazy_re(r"\(['\"][\w.:\[\]-]*['\"],\s*(\d{2,5})\)"),
+    lazy_re(r"address (?:https?://)?\S*?:(\d+)", re.IGNORECASE),
+    lazy_re(r"\bport['\"]?[ =:]+(\d{2,5})\b", re.IGNORECASE),
+    lazy_re(r"\{port,\s*(\d{2,5})\}"),  # Erlang/ranch: ranch_tcp:listen([{port,8088},{ip,...}])
+    lazy_re(r"(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::):(\d{2,5})\b"),
 )
 
 
@@ -137,7 +139,16 @@ class PortInUse(Pattern):
                        "balancer at it"
                        if f.get("shares_network_with") else "")
                     + ".")
-        steps = [
+        holder = _holder(ev, f.get("shares_network_with") or (), port, f.get("container"))
+        if holder:
+            # Another container's own log shows it bound the port: the holder is known, nothing started twice.
+            name, line = holder
+            find = (f"`{name}` of this task bound port {p} first (its log: “{line.strip()[:120]}”), and all "
+                    "containers of an awsvpc task share one network namespace: move one of the two to another "
+                    f"port with its listen setting (e.g. `PORT={int(str(port)) + 1}` in its environment, `--port`, `server.port`, "
+                    "`ASPNETCORE_URLS=http://+:8080`, nginx `listen`), then point its port mapping, health check "
+                    "and load balancer target at the new port.")
+        steps = [find] if holder else [
             find,
             "Make sure the server is started once: a process manager (supervisord, an entrypoint script) plus the "
             "image CMD, or a framework that binds the port and then forks another server, both bind it.",
@@ -161,6 +172,22 @@ class PortInUse(Pattern):
                      "process in the same network namespace."),
             remediation=steps,
         )
+
+
+_BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
+                          re.IGNORECASE)
+
+
+def _holder(ev: Evidence, others: Sequence[str], port: object, container: str | None) -> tuple[str, str] | None:
+    """The other container of the task whose own log shows it bound the port (`Listening on :3000`,
+    `Local: http://localhost:3000`)."""
+    if not others or not str(port or "").isdigit():
+        return None
+    on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
+    for text, who in zip(ev.logs.texts, ev.logs.containers, strict=False):
+        if who and who in others and who != container and on_port.search(text) and _BOUND_WORDS.search(text):
+            return who, text
+    return None
 
 
 PATTERN = PortInUse()

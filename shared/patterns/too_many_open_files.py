@@ -32,15 +32,16 @@ from shared.patterns.base import (
     fmt_container,
     log_proof,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(r"too many open files|\bEMFILE\b|\(24: too many open files\)|\[Errno 24\]", re.IGNORECASE)
+_SIGNAL = lazy_re(r"too many open files|\bEMFILE\b|\(24: too many open files\)|\[Errno 24\]", re.IGNORECASE)
 _NEEDLES = ("too many open files", "emfile", "errno 24")
 _LANGUAGE = (
-    ("java", re.compile(r"java\.(?:io|net|nio)\.|Exception", re.I)),
-    ("python", re.compile(r"OSError|\[Errno 24\]")),
-    ("node", re.compile(r"EMFILE")),
-    ("go", re.compile(r"accept4?:|dial tcp|socket:|open /")),
-    ("nginx", re.compile(r"\(24: Too many open files\)|\[(?:alert|crit|emerg)\]")),
+    ("java", lazy_re(r"java\.(?:io|net|nio)\.|Exception", re.I)),
+    ("python", lazy_re(r"OSError|\[Errno 24\]")),
+    ("node", lazy_re(r"EMFILE")),
+    ("go", lazy_re(r"accept4?:|dial tcp|socket:|open /")),
+    ("nginx", lazy_re(r"\(24: Too many open files\)|\[(?:alert|crit|emerg)\]")),
 )
 # Fargate's default for nofile is 65535 (soft and hard); on EC2 it is the Docker daemon's default.
 FARGATE_DEFAULT = 65535

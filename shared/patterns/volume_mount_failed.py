@@ -45,7 +45,11 @@ _VOLUMES = (
     re.compile(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
     re.compile(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
 )
-_NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin"}
+_NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin",
+               "on", "in", "to", "at", "of", "from"}
+# "unable to copy contents to volume on host": the runtime copies the IMAGE's `VOLUME` directories into a fresh
+# volume; a failure there is the image store, not a task volume or file system.
+_IMAGE_VOLUME_COPY = re.compile(r"copy contents to volume", re.IGNORECASE)
 
 
 # Why the mount failed, first row that matches: denied (or a read-only file system), a file system EFS
@@ -173,7 +177,7 @@ class VolumeMountFailed(ReasonPattern):
         if cause in ("network", None) and f.get("file_system"):
             steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
                          f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
-                         "mount target's security group admits TCP 2049 (NFS) from the task's security group.")
+                         f"mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}.")
             steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
                          f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
         if cause == "access-denied":
@@ -189,6 +193,21 @@ class VolumeMountFailed(ReasonPattern):
                      else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` ({where}).")
         driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        said = " ".join(p.text for p in m.proofs)
+        image_copy = not steps and not f.get("file_system") and bool(_IMAGE_VOLUME_COPY.search(said))
+        if image_copy:
+            timed_out = re.search(r"deadline exceeded|timed? ?out", said, re.IGNORECASE)
+            steps.append("No task volume or file system is involved: the runtime was copying the image's own "
+                         "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the container "
+                         "instance, and "
+                         + ("the runtime timed out reading the image, which points at a slow or overloaded "
+                            "instance: its disk I/O (EBS burst balance, IOPS) or a busy Docker/containerd. "
+                            if timed_out else "that copy failed on the instance's image store. ")
+                         + "Retry the task; if it recurs on the same instance, drain and replace it, and read "
+                           "`sudo journalctl -u docker -u containerd` there.")
+            steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
+                         "task volume at that path), so nothing is copied at container creation.")
+            driver = None
         if driver and not steps:
             # A Docker volume plugin on the container instance: the host, not the task's network.
             steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
@@ -207,7 +226,8 @@ class VolumeMountFailed(ReasonPattern):
             steps.append(f"On Fargate, EFS needs platform version 1.4.0 or later (this task ran {pv or 'an unknown version'}).")
         steps[0] += remedy.cite(m)
         return Explanation(
-            title=f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else ""),
+            title=("Could not copy the image's VOLUME contents on the container instance" if image_copy else
+                   f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else "")),
             summary=(f"ECS could not create or mount {name} for the task, so the container never started"
                      + (f": {cause.replace('-', ' ')}." if cause else ".")),
             remediation=steps,

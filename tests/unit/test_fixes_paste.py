@@ -201,3 +201,23 @@ def test_redaction_leaves_every_command_of_every_fix_as_it_is(findings):
     bad = [f"{name} [{f.pattern}]: {span[:100]}" for name, f in findings for step in f.remediation
            for span in steps.code(step) if MASK in span]
     assert not bad, "\n".join(bad[:20])
+
+
+def test_every_regional_aws_command_names_the_region_the_finding_knows(monkeypatch):
+    """`aws <service> <op>` without --region gets the task's region at the end of its own words (inside
+    `$(...)`, before a pipe or redirect); near misses: a command that names a region keeps it, a global service
+    (iam) and an unknown region get none."""
+    from shared import remediation as remedy
+    from tests.unit.helpers import evidence
+
+    ev = evidence([])
+    block = ("```\nx=$(aws ecs describe-services --cluster c --query 'services[0]' --output text)\n"
+             "aws events list-targets-by-rule --rule r --output json > t.json\n```")
+    got = remedy.with_region(ev, [block, "`aws ecs describe-tasks --cluster c --tasks t --region eu-west-1`",
+                                  "`aws iam get-role --role-name r`"])
+    assert "--output text --region us-east-1)" in got[0]
+    assert "--output json --region us-east-1 > t.json" in got[0]
+    assert got[1].count("--region") == 1 and "eu-west-1" in got[1]
+    assert "--region" not in got[2]
+    monkeypatch.setattr(remedy, "region", lambda _ev: None)
+    assert remedy.with_region(ev, [block]) == [block]

@@ -481,3 +481,23 @@ def test_a_named_but_unknown_plugin_error_is_not_called_a_failure_without_a_caus
     silent = run(stopCode="TaskFailedToStart", attachments=_eni("10.0.1.5"),
                  stoppedReason="ResourceInitializationError: failed to configure ENI: netplugin failed with no error message")
     assert "names no specific cause" in _fix(silent)
+
+
+def test_a_task_without_its_own_interface_opens_the_instances_security_group_not_the_tasks():
+    """Bridge/host mode (no ENI): the load balancer's checks, an EFS mount and a private host are admitted by the
+    container instances' security group (for checks on the host port); near miss: awsvpc keeps the task's."""
+    reason = ("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:"
+              "targetgroup/web-tg/0123456789abcdef)")
+    bridge = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
+                 launchType="EC2", attachments=[])
+    assert bridge.pattern == "health-check-failed"
+    assert "container instances' security group" in _fix(bridge) and "task's security group" not in _fix(bridge)
+    assert "host port" in _fix(bridge)
+    eni = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
+              launchType="EC2", attachments=_eni("10.0.1.5"))
+    assert "task's security group must admit the load balancer" in _fix(eni)
+    line = "connect ETIMEDOUT 10.0.4.20:8443"
+    private = run([line, "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)"],
+                  containers=_app(1), launchType="EC2", attachments=[])
+    assert private.pattern == "network-egress-blocked"
+    assert "from the container instances' security group" in _fix(private), _fix(private)

@@ -353,3 +353,63 @@ def test_a_lazy_set_finds_words_only_in_the_parsed_text():
     assert ls.lines_with("level") == []
     assert ls.lines_with("method=get") == [1]  # the field reads key=value once parsed
     assert ls.containers == ["error-worker", None, None]
+
+
+# -- long pastes: what the C-level passes find equals the line-by-line reading ------------------------
+def _long_paste() -> list[str]:
+    lines = []
+    for i in range(400):
+        stream = "ecs/envoy" if i % 97 == 5 else "ecs/app"
+        stamp = f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}" + (".000000" if i % 50 else "") + "+00:00"
+        lines.append(f"{stamp} {stream}/{TASK} GET /health 200 line {i}")
+    lines[150] = "a plain line no stream names"
+    lines[151] = '{"message": "boom", "container_name": "sidecar"}'
+    lines[152] = f"2024-05-01T10:02:32.000000+00:00 ecs/app/{TASK}"  # no message
+    lines[260] = f'2024-05-01T10:04:20.000000+00:00 ecs/app/{TASK} {{"msg": "a\\nb", "stack": "x\\ny"}}'
+    return lines
+
+
+def test_long_paste_lists_containers_as_each_line_reads():
+    lines = _long_paste()
+    ls = normalise(lines, ["app", "envoy", "sidecar"])
+    by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
+    assert ls.container_names() == [c for c in by_line if c is not None] == ["app", "envoy", "sidecar"]
+    assert ls.unlabelled() == (None in by_line)
+
+
+@pytest.mark.parametrize("lazy_hits", [2000, 3])
+def test_long_paste_finds_words_on_their_lines_after_lines_parsed_up_front(monkeypatch, lazy_hits):
+    import shared.logs
+
+    monkeypatch.setattr(shared.logs, "_LAZY_HITS", lazy_hits)
+    lines = _long_paste()
+    ls = normalise(lines, ["app", "envoy"])
+    words = ("health 200 line 399", "line 398", "boom", "y", "get /", "line 2")
+    hits = ls.lines_with(*words)
+    assert [ls.texts[i] for i in hits] == [t for t in ls.texts if any(w in t.lower() for w in words)]
+
+
+@pytest.mark.parametrize("lazy_hits", [2000, 3])
+def test_newest_with_is_the_tail_of_lines_with(monkeypatch, lazy_hits):
+    import shared.logs
+
+    monkeypatch.setattr(shared.logs, "_LAZY_HITS", lazy_hits)  # 3: words kept as offsets until asked
+    words = ("get /", "boom", "line 3", "y")
+    every = normalise(_long_paste(), ["app", "envoy"]).lines_with(*words)
+    for limit in (1, 7, 150, 1000):
+        ls = normalise(_long_paste(), ["app", "envoy"])
+        assert ls.newest_with(*words, limit=limit) == every[-limit:]
+        assert ls.lines_with(*words) == every
+    assert normalise(_long_paste()).newest_with("not there", limit=5) == []
+
+
+def test_plain_paste_lists_only_what_lines_parsed_up_front_name():
+    lines = ["plain line one", '{"message": "boom", "container_name": "sidecar"}', "[app] bracketed", "tail",
+             "10.0.0.1 - - [01/May/2024] GET /", "2024-05-01 10:00:00.123  INFO 1 --- started", "",
+             "web_1  | hello from compose", f"2024-05-01T10:00:00.000000+00:00 ecs/app/{TASK} Starting",
+             f'2024-05-01T10:00:01.000Z,"csv row",ecs/csvapp/{TASK}', "[other] not a known container"]
+    for known in ((), ("app",), ("app", "web")):
+        ls = normalise(lines * 30, known)
+        by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
+        assert ls.container_names() == [c for c in by_line if c is not None]
+        assert ls.unlabelled() == (None in by_line)

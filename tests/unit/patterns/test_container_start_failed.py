@@ -189,3 +189,19 @@ def test_a_non_executable_entrypoint_script_gets_a_no_rebuild_alternative():
     if f.facts.get("cause") != "permission":
         pytest.skip(str(f.facts))
     assert '"entryPoint": ["sh", "/entrypoint.sh"]' in f.remediation[0] and "chmod +x" in f.remediation[0]
+
+
+@pytest.mark.parametrize("line", ["/usr/bin/env: 'bash\\r': No such file or directory",
+                                  "/usr/bin/env: 'python3\\r': No such file or directory"])
+def test_a_carriage_return_in_the_shebang_is_crlf_first_and_the_interpreter_is_not_missing(line):
+    """`bash\\r` is a CRLF script: dos2unix/.gitattributes first, no 'install the interpreter', no 'missing' title;
+    near miss: a plainly missing interpreter keeps the PATH probe and the install step."""
+    f = run([line], **exited(127))
+    assert f.facts.get("crlf") is True
+    assert "dos2unix" in f.remediation[0] and ".gitattributes" in f.remediation[0]
+    fix = "\n".join(f.remediation)
+    assert "install the interpreter" not in fix and "does not exist in the image" not in fix
+    assert "CRLF" in f.title and "entrypoint-not-found" not in f.title
+    near = run(["/bin/sh: 1: gunicorn: not found"], **exited(127))
+    assert "crlf" not in near.facts and "dos2unix" not in "\n".join(near.remediation)
+    assert "command -v gunicorn" in near.remediation[0] and "install the interpreter" in "\n".join(near.remediation)

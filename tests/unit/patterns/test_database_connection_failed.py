@@ -287,3 +287,22 @@ def test_a_refusal_is_never_blamed_on_a_security_group(line, refused):
     assert f.pattern == ID
     text = "\n".join(f.remediation)
     assert ("security group must admit" in text or "security group admits" in text) == (not refused), text
+
+
+def test_a_database_at_a_public_address_outside_aws_gets_no_security_group_or_peering_step():
+    """A timeout to a host the driver shows at a public IP (not an AWS endpoint), from a task without an ENI:
+    the server's own firewall and the instance's way out, no 'database security group' / peering. Near miss: the
+    same timeout to a private address keeps the security-group step, naming the instance's group (no ENI)."""
+    lines = ["could not connect to server: Connection timed out",
+             '\tIs the server running on host "db.example.net" (93.184.216.34) and accepting',
+             "\tTCP/IP connections on port 49155?"]
+    f = run(lines, **exited(1), launchType="EC2", attachments=[])
+    assert f.pattern == "database-connection-failed" and f.facts.get("cause") == "timeout"
+    fix = "\n".join(f.remediation)
+    assert "93.184.216.34" in f.remediation[0] and "firewall" in f.remediation[0]
+    assert "database security group" not in fix and "peered" not in fix and "task's security group" not in fix
+    assert "container instance's public IP" in fix
+    near = run([lines[0], lines[1].replace("93.184.216.34", "10.0.3.7"), lines[2]], **exited(1), launchType="EC2",
+               attachments=[])
+    nfix = "\n".join(near.remediation)
+    assert "database security group must admit TCP 49155 from the container instances' security group" in nfix

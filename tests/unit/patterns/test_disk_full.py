@@ -172,3 +172,20 @@ def test_the_biggest_writers_are_looked_for_where_the_data_was_written_not_in_a_
     fix = "\n".join(finding.remediation)
     assert "du -xh /" in fix
     assert "docker run" not in " ".join(s for s in finding.remediation if "du -xh" in s)
+
+
+def test_a_full_thin_pool_never_created_the_container_so_no_app_path_or_mount_steps():
+    """CannotCreateContainerError / thin pool: `docker info` (not df), no mountPoints / 'what grew' / app-writes
+    steps. Near miss: an app that wrote a named path and hit ENOSPC keeps the mountPoints step."""
+    f = run([], **failed_to_start("CannotCreateContainerError: API error (500): devmapper: Thin Pool has 812 free "
+                                  "data blocks which is less than minimum required 4454 free data blocks. Create "
+                                  "more free space in thin pool or use dm.min_free_space option to change behavior"))
+    assert f.pattern == "disk-full"
+    fix = "\n".join(f.remediation)
+    assert "812 free blocks" in f.remediation[0] and "docker info" in fix
+    assert "mountPoints" not in fix and "WAL" not in fix and "If the application fills" not in fix, fix
+    assert "never created" in f.title
+    near = run(["OSError: [Errno 28] No space left on device: '/var/cache/app/blob.bin'"], **exited(1),
+               launchType="EC2")
+    assert near.pattern == "disk-full" and "mountPoints" in "\n".join(near.remediation)
+    assert "never created" not in near.title

@@ -11,7 +11,7 @@ from shared.evidence.model import NetworkFacts, TargetGroupFacts, TargetHealth
 from shared.patterns.health_check_failed import PATTERN
 from tests.support.fixcheck import command_problems
 from tests.unit.helpers import evidence, run
-from tests.unit.patterns.common import TG_ARN, assert_finding, elb_failed, exited
+from tests.unit.patterns.common import TG_ARN, assert_finding, box, elb_failed, exited
 
 ID = "health-check-failed"
 
@@ -76,6 +76,17 @@ def test_positive(logs, facts):
     finding = run(logs, **elb_failed(143))
     assert_finding(finding, ID, facts)
     assert finding.symptom is None
+
+
+def test_a_long_access_log_is_read_from_its_newest_request_lines():
+    """The checks answered 404 an hour ago and 500 lately: the newest REQUEST_LINES request lines decide,
+    and the older ones are never parsed."""
+    from shared.patterns.health_check_failed import REQUEST_LINES
+
+    old = ['10.0.1.5 - - [01/May/2024:09:00:00 +0000] "GET /health HTTP/1.1" 404 9 "-" "ELB-HealthChecker/2.0"'] * 600
+    new = ['10.0.1.5 - - [01/May/2024:10:00:00 +0000] "GET /health HTTP/1.1" 500 9 "-" "ELB-HealthChecker/2.0"'] * REQUEST_LINES
+    finding = run(old + new + ["shutting down"], **elb_failed(143))
+    assert_finding(finding, ID, {"cause": "server-error", "status_codes": ["500"], "observed_path": "/health"})
 
 
 def _with_target_group(ev, **tg):
@@ -208,3 +219,19 @@ def test_no_health_path_is_invented_when_the_evidence_gives_none():
     text = " ".join([f.summary, *f.remediation])
     if f.facts.get("cause") == "path-not-found":
         assert "/health" not in text.replace("HealthCheckPath", ""), text
+
+
+def test_the_port_the_load_balancer_must_reach_comes_from_the_events_network_bindings():
+    """No task definition, no port in the logs: the event's own networkBindings give the container port, so the
+    step names it instead of a placeholder. Near miss: without bindings the placeholder stays (nothing known)."""
+    lines = ["/docker-entrypoint.sh: Configuration complete; ready for start up",
+             "nginx: [notice] start worker processes"]
+    detail = elb_failed(143)
+    bound = {**detail, "containers": [{**box(143), "networkBindings": [
+        {"containerPort": 8081, "hostPort": 8081, "protocol": "tcp"}]}]}
+    got = run(lines, **bound)
+    plain = run(lines, **detail)
+    if got.facts.get("cause") != "no-requests-seen":
+        pytest.skip(f"cause {got.facts.get('cause')}")
+    assert "port 8081" in "\n".join(got.remediation)
+    assert "<the port the app listens on>" in "\n".join(plain.remediation)

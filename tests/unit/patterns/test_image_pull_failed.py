@@ -153,7 +153,7 @@ def test_a_batch_job_is_resubmitted_not_run_task():
                   clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-8c1d0b9f")
     text = " ".join(finding.remediation)
     assert "run-task" not in text and "update-service" not in text, text
-    assert f"resubmit the AWS Batch job (`aws batch describe-jobs --jobs {job}`" in text
+    assert f"resubmit the AWS Batch job (`aws batch describe-jobs --jobs {job} --region us-east-1`" in text
 
 
 def test_a_docker_hub_timeout_gets_no_ecr_endpoint_advice():

@@ -86,3 +86,19 @@ def test_a_cluster_with_no_instances_gets_join_checks_not_resizing(reason, zero)
     assert ("reduce the task" in text) == (not zero)
     assert not (zero and "placement constraints" in text)
     assert "free container instances" not in text
+
+
+def test_an_empty_capacity_provider_checks_its_auto_scaling_group_not_the_task_size():
+    """'No Container Instances were found in your capacity provider': the provider's ASG (size, activities,
+    managed scaling), with --region; no 'reduce cpu/memory' or placement step. Near miss: instances short of
+    memory under the same provider keep the reservation advice."""
+    f = run([], **failed_to_start("No Container Instances were found in your capacity provider.",
+                                  launchType=None, capacityProviderName="batch-asg-cp"))
+    assert f.pattern == "insufficient-capacity"
+    fix = "\n".join(f.remediation)
+    assert "describe-capacity-providers --capacity-providers batch-asg-cp --region us-east-1" in f.remediation[0]
+    assert "describe-scaling-activities" in fix and "managedScaling" in fix
+    assert "reduce the task" not in fix and "placement constraints (" not in fix, fix
+    assert "batch-asg-cp has no container instances" in f.title
+    near = run([], **failed_to_start("RESOURCE:MEMORY", launchType=None, capacityProviderName="batch-asg-cp"))
+    assert "reservation" in near.remediation[0] and "describe-capacity-providers" not in "\n".join(near.remediation)

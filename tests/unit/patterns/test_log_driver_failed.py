@@ -175,3 +175,23 @@ def test_a_timeout_to_a_private_logs_address_is_the_endpoints_security_group(ip,
     first = f.remediation[0]
     assert ("endpoint's security group" in first) == endpoint_exists, first
     assert ("NAT gateway" in first) == (not endpoint_exists)
+
+
+def test_a_log_group_denial_by_the_instance_role_grants_that_action_to_that_role_in_its_account():
+    """'failed to create Cloudwatch log group: AccessDeniedException: User: ...EcsInstanceRole...' (no `not
+    authorized to perform`): CreateLogGroup, on the instance role the message names, in the message's account;
+    near miss: a denial by the execution role still goes to the execution role."""
+    other = "444455556666"
+    reason = ("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+              f"create Cloudwatch log group: AccessDeniedException: User: arn:aws:sts::{other}:assumed-role/"
+              "cli-setup-EcsInstanceRole-1II7J9P4")
+    finding = run([], **failed_to_start(reason, launchType="EC2"))
+    assert finding.pattern == ID
+    grant = finding.remediation[0]
+    assert "INSTANCE role `cli-setup-EcsInstanceRole-1II7J9P4`" in grant and "EXECUTION" not in grant, grant
+    assert '"Action": ["logs:CreateLogGroup"]' in grant and "PutLogEvents" not in grant, grant
+    assert f":{other}:log-group:" in grant
+    near = reason.replace("log group", "log stream").replace("cli-setup-EcsInstanceRole-1II7J9P4",
+                                                             "ecsTaskExecutionRole/abc")
+    grant = run([], **failed_to_start(near)).remediation[0]
+    assert "EXECUTION role `ecsTaskExecutionRole`" in grant and '"Action": ["logs:CreateLogStream"]' in grant, grant

@@ -160,3 +160,33 @@ def test_no_host_or_port_is_asserted_when_the_log_names_none():
     if f.pattern != "network-egress-blocked":
         pytest.skip(f.pattern)
     assert ":443" not in f.remediation[0] and "TCP 443" not in f.remediation[0], f.remediation[0]
+
+
+def test_a_lookup_that_timed_out_at_the_resolver_checks_dns_not_the_route_to_the_host():
+    """`lookup X on 127.0.0.11:53: ... i/o timeout`: the resolver, not a host-specific block or port 443; bridge
+    mode (no ENI) names the instance, not a task security group. Near miss: a TCP dial timeout to the same host
+    keeps the connection advice."""
+    dns = ('Get "https://api.example.io/v2/x": dial tcp: lookup api.example.io on 127.0.0.11:53: read udp '
+           '127.0.0.1:57113->127.0.0.11:53: i/o timeout')
+    f = run([dns], **exited(1), launchType="EC2", attachments=[])
+    assert f.pattern == "network-egress-blocked"
+    fix = "\n".join(f.remediation)
+    assert "DNS" in f.title and "resolver" in f.remediation[0] and "enableDnsSupport" in f.remediation[0]
+    assert "specific to" not in fix and "TCP 443" not in fix and "task security group" not in fix, fix
+    assert "getent hosts api.example.io" in fix and "from the container instance (bridge/host" in fix
+    near = run(['Get "https://api.example.io/v2/x": dial tcp 203.0.113.9:443: i/o timeout'], **exited(1))
+    assert "DNS" not in near.title and "enableDnsSupport" not in "\n".join(near.remediation)
+
+
+def test_several_hosts_timing_out_is_a_general_egress_block_not_a_host_specific_one():
+    """After a public pull, one host timing out is host-specific; several distinct hosts timing out is a general
+    egress block (outbound rules, NACL, proxy). Near miss: a single host keeps the host-specific step."""
+    one = "ConnectTimeoutError: Connect Timeout Error (attempted address: api.example.com:443, timeout: 10000ms)"
+    two = "ConnectTimeoutError: Connect Timeout Error (attempted address: hooks.example.org:443, timeout: 10000ms)"
+    detail = {**exited(1, image="someone/app:latest"), "pullStoppedAt": "2024-01-01T00:00:10Z"}
+    f = run([one, two], **detail)
+    assert f.pattern == "network-egress-blocked"
+    assert "general egress block" in f.remediation[0] and "specific to" not in "\n".join(f.remediation)
+    assert "`api.example.com`" in f.remediation[0] and "`hooks.example.org`" in f.remediation[0]
+    near = run([one], **detail)
+    assert "specific to" in near.remediation[0] and "general egress block" not in near.remediation[0]

@@ -94,3 +94,22 @@ def test_a_failure_without_a_reason_is_retried_first_by_its_launcher():
     assert any("AvailableIpAddressCount" in s for s in f.remediation[1:])
     f = run([], **failed_to_start(reason), group="service:web")
     assert "service scheduler retries" in f.remediation[0]
+
+
+def test_an_attached_interface_that_never_appeared_on_the_instance_drains_it_not_subnets_or_quota():
+    """The plugin failed after the ENI was created and attached (its device never appeared): drain/replace the
+    instance and retry, no AZ spreading or account ENI quota. Near miss: an ENI that could not be created keeps
+    the subnet and quota steps."""
+    from tests.unit.patterns.common import failed_to_start
+
+    reason = ("ResourceInitializationError: failed to configure ENI: failed to setup network namespace: plugin "
+              "type=\"ecs-eni\" failed (add): failed to find device with mac address 0a:1b:2c:3d:4e:5f")
+    f = run([], **failed_to_start(reason, launchType="EC2",
+                                  containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/ab12"))
+    assert f.pattern == "network-setup-failed"
+    fix = "\n".join(f.remediation)
+    assert "--status DRAINING --region us-east-1" in fix and "replace it" in fix
+    assert "Availability Zones" not in fix and "quota" not in fix, fix
+    near = run([], **failed_to_start("ResourceInitializationError: unable to create ENI: subnet has insufficient free "
+                                     "addresses", launchType="EC2"))
+    assert near.pattern == "network-setup-failed" and "quota" in "\n".join(near.remediation)

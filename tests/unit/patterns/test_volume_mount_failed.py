@@ -144,3 +144,17 @@ def test_a_missing_root_directory_on_an_existing_file_system_is_named():
         pytest.skip(str(f.facts))
     assert "/var/jenkins_home" in f.remediation[0] and "mkdir" in f.remediation[0], f.remediation
     assert "sourcePath" not in "\n".join(f.remediation)
+
+
+def test_copying_the_images_volume_contents_is_the_instance_not_a_task_volume_named_on():
+    """'unable to copy contents to volume on host: ... deadline exceeded': no volume named "on", no volumes[] /
+    file-system step; the instance's image store. Near miss: a named task volume keeps the volumes[] check."""
+    from tests.unit.patterns.common import failed_to_start
+
+    f = run([], **failed_to_start("CannotCreateVolumeError: unable to copy contents to volume on host: containerd: "
+                                  "failed to get image reference: context deadline exceeded", launchType="EC2"))
+    assert f.pattern == "volume-mount-failed" and "volume" not in f.facts
+    fix = "\n".join(f.remediation)
+    assert "VOLUME" in f.remediation[0] and "volumes[]" not in fix and "subnets" not in fix, fix
+    near = run([], **failed_to_start("CannotCreateVolumeError: volume 'pgdata' could not be created", launchType="EC2"))
+    assert near.facts.get("volume") == "pgdata" and "volumes[]" in "\n".join(near.remediation)
