@@ -381,7 +381,7 @@ class Cause:
 
 def words(*needles: str) -> re.Pattern[str]:
     """A row's regex for "any of these words, in any case"."""
-    return re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+    return lazy_re("|".join(re.escape(n) for n in needles), re.IGNORECASE)
 
 
 def classify(text: str, table: Sequence[Cause], ev: Evidence) -> dict[str, Any]:

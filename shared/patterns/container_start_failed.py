@@ -34,6 +34,7 @@ from shared.patterns.base import (
     reason_proof,
     strip_quotes,
 )
+from shared.scan import lazy_re
 
 
 def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
@@ -45,18 +46,18 @@ def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
 # What kept the process from starting, one row per family of wordings. The signal is any row's words; the
 # row whose words the signal matched (the leftmost in the text, see _row) names the cause and adds its facts.
 _STARTS = (
-    Cause("exec-format", re.compile(r"exec format error", re.IGNORECASE), _architecture),
-    Cause("entrypoint-not-found", re.compile(
+    Cause("exec-format", lazy_re(r"exec format error", re.IGNORECASE), _architecture),
+    Cause("entrypoint-not-found", lazy_re(
         r"executable file not found(?: in (?:\$PATH|%PATH%))?|exec: \"[^\"]+\": (?:stat \S+?(?::\s*|\.\.\.))?no such file or dir"
         r"|exec (?:user process caused: )?(?:\S+: )?no such file or directory|(?:/usr/bin/env|env): '?[\w./-]+(?:\\r|\r)'?: No such file or directory"
         r"|exec user process caused:? \\?\"?no such file or directory"
         r"|CreateProcess: failure in a Windows system call: The system cannot find the (?:file|path) specified",
         re.IGNORECASE)),
-    Cause("permission", re.compile(
+    Cause("permission", lazy_re(
         r"(?:starting container process caused|exec user process caused|exec: \"[^\"]+\"|exec \S+):? \\?\"?permission denied",
         re.IGNORECASE)),
 )
-_SPECIFIC = re.compile("|".join(f"(?P<row{i}>{row.regex.pattern})" for i, row in enumerate(_STARTS)), re.IGNORECASE)
+_SPECIFIC = lazy_re("|".join(f"(?P<row{i}>{row.regex.pattern})" for i, row in enumerate(_STARTS)), re.IGNORECASE)
 
 
 def _row(m: re.Match[str]) -> Cause:
@@ -64,21 +65,21 @@ def _row(m: re.Match[str]) -> Cause:
     return _STARTS[int((m.lastgroup or "row1")[3:])]
 
 
-_SPACED_EXEC = re.compile(r'exec: \\*"([\w./-]+ [^"\\]*)')
-_EXEC_INTO = re.compile(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
-_GENERIC = re.compile(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
+_SPACED_EXEC = lazy_re(r'exec: \\*"([\w./-]+ [^"\\]*)')
+_EXEC_INTO = lazy_re(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
+_GENERIC = lazy_re(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
                       re.IGNORECASE)
-_SHELL = re.compile(
+_SHELL = lazy_re(
     r"^(?:/bin/sh|sh|bash|/bin/bash|/usr/bin/env|[\w/.-]+\.sh)(?:: exec)?(?:: line \d+)?:?(?: \d+:)? (?:exec: )?([\w./-]+): "
     r"(?P<what>not found|command not found|Permission denied|No such file or directory)"
 )
 _EXE = (
-    re.compile(r"exec: \"([^\"]+)\""),
-    re.compile(r'exec: \\*"([\w./-]+ [^"\\]*?)\s*(?:\\|$)'),  # a shell line in exec form: "apt-get update && ..."
-    re.compile(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
-    re.compile(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
+    lazy_re(r"exec: \"([^\"]+)\""),
+    lazy_re(r'exec: \\*"([\w./-]+ [^"\\]*?)\s*(?:\\|$)'),  # a shell line in exec form: "apt-get update && ..."
+    lazy_re(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
+    lazy_re(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
 )
-_COMMAND_LINE = re.compile(r'"CommandLine"\s*:\s*"([^"]+)"')
+_COMMAND_LINE = lazy_re(r'"CommandLine"\s*:\s*"([^"]+)"')
 _NEEDLES = ("exec format", "executable file not found", "no such file or directory", "permission denied",
             "not found", "oci runtime", "exec user process")
 
@@ -98,15 +99,15 @@ _CMD_QUERY = "taskDefinition.containerDefinitions[].[name, entryPoint, command]"
 
 # "open /tmp/containerd-mount123/etc/passwd: no such file or directory", "unable to find user app: no matching
 # entries in passwd file"
-_PASSWD = re.compile(r"etc/passwd: no such file or directory|unable to find user (?P<user>[\w.-]+): no matching "
+_PASSWD = lazy_re(r"etc/passwd: no such file or directory|unable to find user (?P<user>[\w.-]+): no matching "
                      r"entries in passwd file")
 
 
 
 # hcsshim: a Windows image of another Windows Server version than the host (process isolation needs the same).
-_WINDOWS_HOST_MISMATCH = re.compile(r"container operating system does not match the host operating system"
+_WINDOWS_HOST_MISMATCH = lazy_re(r"container operating system does not match the host operating system"
                                     r"|0xc0370101", re.IGNORECASE)
-_LTSC = re.compile(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
+_LTSC = lazy_re(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
 
 
 def _windows_version_steps(ev: Evidence, image: str) -> list[str]:

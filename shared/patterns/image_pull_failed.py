@@ -33,31 +33,32 @@ from shared.patterns.base import (
     strip_quotes,
     words,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"CannotPullContainerError|pull image manifest|failed to resolve ref|pull access denied"
     r"|manifest unknown|toomanyrequests|error pulling image|failed to pull image|ImagePullBackOff"
     r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)|CannotPullECRContainerError",
     re.IGNORECASE,
 )
 _IMAGE = (
-    re.compile(r"repository ([^\s:]+(?::[\w.-]+)?) not found", re.IGNORECASE),
-    re.compile(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
-    re.compile(r"manifest for ([^\s]+) not found", re.IGNORECASE),
-    re.compile(r"failed to resolve ref \"?([^\s\"]+?)\"?(?::\s|:?$)", re.IGNORECASE),
+    lazy_re(r"repository ([^\s:]+(?::[\w.-]+)?) not found", re.IGNORECASE),
+    lazy_re(r"pull access denied for ([^\s,]+)", re.IGNORECASE),
+    lazy_re(r"manifest for ([^\s]+) not found", re.IGNORECASE),
+    lazy_re(r"failed to resolve ref \"?([^\s\"]+?)\"?(?::\s|:?$)", re.IGNORECASE),
     # "pull image manifest has been retried": the word after "pull image" is not always the image
-    re.compile(r"(?:pulling|pull) image (?!manifest\b)\"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
-    re.compile(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
+    lazy_re(r"(?:pulling|pull) image (?!manifest\b)\"?([^\s\"]+?)\"?[:\s]", re.IGNORECASE),
+    lazy_re(r"\b((?:\d{12}\.dkr\.ecr\.[\w-]+\.amazonaws\.com|public\.ecr\.aws|ghcr\.io|quay\.io|docker\.io)/[^\s\"',:@]+(?::[\w.-]+)?(?:@sha256:[0-9a-f*]+)?)"),
 )
 
-_DIGEST_ONLY = re.compile(r"(?:^|/)(?:library/)?sha256:[0-9a-f]{64}$")
-_AGENT_PULL = re.compile(r"Error while pulling (?:container|image)\b|error pulling image|CannotPullContainerError",
+_DIGEST_ONLY = lazy_re(r"(?:^|/)(?:library/)?sha256:[0-9a-f]{64}$")
+_AGENT_PULL = lazy_re(r"Error while pulling (?:container|image)\b|error pulling image|CannotPullContainerError",
                          re.IGNORECASE)
 _AGENT_NEEDLES = ("error while pulling", "error pulling image", "cannotpullcontainer", "failed to pull image",
                   "pull access denied", "failed to resolve ref", "manifest unknown")
 
 
-_MASKED_REF = re.compile(r"^[xX*#.]+$|^[xX*]{4,}[\w.-]*$")
+_MASKED_REF = lazy_re(r"^[xX*#.]+$|^[xX*]{4,}[\w.-]*$")
 
 
 def _image(text: str) -> str | None:
@@ -71,7 +72,7 @@ def _image(text: str) -> str | None:
     return None
 
 
-_REPOSITORY_MISSING = re.compile(r"repository \S+ not found|RepositoryNotFoundException|name unknown: The repository",
+_REPOSITORY_MISSING = lazy_re(r"repository \S+ not found|RepositoryNotFoundException|name unknown: The repository",
                                  re.IGNORECASE)
 
 
@@ -86,7 +87,7 @@ def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
 # Why the pull failed, first row that matches (the registries' wordings, most specific first).
 _CAUSES = (
     # Docker Hub's answer for a private or misspelled repository: "pull access denied ... does not exist"
-    Cause("access-denied", re.compile(r"(?=.*pull access denied)(?=.*does not exist)", re.IGNORECASE | re.DOTALL)),
+    Cause("access-denied", lazy_re(r"(?=.*pull access denied)(?=.*does not exist)", re.IGNORECASE | re.DOTALL)),
     Cause("platform", words("no matching manifest", "does not contain descriptor matching platform",
                             "descriptor for platform", "image platform", "not match the detected host platform",
                             "unsupported platform", "is incompatible with a", "image operating system"), _architecture),
@@ -102,7 +103,7 @@ _CAUSES = (
 
 
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry.hub.docker.com")
-_ECR_HOST = re.compile(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
+_ECR_HOST = lazy_re(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
 
 
 def _registry_host(image: str, reason: str) -> str | None:
@@ -120,12 +121,12 @@ def _registry_host(image: str, reason: str) -> str | None:
     return "docker.io" if any(h in reason for h in _DOCKER_HUB) else None
 
 
-_WANTED = re.compile(r"(?:matching platform|manifest for|descriptor for platform)\s*'?\"?(?P<os>linux|windows)/"
+_WANTED = lazy_re(r"(?:matching platform|manifest for|descriptor for platform)\s*'?\"?(?P<os>linux|windows)/"
                      r"(?P<arch>[\w]+)", re.IGNORECASE)
-_IMAGE_OS = re.compile(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
+_IMAGE_OS = lazy_re(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
 
 
-_WINDOWS_VERSIONS = re.compile(r"Windows version (?P<image>10\.0\.\d+)-based image is incompatible with a "
+_WINDOWS_VERSIONS = lazy_re(r"Windows version (?P<image>10\.0\.\d+)-based image is incompatible with a "
                                r"(?P<host>10\.0\.\d+) host", re.IGNORECASE)
 _WINDOWS_BUILDS = {"17763": "Windows Server 2019, build 10.0.17763", "20348": "Windows Server 2022, build 10.0.20348",
                    "26100": "Windows Server 2025, build 10.0.26100", "14393": "Windows Server 2016, build 10.0.14393"}

@@ -32,23 +32,24 @@ from shared.patterns.base import (
     reason_proof,
     words,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"failed to initiali[sz]e logging driver|failed to validate logger args|log group does not exist"
     r"|failed to create cloudwatch log (?:stream|group)|unable to create (?:log stream|firelens)"
     r"|firelens.{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
     r"|awslogs.{0,40}(?:failed|error)",
     re.IGNORECASE,
 )
-_FIRELENS = re.compile(r"firelens", re.IGNORECASE)
+_FIRELENS = lazy_re(r"firelens", re.IGNORECASE)
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs")
 _GROUPS = (
-    re.compile(r"arn:aws[\w-]*:logs:[\w-]*:\d*:log-group:([^:\s,'\"]+)"),
-    re.compile(r"awslogs-group[\s:='\"]+([\w/.#-]{2,})", re.IGNORECASE),
-    re.compile(r"log[- ]group(?: name)?[\s:'\"]+(/[\w/.#-]+)", re.IGNORECASE),
-    re.compile(r"log[- ]group (?:named |called )?['\"]([\w/.#-]+)['\"]", re.IGNORECASE),
+    lazy_re(r"arn:aws[\w-]*:logs:[\w-]*:\d*:log-group:([^:\s,'\"]+)"),
+    lazy_re(r"awslogs-group[\s:='\"]+([\w/.#-]{2,})", re.IGNORECASE),
+    lazy_re(r"log[- ]group(?: name)?[\s:'\"]+(/[\w/.#-]+)", re.IGNORECASE),
+    lazy_re(r"log[- ]group (?:named |called )?['\"]([\w/.#-]+)['\"]", re.IGNORECASE),
 )
-_ACTION = re.compile(r"not authorized to perform: (logs:\w+)")
+_ACTION = lazy_re(r"not authorized to perform: (logs:\w+)")
 
 
 # Why the driver failed, first row that matches: a log group that does not exist, denied, the network path.
@@ -60,7 +61,7 @@ _CAUSES = (
 
 
 # The principal a denial names (`User: arn:aws:sts::123456789012:assumed-role/<role>/<session>`), maybe cut short.
-_PRINCIPAL = re.compile(r"arn:aws[\w-]*:(?:sts|iam)::(?P<account>\d{12}):(?:assumed-)?role/(?:[\w+=,.@-]+/)*?"
+_PRINCIPAL = lazy_re(r"arn:aws[\w-]*:(?:sts|iam)::(?P<account>\d{12}):(?:assumed-)?role/(?:[\w+=,.@-]+/)*?"
                         r"(?P<role>[\w+=,.@-]+)(?=/|\s|$|[\"'])")
 # The call the driver names when the error gives no `not authorized to perform: logs:...`.
 _DRIVER_CALLS = (("log group", "logs:CreateLogGroup"), ("log stream", "logs:CreateLogStream"),

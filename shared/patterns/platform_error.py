@@ -35,8 +35,9 @@ from shared.patterns.base import (
     log_proof,
     reason_proof,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"\b(InternalError|ContainerRuntimeError|ContainerRuntimeTimeoutError|DockerTimeoutError"
     r"|CannotStopContainerError|CannotInspectContainerError|CannotCreateContainerError"
     r"|CannotStartContainerError(?=: API error \(5\d\d\))|TaskFailedToStart(?=: InternalError)|AgentError)\b"
@@ -46,7 +47,7 @@ _SIGNAL = re.compile(
 )
 # awsvpc on EC2: the agent's pause container (it holds the task's network namespace) could not be made,
 # e.g. a custom AMI that runs the agent without ecs-init, which loads the amazon/amazon-ecs-pause image.
-_PAUSE = re.compile(r"(?:error|failed) (?:creating|starting|pulling|to create|to start) (?:the )?container "
+_PAUSE = lazy_re(r"(?:error|failed) (?:creating|starting|pulling|to create|to start) (?:the )?container "
                     r"\[?~internal~ecs~pause\]?|No such image: amazon/amazon-ecs-pause", re.IGNORECASE)
 
 
@@ -58,11 +59,11 @@ def _code(value: str) -> Extract:
 # (InternalError, CannotStopContainerError ...), the instance gone, the agent naming its error, the agent
 # in the task's error, else the agent disconnected or the instance deregistered.
 _CODES = (
-    Cause(None, re.compile(r"^\w+$"), lambda text, m, ev: {"error_code": text}),
-    Cause(None, re.compile(r"^Host EC2 \(instance"), _code("HostEC2Terminated")),
-    Cause(None, re.compile(r"^([A-Z]\w*Error): Agent could not"), lambda text, m, ev: {"error_code": m.group(1)}),
-    Cause(None, re.compile(r"AGENT"), _code("AGENT")),
-    Cause(None, re.compile(r""), _code("AgentDisconnected")),
+    Cause(None, lazy_re(r"^\w+$"), lambda text, m, ev: {"error_code": text}),
+    Cause(None, lazy_re(r"^Host EC2 \(instance"), _code("HostEC2Terminated")),
+    Cause(None, lazy_re(r"^([A-Z]\w*Error): Agent could not"), lambda text, m, ev: {"error_code": m.group(1)}),
+    Cause(None, lazy_re(r"AGENT"), _code("AGENT")),
+    Cause(None, lazy_re(r""), _code("AgentDisconnected")),
 )
 _RUNTIME_CODES = frozenset({"DockerTimeoutError", "CannotStopContainerError", "CannotInspectContainerError",
                             "ContainerRuntimeTimeoutError", "ContainerRuntimeError"})

@@ -29,22 +29,23 @@ from shared.patterns.base import (
     find_in_reasons,
     words,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"unable to pull secrets or registry auth|unable to retrieve secrets? from (?:asm|ssm)"
     r"|failed to fetch secret|execution resource retrieval failed|unable to retrieve ecr registry auth"
     r"|failed to (?:download|retrieve) env(?:ironment)? files?|unable to get secret|fetching secret data",
     re.IGNORECASE,
 )
-_SECRET_ARN = re.compile(
+_SECRET_ARN = lazy_re(
     r"arn:aws[\w-]*:(?:secretsmanager|ssm):(?:[\w-]*|" + PLACEHOLDER + r"):(?:[\d*Xx]*|" + PLACEHOLDER + r"):"
     r"(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
-_CUT_ARN = re.compile(r"(arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]+:\d{12})(?::[^\s,;'\")]*)?(?:\.{3}|…)")
-_S3_ARN = re.compile(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
-_SSM_NAMES = re.compile(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
-_PRINCIPAL = re.compile(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):[^\s]+) is not authorized")
-_ACTION = re.compile(r"not authorized to perform: ([\w-]+:\w+)")
+_CUT_ARN = lazy_re(r"(arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]+:\d{12})(?::[^\s,;'\")]*)?(?:\.{3}|…)")
+_S3_ARN = lazy_re(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
+_SSM_NAMES = lazy_re(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
+_PRINCIPAL = lazy_re(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):[^\s]+) is not authorized")
+_ACTION = lazy_re(r"not authorized to perform: ([\w-]+:\w+)")
 _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "send request failed",
             "dial tcp", "no such host", "requestcanceled", "connection reset", "tls handshake timeout")
 
@@ -52,7 +53,7 @@ _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "se
 # Why the read failed, first row that matches: denied (IAM or the KMS key), the network path, a missing
 # secret, parameter or JSON key.
 _CAUSES = (
-    Cause("access-denied", re.compile(r"accessdenied|not authorized|access denied|(?=.*kms)(?=.*denied)",
+    Cause("access-denied", lazy_re(r"accessdenied|not authorized|access denied|(?=.*kms)(?=.*denied)",
                                       re.IGNORECASE | re.DOTALL)),
     Cause("network", words(*_NETWORK)),
     Cause("not-found", words("resourcenotfound", "can't find the specified secret", "parameternotfound",
@@ -61,10 +62,10 @@ _CAUSES = (
 )
 
 
-_KMS_DENIED = re.compile(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
+_KMS_DENIED = lazy_re(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
                          r"|(?:denied|not authorized|not allowed).{0,80}\bkms\b|KMS\.\w*(?:AccessDenied|Disabled|"
                          r"InvalidState)|KMSAccessDenied|Service: AWSKMS|ciphertext refers to a customer master key", re.IGNORECASE)
-_KMS_KEY = re.compile(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
+_KMS_KEY = lazy_re(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
 
 
 def _kms_denied(m: Match, f: Mapping[str, Any]) -> bool:
@@ -96,7 +97,7 @@ def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> li
     return steps
 
 
-_NOT_JSON = re.compile(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
+_NOT_JSON = lazy_re(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking for beginning of (?:object key string|value)|"
                        r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
 
 

@@ -26,30 +26,31 @@ from shared.patterns.base import (
     find_in_reasons,
     words,
 )
+from shared.scan import lazy_re
 
-_SIGNAL = re.compile(
+_SIGNAL = lazy_re(
     r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
     r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\."
     r"|rootfs_linux\.go:\d+: mounting",
     re.IGNORECASE,
 )
-_FS = re.compile(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
-_AP = re.compile(r"\bfsap-[0-9a-f]{8,17}\b")
+_FS = lazy_re(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
+_AP = lazy_re(r"\bfsap-[0-9a-f]{8,17}\b")
 _VOLUMES = (
-    re.compile(r"mount source path '([^']+)'"),
-    re.compile(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
-    re.compile(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
+    lazy_re(r"mount source path '([^']+)'"),
+    lazy_re(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
+    lazy_re(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
     # runc: mounting \"/opt/conf/app\" to rootfs \"/var/lib/docker/...\" (quotes escaped once or more)
-    re.compile(r"rootfs_linux\.go:\d+: mounting \\*\"?(/[^\s\"\\]+)\\*\"? to rootfs"),
-    re.compile(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
-    re.compile(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
+    lazy_re(r"rootfs_linux\.go:\d+: mounting \\*\"?(/[^\s\"\\]+)\\*\"? to rootfs"),
+    lazy_re(r"volume\s+['\"]([\w/.-]{2,})['\"]", re.IGNORECASE),
+    lazy_re(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
 )
 _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin",
                "on", "in", "to", "at", "of", "from"}
 # "unable to copy contents to volume on host": the runtime copies the IMAGE's `VOLUME` directories into a fresh
 # volume; a failure there is the image store, not a task volume or file system.
-_IMAGE_VOLUME_COPY = re.compile(r"copy contents to volume", re.IGNORECASE)
+_IMAGE_VOLUME_COPY = lazy_re(r"copy contents to volume", re.IGNORECASE)
 
 
 # Why the mount failed, first row that matches: denied (or a read-only file system), a file system EFS
@@ -67,7 +68,7 @@ _CAUSES = (
 
 # "mounting fs-0124b682.efs.us-east-1.amazonaws.com:/var/jenkins_home failed, reason given by server: No such
 # file or directory": the file system answered, so it exists; the directory it was asked for does not.
-_SERVER_NO_DIR = re.compile(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*)\s.*?"
+_SERVER_NO_DIR = lazy_re(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*)\s.*?"
                             r"(?:reason given by server|server).{0,20}no such file or directory", re.IGNORECASE | re.DOTALL)
 
 
@@ -127,7 +128,7 @@ class VolumeMountFailedFacts(Facts):
 
 
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
-_DRIVER = re.compile(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
+_DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
 
 
 class VolumeMountFailed(ReasonPattern):
