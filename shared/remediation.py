@@ -839,6 +839,17 @@ def _command_end(text: str, start: int) -> int:
     return i
 
 
+def _quote_open(text: str) -> bool:
+    """Whether `text` ends inside a single- or double-quoted shell word."""
+    quote = ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+    return bool(quote)
+
+
 def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
     """Every `aws <service> <operation>` in a step's code that names no `--region` gets the task's region, when
     known: a command run from a shell whose default region differs must still find the task's resources."""
@@ -852,6 +863,8 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
             if m.start() < pos or m.group("svc") in _NO_REGION or m.group("op").startswith("-"):
                 continue
             end = _command_end(span, m.end())
+            if _quote_open(span[m.end() : end]):
+                continue  # the span ends inside a quoted value (a name with a backtick cut it): leave it be
             if "--region" not in span[m.end() : end]:
                 # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
                 cut = len(span[:end].rstrip())

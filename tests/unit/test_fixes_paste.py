@@ -219,5 +219,8 @@ def test_every_regional_aws_command_names_the_region_the_finding_knows(monkeypat
     assert "--output json --region us-east-1 > t.json" in got[0]
     assert got[1].count("--region") == 1 and "eu-west-1" in got[1]
     assert "--region" not in got[2]
+    # A name holding a backtick ends the inline span inside its quotes: the region is not put inside the value
+    hostile = "`aws ecs update-service --cluster 'prodZq1``` closed' --service s`"
+    assert "'prodZq1 --region" not in remedy.with_region(ev, [hostile])[0]
     monkeypatch.setattr(remedy, "region", lambda _ev: None)
     assert remedy.with_region(ev, [block]) == [block]
