@@ -474,6 +474,52 @@ def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     return mib
 
 
+# Images and log marks of containers that read what only a running ECS task has: the task metadata
+# endpoint (telegraf's ECS input, monitoring agents), App Mesh / Service Connect configuration (Envoy), the
+# log router's FireLens configuration. `docker run` on a laptop cannot give them, so it cannot reproduce.
+_TASK_BOUND_IMAGE = re.compile(r"(?i)(?:^|/)(?:aws-appmesh-envoy|appmesh|envoy|telegraf|datadog/agent|"
+                               r"aws-otel-collector|cloudwatch-agent|aws-for-fluent-bit|fluent-bit|xray|"
+                               r"aws-xray-daemon|newrelic/nri-ecs|nri-ecs|ecs-agent)$")
+_TASK_BOUND_LOG = re.compile(r"(?i)ECS_CONTAINER_METADATA_URI|169\.254\.170\.2|\binputs\.ecs\b|"
+                             r"APPMESH_RESOURCE_ARN|APPMESH_VIRTUAL_NODE|ECS_SERVICE_CONNECT|task metadata endpoint")
+# A start-up failure happens within minutes of the start; past this the task ran and then failed.
+RAN_A_WHILE_S = 600
+
+
+def ran_for(ev: Evidence) -> float | None:
+    """Seconds the task ran between its start and its stop, when the event gives both."""
+    d = ev.detail
+    end = d.stopping_at or d.execution_stopped_at or d.stopped_at
+    if d.started_at is None or end is None:
+        return None
+    return (end - d.started_at).total_seconds()
+
+
+def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False) -> str | None:
+    """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
+    the failure came after the task had run a while (not at start-up), or the container needs what only a
+    running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
+    the evidence already shows the failure is one of start-up, whatever the task's run time."""
+    secs = ran_for(ev)
+    if not at_start and secs is not None and secs > RAN_A_WHILE_S:
+        return f"the task ran {int(secs // 60)} minutes before it failed"
+    name = container_name(ev, container)
+    cdef = ev.container_definition(name)
+    names = set(cdef.env_names | cdef.secret_names) if cdef else set()
+    if any(n.startswith(("APPMESH_", "ECS_SERVICE_CONNECT")) for n in names):
+        return "it needs the task's App Mesh / Service Connect configuration"
+    img = image(ev, name) or ""
+    repo = img.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    if repo and _TASK_BOUND_IMAGE.search(repo):
+        return f"{img} reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
+    if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
+        return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    return None
+
+
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
                limits: bool = True, detach: str | None = None) -> str:

@@ -115,10 +115,25 @@ class ContainerHealthCheckFailed(Pattern):
             # CMD-SHELL ["CMD-SHELL", "curl -f ..."] and CMD ["CMD", "curl", "-f", ...] alike: the words after the first
             read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
             run = 'docker exec health-test sh -c "$check"'
-        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: ```\n{read}{start}\n"
-                     f"sleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0 once the app "
-                     "has started (wait its start-up time)"
-                     + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
+        # A missing check tool fails from the first check: the run time does not say the check once passed.
+        settled = bool(f.get("missing_command"))
+        blocked = remedy.local_repro_blocked(ev, name, at_start=settled)
+        late = not settled and (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S
+        if blocked:
+            tail = remedy.logs_tail(ev, name)
+            steps.append(f"A local run cannot show this ({blocked}): read {container}'s own log for the minutes "
+                         "before it turned UNHEALTHY" + (f" (`{tail}`)" if tail else "")
+                         + " and compare it with what the check asks"
+                         + (f" (`{cmd}`)" if cmd else "")
+                         + (": a check that passed for a while and then failed points to the process hanging or "
+                            "answering slower than the check's `timeout` under load, not to a missing tool or a short "
+                            "start period" if late else "")
+                         + f".{why}")
+        else:
+            steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: "
+                         f"```\n{read}{start}\nsleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must "
+                         "exit 0 once the app has started (wait its start-up time)"
+                         + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
         # Containers that never started because they wait on this one being HEALTHY (dependsOn).
         waiting = [c.name for c in ev.detail.containers
                    if c.name and c.name != name and c.exit_code is None and not c.reason
@@ -132,7 +147,7 @@ class ContainerHealthCheckFailed(Pattern):
                             "(check its dependsOn) never starts")
                          + f", so fixing {container}'s check also starts {'them' if several else 'it'}; the fault is "
                          f"not in {'their' if several else 'its'} own code.")
-        if not f.get("missing_command"):
+        if not f.get("missing_command") and not late:  # a check that passed for a while had its tool
             port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
             bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
                     if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
@@ -143,8 +158,9 @@ class ContainerHealthCheckFailed(Pattern):
                          + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
                          f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
                          "in a build stage.")
-        steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
-                     "only when healthy (`curl -f`, not plain curl).")
+        if not settled and not late:  # start-up time helps only a check failing during start-up
+            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
+                         "only when healthy (`curl -f`, not plain curl).")
         return Explanation(
             title=f"Container health check failed: {container}",
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"

@@ -315,9 +315,10 @@ class MissingEnvVar(Pattern):
                          f"execution role read {'it' if one else 'them'}: ```{json.dumps(grant)}```"
                          f"{why if not present and not plain else ''}")
         steps.append(f"Register the new task definition revision and roll it out: {remedy.roll_out(ev)}.")
-        steps.append("Reproduce and verify locally: with the variable"
-                     f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
-                     f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
+        if not remedy.local_repro_blocked(ev, f.get('container')):
+            steps.append("Reproduce and verify locally: with the variable"
+                         f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
+                         f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
         many = len(names) > 1
         return Explanation(
             title=f"Missing environment variable{'s' if many else ''} {', '.join(names)}",

@@ -281,9 +281,12 @@ class OutOfMemory(Pattern):
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "
                          f"memory (now {limit or 'unknown'}).{why}")
-        steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
-                     f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
-                     "(Container Insights) " + ("before it exited." if own_cap else "before the kill."))
+        chart = ("chart MemoryUtilized (Container Insights) " + ("before it exited." if own_cap else "before the kill."))
+        if remedy.local_repro_blocked(ev, f.get('container')):
+            steps.append("In AWS, " + chart)
+        else:
+            steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
+                         f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, " + chart)
         return Explanation(
             # A runtime's own pool (JVM, V8) is not the container limit: the title names the pool then.
             title=f"Out of memory: {container}" + (f" ({kind})" if (jvm_own or v8_own) and kind else

@@ -501,3 +501,40 @@ def test_a_task_without_its_own_interface_opens_the_instances_security_group_not
                   containers=_app(1), launchType="EC2", attachments=[])
     assert private.pattern == "network-egress-blocked"
     assert "from the container instances' security group" in _fix(private), _fix(private)
+
+
+# --- Local reproductions only where a laptop can reproduce the failure ---------------------------------------
+
+_T0 = "2024-05-01T10:00:00Z"
+
+
+def test_a_crash_after_hours_of_running_gets_no_local_docker_run():
+    line = "TypeError: Cannot read properties of undefined (reading 'id')"
+    late = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert late.pattern == "app-crash" and "docker run" not in _fix(late)
+    # Near miss: the same crash a few seconds after start-up is reproduced with the task's image and command.
+    early = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(early)
+
+
+def test_an_image_that_needs_the_task_metadata_endpoint_is_not_run_locally():
+    ev = evidence(["panic: runtime error: invalid memory address or nil pointer dereference"],
+                  containers=[{"name": "telegraf", "exitCode": 2, "image": "telegraf:1.30"}],
+                  startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert remedy.local_repro_blocked(ev, "telegraf")
+    # Near miss: an application image of the same name shape, started and failed at once, can be run locally.
+    near = evidence(["panic: boom"], containers=[{"name": "api", "exitCode": 2, "image": "acme/telegraf-exporter:1"}],
+                    startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert remedy.local_repro_blocked(near, "api") is None
+
+
+def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice():
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/worker:2"}]
+    late = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert late.pattern == "container-health-check-failed"
+    assert "startPeriod" not in _fix(late) and "docker run" not in _fix(late) and "passed for a while" in _fix(late)
+    # Near miss: a check that failed within the first minute keeps the local check and the start-up advice.
+    early = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:01:00Z")
+    assert "startPeriod" in _fix(early) and "docker exec health-test" in _fix(early)
