@@ -482,6 +482,11 @@ _TASK_BOUND_IMAGE = re.compile(r"(?i)(?:^|/)(?:aws-appmesh-envoy|appmesh|envoy|t
                                r"aws-xray-daemon|newrelic/nri-ecs|nri-ecs|ecs-agent)$")
 _TASK_BOUND_LOG = re.compile(r"(?i)ECS_CONTAINER_METADATA_URI|169\.254\.170\.2|\binputs\.ecs\b|"
                              r"APPMESH_RESOURCE_ARN|APPMESH_VIRTUAL_NODE|ECS_SERVICE_CONNECT|task metadata endpoint")
+# Names and log marks of a backing service the app must reach before it serves: a local run has none of them.
+_BACKING_NAME = re.compile(r"(?i)(?:^|_)(?:DB|DATABASE|DATASOURCE|JDBC|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|"
+                           r"REDIS|MEMCACHED?|ELASTICSEARCH|OPENSEARCH|KAFKA|AMQP|RABBITMQ|CASSANDRA)(?:_|$)")
+_BACKING_LOG = re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|"
+                          r"connected to (?:the )?(?:database|postgres|mysql|redis|mongo))\b")
 # A start-up failure happens within minutes of the start; past this the task ran and then failed.
 RAN_A_WHILE_S = 600
 
@@ -495,11 +500,14 @@ def ran_for(ev: Evidence) -> float | None:
     return (end - d.started_at).total_seconds()
 
 
-def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False) -> str | None:
+def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
+                        serving: bool = False) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
     the failure came after the task had run a while (not at start-up), or the container needs what only a
     running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
-    the evidence already shows the failure is one of start-up, whatever the task's run time."""
+    the evidence already shows the failure is one of start-up, whatever the task's run time. `serving`: the
+    repro needs the app up and answering (a health check), so a database or other service it must reach first
+    (named in its environment or secrets, or seen in its log) is missing locally too."""
     secs = ran_for(ev)
     if not at_start and secs is not None and secs > RAN_A_WHILE_S:
         return f"the task ran {int(secs // 60)} minutes before it failed"
@@ -517,6 +525,12 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
     if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
         return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    if serving:
+        backing = sorted(n for n in names if _BACKING_NAME.search(n))
+        if backing:
+            return f"the app needs the services its {', '.join(backing[:3])} point{'s' if len(backing) == 1 else ''} to"
+        if any(_BACKING_LOG.search(t) for t in texts[-400:]):
+            return "the app reaches its database before it serves, which a laptop does not have"
     return None
 
 

@@ -436,7 +436,7 @@ class HealthCheckFailed(Pattern):
         mismatch = ""
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
-        if cause != "no-requests-seen" and not remedy.local_repro_blocked(ev, m.container):
+        if cause != "no-requests-seen" and not remedy.local_repro_blocked(ev, m.container, serving=True):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         if cause in (None, "timeout", "server-error") and svc:

@@ -538,3 +538,26 @@ def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice(
     # Near miss: a check that failed within the first minute keeps the local check and the start-up advice.
     early = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:01:00Z")
     assert "startPeriod" in _fix(early) and "docker exec health-test" in _fix(early)
+
+
+def test_a_logged_start_up_longer_than_the_start_period_is_the_first_step():
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/ledger:4"}]
+    slow = run(["Started LedgerApplication in 104.87 seconds (process running for 106.2)"], stoppedReason=reason,
+               containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert "104.87 s to start" in slow.remediation[0] and "startPeriod` to 135 s" in slow.remediation[0]
+    assert "docker exec health-test" not in _fix(slow) and "tool must exist" not in _fix(slow)
+    # Near miss: a quick start (12 s) says nothing about the start period; the local check stays.
+    quick = run(["Started LedgerApplication in 12.3 seconds"], stoppedReason=reason, containers=cont,
+                startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert "to start (its log" not in _fix(quick) and "docker exec health-test" in _fix(quick)
+
+
+def test_a_health_check_repro_needs_the_database_the_app_reaches_first():
+    ev = evidence(["Flyway Community Edition 9.22 by Redgate", "Migrating schema \"public\" to version 42"],
+                  containers=[{"name": "app", "exitCode": 143, "image": "acme/api:1"}],
+                  startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert remedy.local_repro_blocked(ev, "app", serving=True)
+    # Near miss: a crash that needs no serving app is still reproduced from the image alone.
+    assert remedy.local_repro_blocked(ev, "app") is None
