@@ -534,6 +534,39 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     return None
 
 
+# A log line that names an error with its message: an exception class and its text, or a panic.
+_NAMED_ERROR = re.compile(r"(?:\b(?:[A-Za-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error)\b:?\s+\S.{7,}|"
+                          r"\bpanic: .{8,}|\bNo service for type '[^']+' has been registered|"
+                          r"\bNo qualifying bean of type '[^']+')")
+# Pastes from a console or a table: not a line the app wrote, never quoted as "the error".
+_GARBLED = re.compile(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
+_DI_MISSING = re.compile(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
+
+
+def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] | None:
+    """The first log line of `container` (any, when None) naming an error with its message, as (index, the
+    error from its class or `panic:` on); console or table pastes are skipped."""
+    for i, (c, t) in enumerate(zip(ev.logs.containers, ev.logs.texts, strict=False)):
+        if container and c not in (container, None):
+            continue
+        if _GARBLED.search(t):
+            continue
+        hit = _NAMED_ERROR.search(t)
+        if hit:
+            return i, hit.group(0).strip()[:300]
+    return None
+
+
+def error_action(error: str) -> str:
+    """What the named error itself asks for, when its text says it (a dependency-injection registration)."""
+    di = _DI_MISSING.search(error)
+    if di:
+        name = di.group(1) or di.group(2)
+        return (f"register `{name}` with the dependency-injection container (ASP.NET Core "
+                "`builder.Services.Add...`, Spring a `@Bean`/`@Component`) where the app configures its services")
+    return "fix that error in the code or configuration it names"
+
+
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
                limits: bool = True, detach: str | None = None) -> str:

@@ -561,3 +561,29 @@ def test_a_health_check_repro_needs_the_database_the_app_reaches_first():
     assert remedy.local_repro_blocked(ev, "app", serving=True)
     # Near miss: a crash that needs no serving app is still reproduced from the image alone.
     assert remedy.local_repro_blocked(ev, "app") is None
+
+
+_TG = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web-tg/0123456789abcdef"
+
+
+def _elb(logs: list[str], **extra):
+    return run(logs, stopCode="ServiceSchedulerInitiated", containers=_app(137), group="service:web",
+               stoppedReason=f"Task failed ELB health checks in (target-group {_TG})", **extra)
+
+
+def test_a_health_route_that_names_its_exception_is_fixed_at_that_exception():
+    error = ("System.InvalidOperationException: No service for type 'Shop.Api.IClock' has been registered.")
+    got = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0', error])
+    assert got.facts.get("cause") == "server-error", got.facts
+    assert "register `Shop.Api.IClock`" in got.remediation[0] and "grace period" not in _fix(got)
+    # Near miss: 500s with no named error keep the read-the-log step and the grace period for slow starters.
+    near = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0'])
+    assert "read the errors logged" in near.remediation[0] and "grace period" in _fix(near)
+
+
+def test_checks_that_time_out_after_hours_of_serving_get_no_start_up_advice():
+    line = '10.0.1.9 - - "GET /health HTTP/1.1" 200 2'
+    late = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert "grace period" not in _fix(late) and "healthCheckGracePeriodSeconds" not in _fix(late)
+    early = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T10:03:00Z")
+    assert "grace period" in _fix(early)
