@@ -535,22 +535,41 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
-_NAMED_ERROR = re.compile(r"(?:\b(?:[A-Za-z_][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error)\b:?\s+\S.{7,}|"
-                          r"\bpanic: .{8,}|\bNo service for type '[^']+' has been registered|"
+_NAMED_ERROR = re.compile(r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
+                          r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been registered|"
                           r"\bNo qualifying bean of type '[^']+')")
 # Pastes from a console or a table: not a line the app wrote, never quoted as "the error".
 _GARBLED = re.compile(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
 _DI_MISSING = re.compile(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
 
 
+_PASTE_AGE = re.compile(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
+
+
+def garbled(text: str) -> bool:
+    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it."""
+    return bool(_GARBLED.search(text))
+
+
+def unpaste(text: str) -> str:
+    """The app's own text from a console/table paste line: without the "N minutes ago" column and the
+    container column, the widest tab-separated field."""
+    t = _PASTE_AGE.sub("", text)
+    if "\t" in t:
+        t = max(t.split("\t"), key=len)
+    elif " | " in t:
+        t = max(t.split(" | "), key=len)
+    return t.strip()
+
+
 def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] | None:
     """The first log line of `container` (any, when None) naming an error with its message, as (index, the
-    error from its class or `panic:` on); console or table pastes are skipped."""
+    error from its class or `panic:` on); a console or table paste is read without its extra columns."""
     for i, (c, t) in enumerate(zip(ev.logs.containers, ev.logs.texts, strict=False)):
         if container and c not in (container, None):
             continue
-        if _GARBLED.search(t):
-            continue
+        if garbled(t):
+            t = unpaste(t)
         hit = _NAMED_ERROR.search(t)
         if hit:
             return i, hit.group(0).strip()[:300]

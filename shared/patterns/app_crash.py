@@ -325,6 +325,12 @@ class AppCrash(Pattern):
         f = m.facts
         container = f.get("container") or "the container"
         exc = f.get("exception", "an error")
+        cite = remedy.cite(m)
+        if remedy.garbled(exc):  # a console/table paste: quote the error the app wrote, not the paste's columns
+            named = remedy.named_error(ev, f.get("container"))
+            exc = named[1] if named else remedy.unpaste(exc)
+            if named:
+                cite = remedy.because(log_proof(ev, named[0]).source, exc)
         lang = f.get("language")
         code = f.get("exit_code")
         name = remedy.container_name(ev, f.get("container"))
@@ -360,7 +366,7 @@ class AppCrash(Pattern):
                 # Promise the whole trace only when frames were found.
                 trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
-                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{remedy.cite(m)}")
+                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "

@@ -444,7 +444,7 @@ class HealthCheckFailed(Pattern):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
                          + _sg_timeout(ev, port))
-        if steps:
+        if steps and "(Why: " not in steps[0]:  # a step citing its own line keeps that one
             steps[0] += why
         mismatch = ""
         if len(rows) > 1:

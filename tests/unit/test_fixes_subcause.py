@@ -587,3 +587,18 @@ def test_checks_that_time_out_after_hours_of_serving_get_no_start_up_advice():
     assert "grace period" not in _fix(late) and "healthCheckGracePeriodSeconds" not in _fix(late)
     early = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T10:03:00Z")
     assert "grace period" in _fix(early)
+
+
+def test_a_console_paste_is_never_quoted_as_the_error():
+    paste = ["20 minutes ago\t2024-06-03T20:03:15Z E! FATAL: [inputs.disk] panicked: runtime error: index out of range [3]\tagent",
+             "20 minutes ago\tpanic({0x70a8180?, 0xdc68f90?})\tagent",
+             "20 minutes ago\tgoroutine 39 [running]:\tagent"]
+    ev = evidence(paste, containers=_app(2))
+    assert remedy.named_error(ev) == (0, "[inputs.disk] panicked: runtime error: index out of range [3]")
+    assert remedy.garbled(paste[1]) and remedy.unpaste(paste[1]) == "panic({0x70a8180?, 0xdc68f90?})"
+    got = run(paste, containers=_app(2))
+    assert "minutes ago" not in got.remediation[0] and "\t" not in got.remediation[0]
+    # Near miss: a line as the app wrote it is quoted as it is.
+    clean = evidence(["panic: runtime error: index out of range [3] with length 3"], containers=_app(2))
+    assert remedy.named_error(clean) == (0, "panic: runtime error: index out of range [3] with length 3")
+    assert not remedy.garbled("panic: runtime error: index out of range [3] with length 3")
