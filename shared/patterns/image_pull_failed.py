@@ -333,6 +333,24 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"`{image}` is private or misspelled: fix the name, or add `repositoryCredentials` "
                              "(a Secrets Manager secret with username/password) to the container definition and "
                              "allow the execution role to read it.")
+        elif cause == "rate-limited" and (host := _registry_host(task_image or "", m.proofs[0].text if m.proofs else "")) \
+                and host != "docker.io" and ".dkr.ecr." not in host:
+            # Another registry's throttling: Docker Hub's pull-through rule and its credentials do not apply.
+            where = ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
+            if host == "public.ecr.aws":
+                path = (task_image or "").split("/", 1)[1] if "/" in (task_image or "") else "<repository>"
+                cached = (f"{remedy.account(ev) or remedy.ACCOUNT_UNKNOWN}.dkr.ecr.{region}.amazonaws.com/"
+                          f"ecr-public/{path}")
+                steps.append(f"ECR Public (public.ecr.aws) throttles unauthenticated pulls per source IP, and every "
+                             f"task behind the same NAT gateway shares it (here `{task_image}`): cache it in your "
+                             "private ECR with a pull-through cache rule whose upstream is ECR Public, `aws ecr "
+                             "create-pull-through-cache-rule --ecr-repository-prefix ecr-public --upstream-registry-url "
+                             f"public.ecr.aws --region {region}`, and point {where} at `{cached}` (the execution "
+                             "role needs ecr:BatchImportUpstreamImage and ecr:CreateRepository for the first pull).")
+            else:
+                steps.append(f"{host} rate-limits pulls (here of `{task_image}`): copy the image into a private ECR "
+                             f"repository and point {where} at it, or authenticate to {host} with "
+                             "`repositoryCredentials`.")
         elif cause == "rate-limited":
             steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
                          "ECR pull-through cache rule for docker.io, then point "

@@ -602,3 +602,32 @@ def test_a_console_paste_is_never_quoted_as_the_error():
     clean = evidence(["panic: runtime error: index out of range [3] with length 3"], containers=_app(2))
     assert remedy.named_error(clean) == (0, "panic: runtime error: index out of range [3] with length 3")
     assert not remedy.garbled("panic: runtime error: index out of range [3] with length 3")
+
+
+def test_a_secret_without_the_json_key_is_not_a_missing_secret():
+    base = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+            "unable to retrieve secret from asm: service call has been retried 1 time(s): ")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=base + "retrieved secret from Secrets Manager did not "
+              "contain json key STRIPE_KEY")
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "no key `STRIPE_KEY`" in got.remediation[0] and "exists in" not in _fix(got)
+    for cmd in steps.commands(got.remediation[0]):
+        shlex.split(cmd)
+    # Near miss: a secret that is really missing keeps the exists-and-spelled check.
+    near = run(stopCode="TaskFailedToStart", stoppedReason=base + "ResourceNotFoundException: Secrets Manager can't "
+               "find the specified secret.")
+    assert "exists in" in near.remediation[0] and "no key" not in _fix(near)
+
+
+def test_ecr_public_throttling_is_not_docker_hubs():
+    reason = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+              "public.ecr.aws/docker/library/redis:7: unexpected status from HEAD request: 429 Too Many Requests")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "redis", "image": "public.ecr.aws/docker/library/redis:7", "reason": reason}])
+    assert got.pattern == "image-pull-failed"
+    assert "upstream-registry-url public.ecr.aws" in got.remediation[0] and "Docker Hub" not in got.remediation[0]
+    # Near miss: a Docker Hub image keeps the Docker Hub advice.
+    hub = reason.replace("public.ecr.aws/docker/library/redis:7", "docker.io/library/redis:7")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=hub,
+               containers=[{"name": "redis", "image": "redis:7", "reason": hub}])
+    assert "Docker Hub" in near.remediation[0]
