@@ -631,3 +631,29 @@ def test_ecr_public_throttling_is_not_docker_hubs():
     near = run(stopCode="TaskFailedToStart", stoppedReason=hub,
                containers=[{"name": "redis", "image": "redis:7", "reason": hub}])
     assert "Docker Hub" in near.remediation[0]
+
+
+def test_a_refused_local_log_collector_is_not_cloudwatch_reachability():
+    reason = ("CannotStartContainerError: API error (500): failed to initialize logging driver: dial tcp "
+              "127.0.0.1:24224: getsockopt: connection refused")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2")
+    assert got.pattern == "log-driver-failed"
+    assert "fluentd" in got.remediation[0] and "NAT" not in _fix(got) and "com.amazonaws" not in _fix(got)
+    # Near miss: a refused remote address (a logs endpoint) keeps the route/endpoint advice.
+    far = run(stopCode="TaskFailedToStart", launchType="EC2", stoppedReason=reason.replace("127.0.0.1:24224",
+              "logs.eu-west-1.amazonaws.com:443").replace("connection refused", "i/o timeout"))
+    assert "fluentd" not in _fix(far)
+
+
+def test_a_refused_working_directory_is_not_a_non_executable_entrypoint():
+    reason = ("CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: "
+              "OCI runtime create failed: runc create failed: unable to start container process: error during "
+              "container init: chdir to cwd (\"/root/srv\") set in config.json failed: permission denied: unknown")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "app", "image": "acme/app:1", "reason": reason}])
+    assert got.pattern == "container-start-failed"
+    assert "`/root/srv`" in got.remediation[0] and "chmod +x" not in _fix(got)
+    # Near miss: an entrypoint refused to exec stays the chmod advice.
+    exe = reason.replace('chdir to cwd (\"/root/srv\") set in config.json failed', 'exec: "/entrypoint.sh"')
+    near = run(stopCode="TaskFailedToStart", stoppedReason=exe, containers=[{"name": "app", "image": "acme/app:1", "reason": exe}])
+    assert "chmod +x" in _fix(near)
