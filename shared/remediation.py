@@ -165,6 +165,17 @@ def is_windows(ev: Evidence) -> bool:
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
+def windows_instance(ev: Evidence) -> bool:
+    """A Windows task or container instance: is_windows, or the agent's own lines name its Windows code."""
+    return is_windows(ev) or any("_windows.go" in t or "C:\\ProgramData\\Amazon\\ECS" in t
+                                 for t in ev.logs.texts[:400]) or "_windows.go" in ev.reason_text
+
+
+def agent_log(ev: Evidence) -> str:
+    """Where the ECS agent writes its log on the task's kind of instance."""
+    return "C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log" if windows_instance(ev) else "/var/log/ecs/ecs-agent.log"
+
+
 def is_windows_image(ref: str | None) -> bool:
     """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
     return bool(ref and _WINDOWS_IMAGE.search(ref))

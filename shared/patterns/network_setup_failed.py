@@ -106,7 +106,7 @@ class NetworkSetupFailed(ReasonPattern):
                 steps.append(f"The network plugin names its reason: {plumbing}"
                              + (f" ({got})" if got else "") + ". This is the container instance's network plumbing, "
                              f"not the subnet's addresses: {retry}."
-                             + (f" If it recurs on the same instance, {drain} and check `/var/log/ecs/ecs-agent.log` "
+                             + (f" If it recurs on the same instance, {drain} and check `{remedy.agent_log(ev)}` "
                                 "and the ECS agent/AMI version there." if ec2 else "") + why)
             elif cause is None:
                 # Say "no cause" only when the error says so; else it names one we have no advice for.
@@ -118,7 +118,7 @@ class NetworkSetupFailed(ReasonPattern):
             else:
                 steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
                              "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "
-                                                            "agent log (`/var/log/ecs/ecs-agent.log`)" if ec2 else "")
+                                                            f"agent log (`{remedy.agent_log(ev)}`)" if ec2 else "")
                              + "." + why)
             why = ""
             if cause == "timeout":

@@ -657,3 +657,14 @@ def test_a_refused_working_directory_is_not_a_non_executable_entrypoint():
     exe = reason.replace('chdir to cwd (\"/root/srv\") set in config.json failed', 'exec: "/entrypoint.sh"')
     near = run(stopCode="TaskFailedToStart", stoppedReason=exe, containers=[{"name": "app", "image": "acme/app:1", "reason": exe}])
     assert "chmod +x" in _fix(near)
+
+
+def test_a_windows_instance_gets_the_windows_agent_log_path():
+    reason = ("ResourceInitializationError: failed to configure ENI: unable to get device with hardware address "
+              "'02:62:5b:0f:db:fa': device with mac address not found")
+    agent = ["level=error msg=\"plugin_windows.go:210: failed to find the interface\""]
+    got = run(agent, stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"))
+    assert "C:\\ProgramData\\Amazon\\ECS\\log" in _fix(got) and "/var/log/ecs" not in _fix(got)
+    # Near miss: a Linux instance keeps /var/log/ecs.
+    linux = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"))
+    assert "/var/log/ecs/ecs-agent.log" in _fix(linux)
