@@ -668,3 +668,14 @@ def test_a_windows_instance_gets_the_windows_agent_log_path():
     # Near miss: a Linux instance keeps /var/log/ecs.
     linux = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"))
     assert "/var/log/ecs/ecs-agent.log" in _fix(linux)
+
+
+def test_a_bun_app_installs_its_packages_with_bun():
+    lines = ["error: Cannot find package 'express' from '/home/bun/app/src/index.js'", "Bun v1.2.23 (Linux x64)"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    assert "bun install --production" in _fix(got) and "npm ci" not in _fix(got)
+    # Near miss: a Node app (no Bun in its log or image) keeps npm ci.
+    node = run(["Error: Cannot find module 'express'", "Require stack:", "- /app/src/index.js", "Node.js v20.11.1"],
+               containers=_app(1))
+    assert node.pattern == "missing-dependency" and "npm ci" in _fix(node) and "bun install" not in _fix(node)
