@@ -679,3 +679,16 @@ def test_a_bun_app_installs_its_packages_with_bun():
     node = run(["Error: Cannot find module 'express'", "Require stack:", "- /app/src/index.js", "Node.js v20.11.1"],
                containers=_app(1))
     assert node.pattern == "missing-dependency" and "npm ci" in _fix(node) and "bun install" not in _fix(node)
+
+
+def test_one_allocation_bigger_than_the_whole_limit_is_not_sized_with_headroom():
+    cont = [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "reason": "OutOfMemoryError: Container killed due to memory usage",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/broker:5", "memory": 1024}]
+    big = run(["eheap_alloc: Cannot allocate 2280657000 bytes of memory (of type \"heap\")."], containers=cont,
+              memory="1024", stoppedReason="OutOfMemoryError: Container killed due to memory usage")
+    assert big.pattern == "out-of-memory"
+    assert "more than its whole 1024 MiB limit" in _fix(big) and "25 % headroom" not in _fix(big)
+    # Near miss: a failed allocation smaller than the limit keeps the headroom sizing.
+    small = run(["eheap_alloc: Cannot allocate 52428800 bytes of memory (of type \"heap\")."], containers=cont,
+                memory="1024", stoppedReason="OutOfMemoryError: Container killed due to memory usage")
+    assert "25 % headroom" in _fix(small) and "more than its whole" not in _fix(small)
