@@ -692,3 +692,15 @@ def test_one_allocation_bigger_than_the_whole_limit_is_not_sized_with_headroom()
     small = run(["eheap_alloc: Cannot allocate 52428800 bytes of memory (of type \"heap\")."], containers=cont,
                 memory="1024", stoppedReason="OutOfMemoryError: Container killed due to memory usage")
     assert "25 % headroom" in _fix(small) and "more than its whole" not in _fix(small)
+
+
+def test_a_variable_read_inside_a_request_handler_is_not_a_start_up_failure():
+    crash = ["Traceback (most recent call last):", '  File "/app/svc/health.py", line 14, in health',
+             '    table = os.environ["ORDERS_TABLE"]', "KeyError: 'ORDERS_TABLE'"]
+    served = run(["Application startup complete.", "Exception in ASGI application", *crash,
+                  '10.0.5.21:51334 - "GET /health HTTP/1.1" 500'], containers=_app(0))
+    assert served.pattern == "missing-env-var"
+    assert "while handling requests" in served.summary and "fails the same way" not in _fix(served)
+    # Near miss: the same KeyError at start-up (no ready line, no request) keeps the start-up story and the repro.
+    boot = run(crash, containers=_app(1))
+    assert "at start-up" in boot.summary and "fails the same way" in _fix(boot)
