@@ -128,10 +128,15 @@ class NetworkSetupFailed(ReasonPattern):
             # are in question; the instance (or the platform) that plumbs it is.
             case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
                     else "open an AWS Support case with the task ARN")
-            steps.append(f"If it recurs on the same container instance, {drain} so its tasks move to other "
+            # The plumbing step already says to drain the instance if it recurs: only the replacement and the
+            # support case are new here.
+            said = ec2 and plumbing and any(drain in st for st in steps)
+            steps.append((f"If the failure recurs on that instance after the drain, replace it (the Auto Scaling "
+                          f"group launches a fresh one) and {case}." if said else
+                          f"If it recurs on the same container instance, {drain} so its tasks move to other "
                           "instances, and replace it (the Auto Scaling group launches a fresh one); retry with "
-                          f"backoff meanwhile, and {case}." if ec2 else
-                          f"If it recurs: retry with backoff, and {case}.")
+                          f"backoff meanwhile, and {case}.") if ec2 else
+                         f"If it recurs: retry with backoff, and {case}.")
         if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "

@@ -704,3 +704,16 @@ def test_a_variable_read_inside_a_request_handler_is_not_a_start_up_failure():
     # Near miss: the same KeyError at start-up (no ready line, no request) keeps the start-up story and the repro.
     boot = run(crash, containers=_app(1))
     assert "at start-up" in boot.summary and "fails the same way" in _fix(boot)
+
+
+def test_a_drain_already_advised_is_not_repeated_in_the_recurrence_step():
+    reason = ("ResourceInitializationError: failed to setup network namespace: cni setup: invoke eni plugin failed: "
+              "unable to get device with hardware address '02:62:5b:0f:db:fa': device with mac address not found")
+    inst = "arn:aws:ecs:us-east-1:111122223333:container-instance/main/5ca09ae0c2a74bd8a8f1a0e7e8a1b2c3"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"),
+              containerInstanceArn=inst)
+    assert _fix(got).count("update-container-instances-state") == 1 and "after the drain" in _fix(got)
+    # Near miss: a created interface without a named plumbing reason gets the drain in the recurrence step.
+    silent = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"), containerInstanceArn=inst,
+                 stoppedReason="ResourceInitializationError: failed to setup network namespace: netplugin failed")
+    assert _fix(silent).count("update-container-instances-state") == 1 and "after the drain" not in _fix(silent)
