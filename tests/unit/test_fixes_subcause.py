@@ -717,3 +717,29 @@ def test_a_drain_already_advised_is_not_repeated_in_the_recurrence_step():
     silent = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"), containerInstanceArn=inst,
                  stoppedReason="ResourceInitializationError: failed to setup network namespace: netplugin failed")
     assert _fix(silent).count("update-container-instances-state") == 1 and "after the drain" not in _fix(silent)
+
+
+def test_a_layer_count_mismatch_is_a_broken_push_not_access_or_network():
+    reason = ("CannotPullContainerError: failed to extract layer: number of layers and diffIDs don't match: 2 != 9")
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=[{"name": "app", "image": ref, "reason": reason}])
+    assert got.pattern == "image-pull-failed"
+    assert "compression" in got.remediation[0] and "imagetools inspect" in got.remediation[0]
+    # Near miss: an ordinary not-found pull keeps its own first step.
+    miss = "CannotPullContainerError: pull image manifest has been retried: " + ref + ": not found"
+    near = run(stopCode="TaskFailedToStart", stoppedReason=miss, containers=[{"name": "app", "image": ref, "reason": miss}])
+    assert "compression" not in _fix(near)
+
+
+def test_a_compose_built_name_under_library_is_an_image_never_pushed():
+    reason = ("CannotPullContainerError: failed to resolve ref docker.io/library/shop_web:latest: pull access denied, "
+              "repository does not exist or may require authorization: insufficient_scope")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "web", "image": "shop_web", "reason": reason}])
+    assert got.pattern == "image-pull-failed" and "never pushed" in got.remediation[0]
+    assert got.remediation[0].count("(Why: ") == 1
+    # Near miss: an official-looking name (no underscore) keeps the private-or-misspelled advice.
+    other = reason.replace("shop_web", "shopweb")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=other,
+               containers=[{"name": "web", "image": "shopweb", "reason": other}])
+    assert "never pushed" not in _fix(near)
