@@ -187,6 +187,15 @@ def is_fargate(ev: Evidence) -> bool:
         d.launch_type is None and d.platform_version is not None)
 
 
+def public_ip_allowed(ev: Evidence) -> bool:
+    """Whether the task can get a public IP of its own (assignPublicIp): Fargate only; an awsvpc task on an
+    EC2 instance cannot, whatever its subnet."""
+    if is_fargate(ev):
+        return True
+    return not ((ev.detail.launch_type or "").upper() == "EXTERNAL" or (ev.detail.launch_type or "").upper() == "EC2"
+                or ev.detail.container_instance_arn)
+
+
 def network_mode(ev: Evidence) -> str | None:
     if ev.task_definition and ev.task_definition.network_mode:
         return ev.task_definition.network_mode

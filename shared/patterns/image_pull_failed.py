@@ -393,15 +393,17 @@ class ImagePullFailed(ReasonPattern):
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:
-                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway (or "
-                             "assignPublicIp ENABLED in a public subnet), or add the VPC endpoints "
+                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway"
+                             + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                             + ", or add the VPC endpoints "
                              f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 "
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
                 steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
-                             "its subnets a route to "
-                             "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
+                             "its subnets a route to a NAT gateway"
+                             + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                             + " and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
                              "the ECR and S3 endpoints.")

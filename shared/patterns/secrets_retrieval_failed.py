@@ -219,8 +219,9 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
-            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "
-                         f"(or assignPublicIp with an internet gateway), or add the interface VPC endpoint "
+            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway"
+                         + (" (or assignPublicIp with an internet gateway)" if remedy.public_ip_allowed(ev) else "")
+                         + ", or add the interface VPC endpoint "
                          f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")

@@ -743,3 +743,16 @@ def test_a_compose_built_name_under_library_is_an_image_never_pushed():
     near = run(stopCode="TaskFailedToStart", stoppedReason=other,
                containers=[{"name": "web", "image": "shopweb", "reason": other}])
     assert "never pushed" not in _fix(near)
+
+
+def test_a_public_ip_is_offered_only_where_the_task_can_have_one():
+    assert remedy.public_ip_allowed(evidence(launchType="FARGATE"))
+    assert not remedy.public_ip_allowed(evidence(launchType="EC2"))
+    reason = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+              "ghcr.io/acme/api:1: dial tcp 140.82.112.33:443: i/o timeout")
+    cont = [{"name": "app", "image": "ghcr.io/acme/api:1", "reason": reason}]
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=cont, launchType="EC2")
+    assert ec2.pattern == "image-pull-failed" and "assignPublicIp" not in _fix(ec2)
+    # Near miss: the same failure on Fargate may use a public IP in a public subnet.
+    fg = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=cont, launchType="FARGATE")
+    assert "assignPublicIp" in _fix(fg)
