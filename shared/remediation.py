@@ -511,6 +511,16 @@ _BACKING_LOG = re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(
 RAN_A_WHILE_S = 600
 
 
+def agent_image(ev: Evidence, container: str | None) -> str | None:
+    """The container's image when it is a well-known third-party agent or proxy (telegraf, Datadog, Envoy,
+    Fluent Bit, the OpenTelemetry, CloudWatch and X-Ray agents): code the team runs but does not write."""
+    img = image(ev, container_name(ev, container)) or ""
+    repo = img.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    return img if repo and _TASK_BOUND_IMAGE.search(repo) else None
+
+
 def ran_for(ev: Evidence) -> float | None:
     """Seconds the task ran between its start and its stop, when the event gives both."""
     d = ev.detail

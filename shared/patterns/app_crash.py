@@ -30,6 +30,9 @@ from shared.patterns.base import (
 )
 from shared.scan import lazy_re
 
+_AGENT_BUG = lazy_re(r"(?i)\bpanic|runtime error|nil pointer|segmentation (?:fault|violation)|SIGSEGV|"
+                     r"Caught (?:Aborted|Segmentation)|assertion .{0,40}failed")
+_CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
     ("go", lazy_re(r"^fatal error: (.+)")),
@@ -374,6 +377,18 @@ class AppCrash(Pattern):
                         f"without its development setup (`{exc}`). Keep it out of the production build: Gradle "
                         "`developmentOnly`/`testImplementation`, Maven `optional` dependency or `test` scope, "
                         f"or switch it off outside the dev profile.{remedy.cite(m)}")
+        # Only a crash in the agent's code (a panic, a nil dereference, a fatal signal), not a configuration error.
+        agent = (remedy.agent_image(ev, f.get("container"))
+                 if not root and not dev and _AGENT_BUG.search(exc) and not _CONFIG_WORDS.search(exc) else None)
+        if agent:
+            # A third-party agent crashed in its own code: its version, its configuration or its place in the task
+            # are what the team controls, not the code that threw.
+            sidecar = len(ev.detail.containers) > 1
+            steps[0] = (f"{container} runs `{agent}`, a third-party agent, and crashed in its own code (`{exc}`): "
+                        "pin another release of it (its changelog or issue tracker usually has this error), or "
+                        "disable the plugin or component the error names in its configuration"
+                        + (f"; as a sidecar, `\"essential\": false` on {container} keeps its crash from stopping the "
+                           "task meanwhile" if sidecar else "") + f".{cite}")
         local = _local_refusal(exc) or (_local_refusal(root[0]) if root else None)
         if local and not dev:
             steps[0] = _local_refusal_step(ev, f.get("container"), local) + remedy.cite(m)

@@ -756,3 +756,17 @@ def test_a_public_ip_is_offered_only_where_the_task_can_have_one():
     # Near miss: the same failure on Fargate may use a public IP in a public subnet.
     fg = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=cont, launchType="FARGATE")
     assert "assignPublicIp" in _fix(fg)
+
+
+def test_a_third_party_agent_that_panics_is_pinned_or_disabled_not_debugged():
+    lines = ["panic: runtime error: invalid memory address or nil pointer dereference",
+             "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1c0f3a2]", "goroutine 88 [running]:"]
+    two = [{"name": "app", "exitCode": 143, "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:3"},
+           {"name": "agent", "exitCode": 2, "image": "public.ecr.aws/datadog/agent:7.50.3", "essential": True}]
+    got = run([{"container": "agent", "message": t} for t in lines], containers=two)
+    assert got.pattern == "app-crash" and "third-party agent" in got.remediation[0]
+    assert "essential" in got.remediation[0]
+    # Near miss: the same agent stopped by a configuration error keeps the error's own fix.
+    cfg = run([{"container": "agent", "message": "Error: failed to get config: unknown field 'recievers' in configuration"}],
+              containers=two)
+    assert "third-party agent" not in _fix(cfg)
