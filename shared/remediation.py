@@ -165,6 +165,17 @@ def is_windows(ev: Evidence) -> bool:
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
+def windows_instance(ev: Evidence) -> bool:
+    """A Windows task or container instance: is_windows, or the agent's own lines name its Windows code."""
+    return is_windows(ev) or any("_windows.go" in t or "C:\\ProgramData\\Amazon\\ECS" in t
+                                 for t in ev.logs.texts[:400]) or "_windows.go" in ev.reason_text
+
+
+def agent_log(ev: Evidence) -> str:
+    """Where the ECS agent writes its log on the task's kind of instance."""
+    return "C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log" if windows_instance(ev) else "/var/log/ecs/ecs-agent.log"
+
+
 def is_windows_image(ref: str | None) -> bool:
     """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
     return bool(ref and _WINDOWS_IMAGE.search(ref))
@@ -174,6 +185,15 @@ def is_fargate(ev: Evidence) -> bool:
     d = ev.detail
     return (d.launch_type or "").upper() == "FARGATE" or "FARGATE" in (d.capacity_provider_name or "").upper() or (
         d.launch_type is None and d.platform_version is not None)
+
+
+def public_ip_allowed(ev: Evidence) -> bool:
+    """Whether the task can get a public IP of its own (assignPublicIp): Fargate only; an awsvpc task on an
+    EC2 instance cannot, whatever its subnet."""
+    if is_fargate(ev):
+        return True
+    return not ((ev.detail.launch_type or "").upper() == "EXTERNAL" or (ev.detail.launch_type or "").upper() == "EC2"
+                or ev.detail.container_instance_arn)
 
 
 def network_mode(ev: Evidence) -> str | None:
@@ -472,6 +492,128 @@ RUN_COMMAND = '"${cmd[@]}"'
 def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
     mib, _ = ev.memory_limit(container)
     return mib
+
+
+# Images and log marks of containers that read what only a running ECS task has: the task metadata
+# endpoint (telegraf's ECS input, monitoring agents), App Mesh / Service Connect configuration (Envoy), the
+# log router's FireLens configuration. `docker run` on a laptop cannot give them, so it cannot reproduce.
+_TASK_BOUND_IMAGE = re.compile(r"(?i)(?:^|/)(?:aws-appmesh-envoy|appmesh|envoy|telegraf|datadog/agent|"
+                               r"aws-otel-collector|cloudwatch-agent|aws-for-fluent-bit|fluent-bit|xray|"
+                               r"aws-xray-daemon|newrelic/nri-ecs|nri-ecs|ecs-agent)$")
+_TASK_BOUND_LOG = re.compile(r"(?i)ECS_CONTAINER_METADATA_URI|169\.254\.170\.2|\binputs\.ecs\b|"
+                             r"APPMESH_RESOURCE_ARN|APPMESH_VIRTUAL_NODE|ECS_SERVICE_CONNECT|task metadata endpoint")
+# Names and log marks of a backing service the app must reach before it serves: a local run has none of them.
+_BACKING_NAME = re.compile(r"(?i)(?:^|_)(?:DB|DATABASE|DATASOURCE|JDBC|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|"
+                           r"REDIS|MEMCACHED?|ELASTICSEARCH|OPENSEARCH|KAFKA|AMQP|RABBITMQ|CASSANDRA)(?:_|$)")
+_BACKING_LOG = re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|"
+                          r"connected to (?:the )?(?:database|postgres|mysql|redis|mongo))\b")
+# A start-up failure happens within minutes of the start; past this the task ran and then failed.
+RAN_A_WHILE_S = 600
+
+
+def agent_image(ev: Evidence, container: str | None) -> str | None:
+    """The container's image when it is a well-known third-party agent or proxy (telegraf, Datadog, Envoy,
+    Fluent Bit, the OpenTelemetry, CloudWatch and X-Ray agents): code the team runs but does not write."""
+    img = image(ev, container_name(ev, container)) or ""
+    repo = img.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    return img if repo and _TASK_BOUND_IMAGE.search(repo) else None
+
+
+def ran_for(ev: Evidence) -> float | None:
+    """Seconds the task ran between its start and its stop, when the event gives both."""
+    d = ev.detail
+    end = d.stopping_at or d.execution_stopped_at or d.stopped_at
+    if d.started_at is None or end is None:
+        return None
+    return (end - d.started_at).total_seconds()
+
+
+def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
+                        serving: bool = False) -> str | None:
+    """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
+    the failure came after the task had run a while (not at start-up), or the container needs what only a
+    running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
+    the evidence already shows the failure is one of start-up, whatever the task's run time. `serving`: the
+    repro needs the app up and answering (a health check), so a database or other service it must reach first
+    (named in its environment or secrets, or seen in its log) is missing locally too."""
+    secs = ran_for(ev)
+    if not at_start and secs is not None and secs > RAN_A_WHILE_S:
+        return f"the task ran {int(secs // 60)} minutes before it failed"
+    name = container_name(ev, container)
+    cdef = ev.container_definition(name)
+    names = set(cdef.env_names | cdef.secret_names) if cdef else set()
+    if any(n.startswith(("APPMESH_", "ECS_SERVICE_CONNECT")) for n in names):
+        return "it needs the task's App Mesh / Service Connect configuration"
+    img = image(ev, name) or ""
+    repo = img.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    if repo and _TASK_BOUND_IMAGE.search(repo):
+        return f"{img} reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
+    if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
+        return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    if serving:
+        backing = sorted(n for n in names if _BACKING_NAME.search(n))
+        if backing:
+            return f"the app needs the services its {', '.join(backing[:3])} point{'s' if len(backing) == 1 else ''} to"
+        if any(_BACKING_LOG.search(t) for t in texts[-400:]):
+            return "the app reaches its database before it serves, which a laptop does not have"
+    return None
+
+
+# A log line that names an error with its message: an exception class and its text, or a panic.
+_NAMED_ERROR = re.compile(r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
+                          r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been registered|"
+                          r"\bNo qualifying bean of type '[^']+')")
+# Pastes from a console or a table: not a line the app wrote, never quoted as "the error".
+_GARBLED = re.compile(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
+_DI_MISSING = re.compile(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
+
+
+_PASTE_AGE = re.compile(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
+
+
+def garbled(text: str) -> bool:
+    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it."""
+    return bool(_GARBLED.search(text))
+
+
+def unpaste(text: str) -> str:
+    """The app's own text from a console/table paste line: without the "N minutes ago" column and the
+    container column, the widest tab-separated field."""
+    t = _PASTE_AGE.sub("", text)
+    if "\t" in t:
+        t = max(t.split("\t"), key=len)
+    elif " | " in t:
+        t = max(t.split(" | "), key=len)
+    return t.strip()
+
+
+def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] | None:
+    """The first log line of `container` (any, when None) naming an error with its message, as (index, the
+    error from its class or `panic:` on); a console or table paste is read without its extra columns."""
+    for i, (c, t) in enumerate(zip(ev.logs.containers, ev.logs.texts, strict=False)):
+        if container and c not in (container, None):
+            continue
+        if garbled(t):
+            t = unpaste(t)
+        hit = _NAMED_ERROR.search(t)
+        if hit:
+            return i, hit.group(0).strip()[:300]
+    return None
+
+
+def error_action(error: str) -> str:
+    """What the named error itself asks for, when its text says it (a dependency-injection registration)."""
+    di = _DI_MISSING.search(error)
+    if di:
+        name = di.group(1) or di.group(2)
+        return (f"register `{name}` with the dependency-injection container (ASP.NET Core "
+                "`builder.Services.Add...`, Spring a `@Bean`/`@Component`) where the app configures its services")
+    return "fix that error in the code or configuration it names"
 
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,

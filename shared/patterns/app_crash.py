@@ -30,6 +30,9 @@ from shared.patterns.base import (
 )
 from shared.scan import lazy_re
 
+_AGENT_BUG = lazy_re(r"(?i)\bpanic|runtime error|nil pointer|segmentation (?:fault|violation)|SIGSEGV|"
+                     r"Caught (?:Aborted|Segmentation)|assertion .{0,40}failed")
+_CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
     ("go", lazy_re(r"^fatal error: (.+)")),
@@ -325,6 +328,12 @@ class AppCrash(Pattern):
         f = m.facts
         container = f.get("container") or "the container"
         exc = f.get("exception", "an error")
+        cite = remedy.cite(m)
+        if remedy.garbled(exc):  # a console/table paste: quote the error the app wrote, not the paste's columns
+            named = remedy.named_error(ev, f.get("container"))
+            exc = named[1] if named else remedy.unpaste(exc)
+            if named:
+                cite = remedy.because(log_proof(ev, named[0]).source, exc)
         lang = f.get("language")
         code = f.get("exit_code")
         name = remedy.container_name(ev, f.get("container"))
@@ -360,7 +369,7 @@ class AppCrash(Pattern):
                 # Promise the whole trace only when frames were found.
                 trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
-                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{remedy.cite(m)}")
+                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "
@@ -368,10 +377,22 @@ class AppCrash(Pattern):
                         f"without its development setup (`{exc}`). Keep it out of the production build: Gradle "
                         "`developmentOnly`/`testImplementation`, Maven `optional` dependency or `test` scope, "
                         f"or switch it off outside the dev profile.{remedy.cite(m)}")
+        # Only a crash in the agent's code (a panic, a nil dereference, a fatal signal), not a configuration error.
+        agent = (remedy.agent_image(ev, f.get("container"))
+                 if not root and not dev and _AGENT_BUG.search(exc) and not _CONFIG_WORDS.search(exc) else None)
+        if agent:
+            # A third-party agent crashed in its own code: its version, its configuration or its place in the task
+            # are what the team controls, not the code that threw.
+            sidecar = len(ev.detail.containers) > 1
+            steps[0] = (f"{container} runs `{agent}`, a third-party agent, and crashed in its own code (`{exc}`): "
+                        "pin another release of it (its changelog or issue tracker usually has this error), or "
+                        "disable the plugin or component the error names in its configuration"
+                        + (f"; as a sidecar, `\"essential\": false` on {container} keeps its crash from stopping the "
+                           "task meanwhile" if sidecar else "") + f".{cite}")
         local = _local_refusal(exc) or (_local_refusal(root[0]) if root else None)
         if local and not dev:
             steps[0] = _local_refusal_step(ev, f.get("container"), local) + remedy.cite(m)
-        if remedy.family_revision(ev) and name:
+        if remedy.family_revision(ev) and name and not remedy.local_repro_blocked(ev, f.get('container')):
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
             run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(

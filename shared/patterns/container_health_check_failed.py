@@ -23,6 +23,8 @@ _SIGNAL = lazy_re(r"failed container health checks?|container health check(?:s)?
 # The check command's output: "/bin/sh: curl: not found", "sh: 1: wget: not found"
 _SHELL_MISSING = lazy_re(r"\b(?:/bin/)?(?:sh|bash|ash|dash): (?:\d+: )?(curl|wget|nc|python3?|node|grpc_health_probe)"
                             r"\b:? (?:command )?not found")
+# The app's own start-up time ("Started App in 104.87 seconds", "Keycloak ... started in 45.120s").
+_STARTED_IN = lazy_re(r"\bstarted\b[^\n]{0,160}?\bin\s+(\d+(?:\.\d+)?)\s*s(?:ec(?:ond)?s?)?\b", re.IGNORECASE)
 _CHECK_CMD = lazy_re(r"exec: \\?\"([^\"\\]+)\\?\": executable file not found")
 _HOST_BIND = lazy_re(r"(?:Local|Network|listening on|running on|started on):?\s+(?:https?://)?"
                         r"(ip-[\w-]+(?:\.[\w-]+)*|(?:\d{1,3}\.){3}\d{1,3}):(\d+)", re.IGNORECASE)
@@ -115,10 +117,26 @@ class ContainerHealthCheckFailed(Pattern):
             # CMD-SHELL ["CMD-SHELL", "curl -f ..."] and CMD ["CMD", "curl", "-f", ...] alike: the words after the first
             read = remedy.td_value(ev, "check", name, "join(' ', healthCheck.command[1:])") + "\n"
             run = 'docker exec health-test sh -c "$check"'
-        steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: ```\n{read}{start}\n"
-                     f"sleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must exit 0 once the app "
-                     "has started (wait its start-up time)"
-                     + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
+        # A missing check tool fails from the first check: the run time does not say the check once passed.
+        settled = bool(f.get("missing_command"))
+        blocked = remedy.local_repro_blocked(ev, name, at_start=settled, serving=not settled)
+        late = not settled and (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S
+        slow = None if settled else _start_seconds(ev, name)  # a start-up slower than the start period: settled
+        if slow is None and blocked:
+            tail = remedy.logs_tail(ev, name)
+            steps.append(f"A local run cannot show this ({blocked}): read {container}'s own log for the minutes "
+                         "before it turned UNHEALTHY" + (f" (`{tail}`)" if tail else "")
+                         + " and compare it with what the check asks"
+                         + (f" (`{cmd}`)" if cmd else "")
+                         + (": a check that passed for a while and then failed points to the process hanging or "
+                            "answering slower than the check's `timeout` under load, not to a missing tool or a short "
+                            "start period" if late else "")
+                         + f".{why}")
+        elif slow is None:
+            steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: "
+                         f"```\n{read}{start}\nsleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must "
+                         "exit 0 once the app has started (wait its start-up time)"
+                         + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")
         # Containers that never started because they wait on this one being HEALTHY (dependsOn).
         waiting = [c.name for c in ev.detail.containers
                    if c.name and c.name != name and c.exit_code is None and not c.reason
@@ -132,7 +150,16 @@ class ContainerHealthCheckFailed(Pattern):
                             "(check its dependsOn) never starts")
                          + f", so fixing {container}'s check also starts {'them' if several else 'it'}; the fault is "
                          f"not in {'their' if several else 'its'} own code.")
-        if not f.get("missing_command"):
+        if slow is not None:
+            period = f.get("start_period")
+            want = min(300, int(slow * 1.2) + 10)
+            steps.insert(0, f"{container} took {slow:g} s to start (its log says so), longer than the check's start "
+                            f"period{f' ({period} s)' if period is not None else ''} allows, so ECS counted failed "
+                            f"checks while it was still starting: raise `healthCheck.startPeriod` to {want} s"
+                            + (" (300 s is the maximum: also move the slow start-up work, such as migrations, out of "
+                               "start-up)" if slow * 1.2 + 10 > 300 else "")
+                            + f", register the revision and roll it out: {remedy.roll_out(ev)}.{why}")
+        if not f.get("missing_command") and not late and slow is None:  # a check that passed for a while had its tool
             port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
             bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
                     if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
@@ -143,8 +170,9 @@ class ContainerHealthCheckFailed(Pattern):
                          + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
                          f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
                          "in a build stage.")
-        steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
-                     "only when healthy (`curl -f`, not plain curl).")
+        if not settled and not late and slow is None:  # start-up time helps only a check failing during start-up
+            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
+                         "only when healthy (`curl -f`, not plain curl).")
         return Explanation(
             title=f"Container health check failed: {container}",
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
@@ -154,6 +182,17 @@ class ContainerHealthCheckFailed(Pattern):
                         else ". The application log shows no error of its own.")),
             remediation=steps,
         )
+
+
+def _start_seconds(ev: Evidence, name: str | None) -> float | None:
+    """The start-up time the app logged, when it is longer than the check's start period allows."""
+    cdef = ev.container_definition(name)
+    period = cdef.health_check_start_period if cdef else None
+    for i in ev.logs.lines_with("started"):
+        hit = _STARTED_IN.search(ev.logs.texts[i])
+        if hit and float(hit.group(1)) > max(period or 0, 30):
+            return float(hit.group(1))
+    return None
 
 
 def _managed(name: str | None, image: str) -> bool:

@@ -80,6 +80,7 @@ _EXE = (
     lazy_re(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
 )
 _COMMAND_LINE = lazy_re(r'"CommandLine"\s*:\s*"([^"]+)"')
+_CHDIR = lazy_re(r"chdir to cwd \(?\\?\"?([^\"\\)\s]+)\\?\"?\)?[^:]*: permission denied", re.IGNORECASE)
 _NEEDLES = ("exec format", "executable file not found", "no such file or directory", "permission denied",
             "not found", "oci runtime", "exec user process")
 
@@ -282,6 +283,14 @@ class ContainerStartFailed(ReasonPattern):
             if not remedy.is_windows(ev):
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
                              "the same way: install the interpreter or use a matching base image.")
+        elif cause == "permission" and (cwd := _CHDIR.search(ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs))):
+            # runc could not enter the working directory: the USER may not enter it; the entrypoint is not the fault.
+            d = cwd.group(1)
+            steps.append(f"The container's user may not enter its working directory `{d}` (runc's chdir was refused"
+                         f"{', and /root is closed to other users' if d.startswith('/root') else ''}): set "
+                         "`workingDirectory` in the container definition (or the Dockerfile's WORKDIR) to a directory "
+                         f"that user can enter, e.g. its home or /app (`chown`/`chmod` it in the Dockerfile), or drop "
+                         "the `user` override so the image's own user runs it. The entrypoint's mode is not the fault.")
         elif cause == "permission":
             script = exe and exe.startswith("/") and not exe.endswith((".py", ".js", ".rb"))
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "
@@ -299,7 +308,7 @@ class ContainerStartFailed(ReasonPattern):
                          "`\"0\"` for root) or the Dockerfile's `USER` to one, or create the user / add /etc/passwd "
                          "in the image (a base image such as the runtime's official one has it). No volume is "
                          "involved, despite the word mount.")
-        else:
+        elif not remedy.local_repro_blocked(ev, f.get('container')):
             steps.append(f"Run the image locally with the task's command to see the runtime's error: "
                          f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "
                          f"entryPoint/command: `{remedy.describe_task_definition(ev, _CMD_QUERY)}`.")
@@ -307,6 +316,7 @@ class ContainerStartFailed(ReasonPattern):
             steps[0] += why
         steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
                      f"{remedy.roll_out(ev)}.")
+        chdir = cause == "permission" and _CHDIR.search(ev.reason_text)
         return Explanation(
             title=f"Container {container} could not start" + (
                 " (script has CRLF line endings)" if cause == "entrypoint-not-found" and crlf
@@ -315,7 +325,8 @@ class ContainerStartFailed(ReasonPattern):
                      + {"exec-format": ": the image's binaries are for a different CPU architecture.",
                         "entrypoint-not-found": (": its script's shebang ends in a carriage return (CRLF line "
                                                  "endings)." if crlf else ": its entrypoint or command was not found."),
-                        "permission": ": its entrypoint is not executable."}.get(cause or "", ".")),
+                        "permission": (": its user may not enter its working directory." if chdir else
+                                       ": its entrypoint is not executable.")}.get(cause or "", ".")),
             remediation=steps,
         )
 

@@ -406,13 +406,26 @@ class HealthCheckFailed(Pattern):
         elif cause == "server-error":
             rows.append((f"path {path}" if known_path else "its health path", "route errors",
                          ", ".join(f.get("status_codes", ["5xx"]))))
-            steps.append(f"The health route itself fails: read the errors logged around the {f'`{path}`' if known_path else 'health-check'} requests; keep "
-                         "the health check cheap and independent of the database and other services.")
+            named = remedy.named_error(ev, m.container)
+            if named:
+                i, error = named
+                steps.append(f"The health route itself fails with `{error}`: {remedy.error_action(error)}, then check "
+                             f"that {f'`{path}`' if known_path else 'the health path'} answers 200. Keep the health "
+                             f"check cheap and independent of the database and other services.{remedy.because(log_proof(ev, i).source, error)}")
+            else:
+                steps.append(f"The health route itself fails: read the errors logged around the {f'`{path}`' if known_path else 'health-check'} requests; keep "
+                             "the health check cheap and independent of the database and other services.")
         elif cause == "timeout":
             rows.append((f"timeout {f.get('timeout_seconds', 5)}s", "answers slower", "timeout"))
-            steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
-                         "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and keep "
-                         "the health route light.")
+            if (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S:  # it served for a while: not a start-up
+                steps.append("The app answered the checks for a while and then too slowly: look at what it was doing "
+                             "when the checks timed out (CPU, a blocked event loop or worker pool, a slow dependency the "
+                             "health route calls), keep the health route light, and raise the target group's "
+                             "health-check timeout only if slow answers under load are expected.")
+            else:
+                steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
+                             "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and "
+                             "keep the health route light.")
             # A check the task's security group drops also ends in Target.Timeout: rule that out too.
             steps.append(_sg_timeout(ev, port).strip())
         elif cause == "no-requests-seen":
@@ -431,15 +444,19 @@ class HealthCheckFailed(Pattern):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
                          + _sg_timeout(ev, port))
-        if steps:
+        if steps and "(Why: " not in steps[0]:  # a step citing its own line keeps that one
             steps[0] += why
         mismatch = ""
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
-        if cause != "no-requests-seen":
+        if cause != "no-requests-seen" and not remedy.local_repro_blocked(ev, m.container, serving=True):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
-        if cause in (None, "timeout", "server-error") and svc:
+        # Start-up time helps only a failure of start-up: not an app that answered with a named error, nor one
+        # that ran a while before the checks failed.
+        startup = not (cause == "server-error" and remedy.named_error(ev, m.container)) and not (
+            (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S)
+        if cause in (None, "timeout", "server-error") and svc and startup:
             command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
                        f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")
             iac = ("CDK `healthCheckGracePeriod`, Copilot manifest `http.healthcheck.grace_period`, CloudFormation "

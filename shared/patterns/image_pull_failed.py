@@ -106,6 +106,19 @@ _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry
 _ECR_HOST = lazy_re(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
 
 
+_LAYERS_MISMATCH = lazy_re(r"number of layers and diffIDs don't match:?\s*(\d+)\s*!=\s*(\d+)", re.IGNORECASE)
+
+
+def _compose_local(image: str | None) -> str | None:
+    """An image `docker compose` names project_service and never pushes, as Docker Hub's library/ reads it:
+    official images (the only ones under library/) have no underscore in their names."""
+    ref = (image or "").strip()
+    name = ref.removeprefix("docker.io/").removeprefix("library/").split("@")[0].split(":")[0]
+    if "/" not in name and "_" in name and ("/" not in ref or ref.startswith(("docker.io/", "library/"))):
+        return ref
+    return None
+
+
 def _registry_host(image: str, reason: str) -> str | None:
     """The registry an image is pulled from: its host (docker.io for a reference with none), or None
     when neither the image nor the reason says. A private ECR host in the reason wins."""
@@ -285,7 +298,26 @@ class ImagePullFailed(ReasonPattern):
         repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
         repo_name = repo.split("/", 1)[1] if ecr and "/" in repo else repo
         steps: list[str] = []
-        if f.get("reference") == "digest without repository":
+        reason = ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)
+        layers = _LAYERS_MISMATCH.search(reason)
+        local = _compose_local(task_image or image)
+        if layers:
+            # The registry served the image, but its manifest and layer list disagree: a build/push fault (most
+            # often layers of mixed gzip/zstd compression in one manifest), not access, network or the name.
+            ref = task_image or image
+            steps.append(f"`{ref}` was found and downloaded, but its manifest lists {layers.group(1)} layers and its "
+                         f"config {layers.group(2)} diffIDs: the image as pushed is inconsistent, most often layers "
+                         "of mixed compression (gzip and zstd) from a build that reused cached layers. Inspect it "
+                         f"(`docker buildx imagetools inspect --raw {remedy.q(ref)}` shows each layer's mediaType), "
+                         "then rebuild it with one compression (`docker buildx build --output type=image,"
+                         "compression=gzip,force-compression=true,push=true ...`) and push it under a new tag. "
+                         "Permissions and the network are not the fault.")
+        elif local and cause in ("access-denied", "not-found"):
+            steps.append(f"`{local}` looks like an image `docker compose` built locally (project_service name under "
+                         "docker.io/library/, where only official images live): it was never pushed, so no registry "
+                         "has it. Push it to an ECR repository of yours and use its full URI in the task definition; "
+                         "registry credentials cannot pull an image that does not exist.")
+        elif f.get("reference") == "digest without repository":
             steps.append(f"The task definition's image is only a digest (`{image}`): Docker reads that as the "
                          "repository `docker.io/library/sha256`, which does not exist. Name the repository too: "
                          f"`<the registry and repository of the image>@{image.split('@')[-1]}`; the CI step that "
@@ -333,6 +365,24 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"`{image}` is private or misspelled: fix the name, or add `repositoryCredentials` "
                              "(a Secrets Manager secret with username/password) to the container definition and "
                              "allow the execution role to read it.")
+        elif cause == "rate-limited" and (host := _registry_host(task_image or "", m.proofs[0].text if m.proofs else "")) \
+                and host != "docker.io" and ".dkr.ecr." not in host:
+            # Another registry's throttling: Docker Hub's pull-through rule and its credentials do not apply.
+            where = ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
+            if host == "public.ecr.aws":
+                path = (task_image or "").split("/", 1)[1] if "/" in (task_image or "") else "<repository>"
+                cached = (f"{remedy.account(ev) or remedy.ACCOUNT_UNKNOWN}.dkr.ecr.{region}.amazonaws.com/"
+                          f"ecr-public/{path}")
+                steps.append(f"ECR Public (public.ecr.aws) throttles unauthenticated pulls per source IP, and every "
+                             f"task behind the same NAT gateway shares it (here `{task_image}`): cache it in your "
+                             "private ECR with a pull-through cache rule whose upstream is ECR Public, `aws ecr "
+                             "create-pull-through-cache-rule --ecr-repository-prefix ecr-public --upstream-registry-url "
+                             f"public.ecr.aws --region {region}`, and point {where} at `{cached}` (the execution "
+                             "role needs ecr:BatchImportUpstreamImage and ecr:CreateRepository for the first pull).")
+            else:
+                steps.append(f"{host} rate-limits pulls (here of `{task_image}`): copy the image into a private ECR "
+                             f"repository and point {where} at it, or authenticate to {host} with "
+                             "`repositoryCredentials`.")
         elif cause == "rate-limited":
             steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
                          "ECR pull-through cache rule for docker.io, then point "
@@ -343,15 +393,17 @@ class ImagePullFailed(ReasonPattern):
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             if host is None or ".dkr.ecr." in host:
-                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway (or "
-                             "assignPublicIp ENABLED in a public subnet), or add the VPC endpoints "
+                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway"
+                             + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                             + ", or add the VPC endpoints "
                              f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 "
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
                 steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
-                             "its subnets a route to "
-                             "a NAT gateway (or assignPublicIp ENABLED in a public subnet) and check the security "
+                             "its subnets a route to a NAT gateway"
+                             + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                             + " and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
                              "internet access, mirror the image to ECR (an ECR pull-through cache rule) and use "
                              "the ECR and S3 endpoints.")

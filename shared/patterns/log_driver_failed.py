@@ -34,6 +34,8 @@ from shared.patterns.base import (
 )
 from shared.scan import lazy_re
 
+_LOCAL_REFUSED = lazy_re(r"dial (?:tcp|udp) (127\.\d+\.\d+\.\d+|localhost|\[::1\]|172\.17\.0\.1|169\.254\.172\.1):(\d+):"
+                         r"[^\n]{0,40}connection refused", re.IGNORECASE)
 _SIGNAL = lazy_re(
     r"failed to initiali[sz]e logging driver|failed to validate logger args|log group does not exist"
     r"|failed to create cloudwatch log (?:stream|group)|unable to create (?:log stream|firelens)"
@@ -202,7 +204,24 @@ class LogDriverFailed(ReasonPattern):
                              f"options: {create}")
             why = ""
         endpoint = remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else "")
-        if cause == "network" and endpoint:
+        text = ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)
+        local = _LOCAL_REFUSED.search(text)
+        if cause == "network" and local:
+            # A refused local address is a log forwarder's receiver (fluentd forward 24224, syslog, GELF), not
+            # CloudWatch Logs: nothing listens there, and no route or endpoint changes that.
+            host, port = local.group(1), local.group(2)
+            low = text.lower()
+            kind, option, extra = (
+                ("fluentd (forward protocol)", "`fluentd-address`", ", or set `fluentd-async: true` so the container "
+                 "starts while fluentd is down") if port == "24224" or "fluentd" in low else
+                ("syslog receiver", "`syslog-address`", "") if port == "514" or "syslog" in low else
+                ("GELF receiver", "`gelf-address`", "") if port == "12201" or "gelf" in low else
+                ("log collector", "address option (`fluentd-address`, `syslog-address`, `gelf-address`)", ""))
+            steps.append(f"The log driver sends to a {kind} at {host}:{port}, and nothing listens there: start the "
+                         "collector on every container instance before tasks are placed (an ECS daemon service, or "
+                         f"the instance's user data), or point the driver's {option} at where it runs{extra}. This "
+                         f"is not a CloudWatch Logs or network-route fault.{why}")
+        elif cause == "network" and endpoint:
             steps.append(endpoint + why)
         elif cause == "network":
             where = ("the task's subnets" if remedy.network_mode(ev) == "awsvpc" else

@@ -140,6 +140,15 @@ _YARN = lazy_re(r"yarnpkg\.com|^error Command failed with exit code|\byarn (?:ru
 _YARN_NEEDLES = ("yarnpkg.com", "error command failed with exit code", "yarn ", "/.yarn/", ".pnp.")
 
 
+_BUN = lazy_re(r"\bBun v\d|\boven/bun\b|/home/bun/|\bbun(?:x)? (?:run|install)\b|\.bun/install/")
+
+
+def _uses_bun(ev: Evidence, image: str | None) -> bool:
+    """The app runs on Bun (its log names Bun's runtime or home, or the image is oven/bun): install with bun."""
+    return bool(image and "oven/bun" in image) or any(
+        _BUN.search(ev.logs.texts[i]) for i in ev.logs.lines_with("bun"))
+
+
 def _uses_yarn(ev: Evidence) -> bool:
     """The app runs under Yarn (its log says so): install with Yarn, not npm (npm ci needs a package-lock.json)."""
     return any(_YARN.search(ev.logs.texts[i]) for i in ev.logs.lines_with(*_YARN_NEEDLES))
@@ -294,7 +303,8 @@ class MissingDependency(Pattern):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:
-                install = ("`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
+                install = ("`bun install --production --frozen-lockfile`" if _uses_bun(ev, remedy.image(ev, f.get("container")))
+                           else "`yarn install --production --frozen-lockfile`" if _uses_yarn(ev) else
                            "`npm ci --omit=dev`")
                 sub = _requiring_subpackage(ev)
                 steps.append(f"Add `{module}` to `dependencies` (not `devDependencies`) in package.json, run "

@@ -146,6 +146,23 @@ _SENSITIVE = lazy_re(
     r"|WEBHOOK|SQLALCHEMY_DATABASE|ELASTICSEARCH|OPENSEARCH|KAFKA|NATS|MQ)_UR[LI]$",
     re.IGNORECASE)
 
+_READY = lazy_re(r"(?i)application startup complete|\blistening on\b|\brunning on https?://|\bstarted (?:server|"
+                 r"application|\w+application)\b|server started|\bready to accept connections\b|\bStarted \w+ in \d")
+_REQUEST = lazy_re(r"\"(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S* HTTP/[\d.]+\" 5\d\d\b|Exception in ASGI application|"
+                   r"Error handling request|Exception on /\S+ \[(?:GET|POST|PUT|PATCH|DELETE)\]")
+
+
+def _while_serving(ev: Evidence, anchor: int | None) -> bool:
+    """The variable was read inside a request handler: the app said it was ready before the error, and a
+    request (a 5xx answer, a request-handler exception) surrounds it. Then it does not fail at start-up."""
+    if anchor is None:
+        return False
+    texts = ev.logs.texts
+    ready = any(_READY.search(t) for t in texts[max(0, anchor - 200):anchor])
+    request = any(_REQUEST.search(t) for t in texts[max(0, anchor - 40):anchor + 5])
+    return ready and request
+
+
 class MissingEnvVarFacts(Facts):
     """The facts of missing-env-var."""
 
@@ -315,16 +332,19 @@ class MissingEnvVar(Pattern):
                          f"execution role read {'it' if one else 'them'}: ```{json.dumps(grant)}```"
                          f"{why if not present and not plain else ''}")
         steps.append(f"Register the new task definition revision and roll it out: {remedy.roll_out(ev)}.")
-        steps.append("Reproduce and verify locally: with the variable"
-                     f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
-                     f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
+        serving = _while_serving(ev, m.anchor)
+        if not serving and not remedy.local_repro_blocked(ev, f.get('container')):
+            steps.append("Reproduce and verify locally: with the variable"
+                         f"{'s' if len(names) > 1 else ''} unset the image fails the same way, exported it starts: "
+                         f"`{remedy.docker_run(ev, f.get('container'), env=names)}`.")
         many = len(names) > 1
         return Explanation(
             title=f"Missing environment variable{'s' if many else ''} {', '.join(names)}",
             summary=(f"{container} stopped because the environment variable{'s' if many else ''} {shown} "
-                     f"{'are' if many else 'is'} not set. The application reads "
-                     f"{'them' if many else 'it'} at start-up and fails without "
-                     f"{'them' if many else 'it'}."),
+                     f"{'are' if many else 'is'} not set. The application "
+                     + (f"started, then read {'them' if many else 'it'} while handling requests and failed there."
+                        if serving else f"reads {'them' if many else 'it'} at start-up and fails without "
+                        f"{'them' if many else 'it'}.")),
             remediation=steps,
         )
 

@@ -189,7 +189,10 @@ class NetworkEgressBlocked(Pattern):
             if not public_pull or route == "none":
                 if remedy.network_mode(ev) == "awsvpc":
                     steps.append("Give the task's subnets outbound access: a `0.0.0.0/0` route to a NAT gateway "
-                                 f"(private subnets), or a public subnet with `assignPublicIp: ENABLED`.{why}")
+                                 + ("(private subnets), or a public subnet with `assignPublicIp: ENABLED`"
+                                    if remedy.public_ip_allowed(ev) else
+                                    "(an awsvpc task on an EC2 instance gets no public IP, so a NAT gateway is the "
+                                    "way out)") + f".{why}")
                 else:  # bridge/host mode: the task goes out through the container instance's interface
                     steps.append("Give the container instance's subnet outbound access (bridge/host networking uses "
                                  "the instance's interface): a `0.0.0.0/0` route to a NAT gateway, or a public IP on "

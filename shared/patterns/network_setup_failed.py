@@ -106,7 +106,7 @@ class NetworkSetupFailed(ReasonPattern):
                 steps.append(f"The network plugin names its reason: {plumbing}"
                              + (f" ({got})" if got else "") + ". This is the container instance's network plumbing, "
                              f"not the subnet's addresses: {retry}."
-                             + (f" If it recurs on the same instance, {drain} and check `/var/log/ecs/ecs-agent.log` "
+                             + (f" If it recurs on the same instance, {drain} and check `{remedy.agent_log(ev)}` "
                                 "and the ECS agent/AMI version there." if ec2 else "") + why)
             elif cause is None:
                 # Say "no cause" only when the error says so; else it names one we have no advice for.
@@ -118,7 +118,7 @@ class NetworkSetupFailed(ReasonPattern):
             else:
                 steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
                              "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "
-                                                            "agent log (`/var/log/ecs/ecs-agent.log`)" if ec2 else "")
+                                                            f"agent log (`{remedy.agent_log(ev)}`)" if ec2 else "")
                              + "." + why)
             why = ""
             if cause == "timeout":
@@ -128,10 +128,15 @@ class NetworkSetupFailed(ReasonPattern):
             # are in question; the instance (or the platform) that plumbs it is.
             case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
                     else "open an AWS Support case with the task ARN")
-            steps.append(f"If it recurs on the same container instance, {drain} so its tasks move to other "
+            # The plumbing step already says to drain the instance if it recurs: only the replacement and the
+            # support case are new here.
+            said = ec2 and plumbing and any(drain in st for st in steps)
+            steps.append((f"If the failure recurs on that instance after the drain, replace it (the Auto Scaling "
+                          f"group launches a fresh one) and {case}." if said else
+                          f"If it recurs on the same container instance, {drain} so its tasks move to other "
                           "instances, and replace it (the Auto Scaling group launches a fresh one); retry with "
-                          f"backoff meanwhile, and {case}." if ec2 else
-                          f"If it recurs: retry with backoff, and {case}.")
+                          f"backoff meanwhile, and {case}.") if ec2 else
+                         f"If it recurs: retry with backoff, and {case}.")
         if cause is None and not attached:
             # No reason given: usually a passing failure of the ENI plumbing; retry first.
             steps.append("The network plugin failed without naming a reason, which is usually passing (bursts of "

@@ -61,6 +61,20 @@ _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryErr
           "generic": "out of memory"}
 
 
+_ALLOC = lazy_re(r"(?:cannot|can't|failed to|unable to|could not) allocate (\d{7,})[ -]?(?:-byte|bytes?)",
+                 re.IGNORECASE)
+
+
+def _one_allocation(ev: Evidence) -> tuple[float, int] | None:
+    """The largest single allocation the log says failed, in MiB, with its line."""
+    best = None
+    for i in ev.logs.lines_with("allocate"):
+        hit = _ALLOC.search(ev.logs.texts[i])
+        if hit and (best is None or int(hit.group(1)) / 1048576 > best[0]):
+            best = (int(hit.group(1)) / 1048576, i)
+    return best
+
+
 class OutOfMemoryFacts(Facts):
     """The facts of out-of-memory."""
 
@@ -231,6 +245,20 @@ class OutOfMemory(Pattern):
                          f"use less (process the data in chunks).{why}")
             why = ""
         own_cap = jvm_own or v8_own or php_own
+        alloc = None if "PHP" in kind else _one_allocation(ev)
+        if alloc and mib and alloc[0] > mib:
+            # One request larger than the whole limit: a runaway allocation that no headroom holds.
+            block, line = alloc
+            dump = (" (Erlang: the erl_crash.dump names the process whose heap grew; set `ERL_CRASH_DUMP` to a "
+                    "mounted volume to keep it)" if "eheap_alloc" in ev.logs.texts[line] or "erl" in kind.lower()
+                    else "")
+            steps.append(f"{container} asked for one block of about {block:.0f} MiB at once, more than its whole "
+                         f"{mib} MiB limit: a runaway allocation (a heap or buffer growing without bound, an oversized "
+                         f"message or query result), which more memory only postpones. Find what grew{dump}, cap it "
+                         "in the app's configuration, or upgrade the release that has the bug; raise the memory only "
+                         f"if such a size is expected.{remedy.because(log_proof(ev, line).source, ev.logs.texts[line])}")
+            why = ""
+            need = None
         if need:
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
                      else f"its {mib} MiB limit" if own_cap else f"the {mib} MiB limit it hit")
@@ -281,9 +309,12 @@ class OutOfMemory(Pattern):
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "
                          f"memory (now {limit or 'unknown'}).{why}")
-        steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
-                     f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, chart MemoryUtilized "
-                     "(Container Insights) " + ("before it exited." if own_cap else "before the kill."))
+        chart = ("chart MemoryUtilized (Container Insights) " + ("before it exited." if own_cap else "before the kill."))
+        if remedy.local_repro_blocked(ev, f.get('container')):
+            steps.append("In AWS, " + chart)
+        else:
+            steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
+                         f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, " + chart)
         return Explanation(
             # A runtime's own pool (JVM, V8) is not the container limit: the title names the pool then.
             title=f"Out of memory: {container}" + (f" ({kind})" if (jvm_own or v8_own) and kind else

@@ -173,7 +173,7 @@ class PlatformError(ReasonPattern):
             steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
         elif ec2:
-            steps.append("On the container instance, read `/var/log/ecs/ecs-agent.log` and the Docker/containerd "
+            steps.append(f"On the container instance, read `{remedy.agent_log(ev)}` and the Docker/containerd "
                          "logs around the stop; slow disks (gp2 burst balance) and an old agent cause runtime "
                          "timeouts: update the ECS agent/AMI and check disk I/O.")
         else:

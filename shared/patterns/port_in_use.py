@@ -159,7 +159,7 @@ class PortInUse(Pattern):
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
         steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
                         f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
-        if str(p).isdigit():
+        if str(p).isdigit() and not remedy.local_repro_blocked(ev, f.get('container')):
             steps.append("Reproduce locally with the image alone: if "
                          f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
                          "itself starts two servers on the port; if it starts, the other holder is "

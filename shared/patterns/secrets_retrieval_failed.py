@@ -65,6 +65,8 @@ _CAUSES = (
 _KMS_DENIED = lazy_re(r"access to kms is not allowed|kms:decrypt|\bkms\b.{0,80}(?:denied|not authorized|not allowed)"
                          r"|(?:denied|not authorized|not allowed).{0,80}\bkms\b|KMS\.\w*(?:AccessDenied|Disabled|"
                          r"InvalidState)|KMSAccessDenied|Service: AWSKMS|ciphertext refers to a customer master key", re.IGNORECASE)
+_JSON_KEY = lazy_re(r"(?:secret\s+(?P<arn>arn:\S+?)[:,]?\s.{0,80}?)?did not contain json key\s+(?P<key>[\w.-]+)",
+                    re.IGNORECASE | re.DOTALL)
 _KMS_KEY = lazy_re(r"arn:aws[\w-]*:kms:[\w-]+:\d{12}:(?:key|alias)/[\w/-]+")
 
 
@@ -217,8 +219,9 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
-            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway "
-                         f"(or assignPublicIp with an internet gateway), or add the interface VPC endpoint "
+            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway"
+                         + (" (or assignPublicIp with an internet gateway)" if remedy.public_ip_allowed(ev) else "")
+                         + ", or add the interface VPC endpoint "
                          f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
             if kind == "ecr registry auth":
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
@@ -227,6 +230,21 @@ class SecretsRetrievalFailed(ReasonPattern):
                 steps.append("With VPC endpoints instead of a NAT gateway, the task also needs the ECR endpoints "
                              "(`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for an ECR image, and `logs` for "
                              "awslogs.")
+        elif cause == "not-found" and (key := _JSON_KEY.search(ev.reason_text)):
+            # The secret was fetched: only the key named after its ARN in valueFrom is missing from its JSON.
+            ref = secret or key.group("arn")
+            sid = ref.split(":" + key.group("key") + ":", 1)[0] if ref else None
+            keys = (f"aws secretsmanager get-secret-value --secret-id {remedy.q(sid)} --query SecretString --output "
+                    "text | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))'") if sid else None
+            steps.append(f"ECS fetched the secret{f' `{sid}`' if sid else ''}, but its JSON value has no key "
+                         f"`{key.group('key')}`: add `{key.group('key')}` to the secret's JSON, or change the "
+                         f"`:{key.group('key')}::` part of the task definition's `secrets[].valueFrom` to a key it has"
+                         + (f" (`{keys}` lists them)" if keys else
+                            " (`" + remedy.describe_task_definition(
+                                ev, f"taskDefinition.containerDefinitions[].secrets[?contains(valueFrom, ':{key.group('key')}:')].valueFrom[]")
+                            + "` shows which secret it refers to)")
+                         + f". The secret exists and was read: this is not a permission, network or secret-name "
+                         f"fault.{why}")
         elif cause == "not-found":
             if not secret:
                 check = remedy.describe_task_definition(ev, "taskDefinition.containerDefinitions[].secrets[].valueFrom")

@@ -146,7 +146,7 @@ class Unknown(Pattern):
                             "`PYTHONFAULTHANDLER=1`"
                             + (", Node `--report-on-fatalerror`" if c != 139 else "")
                             + ", a core dump) and reproduce with the image and the task's limits"
-                            + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img else "")
+                            + (f": `{remedy.docker_run(ev, n, env=['PYTHONFAULTHANDLER=1'])}`" if img and not remedy.local_repro_blocked(ev, n) else "")
                             + "; upgrade, pin or disable the native extension or agent added last"
                             + (", and rebuild it for the instance's CPU (check the instance type and "
                                "`ecs.cpu-architecture`)." if c == 132 else

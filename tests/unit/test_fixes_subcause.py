@@ -501,3 +501,272 @@ def test_a_task_without_its_own_interface_opens_the_instances_security_group_not
                   containers=_app(1), launchType="EC2", attachments=[])
     assert private.pattern == "network-egress-blocked"
     assert "from the container instances' security group" in _fix(private), _fix(private)
+
+
+# --- Local reproductions only where a laptop can reproduce the failure ---------------------------------------
+
+_T0 = "2024-05-01T10:00:00Z"
+
+
+def test_a_crash_after_hours_of_running_gets_no_local_docker_run():
+    line = "TypeError: Cannot read properties of undefined (reading 'id')"
+    late = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert late.pattern == "app-crash" and "docker run" not in _fix(late)
+    # Near miss: the same crash a few seconds after start-up is reproduced with the task's image and command.
+    early = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(early)
+
+
+def test_an_image_that_needs_the_task_metadata_endpoint_is_not_run_locally():
+    ev = evidence(["panic: runtime error: invalid memory address or nil pointer dereference"],
+                  containers=[{"name": "telegraf", "exitCode": 2, "image": "telegraf:1.30"}],
+                  startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert remedy.local_repro_blocked(ev, "telegraf")
+    # Near miss: an application image of the same name shape, started and failed at once, can be run locally.
+    near = evidence(["panic: boom"], containers=[{"name": "api", "exitCode": 2, "image": "acme/telegraf-exporter:1"}],
+                    startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert remedy.local_repro_blocked(near, "api") is None
+
+
+def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice():
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/worker:2"}]
+    late = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert late.pattern == "container-health-check-failed"
+    assert "startPeriod" not in _fix(late) and "docker run" not in _fix(late) and "passed for a while" in _fix(late)
+    # Near miss: a check that failed within the first minute keeps the local check and the start-up advice.
+    early = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:01:00Z")
+    assert "startPeriod" in _fix(early) and "docker exec health-test" in _fix(early)
+
+
+def test_a_logged_start_up_longer_than_the_start_period_is_the_first_step():
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/ledger:4"}]
+    slow = run(["Started LedgerApplication in 104.87 seconds (process running for 106.2)"], stoppedReason=reason,
+               containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert "104.87 s to start" in slow.remediation[0] and "startPeriod` to 135 s" in slow.remediation[0]
+    assert "docker exec health-test" not in _fix(slow) and "tool must exist" not in _fix(slow)
+    # Near miss: a quick start (12 s) says nothing about the start period; the local check stays.
+    quick = run(["Started LedgerApplication in 12.3 seconds"], stoppedReason=reason, containers=cont,
+                startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert "to start (its log" not in _fix(quick) and "docker exec health-test" in _fix(quick)
+
+
+def test_a_health_check_repro_needs_the_database_the_app_reaches_first():
+    ev = evidence(["Flyway Community Edition 9.22 by Redgate", "Migrating schema \"public\" to version 42"],
+                  containers=[{"name": "app", "exitCode": 143, "image": "acme/api:1"}],
+                  startedAt=_T0, stoppedAt="2024-05-01T10:02:00Z")
+    assert remedy.local_repro_blocked(ev, "app", serving=True)
+    # Near miss: a crash that needs no serving app is still reproduced from the image alone.
+    assert remedy.local_repro_blocked(ev, "app") is None
+
+
+_TG = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web-tg/0123456789abcdef"
+
+
+def _elb(logs: list[str], **extra):
+    return run(logs, stopCode="ServiceSchedulerInitiated", containers=_app(137), group="service:web",
+               stoppedReason=f"Task failed ELB health checks in (target-group {_TG})", **extra)
+
+
+def test_a_health_route_that_names_its_exception_is_fixed_at_that_exception():
+    error = ("System.InvalidOperationException: No service for type 'Shop.Api.IClock' has been registered.")
+    got = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0', error])
+    assert got.facts.get("cause") == "server-error", got.facts
+    assert "register `Shop.Api.IClock`" in got.remediation[0] and "grace period" not in _fix(got)
+    # Near miss: 500s with no named error keep the read-the-log step and the grace period for slow starters.
+    near = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0'])
+    assert "read the errors logged" in near.remediation[0] and "grace period" in _fix(near)
+
+
+def test_checks_that_time_out_after_hours_of_serving_get_no_start_up_advice():
+    line = '10.0.1.9 - - "GET /health HTTP/1.1" 200 2'
+    late = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
+    assert "grace period" not in _fix(late) and "healthCheckGracePeriodSeconds" not in _fix(late)
+    early = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T10:03:00Z")
+    assert "grace period" in _fix(early)
+
+
+def test_a_console_paste_is_never_quoted_as_the_error():
+    paste = ["20 minutes ago\t2024-06-03T20:03:15Z E! FATAL: [inputs.disk] panicked: runtime error: index out of range [3]\tagent",
+             "20 minutes ago\tpanic({0x70a8180?, 0xdc68f90?})\tagent",
+             "20 minutes ago\tgoroutine 39 [running]:\tagent"]
+    ev = evidence(paste, containers=_app(2))
+    assert remedy.named_error(ev) == (0, "[inputs.disk] panicked: runtime error: index out of range [3]")
+    assert remedy.garbled(paste[1]) and remedy.unpaste(paste[1]) == "panic({0x70a8180?, 0xdc68f90?})"
+    got = run(paste, containers=_app(2))
+    assert "minutes ago" not in got.remediation[0] and "\t" not in got.remediation[0]
+    # Near miss: a line as the app wrote it is quoted as it is.
+    clean = evidence(["panic: runtime error: index out of range [3] with length 3"], containers=_app(2))
+    assert remedy.named_error(clean) == (0, "panic: runtime error: index out of range [3] with length 3")
+    assert not remedy.garbled("panic: runtime error: index out of range [3] with length 3")
+
+
+def test_a_secret_without_the_json_key_is_not_a_missing_secret():
+    base = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+            "unable to retrieve secret from asm: service call has been retried 1 time(s): ")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=base + "retrieved secret from Secrets Manager did not "
+              "contain json key STRIPE_KEY")
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "no key `STRIPE_KEY`" in got.remediation[0] and "exists in" not in _fix(got)
+    for cmd in steps.commands(got.remediation[0]):
+        shlex.split(cmd)
+    # Near miss: a secret that is really missing keeps the exists-and-spelled check.
+    near = run(stopCode="TaskFailedToStart", stoppedReason=base + "ResourceNotFoundException: Secrets Manager can't "
+               "find the specified secret.")
+    assert "exists in" in near.remediation[0] and "no key" not in _fix(near)
+
+
+def test_ecr_public_throttling_is_not_docker_hubs():
+    reason = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+              "public.ecr.aws/docker/library/redis:7: unexpected status from HEAD request: 429 Too Many Requests")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "redis", "image": "public.ecr.aws/docker/library/redis:7", "reason": reason}])
+    assert got.pattern == "image-pull-failed"
+    assert "upstream-registry-url public.ecr.aws" in got.remediation[0] and "Docker Hub" not in got.remediation[0]
+    # Near miss: a Docker Hub image keeps the Docker Hub advice.
+    hub = reason.replace("public.ecr.aws/docker/library/redis:7", "docker.io/library/redis:7")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=hub,
+               containers=[{"name": "redis", "image": "redis:7", "reason": hub}])
+    assert "Docker Hub" in near.remediation[0]
+
+
+def test_a_refused_local_log_collector_is_not_cloudwatch_reachability():
+    reason = ("CannotStartContainerError: API error (500): failed to initialize logging driver: dial tcp "
+              "127.0.0.1:24224: getsockopt: connection refused")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2")
+    assert got.pattern == "log-driver-failed"
+    assert "fluentd" in got.remediation[0] and "NAT" not in _fix(got) and "com.amazonaws" not in _fix(got)
+    # Near miss: a refused remote address (a logs endpoint) keeps the route/endpoint advice.
+    far = run(stopCode="TaskFailedToStart", launchType="EC2", stoppedReason=reason.replace("127.0.0.1:24224",
+              "logs.eu-west-1.amazonaws.com:443").replace("connection refused", "i/o timeout"))
+    assert "fluentd" not in _fix(far)
+
+
+def test_a_refused_working_directory_is_not_a_non_executable_entrypoint():
+    reason = ("CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: "
+              "OCI runtime create failed: runc create failed: unable to start container process: error during "
+              "container init: chdir to cwd (\"/root/srv\") set in config.json failed: permission denied: unknown")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "app", "image": "acme/app:1", "reason": reason}])
+    assert got.pattern == "container-start-failed"
+    assert "`/root/srv`" in got.remediation[0] and "chmod +x" not in _fix(got)
+    # Near miss: an entrypoint refused to exec stays the chmod advice.
+    exe = reason.replace('chdir to cwd (\"/root/srv\") set in config.json failed', 'exec: "/entrypoint.sh"')
+    near = run(stopCode="TaskFailedToStart", stoppedReason=exe, containers=[{"name": "app", "image": "acme/app:1", "reason": exe}])
+    assert "chmod +x" in _fix(near)
+
+
+def test_a_windows_instance_gets_the_windows_agent_log_path():
+    reason = ("ResourceInitializationError: failed to configure ENI: unable to get device with hardware address "
+              "'02:62:5b:0f:db:fa': device with mac address not found")
+    agent = ["level=error msg=\"plugin_windows.go:210: failed to find the interface\""]
+    got = run(agent, stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"))
+    assert "C:\\ProgramData\\Amazon\\ECS\\log" in _fix(got) and "/var/log/ecs" not in _fix(got)
+    # Near miss: a Linux instance keeps /var/log/ecs.
+    linux = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"))
+    assert "/var/log/ecs/ecs-agent.log" in _fix(linux)
+
+
+def test_a_bun_app_installs_its_packages_with_bun():
+    lines = ["error: Cannot find package 'express' from '/home/bun/app/src/index.js'", "Bun v1.2.23 (Linux x64)"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    assert "bun install --production" in _fix(got) and "npm ci" not in _fix(got)
+    # Near miss: a Node app (no Bun in its log or image) keeps npm ci.
+    node = run(["Error: Cannot find module 'express'", "Require stack:", "- /app/src/index.js", "Node.js v20.11.1"],
+               containers=_app(1))
+    assert node.pattern == "missing-dependency" and "npm ci" in _fix(node) and "bun install" not in _fix(node)
+
+
+def test_one_allocation_bigger_than_the_whole_limit_is_not_sized_with_headroom():
+    cont = [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "reason": "OutOfMemoryError: Container killed due to memory usage",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/broker:5", "memory": 1024}]
+    big = run(["eheap_alloc: Cannot allocate 2280657000 bytes of memory (of type \"heap\")."], containers=cont,
+              memory="1024", stoppedReason="OutOfMemoryError: Container killed due to memory usage")
+    assert big.pattern == "out-of-memory"
+    assert "more than its whole 1024 MiB limit" in _fix(big) and "25 % headroom" not in _fix(big)
+    # Near miss: a failed allocation smaller than the limit keeps the headroom sizing.
+    small = run(["eheap_alloc: Cannot allocate 52428800 bytes of memory (of type \"heap\")."], containers=cont,
+                memory="1024", stoppedReason="OutOfMemoryError: Container killed due to memory usage")
+    assert "25 % headroom" in _fix(small) and "more than its whole" not in _fix(small)
+
+
+def test_a_variable_read_inside_a_request_handler_is_not_a_start_up_failure():
+    crash = ["Traceback (most recent call last):", '  File "/app/svc/health.py", line 14, in health',
+             '    table = os.environ["ORDERS_TABLE"]', "KeyError: 'ORDERS_TABLE'"]
+    served = run(["Application startup complete.", "Exception in ASGI application", *crash,
+                  '10.0.5.21:51334 - "GET /health HTTP/1.1" 500'], containers=_app(0))
+    assert served.pattern == "missing-env-var"
+    assert "while handling requests" in served.summary and "fails the same way" not in _fix(served)
+    # Near miss: the same KeyError at start-up (no ready line, no request) keeps the start-up story and the repro.
+    boot = run(crash, containers=_app(1))
+    assert "at start-up" in boot.summary and "fails the same way" in _fix(boot)
+
+
+def test_a_drain_already_advised_is_not_repeated_in_the_recurrence_step():
+    reason = ("ResourceInitializationError: failed to setup network namespace: cni setup: invoke eni plugin failed: "
+              "unable to get device with hardware address '02:62:5b:0f:db:fa': device with mac address not found")
+    inst = "arn:aws:ecs:us-east-1:111122223333:container-instance/main/5ca09ae0c2a74bd8a8f1a0e7e8a1b2c3"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, launchType="EC2", attachments=_eni("10.0.1.5"),
+              containerInstanceArn=inst)
+    assert _fix(got).count("update-container-instances-state") == 1 and "after the drain" in _fix(got)
+    # Near miss: a created interface without a named plumbing reason gets the drain in the recurrence step.
+    silent = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=_eni("10.0.1.5"), containerInstanceArn=inst,
+                 stoppedReason="ResourceInitializationError: failed to setup network namespace: netplugin failed")
+    assert _fix(silent).count("update-container-instances-state") == 1 and "after the drain" not in _fix(silent)
+
+
+def test_a_layer_count_mismatch_is_a_broken_push_not_access_or_network():
+    reason = ("CannotPullContainerError: failed to extract layer: number of layers and diffIDs don't match: 2 != 9")
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=[{"name": "app", "image": ref, "reason": reason}])
+    assert got.pattern == "image-pull-failed"
+    assert "compression" in got.remediation[0] and "imagetools inspect" in got.remediation[0]
+    # Near miss: an ordinary not-found pull keeps its own first step.
+    miss = "CannotPullContainerError: pull image manifest has been retried: " + ref + ": not found"
+    near = run(stopCode="TaskFailedToStart", stoppedReason=miss, containers=[{"name": "app", "image": ref, "reason": miss}])
+    assert "compression" not in _fix(near)
+
+
+def test_a_compose_built_name_under_library_is_an_image_never_pushed():
+    reason = ("CannotPullContainerError: failed to resolve ref docker.io/library/shop_web:latest: pull access denied, "
+              "repository does not exist or may require authorization: insufficient_scope")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason,
+              containers=[{"name": "web", "image": "shop_web", "reason": reason}])
+    assert got.pattern == "image-pull-failed" and "never pushed" in got.remediation[0]
+    assert got.remediation[0].count("(Why: ") == 1
+    # Near miss: an official-looking name (no underscore) keeps the private-or-misspelled advice.
+    other = reason.replace("shop_web", "shopweb")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=other,
+               containers=[{"name": "web", "image": "shopweb", "reason": other}])
+    assert "never pushed" not in _fix(near)
+
+
+def test_a_public_ip_is_offered_only_where_the_task_can_have_one():
+    assert remedy.public_ip_allowed(evidence(launchType="FARGATE"))
+    assert not remedy.public_ip_allowed(evidence(launchType="EC2"))
+    reason = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+              "ghcr.io/acme/api:1: dial tcp 140.82.112.33:443: i/o timeout")
+    cont = [{"name": "app", "image": "ghcr.io/acme/api:1", "reason": reason}]
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=cont, launchType="EC2")
+    assert ec2.pattern == "image-pull-failed" and "assignPublicIp" not in _fix(ec2)
+    # Near miss: the same failure on Fargate may use a public IP in a public subnet.
+    fg = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=cont, launchType="FARGATE")
+    assert "assignPublicIp" in _fix(fg)
+
+
+def test_a_third_party_agent_that_panics_is_pinned_or_disabled_not_debugged():
+    lines = ["panic: runtime error: invalid memory address or nil pointer dereference",
+             "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1c0f3a2]", "goroutine 88 [running]:"]
+    two = [{"name": "app", "exitCode": 143, "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:3"},
+           {"name": "agent", "exitCode": 2, "image": "public.ecr.aws/datadog/agent:7.50.3", "essential": True}]
+    got = run([{"container": "agent", "message": t} for t in lines], containers=two)
+    assert got.pattern == "app-crash" and "third-party agent" in got.remediation[0]
+    assert "essential" in got.remediation[0]
+    # Near miss: the same agent stopped by a configuration error keeps the error's own fix.
+    cfg = run([{"container": "agent", "message": "Error: failed to get config: unknown field 'recievers' in configuration"}],
+              containers=two)
+    assert "third-party agent" not in _fix(cfg)
