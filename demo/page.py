@@ -105,7 +105,7 @@ def _channels(outcomes: list[Outcome], when: str) -> tuple[dict[str, list[str]],
         status = "as expected" if o.ok else "NOT as expected: " + "; ".join(o.problems)
         note = (f'<div class="scenario{"" if o.ok else " fail"}" id="{_e(s.key)}"><b>{o.number}. {_e(s.title)}</b><br>'
                 f"sample events/{_e(s.sample)}.json · {o.invocations} invocation{'s' if o.invocations != 1 else ''} · "
-                f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''} · {len(o.sns)} SNS message"
+                f"{len(o.cards)} Slack post{'s' if len(o.cards) != 1 else ''} · {len(o.sns)} SNS message"
                 f"{'s' if len(o.sns) != 1 else ''} · {sum(o.calls.values())} AWS calls · {o.ms:.0f} ms · {_e(status)}"
                 + "".join(f"<br>{_e(n)}" for n in o.notes) + "</div>")
         parents = [m for m in o.messages if m.thread_ts is None]
@@ -136,7 +136,7 @@ def _summary_table(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         rows.append(
             f"<tr><td>{_e(o.scenario.key)}</td><td>{_e(o.pattern)}</td><td>{_e(o.severity)}</td>"
-            f'<td class="n">{len(o.slack)}</td><td class="n">{len(o.sns)}</td>'
+            f'<td class="n">{len(o.cards)}</td><td class="n">{len(o.sns)}</td>'
             f'<td class="n">{sum(o.calls.values())}</td><td class="n">{o.ms:.0f}</td>'
             f'<td class="{"ok" if o.ok else "fail"}">{"ok" if o.ok else "FAIL"}</td></tr>')
     return ('<table class="summary"><thead><tr><th>scenario</th><th>pattern</th><th>severity</th><th>Slack posts</th>'

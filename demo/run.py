@@ -168,6 +168,14 @@ class Outcome:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        """What Slack posted, a card's details reply (app mode: the first reply in its thread) counted with
+        its card."""
+        from shared.render.slack import DETAIL_PREFIX
+
+        return [p for p in self.slack if not (p.get("thread_ts") and str(p.get("text", "")).startswith(DETAIL_PREFIX))]
+
     def check(self) -> None:
         e = self.scenario.expect
         p = self.problems
@@ -190,8 +198,8 @@ class Outcome:
                 if not any(needle in step for step in f.get("remediation") or []):
                     p.append(f"no remediation step mentions {needle}")
         lo, hi = e.slack
-        if not lo <= len(self.slack) <= hi:
-            p.append(f"{len(self.slack)} Slack posts, expected {e.slack_text()}")
+        if not lo <= len(self.cards) <= hi:
+            p.append(f"{len(self.cards)} Slack posts, expected {e.slack_text()}")
         if self.slack_rejected:
             p.append(f"Slack rejected {self.slack_rejected} payloads")
         if len(self.sns) != e.sns:
@@ -216,7 +224,7 @@ class Outcome:
             "facts": f.get("facts"), "gaps": f.get("gaps"),
             "expected": {"pattern": self.scenario.expect.pattern, "slack": list(self.scenario.expect.slack),
                          "sns": self.scenario.expect.sns, "scope": self.scenario.expect.scope},
-            "slack_posts": len(self.slack), "sns_messages": len(self.sns), "aws_calls": sum(self.calls.values()),
+            "slack_posts": len(self.cards), "slack_messages": len(self.slack), "sns_messages": len(self.sns), "aws_calls": sum(self.calls.values()),
             "calls": dict(sorted(self.calls.items())), "ms": round(self.ms, 1), "invocations": self.invocations,
             "results": self.results, "notes": self.notes, "ok": self.ok, "problems": self.problems,
         }
@@ -452,7 +460,7 @@ def show_outcome(term: Terminal, o: Outcome) -> None:
     s = o.scenario
     mark = term.c("32", "✓ as expected") if o.ok else term.c("31;1", "✗ NOT as expected")
     calls = sum(o.calls.values())
-    posts = f"{len(o.slack)} Slack post{'s' if len(o.slack) != 1 else ''}"
+    posts = f"{len(o.cards)} Slack post{'s' if len(o.cards) != 1 else ''}"
     msgs = f"{len(o.sns)} SNS message{'s' if len(o.sns) != 1 else ''}"
     term.detail(f"→ {o.pattern} ({o.severity}) · {o.invocations} invocation{'s' if o.invocations != 1 else ''}, "
                 f"{o.ms:.0f} ms, {calls} AWS calls · {posts} · {msgs}")
@@ -502,6 +510,8 @@ def show_outcome(term: Terminal, o: Outcome) -> None:
         shown = deploy_posts[-1:] or o.slack[-1:]
     for payload in shown:
         term.line("")
+        if payload.get("thread_ts"):
+            term.line("    " + term.c("2", "↳ in its thread:"))
         for text_line in payload_terminal(payload, width=width, colour=term.colour).splitlines():
             term.line("    " + text_line)
     term.line("")
@@ -513,7 +523,7 @@ def show_table(term: Terminal, outcomes: list[Outcome]) -> None:
     print(term.c("1", head), flush=True)
     for o in outcomes:
         check = term.c("32", "ok") if o.ok else term.c("31", "FAIL")
-        print(f"{o.scenario.key:26s} {o.pattern:28s} {o.severity:9s} {len(o.slack):>5d} {len(o.sns):>4d} "
+        print(f"{o.scenario.key:26s} {o.pattern:28s} {o.severity:9s} {len(o.cards):>5d} {len(o.sns):>4d} "
                   f"{sum(o.calls.values()):>9d} {o.ms:>7.0f}  {check}", flush=True)
 
 
@@ -580,7 +590,7 @@ def run(out_dir: Path = OUT, *, scenarios: tuple[Scenario, ...] = SCENARIOS, col
                 "account": ACCOUNT, "region": REGION,
                 "import_ms": round(functions.import_ms, 1),
                 "invocations": sum(o.invocations for o in outcomes),
-                "slack_posts": sum(len(o.slack) for o in outcomes), "sns_messages": sum(len(o.sns) for o in outcomes)}
+                "slack_posts": sum(len(o.cards) for o in outcomes), "sns_messages": sum(len(o.sns) for o in outcomes)}
         write_outputs(out_dir, outcomes, meta)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the AWS stand-in and the Slack receiver", file=sys.stderr, flush=True)

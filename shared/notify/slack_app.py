@@ -7,7 +7,8 @@ Scopes: `chat:write`, and `chat:write.public` to post in public channels without
 
 Per occurrence of a failure (every task, not only the ones noise control posts), one write to the
 incident's item (threads.py) and then at most:
-- the parent message, by the first occurrence of the incident (`chat.postMessage`);
+- the parent message, by the first occurrence of the incident (`chat.postMessage`): the card's glance
+  blocks, and its details (evidence, every fix step, the log excerpt) as the first reply in its thread;
 - a thread reply when the occurrence adds something: a new cause, the 10th or 50th task, the
   deploy-level finding (`chat.postMessage` with `thread_ts`); each claimed in the item first, so
   exactly one invocation posts it and a retry of that invocation never posts it twice;
@@ -222,14 +223,23 @@ class ThreadPoster:
                                       "task_definition": f.task.task_definition or "",
                                       "title": f.title[:300], "parent": stored_parent(payload)})
                 self.store.mark(tkey, "parent", posted_ts or "webhook", expect=did)
-                if posted_ts:
-                    self.store.open_add(service_key(f), key, int(now))
-                return f"parent {posted_ts}"
+                detail = detail_payload(f)
+                if not posted_ts:  # fell back to the webhook: no thread, so the details follow as a message
+                    if detail is not None and self.api.app.webhook_url:
+                        from shared.notify.slack import post as webhook_post
+
+                        webhook_post(self.api.app.webhook_url, detail)
+                    return "parent (webhook)"
+                self.store.open_add(service_key(f), key, int(now))
+                if detail is not None and self.store.mark(tkey, "detail", did, expect=did):
+                    _, reply_ts = self.api.post(posted_in, detail, thread_ts=posted_ts)
+                    self.store.mark(tkey, "detail", reply_ts or "webhook", expect=did)
+                return f"parent {posted_ts}, detail"
         ts, channel = item.get("ts"), item.get("channel")
         if not ts or not channel or channel == "webhook":  # ts and channel are stored together
             return Skipped(f"counted ({touch.count}); the parent is not posted yet")
 
-        for marker, payload in self._replies(f, touch):
+        for marker, payload in self._replies(f, touch, did):
             posted = (item.get("posted") or {}).get(marker)
             if posted is not None and posted != did:
                 continue
@@ -246,10 +256,14 @@ class ThreadPoster:
                 sent.append("update")
         return ", ".join(sent) if sent else Skipped(f"counted ({touch.count}); the parent shows it")
 
-    def _replies(self, f: Finding, touch: Touch) -> list[tuple[str, dict[str, Any]]]:
+    def _replies(self, f: Finding, touch: Touch, did: str) -> list[tuple[str, dict[str, Any]]]:
         from shared.render.slack import render_slack
 
         out: list[tuple[str, dict[str, Any]]] = []
+        if touch.retry and touch.after.get("claim") == did:  # the parent's details, if its post was cut short
+            detail = detail_payload(f)
+            if detail is not None:
+                out.append(("detail", detail))
         if f.scope == "deployment" and f.deployment is not None:
             out.append((f"deploy:{f.deployment.deployment_id}:{f.deployment.event_name}", render_slack(f)))
         elif touch.new_cause(f.pattern) or (touch.retry and f"cause:{f.pattern}" in (touch.after.get("posted") or {})):
@@ -316,7 +330,7 @@ def parent_payload(f: Finding, item: dict[str, Any], route: Route, now: float) -
     from shared.notify.channels import minimal_payload
     from shared.render.slack import render_slack, validate
 
-    payload = render_slack(f)
+    payload = render_slack(f, threaded=True)
     if validate(payload):
         payload = minimal_payload(f)
     blocks = list(payload.get("blocks") or [{"type": "section", "text": {"type": "mrkdwn", "text": payload["text"],
@@ -327,6 +341,19 @@ def parent_payload(f: Finding, item: dict[str, Any], route: Route, now: float) -
                                                       "verbatim": True}})
         payload["text"] = f"{route.mention_text()} {payload['text']}"
     payload["blocks"] = blocks[:50]
+    return payload
+
+
+def detail_payload(f: Finding) -> dict[str, Any] | None:
+    """The first reply in an incident's thread: the evidence, every fix step and the log excerpt (None when
+    Slack would refuse it; the parent and the SNS message still carry the finding)."""
+    from shared.render.slack import render_slack_detail, validate
+
+    payload = render_slack_detail(f)
+    problems = validate(payload)
+    if problems:
+        log.warning("the details reply is not posted: %s", "; ".join(problems)[:300])
+        return None
     return payload
 
 

@@ -386,9 +386,9 @@ def _first_post(occurrence: Occurrence) -> str | None:
 _SLACK_PERMALINK = re.compile(r"https://[a-z0-9-]+\.slack\.com/archives/[A-Z0-9]+/p\d+(?:\?[\w=&.-]*)?")
 
 
-def glance_blocks(f: Finding, occurrence: Occurrence | None = None) -> list[dict[str, Any]]:
+def glance_blocks(f: Finding, occurrence: Occurrence | None = None, *, threaded: bool = False) -> list[dict[str, Any]]:
     """What reads at a glance (the first screen): title, the cause in one sentence, the key facts, the
-    first fix step and the console links."""
+    first fix step and the console links. `threaded`: the details follow as a thread reply, not below."""
     f = defang(f)
     emoji = SEVERITY_EMOJI.get(f.severity, ":white_circle:")
     blocks: list[dict[str, Any]] = [
@@ -404,7 +404,8 @@ def glance_blocks(f: Finding, occurrence: Occurrence | None = None) -> list[dict
         blocks.extend(changes_blocks(f))  # the deploy's change explains the cause: roll back is a first action
     if f.remediation:
         more = len(f.remediation) - 1
-        tail = f"\n_{more} more step{'s' if more != 1 else ''} below._" if more else ""
+        where = "in the thread" if threaded else "below"
+        tail = f"\n_{more} more step{'s' if more != 1 else ''} {where}._" if more else ""
         blocks.append(_section(cut(f"*Fix, first step:* {mrkdwn(untable(f.remediation[0]))}", _SECTION_BUDGET - 40)
                                + tail))
     links = _links(f)
@@ -464,25 +465,41 @@ def repeat_blocks(f: Finding, occurrence: Occurrence) -> list[dict[str, Any]]:
     return blocks
 
 
-def render_slack(f: Finding, occurrence: Occurrence | None = None) -> dict[str, Any]:
+def render_slack(f: Finding, occurrence: Occurrence | None = None, *, threaded: bool = False) -> dict[str, Any]:
     """The incoming-webhook payload for a finding: {"text", "blocks", "unfurl_links", "unfurl_media"}.
 
-    The glance blocks come first; the details follow below a divider (a channel that threads can post
-    `detail_blocks()` as a reply instead). A repeat is one line."""
+    The glance blocks come first; the details follow below a divider. `threaded` (Slack app mode, which
+    posts `render_slack_detail()` as the first reply in the message's thread): the glance blocks only.
+    A repeat is one line."""
     f = defang(f)
     if occurrence is not None and occurrence.follow_up:
         blocks = repeat_blocks(f, occurrence)
+    elif threaded:
+        blocks = glance_blocks(f, occurrence, threaded=True)
     else:
         glance = glance_blocks(f, occurrence)
-        detail = detail_blocks(f)
-        room = BLOCKS_MAX - len(glance) - 1
-        if len(detail) > room:
-            dropped = len(detail) - (room - 2)
-            note = _context(f"{dropped} more section{'s' if dropped != 1 else ''} not shown (Slack allows 50 "
-                            "blocks); the SNS message has the full finding.")
-            detail = [*detail[: room - 2], note, detail[-1]]
-        blocks = [*glance, {"type": "divider"}, *detail]
+        blocks = [*glance, {"type": "divider"}, *_fit(detail_blocks(f), BLOCKS_MAX - len(glance) - 1)]
     return {"text": fallback_text(f, occurrence), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+DETAIL_PREFIX = "Details: "  # the fallback text of a card's details reply
+
+
+def render_slack_detail(f: Finding) -> dict[str, Any]:
+    """The thread reply under a `threaded` card: the evidence, every fix step, the log excerpt."""
+    f = defang(f)
+    return {"text": cut(f"{DETAIL_PREFIX}{mrkdwn(f.title)}", FALLBACK_MAX), "blocks": _fit(detail_blocks(f), BLOCKS_MAX),
+            "unfurl_links": False, "unfurl_media": False}
+
+
+def _fit(detail: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
+    """The detail blocks within `room` blocks: the last ones dropped but the footer, with a note."""
+    if len(detail) <= room:
+        return detail
+    dropped = len(detail) - (room - 2)
+    note = _context(f"{dropped} more section{'s' if dropped != 1 else ''} not shown (Slack allows 50 "
+                    "blocks); the SNS message has the full finding.")
+    return [*detail[: room - 2], note, detail[-1]]
 
 
 # -------------------------------------------------------------------------------------------------

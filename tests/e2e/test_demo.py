@@ -139,26 +139,33 @@ def test_sns_files_are_what_a_subscriber_receives(demo):
 
 
 def test_slack_files_are_valid_block_kit(demo):
-    from shared.render.slack import validate
+    from shared.render.slack import DETAIL_PREFIX, validate
 
     files = sorted((demo["out"] / "slack").glob("*.json"))
-    assert len(files) == demo["summary"]["slack_posts"] == SLACK_POSTS
     threads: dict[str, list[str]] = {}
+    parents = 0
     for path in files:
         payload = json.loads(path.read_text())  # the chat.postMessage body: channel, thread_ts, text, blocks
         assert validate(payload) == [], path.name
         if "thread_ts" in payload:
             threads.setdefault(payload["thread_ts"], []).append(payload["text"])
         else:
+            parents += 1
             assert payload["blocks"][0]["type"] == "header", path.name
+            assert "*Evidence*" not in json.dumps(payload), path.name  # app mode: the details are in the thread
+    # Every card's details are the first reply in its thread; the summary counts a card and its details once.
+    assert len(threads) == parents and all(replies[0].startswith(DETAIL_PREFIX) for replies in threads.values())
+    details = sum(text.startswith(DETAIL_PREFIX) for replies in threads.values() for text in replies)
+    assert details == parents and len(files) - details == demo["summary"]["slack_posts"] == SLACK_POSTS
     # two services routed to two channels by their tags; the crash loop is one thread with one recovery
     channels = {json.loads(p.read_text())["channel"] for p in files}
     assert channels == {"C0ECSALERT", "C0BILLING1"}
-    # One thread per failed deploy: the crash loop's (4 replies) and each deploy of a change (the deploy-level
-    # finding and the recovery), each with one recovery reply.
-    assert sorted(len(replies) for replies in threads.values()) == [2] * len(CHANGES) + [4]
-    assert all(sum("Recovered after" in text for text in replies) == 1 for replies in threads.values())
-    card = json.dumps(json.loads((demo["out"] / "slack" / "11-deploy-drops-env-2.json").read_text()), ensure_ascii=False)
+    # One thread per failed deploy: the crash loop's (4 replies after the details) and each deploy of a change
+    # (the deploy-level finding and the recovery), each with one recovery reply.
+    deploys = [replies[1:] for replies in threads.values() if len(replies) > 1]
+    assert sorted(len(replies) for replies in deploys) == [2] * len(CHANGES) + [4]
+    assert all(sum("Recovered after" in text for text in replies) == 1 for replies in deploys)
+    card = json.dumps(json.loads((demo["out"] / "slack" / "11-deploy-drops-env-3.json").read_text()), ensure_ascii=False)
     assert "Changed in this deploy" in card and "DATABASE_URL was removed in revision 2; revision 1 had it" in card
     assert "aws ecs update-service --cluster prod --service checkout-api --task-definition checkout-api:1" in card
     iam = json.loads((demo["out"] / "slack" / "03-iam-access-denied-1.json").read_text())

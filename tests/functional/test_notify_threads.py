@@ -107,7 +107,8 @@ def test_storm_of_500_is_one_thread(slack, crash):
         assert result.ok, result.summary()
         clock.now += clock.step
     (parent,) = slack.parents()
-    replies = slack.replies(parent.ts)
+    detail, *replies = slack.replies(parent.ts)
+    assert detail.payload["text"].startswith("Details: ")
     assert 1 <= len(replies) <= 3
     assert all("Still happening" in r.payload["text"] for r in replies)
     assert len(updates) == len(parent.edits) <= 25 + 1
@@ -128,7 +129,7 @@ def test_thread_state_on_dynamodb(slack, crash):
         assert deliver(nth(crash, i), [ch], state, SETTINGS).ok
     deliver(nth(crash, 59), [ch], state, SETTINGS)  # a duplicate of the last one
     (parent,) = slack.parents()
-    assert len(slack.replies(parent.ts)) == 2
+    assert [r.payload["text"][:8] for r in slack.replies(parent.ts)] == ["Details:", ":repeat:", ":repeat:"]
     service = f"{crash.task.account}/{crash.task.region}/{crash.task.cluster}/{crash.task.service}"
     (key,) = threads.open_get(service)
     item = threads.get("thread#" + key)
@@ -178,6 +179,40 @@ def test_a_new_cause_in_a_deployment_is_a_reply(slack, crash):
     (parent,) = slack.parents()
     causes = [r for r in slack.replies(parent.ts) if r.payload["text"].startswith("New cause")]
     assert len(causes) == 1
+
+
+def test_the_parent_reads_at_a_glance_and_its_details_are_the_first_reply(slack, crash):
+    """App mode: the parent holds the glance blocks (title, cause, key facts, first step); the evidence, every
+    fix step and the log excerpt are the first reply in its thread, posted exactly once even when the
+    invocation fails between the two posts and Lambda retries it."""
+    from shared.notify import DeliveryError
+    from shared.notify.slack_app import SlackApiFailure
+
+    assert len(crash.remediation) > 1 and crash.log_excerpt and crash.evidence
+    ch = app_channel_no_secret(slack, MemoryThreads())
+    poster = ch._thread_poster(ch._app)
+    post, failed = poster.api.post, []
+
+    def post_failing_the_first_reply(channel, payload, thread_ts=None):
+        if thread_ts and not failed:
+            failed.append(thread_ts)
+            raise SlackApiFailure("chat.postMessage", "internal_error", 500)
+        return post(channel, payload, thread_ts=thread_ts)
+
+    poster.api.post = post_failing_the_first_reply  # type: ignore[method-assign]
+    state = MemoryState()
+    with pytest.raises(DeliveryError):
+        deliver(crash, [ch], state, SETTINGS)
+    assert len(slack.parents()) == 1 and failed
+    deliver(crash, [ch], state, SETTINGS)  # Lambda's retry of the same delivery
+    deliver(crash, [ch], state, SETTINGS)  # and a duplicate after it completed
+    (parent,) = slack.parents()
+    (detail,) = slack.replies(parent.ts)
+    glance, details = json.dumps(parent.payload), json.dumps(detail.payload)
+    assert "Fix, first step" in glance and "more steps in the thread" in glance
+    assert "Log excerpt" not in glance and "*Evidence*" not in glance
+    assert "Log excerpt" in details and "*Evidence*" in details and "Fix, next steps" in details
+    assert crash.fingerprint in details
 
 
 def app_channel_no_secret(slack: SlackReceiver, threads) -> SlackChannel:
@@ -305,8 +340,8 @@ def test_invalid_auth_falls_back_to_the_webhook(slack, crash, caplog):
     ch._app = SlackApp("xoxb-0000-wrong-token", "C0ALERTS1", webhook_url=slack.url, api_url=slack.api_url)
     result = deliver(crash, [ch], MemoryState(), SETTINGS)
     assert result.ok and slack.messages == []
-    (posted,) = slack.accepted
-    assert "invalid_auth" in json.dumps(posted)
+    posted, detail = slack.accepted  # no thread through a webhook: the details follow as a second message
+    assert "invalid_auth" in json.dumps(posted) and json.dumps(detail).startswith('{"text": "Details: ')
     assert FALLBACKS["invalid_auth"] == 1
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "invalid_auth" in logged and "xoxb-" not in logged and slack.url not in logged  # no credential logged
@@ -366,7 +401,7 @@ def test_a_deploy_finding_joins_the_open_thread_else_opens_its_own(slack, crash)
     assert deliver(deploy, [ch], MemoryState(), SETTINGS).ok
     (parent,) = slack.parents()
     (item,) = [v for k, v in threads.items.items() if k.startswith("thread#deploy#")]
-    assert item["count"] == 12 and slack.replies(parent.ts) == []
+    assert item["count"] == 12 and [r.payload["text"][:8] for r in slack.replies(parent.ts)] == ["Details:"]
     # a crash loop's thread is open: the deploy finding is one reply there, counting no task
     slack.reset()
     threads = MemoryThreads()
@@ -376,7 +411,7 @@ def test_a_deploy_finding_joins_the_open_thread_else_opens_its_own(slack, crash)
         deliver(nth(crash, i), [ch], state, SETTINGS)
     deliver(deploy, [ch], state, SETTINGS)
     (parent,) = slack.parents()
-    (reply,) = slack.replies(parent.ts)
-    assert reply.payload["blocks"][0]["type"] == "header"
+    detail, reply = slack.replies(parent.ts)
+    assert detail.payload["text"].startswith("Details: ") and reply.payload["blocks"][0]["type"] == "header"
     (item,) = [v for k, v in threads.items.items() if k.startswith("thread#fp#")]
     assert item["count"] == 3
