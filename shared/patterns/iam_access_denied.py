@@ -327,7 +327,7 @@ class IamAccessDenied(Pattern):
                          "(`taskRoleArn`), so the SDK had nothing to sign with."),
                 remediation=[
                     "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and "
-                    "set it as `taskRoleArn` in the task definition (not the execution role).",
+                    "set it as `taskRoleArn` in the task definition (not the execution role)." + remedy.cite(m),
                     "Do not bake access keys into the image or environment; the SDK picks the task role up from "
                     "the container credentials endpoint automatically.",
                 ],

@@ -295,8 +295,8 @@ class ImagePullFailed(ReasonPattern):
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
-        repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-        repo_name = repo.split("/", 1)[1] if ecr and "/" in repo else repo
+        registry, name, tag, digest = remedy.image_parts(image)
+        repo_name = name if ecr else f"{registry}/{name}" if registry else name
         steps: list[str] = []
         reason = ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)
         layers = _LAYERS_MISMATCH.search(reason)
@@ -332,9 +332,15 @@ class ImagePullFailed(ReasonPattern):
                              "registry.")
         elif cause == "not-found":
             if ecr:
-                steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
-                             f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
-                             "image reference in the task definition.")
+                if digest and not tag:  # pinned by digest: an untagged image a lifecycle rule may have expired
+                    steps.append(f"Check the digest exists: `aws ecr describe-images --repository-name {repo_name} "
+                                 f"--image-ids imageDigest={digest} --region {region}`; an image that lost its tags is "
+                                 "the first a lifecycle policy expires. Push the image again (or point the task "
+                                 "definition at a digest or tag that exists), and keep what tasks run tagged.")
+                else:
+                    steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
+                                 f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
+                                 "image reference in the task definition.")
             elif image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
                 # The tag defaulted to latest: many repositories (official elasticsearch, kibana, ...) publish none.
                 steps.append(f"`{image}` asks for the tag `latest`, which this repository does not publish (several "

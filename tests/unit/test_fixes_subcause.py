@@ -770,3 +770,22 @@ def test_a_third_party_agent_that_panics_is_pinned_or_disabled_not_debugged():
     cfg = run([{"container": "agent", "message": "Error: failed to get config: unknown field 'recievers' in configuration"}],
               containers=two)
     assert "third-party agent" not in _fix(cfg)
+
+
+def test_an_ecr_image_pinned_by_digest_is_looked_up_by_its_digest():
+    repo = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders/api"
+    digest = "sha256:" + "ab" * 32
+    reason = f"CannotPullContainerError: Error response from daemon: manifest for {repo}@{digest} not found: manifest unknown"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=[
+        {"name": "app", "lastStatus": "STOPPED", "image": f"{repo}@{digest}", "reason": reason}])
+    assert got.pattern == "image-pull-failed"
+    cmd = next(c for c in steps.commands(got.remediation[0]) if c.startswith("aws ecr describe-images"))
+    args = shlex.split(cmd)
+    assert args[args.index("--repository-name") + 1] == "orders/api"
+    assert args[args.index("--image-ids") + 1] == f"imageDigest={digest}" and "lifecycle" in got.remediation[0]
+    # Near miss: the same repository pinned by tag is looked up by its tag.
+    tagged = reason.replace(f"@{digest}", ":1.4.2")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=tagged, containers=[
+        {"name": "app", "lastStatus": "STOPPED", "image": f"{repo}:1.4.2", "reason": tagged}])
+    cmd = next(c for c in steps.commands(near.remediation[0]) if c.startswith("aws ecr describe-images"))
+    assert "--repository-name orders/api --image-ids imageTag=1.4.2" in cmd and "lifecycle" not in near.remediation[0]
