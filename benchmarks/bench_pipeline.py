@@ -219,18 +219,20 @@ def built_bundle() -> tuple[Path, Path, Path, str] | None:
 
 
 def baseline_bundle(tree: Path) -> Path:
-    """Another checkout's code bundled as its own synth did it before .pyc shipped: sources only."""
+    """Another checkout's code bundled as this synth does it: with .pyc of Python 3.12 when one is found
+    (the same as the bundle measured against it), else sources only."""
     import warnings
 
     from infra import packaging as pk
 
-    out = OUT / f"bundle-baseline-{pk.asset_hash(tree, compiled=False)[:12]}"
+    python = pk.find_runtime_python()
+    out = OUT / f"bundle-baseline-{pk.asset_hash(tree, compiled=python is not None)[:12]}"
     if not (out / ".built").exists():
         shutil.rmtree(out, ignore_errors=True)
         with open(os.devnull, "w", encoding="utf-8") as devnull, warnings.catch_warnings(), \
                 contextlib.redirect_stderr(devnull):
             warnings.simplefilter("ignore")
-            pk.build_bundle(out, tree, python=None, platforms=_local_platforms())
+            pk.build_bundle(out, tree, python=python, platforms=_local_platforms())
         (out / ".built").touch()
     return out
 
@@ -245,7 +247,9 @@ def cold_bundle(runs: int, account: Account, baseline: Path | None = None) -> di
     td = account.register(sample)
     account.add_service(sample.service or "orders-consumer", td)
     account.write_logs(sample)
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ECS_AUTOPSY_NOISE_WINDOW_SECONDS="0")
+    # As in a Lambda container: the runtime names the function in AWS_LAMBDA_FUNCTION_NAME (every variant).
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ECS_AUTOPSY_NOISE_WINDOW_SECONDS="0",
+               AWS_LAMBDA_FUNCTION_NAME="ecs-autopsy-task-stopped")
     env.pop("PYTHONPATH", None)
     prelude = _PRELUDE.format(region=REGION, account=ACCOUNT)
     cases = [("with .pyc", bundle, "handler"), ("without .pyc", sources, "handler"), ("boto3 + ecs client", bundle, "baseline"),

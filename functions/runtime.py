@@ -11,6 +11,7 @@ adds 400-600 ms to a cold start, more than the whole diagnosis.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+import functions
 from shared.aws import Clients, default_clients
 from shared.models.finding import Finding
 from shared.settings import Settings, settings
@@ -92,6 +94,25 @@ def evidence_budget_seconds(context: Any) -> float:
         return DEFAULT_EVIDENCE_BUDGET
     remaining = remaining_ms() / 1000
     return remaining - EVIDENCE_RESERVE_SECONDS if remaining > EVIDENCE_RESERVE_SECONDS else remaining / 2
+
+
+def cold_start(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Handler decorator: resume the garbage collector that importing the handler paused in a Lambda
+    container (functions/__init__.py) once the first invocation ends. What the imports built lives as
+    long as the container: it is frozen first (`gc.freeze`), so later collections skip it."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        if not functions.GC_PAUSED:
+            return handler(event, context)
+        gc.freeze()
+        try:
+            return handler(event, context)
+        finally:
+            functions.GC_PAUSED = False
+            gc.enable()
+
+    return wrapper
 
 
 def with_evidence_budget(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:

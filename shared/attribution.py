@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from shared.models.event import Container, TaskDetail
+from shared.scan import lazy_re
 
 if TYPE_CHECKING:
     from shared.evidence.model import TaskDefinitionFacts
@@ -33,20 +34,20 @@ SIGNALS = {137: "SIGKILL", 143: "SIGTERM", 130: "SIGINT", 129: "SIGHUP"}
 # Sidecars by container name or image (kind -> pattern). Known so that the application wins a tie and so
 # that a finding can say what the sidecar is.
 SIDECARS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("service-connect", re.compile(r"ecs-service-connect-agent|service-connect", re.I)),
-    ("envoy", re.compile(r"(?:^|[/_.:-])envoy(?:proxy)?(?:$|[/_.:-])|appmesh-envoy|aws-appmesh", re.I)),
-    ("log-router", re.compile(r"log[_-]?router|firelens|fluent-?bit|fluentd", re.I)),
-    ("datadog-agent", re.compile(r"datadog(?:hq)?/agent|datadog-agent|(?:^|[/_-])dd-agent", re.I)),
-    ("cloudwatch-agent", re.compile(r"cloudwatch-agent|cwagent", re.I)),
-    ("xray-daemon", re.compile(r"xray", re.I)),
-    ("otel-collector", re.compile(r"otel|opentelemetry|adot", re.I)),
+    ("service-connect", lazy_re(r"ecs-service-connect-agent|service-connect", re.I)),
+    ("envoy", lazy_re(r"(?:^|[/_.:-])envoy(?:proxy)?(?:$|[/_.:-])|appmesh-envoy|aws-appmesh", re.I)),
+    ("log-router", lazy_re(r"log[_-]?router|firelens|fluent-?bit|fluentd", re.I)),
+    ("datadog-agent", lazy_re(r"datadog(?:hq)?/agent|datadog-agent|(?:^|[/_-])dd-agent", re.I)),
+    ("cloudwatch-agent", lazy_re(r"cloudwatch-agent|cwagent", re.I)),
+    ("xray-daemon", lazy_re(r"xray", re.I)),
+    ("otel-collector", lazy_re(r"otel|opentelemetry|adot", re.I)),
 )
 # "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency
 # [migrate(<image>) (STOPPED->RUNNING) - Exit: 255] for target [app(<image>) ...] as dependency did not exit
 # successfully." and the agent's other wordings of a dependsOn condition that was not met.
-DEPENDENCY = re.compile(r"dependency graph|container ordering dependency|dependency \S* ?did not (?:exit|become|start)"
+DEPENDENCY = lazy_re(r"dependency graph|container ordering dependency|dependency \S* ?did not (?:exit|become|start)"
                         r"|dependencies? (?:of|for) .{0,80} (?:did not|failed|not met)|dependsOn condition", re.I)
-_DEPENDENCY_NAME = re.compile(r"dependency \[([\w.-]+)\(|dependency ([\w.-]+) (?:did not|failed)|"
+_DEPENDENCY_NAME = lazy_re(r"dependency \[([\w.-]+)\(|dependency ([\w.-]+) (?:did not|failed)|"
                               r"container ordering dependency \[?([\w.-]+)", re.I)
 
 

@@ -36,6 +36,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+from shared.scan import lazy_re
+
 try:  # one pass for all guards; optional: the fallback gives the same result, only slower
     from ahocorasick_rs import BytesAhoCorasick
 except ImportError:  # pragma: no cover - the fallback is exercised by a test that hides the automaton
@@ -78,7 +80,7 @@ def _bearer(m: re.Match[str]) -> str:
     return m.group(0)
 
 
-_COOKIE_SECRET = re.compile(r"sess|sid|token|auth|jwt|csrf|xsrf|remember|login|secret|key|pass", re.I)
+_COOKIE_SECRET = lazy_re(r"sess|sid|token|auth|jwt|csrf|xsrf|remember|login|secret|key|pass", re.I)
 
 
 def _cookie(m: re.Match[str]) -> str:
@@ -93,7 +95,7 @@ def _cookie(m: re.Match[str]) -> str:
 
 
 # `--secret-string "$DATABASE_URL"`: a reference to a shell variable, not the value
-_SHELL_VAR = re.compile(r"[\"']?\$\{?[A-Za-z_]\w*\}?[\"']?")
+_SHELL_VAR = lazy_re(r"[\"']?\$\{?[A-Za-z_]\w*\}?[\"']?")
 
 
 def _flag(m: re.Match[str]) -> str:
@@ -106,78 +108,78 @@ def _flag(m: re.Match[str]) -> str:
 
 
 # Documentation placeholders in example URLs ("ecto://USER:PASS@HOST/DB") are not secrets.
-_PLACEHOLDER = re.compile(r"[A-Z_]*(?:PASS|PASSWORD|PWD|SECRET)[A-Z_]*|<[^<>]*>|\$\{?\w+\}?|\{\w+\}|\*+|x{3,}")
+_PLACEHOLDER = lazy_re(r"[A-Z_]*(?:PASS|PASSWORD|PWD|SECRET)[A-Z_]*|<[^<>]*>|\$\{?\w+\}?|\{\w+\}|\*+|x{3,}")
 
 _RULES: list[_Rule] = [
     # Private key blocks on one line (PEM, OpenSSH, PGP; also JSON-escaped "\n" inside).
     (("private key",),
-     re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|$)", re.S),
+     lazy_re(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|$)", re.S),
      _private_key),
     # Credentials in URLs and DSNs: scheme://user:password@host (the password may hold '@').
-    (("://",), re.compile(r"(://[^\s:/@\"'<>]*:)([^\s/\"'<>]+)(@)"),
+    (("://",), lazy_re(r"(://[^\s:/@\"'<>]*:)([^\s/\"'<>]+)(@)"),
      lambda m: m.group(0) if _PLACEHOLDER.fullmatch(m.group(2)) else m.group(1) + MASK + m.group(3)),
     # Go MySQL DSN: user:password@tcp(host:3306)/db
-    (("@tcp(", "@unix("), re.compile(r"\b([\w.-]+:)([^\s@/\"']+)(@(?:tcp|unix)\()"),
+    (("@tcp(", "@unix("), lazy_re(r"\b([\w.-]+:)([^\s@/\"']+)(@(?:tcp|unix)\()"),
      lambda m: m.group(1) + MASK + m.group(3)),
     # Oracle thin URLs: jdbc:oracle:thin:user/password@//host:1521/SID
-    (("jdbc:oracle",), re.compile(r"(jdbc:oracle:[a-z]+:[^/\s@:]+/)([^@\s]+)(@)", re.I),
+    (("jdbc:oracle",), lazy_re(r"(jdbc:oracle:[a-z]+:[^/\s@:]+/)([^@\s]+)(@)", re.I),
      lambda m: m.group(1) + MASK + m.group(3)),
     # Webhook URLs whose path is the credential.
     # Slack webhook paths (T.../B.../token); a reporter's placeholder word ("private-webhook-url") stays.
-    (("hooks.slack.com",), re.compile(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)"
+    (("hooks.slack.com",), lazy_re(r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/)"
                                       r"(?![a-z]+(?:-[a-z]+)*(?![\w/+-]))[\w/+-]+"), _keep_key),
-    (("discord",), re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), _keep_key),
+    (("discord",), lazy_re(r"(discord(?:app)?\.com/api/webhooks/\d+/)[\w-]+"), _keep_key),
     # JWTs (header.payload.signature).
-    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
+    (("eyj",), lazy_re(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"), MASK),
     # Authorization headers: everything after the scheme; without a scheme, anything but prose (a word
     # followed by more words: "may require authorization: server message: insufficient_scope"). Not a
     # namespace: "ActionDispatch::HostAuthorization::DefaultResponseApp".
-    (("authorization",), re.compile(
+    (("authorization",), lazy_re(
         r"(authorization[\"']?\s*[:=](?!:)\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|SSWS|Negotiate|NTLM|ApiKey|Key|"
         r"AWS4-HMAC-SHA256|OAuth)\s+|(?!(?-i:[a-z]{1,15}) (?-i:[a-z]))))"
         r"(?!\[REDACTED\])([^\s\"'\\]+)", re.I), _keep_key),
-    (("bearer",), re.compile(r"\b(Bearer\s+)(?!\[REDACTED\])([A-Za-z0-9\-._~+/]{8,}=*)", re.I), _bearer),
-    (("basic ",), re.compile(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}=*)", re.I), _basic),
+    (("bearer",), lazy_re(r"\b(Bearer\s+)(?!\[REDACTED\])([A-Za-z0-9\-._~+/]{8,}=*)", re.I), _bearer),
+    (("basic ",), lazy_re(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}=*)", re.I), _basic),
     # Cookies.
-    (("cookie",), re.compile(r"(\b(?:Set-)?Cookie[\"']?\s*[:=]\s*[\"']?)([^\r\n\"']+)", re.I), _cookie),
+    (("cookie",), lazy_re(r"(\b(?:Set-)?Cookie[\"']?\s*[:=]\s*[\"']?)([^\r\n\"']+)", re.I), _cookie),
     # AWS access key ids (not the AROA/AIDA unique ids IAM errors quote), STS session tokens,
     # presigned-URL and SigV4 parts.
-    (("akia", "asia", "abia", "acca", "a3t"), re.compile(r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
-    (("fwogzxivyxdz", "iqojb3jpz2lux2vj"), re.compile(r"\b(?:FwoGZXIvYXdz|IQoJb3JpZ2luX2Vj)[A-Za-z0-9/+=%]{20,}"), MASK),
+    (("akia", "asia", "abia", "acca", "a3t"), lazy_re(r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
+    (("fwogzxivyxdz", "iqojb3jpz2lux2vj"), lazy_re(r"\b(?:FwoGZXIvYXdz|IQoJb3JpZ2luX2Vj)[A-Za-z0-9/+=%]{20,}"), MASK),
     (("x-amz-", "signature="),
-     re.compile(r"((?:X-Amz-Security-Token|X-Amz-Signature|X-Amz-Credential|Signature)=)([^&\s\"',]+)", re.I),
+     lazy_re(r"((?:X-Amz-Security-Token|X-Amz-Signature|X-Amz-Credential|Signature)=)([^&\s\"',]+)", re.I),
      _keep_key),
     # Azure SAS signatures.
-    (("sig=",), re.compile(r"([?&]sig=)([^&\s\"']+)"), _keep_key),
+    (("sig=",), lazy_re(r"([?&]sig=)([^&\s\"']+)"), _keep_key),
     # Vendor tokens with recognisable prefixes.
-    (("xox",), re.compile(r"\bxox[abposrce]-[A-Za-z0-9-]{10,}"), MASK),
-    (("xapp-",), re.compile(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), MASK),
+    (("xox",), lazy_re(r"\bxox[abposrce]-[A-Za-z0-9-]{10,}"), MASK),
+    (("xapp-",), lazy_re(r"\bxapp-\d-[A-Za-z0-9-]{10,}"), MASK),
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-     re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), MASK),
-    (("glpat-",), re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), MASK),
+     lazy_re(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), MASK),
+    (("glpat-",), lazy_re(r"\bglpat-[A-Za-z0-9_-]{20,}"), MASK),
     (("sk_live", "sk_test", "rk_live", "rk_test", "whsec_"),
-     re.compile(r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"), MASK),
-    (("aiza",), re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), MASK),
-    (("gocspx-",), re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"), MASK),
+     lazy_re(r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})"), MASK),
+    (("aiza",), lazy_re(r"\bAIza[0-9A-Za-z_-]{35}"), MASK),
+    (("gocspx-",), lazy_re(r"\bGOCSPX-[A-Za-z0-9_-]{20,}"), MASK),
     # OpenAI / Anthropic: named project/admin keys, and legacy keys with "T3BlbkFJ" ("OpenAI") inside.
     (("sk-proj-", "sk-ant-", "sk-svcacct-", "sk-admin-", "t3blbkfj"),
-     re.compile(r"\bsk-(?:(?:proj|ant|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]+)"), MASK),
-    (("sg.",), re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), MASK),
-    (("npm_",), re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
-    (("pypi-",), re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}"), MASK),
-    (("dop_v1_", "doo_v1_"), re.compile(r"\bdo[op]_v1_[a-f0-9]{64}\b"), MASK),
-    (("hf_",), re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), MASK),
-    (("key-",), re.compile(r"\bkey-[0-9a-z]{32}\b"), MASK),
-    ((":aa",), re.compile(r"\b\d{8,10}:AA[0-9A-Za-z_-]{30,}"), MASK),
-    (("hvs.", "hvb."), re.compile(r"\bhv[sb]\.[A-Za-z0-9_-]{20,}"), MASK),
-    (("shpat_", "shpss_", "shpca_"), re.compile(r"\bshp(?:at|ss|ca)_[a-fA-F0-9]{32}\b"), MASK),
+     lazy_re(r"\bsk-(?:(?:proj|ant|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]*T3BlbkFJ[A-Za-z0-9_-]+)"), MASK),
+    (("sg.",), lazy_re(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), MASK),
+    (("npm_",), lazy_re(r"\bnpm_[A-Za-z0-9]{36}\b"), MASK),
+    (("pypi-",), lazy_re(r"\bpypi-[A-Za-z0-9_-]{50,}"), MASK),
+    (("dop_v1_", "doo_v1_"), lazy_re(r"\bdo[op]_v1_[a-f0-9]{64}\b"), MASK),
+    (("hf_",), lazy_re(r"\bhf_[A-Za-z0-9]{30,}\b"), MASK),
+    (("key-",), lazy_re(r"\bkey-[0-9a-z]{32}\b"), MASK),
+    ((":aa",), lazy_re(r"\b\d{8,10}:AA[0-9A-Za-z_-]{30,}"), MASK),
+    (("hvs.", "hvb."), lazy_re(r"\bhv[sb]\.[A-Za-z0-9_-]{20,}"), MASK),
+    (("shpat_", "shpss_", "shpca_"), lazy_re(r"\bshp(?:at|ss|ca)_[a-fA-F0-9]{32}\b"), MASK),
     # netrc lines and command-line flags: `login x password y`, `--password y`.
-    (("machine",), re.compile(r"(\bmachine\s+\S+\s+login\s+\S+\s+password\s+)(\S+)"), _keep_key),
+    (("machine",), lazy_re(r"(\bmachine\s+\S+\s+login\s+\S+\s+password\s+)(\S+)"), _keep_key),
     (("-password", "-passwd", "-secret", "-token", "-api-key"),
-     re.compile(r"((?<![\w-])(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)[ \t]+)(?![-\[])(\S+)", re.I),
+     lazy_re(r"((?<![\w-])(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)[ \t]+)(?![-\[])(\S+)", re.I),
      _flag),
     # ECS/K8s environment JSON: {"name": "DB_PASSWORD", "value": "..."}
-    (('"value"',), re.compile(
+    (('"value"',), lazy_re(
         r"(\"name\"\s*:\s*\"[^\"]*(?:pass|pwd|secret|token|key|credential|auth)[^\"]*\"\s*,\s*\"value\"\s*:\s*\")"
         r"((?:[^\"\\]|\\.)+)", re.I), _keep_key),
 ]
@@ -186,12 +188,12 @@ _RULES: list[_Rule] = [
 # Found from the secret word outwards (see module docstring): the guard pass gives the positions of
 # the secret words, `_ASSIGNMENT` reads the whole key and its value, `_secret_key` decides on the key.
 _KW_GUARDS = ("pass", "pwd", "secret", "token", "key", "credential", "dsn", "webhook", "auth")
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = lazy_re(
     r"([\w.-]+)((?:\\?[\"'])?[ \t]*(?:=|:(?!//))[ \t]*)"  # key, separator (JSON, escaped JSON, YAML, env)
     r"(?:\\([\"'])((?:(?!\\\3).)*)"                       # \"escaped-quoted\" value
     r"|([\"'`])((?:\\.|(?!\5)[^\\\r\n])*)"                # "quoted" value (may be cut off at the end)
     r"|([^\s\"'\\,;&}\])]+))")                            # bare value
-_KEY_CONTAINS = re.compile(
+_KEY_CONTAINS = lazy_re(
     r"passw|passphrase|(?<![a-z])pass(?:_|$)|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|app[_-]?key|"
     r"license[_-]?key|master[_-]?key|accountkey|account_key|signing[_-]?key|encryption[_-]?key|session[_-]?key|"
     r"credential|dsn|webhook[_-]?url|auth[_-]?token|authkey|auth[_-]?key", re.I)
@@ -199,7 +201,7 @@ _KEY_EXACT = frozenset({"pass", "pw", "passwd", "auth", "_auth"})  # not bare "k
 # Keys that describe a secret without holding it (`secret_name`, `password_file`, `SecretId`,
 # `token_type`, `max_tokens`, `token_endpoint`) and exception class names (`NoCredentialsError: ...`).
 # Matched on the key in snake case (camelCase split first).
-_KEY_NOT_SECRET = re.compile(
+_KEY_NOT_SECRET = lazy_re(
     r"(?:^|[_.\-])(?:names?|ids?|arns?|files?|paths?|types?|counts?|ttl|expiry|expires(?:_at|_in)?|expiration|"
     r"length|len|versions?|uri|urls?|endpoint|issuer|header|provider|source|policy|rotation|enabled|required|set|"
     r"present|errors?|exception|warning|manager|store|ref|hint|prefix|suffix|fingerprint|kind|format|mode|usage|"
@@ -207,7 +209,7 @@ _KEY_NOT_SECRET = re.compile(
     r"|^public_"  # public keys and .NET PublicKeyToken are not secrets
     # a file or script named after a secret (`01-check-apikey.sh: executing...`) is a name, not a key
     r"|\.(?:sh|bash|py|js|mjs|cjs|ts|rb|go|php|pl|ps1|bat|cmd|exe|jar|conf|cfg|ini|ya?ml|json|toml|txt|log)$")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL = lazy_re(r"(?<=[a-z0-9])(?=[A-Z])")
 _VALUE_NOT_SECRET = frozenset({
     "", "true", "false", "null", "none", "nil", "undefined", "not", "missing", "required", "empty", "unset", "is",
     "was", "no", "yes", "set", "ok", "expired", "invalid", "valid", "found", "provided", "present", "absent",
@@ -219,17 +221,17 @@ _VALUE_NOT_SECRET = frozenset({
 _NOT_A_VALUE = ("arn:", "[", "{", "${", "<", "%(", "$(")  # ARNs, masked, structures, placeholders
 # A dotted call or subscript is source code, not a value: `SECRET_KEY = os.environ['...']`, `token =
 # settings.get_token(name)` (the bare value stops at the quote or the closing bracket, which must follow).
-_CODE = re.compile(r"(?:(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*|getenv|environ|ENV|env)[\[(][\w.]*")
+_CODE = lazy_re(r"(?:(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*|getenv|environ|ENV|env)[\[(][\w.]*")
 # `bin/rails credentials:edit`, `rake secrets:show`: a task of the credentials/secrets namespace.
 _TASK_KEYS = frozenset({"credentials", "secrets"})
 _TASK_VERBS = frozenset({"edit", "show", "diff", "list", "rotate", "create", "delete", "generate", "fetch", "pull"})
-_PROSE = re.compile(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
+_PROSE = lazy_re(r"[A-Za-z]+ [a-z]")  # `credentials: using role ...` is a sentence, not a value
 # A command in backticks after a secret word (a fix step: "the credentials: `aws ecs describe-task-definition
 # ...`"): a program and its subcommand or option, not a secret. A secret in backticks has no such shape.
-_COMMAND = re.compile(r"(?:aws|docker|kubectl|curl|psql|mysql|redis-cli|sudo|openssl|git|npm|pip3?|sh|bash)"
+_COMMAND = lazy_re(r"(?:aws|docker|kubectl|curl|psql|mysql|redis-cli|sudo|openssl|git|npm|pip3?|sh|bash)"
                       r" (?:[a-z][\w-]* |--?[a-z])")
 _MAX_KEY = 128
-_WORD_END = re.compile(r"[\w.-]*")
+_WORD_END = lazy_re(r"[\w.-]*")
 _SEPARATOR_START = frozenset("\"'\\ \t=:")
 
 
@@ -258,8 +260,8 @@ def _value(value: str) -> bool:
             and not value.endswith(":"))  # `credentials: NoCredentialProviders: ...` is an error code
 
 
-_URL = re.compile(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")
-_URL_KEY = re.compile(r"url|uri|webhook|dsn|endpoint|hook", re.I)
+_URL = lazy_re(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")
+_URL_KEY = lazy_re(r"url|uri|webhook|dsn|endpoint|hook", re.I)
 
 
 def _plain_url(key: str, value: str) -> bool:
@@ -331,9 +333,9 @@ def _assignments(text: str, words: list[int]) -> str:
     return "".join(out)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_SURROGATE = lazy_re("[\ud800-\udfff]")
+_BEGIN_KEY = lazy_re(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_END_KEY = lazy_re(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
 # --- guards --------------------------------------------------------------------------------------
 # Every guard, the rules it enables (indexes into _RULES) and whether it is a secret word.
@@ -342,8 +344,8 @@ _GUARD_RULES: list[tuple[int, ...]] = [tuple(i for i, rule in enumerate(_RULES) 
 _GUARD_IS_WORD: list[bool] = [g in _KW_GUARDS for g in _GUARDS]  # positions feed _assignments
 # Cheap checks at a guard's position in the lower-cased text, for the guards ordinary lines hold
 # most: a secret word must end a key followed by `=` or `:`; `://` must be followed by `user:pw@`.
-_KW_AFTER = re.compile(r"[\w.-]*(?:\\?[\"'])?[ \t]*(?:=|:(?!//))")
-_URL_CREDENTIALS = re.compile(r"://[^\s:/@\"'<>]*:[^\s/\"'<>]+@")
+_KW_AFTER = lazy_re(r"[\w.-]*(?:\\?[\"'])?[ \t]*(?:=|:(?!//))")
+_URL_CREDENTIALS = lazy_re(r"://[^\s:/@\"'<>]*:[^\s/\"'<>]+@")
 _PREFILTER: list[re.Pattern[str] | None] = [
     _KW_AFTER if g in _KW_GUARDS else _URL_CREDENTIALS if g == "://" else None for g in _GUARDS]
 # Guards are ASCII: the automaton reads the text as ASCII bytes, any other character as one '?',
@@ -472,7 +474,7 @@ def redact_lines_and(lines: list[str], texts: list[str]) -> tuple[list[str], lis
     return [h + t for h, t in zip(masked[: len(heads)], tails, strict=True)], masked[len(heads):]
 
 
-_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}|=[A-Za-z0-9+/]{4}|Proc-Type: .*|DEK-Info: .*|")
+_PEM_BODY = lazy_re(r"[A-Za-z0-9+/=]{16,}|=[A-Za-z0-9+/]{4}|Proc-Type: .*|DEK-Info: .*|")
 
 
 def redact_obj(value: Any) -> Any:

@@ -23,14 +23,15 @@ from typing import Any
 
 from shared.evidence.model import Evidence
 from shared.models.event import cluster_name, service_name, split_arn, task_id
+from shared.scan import lazy_re
 
 ACCOUNT_UNKNOWN = "<your 12-digit account id>"
 REGION_UNKNOWN = "<the region of the task>"
 
 # A value a reporter replaced in an ARN or message: <account id>, {REGION}, [ACCOUNT-ID], xxxxxxxxxxxx
-_MASKED = re.compile(r"^(?:<[^>]*>|\{[^}]*\}|\[[^\]]*\]|[xX*#]{4,}|0{12}|1{12}|\d{0,11}|XXXX-?XXXX-?XXXX)$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_MASKED = lazy_re(r"^(?:<[^>]*>|\{[^}]*\}|\[[^\]]*\]|[xX*#]{4,}|0{12}|1{12}|\d{0,11}|XXXX-?XXXX-?XXXX)$")
+_ACCOUNT = lazy_re(r"^\d{12}$")
+_REGION = lazy_re(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -59,11 +60,11 @@ def service(ev: Evidence) -> str | None:
     return service_name(ev.detail.group)
 
 
-_BATCH_JOB = re.compile(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
+_BATCH_JOB = lazy_re(r"^(?:arn:[\w-]+:batch:[^:]*:[^:]*:job/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:#\d+)?$")
 
 
 # The ECS cluster AWS Batch creates for a compute environment: "<environment name>_Batch_<uuid>"
-_BATCH_CLUSTER = re.compile(r"(?:^AWSBatch-|_Batch_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)")
+_BATCH_CLUSTER = lazy_re(r"(?:^AWSBatch-|_Batch_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)")
 
 
 def batch_cluster(ev: Evidence) -> bool:
@@ -152,7 +153,7 @@ def container_name(ev: Evidence, container: str | None) -> str | None:
     return container or ev.primary
 
 
-_WINDOWS_IMAGE = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
+_WINDOWS_IMAGE = lazy_re(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
 
 
 def is_windows(ev: Evidence) -> bool:
@@ -334,7 +335,7 @@ def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
 
 # CloudFormation's generated physical names end in a random suffix of 12-13 letters and digits
 # (<stack>-<LogicalId>-aB1cD2eF3gH4); CDK and Copilot services get such names.
-_STACK_SUFFIX = re.compile(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$"
+_STACK_SUFFIX = lazy_re(r"-(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{12,13}$"
                            r"|-[A-Za-z0-9]*Service[A-Za-z0-9]*-(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{6,13}$")
 
 
@@ -497,15 +498,15 @@ def task_memory_mib(ev: Evidence, container: str | None = None) -> int | None:
 # Images and log marks of containers that read what only a running ECS task has: the task metadata
 # endpoint (telegraf's ECS input, monitoring agents), App Mesh / Service Connect configuration (Envoy), the
 # log router's FireLens configuration. `docker run` on a laptop cannot give them, so it cannot reproduce.
-_TASK_BOUND_IMAGE = re.compile(r"(?i)(?:^|/)(?:aws-appmesh-envoy|appmesh|envoy|telegraf|datadog/agent|"
+_TASK_BOUND_IMAGE = lazy_re(r"(?i)(?:^|/)(?:aws-appmesh-envoy|appmesh|envoy|telegraf|datadog/agent|"
                                r"aws-otel-collector|cloudwatch-agent|aws-for-fluent-bit|fluent-bit|xray|"
                                r"aws-xray-daemon|newrelic/nri-ecs|nri-ecs|ecs-agent)$")
-_TASK_BOUND_LOG = re.compile(r"(?i)ECS_CONTAINER_METADATA_URI|169\.254\.170\.2|\binputs\.ecs\b|"
+_TASK_BOUND_LOG = lazy_re(r"(?i)ECS_CONTAINER_METADATA_URI|169\.254\.170\.2|\binputs\.ecs\b|"
                              r"APPMESH_RESOURCE_ARN|APPMESH_VIRTUAL_NODE|ECS_SERVICE_CONNECT|task metadata endpoint")
 # Names and log marks of a backing service the app must reach before it serves: a local run has none of them.
-_BACKING_NAME = re.compile(r"(?i)(?:^|_)(?:DB|DATABASE|DATASOURCE|JDBC|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|"
+_BACKING_NAME = lazy_re(r"(?i)(?:^|_)(?:DB|DATABASE|DATASOURCE|JDBC|POSTGRES(?:QL)?|PG|MYSQL|MARIADB|MONGO(?:DB)?|"
                            r"REDIS|MEMCACHED?|ELASTICSEARCH|OPENSEARCH|KAFKA|AMQP|RABBITMQ|CASSANDRA)(?:_|$)")
-_BACKING_LOG = re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|"
+_BACKING_LOG = lazy_re(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|"
                           r"connected to (?:the )?(?:database|postgres|mysql|redis|mongo))\b")
 # A start-up failure happens within minutes of the start; past this the task ran and then failed.
 RAN_A_WHILE_S = 600
@@ -565,15 +566,15 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
-_NAMED_ERROR = re.compile(r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
+_NAMED_ERROR = lazy_re(r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
                           r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been registered|"
                           r"\bNo qualifying bean of type '[^']+')")
 # Pastes from a console or a table: not a line the app wrote, never quoted as "the error".
-_GARBLED = re.compile(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
-_DI_MISSING = re.compile(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
+_GARBLED = lazy_re(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
+_DI_MISSING = lazy_re(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
 
 
-_PASTE_AGE = re.compile(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
+_PASTE_AGE = lazy_re(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
 
 
 def garbled(text: str) -> bool:
@@ -674,7 +675,7 @@ def fill_arn(ev: Evidence, value: str) -> str:
     return ":".join(["arn", part, svc, r, a, rest])
 
 
-_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_SECRET_SUFFIX = lazy_re(r"-[A-Za-z0-9]{6}$")
 
 
 def secret_arn(ev: Evidence, name_or_arn: str) -> str:
@@ -790,12 +791,12 @@ def cite(m: Any, index: int = 0) -> str:
 # -------------------------------------------------------------------------------------------------
 # Images: whose they are, and how to get one for another platform
 # -------------------------------------------------------------------------------------------------
-_ECR_REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-_REF = re.compile(r"^[a-z0-9][\w.-]*(?::\d+)?(?:/[\w.-]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$",
+_ECR_REGISTRY = lazy_re(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_REF = lazy_re(r"^[a-z0-9][\w.-]*(?::\d+)?(?:/[\w.-]+)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$",
                   re.IGNORECASE)
 
 
-_CDK_ASSETS = re.compile(r"^cdk-[a-z0-9]+-container-assets-")
+_CDK_ASSETS = lazy_re(r"^cdk-[a-z0-9]+-container-assets-")
 
 
 def image_parts(ref: str) -> tuple[str | None, str, str | None, str | None]:
@@ -894,10 +895,10 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
 # -------------------------------------------------------------------------------------------------
 # An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
 # -------------------------------------------------------------------------------------------------
-_AWS_HOST = re.compile(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
+_AWS_HOST = lazy_re(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
 _PRIVATE_IP = r"(?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+)"
 # Go "dial tcp 10.0.1.2:443", Node "connect ETIMEDOUT 10.0.1.2:443", Java "[sqs.us-east-1.amazonaws.com/10.0.1.2] failed"
-_DIAL_PRIVATE = re.compile(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
+_DIAL_PRIVATE = lazy_re(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
                            + _PRIVATE_IP.replace("?P<ip>", "?P<ip2>") + r"\]")
 
 
@@ -953,8 +954,8 @@ def endpoint_unreachable_step(ev: Evidence, text: str) -> str | None:
 # -------------------------------------------------------------------------------------------------
 # Region on every command
 # -------------------------------------------------------------------------------------------------
-_CODE_SPAN = re.compile(r"```[^\n`]*\n?.*?```|`[^`\n]+`", re.DOTALL)
-_AWS_CALL = re.compile(r"(?<![\w./-])aws (?P<svc>[a-z][a-z0-9-]*) (?P<op>[a-z][a-z0-9-]*)")
+_CODE_SPAN = lazy_re(r"```[^\n`]*\n?.*?```|`[^`\n]+`", re.DOTALL)
+_AWS_CALL = lazy_re(r"(?<![\w./-])aws (?P<svc>[a-z][a-z0-9-]*) (?P<op>[a-z][a-z0-9-]*)")
 # Global services, and CLI commands that call no regional API.
 _NO_REGION = frozenset({"iam", "configure", "sso", "help", "route53", "cloudfront", "organizations"})
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.runtime import (
     clients,
+    cold_start,
     config,
     deliver,
     idempotency,
@@ -30,6 +31,7 @@ from shared.models.parse import BadInput, parse_deploy_event
 IDEMPOTENCY_KEY = "id"
 
 
+@cold_start
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @with_evidence_budget

@@ -15,10 +15,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.runtime import clients, config, deliver, logger, metrics, record, with_evidence_budget
+from functions.runtime import clients, cold_start, config, deliver, logger, metrics, record, with_evidence_budget
 from shared.models.parse import BadInput
 
 
+@cold_start
 @logger.inject_lambda_context
 @metrics.log_metrics
 @with_evidence_budget

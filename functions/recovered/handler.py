@@ -16,13 +16,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.runtime import INVOCATION, channels, clients, logger, metrics, reject, threads
+from functions.runtime import INVOCATION, channels, clients, cold_start, logger, metrics, reject, threads
 from shared.models.event import DEPLOYMENT_STATE_CHANGE, ECS_SOURCE, SERVICE_ACTION
 
 RECOVERY_EVENTS = {SERVICE_ACTION: ("SERVICE_STEADY_STATE",),
                    DEPLOYMENT_STATE_CHANGE: ("SERVICE_DEPLOYMENT_COMPLETED",)}
 
 
+@cold_start
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

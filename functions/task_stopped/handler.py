@@ -20,11 +20,22 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.runtime import clients, config, deliver, logger, metrics, record, reject, with_evidence_budget
+from functions.runtime import (
+    clients,
+    cold_start,
+    config,
+    deliver,
+    logger,
+    metrics,
+    record,
+    reject,
+    with_evidence_budget,
+)
 from shared.models.event import ECS_SOURCE, TASK_STATE_CHANGE, TaskStateChangeEvent
 from shared.models.parse import describe_validation_error
 
 
+@cold_start
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @with_evidence_budget

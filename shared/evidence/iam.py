@@ -7,14 +7,14 @@ task role or the execution role. Otherwise the ARN is rebuilt without a path.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from shared.evidence.model import IamCheck, TaskDefinitionFacts
+from shared.scan import lazy_re
 
-_ASSUMED = re.compile(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
-_ROLE = re.compile(r"^arn:(aws[\w-]*):iam::(\d{12}):role/(?:.*/)?([^/]+)$")
-_INSTANCE_SESSION = re.compile(r"i-[0-9a-f]{8,17}")
+_ASSUMED = lazy_re(r"^arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
+_ROLE = lazy_re(r"^arn:(aws[\w-]*):iam::(\d{12}):role/(?:.*/)?([^/]+)$")
+_INSTANCE_SESSION = lazy_re(r"i-[0-9a-f]{8,17}")
 
 
 def role_of(principal: str, td: TaskDefinitionFacts | None) -> tuple[str | None, str]:

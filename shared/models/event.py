@@ -161,7 +161,12 @@ class TaskStateChangeEvent(EventEnvelope):
 
 
 class DeploymentDetail(_AwsModel):
-    """`detail` of "ECS Deployment State Change" and "ECS Service Action" events."""
+    """`detail` of "ECS Deployment State Change" and "ECS Service Action" events.
+
+    Its validator (and DeploymentEvent's) is built on first use: the task-stopped function, the one whose
+    cold start counts most, never reads a deployment event."""
+
+    model_config = ConfigDict(defer_build=True)
 
     event_type: str | None = None
     event_name: str
@@ -174,6 +179,8 @@ class DeploymentDetail(_AwsModel):
 
 
 class DeploymentEvent(EventEnvelope):
+    model_config = ConfigDict(defer_build=True)
+
     detail: DeploymentDetail  # type: ignore[assignment]  # as above: the narrowed detail of this event kind
 
 

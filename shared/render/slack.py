@@ -31,6 +31,7 @@ from shared.models.finding import Finding
 from shared.redact import redact
 from shared.render.channels import Occurrence
 from shared.render.steps import untable
+from shared.scan import lazy_re
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -44,9 +45,9 @@ _SECTION_BUDGET = SECTION_MAX - 100  # margin for characters Slack may count dif
 
 SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_BROADCAST = re.compile(r"@(channel|here|everyone|group)\b", re.IGNORECASE)
-_CONSOLE_URL = re.compile(
+_CONTROL = lazy_re("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_BROADCAST = lazy_re(r"@(channel|here|everyone|group)\b", re.IGNORECASE)
+_CONSOLE_URL = lazy_re(
     r"https://(?:[a-z0-9-]+\.)*console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/[^\s<>|\"`]*")
 
 
@@ -84,7 +85,7 @@ def inline(value: object, limit: int = 300) -> str:
     return f"`{cut(s, limit)}`" if s else "-"
 
 
-_BACKTICK_RUN = re.compile(r"`(?=`)")
+_BACKTICK_RUN = lazy_re(r"`(?=`)")
 
 
 def _break_fences(s: str) -> str:
@@ -151,10 +152,10 @@ def link(url: str | None, label: str) -> str | None:
 # -------------------------------------------------------------------------------------------------
 # Values from the input, inside the engine's sentences
 # -------------------------------------------------------------------------------------------------
-_FORMATTING = re.compile(r"[`*~]|(?<!\w)_|_(?!\w)")
+_FORMATTING = lazy_re(r"[`*~]|(?<!\w)_|_(?!\w)")
 _FORMAT_LOOKALIKE = str.maketrans({"`": "\u02cb", "*": "\u2217", "~": "\u223c", "_": "\uff3f"})
 _TAINTED_MAX = 500
-_PARTS = re.compile(r"[:/@=,'\"\[\](){}]")  # distinct words checked per finding (longest first)
+_PARTS = lazy_re(r"[:/@=,'\"\[\](){}]")  # distinct words checked per finding (longest first)
 
 
 def _input_texts(f: Finding) -> list[str]:
@@ -354,7 +355,7 @@ def _links(f: Finding) -> str | None:
     return " · ".join(shown) if shown else None
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
+_SENTENCE_END = lazy_re(r"(?<=[.!?])\s+(?=[A-Z`(\"'])")
 
 
 def first_sentence(text: str) -> tuple[str, str]:
@@ -383,7 +384,7 @@ def _first_post(occurrence: Occurrence) -> str | None:
     return None
 
 
-_SLACK_PERMALINK = re.compile(r"https://[a-z0-9-]+\.slack\.com/archives/[A-Z0-9]+/p\d+(?:\?[\w=&.-]*)?")
+_SLACK_PERMALINK = lazy_re(r"https://[a-z0-9-]+\.slack\.com/archives/[A-Z0-9]+/p\d+(?:\?[\w=&.-]*)?")
 
 
 def glance_blocks(f: Finding, occurrence: Occurrence | None = None, *, threaded: bool = False) -> list[dict[str, Any]]:
@@ -507,7 +508,7 @@ def _fit(detail: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------------------------------
 # An unescaped "<" is only allowed to open a console link, or a mention the routing validated
 # (shared/notify/routing.py: a user group or a user id, from tags and configuration, never from text).
-_UNESCAPED = re.compile(r"<(?!https://[^|>\s]+\|[^<>]*>|!subteam\^S[A-Z0-9]{2,20}>|@[UW][A-Z0-9]{2,20}>)")
+_UNESCAPED = lazy_re(r"<(?!https://[^|>\s]+\|[^<>]*>|!subteam\^S[A-Z0-9]{2,20}>|@[UW][A-Z0-9]{2,20}>)")
 
 
 def validate(payload: dict[str, Any]) -> list[str]:

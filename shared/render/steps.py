@@ -12,9 +12,11 @@ import json
 import re
 from typing import Any, Literal
 
+from shared.scan import lazy_re
+
 Kind = Literal["text", "code", "block"]
 
-_SPAN = re.compile(r"```(?:json|bash|sh|shell)?\n?(?P<block>.*?)\n?```|`(?P<code>[^`\n]+)`", re.DOTALL)
+_SPAN = lazy_re(r"```(?:json|bash|sh|shell)?\n?(?P<block>.*?)\n?```|`(?P<code>[^`\n]+)`", re.DOTALL)
 
 # Programs a step may tell someone to run; a code span starting with one of them is a command.
 SHELL_PROGRAMS = frozenset({
@@ -26,7 +28,7 @@ SHELL_PROGRAMS = frozenset({
 })
 
 # `<what to put>`: a value the step could not know (a `<` that starts a word and closes on the line).
-PLACEHOLDER = re.compile(r"<(?P<name>[A-Za-z][^<>\n]{0,80})>")
+PLACEHOLDER = lazy_re(r"<(?P<name>[A-Za-z][^<>\n]{0,80})>")
 
 
 def segments(step: str) -> list[tuple[Kind, str]]:
@@ -56,7 +58,7 @@ def is_command(span: str) -> bool:
 
 
 # `port=$(aws ecs describe-task-definition ...)`: a line that reads a value for the next command.
-_ASSIGN = re.compile(r"^\s*[A-Za-z_]\w*=\$\((?P<cmd>.+)\)\s*$")
+_ASSIGN = lazy_re(r"^\s*[A-Za-z_]\w*=\$\((?P<cmd>.+)\)\s*$")
 
 
 def commands(step: str) -> list[str]:
@@ -131,7 +133,7 @@ def placeholders(step: str) -> list[str]:
     return [m.group("name") for m in PLACEHOLDER.finditer(step)]
 
 
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_TABLE_RULE = lazy_re(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
 def untable(text: str) -> str:
