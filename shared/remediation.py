@@ -1018,3 +1018,43 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
         return "".join(out)
 
     return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) for step in steps]
+
+
+# -------------------------------------------------------------------------------------------------
+# Gates: the evidence that makes a conditional step apply. A step that is right only under a condition
+# (a KMS key, an ECR image, a slow start) is shown only when the evidence shows that condition.
+# -------------------------------------------------------------------------------------------------
+_KMS = re.compile(r"\bkms\b|customer[- ]managed key|\bCMK\b|KMSAccessDenied|KMS\.", re.IGNORECASE)
+
+
+def evidence_text(ev: Evidence, m: Any = None) -> str:
+    """The reasons of the event and the proofs of a match, as one text to look for a condition in."""
+    proofs = " ".join(getattr(p, "text", "") for p in getattr(m, "proofs", ()) or ())
+    return f"{ev.reason_text} {proofs}"
+
+
+def mentions_kms(ev: Evidence, m: Any = None) -> bool:
+    """The evidence names KMS (a key, kms:Decrypt, a KMS error): only then is a KMS step more than a guess."""
+    return bool(_KMS.search(evidence_text(ev, m)))
+
+
+def ecr_images(ev: Evidence) -> list[str]:
+    """The task's images that are in a private ECR registry."""
+    return [c.image for c in ev.detail.containers
+            if c.image and is_image_ref(c.image) and _ECR_REGISTRY.match(image_parts(c.image)[0] or "")]
+
+
+def uses_awslogs(ev: Evidence) -> bool:
+    """A container of the task logs with the awslogs driver (its definition says so)."""
+    return bool(ev.task_definition and any(c.log_driver == "awslogs" for c in ev.task_definition.containers))
+
+
+def start_endpoints(ev: Evidence) -> list[str]:
+    """The other VPC endpoints a task without a NAT route needs at start, as phrases: only those the evidence
+    shows it uses (an image in ECR: ecr.api, ecr.dkr and the S3 gateway; the awslogs driver: logs)."""
+    out = []
+    if ecr_images(ev):
+        out.append("the ECR endpoints (`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for its ECR image")
+    if uses_awslogs(ev):
+        out.append("`logs` for awslogs")
+    return out

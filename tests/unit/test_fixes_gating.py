@@ -1,0 +1,54 @@
+"""Conditional fix steps are shown only with the evidence that makes them apply: each test has the case with
+that evidence (the step appears) and a near miss without it (the step does not)."""
+
+from __future__ import annotations
+
+from tests.unit.helpers import run
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def _app(exit_code: int, image: str = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2") -> list[dict]:
+    return [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED", "image": image}]
+
+
+_S3_DENIED = ("botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the GetObject operation: "
+              "User: arn:aws:sts::111122223333:assumed-role/orders-task/abc is not authorized to perform: "
+              "s3:GetObject on resource: \"arn:aws:s3:::orders-bucket/report.csv\"")
+
+
+def test_a_kms_step_for_an_iam_denial_needs_kms_in_the_evidence():
+    plain = run([_S3_DENIED], containers=_app(1))
+    assert plain.pattern == "iam-access-denied" and "kms:Decrypt" not in _fix(plain)
+    kms = run([_S3_DENIED + " because the object is encrypted with a KMS key"], containers=_app(1))
+    assert kms.pattern == "iam-access-denied" and "kms:Decrypt" in _fix(kms)
+
+
+_SECRET_DENIED = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                  "failed: unable to retrieve secret from asm: service call has been retried 1 time(s): "
+                  "AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/orders-exec/abc is not "
+                  "authorized to perform: secretsmanager:GetSecretValue on resource: "
+                  "arn:aws:secretsmanager:us-east-1:111122223333:secret:orders/db-AbCdEf")
+
+
+def test_a_kms_step_for_a_secret_denial_needs_kms_in_the_evidence():
+    plain = run(stopCode="TaskFailedToStart", stoppedReason=_SECRET_DENIED, containers=_app(0))
+    assert plain.pattern == "secrets-retrieval-failed" and "kms:Decrypt" not in _fix(plain)
+    # Near miss the other way: the message names the key, so the key step is there.
+    kms = run(stopCode="TaskFailedToStart", containers=_app(0),
+              stoppedReason=_SECRET_DENIED.replace("secretsmanager:GetSecretValue", "kms:Decrypt"))
+    assert "kms:Decrypt" in _fix(kms)
+
+
+_SSM_TIMEOUT = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                "failed: unable to retrieve secrets from ssm: RequestError: send request failed caused by: Post "
+                "\"https://ssm.us-east-1.amazonaws.com/\": dial tcp 52.46.1.1:443: i/o timeout")
+
+
+def test_ecr_endpoints_are_named_only_for_an_image_in_ecr():
+    ecr = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0))
+    assert "`ecr.api`, `ecr.dkr`" in _fix(ecr)
+    hub = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0, "nginx:1.27"))
+    assert hub.pattern == "secrets-retrieval-failed" and "ecr.dkr" not in _fix(hub)
