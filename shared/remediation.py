@@ -1058,3 +1058,34 @@ def start_endpoints(ev: Evidence) -> list[str]:
     if uses_awslogs(ev):
         out.append("`logs` for awslogs")
     return out
+
+
+# A line the app writes when it turns a request away: a host check, a 4xx it names, a rejection.
+_REJECTION = re.compile(r"(?i)\bblocked host\b|\bdisallowedhost\b|\binvalid (?:http_)?host\b|hostname .{0,80}does not match|"
+                        r"\bnot (?:allowed|permitted)\b|\breturned 4\d\d\b|\b(?:bad request|forbidden|unauthorized)\b|"
+                        r"\brejected\b|\binvalid host header\b")
+_VARIES = re.compile(r"\d+|[0-9a-f]{8,}", re.IGNORECASE)
+
+
+def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 3) -> tuple[int, str] | None:
+    """(index of the last one, its text) of a line turning a request away that the app logged at least `times`
+    times (numbers aside) among its newest lines: a check that keeps reaching the app and keeps being refused
+    (a Host-header allow-list, a 4xx the framework names). None when no such line repeats."""
+    seen: dict[str, list[int]] = {}
+    start = max(0, len(ev.logs.texts) - 400)
+    for i in range(start, len(ev.logs.texts)):
+        c, t = ev.logs.containers[i], ev.logs.texts[i]
+        if container and c not in (container, None):
+            continue
+        if _REJECTION.search(t):
+            seen.setdefault(_VARIES.sub("#", t.strip()), []).append(i)
+    hits = [ix for ix in seen.values() if len(ix) >= times]
+    if not hits:
+        return None
+    last = max(hits, key=len)[-1]
+    return last, " ".join(ev.logs.texts[last].split())[:200]
+
+
+def host_rejection(text: str) -> bool:
+    """The refused request was refused for its Host header."""
+    return bool(re.search(r"(?i)(?:\b|_)host(?!name resolution)", text))

@@ -383,6 +383,12 @@ class HealthCheckFailed(Pattern):
             port = mine[0] if mine else None
         port_text = str(port) if port else "<the port the app listens on>"
         why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
+        # The app answered the checks with a status of its own (not a proxy's 502/503/504 for an app not up yet):
+        # it had started and the checks reached it, so neither start-up time nor a security group is the cause.
+        answered = any(c not in ("502", "503", "504") for c in f.get("status_codes") or ())
+        # The app logged the same refusal at every check: the checks reach it and it turns them away.
+        refused = remedy.repeated_rejection(ev, m.container) if cause is None else None
+        answered = answered or refused is not None
         steps: list[str] = []
         rows = [("Target group", "Application", "Result")]
         if cause == "not-listening":
@@ -426,24 +432,36 @@ class HealthCheckFailed(Pattern):
                 steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
                              "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and "
                              "keep the health route light.")
-            # A check the task's security group drops also ends in Target.Timeout: rule that out too.
-            steps.append(_sg_timeout(ev, port).strip())
+            # A check the task's security group drops also ends in Target.Timeout: rule that out too, unless the
+            # checks passed for a while (the group let them through then).
+            if not (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S:
+                steps.append(_sg_timeout(ev, port).strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
             who, on = _receiver(ev, f"port {port_text}")
             steps.append(f"The load balancer's checks never reach the task: {who} must admit the "
                          f"load balancer's security group on {on}; check the subnets' NACLs too."
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
+        elif refused:
+            i, line = refused
+            steps.append(f"The checks reach {container} and it turns each one away, logging `{line}`: "
+                         + ("its allowed-host check refuses the Host the load balancer sends (the task's private IP): "
+                            "allow it (Django `ALLOWED_HOSTS`, Rails `config.hosts` / `config.host_authorization` "
+                            "exclude for the health path, or the app's configured domain), or answer the health path "
+                            "before the host check" if remedy.host_rejection(line) else
+                            "fix what that line names so the health path answers 200")
+                         + f".{remedy.because(log_proof(ev, i).source, line)}")
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
                          f"`aws elbv2 describe-target-health --target-group-arn {tg}{_arn_region(tg)}` (the reason code names the "
-                         "failure; it shows only while a task is registered)." + _sg_timeout(ev, port))
+                         "failure; it shows only while a task is registered)."
+                         + ("" if answered else _sg_timeout(ev, port)))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
-                         + _sg_timeout(ev, port))
+                         + ("" if answered else _sg_timeout(ev, port)))
         if steps and "(Why: " not in steps[0]:  # a step citing its own line keeps that one
             steps[0] += why
         mismatch = ""
@@ -455,8 +473,14 @@ class HealthCheckFailed(Pattern):
         # Start-up time helps only a failure of start-up: not an app that answered with a named error, nor one
         # that ran a while before the checks failed.
         startup = not (cause == "server-error" and remedy.named_error(ev, m.container)) and not (
-            (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S)
-        if cause in (None, "timeout", "server-error") and svc and startup:
+            (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S) and not answered
+        # ...and only with evidence of a slow start: checks that timed out, or a log in which the server never
+        # said it listens (no log at all is no evidence).
+        still_starting = (bool(ev.logs.texts) and not listen_banners(ev)
+                          and not remedy.repeated_rejection(ev, m.container, times=1))
+        slow_why = (" (Why: the checks timed out.)" if cause == "timeout" else
+                    " (Why: the log has no line saying the server listens: it was still starting.)")
+        if cause in (None, "timeout", "server-error") and svc and startup and (cause == "timeout" or still_starting):
             command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
                        f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")
             iac = ("CDK `healthCheckGracePeriod`, Copilot manifest `http.healthcheck.grace_period`, CloudFormation "
@@ -465,11 +489,11 @@ class HealthCheckFailed(Pattern):
                 # A stack made the service: a change by hand is reverted at its next deploy.
                 steps.append("Give slow starters time: set the service's health-check grace period above the "
                              f"start-up time in the infrastructure code that made the service ({iac}) and deploy "
-                             f"it; by hand ({command}) it lasts only until the stack's next deploy.")
+                             f"it; by hand ({command}) it lasts only until the stack's next deploy.{slow_why}")
             else:
                 steps.append("Give slow starters time: set the service's health-check grace period above the "
                              f"start-up time: {command}; where infrastructure code manages the service ({iac}), "
-                             "set it there, or its next deploy reverts it.")
+                             f"set it there, or its next deploy reverts it.{slow_why}")
         return Explanation(
             title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
             summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "

@@ -52,3 +52,26 @@ def test_ecr_endpoints_are_named_only_for_an_image_in_ecr():
     assert "`ecr.api`, `ecr.dkr`" in _fix(ecr)
     hub = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0, "nginx:1.27"))
     assert hub.pattern == "secrets-retrieval-failed" and "ecr.dkr" not in _fix(hub)
+
+
+_ELB = "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0c5d1e8a7b2f4693)"
+
+
+def test_a_refusal_logged_at_every_check_is_step_one_and_rules_out_start_up_time():
+    line = "[ActionDispatch::HostAuthorization::DefaultResponseApp] Blocked host: 10.0.5.{}"
+    got = run([line.format(n) for n in (23, 24, 25)], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert got.pattern == "health-check-failed"
+    assert "Blocked host" in got.remediation[0] and "config.hosts" in got.remediation[0]
+    assert "grace period" not in _fix(got) and "Target.Timeout" not in _fix(got)
+    # Near miss: no log at all is no evidence of a slow start nor of a refusal: neither step.
+    bare = run([], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert "Blocked host" not in _fix(bare) and "grace period" not in _fix(bare)
+    # Near miss: a log in which the server never said it listens (still migrating) keeps the grace period.
+    slow = run(["Running migrations:", "  Applying auth.0001_initial... OK"], stopCode="ServiceSchedulerInitiated",
+               stoppedReason=_ELB)
+    assert "grace period" in _fix(slow) and "still starting" in _fix(slow)
+
+
+def test_a_refusal_not_about_the_host_gets_no_allowed_hosts_advice():
+    got = run(["WARN request rejected: missing api key"] * 3, stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert "request rejected" in got.remediation[0] and "ALLOWED_HOSTS" not in got.remediation[0]
