@@ -1089,3 +1089,26 @@ def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 
 def host_rejection(text: str) -> bool:
     """The refused request was refused for its Host header."""
     return bool(re.search(r"(?i)(?:\b|_)host(?!name resolution)", text))
+
+
+# Words of an app still at its start-up work (a migration, a boot, a wait for a dependency).
+_STARTING = re.compile(r"(?i)\b(?:migrat(?:ing|ions?|e)|applying|starting|initiali[sz]ing|booting|bootstrapping|"
+                       r"loading|waiting for|warming|compiling|preparing|running migrations)\b")
+
+
+# "Starting server on http://0.0.0.0:8080": a line that gives the address it serves on says it is up.
+_ANNOUNCES_ADDRESS = re.compile(r"https?://|\b(?:on|at) [\w.\[\]:*-]*:\d{2,5}\b", re.IGNORECASE)
+
+
+def still_starting(ev: Evidence, container: str | None) -> int | None:
+    """The index of the container's newest start-up line (a migration, "starting", "loading", a wait) when its
+    log ends in start-up work and names no error: the evidence that it was still starting when it was judged.
+    None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
+    idx = [i for i, c in enumerate(ev.logs.containers) if not container or c in (container, None)]
+    if not idx or named_error(ev, container):
+        return None
+    for i in reversed(idx[-30:]):
+        text = ev.logs.texts[i]
+        if _STARTING.search(text) and not _ANNOUNCES_ADDRESS.search(text):
+            return i
+    return None

@@ -16,6 +16,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.patterns.health_check_failed import listen_banners
 from shared.scan import lazy_re
 
 _SIGNAL = lazy_re(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
@@ -170,9 +171,19 @@ class ContainerHealthCheckFailed(Pattern):
                          + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
                          f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
                          "in a build stage.")
-        if not settled and not late and slow is None:  # start-up time helps only a check failing during start-up
-            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
-                         "only when healthy (`curl -f`, not plain curl).")
+        # Start-up time helps only a check failing during start-up, and only the log can show that: the container
+        # logged and never said it listens (no log at all is no evidence of a slow start).
+        starting = remedy.still_starting(ev, name)
+        if starting is not None and any(c in (name, None) for c in
+                                        (ev.logs.containers[i] for i, _, _ in listen_banners(ev))):
+            starting = None  # it said it listens: it had started
+        if not settled and not late and slow is None and starting is not None:
+            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s)."
+                         + remedy.because(log_proof(ev, starting).source, ev.logs.texts[starting]))
+        # `curl` without -f exits 0 on an error status: only a check the evidence shows runs plain curl.
+        if cmd and re.search(r"\bcurl\b", cmd) and not re.search(r"\s(?:-\w*f\w*|--fail)\b", cmd):
+            steps.append(f"Make the check exit 0 only when healthy: `{cmd}` runs curl without `-f`, which exits 0 "
+                         "on an error status; use `curl -f`.")
         return Explanation(
             title=f"Container health check failed: {container}",
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"

@@ -383,9 +383,10 @@ class HealthCheckFailed(Pattern):
             port = mine[0] if mine else None
         port_text = str(port) if port else "<the port the app listens on>"
         why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
-        # The app answered the checks with a status of its own (not a proxy's 502/503/504 for an app not up yet):
+        # The app answered the checks with a status of its own (not a proxy's 502/503/504 for an app not up yet, nor
+        # the 408/499 of a check that gave up waiting):
         # it had started and the checks reached it, so neither start-up time nor a security group is the cause.
-        answered = any(c not in ("502", "503", "504") for c in f.get("status_codes") or ())
+        answered = any(c not in ("408", "499", "502", "503", "504") for c in f.get("status_codes") or ())
         # The app logged the same refusal at every check: the checks reach it and it turns them away.
         refused = remedy.repeated_rejection(ev, m.container) if cause is None else None
         answered = answered or refused is not None
@@ -476,10 +477,11 @@ class HealthCheckFailed(Pattern):
             (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S) and not answered
         # ...and only with evidence of a slow start: checks that timed out, or a log in which the server never
         # said it listens (no log at all is no evidence).
-        still_starting = (bool(ev.logs.texts) and not listen_banners(ev)
+        starting = remedy.still_starting(ev, m.container)
+        still_starting = (starting is not None and not listen_banners(ev)
                           and not remedy.repeated_rejection(ev, m.container, times=1))
-        slow_why = (" (Why: the checks timed out.)" if cause == "timeout" else
-                    " (Why: the log has no line saying the server listens: it was still starting.)")
+        slow_why = (" (Why: the checks timed out.)" if cause == "timeout" or starting is None else
+                    remedy.because(log_proof(ev, starting).source, ev.logs.texts[starting]))
         if cause in (None, "timeout", "server-error") and svc and startup and (cause == "timeout" or still_starting):
             command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
                        f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")

@@ -69,9 +69,42 @@ def test_a_refusal_logged_at_every_check_is_step_one_and_rules_out_start_up_time
     # Near miss: a log in which the server never said it listens (still migrating) keeps the grace period.
     slow = run(["Running migrations:", "  Applying auth.0001_initial... OK"], stopCode="ServiceSchedulerInitiated",
                stoppedReason=_ELB)
-    assert "grace period" in _fix(slow) and "still starting" in _fix(slow)
+    assert "grace period" in _fix(slow) and "Applying auth.0001_initial" in _fix(slow)
 
 
 def test_a_refusal_not_about_the_host_gets_no_allowed_hosts_advice():
     got = run(["WARN request rejected: missing api key"] * 3, stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
     assert "request rejected" in got.remediation[0] and "ALLOWED_HOSTS" not in got.remediation[0]
+
+
+def test_container_check_advice_on_curl_needs_a_check_that_runs_plain_curl():
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:2"}]
+    got = run(["GET / 200"], stoppedReason=reason, containers=cont)
+    # No check command in the evidence: nothing to say about its curl flags.
+    assert got.pattern == "container-health-check-failed" and "curl -f" not in _fix(got)
+
+
+def test_a_check_that_runs_plain_curl_is_told_to_use_curl_f():
+    from dataclasses import replace
+
+    from shared.engine import diagnose
+    from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
+    from tests.unit.helpers import evidence
+
+    reason = "Task failed container health checks"
+    cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:2"}]
+    ev = evidence(["GET / 200"], stoppedReason=reason, containers=cont)
+
+    def with_check(*check: str):
+        td = TaskDefinitionFacts(arn=ev.detail.task_definition_arn or "arn:x",
+                                 containers=(ContainerDefinition(name="app", health_check=check),))
+        return diagnose(replace(ev, task_definition=td))
+
+    plain = with_check("CMD-SHELL", "curl http://localhost:8080/health || exit 1")
+    assert "use `curl -f`" in _fix(plain)
+    # Near miss: the check already fails on an error status.
+    failing = with_check("CMD-SHELL", "curl -f http://localhost:8080/health || exit 1")
+    assert "use `curl -f`" not in _fix(failing)
