@@ -108,3 +108,30 @@ def test_a_check_that_runs_plain_curl_is_told_to_use_curl_f():
     # Near miss: the check already fails on an error status.
     failing = with_check("CMD-SHELL", "curl -f http://localhost:8080/health || exit 1")
     assert "use `curl -f`" not in _fix(failing)
+
+
+def _two(image_b: str = "nginx:1.27") -> list[dict]:
+    return [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"},
+            {"name": "proxy", "lastStatus": "STOPPED", "exitCode": 0, "image": image_b}]
+
+
+def test_a_server_started_twice_needs_evidence_inside_the_container():
+    err = "Error: listen EADDRINUSE: address already in use :::8080"
+    # A sidecar shares the network and nothing shows the app bound it itself: the sidecar is the suspect.
+    shared = run([err], containers=_two())
+    assert shared.pattern == "port-in-use" and "started once" not in _fix(shared)
+    # Near miss: the app's own log bound 8080 just before the error: the same process binds it twice.
+    twice = run(["Server listening on port 8080", err], containers=_two())
+    assert "started once" in _fix(twice) and "Server listening on port 8080" in _fix(twice)
+    # Near miss: no other container shares its network: the holder is in the container.
+    alone = run([err], containers=_app(1))
+    assert "started once" in _fix(alone)
+
+
+def test_a_known_holder_needs_no_local_reproduction():
+    err = "Error: listen EADDRINUSE: address already in use :::8080"
+    known = run({"proxy": ["Listening on port 8080"], "app": [err]}, containers=_two())
+    assert known.pattern == "port-in-use" and "docker run" not in _fix(known) and "`proxy`" in _fix(known)
+    unknown = run({"app": [err]}, containers=_two())
+    assert "docker run" in _fix(unknown)
