@@ -135,3 +135,29 @@ def test_a_known_holder_needs_no_local_reproduction():
     assert known.pattern == "port-in-use" and "docker run" not in _fix(known) and "`proxy`" in _fix(known)
     unknown = run({"app": [err]}, containers=_two())
     assert "docker run" in _fix(unknown)
+
+
+def _unplaced(detail: str) -> str:
+    return ("service web was unable to place a task because no container instance met all of its requirements. "
+            + detail)
+
+
+def test_placement_constraints_only_when_no_resource_shortage_is_named():
+    vague = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=[], containers=_app(0),
+                stoppedReason=_unplaced("The closest matching container-instance abc is missing an attribute "
+                                        "required by your task."))
+    assert vague.pattern == "insufficient-capacity" and "placement constraints" in _fix(vague)
+    # Near miss: the closest instance was short of memory: a memory step, no placement constraints.
+    mem = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=[], containers=_app(0),
+              stoppedReason="service web was unable to place a task because no container instance met all of its "
+                            "requirements. The closest matching container-instance abc has insufficient memory available.")
+    assert mem.pattern == "insufficient-capacity" and "Check placement constraints" not in _fix(mem)
+
+
+def test_a_closest_instance_already_using_the_port_gets_the_port_step():
+    port = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=[], containers=_app(0),
+               stoppedReason=_unplaced("The closest matching (container-instance 47d5cb9a) is already using a port "
+                                       "required by your task."))
+    assert port.pattern == "insufficient-capacity"
+    assert "hostPort: 0" in port.remediation[0] and "cpu/memory reservation" not in _fix(port)
+    assert "Check placement constraints" not in _fix(port)
