@@ -161,3 +161,23 @@ def test_a_closest_instance_already_using_the_port_gets_the_port_step():
     assert port.pattern == "insufficient-capacity"
     assert "hostPort: 0" in port.remediation[0] and "cpu/memory reservation" not in _fix(port)
     assert "Check placement constraints" not in _fix(port)
+
+
+_PG_REFUSED = "psycopg2.OperationalError: could not connect to server: Connection refused Is the server running on host \"10.0.4.20\" and accepting TCP/IP connections on port 5432?"
+
+
+def test_retrying_the_first_connection_needs_a_database_that_came_up_later():
+    plain = run([_PG_REFUSED], containers=_app(1))
+    assert plain.pattern == "database-connection-failed" and "retry the first connection" not in _fix(plain)
+    # Near miss: a later line shows a connection that worked: the database was only late.
+    late = run([_PG_REFUSED, "INFO connected to postgres at 10.0.4.20:5432"], containers=_app(1))
+    assert "retry the first connection" in _fix(late) and "connected to postgres" in _fix(late)
+
+
+def test_a_refusal_in_a_task_with_a_mesh_proxy_waits_for_the_proxy_first():
+    envoy = {"name": "envoy", "exitCode": 143, "lastStatus": "STOPPED",
+             "image": "840364872350.dkr.ecr.us-east-1.amazonaws.com/aws-appmesh-envoy:v1.27.3.0-prod"}
+    got = run([_PG_REFUSED], containers=[*_app(1), envoy])
+    assert got.pattern == "database-connection-failed" and "mesh proxy `envoy`" in got.remediation[0]
+    alone = run([_PG_REFUSED], containers=_app(1))
+    assert "mesh proxy" not in _fix(alone)
