@@ -181,3 +181,26 @@ def test_a_refusal_in_a_task_with_a_mesh_proxy_waits_for_the_proxy_first():
     assert got.pattern == "database-connection-failed" and "mesh proxy `envoy`" in got.remediation[0]
     alone = run([_PG_REFUSED], containers=_app(1))
     assert "mesh proxy" not in _fix(alone)
+
+
+def test_where_the_log_group_lives_matters_only_when_it_was_not_found():
+    missing = run(stopCode="TaskFailedToStart", containers=_app(0),
+                  stoppedReason="CannotStartContainerError: Error response from daemon: failed to initialize logging "
+                                "driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The "
+                                "specified log group does not exist.")
+    assert missing.pattern == "log-driver-failed" and "awslogs-region" in _fix(missing)
+    denied = run(stopCode="TaskFailedToStart", containers=_app(0),
+                 stoppedReason="CannotStartContainerError: Error response from daemon: failed to initialize logging "
+                               "driver: failed to create Cloudwatch log stream: AccessDeniedException: User: "
+                               "arn:aws:sts::111122223333:assumed-role/exec/abc is not authorized to perform: "
+                               "logs:CreateLogStream on resource: arn:aws:logs:us-east-1:111122223333:log-group:/ecs/web:*")
+    assert denied.pattern == "log-driver-failed" and "awslogs-region" not in _fix(denied)
+
+
+def test_the_egress_security_group_step_names_only_a_port_the_evidence_gives():
+    got = run(["requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.example.com', port=8443): "
+               "Max retries exceeded (connect timeout=10)"], containers=_app(1))
+    assert got.pattern == "network-egress-blocked" and "TCP 8443" in _fix(got) and "TCP 443." not in _fix(got)
+    # Near miss: no port in the message: no 443 guessed.
+    bare = run(["FetchError: request to http://api.example.com/v1 failed, reason: connect ETIMEDOUT"], containers=_app(1))
+    assert bare.pattern == "network-egress-blocked" and "TCP 443" not in _fix(bare)
