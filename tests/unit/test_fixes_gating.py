@@ -204,3 +204,17 @@ def test_the_egress_security_group_step_names_only_a_port_the_evidence_gives():
     # Near miss: no port in the message: no 443 guessed.
     bare = run(["FetchError: request to http://api.example.com/v1 failed, reason: connect ETIMEDOUT"], containers=_app(1))
     assert bare.pattern == "network-egress-blocked" and "TCP 443" not in _fix(bare)
+
+
+def test_platform_errors_get_disk_advice_only_for_timeouts_and_no_instance_on_fargate():
+    timeout = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=[], containers=_app(0),
+                  stoppedReason="DockerTimeoutError: Could not transition to started; timed out after waiting 3m0s")
+    assert timeout.pattern == "platform-error" and "slow disks" in _fix(timeout)
+    conflict = run(stopCode="TaskFailedToStart", launchType="EC2", attachments=[], containers=_app(0),
+                   stoppedReason="CannotCreateContainerError: Error response from daemon: Conflict. The container "
+                                 "name \"/ecs-web-1-app\" is already in use by container \"abc\".")
+    assert conflict.pattern == "platform-error" and "slow disks" not in _fix(conflict)
+    fargate = run(stopCode="TaskFailedToStart", containers=_app(0),
+                  stoppedReason="DockerTimeoutError: Could not transition to started; timed out after waiting 3m0s")
+    assert fargate.pattern == "platform-error" and "same instance" not in _fix(fargate)
+    assert "same instance" in _fix(timeout)
