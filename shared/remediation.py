@@ -1112,3 +1112,65 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
         if _STARTING.search(text) and not _ANNOUNCES_ADDRESS.search(text):
             return i
     return None
+
+
+# An error or warning the app wrote in words (not a class name): "No valid api key found", "stream closed: 13".
+_SAYS_FAILURE = re.compile(r"(?i)\b(?:invalid|not valid|no valid|denied|forbidden|unauthori[sz]ed|refused|failed|"
+                           r"failure|cannot|can't|could not|unable|not found|no such|missing|closed|timed? ?out|"
+                           r"unhealthy|expired|rejected|error)\b")
+_NOISE = re.compile(r"(?i)deprecat|warnings\.warn|will no longer|is deprecated")
+
+
+_LEVEL_WORD = re.compile(r"(?:^|[\s\[|(<])(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|EMERG|PANIC|WARN|WARNING|"
+                         r"error|fatal|critical|warn|warning)(?:$|[\s\]|):>])")
+
+
+def _line_level(text: str) -> str | None:
+    """The level a line states in a bracket or column of its own ("[warning]", "| ERROR |", " WARN "), as
+    error/fatal/warn; the log reader's own level comes first."""
+    m = _LEVEL_WORD.search(text[:120])
+    if not m:
+        return None
+    word = m.group("level").lower()
+    return "warn" if word.startswith("warn") else "fatal" if word in ("fatal", "panic", "emerg") else "error"
+
+
+def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | None:
+    """The error the container's own log names, for a step 1 that acts on it: (index of its newest occurrence,
+    its text, how many times it was logged). First an error with its class or a panic (named_error), else the
+    newest error-level line, else a warning that says a failure in words and repeats (at least 3 times). None
+    when the log names nothing (then a generic step is all there is)."""
+    named = named_error(ev, container)
+    if named:
+        return named[0], named[1], 1
+    logs = ev.logs
+    idx = [i for i in range(max(0, len(logs.texts) - 400), len(logs.texts))
+           if not container or logs.containers[i] in (container, None)]
+    counts: dict[str, int] = {}
+    for i in idx:
+        counts[_VARIES.sub("#", logs.texts[i].strip())] = counts.get(_VARIES.sub("#", logs.texts[i].strip()), 0) + 1
+    for wanted in (("error", "fatal", "critical"), ("warn",)):
+        for i in reversed(idx):
+            raw = logs.texts[i]
+            text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
+            if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
+                continue
+            if (logs.level(i) or _line_level(raw)) not in wanted:
+                continue
+            n = counts.get(_VARIES.sub("#", raw.strip()), 1)
+            if wanted == ("warn",) and n < 3:
+                continue
+            return i, message(text)[:200], n
+    return None
+
+
+# What a log line puts before its message: timestamps, [level] / [component] / [file:line] brackets, "| ERROR |".
+_LINE_PREFIX = re.compile(r"^(?:\s*(?:\[[^\]]{0,80}\]|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?|"
+                          r"(?:ERROR|WARN(?:ING)?|FATAL|CRITICAL|INFO)\b:?|\|)\s*)+")
+
+
+def message(text: str) -> str:
+    """A log line's message without its timestamp, level and source brackets, and without trailing punctuation."""
+    t = " ".join(text.split())
+    t = _LINE_PREFIX.sub("", t) or t
+    return t.rstrip(" .,;:")

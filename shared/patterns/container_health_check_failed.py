@@ -106,7 +106,8 @@ class ContainerHealthCheckFailed(Pattern):
         name = f.get("container")
         image = remedy.image(ev, name) or "the image"
         if _managed(name, image):
-            return _explain_managed(ev, name or container, why or remedy.cite(m))
+            said_managed = remedy.logged_error(ev, name)
+            return _explain_managed(ev, name or container, why or remedy.cite(m), said_managed)
         # The check runs next to the running app: start the image in the background, run it with docker exec.
         # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
         start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
@@ -123,7 +124,18 @@ class ContainerHealthCheckFailed(Pattern):
         blocked = remedy.local_repro_blocked(ev, name, at_start=settled, serving=not settled)
         late = not settled and (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S
         slow = None if settled else _start_seconds(ev, name)  # a start-up slower than the start period: settled
-        if slow is None and blocked:
+        # The container's own log names the failure behind the check: step 1 acts on it, not "read the log".
+        said = remedy.logged_error(ev, name) if not settled and slow is None and not steps else None
+        if said:
+            i, text, n = said
+            steps.append(f"{container}'s own log names the failure behind the check: \u201c{text}\u201d"
+                         + (f" (logged {n} times)" if n > 1 else "")
+                         + f": {remedy.error_action(text)}; the check only reports it."
+                         + remedy.because(log_proof(ev, i).source, ev.logs.texts[i]))
+            why = ""
+        if said and blocked:
+            pass  # nothing a local run could add
+        elif slow is None and blocked:
             tail = remedy.logs_tail(ev, name)
             steps.append(f"A local run cannot show this ({blocked}): read {container}'s own log for the minutes "
                          "before it turned UNHEALTHY" + (f" (`{tail}`)" if tail else "")
@@ -160,7 +172,8 @@ class ContainerHealthCheckFailed(Pattern):
                             + (" (300 s is the maximum: also move the slow start-up work, such as migrations, out of "
                                "start-up)" if slow * 1.2 + 10 > 300 else "")
                             + f", register the revision and roll it out: {remedy.roll_out(ev)}.{why}")
-        if not f.get("missing_command") and not late and slow is None:  # a check that passed for a while had its tool
+        # A check that passed for a while had its tool; a log naming another failure rules a missing tool out too.
+        if not f.get("missing_command") and not late and slow is None and not said:
             port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
             bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
                     if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
@@ -211,12 +224,14 @@ def _managed(name: str | None, image: str) -> bool:
     return bool(name and name.startswith("ecs-service-connect-")) or "ecs-service-connect-agent" in image
 
 
-def _explain_managed(ev: Evidence, name: str, why: str) -> Explanation:
+def _explain_managed(ev: Evidence, name: str, why: str, said: tuple[int, str, int] | None = None) -> Explanation:
     svc = remedy.service(ev)
     steps = [f"{name} is the Service Connect proxy ECS adds to the task (Envoy with the AppNet agent); its health "
              "check is Envoy's readiness, which fails when Envoy gets no configuration or its admin interface is not "
-             "where the agent probes it. Read its log lines (the readiness error names the cause), and check the "
-             "service's Service Connect configuration"
+             "where the agent probes it. "
+             + (f"Its log names the cause: \u201c{said[1]}\u201d; fix that, and check the " if said else
+                "Read its log lines (the readiness error names the cause), and check the ")
+             + "service's Service Connect configuration"
              + (f": `aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} --services {remedy.q(svc)} "
                 "--query 'services[0].deployments[0].serviceConnectConfiguration'`" if svc else "")
              + f".{why}",

@@ -414,7 +414,16 @@ class HealthCheckFailed(Pattern):
             rows.append((f"path {path}" if known_path else "its health path", "route errors",
                          ", ".join(f.get("status_codes", ["5xx"]))))
             named = remedy.named_error(ev, m.container)
-            if named:
+            logged = None if named else remedy.logged_error(ev, m.container)
+            if logged:
+                # An error the app logged in words while it answered 5xx: act on it.
+                i, error, _ = logged
+                steps.append(f"The health route answers {', '.join(f.get('status_codes', ['5xx']))} and the app logs "
+                             f"\u201c{error}\u201d: {remedy.error_action(error)}, then check that "
+                             f"{f'`{path}`' if known_path else 'the health path'} answers 200. Keep the health check "
+                             "cheap and independent of the database and other services."
+                             + remedy.because(log_proof(ev, i).source, ev.logs.texts[i]))
+            elif named:
                 i, error = named
                 steps.append(f"The health route itself fails with `{error}`: {remedy.error_action(error)}, then check "
                              f"that {f'`{path}`' if known_path else 'the health path'} answers 200. Keep the health "

@@ -218,3 +218,39 @@ def test_platform_errors_get_disk_advice_only_for_timeouts_and_no_instance_on_fa
                   stoppedReason="DockerTimeoutError: Could not transition to started; timed out after waiting 3m0s")
     assert fargate.pattern == "platform-error" and "same instance" not in _fix(fargate)
     assert "same instance" in _fix(timeout)
+
+
+_UNHEALTHY = [{"name": "agent", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
+               "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent:7"}]
+
+
+def test_a_container_check_whose_log_names_the_failure_acts_on_it_first():
+    lines = ["2024-05-01T10:00:01Z INFO forwarder started",
+             "2024-05-01T10:00:02Z | CORE | ERROR | (forwarder_health.go:116) | No valid api key found, reporting unhealthy."]
+    got = run(lines, stoppedReason="Task failed container health checks", containers=_UNHEALTHY)
+    assert got.pattern == "container-health-check-failed"
+    assert "No valid api key found" in got.remediation[0] and "tool must exist" not in _fix(got)
+    # Near miss: an info-only log names nothing: the generic check steps stay.
+    quiet = run(["2024-05-01T10:00:01Z INFO forwarder started"], stoppedReason="Task failed container health checks",
+                containers=_UNHEALTHY)
+    assert "own log names the failure" not in _fix(quiet) and "tool must exist" in _fix(quiet)
+
+
+def test_a_warning_must_repeat_to_be_taken_as_the_failure():
+    warn = "[2022-11-09 05:59:24.941][15][warning][config] config stream to mesh.example.com:443 closed: 13,"
+    once = run([warn], stoppedReason="Task failed container health checks", containers=_UNHEALTHY)
+    assert "own log names the failure" not in _fix(once)
+    often = run([warn] * 3, stoppedReason="Task failed container health checks", containers=_UNHEALTHY)
+    assert "config stream to mesh.example.com:443 closed: 13" in often.remediation[0]
+    assert "logged 3 times" in often.remediation[0] and "[warning]" not in often.remediation[0].split("(Why")[0]
+
+
+def test_a_failing_health_route_acts_on_the_error_the_app_logged_in_words():
+    req = '10.0.1.9 - - "GET /health HTTP/1.1" 500 0'
+    got = run([req, "2024-05-01 10:00:01 ERROR could not open feature flag store: permission denied"],
+              stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert got.pattern == "health-check-failed" and got.facts.get("cause") == "server-error"
+    assert "could not open feature flag store" in got.remediation[0]
+    # Near miss: no error line: the read-the-log step stays.
+    near = run([req], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert "read the errors logged" in near.remediation[0]
