@@ -254,3 +254,21 @@ def test_a_failing_health_route_acts_on_the_error_the_app_logged_in_words():
     # Near miss: no error line: the read-the-log step stays.
     near = run([req], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
     assert "read the errors logged" in near.remediation[0]
+
+
+def test_a_missing_interpreter_is_offered_only_when_a_file_was_found_and_run():
+    lookup = run(stopCode="TaskFailedToStart", containers=_app(0),
+                 stoppedReason="CannotStartContainerError: ResourceInitializationError: failed to create new container "
+                               "runtime task: failed to create shim task: OCI runtime create failed: runc create failed: "
+                               "unable to start container process: exec: \"gunicorn\": executable file not found in $PATH: unknown")
+    assert lookup.pattern == "container-start-failed" and "interpreter is missing" not in _fix(lookup)
+    nofile = run(stopCode="TaskFailedToStart", containers=_app(0),
+                 stoppedReason="CannotStartContainerError: ResourceInitializationError: failed to create new container "
+                               "runtime task: failed to create shim task: OCI runtime create failed: runc create failed: "
+                               "unable to start container process: exec: \"/app/start.sh\": stat /app/start.sh: no such "
+                               "file or directory: unknown")
+    assert nofile.pattern == "container-start-failed" and "interpreter is missing" not in _fix(nofile)
+    # Near miss: the file was found and executed, and the kernel said "no such file": its interpreter is missing.
+    ran = run(["standard_init_linux.go:228: exec user process caused: no such file or directory"], containers=_app(1))
+    assert ran.pattern == "container-start-failed", ran.pattern
+    assert "interpreter is missing" in _fix(ran)
