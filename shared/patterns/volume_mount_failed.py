@@ -179,8 +179,12 @@ class VolumeMountFailed(ReasonPattern):
             steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
                          f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
                          f"mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}.")
-            steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
-                         f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
+            said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
+            # Only a name that did not resolve points at the VPC's DNS settings; a mount that timed out resolved.
+            if re.search(r"(?i)resolve|resolution|name or service not known|no such host|getaddrinfo|dns", said):
+                steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
+                             f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve. (Why: the file system's "
+                             "name did not resolve.)")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "

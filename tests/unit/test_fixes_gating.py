@@ -272,3 +272,16 @@ def test_a_missing_interpreter_is_offered_only_when_a_file_was_found_and_run():
     ran = run(["standard_init_linux.go:228: exec user process caused: no such file or directory"], containers=_app(1))
     assert ran.pattern == "container-start-failed", ran.pattern
     assert "interpreter is missing" in _fix(ran)
+
+
+def test_vpc_dns_settings_only_for_an_efs_name_that_did_not_resolve():
+    base = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: {} : "
+            "unsuccessful EFS utils command execution; code: 32")
+    unresolved = run(stopCode="TaskFailedToStart", containers=_app(0), stoppedReason=base.format(
+        "Failed to resolve \\\"fs-0123456789abcdef0.efs.us-east-1.amazonaws.com\\\" - check that your file system ID "
+        "is correct"))
+    assert unresolved.pattern == "volume-mount-failed" and "DNS hostnames" in _fix(unresolved)
+    timed = run(stopCode="TaskFailedToStart", containers=_app(0), stoppedReason=base.format(
+        "mount.nfs4: Connection timed out mounting fs-0123456789abcdef0.efs.us-east-1.amazonaws.com:/"))
+    assert timed.pattern == "volume-mount-failed" and "DNS hostnames" not in _fix(timed)
+    assert "2049" in _fix(timed)
