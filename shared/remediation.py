@@ -530,8 +530,17 @@ def ran_for(ev: Evidence) -> float | None:
     return (end - d.started_at).total_seconds()
 
 
+# An error raised by the state of a service the task reaches (its database's migrations, a broker's records, an
+# AWS resource): a laptop run has none of them, so it fails elsewhere, before it gets there.
+_BACKING_ERROR = re.compile(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|redis|"
+                            r"kafka|rabbitmq|amqp|broker|partition \S+ at offset|dynamodb|sqs|s3://|bucket)\b")
+
+
+_EMBEDDED_DB = re.compile(r"(?i)\bsqlite\w*|\bh2\b")
+
+
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
-                        serving: bool = False) -> str | None:
+                        serving: bool = False, error: str | None = None, before: int | None = None) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
     the failure came after the task had run a while (not at start-up), or the container needs what only a
     running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
@@ -555,6 +564,16 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
     if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
         return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    if error is not None:
+        # A crash: a local run reproduces it only if it does not depend on a service the task reached first.
+        # (An embedded database, SQLite or H2, is in the image: a local run has it too.)
+        hit = None if _EMBEDDED_DB.search(error) else _BACKING_ERROR.search(error)
+        if hit:
+            return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
+        earlier = [t for c, t in zip(ev.logs.containers[:before], ev.logs.texts[:before], strict=False)
+                   if not name or c in (name, None)] if before is not None else []
+        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t) for t in earlier[-400:]):
+            return "the app reached its database before it failed, which a laptop run does not have"
     if serving:
         backing = sorted(n for n in names if _BACKING_NAME.search(n))
         if backing:

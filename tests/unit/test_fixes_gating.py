@@ -285,3 +285,30 @@ def test_vpc_dns_settings_only_for_an_efs_name_that_did_not_resolve():
         "mount.nfs4: Connection timed out mounting fs-0123456789abcdef0.efs.us-east-1.amazonaws.com:/"))
     assert timed.pattern == "volume-mount-failed" and "DNS hostnames" not in _fix(timed)
     assert "2049" in _fix(timed)
+
+
+def test_a_crash_on_the_state_of_a_reached_service_gets_no_local_docker_run():
+    db = run(["Traceback (most recent call last):", '  File "/app/manage.py", line 22, in <module>',
+              "django.db.migrations.exceptions.InconsistentMigrationHistory: Migration a.0002 is applied before its "
+              "dependency b.0001 on database 'default'."], containers=_app(1))
+    assert db.pattern == "app-crash" and "docker run" not in _fix(db)
+    # Near miss: a crash in the app's own code reproduces locally.
+    own = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "KeyError: 'region'"], containers=_app(1))
+    assert own.pattern == "app-crash" and "docker run" in _fix(own)
+    # Near miss: an embedded database (SQLite) is in the image, so the local run has it.
+    lite = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                "sqlite3.OperationalError: no such table: users (database migration 0003 not applied)"],
+               containers=_app(1))
+    assert lite.pattern == "app-crash" and "docker run" in _fix(lite)
+
+
+def test_a_crash_after_the_app_connected_to_its_database_gets_no_local_docker_run():
+    lines = ["HikariPool-1 - Added connection org.postgresql.jdbc.PgConnection@6f1d2c3b",
+             "Exception in thread \"main\" java.lang.IllegalStateException: route table is empty",
+             "\tat com.acme.Routes.build(Routes.java:42)"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "app-crash" and "docker run" not in _fix(got)
+    # Near miss: the connection line comes after the error (a later retry), so the crash came first.
+    near = run(lines[1:] + lines[:1], containers=_app(1))
+    assert near.pattern == "app-crash" and "docker run" in _fix(near)
