@@ -119,6 +119,22 @@ def _compose_local(image: str | None) -> str | None:
     return None
 
 
+_V2_REPO = lazy_re(r"/v2/(?P<repo>[\w.-]+(?:/[\w.-]+)*?)/(?:manifests|blobs)/")
+
+
+def _throttled_image(ev: Evidence, reason: str) -> str | None:
+    """The task's image whose repository the registry URL in the message names (".../v2/library/redis/manifests/")."""
+    hit = _V2_REPO.search(reason)
+    if not hit:
+        return None
+    want = hit.group("repo").removeprefix("library/")
+    for c in ev.detail.containers:
+        if c.image and remedy.is_image_ref(c.image) and \
+                remedy.image_parts(c.image)[1].removeprefix("library/") == want:
+            return c.image
+    return None
+
+
 def _registry_host(image: str, reason: str) -> str | None:
     """The registry an image is pulled from: its host (docker.io for a reference with none), or None
     when neither the image nor the reason says. A private ECR host in the reason wins."""
@@ -293,6 +309,9 @@ class ImagePullFailed(ReasonPattern):
                 and image.split(":")[0] not in task_image:
             image = task_image  # a word of the message ("pull image manifest"), not a reference: use the task's
         cause = f.get("cause")
+        if cause == "rate-limited":
+            # The registry's URL in the message names the throttled repository: a sidecar's, maybe, not the app's.
+            task_image = _throttled_image(ev, ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)) or task_image
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
         repo, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
@@ -383,6 +402,14 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"{host} rate-limits pulls (here of `{task_image}`): copy the image into a private ECR "
                              f"repository and point {where} at it, or authenticate to {host} with "
                              "`repositoryCredentials`.")
+        elif cause == "rate-limited" and ".dkr.ecr." in (_registry_host(task_image or "", reason) or ""):
+            # Private ECR throttles its API calls (GetAuthorizationToken, BatchGetImage...), per account and region:
+            # a burst of launches, not an anonymous pull limit.
+            steps.append("ECR throttled the pull's API requests (GetAuthorizationToken / BatchGetImage / "
+                         "GetDownloadUrlForLayer have per-account request-rate quotas in each region): too many "
+                         "tasks started at once. Stagger the launches (smaller batches, a deployment with a lower "
+                         "maximumPercent) and retry with backoff, or request a higher rate in Service Quotas "
+                         f"(Amazon Elastic Container Registry) for {region}.{remedy.cite(m)}")
         elif cause == "rate-limited":
             steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
                          "ECR pull-through cache rule for docker.io, then point "

@@ -312,3 +312,18 @@ def test_a_crash_after_the_app_connected_to_its_database_gets_no_local_docker_ru
     # Near miss: the connection line comes after the error (a later retry), so the crash came first.
     near = run(lines[1:] + lines[:1], containers=_app(1))
     assert near.pattern == "app-crash" and "docker run" in _fix(near)
+
+
+def test_a_pull_rate_limit_names_the_throttled_registry_and_image():
+    hub = ("CannotPullContainerError: ref pull has been retried 5 time(s): failed to copy: httpReadSeeker: failed open: "
+           "unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/sha256:3134: 429 Too Many "
+           "Requests - Server message: toomanyrequests: You have reached your pull rate limit.")
+    redis = {"name": "redis", "lastStatus": "STOPPED", "image": "redis:7.2-alpine"}
+    got = run(stopCode="TaskFailedToStart", stoppedReason=hub, containers=[*_app(0), redis])
+    assert got.pattern == "image-pull-failed" and "Docker Hub" in got.remediation[0]
+    assert "redis:7.2-alpine" in got.remediation[0] and "orders-api" not in got.remediation[0]
+    # Near miss: ECR throttling its own API is not Docker Hub's anonymous limit.
+    ecr = run(stopCode="TaskFailedToStart", containers=_app(0),
+              stoppedReason="CannotPullContainerError: ThrottlingException: Rate exceeded calling GetAuthorizationToken "
+                            "for 111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2")
+    assert ecr.pattern == "image-pull-failed" and "Docker Hub" not in _fix(ecr) and "ECR throttled" in _fix(ecr)
