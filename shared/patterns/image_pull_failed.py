@@ -365,10 +365,14 @@ class ImagePullFailed(ReasonPattern):
                              f"`docker pull {image}` from your machine should succeed.")
         elif cause == "access-denied":
             if ecr:
+                # The repository policy matters only for a repository of another account than the task's.
+                owner = (remedy.image_parts(image)[0] or "").split(".", 1)[0]
+                other = owner.isdigit() and remedy.account(ev) is not None and owner != remedy.account(ev)
                 steps.append("Give the task EXECUTION role the ECR pull permissions (managed policy "
                              "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
-                             "ecr:GetDownloadUrlForLayer); for another account's repository, allow this account in "
-                             "the repository policy.")
+                             "ecr:GetDownloadUrlForLayer)"
+                             + (f"; the repository is in another account ({owner}), so its repository policy must "
+                                f"also allow this account ({remedy.account(ev)})." if other else "."))
                 said = " ".join(p.text for p in m.proofs).lower()
                 # A refusal at the registry (the manifest: "pull access denied", "not authorized", GetAuthorizationToken)
                 # happens before any layer is fetched from S3: the S3 endpoint policy cannot be the cause then.

@@ -327,3 +327,15 @@ def test_a_pull_rate_limit_names_the_throttled_registry_and_image():
               stoppedReason="CannotPullContainerError: ThrottlingException: Rate exceeded calling GetAuthorizationToken "
                             "for 111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2")
     assert ecr.pattern == "image-pull-failed" and "Docker Hub" not in _fix(ecr) and "ECR throttled" in _fix(ecr)
+
+
+def test_the_repository_policy_is_named_only_for_another_accounts_repository():
+    reason = ("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+              "{}: pull access denied, repository does not exist or may require authorization: server message: "
+              "insufficient_scope: authorization failed")
+    own = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+    mine = run(stopCode="TaskFailedToStart", containers=_app(0, own), stoppedReason=reason.format(own))
+    assert mine.pattern == "image-pull-failed" and "repository policy" not in _fix(mine)
+    theirs = "999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+    other = run(stopCode="TaskFailedToStart", containers=_app(0, theirs), stoppedReason=reason.format(theirs))
+    assert "repository policy must also allow this account (111122223333)" in _fix(other)
