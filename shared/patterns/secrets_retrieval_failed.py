@@ -224,7 +224,7 @@ class SecretsRetrievalFailed(ReasonPattern):
                          + (" (or assignPublicIp with an internet gateway)" if remedy.public_ip_allowed(ev) else "")
                          + ", or add the interface VPC endpoint "
                          f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
-            if kind == "ecr registry auth":
+            if kind == "ecr registry auth" and remedy.ecr_images(ev):
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
             else:
                 # Endpoints instead of NAT: what else the task reaches at start needs one too; name only what the

@@ -339,3 +339,14 @@ def test_the_repository_policy_is_named_only_for_another_accounts_repository():
     theirs = "999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
     other = run(stopCode="TaskFailedToStart", containers=_app(0, theirs), stoppedReason=reason.format(theirs))
     assert "repository policy must also allow this account (111122223333)" in _fix(other)
+
+
+def test_ecr_endpoints_for_registry_auth_only_with_an_ecr_image():
+    reason = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: "
+              "send request failed caused by: Post \"https://api.ecr.us-east-1.amazonaws.com/\": dial tcp "
+              "52.46.1.1:443: i/o timeout")
+    ecr = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    hub = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, "nginx:1.27"))
+    assert ecr.pattern == "secrets-retrieval-failed"
+    assert "`ecr.dkr`" in _fix(ecr) and "`ecr.dkr`" not in _fix(hub)
