@@ -1112,7 +1112,8 @@ def host_rejection(text: str) -> bool:
 
 # Words of an app still at its start-up work (a migration, a boot, a wait for a dependency).
 _STARTING = re.compile(r"(?i)\b(?:migrat(?:ing|ions?|e)|applying|starting|initiali[sz]ing|booting|bootstrapping|"
-                       r"loading|waiting for|warming|compiling|preparing|running migrations)\b")
+                       r"loading|waiting for|warming|compiling|preparing|running migrations|updating|upgrading|"
+                       r"installing|in progress|please wait)\b")
 
 
 # "Starting server on http://0.0.0.0:8080": a line that gives the address it serves on says it is up.

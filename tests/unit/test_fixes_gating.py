@@ -350,3 +350,11 @@ def test_ecr_endpoints_for_registry_auth_only_with_an_ecr_image():
     hub = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, "nginx:1.27"))
     assert ecr.pattern == "secrets-retrieval-failed"
     assert "`ecr.dkr`" in _fix(ecr) and "`ecr.dkr`" not in _fix(hub)
+
+
+def test_a_schema_update_in_progress_is_start_up_work():
+    reason = "Task failed container health checks"
+    got = run(["2024-02-07 05:30:52,771 INFO  [QuarkusJpaUpdaterProvider] (main) Updating database.",
+               "2024-02-07 05:31:58,040 INFO  [DefaultJpaConnectionProviderFactory] (main) Database update in "
+               "progress: 12 of 31 changesets"], stoppedReason=reason, containers=_UNHEALTHY)
+    assert got.pattern == "container-health-check-failed" and "startPeriod" in _fix(got)
