@@ -1102,7 +1102,7 @@ def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 
     if not hits:
         return None
     last = max(hits, key=len)[-1]
-    return last, " ".join(ev.logs.texts[last].split())[:200]
+    return last, message(ev.logs.texts[last])[:200]
 
 
 def host_rejection(text: str) -> bool:

@@ -454,11 +454,14 @@ class HealthCheckFailed(Pattern):
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
         elif refused:
             i, line = refused
-            steps.append(f"The checks reach {container} and it turns each one away, logging `{line}`: "
+            steps.append(f"The checks reach {container} and it turns each one away, logging \u201c{line}\u201d: "
                          + ("its allowed-host check refuses the Host the load balancer sends (the task's private IP): "
-                            "allow it (Django `ALLOWED_HOSTS`, Rails `config.hosts` / `config.host_authorization` "
-                            "exclude for the health path, or the app's configured domain), or answer the health path "
-                            "before the host check" if remedy.host_rejection(line) else
+                            + (f"allow it in `{settings[-1]}` (the setting the line names)"
+                               if (settings := [w for w in re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", line)
+                                                if not w.startswith("HTTP_")]) else
+                               "allow it (Django `ALLOWED_HOSTS`, Rails `config.hosts` / `config.host_authorization` "
+                               "exclude for the health path, or the app's configured domain)")
+                            + ", or answer the health path before the host check" if remedy.host_rejection(line) else
                             "fix what that line names so the health path answers 200")
                          + f".{remedy.because(log_proof(ev, i).source, line)}")
         elif tg and tg.startswith("arn:"):

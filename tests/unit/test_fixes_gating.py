@@ -358,3 +358,9 @@ def test_a_schema_update_in_progress_is_start_up_work():
                "2024-02-07 05:31:58,040 INFO  [DefaultJpaConnectionProviderFactory] (main) Database update in "
                "progress: 12 of 31 changesets"], stoppedReason=reason, containers=_UNHEALTHY)
     assert got.pattern == "container-health-check-failed" and "startPeriod" in _fix(got)
+
+
+def test_a_host_refusal_that_names_its_setting_points_at_that_setting():
+    line = "Invalid HTTP_HOST header: '10.0.1.{}:8000'. You may need to add '10.0.1.{}' to ALLOWED_HOSTS."
+    got = run([line.format(n, n) for n in (5, 6, 7)], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert "allow it in `ALLOWED_HOSTS`" in got.remediation[0] and "HTTP_HOST`" not in got.remediation[0]
