@@ -364,3 +364,17 @@ def test_a_host_refusal_that_names_its_setting_points_at_that_setting():
     line = "Invalid HTTP_HOST header: '10.0.1.{}:8000'. You may need to add '10.0.1.{}' to ALLOWED_HOSTS."
     got = run([line.format(n, n) for n in (5, 6, 7)], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
     assert "allow it in `ALLOWED_HOSTS`" in got.remediation[0] and "HTTP_HOST`" not in got.remediation[0]
+
+
+def test_a_spot_stop_on_ec2_is_not_called_fargate_spot_nor_replaced_by_a_service():
+    ec2 = run(stopCode="TerminationNotice", stoppedReason="Host EC2 (instance i-08784105ffff56b4f) terminated.",
+              launchType="EC2", attachments=[], group="family:shredder", startedBy="ecs-cli",
+              capacityProviderName="spot-asg", containers=[{"name": "app", "exitCode": 143, "lastStatus": "STOPPED",
+                                                            "image": "shredder:1"}])
+    assert ec2.pattern == "expected-stop" and ec2.facts.get("reason") == "spot"
+    assert "Fargate" not in ec2.summary + _fix(ec2) and "the service" not in ec2.summary
+    fargate = run(stopCode="SpotInterruption", stoppedReason="Your Spot Task was interrupted.",
+                  capacityProviderName="FARGATE_SPOT", containers=[{"name": "app", "exitCode": 143,
+                                                                     "lastStatus": "STOPPED", "image": "web:1"}])
+    assert fargate.pattern == "expected-stop" and "Fargate Spot" in fargate.summary
+    assert "FARGATE (on-demand)" in _fix(fargate)
