@@ -202,14 +202,24 @@ class VolumeMountFailed(ReasonPattern):
         image_copy = not steps and not f.get("file_system") and bool(_IMAGE_VOLUME_COPY.search(said))
         if image_copy:
             timed_out = re.search(r"deadline exceeded|timed? ?out", said, re.IGNORECASE)
-            steps.append("No task volume or file system is involved: the runtime was copying the image's own "
-                         "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the container "
-                         "instance, and "
-                         + ("the runtime timed out reading the image, which points at a slow or overloaded "
-                            "instance: its disk I/O (EBS burst balance, IOPS) or a busy Docker/containerd. "
-                            if timed_out else "that copy failed on the instance's image store. ")
-                         + "Retry the task; if it recurs on the same instance, drain and replace it, and read "
-                           "`sudo journalctl -u docker -u containerd` there.")
+            if remedy.is_fargate(ev):
+                # Fargate: no instance of the team's to drain or read; the host is AWS's.
+                steps.append("No task volume or file system is involved: the runtime was copying the image's own "
+                             "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the Fargate "
+                             "host, and "
+                             + ("the runtime timed out reading the image: a fault of that host, which is AWS's. "
+                                if timed_out else "that copy failed on the host's image store. ")
+                             + f"Retry the task ({remedy.start_again(ev)}); if it recurs, open an AWS Support case "
+                               "with the task ARN and the time of the stop.")
+            else:
+                steps.append("No task volume or file system is involved: the runtime was copying the image's own "
+                             "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the container "
+                             "instance, and "
+                             + ("the runtime timed out reading the image, which points at a slow or overloaded "
+                                "instance: its disk I/O (EBS burst balance, IOPS) or a busy Docker/containerd. "
+                                if timed_out else "that copy failed on the instance's image store. ")
+                             + "Retry the task; if it recurs on the same instance, drain and replace it, and read "
+                               "`sudo journalctl -u docker -u containerd` there.")
             steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
                          "task volume at that path), so nothing is copied at container creation.")
             driver = None

@@ -378,3 +378,12 @@ def test_a_spot_stop_on_ec2_is_not_called_fargate_spot_nor_replaced_by_a_service
                                                                      "lastStatus": "STOPPED", "image": "web:1"}])
     assert fargate.pattern == "expected-stop" and "Fargate Spot" in fargate.summary
     assert "FARGATE (on-demand)" in _fix(fargate)
+
+
+def test_an_image_volume_copy_that_timed_out_on_fargate_has_no_instance_to_drain():
+    reason = ("CannotCreateVolumeError: unable to copy contents to volume on host: containerd: failed to get image "
+              "reference: context deadline exceeded")
+    fargate = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert fargate.pattern == "volume-mount-failed" and "drain" not in _fix(fargate) and "journalctl" not in _fix(fargate)
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), launchType="EC2", attachments=[])
+    assert ec2.pattern == "volume-mount-failed" and "drain" in _fix(ec2)
