@@ -1194,3 +1194,12 @@ def message(text: str) -> str:
     t = " ".join(text.split())
     t = _LINE_PREFIX.sub("", t) or t
     return t.rstrip(" .,;:")
+
+
+def agent_network(ev: Evidence) -> tuple[str, str]:
+    """Whose subnets and security group the ECS agent's own calls at start (secrets, registry auth, image pull)
+    leave from, as (subnets, sender): the task's on Fargate; on EC2 the container instance's, whatever the
+    task's network mode (the agent runs on the instance)."""
+    if is_fargate(ev):
+        return "The task's subnets", "the task"
+    return "The container instances' subnets (the ECS agent on the instance makes the call)", "the instances"

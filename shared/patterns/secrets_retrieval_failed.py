@@ -220,10 +220,11 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
-            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway"
+            subnets, sender = remedy.agent_network(ev)
+            steps.append(f"{subnets} cannot reach the service: give them a route to a NAT gateway"
                          + (" (or assignPublicIp with an internet gateway)" if remedy.public_ip_allowed(ev) else "")
                          + ", or add the interface VPC endpoint "
-                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
+                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from {sender}.{why}")
             if kind == "ecr registry auth" and remedy.ecr_images(ev):
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
             else:

@@ -235,7 +235,9 @@ class VolumeMountFailed(ReasonPattern):
                             else " Install the plugin in the instances' user data so every new instance has it."))
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
-                         "driver or file system is reachable from the task's subnets.")
+                         "driver or file system is reachable from "
+                         + ("the task's subnets." if remedy.network_mode(ev) == "awsvpc" else
+                            "the container instances (bridge/host networking: the instance mounts it)."))
         pv = ev.detail.platform_version or ""
         if remedy.is_fargate(ev) and f.get("file_system") and pv not in ("LATEST",) and not pv.startswith("1.4"):
             steps.append(f"On Fargate, EFS needs platform version 1.4.0 or later (this task ran {pv or 'an unknown version'}).")

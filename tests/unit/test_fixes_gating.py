@@ -387,3 +387,11 @@ def test_an_image_volume_copy_that_timed_out_on_fargate_has_no_instance_to_drain
     assert fargate.pattern == "volume-mount-failed" and "drain" not in _fix(fargate) and "journalctl" not in _fix(fargate)
     ec2 = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), launchType="EC2", attachments=[])
     assert ec2.pattern == "volume-mount-failed" and "drain" in _fix(ec2)
+
+
+def test_a_secrets_fetch_on_ec2_leaves_from_the_instance_not_the_task():
+    fargate = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0))
+    assert fargate.remediation[0].startswith("The task's subnets")
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0), launchType="EC2")
+    assert ec2.pattern == "secrets-retrieval-failed"
+    assert ec2.remediation[0].startswith("The container instances' subnets") and "assignPublicIp" not in _fix(ec2)
