@@ -423,16 +423,19 @@ class ImagePullFailed(ReasonPattern):
             steps.append(remedy.endpoint_unreachable_step(ev, m.proofs[0].text) or "")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
+            # On EC2 the agent on the container instance pulls, over the instance's network, in any network mode.
+            who, its = ("The task", "its") if remedy.is_fargate(ev) else (
+                "The container instance (the ECS agent on it pulls the image)", "the instances'")
             if host is None or ".dkr.ecr." in host:
-                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway"
+                steps.append(f"{who} cannot reach the registry: give {its} subnets a route to a NAT gateway"
                              + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
                              + ", or add the VPC endpoints "
                              f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 "
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
-                steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
-                             "its subnets a route to a NAT gateway"
+                steps.append(f"{who} cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
+                             f"{its} subnets a route to a NAT gateway"
                              + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
                              + " and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "

@@ -395,3 +395,13 @@ def test_a_secrets_fetch_on_ec2_leaves_from_the_instance_not_the_task():
     ec2 = run(stopCode="TaskFailedToStart", stoppedReason=_SSM_TIMEOUT, containers=_app(0), launchType="EC2")
     assert ec2.pattern == "secrets-retrieval-failed"
     assert ec2.remediation[0].startswith("The container instances' subnets") and "assignPublicIp" not in _fix(ec2)
+
+
+def test_an_image_pull_on_ec2_leaves_from_the_container_instance():
+    reason = ("CannotPullContainerError: Error response from daemon: Get https://111122223333.dkr.ecr.us-east-1."
+              "amazonaws.com/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded "
+              "while awaiting headers)")
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0), launchType="EC2", attachments=[])
+    assert ec2.pattern == "image-pull-failed" and ec2.remediation[0].startswith("The container instance")
+    fargate = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
+    assert fargate.remediation[0].startswith("The task cannot reach")
