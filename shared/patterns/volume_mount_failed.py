@@ -175,16 +175,28 @@ class VolumeMountFailed(ReasonPattern):
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         steps: list[str] = []
-        if cause in ("network", None) and f.get("file_system"):
-            steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
-                         f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
-                         f"mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}.")
-            said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
+        said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
+        # An EFS mount that failed on the network, with or without the file system's id in the message: the id
+        # is read from the task definition when the message does not give it, so the command runs as pasted.
+        efs = f.get("file_system") or ("efs" in said.lower() and not f.get("volume"))
+        if cause in ("network", None) and efs:
+            fs = f.get("file_system")
+            read = "" if fs else (remedy.read_into("fs", remedy.describe_task_definition(
+                ev, "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")) + "\n")
+            targets = "aws efs describe-mount-targets --file-system-id " + (fs or '"$fs"')
+            listing = f"`{targets}`" if fs else f"```\n{read}{targets}\n```"
+            timed = re.search(r"(?i)timed? ?out", said)
+            sg = f"the mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}"
+            steps.append((f"The NFS mount timed out, which is what a security group that drops it gives: make sure "
+                          f"{sg}, and that the file system has a mount target in every subnet/AZ the task uses: "
+                          f"{listing}" if timed and not fs else
+                          f"Make sure {name if fs else 'the EFS file system'} has a mount target in every subnet/AZ "
+                          f"the task uses ({listing}), and that {sg}") + ".")
             # Only a name that did not resolve points at the VPC's DNS settings; a mount that timed out resolved.
             if re.search(r"(?i)resolve|resolution|name or service not known|no such host|getaddrinfo|dns", said):
                 steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
-                             f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve. (Why: the file system's "
-                             "name did not resolve.)")
+                             + (f"`{fs}.efs.{region}.amazonaws.com`" if fs else "the file system's name")
+                             + " to resolve. (Why: the file system's name did not resolve.)")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "

@@ -287,6 +287,15 @@ def test_vpc_dns_settings_only_for_an_efs_name_that_did_not_resolve():
     assert "2049" in _fix(timed)
 
 
+def test_an_efs_mount_timeout_without_the_file_system_id_still_gets_the_nfs_step_first():
+    got = run(stopCode="TaskFailedToStart", containers=_app(0), stoppedReason=(
+        "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+        "b'mount.nfs4: Connection timed out' : unsuccessful EFS utils command execution; code: 32"))
+    assert got.pattern == "volume-mount-failed" and not got.facts.get("file_system")
+    assert "TCP 2049" in got.remediation[0] and "efsVolumeConfiguration.fileSystemId" in got.remediation[0]
+    assert "volumes[]` and `mountPoints[]`" not in _fix(got)
+
+
 def test_a_crash_on_the_state_of_a_reached_service_gets_no_local_docker_run():
     db = run(["Traceback (most recent call last):", '  File "/app/manage.py", line 22, in <module>',
               "django.db.migrations.exceptions.InconsistentMigrationHistory: Migration a.0002 is applied before its "
