@@ -122,6 +122,10 @@ def _compose_local(image: str | None) -> str | None:
 _V2_REPO = lazy_re(r"/v2/(?P<repo>[\w.-]+(?:/[\w.-]+)*?)/(?:manifests|blobs)/")
 
 
+_X509 = lazy_re(r"x509: [^:\n]*?(?:unknown authority|certificate is not valid[^:\n]*|certificate has expired)",
+                re.IGNORECASE)
+
+
 def _throttled_image(ev: Evidence, reason: str) -> str | None:
     """The task's image whose repository the registry URL in the message names (".../v2/library/redis/manifests/")."""
     hit = _V2_REPO.search(reason)
@@ -443,10 +447,29 @@ class ImagePullFailed(ReasonPattern):
                              "the ECR and S3 endpoints.")
         elif cause == "platform":
             steps += _platform_steps(ev, m, image)
+        elif _X509.search(reason):
+            # The registry's certificate did not verify: something between the puller and the registry (a
+            # TLS-inspecting proxy or firewall) presents its own certificate; not a permission or a name.
+            steps.append(f"The pull's TLS connection to the registry failed certificate verification "
+                         f"(`{_X509.search(reason).group(0)}`): a TLS-inspecting proxy or firewall on the way out "
+                         "presents its own certificate. Exempt the registry's hosts from inspection (for Docker Hub: "
+                         "registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com), or pull from a "
+                         "private ECR copy through the ECR and S3 VPC endpoints.")
+        elif reason.rstrip().endswith(("...", "\u2026")):
+            # The console or a tool cut the reason before the registry's answer: ECS keeps the whole one an hour.
+            steps.append("The stop reason is cut off before the registry's answer; read the whole one (ECS keeps a "
+                         f"stopped task about an hour): `{remedy.describe_task(ev)} --query "
+                         "'tasks[0].[stoppedReason, containers[].reason]'`. Then check "
+                         + ("the image reference, the execution role's ECR permissions and the network path to the "
+                            "registry." if ecr else
+                            f"that `{image}` exists (`docker pull {image}` from your machine), and the network path to "
+                            "the registry."))
         else:
-            steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
-                         "and read the registry's answer; check the image reference, the execution role's ECR "
-                         "permissions and the network path to the registry.")
+            steps.append(f"Reproduce with `docker pull {image}`"
+                         + (" using the execution role's credentials and read the registry's answer; check the image "
+                            "reference, the execution role's ECR permissions and the network path to the registry."
+                            if ecr else " and read the registry's answer; check the image reference and the network "
+                            "path to the registry."))
         if steps:
             steps[0] += remedy.cite(m)
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.

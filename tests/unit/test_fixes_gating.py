@@ -414,3 +414,17 @@ def test_an_image_pull_on_ec2_leaves_from_the_container_instance():
     assert ec2.pattern == "image-pull-failed" and ec2.remediation[0].startswith("The container instance")
     fargate = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0))
     assert fargate.remediation[0].startswith("The task cannot reach")
+
+
+def test_an_unclassified_pull_failure_acts_on_what_the_message_says():
+    x509 = run(stopCode="TaskFailedToStart", containers=_app(0, "amazon/aws-for-fluent-bit:stable"), stoppedReason=(
+        "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+        "docker.io/amazon/aws-for-fluent-bit:stable: failed to authorize: failed to fetch anonymous token: Get "
+        "\"https://auth.docker.io/token\": tls: failed to verify certificate: x509: certificate signed by unknown authority"))
+    assert x509.pattern == "image-pull-failed" and "TLS-inspecting proxy" in x509.remediation[0]
+    cut = run(stopCode="TaskFailedToStart", containers=_app(0, "amazon/aws-xray-daemon:3.x"), stoppedReason=(
+        "CannotPullContainerError: ref pull has been retried 1 time(s): failed to copy: httpReaderSeeker: failed open: "
+        "unexpected status code https://registry-1.docker.io/v2/amazon/aws-xray-daemon/manifests/sha256:2d96..."))
+    assert cut.pattern == "image-pull-failed" and "cut off" in cut.remediation[0]
+    # A Docker Hub image is not told about the execution role's ECR permissions.
+    assert "ECR permissions" not in _fix(cut) and "ECR permissions" not in _fix(x509)
