@@ -447,11 +447,11 @@ class ImagePullFailed(ReasonPattern):
                              "the ECR and S3 endpoints.")
         elif cause == "platform":
             steps += _platform_steps(ev, m, image)
-        elif _X509.search(reason):
+        elif x509 := _X509.search(reason):
             # The registry's certificate did not verify: something between the puller and the registry (a
             # TLS-inspecting proxy or firewall) presents its own certificate; not a permission or a name.
             steps.append(f"The pull's TLS connection to the registry failed certificate verification "
-                         f"(`{_X509.search(reason).group(0)}`): a TLS-inspecting proxy or firewall on the way out "
+                         f"(`{x509.group(0)}`): a TLS-inspecting proxy or firewall on the way out "
                          "presents its own certificate. Exempt the registry's hosts from inspection (for Docker Hub: "
                          "registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com), or pull from a "
                          "private ECR copy through the ECR and S3 VPC endpoints.")
