@@ -428,3 +428,13 @@ def test_an_unclassified_pull_failure_acts_on_what_the_message_says():
     assert cut.pattern == "image-pull-failed" and "cut off" in cut.remediation[0]
     # A Docker Hub image is not told about the execution role's ECR permissions.
     assert "ECR permissions" not in _fix(cut) and "ECR permissions" not in _fix(x509)
+
+
+def test_a_module_missing_after_a_long_run_is_not_said_to_fail_at_start_up():
+    line = "ModuleNotFoundError: No module named 'reportlab'"
+    late = run(["Traceback (most recent call last):", line], containers=_app(1),
+               startedAt="2024-05-01T08:00:00Z", stoppedAt="2024-05-01T10:00:00Z")
+    assert late.pattern == "missing-dependency" and "at start-up" not in _fix(late) + late.summary
+    early = run(["Traceback (most recent call last):", line], containers=_app(1),
+                startedAt="2024-05-01T09:59:00Z", stoppedAt="2024-05-01T10:00:00Z")
+    assert "appears at start-up" in _fix(early)
