@@ -480,7 +480,10 @@ class HealthCheckFailed(Pattern):
         mismatch = ""
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
-        if cause != "no-requests-seen" and not remedy.local_repro_blocked(ev, m.container, serving=True):
+        # A Host-header refusal depends on the Host the load balancer sends (the task's IP): a curl to localhost
+        # sends another one, so a local test cannot show it.
+        host_refused = bool(refused and remedy.host_rejection(refused[1]))
+        if cause != "no-requests-seen" and not host_refused and not remedy.local_repro_blocked(ev, m.container, serving=True):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         # Start-up time helps only a failure of start-up: not an app that answered with a named error, nor one

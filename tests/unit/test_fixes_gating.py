@@ -63,6 +63,8 @@ def test_a_refusal_logged_at_every_check_is_step_one_and_rules_out_start_up_time
     assert got.pattern == "health-check-failed"
     assert "Blocked host" in got.remediation[0] and "config.hosts" in got.remediation[0]
     assert "grace period" not in _fix(got) and "Target.Timeout" not in _fix(got)
+    # A curl to localhost sends another Host header: no local test of a Host refusal.
+    assert "Test locally" not in _fix(got)
     # Near miss: no log at all is no evidence of a slow start nor of a refusal: neither step.
     bare = run([], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
     assert "Blocked host" not in _fix(bare) and "grace period" not in _fix(bare)
