@@ -464,6 +464,19 @@ class HealthCheckFailed(Pattern):
                             + ", or answer the health path before the host check" if remedy.host_rejection(line) else
                             "fix what that line names so the health path answers 200")
                          + f".{remedy.because(log_proof(ev, i).source, line)}")
+        elif answered and f.get("status_codes"):
+            # The checks reached the app and it answered them with a status of its own, not 200: that answer is the
+            # failure to act on, not the target group's settings in general.
+            codes = [c for c in f["status_codes"] if c not in ("408", "499", "502", "503", "504")]
+            where = f"`{path}`" if known_path else "the health path"
+            steps.append(f"The checks reach {container} and it answers {where} with {', '.join(codes)}, not 200: make "
+                         f"{where} answer 200 to the load balancer's request"
+                         + (" (a 400 there usually means an allowed-host check refusing the task's IP as the Host "
+                            "header, or plain HTTP sent to a port that expects HTTPS: compare the target group's "
+                            "protocol and port with the app's)" if "400" in codes else
+                            " (a 401 or 403 means the health path requires authentication or refuses the Host: exempt "
+                            "the health path)" if {"401", "403"} & set(codes) else "")
+                         + ", or set the target group's success codes (matcher) if that answer means healthy.")
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "

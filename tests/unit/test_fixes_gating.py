@@ -440,3 +440,13 @@ def test_a_module_missing_after_a_long_run_is_not_said_to_fail_at_start_up():
     early = run(["Traceback (most recent call last):", line], containers=_app(1),
                 startedAt="2024-05-01T09:59:00Z", stoppedAt="2024-05-01T10:00:00Z")
     assert "appears at start-up" in _fix(early)
+
+
+def test_a_health_path_answered_with_a_4xx_is_step_one():
+    got = run(['10.0.1.9 - - "GET /health HTTP/1.1" 400 26 "-" "ELB-HealthChecker/2.0"'],
+              stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert got.pattern == "health-check-failed" and got.facts.get("status_codes") == ["400"]
+    assert "answers `/health` with 400" in got.remediation[0] and "HTTPS" in got.remediation[0]
+    # Near miss: no answer in the log: the generic comparison of the target group stays.
+    bare = run([], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
+    assert bare.remediation[0].startswith("Compare the target group's health check")
