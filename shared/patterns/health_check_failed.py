@@ -476,7 +476,9 @@ class HealthCheckFailed(Pattern):
                             "protocol and port with the app's)" if "400" in codes else
                             " (a 401 or 403 means the health path requires authentication or refuses the Host: exempt "
                             "the health path)" if {"401", "403"} & set(codes) else "")
-                         + ", or set the target group's success codes (matcher) if that answer means healthy.")
+                         + ", or set the target group's success codes (matcher) if that answer means healthy"
+                         + (f"; its protocol, port, path and matcher: `aws elbv2 describe-target-groups "
+                            f"--target-group-arns {tg}{_arn_region(tg)}`." if tg and tg.startswith("arn:") else "."))
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
