@@ -531,8 +531,17 @@ def ran_for(ev: Evidence) -> float | None:
     return (end - d.started_at).total_seconds()
 
 
+# An error raised by the state of a service the task reaches (its database's migrations, a broker's records, an
+# AWS resource): a laptop run has none of them, so it fails elsewhere, before it gets there.
+_BACKING_ERROR = re.compile(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|redis|"
+                            r"kafka|rabbitmq|amqp|broker|partition \S+ at offset|dynamodb|sqs|s3://|bucket)\b")
+
+
+_EMBEDDED_DB = re.compile(r"(?i)\bsqlite\w*|\bh2\b")
+
+
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
-                        serving: bool = False) -> str | None:
+                        serving: bool = False, error: str | None = None, before: int | None = None) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
     the failure came after the task had run a while (not at start-up), or the container needs what only a
     running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
@@ -556,6 +565,16 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
     if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
         return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
+    if error is not None:
+        # A crash: a local run reproduces it only if it does not depend on a service the task reached first.
+        # (An embedded database, SQLite or H2, is in the image: a local run has it too.)
+        hit = None if _EMBEDDED_DB.search(error) else _BACKING_ERROR.search(error)
+        if hit:
+            return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
+        earlier = [t for c, t in zip(ev.logs.containers[:before], ev.logs.texts[:before], strict=False)
+                   if not name or c in (name, None)] if before is not None else []
+        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t) for t in earlier[-400:]):
+            return "the app reached its database before it failed, which a laptop run does not have"
     if serving:
         backing = sorted(n for n in names if _BACKING_NAME.search(n))
         if backing:
@@ -1019,3 +1038,169 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
         return "".join(out)
 
     return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) for step in steps]
+
+
+# -------------------------------------------------------------------------------------------------
+# Gates: the evidence that makes a conditional step apply. A step that is right only under a condition
+# (a KMS key, an ECR image, a slow start) is shown only when the evidence shows that condition.
+# -------------------------------------------------------------------------------------------------
+_KMS = re.compile(r"\bkms\b|customer[- ]managed key|\bCMK\b|KMSAccessDenied|KMS\.", re.IGNORECASE)
+
+
+def evidence_text(ev: Evidence, m: Any = None) -> str:
+    """The reasons of the event and the proofs of a match, as one text to look for a condition in."""
+    proofs = " ".join(getattr(p, "text", "") for p in getattr(m, "proofs", ()) or ())
+    return f"{ev.reason_text} {proofs}"
+
+
+def mentions_kms(ev: Evidence, m: Any = None) -> bool:
+    """The evidence names KMS (a key, kms:Decrypt, a KMS error): only then is a KMS step more than a guess."""
+    return bool(_KMS.search(evidence_text(ev, m)))
+
+
+def ecr_images(ev: Evidence) -> list[str]:
+    """The task's images that are in a private ECR registry."""
+    return [c.image for c in ev.detail.containers
+            if c.image and is_image_ref(c.image) and _ECR_REGISTRY.match(image_parts(c.image)[0] or "")]
+
+
+def uses_awslogs(ev: Evidence) -> bool:
+    """A container of the task logs with the awslogs driver (its definition says so)."""
+    return bool(ev.task_definition and any(c.log_driver == "awslogs" for c in ev.task_definition.containers))
+
+
+def start_endpoints(ev: Evidence) -> list[str]:
+    """The other VPC endpoints a task without a NAT route needs at start, as phrases: only those the evidence
+    shows it uses (an image in ECR: ecr.api, ecr.dkr and the S3 gateway; the awslogs driver: logs)."""
+    out = []
+    if ecr_images(ev):
+        out.append("the ECR endpoints (`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for its ECR image")
+    if uses_awslogs(ev):
+        out.append("`logs` for awslogs")
+    return out
+
+
+# A line the app writes when it turns a request away: a host check, a 4xx it names, a rejection.
+_REJECTION = re.compile(r"(?i)\bblocked host\b|\bdisallowedhost\b|\binvalid (?:http_)?host\b|hostname .{0,80}does not match|"
+                        r"\bnot (?:allowed|permitted)\b|\breturned 4\d\d\b|\b(?:bad request|forbidden|unauthorized)\b|"
+                        r"\brejected\b|\binvalid host header\b")
+_VARIES = re.compile(r"\d+|[0-9a-f]{8,}", re.IGNORECASE)
+
+
+def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 3) -> tuple[int, str] | None:
+    """(index of the last one, its text) of a line turning a request away that the app logged at least `times`
+    times (numbers aside) among its newest lines: a check that keeps reaching the app and keeps being refused
+    (a Host-header allow-list, a 4xx the framework names). None when no such line repeats."""
+    seen: dict[str, list[int]] = {}
+    start = max(0, len(ev.logs.texts) - 400)
+    for i in range(start, len(ev.logs.texts)):
+        c, t = ev.logs.containers[i], ev.logs.texts[i]
+        if container and c not in (container, None):
+            continue
+        if _REJECTION.search(t):
+            seen.setdefault(_VARIES.sub("#", t.strip()), []).append(i)
+    hits = [ix for ix in seen.values() if len(ix) >= times]
+    if not hits:
+        return None
+    last = max(hits, key=len)[-1]
+    return last, message(ev.logs.texts[last])[:200]
+
+
+def host_rejection(text: str) -> bool:
+    """The refused request was refused for its Host header."""
+    return bool(re.search(r"(?i)(?:\b|_)host(?!name resolution)", text))
+
+
+# Words of an app still at its start-up work (a migration, a boot, a wait for a dependency).
+_STARTING = re.compile(r"(?i)\b(?:migrat(?:ing|ions?|e)|applying|starting|initiali[sz]ing|booting|bootstrapping|"
+                       r"loading|waiting for|warming|compiling|preparing|running migrations|updating|upgrading|"
+                       r"installing|in progress|please wait)\b")
+
+
+# "Starting server on http://0.0.0.0:8080": a line that gives the address it serves on says it is up.
+_ANNOUNCES_ADDRESS = re.compile(r"https?://|\b(?:on|at) [\w.\[\]:*-]*:\d{2,5}\b", re.IGNORECASE)
+
+
+def still_starting(ev: Evidence, container: str | None) -> int | None:
+    """The index of the container's newest start-up line (a migration, "starting", "loading", a wait) when its
+    log ends in start-up work and names no error: the evidence that it was still starting when it was judged.
+    None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
+    idx = [i for i, c in enumerate(ev.logs.containers) if not container or c in (container, None)]
+    if not idx or named_error(ev, container):
+        return None
+    for i in reversed(idx[-30:]):
+        text = ev.logs.texts[i]
+        if _STARTING.search(text) and not _ANNOUNCES_ADDRESS.search(text):
+            return i
+    return None
+
+
+# An error or warning the app wrote in words (not a class name): "No valid api key found", "stream closed: 13".
+_SAYS_FAILURE = re.compile(r"(?i)\b(?:invalid|not valid|no valid|denied|forbidden|unauthori[sz]ed|refused|failed|"
+                           r"failure|cannot|can't|could not|unable|not found|no such|missing|closed|timed? ?out|"
+                           r"unhealthy|expired|rejected|error)\b")
+_NOISE = re.compile(r"(?i)deprecat|warnings\.warn|will no longer|is deprecated")
+
+
+_LEVEL_WORD = re.compile(r"(?:^|[\s\[|(<])(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|EMERG|PANIC|WARN|WARNING|"
+                         r"error|fatal|critical|warn|warning)(?:$|[\s\]|):>])")
+
+
+def _line_level(text: str) -> str | None:
+    """The level a line states in a bracket or column of its own ("[warning]", "| ERROR |", " WARN "), as
+    error/fatal/warn; the log reader's own level comes first."""
+    m = _LEVEL_WORD.search(text[:120])
+    if not m:
+        return None
+    word = m.group("level").lower()
+    return "warn" if word.startswith("warn") else "fatal" if word in ("fatal", "panic", "emerg") else "error"
+
+
+def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | None:
+    """The error the container's own log names, for a step 1 that acts on it: (index of its newest occurrence,
+    its text, how many times it was logged). First an error with its class or a panic (named_error), else the
+    newest error-level line, else a warning that says a failure in words and repeats (at least 3 times). None
+    when the log names nothing (then a generic step is all there is)."""
+    named = named_error(ev, container)
+    if named:
+        return named[0], named[1], 1
+    logs = ev.logs
+    idx = [i for i in range(max(0, len(logs.texts) - 400), len(logs.texts))
+           if not container or logs.containers[i] in (container, None)]
+    counts: dict[str, int] = {}
+    for i in idx:
+        counts[_VARIES.sub("#", logs.texts[i].strip())] = counts.get(_VARIES.sub("#", logs.texts[i].strip()), 0) + 1
+    for wanted in (("error", "fatal", "critical"), ("warn",)):
+        for i in reversed(idx):
+            raw = logs.texts[i]
+            text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
+            if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
+                continue
+            if (logs.level(i) or _line_level(raw)) not in wanted:
+                continue
+            n = counts.get(_VARIES.sub("#", raw.strip()), 1)
+            if wanted == ("warn",) and n < 3:
+                continue
+            return i, message(text)[:200], n
+    return None
+
+
+# What a log line puts before its message: timestamps, [level] / [component] / [file:line] brackets, "| ERROR |".
+_LINE_PREFIX = re.compile(r"^(?:\s*(?:\[[^\]]{0,80}\]|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?|"
+                          r"(?:ERROR|WARN(?:ING)?|FATAL|CRITICAL|INFO)\b:?|\|)\s*)+")
+
+
+def message(text: str) -> str:
+    """A log line's message without its timestamp, level and source brackets, and without trailing punctuation."""
+    t = " ".join(text.split())
+    t = _LINE_PREFIX.sub("", t) or t
+    return t.rstrip(" .,;:")
+
+
+def agent_network(ev: Evidence) -> tuple[str, str]:
+    """Whose subnets and security group the ECS agent's own calls at start (secrets, registry auth, image pull)
+    leave from, as (subnets, sender): the task's on Fargate; on EC2 the container instance's, whatever the
+    task's network mode (the agent runs on the instance)."""
+    if is_fargate(ev):
+        return "The task's subnets", "the task"
+    return "The container instances' subnets (the ECS agent on the instance makes the call)", "the instances"

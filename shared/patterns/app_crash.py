@@ -392,7 +392,8 @@ class AppCrash(Pattern):
         local = _local_refusal(exc) or (_local_refusal(root[0]) if root else None)
         if local and not dev:
             steps[0] = _local_refusal_step(ev, f.get("container"), local) + remedy.cite(m)
-        if remedy.family_revision(ev) and name and not remedy.local_repro_blocked(ev, f.get('container')):
+        if remedy.family_revision(ev) and name and not remedy.local_repro_blocked(
+                ev, f.get('container'), error=" ".join([exc, root[0] if root else ""]), before=m.anchor):
             query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
             run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(

@@ -16,6 +16,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
+from shared.patterns.health_check_failed import listen_banners
 from shared.scan import lazy_re
 
 _SIGNAL = lazy_re(r"failed container health checks?|container health check(?:s)? failed|unhealthy container",
@@ -105,7 +106,8 @@ class ContainerHealthCheckFailed(Pattern):
         name = f.get("container")
         image = remedy.image(ev, name) or "the image"
         if _managed(name, image):
-            return _explain_managed(ev, name or container, why or remedy.cite(m))
+            said_managed = remedy.logged_error(ev, name)
+            return _explain_managed(ev, name or container, why or remedy.cite(m), said_managed)
         # The check runs next to the running app: start the image in the background, run it with docker exec.
         # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
         start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
@@ -122,7 +124,18 @@ class ContainerHealthCheckFailed(Pattern):
         blocked = remedy.local_repro_blocked(ev, name, at_start=settled, serving=not settled)
         late = not settled and (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S
         slow = None if settled else _start_seconds(ev, name)  # a start-up slower than the start period: settled
-        if slow is None and blocked:
+        # The container's own log names the failure behind the check: step 1 acts on it, not "read the log".
+        said = remedy.logged_error(ev, name) if not settled and slow is None and not steps else None
+        if said:
+            i, text, n = said
+            steps.append(f"{container}'s own log names the failure behind the check: \u201c{text}\u201d"
+                         + (f" (logged {n} times)" if n > 1 else "")
+                         + f": {remedy.error_action(text)}; the check only reports it."
+                         + remedy.because(log_proof(ev, i).source, ev.logs.texts[i]))
+            why = ""
+        if said and blocked:
+            pass  # nothing a local run could add
+        elif slow is None and blocked:
             tail = remedy.logs_tail(ev, name)
             steps.append(f"A local run cannot show this ({blocked}): read {container}'s own log for the minutes "
                          "before it turned UNHEALTHY" + (f" (`{tail}`)" if tail else "")
@@ -159,7 +172,8 @@ class ContainerHealthCheckFailed(Pattern):
                             + (" (300 s is the maximum: also move the slow start-up work, such as migrations, out of "
                                "start-up)" if slow * 1.2 + 10 > 300 else "")
                             + f", register the revision and roll it out: {remedy.roll_out(ev)}.{why}")
-        if not f.get("missing_command") and not late and slow is None:  # a check that passed for a while had its tool
+        # A check that passed for a while had its tool; a log naming another failure rules a missing tool out too.
+        if not f.get("missing_command") and not late and slow is None and not said:
             port = f.get("listen_port") or next(iter(_ports(ev, name)), None)
             bash = (f" (bash alone can test the port: `{json.dumps(['CMD', 'bash', '-c', f':> /dev/tcp/127.0.0.1/{port}'])}`)"
                     if port else " (bash alone can open a TCP connection to the app's port through /dev/tcp)")
@@ -170,9 +184,19 @@ class ContainerHealthCheckFailed(Pattern):
                          + ". Minimal images (UBI-micro, distroless, slim) often have none of curl, wget and python: "
                          f"use what it has{bash}, the app's own health command, or copy a static curl into the image "
                          "in a build stage.")
-        if not settled and not late and slow is None:  # start-up time helps only a check failing during start-up
-            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s) and make the command exit 0 "
-                         "only when healthy (`curl -f`, not plain curl).")
+        # Start-up time helps only a check failing during start-up, and only the log can show that: the container
+        # logged and never said it listens (no log at all is no evidence of a slow start).
+        starting = remedy.still_starting(ev, name)
+        if starting is not None and any(c in (name, None) for c in
+                                        (ev.logs.containers[i] for i, _, _ in listen_banners(ev))):
+            starting = None  # it said it listens: it had started
+        if not settled and not late and slow is None and starting is not None:
+            steps.append("Give start-up time with `healthCheck.startPeriod` (up to 300 s)."
+                         + remedy.because(log_proof(ev, starting).source, ev.logs.texts[starting]))
+        # `curl` without -f exits 0 on an error status: only a check the evidence shows runs plain curl.
+        if cmd and re.search(r"\bcurl\b", cmd) and not re.search(r"\s(?:-\w*f\w*|--fail)\b", cmd):
+            steps.append(f"Make the check exit 0 only when healthy: `{cmd}` runs curl without `-f`, which exits 0 "
+                         "on an error status; use `curl -f`.")
         return Explanation(
             title=f"Container health check failed: {container}",
             summary=(f"The HEALTHCHECK of {container} kept failing, so ECS stopped the task"
@@ -200,12 +224,14 @@ def _managed(name: str | None, image: str) -> bool:
     return bool(name and name.startswith("ecs-service-connect-")) or "ecs-service-connect-agent" in image
 
 
-def _explain_managed(ev: Evidence, name: str, why: str) -> Explanation:
+def _explain_managed(ev: Evidence, name: str, why: str, said: tuple[int, str, int] | None = None) -> Explanation:
     svc = remedy.service(ev)
     steps = [f"{name} is the Service Connect proxy ECS adds to the task (Envoy with the AppNet agent); its health "
              "check is Envoy's readiness, which fails when Envoy gets no configuration or its admin interface is not "
-             "where the agent probes it. Read its log lines (the readiness error names the cause), and check the "
-             "service's Service Connect configuration"
+             "where the agent probes it. "
+             + (f"Its log names the cause: \u201c{said[1]}\u201d; fix that, and check the " if said else
+                "Read its log lines (the readiness error names the cause), and check the ")
+             + "service's Service Connect configuration"
              + (f": `aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} --services {remedy.q(svc)} "
                 "--query 'services[0].deployments[0].serviceConnectConfiguration'`" if svc else "")
              + f".{why}",

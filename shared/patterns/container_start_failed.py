@@ -280,9 +280,14 @@ class ContainerStartFailed(ReasonPattern):
                          "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
                          + (f"`{probe}`.{why}" if exe else f"```\n{read}{probe}\n```{why}"))
             why = ""
-            if not remedy.is_windows(ev):
+            said = ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)
+            # "executable file not found in $PATH" / "stat <file>: no such file": the lookup found no file, so
+            # nothing was run and no interpreter was asked for; only a file that exists and was executed can fail for
+            # its interpreter ("exec user process caused: no such file or directory").
+            if not remedy.is_windows(ev) and not re.search(r"(?i)not found in \$?PATH|\bstat \S+: no such file", said):
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
-                             "the same way: install the interpreter or use a matching base image.")
+                             "the same way: install the interpreter or use a matching base image. (Why: the runtime "
+                             "says no such file, which is also what a missing interpreter gives.)")
         elif cause == "permission" and (cwd := _CHDIR.search(ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs))):
             # runc could not enter the working directory: the USER may not enter it; the entrypoint is not the fault.
             d = cwd.group(1)

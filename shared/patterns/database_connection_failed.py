@@ -345,12 +345,26 @@ class DatabaseConnectionFailed(Pattern):
                          "(refused = the host answered but nothing listens on the port; timed out = a security "
                          "group, NACL or route drops the packets, since security groups drop silently; the image "
                          "needs `nc`).")
-        if cause in ("refused", "timeout", None) and not (local and not sidecar and not others):
-            # (a loopback address with no such container in the task never starts answering)
+        # Retrying helps only a database that comes up after the app tried: the log shows a later connection that
+        # worked. (A database container of this task already gets its retry with dependsOn above; a security group
+        # or a wrong host does not start answering with retries.)
+        later = _connected_later(ev, m.anchor) if cause in ("refused", "timeout", None) and not sidecar else None
+        proxy = next((c.name for c in ev.detail.containers if c.name and c.name != name
+                      and _MESH_PROXY.search(f"{c.name} {c.image or ''}")), None)
+        if proxy and cause == "refused" and not local:
+            # App Mesh / a mesh proxy takes the task's outbound traffic: until Envoy is ready it refuses
+            # connections, so an app that connects at once is refused whatever the database does.
+            steps.insert(0, f"The task runs the mesh proxy `{proxy}`, which carries {container}'s outbound "
+                            "traffic and refuses connections until it is ready: make "
+                            f"{container} start after it (`dependsOn` `{proxy}` with condition `HEALTHY`, and a "
+                            f"health check on `{proxy}`), and retry the first connection with backoff. (Why: the "
+                            f"task's containers include `{proxy}`, and the connection was refused.)")
+        elif later is not None and not (local and not others):
             loop = ("does not crash-loop the service" if remedy.launcher(ev) == "service"
                     else "does not fail the whole run")
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
-                         f"starts slower {loop}.")
+                         f"starts slower {loop}."
+                         + remedy.because(log_proof(ev, later).source, ev.logs.texts[later]))
         return Explanation(
             title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
                    + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else cause})"
@@ -404,3 +418,21 @@ def _outside_aws_steps(ev: Evidence, target: str, public: str, port: Any, why: s
 
 
 PATTERN = DatabaseConnectionFailed()
+
+
+_MESH_PROXY = re.compile(r"(?i)aws-appmesh-envoy|\benvoy\b|envoyproxy/|\blinkerd-proxy\b")
+_CONNECTED = re.compile(r"(?i)\b(?:connected to|connection (?:established|succeeded|restored)|reconnected|"
+                        r"ready to accept connections|database is ready|connection pool started|"
+                        r"start completed)\b")
+_NOT_CONNECTED = re.compile(r"(?i)\b(?:not|dis|un)connected|could not|failed|unable|error")
+
+
+def _connected_later(ev: Evidence, anchor: int | None) -> int | None:
+    """A line after the failed connection that says a connection then worked: the database came up late."""
+    if anchor is None:
+        return None
+    for j in range(anchor + 1, len(ev.logs.texts)):
+        text = ev.logs.texts[j]
+        if _CONNECTED.search(text) and not _NOT_CONNECTED.search(text):
+            return j
+    return None

@@ -101,12 +101,17 @@ class ExpectedStop(Pattern):
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         reason = m.facts.get("reason")
+        fargate = remedy.is_fargate(ev)
+        # Who starts it again: the service, or Batch / a schedule / nobody (never "the service" for a one-off task).
+        again = remedy.start_again(ev)
+        again = (again[0].upper() + again[1:]) if again else again
         words = {
-            "spot": "Fargate Spot reclaimed the capacity (two-minute notice); the service starts a replacement.",
+            "spot": ("Fargate Spot reclaimed the capacity (two-minute notice). " if fargate else
+                     "The Spot instance it ran on was reclaimed (two-minute notice). ") + again + ".",
             "scale-in": "The service scaled in or a deployment replaced this task.",
             "deployment": "A deployment replaced this task with a newer one.",
             "user": "Someone (or automation) stopped the task with StopTask.",
-            "maintenance": "AWS retired the task for infrastructure maintenance; the service starts a replacement.",
+            "maintenance": f"AWS retired the task for infrastructure maintenance. {again}.",
             "service-deleted": "The service was deleted or scaled to zero.",
             "instance-draining": "Its container instance was drained.",
             "scheduler": "The service scheduler stopped it.",
@@ -121,8 +126,11 @@ class ExpectedStop(Pattern):
                         "crash. To exit 0, let the server handle SIGTERM itself (run it without the wrapper, or "
                         "trap the signal).")
         if reason == "spot":
-            steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; keep some FARGATE "
-                         "(on-demand) capacity in the capacity provider strategy for critical services.")
+            steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; "
+                         + ("keep some FARGATE (on-demand) capacity in the capacity provider strategy for critical "
+                            "services." if fargate else
+                            "keep some On-Demand instances (an On-Demand capacity provider or compute environment) for "
+                            "work that must not be interrupted."))
         if reason == "completed" and (ev.detail.group or "").startswith("service:"):
             steps.append("This task belongs to a service, which expects a long-running process: if it should keep "
                          "running, find out why the process exits 0 (a script that ends, a server started in the "

@@ -383,6 +383,13 @@ class HealthCheckFailed(Pattern):
             port = mine[0] if mine else None
         port_text = str(port) if port else "<the port the app listens on>"
         why = remedy.cite(m, -1)  # the application's line when there is one, else the stop reason
+        # The app answered the checks with a status of its own (not a proxy's 502/503/504 for an app not up yet, nor
+        # the 408/499 of a check that gave up waiting):
+        # it had started and the checks reached it, so neither start-up time nor a security group is the cause.
+        answered = any(c not in ("408", "499", "502", "503", "504") for c in f.get("status_codes") or ())
+        # The app logged the same refusal at every check: the checks reach it and it turns them away.
+        refused = remedy.repeated_rejection(ev, m.container) if cause is None else None
+        answered = answered or refused is not None
         steps: list[str] = []
         rows = [("Target group", "Application", "Result")]
         if cause == "not-listening":
@@ -407,7 +414,16 @@ class HealthCheckFailed(Pattern):
             rows.append((f"path {path}" if known_path else "its health path", "route errors",
                          ", ".join(f.get("status_codes", ["5xx"]))))
             named = remedy.named_error(ev, m.container)
-            if named:
+            logged = None if named else remedy.logged_error(ev, m.container)
+            if logged:
+                # An error the app logged in words while it answered 5xx: act on it.
+                i, error, _ = logged
+                steps.append(f"The health route answers {', '.join(f.get('status_codes', ['5xx']))} and the app logs "
+                             f"\u201c{error}\u201d: {remedy.error_action(error)}, then check that "
+                             f"{f'`{path}`' if known_path else 'the health path'} answers 200. Keep the health check "
+                             "cheap and independent of the database and other services."
+                             + remedy.because(log_proof(ev, i).source, ev.logs.texts[i]))
+            elif named:
                 i, error = named
                 steps.append(f"The health route itself fails with `{error}`: {remedy.error_action(error)}, then check "
                              f"that {f'`{path}`' if known_path else 'the health path'} answers 200. Keep the health "
@@ -426,37 +442,77 @@ class HealthCheckFailed(Pattern):
                 steps.append("The app answers too slowly (or only after a long start-up): raise the target group's "
                              "health-check timeout/interval and the service's `healthCheckGracePeriodSeconds`, and "
                              "keep the health route light.")
-            # A check the task's security group drops also ends in Target.Timeout: rule that out too.
-            steps.append(_sg_timeout(ev, port).strip())
+            # A check the task's security group drops also ends in Target.Timeout: rule that out too, unless the
+            # checks passed for a while (the group let them through then).
+            if not (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S:
+                steps.append(_sg_timeout(ev, port).strip())
         elif cause == "no-requests-seen":
             rows.append(("sends health checks", "never receives them", "timeout"))
             who, on = _receiver(ev, f"port {port_text}")
             steps.append(f"The load balancer's checks never reach the task: {who} must admit the "
                          f"load balancer's security group on {on}; check the subnets' NACLs too."
                          + (f" ({f['security_group']})" if f.get("security_group") else ""))
+        elif refused:
+            i, line = refused
+            steps.append(f"The checks reach {container} and it turns each one away, logging \u201c{line}\u201d: "
+                         + ("its allowed-host check refuses the Host the load balancer sends (the task's private IP): "
+                            + (f"allow it in `{settings[-1]}` (the setting the line names)"
+                               if (settings := [w for w in re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", line)
+                                                if not w.startswith("HTTP_")]) else
+                               "allow it (Django `ALLOWED_HOSTS`, Rails `config.hosts` / `config.host_authorization` "
+                               "exclude for the health path, or the app's configured domain)")
+                            + ", or answer the health path before the host check" if remedy.host_rejection(line) else
+                            "fix what that line names so the health path answers 200")
+                         + f".{remedy.because(log_proof(ev, i).source, line)}")
+        elif answered and f.get("status_codes"):
+            # The checks reached the app and it answered them with a status of its own, not 200: that answer is the
+            # failure to act on, not the target group's settings in general.
+            codes = [c for c in f["status_codes"] if c not in ("408", "499", "502", "503", "504")]
+            where = f"`{path}`" if known_path else "the health path"
+            steps.append(f"The checks reach {container} and it answers {where} with {', '.join(codes)}, not 200: make "
+                         f"{where} answer 200 to the load balancer's request"
+                         + (" (a 400 there usually means an allowed-host check refusing the task's IP as the Host "
+                            "header, or plain HTTP sent to a port that expects HTTPS: compare the target group's "
+                            "protocol and port with the app's)" if "400" in codes else
+                            " (a 401 or 403 means the health path requires authentication or refuses the Host: exempt "
+                            "the health path)" if {"401", "403"} & set(codes) else "")
+                         + ", or set the target group's success codes (matcher) if that answer means healthy"
+                         + (f"; its protocol, port, path and matcher: `aws elbv2 describe-target-groups "
+                            f"--target-group-arns {tg}{_arn_region(tg)}`." if tg and tg.startswith("arn:") else "."))
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
                          f"`aws elbv2 describe-target-health --target-group-arn {tg}{_arn_region(tg)}` (the reason code names the "
-                         "failure; it shows only while a task is registered)." + _sg_timeout(ev, port))
+                         "failure; it shows only while a task is registered)."
+                         + ("" if answered else _sg_timeout(ev, port)))
         else:
             lbs = remedy.service_events(ev)
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          "serves" + (f"; the service events name the target group: `{lbs}`." if lbs else ".")
-                         + _sg_timeout(ev, port))
+                         + ("" if answered else _sg_timeout(ev, port)))
         if steps and "(Why: " not in steps[0]:  # a step citing its own line keeps that one
             steps[0] += why
         mismatch = ""
         if len(rows) > 1:
             mismatch = " The mismatch: " + "; ".join(f"{h.lower()}: {v}" for h, v in zip(rows[0], rows[1], strict=True)) + "."
-        if cause != "no-requests-seen" and not remedy.local_repro_blocked(ev, m.container, serving=True):
+        # A Host-header refusal depends on the Host the load balancer sends (the task's IP): a curl to localhost
+        # sends another one, so a local test cannot show it.
+        host_refused = bool(refused and remedy.host_rejection(refused[1]))
+        if cause != "no-requests-seen" and not host_refused and not remedy.local_repro_blocked(ev, m.container, serving=True):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
         svc = remedy.service(ev)
         # Start-up time helps only a failure of start-up: not an app that answered with a named error, nor one
         # that ran a while before the checks failed.
         startup = not (cause == "server-error" and remedy.named_error(ev, m.container)) and not (
-            (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S)
-        if cause in (None, "timeout", "server-error") and svc and startup:
+            (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S) and not answered
+        # ...and only with evidence of a slow start: checks that timed out, or a log in which the server never
+        # said it listens (no log at all is no evidence).
+        starting = remedy.still_starting(ev, m.container)
+        still_starting = (starting is not None and not listen_banners(ev)
+                          and not remedy.repeated_rejection(ev, m.container, times=1))
+        slow_why = (" (Why: the checks timed out.)" if cause == "timeout" or starting is None else
+                    remedy.because(log_proof(ev, starting).source, ev.logs.texts[starting]))
+        if cause in (None, "timeout", "server-error") and svc and startup and (cause == "timeout" or still_starting):
             command = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service "
                        f"{remedy.q(svc)} --health-check-grace-period-seconds 120`")
             iac = ("CDK `healthCheckGracePeriod`, Copilot manifest `http.healthcheck.grace_period`, CloudFormation "
@@ -465,11 +521,11 @@ class HealthCheckFailed(Pattern):
                 # A stack made the service: a change by hand is reverted at its next deploy.
                 steps.append("Give slow starters time: set the service's health-check grace period above the "
                              f"start-up time in the infrastructure code that made the service ({iac}) and deploy "
-                             f"it; by hand ({command}) it lasts only until the stack's next deploy.")
+                             f"it; by hand ({command}) it lasts only until the stack's next deploy.{slow_why}")
             else:
                 steps.append("Give slow starters time: set the service's health-check grace period above the "
                              f"start-up time: {command}; where infrastructure code manages the service ({iac}), "
-                             "set it there, or its next deploy reverts it.")
+                             f"set it there, or its next deploy reverts it.{slow_why}")
         return Explanation(
             title=f"ELB health checks failed{f' ({cause})' if cause else ''}" + (f" in {tg_name}" if tg_name else ""),
             summary=(f"The load balancer marked the task unhealthy{f' in target group {tg_name}' if tg_name else ''} "

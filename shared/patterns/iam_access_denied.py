@@ -408,8 +408,9 @@ class IamAccessDenied(Pattern):
                          "role, so give it a task role rather than widening the instance role") + ")")
             steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {to}"
                          f": ```{shown}```{why}{direct}{narrow}")
-        if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")):
-            steps.append("If the resource is encrypted with a customer managed KMS key, the role also needs "
+        if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")) and remedy.mentions_kms(ev, m):
+            # Only where the evidence names KMS: a denial of the service's own action says nothing about a key.
+            steps.append("The evidence names KMS: if the resource is encrypted with a customer managed KMS key, the role also needs "
                          "`kms:Decrypt` (or `kms:GenerateDataKey` for writes) on that key.")
         if ev.iam is not None:
             steps.append(f"IAM policy simulation for {ev.iam.role_arn or role}: {ev.iam.decision}"

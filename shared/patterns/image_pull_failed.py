@@ -119,6 +119,26 @@ def _compose_local(image: str | None) -> str | None:
     return None
 
 
+_V2_REPO = lazy_re(r"/v2/(?P<repo>[\w.-]+(?:/[\w.-]+)*?)/(?:manifests|blobs)/")
+
+
+_X509 = lazy_re(r"x509: [^:\n]*?(?:unknown authority|certificate is not valid[^:\n]*|certificate has expired)",
+                re.IGNORECASE)
+
+
+def _throttled_image(ev: Evidence, reason: str) -> str | None:
+    """The task's image whose repository the registry URL in the message names (".../v2/library/redis/manifests/")."""
+    hit = _V2_REPO.search(reason)
+    if not hit:
+        return None
+    want = hit.group("repo").removeprefix("library/")
+    for c in ev.detail.containers:
+        if c.image and remedy.is_image_ref(c.image) and \
+                remedy.image_parts(c.image)[1].removeprefix("library/") == want:
+            return c.image
+    return None
+
+
 def _registry_host(image: str, reason: str) -> str | None:
     """The registry an image is pulled from: its host (docker.io for a reference with none), or None
     when neither the image nor the reason says. A private ECR host in the reason wins."""
@@ -293,6 +313,9 @@ class ImagePullFailed(ReasonPattern):
                 and image.split(":")[0] not in task_image:
             image = task_image  # a word of the message ("pull image manifest"), not a reference: use the task's
         cause = f.get("cause")
+        if cause == "rate-limited":
+            # The registry's URL in the message names the throttled repository: a sidecar's, maybe, not the app's.
+            task_image = _throttled_image(ev, ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)) or task_image
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         ecr = ".dkr.ecr." in image
         registry, name, tag, digest = remedy.image_parts(image)
@@ -352,10 +375,14 @@ class ImagePullFailed(ReasonPattern):
                              f"`docker pull {image}` from your machine should succeed.")
         elif cause == "access-denied":
             if ecr:
+                # The repository policy matters only for a repository of another account than the task's.
+                owner = (remedy.image_parts(image)[0] or "").split(".", 1)[0]
+                other = owner.isdigit() and remedy.account(ev) is not None and owner != remedy.account(ev)
                 steps.append("Give the task EXECUTION role the ECR pull permissions (managed policy "
                              "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
-                             "ecr:GetDownloadUrlForLayer); for another account's repository, allow this account in "
-                             "the repository policy.")
+                             "ecr:GetDownloadUrlForLayer)"
+                             + (f"; the repository is in another account ({owner}), so its repository policy must "
+                                f"also allow this account ({remedy.account(ev)})." if other else "."))
                 said = " ".join(p.text for p in m.proofs).lower()
                 # A refusal at the registry (the manifest: "pull access denied", "not authorized", GetAuthorizationToken)
                 # happens before any layer is fetched from S3: the S3 endpoint policy cannot be the cause then.
@@ -389,6 +416,14 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"{host} rate-limits pulls (here of `{task_image}`): copy the image into a private ECR "
                              f"repository and point {where} at it, or authenticate to {host} with "
                              "`repositoryCredentials`.")
+        elif cause == "rate-limited" and ".dkr.ecr." in (_registry_host(task_image or "", reason) or ""):
+            # Private ECR throttles its API calls (GetAuthorizationToken, BatchGetImage...), per account and region:
+            # a burst of launches, not an anonymous pull limit.
+            steps.append("ECR throttled the pull's API requests (GetAuthorizationToken / BatchGetImage / "
+                         "GetDownloadUrlForLayer have per-account request-rate quotas in each region): too many "
+                         "tasks started at once. Stagger the launches (smaller batches, a deployment with a lower "
+                         "maximumPercent) and retry with backoff, or request a higher rate in Service Quotas "
+                         f"(Amazon Elastic Container Registry) for {region}.{remedy.cite(m)}")
         elif cause == "rate-limited":
             steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
                          "ECR pull-through cache rule for docker.io, then point "
@@ -398,16 +433,19 @@ class ImagePullFailed(ReasonPattern):
             steps.append(remedy.endpoint_unreachable_step(ev, m.proofs[0].text) or "")
         elif cause == "network":
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
+            # On EC2 the agent on the container instance pulls, over the instance's network, in any network mode.
+            who, its = ("The task", "its") if remedy.is_fargate(ev) else (
+                "The container instance (the ECS agent on it pulls the image)", "the instances'")
             if host is None or ".dkr.ecr." in host:
-                steps.append("The task cannot reach the registry: give its subnets a route to a NAT gateway"
+                steps.append(f"{who} cannot reach the registry: give {its} subnets a route to a NAT gateway"
                              + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
                              + ", or add the VPC endpoints "
                              f"`com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr` and the S3 "
                              "gateway endpoint; check the security group allows outbound 443.")
             else:
                 # VPC endpoints reach only AWS services: a registry on the internet needs a route out.
-                steps.append(f"The task cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
-                             "its subnets a route to a NAT gateway"
+                steps.append(f"{who} cannot reach {host}, a registry on the internet, to pull `{task_image}`: give "
+                             f"{its} subnets a route to a NAT gateway"
                              + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
                              + " and check the security "
                              "group and NACLs allow outbound 443; VPC endpoints cannot reach it. To pull without "
@@ -415,10 +453,29 @@ class ImagePullFailed(ReasonPattern):
                              "the ECR and S3 endpoints.")
         elif cause == "platform":
             steps += _platform_steps(ev, m, image)
+        elif x509 := _X509.search(reason):
+            # The registry's certificate did not verify: something between the puller and the registry (a
+            # TLS-inspecting proxy or firewall) presents its own certificate; not a permission or a name.
+            steps.append(f"The pull's TLS connection to the registry failed certificate verification "
+                         f"(`{x509.group(0)}`): a TLS-inspecting proxy or firewall on the way out "
+                         "presents its own certificate. Exempt the registry's hosts from inspection (for Docker Hub: "
+                         "registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com), or pull from a "
+                         "private ECR copy through the ECR and S3 VPC endpoints.")
+        elif reason.rstrip().endswith(("...", "\u2026")):
+            # The console or a tool cut the reason before the registry's answer: ECS keeps the whole one an hour.
+            steps.append("The stop reason is cut off before the registry's answer; read the whole one (ECS keeps a "
+                         f"stopped task about an hour): `{remedy.describe_task(ev)} --query "
+                         "'tasks[0].[stoppedReason, containers[].reason]'`. Then check "
+                         + ("the image reference, the execution role's ECR permissions and the network path to the "
+                            "registry." if ecr else
+                            f"that `{image}` exists (`docker pull {image}` from your machine), and the network path to "
+                            "the registry."))
         else:
-            steps.append(f"Reproduce with `docker pull {image}` using the execution role's credentials "
-                         "and read the registry's answer; check the image reference, the execution role's ECR "
-                         "permissions and the network path to the registry.")
+            steps.append(f"Reproduce with `docker pull {image}`"
+                         + (" using the execution role's credentials and read the registry's answer; check the image "
+                            "reference, the execution role's ECR permissions and the network path to the registry."
+                            if ecr else " and read the registry's answer; check the image reference and the network "
+                            "path to the registry."))
         if steps:
             steps[0] += remedy.cite(m)
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.

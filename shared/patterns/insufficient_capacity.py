@@ -60,6 +60,10 @@ class InsufficientCapacityFacts(Facts):
     resource: str | None = Field(None, description="MEMORY, CPU, PORTS, ENI, FARGATE, ...")
 
 
+_CONSTRAINT = lazy_re(r"placement constraint|missing attribute|memberOf|distinctInstance|required attribute",
+                      re.IGNORECASE)
+_CLOSEST_SHORT = lazy_re(r"closest matching \(?container-instance [^)]*?\)? (?:is )?(?:already using a (?P<port>port)|"
+                         r"has insufficient (?:(?P<mem>memory)|cpu))", re.IGNORECASE)
 _NO_INSTANCES = lazy_re(r"No Container Instances were found in your cluster", re.IGNORECASE)
 _EMPTY_PROVIDER = lazy_re(r"No Container Instances were found in your capacity provider", re.IGNORECASE)
 
@@ -84,6 +88,12 @@ class InsufficientCapacity(ReasonPattern):
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         resource = m.facts.get("resource")
+        said = " ".join([ev.stopped_reason, *(p.text for p in m.proofs)])
+        closest = _CLOSEST_SHORT.search(said) if resource == "container instances" else None
+        if closest:
+            # "The closest matching container-instance ... is already using a port required by your task": the
+            # message names what the nearest instance lacked; advise on that, not on cpu/memory.
+            resource = "PORTS" if closest.group("port") else "MEMORY" if closest.group("mem") else "CPU"
         steps: list[str] = []
         none = resource == "container instances" and bool(_NO_INSTANCES.search(ev.stopped_reason))
         clus = remedy.cluster(ev)
@@ -148,9 +158,12 @@ class InsufficientCapacity(ReasonPattern):
             steps.append("On an instance that should have joined, read /var/log/ecs/ecs-agent.log (and "
                          "`sudo systemctl status ecs`): it names a wrong cluster, missing credentials or no route to "
                          "ECS.")
-        elif not (resource and resource.startswith("account quota")) and not remedy.is_fargate(ev):
-            steps.append("Check placement constraints (memberOf, distinctInstance) that may leave no eligible "
-                         "instance.")
+        elif not remedy.is_fargate(ev) and (resource == "container instances" or _CONSTRAINT.search(said)):
+            # Only where the message says instances were ruled out by requirements, not by a named shortage of
+            # memory, CPU, ports or ENIs.
+            steps.append("Check placement constraints (memberOf, distinctInstance) and required attributes that "
+                         "may leave no eligible instance. (Why: the message says no instance met the task's "
+                         "requirements, not which resource ran short.)")
         return Explanation(
             title=(f"Capacity provider {provider} has no container instances" if empty else
                    "Not enough capacity to run the task" + (f" ({resource})" if resource else "")),

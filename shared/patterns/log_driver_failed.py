@@ -228,9 +228,12 @@ class LogDriverFailed(ReasonPattern):
                      "the container instances' subnets (the agent sends the logs from the instance)")
             steps.append("The agent cannot reach CloudWatch Logs: add a route to a NAT gateway, or an interface "
                          f"VPC endpoint `com.amazonaws.{region}.logs` reachable from {where}.{why}")
-        if cause != "network":  # a network failure does not depend on the group or its region
+        if cause in ("not-found", None):
+            # A group that "does not exist" may exist under another name or region; a denial or a network failure
+            # does not depend on where the group lives.
             steps.append("Check the container definition's `logConfiguration` (driver, `awslogs-region`, "
-                         "`awslogs-group`) matches where the group really lives.")
+                         "`awslogs-group`) matches where the group really lives"
+                         + (" (Why: the group was not found.)" if cause == "not-found" else "."))
         return Explanation(
             title=f"Log driver could not start{f' for {group}' if group else ''}",
             summary=("ECS could not start the container because its log driver failed to initialise"

@@ -381,11 +381,17 @@ class MissingDependency(Pattern):
             steps.append(f"Add `{module}` to the image build and rebuild.")
         if steps:
             steps[0] += remedy.cite(m)
-        steps.append("Build and run the image locally before deploying: the same error appears at start-up. Then "
-                     f"roll out the new image: {remedy.roll_out(ev)}.")
+        # "At start-up" only when the task failed within its first minutes: a module imported later (on a request,
+        # in a job) does not fail a local start.
+        early = (remedy.ran_for(ev) or 0) <= remedy.RAN_A_WHILE_S
+        steps.append(("Build and run the image locally before deploying: the same error appears at start-up. Then "
+                      if early else "Rebuild the image; the task ran a while before it failed, so the import happens "
+                      "later than start-up (a request or a job): check it in the built image rather than by starting "
+                      "it. Then ")
+                     + f"roll out the new image: {remedy.roll_out(ev)}.")
         return Explanation(
             title=f"Missing dependency: {module}",
-            summary=(f"{container} failed at start-up because `{module}` is not available in the image"
+            summary=(f"{container} failed {'at start-up ' if early else ''}because `{module}` is not available in the image"
                      + (f" ({lang})" if lang else "") + ". The image build is missing it."),
             remediation=steps,
         )

@@ -203,7 +203,10 @@ class NetworkEgressBlocked(Pattern):
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
             if not public_pull or route == "none":
                 who = remedy.sender_groups(ev)
-                steps.append(f"Check {who}'s outbound rules allow TCP {port}.")
+                # The port only when the evidence gives it (a port, an https URL): 443 is not a fact otherwise.
+                known = f.get("port") or (443 if str(f.get("url") or "").startswith("https://") else None)
+                steps.append(f"Check {who}'s outbound rules allow "
+                             + (f"TCP {known}." if known else "the port the app connects to (TCP)."))
         if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and dns:
             steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
                          "itself has stopped): "

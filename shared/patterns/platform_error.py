@@ -154,8 +154,10 @@ class PlatformError(ReasonPattern):
             steps = [f"This repeats for every task placed on that instance until it is fixed: {drain} or replace it, "
                      f"then {remedy.start_again(ev)}."]
         else:
+            # A Fargate task has no instance of yours: only the Availability Zone can repeat.
             steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
-                     "recurs on the same instance or Availability Zone."]
+                     + ("recurs in the same Availability Zone." if not ec2 else
+                        "recurs on the same instance or Availability Zone.")]
         if code in ("CannotStopContainerError",):
             said = " ".join(p.text for p in m.proofs)
             if re.search(r"(?:failed|unable|could not)(?: to)? (?:send|sending|deliver) (?:the )?(?:SIG\w+|signal)",
@@ -173,9 +175,13 @@ class PlatformError(ReasonPattern):
             steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
         elif ec2:
+            said = " ".join([code, *(p.text for p in m.proofs)])
+            # Slow disks and an old agent explain a runtime that timed out, not a name conflict or a panic.
+            timed = bool(re.search(r"(?i)timeout|timed out|deadline exceeded", said))
             steps.append(f"On the container instance, read `{remedy.agent_log(ev)}` and the Docker/containerd "
-                         "logs around the stop; slow disks (gp2 burst balance) and an old agent cause runtime "
-                         "timeouts: update the ECS agent/AMI and check disk I/O.")
+                         "logs around the stop"
+                         + ("; slow disks (gp2 burst balance) and an old agent cause runtime timeouts: update the "
+                            "ECS agent/AMI and check disk I/O. (Why: the runtime timed out.)" if timed else "."))
         else:
             steps.append("On Fargate, if it repeats for the same task definition, open an AWS Support case with "
                          "the task ARN and the time of the stop.")

@@ -148,18 +148,27 @@ class PortInUse(Pattern):
                     f"port with its listen setting (e.g. `PORT={int(str(port)) + 1}` in its environment, `--port`, `server.port`, "
                     "`ASPNETCORE_URLS=http://+:8080`, nginx `listen`), then point its port mapping, health check "
                     "and load balancer target at the new port.")
-        steps = [find] if holder else [
-            find,
-            "Make sure the server is started once: a process manager (supervisord, an entrypoint script) plus the "
-            "image CMD, or a framework that binds the port and then forks another server, both bind it.",
-        ]
+        steps = [find]
+        # A server started twice in one container: only where the evidence points inside the container (its own
+        # log bound the port before the error, or no other container shares its network and it is not host mode).
+        own = None if holder else _own_bind(ev, port, f.get("container"), m.anchor)
+        siblings = [c.name for c in ev.detail.containers if c.name and c.name != f.get("container")]
+        alone = not f.get("shares_network_with") and mode != "host" and not (
+            mode is None and not remedy.is_fargate(ev) and siblings)
+        # (The runtime's own refusal, "port is already allocated", is the instance's port: not the app's doing.)
+        if own is not None or (alone and not holder and m.anchor is not None):
+            steps.append("Make sure the server is started once: a process manager (supervisord, an entrypoint "
+                         "script) plus the image CMD, or a framework that binds the port and then forks another "
+                         "server, both bind it."
+                         + (remedy.because(log_proof(ev, own).source, ev.logs.texts[own]) if own is not None else
+                            f" (Why: no other container shares {container}'s network, so the holder is in it.)"))
         if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2" and mode == "bridge":
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
                          "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
         steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
                         f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
-        if str(p).isdigit() and not remedy.local_repro_blocked(ev, f.get('container')):
+        if str(p).isdigit() and not holder and not remedy.local_repro_blocked(ev, f.get('container')):
             steps.append("Reproduce locally with the image alone: if "
                          f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
                          "itself starts two servers on the port; if it starts, the other holder is "
@@ -176,6 +185,20 @@ class PortInUse(Pattern):
 
 _BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
                           re.IGNORECASE)
+
+
+def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | None) -> int | None:
+    """The line where the failing container itself bound the port before the error (`Server listening on port
+    9736` and then EADDRINUSE): the same process or container binds it twice."""
+    if not str(port or "").isdigit() or anchor is None:
+        return None
+    on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
+    for j in range(anchor - 1, max(-1, anchor - 40), -1):
+        who, text = ev.logs.containers[j], ev.logs.texts[j]
+        if who in (container, None) and on_port.search(text) and _BOUND_WORDS.search(text) \
+                and not re.search(r"(?i)in use|EADDRINUSE|address already", text):
+            return j
+    return None
 
 
 def _holder(ev: Evidence, others: Sequence[str], port: object, container: str | None) -> tuple[str, str] | None:

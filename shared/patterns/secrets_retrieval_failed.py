@@ -210,8 +210,9 @@ class SecretsRetrievalFailed(ReasonPattern):
                       f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[secrets[].valueFrom, environmentFiles[].value]')}`.")
             steps.append(f"Add this statement to {role_txt}, which ECS uses to fetch secrets before the "
                          f"container starts: ```{json.dumps(stmt)}```{why}{narrow}")
-            steps.append("If the secret or parameter is encrypted with a customer managed KMS key, also allow "
-                         "`kms:Decrypt` on that key for the same role.")
+            if remedy.mentions_kms(ev, m):  # a GetSecretValue/GetParameters denial alone says nothing about a key
+                steps.append("The evidence names KMS: if the secret or parameter is encrypted with a customer managed "
+                             "KMS key, also allow `kms:Decrypt` on that key for the same role.")
             if secret and service == "secretsmanager" and not re.search(r"-[A-Za-z0-9]{6}$", secret):
                 steps.append(f"`{secret}` is not a complete secret ARN (no 6-character suffix), so a policy "
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
@@ -219,17 +220,20 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
-            steps.append("The task's subnets cannot reach the service: give them a route to a NAT gateway"
+            subnets, sender = remedy.agent_network(ev)
+            steps.append(f"{subnets} cannot reach the service: give them a route to a NAT gateway"
                          + (" (or assignPublicIp with an internet gateway)" if remedy.public_ip_allowed(ev) else "")
                          + ", or add the interface VPC endpoint "
-                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from the task.{why}")
-            if kind == "ecr registry auth":
+                         f"`com.amazonaws.{region}.{endpoint}` with a security group admitting 443 from {sender}.{why}")
+            if kind == "ecr registry auth" and remedy.ecr_images(ev):
                 steps.append("For images in ECR also add `ecr.dkr` and the S3 gateway endpoint.")
             else:
-                # Endpoints instead of NAT: everything else the task reaches at start needs one too.
-                steps.append("With VPC endpoints instead of a NAT gateway, the task also needs the ECR endpoints "
-                             "(`ecr.api`, `ecr.dkr`) and the S3 gateway endpoint for an ECR image, and `logs` for "
-                             "awslogs.")
+                # Endpoints instead of NAT: what else the task reaches at start needs one too; name only what the
+                # evidence shows it uses (an ECR image, the awslogs driver).
+                others = remedy.start_endpoints(ev)
+                if others:
+                    steps.append("With VPC endpoints instead of a NAT gateway, the task also needs "
+                                 + " and ".join(others) + ".")
         elif cause == "not-found" and (key := _JSON_KEY.search(ev.reason_text)):
             # The secret was fetched: only the key named after its ARN in valueFrom is missing from its JSON.
             ref = secret or key.group("arn")

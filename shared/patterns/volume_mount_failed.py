@@ -175,12 +175,28 @@ class VolumeMountFailed(ReasonPattern):
         cause = f.get("cause")
         region = remedy.region(ev) or remedy.REGION_UNKNOWN
         steps: list[str] = []
-        if cause in ("network", None) and f.get("file_system"):
-            steps.append(f"Make sure {name} has a mount target in every subnet/AZ the task uses "
-                         f"(`aws efs describe-mount-targets --file-system-id {f['file_system']}`), and that the "
-                         f"mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}.")
-            steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
-                         f"`{f['file_system']}.efs.{region}.amazonaws.com` to resolve.")
+        said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
+        # An EFS mount that failed on the network, with or without the file system's id in the message: the id
+        # is read from the task definition when the message does not give it, so the command runs as pasted.
+        efs = f.get("file_system") or ("efs" in said.lower() and not f.get("volume"))
+        if cause in ("network", None) and efs:
+            fs = f.get("file_system")
+            read = "" if fs else (remedy.read_into("fs", remedy.describe_task_definition(
+                ev, "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")) + "\n")
+            targets = "aws efs describe-mount-targets --file-system-id " + (fs or '"$fs"')
+            listing = f"`{targets}`" if fs else f"```\n{read}{targets}\n```"
+            timed = re.search(r"(?i)timed? ?out", said)
+            sg = f"the mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}"
+            steps.append((f"The NFS mount timed out, which is what a security group that drops it gives: make sure "
+                          f"{sg}, and that the file system has a mount target in every subnet/AZ the task uses: "
+                          f"{listing}" if timed and not fs else
+                          f"Make sure {name if fs else 'the EFS file system'} has a mount target in every subnet/AZ "
+                          f"the task uses ({listing}), and that {sg}") + ".")
+            # Only a name that did not resolve points at the VPC's DNS settings; a mount that timed out resolved.
+            if re.search(r"(?i)resolve|resolution|name or service not known|no such host|getaddrinfo|dns", said):
+                steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
+                             + (f"`{fs}.efs.{region}.amazonaws.com`" if fs else "the file system's name")
+                             + " to resolve. (Why: the file system's name did not resolve.)")
         if cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
@@ -198,14 +214,24 @@ class VolumeMountFailed(ReasonPattern):
         image_copy = not steps and not f.get("file_system") and bool(_IMAGE_VOLUME_COPY.search(said))
         if image_copy:
             timed_out = re.search(r"deadline exceeded|timed? ?out", said, re.IGNORECASE)
-            steps.append("No task volume or file system is involved: the runtime was copying the image's own "
-                         "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the container "
-                         "instance, and "
-                         + ("the runtime timed out reading the image, which points at a slow or overloaded "
-                            "instance: its disk I/O (EBS burst balance, IOPS) or a busy Docker/containerd. "
-                            if timed_out else "that copy failed on the instance's image store. ")
-                         + "Retry the task; if it recurs on the same instance, drain and replace it, and read "
-                           "`sudo journalctl -u docker -u containerd` there.")
+            if remedy.is_fargate(ev):
+                # Fargate: no instance of the team's to drain or read; the host is AWS's.
+                steps.append("No task volume or file system is involved: the runtime was copying the image's own "
+                             "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the Fargate "
+                             "host, and "
+                             + ("the runtime timed out reading the image: a fault of that host, which is AWS's. "
+                                if timed_out else "that copy failed on the host's image store. ")
+                             + f"Retry the task ({remedy.start_again(ev)}); if it recurs, open an AWS Support case "
+                               "with the task ARN and the time of the stop.")
+            else:
+                steps.append("No task volume or file system is involved: the runtime was copying the image's own "
+                             "`VOLUME` directories (declared in its Dockerfile) into a fresh volume on the container "
+                             "instance, and "
+                             + ("the runtime timed out reading the image, which points at a slow or overloaded "
+                                "instance: its disk I/O (EBS burst balance, IOPS) or a busy Docker/containerd. "
+                                if timed_out else "that copy failed on the instance's image store. ")
+                             + "Retry the task; if it recurs on the same instance, drain and replace it, and read "
+                               "`sudo journalctl -u docker -u containerd` there.")
             steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
                          "task volume at that path), so nothing is copied at container creation.")
             driver = None
@@ -221,7 +247,9 @@ class VolumeMountFailed(ReasonPattern):
                             else " Install the plugin in the instances' user data so every new instance has it."))
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
-                         "driver or file system is reachable from the task's subnets.")
+                         "driver or file system is reachable from "
+                         + ("the task's subnets." if remedy.network_mode(ev) == "awsvpc" else
+                            "the container instances (bridge/host networking: the instance mounts it)."))
         pv = ev.detail.platform_version or ""
         if remedy.is_fargate(ev) and f.get("file_system") and pv not in ("LATEST",) and not pv.startswith("1.4"):
             steps.append(f"On Fargate, EFS needs platform version 1.4.0 or later (this task ran {pv or 'an unknown version'}).")

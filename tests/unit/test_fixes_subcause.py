@@ -269,14 +269,16 @@ def test_a_secrets_fetch_retried_once_is_a_non_retryable_error_not_a_timeout():
 def test_a_stack_made_service_gets_its_grace_period_in_the_infrastructure_code():
     reason = ("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:"
               "targetgroup/web-tg/0123456789abcdef)")
-    made = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
+    # A log in which the app never said it listens: the evidence of a slow start that the grace period needs.
+    starting = ["Running migrations:"]
+    made = run(starting, stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137),
                group="service:shop-prod-web-Service-aB1cD2eF3gH4")
     assert made.pattern == "health-check-failed"
     grace = next(s for s in made.remediation if "grace period" in s)
     assert grace.index("infrastructure code") < grace.index("update-service")
     assert "security group must admit the load balancer" in _fix(made)
     # Near miss: a hand-named service: the command comes first, the IaC note after it.
-    plain = run(stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137))
+    plain = run(starting, stopCode="ServiceSchedulerInitiated", stoppedReason=reason, containers=_app(137))
     grace = next(s for s in plain.remediation if "grace period" in s)
     assert grace.index("update-service") < grace.index("infrastructure code")
 
@@ -535,9 +537,13 @@ def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice(
     late = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
     assert late.pattern == "container-health-check-failed"
     assert "startPeriod" not in _fix(late) and "docker run" not in _fix(late) and "passed for a while" in _fix(late)
-    # Near miss: a check that failed within the first minute keeps the local check and the start-up advice.
+    # Near miss: a check that failed within the first minute keeps the local check, and the start-up advice when
+    # the log shows start-up work (a log that shows none is no evidence of a slow start).
     early = run(["job done"], stoppedReason=reason, containers=cont, startedAt=_T0, stoppedAt="2024-05-01T10:01:00Z")
-    assert "startPeriod" in _fix(early) and "docker exec health-test" in _fix(early)
+    assert "startPeriod" not in _fix(early) and "docker exec health-test" in _fix(early)
+    loading = run(["Loading model weights"], stoppedReason=reason, containers=cont, startedAt=_T0,
+                  stoppedAt="2024-05-01T10:01:00Z")
+    assert "startPeriod" in _fix(loading) and "Loading model weights" in _fix(loading)
 
 
 def test_a_logged_start_up_longer_than_the_start_period_is_the_first_step():
@@ -576,16 +582,19 @@ def test_a_health_route_that_names_its_exception_is_fixed_at_that_exception():
     got = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0', error])
     assert got.facts.get("cause") == "server-error", got.facts
     assert "register `Shop.Api.IClock`" in got.remediation[0] and "grace period" not in _fix(got)
-    # Near miss: 500s with no named error keep the read-the-log step and the grace period for slow starters.
+    # Near miss: 500s with no named error keep the read-the-log step; the app answered, so no grace period.
     near = _elb(['10.0.1.9 - - "GET /health HTTP/1.1" 500 0'])
-    assert "read the errors logged" in near.remediation[0] and "grace period" in _fix(near)
+    assert "read the errors logged" in near.remediation[0] and "grace period" not in _fix(near)
+    # Near miss: a proxy's 503 while the app behind it is not up yet keeps the grace period for slow starters.
+    proxy = _elb(["Running migrations:", '10.0.1.9 - - "GET /health HTTP/1.1" 503 0'])
+    assert "grace period" in _fix(proxy)
 
 
 def test_checks_that_time_out_after_hours_of_serving_get_no_start_up_advice():
     line = '10.0.1.9 - - "GET /health HTTP/1.1" 200 2'
     late = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T14:00:00Z")
     assert "grace period" not in _fix(late) and "healthCheckGracePeriodSeconds" not in _fix(late)
-    early = _elb([line], startedAt=_T0, stoppedAt="2024-05-01T10:03:00Z")
+    early = _elb(["Running migrations:"], startedAt=_T0, stoppedAt="2024-05-01T10:03:00Z")
     assert "grace period" in _fix(early)
 
 
