@@ -533,11 +533,11 @@ def ran_for(ev: Evidence) -> float | None:
 
 # An error raised by the state of a service the task reaches (its database's migrations, a broker's records, an
 # AWS resource): a laptop run has none of them, so it fails elsewhere, before it gets there.
-_BACKING_ERROR = re.compile(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|redis|"
+_BACKING_ERROR = lazy_re(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mysql|mariadb|mongo(?:db)?|redis|"
                             r"kafka|rabbitmq|amqp|broker|partition \S+ at offset|dynamodb|sqs|s3://|bucket)\b")
 
 
-_EMBEDDED_DB = re.compile(r"(?i)\bsqlite\w*|\bh2\b")
+_EMBEDDED_DB = lazy_re(r"(?i)\bsqlite\w*|\bh2\b")
 
 
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
@@ -1044,7 +1044,7 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
 # Gates: the evidence that makes a conditional step apply. A step that is right only under a condition
 # (a KMS key, an ECR image, a slow start) is shown only when the evidence shows that condition.
 # -------------------------------------------------------------------------------------------------
-_KMS = re.compile(r"\bkms\b|customer[- ]managed key|\bCMK\b|KMSAccessDenied|KMS\.", re.IGNORECASE)
+_KMS = lazy_re(r"\bkms\b|customer[- ]managed key|\bCMK\b|KMSAccessDenied|KMS\.", re.IGNORECASE)
 
 
 def evidence_text(ev: Evidence, m: Any = None) -> str:
@@ -1081,10 +1081,10 @@ def start_endpoints(ev: Evidence) -> list[str]:
 
 
 # A line the app writes when it turns a request away: a host check, a 4xx it names, a rejection.
-_REJECTION = re.compile(r"(?i)\bblocked host\b|\bdisallowedhost\b|\binvalid (?:http_)?host\b|hostname .{0,80}does not match|"
+_REJECTION = lazy_re(r"(?i)\bblocked host\b|\bdisallowedhost\b|\binvalid (?:http_)?host\b|hostname .{0,80}does not match|"
                         r"\bnot (?:allowed|permitted)\b|\breturned 4\d\d\b|\b(?:bad request|forbidden|unauthorized)\b|"
                         r"\brejected\b|\binvalid host header\b")
-_VARIES = re.compile(r"\d+|[0-9a-f]{8,}", re.IGNORECASE)
+_VARIES = lazy_re(r"\d+|[0-9a-f]{8,}", re.IGNORECASE)
 
 
 def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 3) -> tuple[int, str] | None:
@@ -1112,13 +1112,13 @@ def host_rejection(text: str) -> bool:
 
 
 # Words of an app still at its start-up work (a migration, a boot, a wait for a dependency).
-_STARTING = re.compile(r"(?i)\b(?:migrat(?:ing|ions?|e)|applying|starting|initiali[sz]ing|booting|bootstrapping|"
+_STARTING = lazy_re(r"(?i)\b(?:migrat(?:ing|ions?|e)|applying|starting|initiali[sz]ing|booting|bootstrapping|"
                        r"loading|waiting for|warming|compiling|preparing|running migrations|updating|upgrading|"
                        r"installing|in progress|please wait)\b")
 
 
 # "Starting server on http://0.0.0.0:8080": a line that gives the address it serves on says it is up.
-_ANNOUNCES_ADDRESS = re.compile(r"https?://|\b(?:on|at) [\w.\[\]:*-]*:\d{2,5}\b", re.IGNORECASE)
+_ANNOUNCES_ADDRESS = lazy_re(r"https?://|\b(?:on|at) [\w.\[\]:*-]*:\d{2,5}\b", re.IGNORECASE)
 
 
 def still_starting(ev: Evidence, container: str | None) -> int | None:
@@ -1136,13 +1136,13 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
 
 
 # An error or warning the app wrote in words (not a class name): "No valid api key found", "stream closed: 13".
-_SAYS_FAILURE = re.compile(r"(?i)\b(?:invalid|not valid|no valid|denied|forbidden|unauthori[sz]ed|refused|failed|"
+_SAYS_FAILURE = lazy_re(r"(?i)\b(?:invalid|not valid|no valid|denied|forbidden|unauthori[sz]ed|refused|failed|"
                            r"failure|cannot|can't|could not|unable|not found|no such|missing|closed|timed? ?out|"
                            r"unhealthy|expired|rejected|error)\b")
-_NOISE = re.compile(r"(?i)deprecat|warnings\.warn|will no longer|is deprecated")
+_NOISE = lazy_re(r"(?i)deprecat|warnings\.warn|will no longer|is deprecated")
 
 
-_LEVEL_WORD = re.compile(r"(?:^|[\s\[|(<])(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|EMERG|PANIC|WARN|WARNING|"
+_LEVEL_WORD = lazy_re(r"(?:^|[\s\[|(<])(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|EMERG|PANIC|WARN|WARNING|"
                          r"error|fatal|critical|warn|warning)(?:$|[\s\]|):>])")
 
 
@@ -1186,7 +1186,7 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
 
 
 # What a log line puts before its message: timestamps, [level] / [component] / [file:line] brackets, "| ERROR |".
-_LINE_PREFIX = re.compile(r"^(?:\s*(?:\[[^\]]{0,80}\]|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?|"
+_LINE_PREFIX = lazy_re(r"^(?:\s*(?:\[[^\]]{0,80}\]|\d{4}-\d\d-\d\d[T ][\d:.,]+(?:Z|[+-]\d\d:?\d\d)?|"
                           r"(?:ERROR|WARN(?:ING)?|FATAL|CRITICAL|INFO)\b:?|\|)\s*)+")
 
 
