@@ -39,7 +39,7 @@ _LOCAL_REFUSED = lazy_re(r"dial (?:tcp|udp) (127\.\d+\.\d+\.\d+|localhost|\[::1\
 _SIGNAL = lazy_re(
     r"failed to initiali[sz]e logging driver|failed to validate logger args|log group does not exist"
     r"|failed to create cloudwatch log (?:stream|group)|unable to create (?:log stream|firelens)"
-    r"|firelens.{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
+    r"|firelens(?!-[0-9a-f]{6,}\b).{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
     r"|awslogs.{0,40}(?:failed|error)",
     re.IGNORECASE,
 )

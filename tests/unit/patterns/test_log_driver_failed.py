@@ -76,6 +76,19 @@ def test_a_firelens_config_the_task_could_not_fetch_belongs_to_the_log_router():
     assert_finding(finding, ID, {"container": "log_router"})
 
 
+@pytest.mark.parametrize(("line", "pattern"), [
+    # a record the router forwards, tagged `<container>-firelens-<task id>`: the app's error, not FireLens failing
+    ('[0] app-firelens-4f1c2e0d9a8b: [1714557600.0, {"log"=>"ERROR payment declined: card expired"}]', None),
+    # the router's own FireLens error still is
+    ("[error] [firelens] failed to parse the FireLens configuration: unknown key 'Match_Regexx'", ID),
+], ids=["forwarded-record-tag", "routers-own-firelens-error"])
+def test_near_miss_a_firelens_tag_in_a_forwarded_record_is_not_a_firelens_failure(line, pattern):
+    detail = {"containers": [box(1, "app"), box(0, "log_router", image=ROUTER)],
+              "stopCode": "EssentialContainerExited"}
+    m = PATTERN.match(evidence({"log_router": [line], "app": []}, **detail))
+    assert (m is not None) == (pattern == ID), m
+
+
 def test_an_awslogs_failure_in_a_task_with_a_router_stays_with_the_app():
     finding = run([], **failed_to_start(
         "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create "
