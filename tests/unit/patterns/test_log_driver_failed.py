@@ -34,6 +34,11 @@ POSITIVES = [
                  {"cause": "network"}, id="no-route-to-cloudwatch-logs"),
     pytest.param("ResourceInitializationError: failed to validate logger args: : signal: killed", {},
                  id="validate-killed"),
+    pytest.param("CannotCreateContainerError: Error response from daemon: unknown log opt 'gelf-tcp-max-reconnect' "
+                 "for gelf log driver", {"log_driver": "gelf"}, id="docker-rejects-a-log-option"),
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to create task for container: "
+                 "logger: no log driver named 'splunkd' is registered", {"log_driver": "splunkd"},
+                 id="docker-has-no-such-driver"),
 ]
 
 
@@ -114,6 +119,12 @@ def test_nearest_neighbour(reason, expected):
     detail = failed_to_start(reason)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_near_miss_an_apps_own_unknown_log_option_is_not_the_log_driver():
+    """The app's logger rejecting one of its own options names no log driver: the app's error, not Docker's."""
+    logs = ["Error: unknown log option 'json-pretty' for the console logger", "    at parse (/app/src/log.js:14:11)"]
+    assert PATTERN.match(evidence(logs, containers=[box(1, "app")])) is None
 
 
 def test_the_statement_grants_the_action_the_reason_names_as_denied():
