@@ -94,6 +94,21 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
 
 
+def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
+    """The last `n` lines of `container` (and unlabelled lines), newest first. The window is the container's
+    own tail, not the last lines of the task's log: another container's stream read after it (a chatty
+    app next to a sidecar that died in three lines) must not push the culprit's last words out of view."""
+    logs = ev.logs
+    containers = logs.containers
+    out: list[int] = []
+    for i in range(len(logs) - 1, -1, -1):
+        if containers[i] in (container, None):
+            out.append(i)
+            if len(out) >= n:
+                break
+    return out
+
+
 _ILLEGAL = lazy_re(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
 
 
@@ -189,8 +204,7 @@ class AppCrash(Pattern):
         code = exit_code(ev, primary)
         if code in (None, 0) or hc:
             return None
-        indices = [i for i in range(len(logs) - 1, max(-1, len(logs) - 60), -1)
-                   if logs.containers[i] in (primary, None)]
+        indices = _own_tail(ev, primary, 60)
         if code in SIGNAL_EXITS:
             # Killed from outside, unless the process's own last words were an error.
             if ev.stop_code != "EssentialContainerExited":

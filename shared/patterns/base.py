@@ -236,7 +236,33 @@ def find_at_start(ev: Evidence, regex: re.Pattern[str],
 
 
 def container_for_line(ev: Evidence, i: int) -> str | None:
-    return ev.logs.containers[i] or ev.primary
+    """The container whose words line i is: its stream's, or, for a record a log router printed (its stdout
+    output or a FireLens record), the container the record names."""
+    container = ev.logs.containers[i] or ev.primary
+    if container and ev.attribution.sidecars.get(container) == "log-router":
+        return _routed_from(ev, i, container) or container
+    return container
+
+
+# A record a log router forwards, printed by it: Fluent Bit's stdout output `[0] <tag>: [<time>, {"log"=>...}]`
+# (the FireLens tag is `<container>-firelens-<task id>`), or a record's `"container_name": "/ecs-<family>-<rev>-<name>-..."`.
+_ROUTED_TAG = lazy_re(r"^\s*\[\d+\]\s+([\w./-]+):\s+\[\d[\d.]*,\s*\{")
+_ROUTED_NAME = lazy_re(r"[\"']?container_name[\"']?\s*(?:=>|:)\s*[\"']/?([\w./-]+)[\"']")
+
+
+def _routed_from(ev: Evidence, i: int, router: str) -> str | None:
+    """The other container of the task a routed record at line i names (as a whole word of its tag or container
+    name, the longest name when several fit)."""
+    text = ev.logs.texts[i]
+    labels = [m.group(1) for m in (_ROUTED_TAG.search(text), _ROUTED_NAME.search(text)) if m]
+    if not labels:
+        return None
+    names = sorted((c.name for c in ev.detail.containers if c.name and c.name != router), key=len, reverse=True)
+    for label in labels:
+        for name in names:
+            if re.search(rf"(?:^|[./_-]){re.escape(name)}(?:$|[./_-])", label):
+                return name
+    return None
 
 
 def container_for_reason(ev: Evidence, source: str) -> str | None:

@@ -38,6 +38,7 @@ _CAUSES = (
         r"|connection attempt failed|Operation timed out|Timeout was reached|Net::OpenTimeout|execution expired"
         r"|\bopen timeout|connect \([^)]*\): timeout\b|\): timeout$|Connection Error \(Timeout\)"
         r"|Timeout acquiring a connection"
+        r"|\bconnect_(?:read|write) timeout reached"  # Ruby Excon (fog, the AWS SDKs of old): the TCP connect
         r"|took too long to respond|Read timed out", re.IGNORECASE)),
 )
 

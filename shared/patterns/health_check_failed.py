@@ -6,7 +6,8 @@ this becomes the finding's `symptom`. Otherwise the cause is worked out from the
 from the target group and target health: not-listening (bound to 127.0.0.1/localhost),
 wrong-port, path-not-found (404 on the health path), server-error (5xx), timeout (slow answers,
 worker timeouts, Target.Timeout), no-requests-seen (listening, but no health check ever arrived:
-security groups). Facts: target_group, cause, and the two sides of any mismatch.
+security groups). Facts: target_group, cause, the two sides of any mismatch, and container (the
+target group's container, else the one whose own log shows how it answered the checks).
 """
 
 from __future__ import annotations
@@ -171,6 +172,22 @@ class HealthCheckFailedFacts(Facts):
     target_health_reason: str | None = Field(None, description="The target group's health reason (Target.ResponseCodeMismatch ...).")
 
 
+_LOG_SOURCE = lazy_re(r"^logs\[([^\]]+)\]:\d+$")
+
+
+def _answered_by(ev: Evidence, proofs: list[Proof]) -> str | None:
+    """The task container whose own log shows how it answered the health checks (the request line, the listen
+    banner a cause was read from): the one the checks reached, when no target group names the container. ECS
+    stops every container of the task (all exit 143), so the exit codes cannot tell the app behind a proxy
+    sidecar from the sidecar."""
+    names = {c.name for c in ev.detail.containers if c.name}
+    for p in proofs:
+        m = _LOG_SOURCE.match(p.source)
+        if m and m.group(1) in names:
+            return m.group(1)
+    return None
+
+
 class HealthCheckFailed(Pattern):
     id = "health-check-failed"
     explained_by = ("loadBalancer", "portMappings", "healthCheckGracePeriodSeconds")
@@ -223,8 +240,10 @@ class HealthCheckFailed(Pattern):
             cause = "no-requests-seen"
             facts["security_group"] = ev.network.lb_ingress_detail
         facts["cause"] = cause
+        container = tg.container_name if tg and tg.container_name else (_answered_by(ev, proofs) or ev.primary)
+        facts["container"] = container
         return Match(facts={k: v for k, v in facts.items() if v is not None}, proofs=tuple(proofs),
-                     confidence=0.9, stage=Stage.SYMPTOM, container=self._container(ev, tg))
+                     confidence=0.9, stage=Stage.SYMPTOM, container=container)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _target_group(self, ev: Evidence, name: str | None) -> TargetGroupFacts | None:

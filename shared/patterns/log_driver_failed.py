@@ -1,10 +1,12 @@
 """log-driver-failed: the awslogs/FireLens/splunk log driver could not start.
 
 Signals: "failed to initialize logging driver"; "failed to validate logger args"; "The specified
-log group does not exist"; "failed to create Cloudwatch log stream/group"; FireLens errors.
-Facts: log_group (from the text or the task definition), cause (not-found / access-denied /
-network), container. Most specific: a CannotStartContainerError caused by the logging driver is
-log-driver-failed, not container-start-failed.
+log group does not exist"; "failed to create Cloudwatch log stream/group"; FireLens errors; Docker
+rejecting the logConfiguration ("unknown log opt '...' for fluentd log driver", "no log driver named
+'...' is registered"). Facts: log_group (from the text or the task definition), cause (not-found /
+access-denied / network), log_driver (from the task definition, else the text), container. Most
+specific: a CannotStartContainerError caused by the logging driver is log-driver-failed, not
+container-start-failed.
 """
 
 from __future__ import annotations
@@ -39,12 +41,18 @@ _LOCAL_REFUSED = lazy_re(r"dial (?:tcp|udp) (127\.\d+\.\d+\.\d+|localhost|\[::1\
 _SIGNAL = lazy_re(
     r"failed to initiali[sz]e logging driver|failed to validate logger args|log group does not exist"
     r"|failed to create cloudwatch log (?:stream|group)|unable to create (?:log stream|firelens)"
-    r"|firelens.{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
-    r"|awslogs.{0,40}(?:failed|error)",
+    r"|firelens(?!-[0-9a-f]{6,}\b).{0,80}(?:fail|error|unable)|logging driver.{0,60}(?:fail|error|not supported)"
+    r"|awslogs.{0,40}(?:failed|error)"
+    # Docker refusing the log options or the driver itself: "unknown log opt 'fluentd-async-connect' for fluentd log
+    # driver" (an option a Docker release removed), "logger: no log driver named 'splunkd' is registered".
+    r"|(?:unknown|invalid) log opt\b.{0,120}\blog driver|no log driver named",
     re.IGNORECASE,
 )
+# The driver a Docker log-option or registration error names.
+_DRIVER_NAMED = lazy_re(r"\bfor ['\"]?([\w-]+)['\"]? log driver|\blog driver named ['\"]?([\w-]+)", re.IGNORECASE)
 _FIRELENS = lazy_re(r"firelens", re.IGNORECASE)
-_NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs")
+_NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs", "log opt",
+            "log driver named")
 _GROUPS = (
     lazy_re(r"arn:aws[\w-]*:logs:[\w-]*:\d*:log-group:([^:\s,'\"]+)"),
     lazy_re(r"awslogs-group[\s:='\"]+([\w/.#-]{2,})", re.IGNORECASE),
@@ -158,8 +166,11 @@ class LogDriverFailed(ReasonPattern):
         if action:
             facts["action"] = action.group(1)
         cdef = ev.container_definition(container)
+        named = _DRIVER_NAMED.search(text)
         if cdef and cdef.log_driver:
             facts["log_driver"] = cdef.log_driver
+        elif named:
+            facts["log_driver"] = named.group(1) or named.group(2)
         return facts
 
     def explain(self, m: Match, ev: Evidence) -> Explanation:

@@ -3,10 +3,11 @@
 Signals: botocore ConnectTimeoutError / EndpointConnectionError ("Could not connect to the endpoint
 URL"); requests ConnectTimeout "Connection to host timed out"; Node "connect ETIMEDOUT ip:443" /
 undici UND_ERR_CONNECT_TIMEOUT; Go "dial tcp ...: i/o timeout" / "Client.Timeout exceeded";
-Java "connect timed out"; curl "Failed to connect ... Timeout"; "Network is unreachable". A task
-in a private subnet with no NAT gateway and no VPC endpoint sees exactly this. Facts: host, port,
-url. Near misses: timeouts to a database (database-connection-failed); "connection refused"
-(something answered); the link-local metadata endpoints.
+Java "connect timed out"; Ruby Net::OpenTimeout / Excon "connect_write timeout reached"; curl
+"Failed to connect ... Timeout"; "Network is unreachable". A task in a private subnet with no NAT
+gateway and no VPC endpoint sees exactly this. Facts: host, port, url. Near misses: timeouts to a
+database (database-connection-failed); "connection refused" (something answered); the link-local
+metadata endpoints.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from shared.scan import lazy_re
 _HTTP_CLIENT = lazy_re(
     r"site-packages/(?:httpx|httpcore|requests|urllib3|aiohttp|telegram/request|botocore/httpsession)|"
     r"node_modules/(?:axios|node-fetch|got|undici)|node:_http_client|deps/undici/|TypeError: fetch failed|net/http\.|okhttp|java\.net\.http|"
-    r"HttpClient|Faraday::|Net::HTTP", re.IGNORECASE)
+    r"HttpClient|Faraday::|Net::HTTP|Excon::|RestClient::", re.IGNORECASE)
 _NEEDLES = ("timed out", "timeout", "etimedout", "i/o timeout", "deadline exceeded", "endpoint url",
             "execution expired", "opentimeout", "open timeout", "took too long to respond",
             "unreachable", "no route to host", "ehostunreach")
@@ -61,6 +62,7 @@ _READ_TIMEOUT = lazy_re(r"Read timed out|ReadTimeout|read timeout|SocketReadTime
                            r"|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|HeadersTimeoutError|BodyTimeoutError",
                            re.IGNORECASE)
 _CONNECT_TIMEOUT = lazy_re(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect timed out|UND_ERR_CONNECT_TIMEOUT"
+                              r"|connect_(?:read|write) timeout"
                               r"|ETIMEDOUT|i/o timeout|Max retries exceeded.*ConnectTimeout", re.IGNORECASE)
 
 class NetworkEgressBlockedFacts(Facts):

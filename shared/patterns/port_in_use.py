@@ -67,6 +67,29 @@ def _port(texts: list[str]) -> int | None:
     return None
 
 
+# The server saying where it listens: "Uvicorn running on http://0.0.0.0:8080", "Listening on :3000",
+# "Starting <name> on 0.0.0.0:8080", "Server started on port 5000", "Now listening on: http://[::]:80".
+_ANNOUNCED = lazy_re(r"\b(?:listen(?:ing)?|running|serving|started|starting|bound)\b[^\n]{0,80}?\b(?:on|at)\b:?\s+"
+                     r"(?:(?:https?|tcp)://)?(?:(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[\w:]*\]|[a-z][\w.-]*)?:(\d{2,5})"
+                     r"|port\s+(\d{2,5}))(?![.\d:])", re.IGNORECASE)
+
+
+def _announced_port(ev: Evidence, i: int, reach: int = 40) -> int | None:
+    """The port the failing container said it listens on, when the bind error itself names none (uvicorn's bare
+    "[Errno 98] Address already in use"): its own announcements within `reach` lines of the error. Only one
+    port: a container that announces two servers (the app and its metrics) does not say which one collided."""
+    logs = ev.logs
+    who = logs.containers[i]
+    ports = set()
+    for j in range(max(0, i - reach), min(len(logs), i + reach + 1)):
+        if logs.containers[j] != who:
+            continue
+        m = _ANNOUNCED.search(logs.texts[j])
+        if m:
+            ports.add(int(m.group(1) or m.group(2)))
+    return ports.pop() if len(ports) == 1 else None
+
+
 class PortInUseFacts(Facts):
     """The facts of port-in-use."""
 
@@ -97,10 +120,11 @@ class PortInUse(Pattern):
         lo, hi = max(ev.logs.block_start(i), i - 12), min(ev.logs.block_end(i), i + 12)
         near = [texts[i]] + [texts[j] for j in range(max(0, min(lo, i - 3)), min(len(texts), max(hi, i + 3) + 1))
                              if j != i and ev.logs.containers[j] == ev.logs.containers[i]]
-        return self._build(ev, near, container_for_line(ev, i), Stage.APP, (log_proof(ev, i),), i)
+        port = _port(near) or _announced_port(ev, i)
+        return self._build(ev, near, container_for_line(ev, i), Stage.APP, (log_proof(ev, i),), i, port)
 
-    def _build(self, ev, texts, container, stage, proofs, anchor) -> Match:
-        facts = {"port": _port(texts), "container": container}
+    def _build(self, ev, texts, container, stage, proofs, anchor, port: int | None = None) -> Match:
+        facts = {"port": port or _port(texts), "container": container}
         others = [c.name for c in ev.detail.containers if c.name and c.name != container]
         awsvpc = (ev.detail.launch_type or "").upper() == "FARGATE" or bool(
             ev.task_definition and ev.task_definition.network_mode == "awsvpc")

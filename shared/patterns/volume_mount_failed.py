@@ -2,8 +2,10 @@
 
 Signals: "failed to invoke EFS utils commands to set up EFS volumes"; CannotCreateVolumeError;
 "mount.nfs4: Connection timed out"; "access denied by server while mounting"; "bind source path
-does not exist". Facts: file_system (fs-...) or volume, cause (network / access-denied /
-not-found).
+does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context deadline exceeded");
+Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
+/var/lib/ecs/volumes/...: operation not permitted"). Facts: file_system (fs-...) or volume, cause
+(network / access-denied / not-found).
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ _SIGNAL = lazy_re(
     r"EFS utils|set up EFS volumes|CannotCreateVolumeError|mount\.nfs4?:|failed to mount|efs-utils"
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
     r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\."
-    r"|rootfs_linux\.go:\d+: mounting",
+    r"|rootfs_linux\.go:\d+: mounting"
+    # Docker copying the image's files and their ownership into a fresh task volume (ECS's /var/lib/ecs/volumes, a
+    # Docker volume): "failed to copy file info for <volume>: failed to chown <volume>: lchown ...: operation not
+    # permitted" when the volume (an EFS access point's enforced POSIX user) refuses the image's owner.
+    r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/",
     re.IGNORECASE,
 )
 _FS = lazy_re(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
@@ -63,6 +69,10 @@ _CAUSES = (
     Cause("not-found", words("does not exist", "no such file", "no such volume", "not found")),
     Cause("network", words("timed out", "timeout", "connection refused", "no route to host", "network is unreachable",
                            "connection reset")),
+    # Go's wording of a timeout, when it is the mount (or the volume plugin mounting it) that never answered:
+    # "VolumeDriver.Create: context deadline exceeded". Not the runtime reading the image ("failed to get image
+    # reference: context deadline exceeded" while copying an image's VOLUME contents).
+    Cause("network", lazy_re(r"(?:VolumeDriver\.\w+|\bmount(?:ing)?\b)[^\n]{0,120}?deadline exceeded", re.IGNORECASE)),
 )
 
 
@@ -127,8 +137,9 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
-# "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name
-_DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? ")
+# "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
+# socket the daemon called: "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Create"
+_DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? |(?:/|%2F)plugins(?:/|%2F)([\w.-]+?)\.sock\b", re.IGNORECASE)
 
 
 class VolumeMountFailed(ReasonPattern):
@@ -209,7 +220,7 @@ class VolumeMountFailed(ReasonPattern):
             where = ("fileSystemId, accessPointId, rootDirectory" if remedy.is_fargate(ev) or f.get("file_system")
                      else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` ({where}).")
-        driver = next((d.group(1) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        driver = next((d.group(1) or d.group(2) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
         said = " ".join(p.text for p in m.proofs)
         image_copy = not steps and not f.get("file_system") and bool(_IMAGE_VOLUME_COPY.search(said))
         if image_copy:

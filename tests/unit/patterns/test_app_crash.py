@@ -261,3 +261,31 @@ def test_a_go_index_panic_in_main_main_points_at_the_tasks_arguments(frame, args
     if f.pattern != "app-crash":
         pytest.skip(f.pattern)
     assert ("os.Args" in f.remediation[0]) == args, f.remediation[0]
+
+
+_SIDECAR_DIED = {"stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited",
+                 "containers": [{"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "image": "repo/web:3"},
+                                {"name": "collector", "exitCode": 1, "lastStatus": "STOPPED", "image": "repo/agent:2"}]}
+_CHATTER = [f"INFO GET /api/items/{n} 200 12ms" for n in range(150)]
+
+
+def test_a_culprits_few_last_words_count_however_long_the_other_containers_log_read_after_it_is():
+    """The error-then-exit window is the culprit's own tail: 150 ordinary lines of the victim's stream, read
+    after the sidecar's three, do not push its error out of view."""
+    logs = {"collector": ["starting collector v0.9", "Error: failed to load settings: unknown field \"exporterz\"",
+                          "collector run finished with error"], "web": _CHATTER}
+    assert_finding(run(logs, **_SIDECAR_DIED), ID, {"container": "collector", "exit_code": 1})
+
+
+def test_near_miss_an_error_only_in_the_victims_stream_is_not_the_culprits_crash():
+    """Near miss: the culprit's own tail is clean; an error logged by the victim next to it is not its crash."""
+    logs = {"collector": ["starting collector v0.9", "collector stopped"],
+            "web": [*_CHATTER, "ERROR upstream collector unreachable, dropping spans"]}
+    assert PATTERN.match(evidence(logs, **_SIDECAR_DIED)) is None
+
+
+def test_near_miss_an_error_older_than_the_culprits_own_tail_is_not_its_last_words():
+    """Near miss: the window stays 60 of the culprit's own lines: an error followed by 60 ordinary lines of its
+    own was handled, not what it exited on."""
+    logs = {"collector": ["Error: failed to export batch, will retry", *_CHATTER[:60]], "web": []}
+    assert PATTERN.match(evidence(logs, **_SIDECAR_DIED)) is None

@@ -235,3 +235,27 @@ def test_the_port_the_load_balancer_must_reach_comes_from_the_events_network_bin
         pytest.skip(f"cause {got.facts.get('cause')}")
     assert "port 8081" in "\n".join(got.remediation)
     assert "<the port the app listens on>" in "\n".join(plain.remediation)
+
+
+_PROXIED = {**elb_failed(143), "containers": [box(143, "proxy"), box(143, "api")]}
+_API_404 = ['127.0.0.1 - - [01/May/2024:10:00:01 +0000] "GET /status HTTP/1.1" 404 19',
+            '127.0.0.1 - - [01/May/2024:10:00:31 +0000] "GET /status HTTP/1.1" 404 19']
+
+
+def test_the_container_whose_log_shows_the_failing_checks_is_the_culprit():
+    """Every container exits 143 when ECS replaces the task, so the exit codes cannot tell the app behind a proxy
+    sidecar from the sidecar: the container whose own log shows the health path answered 404 is the culprit."""
+    f = run({"api": _API_404, "proxy": []}, **_PROXIED)
+    assert_finding(f, ID, {"cause": "path-not-found", "container": "api"})
+
+
+def test_near_miss_no_request_in_any_log_keeps_the_attributed_container():
+    f = run({"api": ["INFO starting"], "proxy": []}, **_PROXIED)
+    assert f.pattern == ID and f.facts.get("container") == "proxy", f.facts
+
+
+def test_near_miss_a_target_group_that_names_its_container_wins_over_the_logs():
+    ev = _with_target_group(evidence({"api": _API_404, "proxy": []}, **_PROXIED), container_name="proxy",
+                            health_check_path="/status")
+    m = PATTERN.match(ev)
+    assert m is not None and m.container == "proxy" and m.facts["container"] == "proxy"

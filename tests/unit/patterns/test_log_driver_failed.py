@@ -34,6 +34,11 @@ POSITIVES = [
                  {"cause": "network"}, id="no-route-to-cloudwatch-logs"),
     pytest.param("ResourceInitializationError: failed to validate logger args: : signal: killed", {},
                  id="validate-killed"),
+    pytest.param("CannotCreateContainerError: Error response from daemon: unknown log opt 'gelf-tcp-max-reconnect' "
+                 "for gelf log driver", {"log_driver": "gelf"}, id="docker-rejects-a-log-option"),
+    pytest.param("CannotStartContainerError: Error response from daemon: failed to create task for container: "
+                 "logger: no log driver named 'splunkd' is registered", {"log_driver": "splunkd"},
+                 id="docker-has-no-such-driver"),
 ]
 
 
@@ -76,6 +81,19 @@ def test_a_firelens_config_the_task_could_not_fetch_belongs_to_the_log_router():
     assert_finding(finding, ID, {"container": "log_router"})
 
 
+@pytest.mark.parametrize(("line", "pattern"), [
+    # a record the router forwards, tagged `<container>-firelens-<task id>`: the app's error, not FireLens failing
+    ('[0] app-firelens-4f1c2e0d9a8b: [1714557600.0, {"log"=>"ERROR payment declined: card expired"}]', None),
+    # the router's own FireLens error still is
+    ("[error] [firelens] failed to parse the FireLens configuration: unknown key 'Match_Regexx'", ID),
+], ids=["forwarded-record-tag", "routers-own-firelens-error"])
+def test_near_miss_a_firelens_tag_in_a_forwarded_record_is_not_a_firelens_failure(line, pattern):
+    detail = {"containers": [box(1, "app"), box(0, "log_router", image=ROUTER)],
+              "stopCode": "EssentialContainerExited"}
+    m = PATTERN.match(evidence({"log_router": [line], "app": []}, **detail))
+    assert (m is not None) == (pattern == ID), m
+
+
 def test_an_awslogs_failure_in_a_task_with_a_router_stays_with_the_app():
     finding = run([], **failed_to_start(
         "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create "
@@ -101,6 +119,12 @@ def test_nearest_neighbour(reason, expected):
     detail = failed_to_start(reason)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_near_miss_an_apps_own_unknown_log_option_is_not_the_log_driver():
+    """The app's logger rejecting one of its own options names no log driver: the app's error, not Docker's."""
+    logs = ["Error: unknown log option 'json-pretty' for the console logger", "    at parse (/app/src/log.js:14:11)"]
+    assert PATTERN.match(evidence(logs, containers=[box(1, "app")])) is None
 
 
 def test_the_statement_grants_the_action_the_reason_names_as_denied():

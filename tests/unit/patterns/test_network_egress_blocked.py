@@ -55,6 +55,9 @@ POSITIVES = [
                  {}, {"host": "api.sendgrid.com", "port": 443}, id="java-httpclient"),
     pytest.param(["Net::OpenTimeout: Failed to open TCP connection to api.stripe.com:443 (execution expired)"], {},
                  {"host": "api.stripe.com", "port": 443}, id="ruby-net-http"),
+    pytest.param(["Excon::Error::Timeout: connect_read timeout reached",
+                  "/usr/local/bundle/gems/excon-0.79.0/lib/excon/socket.rb:148:in `connect'"], exited(1),
+                 {"cause": "timeout"}, id="ruby-excon-connect-phase-timeout"),
     pytest.param(['operation error S3: GetObject, exceeded maximum number of attempts, 3, https response error '
                   'StatusCode: 0, RequestID: , HostID: , request send failed, Get "https://media-bucket.s3.us-east-1.'
                   'amazonaws.com/in/a.mov": dial tcp 52.217.1.1:443: i/o timeout'], {},
@@ -128,6 +131,12 @@ NEGATIVES = [
                  id="task-metadata-endpoint"),
     pytest.param(['{"level":"warn","msg":"request to https://api.partner.com timed out, retrying"}'], exited(143),
                  "unknown", id="warn-level-retry"),
+    # Excon's read/write timeouts: the connection was made, the far side was slow; not a blocked route
+    pytest.param(["Excon::Error::Timeout: read timeout reached"], exited(1), "app-crash",
+                 id="ruby-excon-read-timeout-after-connect"),
+    # the same wording from something that is not an HTTP client and names no host: a timeout of what?
+    pytest.param(["JobRunner::StepFailed: connect_write timeout reached"], exited(1), "app-crash",
+                 id="excon-wording-without-an-http-client"),
 ]
 
 

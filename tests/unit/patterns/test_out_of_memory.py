@@ -178,3 +178,42 @@ def test_a_jvm_heap_cap_without_a_kill_sizes_the_heap_first(code, heap_first):
     assert f.pattern == "out-of-memory"
     assert ("MaxRAMPercentage" in f.remediation[0]) == heap_first, f.remediation
     assert "(Why: " in f.remediation[0]
+
+
+_ROUTED_TASK = {"stopCode": "EssentialContainerExited",
+                "containers": [{"name": "api", "exitCode": 2, "lastStatus": "STOPPED", "image": "repo/api:4"},
+                               {"name": "log_router", "exitCode": 0, "lastStatus": "STOPPED",
+                                "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"}]}
+
+
+@pytest.mark.parametrize("record", [
+    '[0] api-firelens-4f1c2e0d9a8b4c7d: [1714557600.000000000, {"source"=>"stderr", '
+    '"log"=>"fatal error: runtime: out of memory", "ecs_task_arn"=>"arn:aws:ecs:..."}]',
+    '[0] docker.web: [1714557600.000000000, {"source"=>"stderr", "log"=>"fatal error: runtime: out of memory", '
+    '"container_name"=>"/ecs-orders-12-api-e2b8f6c1a4d3"}]',
+], ids=["fluent-bit-stdout-firelens-tag", "fluent-bit-stdout-container-name"])
+def test_an_oom_seen_only_in_the_log_routers_forwarded_record_is_the_named_containers(record):
+    """The app's stderr reached the logs only through the log router: the record names the app, whose OOM it is."""
+    assert_finding(run({"log_router": ["[info] [engine] started (pid=1)", record], "api": []}, **_ROUTED_TASK),
+                   "out-of-memory", {"container": "api"})
+
+
+@pytest.mark.parametrize(("router_line", "logs_of"), [
+    # the router's own words, not a forwarded record: its own failure
+    ("[error] [output:cloudwatch_logs] out of memory allocating the upload buffer", "log_router"),
+    # a record of a container that is not in this task: nothing to re-attribute it to
+    ('[0] billing-firelens-9a4c2e1f: [1714557600.0, {"log"=>"fatal error: runtime: out of memory"}]', "log_router"),
+], ids=["routers-own-line", "record-of-another-task"])
+def test_near_miss_a_routers_own_line_stays_the_routers(router_line, logs_of):
+    f = run({"log_router": [router_line], "api": []}, **_ROUTED_TASK)
+    assert f.pattern == "out-of-memory" and f.facts.get("container") == logs_of, f.facts
+
+
+def test_near_miss_a_record_tag_in_an_apps_stream_is_not_rerouted():
+    """Only a log router's stream holds forwarded records: the app printing such a line keeps it."""
+    line = '[0] api-firelens-4f1c2e0d: [1714557600.0, {"log"=>"fatal error: runtime: out of memory"}]'
+    detail = {"containers": [{"name": "worker", "exitCode": 2, "lastStatus": "STOPPED", "image": "repo/w:1"},
+                             {"name": "api", "exitCode": 143, "lastStatus": "STOPPED", "image": "repo/api:4"}],
+              "stopCode": "EssentialContainerExited"}
+    f = run({"worker": [line], "api": []}, **detail)
+    assert f.pattern == "out-of-memory" and f.facts.get("container") == "worker", f.facts

@@ -113,3 +113,38 @@ def test_a_sibling_whose_log_shows_it_bound_the_port_is_named_and_nothing_starte
     near = run({"web": ["compiled successfully"], "api": logs["api"]}, containers=containers, launchType="FARGATE")
     assert "started once" not in "\n".join(near.remediation) and "bound port" not in "\n".join(near.remediation)
     assert "image alone" in "\n".join(near.remediation)
+
+
+_BARE_BIND_ERROR = "ERROR:    [Errno 98] Address already in use"
+
+
+@pytest.mark.parametrize(("announcement", "port"), [
+    ("INFO:     Uvicorn running on http://0.0.0.0:5005 (Press CTRL+C to quit)", 5005),
+    ("Now listening on: http://[::]:8081", 8081),
+    ("server started on port 7000", 7000),
+])
+def test_a_bind_error_that_names_no_port_takes_the_port_the_container_announced(announcement, port):
+    """uvicorn's bare "[Errno 98]" names no port: the server's own "running on host:port" line, in the same
+    container's log, does (before or after the error, further than the error's own lines)."""
+    logs = [announcement, *[f"INFO:     step {n}" for n in range(6)], _BARE_BIND_ERROR,
+            *[f"INFO:     shutdown step {n}" for n in range(6)]]
+    assert_finding(run(logs, **exited(1)), ID, {"port": port})
+    assert_finding(run(list(reversed(logs)), **exited(1)), ID, {"port": port})
+
+
+@pytest.mark.parametrize("logs", [
+    # two servers announced (the app and its metrics): which one collided is not said
+    ["Uvicorn running on http://0.0.0.0:8000", "metrics server listening on :9100"],
+    # a clock time or a client connection is not a listen address
+    ["worker started at 10:30:00", "connected to redis at cache:6379"],
+], ids=["two-ports-announced", "time-and-client-address"])
+def test_near_miss_no_single_announced_port_gives_no_port(logs):
+    """(further than the error's own lines, which are read for any address as before)"""
+    f = run([*logs, *[f"INFO:     step {n}" for n in range(6)], _BARE_BIND_ERROR], **exited(1))
+    assert f.pattern == ID and "port" not in f.facts, f.facts
+
+
+def test_near_miss_another_containers_announcement_is_not_the_failing_ones_port():
+    logs = {"web": ["Listening on :3000"], "api": [_BARE_BIND_ERROR]}
+    f = run(logs, containers=[box(1, "api"), box(0, "web")], launchType="FARGATE")
+    assert f.pattern == ID and f.facts.get("container") == "api" and "port" not in f.facts, f.facts

@@ -49,6 +49,14 @@ POSITIVES = [
                  '\\\\\\"/var/lib/docker/overlay/9fe4/merged/etc/nginx/sites-enabled\\\\\\" caused \\\\\\"mkdir '
                  '/var/lib/docker/overlay/9fe4/merged/etc/nginx/sites-enabled: read-only file system\\\\\\"\\""',
                  {"volume": "/opt/conf/web"}, id="runc-bind-mount-escaped-quotes"),
+    pytest.param("CannotCreateContainerError: Error response from daemon: create ecs-orders-4-shared-a1b2c3d4e5f6: "
+                 "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Mount: context "
+                 "deadline exceeded", {"cause": "network"}, id="volume-plugin-mount-never-answered"),
+    pytest.param("CannotCreateContainerError: Error response from daemon: failed to copy file info for "
+                 "/var/lib/docker/volumes/ecs-orders-4-uploads-a1b2c3d4e5f6/_data: failed to chown "
+                 "/var/lib/docker/volumes/ecs-orders-4-uploads-a1b2c3d4e5f6/_data: lchown "
+                 "/var/lib/docker/volumes/ecs-orders-4-uploads-a1b2c3d4e5f6/_data: operation not permitted",
+                 {"cause": "access-denied"}, id="copy-up-into-a-volume-refused-chown"),
 ]
 
 
@@ -70,6 +78,10 @@ NEGATIVES = [
                  "create failed: runc create failed: unable to start container process: exec: \"/entrypoint.sh\": "
                  "stat /entrypoint.sh: no such file or directory: unknown", "container-start-failed",
                  id="missing-entrypoint-file"),
+    # chown refused while unpacking the image's own layers (user namespaces): the image store, not a task volume
+    pytest.param("CannotCreateContainerError: Error response from daemon: failed to chown "
+                 "/var/lib/docker/overlay2/4f1c2e0d9a8b/diff/app: lchown /var/lib/docker/overlay2/4f1c2e0d9a8b/diff/app: "
+                 "operation not permitted", "platform-error", id="chown-in-the-image-store-not-a-volume"),
     pytest.param("CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write "
                  "/var/lib/docker/overlay2/x: no space left on device", "disk-full", id="disk-full-while-pulling"),
 ]
@@ -158,3 +170,11 @@ def test_copying_the_images_volume_contents_is_the_instance_not_a_task_volume_na
     assert "VOLUME" in f.remediation[0] and "volumes[]" not in fix and "subnets" not in fix, fix
     near = run([], **failed_to_start("CannotCreateVolumeError: volume 'pgdata' could not be created", launchType="EC2"))
     assert near.facts.get("volume") == "pgdata" and "volumes[]" in "\n".join(near.remediation)
+
+
+def test_near_miss_a_deadline_reading_the_image_is_no_network_cause():
+    """A Go deadline counts as the network when the mount (or volume plugin) never answered; the runtime timing out
+    on the image while copying its VOLUME contents is the instance, with no network cause."""
+    f = run([], **failed_to_start("CannotCreateVolumeError: unable to copy contents to volume on host: containerd: "
+                                  "failed to get image reference: context deadline exceeded", launchType="EC2"))
+    assert f.pattern == ID and "cause" not in f.facts, f.facts
