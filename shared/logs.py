@@ -21,12 +21,15 @@ import bisect
 import gc
 import heapq
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from functools import partial
 from itertools import accumulate, groupby, repeat
 from operator import add, itemgetter
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, Final, Literal
 
 from shared.scan import NeedleSet
@@ -116,6 +119,78 @@ def _automaton() -> NeedleSet | None:
         _REGISTERED = NeedleSet(_WORDS | _UPFRONT | set(aliases))
         _STALE = False
     return _REGISTERED
+
+
+# -- words a regex needs ----------------------------------------------------------------------------
+_REQUIRED: dict[tuple[str, int], tuple[str, ...] | None] = {}
+_NO_WORD = frozenset(' \t\n\r\f\v="\\&{}')
+_SPLIT_WORDS = re.compile(r'[\s="\\&{}]+').split
+
+
+def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lower-case words one of which every match of `regex` contains, or None when the regex does not
+    say (a word shorter than 3 characters would do, or no literal at all). A word holds no space, '=',
+    quote, backslash, '&' or brace, and is not a number: as such it is in a line's raw text whenever it is
+    in the line's parsed text (a JSON line's message and its ` key=value` fields, a table's cell), so
+    `LogSet.lines_with` finds every line that may match."""
+    key = (regex.pattern, regex.flags)
+    try:
+        return _REQUIRED[key]
+    except KeyError:
+        pass
+    try:
+        found = _required(_sre_parse.parse(regex.pattern, regex.flags))
+    except Exception:  # an unusual construct: no prefilter, every line is read
+        found = None
+    words = tuple(sorted(found)) if found else None
+    _REQUIRED[key] = words
+    return words
+
+
+def _usable(word: str) -> bool:
+    return (len(word) >= 3 and word.isascii() and _NO_WORD.isdisjoint(word)
+            and (any(c.isalpha() and c != "e" for c in word) or word.count(".") >= 2))
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """The words (lower-case) one of which every match of the parsed sequence `items` holds: its longest
+    usable literal run, else the words of one of its parts (a group, an alternation, a repeat of 1+)."""
+    best: frozenset[str] | None = None
+    score = 0
+
+    def offer(words: frozenset[str] | None) -> None:
+        nonlocal best, score
+        if words:
+            s = min(map(len, words))
+            if s > score or (s == score and best is not None and len(words) < len(best)):
+                best, score = words, s
+
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            for token in _SPLIT_WORDS("".join(run).lower()):
+                if _usable(token):
+                    offer(frozenset((token,)))
+            run.clear()
+
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre.SUBPATTERN:
+            offer(_required(av[3]))
+        elif op is _sre.BRANCH:
+            parts = [_required(branch) for branch in av[1]]
+            if all(parts):
+                offer(frozenset().union(*parts))  # type: ignore[arg-type]
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            offer(_required(av[2]))
+        elif op is _sre.ATOMIC_GROUP:
+            offer(_required(av))
+    flush()
+    return best
 
 
 # -- lazy columns ------------------------------------------------------------------------------------
@@ -226,7 +301,7 @@ class _Column(Sequence):
 class LogSet:
     """Log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_exact", "_low", "_names", "_needle_cache",
+    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_exact", "_low", "_names", "_needle_cache", "_plain",
                  "_raw_lines", "_starts", "_store", "_words", "containers", "hints", "stamps", "texts")
 
     def __init__(
@@ -253,6 +328,7 @@ class LogSet:
         self._words: frozenset[str] = frozenset()  # the words `_candidates` was searched for
         self._names: list[str] | None = None
         self._all_loud = False
+        self._plain: bool | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -267,7 +343,7 @@ class LogSet:
         other._low, other._starts = self._index()
         other._candidates, other._words = candidates, self._words
         other._needle_cache, other._block_cache, other._names = self._needle_cache, self._block_cache, self._names
-        other._all_loud = self._all_loud
+        other._all_loud, other._plain = self._all_loud, self._plain
         return other
 
     # -- search ---------------------------------------------------------------------------------
@@ -434,6 +510,44 @@ class LogSet:
         texts = self.texts
         exact = [i for i in self._exact if needle in texts[i].lower()]
         return self._verify(needle, found) + exact if not exact else sorted(set(self._verify(needle, found)) | set(exact))
+
+    def may_match(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None) -> Sequence[int]:
+        """The lines in [start, stop), ascending, where `regex.search(texts[i])` may match: those holding one
+        of the words every match of the regex contains (`required_words`), found in the one search pass;
+        every line of the range when the regex names no such word."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = max(0, start)
+        if start >= stop:
+            return ()
+        words = required_words(regex)
+        if words is None or not self._plain_text():
+            return range(start, stop)
+        hits = self.lines_with(*words)
+        return hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)]
+
+    def search(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
+               keep: Callable[[str | None], bool] | None = None) -> int | None:
+        """The first line i in [start, stop) (whose container `keep` accepts) where `regex.search(texts[i])`
+        matches, or None: `any(regex.search(t) for t in texts[start:stop])` without reading (parsing) the
+        lines `may_match` leaves out."""
+        texts, containers = self.texts, self.containers
+        for i in self.may_match(regex, start, stop):
+            if (keep is None or keep(containers[i])) and regex.search(texts[i]):
+                return i
+        return None
+
+    def _plain_text(self) -> bool:
+        """Every line's text is ASCII and no line was clipped: a word in a line's lower-cased text is then
+        found by `lines_with` exactly as `str.lower()` and `re.IGNORECASE` see it (no Unicode case folding,
+        no "…[N more characters not read]" that the raw line does not hold)."""
+        if self._plain is None:
+            low, starts = self._index()
+            plain = low.isascii() and all(self.texts[i].isascii() for i in self._exact)
+            if plain and self._store is not None and len(low) > LINE_CHARS:
+                plain = max(map(operator.sub, starts[1:], starts[:-1])) <= LINE_CHARS + 1
+            self._plain = plain
+        return self._plain
 
     def contains(self, needle: str) -> bool:
         return bool(self._lines_with(needle))

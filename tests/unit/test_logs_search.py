@@ -1,0 +1,73 @@
+"""LogSet.search / may_match: the lines a regex can match are found from the words it requires, and the
+answer is the one reading every line gives (pasted forms, JSON fields, non-ASCII, clipped lines)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.logs import LINE_CHARS, from_lines, required_words
+from shared.pasted import normalise
+
+ROOT = Path(__file__).resolve().parents[2]
+
+REGEXES = [
+    re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|connected to (?:the )?"
+               r"(?:database|postgres|mysql|redis|mongo))\b"),
+    re.compile(r"(?i)application startup complete|\blistening on\b|\bstarted (?:server|application)\b"),
+    re.compile(r"\"(?:GET|POST) /\S* HTTP/[\d.]+\" 5\d\d\b|Exception in ASGI application"),
+    re.compile(r"_windows\.go|C:\\ProgramData\\Amazon\\ECS"),
+    re.compile(r"(?i)listening on port"),
+    re.compile(r"(?i)timed? ?out"),
+    re.compile(r"Error|Exception"),
+    re.compile(r"st"),  # no word of 3 characters: every line is read
+]
+
+
+def brute(logs, regex, start=0, stop=None):
+    texts = list(logs.texts)
+    stop = len(texts) if stop is None else min(stop, len(texts))
+    return next((i for i in range(max(0, start), stop) if regex.search(texts[i])), None)
+
+
+def test_required_words():
+    assert required_words(REGEXES[0]) == ("alembic", "connected", "flyway", "hikaripool", "liquibase", "migrat")
+    assert required_words(REGEXES[3]) == ("_windows.go", "programdata")
+    assert required_words(REGEXES[-1]) is None
+    assert required_words(re.compile(r"(foo|ba)+ bazz")) == ("bazz",)
+    assert required_words(re.compile(r"a(?:bcd)?e")) is None  # an optional part is not required
+    assert required_words(re.compile(r"port=8080|\d+ ms")) is None  # '=' and numbers are no words
+
+
+NEAR_MISSES = [
+    # A JSON line: the message and its fields read "listening on port=8080", the raw line never does.
+    ['{"level":"info","msg":"listening on","port":8080}', "plain line", '{"msg":"ok","timeout":"30s"}'],
+    # Non-ASCII: the long s is an 's' to re.IGNORECASE, not to str.lower().
+    ["ſtarted application", "Started server at 10:00", "listening on :8080"],
+    # A clipped line ends in "…[N more characters not read]".
+    ["x" * (LINE_CHARS + 10) + " migrated", "2024-05-01T10:00:00.000Z app/web/0123456789abcdef0123456789abcdef "
+     "Connected to the database"] + [f"line {n}" for n in range(120)],
+    ['2024-05-01T10:00:00Z,"a ""quoted"" Exception here"', "\tat x.y(Z.java:1)", "| 10:00:00 | Error: boom |"],
+]
+
+
+@pytest.mark.parametrize("lines", NEAR_MISSES)
+def test_search_matches_brute_force_near_misses(lines):
+    for logs in (normalise(lines), normalise(lines * 60), from_lines(lines * 60)):
+        for regex in REGEXES:
+            for start, stop in ((0, None), (3, 50), (100, 400), (5, 6)):
+                assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (regex.pattern, start)
+
+
+def test_search_matches_brute_force_on_every_case():
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::7]:
+        logs = json.loads(path.read_text()).get("logs") or []
+        if not isinstance(logs, list):
+            continue
+        padded = normalise(logs * (1 + 300 // max(1, len(logs))))
+        for ls in (normalise(logs), padded):
+            for regex in REGEXES:
+                assert ls.search(regex) == brute(ls, regex), (path.name, regex.pattern)
