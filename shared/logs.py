@@ -147,9 +147,12 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     return words
 
 
+_NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
+
+
 def _usable(word: str) -> bool:
     return (len(word) >= 3 and word.isascii() and _NO_WORD.isdisjoint(word)
-            and (any(c.isalpha() and c != "e" for c in word) or word.count(".") >= 2))
+            and (not _NUMBER.issuperset(word) or word.count(".") >= 2))
 
 
 def _required(items: Any) -> frozenset[str] | None:

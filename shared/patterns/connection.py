@@ -114,6 +114,11 @@ class ConnectionFailure:
     user: str | None = None
 
 
+def cause_regex(cause: str) -> re.Pattern[str]:
+    """The regex of one cause (a line whose `failure_cause` is `cause` matches it)."""
+    return next(regex for name, regex in _CAUSES if name == cause)
+
+
 def failure_cause(text: str) -> str | None:
     for cause, regex in _CAUSES:
         if regex.search(text):

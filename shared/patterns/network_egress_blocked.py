@@ -238,14 +238,13 @@ class NetworkEgressBlocked(Pattern):
         )
 
 
-_TIME = re.compile("time", re.IGNORECASE)  # the lines `_timed_out_hosts` reads (its words, found in one pass)
 
 
 def _timed_out_hosts(ev: Evidence) -> list[str]:
     """The distinct outside hosts the logs show timing out (loopback and metadata addresses left out)."""
     hosts: list[str] = []
     texts = ev.logs.texts
-    for i in ev.logs.may_match(_TIME):
+    for i in ev.logs.may_match(connection.cause_regex("timeout")):  # only these lines may read "timeout"
         text = texts[i]
         failure = connection.parse(text, "") if "time" in text.lower() else None
         h = failure.host if failure is not None and failure.cause == "timeout" else None

@@ -11,6 +11,7 @@ import pytest
 
 from shared.logs import LINE_CHARS, from_lines, required_words
 from shared.pasted import normalise
+from shared.patterns.connection import cause_regex
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,7 @@ REGEXES = [
     re.compile(r"(?i)listening on port"),
     re.compile(r"(?i)timed? ?out"),
     re.compile(r"Error|Exception"),
+    cause_regex("timeout"),
     re.compile(r"st"),  # no word of 3 characters: every line is read
 ]
 
@@ -39,12 +41,15 @@ def test_required_words():
     assert required_words(REGEXES[-1]) is None
     assert required_words(re.compile(r"(foo|ba)+ bazz")) == ("bazz",)
     assert required_words(re.compile(r"a(?:bcd)?e")) is None  # an optional part is not required
-    assert required_words(re.compile(r"port=8080|\d+ ms")) is None  # '=' and numbers are no words
+    assert required_words(re.compile(r"port=8080|\d+ ms")) is None  # "=" and numbers are no words
+    assert required_words(re.compile(r"errno 110|\(110\)|1\.5")) is None
+    assert required_words(re.compile(r"errno 110|\(110\)")) == ("(110)", "errno")
 
 
 NEAR_MISSES = [
     # A JSON line: the message and its fields read "listening on port=8080", the raw line never does.
-    ['{"level":"info","msg":"listening on","port":8080}', "plain line", '{"msg":"ok","timeout":"30s"}'],
+    ['{"level":"info","msg":"listening on","port":8080}', "plain line", '{"msg":"ok","timeout":"30s"}',
+     '{"msg":"connect failed","errno":110.0}', '{"msg":"x","n":1.1e2}'],
     # Non-ASCII: the long s is an 's' to re.IGNORECASE, not to str.lower().
     ["ſtarted application", "Started server at 10:00", "listening on :8080"],
     # A clipped line ends in "…[N more characters not read]".
