@@ -145,14 +145,35 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
                 if named is not None:
                     container = container or named
                     rest = tail
-            if rest[:1] != "{" and len(rest) <= LINE_CHARS and " " * 40 not in rest:
-                return [(rest, container, line[:end], None)]
+            if " " * 40 not in rest:
+                if rest[:1] != "{":
+                    if len(rest) <= LINE_CHARS:
+                        return [(rest, container, line[:end], None)]
+                elif rest.rstrip()[-1:] == "}":  # a JSON entry after the prefix, as `_rows` reads it
+                    parsed = _structured(rest, known)
+                    if parsed is not None:
+                        return structured_rows(parsed, container, line[:end])
     # A plain line (no timestamp, prefix, table, JSON, entity, colour or wrap): `_rows` keeps it as it is.
     first = line[:1]
-    if first not in ("{", "@", "[") and not first.isdigit() and "|" not in line[:40] and "\t" not in line \
-            and "\r" not in line and "\x1b" not in line and "&" not in line and len(line) <= LINE_CHARS \
-            and " " * 40 not in line:
-        return [(line, forced, None, None)]
+    if "\t" not in line and "\r" not in line and "\x1b" not in line and "&" not in line and " " * 40 not in line:
+        if first.isdigit():
+            # Starting with a number that is no timestamp (an address, a count): `_rows` reads no prefix.
+            if not (len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":") \
+                    and not (line[4:5] == "/" and line[20:23] == " | ") and len(line) <= LINE_CHARS:
+                return [(line, forced, None, None)]
+        elif "|" not in line[:40]:
+            if first == "{":
+                if line.rstrip()[-1:] == "}":
+                    parsed = _structured(line, known)
+                    if parsed is not None:
+                        return structured_rows(parsed, forced, None)
+            elif first == "[":
+                # "[2024-05-01 10:00:00,123] ...", "[main] ...": a container's prefix only when a known name.
+                m = _BRACKET.match(line) if known else None
+                if (m is None or m.group(1) not in known) and len(line) <= LINE_CHARS:
+                    return [(line, forced, None, None)]
+            elif first != "@" and len(line) <= LINE_CHARS:
+                return [(line, forced, None, None)]
     return _rows(line, known, forced, streams, [])
 
 

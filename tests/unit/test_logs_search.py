@@ -76,3 +76,26 @@ def test_search_matches_brute_force_on_every_case():
         for ls in (normalise(logs), padded):
             for regex in REGEXES:
                 assert ls.search(regex) == brute(ls, regex), (path.name, regex.pattern)
+
+
+LINE_SHAPES = [
+    "plain message", "  indented frame", "10.0.3.4 - - [01/May/2024:10:00:01 +0000] \"GET /health HTTP/1.1\" 200 2",
+    "[2024-05-01 10:00:01,123] INFO worker.tasks: processed", "[web] listening on :8080", "[web]  | x",
+    '{"level":"info","msg":"request completed","status":200}', '{"msg":"a | b"}', "{not json}", '{"no":"message"}',
+    "2024-05-01 10:00:07.456  INFO 1 --- [main] o.s.Boot : Started", "2024/07/07 10:33:32 | stderr | boom",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef {\"msg\":\"up\",\"port\":8080}",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef {\"msg\":\"up\"",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef plain text",
+    "2024-05-01T10:00:00,123 comma,\"quoted\"", "123", "12345678901234567890123", "web_1  | hello",
+    "@timestamp,@message", "@other", "x" * 50 + " " * 40 + "y", "a\tb", "&amp; x", "\x1b[31mred\x1b[0m",
+    "| | 10:00:00 | msg |", "é accent", "1" * (LINE_CHARS + 5), "[" + "x" * (LINE_CHARS + 5),
+]
+
+
+@pytest.mark.parametrize("known", [(), ("web",)])
+@pytest.mark.parametrize("forced", [None, "web"])
+def test_lazy_rows_read_a_line_as_rows_does(known, forced):
+    from shared.pasted import _lazy_rows, _rows
+
+    for line in LINE_SHAPES:
+        assert _lazy_rows(known, {}, line, forced) == _rows(line, known, forced, {}, []), line
