@@ -147,6 +147,7 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     return words
 
 
+_FEW_LINES = 64  # `may_match` reads a range this short line by line: no word is searched for it
 _NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
 
 
@@ -523,11 +524,32 @@ class LogSet:
         start = max(0, start)
         if start >= stop:
             return ()
-        words = required_words(regex)
+        words = required_words(regex) if stop - start > _FEW_LINES else None  # a few lines: read them
         if words is None or not self._plain_text():
             return range(start, stop)
-        hits = self.lines_with(*words)
-        return hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)]
+        mapped = self._needle_map()
+        if mapped is None or not self._words.issuperset(words):
+            for word in words:  # searched with the others from the next log set on
+                if word not in _WORDS:
+                    _learn(word)
+            return range(start, stop)
+        # The lines whose raw text holds a word (not checked against the parsed text: the regex is), in the
+        # range only: a word on many lines of a long log costs no parse outside the range.
+        found: set[int] = set()
+        for word in words:
+            hits = mapped.get(word)
+            if hits is None:
+                continue
+            if isinstance(hits, _Hits):
+                if hits.mapping is None and not hits.extra:
+                    starts = self._index()[1]
+                    offsets = hits.offsets
+                    part = offsets[bisect.bisect_left(offsets, starts[start]) : bisect.bisect_left(offsets, starts[stop])]
+                    found.update(map(partial(bisect.bisect_right, hits.ends), part))
+                    continue
+                hits = mapped[word] = hits.lines()
+            found.update(hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)])
+        return sorted(found)
 
     def search(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
                keep: Callable[[str | None], bool] | None = None) -> int | None:

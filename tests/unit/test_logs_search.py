@@ -99,3 +99,14 @@ def test_lazy_rows_read_a_line_as_rows_does(known, forced):
 
     for line in LINE_SHAPES:
         assert _lazy_rows(known, {}, line, forced) == _rows(line, known, forced, {}, []), line
+
+
+def test_search_in_a_long_log_reads_only_its_range():
+    """A word on thousands of lines (kept as offsets until asked for), a range in the middle."""
+    lines = [f"2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef worker started job {n}"
+             for n in range(5000)] + ['{"msg":"boom","stack":"a\\nb"}', "application started"]
+    regex = re.compile(r"(?i)\bstarted (?:job 4321|application)\b|application started")
+    for _ in range(2):  # the first log set learns the words, the second finds them in its one pass
+        for logs in (normalise(lines), normalise(lines[:5000])):
+            for start, stop in ((0, None), (4000, 4500), (4321, 4322), (100, 4999), (4990, 6000)):
+                assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (start, stop)
