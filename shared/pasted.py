@@ -206,9 +206,18 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
         todo = []
         for i in compress(range(n), map(special.__contains__, firsts)):
             line = raw[i]
-            # A line starting with a digit names a container only by a stream name ('/') or as a CSV row
-            # (','); without either it is unlabelled, as `_line_container` would find.
-            if line[:1] == "[" or "/" in line or "," in line or i in read:
+            # A line starting with a digit names a container only after an ISO timestamp, by a stream name
+            # ('/') or as a CSV row (','); a '[' line only by a known name's "[name]" prefix. Any other is
+            # unlabelled, as `_line_container` would find.
+            if i in read:
+                todo.append(i)
+            elif line[:1] == "[":
+                end = line.find("]")
+                if end != -1 and line[1:end] in known:
+                    todo.append(i)
+                elif plain is None or i < plain:
+                    plain = i
+            elif ("/" in line or "," in line) and line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T ":
                 todo.append(i)
             elif plain is None or i < plain:
                 plain = i
@@ -268,7 +277,13 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
             continue
         nxt = line.find(" ", end + 1)
         head = line[end + 1 : nxt] if nxt != -1 else ""
-        if "/" in head and _STREAM.fullmatch(head):
+        if "/" not in head:
+            continue
+        named = streams.get(head, "")
+        if named == "":
+            s = _STREAM.fullmatch(head)
+            named = streams[head] = s.group(1) if s else None
+        if named is not None:
             widths[end] = widths.get(end, 0) + 1
             heads.setdefault(f" {head.lower()} ", head)
     if not heads or len({h.lower() for h in heads.values()}) != len(heads):

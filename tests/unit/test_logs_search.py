@@ -110,3 +110,19 @@ def test_search_in_a_long_log_reads_only_its_range():
         for logs in (normalise(lines), normalise(lines[:5000])):
             for start, stop in ((0, None), (4000, 4500), (4321, 4322), (100, 4999), (4990, 6000)):
                 assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (start, stop)
+
+
+@pytest.mark.parametrize("known", [(), ("web",), ("web", "sidecar")])
+def test_container_names_are_those_of_the_lines(known):
+    """The distinct containers found in C-level passes are those read line by line (long logs too)."""
+    tail = "2024-05-01T10:00:00.000Z ecs/{c}/0123456789abcdef0123456789abcdef {m}"
+    shapes = [s for s in LINE_SHAPES if "\t" not in s and "\r" not in s] + [
+        "[sidecar] started", "[nope] x", "[web", "10.0.0.1/24 route", "2024-05-01T10:00:00,5 a,b",
+        "1234-56-78T9:", tail.format(c="sidecar", m="hi"), tail.format(c="web", m='{"msg":"x"}')]
+    for lines in (shapes, shapes * 5, [tail.format(c="web", m=n) for n in range(80)] + shapes,
+                  [f"[{n}] plain {n}" for n in range(70)] + ["[sidecar] late"]):
+        logs = normalise(lines, known)
+        store = logs._store
+        each = [store.container(i) for i in range(len(logs))] if store is not None else list(logs.containers)
+        expected = [c for c in dict.fromkeys(each) if c is not None]
+        assert logs.container_names() == expected
