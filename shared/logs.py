@@ -197,6 +197,9 @@ def _required(items: Any) -> frozenset[str] | None:
     return best
 
 
+_NEEDLE_SETS: dict[tuple[str, ...], frozenset[str]] = {}  # a pattern's needles (a tuple it passes each time), as a set
+
+
 # -- lazy columns ------------------------------------------------------------------------------------
 class _Store:
     """The raw lines and, once parsed, their rows. `forced`: the container of every line (a name, or
@@ -382,6 +385,14 @@ class LogSet:
             return self._lines_with(needles[0])
         mapped = self._needle_map()
         words = self._words
+        if mapped is not None:
+            asked = _NEEDLE_SETS.get(needles)
+            if asked is None:
+                if len(_NEEDLE_SETS) >= 4096:
+                    _NEEDLE_SETS.clear()
+                asked = _NEEDLE_SETS[needles] = frozenset(needles)
+            if asked.isdisjoint(mapped) and asked <= words:
+                return []  # every word searched for, found nowhere: one set operation, not one step a word
         found: list[int] | set[int] | None = None
         for needle in needles:
             if mapped is not None and needle not in mapped and needle in words:
@@ -1069,6 +1080,18 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
     context: list[str] = []
     for key, value in obj.items():
         role = _ROLE.get(key)
+        if role is None:  # a field with no role (the most): a fact kept as key=value, as at the end of the loop
+            if isinstance(value, dict):
+                if key in _HTTP_KEYS:
+                    for sub in _HTTP_FIELDS:
+                        inner_value = value.get(sub)
+                        if isinstance(inner_value, str | int) and not isinstance(inner_value, bool) and len(context) < 12:
+                            context.append(f"{key}.{sub}={_short(inner_value)}")
+            elif isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
+                context.append(f"{key}={_short(value)}")
+            continue
+        if role == "skip":
+            continue
         if role == "message" and isinstance(value, str) and value:
             rank = _MESSAGE_KEYS.index(key)
             if rank < message_rank:
