@@ -126,3 +126,23 @@ def test_container_names_are_those_of_the_lines(known):
         each = [store.container(i) for i in range(len(logs))] if store is not None else list(logs.containers)
         expected = [c for c in dict.fromkeys(each) if c is not None]
         assert logs.container_names() == expected
+
+
+def test_endpoint_guards_pass_every_text_their_regex_matches():
+    """connection.endpoint skips a regex whose guard fails: the guard must pass wherever the regex matches."""
+    from shared.patterns.connection import _ENDPOINTS, _endpoint_guards, endpoint
+
+    texts = ['redis.internal/10.0.0.7:6379', "db.example.com:5432: [Errno 111] Connection refused",
+             'connection to server at "db" (10.0.0.1), port 5432 failed', "Host=db;Port=5432", "SERVER=tcp:sql,1433"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
+        logs = json.loads(path.read_text()).get("logs") or []
+        if isinstance(logs, list):
+            texts += [t for t in logs if isinstance(t, str)]
+    checked = 0
+    for regex, guard in zip(_ENDPOINTS, _endpoint_guards(), strict=True):
+        for text in texts:
+            if text.isascii() and regex.search(text):
+                checked += 1
+                assert guard is None or guard(text.lower()), (regex.pattern, text)
+    assert checked > 100
+    assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
