@@ -151,6 +151,15 @@ _FEW_LINES = 64  # `may_match` reads a range this short line by line: no word is
 _NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
 
 
+def may_hold(regex: re.Pattern[str], low: str | None) -> bool:
+    """False only when `regex.search(text)` cannot match: `low` (the text lower-cased, None when it is not
+    ASCII) holds none of the words the regex requires."""
+    if low is None:
+        return True
+    words = required_words(regex)
+    return words is None or any(w in low for w in words)
+
+
 def _usable(word: str) -> bool:
     return (len(word) >= 3 and word.isascii() and _NO_WORD.isdisjoint(word)
             and (not _NUMBER.issuperset(word) or word.count(".") >= 2))
@@ -193,6 +202,8 @@ def _required(items: Any) -> frozenset[str] | None:
             offer(_required(av[2]))
         elif op is _sre.ATOMIC_GROUP:
             offer(_required(av))
+        elif op is _sre.ASSERT:  # a lookahead/lookbehind: what it requires is in the text too
+            offer(_required(av[1]))
     flush()
     return best
 

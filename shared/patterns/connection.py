@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from shared.logs import required_words
+from shared.logs import may_hold, required_words
 from shared.patterns.base import host_port
 from shared.scan import lazy_re
 
@@ -123,8 +123,9 @@ def cause_regex(cause: str) -> re.Pattern[str]:
 
 
 def failure_cause(text: str) -> str | None:
+    low = text.lower() if text.isascii() else None
     for cause, regex in _CAUSES:
-        if regex.search(text):
+        if may_hold(regex, low) and regex.search(text):
             return cause
     if _DB_NOT_FOUND.search(text):
         return "not-found"

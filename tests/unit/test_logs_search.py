@@ -146,3 +146,39 @@ def test_endpoint_guards_pass_every_text_their_regex_matches():
                 assert guard is None or guard(text.lower()), (regex.pattern, text)
     assert checked > 100
     assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
+
+
+def test_may_hold_never_skips_a_row_that_matches():
+    """classify() and failure_cause() skip a regex on a text holding none of its words (lookaheads too)."""
+    import sys
+
+    from shared.logs import may_hold
+    from shared.patterns import registry
+    from shared.patterns.base import Cause
+    from shared.patterns.connection import _CAUSES
+
+    registry()  # every pattern module loaded
+    regexes = [regex for _, regex in _CAUSES]
+    for name, module in list(sys.modules.items()):
+        if name.startswith("shared.patterns"):
+            for value in vars(module).values():
+                if isinstance(value, tuple | list):
+                    regexes += [row.regex for row in value if isinstance(row, Cause)]
+    for pattern in registry():
+        regexes += [row.regex for row in getattr(pattern, "causes", ())]
+    assert len(regexes) > 60
+    texts = ["Error: pull access denied for repo, repository does not exist", "KMS key access DENIED",
+             "no free address", "CannotPullContainerError: i/o timeout"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
+        case = json.loads(path.read_text())
+        logs = case.get("logs") or []
+        texts += [t for t in logs if isinstance(t, str)] if isinstance(logs, list) else []
+        detail = case["event"].get("detail", {})
+        texts += [detail.get("stoppedReason") or ""] + [c.get("reason") or "" for c in detail.get("containers", [])]
+    checked = 0
+    for regex in regexes:
+        for text in texts:
+            if regex.search(text):
+                checked += 1
+                assert may_hold(regex, text.lower() if text.isascii() else None), (regex.pattern, text)
+    assert checked > 500
