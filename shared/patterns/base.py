@@ -16,8 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.evidence.model import NEEDS, Evidence, Need
-from shared.logs import may_hold
-from shared.scan import lazy_re
+from shared.scan import lazy_re, may_hold
 
 Severity = Literal["critical", "warning", "info"]
 # What a finding of the pattern means for the people it reaches: a failure to fix, a stop that was

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from shared.logs import may_hold, required_words
 from shared.patterns.base import host_port
-from shared.scan import lazy_re
+from shared.scan import lazy_re, may_hold, required_words
 
 _CAUSES = (
     ("auth", lazy_re(

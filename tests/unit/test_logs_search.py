@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.logs import LINE_CHARS, from_lines, required_words
+from shared.logs import LINE_CHARS, from_lines
 from shared.pasted import normalise
 from shared.patterns.connection import cause_regex
+from shared.scan import required_words
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,10 +153,10 @@ def test_may_hold_never_skips_a_row_that_matches():
     """classify() and failure_cause() skip a regex on a text holding none of its words (lookaheads too)."""
     import sys
 
-    from shared.logs import may_hold
     from shared.patterns import registry
     from shared.patterns.base import Cause
     from shared.patterns.connection import _CAUSES
+    from shared.scan import may_hold
 
     registry()  # every pattern module loaded
     regexes = [regex for _, regex in _CAUSES]
@@ -182,3 +183,28 @@ def test_may_hold_never_skips_a_row_that_matches():
                 checked += 1
                 assert may_hold(regex, text.lower() if text.isascii() else None), (regex.pattern, text)
     assert checked > 500
+
+
+def test_guarded_lazy_regexes_answer_as_the_compiled_ones():
+    """A case-insensitive lazy_re answers None without searching a text lacking its words: never wrongly."""
+    import gc
+
+    import shared.engine  # noqa: F401  (every pattern and remediation module)
+    from shared.patterns import registry
+    from shared.scan import _LazyRegex
+
+    registry()
+    lazy = [o for o in gc.get_objects()
+            if isinstance(o, _LazyRegex) and ("(?i)" in o.pattern or o._flags & re.IGNORECASE)]
+    assert len(lazy) > 50
+    texts = ["Fluent-Bit stopped", "ſtarted", "KMS DENIED", "Stopped by user", "container instance is being drained"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::3]:
+        case = json.loads(path.read_text())
+        logs = case.get("logs") or []
+        texts += [t for t in logs if isinstance(t, str)] if isinstance(logs, list) else []
+        texts.append(case["event"].get("detail", {}).get("stoppedReason") or "")
+    for regex in lazy:
+        compiled = re.compile(regex.pattern, regex._flags)
+        for text in texts:
+            got, want = regex.search(text), compiled.search(text)
+            assert (got and got.span()) == (want and want.span()), (regex.pattern, text)
