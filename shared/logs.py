@@ -21,6 +21,7 @@ import bisect
 import gc
 import heapq
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
@@ -29,7 +30,7 @@ from itertools import accumulate, groupby, repeat
 from operator import add, itemgetter
 from typing import Any, Final, Literal
 
-from shared.scan import NeedleSet
+from shared.scan import NeedleSet, required_words
 
 # How much of one log line the patterns read. CloudWatch Logs events reach 256 KiB; every pattern
 # regex passes over each line, so a forged or dumped megabyte line would cost seconds. Errors are
@@ -116,6 +117,10 @@ def _automaton() -> NeedleSet | None:
         _REGISTERED = NeedleSet(_WORDS | _UPFRONT | set(aliases))
         _STALE = False
     return _REGISTERED
+
+
+_FEW_LINES = 64  # `may_match` reads a range this short line by line: no word is searched for it
+_NEEDLE_SETS: dict[tuple[str, ...], frozenset[str]] = {}  # a pattern's needles (a tuple it passes each time), as a set
 
 
 # -- lazy columns ------------------------------------------------------------------------------------
@@ -226,7 +231,7 @@ class _Column(Sequence):
 class LogSet:
     """Log lines (oldest first) with their container, timestamp and level hint."""
 
-    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_exact", "_low", "_names", "_needle_cache",
+    __slots__ = ("_all_loud", "_block_cache", "_candidates", "_exact", "_low", "_names", "_needle_cache", "_plain",
                  "_raw_lines", "_starts", "_store", "_words", "containers", "hints", "stamps", "texts")
 
     def __init__(
@@ -253,6 +258,7 @@ class LogSet:
         self._words: frozenset[str] = frozenset()  # the words `_candidates` was searched for
         self._names: list[str] | None = None
         self._all_loud = False
+        self._plain: bool | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -267,7 +273,7 @@ class LogSet:
         other._low, other._starts = self._index()
         other._candidates, other._words = candidates, self._words
         other._needle_cache, other._block_cache, other._names = self._needle_cache, self._block_cache, self._names
-        other._all_loud = self._all_loud
+        other._all_loud, other._plain = self._all_loud, self._plain
         return other
 
     # -- search ---------------------------------------------------------------------------------
@@ -302,6 +308,14 @@ class LogSet:
             return self._lines_with(needles[0])
         mapped = self._needle_map()
         words = self._words
+        if mapped is not None:
+            asked = _NEEDLE_SETS.get(needles)
+            if asked is None:
+                if len(_NEEDLE_SETS) >= 4096:
+                    _NEEDLE_SETS.clear()
+                asked = _NEEDLE_SETS[needles] = frozenset(needles)
+            if asked.isdisjoint(mapped) and asked <= words:
+                return []  # every word searched for, found nowhere: one set operation, not one step a word
         found: list[int] | set[int] | None = None
         for needle in needles:
             if mapped is not None and needle not in mapped and needle in words:
@@ -434,6 +448,65 @@ class LogSet:
         texts = self.texts
         exact = [i for i in self._exact if needle in texts[i].lower()]
         return self._verify(needle, found) + exact if not exact else sorted(set(self._verify(needle, found)) | set(exact))
+
+    def may_match(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None) -> Sequence[int]:
+        """The lines in [start, stop), ascending, where `regex.search(texts[i])` may match: those holding one
+        of the words every match of the regex contains (`required_words`), found in the one search pass;
+        every line of the range when the regex names no such word."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = max(0, start)
+        if start >= stop:
+            return ()
+        words = required_words(regex) if stop - start > _FEW_LINES else None  # a few lines: read them
+        if words is None or not self._plain_text():
+            return range(start, stop)
+        mapped = self._needle_map()
+        if mapped is None or not self._words.issuperset(words):
+            for word in words:  # searched with the others from the next log set on
+                if word not in _WORDS:
+                    _learn(word)
+            return range(start, stop)
+        # The lines whose raw text holds a word (not checked against the parsed text: the regex is), in the
+        # range only: a word on many lines of a long log costs no parse outside the range.
+        found: set[int] = set()
+        for word in words:
+            hits = mapped.get(word)
+            if hits is None:
+                continue
+            if isinstance(hits, _Hits):
+                if hits.mapping is None and not hits.extra:
+                    starts = self._index()[1]
+                    offsets = hits.offsets
+                    part = offsets[bisect.bisect_left(offsets, starts[start]) : bisect.bisect_left(offsets, starts[stop])]
+                    found.update(map(partial(bisect.bisect_right, hits.ends), part))
+                    continue
+                hits = mapped[word] = hits.lines()
+            found.update(hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)])
+        return sorted(found)
+
+    def search(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
+               keep: Callable[[str | None], bool] | None = None) -> int | None:
+        """The first line i in [start, stop) (whose container `keep` accepts) where `regex.search(texts[i])`
+        matches, or None: `any(regex.search(t) for t in texts[start:stop])` without reading (parsing) the
+        lines `may_match` leaves out."""
+        texts, containers = self.texts, self.containers
+        for i in self.may_match(regex, start, stop):
+            if (keep is None or keep(containers[i])) and regex.search(texts[i]):
+                return i
+        return None
+
+    def _plain_text(self) -> bool:
+        """Every line's text is ASCII and no line was clipped: a word in a line's lower-cased text is then
+        found by `lines_with` exactly as `str.lower()` and `re.IGNORECASE` see it (no Unicode case folding,
+        no "…[N more characters not read]" that the raw line does not hold)."""
+        if self._plain is None:
+            low, starts = self._index()
+            plain = low.isascii() and all(self.texts[i].isascii() for i in self._exact)
+            if plain and self._store is not None and len(low) > LINE_CHARS:
+                plain = max(map(operator.sub, starts[1:], starts[:-1])) <= LINE_CHARS + 1
+            self._plain = plain
+        return self._plain
 
     def contains(self, needle: str) -> bool:
         return bool(self._lines_with(needle))
@@ -930,6 +1003,18 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
     context: list[str] = []
     for key, value in obj.items():
         role = _ROLE.get(key)
+        if role is None:  # a field with no role (the most): a fact kept as key=value, as at the end of the loop
+            if isinstance(value, dict):
+                if key in _HTTP_KEYS:
+                    for sub in _HTTP_FIELDS:
+                        inner_value = value.get(sub)
+                        if isinstance(inner_value, str | int) and not isinstance(inner_value, bool) and len(context) < 12:
+                            context.append(f"{key}.{sub}={_short(inner_value)}")
+            elif isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
+                context.append(f"{key}={_short(value)}")
+            continue
+        if role == "skip":
+            continue
         if role == "message" and isinstance(value, str) and value:
             rank = _MESSAGE_KEYS.index(key)
             if rank < message_rank:

@@ -145,14 +145,35 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
                 if named is not None:
                     container = container or named
                     rest = tail
-            if rest[:1] != "{" and len(rest) <= LINE_CHARS and " " * 40 not in rest:
-                return [(rest, container, line[:end], None)]
+            if " " * 40 not in rest:
+                if rest[:1] != "{":
+                    if len(rest) <= LINE_CHARS:
+                        return [(rest, container, line[:end], None)]
+                elif rest.rstrip()[-1:] == "}":  # a JSON entry after the prefix, as `_rows` reads it
+                    parsed = _structured(rest, known)
+                    if parsed is not None:
+                        return structured_rows(parsed, container, line[:end])
     # A plain line (no timestamp, prefix, table, JSON, entity, colour or wrap): `_rows` keeps it as it is.
     first = line[:1]
-    if first not in ("{", "@", "[") and not first.isdigit() and "|" not in line[:40] and "\t" not in line \
-            and "\r" not in line and "\x1b" not in line and "&" not in line and len(line) <= LINE_CHARS \
-            and " " * 40 not in line:
-        return [(line, forced, None, None)]
+    if "\t" not in line and "\r" not in line and "\x1b" not in line and "&" not in line and " " * 40 not in line:
+        if first.isdigit():
+            # Starting with a number that is no timestamp (an address, a count): `_rows` reads no prefix.
+            if not (len(line) > 19 and line[4] == "-" and line[10] in "T " and line[13] == ":") \
+                    and not (line[4:5] == "/" and line[20:23] == " | ") and len(line) <= LINE_CHARS:
+                return [(line, forced, None, None)]
+        elif "|" not in line[:40]:
+            if first == "{":
+                if line.rstrip()[-1:] == "}":
+                    parsed = _structured(line, known)
+                    if parsed is not None:
+                        return structured_rows(parsed, forced, None)
+            elif first == "[":
+                # "[2024-05-01 10:00:00,123] ...", "[main] ...": a container's prefix only when a known name.
+                m = _BRACKET.match(line) if known else None
+                if (m is None or m.group(1) not in known) and len(line) <= LINE_CHARS:
+                    return [(line, forced, None, None)]
+            elif first != "@" and len(line) <= LINE_CHARS:
+                return [(line, forced, None, None)]
     return _rows(line, known, forced, streams, [])
 
 
@@ -185,9 +206,18 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
         todo = []
         for i in compress(range(n), map(special.__contains__, firsts)):
             line = raw[i]
-            # A line starting with a digit names a container only by a stream name ('/') or as a CSV row
-            # (','); without either it is unlabelled, as `_line_container` would find.
-            if line[:1] == "[" or "/" in line or "," in line or i in read:
+            # A line starting with a digit names a container only after an ISO timestamp, by a stream name
+            # ('/') or as a CSV row (','); a '[' line only by a known name's "[name]" prefix. Any other is
+            # unlabelled, as `_line_container` would find.
+            if i in read:
+                todo.append(i)
+            elif line[:1] == "[":
+                end = line.find("]")
+                if end != -1 and line[1:end] in known:
+                    todo.append(i)
+                elif plain is None or i < plain:
+                    plain = i
+            elif ("/" in line or "," in line) and line[13:14] == ":" and line[4:5] == "-" and line[10:11] in "T ":
                 todo.append(i)
             elif plain is None or i < plain:
                 plain = i
@@ -247,7 +277,13 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
             continue
         nxt = line.find(" ", end + 1)
         head = line[end + 1 : nxt] if nxt != -1 else ""
-        if "/" in head and _STREAM.fullmatch(head):
+        if "/" not in head:
+            continue
+        named = streams.get(head, "")
+        if named == "":
+            s = _STREAM.fullmatch(head)
+            named = streams[head] = s.group(1) if s else None
+        if named is not None:
             widths[end] = widths.get(end, 0) + 1
             heads.setdefault(f" {head.lower()} ", head)
     if not heads or len({h.lower() for h in heads.values()}) != len(heads):

@@ -166,10 +166,12 @@ def is_windows(ev: Evidence) -> bool:
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
+_WINDOWS_AGENT = re.compile(r"_windows\.go|C:\\ProgramData\\Amazon\\ECS")
+
+
 def windows_instance(ev: Evidence) -> bool:
     """A Windows task or container instance: is_windows, or the agent's own lines name its Windows code."""
-    return is_windows(ev) or any("_windows.go" in t or "C:\\ProgramData\\Amazon\\ECS" in t
-                                 for t in ev.logs.texts[:400]) or "_windows.go" in ev.reason_text
+    return is_windows(ev) or ev.logs.search(_WINDOWS_AGENT, 0, 400) is not None or "_windows.go" in ev.reason_text
 
 
 def agent_log(ev: Evidence) -> str:
@@ -540,6 +542,23 @@ _BACKING_ERROR = lazy_re(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mys
 _EMBEDDED_DB = lazy_re(r"(?i)\bsqlite\w*|\bh2\b")
 
 
+def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
+    """Where the last `count` lines `keep` accepts (all lines when None) begin."""
+    n = len(logs)
+    if n <= count:
+        return 0
+    if keep is None:
+        return n - count
+    containers = logs.containers
+    seen = 0
+    for i in range(n - 1, -1, -1):
+        if keep(containers[i]):
+            seen += 1
+            if seen == count:
+                return i
+    return 0
+
+
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
                         serving: bool = False, error: str | None = None, before: int | None = None) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
@@ -562,8 +581,10 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
         repo = repo.rsplit(":", 1)[0]
     if repo and _TASK_BOUND_IMAGE.search(repo):
         return f"{img} reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
-    texts = [t for c, t in zip(ev.logs.containers, ev.logs.texts, strict=False) if not name or c in (name, None)]
-    if any(_TASK_BOUND_LOG.search(t) for t in texts[-400:]):
+    # The container's (and unlabelled) last 400 lines.
+    keep = (lambda c: c in (name, None)) if name else None
+    start = _last_lines_start(ev.logs, keep, 400)
+    if ev.logs.search(_TASK_BOUND_LOG, start, keep=keep) is not None:
         return "it reads the ECS task metadata endpoint or mesh configuration, which a laptop does not have"
     if error is not None:
         # A crash: a local run reproduces it only if it does not depend on a service the task reached first.
@@ -579,7 +600,7 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
         backing = sorted(n for n in names if _BACKING_NAME.search(n))
         if backing:
             return f"the app needs the services its {', '.join(backing[:3])} point{'s' if len(backing) == 1 else ''} to"
-        if any(_BACKING_LOG.search(t) for t in texts[-400:]):
+        if ev.logs.search(_BACKING_LOG, start, keep=keep) is not None:
             return "the app reaches its database before it serves, which a laptop does not have"
     return None
 
@@ -615,7 +636,9 @@ def unpaste(text: str) -> str:
 def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] | None:
     """The first log line of `container` (any, when None) naming an error with its message, as (index, the
     error from its class or `panic:` on); a console or table paste is read without its extra columns."""
-    for i, (c, t) in enumerate(zip(ev.logs.containers, ev.logs.texts, strict=False)):
+    containers, texts = ev.logs.containers, ev.logs.texts
+    for i in ev.logs.may_match(_NAMED_ERROR):  # unpaste() keeps a part of the line: its words are the line's
+        c, t = containers[i], texts[i]
         if container and c not in (container, None):
             continue
         if garbled(t):

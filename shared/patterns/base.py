@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.evidence.model import NEEDS, Evidence, Need
-from shared.scan import lazy_re
+from shared.scan import lazy_re, may_hold
 
 Severity = Literal["critical", "warning", "info"]
 # What a finding of the pattern means for the people it reaches: a failure to fix, a stop that was
@@ -416,7 +416,10 @@ def words(*needles: str) -> re.Pattern[str]:
 
 def classify(text: str, table: Sequence[Cause], ev: Evidence) -> dict[str, Any]:
     """The facts the first matching row of `table` gives for `text` ({} when no row matches)."""
+    low = text.lower() if text.isascii() else None
     for row in table:
+        if not may_hold(row.regex, low):
+            continue  # a row it cannot match (some rows' lookaheads try every position of a long text)
         m = row.regex.search(text)
         if m:
             facts: dict[str, Any] = {"cause": row.name} if row.name else {}

@@ -7,10 +7,12 @@ it is (refused / timeout / auth / dns / unreachable) and which endpoint it was a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from shared.patterns.base import host_port
-from shared.scan import lazy_re
+from shared.scan import lazy_re, may_hold, required_words
 
 _CAUSES = (
     ("auth", lazy_re(
@@ -115,9 +117,15 @@ class ConnectionFailure:
     user: str | None = None
 
 
+def cause_regex(cause: str) -> re.Pattern[str]:
+    """The regex of one cause (a line whose `failure_cause` is `cause` matches it)."""
+    return next(regex for name, regex in _CAUSES if name == cause)
+
+
 def failure_cause(text: str) -> str | None:
+    low = text.lower() if text.isascii() else None
     for cause, regex in _CAUSES:
-        if regex.search(text):
+        if may_hold(regex, low) and regex.search(text):
             return cause
     if _DB_NOT_FOUND.search(text):
         return "not-found"
@@ -134,6 +142,30 @@ def parse(line: str, context: str) -> ConnectionFailure | None:
     return ConnectionFailure(cause=cause, host=host, port=port, url=url, user=user.group(1) if user else None)
 
 
+_GUARDS: list[Callable[[str], bool] | None] = []
+_ADDRESS_AFTER_NAME = re.compile(r"/\d{1,3}(?:\.\d{1,3}){3}:\d")  # what every match of the host-before-address regex holds
+
+
+def _holds_any(words: tuple[str, ...], low: str) -> bool:
+    return any(w in low for w in words)
+
+
+def _endpoint_guards() -> list[Callable[[str], bool] | None]:
+    """For each of _ENDPOINTS, a cheap test of the lower-cased (ASCII) text that every text it matches
+    passes: one of the words it requires (`required_words`), or None (always run it). Its slow regexes
+    try every position of a long context ('[\\w.-]+:' before ': [Errno', a host name before '/1.2.3.4:')."""
+    if not _GUARDS:
+        for regex in _ENDPOINTS:
+            words = required_words(regex)
+            if regex.pattern.endswith(r")/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)"):
+                _GUARDS.append(lambda low: _ADDRESS_AFTER_NAME.search(low) is not None)
+            elif words is None:
+                _GUARDS.append(None)
+            else:
+                _GUARDS.append(partial(_holds_any, words))
+    return _GUARDS
+
+
 def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str | None]:
     """(host, port, url) named by the line, else by its context. A host name is preferred to an
     address when both are given (drivers often print the resolved IP next to the name)."""
@@ -141,7 +173,10 @@ def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str 
         if not source:
             continue
         found: list[tuple[str | None, int | None, str | None]] = []
-        for regex in _ENDPOINTS:
+        low = source.lower() if source.isascii() else None
+        for regex, guard in zip(_ENDPOINTS, _endpoint_guards(), strict=True):
+            if low is not None and guard is not None and not guard(low):
+                continue  # the text lacks what every match holds (a word, or the '/a.b.c.d:' after a host name)
             for m in regex.finditer(source):
                 gd = m.groupdict()
                 host = (gd.get("host") or "").strip("[]'\"`") or None

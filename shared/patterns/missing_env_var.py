@@ -157,10 +157,9 @@ def _while_serving(ev: Evidence, anchor: int | None) -> bool:
     request (a 5xx answer, a request-handler exception) surrounds it. Then it does not fail at start-up."""
     if anchor is None:
         return False
-    texts = ev.logs.texts
-    ready = any(_READY.search(t) for t in texts[max(0, anchor - 200):anchor])
-    request = any(_REQUEST.search(t) for t in texts[max(0, anchor - 40):anchor + 5])
-    return ready and request
+    logs = ev.logs
+    return (logs.search(_READY, max(0, anchor - 200), anchor) is not None
+            and logs.search(_REQUEST, max(0, anchor - 40), anchor + 5) is not None)
 
 
 class MissingEnvVarFacts(Facts):

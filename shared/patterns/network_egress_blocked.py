@@ -243,10 +243,14 @@ class NetworkEgressBlocked(Pattern):
         )
 
 
+
+
 def _timed_out_hosts(ev: Evidence) -> list[str]:
     """The distinct outside hosts the logs show timing out (loopback and metadata addresses left out)."""
     hosts: list[str] = []
-    for text in ev.logs.texts:
+    texts = ev.logs.texts
+    for i in ev.logs.may_match(connection.cause_regex("timeout")):  # only these lines may read "timeout"
+        text = texts[i]
         failure = connection.parse(text, "") if "time" in text.lower() else None
         h = failure.host if failure is not None and failure.cause == "timeout" else None
         if h and not h.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")) and h not in hosts:

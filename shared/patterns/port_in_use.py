@@ -231,7 +231,9 @@ def _holder(ev: Evidence, others: Sequence[str], port: object, container: str | 
     if not others or not str(port or "").isdigit():
         return None
     on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
-    for text, who in zip(ev.logs.texts, ev.logs.containers, strict=False):
+    texts, containers = ev.logs.texts, ev.logs.containers
+    for i in ev.logs.may_match(_BOUND_WORDS):
+        text, who = texts[i], containers[i]
         if who and who in others and who != container and on_port.search(text) and _BOUND_WORDS.search(text):
             return who, text
     return None

@@ -1,0 +1,210 @@
+"""LogSet.search / may_match: the lines a regex can match are found from the words it requires, and the
+answer is the one reading every line gives (pasted forms, JSON fields, non-ASCII, clipped lines)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.logs import LINE_CHARS, from_lines
+from shared.pasted import normalise
+from shared.patterns.connection import cause_regex
+from shared.scan import required_words
+
+ROOT = Path(__file__).resolve().parents[2]
+
+REGEXES = [
+    re.compile(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:ing|ion|ions|ed)|connected to (?:the )?"
+               r"(?:database|postgres|mysql|redis|mongo))\b"),
+    re.compile(r"(?i)application startup complete|\blistening on\b|\bstarted (?:server|application)\b"),
+    re.compile(r"\"(?:GET|POST) /\S* HTTP/[\d.]+\" 5\d\d\b|Exception in ASGI application"),
+    re.compile(r"_windows\.go|C:\\ProgramData\\Amazon\\ECS"),
+    re.compile(r"(?i)listening on port"),
+    re.compile(r"(?i)timed? ?out"),
+    re.compile(r"Error|Exception"),
+    cause_regex("timeout"),
+    re.compile(r"st"),  # no word of 3 characters: every line is read
+]
+
+
+def brute(logs, regex, start=0, stop=None):
+    texts = list(logs.texts)
+    stop = len(texts) if stop is None else min(stop, len(texts))
+    return next((i for i in range(max(0, start), stop) if regex.search(texts[i])), None)
+
+
+def test_required_words():
+    assert required_words(REGEXES[0]) == ("alembic", "connected", "flyway", "hikaripool", "liquibase", "migrat")
+    assert required_words(REGEXES[3]) == ("_windows.go", "programdata")
+    assert required_words(REGEXES[-1]) is None
+    assert required_words(re.compile(r"(foo|ba)+ bazz")) == ("bazz",)
+    assert required_words(re.compile(r"a(?:bcd)?e")) is None  # an optional part is not required
+    assert required_words(re.compile(r"port=8080|\d+ ms")) is None  # "=" and numbers are no words
+    assert required_words(re.compile(r"errno 110|\(110\)|1\.5")) is None
+    assert required_words(re.compile(r"errno 110|\(110\)")) == ("(110)", "errno")
+
+
+NEAR_MISSES = [
+    # A JSON line: the message and its fields read "listening on port=8080", the raw line never does.
+    ['{"level":"info","msg":"listening on","port":8080}', "plain line", '{"msg":"ok","timeout":"30s"}',
+     '{"msg":"connect failed","errno":110.0}', '{"msg":"x","n":1.1e2}'],
+    # Non-ASCII: the long s is an 's' to re.IGNORECASE, not to str.lower().
+    ["ſtarted application", "Started server at 10:00", "listening on :8080"],
+    # A clipped line ends in "…[N more characters not read]".
+    ["x" * (LINE_CHARS + 10) + " migrated", "2024-05-01T10:00:00.000Z app/web/0123456789abcdef0123456789abcdef "
+     "Connected to the database"] + [f"line {n}" for n in range(120)],
+    ['2024-05-01T10:00:00Z,"a ""quoted"" Exception here"', "\tat x.y(Z.java:1)", "| 10:00:00 | Error: boom |"],
+]
+
+
+@pytest.mark.parametrize("lines", NEAR_MISSES)
+def test_search_matches_brute_force_near_misses(lines):
+    for logs in (normalise(lines), normalise(lines * 60), from_lines(lines * 60)):
+        for regex in REGEXES:
+            for start, stop in ((0, None), (3, 50), (100, 400), (5, 6)):
+                assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (regex.pattern, start)
+
+
+def test_search_matches_brute_force_on_every_case():
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::7]:
+        logs = json.loads(path.read_text()).get("logs") or []
+        if not isinstance(logs, list):
+            continue
+        padded = normalise(logs * (1 + 300 // max(1, len(logs))))
+        for ls in (normalise(logs), padded):
+            for regex in REGEXES:
+                assert ls.search(regex) == brute(ls, regex), (path.name, regex.pattern)
+
+
+LINE_SHAPES = [
+    "plain message", "  indented frame", "10.0.3.4 - - [01/May/2024:10:00:01 +0000] \"GET /health HTTP/1.1\" 200 2",
+    "[2024-05-01 10:00:01,123] INFO worker.tasks: processed", "[web] listening on :8080", "[web]  | x",
+    '{"level":"info","msg":"request completed","status":200}', '{"msg":"a | b"}', "{not json}", '{"no":"message"}',
+    "2024-05-01 10:00:07.456  INFO 1 --- [main] o.s.Boot : Started", "2024/07/07 10:33:32 | stderr | boom",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef {\"msg\":\"up\",\"port\":8080}",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef {\"msg\":\"up\"",
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef plain text",
+    "2024-05-01T10:00:00,123 comma,\"quoted\"", "123", "12345678901234567890123", "web_1  | hello",
+    "@timestamp,@message", "@other", "x" * 50 + " " * 40 + "y", "a\tb", "&amp; x", "\x1b[31mred\x1b[0m",
+    "| | 10:00:00 | msg |", "é accent", "1" * (LINE_CHARS + 5), "[" + "x" * (LINE_CHARS + 5),
+]
+
+
+@pytest.mark.parametrize("known", [(), ("web",)])
+@pytest.mark.parametrize("forced", [None, "web"])
+def test_lazy_rows_read_a_line_as_rows_does(known, forced):
+    from shared.pasted import _lazy_rows, _rows
+
+    for line in LINE_SHAPES:
+        assert _lazy_rows(known, {}, line, forced) == _rows(line, known, forced, {}, []), line
+
+
+def test_search_in_a_long_log_reads_only_its_range():
+    """A word on thousands of lines (kept as offsets until asked for), a range in the middle."""
+    lines = [f"2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef worker started job {n}"
+             for n in range(5000)] + ['{"msg":"boom","stack":"a\\nb"}', "application started"]
+    regex = re.compile(r"(?i)\bstarted (?:job 4321|application)\b|application started")
+    for _ in range(2):  # the first log set learns the words, the second finds them in its one pass
+        for logs in (normalise(lines), normalise(lines[:5000])):
+            for start, stop in ((0, None), (4000, 4500), (4321, 4322), (100, 4999), (4990, 6000)):
+                assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (start, stop)
+
+
+@pytest.mark.parametrize("known", [(), ("web",), ("web", "sidecar")])
+def test_container_names_are_those_of_the_lines(known):
+    """The distinct containers found in C-level passes are those read line by line (long logs too)."""
+    tail = "2024-05-01T10:00:00.000Z ecs/{c}/0123456789abcdef0123456789abcdef {m}"
+    shapes = [s for s in LINE_SHAPES if "\t" not in s and "\r" not in s] + [
+        "[sidecar] started", "[nope] x", "[web", "10.0.0.1/24 route", "2024-05-01T10:00:00,5 a,b",
+        "1234-56-78T9:", tail.format(c="sidecar", m="hi"), tail.format(c="web", m='{"msg":"x"}')]
+    for lines in (shapes, shapes * 5, [tail.format(c="web", m=n) for n in range(80)] + shapes,
+                  [f"[{n}] plain {n}" for n in range(70)] + ["[sidecar] late"]):
+        logs = normalise(lines, known)
+        store = logs._store
+        each = [store.container(i) for i in range(len(logs))] if store is not None else list(logs.containers)
+        expected = [c for c in dict.fromkeys(each) if c is not None]
+        assert logs.container_names() == expected
+
+
+def test_endpoint_guards_pass_every_text_their_regex_matches():
+    """connection.endpoint skips a regex whose guard fails: the guard must pass wherever the regex matches."""
+    from shared.patterns.connection import _ENDPOINTS, _endpoint_guards, endpoint
+
+    texts = ['redis.internal/10.0.0.7:6379', "db.example.com:5432: [Errno 111] Connection refused",
+             'connection to server at "db" (10.0.0.1), port 5432 failed', "Host=db;Port=5432", "SERVER=tcp:sql,1433"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
+        logs = json.loads(path.read_text()).get("logs") or []
+        if isinstance(logs, list):
+            texts += [t for t in logs if isinstance(t, str)]
+    checked = 0
+    for regex, guard in zip(_ENDPOINTS, _endpoint_guards(), strict=True):
+        for text in texts:
+            if text.isascii() and regex.search(text):
+                checked += 1
+                assert guard is None or guard(text.lower()), (regex.pattern, text)
+    assert checked > 100
+    assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
+
+
+def test_may_hold_never_skips_a_row_that_matches():
+    """classify() and failure_cause() skip a regex on a text holding none of its words (lookaheads too)."""
+    import sys
+
+    from shared.patterns import registry
+    from shared.patterns.base import Cause
+    from shared.patterns.connection import _CAUSES
+    from shared.scan import may_hold
+
+    registry()  # every pattern module loaded
+    regexes = [regex for _, regex in _CAUSES]
+    for name, module in list(sys.modules.items()):
+        if name.startswith("shared.patterns"):
+            for value in vars(module).values():
+                if isinstance(value, tuple | list):
+                    regexes += [row.regex for row in value if isinstance(row, Cause)]
+    for pattern in registry():
+        regexes += [row.regex for row in getattr(pattern, "causes", ())]
+    assert len(regexes) > 60
+    texts = ["Error: pull access denied for repo, repository does not exist", "KMS key access DENIED",
+             "no free address", "CannotPullContainerError: i/o timeout"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
+        case = json.loads(path.read_text())
+        logs = case.get("logs") or []
+        texts += [t for t in logs if isinstance(t, str)] if isinstance(logs, list) else []
+        detail = case["event"].get("detail", {})
+        texts += [detail.get("stoppedReason") or ""] + [c.get("reason") or "" for c in detail.get("containers", [])]
+    checked = 0
+    for regex in regexes:
+        for text in texts:
+            if regex.search(text):
+                checked += 1
+                assert may_hold(regex, text.lower() if text.isascii() else None), (regex.pattern, text)
+    assert checked > 500
+
+
+def test_guarded_lazy_regexes_answer_as_the_compiled_ones():
+    """A case-insensitive lazy_re answers None without searching a text lacking its words: never wrongly."""
+    import gc
+
+    import shared.engine  # noqa: F401  (every pattern and remediation module)
+    from shared.patterns import registry
+    from shared.scan import _LazyRegex
+
+    registry()
+    lazy = [o for o in gc.get_objects()
+            if isinstance(o, _LazyRegex) and ("(?i)" in o.pattern or o._flags & re.IGNORECASE)]
+    assert len(lazy) > 50
+    texts = ["Fluent-Bit stopped", "ſtarted", "KMS DENIED", "Stopped by user", "container instance is being drained"]
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::3]:
+        case = json.loads(path.read_text())
+        logs = case.get("logs") or []
+        texts += [t for t in logs if isinstance(t, str)] if isinstance(logs, list) else []
+        texts.append(case["event"].get("detail", {}).get("stoppedReason") or "")
+    for regex in lazy:
+        compiled = re.compile(regex.pattern, regex._flags)
+        for text in texts:
+            got, want = regex.search(text), compiled.search(text)
+            assert (got and got.span()) == (want and want.span()), (regex.pattern, text)
