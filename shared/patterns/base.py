@@ -295,7 +295,7 @@ _ENGINE_WORDS = (
     ("client_pg", "postgres"), ("pg_database", "postgres"), ("clickhouse", "clickhouse"), ("ch.connection", "clickhouse"),
     ("mariadb", "mysql"), ("mysql", "mysql"), ("pymysql", "mysql"), ("mysqli", "mysql"),
     ("sqlserver", "mssql"), ("sql server", "mssql"), ("mssql", "mssql"), ("tedious", "mssql"),
-    ("pyodbc", "mssql"), ("oracle", "oracle"), ("ora-", "oracle"),
+    ("pyodbc", "mssql"), ("oracle", "oracle"), ("ora-", "oracle"),  # ora-: an ORA-nnnnn code (see _word_in)
     ("mongo", "mongodb"), ("docdb", "mongodb"),
     ("redis", "redis"), ("ioredis", "redis"), ("elasticache", "redis"), ("valkey", "redis"),
     ("memcache", "memcached"), ("cassandra", "cassandra"), ("keyspaces", "cassandra"),
@@ -335,16 +335,27 @@ def engine_of(text: str, host: str | None = None, port: int | None = None) -> st
     if port in DB_PORTS and port not in (9200,):
         return DB_PORTS[port]
     for word, engine in _ENGINE_WORDS:
-        if word in low:
+        if _word_in(word, low):
             return engine
     if host:
         h = host.lower()
         for word, engine in _ENGINE_WORDS:
-            if word in h:
+            if _word_in(word, h):
                 return engine
     if port in DB_PORTS:
         return DB_PORTS[port]
     return None
+
+
+_ORA_CODE = lazy_re(r"(?<![a-z0-9])ora-\d{5}\b")
+
+
+def _word_in(word: str, low: str) -> bool:
+    """`word` in the lower-cased text; "ora-" only as Oracle's error code (ORA-12541), not inside a name such as
+    aurora-cluster."""
+    if word == "ora-":
+        return "ora-" in low and _ORA_CODE.search(low) is not None
+    return word in low
 
 
 def looks_like_database(text: str, host: str | None, port: int | None) -> bool:

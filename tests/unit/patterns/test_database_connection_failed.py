@@ -310,3 +310,13 @@ def test_a_database_at_a_public_address_outside_aws_gets_no_security_group_or_pe
                attachments=[])
     nfix = "\n".join(near.remediation)
     assert "database security group must admit TCP 49155 from the container instances' security group" in nfix
+
+
+def test_an_aurora_host_name_is_not_read_as_an_oracle_error_code():
+    """"ora-" names Oracle only as its error code (ORA-12541); inside a name such as aurora-cluster it does not."""
+    from shared.patterns.base import engine_of
+
+    assert engine_of("connect ETIMEDOUT", host="orders.aurora-cluster.internal") == "mysql"
+    assert engine_of("ORA-12541: TNS:no listener") == "oracle"
+    assert engine_of("java.sql.SQLException: ORA-01017: invalid username/password; logon denied") == "oracle"
+    assert engine_of("could not reach flora-api:8080") is None
