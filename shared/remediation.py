@@ -243,11 +243,13 @@ def service_events(ev: Evidence) -> str | None:
 
 def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
     """Roll the service onto the new task definition revision (its family: the latest ACTIVE revision),
-    or, for a task no service runs, run the new revision once."""
+    or, for a task no service runs, run the new revision once. A service always gets a new deployment:
+    `--task-definition` naming the revision it already runs (no new revision was registered, or the fix
+    was an image pushed again under the same tag, such as :latest) starts none, and the fix never ships."""
     svc = service(ev)
     fam = family(ev) or needs_a_value("the task definition family")
     if svc:
-        target = f"--task-definition {q(fam)}" if new_revision else "--force-new-deployment"
+        target = f"--task-definition {q(fam)} --force-new-deployment" if new_revision else "--force-new-deployment"
         return f"aws ecs update-service --cluster {q(cluster(ev))} --service {q(svc)} {target}"
     return run_task(ev, revision=fam)
 
@@ -322,9 +324,7 @@ def schedule_roll_out(ev: Evidence) -> str:
 def roll_out_any(ev: Evidence) -> str:
     """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
     tag pushed again): a service gets the family's latest revision AND a new deployment."""
-    if service(ev):
-        return code(deploy(ev) + " --force-new-deployment")
-    return roll_out(ev)
+    return roll_out(ev)  # deploy() already forces a new deployment of a service
 
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:

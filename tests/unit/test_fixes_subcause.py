@@ -101,7 +101,8 @@ def test_keys_from_the_environment_make_the_user_the_caller_and_the_new_revision
             "operation: Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied."]
     got = run(logs, containers=_app(1))
     assert "access keys" in got.summary and "task role does not allow" not in got.summary
-    assert "--task-definition" in got.remediation[-1] and "--force-new-deployment" not in got.remediation[-1]
+    # The new revision is rolled out with a new deployment (a family that names the running revision starts none).
+    assert "--task-definition orders-api --force-new-deployment" in got.remediation[-1]
     # Near miss: no sign of environment keys: the task role is the caller and a restart is enough.
     plain = run(logs[1:], containers=_app(1))
     assert "access keys" not in plain.summary and "restart" in plain.remediation[-1]
@@ -798,3 +799,14 @@ def test_an_ecr_image_pinned_by_digest_is_looked_up_by_its_digest():
         {"name": "app", "lastStatus": "STOPPED", "image": f"{repo}:1.4.2", "reason": tagged}])
     cmd = next(c for c in steps.commands(near.remediation[0]) if c.startswith("aws ecr describe-images"))
     assert "--repository-name orders/api --image-ids imageTag=1.4.2" in cmd and "lifecycle" not in near.remediation[0]
+
+
+def test_every_roll_out_of_a_fix_starts_a_new_deployment_and_a_one_off_task_gets_no_service_roll_out():
+    # A rebuilt image pushed under the same tag: `--task-definition <family>` alone starts no deployment.
+    logs = ["Error: Cannot find module 'express'", "Require stack:", "- /app/server.js"]
+    got = run(logs, containers=_app(1))
+    rolls = [s for s in got.remediation if "update-service" in s and "--task-definition" in s]
+    assert rolls and all("--force-new-deployment" in s for s in rolls)
+    # Near miss: a task started by run-task has no service to roll out: it is run again.
+    lone = run(logs, containers=_app(1), group="family:orders-api", startedBy="ecs-cli")
+    assert "update-service" not in _fix(lone) and "run-task" in _fix(lone)
