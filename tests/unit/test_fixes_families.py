@@ -1,0 +1,71 @@
+"""Error families: a logged error whose wording names a well-known condition gets a step 1 that says what to
+change; each family has a near miss that keeps the generic step. And the local reproduction whitelist."""
+
+from __future__ import annotations
+
+from shared import remediation as remedy
+from tests.unit.helpers import run
+
+
+def _app(exit_code: int, image: str = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2") -> list[dict]:
+    return [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED", "image": image}]
+
+
+def test_a_privileged_port_bound_as_non_root_moves_the_port():
+    got = remedy.error_family("Error: listen EACCES: permission denied 0.0.0.0:443")
+    assert got and "port 443" in got and "1024" in got
+    # Near miss: a denied bind on a port above 1024 is not the privileged-port family.
+    assert remedy.error_family("Error: listen EACCES: permission denied 0.0.0.0:8443") is None
+
+
+def test_a_configuration_key_reported_missing_is_set():
+    spring = remedy.error_family("Failed to configure a DataSource: 'url' attribute is not specified")
+    assert spring and "SPRING_DATASOURCE_URL" in spring
+    rails = remedy.error_family("ArgumentError: Missing `secret_key_base` for 'production' environment")
+    assert rails and "SECRET_KEY_BASE" in rails
+    other = remedy.error_family("config error: 'api_token' setting is not set")
+    assert other and "`api_token`" in other
+    # Near miss: a configuration error that names no key.
+    assert remedy.error_family("config error: could not start") is None
+
+
+def test_an_unknown_component_means_the_image_version_and_config_disagree():
+    got = remedy.error_family('error decoding exporters: unknown type: "fancyexporter"', "otel/collector:latest")
+    assert got and "pin the image" in got and "floats" in got
+    # Near miss: an unknown HOST is a network problem, not a version mismatch.
+    assert remedy.error_family("java.net.UnknownHostException: unknown host db.internal") is None
+
+
+def test_a_path_owned_by_another_user_and_a_missing_path():
+    owned = remedy.error_family('open /data/db/lock: permission denied')
+    assert owned and "`/data/db/lock`" in owned and "posixUser" in owned
+    gone = remedy.error_family("Error: ENOENT: no such file or directory, open '/app/config/settings.json'")
+    assert gone and "`/app/config/settings.json`" in gone and "COPY" in gone
+    # Near miss: no path named.
+    assert remedy.error_family("Error: ENOENT: no such file or directory") is None
+
+
+def test_step_one_of_a_crash_names_the_family_action_with_its_evidence():
+    got = run(["Can't start server: listen tcp :80: bind: permission denied"], containers=_app(1))
+    assert got.pattern == "app-crash"
+    assert "port 80" in got.remediation[0] and "(Why:" in got.remediation[0]
+    # Near miss: a crash whose wording is in no family keeps the generic step.
+    plain = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                 "RuntimeError: boom"], containers=_app(1))
+    assert plain.remediation[0].startswith("Fix the error")
+
+
+def test_a_local_reproduction_only_for_failures_intrinsic_to_the_image():
+    # Near miss first: a missing key with nothing outside the image reproduces locally.
+    own = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "KeyError: 'region'"], containers=_app(1))
+    assert "docker run" in "\n".join(own.remediation)
+    # A path refused on a mounted volume depends on the volume: no local run.
+    vol = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "PermissionError: [Errno 1] Operation not permitted: '/mnt/efs/data'"], containers=_app(1))
+    assert vol.pattern == "app-crash" and "docker run" not in "\n".join(vol.remediation)
+    # A crash in the app's own words after the log shows it using a mounted volume: no local run.
+    net = run(["loading state from /mnt/shared/state",
+               "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "RuntimeError: upstream gave up"], containers=_app(1))
+    assert net.pattern == "app-crash" and "docker run" not in "\n".join(net.remediation)
