@@ -163,6 +163,8 @@ class PortInUse(Pattern):
                        "balancer at it"
                        if f.get("shares_network_with") else "")
                     + ".")
+        if mode != "awsvpc" and not remedy.is_fargate(ev) and _ALLOCATED.search(remedy.evidence_text(ev, m)):
+            return _host_port_steps(m, ev, p)
         holder = _holder(ev, f.get("shares_network_with") or (), port, f.get("container"))
         if holder:
             # Another container's own log shows it bound the port: the holder is known, nothing started twice.
@@ -205,6 +207,30 @@ class PortInUse(Pattern):
                      "process in the same network namespace."),
             remediation=steps,
         )
+
+
+_ALLOCATED = re.compile(r"port is already allocated", re.IGNORECASE)
+
+
+def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
+    """Docker's own refusal "port is already allocated" in bridge/host mode: the INSTANCE's host port is held
+    (another task or process on the instance), never a second server inside the container."""
+    container = m.facts.get("container") or "the container"
+    query = "taskDefinition.containerDefinitions[].[name, portMappings[].[containerPort, hostPort]]"
+    check = f" (on the instance: `sudo ss -ltnp 'sport = :{p}'`)" if p.isdigit() else ""
+    steps = [f"Docker could not publish host port {p} on the container instance: a static `hostPort` {p} in the "
+             f"port mapping is already held there by another task or process{check}. Use dynamic host ports "
+             f"(`\"hostPort\": 0`, the load balancer registers each task's port) so tasks on one instance never "
+             f"collide, or keep the static port and run one such task per instance (placement constraint "
+             f"`distinctInstance`).{remedy.cite(m)}",
+             f"See the host ports {remedy.family_revision(ev) or 'the task definition'} maps: "
+             f"`{remedy.describe_task_definition(ev, query)}`."]
+    return Explanation(
+        title=f"Host port {p} already allocated on the instance",
+        summary=(f"{container} could not start because Docker could not bind host port {p} on the container "
+                 "instance: another task or process there already holds it."),
+        remediation=steps,
+    )
 
 
 _BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",

@@ -810,3 +810,25 @@ def test_every_roll_out_of_a_fix_starts_a_new_deployment_and_a_one_off_task_gets
     # Near miss: a task started by run-task has no service to roll out: it is run again.
     lone = run(logs, containers=_app(1), group="family:orders-api", startedBy="ecs-cli")
     assert "update-service" not in _fix(lone) and "run-task" in _fix(lone)
+
+
+def test_fargate_nofile_at_its_default_looks_for_the_leak_first_and_raises_above_it():
+    line = "socket(2) failed, got error: Too many open files"
+    got = run([line], containers=_app(134))
+    assert got.pattern == "too-many-open-files"
+    assert got.remediation[0].startswith("Find what holds") and "(Why:" in got.remediation[0]
+    assert '"softLimit": 65535' not in _fix(got) and "262144" in _fix(got)
+    # Near miss: on EC2 the Docker default is low, so raising to 65535 is the first step.
+    ec2 = run([line], containers=_app(134), launchType="EC2")
+    assert ec2.remediation[0].startswith("Raise") and '"softLimit": 65535' in ec2.remediation[0]
+
+
+def test_docker_port_already_allocated_outside_awsvpc_is_the_instance_host_port():
+    reason = "CannotStartContainerError: Bind for 0.0.0.0:8080 failed: port is already allocated"
+    got = run(containers=_app(0, reason=reason), launchType="EC2", attachments=[])
+    assert got.pattern == "port-in-use"
+    assert "hostPort" in got.remediation[0] and "(Why:" in got.remediation[0]
+    assert "same container" not in _fix(got) and "docker run" not in _fix(got)
+    # Near miss: an app's own EADDRINUSE on Fargate is a second server in the task's shared namespace.
+    app = run(["Error: listen EADDRINUSE: address already in use :::8080"], containers=_app(1))
+    assert app.pattern == "port-in-use" and "host port" not in app.remediation[0].lower()
