@@ -189,14 +189,17 @@ class VolumeMountFailed(ReasonPattern):
         said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
         # An EFS mount that failed on the network, with or without the file system's id in the message: the id
         # is read from the task definition when the message does not give it, so the command runs as pasted.
-        efs = f.get("file_system") or ("efs" in said.lower() and not f.get("volume"))
+        # amazon-ecs-volume-plugin is the ECS agent's own plugin that mounts EFS volumes on EC2 instances: its
+        # failure is the NFS path (mount target, port 2049, DNS), not a third-party plugin to install.
+        ecs_plugin = "amazon-ecs-volume-plugin" in said.lower()
+        efs = f.get("file_system") or ecs_plugin or ("efs" in said.lower() and not f.get("volume"))
         if cause in ("network", None) and efs:
             fs = f.get("file_system")
             read = "" if fs else (remedy.read_into("fs", remedy.describe_task_definition(
                 ev, "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")) + "\n")
             targets = "aws efs describe-mount-targets --file-system-id " + (fs or '"$fs"')
             listing = f"`{targets}`" if fs else f"```\n{read}{targets}\n```"
-            timed = re.search(r"(?i)timed? ?out", said)
+            timed = re.search(r"(?i)timed? ?out|deadline exceeded", said)
             sg = f"the mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}"
             steps.append((f"The NFS mount timed out, which is what a security group that drops it gives: make sure "
                           f"{sg}, and that the file system has a mount target in every subnet/AZ the task uses: "

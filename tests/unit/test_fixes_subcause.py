@@ -832,3 +832,28 @@ def test_docker_port_already_allocated_outside_awsvpc_is_the_instance_host_port(
     # Near miss: an app's own EADDRINUSE on Fargate is a second server in the task's shared namespace.
     app = run(["Error: listen EADDRINUSE: address already in use :::8080"], containers=_app(1))
     assert app.pattern == "port-in-use" and "host port" not in app.remediation[0].lower()
+
+
+def test_the_ecs_volume_plugin_timing_out_is_the_nfs_path_not_a_plugin_to_install():
+    reason = ("CannotCreateContainerError: Error response from daemon: create ecs-app-1-data-9f8e: Post "
+              "\"http://%2Frun%2Fdocker%2Fplugins%2F{plugin}.sock/VolumeDriver.Create\": context deadline exceeded")
+    got = run(containers=_app(0, reason=reason.format(plugin="amazon-ecs-volume-plugin")), launchType="EC2")
+    assert got.pattern == "volume-mount-failed"
+    assert "2049" in got.remediation[0] and "docker plugin ls" not in _fix(got)
+    # Near miss: a third-party plugin (REX-Ray) on the instance is checked as a plugin.
+    other = run(containers=_app(0, reason=reason.format(plugin="rexray")), launchType="EC2")
+    assert other.pattern == "volume-mount-failed" and "docker plugin ls" in _fix(other)
+
+
+def test_a_log_option_docker_rejects_is_the_task_definitions_log_configuration_not_awslogs():
+    reason = ("CannotCreateContainerError: Error response from daemon: unknown log opt 'fluentd-async-connect' "
+              "for fluentd log driver")
+    got = run(stopCode="TaskFailedToStart", containers=_app(0, reason=reason), launchType="EC2")
+    assert got.pattern == "log-driver-failed"
+    assert "fluentd-async-connect" in got.remediation[0] and "logConfiguration" in got.remediation[0]
+    assert "create-log-group" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: a missing awslogs group keeps the create-the-group advice.
+    gone = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0, reason=(
+        "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+        "create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.")))
+    assert gone.pattern == "log-driver-failed" and "create-log-group" in _fix(gone)
