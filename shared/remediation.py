@@ -687,7 +687,18 @@ def _config_key_action(key: str, text: str) -> str:
             "app reads it from) in the task definition or the image's configuration")
 
 
-def error_family(text: str, image_ref: str | None = None) -> str | None:
+# A path under these is the HOST's (mounted in from the instance), not something an image build adds.
+_HOST_PATH = lazy_re(r"^/(?:proc|sys|rootfs|dev|host)(?:/|$)|^/var/(?:run|lib)/(?:docker|containerd)")
+
+
+def _path_of(m: re.Match[str], text: str) -> str | None:
+    """The path a family regex caught, unless it is a source location (`/src/x.rs:683`), not a file the app opened."""
+    group = "p1" if m.group("p1") else "p2"
+    path = m.group(group)
+    return None if re.match(r":\d", text[m.end(group):]) else path
+
+
+def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
     a path owned by another user, a path that is missing), as a clause; None for any other error."""
@@ -709,16 +720,22 @@ def error_family(text: str, image_ref: str | None = None) -> str | None:
                 "the version the configuration was written for"
                 + (f" (`{image_ref}` floats to each new release)" if floating else "")
                 + ", or update the configuration to this version's names (its changelog lists the removals)")
+    if not paths:
+        return None
     owned = _NOT_OWNED.search(text)
-    if owned:
-        path = owned.group("p1") or owned.group("p2")
+    path = _path_of(owned, text) if owned else None
+    if path:
         return (f"the container's user may not use `{path}`: if a volume provides it (an EFS access point, a bind "
                 "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
                 "or a chown of the directory on the file system); if it is in the image, chown it to that user in "
                 "the Dockerfile (`COPY --chown`, `RUN chown`) or run as its owner (the task definition's `user`)")
     missing = _NO_PATH.search(text)
-    if missing:
-        path = missing.group("p1") or missing.group("p2")
+    path = _path_of(missing, text) if missing else None
+    if path and _HOST_PATH.search(path):
+        return (f"`{path}` is a path of the HOST that the configuration expects mounted in from the instance: "
+                "Fargate gives a task no host paths, so use the configuration meant for this launch type; on EC2, "
+                "add a host volume (`sourcePath`) and a mountPoint at that path")
+    if path:
         return (f"`{path}` is not there when the container starts: if it belongs in the image, add it (a COPY in "
                 "the Dockerfile; check the build context, WORKDIR and .dockerignore); if a volume provides it, check "
                 "the task definition's mountPoints put that volume at this path")
@@ -735,7 +752,8 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     for j in order:
         if container and logs.containers[j] not in (container, None):
             continue
-        action = error_family(logs.texts[j], image(ev, name))
+        # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
+        action = error_family(logs.texts[j], image(ev, name), paths=j == index)
         if action:
             return j, action
     return None

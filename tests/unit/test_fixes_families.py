@@ -69,3 +69,10 @@ def test_a_local_reproduction_only_for_failures_intrinsic_to_the_image():
                "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
                "RuntimeError: upstream gave up"], containers=_app(1))
     assert net.pattern == "app-crash" and "docker run" not in "\n".join(net.remediation)
+
+
+def test_a_source_location_or_a_host_path_is_not_a_file_to_add_to_the_image():
+    # Near miss: the path is a source location in a panic message, not a file the app opened.
+    assert remedy.error_family("failed to spawn thread: Operation not permitted', /rustc/abc/library/std/src/thread/mod.rs:683:29") is None
+    host = remedy.error_family("failed to initialize NodeCapacity: lstat /rootfs/proc: no such file or directory")
+    assert host and "HOST" in host and "COPY" not in host
