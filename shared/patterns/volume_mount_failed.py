@@ -137,6 +137,8 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
+# The runtime refusing an image that declares VOLUME: "unsupported: Dockerfile contains VOLUME instruction".
+_VOLUME_INSTRUCTION = lazy_re(r"contains VOLUME instruction|VOLUME instruction[^\n]{0,40}not supported", re.IGNORECASE)
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
 # socket the daemon called: "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Create"
 _DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? |(?:/|%2F)plugins(?:/|%2F)([\w.-]+?)\.sock\b", re.IGNORECASE)
@@ -249,6 +251,19 @@ class VolumeMountFailed(ReasonPattern):
             steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
                          "task volume at that path), so nothing is copied at container creation.")
             driver = None
+        if not steps and _VOLUME_INSTRUCTION.search(said):
+            # The platform refuses images that declare VOLUME (Windows containers on Fargate): no task volume is
+            # involved, whatever name the message seems to give.
+            image = remedy.image(ev, f.get("container") or ev.primary)
+            steps.append("The image declares a `VOLUME` in its Dockerfile (or inherits one from its base image), "
+                         + ("which Windows containers on Fargate do not support" if remedy.is_windows(ev) else
+                            "which this platform refuses")
+                         + ": remove the `VOLUME` lines (a base image's too: rebuild FROM one without them), or "
+                         "run the task on EC2 instances; list what the image declares with "
+                         + (f"`docker inspect --format '{{{{json .Config.Volumes}}}}' {remedy.q(image)}`" if image
+                            else "`docker inspect --format '{{json .Config.Volumes}}' IMAGE`")
+                         + f". Then push the new image and roll it out: {remedy.roll_out(ev)}.")
+            driver = None
         if driver and not steps:
             # A Docker volume plugin on the container instance: the host, not the task's network.
             steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
@@ -270,6 +285,7 @@ class VolumeMountFailed(ReasonPattern):
         steps[0] += remedy.cite(m)
         return Explanation(
             title=("Could not copy the image's VOLUME contents on the container instance" if image_copy else
+                   "The image declares a VOLUME, which this platform refuses" if _VOLUME_INSTRUCTION.search(said) else
                    f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else "")),
             summary=(f"ECS could not create or mount {name} for the task, so the container never started"
                      + (f": {cause.replace('-', ' ')}." if cause else ".")),

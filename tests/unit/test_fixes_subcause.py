@@ -857,3 +857,15 @@ def test_a_log_option_docker_rejects_is_the_task_definitions_log_configuration_n
         "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
         "create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.")))
     assert gone.pattern == "log-driver-failed" and "create-log-group" in _fix(gone)
+
+
+def test_an_image_volume_the_platform_refuses_is_the_dockerfile_not_a_task_volume():
+    reason = "CannotCreateVolumeError: unsupported: Dockerfile contains VOLUME instruction"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, reason=reason))
+    assert got.pattern == "volume-mount-failed"
+    assert "VOLUME" in got.remediation[0] and "Config.Volumes" in got.remediation[0]
+    assert "mountPoints" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: a task volume that failed to be created keeps the volumes[]/mountPoints check.
+    other = "CannotCreateVolumeError: failed to create volume data: invalid driver option"
+    near = run(stopCode="TaskFailedToStart", stoppedReason=other, containers=_app(0, reason=other))
+    assert near.pattern == "volume-mount-failed" and "VOLUME" not in near.remediation[0]
