@@ -510,6 +510,9 @@ _BACKING_LOG = lazy_re(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:i
                           r"connected to (?:the )?(?:database|postgres|mysql|redis|mongo))\b")
 # A start-up failure happens within minutes of the start; past this the task ran and then failed.
 RAN_A_WHILE_S = 600
+# A FireLens log router, when the task definition (its firelensConfiguration) was not read: its usual names and images.
+_LOG_ROUTER_NAME = lazy_re(r"(?i)^(?:log[_-]?router|firelens\w*)$")
+_LOG_ROUTER_IMAGE = lazy_re(r"(?i)fluent-?bit|fluentd|firelens")
 _PROXY_IMAGE = lazy_re(r"(?i)(?:^|/)[\w.-]*\b(?:nginx|envoy|haproxy|traefik|caddy|httpd)\b[\w.-]*$")
 
 
@@ -572,9 +575,9 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     names = set(cdef.env_names | cdef.secret_names) if cdef else set()
     if any(n.startswith(("APPMESH_", "ECS_SERVICE_CONNECT")) for n in names):
         return "it needs the task's App Mesh / Service Connect configuration"
-    if cdef and cdef.firelens:
-        return "ECS generates this log router's FireLens configuration inside the task, which a laptop run does not have"
     img = image(ev, name) or ""
+    if (cdef and cdef.firelens) or _LOG_ROUTER_NAME.search(name or "") or _LOG_ROUTER_IMAGE.search(img):
+        return "ECS generates this log router's FireLens configuration inside the task, which a laptop run does not have"
     repo = img.split("@", 1)[0]
     if ":" in repo.rsplit("/", 1)[-1]:
         repo = repo.rsplit(":", 1)[0]
@@ -664,6 +667,10 @@ _MISSING_KEY = lazy_re(r"""(?i)['"`]?(?P<k1>[A-Za-z_][\w.-]{1,60})['"`]? (?:attr
 _UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors?|extensions?|components?|plugins?|"
                         r"fields?|keys?|directives?|configuration keys?)\b|\bhas invalid keys?\b|\binvalid keys?:|"
                         r"\bhas been removed\b|\bno longer supported\b|\bfield \S+ not found in type\b")
+# A program refusing the configuration file it reads at start-up, without naming what is wrong in it.
+_BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
+                           r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
+                           r"could not (?:load|parse) (?:the )?config(?:uration)? file")
 _PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
@@ -720,6 +727,11 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the version the configuration was written for"
                 + (f" (`{image_ref}` floats to each new release)" if floating else "")
                 + ", or update the configuration to this version's names (its changelog lists the removals)")
+    if _BAD_CONFIG_FILE.search(text):
+        return ("the configuration file it reads at start-up is invalid or includes files that are missing: check "
+                "that the file, and every file it includes (parsers, @INCLUDE, a custom FireLens `config-file-value`), "
+                "is in the image at the path the command or task definition names, and validate it with the "
+                "program's own check (Fluent Bit's `--dry-run` option, `nginx -t`, Envoy's `--mode validate`)")
     if not paths:
         return None
     owned = _NOT_OWNED.search(text)

@@ -194,11 +194,17 @@ class PortInUse(Pattern):
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
         steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
                         f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
+        if not siblings and mode in ("awsvpc", None) and remedy.is_fargate(ev) and len(steps) > 2 and m.anchor is not None:
+            # A task of one container on Fargate: nothing else shares its namespace, so listing the containers
+            # that declare the port and looking for a sidecar lead nowhere; the server started twice comes first.
+            steps = [steps[2].split(" (Why:", 1)[0] + remedy.cite(m) if " (Why: no other" in steps[2] else steps[2], *steps[3:]]
         if str(p).isdigit() and not holder and not remedy.local_repro_blocked(ev, f.get('container')):
             steps.append("Reproduce locally with the image alone: if "
                          f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
                          "itself starts two servers on the port; if it starts, the other holder is "
-                         + ("a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
+                         + ("in the task definition's command or environment, which the local run does not use."
+                            if not siblings and remedy.is_fargate(ev) else
+                            "a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
                             "outside the image (another task or process on the instance, or a container of the "
                             "task)."))
         return Explanation(

@@ -76,3 +76,21 @@ def test_a_source_location_or_a_host_path_is_not_a_file_to_add_to_the_image():
     assert remedy.error_family("failed to spawn thread: Operation not permitted', /rustc/abc/library/std/src/thread/mod.rs:683:29") is None
     host = remedy.error_family("failed to initialize NodeCapacity: lstat /rootfs/proc: no such file or directory")
     assert host and "HOST" in host and "COPY" not in host
+
+
+def test_a_configuration_file_refused_at_start_up_is_checked_with_what_it_includes():
+    got = remedy.error_family("[error] Configuration file contains errors. Aborting")
+    assert got and "includes" in got and "--dry-run" in got
+    # Near miss: a config file merely loaded is no error.
+    assert remedy.error_family("[info] loaded configuration file /fluent-bit/etc/fluent-bit.conf") is None
+
+
+def test_a_log_router_crash_gets_no_local_run_even_when_the_task_definition_was_not_read():
+    lines = ["Fluent Bit v1.9.10", "[error] Configuration file contains errors. Aborting"]
+    router = [{"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED",
+               "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/custom-fluent-bit:2.1"}]
+    got = run(lines, containers=router)
+    assert got.pattern == "app-crash" and "docker run" not in "\n".join(got.remediation)
+    # Near miss: the same error from an ordinary app container keeps the local reproduction.
+    app = run(lines, containers=_app(1))
+    assert app.pattern == "app-crash" and "docker run" in "\n".join(app.remediation)

@@ -869,3 +869,14 @@ def test_an_image_volume_the_platform_refuses_is_the_dockerfile_not_a_task_volum
     other = "CannotCreateVolumeError: failed to create volume data: invalid driver option"
     near = run(stopCode="TaskFailedToStart", stoppedReason=other, containers=_app(0, reason=other))
     assert near.pattern == "volume-mount-failed" and "VOLUME" not in near.remediation[0]
+
+
+def test_a_one_container_fargate_task_with_its_port_in_use_started_its_server_twice():
+    lines = ["INFO:     Uvicorn running on http://0.0.0.0:8080", "ERROR:    [Errno 98] Address already in use"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "port-in-use"
+    assert got.remediation[0].startswith("Make sure the server is started once") and "(Why:" in got.remediation[0]
+    assert "declare port" not in _fix(got)
+    # Near miss: with a sidecar in the task, which containers declare the port is the first check.
+    two = run(lines, containers=[*_app(1), {"name": "envoy", "exitCode": 0, "lastStatus": "STOPPED", "image": "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.27"}])
+    assert two.pattern == "port-in-use" and "declare port" in two.remediation[0]
