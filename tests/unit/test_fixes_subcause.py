@@ -880,3 +880,15 @@ def test_a_one_container_fargate_task_with_its_port_in_use_started_its_server_tw
     # Near miss: with a sidecar in the task, which containers declare the port is the first check.
     two = run(lines, containers=[*_app(1), {"name": "envoy", "exitCode": 0, "lastStatus": "STOPPED", "image": "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.27"}])
     assert two.pattern == "port-in-use" and "declare port" in two.remediation[0]
+
+
+def test_a_database_host_that_is_another_container_of_the_task_waits_for_it_and_no_fix_is_ever_empty():
+    line = "Error: Redis connection to cache:6379 failed - connect EHOSTUNREACH"
+    peer = [*_app(1), {"name": "cache", "exitCode": 0, "lastStatus": "STOPPED", "image": "redis:7"}]
+    got = run([line], containers=peer, launchType="EC2")
+    assert got.pattern == "database-connection-failed"
+    assert "`cache`" in got.remediation[0] and "dependsOn" in got.remediation[0] and "(Why:" in got.remediation[0]
+    # Near miss: the host is no container of the task: no dependsOn advice, but still a first step.
+    far = run([line], containers=_app(1), launchType="EC2")
+    assert far.pattern == "database-connection-failed" and far.remediation
+    assert "dependsOn" not in far.remediation[0] and "(Why:" in far.remediation[0]
