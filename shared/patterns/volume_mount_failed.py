@@ -137,6 +137,8 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
+# Docker's copy-up into a fresh volume refused at the chown: "failed to chown <volume>: lchown ...: operation not permitted".
+_COPY_UP_CHOWN = lazy_re(r"(?:failed to chown|lchown)[^\n]{0,300}?operation not permitted", re.IGNORECASE)
 # The runtime refusing an image that declares VOLUME: "unsupported: Dockerfile contains VOLUME instruction".
 _VOLUME_INSTRUCTION = lazy_re(r"contains VOLUME instruction|VOLUME instruction[^\n]{0,40}not supported", re.IGNORECASE)
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
@@ -213,7 +215,16 @@ class VolumeMountFailed(ReasonPattern):
                 steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
                              + (f"`{fs}.efs.{region}.amazonaws.com`" if fs else "the file system's name")
                              + " to resolve. (Why: the file system's name did not resolve.)")
-        if cause == "access-denied":
+        if cause == "access-denied" and _COPY_UP_CHOWN.search(said):
+            # Docker copying the image's files AND owners into a fresh volume: an EFS access point (or a file system)
+            # that enforces its own POSIX user refuses the chown; IAM is not involved.
+            steps.append("Docker copies what the image holds at the mount path, with its owners, into the new volume, "
+                         "and the volume refused to change the owner (`lchown`: operation not permitted), which an "
+                         "EFS access point that enforces a POSIX user does: make the image's directory at the "
+                         "mount path owned by the access point's posixUser uid:gid (a `chown` in the Dockerfile), or "
+                         "mount the volume at a path that is empty in the image so nothing is copied, or use an "
+                         "access point whose posixUser matches the files' owner.")
+        elif cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
                          "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "

@@ -892,3 +892,17 @@ def test_a_database_host_that_is_another_container_of_the_task_waits_for_it_and_
     far = run([line], containers=_app(1), launchType="EC2")
     assert far.pattern == "database-connection-failed" and far.remediation
     assert "dependsOn" not in far.remediation[0] and "(Why:" in far.remediation[0]
+
+
+def test_a_refused_chown_while_docker_copies_into_a_volume_is_ownership_not_iam():
+    vol = "/var/lib/ecs/volumes/ecs-app-2-config-b4b9"
+    reason = (f"CannotCreateContainerError: Error response from daemon: failed to copy file info for {vol}: failed "
+              f"to chown {vol}: lchown {vol}: operation not permitted")
+    got = run(stopCode="TaskFailedToStart", containers=_app(0, reason=reason), launchType="EC2")
+    assert got.pattern == "volume-mount-failed"
+    assert "posixUser" in got.remediation[0] and "ClientMount" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: an EFS mount refused by IAM keeps the ClientMount advice.
+    denied = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+              "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=denied)
+    assert near.pattern == "volume-mount-failed" and "ClientMount" in _fix(near)
