@@ -665,8 +665,11 @@ _MISSING_KEY = lazy_re(r"""(?i)['"`]?(?P<k1>[A-Za-z_][\w.-]{1,60})['"`]? (?:attr
                        r"""\bmissing (?:required )?(?:config(?:uration)? )?(?:key|setting|property|attribute|option)s?:? """
                        r"""['"`](?P<k2>[A-Za-z_][\w.-]{1,60})|\bmissing `(?P<k3>[A-Za-z_][\w.]{2,60})`""")
 _UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors?|extensions?|components?|plugins?|"
-                        r"fields?|keys?|directives?|configuration keys?)\b|\bhas invalid keys?\b|\binvalid keys?:|"
+                        r"fields?|keys?|directives?|configuration (?:keys?|propert(?:y|ies)))\b|\bhas invalid keys?\b|\binvalid keys?:|"
                         r"\bhas been removed\b|\bno longer supported\b|\bfield \S+ not found in type\b")
+# An AWS SDK or agent that found no region: off EC2 (Fargate) there is no instance metadata to read it from.
+_REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unable|failed) to (?:fetch|get|determine|find) "
+                     r"(?:the )?region|cannot fetch region|you must specify a region|NoRegionError")
 # A program refusing the configuration file it reads at start-up, without naming what is wrong in it.
 _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
@@ -727,6 +730,10 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the version the configuration was written for"
                 + (f" (`{image_ref}` floats to each new release)" if floating else "")
                 + ", or update the configuration to this version's names (its changelog lists the removals)")
+    if _REGION_MISSING.search(text):
+        return ("the SDK or agent found no AWS region (on Fargate there is no EC2 instance metadata to read it from): "
+                "set `AWS_REGION` (and `AWS_DEFAULT_REGION` for older SDKs and agents) in the container's environment, "
+                "or the region option of the agent's own configuration")
     if _BAD_CONFIG_FILE.search(text):
         return ("the configuration file it reads at start-up is invalid or includes files that are missing: check "
                 "that the file, and every file it includes (parsers, @INCLUDE, a custom FireLens `config-file-value`), "

@@ -94,3 +94,14 @@ def test_a_log_router_crash_gets_no_local_run_even_when_the_task_definition_was_
     # Near miss: the same error from an ordinary app container keeps the local reproduction.
     app = run(lines, containers=_app(1))
     assert app.pattern == "app-crash" and "docker run" in "\n".join(app.remediation)
+
+
+def test_no_region_found_sets_the_region_and_an_unknown_configuration_property_is_a_version_mismatch():
+    got = remedy.error_family("[Error] Unable to fetch region from EC2 metadata: EC2MetadataRequestError")
+    assert got and "AWS_REGION" in got
+    # Near miss: a region named in an ordinary message is not a missing region.
+    assert remedy.error_family("connected to region us-east-1") is None
+    prop = remedy.error_family("[error] [config] record_modifier: unknown configuration property 'Reserve_Data'")
+    assert prop and "pin the image" in prop
+    # Near miss: an unknown user is no configuration property.
+    assert remedy.error_family("login failed: unknown user 'bob'") is None
