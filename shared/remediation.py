@@ -731,7 +731,8 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 + (f" (`{image_ref}` floats to each new release)" if floating else "")
                 + ", or update the configuration to this version's names (its changelog lists the removals)")
     if _REGION_MISSING.search(text):
-        return ("the SDK or agent found no AWS region (on Fargate there is no EC2 instance metadata to read it from): "
+        return ("the SDK or agent found no AWS region (Fargate has no EC2 instance metadata to read it from, and on EC2 a "
+                "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "
                 "set `AWS_REGION` (and `AWS_DEFAULT_REGION` for older SDKs and agents) in the container's environment, "
                 "or the region option of the agent's own configuration")
     if _BAD_CONFIG_FILE.search(text):
