@@ -245,11 +245,13 @@ def service_events(ev: Evidence) -> str | None:
 
 def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
     """Roll the service onto the new task definition revision (its family: the latest ACTIVE revision),
-    or, for a task no service runs, run the new revision once."""
+    or, for a task no service runs, run the new revision once. A service always gets a new deployment:
+    `--task-definition` naming the revision it already runs (no new revision was registered, or the fix
+    was an image pushed again under the same tag, such as :latest) starts none, and the fix never ships."""
     svc = service(ev)
     fam = family(ev) or needs_a_value("the task definition family")
     if svc:
-        target = f"--task-definition {q(fam)}" if new_revision else "--force-new-deployment"
+        target = f"--task-definition {q(fam)} --force-new-deployment" if new_revision else "--force-new-deployment"
         return f"aws ecs update-service --cluster {q(cluster(ev))} --service {q(svc)} {target}"
     return run_task(ev, revision=fam)
 
@@ -324,9 +326,7 @@ def schedule_roll_out(ev: Evidence) -> str:
 def roll_out_any(ev: Evidence) -> str:
     """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
     tag pushed again): a service gets the family's latest revision AND a new deployment."""
-    if service(ev):
-        return code(deploy(ev) + " --force-new-deployment")
-    return roll_out(ev)
+    return roll_out(ev)  # deploy() already forces a new deployment of a service
 
 
 def describe_task_definition(ev: Evidence, query: str | None = None) -> str:
@@ -512,6 +512,10 @@ _BACKING_LOG = lazy_re(r"(?i)\b(?:flyway|liquibase|hikaripool|alembic|migrat(?:i
                           r"connected to (?:the )?(?:database|postgres|mysql|redis|mongo))\b")
 # A start-up failure happens within minutes of the start; past this the task ran and then failed.
 RAN_A_WHILE_S = 600
+# A FireLens log router, when the task definition (its firelensConfiguration) was not read: its usual names and images.
+_LOG_ROUTER_NAME = lazy_re(r"(?i)^(?:log[_-]?router|firelens\w*)$")
+_LOG_ROUTER_IMAGE = lazy_re(r"(?i)fluent-?bit|fluentd|firelens")
+_PROXY_IMAGE = lazy_re(r"(?i)(?:^|/)[\w.-]*\b(?:nginx|envoy|haproxy|traefik|caddy|httpd)\b[\w.-]*$")
 
 
 def agent_image(ev: Evidence, container: str | None) -> str | None:
@@ -540,6 +544,21 @@ _BACKING_ERROR = lazy_re(r"(?i)\bmigrat\w*|\bdatabase\b|\b(?:postgres(?:ql)?|mys
 
 
 _EMBEDDED_DB = lazy_re(r"(?i)\bsqlite\w*|\bh2\b")
+# A crash a laptop run reproduces (a WHITELIST): one intrinsic to the image and its environment, a missing module,
+# file or binary, an exec format, a syntax or configuration error read at start-up, a missing variable, a plain
+# programming error. Anything else (a network, a volume, a generated config, another container) is not offered.
+_INTRINSIC = lazy_re(r"(?i)module ?not ?found|cannot find module|no module named|import ?error|no such file|"
+                     r"\bnot found\b|exec format|syntax ?error|parse error|\bunmarshal|invalid (?:config|syntax|value)|"
+                     r"\byaml\b|\bjson\b|key ?error|environment variable|\benv\b|not (?:set|specified|defined)|"
+                     r"\bmissing\b|name ?error|type ?error|attribute ?error|reference ?error|\bundefined\b|"
+                     r"index out of range|nil pointer|null ?pointer|class ?not ?found|no ?class ?def ?found|"
+                     r"unsatisfied ?link|invalid keys?|unknown (?:type|option|flag|argument|command)|"
+                     r"permission denied[^\n]{0,40}\bbind\b|\bbind\b[^\n]{0,40}permission denied")
+# ... and what ties a crash to the task's surroundings even when its wording is intrinsic-looking.
+_EXTERNAL = lazy_re(r"(?i)\btime(?:d)? ?out\b|timeout|refused|unreachable|ECONN\w+|EHOSTUNREACH|ETIMEDOUT|"
+                    r"getaddrinfo|name or service not known|could not resolve|unknown host|no route|\bTLS\b|\bSSL\b|"
+                    r"certificate|not owned by|can't safely access|operation not permitted|read-only file system|"
+                    r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA")
 
 
 def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
@@ -576,6 +595,8 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     if any(n.startswith(("APPMESH_", "ECS_SERVICE_CONNECT")) for n in names):
         return "it needs the task's App Mesh / Service Connect configuration"
     img = image(ev, name) or ""
+    if (cdef and cdef.firelens) or _LOG_ROUTER_NAME.search(name or "") or _LOG_ROUTER_IMAGE.search(img):
+        return "ECS generates this log router's FireLens configuration inside the task, which a laptop run does not have"
     repo = img.split("@", 1)[0]
     if ":" in repo.rsplit("/", 1)[-1]:
         repo = repo.rsplit(":", 1)[0]
@@ -592,10 +613,18 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
         hit = None if _EMBEDDED_DB.search(error) else _BACKING_ERROR.search(error)
         if hit:
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
+        if _EXTERNAL.search(error):
+            return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
         earlier = [t for c, t in zip(ev.logs.containers[:before], ev.logs.texts[:before], strict=False)
                    if not name or c in (name, None)] if before is not None else []
+        # Not intrinsic in its wording: a local run reproduces it only when the log names no outside dependency.
+        if not (_INTRINSIC.search(error) or _EMBEDDED_DB.search(error)) and any(
+                _EXTERNAL.search(t) for t in earlier[-400:]):
+            return "the log shows the task reaching something outside the image before it failed, which a laptop run does not have"
         if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t) for t in earlier[-400:]):
             return "the app reached its database before it failed, which a laptop run does not have"
+    if serving and _PROXY_IMAGE.search(repo) and sum(1 for c in ev.detail.containers) > 1:
+        return f"{img} is a proxy in front of another container of the task; run alone it has no app behind it"
     if serving:
         backing = sorted(n for n in names if _BACKING_NAME.search(n))
         if backing:
@@ -649,6 +678,130 @@ def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] |
     return None
 
 
+# Error FAMILIES: a wording that names a well-known, checkable condition, and the change it asks for. Each
+# entry is general (a family of messages from many runtimes), never one app's text; error_family() tries them in order.
+_PRIV_BIND = lazy_re(r"(?i)\b(?:bind|listen)\b[^\n]{0,80}?(?:permission denied|EACCES|operation not permitted)|"
+                     r"(?:permission denied|EACCES)[^\n]{0,40}?\b(?:bind|listen)\b")
+_BIND_PORT = lazy_re(r"(?:(?<=:)|\bport\s+)(\d{1,5})\b")
+_MISSING_KEY = lazy_re(r"""(?i)['"`]?(?P<k1>[A-Za-z_][\w.-]{1,60})['"`]? (?:attribute|property|setting|key|option|parameter)"""
+                       r""" (?:is )?(?:not specified|not set|not configured|missing|required)|"""
+                       r"""\bmissing (?:required )?(?:config(?:uration)? )?(?:key|setting|property|attribute|option)s?:? """
+                       r"""['"`](?P<k2>[A-Za-z_][\w.-]{1,60})|\bmissing `(?P<k3>[A-Za-z_][\w.]{2,60})`""")
+_UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors?|extensions?|components?|plugins?|"
+                        r"fields?|keys?|directives?|configuration (?:keys?|propert(?:y|ies)))\b|\bhas invalid keys?\b|\binvalid keys?:|"
+                        r"\bhas been removed\b|\bno longer supported\b|\bfield \S+ not found in type\b")
+# An AWS SDK or agent that found no region: off EC2 (Fargate) there is no instance metadata to read it from.
+_REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unable|failed) to (?:fetch|get|determine|find) "
+                     r"(?:the )?region|cannot fetch region|you must specify a region|NoRegionError")
+# A program refusing the configuration file it reads at start-up, without naming what is wrong in it.
+_BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
+                           r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
+                           r"could not (?:load|parse) (?:the )?config(?:uration)? file")
+_PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
+_NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
+                     r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
+                     + r"|" + _PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
+                     r"operation not permitted|EACCES)")
+_NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|cannot (?:open|find|read)|"
+                   r"could not (?:open|find|read)|unable to (?:open|read))[^\n]{0,60}?" + _PATH.format("p1")
+                   + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
+
+
+def _config_key_action(key: str, text: str) -> str:
+    if key.lower() == "url" and "datasource" in text.lower():
+        return ("the app starts with no database URL for its DataSource: set `spring.datasource.url` (environment "
+                "variable `SPRING_DATASOURCE_URL`, with its username and password) for the profile the task runs "
+                "(`SPRING_PROFILES_ACTIVE`), or, when it should use an embedded database, make sure its driver "
+                "(H2, HSQLDB) is in the built jar for that profile")
+    if key.lower() == "secret_key_base":
+        return ("Rails starts in production without `secret_key_base`: set `SECRET_KEY_BASE` in the task "
+                "definition (as a secret), or `RAILS_MASTER_KEY` so the encrypted credentials can be read")
+    return (f"the app's configuration lacks `{key}`: set it (as the environment variable or config-file entry the "
+            "app reads it from) in the task definition or the image's configuration")
+
+
+# A path under these is the HOST's (mounted in from the instance), not something an image build adds.
+_HOST_PATH = lazy_re(r"^/(?:proc|sys|rootfs|dev|host)(?:/|$)|^/var/(?:run|lib)/(?:docker|containerd)")
+
+
+def _path_of(m: re.Match[str], text: str) -> str | None:
+    """The path a family regex caught, unless it is a source location (`/src/x.rs:683`), not a file the app opened."""
+    group = "p1" if m.group("p1") else "p2"
+    path = m.group(group)
+    return None if re.match(r":\d", text[m.end(group):]) else path
+
+
+def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
+    """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
+    as non-root, a configuration key reported missing, a component or key the image's version does not know,
+    a path owned by another user, a path that is missing), as a clause; None for any other error."""
+    if _PRIV_BIND.search(text):
+        ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
+        if ports:
+            return (f"a non-root user cannot bind port {ports[0]} (below 1024): make the app listen on a port "
+                    "of 1024 or more (and change the task definition's containerPort and the target group's port "
+                    "to match), or run the container as root (`\"user\": \"0\"`), or on EC2 add the "
+                    "NET_BIND_SERVICE capability (`linuxParameters.capabilities.add`)")
+    key = _MISSING_KEY.search(text)
+    if key:
+        return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3"), text)
+    if _UNKNOWN_PART.search(text):
+        tag = (image_ref or "").rsplit("/", 1)[-1]
+        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        return ("the configuration names a component or key this version of the image does not know (removed, "
+                "renamed, or not yet added), so the image version and the configuration disagree: pin the image to "
+                "the version the configuration was written for"
+                + (f" (`{image_ref}` floats to each new release)" if floating else "")
+                + ", or update the configuration to this version's names (its changelog lists the removals)")
+    if _REGION_MISSING.search(text):
+        return ("the SDK or agent found no AWS region (Fargate has no EC2 instance metadata to read it from, and on EC2 a "
+                "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "
+                "set `AWS_REGION` (and `AWS_DEFAULT_REGION` for older SDKs and agents) in the container's environment, "
+                "or the region option of the agent's own configuration")
+    if _BAD_CONFIG_FILE.search(text):
+        return ("the configuration file it reads at start-up is invalid or includes files that are missing: check "
+                "that the file, and every file it includes (parsers, @INCLUDE, a custom FireLens `config-file-value`), "
+                "is in the image at the path the command or task definition names, and validate it with the "
+                "program's own check (Fluent Bit's `--dry-run` option, `nginx -t`, Envoy's `--mode validate`)")
+    if not paths:
+        return None
+    owned = _NOT_OWNED.search(text)
+    path = _path_of(owned, text) if owned else None
+    if path:
+        return (f"the container's user may not use `{path}`: if a volume provides it (an EFS access point, a bind "
+                "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
+                "or a chown of the directory on the file system); if it is in the image, chown it to that user in "
+                "the Dockerfile (`COPY --chown`, `RUN chown`) or run as its owner (the task definition's `user`)")
+    missing = _NO_PATH.search(text)
+    path = _path_of(missing, text) if missing else None
+    if path and _HOST_PATH.search(path):
+        return (f"`{path}` is a path of the HOST that the configuration expects mounted in from the instance: "
+                "Fargate gives a task no host paths, so use the configuration meant for this launch type; on EC2, "
+                "add a host volume (`sourcePath`) and a mountPoint at that path")
+    if path:
+        return (f"`{path}` is not there when the container starts: if it belongs in the image, add it (a COPY in "
+                "the Dockerfile; check the build context, WORKDIR and .dockerignore); if a volume provides it, check "
+                "the task definition's mountPoints put that volume at this path")
+    return None
+
+
+def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
+                after: int = 15) -> tuple[int, str] | None:
+    """The first error family named in the container's log lines around `index` (a failure report often
+    names the condition a few lines away from its headline), as (line index, the action)."""
+    name = container_name(ev, container)
+    logs = ev.logs
+    order = [index] + [j for j in range(max(0, index - before), min(len(logs.texts), index + after + 1)) if j != index]
+    for j in order:
+        if container and logs.containers[j] not in (container, None):
+            continue
+        # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
+        action = error_family(logs.texts[j], image(ev, name), paths=j == index)
+        if action:
+            return j, action
+    return None
+
+
 def error_action(error: str) -> str:
     """What the named error itself asks for, when its text says it (a dependency-injection registration)."""
     di = _DI_MISSING.search(error)
@@ -656,7 +809,7 @@ def error_action(error: str) -> str:
         name = di.group(1) or di.group(2)
         return (f"register `{name}` with the dependency-injection container (ASP.NET Core "
                 "`builder.Services.Add...`, Spring a `@Bean`/`@Component`) where the app configures its services")
-    return "fix that error in the code or configuration it names"
+    return error_family(error) or "fix that error in the code or configuration it names"
 
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,

@@ -383,7 +383,15 @@ class AppCrash(Pattern):
                 # Promise the whole trace only when frames were found.
                 trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
-                steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
+                fam = remedy.family_near(ev, f.get("container"), m.anchor) if not hint and m.anchor is not None else None
+                if fam:
+                    # The log names a well-known condition: say what to change, citing the line that names it.
+                    line, action = fam
+                    steps.append(f"The error{where} (`{exc}`) says {action}.{trace}"
+                                 + (cite if line == m.anchor else remedy.because(
+                                     f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
+                else:
+                    steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "

@@ -339,6 +339,18 @@ class DatabaseConnectionFailed(Pattern):
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
+        peer = next((o for o in others if known_host and o == known_host), None)
+        if peer and not steps:
+            # The host is another container of this task, by name (bridge `links`, or a name the app was given):
+            # that container was not up, or not reachable, when this one connected.
+            bridge = remedy.network_mode(ev) in ("bridge", None) and not remedy.is_fargate(ev)
+            steps.append(f"`{known_host}` is the container `{peer}` of this same task, which was not reachable when "
+                         f"{container} connected: make {container} start after it (`dependsOn` `{peer}` with "
+                         f"condition `HEALTHY`, and a health check on `{peer}`), retry the first connection with "
+                         f"backoff, and read `{peer}`'s own log for why it was not up"
+                         + (f"; in bridge mode {container} reaches it only through `links` (`{peer}:{peer}`)"
+                            if bridge else "") + f".{why}")
+            why = ""
         if cause in ("refused", "timeout") and known_host and port and not local and not read_timeout:
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
@@ -365,6 +377,11 @@ class DatabaseConnectionFailed(Pattern):
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
                          f"starts slower {loop}."
                          + remedy.because(log_proof(ev, later).source, ev.logs.texts[later]))
+        if not steps:
+            # No sub-cause above applies: still a first step, on what the error says (never an empty Fix).
+            steps.append(f"Check that {target} is up and reachable from the task: the host and port in "
+                         f"{container}'s connection settings, the database's security group and the routes between "
+                         f"the task's subnets and it (`{cause or 'the error'}` says no connection was made).{why}")
         return Explanation(
             title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
                    + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else cause})"

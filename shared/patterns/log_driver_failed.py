@@ -105,6 +105,10 @@ def _denied_role(ev: Evidence, principal: re.Match[str] | None) -> str:
     return "the task EXECUTION role (the agent writes the logs, not the app)"
 
 
+# Docker's refusal of a log option it does not know: "unknown log opt 'fluentd-async-connect' for fluentd log driver".
+_UNKNOWN_OPT = re.compile(r"unknown log opt '([^']+)'(?: for (\w+) log driver)?", re.IGNORECASE)
+
+
 class LogDriverFailedFacts(Facts):
     """The facts of log-driver-failed."""
 
@@ -189,6 +193,24 @@ class LogDriverFailed(ReasonPattern):
         group_arg = remedy.q(group) if group else '"$group"'
         create = f"```\n{read}aws logs create-log-group --log-group-name {group_arg} --region {region}\n```"
         steps: list[str] = []
+        opt = _UNKNOWN_OPT.search(remedy.evidence_text(ev, m))
+        if opt:
+            # Docker refused an option of the task definition's logConfiguration: no log group or IAM is involved.
+            option, driver = opt.group(1), opt.group(2) or f.get("log_driver") or "the log"
+            steps.append(f"Docker on the container instance does not accept the log option `{option}` of the "
+                         f"{driver} driver in the task definition's `logConfiguration.options` (a newer Docker "
+                         "removed or renamed it; an older one may not have it yet): drop or rename it for the "
+                         "instance's Docker version (its log-driver documentation lists the options), register the "
+                         f"revision and roll it out: {remedy.roll_out(ev)}.{why}")
+            steps.append("See the options the task definition passes and the instance's Docker version: "
+                         f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, container, 'logConfiguration'))}`"
+                         " and, on the instance, `docker version --format '{{.Server.Version}}'`.")
+            return Explanation(
+                title=f"Docker rejected the log option {option}",
+                summary=(f"The container could not be created: Docker on the instance rejected the log option "
+                         f"{option} of the task definition's logConfiguration."),
+                remediation=steps,
+            )
         if cause == "not-found" or cause is None:
             steps.append(f"Create {gname}: {create} or let the driver create it with the log option "
                          '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)

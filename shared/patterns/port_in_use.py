@@ -163,6 +163,8 @@ class PortInUse(Pattern):
                        "balancer at it"
                        if f.get("shares_network_with") else "")
                     + ".")
+        if mode != "awsvpc" and not remedy.is_fargate(ev) and _ALLOCATED.search(remedy.evidence_text(ev, m)):
+            return _host_port_steps(m, ev, p)
         holder = _holder(ev, f.get("shares_network_with") or (), port, f.get("container"))
         if holder:
             # Another container's own log shows it bound the port: the holder is known, nothing started twice.
@@ -192,11 +194,17 @@ class PortInUse(Pattern):
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
         steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
                         f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
+        if not siblings and mode in ("awsvpc", None) and remedy.is_fargate(ev) and len(steps) > 2 and m.anchor is not None:
+            # A task of one container on Fargate: nothing else shares its namespace, so listing the containers
+            # that declare the port and looking for a sidecar lead nowhere; the server started twice comes first.
+            steps = [steps[2].split(" (Why:", 1)[0] + remedy.cite(m) if " (Why: no other" in steps[2] else steps[2], *steps[3:]]
         if str(p).isdigit() and not holder and not remedy.local_repro_blocked(ev, f.get('container')):
             steps.append("Reproduce locally with the image alone: if "
                          f"`{remedy.docker_run(ev, f.get('container'), port=p)}` fails the same way, the image "
                          "itself starts two servers on the port; if it starts, the other holder is "
-                         + ("a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
+                         + ("in the task definition's command or environment, which the local run does not use."
+                            if not siblings and remedy.is_fargate(ev) else
+                            "a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
                             "outside the image (another task or process on the instance, or a container of the "
                             "task)."))
         return Explanation(
@@ -205,6 +213,30 @@ class PortInUse(Pattern):
                      "process in the same network namespace."),
             remediation=steps,
         )
+
+
+_ALLOCATED = re.compile(r"port is already allocated", re.IGNORECASE)
+
+
+def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
+    """Docker's own refusal "port is already allocated" in bridge/host mode: the INSTANCE's host port is held
+    (another task or process on the instance), never a second server inside the container."""
+    container = m.facts.get("container") or "the container"
+    query = "taskDefinition.containerDefinitions[].[name, portMappings[].[containerPort, hostPort]]"
+    check = f" (on the instance: `sudo ss -ltnp 'sport = :{p}'`)" if p.isdigit() else ""
+    steps = [f"Docker could not publish host port {p} on the container instance: a static `hostPort` {p} in the "
+             f"port mapping is already held there by another task or process{check}. Use dynamic host ports "
+             f"(`\"hostPort\": 0`, the load balancer registers each task's port) so tasks on one instance never "
+             f"collide, or keep the static port and run one such task per instance (placement constraint "
+             f"`distinctInstance`).{remedy.cite(m)}",
+             f"See the host ports {remedy.family_revision(ev) or 'the task definition'} maps: "
+             f"`{remedy.describe_task_definition(ev, query)}`."]
+    return Explanation(
+        title=f"Host port {p} already allocated on the instance",
+        summary=(f"{container} could not start because Docker could not bind host port {p} on the container "
+                 "instance: another task or process there already holds it."),
+        remediation=steps,
+    )
 
 
 _BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",

@@ -47,6 +47,7 @@ _LANGUAGE = (
 FARGATE_DEFAULT = 65535
 SUGGESTED = 65535
 HARD_MAX = 1048576
+FARGATE_RAISE = 262144  # above Fargate's default, within its hard maximum
 
 
 class TooManyOpenFilesFacts(Facts):
@@ -85,9 +86,13 @@ class TooManyOpenFiles(Pattern):
         container = m.facts.get("container") or ev.primary or "app"
         fargate = (ev.detail.launch_type or "").upper() == "FARGATE" or "fargate" in (
             ev.detail.capacity_provider_name or "").lower()
-        ulimit = {"name": "nofile", "softLimit": SUGGESTED, "hardLimit": SUGGESTED}
+        # On Fargate the default is already SUGGESTED: raising "to" it changes nothing, so the raise goes higher.
+        limit = FARGATE_RAISE if fargate else SUGGESTED
+        ulimit = {"name": "nofile", "softLimit": limit, "hardLimit": limit}
         steps = [
-            f"Raise the open-files limit of {fmt_container(container)}: in its container definition set "
+            f"Raise the open-files limit of {fmt_container(container)}"
+            + (f" above Fargate's default of {FARGATE_DEFAULT}" if fargate else "")
+            + ": in its container definition set "
             f"```\"ulimits\": {json.dumps([ulimit])}``` (at most {HARD_MAX}), register the revision and "
             f"roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}",
             "Then find what holds so many descriptors: connections that are never closed (an HTTP client or a "
@@ -95,8 +100,13 @@ class TooManyOpenFiles(Pattern):
             "task should take (scale out instead).",
         ]
         if fargate:
-            steps.insert(1, f"On Fargate the default is already {FARGATE_DEFAULT}: hitting it usually means a "
-                            "descriptor leak rather than a low limit; raising it buys time, the leak is the fix.")
+            # Hitting 65535 is nearly always a leak: finding it comes first, the higher limit only buys time.
+            steps[0], steps[1] = (
+                f"Find what holds so many descriptors: on Fargate the limit is already {FARGATE_DEFAULT}, so "
+                "hitting it usually means a leak: connections never closed (an HTTP client or database pool "
+                "created per request, upstream connections a proxy keeps open), files opened in a loop, or more "
+                f"traffic than one task should take (scale out instead).{remedy.cite(m)}",
+                "Meanwhile, to buy time, r" + steps[0][1:].split(remedy.cite(m))[0].rstrip(".") + ".")
         else:
             steps.insert(1, "On EC2 the default comes from the Docker daemon (often 1024 soft): set `ulimits` in the "
                             "task definition rather than on the instance, so every instance gives the same limit.")

@@ -137,6 +137,10 @@ class VolumeMountFailedFacts(Facts):
     access_point: str | None = Field(None, description="The EFS access point.")
 
 
+# Docker's copy-up into a fresh volume refused at the chown: "failed to chown <volume>: lchown ...: operation not permitted".
+_COPY_UP_CHOWN = lazy_re(r"(?:failed to chown|lchown)[^\n]{0,300}?operation not permitted", re.IGNORECASE)
+# The runtime refusing an image that declares VOLUME: "unsupported: Dockerfile contains VOLUME instruction".
+_VOLUME_INSTRUCTION = lazy_re(r"contains VOLUME instruction|VOLUME instruction[^\n]{0,40}not supported", re.IGNORECASE)
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
 # socket the daemon called: "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Create"
 _DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? |(?:/|%2F)plugins(?:/|%2F)([\w.-]+?)\.sock\b", re.IGNORECASE)
@@ -189,14 +193,17 @@ class VolumeMountFailed(ReasonPattern):
         said = " ".join([ev.reason_text, *(p.text for p in m.proofs)])
         # An EFS mount that failed on the network, with or without the file system's id in the message: the id
         # is read from the task definition when the message does not give it, so the command runs as pasted.
-        efs = f.get("file_system") or ("efs" in said.lower() and not f.get("volume"))
+        # amazon-ecs-volume-plugin is the ECS agent's own plugin that mounts EFS volumes on EC2 instances: its
+        # failure is the NFS path (mount target, port 2049, DNS), not a third-party plugin to install.
+        ecs_plugin = "amazon-ecs-volume-plugin" in said.lower()
+        efs = f.get("file_system") or ecs_plugin or ("efs" in said.lower() and not f.get("volume"))
         if cause in ("network", None) and efs:
             fs = f.get("file_system")
             read = "" if fs else (remedy.read_into("fs", remedy.describe_task_definition(
                 ev, "taskDefinition.volumes[?efsVolumeConfiguration] | [0].efsVolumeConfiguration.fileSystemId")) + "\n")
             targets = "aws efs describe-mount-targets --file-system-id " + (fs or '"$fs"')
             listing = f"`{targets}`" if fs else f"```\n{read}{targets}\n```"
-            timed = re.search(r"(?i)timed? ?out", said)
+            timed = re.search(r"(?i)timed? ?out|deadline exceeded", said)
             sg = f"the mount target's security group admits TCP 2049 (NFS) from {remedy.sender_groups(ev)}"
             steps.append((f"The NFS mount timed out, which is what a security group that drops it gives: make sure "
                           f"{sg}, and that the file system has a mount target in every subnet/AZ the task uses: "
@@ -208,7 +215,16 @@ class VolumeMountFailed(ReasonPattern):
                 steps.append("The VPC needs DNS resolution and DNS hostnames enabled for "
                              + (f"`{fs}.efs.{region}.amazonaws.com`" if fs else "the file system's name")
                              + " to resolve. (Why: the file system's name did not resolve.)")
-        if cause == "access-denied":
+        if cause == "access-denied" and _COPY_UP_CHOWN.search(said):
+            # Docker copying the image's files AND owners into a fresh volume: an EFS access point (or a file system)
+            # that enforces its own POSIX user refuses the chown; IAM is not involved.
+            steps.append("Docker copies what the image holds at the mount path, with its owners, into the new volume, "
+                         "and the volume refused to change the owner (`lchown`: operation not permitted), which an "
+                         "EFS access point that enforces a POSIX user does: make the image's directory at the "
+                         "mount path owned by the access point's posixUser uid:gid (a `chown` in the Dockerfile), or "
+                         "mount the volume at a path that is empty in the image so nothing is copied, or use an "
+                         "access point whose posixUser matches the files' owner.")
+        elif cause == "access-denied":
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
                          "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
@@ -246,6 +262,19 @@ class VolumeMountFailed(ReasonPattern):
             steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
                          "task volume at that path), so nothing is copied at container creation.")
             driver = None
+        if not steps and _VOLUME_INSTRUCTION.search(said):
+            # The platform refuses images that declare VOLUME (Windows containers on Fargate): no task volume is
+            # involved, whatever name the message seems to give.
+            image = remedy.image(ev, f.get("container") or ev.primary)
+            steps.append("The image declares a `VOLUME` in its Dockerfile (or inherits one from its base image), "
+                         + ("which Windows containers on Fargate do not support" if remedy.is_windows(ev) else
+                            "which this platform refuses")
+                         + ": remove the `VOLUME` lines (a base image's too: rebuild FROM one without them), or "
+                         "run the task on EC2 instances; list what the image declares with "
+                         + (f"`docker inspect --format '{{{{json .Config.Volumes}}}}' {remedy.q(image)}`" if image
+                            else "`docker inspect --format '{{json .Config.Volumes}}' IMAGE`")
+                         + f". Then push the new image and roll it out: {remedy.roll_out(ev)}.")
+            driver = None
         if driver and not steps:
             # A Docker volume plugin on the container instance: the host, not the task's network.
             steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "
@@ -267,6 +296,7 @@ class VolumeMountFailed(ReasonPattern):
         steps[0] += remedy.cite(m)
         return Explanation(
             title=("Could not copy the image's VOLUME contents on the container instance" if image_copy else
+                   "The image declares a VOLUME, which this platform refuses" if _VOLUME_INSTRUCTION.search(said) else
                    f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else "")),
             summary=(f"ECS could not create or mount {name} for the task, so the container never started"
                      + (f": {cause.replace('-', ' ')}." if cause else ".")),

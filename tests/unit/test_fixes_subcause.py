@@ -101,7 +101,8 @@ def test_keys_from_the_environment_make_the_user_the_caller_and_the_new_revision
             "operation: Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied."]
     got = run(logs, containers=_app(1))
     assert "access keys" in got.summary and "task role does not allow" not in got.summary
-    assert "--task-definition" in got.remediation[-1] and "--force-new-deployment" not in got.remediation[-1]
+    # The new revision is rolled out with a new deployment (a family that names the running revision starts none).
+    assert "--task-definition orders-api --force-new-deployment" in got.remediation[-1]
     # Near miss: no sign of environment keys: the task role is the caller and a restart is enough.
     plain = run(logs[1:], containers=_app(1))
     assert "access keys" not in plain.summary and "restart" in plain.remediation[-1]
@@ -798,3 +799,110 @@ def test_an_ecr_image_pinned_by_digest_is_looked_up_by_its_digest():
         {"name": "app", "lastStatus": "STOPPED", "image": f"{repo}:1.4.2", "reason": tagged}])
     cmd = next(c for c in steps.commands(near.remediation[0]) if c.startswith("aws ecr describe-images"))
     assert "--repository-name orders/api --image-ids imageTag=1.4.2" in cmd and "lifecycle" not in near.remediation[0]
+
+
+def test_every_roll_out_of_a_fix_starts_a_new_deployment_and_a_one_off_task_gets_no_service_roll_out():
+    # A rebuilt image pushed under the same tag: `--task-definition <family>` alone starts no deployment.
+    logs = ["Error: Cannot find module 'express'", "Require stack:", "- /app/server.js"]
+    got = run(logs, containers=_app(1))
+    rolls = [s for s in got.remediation if "update-service" in s and "--task-definition" in s]
+    assert rolls and all("--force-new-deployment" in s for s in rolls)
+    # Near miss: a task started by run-task has no service to roll out: it is run again.
+    lone = run(logs, containers=_app(1), group="family:orders-api", startedBy="ecs-cli")
+    assert "update-service" not in _fix(lone) and "run-task" in _fix(lone)
+
+
+def test_fargate_nofile_at_its_default_looks_for_the_leak_first_and_raises_above_it():
+    line = "socket(2) failed, got error: Too many open files"
+    got = run([line], containers=_app(134))
+    assert got.pattern == "too-many-open-files"
+    assert got.remediation[0].startswith("Find what holds") and "(Why:" in got.remediation[0]
+    assert '"softLimit": 65535' not in _fix(got) and "262144" in _fix(got)
+    # Near miss: on EC2 the Docker default is low, so raising to 65535 is the first step.
+    ec2 = run([line], containers=_app(134), launchType="EC2")
+    assert ec2.remediation[0].startswith("Raise") and '"softLimit": 65535' in ec2.remediation[0]
+
+
+def test_docker_port_already_allocated_outside_awsvpc_is_the_instance_host_port():
+    reason = "CannotStartContainerError: Bind for 0.0.0.0:8080 failed: port is already allocated"
+    got = run(containers=_app(0, reason=reason), launchType="EC2", attachments=[])
+    assert got.pattern == "port-in-use"
+    assert "hostPort" in got.remediation[0] and "(Why:" in got.remediation[0]
+    assert "same container" not in _fix(got) and "docker run" not in _fix(got)
+    # Near miss: an app's own EADDRINUSE on Fargate is a second server in the task's shared namespace.
+    app = run(["Error: listen EADDRINUSE: address already in use :::8080"], containers=_app(1))
+    assert app.pattern == "port-in-use" and "host port" not in app.remediation[0].lower()
+
+
+def test_the_ecs_volume_plugin_timing_out_is_the_nfs_path_not_a_plugin_to_install():
+    reason = ("CannotCreateContainerError: Error response from daemon: create ecs-app-1-data-9f8e: Post "
+              "\"http://%2Frun%2Fdocker%2Fplugins%2F{plugin}.sock/VolumeDriver.Create\": context deadline exceeded")
+    got = run(containers=_app(0, reason=reason.format(plugin="amazon-ecs-volume-plugin")), launchType="EC2")
+    assert got.pattern == "volume-mount-failed"
+    assert "2049" in got.remediation[0] and "docker plugin ls" not in _fix(got)
+    # Near miss: a third-party plugin (REX-Ray) on the instance is checked as a plugin.
+    other = run(containers=_app(0, reason=reason.format(plugin="rexray")), launchType="EC2")
+    assert other.pattern == "volume-mount-failed" and "docker plugin ls" in _fix(other)
+
+
+def test_a_log_option_docker_rejects_is_the_task_definitions_log_configuration_not_awslogs():
+    reason = ("CannotCreateContainerError: Error response from daemon: unknown log opt 'fluentd-async-connect' "
+              "for fluentd log driver")
+    got = run(stopCode="TaskFailedToStart", containers=_app(0, reason=reason), launchType="EC2")
+    assert got.pattern == "log-driver-failed"
+    assert "fluentd-async-connect" in got.remediation[0] and "logConfiguration" in got.remediation[0]
+    assert "create-log-group" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: a missing awslogs group keeps the create-the-group advice.
+    gone = run(stopCode="TaskFailedToStart", launchType="EC2", containers=_app(0, reason=(
+        "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+        "create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.")))
+    assert gone.pattern == "log-driver-failed" and "create-log-group" in _fix(gone)
+
+
+def test_an_image_volume_the_platform_refuses_is_the_dockerfile_not_a_task_volume():
+    reason = "CannotCreateVolumeError: unsupported: Dockerfile contains VOLUME instruction"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, reason=reason))
+    assert got.pattern == "volume-mount-failed"
+    assert "VOLUME" in got.remediation[0] and "Config.Volumes" in got.remediation[0]
+    assert "mountPoints" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: a task volume that failed to be created keeps the volumes[]/mountPoints check.
+    other = "CannotCreateVolumeError: failed to create volume data: invalid driver option"
+    near = run(stopCode="TaskFailedToStart", stoppedReason=other, containers=_app(0, reason=other))
+    assert near.pattern == "volume-mount-failed" and "VOLUME" not in near.remediation[0]
+
+
+def test_a_one_container_fargate_task_with_its_port_in_use_started_its_server_twice():
+    lines = ["INFO:     Uvicorn running on http://0.0.0.0:8080", "ERROR:    [Errno 98] Address already in use"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "port-in-use"
+    assert got.remediation[0].startswith("Make sure the server is started once") and "(Why:" in got.remediation[0]
+    assert "declare port" not in _fix(got)
+    # Near miss: with a sidecar in the task, which containers declare the port is the first check.
+    two = run(lines, containers=[*_app(1), {"name": "envoy", "exitCode": 0, "lastStatus": "STOPPED", "image": "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.27"}])
+    assert two.pattern == "port-in-use" and "declare port" in two.remediation[0]
+
+
+def test_a_database_host_that_is_another_container_of_the_task_waits_for_it_and_no_fix_is_ever_empty():
+    line = "Error: Redis connection to cache:6379 failed - connect EHOSTUNREACH"
+    peer = [*_app(1), {"name": "cache", "exitCode": 0, "lastStatus": "STOPPED", "image": "redis:7"}]
+    got = run([line], containers=peer, launchType="EC2")
+    assert got.pattern == "database-connection-failed"
+    assert "`cache`" in got.remediation[0] and "dependsOn" in got.remediation[0] and "(Why:" in got.remediation[0]
+    # Near miss: the host is no container of the task: no dependsOn advice, but still a first step.
+    far = run([line], containers=_app(1), launchType="EC2")
+    assert far.pattern == "database-connection-failed" and far.remediation
+    assert "dependsOn" not in far.remediation[0] and "(Why:" in far.remediation[0]
+
+
+def test_a_refused_chown_while_docker_copies_into_a_volume_is_ownership_not_iam():
+    vol = "/var/lib/ecs/volumes/ecs-app-2-config-b4b9"
+    reason = (f"CannotCreateContainerError: Error response from daemon: failed to copy file info for {vol}: failed "
+              f"to chown {vol}: lchown {vol}: operation not permitted")
+    got = run(stopCode="TaskFailedToStart", containers=_app(0, reason=reason), launchType="EC2")
+    assert got.pattern == "volume-mount-failed"
+    assert "posixUser" in got.remediation[0] and "ClientMount" not in _fix(got) and "(Why:" in got.remediation[0]
+    # Near miss: an EFS mount refused by IAM keeps the ClientMount advice.
+    denied = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+              "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=denied)
+    assert near.pattern == "volume-mount-failed" and "ClientMount" in _fix(near)

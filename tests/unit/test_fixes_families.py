@@ -1,0 +1,107 @@
+"""Error families: a logged error whose wording names a well-known condition gets a step 1 that says what to
+change; each family has a near miss that keeps the generic step. And the local reproduction whitelist."""
+
+from __future__ import annotations
+
+from shared import remediation as remedy
+from tests.unit.helpers import run
+
+
+def _app(exit_code: int, image: str = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2") -> list[dict]:
+    return [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED", "image": image}]
+
+
+def test_a_privileged_port_bound_as_non_root_moves_the_port():
+    got = remedy.error_family("Error: listen EACCES: permission denied 0.0.0.0:443")
+    assert got and "port 443" in got and "1024" in got
+    # Near miss: a denied bind on a port above 1024 is not the privileged-port family.
+    assert remedy.error_family("Error: listen EACCES: permission denied 0.0.0.0:8443") is None
+
+
+def test_a_configuration_key_reported_missing_is_set():
+    spring = remedy.error_family("Failed to configure a DataSource: 'url' attribute is not specified")
+    assert spring and "SPRING_DATASOURCE_URL" in spring
+    rails = remedy.error_family("ArgumentError: Missing `secret_key_base` for 'production' environment")
+    assert rails and "SECRET_KEY_BASE" in rails
+    other = remedy.error_family("config error: 'api_token' setting is not set")
+    assert other and "`api_token`" in other
+    # Near miss: a configuration error that names no key.
+    assert remedy.error_family("config error: could not start") is None
+
+
+def test_an_unknown_component_means_the_image_version_and_config_disagree():
+    got = remedy.error_family('error decoding exporters: unknown type: "fancyexporter"', "otel/collector:latest")
+    assert got and "pin the image" in got and "floats" in got
+    # Near miss: an unknown HOST is a network problem, not a version mismatch.
+    assert remedy.error_family("java.net.UnknownHostException: unknown host db.internal") is None
+
+
+def test_a_path_owned_by_another_user_and_a_missing_path():
+    owned = remedy.error_family('open /data/db/lock: permission denied')
+    assert owned and "`/data/db/lock`" in owned and "posixUser" in owned
+    gone = remedy.error_family("Error: ENOENT: no such file or directory, open '/app/config/settings.json'")
+    assert gone and "`/app/config/settings.json`" in gone and "COPY" in gone
+    # Near miss: no path named.
+    assert remedy.error_family("Error: ENOENT: no such file or directory") is None
+
+
+def test_step_one_of_a_crash_names_the_family_action_with_its_evidence():
+    got = run(["Can't start server: listen tcp :80: bind: permission denied"], containers=_app(1))
+    assert got.pattern == "app-crash"
+    assert "port 80" in got.remediation[0] and "(Why:" in got.remediation[0]
+    # Near miss: a crash whose wording is in no family keeps the generic step.
+    plain = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+                 "RuntimeError: boom"], containers=_app(1))
+    assert plain.remediation[0].startswith("Fix the error")
+
+
+def test_a_local_reproduction_only_for_failures_intrinsic_to_the_image():
+    # Near miss first: a missing key with nothing outside the image reproduces locally.
+    own = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "KeyError: 'region'"], containers=_app(1))
+    assert "docker run" in "\n".join(own.remediation)
+    # A path refused on a mounted volume depends on the volume: no local run.
+    vol = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "PermissionError: [Errno 1] Operation not permitted: '/mnt/efs/data'"], containers=_app(1))
+    assert vol.pattern == "app-crash" and "docker run" not in "\n".join(vol.remediation)
+    # A crash in the app's own words after the log shows it using a mounted volume: no local run.
+    net = run(["loading state from /mnt/shared/state",
+               "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+               "RuntimeError: upstream gave up"], containers=_app(1))
+    assert net.pattern == "app-crash" and "docker run" not in "\n".join(net.remediation)
+
+
+def test_a_source_location_or_a_host_path_is_not_a_file_to_add_to_the_image():
+    # Near miss: the path is a source location in a panic message, not a file the app opened.
+    assert remedy.error_family("failed to spawn thread: Operation not permitted', /rustc/abc/library/std/src/thread/mod.rs:683:29") is None
+    host = remedy.error_family("failed to initialize NodeCapacity: lstat /rootfs/proc: no such file or directory")
+    assert host and "HOST" in host and "COPY" not in host
+
+
+def test_a_configuration_file_refused_at_start_up_is_checked_with_what_it_includes():
+    got = remedy.error_family("[error] Configuration file contains errors. Aborting")
+    assert got and "includes" in got and "--dry-run" in got
+    # Near miss: a config file merely loaded is no error.
+    assert remedy.error_family("[info] loaded configuration file /fluent-bit/etc/fluent-bit.conf") is None
+
+
+def test_a_log_router_crash_gets_no_local_run_even_when_the_task_definition_was_not_read():
+    lines = ["Fluent Bit v1.9.10", "[error] Configuration file contains errors. Aborting"]
+    router = [{"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED",
+               "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/custom-fluent-bit:2.1"}]
+    got = run(lines, containers=router)
+    assert got.pattern == "app-crash" and "docker run" not in "\n".join(got.remediation)
+    # Near miss: the same error from an ordinary app container keeps the local reproduction.
+    app = run(lines, containers=_app(1))
+    assert app.pattern == "app-crash" and "docker run" in "\n".join(app.remediation)
+
+
+def test_no_region_found_sets_the_region_and_an_unknown_configuration_property_is_a_version_mismatch():
+    got = remedy.error_family("[Error] Unable to fetch region from EC2 metadata: EC2MetadataRequestError")
+    assert got and "AWS_REGION" in got
+    # Near miss: a region named in an ordinary message is not a missing region.
+    assert remedy.error_family("connected to region us-east-1") is None
+    prop = remedy.error_family("[error] [config] record_modifier: unknown configuration property 'Reserve_Data'")
+    assert prop and "pin the image" in prop
+    # Near miss: an unknown user is no configuration property.
+    assert remedy.error_family("login failed: unknown user 'bob'") is None
