@@ -166,7 +166,7 @@ def is_windows(ev: Evidence) -> bool:
     return any(c.image and _WINDOWS_IMAGE.search(c.image) for c in ev.detail.containers)
 
 
-_WINDOWS_AGENT = re.compile(r"_windows\.go|C:\\ProgramData\\Amazon\\ECS")
+_WINDOWS_AGENT = lazy_re(r"_windows\.go|C:\\ProgramData\\Amazon\\ECS")
 
 
 def windows_instance(ev: Evidence) -> bool:
