@@ -5,8 +5,11 @@ Signals: Python "Traceback (most recent call last)" and its final exception line
 "Application run failed" and the last "Caused by:"; .NET "Unhandled exception."; Ruby
 "... (NameError)"; Rust "thread 'main' panicked at"; PHP "PHP Fatal error"; Elixir "** (Error)";
 native "Segmentation fault" / "terminate called after throwing"; otherwise error output followed
-by a non-zero exit the app returned itself (1, 2, 134, 139 ...). A bare 137/143 with no error text
-is not a crash (see unknown). Facts: exception, language, exit_code, container.
+by a non-zero exit the app returned itself (1, 2, 134, 139 ...); an exit 0 under "Essential
+container in task exited" whose last line (before any report of the exit code) is at error level
+(an entrypoint or supervisor that reported its failure and returned 0: log failures win over a clean
+exit 0). A bare 137/143 with no error text is not a crash (see unknown). Facts: exception, language,
+exit_code, container.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "ca
 # npm/yarn reporting that the script failed: the app's own error is above these lines.
 _WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit code|elifecycle|yarn run v|info visit https)")
 _RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
+# Any line that only reports the process's exit ("web exited with code 0", "Entrypoint process exit code: 0").
+_EXIT_NOTE = lazy_re(r"\bexit(?:ed)?(?: with)? (?:code|status)\s*:?\s*-?\d+\W*$", re.IGNORECASE)
 _NODE_FRAME = lazy_re(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
@@ -202,6 +207,8 @@ class AppCrash(Pattern):
         # Error output and a non-zero exit the app returned itself.
         primary = ev.primary
         code = exit_code(ev, primary)
+        if code == 0 and not hc:
+            return self._error_then_exit_zero(ev, primary)
         if code in (None, 0) or hc:
             return None
         indices = _own_tail(ev, primary, 60)
@@ -223,6 +230,24 @@ class AppCrash(Pattern):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)
+        return None
+
+    def _error_then_exit_zero(self, ev: Evidence, primary: str | None) -> Match | None:
+        """An essential container that exited 0 on its own ("Essential container in task exited", no reason from
+        ECS) whose own last words were an error-level line: an entrypoint or supervisor that reported its failure
+        and still returned 0. Log failures win over a clean exit 0; the weaker reading, so only the last lines."""
+        if ev.stop_code not in ("EssentialContainerExited", "") or "essential container" not in ev.stopped_reason.lower():
+            return None
+        if any(c.reason for c in ev.detail.containers):
+            return None
+        logs = ev.logs
+        for i in _own_tail(ev, primary, 20):
+            text = logs.texts[i]
+            if not text.strip() or _EXIT_NOTE.search(text):
+                continue  # a wrapper or runtime reporting the exit code is not the process's last word
+            if logs.level(i) in ("error", "fatal"):
+                return self._build(ev, i, primary, 0, None, text.strip(), 0.55)
+            return None  # an error the process went on from (then logged more) is not why it ended
         return None
 
     def _exit_allows(self, ev: Evidence, code: int | None, hc: bool) -> bool:

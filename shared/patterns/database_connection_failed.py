@@ -6,7 +6,9 @@ for user"; "password authentication failed"; JDBC "Communications link failure" 
 PSQLException; Mongo ServerSelectionTimeout / MongoNetworkError; Redis "Error 111 connecting";
 Prisma P1001/P1000; a timeout to *.rds.amazonaws.com. A connection failure is about a database
 when the port is a database port, the host is an AWS database endpoint, or a database driver
-is in the entry. Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
+is in the entry; with no engine, host or port named, when the error is a database-only client's
+connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
+Connection", HikariCP, Sequelize*ConnectionError). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
 Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-egress-blocked.
 """
 
@@ -57,8 +59,19 @@ _DB_NAMED = lazy_re(r"^(?:[\w-]*[-_])?(?:db|database|postgres(?:ql)?|pg|mysql|ma
 # Wordings that say the failed connection was to a database even when no engine, host or port is
 # named: Flyway/Liquibase "Unable to obtain connection from database", and SQLSTATE class 08
 # (connection exception: 08001 the client could not establish the connection, 08006 it failed).
+# The connection-error types of clients that only ever connect to a database say so too: java.sql's
+# SQL(Non)TransientConnectionException, Spring's "Failed to obtain JDBC Connection" (CannotGetJdbcConnectionException),
+# a HikariCP pool that could not start or lend a connection, Connector/J's "Communications link failure", Sequelize's
+# Sequelize*ConnectionError family (ConnectionRefused, ConnectionTimedOut, HostNotFound, AccessDenied ...), and
+# SQLAlchemy's OperationalError. A client's other errors (a Sequelize validation error, a Hikari start-up line) do not.
 _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
-                            r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b", re.IGNORECASE)
+                            r"|\bSQL ?State\s*(?:\[|:\s*)08\d{3}\b"
+                            r"|\bSQL(?:Non)?TransientConnectionException\b|CannotGetJdbcConnectionException"
+                            r"|(?:Failed to obtain|Could not (?:get|open)) JDBC Connection"
+                            r"|HikariPool-\d+ - (?:Exception during pool initialization|Connection is not available)"
+                            r"|Communications link failure"
+                            r"|\bSequelize(?:Connection\w*|HostNotFound|HostNotReachable|AccessDenied)Error\b"
+                            r"|\bsqlalchemy\.exc\.OperationalError\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # How a container of the engine is named or imaged (the database container of the same task).
 _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
@@ -179,7 +192,8 @@ class DatabaseConnectionFailed(Pattern):
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
             engine = engine or named_engine
-            if engine is None and not _database_endpoint(host) and not named and not _TO_A_DATABASE.search(context):
+            if engine is None and not _database_endpoint(host) and not named and not (
+                    _TO_A_DATABASE.search(context) or (failure.host is None and _TO_A_DATABASE.search(near))):
                 continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
             facts = {

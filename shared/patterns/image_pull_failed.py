@@ -99,6 +99,12 @@ _CAUSES = (
     Cause("network", words("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
                            "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
                            "net/http: request canceled", "network is unreachable")),
+    # containerd's token step for a registry that answered 401 to the pull: "failed to authorize: failed to fetch
+    # anonymous token" (or "oauth token") and nothing after it; the registry wants credentials the task did not give
+    # (repositoryCredentials). When a reason follows (a status, a TLS or network error), the rows above read it or
+    # no cause is named: a certificate or a server error is no refusal.
+    Cause("access-denied", lazy_re(r"failed to (?:authorize|fetch (?:anonymous|oauth) token)[.\s\"']*$",
+                                   re.IGNORECASE | re.MULTILINE)),
 )
 
 

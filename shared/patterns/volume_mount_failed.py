@@ -4,7 +4,9 @@ Signals: "failed to invoke EFS utils commands to set up EFS volumes"; CannotCrea
 "mount.nfs4: Connection timed out"; "access denied by server while mounting"; "bind source path
 does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context deadline exceeded");
 Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
-/var/lib/ecs/volumes/...: operation not permitted"). Facts: file_system (fs-...) or volume, cause
+/var/lib/ecs/volumes/...: operation not permitted"); the ECS agent's HostConfigError for a mount
+point it cannot bind ("Unable to resolve volume mounts; invalid path": a host volume without a source
+path; "Invalid volume referenced"). Facts: file_system (fs-...) or volume, cause
 (network / access-denied / not-found).
 """
 
@@ -35,6 +37,9 @@ _SIGNAL = lazy_re(
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
     r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\."
     r"|rootfs_linux\.go:\d+: mounting"
+    # The ECS agent turning a task's mountPoints into Docker binds (HostConfigError): a mount point whose host
+    # volume has no source path (or no container path), or one that names a volume the task does not define.
+    r"|Unable to resolve volume mounts|Invalid volume referenced"
     # Docker copying the image's files and their ownership into a fresh task volume (ECS's /var/lib/ecs/volumes, a
     # Docker volume): "failed to copy file info for <volume>: failed to chown <volume>: lchown ...: operation not
     # permitted" when the volume (an EFS access point's enforced POSIX user) refuses the image's owner.
@@ -44,6 +49,9 @@ _SIGNAL = lazy_re(
 _FS = lazy_re(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
 _AP = lazy_re(r"\bfsap-[0-9a-f]{8,17}\b")
 _VOLUMES = (
+    # the agent's own wordings: "...; invalid path: <container> <sourceVolume>; <sourcePath> -> <containerPath>"
+    lazy_re(r"Unable to resolve volume mounts; invalid path: \S+ (\S+);", re.IGNORECASE),
+    lazy_re(r"Invalid volume referenced: ([^\s;]+)", re.IGNORECASE),
     lazy_re(r"mount source path '([^']+)'"),
     lazy_re(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
     lazy_re(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),

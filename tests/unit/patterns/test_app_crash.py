@@ -146,6 +146,15 @@ POSITIVES = [
                  id="spring-application-run-failed-without-caused-by"),
     pytest.param(["npm ERR! code ELIFECYCLE", "npm ERR! errno 1", "npm ERR! app@1.0.0 start: `node server.js`",
                   "npm ERR! Exit status 1"], exited(1), {"exit_code": 1}, id="only-npm-wrapper-lines"),
+    # Exit 0 under "Essential container in task exited", but the process's last word was an error: an entrypoint
+    # or supervisor that reported its failure and returned 0 (log failures win over a clean exit 0). A wrapper's
+    # report of the exit code after it is not a last word.
+    pytest.param(["starting sync of /data", "ERROR: could not open /data/input.csv: No such file or directory",
+                  "Container process exited with code 0"], exited(0),
+                 {"exit_code": 0, "exception": "ERROR: could not open /data/input.csv: No such file or directory"},
+                 id="entrypoint-error-then-exit-0"),
+    pytest.param(['{"level":"fatal","msg":"supervised process failed to start","program":"worker"}'],
+                 exited(0), {"exit_code": 0}, id="supervisor-fatal-json-then-exit-0"),
 ]
 
 
@@ -173,6 +182,13 @@ NEGATIVES = [
     pytest.param(["Traceback (most recent call last):", '  File "/app/a.py", line 3, in <module>', "    x()",
                   "ValueError: bad", "INFO recovered, continuing", "INFO done"], exited(0), "expected-stop",
                  id="handled-error-then-exit-0"),
+    # Near misses of the exit-0 rule: an error the job went on from (its last word is ordinary), and an error as
+    # the last word of a task stopped from outside (the stop, not the error, ended it).
+    pytest.param(["ERROR: upload of part 3 failed, retrying", "INFO upload complete"], exited(0), "expected-stop",
+                 id="error-then-more-work-then-exit-0"),
+    pytest.param(["ERROR: lost connection to the queue"], {**exited(0), "stopCode": "UserInitiated",
+                                                           "stoppedReason": "Task stopped by user"},
+                 "expected-stop", id="error-last-but-stopped-by-user"),
     pytest.param(["ERROR:    Exception in ASGI application", "Traceback (most recent call last):",
                   '  File "/app/main.py", line 20, in health', "    return db.ping()", "RuntimeError: pool exhausted",
                   'INFO:     10.0.1.17:41234 - "GET /health HTTP/1.1" 500 Internal Server Error'],

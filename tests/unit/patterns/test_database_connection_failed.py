@@ -151,6 +151,18 @@ POSITIVES = [
     pytest.param(["Error: P1001: Can't reach database server at `<endpoint>`:`3306`", "",
                   "Please make sure your database server is running at `<endpoint>`:`3306`."], exited(1),
                  {"host": "<endpoint>", "port": 3306, "engine": "mysql"}, id="prisma-with-a-placeholder-host"),
+    # No engine, port or database host named: the error type of a client that only talks to databases says it.
+    pytest.param(["SequelizeHostNotFoundError: getaddrinfo ENOTFOUND orders-primary.internal",
+                  "    at ConnectionManager.connect (/app/node_modules/sequelize/lib/dialects/abstract/connection-manager"
+                  ".js:94:17)"], exited(1),
+                 {"host": "orders-primary.internal", "cause": "dns"}, id="sequelize-host-not-found-error-type"),
+    pytest.param(['{', '  "name": "SequelizeConnectionTimedOutError",', '  "parent": {', '    "code": "ETIMEDOUT",',
+                  '    "syscall": "connect"', '  }', '}'], exited(1), {"cause": "timeout"},
+                 id="sequelize-error-object-printed-over-lines"),
+    pytest.param(["org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection; nested "
+                  "exception is java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
+                  "request timed out after 30000ms."], exited(1), {"cause": "timeout"},
+                 id="spring-jdbc-hikari-pool-timeout-no-url"),
 ]
 
 
@@ -194,6 +206,13 @@ NEGATIVES = [
                   '  File "/usr/local/lib/python3.12/site-packages/celery/worker/worker.py", line 202, in start',
                   "    self.blueprint.start(self)", "kombu.exceptions.OperationalError: [Errno 111] Connection refused"],
                  {}, "app-crash", id="message-broker-operationalerror-is-not-a-database"),
+    # A database client's other lines next to a timeout to an HTTP API: the client is there, the failure is not its.
+    pytest.param(["SequelizeValidationError: notNull Violation: Order.total cannot be null",
+                  "Error: connect ETIMEDOUT 52.94.133.131:443"], exited(1), "network-egress-blocked",
+                 id="sequelize-validation-error-next-to-an-api-timeout"),
+    pytest.param(["2024-05-01 10:00:00.000  INFO 1 --- [main] com.zaxxer.hikari.HikariDataSource : HikariPool-1 - "
+                  "Start completed.", "java.net.SocketTimeoutException: connect timed out (api.partner.example:8443)"],
+                 exited(1), "app-crash", id="hikari-started-then-an-http-connect-timeout"),
 ]
 
 

@@ -111,6 +111,28 @@ def test_nearest_neighbour(detail, expected, fires):
     assert (PATTERN.match(evidence([], **detail)) is not None) is fires
 
 
+_TOKEN = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+          "\"registry.example.com/team/api:1.4\": failed to authorize: failed to fetch ")
+
+
+@pytest.mark.parametrize(("tail", "cause"), [
+    # the registry asked for credentials and containerd's token step got none: the task gives no repositoryCredentials
+    pytest.param("oauth token.", "access-denied", id="token-refused-without-a-status"),
+    pytest.param("anonymous token: unexpected status: 401 Unauthorized", "access-denied", id="token-refused-401"),
+    # near misses: the token endpoint never answered, or answered with a server error (no refusal)
+    pytest.param("anonymous token: Get \"https://registry.example.com/token?scope=repository%3Ateam%2Fapi%3Apull\": "
+                 "dial tcp 10.1.2.3:443: i/o timeout", "network", id="token-endpoint-unreachable"),
+    pytest.param("anonymous token: unexpected status: 503 Service Unavailable", None, id="token-endpoint-server-error"),
+    pytest.param("anonymous token: Get \"https://registry.example.com/token\": tls: failed to verify certificate: x509: "
+                 "certificate signed by unknown authority", None, id="token-endpoint-certificate-not-trusted"),
+])
+def test_the_registry_token_step_names_its_cause(tail, cause):
+    finding = run([], **failed_to_start(_TOKEN + tail))
+    assert finding.pattern == ID
+    assert finding.facts.get("cause") == cause
+    assert finding.facts.get("image") == "registry.example.com/team/api:1.4"
+
+
 AGENT_LOG = ["2018-08-30T10:04:07Z [WARN] Error while pulling container web, will try to run anyway: API error (404): "
              "repository 111122223333.dkr.ecr.us-east-1.amazonaws.com/web not found",
              "2018-08-30T10:04:07Z [WARN] error transitioning container [web] to [CREATED]: no such image"]

@@ -57,6 +57,12 @@ POSITIVES = [
                  "/var/lib/docker/volumes/ecs-orders-4-uploads-a1b2c3d4e5f6/_data: lchown "
                  "/var/lib/docker/volumes/ecs-orders-4-uploads-a1b2c3d4e5f6/_data: operation not permitted",
                  {"cause": "access-denied"}, id="copy-up-into-a-volume-refused-chown"),
+    # The agent building Docker binds from mountPoints (HostConfigError): a host volume with no source path (here
+    # the container path is the empty side), and a mount point naming a volume the task does not define.
+    pytest.param("HostConfigError: Unable to resolve volume mounts; invalid path: web shared-data; /srv/data -> ",
+                 {"volume": "shared-data", "container": "app"}, id="agent-bind-without-a-path"),
+    pytest.param("HostConfigError: Invalid volume referenced: cache-vol", {"volume": "cache-vol"},
+                 id="agent-mount-point-names-an-undefined-volume"),
 ]
 
 
@@ -84,6 +90,9 @@ NEGATIVES = [
                  "operation not permitted", "platform-error", id="chown-in-the-image-store-not-a-volume"),
     pytest.param("CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write "
                  "/var/lib/docker/overlay2/x: no space left on device", "disk-full", id="disk-full-while-pulling"),
+    # Another HostConfigError of the agent: the container's dockerConfig hostConfig is not valid JSON, no volume.
+    pytest.param("HostConfigError: Unable to decode given host config: invalid character '}' looking for beginning "
+                 "of object key string", "unknown", id="agent-host-config-not-json-is-no-volume"),
 ]
 
 
