@@ -690,6 +690,11 @@ _MISSING_KEY = lazy_re(r"""(?i)['"`]?(?P<k1>[A-Za-z_][\w.-]{1,60})['"`]? (?:attr
 _UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors?|extensions?|components?|plugins?|"
                         r"fields?|keys?|directives?|configuration (?:keys?|propert(?:y|ies)))\b|\bhas invalid keys?\b|\binvalid keys?:|"
                         r"\bhas been removed\b|\bno longer supported\b|\bfield \S+ not found in type\b")
+# A command-line parser refusing its arguments: the task's command reached a program that does not take it (the
+# command is appended to the image's ENTRYPOINT, or entryPoint and command disagree).
+_CLI_USAGE = lazy_re(r"(?i)\bunexpected extra arguments?\b|\bunrecognized arguments?:|\bno such (?:option|command):|"
+                     r"\bunknown (?:shorthand )?flag:|\bunknown command \S+ for\b|\baccepts (?:at most )?\d+ arg\(s\), "
+                     r"received \d+|\bError: (?:too many|unexpected) arguments?\b")
 # An AWS SDK or agent that found no region: off EC2 (Fargate) there is no instance metadata to read it from.
 _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unable|failed) to (?:fetch|get|determine|find) "
                      r"(?:the )?region|cannot fetch region|you must specify a region|NoRegionError")
@@ -742,6 +747,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                     "of 1024 or more (and change the task definition's containerPort and the target group's port "
                     "to match), or run the container as root (`\"user\": \"0\"`), or on EC2 add the "
                     "NET_BIND_SERVICE capability (`linuxParameters.capabilities.add`)")
+    if _CLI_USAGE.search(text):
+        return ("the program rejected its command-line arguments, so the task's command reached a program that "
+                "does not take it: the image's ENTRYPOINT receives the task definition's `command` as arguments, so "
+                "compare the container's `entryPoint` and `command` with the image's ENTRYPOINT and CMD (which docker "
+                "image inspect shows): set `entryPoint` to the program the command is meant for (or to [] to run the "
+                "command as is), or pass only the arguments that program accepts")
     key = _MISSING_KEY.search(text)
     if key:
         return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3"), text)

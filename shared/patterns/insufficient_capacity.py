@@ -114,7 +114,14 @@ class InsufficientCapacity(ReasonPattern):
                          f"instances (desired count above 0): `aws ecs list-container-instances --cluster {remedy.q(clus)}"
                          f"{remedy.region_flag(ev)}`"
                          " lists those that joined.")
-        elif resource in ("MEMORY", "CPU", "GPU", "container instances"):
+        elif resource == "GPU":
+            # A GPU shortage is a count of whole GPUs on GPU instances: cpu/memory reservations cannot free one.
+            steps.append("No container instance has a free GPU for this task (GPUs are reserved whole, one task "
+                         "per GPU): add GPU instances to the cluster (a GPU instance type such as g4dn/g5/p3 with "
+                         "the ECS GPU-optimized AMI, in the capacity provider or Auto Scaling group, with managed "
+                         "scaling or a higher desired count), stop tasks that hold GPUs, or lower the container's "
+                         "`resourceRequirements` GPU count; reducing cpu or memory does not free a GPU.")
+        elif resource in ("MEMORY", "CPU", "container instances"):
             what = {"MEMORY": ("memory", ev.detail.memory, "MiB"), "CPU": ("CPU", ev.detail.cpu, "CPU units")}.get(resource)
             size = f" (the task reserves {what[1]} {what[2]})" if what and what[1] and str(what[1]).isdigit() else ""
             steps.append((f"No container instance has enough free {resource.lower() if resource != 'CPU' else 'CPU'} "

@@ -105,3 +105,12 @@ def test_no_region_found_sets_the_region_and_an_unknown_configuration_property_i
     assert prop and "pin the image" in prop
     # Near miss: an unknown user is no configuration property.
     assert remedy.error_family("login failed: unknown user 'bob'") is None
+
+
+def test_a_cli_usage_error_checks_entrypoint_against_command():
+    got = remedy.error_family("Error: Got unexpected extra arguments (worker run --queue default)")
+    assert got and "entryPoint" in got and "ENTRYPOINT" in got
+    argparse = remedy.error_family("main.py: error: unrecognized arguments: --port 8080")
+    assert argparse and "entryPoint" in argparse
+    # Near miss: an argument-like word in an app's own error is not a usage error of the command line.
+    assert remedy.error_family("ValueError: unexpected argument count in query template") is None

@@ -102,3 +102,12 @@ def test_an_empty_capacity_provider_checks_its_auto_scaling_group_not_the_task_s
     assert "batch-asg-cp has no container instances" in f.title
     near = run([], **failed_to_start("RESOURCE:MEMORY", launchType=None, capacityProviderName="batch-asg-cp"))
     assert "reservation" in near.remediation[0] and "describe-capacity-providers" not in "\n".join(near.remediation)
+
+
+@pytest.mark.parametrize(("reason", "gpu"), [("RESOURCE:GPU", True), ("RESOURCE:MEMORY", False)])
+def test_a_gpu_shortage_is_not_fixed_by_shrinking_cpu_or_memory(reason, gpu):
+    # Near miss: RESOURCE:MEMORY keeps the reduce-the-reservation advice; RESOURCE:GPU asks for GPU instances.
+    finding = run([], **failed_to_start(reason, launchType="EC2"))
+    step = finding.remediation[0]
+    assert ("free GPU" in step and "reduce the task's" not in step) is gpu
+    assert ("reduce the task's memory reservation" in step) is not gpu
