@@ -182,8 +182,11 @@ def test_finishes_in_under_a_minute(demo):
 
 
 def _start_and_wait_for_scenarios(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    # SIGINT as a terminal's foreground job has it: a test run started in the background (`cmd &` in a script)
+    # inherits SIGINT ignored, and Python then keeps ignoring it.
     proc = subprocess.Popen(demo_cmd("--out", str(tmp_path), "--tasks", "5"), cwd=ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pid = None
     assert proc.stdout is not None
     try:
