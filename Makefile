@@ -22,10 +22,11 @@ test:
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
 
-# `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check.
+# `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check. The
+# corpus-wide equivalence checks of the speed-ups (marked slow) run in `make test` only.
 unit:
 	@$(PREREQ) venv dev
-	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	@$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests/unit
 
 typecheck:
 	@$(PREREQ) venv dev

@@ -68,6 +68,7 @@ def test_search_matches_brute_force_near_misses(lines):
                 assert logs.search(regex, start, stop) == brute(logs, regex, start, stop), (regex.pattern, start)
 
 
+@pytest.mark.slow
 def test_search_matches_brute_force_on_every_case():
     for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::7]:
         logs = json.loads(path.read_text()).get("logs") or []
@@ -149,6 +150,7 @@ def test_endpoint_guards_pass_every_text_their_regex_matches():
     assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
 
 
+@pytest.mark.slow
 def test_may_hold_never_skips_a_row_that_matches():
     """classify() and failure_cause() skip a regex on a text holding none of its words (lookaheads too)."""
     import sys
@@ -185,6 +187,7 @@ def test_may_hold_never_skips_a_row_that_matches():
     assert checked > 500
 
 
+@pytest.mark.slow
 def test_guarded_lazy_regexes_answer_as_the_compiled_ones():
     """A case-insensitive lazy_re answers None without searching a text lacking its words: never wrongly."""
     import gc
