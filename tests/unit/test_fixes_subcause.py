@@ -906,3 +906,57 @@ def test_a_refused_chown_while_docker_copies_into_a_volume_is_ownership_not_iam(
               "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'")
     near = run(stopCode="TaskFailedToStart", stoppedReason=denied)
     assert near.pattern == "volume-mount-failed" and "ClientMount" in _fix(near)
+
+
+def test_an_unsupported_manifest_media_type_is_rebuilt_without_attestations():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+    reason = "CannotPullContainerError: unsupported media type application/vnd.in-toto+json"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, reason=reason))
+    assert got.pattern == "image-pull-failed"
+    assert "--provenance=false" in got.remediation[0] and ecr in got.remediation[0]
+    assert "ECR permissions" not in _fix(got)
+    # Near miss: a bare pull failure with no registry answer keeps the reproduce-and-check step.
+    bare = "CannotPullContainerError: failed to pull image"
+    plain = run(stopCode="TaskFailedToStart", stoppedReason=bare, containers=_app(0, reason=bare))
+    assert "--provenance=false" not in _fix(plain)
+
+
+def test_a_private_registry_asking_for_a_token_gets_repository_credentials_with_the_secret_grant():
+    image = "registry.example.com/team/orders-api:1.4.2"
+    reason = (f'CannotPullContainerError: inspect image has been retried 1 time(s): failed to resolve ref "{image}": '
+              "failed to authorize: failed to fetch anonymous token.")
+    containers = [{"name": "app", "lastStatus": "STOPPED", "image": image, "reason": reason}]
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=containers)
+    first = got.remediation[0]
+    assert "repositoryCredentials" in first and "secretsmanager:GetSecretValue" in first
+    assert "registry-credentials/registry.example.com" in first and "misspelled" not in first
+    # Near miss: Docker Hub's "does not exist or may require docker login" may be a typo, so the name stays first.
+    hub = ("CannotPullContainerError: Error response from daemon: pull access denied for acme/orders-api, repository "
+           "does not exist or may require 'docker login'")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=hub,
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": "acme/orders-api", "reason": hub}])
+    assert "misspelled" in near.remediation[0]
+
+
+def test_an_ecr_refusal_without_an_iam_denial_on_ec2_checks_the_image_and_the_instance_first():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login'")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied), launchType="EC2")
+    assert "describe-images --repository-name orders-api --image-ids imageTag=1.4.2" in got.remediation[0]
+    assert "AmazonEC2ContainerServiceforEC2Role" in got.remediation[1]
+    assert "EXECUTION role" in got.remediation[2]
+    # Near miss: the message names the denied ECR action, so the execution role stays first.
+    iam = (f"CannotPullContainerError: pull access denied for {ecr}: User: arn:aws:sts::111122223333:assumed-role/"
+           "exec/abc is not authorized to perform: ecr:BatchGetImage")
+    named = run(stopCode="TaskFailedToStart", stoppedReason=iam, containers=_app(0, reason=iam), launchType="EC2")
+    assert "EXECUTION role" in named.remediation[0]
+
+
+def test_a_cross_account_ecr_refusal_keeps_the_execution_role_and_the_repository_policy():
+    ecr = "444455556666.dkr.ecr.us-east-1.amazonaws.com/shared-sidecar"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login'")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied), launchType="EC2")
+    assert "EXECUTION role" in got.remediation[0] and "another account (444455556666)" in got.remediation[0]
+    assert "AmazonEC2ContainerServiceforEC2Role" not in _fix(got)
