@@ -960,3 +960,22 @@ def test_a_cross_account_ecr_refusal_keeps_the_execution_role_and_the_repository
     got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied), launchType="EC2")
     assert "EXECUTION role" in got.remediation[0] and "another account (444455556666)" in got.remediation[0]
     assert "AmazonEC2ContainerServiceforEC2Role" not in _fix(got)
+
+
+def test_ecr_registry_auth_at_start_is_a_token_and_a_route_not_a_secret():
+    def reason(n: int) -> str:
+        return ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                f"failed: unable to retrieve ecr registry auth: service call has been retried {n} time(s)")
+
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason(3), containers=_app(0))
+    first = got.remediation[0]
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "ecr.api" in first and "ecr:GetAuthorizationToken" in first and "secrets[].valueFrom" not in _fix(got)
+    assert first.index("ecr.api") < first.index("ecr:GetAuthorizationToken")
+    # Near miss: not retried, a refusal: the permission comes first.
+    once = run(stopCode="TaskFailedToStart", stoppedReason=reason(1), containers=_app(0)).remediation[0]
+    assert once.index("ecr:GetAuthorizationToken") < once.index("ecr.api")
+    # Near miss: a secret's fetch keeps the secrets step.
+    secret = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: service call has been retried 5 time(s): ...")
+    assert "secrets[].valueFrom" in _fix(run(stopCode="TaskFailedToStart", stoppedReason=secret, containers=_app(0)))
