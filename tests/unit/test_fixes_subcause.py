@@ -979,3 +979,20 @@ def test_ecr_registry_auth_at_start_is_a_token_and_a_route_not_a_secret():
     secret = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
               "failed: unable to retrieve secrets from ssm: service call has been retried 5 time(s): ...")
     assert "secrets[].valueFrom" in _fix(run(stopCode="TaskFailedToStart", stoppedReason=secret, containers=_app(0)))
+
+
+def test_a_kms_refusal_behind_a_parameter_read_grants_decrypt_on_the_key():
+    line = ("botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
+            "operation: The ciphertext refers to a customer master key that does not exist, does not exist in this "
+            "region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400; Error Code: "
+            "AccessDeniedException)")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "iam-access-denied" and got.facts["action"] == "kms:Decrypt"
+    assert '"kms:Decrypt"' in got.remediation[0] and "ssm:GetParameter" not in got.remediation[0]
+    assert "describe-parameters" in _fix(got)
+    # Near miss: the parameter service's own denial keeps its action.
+    own = ("botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
+           "operation: User: arn:aws:sts::111122223333:assumed-role/app/abc is not authorized to perform: "
+           "ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/db")
+    near = run([own], containers=_app(1))
+    assert near.facts["action"] == "ssm:GetParameter" and "kms:Decrypt" not in near.remediation[0]
