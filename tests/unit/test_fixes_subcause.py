@@ -996,3 +996,16 @@ def test_a_kms_refusal_behind_a_parameter_read_grants_decrypt_on_the_key():
            "ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/db")
     near = run([own], containers=_app(1))
     assert near.facts["action"] == "ssm:GetParameter" and "kms:Decrypt" not in near.remediation[0]
+
+
+def test_a_throttled_log_stream_creation_staggers_starts_not_creates_the_group():
+    reason = ("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+              "create Cloudwatch log stream: ThrottlingException: Rate exceeded status code: 400")
+    got = run(stopCode="TaskFailedToStart", stoppedReason="Task failed to start", containers=_app(0, reason=reason))
+    assert got.pattern == "log-driver-failed" and "Stagger" in got.remediation[0]
+    assert "create-log-group" not in _fix(got) and "non-blocking" in _fix(got)
+    # Near miss: a group that does not exist keeps the create step.
+    missing = reason.replace("ThrottlingException: Rate exceeded", "ResourceNotFoundException: The specified log "
+                             "group does not exist.")
+    near = run(stopCode="TaskFailedToStart", stoppedReason="Task failed to start", containers=_app(0, reason=missing))
+    assert "create-log-group" in near.remediation[0]
