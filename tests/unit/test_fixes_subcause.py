@@ -1009,3 +1009,26 @@ def test_a_throttled_log_stream_creation_staggers_starts_not_creates_the_group()
                              "group does not exist.")
     near = run(stopCode="TaskFailedToStart", stoppedReason="Task failed to start", containers=_app(0, reason=missing))
     assert "create-log-group" in near.remediation[0]
+
+
+def test_a_login_without_a_password_is_a_missing_value_not_a_rotated_one():
+    line = ("DBI connect('database=orders;host=db.internal;port=3306','orders',...) failed: Access denied for user "
+            "'orders'@'10.0.1.5' (using password: NO)")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "no password at all" in got.remediation[0] and "rotation" not in got.remediation[0]
+    assert "contains(name, 'PASS')" in got.remediation[0]
+    # Near miss: a password was sent and refused, so the secret's value (rotation) stays the check.
+    near = run([line.replace("using password: NO", "using password: YES")], containers=_app(1))
+    assert "rotation" in near.remediation[0] and "no password at all" not in _fix(near)
+
+
+def test_a_database_run_as_another_container_of_the_task_points_at_its_variables():
+    line = 'error: password authentication failed for user "postgres"'
+    containers = [*_app(1), {"name": "pg", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:16"}]
+    got = run([line], containers=containers, launchType="EC2")
+    assert "POSTGRES_PASSWORD" in got.remediation[0] and "`pg`" in got.remediation[0]
+    assert "rotation may have changed" not in _fix(got)
+    # Near miss: no database container in the task (RDS, say): the rotation / IAM-auth check stays.
+    near = run([line], containers=_app(1), launchType="EC2")
+    assert "rotation may have changed" in near.remediation[0] and "POSTGRES_PASSWORD" not in _fix(near)
