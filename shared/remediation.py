@@ -702,6 +702,19 @@ _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unabl
 _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
                            r"could not (?:load|parse) (?:the )?config(?:uration)? file")
+# A configuration that does not parse, at a line the parser names: YAML's "yaml: line 9: ...", js-yaml/SnakeYAML
+# "YAMLException: ... at line 9", "not valid YAML/JSON ... line 9". A bare JSON decoder error is left out: it as
+# often parses an HTTP answer or an empty file as a configuration.
+_SYNTAX_AT_LINE = lazy_re(r"(?i)\byaml: line (?P<l1>\d+):|\b(?:YAML\w*(?:Exception|Error)|ScannerError)\b[^\n]{0,200}?"
+                          r"\bline:? (?P<l2>\d+)|\bnot valid (?:YAML|JSON)\b[^\n]{0,80}?\bline (?P<l3>\d+)")
+# Images whose configuration is usually given inline in an environment variable rather than as a file.
+_INLINE_CONFIG = ((lazy_re(r"(?i)aws-otel-collector|/adot"), "`AOT_CONFIG_CONTENT` (or the file `--config` names)"),
+                  (lazy_re(r"(?i)otel(?:col|-collector)"), "the file or `env:` URI its `--config` option names"))
+# A plugin, extension or strategy the program loads at start failing as a whole: most often a version change of
+# the program or of the plugin (one upgraded without the other).
+_PLUGIN_FAILED = lazy_re(r"(?i)\bfailed to (?:configure|load|initiali[sz]e|instantiate|create|register|start) "
+                         r"(?:the )?(?:[\w-]+ ){0,2}(?:discovery strateg(?:y|ies)|plugins?|extensions?|"
+                         r"strateg(?:y|ies)|provider plugins?)\b")
 _PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
@@ -764,6 +777,28 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the version the configuration was written for"
                 + (f" (`{image_ref}` floats to each new release)" if floating else "")
                 + ", or update the configuration to this version's names (its changelog lists the removals)")
+    syntax = _SYNTAX_AT_LINE.search(text)
+    if syntax:
+        line = syntax.group("l1") or syntax.group("l2") or syntax.group("l3")
+        inline = next((where for image_re, where in _INLINE_CONFIG if image_re.search(image_ref or "")), None)
+        return (f"the configuration the program reads at start-up does not parse at line {line}: open what it is "
+                "given, "
+                + (f"here {inline} in the task definition, " if inline else
+                   "a file in the image or on a volume, or an inline configuration in an environment variable or "
+                   "secret of the task definition, ")
+                + f"and fix line {line} (indentation, tabs, an unquoted `:` or `#` in a value, a missing quote or "
+                "comma); check it before deploying with a parser "
+                "(`python3 -c 'import sys, yaml; yaml.safe_load(sys.stdin)' < config.yaml`, or `jq . config.json`)")
+    if _PLUGIN_FAILED.search(text):
+        tag = (image_ref or "").rsplit("/", 1)[-1]
+        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        return ("a plugin or strategy the program loads at start-up failed to initialise, which most often follows "
+                "a version change of the program or of the plugin (one upgraded without the other, or a changed "
+                "default): compare the versions in this image with the last revision that started (the version "
+                "the log prints), pin the previous version or upgrade the plugin to the matching one, and check "
+                "the plugin's configuration against the new version's; the trace's `Caused by` line names the part "
+                "that failed"
+                + (f" (`{image_ref}` floats to each new release: pin a version tag)" if floating else ""))
     if _REGION_MISSING.search(text):
         return ("the SDK or agent found no AWS region (Fargate has no EC2 instance metadata to read it from, and on EC2 a "
                 "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "

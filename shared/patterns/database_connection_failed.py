@@ -116,6 +116,33 @@ class DatabaseConnectionFailedFacts(Facts):
     user: str | None = Field(None, description="The database user.")
 
 
+# The client sent no password at all (an empty or unset variable, a secret not injected), not a wrong one.
+_NO_PASSWORD = lazy_re(r"using password: NO\b|no password (?:was )?supplied|client password must be a string|"
+                       r"password must be a string|no password provided", re.IGNORECASE)
+# A database image run as another container of the task, and the variables its entrypoint sets the user from.
+_DB_IMAGES = (
+    (lazy_re(r"(?i)(?:^|/)(?:postgres|postgis|pgvector|timescaledb)[\w.-]*(?::|@|$)"),
+     "POSTGRES_USER / POSTGRES_PASSWORD (POSTGRES_DB)"),
+    (lazy_re(r"(?i)(?:^|/)mariadb[\w.-]*(?::|@|$)"),
+     "MARIADB_USER / MARIADB_PASSWORD (or the MYSQL_* names; MARIADB_ROOT_PASSWORD for root)"),
+    (lazy_re(r"(?i)(?:^|/)(?:mysql|percona)[\w.-]*(?::|@|$)"),
+     "MYSQL_USER / MYSQL_PASSWORD (MYSQL_ROOT_PASSWORD for root)"),
+)
+
+
+def _database_container(ev: Evidence, app: str | None) -> tuple[str, str] | None:
+    """(name, the variables that set its credentials) of a database image run as another container of the task."""
+    for c in ev.detail.containers:
+        if c.name and c.name != app and c.image:
+            for image_re, variables in _DB_IMAGES:
+                if image_re.search(c.image):
+                    return c.name, variables
+    return None
+
+
+# The password-like variables with their values (an empty one is the fault to see), and the secrets' names.
+_PASSWORD_QUERY = ("taskDefinition.containerDefinitions[].[name, secrets[].name, "
+                   "environment[?contains(name, 'PASS')].[name, value]]")
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
@@ -332,6 +359,27 @@ class DatabaseConnectionFailed(Pattern):
                          f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+        elif cause == "auth" and (any(_NO_PASSWORD.search(p.text) for p in m.proofs)
+                                  or _database_container(ev, name)):
+            user = f.get("user")
+            db = _database_container(ev, name)
+            said = any(_NO_PASSWORD.search(p.text) for p in m.proofs)
+            if said:
+                steps.append("The log shows the client sent no password at all, so this is not a wrong or rotated "
+                             f"password: the variable or secret that should carry it reached {container} empty or "
+                             "not at all. Check the task definition gives it the password under the name the app "
+                             "reads (a `secrets` entry, or an `environment` value that is not empty), and that the "
+                             f"app's configuration refers to that name: `{remedy.describe_task_definition(ev, _PASSWORD_QUERY)}`."
+                             + (f" The database is the task's own `{db[0]}` container: the user and password it "
+                                f"creates come from its {db[1]}, so give {container} that same password." if db else "")
+                             + why)
+            elif db:
+                steps.append(f"The database is the task's own `{db[0]}` container, so no rotation or RDS setting is "
+                             f"involved: it creates the user{f' `{user}`' if user else ''} and its password from its "
+                             f"{db[1]} the first time it starts on an empty data directory (a volume that already "
+                             f"holds data keeps the old password). Give {container} the same user and password as "
+                             f"`{db[0]}`, and check both containers have them set: "
+                             f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`.{why}")
         elif cause == "auth":
             user = f.get("user")
             steps.append(f"The database refused the credentials{f' of user `{user}`' if user else ''}: check the "

@@ -64,6 +64,13 @@ _NO_CREDS = lazy_re(
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
     r"|NoCredentialProviders: no valid providers in chain|CredentialsProviderError|no EC2 IMDS role found"
 )
+# KMS refused a call another service made for the caller (SSM's SecureString, a Secrets Manager secret, an
+# SSE-KMS object): the denial is of the key, whatever operation the SDK reports.
+_KMS_REFUSAL = lazy_re(r"\(Service: AWSKMS\b|\bKMS\.AccessDeniedException\b|not allowed to use the (?:CMK|KMS key)\b|"
+                       r"ciphertext refers to a customer master key|\bAccess to KMS is not allowed\b", re.IGNORECASE)
+_KMS_KEY_ARN = lazy_re(r"arn:aws[\w-]*:kms:[\w-]*:\d{12}:(?:key|alias)/[\w/-]+")
+# Operations that write through KMS (GenerateDataKey), the others read (Decrypt).
+_KMS_WRITES = lazy_re(r"^(?:Put|Create|Update|Upload|Copy|Send|Publish)")
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -304,6 +311,14 @@ class IamAccessDenied(Pattern):
             if not ("accessdenied" in text.lower() and ("aws" in around or "sdk" in around)):
                 return None
             facts["action"] = "unknown"
+        service_of = str(facts.get("action", "")).split(":", 1)[0]
+        if not action and service_of not in ("kms", "unknown", "") and _KMS_REFUSAL.search(f"{text} {context}"):
+            # The SDK reports the operation it called, but KMS refused the key behind it: the fix is the key's.
+            op_name = op.group(2) if op else ""
+            facts["action"] = "kms:GenerateDataKey" if _KMS_WRITES.match(op_name) else "kms:Decrypt"
+            facts["service"] = "kms"
+            key = _KMS_KEY_ARN.search(f"{text} {context}")
+            facts["resource"] = key.group(0) if key else "*"
         if principal:
             facts["principal"] = principal.group(1).rstrip(".,")
         role, kind = role_kind(facts.get("principal"), ev)
@@ -385,7 +400,7 @@ class IamAccessDenied(Pattern):
                 narrow = (" No evidence names the identity the app sends from, so `identity/*` allows every verified "
                           "identity of the account and region; narrow it to that address or domain "
                           "(`aws sesv2 list-email-identities` lists them).")
-            elif wide and not _named(resource):
+            elif wide and not _named(resource) and f.get("service") != "kms":  # the KMS step below narrows it
                 said = " ".join(p.text for p in m.proofs)
                 if resource.strip() == "*" and _ON_RESOURCE_STAR.search(said):
                     # AWS names "*" for an action without resource-level permissions: "*" is all it can take.
@@ -408,6 +423,17 @@ class IamAccessDenied(Pattern):
                          "role, so give it a task role rather than widening the instance role") + ")")
             steps.append(f"Add {'this statement' if len(stmts) == 1 else 'these statements'} to {to}"
                          f": ```{shown}```{why}{direct}{narrow}")
+        if action.startswith("kms:") and f.get("service") == "kms" and known_action and not explicit:
+            # KMS refused the key behind another service's call: the key policy decides too, and the error
+            # rarely names the key.
+            said = " ".join(p.text for p in m.proofs)
+            find = ("`aws ssm describe-parameters --query 'Parameters[].[Name,KeyId]' --output text`"
+                    if re.search(r"Parameter|\bssm\b", said, re.IGNORECASE) else
+                    "`aws secretsmanager list-secrets --query 'SecretList[].[Name,KmsKeyId]' --output text`"
+                    if re.search(r"Secret", said) else "the resource's encryption settings")
+            steps.append(f"KMS refused the customer managed key that encrypts the value, not the call itself; "
+                         f"{find} shows which key: narrow the statement to it, and check that key's policy allows "
+                         "this role (a key policy without the account's root principal ignores IAM policies).")
         if action.startswith(("ssm:", "secretsmanager:", "s3:", "dynamodb:", "sqs:", "sns:")) and remedy.mentions_kms(ev, m):
             # Only where the evidence names KMS: a denial of the service's own action says nothing about a key.
             steps.append("The evidence names KMS: if the resource is encrypted with a customer managed KMS key, the role also needs "

@@ -7,6 +7,7 @@ ref"; "pull access denied"; "manifest unknown"; "toomanyrequests". Facts: image,
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -112,6 +113,18 @@ _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry
 _ECR_HOST = lazy_re(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
 
 
+# A manifest the puller cannot read: an attestation (in-toto provenance/SBOM) or an index whose media type the
+# runtime does not know; BuildKit adds provenance attestations by default, and a digest can name one of them.
+_MEDIA_TYPE = lazy_re(r"unsupported media ?type|application/vnd\.in-toto\+json|unknown media ?type|"
+                      r"unsupported manifest (?:media )?type", re.IGNORECASE)
+# The registry asked for credentials (as opposed to naming no such repository): the anonymous token step failed,
+# or it answered 401.
+_WANTS_LOGIN = lazy_re(r"failed to (?:authorize|fetch (?:anonymous|oauth) token)|\bunauthorized\b|"
+                       r"authentication required|no basic auth credentials|\b401\b", re.IGNORECASE)
+# Words of an IAM refusal (the role lacks an ECR action), as opposed to the daemon's bare "pull access denied".
+_IAM_DENIAL = lazy_re(r"not authorized to perform|AccessDenied|\bis not authorized\b|explicit deny|"
+                      r"GetAuthorizationToken|BatchGetImage|GetDownloadUrlForLayer|no basic auth|\b403\b",
+                      re.IGNORECASE)
 _LAYERS_MISMATCH = lazy_re(r"number of layers and diffIDs don't match:?\s*(\d+)\s*!=\s*(\d+)", re.IGNORECASE)
 
 
@@ -341,6 +354,17 @@ class ImagePullFailed(ReasonPattern):
                          "then rebuild it with one compression (`docker buildx build --output type=image,"
                          "compression=gzip,force-compression=true,push=true ...`) and push it under a new tag. "
                          "Permissions and the network are not the fault.")
+        elif _MEDIA_TYPE.search(reason):
+            # The registry served a manifest the container runtime cannot read: an attestation manifest (BuildKit's
+            # default provenance) or an index the runtime does not know, not access, network or the name.
+            ref = task_image or image
+            steps.append(f"The registry served `{ref}` as a manifest type the container runtime cannot use (an "
+                         "in-toto attestation or an image index that BuildKit adds by default, `--provenance`/"
+                         "`--sbom`): rebuild and push the image without attestations (add `--provenance=false "
+                         "--sbom=false` to the `docker buildx build` that pushes it, or set "
+                         "`BUILDX_NO_DEFAULT_ATTESTATIONS=1` where a tool such as `cdk deploy` builds it), or point "
+                         "the task definition at the digest of the image manifest itself (`docker buildx imagetools "
+                         f"inspect {remedy.q(ref)}` lists the platform image's digest next to the attestation's).")
         elif local and cause in ("access-denied", "not-found"):
             steps.append(f"`{local}` looks like an image `docker compose` built locally (project_service name under "
                          "docker.io/library/, where only official images live): it was never pushed, so no registry "
@@ -380,10 +404,30 @@ class ImagePullFailed(ReasonPattern):
                 steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                              f"`docker pull {image}` from your machine should succeed.")
         elif cause == "access-denied":
-            if ecr:
-                # The repository policy matters only for a repository of another account than the task's.
-                owner = (remedy.image_parts(image)[0] or "").split(".", 1)[0]
-                other = owner.isdigit() and remedy.account(ev) is not None and owner != remedy.account(ev)
+            said = " ".join(p.text for p in m.proofs)
+            own_tag = tag or remedy.image_parts(task_image)[2] or "latest"
+            owner = (remedy.image_parts(image)[0] or "").split(".", 1)[0]
+            # The repository policy matters only for a repository of another account than the task's.
+            other = owner.isdigit() and remedy.account(ev) is not None and owner != remedy.account(ev)
+            if ecr and not other and not _IAM_DENIAL.search(said) and not remedy.is_fargate(ev):
+                # The daemon's "pull access denied ... does not exist or may require 'docker login'" names no IAM
+                # action: on EC2 the agent on the instance logs the daemon in, so first the repository and tag,
+                # then the instance's agent and role, before the execution role.
+                steps.append(f"The message names no IAM denial, so first check the image exists: `aws ecr "
+                             f"describe-images --repository-name {repo_name} --image-ids imageTag={own_tag} "
+                             f"--region {region}`; the repository's policy (`aws ecr get-repository-policy "
+                             f"--repository-name {repo_name} --region {region}`) must not deny the role that pulls.")
+                steps.append("On EC2 the ECS agent on the container instance logs Docker in to ECR with the "
+                             "execution role (or, without one, the instance role): check the instance role still "
+                             "has `AmazonEC2ContainerServiceforEC2Role` and the agent is current and connected "
+                             f"({remedy.agent_log(ev)} on the instance shows its ECR login errors); an instance "
+                             "whose agent is stuck with stale credentials pulls again after the agent is "
+                             "restarted or the instance replaced (drain it and let the Auto Scaling group start "
+                             "a new one).")
+                steps.append("Then check the task EXECUTION role has the ECR pull permissions (managed policy "
+                             "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
+                             "ecr:GetDownloadUrlForLayer).")
+            elif ecr:
                 steps.append("Give the task EXECUTION role the ECR pull permissions (managed policy "
                              "`AmazonECSTaskExecutionRolePolicy`: ecr:GetAuthorizationToken, ecr:BatchGetImage, "
                              "ecr:GetDownloadUrlForLayer)"
@@ -400,6 +444,23 @@ class ImagePullFailed(ReasonPattern):
                 if "@sha256:" in image:
                     steps.append("A 403 on an `@sha256:` reference can also mean the digest no longer exists under "
                                  "that tag: re-resolve the digest or pin the tag again.")
+            elif _WANTS_LOGIN.search(said) and "does not exist" not in said.lower():
+                # The registry wants credentials and the task gave none: repositoryCredentials, read by the
+                # execution role, is how ECS logs in to a registry other than ECR.
+                reg_host = remedy.image_parts(task_image)[0] or "docker.io"
+                secret_name = f"registry-credentials/{reg_host}"
+                secret = remedy.secret_arn(ev, secret_name)
+                where = ("the job definition's containerProperties" if remedy.launcher(ev) == "batch"
+                         else "the container definition")
+                steps.append(f"The registry {reg_host} asks for credentials and the task gave none: store them in "
+                             "Secrets Manager, with `REGISTRY_CREDS` set in your shell to the JSON object of a registry "
+                             "user's `username` and `password` (or access token): `aws secretsmanager "
+                             f"create-secret --name {remedy.q(secret_name)} --secret-string \"$REGISTRY_CREDS\" "
+                             f"--region {region}`; set {where}'s `repositoryCredentials.credentialsParameter` to "
+                             f"the secret's name `{secret_name}` (or the full ARN the command prints), and give the "
+                             "task EXECUTION role this statement (plus kms:Decrypt on the key if the secret uses a "
+                             "customer managed key): "
+                             f"`{json.dumps(remedy.statement(['secretsmanager:GetSecretValue'], secret))}`.")
             else:
                 steps.append(f"`{image}` is private or misspelled: fix the name, or add `repositoryCredentials` "
                              "(a Secrets Manager secret with username/password) to the container definition and "

@@ -66,6 +66,9 @@ _ACTION = lazy_re(r"not authorized to perform: (logs:\w+)")
 _CAUSES = (
     Cause("not-found", words("does not exist", "resourcenotfound")),
     Cause("access-denied", words("accessdenied", "not authorized", "access denied")),
+    # CloudWatch Logs refused the call for its request rate (CreateLogStream has a per-account, per-region quota):
+    # too many containers started at once, not a missing group or a permission.
+    Cause("throttled", words("throttlingexception", "rate exceeded", "toomanyrequests", "too many requests")),
     Cause("network", words("i/o timeout", "deadline exceeded", "timed out", "requesterror", "dial tcp", "no such host")),
 )
 
@@ -113,7 +116,7 @@ class LogDriverFailedFacts(Facts):
     """The facts of log-driver-failed."""
 
     action: str | None = Field(None, description="The denied action, when denied.")
-    cause: str | None = Field(None, description="missing-group, access-denied, network, ...")
+    cause: str | None = Field(None, description="missing-group, access-denied, network, throttled, ...")
     log_group: str | None = Field(None, description="The log group.")
     log_driver: str | None = Field(None, description="The container's log driver (awslogs, awsfirelens, ...).")
 
@@ -211,6 +214,24 @@ class LogDriverFailed(ReasonPattern):
                          f"{option} of the task definition's logConfiguration."),
                 remediation=steps,
             )
+        if cause == "throttled":
+            batch = remedy.launcher(ev) == "batch"
+            steps.append("CloudWatch Logs throttled the driver's CreateLogStream call (each container's start "
+                         "creates a stream, and that call has a per-account request-rate quota in each Region): "
+                         "too many containers started at once. Stagger the starts ("
+                         + ("smaller array or submission batches, fewer vCPUs in the compute environment at once, "
+                            "and a retryStrategy in the job definition so a throttled job is tried again"
+                            if batch else "smaller deployment batches (a lower maximumPercent), fewer tasks per "
+                            "RunTask call, and retries with backoff")
+                         + f"), and request a higher CreateLogStream rate in Service Quotas (Amazon CloudWatch "
+                         f"Logs) for {region}. The log group and the permissions are not the fault.{why}")
+            steps.append("Add `\"mode\": \"non-blocking\"` (with `\"max-buffer-size\": \"25m\"`) to the "
+                         + ("job definition's `containerProperties.logConfiguration.options`" if batch else
+                            "container's `logConfiguration.options`") + " so the application is not blocked by CloudWatch "
+                         "Logs while it writes; streams are still created at start, so the staggering above is "
+                         "what avoids this failure.")
+            steps.append(f"Then start the failed work again once the burst has passed: {remedy.rerun(ev)}.")
+            why = ""
         if cause == "not-found" or cause is None:
             steps.append(f"Create {gname}: {create} or let the driver create it with the log option "
                          '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)

@@ -276,6 +276,27 @@ class SecretsRetrievalFailed(ReasonPattern):
                          '  aws secretsmanager get-secret-value --secret-id "${ref%:*:*:*}" --query SecretString '
                          '--output text | python3 -m json.tool >/dev/null || echo "$ref: not a JSON object"\n'
                          "done\n```")
+        elif kind == "ecr registry auth":
+            # ECR's login token, not a secret: the execution role's ecr:GetAuthorizationToken and a way to the ECR
+            # API. The SDK retries a timeout; one try means a non-retryable answer (a denial) instead.
+            said = " ".join(p.text for p in m.proofs)
+            tries = re.search(r"retried (\d+) time", said, re.IGNORECASE)
+            denial_first = bool(tries and int(tries.group(1)) <= 1)
+            subnets, sender = remedy.agent_network(ev)
+            route = (f"{subnets} need a way to the ECR API: a route to a NAT gateway"
+                     + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                     + f", or the interface VPC endpoints `com.amazonaws.{region}.ecr.api` and "
+                     f"`com.amazonaws.{region}.ecr.dkr` (security group admitting 443 from {sender}) plus the S3 "
+                     "gateway endpoint for the layers")
+            grant = (f"{role_txt} has `ecr:GetAuthorizationToken` (on `*`; the managed policy "
+                     "`AmazonECSTaskExecutionRolePolicy` has it, with ecr:BatchGetImage and ecr:GetDownloadUrlForLayer)")
+            head = "ECS could not get an ECR login token for the image (registry auth, not a secret)"
+            if denial_first:
+                steps.append(f"{head}, and the call was not retried, which points at a refusal: check that {grant}. "
+                             f"Then: {route}.{why}")
+            else:
+                steps.append(f"{head}, and the call was retried, which points at the network: {route}. Then check "
+                             f"that {grant}.{why}")
         else:
             if any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
                 # The console / a tool cut the reason before its cause: ECS keeps the whole one about an hour.

@@ -114,3 +114,22 @@ def test_a_cli_usage_error_checks_entrypoint_against_command():
     assert argparse and "entryPoint" in argparse
     # Near miss: an argument-like word in an app's own error is not a usage error of the command line.
     assert remedy.error_family("ValueError: unexpected argument count in query template") is None
+
+
+def test_a_configuration_that_does_not_parse_at_a_line_points_at_that_line():
+    line = "Error: failed to get config: contents are not valid YAML: yaml: line 9: mapping values are not allowed"
+    got = remedy.error_family(line, "public.ecr.aws/aws-observability/aws-otel-collector:v0.44.0")
+    assert got and "line 9" in got and "AOT_CONFIG_CONTENT" in got
+    other = remedy.error_family("YAMLException: bad indentation of a mapping entry at line 4, column 3")
+    assert other and "line 4" in other and "AOT_CONFIG_CONTENT" not in other
+    # Near miss: a JSON decoder's error is as often an HTTP answer or an empty file: no config-line family.
+    assert remedy.error_family("json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)") is None
+
+
+def test_a_plugin_that_fails_to_initialise_points_at_the_version_change():
+    got = remedy.error_family("java.lang.RuntimeException: Failed to configure discovery strategies", "acme/hz:latest")
+    assert got and "pin the previous version" in got and "floats" in got
+    pinned = remedy.error_family("Failed to load plugins", "acme/app:2.3.1")
+    assert pinned and "floats" not in pinned
+    # Near miss: a failure to configure something that is not a loaded part stays outside the family.
+    assert remedy.error_family("Failed to configure a DataSource because the pool closed") is None

@@ -906,3 +906,129 @@ def test_a_refused_chown_while_docker_copies_into_a_volume_is_ownership_not_iam(
               "b'mount.nfs4: access denied by server while mounting 127.0.0.1:/'")
     near = run(stopCode="TaskFailedToStart", stoppedReason=denied)
     assert near.pattern == "volume-mount-failed" and "ClientMount" in _fix(near)
+
+
+def test_an_unsupported_manifest_media_type_is_rebuilt_without_attestations():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+    reason = "CannotPullContainerError: unsupported media type application/vnd.in-toto+json"
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=_app(0, reason=reason))
+    assert got.pattern == "image-pull-failed"
+    assert "--provenance=false" in got.remediation[0] and ecr in got.remediation[0]
+    assert "ECR permissions" not in _fix(got)
+    # Near miss: a bare pull failure with no registry answer keeps the reproduce-and-check step.
+    bare = "CannotPullContainerError: failed to pull image"
+    plain = run(stopCode="TaskFailedToStart", stoppedReason=bare, containers=_app(0, reason=bare))
+    assert "--provenance=false" not in _fix(plain)
+
+
+def test_a_private_registry_asking_for_a_token_gets_repository_credentials_with_the_secret_grant():
+    image = "registry.example.com/team/orders-api:1.4.2"
+    reason = (f'CannotPullContainerError: inspect image has been retried 1 time(s): failed to resolve ref "{image}": '
+              "failed to authorize: failed to fetch anonymous token.")
+    containers = [{"name": "app", "lastStatus": "STOPPED", "image": image, "reason": reason}]
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, containers=containers)
+    first = got.remediation[0]
+    assert "repositoryCredentials" in first and "secretsmanager:GetSecretValue" in first
+    assert "registry-credentials/registry.example.com" in first and "misspelled" not in first
+    # Near miss: Docker Hub's "does not exist or may require docker login" may be a typo, so the name stays first.
+    hub = ("CannotPullContainerError: Error response from daemon: pull access denied for acme/orders-api, repository "
+           "does not exist or may require 'docker login'")
+    near = run(stopCode="TaskFailedToStart", stoppedReason=hub,
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": "acme/orders-api", "reason": hub}])
+    assert "misspelled" in near.remediation[0]
+
+
+def test_an_ecr_refusal_without_an_iam_denial_on_ec2_checks_the_image_and_the_instance_first():
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login'")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied), launchType="EC2")
+    assert "describe-images --repository-name orders-api --image-ids imageTag=1.4.2" in got.remediation[0]
+    assert "AmazonEC2ContainerServiceforEC2Role" in got.remediation[1]
+    assert "EXECUTION role" in got.remediation[2]
+    # Near miss: the message names the denied ECR action, so the execution role stays first.
+    iam = (f"CannotPullContainerError: pull access denied for {ecr}: User: arn:aws:sts::111122223333:assumed-role/"
+           "exec/abc is not authorized to perform: ecr:BatchGetImage")
+    named = run(stopCode="TaskFailedToStart", stoppedReason=iam, containers=_app(0, reason=iam), launchType="EC2")
+    assert "EXECUTION role" in named.remediation[0]
+
+
+def test_a_cross_account_ecr_refusal_keeps_the_execution_role_and_the_repository_policy():
+    ecr = "444455556666.dkr.ecr.us-east-1.amazonaws.com/shared-sidecar"
+    denied = (f"CannotPullContainerError: Error response from daemon: pull access denied for {ecr}, repository does "
+              "not exist or may require 'docker login'")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=denied, containers=_app(0, reason=denied), launchType="EC2")
+    assert "EXECUTION role" in got.remediation[0] and "another account (444455556666)" in got.remediation[0]
+    assert "AmazonEC2ContainerServiceforEC2Role" not in _fix(got)
+
+
+def test_ecr_registry_auth_at_start_is_a_token_and_a_route_not_a_secret():
+    def reason(n: int) -> str:
+        return ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+                f"failed: unable to retrieve ecr registry auth: service call has been retried {n} time(s)")
+
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason(3), containers=_app(0))
+    first = got.remediation[0]
+    assert got.pattern == "secrets-retrieval-failed"
+    assert "ecr.api" in first and "ecr:GetAuthorizationToken" in first and "secrets[].valueFrom" not in _fix(got)
+    assert first.index("ecr.api") < first.index("ecr:GetAuthorizationToken")
+    # Near miss: not retried, a refusal: the permission comes first.
+    once = run(stopCode="TaskFailedToStart", stoppedReason=reason(1), containers=_app(0)).remediation[0]
+    assert once.index("ecr:GetAuthorizationToken") < once.index("ecr.api")
+    # Near miss: a secret's fetch keeps the secrets step.
+    secret = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+              "failed: unable to retrieve secrets from ssm: service call has been retried 5 time(s): ...")
+    assert "secrets[].valueFrom" in _fix(run(stopCode="TaskFailedToStart", stoppedReason=secret, containers=_app(0)))
+
+
+def test_a_kms_refusal_behind_a_parameter_read_grants_decrypt_on_the_key():
+    line = ("botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
+            "operation: The ciphertext refers to a customer master key that does not exist, does not exist in this "
+            "region, or you are not allowed to access. (Service: AWSKMS; Status Code: 400; Error Code: "
+            "AccessDeniedException)")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "iam-access-denied" and got.facts["action"] == "kms:Decrypt"
+    assert '"kms:Decrypt"' in got.remediation[0] and "ssm:GetParameter" not in got.remediation[0]
+    assert "describe-parameters" in _fix(got)
+    # Near miss: the parameter service's own denial keeps its action.
+    own = ("botocore.exceptions.ClientError: An error occurred (AccessDeniedException) when calling the GetParameter "
+           "operation: User: arn:aws:sts::111122223333:assumed-role/app/abc is not authorized to perform: "
+           "ssm:GetParameter on resource: arn:aws:ssm:us-east-1:111122223333:parameter/db")
+    near = run([own], containers=_app(1))
+    assert near.facts["action"] == "ssm:GetParameter" and "kms:Decrypt" not in near.remediation[0]
+
+
+def test_a_throttled_log_stream_creation_staggers_starts_not_creates_the_group():
+    reason = ("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+              "create Cloudwatch log stream: ThrottlingException: Rate exceeded status code: 400")
+    got = run(stopCode="TaskFailedToStart", stoppedReason="Task failed to start", containers=_app(0, reason=reason))
+    assert got.pattern == "log-driver-failed" and "Stagger" in got.remediation[0]
+    assert "create-log-group" not in _fix(got) and "non-blocking" in _fix(got)
+    # Near miss: a group that does not exist keeps the create step.
+    missing = reason.replace("ThrottlingException: Rate exceeded", "ResourceNotFoundException: The specified log "
+                             "group does not exist.")
+    near = run(stopCode="TaskFailedToStart", stoppedReason="Task failed to start", containers=_app(0, reason=missing))
+    assert "create-log-group" in near.remediation[0]
+
+
+def test_a_login_without_a_password_is_a_missing_value_not_a_rotated_one():
+    line = ("DBI connect('database=orders;host=db.internal;port=3306','orders',...) failed: Access denied for user "
+            "'orders'@'10.0.1.5' (using password: NO)")
+    got = run([line], containers=_app(1))
+    assert got.pattern == "database-connection-failed"
+    assert "no password at all" in got.remediation[0] and "rotation" not in got.remediation[0]
+    assert "contains(name, 'PASS')" in got.remediation[0]
+    # Near miss: a password was sent and refused, so the secret's value (rotation) stays the check.
+    near = run([line.replace("using password: NO", "using password: YES")], containers=_app(1))
+    assert "rotation" in near.remediation[0] and "no password at all" not in _fix(near)
+
+
+def test_a_database_run_as_another_container_of_the_task_points_at_its_variables():
+    line = 'error: password authentication failed for user "postgres"'
+    containers = [*_app(1), {"name": "pg", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:16"}]
+    got = run([line], containers=containers, launchType="EC2")
+    assert "POSTGRES_PASSWORD" in got.remediation[0] and "`pg`" in got.remediation[0]
+    assert "rotation may have changed" not in _fix(got)
+    # Near miss: no database container in the task (RDS, say): the rotation / IAM-auth check stays.
+    near = run([line], containers=_app(1), launchType="EC2")
+    assert "rotation may have changed" in near.remediation[0] and "POSTGRES_PASSWORD" not in _fix(near)
