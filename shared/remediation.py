@@ -29,7 +29,6 @@ ACCOUNT_UNKNOWN = "<your 12-digit account id>"
 REGION_UNKNOWN = "<the region of the task>"
 
 # A value a reporter replaced in an ARN or message: <account id>, {REGION}, [ACCOUNT-ID], xxxxxxxxxxxx
-_MASKED = lazy_re(r"^(?:<[^>]*>|\{[^}]*\}|\[[^\]]*\]|[xX*#]{4,}|0{12}|1{12}|\d{0,11}|XXXX-?XXXX-?XXXX)$")
 _ACCOUNT = lazy_re(r"^\d{12}$")
 _REGION = lazy_re(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -909,7 +908,9 @@ def fill_arn(ev: Evidence, value: str) -> str:
     _, part, svc, r, a, rest = parts
     if r and not _REGION.match(r) and region(ev):
         r = region(ev) or r
-    if a and not _ACCOUNT.match(a) and a != "aws" and _MASKED.match(a):
+    if a and not _ACCOUNT.match(a) and a != "aws":
+        # An account is 12 digits ("aws" for AWS-managed policies, empty for S3): anything else is a
+        # reporter's mask (xxx, [ACCOUNT-ID], 0000) that IAM would reject, so the event's account goes back.
         a = account(ev) or ACCOUNT_UNKNOWN
     if not part.startswith("aws"):
         part = partition(ev)

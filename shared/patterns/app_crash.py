@@ -14,6 +14,7 @@ exit_code, container.
 
 from __future__ import annotations
 
+import json
 import re
 
 from pydantic import Field
@@ -73,7 +74,29 @@ _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fa
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
-                "timed out")
+                "timed out", "sigsegv", "sigabrt", "caught signal")
+# The keys a JSON error object names its error by (AWS's `__type`, the usual logger fields), most specific first.
+_JSON_ERROR_KEYS = ("__type", "errorType", "error_type", "exception", "error", "message", "msg", "code")
+
+
+def _json_error(text: str) -> str:
+    """A line that is one JSON object reads as the error it names (`{"__type":"SerializationException"}` is
+    `SerializationException`), not as the object's source text; any other line is kept as it is."""
+    if not (text.startswith("{") and text.endswith("}")):
+        return text
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(obj, dict):
+        return text
+    for key in _JSON_ERROR_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return text
+
+
 # npm/yarn reporting that the script failed: the app's own error is above these lines.
 _WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit code|elifecycle|yarn run v|info visit https)")
 _RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
@@ -330,6 +353,7 @@ class AppCrash(Pattern):
         return last
 
     def _build(self, ev, i, container, code, language, exception, confidence) -> Match:
+        exception = _json_error(exception)
         facts = {"exception": exception[:300], "language": language, "exit_code": code, "container": container}
         if code in _EXIT_MEANING:
             facts["exit_meaning"] = _EXIT_MEANING[code]

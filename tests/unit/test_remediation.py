@@ -48,6 +48,11 @@ def test_masked_account_and_region_are_put_back():
     ev = evidence([])
     assert remedy.fill_arn(ev, "arn:aws:sqs:{REGION}:[ACCOUNT-ID]:jobs") == "arn:aws:sqs:us-east-1:111122223333:jobs"
     assert remedy.fill_arn(ev, "arn:aws:s3:::bucket/key") == "arn:aws:s3:::bucket/key"
+    # a short mask ("xxx") is no account either; a real account, "aws" and S3's empty account stay
+    assert remedy.fill_arn(ev, "arn:aws:ecs:us-east-1:xxx:task-set/xxx-cluster/api/ecs-svc/1") == \
+        "arn:aws:ecs:us-east-1:111122223333:task-set/xxx-cluster/api/ecs-svc/1"
+    assert remedy.fill_arn(ev, "arn:aws:sqs:us-east-1:444455556666:jobs") == "arn:aws:sqs:us-east-1:444455556666:jobs"
+    assert remedy.fill_arn(ev, "arn:aws:iam::aws:policy/ReadOnlyAccess") == "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 
 @pytest.mark.parametrize(("need", "cpu", "pair"), [
