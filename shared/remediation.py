@@ -586,6 +586,10 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     the evidence already shows the failure is one of start-up, whatever the task's run time. `serving`: the
     repro needs the app up and answering (a health check), so a database or other service it must reach first
     (named in its environment or secrets, or seen in its log) is missing locally too."""
+    if is_windows(ev):
+        # A Windows container runs only on a Windows host in Windows-containers mode; the repro lines are bash
+        # (`read -a`, `tr`) for a Linux Docker, so as pasted they reproduce nothing.
+        return "it is a Windows container, which a Linux Docker host (and the bash lines of a local run) cannot run"
     secs = ran_for(ev)
     if not at_start and secs is not None and secs > RAN_A_WHILE_S:
         return f"the task ran {int(secs // 60)} minutes before it failed"
