@@ -1,0 +1,61 @@
+"""Fix steps gated on the task's state, launcher and platform: each test has the case the gate is for and a near
+miss just across the line that keeps the old step."""
+
+from __future__ import annotations
+
+from tests.unit.helpers import run
+
+_ECR = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def test_a_task_that_never_started_gets_no_log_stream_step():
+    never = run([], stopCode="TaskFailedToStart", stoppedReason="Task failed to start",
+                containers=[{"name": "app", "lastStatus": "STOPPED", "image": _ECR}])
+    assert never.pattern == "unknown"
+    assert "log stream" not in _fix(never) and "aws ecs describe-tasks" in never.remediation[0]
+    # Near miss: the container ran (it has an exit code) and left no log lines: its log stream is worth reading.
+    ran = run([], containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR}])
+    assert ran.pattern == "unknown" and "log stream" in ran.remediation[0]
+
+
+def test_exit_0_in_a_service_is_not_nothing_to_fix():
+    svc = run([], containers=[{"name": "app", "exitCode": 0, "lastStatus": "STOPPED", "image": _ECR}])
+    assert svc.pattern == "expected-stop"
+    assert "Nothing to fix" not in _fix(svc) and "exits 0" not in svc.summary
+    assert "churn" in svc.remediation[0] and "command" in svc.remediation[0]
+    assert "docker image inspect" in svc.remediation[0]
+    # Near miss: the same exit 0 in a run-task job is its end.
+    job = run([], group="family:orders-api", startedBy="ops",
+              containers=[{"name": "app", "exitCode": 0, "lastStatus": "STOPPED", "image": _ECR}])
+    assert job.pattern == "expected-stop" and job.remediation[0] == "Nothing to fix."
+
+
+_CRASH = ["Starting worker", "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+          "ValueError: invalid literal for int() with base 10: 'abc'"]
+
+
+def test_a_windows_task_gets_no_bash_or_linux_docker_repro():
+    linux = run(_CRASH)
+    assert linux.pattern == "app-crash" and "docker run" in _fix(linux)
+    win = run(_CRASH, platformFamily="Windows_Server")
+    assert win.pattern == "app-crash"
+    assert "docker run" not in _fix(win) and "in bash" not in _fix(win)
+
+
+_EXEC = 'standard_init_linux.go:228: exec user process caused: exec format error'
+
+
+def test_a_bare_exec_format_error_on_x86_asserts_no_architecture():
+    bare = run([_EXEC], containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR}])
+    assert bare.pattern == "container-start-failed"
+    assert "ARM64" not in _fix(bare) and "another CPU architecture than" not in _fix(bare)
+    assert "docker image inspect --format '{{.Os}}/{{.Architecture}}'" in bare.remediation[0]
+    assert "GOOS=linux" in _fix(bare)
+    # Near miss: on an arm64 task the mismatch has evidence, and the architecture steps stay.
+    arm = run([_EXEC], attributes=[{"name": "ecs.cpu-architecture", "value": "arm64"}],
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR}])
+    assert arm.pattern == "container-start-failed" and "another CPU architecture" in arm.remediation[0]
