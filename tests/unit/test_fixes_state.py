@@ -3,7 +3,11 @@ miss just across the line that keeps the old step."""
 
 from __future__ import annotations
 
-from tests.unit.helpers import run
+import dataclasses
+
+from shared.engine import diagnose
+from shared.evidence.model import TaskDefinitionFacts
+from tests.unit.helpers import evidence, run
 
 _ECR = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
 
@@ -59,3 +63,35 @@ def test_a_bare_exec_format_error_on_x86_asserts_no_architecture():
     arm = run([_EXEC], attributes=[{"name": "ecs.cpu-architecture", "value": "arm64"}],
               containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR}])
     assert arm.pattern == "container-start-failed" and "another CPU architecture" in arm.remediation[0]
+
+
+_NO_CREDS = ["botocore.exceptions.NoCredentialsError: Unable to locate credentials"]
+_TD = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12"
+
+
+def _with_td(role: str | None):
+    ev = evidence(_NO_CREDS)
+    return diagnose(dataclasses.replace(ev, task_definition=TaskDefinitionFacts(arn=_TD, task_role_arn=role)))
+
+
+def test_no_credentials_with_a_task_role_is_about_the_process_not_a_missing_role():
+    has = _with_td("arn:aws:iam::111122223333:role/orders-task")
+    assert has.pattern == "iam-access-denied" and "Create an IAM role" not in _fix(has)
+    assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" in has.remediation[0]
+    # Near miss: the task definition read has no task role: creating one is step 1.
+    none = _with_td(None)
+    assert none.remediation[0].startswith("Create an IAM role") and "taskRoleArn" in none.remediation[0]
+    # Unread task definition: checked first, not assumed.
+    offline = run(_NO_CREDS)
+    assert "describe-task-definition" in offline.remediation[0] and "taskRoleArn" in offline.remediation[0]
+
+
+def test_no_credentials_in_a_batch_job_points_at_the_job_definition_role():
+    batch = run(_NO_CREDS, group="family:nightly",
+                clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-nightly-0b8e2f61-44c1-3a9d-8e7b-61a2c9d4f310",
+                startedBy="3c1d9e27-5f40-4a8b-b2d6-7e90a41f58c3")
+    assert batch.pattern == "iam-access-denied"
+    assert "jobRoleArn" in batch.remediation[0] and "aws batch describe-jobs --jobs 3c1d9e27" in batch.remediation[0]
+    # Near miss: the same error in a plain ECS task names taskRoleArn, not a job definition.
+    plain = run(_NO_CREDS, group="family:nightly", startedBy="ops")
+    assert "jobRoleArn" not in _fix(plain) and "taskRoleArn" in plain.remediation[0]
