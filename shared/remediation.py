@@ -207,6 +207,45 @@ def network_mode(ev: Evidence) -> str | None:
     return None
 
 
+def localhost_mode(ev: Evidence) -> str | None:
+    """Whether a task's containers share localhost: "shared" (awsvpc, Fargate, host), "bridge" (the task
+    definition says bridge, or an EC2 task with no network interface of its own maps a host port other than its
+    container port, which only bridge does), "not-awsvpc" (an EC2 task with no network interface: bridge or
+    host), or None (unknown)."""
+    mode = network_mode(ev)
+    if mode in ("awsvpc", "host"):
+        return "shared"
+    if mode == "bridge":
+        return "bridge"
+    if mode is not None or is_fargate(ev) or ev.detail.eni_detail("networkInterfaceId"):
+        return None
+    if not ((ev.detail.launch_type or "").upper() in ("EC2", "EXTERNAL") or ev.detail.container_instance_arn):
+        return None
+    if any(b.host_port and b.container_port and b.host_port != b.container_port
+           for c in ev.detail.containers for b in c.network_bindings):
+        return "bridge"
+    return "not-awsvpc"
+
+
+def sibling_container(ev: Evidence, what: str) -> str | None:
+    """The advice to run `what` (a database, an agent) as another container of the task where the app cannot
+    reach it over localhost (bridge mode: by a `links` name), or None where the task's containers share
+    localhost (awsvpc, Fargate, host): the caller's plain "add it to the task" applies there."""
+    mode = localhost_mode(ev)
+    if mode == "shared":
+        return None
+    if mode == "bridge":
+        return (f"run {what} as another container of the task and connect to it by name: in `bridge` network mode "
+                "the task's containers do not share localhost, so give the app a `links` entry to it and use that "
+                "name as the host, not 127.0.0.1 (or move the task to the `awsvpc` network mode)")
+    if mode == "not-awsvpc":
+        return (f"run {what} as another container of the task: this EC2 task has no network interface of its own "
+                "(not `awsvpc`), and in `bridge` mode the task's containers do not share localhost, so connect to it "
+                "by its `links` name, not 127.0.0.1")
+    return (f"add {what} as a container of the task (it shares localhost with the app only in the `awsvpc` "
+            "network mode, Fargate's; in `bridge` mode connect to it by its `links` name)")
+
+
 def needs_a_value(what: str) -> str:
     """A placeholder that says what to put."""
     return f"<{what}>"

@@ -95,3 +95,19 @@ def test_no_credentials_in_a_batch_job_points_at_the_job_definition_role():
     # Near miss: the same error in a plain ECS task names taskRoleArn, not a job definition.
     plain = run(_NO_CREDS, group="family:nightly", startedBy="ops")
     assert "jobRoleArn" not in _fix(plain) and "taskRoleArn" in plain.remediation[0]
+
+
+_MONGO = ["MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017"]
+
+
+def test_a_sibling_container_on_localhost_is_advised_only_where_containers_share_it():
+    bridge = run(_MONGO, launchType="EC2", attachments=[],
+                 containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0a1b2c3d4e5f",
+                 containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR,
+                              "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 8080,
+                                                   "protocol": "tcp"}]}])
+    assert bridge.pattern == "database-connection-failed"
+    assert "container to the task" not in _fix(bridge) and "`links`" in bridge.remediation[0]
+    # Near miss: on Fargate (awsvpc) the task's containers share localhost: a mongodb container of the task works.
+    fargate = run(_MONGO)
+    assert "add a mongodb container to the task" in fargate.remediation[0]
