@@ -111,3 +111,17 @@ def test_a_sibling_container_on_localhost_is_advised_only_where_containers_share
     # Near miss: on Fargate (awsvpc) the task's containers share localhost: a mongodb container of the task works.
     fargate = run(_MONGO)
     assert "add a mongodb container to the task" in fargate.remediation[0]
+
+
+_NODE_MISSING = ["Error: Cannot find module '/usr/src/app/dist/worker.js'", "    at Module._resolveFilename (node:internal/modules/cjs/loader:1476:15)"]
+
+
+def test_a_published_image_gets_no_rebuild_steps_for_a_missing_file():
+    hub = run(_NODE_MISSING, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                                          "image": "someorg/worker:latest"}])
+    assert hub.pattern == "missing-dependency"
+    assert "npm run build" not in _fix(hub) and "COPY" not in _fix(hub) and "Build and run the image" not in _fix(hub)
+    assert "command" in hub.remediation[0] and "docker image inspect" in hub.remediation[0]
+    # Near miss: the team's own ECR image keeps the build advice.
+    own = run(_NODE_MISSING)
+    assert own.pattern == "missing-dependency" and "npm run build" in own.remediation[0]
