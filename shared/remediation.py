@@ -618,14 +618,16 @@ def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
 
 
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
-                        serving: bool = False, error: str | None = None, before: int | None = None) -> str | None:
+                        serving: bool = False, error: str | None = None, before: int | None = None,
+                        bash: bool = True) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
     the failure came after the task had run a while (not at start-up), or the container needs what only a
     running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
     the evidence already shows the failure is one of start-up, whatever the task's run time. `serving`: the
     repro needs the app up and answering (a health check), so a database or other service it must reach first
-    (named in its environment or secrets, or seen in its log) is missing locally too."""
-    if is_windows(ev):
+    (named in its environment or secrets, or seen in its log) is missing locally too. `bash`: the repro is bash
+    lines (read -a, tr, sh -c), which a Windows container host does not run; a lone `docker run` runs there."""
+    if bash and is_windows(ev):
         # A Windows container runs only on a Windows host in Windows-containers mode; the repro lines are bash
         # (`read -a`, `tr`) for a Linux Docker, so as pasted they reproduce nothing.
         return "it is a Windows container, which a Linux Docker host (and the bash lines of a local run) cannot run"

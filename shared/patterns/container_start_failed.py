@@ -361,8 +361,9 @@ class ContainerStartFailed(ReasonPattern):
                          "`\"0\"` for root) or the Dockerfile's `USER` to one, or create the user / add /etc/passwd "
                          "in the image (a base image such as the runtime's official one has it). No volume is "
                          "involved, despite the word mount.")
-        elif not remedy.local_repro_blocked(ev, f.get('container')):
-            steps.append(f"Run the image locally with the task's command to see the runtime's error: "
+        elif not remedy.local_repro_blocked(ev, f.get('container'), bash=False):
+            steps.append("Run the image locally with the task's command to see the runtime's error"
+                         + (" (on a Windows container host, in PowerShell)" if remedy.is_windows(ev) else "") + ": "
                          f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "
                          f"entryPoint/command: `{remedy.describe_task_definition(ev, _CMD_QUERY)}`.")
         if steps and why:
