@@ -206,6 +206,45 @@ def network_mode(ev: Evidence) -> str | None:
     return None
 
 
+def localhost_mode(ev: Evidence) -> str | None:
+    """Whether a task's containers share localhost: "shared" (awsvpc, Fargate, host), "bridge" (the task
+    definition says bridge, or an EC2 task with no network interface of its own maps a host port other than its
+    container port, which only bridge does), "not-awsvpc" (an EC2 task with no network interface: bridge or
+    host), or None (unknown)."""
+    mode = network_mode(ev)
+    if mode in ("awsvpc", "host"):
+        return "shared"
+    if mode == "bridge":
+        return "bridge"
+    if mode is not None or is_fargate(ev) or ev.detail.eni_detail("networkInterfaceId"):
+        return None
+    if not ((ev.detail.launch_type or "").upper() in ("EC2", "EXTERNAL") or ev.detail.container_instance_arn):
+        return None
+    if any(b.host_port and b.container_port and b.host_port != b.container_port
+           for c in ev.detail.containers for b in c.network_bindings):
+        return "bridge"
+    return "not-awsvpc"
+
+
+def sibling_container(ev: Evidence, what: str) -> str | None:
+    """The advice to run `what` (a database, an agent) as another container of the task where the app cannot
+    reach it over localhost (bridge mode: by a `links` name), or None where the task's containers share
+    localhost (awsvpc, Fargate, host): the caller's plain "add it to the task" applies there."""
+    mode = localhost_mode(ev)
+    if mode == "shared":
+        return None
+    if mode == "bridge":
+        return (f"run {what} as another container of the task and connect to it by name: in `bridge` network mode "
+                "the task's containers do not share localhost, so give the app a `links` entry to it and use that "
+                "name as the host, not 127.0.0.1 (or move the task to the `awsvpc` network mode)")
+    if mode == "not-awsvpc":
+        return (f"run {what} as another container of the task: this EC2 task has no network interface of its own "
+                "(not `awsvpc`), and in `bridge` mode the task's containers do not share localhost, so connect to it "
+                "by its `links` name, not 127.0.0.1")
+    return (f"add {what} as a container of the task (it shares localhost with the app only in the `awsvpc` "
+            "network mode, Fargate's; in `bridge` mode connect to it by its `links` name)")
+
+
 def needs_a_value(what: str) -> str:
     """A placeholder that says what to put."""
     return f"<{what}>"
@@ -578,13 +617,19 @@ def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
 
 
 def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool = False,
-                        serving: bool = False, error: str | None = None, before: int | None = None) -> str | None:
+                        serving: bool = False, error: str | None = None, before: int | None = None,
+                        bash: bool = True) -> str | None:
     """Why a local `docker run` of the container's image cannot reproduce this failure, or None when it can:
     the failure came after the task had run a while (not at start-up), or the container needs what only a
     running ECS task has (the task metadata endpoint, App Mesh / Service Connect configuration). `at_start`:
     the evidence already shows the failure is one of start-up, whatever the task's run time. `serving`: the
     repro needs the app up and answering (a health check), so a database or other service it must reach first
-    (named in its environment or secrets, or seen in its log) is missing locally too."""
+    (named in its environment or secrets, or seen in its log) is missing locally too. `bash`: the repro is bash
+    lines (read -a, tr, sh -c), which a Windows container host does not run; a lone `docker run` runs there."""
+    if bash and is_windows(ev):
+        # A Windows container runs only on a Windows host in Windows-containers mode; the repro lines are bash
+        # (`read -a`, `tr`) for a Linux Docker, so as pasted they reproduce nothing.
+        return "it is a Windows container, which a Linux Docker host (and the bash lines of a local run) cannot run"
     secs = ran_for(ev)
     if not at_start and secs is not None and secs > RAN_A_WHILE_S:
         return f"the task ran {int(secs // 60)} minutes before it failed"

@@ -178,10 +178,10 @@ def _local_refusal_step(ev: Evidence, container: str | None, port: str) -> str:
             "nothing listens there")
     if not others:
         return (f"{head}: this task has no other container, so retrying cannot help. Point the app at the host "
-                f"that really serves port {port} (its host/URL variable in the task definition), or add that "
-                "service as a container of the task.")
+                f"that really serves port {port} (its host/URL variable in the task definition), or "
+                f"{remedy.sibling_container(ev, 'that service') or 'add that service as a container of the task'}.")
     names = ", ".join(f"`{o}`" for o in others)
-    if remedy.network_mode(ev) == "bridge":
+    if remedy.localhost_mode(ev) == "bridge":
         return (f"{head}: in `bridge` network mode the task's other containers ({names}) do not share localhost; "
                 "reach the one that serves it by name with `links`, or use the `awsvpc` network mode. Otherwise "
                 f"point the app at the host that really serves port {port}.")

@@ -106,6 +106,49 @@ _PASSWD = lazy_re(r"etc/passwd: no such file or directory|unable to find user (?
 
 
 # hcsshim: a Windows image of another Windows Server version than the host (process isolation needs the same).
+# Words that say which architecture is involved: in the image reference, the log or the stop reasons.
+_ARCH_WORDS = lazy_re(r"\b(?:arm64|aarch64|armv[5-8]\w*|arm/v[5-8]|amd64|x86[_-]64|linux/arm|graviton|apple silicon)\b",
+                      re.IGNORECASE)
+
+
+def _arch_evidence(ev: Evidence, m: Match) -> bool:
+    """Something besides "exec format error" points at a CPU architecture: the task runs on arm64 (where most
+    images, built for amd64, fail so), or the image, the error or the stop reasons name an architecture."""
+    if "arm" in (ev.cpu_architecture or "") or "aarch64" in (ev.cpu_architecture or ""):
+        return True
+    said = " ".join([ev.reason_text, *(p.text for p in m.proofs), *(c.image or "" for c in ev.detail.containers)])
+    return bool(_ARCH_WORDS.search(said))
+
+
+def _exec_format_unknown(ev: Evidence, img: str | None, exe: str | None, arch: str, target: str,
+                         rebuild: list[str]) -> list[str]:
+    """Steps for an "exec format error" that names no architecture: check what the image and its executable
+    are built for, then fix whichever it is."""
+    what = f"`{exe}`" if exe else "the container's entrypoint"
+    check = ""
+    if img and remedy.is_image_ref(img):
+        registry = remedy.image_parts(img)[0] or ""
+        login = (f" (log Docker in to {registry} first: user `AWS`, `aws ecr get-login-password --region "
+                 f"{registry.split('.')[3]}` prints the token)" if ".dkr.ecr." in registry else "")
+        check = (f" Check what the image is built for{login}: `docker pull {remedy.q(img)}`, then "
+                 f"`docker image inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' {remedy.q(img)}`.")
+    first = rebuild[0]
+    return [f"The kernel could not execute {what}: it is not a Linux executable for this CPU "
+            f"({arch or 'the task' + chr(39) + 's architecture'}). The error alone does not say why: an image built for "
+            "another architecture (arm64 from an Apple-silicon Mac or a Graviton builder), or a binary built for "
+            "another OS copied into the image (a Go or native build made on macOS or Windows), or a script without "
+            "a `#!` line." + check,
+            f"If it prints another OS/architecture than linux/{target}: " + first[0].lower() + first[1:],
+            *rebuild[1:],
+            (f"If it prints linux/{target}, the image is right and the executable in it is not: build it for Linux "
+             "inside the Dockerfile (a Go binary with `CGO_ENABLED=0 GOOS=linux GOARCH=" + target + " go build` in "
+             "a build stage, not copied from the build machine), or start a script with a `#!/bin/sh` line."
+             if remedy.own_ecr(ev, img) else
+             f"If it prints linux/{target}, the image is labelled right but the executable in it is not built for "
+             "it: that tag of someone else's image is broken, so pin another release of it (and report it to its "
+             "maintainers).")]
+
+
 _WINDOWS_HOST_MISMATCH = lazy_re(r"container operating system does not match the host operating system"
                                     r"|0xc0370101", re.IGNORECASE)
 _LTSC = lazy_re(r"ltsc(2016|2019|2022|2025)|\b(1809|1903|1909|2004|20H2)\b", re.IGNORECASE)
@@ -246,11 +289,16 @@ class ContainerStartFailed(ReasonPattern):
             rebuild = remedy.rebuild_for(ev, img, f"linux/{target}")
             lead = (f"The image was built for another CPU architecture than the task runs on "
                     f"({arch or 'see runtimePlatform'}). ")
-            if remedy.own_ecr(ev, img):
+            if not _arch_evidence(ev, m):
+                # A bare "exec format error" on an x86_64 (or unknown) host: an image of another architecture and
+                # a binary built for another OS (a Go build made on macOS, a Mach-O or .exe copied in) fail alike.
+                # Check before asserting either; switching the task to ARM64 has nothing to rest on.
+                steps += _exec_format_unknown(ev, img, exe, arch, target, rebuild)
+            elif remedy.own_ecr(ev, img):
                 steps += [lead + rebuild[0], *rebuild[1:], "Or r" + run_other[1:]]
             else:  # someone else's image: running it where it was built for is the quickest fix
                 steps += [lead + run_other, *rebuild]
-            if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img):
+            if img and remedy.is_image_ref(img) and remedy.own_ecr(ev, img) and _arch_evidence(ev, m):
                 steps.append(f"Check which platforms the image has: `{remedy.inspect_platforms(img)}`.")
         elif _WINDOWS_HOST_MISMATCH.search(" ".join(p.text for p in m.proofs)):
             steps += _windows_version_steps(ev, image)
@@ -313,8 +361,9 @@ class ContainerStartFailed(ReasonPattern):
                          "`\"0\"` for root) or the Dockerfile's `USER` to one, or create the user / add /etc/passwd "
                          "in the image (a base image such as the runtime's official one has it). No volume is "
                          "involved, despite the word mount.")
-        elif not remedy.local_repro_blocked(ev, f.get('container')):
-            steps.append(f"Run the image locally with the task's command to see the runtime's error: "
+        elif not remedy.local_repro_blocked(ev, f.get('container'), bash=False):
+            steps.append("Run the image locally with the task's command to see the runtime's error"
+                         + (" (on a Windows container host, in PowerShell)" if remedy.is_windows(ev) else "") + ": "
                          f"`{remedy.docker_run(ev, f.get('container'))}`; compare with the task definition's "
                          f"entryPoint/command: `{remedy.describe_task_definition(ev, _CMD_QUERY)}`.")
         if steps and why:

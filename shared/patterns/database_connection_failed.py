@@ -282,7 +282,7 @@ class DatabaseConnectionFailed(Pattern):
                         and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
                                                          for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
         others = [c.name for c in ev.detail.containers if c.name and c.name != name]
-        if sidecar and remedy.network_mode(ev) == "bridge":
+        if sidecar and remedy.localhost_mode(ev) == "bridge":
             steps.append(f"`{host}` is {container} itself: in `bridge` network mode the containers of a task do not "
                          f"share localhost, so the {engine} container `{sidecar}` is not there. Reach it by name with "
                          f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}:{port or ''}`, or use the `awsvpc` "
@@ -306,7 +306,7 @@ class DatabaseConnectionFailed(Pattern):
             steps.append(f"The app connects to {at}, which inside a container is the container itself, {none}. "
                          "Point the app at the real database: set its connection variable (e.g. "
                          + " / ".join(f"`{v}`" for v in vars_) + ") to the database's endpoint in the task "
-                         f"definition, or add a {engine} container to the task; then roll it out: "
+                         f"definition, or {remedy.sibling_container(ev, 'a ' + engine + ' server') or f'add a {engine} container to the task'}; then roll it out: "
                          f"{remedy.roll_out(ev)}. See what the task definition sets now: "
                          f"`{remedy.describe_task_definition(ev, query)}`.{why}")
             why = ""

@@ -131,10 +131,10 @@ class ExpectedStop(Pattern):
                             "services." if fargate else
                             "keep some On-Demand instances (an On-Demand capacity provider or compute environment) for "
                             "work that must not be interrupted."))
-        if reason == "completed" and (ev.detail.group or "").startswith("service:"):
-            steps.append("This task belongs to a service, which expects a long-running process: if it should keep "
-                         "running, find out why the process exits 0 (a script that ends, a server started in the "
-                         "background).")
+        if reason == "completed" and remedy.launcher(ev) == "service":
+            # A service keeps its tasks running: it starts a replacement for each exit 0, which exits 0 again, so
+            # the service churns. The process ending is the fault to find, not nothing (a job's exit 0 is its end).
+            steps[0] = _why_exit_zero(ev, m.container)
         if reason == "user":
             region = remedy.region(ev)
             steps.append("To see who stopped it: CloudTrail records the StopTask call, "
@@ -155,11 +155,36 @@ class ExpectedStop(Pattern):
                             "nothing: make its process exit on SIGTERM, e.g. `exec` it from a shell entrypoint so it "
                             "is PID 1, and give it a shorter flush)." if last else
                             "(give it a shorter flush or a dependsOn so it stops last)."))
+        churn = reason == "completed" and remedy.launcher(ev) == "service"
         return Explanation(
             title=f"Expected stop ({reason})",
-            summary=f"The task was not a failure. {words}",
+            summary=(f"{words} It belongs to a service, which starts a replacement each time it exits: a process "
+                     "that ends by itself makes the service churn." if churn else
+                     f"The task was not a failure. {words}"),
             remediation=steps,
         )
+
+
+def _why_exit_zero(ev: Evidence, container: str | None) -> str:
+    """Step 1 for a service task whose process exited 0: find why it ends instead of serving."""
+    name = remedy.container_name(ev, container)
+    img = remedy.image(ev, name)
+    query = remedy.container_query(ev, name, "[image, entryPoint, command]")
+    inspect = ""
+    if img and remedy.is_image_ref(img):
+        registry = remedy.image_parts(img)[0] or ""
+        login = (f" (log Docker in to {registry} first: user `AWS`, `aws ecr get-login-password --region "
+                 f"{registry.split('.')[3]}` prints the token)" if ".dkr.ecr." in registry else "")
+        inspect = (f" with the image's own{login}: `docker pull {remedy.q(img)}`, then "
+                   f"`docker image inspect --format '{{{{json .Config.Entrypoint}}}} {{{{json .Config.Cmd}}}}' "
+                   f"{remedy.q(img)}`")
+    return ("The process exited 0 by itself, and the service starts a replacement that does the same, so the "
+            "service churns: find out why it ends instead of staying up as the long-running process a service "
+            "expects. The usual causes: a wrong image or "
+            "tag whose CMD is not the server (a base or build image, one without a CMD), a one-shot `command` (a "
+            "migration, a script, a job) run in a service (run it with run-task or a schedule instead), or a server "
+            "started in the background (`&`, a daemon flag) so PID 1 returns. Compare the task definition's image, "
+            f"entryPoint and command, `{remedy.describe_task_definition(ev, query)}`{inspect}.")
 
 
 PATTERN = ExpectedStop()

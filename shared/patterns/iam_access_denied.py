@@ -336,17 +336,7 @@ class IamAccessDenied(Pattern):
         f = m.facts
         container = f.get("container") or "the container"
         if f.get("cause") == "no-credentials":
-            return Explanation(
-                title="No AWS credentials in the task (no task role)",
-                summary=(f"{container} called AWS but found no credentials: the task definition has no task role "
-                         "(`taskRoleArn`), so the SDK had nothing to sign with."),
-                remediation=[
-                    "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and "
-                    "set it as `taskRoleArn` in the task definition (not the execution role)." + remedy.cite(m),
-                    "Do not bake access keys into the image or environment; the SDK picks the task role up from "
-                    "the container credentials endpoint automatically.",
-                ],
-            )
+            return _no_credentials(m, ev, container)
         action = f.get("action", "unknown")
         resource = f.get("resource") or "*"
         kind = f.get("role_kind", "task role")
@@ -458,6 +448,76 @@ class IamAccessDenied(Pattern):
                         f" because {target}{f' `{role}`' if role else ''} does not allow it.")),
             remediation=steps,
         )
+
+
+# Why a process in a task with a task role finds no credentials: the SDK finds the role through the variable ECS
+# sets in the container's environment, which a process started without that environment does not have.
+_NO_URI = ("the process did not get the container credentials, because the SDK finds the role through "
+           "`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, which ECS sets in the environment of the container's main "
+           "process only, so a process started by cron, `su`/`sudo -i` or a service manager with a clean environment "
+           "has none. Pass it on (cron: write it into the job's environment at start-up, e.g. "
+           "`printenv | grep AWS_CONTAINER_CREDENTIALS >> /etc/environment`), or run the command as the container's "
+           "own command")
+
+
+def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:
+    """An SDK that found no credentials at all. Who gives the task its role decides the step: an AWS Batch job
+    gets it from its job definition's jobRoleArn; an ECS task from taskRoleArn. A task role the task definition
+    shows means the credentials did not reach the process; an unread task definition is checked, not assumed."""
+    td = ev.task_definition
+    role = td.task_role_arn if td else None
+    why = remedy.cite(m)
+    keys = ("Do not bake access keys into the image or environment; the SDK picks the role up from the container "
+            "credentials endpoint automatically.")
+    if remedy.launcher(ev) == "batch":
+        job = remedy.batch_job(ev)
+        check = (f"`aws batch describe-jobs --jobs {job}{remedy.region_flag(ev)} --query "
+                 "'jobs[0].[jobDefinition, container.jobRoleArn]'`" if job else
+                 "`aws batch describe-job-definitions` (its `containerProperties.jobRoleArn`)")
+        return Explanation(
+            title="No AWS credentials in the Batch job (job role)",
+            summary=(f"{container} called AWS but found no credentials. It ran as an AWS Batch job, whose role comes "
+                     "from the job definition's `jobRoleArn` (Batch writes the ECS task definition from it)."),
+            remediation=[
+                "This is an AWS Batch job: give it a role in its job definition, `containerProperties.jobRoleArn` (an "
+                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the job calls need), not in the "
+                "ECS task definition Batch generates. See its job definition and role: " + check + "; register a new "
+                "job definition revision with `jobRoleArn` set and submit the job with it." + why,
+                "If the job definition already has a jobRoleArn, " + _NO_URI + ".",
+                keys,
+            ],
+        )
+    if role:
+        return Explanation(
+            title="No AWS credentials reached the process (the task has a task role)",
+            summary=(f"{container} called AWS but found no credentials, although the task definition sets the task "
+                     f"role {role}: the process that called AWS did not get the container credentials."),
+            remediation=["The task has a task role, so " + _NO_URI + "." + why, keys],
+        )
+    if td is None:
+        return Explanation(
+            title="No AWS credentials in the task",
+            summary=(f"{container} called AWS but found no credentials: either the task definition has no task role "
+                     "(`taskRoleArn`), or the process that called AWS did not get the container credentials."),
+            remediation=[
+                "Check whether the task definition has a task role: "
+                f"`{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`. If it prints None, create an "
+                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and set it as "
+                "`taskRoleArn` (not the execution role)." + why,
+                "If it prints a role, " + _NO_URI + ".",
+                keys,
+            ],
+        )
+    return Explanation(
+        title="No AWS credentials in the task (no task role)",
+        summary=(f"{container} called AWS but found no credentials: the task definition has no task role "
+                 "(`taskRoleArn`), so the SDK had nothing to sign with."),
+        remediation=[
+            "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and "
+            "set it as `taskRoleArn` in the task definition (not the execution role)." + why,
+            keys,
+        ],
+    )
 
 
 PATTERN = IamAccessDenied()

@@ -379,11 +379,32 @@ class MissingDependency(Pattern):
                              "and file name case (Linux file systems are case-sensitive).")
         else:
             steps.append(f"Add `{module}` to the image build and rebuild.")
+        ref = remedy.image(ev, f.get("container"))
+        # Someone else's image (Docker Hub, public ECR, GHCR, another account): the team does not build it, so a
+        # rebuild with the package is not the first thing to do; the task's command and the tag it pins are theirs.
+        upstream = bool(ref and remedy.is_image_ref(ref) and not remedy.own_ecr(ev, ref))
+        if upstream and steps:
+            # The build advice (add the package, COPY, rebuild) is for an image the team builds: not this one. A
+            # missing OS library can still be added on top of it, in an image of the team's own.
+            extend = ([f"Or keep this tag and extend it in a Dockerfile of your own (`FROM {ref}`), pushed to your "
+                       "ECR: " + steps[0][0].lower() + steps[0][1:]] if lang == "native" else [])
+            steps = [_upstream_step(ev, f.get("container"), module, ref or ""), *extend,
+                     *(t.replace("Verify in the built image", "Verify in the image") for t in steps[1:])]
         if steps:
             steps[0] += remedy.cite(m)
         # "At start-up" only when the task failed within its first minutes: a module imported later (on a request,
         # in a job) does not fail a local start.
         early = (remedy.ran_for(ev) or 0) <= remedy.RAN_A_WHILE_S
+        if upstream:
+            steps.append(f"Register the task definition with the corrected command or pinned tag and roll it out: "
+                         f"{remedy.roll_out(ev)}.")
+            return Explanation(
+                title=f"Missing dependency: {module}",
+                summary=(f"{container} failed {'at start-up ' if early else ''}because `{module}` is not available in "
+                         f"the image {ref}" + (f" ({lang})" if lang else "") + ": the command the task runs or the "
+                         "image's tag does not match what that image contains."),
+                remediation=steps,
+            )
         steps.append(("Build and run the image locally before deploying: the same error appears at start-up. Then "
                       if early else "Rebuild the image; the task ran a while before it failed, so the import happens "
                       "later than start-up (a request or a job): check it in the built image rather than by starting "
@@ -395,6 +416,29 @@ class MissingDependency(Pattern):
                      + (f" ({lang})" if lang else "") + ". The image build is missing it."),
             remediation=steps,
         )
+
+
+def _upstream_step(ev: Evidence, container: str | None, module: str, ref: str) -> str:
+    """Step 1 for a module missing from an image the team does not build: a path the task's command names is
+    checked against the image; a package or library missing from a published tag is fixed by pinning another."""
+    published = f"`{ref}` is a published image, not one built from your source (it is not in this account's ECR): "
+    moving = ":latest" in ref or ":" not in ref.rsplit("/", 1)[-1]
+    name = remedy.container_name(ev, container)
+    query = remedy.container_query(ev, name, "[image, entryPoint, command]")
+    if not module.startswith(("/", ".")):
+        return (published + f"this tag lacks `{module}`, and rebuilding it is its maintainers' job. If the task "
+                "definition overrides the image's start (`entryPoint`/`command`, "
+                f"`{remedy.describe_task_definition(ev, query)}`), check that it runs what this image documents; "
+                "otherwise pin the release "
+                + ("that worked instead of the moving `:latest`" if moving else "before this one (the last that "
+                   "worked)") + ", and check its issue tracker or report it there.")
+    return (published + f"the fix is in the task definition, not a rebuild: this image (this tag) has no file at "
+            f"`{module}`. Check that the task's `entryPoint`/`command` match what the image runs (its documentation, "
+            f"or its own ENTRYPOINT/CMD): `{remedy.describe_task_definition(ev, query)}` and `docker pull "
+            f"{remedy.q(ref)}`, then `docker image inspect --format '{{{{json .Config.Entrypoint}}}} "
+            f"{{{{json .Config.Cmd}}}}' {remedy.q(ref)}`; a command copied from another version or variant of the "
+            "image fails like this. Pin the tag "
+            + ("that worked instead of the moving `:latest`" if moving else "the command was written for") + ".")
 
 
 PATTERN = MissingDependency()

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
-from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
+from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, never_started
 
 _MEANING = {
     137: "SIGKILL: killed from outside (kernel OOM killer without an ECS reason, or not stopping within "
@@ -152,13 +152,18 @@ class Unknown(Pattern):
                                "`ecs.cpu-architecture`)." if c == 132 else
                                "." if c == 139 else
                                ", and check the image's architecture matches the task's (X86_64 / ARM64)."))
-        if not ev.logs:
+        # A task that never started a container wrote no application log: its log stream does not exist, and
+        # the containers' reasons in DescribeTasks (and the service events) are where the cause is.
+        unstarted = never_started(ev) and all(c.exit_code is None for c in ev.detail.containers)
+        if not ev.logs and not unstarted:
             tail = remedy.logs_tail(ev, ev.primary)
             steps.append("No log lines were available: check the container's log configuration (`logConfiguration`) "
                          + (f"and read this task's log stream: `{tail}`." if tail else
                             "and read this task's log stream in CloudWatch Logs."))
         events = remedy.service_events(ev)
-        steps.append("Read the full stop reason"
+        steps.append(("No container of the task ran (no exit code), so there is no application log to read: "
+                      "the containers' `reason` and the stop reason say why it failed. Read them"
+                      if unstarted and not ev.logs else "Read the full stop reason")
                      + (" and the service events" if events else "")
                      + f" (ECS keeps a stopped task about an hour): `{remedy.describe_task(ev)}`"
                      + (f" and `{events}`." if events else "."))

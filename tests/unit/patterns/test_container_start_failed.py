@@ -157,8 +157,9 @@ def test_near_miss_an_unexplained_start_failure_keeps_the_local_run():
 @pytest.mark.parametrize(("launch", "external"), [("EXTERNAL", True), ("FARGATE", False)])
 def test_an_external_host_compares_its_own_architecture_and_gets_no_runtime_platform(launch, external):
     """ECS Anywhere: uname -m on the host against the image, no runtimePlatform (it does not select external
-    hosts); near miss: Fargate keeps runtimePlatform."""
-    f = run(["exec /usr/local/bin/app: exec format error"], **exited(1), launchType=launch)
+    hosts); near miss: Fargate keeps runtimePlatform (on arm64, where the mismatch has evidence)."""
+    f = run(["exec /usr/local/bin/app: exec format error"], **exited(1), launchType=launch,
+            attributes=[{"name": "ecs.cpu-architecture", "value": "arm64"}])
     if f.facts.get("cause") != "exec-format":
         pytest.skip(str(f.facts))
     text = "\n".join(f.remediation)
