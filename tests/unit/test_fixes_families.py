@@ -114,3 +114,12 @@ def test_a_cli_usage_error_checks_entrypoint_against_command():
     assert argparse and "entryPoint" in argparse
     # Near miss: an argument-like word in an app's own error is not a usage error of the command line.
     assert remedy.error_family("ValueError: unexpected argument count in query template") is None
+
+
+def test_cannot_access_a_path_that_does_not_exist_is_a_missing_path():
+    # "cannot access X: ... no such file or directory" (ls, stat, agents): X is missing, not refused.
+    got = remedy.error_family("Cannot access /etc/agent.d: lstat /etc/agent.d: no such file or directory")
+    assert got and "is not there when the container starts" in got and "may not use" not in got
+    # Near miss: the same wording refused is the ownership family.
+    denied = remedy.error_family("cannot access '/data/cache': Permission denied")
+    assert denied and "may not use `/data/cache`" in denied
