@@ -25,7 +25,6 @@ from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
-    DB_HOST_HINTS,
     Explanation,
     Facts,
     Match,
@@ -34,6 +33,7 @@ from shared.patterns.base import (
     Stage,
     candidate_lines,
     container_for_line,
+    database_endpoint,
     engine_of,
     log_proof,
     looks_like_database,
@@ -86,10 +86,6 @@ _READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTi
 _POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
                            r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
                            r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
-
-
-def _database_endpoint(host: str | None) -> bool:
-    return bool(host and any(h in host.lower() for h in DB_HOST_HINTS))
 
 
 def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]:
@@ -192,7 +188,7 @@ class DatabaseConnectionFailed(Pattern):
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
             engine = engine or named_engine
-            if engine is None and not _database_endpoint(host) and not named and not (
+            if engine is None and not database_endpoint(host, port) and not named and not (
                     _TO_A_DATABASE.search(context) or (failure.host is None and _TO_A_DATABASE.search(near))):
                 continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)
