@@ -5,7 +5,8 @@ ECONNREFUSED/ETIMEDOUT to a database port; MySQL "Can't connect to MySQL server"
 for user"; "password authentication failed"; JDBC "Communications link failure" /
 PSQLException; Mongo ServerSelectionTimeout / MongoNetworkError; Redis "Error 111 connecting";
 Prisma P1001/P1000; a timeout to *.rds.amazonaws.com. A connection failure is about a database
-when the port is a database port, the host is an AWS database endpoint, or a database driver
+when the port is a database port, the host is an AWS database endpoint (not on 80/443, where
+it answered an HTTP call: network-egress-blocked; OpenSearch excepted), or a database driver
 is in the entry; with no engine, host or port named, when the error is a database-only client's
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
 Connection", HikariCP, Sequelize*ConnectionError). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.

@@ -6,7 +6,8 @@ does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context dead
 Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
 /var/lib/ecs/volumes/...: operation not permitted"); the ECS agent's HostConfigError for a mount
 point it cannot bind ("Unable to resolve volume mounts; invalid path": a host volume without a source
-path; "Invalid volume referenced"). Facts: file_system (fs-...) or volume, cause
+path; "Invalid volume referenced"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
+step that mounts volumes), at lower confidence. Facts: file_system (fs-...) or volume, cause
 (network / access-denied / not-found).
 """
 
