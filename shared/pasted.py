@@ -55,6 +55,10 @@ _TASK_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 _NAS = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \| (?:stdout|stderr) \| ?")
 _COMPOSE = re.compile(r"([a-z0-9][\w.-]*?)[-_](\d{1,3})\s+\| ?(.*)")
 _BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
+# A message glued to its ISO timestamp with no separator, as some console exports copy a log
+# ("2020-09-10 15:31:08ModuleNotFoundError: ..."): the time's digits, a zone (Z, UTC, +00:00), then a letter.
+# Matched from the end of the seconds (index 19); a zone is taken whole, so "08UTC msg" is not glued.
+_GLUED = re.compile(r"[\d:.,+-]*+(?:Z|UTC)?+(?=[^\W\d_])")
 
 
 def normalise(
@@ -133,7 +137,7 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
             and "\r" not in line and "\x1b" not in line and "&" not in line:
         end = line.find(" ", 19)
         if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
-                and line[end + 1 : end + 4] != "UTC":
+                and line[end + 1 : end + 4] != "UTC" and _GLUED.match(line, 19, end) is None:
             rest = line[end + 1 :]
             head, _, tail = rest.partition(" ")
             container = forced
@@ -273,7 +277,8 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
                                        and line[13:14] == ":"):
             continue
         end = line.find(" ", 19)
-        if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]):
+        if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]) \
+                or _GLUED.match(line, 19, end) is not None:
             continue
         nxt = line.find(" ", end + 1)
         head = line[end + 1 : nxt] if nxt != -1 else ""
@@ -330,6 +335,8 @@ def _line_container(known: tuple[str, ...], streams: dict[str, str | None], stor
         end = line.find(" ", 19)
         if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
                 and line[end + 1 : end + 4] != "UTC":
+            if _GLUED.match(line, 19, end) is not None:
+                return None  # a message glued to its timestamp: no stream name between them
             nxt = line.find(" ", end + 1)
             head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
             named = streams.get(head, "")
@@ -362,6 +369,8 @@ def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line
                 return None
             if line.find(",", 19, end) != -1:
                 return UNSURE
+            if _GLUED.match(line, 19, end) is not None:
+                return None  # a message glued to its timestamp: no stream name between them
             rest = line[end + 1 :]
             if line[end - 3 : end] == "UTC" or rest[:3] == "UTC":
                 rest = rest[4:] if rest[:3] == "UTC" else rest
@@ -451,6 +460,7 @@ def _rows(line: str, known: tuple[str, ...], forced: str | None, streams: dict[s
             end = line.find(" ", 19)
             tab = line.find("\t", 19, end if end != -1 else len(line))
             comma = line.find(",", 19, end if end != -1 else len(line))
+            glued = _GLUED.match(line, 19, end if end != -1 else len(line))
             if tab != -1:
                 line, stamp, container = _tabbed(line, known, container)
             elif comma != -1 and (line[comma + 1 : comma + 2] == '"' or end == -1):
@@ -459,6 +469,9 @@ def _rows(line: str, known: tuple[str, ...], forced: str | None, streams: dict[s
                 if named_csv and container is None:
                     s = _STREAM.fullmatch(named_csv)
                     container = s.group(1) if s else (named_csv if named_csv in known else None)
+            elif glued is not None:
+                # The message glued to the timestamp (a console export): split where the time ends.
+                stamp, line = line[: glued.end()].rstrip(",:"), line[glued.end() :]
             elif end != -1:
                 stamp = line[:end]
                 rest = line[end + 1 :]

@@ -764,6 +764,9 @@ _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permi
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
                      + r"|" + _PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
                      r"operation not permitted|EACCES)")
+# "Cannot access X" says only that X could not be used; the reason after it decides (missing, or refused).
+_ACCESS_WHY_MISSING = lazy_re(r"(?i)can(?:no|')t (?:safely )?access")
+_MISSING_WHY = lazy_re(r"(?i)no such file or directory|\bENOENT\b|does not exist")
 _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|cannot (?:open|find|read)|"
                    r"could not (?:open|find|read)|unable to (?:open|read))[^\n]{0,60}?" + _PATH.format("p1")
                    + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
@@ -856,6 +859,8 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if not paths:
         return None
     owned = _NOT_OWNED.search(text)
+    if owned and _ACCESS_WHY_MISSING.match(owned.group(0)) and _MISSING_WHY.search(text, owned.end(), owned.end() + 120):
+        owned = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
     path = _path_of(owned, text) if owned else None
     if path:
         return (f"the container's user may not use `{path}`: if a volume provides it (an EFS access point, a bind "

@@ -358,11 +358,28 @@ def _word_in(word: str, low: str) -> bool:
     return word in low
 
 
+# The AWS database services reached over HTTPS (OpenSearch, OpenSearch Serverless): their endpoint on 443 is the
+# database. Every other one listens on its engine's port; on 80 or 443 its host name answers an HTTP call.
+_HTTPS_DB_HINTS = (".es.amazonaws.com", ".aoss.amazonaws.com")
+WEB_PORTS = frozenset({80, 443})
+
+
+def database_endpoint(host: str | None, port: int | None) -> bool:
+    """An AWS database endpoint (RDS, DocumentDB, ElastiCache ...) reached as a database: not on a web port, where
+    the connection was an HTTP(S) call (an SDK or API client given the database's address as its endpoint)."""
+    if not host:
+        return False
+    low = host.lower()
+    if not any(h in low for h in DB_HOST_HINTS):
+        return False
+    return port not in WEB_PORTS or any(h in low for h in _HTTPS_DB_HINTS)
+
+
 def looks_like_database(text: str, host: str | None, port: int | None) -> bool:
     """Is this connection failure about a database (as opposed to any other outbound host)?"""
     if port in DB_PORTS and port != 9200:
         return True
-    if host and any(h in host.lower() for h in DB_HOST_HINTS):
+    if database_endpoint(host, port):
         return True
     low = text.lower()
     if any(word in low for word in DB_DRIVER_WORDS):

@@ -209,6 +209,11 @@ def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str 
     return host, port, None
 
 
+def is_ip(host: str) -> bool:
+    """An IPv4 or IPv6 address rather than a host name."""
+    return _is_ip(host)
+
+
 def _is_ip(host: str) -> bool:
     return bool(_IP.fullmatch(host)) or ":" in host
 

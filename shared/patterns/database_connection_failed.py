@@ -5,7 +5,8 @@ ECONNREFUSED/ETIMEDOUT to a database port; MySQL "Can't connect to MySQL server"
 for user"; "password authentication failed"; JDBC "Communications link failure" /
 PSQLException; Mongo ServerSelectionTimeout / MongoNetworkError; Redis "Error 111 connecting";
 Prisma P1001/P1000; a timeout to *.rds.amazonaws.com. A connection failure is about a database
-when the port is a database port, the host is an AWS database endpoint, or a database driver
+when the port is a database port, the host is an AWS database endpoint (not on 80/443, where
+it answered an HTTP call: network-egress-blocked; OpenSearch excepted), or a database driver
 is in the entry; with no engine, host or port named, when the error is a database-only client's
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
 Connection", HikariCP, Sequelize*ConnectionError). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
@@ -25,7 +26,6 @@ from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
-    DB_HOST_HINTS,
     Explanation,
     Facts,
     Match,
@@ -34,6 +34,7 @@ from shared.patterns.base import (
     Stage,
     candidate_lines,
     container_for_line,
+    database_endpoint,
     engine_of,
     log_proof,
     looks_like_database,
@@ -86,10 +87,6 @@ _READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTi
 _POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
                            r"|timed out waiting for (?:a )?(?:free )?connection|pool (?:is )?(?:probably )?full"
                            r"|acquire(?:ing)? (?:a )?connection timed out", re.IGNORECASE)
-
-
-def _database_endpoint(host: str | None) -> bool:
-    return bool(host and any(h in host.lower() for h in DB_HOST_HINTS))
 
 
 def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]:
@@ -219,7 +216,7 @@ class DatabaseConnectionFailed(Pattern):
             if engine is None:
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
             engine = engine or named_engine
-            if engine is None and not _database_endpoint(host) and not named and not (
+            if engine is None and not database_endpoint(host, port) and not named and not (
                     _TO_A_DATABASE.search(context) or (failure.host is None and _TO_A_DATABASE.search(near))):
                 continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
             container = container_for_line(ev, i)

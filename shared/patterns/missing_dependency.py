@@ -251,6 +251,10 @@ class MissingDependency(Pattern):
                     gem = {"version": m.group(2), "platform": m.group(3)}
                 elif m.lastindex:
                     module, detail = m.group(1).replace("/", ".") if language == "java" else m.group(1), None
+                    if language == "python":
+                        # Python's own word for what is missing: an import name (a module) or a distribution
+                        # (a package's metadata).
+                        detail = "package" if "Distribution" in m.re.pattern or "Package" in m.re.pattern else "module"
                 else:
                     module, detail = ".NET runtime", "runtime"
                 container = container_for_line(ev, i)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -22,6 +23,8 @@ from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
+    DB_HOST_HINTS,
+    WEB_PORTS,
     Explanation,
     Facts,
     Match,
@@ -29,6 +32,7 @@ from shared.patterns.base import (
     Stage,
     candidate_lines,
     container_for_line,
+    database_endpoint,
     log_proof,
     looks_like_database,
 )
@@ -98,7 +102,7 @@ class NetworkEgressBlocked(Pattern):
             failure = connection.parse(text, context)
             if failure is None or failure.cause not in ("timeout", "unreachable"):
                 continue
-            if failure.host is None and failure.url is None:
+            if (failure.host is None and failure.url is None) or connection.endpoint(text) == (None, None, None):
                 # A property of the error object ("code: 'ETIMEDOUT'"): its headline, higher in the same
                 # block, names the endpoint ("FetchError: request to https://host/ failed ...").
                 for j in range(i - 1, max(start, i - 30) - 1, -1):
@@ -106,6 +110,12 @@ class NetworkEgressBlocked(Pattern):
                     if head is not None and head.cause == failure.cause and (head.host or head.url):
                         i, failure = j, head
                         break
+            if failure.host and connection.is_ip(failure.host) and failure.url is None:
+                # The error names the address it dialled and, further down the same entry, the host name it
+                # resolved (Node's error object: `hostname: '...'`): the name says what was called.
+                named, named_port, _ = connection.endpoint("", "\n".join(logs.texts[start : end + 1]))
+                if named and not connection.is_ip(named) and named_port in (None, failure.port):
+                    failure = replace(failure, host=named)
             if failure.host is None and failure.url is None and not _HTTP_CLIENT.search(
                     "\n".join(logs.texts[max(0, i - 15) : i + 1])):
                 continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request
@@ -141,6 +151,23 @@ class NetworkEgressBlocked(Pattern):
         read_timeout = bool(_READ_TIMEOUT.search(said)) and not _CONNECT_TIMEOUT.search(said)
         dns = _DNS_TIMEOUT.search(said) if not read_timeout else None
         endpoint = remedy.endpoint_unreachable_step(ev, said) if aws and not read_timeout and not dns else None
+        # A database's own endpoint (RDS, ElastiCache ...) on a web port: no database listens there, so this was an
+        # HTTP(S) call sent to the database's address, which times out however open the network is.
+        db_service = next((h for h in DB_HOST_HINTS if h in host.lower()), None)
+        misdirected = bool(db_service) and port in WEB_PORTS and not database_endpoint(host, port)
+        if misdirected and db_service and not dns:
+            service = db_service.split(".")[1]
+            api = _DB_SERVICE_API.get(service, service)
+            # The database's own region, from its name (<id>.<region>.rds.amazonaws.com), else the task's.
+            labels = host.lower().split(".")
+            at = labels[-4] if len(labels) >= 5 and re.fullmatch(r"[a-z]{2}(?:-[a-z]+)+-\d", labels[-4]) else region
+            steps.append(f"`{host}` is the address of a database (`{db_service.lstrip('.')}`), which listens on its engine's "
+                         f"port, not on {port}: this was an HTTP(S) call sent to the database's address, an AWS SDK or "
+                         "API client given the database endpoint as its endpoint. Remove that endpoint override (an SDK "
+                         f"client's `endpoint` option) so the client calls the service's API endpoint "
+                         f"(`{api}.{at}.amazonaws.com`); keep the database's address for database "
+                         f"connections.{why}")
+            why = ""
         if dns:
             steps += _dns_steps(ev, host, dns, why)
         elif read_timeout:
@@ -199,7 +226,7 @@ class NetworkEgressBlocked(Pattern):
                     steps.append("Give the container instance's subnet outbound access (bridge/host networking uses "
                                  "the instance's interface): a `0.0.0.0/0` route to a NAT gateway, or a public IP on "
                                  f"the instance in a public subnet.{why}")
-            if aws:
+            if aws and not misdirected:
                 service = host.split(".")[0]
                 steps.append(f"Or, for {host}, an interface VPC endpoint `com.amazonaws.{region}.{service}` "
                              "(gateway endpoints for S3 and DynamoDB), with private DNS enabled.")
@@ -243,6 +270,11 @@ class NetworkEgressBlocked(Pattern):
         )
 
 
+
+
+# The API endpoint of each database service whose endpoints DB_HOST_HINTS names (Neptune and DocumentDB are
+# managed through RDS's API).
+_DB_SERVICE_API = {"docdb": "rds", "neptune": "rds", "cache": "elasticache", "memorydb": "memory-db"}
 
 
 def _timed_out_hosts(ev: Evidence) -> list[str]:

@@ -107,17 +107,30 @@ class Unknown(Pattern):
         if not ev.detail.containers:
             return _insufficient(ev)
         exits = m.facts.get("exit_codes", {})
-        killed = [n for n, c in exits.items() if c in SIGNAL_EXITS]
+        # Containers ECS stopped with the task after another failed on its own (shared.attribution): their
+        # 143/137 is ECS's SIGTERM (then SIGKILL after stopTimeout), not a fault to chase.
+        victims = [n for n in ev.attribution.victims if exits.get(n) in SIGNAL_EXITS]
+        culprit = ev.attribution.culprit if victims else None
+        killed = [n for n, c in exits.items() if c in SIGNAL_EXITS and n not in victims]
+        essential_exit = ev.stop_code == "EssentialContainerExited"
+        # Several containers killed by a signal after an essential one exited: ECS sent the later ones theirs,
+        # and the codes alone do not say which container exited first.
+        several = essential_exit and len(killed) > 1
         steps = []
+        if culprit:
+            steps.append(_first_failure_step(ev, culprit, exits.get(culprit), victims, exits, essential_exit))
         if killed:
             codes = {exits[n] for n in killed}
             advice = []
             if 137 in codes:
-                # stopTimeout only matters when ECS stopped the task (SIGTERM, then SIGKILL after the timeout);
-                # EssentialContainerExited means the container died first, so ECS sent no SIGTERM.
+                # stopTimeout only matters when ECS stopped the container (SIGTERM, then SIGKILL after the timeout);
+                # EssentialContainerExited means the first container died on its own, so ECS sent it no SIGTERM.
                 ecs_stopped = ev.stop_code not in ("EssentialContainerExited", "")
                 advice.append("With 137 (SIGKILL) check memory (Container Insights MemoryUtilized near the limit)"
                               + (" and whether it ignores SIGTERM (stopTimeout)" if ecs_stopped else
+                                 "; if it exited first, ECS did not stop it (EssentialContainerExited): something on "
+                                 "the task or host killed it; if it exited after another container, it is ECS's "
+                                 "SIGKILL after stopTimeout" if several else
                                  "; ECS did not stop it (EssentialContainerExited), so no SIGTERM or stopTimeout "
                                  "was involved: something on the task or host killed it")
                               + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or dmesg) "
@@ -126,8 +139,12 @@ class Unknown(Pattern):
             if 143 in codes:
                 # 143 is SIGTERM: a request to stop, never the memory limit.
                 advice.append("143 is SIGTERM, a request to stop (not memory): find who sent it"
-                              + (" (the stop code EssentialContainerExited says ECS did not: something inside the "
-                                 "task or on the host did)" if ev.stop_code == "EssentialContainerExited" else
+                              + (" (after an essential container exits, ECS sends SIGTERM to the others, so only "
+                                 "the container that exited first got its signal from something else, inside the "
+                                 "task or on the host; the exit codes do not say which one that was: compare the "
+                                 "times of each container's last log lines)" if several else
+                                 " (the stop code EssentialContainerExited says ECS did not: something inside the "
+                                 "task or on the host did)" if essential_exit else
                                  " in the stop code and the service events")
                               + _host_events(ev))
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
@@ -141,7 +158,7 @@ class Unknown(Pattern):
             # SIGSEGV is a crash inside native code: an image built for another architecture fails at exec
             # ("exec format error") and Node's --report-on-fatalerror does not fire on a segfault, so neither fits.
             # SIGILL is an instruction this CPU lacks: the build's target CPU is the thing to check.
-            steps.insert(0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
+            steps.insert(1 if culprit else 0, f"{n} exited {c} = 128 + {c - 128}, signal {c - 128} ({name}): the process crashed "
                             f"by itself in native code, {what}. Get the native stack (Python "
                             "`PYTHONFAULTHANDLER=1`"
                             + (", Node `--report-on-fatalerror`" if c != 139 else "")
@@ -173,9 +190,41 @@ class Unknown(Pattern):
             title=f"Task stopped, cause not recognised ({reason[:80]})",
             summary=("ecs-autopsy could not match the evidence to a known failure. "
                      + (f"Exit codes: {', '.join(f'{n}={c}' for n, c in exits.items())}. " if exits else "")
+                     + (f"{culprit} failed first ({_failed(ev, culprit, exits.get(culprit))}); ECS then stopped "
+                        f"{', '.join(victims)} with the task. " if culprit else "")
                      + "See the exit code meaning and the log excerpt."),
             remediation=steps,
         )
+
+
+# Tags that name no release but move to each new one.
+_MOVING_TAGS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev"})
+
+
+def _failed(ev: Evidence, name: str, code: int | None) -> str:
+    """How the container that failed first failed, in a few words: its exit code, else its reason."""
+    if code is not None and code not in SIGNAL_EXITS:
+        return f"exit {code}"
+    reason = next((c.reason for c in ev.detail.containers if c.name == name and c.reason), None)
+    return f"reason: {reason.split(':')[0][:60]}" if reason else f"exit {code}" if code is not None else "no exit code"
+
+
+def _first_failure_step(ev: Evidence, culprit: str, code: int | None, victims: list[str], exits: dict,
+                        essential_exit: bool) -> str:
+    """Where to look: the container that failed on its own first, not the ones ECS stopped after it."""
+    stopped = ", ".join(f"{n} ({exits[n]})" for n in victims)
+    kind = ev.attribution.sidecars.get(culprit)
+    image = remedy.image(ev, culprit) or ""
+    tag = image.rsplit("/", 1)[-1].partition(":")[2].partition("@")[0]
+    floating = bool(image) and "@sha256:" not in image and (not tag or tag.lower() in _MOVING_TAGS)
+    return (f"{culprit} failed first, on its own ({_failed(ev, culprit, code)}): start there, with its own logs"
+            + (f"; its image `{image}` follows a tag that moves to each new release, so the image can change under "
+               "the same task definition: pin a version to rule that out" if floating else "")
+            + f". {stopped} exited only because ECS stops the task's other containers (SIGTERM, then "
+            "SIGKILL after stopTimeout) when it stops the task: not a cause."
+            + (f" {culprit} is a sidecar ({kind}), and an essential one: its exit alone takes the whole task down; "
+               "if the application should keep running without it, mark it `essential: false`."
+               if kind and essential_exit else ""))
 
 
 def _insufficient(ev: Evidence) -> Explanation:

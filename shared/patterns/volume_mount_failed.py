@@ -6,7 +6,8 @@ does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context dead
 Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
 /var/lib/ecs/volumes/...: operation not permitted"); the ECS agent's HostConfigError for a mount
 point it cannot bind ("Unable to resolve volume mounts; invalid path": a host volume without a source
-path; "Invalid volume referenced"). Facts: file_system (fs-...) or volume, cause
+path; "Invalid volume referenced"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
+step that mounts volumes), at lower confidence. Facts: file_system (fs-...) or volume, cause
 (network / access-denied / not-found).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -37,6 +39,9 @@ _SIGNAL = lazy_re(
     r"|error while mounting volume|bind source path does not exist|invalid mount config|mount target"
     r"|elasticfilesystem:Client(?:Mount|Write|RootAccess)|mount source path|error mounting|VolumeDriver\."
     r"|rootfs_linux\.go:\d+: mounting"
+    # The same runc error cut where ECS clips a long reason, right after the file and line: runc's rootfs_linux.go
+    # sets up the container's file system and its mounts, and what fails there is, in practice, a mount.
+    r"|rootfs_linux\.go:\d+(?:\\*\")*\s*$"
     # The ECS agent turning a task's mountPoints into Docker binds (HostConfigError): a mount point whose host
     # volume has no source path (or no container path), or one that names a volume the task does not define.
     r"|Unable to resolve volume mounts|Invalid volume referenced"
@@ -46,6 +51,9 @@ _SIGNAL = lazy_re(
     r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/",
     re.IGNORECASE,
 )
+_MOUNT_SAID = lazy_re(r"mount|EFS|volume", re.IGNORECASE)
+# That cut reason: what failed in rootfs_linux.go is inferred, not read (see VolumeMountFailed.match).
+_CUT_ROOTFS = lazy_re(r"rootfs_linux\.go:\d+(?:\\*\")*\s*$")
 _FS = lazy_re(r"\bfs-(?:[0-9a-f]{8,17}|[0-9a-f]{4,16}x{2,})\b")  # reporters mask the tail: fs-0795841054xxxx
 _AP = lazy_re(r"\bfsap-[0-9a-f]{8,17}\b")
 _VOLUMES = (
@@ -172,6 +180,14 @@ class VolumeMountFailed(ReasonPattern):
     def find(self, ev: Evidence) -> tuple[str, str, re.Match[str]] | None:
         return find_in_reasons(ev, self.signal)  # the stop reasons only, never a pasted log line
 
+    def match(self, ev: Evidence) -> Match | None:
+        m = super().match(ev)
+        if m is not None and all(_CUT_ROOTFS.search(p.text) and not _MOUNT_SAID.search(p.text) for p in m.proofs):
+            # The reason stops at runc's rootfs_linux.go: a mount, most likely, but not read. Still more specific
+            # than a bare "could not start the container", less sure than a reason that says so.
+            m = replace(m, confidence=0.6)
+        return m
+
     def facts(self, text: str, m: re.Match[str], ev: Evidence) -> dict:
         facts: dict = {}
         fs = _FS.search(text)
@@ -293,6 +309,18 @@ class VolumeMountFailed(ReasonPattern):
                          "exists (`docker volume ls`)."
                          + (" Fargate tasks cannot use Docker volume plugins at all: use EFS." if remedy.is_fargate(ev)
                             else " Install the plugin in the instances' user data so every new instance has it."))
+        cut = next((c for p in m.proofs if (c := _CUT_ROOTFS.search(p.text))), None)
+        if cut and not steps:
+            at = cut.group(0).rstrip('\\" \n')
+            steps.append(f"ECS cut the runtime's message at `{at}`: runc's step that mounts the task's volumes and bind "
+                         "mounts into the container's file system, so a mount failed, but which one and why was cut "
+                         "off. List the container's `mountPoints[]` and the task's `volumes[]`: "
+                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.[volumes, containerDefinitions[].[name, mountPoints]]')}`. "
+                         "For each mount, the container path must be one the image can take a mount at (a file over a "
+                         "directory, or the reverse, fails there); for an EFS volume (with or without an access point), "
+                         "the file system needs a mount target in the task's subnets whose security group admits TCP "
+                         "2049 from " + remedy.sender_groups(ev) + ", and the access point's root directory must exist "
+                         "or be created by its `CreationInfo`.")
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from "
@@ -306,7 +334,9 @@ class VolumeMountFailed(ReasonPattern):
             title=("Could not copy the image's VOLUME contents on the container instance" if image_copy else
                    "The image declares a VOLUME, which this platform refuses" if _VOLUME_INSTRUCTION.search(said) else
                    f"Could not mount {target or 'a volume'}" + (f" ({cause})" if cause else "")),
-            summary=(f"ECS could not create or mount {name} for the task, so the container never started"
+            summary=("The container runtime failed at the step that mounts the task's volumes into the container (ECS "
+                     "cut its message there), so the container never started." if cut and not cause and not target else
+                     f"ECS could not create or mount {name} for the task, so the container never started"
                      + (f": {cause.replace('-', ' ')}." if cause else ".")),
             remediation=steps,
         )

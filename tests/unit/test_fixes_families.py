@@ -133,3 +133,12 @@ def test_a_plugin_that_fails_to_initialise_points_at_the_version_change():
     assert pinned and "floats" not in pinned
     # Near miss: a failure to configure something that is not a loaded part stays outside the family.
     assert remedy.error_family("Failed to configure a DataSource because the pool closed") is None
+
+
+def test_cannot_access_a_path_that_does_not_exist_is_a_missing_path():
+    # "cannot access X: ... no such file or directory" (ls, stat, agents): X is missing, not refused.
+    got = remedy.error_family("Cannot access /etc/agent.d: lstat /etc/agent.d: no such file or directory")
+    assert got and "is not there when the container starts" in got and "may not use" not in got
+    # Near miss: the same wording refused is the ownership family.
+    denied = remedy.error_family("cannot access '/data/cache': Permission denied")
+    assert denied and "may not use `/data/cache`" in denied

@@ -53,6 +53,37 @@ def test_docker_logs_t_keeps_the_message_indentation():
     assert ls.block_start(2) <= 1  # the exception line closes the traceback
 
 
+def test_a_message_glued_to_its_timestamp_keeps_its_first_word():
+    # Some console exports copy each line as its timestamp and message with no separator: the message starts
+    # where the time (and its zone) ends, not at the first space.
+    ls = normalise(["2021-03-04 08:15:02Traceback (most recent call last):",
+                    '2021-03-04 08:15:02File "/srv/app/main.py", line 3, in <module>',
+                    "2021-03-04 08:15:02ImportError: No module named 'yaml'",
+                    "2021-03-04T08:15:02.120Zworker exited",
+                    "2021-03-04 08:15:02.311,Error: connect ECONNREFUSED 10.0.0.5:6379",
+                    "2021-03-04 08:15:02.635:WARN:oejs.ServerConnector:main: stopped"], ["web", "worker"])
+    assert ls.texts == ["Traceback (most recent call last):", 'File "/srv/app/main.py", line 3, in <module>',
+                        "ImportError: No module named 'yaml'", "worker exited",
+                        "Error: connect ECONNREFUSED 10.0.0.5:6379", "WARN:oejs.ServerConnector:main: stopped"]
+    assert ls.stamps[:4] == ["2021-03-04 08:15:02"] * 3 + ["2021-03-04T08:15:02.120Z"]
+    assert ls.stamps[4] == "2021-03-04 08:15:02.311" and ls.stamps[5] == "2021-03-04 08:15:02.635"
+    assert ls.containers == [None] * 6  # a glued word is never read as a stream name
+
+
+@pytest.mark.parametrize(("line", "text", "stamp"), [
+    # Near misses: a separated message, a zone written out, a CSV row and an `aws logs tail` stream stay as before.
+    pytest.param("2021-03-04 08:15:02 Started in 3s", "Started in 3s", "2021-03-04 08:15:02", id="space"),
+    pytest.param("2021-03-04 08:15:02UTC Started", "Started", "2021-03-04 08:15:02UTC", id="utc-zone"),
+    pytest.param('2021-03-04T08:15:02Z,"Started, at last"', "Started, at last", "2021-03-04T08:15:02Z",
+                 id="csv-row"),
+    pytest.param(f"2021-03-04T08:15:02.000000+00:00 ecs/web/{TASK} Started", "Started",
+                 "2021-03-04T08:15:02.000000+00:00", id="aws-logs-tail"),
+])
+def test_near_miss_a_timestamp_that_is_not_glued(line, text, stamp):
+    ls = normalise([line], ["web"])
+    assert ls.texts == [text] and ls.stamps == [stamp]
+
+
 def test_cloudwatch_console_table_copy():
     ls = normalise(["  |   | Jan 07 11:08:06.146 |   panic: assignment to entry in nil map",
                     "  |   | Jan 07 11:08:06.146 |   goroutine 1 [running]:"])

@@ -249,3 +249,31 @@ def test_near_miss_a_module_required_from_the_app_root_or_its_build_folder_does_
     for frame in ("/app/index.js:2:17", "/app/dist/main.js:2:17"):
         finding = run(["Error: Cannot find module 'express'", f"    at Object.<anonymous> ({frame})"])
         assert "own install" not in finding.remediation[0], frame
+
+
+def test_a_console_export_glued_to_its_timestamps_next_to_a_stopped_sidecar():
+    # The app's import error copied from the console with each timestamp glued to its line; the agent next to it
+    # was only stopped with the task (143): the app's missing module, in the app.
+    logs = {"api": ["2022-11-02 07:41:13Traceback (most recent call last):",
+                    '2022-11-02 07:41:13File "/srv/api/wsgi.py", line 4, in <module>',
+                    "2022-11-02 07:41:13from reporting.pdf import render",
+                    "2022-11-02 07:41:13ModuleNotFoundError: No module named 'reporting'"],
+            "otel": []}
+    finding = run(logs, containers=[box(1, "api"), box(143, "otel", image="public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0")])
+    assert_finding(finding, ID, {"module": "reporting", "language": "python", "kind": "module", "container": "api"})
+    assert not any("ECS did not" in step for step in finding.remediation)
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    pytest.param("ModuleNotFoundError: No module named 'yaml'", "module", id="import-name"),
+    pytest.param("pkg_resources.DistributionNotFound: The 'gunicorn' distribution was not found and is required "
+                 "by the application", "package", id="distribution"),
+])
+def test_python_says_whether_a_module_or_a_package_is_missing(line, kind):
+    assert run([line], **exited(1)).facts["kind"] == kind
+
+
+def test_near_miss_a_glued_import_warning_of_an_optional_module_is_not_a_cause():
+    logs = ["2022-11-02 07:41:13WARNING: No module named 'ujson', falling back to json",
+            "2022-11-02 07:41:14Listening on 0.0.0.0:8000"]
+    assert run(logs, **exited(143)).pattern != ID

@@ -199,3 +199,43 @@ def test_several_hosts_timing_out_is_a_general_egress_block_not_a_host_specific_
     assert "`api.example.com`" in f.remediation[0] and "`hooks.example.org`" in f.remediation[0]
     near = run([one], **detail)
     assert "specific to" in near.remediation[0] and "general egress block" not in near.remediation[0]
+
+
+# A database service's endpoint on a web port: no database listens on 443, so the call was HTTP(S) (an SDK given
+# the database's address as its endpoint), an outbound request that timed out, not a database connection.
+_SDK_TO_DB_HOST = ["Error: connect ETIMEDOUT 34.210.7.19:443",
+                   "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1300:16) {",
+                   "  errno: -110,",
+                   "  code: 'TimeoutError',",
+                   "  syscall: 'connect',",
+                   "  address: '34.210.7.19',",
+                   "  port: 443,",
+                   "  region: 'eu-west-1',",
+                   "  hostname: 'reports-replica.x7y8z9w0v1u2.eu-west-1.rds.amazonaws.com',",
+                   "  retryable: true",
+                   "}"]
+
+
+def test_a_database_endpoint_called_on_443_is_an_outbound_request():
+    finding = run(_SDK_TO_DB_HOST, **exited(1))
+    assert_finding(finding, ID, {"host": "reports-replica.x7y8z9w0v1u2.eu-west-1.rds.amazonaws.com", "port": 443,
+                                 "cause": "timeout"})
+    assert "connect ETIMEDOUT" in finding.evidence[0].text  # a line naming the endpoint, not a bare property
+    first = finding.remediation[0]
+    assert "is the address of a database" in first and "rds.eu-west-1.amazonaws.com" in first
+    # no interface endpoint named after the database's first label
+    assert not any("com.amazonaws.eu-west-1.reports-replica" in step for step in finding.remediation)
+
+
+@pytest.mark.parametrize(("logs", "expected"), [
+    # The same entry on the engine's port: the database connection it looks like.
+    pytest.param([line.replace(":443", ":5432").replace("port: 443", "port: 5432") for line in _SDK_TO_DB_HOST],
+                 "database-connection-failed", id="rds-host-on-its-engine-port"),
+    pytest.param(["Error: connect ETIMEDOUT reports-replica.x7y8z9w0v1u2.eu-west-1.rds.amazonaws.com:3306"],
+                 "database-connection-failed", id="rds-host-named-on-its-engine-port"),
+    # OpenSearch is reached over HTTPS: its endpoint on 443 is the search database.
+    pytest.param(["Error: connect ETIMEDOUT search-logs-abc123.eu-west-1.es.amazonaws.com:443"],
+                 "database-connection-failed", id="opensearch-on-443-is-the-database"),
+])
+def test_near_miss_a_database_endpoint_on_its_own_port(logs, expected):
+    assert run(logs, **exited(1)).pattern == expected

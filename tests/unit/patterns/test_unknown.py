@@ -126,3 +126,50 @@ def test_a_bare_137_on_ec2_points_at_the_hosts_kernel_log(launch, kernel):
     if f.pattern != "unknown":
         pytest.skip(f.pattern)
     assert ("journalctl -k" in "\n".join(f.remediation)) == kernel
+
+
+# When one essential container fails on its own first, ECS stops the others (SIGTERM: exit 143). The finding
+# points at the one that failed, sidecar or not, and never chases a 143 ECS itself sent.
+_ROUTER = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.31.12"
+
+
+@pytest.mark.parametrize(("first", "stopped"), [
+    pytest.param(box(255, "log_router", image=_ROUTER), box(143, "web"), id="log-router-sidecar-exits-first"),
+    pytest.param(box(3, "web"), box(143, "metrics-agent", image="public.ecr.aws/datadog/agent:7"),
+                 id="app-exits-first-agent-stopped"),
+])
+def test_the_container_that_failed_first_is_blamed_not_the_one_ecs_stopped(first, stopped):
+    finding = run([], containers=[stopped, first])
+    assert finding.pattern == "unknown"
+    assert finding.facts.get("container") == first["name"]
+    text = "\n".join(finding.remediation)
+    assert "ECS did not" not in text and "says ECS did not" not in finding.summary
+    assert f"{first['name']} failed first" in finding.remediation[0]
+    assert f"{stopped['name']} (143) exited only because ECS stops" in finding.remediation[0]
+    assert f"{first['name']} failed first" in finding.summary
+
+
+def test_a_sidecar_on_a_moving_tag_is_told_to_pin_it():
+    finding = run([], containers=[box(143, "web"), box(1, "log_router", image="amazon/aws-for-fluent-bit:stable")])
+    assert "pin a version" in finding.remediation[0]
+    assert "sidecar (log-router)" in finding.remediation[0]
+    pinned = run([], containers=[box(143, "web"), box(1, "log_router", image=_ROUTER)])
+    assert "pin a version" not in pinned.remediation[0]
+
+
+def test_near_miss_a_lone_143_with_essential_container_exited_was_not_ecs():
+    # One container, stopped by SIGTERM before ECS stopped anything: ECS did not send it.
+    finding = run([], **exited(143))
+    assert "says ECS did not" in finding.remediation[0]
+    assert "failed first" not in " ".join(finding.remediation)
+
+
+def test_near_miss_several_signal_exits_do_not_say_which_came_first():
+    # 143 and 137, nobody failed on its own: no culprit, and the 143 is not declared "not ECS's".
+    finding = run([], containers=[box(143, "web"), box(137, "metrics-agent", image="public.ecr.aws/datadog/agent:7")])
+    assert finding.pattern == "unknown"
+    assert "container" not in finding.facts
+    text = "\n".join(finding.remediation)
+    assert "failed first" not in text
+    assert "says ECS did not" not in text
+    assert "do not say which one" in text

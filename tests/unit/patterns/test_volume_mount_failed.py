@@ -187,3 +187,35 @@ def test_near_miss_a_deadline_reading_the_image_is_no_network_cause():
     f = run([], **failed_to_start("CannotCreateVolumeError: unable to copy contents to volume on host: containerd: "
                                   "failed to get image reference: context deadline exceeded", launchType="EC2"))
     assert f.pattern == ID and "cause" not in f.facts, f.facts
+
+
+# runc's error cut where ECS clips a long reason, right after the rootfs_linux.go step (which mounts the task's
+# volumes into the container): a mount failed, inferred, so less sure than a reason that says "mounting".
+_CUT_HEAD = ("CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: "
+             "OCI runtime create failed: container_linux.go:370: starting container process caused "
+             "\"process_linux.go:459: container init caused \\\"")
+
+
+@pytest.mark.parametrize("tail", [
+    pytest.param("rootfs_linux.go:76", id="cut-after-the-line-number"),
+    pytest.param("rootfs_linux.go:76\\\"\"", id="cut-with-its-closing-quotes"),
+])
+def test_a_reason_cut_at_the_rootfs_step_is_a_mount(tail):
+    finding = run([], **failed_to_start(_CUT_HEAD + tail))
+    assert_finding(finding, ID)
+    assert finding.confidence < 0.7  # inferred from where the message stops
+    assert "rootfs_linux.go:76" in finding.remediation[0] and "mountPoints" in finding.remediation[0]
+    assert not [p for ps in problems(finding).values() for p in ps]
+
+
+@pytest.mark.parametrize(("tail", "expected"), [
+    # The same step, but the reason goes on to say it was not a mount: the runtime's own words decide.
+    pytest.param("rootfs_linux.go:109: jailing process inside rootfs caused \\\\\\\"pivot_root invalid argument"
+                 "\\\\\\\"\\\"\"", "container-start-failed", id="rootfs-step-that-says-pivot-root"),
+    # Cut at another step of container init (not the rootfs one): nothing says a mount.
+    pytest.param("process_linux.go:402: setting cgroup config", "container-start-failed", id="cut-at-another-step"),
+])
+def test_near_miss_a_rootfs_or_cut_reason_that_is_not_a_mount(tail, expected):
+    detail = failed_to_start(_CUT_HEAD + tail)
+    assert run([], **detail).pattern == expected
+    assert PATTERN.match(evidence([], **detail)) is None
