@@ -45,6 +45,7 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("java", lazy_re(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
     ("java", lazy_re(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
     ("java", lazy_re(r"(Application run failed|APPLICATION FAILED TO START)")),
+    ("java", lazy_re(r"(A fatal error has been detected by the Java Runtime Environment)")),
     ("dotnet", lazy_re(r"Unhandled [eE]xception\.? ([\w.]+(?:: .+)?)")),
     ("php", lazy_re(r"PHP Fatal error:\s+(?:Uncaught )?(.+)")),
     ("elixir", lazy_re(r"^\s*\*\* \((?!EXIT\))(\w[\w.]*)\) (.+)")),
@@ -61,6 +62,7 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("node", lazy_re(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
     ("node", lazy_re(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
+_JVM_SIGNAL = lazy_re(r"#\s+(SIG[A-Z]+ \(0x[0-9a-f]+\))")
 _TRACEBACK = "traceback (most recent call last)"
 _PY_EXC_NAMED = lazy_re(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
 _PY_FRAME = lazy_re(r'File "([^"]+)", line (\d+)')
@@ -70,7 +72,7 @@ _JAVA_HEAD = lazy_re(r"(?:Exception in thread \"[^\"]+\" )?((?:[a-z_]\w*\.)+[A-Z
 _PY_EXC = lazy_re(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)\b.*|[A-Za-z_][\w.]*: .+)$")
 _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
-            "segmentation fault", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
+            "segmentation fault", "fatal error has been detected", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
@@ -318,6 +320,13 @@ class AppCrash(Pattern):
                 head = self._java_head(ev, i)
                 if head and head.split(":")[0] not in exception:
                     exception = f"{head} (caused by {exception})"
+            if language == "java" and exception.startswith("A fatal error has been detected"):
+                # The JVM's hs_err banner: the signal it died of is on one of the next "#" lines.
+                for j in range(i + 1, min(len(texts), i + 4)):
+                    sig = _JVM_SIGNAL.search(texts[j])
+                    if sig:
+                        return language, f"JVM fatal error: {sig.group(1)}", i
+                return language, "JVM fatal error", i
             if language == "java" and exception in ("Application run failed", "APPLICATION FAILED TO START"):
                 cause = self._last_caused_by(ev, i) or self._next_java_head(ev, i)
                 exception = cause or exception

@@ -32,3 +32,12 @@ def test_a_json_error_object_reads_as_the_error_it_names():
     odd = run(_logs("{error: SerializationException at offset 3}"), containers=_router(1),
               stopCode="EssentialContainerExited", stoppedReason="Essential container in task exited")
     assert odd.facts["exception"] == "{error: SerializationException at offset 3}"
+
+
+def test_the_jvm_fatal_error_banner_is_a_java_crash_on_the_signal_it_names():
+    jvm = [{"name": "app", "exitCode": 134, "lastStatus": "STOPPED", "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/app:1"}]
+    got = run(["#", "# A fatal error has been detected by the Java Runtime Environment:", "#",
+               "#  SIGSEGV (0xb) at pc=0x00007ffffebd9f3d, pid=1, tid=52", "#"], containers=jvm,
+              stopCode="EssentialContainerExited", stoppedReason="Essential container in task exited")
+    assert got.pattern == "app-crash" and got.facts["language"] == "java"
+    assert got.facts["exception"] == "JVM fatal error: SIGSEGV (0xb)"
