@@ -64,6 +64,12 @@ _NO_CREDS = lazy_re(
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
     r"|NoCredentialProviders: no valid providers in chain|CredentialsProviderError|no EC2 IMDS role found"
 )
+# The ECS container agent's own control-plane calls (made with the container instance's credentials, relayed to the
+# Service Connect proxy by the agent): no task role grants or lacks them, so a task's container that logs such a denial
+# shows the agent's channel failing, not a permission the task is missing (a retried warning, seldom why it stopped).
+_AGENT_ACTION = lazy_re(r"^ecs:(?:Poll|DiscoverPollEndpoint|StartTelemetrySession|PutSystemLogEvents"
+                        r"|(?:Register|Deregister)ContainerInstance|Submit\w*StateChanges?|UpdateContainerInstancesState)$",
+                        re.IGNORECASE)
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -253,7 +259,7 @@ class IamAccessDenied(Pattern):
                 better = self._facts(wrapped, wrapped, ev)
                 if better and len(better) > len(facts):
                     facts = better
-            if facts is None:
+            if facts is None or _AGENT_ACTION.match(str(facts.get("action") or "")):
                 continue
             container = container_for_line(ev, i)
             facts["container"] = container
