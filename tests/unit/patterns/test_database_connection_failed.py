@@ -339,3 +339,24 @@ def test_an_aurora_host_name_is_not_read_as_an_oracle_error_code():
     assert engine_of("ORA-12541: TNS:no listener") == "oracle"
     assert engine_of("java.sql.SQLException: ORA-01017: invalid username/password; logon denied") == "oracle"
     assert engine_of("could not reach flora-api:8080") is None
+
+
+@pytest.mark.parametrize(("line", "facts"), [
+    pytest.param(f"connect_to {RDS} port 5432: failed.", {"host": RDS, "port": 5432, "engine": "postgres"},
+                 id="ssh-tunnel-to-an-rds-endpoint"),
+    pytest.param("connect_to 10.0.3.17 port 3306: failed.", {"host": "10.0.3.17", "port": 3306, "engine": "mysql"},
+                 id="ssh-tunnel-to-a-database-port"),
+])
+def test_a_tunnel_that_could_not_reach_its_database_fails_the_task_even_at_exit_0(line, facts):
+    """A bastion's sshd reports a forwarded channel it could not open ("connect_to H port N: failed.") and the
+    container exits 0: a failed connection to a database is a failure, not an expected stop. The line does not
+    say how it failed, so no cause is claimed."""
+    finding = run(["Server listening on 0.0.0.0 port 22.", line], **exited(0, "bastion"))
+    assert_finding(finding, ID, {**facts, "container": "bastion"})
+    assert "cause" not in finding.facts
+
+
+def test_near_miss_a_tunnel_to_another_service_is_not_a_database():
+    """Near miss: the same sshd line about a web service's port on a plain host names no database."""
+    logs = ["connect_to internal-api.corp.example port 8443: failed."]
+    assert PATTERN.match(evidence(logs, **exited(0, "bastion"))) is None
