@@ -244,7 +244,8 @@ def test_near_miss_a_sidecar_in_the_task_is_waited_for_and_a_remote_refusal_keep
                              {"name": "datadog-agent", "lastStatus": "RUNNING", "image": "datadog/agent:7"}]}
     finding = run(["Error: connect ECONNREFUSED 127.0.0.1:8126"], **detail)
     assert "dependsOn" in finding.remediation[0] and "`datadog-agent`" in finding.remediation[0]
-    assert run(["Error: connect ECONNREFUSED 10.0.0.5:5672"], **exited(1)).remediation[0].startswith("Fix the error")
+    # (a port that names no data store: 5672, AMQP, is a broker and so database-connection-failed)
+    assert run(["Error: connect ECONNREFUSED 10.0.0.5:8443"], **exited(1)).remediation[0].startswith("Fix the error")
 
 
 @pytest.mark.parametrize(("logs", "root"), [
