@@ -21,6 +21,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
+    KILL_REPORT,
     Explanation,
     Facts,
     Match,
@@ -79,10 +80,6 @@ _WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit cod
 _RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
 # Any line that only reports the process's exit ("web exited with code 0", "Entrypoint process exit code: 0").
 _EXIT_NOTE = lazy_re(r"\bexit(?:ed)?(?: with)? (?:code|status)\s*:?\s*-?\d+\W*$", re.IGNORECASE)
-# A report that the process was killed by a signal, by the shell or a supervisor that ran it ("Killed",
-# "Proc: Killed", "/entrypoint.sh: line 9:  7 Killed  python run.py"): its own last words were not an error, something
-# killed it (the kernel OOM killer, most often, which such a line does not prove), so it names no exception to fix.
-_KILL_REPORT = lazy_re(r"^\s*(?:[\w./\[\]-]+:\s*)*(?:line \d+:\s*)?(?:\d+\s+)?Killed(?:\s+\S.*)?$")
 _NODE_FRAME = lazy_re(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
@@ -229,7 +226,7 @@ class AppCrash(Pattern):
             if _WRAPPER.match(text):
                 wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
                 continue
-            if _KILL_REPORT.match(logs.texts[i]):
+            if KILL_REPORT.match(logs.texts[i]):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):

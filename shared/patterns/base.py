@@ -280,6 +280,11 @@ def strip_quotes(value: str) -> str:
     return value.strip().strip("'\"`‘’“”").strip()
 
 
+# A report that the process was killed by a signal, by the shell or a supervisor that ran it ("Killed",
+# "Proc: Killed", "/entrypoint.sh: line 9:  7 Killed  python run.py"): its own last words were not an error, something
+# killed it (the kernel OOM killer, most often, which such a line does not prove), so it names no exception to fix.
+KILL_REPORT = lazy_re(r"^\s*(?:[\w./\[\]-]+:\s*)*(?:line \d+:\s*)?(?:\d+\s+)?Killed(?:\s+\S.*)?$")
+
 # --- endpoints --------------------------------------------------------------------------------
 DB_PORTS = {
     5432: "postgres", 3306: "mysql", 1433: "mssql", 1521: "oracle", 27017: "mongodb",

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
-from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage
+from shared.patterns.base import KILL_REPORT, Explanation, Facts, Match, Pattern, Proof, Stage
 
 _MEANING = {
     137: "SIGKILL: killed from outside (kernel OOM killer without an ECS reason, or not stopping within "
@@ -133,6 +133,17 @@ class Unknown(Pattern):
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside."
                          + "".join(f" {a}." for a in advice))
+        report = _kill_report(ev)
+        if report is not None and not killed:
+            # A wrapper (shell, supervisor) reported that a process it ran was killed, and exited with a code of its
+            # own: the kill is the lead, not an error of the app's.
+            steps.append(f"The log's last line says a process was killed by a signal (`{report}`); "
+                         "ECS gave no reason. Most often that is the kernel OOM killer (a process over the "
+                         "container's memory; a child can be killed while the main process lives on to exit): check "
+                         "memory (Container Insights MemoryUtilized near the limit, the task's and container's memory "
+                         "settings)" + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or "
+                                        "dmesg) shows an OOM kill, which ECS does not report as one"
+                                        if not remedy.is_fargate(ev) else "") + ".")
         crashed = {n: c for n, c in exits.items() if c in _SELF_SIGNALS}
         if crashed:
             n, c = next(iter(crashed.items()))
@@ -171,6 +182,17 @@ class Unknown(Pattern):
                      + "See the exit code meaning and the log excerpt."),
             remediation=steps,
         )
+
+
+def _kill_report(ev: Evidence) -> str | None:
+    """The essential container's last log line when it only reports that a process was killed by a signal."""
+    logs = ev.logs
+    for i in range(len(logs) - 1, -1, -1):
+        if logs.containers[i] not in (ev.primary, None) or not logs.texts[i].strip():
+            continue
+        text = logs.texts[i].strip()
+        return text if KILL_REPORT.match(text) else None
+    return None
 
 
 def _insufficient(ev: Evidence) -> Explanation:
