@@ -1036,6 +1036,7 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
             continue
         if role == "stack":
             if isinstance(value, dict):
+                _error_details(key, value, context)
                 value = value.get("stack") or value.get("message")
             if isinstance(value, str) and value:
                 extra.extend(value.split("\n"))
@@ -1067,6 +1068,19 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
     if context and "\n" not in inner:
         inner = inner + " " + " ".join(context)
     return inner, level, named, extra
+
+
+def _error_details(key: str, error: dict[str, Any], context: list[str]) -> None:
+    """The details an error object nests under its message and stack (`"error": {"message": "A configuration error
+    has occurred", "context": {"error": "connect ECONNREFUSED 10.0.0.5:9200", "reason": "..."}}`): the underlying
+    failure is often only there. Kept as ` error.context.error=...` facts, like the line's other fields; only
+    texts (a value with a space), not the ids, types and codes such objects also nest."""
+    for sub, inner in error.items():
+        if not isinstance(inner, dict) or sub in _HTTP_KEYS:
+            continue
+        for name, fact in inner.items():
+            if isinstance(fact, str) and " " in fact.strip() and len(context) < 12:
+                context.append(f"{key}.{sub}.{name}={_short(fact)}")
 
 
 def _short(value: object) -> str:

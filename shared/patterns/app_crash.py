@@ -22,6 +22,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
+    KILL_REPORT,
     Explanation,
     Facts,
     Match,
@@ -250,6 +251,8 @@ class AppCrash(Pattern):
             if _WRAPPER.match(text):
                 wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
                 continue
+            if KILL_REPORT.match(logs.texts[i]):
+                return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)

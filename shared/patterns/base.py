@@ -280,12 +280,20 @@ def strip_quotes(value: str) -> str:
     return value.strip().strip("'\"`‘’“”").strip()
 
 
+# A report that the process was killed by a signal, by the shell or a supervisor that ran it ("Killed",
+# "Proc: Killed", "/entrypoint.sh: line 9:  7 Killed  python run.py"): its own last words were not an error, something
+# killed it (the kernel OOM killer, most often, which such a line does not prove), so it names no exception to fix.
+KILL_REPORT = lazy_re(r"^\s*(?:[\w./\[\]-]+:\s*)*(?:line \d+:\s*)?(?:\d+\s+)?Killed(?:\s+\S.*)?$")
+
 # --- endpoints --------------------------------------------------------------------------------
 DB_PORTS = {
     5432: "postgres", 3306: "mysql", 1433: "mssql", 1521: "oracle", 27017: "mongodb",
     6379: "redis", 6380: "redis", 11211: "memcached", 9042: "cassandra", 5433: "postgres",
     26257: "cockroachdb", 7687: "neo4j", 8529: "arangodb", 9200: "elasticsearch", 8086: "influxdb",
     5984: "couchdb", 28015: "rethinkdb", 3307: "mysql",
+    # The application's other data stores and brokers count as its database (the taxonomy's rule: the port, the
+    # endpoint or the client names one): Kafka, RabbitMQ/AMQP.
+    9092: "kafka", 5672: "rabbitmq", 5671: "rabbitmq",
 }
 _ENGINE_WORDS = (
     ("postgres", "postgres"), ("psycopg", "postgres"), ("psql", "postgres"), ("pgx", "postgres"),
@@ -301,13 +309,14 @@ _ENGINE_WORDS = (
     ("memcache", "memcached"), ("cassandra", "cassandra"), ("keyspaces", "cassandra"),
     ("elasticsearch", "elasticsearch"), ("opensearch", "elasticsearch"), ("neo4j", "neo4j"),
     ("cockroach", "cockroachdb"), ("aurora", "mysql"),
+    ("kafka", "kafka"), ("rabbitmq", "rabbitmq"), ("amqp", "rabbitmq"),
 )
 _SCHEMES = {
     "postgres": "postgres", "postgresql": "postgres", "postgresql+psycopg2": "postgres",
     "postgresql+asyncpg": "postgres", "mysql": "mysql", "mysql+pymysql": "mysql", "mariadb": "mysql",
     "mongodb": "mongodb", "mongodb+srv": "mongodb", "redis": "redis", "rediss": "redis",
     "sqlserver": "mssql", "mssql": "mssql", "jdbc:postgresql": "postgres", "jdbc:mysql": "mysql",
-    "jdbc:sqlserver": "mssql", "jdbc:oracle": "oracle", "jdbc:mariadb": "mysql",
+    "jdbc:sqlserver": "mssql", "jdbc:oracle": "oracle", "jdbc:mariadb": "mysql", "amqp": "rabbitmq", "amqps": "rabbitmq",
 }
 DB_HOST_HINTS = (".rds.amazonaws.com", ".docdb.amazonaws.com", ".cache.amazonaws.com",
                  ".redshift.amazonaws.com", ".neptune.amazonaws.com", ".es.amazonaws.com",
@@ -320,6 +329,10 @@ DB_DRIVER_WORDS = (
     "jedis", "r2dbc", "datasource", "pg_connect", "dbal", "doctrine", "flyway", "liquibase", "mikro-orm",
     "connectionnotestablished", "connectionbad", "pg::", "dbconnection", "ecto.", "entityframework", "hibernate",
     "clickhouse", "ch.connection", "knex", "agroal",
+    # Clients of the other data stores and brokers an application depends on: Elasticsearch/OpenSearch, Kafka
+    # (kafkajs, librdkafka, the Java client, sarama, kafka-python), RabbitMQ (amqplib, pika), Memcached, Cassandra.
+    "elasticsearch", "opensearch", "kafkajs", "rdkafka", "org.apache.kafka", "sarama", "confluent_kafka",
+    "kafka.errors", "amqplib", "rabbitmq", "pika.exceptions", "memcache", "cassandra", "datastax",
 )
 
 _SCHEME_RE = lazy_re(r"\b((?:jdbc:)?[a-z][a-z0-9+]*)://", re.IGNORECASE)

@@ -55,8 +55,11 @@ NEEDLES = (
     "can't reach database", "does not resolve", "could not resolve", "failed to resolve", "[errno -2]", "[errno -3]",
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
-    "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed",
+    "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
 )
+# Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
+# "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.
+_FAILED_UNSAID = lazy_re(r"\bconnect_to (?P<host>[\w.:-]+) port (?P<port>\d{1,5}): failed\b")
 _DB_NOT_FOUND = lazy_re(r"database \"?[\w.-]+\"? does not exist|Unknown database '[^']+'|\(1049\)", re.IGNORECASE)
 
 # A host: [IPv6], a bare IPv6 address (followed by :port), or a name/IPv4.
@@ -136,7 +139,10 @@ def parse(line: str, context: str) -> ConnectionFailure | None:
     """The failure on `line` (endpoint details may come from `context`, the surrounding entry)."""
     cause = failure_cause(line)
     if cause is None:
-        return None
+        unsaid = _FAILED_UNSAID.search(line)
+        if unsaid is None:
+            return None
+        return ConnectionFailure(cause=None, host=unsaid.group("host"), port=int(unsaid.group("port")))
     host, port, url = endpoint(line, context)
     user = _USER.search(line)
     return ConnectionFailure(cause=cause, host=host, port=port, url=url, user=user.group(1) if user else None)

@@ -9,7 +9,9 @@ when the port is a database port, the host is an AWS database endpoint (not on 8
 it answered an HTTP call: network-egress-blocked; OpenSearch excepted), or a database driver
 is in the entry; with no engine, host or port named, when the error is a database-only client's
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
-Connection", HikariCP, Sequelize*ConnectionError). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
+Connection", HikariCP, Sequelize*ConnectionError). The application's other data stores and brokers count as its
+database by the same rule (Elasticsearch/OpenSearch, Kafka, RabbitMQ, Memcached, Cassandra: their port, or their
+client, such as kafkajs or amqplib, in the entry). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
 Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-egress-blocked.
 """
 
@@ -77,11 +79,16 @@ _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # How a container of the engine is named or imaged (the database container of the same task).
 _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
                  "mysql": ("mysql", "mariadb", "percona"), "redis": ("redis", "valkey", "keydb"),
-                 "mssql": ("mssql", "sqlserver"), "oracle": ("oracle",)}
+                 "mssql": ("mssql", "sqlserver"), "oracle": ("oracle",), "kafka": ("kafka", "redpanda"),
+                 "rabbitmq": ("rabbitmq",), "elasticsearch": ("elasticsearch", "opensearch")}
+# What the server is called where "database" would mislead (a Kafka broker is no database to point a DATABASE_URL at).
+_NOUNS = {"kafka": "broker", "rabbitmq": "broker", "elasticsearch": "cluster"}
 # The variables apps commonly read the connection string from, per engine (examples for a step).
 _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "MYSQL_HOST"),
              "mongodb": ("MONGO_URL", "MONGODB_URI"), "redis": ("REDIS_URL", "REDIS_HOST"),
-             "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",)}
+             "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",),
+             "kafka": ("KAFKA_BROKERS", "KAFKA_BOOTSTRAP_SERVERS"), "rabbitmq": ("AMQP_URL", "RABBITMQ_URL"),
+             "elasticsearch": ("ELASTICSEARCH_URL", "OPENSEARCH_URL")}
 _READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
                            re.IGNORECASE)
 _POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
@@ -254,6 +261,7 @@ class DatabaseConnectionFailed(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
         engine = f.get("engine", "database")
+        noun = _NOUNS.get(engine, "database")
         host = f.get("host")
         # Steps name only a port the evidence gives: an engine's default is a guess (and often wrong).
         port = f.get("port")
@@ -301,8 +309,8 @@ class DatabaseConnectionFailed(Pattern):
                     + f") looks like a {engine} server" if others else
                     "and this task has no other container: nothing will ever listen there, so retrying cannot help")
             steps.append(f"The app connects to {at}, which inside a container is the container itself, {none}. "
-                         "Point the app at the real database: set its connection variable (e.g. "
-                         + " / ".join(f"`{v}`" for v in vars_) + ") to the database's endpoint in the task "
+                         f"Point the app at the real {noun}: set its connection variable (e.g. "
+                         + " / ".join(f"`{v}`" for v in vars_) + f") to the {noun}'s endpoint in the task "
                          f"definition, or {remedy.sibling_container(ev, 'a ' + engine + ' server') or f'add a {engine} container to the task'}; then roll it out: "
                          f"{remedy.roll_out(ev)}. See what the task definition sets now: "
                          f"`{remedy.describe_task_definition(ev, query)}`.{why}")
@@ -447,7 +455,7 @@ class DatabaseConnectionFailed(Pattern):
                       if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
-                     + f" its {engine} database{where}"
+                     + f" its {engine} {noun}{where}"
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",

@@ -71,6 +71,12 @@ _KMS_REFUSAL = lazy_re(r"\(Service: AWSKMS\b|\bKMS\.AccessDeniedException\b|not 
 _KMS_KEY_ARN = lazy_re(r"arn:aws[\w-]*:kms:[\w-]*:\d{12}:(?:key|alias)/[\w/-]+")
 # Operations that write through KMS (GenerateDataKey), the others read (Decrypt).
 _KMS_WRITES = lazy_re(r"^(?:Put|Create|Update|Upload|Copy|Send|Publish)")
+# The ECS container agent's own control-plane calls (made with the container instance's credentials, relayed to the
+# Service Connect proxy by the agent): no task role grants or lacks them, so a task's container that logs such a denial
+# shows the agent's channel failing, not a permission the task is missing (a retried warning, seldom why it stopped).
+_AGENT_ACTION = lazy_re(r"^ecs:(?:Poll|DiscoverPollEndpoint|StartTelemetrySession|PutSystemLogEvents"
+                        r"|(?:Register|Deregister)ContainerInstance|Submit\w*StateChanges?|UpdateContainerInstancesState)$",
+                        re.IGNORECASE)
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -260,7 +266,7 @@ class IamAccessDenied(Pattern):
                 better = self._facts(wrapped, wrapped, ev)
                 if better and len(better) > len(facts):
                     facts = better
-            if facts is None:
+            if facts is None or _AGENT_ACTION.match(str(facts.get("action") or "")):
                 continue
             container = container_for_line(ev, i)
             facts["container"] = container

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
-from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, never_started
+from shared.patterns.base import KILL_REPORT, Explanation, Facts, Match, Pattern, Proof, Stage, never_started
 
 _MEANING = {
     137: "SIGKILL: killed from outside (kernel OOM killer without an ECS reason, or not stopping within "
@@ -150,6 +150,17 @@ class Unknown(Pattern):
             steps.append(f"{', '.join(map(str, killed))} exited with a signal code ({', '.join(str(exits[n]) for n in killed)}): "
                          "the process was killed from outside."
                          + "".join(f" {a}." for a in advice))
+        report = _kill_report(ev)
+        if report is not None and not killed:
+            # A wrapper (shell, supervisor) reported that a process it ran was killed, and exited with a code of its
+            # own: the kill is the lead, not an error of the app's.
+            steps.append(f"The log's last line says a process was killed by a signal (`{report}`); "
+                         "ECS gave no reason. Most often that is the kernel OOM killer (a process over the "
+                         "container's memory; a child can be killed while the main process lives on to exit): check "
+                         "memory (Container Insights MemoryUtilized near the limit, the task's and container's memory "
+                         "settings)" + ("; on the EC2 instance, the kernel log (`sudo journalctl -k --since -2h`, or "
+                                        "dmesg) shows an OOM kill, which ECS does not report as one"
+                                        if not remedy.is_fargate(ev) else "") + ".")
         crashed = {n: c for n, c in exits.items() if c in _SELF_SIGNALS}
         if crashed:
             n, c = next(iter(crashed.items()))
@@ -225,6 +236,17 @@ def _first_failure_step(ev: Evidence, culprit: str, code: int | None, victims: l
             + (f" {culprit} is a sidecar ({kind}), and an essential one: its exit alone takes the whole task down; "
                "if the application should keep running without it, mark it `essential: false`."
                if kind and essential_exit else ""))
+
+
+def _kill_report(ev: Evidence) -> str | None:
+    """The essential container's last log line when it only reports that a process was killed by a signal."""
+    logs = ev.logs
+    for i in range(len(logs) - 1, -1, -1):
+        if logs.containers[i] not in (ev.primary, None) or not logs.texts[i].strip():
+            continue
+        text = logs.texts[i].strip()
+        return text if KILL_REPORT.match(text) else None
+    return None
 
 
 def _insufficient(ev: Evidence) -> Explanation:

@@ -444,3 +444,15 @@ def test_plain_paste_lists_only_what_lines_parsed_up_front_name():
         by_line = list(dict.fromkeys(ls.containers[i] for i in range(len(ls))))
         assert ls.container_names() == [c for c in by_line if c is not None]
         assert ls.unlabelled() == (None in by_line)
+
+
+def test_an_error_object_keeps_the_failure_it_nests_under_its_message():
+    """An application error whose message is generic ("A configuration error has occurred") often nests the real
+    failure in a details object: its texts are kept as facts of the line; its ids, types and codes are not."""
+    ls = normalise(['{"level":"error","message":"start failed","error":{"message":"A configuration error has occurred",'
+                    '"context":{"category":"technical","error":"connect ECONNREFUSED 10.0.4.7:5672",'
+                    '"reason":"Broker seems down","request_id":"9f1b2c3d"},'
+                    '"stack":"ConfigurationError: A configuration error has occurred\\n    at boot (/app/boot.js:3:5)"}}'])
+    assert ls.texts[0] == ('start failed error.context.error="connect ECONNREFUSED 10.0.4.7:5672" '
+                           'error.context.reason="Broker seems down"')
+    assert ls.texts[1:] == ["ConfigurationError: A configuration error has occurred", "    at boot (/app/boot.js:3:5)"]

@@ -244,7 +244,8 @@ def test_near_miss_a_sidecar_in_the_task_is_waited_for_and_a_remote_refusal_keep
                              {"name": "datadog-agent", "lastStatus": "RUNNING", "image": "datadog/agent:7"}]}
     finding = run(["Error: connect ECONNREFUSED 127.0.0.1:8126"], **detail)
     assert "dependsOn" in finding.remediation[0] and "`datadog-agent`" in finding.remediation[0]
-    assert run(["Error: connect ECONNREFUSED 10.0.0.5:5672"], **exited(1)).remediation[0].startswith("Fix the error")
+    # (a port that names no data store: 5672, AMQP, is a broker and so database-connection-failed)
+    assert run(["Error: connect ECONNREFUSED 10.0.0.5:8443"], **exited(1)).remediation[0].startswith("Fix the error")
 
 
 @pytest.mark.parametrize(("logs", "root"), [
@@ -305,3 +306,29 @@ def test_near_miss_an_error_older_than_the_culprits_own_tail_is_not_its_last_wor
     own was handled, not what it exited on."""
     logs = {"collector": ["Error: failed to export batch, will retry", *_CHATTER[:60]], "web": []}
     assert PATTERN.match(evidence(logs, **_SIDECAR_DIED)) is None
+
+
+@pytest.mark.parametrize("line", [
+    "Killed",
+    "worker: Killed",
+    "/usr/local/bin/run-job.sh: line 14:    31 Killed                  ./process --input scene.tif",
+])
+def test_near_miss_a_report_that_the_process_was_killed_is_not_an_error_to_fix(line):
+    """Near miss: the shell or a supervisor reporting that its child was killed by a signal names no exception:
+    something outside killed it (the OOM killer, most often, but the line does not show it), so unknown, not
+    "fix the error: Killed"."""
+    logs = ["INFO reading input", "INFO processing tile 3 of 12", line]
+    assert PATTERN.match(evidence(logs, **exited(1))) is None
+    finding = run(logs, **exited(1))
+    assert finding.pattern == "unknown", (finding.pattern, finding.remediation)
+
+
+def test_an_error_logged_after_a_killed_child_is_still_the_apps_own_last_word():
+    """The app that reports a killed child and then fails on it itself still crashed on its own error."""
+    logs = ["child: Killed", "ERROR pipeline step failed: exporter exited, aborting run"]
+    assert_finding(run(logs, **exited(1)), ID, {"exit_code": 1})
+
+
+def test_near_miss_an_error_that_mentions_killed_is_not_a_kill_report():
+    logs = ["ERROR job killed itself after too many retries: upstream returned 500"]
+    assert_finding(run(logs, **exited(1)), ID, {"exit_code": 1})

@@ -339,3 +339,69 @@ def test_an_aurora_host_name_is_not_read_as_an_oracle_error_code():
     assert engine_of("ORA-12541: TNS:no listener") == "oracle"
     assert engine_of("java.sql.SQLException: ORA-01017: invalid username/password; logon denied") == "oracle"
     assert engine_of("could not reach flora-api:8080") is None
+
+
+@pytest.mark.parametrize(("line", "facts"), [
+    pytest.param(f"connect_to {RDS} port 5432: failed.", {"host": RDS, "port": 5432, "engine": "postgres"},
+                 id="ssh-tunnel-to-an-rds-endpoint"),
+    pytest.param("connect_to 10.0.3.17 port 3306: failed.", {"host": "10.0.3.17", "port": 3306, "engine": "mysql"},
+                 id="ssh-tunnel-to-a-database-port"),
+])
+def test_a_tunnel_that_could_not_reach_its_database_fails_the_task_even_at_exit_0(line, facts):
+    """A bastion's sshd reports a forwarded channel it could not open ("connect_to H port N: failed.") and the
+    container exits 0: a failed connection to a database is a failure, not an expected stop. The line does not
+    say how it failed, so no cause is claimed."""
+    finding = run(["Server listening on 0.0.0.0 port 22.", line], **exited(0, "bastion"))
+    assert_finding(finding, ID, {**facts, "container": "bastion"})
+    assert "cause" not in finding.facts
+
+
+def test_near_miss_a_tunnel_to_another_service_is_not_a_database():
+    """Near miss: the same sshd line about a web service's port on a plain host names no database."""
+    logs = ["connect_to internal-api.corp.example port 8443: failed."]
+    assert PATTERN.match(evidence(logs, **exited(0, "bastion"))) is None
+
+
+DATASTORES = [
+    pytest.param(["ERROR [2024-03-02T08:00:01.120Z]: Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect "
+                  "ECONNREFUSED 10.0.7.21:19092", '    code: "kafkajs"'],
+                 {"host": "10.0.7.21", "port": 19092, "engine": "kafka", "cause": "refused"},
+                 id="kafkajs-on-a-custom-port-named-by-its-client"),
+    pytest.param(["%3|1709366401.120|FAIL|rdkafka#consumer-1| [thrd:b-1.events:9092/bootstrap]: b-1.events:9092/"
+                  "bootstrap: Connect to ipv4#10.0.7.21:9092 failed: Connection refused (after 0ms in state CONNECT)",
+                  "Error: connect ECONNREFUSED 10.0.7.21:9092"],
+                 {"port": 9092, "engine": "kafka", "cause": "refused"}, id="kafka-default-port"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.9.4:5672", "    at TCPConnectWrap.afterConnect [as oncomplete] "
+                  "(node:net:1595:16)", "    at /app/node_modules/amqplib/lib/connect.js:170:12"],
+                 {"host": "10.0.9.4", "port": 5672, "engine": "rabbitmq", "cause": "refused"}, id="rabbitmq-amqp-port"),
+    pytest.param(["ConnectionError: connect ECONNREFUSED 10.0.3.3:9200",
+                  "    at ClientRequest.onError (/app/node_modules/@elastic/elasticsearch/lib/Connection.js:116:16)"],
+                 {"host": "10.0.3.3", "port": 9200, "engine": "elasticsearch", "cause": "refused"},
+                 id="elasticsearch-client"),
+]
+
+
+@pytest.mark.parametrize(("logs", "facts"), DATASTORES)
+def test_the_apps_other_data_stores_and_brokers_count_as_its_database(logs, facts):
+    """The taxonomy's rule (a database port, endpoint or client) holds for the other stores an app cannot run
+    without: Kafka, RabbitMQ, Elasticsearch/OpenSearch. The steps name no RDS or ElastiCache command for them."""
+    finding = run(logs, **exited(1))
+    assert_finding(finding, ID, facts)
+    assert not any("aws rds" in s or "elasticache" in s for s in finding.remediation)
+
+
+def test_a_refused_local_broker_is_pointed_at_the_brokers_endpoint_not_a_database_url():
+    finding = run(["KafkaJSConnectionError: Connection error: connect ECONNREFUSED 127.0.0.1:9092",
+                   "    at Socket.onError (/app/node_modules/kafkajs/src/network/connection.js:210:23)"], **exited(1))
+    assert_finding(finding, ID, {"engine": "kafka", "cause": "refused"})
+    assert "broker" in finding.summary and "DATABASE_URL" not in " ".join(finding.remediation)
+
+
+@pytest.mark.parametrize("logs", [
+    pytest.param(["Error: connect ECONNREFUSED 10.0.3.3:9200", "    at TCPConnectWrap.afterConnect [as oncomplete] "
+                  "(node:net:1595:16)"], id="port-9200-alone-names-no-client"),
+    pytest.param(["Error: connect ECONNREFUSED 10.0.5.8:8080", "    at TCPConnectWrap.afterConnect [as oncomplete] "
+                  "(node:net:1595:16)"], id="an-http-service"),
+])
+def test_near_miss_a_refusal_naming_no_store_is_not_a_database(logs):
+    assert PATTERN.match(evidence(logs, **exited(1))) is None

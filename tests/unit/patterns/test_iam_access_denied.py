@@ -271,3 +271,29 @@ def test_keys_from_the_environment_are_removed_first(env):
     f = run(logs, **exited(1))
     assert f.pattern == ID
     assert ("AWS_ACCESS_KEY_ID" in f.remediation[0]) == env, f.remediation
+
+
+def _proxy_unhealthy() -> dict:
+    return {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+            "containers": [box(143, "api", healthStatus="HEALTHY"),
+                           box(0, "ecs-service-connect-Ab12C", healthStatus="UNHEALTHY")]}
+
+
+@pytest.mark.parametrize("action", ["ecs:Poll", "ecs:DiscoverPollEndpoint", "ecs:SubmitTaskStateChange"])
+def test_near_miss_a_denied_ecs_agent_action_is_not_the_tasks_role(action):
+    """Near miss: the container agent's own calls (made with the instance's credentials, relayed to the Service
+    Connect proxy) are no permission of the task role; the proxy's failed health check is what stopped the task."""
+    line = (XDS + "StreamAggregatedResources gRPC config stream to unix:///var/run/ecs/relay/envoy_xds.sock closed: "
+            f"13, Unauthorized to perform {action} for arn:aws:ecs:us-east-1:{ACCT}:task-set/prod/api/ecs-svc/123")
+    logs = {"api": [], "ecs-service-connect-Ab12C": [line]}
+    assert PATTERN.match(evidence(logs, **_proxy_unhealthy())) is None
+    assert_finding(run(logs, **_proxy_unhealthy()), "container-health-check-failed",
+                   {"container": "ecs-service-connect-Ab12C"})
+
+
+def test_an_ecs_api_call_of_the_app_itself_is_still_the_task_role():
+    """The app calling the ECS API (ecs:RunTask, ecs:DescribeServices) with its task role is a real denial."""
+    line = (f"An error occurred (AccessDeniedException) when calling the RunTask operation: User: arn:aws:sts::{ACCT}:"
+            "assumed-role/orders-api-task-role/abc is not authorized to perform: ecs:RunTask on resource: "
+            f"arn:aws:ecs:us-east-1:{ACCT}:task-definition/report:3")
+    assert_finding(run([line], **exited(1)), ID, {"action": "ecs:RunTask"})

@@ -173,3 +173,16 @@ def test_near_miss_several_signal_exits_do_not_say_which_came_first():
     assert "failed first" not in text
     assert "says ECS did not" not in text
     assert "do not say which one" in text
+
+
+def test_a_last_line_that_reports_a_killed_process_points_at_memory_without_claiming_it():
+    """Exit 1 after a wrapper's "Killed": unknown (nothing shows why it was killed), but the step says what a kill
+    with no ECS reason most often is and where to look."""
+    finding = run(["INFO step 2 of 3: terrain correction", "Proc: Killed"], **exited(1))
+    assert finding.pattern == "unknown"
+    assert "Proc: Killed" in finding.remediation[0] and "OOM killer" in finding.remediation[0]
+
+
+def test_near_miss_a_log_that_goes_on_after_a_killed_child_gets_no_kill_step():
+    finding = run(["worker: Killed", "INFO retrying step 2 with a smaller tile", "INFO done"], **exited(1))
+    assert not any("killed by a signal" in s for s in finding.remediation)
