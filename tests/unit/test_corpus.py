@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import pytest
 
@@ -10,13 +11,13 @@ from shared.engine import diagnose
 from shared.inputs import load_case, offline_evidence
 from shared.score import fact_found
 from tests.conftest import DEV_CASES, case_files
+from tests.support.diagnosed import case_finding
 
 
 def _misses(path) -> list[str]:
     """What the diagnosis of a case gets wrong: pattern, facts, cause, and the culprit container."""
     expect = json.loads(path.read_text())["expect"]
-    event, logs = load_case(path)
-    finding = diagnose(offline_evidence(event, logs))
+    finding = case_finding(path)  # diagnosed once per session: test_fixes_paste and test_render_text read it too
     wrong = []
     if finding.pattern != expect["pattern"]:
         wrong.append(f"pattern {finding.pattern} (expected {expect['pattern']})")
@@ -57,12 +58,25 @@ def test_corpus_case(path):
     assert not wrong, "; ".join(wrong)
 
 
+@cache
+def _benign(lines: int) -> tuple[str, ...]:
+    """The benchmark's ordinary lines, made once: its generator is seeded, so they are the same lines for
+    every case, and only the stream prefix put before each differs (benign_lines(n, prefix))."""
+    from benchmarks.bench_engine import benign_lines
+
+    return tuple(benign_lines(lines, None))
+
+
+def _prefixed(lines: int, prefix: str | None) -> list[str]:
+    return [f"{prefix}{line}" if prefix else line for line in _benign(lines)]
+
+
 def _pad(logs, lines: int):
-    from benchmarks.bench_engine import benign_lines, stream_prefix
+    from benchmarks.bench_engine import stream_prefix
 
     if isinstance(logs, dict):
-        return {name: benign_lines(lines, stream_prefix(own)) + list(own) for name, own in logs.items()}
-    return benign_lines(lines, stream_prefix(logs)) + list(logs)
+        return {name: _prefixed(lines, stream_prefix(own)) + list(own) for name, own in logs.items()}
+    return _prefixed(lines, stream_prefix(logs)) + list(logs)
 
 
 @pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")

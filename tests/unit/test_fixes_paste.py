@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 from shared.engine import diagnose
-from shared.inputs import load_case, load_event, load_logs, offline_evidence
+from shared.inputs import load_event, load_logs, offline_evidence
 from shared.models.finding import Finding
 from shared.render import steps
 from tests.conftest import DEV_CASES, EVENTS
+from tests.support.diagnosed import case_finding
 from tests.support.fixcheck import command_problems, placeholder_problems, policy_problems, problems, unrunnable
 
 # Faults allowed per check: none. Before issue 13 (main at a5efdf5, 807 cases + 33 samples): 582
@@ -103,18 +105,17 @@ def _finding(event: Path) -> Finding:
     return diagnose(offline_evidence(load_event(event), load_logs(log) if log.exists() else []))
 
 
-def all_findings() -> list[tuple[str, Finding]]:
-    from shared.evidence import ecs
+@cache
+def all_findings() -> tuple[tuple[str, Finding], ...]:
+    """Every case's and every events/ sample's finding, diagnosed once per session (the case findings are
+    the ones test_corpus judges: tests/support/diagnosed.py)."""
+    from shared import warm
 
-    out = []
-    for path in sorted(DEV_CASES.glob("*/*.json")):
-        ecs.clear_cache()
-        event, logs = load_case(path)
-        out.append((f"{path.parent.name}/{path.stem}", diagnose(offline_evidence(event, logs))))
+    out = [(f"{path.parent.name}/{path.stem}", case_finding(path)) for path in sorted(DEV_CASES.glob("*/*.json"))]
     for event in sorted(EVENTS.glob("*.json")):
-        ecs.clear_cache()
+        warm.reset()
         out.append((f"events/{event.stem}", _finding(event)))
-    return out
+    return tuple(out)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_case_sets_are_there():
 
 
 @pytest.fixture(scope="module")
-def findings() -> list[tuple[str, Finding]]:
+def findings() -> tuple[tuple[str, Finding], ...]:
     return all_findings()
 
 
