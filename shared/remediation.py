@@ -615,13 +615,14 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
         if _EXTERNAL.search(error):
             return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
-        earlier = [t for c, t in zip(ev.logs.containers[:before], ev.logs.texts[:before], strict=False)
-                   if not name or c in (name, None)] if before is not None else []
+        # The container's (and unlabelled) last 400 lines before the error; only those a regex may match are read.
+        earlier = _own_lines(ev.logs, name, range(len(ev.logs))[:before])[-400:] if before is not None else []
         # Not intrinsic in its wording: a local run reproduces it only when the log names no outside dependency.
         if not (_INTRINSIC.search(error) or _EMBEDDED_DB.search(error)) and any(
-                _EXTERNAL.search(t) for t in earlier[-400:]):
+                _EXTERNAL.search(t) for t in _texts_may_match(ev.logs, _EXTERNAL, earlier)):
             return "the log shows the task reaching something outside the image before it failed, which a laptop run does not have"
-        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t) for t in earlier[-400:]):
+        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t)
+               for t in _texts_may_match(ev.logs, _BACKING_LOG, earlier)):
             return "the app reached its database before it failed, which a laptop run does not have"
     if serving and _PROXY_IMAGE.search(repo) and sum(1 for c in ev.detail.containers) > 1:
         return f"{img} is a proxy in front of another container of the task; run alone it has no app behind it"
@@ -632,6 +633,23 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
         if ev.logs.search(_BACKING_LOG, start, keep=keep) is not None:
             return "the app reaches its database before it serves, which a laptop does not have"
     return None
+
+
+def _own_lines(logs: Any, name: str | None, lines: range) -> list[int]:
+    """The lines (of `lines`) of container `name` and the unlabelled ones; every line when `name` is empty."""
+    if not name:
+        return list(lines)
+    containers = logs.containers
+    return [i for i in lines if containers[i] in (name, None)]
+
+
+def _texts_may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> Iterable[str]:
+    """The texts of `lines` (ascending) where `regex` may match (`may_match`): the others are never read."""
+    if not lines:
+        return ()
+    wanted = set(lines)
+    texts = logs.texts
+    return (texts[i] for i in logs.may_match(regex, lines[0], lines[-1] + 1) if i in wanted)
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
@@ -1166,15 +1184,27 @@ _AWS_CALL = lazy_re(r"(?<![\w./-])aws (?P<svc>[a-z][a-z0-9-]*) (?P<op>[a-z][a-z0
 _NO_REGION = frozenset({"iam", "configure", "sso", "help", "route53", "cloudfront", "organizations"})
 
 
+_SHELL_SPECIAL = lazy_re(r"[\"'\\()\n|;&`<>]")
+
+
 def _command_end(text: str, start: int) -> int:
     """Where the shell command starting at `start` ends: an unquoted newline (not continued), pipe, `;`, `&`,
     redirect, or the `)` closing the `$(...)` it sits in."""
-    quote, depth, i = "", 0, start
-    while i < len(text):
-        ch = text[i]
+    quote, depth, i, n = "", 0, start, len(text)
+    while i < n:
+        # Straight to the next character that can change the state (the others only move on).
         if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
+            i = text.find(quote, i)
+            if i == -1:
+                return n
+            quote, i = "", i + 1
+            continue
+        m = _SHELL_SPECIAL.search(text, i)
+        if m is None:
+            return n
+        i = m.start()
+        ch = text[i]
+        if ch in "'\"":
             quote = ch
         elif ch == "\\" and text[i + 1 : i + 2] == "\n":
             i += 1
@@ -1182,10 +1212,16 @@ def _command_end(text: str, start: int) -> int:
             depth += 1
         elif ch == ")" and depth:
             depth -= 1
-        elif ch in ")\n|;&`" or (ch in "<>" and text[i - 1 : i] == " " and not re.match(r"<[A-Za-z]", text[i:])):
+        elif ch in ")\n|;&`" or (ch in "<>" and text[i - 1 : i] == " " and not _opens_tag(text, i)):
             return i
         i += 1
     return i
+
+
+def _opens_tag(text: str, i: int) -> bool:
+    """`text[i:]` starts like "<placeholder" (`<` and an ASCII letter): no redirect."""
+    nxt = text[i + 1 : i + 2]
+    return text[i] == "<" and nxt.isascii() and nxt.isalpha()
 
 
 def _quote_open(text: str) -> bool:
@@ -1352,22 +1388,32 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
     if named:
         return named[0], named[1], 1
     logs = ev.logs
-    idx = [i for i in range(max(0, len(logs.texts) - 400), len(logs.texts))
+    texts = logs.texts
+    idx = [i for i in range(max(0, len(texts) - 400), len(texts))
            if not container or logs.containers[i] in (container, None)]
-    counts: dict[str, int] = {}
-    for i in idx:
-        counts[_VARIES.sub("#", logs.texts[i].strip())] = counts.get(_VARIES.sub("#", logs.texts[i].strip()), 0) + 1
-    for wanted in (("error", "fatal", "critical"), ("warn",)):
-        for i in reversed(idx):
-            raw = logs.texts[i]
-            text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
-            if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
-                continue
-            if (logs.level(i) or _line_level(raw)) not in wanted:
-                continue
-            n = counts.get(_VARIES.sub("#", raw.strip()), 1)
-            if wanted == ("warn",) and n < 3:
-                continue
+
+    def times(raw: str) -> int:
+        # How many of `idx` read as `raw` once numbers are set aside: a line that does holds every piece
+        # of `raw` between them (a C-level `in`), so only those are normalised.
+        key = _VARIES.sub("#", raw.strip())
+        piece = max(key.split("#"), key=len)
+        return sum(1 for j in idx if piece in texts[j] and _VARIES.sub("#", texts[j].strip()) == key) or 1
+
+    # One pass, newest first: the newest error-level line wins; else the newest warning that repeats.
+    warnings: list[tuple[int, str]] = []
+    for i in reversed(idx):
+        raw = texts[i]
+        text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
+        if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
+            continue
+        level = logs.level(i) or _line_level(raw)
+        if level in ("error", "fatal", "critical"):
+            return i, message(text)[:200], times(raw)
+        if level == "warn":
+            warnings.append((i, text))
+    for i, text in warnings:
+        n = times(texts[i])
+        if n >= 3:
             return i, message(text)[:200], n
     return None
 
