@@ -643,13 +643,20 @@ def _own_lines(logs: Any, name: str | None, lines: range) -> list[int]:
     return [i for i in lines if containers[i] in (name, None)]
 
 
+def _may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> list[int]:
+    """The lines of `lines` (ascending) where `regex` may match (`may_match`), ascending: the others need no read."""
+    if not lines:
+        return []
+    if len(lines) == lines[-1] - lines[0] + 1:  # a range: every line of it
+        return list(logs.may_match(regex, lines[0], lines[-1] + 1, learn=False))
+    wanted = set(lines)
+    return [i for i in logs.may_match(regex, lines[0], lines[-1] + 1, learn=False) if i in wanted]
+
+
 def _texts_may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> Iterable[str]:
     """The texts of `lines` (ascending) where `regex` may match (`may_match`): the others are never read."""
-    if not lines:
-        return ()
-    wanted = set(lines)
     texts = logs.texts
-    return (texts[i] for i in logs.may_match(regex, lines[0], lines[-1] + 1) if i in wanted)
+    return (texts[i] for i in _may_match(logs, regex, lines))
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
@@ -1316,7 +1323,7 @@ def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 
     (a Host-header allow-list, a 4xx the framework names). None when no such line repeats."""
     seen: dict[str, list[int]] = {}
     start = max(0, len(ev.logs.texts) - 400)
-    for i in range(start, len(ev.logs.texts)):
+    for i in ev.logs.may_match(_REJECTION, start, learn=False):  # (the lines it cannot match need no read)
         c, t = ev.logs.containers[i], ev.logs.texts[i]
         if container and c not in (container, None):
             continue
@@ -1348,10 +1355,16 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
     """The index of the container's newest start-up line (a migration, "starting", "loading", a wait) when its
     log ends in start-up work and names no error: the evidence that it was still starting when it was judged.
     None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
-    idx = [i for i, c in enumerate(ev.logs.containers) if not container or c in (container, None)]
-    if not idx or named_error(ev, container):
+    containers = ev.logs.containers
+    newest: list[int] = []  # the container's (and unlabelled) newest 30 lines, newest first
+    for i in range(len(containers) - 1, -1, -1):
+        if not container or containers[i] in (container, None):
+            newest.append(i)
+            if len(newest) == 30:
+                break
+    if not newest or named_error(ev, container):
         return None
-    for i in reversed(idx[-30:]):
+    for i in newest:
         text = ev.logs.texts[i]
         if _STARTING.search(text) and not _ANNOUNCES_ADDRESS.search(text):
             return i
@@ -1400,8 +1413,9 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
         return sum(1 for j in idx if piece in texts[j] and _VARIES.sub("#", texts[j].strip()) == key) or 1
 
     # One pass, newest first: the newest error-level line wins; else the newest warning that repeats.
+    # (Only the lines `_SAYS_FAILURE` may match are read: a match in a paste's column is one in its line.)
     warnings: list[tuple[int, str]] = []
-    for i in reversed(idx):
+    for i in reversed(_may_match(logs, _SAYS_FAILURE, idx)):
         raw = texts[i]
         text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
         if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
