@@ -361,6 +361,17 @@ def _lower(text: str) -> str:
     return low
 
 
+def _lower_joined(texts: list[str], joined: str) -> str:
+    """_lower(joined), `joined` being the texts joined by newlines, lowered one text at a time: a text that is
+    ASCII takes str.lower's fast path however many of the others are not (one "…" or curly quote in a finding
+    otherwise sends all of it through the Unicode case tables). A newline is no cased or case-ignorable
+    character, so no text's lower case depends on its neighbours (Greek final sigma included)."""
+    if joined.isascii():
+        return joined.lower()
+    low = "\n".join([t.lower() for t in texts])
+    return low if len(low) == len(joined) else _lower(joined)
+
+
 def _hits(block: str) -> list[tuple[int, int]]:
     """(guard index, position) of every guard occurrence in `block`, in position order."""
     if _AUTOMATON is not None:
@@ -400,7 +411,7 @@ def _redact_many(texts: list[str]) -> list[str]:
         texts = [_SURROGATE.sub("\ufffd", t) for t in texts]
         joined = "\n".join(texts)
     out = list(texts)
-    block = _lower(joined)  # same length as the joined texts: positions map back
+    block = _lower_joined(texts, joined)  # same length as the joined texts: positions map back
     todo: dict[int, tuple[set[int], list[int]]] = {}
     line, first, last = 0, 0, len(texts[0]) if texts else 0  # texts[line] is block[first:last]
     for g, pos in _hits(block):
