@@ -22,3 +22,11 @@ def test_a_secret_beside_a_non_ascii_text_is_masked():
     out = redact_many(texts)
     assert "hunter2secret" not in out[1] and "abcdef0123456789" not in out[3]
     assert out[0] == texts[0] and out[2] == texts[2]
+
+
+def test_surrogates_are_found_as_the_regex_finds_them():
+    from shared.redact import _SURROGATE, _has_surrogate
+
+    for text in ["plain", "“quoted” …", "a\udcffb", "\ud800", "x\udfff", "é\ud83d\ude00", "😀", ""]:
+        assert _has_surrogate(text) == (_SURROGATE.search(text) is not None), repr(text)
+    assert redact_many(["bad \udcff byte", "fine"]) == ["bad \ufffd byte", "fine"]
