@@ -1267,7 +1267,8 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
         out.append(span[pos:])
         return "".join(out)
 
-    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) for step in steps]
+    # (A step with no "aws " has no command to change: the spans of the others only are read.)
+    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) if "aws " in step else step for step in steps]
 
 
 # -------------------------------------------------------------------------------------------------
