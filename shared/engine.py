@@ -245,8 +245,11 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
     label = len(names) > 1 or (bool(names) and container not in names)
 
     def show(i: int) -> str:
-        c = containers[i]
-        return f"[{c}] {texts[i]}" if label and c else texts[i]
+        if label:  # (a line's container is read only when lines are labelled)
+            c = containers[i]
+            if c:
+                return f"[{c}] {texts[i]}"
+        return texts[i]
 
     def mine(i: int) -> bool:
         return bool(texts[i].strip()) and (own is None or containers[i] in own)

@@ -449,10 +449,13 @@ class LogSet:
         exact = [i for i in self._exact if needle in texts[i].lower()]
         return self._verify(needle, found) + exact if not exact else sorted(set(self._verify(needle, found)) | set(exact))
 
-    def may_match(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None) -> Sequence[int]:
+    def may_match(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
+                  learn: bool = True) -> Sequence[int]:
         """The lines in [start, stop), ascending, where `regex.search(texts[i])` may match: those holding one
         of the words every match of the regex contains (`required_words`), found in the one search pass;
-        every line of the range when the regex names no such word."""
+        every line of the range when the regex names no such word. `learn=False`: words not yet searched
+        for are looked up in this set's text alone, not added to every later set's search pass (for a
+        regex read once in a while whose words fill ordinary lines: "time", "request")."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         start = max(0, start)
@@ -462,6 +465,9 @@ class LogSet:
         if words is None or not self._plain_text():
             return range(start, stop)
         mapped = self._needle_map()
+        if not learn and (mapped is None or not self._words.issuperset(words)):
+            # (A set parsed when built has nothing left to spare: its lines are read as they are.)
+            return self._raw_candidates(words, start, stop) if self._store is not None else range(start, stop)
         if mapped is None or not self._words.issuperset(words):
             for word in words:  # searched with the others from the next log set on
                 if word not in _WORDS:
@@ -484,6 +490,24 @@ class LogSet:
                 hits = mapped[word] = hits.lines()
             found.update(hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)])
         return sorted(found)
+
+    def _raw_candidates(self, words: Sequence[str], start: int, stop: int) -> list[int]:
+        """The lines in [start, stop), ascending, whose raw text holds one of `words` (or a raw JSON form of
+        one), and every line parsed up front: C-level finds in the lower-cased raw text, no line parsed."""
+        low, starts = self._index()
+        right = bisect.bisect_right
+        raw_lines: set[int] = set()
+        for needle in words:
+            for word in (needle, *_raw_forms(needle)):
+                pos = low.find(word)
+                while pos != -1:
+                    line = right(starts, pos) - 1
+                    raw_lines.add(line)
+                    pos = low.find(word, starts[line + 1]) if line + 1 < len(starts) - 1 else -1
+        mapping = self._raw_lines
+        found = raw_lines if mapping is None else {m for m in map(mapping.__getitem__, raw_lines) if m != -1}
+        found.update(self._exact)
+        return sorted(i for i in found if start <= i < stop)
 
     def search(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
                keep: Callable[[str | None], bool] | None = None) -> int | None:

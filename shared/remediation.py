@@ -659,13 +659,14 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
         if _EXTERNAL.search(error):
             return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
-        earlier = [t for c, t in zip(ev.logs.containers[:before], ev.logs.texts[:before], strict=False)
-                   if not name or c in (name, None)] if before is not None else []
+        # The container's (and unlabelled) last 400 lines before the error; only those a regex may match are read.
+        earlier = _own_lines(ev.logs, name, range(len(ev.logs))[:before])[-400:] if before is not None else []
         # Not intrinsic in its wording: a local run reproduces it only when the log names no outside dependency.
         if not (_INTRINSIC.search(error) or _EMBEDDED_DB.search(error)) and any(
-                _EXTERNAL.search(t) for t in earlier[-400:]):
+                _EXTERNAL.search(t) for t in _texts_may_match(ev.logs, _EXTERNAL, earlier)):
             return "the log shows the task reaching something outside the image before it failed, which a laptop run does not have"
-        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t) for t in earlier[-400:]):
+        if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t)
+               for t in _texts_may_match(ev.logs, _BACKING_LOG, earlier)):
             return "the app reached its database before it failed, which a laptop run does not have"
     if serving and _PROXY_IMAGE.search(repo) and sum(1 for c in ev.detail.containers) > 1:
         return f"{img} is a proxy in front of another container of the task; run alone it has no app behind it"
@@ -676,6 +677,30 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
         if ev.logs.search(_BACKING_LOG, start, keep=keep) is not None:
             return "the app reaches its database before it serves, which a laptop does not have"
     return None
+
+
+def _own_lines(logs: Any, name: str | None, lines: range) -> list[int]:
+    """The lines (of `lines`) of container `name` and the unlabelled ones; every line when `name` is empty."""
+    if not name:
+        return list(lines)
+    containers = logs.containers
+    return [i for i in lines if containers[i] in (name, None)]
+
+
+def _may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> list[int]:
+    """The lines of `lines` (ascending) where `regex` may match (`may_match`), ascending: the others need no read."""
+    if not lines:
+        return []
+    if len(lines) == lines[-1] - lines[0] + 1:  # a range: every line of it
+        return list(logs.may_match(regex, lines[0], lines[-1] + 1, learn=False))
+    wanted = set(lines)
+    return [i for i in logs.may_match(regex, lines[0], lines[-1] + 1, learn=False) if i in wanted]
+
+
+def _texts_may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> Iterable[str]:
+    """The texts of `lines` (ascending) where `regex` may match (`may_match`): the others are never read."""
+    texts = logs.texts
+    return (texts[i] for i in _may_match(logs, regex, lines))
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
@@ -1252,15 +1277,27 @@ _AWS_CALL = lazy_re(r"(?<![\w./-])aws (?P<svc>[a-z][a-z0-9-]*) (?P<op>[a-z][a-z0
 _NO_REGION = frozenset({"iam", "configure", "sso", "help", "route53", "cloudfront", "organizations"})
 
 
+_SHELL_SPECIAL = lazy_re(r"[\"'\\()\n|;&`<>]")
+
+
 def _command_end(text: str, start: int) -> int:
     """Where the shell command starting at `start` ends: an unquoted newline (not continued), pipe, `;`, `&`,
     redirect, or the `)` closing the `$(...)` it sits in."""
-    quote, depth, i = "", 0, start
-    while i < len(text):
-        ch = text[i]
+    quote, depth, i, n = "", 0, start, len(text)
+    while i < n:
+        # Straight to the next character that can change the state (the others only move on).
         if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
+            i = text.find(quote, i)
+            if i == -1:
+                return n
+            quote, i = "", i + 1
+            continue
+        m = _SHELL_SPECIAL.search(text, i)
+        if m is None:
+            return n
+        i = m.start()
+        ch = text[i]
+        if ch in "'\"":
             quote = ch
         elif ch == "\\" and text[i + 1 : i + 2] == "\n":
             i += 1
@@ -1268,10 +1305,16 @@ def _command_end(text: str, start: int) -> int:
             depth += 1
         elif ch == ")" and depth:
             depth -= 1
-        elif ch in ")\n|;&`" or (ch in "<>" and text[i - 1 : i] == " " and not re.match(r"<[A-Za-z]", text[i:])):
+        elif ch in ")\n|;&`" or (ch in "<>" and text[i - 1 : i] == " " and not _opens_tag(text, i)):
             return i
         i += 1
     return i
+
+
+def _opens_tag(text: str, i: int) -> bool:
+    """`text[i:]` starts like "<placeholder" (`<` and an ASCII letter): no redirect."""
+    nxt = text[i + 1 : i + 2]
+    return text[i] == "<" and nxt.isascii() and nxt.isalpha()
 
 
 def _quote_open(text: str) -> bool:
@@ -1310,7 +1353,8 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
         out.append(span[pos:])
         return "".join(out)
 
-    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) for step in steps]
+    # (A step with no "aws " has no command to change: the spans of the others only are read.)
+    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) if "aws " in step else step for step in steps]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -1366,7 +1410,7 @@ def repeated_rejection(ev: Evidence, container: str | None = None, times: int = 
     (a Host-header allow-list, a 4xx the framework names). None when no such line repeats."""
     seen: dict[str, list[int]] = {}
     start = max(0, len(ev.logs.texts) - 400)
-    for i in range(start, len(ev.logs.texts)):
+    for i in ev.logs.may_match(_REJECTION, start, learn=False):  # (the lines it cannot match need no read)
         c, t = ev.logs.containers[i], ev.logs.texts[i]
         if container and c not in (container, None):
             continue
@@ -1398,10 +1442,16 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
     """The index of the container's newest start-up line (a migration, "starting", "loading", a wait) when its
     log ends in start-up work and names no error: the evidence that it was still starting when it was judged.
     None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
-    idx = [i for i, c in enumerate(ev.logs.containers) if not container or c in (container, None)]
-    if not idx or named_error(ev, container):
+    containers = ev.logs.containers
+    newest: list[int] = []  # the container's (and unlabelled) newest 30 lines, newest first
+    for i in range(len(containers) - 1, -1, -1):
+        if not container or containers[i] in (container, None):
+            newest.append(i)
+            if len(newest) == 30:
+                break
+    if not newest or named_error(ev, container):
         return None
-    for i in reversed(idx[-30:]):
+    for i in newest:
         text = ev.logs.texts[i]
         if _STARTING.search(text) and not _ANNOUNCES_ADDRESS.search(text):
             return i
@@ -1438,22 +1488,33 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
     if named:
         return named[0], named[1], 1
     logs = ev.logs
-    idx = [i for i in range(max(0, len(logs.texts) - 400), len(logs.texts))
+    texts = logs.texts
+    idx = [i for i in range(max(0, len(texts) - 400), len(texts))
            if not container or logs.containers[i] in (container, None)]
-    counts: dict[str, int] = {}
-    for i in idx:
-        counts[_VARIES.sub("#", logs.texts[i].strip())] = counts.get(_VARIES.sub("#", logs.texts[i].strip()), 0) + 1
-    for wanted in (("error", "fatal", "critical"), ("warn",)):
-        for i in reversed(idx):
-            raw = logs.texts[i]
-            text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
-            if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
-                continue
-            if (logs.level(i) or _line_level(raw)) not in wanted:
-                continue
-            n = counts.get(_VARIES.sub("#", raw.strip()), 1)
-            if wanted == ("warn",) and n < 3:
-                continue
+
+    def times(raw: str) -> int:
+        # How many of `idx` read as `raw` once numbers are set aside: a line that does holds every piece
+        # of `raw` between them (a C-level `in`), so only those are normalised.
+        key = _VARIES.sub("#", raw.strip())
+        piece = max(key.split("#"), key=len)
+        return sum(1 for j in idx if piece in texts[j] and _VARIES.sub("#", texts[j].strip()) == key) or 1
+
+    # One pass, newest first: the newest error-level line wins; else the newest warning that repeats.
+    # (Only the lines `_SAYS_FAILURE` may match are read: a match in a paste's column is one in its line.)
+    warnings: list[tuple[int, str]] = []
+    for i in reversed(_may_match(logs, _SAYS_FAILURE, idx)):
+        raw = texts[i]
+        text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
+        if _NOISE.search(text) or not _SAYS_FAILURE.search(text):
+            continue
+        level = logs.level(i) or _line_level(raw)
+        if level in ("error", "fatal", "critical"):
+            return i, message(text)[:200], times(raw)
+        if level == "warn":
+            warnings.append((i, text))
+    for i, text in warnings:
+        n = times(texts[i])
+        if n >= 3:
             return i, message(text)[:200], n
     return None
 

@@ -211,3 +211,22 @@ def test_guarded_lazy_regexes_answer_as_the_compiled_ones():
         for text in texts:
             got, want = regex.search(text), compiled.search(text)
             assert (got and got.span()) == (want and want.span()), (regex.pattern, text)
+
+
+@pytest.mark.parametrize("lines", NEAR_MISSES)
+def test_may_match_without_learning_keeps_every_matching_line(lines):
+    """`may_match(learn=False)` looks words up in the set's own text: every line the regex matches is kept
+    (JSON fields, lines parsed up front, ranges), and no word joins the search pass of later sets."""
+    from shared import logs as logs_module
+
+    regexes = [*REGEXES, re.compile(r"(?i)\b(?:request|time|service)\b"), re.compile(r"(?i)\bno valid (?:bar|qux)z?")]
+    for logs in (normalise(lines * 60), from_lines(lines * 60), normalise(lines)):
+        texts = list(logs.texts)
+        for regex in regexes:
+            words_before = set(logs_module._WORDS)
+            for start, stop in ((0, len(texts)), (3, 150), (100, 400)):
+                kept = set(logs.may_match(regex, start, stop, learn=False))
+                matching = {i for i in range(start, min(stop, len(texts))) if regex.search(texts[i])}
+                assert matching <= kept, (regex.pattern, start, sorted(matching - kept))
+                assert all(start <= i < stop for i in kept)
+            assert set(logs_module._WORDS) == words_before, regex.pattern

@@ -1,0 +1,32 @@
+"""Redaction lowers the texts of a finding one at a time: the same block, position for position, as lowering
+them joined (Greek final sigma at a text's end, letters that grow when lowered, a curly quote beside ASCII)."""
+
+from __future__ import annotations
+
+import random
+
+from shared.redact import _lower, _lower_joined, redact_many
+
+
+def test_lowering_text_by_text_is_lowering_them_joined():
+    rnd = random.Random(5)
+    alphabet = ["a", "Σ", "σ", "ς", "\n", " ", "İ", "K", "ẞ", "ß", "'", ".", "ǅ", "Ω", "ı", "\u0345", "\u0301", "“", "…"]
+    for _ in range(20_000):
+        texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 8))) for _ in range(rnd.randrange(1, 5))]
+        joined = "\n".join(texts)
+        assert _lower_joined(texts, joined) == _lower(joined), texts
+
+
+def test_a_secret_beside_a_non_ascii_text_is_masked():
+    texts = ["ΟΔΟΣ “quoted” …", "password=hunter2secret", "ΣΟΦΟΣ", "İstanbul token=abcdef0123456789"]
+    out = redact_many(texts)
+    assert "hunter2secret" not in out[1] and "abcdef0123456789" not in out[3]
+    assert out[0] == texts[0] and out[2] == texts[2]
+
+
+def test_surrogates_are_found_as_the_regex_finds_them():
+    from shared.redact import _SURROGATE, _has_surrogate
+
+    for text in ["plain", "“quoted” …", "a\udcffb", "\ud800", "x\udfff", "é\ud83d\ude00", "😀", ""]:
+        assert _has_surrogate(text) == (_SURROGATE.search(text) is not None), repr(text)
+    assert redact_many(["bad \udcff byte", "fine"]) == ["bad \ufffd byte", "fine"]
