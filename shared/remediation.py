@@ -759,6 +759,52 @@ _INLINE_CONFIG = ((lazy_re(r"(?i)aws-otel-collector|/adot"), "`AOT_CONFIG_CONTEN
 _PLUGIN_FAILED = lazy_re(r"(?i)\bfailed to (?:configure|load|initiali[sz]e|instantiate|create|register|start) "
                          r"(?:the )?(?:[\w-]+ ){0,2}(?:discovery strateg(?:y|ies)|plugins?|extensions?|"
                          r"strateg(?:y|ies)|provider plugins?)\b")
+# IIS's container entrypoint, ServiceMonitor.exe, reporting its own failure: it stops w3svc, writes the container's
+# environment variables into the IIS configuration with APPCMD (with a 5-second limit), starts w3svc and watches it.
+# "APPCMD failed with error code N" (259 = still running at the limit, 4312 = the app pool it writes to is missing,
+# 183 = an entry that already exists) and "Failed to stop or query status of service 'w3svc' error [800705b4]" (a
+# Windows timeout) are its wordings; a bare "Failed to update IIS configuration" names no code, so it is left out.
+_APPCMD_FAILED = lazy_re(r"(?i)\bAPPCMD failed with error code (?P<code>\d+)")
+_SERVICE_MONITOR = lazy_re(r"(?i)\bFailed to (?:stop|start) or query status of service '(?P<svc>[^']+)' error \[(?P<hr>[0-9a-f]{8})\]")
+_APPCMD_CAUSE = {
+    "259": ("APPCMD did not finish within ServiceMonitor's time limit (259 is a process still running): a "
+            "CPU-starved start (give the container more `cpu` units, and the task more memory; Windows IIS "
+            "containers start slowly on small reservations) or a long list of environment variables, each written "
+            "into the IIS configuration (pass fewer: move settings into a config file or secrets the app reads "
+            "itself)"),
+    "4312": ("the app pool ServiceMonitor writes the environment variables to does not exist (the image deleted or "
+             "renamed `DefaultAppPool`): keep it in the image, or use a ServiceMonitor that takes the pool's name"),
+    "183": ("an entry ServiceMonitor writes already exists (a container restarted with its old configuration, or an "
+            "old ServiceMonitor.exe): rebuild FROM a current IIS base image, whose ServiceMonitor handles it"),
+}
+
+
+def _iis_action(text: str) -> str | None:
+    """What IIS's ServiceMonitor.exe entrypoint failing at start asks for."""
+    appcmd = _APPCMD_FAILED.search(text)
+    if appcmd:
+        code = appcmd.group("code")
+        why = _APPCMD_CAUSE.get(code, f"look up APPCMD's error code {code} among the Windows system error codes")
+        return (f"IIS's entrypoint ServiceMonitor.exe could not copy the container's environment variables into the "
+                f"IIS configuration with APPCMD (error code {code}), so it stopped before starting IIS: {why}")
+    mon = _SERVICE_MONITOR.search(text)
+    if mon:
+        hr = mon.group("hr").lower()
+        svc = mon.group("svc")
+        if hr == "800705b4":
+            why = (f"800705b4 is a Windows timeout: `{svc}` did not stop or answer in time at start, which a "
+                   "CPU-starved container (give it more `cpu` units) or a change of `web.config` right before "
+                   "ServiceMonitor starts (an entrypoint script that edits it, recycling the app pool) causes; make "
+                   "such edits at image build time or wait for the service to settle first, and rebuild FROM a "
+                   "current IIS base image (newer ServiceMonitor.exe releases handle a pending service)")
+        else:
+            why = (f"HRESULT {hr} is the Windows error it got: look it up (`certutil -error 0x{hr}`), and check what "
+                   f"the image does to `{svc}` before ServiceMonitor starts")
+        return (f"IIS's entrypoint ServiceMonitor.exe could not control the `{svc}` service and gave up, so IIS "
+                f"never served (it exits 0 even then, so ECS sees a clean exit): {why}")
+    return None
+
+
 _PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
@@ -800,6 +846,9 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
     a path owned by another user, a path that is missing), as a clause; None for any other error."""
+    iis = _iis_action(text)
+    if iis:
+        return iis
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:

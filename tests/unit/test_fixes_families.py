@@ -142,3 +142,25 @@ def test_cannot_access_a_path_that_does_not_exist_is_a_missing_path():
     # Near miss: the same wording refused is the ownership family.
     denied = remedy.error_family("cannot access '/data/cache': Permission denied")
     assert denied and "may not use `/data/cache`" in denied
+
+
+def test_iis_service_monitor_failures_name_what_its_code_means():
+    appcmd = remedy.error_family("APPCMD failed with error code 259")
+    assert appcmd and "ServiceMonitor" in appcmd and "cpu" in appcmd and "environment variables" in appcmd
+    missing_pool = remedy.error_family("APPCMD failed with error code 4312")
+    assert missing_pool and "DefaultAppPool" in missing_pool
+    timeout = remedy.error_family("ERROR: Failed to stop or query status of service 'w3svc' error [800705b4]")
+    assert timeout and "timeout" in timeout and "web.config" in timeout and "exits 0" in timeout
+    other = remedy.error_family("ERROR: Failed to start or query status of service 'w3svc' error [80070005]")
+    assert other and "80070005" in other and "timeout" not in other
+    # Near misses: the bare headline names no code, and another program's service error is not ServiceMonitor's.
+    assert remedy.error_family("Failed to update IIS configuration") is None
+    assert remedy.error_family("Failed to stop service nginx: timeout") is None
+
+
+def test_a_windows_iis_crash_gets_the_service_monitor_step_from_a_neighbouring_line():
+    lines = ["Service 'w3svc' has been stopped", "APPCMD failed with error code 259", "Failed to update IIS configuration"]
+    got = run(lines, containers=_app(2147500037, "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2019"))
+    assert got.pattern == "app-crash"
+    assert "ServiceMonitor" in got.remediation[0] and "error code 259" in got.remediation[0]
+    assert not got.remediation[0].startswith("Fix the error")

@@ -125,3 +125,19 @@ def test_a_published_image_gets_no_rebuild_steps_for_a_missing_file():
     # Near miss: the team's own ECR image keeps the build advice.
     own = run(_NODE_MISSING)
     assert own.pattern == "missing-dependency" and "npm run build" in own.remediation[0]
+
+
+def test_no_credentials_names_the_aws_call_the_traceback_shows():
+    tb = ["Traceback (most recent call last):", '  File "/app/main.py", line 12, in <module>',
+          "    resp = client.get_parameter(Name=name, WithDecryption=True)",
+          '  File "/usr/local/lib/python3.11/site-packages/botocore/client.py", line 553, in _api_call',
+          "    return self._make_api_call(operation_name, kwargs)", *_NO_CREDS]
+    got = run(tb)
+    assert got.pattern == "iam-access-denied" and "`ssm:GetParameter`" in got.remediation[0]
+    split = ["Traceback (most recent call last):", '  File "/app/job.py", line 29, in run', "    SecretId=secret_name",
+             *_NO_CREDS]
+    assert "`secretsmanager:GetSecretValue`" in run(split).remediation[0]
+    # Near miss: an app's own snake_case function is not an AWS operation, so no call is named.
+    own = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+           "    load_settings_from_cloud(name)", *_NO_CREDS]
+    assert "the log shows it calling" not in run(own).remediation[0]
