@@ -566,6 +566,39 @@ def agent_image(ev: Evidence, container: str | None) -> str | None:
     return img if repo and _TASK_BOUND_IMAGE.search(repo) else None
 
 
+# Tags that name no release but move to each new one; a bare major version ("7", "3.x") moves too.
+_MOVING_TAGS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev"})
+_MAJOR_ONLY = lazy_re(r"^v?\d+(?:\.x)?$", re.IGNORECASE)
+
+
+def floating_tag(ref: str | None) -> bool:
+    """The image reference follows a tag that moves to each new release (none, :latest, :stable, a bare major)."""
+    if not ref or "@sha256:" in ref:
+        return False
+    tag = ref.rsplit("/", 1)[-1].partition(":")[2]
+    return not tag or tag.lower() in _MOVING_TAGS or bool(_MAJOR_ONLY.match(tag))
+
+
+def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | None:
+    """Step 1 for a well-known agent or sidecar image (Fluent Bit, Envoy, the Datadog, OpenTelemetry, CloudWatch
+    and X-Ray agents) that failed on its own with an error no family names: its configuration and its version are
+    what the team controls, not application code."""
+    img = agent_image(ev, container)
+    if not img:
+        return None
+    name = container_name(ev, container) or "the container"
+    sidecar = len(ev.detail.containers) > 1
+    return (f"{name} runs `{img}`, a well-known agent image, and failed on its own (`{error}`): the cause is the "
+            "configuration it is given (its environment variables, its config file or the SSM parameter or "
+            "secret it loads) or its version, not application code. Check that configuration against the "
+            "documentation of this version, and "
+            + (f"pin a version tag known to work (`{img}` floats to each new release, so the image can change "
+               "under the same task definition)" if floating_tag(img) else
+               "compare with the last version that ran (its changelog or issue tracker usually has this error)")
+            + (f"; as a sidecar, `\"essential\": false` on {name} keeps its failure from stopping the task "
+               "meanwhile" if sidecar else ""))
+
+
 def ran_for(ev: Evidence) -> float | None:
     """Seconds the task ran between its start and its stop, when the event gives both."""
     d = ev.detail
@@ -866,8 +899,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if key:
         return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3"), text)
     if _UNKNOWN_PART.search(text):
-        tag = (image_ref or "").rsplit("/", 1)[-1]
-        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        floating = floating_tag(image_ref)
         return ("the configuration names a component or key this version of the image does not know (removed, "
                 "renamed, or not yet added), so the image version and the configuration disagree: pin the image to "
                 "the version the configuration was written for"
@@ -886,8 +918,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "comma); check it before deploying with a parser "
                 "(`python3 -c 'import sys, yaml; yaml.safe_load(sys.stdin)' < config.yaml`, or `jq . config.json`)")
     if _PLUGIN_FAILED.search(text):
-        tag = (image_ref or "").rsplit("/", 1)[-1]
-        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        floating = floating_tag(image_ref)
         return ("a plugin or strategy the program loads at start-up failed to initialise, which most often follows "
                 "a version change of the program or of the plugin (one upgraded without the other, or a changed "
                 "default): compare the versions in this image with the last revision that started (the version "
