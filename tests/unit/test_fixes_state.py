@@ -141,3 +141,23 @@ def test_no_credentials_names_the_aws_call_the_traceback_shows():
     own = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
            "    load_settings_from_cloud(name)", *_NO_CREDS]
     assert "the log shows it calling" not in run(own).remediation[0]
+
+
+def _host_config(reason: str):
+    return run([], launchType="EC2", stopCode="EssentialContainerExited", stoppedReason="Essential container in task exited",
+               containers=[{"name": "worker", "lastStatus": "STOPPED", "reason": reason,
+                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/worker:3"}])
+
+
+def test_the_agents_host_config_error_is_a_task_definition_fix_not_a_log_to_read():
+    empty = _host_config("HostConfigError: Unable to resolve volume mounts; invalid path: worker scratch;  -> /scratch")
+    assert empty.pattern == "volume-mount-failed"
+    assert "host.sourcePath" in empty.remediation[0] and "`scratch`" in empty.remediation[0]
+    assert "volumes[?name=='scratch']" in empty.remediation[0]
+    no_dst = _host_config("HostConfigError: Unable to resolve volume mounts; invalid path: worker scratch; /data -> ")
+    assert "containerPath" in no_dst.remediation[0]
+    ref = _host_config("HostConfigError: Invalid volume referenced: Scratch")
+    assert ref.pattern == "volume-mount-failed" and "does not define" in ref.remediation[0]
+    # Near miss: a volume failure without the agent's wording keeps the generic volumes/mountPoints check.
+    other = _host_config("CannotCreateContainerError: Error response from daemon: error while mounting volume ''")
+    assert "host.sourcePath" not in other.remediation[0]
