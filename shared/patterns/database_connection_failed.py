@@ -447,7 +447,7 @@ class DatabaseConnectionFailed(Pattern):
                       if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
-                     + f" its {engine} database{where}"
+                     + (f" its {engine} database{where}" if engine != "database" else f" its database{where}")
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",

@@ -161,3 +161,16 @@ def test_the_agents_host_config_error_is_a_task_definition_fix_not_a_log_to_read
     # Near miss: a volume failure without the agent's wording keeps the generic volumes/mountPoints check.
     other = _host_config("CannotCreateContainerError: Error response from daemon: error while mounting volume ''")
     assert "host.sourcePath" not in other.remediation[0]
+
+
+def test_a_database_of_unknown_engine_is_not_named_twice():
+    app = [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "orders:1"}]
+    got = run(["SequelizeConnectionError: connect ETIMEDOUT", "    at Sequelize.connect (/app/node_modules/x.js:1:1)"],
+              containers=app)
+    assert got.pattern == "database-connection-failed" and "its database:" in got.summary
+    assert "database database" not in got.summary
+    # Near miss: a named engine keeps its name.
+    pg = run(["psycopg2.OperationalError: could not connect to server: Connection timed out",
+              '\tIs the server running on host "db.internal" (10.0.3.7) and accepting TCP/IP connections on port 5432?'],
+             containers=app)
+    assert "its postgres database at db.internal:5432" in pg.summary
