@@ -566,6 +566,39 @@ def agent_image(ev: Evidence, container: str | None) -> str | None:
     return img if repo and _TASK_BOUND_IMAGE.search(repo) else None
 
 
+# Tags that name no release but move to each new one; a bare major version ("7", "3.x") moves too.
+_MOVING_TAGS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev"})
+_MAJOR_ONLY = lazy_re(r"^v?\d+(?:\.x)?$", re.IGNORECASE)
+
+
+def floating_tag(ref: str | None) -> bool:
+    """The image reference follows a tag that moves to each new release (none, :latest, :stable, a bare major)."""
+    if not ref or "@sha256:" in ref:
+        return False
+    tag = ref.rsplit("/", 1)[-1].partition(":")[2]
+    return not tag or tag.lower() in _MOVING_TAGS or bool(_MAJOR_ONLY.match(tag))
+
+
+def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | None:
+    """Step 1 for a well-known agent or sidecar image (Fluent Bit, Envoy, the Datadog, OpenTelemetry, CloudWatch
+    and X-Ray agents) that failed on its own with an error no family names: its configuration and its version are
+    what the team controls, not application code."""
+    img = agent_image(ev, container)
+    if not img:
+        return None
+    name = container_name(ev, container) or "the container"
+    sidecar = len(ev.detail.containers) > 1
+    return (f"{name} runs `{img}`, a well-known agent image, and failed on its own (`{error}`): the cause is the "
+            "configuration it is given (its environment variables, its config file or the SSM parameter or "
+            "secret it loads) or its version, not application code. Check that configuration against the "
+            "documentation of this version, and "
+            + (f"pin a version tag known to work (`{img}` floats to each new release, so the image can change "
+               "under the same task definition)" if floating_tag(img) else
+               "compare with the last version that ran (its changelog or issue tracker usually has this error)")
+            + (f"; as a sidecar, `\"essential\": false` on {name} keeps its failure from stopping the task "
+               "meanwhile" if sidecar else ""))
+
+
 def ran_for(ev: Evidence) -> float | None:
     """Seconds the task ran between its start and its stop, when the event gives both."""
     d = ev.detail
@@ -784,6 +817,52 @@ _INLINE_CONFIG = ((lazy_re(r"(?i)aws-otel-collector|/adot"), "`AOT_CONFIG_CONTEN
 _PLUGIN_FAILED = lazy_re(r"(?i)\bfailed to (?:configure|load|initiali[sz]e|instantiate|create|register|start) "
                          r"(?:the )?(?:[\w-]+ ){0,2}(?:discovery strateg(?:y|ies)|plugins?|extensions?|"
                          r"strateg(?:y|ies)|provider plugins?)\b")
+# IIS's container entrypoint, ServiceMonitor.exe, reporting its own failure: it stops w3svc, writes the container's
+# environment variables into the IIS configuration with APPCMD (with a 5-second limit), starts w3svc and watches it.
+# "APPCMD failed with error code N" (259 = still running at the limit, 4312 = the app pool it writes to is missing,
+# 183 = an entry that already exists) and "Failed to stop or query status of service 'w3svc' error [800705b4]" (a
+# Windows timeout) are its wordings; a bare "Failed to update IIS configuration" names no code, so it is left out.
+_APPCMD_FAILED = lazy_re(r"(?i)\bAPPCMD failed with error code (?P<code>\d+)")
+_SERVICE_MONITOR = lazy_re(r"(?i)\bFailed to (?:stop|start) or query status of service '(?P<svc>[^']+)' error \[(?P<hr>[0-9a-f]{8})\]")
+_APPCMD_CAUSE = {
+    "259": ("APPCMD did not finish within ServiceMonitor's time limit (259 is a process still running): a "
+            "CPU-starved start (give the container more `cpu` units, and the task more memory; Windows IIS "
+            "containers start slowly on small reservations) or a long list of environment variables, each written "
+            "into the IIS configuration (pass fewer: move settings into a config file or secrets the app reads "
+            "itself)"),
+    "4312": ("the app pool ServiceMonitor writes the environment variables to does not exist (the image deleted or "
+             "renamed `DefaultAppPool`): keep it in the image, or use a ServiceMonitor that takes the pool's name"),
+    "183": ("an entry ServiceMonitor writes already exists (a container restarted with its old configuration, or an "
+            "old ServiceMonitor.exe): rebuild FROM a current IIS base image, whose ServiceMonitor handles it"),
+}
+
+
+def _iis_action(text: str) -> str | None:
+    """What IIS's ServiceMonitor.exe entrypoint failing at start asks for."""
+    appcmd = _APPCMD_FAILED.search(text)
+    if appcmd:
+        code = appcmd.group("code")
+        why = _APPCMD_CAUSE.get(code, f"look up APPCMD's error code {code} among the Windows system error codes")
+        return (f"IIS's entrypoint ServiceMonitor.exe could not copy the container's environment variables into the "
+                f"IIS configuration with APPCMD (error code {code}), so it stopped before starting IIS: {why}")
+    mon = _SERVICE_MONITOR.search(text)
+    if mon:
+        hr = mon.group("hr").lower()
+        svc = mon.group("svc")
+        if hr == "800705b4":
+            why = (f"800705b4 is a Windows timeout: `{svc}` did not stop or answer in time at start, which a "
+                   "CPU-starved container (give it more `cpu` units) or a change of `web.config` right before "
+                   "ServiceMonitor starts (an entrypoint script that edits it, recycling the app pool) causes; make "
+                   "such edits at image build time or wait for the service to settle first, and rebuild FROM a "
+                   "current IIS base image (newer ServiceMonitor.exe releases handle a pending service)")
+        else:
+            why = (f"HRESULT {hr} is the Windows error it got: look it up (`certutil -error 0x{hr}`), and check what "
+                   f"the image does to `{svc}` before ServiceMonitor starts")
+        return (f"IIS's entrypoint ServiceMonitor.exe could not control the `{svc}` service and gave up, so IIS "
+                f"never served (it exits 0 even then, so ECS sees a clean exit): {why}")
+    return None
+
+
 _PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
@@ -825,6 +904,9 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
     a path owned by another user, a path that is missing), as a clause; None for any other error."""
+    iis = _iis_action(text)
+    if iis:
+        return iis
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:
@@ -842,8 +924,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if key:
         return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3"), text)
     if _UNKNOWN_PART.search(text):
-        tag = (image_ref or "").rsplit("/", 1)[-1]
-        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        floating = floating_tag(image_ref)
         return ("the configuration names a component or key this version of the image does not know (removed, "
                 "renamed, or not yet added), so the image version and the configuration disagree: pin the image to "
                 "the version the configuration was written for"
@@ -862,8 +943,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "comma); check it before deploying with a parser "
                 "(`python3 -c 'import sys, yaml; yaml.safe_load(sys.stdin)' < config.yaml`, or `jq . config.json`)")
     if _PLUGIN_FAILED.search(text):
-        tag = (image_ref or "").rsplit("/", 1)[-1]
-        floating = bool(image_ref) and (":" not in tag or tag.endswith(":latest"))
+        floating = floating_tag(image_ref)
         return ("a plugin or strategy the program loads at start-up failed to initialise, which most often follows "
                 "a version change of the program or of the plugin (one upgraded without the other, or a changed "
                 "default): compare the versions in this image with the last revision that started (the version "

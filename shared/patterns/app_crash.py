@@ -63,6 +63,8 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("node", lazy_re(r"UnhandledPromiseRejection\w*: ((?:[A-Z]\w*)?(?:Error|Exception): .+)")),
     ("node", lazy_re(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
+# A colour code whose ESC byte a log export dropped ("[1m [91mError [0m: ..."): not text the program wrote.
+_SGR_REMNANT = lazy_re(r"(?<![\w\]])(?:\[(?:\d{1,3};)*\d{1,3}m)+ ?")
 _JVM_SIGNAL = lazy_re(r"#\s+(SIG[A-Z]+ \(0x[0-9a-f]+\))")
 _TRACEBACK = "traceback (most recent call last)"
 _PY_EXC_NAMED = lazy_re(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
@@ -365,7 +367,7 @@ class AppCrash(Pattern):
         return last
 
     def _build(self, ev, i, container, code, language, exception, confidence) -> Match:
-        exception = _json_error(exception)
+        exception = _json_error(_SGR_REMNANT.sub("", exception).strip())
         facts = {"exception": exception[:300], "language": language, "exit_code": code, "container": container}
         if code in _EXIT_MEANING:
             facts["exit_meaning"] = _EXIT_MEANING[code]
@@ -445,12 +447,28 @@ class AppCrash(Pattern):
                 trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
                 fam = remedy.family_near(ev, f.get("container"), m.anchor) if not hint and m.anchor is not None else None
+                agent_step = None if fam or hint else remedy.agent_crash_step(ev, f.get("container"), exc)
                 if fam:
                     # The log names a well-known condition: say what to change, citing the line that names it.
                     line, action = fam
+                    img = remedy.agent_image(ev, f.get("container"))
+                    if img and remedy.floating_tag(img) and "floats" not in action and action.startswith(
+                            ("the configuration file it reads", "the configuration the program reads")):
+                        # A well-known agent's configuration failing under a moving tag: the image may have changed.
+                        action += (f"; `{img}` floats to each new release, so pin a version tag known to work with "
+                                   "this configuration")
+                    own = remedy.image(ev, name)
+                    if action.startswith("the configuration file it reads") and remedy.own_ecr(ev, own):
+                        # An image this account builds (FROM a published one) with its own configuration: the build
+                        # must copy the file and every file it includes to the paths the configuration names.
+                        action += (f"; `{own}` is built in this account, so check its Dockerfile COPYs the "
+                                   "configuration file and every file it includes (parsers, included .conf files) to "
+                                   "exactly those paths")
                     steps.append(f"The error{where} (`{exc}`) says {action}.{trace}"
                                  + (cite if line == m.anchor else remedy.because(
                                      f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
+                elif agent_step:
+                    steps.append(f"{agent_step}.{trace}{cite}")
                 else:
                     steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None

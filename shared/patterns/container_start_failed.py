@@ -333,9 +333,14 @@ class ContainerStartFailed(ReasonPattern):
             # nothing was run and no interpreter was asked for; only a file that exists and was executed can fail for
             # its interpreter ("exec user process caused: no such file or directory").
             if not remedy.is_windows(ev) and not re.search(r"(?i)not found in \$?PATH|\bstat \S+: no such file", said):
+                maybe_crlf = bool(exe and re.search(r"\.(?:sh|bash|py|pl|rb)$", exe)) and remedy.own_ecr(ev, image)
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
-                             "the same way: install the interpreter or use a matching base image. (Why: the runtime "
-                             "says no such file, which is also what a missing interpreter gives.)")
+                             "the same way: install the interpreter or use a matching base image"
+                             + (f"; so does a script saved with Windows line endings (CRLF, from a Windows checkout): "
+                                "its #! line then names an interpreter ending in a carriage return, which does not "
+                                f"exist. Convert `{exe}` to LF (`RUN sed -i 's/\\r$//' {exe}` in the Dockerfile, or "
+                                "`*.sh text eol=lf` in .gitattributes)" if maybe_crlf else "")
+                             + ". (Why: the runtime says no such file, which is also what a missing interpreter gives.)")
         elif cause == "permission" and (cwd := _CHDIR.search(ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs))):
             # runc could not enter the working directory: the USER may not enter it; the entrypoint is not the fault.
             d = cwd.group(1)

@@ -455,7 +455,7 @@ class DatabaseConnectionFailed(Pattern):
                       if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
-                     + f" its {engine} {noun}{where}"
+                     + (f" its {engine} {noun}{where}" if engine != noun else f" its {noun}{where}")
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",

@@ -108,6 +108,45 @@ _SDK_NAMES = {"amazons3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dyn
               "ssm": "ssm", "awskms": "kms", "kms": "kms", "awssecuritytokenservice": "sts", "sts": "sts"}
 
 
+# The AWS call a no-credentials failure was making, from the frames or lines above it: botocore's operation name,
+# a Python client method (`.get_secret_value(`), a JavaScript v2 method (`.getSecretValue(`) or v3 command
+# (`GetSecretValueCommand`); only operations of the table above count, so an app's own function is never read as one.
+_CALL_OP = lazy_re(r"when calling the (\w+) operation|\.([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\(|\.([a-z][a-z0-9]*[A-Z]\w*)\(|"
+                   r"\b([A-Z][A-Za-z0-9]+)Command\(")
+# A call split over lines leaves only its arguments in the frame's source line: a parameter only one service's read
+# takes names the call (Secrets Manager's SecretId, SSM's WithDecryption).
+_CALL_PARAM = {"SecretId": "GetSecretValue", "WithDecryption": "GetParameter"}
+_PARAM = lazy_re(r"\b(" + "|".join(_CALL_PARAM) + r")\s*[=:]")
+
+
+def _op_of(hit: re.Match[str]) -> str | None:
+    name = hit.group(1) or hit.group(4)
+    if not name:
+        raw = hit.group(2) or hit.group(3) or ""
+        name = "".join(p[:1].upper() + p[1:] for p in raw.split("_"))
+    return name if name in _OP_SERVICE else None
+
+
+def failing_call(ev: Evidence, container: str | None, anchor: int | None, lines: int = 40) -> str | None:
+    """The IAM action of the AWS call the log shows the container making just before `anchor` (newest first)."""
+    if anchor is None:
+        return None
+    logs = ev.logs
+    for i in range(anchor, max(-1, anchor - lines), -1):
+        if container and logs.containers[i] not in (container, None):
+            continue
+        text = logs.texts[i]
+        for hit in _CALL_OP.finditer(text):
+            op = _op_of(hit)
+            if op:
+                return _OP_ACTION.get(op) or f"{_OP_SERVICE[op]}:{op}"
+        param = _PARAM.search(text)
+        if param:
+            op = _CALL_PARAM[param.group(1)]
+            return f"{_OP_SERVICE[op]}:{op}"
+    return None
+
+
 def role_kind(principal: str | None, ev: Evidence) -> tuple[str | None, str]:
     """(role name, kind) for the principal in an AccessDenied message."""
     if not principal:
@@ -473,6 +512,8 @@ def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:
     td = ev.task_definition
     role = td.task_role_arn if td else None
     why = remedy.cite(m)
+    call = failing_call(ev, m.container, m.anchor)
+    needs = f" (the log shows it calling `{call}`: at least that action)" if call else ""
     keys = ("Do not bake access keys into the image or environment; the SDK picks the role up from the container "
             "credentials endpoint automatically.")
     if remedy.launcher(ev) == "batch":
@@ -486,8 +527,9 @@ def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:
                      "from the job definition's `jobRoleArn` (Batch writes the ECS task definition from it)."),
             remediation=[
                 "This is an AWS Batch job: give it a role in its job definition, `containerProperties.jobRoleArn` (an "
-                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the job calls need), not in the "
-                "ECS task definition Batch generates. See its job definition and role: " + check + "; register a new "
+                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the job calls need"
+                + (f"; the log shows it calling `{call}`, so at least that action" if call else "") + "), "
+                "not in the ECS task definition Batch generates. See its job definition and role: " + check + "; register a new "
                 "job definition revision with `jobRoleArn` set and submit the job with it." + why,
                 "If the job definition already has a jobRoleArn, " + _NO_URI + ".",
                 keys,
@@ -508,8 +550,8 @@ def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:
             remediation=[
                 "Check whether the task definition has a task role: "
                 f"`{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`. If it prints None, create an "
-                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and set it as "
-                "`taskRoleArn` (not the execution role)." + why,
+                "IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs" + needs + " and "
+                "set it as `taskRoleArn` (not the execution role)." + why,
                 "If it prints a role, " + _NO_URI + ".",
                 keys,
             ],
@@ -519,8 +561,8 @@ def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:
         summary=(f"{container} called AWS but found no credentials: the task definition has no task role "
                  "(`taskRoleArn`), so the SDK had nothing to sign with."),
         remediation=[
-            "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and "
-            "set it as `taskRoleArn` in the task definition (not the execution role)." + why,
+            "Create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs" + needs
+            + " and set it as `taskRoleArn` in the task definition (not the execution role)." + why,
             keys,
         ],
     )

@@ -208,10 +208,6 @@ class Unknown(Pattern):
         )
 
 
-# Tags that name no release but move to each new one.
-_MOVING_TAGS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev"})
-
-
 def _failed(ev: Evidence, name: str, code: int | None) -> str:
     """How the container that failed first failed, in a few words: its exit code, else its reason."""
     if code is not None and code not in SIGNAL_EXITS:
@@ -226,8 +222,7 @@ def _first_failure_step(ev: Evidence, culprit: str, code: int | None, victims: l
     stopped = ", ".join(f"{n} ({exits[n]})" for n in victims)
     kind = ev.attribution.sidecars.get(culprit)
     image = remedy.image(ev, culprit) or ""
-    tag = image.rsplit("/", 1)[-1].partition(":")[2].partition("@")[0]
-    floating = bool(image) and "@sha256:" not in image and (not tag or tag.lower() in _MOVING_TAGS)
+    floating = remedy.floating_tag(image)
     return (f"{culprit} failed first, on its own ({_failed(ev, culprit, code)}): start there, with its own logs"
             + (f"; its image `{image}` follows a tag that moves to each new release, so the image can change under "
                "the same task definition: pin a version to rule that out" if floating else "")

@@ -51,6 +51,11 @@ _SIGNAL = lazy_re(
     r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/",
     re.IGNORECASE,
 )
+# The ECS agent's HostConfigError: "...; invalid path: <container> <sourceVolume>; <sourcePath> -> <containerPath>",
+# either path possibly empty, and "Invalid volume referenced: <sourceVolume>".
+_HOST_BIND = lazy_re(r"Unable to resolve volume mounts; invalid path: (?P<c>\S+) (?P<v>\S+); ?(?P<src>\S*) -> ?(?P<dst>\S*)",
+                     re.IGNORECASE)
+_BAD_REFERENCE = lazy_re(r"Invalid volume referenced: ([^\s;]+)", re.IGNORECASE)
 _MOUNT_SAID = lazy_re(r"mount|EFS|volume", re.IGNORECASE)
 # That cut reason: what failed in rootfs_linux.go is inferred, not read (see VolumeMountFailed.match).
 _CUT_ROOTFS = lazy_re(r"rootfs_linux\.go:\d+(?:\\*\")*\s*$")
@@ -321,6 +326,30 @@ class VolumeMountFailed(ReasonPattern):
                          "the file system needs a mount target in the task's subnets whose security group admits TCP "
                          "2049 from " + remedy.sender_groups(ev) + ", and the access point's root directory must exist "
                          "or be created by its `CreationInfo`.")
+        bind = _HOST_BIND.search(said) if not steps else None
+        if bind:
+            # The ECS agent could not turn a mount point into a Docker bind: the task definition, not the network.
+            cname, vol, dst = bind.group("c"), bind.group("v"), bind.group("dst")
+            query = (f"taskDefinition.[volumes[?name=='{vol}'], containerDefinitions[?name=='{cname}'].mountPoints]"
+                     if re.fullmatch(r"[\w.-]+", vol) and re.fullmatch(r"[\w.-]+", cname) else
+                     "taskDefinition.[volumes, containerDefinitions[].[name, mountPoints]]")
+            if not dst:
+                what = (f"the mount point of `{vol}` has no `containerPath`: set it (an absolute path in the "
+                        "container)")
+            else:
+                what = (f"the volume `{vol}` resolved to no host path (source empty -> `{dst}`): give it "
+                        "`host.sourcePath` (an absolute path on the instance) for a bind mount; a scratch volume with "
+                        "no source path is created by the ECS agent, so if that is what you meant, update the agent "
+                        "(old agents created it through a helper container, which fails when the instance's Docker "
+                        "storage is full: check `docker info` there)")
+            steps.append(f"The ECS agent could not bind volume `{vol}` into container `{cname}`: {what}. See what "
+                         f"the task definition says: `{remedy.describe_task_definition(ev, query)}`.")
+        referenced = _BAD_REFERENCE.search(said) if not steps else None
+        if referenced:
+            steps.append(f"A mount point names the volume `{referenced.group(1)}`, which the task definition's "
+                         "`volumes[]` does not define: make its `sourceVolume` match a volume's `name` exactly (case "
+                         "and punctuation), or add that volume; then register the revision. See both: "
+                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.[volumes[].name, containerDefinitions[].[name, mountPoints]]')}`.")
         if not steps:
             steps.append("Check the task definition's `volumes[]` and `mountPoints[]`, and that the volume "
                          "driver or file system is reachable from "

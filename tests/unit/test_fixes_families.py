@@ -142,3 +142,55 @@ def test_cannot_access_a_path_that_does_not_exist_is_a_missing_path():
     # Near miss: the same wording refused is the ownership family.
     denied = remedy.error_family("cannot access '/data/cache': Permission denied")
     assert denied and "may not use `/data/cache`" in denied
+
+
+def test_iis_service_monitor_failures_name_what_its_code_means():
+    appcmd = remedy.error_family("APPCMD failed with error code 259")
+    assert appcmd and "ServiceMonitor" in appcmd and "cpu" in appcmd and "environment variables" in appcmd
+    missing_pool = remedy.error_family("APPCMD failed with error code 4312")
+    assert missing_pool and "DefaultAppPool" in missing_pool
+    timeout = remedy.error_family("ERROR: Failed to stop or query status of service 'w3svc' error [800705b4]")
+    assert timeout and "timeout" in timeout and "web.config" in timeout and "exits 0" in timeout
+    other = remedy.error_family("ERROR: Failed to start or query status of service 'w3svc' error [80070005]")
+    assert other and "80070005" in other and "timeout" not in other
+    # Near misses: the bare headline names no code, and another program's service error is not ServiceMonitor's.
+    assert remedy.error_family("Failed to update IIS configuration") is None
+    assert remedy.error_family("Failed to stop service nginx: timeout") is None
+
+
+def test_a_windows_iis_crash_gets_the_service_monitor_step_from_a_neighbouring_line():
+    lines = ["Service 'w3svc' has been stopped", "APPCMD failed with error code 259", "Failed to update IIS configuration"]
+    got = run(lines, containers=_app(2147500037, "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2019"))
+    assert got.pattern == "app-crash"
+    assert "ServiceMonitor" in got.remediation[0] and "error code 259" in got.remediation[0]
+    assert not got.remediation[0].startswith("Fix the error")
+
+
+def _agent_and_app(agent_image: str, exit_code: int = 1) -> list[dict]:
+    return [{"name": "collector", "exitCode": exit_code, "lastStatus": "STOPPED", "image": agent_image},
+            {"name": "app", "exitCode": 143, "lastStatus": "STOPPED",
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"}]
+
+
+def test_a_well_known_agent_failing_on_its_own_points_at_its_config_and_version():
+    line = ["Error: failed to get config: invalid configuration: no pipelines configured"]
+    floating = run(line, containers=_agent_and_app("public.ecr.aws/aws-observability/aws-otel-collector:latest"))
+    assert floating.pattern == "app-crash"
+    step = floating.remediation[0]
+    assert "well-known agent" in step and "pin a version tag" in step and "floats" in step and "essential" in step
+    pinned = run(line, containers=_agent_and_app("public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"))
+    assert "floats" not in pinned.remediation[0] and "last version that ran" in pinned.remediation[0]
+    # Near miss: the same words from the app's own image keep the generic step.
+    own = run(line, containers=_app(1))
+    assert own.remediation[0].startswith("Fix the error")
+    assert remedy.floating_tag("datadog/agent:7") and not remedy.floating_tag("datadog/agent:7.50.3")
+
+
+def test_a_config_file_error_in_an_image_this_account_builds_checks_its_copy_steps():
+    lines = ["\x5b1m\x5b91mError \x5b0m: Configuration file contain errors. Aborting"]
+    got = run(lines, containers=_agent_and_app("111122223333.dkr.ecr.us-east-1.amazonaws.com/custom-log-router:3"))
+    assert "Dockerfile COPYs" in got.remediation[0]
+    assert "[91m" not in got.remediation[0].split("(Why:")[0] and "[0m" not in got.title
+    # Near miss: a published log router image has no Dockerfile of the team's to check.
+    pub = run(lines, containers=_agent_and_app("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"))
+    assert "Dockerfile COPYs" not in pub.remediation[0] and "floats" in pub.remediation[0]

@@ -450,3 +450,15 @@ def test_a_health_path_answered_with_a_4xx_is_step_one():
     # Near miss: no answer in the log: the generic comparison of the target group stays.
     bare = run([], stopCode="ServiceSchedulerInitiated", stoppedReason=_ELB)
     assert bare.remediation[0].startswith("Compare the target group's health check")
+
+
+def test_a_script_that_was_run_and_not_found_may_have_crlf_line_endings():
+    script = run(["exec /app/entrypoint.sh: no such file or directory"], containers=_app(255))
+    assert script.pattern == "container-start-failed"
+    assert "CRLF" in _fix(script) and "/app/entrypoint.sh" in _fix(script)
+    # Near miss: a compiled binary has no #! line, so line endings are not offered.
+    binary = run(["exec /usr/local/bin/server: no such file or directory"], containers=_app(255))
+    assert binary.pattern == "container-start-failed" and "CRLF" not in _fix(binary)
+    # Near miss: a published image's scripts are its maintainers'; no Dockerfile of the team's to convert them in.
+    published = run(["exec /app/entrypoint.sh: no such file or directory"], containers=_app(255, "sonarqube:9-community"))
+    assert published.pattern == "container-start-failed" and "CRLF" not in _fix(published)

@@ -125,3 +125,52 @@ def test_a_published_image_gets_no_rebuild_steps_for_a_missing_file():
     # Near miss: the team's own ECR image keeps the build advice.
     own = run(_NODE_MISSING)
     assert own.pattern == "missing-dependency" and "npm run build" in own.remediation[0]
+
+
+def test_no_credentials_names_the_aws_call_the_traceback_shows():
+    tb = ["Traceback (most recent call last):", '  File "/app/main.py", line 12, in <module>',
+          "    resp = client.get_parameter(Name=name, WithDecryption=True)",
+          '  File "/usr/local/lib/python3.11/site-packages/botocore/client.py", line 553, in _api_call',
+          "    return self._make_api_call(operation_name, kwargs)", *_NO_CREDS]
+    got = run(tb)
+    assert got.pattern == "iam-access-denied" and "`ssm:GetParameter`" in got.remediation[0]
+    split = ["Traceback (most recent call last):", '  File "/app/job.py", line 29, in run', "    SecretId=secret_name",
+             *_NO_CREDS]
+    assert "`secretsmanager:GetSecretValue`" in run(split).remediation[0]
+    # Near miss: an app's own snake_case function is not an AWS operation, so no call is named.
+    own = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+           "    load_settings_from_cloud(name)", *_NO_CREDS]
+    assert "the log shows it calling" not in run(own).remediation[0]
+
+
+def _host_config(reason: str):
+    return run([], launchType="EC2", stopCode="EssentialContainerExited", stoppedReason="Essential container in task exited",
+               containers=[{"name": "worker", "lastStatus": "STOPPED", "reason": reason,
+                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/worker:3"}])
+
+
+def test_the_agents_host_config_error_is_a_task_definition_fix_not_a_log_to_read():
+    empty = _host_config("HostConfigError: Unable to resolve volume mounts; invalid path: worker scratch;  -> /scratch")
+    assert empty.pattern == "volume-mount-failed"
+    assert "host.sourcePath" in empty.remediation[0] and "`scratch`" in empty.remediation[0]
+    assert "volumes[?name=='scratch']" in empty.remediation[0]
+    no_dst = _host_config("HostConfigError: Unable to resolve volume mounts; invalid path: worker scratch; /data -> ")
+    assert "containerPath" in no_dst.remediation[0]
+    ref = _host_config("HostConfigError: Invalid volume referenced: Scratch")
+    assert ref.pattern == "volume-mount-failed" and "does not define" in ref.remediation[0]
+    # Near miss: a volume failure without the agent's wording keeps the generic volumes/mountPoints check.
+    other = _host_config("CannotCreateContainerError: Error response from daemon: error while mounting volume ''")
+    assert "host.sourcePath" not in other.remediation[0]
+
+
+def test_a_database_of_unknown_engine_is_not_named_twice():
+    app = [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "orders:1"}]
+    got = run(["SequelizeConnectionError: connect ETIMEDOUT", "    at Sequelize.connect (/app/node_modules/x.js:1:1)"],
+              containers=app)
+    assert got.pattern == "database-connection-failed" and "its database:" in got.summary
+    assert "database database" not in got.summary
+    # Near miss: a named engine keeps its name.
+    pg = run(["psycopg2.OperationalError: could not connect to server: Connection timed out",
+              '\tIs the server running on host "db.internal" (10.0.3.7) and accepting TCP/IP connections on port 5432?'],
+             containers=app)
+    assert "its postgres database at db.internal:5432" in pg.summary
