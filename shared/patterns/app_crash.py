@@ -37,6 +37,8 @@ from shared.scan import lazy_re
 
 _AGENT_BUG = lazy_re(r"(?i)\bpanic|runtime error|nil pointer|segmentation (?:fault|violation)|SIGSEGV|"
                      r"Caught (?:Aborted|Segmentation)|assertion .{0,40}failed")
+# A task that ran longer than this (10 minutes) before it crashed was past its deployment: no crash loop to stop.
+_CRASH_LOOP_SECONDS = 600
 _CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
@@ -125,6 +127,24 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     logs = ev.logs
     near = range(max(0, anchor - 30), min(len(logs.texts), anchor + 30))
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
+
+
+# A fatal memory-access or arithmetic fault a native process reports ("caught signal (SIGSEGV)", "Segmentation
+# fault", "signal 11"): the cause of the abort (SIGABRT, exit 134) a crash handler often raises after it.
+_FAULT_SIGNAL = lazy_re(r"\bSIG(?:SEGV|BUS|FPE|ILL)\b|segmentation (?:fault|violation)|signal (?:11|7|8|4)\b",
+                        re.IGNORECASE)
+
+
+# The exits of a process a fault signal ended: SIGABRT (134, a crash handler's abort), SIGBUS, SIGFPE, SIGSEGV.
+_NATIVE_CRASH_EXITS = frozenset({134, 135, 136, 139})
+
+
+def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
+    """The last line among `newest_first` reporting a fatal fault signal, if any."""
+    for i in newest_first:
+        if _FAULT_SIGNAL.search(ev.logs.texts[i]):
+            return i
+    return None
 
 
 def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
@@ -245,6 +265,11 @@ class AppCrash(Pattern):
             if ev.stop_code != "EssentialContainerExited":
                 return None
             indices = [i for i in indices if logs.texts[i].strip()][:3]
+        fault = _fault_line(ev, indices) if code in _NATIVE_CRASH_EXITS else None
+        if fault is not None:
+            # A native crash: the signal it died of says what happened; the abort frames a handler or a
+            # debugger prints after it (raise, abort, the signal handler) are its consequence.
+            return self._build(ev, fault, primary, code, None, logs.texts[fault].strip(), 0.6)
         wrapper = None
         for i in indices:
             text = logs.texts[i].lower()
@@ -321,6 +346,10 @@ class AppCrash(Pattern):
             if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
                 # Rust >= 1.73 prints the location, then the message on the next line.
                 return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
+            if language == "java" and i + 1 < len(texts) and _NODE_FRAME.match(texts[i + 1]):
+                # Node libraries print "Caused by: SomeError" too (kafkajs, verror): JavaScript frames follow it,
+                # where a Java trace has "at pkg.Class.method(File.java:N)" frames.
+                language = "node"
             if language == "java" and text.lstrip().startswith("Caused by:"):
                 head = self._java_head(ev, i)
                 if head and head.split(":")[0] not in exception:
@@ -505,11 +534,17 @@ class AppCrash(Pattern):
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
-        if code == 134:
+        if code == 134 and _FAULT_SIGNAL.search(exc):
+            steps.append("Exit 134 is the abort (SIGABRT) its crash handler raised after that fault: the fault "
+                         "signal is the cause, not an assertion.")
+        elif code == 134:
             steps.append("Exit 134 is an abort (SIGABRT): an assertion, an uncaught C++ exception, or the runtime "
                          "giving up.")
         svc = remedy.service(ev)
-        if svc:
+        ran = remedy.ran_for(ev)
+        # The circuit breaker stops a deployment whose new tasks fail soon after they start; a task that ran for
+        # longer than _CRASH_LOOP_SECONDS had reached steady state, so its crash is no bad revision to roll back.
+        if svc and (ran is None or ran <= _CRASH_LOOP_SECONDS):
             steps.append("While the service crash-loops, enable the deployment circuit breaker with rollback so a "
                          "bad revision is rolled back instead of restarting forever: "
                          f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service {remedy.q(svc)} "
