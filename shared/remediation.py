@@ -599,6 +599,18 @@ def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | N
                "meanwhile" if sidecar else ""))
 
 
+# ECS stores a stop reason (and a container's reason) in at most 255 characters: one that long ending in an
+# ellipsis was cut by ECS itself, and describe-tasks returns the same cut text. A shorter cut one is a console's or
+# a tool's, and describe-tasks shows the whole.
+ECS_REASON_LIMIT = 255
+
+
+def cut_by_ecs(text: str) -> bool:
+    """The reason ends in an ellipsis at about ECS's own length limit: no API returns more of it."""
+    t = text.rstrip()
+    return t.endswith(("...", "\u2026")) and len(t) >= ECS_REASON_LIMIT - 10
+
+
 def ran_for(ev: Evidence) -> float | None:
     """Seconds the task ran between its start and its stop, when the event gives both."""
     d = ev.detail

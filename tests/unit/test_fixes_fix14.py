@@ -51,3 +51,55 @@ def test_a_native_crash_quotes_its_fault_signal_not_the_abort_frames():
     # Near miss: an abort with no fault signal before it keeps its own last error line.
     plain = run(["[error] invariant broken: queue depth < 0", "assertion failed, aborting"], containers=_app(134))
     assert "SIGSEGV" not in _fix(plain)
+
+
+def _pull(reason: str, image: str, **detail):
+    return run(stopCode="TaskFailedToStart", stoppedReason=reason,
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": image}], **detail)
+
+
+def test_a_reason_ecs_cut_at_its_limit_is_not_read_again_with_describe_tasks():
+    head = "CannotPullContainerError: inspect image has been retried 5 time(s): failed to resolve ref: " \
+           "unexpected status from GET request to https://registry.example.net/v2/acme/api/manifests/"
+    cut = (head + "a" * 300)[:252] + "..."
+    f = _pull(cut, "registry.example.net/acme/api:2.0")
+    assert f.pattern == "image-pull-failed" and "describe-tasks returns the same cut text" in f.remediation[0]
+    assert "docker pull registry.example.net/acme/api:2.0" in f.remediation[0]
+    # Near miss: a short reason a console cut; describe-tasks shows the whole.
+    short = _pull(head[:120] + "...", "registry.example.net/acme/api:2.0")
+    assert "describe-tasks" in short.remediation[0] and "same cut text" not in short.remediation[0]
+
+
+def test_a_layer_that_failed_to_unpack_is_a_faulty_image_not_access_or_network():
+    own = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+    f = _pull("CannotPullContainerError: failed to register layer: wrong diff ID calculated on extraction", own)
+    fix = f.remediation[0]
+    assert f.pattern == "image-pull-failed" and "docker buildx build" in fix and "NAT" not in fix
+    assert "orders-api:1.4.2-rebuilt" in fix
+    # Near miss: a pull that never reached the layers keeps the reference / permissions / network check.
+    other = _pull("CannotPullContainerError: failed to do request: Head https://111122223333.dkr.ecr.us-east-1"
+                  ".amazonaws.com/v2/orders-api/manifests/1.4.2: EOF", own)
+    assert "buildx" not in other.remediation[0]
+
+
+def test_a_docker_hub_user_repository_not_found_may_be_private():
+    f = _pull("CannotPullContainerError: Error: image acme/billing:latest not found", "acme/billing:latest")
+    fix = f.remediation[0]
+    assert "repositoryCredentials" in fix and "does not publish" not in fix
+    # Near miss: an official image (no user) is public: no credentials step.
+    official = _pull("CannotPullContainerError: Error: image library/elasticsearch:latest not found",
+                     "elasticsearch:latest")
+    assert "repositoryCredentials" not in official.remediation[0]
+
+
+def test_a_secret_reason_ecs_cut_points_at_cloudtrail_not_describe_tasks():
+    head = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval "
+            "failed: unable to retrieve secret from asm: service call has been retried 3 time(s): failed to "
+            "fetch secret arn:aws:secretsmanager:us-east-1:111122223333:secret:orders/db-AbCdEf from secrets ")
+    cut = (head + "manager: " + "x" * 200)[:252] + "..."
+    f = run(stopCode="TaskFailedToStart", stoppedReason=cut, containers=_app(0))
+    assert f.pattern == "secrets-retrieval-failed"
+    fix = _fix(f)
+    assert "CloudTrail" in fix and "same cut text" in fix
+    short = run(stopCode="TaskFailedToStart", stoppedReason=head[:150] + "...", containers=_app(0))
+    assert "CloudTrail" not in _fix(short)
