@@ -129,6 +129,9 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
 
 
+_BRACKET_LEVEL = lazy_re(r"\[(trace|debug|info|warning|warn|error|critical|fatal)\]", re.IGNORECASE)
+_BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warn", "warn": "warn",
+                   "error": "error", "critical": "fatal", "fatal": "fatal"}
 # A fatal memory-access or arithmetic fault a native process reports ("caught signal (SIGSEGV)", "Segmentation
 # fault", "signal 11"): the cause of the abort (SIGABRT, exit 134) a crash handler often raises after it.
 _FAULT_SIGNAL = lazy_re(r"\bSIG(?:SEGV|BUS|FPE|ILL)\b|segmentation (?:fault|violation)|signal (?:11|7|8|4)\b",
@@ -281,6 +284,14 @@ class AppCrash(Pattern):
             if KILL_REPORT.match(logs.texts[i]):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
+            if level is None:
+                # A lower-case bracketed level ("[info]", "[critical]", Envoy's and Fluent Bit's own format).
+                said = _BRACKET_LEVEL.search(logs.texts[i], 0, 120)
+                bracket = _BRACKET_LEVELS.get(said.group(1).lower()) if said else None
+                if bracket in ("debug", "info"):
+                    continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
+                if bracket in ("error", "fatal"):
+                    level = bracket
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
@@ -513,7 +524,7 @@ class AppCrash(Pattern):
         if agent:
             # A third-party agent crashed in its own code: its version, its configuration or its place in the task
             # are what the team controls, not the code that threw.
-            sidecar = len(ev.detail.containers) > 1
+            sidecar = remedy.may_be_non_essential(ev, name)
             steps[0] = (f"{container} runs `{agent}`, a third-party agent, and crashed in its own code (`{exc}`): "
                         "pin another release of it (its changelog or issue tracker usually has this error), or "
                         "disable the plugin or component the error names in its configuration"

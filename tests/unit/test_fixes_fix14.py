@@ -103,3 +103,29 @@ def test_a_secret_reason_ecs_cut_points_at_cloudtrail_not_describe_tasks():
     assert "CloudTrail" in fix and "same cut text" in fix
     short = run(stopCode="TaskFailedToStart", stoppedReason=head[:150] + "...", containers=_app(0))
     assert "CloudTrail" not in _fix(short)
+
+
+def _with_sidecar(image: str, code: int) -> list[dict]:
+    return [{"name": "app", "lastStatus": "STOPPED", "exitCode": 0,
+             "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"},
+            {"name": "sidecar", "lastStatus": "STOPPED", "exitCode": code, "image": image}]
+
+
+_PROXY_LOG = [("[2024-05-01 09:58:00.100][1][info][config] loading 2 cluster(s)", "sidecar"),
+              ("[2024-05-01 09:58:00.120][1][critical][main] error initializing configuration: bad listener port",
+               "sidecar"),
+              ("[2024-05-01 09:58:00.121][1][info][main] exiting", "sidecar")]
+
+
+def _logs(rows):
+    return [{"message": t, "container": c} for t, c in rows]
+
+
+def test_a_traffic_proxy_is_never_made_non_essential_and_its_critical_line_is_quoted():
+    f = run(_logs(_PROXY_LOG), containers=_with_sidecar(
+        "840364872350.dkr.ecr.us-east-1.amazonaws.com/aws-appmesh-envoy:v1.25.1.0-prod", 1))
+    assert f.pattern == "app-crash" and "critical" in f.remediation[0] and "exiting" not in f.facts["exception"]
+    assert "essential" not in f.remediation[0]
+    # Near miss: a metrics agent sidecar carries no traffic, so it may be made non-essential.
+    agent = run(_logs(_PROXY_LOG), containers=_with_sidecar("public.ecr.aws/datadog/agent:7.50.0", 1))
+    assert '"essential": false' in agent.remediation[0]
