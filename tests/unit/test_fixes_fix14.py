@@ -129,3 +129,43 @@ def test_a_traffic_proxy_is_never_made_non_essential_and_its_critical_line_is_qu
     # Near miss: a metrics agent sidecar carries no traffic, so it may be made non-essential.
     agent = run(_logs(_PROXY_LOG), containers=_with_sidecar("public.ecr.aws/datadog/agent:7.50.0", 1))
     assert '"essential": false' in agent.remediation[0]
+
+
+def test_an_entrypoint_that_is_a_directory_is_corrected_not_made_executable():
+    reason = ("CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: "
+              "OCI runtime create failed: runc create failed: unable to start container process: exec: \"{}\": "
+              "permission denied: unknown")
+    f = run(stopCode="TaskFailedToStart", stoppedReason=reason.format("/opt/app/"), containers=_app(0))
+    assert f.pattern == "container-start-failed"
+    assert "directory" in f.remediation[0] and "chmod +x" not in f.remediation[0] and '"sh"' not in f.remediation[0]
+    # Near miss: a script without its execute bit is made executable.
+    script = run(stopCode="TaskFailedToStart", stoppedReason=reason.format("/opt/app/start.sh"), containers=_app(0))
+    assert "chmod +x" in script.remediation[0]
+
+
+_CREDS_TIMEOUT = ("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed "
+                  "to create Cloudwatch log stream: CredentialsEndpointError: failed to load credentials caused by: "
+                  "RequestError: send request failed caused by: Get \"http://169.254.170.2/v2/credentials/"
+                  "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\": dial tcp 169.254.170.2:80: i/o timeout")
+
+
+def test_an_ecs_anywhere_host_gets_no_vpc_advice_for_the_credentials_endpoint():
+    ext = run(stopCode="TaskFailedToStart", stoppedReason=_CREDS_TIMEOUT, containers=_app(0), launchType="EXTERNAL",
+              attachments=[])
+    fix = _fix(ext)
+    assert ext.pattern == "log-driver-failed" and "credentials endpoint" in fix
+    assert "NAT" not in fix and "VPC endpoint `" not in fix
+    # Near miss: the same failure on EC2 in a VPC keeps the route / endpoint advice.
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason=_CREDS_TIMEOUT, containers=_app(0), launchType="EC2")
+    assert "ECS Anywhere" not in _fix(ec2)
+
+
+def test_a_batch_job_on_spot_gets_no_service_capacity_provider_advice():
+    batch = run(stopCode="SpotInterruption", stoppedReason="Your Spot Task was interrupted.", containers=_app(0),
+                group="family:quake-shards", startedBy="0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+                clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-shards-spot-0b1c2d3e-4f50-6172-"
+                           "8394-a5b6c7d8e9f0")
+    assert batch.pattern == "expected-stop" and "capacity provider strategy" not in _fix(batch)
+    assert "retryStrategy" in _fix(batch)
+    svc = run(stopCode="SpotInterruption", stoppedReason="Your Spot Task was interrupted.", containers=_app(0))
+    assert "capacity provider strategy" in _fix(svc)
