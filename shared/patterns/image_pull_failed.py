@@ -429,12 +429,23 @@ class ImagePullFailed(ReasonPattern):
                          "without credentials: give the container definition `repositoryCredentials` (a Secrets "
                          "Manager secret with the account's username and password or access token) and let the "
                          "execution role read it." if hub_user else "")
-                if image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
+                official = registry in (None, "", "docker.io", "index.docker.io") and (
+                    "/" not in name or name.startswith("library/"))
+                latest = image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image)
+                if latest and official:
+                    # An official image is public, so "not found" means the tag: several (elasticsearch, kibana...)
+                    # publish no latest.
+                    steps.append(f"`{image}` asks for the tag `latest`, which this official image does not publish "
+                                 "(several, e.g. elasticsearch, publish only version tags): pin a version tag that "
+                                 "exists in the task definition's image (`docker pull` of it from your machine must "
+                                 "succeed) and roll out the new revision.")
+                elif latest:
                     # The tag defaulted to latest: some repositories (official elasticsearch, kibana...) publish none.
                     steps.append(f"`{image}` asks for the tag `latest`; check that the repository publishes it "
                                  "(some publish only version tags, e.g. the official elasticsearch image) and "
                                  "otherwise pin a version tag that exists in the task definition's image "
-                                 f"(`docker pull` of it from your machine must succeed).{creds}")
+                                 "(`docker pull` of it from your machine must succeed) and roll out the new "
+                                 f"revision.{creds}")
                 else:
                     steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                                  f"`docker pull {image}` from your machine should succeed.{creds}")

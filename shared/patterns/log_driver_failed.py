@@ -282,11 +282,11 @@ class LogDriverFailed(ReasonPattern):
                 steps.append("This is an ECS Anywhere (EXTERNAL) host, and 169.254.170.2 is the task credentials "
                              "endpoint the ECS agent serves on that host itself (the log driver fetches the "
                              "execution role's credentials there): the host's redirect of 169.254.170.2 to the agent "
-                             "is missing or blocked. On the host, check the agent runs (`sudo systemctl status "
-                             "ecs`) and that the rule exists (`sudo iptables -t nat -L -n | grep 169.254.170.2`); "
-                             "restarting the agent (`sudo systemctl restart ecs`) recreates it, and a host firewall "
-                             "(firewalld, ufw) or a flushed iptables must not drop it. No VPC route or endpoint "
-                             f"applies to this host.{why}")
+                             "is missing or blocked (no VPC route or endpoint applies to this host). On the host, check "
+                             "the agent runs: `sudo systemctl status ecs`; check the redirect rule exists: `sudo "
+                             "iptables -t nat -L -n | grep 169.254.170.2`; restarting the agent recreates it: `sudo "
+                             "systemctl restart ecs`. A host firewall (firewalld, ufw) that reloads its rules can "
+                             f"remove it again.{why}")
             else:
                 steps.append("This is an ECS Anywhere (EXTERNAL) host, in no VPC subnet: it must reach "
                              f"`logs.{region}.amazonaws.com` on 443 over its own network (its firewall, proxy or "

@@ -303,7 +303,8 @@ class SecretsRetrievalFailed(ReasonPattern):
                 steps.append("ECS cut the stop reason at its length limit before its cause, and describe-tasks "
                              "returns the same cut text; CloudTrail's events for the execution role's "
                              "GetSecretValue/GetParameters calls at the task's start show the errorCode "
-                             f"(AccessDenied, a missing parameter or secret, a KMS refusal).{why}")
+                             "(AccessDenied, a missing parameter or secret, a KMS refusal); no such event at all "
+                             f"means the call never arrived: the network path.{why}")
                 why = ""
             elif any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
                 # The console / a tool cut the reason before its cause: ECS keeps the whole one about an hour.
