@@ -39,6 +39,9 @@ _AGENT_BUG = lazy_re(r"(?i)\bpanic|runtime error|nil pointer|segmentation (?:fau
                      r"Caught (?:Aborted|Segmentation)|assertion .{0,40}failed")
 # A task that ran longer than this (10 minutes) before it crashed was past its deployment: no crash loop to stop.
 _CRASH_LOOP_SECONDS = 600
+# An established connection that dropped (as opposed to one never made: refused, DNS, timeout at connect).
+_CONN_LOST = lazy_re(r"(?i)\bnot connected\b|connection (?:was )?(?:closed|reset|lost|dropped)|ECONNRESET|"
+                     r"broken pipe|socket hang up|\bEPIPE\b")
 _CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
@@ -509,6 +512,16 @@ class AppCrash(Pattern):
                                      f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
                 elif agent_step:
                     steps.append(f"{agent_step}.{trace}{cite}")
+                elif _CONN_LOST.search(exc) and (remedy.ran_for(ev) or 0) > _CRASH_LOOP_SECONDS:
+                    # An established connection dropped after a long healthy run: the code did not change, the
+                    # server or the path to it did, and the client gave up instead of reconnecting.
+                    mins = int((remedy.ran_for(ev) or 0) // 60)
+                    steps.append(f"`{exc}`: the app ran {mins} minutes, then lost its connection to the server it "
+                                 "talks to (the broker, database or API the trace names) and exited instead of "
+                                 "reconnecting. Check that server's side at the time of the stop (a restart, "
+                                 "failover or maintenance, an idle-connection timeout on the way), and let the "
+                                 "client retry and reconnect (its retry/reconnect options, or catch the error and "
+                                 f"rebuild the client) so one dropped connection does not end the task.{trace}{cite}")
                 else:
                     steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None

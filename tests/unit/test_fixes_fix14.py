@@ -169,3 +169,16 @@ def test_a_batch_job_on_spot_gets_no_service_capacity_provider_advice():
     assert "retryStrategy" in _fix(batch)
     svc = run(stopCode="SpotInterruption", stoppedReason="Your Spot Task was interrupted.", containers=_app(0))
     assert "capacity provider strategy" in _fix(svc)
+
+
+_DROPPED = ["Error: Connection lost: The server closed the connection.",
+            "    at Protocol.end (/srv/app/node_modules/dbclient/lib/protocol/Protocol.js:112:13)",
+            "    at Socket.emit (node:events:517:28)"]
+
+
+def test_a_connection_dropped_after_a_long_run_points_at_the_server_and_reconnecting():
+    long = run(_DROPPED, containers=_app(1), startedAt="2024-05-01T08:00:00Z", stoppedAt="2024-05-01T09:58:40Z")
+    assert long.pattern == "app-crash" and "reconnect" in long.remediation[0]
+    # Near miss: the same error seconds after start is no dropped long-lived connection.
+    soon = run(_DROPPED, containers=_app(1), startedAt="2024-05-01T09:58:00Z", stoppedAt="2024-05-01T09:58:40Z")
+    assert "reconnect" not in soon.remediation[0]
