@@ -579,6 +579,26 @@ def floating_tag(ref: str | None) -> bool:
     return not tag or tag.lower() in _MOVING_TAGS or bool(_MAJOR_ONLY.match(tag))
 
 
+# A proxy that carries the app's traffic: App Mesh's Envoy, the Service Connect agent, an Envoy sidecar.
+_TRAFFIC_PROXY_IMAGE = lazy_re(r"(?i)appmesh|\benvoy\b|service-connect")
+
+
+def may_be_non_essential(ev: Evidence, name: str | None) -> bool:
+    """A sidecar that `"essential": false` lets fail without the app: not a proxy its traffic goes through
+    (App Mesh, Service Connect, Envoy), nor a container another one waits for (dependsOn START or HEALTHY), whose
+    failure stops or strands the app anyway."""
+    if len(ev.detail.containers) < 2:
+        return False
+    if _TRAFFIC_PROXY_IMAGE.search(image(ev, name) or ""):
+        return False
+    td = ev.task_definition
+    if td and name:
+        for c in td.containers:
+            if any(dep == name and cond in ("START", "HEALTHY") for dep, cond in c.depends_on):
+                return False
+    return True
+
+
 def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | None:
     """Step 1 for a well-known agent or sidecar image (Fluent Bit, Envoy, the Datadog, OpenTelemetry, CloudWatch
     and X-Ray agents) that failed on its own with an error no family names: its configuration and its version are
@@ -587,7 +607,7 @@ def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | N
     if not img:
         return None
     name = container_name(ev, container) or "the container"
-    sidecar = len(ev.detail.containers) > 1
+    sidecar = may_be_non_essential(ev, container_name(ev, container))
     return (f"{name} runs `{img}`, a well-known agent image, and failed on its own (`{error}`): the cause is the "
             "configuration it is given (its environment variables, its config file or the SSM parameter or "
             "secret it loads) or its version, not application code. Check that configuration against the "
@@ -597,6 +617,18 @@ def agent_crash_step(ev: Evidence, container: str | None, error: str) -> str | N
                "compare with the last version that ran (its changelog or issue tracker usually has this error)")
             + (f"; as a sidecar, `\"essential\": false` on {name} keeps its failure from stopping the task "
                "meanwhile" if sidecar else ""))
+
+
+# ECS stores a stop reason (and a container's reason) in at most 255 characters: one that long ending in an
+# ellipsis was cut by ECS itself, and describe-tasks returns the same cut text. A shorter cut one is a console's or
+# a tool's, and describe-tasks shows the whole.
+ECS_REASON_LIMIT = 255
+
+
+def cut_by_ecs(text: str) -> bool:
+    """The reason ends in an ellipsis at about ECS's own length limit: no API returns more of it."""
+    t = text.rstrip()
+    return t.endswith(("...", "\u2026")) and len(t) >= ECS_REASON_LIMIT - 10
 
 
 def ran_for(ev: Evidence) -> float | None:

@@ -37,6 +37,11 @@ from shared.scan import lazy_re
 
 _AGENT_BUG = lazy_re(r"(?i)\bpanic|runtime error|nil pointer|segmentation (?:fault|violation)|SIGSEGV|"
                      r"Caught (?:Aborted|Segmentation)|assertion .{0,40}failed")
+# A task that ran longer than this (10 minutes) before it crashed was past its deployment: no crash loop to stop.
+_CRASH_LOOP_SECONDS = 600
+# An established connection that dropped (as opposed to one never made: refused, DNS, timeout at connect).
+_CONN_LOST = lazy_re(r"(?i)\bnot connected\b|connection (?:was )?(?:closed|reset|lost|dropped)|ECONNRESET|"
+                     r"broken pipe|socket hang up|\bEPIPE\b")
 _CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
@@ -125,6 +130,27 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     logs = ev.logs
     near = range(max(0, anchor - 30), min(len(logs.texts), anchor + 30))
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
+
+
+_BRACKET_LEVEL = lazy_re(r"\[(trace|debug|info|warning|warn|error|critical|fatal)\]", re.IGNORECASE)
+_BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warn", "warn": "warn",
+                   "error": "error", "critical": "fatal", "fatal": "fatal"}
+# A fatal memory-access or arithmetic fault a native process reports ("caught signal (SIGSEGV)", "Segmentation
+# fault", "signal 11"): the cause of the abort (SIGABRT, exit 134) a crash handler often raises after it.
+_FAULT_SIGNAL = lazy_re(r"\bSIG(?:SEGV|BUS|FPE|ILL)\b|segmentation (?:fault|violation)|signal (?:11|7|8|4)\b",
+                        re.IGNORECASE)
+
+
+# The exits of a process a fault signal ended: SIGABRT (134, a crash handler's abort), SIGBUS, SIGFPE, SIGSEGV.
+_NATIVE_CRASH_EXITS = frozenset({134, 135, 136, 139})
+
+
+def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
+    """The last line among `newest_first` reporting a fatal fault signal, if any."""
+    for i in newest_first:
+        if _FAULT_SIGNAL.search(ev.logs.texts[i]):
+            return i
+    return None
 
 
 def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
@@ -245,6 +271,11 @@ class AppCrash(Pattern):
             if ev.stop_code != "EssentialContainerExited":
                 return None
             indices = [i for i in indices if logs.texts[i].strip()][:3]
+        fault = _fault_line(ev, indices) if code in _NATIVE_CRASH_EXITS else None
+        if fault is not None:
+            # A native crash: the signal it died of says what happened; the abort frames a handler or a
+            # debugger prints after it (raise, abort, the signal handler) are its consequence.
+            return self._build(ev, fault, primary, code, None, logs.texts[fault].strip(), 0.6)
         wrapper = None
         for i in indices:
             text = logs.texts[i].lower()
@@ -256,6 +287,14 @@ class AppCrash(Pattern):
             if KILL_REPORT.match(logs.texts[i]):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
+            if level is None:
+                # A lower-case bracketed level ("[info]", "[critical]", Envoy's and Fluent Bit's own format).
+                said = _BRACKET_LEVEL.search(logs.texts[i], 0, 120)
+                bracket = _BRACKET_LEVELS.get(said.group(1).lower()) if said else None
+                if bracket in ("debug", "info"):
+                    continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
+                if bracket in ("error", "fatal"):
+                    level = bracket
             if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
@@ -321,6 +360,10 @@ class AppCrash(Pattern):
             if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
                 # Rust >= 1.73 prints the location, then the message on the next line.
                 return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
+            if language == "java" and i + 1 < len(texts) and _NODE_FRAME.match(texts[i + 1]):
+                # Node libraries print "Caused by: SomeError" too (kafkajs, verror): JavaScript frames follow it,
+                # where a Java trace has "at pkg.Class.method(File.java:N)" frames.
+                language = "node"
             if language == "java" and text.lstrip().startswith("Caused by:"):
                 head = self._java_head(ev, i)
                 if head and head.split(":")[0] not in exception:
@@ -469,6 +512,16 @@ class AppCrash(Pattern):
                                      f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
                 elif agent_step:
                     steps.append(f"{agent_step}.{trace}{cite}")
+                elif _CONN_LOST.search(exc) and (remedy.ran_for(ev) or 0) > _CRASH_LOOP_SECONDS:
+                    # An established connection dropped after a long healthy run: the code did not change, the
+                    # server or the path to it did, and the client gave up instead of reconnecting.
+                    mins = int((remedy.ran_for(ev) or 0) // 60)
+                    steps.append(f"`{exc}`: the app ran {mins} minutes, then lost its connection to the server it "
+                                 "talks to (the broker, database or API the trace names) and exited instead of "
+                                 "reconnecting. Check that server's side at the time of the stop (a restart, "
+                                 "failover or maintenance, an idle-connection timeout on the way), and let the "
+                                 "client retry and reconnect (its retry/reconnect options, or catch the error and "
+                                 f"rebuild the client) so one dropped connection does not end the task.{trace}{cite}")
                 else:
                     steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
@@ -484,7 +537,7 @@ class AppCrash(Pattern):
         if agent:
             # A third-party agent crashed in its own code: its version, its configuration or its place in the task
             # are what the team controls, not the code that threw.
-            sidecar = len(ev.detail.containers) > 1
+            sidecar = remedy.may_be_non_essential(ev, name)
             steps[0] = (f"{container} runs `{agent}`, a third-party agent, and crashed in its own code (`{exc}`): "
                         "pin another release of it (its changelog or issue tracker usually has this error), or "
                         "disable the plugin or component the error names in its configuration"
@@ -505,11 +558,17 @@ class AppCrash(Pattern):
         if code == 139:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
-        if code == 134:
+        if code == 134 and _FAULT_SIGNAL.search(exc):
+            steps.append("Exit 134 is the abort (SIGABRT) its crash handler raised after that fault: the fault "
+                         "signal is the cause, not an assertion.")
+        elif code == 134:
             steps.append("Exit 134 is an abort (SIGABRT): an assertion, an uncaught C++ exception, or the runtime "
                          "giving up.")
         svc = remedy.service(ev)
-        if svc:
+        ran = remedy.ran_for(ev)
+        # The circuit breaker stops a deployment whose new tasks fail soon after they start; a task that ran for
+        # longer than _CRASH_LOOP_SECONDS had reached steady state, so its crash is no bad revision to roll back.
+        if svc and (ran is None or ran <= _CRASH_LOOP_SECONDS):
             steps.append("While the service crash-loops, enable the deployment circuit breaker with rollback so a "
                          "bad revision is rolled back instead of restarting forever: "
                          f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service {remedy.q(svc)} "

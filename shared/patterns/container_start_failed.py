@@ -349,6 +349,15 @@ class ContainerStartFailed(ReasonPattern):
                          "`workingDirectory` in the container definition (or the Dockerfile's WORKDIR) to a directory "
                          f"that user can enter, e.g. its home or /app (`chown`/`chmod` it in the Dockerfile), or drop "
                          "the `user` override so the image's own user runs it. The entrypoint's mode is not the fault.")
+        elif cause == "permission" and (exe == "/" or (exe or "").endswith("/")
+                                        or "is a directory" in ev.reason_text.lower()):
+            # The program to run is a directory: no mode makes a directory executable, and a shell cannot run it.
+            steps.append(f"The entrypoint names {('`' + exe + '`') if exe else 'a path'}, which is a directory, not a "
+                         "program: no `chmod` makes a directory runnable, nor does a shell run it. Correct the container "
+                         "definition's `entryPoint` (and `command`) to the program's path, or remove the `entryPoint` "
+                         "override so the image's own ENTRYPOINT runs (if the task definition sets none, the image's "
+                         "ENTRYPOINT is the one to fix); check them with "
+                         f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, m.container, '[entryPoint, command]'))}`.")
         elif cause == "permission":
             script = exe and exe.startswith("/") and not exe.endswith((".py", ".js", ".rb"))
             steps.append(f"{('`' + exe + '`') if exe else 'The entrypoint'} is not executable: `RUN chmod +x` it in the "

@@ -125,7 +125,16 @@ class ExpectedStop(Pattern):
                         "runtime reports the SIGTERM ECS sent (e.g. `bundle exec` raising SignalException), not a "
                         "crash. To exit 0, let the server handle SIGTERM itself (run it without the wrapper, or "
                         "trap the signal).")
-        if reason == "spot":
+        if reason == "spot" and remedy.launcher(ev) == "batch":
+            # An AWS Batch job: no service and no capacity provider strategy of its own; Batch's job queue and
+            # compute environments choose the capacity, and its retry strategy resubmits the job.
+            steps.append("Handle SIGTERM to checkpoint within the two-minute notice, and exit non-zero when it cuts "
+                         "the work short so the attempt does not count as a success; give the job definition a "
+                         "`retryStrategy` with attempts > 1 so Batch resubmits a reclaimed job, and for jobs that "
+                         "must not be interrupted put an On-Demand compute environment "
+                         + ("(FARGATE rather than FARGATE_SPOT) " if fargate else "")
+                         + "in the job queue.")
+        elif reason == "spot":
             steps.append("Handle SIGTERM to finish in-flight work within the two-minute notice; "
                          + ("keep some FARGATE (on-demand) capacity in the capacity provider strategy for critical "
                             "services." if fargate else

@@ -125,6 +125,10 @@ _WANTS_LOGIN = lazy_re(r"failed to (?:authorize|fetch (?:anonymous|oauth) token)
 _IAM_DENIAL = lazy_re(r"not authorized to perform|AccessDenied|\bis not authorized\b|explicit deny|"
                       r"GetAuthorizationToken|BatchGetImage|GetDownloadUrlForLayer|no basic auth|\b403\b",
                       re.IGNORECASE)
+# A layer that downloaded but did not unpack to what the image's config says ("wrong diff id calculated on
+# extraction", "failed to register layer", "failed to extract layer"): the registry and the network did their part.
+_EXTRACTION = lazy_re(r"wrong diff ?id calculated|failed to (?:register|extract|apply) layer|"
+                      r"error (?:extracting|unpacking) (?:tar|layer)", re.IGNORECASE)
 _LAYERS_MISMATCH = lazy_re(r"number of layers and diffIDs don't match:?\s*(\d+)\s*!=\s*(\d+)", re.IGNORECASE)
 
 
@@ -354,6 +358,28 @@ class ImagePullFailed(ReasonPattern):
                          "then rebuild it with one compression (`docker buildx build --output type=image,"
                          "compression=gzip,force-compression=true,push=true ...`) and push it under a new tag. "
                          "Permissions and the network are not the fault.")
+        elif _EXTRACTION.search(reason):
+            # The layers were found and downloaded, then failed to unpack to the digests the image's config lists:
+            # the image as built and pushed is at fault (a cross-platform or attestation-laden buildx build, a
+            # layer corrupted on push), not permissions, the network or the name.
+            ref = task_image or image
+            unpack = _EXTRACTION.search(reason)
+            head = (f"`{ref}` was found and its layers downloaded, but a layer did not unpack to the digest the "
+                    f"image's config lists (`{unpack.group(0) if unpack else 'extraction'}`): the image as pushed is "
+                    "faulty, so permissions and the network path are not the cause.")
+            if remedy.own_ecr(ev, ref):
+                platform = "linux/arm64" if ev.cpu_architecture == "arm64" else "linux/amd64"
+                reg, repo, old_tag, _ = remedy.image_parts(ref)
+                new_ref = f"{reg}/{repo}:{old_tag or 'latest'}-rebuilt"
+                steps.append(f"{head} Rebuild it for the task's platform and push it under a new tag (a build on "
+                             "another architecture, such as Apple silicon, or with attestations is the usual "
+                             f"source): `docker buildx build --platform {platform} --provenance=false --sbom=false "
+                             f"--push -t {remedy.q(new_ref)} .`, then point the "
+                             f"task definition's image at that new tag. {remedy.ecr_login(ev, ref)}")
+            else:
+                steps.append(f"{head} Pin another tag or digest of it that pulls (`docker pull` from your machine "
+                             "must succeed), or rebuild it into your own ECR repository and point the task "
+                             "definition at that.")
         elif _MEDIA_TYPE.search(reason):
             # The registry served a manifest the container runtime cannot read: an attestation manifest (BuildKit's
             # default provenance) or an index the runtime does not know, not access, network or the name.
@@ -394,15 +420,35 @@ class ImagePullFailed(ReasonPattern):
                     steps.append(f"Check the tag exists: `aws ecr describe-images --repository-name {repo_name} "
                                  f"--image-ids imageTag={tag or 'latest'} --region {region}`; push it or fix the "
                                  "image reference in the task definition.")
-            elif image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
-                # The tag defaulted to latest: many repositories (official elasticsearch, kibana, ...) publish none.
-                steps.append(f"`{image}` asks for the tag `latest`, which this repository does not publish (several "
-                             "official images, e.g. elasticsearch, publish only version tags): pin a version tag that "
-                             f"exists in the task definition's image (`docker pull` of it from your machine must "
-                             f"succeed) and roll out the new revision.")
             else:
-                steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
-                             f"`docker pull {image}` from your machine should succeed.")
+                # Docker Hub answers a private repository pulled without credentials as "not found" too: a user's
+                # repository (user/name, not an official library/ image) may be private.
+                hub_user = registry in (None, "", "docker.io", "index.docker.io") and "/" in name \
+                    and not name.startswith("library/")
+                creds = (" If it is a private Docker Hub repository, Docker Hub answers \"not found\" to a pull "
+                         "without credentials: give the container definition `repositoryCredentials` (a Secrets "
+                         "Manager secret with the account's username and password or access token) and let the "
+                         "execution role read it." if hub_user else "")
+                official = registry in (None, "", "docker.io", "index.docker.io") and (
+                    "/" not in name or name.startswith("library/"))
+                latest = image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image)
+                if latest and official:
+                    # An official image is public, so "not found" means the tag: several (elasticsearch, kibana...)
+                    # publish no latest.
+                    steps.append(f"`{image}` asks for the tag `latest`, which this official image does not publish "
+                                 "(several, e.g. elasticsearch, publish only version tags): pin a version tag that "
+                                 "exists in the task definition's image (`docker pull` of it from your machine must "
+                                 "succeed) and roll out the new revision.")
+                elif latest:
+                    # The tag defaulted to latest: some repositories (official elasticsearch, kibana...) publish none.
+                    steps.append(f"`{image}` asks for the tag `latest`; check that the repository publishes it "
+                                 "(some publish only version tags, e.g. the official elasticsearch image) and "
+                                 "otherwise pin a version tag that exists in the task definition's image "
+                                 "(`docker pull` of it from your machine must succeed) and roll out the new "
+                                 f"revision.{creds}")
+                else:
+                    steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
+                                 f"`docker pull {image}` from your machine should succeed.{creds}")
         elif cause == "access-denied":
             said = " ".join(p.text for p in m.proofs)
             own_tag = tag or remedy.image_parts(task_image)[2] or "latest"
@@ -528,6 +574,19 @@ class ImagePullFailed(ReasonPattern):
                          "presents its own certificate. Exempt the registry's hosts from inspection (for Docker Hub: "
                          "registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com), or pull from a "
                          "private ECR copy through the ECR and S3 VPC endpoints.")
+        elif any(remedy.cut_by_ecs(p.text) for p in m.proofs) or remedy.cut_by_ecs(ev.stopped_reason):
+            # ECS itself cut the reason at its length limit: describe-tasks returns the same text, so the
+            # registry's answer is read by pulling again (or, on EC2, in the agent's log, which keeps all of it).
+            where = ("" if remedy.is_fargate(ev) else
+                     f"; on EC2 the ECS agent's log on the container instance ({remedy.agent_log(ev)}) has the whole "
+                     "error")
+            steps.append("ECS cut the stop reason at its length limit before the registry's answer, and "
+                         "describe-tasks returns the same cut text: reproduce the pull to read the answer, "
+                         + (f"`docker pull {image}` with the execution role's ECR credentials" if ecr else
+                            f"`docker pull {image}` from your machine")
+                         + f"{where}. Then check "
+                         + ("the image reference, the execution role's ECR permissions and the network path to the "
+                            "registry." if ecr else "the network path to the registry."))
         elif reason.rstrip().endswith(("...", "\u2026")):
             # The console or a tool cut the reason before the registry's answer: ECS keeps the whole one an hour.
             steps.append("The stop reason is cut off before the registry's answer; read the whole one (ECS keeps a "
@@ -546,7 +605,8 @@ class ImagePullFailed(ReasonPattern):
         if steps:
             steps[0] += remedy.cite(m)
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
-        changes_td = (cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
+        changes_td = ((cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
+                      or bool(_EXTRACTION.search(reason)))
         steps.append("Then start fresh tasks so the pull is tried again"
                      + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
                         if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")

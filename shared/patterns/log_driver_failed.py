@@ -275,6 +275,23 @@ class LogDriverFailed(ReasonPattern):
                          "collector on every container instance before tasks are placed (an ECS daemon service, or "
                          f"the instance's user data), or point the driver's {option} at where it runs{extra}. This "
                          f"is not a CloudWatch Logs or network-route fault.{why}")
+        elif cause == "network" and (ev.detail.launch_type or "").upper() == "EXTERNAL":
+            # ECS Anywhere: the host is the customer's own server, in no VPC subnet, so no route table, NAT gateway
+            # or VPC endpoint applies; 169.254.170.2 is the task credentials endpoint the ECS agent serves on it.
+            if "169.254.170.2" in text:
+                steps.append("This is an ECS Anywhere (EXTERNAL) host, and 169.254.170.2 is the task credentials "
+                             "endpoint the ECS agent serves on that host itself (the log driver fetches the "
+                             "execution role's credentials there): the host's redirect of 169.254.170.2 to the agent "
+                             "is missing or blocked (no VPC route or endpoint applies to this host). On the host, check "
+                             "the agent runs: `sudo systemctl status ecs`; check the redirect rule exists: `sudo "
+                             "iptables -t nat -L -n | grep 169.254.170.2`; restarting the agent recreates it: `sudo "
+                             "systemctl restart ecs`. A host firewall (firewalld, ufw) that reloads its rules can "
+                             f"remove it again.{why}")
+            else:
+                steps.append("This is an ECS Anywhere (EXTERNAL) host, in no VPC subnet: it must reach "
+                             f"`logs.{region}.amazonaws.com` on 443 over its own network (its firewall, proxy or "
+                             "outbound route); check from the host with `curl -sI "
+                             f"https://logs.{region}.amazonaws.com`.{why}")
         elif cause == "network" and endpoint:
             steps.append(endpoint + why)
         elif cause == "network":

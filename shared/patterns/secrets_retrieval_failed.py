@@ -298,7 +298,15 @@ class SecretsRetrievalFailed(ReasonPattern):
                 steps.append(f"{head}, and the call was retried, which points at the network: {route}. Then check "
                              f"that {grant}.{why}")
         else:
-            if any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
+            if any(remedy.cut_by_ecs(p.text) for p in m.proofs):
+                # ECS itself cut the reason at its length limit: describe-tasks has no more of it.
+                steps.append("ECS cut the stop reason at its length limit before its cause, and describe-tasks "
+                             "returns the same cut text; CloudTrail's events for the execution role's "
+                             "GetSecretValue/GetParameters calls at the task's start show the errorCode "
+                             "(AccessDenied, a missing parameter or secret, a KMS refusal); no such event at all "
+                             f"means the call never arrived: the network path.{why}")
+                why = ""
+            elif any(p.text.rstrip().endswith(("...", "…")) for p in m.proofs):
                 # The console / a tool cut the reason before its cause: ECS keeps the whole one about an hour.
                 steps.append("The stop reason is cut off before its cause; read the whole one (ECS keeps a stopped "
                              f"task about an hour): `{remedy.describe_task(ev)} --query 'tasks[0].stoppedReason'`. "

@@ -230,7 +230,7 @@ def _first_failure_step(ev: Evidence, culprit: str, code: int | None, victims: l
             "SIGKILL after stopTimeout) when it stops the task: not a cause."
             + (f" {culprit} is a sidecar ({kind}), and an essential one: its exit alone takes the whole task down; "
                "if the application should keep running without it, mark it `essential: false`."
-               if kind and essential_exit else ""))
+               if kind and essential_exit and remedy.may_be_non_essential(ev, culprit) else ""))
 
 
 def _kill_report(ev: Evidence) -> str | None:
