@@ -6,7 +6,10 @@ does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context dead
 Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
 /var/lib/ecs/volumes/...: operation not permitted"); the ECS agent's HostConfigError for a mount
 point it cannot bind ("Unable to resolve volume mounts; invalid path": a host volume without a source
-path; "Invalid volume referenced"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
+path; "Invalid volume referenced"); Docker refusing a source that is no absolute path as a volume name
+("includes invalid characters for a local volume name"), or a volume plugin that is not there ("error
+looking up volume plugin"); Fargate failing to copy the image's contents into a task volume ("failed to
+copy existing contents to task volume"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
 step that mounts volumes), at lower confidence. Facts: file_system (fs-...) or volume, cause
 (network / access-denied / not-found).
 """
@@ -48,7 +51,14 @@ _SIGNAL = lazy_re(
     # Docker copying the image's files and their ownership into a fresh task volume (ECS's /var/lib/ecs/volumes, a
     # Docker volume): "failed to copy file info for <volume>: failed to chown <volume>: lchown ...: operation not
     # permitted" when the volume (an EFS access point's enforced POSIX user) refuses the image's owner.
-    r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/",
+    r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/"
+    # Fargate seeding a task volume with what the image holds at the mount path: "failed to copy existing contents to
+    # task volume", "unable to copy contents from the image ...".
+    r"|(?:failed|unable) to copy (?:existing )?contents (?:to (?:task )?volume|from the image)"
+    # Docker refusing the volume itself: a source that is no absolute path is read as a volume name ('"./conf"
+    # includes invalid characters for a local volume name'), or the volume driver (plugin) the volume names is not
+    # there ('error looking up volume plugin amazon-ecs-volume-plugin: plugin "..." not found').
+    r"|invalid characters for a local volume name|looking up volume plugin",
     re.IGNORECASE,
 )
 # The ECS agent's HostConfigError: "...; invalid path: <container> <sourceVolume>; <sourcePath> -> <containerPath>",
@@ -67,6 +77,7 @@ _VOLUMES = (
     lazy_re(r"Invalid volume referenced: ([^\s;]+)", re.IGNORECASE),
     lazy_re(r"mount source path '([^']+)'"),
     lazy_re(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
+    lazy_re(r"\"([^\"\s]+)\" includes invalid characters for a local volume name"),
     lazy_re(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
     # runc: mounting \"/opt/conf/app\" to rootfs \"/var/lib/docker/...\" (quotes escaped once or more)
     lazy_re(r"rootfs_linux\.go:\d+: mounting \\*\"?(/[^\s\"\\]+)\\*\"? to rootfs"),
@@ -74,7 +85,7 @@ _VOLUMES = (
     lazy_re(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
 )
 _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin",
-               "on", "in", "to", "at", "of", "from"}
+               "on", "in", "to", "at", "of", "from", "unable", "name", "host", "copy", "contents"}
 # "unable to copy contents to volume on host": the runtime copies the IMAGE's `VOLUME` directories into a fresh
 # volume; a failure there is the image store, not a task volume or file system.
 _IMAGE_VOLUME_COPY = lazy_re(r"copy contents to volume", re.IGNORECASE)

@@ -63,6 +63,19 @@ POSITIVES = [
                  {"volume": "shared-data", "container": "app"}, id="agent-bind-without-a-path"),
     pytest.param("HostConfigError: Invalid volume referenced: cache-vol", {"volume": "cache-vol"},
                  id="agent-mount-point-names-an-undefined-volume"),
+    # Docker reads a source that is no absolute path as a named volume, and refuses the name.
+    pytest.param('CannotCreateContainerError: Error response from daemon: create ../shared/uploads: "../shared/uploads" '
+                 'includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. '
+                 'If you intended to pass a host directory, use absolute path', {"volume": "../shared/uploads"},
+                 id="relative-source-path-read-as-a-volume-name"),
+    # The volume driver a dockerVolumeConfiguration names is not on the instance.
+    pytest.param('CannotCreateContainerError: Error response from daemon: create ecs-web-7-cache-9e8d7c6b5a: error '
+                 'looking up volume plugin rexray/ebs: plugin "rexray/ebs" not found', {"cause": "not-found"},
+                 id="volume-plugin-missing-on-the-instance"),
+    # Fargate seeding a task volume with what the image holds at the mount path.
+    pytest.param("CannotCreateVolumeError: unable mirror /var/lib/fargate/volumes/a1/data to /var/lib/fargate/volumes/b2"
+                 "/data: failed to copy existing contents to task volume: input/output error", {},
+                 id="fargate-copy-into-a-task-volume"),
 ]
 
 
@@ -93,6 +106,11 @@ NEGATIVES = [
     # Another HostConfigError of the agent: the container's dockerConfig hostConfig is not valid JSON, no volume.
     pytest.param("HostConfigError: Unable to decode given host config: invalid character '}' looking for beginning "
                  "of object key string", "unknown", id="agent-host-config-not-json-is-no-volume"),
+
+    # CannotCreateContainerError about the container itself (a name clash), not a volume: the platform.
+    pytest.param('CannotCreateContainerError: Error response from daemon: Conflict. The container name '
+                 '"/ecs-web-7-app-a1b2c3" is already in use by container "4f1c2e0d9a8b"', "platform-error",
+                 id="container-name-conflict-is-no-volume"),
 ]
 
 
@@ -219,3 +237,25 @@ def test_near_miss_a_rootfs_or_cut_reason_that_is_not_a_mount(tail, expected):
     detail = failed_to_start(_CUT_HEAD + tail)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_volume_words_in_an_applications_log_are_not_a_mount_failure():
+    """Near miss: Docker's volume-name refusal quoted in the app's own log (a CI job shelling out to docker) is
+    not why ECS stopped the task: the pattern reads the stop reasons only."""
+    logs = ['docker: Error response from daemon: create ./cache: "./cache" includes invalid characters for a local '
+            'volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed.']
+    assert PATTERN.match(evidence(logs, stoppedReason="Essential container in task exited",
+                                  containers=[{"name": "app", "exitCode": 125}])) is None
+
+
+def test_no_english_word_is_taken_for_the_volume_of_a_task_volume_copy():
+    f = run([], **failed_to_start("CannotCreateVolumeError: failed to copy existing contents to task volume unable to "
+                                  "copy contents from the image /var/lib/fargate/volumes/v1: input/output error"))
+    assert f.pattern == ID and "volume" not in f.facts, f.facts
+
+
+def test_a_missing_plugin_of_another_kind_is_no_volume():
+    """Near miss: Docker's same wording for a logging plugin that is not installed is not a volume failure."""
+    reason = ('CannotStartContainerError: Error response from daemon: error looking up logging plugin '
+              'grafana/loki-docker-driver: plugin "grafana/loki-docker-driver" not found')
+    assert PATTERN.match(evidence([], **failed_to_start(reason))) is None
