@@ -259,3 +259,28 @@ def test_a_missing_plugin_of_another_kind_is_no_volume():
     reason = ('CannotStartContainerError: Error response from daemon: error looking up logging plugin '
               'grafana/loki-docker-driver: plugin "grafana/loki-docker-driver" not found')
     assert PATTERN.match(evidence([], **failed_to_start(reason))) is None
+
+
+def test_a_missing_volume_plugin_is_fixed_on_the_instance_not_in_volumes():
+    """The plugin, not the volume, was not found: start it on the instance (the ECS agent's own EFS plugin is a
+    service); near miss: a volume a present plugin cannot find keeps the volumes[] check."""
+    ecs = ('CannotCreateContainerError: Error response from daemon: create ecs-web-3-data-a1b2c3: error looking up volume '
+           'plugin amazon-ecs-volume-plugin: plugin "amazon-ecs-volume-plugin" not found')
+    fix = "\n".join(run([], **failed_to_start(ecs, launchType="EC2")).remediation)
+    assert "systemctl enable --now amazon-ecs-volume-plugin" in fix and "volumes[]" not in fix, fix
+    other = ecs.replace("amazon-ecs-volume-plugin", "rexray/ebs")
+    fix = "\n".join(run([], **failed_to_start(other, launchType="EC2")).remediation)
+    assert "`rexray/ebs`" in fix and "docker plugin ls" in fix and "systemctl" not in fix, fix
+    near = run([], **failed_to_start("CannotCreateVolumeError: Error response from daemon: create pgdata: VolumeDriver."
+                                     "Create: mounting volume failed: rexray: no such volume", launchType="EC2"))
+    assert "volumes[]" in "\n".join(near.remediation) and "systemctl" not in "\n".join(near.remediation)
+
+
+def test_a_relative_source_path_is_told_to_be_absolute():
+    """Near miss: a valid volume name the driver cannot create gets no relative-path advice."""
+    reason = ('CannotCreateContainerError: API error (500): create ./conf/app.ini: "./conf/app.ini" includes invalid '
+              'characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed')
+    fix = "\n".join(run([], **failed_to_start(reason, launchType="EC2")).remediation)
+    assert "`./conf/app.ini` is not an absolute path" in fix and "sourcePath" in fix, fix
+    near = run([], **failed_to_start("CannotCreateVolumeError: volume 'pgdata' could not be created", launchType="EC2"))
+    assert "absolute path" not in "\n".join(near.remediation)
