@@ -4,7 +4,9 @@ Signals: Python "Traceback (most recent call last)" and its final exception line
 "fatal error:"; Node uncaught errors with "at ..." frames; Java "Exception in thread" / Spring
 "Application run failed" and the last "Caused by:"; .NET "Unhandled exception."; Ruby
 "... (NameError)"; Rust "thread 'main' panicked at"; PHP "PHP Fatal error"; Elixir "** (Error)";
-native "Segmentation fault" / "terminate called after throwing"; otherwise error output followed
+native "Segmentation fault" / "terminate called after throwing"; a native crash handler's backtrace
+frames ("#3: symbol [0x55a4...]") from a container that exited of a fatal signal of its own (139, 134,
+...); otherwise error output followed
 by a non-zero exit the app returned itself (1, 2, 134, 139 ...); an exit 0 under "Essential
 container in task exited" whose last line (before any report of the exit code) is at error level
 (an entrypoint or supervisor that reported its failure and returned 0: log failures win over a clean
@@ -170,6 +172,14 @@ def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
 
 _ILLEGAL = lazy_re(r"invalid opcode|illegal instruction|SIGILL", re.IGNORECASE)
 
+# A frame of a native crash handler's backtrace: Envoy/backward-cpp "#3: Envoy::Server::InstanceImpl() [0x55a44dd314c3]",
+# gdb-style "#3  0x00007f3a in raise () from /lib/libc.so.6", glibc backtrace_symbols "/app/bin(main+0x1d)[0x400a3d]".
+_NATIVE_FRAME = lazy_re(r"#\d+:? +\S.*\[0x[0-9a-fA-F]+\]\s*$|#\d+ +0x[0-9a-fA-F]+ in \S|"
+                        r"\(\S*\+0x[0-9a-fA-F]+\)\s*\[0x[0-9a-fA-F]+\]\s*$")
+_NATIVE_NEEDLES = ("0x",)
+# The exits of a process that a fatal signal of its own ended (128 + the signal): the crash a backtrace is printed for.
+_CRASH_SIGNALS = {132: "SIGILL", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE", 139: "SIGSEGV"}
+
 
 class AppCrashFacts(Facts):
     """The facts of app-crash."""
@@ -258,6 +268,9 @@ class AppCrash(Pattern):
             if logs.quiet(anchor) and language != "python":
                 continue
             return self._build(ev, anchor, container, code, language, exception, 0.88)
+        crash = self._native_backtrace(ev)
+        if crash is not None:
+            return crash
         # Error output and a non-zero exit the app returned itself.
         primary = ev.primary
         code = exit_code(ev, primary)
@@ -299,6 +312,26 @@ class AppCrash(Pattern):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)
+        return None
+
+    def _native_backtrace(self, ev: Evidence) -> Match | None:
+        """A container that died of its own fatal signal (exit 139, 134 ...) and whose log shows the frames of the
+        backtrace its crash handler printed, with no error line to name (the head of the report cut off): a
+        native crash of that container, anchored at the first frame shown. The exit code must be the crash's:
+        a backtrace in the log of a container that exited 0, 1 or 143 is not why it stopped."""
+        logs = ev.logs
+        order = [*ev.failing, *(c.name for c in ev.detail.containers if c.name not in ev.failing)]
+        for name in order:
+            code = exit_code(ev, name)
+            if code not in _CRASH_SIGNALS:
+                continue
+            frames = [i for i in logs.lines_with(*_NATIVE_NEEDLES)
+                      if logs.containers[i] in (name, None) and _NATIVE_FRAME.search(logs.texts[i])]
+            if not frames:
+                continue
+            first = frames[0]
+            return self._build(ev, first, name, code, "native",
+                               f"{_CRASH_SIGNALS[code]} (native crash backtrace)", 0.7)
         return None
 
     def _error_then_exit_zero(self, ev: Evidence, primary: str | None) -> Match | None:

@@ -4,8 +4,8 @@ Signals: "User: arn:aws:sts::...:assumed-role/R/S is not authorized to perform: 
 resource: ARN"; "An error occurred (AccessDenied[Exception]) when calling the Op operation";
 SDK exceptions with "(Service: S3, Status Code: 403 ...)"; "no identity-based policy allows";
 explicit denies (SCP, permissions boundary, resource policy); no credentials at all ("Unable to
-locate credentials": the task has no task role). Facts: action, resource, principal, role,
-role_kind (task role / execution role / instance role).
+locate credentials", "Couldn't find AWS credentials": the task has no task role). Facts: action,
+resource, principal, role, role_kind (task role / execution role / instance role).
 Near misses: MySQL "Access denied for user 'x'@'host'" is a database login; "Permission denied"
 is the file system; stage-specific denials (secrets, image pull, log driver) belong to those
 patterns.
@@ -63,6 +63,12 @@ _NO_CREDS = lazy_re(
     r"Unable to locate credentials|NoCredentialsError|Could not load credentials from any providers"
     r"|Unable to load (?:AWS )?credentials from any (?:of the )?providers? in the chain"
     r"|NoCredentialProviders: no valid providers in chain|CredentialsProviderError|no EC2 IMDS role found"
+    # the same in other SDKs' words: rusoto "Couldn't find AWS credentials in environment, credentials file, or IAM
+    # role", .NET "Failed to resolve AWS credentials", Ruby MissingCredentialsError. "AWS" is required (a database's
+    # credentials are not IAM), and a missing credentials *file* alone is only one provider of the chain.
+    r"|(?i:(?:could ?n[o']t|unable to|failed to) (?:find|locate|load|resolve) (?:any )?AWS credentials\b"
+    r"(?! ?(?:file|profile)))"
+    r"|MissingCredentialsError"
 )
 # KMS refused a call another service made for the caller (SSM's SecureString, a Secrets Manager secret, an
 # SSE-KMS object): the denial is of the key, whatever operation the SDK reports.
@@ -82,6 +88,8 @@ _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denie
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
             "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
+            "find aws credentials", "locate aws credentials", "resolve aws credentials", "load aws credentials",
+            "missingcredentials",
             "(403) when calling", "config stream")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).

@@ -1,7 +1,9 @@
 """image-pull-failed: the container image could not be pulled.
 
-Signals: CannotPullContainerError; "pull image manifest has been retried"; "failed to resolve
-ref"; "pull access denied"; "manifest unknown"; "toomanyrequests". Facts: image, cause
+Signals: CannotPullContainerError (and the agent's other CannotPull*Error names, such as
+CannotPullImageManifestError); "pull image manifest has been retried"; "failed to resolve ref"; "pull
+access denied"; "requested access to the resource is denied"; "manifest unknown"; "toomanyrequests".
+A bare "timeout" is the network. Facts: image, cause
 (not-found / access-denied / network / rate-limited / platform), container.
 """
 
@@ -37,9 +39,12 @@ from shared.patterns.base import (
 from shared.scan import lazy_re
 
 _SIGNAL = lazy_re(
-    r"CannotPullContainerError|pull image manifest|failed to resolve ref|pull access denied"
+    # the agent's error names: CannotPullContainerError, CannotPullECRContainerError, CannotPullImageManifestError ...
+    r"CannotPull\w*Error|pull image manifest|failed to resolve ref|pull access denied"
+    # Docker's registry refusal (Docker Hub answers it for a repository that does not exist, too)
+    r"|requested access to the resource is denied"
     r"|manifest unknown|toomanyrequests|error pulling image|failed to pull image|ImagePullBackOff"
-    r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)|CannotPullECRContainerError",
+    r"|ref pull has been retried|failed to (?:copy|fetch) (?:layer|manifest)",
     re.IGNORECASE,
 )
 _IMAGE = (
@@ -100,6 +105,9 @@ _CAUSES = (
     Cause("network", words("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
                            "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
                            "net/http: request canceled", "network is unreachable")),
+    # the bare word, as the agent reports a pull that never finished ("CannotPullContainerError: timeout"); not a
+    # part of a longer name (DockerTimeoutError)
+    Cause("network", lazy_re(r"\btime-?out\b", re.IGNORECASE)),
     # containerd's token step for a registry that answered 401 to the pull: "failed to authorize: failed to fetch
     # anonymous token" (or "oauth token") and nothing after it; the registry wants credentials the task did not give
     # (repositoryCredentials). When a reason follows (a status, a TLS or network error), the rows above read it or

@@ -2,8 +2,8 @@
 
 Signals: InternalError; ContainerRuntimeError; ContainerRuntimeTimeoutError; DockerTimeoutError;
 CannotStopContainerError; CannotInspectContainerError; CannotCreateContainerError (other than
-disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped"; the agent
-failing to create the awsvpc pause container.
+disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped" (AWS Batch:
+"Host EC2 Terminated"); the agent failing to create the awsvpc pause container.
 Facts: error_code.
 """
 
@@ -41,7 +41,9 @@ _SIGNAL = lazy_re(
     r"\b(InternalError|ContainerRuntimeError|ContainerRuntimeTimeoutError|DockerTimeoutError"
     r"|CannotStopContainerError|CannotInspectContainerError|CannotCreateContainerError"
     r"|CannotStartContainerError(?=: API error \(5\d\d\))|TaskFailedToStart(?=: InternalError)|AgentError)\b"
-    r"|(Host EC2 \(instance [\w-]+\) (?:terminated|stopped|was terminated))"
+    # ECS names the instance ("Host EC2 (instance i-...) terminated."); AWS Batch's status reason does not
+    # ("Host EC2 Terminated"), capitalised.
+    r"|(Host EC2 (?:\(instance [\w-]+\) )?(?i:terminated|stopped|was terminated))"
     r"|(container instance (?:is )?(?:being )?(?:deregistered|disconnected)|agent (?:was )?disconnected"
     r"|encountered error \"AGENT\"|[A-Z]\w*Error: Agent could not)",
 )
@@ -60,7 +62,7 @@ def _code(value: str) -> Extract:
 # in the task's error, else the agent disconnected or the instance deregistered.
 _CODES = (
     Cause(None, lazy_re(r"^\w+$"), lambda text, m, ev: {"error_code": text}),
-    Cause(None, lazy_re(r"^Host EC2 \(instance"), _code("HostEC2Terminated")),
+    Cause(None, lazy_re(r"^Host EC2\b"), _code("HostEC2Terminated")),
     Cause(None, lazy_re(r"^([A-Z]\w*Error): Agent could not"), lambda text, m, ev: {"error_code": m.group(1)}),
     Cause(None, lazy_re(r"AGENT"), _code("AGENT")),
     Cause(None, lazy_re(r""), _code("AgentDisconnected")),

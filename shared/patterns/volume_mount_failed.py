@@ -6,7 +6,10 @@ does not exist"; Docker's volume plugin call ("VolumeDriver.Create: context dead
 Docker failing to copy the image's files and owners into a fresh volume ("failed to chown
 /var/lib/ecs/volumes/...: operation not permitted"); the ECS agent's HostConfigError for a mount
 point it cannot bind ("Unable to resolve volume mounts; invalid path": a host volume without a source
-path; "Invalid volume referenced"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
+path; "Invalid volume referenced"); Docker refusing a source that is no absolute path as a volume name
+("includes invalid characters for a local volume name"), or a volume plugin that is not there ("error
+looking up volume plugin"); Fargate failing to copy the image's contents into a task volume ("failed to
+copy existing contents to task volume"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
 step that mounts volumes), at lower confidence. Facts: file_system (fs-...) or volume, cause
 (network / access-denied / not-found).
 """
@@ -48,7 +51,14 @@ _SIGNAL = lazy_re(
     # Docker copying the image's files and their ownership into a fresh task volume (ECS's /var/lib/ecs/volumes, a
     # Docker volume): "failed to copy file info for <volume>: failed to chown <volume>: lchown ...: operation not
     # permitted" when the volume (an EFS access point's enforced POSIX user) refuses the image's owner.
-    r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/",
+    r"|(?:failed to copy file info for|failed to chown|lchown) /var/lib/(?:ecs|docker)/volumes/"
+    # Fargate seeding a task volume with what the image holds at the mount path: "failed to copy existing contents to
+    # task volume", "unable to copy contents from the image ...".
+    r"|(?:failed|unable) to copy (?:existing )?contents (?:to (?:task )?volume|from the image)"
+    # Docker refusing the volume itself: a source that is no absolute path is read as a volume name ('"./conf"
+    # includes invalid characters for a local volume name'), or the volume driver (plugin) the volume names is not
+    # there ('error looking up volume plugin amazon-ecs-volume-plugin: plugin "..." not found').
+    r"|invalid characters for a local volume name|looking up volume plugin",
     re.IGNORECASE,
 )
 # The ECS agent's HostConfigError: "...; invalid path: <container> <sourceVolume>; <sourcePath> -> <containerPath>",
@@ -67,6 +77,7 @@ _VOLUMES = (
     lazy_re(r"Invalid volume referenced: ([^\s;]+)", re.IGNORECASE),
     lazy_re(r"mount source path '([^']+)'"),
     lazy_re(r"\bcreate ([\w.-]+): VolumeDriver"),  # docker: "create pgdata: VolumeDriver.Create: ..."
+    lazy_re(r"\"([^\"\s]+)\" includes invalid characters for a local volume name"),
     lazy_re(r"bind source path does not exist:?\s*['\"]?([\w/.-]{2,})", re.IGNORECASE),
     # runc: mounting \"/opt/conf/app\" to rootfs \"/var/lib/docker/...\" (quotes escaped once or more)
     lazy_re(r"rootfs_linux\.go:\d+: mounting \\*\"?(/[^\s\"\\]+)\\*\"? to rootfs"),
@@ -74,7 +85,7 @@ _VOLUMES = (
     lazy_re(r"volume[\s:]+([\w/.-]{2,})", re.IGNORECASE),
 )
 _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "for", "the", "with", "error", "plugin",
-               "on", "in", "to", "at", "of", "from"}
+               "on", "in", "to", "at", "of", "from", "unable", "name", "host", "copy", "contents"}
 # "unable to copy contents to volume on host": the runtime copies the IMAGE's `VOLUME` directories into a fresh
 # volume; a failure there is the image store, not a task volume or file system.
 _IMAGE_VOLUME_COPY = lazy_re(r"copy contents to volume", re.IGNORECASE)
@@ -164,7 +175,13 @@ _COPY_UP_CHOWN = lazy_re(r"(?:failed to chown|lchown)[^\n]{0,300}?operation not 
 _VOLUME_INSTRUCTION = lazy_re(r"contains VOLUME instruction|VOLUME instruction[^\n]{0,40}not supported", re.IGNORECASE)
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
 # socket the daemon called: "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Create"
-_DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? |(?:/|%2F)plugins(?:/|%2F)([\w.-]+?)\.sock\b", re.IGNORECASE)
+_DRIVER = lazy_re(r"VolumeDriver\.\w+: ([\w./:-]+?):? |(?:/|%2F)plugins(?:/|%2F)([\w.-]+?)\.sock\b"
+                  r"|looking up volume plugin ([\w./:-]+?):", re.IGNORECASE)
+# Docker did not find the volume plugin itself (not the volume): 'error looking up volume plugin X: plugin "X" not found'.
+_PLUGIN_MISSING = lazy_re(r"looking up volume plugin [^\n]*?plugin \S+ not found", re.IGNORECASE)
+# Docker read a source that is no absolute path as a volume name: '"./conf" includes invalid characters for a local
+# volume name'.
+_RELATIVE_SOURCE = lazy_re(r"\"(\.{1,2}/[^\"\s]*|[^/\"\s][^\"\s]*/[^\"\s]*)\" includes invalid characters for a local volume name")
 
 
 class VolumeMountFailed(ReasonPattern):
@@ -261,11 +278,18 @@ class VolumeMountFailed(ReasonPattern):
         missing_dir = _missing_directory(m) if cause == "not-found" else None
         if missing_dir is not None:
             steps += _create_directory_steps(ev, f.get("file_system"), missing_dir, f.get("access_point"))
-        elif cause == "not-found":
+        elif cause == "not-found" and not any(_PLUGIN_MISSING.search(p.text) for p in m.proofs):
             where = ("fileSystemId, accessPointId, rootDirectory" if remedy.is_fargate(ev) or f.get("file_system")
                      else "fileSystemId, accessPointId, rootDirectory, or the bind mount's host `sourcePath`")
             steps.append(f"Check {name} exists in {region} and the task definition's `volumes[]` ({where}).")
-        driver = next((d.group(1) or d.group(2) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        driver = next((d.group(1) or d.group(2) or d.group(3) for p in m.proofs if (d := _DRIVER.search(p.text))), None)
+        relative = next((r.group(1) for p in m.proofs if (r := _RELATIVE_SOURCE.search(p.text))), None)
+        if relative and not steps:
+            steps.append(f"`{relative}` is not an absolute path, so Docker took it for the name of a volume and refused "
+                         "it: give the volume's `host.sourcePath` an absolute path on the container instance (in a "
+                         "compose file, write the host side of the bind mount as an absolute path), then register "
+                         f"the revision. See what the task definition says: `{remedy.describe_task_definition(ev, 'taskDefinition.volumes')}`.")
+            driver = None
         said = " ".join(p.text for p in m.proofs)
         image_copy = not steps and not f.get("file_system") and bool(_IMAGE_VOLUME_COPY.search(said))
         if image_copy:
@@ -304,6 +328,14 @@ class VolumeMountFailed(ReasonPattern):
                             else "`docker inspect --format '{{json .Config.Volumes}}' IMAGE`")
                          + f". Then push the new image and roll it out: {remedy.roll_out(ev)}.")
             driver = None
+        if driver and not steps and driver.lower() == "amazon-ecs-volume-plugin" and \
+                any(_PLUGIN_MISSING.search(p.text) for p in m.proofs):
+            # The ECS agent's own plugin (it mounts EFS volumes on EC2) is a service of ecs-init, not a managed plugin.
+            steps.append("Docker did not find `amazon-ecs-volume-plugin`, the ECS agent's plugin that mounts EFS "
+                         "volumes on EC2 instances: it ships with `ecs-init` (the ECS-optimized AMI has it) and runs "
+                         "as a service, which is not running on this instance. On the instance run `sudo systemctl "
+                         "enable --now amazon-ecs-volume-plugin`, and add the same command to the instances' user "
+                         "data so every new instance has it.")
         if driver and not steps:
             # A Docker volume plugin on the container instance: the host, not the task's network.
             steps.append(f"The Docker volume plugin `{driver}` on the container instance could not create or find "

@@ -332,3 +332,46 @@ def test_an_error_logged_after_a_killed_child_is_still_the_apps_own_last_word():
 def test_near_miss_an_error_that_mentions_killed_is_not_a_kill_report():
     logs = ["ERROR job killed itself after too many retries: upstream returned 500"]
     assert_finding(run(logs, **exited(1)), ID, {"exit_code": 1})
+
+
+# A native crash handler's frames, with the head of its report (the signal line) not in the log.
+_FRAMES = {
+    "envoy-style": ["[2024-02-01 10:00:01.101][1][critical][backtrace] [source/server/backtrace.h:104] #4: "
+                    "Envoy::Upstream::ClusterManagerImpl::ClusterManagerImpl() [0x5612a3c0f1d2]",
+                    "[2024-02-01 10:00:01.102][1][critical][backtrace] [source/server/backtrace.h:104] #5: main "
+                    "[0x5612a2e01a10]"],
+    "gdb-style": ["#0  0x00007f3a1c2e4e97 in raise () from /lib/x86_64-linux-gnu/libc.so.6",
+                  "#1  0x00007f3a1c2e6801 in abort () from /lib/x86_64-linux-gnu/libc.so.6"],
+}
+
+
+def _mesh(proxy_exit: int, logs: list[str]) -> tuple[dict, dict]:
+    detail = {"containers": [{"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "image": "web:1"},
+                             {"name": "proxy", "exitCode": proxy_exit, "lastStatus": "STOPPED", "image": "proxy:1"}]}
+    return detail, {"proxy": logs, "web": ["GET /health 200"]}
+
+
+@pytest.mark.parametrize(("style", "code", "signal"), [("envoy-style", 139, "SIGSEGV"), ("gdb-style", 134, "SIGABRT")])
+def test_a_sidecar_that_died_of_its_own_signal_with_only_backtrace_frames_is_the_crash(style, code, signal):
+    detail, logs = _mesh(code, _FRAMES[style])
+    finding = run(logs, **detail)
+    assert_finding(finding, ID, {"container": "proxy", "exit_code": code, "language": "native"})
+    assert signal in finding.facts["exception"]
+
+
+@pytest.mark.parametrize("code", [143, 0, 1])
+def test_near_miss_backtrace_frames_without_the_crash_exit_are_not_read_as_one(code):
+    """Frames in the log of a container that was stopped (143), exited 0, or exited 1 with no error line: the
+    backtrace is not why it stopped (a dump on a diagnostic signal, or an old crash the process survived)."""
+    detail, logs = _mesh(code, _FRAMES["envoy-style"])
+    m = PATTERN._native_backtrace(evidence(logs, **detail))
+    assert m is None
+
+
+def test_near_miss_frames_of_another_container_do_not_blame_it():
+    """The container that exited 139 logged nothing; the frames are in a sibling that was stopped (143): no culprit
+    is made of the sibling."""
+    detail = {"containers": [{"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "image": "web:1"},
+                             {"name": "proxy", "exitCode": 139, "lastStatus": "STOPPED", "image": "proxy:1"}]}
+    finding = run({"web": _FRAMES["envoy-style"], "proxy": []}, **detail)
+    assert not (finding.pattern == ID and finding.facts.get("container") == "web"), finding.facts

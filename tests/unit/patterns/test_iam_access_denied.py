@@ -89,6 +89,13 @@ POSITIVES = [
                   "the providers in the chain AwsCredentialsProviderChain(credentialsProviders=["
                   "SystemPropertyCredentialsProvider(), EnvironmentVariableCredentialsProvider()])"],
                  {}, {"cause": "no-credentials"}, id="java-no-task-role"),
+    # Other SDKs' words for the same empty provider chain: Rust (rusoto), .NET.
+    pytest.param(['Error: Credentials(CredentialsError { message: "Could not find AWS credentials in the environment, '
+                  'profile or container endpoint" })'], exited(1), {"cause": "no-credentials"},
+                 id="rust-sdk-no-task-role"),
+    pytest.param(["Unhandled exception. Amazon.Runtime.AmazonServiceException: Unable to find credentials",
+                  "Failed to resolve AWS credentials. The credential providers used to search for credentials returned "
+                  "the following errors:"], exited(139), {"cause": "no-credentials"}, id="dotnet-no-task-role"),
     pytest.param(["AccessDenied: User `arn:aws:sts::111122223333:assumed-role/api-task/0123abcd' is not authorized to "
                   "perform `ses:SendEmail' on resource `arn:aws:ses:us-west-2:111122223333:configuration-set/default'"],
                  exited(1), {"action": "ses:SendEmail",
@@ -297,3 +304,15 @@ def test_an_ecs_api_call_of_the_app_itself_is_still_the_task_role():
             "assumed-role/orders-api-task-role/abc is not authorized to perform: ecs:RunTask on resource: "
             f"arn:aws:ecs:us-east-1:{ACCT}:task-definition/report:3")
     assert_finding(run([line], **exited(1)), ID, {"action": "ecs:RunTask"})
+
+
+@pytest.mark.parametrize("line", [
+    # a database's credentials are not IAM
+    pytest.param("FATAL: could not find credentials for user orders in /run/secrets/db", id="database-credentials"),
+    # one provider of the chain missing (the credentials file), the SDK goes on to the next
+    pytest.param("ERROR could not find AWS credentials file at /root/.aws/credentials", id="credentials-file-only"),
+])
+def test_near_miss_credentials_that_are_not_an_empty_aws_provider_chain(line):
+    detail = {"stoppedReason": "Essential container in task exited", "containers": [box(1)]}
+    m = PATTERN.match(evidence([line], **detail))
+    assert m is None or m.facts.get("cause") != "no-credentials", m

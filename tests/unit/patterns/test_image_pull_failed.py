@@ -60,6 +60,14 @@ POSITIVES = [
                  id="digest-without-repository"),
     pytest.param(failed_to_start("CannotPullContainerError failed to find a descriptor for platform 0xc0004d52c0 "
                                  "0xc0004d5320"), {"cause": "platform"}, id="no-descriptor-for-platform"),
+    # The agent's other pull error names, and Docker's registry refusal in the daemon's multi-line form.
+    pytest.param(failed_to_start("Task failed to start", box(None, reason="CannotPullImageManifestError: Error response "
+                                 "from daemon: errors:\ndenied: requested access to the resource is denied\n"
+                                 "unauthorized: authentication required")),
+                 {"cause": "access-denied"}, id="manifest-error-name-registry-denied"),
+    # A pull that never finished, in the agent's one word.
+    pytest.param(failed_to_start("CannotPullContainerError: timeout"), {"cause": "network", "image": IMAGE},
+                 id="bare-timeout-is-the-network"),
 ]
 
 
@@ -102,6 +110,9 @@ NEGATIVES = [
                                  "OCI runtime create failed: runc create failed: unable to start container process: "
                                  "exec: \"uvicorn\": executable file not found in $PATH: unknown"),
                  "container-start-failed", False, id="image-pulled-but-entrypoint-missing"),
+    # The runtime timing out on a container it had pulled: the platform, not a pull with a network cause.
+    pytest.param(failed_to_start("DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s"),
+                 "platform-error", False, id="docker-timeout-is-no-pull"),
 ]
 
 
@@ -300,3 +311,12 @@ def test_near_miss_a_real_reference_in_the_message_is_kept():
     reason = ('CannotPullContainerError: failed to resolve ref "docker.io/acme/xapp:1": pull access denied')
     finding = run([], **failed_to_start(reason, box(None, image="acme/xapp:1")))
     assert finding.facts["image"] == "docker.io/acme/xapp:1"
+
+
+def test_a_push_refused_in_the_applications_log_is_no_pull_failure():
+    """Near miss: a CI job that ran and logged Docker's registry refusal of its own `docker push` (exit 1) did
+    pull its image; the words in its log are not why ECS could not start it."""
+    logs = ["The push refers to repository [docker.io/acme/builder]", "denied: requested access to the resource is denied"]
+    detail = {"stoppedReason": "Essential container in task exited", "containers": [box(1)]}
+    assert PATTERN.match(evidence(logs, **detail)) is None
+    assert run(logs, **detail).pattern != ID

@@ -37,6 +37,9 @@ POSITIVES = [
                  {"error_code": "CannotStartContainerError"}, id="docker-500-on-start"),
     pytest.param({"stoppedReason": "Host EC2 (instance i-0123456789abcdef0) terminated.", "launchType": "EC2",
                   "containers": [box(143)]}, {"error_code": "HostEC2Terminated"}, id="host-terminated"),
+    # AWS Batch's status reason for the same loss names no instance.
+    pytest.param({"stoppedReason": "Host EC2 Terminated", "launchType": "EC2", "containers": [box(None)]},
+                 {"error_code": "HostEC2Terminated"}, id="host-terminated-batch-wording"),
     pytest.param(failed_to_start("CannotPullContainerError: error during connect: In the default daemon configuration "
                                  "on Windows, the docker client must be run with elevated privileges"),
                  {"error_code": "DockerDaemonUnreachable"}, id="agent-cannot-reach-docker-while-pulling"),
@@ -117,3 +120,11 @@ def test_a_host_missing_a_piece_is_not_called_transient_but_a_runtime_timeout_is
     text = "\n".join(run([], **failed_to_start("DockerTimeoutError: Could not transition to created; timed out after "
                                                "waiting 4m0s", launchType="EC2")).remediation)
     assert "transient" in text
+
+
+@pytest.mark.parametrize("reason", ["Host EC2 Terminated", "Host EC2 (instance i-0123456789abcdef0) terminated."])
+def test_a_host_lost_to_a_spot_interruption_is_expected_not_a_platform_error(reason):
+    """Near miss: the same words with ECS's SpotInterruption stop code are a reclaim the team chose (Spot)."""
+    detail = {"stoppedReason": reason, "stopCode": "SpotInterruption", "launchType": "EC2", "containers": [box(None)]}
+    assert PATTERN.match(evidence([], **detail)) is None
+    assert run([], **detail).pattern == "expected-stop"

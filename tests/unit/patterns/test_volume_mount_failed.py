@@ -63,6 +63,19 @@ POSITIVES = [
                  {"volume": "shared-data", "container": "app"}, id="agent-bind-without-a-path"),
     pytest.param("HostConfigError: Invalid volume referenced: cache-vol", {"volume": "cache-vol"},
                  id="agent-mount-point-names-an-undefined-volume"),
+    # Docker reads a source that is no absolute path as a named volume, and refuses the name.
+    pytest.param('CannotCreateContainerError: Error response from daemon: create ../shared/uploads: "../shared/uploads" '
+                 'includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. '
+                 'If you intended to pass a host directory, use absolute path', {"volume": "../shared/uploads"},
+                 id="relative-source-path-read-as-a-volume-name"),
+    # The volume driver a dockerVolumeConfiguration names is not on the instance.
+    pytest.param('CannotCreateContainerError: Error response from daemon: create ecs-web-7-cache-9e8d7c6b5a: error '
+                 'looking up volume plugin rexray/ebs: plugin "rexray/ebs" not found', {"cause": "not-found"},
+                 id="volume-plugin-missing-on-the-instance"),
+    # Fargate seeding a task volume with what the image holds at the mount path.
+    pytest.param("CannotCreateVolumeError: unable mirror /var/lib/fargate/volumes/a1/data to /var/lib/fargate/volumes/b2"
+                 "/data: failed to copy existing contents to task volume: input/output error", {},
+                 id="fargate-copy-into-a-task-volume"),
 ]
 
 
@@ -93,6 +106,11 @@ NEGATIVES = [
     # Another HostConfigError of the agent: the container's dockerConfig hostConfig is not valid JSON, no volume.
     pytest.param("HostConfigError: Unable to decode given host config: invalid character '}' looking for beginning "
                  "of object key string", "unknown", id="agent-host-config-not-json-is-no-volume"),
+
+    # CannotCreateContainerError about the container itself (a name clash), not a volume: the platform.
+    pytest.param('CannotCreateContainerError: Error response from daemon: Conflict. The container name '
+                 '"/ecs-web-7-app-a1b2c3" is already in use by container "4f1c2e0d9a8b"', "platform-error",
+                 id="container-name-conflict-is-no-volume"),
 ]
 
 
@@ -219,3 +237,50 @@ def test_near_miss_a_rootfs_or_cut_reason_that_is_not_a_mount(tail, expected):
     detail = failed_to_start(_CUT_HEAD + tail)
     assert run([], **detail).pattern == expected
     assert PATTERN.match(evidence([], **detail)) is None
+
+
+def test_volume_words_in_an_applications_log_are_not_a_mount_failure():
+    """Near miss: Docker's volume-name refusal quoted in the app's own log (a CI job shelling out to docker) is
+    not why ECS stopped the task: the pattern reads the stop reasons only."""
+    logs = ['docker: Error response from daemon: create ./cache: "./cache" includes invalid characters for a local '
+            'volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed.']
+    assert PATTERN.match(evidence(logs, stoppedReason="Essential container in task exited",
+                                  containers=[{"name": "app", "exitCode": 125}])) is None
+
+
+def test_no_english_word_is_taken_for_the_volume_of_a_task_volume_copy():
+    f = run([], **failed_to_start("CannotCreateVolumeError: failed to copy existing contents to task volume unable to "
+                                  "copy contents from the image /var/lib/fargate/volumes/v1: input/output error"))
+    assert f.pattern == ID and "volume" not in f.facts, f.facts
+
+
+def test_a_missing_plugin_of_another_kind_is_no_volume():
+    """Near miss: Docker's same wording for a logging plugin that is not installed is not a volume failure."""
+    reason = ('CannotStartContainerError: Error response from daemon: error looking up logging plugin '
+              'grafana/loki-docker-driver: plugin "grafana/loki-docker-driver" not found')
+    assert PATTERN.match(evidence([], **failed_to_start(reason))) is None
+
+
+def test_a_missing_volume_plugin_is_fixed_on_the_instance_not_in_volumes():
+    """The plugin, not the volume, was not found: start it on the instance (the ECS agent's own EFS plugin is a
+    service); near miss: a volume a present plugin cannot find keeps the volumes[] check."""
+    ecs = ('CannotCreateContainerError: Error response from daemon: create ecs-web-3-data-a1b2c3: error looking up volume '
+           'plugin amazon-ecs-volume-plugin: plugin "amazon-ecs-volume-plugin" not found')
+    fix = "\n".join(run([], **failed_to_start(ecs, launchType="EC2")).remediation)
+    assert "systemctl enable --now amazon-ecs-volume-plugin" in fix and "volumes[]" not in fix, fix
+    other = ecs.replace("amazon-ecs-volume-plugin", "rexray/ebs")
+    fix = "\n".join(run([], **failed_to_start(other, launchType="EC2")).remediation)
+    assert "`rexray/ebs`" in fix and "docker plugin ls" in fix and "systemctl" not in fix, fix
+    near = run([], **failed_to_start("CannotCreateVolumeError: Error response from daemon: create pgdata: VolumeDriver."
+                                     "Create: mounting volume failed: rexray: no such volume", launchType="EC2"))
+    assert "volumes[]" in "\n".join(near.remediation) and "systemctl" not in "\n".join(near.remediation)
+
+
+def test_a_relative_source_path_is_told_to_be_absolute():
+    """Near miss: a valid volume name the driver cannot create gets no relative-path advice."""
+    reason = ('CannotCreateContainerError: API error (500): create ./conf/app.ini: "./conf/app.ini" includes invalid '
+              'characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed')
+    fix = "\n".join(run([], **failed_to_start(reason, launchType="EC2")).remediation)
+    assert "`./conf/app.ini` is not an absolute path" in fix and "sourcePath" in fix, fix
+    near = run([], **failed_to_start("CannotCreateVolumeError: volume 'pgdata' could not be created", launchType="EC2"))
+    assert "absolute path" not in "\n".join(near.remediation)
