@@ -491,6 +491,19 @@ class LogSet:
             found.update(hits[bisect.bisect_left(hits, start) : bisect.bisect_left(hits, stop)])
         return sorted(found)
 
+    def may_hold(self, text: str, start: int = 0, stop: int | None = None) -> Sequence[int]:
+        """The lines in [start, stop), ascending, whose text may hold `text` (`text in texts[i]`): those whose
+        raw text holds it, lower-cased, and every line parsed up front (C-level finds, no line parsed); every
+        line of the range when that cannot tell (a short text, a few lines, a text that is not plain)."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = max(0, start)
+        if start >= stop:
+            return ()
+        if len(text) < 3 or stop - start <= _FEW_LINES or self._store is None or not self._plain_text():
+            return range(start, stop)
+        return self._raw_candidates((text.lower(),), start, stop)
+
     def _raw_candidates(self, words: Sequence[str], start: int, stop: int) -> list[int]:
         """The lines in [start, stop), ascending, whose raw text holds one of `words` (or a raw JSON form of
         one), and every line parsed up front: C-level finds in the lower-cased raw text, no line parsed."""
