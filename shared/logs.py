@@ -300,12 +300,14 @@ class LogSet:
             self._words = automaton.needle_set
         return self._candidates
 
-    def lines_with(self, *needles: str) -> list[int]:
-        """Indices of lines containing any of the (lower-case) needles, ascending."""
+    def lines_with(self, *needles: str, learn: bool = True) -> list[int]:
+        """Indices of lines containing any of the (lower-case) needles, ascending. `learn=False`: a needle not
+        yet searched for is looked up in this set's text alone, not added to every later set's search pass
+        (for words read once in a while that may fill ordinary lines: a framework's class on every request)."""
         if not self:
             return []
         if len(needles) == 1:
-            return self._lines_with(needles[0])
+            return self._lines_with(needles[0], learn)
         mapped = self._needle_map()
         words = self._words
         if mapped is not None:
@@ -320,7 +322,7 @@ class LogSet:
         for needle in needles:
             if mapped is not None and needle not in mapped and needle in words:
                 continue  # searched for, found nowhere (most words, most logs)
-            hits = self._lines_with(needle)
+            hits = self._lines_with(needle, learn)
             if not hits:
                 continue
             if found is None:
@@ -333,17 +335,17 @@ class LogSet:
             return []
         return found if isinstance(found, list) else sorted(found)
 
-    def _lines_with(self, needle: str) -> list[int]:
+    def _lines_with(self, needle: str, learn: bool = True) -> list[int]:
         hits = self._needle_cache.get(needle)
         if hits is not None:
             return hits
-        hits, exact = self._raw_hits(needle)
+        hits, exact = self._raw_hits(needle, learn)
         if not exact and self._store is not None and hits:
             hits = self._verify(needle, hits)
         self._needle_cache[needle] = hits
         return hits
 
-    def _raw_hits(self, needle: str) -> tuple[list[int], bool]:
+    def _raw_hits(self, needle: str, learn: bool = True) -> tuple[list[int], bool]:
         """(lines whose raw text holds the needle, whether they are known to hold it once parsed too)."""
         mapped = self._needle_map()
         if mapped is not None and needle not in self._words and needle in _WORDS:
@@ -356,7 +358,7 @@ class LogSet:
             if isinstance(hits, _Hits):
                 hits = mapped[needle] = hits.lines()
             return hits, self._store is None
-        if needle not in _WORDS:
+        if learn and needle not in _WORDS:
             _learn(needle)
         hits = self._scan(needle)
         self._needle_cache[needle] = hits
