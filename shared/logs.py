@@ -1047,9 +1047,9 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
                 if key in _HTTP_KEYS:
                     for sub in _HTTP_FIELDS:
                         inner_value = value.get(sub)
-                        if isinstance(inner_value, str | int) and not isinstance(inner_value, bool) and len(context) < 12:
+                        if isinstance(inner_value, (str, int)) and not isinstance(inner_value, bool) and len(context) < 12:
                             context.append(f"{key}.{sub}={_short(inner_value)}")
-            elif isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
+            elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(context) < 12:
                 context.append(f"{key}={_short(value)}")
             continue
         if role == "skip":
@@ -1087,10 +1087,10 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
             # it was and how it ended ("req.method=GET req.url=/health res.statusCode=503").
             for sub in _HTTP_FIELDS:
                 inner_value = value.get(sub)
-                if isinstance(inner_value, str | int) and not isinstance(inner_value, bool) and len(context) < 12:
+                if isinstance(inner_value, (str, int)) and not isinstance(inner_value, bool) and len(context) < 12:
                     context.append(f"{key}.{sub}={_short(inner_value)}")
             continue
-        if isinstance(value, str | int | float) and not isinstance(value, bool) and len(context) < 12:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(context) < 12:
             context.append(f"{key}={_short(value)}")
     if message is None:
         if not extra:
