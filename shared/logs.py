@@ -119,6 +119,8 @@ def _automaton() -> NeedleSet | None:
     return _REGISTERED
 
 
+_RAW_SETS: dict[tuple[str, ...], NeedleSet] = {}  # `_raw_candidates`: the words of a regex (and their raw forms), as one automaton
+_RAW_SET_WORDS = 4  # from this many words, one automaton pass over the text beats a `str.find` per word
 _FEW_LINES = 64  # `may_match` reads a range this short line by line: no word is searched for it
 _NEEDLE_SETS: dict[tuple[str, ...], frozenset[str]] = {}  # a pattern's needles (a tuple it passes each time), as a set
 
@@ -508,18 +510,31 @@ class LogSet:
 
     def _raw_candidates(self, words: Sequence[str], start: int, stop: int) -> list[int]:
         """The lines in [start, stop), ascending, whose raw text holds one of `words` (or a raw JSON form of
-        one), and every line parsed up front: C-level finds in the lower-cased raw text, no line parsed."""
+        one), and every line parsed up front: C-level finds in the lower-cased raw text, no line parsed. Many
+        words are found in one automaton pass (a `str.find` per word costs ~1 ns a character each: 20 words
+        over a 40 KB log, 0.5 ms); the text searched is the range's only when raw lines are the lines."""
         low, starts = self._index()
         right = bisect.bisect_right
-        raw_lines: set[int] = set()
-        for needle in words:
-            for word in (needle, *_raw_forms(needle)):
-                pos = low.find(word)
-                while pos != -1:
-                    line = right(starts, pos) - 1
-                    raw_lines.add(line)
-                    pos = low.find(word, starts[line + 1]) if line + 1 < len(starts) - 1 else -1
         mapping = self._raw_lines
+        lo, hi = (starts[start], starts[stop] - 1) if mapping is None else (0, len(low))
+        raw_lines: set[int] = set()
+        if len(words) >= _RAW_SET_WORDS:
+            key = tuple(words)
+            automaton = _RAW_SETS.get(key)
+            if automaton is None:
+                if len(_RAW_SETS) >= 512:
+                    _RAW_SETS.clear()
+                automaton = _RAW_SETS[key] = NeedleSet([w for n in words for w in (n, *_raw_forms(n))])
+            text = low if lo == 0 and hi >= len(low) else low[lo:hi]
+            raw_lines.update(right(starts, lo + at) - 1 for _, at, _ in automaton.occurrences(text))
+        else:
+            for needle in words:
+                for word in (needle, *_raw_forms(needle)):
+                    pos = low.find(word, lo, hi)
+                    while pos != -1:
+                        line = right(starts, pos) - 1
+                        raw_lines.add(line)
+                        pos = low.find(word, starts[line + 1], hi) if line + 1 < len(starts) - 1 else -1
         found = raw_lines if mapping is None else {m for m in map(mapping.__getitem__, raw_lines) if m != -1}
         found.update(self._exact)
         return sorted(i for i in found if start <= i < stop)
