@@ -644,6 +644,11 @@ class LogSet:
                 self._names = [c for c in dict.fromkeys(self.containers) if c is not None]
         return self._names
 
+    def only(self, container: str | None) -> bool:
+        """Every line is `container`'s or unlabelled (from the names of the lines' containers, which a
+        diagnosis works out once anyway): a walk keeping such lines need not read any line's container."""
+        return all(name == container for name in self.container_names())
+
     def unlabelled(self) -> bool:
         """Some line has no container."""
         store = self._store

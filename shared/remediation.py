@@ -686,6 +686,8 @@ def _own_window(logs: Any, name: str | None, stop: int, count: int) -> int:
     `name` is empty) begin: 0 when there are no more than `count` (always so when `stop` <= `count`)."""
     if stop <= count:
         return 0
+    if not name or logs.only(name):
+        return stop - count
     containers = logs.containers
     seen = 0
     for i in range(stop - 1, -1, -1):
@@ -1445,11 +1447,14 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
     None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
     containers = ev.logs.containers
     newest: list[int] = []  # the container's (and unlabelled) newest 30 lines, newest first
-    for i in range(len(containers) - 1, -1, -1):
-        if not container or containers[i] in (container, None):
-            newest.append(i)
-            if len(newest) == 30:
-                break
+    if not container or ev.logs.only(container):
+        newest = list(range(len(containers) - 1, max(-1, len(containers) - 31), -1))
+    else:
+        for i in range(len(containers) - 1, -1, -1):
+            if containers[i] in (container, None):
+                newest.append(i)
+                if len(newest) == 30:
+                    break
     if not newest or named_error(ev, container):
         return None
     for i in newest:
@@ -1492,8 +1497,10 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
     texts, containers = logs.texts, logs.containers
     start = max(0, len(texts) - 400)
 
+    every = not container or logs.only(container)
+
     def own(i: int) -> bool:  # the container's line, or an unlabelled one (every line when no container)
-        return not container or containers[i] in (container, None)
+        return every or containers[i] in (container, None)
 
     def times(raw: str) -> int:
         # How many of the container's newest 400 lines read as `raw` once numbers are set aside: a line that
