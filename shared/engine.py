@@ -212,7 +212,7 @@ def _mask(data: dict) -> None:
             if isinstance(value, str):
                 slots.append((container, key))
                 texts.append(value)
-            elif isinstance(value, dict | list):
+            elif isinstance(value, (dict, list)):
                 take(value)
 
     for key in ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task"):
@@ -220,7 +220,7 @@ def _mask(data: dict) -> None:
         if isinstance(value, str):
             slots.append((data, key))
             texts.append(value)
-        elif isinstance(value, dict | list):
+        elif isinstance(value, (dict, list)):
             take(value)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     # A mask is longer than a short value: clip again, after masking, so no line passes 1,000 characters.

@@ -724,14 +724,16 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
         if _EXTERNAL.search(error):
             return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
-        # The container's (and unlabelled) last 400 lines before the error; only those a regex may match are read.
-        earlier = _own_lines(ev.logs, name, range(len(ev.logs))[:before])[-400:] if before is not None else []
+        # The container's (and unlabelled) last 400 lines before the error; only those a regex may match are
+        # read (their container first).
+        stop = 0 if before is None else max(0, min(before, len(ev.logs)))
+        lo = _own_window(ev.logs, name, stop, 400)
         # Not intrinsic in its wording: a local run reproduces it only when the log names no outside dependency.
         if not (_INTRINSIC.search(error) or _EMBEDDED_DB.search(error)) and any(
-                _EXTERNAL.search(t) for t in _texts_may_match(ev.logs, _EXTERNAL, earlier)):
+                _EXTERNAL.search(t) for t in _own_texts_may_match(ev.logs, _EXTERNAL, name, lo, stop)):
             return "the log shows the task reaching something outside the image before it failed, which a laptop run does not have"
         if any(_BACKING_LOG.search(t) and not _EMBEDDED_DB.search(t)
-               for t in _texts_may_match(ev.logs, _BACKING_LOG, earlier)):
+               for t in _own_texts_may_match(ev.logs, _BACKING_LOG, name, lo, stop)):
             return "the app reached its database before it failed, which a laptop run does not have"
     if serving and _PROXY_IMAGE.search(repo) and sum(1 for c in ev.detail.containers) > 1:
         return f"{img} is a proxy in front of another container of the task; run alone it has no app behind it"
@@ -744,28 +746,29 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
     return None
 
 
-def _own_lines(logs: Any, name: str | None, lines: range) -> list[int]:
-    """The lines (of `lines`) of container `name` and the unlabelled ones; every line when `name` is empty."""
-    if not name:
-        return list(lines)
+def _own_window(logs: Any, name: str | None, stop: int, count: int) -> int:
+    """Where the last `count` lines before `stop` of container `name` and the unlabelled ones (of every line when
+    `name` is empty) begin: 0 when there are no more than `count` (always so when `stop` <= `count`)."""
+    if stop <= count:
+        return 0
+    if not name or logs.only(name):
+        return stop - count
     containers = logs.containers
-    return [i for i in lines if containers[i] in (name, None)]
+    seen = 0
+    for i in range(stop - 1, -1, -1):
+        if not name or containers[i] in (name, None):
+            seen += 1
+            if seen == count:
+                return i
+    return 0
 
 
-def _may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> list[int]:
-    """The lines of `lines` (ascending) where `regex` may match (`may_match`), ascending: the others need no read."""
-    if not lines:
-        return []
-    if len(lines) == lines[-1] - lines[0] + 1:  # a range: every line of it
-        return list(logs.may_match(regex, lines[0], lines[-1] + 1, learn=False))
-    wanted = set(lines)
-    return [i for i in logs.may_match(regex, lines[0], lines[-1] + 1, learn=False) if i in wanted]
-
-
-def _texts_may_match(logs: Any, regex: re.Pattern[str], lines: list[int]) -> Iterable[str]:
-    """The texts of `lines` (ascending) where `regex` may match (`may_match`): the others are never read."""
-    texts = logs.texts
-    return (texts[i] for i in _may_match(logs, regex, lines))
+def _own_texts_may_match(logs: Any, regex: re.Pattern[str], name: str | None, start: int, stop: int) -> Iterable[str]:
+    """The texts of the lines in [start, stop) of container `name` and the unlabelled ones (every line when `name`
+    is empty) where `regex` may match (`may_match`), ascending: a line is read only when it may match."""
+    texts, containers = logs.texts, logs.containers
+    return (texts[i] for i in logs.may_match(regex, start, stop, learn=False)
+            if not name or containers[i] in (name, None))
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
@@ -1556,11 +1559,14 @@ def still_starting(ev: Evidence, container: str | None) -> int | None:
     None without such a line (no log at all is no evidence), or when the log names an error to fix instead."""
     containers = ev.logs.containers
     newest: list[int] = []  # the container's (and unlabelled) newest 30 lines, newest first
-    for i in range(len(containers) - 1, -1, -1):
-        if not container or containers[i] in (container, None):
-            newest.append(i)
-            if len(newest) == 30:
-                break
+    if not container or ev.logs.only(container):
+        newest = list(range(len(containers) - 1, max(-1, len(containers) - 31), -1))
+    else:
+        for i in range(len(containers) - 1, -1, -1):
+            if containers[i] in (container, None):
+                newest.append(i)
+                if len(newest) == 30:
+                    break
     if not newest or named_error(ev, container):
         return None
     for i in newest:
@@ -1600,21 +1606,28 @@ def logged_error(ev: Evidence, container: str | None) -> tuple[int, str, int] | 
     if named:
         return named[0], named[1], 1
     logs = ev.logs
-    texts = logs.texts
-    idx = [i for i in range(max(0, len(texts) - 400), len(texts))
-           if not container or logs.containers[i] in (container, None)]
+    texts, containers = logs.texts, logs.containers
+    start = max(0, len(texts) - 400)
+
+    every = not container or logs.only(container)
+
+    def own(i: int) -> bool:  # the container's line, or an unlabelled one (every line when no container)
+        return every or containers[i] in (container, None)
 
     def times(raw: str) -> int:
-        # How many of `idx` read as `raw` once numbers are set aside: a line that does holds every piece
-        # of `raw` between them (a C-level `in`), so only those are normalised.
+        # How many of the container's newest 400 lines read as `raw` once numbers are set aside: a line that
+        # does holds every piece of `raw` between them (a C-level `in`), so only those are normalised; and only
+        # the lines whose raw text may hold the longest piece are read at all.
         key = _VARIES.sub("#", raw.strip())
         piece = max(key.split("#"), key=len)
-        return sum(1 for j in idx if piece in texts[j] and _VARIES.sub("#", texts[j].strip()) == key) or 1
+        return sum(1 for j in logs.may_hold(piece, start) if own(j) and piece in texts[j]
+                   and _VARIES.sub("#", texts[j].strip()) == key) or 1
 
     # One pass, newest first: the newest error-level line wins; else the newest warning that repeats.
-    # (Only the lines `_SAYS_FAILURE` may match are read: a match in a paste's column is one in its line.)
+    # (Only the lines `_SAYS_FAILURE` may match are read, and their container only: a match in a paste's
+    # column is one in its line.)
     warnings: list[tuple[int, str]] = []
-    for i in reversed(_may_match(logs, _SAYS_FAILURE, idx)):
+    for i in reversed([i for i in logs.may_match(_SAYS_FAILURE, start, learn=False) if own(i)]):
         raw = texts[i]
         text = unpaste(raw) if garbled(raw) else raw  # a console/table paste: the app's own column
         if _NOISE.search(text) or not _SAYS_FAILURE.search(text):

@@ -90,6 +90,9 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     return words
 
 
+# Words on most lines of an ordinary log (request logs, JSON keys): a poor filter when the same literal offers another.
+_COMMON_WORDS = frozenset(("request", "requests", "response", "time", "error", "info", "debug", "http", "https",
+                           "status", "message", "level"))
 _NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
 
 
@@ -124,9 +127,12 @@ def _required(items: Any) -> frozenset[str] | None:
 
     def flush() -> None:
         if run:
-            for token in _SPLIT_WORDS("".join(run).lower()):
-                if _usable(token):
-                    offer(frozenset((token,)))
+            tokens = [token for token in _SPLIT_WORDS("".join(run).lower()) if _usable(token)]
+            # Every word of one literal run is required alike: one that fills ordinary log lines ("request",
+            # a JSON "time" key) would send most lines to be read, so another of the run is offered instead.
+            rare = [token for token in tokens if token not in _COMMON_WORDS]
+            for token in rare or tokens:
+                offer(frozenset((token,)))
             run.clear()
 
     for op, av in items:

@@ -160,6 +160,8 @@ def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
     own tail, not the last lines of the task's log: another container's stream read after it (a chatty
     app next to a sidecar that died in three lines) must not push the culprit's last words out of view."""
     logs = ev.logs
+    if logs.only(container):
+        return list(range(len(logs) - 1, max(-1, len(logs) - 1 - n), -1))
     containers = logs.containers
     out: list[int] = []
     for i in range(len(logs) - 1, -1, -1):

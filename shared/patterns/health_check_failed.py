@@ -369,7 +369,9 @@ class HealthCheckFailed(Pattern):
         """The error line of an exception raised while a request was being served (the framework's
         dispatch frames are in its stack): the server answers 500, to the health checks too."""
         logs = ev.logs
-        for i in logs.lines_with(*_HANDLER_NEEDLES):
+        # (Not learned into the shared search pass: a Spring app names DispatcherServlet on every request it
+        # logs, and a long access log would carry those occurrences through every later scan.)
+        for i in logs.lines_with(*_HANDLER_NEEDLES, learn=False):
             if not _HANDLER_FRAME.search(logs.texts[i]):
                 continue
             for j in range(i, max(-1, i - 40), -1):
