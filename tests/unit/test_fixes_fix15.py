@@ -1,0 +1,33 @@
+"""Steps that must read what the evidence already says (fix15): each test has the case where the step applies and a
+near miss where it does not."""
+
+from __future__ import annotations
+
+from tests.unit.helpers import run
+
+
+def _fix(finding) -> str:
+    return "\n".join(finding.remediation)
+
+
+def _ec2(**detail):
+    base = {"launchType": "EC2",
+            "containerInstanceArn": "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0a1b2c3d4e5f"}
+    return {**base, **detail}
+
+
+def test_a_refused_connection_to_a_container_of_the_task_is_a_start_order_not_a_missing_name():
+    line = "Error: connect ECONNREFUSED 172.17.0.4:6379 while connecting to redis://cache:6379"
+    two = [{"name": "worker", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/worker:3"},
+           {"name": "cache", "exitCode": 0, "lastStatus": "STOPPED", "image": "redis:7"}]
+    got = run([line], containers=two, **_ec2())
+    assert got.pattern == "database-connection-failed"
+    assert "dependsOn" in got.remediation[0] and "HEALTHY" in got.remediation[0]
+    assert "no such host exists" not in _fix(got)
+    # Near miss: the name resolved but is no container of this task: no start-order step, and no claim that it
+    # does not exist (a refusal needs an address).
+    alone = run([line], containers=two[:1], **_ec2())
+    assert "dependsOn" not in _fix(alone) and "no such host exists" not in _fix(alone)
+    # Near miss: a DNS failure on a bare name keeps the "no such host on ECS" step.
+    dns = run(["Error: getaddrinfo ENOTFOUND cache while connecting to redis://cache:6379"], containers=two[:1])
+    assert dns.pattern == "database-connection-failed" and "no such host exists" in _fix(dns)
