@@ -31,3 +31,20 @@ def test_a_refused_connection_to_a_container_of_the_task_is_a_start_order_not_a_
     # Near miss: a DNS failure on a bare name keeps the "no such host on ECS" step.
     dns = run(["Error: getaddrinfo ENOTFOUND cache while connecting to redis://cache:6379"], containers=two[:1])
     assert dns.pattern == "database-connection-failed" and "no such host exists" in _fix(dns)
+
+
+def test_an_sdk_error_that_names_the_operation_gives_the_denied_action():
+    php = ['Error executing "ListTopics" on "https://sns.us-east-1.amazonaws.com"; AWS HTTP error: Client error: '
+           '`POST https://sns.us-east-1.amazonaws.com` resulted in a `403 Forbidden` response:',
+           "AccessDenied (client): User is not allowed to list topics. - <ErrorResponse><Error><Code>AccessDenied"
+           "</Code></Error></ErrorResponse>"]
+    got = run(php)
+    assert got.pattern == "iam-access-denied" and got.facts["action"] == "sns:ListTopics"
+    assert "does not name the denied action" not in _fix(got) and "sns:ListTopics" in got.remediation[0]
+    go = ["operation error DynamoDB: Scan, https response error StatusCode: 400, RequestID: ABC, api error "
+          "AccessDeniedException: User is not authorized"]
+    assert run(go).facts["action"] == "dynamodb:Scan"
+    # Near miss: the same 403 shape with no operation named leaves the action unknown.
+    bare = run(["AccessDenied (client): Access to the resource https://sns.us-east-1.amazonaws.com/ is denied. - "
+                "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"])
+    assert bare.facts["action"] == "unknown" and "does not name the denied action" in _fix(bare)
