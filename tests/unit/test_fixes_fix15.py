@@ -48,3 +48,18 @@ def test_an_sdk_error_that_names_the_operation_gives_the_denied_action():
     bare = run(["AccessDenied (client): Access to the resource https://sns.us-east-1.amazonaws.com/ is denied. - "
                 "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"])
     assert bare.facts["action"] == "unknown" and "does not name the denied action" in _fix(bare)
+
+
+_OOM = ["PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 2097152 bytes)"]
+
+
+def test_more_container_memory_than_the_task_has_also_raises_the_task_memory():
+    own = [{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "memory": "1024"}]
+    got = run(_OOM, containers=own, memory="1024", **_ec2())
+    assert got.pattern == "out-of-memory" and 'task-level `"memory"` (now 1024) to at least 1280' in _fix(got)
+    # Near miss: the task has room for the larger container limit.
+    roomy = run(_OOM, containers=own, memory="4096", **_ec2())
+    assert "task-level" not in _fix(roomy)
+    # Near miss: no container limit, so the task memory is the limit and the step raises it alone.
+    none = run(_OOM, containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED"}], memory="1024", **_ec2())
+    assert 'task-level `"memory": "1280"`' in _fix(none) and '"memory": 1280 on' not in _fix(none)
