@@ -63,3 +63,53 @@ def test_more_container_memory_than_the_task_has_also_raises_the_task_memory():
     # Near miss: no container limit, so the task memory is the limit and the step raises it alone.
     none = run(_OOM, containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED"}], memory="1024", **_ec2())
     assert 'task-level `"memory": "1280"`' in _fix(none) and '"memory": 1280 on' not in _fix(none)
+
+
+_THROTTLED = ("CannotPullECRContainerError: ThrottlingException: Rate exceeded for "
+              "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2")
+
+
+def test_ecr_throttling_names_a_deployment_setting_only_for_a_service():
+    svc = run(stopCode="TaskFailedToStart", stoppedReason=_THROTTLED)
+    assert svc.pattern == "image-pull-failed" and "maximumPercent" in svc.remediation[0]
+    # Near miss: a scheduled RunTask has no deployment.
+    cron = run(stopCode="TaskFailedToStart", stoppedReason=_THROTTLED, group="family:orders-nightly",
+               startedBy="events-rule/nightly")
+    assert "maximumPercent" not in _fix(cron) and "RunTask" in cron.remediation[0]
+
+
+def test_a_pull_that_timed_out_checks_the_route_to_the_registry_first():
+    got = run(stopCode="TaskFailedToStart", stoppedReason="CannotPullContainerError: timeout")
+    assert got.pattern == "image-pull-failed" and "NAT gateway" in got.remediation[0]
+    assert "ecr.dkr" in got.remediation[0] and not got.remediation[0].startswith("Reproduce")
+    # Near miss: a pull with no cause named keeps the reproduce step.
+    odd = run(stopCode="TaskFailedToStart", stoppedReason="CannotPullContainerError: unexpected EOF")
+    assert "NAT gateway" not in _fix(odd)
+
+
+_BATCH = {"group": "family:fold-job", "startedBy": "arn:aws:batch:us-east-1:111122223333:job/"
+          "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}
+
+
+def test_a_batch_jobs_image_is_fixed_in_its_job_definition():
+    reason = ("CannotPullContainerError: Error response from daemon: manifest for "
+              "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2 not found: manifest unknown")
+    job = run(stopCode="TaskFailedToStart", stoppedReason=reason, **_BATCH)
+    assert job.pattern == "image-pull-failed" and "job definition" in job.remediation[0]
+    assert "task definition" not in job.remediation[0]
+    # Near miss: a service's image is in its task definition.
+    svc = run(stopCode="TaskFailedToStart", stoppedReason=reason)
+    assert "in the task definition" in svc.remediation[0]
+
+
+def test_too_many_open_files_in_a_pull_is_the_instance_not_the_network():
+    reason = ("CannotPullECRContainerError: RequestError: send request failed caused by: Post "
+              "https://api.ecr.us-east-1.amazonaws.com/: dial tcp: lookup api.ecr.us-east-1.amazonaws.com on "
+              "10.1.0.2:53: dial udp 10.1.0.2:53: socket: too many open files")
+    got = run(stopCode="TaskFailedToStart", stoppedReason=reason, **_ec2())
+    assert got.pattern == "image-pull-failed" and "file descriptors" in got.remediation[0]
+    assert "NAT" not in got.remediation[0]
+    # Near miss: the same lookup that timed out is the network path.
+    net = run(stopCode="TaskFailedToStart", stoppedReason=reason.replace("socket: too many open files", "i/o timeout"),
+              **_ec2())
+    assert "NAT gateway" in net.remediation[0] and "file descriptors" not in _fix(net)
