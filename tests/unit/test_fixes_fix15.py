@@ -113,3 +113,18 @@ def test_too_many_open_files_in_a_pull_is_the_instance_not_the_network():
     net = run(stopCode="TaskFailedToStart", stoppedReason=reason.replace("socket: too many open files", "i/o timeout"),
               **_ec2())
     assert "NAT gateway" in net.remediation[0] and "file descriptors" not in _fix(net)
+
+
+def test_a_failed_copy_of_image_files_into_a_task_volume_is_the_mount_path_not_a_driver():
+    reason = ("CannotCreateContainerError: Error response from daemon: failed to copy file info for "
+              "/var/lib/ecs/volumes/orders-12-data-0a1b2c3d: failed to chown /var/lib/ecs/volumes/orders-12-data-0a1b2c3d:"
+              " lchown /var/lib/ecs/volumes/orders-12-data-0a1b2c3d/cache: invalid argument")
+    got = run(stopCode="TaskFailedToStart", containers=[{"name": "app", "lastStatus": "STOPPED", "reason": reason,
+                                                         "image": "acme/orders:2"}], **_ec2())
+    assert got.pattern == "volume-mount-failed" and "empty in the image" in got.remediation[0]
+    assert "reachable" not in _fix(got) and "acme/orders:2" in got.remediation[0]
+    # Near miss: a volume that failed with no copy named keeps the generic volumes/driver check.
+    other = run(stopCode="TaskFailedToStart", containers=[{"name": "app", "lastStatus": "STOPPED", "image": "x:1",
+                "reason": "CannotCreateContainerError: Error response from daemon: error while mounting volume "
+                          "'/var/lib/ecs/volumes/orders-12-data': failed"}], **_ec2())
+    assert "empty in the image" not in _fix(other)
