@@ -128,3 +128,14 @@ def test_a_failed_copy_of_image_files_into_a_task_volume_is_the_mount_path_not_a
                 "reason": "CannotCreateContainerError: Error response from daemon: error while mounting volume "
                           "'/var/lib/ecs/volumes/orders-12-data': failed"}], **_ec2())
     assert "empty in the image" not in _fix(other)
+
+
+def test_docker_timeout_on_fargate_checks_the_network_configuration():
+    got = run(stopCode="TaskFailedToStart", stoppedReason="DockerTimeoutError: Could not transition to started; "
+              "timed out after waiting 1m0s")
+    assert got.pattern == "platform-error" and "usually transient" not in _fix(got)
+    assert "NAT gateway" in got.remediation[0] and ".logs" in got.remediation[0]
+    # Near miss: on an EC2 instance the runtime's timeout is the host's (disks, agent).
+    ec2 = run(stopCode="TaskFailedToStart", stoppedReason="DockerTimeoutError: Could not transition to started; "
+              "timed out after waiting 1m0s", **_ec2())
+    assert "NAT gateway" not in _fix(ec2)
