@@ -139,3 +139,19 @@ def test_docker_timeout_on_fargate_checks_the_network_configuration():
     ec2 = run(stopCode="TaskFailedToStart", stoppedReason="DockerTimeoutError: Could not transition to started; "
               "timed out after waiting 1m0s", **_ec2())
     assert "NAT gateway" not in _fix(ec2)
+
+
+def test_a_failed_stat_of_the_entrypoint_checks_the_entrypoint_first():
+    reason = ('CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create '
+              'failed: runc create failed: unable to start container process: exec: "/opt/run/start.sh": stat /opt/ru')
+    got = run(stopCode="TaskFailedToStart", containers=[{"name": "app", "lastStatus": "STOPPED", "reason": reason,
+                                                         "image": "acme/orders:2"}])
+    assert got.pattern == "container-start-failed" and "/opt/run/start.sh" in got.remediation[0]
+    assert "entryPoint" in got.remediation[0] and not got.remediation[0].startswith("Run the image locally")
+    assert "interpreter" not in _fix(got)
+    # Near miss: a start failure naming no executable keeps the local reproduction.
+    vague = reason.split("unable to start")[0] + "unable to start container process: error during container init"
+    other = run(stopCode="TaskFailedToStart", containers=[{"name": "app", "lastStatus": "STOPPED", "reason": vague,
+                                                           "image": "acme/orders:2"}])
+    assert other.pattern == "container-start-failed" and "/opt/run/start.sh" not in _fix(other)
+
