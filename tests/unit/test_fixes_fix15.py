@@ -154,4 +154,3 @@ def test_a_failed_stat_of_the_entrypoint_checks_the_entrypoint_first():
     other = run(stopCode="TaskFailedToStart", containers=[{"name": "app", "lastStatus": "STOPPED", "reason": vague,
                                                            "image": "acme/orders:2"}])
     assert other.pattern == "container-start-failed" and "/opt/run/start.sh" not in _fix(other)
-
