@@ -299,6 +299,17 @@ def redeploy(ev: Evidence) -> str:
     return deploy(ev, new_revision=False)
 
 
+_TD_WORDS = lazy_re(r"(?<!registers this )\b([Tt])ask definition(?!s? from)(?=[' ,.;:)]|$)")
+
+
+def definition_words(ev: Evidence, text: str) -> str:
+    """A step's prose for the launcher: an AWS Batch job's image and container settings live in its job
+    definition (Batch registers the ECS task definition from it), so "the task definition" there is the job's."""
+    if launcher(ev) != "batch":
+        return text
+    return _TD_WORDS.sub(lambda m: ("J" if m.group(1) == "T" else "j") + "ob definition", text)
+
+
 def rerun(ev: Evidence) -> str:
     """Start the task again, for a step: the redeploy command of a service or a one-off task (in
     backticks), or how Batch or Step Functions retry (they, not ECS, own the retry)."""

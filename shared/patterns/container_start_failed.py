@@ -66,6 +66,7 @@ def _row(m: re.Match[str]) -> Cause:
 
 
 _SPACED_EXEC = lazy_re(r'exec: \\*"([\w./-]+ [^"\\]*)')
+_STAT_EXE = lazy_re(r'exec: \\*"/[^"\\]+\\*": stat /')
 _EXEC_INTO = lazy_re(r"OCI runtime exec failed|exec failed: (?:container_linux|unable to start)", re.IGNORECASE)
 _GENERIC = lazy_re(r"CannotStartContainerError|OCI runtime (?:create|exec|start) failed|starting container process caused",
                       re.IGNORECASE)
@@ -215,7 +216,10 @@ class ContainerStartFailed(ReasonPattern):
             low = text.lower()
             # exec form given a whole shell line ("apt-get update && ..."): no executable has that name
             spaced = find_in_reasons(ev, _SPACED_EXEC)  # the stoppedReason may be cut before the exec part
-            cause = ("permission" if "permission denied" in low else "entrypoint-not-found" if spaced else None)
+            # runc stats the executable before it runs it: a failed stat (even cut before its "no such file") is
+            # the entrypoint's path, not something only a local run can show.
+            cause = ("permission" if "permission denied" in low else "entrypoint-not-found"
+                     if spaced or _STAT_EXE.search(text) else None)
             if spaced and source == "stoppedReason":
                 source, text = spaced[0], spaced[1]
             return self._build(ev, text, cause, container_for_reason(ev, source), Stage.PLATFORM,
@@ -325,14 +329,18 @@ class ContainerStartFailed(ReasonPattern):
                 probe = (f"docker run --rm --entrypoint sh {remedy.q(image)} -c "
                          + (shlex.quote("command -v " + exe) if exe else '"command -v $exe"'))
             steps.append(f"{what} does not exist in the image or is not on $PATH: check the Dockerfile's "
-                         "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. "
+                         + ("ENTRYPOINT/CMD and the job definition's `command` (an AWS Batch job definition sets "
+                            "no entryPoint, so the path comes from the image's ENTRYPOINT or from that command), e.g. "
+                            if remedy.launcher(ev) == "batch" else
+                            "ENTRYPOINT/CMD and the task definition's `entryPoint`/`command` overrides, e.g. ")
                          + (f"`{probe}`.{why}" if exe else f"```\n{read}{probe}\n```{why}"))
             why = ""
             said = ev.reason_text + "\n" + "\n".join(p.text for p in m.proofs)
             # "executable file not found in $PATH" / "stat <file>: no such file": the lookup found no file, so
             # nothing was run and no interpreter was asked for; only a file that exists and was executed can fail for
             # its interpreter ("exec user process caused: no such file or directory").
-            if not remedy.is_windows(ev) and not re.search(r"(?i)not found in \$?PATH|\bstat \S+: no such file", said):
+            if not remedy.is_windows(ev) and not re.search(r"(?i)not found in \$?PATH|\bstat \S+: no such file", said) \
+                    and not _STAT_EXE.search(said):
                 maybe_crlf = bool(exe and re.search(r"\.(?:sh|bash|py|pl|rb)$", exe)) and remedy.own_ecr(ev, image)
                 steps.append("A script whose interpreter is missing (bash on Alpine, a glibc binary on musl) fails "
                              "the same way: install the interpreter or use a matching base image"

@@ -315,10 +315,24 @@ class DatabaseConnectionFailed(Pattern):
                          f"{remedy.roll_out(ev)}. See what the task definition sets now: "
                          f"`{remedy.describe_task_definition(ev, query)}`.{why}")
             why = ""
-        elif known_host and "." not in known_host and cause in ("refused", "dns", "timeout"):
+        elif (known_host and cause == "refused" and (linked := next(
+                (c.name for c in ev.detail.containers if c.name and c.name != name
+                 and c.name.lower() == known_host.lower()), None))):
+            # A refusal needs an address: the name resolved, to this task's own container (bridge `links`,
+            # a shared awsvpc namespace or Service Connect), which was not listening yet when the app connected.
+            steps.append(f"`{known_host}` resolved (a refusal needs an address) to this task's own container "
+                         f"`{linked}`, which was not listening yet when {container} connected: make {container} "
+                         f"wait for it with `dependsOn` (condition `HEALTHY`, with a health check on `{linked}`; "
+                         f"or `START` plus retries of the first connection).{why}")
+            why = ""
+        elif known_host and "." not in known_host and cause in ("dns", "timeout"):
+            # Only a DNS failure proves the name does not resolve; a timeout may have had an address.
             steps.append(f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS no such host exists "
-                         "unless Service Connect or Cloud Map defines it. Point the connection string at the "
-                         f"database endpoint.{why}")
+                         "unless Service Connect or Cloud Map defines it" if cause == "dns" else
+                         f"`{known_host}` is a bare name (a Docker Compose service name?): on ECS it reaches a "
+                         "server only through `links` to a container of the same task (bridge mode), Service "
+                         "Connect or Cloud Map")
+            steps[-1] += f". Point the connection string at the database endpoint.{why}"
             why = ""
         if local and cause in ("refused", "timeout", None):
             pass  # neither the network nor the server's security group is involved

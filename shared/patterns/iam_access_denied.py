@@ -53,6 +53,13 @@ _XDS_DENIED = lazy_re(r"gRPC config stream (?:to (?P<target>\S+) )?closed(?: sin
 _APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 # S3 answers a HEAD request without a body, so botocore has only the status: "An error occurred (403)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
+# SDKs that name the operation outside botocore's "when calling the X operation": PHP's 'Error executing "ListQueues"
+# on "https://sqs.<region>.amazonaws.com"' and Go v2's "operation error SQS: ListQueues, https response error".
+_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?P<host>[\w-]+)[.\w-]*\.amazonaws\.com|"
+                  r"operation error (?P<svc>[\w ]+?): (?P<op2>[A-Z]\w+), https response error StatusCode: (?:403|400)")
+# The endpoint host or SDK service id -> the IAM service prefix, where they differ.
+_ENDPOINT_SERVICE = {"email": "ses", "monitoring": "cloudwatch", "cloudwatchlogs": "logs", "secrets manager":
+                     "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs"}
 _HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = lazy_re(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
@@ -355,6 +362,13 @@ class IamAccessDenied(Pattern):
         elif not action and ((_JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)))
                              or _S3_DRIVER.search(text)):
             facts["action"] = "s3:*"  # "AccessDenied: Access Denied" is S3's own wording
+        elif not action and (named := _SDK_OP.search(f"{context} {near}")) and (
+                "accessdenied" in f"{text} {context}".lower().replace(" ", "")
+                or "403" in f"{text} {context}"):
+            name = named.group("op") or named.group("op2") or ""
+            where = (named.group("host") or named.group("svc") or "").lower()
+            service = _OP_SERVICE.get(name) or _ENDPOINT_SERVICE.get(where, where.replace(" ", ""))
+            facts["action"] = _OP_ACTION.get(name) or f"{service}:{name}"
         elif not action and not op:
             if _NO_CREDS.search(text):
                 facts["cause"] = "no-credentials"

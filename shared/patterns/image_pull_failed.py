@@ -117,6 +117,8 @@ _CAUSES = (
 )
 
 
+_FD_EXHAUSTED = lazy_re(r"too many open files|\bEMFILE\b", re.IGNORECASE)
+_TIMED_OUT = lazy_re(r"\btime(?:d[ -]?)?out\b", re.IGNORECASE)
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry.hub.docker.com")
 _ECR_HOST = lazy_re(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
 
@@ -540,19 +542,43 @@ class ImagePullFailed(ReasonPattern):
         elif cause == "rate-limited" and ".dkr.ecr." in (_registry_host(task_image or "", reason) or ""):
             # Private ECR throttles its API calls (GetAuthorizationToken, BatchGetImage...), per account and region:
             # a burst of launches, not an anonymous pull limit.
+            # A deployment's maximumPercent staggers only a service's launches: a RunTask, schedule or Batch job
+            # has none, so it staggers its own starts.
+            stagger = {"service": "smaller batches, a deployment with a lower maximumPercent",
+                       "batch": "smaller array or submission batches, fewer vCPUs in the compute environment at once",
+                       }.get(remedy.launcher(ev), "fewer tasks per RunTask call and their starts spread over time, "
+                             "scheduled jobs not all on the same minute")
             steps.append("ECR throttled the pull's API requests (GetAuthorizationToken / BatchGetImage / "
                          "GetDownloadUrlForLayer have per-account request-rate quotas in each region): too many "
-                         "tasks started at once. Stagger the launches (smaller batches, a deployment with a lower "
-                         "maximumPercent) and retry with backoff, or request a higher rate in Service Quotas "
+                         f"tasks started at once. Stagger the launches ({stagger}) and retry with backoff, or "
+                         "request a higher rate in Service Quotas "
                          f"(Amazon Elastic Container Registry) for {region}.{remedy.cite(m)}")
         elif cause == "rate-limited":
             steps.append(f"Docker Hub rate-limits anonymous pulls (here of `{task_image}`): mirror the image to ECR (an "
                          "ECR pull-through cache rule for docker.io, then point "
                          + ("the job definition's image" if remedy.launcher(ev) == "batch" else "the task definition")
                          + " at the cached reference) or authenticate with `repositoryCredentials`.")
+        elif _FD_EXHAUSTED.search(reason):
+            # EMFILE inside the pull (a DNS lookup, a dial): the puller could not open a socket, so no packet left
+            # the host. The limit is the puller's on the container instance, not a route or an endpoint.
+            if remedy.is_fargate(ev):
+                steps.append("`too many open files`: the process pulling the image ran out of file descriptors, so "
+                             "it could not open a socket; no packet reached the network. On Fargate that process is "
+                             "AWS's: start the task again, and if it repeats open an AWS Support case with the task "
+                             "ARN.")
+            else:
+                steps.append("`too many open files`: the process pulling the image on the container instance (the "
+                             "ECS agent, or Docker) ran out of file descriptors, so it could not open a socket; no "
+                             "packet reached the network, so routes and endpoints are not the fault. On the instance, "
+                             "compare the agent's open files with its limit: `sudo ls /proc/$(pidof agent)/fd | wc "
+                             "-l` and `grep 'open files' /proc/$(pidof agent)/limits` (and the same for `dockerd`). "
+                             "Recover with `sudo systemctl restart ecs` (or drain and replace the instance); if the "
+                             "count grows again, raise `LimitNOFILE` in the docker service's systemd unit and update "
+                             "the ECS agent and Docker (a descriptor leak).")
         elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
             steps.append(remedy.endpoint_unreachable_step(ev, m.proofs[0].text) or "")
-        elif cause == "network":
+        elif cause == "network" or (cause is None and _TIMED_OUT.search(reason)):
+            # A pull that timed out (with no other cause named) never got an answer: the network path, first.
             host = _registry_host(f.get("image") or "", m.proofs[0].text if m.proofs else "")
             # On EC2 the agent on the container instance pulls, over the instance's network, in any network mode.
             who, its = ("The task", "its") if remedy.is_fargate(ev) else (
@@ -612,6 +638,8 @@ class ImagePullFailed(ReasonPattern):
                             "path to the registry."))
         if steps:
             steps[0] += remedy.cite(m)
+        # An AWS Batch job's image and repositoryCredentials are set in its job definition.
+        steps = [remedy.definition_words(ev, s) for s in steps]
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
         changes_td = ((cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
                       or bool(_EXTRACTION.search(reason)))

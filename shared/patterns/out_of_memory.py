@@ -260,19 +260,27 @@ class OutOfMemory(Pattern):
             why = ""
             need = None
         if need:
+            task_level = f.get("limit_source") == "task memory" or (
+                not f.get("limit_source", "").startswith("container") and ev.memory_limit(container)[1] == "task memory")
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
+                     else f"the task's {mib} MiB memory" if own_cap and task_level
                      else f"its {mib} MiB limit" if own_cap else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
                 size = (f'task size `"cpu": "{cpu}", "memory": "{mem}"` (a valid Fargate pair) and, if the '
                         f'container has its own limit, `"memory": {need}` on `{container}`')
-            elif f.get("limit_source") == "task memory":
+            elif task_level:
                 # The task-level memory is the limit: a container's memory may not exceed it, so raise the task's.
                 size = (f'task-level `"memory": "{need}"` (the task memory is the limit here, and a container\'s '
                         f'memory may not exceed it) and room for it on the instance')
             else:
                 size = f'`"memory": {need}` on `{container}` (and room for it on the instance)'
+                task_mem = (ev.task_definition.memory if ev.task_definition else None) or ev.detail.memory
+                if task_mem and str(task_mem).isdigit() and int(task_mem) < need:
+                    # ECS rejects a container memory above the task-level memory: raise both.
+                    size += (f', and raise the task-level `"memory"` (now {task_mem}) to at least {need}, since a '
+                             "container's memory may not exceed the task's")
             steps.append(("If the runtime's heap needs more than the container has, give " if steps else "Give ")
                          + f"{container} at least {need} MiB, {basis} plus 25 % headroom: in the task definition "
                          f"set the {size}; then roll it out: {remedy.roll_out(ev)}.{why}")

@@ -155,6 +155,19 @@ class PlatformError(ReasonPattern):
                      "drain it (update-container-instances-state DRAINING)")
             steps = [f"This repeats for every task placed on that instance until it is fixed: {drain} or replace it, "
                      f"then {remedy.start_again(ev)}."]
+        elif code == "DockerTimeoutError" and not ec2:
+            # AWS documents a Fargate container that timed out on its way to CREATED/STARTED as the task's network
+            # configuration: what the start needs (the image, the log stream, the secrets) is out of its reach.
+            region = remedy.region(ev) or remedy.REGION_UNKNOWN
+            steps = ["On Fargate a DockerTimeoutError (the container did not reach CREATED/STARTED in time) is "
+                     "documented as the task's network configuration, not a transient fault: a private subnet "
+                     "without a NAT gateway or VPC endpoints for what the start needs. Give the task's subnets a "
+                     "route to a NAT gateway"
+                     + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+                     + f", or add the VPC endpoints `com.amazonaws.{region}.ecr.api`, `com.amazonaws.{region}.ecr.dkr`"
+                     f" and the S3 gateway endpoint (the image), `com.amazonaws.{region}.logs` (awslogs), and "
+                     f"`com.amazonaws.{region}.secretsmanager` / `com.amazonaws.{region}.ssm` (secrets), with a "
+                     f"security group that admits 443 from the task; then {remedy.start_again(ev)}."]
         else:
             # A Fargate task has no instance of yours: only the Availability Zone can repeat.
             steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
@@ -185,7 +198,9 @@ class PlatformError(ReasonPattern):
                          + ("; slow disks (gp2 burst balance) and an old agent cause runtime timeouts: update the "
                             "ECS agent/AMI and check disk I/O. (Why: the runtime timed out.)" if timed else "."))
         else:
-            steps.append("On Fargate, if it repeats for the same task definition, open an AWS Support case with "
+            steps.append("On Fargate, if it repeats for the same task definition"
+                         + (" once the network path is right" if code == "DockerTimeoutError" else "")
+                         + ", open an AWS Support case with "
                          "the task ARN and the time of the stop.")
         if code == "DockerDaemonUnreachable":
             steps.insert(0, "The ECS agent could not talk to the container runtime on the instance (Docker daemon "

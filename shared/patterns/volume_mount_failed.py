@@ -172,6 +172,9 @@ class VolumeMountFailedFacts(Facts):
 # Docker's copy-up into a fresh volume refused at the chown: "failed to chown <volume>: lchown ...: operation not permitted".
 _COPY_UP_CHOWN = lazy_re(r"(?:failed to chown|lchown)[^\n]{0,300}?operation not permitted", re.IGNORECASE)
 # The runtime refusing an image that declares VOLUME: "unsupported: Dockerfile contains VOLUME instruction".
+# Docker copying the image's files into a fresh task volume ("copy up"): "failed to copy file info for
+# /var/lib/ecs/volumes/<volume>", "failed to chown /var/lib/docker/volumes/<volume>".
+_TASK_VOLUME_COPY = lazy_re(r"failed to (?:copy file info for|chown) /var/lib/(?:ecs|docker)/volumes/", re.IGNORECASE)
 _VOLUME_INSTRUCTION = lazy_re(r"contains VOLUME instruction|VOLUME instruction[^\n]{0,40}not supported", re.IGNORECASE)
 # "VolumeDriver.Create: docker-legacy: Create: data: failed": a Docker volume plugin's name; else the plugin's
 # socket the daemon called: "Post http://%2Frun%2Fdocker%2Fplugins%2Famazon-ecs-volume-plugin.sock/VolumeDriver.Create"
@@ -315,6 +318,27 @@ class VolumeMountFailed(ReasonPattern):
             steps.append("To avoid the copy altogether, drop the `VOLUME` instruction from the image (or mount a "
                          "task volume at that path), so nothing is copied at container creation.")
             driver = None
+        copy_up = _TASK_VOLUME_COPY.search(said) if not steps else None
+        if copy_up:
+            # Docker fills an empty task volume with what the image holds at the mount path (files and owners)
+            # when it creates the container: that copy failed on the host, no driver or network was involved.
+            query = "taskDefinition.[volumes, containerDefinitions[].[name, image, mountPoints]]"
+            steps.append("Docker was copying what the image holds at the mount's container path (files and their "
+                         "owners) into the new, empty task volume on the "
+                         + ("Fargate host" if remedy.is_fargate(ev) else "container instance")
+                         + ", and the copy (its chown) failed; no volume driver or network is involved. Find the "
+                         "mount's `containerPath` and the image: "
+                         f"`{remedy.describe_task_definition(ev, query)}`, and list what the image has there "
+                         + (f"(`ls -la` of that path in `docker run --rm -it --entrypoint sh {remedy.q(image)}`)"
+                            if (image := remedy.image(ev, f.get("container") or ev.primary)) else
+                            "(`ls -la` of that path in a shell of the image)")
+                         + ". Mount the volume at a path that is "
+                         "empty in the image (so nothing is copied), or fix the files' owners in the image (a "
+                         "`chown` in the Dockerfile to the user the container runs as)"
+                         + ("." if remedy.is_fargate(ev) else
+                            "; on the instance, check that the file system under the volume path accepts owners "
+                            "(not a full disk, nor an NFS/EFS mount that squashes root): `df -h /var/lib/ecs/volumes` "
+                            "and `sudo journalctl -u docker`."))
         if not steps and _VOLUME_INSTRUCTION.search(said):
             # The platform refuses images that declare VOLUME (Windows containers on Fargate): no task volume is
             # involved, whatever name the message seems to give.
