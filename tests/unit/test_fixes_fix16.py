@@ -90,3 +90,18 @@ def test_a_bracketed_duration_is_text_not_a_colour_code():
     # The case the rule was written for: a colour code whose ESC byte was dropped is removed.
     got = run(["[1m[91mError[0m: cannot open /data/in.csv"], containers=_c(1))
     assert "[91m" not in got.facts["exception"] and "cannot open /data/in.csv" in got.facts["exception"]
+
+
+_NO_REQUESTS = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>', "    import requests",
+                "ModuleNotFoundError: No module named 'requests'"]
+
+
+def test_any_ecr_image_is_built_by_the_team_and_other_registries_are_hedged():
+    central = run(_NO_REQUESTS, containers=_c(1, "999988887777.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"))
+    assert "requirements.txt" in central.remediation[0] and "published image" not in _fix(central)
+    ghcr = run(_NO_REQUESTS, containers=_c(1, "ghcr.io/acme/orders-api:1.4.2"))
+    assert ghcr.remediation[0].startswith("If `ghcr.io/acme/orders-api:1.4.2` is not built from your source")
+    assert "requirements.txt" in ghcr.remediation[1]
+    # The case the rule was written for: an official image is someone else's, with no rebuild advice.
+    official = run(_NO_REQUESTS, containers=_c(1, "python:3.12"))
+    assert "is a published image" in official.remediation[0] and "requirements.txt" not in _fix(official)
