@@ -105,3 +105,17 @@ def test_any_ecr_image_is_built_by_the_team_and_other_registries_are_hedged():
     # The case the rule was written for: an official image is someone else's, with no rebuild advice.
     official = run(_NO_REQUESTS, containers=_c(1, "python:3.12"))
     assert "is a published image" in official.remediation[0] and "requirements.txt" not in _fix(official)
+
+
+def test_a_sibling_container_by_name_on_fargate_is_at_localhost():
+    two = [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"},
+           {"name": "redis", "exitCode": 143, "lastStatus": "STOPPED", "image": "redis:7.2"}]
+    line = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+    fargate = run([line], containers=two)
+    assert "`localhost:6379`" in fargate.remediation[0] and "dependsOn" in fargate.remediation[0]
+    assert "resolved (a refusal needs an address) to this task's own container" not in _fix(fargate)
+    # The case the rule was written for: on EC2 without awsvpc (bridge `links`) the name is the container.
+    ec2 = run([line], containers=two, launchType="EC2", attachments=[],
+              containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0a1b2c3d4e5f")
+    assert "to this task's own container `redis`" in ec2.remediation[0] and "localhost:6379" not in ec2.remediation[0]
