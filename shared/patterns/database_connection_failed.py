@@ -200,7 +200,7 @@ class DatabaseConnectionFailed(Pattern):
             near = "\n".join(t for j, t in enumerate(logs.texts[max(0, i - 8) : i + 9], max(0, i - 8))
                              if logs.containers[j] == logs.containers[i])
             named, named_engine = _database_by_name(ev, failure.host)
-            database = looks_like_database(context, failure.host, failure.port) or named or (
+            database = looks_like_database(context, failure.host, failure.port, text) or named or (
                 failure.host is None and looks_like_database(near, None, failure.port))
             host, port = failure.host, failure.port
             if host is None and database:

@@ -119,3 +119,14 @@ def test_a_sibling_container_by_name_on_fargate_is_at_localhost():
     ec2 = run([line], containers=two, launchType="EC2", attachments=[],
               containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0a1b2c3d4e5f")
     assert "to this task's own container `redis`" in ec2.remediation[0] and "localhost:6379" not in ec2.remediation[0]
+
+
+def test_an_engine_word_beside_an_https_call_is_not_a_database():
+    for line in ["Error: connect ETIMEDOUT 34.1.2.3:443 while POSTing to https://hooks.slack.com/services/x "
+                 "(alert: kafka lag high)",
+                 "Error: connect ETIMEDOUT api.example.com:443 (memcache-session middleware)"]:
+        got = run([line], containers=_c(1))
+        assert got.pattern == "network-egress-blocked", line
+    # The case the rule was written for: a client's own token on the line makes a 443 endpoint its broker.
+    got = run(["KafkaJSConnectionError: Connection error: connect ETIMEDOUT broker.example.com:443"], containers=_c(1))
+    assert got.pattern == "database-connection-failed" and got.facts["engine"] == "kafka"
