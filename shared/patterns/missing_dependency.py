@@ -416,6 +416,16 @@ class MissingDependency(Pattern):
                          "image's tag does not match what that image contains."),
                 remediation=steps,
             )
+        if source == "unsure":
+            steps.append(f"Either way, register the task definition with the corrected command, the pinned tag or the "
+                         f"rebuilt image and roll it out: {remedy.roll_out(ev)}.")
+            return Explanation(
+                title=f"Missing dependency: {module}",
+                summary=(f"{container} failed {'at start-up ' if early else ''}because `{module}` is not available in "
+                         f"the image {ref}" + (f" ({lang})" if lang else "") + ": its build lacks it or, if the image "
+                         "is someone else's, the command the task runs or the tag does not match what it contains."),
+                remediation=steps,
+            )
         steps.append(("Build and run the image locally before deploying: the same error appears at start-up. Then "
                       if early else "Rebuild the image; the task ran a while before it failed, so the import happens "
                       "later than start-up (a request or a job): check it in the built image rather than by starting "
