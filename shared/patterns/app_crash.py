@@ -71,7 +71,8 @@ _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("node", lazy_re(r"(UnhandledPromiseRejection\w*: (?!Unhandled promise rejection\.).+|\[UnhandledPromiseRejection: .+)")),
 ]
 # A colour code whose ESC byte a log export dropped ("[1m [91mError [0m: ..."): not text the program wrote.
-_SGR_REMNANT = lazy_re(r"(?<![\w\]])(?:\[(?:\d{1,3};)*\d{1,3}m)+ ?")
+# A bracketed duration the program wrote ("after [30m]") closes its bracket and stays.
+_SGR_REMNANT = lazy_re(r"(?<![\w\]])(?:\[(?:\d{1,3};)*\d{1,3}m(?!\]))+ ?")
 _JVM_SIGNAL = lazy_re(r"#\s+(SIG[A-Z]+ \(0x[0-9a-f]+\))")
 _TRACEBACK = "traceback (most recent call last)"
 _PY_EXC_NAMED = lazy_re(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
@@ -86,7 +87,9 @@ _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fa
             "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.")
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
-                "timed out", "sigsegv", "sigabrt", "caught signal")
+                "timed out", "sigsegv", "sigabrt")
+# Not "caught signal" alone: a process that caught SIGTERM says how it was stopped, not what went wrong (a fatal
+# fault signal it caught is named by "sigsegv" above or found by _FAULT_SIGNAL first).
 # The keys a JSON error object names its error by (AWS's `__type`, the usual logger fields), most specific first.
 _JSON_ERROR_KEYS = ("__type", "errorType", "error_type", "exception", "error", "message", "msg", "code")
 
@@ -139,7 +142,10 @@ _BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warning"
                    "error": "error", "critical": "fatal", "fatal": "fatal"}
 # A fatal memory-access or arithmetic fault a native process reports ("caught signal (SIGSEGV)", "Segmentation
 # fault", "signal 11"): the cause of the abort (SIGABRT, exit 134) a crash handler often raises after it.
-_FAULT_SIGNAL = lazy_re(r"\bSIG(?:SEGV|BUS|FPE|ILL)\b|segmentation (?:fault|violation)|signal (?:11|7|8|4)\b",
+# It takes fault wording: a line that merely names a signal ("installing crash handlers for SIGSEGV, SIGBUS",
+# "processed signal 4 of 10") is not one.
+_FAULT_SIGNAL = lazy_re(r"\b(?:caught|received|got|fatal) signal:? \(?(?:SIG(?:SEGV|BUS|FPE|ILL)|11|7|8|4)\b"
+                        r"|segmentation (?:fault|violation)|\bSIG(?:SEGV|BUS|FPE|ILL)\b ?(?:[(:]|$)",
                         re.IGNORECASE)
 
 
@@ -150,6 +156,8 @@ _NATIVE_CRASH_EXITS = frozenset({134, 135, 136, 139})
 def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
     """The last line among `newest_first` reporting a fatal fault signal, if any."""
     for i in newest_first:
+        if ev.logs.level(i) in ("info", "debug"):
+            continue  # "INFO installing crash handlers for SIGSEGV": a setup note, not the fault
         if _FAULT_SIGNAL.search(ev.logs.texts[i]):
             return i
     return None

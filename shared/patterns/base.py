@@ -388,12 +388,28 @@ def database_endpoint(host: str | None, port: int | None) -> bool:
     return port not in WEB_PORTS or any(h in low for h in _HTTPS_DB_HINTS)
 
 
-def looks_like_database(text: str, host: str | None, port: int | None) -> bool:
-    """Is this connection failure about a database (as opposed to any other outbound host)?"""
+# Bare engine words that also name topics, middleware, services and alerts ("kafka lag", "memcache-session"): on a
+# web port they do not make an HTTP call a database connection; a client's own token does.
+_ENGINE_ONLY_WORDS = frozenset({"mysql", "redis", "postgres", "database", "elasticsearch", "opensearch", "rabbitmq",
+                                "memcache", "cassandra", "clickhouse", "db connection", "datasource"})
+_WEB_PORT_CLIENTS = (*(w for w in DB_DRIVER_WORDS if w not in _ENGINE_ONLY_WORDS),
+                     "elasticsearch.", "elastic_transport", "opensearchpy", "@elastic/", "@opensearch-project")
+
+
+def looks_like_database(text: str, host: str | None, port: int | None, line: str | None = None) -> bool:
+    """Is this connection failure about a database (as opposed to any other outbound host)? With the failing
+    `line`, a host on a web port (80/443) that is no database endpoint counts only when that line names a
+    client or driver (kafkajs, amqplib ...) or a database URL: an engine word elsewhere in the context is not
+    what was called."""
     if port in DB_PORTS and port != 9200:
         return True
     if database_endpoint(host, port):
         return True
+    if line is not None and host and port in WEB_PORTS:
+        low = line.lower()
+        if any(word in low for word in _WEB_PORT_CLIENTS):
+            return True
+        return any(m.group(1) in _SCHEMES for m in _SCHEME_RE.finditer(low))
     low = text.lower()
     if any(word in low for word in DB_DRIVER_WORDS):
         return True

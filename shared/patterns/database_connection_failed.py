@@ -200,7 +200,7 @@ class DatabaseConnectionFailed(Pattern):
             near = "\n".join(t for j, t in enumerate(logs.texts[max(0, i - 8) : i + 9], max(0, i - 8))
                              if logs.containers[j] == logs.containers[i])
             named, named_engine = _database_by_name(ev, failure.host)
-            database = looks_like_database(context, failure.host, failure.port) or named or (
+            database = looks_like_database(context, failure.host, failure.port, text) or named or (
                 failure.host is None and looks_like_database(near, None, failure.port))
             host, port = failure.host, failure.port
             if host is None and database:
@@ -318,12 +318,20 @@ class DatabaseConnectionFailed(Pattern):
         elif (known_host and cause == "refused" and (linked := next(
                 (c.name for c in ev.detail.containers if c.name and c.name != name
                  and c.name.lower() == known_host.lower()), None))):
-            # A refusal needs an address: the name resolved, to this task's own container (bridge `links`,
-            # a shared awsvpc namespace or Service Connect), which was not listening yet when the app connected.
-            steps.append(f"`{known_host}` resolved (a refusal needs an address) to this task's own container "
-                         f"`{linked}`, which was not listening yet when {container} connected: make {container} "
-                         f"wait for it with `dependsOn` (condition `HEALTHY`, with a health check on `{linked}`; "
-                         f"or `START` plus retries of the first connection).{why}")
+            # A refusal needs an address: in bridge mode (`links`) the name resolved to this task's own container,
+            # which was not listening yet when the app connected. In awsvpc (Fargate) container names get no DNS:
+            # the sibling is at localhost, and the name reached something else (Service Connect, Cloud Map).
+            wait = (f"make {container} wait for it with `dependsOn` (condition `HEALTHY`, with a health check on "
+                    f"`{linked}`; or `START` plus retries of the first connection)")
+            if remedy.localhost_mode(ev) == "shared":
+                steps.append(f"`{linked}` is a container of this same task, but in `awsvpc` mode (Fargate's) "
+                             f"container names get no DNS entry: the task's containers share localhost, so "
+                             f"`{known_host}` reached something else. Point {container} at "
+                             + (f"`localhost:{port}`" if port else "`localhost` (on the port it listens on)")
+                             + f" for the `{linked}` container, then {wait}.{why}")
+            else:
+                steps.append(f"`{known_host}` resolved (a refusal needs an address) to this task's own container "
+                             f"`{linked}`, which was not listening yet when {container} connected: {wait}.{why}")
             why = ""
         elif known_host and "." not in known_host and cause in ("dns", "timeout"):
             # Only a DNS failure proves the name does not resolve; a timeout may have had an address.

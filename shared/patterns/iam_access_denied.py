@@ -55,11 +55,26 @@ _APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
 # SDKs that name the operation outside botocore's "when calling the X operation": PHP's 'Error executing "ListQueues"
 # on "https://sqs.<region>.amazonaws.com"' and Go v2's "operation error SQS: ListQueues, https response error".
-_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?P<host>[\w-]+)[.\w-]*\.amazonaws\.com|"
+_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+)"
+                  r"[.\w-]*\.amazonaws\.com|"
                   r"operation error (?P<svc>[\w ]+?): (?P<op2>[A-Z]\w+), https response error StatusCode: (?:403|400)")
 # The endpoint host or SDK service id -> the IAM service prefix, where they differ.
 _ENDPOINT_SERVICE = {"email": "ses", "monitoring": "cloudwatch", "cloudwatchlogs": "logs", "secrets manager":
-                     "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs"}
+                     "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs",
+                     "bedrock runtime": "bedrock", "bedrock-runtime": "bedrock", "bedrockruntime": "bedrock",
+                     "runtime": "sagemaker", "sagemaker runtime": "sagemaker", "sagemakerruntime": "sagemaker",
+                     "api": "ecr", "sesv2": "ses", "dynamodb streams": "dynamodb", "streams": "dynamodb",
+                     "kinesis firehose": "firehose", "cognito identity provider": "cognito-idp",
+                     "cognito-idp": "cognito-idp", "lambda": "lambda"}
+# IAM service prefixes an endpoint host or SDK service id may name directly; any other name is not turned into an
+# action (an invented prefix would give a policy IAM rejects).
+_IAM_PREFIXES = frozenset({
+    "s3", "dynamodb", "sqs", "sns", "secretsmanager", "ssm", "kms", "sts", "cloudwatch", "logs", "events", "states",
+    "lambda", "kinesis", "firehose", "ses", "bedrock", "sagemaker", "ecr", "ecs", "ec2", "iam", "rds", "rds-db",
+    "elasticache", "es", "athena", "glue", "textract", "comprehend", "rekognition", "translate", "polly",
+    "transcribe", "cognito-idp", "cognito-identity", "appconfig", "xray", "route53", "acm", "apigateway",
+    "execute-api", "elasticfilesystem", "batch", "codeartifact", "ssmmessages", "servicediscovery", "scheduler",
+})
 _HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
 _JS = lazy_re(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
@@ -87,9 +102,10 @@ _KMS_WRITES = lazy_re(r"^(?:Put|Create|Update|Upload|Copy|Send|Publish)")
 # The ECS container agent's own control-plane calls (made with the container instance's credentials, relayed to the
 # Service Connect proxy by the agent): no task role grants or lacks them, so a task's container that logs such a denial
 # shows the agent's channel failing, not a permission the task is missing (a retried warning, seldom why it stopped).
+# Only the calls nothing but the agent makes: draining and clean-up tools call UpdateContainerInstancesState and
+# (De)RegisterContainerInstance with their own task role, so those denials are the task's to fix.
 _AGENT_ACTION = lazy_re(r"^ecs:(?:Poll|DiscoverPollEndpoint|StartTelemetrySession|PutSystemLogEvents"
-                        r"|(?:Register|Deregister)ContainerInstance|Submit\w*StateChanges?|UpdateContainerInstancesState)$",
-                        re.IGNORECASE)
+                        r"|Submit\w*StateChanges?)$", re.IGNORECASE)
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -115,7 +131,7 @@ _OP_SERVICE = {
     "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
 }
 # Operations whose IAM action has another name (S3 authorizes a HEAD as the GET/List it precedes).
-_OP_ACTION = {"HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
+_OP_ACTION = {"Invoke": "lambda:InvokeFunction", "HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
               "ListObjectsV2": "s3:ListBucket", "CreateMultipartUpload": "s3:PutObject"}
 _SDK_NAMES = {"amazons3": "s3", "s3": "s3", "amazondynamodbv2": "dynamodb", "dynamodb": "dynamodb",
               "amazonsqs": "sqs", "sqs": "sqs", "amazonsns": "sns", "sns": "sns", "awssecretsmanager":
@@ -132,6 +148,24 @@ _CALL_OP = lazy_re(r"when calling the (\w+) operation|\.([a-z][a-z0-9]*(?:_[a-z0
 # takes names the call (Secrets Manager's SecretId, SSM's WithDecryption).
 _CALL_PARAM = {"SecretId": "GetSecretValue", "WithDecryption": "GetParameter"}
 _PARAM = lazy_re(r"\b(" + "|".join(_CALL_PARAM) + r")\s*[=:]")
+
+
+def _sdk_op_action(text: str) -> str | None:
+    """The IAM action of an operation another SDK names (PHP's endpoint host, Go v2's service id), or None when
+    the service does not map to a known IAM prefix."""
+    named = _SDK_OP.search(text)
+    if not named:
+        return None
+    name = named.group("op") or named.group("op2") or ""
+    if name in _OP_ACTION:
+        return _OP_ACTION[name]
+    where = (named.group("host") or named.group("svc") or "").lower()
+    if where.startswith("s3-"):
+        where = "s3"  # the legacy regional host s3-<region>
+    service = _ENDPOINT_SERVICE.get(where, where.replace(" ", "")) if where else _OP_SERVICE.get(name, "")
+    if service not in _IAM_PREFIXES:
+        service = _OP_SERVICE.get(name, "")
+    return f"{service}:{name}" if service in _IAM_PREFIXES else None
 
 
 def _op_of(hit: re.Match[str]) -> str | None:
@@ -362,13 +396,10 @@ class IamAccessDenied(Pattern):
         elif not action and ((_JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)))
                              or _S3_DRIVER.search(text)):
             facts["action"] = "s3:*"  # "AccessDenied: Access Denied" is S3's own wording
-        elif not action and (named := _SDK_OP.search(f"{context} {near}")) and (
+        elif not action and (sdk_action := _sdk_op_action(f"{context} {near}")) and (
                 "accessdenied" in f"{text} {context}".lower().replace(" ", "")
                 or "403" in f"{text} {context}"):
-            name = named.group("op") or named.group("op2") or ""
-            where = (named.group("host") or named.group("svc") or "").lower()
-            service = _OP_SERVICE.get(name) or _ENDPOINT_SERVICE.get(where, where.replace(" ", ""))
-            facts["action"] = _OP_ACTION.get(name) or f"{service}:{name}"
+            facts["action"] = sdk_action
         elif not action and not op:
             if _NO_CREDS.search(text):
                 facts["cause"] = "no-credentials"

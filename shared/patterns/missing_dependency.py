@@ -384,9 +384,16 @@ class MissingDependency(Pattern):
         else:
             steps.append(f"Add `{module}` to the image build and rebuild.")
         ref = remedy.image(ev, f.get("container"))
-        # Someone else's image (Docker Hub, public ECR, GHCR, another account): the team does not build it, so a
-        # rebuild with the package is not the first thing to do; the task's command and the tag it pins are theirs.
-        upstream = bool(ref and remedy.is_image_ref(ref) and not remedy.own_ecr(ev, ref))
+        # Someone else's image (an official Docker Hub image, public ECR, a well-known vendor's): the team does not
+        # build it, so a rebuild with the package is not the first thing to do; the task's command and the tag it
+        # pins are theirs. Any ECR registry (a central build account's too) is the team's own; any other registry
+        # (GHCR, a Docker Hub organisation) may be either, so both readings get their step.
+        source = _image_source(ref)
+        upstream = source == "published"
+        if source == "unsure" and steps:
+            own_first = steps[0][0].lower() + steps[0][1:]
+            steps = [_upstream_step(ev, f.get("container"), module, ref or "", hedge=True),
+                     f"If you build `{ref}` from your source: {own_first}", *steps[1:]]
         if upstream and steps:
             # The build advice (add the package, COPY, rebuild) is for an image the team builds: not this one. A
             # missing OS library can still be added on top of it, in an image of the team's own.
@@ -409,6 +416,16 @@ class MissingDependency(Pattern):
                          "image's tag does not match what that image contains."),
                 remediation=steps,
             )
+        if source == "unsure":
+            steps.append(f"Either way, register the task definition with the corrected command, the pinned tag or the "
+                         f"rebuilt image and roll it out: {remedy.roll_out(ev)}.")
+            return Explanation(
+                title=f"Missing dependency: {module}",
+                summary=(f"{container} failed {'at start-up ' if early else ''}because `{module}` is not available in "
+                         f"the image {ref}" + (f" ({lang})" if lang else "") + ": its build lacks it or, if the image "
+                         "is someone else's, the command the task runs or the tag does not match what it contains."),
+                remediation=steps,
+            )
         steps.append(("Build and run the image locally before deploying: the same error appears at start-up. Then "
                       if early else "Rebuild the image; the task ran a while before it failed, so the import happens "
                       "later than start-up (a request or a job): check it in the built image rather than by starting "
@@ -422,10 +439,36 @@ class MissingDependency(Pattern):
         )
 
 
-def _upstream_step(ev: Evidence, container: str | None, module: str, ref: str) -> str:
+# Publishers whose images a team runs but does not build: Docker Hub's official images (no namespace or
+# `library/`), public ECR, and a few well-known vendors' namespaces.
+_PUBLISHED_REGISTRIES = frozenset({"public.ecr.aws", "mcr.microsoft.com", "registry.k8s.io", "gcr.io"})
+_VENDORS = frozenset({"bitnami", "grafana", "datadog", "hashicorp", "confluentinc", "elastic", "amazon",
+                      "amazonlinux", "nginxinc", "prom", "jaegertracing", "otel", "envoyproxy", "fluent",
+                      "openpolicyagent", "minio", "localstack", "sonatype", "jenkins", "gitlab", "redislabs",
+                      "mongodb", "postgis", "timescale", "apache", "wurstmeister", "newrelic", "sonarsource"})
+_DOCKER_HUB = frozenset({None, "docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def _image_source(ref: str | None) -> str:
+    """"own" (an ECR registry of any account, or no image reference to judge), "published" (an official, public-ECR
+    or well-known vendor's image) or "unsure" (another registry's namespace: the team's or someone else's)."""
+    if not ref or not remedy.is_image_ref(ref):
+        return "own"
+    registry, repo, _, _ = remedy.image_parts(ref)
+    if registry and ".dkr.ecr" in registry and registry.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return "own"
+    namespace = repo.split("/", 1)[0] if "/" in repo else None
+    if registry in _PUBLISHED_REGISTRIES or (registry in _DOCKER_HUB and namespace in (None, "library")):
+        return "published"
+    return "published" if namespace in _VENDORS else "unsure"
+
+
+def _upstream_step(ev: Evidence, container: str | None, module: str, ref: str, hedge: bool = False) -> str:
     """Step 1 for a module missing from an image the team does not build: a path the task's command names is
-    checked against the image; a package or library missing from a published tag is fixed by pinning another."""
-    published = f"`{ref}` is a published image, not one built from your source (it is not in this account's ECR): "
+    checked against the image; a package or library missing from a published tag is fixed by pinning another.
+    `hedge` when the registry does not say whose image it is."""
+    published = (f"If `{ref}` is not built from your source (it is in no ECR registry; a published image): " if hedge
+                 else f"`{ref}` is a published image, not one built from your source: ")
     moving = ":latest" in ref or ":" not in ref.rsplit("/", 1)[-1]
     name = remedy.container_name(ev, container)
     query = remedy.container_query(ev, name, "[image, entryPoint, command]")

@@ -121,7 +121,7 @@ class NetworkEgressBlocked(Pattern):
                 continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request
             if failure.host and failure.host.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")):
                 continue  # task metadata / credentials endpoints, the task's own loopback: not egress
-            if looks_like_database(context, failure.host, failure.port):
+            if looks_like_database(context, failure.host, failure.port, logs.texts[i]):
                 continue
             container = container_for_line(ev, i)
             facts: dict[str, Any] = {"host": failure.host, "port": failure.port, "url": failure.url, "container": container,

@@ -118,10 +118,16 @@ _NODE_MISSING = ["Error: Cannot find module '/usr/src/app/dist/worker.js'", "   
 
 def test_a_published_image_gets_no_rebuild_steps_for_a_missing_file():
     hub = run(_NODE_MISSING, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
-                                          "image": "someorg/worker:latest"}])
+                                          "image": "bitnami/node:latest"}])
     assert hub.pattern == "missing-dependency"
     assert "npm run build" not in _fix(hub) and "COPY" not in _fix(hub) and "Build and run the image" not in _fix(hub)
     assert "command" in hub.remediation[0] and "docker image inspect" in hub.remediation[0]
+    # Near miss: a Docker Hub organisation's image may be the team's own: the command check is hedged and the
+    # build advice stays as the alternative.
+    org = run(_NODE_MISSING, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                                          "image": "someorg/worker:latest"}])
+    assert org.remediation[0].startswith("If `someorg/worker:latest` is not built from your source")
+    assert "docker image inspect" in org.remediation[0] and "npm run build" in org.remediation[1]
     # Near miss: the team's own ECR image keeps the build advice.
     own = run(_NODE_MISSING)
     assert own.pattern == "missing-dependency" and "npm run build" in own.remediation[0]
