@@ -189,6 +189,11 @@ _NATIVE_FRAME = lazy_re(r"#\d+:? +\S.*\[0x[0-9a-fA-F]+\]\s*$|#\d+ +0x[0-9a-fA-F]
 _NATIVE_NEEDLES = ("0x",)
 # The exits of a process that a fatal signal of its own ended (128 + the signal): the crash a backtrace is printed for.
 _CRASH_SIGNALS = {132: "SIGILL", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE", 139: "SIGSEGV"}
+# A frame of a Go goroutine trace, as the runtime prints it after an unrecovered panic or a fatal error: the
+# "created by <pkg>.<func>" line, or a file line "<path>.go:<n> +0x<offset>" (the offset is the Go runtime's own).
+_GO_TRACE_FRAME = lazy_re(r"^\s*created by [\w./@()*-]+\.\w|\.go:\d+ \+0x[0-9a-f]+\s*$")
+# The exit status the Go runtime gives a program it ends after an unrecovered panic or a fatal error.
+_GO_CRASH_EXIT = 2
 
 
 class AppCrashFacts(Facts):
@@ -278,7 +283,7 @@ class AppCrash(Pattern):
             if logs.quiet(anchor) and language != "python":
                 continue
             return self._build(ev, anchor, container, code, language, exception, 0.88)
-        crash = self._native_backtrace(ev)
+        crash = self._native_backtrace(ev) or self._go_trace(ev)
         if crash is not None:
             return crash
         # Error output and a non-zero exit the app returned itself.
@@ -342,6 +347,23 @@ class AppCrash(Pattern):
             first = frames[0]
             return self._build(ev, first, name, code, "native",
                                f"{_CRASH_SIGNALS[code]} (native crash backtrace)", 0.7)
+        return None
+
+    def _go_trace(self, ev: Evidence) -> Match | None:
+        """A container that exited 2 (how the Go runtime ends a program after an unrecovered panic) and whose own
+        log shows goroutine frames, with the panic header cut off: a Go crash of that container, anchored at the
+        first frame shown. Frames in the log of a container that exited otherwise are not why it stopped, and
+        frames from another container's log never name this one."""
+        logs = ev.logs
+        order = [*ev.failing, *(c.name for c in ev.detail.containers if c.name not in ev.failing)]
+        for name in order:
+            if exit_code(ev, name) != _GO_CRASH_EXIT:
+                continue
+            frames = [i for i in logs.lines_with("created by", "+0x")
+                      if logs.containers[i] == name and _GO_TRACE_FRAME.search(logs.texts[i])]
+            if not frames:
+                continue
+            return self._build(ev, frames[0], name, _GO_CRASH_EXIT, "go", "Go panic (goroutine trace)", 0.65)
         return None
 
     def _error_then_exit_zero(self, ev: Evidence, primary: str | None) -> Match | None:

@@ -77,6 +77,8 @@ _SHELL = lazy_re(
 _EXE = (
     lazy_re(r"exec: \"([^\"]+)\""),
     lazy_re(r'exec: \\*"([\w./-]+ [^"\\]*?)\s*(?:\\|$)'),  # a shell line in exec form: "apt-get update && ..."
+    # the runtime's message quoted inside another message (a JSON or Go string): exec: \"name\": ...
+    lazy_re(r'exec: \\+"([^"\\\s]+)\\+"'),
     lazy_re(r"exec (/[^\s:]+): (?:exec format error|no such file|permission denied)", re.IGNORECASE),
     lazy_re(r"(?:/usr/bin/env|env): '?([\w./-]+?)(?:\\r|\r)?'?: No such file"),
 )

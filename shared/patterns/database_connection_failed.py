@@ -38,6 +38,7 @@ from shared.patterns.base import (
     container_for_line,
     database_endpoint,
     engine_of,
+    exit_code,
     log_proof,
     looks_like_database,
 )
@@ -76,6 +77,10 @@ _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?con
                             r"|\bSequelize(?:Connection\w*|HostNotFound|HostNotReachable|AccessDenied)Error\b"
                             r"|\bsqlalchemy\.exc\.OperationalError\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+# A Python frame inside a database client library (an ORM's pool, a driver) on the way to opening a connection.
+_PY_DB_CONNECT_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|asyncpg|'
+                               r'pymongo|redis|aiomysql|aiopg|cx_Oracle|oracledb|pyodbc)/[^"]*", line \d+, in '
+                               r"(?:\w*connect\w*|_do_get|_checkout|checkout)$")
 # How a container of the engine is named or imaged (the database container of the same task).
 _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
                  "mysql": ("mysql", "mariadb", "percona"), "redis": ("redis", "valkey", "keydb"),
@@ -239,6 +244,51 @@ class DatabaseConnectionFailed(Pattern):
             return Match(facts={k: v for k, v in facts.items() if v is not None},
                          proofs=(log_proof(ev, i, through=proof_end),), confidence=0.92, stage=Stage.APP,
                          anchor=i, container=container)
+        return self._cut_connect_traceback(ev)
+
+    def _cut_traceback_frames(self, ev: Evidence, name: str) -> list[int] | None:
+        """The frame lines of the Python traceback that ends `name`'s log with no exception line (the log cut
+        inside it), or None when its log does not end inside a traceback."""
+        logs = ev.logs
+        own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
+        start = next((k for k in range(len(own) - 1, -1, -1)
+                      if logs.texts[own[k]].strip().startswith("Traceback (most recent call last)")), None)
+        if start is None:
+            return None
+        body = [j for j in own[start + 1:] if logs.texts[j].strip() not in ("--", "...")]
+        frames: list[int] = []
+        after_frame = False
+        for j in body:
+            # each line is a frame or the source line under one: an exception line (or any other output) after
+            # a source line means the trace was not cut
+            if logs.texts[j].strip().startswith('File "'):
+                frames.append(j)
+                after_frame = True
+            elif after_frame:
+                after_frame = False
+            else:
+                return None
+        return frames or None
+
+    def _cut_connect_traceback(self, ev: Evidence) -> Match | None:
+        """A container that exited non-zero whose log ends inside a Python traceback (cut before its exception
+        line) whose innermost frames are a database client library opening a connection: the error was raised
+        while connecting to the database, whatever it said. Only the container's own log and its own failing exit;
+        the cause stays unnamed (the exception line is not in the log)."""
+        logs = ev.logs
+        for c in ev.detail.containers:
+            if exit_code(ev, c.name) in (None, 0) or c.name not in ev.failing:
+                continue
+            frames = self._cut_traceback_frames(ev, c.name)
+            if not frames:
+                continue
+            # the innermost frames (the last two) are the library's connect path
+            if not any(_PY_DB_CONNECT_FRAME.search(logs.texts[j].strip()) for j in frames[-2:]):
+                continue
+            anchor = frames[-1]
+            # the same traceback read by app-crash (with no exception to name) is explained by this one
+            return Match(facts={"container": c.name}, proofs=(log_proof(ev, anchor),), confidence=0.6,
+                         stage=Stage.APP, anchor=anchor, container=c.name, outranks=("app-crash",))
         return None
 
     def _announced_endpoint(self, ev: Evidence, i: int, port: int | None) -> tuple[str | None, int | None]:

@@ -91,6 +91,9 @@ _NO_CREDS = lazy_re(
     r"|(?i:(?:could ?n[o']t|unable to|failed to) (?:find|locate|load|resolve) (?:any )?AWS credentials\b"
     r"(?! ?(?:file|profile)))"
     r"|MissingCredentialsError"
+    # the JavaScript SDK v2's error when its provider chain found nothing ("CredentialsError: Missing credentials in
+    # config", printed by Node as "Error [CredentialsError]: ..."); the class name is required, the words alone are not
+    r"|\bCredentialsError\]?: Missing credentials\b"
 )
 # KMS refused a call another service made for the caller (SSM's SecureString, a Secrets Manager secret, an
 # SSE-KMS object): the denial is of the key, whatever operation the SDK reports.
@@ -112,7 +115,7 @@ _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenie
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
             "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
             "find aws credentials", "locate aws credentials", "resolve aws credentials", "load aws credentials",
-            "missingcredentials",
+            "missingcredentials", "missing credentials",
             "(403) when calling", "config stream")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).

@@ -104,7 +104,9 @@ _CAUSES = (
                                  "no basic auth credentials", "authentication required", "forbidden")),
     Cause("network", words("i/o timeout", "dial tcp", "deadline exceeded", "timed out", "tls handshake timeout",
                            "no such host", "requesterror", "client.timeout", "connection reset", "connection refused",
-                           "net/http: request canceled", "network is unreachable")),
+                           "net/http: request canceled", "network is unreachable",
+                           # the daemon tried every endpoint of the registry and none answered
+                           "could not reach", "unable to reach", "failed to reach")),
     # the bare word, as the agent reports a pull that never finished ("CannotPullContainerError: timeout"); not a
     # part of a longer name (DockerTimeoutError)
     Cause("network", lazy_re(r"\btime-?out\b", re.IGNORECASE)),

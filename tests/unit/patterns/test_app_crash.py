@@ -375,3 +375,43 @@ def test_near_miss_frames_of_another_container_do_not_blame_it():
                              {"name": "proxy", "exitCode": 139, "lastStatus": "STOPPED", "image": "proxy:1"}]}
     finding = run({"web": _FRAMES["envoy-style"], "proxy": []}, **detail)
     assert not (finding.pattern == ID and finding.facts.get("container") == "web"), finding.facts
+
+
+# The tail of a Go goroutine trace whose "panic:" header the log lost (export cut, only the last lines kept).
+_GO_TAIL = [
+    "level=info msg=\"starting pipelines\"",
+    "example.com/agent/internal/poller.(*Poller).Run.func1(0xc0001a2000, 0x1f2e3d0)",
+    "\t/src/internal/poller/poller.go:88 +0x1a4",
+    "created by example.com/agent/internal/poller.(*Poller).Run",
+    "\t/src/internal/poller/poller.go:80 +0x9c",
+]
+
+
+def _go_sidecar(code: int) -> dict:
+    return {"stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "image": "web:1"},
+                           {"name": "agent", "exitCode": code, "lastStatus": "STOPPED", "image": "agent:1"}]}
+
+
+def test_a_sidecar_that_exited_2_with_only_goroutine_frames_is_a_go_crash():
+    finding = run({"web": [], "agent": _GO_TAIL}, **_go_sidecar(2))
+    assert_finding(finding, ID, {"container": "agent", "exit_code": 2, "language": "go"})
+
+
+@pytest.mark.parametrize("code", [0, 1, 143])
+def test_near_miss_goroutine_frames_without_the_go_crash_exit_are_not_read_as_one(code):
+    """A goroutine dump (SIGQUIT, a debug endpoint) in a container that exited otherwise is not why it stopped."""
+    assert PATTERN._go_trace(evidence({"web": [], "agent": _GO_TAIL}, **_go_sidecar(code))) is None
+
+
+def test_near_miss_goroutine_frames_of_another_container_do_not_blame_it():
+    """The container that exited 2 logged nothing; the frames are in the stopped app's log: no culprit is made of
+    either from the frames."""
+    detail = _go_sidecar(2)
+    assert PATTERN._go_trace(evidence({"web": _GO_TAIL, "agent": []}, **detail)) is None
+
+
+def test_near_miss_a_go_file_line_without_the_runtime_offset_is_no_frame():
+    """A Go program's own log line naming its source file (a logger's caller field) is no goroutine frame."""
+    logs = ["2024/01/02 10:00:00 main.go:42: shutting down", "2024/01/02 10:00:00 server.go:17: bye"]
+    assert PATTERN._go_trace(evidence({"web": [], "agent": logs}, **_go_sidecar(2))) is None

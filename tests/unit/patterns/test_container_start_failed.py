@@ -206,3 +206,23 @@ def test_a_carriage_return_in_the_shebang_is_crlf_first_and_the_interpreter_is_n
     near = run(["/bin/sh: 1: gunicorn: not found"], **exited(127))
     assert "crlf" not in near.facts and "dos2unix" not in "\n".join(near.remediation)
     assert "command -v gunicorn" in near.remediation[0] and "install the interpreter" in "\n".join(near.remediation)
+
+
+@pytest.mark.parametrize(("reason", "exe"), [
+    # Docker's old API error wraps runc's message in a Go-quoted string: the name's quotes come escaped.
+    pytest.param('CannotStartContainerError: API error (500): oci runtime error: container_linux.go:262: starting '
+                 'container process caused "exec: \\"gunicorn\\": executable file not found in $PATH"',
+                 "gunicorn", id="escaped-quotes-name"),
+    pytest.param('CannotStartContainerError: API error (400): OCI runtime create failed: starting container process '
+                 'caused "exec: \\"/opt/app/run\\": permission denied":', "/opt/app/run", id="escaped-quotes-path"),
+])
+def test_an_escaped_executable_name_is_read_without_its_backslashes(reason, exe):
+    finding = run([], **failed_to_start(reason))
+    assert finding.facts["executable"] == exe
+
+
+def test_near_miss_an_escaped_shell_line_stays_the_whole_line():
+    reason = ('CannotStartContainerError: API error (400): OCI runtime create failed: starting container process '
+              'caused "exec: \\"npm run serve\\": executable file not found in $PATH":')
+    finding = run([], **failed_to_start(reason))
+    assert finding.facts["executable"] == "npm run serve"

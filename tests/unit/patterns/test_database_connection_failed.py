@@ -405,3 +405,38 @@ def test_a_refused_local_broker_is_pointed_at_the_brokers_endpoint_not_a_databas
 ])
 def test_near_miss_a_refusal_naming_no_store_is_not_a_database(logs):
     assert PATTERN.match(evidence(logs, **exited(1))) is None
+
+
+def _cut_trace(*frames: tuple[str, str]) -> list[str]:
+    lines = ["Traceback (most recent call last):"]
+    for frame, code in frames:
+        lines += [frame, f"    {code}"]
+    return lines
+
+
+_APP_FRAME = ('  File "/srv/app/cli.py", line 12, in upgrade', "engine.connect()")
+_PSYCOPG_CONNECT = ('  File "/usr/lib/python3.11/site-packages/psycopg2/__init__.py", line 122, in connect',
+                    "conn = _connect(dsn, connection_factory=connection_factory, **kwasync)")
+
+
+def test_a_traceback_cut_inside_the_drivers_connect_is_a_database_connection_failure():
+    finding = run({"worker": _cut_trace(_APP_FRAME, _PSYCOPG_CONNECT)}, **exited(1, name="worker"))
+    assert_finding(finding, ID, {"container": "worker"})
+
+
+def test_near_miss_a_traceback_with_its_exception_line_is_not_read_as_cut():
+    """The exception is in the log (a KeyError raised in the driver): the cut-trace rule names nothing."""
+    logs = [*_cut_trace(_APP_FRAME, _PSYCOPG_CONNECT), "KeyError: 'sslmode'"]
+    assert PATTERN._cut_connect_traceback(evidence({"worker": logs}, **exited(1, name="worker"))) is None
+
+
+def test_near_miss_a_cut_traceback_ending_in_the_apps_own_code_is_not_the_database():
+    """The driver's connect frame is an outer one; the innermost frames are the app's own: not a connection."""
+    own = ('  File "/srv/app/report.py", line 40, in render', "return template.format(**row)")
+    logs = _cut_trace(_PSYCOPG_CONNECT, _APP_FRAME, own, own)
+    assert PATTERN._cut_connect_traceback(evidence({"worker": logs}, **exited(1, name="worker"))) is None
+
+
+def test_near_miss_a_cut_connect_traceback_of_a_container_that_exited_0_is_not_why_it_stopped():
+    logs = _cut_trace(_APP_FRAME, _PSYCOPG_CONNECT)
+    assert PATTERN._cut_connect_traceback(evidence({"worker": logs}, **exited(0, name="worker"))) is None

@@ -316,3 +316,19 @@ def test_near_miss_credentials_that_are_not_an_empty_aws_provider_chain(line):
     detail = {"stoppedReason": "Essential container in task exited", "containers": [box(1)]}
     m = PATTERN.match(evidence([line], **detail))
     assert m is None or m.facts.get("cause") != "no-credentials", m
+
+
+@pytest.mark.parametrize("line", [
+    "Error [CredentialsError]: Missing credentials in config, if using AWS_CONFIG_FILE, set AWS_SDK_LOAD_CONFIG=1",
+    "CredentialsError: Missing credentials in config",
+])
+def test_the_javascript_sdks_missing_credentials_is_no_credentials(line):
+    finding = run([line, "    at Request.extractError (/app/node_modules/aws-sdk/lib/protocol/json.js:51:27)"],
+                  **exited(1))
+    assert_finding(finding, ID, {"cause": "no-credentials"})
+
+
+def test_near_miss_missing_credentials_without_the_sdk_error_class_is_not_iam():
+    """A database or an API client complaining of missing credentials is not the AWS SDK's provider chain."""
+    finding = run(["Error: Missing credentials in config for the database connection"], **exited(1))
+    assert finding.pattern != ID

@@ -320,3 +320,17 @@ def test_a_push_refused_in_the_applications_log_is_no_pull_failure():
     detail = {"stoppedReason": "Essential container in task exited", "containers": [box(1)]}
     assert PATTERN.match(evidence(logs, **detail)) is None
     assert run(logs, **detail).pattern != ID
+
+
+@pytest.mark.parametrize("reason", [
+    "CannotPullContainerError: Could not reach any registry endpoint",
+    "CannotPullContainerError: Error response from daemon: unable to reach registry mirror.example.com",
+])
+def test_a_registry_no_endpoint_answered_is_the_network(reason):
+    assert_finding(run([], **failed_to_start(reason)), ID, {"cause": "network"})
+
+
+def test_near_miss_a_refusal_that_mentions_reaching_the_registry_stays_a_refusal():
+    reason = ("CannotPullContainerError: could not reach the image: pull access denied for private/app, repository "
+              "does not exist or may require 'docker login'")
+    assert_finding(run([], **failed_to_start(reason)), ID, {"cause": "access-denied"})
