@@ -223,8 +223,8 @@ class DiskFull(Pattern):
                 steps.append(
                     f"The task ran on Fargate platform version {pv}, which gives a task a fixed 10 GB (image layers "
                     "included) and ignores `ephemeralStorage`: run it on platform version 1.4.0 or LATEST "
-                    "(`platformVersion` of the service or run-task call; 20 GiB by default there) and, if the image "
-                    'still does not fit, also set `"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB) in the task '
+                    "(`platformVersion` of the service or run-task call; 20 GiB by default there) and, if that is "
+                    'still too small, also set `"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB) in the task '
                     f"definition, register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}")
             else:
                 current = f" (now {gib} GiB)" if gib else " (20 GiB by default on platform 1.4.0+)"
