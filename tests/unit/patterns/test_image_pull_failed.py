@@ -320,3 +320,15 @@ def test_a_push_refused_in_the_applications_log_is_no_pull_failure():
     detail = {"stoppedReason": "Essential container in task exited", "containers": [box(1)]}
     assert PATTERN.match(evidence(logs, **detail)) is None
     assert run(logs, **detail).pattern != ID
+
+
+def test_a_bare_apply_layer_failure_on_ec2_checks_the_instances_layer_storage_first():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/big-model:3"
+    reason = "CannotPullContainerError: failed to register layer: ApplyLayer exit status 1 stdout:  stderr: "
+    got = run([], **failed_to_start(reason, box(None, image=ref), launchType="EC2"))
+    assert "docker info" in got.remediation[0] and "base size" in got.remediation[0]
+    assert "buildx" not in got.remediation[0]
+    # Near miss: a layer that unpacks to the wrong digest is the image's fault, and step 1 rebuilds it.
+    bad = run([], **failed_to_start("CannotPullContainerError: failed to register layer: wrong diff id calculated on "
+                                    "extraction", box(None, image=ref), launchType="EC2"))
+    assert "docker info" not in bad.remediation[0] and "buildx" in bad.remediation[0]
