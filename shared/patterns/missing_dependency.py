@@ -84,6 +84,25 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
                      re.IGNORECASE)
 
 
+
+_SONAME = re.compile(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
+
+
+def _debian_package(soname: str) -> str | None:
+    """The Debian/Ubuntu package a shared library's soname usually ships in (libssl.so.1.1 -> libssl1.1,
+    libpython2.7.so.1.0 -> libpython2.7, libGL.so.1 -> libgl1), or None when it cannot be told from the name."""
+    m = _SONAME.match(soname)
+    if not m:
+        return None
+    name, ver, major = m.group("name"), m.group("ver"), m.group("major")
+    if name == "libpython" and ver:
+        return f"libpython{ver}"  # the interpreter's shared runtime; python{ver} depends on it
+    if ver:
+        return None  # a name ending in digits (libxml2.so.2 -> libxml2) breaks the rule too often to guess
+    if name == "libcrypto":
+        name = "libssl"  # OpenSSL ships libcrypto in the libssl package
+    return f"{name}{major}".lower().replace("_", "-") if major else None  # Debian names have no "_"
+
 class MissingDependencyFacts(Facts):
     """The facts of missing-dependency."""
 
@@ -337,9 +356,13 @@ class MissingDependency(Pattern):
                             and tuple(int(x) for x in module.split("_")[1].split(".")[:2]) <= (2, 35) else "")
                          + ", or build a static/musl binary.")
         elif lang == "native":
-            steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
-                         "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
-                         "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+            pkg = _debian_package(module)
+            guess = (f" (on Debian/Ubuntu usually `{pkg}`, as Debian names a library's package after its soname: "
+                     f"`apt-get update && apt-get install -y --no-install-recommends {pkg}`)" if pkg else "")
+            steps.append(f"Install the OS package that provides `{module}` in the image{guess}, or use a base image "
+                         "that has it; to find the package, run `apt-get update && apt-get install -y apt-file && "
+                         f"apt-file update && apt-file search {module}` in a container of that base image (on Alpine: "
+                         f"`apk search so:{module}`). Binaries built against glibc fail on Alpine (musl).")
         elif lang == "java" and _moved_launcher(module):
             return _launcher_explanation(m, ev, module, container)
         elif lang == "java":
