@@ -85,6 +85,9 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
 
 
 
+# A path under npm's global prefix (/usr/local/lib, /usr/lib; node_modules/<pkg> when named), not under the app.
+_GLOBAL_NODE = re.compile(r"^/usr/(?:local/)?lib/(?:node_modules/(?P<pkg>(?:@[\w.-]+/)?[\w.-]+)/|(?!node_modules/))")
+
 _SONAME = re.compile(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
 
 
@@ -322,7 +325,25 @@ class MissingDependency(Pattern):
                          "Dockerfile (without `--ignore-scripts`), then rebuild and roll out the image.")
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require('{pkg}')\"`.")
         elif lang == "node":
-            if module.startswith(("/", ".")):
+            glob = _GLOBAL_NODE.match(module)
+            if glob:
+                # Under npm's global prefix, not the app's directory: a CLI installed with `npm install -g` (a
+                # process manager, a dev server) whose install or launcher symlink is broken in the image.
+                tool = glob.group("pkg")
+                img = remedy.image(ev, f.get("container")) or "<the image>"
+                steps.append(f"`{module}` is not a file of the app: it lies under npm's global prefix, in "
+                             + (f"the globally installed package `{tool}`" if tool else
+                                "the place a global CLI's launcher in `/usr/local/bin` (a symlink into "
+                                "`../lib/node_modules`) resolves its own `../lib/...` files when the symlink was "
+                                "copied as a plain file or the package's install is broken")
+                             + ": the globally installed tool the container starts with (a process manager such as "
+                             "pm2/pm2-runtime, nodemon, serve) is broken in the image. Reinstall it with "
+                             "`npm install -g` in the image's final stage, pinned to a release that works (its name, "
+                             "`@` and the version) "
+                             "instead of copying `/usr/local/bin` or `/usr/local/lib` from another stage, then rebuild "
+                             f"and roll out the image; `docker run --rm --entrypoint sh {remedy.q(img)} -c 'ls -l "
+                             "/usr/local/bin; npm ls -g --depth=0'` shows the launchers and the installed versions.")
+            elif module.startswith(("/", ".")):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:

@@ -289,3 +289,15 @@ def test_a_missing_shared_library_names_its_usual_package_and_how_to_find_it():
                "file: No such file or directory"], **exited(127))
     assert "apt-get install -y --no-install-recommends libpq5" in got.remediation[0]
     assert "apt-file search libpq.so.5" in got.remediation[0]
+
+
+def test_a_module_under_npms_global_prefix_is_a_broken_global_tool_not_the_apps_build():
+    trace = ["Error: Cannot find module '/usr/local/lib/tools/Main.js'", "    at Module._resolveFilename "
+             "(node:internal/modules/cjs/loader:1140:15)", "    at Module._load (node:internal/modules/cjs/loader:981:27)"]
+    got = run(trace, **exited(1))
+    if got.pattern != ID:
+        pytest.skip(got.pattern)
+    assert "npm install -g" in got.remediation[0] and "npm run build" not in got.remediation[0]
+    # Near miss: a file under the app's own directory is the app's build output.
+    app = run([trace[0].replace("/usr/local/lib/tools", "/app/dist"), *trace[1:]], **exited(1))
+    assert app.pattern == ID and "npm run build" in app.remediation[0]
