@@ -834,7 +834,8 @@ _BIND_PORT = lazy_re(r"(?:(?<=:)|\bport\s+)(\d{1,5})\b")
 _MISSING_KEY = lazy_re(r"""(?i)['"`]?(?P<k1>[A-Za-z_][\w.-]{1,60})['"`]? (?:attribute|property|setting|key|option|parameter)"""
                        r""" (?:is )?(?:not specified|not set|not configured|missing|required)|"""
                        r"""\bmissing (?:required )?(?:config(?:uration)? )?(?:key|setting|property|attribute|option)s?:? """
-                       r"""['"`](?P<k2>[A-Za-z_][\w.-]{1,60})|\bmissing `(?P<k3>[A-Za-z_][\w.]{2,60})`""")
+                       r"""['"`](?P<k2>[A-Za-z_][\w.-]{1,60})|\bmissing `(?P<k3>[A-Za-z_][\w.]{2,60})`|"""
+                       r"""\bmissing key in (?:JSON|YAML|TOML|config(?:uration)?):? ['"`](?P<k4>[A-Za-z_][\w.:/ -]{1,200}?)['"`]""")
 _UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors?|extensions?|components?|plugins?|"
                         r"fields?|keys?|directives?|configuration (?:keys?|propert(?:y|ies)))\b|\bhas invalid keys?\b|\binvalid keys?:|"
                         r"\bhas been removed\b|\bno longer supported\b|\bfield \S+ not found in type\b")
@@ -843,6 +844,25 @@ _UNKNOWN_PART = lazy_re(r"(?i)\bunknown (?:type|exporters?|receivers?|processors
 _CLI_USAGE = lazy_re(r"(?i)\bunexpected extra arguments?\b|\bunrecognized arguments?:|\bno such (?:option|command):|"
                      r"\bunknown (?:shorthand )?flag:|\bunknown command \S+ for\b|\baccepts (?:at most )?\d+ arg\(s\), "
                      r"received \d+|\bError: (?:too many|unexpected) arguments?\b")
+# A command-line parser reporting a REQUIRED argument or option absent (argparse, click, clap, commander): the
+# task's command does not pass it.
+_CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P<a1>[^\n]{1,120})|"
+                        r"\bMissing (?:argument|option) ['\"`](?P<a2>[^'\"`\n]{1,60})['\"`]|"
+                        r"\berror: the following required arguments were not provided:?\s*(?P<a3>[^\n]{0,120})|"
+                        r"\berror: (?:required option|missing required argument) ['\"`](?P<a4>[^'\"`\n]{1,60})['\"`]")
+# A program started with no value for a setting it cannot run without ("No target specified", "no host
+# configured"): the task's command or environment does not give it.
+_NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
+                      r"environment|config(?:uration)?(?: file)?|server|address) (?:was |has been )?"
+                      r"(?:specified|set|configured|given|provided|chosen|defined)\b")
+# An interpreter handed a command word as its script ("python: can't open file 'bash'"): the image's ENTRYPOINT is
+# the interpreter, and the task's (or the job runner's) command was appended to it as arguments.
+_INTERP_ARGV = lazy_re(r"(?i)\b(?P<prog>python[\d.]*|ruby|node|perl|php|Rscript)\S*: can't open file ['\"]"
+                       r"(?P<arg>(?:/(?:usr/)?(?:local/)?bin/)?(?:ba|da|z)?sh|/bin/bash|bash|sh|-c)['\"]")
+# initdb (the postgres image's first start) refusing a data directory that already holds files: a volume mounted at
+# PGDATA whose root is not empty (EFS, an EBS file system's lost+found, an earlier partial run).
+_INITDB_NOT_EMPTY = lazy_re(r"(?i)\binitdb: (?:error: )?directory ['\"]?(?P<dir>[^'\"\s]+)['\"]? exists but is not empty|"
+                            r"\bdirectory ['\"](?P<dir2>[^'\"]+)['\"] exists but is not empty")
 # An AWS SDK or agent that found no region: off EC2 (Fargate) there is no instance metadata to read it from.
 _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unable|failed) to (?:fetch|get|determine|find) "
                      r"(?:the )?region|cannot fetch region|you must specify a region|NoRegionError")
@@ -966,9 +986,30 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "compare the container's `entryPoint` and `command` with the image's ENTRYPOINT and CMD (which docker "
                 "image inspect shows): set `entryPoint` to the program the command is meant for (or to [] to run the "
                 "command as is), or pass only the arguments that program accepts")
+    req = _CLI_REQUIRED.search(text)
+    if req:
+        arg = next(g for g in req.groups() if g is not None).strip().rstrip(".") or "the required arguments"
+        return (f"the program was started without its required argument `{arg}`: pass it in the command it runs "
+                "(the task definition's `command`, a Batch job definition's `command` or the `containerOverrides` "
+                "of whatever submits the job or runs the task), after checking the program's usage (`--help`) for "
+                "its position or option name")
+    initdb = _INITDB_NOT_EMPTY.search(text)
+    if initdb:
+        d = initdb.group("dir") or initdb.group("dir2")
+        return (f"initdb will only create a new database cluster in an empty directory, and `{d}` already holds "
+                "files (a volume's root, with `lost+found` or files of another run): point `PGDATA` at a "
+                f"subdirectory of the mount (for example `{d.rstrip('/')}/pgdata`) or mount the volume one level up "
+                "(an EFS access point's own directory), or empty the directory if its files are not a database")
+    interp = _INTERP_ARGV.search(text)
+    if interp:
+        return (f"`{interp.group('prog')}` was handed `{interp.group('arg')}` as its script: the image's ENTRYPOINT "
+                "runs that interpreter, and the command given to the container (by the task definition, or a job "
+                "runner such as Nextflow or AWS Batch that runs `bash -c ...`) was appended to it as arguments; "
+                "override the entrypoint (the container's `entryPoint`, or the runner's option for it) with "
+                "`[]` or a shell, or use an image whose ENTRYPOINT is not the interpreter")
     key = _MISSING_KEY.search(text)
     if key:
-        return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3"), text)
+        return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3") or key.group("k4"), text)
     if _UNKNOWN_PART.search(text):
         floating = floating_tag(image_ref)
         return ("the configuration names a component or key this version of the image does not know (removed, "
@@ -997,6 +1038,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the plugin's configuration against the new version's; the trace's `Caused by` line names the part "
                 "that failed"
                 + (f" (`{image_ref}` floats to each new release: pin a version tag)" if floating else ""))
+    setting = _NO_SETTING.search(text)
+    if setting:
+        what = setting.group("what").lower()
+        return (f"the program started with no {what} to work on, a setting it cannot run without: pass it in the "
+                "container's `command` (the option its usage names) or `environment` in the task definition, or in "
+                "the overrides of the run-task call or job that starts it")
     if _REGION_MISSING.search(text):
         return ("the SDK or agent found no AWS region (Fargate has no EC2 instance metadata to read it from, and on EC2 a "
                 "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "

@@ -572,7 +572,10 @@ class AppCrash(Pattern):
                         action += (f"; `{own}` is built in this account, so check its Dockerfile COPYs the "
                                    "configuration file and every file it includes (parsers, included .conf files) to "
                                    "exactly those paths")
-                    steps.append(f"The error{where} (`{exc}`) says {action}.{trace}"
+                    # When a neighbouring line names the condition, quote that line: the headline may be a notice.
+                    said = (f"The error{where} (`{exc}`) says" if line == m.anchor else
+                            f"The error{where} (`{exc}`) comes with `{ev.logs.texts[line].strip()[:200]}`, which says")
+                    steps.append(f"{said} {action}.{trace}"
                                  + (cite if line == m.anchor else remedy.because(
                                      f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
                 elif agent_step:

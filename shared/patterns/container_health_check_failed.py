@@ -112,6 +112,15 @@ class ContainerHealthCheckFailed(Pattern):
         # with the task definition's command: many images (Keycloak's start, a server's flags) need it to serve
         start = remedy.read_command(ev, name) + "\n" + remedy.docker_run(ev, name, detach="health-test",
                                                                        args=remedy.RUN_COMMAND)
+        env_note = ""
+        if remedy.family_revision(ev) and name:
+            # Many images (agents with a token, apps with a database URL) exit at once without the task's
+            # environment, and the exec then finds no container: pass the task definition's variables.
+            query = f"taskDefinition.containerDefinitions[?name=='{name}'].environment[].[name,value]"
+            export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
+            start = start.replace("docker run --rm", export + "\ndocker run --rm --env-file task.env", 1)
+            env_note = (" (secrets, the task definition's `secrets`, are not exported: add each NAME=value to "
+                        "task.env by hand)")
         if cmd:
             shell = cmd.split("CMD-SHELL", 1)[-1].strip(" ,[]\"'") if "CMD-SHELL" in cmd else cmd
             read, run = "", f"docker exec health-test sh -c {remedy.q(shell)}"
@@ -146,7 +155,8 @@ class ContainerHealthCheckFailed(Pattern):
                             "start period" if late else "")
                          + f".{why}")
         elif slow is None:
-            steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash: "
+            steps.append(f"Run {container}'s check yourself next to the running app (the task has stopped), in bash"
+                         f"{env_note}: "
                          f"```\n{read}{start}\nsleep 30\n{run}\necho \"exit $?\"\ndocker rm -f health-test\n``` it must "
                          "exit 0 once the app has started (wait its start-up time)"
                          + (f" (the check is `{cmd}`)" if cmd else "") + f".{why}")

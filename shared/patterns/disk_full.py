@@ -215,12 +215,24 @@ class DiskFull(Pattern):
         elif root:
             steps += _data_volume_steps(ev, f, str(path), root, m)
         elif f.get("storage") == "task ephemeral storage":
-            current = f" (now {gib} GiB)" if gib else " (20 GiB by default)"
-            steps.append(
-                "Raise the task's ephemeral storage" + current + ': in the task definition set '
-                '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
-                f"register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}"
-            )
+            pv = ev.detail.platform_version or ""
+            old_pv = bool(re.match(r"1\.[0-3]\.", pv))
+            if old_pv:
+                # Platform versions before 1.4.0 give a task 10 GB (the image's layers included) and cannot be
+                # raised: ephemeralStorage is honoured from 1.4.0 on, whose default is 20 GiB.
+                steps.append(
+                    f"The task ran on Fargate platform version {pv}, which gives a task a fixed 10 GB (image layers "
+                    "included) and ignores `ephemeralStorage`: run it on platform version 1.4.0 or LATEST "
+                    "(`platformVersion` of the service or run-task call; 20 GiB by default there) and, if that is "
+                    'still too small, also set `"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB) in the task '
+                    f"definition, register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}")
+            else:
+                current = f" (now {gib} GiB)" if gib else " (20 GiB by default on platform 1.4.0+)"
+                steps.append(
+                    "Raise the task's ephemeral storage" + current + ': in the task definition set '
+                    '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
+                    f"register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}"
+                )
             if f.get("during"):
                 steps.append("The image itself does not fit: slim it (multi-stage build, no build caches, "
                              "`pip install --no-cache-dir`, drop test data) and check its size with "

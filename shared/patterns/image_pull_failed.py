@@ -141,6 +141,8 @@ _IAM_DENIAL = lazy_re(r"not authorized to perform|AccessDenied|\bis not authoriz
 # extraction", "failed to register layer", "failed to extract layer"): the registry and the network did their part.
 _EXTRACTION = lazy_re(r"wrong diff ?id calculated|failed to (?:register|extract|apply) layer|"
                       r"error (?:extracting|unpacking) (?:tar|layer)", re.IGNORECASE)
+# Docker's layer applier exiting without a message of its own ("ApplyLayer exit status 1 stdout: stderr:").
+_APPLY_LAYER_BARE = lazy_re(r"ApplyLayer exit status \d+(?:\s*stdout:\s*stderr:)?\s*(?:$|[\"'\n])", re.IGNORECASE)
 _LAYERS_MISMATCH = lazy_re(r"number of layers and diffIDs don't match:?\s*(\d+)\s*!=\s*(\d+)", re.IGNORECASE)
 
 
@@ -370,6 +372,23 @@ class ImagePullFailed(ReasonPattern):
                          "then rebuild it with one compression (`docker buildx build --output type=image,"
                          "compression=gzip,force-compression=true,push=true ...`) and push it under a new tag. "
                          "Permissions and the network are not the fault.")
+        elif _APPLY_LAYER_BARE.search(reason) and not remedy.is_fargate(ev):
+            # Docker's layer applier exiting with no message of its own on an EC2 instance: the usual cause is the
+            # instance's layer storage (a full Docker volume, or devicemapper's per-container base size, 10 GB on
+            # older ECS-optimised AMIs), which a very large image fills; a faulty image says more than that.
+            ref = task_image or image
+            steps.append(f"`{ref}` downloaded, but Docker on the container instance could not unpack a layer "
+                         "(`ApplyLayer exit status 1` with no message): check the instance's layer storage before the "
+                         "image. On the instance run `docker info` (Storage Driver; with devicemapper, Base Device "
+                         "Size and Data Space Available) and `df -h /var/lib/docker`: a full Docker volume, or an image "
+                         "larger than devicemapper's base size (10 GB on older ECS-optimised AMIs), fails exactly so. "
+                         "Give the instances a current ECS-optimised AMI (overlay2, no base size) with a Docker volume "
+                         "larger than the image (the launch template's block device), or raise `dm.basesize`; and "
+                         "slim the image (`docker image inspect --format '{{.Size}}' " + remedy.q(ref) + "` shows "
+                         "its size).")
+            steps.append("If the instance has room and the pull still fails, pull the image on another machine "
+                         f"(`docker pull {remedy.q(ref)}`): failing there too, the image as pushed is faulty; rebuild "
+                         "and push it under a new tag.")
         elif _EXTRACTION.search(reason):
             # The layers were found and downloaded, then failed to unpack to the digests the image's config lists:
             # the image as built and pushed is at fault (a cross-platform or attestation-laden buildx build, a

@@ -51,6 +51,8 @@ _SIGNAL = lazy_re(
 # The driver a Docker log-option or registration error names.
 _DRIVER_NAMED = lazy_re(r"\bfor ['\"]?([\w-]+)['\"]? log driver|\blog driver named ['\"]?([\w-]+)", re.IGNORECASE)
 _FIRELENS = lazy_re(r"firelens", re.IGNORECASE)
+# The agent failing to turn an awsfirelens logConfiguration into the fluentd driver's arguments.
+_FIRELENS_ARGS = lazy_re(r"failed to get fluentd log ?driver (?:arguments|args|options)", re.IGNORECASE)
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs", "log opt",
             "log driver named")
 _GROUPS = (
@@ -212,6 +214,26 @@ class LogDriverFailed(ReasonPattern):
                 title=f"Docker rejected the log option {option}",
                 summary=(f"The container could not be created: Docker on the instance rejected the log option "
                          f"{option} of the task definition's logConfiguration."),
+                remediation=steps,
+            )
+        if _FIRELENS_ARGS.search(remedy.evidence_text(ev, m)):
+            # The agent turns an awsfirelens logConfiguration into Docker's fluentd driver pointed at the task's log
+            # router; it could not build those arguments, so no log group, IAM or network path is involved.
+            steps.append("The container logs through FireLens (`awsfirelens`, which ECS runs as Docker's fluentd "
+                         "driver sending to the task's log router), and the agent could not build the fluentd "
+                         "driver's arguments from its `logConfiguration`: give it `\"logDriver\": \"awsfirelens\"` "
+                         "with `options` for the router's output (at least `Name`, the output plugin, and that "
+                         "plugin's settings; a logConfiguration with no options gives it nothing to build), and keep "
+                         "exactly one container with `firelensConfiguration` (the log router) in the task, which the "
+                         "app container should `dependsOn` (condition START); register the revision and roll it "
+                         f"out: {remedy.roll_out(ev)}.{why}")
+            steps.append("See what the task definition gives: "
+                         f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].[name, logConfiguration, firelensConfiguration]')}`.")
+            return Explanation(
+                title="FireLens log configuration could not be applied",
+                summary=("ECS could not start the container: the agent could not turn its awsfirelens "
+                         "logConfiguration into the fluentd driver's arguments for the log router. The application "
+                         "never ran."),
                 remediation=steps,
             )
         if cause == "throttled":

@@ -84,6 +84,28 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
                      re.IGNORECASE)
 
 
+
+# A path under npm's global prefix (/usr/local/lib, /usr/lib; node_modules/<pkg> when named), not under the app.
+_GLOBAL_NODE = re.compile(r"^/usr/(?:local/)?lib/(?:node_modules/(?P<pkg>(?:@[\w.-]+/)?[\w.-]+)/|(?!node_modules/))")
+
+_SONAME = re.compile(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
+
+
+def _debian_package(soname: str) -> str | None:
+    """The Debian/Ubuntu package a shared library's soname usually ships in (libssl.so.1.1 -> libssl1.1,
+    libpython2.7.so.1.0 -> libpython2.7, libGL.so.1 -> libgl1), or None when it cannot be told from the name."""
+    m = _SONAME.match(soname)
+    if not m:
+        return None
+    name, ver, major = m.group("name"), m.group("ver"), m.group("major")
+    if name == "libpython" and ver:
+        return f"libpython{ver}"  # the interpreter's shared runtime; python{ver} depends on it
+    if ver:
+        return None  # a name ending in digits (libxml2.so.2 -> libxml2) breaks the rule too often to guess
+    if name == "libcrypto":
+        name = "libssl"  # OpenSSL ships libcrypto in the libssl package
+    return f"{name}{major}".lower().replace("_", "-") if major else None  # Debian names have no "_"
+
 class MissingDependencyFacts(Facts):
     """The facts of missing-dependency."""
 
@@ -303,7 +325,25 @@ class MissingDependency(Pattern):
                          "Dockerfile (without `--ignore-scripts`), then rebuild and roll out the image.")
             steps.append(f"Verify: `docker run --rm --entrypoint node {image} -e \"require('{pkg}')\"`.")
         elif lang == "node":
-            if module.startswith(("/", ".")):
+            glob = _GLOBAL_NODE.match(module)
+            if glob:
+                # Under npm's global prefix, not the app's directory: a CLI installed with `npm install -g` (a
+                # process manager, a dev server) whose install or launcher symlink is broken in the image.
+                tool = glob.group("pkg")
+                img = remedy.image(ev, f.get("container")) or "<the image>"
+                steps.append(f"`{module}` is not a file of the app: it lies under npm's global prefix, in "
+                             + (f"the globally installed package `{tool}`" if tool else
+                                "the place a global CLI's launcher in `/usr/local/bin` (a symlink into "
+                                "`../lib/node_modules`) resolves its own `../lib/...` files when the symlink was "
+                                "copied as a plain file or the package's install is broken")
+                             + ": the globally installed tool the container starts with (a process manager such as "
+                             "pm2/pm2-runtime, nodemon, serve) is broken in the image. Reinstall it with "
+                             "`npm install -g` in the image's final stage, pinned to a release that works (its name, "
+                             "`@` and the version) "
+                             "instead of copying `/usr/local/bin` or `/usr/local/lib` from another stage, then rebuild "
+                             f"and roll out the image; `docker run --rm --entrypoint sh {remedy.q(img)} -c 'ls -l "
+                             "/usr/local/bin; npm ls -g --depth=0'` shows the launchers and the installed versions.")
+            elif module.startswith(("/", ".")):
                 steps.append(f"`{module}` is a file of the app that is not in the image: check the build step "
                              "(`npm run build` output directory), `COPY` lines and WORKDIR.")
             else:
@@ -337,9 +377,13 @@ class MissingDependency(Pattern):
                             and tuple(int(x) for x in module.split("_")[1].split(".")[:2]) <= (2, 35) else "")
                          + ", or build a static/musl binary.")
         elif lang == "native":
-            steps.append(f"Install the OS package that provides `{module}` in the image (e.g. `apt-get install` / "
-                         "`apk add` the library; find it with `apt-file search` or packages.debian.org), or use a "
-                         "base image that has it. Binaries built against glibc fail on Alpine (musl).")
+            pkg = _debian_package(module)
+            guess = (f" (on Debian/Ubuntu usually `{pkg}`, as Debian names a library's package after its soname: "
+                     f"`apt-get update && apt-get install -y --no-install-recommends {pkg}`)" if pkg else "")
+            steps.append(f"Install the OS package that provides `{module}` in the image{guess}, or use a base image "
+                         "that has it; to find the package, run `apt-get update && apt-get install -y apt-file && "
+                         f"apt-file update && apt-file search {module}` in a container of that base image (on Alpine: "
+                         f"`apk search so:{module}`). Binaries built against glibc fail on Alpine (musl).")
         elif lang == "java" and _moved_launcher(module):
             return _launcher_explanation(m, ev, module, container)
         elif lang == "java":

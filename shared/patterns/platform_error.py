@@ -73,6 +73,9 @@ _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotst
             "cannotinspectcontainer", "cannotcreatecontainer", "agenterror", "~internal~ecs~pause", "amazon-ecs-pause")
 
 
+# A stop that ECS reports as the container failing its health checks.
+_HEALTH_STOP = re.compile(r"failed container health checks|unhealthy", re.IGNORECASE)
+
 class PlatformErrorFacts(Facts):
     """The facts of platform-error."""
 
@@ -168,6 +171,26 @@ class PlatformError(ReasonPattern):
                      f" and the S3 gateway endpoint (the image), `com.amazonaws.{region}.logs` (awslogs), and "
                      f"`com.amazonaws.{region}.secretsmanager` / `com.amazonaws.{region}.ssm` (secrets), with a "
                      f"security group that admits 443 from the task; then {remedy.start_again(ev)}."]
+        elif (code == "DockerTimeoutError" and ec2 and _HEALTH_STOP.search(ev.reason_text)
+              and re.search(r"(?i)transition to stopped", " ".join(p.text for p in m.proofs))):
+            # The container went unhealthy, then Docker did not stop it in time: both point at the instance's
+            # container runtime (hung, overloaded, or slow to stop containers), which a replacement placed on the
+            # same instance meets again.
+            inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
+            win = remedy.windows_instance(ev)
+            check = ("`Get-Service docker, AmazonECS` and `docker ps` (which should answer at once) in PowerShell on "
+                     "it; `Restart-Service docker; Restart-Service AmazonECS` clears a hung runtime" if win else
+                     "`sudo systemctl status docker ecs` and `docker ps` (which should answer at once) on it; "
+                     "`sudo systemctl restart docker ecs` clears a hung runtime")
+            steps = ["The container first failed its health checks, then Docker did not stop it within the timeout: "
+                     "both point at the container instance's runtime (hung or overloaded Docker, exhausted CPU, "
+                     "memory or disk I/O), not at the app alone. Check that instance"
+                     + (f" (`{inst}`)" if inst else "") + ": "
+                     + f"`aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
+                     f"--container-instances {remedy.q(inst or '<container-instance-id>')}"
+                     f"{remedy.region_flag(ev)} --query 'containerInstances[0].[agentConnected, status, versionInfo]'`, "
+                     f"then {check}; drain and replace the instance if it repeats there. If the instance is healthy, "
+                     "the container's health check itself is what to fix (its command and timings, the app behind it)."]
         else:
             # A Fargate task has no instance of yours: only the Availability Zone can repeat.
             steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "

@@ -151,7 +151,8 @@ class SecretsRetrievalFailed(ReasonPattern):
             names = _SSM_NAMES.search(text)
             if names and names.group(1).strip():
                 facts["secret"] = names.group(1).strip()
-        if re.search(r"\becr\b.{0,20}(?:registry )?auth|retrieve ecr|ecr:GetAuthorizationToken", text, re.I) \
+        if re.search(r"\becr\b.{0,20}(?:registry )?auth|retrieve ecr|ecr:GetAuthorizationToken|"
+                     r"registry auth from (?:Amazon )?ECR\b", text, re.I) \
                 and "secret" not in facts:
             facts["kind"] = "ecr registry auth"
         elif "env file" in low:
@@ -335,6 +336,14 @@ class SecretsRetrievalFailed(ReasonPattern):
         else:
             steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
         what = f" `{secret}`" if secret else ""
+        if kind == "ecr registry auth":
+            # The image's pull credentials (ECR GetAuthorizationToken), not a secret the task definition names.
+            return Explanation(
+                title="Could not get ECR registry auth at start" + (f" ({cause})" if cause else ""),
+                summary=("ECS could not get the ECR authorization token needed to pull the task's image, so the "
+                         "container never started" + (f": {cause.replace('-', ' ')}." if cause else ".")),
+                remediation=[s.replace("fetch the secrets again", "fetch the registry auth again") for s in steps],
+            )
         return Explanation(
             title=f"Could not fetch {kind}{what} at start" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not retrieve the {kind}{what} the task definition references, so the "

@@ -194,3 +194,42 @@ def test_a_config_file_error_in_an_image_this_account_builds_checks_its_copy_ste
     # Near miss: a published log router image has no Dockerfile of the team's to check.
     pub = run(lines, containers=_agent_and_app("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"))
     assert "Dockerfile COPYs" not in pub.remediation[0] and "floats" in pub.remediation[0]
+
+
+def test_a_required_cli_argument_missing_is_passed_in_the_command():
+    got = remedy.error_family("usage: job.py [-h] region\njob.py: error: the following arguments are required: region")
+    assert got and "`region`" in got and "`command`" in got
+    click = remedy.error_family("Error: Missing argument 'SOURCE'.")
+    assert click and "`SOURCE`" in click
+    # Near miss: an argument the parser does not know is the usage family, not a missing argument.
+    other = remedy.error_family("job.py: error: unrecognized arguments: --fast")
+    assert other and "required argument" not in other
+
+
+def test_a_run_with_no_required_setting_passes_it():
+    got = remedy.error_family("Error: no host specified")
+    assert got and "no host" in got and "`environment`" in got
+    # Near miss: "no" inside other wording names no missing setting.
+    assert remedy.error_family("Error: host is not reachable, no route") is None
+
+
+def test_an_interpreter_handed_a_shell_as_its_script_overrides_the_entrypoint():
+    got = remedy.error_family("python3: can't open file 'sh': [Errno 2] No such file or directory")
+    assert got and "ENTRYPOINT" in got and "`entryPoint`" in got
+    # Near miss: a real script missing from the image is a missing file, not an entrypoint mix-up.
+    miss = remedy.error_family("python3: can't open file '/app/run.py': [Errno 2] No such file or directory")
+    assert miss is None or "ENTRYPOINT" not in miss
+
+
+def test_initdb_on_a_non_empty_volume_uses_a_subdirectory():
+    got = remedy.error_family('initdb: error: directory "/pg/data" exists but is not empty')
+    assert got and "PGDATA" in got and "/pg/data/pgdata" in got
+    # Near miss: an empty-directory notice is not the family.
+    assert remedy.error_family('fixing permissions on existing directory /pg/data ... ok') is None
+
+
+def test_a_key_missing_in_an_agents_json_config_is_named():
+    got = remedy.error_family('pipeline "x": missing key in JSON: "metrics::destinations::amp::workspace_id"')
+    assert got and "metrics::destinations::amp::workspace_id" in got
+    # Near miss: a JSON error that names no key.
+    assert remedy.error_family("invalid JSON: unexpected end of input") is None

@@ -116,3 +116,14 @@ def test_the_service_connect_proxy_is_not_run_locally_and_the_app_is_not_blamed(
     assert "docker run" not in text and "Service Connect" in f.remediation[0], text
     f = run([], **unhealthy(box(137, "api", healthStatus="UNHEALTHY")))
     assert "docker exec health-test" in "\n".join(f.remediation)
+
+
+def test_the_local_check_run_passes_the_task_definitions_environment():
+    """A sidecar that exits without its token or endpoint leaves nothing for docker exec: the local run gets the
+    task definition's variables in task.env; near miss: the managed Service Connect proxy gets no local run."""
+    _rem, cmds, _ = _steps(unhealthy())
+    assert any("environment[].[name,value]" in c and "task.env" in c for c in cmds), cmds
+    assert any(c.startswith("docker run --rm --env-file task.env -d --name health-test") for c in cmds), cmds
+    proxy = box(0, "ecs-service-connect-Qm7xT", image="ecs-service-connect-agent:interface-v1", healthStatus="UNHEALTHY")
+    f = run([], **unhealthy(box(143, "api", healthStatus="UNKNOWN"), proxy))
+    assert "task.env" not in "\n".join(f.remediation)

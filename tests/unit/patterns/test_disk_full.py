@@ -189,3 +189,13 @@ def test_a_full_thin_pool_never_created_the_container_so_no_app_path_or_mount_st
                launchType="EC2")
     assert near.pattern == "disk-full" and "mountPoints" in "\n".join(near.remediation)
     assert "never created" not in near.title
+
+
+def test_fargate_before_platform_1_4_has_fixed_10_gb_so_move_the_platform_first():
+    reason = f"CannotPullContainerError: failed to register layer: write {LAYER}: no space left on device"
+    old = run([], **failed_to_start(reason, launchType="FARGATE", platformVersion="1.3.0"))
+    assert old.pattern == ID and "1.3.0" in old.remediation[0] and "10 GB" in old.remediation[0]
+    assert "1.4.0" in old.remediation[0] and "now 20 GiB" not in old.remediation[0]
+    # Near miss: on platform 1.4.0 the ephemeral storage is raised directly.
+    new = run([], **failed_to_start(reason, launchType="FARGATE", platformVersion="1.4.0"))
+    assert new.remediation[0].startswith("Raise the task's ephemeral storage") and "10 GB" not in new.remediation[0]

@@ -334,3 +334,15 @@ def test_near_miss_a_refusal_that_mentions_reaching_the_registry_stays_a_refusal
     reason = ("CannotPullContainerError: could not reach the image: pull access denied for private/app, repository "
               "does not exist or may require 'docker login'")
     assert_finding(run([], **failed_to_start(reason)), ID, {"cause": "access-denied"})
+
+
+def test_a_bare_apply_layer_failure_on_ec2_checks_the_instances_layer_storage_first():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/big-model:3"
+    reason = "CannotPullContainerError: failed to register layer: ApplyLayer exit status 1 stdout:  stderr: "
+    got = run([], **failed_to_start(reason, box(None, image=ref), launchType="EC2"))
+    assert "docker info" in got.remediation[0] and "base size" in got.remediation[0]
+    assert "buildx" not in got.remediation[0]
+    # Near miss: a layer that unpacks to the wrong digest is the image's fault, and step 1 rebuilds it.
+    bad = run([], **failed_to_start("CannotPullContainerError: failed to register layer: wrong diff id calculated on "
+                                    "extraction", box(None, image=ref), launchType="EC2"))
+    assert "docker info" not in bad.remediation[0] and "buildx" in bad.remediation[0]

@@ -219,3 +219,15 @@ def test_a_log_group_denial_by_the_instance_role_grants_that_action_to_that_role
                                                              "ecsTaskExecutionRole/abc")
     grant = run([], **failed_to_start(near)).remediation[0]
     assert "EXECUTION role `ecsTaskExecutionRole`" in grant and '"Action": ["logs:CreateLogStream"]' in grant, grant
+
+
+def test_fluentd_arguments_of_a_firelens_container_are_a_log_configuration_fault_not_awslogs():
+    reason = ("CannotStartContainerError: ResourceInitializationError: failed to initialize logging driver: failed "
+              "to get fluentd logdriver arguments: the log configuration of container web has no options")
+    got = run([], **failed_to_start(reason))
+    assert got.pattern == ID and "awsfirelens" in got.remediation[0] and "firelensConfiguration" in got.remediation[0]
+    assert not any("create-log-group" in s or "logs:PutLogEvents" in s for s in got.remediation)
+    # Near miss: a fluentd driver that cannot reach its collector is not a configuration-arguments fault.
+    near = run([], **failed_to_start("CannotStartContainerError: failed to initialize logging driver: dial tcp "
+                                     "127.0.0.1:24224: connect: connection refused"))
+    assert near.pattern == ID and "firelensConfiguration" not in near.remediation[0]

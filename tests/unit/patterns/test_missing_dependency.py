@@ -277,3 +277,27 @@ def test_near_miss_a_glued_import_warning_of_an_optional_module_is_not_a_cause()
     logs = ["2022-11-02 07:41:13WARNING: No module named 'ujson', falling back to json",
             "2022-11-02 07:41:14Listening on 0.0.0.0:8000"]
     assert run(logs, **exited(143)).pattern != ID
+
+
+def test_a_missing_shared_library_names_its_usual_package_and_how_to_find_it():
+    from shared.patterns.missing_dependency import _debian_package
+    assert _debian_package("libpq.so.5") == "libpq5" and _debian_package("libssl.so.1.1") == "libssl1.1"
+    assert _debian_package("libpython3.9.so.1.0") == "libpython3.9" and _debian_package("libGL.so.1") == "libgl1"
+    # Near miss: a name ending in digits does not follow the rule, so no package is guessed.
+    assert _debian_package("libxml2.so.2") is None
+    got = run(["/usr/local/bin/worker: error while loading shared libraries: libpq.so.5: cannot open shared object "
+               "file: No such file or directory"], **exited(127))
+    assert "apt-get install -y --no-install-recommends libpq5" in got.remediation[0]
+    assert "apt-file search libpq.so.5" in got.remediation[0]
+
+
+def test_a_module_under_npms_global_prefix_is_a_broken_global_tool_not_the_apps_build():
+    trace = ["Error: Cannot find module '/usr/local/lib/tools/Main.js'", "    at Module._resolveFilename "
+             "(node:internal/modules/cjs/loader:1140:15)", "    at Module._load (node:internal/modules/cjs/loader:981:27)"]
+    got = run(trace, **exited(1))
+    if got.pattern != ID:
+        pytest.skip(got.pattern)
+    assert "npm install -g" in got.remediation[0] and "npm run build" not in got.remediation[0]
+    # Near miss: a file under the app's own directory is the app's build output.
+    app = run([trace[0].replace("/usr/local/lib/tools", "/app/dist"), *trace[1:]], **exited(1))
+    assert app.pattern == ID and "npm run build" in app.remediation[0]

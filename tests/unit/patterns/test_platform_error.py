@@ -128,3 +128,17 @@ def test_a_host_lost_to_a_spot_interruption_is_expected_not_a_platform_error(rea
     detail = {"stoppedReason": reason, "stopCode": "SpotInterruption", "launchType": "EC2", "containers": [box(None)]}
     assert PATTERN.match(evidence([], **detail)) is None
     assert run([], **detail).pattern == "expected-stop"
+
+
+def test_an_unhealthy_container_docker_could_not_stop_on_ec2_checks_the_instance_not_transient():
+    inst = "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0123456789abcdef0123456789abcdef"
+    detail = {"stoppedReason": "Task failed container health checks", "stopCode": "ServiceSchedulerInitiated",
+              "launchType": "EC2", "containerInstanceArn": inst, "group": "service:api",
+              "containers": [box(None, reason="DockerTimeoutError: Could not transition to stopped; timed out after "
+                                 "waiting 1m0s")]}
+    got = run([], **detail)
+    assert got.pattern == "platform-error" and "usually transient" not in got.remediation[0]
+    assert "describe-container-instances" in got.remediation[0] and "0123456789abcdef" in got.remediation[0]
+    # Near miss: the same timeout with no health-check stop keeps the transient step.
+    plain = run([], **{**detail, "stoppedReason": "Essential container in task exited", "stopCode": "EssentialContainerExited"})
+    assert plain.pattern == "platform-error" and "usually transient" in plain.remediation[0]

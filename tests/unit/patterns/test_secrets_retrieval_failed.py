@@ -204,3 +204,18 @@ def test_a_reason_cut_before_its_cause_is_read_whole_first(cut, first):
                                                                                                        "(s): signal: killed"))
     f = run([], **failed_to_start(reason))
     assert f.pattern == ID and first in f.remediation[0], f.remediation[0]
+
+
+def test_the_newer_registry_auth_wording_asks_for_the_ecr_endpoints_not_secrets_manager():
+    text = ("ResourceInitializationError: unable to pull secrets or registry auth: The task cannot pull registry "
+            "auth from Amazon ECR: There is a connection issue between the task and Amazon ECR. RequestError: send "
+            "request failed caused by: Post \"https://api.ecr.eu-west-1.amazonaws.com/\": dial tcp 10.1.2.3:443: "
+            "i/o timeout")
+    got = run([], **failed_to_start(text))
+    assert got.pattern == ID and got.facts.get("kind") == "ecr registry auth"
+    assert "ecr.api" in got.remediation[0] and "secretsmanager" not in got.remediation[0]
+    assert "secret" not in got.summary.lower()
+    # Near miss: a Secrets Manager fetch timing out in the same wording family keeps the secretsmanager endpoint.
+    asm = run([], **failed_to_start(PREFIX + f"unable to retrieve secret from asm: failed to fetch secret {ASM}: "
+                                    "RequestError: send request failed caused by: dial tcp 10.1.2.3:443: i/o timeout"))
+    assert asm.pattern == ID and "secretsmanager" in " ".join(asm.remediation)
