@@ -64,9 +64,9 @@ POSITIVES = [
     pytest.param("HostConfigError: Invalid volume referenced: cache-vol", {"volume": "cache-vol"},
                  id="agent-mount-point-names-an-undefined-volume"),
     # Docker reads a source that is no absolute path as a named volume, and refuses the name.
-    pytest.param('CannotCreateContainerError: Error response from daemon: create ../shared/uploads: "../shared/uploads" '
+    pytest.param('CannotCreateContainerError: Error response from daemon: create ../media/uploads: "../media/uploads" '
                  'includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. '
-                 'If you intended to pass a host directory, use absolute path', {"volume": "../shared/uploads"},
+                 'If you intended to pass a host directory, use absolute path', {"volume": "../media/uploads"},
                  id="relative-source-path-read-as-a-volume-name"),
     # The volume driver a dockerVolumeConfiguration names is not on the instance.
     pytest.param('CannotCreateContainerError: Error response from daemon: create ecs-web-7-cache-9e8d7c6b5a: error '
