@@ -531,6 +531,20 @@ def test_an_image_that_needs_the_task_metadata_endpoint_is_not_run_locally():
     assert remedy.local_repro_blocked(near, "api") is None
 
 
+def test_a_path_the_user_may_not_write_is_not_reproduced_from_the_image_alone():
+    # Who may write a data directory depends on the volume the task mounts there; a plain run mounts nothing.
+    denied = run(["open /srv/data/cache.db: permission denied"], containers=_app(1),
+                 startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" not in _fix(denied)
+    # Near misses: a missing file at that path, or a refused port bind, is the image's own: a local run shows it.
+    missing = run(["open /srv/data/cache.db: no such file or directory"], containers=_app(1),
+                  startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(missing)
+    bind = run(["listen tcp :80: bind: permission denied"], containers=_app(1),
+               startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(bind)
+
+
 def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice():
     reason = "Task failed container health checks"
     cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
@@ -1032,3 +1046,24 @@ def test_a_database_run_as_another_container_of_the_task_points_at_its_variables
     # Near miss: no database container in the task (RDS, say): the rotation / IAM-auth check stays.
     near = run([line], containers=_app(1), launchType="EC2")
     assert "rotation may have changed" in near.remediation[0] and "POSTGRES_PASSWORD" not in _fix(near)
+
+
+# --- A re-run of a stopped task runs what it ran --------------------------------------------------------------
+
+def _host_gone(**detail):
+    return run([], launchType="EC2", group="family:reports", startedBy="scheduler-x", stopCode=None,
+               stoppedReason="Host EC2 (instance i-0123456789abcdef0) terminated.",
+               containers=[{"name": "job", "lastStatus": "STOPPED", "image": "acme/reports:3"}], **detail)
+
+
+def test_a_re_run_keeps_the_command_the_task_was_started_with():
+    got = _host_gone(overrides={"containerOverrides": [{"name": "job", "command": ["report", "--day", "monday"]},
+                                                       {"name": "side", "environment": [{"name": "K", "value": "v"}]}]})
+    assert got.pattern == "platform-error"
+    said = _fix(got)
+    assert '"command":["report","--day","monday"]' in said and '"name":"side"' not in said, said
+    # The event says the instance was terminated: no step to read logs on it.
+    assert "ecs-agent.log" not in said
+    # Near miss: a task started with no command override is re-run as its task definition says.
+    plain = _host_gone(overrides={"containerOverrides": [{"name": "job"}]})
+    assert "run-task" in _fix(plain) and "--overrides" not in _fix(plain)
