@@ -1067,3 +1067,19 @@ def test_a_re_run_keeps_the_command_the_task_was_started_with():
     # Near miss: a task started with no command override is re-run as its task definition says.
     plain = _host_gone(overrides={"containerOverrides": [{"name": "job"}]})
     assert "run-task" in _fix(plain) and "--overrides" not in _fix(plain)
+
+
+# --- A missing submodule of an installed package is a version to pin -----------------------------------------
+
+def test_a_missing_submodule_of_an_installed_package_is_pinned_and_verified_by_its_full_name():
+    lines = ["Traceback (most recent call last):",
+             '  File "/usr/local/lib/python3.11/site-packages/lxml/html/__init__.py", line 3, in <module>',
+             "ModuleNotFoundError: No module named 'lxml.html.clean'"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    said = _fix(got)
+    assert "`lxml` is installed" in said and "pin the `lxml` version" in said, said
+    assert 'import lxml.html.clean' in said
+    # Near miss: a missing top-level module is still a package to add, verified by that name.
+    top = run(["ModuleNotFoundError: No module named 'lxml'"], containers=_app(1))
+    assert "Add the package that provides `lxml`" in _fix(top) and "pin the" not in _fix(top)
