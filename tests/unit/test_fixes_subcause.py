@@ -1083,3 +1083,18 @@ def test_a_missing_submodule_of_an_installed_package_is_pinned_and_verified_by_i
     # Near miss: a missing top-level module is still a package to add, verified by that name.
     top = run(["ModuleNotFoundError: No module named 'lxml'"], containers=_app(1))
     assert "Add the package that provides `lxml`" in _fix(top) and "pin the" not in _fix(top)
+
+
+# --- An interrupted pull is retried, not checked as a bad reference ---------------------------------------------
+
+def test_a_pull_whose_context_was_canceled_is_an_interrupted_pull_to_retry():
+    cont = [{"name": "app", "lastStatus": "STOPPED", "image": "ghcr.io/acme/tool:2"}]
+    cut = run([], stopCode="TaskFailedToStart", stoppedReason="CannotPullContainerError: context canceled",
+              containers=cont, launchType="EC2")
+    assert cut.pattern == "image-pull-failed"
+    assert cut.remediation[0].startswith("The pull was interrupted") and "docker pull" not in _fix(cut), _fix(cut)
+    assert "ECS_IMAGE_PULL_TIMEOUT" in _fix(cut) and len(cut.remediation) == 1
+    # Near miss: a registry's refusal still starts from reproducing the pull.
+    refused = run([], stopCode="TaskFailedToStart", containers=cont, launchType="EC2",
+                  stoppedReason="CannotPullContainerError: ghcr.io/acme/tool:2: manifest unknown")
+    assert "interrupted" not in _fix(refused)
