@@ -1098,3 +1098,20 @@ def test_a_pull_whose_context_was_canceled_is_an_interrupted_pull_to_retry():
     refused = run([], stopCode="TaskFailedToStart", containers=cont, launchType="EC2",
                   stoppedReason="CannotPullContainerError: ghcr.io/acme/tool:2: manifest unknown")
     assert "interrupted" not in _fix(refused)
+
+
+# --- A supervisor inside the image that cannot exec a service: the entrypoint did run ------------------------
+
+def test_an_s6_service_that_cannot_exec_points_at_the_images_init_not_the_entrypoint():
+    cont = [{"name": "agent", "exitCode": 111, "lastStatus": "STOPPED", "image": "acme/collector:7"}]
+    got = run(["[s6-init] making user provided files available at /var/run/s6/etc...exited 0.",
+               "[services.d] starting services",
+               "s6-supervise: fatal: unable to exec collectord: No such file or directory"], containers=cont)
+    assert got.pattern == "container-start-failed"
+    said = _fix(got)
+    assert "entrypoint ran" in said and "command -v collectord" in said and "S6_KEEP_ENV" in said, said
+    # Near miss: the runtime itself not finding the entrypoint stays the entrypoint/PATH check.
+    plain = run([], stopCode="TaskFailedToStart", containers=[{"name": "agent", "lastStatus": "STOPPED",
+                                                               "image": "acme/collector:7"}],
+                stoppedReason='CannotStartContainerError: exec: "collectord": executable file not found in $PATH')
+    assert "entrypoint ran" not in _fix(plain) and "not on $PATH" in _fix(plain)
