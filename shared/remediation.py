@@ -969,6 +969,13 @@ _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|can
                    + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
 
 
+# A setting whose value is over its length limit: "<value> is an invalid value for parameter <name>. Values
+# must have a maximum length of <N> bytes", "<name> exceeds the maximum length of <N>".
+_TOO_LONG = lazy_re(r"(?i)(?:invalid value for (?:parameter|property|attribute|setting|option) ['\"]?(?P<name>[\w.-]+)"
+                    r"['\"]?[^\n]{0,40}?maximum length of (?P<limit>\d+)(?: (?P<unit>bytes|characters))?"
+                    r"|(?P<name2>[\w.-]+)['\"]? exceeds the maximum length of (?P<limit2>\d+))")
+
+
 def _config_key_action(key: str, text: str) -> str:
     if key.lower() == "url" and "datasource" in text.lower():
         return ("the app starts with no database URL for its DataSource: set `spring.datasource.url` (environment "
@@ -1007,6 +1014,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                     "of 1024 or more (and change the task definition's containerPort and the target group's port "
                     "to match), or run the container as root (`\"user\": \"0\"`), or on EC2 add the "
                     "NET_BIND_SERVICE capability (`linuxParameters.capabilities.add`)")
+    long = _TOO_LONG.search(text)
+    if long:
+        name = (long.group("name") or long.group("name2")).rstrip(".-")
+        limit = long.group("limit") or long.group("limit2")
+        return (f"the value of `{name}` is longer than its limit of {limit} {long.group('unit') or 'characters'}: set "
+                f"`{name}` explicitly (in the container's environment or the app's configuration) to a value of at "
+                f"most {limit}; when it is left to a default derived from the host name, note that an awsvpc task's "
+                "host name (on Fargate, the task's long generated name) exceeds such limits")
     if _CLI_USAGE.search(text):
         return ("the program rejected its command-line arguments, so the task's command reached a program that "
                 "does not take it: the image's ENTRYPOINT receives the task definition's `command` as arguments, so "

@@ -1115,3 +1115,14 @@ def test_an_s6_service_that_cannot_exec_points_at_the_images_init_not_the_entryp
                                                                "image": "acme/collector:7"}],
                 stoppedReason='CannotStartContainerError: exec: "collectord": executable file not found in $PATH')
     assert "entrypoint ran" not in _fix(plain) and "not on $PATH" in _fix(plain)
+
+
+# --- A setting over its length limit is named with its limit -----------------------------------------------------
+
+def test_a_value_over_its_length_limit_names_the_setting_and_the_limit():
+    line = ("ERROR failed - \"'worker-7f3a9c2e41d84b6a8e0c1f5d9b2a6e4c' is an invalid value for parameter "
+            "instance-tag. Values must have a maximum length of 16 bytes\"")
+    said = remedy.error_family(line) or ""
+    assert "`instance-tag`" in said and "at most 16" in said, said
+    # Near miss: an invalid value with no length limit is not this family.
+    assert "at most" not in (remedy.error_family("'x' is an invalid value for parameter instance-tag") or "")
