@@ -692,7 +692,10 @@ _INTRINSIC = lazy_re(r"(?i)module ?not ?found|cannot find module|no module named
 _EXTERNAL = lazy_re(r"(?i)\btime(?:d)? ?out\b|timeout|refused|unreachable|ECONN\w+|EHOSTUNREACH|ETIMEDOUT|"
                     r"getaddrinfo|name or service not known|could not resolve|unknown host|no route|\bTLS\b|\bSSL\b|"
                     r"certificate|not owned by|can't safely access|operation not permitted|read-only file system|"
-                    r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA")
+                    r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA|"
+                    # the task-role credentials the ECS agent serves to the task (the SDKs' container provider)
+                    r"container-role|container credentials|AWS_CONTAINER_CREDENTIALS|\bECS metadata\b|"
+                    r"connection reset")
 
 
 def _last_lines_start(logs: Any, keep: Any, count: int) -> int:

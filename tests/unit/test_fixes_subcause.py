@@ -1126,3 +1126,15 @@ def test_a_value_over_its_length_limit_names_the_setting_and_the_limit():
     assert "`instance-tag`" in said and "at most 16" in said, said
     # Near miss: an invalid value with no length limit is not this family.
     assert "at most" not in (remedy.error_family("'x' is an invalid value for parameter instance-tag") or "")
+
+
+def test_a_task_role_credentials_failure_is_not_reproduced_from_the_image_alone():
+    # The task-role credentials come from the ECS agent's endpoint inside the task; a laptop run has none.
+    line = ("botocore.exceptions.CredentialRetrievalError: Error when retrieving credentials from container-role: "
+            "Error retrieving metadata: Received non 200 response (500) from ECS metadata: boom")
+    got = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" not in _fix(got), _fix(got)
+    # Near miss: a programming error about credentials at start-up is still reproduced from the image.
+    near = run(["TypeError: Cannot read properties of undefined (reading 'credentials')"], containers=_app(1),
+               startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(near), _fix(near)
