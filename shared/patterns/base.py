@@ -396,6 +396,12 @@ _WEB_PORT_CLIENTS = (*(w for w in DB_DRIVER_WORDS if w not in _ENGINE_ONLY_WORDS
                      "elasticsearch.", "elastic_transport", "opensearchpy", "@elastic/", "@opensearch-project")
 
 
+# An application's own words for a call to its database: "failed to ping DB", "connecting to the primary
+# database", "could not open db" (the abbreviation alone is too short a word to look for anywhere in a line).
+DB_CALL = lazy_re(r"\b(?:ping(?:ing)?|connect(?:ing)?(?: to)?|open(?:ing)?|reach(?:ing)?)\s+(?:the\s+)?"
+                  r"(?:(?:sql|master|primary|main|app)\s+)?(?:db|database)\b", re.IGNORECASE)
+
+
 def looks_like_database(text: str, host: str | None, port: int | None, line: str | None = None) -> bool:
     """Is this connection failure about a database (as opposed to any other outbound host)? With the failing
     `line`, a host on a web port (80/443) that is no database endpoint counts only when that line names a
@@ -411,7 +417,7 @@ def looks_like_database(text: str, host: str | None, port: int | None, line: str
             return True
         return any(m.group(1) in _SCHEMES for m in _SCHEME_RE.finditer(low))
     low = text.lower()
-    if any(word in low for word in DB_DRIVER_WORDS):
+    if any(word in low for word in DB_DRIVER_WORDS) or DB_CALL.search(low):
         return True
     return bool(_SCHEME_RE.search(low) and engine_of(low))
 

@@ -28,6 +28,7 @@ from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns import connection
 from shared.patterns.base import (
+    DB_CALL,
     Explanation,
     Facts,
     Match,
@@ -229,8 +230,11 @@ class DatabaseConnectionFailed(Pattern):
                 engine = next((name for regex, name in _WORDING if regex.search(context)), None)
             engine = engine or named_engine
             if engine is None and not database_endpoint(host, port) and not named and not (
-                    _TO_A_DATABASE.search(context) or (failure.host is None and _TO_A_DATABASE.search(near))):
-                continue  # an AWS database endpoint on a custom port still counts; a driver word alone does not
+                    _TO_A_DATABASE.search(context) or (failure.host is None and _TO_A_DATABASE.search(near))
+                    or (database and DB_CALL.search(text))):
+                # an AWS database endpoint on a custom port still counts, and so does the failing line saying it
+                # was the database it called ("failed to ping DB ... dial tcp ..."); a driver word alone does not
+                continue
             container = container_for_line(ev, i)
             facts = {
                 "host": host,

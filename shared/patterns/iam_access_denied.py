@@ -95,6 +95,10 @@ _NO_CREDS = lazy_re(
     # config", printed by Node as "Error [CredentialsError]: ..."); the class name is required, the words alone are not
     r"|\bCredentialsError\]?: Missing credentials\b"
 )
+# botocore's CredentialRetrievalError from the container (task role) or instance-metadata (instance role) provider:
+# the endpoint that hands out the role's keys (the ECS agent on EC2, Fargate's) answered an error or dropped the
+# connection. The role exists; its credentials did not reach the process, so no policy change helps.
+_ENDPOINT_CREDS = lazy_re(r"Error when retrieving credentials from (container-role|iam-role)\b")
 # KMS refused a call another service made for the caller (SSM's SecureString, a Secrets Manager secret, an
 # SSE-KMS object): the denial is of the key, whatever operation the SDK reports.
 _KMS_REFUSAL = lazy_re(r"\(Service: AWSKMS\b|\bKMS\.AccessDeniedException\b|not allowed to use the (?:CMK|KMS key)\b|"
@@ -115,7 +119,7 @@ _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenie
             "status code: 403", "access denied", "unable to locate credentials", "nocredentials",
             "could not load credentials", "credentials from any", "credentialsprovidererror", "no valid providers",
             "find aws credentials", "locate aws credentials", "resolve aws credentials", "load aws credentials",
-            "missingcredentials", "missing credentials",
+            "missingcredentials", "missing credentials", "error when retrieving credentials from",
             "(403) when calling", "config stream")
 
 # Operation -> service for the messages that name only the operation (botocore's short form).
@@ -362,7 +366,8 @@ class IamAccessDenied(Pattern):
             container = container_for_line(ev, i)
             facts["container"] = container
             return Match(facts=facts, proofs=(log_proof(ev, i),),
-                         confidence=0.75 if facts.get("cause") == "no-credentials" else 0.93,
+                         confidence=0.75 if facts.get("cause") in ("no-credentials", "credentials-endpoint")
+                         else 0.93,
                          stage=Stage.APP, anchor=i, container=container)
         return None
 
@@ -404,6 +409,10 @@ class IamAccessDenied(Pattern):
                 or "403" in f"{text} {context}"):
             facts["action"] = sdk_action
         elif not action and not op:
+            if endpoint := _ENDPOINT_CREDS.search(text):
+                facts["cause"] = "credentials-endpoint"
+                facts["role_kind"] = "task role" if endpoint.group(1) == "container-role" else "instance role"
+                return facts
             if _NO_CREDS.search(text):
                 facts["cause"] = "no-credentials"
                 facts["principal"] = "none: no credentials found (no task role?)"
@@ -438,6 +447,8 @@ class IamAccessDenied(Pattern):
         container = f.get("container") or "the container"
         if f.get("cause") == "no-credentials":
             return _no_credentials(m, ev, container)
+        if f.get("cause") == "credentials-endpoint":
+            return _credentials_endpoint(m, ev, container)
         action = f.get("action", "unknown")
         resource = f.get("resource") or "*"
         kind = f.get("role_kind", "task role")
@@ -559,6 +570,23 @@ _NO_URI = ("the process did not get the container credentials, because the SDK f
            "has none. Pass it on (cron: write it into the job's environment at start-up, e.g. "
            "`printenv | grep AWS_CONTAINER_CREDENTIALS >> /etc/environment`), or run the command as the container's "
            "own command")
+
+
+def _credentials_endpoint(m: Match, ev: Evidence, container: str) -> Explanation:
+    """The role's credentials endpoint failed (an error answer or a dropped connection): not a policy to change."""
+    kind = m.facts.get("role_kind") or "task role"
+    where = ("the ECS agent's task credentials endpoint (169.254.170.2)" if kind == "task role"
+             else "the instance metadata service (169.254.169.254)")
+    return Explanation(
+        title=f"The {kind}'s credentials could not be fetched",
+        summary=(f"{container} asked {where} for the {kind}'s credentials and got an error or a dropped connection "
+                 "instead: the role's policy was never reached."),
+        remediation=[
+            f"Nothing in the role's policy causes this: the credentials came from {where}, which failed." + remedy.cite(m),
+            "On EC2, check the container instance's ECS agent (its version and `/var/log/ecs/ecs-agent.log` around the "
+            "stop for credentials requests it refused) and restart or update it; then run the task again.",
+        ],
+    )
 
 
 def _no_credentials(m: Match, ev: Evidence, container: str) -> Explanation:

@@ -35,6 +35,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any 
     ("python", lazy_re(r"ImportError: cannot import name '(\w+)' from '([\w.]+)'")),
     ("python", lazy_re(r"DistributionNotFound: The '([^']+)' distribution was not found")),
     ("python", lazy_re(r"Error loading ASGI app\. Could not import module \"([\w.]+)\"")),  # uvicorn
+    # Celery's CLI when the app's import chain lacks a module: "Unable to load celery application." then
+    # "The module <name> was not found." (the name alone, no quotes)
+    ("python", lazy_re(r"\bThe module ([A-Za-z_][\w.]*) was not found\.?\s*$")),
     ("python", lazy_re(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
     ("native", lazy_re(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
     ("native", lazy_re(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),

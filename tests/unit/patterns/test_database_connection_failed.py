@@ -440,3 +440,22 @@ def test_near_miss_a_cut_traceback_ending_in_the_apps_own_code_is_not_the_databa
 def test_near_miss_a_cut_connect_traceback_of_a_container_that_exited_0_is_not_why_it_stopped():
     logs = _cut_trace(_APP_FRAME, _PSYCOPG_CONNECT)
     assert PATTERN._cut_connect_traceback(evidence({"worker": logs}, **exited(0, name="worker"))) is None
+
+
+@pytest.mark.parametrize("line", [
+    "level=error msg=\"failed to ping DB, retrying\" err=\"dial tcp 203.0.113.40:6432: i/o timeout\"",
+    "ERROR could not connect to the primary database: dial tcp 10.2.0.9:15432: connect: connection timed out",
+])
+def test_a_line_saying_it_called_its_database_counts_on_an_unusual_port(line):
+    """No engine, driver or known port is named, but the failing line itself says the database was called."""
+    finding = run([line], **elb_failed())
+    assert_finding(finding, ID, {"cause": "timeout"})
+
+
+@pytest.mark.parametrize("line", [
+    "level=error msg=\"failed to ping upstream, retrying\" err=\"dial tcp 203.0.113.40:6432: i/o timeout\"",
+    "level=error msg=\"failed to ping dbus bridge\" err=\"dial tcp 10.2.0.9:7000: i/o timeout\"",
+    "ERROR could not connect to database-exporter: dial tcp 10.2.0.9:443: i/o timeout",
+])
+def test_near_miss_a_timeout_to_something_not_called_a_database(line):
+    assert PATTERN.match(evidence([line], **elb_failed())) is None

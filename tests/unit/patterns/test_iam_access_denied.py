@@ -332,3 +332,29 @@ def test_near_miss_missing_credentials_without_the_sdk_error_class_is_not_iam():
     """A database or an API client complaining of missing credentials is not the AWS SDK's provider chain."""
     finding = run(["Error: Missing credentials in config for the database connection"], **exited(1))
     assert finding.pattern != ID
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    ("Error when retrieving credentials from container-role: Error retrieving metadata: Received error when "
+     "attempting to retrieve ECS metadata: ('Connection aborted.', ConnectionResetError(104))", "task role"),
+    ("Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response "
+     "(500) from ECS metadata: internal error", "task role"),
+    ("Error when retrieving credentials from iam-role: Credential refresh failed, response did not contain: "
+     "access_key", "instance role"),
+])
+def test_a_failing_role_credentials_endpoint_is_not_a_missing_permission(line, kind):
+    """botocore could not fetch the role's keys from its endpoint: the role exists, no policy statement helps."""
+    finding = run([line], **exited(255))
+    assert_finding(finding, ID, {"cause": "credentials-endpoint", "role_kind": kind})
+    assert "action" not in finding.facts
+    text = " ".join(finding.remediation)
+    assert "169.254" in text and '"Action"' not in text
+
+
+@pytest.mark.parametrize("line", [
+    "Error when retrieving credentials from vault: permission denied",
+    "Error when retrieving credentials from the database secret store",
+])
+def test_near_miss_credentials_from_something_other_than_an_aws_role_endpoint(line):
+    m = PATTERN.match(evidence([line], **exited(1)))
+    assert m is None or m.facts.get("cause") != "credentials-endpoint", m

@@ -301,3 +301,18 @@ def test_a_module_under_npms_global_prefix_is_a_broken_global_tool_not_the_apps_
     # Near miss: a file under the app's own directory is the app's build output.
     app = run([trace[0].replace("/usr/local/lib/tools", "/app/dist"), *trace[1:]], **exited(1))
     assert app.pattern == ID and "npm run build" in app.remediation[0]
+
+
+def test_celerys_module_not_found_wording_is_a_missing_module():
+    """Celery's CLI names a module its app could not import in its own words, after a generic error line."""
+    finding = run(["Error:", "Unable to load celery application.", "The module tasks.reports was not found."],
+                  **exited(1))
+    assert_finding(finding, ID, {"module": "tasks.reports", "language": "python"})
+
+
+@pytest.mark.parametrize("line", [
+    "The module reports was not found in the plugin registry, using defaults",
+    "The module 'reports' was not found on the marketplace",
+])
+def test_near_miss_a_module_not_found_somewhere_else_is_not_an_import_failure(line):
+    assert PATTERN.match(evidence([line], **exited(1))) is None
