@@ -120,8 +120,8 @@ def start_again(ev: Evidence) -> str:
                  f"{q(rule)} --query 'Targets[].EcsParameters.NetworkConfiguration'`, as `securityGroups=[...]`, "
                  "else the copy gets the VPC's default group)"
                  if rule and not groups and network_mode(ev) == "awsvpc" else "")
-        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev)}`{where}"
-    return f"nothing starts it again: run it again with `{run_task(ev)}`"
+        return f"the schedule starts it again at its next run; to retry now: `{run_task(ev, as_started=True)}`{where}"
+    return f"nothing starts it again: run it again with `{run_task(ev, as_started=True)}`"
 
 
 def family_revision(ev: Evidence) -> str | None:
@@ -462,9 +462,10 @@ def same_network(ev: Evidence) -> str:
 
 
 def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[str] | None = None,
-             revision: str | None = None, same_groups: bool = False) -> str:
+             revision: str | None = None, same_groups: bool = False, as_started: bool = False) -> str:
     """`aws ecs run-task` of the same task definition (and network), optionally with a command
-    override for one container: the way to look from inside a task that has stopped."""
+    override for one container: the way to look from inside a task that has stopped. `as_started`: a re-run of
+    the task as it was started, with the command overrides it was started with."""
     fr = revision or family_revision(ev) or needs_a_value("the task definition family:revision")
     parts = [f"aws ecs run-task --cluster {q(cluster(ev))} --task-definition {q(fr)}{region_flag(ev)}"]
     if is_fargate(ev):
@@ -478,7 +479,26 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
         name = container_name(ev, container) or needs_a_value("the container name")
         overrides = {"containerOverrides": [{"name": name, "command": list(command)}]}
         parts.append("--overrides " + shlex.quote(json.dumps(overrides, separators=(",", ":"))))
+    elif as_started:
+        # A re-run of the task itself: the commands it was started with (a scheduler's or a person's run-task
+        # overrides) are part of what ran; without them the copy runs the task definition's default instead.
+        own = _command_overrides(ev)
+        if own:
+            parts.append("--overrides " + shlex.quote(json.dumps({"containerOverrides": own}, separators=(",", ":"))))
     return " ".join(parts)
+
+
+def _command_overrides(ev: Evidence) -> list[dict[str, Any]]:
+    """The task's own per-container command overrides (name and command only: its environment overrides may
+    hold values that do not belong in a pasted command)."""
+    raw = ev.detail.overrides or {}
+    items = raw.get("containerOverrides") if isinstance(raw, dict) else None
+    out: list[dict[str, Any]] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("command"), list) \
+                and item["command"] and all(isinstance(a, str) for a in item["command"]):
+            out.append({"name": item["name"], "command": list(item["command"])})
+    return out
 
 
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
@@ -672,7 +692,10 @@ _INTRINSIC = lazy_re(r"(?i)module ?not ?found|cannot find module|no module named
 _EXTERNAL = lazy_re(r"(?i)\btime(?:d)? ?out\b|timeout|refused|unreachable|ECONN\w+|EHOSTUNREACH|ETIMEDOUT|"
                     r"getaddrinfo|name or service not known|could not resolve|unknown host|no route|\bTLS\b|\bSSL\b|"
                     r"certificate|not owned by|can't safely access|operation not permitted|read-only file system|"
-                    r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA")
+                    r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA|"
+                    # the task-role credentials the ECS agent serves to the task (the SDKs' container provider)
+                    r"container-role|container credentials|AWS_CONTAINER_CREDENTIALS|\bECS metadata\b|"
+                    r"connection reset")
 
 
 def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
@@ -735,6 +758,13 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
         if _EXTERNAL.search(error):
             return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
+        owned = _NOT_OWNED.search(error)
+        if owned and not (_ACCESS_WHY_MISSING.match(owned.group(0))
+                          and _MISSING_WHY.search(error, owned.end(), owned.end() + 120)) and _path_of(owned, error):
+            # Who may write a path depends on the volume the task mounts there (EFS, a bind mount) and the user it
+            # runs as: a plain run of the image mounts nothing, so the path is the image's own and may be writable.
+            return ("whether the container's user may use that path depends on the volume the task mounts there, "
+                    "which a laptop run of the image does not mount")
         # The container's (and unlabelled) last 400 lines before the error; only those a regex may match are
         # read (their container first).
         stop = 0 if before is None else max(0, min(before, len(ev.logs)))
@@ -942,6 +972,13 @@ _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|can
                    + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
 
 
+# A setting whose value is over its length limit: "<value> is an invalid value for parameter <name>. Values
+# must have a maximum length of <N> bytes", "<name> exceeds the maximum length of <N>".
+_TOO_LONG = lazy_re(r"(?i)(?:invalid value for (?:parameter|property|attribute|setting|option) ['\"]?(?P<name>[\w.-]+)"
+                    r"['\"]?[^\n]{0,40}?maximum length of (?P<limit>\d+)(?: (?P<unit>bytes|characters))?"
+                    r"|(?P<name2>[\w.-]+)['\"]? exceeds the maximum length of (?P<limit2>\d+))")
+
+
 def _config_key_action(key: str, text: str) -> str:
     if key.lower() == "url" and "datasource" in text.lower():
         return ("the app starts with no database URL for its DataSource: set `spring.datasource.url` (environment "
@@ -980,6 +1017,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                     "of 1024 or more (and change the task definition's containerPort and the target group's port "
                     "to match), or run the container as root (`\"user\": \"0\"`), or on EC2 add the "
                     "NET_BIND_SERVICE capability (`linuxParameters.capabilities.add`)")
+    long = _TOO_LONG.search(text)
+    if long:
+        name = (long.group("name") or long.group("name2")).rstrip(".-")
+        limit = long.group("limit") or long.group("limit2")
+        return (f"the value of `{name}` is longer than its limit of {limit} {long.group('unit') or 'characters'}: set "
+                f"`{name}` explicitly (in the container's environment or the app's configuration) to a value of at "
+                f"most {limit}; when it is left to a default derived from the host name, note that an awsvpc task's "
+                "host name (on Fargate, the task's long generated name) exceeds such limits")
     if _CLI_USAGE.search(text):
         return ("the program rejected its command-line arguments, so the task's command reached a program that "
                 "does not take it: the image's ENTRYPOINT receives the task definition's `command` as arguments, so "

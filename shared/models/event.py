@@ -121,6 +121,7 @@ class TaskDetail(_AwsModel):
     execution_stopped_at: datetime | None = None
     stopped_at: datetime | None = None
     updated_at: datetime | None = None
+    overrides: dict[str, Any] | None = None
 
     @field_validator("cpu", "memory", mode="before")
     @classmethod

@@ -60,6 +60,21 @@ _STARTS = (
 _SPECIFIC = lazy_re("|".join(f"(?P<row{i}>{row.regex.pattern})" for i, row in enumerate(_STARTS)), re.IGNORECASE)
 
 
+# A process supervisor in the image (s6-overlay: fdmove, s6-*, execline's tools) that could not exec a service.
+_SUPERVISED_EXEC = lazy_re(r"\b(?:fdmove|s6-[\w-]+|execlineb|with-contenv|importas|backtick):\s*fatal:\s*"
+                           r"unable to exec ([\w./-]+)", re.IGNORECASE)
+
+
+def _supervised_exec(m: Match) -> str | None:
+    """The program a supervisor in the image could not exec, when a log line reports it."""
+    for p in m.proofs:
+        if p.source.startswith("logs"):
+            hit = _SUPERVISED_EXEC.search(p.text)
+            if hit:
+                return hit.group(1)
+    return None
+
+
 def _row(m: re.Match[str]) -> Cause:
     """The row of _STARTS whose words the signal matched."""
     return _STARTS[int((m.lastgroup or "row1")[3:])]
@@ -320,6 +335,18 @@ class ContainerStartFailed(ReasonPattern):
             steps.append(f"The runtime looked for an executable literally named `{exe}`: a whole shell line was put in "
                          "one element of the exec-form `command`/`entryPoint` (or the Dockerfile's JSON-array CMD). "
                          f'Split it into arguments, or run it through a shell: `"command": ["sh", "-c", "{exe} ..."]`.')
+        elif cause == "entrypoint-not-found" and (sup := _supervised_exec(m)):
+            # The supervisor inside the image (s6-overlay's fdmove / s6-* / execline) reports it: the container's
+            # entrypoint ran and its init started the services; one service's run script found no such program.
+            steps.append(f"The container's entrypoint ran: the image's own init (s6-overlay) started its services "
+                         f"and could not exec `{sup}` from a service's run script, so the task definition's "
+                         "entryPoint/command is not what failed. The run scripts no longer find it on their PATH: "
+                         "look at what this image changes in the init (a custom script in /etc/cont-init.d or "
+                         "/etc/services.d, an S6_KEEP_ENV or PATH change) and compare it with the upstream image: "
+                         f"`docker run --rm --entrypoint sh {remedy.q(image)} -c "
+                         + shlex.quote(f"echo $PATH; command -v {sup}; ls /etc/cont-init.d /etc/services.d") + "`."
+                         + why)
+            why = ""
         elif cause == "entrypoint-not-found":
             what = f"`{exe}`" if exe else "the entrypoint/command"
             # An executable the message does not name: the first word of the task definition's entryPoint, or

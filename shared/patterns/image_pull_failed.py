@@ -121,6 +121,9 @@ _CAUSES = (
 
 _FD_EXHAUSTED = lazy_re(r"too many open files|\bEMFILE\b", re.IGNORECASE)
 _TIMED_OUT = lazy_re(r"\btime(?:d[ -]?)?out\b", re.IGNORECASE)
+# Go's word for work whose context was cancelled by its caller: the pull was stopped part-way (the task was
+# stopped or timed out while it pulled, the agent restarted), not refused by the registry.
+_INTERRUPTED = lazy_re(r"\bcontext canceled\b", re.IGNORECASE)
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io", "index.docker.io", "registry.hub.docker.com")
 _ECR_HOST = lazy_re(r"\b\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\b")
 
@@ -651,6 +654,16 @@ class ImagePullFailed(ReasonPattern):
                             "registry." if ecr else
                             f"that `{image}` exists (`docker pull {image}` from your machine), and the network path to "
                             "the registry."))
+        elif cause is None and _INTERRUPTED.search(reason):
+            steps.append("The pull was interrupted, not refused (`context canceled`: whoever waited for it gave up "
+                         "part-way: the task was stopped or timed out while it pulled, or the ECS agent restarted), "
+                         f"so it is usually transient: {remedy.rerun(ev)}"
+                         + ("" if remedy.is_fargate(ev) else
+                            f". If it recurs, the pull is slow: the ECS agent's log on the container instance "
+                            f"({remedy.agent_log(ev)}) shows how long it ran; a large image on a slow disk or link "
+                            "outlasts the agent's pull timeouts (`ECS_IMAGE_PULL_INACTIVITY_TIMEOUT`, "
+                            "`ECS_IMAGE_PULL_TIMEOUT` in /etc/ecs/ecs.config)")
+                         + ".")
         else:
             steps.append(f"Reproduce with `docker pull {image}`"
                          + (" using the execution role's credentials and read the registry's answer; check the image "
@@ -664,10 +677,13 @@ class ImagePullFailed(ReasonPattern):
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
         changes_td = ((cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
                       or bool(_EXTRACTION.search(reason)))
-        steps.append("Then start fresh tasks so the pull is tried again"
-                     + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
-                        if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")
-                        else f": {remedy.rerun(ev)}."))
+        interrupted = cause is None and bool(_INTERRUPTED.search(reason)) and bool(steps) \
+            and steps[0].startswith("The pull was interrupted")
+        if not interrupted:  # (an interrupted pull's first step already starts it again)
+            steps.append("Then start fresh tasks so the pull is tried again"
+                         + (f" (on the new task definition revision, if you changed it): {remedy.roll_out_any(ev)}."
+                            if changes_td and remedy.launcher(ev) not in ("batch", "stepfunctions", "jenkins")
+                            else f": {remedy.rerun(ev)}."))
         return Explanation(
             title=f"Image pull failed: {image}" + (f" ({cause})" if cause else ""),
             summary=(f"ECS could not pull `{image}`" + (f" ({cause.replace('-', ' ')})" if cause else "")

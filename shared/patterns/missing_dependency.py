@@ -142,6 +142,17 @@ def _native_addon(ev: Evidence, module: str) -> tuple[str, str | None, str | Non
     return pkg, libc, plat.group(2) if plat else None
 
 
+_DOTTED = lazy_re(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def _installed_in_log(ev: Evidence, container: str | None, base: str) -> bool:
+    """Whether the container's log shows a file of the installed package `base` (a traceback frame under
+    site-packages/<base>/ or dist-packages/<base>/)."""
+    needle = re.compile(r"(?:site|dist)-packages/" + re.escape(base) + r"/")
+    name = remedy.container_name(ev, container)
+    return ev.logs.search(needle, 0, keep=(lambda c: c in (name, None)) if name else None) is not None
+
+
 _PYPI = {
     "dotenv": "python-dotenv", "yaml": "PyYAML", "cv2": "opencv-python-headless", "PIL": "Pillow",
     "sklearn": "scikit-learn", "bs4": "beautifulsoup4", "dateutil": "python-dateutil", "jwt": "PyJWT",
@@ -305,6 +316,20 @@ class MissingDependency(Pattern):
             if f.get("kind") == "version-mismatch":
                 steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
                              "version the code was written for in requirements.txt / pyproject and rebuild.")
+            elif f.get("kind") == "module" and "." in module and _DOTTED.fullmatch(module):
+                # A submodule (pkg.sub.mod): the top package is often installed and only its release lacks the
+                # submodule (moved or removed), which a pin fixes and adding the package again does not.
+                pkg = _PYPI.get(base) or base
+                installed = _installed_in_log(ev, f.get("container"), base)
+                steps.append((f"`{base}` is installed (the traceback runs through its site-packages directory) but "
+                              f"its installed release has no `{module}`: " if installed else
+                              f"`{module}` is a submodule of `{base}`: if `{base}` is installed, its installed release "
+                              "has no such submodule (moved or removed in that release): ")
+                             + f"pin the `{pkg}` version the code (or the library that imports it) was written for in "
+                             "requirements.txt / pyproject and rebuild the image"
+                             + ("." if installed else
+                                f"; if it is not installed, add it; if `{base}` is your own code, the import path is "
+                                "wrong: check WORKDIR, PYTHONPATH, and the app module in the start command."))
             else:
                 pkg = _PYPI.get(base)
                 steps.append((f"Add `{pkg}` (the package that provides the module `{base}`; the names differ) to "
@@ -313,7 +338,9 @@ class MissingDependency(Pattern):
                              + f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
                              "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
                              "`module:app`).")
-            steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {base}\"`.")
+            # The full dotted name: `import pkg` passes on an image whose pkg lacks the submodule.
+            target = module if _DOTTED.fullmatch(module) else base
+            steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {target}\"`.")
         elif lang == "node" and (native := _native_addon(ev, module)):
             # A compiled addon (.node, build/Release): the package installed without a binary for this
             # platform (libc/CPU), not a file the app forgot to copy.

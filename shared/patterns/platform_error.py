@@ -212,6 +212,9 @@ class PlatformError(ReasonPattern):
         if ec2 and code in _HOST_BROKEN:
             steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
+        elif ec2 and code == "HostEC2Terminated":
+            # The event says the instance is gone: there is no instance left to read the agent's log on.
+            pass
         elif ec2:
             said = " ".join([code, *(p.text for p in m.proofs)])
             # Slow disks and an old agent explain a runtime that timed out, not a name conflict or a panic.

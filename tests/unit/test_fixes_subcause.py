@@ -531,6 +531,20 @@ def test_an_image_that_needs_the_task_metadata_endpoint_is_not_run_locally():
     assert remedy.local_repro_blocked(near, "api") is None
 
 
+def test_a_path_the_user_may_not_write_is_not_reproduced_from_the_image_alone():
+    # Who may write a data directory depends on the volume the task mounts there; a plain run mounts nothing.
+    denied = run(["open /srv/data/cache.db: permission denied"], containers=_app(1),
+                 startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" not in _fix(denied)
+    # Near misses: a missing file at that path, or a refused port bind, is the image's own: a local run shows it.
+    missing = run(["open /srv/data/cache.db: no such file or directory"], containers=_app(1),
+                  startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(missing)
+    bind = run(["listen tcp :80: bind: permission denied"], containers=_app(1),
+               startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(bind)
+
+
 def test_a_container_check_that_failed_after_a_long_run_gets_no_start_up_advice():
     reason = "Task failed container health checks"
     cont = [{"name": "app", "lastStatus": "STOPPED", "healthStatus": "UNHEALTHY",
@@ -1032,3 +1046,95 @@ def test_a_database_run_as_another_container_of_the_task_points_at_its_variables
     # Near miss: no database container in the task (RDS, say): the rotation / IAM-auth check stays.
     near = run([line], containers=_app(1), launchType="EC2")
     assert "rotation may have changed" in near.remediation[0] and "POSTGRES_PASSWORD" not in _fix(near)
+
+
+# --- A re-run of a stopped task runs what it ran --------------------------------------------------------------
+
+def _host_gone(**detail):
+    return run([], launchType="EC2", group="family:reports", startedBy="scheduler-x", stopCode=None,
+               stoppedReason="Host EC2 (instance i-0123456789abcdef0) terminated.",
+               containers=[{"name": "job", "lastStatus": "STOPPED", "image": "acme/reports:3"}], **detail)
+
+
+def test_a_re_run_keeps_the_command_the_task_was_started_with():
+    got = _host_gone(overrides={"containerOverrides": [{"name": "job", "command": ["report", "--day", "monday"]},
+                                                       {"name": "side", "environment": [{"name": "K", "value": "v"}]}]})
+    assert got.pattern == "platform-error"
+    said = _fix(got)
+    assert '"command":["report","--day","monday"]' in said and '"name":"side"' not in said, said
+    # The event says the instance was terminated: no step to read logs on it.
+    assert "ecs-agent.log" not in said
+    # Near miss: a task started with no command override is re-run as its task definition says.
+    plain = _host_gone(overrides={"containerOverrides": [{"name": "job"}]})
+    assert "run-task" in _fix(plain) and "--overrides" not in _fix(plain)
+
+
+# --- A missing submodule of an installed package is a version to pin -----------------------------------------
+
+def test_a_missing_submodule_of_an_installed_package_is_pinned_and_verified_by_its_full_name():
+    lines = ["Traceback (most recent call last):",
+             '  File "/usr/local/lib/python3.11/site-packages/lxml/html/__init__.py", line 3, in <module>',
+             "ModuleNotFoundError: No module named 'lxml.html.clean'"]
+    got = run(lines, containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    said = _fix(got)
+    assert "`lxml` is installed" in said and "pin the `lxml` version" in said, said
+    assert 'import lxml.html.clean' in said
+    # Near miss: a missing top-level module is still a package to add, verified by that name.
+    top = run(["ModuleNotFoundError: No module named 'lxml'"], containers=_app(1))
+    assert "Add the package that provides `lxml`" in _fix(top) and "pin the" not in _fix(top)
+
+
+# --- An interrupted pull is retried, not checked as a bad reference ---------------------------------------------
+
+def test_a_pull_whose_context_was_canceled_is_an_interrupted_pull_to_retry():
+    cont = [{"name": "app", "lastStatus": "STOPPED", "image": "ghcr.io/acme/tool:2"}]
+    cut = run([], stopCode="TaskFailedToStart", stoppedReason="CannotPullContainerError: context canceled",
+              containers=cont, launchType="EC2")
+    assert cut.pattern == "image-pull-failed"
+    assert cut.remediation[0].startswith("The pull was interrupted") and "docker pull" not in _fix(cut), _fix(cut)
+    assert "ECS_IMAGE_PULL_TIMEOUT" in _fix(cut) and len(cut.remediation) == 1
+    # Near miss: a registry's refusal still starts from reproducing the pull.
+    refused = run([], stopCode="TaskFailedToStart", containers=cont, launchType="EC2",
+                  stoppedReason="CannotPullContainerError: ghcr.io/acme/tool:2: manifest unknown")
+    assert "interrupted" not in _fix(refused)
+
+
+# --- A supervisor inside the image that cannot exec a service: the entrypoint did run ------------------------
+
+def test_an_s6_service_that_cannot_exec_points_at_the_images_init_not_the_entrypoint():
+    cont = [{"name": "agent", "exitCode": 111, "lastStatus": "STOPPED", "image": "acme/collector:7"}]
+    got = run(["[s6-init] making user provided files available at /var/run/s6/etc...exited 0.",
+               "[services.d] starting services",
+               "s6-supervise: fatal: unable to exec collectord: No such file or directory"], containers=cont)
+    assert got.pattern == "container-start-failed"
+    said = _fix(got)
+    assert "entrypoint ran" in said and "command -v collectord" in said and "S6_KEEP_ENV" in said, said
+    # Near miss: the runtime itself not finding the entrypoint stays the entrypoint/PATH check.
+    plain = run([], stopCode="TaskFailedToStart", containers=[{"name": "agent", "lastStatus": "STOPPED",
+                                                               "image": "acme/collector:7"}],
+                stoppedReason='CannotStartContainerError: exec: "collectord": executable file not found in $PATH')
+    assert "entrypoint ran" not in _fix(plain) and "not on $PATH" in _fix(plain)
+
+
+# --- A setting over its length limit is named with its limit -----------------------------------------------------
+
+def test_a_value_over_its_length_limit_names_the_setting_and_the_limit():
+    line = ("ERROR failed - \"'worker-7f3a9c2e41d84b6a8e0c1f5d9b2a6e4c' is an invalid value for parameter "
+            "instance-tag. Values must have a maximum length of 16 bytes\"")
+    said = remedy.error_family(line) or ""
+    assert "`instance-tag`" in said and "at most 16" in said, said
+    # Near miss: an invalid value with no length limit is not this family.
+    assert "at most" not in (remedy.error_family("'x' is an invalid value for parameter instance-tag") or "")
+
+
+def test_a_task_role_credentials_failure_is_not_reproduced_from_the_image_alone():
+    # The task-role credentials come from the ECS agent's endpoint inside the task; a laptop run has none.
+    line = ("botocore.exceptions.CredentialRetrievalError: Error when retrieving credentials from container-role: "
+            "Error retrieving metadata: Received non 200 response (500) from ECS metadata: boom")
+    got = run([line], containers=_app(1), startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" not in _fix(got), _fix(got)
+    # Near miss: a programming error about credentials at start-up is still reproduced from the image.
+    near = run(["TypeError: Cannot read properties of undefined (reading 'credentials')"], containers=_app(1),
+               startedAt=_T0, stoppedAt="2024-05-01T10:00:20Z")
+    assert "docker run" in _fix(near), _fix(near)
