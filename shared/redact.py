@@ -178,6 +178,11 @@ _RULES: list[_Rule] = [
     (("-password", "-passwd", "-secret", "-token", "-api-key"),
      lazy_re(r"((?<![\w-])(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)[ \t]+)(?![-\[])(\S+)", re.I),
      _flag),
+    # The same flag as a JSON/exec-form array item: ["migrate", "--password", "VALUE"] (a task's command override).
+    (("-password", "-passwd", "-secret", "-token", "-api-key"),
+     lazy_re(r"((?<![\w-])\"(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)\"\s*,\s*\")((?:[^\"\\]|\\.)+)",
+             re.I),
+     _flag),
     # ECS/K8s environment JSON: {"name": "DB_PASSWORD", "value": "..."}
     (('"value"',), lazy_re(
         r"(\"name\"\s*:\s*\"[^\"]*(?:pass|pwd|secret|token|key|credential|auth)[^\"]*\"\s*,\s*\"value\"\s*:\s*\")"

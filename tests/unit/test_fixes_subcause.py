@@ -1069,6 +1069,19 @@ def test_a_re_run_keeps_the_command_the_task_was_started_with():
     assert "run-task" in _fix(plain) and "--overrides" not in _fix(plain)
 
 
+def test_a_secret_passed_as_a_command_argument_is_masked_in_the_re_run():
+    # The override is copied into a pasted command, and the finding leaves the account: a flag that names a
+    # secret keeps its name and loses its value, in the exec-form array as on a shell line.
+    got = _host_gone(overrides={"containerOverrides": [{"name": "job", "command": ["migrate", "--db-password",
+                                                                                   "Hunter2-In-Argv", "--verbose"]}]})
+    said = _fix(got)
+    assert '"--db-password","[REDACTED]"' in said and "Hunter2-In-Argv" not in said, said
+    # Near miss: a flag that only points at where the secret is kept stays as it is.
+    kept = _host_gone(overrides={"containerOverrides": [{"name": "job", "command": ["migrate", "--password-file",
+                                                                                    "/run/secrets/db"]}]})
+    assert '"--password-file","/run/secrets/db"' in _fix(kept)
+
+
 # --- A missing submodule of an installed package is a version to pin -----------------------------------------
 
 def test_a_missing_submodule_of_an_installed_package_is_pinned_and_verified_by_its_full_name():
