@@ -1394,6 +1394,17 @@ def ecr_login(ev: Evidence, ref: str) -> str:
             "prints the token).")
 
 
+def ecr_login_aside(ev: Evidence, ref: str) -> str:
+    """`ecr_login` as an aside to put inside a sentence, " (log Docker in to ... first: ...)", for an image in
+    ECR; "" for any other registry (a public pull needs no login)."""
+    registry = image_parts(ref)[0] or ""
+    if ".dkr.ecr." not in registry:
+        return ""
+    m = _ECR_REGISTRY.match(registry)
+    reg = m.group("region") if m else region(ev) or REGION_UNKNOWN
+    return f" (log Docker in to {registry} first: user `AWS`, `aws ecr get-login-password --region {reg}` prints the token)"
+
+
 def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
     """Steps to get an image of `ref` for `platform` (linux/arm64, linux/amd64): rebuild and push it
     when it is the task's own ECR image; else never push to it (Docker Hub's official images, a third

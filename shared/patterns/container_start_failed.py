@@ -145,9 +145,7 @@ def _exec_format_unknown(ev: Evidence, img: str | None, exe: str | None, arch: s
     what = f"`{exe}`" if exe else "the container's entrypoint"
     check = ""
     if img and remedy.is_image_ref(img):
-        registry = remedy.image_parts(img)[0] or ""
-        login = (f" (log Docker in to {registry} first: user `AWS`, `aws ecr get-login-password --region "
-                 f"{registry.split('.')[3]}` prints the token)" if ".dkr.ecr." in registry else "")
+        login = remedy.ecr_login_aside(ev, img)
         check = (f" Check what the image is built for{login}: `docker pull {remedy.q(img)}`, then "
                  f"`docker image inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' {remedy.q(img)}`.")
     first = rebuild[0]

@@ -181,9 +181,7 @@ def _why_exit_zero(ev: Evidence, container: str | None) -> str:
     query = remedy.container_query(ev, name, "[image, entryPoint, command]")
     inspect = ""
     if img and remedy.is_image_ref(img):
-        registry = remedy.image_parts(img)[0] or ""
-        login = (f" (log Docker in to {registry} first: user `AWS`, `aws ecr get-login-password --region "
-                 f"{registry.split('.')[3]}` prints the token)" if ".dkr.ecr." in registry else "")
+        login = remedy.ecr_login_aside(ev, img)
         inspect = (f" with the image's own{login}: `docker pull {remedy.q(img)}`, then "
                    f"`docker image inspect --format '{{{{json .Config.Entrypoint}}}} {{{{json .Config.Cmd}}}}' "
                    f"{remedy.q(img)}`")
