@@ -155,3 +155,12 @@ def test_a_value_error_in_settings_code_points_at_the_settings():
     # Near miss: the same panic outside settings code keeps the generic step at its line.
     plain = run([*logs[:3], "\t/src/app/internal/rank/score.go:55 +0x1"], containers=_app(code=2), **_ran(3))
     assert plain.remediation[0].startswith("Fix the error")
+
+
+def test_a_rust_yaml_scan_error_names_the_configuration_line():
+    from shared import remediation as remedy
+    got = remedy.error_family("couldn't parse config: Scan(ScanError { mark: Marker { index: 9, line: 3, col: 2 }, "
+                              'info: "did not find expected key" })')
+    assert got and "line 3" in got
+    # Near miss: a scan error that names no line (a directory scan) is no configuration syntax error.
+    assert remedy.error_family("ScanError: could not read directory") is None
