@@ -901,9 +901,10 @@ _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
                            r"could not (?:load|parse) (?:the )?config(?:uration)? file")
 # A configuration that does not parse, at a line the parser names: YAML's "yaml: line 9: ...", js-yaml/SnakeYAML
-# "YAMLException: ... at line 9", "not valid YAML/JSON ... line 9". A bare JSON decoder error is left out: it as
+# "YAMLException: ... at line 9", yaml-rust's "ScanError { mark: Marker { ..., line: 4, ... } }", "not valid
+# YAML/JSON ... line 9". A bare JSON decoder error is left out: it as
 # often parses an HTTP answer or an empty file as a configuration.
-_SYNTAX_AT_LINE = lazy_re(r"(?i)\byaml: line (?P<l1>\d+):|\b(?:YAML\w*(?:Exception|Error)|ScannerError)\b[^\n]{0,200}?"
+_SYNTAX_AT_LINE = lazy_re(r"(?i)\byaml: line (?P<l1>\d+):|\b(?:YAML\w*(?:Exception|Error)|Scan(?:ner)?Error)\b[^\n]{0,200}?"
                           r"\bline:? (?P<l2>\d+)|\bnot valid (?:YAML|JSON)\b[^\n]{0,80}?\bline (?P<l3>\d+)")
 # Images whose configuration is usually given inline in an environment variable rather than as a file.
 _INLINE_CONFIG = ((lazy_re(r"(?i)aws-otel-collector|/adot"), "`AOT_CONFIG_CONTENT` (or the file `--config` names)"),

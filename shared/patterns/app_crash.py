@@ -21,6 +21,7 @@ import re
 
 from pydantic import Field
 
+from shared import crash_steps
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
@@ -591,7 +592,11 @@ class AppCrash(Pattern):
                                  "client retry and reconnect (its retry/reconnect options, or catch the error and "
                                  f"rebuild the client) so one dropped connection does not end the task.{trace}{cite}")
                 else:
-                    steps.append(f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
+                    # No family names the condition: the error's class and its trace still say what kind of change
+                    # it asks for and where (shared.crash_steps); a plain bug in the app's own code keeps this step.
+                    kind = (None if hint or m.anchor is None else
+                            crash_steps.first_step(ev, f.get("container"), exc, m.anchor, where))
+                    steps.append(f"{kind}.{trace}{cite}" if kind else f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "

@@ -1,0 +1,445 @@
+"""Step 1 of an app crash whose error names no well-known family (shared.remediation.error_family): what KIND of
+change the error implies and WHERE, read from general signals of the error and its trace, so that the step is more
+than "fix the error".
+
+Each rule is general (an error class shared by many programs, the shape of a trace) and returns None when it does
+not apply; app_crash falls back to "fix the error at <frame>" for a plain bug in the app's own code.
+
+- a value that does not parse (ParseIntError, NumberFormatException, ValueError: invalid literal, JSONDecodeError,
+  an integer conversion of nil): at start-up it comes from the task's environment, secrets or a configuration
+  file; after a long run, from the data the app was processing;
+- a value of the data the code has no case for (scala.MatchError, "No enum constant", "is not a valid <Enum>") and
+  a broker record that does not deserialize (partition and offset named): the data, not a deployment, changed;
+- a module name that is a path (`No module named '/a/b/C'`): a setting holds a Parameter Store name, not its value;
+- database migration histories that disagree with the migrations in the image (two heads, an unknown revision,
+  an inconsistent history);
+- a dependency-injection registration (NestJS, .NET) the error names;
+- a runtime permission flag the error names (Deno's `--allow-*`);
+- a Python SyntaxError in the app's own file: the code and the image's interpreter version disagree;
+- the innermost frame of the trace in a library (node_modules, site-packages, /go/pkg/mod, gems, vendor): the call
+  into it from the app's code, or the library's version;
+- the innermost frame of the app in the code that reads its settings (config/settings/setting/env files).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared import remediation as remedy
+from shared.evidence.model import Evidence
+from shared.scan import lazy_re
+
+# -- values that do not parse ---------------------------------------------------------------------------------
+_PARSE = lazy_re(r"\bParse(?:Int|Float|Bool)Error\b|\bNumberFormatException\b|invalid literal for (?:int|float)\(\)|"
+                 r"could not convert string to (?:float|int)|\bstrconv\.Parse\w+: parsing|\bstrconv\.Atoi: parsing|"
+                 r"\bJSONDecodeError\b|\bJsonParseException\b|\bJsonSyntaxException\b|Unexpected token .{1,20} in JSON|"
+                 r"is not valid JSON|\binvalid (?:digit|float literal|integer)\b|"
+                 r"\b(?:binary_to_integer|String\.to_integer|Integer\.parseInt|parseInt)\((?:nil|null|None)\)")
+# The value converted was absent (nil/None/null), not malformed: a variable that is not set.
+_PARSE_ABSENT = lazy_re(r"\((?:nil|null|None)\)|NoneType|not 'NoneType'|: null\b|For input string: \"null\"")
+_PARSE_EMPTY = lazy_re(r"with base \d+: ''|For input string: \"\"|kind: Empty\b|Expecting value: line 1 column 1 \(char 0\)|"
+                       r"Unexpected end of JSON input")
+_JSON = lazy_re(r"(?i)json")
+_CONFIG_FILE = lazy_re(r"(?i)(?:^|[/\\])(?:config|configs|configuration|settings?|env|environment|conf)(?:[/\\]|[._]\w+$|$)|"
+                       r"(?:^|[/\\_.-])(?:config|configure|settings?|env)\.\w+$")
+_CONFIG_PROVIDER = lazy_re(r"(?i)\bconfig(?:uration)? (?:provider|reader|loader)\b|runtime\.exs|releases\.exs")
+
+# -- data the code has no case for ---------------------------------------------------------------------------
+_NO_CASE = lazy_re(r"\bMatchError: (?P<v1>[^\s(]{1,80}) \(of class|\bNo enum constant (?P<v2>[\w.$]{1,160})|"
+                   r"ValueError: '(?P<v3>[^']{1,80})' is not a valid (?P<enum>\w+)|unknown variant `(?P<v4>[^`]{1,80})`")
+_POISON = lazy_re(r"Error deserializing (?:key/value|key|value)[^\n]{0,40}? for partition (?P<tp>\S+)-(?P<p>\d+) "
+                  r"at offset (?P<off>\d+)")
+_GROUP = lazy_re(r"\bgroupId=(?P<g>[\w.-]+)")
+_BROKER = lazy_re(r"(?:group coordinator |Connection to node -?\d+ \()(?P<h>[a-zA-Z][\w.-]+?)(?:/[\d.]+)?:(?P<port>\d{2,5})\b")
+
+_JVM_FRAME = lazy_re(r"^\s*at (?P<cls>[\w.$]+)\.[\w$<>]+\((?P<file>[\w$]+\.(?:java|scala|kt|groovy|clj):\d+)\)", re.M)
+_JVM_LIBRARY = lazy_re(r"(?:java|javax|jdk|sun|scala|kotlin|clojure|groovy|akka|cats|zio|reactor|io\.netty|"
+                       r"org\.(?:springframework|apache|hibernate|jboss|eclipse|glassfish)|com\.(?:fasterxml|google|zaxxer)|"
+                       r"io\.(?:confluent|micronaut|quarkus|vertx))\.")
+
+# -- a module name that is a path -----------------------------------------------------------------------------
+_MODULE_PATH = lazy_re(r"No module named '(?P<path>/[^'\s]+/[^'\s]+)'")
+
+# -- migration histories -------------------------------------------------------------------------------------
+_MULTIPLE_HEADS = lazy_re(r"(?i)Multiple head revisions are present")
+_UNKNOWN_REVISION = lazy_re(r"(?i)Can't locate revision identified by '(?P<rev>[\w-]+)'")
+_INCONSISTENT_HISTORY = lazy_re(r"InconsistentMigrationHistory: Migration (?P<a>[\w.]+) is applied before its "
+                                r"dependency (?P<b>[\w.]+)")
+
+# -- dependency injection ------------------------------------------------------------------------------------
+_NEST_DI = lazy_re(r"Nest can't resolve dependencies of the (?P<svc>\w+) \([^)]*\)\. Please make sure that the argument "
+                   r"(?P<arg>[\w$]+) at index \[\d+\] is available in the (?P<mod>\w+) context")
+_DOTNET_DI = lazy_re(r"Unable to resolve service for type '(?P<type>[\w.`<>\[\], ]+)' while attempting to activate "
+                     r"'(?P<target>[\w.`<>\[\], ]+)'")
+_SCOPED_FROM_ROOT = lazy_re(r"Cannot resolve scoped service '(?P<type>[\w.`<>\[\], ]+)' from root provider")
+
+# -- a runtime permission flag -------------------------------------------------------------------------------
+_DENO_FLAG = lazy_re(r"PermissionDenied: Requires (?P<what>\w+) access to (?P<target>\"[^\"]+\"|\S+), run again with the "
+                     r"(?P<flag>--allow-[a-z-]+) flag")
+
+# -- a Python file that does not parse -----------------------------------------------------------------------
+_PY_SYNTAX = lazy_re(r"^\s*SyntaxError: (?P<msg>.+)$")
+_PY_VERSION = lazy_re(r"/python(?P<v>3\.\d+)/")
+
+# -- frames --------------------------------------------------------------------------------------------------
+_PY_FRAME = lazy_re(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)')
+_JS_FRAME = lazy_re(r"^\s*at (?:.+? \()?(?P<path>(?:/|file://|https?://)[^)\s]+?):(?P<line>\d+)(?::\d+)?\)?\s*$")
+_GO_FRAME = lazy_re(r"^\s*(?P<path>/\S+\.go):(?P<line>\d+)\b")
+_RB_FRAME = lazy_re(r"^\s*(?:from )?(?P<path>[\w./-]+\.rb):(?P<line>\d+):in\b")
+_PHP_FRAME = lazy_re(r"^\s*#\d+ (?P<path>/\S+\.php)\((?P<line>\d+)\)")
+_DOTNET_FRAME = lazy_re(r"^\s*at (?P<sym>[A-Z][\w.`]+)\.[\w<>$`]+\(.*?\)(?: in (?P<path>\S+):line (?P<line>\d+))?\s*$")
+# .NET frames carry no path for a package: known third-party namespaces only (an app built without symbols
+# looks the same, so no other namespace is called a library).
+_DOTNET_LIBRARY = lazy_re(r"^(?:AWS|Amazon|Newtonsoft|Npgsql|MySqlConnector|MySql|StackExchange|Serilog|NLog|Polly|"
+                          r"Dapper|MongoDB|Confluent|RabbitMQ|Grpc|Google|Azure|Hangfire|Quartz)\.")
+_RUNTIME_PATH = lazy_re(r"^(?:node:|internal/|ext:|<frozen|<anonymous>)|/usr/local/go/src/|/usr/lib/go[\w.-]*/src/|"
+                        r"/lib/python\d[\d.]*/(?!(?:site|dist)-packages/)|/usr/local/lib/ruby/\d|^/rustc/|"
+                        r"^[\w.-]+\.js:\d")
+
+
+# A framework reporting that it could not find or build something the app asked for (a class, a binding): the
+# framework's frames are where it is reported, not where the fault is.
+_RESOLUTION = lazy_re(r"ReflectionException|BindingResolution|does not exist|not found|cannot find|can't resolve|"
+                      r"unable to resolve", re.I)
+
+
+@dataclass(frozen=True)
+class Frame:
+    where: str  # path:line (or a .NET symbol)
+    library: str | None  # the package/module it belongs to, when it is not the app's own code
+    runtime: bool = False
+
+
+def _library_of(path: str) -> str | None:
+    """The package a source path belongs to when it is installed code, not the app's own."""
+    m = re.search(r"node_modules/((?:@[\w.-]+/)?[\w.-]+)/(?!.*node_modules/)", path)
+    if m:
+        return m.group(1)
+    m = re.search(r"/(?:site|dist)-packages/([\w.-]+?)(?:\.py)?(?:/|$)", path)
+    if m:
+        return m.group(1)
+    m = re.search(r"/go/pkg/mod/((?:[\w.-]+/)*[\w.-]+@[\w.+-]+)/", path)
+    if m:
+        return m.group(1)
+    m = re.search(r"/gems/([\w-]+?)-\d[\w.]*/", path)
+    if m:
+        return m.group(1)
+    m = re.search(r"/vendor/([\w-]+/[\w-]+)/", path)
+    if m:
+        return m.group(1)
+    m = re.match(r"https?://([\w.-]+/(?:x/)?[\w.-]+@[\w.-]+)/", path)  # a Deno URL import: deno.land/std@0.77.0
+    if m:
+        return m.group(1)
+    return None
+
+
+def _program(ev: Evidence, container: str | None) -> str | None:
+    """The name of the program the container's image is (its repository's last part, without -docker/-server)."""
+    img = remedy.image(ev, remedy.container_name(ev, container)) or ""
+    if not remedy.is_image_ref(img):
+        return None
+    repo = remedy.image_parts(img)[1].rsplit("/", 1)[-1]
+    return re.sub(r"[-_](?:docker|server|app|image)$", "", repo).lower() or None
+
+
+def _classify(path: str, program: str | None) -> Frame:
+    path = path.removeprefix("file://")
+    if _RUNTIME_PATH.search(path):
+        return Frame(path, None, runtime=True)
+    lib = _library_of(path)
+    if lib and program and re.sub(r"[-_]", "", lib.rsplit("/", 1)[-1].split("@")[0].lower()) == re.sub(r"[-_]", "", program):
+        lib = None  # the image's own program, installed as a package (n8n under node_modules)
+    return Frame(path, lib)
+
+
+def frames(ev: Evidence, container: str | None, anchor: int) -> list[Frame]:
+    """The frames of the trace around the error at `anchor`, innermost first."""
+    logs = ev.logs
+    start = max(logs.block_start(anchor), anchor - 40, 0)
+    end = min(len(logs.texts), anchor + 40)
+    program = _program(ev, container)
+    py: list[Frame] = []
+    first_call_first = False
+    after: list[Frame] = []
+    before: list[Frame] = []
+    for j in range(start, end):
+        if container and logs.containers[j] not in (container, None):
+            continue
+        t = logs.texts[j]
+        if "most recent call first" in t:
+            first_call_first = True
+        m = _PY_FRAME.match(t)
+        if m:
+            py.append(_classify(f"{m.group('path')}:{m.group('line')}", program))
+            continue
+        m = _JS_FRAME.match(t) or _GO_FRAME.match(t) or _RB_FRAME.match(t) or _PHP_FRAME.match(t)
+        frame = None
+        if m:
+            frame = _classify(f"{m.group('path')}:{m.group('line')}", program)
+        else:
+            d = _DOTNET_FRAME.match(t)
+            if d:
+                sym = d.group("sym")
+                if d.group("path"):
+                    frame = Frame(f"{d.group('path')}:{d.group('line')}", None)
+                elif re.match(r"(?:System|Microsoft)\.", sym):
+                    frame = Frame(sym, None, runtime=True)
+                elif _DOTNET_LIBRARY.match(sym):
+                    frame = Frame(sym, sym.rsplit(".", 1)[0] if sym.count(".") > 1 else sym)
+        if frame:
+            (after if j >= anchor else before).append(frame)
+    if py:
+        return py if first_call_first else py[::-1]
+    # A trace printed after its error lists the innermost frame first; a console copy (newest line first)
+    # puts the frames above the error, the innermost nearest to it.
+    return after or before[::-1]
+
+
+def _located(text: str) -> str | None:
+    """A source location written inside an error message (a Rust panic's `src/config.rs:41:38`)."""
+    m = re.search(r"(?<![\w/])((?:[\w.-]+/)*[\w.-]+\.(?:rs|go|py|js|ts|rb|java|kt|scala|cs|php|exs?|clj)):(\d+)", text)
+    return f"{m.group(1)}:{m.group(2)}" if m and not m.group(1).startswith("/rustc/") else None
+
+
+# An error about a value (an index past its end, a missing key, nil, a decoding): in settings code, a setting's value.
+_VALUE_ERROR = lazy_re(r"(?i)index out of range|out of bounds|\bnil\b|\bNone(?:Type)?\b|\bnull\b|undefined|KeyError|"
+                       r"key not found|base64|illegal|invalid|empty|missing|too short")
+
+
+# -- the rules -----------------------------------------------------------------------------------------------
+def _env_query(ev: Evidence, container: str | None) -> str:
+    # The variables (names and values) and the names of the secrets, as a two-item list: `[environment,
+    # secrets[].name]` (a `secrets:` key in a hash would read as a secret assignment to the redactor).
+    query = remedy.container_query(ev, container, "[environment[].[name, value], secrets[].name]")
+    return remedy.describe_task_definition(ev, query)
+
+
+def _parse_step(ev: Evidence, container: str | None, exc: str, text: str, where: str, ran: float | None,
+                own: Frame | None) -> str | None:
+    if not _PARSE.search(text):
+        return None
+    at_start = ran is None or ran <= remedy.RAN_A_WHILE_S
+    config = bool(_CONFIG_PROVIDER.search(text) or (own and _CONFIG_FILE.search(own.where.rsplit(":", 1)[0]))
+                  or (where and _CONFIG_FILE.search(where.strip("` ").rsplit(":", 1)[0])))
+    name = remedy.container_name(ev, container) or "the container"
+    if _PARSE_ABSENT.search(text) and (at_start or config):
+        return (f"The error{where} (`{exc}`) comes from converting a value that is not there (nil/null/None) while "
+                "the app reads its configuration at start-up: an environment variable it reads is not set. Compare the variables "
+                f"its configuration reads with those the task definition gives {name}, and set the missing one "
+                f"(`environment`, or `secrets` for a secret): `{_env_query(ev, container)}`")
+    kind = "JSON" if _JSON.search(text) else "a number or another typed value"
+    empty = bool(_PARSE_EMPTY.search(text))
+    what = ("is empty (nothing to parse: an empty variable or file, or an answer that was not JSON)" if empty
+            else f"is not in the format it expects ({kind})")
+    if at_start or config:
+        return (f"The error{where} (`{exc}`) is a parse failure: a value the app reads at start-up {what}. Such a "
+                "value most often comes from the container's environment, a secret or a configuration file: compare "
+                f"the values the task definition gives {name} with what that line parses (a stray quote, space or "
+                "unit, a name or ARN where a number belongs, an unset or empty variable), and correct the value, "
+                f"not the code: `{_env_query(ev, container)}`")
+    mins = int((ran or 0) // 60)
+    return (f"The error{where} (`{exc}`) is a parse failure after {mins} minutes of running: a value in the data "
+            f"the app was processing (a record, a message, an API answer) {what}. Find that input (the lines "
+            "before the error name what was being read), and make the code reject or skip a malformed value "
+            "instead of exiting; a restart or a rollback meets the same input again")
+
+
+def _jvm_frame(text: str) -> str | None:
+    """The innermost frame of a JVM trace outside the JDK, Scala/Kotlin runtimes and common frameworks."""
+    for m in _JVM_FRAME.finditer(text):
+        if not _JVM_LIBRARY.match(m.group("cls")):
+            return m.group("file")
+    return None
+
+
+def _no_case_step(ev: Evidence, exc: str, text: str, where: str, own: Frame | None) -> str | None:
+    m = _NO_CASE.search(text)
+    if not m:
+        return None
+    value = m.group("v1") or m.group("v3") or m.group("v4") or (m.group("v2") or "").rsplit(".", 1)[-1]
+    jvm = _jvm_frame(text)
+    at = (f" at `{own.where}`" if own and not own.library and not own.runtime else
+          f" at `{jvm}`" if jvm else where)
+    return (f"The data the app read holds `{value}`, a value its code has no case for (`{exc}`): most often a new "
+            "value added upstream (a new status or type in the records, messages or API it reads), so a rollback "
+            f"meets the same data. Handle `{value}` in the code{at} (a case for it, or a default that logs and skips "
+            "an unknown value), and ask the producer of the data whether more new values are coming")
+
+
+def _poison_step(ev: Evidence, container: str | None, text: str, anchor: int) -> str | None:
+    m = _POISON.search(text)
+    if not m:
+        return None
+    topic, part, off = m.group("tp"), m.group("p"), int(m.group("off"))
+    lo = max(0, anchor - 60)
+    around = "\n".join(ev.logs.texts[lo:anchor + 1])
+    group = _GROUP.search(around)
+    broker = None
+    for b in _BROKER.finditer(around):
+        broker = f"{b.group('h')}:{b.group('port')}"
+    cmd = ("kafka-consumer-groups.sh --bootstrap-server "
+           + remedy.q(broker or remedy.needs_a_value("a broker host:port"))
+           + f" --group {remedy.q(group.group('g') if group else remedy.needs_a_value('the consumer group'))}"
+           + f" --topic {remedy.q(f'{topic}:{part}')} --reset-offsets --to-offset {off + 1} --execute")
+    svc = remedy.service(ev)
+    stop = (f"`aws ecs update-service --cluster {remedy.q(remedy.cluster(ev))} --service {remedy.q(svc)} "
+            f"--desired-count 0{remedy.region_flag(ev)}`, then " if svc else "")
+    return (f"The record at offset {off} of partition {part} of `{topic}` does not deserialize (a poison record): "
+            "the consumer stops on it each time it starts, so restarts and rollbacks do not help. To get the consumer "
+            "going, skip that record while none of the group's consumers runs (the reset fails while the group is "
+            f"active): {stop}`{cmd}`" + (", then scale the service back up" if svc else "") + "; or make the consumer route undeserializable records to a "
+            "dead-letter topic (with Spring Kafka, its ErrorHandlingDeserializer; with a plain consumer, catch "
+            "RecordDeserializationException and seek past its offset). Then find the producer that wrote it"
+            + (" (`Unknown magic byte`: it was not written with the schema-registry serializer the consumer expects)"
+               if "Unknown magic byte" in text else ""))
+
+
+def _module_path_step(ev: Evidence, container: str | None, exc: str) -> str | None:
+    m = _MODULE_PATH.search(exc)
+    if not m:
+        return None
+    path = m.group("path")
+    return (f"The app imports a module named `{path}`, which is a path, not a module name: the setting that should "
+            "hold the module name holds this path, which looks like the NAME of an SSM Parameter Store parameter "
+            "(so the variable was given the parameter's name instead of its value). In the task definition, pass "
+            "that variable in `secrets` with `valueFrom` the parameter's ARN (ECS then injects its value and the "
+            "execution role needs ssm:GetParameters on it), or set the value itself in `environment`: "
+            f"`{_env_query(ev, container)}`")
+
+
+def _migration_step(exc: str, text: str) -> str | None:
+    if _MULTIPLE_HEADS.search(text):
+        return (f"The migrations in the image have more than one head (`{exc}`): two branches each added a migration "
+                "to the same parent, so `upgrade head` does not know which to apply. Merge them in the code "
+                "(`alembic merge heads -m 'merge heads'`, or `flask db merge heads`), commit the merge migration, "
+                "rebuild and deploy the image; a rollback to the last image with one head gets the task running "
+                "meanwhile")
+    rev = _UNKNOWN_REVISION.search(text)
+    if rev:
+        return (f"The database records migration revision `{rev.group('rev')}` (its alembic_version table), which the "
+                "migrations in this image do not contain: the database was migrated by another version of the app "
+                "(a newer one, or another branch). Deploy an image whose migrations include that revision (the "
+                "version that last ran against this database), or, if the revision was removed on purpose, stamp "
+                "the database to the revision this image ends at (`alembic heads` names it; `alembic stamp` or "
+                "`flask db stamp` records it) after checking the schema matches it")
+    inc = _INCONSISTENT_HISTORY.search(text)
+    if inc:
+        return (f"The database's migration history (its django_migrations table) records `{inc.group('a')}` as "
+                f"applied although its dependency `{inc.group('b')}` is not: the migrations in this image were "
+                "changed or added after that database was migrated (an upgrade that skipped a version, or a "
+                "dependency added to an existing migration). Follow the project's upgrade path for this version "
+                "(upgrading through the intermediate release), or, once the dependency's tables are checked to "
+                f"exist, record it as applied: `python manage.py migrate {inc.group('b').rsplit('.', 1)[0]} "
+                f"{inc.group('b').rsplit('.', 1)[1]} --fake`")
+    return None
+
+
+def _di_step(text: str) -> str | None:
+    m = _NEST_DI.search(text)
+    if m:
+        return (f"NestJS cannot inject `{m.group('arg')}` into `{m.group('svc')}`: `{m.group('arg')}` is not a "
+                f"provider in `{m.group('mod')}`. Add it to that module's `providers`, or import into "
+                f"`{m.group('mod')}` the module that provides and exports it")
+    m = _DOTNET_DI.search(text)
+    if m:
+        return (f"The dependency-injection container has no registration for `{m.group('type')}`, which "
+                f"`{m.group('target')}` needs: register it where the app configures its services "
+                "(`builder.Services.AddScoped/AddSingleton<...>`), or stop registering the component that needs it")
+    m = _SCOPED_FROM_ROOT.search(text)
+    if m:
+        return (f"`{m.group('type')}` is registered as scoped but is resolved from the root provider (by a "
+                "singleton, a hosted service or start-up code, where no request scope exists): resolve it inside a "
+                "scope (`IServiceScopeFactory.CreateScope()`), or register it or its consumer with a matching "
+                "lifetime")
+    return None
+
+
+def _flag_step(ev: Evidence, container: str | None, exc: str) -> str | None:
+    m = _DENO_FLAG.search(exc)
+    if not m:
+        return None
+    target = m.group("target").strip('"')
+    flag = m.group("flag")
+    query = remedy.container_query(ev, container, "[entryPoint, command]")
+    return (f"Deno runs without {m.group('what')} access, and the app needs it for `{target}`: add `{flag}` (or "
+            f"`{flag}={target}` to grant only that) to the `deno run` command, in the image's CMD/ENTRYPOINT or the "
+            f"task definition's `command`: `{remedy.describe_task_definition(ev, query)}`")
+
+
+def _syntax_step(ev: Evidence, exc: str, anchor: int, own: Frame | None) -> str | None:
+    m = next((s for s in (_PY_SYNTAX.match(t) for t in ev.logs.texts[anchor:anchor + 30]) if s), None)
+    if m is None or not own or own.library or own.runtime or not re.search(r"\.py:\d+$", own.where):
+        return None
+    lo = max(0, anchor - 40)
+    version = next((v.group("v") for v in (_PY_VERSION.search(t) for t in ev.logs.texts[lo:anchor + 30]) if v), None)
+    py = f"Python {version}" if version else "its Python"
+    fstring = (" Quotes of the same kind nested inside an f-string parse only from Python 3.12 on." if "f-string" in exc
+               and version and tuple(int(x) for x in version.split(".")) < (3, 12) else "")
+    return (f"`{own.where}` does not parse under the image's {py} (`{exc}`): the code uses syntax this interpreter "
+            f"does not accept (a newer Python's, or a plain mistake).{fstring} Build the image "
+            "FROM the Python version the code is written and tested for, or rewrite that line for this one; "
+            "`python -m compileall` in the image build catches it before deploying")
+
+
+def _library_step(ev: Evidence, container: str | None, exc: str, trace: list[Frame]) -> str | None:
+    code = [f for f in trace if not f.runtime]
+    if not code or not code[0].library or _RESOLUTION.search(exc):
+        return None
+    lib = code[0]
+    caller = next((f for f in code if not f.library), None)
+    img = remedy.image(ev, remedy.container_name(ev, container))
+    published = bool(img) and not remedy.own_ecr(ev, img)
+    release = (f" (`{img}` is not built in this account, so that means another release of it, or of what installs "
+               f"`{lib.library}` into it)" if published else "")
+    if caller:
+        return (f"The error (`{exc}`) is raised inside the library `{lib.library}` (`{lib.where}`), called from the "
+                f"app's code at `{caller.where}`: the change is at that call, in what the app passes to "
+                f"`{lib.library}` there or expects back from it, or in the version of `{lib.library}` the image "
+                f"installs (compare it with the version that code was written for; its changelog or issue tracker "
+                f"may have this error){release}")
+    return (f"The error (`{exc}`) is raised inside the library `{lib.library}` (`{lib.where}`), and the trace shows "
+            f"no frame of the app's own code: check the version of `{lib.library}` first: look this error up in its "
+            "changelog and issue tracker, and pin a version without it (or upgrade) in the image's dependency file"
+            f"{release}")
+
+
+def _config_code_step(ev: Evidence, container: str | None, exc: str, own: Frame | None) -> str | None:
+    if not own or own.library or own.runtime:
+        return None
+    path = own.where.rsplit(":", 1)[0]
+    if not _CONFIG_FILE.search(path) or not _VALUE_ERROR.search(exc):
+        return None
+    name = remedy.container_name(ev, container) or "the container"
+    return (f"The error (`{exc}`) is raised at `{own.where}`, in the code that reads the app's settings at start-up: "
+            "a setting it reads is most likely missing or malformed for this code (an empty or short secret, a "
+            "value in another format, a key this version renamed). Check the values the task definition gives "
+            f"{name} against what that file reads (and any configuration file it loads): "
+            f"`{_env_query(ev, container)}`")
+
+
+def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where: str,
+               related: str = "") -> str | None:
+    """Step 1 (without its citation) for an app crash no error family names, or None to keep the generic one.
+    `where` is the app-frame clause app_crash already wrote (" at `file:line`" or ""); `related` the error's
+    root cause or neighbouring lines."""
+    logs = ev.logs
+    window = "\n".join(t for j, t in enumerate(logs.texts[anchor:anchor + 12], anchor)
+                       if not container or logs.containers[j] in (container, None))
+    text = "\n".join((exc, related, window))
+    trace = frames(ev, container, anchor)
+    own = next((f for f in trace if not f.runtime and not f.library), None)
+    if not where:
+        loc = _located(exc)
+        where = f" at `{loc}`" if loc else ""
+    ran = remedy.ran_for(ev)
+    return (_poison_step(ev, container, text, anchor)
+            or _parse_step(ev, container, exc, text, where, ran, own)
+            or _no_case_step(ev, exc, text, where, own)
+            or _module_path_step(ev, container, exc)
+            or _migration_step(exc, text)
+            or _di_step(text)
+            or _flag_step(ev, container, exc)
+            or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
+            or _library_step(ev, container, exc, trace)
+            or _config_code_step(ev, container, exc, own))
