@@ -58,6 +58,12 @@ _APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 _SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+)"
                   r"[.\w-]*\.amazonaws\.com|"
                   r"operation error (?P<svc>[\w ]+?): (?P<op2>[A-Z]\w+), https response error StatusCode: (?:403|400)")
+# Fluent Bit's AWS output plugins (FireLens): "[output:cloudwatch_logs:cloudwatch_logs.0] CreateLogGroup API
+# responded with error='AccessDeniedException'": the plugin names the service, the line the operation.
+_FLUENT_BIT_OP = lazy_re(r"\[output:(?P<plugin>\w+):[^\]]*\][^\n]*?\b(?P<op>[A-Z]\w+) API responded with "
+                         r"error='(?:AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError\w*)'")
+_FLUENT_BIT_SERVICE = {"cloudwatch_logs": "logs", "cloudwatch": "logs", "kinesis_firehose": "firehose",
+                       "firehose": "firehose", "kinesis_streams": "kinesis", "kinesis": "kinesis", "s3": "s3"}
 # The endpoint host or SDK service id -> the IAM service prefix, where they differ.
 _ENDPOINT_SERVICE = {"email": "ses", "monitoring": "cloudwatch", "cloudwatchlogs": "logs", "secrets manager":
                      "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs",
@@ -390,6 +396,11 @@ class IamAccessDenied(Pattern):
                 facts["resource"] = res.group(1).rstrip(".,;")
             elif "resource associated with this ciphertext" in action.string:
                 facts["resource"] = "the KMS key that encrypted the ciphertext"
+        fluent = None if action else _FLUENT_BIT_OP.search(text)
+        if fluent and fluent.group("plugin").lower() in _FLUENT_BIT_SERVICE:
+            name = fluent.group("op")
+            facts["action"] = _OP_ACTION.get(name) or f"{_FLUENT_BIT_SERVICE[fluent.group('plugin').lower()]}:{name}"
+            action = fluent  # named: the generic readings below do not apply
         op = _OPERATION.search(text) or _OPERATION.search(context)
         head = None if op else _HEAD_403.search(text)
         sdk = _SDK_SERVICE.search(context)

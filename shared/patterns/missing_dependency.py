@@ -4,7 +4,8 @@ Signals: Python ModuleNotFoundError / "No module named" / "cannot import name" /
 DistributionNotFound / uvicorn "Could not import module"; shared libraries "error while loading shared libraries: libx.so" / "cannot
 open shared object file"; Node "Cannot find module 'x'" / ERR_MODULE_NOT_FOUND "Cannot find
 package"; Java ClassNotFoundException / NoClassDefFoundError / "Could not find or load main
-class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound; PHP "Failed opening
+class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound / "X is not part of the
+bundle"; PHP "Failed opening
 required" / "Class ... not found"; .NET "Could not load file or assembly" / "The framework ...
 was not found"; Elixir "module X is not available". Facts: module, language, container.
 """
@@ -62,6 +63,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any 
     ("ruby", lazy_re(r"Could not find ([A-Za-z][\w.+]*(?:-[A-Za-z_][\w+]*)*)-(\d[\w.]*)(?:-([\w-]+))? in "
                         r"(?:any of the sources|locally installed gems)")),
     ("ruby", lazy_re(r"GemNotFound: Could not find ([\w.+-]+) in")),
+    # Bundler refusing a require of a gem the Gemfile lacks (Gem::LoadError), e.g. under Rails' "Error loading
+    # the 'postgresql' Active Record adapter. Missing a gem it depends on? pg is not part of the bundle."
+    ("ruby", lazy_re(r"\b([A-Za-z][\w.-]*) is not part of the bundle\b")),
     ("php", lazy_re(r"Failed opening required '([^']+)'")),
     ("php", lazy_re(r"Class [\"']([\w\\]+)[\"'] not found")),
     ("dotnet", lazy_re(r"Could not load file or assembly '([^',]+)")),
@@ -81,7 +85,7 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
             "driver class", "query engine", "bundler: command not found", "classpath",
-            "error loading shared library", "please install", "need to install", "must install")
+            "error loading shared library", "not part of the bundle", "please install", "need to install", "must install")
 _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available|recommend"
                      r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
