@@ -885,6 +885,9 @@ _CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P
 _NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
                       r"environment|config(?:uration)?(?: file)?|server|address) (?:was |has been )?"
                       r"(?:specified|set|configured|given|provided|chosen|defined)\b")
+# A warning that goes on with a default ("no config file specified, using the default config") names no missing
+# setting: the program carried on.
+_GOES_ON_WITH_DEFAULT = lazy_re(r"(?i)\busing (?:the |its |a )?defaults?\b|\bdefaulting\b|\bfall(?:s|ing)? ?back\b")
 # An interpreter handed a command word as its script ("python: can't open file 'bash'"): the image's ENTRYPOINT is
 # the interpreter, and the task's (or the job runner's) command was appended to it as arguments.
 _INTERP_ARGV = lazy_re(r"(?i)\b(?P<prog>python[\d.]*|ruby|node|perl|php|Rscript)\S*: can't open file ['\"]"
@@ -974,10 +977,18 @@ _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|can
 
 
 # A setting whose value is over its length limit: "<value> is an invalid value for parameter <name>. Values
-# must have a maximum length of <N> bytes", "<name> exceeds the maximum length of <N>".
+# must have a maximum length of <N> bytes", "setting <name> exceeds the maximum length of <N>". Only a setting
+# counts: "request body exceeds the maximum length of N" is a size limit on data, not configuration.
 _TOO_LONG = lazy_re(r"(?i)(?:invalid value for (?:parameter|property|attribute|setting|option) ['\"]?(?P<name>[\w.-]+)"
                     r"['\"]?[^\n]{0,40}?maximum length of (?P<limit>\d+)(?: (?P<unit>bytes|characters))?"
-                    r"|(?P<name2>[\w.-]+)['\"]? exceeds the maximum length of (?P<limit2>\d+))")
+                    r"|\b(?:setting|parameter|(?:environment )?variable|option|property|config(?:uration)? key) "
+                    r"['\"`]?(?P<name2>[\w.-]+)['\"`]? exceeds the maximum length of (?P<limit2>\d+))")
+# The value refused just before "is an invalid value for ...".
+_REFUSED_VALUE = lazy_re(r"""['"](?P<value>[^'"\n]{1,255})['"] is an $""")
+# A value that is a host name: the Fargate task's generated one (task id and a number), an EC2 `ip-a-b-c-d` name,
+# or a dotted name under a cloud-internal domain.
+_HOSTNAME_VALUE = lazy_re(r"(?i)^(?:[0-9a-f]{32}-\d+|ip-\d{1,3}(?:-\d{1,3}){3}(?:\.[\w.-]+)?|"
+                          r"[\w-]+(?:\.[\w-]+)*\.(?:internal|compute\.amazonaws\.com|local))$")
 
 
 def _config_key_action(key: str, text: str) -> str:
@@ -1004,6 +1015,11 @@ def _path_of(m: re.Match[str], text: str) -> str | None:
     return None if re.match(r":\d", text[m.end(group):]) else path
 
 
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1022,10 +1038,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if long:
         name = (long.group("name") or long.group("name2")).rstrip(".-")
         limit = long.group("limit") or long.group("limit2")
+        refused = _REFUSED_VALUE.search(text[max(0, long.start() - 300):long.start()])
+        host = bool(refused and _HOSTNAME_VALUE.match(refused.group("value")))
         return (f"the value of `{name}` is longer than its limit of {limit} {long.group('unit') or 'characters'}: set "
                 f"`{name}` explicitly (in the container's environment or the app's configuration) to a value of at "
-                f"most {limit}; when it is left to a default derived from the host name, note that an awsvpc task's "
-                "host name (on Fargate, the task's long generated name) exceeds such limits")
+                f"most {limit}"
+                + ("; the value it got looks like the container's host name, so it is left to a default derived "
+                   "from it, and an awsvpc task's host name (on Fargate, the task's long generated name) exceeds "
+                   "such limits" if host else ""))
     if _CLI_USAGE.search(text):
         return ("the program rejected its command-line arguments, so the task's command reached a program that "
                 "does not take it: the image's ENTRYPOINT receives the task definition's `command` as arguments, so "
@@ -1084,7 +1104,8 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the plugin's configuration against the new version's; the trace's `Caused by` line names the part "
                 "that failed"
                 + (f" (`{image_ref}` floats to each new release: pin a version tag)" if floating else ""))
-    setting = _NO_SETTING.search(text)
+    setting = next((m for m in _NO_SETTING.finditer(text)
+                    if not _GOES_ON_WITH_DEFAULT.search(text, m.end(), _line_end(text, m.end()))), None)
     if setting:
         what = setting.group("what").lower()
         return (f"the program started with no {what} to work on, a setting it cannot run without: pass it in the "
