@@ -51,3 +51,17 @@ def test_the_host_name_note_needs_a_value_that_is_a_host_name():
     assert "host name" in ec2, ec2
     plain = remedy.error_family(tmpl.format("orders-transaction-manager-node")) or ""
     assert "at most 23" in plain and "host name" not in plain, plain
+
+
+# --- 3. In an exec-form array, a flag after a secret flag is not its value -----------------------------------------
+
+def test_a_flag_after_a_secret_flag_in_an_array_is_not_masked():
+    from shared.redact import redact
+    said = redact('"command":["pg_dump","--no-password","-U","reporter","-d","sales"]')
+    assert '"--no-password","-U","reporter"' in said, said
+    spaced = redact('["mysql", "--skip-password", "--host", "db"]')
+    assert '"--skip-password", "--host"' in spaced, spaced
+    # Near miss: a value after the flag is still masked, in the array and in the shell form.
+    assert "s3cr3tValue" not in redact('["migrate","--db-password","s3cr3tValue","--verbose"]')
+    assert "s3cr3tValue" not in redact("migrate --db-password s3cr3tValue --verbose")
+    assert "-h" in redact("psql --no-password -h db")
