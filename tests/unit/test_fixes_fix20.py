@@ -65,3 +65,65 @@ def test_a_flag_after_a_secret_flag_in_an_array_is_not_masked():
     assert "s3cr3tValue" not in redact('["migrate","--db-password","s3cr3tValue","--verbose"]')
     assert "s3cr3tValue" not in redact("migrate --db-password s3cr3tValue --verbose")
     assert "-h" in redact("psql --no-password -h db")
+
+
+# --- 4. A part of a namespace package is a distribution of its own, never the root to pin ----------------------
+
+_SITE = "/usr/local/lib/python3.12/site-packages"
+
+
+def _py_missing(module: str, through: str) -> list[str]:
+    return ["Traceback (most recent call last):",
+            f'  File "{_SITE}/{through}/__init__.py", line 8, in <module>',
+            f"ModuleNotFoundError: No module named '{module}'"]
+
+
+def test_a_namespace_part_with_a_pypi_name_of_its_own_is_that_package():
+    got = run(_py_missing("google.protobuf", "google/api_core"), containers=_app(1))
+    assert got.pattern == "missing-dependency"
+    step = got.remediation[0]
+    assert "`protobuf`" in step and "namespace" in step and "pin the `google` version" not in step, step
+    # A deeper submodule of the mapped part is a version of that part to pin, never of the namespace root.
+    deep = run(_py_missing("google.protobuf.pyext", "google/protobuf"), containers=_app(1))
+    assert "pin the `protobuf` version" in deep.remediation[0] and "`google` version" not in deep.remediation[0]
+
+
+def test_a_namespace_part_without_a_known_name_is_not_a_root_to_pin():
+    got = run(_py_missing("azure.storage.queue", "azure/core"), containers=_app(1))
+    step = got.remediation[0]
+    assert "distribution that provides `azure.storage.queue`" in step and "`azure` version" not in step, step
+    assert "import azure.storage.queue" in _fix(got)
+    # Near miss: a submodule of an ordinary installed package is still a version of that package to pin.
+    plain = run(_py_missing("pydantic.v1.fields", "pydantic"), containers=_app(1))
+    assert "`pydantic` is installed" in plain.remediation[0] and "pin the `pydantic` version" in plain.remediation[0]
+
+
+# --- 5. Sonames whose Debian package is not named after them come from a table, never a guess ---------------------
+
+def _no_lib(soname: str) -> list[str]:
+    return [f"/opt/tool/bin/render: error while loading shared libraries: {soname}: cannot open shared object file: "
+            "No such file or directory"]
+
+
+def test_well_known_sonames_name_their_real_debian_package():
+    from shared.patterns.missing_dependency import _debian_package
+    assert _debian_package("libz.so.1") == "zlib1g" and _debian_package("libGLU.so.1") == "libglu1-mesa"
+    assert _debian_package("libicui18n.so.72") == "libicu72"
+    assert _debian_package("libcrypto.so.10") is None and _debian_package("libcudart.so.11.0") is None
+    got = run(_no_lib("libz.so.1"), containers=_app(127))
+    step = got.remediation[0]
+    assert "install -y --no-install-recommends zlib1g" in step and "libz1" not in step, step
+    assert "after its soname" not in step and "apt-file search libz.so.1" in step
+    # Near miss: an ordinary soname still gets the soname rule's usual name.
+    plain = run(_no_lib("libpq.so.5"), containers=_app(127)).remediation[0]
+    assert "usually `libpq5`" in plain and "apt-file search libpq.so.5" in plain, plain
+
+
+def test_a_missing_glibc_library_means_the_image_is_not_glibc_based():
+    for soname in ("libdl.so.2", "libpthread.so.0", "libm.so.6", "librt.so.1"):
+        step = run(_no_lib(soname), containers=_app(127)).remediation[0]
+        assert "glibc" in step and "Alpine" in step and "distroless" in step, step
+        assert "apt-get install" not in step and soname.split(".so")[0] + soname.split(".so.")[1] not in step, step
+    # Near miss: libcrypt is its own package (libcrypt1), not glibc's core.
+    crypt = run(_no_lib("libcrypt.so.1"), containers=_app(127)).remediation[0]
+    assert "libcrypt1" in crypt and "glibc-based image" not in crypt, crypt
