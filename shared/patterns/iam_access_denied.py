@@ -55,17 +55,21 @@ _APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
 # SDKs that name the operation outside botocore's "when calling the X operation": PHP's 'Error executing "ListQueues"
 # on "https://sqs.<region>.amazonaws.com"' and Go v2's "operation error SQS: ListQueues, https response error".
-_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+)"
-                  r"[.\w-]*\.amazonaws\.com|"
+_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+"
+                  r"(?:\.[\w-]+)*?)\.amazonaws\.com|"
                   r"operation error (?P<svc>[\w ]+?): (?P<op2>[A-Z]\w+), https response error StatusCode: (?:403|400)")
 # The endpoint host or SDK service id -> the IAM service prefix, where they differ.
 _ENDPOINT_SERVICE = {"email": "ses", "monitoring": "cloudwatch", "cloudwatchlogs": "logs", "secrets manager":
                      "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs",
                      "bedrock runtime": "bedrock", "bedrock-runtime": "bedrock", "bedrockruntime": "bedrock",
-                     "runtime": "sagemaker", "sagemaker runtime": "sagemaker", "sagemakerruntime": "sagemaker",
-                     "api": "ecr", "sesv2": "ses", "dynamodb streams": "dynamodb", "streams": "dynamodb",
+                     "sagemaker runtime": "sagemaker", "sagemakerruntime": "sagemaker", "runtime-v2-lex": "lex",
+                     "lex runtime service": "lex", "lex runtime v2": "lex", "sesv2": "ses",
+                     "dynamodb streams": "dynamodb",
                      "kinesis firehose": "firehose", "cognito identity provider": "cognito-idp",
                      "cognito-idp": "cognito-idp", "lambda": "lambda"}
+# First host labels that name no service, only a kind of endpoint of the service in the next label:
+# api.pricing, api.sagemaker, api.ecr, runtime.lex, runtime.sagemaker, streams.dynamodb, data.iot.
+_GENERIC_LABELS = frozenset({"api", "runtime", "streams", "data", "control", "models"})
 # IAM service prefixes an endpoint host or SDK service id may name directly; any other name is not turned into an
 # action (an invented prefix would give a policy IAM rejects).
 _IAM_PREFIXES = frozenset({
@@ -74,6 +78,7 @@ _IAM_PREFIXES = frozenset({
     "elasticache", "es", "athena", "glue", "textract", "comprehend", "rekognition", "translate", "polly",
     "transcribe", "cognito-idp", "cognito-identity", "appconfig", "xray", "route53", "acm", "apigateway",
     "execute-api", "elasticfilesystem", "batch", "codeartifact", "ssmmessages", "servicediscovery", "scheduler",
+    "pricing", "lex",
 })
 _HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
@@ -166,7 +171,12 @@ def _sdk_op_action(text: str) -> str | None:
     name = named.group("op") or named.group("op2") or ""
     if name in _OP_ACTION:
         return _OP_ACTION[name]
-    where = (named.group("host") or named.group("svc") or "").lower()
+    where = (named.group("svc") or "").lower()
+    if named.group("host"):
+        # The service is the first label, unless that is a VPC endpoint's id or a generic word (api, runtime):
+        # then the next label names it (api.pricing -> pricing; runtime.lex -> lex).
+        labels = [label for label in named.group("host").lower().split(".") if not label.startswith("vpce-")]
+        where = labels[1] if labels[0] in _GENERIC_LABELS and len(labels) > 1 else labels[0]
     if where.startswith("s3-"):
         where = "s3"  # the legacy regional host s3-<region>
     service = _ENDPOINT_SERVICE.get(where, where.replace(" ", "")) if where else _OP_SERVICE.get(name, "")
@@ -246,10 +256,11 @@ _NAMED = {
 }
 
 
-# Actions that act on no particular resource: "*" is their only valid Resource.
+# Actions that act on no particular resource: "*" is their only valid Resource (the Price List API has no
+# resource-level permissions at all).
 _STAR_ONLY = lazy_re(r"^(?:(?!s3:List(?!AllMyBuckets))[\w-]+:(?:List\w*s|GetCallerIdentity|GetAuthorizationToken|"
                         r"PutMetricData)|(?:ec2|elasticloadbalancing|autoscaling|cloudwatch):Describe\w+|"
-                        r"logs:DescribeLogGroups)$")
+                        r"logs:DescribeLogGroups|pricing:\w+)$")
 
 
 def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:

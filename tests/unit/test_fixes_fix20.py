@@ -127,3 +127,33 @@ def test_a_missing_glibc_library_means_the_image_is_not_glibc_based():
     # Near miss: libcrypt is its own package (libcrypt1), not glibc's core.
     crypt = run(_no_lib("libcrypt.so.1"), containers=_app(127)).remediation[0]
     assert "libcrypt1" in crypt and "glibc-based image" not in crypt, crypt
+
+
+# --- 6. A generic first host label (api, runtime) names no service: the next label does ----------------------------
+
+def _php_denied(op: str, host: str) -> list[str]:
+    return [f'PHP Fatal error:  Uncaught Aws\\Exception\\AwsException: Error executing "{op}" on "https://{host}/"; '
+            f"AWS HTTP error: Client error: `POST https://{host}/` resulted in a `403 Forbidden` response: "
+            "AccessDeniedException (client): User is not allowed"]
+
+
+def test_a_generic_first_host_label_is_read_past_to_the_service():
+    from shared.patterns.iam_access_denied import _sdk_op_action
+    cases = {("DescribeServices", "api.pricing.eu-central-1.amazonaws.com"): "pricing:DescribeServices",
+             ("ListModelPackages", "api.sagemaker.eu-central-1.amazonaws.com"): "sagemaker:ListModelPackages",
+             ("InvokeEndpoint", "runtime.sagemaker.eu-central-1.amazonaws.com"): "sagemaker:InvokeEndpoint",
+             ("PostContent", "runtime.lex.eu-central-1.amazonaws.com"): "lex:PostContent",
+             ("BatchGetImage", "api.ecr.eu-central-1.amazonaws.com"): "ecr:BatchGetImage"}
+    for (op, host), action in cases.items():
+        assert _sdk_op_action(_php_denied(op, host)[0]) == action, (host, _sdk_op_action(_php_denied(op, host)[0]))
+    # Unsure (the next label is no known service): no action is invented.
+    assert _sdk_op_action(_php_denied("DoThing", "api.widgets.eu-central-1.amazonaws.com")[0]) is None
+    got = run(_php_denied("DescribeServices", "api.pricing.eu-central-1.amazonaws.com"), containers=_app(255))
+    assert got.facts["action"] == "pricing:DescribeServices" and '"Resource": "*"' in _fix(got), _fix(got)
+
+
+def test_a_service_first_host_label_is_still_the_service():
+    from shared.patterns.iam_access_denied import _sdk_op_action
+    assert _sdk_op_action(_php_denied("ListQueues", "sqs.eu-central-1.amazonaws.com")[0]) == "sqs:ListQueues"
+    assert _sdk_op_action(_php_denied("SendEmail", "email.eu-central-1.amazonaws.com")[0]) == "ses:SendEmail"
+    assert _sdk_op_action(_php_denied("PutObject", "reports.s3.eu-central-1.amazonaws.com")[0]) == "s3:PutObject"
