@@ -584,19 +584,63 @@ _NO_URI = ("the process did not get the container credentials, because the SDK f
 
 
 def _credentials_endpoint(m: Match, ev: Evidence, container: str) -> Explanation:
-    """The role's credentials endpoint failed (an error answer or a dropped connection): not a policy to change."""
-    kind = m.facts.get("role_kind") or "task role"
-    where = ("the ECS agent's task credentials endpoint (169.254.170.2)" if kind == "task role"
-             else "the instance metadata service (169.254.169.254)")
+    """The role's credentials endpoint failed (an error answer or a dropped connection): not a policy to change.
+    From the instance-metadata provider (botocore's `iam-role`), the SDK only got there because the process had no
+    task-role credentials: the container provider comes first in the chain."""
+    fargate = remedy.is_fargate(ev)
+    if m.facts.get("role_kind") == "instance role":
+        return _instance_metadata_fallback(m, ev, container, fargate)
+    where = "the ECS agent's task credentials endpoint (169.254.170.2)"
+    again = (("Fargate runs that endpoint itself, so there is no agent of yours to fix; a one-off failure passes "
+              "when the task runs again: " + remedy.rerun(ev) + ". If it recurs, check the container's environment "
+              "for proxy variables "
+              "(`HTTP_PROXY`/`HTTPS_PROXY`, also lower-case) without `NO_PROXY` naming `169.254.170.2` (and "
+              "`169.254.169.254`): the SDK then sends the credentials request to the proxy, which cannot reach it.")
+             if fargate else
+             "On EC2, check the container instance's ECS agent (its version and `/var/log/ecs/ecs-agent.log` around "
+             "the stop for credentials requests it refused) and restart or update it; then run the task again.")
     return Explanation(
-        title=f"The {kind}'s credentials could not be fetched",
-        summary=(f"{container} asked {where} for the {kind}'s credentials and got an error or a dropped connection "
-                 "instead: the role's policy was never reached."),
+        title="The task role's credentials could not be fetched",
+        summary=(f"{container} asked {where} for the task role's credentials and got an error or a dropped "
+                 "connection instead: the role's policy was never reached."),
         remediation=[
             f"Nothing in the role's policy causes this: the credentials came from {where}, which failed." + remedy.cite(m),
-            "On EC2, check the container instance's ECS agent (its version and `/var/log/ecs/ecs-agent.log` around the "
-            "stop for credentials requests it refused) and restart or update it; then run the task again.",
+            again,
         ],
+    )
+
+
+def _instance_metadata_fallback(m: Match, ev: Evidence, container: str, fargate: bool) -> Explanation:
+    """botocore's `iam-role` provider failed: it is reached only when the process found no task-role credentials
+    (no `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` in its environment)."""
+    td = ev.task_definition
+    create = ("create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and set it "
+              "as `taskRoleArn` (not the execution role)")
+    dropped = (_NO_URI + "; an entrypoint script that starts the app with a cleaned environment (`env -i`, `su -`, "
+               "`exec` of a service manager) drops it the same way")
+    if td is None:
+        which = (f"give the task a task role. Check `{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`"
+                 f"; if it prints None, {create}. If it prints a role, {dropped}.")
+    elif td.task_role_arn:
+        which = f"the task definition sets the task role {td.task_role_arn}, so {dropped}."
+    else:
+        which = f"the task definition has no task role: {create}."
+    steps = [
+        "The SDK asked the EC2 instance metadata service (169.254.169.254) for credentials only because the process "
+        "had no task-role credentials (the container credentials come first in its chain): " + which + remedy.cite(m),
+        ("Fargate has no instance role and no instance metadata credentials for a task: the task role is the only "
+         "way the task gets AWS credentials." if fargate else
+         "Do not open instance metadata to the container instead: on EC2, bridge and host mode containers are often "
+         "kept from it on purpose (an iptables rule, IMDSv2 with a hop limit of 1, `ECS_AWSVPC_BLOCK_IMDS` for "
+         "awsvpc), and the instance role is the container instance's, shared by every task on it."),
+    ]
+    return Explanation(
+        title="No task-role credentials reached the process (the SDK fell back to instance metadata)",
+        summary=(f"{container} found no task-role credentials, so its AWS SDK fell back to the instance metadata "
+                 "service (169.254.169.254), which gave it none"
+                 + (" (a Fargate task has no instance role)" if fargate else "")
+                 + ": the task role is missing or its credentials variable did not reach the process."),
+        remediation=steps,
     )
 
 

@@ -157,3 +157,37 @@ def test_a_service_first_host_label_is_still_the_service():
     assert _sdk_op_action(_php_denied("ListQueues", "sqs.eu-central-1.amazonaws.com")[0]) == "sqs:ListQueues"
     assert _sdk_op_action(_php_denied("SendEmail", "email.eu-central-1.amazonaws.com")[0]) == "ses:SendEmail"
     assert _sdk_op_action(_php_denied("PutObject", "reports.s3.eu-central-1.amazonaws.com")[0]) == "s3:PutObject"
+
+
+# --- 7/8. Credentials-provider failures: instance metadata is a fallback; Fargate has no agent of yours ------------
+
+_IMDS_FALLBACK = ("botocore.exceptions.CredentialRetrievalError: Error when retrieving credentials from iam-role: "
+                  "Credential refresh failed, response did not contain: access_key, secret_key, token, expiry_time")
+_TASK_ENDPOINT = ("Error when retrieving credentials from container-role: Error retrieving metadata: Received error "
+                  "when attempting to retrieve ECS metadata: Read timeout on endpoint URL: "
+                  "\"http://169.254.170.2/v2/credentials/00000000-1111-2222-3333-444444444444\"")
+_ON_EC2 = {"launchType": "EC2", "attachments": [],
+           "containerInstanceArn": "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0a1b2c3d"}
+
+
+def test_an_instance_metadata_failure_is_the_missing_task_role_not_broken_metadata():
+    for detail in ({}, _ON_EC2):  # Fargate, then EC2
+        got = run([_IMDS_FALLBACK], containers=_app(255), **detail)
+        assert got.facts.get("cause") == "credentials-endpoint" and got.facts.get("role_kind") == "instance role"
+        said = _fix(got)
+        assert "taskRoleArn" in said and "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" in said, said
+        assert "ecs-agent.log" not in said and "which failed" not in said, said
+    fargate = _fix(run([_IMDS_FALLBACK], containers=_app(255)))
+    assert "Fargate has no instance role" in fargate
+    ec2 = _fix(run([_IMDS_FALLBACK], containers=_app(255), **_ON_EC2))
+    assert "on purpose" in ec2 and "Fargate" not in ec2
+
+
+def test_a_failing_task_credentials_endpoint_on_fargate_is_rerun_and_proxy_checked():
+    got = run([_TASK_ENDPOINT], containers=_app(255))
+    said = _fix(got)
+    assert "run-task" in said or "update-service" in said, said
+    assert "NO_PROXY" in said and "169.254.170.2" in said and "ecs-agent.log" not in said, said
+    # Near miss: on EC2 the container instance's agent serves the endpoint, so it is the step.
+    ec2 = _fix(run([_TASK_ENDPOINT], containers=_app(255), **_ON_EC2))
+    assert "ecs-agent.log" in ec2 and "NO_PROXY" not in ec2, ec2
