@@ -191,3 +191,20 @@ def test_a_failing_task_credentials_endpoint_on_fargate_is_rerun_and_proxy_check
     # Near miss: on EC2 the container instance's agent serves the endpoint, so it is the step.
     ec2 = _fix(run([_TASK_ENDPOINT], containers=_app(255), **_ON_EC2))
     assert "ecs-agent.log" in ec2 and "NO_PROXY" not in ec2, ec2
+
+
+# --- 9. Windows on Fargate has no pre-1.4.0 platform: 1.0.0 is its current one ----------------------------------
+
+_NO_SPACE_WIN = ["Unhandled exception. System.IO.IOException: There is not enough space on the disk. : "
+                 "'C:\\data\\tmp\\chunk-0042.tmp'"]
+
+
+def test_a_windows_fargate_task_on_platform_1_0_0_is_not_told_to_move_to_1_4_0():
+    got = run(_NO_SPACE_WIN, containers=_app(1), platformVersion="1.0.0", platformFamily="WINDOWS_SERVER_2022_CORE")
+    assert got.pattern == "disk-full"
+    step = got.remediation[0]
+    assert "ephemeralStorage" in step and "1.4.0" not in step and "10 GB" not in step, step
+    # Near miss: a Linux task on platform 1.3.0 still gets the old-platform step.
+    linux = run(["OSError: [Errno 28] No space left on device: '/tmp/chunk-0042.tmp'"], containers=_app(1),
+                platformVersion="1.3.0")
+    assert linux.pattern == "disk-full" and "1.4.0" in linux.remediation[0] and "10 GB" in linux.remediation[0]
