@@ -208,3 +208,21 @@ def test_a_windows_fargate_task_on_platform_1_0_0_is_not_told_to_move_to_1_4_0()
     linux = run(["OSError: [Errno 28] No space left on device: '/tmp/chunk-0042.tmp'"], containers=_app(1),
                 platformVersion="1.3.0")
     assert linux.pattern == "disk-full" and "1.4.0" in linux.remediation[0] and "10 GB" in linux.remediation[0]
+
+
+# --- 10. A note about installed signal handlers is not a fault report -----------------------------------------------
+
+def test_a_signal_handler_note_is_not_the_fault_that_ended_the_process():
+    logs = ["renderer 2.0 starting", "signal guard: registered handlers for SIGSEGV/SIGFPE",
+            "opening /data/scene.bin", "renderer: src/mesh.c:88: build_mesh: Assertion `count > 0' failed."]
+    got = run(logs, containers=_app(134))
+    assert got.pattern == "app-crash"
+    assert "Assertion" in got.title and "handlers" not in got.title, got.title
+    assert "the fault signal is the cause" not in _fix(got)
+    from shared.patterns.app_crash import _fault_report
+    assert not _fault_report("crash handler installed for SIGBUS, SIGILL")
+    # Near miss: a line reporting the fault is still the fault, even from a handler.
+    assert _fault_report("crash handler: caught signal SIGSEGV (11), writing minidump")
+    fault = run(["renderer 2.0 starting", "Fatal signal 11 (SIGSEGV), code 1, fault addr 0x0 in tid 7"],
+                containers=_app(134))
+    assert "SIGSEGV" in fault.title and "the fault signal is the cause" in _fix(fault), (fault.title, _fix(fault))
