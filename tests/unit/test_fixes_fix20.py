@@ -226,3 +226,20 @@ def test_a_signal_handler_note_is_not_the_fault_that_ended_the_process():
     fault = run(["renderer 2.0 starting", "Fatal signal 11 (SIGSEGV), code 1, fault addr 0x0 in tid 7"],
                 containers=_app(134))
     assert "SIGSEGV" in fault.title and "the fault signal is the cause" in _fix(fault), (fault.title, _fix(fault))
+
+
+# --- 11. A database client's name inside a longer word is not that client ---------------------------------------
+
+def test_a_client_token_inside_a_longer_word_does_not_make_a_web_call_a_database_call():
+    from shared.patterns.base import looks_like_database
+    for word in ("billing-collector", "event vector", "ingest-selector", "SpgxWorker", "shikari-sync"):
+        line = f"ERROR [{word}] request to https://api.vendor.example/v2/items failed, reason: connect ETIMEDOUT 1.2.3.4:443"
+        assert not looks_like_database(line, "api.vendor.example", 443, line), word
+    got = run(["INFO starting", "ERROR [orders-connector] FetchError: request to https://api.vendor.example/v2/items "
+               "failed, reason: connect ETIMEDOUT 203.0.113.9:443", "FATAL aborted"], containers=_app(1))
+    assert got.pattern == "network-egress-blocked", got.pattern
+    # Near miss: the client named as a word (or as the start of a longer name) still makes it a database call.
+    for line in ("** (DBConnection.ConnectionError) Ecto.Adapters.Postgres: connect to db.example:443 timed out",
+                 "com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - connect to db.example:443 timed out",
+                 "pgxpool: failed to connect to db.example:443: timeout"):
+        assert looks_like_database(line, "db.example", 443, line), line
