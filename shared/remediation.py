@@ -550,8 +550,14 @@ def build_for(ev: Evidence, image: str, platform: str) -> str:
             f"definition's image at {ref}")
 def read_command(ev: Evidence, container: str | None) -> str:
     """A shell line reading the container's `command` from the task definition into the array $cmd (one
-    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`."""
+    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`. When the task
+    ran with a command override for the container (run-task, a scheduler's or a job's `containerOverrides`), that is
+    the command that ran, so $cmd is set to it (each argument shell-quoted)."""
     name = container_name(ev, container)
+    own = next((o["command"] for o in _command_overrides(ev) if o["name"] == name), None)
+    if own:
+        # Spaces inside the parentheses: a masked secret argument (redaction takes the whole word) keeps the ")".
+        return "cmd=( " + " ".join(shlex.quote(a) for a in own) + " )  # the command override the task ran with"
     pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
             else "taskDefinition.containerDefinitions[0]")
     return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
@@ -1054,8 +1060,17 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "command as is), or pass only the arguments that program accepts")
     req = _CLI_REQUIRED.search(text)
     if req:
-        arg = next(g for g in req.groups() if g is not None).strip().rstrip(".") or "the required arguments"
-        return (f"the program was started without its required argument `{arg}`: pass it in the command it runs "
+        if req.group("a3") is not None:
+            # clap lists the missing arguments on the lines after its error, one a line.
+            listed = [a.strip() for a in text[req.start("a3"):].splitlines() if a.strip()][:4]
+        else:
+            listed = [next(g for g in req.groups() if g is not None).strip().rstrip(".")]
+        listed = [a for a in listed if a]
+        absent = (f"its required argument `{listed[0]}`" if len(listed) == 1 else
+                  "its required arguments " + ", ".join(f"`{a}`" for a in listed) if listed else
+                  "one or more of its required arguments (the lines after the error name them)")
+        return (f"the program was started without {absent}: pass {'it' if len(listed) == 1 else 'them'} in the "
+                "command it runs "
                 "(the task definition's `command`, a Batch job definition's `command` or the `containerOverrides` "
                 "of whatever submits the job or runs the task), after checking the program's usage (`--help`) for "
                 "its position or option name")
@@ -1145,6 +1160,20 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     return None
 
 
+def _with_list(texts: Sequence[str], containers: Sequence[str | None], j: int, most: int = 4) -> str:
+    """Line `j`, with the indented lines that continue it when it ends in a colon (a list it announces:
+    clap's "the following required arguments were not provided:" and the arguments under it)."""
+    text = texts[j]
+    if not text.rstrip().endswith(":"):
+        return text
+    more: list[str] = []
+    for k in range(j + 1, min(len(texts), j + 1 + most)):
+        if containers[k] != containers[j] or not texts[k][:1].isspace() or not texts[k].strip():
+            break
+        more.append(texts[k])
+    return "\n".join([text, *more])
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1156,7 +1185,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
         if container and logs.containers[j] not in (container, None):
             continue
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
-        action = error_family(logs.texts[j], image(ev, name), paths=j == index)
+        action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
         if action:
             return j, action
     return None

@@ -243,3 +243,40 @@ def test_a_client_token_inside_a_longer_word_does_not_make_a_web_call_a_database
                  "com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - connect to db.example:443 timed out",
                  "pgxpool: failed to connect to db.example:443: timeout"):
         assert looks_like_database(line, "db.example", 443, line), line
+
+
+# --- 12. The local reproduction runs the command override the task ran with -------------------------------------
+
+_CLAP = ["error: the following required arguments were not provided:", "  --region-code <REGION_CODE>",
+         "  <SINCE>", "", "Usage: importer sync --region-code <REGION_CODE> <SINCE>", "",
+         "For more information, try '--help'."]
+
+
+def test_the_local_reproduction_uses_the_tasks_command_override():
+    override = {"containerOverrides": [{"name": "app", "command": ["importer", "sync", "it's $HOME; rm -rf /"]}]}
+    got = run(_CLAP, containers=_app(2), overrides=override)
+    said = _fix(got)
+    assert "cmd=( importer sync 'it'\"'\"'s $HOME; rm -rf /' )" in said, said
+    assert "| command ||" not in said
+    # Redaction still applies to the override, and leaves the array closed.
+    secret = {"containerOverrides": [{"name": "app", "command": ["importer", "--api-token", "tok3nValue9"]}]}
+    masked = _fix(run(_CLAP, containers=_app(2), overrides=secret))
+    assert "tok3nValue9" not in masked and "--api-token [REDACTED] )" in masked, masked
+    # Near miss: an override for another container (or none) still reads the task definition's command.
+    other = _fix(run(_CLAP, containers=_app(2), overrides={"containerOverrides": [{"name": "sidecar",
+                                                                                "command": ["x"]}]}))
+    assert "| command ||" in other and "cmd=(" not in other, other
+
+
+# --- 13. clap names its missing arguments on the lines after its error ---------------------------------------------
+
+def test_claps_missing_arguments_are_taken_from_the_lines_after_the_error():
+    step = run(_CLAP, containers=_app(2)).remediation[0]
+    assert "required arguments `--region-code <REGION_CODE>`, `<SINCE>`" in step, step
+    assert "argument the required arguments" not in step
+    # Alone (no list after it) the step does not invent a name.
+    bare = remedy.error_family("error: the following required arguments were not provided:") or ""
+    assert "one or more of its required arguments" in bare and "``" not in bare, bare
+    # Near miss: argparse names the argument on the error line itself.
+    said = remedy.error_family("prog: error: the following arguments are required: --bucket") or ""
+    assert "required argument `--bucket`" in said, said
