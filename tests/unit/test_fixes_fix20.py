@@ -280,3 +280,18 @@ def test_claps_missing_arguments_are_taken_from_the_lines_after_the_error():
     # Near miss: argparse names the argument on the error line itself.
     said = remedy.error_family("prog: error: the following arguments are required: --bucket") or ""
     assert "required argument `--bucket`" in said, said
+
+
+# --- s6: the summary agrees with step 1 that the entrypoint ran ----------------------------------------------------
+
+def test_an_s6_service_exec_failure_summary_says_the_entrypoint_ran():
+    cont = [{"name": "agent", "exitCode": 111, "lastStatus": "STOPPED", "image": "acme/shipper:3"}]
+    got = run(["[services.d] starting services", "s6-supervise: fatal: unable to exec shipperd: No such file or directory"],
+              containers=cont)
+    assert got.pattern == "container-start-failed"
+    assert "entrypoint of agent ran" in got.summary and "was not found" not in got.summary, got.summary
+    # Near miss: the runtime not finding the entrypoint keeps the not-found summary.
+    plain = run([], stopCode="TaskFailedToStart", containers=[{"name": "agent", "lastStatus": "STOPPED",
+                                                               "image": "acme/shipper:3"}],
+                stoppedReason='CannotStartContainerError: exec: "shipperd": executable file not found in $PATH')
+    assert "entrypoint or command was not found" in plain.summary, plain.summary
