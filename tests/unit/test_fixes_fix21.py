@@ -29,3 +29,40 @@ def test_a_quick_137_or_a_sidecars_137_on_an_ordered_stop_is_still_nothing_to_fi
                                   {"name": "datadog-agent", "exitCode": 137, "lastStatus": "STOPPED"}],
                   **_SCALING, **_stopping(31))
     assert sidecar.remediation[0] == "Nothing to fix."
+
+
+_ELB = {"stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:"
+                         "111122223333:targetgroup/web-tg/0123456789abcdef)",
+        "stopCode": "ServiceSchedulerInitiated", "containers": [{"name": "app", "exitCode": 0, "lastStatus": "STOPPED"}]}
+
+
+def test_a_server_that_exits_under_supervisord_is_step_1_of_an_elb_health_check_stop():
+    logs = ["INFO spawned: 'web' with pid 10", "INFO success: web entered RUNNING state",
+            "INFO exited: web (exit status 1; not expected)", "INFO spawned: 'web' with pid 31"]
+    got = run(logs, **_ELB)
+    assert got.pattern == "health-check-failed"
+    step = got.remediation[0]
+    assert "`web` exiting with status 1" in step and "[program:web]" in step and "redirect_stderr" in step
+
+
+def test_a_program_that_exits_as_expected_keeps_the_target_group_step():
+    logs = ["INFO spawned: 'cron' with pid 10", "INFO exited: cron (exit status 0; expected)"]
+    got = run(logs, **_ELB)
+    assert got.remediation[0].startswith("Compare the target group's health check")
+
+
+def test_a_proxy_denied_its_upstream_socket_is_step_1_of_an_elb_health_check_stop():
+    line = ('2024/05/01 10:00:00 [crit] 7#7: *3 connect() to unix:/run/fpm/app.sock failed (13: Permission denied) '
+            'while connecting to upstream, client: 10.0.1.9, server: _, request: "GET /up HTTP/1.1", '
+            'upstream: "fastcgi://unix:/run/fpm/app.sock:", host: "10.0.1.20:80"')
+    step = run([line], **_ELB).remediation[0]
+    assert "`/run/fpm/app.sock`" in step and "`GET /up`" in step and "listen.owner" in step
+    refused = line.replace("13: Permission denied", "111: Connection refused").replace("unix:/run/fpm/app.sock",
+                                                                                      "127.0.0.1:9000")
+    step = run([refused], **_ELB).remediation[0]
+    assert "`127.0.0.1:9000`" in step and "not running or listens elsewhere" in step and "listen.owner" not in step
+
+
+def test_an_access_log_without_upstream_errors_keeps_the_target_group_step():
+    line = '10.0.1.9 - - [01/May/2024:10:00:00 +0000] "GET /index.html HTTP/1.1" 200 612 "-" "curl/8.0"'
+    assert run([line], **_ELB).remediation[0].startswith("Compare the target group's health check")
