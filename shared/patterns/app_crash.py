@@ -118,7 +118,7 @@ _WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit cod
 _RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
 # Any line that only reports the process's exit ("web exited with code 0", "Entrypoint process exit code: 0").
 _EXIT_NOTE = lazy_re(r"\bexit(?:ed)?(?: with)? (?:code|status)\s*:?\s*-?\d+\W*$", re.IGNORECASE)
-_NODE_FRAME = lazy_re(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
+_NODE_FRAME = lazy_re(r"^\s*at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}

@@ -66,3 +66,23 @@ def test_a_proxy_denied_its_upstream_socket_is_step_1_of_an_elb_health_check_sto
 def test_an_access_log_without_upstream_errors_keeps_the_target_group_step():
     line = '10.0.1.9 - - [01/May/2024:10:00:00 +0000] "GET /index.html HTTP/1.1" 200 612 "-" "curl/8.0"'
     assert run([line], **_ELB).remediation[0].startswith("Compare the target group's health check")
+
+
+def test_node_frames_pasted_without_their_indentation_still_make_the_thrown_error_the_exception():
+    logs = ["Error: EACCES: permission denied, mkdir '/srv/cache/assets'", "at mkdir (node:internal/fs/promises:858:10)",
+            "at build (/srv/app/dist/start.js:109:17)", "Exiting due to an error.", "Error: Exiting due to an error."]
+    got = run(logs)
+    assert got.pattern == "app-crash"
+    assert got.facts["exception"].startswith("Error: EACCES") and got.facts["language"] == "node"
+    step = got.remediation[0]
+    assert "may not write `/srv/cache/assets`" in step and "readonlyRootFilesystem" in step
+    # Near miss: an English line starting with "at" and no file location is no frame.
+    plain = run(["Error: queue drained", "at least one worker must stay up", "Error: Exiting due to an error."])
+    assert "EACCES" not in plain.facts.get("exception", "") and plain.facts.get("language") != "node"
+
+
+def test_a_path_refused_for_reading_keeps_the_ownership_step_and_a_read_only_fs_says_so():
+    read = run(["open /etc/app/key.pem: permission denied"]).remediation[0]
+    assert "may not use `/etc/app/key.pem`" in read and "readonlyRootFilesystem" not in read
+    rofs = run(["Error: mkdir /var/cache/app: read-only file system"]).remediation[0]
+    assert "read-only file system" in rofs and "mountPoint at `/var/cache/app`" in rofs
