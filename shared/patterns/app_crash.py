@@ -553,7 +553,14 @@ class AppCrash(Pattern):
                              "check the instance type's CPU (`ecs.cpu-architecture`)." + remedy.cite(m))
             else:
                 # Promise the whole trace only when frames were found.
-                trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
+                cut = _trace_cut(ev, m.anchor)
+                tail = remedy.logs_tail(ev, f.get("container")) if cut else None
+                trace = (" The log ends inside the JVM trace, so the excerpt below shows only its first frames: read the "
+                         "rest in the container's log stream"
+                         + (f" (`{tail}`)" if tail else "")
+                         + ", where the last `Caused by:` names the root cause."
+                         if cut else
+                         " The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
                 fam = remedy.family_near(ev, f.get("container"), m.anchor) if not hint and m.anchor is not None else None
                 agent_step = None if fam or hint else remedy.agent_crash_step(ev, f.get("container"), exc)
@@ -653,6 +660,36 @@ class AppCrash(Pattern):
                      + f": {exc[:200]}."),
             remediation=steps,
         )
+
+
+# A JVM trace whose log ends after this few frames was cut (a log export's row limit, a paste): a JVM's runs longer
+# (the thread's run and main frames alone are more).
+_CUT_FRAMES = 2
+# A JVM stack frame: "at pkg.Class.method(File.java:12)", a "(Native Method)" or "(Unknown Source)" one.
+_JAVA_FRAME = lazy_re(r"^\s*at [\w$.<>]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj):\d+|Native Method|Unknown Source)\)")
+# A Java exception that wraps another in its message: its trace goes on to a "Caused by:" for the wrapped one.
+_NESTED = lazy_re(r"nested exception is|; cause: ", re.IGNORECASE)
+
+
+def _trace_cut(ev: Evidence, anchor: int | None) -> bool:
+    """The container's log ends on a stack frame of the error at `anchor` after too few frames, or before the
+    "Caused by:" its message announces: the rest of the trace is not in the evidence."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    own = [i for i in range(anchor, min(len(logs.texts), anchor + 80))
+           if logs.containers[i] == logs.containers[anchor] and logs.texts[i].strip()]
+    if len(own) != len([i for i in range(anchor, len(logs.texts)) if logs.containers[i] == logs.containers[anchor]
+                        and logs.texts[i].strip()]):
+        return False  # the log goes on well past the error
+    if not own or not _FRAME_LINE.search(logs.texts[own[-1]]):
+        return False
+    frames = [i for i in own if _FRAME_LINE.search(logs.texts[i])]
+    if not all(_JAVA_FRAME.search(logs.texts[i]) for i in frames):
+        return False  # a Go, Node or Rust trace may end after a frame or two (a panic in main.main)
+    causes = [i for i in own if _CAUSE.match(logs.texts[i])]
+    nested = any(_NESTED.search(logs.texts[i]) for i in own)
+    return len(frames) <= _CUT_FRAMES or (nested and not causes)
 
 
 _CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")

@@ -86,3 +86,27 @@ def test_a_path_refused_for_reading_keeps_the_ownership_step_and_a_read_only_fs_
     assert "may not use `/etc/app/key.pem`" in read and "readonlyRootFilesystem" not in read
     rofs = run(["Error: mkdir /var/cache/app: read-only file system"]).remediation[0]
     assert "read-only file system" in rofs and "mountPoint at `/var/cache/app`" in rofs
+
+
+_SPRING = ["ERROR 7 --- [ main] o.s.boot.SpringApplication : Application run failed",
+           "org.springframework.context.ApplicationContextException: Unable to start web server; nested exception is "
+           "org.springframework.boot.web.server.WebServerException: Unable to start embedded Tomcat",
+           "at org.springframework.boot.web.servlet.context.ServletWebServerApplicationContext.onRefresh("
+           "ServletWebServerApplicationContext.java:163) ~[spring-boot-2.6.1.jar!/:2.6.1]"]
+
+
+def test_a_jvm_trace_the_log_cuts_after_its_first_frame_is_not_called_whole():
+    step = run(_SPRING).remediation[0]
+    assert "whole trace" not in step and "log stream" in step and "Caused by:" in step
+
+
+def test_a_jvm_trace_with_its_causes_and_a_go_panic_in_main_keep_the_whole_trace():
+    frames = [f"at org.example.App.step{i}(App.java:{i + 10})" for i in range(6)]
+    whole = _SPRING + frames + ["Caused by: java.net.BindException: Address already in use",
+                                "at sun.nio.ch.Net.bind0(Native Method)", "at sun.nio.ch.Net.bind(Net.java:555)",
+                                "at org.example.App.main(App.java:9)"]
+    assert "log stream" not in run(whole).remediation[0]
+    go = ["panic: runtime error: index out of range [1] with length 1", "", "goroutine 1 [running]:", "main.main()",
+          "\t/src/app/main.go:92 +0x153"]
+    step = run(go, containers=[{"name": "app", "exitCode": 2, "lastStatus": "STOPPED"}]).remediation[0]
+    assert "whole trace" in step and "log stream" not in step
