@@ -635,7 +635,14 @@ class AppCrash(Pattern):
             steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
                          f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
                          f"{run}\n```")
-        if code == 139:
+        reported = _EXIT_REPORT.search(exc)
+        bare_signal = (not root and not dev and not agent and reported is not None and code in _CRASH_SIGNALS
+                       and int(reported.group(1)) == code and code != 132)
+        if bare_signal:
+            # The line is only a runner (a supervisor, `dotnet watch`, a shell script) reporting its child's exit:
+            # the signal behind the code is what there is to act on.
+            steps[0] = _signal_step(ev, f.get("container"), code, exc) + cite
+        if code == 139 and not bare_signal:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
         if code == 134 and _FAULT_SIGNAL.search(exc):
@@ -693,6 +700,35 @@ def _trace_cut(ev: Evidence, anchor: int | None) -> bool:
 
 
 _CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+# A line that only reports a child process's exit code: "watch : Exited with error code 139", "app exited with code
+# 134", "child process exited with status 139" (a runner's words, not the crash's).
+_EXIT_REPORT = lazy_re(r"(?i)^[\w .:/\[\]-]{0,60}?\b(?:exited|terminated|failed|finished|stopped|died)(?: with)?"
+                       r"(?: an?)?(?: error| exit)? (?:code|status)\b[ :=]*(\d{1,3})\W*$")
+
+
+def _signal_step(ev: Evidence, container: str | None, code: int, exc: str) -> str:
+    """Step 1 when the log only reports the exit code of a process that a fatal signal of its own ended."""
+    if code == 139:
+        return (f"`{exc}` only reports that the process died of a segmentation fault (139 = 128 + SIGSEGV 11): "
+                "native code crashed, not the app's managed code. In a container that is most often a native library "
+                "or a helper process it starts: a headless browser (Chromium for PDF or screenshot libraries, "
+                "Puppeteer, Playwright), an image or PDF library, or a driver built for another libc or CPU "
+                "architecture. Install the OS packages the library lists as its dependencies in the Dockerfile "
+                "(for Chromium: libnss3, libatk-bridge2.0-0, libgbm1, libgtk-3-0, libasound2 and fonts), use the "
+                "library build for the image's libc (glibc, or musl on Alpine) and architecture, and give a browser "
+                "room: start it with `--disable-dev-shm-usage` (Fargate has no /dev/shm setting; on EC2 "
+                "`linuxParameters.sharedMemorySize`) and give the task more memory. Run the image locally with the "
+                "task's command to see the native error it prints before it dies.")
+    name = _CRASH_SIGNALS[code]
+    what = {134: "an abort: an assertion, an uncaught C++ exception, or the runtime giving up",
+            135: "a bus error: memory-mapped file access past its end (a truncated file, or a full /dev/shm)",
+            136: "an arithmetic fault in native code (an integer division by zero)"}[code]
+    return (f"`{exc}` only reports the exit code: {code} = 128 + {name}, {what}. Native code crashed, not the "
+            "app's managed code: run the image locally with the task's command to see the native error it prints "
+            "before it dies, and check the native libraries it loads (the OS packages they need, their build for "
+            "the image's libc and architecture).")
 
 
 def _in_main(ev: Evidence, anchor: int | None) -> bool:

@@ -110,3 +110,20 @@ def test_a_jvm_trace_with_its_causes_and_a_go_panic_in_main_keep_the_whole_trace
           "\t/src/app/main.go:92 +0x153"]
     step = run(go, containers=[{"name": "app", "exitCode": 2, "lastStatus": "STOPPED"}]).remediation[0]
     assert "whole trace" in step and "log stream" not in step
+
+
+def _died(code: int) -> list[dict]:
+    return [{"name": "app", "exitCode": code, "lastStatus": "STOPPED"}]
+
+
+def test_a_runner_reporting_only_its_childs_exit_139_gets_the_segfault_step_first():
+    got = run(["worker : Exited with error code 139"], containers=_died(139))
+    assert got.pattern == "app-crash"
+    step = got.remediation[0]
+    assert "SIGSEGV" in step and "--disable-dev-shm-usage" in step and not step.startswith("Fix the error")
+    assert not any(s.startswith("Exit 139 is a segmentation fault") for s in got.remediation)
+
+
+def test_an_exit_report_of_a_plain_error_code_keeps_the_generic_step():
+    got = run(["worker : Exited with error code 1"], containers=_died(1))
+    assert "SIGSEGV" not in got.remediation[0]
