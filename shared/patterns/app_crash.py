@@ -638,7 +638,7 @@ class AppCrash(Pattern):
         reported = _EXIT_REPORT.search(exc)
         bare_signal = (not root and not dev and not agent and reported is not None and code in _CRASH_SIGNALS
                        and int(reported.group(1)) == code and code != 132)
-        if bare_signal:
+        if bare_signal and isinstance(code, int):
             # The line is only a runner (a supervisor, `dotnet watch`, a shell script) reporting its child's exit:
             # the signal behind the code is what there is to act on.
             steps[0] = _signal_step(ev, f.get("container"), code, exc) + cite
