@@ -127,3 +127,28 @@ def test_a_runner_reporting_only_its_childs_exit_139_gets_the_segfault_step_firs
 def test_an_exit_report_of_a_plain_error_code_keeps_the_generic_step():
     got = run(["worker : Exited with error code 1"], containers=_died(1))
     assert "SIGSEGV" not in got.remediation[0]
+
+
+_NO_CREDS = ("CannotStartContainerError: API error (500): Failed to initialize logging driver: NoCredentialProviders: "
+             "no valid providers in chain. Deprecated.")
+
+
+def _log_driver(reason: str, launch: str) -> dict:
+    return {"stopCode": "TaskFailedToStart", "stoppedReason": "Essential container in task exited", "launchType": launch,
+            "containers": [{"name": "app", "lastStatus": "STOPPED", "reason": reason}]}
+
+
+def test_a_log_driver_with_no_credentials_at_all_is_not_sent_to_create_the_group():
+    ec2 = run([], **_log_driver(_NO_CREDS, "EC2"))
+    assert ec2.pattern == "log-driver-failed"
+    text = " ".join(ec2.remediation)
+    assert "create-log-group" not in text and "instance role" in text and "NO_PROXY=169.254.169.254" in text
+    fargate = " ".join(run([], **_log_driver(_NO_CREDS, "FARGATE")).remediation)
+    assert "executionRoleArn" in fargate and "NO_PROXY" not in fargate and "create-log-group" not in fargate
+
+
+def test_a_missing_log_group_keeps_its_create_step():
+    missing = ("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to "
+               "create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.")
+    got = run([], **_log_driver(missing, "EC2"))
+    assert "create-log-group" in got.remediation[0] and "NO_PROXY" not in " ".join(got.remediation)
