@@ -152,7 +152,9 @@ def container_name(ev: Evidence, container: str | None) -> str | None:
     return container or ev.primary
 
 
-_WINDOWS_IMAGE = lazy_re(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
+# (A tag naming a Windows Server long-term servicing channel, ":ltsc2019", is a Windows image too: a Linux image's tag
+# does not use the word.)
+_WINDOWS_IMAGE = lazy_re(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows|:[\w.-]*\bltsc20\d\d\b", re.IGNORECASE)
 
 
 def is_windows(ev: Evidence) -> bool:

@@ -583,7 +583,7 @@ def _credentials_endpoint(m: Match, ev: Evidence, container: str) -> Explanation
                  "instead: the role's policy was never reached."),
         remediation=[
             f"Nothing in the role's policy causes this: the credentials came from {where}, which failed." + remedy.cite(m),
-            "On EC2, check the container instance's ECS agent (its version and `/var/log/ecs/ecs-agent.log` around the "
+            f"On EC2, check the container instance's ECS agent (its version and `{remedy.agent_log(ev)}` around the "
             "stop for credentials requests it refused) and restart or update it; then run the task again.",
         ],
     )

@@ -152,3 +152,20 @@ def test_a_missing_log_group_keeps_its_create_step():
                "create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.")
     got = run([], **_log_driver(missing, "EC2"))
     assert "create-log-group" in got.remediation[0] and "NO_PROXY" not in " ".join(got.remediation)
+
+
+_CREDS_TIMEOUT = ["Error when retrieving credentials from container-role: Error retrieving metadata: Received error when "
+                  "attempting to retrieve ECS metadata: Connect timeout on endpoint URL: "
+                  "\"http://169.254.170.2/v2/credentials/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b\""]
+
+
+def test_the_agent_log_path_follows_the_instances_platform():
+    def agent_step(image: str) -> str:
+        got = run(_CREDS_TIMEOUT, launchType="EC2", containers=[{"name": "app", "exitCode": 255,
+                                                                 "lastStatus": "STOPPED", "image": image}])
+        return " ".join(got.remediation)
+    windows = agent_step("111122223333.dkr.ecr.us-east-1.amazonaws.com/ingest:ltsc2019")
+    assert "C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log" in windows and "/var/log/ecs" not in windows
+    # Near miss: a Linux image keeps the Linux path.
+    linux = agent_step("111122223333.dkr.ecr.us-east-1.amazonaws.com/ingest:2024.05")
+    assert "/var/log/ecs/ecs-agent.log" in linux and "ProgramData" not in linux
