@@ -46,6 +46,10 @@ _DENY = lazy_re(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]
 _OPERATION = lazy_re(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
+# A log shipper naming the AWS call it made and the error it got back (Fluent Bit's outputs: "CreateLogGroup API
+# responded with error='AccessDeniedException'").
+_API_RESPONDED = lazy_re(r"\b([A-Z][a-z]+[A-Z]\w*) API responded with error='?(?:AccessDenied\w*|UnauthorizedOperation|"
+                         r"Forbidden\w*)")
 # Envoy's xDS stream closed with gRPC status 7 (PERMISSION_DENIED): with the App Mesh management server
 # that is IAM refusing appmesh:StreamAggregatedResources to the task role. Envoy logs it at warning and
 # retries, so the line is read whatever its level. Another control plane's denial is not IAM.
@@ -136,6 +140,7 @@ _OP_SERVICE = {
     "AssumeRole": "sts", "GetCallerIdentity": "sts", "PutMetricData": "cloudwatch", "PutEvents": "events",
     "StartExecution": "states", "Invoke": "lambda", "PutRecord": "kinesis", "PutRecords": "kinesis",
     "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
+    "CreateLogGroup": "logs", "PutRetentionPolicy": "logs", "DescribeLogStreams": "logs",
 }
 # Operations whose IAM action has another name (S3 authorizes a HEAD as the GET/List it precedes).
 _OP_ACTION = {"Invoke": "lambda:InvokeFunction", "HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
@@ -391,10 +396,11 @@ class IamAccessDenied(Pattern):
             elif "resource associated with this ciphertext" in action.string:
                 facts["resource"] = "the KMS key that encrypted the ciphertext"
         op = _OPERATION.search(text) or _OPERATION.search(context)
-        head = None if op else _HEAD_403.search(text)
+        api = None if op else (_API_RESPONDED.search(text) or _API_RESPONDED.search(context))
+        head = None if op or api else _HEAD_403.search(text)
         sdk = _SDK_SERVICE.search(context)
-        if not action and (op or head):
-            name = op.group(2) if op else head.group(1) if head else ""
+        if not action and (op or api or head):
+            name = op.group(2) if op else api.group(1) if api else head.group(1) if head else ""
             service = _OP_SERVICE.get(name)
             facts["action"] = _OP_ACTION.get(name) or (f"{service}:{name}" if service else name)
         elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):

@@ -169,3 +169,17 @@ def test_the_agent_log_path_follows_the_instances_platform():
     # Near miss: a Linux image keeps the Linux path.
     linux = agent_step("111122223333.dkr.ecr.us-east-1.amazonaws.com/ingest:2024.05")
     assert "/var/log/ecs/ecs-agent.log" in linux and "ProgramData" not in linux
+
+
+def test_a_log_shippers_named_call_is_the_denied_action():
+    logs = ["[2024/05/01 10:00:00] [ info] [output:cloudwatch_logs:cloudwatch_logs.0] Creating log group /app/orders",
+            "[2024/05/01 10:00:00] [error] [output:cloudwatch_logs:cloudwatch_logs.0] CreateLogGroup API responded "
+            "with error='AccessDeniedException'",
+            "[2024/05/01 10:00:00] [error] [output:cloudwatch_logs:cloudwatch_logs.0] Failed to create log group"]
+    got = run(logs, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED"}])
+    assert got.pattern == "iam-access-denied" and got.facts["action"] == "logs:CreateLogGroup"
+    assert "does not name the denied action" not in got.remediation[0] and "logs:CreateLogGroup" in got.remediation[0]
+    # Near miss: an API error that is no denial names no denied action.
+    other = run([logs[0], logs[1].replace("AccessDeniedException", "ThrottlingException")],
+                containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED"}])
+    assert other.facts.get("action") != "logs:CreateLogGroup"
