@@ -57,8 +57,9 @@ _COMPOSE = re.compile(r"([a-z0-9][\w.-]*?)[-_](\d{1,3})\s+\| ?(.*)")
 _BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
 # A message glued to its ISO timestamp with no separator, as some console exports copy a log
 # ("2020-09-10 15:31:08ModuleNotFoundError: ..."): the time's digits, a zone (Z, UTC, +00:00), then a letter.
-# Matched from the end of the seconds (index 19); a zone is taken whole, so "08UTC msg" is not glued.
-_GLUED = re.compile(r"[\d:.,+-]*+(?:Z|UTC)?+(?=[^\W\d_])")
+# Matched from the end of the seconds (index 19); a zone is taken whole, so "08UTC msg" is not glued. A message
+# that begins with an absolute path (a backtrace frame, "2022-07-27 11:37:13/app/lib/x.rb:4:in ...") is glued too.
+_GLUED = re.compile(r"[\d:.,+-]*+(?:Z|UTC)?+(?=[^\W\d_]|/[^\W\d])")
 
 
 def normalise(

@@ -179,8 +179,10 @@ _RULES: list[_Rule] = [
      lazy_re(r"((?<![\w-])(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)[ \t]+)(?![-\[])(\S+)", re.I),
      _flag),
     # The same flag as a JSON/exec-form array item: ["migrate", "--password", "VALUE"] (a task's command override).
+    # As in the shell form, a next item that is itself a flag ("--no-password", "-h") is not the value.
     (("-password", "-passwd", "-secret", "-token", "-api-key"),
-     lazy_re(r"((?<![\w-])\"(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)\"\s*,\s*\")((?:[^\"\\]|\\.)+)",
+     lazy_re(r"((?<![\w-])\"(--?[\w-]*(?:password|passwd|secret|token|api-key)[\w-]*)\"\s*,\s*\")(?!-)"
+             r"((?:[^\"\\]|\\.)+)",
              re.I),
      _flag),
     # ECS/K8s environment JSON: {"name": "DB_PASSWORD", "value": "..."}

@@ -552,8 +552,14 @@ def build_for(ev: Evidence, image: str, platform: str) -> str:
             f"definition's image at {ref}")
 def read_command(ev: Evidence, container: str | None) -> str:
     """A shell line reading the container's `command` from the task definition into the array $cmd (one
-    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`."""
+    element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`. When the task
+    ran with a command override for the container (run-task, a scheduler's or a job's `containerOverrides`), that is
+    the command that ran, so $cmd is set to it (each argument shell-quoted)."""
     name = container_name(ev, container)
+    own = next((o["command"] for o in _command_overrides(ev) if o["name"] == name), None)
+    if own:
+        # Spaces inside the parentheses: a masked secret argument (redaction takes the whole word) keeps the ")".
+        return "cmd=( " + " ".join(shlex.quote(a) for a in own) + " )  # the command override the task ran with"
     pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
             else "taskDefinition.containerDefinitions[0]")
     return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
@@ -887,6 +893,9 @@ _CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P
 _NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
                       r"environment|config(?:uration)?(?: file)?|server|address) (?:was |has been )?"
                       r"(?:specified|set|configured|given|provided|chosen|defined)\b")
+# A warning that goes on with a default ("no config file specified, using the default config") names no missing
+# setting: the program carried on.
+_GOES_ON_WITH_DEFAULT = lazy_re(r"(?i)\busing (?:the |its |a )?defaults?\b|\bdefaulting\b|\bfall(?:s|ing)? ?back\b")
 # An interpreter handed a command word as its script ("python: can't open file 'bash'"): the image's ENTRYPOINT is
 # the interpreter, and the task's (or the job runner's) command was appended to it as arguments.
 _INTERP_ARGV = lazy_re(r"(?i)\b(?P<prog>python[\d.]*|ruby|node|perl|php|Rscript)\S*: can't open file ['\"]"
@@ -980,10 +989,18 @@ _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|can
 
 
 # A setting whose value is over its length limit: "<value> is an invalid value for parameter <name>. Values
-# must have a maximum length of <N> bytes", "<name> exceeds the maximum length of <N>".
+# must have a maximum length of <N> bytes", "setting <name> exceeds the maximum length of <N>". Only a setting
+# counts: "request body exceeds the maximum length of N" is a size limit on data, not configuration.
 _TOO_LONG = lazy_re(r"(?i)(?:invalid value for (?:parameter|property|attribute|setting|option) ['\"]?(?P<name>[\w.-]+)"
                     r"['\"]?[^\n]{0,40}?maximum length of (?P<limit>\d+)(?: (?P<unit>bytes|characters))?"
-                    r"|(?P<name2>[\w.-]+)['\"]? exceeds the maximum length of (?P<limit2>\d+))")
+                    r"|\b(?:setting|parameter|(?:environment )?variable|option|property|config(?:uration)? key) "
+                    r"['\"`]?(?P<name2>[\w.-]+)['\"`]? exceeds the maximum length of (?P<limit2>\d+))")
+# The value refused just before "is an invalid value for ...".
+_REFUSED_VALUE = lazy_re(r"""['"](?P<value>[^'"\n]{1,255})['"] is an $""")
+# A value that is a host name: the Fargate task's generated one (task id and a number), an EC2 `ip-a-b-c-d` name,
+# or a dotted name under a cloud-internal domain.
+_HOSTNAME_VALUE = lazy_re(r"(?i)^(?:[0-9a-f]{32}-\d+|ip-\d{1,3}(?:-\d{1,3}){3}(?:\.[\w.-]+)?|"
+                          r"[\w-]+(?:\.[\w-]+)*\.(?:internal|compute\.amazonaws\.com|local))$")
 
 
 def _config_key_action(key: str, text: str) -> str:
@@ -1010,6 +1027,11 @@ def _path_of(m: re.Match[str], text: str) -> str | None:
     return None if re.match(r":\d", text[m.end(group):]) else path
 
 
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1028,10 +1050,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if long:
         name = (long.group("name") or long.group("name2")).rstrip(".-")
         limit = long.group("limit") or long.group("limit2")
+        refused = _REFUSED_VALUE.search(text[max(0, long.start() - 300):long.start()])
+        host = bool(refused and _HOSTNAME_VALUE.match(refused.group("value")))
         return (f"the value of `{name}` is longer than its limit of {limit} {long.group('unit') or 'characters'}: set "
                 f"`{name}` explicitly (in the container's environment or the app's configuration) to a value of at "
-                f"most {limit}; when it is left to a default derived from the host name, note that an awsvpc task's "
-                "host name (on Fargate, the task's long generated name) exceeds such limits")
+                f"most {limit}"
+                + ("; the value it got looks like the container's host name, so it is left to a default derived "
+                   "from it, and an awsvpc task's host name (on Fargate, the task's long generated name) exceeds "
+                   "such limits" if host else ""))
     if _CLI_USAGE.search(text):
         return ("the program rejected its command-line arguments, so the task's command reached a program that "
                 "does not take it: the image's ENTRYPOINT receives the task definition's `command` as arguments, so "
@@ -1040,8 +1066,17 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "command as is), or pass only the arguments that program accepts")
     req = _CLI_REQUIRED.search(text)
     if req:
-        arg = next(g for g in req.groups() if g is not None).strip().rstrip(".") or "the required arguments"
-        return (f"the program was started without its required argument `{arg}`: pass it in the command it runs "
+        if req.group("a3") is not None:
+            # clap lists the missing arguments on the lines after its error, one a line.
+            listed = [a.strip() for a in text[req.start("a3"):].splitlines() if a.strip()][:4]
+        else:
+            listed = [next(g for g in req.groups() if g is not None).strip().rstrip(".")]
+        listed = [a for a in listed if a]
+        absent = (f"its required argument `{listed[0]}`" if len(listed) == 1 else
+                  "its required arguments " + ", ".join(f"`{a}`" for a in listed) if listed else
+                  "one or more of its required arguments (the lines after the error name them)")
+        return (f"the program was started without {absent}: pass {'it' if len(listed) == 1 else 'them'} in the "
+                "command it runs "
                 "(the task definition's `command`, a Batch job definition's `command` or the `containerOverrides` "
                 "of whatever submits the job or runs the task), after checking the program's usage (`--help`) for "
                 "its position or option name")
@@ -1090,7 +1125,8 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the plugin's configuration against the new version's; the trace's `Caused by` line names the part "
                 "that failed"
                 + (f" (`{image_ref}` floats to each new release: pin a version tag)" if floating else ""))
-    setting = _NO_SETTING.search(text)
+    setting = next((m for m in _NO_SETTING.finditer(text)
+                    if not _GOES_ON_WITH_DEFAULT.search(text, m.end(), _line_end(text, m.end()))), None)
     if setting:
         what = setting.group("what").lower()
         return (f"the program started with no {what} to work on, a setting it cannot run without: pass it in the "
@@ -1144,6 +1180,20 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     return None
 
 
+def _with_list(texts: Sequence[str], containers: Sequence[str | None], j: int, most: int = 4) -> str:
+    """Line `j`, with the indented lines that continue it when it ends in a colon (a list it announces:
+    clap's "the following required arguments were not provided:" and the arguments under it)."""
+    text = texts[j]
+    if not text.rstrip().endswith(":"):
+        return text
+    more: list[str] = []
+    for k in range(j + 1, min(len(texts), j + 1 + most)):
+        if containers[k] != containers[j] or not texts[k][:1].isspace() or not texts[k].strip():
+            break
+        more.append(texts[k])
+    return "\n".join([text, *more])
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1155,7 +1205,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
         if container and logs.containers[j] not in (container, None):
             continue
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
-        action = error_family(logs.texts[j], image(ev, name), paths=j == index)
+        action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
         if action:
             return j, action
     return None

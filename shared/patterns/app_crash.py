@@ -148,6 +148,20 @@ _BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warning"
 _FAULT_SIGNAL = lazy_re(r"\b(?:caught|received|got|fatal) signal:? \(?(?:SIG(?:SEGV|BUS|FPE|ILL)|11|7|8|4)\b"
                         r"|segmentation (?:fault|violation)|\bSIG(?:SEGV|BUS|FPE|ILL)\b ?(?:[(:]|$)",
                         re.IGNORECASE)
+# The wordings that report a fault having happened, whatever else the line says.
+_FAULT_HAPPENED = lazy_re(r"\b(?:caught|received|got|fatal) signal:? \(?(?:SIG(?:SEGV|BUS|FPE|ILL)|11|7|8|4)\b"
+                          r"|segmentation (?:fault|violation)", re.IGNORECASE)
+# A line about signal handling rather than a fault: handlers installed or registered for signals, or signals
+# named in a list ("installed handlers for SIGSEGV, SIGBUS").
+_SIGNAL_SETUP = lazy_re(r"\b(?:install|register|set ?up|enabl|trap|ignor|block)\w*|\bhandlers? (?:for|of|on)\b|"
+                        r"\bSIG[A-Z]+\s*(?:,|/|\band\b|\bor\b)\s*(?:SIG)?[A-Z]{2,}", re.IGNORECASE)
+
+
+def _fault_report(text: str) -> bool:
+    """Whether the line reports a fatal fault signal (not one that sets up handlers for, or lists, signals)."""
+    if not _FAULT_SIGNAL.search(text):
+        return False
+    return bool(_FAULT_HAPPENED.search(text)) or not _SIGNAL_SETUP.search(text)
 
 
 # The exits of a process a fault signal ended: SIGABRT (134, a crash handler's abort), SIGBUS, SIGFPE, SIGSEGV.
@@ -159,7 +173,7 @@ def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
     for i in newest_first:
         if ev.logs.level(i) in ("info", "debug"):
             continue  # "INFO installing crash handlers for SIGSEGV": a setup note, not the fault
-        if _FAULT_SIGNAL.search(ev.logs.texts[i]):
+        if _fault_report(ev.logs.texts[i]):
             return i
     return None
 
@@ -645,7 +659,7 @@ class AppCrash(Pattern):
         if code == 139 and not bare_signal:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
-        if code == 134 and _FAULT_SIGNAL.search(exc):
+        if code == 134 and _fault_report(exc):
             steps.append("Exit 134 is the abort (SIGABRT) its crash handler raised after that fault: the fault "
                          "signal is the cause, not an assertion.")
         elif code == 134:

@@ -393,7 +393,12 @@ def database_endpoint(host: str | None, port: int | None) -> bool:
 _ENGINE_ONLY_WORDS = frozenset({"mysql", "redis", "postgres", "database", "elasticsearch", "opensearch", "rabbitmq",
                                 "memcache", "cassandra", "clickhouse", "db connection", "datasource"})
 _WEB_PORT_CLIENTS = (*(w for w in DB_DRIVER_WORDS if w not in _ENGINE_ONLY_WORDS),
-                     "elasticsearch.", "elastic_transport", "opensearchpy", "@elastic/", "@opensearch-project")
+                     "elasticsearch.", "elastic_transport", "opensearchpy", "@elastic/", "@opensearch-project",
+                     "librdkafka", "aiokafka")
+# The same tokens as words: each must start a word ("ecto" is not the one in "connector", "collector", "vector";
+# "pgx" and "hikari" not inside a longer word), while a longer name may follow (HikariPool, pgxpool, psycopg2).
+_WEB_PORT_CLIENT_RE = lazy_re(r"(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in sorted(_WEB_PORT_CLIENTS, key=len,
+                                                                                             reverse=True)) + ")")
 
 
 # An application's own words for a call to its database: "failed to ping DB", "connecting to the primary
@@ -413,7 +418,7 @@ def looks_like_database(text: str, host: str | None, port: int | None, line: str
         return True
     if line is not None and host and port in WEB_PORTS:
         low = line.lower()
-        if any(word in low for word in _WEB_PORT_CLIENTS):
+        if _WEB_PORT_CLIENT_RE.search(low):
             return True
         return any(m.group(1) in _SCHEMES for m in _SCHEME_RE.finditer(low))
     low = text.lower()

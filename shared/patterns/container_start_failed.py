@@ -420,6 +420,9 @@ class ContainerStartFailed(ReasonPattern):
         steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
                      f"{remedy.roll_out(ev)}.")
         chdir = cause == "permission" and _CHDIR.search(ev.reason_text)
+        # The step chain above picks the s6 step only when neither CRLF nor a whole shell line is the cause.
+        supervised = (_supervised_exec(m) if cause == "entrypoint-not-found" and not crlf
+                      and not (exe and " " in exe) else None)
         return Explanation(
             title=f"Container {container} could not start" + (
                 " (script has CRLF line endings)" if cause == "entrypoint-not-found" and crlf
@@ -429,7 +432,10 @@ class ContainerStartFailed(ReasonPattern):
                         "entrypoint-not-found": (": its script's shebang ends in a carriage return (CRLF line "
                                                  "endings)." if crlf else ": its entrypoint or command was not found."),
                         "permission": (": its user may not enter its working directory." if chdir else
-                                       ": its entrypoint is not executable.")}.get(cause or "", ".")),
+                                       ": its entrypoint is not executable.")}.get(cause or "", "."))
+            if not supervised else
+            (f"The entrypoint of {container} ran, but the image's own init (s6-overlay) could not exec `{supervised}` "
+             "for one of its services, so the container stopped."),
             remediation=steps,
         )
 

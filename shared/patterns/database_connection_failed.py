@@ -11,7 +11,10 @@ is in the entry; with no engine, host or port named, when the error is a databas
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
 Connection", HikariCP, Sequelize*ConnectionError). The application's other data stores and brokers count as its
 database by the same rule (Elasticsearch/OpenSearch, Kafka, RabbitMQ, Memcached, Cassandra: their port, or their
-client, such as kafkajs or amqplib, in the entry). Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
+client, such as kafkajs or amqplib, in the entry). A failing container's log that ends in a traceback with no
+exception line (cut) whose innermost frame is a database client opening a connection (a driver's connect, an ORM
+backend's connection, not a pool waiting for a free one) is this too, with no cause.
+Facts: host, port, engine, cause (refused / timeout / auth / dns), user.
 Most specific: beats app-crash; an ETIMEDOUT to port 5432 is this, not network-egress-blocked.
 """
 
@@ -78,10 +81,24 @@ _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?con
                             r"|\bSequelize(?:Connection\w*|HostNotFound|HostNotReachable|AccessDenied)Error\b"
                             r"|\bsqlalchemy\.exc\.OperationalError\b", re.IGNORECASE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-# A Python frame inside a database client library (an ORM's pool, a driver) on the way to opening a connection.
-_PY_DB_CONNECT_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|asyncpg|'
-                               r'pymongo|redis|aiomysql|aiopg|cx_Oracle|oracledb|pyodbc)/[^"]*", line \d+, in '
-                               r"(?:\w*connect\w*|_do_get|_checkout|checkout)$")
+# A Python frame inside a database client library (an ORM's pool or backend, a driver): (its function).
+_PY_DB_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|asyncpg|'
+                       r'pymongo|redis|aiomysql|aiopg|cx_Oracle|oracledb|pyodbc|django/db/backends)/[^"]*", line \d+, '
+                       r"in (\w+)$")
+# A Ruby backtrace frame with no message after it ("/app/.../mysql2_adapter.rb:45:in `rescue in new_client'"):
+# (its file, its method).
+_RB_FRAME = lazy_re(r"^\s*(?:from\s+)?(\S+\.rb):\d+:in [`']((?:(?:rescue|block(?: \(\d+ levels\))?|ensure) in )?"
+                    r"[\w?!]+)'$")
+_RB_DB_FILE = lazy_re(r"/(?:active_record/connection_adapters|gems/(?:mysql2|pg|trilogy|sqlite3|sequel|mongo|"
+                      r"redis(?:-client)?)-\d[\w.]*)/")
+# The name of a function (or a call in the source line under its frame) that opens a connection: connect,
+# _create_connection, get_new_connection, temporary_connection, new_client, mysql2_connection. Not a pool lending
+# one it has (checkout, _do_get, acquire_connection, with_connection): an exhausted pool fails there, not connecting.
+_OPENS = lazy_re(r"^(?!(?:acquire|with|retrieve|release|remove|checkin|lease)_connection$)"
+                 r"(?:_*(?:re)?connect\w*|\w*_connect(?:ion)?|new_client|\w+_connection)$")
+_OPENS_CALL = lazy_re(r"(?:^|[\s.=(])(_*(?:re)?connect\w*|\w*_connect(?:ion)?|new_client|\w+_connection)\(")
+# A Python 3.11+ marker line under a source line.
+_CARETS = lazy_re(r"[\s^~]+")
 # How a container of the engine is named or imaged (the database container of the same task).
 _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
                  "mysql": ("mysql", "mariadb", "percona"), "redis": ("redis", "valkey", "keydb"),
@@ -252,44 +269,80 @@ class DatabaseConnectionFailed(Pattern):
 
     def _cut_traceback_frames(self, ev: Evidence, name: str) -> list[int] | None:
         """The frame lines of the Python traceback that ends `name`'s log with no exception line (the log cut
-        inside it), or None when its log does not end inside a traceback."""
+        inside it), or None when its log does not end inside a traceback. Without its "Traceback" header (an
+        excerpt that starts inside it) at least two frames, so that a stray line is not read as one."""
         logs = ev.logs
         own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
-        start = next((k for k in range(len(own) - 1, -1, -1)
-                      if logs.texts[own[k]].strip().startswith("Traceback (most recent call last)")), None)
-        if start is None:
-            return None
-        body = [j for j in own[start + 1:] if logs.texts[j].strip() not in ("--", "...")]
         frames: list[int] = []
-        after_frame = False
-        for j in body:
-            # each line is a frame or the source line under one: an exception line (or any other output) after
-            # a source line means the trace was not cut
-            if logs.texts[j].strip().startswith('File "'):
-                frames.append(j)
-                after_frame = True
-            elif after_frame:
-                after_frame = False
-            else:
-                return None
-        return frames or None
+        header = False
+        k = len(own) - 1
+        # From the end back: frames, the source line under each (and 3.11's ^^^ markers), a copy's "--"; an
+        # exception line (or any other output) at the end means the trace was not cut.
+        while k >= 0:
+            text = logs.texts[own[k]]
+            line = text.strip()
+            if line.startswith("Traceback (most recent call last)"):
+                header = True
+                break
+            if line.startswith('File "'):
+                frames.append(own[k])
+            elif not (line in ("--", "...") or _CARETS.fullmatch(line)
+                      or (k > 0 and logs.texts[own[k - 1]].strip().startswith('File "'))
+                      or text[:1].isspace()):  # a source line whose frame is above the excerpt
+                break
+            k -= 1
+        if not frames or (not header and len(frames) < 2):
+            return None
+        return frames[::-1]
+
+    def _py_frame_opens(self, ev: Evidence, j: int) -> bool:
+        """Frame line j is a database client library's, opening a connection: its function's name says so, or
+        the source line under it calls one that does (Django's `with self.temporary_connection():`)."""
+        logs = ev.logs
+        frame = _PY_DB_FRAME.search(logs.texts[j].strip())
+        if not frame:
+            return False
+        if _OPENS.match(frame.group(1)):
+            return True
+        below = logs.texts[j + 1].strip() if j + 1 < len(logs) and logs.containers[j + 1] == logs.containers[j] else ""
+        return not below.startswith('File "') and bool(_OPENS_CALL.search(below))
+
+    def _cut_ruby_frames(self, ev: Evidence, name: str) -> list[int] | None:
+        """The frame lines of the Ruby backtrace that ends `name`'s log, innermost first, when no message is on
+        them (the log or its excerpt lost it); at least two frames."""
+        logs = ev.logs
+        own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
+        frames: list[int] = []
+        for j in reversed(own):
+            if not _RB_FRAME.match(logs.texts[j]):
+                break
+            frames.append(j)
+        return frames[::-1] if len(frames) >= 2 else None
 
     def _cut_connect_traceback(self, ev: Evidence) -> Match | None:
-        """A container that exited non-zero whose log ends inside a Python traceback (cut before its exception
-        line) whose innermost frames are a database client library opening a connection: the error was raised
-        while connecting to the database, whatever it said. Only the container's own log and its own failing exit;
-        the cause stays unnamed (the exception line is not in the log)."""
+        """A container that exited non-zero whose log ends inside a traceback with no exception line (Python:
+        cut before it; Ruby: a backtrace whose message the excerpt lost) whose innermost frames are a database
+        client library opening a connection: the error was raised while connecting to the database, whatever
+        it said. Only the container's own log and its own failing exit; the cause stays unnamed (the exception
+        line is not in the log)."""
         logs = ev.logs
         for c in ev.detail.containers:
             if exit_code(ev, c.name) in (None, 0) or c.name not in ev.failing:
                 continue
+            anchor = None
             frames = self._cut_traceback_frames(ev, c.name)
-            if not frames:
+            # Python: the innermost frames (the last two) are the library's connect path
+            if frames and any(self._py_frame_opens(ev, j) for j in frames[-2:]):
+                anchor = frames[-1]
+            rb = None if frames else self._cut_ruby_frames(ev, c.name)
+            if rb:
+                # Ruby: the innermost frame (the first) is an adapter's or driver's connect
+                top = _RB_FRAME.match(logs.texts[rb[0]])
+                method = top.group(2).rsplit(" in ", 1)[-1] if top else ""
+                if top and _RB_DB_FILE.search(top.group(1)) and _OPENS.match(method):
+                    anchor = rb[0]
+            if anchor is None:
                 continue
-            # the innermost frames (the last two) are the library's connect path
-            if not any(_PY_DB_CONNECT_FRAME.search(logs.texts[j].strip()) for j in frames[-2:]):
-                continue
-            anchor = frames[-1]
             # the same traceback read by app-crash (with no exception to name) is explained by this one
             return Match(facts={"container": c.name}, proofs=(log_proof(ev, anchor),), confidence=0.6,
                          stage=Stage.APP, anchor=anchor, container=c.name, outranks=("app-crash",))
@@ -520,6 +573,16 @@ class DatabaseConnectionFailed(Pattern):
             steps.append("Make the app retry the first connection with backoff instead of exiting, so a database that "
                          f"starts slower {loop}."
                          + remedy.because(log_proof(ev, later).source, ev.logs.texts[later]))
+        cut = not cause and bool(m.proofs) and (m.proofs[0].text.strip().startswith('File "')
+                                                 or bool(_RB_FRAME.match(m.proofs[0].text)))
+        if not steps and cut:
+            # A traceback with no exception line: the frames say where it failed (connecting), not why.
+            steps.append(f"{container}'s log shows the database client's connect frames but not the error that "
+                         "names why (refused, timed out, authentication failed, unknown database): read the lines "
+                         "around them in its log stream, and meanwhile check that the database is up and "
+                         f"reachable from the task: the host, port, user and database name in {container}'s "
+                         "connection settings, the database's security group and the routes between the task's "
+                         f"subnets and it.{why}")
         if not steps:
             # No sub-cause above applies: still a first step, on what the error says (never an empty Fix).
             steps.append(f"Check that {target} is up and reachable from the task: the host and port in "

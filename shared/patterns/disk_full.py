@@ -216,7 +216,10 @@ class DiskFull(Pattern):
             steps += _data_volume_steps(ev, f, str(path), root, m)
         elif f.get("storage") == "task ephemeral storage":
             pv = ev.detail.platform_version or ""
-            old_pv = bool(re.match(r"1\.[0-3]\.", pv))
+            # Only Linux has platform versions before 1.4.0; Windows on Fargate starts at 1.0.0, which honours
+            # ephemeralStorage.
+            windows = remedy.is_windows(ev)
+            old_pv = bool(re.match(r"1\.[0-3]\.", pv)) and not windows
             if old_pv:
                 # Platform versions before 1.4.0 give a task 10 GB (the image's layers included) and cannot be
                 # raised: ephemeralStorage is honoured from 1.4.0 on, whose default is 20 GiB.
@@ -227,10 +230,12 @@ class DiskFull(Pattern):
                     'still too small, also set `"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB) in the task '
                     f"definition, register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}")
             else:
-                current = f" (now {gib} GiB)" if gib else " (20 GiB by default on platform 1.4.0+)"
+                current = f" (now {gib} GiB)" if gib else (" (20 GiB by default)" if windows else
+                                                            " (20 GiB by default on platform 1.4.0+)")
                 steps.append(
                     "Raise the task's ephemeral storage" + current + ': in the task definition set '
-                    '`"ephemeralStorage": {"sizeInGiB": 50}` (21-200 GiB on Fargate platform 1.4.0+), '
+                    '`"ephemeralStorage": {"sizeInGiB": 50}` ('
+                    + ("21-200 GiB" if windows else "21-200 GiB on Fargate platform 1.4.0+") + '), '
                     f"register the revision and roll it out: {remedy.roll_out(ev)}.{remedy.cite(m)}"
                 )
             if f.get("during"):

@@ -64,6 +64,20 @@ def _request_from(key: str) -> tuple[str, str] | None:
     return (groups[0], groups[1]) if groups else None
 
 
+# nginx's error log for a request it could not pass to its upstream (php-fpm's socket, the app's port): it answers
+# that request 504 when the upstream timed out and 502 otherwise (refused, permission denied, closed early).
+_NGINX_UPSTREAM = lazy_re(r"\bwhile (?:connecting to|reading response header from|sending request to|reading) "
+                          r"upstream\b[^\n]*?\brequest: \"(?:GET|HEAD) (/[^\s\"?]*)")
+
+
+def _upstream_failure(text: str) -> tuple[str, str] | None:
+    """(path, status) of a request nginx logged as failed at its upstream, or None."""
+    m = _NGINX_UPSTREAM.search(text)
+    if not m:
+        return None
+    return m.group(1), "504" if re.search(r"(?i)timed out", text[: m.start()]) else "502"
+
+
 REQUEST_LINES = 1000  # the newest request lines read (of each kind: access-log lines, Django's error lines)
 
 _HEALTHY_PATHS = lazy_re(r"^/(?:[\w.-]+/)*[\w.-]*(?:health|check|ping|status|ready|live|alive|heartbeat|hc)[\w.-]*/?$"
@@ -323,7 +337,7 @@ class HealthCheckFailed(Pattern):
         for i in ev.logs.newest_with("get /", "head /", "elb-healthchecker", "request finished", "method=get",
                                      '"method":"get', '"method": "get', limit=REQUEST_LINES):
             text = texts[i]
-            found = _request(text)
+            found = _request(text) or _upstream_failure(text)
             if found:
                 requests.append((i, found[0], found[1], "elb-healthchecker" in text.lower()))
         for i in ev.logs.newest_with("not found: /", "server error: /", "unavailable: /", "bad gateway: /",
@@ -436,7 +450,29 @@ class HealthCheckFailed(Pattern):
                          ", ".join(f.get("status_codes", ["5xx"]))))
             named = remedy.named_error(ev, m.container)
             logged = None if named else remedy.logged_error(ev, m.container)
-            if logged:
+            upstream = next((p for p in m.proofs if _NGINX_UPSTREAM.search(p.text)), None)
+            if upstream:
+                # nginx itself answered: the request never reached the app behind it.
+                said = upstream.text
+                to = re.search(r"upstream: \"([^\"]+)\"", said)
+                if re.search(r"(?i)permission denied|\(13:", said):
+                    why_not = ("nginx's worker user may not connect to it: make the socket's owner, group and mode "
+                               "admit that user (php-fpm's `listen.owner`, `listen.group`, `listen.mode` in its pool "
+                               "config), or run both under the same user")
+                elif re.search(r"(?i)connection refused|no such file|\(111:|\(2:", said):
+                    why_not = ("nothing listens there: the process behind nginx (php-fpm, the app server) is not "
+                               "running, crashed, or listens on another socket or port than nginx's `proxy_pass` / "
+                               "`fastcgi_pass`")
+                elif re.search(r"(?i)timed out", said):
+                    why_not = "it answered too slowly: look at what the process behind nginx was doing"
+                else:
+                    why_not = "check that the process behind nginx runs and answers on the address nginx uses"
+                steps.append(f"nginx answered {', '.join(f.get('status_codes', ['5xx']))} to "
+                             f"{f'`{path}`' if known_path else 'the health checks'} because it could not pass the "
+                             f"request to its upstream{f' (`{to.group(1)}`)' if to else ''}: {why_not}. Then "
+                             f"check that {f'`{path}`' if known_path else 'the health path'} answers 200."
+                             + remedy.because(upstream.source, said))
+            elif logged:
                 # An error the app logged in words while it answered 5xx: act on it.
                 i, error, _ = logged
                 steps.append(f"The health route answers {', '.join(f.get('status_codes', ['5xx']))} and the app logs "

@@ -46,10 +46,6 @@ _DENY = lazy_re(r"(with an explicit deny in an? [\w -]+?policy|because no [\w -]
 _OPERATION = lazy_re(r"\((AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError|"
                         r"AuthorizationErrorException|Forbidden|UnauthorizedException|"
                         r"AccessDeniedException)\) when calling the (\w+) operation")
-# A log shipper naming the AWS call it made and the error it got back (Fluent Bit's outputs: "CreateLogGroup API
-# responded with error='AccessDeniedException'").
-_API_RESPONDED = lazy_re(r"\b([A-Z][a-z]+[A-Z]\w*) API responded with error='?(?:AccessDenied\w*|UnauthorizedOperation|"
-                         r"Forbidden\w*)")
 # Envoy's xDS stream closed with gRPC status 7 (PERMISSION_DENIED): with the App Mesh management server
 # that is IAM refusing appmesh:StreamAggregatedResources to the task role. Envoy logs it at warning and
 # retries, so the line is read whatever its level. Another control plane's denial is not IAM.
@@ -59,17 +55,27 @@ _APPMESH = lazy_re(r"appmesh", re.IGNORECASE)
 # when calling the HeadObject operation: Forbidden" is S3's access denial of a HEAD (aws s3 cp runs one).
 # SDKs that name the operation outside botocore's "when calling the X operation": PHP's 'Error executing "ListQueues"
 # on "https://sqs.<region>.amazonaws.com"' and Go v2's "operation error SQS: ListQueues, https response error".
-_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+)"
-                  r"[.\w-]*\.amazonaws\.com|"
+_SDK_OP = lazy_re(r"Error executing \"(?P<op>[A-Z]\w+)\" on \"https?://(?:[\w.-]+\.(?=s3[.-]))?(?P<host>[\w-]+"
+                  r"(?:\.[\w-]+)*?)\.amazonaws\.com|"
                   r"operation error (?P<svc>[\w ]+?): (?P<op2>[A-Z]\w+), https response error StatusCode: (?:403|400)")
+# Fluent Bit's AWS output plugins (FireLens): "[output:cloudwatch_logs:cloudwatch_logs.0] CreateLogGroup API
+# responded with error='AccessDeniedException'": the plugin names the service, the line the operation.
+_FLUENT_BIT_OP = lazy_re(r"\[output:(?P<plugin>\w+):[^\]]*\][^\n]*?\b(?P<op>[A-Z]\w+) API responded with "
+                         r"error='(?:AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError\w*)'")
+_FLUENT_BIT_SERVICE = {"cloudwatch_logs": "logs", "cloudwatch": "logs", "kinesis_firehose": "firehose",
+                       "firehose": "firehose", "kinesis_streams": "kinesis", "kinesis": "kinesis", "s3": "s3"}
 # The endpoint host or SDK service id -> the IAM service prefix, where they differ.
 _ENDPOINT_SERVICE = {"email": "ses", "monitoring": "cloudwatch", "cloudwatchlogs": "logs", "secrets manager":
                      "secretsmanager", "eventbridge": "events", "sfn": "states", "cloudwatch logs": "logs",
                      "bedrock runtime": "bedrock", "bedrock-runtime": "bedrock", "bedrockruntime": "bedrock",
-                     "runtime": "sagemaker", "sagemaker runtime": "sagemaker", "sagemakerruntime": "sagemaker",
-                     "api": "ecr", "sesv2": "ses", "dynamodb streams": "dynamodb", "streams": "dynamodb",
+                     "sagemaker runtime": "sagemaker", "sagemakerruntime": "sagemaker", "runtime-v2-lex": "lex",
+                     "lex runtime service": "lex", "lex runtime v2": "lex", "sesv2": "ses",
+                     "dynamodb streams": "dynamodb",
                      "kinesis firehose": "firehose", "cognito identity provider": "cognito-idp",
                      "cognito-idp": "cognito-idp", "lambda": "lambda"}
+# First host labels that name no service, only a kind of endpoint of the service in the next label:
+# api.pricing, api.sagemaker, api.ecr, runtime.lex, runtime.sagemaker, streams.dynamodb, data.iot.
+_GENERIC_LABELS = frozenset({"api", "runtime", "streams", "data", "control", "models"})
 # IAM service prefixes an endpoint host or SDK service id may name directly; any other name is not turned into an
 # action (an invented prefix would give a policy IAM rejects).
 _IAM_PREFIXES = frozenset({
@@ -78,6 +84,7 @@ _IAM_PREFIXES = frozenset({
     "elasticache", "es", "athena", "glue", "textract", "comprehend", "rekognition", "translate", "polly",
     "transcribe", "cognito-idp", "cognito-identity", "appconfig", "xray", "route53", "acm", "apigateway",
     "execute-api", "elasticfilesystem", "batch", "codeartifact", "ssmmessages", "servicediscovery", "scheduler",
+    "pricing", "lex",
 })
 _HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
@@ -171,7 +178,12 @@ def _sdk_op_action(text: str) -> str | None:
     name = named.group("op") or named.group("op2") or ""
     if name in _OP_ACTION:
         return _OP_ACTION[name]
-    where = (named.group("host") or named.group("svc") or "").lower()
+    where = (named.group("svc") or "").lower()
+    if named.group("host"):
+        # The service is the first label, unless that is a VPC endpoint's id or a generic word (api, runtime):
+        # then the next label names it (api.pricing -> pricing; runtime.lex -> lex).
+        labels = [label for label in named.group("host").lower().split(".") if not label.startswith("vpce-")]
+        where = labels[1] if labels[0] in _GENERIC_LABELS and len(labels) > 1 else labels[0]
     if where.startswith("s3-"):
         where = "s3"  # the legacy regional host s3-<region>
     service = _ENDPOINT_SERVICE.get(where, where.replace(" ", "")) if where else _OP_SERVICE.get(name, "")
@@ -251,10 +263,11 @@ _NAMED = {
 }
 
 
-# Actions that act on no particular resource: "*" is their only valid Resource.
+# Actions that act on no particular resource: "*" is their only valid Resource (the Price List API has no
+# resource-level permissions at all).
 _STAR_ONLY = lazy_re(r"^(?:(?!s3:List(?!AllMyBuckets))[\w-]+:(?:List\w*s|GetCallerIdentity|GetAuthorizationToken|"
                         r"PutMetricData)|(?:ec2|elasticloadbalancing|autoscaling|cloudwatch):Describe\w+|"
-                        r"logs:DescribeLogGroups)$")
+                        r"logs:DescribeLogGroups|pricing:\w+)$")
 
 
 def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
@@ -395,12 +408,16 @@ class IamAccessDenied(Pattern):
                 facts["resource"] = res.group(1).rstrip(".,;")
             elif "resource associated with this ciphertext" in action.string:
                 facts["resource"] = "the KMS key that encrypted the ciphertext"
+        fluent = None if action else _FLUENT_BIT_OP.search(text)
+        if fluent and fluent.group("plugin").lower() in _FLUENT_BIT_SERVICE:
+            name = fluent.group("op")
+            facts["action"] = _OP_ACTION.get(name) or f"{_FLUENT_BIT_SERVICE[fluent.group('plugin').lower()]}:{name}"
+            action = fluent  # named: the generic readings below do not apply
         op = _OPERATION.search(text) or _OPERATION.search(context)
-        api = None if op else (_API_RESPONDED.search(text) or _API_RESPONDED.search(context))
-        head = None if op or api else _HEAD_403.search(text)
+        head = None if op else _HEAD_403.search(text)
         sdk = _SDK_SERVICE.search(context)
-        if not action and (op or api or head):
-            name = op.group(2) if op else api.group(1) if api else head.group(1) if head else ""
+        if not action and (op or head):
+            name = op.group(2) if op else head.group(1) if head else ""
             service = _OP_SERVICE.get(name)
             facts["action"] = _OP_ACTION.get(name) or (f"{service}:{name}" if service else name)
         elif not action and sdk and ("access denied" in context.lower() or "accessdenied" in context.lower()):
@@ -579,19 +596,63 @@ _NO_URI = ("the process did not get the container credentials, because the SDK f
 
 
 def _credentials_endpoint(m: Match, ev: Evidence, container: str) -> Explanation:
-    """The role's credentials endpoint failed (an error answer or a dropped connection): not a policy to change."""
-    kind = m.facts.get("role_kind") or "task role"
-    where = ("the ECS agent's task credentials endpoint (169.254.170.2)" if kind == "task role"
-             else "the instance metadata service (169.254.169.254)")
+    """The role's credentials endpoint failed (an error answer or a dropped connection): not a policy to change.
+    From the instance-metadata provider (botocore's `iam-role`), the SDK only got there because the process had no
+    task-role credentials: the container provider comes first in the chain."""
+    fargate = remedy.is_fargate(ev)
+    if m.facts.get("role_kind") == "instance role":
+        return _instance_metadata_fallback(m, ev, container, fargate)
+    where = "the ECS agent's task credentials endpoint (169.254.170.2)"
+    again = (("Fargate runs that endpoint itself, so there is no agent of yours to fix; a one-off failure passes "
+              "when the task runs again: " + remedy.rerun(ev) + ". If it recurs, check the container's environment "
+              "for proxy variables "
+              "(`HTTP_PROXY`/`HTTPS_PROXY`, also lower-case) without `NO_PROXY` naming `169.254.170.2` (and "
+              "`169.254.169.254`): the SDK then sends the credentials request to the proxy, which cannot reach it.")
+             if fargate else
+             f"On EC2, check the container instance's ECS agent (its version and `{remedy.agent_log(ev)}` around "
+             "the stop for credentials requests it refused) and restart or update it; then run the task again.")
     return Explanation(
-        title=f"The {kind}'s credentials could not be fetched",
-        summary=(f"{container} asked {where} for the {kind}'s credentials and got an error or a dropped connection "
-                 "instead: the role's policy was never reached."),
+        title="The task role's credentials could not be fetched",
+        summary=(f"{container} asked {where} for the task role's credentials and got an error or a dropped "
+                 "connection instead: the role's policy was never reached."),
         remediation=[
             f"Nothing in the role's policy causes this: the credentials came from {where}, which failed." + remedy.cite(m),
-            f"On EC2, check the container instance's ECS agent (its version and `{remedy.agent_log(ev)}` around the "
-            "stop for credentials requests it refused) and restart or update it; then run the task again.",
+            again,
         ],
+    )
+
+
+def _instance_metadata_fallback(m: Match, ev: Evidence, container: str, fargate: bool) -> Explanation:
+    """botocore's `iam-role` provider failed: it is reached only when the process found no task-role credentials
+    (no `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` in its environment)."""
+    td = ev.task_definition
+    create = ("create an IAM role trusted by `ecs-tasks.amazonaws.com` with the permissions the app needs and set it "
+              "as `taskRoleArn` (not the execution role)")
+    dropped = (_NO_URI + "; an entrypoint script that starts the app with a cleaned environment (`env -i`, `su -`, "
+               "`exec` of a service manager) drops it the same way")
+    if td is None:
+        which = (f"give the task a task role. Check `{remedy.describe_task_definition(ev, 'taskDefinition.taskRoleArn')}`"
+                 f"; if it prints None, {create}. If it prints a role, {dropped}.")
+    elif td.task_role_arn:
+        which = f"the task definition sets the task role {td.task_role_arn}, so {dropped}."
+    else:
+        which = f"the task definition has no task role: {create}."
+    steps = [
+        "The SDK asked the EC2 instance metadata service (169.254.169.254) for credentials only because the process "
+        "had no task-role credentials (the container credentials come first in its chain): " + which + remedy.cite(m),
+        ("Fargate has no instance role and no instance metadata credentials for a task: the task role is the only "
+         "way the task gets AWS credentials." if fargate else
+         "Do not open instance metadata to the container instead: on EC2, bridge and host mode containers are often "
+         "kept from it on purpose (an iptables rule, IMDSv2 with a hop limit of 1, `ECS_AWSVPC_BLOCK_IMDS` for "
+         "awsvpc), and the instance role is the container instance's, shared by every task on it."),
+    ]
+    return Explanation(
+        title="No task-role credentials reached the process (the SDK fell back to instance metadata)",
+        summary=(f"{container} found no task-role credentials, so its AWS SDK fell back to the instance metadata "
+                 "service (169.254.169.254), which gave it none"
+                 + (" (a Fargate task has no instance role)" if fargate else "")
+                 + ": the task role is missing or its credentials variable did not reach the process."),
+        remediation=steps,
     )
 
 

@@ -4,7 +4,8 @@ Signals: Python ModuleNotFoundError / "No module named" / "cannot import name" /
 DistributionNotFound / uvicorn "Could not import module"; shared libraries "error while loading shared libraries: libx.so" / "cannot
 open shared object file"; Node "Cannot find module 'x'" / ERR_MODULE_NOT_FOUND "Cannot find
 package"; Java ClassNotFoundException / NoClassDefFoundError / "Could not find or load main
-class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound; PHP "Failed opening
+class"; Ruby LoadError "cannot load such file" / Bundler GemNotFound / "X is not part of the
+bundle"; PHP "Failed opening
 required" / "Class ... not found"; .NET "Could not load file or assembly" / "The framework ...
 was not found"; Elixir "module X is not available". Facts: module, language, container.
 """
@@ -62,6 +63,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any 
     ("ruby", lazy_re(r"Could not find ([A-Za-z][\w.+]*(?:-[A-Za-z_][\w+]*)*)-(\d[\w.]*)(?:-([\w-]+))? in "
                         r"(?:any of the sources|locally installed gems)")),
     ("ruby", lazy_re(r"GemNotFound: Could not find ([\w.+-]+) in")),
+    # Bundler refusing a require of a gem the Gemfile lacks (Gem::LoadError), e.g. under Rails' "Error loading
+    # the 'postgresql' Active Record adapter. Missing a gem it depends on? pg is not part of the bundle."
+    ("ruby", lazy_re(r"\b([A-Za-z][\w.-]*) is not part of the bundle\b")),
     ("php", lazy_re(r"Failed opening required '([^']+)'")),
     ("php", lazy_re(r"Class [\"']([\w\\]+)[\"'] not found")),
     ("dotnet", lazy_re(r"Could not load file or assembly '([^',]+)")),
@@ -81,7 +85,7 @@ _NEEDLES = ("no module named", "could not import module", "cannot import name", 
             "gemnotfound", "could not find", "failed opening required", "not found", "load file or assembly",
             "framework '", "install or update .net", "is not available", "plugin.open", "cannot load library",
             "driver class", "query engine", "bundler: command not found", "classpath",
-            "error loading shared library", "please install", "need to install", "must install")
+            "error loading shared library", "not part of the bundle", "please install", "need to install", "must install")
 _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using pure|will not be available|recommend"
                      r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
@@ -94,9 +98,44 @@ _GLOBAL_NODE = re.compile(r"^/usr/(?:local/)?lib/(?:node_modules/(?P<pkg>(?:@[\w
 _SONAME = re.compile(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
 
 
+# Well-known sonames whose Debian/Ubuntu package is not named after them (the soname rule would invent a name
+# no archive has), and sonames whose package no rule can tell (None: only `apt-file search` finds it).
+_KNOWN_SONAMES: dict[str, str | None] = {
+    "libz.so.1": "zlib1g", "libGLU.so.1": "libglu1-mesa", "libgeos_c.so.1": "libgeos-c1v5",
+    "libatspi.so.0": "libatspi2.0-0",
+    # Red Hat's OpenSSL 1.0 builds: no Debian package ships these names.
+    "libssl.so.10": None, "libcrypto.so.10": None,
+}
+# ICU's libraries ship together in one package per major version (libicuuc.so.72 -> libicu72).
+_ICU = re.compile(r"^libicu(?:uc|i18n|data|io|tu|test)\.so\.(?P<major>\d+)(?:\.\d+)*$")
+# CUDA toolkit libraries come from NVIDIA's repository under names with the toolkit version (libcublas-11-8).
+_CUDA_TOOLKIT = re.compile(r"^lib(?:cublas(?:Lt)?|cudart|cufft|curand|cusolver|cusparse|nvrtc|nvToolsExt)\.so")
+# glibc's own libraries: every glibc image has them (Debian's libc6), so their absence means the image is not
+# glibc-based at all.
+_GLIBC_SONAME = re.compile(r"^lib(?:c|dl|m|pthread|rt|resolv|util|anl)\.so\.\d+$")
+
+
+def _known_package(soname: str) -> tuple[bool, str | None]:
+    """(known, package): whether the soname's package is known by name rather than by the soname rule."""
+    if soname in _KNOWN_SONAMES:
+        return True, _KNOWN_SONAMES[soname]
+    if _GLIBC_SONAME.match(soname):
+        return True, "libc6"
+    icu = _ICU.match(soname)
+    if icu:
+        return True, f"libicu{icu.group('major')}"
+    if _CUDA_TOOLKIT.match(soname):
+        return True, None
+    return False, None
+
+
 def _debian_package(soname: str) -> str | None:
     """The Debian/Ubuntu package a shared library's soname usually ships in (libssl.so.1.1 -> libssl1.1,
-    libpython2.7.so.1.0 -> libpython2.7, libGL.so.1 -> libgl1), or None when it cannot be told from the name."""
+    libpython2.7.so.1.0 -> libpython2.7, libGL.so.1 -> libgl1; libz.so.1 -> zlib1g from the table of known
+    exceptions), or None when it cannot be told from the name."""
+    known, pkg = _known_package(soname)
+    if known:
+        return pkg
     m = _SONAME.match(soname)
     if not m:
         return None
@@ -164,6 +203,19 @@ _PYPI = {
     "storages": "django-storages", "debug_toolbar": "django-debug-toolbar", "ldap": "python-ldap",
     "fitz": "PyMuPDF", "Levenshtein": "python-Levenshtein", "socketio": "python-socketio", "engineio": "python-engineio",
 }
+
+
+# Top-level names that are namespace packages: several distributions install their parts under them
+# (google-cloud-storage, protobuf and googleapis-common-protos all under google/), so none of them is installed or
+# pinned by that name, and its directory in site-packages says nothing about the part that is missing.
+_NAMESPACE_ROOTS = frozenset({"google", "azure", "zope", "jaraco", "backports", "sphinxcontrib", "ruamel",
+                              "opentelemetry", "mpl_toolkits", "plone", "repoze"})
+
+
+def _mapped_prefix(module: str) -> str | None:
+    """The longest dotted prefix of `module` (itself included) whose PyPI package is named otherwise."""
+    parts = module.split(".")
+    return next((p for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in _PYPI), None)
 
 
 _BOOT_LAUNCHER = lazy_re(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
@@ -316,19 +368,38 @@ class MissingDependency(Pattern):
             if f.get("kind") == "version-mismatch":
                 steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
                              "version the code was written for in requirements.txt / pyproject and rebuild.")
+            elif (f.get("kind") == "module" and _DOTTED.fullmatch(module)
+                  and (_mapped_prefix(module) == module
+                       or (base in _NAMESPACE_ROOTS and _mapped_prefix(module) is None))):
+                # A dotted name that is a package of its own: a part of a namespace (google.protobuf is the
+                # `protobuf` distribution, google.cloud.storage `google-cloud-storage`), never the root to pin.
+                pkg = _PYPI.get(module)
+                steps.append((f"Add `{pkg}` (the package that provides the module `{module}`; the names differ) to "
+                              "requirements.txt (or pyproject) and rebuild the image" if pkg else
+                              f"Add the distribution that provides `{module}` to requirements.txt (or pyproject) and "
+                              "rebuild the image (for Google Cloud and Azure client libraries it is usually the "
+                              "dotted name with dashes; the library's install instructions name it)")
+                             + (f"; `{base}` is a namespace package that several distributions share, so it is not "
+                                "a package to pin, and a traceback through its site-packages directory does not "
+                                "mean this part is installed" if base in _NAMESPACE_ROOTS else "")
+                             + ("; when a library installs it as its dependency, check that the image build did "
+                                "not skip dependencies (pip's --no-deps option, or site-packages copied from another "
+                                "stage)." if pkg else "."))
             elif f.get("kind") == "module" and "." in module and _DOTTED.fullmatch(module):
                 # A submodule (pkg.sub.mod): the top package is often installed and only its release lacks the
-                # submodule (moved or removed), which a pin fixes and adding the package again does not.
-                pkg = _PYPI.get(base) or base
-                installed = _installed_in_log(ev, f.get("container"), base)
-                steps.append((f"`{base}` is installed (the traceback runs through its site-packages directory) but "
+                # submodule (moved or removed), which a pin fixes and adding the package again does not. The
+                # package is the longest prefix with a PyPI name of its own (google.protobuf.x is protobuf's).
+                top = _mapped_prefix(module) or base
+                pkg = _PYPI.get(top) or top
+                installed = _installed_in_log(ev, f.get("container"), top.replace(".", "/"))
+                steps.append((f"`{top}` is installed (the traceback runs through its site-packages directory) but "
                               f"its installed release has no `{module}`: " if installed else
-                              f"`{module}` is a submodule of `{base}`: if `{base}` is installed, its installed release "
+                              f"`{module}` is a submodule of `{top}`: if `{top}` is installed, its installed release "
                               "has no such submodule (moved or removed in that release): ")
                              + f"pin the `{pkg}` version the code (or the library that imports it) was written for in "
                              "requirements.txt / pyproject and rebuild the image"
                              + ("." if installed else
-                                f"; if it is not installed, add it; if `{base}` is your own code, the import path is "
+                                f"; if it is not installed, add it; if `{top}` is your own code, the import path is "
                                 "wrong: check WORKDIR, PYTHONPATH, and the app module in the start command."))
             else:
                 pkg = _PYPI.get(base)
@@ -406,10 +477,19 @@ class MissingDependency(Pattern):
                          + (" (Debian 12 bookworm has glibc 2.36, Ubuntu 22.04 has 2.35)" if lib == "glibc"
                             and tuple(int(x) for x in module.split("_")[1].split(".")[:2]) <= (2, 35) else "")
                          + ", or build a static/musl binary.")
+        elif lang == "native" and _GLIBC_SONAME.match(module):
+            # glibc's own library: every glibc-based image has it, so the image is not glibc-based.
+            steps.append(f"`{module}` is part of glibc (Debian's `libc6`), which every glibc-based image has: the "
+                         "binary was built against glibc and the image has none (an Alpine/musl image, or a "
+                         "distroless/scratch image without libc). Run it on a glibc-based image (a Debian or Ubuntu "
+                         "slim image, distroless `base`/`cc` rather than `static`), or build it for that image "
+                         "(on Alpine, in an Alpine build stage; or as a static binary).")
         elif lang == "native":
-            pkg = _debian_package(module)
-            guess = (f" (on Debian/Ubuntu usually `{pkg}`, as Debian names a library's package after its soname: "
-                     f"`apt-get update && apt-get install -y --no-install-recommends {pkg}`)" if pkg else "")
+            known, pkg = _known_package(module)
+            pkg = pkg if known else _debian_package(module)
+            guess = ((f" (on Debian/Ubuntu the package `{pkg}`: " if known else
+                      f" (on Debian/Ubuntu usually `{pkg}`, as Debian names a library's package after its soname: ")
+                     + f"`apt-get update && apt-get install -y --no-install-recommends {pkg}`)" if pkg else "")
             steps.append(f"Install the OS package that provides `{module}` in the image{guess}, or use a base image "
                          "that has it; to find the package, run `apt-get update && apt-get install -y apt-file && "
                          f"apt-file update && apt-file search {module}` in a container of that base image (on Alpine: "

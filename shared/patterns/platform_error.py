@@ -3,7 +3,8 @@
 Signals: InternalError; ContainerRuntimeError; ContainerRuntimeTimeoutError; DockerTimeoutError;
 CannotStopContainerError; CannotInspectContainerError; CannotCreateContainerError (other than
 disk space); stopCode InfrastructureHealth; "Host EC2 (instance ...) terminated/stopped" (AWS Batch:
-"Host EC2 Terminated"); the agent failing to create the awsvpc pause container.
+"Host EC2 Terminated"); the agent failing to create the awsvpc pause container; a stop reason saying ECS
+could not register the task in Cloud Map (service discovery) in time.
 Facts: error_code.
 """
 
@@ -51,6 +52,14 @@ _SIGNAL = lazy_re(
 # e.g. a custom AMI that runs the agent without ecs-init, which loads the amazon/amazon-ecs-pause image.
 _PAUSE = lazy_re(r"(?:error|failed) (?:creating|starting|pulling|to create|to start) (?:the )?container "
                     r"\[?~internal~ecs~pause\]?|No such image: amazon/amazon-ecs-pause", re.IGNORECASE)
+
+# ECS registers each task of a service with serviceRegistries in Cloud Map before it counts as started; a
+# registration that never completes stops the task ("Timeout waiting for service discovery instance
+# provisioning to complete"). Only in a stop reason: an application's own discovery client (Eureka, Consul)
+# says similar words in its log.
+_SERVICE_DISCOVERY = lazy_re(r"service discovery (?:instance )?(?:provisioning|registration)"
+                             r"|(?:register|registering|registration of) (?:the )?(?:task|instance) (?:with|in) "
+                             r"(?:AWS )?Cloud ?Map", re.IGNORECASE)
 
 
 def _code(value: str) -> Extract:
@@ -127,6 +136,11 @@ class PlatformError(ReasonPattern):
             code = classify(m.group(0), _CODES, ev)["error_code"]
             return self._match(code, (reason_proof(source, text),), container_for_reason(ev, source),
                                Stage.PLATFORM, None)
+        discovery = None if hit else find_in_reasons(ev, _SERVICE_DISCOVERY)
+        if discovery:
+            source, text, _ = discovery
+            return self._match("ServiceDiscoveryRegistration", (reason_proof(source, text),),
+                               container_for_reason(ev, source), Stage.PLATFORM, None)
         if ev.stop_code.lower() in ("infrastructurehealth", "infrastructurefailure"):
             return self._match(ev.stop_code, (Proof("stopCode", ev.stop_code),), ev.primary, Stage.PLATFORM, None)
         pause = find_in_logs(ev, ("~internal~ecs~pause", "amazon-ecs-pause"), _PAUSE, allow_quiet=True)
@@ -191,6 +205,22 @@ class PlatformError(ReasonPattern):
                      f"{remedy.region_flag(ev)} --query 'containerInstances[0].[agentConnected, status, versionInfo]'`, "
                      f"then {check}; drain and replace the instance if it repeats there. If the instance is healthy, "
                      "the container's health check itself is what to fix (its command and timings, the app behind it)."]
+        elif code == "ServiceDiscoveryRegistration":
+            # Not transient as a rule: the service's registry points at a Cloud Map service ECS cannot register in.
+            svc = remedy.service(ev)
+            srv = (f"SRV=$(aws ecs describe-services --cluster {remedy.q(remedy.cluster(ev))} --services "
+                   f"{remedy.q(svc)} --query 'services[0].serviceRegistries[0].registryArn' --output text | cut -d/ -f2)"
+                   if svc else None)
+            steps = ["ECS could not register the task in the AWS Cloud Map service named by the ECS service's "
+                     "`serviceRegistries` in time, so it stopped the task. When it repeats it is the configuration, "
+                     "not a passing fault: check that `registryArn` names a Cloud Map service that still exists "
+                     "(one deleted and re-created needs the ECS service updated), in the namespace you meant, whose "
+                     "private DNS zone is associated with the task's VPC, with a record type the network mode "
+                     "supports (A for awsvpc; SRV with a container name and port for bridge or host)"
+                     + (f": ```\n{srv}\naws servicediscovery get-service --id \"$SRV\"\n"
+                        "aws servicediscovery get-namespace --id \"$(aws servicediscovery get-service --id \"$SRV\" "
+                        f"--query Service.NamespaceId --output text{remedy.region_flag(ev)})\"{remedy.region_flag(ev)}\n```" if srv else ".")
+                     + f" Then {remedy.start_again(ev)}."]
         else:
             # A Fargate task has no instance of yours: only the Availability Zone can repeat.
             steps = [f"This is usually transient: {remedy.start_again(ev)}. Note whether it "
@@ -209,7 +239,9 @@ class PlatformError(ReasonPattern):
             else:
                 steps.append("The container did not stop in time: handle SIGTERM and exit within `stopTimeout` "
                              "(30 s by default).")
-        if ec2 and code in _HOST_BROKEN:
+        if code == "ServiceDiscoveryRegistration":
+            pass  # the service's registry, not the agent or the host: the step above is the whole fix
+        elif ec2 and code in _HOST_BROKEN:
             steps.append(f"On the container instance, `{remedy.agent_log(ev)}`"
                          + (" shows" if remedy.windows_instance(ev) else " and `/var/log/ecs/ecs-init.log` show") + " "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
@@ -245,6 +277,13 @@ class PlatformError(ReasonPattern):
             steps.append("The instance under the task went away (Spot reclaim, ASG scale-in or health replacement): "
                          "enable managed termination protection / instance draining on the capacity provider.")
         steps[0] += remedy.cite(m)
+        if code == "ServiceDiscoveryRegistration":
+            return Explanation(
+                title="Service discovery registration timed out",
+                summary=("ECS could not register the task in AWS Cloud Map (the service's service discovery) in "
+                         "time and stopped it before it counted as started; the application was not at fault."),
+                remediation=steps,
+            )
         return Explanation(
             title=f"Platform error: {code}",
             summary=(f"The task stopped because of {code}, a failure in the ECS agent, container runtime or the "

@@ -32,7 +32,8 @@ from shared.patterns.base import (
 from shared.scan import lazy_re
 
 _SIGNAL = lazy_re(
-    r"unable to pull secrets or registry auth|unable to retrieve secrets? from (?:asm|ssm)"
+    # "unable to pull secrets" alone: a paste that shortened the agent's "... or registry auth: ..." prefix
+    r"unable to pull secrets(?: or registry auth)?\b|unable to retrieve secrets? from (?:asm|ssm)"
     r"|failed to fetch secret|execution resource retrieval failed|unable to retrieve ecr registry auth"
     r"|failed to (?:download|retrieve) env(?:ironment)? files?|unable to get secret|fetching secret data",
     re.IGNORECASE,
@@ -42,10 +43,12 @@ _SECRET_ARN = lazy_re(
     r"(?:secret:[^\s,;'\")]+|parameter/?[^\s,;'\")]+)"
 )
 _CUT_ARN = lazy_re(r"(arn:aws[\w-]*:(?:secretsmanager|ssm):[\w-]+:\d{12})(?::[^\s,;'\")]*)?(?:\.{3}|…)")
+# A secret's name after an elided ARN head and before a cut: "...:secret:prod/db-password-..." (a reporter's ellipses)
+_CUT_NAME = lazy_re(r"(?:\.{3}|…):secret:([\w/+=.@-]+?)-?(?:\.{3}|…)")
 _S3_ARN = lazy_re(r"arn:aws[\w-]*:s3:::[^\s,;'\")]+")
 _SSM_NAMES = lazy_re(r"invalid (?:ssm )?parameters?:?\s*\[?([/\w.,\s-]+?)\]?(?:\s*status|$|,)", re.IGNORECASE)
 _PRINCIPAL = lazy_re(r"User: (arn:aws[\w-]*:(?:sts|iam)::(?:[\d*Xx]{3,12}|" + PLACEHOLDER + r"):[^\s]+) is not authorized")
-_ACTION = lazy_re(r"not authorized to perform: ([\w-]+:\w+)")
+_ACTION = lazy_re(r"not authorized to perform:? ([\w-]+:\w+)")  # the colon is missing in some pastes
 _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "send request failed",
             "dial tcp", "no such host", "requestcanceled", "connection reset", "tls handshake timeout")
 
@@ -143,6 +146,9 @@ class SecretsRetrievalFailed(ReasonPattern):
         elif cut:
             facts["secret"] = cut.group(1)  # the console cut the ARN short ("arn:...:788375279931...")
             facts["secret_truncated"] = True
+        elif (name := _CUT_NAME.search(text)) and name.group(1):
+            facts["secret"] = name.group(1)  # the start of the secret's name, cut short
+            facts["secret_truncated"] = True
         elif "env file" in low or "envfile" in low:
             s3 = _S3_ARN.search(text)
             if s3:
@@ -184,7 +190,8 @@ class SecretsRetrievalFailed(ReasonPattern):
         bad_json = None if cause else next(
             (j for p in m.proofs if (j := _NOT_JSON.search(p.text))), None)
         if f.get("secret_truncated"):
-            steps.append(f"The message cut the secret's ARN short (`{secret}...`): list the secrets of the task "
+            cut_what = "ARN" if str(secret).startswith("arn:") else "name"
+            steps.append(f"The message cut the secret's {cut_what} short (`{secret}...`): list the secrets of the task "
                          "definition to find it: "
                          f"`{remedy.describe_task_definition(ev, 'taskDefinition.containerDefinitions[].secrets')}`.")
         if cause == "access-denied" and _kms_denied(m, f):
@@ -202,6 +209,8 @@ class SecretsRetrievalFailed(ReasonPattern):
             elif service == "s3":
                 resource = "arn:aws:s3:::" + (secret.split(":::", 1)[-1] if secret and secret.startswith("arn:aws:s3")
                                               else "*/*")
+            elif secret and f.get("secret_truncated") and not secret.startswith("arn:"):
+                resource = remedy.arn(ev, "secretsmanager", f"secret:{secret}*")  # a cut name: whatever follows it
             else:
                 resource = remedy.secret_arn(ev, secret) if secret else remedy.arn(ev, "secretsmanager", "secret:*")
             stmt = remedy.statement([action], [resource])

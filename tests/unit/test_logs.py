@@ -70,6 +70,12 @@ def test_a_message_glued_to_its_timestamp_keeps_its_first_word():
     assert ls.containers == [None] * 6  # a glued word is never read as a stream name
 
 
+def test_a_path_glued_to_its_timestamp_is_the_message_not_part_of_the_time():
+    # A backtrace frame copied glued to its time: the message is the whole frame, not what follows its first space.
+    ls = normalise(["2022-07-27 11:37:13/srv/app/lib/db.rb:45:in `rescue in connect'"])
+    assert ls.texts == ["/srv/app/lib/db.rb:45:in `rescue in connect'"] and ls.stamps == ["2022-07-27 11:37:13"]
+
+
 @pytest.mark.parametrize(("line", "text", "stamp"), [
     # Near misses: a separated message, a zone written out, a CSV row and an `aws logs tail` stream stay as before.
     pytest.param("2021-03-04 08:15:02 Started in 3s", "Started in 3s", "2021-03-04 08:15:02", id="space"),
@@ -78,6 +84,8 @@ def test_a_message_glued_to_its_timestamp_keeps_its_first_word():
                  id="csv-row"),
     pytest.param(f"2021-03-04T08:15:02.000000+00:00 ecs/web/{TASK} Started", "Started",
                  "2021-03-04T08:15:02.000000+00:00", id="aws-logs-tail"),
+    pytest.param("2021-03-04 08:15:02 /srv/app/run.sh: started", "/srv/app/run.sh: started", "2021-03-04 08:15:02",
+                 id="path-after-a-space"),
 ])
 def test_near_miss_a_timestamp_that_is_not_glued(line, text, stamp):
     ls = normalise([line], ["web"])

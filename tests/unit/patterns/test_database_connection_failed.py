@@ -459,3 +459,64 @@ def test_a_line_saying_it_called_its_database_counts_on_an_unusual_port(line):
 ])
 def test_near_miss_a_timeout_to_something_not_called_a_database(line):
     assert PATTERN.match(evidence([line], **elb_failed())) is None
+
+
+_RB_GEMS = "/app/vendor/bundle/ruby/3.2.0/gems"
+
+
+def test_a_ruby_backtrace_whose_innermost_frame_is_the_adapters_connect_is_a_database_connection_failure():
+    # The excerpt lost the message line: the innermost frame (Ruby prints it first) is the adapter opening a client.
+    logs = [f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/postgresql_adapter.rb:87:in "
+            "`rescue in new_client'",
+            f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/postgresql_adapter.rb:77:in "
+            "`new_client'",
+            f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/abstract/connection_pool.rb:"
+            "656:in `new_connection'"]
+    finding = run({"web": logs}, **exited(1, name="web"))
+    assert_finding(finding, ID, {"container": "web"})
+    assert "not the error that names why" in finding.remediation[0]
+
+
+def test_near_miss_a_ruby_backtrace_of_a_pool_that_lent_no_connection_is_not_a_connect_failure():
+    # An exhausted pool fails waiting for a connection it has, not opening one.
+    logs = [f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/abstract/connection_pool/queue.rb:"
+            "128:in `block in wait_poll'",
+            f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/abstract/connection_pool.rb:"
+            "683:in `acquire_connection'",
+            f"{_RB_GEMS}/activerecord-7.0.8/lib/active_record/connection_adapters/abstract/connection_pool.rb:"
+            "181:in `connection'"]
+    assert PATTERN._cut_connect_traceback(evidence({"web": logs}, **exited(1, name="web"))) is None
+
+
+_DJANGO = "/usr/local/lib/python3.11/site-packages/django/db/backends"
+
+
+def test_a_headerless_python_trace_cut_where_the_backend_opens_a_connection_is_a_database_connection_failure():
+    # An excerpt that starts and ends inside the traceback (3.11 ^^^ markers): the innermost frame's source line opens
+    # a connection.
+    logs = ["    connection.features.can_return_columns_from_insert or",
+            "    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+            f'  File "{_DJANGO}/base/base.py", line 262, in get_database_version',
+            "    return self.connection.server_version",
+            f'  File "{_DJANGO}/postgresql/base.py", line 190, in server_version',
+            "    with self.temporary_connection():"]
+    finding = run({"migrate": logs}, **exited(1, name="migrate"))
+    assert_finding(finding, ID, {"container": "migrate"})
+
+
+def test_near_miss_a_python_trace_cut_in_the_pools_wait_is_not_a_connect_failure():
+    # SQLAlchemy's QueuePool raising its TimeoutError (pool exhausted): _do_get, but not creating a connection.
+    logs = _cut_trace(('  File "/usr/local/lib/python3.11/site-packages/sqlalchemy/pool/base.py", line 712, in checkout',
+                       "rec = pool._do_get()"),
+                      ('  File "/usr/local/lib/python3.11/site-packages/sqlalchemy/pool/impl.py", line 168, in _do_get',
+                       "raise exc.TimeoutError("))
+    assert PATTERN._cut_connect_traceback(evidence({"worker": logs}, **exited(1, name="worker"))) is None
+
+
+def test_near_miss_a_headerless_trace_cut_in_a_query_is_not_a_connect_failure():
+    logs = [f'  File "{_DJANGO}/utils.py", line 89, in _execute',
+            "    return self.cursor.execute(sql, params)",
+            "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+            f'  File "{_DJANGO}/utils.py", line 103, in execute',
+            "    return super().execute(sql, params)"]
+    assert PATTERN._cut_connect_traceback(evidence({"migrate": logs}, **exited(1, name="migrate"))) is None

@@ -259,3 +259,22 @@ def test_near_miss_a_target_group_that_names_its_container_wins_over_the_logs():
                             health_check_path="/status")
     m = PATTERN.match(ev)
     assert m is not None and m.container == "proxy" and m.facts["container"] == "proxy"
+
+
+def test_an_nginx_request_that_failed_at_its_upstream_is_the_health_path_answered_502():
+    # nginx's error log names the request it could not pass on; it answered that request 502 (504 when timed out).
+    logs = ['2024/05/02 09:12:01 [error] 29#29: *7 connect() failed (111: Connection refused) while connecting to '
+            'upstream, client: 10.0.1.5, server: _, request: "GET /healthz HTTP/1.1", upstream: '
+            '"http://127.0.0.1:3000/healthz", host: "10.0.2.9:80"']
+    finding = run(logs, **elb_failed(0))
+    assert_finding(finding, ID, {"cause": "server-error", "observed_path": "/healthz", "status_codes": ["502"]})
+    assert "nothing listens there" in finding.remediation[0]
+
+
+def test_near_miss_an_nginx_upstream_failure_on_another_path_is_not_the_health_check():
+    logs = ['2024/05/02 09:12:01 [error] 29#29: *7 upstream timed out (110: Connection timed out) while reading '
+            'response header from upstream, client: 10.0.1.5, server: _, request: "GET /api/orders HTTP/1.1", '
+            'upstream: "http://127.0.0.1:3000/api/orders", host: "shop.example.com"']
+    finding = run(logs, **elb_failed(0))
+    assert finding.pattern == ID
+    assert "observed_path" not in finding.facts

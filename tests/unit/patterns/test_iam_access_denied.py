@@ -358,3 +358,18 @@ def test_a_failing_role_credentials_endpoint_is_not_a_missing_permission(line, k
 def test_near_miss_credentials_from_something_other_than_an_aws_role_endpoint(line):
     m = PATTERN.match(evidence([line], **exited(1)))
     assert m is None or m.facts.get("cause") != "credentials-endpoint", m
+
+
+def test_a_fluent_bit_output_plugin_refused_names_the_action_from_the_plugin_and_the_operation():
+    # FireLens' Fluent Bit: "[output:<plugin>:<instance>] <Operation> API responded with error='AccessDeniedException'"
+    logs = ["[2024/02/01 10:00:00] [error] [output:kinesis_firehose:kinesis_firehose.0] PutRecordBatch API responded "
+            "with error='AccessDeniedException', message='User is not authorized'"]
+    finding = run({"log_router": logs}, **exited(1, name="log_router"))
+    assert finding.pattern == "iam-access-denied"
+    assert finding.facts["action"] == "firehose:PutRecordBatch"
+
+
+def test_near_miss_a_fluent_bit_output_throttled_is_not_an_access_denial():
+    logs = ["[2024/02/01 10:00:00] [error] [output:cloudwatch_logs:cloudwatch_logs.0] PutLogEvents API responded "
+            "with error='ThrottlingException'"]
+    assert run({"log_router": logs}, **exited(1, name="log_router")).pattern != "iam-access-denied"

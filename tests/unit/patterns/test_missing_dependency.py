@@ -316,3 +316,20 @@ def test_celerys_module_not_found_wording_is_a_missing_module():
 ])
 def test_near_miss_a_module_not_found_somewhere_else_is_not_an_import_failure(line):
     assert PATTERN.match(evidence([line], **exited(1))) is None
+
+
+def test_a_gem_bundler_says_is_not_part_of_the_bundle_is_missing():
+    # Bundler refuses a require of a gem the Gemfile lacks (Gem::LoadError), e.g. the driver of an ORM adapter.
+    finding = run(["/app/vendor/bundle/ruby/3.1.0/gems/activerecord-7.0.4/lib/active_record/connection_adapters.rb:"
+                   "261:in `rescue in resolve_pool_config': Error loading the 'mysql2' Active Record adapter. Missing "
+                   "a gem it depends on? mysql2 is not part of the bundle. Add it to your Gemfile. (LoadError)"])
+    assert_finding(finding, ID, {"module": "mysql2", "language": "ruby"})
+    assert "Gemfile" in "\n".join(finding.remediation)
+
+
+def test_near_miss_an_optional_gem_outside_the_bundle_that_falls_back_is_not_a_cause():
+    logs = ["W, [2024-03-01T10:00:00] WARN -- : oj is not part of the bundle, falling back to the json gem",
+            "NoMethodError: undefined method `id' for nil:NilClass",
+            "  /app/app/models/order.rb:14:in `total'"]
+    assert run(logs, **exited(1)).pattern != ID
+    assert PATTERN.match(evidence(logs, **exited(1))) is None

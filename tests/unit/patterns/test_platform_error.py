@@ -142,3 +142,21 @@ def test_an_unhealthy_container_docker_could_not_stop_on_ec2_checks_the_instance
     # Near miss: the same timeout with no health-check stop keeps the transient step.
     plain = run([], **{**detail, "stoppedReason": "Essential container in task exited", "stopCode": "EssentialContainerExited"})
     assert plain.pattern == "platform-error" and "usually transient" in plain.remediation[0]
+
+
+def test_a_service_discovery_registration_that_never_completed_checks_the_registry_not_transient():
+    # ECS registers a service's task in Cloud Map (serviceRegistries) before it counts as started.
+    finding = run([], **failed_to_start("Timeout waiting for service discovery instance provisioning to complete.",
+                                        group="service:orders"))
+    assert_finding(finding, ID, {"error_code": "ServiceDiscoveryRegistration"})
+    text = "\n".join(finding.remediation)
+    assert "serviceRegistries" in text and "aws servicediscovery get-service" in text
+    assert "usually transient" not in text
+
+
+def test_near_miss_an_apps_own_discovery_client_failing_to_register_is_not_ecs():
+    # Eureka/Consul clients log similar words; only ECS's stop reason is the platform's registration.
+    logs = ["ERROR DiscoveryClient: service discovery registration failed: connection refused to eureka:8761"]
+    detail = {"containers": [box(1)]}
+    assert run(logs, **detail).pattern != ID
+    assert PATTERN.match(evidence(logs, **detail)) is None

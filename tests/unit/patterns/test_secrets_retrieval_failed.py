@@ -219,3 +219,41 @@ def test_the_newer_registry_auth_wording_asks_for_the_ecr_endpoints_not_secrets_
     asm = run([], **failed_to_start(PREFIX + f"unable to retrieve secret from asm: failed to fetch secret {ASM}: "
                                     "RequestError: send request failed caused by: dial tcp 10.1.2.3:443: i/o timeout"))
     assert asm.pattern == ID and "secretsmanager" in " ".join(asm.remediation)
+
+
+def test_a_pasted_reason_that_shortened_the_agent_prefix_is_still_a_secrets_failure():
+    # Reporters shorten "unable to pull secrets or registry auth: execution resource retrieval failed: ..." to
+    # "unable to pull secrets ...", and some drop the colon after "perform".
+    finding = run([], **failed_to_start(
+        "ResourceInitializationError: unable to pull secrets ... AccessDeniedException: role orders-exec is not "
+        "authorized to perform ssm:GetParameters on resource: arn:aws:ssm:us-east-1:111122223333:parameter/prod/key"))
+    assert_finding(finding, ID, {"cause": "access-denied", "action": "ssm:GetParameters"})
+    assert "ssm:GetParameters" in "\n".join(finding.remediation)
+
+
+def test_near_miss_an_app_that_could_not_pull_its_own_secrets_is_not_the_agents_fetch():
+    # The same words in the application's log (a Vault client at run time) are not ECS's fetch before start.
+    logs = ["Error: unable to pull secrets from vault: permission denied"]
+    detail = exited(1)
+    assert run(logs, **detail).pattern != ID
+    assert PATTERN.match(evidence(logs, **detail)) is None
+
+
+def test_a_secret_name_cut_short_is_granted_with_a_wildcard_after_it_not_every_secret():
+    finding = run([], **failed_to_start(
+        "ResourceInitializationError: unable to pull secrets ... AccessDeniedException: role orders-exec is not "
+        "authorized to perform secretsmanager:GetSecretValue on ...:secret:orders-db-password-..."))
+    assert_finding(finding, ID, {"secret": "orders-db-password", "secret_truncated": True})
+    text = "\n".join(finding.remediation)
+    assert ":secret:orders-db-password*" in text and ":secret:*" not in text
+    assert "cut the secret's name short" in text
+    assert not any(problems(finding).values())
+
+
+def test_near_miss_a_whole_secret_name_keeps_the_six_character_suffix():
+    finding = run([], **failed_to_start(
+        PREFIX + "AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/exec/abc is not authorized to "
+        "perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:us-east-1:111122223333:secret:"
+        "orders-db-password"))
+    text = "\n".join(finding.remediation)
+    assert ":secret:orders-db-password-??????" in text and "secret_truncated" not in finding.facts
