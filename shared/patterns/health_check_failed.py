@@ -605,39 +605,12 @@ class HealthCheckFailed(Pattern):
 
 # supervisord's report of a program that died: "exited: web (exit status 1; not expected)".
 _SUPERVISED_EXIT = lazy_re(r"\bexited: ([\w.:@-]+) \((?:exit status (\d+)|terminated by (\w+))[^)]*; not expected\)")
-# nginx passing a request to its upstream (php-fpm, an app server) and failing to connect.
-_UPSTREAM_CONNECT = lazy_re(r"connect\(\) (?:to (\S+) )?failed \((\d+): ([^)]+)\) while connecting to upstream")
-_UPSTREAM_REQUEST = lazy_re(r'request: "(?:GET|HEAD) (/[^\s"]*)')
 
 
 def _cannot_answer(ev: Evidence, port: str) -> str | None:
     """Step 1 when the task's own log says why the checks get no answer: the server program under a supervisor
-    exits and is restarted, or the web server in front cannot connect to its upstream."""
+    exits and is restarted. (nginx failing to reach its upstream is a server-error of its own.)"""
     logs = ev.logs
-    for i in reversed(logs.newest_with("while connecting to upstream", limit=50)):
-        m = _UPSTREAM_CONNECT.search(logs.texts[i])
-        if not m:
-            continue
-        upstream, errno, words = m.group(1) or "its upstream", m.group(2), m.group(3)
-        req = _UPSTREAM_REQUEST.search(logs.texts[i])
-        what = f"`GET {req.group(1)}`" if req else "the requests"
-        socket = upstream.removeprefix("unix:").rstrip(":")
-        why = remedy.because(log_proof(ev, i).source, logs.texts[i])
-        if errno == "13" and upstream.startswith("unix:"):
-            return (f"The web server in front cannot open the upstream's socket `{socket}` (Permission denied) when it "
-                    f"passes {what} on, so the checks get a 502: the socket's owner and mode keep the web server's "
-                    "worker user out. Make the upstream create the socket for that user: for php-fpm, set "
-                    "`listen.owner` and `listen.group` in its pool config (www.conf) to the user nginx's workers "
-                    "run as (the `user` directive in nginx.conf, e.g. `nginx` or `www-data`) and `listen.mode = "
-                    "0660`, or run both as the same user (an image that runs as a non-root user cannot hand the "
-                    f"socket to another one); rebuild the image and deploy it.{why}")
-        if errno in ("111", "2"):
-            return (f"The web server in front finds nothing at its upstream `{socket}` ({words}) when it passes "
-                    f"{what} on, so the checks get a 502: the upstream (php-fpm, the app server) is not running or "
-                    "listens elsewhere. Check in this log that the upstream starts and stays up, and that its listen "
-                    f"address matches the web server's `fastcgi_pass` / `proxy_pass` (`{socket}`).{why}")
-        return (f"The web server in front cannot connect to its upstream `{socket}` ({words}) when it passes {what} "
-                f"on, so the checks fail: fix what that error names between the two.{why}")
     exits: dict[str, tuple[int, str]] = {}
     for i in logs.newest_with("not expected", limit=200):
         m = _SUPERVISED_EXIT.search(logs.texts[i])

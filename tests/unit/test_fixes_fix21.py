@@ -51,19 +51,7 @@ def test_a_program_that_exits_as_expected_keeps_the_target_group_step():
     assert got.remediation[0].startswith("Compare the target group's health check")
 
 
-def test_a_proxy_denied_its_upstream_socket_is_step_1_of_an_elb_health_check_stop():
-    line = ('2024/05/01 10:00:00 [crit] 7#7: *3 connect() to unix:/run/fpm/app.sock failed (13: Permission denied) '
-            'while connecting to upstream, client: 10.0.1.9, server: _, request: "GET /up HTTP/1.1", '
-            'upstream: "fastcgi://unix:/run/fpm/app.sock:", host: "10.0.1.20:80"')
-    step = run([line], **_ELB).remediation[0]
-    assert "`/run/fpm/app.sock`" in step and "`GET /up`" in step and "listen.owner" in step
-    refused = line.replace("13: Permission denied", "111: Connection refused").replace("unix:/run/fpm/app.sock",
-                                                                                      "127.0.0.1:9000")
-    step = run([refused], **_ELB).remediation[0]
-    assert "`127.0.0.1:9000`" in step and "not running or listens elsewhere" in step and "listen.owner" not in step
-
-
-def test_an_access_log_without_upstream_errors_keeps_the_target_group_step():
+def test_an_access_log_without_a_supervised_exit_keeps_the_target_group_step():
     line = '10.0.1.9 - - [01/May/2024:10:00:00 +0000] "GET /index.html HTTP/1.1" 200 612 "-" "curl/8.0"'
     assert run([line], **_ELB).remediation[0].startswith("Compare the target group's health check")
 
