@@ -560,6 +560,12 @@ def read_command(ev: Evidence, container: str | None) -> str:
     if own:
         # Spaces inside the parentheses: a masked secret argument (redaction takes the whole word) keeps the ")".
         return "cmd=( " + " ".join(shlex.quote(a) for a in own) + " )  # the command override the task ran with"
+    job = batch_job(ev)
+    if job:
+        # An AWS Batch job: the job gives the command (its job definition's, with the parameters filled in, or the
+        # submit call's override), which the job keeps, not the task definition Batch registered.
+        return (f"IFS=$'\\t' read -r -a cmd <<< \"$(aws batch describe-jobs --jobs {q(job)}{region_flag(ev)} --query "
+                f"\"jobs[0].container.command || ['']\" --output text)\"")
     pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
             else "taskDefinition.containerDefinitions[0]")
     return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"

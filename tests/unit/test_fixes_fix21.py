@@ -171,3 +171,23 @@ def test_a_log_shippers_named_call_is_the_denied_action():
     other = run([logs[0], logs[1].replace("AccessDeniedException", "ThrottlingException")],
                 containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED"}])
     assert other.facts.get("action") != "logs:CreateLogGroup"
+
+
+def _oom(**detail: object) -> list[str]:
+    got = run([], containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED",
+                               "reason": "OutOfMemoryError: Container killed due to memory usage",
+                               "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/worker:1.2"}], **detail)
+    assert got.pattern == "out-of-memory"
+    return [s for s in got.remediation if s.startswith("Reproduce locally")]
+
+
+def test_the_out_of_memory_repro_runs_the_tasks_command():
+    (step,) = _oom()
+    assert "describe-task-definition" in step and 'worker:1.2 "${cmd[@]}"' in step
+
+
+def test_a_batch_jobs_repro_reads_the_command_from_the_job():
+    (step,) = _oom(startedBy="arn:aws:batch:us-east-1:111122223333:job/8d0c5a7e-2f41-4c3a-9e6b-7a1d2c3b4f50",
+                   clusterArn="arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-ce-0123")
+    assert "aws batch describe-jobs --jobs 8d0c5a7e-2f41-4c3a-9e6b-7a1d2c3b4f50" in step
+    assert "jobs[0].container.command" in step and "describe-task-definition" not in step
