@@ -152,7 +152,9 @@ def container_name(ev: Evidence, container: str | None) -> str | None:
     return container or ev.primary
 
 
-_WINDOWS_IMAGE = lazy_re(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows", re.IGNORECASE)
+# (A tag naming a Windows Server long-term servicing channel, ":ltsc2019", is a Windows image too: a Linux image's tag
+# does not use the word.)
+_WINDOWS_IMAGE = lazy_re(r"mcr\.microsoft\.com/windows|servercore|nanoserver|windows|:[\w.-]*\bltsc20\d\d\b", re.IGNORECASE)
 
 
 def is_windows(ev: Evidence) -> bool:
@@ -558,6 +560,12 @@ def read_command(ev: Evidence, container: str | None) -> str:
     if own:
         # Spaces inside the parentheses: a masked secret argument (redaction takes the whole word) keeps the ")".
         return "cmd=( " + " ".join(shlex.quote(a) for a in own) + " )  # the command override the task ran with"
+    job = batch_job(ev)
+    if job:
+        # An AWS Batch job: the job gives the command (its job definition's, with the parameters filled in, or the
+        # submit call's override), which the job keeps, not the task definition Batch registered.
+        return (f"IFS=$'\\t' read -r -a cmd <<< \"$(aws batch describe-jobs --jobs {q(job)}{region_flag(ev)} --query "
+                f"\"jobs[0].container.command || ['']\" --output text)\"")
     pick = (f"taskDefinition.containerDefinitions[?name=='{name}'] | [0]" if name and re.fullmatch(r"[\w.-]+", name)
             else "taskDefinition.containerDefinitions[0]")
     return (f"IFS=$'\\t' read -r -a cmd <<< \"$({describe_task_definition(ev, pick + ' | command || [' + chr(39) * 2 + ']')}"
@@ -973,7 +981,11 @@ _PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
                      + r"|" + _PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
-                     r"operation not permitted|EACCES)")
+                     r"operation not permitted|EACCES|read-only file system|EROFS)")
+# A write the error names: its path must be writable, which a read-only root file system rules out for the image's paths.
+_READ_ONLY_FS = lazy_re(r"(?i)read-only file system|\bEROFS\b")
+_WRITES = lazy_re(r"(?i)\b(?:mkdir|mkdtemp|makedirs|open\w* for writing|write|rename|unlink|symlink|copyfile|"
+                  r"could not create|cannot create|can't create|unable to create|failed to create)\b")
 # "Cannot access X" says only that X could not be used; the reason after it decides (missing, or refused).
 _ACCESS_WHY_MISSING = lazy_re(r"(?i)can(?:no|')t (?:safely )?access")
 _MISSING_WHY = lazy_re(r"(?i)no such file or directory|\bENOENT\b|does not exist")
@@ -1142,6 +1154,20 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if owned and _ACCESS_WHY_MISSING.match(owned.group(0)) and _MISSING_WHY.search(text, owned.end(), owned.end() + 120):
         owned = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
     path = _path_of(owned, text) if owned else None
+    if path and _READ_ONLY_FS.search(text):
+        return (f"`{path}` is on a read-only file system: with the task definition's `readonlyRootFilesystem` set, "
+                "nothing in the image can be written, so add a volume (a task volume with no source is a writable "
+                f"scratch directory) and a mountPoint at `{path}` (or at a directory above it), or point the app's "
+                "cache, data or temp directory at a path that is mounted writable")
+    if path and _WRITES.search(text):
+        return (f"the container's user may not write `{path}`: if a volume provides it (an EFS access point, a bind "
+                "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
+                "or a chown of the directory on the file system); if the task definition sets "
+                "`readonlyRootFilesystem`, nothing in the image can be written, so mount a writable volume there (a "
+                "task volume with no source, and a mountPoint at that path or a directory above it); if it is in "
+                "the image, chown it to the user the "
+                "container runs as in the Dockerfile (`COPY --chown`, `RUN mkdir -p ... && chown`) or run as its "
+                "owner (the task definition's `user`)")
     if path:
         return (f"the container's user may not use `{path}`: if a volume provides it (an EFS access point, a bind "
                 "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "

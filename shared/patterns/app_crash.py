@@ -118,7 +118,7 @@ _WRAPPER = lazy_re(r"\s*(?:npm (?:err!|error)|error command failed with exit cod
 _RUNTIME_EXIT_NOTE = lazy_re(r"^\s*[\w.-]+ exited with code \d+\s*$")
 # Any line that only reports the process's exit ("web exited with code 0", "Entrypoint process exit code: 0").
 _EXIT_NOTE = lazy_re(r"\bexit(?:ed)?(?: with)? (?:code|status)\s*:?\s*-?\d+\W*$", re.IGNORECASE)
-_NODE_FRAME = lazy_re(r"^\s+at .+[(\s](?:node:|/|file://).+:\d+")
+_NODE_FRAME = lazy_re(r"^\s*at .+[(\s](?:node:|/|file://).+:\d+")
 _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed to boot (gunicorn)",
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
@@ -567,7 +567,14 @@ class AppCrash(Pattern):
                              "check the instance type's CPU (`ecs.cpu-architecture`)." + remedy.cite(m))
             else:
                 # Promise the whole trace only when frames were found.
-                trace = (" The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
+                cut = _trace_cut(ev, m.anchor)
+                tail = remedy.logs_tail(ev, f.get("container")) if cut else None
+                trace = (" The log ends inside the JVM trace, so the excerpt below shows only its first frames: read the "
+                         "rest in the container's log stream"
+                         + (f" (`{tail}`)" if tail else "")
+                         + ", where the last `Caused by:` names the root cause."
+                         if cut else
+                         " The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
                 fam = remedy.family_near(ev, f.get("container"), m.anchor) if not hint and m.anchor is not None else None
                 agent_step = None if fam or hint else remedy.agent_crash_step(ev, f.get("container"), exc)
@@ -642,7 +649,14 @@ class AppCrash(Pattern):
             steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
                          f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
                          f"{run}\n```")
-        if code == 139:
+        reported = _EXIT_REPORT.search(exc)
+        bare_signal = (not root and not dev and not agent and reported is not None and code in _CRASH_SIGNALS
+                       and int(reported.group(1)) == code and code != 132)
+        if bare_signal and isinstance(code, int):
+            # The line is only a runner (a supervisor, `dotnet watch`, a shell script) reporting its child's exit:
+            # the signal behind the code is what there is to act on.
+            steps[0] = _signal_step(ev, f.get("container"), code, exc) + cite
+        if code == 139 and not bare_signal:
             steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
                          "library built for another libc, or a bug in an extension).")
         if code == 134 and _fault_report(exc):
@@ -669,7 +683,66 @@ class AppCrash(Pattern):
         )
 
 
+# A JVM trace whose log ends after this few frames was cut (a log export's row limit, a paste): a JVM's runs longer
+# (the thread's run and main frames alone are more).
+_CUT_FRAMES = 2
+# A JVM stack frame: "at pkg.Class.method(File.java:12)", a "(Native Method)" or "(Unknown Source)" one.
+_JAVA_FRAME = lazy_re(r"^\s*at [\w$.<>]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj):\d+|Native Method|Unknown Source)\)")
+# A Java exception that wraps another in its message: its trace goes on to a "Caused by:" for the wrapped one.
+_NESTED = lazy_re(r"nested exception is|; cause: ", re.IGNORECASE)
+
+
+def _trace_cut(ev: Evidence, anchor: int | None) -> bool:
+    """The container's log ends on a stack frame of the error at `anchor` after too few frames, or before the
+    "Caused by:" its message announces: the rest of the trace is not in the evidence."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    own = [i for i in range(anchor, min(len(logs.texts), anchor + 80))
+           if logs.containers[i] == logs.containers[anchor] and logs.texts[i].strip()]
+    if len(own) != len([i for i in range(anchor, len(logs.texts)) if logs.containers[i] == logs.containers[anchor]
+                        and logs.texts[i].strip()]):
+        return False  # the log goes on well past the error
+    if not own or not _FRAME_LINE.search(logs.texts[own[-1]]):
+        return False
+    frames = [i for i in own if _FRAME_LINE.search(logs.texts[i])]
+    if not all(_JAVA_FRAME.search(logs.texts[i]) for i in frames):
+        return False  # a Go, Node or Rust trace may end after a frame or two (a panic in main.main)
+    causes = [i for i in own if _CAUSE.match(logs.texts[i])]
+    nested = any(_NESTED.search(logs.texts[i]) for i in own)
+    return len(frames) <= _CUT_FRAMES or (nested and not causes)
+
+
 _CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+
+
+# A line that only reports a child process's exit code: "watch : Exited with error code 139", "app exited with code
+# 134", "child process exited with status 139" (a runner's words, not the crash's).
+_EXIT_REPORT = lazy_re(r"(?i)^[\w .:/\[\]-]{0,60}?\b(?:exited|terminated|failed|finished|stopped|died)(?: with)?"
+                       r"(?: an?)?(?: error| exit)? (?:code|status)\b[ :=]*(\d{1,3})\W*$")
+
+
+def _signal_step(ev: Evidence, container: str | None, code: int, exc: str) -> str:
+    """Step 1 when the log only reports the exit code of a process that a fatal signal of its own ended."""
+    if code == 139:
+        return (f"`{exc}` only reports that the process died of a segmentation fault (139 = 128 + SIGSEGV 11): "
+                "native code crashed, not the app's managed code. In a container that is most often a native library "
+                "or a helper process it starts: a headless browser (Chromium for PDF or screenshot libraries, "
+                "Puppeteer, Playwright), an image or PDF library, or a driver built for another libc or CPU "
+                "architecture. Install the OS packages the library lists as its dependencies in the Dockerfile "
+                "(for Chromium: libnss3, libatk-bridge2.0-0, libgbm1, libgtk-3-0, libasound2 and fonts), use the "
+                "library build for the image's libc (glibc, or musl on Alpine) and architecture, and give a browser "
+                "room: start it with `--disable-dev-shm-usage` (Fargate has no /dev/shm setting; on EC2 "
+                "`linuxParameters.sharedMemorySize`) and give the task more memory. Run the image locally with the "
+                "task's command to see the native error it prints before it dies.")
+    name = _CRASH_SIGNALS[code]
+    what = {134: "an abort: an assertion, an uncaught C++ exception, or the runtime giving up",
+            135: "a bus error: memory-mapped file access past its end (a truncated file, or a full /dev/shm)",
+            136: "an arithmetic fault in native code (an integer division by zero)"}[code]
+    return (f"`{exc}` only reports the exit code: {code} = 128 + {name}, {what}. Native code crashed, not the "
+            "app's managed code: run the image locally with the task's command to see the native error it prints "
+            "before it dies, and check the native libraries it loads (the OS packages they need, their build for "
+            "the image's libc and architecture).")
 
 
 def _in_main(ev: Evidence, anchor: int | None) -> bool:

@@ -11,6 +11,8 @@ ordered from outside). Facts: reason, deployment.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import Field
 
@@ -125,6 +127,20 @@ class ExpectedStop(Pattern):
                         "runtime reports the SIGTERM ECS sent (e.g. `bundle exec` raising SignalException), not a "
                         "crash. To exit 0, let the server handle SIGTERM itself (run it without the wrapper, or "
                         "trap the signal).")
+        unheard = _sigterm_unheard(ev, sidecars=lambda c: c.name in ev.attribution.sidecars
+                                   or bool(_SIDECAR.search(f"{c.name} {c.image or ''}"))) \
+            if reason in _ORDERED_STOPS else None
+        if unheard:
+            name, waited = unheard
+            steps[0] = (f"Stopping the task was intended, but {name} did not exit on the SIGTERM ECS sent: it exited "
+                        f"137 (SIGKILL) {waited:.0f} s after the stop began, when the stop timeout ran out, so its "
+                        "in-flight requests and connections were cut instead of drained. Make the process exit on "
+                        "SIGTERM: the app must handle it (stop accepting work, finish or close what is open, exit); "
+                        "a shell entrypoint or a shell-form `command` (run by `sh -c`) is PID 1 and does not forward "
+                        "it, so start the app with `exec` (or the exec form, `[\"node\", \"server.js\"]`) so it is "
+                        "PID 1, or set `\"initProcessEnabled\": true` in the container's `linuxParameters` for an "
+                        "init that forwards signals; then set the container's `stopTimeout` (30 s by default, at most "
+                        "120 s) to the time it needs to drain.")
         if reason == "spot" and remedy.launcher(ev) == "batch":
             # An AWS Batch job: no service and no capacity provider strategy of its own; Batch's job queue and
             # compute environments choose the capacity, and its retry strategy resubmits the job.
@@ -172,6 +188,30 @@ class ExpectedStop(Pattern):
                      f"The task was not a failure. {words}"),
             remediation=steps,
         )
+
+
+# Stops ordered from outside, after which ECS sends SIGTERM and, when the stop timeout runs out, SIGKILL.
+_ORDERED_STOPS = ("scale-in", "deployment", "user", "maintenance", "service-deleted", "instance-draining", "scheduler")
+# Seconds between stoppingAt and the task's stop that only a stop timeout explains (ECS's default is 30 s; an app
+# that exits on SIGTERM is gone in a second or two). Shorter waits with 137 say nothing about SIGTERM.
+STOP_TIMEOUT_SECONDS = 25
+
+
+def _sigterm_unheard(ev: Evidence, sidecars: Callable[[Any], bool]) -> tuple[str, float] | None:
+    """(container, seconds) when an essential, non-sidecar container exited 137 only once the stop timeout had run
+    out after ECS began stopping the task: it got SIGKILL because it did not exit on SIGTERM."""
+    d = ev.detail
+    end = d.execution_stopped_at or d.stopped_at
+    if d.stopping_at is None or end is None:
+        return None
+    waited = (end - d.stopping_at).total_seconds()
+    if waited < STOP_TIMEOUT_SECONDS:
+        return None
+    for c in d.containers:
+        cdef = ev.container_definition(c.name)
+        if c.exit_code == 137 and c.name and not c.reason and not sidecars(c) and (cdef is None or cdef.essential):
+            return c.name, waited
+    return None
 
 
 def _why_exit_zero(ev: Evidence, container: str | None) -> str:

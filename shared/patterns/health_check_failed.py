@@ -536,6 +536,9 @@ class HealthCheckFailed(Pattern):
                          + ", or set the target group's success codes (matcher) if that answer means healthy"
                          + (f"; its protocol, port, path and matcher: `aws elbv2 describe-target-groups "
                             f"--target-group-arns {tg}{_arn_region(tg)}`." if tg and tg.startswith("arn:") else "."))
+        elif (own := _cannot_answer(ev, port_text)) is not None:
+            # The log already says why nothing answers the checks: act on that line, not the settings in general.
+            steps.append(own)
         elif tg and tg.startswith("arn:"):
             steps.append("Compare the target group's health check (path, port, matcher, timeout) with what the app "
                          f"serves: `aws elbv2 describe-target-groups --target-group-arns {tg}{_arn_region(tg)}` and "
@@ -598,6 +601,34 @@ class HealthCheckFailed(Pattern):
                         }.get(cause or "", ".")) + mismatch,
             remediation=steps,
         )
+
+
+# supervisord's report of a program that died: "exited: web (exit status 1; not expected)".
+_SUPERVISED_EXIT = lazy_re(r"\bexited: ([\w.:@-]+) \((?:exit status (\d+)|terminated by (\w+))[^)]*; not expected\)")
+
+
+def _cannot_answer(ev: Evidence, port: str) -> str | None:
+    """Step 1 when the task's own log says why the checks get no answer: the server program under a supervisor
+    exits and is restarted. (nginx failing to reach its upstream is a server-error of its own.)"""
+    logs = ev.logs
+    exits: dict[str, tuple[int, str]] = {}
+    for i in logs.newest_with("not expected", limit=200):
+        m = _SUPERVISED_EXIT.search(logs.texts[i])
+        if m:
+            exits[m.group(1)] = (i, f"status {m.group(2)}" if m.group(2) else f"signal {m.group(3)}")
+    if not exits:
+        return None
+    names = list(exits)
+    i, status = exits[names[-1]]
+    which = (f"`{names[0]}` exiting with {status} (not expected) and starting it again" if len(names) == 1 else
+             "programs exiting (not expected) and starting them again: " + ", ".join(f"`{n}`" for n in names))
+    first = names[0] if len(names) == 1 else "<program>"
+    return (f"supervisord shows {which}: a server that dies and restarts answers no health checks while it is down "
+            f"(when it is the one on port {port}, that is why the checks fail). Its error is not in this log, because "
+            f"supervisord keeps a program's output in its own files: in its `[program:{first}]` section set "
+            "`stdout_logfile=/dev/stdout`, `stdout_logfile_maxbytes=0` and `redirect_stderr=true` and deploy, or "
+            f"while a task runs read it through ECS Exec with `supervisorctl tail {first} stderr`; then fix the "
+            f"error it prints.{remedy.because(log_proof(ev, i).source, logs.texts[i])}")
 
 
 def _arn_region(arn: str) -> str:

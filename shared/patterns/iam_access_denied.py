@@ -147,6 +147,7 @@ _OP_SERVICE = {
     "AssumeRole": "sts", "GetCallerIdentity": "sts", "PutMetricData": "cloudwatch", "PutEvents": "events",
     "StartExecution": "states", "Invoke": "lambda", "PutRecord": "kinesis", "PutRecords": "kinesis",
     "PutRecordBatch": "firehose", "SendEmail": "ses", "PutLogEvents": "logs", "CreateLogStream": "logs",
+    "CreateLogGroup": "logs", "PutRetentionPolicy": "logs", "DescribeLogStreams": "logs",
 }
 # Operations whose IAM action has another name (S3 authorizes a HEAD as the GET/List it precedes).
 _OP_ACTION = {"Invoke": "lambda:InvokeFunction", "HeadObject": "s3:GetObject", "HeadBucket": "s3:ListBucket", "ListObjects": "s3:ListBucket",
@@ -608,7 +609,7 @@ def _credentials_endpoint(m: Match, ev: Evidence, container: str) -> Explanation
               "(`HTTP_PROXY`/`HTTPS_PROXY`, also lower-case) without `NO_PROXY` naming `169.254.170.2` (and "
               "`169.254.169.254`): the SDK then sends the credentials request to the proxy, which cannot reach it.")
              if fargate else
-             "On EC2, check the container instance's ECS agent (its version and `/var/log/ecs/ecs-agent.log` around "
+             f"On EC2, check the container instance's ECS agent (its version and `{remedy.agent_log(ev)}` around "
              "the stop for credentials requests it refused) and restart or update it; then run the task again.")
     return Explanation(
         title="The task role's credentials could not be fetched",

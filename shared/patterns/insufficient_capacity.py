@@ -162,8 +162,9 @@ class InsufficientCapacity(ReasonPattern):
                          "launches (an instance type no longer offered in the AZ, insufficient capacity, a broken "
                          "launch template or AMI): `aws autoscaling describe-scaling-activities --max-items 20"
                          + remedy.region_flag(ev) + "`.")
-            steps.append("On an instance that should have joined, read /var/log/ecs/ecs-agent.log (and "
-                         "`sudo systemctl status ecs`): it names a wrong cluster, missing credentials or no route to "
+            steps.append(f"On an instance that should have joined, read {remedy.agent_log(ev)} (and "
+                         + ("`Get-Service AmazonECS` in PowerShell" if remedy.windows_instance(ev) else
+                            "`sudo systemctl status ecs`") + "): it names a wrong cluster, missing credentials or no route to "
                          "ECS.")
         elif not remedy.is_fargate(ev) and (resource == "container instances" or _CONSTRAINT.search(said)):
             # Only where the message says instances were ruled out by requirements, not by a named shortage of
@@ -200,7 +201,7 @@ def _empty_provider_steps(ev: Evidence, provider: str, clus: str) -> list[str]:
         f"If instances launched but are not listed by `aws ecs list-container-instances --cluster {remedy.q(clus)}"
         f"{r}`, they did not join: the launch template's user data must set `ECS_CLUSTER={clus}`, with an "
         "instance role holding AmazonEC2ContainerServiceforEC2Role and a route to the ECS endpoint; "
-        "/var/log/ecs/ecs-agent.log on the instance says which is missing.",
+        f"{remedy.agent_log(ev)} on the instance says which is missing.",
     ]
 
 

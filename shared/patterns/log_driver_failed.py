@@ -110,6 +110,37 @@ def _denied_role(ev: Evidence, principal: re.Match[str] | None) -> str:
     return "the task EXECUTION role (the agent writes the logs, not the app)"
 
 
+# The driver's credential chain came up empty (the Go SDK's NoCredentialProviders, boto's NoCredentialsError, the
+# JS SDK's "Could not load credentials"): nothing was signed, so no call reached CloudWatch Logs.
+_NO_CREDENTIALS = lazy_re(r"NoCredentialProviders|no valid providers in chain|NoCredentialsError|Unable to locate "
+                          r"credentials|Could not load credentials from any providers|EC2RoleRequestError",
+                          re.IGNORECASE)
+
+
+def _no_credentials_steps(ev: Evidence, why: str) -> list[str]:
+    """What to check when the awslogs driver found no credentials: where it gets them on this launch type."""
+    query = remedy.describe_task_definition(ev, "taskDefinition.executionRoleArn")
+    if remedy.is_fargate(ev):
+        return [f"The log driver found no AWS credentials at all (not a missing log group or a denied permission): on "
+                "Fargate it signs with the task execution role, so the task definition needs an `executionRoleArn` "
+                "(a role trusting ecs-tasks.amazonaws.com with the AmazonECSTaskExecutionRolePolicy managed policy); "
+                f"check it has one, `{query}`, and add it in a new revision: {remedy.roll_out(ev)}.{why}"]
+    steps = [f"The log driver found no AWS credentials at all (not a missing log group or a denied permission: no "
+             "call reached CloudWatch Logs). On EC2, Docker's awslogs driver signs with the task execution role when "
+             "the task definition has one (the ECS agent hands it those credentials), and otherwise with the "
+             "instance role, which Docker reads from the instance metadata service (IMDS). Check which applies, "
+             f"`{query}`; with no execution role, the instance needs an instance profile: on the instance, "
+             "`aws sts get-caller-identity` (with no credentials configured it walks the same chain) must name the "
+             "instance role; if it finds none either, attach an instance profile to the instances (their launch "
+             f"template), or give the task an execution role.{why}",
+             "If the instances send their traffic through an HTTP proxy (`HTTP_PROXY`/`HTTPS_PROXY` for Docker in "
+             "/etc/sysconfig/docker or a systemd drop-in, and for the agent in /etc/ecs/ecs.config), the metadata "
+             "and credentials requests go to the proxy, which cannot answer them: set "
+             "`NO_PROXY=169.254.169.254,169.254.170.2,/var/run/docker.sock` in both places, then `sudo systemctl "
+             "restart docker ecs` (in the launch template's user data too, for new instances)."]
+    return steps
+
+
 # Docker's refusal of a log option it does not know: "unknown log opt 'fluentd-async-connect' for fluentd log driver".
 _UNKNOWN_OPT = re.compile(r"unknown log opt '([^']+)'(?: for (\w+) log driver)?", re.IGNORECASE)
 
@@ -254,6 +285,15 @@ class LogDriverFailed(ReasonPattern):
                          "what avoids this failure.")
             steps.append(f"Then start the failed work again once the burst has passed: {remedy.rerun(ev)}.")
             why = ""
+        if cause is None and _NO_CREDENTIALS.search(remedy.evidence_text(ev, m)):
+            # The driver found no credentials at all: it never reached CloudWatch Logs, so neither the log group nor
+            # a permission is what failed.
+            return Explanation(
+                title="Log driver found no AWS credentials",
+                summary=("ECS could not start the container because its log driver found no AWS credentials to call "
+                         "CloudWatch Logs with. The application never ran."),
+                remediation=_no_credentials_steps(ev, why),
+            )
         if cause == "not-found" or cause is None:
             steps.append(f"Create {gname}: {create} or let the driver create it with the log option "
                          '`"awslogs-create-group": "true"` plus `logs:CreateLogGroup` on the execution role.' + why)

@@ -321,8 +321,12 @@ class OutOfMemory(Pattern):
         if remedy.local_repro_blocked(ev, f.get('container')):
             steps.append("In AWS, " + chart)
         else:
-            steps.append("Reproduce locally with the same limit and watch `docker stats` while it works: "
-                         f"`{remedy.docker_run(ev, f.get('container'), memory_mib=mib)}`; in AWS, " + chart)
+            # With the command the task ran (the task definition's, or the override a job or run-task gave): the
+            # image's own CMD may not be the work that used the memory.
+            run = remedy.docker_run(ev, f.get('container'), memory_mib=mib, args=remedy.RUN_COMMAND)
+            steps.append("Reproduce locally with the same limit and the task's command, and watch `docker stats` while "
+                         f"it works, in bash: ```\n{remedy.read_command(ev, f.get('container'))}\n{run}\n``` in AWS, "
+                         + chart)
         return Explanation(
             # A runtime's own pool (JVM, V8) is not the container limit: the title names the pool then.
             title=f"Out of memory: {container}" + (f" ({kind})" if (jvm_own or v8_own) and kind else

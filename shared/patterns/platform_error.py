@@ -242,7 +242,8 @@ class PlatformError(ReasonPattern):
         if code == "ServiceDiscoveryRegistration":
             pass  # the service's registry, not the agent or the host: the step above is the whole fix
         elif ec2 and code in _HOST_BROKEN:
-            steps.append("On the container instance, `/var/log/ecs/ecs-agent.log` and `/var/log/ecs/ecs-init.log` show "
+            steps.append(f"On the container instance, `{remedy.agent_log(ev)}`"
+                         + (" shows" if remedy.windows_instance(ev) else " and `/var/log/ecs/ecs-init.log` show") + " "
                          "whether the fix took (the agent loads the pause image at start; `docker images` lists it).")
         elif ec2 and code == "HostEC2Terminated":
             # The event says the instance is gone: there is no instance left to read the agent's log on.

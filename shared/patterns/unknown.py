@@ -48,7 +48,7 @@ def _host_events(ev: Evidence) -> str:
     at = ev.detail.execution_stopped_at or ev.detail.stopping_at or ev.detail.stopped_at
     if at is None:
         return ("; on the EC2 instance (the daemon keeps recent events), `docker events --since 24h --until 1s "
-                "--filter event=kill --filter event=stop` lists the signals sent, and /var/log/ecs/ecs-agent.log "
+                f"--filter event=kill --filter event=stop` lists the signals sent, and {remedy.agent_log(ev)} "
                 "says whether the agent sent them")
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
@@ -56,7 +56,7 @@ def _host_events(ev: Evidence) -> str:
     until = (at + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ("; on the EC2 instance (the daemon keeps recent events), "
             f"`docker events --since {since} --until {until} --filter event=kill --filter event=stop` lists "
-            "the signals sent around the stop, and /var/log/ecs/ecs-agent.log says whether the agent sent them")
+            f"the signals sent around the stop, and {remedy.agent_log(ev)} says whether the agent sent them")
 
 
 def _clear_culprit(ev: Evidence) -> str | None:
