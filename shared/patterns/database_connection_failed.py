@@ -177,6 +177,9 @@ def _endpoint_check(engine: str, host: str | None) -> str:
     return ""
 
 
+_TRACEBACK_HEAD = "traceback (most recent call last)"
+
+
 class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
@@ -254,12 +257,16 @@ class DatabaseConnectionFailed(Pattern):
         """The frame lines of the Python traceback that ends `name`'s log with no exception line (the log cut
         inside it), or None when its log does not end inside a traceback."""
         logs = ev.logs
-        own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
-        start = next((k for k in range(len(own) - 1, -1, -1)
-                      if logs.texts[own[k]].strip().startswith("Traceback (most recent call last)")), None)
-        if start is None:
+        # The head is found among the lines the one search pass found holding its words: no other line
+        # is read (parsed) unless the container's log has one.
+        containers, texts = logs.containers, logs.texts
+        head = next((j for j in reversed(logs.lines_with(_TRACEBACK_HEAD))
+                     if containers[j] == name and texts[j].strip().startswith("Traceback (most recent call last)")),
+                    None)
+        if head is None:
             return None
-        body = [j for j in own[start + 1:] if logs.texts[j].strip() not in ("--", "...")]
+        body = [j for j in range(head + 1, len(logs))
+                if containers[j] == name and texts[j].strip() and texts[j].strip() not in ("--", "...")]
         frames: list[int] = []
         after_frame = False
         for j in body:
