@@ -183,44 +183,63 @@ class _LazyRegex:
         self._compiled = compiled
         for attr in _FORWARD:
             setattr(self, attr, getattr(compiled, attr))
-        if compiled.flags & re.IGNORECASE:
-            words = required_words(compiled)
-            if words is not None:
-                self.search = _guarded(compiled, words)
+        words = required_words(compiled) if compiled.flags & re.IGNORECASE else None
+        self.search = _guarded(compiled, words) if words is not None else _counted(self, compiled)
         return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"lazy_re({self.pattern!r}, {self._flags!r})"
 
 
-def _guarded(compiled: re.Pattern[str], words: tuple[str, ...]) -> Callable[..., re.Match[str] | None]:
-    """`compiled.search`, answering None at once for an ASCII text holding none of `words` (lower-cased).
-    A text that holds one of them is searched by the top-level alternatives that may match it (those whose
-    own words it holds, `_alternatives`) once the regex has been used a few times: "timeout|refused|..."
-    tries every alternative at every position, 30 of them over 100 characters ~40 us, while the two whose
-    words a line holds cost a few."""
+def _guarded(compiled: re.Pattern[str], words: tuple[str, ...] | None,
+             alternatives: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] | None = None,
+             ) -> Callable[..., re.Match[str] | None]:
+    """`compiled.search`, answering None at once for an ASCII text holding none of `words` (lower-cased; None:
+    no word every match holds). A text that may match is searched by the top-level alternatives that may match
+    it (those whose own words it holds, `_alternatives`) once the regex has been used a few times:
+    "timeout|refused|..." tries every alternative at every position, 30 of them over 100 characters ~40 us,
+    while the two whose words a line holds cost a few."""
     search = compiled.search
-    state: list[Any] = [0, None]  # texts searched so far, then the alternatives ((regex, words), ...), () if none
+    state: list[Any] = [0, alternatives]  # texts searched so far, then the alternatives ((regex, words), ...)
 
     def guarded(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
         if not args and not kwargs and type(text) is str and text.isascii():
             low = text.lower()
-            for word in words:
-                if word in low:
-                    break
-            else:
-                return None
-            alternatives = state[1]
-            if alternatives is None:
+            if words is not None:
+                for word in words:
+                    if word in low:
+                        break
+                else:
+                    return None
+            found = state[1]
+            if found is None:
                 state[0] += 1
                 if state[0] < _SPLIT_AFTER:
                     return search(text)
-                alternatives = state[1] = _alternatives(compiled)
-            if alternatives:
-                return _search_alternatives(compiled, alternatives, text, low)
+                found = state[1] = _alternatives(compiled)
+            if found:
+                return _search_alternatives(compiled, found, text, low)
         return search(text, *args, **kwargs)
 
     return guarded
+
+
+def _counted(lazy: _LazyRegex, compiled: re.Pattern[str]) -> Callable[..., re.Match[str] | None]:
+    """`compiled.search` for a case-sensitive regex (or one requiring no word), counting its uses: after a few, `lazy.search` becomes the
+    guarded search (`_guarded`) when the regex requires words or has alternatives to search one by one, else
+    the compiled search itself. (Working that out parses the regex: not for the ones a first event uses once.)"""
+    search = compiled.search
+    uses = [0]
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
+        uses[0] += 1
+        if uses[0] >= _SPLIT_AFTER:
+            words = required_words(compiled)
+            alternatives = _alternatives(compiled)
+            lazy.search = _guarded(compiled, words, alternatives) if words or alternatives else search
+        return search(text, *args, **kwargs)
+
+    return counted
 
 
 _SPLIT_AFTER = 16  # texts searched before a regex's alternatives are compiled (a first event compiles none)

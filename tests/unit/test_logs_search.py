@@ -233,9 +233,9 @@ def test_may_match_without_learning_keeps_every_matching_line(lines):
 
 
 def test_alternatives_find_what_the_whole_regex_finds():
-    """A guarded regex searched through its top-level alternatives (or those of its one group), once it has been
-    used a few times, finds the match the whole regex finds (span and groups): every case-insensitive lazy_re
-    over case lines holding its words, and near misses (a later alternative matching further left, one
+    """A lazy regex searched through its top-level alternatives (or those of its one group), once it has been
+    used a few times, finds the match the whole regex finds (span and groups): every lazy_re over the case
+    lines holding its words, and near misses (a later alternative matching further left, one
     alternative a prefix of another, a lookbehind, groups, a repeated group that is not split)."""
     import gc
 
@@ -264,11 +264,10 @@ def test_alternatives_find_what_the_whole_regex_finds():
     assert len(_alternatives(re.compile(r"(?i)x(?:ab|cd|ef)+y"))) == 0  # a repeated group is not split
 
     registry()
-    lazy = [o for o in gc.get_objects()
-            if isinstance(o, _LazyRegex) and ("(?i)" in o.pattern or o._flags & re.IGNORECASE)]
+    lazy = [o for o in gc.get_objects() if isinstance(o, _LazyRegex)]
     split = [re.compile(o.pattern, o._flags) for o in lazy]
-    split = [c for c in split if _alternatives(c) and required_words(c)]
-    assert len(split) > 50
+    split = [c for c in split if _alternatives(c)]
+    assert len(split) > 100
     lines: set[str] = set()
     for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::5]:
         case = json.loads(path.read_text())
@@ -278,9 +277,9 @@ def test_alternatives_find_what_the_whole_regex_finds():
     lows = [(t, t.lower()) for t in sorted(lines)]
     checked = 0
     for compiled in split:
-        words = required_words(compiled) or ()
-        for text, low in lows:
-            if any(w in low for w in words):
-                same(compiled, text)
-                checked += 1
-    assert checked > 2000
+        words = required_words(compiled)
+        holding = [text for text, low in lows if words is None or any(w in low for w in words)]
+        for text in holding[:: max(1, len(holding) // 60)]:  # (at most ~60 a regex: the test stays quick)
+            same(compiled, text)
+            checked += 1
+    assert checked > 4000
