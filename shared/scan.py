@@ -229,14 +229,16 @@ def _counted(lazy: _LazyRegex, compiled: re.Pattern[str]) -> Callable[..., re.Ma
     guarded search (`_guarded`) when the regex requires words or has alternatives to search one by one, else
     the compiled search itself. (Working that out parses the regex: not for the ones a first event uses once.)"""
     search = compiled.search
-    uses = [0]
+    state: list[Any] = [0, None]  # uses so far, then the search that replaced this one
 
     def counted(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
-        uses[0] += 1
-        if uses[0] >= _SPLIT_AFTER:
+        if state[1] is not None:
+            return state[1](text, *args, **kwargs)  # (a caller that kept this bound method)
+        state[0] += 1
+        if state[0] >= _SPLIT_AFTER:
             words = required_words(compiled)
             alternatives = _alternatives(compiled)
-            lazy.search = _guarded(compiled, words, alternatives) if words or alternatives else search
+            state[1] = lazy.search = _guarded(compiled, words, alternatives) if words or alternatives else search
         return search(text, *args, **kwargs)
 
     return counted
