@@ -191,6 +191,9 @@ class _LazyRegex:
         return f"lazy_re({self.pattern!r}, {self._flags!r})"
 
 
+_LAST: tuple[str | None, str | None] = (None, None)  # the text a guarded search read last, lower-cased (None: not ASCII)
+
+
 def _guarded(compiled: re.Pattern[str], words: tuple[str, ...] | None,
              alternatives: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] | None = None,
              ) -> Callable[..., re.Match[str] | None]:
@@ -203,8 +206,16 @@ def _guarded(compiled: re.Pattern[str], words: tuple[str, ...] | None,
     state: list[Any] = [0, alternatives]  # texts searched so far, then the alternatives ((regex, words), ...)
 
     def guarded(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
-        if not args and not kwargs and type(text) is str and text.isascii():
-            low = text.lower()
+        global _LAST
+        if not args and not kwargs and type(text) is str:
+            last = _LAST
+            if last[0] is text:
+                low = last[1]  # (most searches read the text the one before read: a line, several regexes)
+            else:
+                low = text.lower() if text.isascii() else None
+                _LAST = (text, low)
+            if low is None:
+                return search(text)
             if words is not None:
                 for word in words:
                     if word in low:
