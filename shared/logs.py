@@ -1042,6 +1042,10 @@ for _k in _CONTEXT_SKIP:
     _ROLE.setdefault(_k, "skip")
 
 
+# The C scanner json.loads uses (JSONDecoder's defaults, as json.loads); typeshed does not declare the attribute.
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str | None, list[str]] | None:
     """(message, level, container, extra lines) of a JSON log line, or None when it is not one.
 
@@ -1049,9 +1053,14 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
     the message: structured loggers put the facts (host, port, status, path, error) there.
     """
     try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
+        obj, end = _SCAN_ONCE(line, 0)  # what json.loads runs, without its layers (a line is an object, "{...}")
+    except (StopIteration, ValueError):
+        end = -1
+    if end != len(line):
+        try:
+            obj = json.loads(line)  # (leading or trailing white space, an error to report: json.loads decides)
+        except ValueError:
+            return None
     if not isinstance(obj, dict):
         return None
     message: str | None = None
