@@ -825,8 +825,9 @@ _PASTE_AGE = lazy_re(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
 
 
 def garbled(text: str) -> bool:
-    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it."""
-    return bool(_GARBLED.search(text))
+    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it.
+    (Each alternative needs a tab, a pipe or " ago": a line without any is not searched.)"""
+    return ("\t" in text or "|" in text or " ago" in text) and bool(_GARBLED.search(text))
 
 
 def unpaste(text: str) -> str:
