@@ -256,8 +256,8 @@ def _counted(lazy: _LazyRegex, compiled: re.Pattern[str]) -> Callable[..., re.Ma
 
 
 _SPLIT_AFTER = 16  # texts searched before a regex's alternatives are compiled (a first event compiles none)
-_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
-_BACKREF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+_GLOBAL_FLAGS = r"\(\?[aiLmsux]+\)"  # (compiled by `re` when first used: after 16 uses of some regex, not at import)
+_BACKREF = r"\\[1-9]|\(\?P=|\(\?\("
 
 
 def _top_level_parts(body: str) -> list[str]:
@@ -335,9 +335,9 @@ def _alternatives(compiled: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], tup
     which its every match holds (None: any text may match it); () when the regex has fewer than three, or
     alternatives that cannot stand alone (back-references, conditionals, verbose comments)."""
     pattern = compiled.pattern
-    if compiled.flags & re.VERBOSE or _BACKREF.search(pattern):
+    if compiled.flags & re.VERBOSE or re.search(_BACKREF, pattern):
         return ()
-    lead = _GLOBAL_FLAGS.match(pattern)
+    lead = re.match(_GLOBAL_FLAGS, pattern)
     body = pattern[lead.end() :] if lead else pattern
     parts = _top_level_parts(body)
     if len(parts) == 1:
