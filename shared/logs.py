@@ -572,7 +572,7 @@ class LogSet:
         # A line inherits the level of the entry it continues only if that entry announced more lines
         # (an exception, a message ending in ':' ...): a tail that starts mid-traceback must not take
         # the level of whatever ordinary line happens to precede it.
-        opens = head != i and _OPENS.search(self.texts[head]) is not None
+        opens = head != i and _opens(self.texts[head])
         for j in (i, head) if opens else (i,):
             hint = self.hints[j]
             if hint:
@@ -605,7 +605,7 @@ class LogSet:
         container = containers[i]
         while j > 0 and i - j < 400 and containers[j - 1] == container and _continues(texts[j - 1], texts[j]):
             j -= 1
-        if j < i and not _continues_from_start(texts[j]) and not _OPENS.search(texts[j]):
+        if j < i and not _continues_from_start(texts[j]) and not _opens(texts[j]):
             # The walk reached an ordinary line (a tail that starts mid-trace): the entry starts after it.
             j += 1
         self._block_cache[i] = j
@@ -682,11 +682,32 @@ def _line_starts(low: str) -> list[int]:
 
 
 def _text_level(text: str) -> str | None:
+    head = text[:100]
+    if "level=" not in head and not (head[1:2].isdigit() and head[:1] in _GLOG_LEVELS) and all(
+            word not in head for word in _LEVEL_WORDS):
+        return None  # no word `_TEXT_LEVEL` needs (it tries each of its levels at every position)
     m = _TEXT_LEVEL.search(text, 0, 100)
     if not m:
         return None
     word = m.group(1) or m.group(2) or m.group(3)
     return _LEVELS.get(word.lower()) if word else None
+
+
+_LEVEL_WORDS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERR", "SEVERE", "FATAL", "CRIT", "PANIC")  # one is in every level `_TEXT_LEVEL` reads by name
+_GLOG_LEVELS = frozenset("IWEF")
+_OPENING_ENDS = ("exception", "error", "traceback", "exc_info", "stack", "panic", ":", "{", "[", "(")
+
+
+def _opens(text: str) -> bool:
+    """`_OPENS.search(text) is not None`, without its regex for an ASCII text that holds none of its words (a
+    text holding "exception", "traceback" or "fail" matches, one ending in an opening word or bracket too; only
+    "error" needs the regex, for its word boundary). Not ASCII: the regex (case folding beyond ASCII)."""
+    if not text.isascii():
+        return _OPENS.search(text) is not None
+    low = text.lower()
+    if "exception" in low or "traceback" in low or "fail" in low or low.rstrip().endswith(_OPENING_ENDS):
+        return True
+    return "error" in low and _OPENS.search(text) is not None
 
 
 def _continues_from_start(line: str) -> bool:
@@ -1042,6 +1063,10 @@ for _k in _CONTEXT_SKIP:
     _ROLE.setdefault(_k, "skip")
 
 
+# The C scanner json.loads uses (JSONDecoder's defaults, as json.loads); typeshed does not declare the attribute.
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str | None, list[str]] | None:
     """(message, level, container, extra lines) of a JSON log line, or None when it is not one.
 
@@ -1049,9 +1074,14 @@ def _structured(line: str, known: tuple[str, ...]) -> tuple[str, str | None, str
     the message: structured loggers put the facts (host, port, status, path, error) there.
     """
     try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
+        obj, end = _SCAN_ONCE(line, 0)  # what json.loads runs, without its layers (a line is an object, "{...}")
+    except (StopIteration, ValueError):
+        end = -1
+    if end != len(line):
+        try:
+            obj = json.loads(line)  # (leading or trailing white space, an error to report: json.loads decides)
+        except ValueError:
+            return None
     if not isinstance(obj, dict):
         return None
     message: str | None = None

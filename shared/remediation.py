@@ -839,8 +839,9 @@ _PASTE_AGE = lazy_re(r"^\s*\d+ (?:seconds?|minutes?|hours?|days?) ago\s+")
 
 
 def garbled(text: str) -> bool:
-    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it."""
-    return bool(_GARBLED.search(text))
+    """A console or table paste (tabs, "20 minutes ago", pipes between columns), not a line as the app wrote it.
+    (Each alternative needs a tab, a pipe or " ago": a line without any is not searched.)"""
+    return ("\t" in text or "|" in text or " ago" in text) and bool(_GARBLED.search(text))
 
 
 def unpaste(text: str) -> str:
@@ -1624,14 +1625,18 @@ def _opens_tag(text: str, i: int) -> bool:
 
 
 def _quote_open(text: str) -> bool:
-    """Whether `text` ends inside a single- or double-quoted shell word."""
-    quote = ""
-    for ch in text:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-    return bool(quote)
+    """Whether `text` ends inside a single- or double-quoted shell word (from quote to quote by `str.find`,
+    not one Python step a character)."""
+    i = 0
+    while True:
+        single, double = text.find("'", i), text.find('"', i)
+        if single == -1 and double == -1:
+            return False
+        opened = single if double == -1 or (single != -1 and single < double) else double
+        closed = text.find(text[opened], opened + 1)
+        if closed == -1:
+            return True
+        i = closed + 1
 
 
 def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
@@ -1642,6 +1647,8 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
         return list(steps)
 
     def fix_span(span: str) -> str:
+        if "aws " not in span:
+            return span  # no command to change (most spans: a name, a path, a value)
         out, pos = [], 0
         for m in _AWS_CALL.finditer(span):
             if m.start() < pos or m.group("svc") in _NO_REGION or m.group("op").startswith("-"):

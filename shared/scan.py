@@ -183,30 +183,205 @@ class _LazyRegex:
         self._compiled = compiled
         for attr in _FORWARD:
             setattr(self, attr, getattr(compiled, attr))
-        if compiled.flags & re.IGNORECASE:
-            words = required_words(compiled)
-            if words is not None:
-                self.search = _guarded(compiled.search, words)
+        words = required_words(compiled) if compiled.flags & re.IGNORECASE else None
+        self.search = _guarded(compiled, words) if words is not None else _counted(self, compiled)
         return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"lazy_re({self.pattern!r}, {self._flags!r})"
 
 
-def _guarded(search: Callable[..., re.Match[str] | None], words: tuple[str, ...]) -> Callable[..., re.Match[str] | None]:
-    """`search`, answering None at once for an ASCII text holding none of `words` (lower-cased)."""
+_LAST: tuple[str | None, str | None] = (None, None)  # the text a guarded search read last, lower-cased (None: not ASCII)
+
+
+def _guarded(compiled: re.Pattern[str], words: tuple[str, ...] | None,
+             alternatives: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] | None = None,
+             ) -> Callable[..., re.Match[str] | None]:
+    """`compiled.search`, answering None at once for an ASCII text holding none of `words` (lower-cased; None:
+    no word every match holds). A text that may match is searched by the top-level alternatives that may match
+    it (those whose own words it holds, `_alternatives`) once the regex has been used a few times:
+    "timeout|refused|..." tries every alternative at every position, 30 of them over 100 characters ~40 us,
+    while the two whose words a line holds cost a few."""
+    search = compiled.search
+    state: list[Any] = [0, alternatives]  # texts searched so far, then the alternatives ((regex, words), ...)
 
     def guarded(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
-        if not args and not kwargs and type(text) is str and text.isascii():
-            low = text.lower()
-            for word in words:
-                if word in low:
-                    break
+        global _LAST
+        if not args and not kwargs and type(text) is str:
+            last = _LAST
+            if last[0] is text:
+                low = last[1]  # (most searches read the text the one before read: a line, several regexes)
             else:
-                return None
+                low = text.lower() if text.isascii() else None
+                _LAST = (text, low)
+            if low is None:
+                return search(text)
+            if words is not None:
+                for word in words:
+                    if word in low:
+                        break
+                else:
+                    return None
+            found = state[1]
+            if found is None:
+                state[0] += 1
+                if state[0] < _SPLIT_AFTER:
+                    return search(text)
+                found = state[1] = _alternatives(compiled)
+            if found:
+                return _search_alternatives(compiled, found, text, low)
         return search(text, *args, **kwargs)
 
     return guarded
+
+
+def _counted(lazy: _LazyRegex, compiled: re.Pattern[str]) -> Callable[..., re.Match[str] | None]:
+    """`compiled.search` for a case-sensitive regex (or one requiring no word), counting its uses: after a few, `lazy.search` becomes the
+    guarded search (`_guarded`) when the regex requires words or has alternatives to search one by one, else
+    the compiled search itself. (Working that out parses the regex: not for the ones a first event uses once.)"""
+    search = compiled.search
+    state: list[Any] = [0, None]  # uses so far, then the search that replaced this one
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
+        if state[1] is not None:
+            return state[1](text, *args, **kwargs)  # (a caller that kept this bound method)
+        state[0] += 1
+        if state[0] >= _SPLIT_AFTER:
+            words = required_words(compiled)
+            alternatives = _alternatives(compiled)
+            state[1] = lazy.search = _guarded(compiled, words, alternatives) if words or alternatives else search
+        return search(text, *args, **kwargs)
+
+    return counted
+
+
+_SPLIT_AFTER = 16  # texts searched before a regex's alternatives are compiled (a first event compiles none)
+_GLOBAL_FLAGS = r"\(\?[aiLmsux]+\)"  # (compiled by `re` when first used: after 16 uses of some regex, not at import)
+_BACKREF = r"\\[1-9]|\(\?P=|\(\?\("
+
+
+def _top_level_parts(body: str) -> list[str]:
+    """`body` cut at each `|` outside groups and character classes: its top-level alternatives."""
+    parts: list[str] = []
+    depth, i, start, n = 0, 0, 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if body[i : i + 1] == "^":
+                i += 1
+            if body[i : i + 1] == "]":
+                i += 1  # a ']' first in a class is a literal
+            while i < n and body[i] != "]":
+                i += 2 if body[i] == "\\" else 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+        i += 1
+    parts.append(body[start:])
+    return parts
+
+
+def _distributed(body: str) -> list[str]:
+    """`P(?:a|b|c)S` as [PaS, PbS, PcS]: a regex of one group of alternatives (not repeated), each alternative
+    with what surrounds the group. The same texts match at the same starts (a search takes its leftmost start
+    from them only). [body] when it has no such group."""
+    best: tuple[int, int, list[str]] | None = None
+    depth, i, n = 0, 0, len(body)
+    opened: list[int] = []
+    while i < n:
+        ch = body[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if body[i : i + 1] == "^":
+                i += 1
+            if body[i : i + 1] == "]":
+                i += 1
+            while i < n and body[i] != "]":
+                i += 2 if body[i] == "\\" else 1
+        elif ch == "(":
+            opened.append(i)
+            depth += 1
+        elif ch == ")" and opened:
+            begin = opened.pop()
+            depth -= 1
+            head = body[begin + 1 : begin + 3]
+            if depth == 0 and body[i + 1 : i + 2] not in ("*", "+", "?", "{") and (
+                    head == "?:" or head[:1] != "?" or body[begin + 1 : begin + 4] == "?P<"):
+                inner = body[begin + 1 : i]
+                skip = 2 if head == "?:" else inner.index(">") + 1 if head == "?P" else 0
+                alts = _top_level_parts(inner[skip:])
+                if len(alts) >= 3 and (best is None or len(alts) > len(best[2])):
+                    best = (begin, i, alts)
+        i += 1
+    if best is None:
+        return [body]
+    begin, end, alts = best
+    return [body[:begin] + "(?:" + alt + ")" + body[end + 1 :] for alt in alts]
+
+
+def _alternatives(compiled: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...]:
+    """The top-level alternatives of a regex, each compiled alone with the regex's flags, with the words one of
+    which its every match holds (None: any text may match it); () when the regex has fewer than three, or
+    alternatives that cannot stand alone (back-references, conditionals, verbose comments)."""
+    pattern = compiled.pattern
+    if compiled.flags & re.VERBOSE or re.search(_BACKREF, pattern):
+        return ()
+    lead = re.match(_GLOBAL_FLAGS, pattern)
+    body = pattern[lead.end() :] if lead else pattern
+    parts = _top_level_parts(body)
+    if len(parts) == 1:
+        parts = _distributed(body)
+    if len(parts) < 3:
+        return ()
+    out = []
+    for part in parts:
+        try:
+            regex = re.compile(part, compiled.flags)
+        except re.error:
+            return ()
+        out.append((regex, required_words(regex)))
+    return tuple(out)
+
+
+def _search_alternatives(compiled: re.Pattern[str], alternatives: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...],
+                         text: str, low: str) -> re.Match[str] | None:
+    """`compiled.search(text)` (`low`: the ASCII text lower-cased): the leftmost start of the alternatives that
+    may match (an alternative whose words the text lacks matches nowhere), then the regex matched there, which
+    finds no match further left and, at that start, takes the first alternative that matches, as a search does."""
+    may = []
+    for alternative in alternatives:
+        need = alternative[1]
+        if need is not None:
+            for word in need:
+                if word in low:
+                    break
+            else:
+                continue
+        may.append(alternative[0])
+    if len(may) * 2 > len(alternatives):
+        return compiled.search(text)  # most of them may: one pass of the whole regex costs less
+    start = -1
+    for regex in may:
+        m = regex.search(text)
+        if m is not None and (start == -1 or m.start() < start):
+            start = m.start()
+            if start == 0:
+                break
+    if start == -1:
+        return None
+    found = compiled.match(text, start)
+    return found if found is not None else compiled.search(text)  # (cannot happen: the alternative matched there)
 
 
 def lazy_re(pattern: str, flags: int = 0) -> re.Pattern[str]:

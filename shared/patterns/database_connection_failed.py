@@ -89,6 +89,7 @@ _PY_DB_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycop
 # (its file, its method).
 _RB_FRAME = lazy_re(r"^\s*(?:from\s+)?(\S+\.rb):\d+:in [`']((?:(?:rescue|block(?: \(\d+ levels\))?|ensure) in )?"
                     r"[\w?!]+)'$")
+_RB_FRAME_WORD = ".rb:"  # a Ruby frame line: path/file.rb:N:in 'm'
 _RB_DB_FILE = lazy_re(r"/(?:active_record/connection_adapters|gems/(?:mysql2|pg|trilogy|sqlite3|sequel|mongo|"
                       r"redis(?:-client)?)-\d[\w.]*)/")
 # The name of a function (or a call in the source line under its frame) that opens a connection: connect,
@@ -194,6 +195,9 @@ def _endpoint_check(engine: str, host: str | None) -> str:
     return ""
 
 
+_PY_FRAME_WORD = 'file "'  # a Python frame line: File "path", line N, in f
+
+
 class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
@@ -272,6 +276,10 @@ class DatabaseConnectionFailed(Pattern):
         inside it), or None when its log does not end inside a traceback. Without its "Traceback" header (an
         excerpt that starts inside it) at least two frames, so that a stray line is not read as one."""
         logs = ev.logs
+        # Only a log with a Python frame line can end inside a traceback: the one search pass tells, so most
+        # logs are not read (parsed) line by line here.
+        if not logs.lines_with(_PY_FRAME_WORD):
+            return None
         own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
         frames: list[int] = []
         header = False
@@ -311,6 +319,8 @@ class DatabaseConnectionFailed(Pattern):
         """The frame lines of the Ruby backtrace that ends `name`'s log, innermost first, when no message is on
         them (the log or its excerpt lost it); at least two frames."""
         logs = ev.logs
+        if not logs.lines_with(_RB_FRAME_WORD):  # no Ruby frame line anywhere: nothing to read line by line
+            return None
         own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
         frames: list[int] = []
         for j in reversed(own):

@@ -223,5 +223,10 @@ def test_every_regional_aws_command_names_the_region_the_finding_knows(monkeypat
     # A name holding a backtick ends the inline span inside its quotes: the region is not put inside the value
     hostile = "`aws ecs update-service --cluster 'prodZq1``` closed' --service s`"
     assert "'prodZq1 --region" not in remedy.with_region(ev, [hostile])[0]
+    # Quotes of the other kind inside a quoted value neither open nor close it; a value closed before the end is
+    # no open quote (the command gets its region), one left open is (it does not)
+    assert remedy.with_region(ev, ["`aws ssm get-parameter --name \"it's\" --with-decryption`"])[0].endswith(
+        "--with-decryption --region us-east-1`")
+    assert "--region" not in remedy.with_region(ev, ["`aws ssm get-parameter --name 'a\"b`"])[0]
     monkeypatch.setattr(remedy, "region", lambda _ev: None)
     assert remedy.with_region(ev, [block]) == [block]

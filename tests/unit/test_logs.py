@@ -464,3 +464,23 @@ def test_an_error_object_keeps_the_failure_it_nests_under_its_message():
     assert ls.texts[0] == ('start failed error.context.error="connect ECONNREFUSED 10.0.4.7:5672" '
                            'error.context.reason="Broker seems down"')
     assert ls.texts[1:] == ["ConfigurationError: A configuration error has occurred", "    at boot (/app/boot.js:3:5)"]
+
+
+def test_opens_and_text_level_answer_as_their_regexes():
+    """`_opens` and `_text_level` skip their regexes for a text lacking the words those need: the same answers
+    on texts built from those words and near misses (a word boundary after "error", trailing white space,
+    a level past the 100th character, case folding beyond ASCII)."""
+    import random
+
+    from shared.logs import _LEVELS, _OPENS, _TEXT_LEVEL, _opens, _text_level
+
+    pieces = ["Exception", "error", "Error", "ERROR:", "Errors", "traceback", "fail", "FAIL", "exc_info", "stack",
+              "panic", ":", "{", "[", "(", " ", "\t", "\x1c", "x", "level=", "INFO", "WARNING", "ERR", "E1234 12:34",
+              "I0101 10:10", "crit", "CRIT]", "[DEBUG]", '"warn"', "=FATAL,", "\u017ftack", "\u212a", "é", "y" * 95]
+    rnd = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 6)))
+        assert _opens(text) == (_OPENS.search(text) is not None), repr(text)
+        m = _TEXT_LEVEL.search(text, 0, 100)
+        word = (m.group(1) or m.group(2) or m.group(3)) if m else None
+        assert _text_level(text) == (_LEVELS.get(word.lower()) if word else None), repr(text)

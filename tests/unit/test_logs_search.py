@@ -230,3 +230,56 @@ def test_may_match_without_learning_keeps_every_matching_line(lines):
                 assert matching <= kept, (regex.pattern, start, sorted(matching - kept))
                 assert all(start <= i < stop for i in kept)
             assert set(logs_module._WORDS) == words_before, regex.pattern
+
+
+def test_alternatives_find_what_the_whole_regex_finds():
+    """A lazy regex searched through its top-level alternatives (or those of its one group), once it has been
+    used a few times, finds the match the whole regex finds (span and groups): every lazy_re over the case
+    lines holding its words, and near misses (a later alternative matching further left, one
+    alternative a prefix of another, a lookbehind, groups, a repeated group that is not split)."""
+    import gc
+
+    import shared.engine  # noqa: F401  (every pattern and remediation module)
+    from shared.patterns import registry
+    from shared.scan import _alternatives, _LazyRegex, _search_alternatives
+
+    def same(compiled: re.Pattern[str], text: str) -> None:
+        alternatives = _alternatives(compiled)
+        if not alternatives or not text.isascii():
+            return
+        got, want = _search_alternatives(compiled, alternatives, text, text.lower()), compiled.search(text)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (compiled.pattern, text)
+
+    near = {
+        r"(?i)zzz foo|bar|foo": ["a bar then foo", "foo bar", "zzz foo", "nothing"],
+        r"(?i)\b(?:ab|abc|x)\b": ["abc", "ab", "xabc abc", "abcd x"],
+        r"(?i)(?<!x)foo|bar|baz": ["xfoo bar", "xfoo", "xfoo foo"],
+        r"(?i)(a)b|(c)d|(e)f": ["cd ab", "ef", "xx"],
+        r"(?i)x(?:ab|cd|ef)+y": ["xabcdy", "xefy"],
+        r"(?i)^(?:ab|cd|ef)": ["zab", "cd"],
+    }
+    for pattern, texts in near.items():
+        for text in texts:
+            same(re.compile(pattern), text)
+    assert len(_alternatives(re.compile(r"(?i)x(?:ab|cd|ef)+y"))) == 0  # a repeated group is not split
+
+    registry()
+    lazy = [o for o in gc.get_objects() if isinstance(o, _LazyRegex)]
+    split = [re.compile(o.pattern, o._flags) for o in lazy]
+    split = [c for c in split if _alternatives(c)]
+    assert len(split) > 100
+    lines: set[str] = set()
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json"))[::5]:
+        case = json.loads(path.read_text())
+        logs = case.get("logs") or []
+        lines.update(t for t in logs if isinstance(t, str) and t.isascii()) if isinstance(logs, list) else None
+        lines.add(case["event"].get("detail", {}).get("stoppedReason") or "")
+    lows = [(t, t.lower()) for t in sorted(lines)]
+    checked = 0
+    for compiled in split:
+        words = required_words(compiled)
+        holding = [text for text, low in lows if words is None or any(w in low for w in words)]
+        for text in holding[:: max(1, len(holding) // 60)]:  # (at most ~60 a regex: the test stays quick)
+            same(compiled, text)
+            checked += 1
+    assert checked > 4000

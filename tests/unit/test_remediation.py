@@ -215,3 +215,12 @@ def test_a_local_run_keeps_the_task_definitions_command_argument_by_argument():
     assert jmespath.search(query, td) == ["sh", "-c", "npm start"]
     assert jmespath.search(query, {"taskDefinition": {"containerDefinitions": [{"name": "app"}]}}) == [""]
     assert remedy.RUN_COMMAND == '"${cmd[@]}"'
+
+
+def test_garbled_reads_pastes_only():
+    """A console/table paste (a tab, "N minutes ago", pipes between columns) is garbled; near misses are not
+    (one pipe, "ago" glued to a word, no separator at all)."""
+    from shared.remediation import garbled
+
+    assert garbled("a\tb") and garbled("3 minutes ago  web  started") and garbled("x | web | started")
+    assert not garbled("x | started") and not garbled("3 minutes agony") and not garbled("ERROR boom: failed")
