@@ -23,6 +23,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    ERLANG_BYTES_NEEDLE,
     Explanation,
     Facts,
     Match,
@@ -31,6 +32,7 @@ from shared.patterns.base import (
     candidate_lines,
     container_for_line,
     dedupe,
+    erlang_message,
     log_proof,
 )
 from shared.scan import lazy_re
@@ -113,7 +115,7 @@ _NEEDLES: tuple[str, ...] = ("keyerror", "key not found", "environment", "env va
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
             "validation error", "missingenvvars", "undefinedvalueerror", "could not expand value",
-            "resolve substitution", "fetch environment variable", "fetch env")
+            "resolve substitution", "fetch environment variable", "fetch env", ERLANG_BYTES_NEEDLE)
 # Every rule's guard is a needle too, so a line that a rule could match is always looked at.
 _NEEDLES = tuple(dict.fromkeys((*_NEEDLES, *(g for _, guards, _ in _SIMPLE for g in guards))))
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
@@ -192,6 +194,8 @@ class MissingEnvVar(Pattern):
             text = logs.texts[i]
             if logs.quiet(i):
                 continue
+            # An Elixir exception in the VM's crash term prints its message as bytes: the rules read it decoded.
+            text = erlang_message(text) or text
             hit = self._settings_list(ev, i) if ("validation error" in text or _ZOD_HEAD.search(text)) else None
             if hit:
                 yield hit

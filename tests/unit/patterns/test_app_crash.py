@@ -415,3 +415,18 @@ def test_near_miss_a_go_file_line_without_the_runtime_offset_is_no_frame():
     """A Go program's own log line naming its source file (a logger's caller field) is no goroutine frame."""
     logs = ["2024/01/02 10:00:00 main.go:42: shutting down", "2024/01/02 10:00:00 server.go:17: bye"]
     assert PATTERN._go_trace(evidence({"web": [], "agent": logs}, **_go_sidecar(2))) is None
+
+
+def test_an_elixir_exception_printed_as_bytes_names_its_decoded_message():
+    data = ",".join(str(b) for b in b"no route to the ledger service\n")
+    line = ("{\"init terminating in do_boot\",{#{'__exception__'=>true,'__struct__'=>'Elixir.Ledger.BootError',"
+            f"message=><<{data}>>}},[]}}")
+    f = run([line], **exited(1))
+    assert f.pattern == ID and f.facts["exception"] == "Ledger.BootError: no route to the ledger service"
+    assert f.facts["language"] == "elixir" and f.evidence[0].text.startswith("{\"init terminating")
+
+
+def test_near_miss_bytes_that_are_not_text_are_left_as_printed():
+    line = "{\"init terminating in do_boot\",{#{'__exception__'=>true,message=><<131,104,2,100,0,5,255,254>>},[]}}"
+    f = run([line], **exited(1))
+    assert "<<131,104" in f.facts.get("exception", ""), f.facts
