@@ -894,6 +894,10 @@ _CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P
                         r"\bMissing (?:argument|option) ['\"`](?P<a2>[^'\"`\n]{1,60})['\"`]|"
                         r"\berror: the following required arguments were not provided:?\s*(?P<a3>[^\n]{0,120})|"
                         r"\berror: (?:required option|missing required argument) ['\"`](?P<a4>[^'\"`\n]{1,60})['\"`]")
+# Memory locking refused (mlock/mlockall): a capability or ulimit, not the memory running out.
+_MEMORY_LOCK = lazy_re(r"(?i)(?:\block(?:ing)? (?:the )?memory\b|\bmlock(?:all)?\b|\bmemlock\b)[^\n]{0,80}"
+                       r"(?:cannot allocate memory|operation not permitted|\bENOMEM\b|\bEPERM\b)|"
+                       r"\bmlock(?:all)?\(?\)?:? (?:failed|refused)")
 # A program started with no value for a setting it cannot run without ("No target specified", "no host
 # configured"): the task's command or environment does not give it.
 _NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
@@ -1093,6 +1097,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "files (a volume's root, with `lost+found` or files of another run): point `PGDATA` at a "
                 f"subdirectory of the mount (for example `{d.rstrip('/')}/pgdata`) or mount the volume one level up "
                 "(an EFS access point's own directory), or empty the directory if its files are not a database")
+    if _MEMORY_LOCK.search(text):
+        return ("the process may not lock memory (mlock refused: it answers \"cannot allocate memory\" or \"operation "
+                "not permitted\" whatever memory is free): on EC2 add the IPC_LOCK capability "
+                "(`linuxParameters.capabilities.add`) and raise the memlock ulimit (`ulimits`: `memlock`), and make "
+                "sure the capability reaches the process (a non-root user needs it on the binary, which some images "
+                "skip by a setting); Fargate grants neither, so there configure the application not to lock memory")
     interp = _INTERP_ARGV.search(text)
     if interp:
         return (f"`{interp.group('prog')}` was handed `{interp.group('arg')}` as its script: the image's ENTRYPOINT "
