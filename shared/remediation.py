@@ -898,6 +898,11 @@ _CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P
 _MEMORY_LOCK = lazy_re(r"(?i)(?:\block(?:ing)? (?:the )?memory\b|\bmlock(?:all)?\b|\bmemlock\b)[^\n]{0,80}"
                        r"(?:cannot allocate memory|operation not permitted|\bENOMEM\b|\bEPERM\b)|"
                        r"\bmlock(?:all)?\(?\)?:? (?:failed|refused)")
+# A program refusing the arguments it was started with, in words that hold no error word ("two arguments required,
+# but got []", cobra's "requires at least 1 arg(s)"): usually followed by its usage line. Not a function called with
+# the wrong arity ("wrong number of arguments", "expects exactly 2 arguments"): that is the code's own bug.
+ARGS_REFUSED = lazy_re(r"(?i)\b(?:\w+ )?arguments? (?:are |is )?required\b|\brequires (?:at least |at most |exactly )?"
+                       r"\d+ arg\(s\)")
 # A program started with no value for a setting it cannot run without ("No target specified", "no host
 # configured"): the task's command or environment does not give it.
 _NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
@@ -1090,6 +1095,11 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "(the task definition's `command`, a Batch job definition's `command` or the `containerOverrides` "
                 "of whatever submits the job or runs the task), after checking the program's usage (`--help`) for "
                 "its position or option name")
+    if ARGS_REFUSED.search(text):
+        return ("the program was started without the arguments it requires (its usage line, printed with the error, "
+                "names them): pass them in the container's `command` in the task definition, or check that whatever "
+                "starts the task (a run-task call's overrides, a CI plugin's or scheduler's template) passes them, "
+                "after comparing the container's `entryPoint` and `command` with the image's ENTRYPOINT and CMD")
     initdb = _INITDB_NOT_EMPTY.search(text)
     if initdb:
         d = initdb.group("dir") or initdb.group("dir2")

@@ -341,7 +341,8 @@ class AppCrash(Pattern):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
                     level = bracket
-            if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
+            if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
+                                                                  or remedy.ARGS_REFUSED.search(text))):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)

@@ -430,3 +430,21 @@ def test_near_miss_bytes_that_are_not_text_are_left_as_printed():
     line = "{\"init terminating in do_boot\",{#{'__exception__'=>true,message=><<131,104,2,100,0,5,255,254>>},[]}}"
     f = run([line], **exited(1))
     assert "<<131,104" in f.facts.get("exception", ""), f.facts
+
+
+@pytest.mark.parametrize(("logs", "code", "crash"), [
+    pytest.param(["3 arguments required, got 1", "usage: sync-worker [--verbose] <queue> <bucket> <prefix>"], 1, True,
+                 id="arguments-required-then-usage"),
+    pytest.param(["requires at least 1 arg(s), only received 0", "Usage:", "  exporter run <target> [flags]"], 1, True,
+                 id="cobra-requires-args"),
+    pytest.param(["INFO: two arguments required by the legacy mode; using the config file instead",
+                  "INFO listening on :8080"], 0, False, id="near-miss-exit-0-after-a-note-about-arguments"),
+    pytest.param(["INFO worker 3 arguments parsed", "INFO connected"], 1, False,
+                 id="near-miss-arguments-named-without-a-refusal"),
+])
+def test_a_program_that_refused_its_arguments_is_a_crash_with_the_fix_on_its_command(logs, code, crash):
+    """Rejected arguments ("N arguments required") hold no error word; the exit code is the program's own."""
+    f = run(logs, **exited(code))
+    assert (f.pattern == ID) == crash, (f.pattern, f.facts)
+    if crash:
+        assert f.facts["exception"] == logs[0] and "`command`" in f.remediation[0], f.remediation[0]
