@@ -8,7 +8,8 @@ required" under a *Settings/*Config model; zod/envalid/dotenv-safe "Invalid/Miss
 variables" lists; well-known framework messages (Laravel APP_KEY, Rails SECRET_KEY_BASE, Django
 SECRET_KEY, botocore NoRegionError). Facts: variable (one) or variables (several), container.
 Near misses: a KeyError on a lower-case dict key is an app crash; "X is not set, using default"
-and lines logged at info/warn level are not failures.
+and lines logged at info/warn level are not failures; nor is a variable the app reported missing and then said it
+was ready (listening, started) without.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ _SENSITIVE = lazy_re(
     r"|WEBHOOK|SQLALCHEMY_DATABASE|ELASTICSEARCH|OPENSEARCH|KAFKA|NATS|MQ)_UR[LI]$",
     re.IGNORECASE)
 
-_READY = lazy_re(r"(?i)application startup complete|\blistening on\b|\brunning on https?://|\bstarted (?:server|"
+_READY = lazy_re(r"(?i)application startup complete|\blistening (?:on|at)\b|\brunning on https?://|\bstarted (?:server|"
                  r"application|\w+application)\b|server started|\bready to accept connections\b|\bStarted \w+ in \d")
 _REQUEST = lazy_re(r"\"(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S* HTTP/[\d.]+\" 5\d\d\b|Exception in ASGI application|"
                    r"Error handling request|Exception on /\S+ \[(?:GET|POST|PUT|PATCH|DELETE)\]")
@@ -162,6 +163,16 @@ def _while_serving(ev: Evidence, anchor: int | None) -> bool:
     logs = ev.logs
     return (logs.search(_READY, max(0, anchor - 200), anchor) is not None
             and logs.search(_REQUEST, max(0, anchor - 40), anchor + 5) is not None)
+
+
+def _went_on(ev: Evidence, anchor: int | None) -> bool:
+    """The app said it was ready after complaining about the variable (its own lines, within 200): it started
+    without it, so the complaint was a warning, not why it stopped."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    own = logs.containers[anchor]
+    return logs.search(_READY, anchor + 1, min(len(logs), anchor + 200), keep=lambda c: c == own) is not None
 
 
 class MissingEnvVarFacts(Facts):
@@ -186,7 +197,7 @@ class MissingEnvVar(Pattern):
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
-        return next((m for m in self._matches(ev) if not _platform_set(m.facts)), None)
+        return next((m for m in self._matches(ev) if not _platform_set(m.facts) and not _went_on(ev, m.anchor)), None)
 
     def _matches(self, ev: Evidence) -> Iterator[Match]:
         logs = ev.logs

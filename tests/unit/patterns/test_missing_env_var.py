@@ -300,3 +300,18 @@ def test_near_miss_a_decoded_elixir_message_that_names_no_missing_variable_is_an
     f = run(_erlang_crash(message), **exited(1))
     assert f.pattern == "app-crash" and f.facts["exception"] == exception, (f.pattern, f.facts)
     assert PATTERN.match(evidence(_erlang_crash(message), **exited(1))) is None
+
+
+@pytest.mark.parametrize(("logs", "expected"), [
+    pytest.param(["Mailer disabled. Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "Server listening at http://0.0.0.0:8080", "worker pool started",
+                  "Error: Cannot find module 'sharp'", "    at Module._resolveFilename (node:internal/modules/cjs/loader:1145:15)"],
+                 "missing-dependency", id="the-app-started-without-them-then-died-of-something-else"),
+    pytest.param(["Server listening at http://0.0.0.0:8080",
+                  "Error: Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "    at sendMail (/app/dist/mail.js:8:11)"], ID, id="near-miss-read-after-it-was-ready"),
+    pytest.param(["Error: Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "    at loadConfig (/app/dist/config.js:8:11)"], ID, id="near-miss-it-never-said-ready"),
+])
+def test_a_variable_the_app_started_without_is_a_warning_not_why_it_stopped(logs, expected):
+    assert run(logs, **exited(1)).pattern == expected
