@@ -895,6 +895,15 @@ _CLI_REQUIRED = lazy_re(r"(?i)\berror: the following arguments are required: (?P
                         r"\bMissing (?:argument|option) ['\"`](?P<a2>[^'\"`\n]{1,60})['\"`]|"
                         r"\berror: the following required arguments were not provided:?\s*(?P<a3>[^\n]{0,120})|"
                         r"\berror: (?:required option|missing required argument) ['\"`](?P<a4>[^'\"`\n]{1,60})['\"`]")
+# Memory locking refused (mlock/mlockall): a capability or ulimit, not the memory running out.
+_MEMORY_LOCK = lazy_re(r"(?i)(?:\block(?:ing)? (?:the )?memory\b|\bmlock(?:all)?\b|\bmemlock\b)[^\n]{0,80}"
+                       r"(?:cannot allocate memory|operation not permitted|\bENOMEM\b|\bEPERM\b)|"
+                       r"\bmlock(?:all)?\(?\)?:? (?:failed|refused)")
+# A program refusing the arguments it was started with, in words that hold no error word ("two arguments required,
+# but got []", cobra's "requires at least 1 arg(s)"): usually followed by its usage line. Not a function called with
+# the wrong arity ("wrong number of arguments", "expects exactly 2 arguments"): that is the code's own bug.
+ARGS_REFUSED = lazy_re(r"(?i)\b(?:\w+ )?arguments? (?:are |is )?required\b|\brequires (?:at least |at most |exactly )?"
+                       r"\d+ arg\(s\)")
 # A program started with no value for a setting it cannot run without ("No target specified", "no host
 # configured"): the task's command or environment does not give it.
 _NO_SETTING = lazy_re(r"(?i)\bno (?P<what>target|host(?:name)?|url|endpoint|input(?: files?)?|bucket|project|"
@@ -1087,6 +1096,11 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "(the task definition's `command`, a Batch job definition's `command` or the `containerOverrides` "
                 "of whatever submits the job or runs the task), after checking the program's usage (`--help`) for "
                 "its position or option name")
+    if ARGS_REFUSED.search(text):
+        return ("the program was started without the arguments it requires (its usage line, printed with the error, "
+                "names them): pass them in the container's `command` in the task definition, or check that whatever "
+                "starts the task (a run-task call's overrides, a CI plugin's or scheduler's template) passes them, "
+                "after comparing the container's `entryPoint` and `command` with the image's ENTRYPOINT and CMD")
     initdb = _INITDB_NOT_EMPTY.search(text)
     if initdb:
         d = initdb.group("dir") or initdb.group("dir2")
@@ -1094,6 +1108,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "files (a volume's root, with `lost+found` or files of another run): point `PGDATA` at a "
                 f"subdirectory of the mount (for example `{d.rstrip('/')}/pgdata`) or mount the volume one level up "
                 "(an EFS access point's own directory), or empty the directory if its files are not a database")
+    if _MEMORY_LOCK.search(text):
+        return ("the process may not lock memory (mlock refused: it answers \"cannot allocate memory\" or \"operation "
+                "not permitted\" whatever memory is free): on EC2 add the IPC_LOCK capability "
+                "(`linuxParameters.capabilities.add`) and raise the memlock ulimit (`ulimits`: `memlock`), and make "
+                "sure the capability reaches the process (a non-root user needs it on the binary, which some images "
+                "skip by a setting); Fargate grants neither, so there configure the application not to lock memory")
     interp = _INTERP_ARGV.search(text)
     if interp:
         return (f"`{interp.group('prog')}` was handed `{interp.group('arg')}` as its script: the image's ENTRYPOINT "

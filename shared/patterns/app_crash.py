@@ -25,6 +25,7 @@ from shared import crash_steps
 from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
+    ERLANG_BYTES_NEEDLE,
     KILL_REPORT,
     Explanation,
     Facts,
@@ -33,6 +34,7 @@ from shared.patterns.base import (
     Stage,
     candidate_lines,
     container_for_line,
+    erlang_exception,
     exit_code,
     log_proof,
 )
@@ -85,7 +87,8 @@ _PY_EXC = lazy_re(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|F
 _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fatal error:", "panicked at", "exception in thread", "caused by:",
             "application run failed", "application failed to start", "unhandled exception", "php fatal", "** (",
             "segmentation fault", "fatal error has been detected", "fatal python error", "terminate called", "double free", "stack smashing", "aborted (core",
-            "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.")
+            "error:", "exception:", "unhandledpromiserejection", ":in `", ":in '", "exceptions.", "errors.",
+            ERLANG_BYTES_NEEDLE)
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
                 "timed out", "sigsegv", "sigabrt")
@@ -338,7 +341,8 @@ class AppCrash(Pattern):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
                     level = bracket
-            if level in ("error", "fatal") or (level is None and any(w in text for w in _ERROR_WORDS)):
+            if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
+                                                                  or remedy.ARGS_REFUSED.search(text))):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)
@@ -423,6 +427,9 @@ class AppCrash(Pattern):
                 if named:
                     return "python", named.group(1), j
             return "python", "Traceback (exception line not in the log)", i
+        erlang = erlang_exception(text)
+        if erlang is not None:  # the VM's crash term, its Elixir exception's message printed as bytes
+            return "elixir", erlang, i
         for language, regex in _SIGNATURES:
             m = regex.search(text)
             if not m:
@@ -490,7 +497,7 @@ class AppCrash(Pattern):
         return last
 
     def _build(self, ev, i, container, code, language, exception, confidence) -> Match:
-        exception = _json_error(_SGR_REMNANT.sub("", exception).strip())
+        exception = erlang_exception(exception) or _json_error(_SGR_REMNANT.sub("", exception).strip())
         facts = {"exception": exception[:300], "language": language, "exit_code": code, "container": container}
         if code in _EXIT_MEANING:
             facts["exit_meaning"] = _EXIT_MEANING[code]

@@ -136,6 +136,45 @@ def clip(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# An Erlang/Elixir crash term ("init terminating in do_boot", a crash report): an Elixir exception is a map whose
+# message is a binary, which the VM prints as its bytes when it does not print it as text:
+# `#{'__exception__'=>true,'__struct__'=>'Elixir.RuntimeError',message=><<101,110,...>>}`.
+ERLANG_BYTES_NEEDLE = "__exception__"  # in every Elixir exception term, however the VM spaces it
+_ERLANG_BYTES = lazy_re(r"\bmessage\s*=>\s*<<(\d{1,3}(?:,\d{1,3})*)>>")
+_ERLANG_STRUCT = lazy_re(r"'__struct__'\s*=>\s*'Elixir\.([\w.]+)'")
+
+
+def erlang_message(text: str) -> str | None:
+    """The message of an Elixir exception a line prints as an Erlang term with its message as a byte list,
+    decoded (the bytes of printable UTF-8 text), or None. Only the reading changes: the line stays as printed."""
+    if "<<" not in text:
+        return None
+    m = _ERLANG_BYTES.search(text)
+    if m is None:
+        return None
+    values = [int(v) for v in m.group(1).split(",")]
+    if any(v > 255 for v in values):
+        return None
+    try:
+        decoded = bytes(values).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    decoded = decoded.strip()
+    if not decoded or not all(ch.isprintable() or ch in "\n\t" for ch in decoded):
+        return None  # binary data (a hash, a packed record), not a message
+    return decoded
+
+
+def erlang_exception(text: str) -> str | None:
+    """`Module: message` of the Elixir exception of `erlang_message`, on one line, or None."""
+    message = erlang_message(text)
+    if message is None:
+        return None
+    struct = _ERLANG_STRUCT.search(text)
+    flat = " ".join(message.split())
+    return f"{struct.group(1)}: {flat}" if struct else flat
+
+
 # A value a reporter replaced in an ARN or message: <account id>, {REGION}, [ACCOUNT-ID]
 PLACEHOLDER = r"<[^<>:\n]*>|\{[^{}:\n]*\}|\[[^\[\]:\n]*\]"
 

@@ -15,6 +15,12 @@ from shared.patterns.base import host_port
 from shared.scan import lazy_re, may_hold, required_words
 
 _CAUSES = (
+    # PostgreSQL answering a connection it will not take yet (SQLSTATE 57P03, "cannot connect now"): the server is
+    # there and answered, its database is starting, recovering or shutting down. First: such lines often say
+    # "timed out" or "refused" about the wait that gave up on it.
+    ("starting", lazy_re(
+        r"the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)",
+        re.IGNORECASE)),
     ("auth", lazy_re(
         r"password authentication failed|Access denied for user|authentication failed|Login failed for user"
         r"|\bNOAUTH\b|\bWRONGPASS\b|invalid password|bad auth|no pg_hba\.conf entry|\bP1000\b"
@@ -56,6 +62,7 @@ NEEDLES = (
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
+    "the database system is",
 )
 # Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
 # "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.
@@ -113,7 +120,7 @@ _USER = lazy_re(r"for user ['\"]?([\w.@-]+)['\"]?")
 
 @dataclass(frozen=True)
 class ConnectionFailure:
-    cause: str | None  # refused / timeout / auth / dns / unreachable / not-found (database missing)
+    cause: str | None  # refused / timeout / auth / dns / unreachable / not-found (database missing) / starting
     host: str | None = None
     port: int | None = None
     url: str | None = None

@@ -55,7 +55,8 @@ _WORDING = (
      "mysql"),
     (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
     (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
-    (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"),
+    (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"
+             r"|the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)"),
      "postgres"),
     # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
     (lazy_re(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
@@ -137,7 +138,7 @@ def _database_by_name(ev: Evidence, host: str | None) -> tuple[bool, str | None]
 class DatabaseConnectionFailedFacts(Facts):
     """The facts of database-connection-failed."""
 
-    cause: str | None = Field(None, description="timeout, refused, auth, dns, unreachable, ...")
+    cause: str | None = Field(None, description="timeout, refused, auth, dns, unreachable, starting (not ready yet), ...")
     engine: str | None = Field(None, description="postgres, mysql, redis, mongodb, ...")
     host: str | None = Field(None, description="The database host.")
     port: int | None = Field(None, description="The database port.")
@@ -404,7 +405,18 @@ class DatabaseConnectionFailed(Pattern):
                         and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
                                                          for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
         others = [c.name for c in ev.detail.containers if c.name and c.name != name]
-        if sidecar and remedy.localhost_mode(ev) == "bridge":
+        if cause == "starting":
+            # The server answered: it is there (even at localhost), only not ready yet.
+            steps.append(f"The {engine} server at {target} answered that its database is not ready (starting up, "
+                         f"recovering or shutting down), and {container} gave up: make {container} wait longer for "
+                         "it (retry the first connection with backoff, or raise its start-up wait)"
+                         + (f", and start {container} after `{sidecar}` (`dependsOn` with condition `HEALTHY`, and a "
+                            f"health check on `{sidecar}`)" if sidecar else "")
+                         + f". If the server takes long to start, its own log says why (crash recovery after an "
+                         "unclean stop replays its write-ahead log; a slow or full volume); a managed database that "
+                         f"answers this is rebooting or failing over: check its recent events.{why}")
+            why = ""
+        elif sidecar and remedy.localhost_mode(ev) == "bridge":
             steps.append(f"`{host}` is {container} itself: in `bridge` network mode the containers of a task do not "
                          f"share localhost, so the {engine} container `{sidecar}` is not there. Reach it by name with "
                          f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}:{port or ''}`, or use the `awsvpc` "
@@ -416,7 +428,7 @@ class DatabaseConnectionFailed(Pattern):
                          f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
                          f"{why}")
             why = ""
-        elif local:
+        elif local and cause != "starting":
             bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
             at = f"`{bracketed}:{shown}`" if shown else f"`{host}`"
             vars_ = _URL_VARS.get(engine, ("DATABASE_URL",))
@@ -459,7 +471,7 @@ class DatabaseConnectionFailed(Pattern):
                          "Connect or Cloud Map")
             steps[-1] += f". Point the connection string at the database endpoint.{why}"
             why = ""
-        if local and cause in ("refused", "timeout", None):
+        if cause == "starting" or (local and cause in ("refused", "timeout", None)):
             pass  # neither the network nor the server's security group is involved
         elif cause == "refused":
             steps.append(f"Something answered but nothing listens on {target}: check the {engine} server is running "
@@ -600,7 +612,7 @@ class DatabaseConnectionFailed(Pattern):
                          f"the task's subnets and it (`{cause or 'the error'}` says no connection was made).{why}")
         return Explanation(
             title=(f"Cannot {'log in to' if cause == 'auth' else 'connect to'} {engine}" + where
-                   + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else cause})"
+                   + (f" ({'pool timeout' if pool else 'read timeout' if read_timeout else 'unreachable' if vague else 'not ready' if cause == 'starting' else cause})"
                       if cause else "")),
             summary=(f"{container} could not "
                      + ("log in to" if cause == "auth" else "reach")
@@ -609,7 +621,9 @@ class DatabaseConnectionFailed(Pattern):
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",
                         "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
-                        "not-found": ": the database does not exist."}.get(cause or "", ".")),
+                        "not-found": ": the database does not exist.",
+                        "starting": ": the server answered that its database is not ready yet (starting up)."
+                        }.get(cause or "", ".")),
             remediation=steps,
         )
 

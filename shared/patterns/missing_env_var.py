@@ -8,7 +8,8 @@ required" under a *Settings/*Config model; zod/envalid/dotenv-safe "Invalid/Miss
 variables" lists; well-known framework messages (Laravel APP_KEY, Rails SECRET_KEY_BASE, Django
 SECRET_KEY, botocore NoRegionError). Facts: variable (one) or variables (several), container.
 Near misses: a KeyError on a lower-case dict key is an app crash; "X is not set, using default"
-and lines logged at info/warn level are not failures.
+and lines logged at info/warn level are not failures; nor is a variable the app reported missing and then said it
+was ready (listening, started) without.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import Field
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import (
+    ERLANG_BYTES_NEEDLE,
     Explanation,
     Facts,
     Match,
@@ -31,6 +33,7 @@ from shared.patterns.base import (
     candidate_lines,
     container_for_line,
     dedupe,
+    erlang_message,
     log_proof,
 )
 from shared.scan import lazy_re
@@ -113,7 +116,7 @@ _NEEDLES: tuple[str, ...] = ("keyerror", "key not found", "environment", "env va
             "parameter not set", "parameter null", "resolve placeholder", "encryption key", "secret_key",
             "region", "required key", "is empty", "must be defined", "must be provided", "is unset",
             "validation error", "missingenvvars", "undefinedvalueerror", "could not expand value",
-            "resolve substitution", "fetch environment variable", "fetch env")
+            "resolve substitution", "fetch environment variable", "fetch env", ERLANG_BYTES_NEEDLE)
 # Every rule's guard is a needle too, so a line that a rule could match is always looked at.
 _NEEDLES = tuple(dict.fromkeys((*_NEEDLES, *(g for _, guards, _ in _SIMPLE for g in guards))))
 _CGI_NAMES = frozenset({"REMOTE_ADDR", "REMOTE_HOST", "REMOTE_USER", "SERVER_NAME", "SERVER_PORT", "REQUEST_METHOD",
@@ -146,7 +149,7 @@ _SENSITIVE = lazy_re(
     r"|WEBHOOK|SQLALCHEMY_DATABASE|ELASTICSEARCH|OPENSEARCH|KAFKA|NATS|MQ)_UR[LI]$",
     re.IGNORECASE)
 
-_READY = lazy_re(r"(?i)application startup complete|\blistening on\b|\brunning on https?://|\bstarted (?:server|"
+_READY = lazy_re(r"(?i)application startup complete|\blistening (?:on|at)\b|\brunning on https?://|\bstarted (?:server|"
                  r"application|\w+application)\b|server started|\bready to accept connections\b|\bStarted \w+ in \d")
 _REQUEST = lazy_re(r"\"(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S* HTTP/[\d.]+\" 5\d\d\b|Exception in ASGI application|"
                    r"Error handling request|Exception on /\S+ \[(?:GET|POST|PUT|PATCH|DELETE)\]")
@@ -160,6 +163,16 @@ def _while_serving(ev: Evidence, anchor: int | None) -> bool:
     logs = ev.logs
     return (logs.search(_READY, max(0, anchor - 200), anchor) is not None
             and logs.search(_REQUEST, max(0, anchor - 40), anchor + 5) is not None)
+
+
+def _went_on(ev: Evidence, anchor: int | None) -> bool:
+    """The app said it was ready after complaining about the variable (its own lines, within 200): it started
+    without it, so the complaint was a warning, not why it stopped."""
+    if anchor is None:
+        return False
+    logs = ev.logs
+    own = logs.containers[anchor]
+    return logs.search(_READY, anchor + 1, min(len(logs), anchor + 200), keep=lambda c: c == own) is not None
 
 
 class MissingEnvVarFacts(Facts):
@@ -184,7 +197,7 @@ class MissingEnvVar(Pattern):
     needles = _NEEDLES
 
     def match(self, ev: Evidence) -> Match | None:
-        return next((m for m in self._matches(ev) if not _platform_set(m.facts)), None)
+        return next((m for m in self._matches(ev) if not _platform_set(m.facts) and not _went_on(ev, m.anchor)), None)
 
     def _matches(self, ev: Evidence) -> Iterator[Match]:
         logs = ev.logs
@@ -192,6 +205,8 @@ class MissingEnvVar(Pattern):
             text = logs.texts[i]
             if logs.quiet(i):
                 continue
+            # An Elixir exception in the VM's crash term prints its message as bytes: the rules read it decoded.
+            text = erlang_message(text) or text
             hit = self._settings_list(ev, i) if ("validation error" in text or _ZOD_HEAD.search(text)) else None
             if hit:
                 yield hit

@@ -5,7 +5,9 @@ java.lang.OutOfMemoryError; V8 "JavaScript heap out of memory"; Python MemoryErr
 error: runtime: out of memory"; std::bad_alloc; "Cannot allocate memory"; .NET
 OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memory; Erlang
 "eheap_alloc: Cannot allocate N bytes of memory". Facts:
-container, limit (MiB, when known), kind.
+container, limit (MiB, when known), kind. Near miss: memory that could not be locked ("Failed to lock memory:
+cannot allocate memory", mlock/mlockall refused) is a missing IPC_LOCK capability or memlock ulimit, not memory
+running out (an app crash).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from shared.patterns.base import (
     Match,
     Pattern,
     Stage,
+    candidate_lines,
     container_for_line,
     container_for_reason,
     exit_code,
@@ -61,6 +64,9 @@ _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryErr
           "generic": "out of memory"}
 
 
+# mlock(2)/mlockall(2) refused with ENOMEM: the process may not lock memory (no IPC_LOCK capability, a memlock
+# ulimit too low), whatever memory is free: "Failed to lock memory: cannot allocate memory".
+_LOCKED = lazy_re(r"\block(?:ing)? (?:the )?memory\b|\bmlock(?:all)?\b|\bmemlock\b|\bMAP_LOCKED\b", re.IGNORECASE)
 _ALLOC = lazy_re(r"(?:cannot|can't|failed to|unable to|could not) allocate (\d{7,})[ -]?(?:-byte|bytes?)",
                  re.IGNORECASE)
 
@@ -135,7 +141,7 @@ class OutOfMemory(Pattern):
         agent = self._from_agent_log(ev)
         if agent:
             return agent
-        found = find_in_logs(ev, _NEEDLES, _LOG)
+        found = self._in_logs(ev)
         if not found:
             return None
         i, m = found
@@ -163,6 +169,19 @@ class OutOfMemory(Pattern):
             match.facts["limit"] = f"{php_bytes // (1024 * 1024)} MiB ({php_bytes} bytes)"
             match.facts["limit_source"] = "PHP memory_limit"
         return match
+
+    def _in_logs(self, ev: Evidence) -> tuple[int, re.Match[str]] | None:
+        """The preferred log line saying memory ran out (see find_in_logs); an allocation refused because memory
+        could not be locked (mlock, memlock) is a missing capability or ulimit, not the memory running out."""
+        for i in candidate_lines(ev, _NEEDLES):
+            text = ev.logs.texts[i]
+            m = _LOG.search(text)
+            if m is None or ev.logs.quiet(i):
+                continue
+            if m.group("enomem") and _LOCKED.search(text):
+                continue
+            return i, m
+        return None
 
     def _from_agent_log(self, ev: Evidence) -> Match | None:
         """The ECS agent's log (EC2): 'process within container <id> (name: "ecs-<family>-<rev>-<name>-<hex>")

@@ -62,7 +62,12 @@ def _host_events(ev: Evidence) -> str:
 def _clear_culprit(ev: Evidence) -> str | None:
     """The container that failed, when exactly one failed on its own (an exit code the process returned,
     not 0 and not a signal, or a reason of its own) and attribution ranks it first: the cause is unknown,
-    not which container it was in. None when the others were also killed or failed, or none stands out."""
+    not which container it was in. A task of one container that exited abnormally (a signal too) and so stopped
+    the task (EssentialContainerExited) names it: there is no other. None when the others were also killed or
+    failed, or none stands out."""
+    only = ev.detail.containers
+    if len(only) == 1 and ev.stop_code == "EssentialContainerExited" and only[0].exit_code not in (None, 0):
+        return only[0].name or None
     waiting = ev.attribution.waiting_on
     own = [c.name for c in ev.detail.containers if c.name and (
         (c.exit_code not in (None, 0) and c.exit_code not in SIGNAL_EXITS) or (c.reason and c.name not in waiting))]

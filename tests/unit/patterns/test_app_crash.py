@@ -415,3 +415,36 @@ def test_near_miss_a_go_file_line_without_the_runtime_offset_is_no_frame():
     """A Go program's own log line naming its source file (a logger's caller field) is no goroutine frame."""
     logs = ["2024/01/02 10:00:00 main.go:42: shutting down", "2024/01/02 10:00:00 server.go:17: bye"]
     assert PATTERN._go_trace(evidence({"web": [], "agent": logs}, **_go_sidecar(2))) is None
+
+
+def test_an_elixir_exception_printed_as_bytes_names_its_decoded_message():
+    data = ",".join(str(b) for b in b"no route to the ledger service\n")
+    line = ("{\"init terminating in do_boot\",{#{'__exception__'=>true,'__struct__'=>'Elixir.Ledger.BootError',"
+            f"message=><<{data}>>}},[]}}")
+    f = run([line], **exited(1))
+    assert f.pattern == ID and f.facts["exception"] == "Ledger.BootError: no route to the ledger service"
+    assert f.facts["language"] == "elixir" and f.evidence[0].text.startswith("{\"init terminating")
+
+
+def test_near_miss_bytes_that_are_not_text_are_left_as_printed():
+    line = "{\"init terminating in do_boot\",{#{'__exception__'=>true,message=><<131,104,2,100,0,5,255,254>>},[]}}"
+    f = run([line], **exited(1))
+    assert "<<131,104" in f.facts.get("exception", ""), f.facts
+
+
+@pytest.mark.parametrize(("logs", "code", "crash"), [
+    pytest.param(["3 arguments required, got 1", "usage: sync-worker [--verbose] <queue> <bucket> <prefix>"], 1, True,
+                 id="arguments-required-then-usage"),
+    pytest.param(["requires at least 1 arg(s), only received 0", "Usage:", "  exporter run <target> [flags]"], 1, True,
+                 id="cobra-requires-args"),
+    pytest.param(["INFO: two arguments required by the legacy mode; using the config file instead",
+                  "INFO listening on :8080"], 0, False, id="near-miss-exit-0-after-a-note-about-arguments"),
+    pytest.param(["INFO worker 3 arguments parsed", "INFO connected"], 1, False,
+                 id="near-miss-arguments-named-without-a-refusal"),
+])
+def test_a_program_that_refused_its_arguments_is_a_crash_with_the_fix_on_its_command(logs, code, crash):
+    """Rejected arguments ("N arguments required") hold no error word; the exit code is the program's own."""
+    f = run(logs, **exited(code))
+    assert (f.pattern == ID) == crash, (f.pattern, f.facts)
+    if crash:
+        assert f.facts["exception"] == logs[0] and "`command`" in f.remediation[0], f.remediation[0]

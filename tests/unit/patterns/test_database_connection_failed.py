@@ -520,3 +520,21 @@ def test_near_miss_a_headerless_trace_cut_in_a_query_is_not_a_connect_failure():
             f'  File "{_DJANGO}/utils.py", line 103, in execute',
             "    return super().execute(sql, params)"]
     assert PATTERN._cut_connect_traceback(evidence({"migrate": logs}, **exited(1, name="migrate"))) is None
+
+
+@pytest.mark.parametrize(("line", "cause"), [
+    pytest.param("FATAL: failed to connect to the app database: timed out waiting 30s "
+                 "(pq: the database system is starting up)", "starting", id="gave-up-while-postgres-was-starting"),
+    pytest.param('psycopg2.OperationalError: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+                 "the database system is in recovery mode", "starting", id="postgres-in-recovery"),
+    pytest.param('psycopg2.OperationalError: connection to server at "127.0.0.1", port 5432 failed: Connection '
+                 "refused", "refused", id="near-miss-nothing-listening-at-localhost"),
+])
+def test_a_database_that_answered_it_is_not_ready_is_waited_for_not_looked_for(line, cause):
+    """Postgres answering 57P03 (starting up, recovering) is there, even at localhost: wait for it. Near miss: a
+    refusal at localhost in a task of one container is nothing listening there."""
+    f = run([line], **exited(1))
+    assert f.pattern == ID and f.facts["engine"] == "postgres" and f.facts["cause"] == cause, f.facts
+    text = "\n".join(f.remediation)
+    assert ("nothing will ever listen" in text) == (cause == "refused"), text
+    assert ("retry the first connection" in text) == (cause == "starting"), text

@@ -274,3 +274,44 @@ def test_a_sensitive_variable_is_stored_under_a_name_the_fix_gives_so_nothing_is
         assert "<" not in f.remediation[0], f.remediation[0]
     else:
         assert "create-secret" not in text and f"<the value of {var}>" in text
+
+
+def _erlang_crash(message: str, struct: str = "RuntimeError") -> list[str]:
+    """The VM's boot crash term, the Elixir exception's message printed as the bytes of a binary."""
+    data = ",".join(str(b) for b in message.encode())
+    return ["ERROR! Config provider Config.Reader failed with:",
+            "{\"init terminating in do_boot\",{#{'__exception__'=>true,'__struct__'=>'Elixir." + struct
+            + f"',message=><<{data}>>}},[{{erl_eval,do_apply,6,[{{file,\"erl_eval.erl\"}},{{line,685}}]}}]}}"]
+
+
+def test_an_elixir_message_printed_as_bytes_is_read_decoded_and_the_line_quoted_as_printed():
+    logs = _erlang_crash("environment variable SECRET_KEY_BASE is missing.\nYou can generate one by calling: mix phx.gen.secret\n")
+    f = run(logs, **exited(1))
+    assert_finding(f, ID, {"variable": "SECRET_KEY_BASE"})
+    assert "<<101,110,118" in f.evidence[0].text  # the evidence is the line as the VM printed it
+
+
+@pytest.mark.parametrize(("message", "exception"), [
+    ("could not connect to the cache: timeout\n", "RuntimeError: could not connect to the cache: timeout"),
+    ("environment variable LOG_LEVEL is missing, using the default info\n",
+     "RuntimeError: environment variable LOG_LEVEL is missing, using the default info"),
+])
+def test_near_miss_a_decoded_elixir_message_that_names_no_missing_variable_is_an_app_crash(message, exception):
+    f = run(_erlang_crash(message), **exited(1))
+    assert f.pattern == "app-crash" and f.facts["exception"] == exception, (f.pattern, f.facts)
+    assert PATTERN.match(evidence(_erlang_crash(message), **exited(1))) is None
+
+
+@pytest.mark.parametrize(("logs", "expected"), [
+    pytest.param(["Mailer disabled. Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "Server listening at http://0.0.0.0:8080", "worker pool started",
+                  "Error: Cannot find module 'sharp'", "    at Module._resolveFilename (node:internal/modules/cjs/loader:1145:15)"],
+                 "missing-dependency", id="the-app-started-without-them-then-died-of-something-else"),
+    pytest.param(["Server listening at http://0.0.0.0:8080",
+                  "Error: Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "    at sendMail (/app/dist/mail.js:8:11)"], ID, id="near-miss-read-after-it-was-ready"),
+    pytest.param(["Error: Required environment variables: SMTP_HOST, SMTP_PASSWORD",
+                  "    at loadConfig (/app/dist/config.js:8:11)"], ID, id="near-miss-it-never-said-ready"),
+])
+def test_a_variable_the_app_started_without_is_a_warning_not_why_it_stopped(logs, expected):
+    assert run(logs, **exited(1)).pattern == expected

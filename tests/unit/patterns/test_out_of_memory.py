@@ -217,3 +217,20 @@ def test_near_miss_a_record_tag_in_an_apps_stream_is_not_rerouted():
               "stopCode": "EssentialContainerExited"}
     f = run({"worker": [line], "api": []}, **detail)
     assert f.pattern == "out-of-memory" and f.facts.get("container") == "worker", f.facts
+
+
+@pytest.mark.parametrize(("line", "oom"), [
+    pytest.param("FATAL: could not lock the buffer pool with mlockall(): Cannot allocate memory", False,
+                 id="mlockall-refused"),
+    pytest.param("error: failed to lock memory pages: cannot allocate memory (raise the memlock ulimit)", False,
+                 id="lock-memory-refused"),
+    pytest.param("FATAL: could not map the shared buffers: Cannot allocate memory", True,
+                 id="near-miss-an-allocation-refused-is-memory"),
+])
+def test_memory_that_could_not_be_locked_is_not_memory_running_out(line, oom):
+    """mlock(2)/mlockall(2) answer ENOMEM when the process may not lock memory (no IPC_LOCK capability, a low
+    memlock ulimit), whatever is free: an app failure, not the memory limit. An allocation refused is memory."""
+    f = run([line], **exited(1))
+    assert (f.pattern == ID) == oom, (f.pattern, f.facts)
+    if not oom:
+        assert f.pattern == "app-crash" and "IPC_LOCK" in "\n".join(f.remediation), f.remediation

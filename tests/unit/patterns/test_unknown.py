@@ -186,3 +186,19 @@ def test_a_last_line_that_reports_a_killed_process_points_at_memory_without_clai
 def test_near_miss_a_log_that_goes_on_after_a_killed_child_gets_no_kill_step():
     finding = run(["worker: Killed", "INFO retrying step 2 with a smaller tile", "INFO done"], **exited(1))
     assert not any("killed by a signal" in s for s in finding.remediation)
+
+
+@pytest.mark.parametrize(("detail", "named"), [
+    pytest.param(exited(137), True, id="the-one-container-killed-stopped-the-task"),
+    pytest.param({**exited(137), "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Task stopped"}, False,
+                 id="near-miss-the-one-container-killed-after-ecs-stopped-the-task"),
+    pytest.param({"containers": [box(137, "worker"), box(0, "log_router")]}, False,
+                 id="near-miss-a-137-beside-another-container-may-be-ecs-stopping-it"),
+])
+def test_a_task_of_one_container_that_exited_abnormally_names_it(detail, named):
+    """Exit 137 with no words: the cause is unknown, but in a task of one container that container's exit
+    stopped the task. Near misses: the task was stopped from outside first, or another container may have
+    exited first and the 137 is ECS's SIGKILL after stopTimeout."""
+    finding = run([], **detail)
+    assert finding.pattern == "unknown"
+    assert (finding.facts.get("container") == "app") if named else "container" not in finding.facts, finding.facts
