@@ -143,6 +143,50 @@ def _program(ev: Evidence, container: str | None) -> str | None:
     return re.sub(r"[-_](?:docker|server|app|image)$", "", repo).lower() or None
 
 
+def _repository_words(ev: Evidence, container: str | None) -> list[str]:
+    """The words of the container image's repository name (its last part), lower case: billing-api -> billing, api."""
+    img = remedy.image(ev, remedy.container_name(ev, container)) or ""
+    if not remedy.is_image_ref(img):
+        return []
+    repo = remedy.image_parts(img)[1].rsplit("/", 1)[-1].lower()
+    return [w for w in re.split(r"[-_.]", repo) if w]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]", "", name.rsplit("/", 1)[-1].split("@")[0].lower())
+
+
+# `python -m X` (runpy's frames, then X/__main__.py) or a console script (/usr/local/bin/X): the package the
+# container's command runs.
+_RUNPY = lazy_re(r"_run_module_as_main|<frozen runpy>|/runpy\.py")
+_MAIN_MODULE = lazy_re(r"/(?:site|dist)-packages/(?P<pkg>[\w.-]+)/__main__\.py")
+_CONSOLE_SCRIPT = lazy_re(r"^/usr/(?:local/)?bin/(?P<name>[\w.-]+)$|^/opt/[\w./-]*?/bin/(?P<name2>[\w.-]+)$")
+
+
+def _run_packages(ev: Evidence, container: str | None, paths: list[str], window: str) -> set[str]:
+    """The packages the container's command runs: `python -m X`, a console script named X, or the task
+    definition's command or entryPoint naming it."""
+    out: set[str] = set()
+    if _RUNPY.search(window):
+        for p in paths:
+            m = _MAIN_MODULE.search(p)
+            if m:
+                out.add(_norm(m.group("pkg")))
+    for p in paths:
+        m = _CONSOLE_SCRIPT.match(p)
+        if m:
+            out.add(_norm(m.group("name") or m.group("name2")))
+    cdef = ev.container_definition(remedy.container_name(ev, container))
+    if cdef:
+        words = [*cdef.entry_point, *cdef.command]
+        for i, w in enumerate(words):
+            if w == "-m" and i + 1 < len(words):
+                out.add(_norm(words[i + 1].split(".")[0]))
+        if words and not re.fullmatch(r"(?:\S*/)?(?:python[\d.]*|sh|bash|exec|env|tini|dumb-init)", words[0]):
+            out.add(_norm(words[0]))
+    return out
+
+
 def _classify(path: str, program: str | None) -> Frame:
     path = path.removeprefix("file://")
     if _RUNTIME_PATH.search(path):
@@ -189,11 +233,29 @@ def frames(ev: Evidence, container: str | None, anchor: int) -> list[Frame]:
                     frame = Frame(sym, sym.rsplit(".", 1)[0] if sym.count(".") > 1 else sym)
         if frame:
             (after if j >= anchor else before).append(frame)
-    if py:
-        return py if first_call_first else py[::-1]
     # A trace printed after its error lists the innermost frame first; a console copy (newest line first)
     # puts the frames above the error, the innermost nearest to it.
-    return after or before[::-1]
+    trace = (py if first_call_first else py[::-1]) if py else after or before[::-1]
+    window = "\n".join(logs.texts[start:end])
+    return _own_package(ev, container, trace, window)
+
+
+def _own_package(ev: Evidence, container: str | None, trace: list[Frame], window: str) -> list[Frame]:
+    """The trace with the app's own package, installed into site-packages or node_modules, read as the app's code:
+    a package the container's command runs (`python -m billing`, a console script `billing`), or one named by the
+    first word of the image's repository (billing in billing-api). Only when the trace shows no other app code:
+    a runner (`python -m uvicorn`, `celery`) that calls the app's own files is a library."""
+    libs = {_norm(f.library) for f in trace if f.library}
+    if not libs or any(not f.library and not f.runtime and not _CONSOLE_SCRIPT.match(f.where.rsplit(":", 1)[0])
+                       for f in trace):
+        return trace
+    words = _repository_words(ev, container)
+    paths = [f.where.rsplit(":", 1)[0] for f in trace]
+    own = _run_packages(ev, container, paths, window) | ({_norm(words[0])} if len(words) > 1 else set())
+    hits = libs & own
+    if not hits:
+        return trace
+    return [Frame(f.where, None, f.runtime) if f.library and _norm(f.library) in hits else f for f in trace]
 
 
 def _located(text: str) -> str | None:
@@ -442,4 +504,13 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
             or _flag_step(ev, container, exc)
             or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
             or _library_step(ev, container, exc, trace)
-            or _config_code_step(ev, container, exc, own))
+            or _config_code_step(ev, container, exc, own)
+            or _own_package_step(exc, where, own))
+
+
+def _own_package_step(exc: str, where: str, own: Frame | None) -> str | None:
+    """The generic step at the innermost frame of the app's own package installed as one (app_crash looks for the
+    app's code outside site-packages and node_modules only)."""
+    if where or not own or not _library_of(own.where):
+        return None
+    return f"Fix the error at `{own.where}`: `{exc}`"
