@@ -43,6 +43,11 @@ _PARSE_EMPTY = lazy_re(r"with base \d+: ''|For input string: \"\"|kind: Empty\b|
 _JSON = lazy_re(r"(?i)json")
 _CONFIG_FILE = lazy_re(r"(?i)(?:^|[/\\])(?:config|configs|configuration|settings?|env|environment|conf)(?:[/\\]|[._]\w+$|$)|"
                        r"(?:^|[/\\_.-])(?:config|configure|settings?|env)\.\w+$")
+# A file whose name says it holds or reads the settings (settings.py, config.ts, app_config.go, env.js,
+# configuration.rb, config.prod.js), or one in a settings package (Go's modules/setting/): not any file under
+# config/, where frameworks also keep initializers and request handlers (config/passport.js).
+_SETTINGS_FILE = lazy_re(r"(?i)(?:^|[/\\_.-])(?:config|configuration|settings?|env|environment|conf)(?:\.[\w-]+)?\.\w+$|"
+                         r"[/\\](?:settings?|configuration)[/\\][^/\\]+$")
 _CONFIG_PROVIDER = lazy_re(r"(?i)\bconfig(?:uration)? (?:provider|reader|loader)\b|runtime\.exs|releases\.exs")
 
 # -- data the code has no case for ---------------------------------------------------------------------------
@@ -315,11 +320,53 @@ def _jvm_frame(text: str) -> str | None:
     return None
 
 
-def _no_case_step(ev: Evidence, exc: str, text: str, where: str, own: Frame | None) -> str | None:
+# A value read from the environment, while loading settings ("failed to load settings", "for key `log.level`"), or in
+# settings code: a setting holds a value the app does not take, not new data. The values the error lists, if any.
+_ALLOWED = lazy_re(r"(?i)\b(?:expected one of|must be one of|one of the following|(?:valid|allowed|accepted|possible|"
+                   r"supported) (?:values|options|choices)(?: are| is)?)\s*:?\s*(?P<list>[^\n]{1,200}?)"
+                   r"(?= for (?:key|field|setting|option)\b|$|\n)")
+_SETTING_KEY = lazy_re(r"(?i)\bfor (?:key|field|setting|option) [`'\"]?(?P<key>[\w.-]+)")
+_SETTINGS_LOAD = lazy_re(r"(?i)\b(?:(?:load|read|pars)(?:ing|e)?\w* (?:the )?(?:settings|config(?:uration)?)|"
+                         r"settings? (?:from|error)|config(?:uration)? (?:from|error))\b")
+_ENV_READ = lazy_re(r"\bos\.environ\b|\bos\.getenv\(|\bgetenv\(|\bprocess\.env\b|\bENV\[|\bENV\.fetch\b|"
+                    r"System\.getenv\(|\benv::var\(|\bos\.Getenv\(|Environment\.GetEnvironmentVariable\(")
+
+# The variable a settings line reads: os.environ.get("X"), os.getenv('X'), process.env.X, ENV["X"], env::var("X").
+_ENV_NAME = lazy_re(r"(?:os\.environ(?:\.get)?|os\.getenv|getenv|ENV(?:\.fetch)?|System\.getenv|env::var|os\.Getenv)"
+                    r"[\[(]\s*['\"](?P<var>[A-Za-z_][A-Za-z0-9_]*)['\"]|\bprocess\.env\.(?P<var2>[A-Za-z_]\w*)")
+
+
+def _setting_value_step(ev: Evidence, container: str | None, exc: str, text: str, value: str,
+                        own: Frame | None) -> str | None:
+    allowed = _ALLOWED.search(text)
+    settings_code = bool(own and not own.library and not own.runtime and _SETTINGS_FILE.search(own.where.rsplit(":", 1)[0]))
+    key = _SETTING_KEY.search(text)
+    # A list of allowed values alone is no setting: serde says the same of a record it deserializes.
+    if not (key or _SETTINGS_LOAD.search(exc) or _ENV_READ.search(text) or settings_code):
+        return None
+    var = _ENV_NAME.search(text)
+    setting = (f"its setting `{key.group('key')}`" if key else
+               f"the variable `{var.group('var') or var.group('var2')}`" if var else "a setting")
+    values = (allowed.group("list").replace("`", "").strip(" .,;:") if allowed else "")
+    listed = f" (the error lists the values it takes: {values})" if values else ""
+    name = remedy.container_name(ev, container) or "the container"
+    what = (f"`{var.group('var') or var.group('var2')}`" if var else
+            "it (the variable or the configuration file's key that sets it)")
+    return (f"`{value}` is not a value the app accepts for {setting} (`{exc}`){listed}: the app read it "
+            "from its environment, a secret or a configuration file, so the setting is wrong, not the code or the "
+            f"data. Correct {what} to a value the app takes, in the task definition's `environment` or `secrets` "
+            f"for {name} or in its configuration file: `{_env_query(ev, container)}`")
+
+
+def _no_case_step(ev: Evidence, container: str | None, exc: str, text: str, where: str,
+                  own: Frame | None, above: str = "") -> str | None:
     m = _NO_CASE.search(text)
     if not m:
         return None
     value = m.group("v1") or m.group("v3") or m.group("v4") or (m.group("v2") or "").rsplit(".", 1)[-1]
+    setting = _setting_value_step(ev, container, exc, f"{text}\n{above}", value, own)
+    if setting:
+        return setting
     jvm = _jvm_frame(text)
     at = (f" at `{own.where}`" if own and not own.library and not own.runtime else
           f" at `{jvm}`" if jvm else where)
@@ -485,10 +532,17 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
     """Step 1 (without its citation) for an app crash no error family names, or None to keep the generic one.
     `where` is the app-frame clause app_crash already wrote (" at `file:line`" or ""); `related` the error's
     root cause or neighbouring lines."""
+    # The error is quoted as inline code: a backtick of its own (Rust's and serde's "unknown variant `x`") would end
+    # the span early and leave one unbalanced.
+    exc = exc.replace("`", "")
     logs = ev.logs
     window = "\n".join(t for j, t in enumerate(logs.texts[anchor:anchor + 12], anchor)
                        if not container or logs.containers[j] in (container, None))
     text = "\n".join((exc, related, window))
+    # The whole trace (a Python traceback ends in its error): the source lines above the error say what it read.
+    first = max(0, anchor - 40, logs.block_start(anchor))
+    above = "\n".join(t for j, t in enumerate(logs.texts[first:anchor], first)
+                      if not container or logs.containers[j] in (container, None))
     trace = frames(ev, container, anchor)
     own = next((f for f in trace if not f.runtime and not f.library), None)
     if not where:
@@ -497,7 +551,7 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
     ran = remedy.ran_for(ev)
     return (_poison_step(ev, container, text, anchor)
             or _parse_step(ev, container, exc, text, where, ran, own)
-            or _no_case_step(ev, exc, text, where, own)
+            or _no_case_step(ev, container, exc, text, where, own, above)
             or _module_path_step(ev, container, exc)
             or _migration_step(exc, text)
             or _di_step(text)

@@ -63,3 +63,36 @@ def test_a_runner_package_that_calls_the_apps_own_files_stays_a_library():
             "RuntimeError: bad worker class"]
     step = run(logs, containers=_app(_ECR + "gunicorn-orders:1.0")).remediation[0]
     assert "raised inside the library `gunicorn`" in step and "called from the app's code at `/srv/orders/app.py:20`" in step
+
+
+# -- a setting's value that the app does not accept ----------------------------------------------------------
+def test_an_unknown_variant_while_loading_settings_is_a_setting_to_correct_and_its_backticks_stay_balanced():
+    logs = ["INFO starting payouts v1.9.0",
+            "Error: failed to load settings from /srv/settings.toml and environment: unknown variant `chatty`, "
+            "expected one of `quiet`, `normal`, `loud` for key `output.mode`"]
+    step = run(logs, containers=_app(_ECR + "payouts:1.9.0"), **_ran(20)).remediation[0]
+    assert "not a value the app accepts for its setting `output.mode`" in step
+    assert "quiet, normal, loud" in step and "describe-task-definition" in step
+    assert "producer of the data" not in step
+    assert step.count("`") % 2 == 0
+
+
+def test_an_enum_built_from_an_environment_variable_names_the_variable():
+    logs = ["Traceback (most recent call last):", '  File "/srv/api/main.py", line 3, in <module>',
+            "    from api import config", '  File "/srv/api/api/config.py", line 9, in <module>',
+            '    MODE = RunMode(os.getenv("RUN_MODE", "web"))', '  File "/usr/local/lib/python3.12/enum.py", line 757, in __call__',
+            "    return cls.__new__(cls, value)", "ValueError: 'webs' is not a valid RunMode"]
+    step = run(logs, **_ran(15)).remediation[0]
+    assert "for the variable `RUN_MODE`" in step and "Correct `RUN_MODE`" in step
+    assert "producer of the data" not in step
+
+
+def test_an_unknown_variant_in_a_record_the_app_deserializes_stays_new_data():
+    logs = ["INFO consumed 120 payments",
+            "Error: unknown variant `REFUNDED`, expected one of `PAID`, `PENDING` at line 1 column 31"]
+    step = run(logs, **_ran(7200)).remediation[0]
+    assert "has no case for" in step and "producer of the data" in step
+    # near miss: an enum built from a value the trace reads from the data, in code that is not settings
+    data = ["Traceback (most recent call last):", '  File "/srv/api/worker.py", line 30, in handle',
+            "    status = Status(row['status'])", "ValueError: 'ON_HOLD' is not a valid Status"]
+    assert "producer of the data" in run(data, **_ran(7200)).remediation[0]
