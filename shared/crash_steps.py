@@ -282,15 +282,63 @@ def _env_query(ev: Evidence, container: str | None) -> str:
     return remedy.describe_task_definition(ev, query)
 
 
+# The parse was of an HTTP answer: the client's JSON decoding of a response (node-fetch's and undici's
+# Response.json, requests' and httpx's Response.json()). An answer that starts with `<` is an HTML page.
+_HTTP_JSON = lazy_re(r"\bResponse\.json\b|\b(?:res|resp|response|r)\.json\(\)|"
+                     r"(?:requests|httpx)/_?models\.py\"?, line \d+, in json\b|client_reqrep\.py\"?, line \d+, in json\b")
+_HTML_ANSWER = lazy_re(r"Unexpected token '?<'?|\"<(?:!DOCTYPE|html)|<!DOCTYPE|<html", re.I)
+_URL = lazy_re(r"https?://[^\s'\"<>)\]]+")
+# The parse was of a message or record the app received: a source line decoding one, or a "received" line before.
+_MESSAGE_PARSE = lazy_re(r"(?i)\b(?:loads|parse|decode|readValue|fromJson|Unmarshal|deserialize)\w*\s*\(\s*"
+                         r"(?:\[\]byte\()?\*?(?:[\w.]*?[._])?(?:msg|message|body|payload|record)s?\b")
+_RECEIVED = lazy_re(r"(?i)\b(?:received|receiving|consumed|consuming|processing|handling|polled) (?:a |the |new )?"
+                    r"(?:message|record|event|delivery|job)\b")
+
+
+def _before_block(ev: Evidence, container: str | None, anchor: int, most: int = 5) -> list[str]:
+    """The container's last `most` lines before the multi-line entry (the trace) that holds line `anchor`."""
+    logs = ev.logs
+    out: list[str] = []
+    j = logs.block_start(anchor) - 1
+    while j >= 0 and len(out) < most:
+        if not container or logs.containers[j] in (container, None):
+            out.append(logs.texts[j])
+        j -= 1
+    return out[::-1]
+
+
+def _http_answer_step(ev: Evidence, container: str | None, exc: str, text: str, where: str,
+                      anchor: int) -> str | None:
+    if not _HTTP_JSON.search(text):
+        return None
+    urls = [u for t in _before_block(ev, container, anchor, 10) for u in _URL.findall(t)]
+    url = urls[-1].rstrip(".,;:") if urls else None
+    html = bool(_HTML_ANSWER.search(text))
+    answer = ("began with `<`: it was an HTML page (an error or login page, or a proxy's or load balancer's answer)"
+              if html else "was not JSON (an empty body, or an error page)")
+    check = (f"`curl -sS -i {remedy.q(url)}`" if url else "`curl -sS -i` on the URL it calls")
+    return (f"The error{where} (`{exc}`) is raised decoding the answer of an HTTP call as JSON, and the answer "
+            f"{answer}, not the JSON the app expected: the endpoint{f' (`{url}`)' if url else ''} or the way to it "
+            "failed, not a value the app parses. Check what it returns from where the task runs (a task in the same "
+            f"subnets and security groups): {check}; its status and body name the problem (a wrong host or path in "
+            "the URL the app is given, a 401/403, a 502/503/504 from a proxy or load balancer). Fix that endpoint or "
+            "the URL, and let the code check the status and Content-Type before it decodes the body")
+
+
 def _parse_step(ev: Evidence, container: str | None, exc: str, text: str, where: str, ran: float | None,
-                own: Frame | None) -> str | None:
+                own: Frame | None, anchor: int = 0, above: str = "") -> str | None:
     if not _PARSE.search(text):
         return None
+    http = _http_answer_step(ev, container, exc, f"{text}\n{above}", where, anchor)
+    if http:
+        return http
     at_start = ran is None or ran <= remedy.RAN_A_WHILE_S
+    received = bool(_MESSAGE_PARSE.search(f"{above}\n{text}")
+                    or any(_RECEIVED.search(t) for t in _before_block(ev, container, anchor, 3)))
     config = bool(_CONFIG_PROVIDER.search(text) or (own and _CONFIG_FILE.search(own.where.rsplit(":", 1)[0]))
                   or (where and _CONFIG_FILE.search(where.strip("` ").rsplit(":", 1)[0])))
     name = remedy.container_name(ev, container) or "the container"
-    if _PARSE_ABSENT.search(text) and (at_start or config):
+    if _PARSE_ABSENT.search(text) and (at_start or config) and not received:
         return (f"The error{where} (`{exc}`) comes from converting a value that is not there (nil/null/None) while "
                 "the app reads its configuration at start-up: an environment variable it reads is not set. Compare the variables "
                 f"its configuration reads with those the task definition gives {name}, and set the missing one "
@@ -299,6 +347,12 @@ def _parse_step(ev: Evidence, container: str | None, exc: str, text: str, where:
     empty = bool(_PARSE_EMPTY.search(text))
     what = ("is empty (nothing to parse: an empty variable or file, or an answer that was not JSON)" if empty
             else f"is not in the format it expects ({kind})")
+    if received:
+        return (f"The error{where} (`{exc}`) is a parse failure on the input the app was handling: a message or "
+                f"record it received {what}. Find that input (the lines before the error name it), and make the code "
+                "reject or skip a malformed one instead of exiting; a restart or a rollback meets the same input "
+                "again (a queue delivers it again on each start until a redrive policy moves it to a dead-letter "
+                "queue)")
     if at_start or config:
         return (f"The error{where} (`{exc}`) is a parse failure: a value the app reads at start-up {what}. Such a "
                 "value most often comes from the container's environment, a secret or a configuration file: compare "
@@ -550,7 +604,7 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
         where = f" at `{loc}`" if loc else ""
     ran = remedy.ran_for(ev)
     return (_poison_step(ev, container, text, anchor)
-            or _parse_step(ev, container, exc, text, where, ran, own)
+            or _parse_step(ev, container, exc, text, where, ran, own, anchor, above)
             or _no_case_step(ev, container, exc, text, where, own, above)
             or _module_path_step(ev, container, exc)
             or _migration_step(exc, text)

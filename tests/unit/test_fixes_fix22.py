@@ -96,3 +96,50 @@ def test_an_unknown_variant_in_a_record_the_app_deserializes_stays_new_data():
     data = ["Traceback (most recent call last):", '  File "/srv/api/worker.py", line 30, in handle',
             "    status = Status(row['status'])", "ValueError: 'ON_HOLD' is not a valid Status"]
     assert "producer of the data" in run(data, **_ran(7200)).remediation[0]
+
+
+# -- parse failures: an HTTP answer, a received message --------------------------------------------------------
+def test_json_decoding_of_an_http_answer_that_is_html_checks_the_endpoint_not_a_setting():
+    logs = ["Fetching price list from https://prices.internal.example.net/api/v2/list",
+            "SyntaxError: Unexpected token '<', \"<!DOCTYPE \"... is not valid JSON", "    at JSON.parse (<anonymous>)",
+            "    at Response.json (/srv/node_modules/undici/lib/fetch/body.js:299:16)",
+            "    at async loadPrices (/srv/src/prices.js:20:11)"]
+    step = run(logs, **_ran(12)).remediation[0]
+    assert "answer of an HTTP call" in step and "HTML page" in step
+    assert "`curl -sS -i https://prices.internal.example.net/api/v2/list`" in step
+    assert "correct the value, not the code" not in step
+
+
+def test_requests_json_of_an_empty_answer_is_the_http_branch_too():
+    logs = ["Traceback (most recent call last):", '  File "/srv/app/sync.py", line 14, in main',
+            "    rates = requests.get(RATES_URL).json()",
+            '  File "/usr/local/lib/python3.12/site-packages/requests/models.py", line 978, in json',
+            "    raise RequestsJSONDecodeError(e.msg, e.doc, e.pos)",
+            "requests.exceptions.JSONDecodeError: Expecting value: line 1 column 1 (char 0)"]
+    step = run(logs, **_ran(12)).remediation[0]
+    assert "answer of an HTTP call" in step and "was not JSON" in step and "`curl -sS -i` on the URL" in step
+
+
+def test_json_parse_of_an_environment_value_at_start_up_keeps_the_setting_step():
+    logs = ["SyntaxError: Unexpected token o in JSON at position 1", "    at JSON.parse (<anonymous>)",
+            "    at Object.<anonymous> (/srv/src/settings.js:4:22)"]
+    step = run(logs, **_ran(12)).remediation[0]
+    assert "a value the app reads at start-up" in step and "correct the value, not the code" in step
+
+
+def test_a_worker_that_dies_parsing_a_received_message_within_seconds_has_a_bad_input_record():
+    logs = ["INFO consumer: received message 5f1e-77a0", "Traceback (most recent call last):",
+            '  File "/srv/consumer.py", line 40, in on_delivery', "    event = json.loads(body)",
+            '  File "/usr/local/lib/python3.12/json/__init__.py", line 346, in loads', "    return _default_decoder.decode(s)",
+            "json.decoder.JSONDecodeError: Unterminated string starting at: line 1 column 12 (char 11)"]
+    step = run(logs, **_ran(25)).remediation[0]
+    assert "on the input the app was handling" in step and "reject or skip" in step and "dead-letter" in step
+    assert "at start-up" not in step
+
+
+def test_a_start_up_parse_with_no_received_message_keeps_the_start_up_step():
+    logs = ["INFO reading limits", "Traceback (most recent call last):", '  File "/srv/consumer.py", line 12, in <module>',
+            "    LIMITS = json.loads(LIMITS_JSON)",
+            "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
+    step = run(logs, **_ran(25)).remediation[0]
+    assert "a value the app reads at start-up" in step
