@@ -66,6 +66,12 @@ _JVM_LIBRARY = lazy_re(r"(?:java|javax|jdk|sun|scala|kotlin|clojure|groovy|akka|
 # -- a module name that is a path -----------------------------------------------------------------------------
 _MODULE_PATH = lazy_re(r"No module named '(?P<path>/[^'\s]+/[^'\s]+)'")
 
+# A path in a container's file system (a usual WORKDIR or system root, or a Python file), not a Parameter Store name.
+_FILE_PATH = lazy_re(r"^/(?:app|apps|usr|srv|opt|home|code|src|var|workspace|workspaces|project|root|tmp|etc|lib|"
+                     r"mnt|data|www|build|site-packages)(?:/|$)|\.py$|/(?:site|dist)-packages/")
+# The directory a module path is relative to: the usual WORKDIRs.
+_WORKDIR = lazy_re(r"^/(?:usr/src/app|usr/src|opt/app|app|apps|code|src|srv|workspace|project|home/\w+/app|home/\w+)/")
+
 # -- migration histories -------------------------------------------------------------------------------------
 _MULTIPLE_HEADS = lazy_re(r"(?i)Multiple head revisions are present")
 _UNKNOWN_REVISION = lazy_re(r"(?i)Can't locate revision identified by '(?P<rev>[\w-]+)'")
@@ -463,6 +469,18 @@ def _module_path_step(ev: Evidence, container: str | None, exc: str) -> str | No
     if not m:
         return None
     path = m.group("path")
+    if _FILE_PATH.search(path):
+        # A path in the image's file system (/app/mysite/settings, a .py file): the setting names the module's file,
+        # not its dotted name.
+        rel = _WORKDIR.sub("", path, count=1)
+        dotted = re.sub(r"\.py$", "", rel).strip("/").replace("/", ".") if rel != path else None
+        hint = (f" (`{dotted}` if the app's directory, `{path[: len(path) - len(rel)].rstrip('/')}`, is on the "
+                "Python path)" if dotted and "." in dotted else "")
+        return (f"The app imports a module named `{path}`, which is a file path, not a module name: a setting that "
+                "names a module (`DJANGO_SETTINGS_MODULE`, the module of a `-m` option, an app such as "
+                "`module:app` in the gunicorn or uvicorn command, `FLASK_APP`) holds the path of its file. Give it "
+                f"the dotted module name instead{hint}, in the task definition's `environment` or `command`: "
+                f"`{_env_query(ev, container)}`")
     return (f"The app imports a module named `{path}`, which is a path, not a module name: the setting that should "
             "hold the module name holds this path, which looks like the NAME of an SSM Parameter Store parameter "
             "(so the variable was given the parameter's name instead of its value). In the task definition, pass "
@@ -567,11 +585,16 @@ def _library_step(ev: Evidence, container: str | None, exc: str, trace: list[Fra
             f"{release}")
 
 
-def _config_code_step(ev: Evidence, container: str | None, exc: str, own: Frame | None) -> str | None:
+def _config_code_step(ev: Evidence, container: str | None, exc: str, own: Frame | None,
+                      ran: float | None = None) -> str | None:
     if not own or own.library or own.runtime:
         return None
+    # Settings are read at start-up: after a long run the same file's code runs on a request or a job (a login
+    # callback kept with the framework's set-up under config/).
+    if ran is not None and ran > remedy.RAN_A_WHILE_S:
+        return None
     path = own.where.rsplit(":", 1)[0]
-    if not _CONFIG_FILE.search(path) or not _VALUE_ERROR.search(exc):
+    if not _SETTINGS_FILE.search(path) or not _VALUE_ERROR.search(exc):
         return None
     name = remedy.container_name(ev, container) or "the container"
     return (f"The error (`{exc}`) is raised at `{own.where}`, in the code that reads the app's settings at start-up: "
@@ -612,7 +635,7 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
             or _flag_step(ev, container, exc)
             or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
             or _library_step(ev, container, exc, trace)
-            or _config_code_step(ev, container, exc, own)
+            or _config_code_step(ev, container, exc, own, ran)
             or _own_package_step(exc, where, own))
 
 

@@ -143,3 +143,41 @@ def test_a_start_up_parse_with_no_received_message_keeps_the_start_up_step():
             "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     step = run(logs, **_ran(25)).remediation[0]
     assert "a value the app reads at start-up" in step
+
+
+# -- a module setting that holds a file path -----------------------------------------------------------------
+def _no_module(name: str) -> list[str]:
+    return ["Traceback (most recent call last):",
+            '  File "/usr/local/lib/python3.12/site-packages/django/conf/__init__.py", line 185, in __init__',
+            "    mod = importlib.import_module(self.SETTINGS_MODULE)", f"ModuleNotFoundError: No module named '{name}'"]
+
+
+def test_a_module_name_that_is_a_file_path_in_the_image_asks_for_the_dotted_name():
+    step = run(_no_module("/code/shop/conf/prod.py"), **_ran(10)).remediation[0]
+    assert "is a file path, not a module name" in step and "`shop.conf.prod`" in step
+    assert "Parameter Store" not in step
+
+
+def test_a_module_name_shaped_like_a_parameter_name_keeps_the_ssm_step():
+    step = run(_no_module("/staging/2021/WEB/shop/SETTINGS_MODULE"), **_ran(10)).remediation[0]
+    assert "Parameter Store" in step and "file path" not in step
+
+
+# -- code in a config/ directory -------------------------------------------------------------------------------
+def _undefined_in(path: str) -> list[str]:
+    return ["TypeError: Cannot read properties of undefined (reading 'sign')", f"    at verify ({path}:14:20)",
+            "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)"]
+
+
+def test_a_request_handler_under_config_after_days_is_no_settings_code():
+    step = run(_undefined_in("/srv/app/config/strategies.js"), **_ran(12 * 3600)).remediation[0]
+    assert step.startswith("Fix the error at `/srv/app/config/strategies.js:14`")
+    start = run(_undefined_in("/srv/app/config/strategies.js"), **_ran(20)).remediation[0]
+    assert "reads the app's settings" not in start  # a file in config/ whose name does not mean settings
+
+
+def test_a_settings_file_failing_at_start_up_keeps_the_settings_step_and_not_after_a_long_run():
+    step = run(_undefined_in("/srv/app/config/settings.js"), **_ran(20)).remediation[0]
+    assert "in the code that reads the app's settings at start-up" in step
+    late = run(_undefined_in("/srv/app/config/settings.js"), **_ran(12 * 3600)).remediation[0]
+    assert "reads the app's settings" not in late
