@@ -181,3 +181,17 @@ def test_a_settings_file_failing_at_start_up_keeps_the_settings_step_and_not_aft
     assert "in the code that reads the app's settings at start-up" in step
     late = run(_undefined_in("/srv/app/config/settings.js"), **_ran(12 * 3600)).remediation[0]
     assert "reads the app's settings" not in late
+
+
+# -- a short JVM trace that ends where its thread began ----------------------------------------------------------
+def test_a_two_frame_jvm_trace_ending_in_main_is_whole():
+    logs = ['Exception in thread "main" java.lang.IllegalArgumentException: batch size must be positive',
+            "\tat com.example.loader.Loader.configure(Loader.java:33)", "\tat com.example.loader.Loader.main(Loader.java:12)"]
+    step = run(logs, **_ran(8)).remediation[0]
+    assert "The log ends inside the JVM trace" not in step and "shows the whole trace" in step
+
+
+def test_a_two_frame_jvm_trace_ending_mid_stack_is_still_cut():
+    logs = ['Exception in thread "main" java.lang.IllegalArgumentException: batch size must be positive',
+            "\tat com.example.loader.Loader.configure(Loader.java:33)", "\tat com.example.loader.Loader.load(Loader.java:20)"]
+    assert "The log ends inside the JVM trace" in run(logs, **_ran(8)).remediation[0]
