@@ -1038,6 +1038,30 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end < 0 else end
 
 
+# A TLS client that does not trust the server's certificate chain (OpenSSL, Python, Java, Go).
+_TLS_UNTRUSTED = lazy_re(r"(?i)certificate verify failed|unable to get local issuer certificate|"
+                         r"self[- ]signed certificate in certificate chain|SSLCertVerificationError|"
+                         r"PKIX path building failed|x509: certificate signed by unknown authority")
+_TLS_DATABASE = lazy_re(r"(?i)\b(?:mysql2?|mariadb|postgres(?:ql)?|psycopg2?|PG::\w+|ActiveRecord|Sequelize\w*|"
+                        r"typeorm|prisma|jdbc|rds\.amazonaws\.com|sslca|ssl_ca|sslrootcert|sslmode|mongo\w*)\b")
+
+
+def _tls_untrusted(text: str) -> str | None:
+    if not _TLS_UNTRUSTED.search(text):
+        return None
+    if _TLS_DATABASE.search(text):
+        return ("the database client does not trust the server's TLS certificate: give it the CA bundle that signed "
+                "it, in the image and in the connection settings (for Amazon RDS and Aurora, the RDS CA bundle, "
+                "`https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`; MySQL clients name it with `sslca` / "
+                "`ssl_ca` (Rails database.yml `sslca:`), PostgreSQL clients with `sslrootcert` and "
+                "`sslmode=verify-full`), and check that the host name in the settings is the one the certificate "
+                "is for (the instance or cluster endpoint, not an IP address or a CNAME of your own)")
+    return ("the client does not trust the server's TLS certificate: the image's CA certificates lack its issuer (a "
+            "slim or distroless base without `ca-certificates`, a private CA, or a TLS-inspecting proxy on the way "
+            "out that re-signs traffic): install `ca-certificates` in the image or add that CA to its trust store, "
+            "rather than turning verification off")
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1045,6 +1069,9 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     iis = _iis_action(text)
     if iis:
         return iis
+    tls = _tls_untrusted(text)
+    if tls:
+        return tls
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:

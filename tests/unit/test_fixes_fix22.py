@@ -195,3 +195,46 @@ def test_a_two_frame_jvm_trace_ending_mid_stack_is_still_cut():
     logs = ['Exception in thread "main" java.lang.IllegalArgumentException: batch size must be positive',
             "\tat com.example.loader.Loader.configure(Loader.java:33)", "\tat com.example.loader.Loader.load(Loader.java:20)"]
     assert "The log ends inside the JVM trace" in run(logs, **_ran(8)).remediation[0]
+
+
+# -- a database client's trace that is not cut -----------------------------------------------------------------
+_AR = "/usr/local/bundle/gems/activerecord-7.1.3/lib/active_record/connection_adapters"
+_RB_FROM = [f"\tfrom {_AR}/mysql2_adapter.rb:39:in `new_client'", f"\tfrom {_AR}/mysql2_adapter.rb:23:in `mysql2_connection'",
+            f"\tfrom {_AR}/abstract/connection_pool.rb:656:in `new_connection'"]
+
+
+def test_a_ruby_backtrace_whose_first_line_carries_the_message_is_not_cut_and_tls_asks_for_the_ca_bundle():
+    logs = [f"{_AR}/mysql2_adapter.rb:49:in `rescue in new_client': SSL connection error: error:0A000086:SSL "
+            "routines::certificate verify failed (ActiveRecord::ConnectionNotEstablished)", *_RB_FROM]
+    step = run(logs, **_ran(9)).remediation[0]
+    assert "does not show" not in step and "the error that names why" not in step
+    assert "CA bundle" in step and "global-bundle.pem" in step and "`sslca`" in step
+
+
+def test_a_ruby_backtrace_of_from_frames_only_is_still_cut():
+    got = run(["I, [2024-05-01T10:00:05] INFO -- : booting", *_RB_FROM], **_ran(9))
+    assert got.pattern == "database-connection-failed" and "the error that names why" in got.remediation[0]
+
+
+_PG = ["Traceback (most recent call last):", '  File "/srv/manage.py", line 22, in <module>',
+       '  File "/usr/local/lib/python3.12/site-packages/django/db/backends/postgresql/base.py", line 269, in get_new_connection',
+       '  File "/usr/local/lib/python3.12/site-packages/psycopg2/__init__.py", line 122, in connect']
+
+
+def test_a_python_trace_without_source_lines_ends_at_its_exception_line():
+    got = run([*_PG, "psycopg2.OperationalError: SCRAM authentication requires libpq version 10 or above"], **_ran(9))
+    assert "the error that names why" not in got.remediation[0]
+    assert "psycopg2.OperationalError: SCRAM" in got.facts.get("exception", "")
+
+
+def test_a_python_trace_without_source_lines_and_no_exception_line_is_still_cut():
+    got = run(_PG, **_ran(9))
+    assert got.pattern == "database-connection-failed" and "the error that names why" in got.remediation[0]
+
+
+def test_an_untrusted_certificate_outside_a_database_asks_for_the_images_ca_certificates():
+    logs = ["Traceback (most recent call last):", '  File "/srv/sync.py", line 8, in main', "    fetch(FEED_URL)",
+            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
+            "local issuer certificate (_ssl.c:1006)"]
+    step = run(logs, **_ran(9)).remediation[0]
+    assert "`ca-certificates`" in step and "RDS" not in step
