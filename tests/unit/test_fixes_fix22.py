@@ -238,3 +238,25 @@ def test_an_untrusted_certificate_outside_a_database_asks_for_the_images_ca_cert
             "local issuer certificate (_ssl.c:1006)"]
     step = run(logs, **_ran(9)).remediation[0]
     assert "`ca-certificates`" in step and "RDS" not in step
+
+
+# -- a kernel parameter written from the entrypoint -------------------------------------------------------------
+def test_a_namespaced_sysctl_written_from_the_entrypoint_goes_to_system_controls():
+    logs = ["+ sysctl -w net.ipv4.tcp_keepalive_time=600",
+            "Error: cannot write /proc/sys/net/ipv4/tcp_keepalive_time: Read-only file system"]
+    step = run(logs, **_ran(5)).remediation[0]
+    assert '`[{"namespace": "net.ipv4.tcp_keepalive_time", "value": "<the value>"}]`' in step
+    inline = run(["sysctl: cannot set net.core.somaxconn=4096: Read-only file system"], **_ran(5)).remediation[0]
+    assert '"value": "4096"' in inline
+    assert "mountPoint" not in step and "Fargate" in step
+
+
+def test_a_host_wide_sysctl_cannot_be_set_from_the_task_definition():
+    logs = ["Error: cannot write /proc/sys/vm/max_map_count: Read-only file system"]
+    step = run(logs, **_ran(5)).remediation[0]
+    assert "not a namespaced parameter" in step and "drop that write" in step and '"namespace"' not in step
+
+
+def test_a_read_only_app_path_keeps_the_writable_volume_step():
+    step = run(["Error: cannot write /srv/app/tmp/cache.db: Read-only file system"], **_ran(5)).remediation[0]
+    assert "readonlyRootFilesystem" in step and "mountPoint at `/srv/app/tmp/cache.db`" in step
