@@ -260,3 +260,43 @@ def test_a_host_wide_sysctl_cannot_be_set_from_the_task_definition():
 def test_a_read_only_app_path_keeps_the_writable_volume_step():
     step = run(["Error: cannot write /srv/app/tmp/cache.db: Read-only file system"], **_ran(5)).remediation[0]
     assert "readonlyRootFilesystem" in step and "mountPoint at `/srv/app/tmp/cache.db`" in step
+
+
+# -- an ordered stop that ended in SIGKILL ------------------------------------------------------------------------
+_STOPPING = {"stoppingAt": "2024-05-01T10:00:00Z", "executionStoppedAt": "2024-05-01T10:00:31Z",
+             "stoppedAt": "2024-05-01T10:00:32Z"}
+_SCALED = {"stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1234567890123456789)",
+           "stopCode": "ServiceSchedulerInitiated"}
+
+
+def test_a_batch_job_killed_after_sigterm_is_told_to_checkpoint_not_to_drain_or_set_stop_timeout():
+    batch = {"group": "family:align-reads", "startedBy": "5a0c7e2f-1d3b-4f5a-8e6d-7c9b0a1f2e3d",
+             "clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/AWSBatch-genomics-ce-0a1b2c3d",
+             "stopCode": "UserInitiated", "stoppedReason": "Terminated by user"}
+    got = run([], containers=[{"name": "default", "exitCode": 137, "lastStatus": "STOPPED"}], **batch, **_STOPPING)
+    step = got.remediation[0]
+    assert "checkpoint" in step and "initProcessEnabled" in step and "job definition" in step
+    assert "stopTimeout" not in step and "in-flight requests" not in step
+
+
+def test_a_windows_container_killed_after_the_stop_gets_no_linux_signal_advice():
+    got = run([], containers=[{"name": "web", "exitCode": 137, "lastStatus": "STOPPED",
+                               "image": _ECR + "shop-iis:ltsc2022"}], platformFamily="WINDOWS_SERVER_2022_CORE",
+              launchType="EC2", **_SCALED, **_STOPPING)
+    step = got.remediation[0]
+    assert "CTRL_SHUTDOWN_EVENT" in step and "initProcessEnabled" not in step and "sh -c" not in step
+
+
+def test_a_log_shipper_killed_after_the_app_exited_gets_the_flush_step_not_the_app_step():
+    got = run([], containers=[{"name": "api", "exitCode": 0, "lastStatus": "STOPPED", "image": _ECR + "api:2.0"},
+                              {"name": "shipper", "exitCode": 137, "lastStatus": "STOPPED",
+                               "image": "timberio/vector:0.38.0-alpine"}], **_SCALED, **_STOPPING)
+    assert got.remediation[0] == "Nothing to fix."
+    assert any("shipper exited 137" in s and "shorter flush" in s for s in got.remediation[1:])
+
+
+def test_the_app_itself_killed_after_sigterm_keeps_the_drain_step():
+    got = run([], containers=[{"name": "api", "exitCode": 137, "lastStatus": "STOPPED", "image": _ECR + "vector-search:2.0"}],
+              **_SCALED, **_STOPPING)
+    step = got.remediation[0]
+    assert "in-flight requests" in step and "initProcessEnabled" in step and "stopTimeout" in step
