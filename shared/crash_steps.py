@@ -43,6 +43,11 @@ _PARSE_EMPTY = lazy_re(r"with base \d+: ''|For input string: \"\"|kind: Empty\b|
 _JSON = lazy_re(r"(?i)json")
 _CONFIG_FILE = lazy_re(r"(?i)(?:^|[/\\])(?:config|configs|configuration|settings?|env|environment|conf)(?:[/\\]|[._]\w+$|$)|"
                        r"(?:^|[/\\_.-])(?:config|configure|settings?|env)\.\w+$")
+# A file whose name says it holds or reads the settings (settings.py, config.ts, app_config.go, env.js,
+# configuration.rb, config.prod.js), or one in a settings package (Go's modules/setting/): not any file under
+# config/, where frameworks also keep initializers and request handlers (config/passport.js).
+_SETTINGS_FILE = lazy_re(r"(?i)(?:^|[/\\_.-])(?:config|configuration|settings?|env|environment|conf)(?:\.[\w-]+)?\.\w+$|"
+                         r"[/\\](?:settings?|configuration)[/\\][^/\\]+$")
 _CONFIG_PROVIDER = lazy_re(r"(?i)\bconfig(?:uration)? (?:provider|reader|loader)\b|runtime\.exs|releases\.exs")
 
 # -- data the code has no case for ---------------------------------------------------------------------------
@@ -60,6 +65,12 @@ _JVM_LIBRARY = lazy_re(r"(?:java|javax|jdk|sun|scala|kotlin|clojure|groovy|akka|
 
 # -- a module name that is a path -----------------------------------------------------------------------------
 _MODULE_PATH = lazy_re(r"No module named '(?P<path>/[^'\s]+/[^'\s]+)'")
+
+# A path in a container's file system (a usual WORKDIR or system root, or a Python file), not a Parameter Store name.
+_FILE_PATH = lazy_re(r"^/(?:app|apps|usr|srv|opt|home|code|src|var|workspace|workspaces|project|root|tmp|etc|lib|"
+                     r"mnt|data|www|build|site-packages)(?:/|$)|\.py$|/(?:site|dist)-packages/")
+# The directory a module path is relative to: the usual WORKDIRs.
+_WORKDIR = lazy_re(r"^/(?:usr/src/app|usr/src|opt/app|app|apps|code|src|srv|workspace|project|home/\w+/app|home/\w+)/")
 
 # -- migration histories -------------------------------------------------------------------------------------
 _MULTIPLE_HEADS = lazy_re(r"(?i)Multiple head revisions are present")
@@ -143,6 +154,50 @@ def _program(ev: Evidence, container: str | None) -> str | None:
     return re.sub(r"[-_](?:docker|server|app|image)$", "", repo).lower() or None
 
 
+def _repository_words(ev: Evidence, container: str | None) -> list[str]:
+    """The words of the container image's repository name (its last part), lower case: billing-api -> billing, api."""
+    img = remedy.image(ev, remedy.container_name(ev, container)) or ""
+    if not remedy.is_image_ref(img):
+        return []
+    repo = remedy.image_parts(img)[1].rsplit("/", 1)[-1].lower()
+    return [w for w in re.split(r"[-_.]", repo) if w]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]", "", name.rsplit("/", 1)[-1].split("@")[0].lower())
+
+
+# `python -m X` (runpy's frames, then X/__main__.py) or a console script (/usr/local/bin/X): the package the
+# container's command runs.
+_RUNPY = lazy_re(r"_run_module_as_main|<frozen runpy>|/runpy\.py")
+_MAIN_MODULE = lazy_re(r"/(?:site|dist)-packages/(?P<pkg>[\w.-]+)/__main__\.py")
+_CONSOLE_SCRIPT = lazy_re(r"^/usr/(?:local/)?bin/(?P<name>[\w.-]+)$|^/opt/[\w./-]*?/bin/(?P<name2>[\w.-]+)$")
+
+
+def _run_packages(ev: Evidence, container: str | None, paths: list[str], window: str) -> set[str]:
+    """The packages the container's command runs: `python -m X`, a console script named X, or the task
+    definition's command or entryPoint naming it."""
+    out: set[str] = set()
+    if _RUNPY.search(window):
+        for p in paths:
+            m = _MAIN_MODULE.search(p)
+            if m:
+                out.add(_norm(m.group("pkg")))
+    for p in paths:
+        m = _CONSOLE_SCRIPT.match(p)
+        if m:
+            out.add(_norm(m.group("name") or m.group("name2")))
+    cdef = ev.container_definition(remedy.container_name(ev, container))
+    if cdef:
+        words = [*cdef.entry_point, *cdef.command]
+        for i, w in enumerate(words):
+            if w == "-m" and i + 1 < len(words):
+                out.add(_norm(words[i + 1].split(".")[0]))
+        if words and not re.fullmatch(r"(?:\S*/)?(?:python[\d.]*|sh|bash|exec|env|tini|dumb-init)", words[0]):
+            out.add(_norm(words[0]))
+    return out
+
+
 def _classify(path: str, program: str | None) -> Frame:
     path = path.removeprefix("file://")
     if _RUNTIME_PATH.search(path):
@@ -189,11 +244,29 @@ def frames(ev: Evidence, container: str | None, anchor: int) -> list[Frame]:
                     frame = Frame(sym, sym.rsplit(".", 1)[0] if sym.count(".") > 1 else sym)
         if frame:
             (after if j >= anchor else before).append(frame)
-    if py:
-        return py if first_call_first else py[::-1]
     # A trace printed after its error lists the innermost frame first; a console copy (newest line first)
     # puts the frames above the error, the innermost nearest to it.
-    return after or before[::-1]
+    trace = (py if first_call_first else py[::-1]) if py else after or before[::-1]
+    window = "\n".join(logs.texts[start:end])
+    return _own_package(ev, container, trace, window)
+
+
+def _own_package(ev: Evidence, container: str | None, trace: list[Frame], window: str) -> list[Frame]:
+    """The trace with the app's own package, installed into site-packages or node_modules, read as the app's code:
+    a package the container's command runs (`python -m billing`, a console script `billing`), or one named by the
+    first word of the image's repository (billing in billing-api). Only when the trace shows no other app code:
+    a runner (`python -m uvicorn`, `celery`) that calls the app's own files is a library."""
+    libs = {_norm(f.library) for f in trace if f.library}
+    if not libs or any(not f.library and not f.runtime and not _CONSOLE_SCRIPT.match(f.where.rsplit(":", 1)[0])
+                       for f in trace):
+        return trace
+    words = _repository_words(ev, container)
+    paths = [f.where.rsplit(":", 1)[0] for f in trace]
+    own = _run_packages(ev, container, paths, window) | ({_norm(words[0])} if len(words) > 1 else set())
+    hits = libs & own
+    if not hits:
+        return trace
+    return [Frame(f.where, None, f.runtime) if f.library and _norm(f.library) in hits else f for f in trace]
 
 
 def _located(text: str) -> str | None:
@@ -215,15 +288,63 @@ def _env_query(ev: Evidence, container: str | None) -> str:
     return remedy.describe_task_definition(ev, query)
 
 
+# The parse was of an HTTP answer: the client's JSON decoding of a response (node-fetch's and undici's
+# Response.json, requests' and httpx's Response.json()). An answer that starts with `<` is an HTML page.
+_HTTP_JSON = lazy_re(r"\bResponse\.json\b|\b(?:res|resp|response|r)\.json\(\)|"
+                     r"(?:requests|httpx)/_?models\.py\"?, line \d+, in json\b|client_reqrep\.py\"?, line \d+, in json\b")
+_HTML_ANSWER = lazy_re(r"Unexpected token '?<'?|\"<(?:!DOCTYPE|html)|<!DOCTYPE|<html", re.I)
+_URL = lazy_re(r"https?://[^\s'\"<>)\]]+")
+# The parse was of a message or record the app received: a source line decoding one, or a "received" line before.
+_MESSAGE_PARSE = lazy_re(r"(?i)\b(?:loads|parse|decode|readValue|fromJson|Unmarshal|deserialize)\w*\s*\(\s*"
+                         r"(?:\[\]byte\()?\*?(?:[\w.]*?[._])?(?:msg|message|body|payload|record)s?\b")
+_RECEIVED = lazy_re(r"(?i)\b(?:received|receiving|consumed|consuming|processing|handling|polled) (?:a |the |new )?"
+                    r"(?:message|record|event|delivery|job)\b")
+
+
+def _before_block(ev: Evidence, container: str | None, anchor: int, most: int = 5) -> list[str]:
+    """The container's last `most` lines before the multi-line entry (the trace) that holds line `anchor`."""
+    logs = ev.logs
+    out: list[str] = []
+    j = logs.block_start(anchor) - 1
+    while j >= 0 and len(out) < most:
+        if not container or logs.containers[j] in (container, None):
+            out.append(logs.texts[j])
+        j -= 1
+    return out[::-1]
+
+
+def _http_answer_step(ev: Evidence, container: str | None, exc: str, text: str, where: str,
+                      anchor: int) -> str | None:
+    if not _HTTP_JSON.search(text):
+        return None
+    urls = [u for t in _before_block(ev, container, anchor, 10) for u in _URL.findall(t)]
+    url = urls[-1].rstrip(".,;:") if urls else None
+    html = bool(_HTML_ANSWER.search(text))
+    answer = ("began with `<`: it was an HTML page (an error or login page, or a proxy's or load balancer's answer)"
+              if html else "was not JSON (an empty body, or an error page)")
+    check = (f"`curl -sS -i {remedy.q(url)}`" if url else "`curl -sS -i` on the URL it calls")
+    return (f"The error{where} (`{exc}`) is raised decoding the answer of an HTTP call as JSON, and the answer "
+            f"{answer}, not the JSON the app expected: the endpoint{f' (`{url}`)' if url else ''} or the way to it "
+            "failed, not a value the app parses. Check what it returns from where the task runs (a task in the same "
+            f"subnets and security groups): {check}; its status and body name the problem (a wrong host or path in "
+            "the URL the app is given, a 401/403, a 502/503/504 from a proxy or load balancer). Fix that endpoint or "
+            "the URL, and let the code check the status and Content-Type before it decodes the body")
+
+
 def _parse_step(ev: Evidence, container: str | None, exc: str, text: str, where: str, ran: float | None,
-                own: Frame | None) -> str | None:
+                own: Frame | None, anchor: int = 0, above: str = "") -> str | None:
     if not _PARSE.search(text):
         return None
+    http = _http_answer_step(ev, container, exc, f"{text}\n{above}", where, anchor)
+    if http:
+        return http
     at_start = ran is None or ran <= remedy.RAN_A_WHILE_S
+    received = bool(_MESSAGE_PARSE.search(f"{above}\n{text}")
+                    or any(_RECEIVED.search(t) for t in _before_block(ev, container, anchor, 3)))
     config = bool(_CONFIG_PROVIDER.search(text) or (own and _CONFIG_FILE.search(own.where.rsplit(":", 1)[0]))
                   or (where and _CONFIG_FILE.search(where.strip("` ").rsplit(":", 1)[0])))
     name = remedy.container_name(ev, container) or "the container"
-    if _PARSE_ABSENT.search(text) and (at_start or config):
+    if _PARSE_ABSENT.search(text) and (at_start or config) and not received:
         return (f"The error{where} (`{exc}`) comes from converting a value that is not there (nil/null/None) while "
                 "the app reads its configuration at start-up: an environment variable it reads is not set. Compare the variables "
                 f"its configuration reads with those the task definition gives {name}, and set the missing one "
@@ -232,6 +353,12 @@ def _parse_step(ev: Evidence, container: str | None, exc: str, text: str, where:
     empty = bool(_PARSE_EMPTY.search(text))
     what = ("is empty (nothing to parse: an empty variable or file, or an answer that was not JSON)" if empty
             else f"is not in the format it expects ({kind})")
+    if received:
+        return (f"The error{where} (`{exc}`) is a parse failure on the input the app was handling: a message or "
+                f"record it received {what}. Find that input (the lines before the error name it), and make the code "
+                "reject or skip a malformed one instead of exiting; a restart or a rollback meets the same input "
+                "again (a queue delivers it again on each start until a redrive policy moves it to a dead-letter "
+                "queue)")
     if at_start or config:
         return (f"The error{where} (`{exc}`) is a parse failure: a value the app reads at start-up {what}. Such a "
                 "value most often comes from the container's environment, a secret or a configuration file: compare "
@@ -253,11 +380,53 @@ def _jvm_frame(text: str) -> str | None:
     return None
 
 
-def _no_case_step(ev: Evidence, exc: str, text: str, where: str, own: Frame | None) -> str | None:
+# A value read from the environment, while loading settings ("failed to load settings", "for key `log.level`"), or in
+# settings code: a setting holds a value the app does not take, not new data. The values the error lists, if any.
+_ALLOWED = lazy_re(r"(?i)\b(?:expected one of|must be one of|one of the following|(?:valid|allowed|accepted|possible|"
+                   r"supported) (?:values|options|choices)(?: are| is)?)\s*:?\s*(?P<list>[^\n]{1,200}?)"
+                   r"(?= for (?:key|field|setting|option)\b|$|\n)")
+_SETTING_KEY = lazy_re(r"(?i)\bfor (?:key|field|setting|option) [`'\"]?(?P<key>[\w.-]+)")
+_SETTINGS_LOAD = lazy_re(r"(?i)\b(?:(?:load|read|pars)(?:ing|e)?\w* (?:the )?(?:settings|config(?:uration)?)|"
+                         r"settings? (?:from|error)|config(?:uration)? (?:from|error))\b")
+_ENV_READ = lazy_re(r"\bos\.environ\b|\bos\.getenv\(|\bgetenv\(|\bprocess\.env\b|\bENV\[|\bENV\.fetch\b|"
+                    r"System\.getenv\(|\benv::var\(|\bos\.Getenv\(|Environment\.GetEnvironmentVariable\(")
+
+# The variable a settings line reads: os.environ.get("X"), os.getenv('X'), process.env.X, ENV["X"], env::var("X").
+_ENV_NAME = lazy_re(r"(?:os\.environ(?:\.get)?|os\.getenv|getenv|ENV(?:\.fetch)?|System\.getenv|env::var|os\.Getenv)"
+                    r"[\[(]\s*['\"](?P<var>[A-Za-z_][A-Za-z0-9_]*)['\"]|\bprocess\.env\.(?P<var2>[A-Za-z_]\w*)")
+
+
+def _setting_value_step(ev: Evidence, container: str | None, exc: str, text: str, value: str,
+                        own: Frame | None) -> str | None:
+    allowed = _ALLOWED.search(text)
+    settings_code = bool(own and not own.library and not own.runtime and _SETTINGS_FILE.search(own.where.rsplit(":", 1)[0]))
+    key = _SETTING_KEY.search(text)
+    # A list of allowed values alone is no setting: serde says the same of a record it deserializes.
+    if not (key or _SETTINGS_LOAD.search(exc) or _ENV_READ.search(text) or settings_code):
+        return None
+    var = _ENV_NAME.search(text)
+    setting = (f"its setting `{key.group('key')}`" if key else
+               f"the variable `{var.group('var') or var.group('var2')}`" if var else "a setting")
+    values = (allowed.group("list").replace("`", "").strip(" .,;:") if allowed else "")
+    listed = f" (the error lists the values it takes: {values})" if values else ""
+    name = remedy.container_name(ev, container) or "the container"
+    what = (f"`{var.group('var') or var.group('var2')}`" if var else
+            "it (the variable or the configuration file's key that sets it)")
+    return (f"`{value}` is not a value the app accepts for {setting} (`{exc}`){listed}: the app read it "
+            "from its environment, a secret or a configuration file, so the setting is wrong, not the code or the "
+            f"data. Correct {what} to a value the app takes, in the task definition's `environment` or `secrets` "
+            f"for {name} or in its configuration file: `{_env_query(ev, container)}`")
+
+
+def _no_case_step(ev: Evidence, container: str | None, exc: str, text: str, where: str,
+                  own: Frame | None, above: str = "") -> str | None:
     m = _NO_CASE.search(text)
     if not m:
         return None
     value = m.group("v1") or m.group("v3") or m.group("v4") or (m.group("v2") or "").rsplit(".", 1)[-1]
+    setting = _setting_value_step(ev, container, exc, f"{text}\n{above}", value, own)
+    if setting:
+        return setting
     jvm = _jvm_frame(text)
     at = (f" at `{own.where}`" if own and not own.library and not own.runtime else
           f" at `{jvm}`" if jvm else where)
@@ -300,6 +469,18 @@ def _module_path_step(ev: Evidence, container: str | None, exc: str) -> str | No
     if not m:
         return None
     path = m.group("path")
+    if _FILE_PATH.search(path):
+        # A path in the image's file system (/app/mysite/settings, a .py file): the setting names the module's file,
+        # not its dotted name.
+        rel = _WORKDIR.sub("", path, count=1)
+        dotted = re.sub(r"\.py$", "", rel).strip("/").replace("/", ".") if rel != path else None
+        hint = (f" (`{dotted}` if the app's directory, `{path[: len(path) - len(rel)].rstrip('/')}`, is on the "
+                "Python path)" if dotted and "." in dotted else "")
+        return (f"The app imports a module named `{path}`, which is a file path, not a module name: a setting that "
+                "names a module (`DJANGO_SETTINGS_MODULE`, the module of a `-m` option, an app such as "
+                "`module:app` in the gunicorn or uvicorn command, `FLASK_APP`) holds the path of its file. Give it "
+                f"the dotted module name instead{hint}, in the task definition's `environment` or `command`: "
+                f"`{_env_query(ev, container)}`")
     return (f"The app imports a module named `{path}`, which is a path, not a module name: the setting that should "
             "hold the module name holds this path, which looks like the NAME of an SSM Parameter Store parameter "
             "(so the variable was given the parameter's name instead of its value). In the task definition, pass "
@@ -404,11 +585,16 @@ def _library_step(ev: Evidence, container: str | None, exc: str, trace: list[Fra
             f"{release}")
 
 
-def _config_code_step(ev: Evidence, container: str | None, exc: str, own: Frame | None) -> str | None:
+def _config_code_step(ev: Evidence, container: str | None, exc: str, own: Frame | None,
+                      ran: float | None = None) -> str | None:
     if not own or own.library or own.runtime:
         return None
+    # Settings are read at start-up: after a long run the same file's code runs on a request or a job (a login
+    # callback kept with the framework's set-up under config/).
+    if ran is not None and ran > remedy.RAN_A_WHILE_S:
+        return None
     path = own.where.rsplit(":", 1)[0]
-    if not _CONFIG_FILE.search(path) or not _VALUE_ERROR.search(exc):
+    if not _SETTINGS_FILE.search(path) or not _VALUE_ERROR.search(exc):
         return None
     name = remedy.container_name(ev, container) or "the container"
     return (f"The error (`{exc}`) is raised at `{own.where}`, in the code that reads the app's settings at start-up: "
@@ -423,10 +609,17 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
     """Step 1 (without its citation) for an app crash no error family names, or None to keep the generic one.
     `where` is the app-frame clause app_crash already wrote (" at `file:line`" or ""); `related` the error's
     root cause or neighbouring lines."""
+    # The error is quoted as inline code: a backtick of its own (Rust's and serde's "unknown variant `x`") would end
+    # the span early and leave one unbalanced.
+    exc = exc.replace("`", "")
     logs = ev.logs
     window = "\n".join(t for j, t in enumerate(logs.texts[anchor:anchor + 12], anchor)
                        if not container or logs.containers[j] in (container, None))
     text = "\n".join((exc, related, window))
+    # The whole trace (a Python traceback ends in its error): the source lines above the error say what it read.
+    first = max(0, anchor - 40, logs.block_start(anchor))
+    above = "\n".join(t for j, t in enumerate(logs.texts[first:anchor], first)
+                      if not container or logs.containers[j] in (container, None))
     trace = frames(ev, container, anchor)
     own = next((f for f in trace if not f.runtime and not f.library), None)
     if not where:
@@ -434,12 +627,21 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
         where = f" at `{loc}`" if loc else ""
     ran = remedy.ran_for(ev)
     return (_poison_step(ev, container, text, anchor)
-            or _parse_step(ev, container, exc, text, where, ran, own)
-            or _no_case_step(ev, exc, text, where, own)
+            or _parse_step(ev, container, exc, text, where, ran, own, anchor, above)
+            or _no_case_step(ev, container, exc, text, where, own, above)
             or _module_path_step(ev, container, exc)
             or _migration_step(exc, text)
             or _di_step(text)
             or _flag_step(ev, container, exc)
             or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
             or _library_step(ev, container, exc, trace)
-            or _config_code_step(ev, container, exc, own))
+            or _config_code_step(ev, container, exc, own, ran)
+            or _own_package_step(exc, where, own))
+
+
+def _own_package_step(exc: str, where: str, own: Frame | None) -> str | None:
+    """The generic step at the innermost frame of the app's own package installed as one (app_crash looks for the
+    app's code outside site-packages and node_modules only)."""
+    if where or not own or not _library_of(own.where):
+        return None
+    return f"Fix the error at `{own.where}`: `{exc}`"

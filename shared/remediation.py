@@ -1048,6 +1048,61 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end < 0 else end
 
 
+# A TLS client that does not trust the server's certificate chain (OpenSSL, Python, Java, Go).
+_TLS_UNTRUSTED = lazy_re(r"(?i)certificate verify failed|unable to get local issuer certificate|"
+                         r"self[- ]signed certificate in certificate chain|SSLCertVerificationError|"
+                         r"PKIX path building failed|x509: certificate signed by unknown authority")
+_TLS_DATABASE = lazy_re(r"(?i)\b(?:mysql2?|mariadb|postgres(?:ql)?|psycopg2?|PG::\w+|ActiveRecord|Sequelize\w*|"
+                        r"typeorm|prisma|jdbc|rds\.amazonaws\.com|sslca|ssl_ca|sslrootcert|sslmode|mongo\w*)\b")
+
+
+def _tls_untrusted(text: str) -> str | None:
+    if not _TLS_UNTRUSTED.search(text):
+        return None
+    if _TLS_DATABASE.search(text):
+        return ("the database client does not trust the server's TLS certificate: give it the CA bundle that signed "
+                "it, in the image and in the connection settings (for Amazon RDS and Aurora, the RDS CA bundle, "
+                "`https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`; MySQL clients name it with `sslca` / "
+                "`ssl_ca` (Rails database.yml `sslca:`), PostgreSQL clients with `sslrootcert` and "
+                "`sslmode=verify-full`), and check that the host name in the settings is the one the certificate "
+                "is for (the instance or cluster endpoint, not an IP address or a CNAME of your own)")
+    return ("the client does not trust the server's TLS certificate: the image's CA certificates lack its issuer (a "
+            "slim or distroless base without `ca-certificates`, a private CA, or a TLS-inspecting proxy on the way "
+            "out that re-signs traffic): install `ca-certificates` in the image or add that CA to its trust store, "
+            "rather than turning verification off")
+
+
+# A kernel parameter written from inside the container (/proc/sys/net/core/somaxconn, `sysctl -w`): /proc/sys is
+# read-only in every container that is not privileged, whatever readonlyRootFilesystem says.
+_SYSCTL_WRITE = lazy_re(r"/proc/sys/(?P<path>[\w./-]+\w)|\bsysctl\b[^\n]{0,40}?['\" ](?P<key>[a-z][\w-]*(?:\.[\w-]+)+)")
+# The kernel parameters a task definition's systemControls can set: the namespaced ones (network, IPC).
+_NAMESPACED_SYSCTL = lazy_re(r"^(?:net\.|fs\.mqueue\.|kernel\.(?:msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|"
+                             r"shm_rmid_forced)$)")
+
+
+def _sysctl_read_only(text: str) -> str | None:
+    m = _SYSCTL_WRITE.search(text)
+    if not m or not _READ_ONLY_FS.search(text):
+        return None
+    key = m.group("key") or (m.group("path") or "").replace("/", ".")
+    set_to = re.search(re.escape(key) + r"\s*=\s*(\w+)", text)
+    value = set_to.group(1) if set_to else needs_a_value("the value")
+    why = (f"`{key}` is written under /proc/sys, which is read-only in every container that is not privileged (the "
+           "task definition's `readonlyRootFilesystem` has nothing to do with it), so the entrypoint cannot set it")
+    if _NAMESPACED_SYSCTL.match(key):
+        item = json.dumps([{"namespace": key, "value": value}])
+        return (f"{why}: set it in the container's `systemControls` in the task definition instead, `{item}`, and "
+                "drop the write from the entrypoint (or let it fail without exiting). ECS sets only namespaced "
+                "parameters this way: `net.*` (not with the host network mode), the IPC ones (`kernel.msgmax`, "
+                "`kernel.msgmnb`, `kernel.msgmni`, `kernel.sem`, `kernel.shmall`, `kernel.shmmax`, `kernel.shmmni`, "
+                "`kernel.shm_rmid_forced`) and `fs.mqueue.*`; on Fargate they need platform version 1.4.0 or later, "
+                "and Windows containers take none")
+    return (f"{why}, and `{key}` is not a namespaced parameter, so no task definition setting reaches it either "
+            "(`systemControls` takes only `net.*`, `fs.mqueue.*` and the IPC `kernel.*` ones): drop that write from "
+            "the entrypoint (or let it fail without exiting); on EC2 the value can be set on the container instance "
+            "(its user data, a file in /etc/sysctl.d), on Fargate it cannot be changed")
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1055,6 +1110,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     iis = _iis_action(text)
     if iis:
         return iis
+    tls = _tls_untrusted(text)
+    if tls:
+        return tls
+    sysctl = _sysctl_read_only(text)
+    if sysctl:
+        return sysctl
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:

@@ -696,6 +696,8 @@ _CUT_FRAMES = 2
 # A JVM stack frame: "at pkg.Class.method(File.java:12)", a "(Native Method)" or "(Unknown Source)" one.
 _JAVA_FRAME = lazy_re(r"^\s*at [\w$.<>]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj):\d+|Native Method|Unknown Source)\)")
 # A Java exception that wraps another in its message: its trace goes on to a "Caused by:" for the wrapped one.
+# The outermost frame of a thread: a main method (Java, Kotlin's MainKt.main, Scala's Main$.main) or Thread.run.
+_ENTRY_FRAME = lazy_re(r"^\s*at (?:[\w$.]+/)?[\w$.]*(?:\.main|\bThread\.run)\(")
 _NESTED = lazy_re(r"nested exception is|; cause: ", re.IGNORECASE)
 
 
@@ -717,7 +719,9 @@ def _trace_cut(ev: Evidence, anchor: int | None) -> bool:
         return False  # a Go, Node or Rust trace may end after a frame or two (a panic in main.main)
     causes = [i for i in own if _CAUSE.match(logs.texts[i])]
     nested = any(_NESTED.search(logs.texts[i]) for i in own)
-    return len(frames) <= _CUT_FRAMES or (nested and not causes)
+    # A trace whose last frame is where its thread began (a main method, Thread.run) is whole, however short.
+    entry = bool(_ENTRY_FRAME.search(logs.texts[frames[-1]])) if frames else False
+    return (len(frames) <= _CUT_FRAMES and not entry) or (nested and not causes)
 
 
 _CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")

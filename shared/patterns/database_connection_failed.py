@@ -91,6 +91,8 @@ _PY_DB_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycop
 _RB_FRAME = lazy_re(r"^\s*(?:from\s+)?(\S+\.rb):\d+:in [`']((?:(?:rescue|block(?: \(\d+ levels\))?|ensure) in )?"
                     r"[\w?!]+)'$")
 _RB_FRAME_WORD = ".rb:"  # a Ruby frame line: path/file.rb:N:in 'm'
+# The first line of a Ruby backtrace: the innermost frame, then the message and its class.
+_RB_MESSAGE_FRAME = lazy_re(r"^\s*\S+\.rb:\d+:in [`'][^']+': \S.*\([\w:]+\)\s*$")
 _RB_DB_FILE = lazy_re(r"/(?:active_record/connection_adapters|gems/(?:mysql2|pg|trilogy|sqlite3|sequel|mongo|"
                       r"redis(?:-client)?)-\d[\w.]*)/")
 # The name of a function (or a call in the source line under its frame) that opens a connection: connect,
@@ -100,6 +102,8 @@ _OPENS = lazy_re(r"^(?!(?:acquire|with|retrieve|release|remove|checkin|lease)_co
                  r"(?:_*(?:re)?connect\w*|\w*_connect(?:ion)?|new_client|\w+_connection)$")
 _OPENS_CALL = lazy_re(r"(?:^|[\s.=(])(_*(?:re)?connect\w*|\w*_connect(?:ion)?|new_client|\w+_connection)\(")
 # A Python 3.11+ marker line under a source line.
+# A Python exception line ("psycopg2.OperationalError: ...", "KeyboardInterrupt"): never a frame's source line.
+_PY_EXCEPTION = lazy_re(r"^[A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt|Failure|Timeout)\b(?::|$)")
 _CARETS = lazy_re(r"[\s^~]+")
 # How a container of the engine is named or imaged (the database container of the same task).
 _ENGINE_WORDS = {"mongodb": ("mongo",), "postgres": ("postgres", "postgis", "pgvector", "timescale"),
@@ -295,6 +299,8 @@ class DatabaseConnectionFailed(Pattern):
                 break
             if line.startswith('File "'):
                 frames.append(own[k])
+            elif _PY_EXCEPTION.match(line):
+                break  # the exception line: the trace ends here, whether or not its frames show their source
             elif not (line in ("--", "...") or _CARETS.fullmatch(line)
                       or (k > 0 and logs.texts[own[k - 1]].strip().startswith('File "'))
                       or text[:1].isspace()):  # a source line whose frame is above the excerpt
@@ -324,10 +330,15 @@ class DatabaseConnectionFailed(Pattern):
             return None
         own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
         frames: list[int] = []
-        for j in reversed(own):
-            if not _RB_FRAME.match(logs.texts[j]):
-                break
-            frames.append(j)
+        k = len(own) - 1
+        while k >= 0 and _RB_FRAME.match(logs.texts[own[k]]):
+            frames.append(own[k])
+            k -= 1
+        # Ruby prints the message on the first frame ("x.rb:49:in `new_client': SSL connection error: ...
+        # (ActiveRecord::ConnectionNotEstablished)"), then the `from` frames: with that line above them, nothing
+        # was lost.
+        if k >= 0 and _RB_MESSAGE_FRAME.match(logs.texts[own[k]]):
+            return None
         return frames[::-1] if len(frames) >= 2 else None
 
     def _cut_connect_traceback(self, ev: Evidence) -> Match | None:

@@ -36,7 +36,11 @@ _EXTERNAL = (
     ("instance-draining", lazy_re(r"container instance (?:is )?(?:being )?drain", re.IGNORECASE)),
 )
 _SIDECAR = lazy_re(r"log[_-]?router|firelens|fluent-?bit|fluentd|datadog|dd-agent|envoy|xray|x-ray|otel|"
-                      r"cloudwatch-agent|cwagent|aws-otel|statsd|newrelic|splunk|app-?mesh|proxy", re.IGNORECASE)
+                      r"cloudwatch-agent|cwagent|aws-otel|statsd|newrelic|splunk|app-?mesh|proxy|"
+                      r"timberio|(?:^|[\s/])vector(?=$|[\s:@])|logstash|filebeat|promtail", re.IGNORECASE)
+# A log shipper: its last buffered lines are lost when it is killed.
+_LOG_SHIPPER = lazy_re(r"log.?router|firelens|fluent|timberio|(?:^|[\s/])vector(?=$|[\s:@])|logstash|filebeat|"
+                       r"promtail", re.IGNORECASE)
 _STOP_CODES = {"UserInitiated": "user", "SpotInterruption": "spot", "TerminationNotice": "spot"}
 _DEPLOYMENT = lazy_re(r"\(deployment ([\w/-]+)\)")
 
@@ -130,7 +134,26 @@ class ExpectedStop(Pattern):
         unheard = _sigterm_unheard(ev, sidecars=lambda c: c.name in ev.attribution.sidecars
                                    or bool(_SIDECAR.search(f"{c.name} {c.image or ''}"))) \
             if reason in _ORDERED_STOPS else None
-        if unheard:
+        if unheard and remedy.is_windows(ev):
+            name, waited = unheard
+            # Windows: no SIGTERM, no shell PID 1, no init process: Docker sends the container's processes a
+            # console shutdown event (CTRL_SHUTDOWN_EVENT) and kills them when the stop timeout runs out.
+            steps[0] = (f"Stopping the task was intended, but {name} did not exit when ECS stopped it: it was killed "
+                        f"(exit 137) {waited:.0f} s after the stop began, when the stop timeout ran out. On Windows "
+                        "the container's processes get a console shutdown event (CTRL_SHUTDOWN_EVENT), not SIGTERM: "
+                        "the app (or the entrypoint that runs it, such as ServiceMonitor.exe for IIS) must handle it "
+                        "and exit; then set the container's `stopTimeout` to the time it needs to finish.")
+        elif unheard and remedy.launcher(ev) == "batch":
+            name, waited = unheard
+            # An AWS Batch job: no requests to drain and no stopTimeout in a job definition; its work is what is cut.
+            steps[0] = (f"Stopping the job was intended, but {name} did not exit on the SIGTERM it was sent: it exited "
+                        f"137 (SIGKILL) {waited:.0f} s after the stop began, so its work was cut off wherever it was. "
+                        "Make the process exit on SIGTERM: handle it (checkpoint or record how far it got, clean up, "
+                        "exit); a shell entrypoint or a shell-form `command` (run by `sh -c`) is PID 1 and does not "
+                        "forward it, so start the program with `exec` (or the exec form of the command), or set "
+                        "`\"initProcessEnabled\": true` in the job definition's `linuxParameters` for an init that "
+                        "forwards signals.")
+        elif unheard:
             name, waited = unheard
             steps[0] = (f"Stopping the task was intended, but {name} did not exit on the SIGTERM ECS sent: it exited "
                         f"137 (SIGKILL) {waited:.0f} s after the stop began, when the stop timeout ran out, so its "
@@ -169,7 +192,7 @@ class ExpectedStop(Pattern):
                   if c.exit_code == 137 and c.name and (cd := ev.container_definition(c.name)) is not None
                   and not cd.essential] if reason in ("completed", "user", "deployment", "scale-in") else []
         routers = [c.name for c in ev.detail.containers if c.exit_code == 137 and c.name
-                   and re.search(r"log.?router|firelens|fluent", f"{c.name} {c.image or ''}", re.I)]
+                   and _LOG_SHIPPER.search(f"{c.name} {c.image or ''}")]
         for name in dict.fromkeys(routers + killed):
             # When the essential container had already exited, the router did stop last: dependsOn changes
             # nothing; its process ignored SIGTERM (a shell entrypoint that does not forward it).
