@@ -13,6 +13,7 @@ was not found"; Elixir "module X is not available". Facts: module, language, con
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -90,6 +91,32 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
                      r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
 
+
+
+# The .NET host's account of a framework it could not resolve: "Framework: 'Microsoft.NETCore.App', version
+# '9.0.0' (x64)" (or the older "The framework '...', version '...' was not found"), then under "The following
+# frameworks were found:" one "  7.0.20 at [/usr/share/dotnet/shared/Microsoft.NETCore.App]" line per install.
+_DOTNET_WANTED = re.compile(r"[Ff]ramework:? '([\w.]+)', version '(\d[\w.-]*)'")
+_DOTNET_FOUND = re.compile(r"^\s*(\d+\.\d+\.\d+[\w.-]*) at \[[^\]]*?([\w.]+)\]")
+
+
+def _dotnet_frameworks(texts: Sequence[str], i: int, container: str | None,
+                       containers: Sequence[str | None]) -> tuple[str | None, str | None]:
+    """The framework (name and version) the app asks for and the versions of it installed, from the lines after
+    the host's message (same container, the next 15 lines)."""
+    wanted: tuple[str, str] | None = None
+    found: list[str] = []
+    for j in range(i, min(len(texts), i + 16)):
+        if containers[j] != container:
+            continue
+        w = _DOTNET_WANTED.search(texts[j])
+        if w and wanted is None:
+            wanted = (w.group(1), w.group(2))
+            continue
+        g = _DOTNET_FOUND.match(texts[j])
+        if g and (wanted is None or g.group(2) == wanted[0]) and g.group(1) not in found:
+            found.append(g.group(1))
+    return (f"{wanted[0]} {wanted[1]}" if wanted else None), (", ".join(found) or None)
 
 
 # A path under npm's global prefix (/usr/local/lib, /usr/lib; node_modules/<pkg> when named), not under the app.
@@ -346,7 +373,14 @@ class MissingDependency(Pattern):
                 else:
                     module, detail = ".NET runtime", "runtime"
                 container = container_for_line(ev, i)
+                found: str | None = None
+                if language == "dotnet" and detail == "runtime":
+                    # The host's message goes on with the framework the app asks for and the ones installed.
+                    wanted, found = _dotnet_frameworks(logs.texts, i, container, logs.containers)
+                    module = wanted or module
                 facts = {"module": module, "language": language or None, "container": container}
+                if found:
+                    facts["installed"] = found
                 if gem:
                     facts.update({k: v for k, v in gem.items() if v})
                 if detail:
@@ -518,8 +552,20 @@ class MissingDependency(Pattern):
                 where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
             else:
                 where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
-            steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
-                         "publish.")
+            have = re.match(r"(\d+)\.(\d+)", f.get("installed") or "")
+            older = ("an older" if have and ver and (int(have.group(1)), int(have.group(2)))
+                     < (int(ver.group(1)), int(ver.group(2))) else "another")
+            if f.get("installed") and ver:
+                # Both versions named: the app and the runtime in one image disagree, a build mismatch of the image.
+                steps.append(f"The app targets `{module}` but the image has only {f['installed']} of it: the image "
+                             f"was built on {older} .NET runtime than the app's TargetFramework (a base image the "
+                             "project's upgrade did not follow), so no task definition setting fixes it. Rebuild the "
+                             f"image on {where} (the runtime the app targets), or publish self-contained"
+                             + (f"; or build the app for the installed runtime (TargetFramework "
+                                f"net{have.group(1)}.{have.group(2)})" if have else "") + ".")
+            else:
+                steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
+                             "publish.")
         elif lang == "php":
             ext = _PHP_EXTENSIONS.get(base.lower()) or _PHP_EXTENSIONS.get(module.split("\\")[0].lower())
             if ext:
@@ -543,6 +589,12 @@ class MissingDependency(Pattern):
         # pins are theirs. Any ECR registry (a central build account's too) is the team's own; any other registry
         # (GHCR, a Docker Hub organisation) may be either, so both readings get their step.
         source = _image_source(ref)
+        if lang == "dotnet" and f.get("kind") == "runtime" and f.get("installed") and source != "own" and steps:
+            # The app and its runtime are both in the image: whoever builds it rebuilds it; a published tag that
+            # ships them mismatched is pinned to another tag, not fixed by the task's command.
+            steps[0] += (f" If `{ref}` is someone else's image, that tag was published mismatched: pin a tag of it "
+                         "whose runtime matches the app and report it to its maintainers.")
+            source = "own"
         upstream = source == "published"
         if source == "unsure" and steps:
             own_first = steps[0][0].lower() + steps[0][1:]
@@ -626,7 +678,8 @@ def _upstream_step(ev: Evidence, container: str | None, module: str, ref: str, h
     moving = ":latest" in ref or ":" not in ref.rsplit("/", 1)[-1]
     name = remedy.container_name(ev, container)
     query = remedy.container_query(ev, name, "[image, entryPoint, command]")
-    if not module.startswith(("/", ".")):
+    # a path (absolute or relative), not ".NET runtime", the name of what the .NET host did not find
+    if not module.startswith(("/", ".")) or module.startswith(".NET "):
         return (published + f"this tag lacks `{module}`, and rebuilding it is its maintainers' job. If the task "
                 "definition overrides the image's start (`entryPoint`/`command`, "
                 f"`{remedy.describe_task_definition(ev, query)}`), check that it runs what this image documents; "

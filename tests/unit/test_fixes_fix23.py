@@ -26,3 +26,31 @@ def test_manifest_unknown_on_a_public_repository_is_a_missing_tag_not_missing_cr
 def test_a_not_found_without_the_registrys_manifest_answer_keeps_the_private_repository_advice():
     steps = _pull("Error: image acme/worker:3.1.4-slim not found", "acme/worker:3.1.4-slim")
     assert steps[0].startswith("Check the image name and tag") and "repositoryCredentials" in steps[0]
+
+
+_DOTNET_HOST = ["You must install or update .NET to run this application.", "App: /app/Shop.Api.dll",
+                "Architecture: x64", "Framework: 'Microsoft.NETCore.App', version '{want}' (x64)",
+                ".NET location: /usr/share/dotnet/", "The following frameworks were found:",
+                "  {have} at [/usr/share/dotnet/shared/Microsoft.NETCore.App]"]
+
+
+def _dotnet(want: str, have: str, image: str) -> list[str]:
+    got = run([line.format(want=want, have=have) for line in _DOTNET_HOST],
+              containers=[{"name": "app", "exitCode": 150, "lastStatus": "STOPPED", "image": image}])
+    assert got.pattern == "missing-dependency" and got.facts["installed"] == have
+    return got.remediation
+
+
+def test_a_dotnet_app_newer_than_the_images_runtime_is_a_rebuild_naming_both_versions():
+    steps = _dotnet("8.0.4", "6.0.29", "shopco/shop-api:2.3.0")
+    assert "Microsoft.NETCore.App 8.0.4" in steps[0] and "only 6.0.29" in steps[0] and "an older" in steps[0]
+    assert "mcr.microsoft.com/dotnet/runtime:8.0" in steps[0] and "net6.0" in steps[0]
+    assert "the fix is in the task definition" not in " ".join(steps)
+
+
+def test_a_dotnet_runtime_message_without_the_installed_list_keeps_the_publish_step():
+    got = run(["You must install or update .NET to run this application."],
+              containers=[{"name": "app", "exitCode": 150, "lastStatus": "STOPPED",
+                           "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-api:2.3.0"}])
+    assert got.pattern == "missing-dependency" and "installed" not in got.facts
+    assert got.remediation[0].startswith("Publish with the runtime the app targets")
