@@ -43,7 +43,7 @@ def _dotnet(want: str, have: str, image: str) -> list[str]:
 
 def test_a_dotnet_app_newer_than_the_images_runtime_is_a_rebuild_naming_both_versions():
     steps = _dotnet("8.0.4", "6.0.29", "shopco/shop-api:2.3.0")
-    assert "Microsoft.NETCore.App 8.0.4" in steps[0] and "only 6.0.29" in steps[0] and "an older" in steps[0]
+    assert "Microsoft.NETCore.App 8.0.4" in steps[0] and "only 6.0.29" in steps[0] and "an older .NET runtime" in steps[0]
     assert "mcr.microsoft.com/dotnet/runtime:8.0" in steps[0] and "net6.0" in steps[0]
     assert "the fix is in the task definition" not in " ".join(steps)
 
@@ -54,3 +54,23 @@ def test_a_dotnet_runtime_message_without_the_installed_list_keeps_the_publish_s
                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-api:2.3.0"}])
     assert got.pattern == "missing-dependency" and "installed" not in got.facts
     assert got.remediation[0].startswith("Publish with the runtime the app targets")
+
+
+def _loader(binary: str, image: str) -> list[str]:
+    got = run([f"{binary}: error while loading shared libraries: libbz2.so.1.0: cannot open shared object file: "
+               "No such file or directory"],
+              containers=[{"name": "job", "exitCode": 127, "lastStatus": "STOPPED", "image": image}])
+    assert got.pattern == "missing-dependency"
+    return got.remediation
+
+
+def test_a_library_missing_for_a_program_that_is_not_the_images_own_is_not_blamed_on_the_published_tag():
+    steps = _loader("/mnt/tools/gsutil/bin/gsutil", "quay.io/biocontainers/samtools:1.17--h00cdaf9_0")
+    assert "missing for `/mnt/tools/gsutil/bin/gsutil`" in steps[0] and "mountPoints" in steps[0]
+    assert "install the tool in the image instead of mounting it" in steps[0]
+    assert "pin the release" not in " ".join(steps) and "maintainers' job" not in " ".join(steps)
+
+
+def test_a_library_missing_for_the_images_own_program_keeps_the_published_tag_step():
+    steps = _loader("/usr/local/bin/samtools", "quay.io/biocontainers/samtools:1.17--h00cdaf9_0")
+    assert "rebuilding it is its maintainers' job" in steps[0] and "mountPoints" not in steps[0]
