@@ -74,3 +74,22 @@ def test_a_library_missing_for_a_program_that_is_not_the_images_own_is_not_blame
 def test_a_library_missing_for_the_images_own_program_keeps_the_published_tag_step():
     steps = _loader("/usr/local/bin/samtools", "quay.io/biocontainers/samtools:1.17--h00cdaf9_0")
     assert "rebuilding it is its maintainers' job" in steps[0] and "mountPoints" not in steps[0]
+
+
+def _two_on_one_port(app_line: str) -> list[str]:
+    logs = {"api": [app_line], "agent": ["Error: listen tcp 0.0.0.0:9411: bind: address already in use"]}
+    got = run(logs, containers=[{"name": "api", "exitCode": 143, "lastStatus": "STOPPED"},
+                                {"name": "agent", "exitCode": 1, "lastStatus": "STOPPED"}])
+    assert got.pattern == "port-in-use"
+    return got.remediation
+
+
+def test_a_client_connecting_to_the_port_is_not_named_as_the_container_that_bound_it():
+    steps = _two_on_one_port("WARN exporter: Failed to connect to http://localhost:9411/api/v2/spans: "
+                             "connection refused")
+    assert not any("bound port 9411 first" in s for s in steps)
+
+
+def test_a_container_whose_log_shows_it_listening_on_the_port_is_still_named_as_its_holder():
+    steps = _two_on_one_port("INFO Listening on http://0.0.0.0:9411")
+    assert any("`api` of this task bound port 9411 first" in s for s in steps)
