@@ -93,3 +93,20 @@ def test_a_client_connecting_to_the_port_is_not_named_as_the_container_that_boun
 def test_a_container_whose_log_shows_it_listening_on_the_port_is_still_named_as_its_holder():
     steps = _two_on_one_port("INFO Listening on http://0.0.0.0:9411")
     assert any("`api` of this task bound port 9411 first" in s for s in steps)
+
+
+def _bind_80(line: str, image: str) -> str:
+    got = run([line], containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED", "image": image}])
+    return got.remediation[0]
+
+
+def test_a_non_root_bind_to_a_privileged_port_is_moved_above_1024_not_given_net_bind_service():
+    step = _bind_80("nginx: [emerg] bind() to 0.0.0.0:443 failed (13: Permission denied)", "nginx:1.25-alpine")
+    assert "cannot bind port 443" in step and "listen 8080;" in step and "nginx-unprivileged" in step
+    assert "does not help" in step and "linuxParameters.capabilities.add" not in step
+
+
+def test_another_server_refused_a_privileged_port_gets_no_nginx_advice():
+    step = _bind_80("listen tcp :80: bind: permission denied", "acme/proxy:2.0")
+    assert "cannot bind port 80" in step and "nginx" not in step
+    assert "linuxParameters.capabilities.add" not in step
