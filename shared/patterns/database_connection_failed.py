@@ -171,6 +171,9 @@ def _database_container(ev: Evidence, app: str | None) -> tuple[str, str] | None
 # The password-like variables with their values (an empty one is the fault to see), and the secrets' names.
 _PASSWORD_QUERY = ("taskDefinition.containerDefinitions[].[name, secrets[].name, "
                    "environment[?contains(name, 'PASS')].[name, value]]")
+# PostgreSQL's pg_hba refusal of an unencrypted connection: "no pg_hba.conf entry for host ..., no encryption"
+# (PostgreSQL 14+) or "..., SSL off" (before 14).
+_PG_NO_SSL = lazy_re(r"no pg_hba\.conf entry for [^\n]*?(?:no encryption|SSL off)")
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
@@ -383,6 +386,7 @@ class DatabaseConnectionFailed(Pattern):
         # Steps name only a port the evidence gives: an engine's default is a guess (and often wrong).
         port = f.get("port")
         cause = f.get("cause")
+        no_ssl = cause == "auth" and any(_PG_NO_SSL.search(p.text) for p in m.proofs)
         container = f.get("container") or "the container"
         # The title and summary name the port only when the evidence does (an engine's default is a guess).
         shown = f.get("port")
@@ -503,6 +507,19 @@ class DatabaseConnectionFailed(Pattern):
                          f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+        elif cause == "auth" and no_ssl:
+            # pg_hba.conf has no entry for an unencrypted connection from this host: the server allows this user
+            # only over SSL (a `hostssl` line; RDS with rds.force_ssl, the default from PostgreSQL 15). The
+            # password was never checked.
+            steps.append(f"The server refused {container}'s connection because it was not encrypted (\"no "
+                         "encryption\" / \"SSL off\" in the pg_hba.conf refusal): it accepts this user only over SSL "
+                         "(a `hostssl` rule, or on RDS `rds.force_ssl`, on by default from PostgreSQL 15), and the "
+                         "password was never checked, so this is no credentials problem. Turn SSL on in the client: "
+                         "add `sslmode=require` to the connection URL (`...?sslmode=require`; libpq-based clients "
+                         "also read `PGSSLMODE=require`), or the driver's own SSL option (node-postgres `ssl: true`, "
+                         f"JDBC `ssl=true&sslmode=require`).{why}")
+            steps.append("Find the variable or secret that carries the connection URL and set it there: "
+                         f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`.")
         elif cause == "auth" and (any(_NO_PASSWORD.search(p.text) for p in m.proofs)
                                   or _database_container(ev, name)):
             user = f.get("user")
@@ -608,7 +625,8 @@ class DatabaseConnectionFailed(Pattern):
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",
-                        "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
+                        "auth": ": the server requires SSL and the connection was not encrypted." if no_ssl
+                        else ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist."}.get(cause or "", ".")),
             remediation=steps,
         )

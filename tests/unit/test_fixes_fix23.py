@@ -110,3 +110,21 @@ def test_another_server_refused_a_privileged_port_gets_no_nginx_advice():
     step = _bind_80("listen tcp :80: bind: permission denied", "acme/proxy:2.0")
     assert "cannot bind port 80" in step and "nginx" not in step
     assert "linuxParameters.capabilities.add" not in step
+
+
+def _pg_refusal(line: str):
+    got = run([line])
+    assert got.pattern == "database-connection-failed" and got.facts["cause"] == "auth"
+    return got
+
+
+def test_a_pg_hba_refusal_of_an_unencrypted_connection_asks_for_ssl_not_the_password():
+    got = _pg_refusal('FATAL: no pg_hba.conf entry for host "10.0.3.7", user "app", database "orders", SSL off')
+    assert "sslmode=require" in got.remediation[0] and "rotation" not in " ".join(got.remediation)
+    assert "requires SSL" in got.summary
+
+
+def test_a_pg_hba_refusal_with_encryption_keeps_the_credentials_steps():
+    got = _pg_refusal('FATAL: no pg_hba.conf entry for host "10.0.3.7", user "app", database "orders", '
+                      'SSL encryption')
+    assert "sslmode" not in got.remediation[0] and "rotation" in got.remediation[0]
