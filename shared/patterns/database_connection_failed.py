@@ -584,6 +584,20 @@ class DatabaseConnectionFailed(Pattern):
         # worked. (A database container of this task already gets its retry with dependsOn above; a security group
         # or a wrong host does not start answering with retries.)
         later = _connected_later(ev, m.anchor) if cause in ("refused", "timeout", None) and not sidecar else None
+        if (later is not None and not local and ev.logs.containers[later] in others
+                and _SERVER_READY.search(ev.logs.texts[later])):
+            # A database container of this same task said it was ready after the app had given up: the order of
+            # start-up, not the endpoint, the network or a replica. Only the server's own line proves that.
+            ready_db = ev.logs.containers[later]
+            check = _READY_CHECKS.get(engine)
+            steps = [f"`{ready_db}`, a container of this same task, became ready only after {container} had given up "
+                     f"(its log: “{ev.logs.texts[later].strip()[:100]}”): {container} started too early. Make it "
+                     f"wait: in {container}'s container definition add `dependsOn` "
+                     f"`[{{\"containerName\": \"{ready_db}\", \"condition\": \"HEALTHY\"}}]`, and give `{ready_db}` a "
+                     "`healthCheck` that passes once it accepts connections"
+                     + (f" (`{{\"command\": [\"CMD-SHELL\", \"{check} || exit 1\"], \"interval\": 5, "
+                        "\"retries\": 10, \"startPeriod\": 30}`)" if check else "")
+                     + f"; a `START` condition only waits for the process to exist, not to listen.{why}"]
         proxy = next((c.name for c in ev.detail.containers if c.name and c.name != name
                       and _MESH_PROXY.search(f"{c.name} {c.image or ''}")), None)
         if proxy and cause == "refused" and not local:
@@ -671,6 +685,11 @@ def _outside_aws_steps(ev: Evidence, target: str, public: str, port: Any, why: s
 PATTERN = DatabaseConnectionFailed()
 
 
+# A database server's own line that it accepts connections (PostgreSQL, MySQL/MariaDB, Redis, MongoDB).
+_SERVER_READY = re.compile(r"(?i)ready to accept connections|ready for connections|waiting for connections")
+_READY_CHECKS = {"postgres": "pg_isready -h localhost", "mysql": "mysqladmin ping -h 127.0.0.1",
+                 "mariadb": "mysqladmin ping -h 127.0.0.1", "redis": "redis-cli ping",
+                 "mongodb": "mongosh --quiet --eval 'db.runCommand({ping: 1})'"}
 _MESH_PROXY = re.compile(r"(?i)aws-appmesh-envoy|\benvoy\b|envoyproxy/|\blinkerd-proxy\b")
 _CONNECTED = re.compile(r"(?i)\b(?:connected to|connection (?:established|succeeded|restored)|reconnected|"
                         r"ready to accept connections|database is ready|connection pool started|"

@@ -128,3 +128,22 @@ def test_a_pg_hba_refusal_with_encryption_keeps_the_credentials_steps():
     got = _pg_refusal('FATAL: no pg_hba.conf entry for host "10.0.3.7", user "app", database "orders", '
                       'SSL encryption')
     assert "sslmode" not in got.remediation[0] and "rotation" in got.remediation[0]
+
+
+_APP_AND_DB = [{"name": "api", "exitCode": 1, "lastStatus": "STOPPED"},
+               {"name": "postgres", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:16"}]
+_REFUSED = 'level=fatal msg="dial tcp 10.0.5.9:5432: connect: connection refused"'
+
+
+def test_a_database_container_of_the_task_ready_after_the_app_gave_up_is_a_dependson_healthy_step():
+    got = run({"api": [_REFUSED], "postgres": ["LOG:  database system is ready to accept connections"]},
+              containers=_APP_AND_DB, launchType="EC2", attachments=[])
+    assert got.pattern == "database-connection-failed"
+    assert '"condition": "HEALTHY"' in got.remediation[0] and "pg_isready" in got.remediation[0]
+    assert "replica" not in " ".join(got.remediation)
+
+
+def test_a_refusal_without_a_ready_line_from_a_database_container_keeps_the_endpoint_steps():
+    got = run({"api": [_REFUSED], "postgres": ["LOG:  database system was shut down"]},
+              containers=_APP_AND_DB, launchType="EC2", attachments=[])
+    assert got.remediation[0].startswith("Something answered but nothing listens on 10.0.5.9:5432")
