@@ -147,3 +147,20 @@ def test_a_refusal_without_a_ready_line_from_a_database_container_keeps_the_endp
     got = run({"api": [_REFUSED], "postgres": ["LOG:  database system was shut down"]},
               containers=_APP_AND_DB, launchType="EC2", attachments=[])
     assert got.remediation[0].startswith("Something answered but nothing listens on 10.0.5.9:5432")
+
+
+_PROXY_AND_API = [{"name": "proxy", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.25"},
+                  {"name": "api", "exitCode": 143, "lastStatus": "STOPPED"}]
+_UPSTREAM = 'nginx: [emerg] host not found in upstream "api:8000" in /etc/nginx/conf.d/default.conf:5'
+
+
+def test_an_upstream_named_after_a_sibling_container_in_awsvpc_is_pointed_at_localhost():
+    step = run({"proxy": [_UPSTREAM]}, containers=_PROXY_AND_API).remediation[0]
+    assert "`127.0.0.1:8000`" in step and "/etc/nginx/conf.d/default.conf:5" in step
+    assert "container `api` of this task" in step
+
+
+def test_an_unresolved_upstream_where_the_network_mode_is_unknown_keeps_the_generic_step():
+    step = run({"proxy": [_UPSTREAM]}, containers=_PROXY_AND_API, launchType="EC2", attachments=[],
+               containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/abc").remediation[0]
+    assert "127.0.0.1" not in step and step.startswith("Fix the error")
