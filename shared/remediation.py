@@ -1119,10 +1119,16 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:
+            # Adding NET_BIND_SERVICE does not help: Docker grants it by default, and a process that is not root
+            # gets no effective capability from the container's set (only a file capability on its binary would).
+            nginx = "nginx" in text.lower() or "nginx" in (image_ref or "").lower()
             return (f"a non-root user cannot bind port {ports[0]} (below 1024): make the app listen on a port "
-                    "of 1024 or more (and change the task definition's containerPort and the target group's port "
-                    "to match), or run the container as root (`\"user\": \"0\"`), or on EC2 add the "
-                    "NET_BIND_SERVICE capability (`linuxParameters.capabilities.add`)")
+                    "of 1024 or more, e.g. 8080 ("
+                    + ("for nginx `listen 8080;` in its server block, or the `nginxinc/nginx-unprivileged` image, "
+                       "which runs as a non-root user and listens on 8080; " if nginx else "")
+                    + "then change the task definition's containerPort and the target group's port to match), or "
+                    "run the container as root (`\"user\": \"0\"`). Adding the NET_BIND_SERVICE "
+                    "capability does not help: a non-root process gets no effective capability from it")
     long = _TOO_LONG.search(text)
     if long:
         name = (long.group("name") or long.group("name2")).rstrip(".-")
@@ -1282,6 +1288,39 @@ def _with_list(texts: Sequence[str], containers: Sequence[str | None], j: int, m
     return "\n".join([text, *more])
 
 
+# nginx resolves every upstream host when it starts: "host not found in upstream "app" in /etc/nginx/nginx.conf:24"
+# (or "app:8080"). A bare name (no dot) is a Compose service or a container name.
+_UPSTREAM_NOT_FOUND = lazy_re(r"host not found in upstream \"(?P<host>[A-Za-z][\w-]*)(?::(?P<port>\d+))?\"(?: in "
+                              r"(?P<at>\S+:\d+))?")
+
+
+def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
+    """What to change when a proxy names as its upstream a bare host name that resolves in Docker Compose or a bridge
+    task with `links`, not where the task's containers share localhost (awsvpc, Fargate)."""
+    m = _UPSTREAM_NOT_FOUND.search(text)
+    if not m:
+        return None
+    host, port, at = m.group("host"), m.group("port"), m.group("at")
+    where = f" in `{at}`" if at else ""
+    sibling = next((c.name for c in ev.detail.containers if c.name and c.name.lower() == host.lower()), None)
+    who = f"the container `{sibling}` of this task" if sibling else f"`{host}`"
+    if localhost_mode(ev) == "shared":
+        ports = (f" and the port it listens on (its containerPort: "
+                 f"`{describe_task_definition(ev, container_query(ev, sibling, 'portMappings[].containerPort'))}`)"
+                 if sibling and not port else "")
+        return (f"the upstream host `{host}` does not resolve: in `{network_mode(ev) or 'awsvpc'}` mode the "
+                "containers of a task get no DNS name for each other (a Compose service name or a `links` name "
+                f"works only in bridge mode) and share localhost, so point the upstream at {who} as "
+                + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}"
+                + (" (a name of another service resolves only through Service Connect or Cloud Map)"
+                   if not sibling else ""))
+    if localhost_mode(ev) == "bridge" and sibling:
+        return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
+                f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "
+                f"also makes it start first; or name its address{where}")
+    return None
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1292,6 +1331,9 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     for j in order:
         if container and logs.containers[j] not in (container, None):
             continue
+        upstream = _unresolved_upstream(ev, logs.texts[j])
+        if upstream:
+            return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
         action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
         if action:

@@ -176,6 +176,9 @@ def _database_container(ev: Evidence, app: str | None) -> tuple[str, str] | None
 # The password-like variables with their values (an empty one is the fault to see), and the secrets' names.
 _PASSWORD_QUERY = ("taskDefinition.containerDefinitions[].[name, secrets[].name, "
                    "environment[?contains(name, 'PASS')].[name, value]]")
+# PostgreSQL's pg_hba refusal of an unencrypted connection: "no pg_hba.conf entry for host ..., no encryption"
+# (PostgreSQL 14+) or "..., SSL off" (before 14).
+_PG_NO_SSL = lazy_re(r"no pg_hba\.conf entry for [^\n]*?(?:no encryption|SSL off)")
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
@@ -395,6 +398,7 @@ class DatabaseConnectionFailed(Pattern):
         # Steps name only a port the evidence gives: an engine's default is a guess (and often wrong).
         port = f.get("port")
         cause = f.get("cause")
+        no_ssl = cause == "auth" and any(_PG_NO_SSL.search(p.text) for p in m.proofs)
         container = f.get("container") or "the container"
         # The title and summary name the port only when the evidence does (an engine's default is a guess).
         shown = f.get("port")
@@ -526,6 +530,19 @@ class DatabaseConnectionFailed(Pattern):
                          f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+        elif cause == "auth" and no_ssl:
+            # pg_hba.conf has no entry for an unencrypted connection from this host: the server allows this user
+            # only over SSL (a `hostssl` line; RDS with rds.force_ssl, the default from PostgreSQL 15). The
+            # password was never checked.
+            steps.append(f"The server refused {container}'s connection because it was not encrypted (\"no "
+                         "encryption\" / \"SSL off\" in the pg_hba.conf refusal): it accepts this user only over SSL "
+                         "(a `hostssl` rule, or on RDS `rds.force_ssl`, on by default from PostgreSQL 15), and the "
+                         "password was never checked, so this is no credentials problem. Turn SSL on in the client: "
+                         "add `sslmode=require` to the connection URL (`...?sslmode=require`; libpq-based clients "
+                         "also read `PGSSLMODE=require`), or the driver's own SSL option (node-postgres `ssl: true`, "
+                         f"JDBC `ssl=true&sslmode=require`).{why}")
+            steps.append("Find the variable or secret that carries the connection URL and set it there: "
+                         f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`.")
         elif cause == "auth" and (any(_NO_PASSWORD.search(p.text) for p in m.proofs)
                                   or _database_container(ev, name)):
             user = f.get("user")
@@ -590,6 +607,20 @@ class DatabaseConnectionFailed(Pattern):
         # worked. (A database container of this task already gets its retry with dependsOn above; a security group
         # or a wrong host does not start answering with retries.)
         later = _connected_later(ev, m.anchor) if cause in ("refused", "timeout", None) and not sidecar else None
+        if (later is not None and not local and ev.logs.containers[later] in others
+                and _SERVER_READY.search(ev.logs.texts[later])):
+            # A database container of this same task said it was ready after the app had given up: the order of
+            # start-up, not the endpoint, the network or a replica. Only the server's own line proves that.
+            ready_db = ev.logs.containers[later]
+            check = _READY_CHECKS.get(engine)
+            steps = [f"`{ready_db}`, a container of this same task, became ready only after {container} had given up "
+                     f"(its log: “{ev.logs.texts[later].strip()[:100]}”): {container} started too early. Make it "
+                     f"wait: in {container}'s container definition add `dependsOn` "
+                     f"`[{{\"containerName\": \"{ready_db}\", \"condition\": \"HEALTHY\"}}]`, and give `{ready_db}` a "
+                     "`healthCheck` that passes once it accepts connections"
+                     + (f" (`{{\"command\": [\"CMD-SHELL\", \"{check} || exit 1\"], \"interval\": 5, "
+                        "\"retries\": 10, \"startPeriod\": 30}`)" if check else "")
+                     + f"; a `START` condition only waits for the process to exist, not to listen.{why}"]
         proxy = next((c.name for c in ev.detail.containers if c.name and c.name != name
                       and _MESH_PROXY.search(f"{c.name} {c.image or ''}")), None)
         if proxy and cause == "refused" and not local:
@@ -631,7 +662,8 @@ class DatabaseConnectionFailed(Pattern):
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",
-                        "auth": ": the credentials were rejected.", "dns": ": the host name does not resolve.",
+                        "auth": ": the server requires SSL and the connection was not encrypted." if no_ssl
+                        else ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist.",
                         "starting": ": the server answered that its database is not ready yet (starting up)."
                         }.get(cause or "", ".")),
@@ -678,6 +710,11 @@ def _outside_aws_steps(ev: Evidence, target: str, public: str, port: Any, why: s
 PATTERN = DatabaseConnectionFailed()
 
 
+# A database server's own line that it accepts connections (PostgreSQL, MySQL/MariaDB, Redis, MongoDB).
+_SERVER_READY = re.compile(r"(?i)ready to accept connections|ready for connections|waiting for connections")
+_READY_CHECKS = {"postgres": "pg_isready -h localhost", "mysql": "mysqladmin ping -h 127.0.0.1",
+                 "mariadb": "mysqladmin ping -h 127.0.0.1", "redis": "redis-cli ping",
+                 "mongodb": "mongosh --quiet --eval 'db.runCommand({ping: 1})'"}
 _MESH_PROXY = re.compile(r"(?i)aws-appmesh-envoy|\benvoy\b|envoyproxy/|\blinkerd-proxy\b")
 _CONNECTED = re.compile(r"(?i)\b(?:connected to|connection (?:established|succeeded|restored)|reconnected|"
                         r"ready to accept connections|database is ready|connection pool started|"

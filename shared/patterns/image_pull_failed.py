@@ -119,6 +119,24 @@ _CAUSES = (
 )
 
 
+# The registry's answer for a reference whose repository it let the pull read, and the words of a refused pull.
+_MANIFEST_UNKNOWN = lazy_re(r"\bmanifest unknown\b", re.IGNORECASE)
+_PULL_AUTH = lazy_re(r"pull access denied|\bunauthorized\b|denied: requested access|authentication required|"
+                     r"no basic auth credentials", re.IGNORECASE)
+_VERSION_HEAD = lazy_re(r"^v?\d+(?:\.\d+)?")
+
+
+def _list_tags(registry: str | None, name: str, tag: str | None) -> str:
+    """A command that lists a repository's tags: Docker Hub's API (filtered on the tag's major.minor), else skopeo."""
+    if registry in (None, "", *_DOCKER_HUB):
+        path = name if "/" in name else f"library/{name}"
+        head = _VERSION_HEAD.match(tag or "")
+        flt = f"&name={head.group(0)}" if head else ""
+        return (f"curl -s 'https://hub.docker.com/v2/repositories/{path}/tags?page_size=100{flt}' "
+                "| jq -r '.results[].name'")
+    return f"skopeo list-tags docker://{registry}/{name}"
+
+
 _FD_EXHAUSTED = lazy_re(r"too many open files|\bEMFILE\b", re.IGNORECASE)
 _TIMED_OUT = lazy_re(r"\btime(?:d[ -]?)?out\b", re.IGNORECASE)
 # Go's word for work whose context was cancelled by its caller: the pull was stopped part-way (the task was
@@ -459,10 +477,15 @@ class ImagePullFailed(ReasonPattern):
                 # repository (user/name, not an official library/ image) may be private.
                 hub_user = registry in (None, "", "docker.io", "index.docker.io") and "/" in name \
                     and not name.startswith("library/")
+                # But "manifest unknown" is the registry's answer for a repository it let the pull read: Docker
+                # Hub refuses a private one without credentials with "pull access denied" / "unauthorized", so
+                # without such words the tag (or digest) is what does not exist.
+                said = " ".join(p.text for p in m.proofs)
+                tag_missing = bool(_MANIFEST_UNKNOWN.search(said)) and not _PULL_AUTH.search(said)
                 creds = (" If it is a private Docker Hub repository, Docker Hub answers \"not found\" to a pull "
                          "without credentials: give the container definition `repositoryCredentials` (a Secrets "
                          "Manager secret with the account's username and password or access token) and let the "
-                         "execution role read it." if hub_user else "")
+                         "execution role read it." if hub_user and not tag_missing else "")
                 official = registry in (None, "", "docker.io", "index.docker.io") and (
                     "/" not in name or name.startswith("library/"))
                 latest = image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image)
@@ -480,6 +503,14 @@ class ImagePullFailed(ReasonPattern):
                                  "otherwise pin a version tag that exists in the task definition's image "
                                  "(`docker pull` of it from your machine must succeed) and roll out the new "
                                  f"revision.{creds}")
+                elif tag_missing:
+                    steps.append(f"The registry answered \"manifest unknown\": the repository of `{image}` exists and "
+                                 "was readable, but it has no such tag (a typo, or a tag never published or deleted); "
+                                 "a private repository pulled without credentials is refused (\"pull access denied\", "
+                                 "\"unauthorized\") instead. List the tags it publishes "
+                                 f"(`{_list_tags(registry, name, tag)}`), set one that exists in the task definition's "
+                                 "image (`docker pull` of it from your machine must succeed) and register the new "
+                                 "revision.")
                 else:
                     steps.append(f"Check the image name and tag of `{image}` (typo, deleted tag, wrong registry); "
                                  f"`docker pull {image}` from your machine should succeed.{creds}")

@@ -13,6 +13,7 @@ was not found"; Elixir "module X is not available". Facts: module, language, con
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -90,6 +91,52 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
                      r"|for (?:better|faster|improved)\b|to (?:enable|improve|speed up)\b",
                      re.IGNORECASE)
 
+
+
+# The dynamic loader names the program it was loading: "/opt/tool/bin/tool: error while loading shared libraries".
+_LOADER_BINARY = re.compile(r"(?:^|\s)(/[\w.+/-]+): error while loading shared libraries:")
+# Path parts that say where a program lives, not which program it is.
+_PATH_WORDS = frozenset({"", "usr", "local", "bin", "sbin", "lib", "lib64", "opt", "app", "dist", "libexec", "home",
+                         "root", "srv", "current", "v1", "v2", "mnt", "share", "tools", "data"})
+
+
+def _foreign_binary(binary: str, ref: str) -> bool:
+    """True when the program the loader failed on shares no name with the image (/opt/aws-cli/bin/aws in a fastqc
+    image): a tool the task brought in (a volume from the host, a sidecar's files), not the image's own program."""
+    _, repo, _, _ = remedy.image_parts(ref)
+    image_words = {w for w in re.split(r"[^a-z0-9]+", repo.rsplit("/", 1)[-1].lower()) if len(w) > 1}
+    path_words = {w for part in binary.lower().split("/") if part not in _PATH_WORDS
+                  for w in re.split(r"[^a-z0-9]+", part) if len(w) > 1}
+    if not image_words or not path_words:
+        return False
+    return not any(a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+                   for a in image_words for b in path_words)
+
+
+# The .NET host's account of a framework it could not resolve: "Framework: 'Microsoft.NETCore.App', version
+# '9.0.0' (x64)" (or the older "The framework '...', version '...' was not found"), then under "The following
+# frameworks were found:" one "  7.0.20 at [/usr/share/dotnet/shared/Microsoft.NETCore.App]" line per install.
+_DOTNET_WANTED = re.compile(r"[Ff]ramework:? '([\w.]+)', version '(\d[\w.-]*)'")
+_DOTNET_FOUND = re.compile(r"^\s*(\d+\.\d+\.\d+[\w.-]*) at \[[^\]]*?([\w.]+)\]")
+
+
+def _dotnet_frameworks(texts: Sequence[str], i: int, container: str | None,
+                       containers: Sequence[str | None]) -> tuple[str | None, str | None]:
+    """The framework (name and version) the app asks for and the versions of it installed, from the lines after
+    the host's message (same container, the next 15 lines)."""
+    wanted: tuple[str, str] | None = None
+    found: list[str] = []
+    for j in range(i, min(len(texts), i + 16)):
+        if containers[j] != container:
+            continue
+        w = _DOTNET_WANTED.search(texts[j])
+        if w and wanted is None:
+            wanted = (w.group(1), w.group(2))
+            continue
+        g = _DOTNET_FOUND.match(texts[j])
+        if g and (wanted is None or g.group(2) == wanted[0]) and g.group(1) not in found:
+            found.append(g.group(1))
+    return (f"{wanted[0]} {wanted[1]}" if wanted else None), (", ".join(found) or None)
 
 
 # A path under npm's global prefix (/usr/local/lib, /usr/lib; node_modules/<pkg> when named), not under the app.
@@ -346,7 +393,14 @@ class MissingDependency(Pattern):
                 else:
                     module, detail = ".NET runtime", "runtime"
                 container = container_for_line(ev, i)
+                found: str | None = None
+                if language == "dotnet" and detail == "runtime":
+                    # The host's message goes on with the framework the app asks for and the ones installed.
+                    wanted, found = _dotnet_frameworks(logs.texts, i, container, logs.containers)
+                    module = wanted or module
                 facts = {"module": module, "language": language or None, "container": container}
+                if found:
+                    facts["installed"] = found
                 if gem:
                     facts.update({k: v for k, v in gem.items() if v})
                 if detail:
@@ -518,8 +572,26 @@ class MissingDependency(Pattern):
                 where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
             else:
                 where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
-            steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
-                         "publish.")
+            have = re.match(r"(\d+)\.(\d+)", f.get("installed") or "")
+            newer = bool(have and ver and (int(have.group(1)), int(have.group(2)))
+                         > (int(ver.group(1)), int(ver.group(2))))
+            why = ("a newer .NET runtime than the app's TargetFramework, and .NET does not roll an app forward to "
+                   "another major version unless told to (the container's environment `DOTNET_ROLL_FORWARD=Major` "
+                   "does, if the app works on the newer runtime: test it first)" if newer else
+                   "an older .NET runtime than the app's TargetFramework (a base image the project's upgrade did not "
+                   "follow), so the task definition's command does not fix it")
+            tfm = ((f"net{have.group(1)}.{have.group(2)}" if int(have.group(1)) >= 5
+                    else f"netcoreapp{have.group(1)}.{have.group(2)}") if have else "")
+            if f.get("installed") and ver:
+                # Both versions named: the app and the runtime in one image disagree, a build mismatch of the image.
+                steps.append(f"The app targets `{module}` but the image has only {f['installed']} of it: the image "
+                             f"was built on {why}. Rebuild the "
+                             f"image on {where} (the runtime the app targets), or publish self-contained"
+                             + (f"; or build the app for the installed runtime (TargetFramework {tfm})" if tfm
+                                else "") + ".")
+            else:
+                steps.append(f"Publish with the runtime the app targets (`{module}`): use {where} or a self-contained "
+                             "publish.")
         elif lang == "php":
             ext = _PHP_EXTENSIONS.get(base.lower()) or _PHP_EXTENSIONS.get(module.split("\\")[0].lower())
             if ext:
@@ -543,6 +615,32 @@ class MissingDependency(Pattern):
         # pins are theirs. Any ECR registry (a central build account's too) is the team's own; any other registry
         # (GHCR, a Docker Hub organisation) may be either, so both readings get their step.
         source = _image_source(ref)
+        if lang == "dotnet" and f.get("kind") == "runtime" and f.get("installed") and source != "own" and steps:
+            # The app and its runtime are both in the image: whoever builds it rebuilds it; a published tag that
+            # ships them mismatched is pinned to another tag, not fixed by the task's command.
+            steps[0] += (f" If `{ref}` is someone else's image, that tag was published mismatched: pin a tag of it "
+                         "whose runtime matches the app and report it to its maintainers.")
+            source = "own"
+        # the program the dynamic loader was starting, when its line names it
+        loader = next((b for p in m.proofs if (b := _LOADER_BINARY.search(p.text))), None) if lang == "native" else None
+        binary = loader.group(1) if loader else None
+        if lang == "native" and binary and ref and source != "own" and steps and _foreign_binary(binary, ref):
+            # The library is missing for a program that is not the image's own: another tag of the image would
+            # fail the same way, and its maintainers ship no such program. It runs on the image's libraries.
+            mounts = remedy.container_query(ev, remedy.container_name(ev, f.get("container")),
+                                            "[mountPoints, volumesFrom]")
+            steps = [f"`{module}` is missing for `{binary}`, the program the loader was starting, which is not "
+                     f"named after `{ref}`'s own program: a tool the task brings into the container (a host volume "
+                     "mounted over its directory, as AWS Batch and workflow engines do for the AWS CLI, or a volume "
+                     "of another container) runs on the libraries of the image it lands in, and this image lacks "
+                     "that one, so pinning another tag of the image does not help. Check what is mounted there (`"
+                     + remedy.describe_task_definition(ev, mounts) + "`, and the job definition or launch "
+                     "template that sets the volume), then either provide the library in the image (a Dockerfile "
+                     f"of your own, `FROM {ref}`, that installs it; see below), or install the tool in the image "
+                     "instead of mounting it, or mount a build of the tool that carries its own libraries (and "
+                     "points LD_LIBRARY_PATH at them).",
+                     *steps]
+            source = "own"
         upstream = source == "published"
         if source == "unsure" and steps:
             own_first = steps[0][0].lower() + steps[0][1:]
@@ -626,7 +724,8 @@ def _upstream_step(ev: Evidence, container: str | None, module: str, ref: str, h
     moving = ":latest" in ref or ":" not in ref.rsplit("/", 1)[-1]
     name = remedy.container_name(ev, container)
     query = remedy.container_query(ev, name, "[image, entryPoint, command]")
-    if not module.startswith(("/", ".")):
+    # a path (absolute or relative), not ".NET runtime", the name of what the .NET host did not find
+    if not module.startswith(("/", ".")) or module.startswith(".NET "):
         return (published + f"this tag lacks `{module}`, and rebuilding it is its maintainers' job. If the task "
                 "definition overrides the image's start (`entryPoint`/`command`, "
                 f"`{remedy.describe_task_definition(ev, query)}`), check that it runs what this image documents; "

@@ -242,6 +242,12 @@ def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
 _BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
                           re.IGNORECASE)
 
+# A client's line: it connects (or fails to) to the port, which says nothing of who listens on it; only a line
+# with a word of listening makes a container the holder.
+_CLIENT_WORDS = re.compile(r"\bconnect(?:ing|ion|ed)?\b|\bdial(?:ing)?\b|refused|unreachable|\bexport(?:ing|er)?\b|"
+                           r"failed to (?:send|reach|fetch)|\bupstream\b|\bretry(?:ing)?\b", re.IGNORECASE)
+_LISTEN_WORDS = re.compile(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\baccepting\b", re.IGNORECASE)
+
 
 def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | None) -> int | None:
     """The line where the failing container itself bound the port before the error (`Server listening on port
@@ -266,7 +272,8 @@ def _holder(ev: Evidence, others: Sequence[str], port: object, container: str | 
     texts, containers = ev.logs.texts, ev.logs.containers
     for i in ev.logs.may_match(_BOUND_WORDS):
         text, who = texts[i], containers[i]
-        if who and who in others and who != container and on_port.search(text) and _BOUND_WORDS.search(text):
+        if who and who in others and who != container and on_port.search(text) and _BOUND_WORDS.search(text) \
+                and not (_CLIENT_WORDS.search(text) and not _LISTEN_WORDS.search(text)):
             return who, text
     return None
 
