@@ -122,6 +122,11 @@ class Frame:
     runtime: bool = False
 
 
+_OS_ERROR = lazy_re(r"(?i)\bErrno\b|\bE(?:ACCES|PERM|ROFS|NOENT|NOSPC|EXIST|ISDIR|NOTDIR|MFILE|ADDRINUSE|ADDRNOTAVAIL)\b|"
+                    r"permission denied|read-only file system|operation not permitted|no such file or directory|"
+                    r"no space left on device|too many open files|address already in use")
+
+
 def _library_of(path: str) -> str | None:
     """The package a source path belongs to when it is installed code, not the app's own."""
     m = re.search(r"node_modules/((?:@[\w.-]+/)?[\w.-]+)/(?!.*node_modules/)", path)
@@ -565,7 +570,9 @@ def _syntax_step(ev: Evidence, exc: str, anchor: int, own: Frame | None) -> str 
 
 def _library_step(ev: Evidence, container: str | None, exc: str, trace: list[Frame]) -> str | None:
     code = [f for f in trace if not f.runtime]
-    if not code or not code[0].library or _RESOLUTION.search(exc):
+    # An operating-system error (a refused or read-only path, a missing file, a full disk) raised inside a library
+    # is the environment's answer to what the app asked for, not the library's fault: no version advice for it.
+    if not code or not code[0].library or _RESOLUTION.search(exc) or _OS_ERROR.search(exc):
         return None
     lib = code[0]
     caller = next((f for f in code if not f.library), None)

@@ -772,9 +772,9 @@ def local_repro_blocked(ev: Evidence, container: str | None, *, at_start: bool =
             return f"the error comes from the {hit.group(0).lower()} the task reaches, which a laptop run does not have"
         if _EXTERNAL.search(error):
             return "the error depends on what the task reaches or mounts (its network, a volume), which a laptop run does not have"
-        owned = _NOT_OWNED.search(error)
+        owned, owned_path = _first_path(_NOT_OWNED, error)
         if owned and not (_ACCESS_WHY_MISSING.match(owned.group(0))
-                          and _MISSING_WHY.search(error, owned.end(), owned.end() + 120)) and _path_of(owned, error):
+                          and _MISSING_WHY.search(error, owned.end(), owned.end() + 120)) and owned_path:
             # Who may write a path depends on the volume the task mounts there (EFS, a bind mount) and the user it
             # runs as: a plain run of the image mounts nothing, so the path is the image's own and may be writable.
             return ("whether the container's user may use that path depends on the volume the task mounts there, "
@@ -1036,6 +1036,20 @@ def _config_key_action(key: str, text: str) -> str:
 _HOST_PATH = lazy_re(r"^/(?:proc|sys|rootfs|dev|host)(?:/|$)|^/var/(?:run|lib)/(?:docker|containerd)")
 
 
+def _first_path(regex: Any, text: str) -> tuple[re.Match[str] | None, str | None]:
+    """The first match of a family regex whose path is a file the app used, and that path: a source location that
+    matched first (Ruby's `server.rb:433:in 'initialize': Permission denied @ rb_sysopen - /app/x.pid`) is skipped
+    for the path the error names after it. (None, None) when there is no match; (the first match, None) when no
+    match names such a path."""
+    first = None
+    for m in regex.finditer(text):
+        first = first or m
+        path = _path_of(m, text)
+        if path:
+            return m, path
+    return first, None
+
+
 def _path_of(m: re.Match[str], text: str) -> str | None:
     """The path a family regex caught, unless it is a source location (`/src/x.rs:683`), not a file the app opened."""
     group = "p1" if m.group("p1") else "p2"
@@ -1238,15 +1252,17 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "program's own check (Fluent Bit's `--dry-run` option, `nginx -t`, Envoy's `--mode validate`)")
     if not paths:
         return None
-    owned = _NOT_OWNED.search(text)
+    owned, path = _first_path(_NOT_OWNED, text)
     if owned and _ACCESS_WHY_MISSING.match(owned.group(0)) and _MISSING_WHY.search(text, owned.end(), owned.end() + 120):
-        owned = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
-    path = _path_of(owned, text) if owned else None
+        path = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
     if path and _READ_ONLY_FS.search(text):
+        # A file (a log file, a pid file) is written in a directory: the volume goes on that directory.
+        folder = path.rsplit("/", 1)[0] if "." in path.rsplit("/", 1)[-1] and path.count("/") > 1 else path
         return (f"`{path}` is on a read-only file system: with the task definition's `readonlyRootFilesystem` set, "
                 "nothing in the image can be written, so add a volume (a task volume with no source is a writable "
-                f"scratch directory) and a mountPoint at `{path}` (or at a directory above it), or point the app's "
-                "cache, data or temp directory at a path that is mounted writable")
+                f"scratch directory) and a mountPoint at `{folder}`"
+                + (" (or at a directory above it)" if folder == path else "")
+                + ", or point the app's cache, data, log or temp directory at a path that is mounted writable")
     if path and _WRITES.search(text):
         return (f"the container's user may not write `{path}`: if a volume provides it (an EFS access point, a bind "
                 "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
@@ -1261,8 +1277,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
                 "or a chown of the directory on the file system); if it is in the image, chown it to that user in "
                 "the Dockerfile (`COPY --chown`, `RUN chown`) or run as its owner (the task definition's `user`)")
-    missing = _NO_PATH.search(text)
-    path = _path_of(missing, text) if missing else None
+    _, path = _first_path(_NO_PATH, text)
     if path and _HOST_PATH.search(path):
         return (f"`{path}` is a path of the HOST that the configuration expects mounted in from the instance: "
                 "Fargate gives a task no host paths, so use the configuration meant for this launch type; on EC2, "

@@ -554,7 +554,10 @@ class AppCrash(Pattern):
                     "table) and the schema disagree; baseline the migrations or reset that database, rather than "
                     "changing the code." if re.search(r"already exists", text, re.I) and re.search(r"migrat", exc, re.I)
                     else "")
-            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`; fix that.{hint}"
+            # The cause may itself be a well-known condition (a read-only path, a refused port): say what it asks for.
+            says = None if hint else remedy.error_family(text, remedy.image(ev, name))
+            steps.append(f"The error{where} wraps its root cause: `{text[:200]}`"
+                         + (f", which says {says}." if says else f"; fix that.{hint}")
                          + remedy.because(f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line]))
         else:
             hint = ""
@@ -725,6 +728,8 @@ def _trace_cut(ev: Evidence, anchor: int | None) -> bool:
 
 
 _CAUSE = lazy_re(r"^\s*(?:\[cause\]:|Caused by:)\s*(?P<text>\S.*)$")
+_PY_DIRECT_CAUSE = lazy_re(r"^\s*The above exception was the direct cause of the following exception:\s*$")
+_PY_ERROR_LINE = lazy_re(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure)\b(?::\s*\S.*)?$")
 
 
 # A line that only reports a child process's exit code: "watch : Exited with error code 139", "app exited with code
@@ -768,11 +773,24 @@ def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
     if anchor is None:
         return None
     found = None
-    end = min(len(ev.logs.texts), anchor + 60)
+    texts = ev.logs.texts
+    end = min(len(texts), anchor + 60)
     for i in range(anchor + 1, end):
-        c = _CAUSE.match(ev.logs.texts[i])
+        c = _CAUSE.match(texts[i])
         if c:
             found = (c.group("text").strip().rstrip("{").strip(), i)
+    if found:
+        return found
+    # Python prints a chain cause first: its traceback and error, then "The above exception was the direct cause of
+    # the following exception:" and the traceback of the error that wraps it. The error above that line is the cause.
+    for i in range(anchor, max(-1, anchor - 6), -1):
+        if _PY_DIRECT_CAUSE.match(texts[i]):
+            j = i - 1
+            while j >= 0 and not texts[j].strip():
+                j -= 1
+            if j >= 0 and _PY_ERROR_LINE.match(texts[j]):
+                return texts[j].strip(), j
+            break
     return found
 
 
