@@ -1,0 +1,60 @@
+"""dev26/dev27 grading: a start-up refusal on an insecure setting, an HTTP download that timed out, a Liquibase lock
+left by a killed migration, a JVM heap fixed by an explicit -Xmx, a bind mount on a read-only host path. Each rule
+comes with a near miss that keeps today's answer."""
+
+from __future__ import annotations
+
+from tests.unit.helpers import run
+
+_ELB = {"stopCode": "ServiceSchedulerInitiated",
+        "stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:"
+                         "111122223333:targetgroup/web/0123456789abcdef)",
+        "containers": [{"name": "app", "exitCode": 0, "lastStatus": "STOPPED", "image": "acme/dash:2.1"}]}
+
+
+# -- an app that refuses to start on a setting it names -------------------------------------------------------
+
+
+def test_an_app_refusing_to_start_on_an_insecure_setting_names_the_variable_to_set():
+    got = run(["[INFO] Booting worker with pid: 41", "Refusing to start due to insecure JWT_SIGNING_KEY",
+               "[INFO] Worker exiting (pid: 41)"], **_ELB)
+    assert got.pattern == "missing-env-var" and got.facts["variable"] == "JWT_SIGNING_KEY"
+    assert got.facts["insecure_default"] is True
+    assert 'JWT_SIGNING_KEY="$(openssl rand -base64 42)"' in got.remediation[0]
+
+
+def test_a_refusal_that_says_the_variable_is_not_set_is_a_plain_missing_variable():
+    got = run(["refusing to start: ADMIN_API_TOKEN is not set"])
+    assert got.pattern == "missing-env-var" and got.facts["variable"] == "ADMIN_API_TOKEN"
+    assert "insecure_default" not in got.facts
+
+
+def test_a_warning_about_a_default_key_that_the_app_goes_on_with_is_no_missing_variable():
+    got = run(["WARNING: A default JWT_SIGNING_KEY was detected, please override it.",
+               "[INFO] Booting worker with pid: 41"], **_ELB)
+    assert got.pattern == "health-check-failed"
+
+
+# -- an HTTP download at start-up that timed out -----------------------------------------------------------
+
+
+def test_an_orm_downloading_its_engine_over_https_that_times_out_is_blocked_egress():
+    got = run(["Fetching query engine for linux-musl",
+               "Error: request to https://engines.example-orm.dev/v5/linux-musl/query-engine.gz failed, "
+               "reason: Socket connection timeout"],
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/api:1.0"}])
+    assert got.pattern == "network-egress-blocked" and got.facts["host"] == "engines.example-orm.dev"
+    # the prisma word in the line named no database connection
+    got = run(["> Downloading Prisma engines for debian-openssl-3.0.x [ ] 0%Error: request to "
+               "https://downloads.example.net/engines/query-engine.gz failed, reason: Socket connection timeout"],
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/api:1.0"}])
+    assert got.pattern == "network-egress-blocked"
+    joined = " ".join(got.remediation)
+    assert "TCP 443" in joined and "when the image is built" in joined
+
+
+def test_an_orm_timing_out_on_its_database_address_stays_a_database_failure():
+    got = run(["prisma:error Can't reach database server at `orders-db.internal`:`5432`",
+               "Error: P1001: Can't reach database server at `orders-db.internal`:`5432`"],
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/api:1.0"}])
+    assert got.pattern == "database-connection-failed"
