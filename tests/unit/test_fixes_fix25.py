@@ -5,6 +5,7 @@ comes with a near miss that keeps today's answer."""
 from __future__ import annotations
 
 from tests.unit.helpers import run
+from tests.unit.patterns.common import failed_to_start
 
 _ELB = {"stopCode": "ServiceSchedulerInitiated",
         "stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:"
@@ -58,3 +59,34 @@ def test_an_orm_timing_out_on_its_database_address_stays_a_database_failure():
                "Error: P1001: Can't reach database server at `orders-db.internal`:`5432`"],
               containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/api:1.0"}])
     assert got.pattern == "database-connection-failed"
+
+
+# -- a bind mount whose host path cannot be created on a read-only file system --------------------------------
+
+
+def _mount(reason: str) -> list[str]:
+    got = run([], **failed_to_start(reason, launchType="EC2"))
+    assert got.pattern == "volume-mount-failed"
+    return got.remediation
+
+
+def test_a_bind_mount_source_on_a_read_only_host_path_moves_the_source_path_not_efs_advice():
+    steps = _mount("CannotStartContainerError: Error response from daemon: error while creating mount source path "
+                   "'/srv/reports/cache': mkdir /srv/reports: read-only file system")
+    assert "`/srv/reports/cache`" in steps[0] and "sourcePath" in steps[0] and "findmnt -no OPTIONS -T /srv" in steps[0]
+    assert "elasticfilesystem" not in " ".join(steps)
+
+
+def test_a_mount_point_that_runc_cannot_make_in_a_read_only_container_root_is_made_in_the_image():
+    steps = _mount('CannotStartContainerError: oci runtime error: rootfs_linux.go:54: mounting "/srv/conf" to rootfs '
+                   '"/var/lib/docker/overlay2/ab12/merged" at "/var/lib/docker/overlay2/ab12/merged/etc/app/conf.d" '
+                   'caused "mkdir /var/lib/docker/overlay2/ab12/merged/etc/app/conf.d: read-only file system"')
+    assert "RUN mkdir -p /etc/app/conf.d" in steps[0] and "readonlyRootFilesystem" in steps[0]
+    assert "elasticfilesystem" not in " ".join(steps)
+
+
+def test_an_efs_mount_refused_by_the_server_keeps_the_iam_advice():
+    steps = _mount("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+                   "mount.nfs4: access denied by server while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
+                   "execution; code: 32")
+    assert "elasticfilesystem:ClientMount" in steps[0]
