@@ -90,3 +90,37 @@ def test_an_efs_mount_refused_by_the_server_keeps_the_iam_advice():
                    "mount.nfs4: access denied by server while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
                    "execution; code: 32")
     assert "elasticfilesystem:ClientMount" in steps[0]
+
+
+# -- a start-up waiting on a Liquibase lock left by a killed migration ------------------------------------------
+
+
+def _elb(logs: list[str], image: str = "acme/identity:24.0") -> list[str]:
+    got = run(logs, **{**_ELB, "containers": [{"name": "app", "exitCode": 143, "lastStatus": "STOPPED",
+                                                "image": image}]})
+    assert got.pattern == "health-check-failed"
+    return got.remediation
+
+
+def test_a_start_up_waiting_for_liquibases_changelog_lock_releases_the_stale_lock_first():
+    steps = _elb(["INFO  [org.acme.connections.jpa] Database info: PostgreSQL 15.4",
+                  "INFO  [liquibase.lockservice] Waiting for changelog lock....",
+                  "INFO  [liquibase.lockservice] Waiting for changelog lock...."])
+    assert "DATABASECHANGELOGLOCK SET LOCKED=FALSE" in steps[0] and "liquibase release-locks" in steps[0]
+    assert "grace period" in steps[0]
+
+
+def test_an_app_with_its_own_release_command_gets_it_as_a_one_off_task():
+    steps = _elb(["INFO db.liquibase :: Database has unrun migrations. Waiting for migration lock to be cleared..."],
+                 image="metabase/metabase:v0.47.2")
+    assert '"command":["migrate","release-locks"]' in steps[0] and "DATABASECHANGELOGLOCK" in steps[0]
+
+
+def test_a_migration_lock_wait_with_no_liquibase_evidence_or_one_that_ended_keeps_todays_step():
+    for logs in (["Running migrations", "Waiting for migration lock held by another instance..."],
+                 ["INFO [liquibase.lockservice] Waiting for changelog lock....",
+                  "INFO [liquibase.lockservice] Successfully acquired change log lock",
+                  "INFO [liquibase.changelog] Running Changeset: db/changelog/042-add-index.xml"]):
+        steps = _elb(logs)
+        assert "DATABASECHANGELOGLOCK" not in " ".join(steps)
+        assert steps[0].startswith("Compare the target group's health check")
