@@ -124,3 +124,32 @@ def test_a_migration_lock_wait_with_no_liquibase_evidence_or_one_that_ended_keep
         steps = _elb(logs)
         assert "DATABASECHANGELOGLOCK" not in " ".join(steps)
         assert steps[0].startswith("Compare the target group's health check")
+
+
+# -- a JVM heap fixed by an explicit -Xmx ---------------------------------------------------------------------
+
+_HEAP = ["java.lang.OutOfMemoryError: Java heap space", "\tat java.util.Arrays.copyOf(Arrays.java:3332)"]
+
+
+def _heap(logs: list[str], memory: str = "4096") -> list[str]:
+    got = run(logs, memory=memory, cpu="1024",
+              containers=[{"name": "worker", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/etl:3.2"}])
+    assert got.pattern == "out-of-memory"
+    return got.remediation
+
+
+def test_a_heap_error_under_an_explicit_xmx_below_the_limit_raises_xmx_not_the_task_memory():
+    steps = _heap(["JAVA_OPTS=-Xms256m -Xmx1g -XX:+UseG1GC", *_HEAP])
+    assert "`-Xmx1g` (`JAVA_OPTS`" in steps[0] and "raising the task's memory alone changes nothing" in steps[0]
+    assert "`-Xmx3072m`" in steps[0]
+    assert not any("at least" in s and "MiB" in s for s in steps)
+
+
+def test_an_xmx_at_or_above_the_limit_is_lowered_to_three_quarters_of_it():
+    steps = _heap(["exec java -Xmx6g -jar /app/etl.jar", *_HEAP])
+    assert "at or above the container's 4096 MiB" in steps[0] and "`-Xmx3072m`" in steps[0]
+
+
+def test_a_heap_error_without_an_explicit_xmx_keeps_the_max_ram_percentage_step():
+    steps = _heap(_HEAP)
+    assert "MaxRAMPercentage=75.0" in steps[0] and "explicit" not in steps[0]
