@@ -15,6 +15,7 @@ from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
+from shared.lock_wait import release_step
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 from shared.patterns.health_check_failed import listen_banners
 from shared.scan import lazy_re
@@ -133,6 +134,11 @@ class ContainerHealthCheckFailed(Pattern):
         blocked = remedy.local_repro_blocked(ev, name, at_start=settled, serving=not settled)
         late = not settled and (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S
         slow = None if settled else _start_seconds(ev, name)  # a start-up slower than the start period: settled
+        # A start-up stuck on a migration lock left behind by a killed migration: release it first.
+        lock = release_step(ev, name) if not settled and not steps else None
+        if lock:
+            steps.append(lock)
+            why = ""
         # The container's own log names the failure behind the check: step 1 acts on it, not "read the log".
         said = remedy.logged_error(ev, name) if not settled and slow is None and not steps else None
         if said:

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from shared import remediation as remedy
 from shared.evidence.model import Evidence, TargetGroupFacts
+from shared.lock_wait import release_step
 from shared.patterns.base import Explanation, Facts, Match, Pattern, Proof, Stage, log_proof, reason_proof
 from shared.scan import lazy_re
 
@@ -536,6 +537,9 @@ class HealthCheckFailed(Pattern):
                          + ", or set the target group's success codes (matcher) if that answer means healthy"
                          + (f"; its protocol, port, path and matcher: `aws elbv2 describe-target-groups "
                             f"--target-group-arns {tg}{_arn_region(tg)}`." if tg and tg.startswith("arn:") else "."))
+        elif (lock := release_step(ev, m.container)) is not None:
+            # The app was still waiting for a migration lock left behind by a killed migration: release it.
+            steps.append(lock)
         elif (own := _cannot_answer(ev, port_text)) is not None:
             # The log already says why nothing answers the checks: act on that line, not the settings in general.
             steps.append(own)

@@ -6,10 +6,12 @@ its many wordings; Go envconfig "required key X missing value"; shell "X: parame
 "unbound variable"; Spring "Could not resolve placeholder 'X'"; pydantic-settings "Field
 required" under a *Settings/*Config model; zod/envalid/dotenv-safe "Invalid/Missing environment
 variables" lists; well-known framework messages (Laravel APP_KEY, Rails SECRET_KEY_BASE, Django
-SECRET_KEY, botocore NoRegionError). Facts: variable (one) or variables (several), container.
-Near misses: a KeyError on a lower-case dict key is an app crash; "X is not set, using default"
-and lines logged at info/warn level are not failures; nor is a variable the app reported missing and then said it
-was ready (listening, started) without.
+SECRET_KEY, botocore NoRegionError); an app refusing to start on a setting it names as unset or at
+its insecure default ("Refusing to start due to insecure X_KEY"). Facts: variable (one) or variables
+(several), container, insecure_default. Near misses: a KeyError on a lower-case dict key is an app crash;
+"X is not set, using default", a warning that a default X is in use, and lines logged at info/warn level
+are not failures; nor is a variable the app reported missing and then said it was ready (listening,
+started) without.
 """
 
 from __future__ import annotations
@@ -97,6 +99,16 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
                                          + _Q + "(" + _UPPER + ")" + _Q + r"(?![\w-])" + _NOT_ENV_NOUN)),
     ("english", ("missing",), lazy_re(r"(?i:missing)\s+(?i:required\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q
                                          + r"(?![\w-])" + _NOT_ENV_NOUN)),
+    # An app that refuses to start because a required secret or setting is unset, empty or still at its insecure
+    # default, and names it: "Refusing to start due to insecure SECRET_KEY", "refusing to start: JWT_SECRET is not
+    # set". (A warning about a default that the app goes on with says no refusal.)
+    ("refusal", ("refusing to start", "refuse to start", "refused to start", "refuses to start"),
+     lazy_re(r"(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because(?: of)?)\s+|:\s*)"
+             r"(?i:(?:an?|the)\s+)?(?i:(?:insecure|default|weak|unset|empty|missing|placeholder|unsafe)\s+){1,2}"
+             r"(?i:(?:default|value|of)\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q + r"(?![\w-])"
+             r"|(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because|as|since)\s+|:\s*)"
+             + _Q + "(" + _UPPER_VAR + ")" + _Q + r"\s+(?i:is|was)\s+(?i:not set|unset|empty|missing|insecure|"
+             r"the default|(?:still )?(?:at |set to )?(?:its |the )?(?:insecure |default )+(?:value|default))")),
     ("known", ("encryption key",), lazy_re(r"No application encryption key has been specified")),
     ("known", ("secret_key_base",), lazy_re(r"Missing `?secret_key_base`? for")),
     ("known", ("secret_key setting",), lazy_re(r"The SECRET_KEY setting must not be empty")),
@@ -182,6 +194,8 @@ class MissingEnvVarFacts(Facts):
     variables: list[str] | None = Field(None, description="Several variables that are not set.")
     absent_from_task_definition: list[str] | None = Field(None, description="Variables the task definition does not set.")
     in_task_definition: list[str] | None = Field(None, description="Variables the task definition sets (names only).")
+    insecure_default: bool | None = Field(None, description="The app refused to start on the variable's unset or "
+                                                          "insecure default value.")
 
 
 _ENV_QUERY = "taskDefinition.containerDefinitions[].[name, environment[].name, secrets[].name]"
@@ -232,14 +246,17 @@ class MissingEnvVar(Pattern):
                         continue
                     yield self._match(ev, i, [], 0.8)
                     continue
-                var = m.group(1)
+                var = m.group(1) if m.group(1) is not None else next(g for g in m.groups() if g)
                 if kind == "keyerror" and not self._env_keyerror(ev, i, var):
                     continue
                 if kind == "english" and _BENIGN.search(text.replace(var, "")):
                     continue  # "X is not set, using default" (the name itself may say DEFAULT)
                 if kind == "shell" and var.islower() and len(var) <= 2:
                     continue
-                yield self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
+                hit = self._match(ev, i, [var], 0.93 if kind in ("keyerror", "go", "spring", "library") else 0.88)
+                if kind == "refusal" and re.search(r"(?i)insecure|default|weak|placeholder|unsafe", m.group(0)):
+                    hit.facts["insecure_default"] = True
+                yield hit
                 continue
 
     def _env_keyerror(self, ev: Evidence, i: int, var: str) -> bool:
@@ -331,17 +348,26 @@ class MissingEnvVar(Pattern):
             prefix = remedy.family(ev) or container
             names_ = {n: f"{prefix}/{n}" for n in sensitive}
             # In the task's region: the valueFrom ARN below names it.
-            create = "\n".join(f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
+            # A value the app refused as its insecure default is replaced by a new random one, not copied from a shell.
+            fresh = bool(f.get("insecure_default"))
+            create = "\n".join((f'{n}="$(openssl rand -base64 42)"\n' if fresh else "")
+                                + f'aws secretsmanager create-secret --name {remedy.q(names_[n])} --secret-string "${n}"'
                                 + remedy.region_flag(ev)
                                 for n in sensitive if re.fullmatch(r"[A-Za-z_]\w*", n))
             secrets = [{"name": n, "valueFrom": remedy.secret_ref(ev, names_[n])} for n in sensitive]
             grant = remedy.statement(["secretsmanager:GetSecretValue"],
                                      [remedy.secret_arn(ev, names_[n]) for n in sensitive])
             one = len(sensitive) == 1
-            steps.append(f"{', '.join(sensitive)} look{'s' if one else ''} sensitive: store {'it' if one else 'them'} "
-                         "in Secrets Manager from a shell where "
-                         f"{'it is' if one else 'they are'} set (or use the secret that already holds "
-                         f"{'it' if one else 'them'}): ```\n{create}\n``` then add {'it' if one else 'them'} as "
+            store = (f"{container} refuses the insecure default value of {', '.join(sensitive)}: give it a strong "
+                     "random one of its own (the command below generates it), stored in Secrets Manager (or use the "
+                     f"secret that already holds {'it' if one else 'them'}); if the app reads the setting from a "
+                     "variable of another name (often with the app's name as prefix), use that name as the secret's "
+                     "`name` below" if fresh else
+                     f"{', '.join(sensitive)} look{'s' if one else ''} sensitive: store {'it' if one else 'them'} "
+                     "in Secrets Manager from a shell where "
+                     f"{'it is' if one else 'they are'} set (or use the secret that already holds "
+                     f"{'it' if one else 'them'})")
+            steps.append(f"{store}: ```\n{create}\n``` then add {'it' if one else 'them'} as "
                          f"`secrets` of container `{container}`: ```{json.dumps(secrets)}``` and let the task "
                          f"execution role read {'it' if one else 'them'}: ```{json.dumps(grant)}```"
                          f"{why if not present and not plain else ''}")
@@ -354,7 +380,9 @@ class MissingEnvVar(Pattern):
         many = len(names) > 1
         return Explanation(
             title=f"Missing environment variable{'s' if many else ''} {', '.join(names)}",
-            summary=(f"{container} stopped because the environment variable{'s' if many else ''} {shown} "
+            summary=(f"{container} refused to start because {shown} is unset or still at its insecure default "
+                     "value: the application will not run on a secret anyone can know." if f.get("insecure_default") else
+                     f"{container} stopped because the environment variable{'s' if many else ''} {shown} "
                      f"{'are' if many else 'is'} not set. The application "
                      + (f"started, then read {'them' if many else 'it'} while handling requests and failed there."
                         if serving else f"reads {'them' if many else 'it'} at start-up and fails without "

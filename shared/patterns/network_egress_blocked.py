@@ -6,8 +6,9 @@ undici UND_ERR_CONNECT_TIMEOUT; Go "dial tcp ...: i/o timeout" / "Client.Timeout
 Java "connect timed out"; Ruby Net::OpenTimeout / Excon "connect_write timeout reached"; curl
 "Failed to connect ... Timeout"; "Network is unreachable". A task in a private subnet with no NAT
 gateway and no VPC endpoint sees exactly this. Facts: host, port, url. Near misses: timeouts to a
-database (database-connection-failed); "connection refused" (something answered); the link-local
-metadata endpoints.
+database (database-connection-failed), unless the failure names an http(s):// URL on a public host
+(an ORM downloading its engine is an HTTP request, not a database connection); "connection refused"
+(something answered); the link-local metadata endpoints.
 """
 
 from __future__ import annotations
@@ -69,6 +70,27 @@ _CONNECT_TIMEOUT = lazy_re(r"connect(?:ion)? ?time ?out|ConnectTimeout|connect t
                               r"|connect_(?:read|write) timeout"
                               r"|ETIMEDOUT|i/o timeout|Max retries exceeded.*ConnectTimeout", re.IGNORECASE)
 
+def _web_call(failure: connection.ConnectionFailure, line: str) -> bool:
+    """The failure names an http(s):// URL (its own, or one on the line with the same host) on a public host name
+    that is no database endpoint: an HTTP request (a download, an API call), whatever library made it. An ORM's or
+    driver's name on the line ("Downloading <ORM> engines ... request to https://...") or in the host name is then
+    not a database connection."""
+    host = failure.host
+    if not host or connection.is_ip(host) or _private(host):
+        return False
+    url = (failure.url or "").lower()
+    if not url.startswith(("http://", "https://")):
+        named = re.search(r"\b(https?)://(?:[^@/\s]+@)?" + re.escape(host) + r"(?![\w.-])", line, re.IGNORECASE)
+        if named is None:
+            return False
+        url = named.group(1).lower() + "://"
+    return not database_endpoint(host, failure.port or (443 if url.startswith("https://") else 80))
+
+
+# A line that says the request was a download (an engine, a binary, a model, a package fetched at start-up).
+_START_DOWNLOAD = lazy_re(r"(?i)\bdownload(?:ing|s)?\b")
+
+
 class NetworkEgressBlockedFacts(Facts):
     """The facts of network-egress-blocked."""
 
@@ -121,7 +143,7 @@ class NetworkEgressBlocked(Pattern):
                 continue  # a timeout of what? Only an HTTP client's frames say it was an outbound request
             if failure.host and failure.host.startswith(("169.254.", "127.", "localhost", "::1", "[::1]")):
                 continue  # task metadata / credentials endpoints, the task's own loopback: not egress
-            if looks_like_database(context, failure.host, failure.port, logs.texts[i]):
+            if not _web_call(failure, text) and looks_like_database(context, failure.host, failure.port, logs.texts[i]):
                 continue
             container = container_for_line(ev, i)
             facts: dict[str, Any] = {"host": failure.host, "port": failure.port, "url": failure.url, "container": container,
@@ -233,9 +255,18 @@ class NetworkEgressBlocked(Pattern):
             if not public_pull or route == "none":
                 who = remedy.sender_groups(ev)
                 # The port only when the evidence gives it (a port, an https URL): 443 is not a fact otherwise.
-                known = f.get("port") or (443 if str(f.get("url") or "").startswith("https://") else None)
+                known = f.get("port") or (443 if str(f.get("url") or "").startswith("https://") or (
+                    isinstance(host, str) and re.search(r"(?i)\bhttps://" + re.escape(host) + r"(?![\w.:-])", said))
+                    else None)
                 steps.append(f"Check {who}'s outbound rules allow "
                              + (f"TCP {known}." if known else "the port the app connects to (TCP)."))
+        if _START_DOWNLOAD.search(said) and not read_timeout and not dns and not f.get("private_address") \
+                and not misdirected:
+            # The file was fetched when the container started: fetched when the image is built, it needs no way out.
+            steps.append(f"{container} downloads from {host} each time it starts: fetch that file when the image is "
+                         "built instead (a `RUN` step in the Dockerfile that runs the same download or the tool's own "
+                         "fetch/generate command, on a machine with internet access), so the task no longer needs "
+                         "a way out for it.")
         if f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and dns:
             steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
                          "itself has stopped): "

@@ -7,7 +7,8 @@ OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memor
 "eheap_alloc: Cannot allocate N bytes of memory". Facts:
 container, limit (MiB, when known), kind. Near miss: memory that could not be locked ("Failed to lock memory:
 cannot allocate memory", mlock/mlockall refused) is a missing IPC_LOCK capability or memlock ulimit, not memory
-running out (an app crash).
+running out (an app crash). A JVM heap error under an explicit -Xmx (in the log or the command) is fixed by -Xmx,
+not by the task memory alone.
 """
 
 from __future__ import annotations
@@ -117,6 +118,65 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
         return None, ""
     source = f"logs[{logs.containers[best[1]] or ev.primary or '?'}]:{best[1] + 1}"
     return best[0], source
+
+
+# An explicit maximum heap, in a variable the log or the command shows: KAFKA_HEAP_OPTS=-Xms512M -Xmx8g, JAVA_OPTS,
+# JVM_OPTS, or a command line's -Xmx2048m.
+_XMX = lazy_re(r"(?:\b(?P<var>[A-Z][A-Z0-9_]*)=[^\n]*?)?-Xmx(?P<n>\d+)(?P<u>[kKmMgGtT])?\b")
+# A Kafka client allocating a receive buffer: a size read from a TLS or SASL answer misread as a message length.
+_KAFKA_RECEIVE = lazy_re(r"org\.apache\.kafka\.common\.(?:memory\.MemoryPool|network\.NetworkReceive)")
+
+
+def _explicit_xmx(ev: Evidence, container: str | None) -> tuple[float, str, str | None, int | None] | None:
+    """(MiB, the -Xmx as written, the variable that carries it, its log line) of the container's newest explicit
+    maximum heap: in its log (an environment dump, a command line) or its task definition's command."""
+    logs = ev.logs
+    for i in reversed(logs.lines_with("-xmx")):
+        if logs.containers[i] not in (container, None):
+            continue
+        hit = _XMX.search(logs.texts[i])
+        if hit:
+            return _xmx_mib(hit), f"-Xmx{hit.group('n')}{hit.group('u') or ''}", hit.group("var"), i
+    cdef = ev.container_definition(container)
+    if cdef is not None:
+        hit = _XMX.search(" ".join((*cdef.entry_point, *cdef.command)))
+        if hit:
+            return _xmx_mib(hit), f"-Xmx{hit.group('n')}{hit.group('u') or ''}", None, None
+    return None
+
+
+def _xmx_mib(hit: re.Match[str]) -> float:
+    unit = (hit.group("u") or "b").lower()
+    return int(hit.group("n")) * {"b": 1 / 1048576, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1048576}[unit]
+
+
+def _xmx_step(ev: Evidence, m: Match, xmx: tuple[float, str, str | None, int | None], mib: int | None,
+              need: int | None) -> str:
+    """Step 1 for a JVM heap fixed by an explicit -Xmx: act on that value, not on the task memory alone."""
+    size, written, var, line = xmx
+    f = m.facts
+    container = f.get("container") or "the container"
+    where = f"`{var}`" if var else "the command line"
+    why = remedy.cite(m)
+    said = f", {log_proof(ev, line).source}" if line is not None else ""
+    head = (f"{container}'s JVM filled the heap its explicit `{written}` ({where}{said}) fixes (exit {f.get('exit_code')}, "
+            "not a 137 kill): the heap is set by -Xmx, so raising the task's memory alone changes nothing, and a "
+            "`-XX:MaxRAMPercentage` elsewhere loses to an explicit -Xmx. ")
+    if not mib:
+        return head + (f"Raise -Xmx in {where} if the workload needs a larger heap, and keep it at about 75 % of the "
+                       f"container memory. Roll it out: {remedy.roll_out(ev)}.{why}")
+    if size >= mib:
+        return head + (f"It is at or above the container's {mib} MiB, so the heap may outgrow the container and be "
+                       f"OOM-killed (137) before the JVM reports it: set `-Xmx{int(mib * 0.75)}m` (75 % of {mib} MiB) "
+                       f"in {where}, and raise the memory with it only if the workload needs that heap. Roll it out: "
+                       f"{remedy.roll_out(ev)}.{why}")
+    if size < mib * 0.75:
+        return head + (f"The container's {mib} MiB was not reached: the heap is too small for the workload. Raise "
+                       f"-Xmx in {where} up to about 75 % of the container (`-Xmx{int(mib * 0.75)}m`); the memory "
+                       f"needs raising only if the heap must grow beyond that. Roll it out: {remedy.roll_out(ev)}.{why}")
+    new_heap = f"`-Xmx{int((need or mib) * 0.75)}m`"
+    return head + (f"It already takes most of the container's {mib} MiB: raise -Xmx and the memory together, keeping "
+                   f"-Xmx at about 75 % of the limit ({new_heap} with the memory below).{why}")
 
 
 _GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
@@ -278,6 +338,9 @@ class OutOfMemory(Pattern):
                          f"if such a size is expected.{remedy.because(log_proof(ev, line).source, ev.logs.texts[line])}")
             why = ""
             need = None
+        xmx = _explicit_xmx(ev, m.container) if "JVM heap" in kind and jvm_own else None
+        if xmx and mib and xmx[0] < mib * 0.75:
+            need = None  # the container has room for a larger heap: only -Xmx needs raising
         if need:
             task_level = f.get("limit_source") == "task memory" or (
                 not f.get("limit_source", "").startswith("container") and ev.memory_limit(container)[1] == "task memory")
@@ -313,7 +376,23 @@ class OutOfMemory(Pattern):
             heap_step = ("Size the JVM heap from the container limit instead of a fixed -Xmx: "
                          "`JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75.0` (and raise the memory if the heap is "
                          f"really needed).{why}")
-            if jvm_own and steps:
+            if xmx:
+                steps.insert(0, _xmx_step(ev, m, xmx, mib, need))
+                for k in range(1, len(steps)):
+                    steps[k] = steps[k].replace(remedy.cite(m), "")
+                receive = next((i for i in ev.logs.lines_with("org.apache.kafka.common")
+                                if _KAFKA_RECEIVE.search(ev.logs.texts[i])), None)
+                if receive is not None:
+                    # A heap error in a Kafka client's receive path is the classic sign of a size misread.
+                    steps.insert(1, "The allocation that failed is a Kafka client's receive buffer: a client that "
+                                    "speaks plaintext to a TLS or SASL listener reads the server's handshake bytes as "
+                                    "a message size and asks for hundreds of MiB or more at once, whatever the heap. Check the "
+                                    "client's `security.protocol` (and `sasl.mechanism`) against the broker's "
+                                    "listener, e.g. `SASL_SSL` for a cloud broker with credentials, for every client "
+                                    "the app builds (the admin, producer and consumer settings of Kafka Connect each "
+                                    "need them)."
+                                    + remedy.because(log_proof(ev, receive).source, ev.logs.texts[receive]))
+            elif jvm_own and steps:
                 # The JVM hit its own heap cap (by default a quarter of the container): the heap setting comes first.
                 cited = remedy.cite(m)
                 heap_step = (f"{container}'s JVM filled its own heap cap (exit {f.get('exit_code')}, not a 137 kill; "

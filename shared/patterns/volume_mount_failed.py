@@ -11,11 +11,13 @@ path; "Invalid volume referenced"); Docker refusing a source that is no absolute
 looking up volume plugin"); Fargate failing to copy the image's contents into a task volume ("failed to
 copy existing contents to task volume"). A runc reason ECS cut right after "rootfs_linux.go:N" (the
 step that mounts volumes), at lower confidence. Facts: file_system (fs-...) or volume, cause
-(network / access-denied / not-found).
+(network / access-denied / read-only / not-found). Near miss: a read-only host path or container
+root file system is the instance or the image, not EFS or IAM.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -91,10 +93,11 @@ _NOT_A_NAME = {"failed", "driver", "is", "not", "does", "mount", "mounting", "fo
 _IMAGE_VOLUME_COPY = lazy_re(r"copy contents to volume", re.IGNORECASE)
 
 
-# Why the mount failed, first row that matches: denied (or a read-only file system), a file system EFS
+# Why the mount failed, first row that matches: a read-only file system, denied, a file system EFS
 # does not know, a name that does not resolve, a missing path or volume, the network path.
 _CAUSES = (
-    Cause("access-denied", words("read-only file system", "access denied", "accessdenied", "permission denied",
+    Cause("read-only", words("read-only file system")),
+    Cause("access-denied", words("access denied", "accessdenied", "permission denied",
                                  "not authorized", "operation not permitted")),
     Cause("not-found", words("filesystemnotfound")),
     Cause("network", words("failed to resolve")),
@@ -112,6 +115,25 @@ _CAUSES = (
 # file or directory": the file system answered, so it exists; the directory it was asked for does not.
 _SERVER_NO_DIR = lazy_re(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*)\s.*?"
                             r"(?:reason given by server|server).{0,20}no such file or directory", re.IGNORECASE | re.DOTALL)
+
+
+# Docker's error creating a bind mount's host directory: "error while creating mount source path '/opt/x/data':
+# mkdir /opt/x: read-only file system" (the path, then the directory mkdir failed on).
+_SOURCE_PATH = lazy_re(r"(?:creating mount source path|bind source path)[^'\"\n]{0,20}['\"]?(?P<path>/[^'\"\s:]*)"
+                       r"(?:['\"]?:?\s*(?:mkdir|stat|lstat|chown) (?P<parent>/[^:\s]*))?", re.IGNORECASE)
+# runc creating a mount point in the container's root file system (the overlay's merged directory):
+# 'mkdir /var/lib/docker/overlay2/<id>/merged/etc/nginx/sites-enabled: read-only file system'.
+_ROOTFS_MKDIR = lazy_re(r"mkdir /var/lib/docker/[\w-]+/[\w-]+/merged(?P<path>/[^:\s]*): read-only file system",
+                        re.IGNORECASE)
+_READ_ONLY = lazy_re(r"read-only file system|\bEROFS\b", re.IGNORECASE)
+
+
+def _host_source(said: str) -> tuple[str, str] | None:
+    """(the bind mount's host path, the directory Docker failed on) when the message names a host source path."""
+    m = _SOURCE_PATH.search(said)
+    if m is None:
+        return None
+    return m.group("path"), m.group("parent") or m.group("path")
 
 
 def _missing_directory(m: Match) -> str | None:
@@ -163,7 +185,7 @@ def _create_directory(ev: Evidence, fs: str, path: str, access_point: str | None
 class VolumeMountFailedFacts(Facts):
     """The facts of volume-mount-failed."""
 
-    cause: str | None = Field(None, description="access-denied, not-found, network, ...")
+    cause: str | None = Field(None, description="access-denied, read-only, not-found, network, ...")
     file_system: str | None = Field(None, description="The file system id.")
     volume: str | None = Field(None, description="The volume name.")
     access_point: str | None = Field(None, description="The EFS access point.")
@@ -273,7 +295,38 @@ class VolumeMountFailed(ReasonPattern):
                          "mount path owned by the access point's posixUser uid:gid (a `chown` in the Dockerfile), or "
                          "mount the volume at a path that is empty in the image so nothing is copied, or use an "
                          "access point whose posixUser matches the files' owner.")
-        elif cause == "access-denied":
+        elif cause == "read-only" and not efs and (inside := _ROOTFS_MKDIR.search(said)):
+            # runc making the mount point inside the container's own root file system, which is read-only: the
+            # container path does not exist in the image. Not the volume, nor EFS.
+            target = "/" + inside.group("path").strip("/\\\"")
+            parent = posixpath.dirname(target) or "/"
+            steps.append(f"The mount point `{target}` does not exist in the container, and runc could not create it "
+                         f"because `{parent}` is read-only there: either the container's root file system is "
+                         "(`readonlyRootFilesystem: true` in its container definition), or another of its "
+                         f"`mountPoints` with `readOnly: true` covers `{parent}` and has no `{posixpath.basename(target)}` "
+                         f"in it. Create the directory where it is missing (`RUN mkdir -p {target}` in the "
+                         "Dockerfile, or in the host directory the other mount brings), or mount at a path that "
+                         f"already exists; then roll it out: {remedy.roll_out(ev)}.")
+        elif cause in ("access-denied", "read-only") and not efs and (host_path := _host_source(said)):
+            # Docker on the container instance could not create (or use) a bind mount's host directory: the
+            # instance's own file system, not EFS or IAM.
+            path, parent = host_path
+            if _READ_ONLY.search(said):
+                above = posixpath.dirname(parent.rstrip("/")) or "/"
+                steps.append(f"Docker could not create the bind mount's host directory `{path}` on the container "
+                             f"instance: making `{parent}` failed because that part of the instance's file system is "
+                             "read-only (as on Bottlerocket and other immutable hosts, whose root file system is "
+                             "read-only). Move the volume's host `sourcePath` to a directory on a writable file "
+                             f"system of the instance (`findmnt -no OPTIONS -T {remedy.q(above)}` on the instance "
+                             "shows `ro` there; the new directory's must read `rw`), register the revision and roll "
+                             f"it out: {remedy.roll_out(ev)}. Creating the directory ahead in the AMI helps only a "
+                             "container that never writes there.")
+            else:
+                steps.append(f"Docker could not create or use the bind mount's host directory `{path}` on the "
+                             "container instance: on the instance check its parent's owner and mode and any SELinux "
+                             f"label (`ls -ldZ {remedy.q(parent)}`), create the directory in the instances' user "
+                             "data, or move the volume's host `sourcePath` to a directory Docker may create.")
+        elif cause in ("access-denied", "read-only"):
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
                          "`transitEncryption: ENABLED` in the task definition's efsVolumeConfiguration), check the "
@@ -422,7 +475,7 @@ class VolumeMountFailed(ReasonPattern):
             summary=("The container runtime failed at the step that mounts the task's volumes into the container (ECS "
                      "cut its message there), so the container never started." if cut and not cause and not target else
                      f"ECS could not create or mount {name} for the task, so the container never started"
-                     + (f": {cause.replace('-', ' ')}." if cause else ".")),
+                     + (": a directory had to be created on a read-only file system." if cause == "read-only" else f": {cause.replace('-', ' ')}." if cause else ".")),
             remediation=steps,
         )
 
