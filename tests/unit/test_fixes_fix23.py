@@ -132,7 +132,8 @@ def test_a_pg_hba_refusal_with_encryption_keeps_the_credentials_steps():
 
 _APP_AND_DB = [{"name": "api", "exitCode": 1, "lastStatus": "STOPPED"},
                {"name": "postgres", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:16"}]
-_REFUSED = 'level=fatal msg="dial tcp 10.0.5.9:5432: connect: connection refused"'
+# a Docker bridge-network address (bridge mode): the database container of the task, not an endpoint elsewhere
+_REFUSED = 'level=fatal msg="dial tcp 172.17.0.3:5432: connect: connection refused"'
 
 
 def test_a_database_container_of_the_task_ready_after_the_app_gave_up_is_a_dependson_healthy_step():
@@ -146,7 +147,7 @@ def test_a_database_container_of_the_task_ready_after_the_app_gave_up_is_a_depen
 def test_a_refusal_without_a_ready_line_from_a_database_container_keeps_the_endpoint_steps():
     got = run({"api": [_REFUSED], "postgres": ["LOG:  database system was shut down"]},
               containers=_APP_AND_DB, launchType="EC2", attachments=[])
-    assert got.remediation[0].startswith("Something answered but nothing listens on 10.0.5.9:5432")
+    assert got.remediation[0].startswith("Something answered but nothing listens on 172.17.0.3:5432")
 
 
 _PROXY_AND_API = [{"name": "proxy", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.25"},

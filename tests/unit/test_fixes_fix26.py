@@ -1,0 +1,81 @@
+"""review22's probes of the last rounds' rules: each rule fires only on the evidence it was made for (a late
+database of the task, SSL-only pg_hba refusals, host-mounted tools, file paths, errno families, exception chains,
+upstream names, digests, .NET versions, tag filters). Each probe comes with a near miss that keeps today's answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.helpers import run
+
+_ECR = "111122223333.dkr.ecr.us-east-1.amazonaws.com/exchange:latest"
+
+
+def _bridge(*others: dict[str, Any]) -> dict[str, Any]:
+    """An EC2 bridge-mode task (no network interface of its own, a dynamic host port): app plus `others`."""
+    app = {"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR,
+           "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 4000, "hostPort": 32772, "protocol": "tcp"}]}
+    return {"launchType": "EC2", "attachments": [], "containers": [app, *others],
+            "containerInstanceArn": "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/16c18f40065d2cf2"}
+
+
+def _steps(got: Any) -> str:
+    return " ".join(got.remediation)
+
+
+# -- 1. a server of the task that became ready late is the database only when engine and address match ----------
+
+
+def test_a_redis_cache_ready_late_is_no_reason_to_wait_for_it_when_an_rds_host_refused():
+    got = run({"app": ["level=fatal msg=\"failed to connect to `host=orders.cluster-abc.us-east-1.rds.amazonaws.com "
+                       "user=app database=app`: dial error (dial tcp 10.0.12.7:5432: connect: connection refused)\""],
+               "cache": ["1:M 29 Oct 2023 12:38:57.655 * Ready to accept connections tcp"]},
+              **_bridge({"name": "cache", "exitCode": 0, "lastStatus": "STOPPED", "image": "redis:7"}))
+    assert got.pattern == "database-connection-failed"
+    steps = _steps(got)
+    assert "dependsOn" not in steps and "pg_isready" not in steps and "became ready only after" not in steps
+
+
+def test_a_postgres_container_ready_late_at_its_bridge_address_still_gets_depends_on_healthy():
+    got = run({"app": ["level=fatal msg=\"dial tcp 172.24.0.2:5432: connect: connection refused\""],
+               "db": ["LOG:  database system is ready to accept connections"]},
+              **_bridge({"name": "db", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:15"}))
+    steps = _steps(got)
+    assert "became ready only after" in steps and "pg_isready -h localhost" in steps
+
+
+def test_a_redis_container_ready_late_under_its_own_name_gets_a_redis_health_check():
+    got = run({"app": ["Error: Redis connection to cache:6379 failed - connect ECONNREFUSED 172.17.0.3:6379"],
+               "cache": ["1:M 29 Oct 2023 12:38:57.655 * Ready to accept connections tcp"]},
+              **_bridge({"name": "cache", "exitCode": 0, "lastStatus": "STOPPED", "image": "redis:7"}))
+    steps = _steps(got)
+    assert "became ready only after" in steps and "redis-cli ping" in steps and "pg_isready" not in steps
+
+
+# -- 2. pg_hba refusals: SSL-only only when the SSL attempt was not refused too; a task's own server ----------------
+
+_HBA = 'FATAL:  no pg_hba.conf entry for host "10.0.1.23", user "app", database "orders", '
+
+
+def test_refused_both_with_and_without_ssl_is_a_missing_pg_hba_line_not_ssl_required():
+    got = run([f'connection to server at "10.0.3.15", port 5432 failed: {_HBA}SSL encryption',
+               f'connection to server at "10.0.3.15", port 5432 failed: {_HBA}no encryption'])
+    assert got.pattern == "database-connection-failed"
+    steps = _steps(got)
+    assert "hostssl orders app <subnet CIDR>" in steps and "subnet-0a1b2c3d4e5f60718" in steps
+    assert "sslmode=require" not in steps and "requires SSL" not in got.summary
+
+
+def test_refused_only_without_ssl_stays_the_ssl_required_reading():
+    got = run([f'connection to server at "10.0.3.15", port 5432 failed: {_HBA}no encryption'])
+    assert "sslmode=require" in _steps(got) and "requires SSL" in got.summary
+
+
+def test_the_task_own_postgres_refusing_an_unencrypted_login_is_not_said_to_require_ssl():
+    got = run({"app": ['psql: error: connection to server at "db" (172.17.0.3), port 5432 failed: '
+                       + _HBA.replace("10.0.1.23", "172.17.0.2") + "no encryption"]},
+              **_bridge({"name": "db", "exitCode": 0, "lastStatus": "STOPPED", "image": "postgres:16"}))
+    assert got.pattern == "database-connection-failed" and got.facts["host"] == "db"
+    steps = _steps(got)
+    assert "no non-SSL line" in steps and "sslmode=require" in steps and "`host` line" in steps
+    assert "rds.force_ssl" not in steps and "requires SSL" not in got.summary
