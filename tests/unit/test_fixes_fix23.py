@@ -59,7 +59,8 @@ def test_a_dotnet_runtime_message_without_the_installed_list_keeps_the_publish_s
 def _loader(binary: str, image: str) -> list[str]:
     got = run([f"{binary}: error while loading shared libraries: libbz2.so.1.0: cannot open shared object file: "
                "No such file or directory"],
-              containers=[{"name": "job", "exitCode": 127, "lastStatus": "STOPPED", "image": image}])
+              containers=[{"name": "job", "exitCode": 127, "lastStatus": "STOPPED", "image": image}],
+              launchType="EC2", attachments=[])  # a host volume needs an EC2 host (none on Fargate)
     assert got.pattern == "missing-dependency"
     return got.remediation
 

@@ -79,3 +79,34 @@ def test_the_task_own_postgres_refusing_an_unencrypted_login_is_not_said_to_requ
     steps = _steps(got)
     assert "no non-SSL line" in steps and "sslmode=require" in steps and "`host` line" in steps
     assert "rds.force_ssl" not in steps and "requires SSL" not in got.summary
+
+
+# -- 3. a program the loader failed on counts as host-mounted only for a tool directory on EC2 ----------------------
+
+_BATCH = {"clusterArn": "arn:aws:ecs:eu-west-2:111122223333:cluster/AWSBatch-genomics-0a7d3e21",
+          "launchType": "EC2", "attachments": []}
+
+
+def _lib(binary: str, image: str, **detail: Any) -> str:
+    got = run([f"{binary}: error while loading shared libraries: libz.so.1: cannot open shared object file: "
+               "No such file or directory"],
+              containers=[{"name": "default", "exitCode": 127, "lastStatus": "STOPPED", "image": image}],
+              **detail)
+    assert got.pattern == "missing-dependency"
+    return _steps(got)
+
+
+def test_a_vendor_runtime_or_standard_path_of_the_image_is_not_a_host_mounted_tool():
+    for binary, image in (("/opt/bitnami/java/bin/java", "bitnami/kafka:3.7.0"),
+                          ("/opt/java/openjdk/bin/java", "jenkins/jenkins:2.440-jdk17"),
+                          ("/usr/local/bin/node", "ghcr.io/acme/webshop:2.1.0")):
+        assert "not named after" not in _lib(binary, image, **_BATCH), binary
+
+
+def test_fargate_has_no_host_volumes_so_no_host_mounted_tool():
+    assert "not named after" not in _lib("/opt/aws-cli/bin/aws", "quay.io/biocontainers/fastqc:0.11.9")
+
+
+def test_a_tool_directory_under_opt_on_batch_may_be_mounted_from_the_host():
+    steps = _lib("/opt/aws-cli/bin/aws", "quay.io/biocontainers/fastqc:0.11.9", **_BATCH)
+    assert "If this path is mounted from the host" in steps
