@@ -994,6 +994,24 @@ _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permi
                      r"operation not permitted|EACCES|read-only file system|EROFS)")
 # A write the error names: its path must be writable, which a read-only root file system rules out for the image's paths.
 _READ_ONLY_FS = lazy_re(r"(?i)read-only file system|\bEROFS\b")
+# A path that names a file, not a directory: a file extension on its last component (not a dot-directory such as
+# .cache, not a *.d include directory), or an error that says it opened/wrote a file (a log file, a pid file).
+_FILE_EXTENSION = re.compile(r"(?i)^[^.][^/]*\.(?:log|pid|sock|db|sqlite3?|lock|json|ya?ml|txt|tmp|conf|ini|toml|xml|"
+                             r"csv|out|err|gz|zip|tar|bin|dat|state|cfg|properties|env|key|pem|crt)$")
+_OPENED_A_FILE = re.compile(r"(?i)\bopen(?:ing|ed)?\b(?! for reading)|\bwrit(?:e|ing)\b(?! to (?:the )?directory)|"
+                            r"\blog ?file\b|\bpid ?file\b")
+
+
+def _clearly_a_file(path: str, text: str) -> bool:
+    """Whether a read-only path is a file (whose directory is what a volume is mounted on) rather than a directory."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if not last or last.startswith(".") or last.lower().endswith(".d"):
+        return False
+    if _FILE_EXTENSION.match(last):
+        return True
+    return bool(_OPENED_A_FILE.search(text)) and not re.search(r"(?i)\bmkdir|makedirs|mkdtemp\b", text)
+
+
 _WRITES = lazy_re(r"(?i)\b(?:mkdir|mkdtemp|makedirs|open\w* for writing|write|rename|unlink|symlink|copyfile|"
                   r"could not create|cannot create|can't create|unable to create|failed to create)\b")
 # "Cannot access X" says only that X could not be used; the reason after it decides (missing, or refused).
@@ -1257,7 +1275,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
         path = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
     if path and _READ_ONLY_FS.search(text):
         # A file (a log file, a pid file) is written in a directory: the volume goes on that directory.
-        folder = path.rsplit("/", 1)[0] if "." in path.rsplit("/", 1)[-1] and path.count("/") > 1 else path
+        folder = path.rsplit("/", 1)[0] if _clearly_a_file(path, text) and path.count("/") > 1 else path
         return (f"`{path}` is on a read-only file system: with the task definition's `readonlyRootFilesystem` set, "
                 "nothing in the image can be written, so add a volume (a task volume with no source is a writable "
                 f"scratch directory) and a mountPoint at `{folder}`"

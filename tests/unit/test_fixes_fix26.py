@@ -110,3 +110,23 @@ def test_fargate_has_no_host_volumes_so_no_host_mounted_tool():
 def test_a_tool_directory_under_opt_on_batch_may_be_mounted_from_the_host():
     steps = _lib("/opt/aws-cli/bin/aws", "quay.io/biocontainers/fastqc:0.11.9", **_BATCH)
     assert "If this path is mounted from the host" in steps
+
+
+# -- 4. a read-only path's directory is mounted only when the path is clearly a file ----------------------------
+
+
+def _read_only(path: str, call: str = "os.makedirs(path, exist_ok=True)") -> str:
+    got = run(["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>', f"    {call}",
+               f"OSError: [Errno 30] Read-only file system: '{path}'"])
+    return _steps(got)
+
+
+def test_a_dot_directory_or_a_conf_d_directory_is_mounted_itself_not_its_parent():
+    assert "mountPoint at `/home/app/.cache` (or at a directory above it)" in _read_only("/home/app/.cache")
+    assert "mountPoint at `/etc/app/conf.d` (or at a directory above it)" in _read_only("/etc/app/conf.d")
+
+
+def test_a_log_file_or_a_file_the_app_opened_gets_its_directory_mounted():
+    assert "mountPoint at `/app/log`," in _read_only("/app/log/app.log", "open(path, 'a')")
+    got = run(['level=fatal msg="open /var/run/app/lockfile: read-only file system"'])
+    assert "mountPoint at `/var/run/app`," in _steps(got)
