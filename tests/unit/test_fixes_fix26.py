@@ -130,3 +130,22 @@ def test_a_log_file_or_a_file_the_app_opened_gets_its_directory_mounted():
     assert "mountPoint at `/app/log`," in _read_only("/app/log/app.log", "open(path, 'a')")
     got = run(['level=fatal msg="open /var/run/app/lockfile: read-only file system"'])
     assert "mountPoint at `/var/run/app`," in _steps(got)
+
+
+# -- 5. only the errnos of files, permissions and ports are the environment's answer -------------------------------
+
+
+def _lib_error(error: str) -> str:
+    got = run(["Traceback (most recent call last):", '  File "/app/main.py", line 8, in <module>',
+               "    init()", '  File "/usr/local/lib/python3.11/site-packages/fancylib/core.py", line 84, in init',
+               "    _ctx = _native.create_context()", error])
+    return _steps(got)
+
+
+def test_an_invalid_argument_errno_inside_a_library_keeps_the_library_step():
+    assert "raised inside the library `fancylib`" in _lib_error("OSError: [Errno 22] Invalid argument")
+
+
+def test_a_permission_errno_inside_a_library_is_no_library_fault():
+    assert "raised inside the library" not in _lib_error("PermissionError: [Errno 13] Permission denied: '/data/x'")
+    assert "raised inside the library" not in _lib_error("OSError: [Errno 28] No space left on device")
