@@ -149,3 +149,30 @@ def test_an_invalid_argument_errno_inside_a_library_keeps_the_library_step():
 def test_a_permission_errno_inside_a_library_is_no_library_fault():
     assert "raised inside the library" not in _lib_error("PermissionError: [Errno 13] Permission denied: '/data/x'")
     assert "raised inside the library" not in _lib_error("OSError: [Errno 28] No space left on device")
+
+
+# -- 6. a chain of direct causes is followed to its deepest error -----------------------------------------------
+
+_CHAIN = ["Traceback (most recent call last):",
+          '  File "/usr/local/lib/python3.12/logging/__init__.py", line 1248, in _open',
+          "    return open_func(self.baseFilename, self.mode)",
+          "OSError: [Errno 30] Read-only file system: '/app/log/app.log'", "",
+          "The above exception was the direct cause of the following exception:", "",
+          "Traceback (most recent call last):",
+          '  File "/usr/local/lib/python3.12/logging/config.py", line 604, in configure',
+          "    handler = self.configure_handler(handlers[name])",
+          "ValueError: Unable to configure handler 'file'", "",
+          "The above exception was the direct cause of the following exception:", "",
+          "Traceback (most recent call last):", '  File "/app/main.py", line 5, in <module>',
+          "    logging.config.dictConfig(LOGGING)", "RuntimeError: could not set up logging"]
+
+
+def test_a_three_link_chain_names_the_deepest_error_as_the_root_cause():
+    steps = _steps(run(_CHAIN))
+    assert "wraps its root cause: `OSError: [Errno 30] Read-only file system" in steps
+    assert "wraps its root cause: `ValueError" not in steps
+
+
+def test_a_two_link_chain_keeps_its_one_cause():
+    steps = _steps(run(_CHAIN[7:]))
+    assert "wraps its root cause: `ValueError: Unable to configure handler 'file'`" in steps
