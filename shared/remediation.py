@@ -1337,6 +1337,13 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     where = f" in `{at}`" if at else ""
     sibling = next((c.name for c in ev.detail.containers if c.name and c.name.lower() == host.lower()), None)
     who = f"the container `{sibling}` of this task" if sibling else f"`{host}`"
+    if localhost_mode(ev) == "shared" and not sibling:
+        # No container of the task has that name: another service (or a host elsewhere), not this task's localhost.
+        return (f"the upstream host `{host}` does not resolve, and it is no container of this task: in "
+                f"`{network_mode(ev) or 'awsvpc'}` mode a name of another service resolves only through Service "
+                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect or Cloud Map "
+                "name (`<name>.<namespace>` and its port), or at its load balancer's DNS name; if it meant a container of this task, use that container's port on `127.0.0.1` (containers of "
+                "a task share localhost in this mode)")
     if localhost_mode(ev) == "shared":
         ports = (f" and the port it listens on (its containerPort: "
                  f"`{describe_task_definition(ev, container_query(ev, sibling, 'portMappings[].containerPort'))}`)"
@@ -1344,9 +1351,7 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
         return (f"the upstream host `{host}` does not resolve: in `{network_mode(ev) or 'awsvpc'}` mode the "
                 "containers of a task get no DNS name for each other (a Compose service name or a `links` name "
                 f"works only in bridge mode) and share localhost, so point the upstream at {who} as "
-                + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}"
-                + (" (a name of another service resolves only through Service Connect or Cloud Map)"
-                   if not sibling else ""))
+                + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}")
     if localhost_mode(ev) == "bridge" and sibling:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "

@@ -176,3 +176,25 @@ def test_a_three_link_chain_names_the_deepest_error_as_the_root_cause():
 def test_a_two_link_chain_keeps_its_one_cause():
     steps = _steps(run(_CHAIN[7:]))
     assert "wraps its root cause: `ValueError: Unable to configure handler 'file'`" in steps
+
+
+# -- 7. an nginx upstream that is no container of an awsvpc task is another service -----------------------------
+
+_UPSTREAM = 'nginx: [emerg] host not found in upstream "orders-api:8080" in /etc/nginx/conf.d/default.conf:7'
+
+
+def _proxy(*names: str) -> str:
+    return run({"proxy": [_UPSTREAM]},
+               containers=[{"name": "proxy", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.25"},
+                           *({"name": n, "exitCode": 143, "lastStatus": "STOPPED"} for n in names)]).remediation[0]
+
+
+def test_an_upstream_that_is_no_container_of_the_task_is_reached_by_its_service_name_not_localhost():
+    step = _proxy("app")
+    assert "no container of this task" in step and "Service Connect or Cloud Map" in step
+    assert "`127.0.0.1:8080`" not in step
+
+
+def test_an_upstream_named_after_a_container_of_the_task_is_still_its_localhost_port():
+    step = _proxy("orders-api")
+    assert "`127.0.0.1:8080`" in step and "no container of this task" not in step
