@@ -198,3 +198,33 @@ def test_an_upstream_that_is_no_container_of_the_task_is_reached_by_its_service_
 def test_an_upstream_named_after_a_container_of_the_task_is_still_its_localhost_port():
     step = _proxy("orders-api")
     assert "`127.0.0.1:8080`" in step and "no container of this task" not in step
+
+
+# -- 8. / 11. image pull: a digest that is not there; the tag filter only for a dotted version ---------------------
+
+
+def _pull(image: str) -> str:
+    got = run([], stopCode="TaskFailedToStart",
+              stoppedReason=f"CannotPullContainerError: Error response from daemon: manifest for {image} not found: "
+                            "manifest unknown: manifest unknown",
+              containers=[{"name": "app", "lastStatus": "STOPPED", "image": image}])
+    assert got.pattern == "image-pull-failed"
+    return _steps(got)
+
+
+def test_manifest_unknown_for_a_digest_is_a_missing_digest_not_a_missing_tag():
+    steps = _pull("acme/api@sha256:" + "ab" * 32)
+    assert "no manifest with the digest" in steps and "no such tag" not in steps
+
+
+def test_manifest_unknown_for_a_tag_is_still_a_missing_tag():
+    assert "no such tag" in _pull("acme/api:1.4.2")
+
+
+def test_a_date_tag_lists_the_tags_without_a_name_filter():
+    steps = _pull("acme/api:20240115")
+    assert "tags?page_size=100'" in steps and "&name=" not in steps
+
+
+def test_a_dotted_version_tag_lists_the_tags_of_its_major_minor():
+    assert "tags?page_size=100&name=1.4'" in _pull("acme/api:1.4.2")
