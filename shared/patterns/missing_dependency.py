@@ -591,9 +591,19 @@ class MissingDependency(Pattern):
                 where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
             else:
                 where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
-            have = re.match(r"(\d+)\.(\d+)", f.get("installed") or "")
-            newer = bool(have and ver and (int(have.group(1)), int(have.group(2)))
-                         > (int(ver.group(1)), int(ver.group(2))))
+            # Every installed version: roll-forward is a question of any newer major among them, and the build to
+            # offer is for the newest one.
+            versions = sorted(((int(a), int(b), int(c or 0)) for a, b, c in
+                               re.findall(r"\b(\d+)\.(\d+)(?:\.(\d+))?", f.get("installed") or "")), reverse=True)
+            top = versions[0] if versions else None
+            have = re.match(r"(\d+)\.(\d+)", f"{top[0]}.{top[1]}") if top else None
+            newer = bool(ver and any(major > int(ver.group(1)) for major, _, _ in versions))
+            wanted_patch = re.search(r"\b(\d+)\.(\d+)\.(\d+)\b", module)
+            # Same major.minor, an older patch: the app was built against a newer servicing release than the base
+            # image carries (.NET rolls forward to a newer patch, never back); the TargetFramework is right.
+            stale = next(((major, minor, patch) for major, minor, patch in versions if wanted_patch and not newer
+                          and (major, minor) == (int(wanted_patch.group(1)), int(wanted_patch.group(2)))
+                          and patch < int(wanted_patch.group(3))), None)
             why = ("a newer .NET runtime than the app's TargetFramework, and .NET does not roll an app forward to "
                    "another major version unless told to (the container's environment `DOTNET_ROLL_FORWARD=Major` "
                    "does, if the app works on the newer runtime: test it first)" if newer else
@@ -601,7 +611,15 @@ class MissingDependency(Pattern):
                    "follow), so the task definition's command does not fix it")
             tfm = ((f"net{have.group(1)}.{have.group(2)}" if int(have.group(1)) >= 5
                     else f"netcoreapp{have.group(1)}.{have.group(2)}") if have else "")
-            if f.get("installed") and ver:
+            if f.get("installed") and ver and stale and wanted_patch:
+                base = where.replace(" base image", "").removeprefix("the ")
+                steps.append(f"The app needs `{module}` but the image has {f['installed']}: the same "
+                             f"{stale[0]}.{stale[1]} runtime, an older patch than the app was built against (.NET "
+                             "rolls an app forward to a newer patch, never back to an older one), so the "
+                             "TargetFramework is right and the base image is stale. Refresh it: rebuild on the current "
+                             f"{base} tag (`docker build --pull`, so the build does not reuse the cached older "
+                             f"{stale[0]}.{stale[1]}.{stale[2]} image), or publish self-contained.")
+            elif f.get("installed") and ver:
                 # Both versions named: the app and the runtime in one image disagree, a build mismatch of the image.
                 steps.append(f"The app targets `{module}` but the image has only {f['installed']} of it: the image "
                              f"was built on {why}. Rebuild the "

@@ -228,3 +228,31 @@ def test_a_date_tag_lists_the_tags_without_a_name_filter():
 
 def test_a_dotted_version_tag_lists_the_tags_of_its_major_minor():
     assert "tags?page_size=100&name=1.4'" in _pull("acme/api:1.4.2")
+
+
+# -- 9. / 10. .NET: any newer major means roll-forward; an older patch of the same minor is a stale base image -----
+
+
+def _dotnet(wanted: str, *found: str) -> str:
+    got = run(["You must install or update .NET to run this application.", "", "App: /app/Api.dll",
+               f"Framework: 'Microsoft.NETCore.App', version '{wanted}' (x64)", "",
+               "The following frameworks were found:",
+               *(f"  {v} at [/usr/share/dotnet/shared/Microsoft.NETCore.App]" for v in found)])
+    assert got.pattern == "missing-dependency"
+    return _steps(got)
+
+
+def test_a_newer_major_anywhere_in_the_installed_list_is_the_roll_forward_reading():
+    steps = _dotnet("7.0.0", "6.0.25", "8.0.1")
+    assert "DOTNET_ROLL_FORWARD=Major" in steps and "TargetFramework net8.0" in steps
+
+
+def test_only_older_majors_installed_keeps_the_older_runtime_reading():
+    steps = _dotnet("9.0.0", "7.0.20")
+    assert "DOTNET_ROLL_FORWARD" not in steps and "an older .NET runtime" in steps and "net7.0" in steps
+
+
+def test_an_older_patch_of_the_same_runtime_refreshes_the_base_image_without_a_target_framework():
+    steps = _dotnet("8.0.10", "8.0.4")
+    assert "mcr.microsoft.com/dotnet/runtime:8.0" in steps and "docker build --pull" in steps
+    assert "TargetFramework net" not in steps and "DOTNET_ROLL_FORWARD" not in steps
