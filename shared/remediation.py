@@ -1154,10 +1154,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
             # Adding NET_BIND_SERVICE does not help: Docker grants it by default, and a process that is not root
             # gets no effective capability from the container's set (only a file capability on its binary would).
             nginx = "nginx" in text.lower() or "nginx" in (image_ref or "").lower()
+            alt = 8443 if ports[0] == 443 else 8080  # the unprivileged port that mirrors it (TLS keeps its 8443)
             return (f"a non-root user cannot bind port {ports[0]} (below 1024): make the app listen on a port "
-                    "of 1024 or more, e.g. 8080 ("
-                    + ("for nginx `listen 8080;` in its server block, or the `nginxinc/nginx-unprivileged` image, "
-                       "which runs as a non-root user and listens on 8080; " if nginx else "")
+                    f"of 1024 or more, e.g. {alt} ("
+                    + (f"for nginx `listen {alt}{' ssl' if alt == 8443 else ''};` in its server block, or the "
+                       "`nginxinc/nginx-unprivileged` image, which runs as a non-root user"
+                       + (" and listens on 8080; " if alt == 8080 else "; ") if nginx else "")
                     + "then change the task definition's containerPort and the target group's port to match), or "
                     "run the container as root (`\"user\": \"0\"`). Adding the NET_BIND_SERVICE "
                     "capability does not help: a non-root process gets no effective capability from it")

@@ -103,7 +103,7 @@ def _bind_80(line: str, image: str) -> str:
 
 def test_a_non_root_bind_to_a_privileged_port_is_moved_above_1024_not_given_net_bind_service():
     step = _bind_80("nginx: [emerg] bind() to 0.0.0.0:443 failed (13: Permission denied)", "nginx:1.25-alpine")
-    assert "cannot bind port 443" in step and "listen 8080;" in step and "nginx-unprivileged" in step
+    assert "cannot bind port 443" in step and "listen 8443 ssl;" in step and "nginx-unprivileged" in step
     assert "does not help" in step and "linuxParameters.capabilities.add" not in step
 
 

@@ -256,3 +256,21 @@ def test_an_older_patch_of_the_same_runtime_refreshes_the_base_image_without_a_t
     steps = _dotnet("8.0.10", "8.0.4")
     assert "mcr.microsoft.com/dotnet/runtime:8.0" in steps and "docker build --pull" in steps
     assert "TargetFramework net" not in steps and "DOTNET_ROLL_FORWARD" not in steps
+
+
+# -- a privileged port: the unprivileged example mirrors it ----------------------------------------------------
+
+
+def _bind(port: int) -> str:
+    got = run([f"nginx: [emerg] bind() to 0.0.0.0:{port} failed (13: Permission denied)"],
+              containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.25"}])
+    return _steps(got)
+
+
+def test_a_refused_bind_on_443_suggests_8443_not_8080():
+    steps = _bind(443)
+    assert "e.g. 8443" in steps and "`listen 8443 ssl;`" in steps and "8080" not in steps
+
+
+def test_a_refused_bind_on_80_keeps_8080():
+    assert "e.g. 8080" in _bind(80) and "listens on 8080" in _bind(80)
