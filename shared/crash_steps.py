@@ -122,9 +122,15 @@ class Frame:
     runtime: bool = False
 
 
-_OS_ERROR = lazy_re(r"(?i)\bErrno\b|\bE(?:ACCES|PERM|ROFS|NOENT|NOSPC|EXIST|ISDIR|NOTDIR|MFILE|ADDRINUSE|ADDRNOTAVAIL)\b|"
+# An error about the container's files, permissions or ports (not the library's own fault): the errno names,
+# Python's "[Errno N]" with their numbers (Linux: ENOENT 2, EACCES 13, EPERM 1, EROFS 30, ENOSPC 28, EMFILE 24,
+# EADDRINUSE 98, EADDRNOTAVAIL 99, EEXIST 17, ENOTDIR 20, EISDIR 21), and their wording. Any other errno (EINVAL, an
+# argument the app passed) leaves the library step.
+_OS_ERROR = lazy_re(r"(?i)\bE(?:ACCES|PERM|ROFS|NOENT|NOSPC|EXIST|ISDIR|NOTDIR|MFILE|ADDRINUSE|ADDRNOTAVAIL)\b|"
+                    r"\[Errno (?:1|2|13|17|20|21|24|28|30|98|99)\]|"
                     r"permission denied|read-only file system|operation not permitted|no such file or directory|"
-                    r"no space left on device|too many open files|address already in use")
+                    r"no space left on device|too many open files|address already in use|file exists|"
+                    r"not a directory|is a directory|cannot assign requested address")
 
 
 def _library_of(path: str) -> str | None:

@@ -994,6 +994,24 @@ _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permi
                      r"operation not permitted|EACCES|read-only file system|EROFS)")
 # A write the error names: its path must be writable, which a read-only root file system rules out for the image's paths.
 _READ_ONLY_FS = lazy_re(r"(?i)read-only file system|\bEROFS\b")
+# A path that names a file, not a directory: a file extension on its last component (not a dot-directory such as
+# .cache, not a *.d include directory), or an error that says it opened/wrote a file (a log file, a pid file).
+_FILE_EXTENSION = re.compile(r"(?i)^[^.][^/]*\.(?:log|pid|sock|db|sqlite3?|lock|json|ya?ml|txt|tmp|conf|ini|toml|xml|"
+                             r"csv|out|err|gz|zip|tar|bin|dat|state|cfg|properties|env|key|pem|crt)$")
+_OPENED_A_FILE = re.compile(r"(?i)\bopen(?:ing|ed)?\b(?! for reading)|\bwrit(?:e|ing)\b(?! to (?:the )?directory)|"
+                            r"\blog ?file\b|\bpid ?file\b")
+
+
+def _clearly_a_file(path: str, text: str) -> bool:
+    """Whether a read-only path is a file (whose directory is what a volume is mounted on) rather than a directory."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if not last or last.startswith(".") or last.lower().endswith(".d"):
+        return False
+    if _FILE_EXTENSION.match(last):
+        return True
+    return bool(_OPENED_A_FILE.search(text)) and not re.search(r"(?i)\bmkdir|makedirs|mkdtemp\b", text)
+
+
 _WRITES = lazy_re(r"(?i)\b(?:mkdir|mkdtemp|makedirs|open\w* for writing|write|rename|unlink|symlink|copyfile|"
                   r"could not create|cannot create|can't create|unable to create|failed to create)\b")
 # "Cannot access X" says only that X could not be used; the reason after it decides (missing, or refused).
@@ -1136,10 +1154,12 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
             # Adding NET_BIND_SERVICE does not help: Docker grants it by default, and a process that is not root
             # gets no effective capability from the container's set (only a file capability on its binary would).
             nginx = "nginx" in text.lower() or "nginx" in (image_ref or "").lower()
+            alt = 8443 if ports[0] == 443 else 8080  # the unprivileged port that mirrors it (TLS keeps its 8443)
             return (f"a non-root user cannot bind port {ports[0]} (below 1024): make the app listen on a port "
-                    "of 1024 or more, e.g. 8080 ("
-                    + ("for nginx `listen 8080;` in its server block, or the `nginxinc/nginx-unprivileged` image, "
-                       "which runs as a non-root user and listens on 8080; " if nginx else "")
+                    f"of 1024 or more, e.g. {alt} ("
+                    + (f"for nginx `listen {alt}{' ssl' if alt == 8443 else ''};` in its server block, or the "
+                       "`nginxinc/nginx-unprivileged` image, which runs as a non-root user"
+                       + (" and listens on 8080; " if alt == 8080 else "; ") if nginx else "")
                     + "then change the task definition's containerPort and the target group's port to match), or "
                     "run the container as root (`\"user\": \"0\"`). Adding the NET_BIND_SERVICE "
                     "capability does not help: a non-root process gets no effective capability from it")
@@ -1257,7 +1277,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
         path = None  # "cannot access X: ... no such file or directory" (ls, stat): X is missing, not refused
     if path and _READ_ONLY_FS.search(text):
         # A file (a log file, a pid file) is written in a directory: the volume goes on that directory.
-        folder = path.rsplit("/", 1)[0] if "." in path.rsplit("/", 1)[-1] and path.count("/") > 1 else path
+        folder = path.rsplit("/", 1)[0] if _clearly_a_file(path, text) and path.count("/") > 1 else path
         return (f"`{path}` is on a read-only file system: with the task definition's `readonlyRootFilesystem` set, "
                 "nothing in the image can be written, so add a volume (a task volume with no source is a writable "
                 f"scratch directory) and a mountPoint at `{folder}`"
@@ -1319,6 +1339,13 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     where = f" in `{at}`" if at else ""
     sibling = next((c.name for c in ev.detail.containers if c.name and c.name.lower() == host.lower()), None)
     who = f"the container `{sibling}` of this task" if sibling else f"`{host}`"
+    if localhost_mode(ev) == "shared" and not sibling:
+        # No container of the task has that name: another service (or a host elsewhere), not this task's localhost.
+        return (f"the upstream host `{host}` does not resolve, and it is no container of this task: in "
+                f"`{network_mode(ev) or 'awsvpc'}` mode a name of another service resolves only through Service "
+                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect or Cloud Map "
+                "name (`<name>.<namespace>` and its port), or at its load balancer's DNS name; if it meant a container of this task, use that container's port on `127.0.0.1` (containers of "
+                "a task share localhost in this mode)")
     if localhost_mode(ev) == "shared":
         ports = (f" and the port it listens on (its containerPort: "
                  f"`{describe_task_definition(ev, container_query(ev, sibling, 'portMappings[].containerPort'))}`)"
@@ -1326,9 +1353,7 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
         return (f"the upstream host `{host}` does not resolve: in `{network_mode(ev) or 'awsvpc'}` mode the "
                 "containers of a task get no DNS name for each other (a Compose service name or a `links` name "
                 f"works only in bridge mode) and share localhost, so point the upstream at {who} as "
-                + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}"
-                + (" (a name of another service resolves only through Service Connect or Cloud Map)"
-                   if not sibling else ""))
+                + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}")
     if localhost_mode(ev) == "bridge" and sibling:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "

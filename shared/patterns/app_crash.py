@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -782,16 +783,42 @@ def _root_cause(ev: Evidence, anchor: int | None) -> tuple[str, int] | None:
     if found:
         return found
     # Python prints a chain cause first: its traceback and error, then "The above exception was the direct cause of
-    # the following exception:" and the traceback of the error that wraps it. The error above that line is the cause.
-    for i in range(anchor, max(-1, anchor - 6), -1):
+    # the following exception:" and the traceback of the error that wraps it. The error above that line is the cause;
+    # when its own traceback is preceded by another such line, the chain goes on upward to the deepest error, the root.
+    top = anchor
+    while True:
+        cause = _direct_cause_above(texts, top)
+        if cause is None:
+            return found
+        found = cause
+        start = _traceback_start(texts, cause[1])
+        if start is None:
+            return found
+        top = start
+
+
+def _direct_cause_above(texts: Sequence[str], top: int) -> tuple[str, int] | None:
+    """The error line right above a "direct cause" separator just above line `top` (a traceback's first line)."""
+    for i in range(top, max(-1, top - 6), -1):
         if _PY_DIRECT_CAUSE.match(texts[i]):
             j = i - 1
             while j >= 0 and not texts[j].strip():
                 j -= 1
             if j >= 0 and _PY_ERROR_LINE.match(texts[j]):
                 return texts[j].strip(), j
-            break
-    return found
+            return None
+    return None
+
+
+def _traceback_start(texts: Sequence[str], error: int) -> int | None:
+    """The "Traceback (most recent call last):" line that opens the traceback ending in the error at `error`."""
+    for i in range(error - 1, max(-1, error - 200), -1):
+        line = texts[i]
+        if line.strip().startswith("Traceback (most recent call last)"):
+            return i
+        if not line.strip() or _PY_DIRECT_CAUSE.match(line):
+            return None
+    return None
 
 
 PATTERN = AppCrash()

@@ -179,6 +179,10 @@ _PASSWORD_QUERY = ("taskDefinition.containerDefinitions[].[name, secrets[].name,
 # PostgreSQL's pg_hba refusal of an unencrypted connection: "no pg_hba.conf entry for host ..., no encryption"
 # (PostgreSQL 14+) or "..., SSL off" (before 14).
 _PG_NO_SSL = lazy_re(r"no pg_hba\.conf entry for [^\n]*?(?:no encryption|SSL off)")
+# The same refusal of the encrypted attempt ("..., SSL encryption" from 14, "..., SSL on" before): libpq with
+# sslmode=prefer tries SSL first and retries without, so both refusals mean no line admits this host at all.
+_PG_SSL_REFUSED = lazy_re(r"no pg_hba\.conf entry for [^\n]*?(?:\bSSL encryption|\bSSL on)\b")
+_PG_HBA_WHO = lazy_re(r'no pg_hba\.conf entry for host "([^"]+)", user "([^"]+)", database "([^"]+)"')
 _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, environment[].name]"
 
 
@@ -399,6 +403,9 @@ class DatabaseConnectionFailed(Pattern):
         port = f.get("port")
         cause = f.get("cause")
         no_ssl = cause == "auth" and any(_PG_NO_SSL.search(p.text) for p in m.proofs)
+        # Refused with SSL too: pg_hba.conf has no line for this host at all; SSL is no fix.
+        no_entry = no_ssl and any(_PG_SSL_REFUSED.search(t) for t in _own_texts(ev, f.get("container")))
+        no_ssl = no_ssl and not no_entry
         container = f.get("container") or "the container"
         # The title and summary name the port only when the evidence does (an engine's default is a guess).
         shown = f.get("port")
@@ -530,6 +537,29 @@ class DatabaseConnectionFailed(Pattern):
                          f"changes).{why}")
             steps.append("Check the route: task and database in the same VPC (or peered), NACLs allow the database "
                          "port out and the return traffic back (ephemeral ports 1024-65535, NACLs are stateless), and the task does not resolve a PUBLIC endpoint it cannot reach from a private subnet.")
+        elif cause == "auth" and no_entry:
+            who = next((w for t in _own_texts(ev, name) if (w := _PG_HBA_WHO.search(t))), None)
+            client, user, dbname = who.groups() if who else ("<task address>", f.get("user") or "<user>", "<database>")
+            subnet = ev.subnet
+            cidr = (f" (`aws ec2 describe-subnets --subnet-ids {subnet}{remedy.region_flag(ev)} --query "
+                    "'Subnets[].CidrBlock' --output text`)" if subnet else "")
+            steps.append(f"The server refused {container} both over SSL (\"SSL encryption\") and without it (\"no "
+                         "encryption\"): its pg_hba.conf has no line at all that admits this host, user and database, "
+                         "so turning SSL on changes nothing and the password was never checked. Add one to the "
+                         f"server's pg_hba.conf for the task's subnet{cidr}, not only the address {client} (a new "
+                         f"task gets a new one): `hostssl {dbname} {user} <subnet CIDR> scram-sha-256` (`host` to "
+                         "admit unencrypted connections too), then reload it (`SELECT pg_reload_conf();`)."
+                         f"{why}")
+        elif cause == "auth" and no_ssl and _task_local(ev, host, others):
+            # The server is the task's own: nothing says it forces SSL, only that no line admits this host without it.
+            steps.append(f"The server refused {container}'s unencrypted connection (\"no encryption\" / \"SSL off\" "
+                         "in the pg_hba.conf refusal): its pg_hba.conf has no non-SSL line for this host, user and "
+                         "database, and the password was never checked, so this is no credentials problem. Either "
+                         "turn SSL on in the client (`sslmode=require` in the connection URL, or `PGSSLMODE=require`) "
+                         "if the server has SSL enabled, or add a `host` line for the task's addresses to its "
+                         f"pg_hba.conf and reload it (`SELECT pg_reload_conf();`).{why}")
+            steps.append("Find the variable or secret that carries the connection URL and set it there: "
+                         f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`.")
         elif cause == "auth" and no_ssl:
             # pg_hba.conf has no entry for an unencrypted connection from this host: the server allows this user
             # only over SSL (a `hostssl` line; RDS with rds.force_ssl, the default from PostgreSQL 15). The
@@ -607,8 +637,15 @@ class DatabaseConnectionFailed(Pattern):
         # worked. (A database container of this task already gets its retry with dependsOn above; a security group
         # or a wrong host does not start answering with retries.)
         later = _connected_later(ev, m.anchor) if cause in ("refused", "timeout", None) and not sidecar else None
-        if (later is not None and not local and ev.logs.containers[later] in others
-                and _SERVER_READY.search(ev.logs.texts[later])):
+        ready_other = (later is not None and ev.logs.containers[later] in others
+                       and bool(_SERVER_READY.search(ev.logs.texts[later])))
+        if ready_other and later is not None and not (
+                _same_engine(ev, ev.logs.containers[later], ev.logs.texts[later], engine)
+                and _task_local(ev, host, others)):
+            # Another server of the task came up (a cache beside an RDS database): no proof the database the app
+            # was refused by started late, so neither the start order nor a retry follows from it.
+            later = ready_other = None  # type: ignore[assignment]
+        if later is not None and ready_other and not local:
             # A database container of this same task said it was ready after the app had given up: the order of
             # start-up, not the endpoint, the network or a replica. Only the server's own line proves that.
             ready_db = ev.logs.containers[later]
@@ -662,7 +699,10 @@ class DatabaseConnectionFailed(Pattern):
                      + {"refused": ": the connection was refused.",
                         "timeout": ": the server did not answer on an open connection (a read timeout)."
                         if read_timeout else ": no connection was made." if vague else ": the connection timed out.",
-                        "auth": ": the server requires SSL and the connection was not encrypted." if no_ssl
+                        "auth": ": the server's pg_hba.conf has no entry for this host, user and database."
+                        if no_entry else ": the server's pg_hba.conf admits no unencrypted connection from here."
+                        if no_ssl and _task_local(ev, host, others)
+                        else ": the server requires SSL and the connection was not encrypted." if no_ssl
                         else ": the credentials were rejected.", "dns": ": the host name does not resolve.",
                         "not-found": ": the database does not exist.",
                         "starting": ": the server answered that its database is not ready yet (starting up)."
@@ -720,6 +760,49 @@ _CONNECTED = re.compile(r"(?i)\b(?:connected to|connection (?:established|succee
                         r"ready to accept connections|database is ready|connection pool started|"
                         r"start completed)\b")
 _NOT_CONNECTED = re.compile(r"(?i)\b(?:not|dis|un)connected|could not|failed|unable|error")
+
+
+# The engine a server's own "ready" line names when its image does not (PostgreSQL says "database system is ready",
+# MySQL/MariaDB "ready for connections", MongoDB "Waiting for connections", Redis/Valkey a bare "Ready to accept").
+_READY_ENGINES = ((re.compile(r"(?i)database system is ready to accept connections"), "postgres"),
+                  (re.compile(r"(?i)ready for connections"), "mysql"),
+                  (re.compile(r"(?i)waiting for connections"), "mongodb"),
+                  (re.compile(r"(?i)ready to accept connections"), "redis"))
+_FAMILY = {"mariadb": "mysql"}
+
+
+def _own_texts(ev: Evidence, container: str | None) -> list[str]:
+    """The log lines of one container (all lines when the container is not known)."""
+    return [t for t, c in zip(ev.logs.texts, ev.logs.containers, strict=False) if not container or c in (container, None)]
+
+
+def _same_engine(ev: Evidence, container: str | None, line: str, engine: str | None) -> bool:
+    """Whether the container that said it was ready runs the engine the app failed to reach: its image's engine,
+    else the engine its ready line is worded in."""
+    image = next((c.image for c in ev.detail.containers if c.name == container and c.image), None)
+    theirs = engine_of(image.rsplit("/", 1)[-1].split("@")[0].split(":")[0]) if image else None
+    if not theirs:
+        theirs = next((e for r, e in _READY_ENGINES if r.search(line)), None)
+    return bool(theirs and engine) and _FAMILY.get(str(theirs), theirs) == _FAMILY.get(str(engine), engine)
+
+
+def _task_local(ev: Evidence, host: str | None, others: list[str]) -> bool:
+    """Whether the address the app was refused at is inside the task: localhost, another container's name (a
+    `links` alias is that name), or a Docker bridge-network address on a task without its own network interface.
+    An endpoint name (an RDS host) or a VPC address on an awsvpc task is elsewhere."""
+    if not host:
+        return False
+    h = host.lower().strip("[]")
+    if h in _LOCAL or h.startswith("127."):
+        return True
+    if h.split(".")[0] in {o.lower() for o in others} and not h.replace(".", "").isdigit():
+        return True
+    try:
+        ip = ipaddress.ip_address(h)
+    except ValueError:
+        return False
+    bridge = remedy.localhost_mode(ev) in ("bridge", "not-awsvpc")
+    return bridge and ip in ipaddress.ip_network("172.16.0.0/12")
 
 
 def _connected_later(ev: Evidence, anchor: int | None) -> int | None:

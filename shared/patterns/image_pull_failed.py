@@ -123,7 +123,9 @@ _CAUSES = (
 _MANIFEST_UNKNOWN = lazy_re(r"\bmanifest unknown\b", re.IGNORECASE)
 _PULL_AUTH = lazy_re(r"pull access denied|\bunauthorized\b|denied: requested access|authentication required|"
                      r"no basic auth credentials", re.IGNORECASE)
-_VERSION_HEAD = lazy_re(r"^v?\d+(?:\.\d+)?")
+# A dotted version's head (1.2 of 1.2.3, v3.1 of v3.1.4): a date (20240115), a build number or a hash-like tag has
+# none, and filtering on its own text would list nothing but itself.
+_VERSION_HEAD = lazy_re(r"^v?\d+\.\d+(?=[.-]|$)")
 
 
 def _list_tags(registry: str | None, name: str, tag: str | None) -> str:
@@ -503,6 +505,17 @@ class ImagePullFailed(ReasonPattern):
                                  "otherwise pin a version tag that exists in the task definition's image "
                                  "(`docker pull` of it from your machine must succeed) and roll out the new "
                                  f"revision.{creds}")
+                elif tag_missing and digest and not tag:
+                    # Pinned by digest: what the registry lacks is that manifest, not a tag.
+                    steps.append(f"The registry answered \"manifest unknown\" for a digest: the repository of "
+                                 f"`{image}` exists and was readable, but no manifest with the digest `{digest}` "
+                                 "is in it (the manifest was deleted or its untagged image cleaned up, or the "
+                                 "digest is wrong: copied from another repository or registry, or mistyped); a "
+                                 "private repository pulled without credentials is refused (\"pull access "
+                                 "denied\", \"unauthorized\") instead. Pin a tag or digest that exists: list the "
+                                 f"tags (`{_list_tags(registry, name, None)}`), read the digest of the one you want "
+                                 f"(`docker buildx imagetools inspect {registry + '/' if registry else ''}{name}:<tag>`), "
+                                 "set it in the task definition's image and register the new revision.")
                 elif tag_missing:
                     steps.append(f"The registry answered \"manifest unknown\": the repository of `{image}` exists and "
                                  "was readable, but it has no such tag (a typo, or a tag never published or deleted); "

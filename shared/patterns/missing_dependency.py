@@ -100,10 +100,29 @@ _PATH_WORDS = frozenset({"", "usr", "local", "bin", "sbin", "lib", "lib64", "opt
                          "root", "srv", "current", "v1", "v2", "mnt", "share", "tools", "data"})
 
 
-def _foreign_binary(binary: str, ref: str) -> bool:
-    """True when the program the loader failed on shares no name with the image (/opt/aws-cli/bin/aws in a fastqc
-    image): a tool the task brought in (a volume from the host, a sidecar's files), not the image's own program."""
+# A tool directory a task mounts into a container: /opt/<tool>/.../bin/<program> (or under /mnt, /host, /tools...).
+_TOOL_DIR = re.compile(r"^/(?:opt|mnt|host|tools?|shared|efs|scratch)/(?P<tool>[\w.+-]+)/(?:[\w.+-]+/)*bin/[^/]+$")
+# Directories that images themselves ship runtimes and vendor trees in (a JDK, Bitnami's stack, conda, a venv).
+_VENDOR_DIR = re.compile(r"(?i)/(?:java|jdk[\w.-]*|jre[\w.-]*|openjdk[\w.-]*|graalvm[\w.-]*|bitnami|conda|"
+                         r"(?:mini|ana)conda\w*|mamba\w*|venv|\.venv|python[\d.]*|node(?:js)?|ruby[\d.]*|go|"
+                         r"dotnet|pyenv|rbenv|nvm|homebrew|rh)(?:/|$)")
+
+
+def _foreign_binary(binary: str, ref: str, ev: Evidence) -> bool:
+    """True when the program the loader failed on can be a tool mounted into the container from the host
+    (/opt/aws-cli/bin/aws in a fastqc image on AWS Batch): only on EC2 (Fargate has no host volumes), only for a
+    tool directory outside the image's standard and vendor paths (/usr/bin, /opt/java, /opt/bitnami, a runtime's own
+    directory), and only when the path shares no name with the image."""
+    if remedy.is_fargate(ev) or not ((ev.detail.launch_type or "").upper() in ("EC2", "EXTERNAL")
+                                     or ev.detail.container_instance_arn or remedy.batch_cluster(ev)):
+        return False
+    tool = _TOOL_DIR.match(binary)
+    if not tool or _VENDOR_DIR.search(binary):
+        return False
     _, repo, _, _ = remedy.image_parts(ref)
+    namespace = repo.lower().split("/")[:-1]
+    if tool.group("tool").lower() in namespace:
+        return False  # /opt/<vendor>/... in <vendor>/<image>: the image's own tree
     image_words = {w for w in re.split(r"[^a-z0-9]+", repo.rsplit("/", 1)[-1].lower()) if len(w) > 1}
     path_words = {w for part in binary.lower().split("/") if part not in _PATH_WORDS
                   for w in re.split(r"[^a-z0-9]+", part) if len(w) > 1}
@@ -572,9 +591,19 @@ class MissingDependency(Pattern):
                 where = f"the `mcr.microsoft.com/{repo}/{flavour}:{ver.group(1)}.{ver.group(2)}` base image"
             else:
                 where = f"the `mcr.microsoft.com/dotnet/{flavour}` tag of the app's TargetFramework as base image"
-            have = re.match(r"(\d+)\.(\d+)", f.get("installed") or "")
-            newer = bool(have and ver and (int(have.group(1)), int(have.group(2)))
-                         > (int(ver.group(1)), int(ver.group(2))))
+            # Every installed version: roll-forward is a question of any newer major among them, and the build to
+            # offer is for the newest one.
+            versions = sorted(((int(a), int(b), int(c or 0)) for a, b, c in
+                               re.findall(r"\b(\d+)\.(\d+)(?:\.(\d+))?", f.get("installed") or "")), reverse=True)
+            top = versions[0] if versions else None
+            have = re.match(r"(\d+)\.(\d+)", f"{top[0]}.{top[1]}") if top else None
+            newer = bool(ver and any(major > int(ver.group(1)) for major, _, _ in versions))
+            wanted_patch = re.search(r"\b(\d+)\.(\d+)\.(\d+)\b", module)
+            # Same major.minor, an older patch: the app was built against a newer servicing release than the base
+            # image carries (.NET rolls forward to a newer patch, never back); the TargetFramework is right.
+            stale = next(((major, minor, patch) for major, minor, patch in versions if wanted_patch and not newer
+                          and (major, minor) == (int(wanted_patch.group(1)), int(wanted_patch.group(2)))
+                          and patch < int(wanted_patch.group(3))), None)
             why = ("a newer .NET runtime than the app's TargetFramework, and .NET does not roll an app forward to "
                    "another major version unless told to (the container's environment `DOTNET_ROLL_FORWARD=Major` "
                    "does, if the app works on the newer runtime: test it first)" if newer else
@@ -582,7 +611,15 @@ class MissingDependency(Pattern):
                    "follow), so the task definition's command does not fix it")
             tfm = ((f"net{have.group(1)}.{have.group(2)}" if int(have.group(1)) >= 5
                     else f"netcoreapp{have.group(1)}.{have.group(2)}") if have else "")
-            if f.get("installed") and ver:
+            if f.get("installed") and ver and stale and wanted_patch:
+                base = where.replace(" base image", "").removeprefix("the ")
+                steps.append(f"The app needs `{module}` but the image has {f['installed']}: the same "
+                             f"{stale[0]}.{stale[1]} runtime, an older patch than the app was built against (.NET "
+                             "rolls an app forward to a newer patch, never back to an older one), so the "
+                             "TargetFramework is right and the base image is stale. Refresh it: rebuild on the current "
+                             f"{base} tag (`docker build --pull`, so the build does not reuse the cached older "
+                             f"{stale[0]}.{stale[1]}.{stale[2]} image), or publish self-contained.")
+            elif f.get("installed") and ver:
                 # Both versions named: the app and the runtime in one image disagree, a build mismatch of the image.
                 steps.append(f"The app targets `{module}` but the image has only {f['installed']} of it: the image "
                              f"was built on {why}. Rebuild the "
@@ -624,16 +661,17 @@ class MissingDependency(Pattern):
         # the program the dynamic loader was starting, when its line names it
         loader = next((b for p in m.proofs if (b := _LOADER_BINARY.search(p.text))), None) if lang == "native" else None
         binary = loader.group(1) if loader else None
-        if lang == "native" and binary and ref and source != "own" and steps and _foreign_binary(binary, ref):
+        if lang == "native" and binary and ref and source != "own" and steps and _foreign_binary(binary, ref, ev):
             # The library is missing for a program that is not the image's own: another tag of the image would
             # fail the same way, and its maintainers ship no such program. It runs on the image's libraries.
             mounts = remedy.container_query(ev, remedy.container_name(ev, f.get("container")),
                                             "[mountPoints, volumesFrom]")
             steps = [f"`{module}` is missing for `{binary}`, the program the loader was starting, which is not "
-                     f"named after `{ref}`'s own program: a tool the task brings into the container (a host volume "
-                     "mounted over its directory, as AWS Batch and workflow engines do for the AWS CLI, or a volume "
-                     "of another container) runs on the libraries of the image it lands in, and this image lacks "
-                     "that one, so pinning another tag of the image does not help. Check what is mounted there (`"
+                     f"named after `{ref}`'s own program. If this path is mounted from the host (a host volume "
+                     "over its directory, as AWS Batch and workflow engines do for the AWS CLI) or from another "
+                     "container's volume, the tool runs on the libraries of the image it lands in, and this image "
+                     "lacks that one, so pinning another tag of the image does not help. Check what is mounted "
+                     "there (`"
                      + remedy.describe_task_definition(ev, mounts) + "`, and the job definition or launch "
                      "template that sets the volume), then either provide the library in the image (a Dockerfile "
                      f"of your own, `FROM {ref}`, that installs it; see below), or install the tool in the image "
