@@ -293,7 +293,18 @@ def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
     if svc:
         target = f"--task-definition {q(fam)} --force-new-deployment" if new_revision else "--force-new-deployment"
         return f"aws ecs update-service --cluster {q(cluster(ev))} --service {q(svc)} {target}"
-    return run_task(ev, revision=fam)
+    # A one-off started with a command override (a migration, a rake task) is re-run with it: the new revision
+    # with the task definition's default command would not redo what failed. Not when the override is what failed
+    # (its program is the one the runtime could not exec).
+    return run_task(ev, revision=fam, as_started=not _override_failed(ev))
+
+
+def _override_failed(ev: Evidence) -> bool:
+    """The runtime could not exec the program a command override names (`exec: "X": executable file not found`)."""
+    reasons = " ".join(filter(None, [ev.detail.stopped_reason or ""]
+                              + [c.reason for c in ev.detail.containers]))
+    return any(str(o["command"][0]) and f'exec: "{o["command"][0]}"' in reasons
+               for o in _command_overrides(ev) if o.get("command"))
 
 
 def redeploy(ev: Evidence) -> str:
