@@ -261,10 +261,17 @@ def _secret_key_cached(key: str, assigned: bool) -> bool:
     return _KEY_CONTAINS.search(snake) is not None
 
 
+# A file's name as the value (`GA4GH_CLIENT_SECRETS=client_secrets.json`, `--password-file db.pass.txt` is not
+# this: its key already says file): where the secret is kept, not the secret.
+_FILE_NAME_VALUE = lazy_re(r"[\w.-]*[A-Za-z_][\w-]*\.(?:json|ya?ml|toml|ini|conf|cfg|properties|xml|txt|pem|crt|cer|p12|"
+                           r"pfx|jks)")
+
+
 def _value(value: str) -> bool:
-    """Is this a value worth masking (not `None`, `true`, `${VAR}`, an ARN or already masked)?"""
+    """Is this a value worth masking (not `None`, `true`, `${VAR}`, an ARN, a file name or already masked)?"""
     return (value.lower() not in _VALUE_NOT_SECRET and not value.startswith(_NOT_A_VALUE)
-            and not value.endswith(":"))  # `credentials: NoCredentialProviders: ...` is an error code
+            and not value.endswith(":")  # `credentials: NoCredentialProviders: ...` is an error code
+            and not _FILE_NAME_VALUE.fullmatch(value))
 
 
 _URL = lazy_re(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")
