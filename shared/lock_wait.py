@@ -39,6 +39,8 @@ RELEASE_SQL = "UPDATE DATABASECHANGELOGLOCK SET LOCKED=FALSE, LOCKGRANTED=NULL, 
 def lock_wait(ev: Evidence, container: str | None) -> int | None:
     """The index of the container's newest line waiting on a Liquibase lock, when its log ends in that wait."""
     logs = ev.logs
+    if not logs.may_match(_WAIT, learn=False):
+        return None  # no line holds a word of the wait (the raw text searched, no line parsed): nothing to read
     containers = logs.containers
     # (newest first, reading the containers of only as many lines as it takes: a long log is not parsed whole)
     mine = list(islice((i for i in range(len(logs) - 1, -1, -1) if containers[i] in (container, None)), _NEWEST)) \
