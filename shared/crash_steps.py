@@ -100,6 +100,8 @@ _GO_FRAME = lazy_re(r"^\s*(?P<path>/\S+\.go):(?P<line>\d+)\b")
 _RB_FRAME = lazy_re(r"^\s*(?:from )?(?P<path>[\w./-]+\.rb):(?P<line>\d+):in\b")
 _PHP_FRAME = lazy_re(r"^\s*#\d+ (?P<path>/\S+\.php)\((?P<line>\d+)\)")
 _DOTNET_FRAME = lazy_re(r"^\s*at (?P<sym>[A-Z][\w.`]+)\.[\w<>$`]+\(.*?\)(?: in (?P<path>\S+):line (?P<line>\d+))?\s*$")
+# A literal every frame regex above requires: a line holding none of them is no frame.
+_FRAME_WORDS = ('File "', "at ", ".go:", ".rb:", ".php(")
 # .NET frames carry no path for a package: known third-party namespaces only (an app built without symbols
 # looks the same, so no other namespace is called a library).
 _DOTNET_LIBRARY = lazy_re(r"^(?:AWS|Amazon|Newtonsoft|Npgsql|MySqlConnector|MySql|StackExchange|Serilog|NLog|Polly|"
@@ -235,6 +237,8 @@ def frames(ev: Evidence, container: str | None, anchor: int) -> list[Frame]:
         t = logs.texts[j]
         if "most recent call first" in t:
             first_call_first = True
+        if not any(word in t for word in _FRAME_WORDS):
+            continue  # (most lines of a window: no frame regex can match them, six failed matches saved)
         m = _PY_FRAME.match(t)
         if m:
             py.append(_classify(f"{m.group('path')}:{m.group('line')}", program))

@@ -10,6 +10,8 @@ own advisory or table locks, released when the connection ends), so only Liquiba
 
 from __future__ import annotations
 
+from itertools import islice
+
 from shared import remediation as remedy
 from shared.evidence.model import Evidence
 from shared.patterns.base import log_proof
@@ -37,7 +39,11 @@ RELEASE_SQL = "UPDATE DATABASECHANGELOGLOCK SET LOCKED=FALSE, LOCKGRANTED=NULL, 
 def lock_wait(ev: Evidence, container: str | None) -> int | None:
     """The index of the container's newest line waiting on a Liquibase lock, when its log ends in that wait."""
     logs = ev.logs
-    mine = [i for i in range(len(logs) - 1, -1, -1) if logs.containers[i] in (container, None)][:_NEWEST] \
+    if not logs.may_match(_WAIT, learn=False):
+        return None  # no line holds a word of the wait (the raw text searched, no line parsed): nothing to read
+    containers = logs.containers
+    # (newest first, reading the containers of only as many lines as it takes: a long log is not parsed whole)
+    mine = list(islice((i for i in range(len(logs) - 1, -1, -1) if containers[i] in (container, None)), _NEWEST)) \
         if container and not logs.only(container) else list(range(len(logs) - 1, max(-1, len(logs) - 1 - _NEWEST), -1))
     for i in mine:  # newest first
         text = logs.texts[i]

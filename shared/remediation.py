@@ -1070,6 +1070,8 @@ def _first_path(regex: Any, text: str) -> tuple[re.Match[str] | None, str | None
     matched first (Ruby's `server.rb:433:in 'initialize': Permission denied @ rb_sysopen - /app/x.pid`) is skipped
     for the path the error names after it. (None, None) when there is no match; (the first match, None) when no
     match names such a path."""
+    if regex.search(text) is None:  # (the guarded search: a text holding none of the regex's words costs a few finds)
+        return None, None
     first = None
     for m in regex.finditer(text):
         first = first or m

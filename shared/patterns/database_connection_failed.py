@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field
@@ -210,6 +210,16 @@ def _endpoint_check(engine: str, host: str | None) -> str:
 _PY_FRAME_WORD = 'file "'  # a Python frame line: File "path", line N, in f
 
 
+def _own_lines_backwards(ev: Evidence, name: str) -> Iterator[int]:
+    """The container's non-blank lines, newest first, read (parsed) only as far as the caller walks back: a
+    traceback cut at the end of a long log is a few lines, not the whole log."""
+    logs = ev.logs
+    containers, texts = logs.containers, logs.texts
+    for j in range(len(logs) - 1, -1, -1):
+        if containers[j] == name and texts[j].strip():
+            yield j
+
+
 class DatabaseConnectionFailed(Pattern):
     id = "database-connection-failed"
     priority = 70
@@ -292,27 +302,28 @@ class DatabaseConnectionFailed(Pattern):
         # logs are not read (parsed) line by line here.
         if not logs.lines_with(_PY_FRAME_WORD):
             return None
-        own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
+        own = _own_lines_backwards(ev, name)
         frames: list[int] = []
         header = False
-        k = len(own) - 1
+        j = next(own, None)
         # From the end back: frames, the source line under each (and 3.11's ^^^ markers), a copy's "--"; an
         # exception line (or any other output) at the end means the trace was not cut.
-        while k >= 0:
-            text = logs.texts[own[k]]
+        while j is not None:
+            older = next(own, None)  # the container's line before j
+            text = logs.texts[j]
             line = text.strip()
             if line.startswith("Traceback (most recent call last)"):
                 header = True
                 break
             if line.startswith('File "'):
-                frames.append(own[k])
+                frames.append(j)
             elif _PY_EXCEPTION.match(line):
                 break  # the exception line: the trace ends here, whether or not its frames show their source
             elif not (line in ("--", "...") or _CARETS.fullmatch(line)
-                      or (k > 0 and logs.texts[own[k - 1]].strip().startswith('File "'))
+                      or (older is not None and logs.texts[older].strip().startswith('File "'))
                       or text[:1].isspace()):  # a source line whose frame is above the excerpt
                 break
-            k -= 1
+            j = older
         if not frames or (not header and len(frames) < 2):
             return None
         return frames[::-1]
@@ -335,16 +346,16 @@ class DatabaseConnectionFailed(Pattern):
         logs = ev.logs
         if not logs.lines_with(_RB_FRAME_WORD):  # no Ruby frame line anywhere: nothing to read line by line
             return None
-        own = [j for j in range(len(logs)) if logs.containers[j] == name and logs.texts[j].strip()]
+        own = _own_lines_backwards(ev, name)
         frames: list[int] = []
-        k = len(own) - 1
-        while k >= 0 and _RB_FRAME.match(logs.texts[own[k]]):
-            frames.append(own[k])
-            k -= 1
+        j = next(own, None)
+        while j is not None and _RB_FRAME.match(logs.texts[j]):
+            frames.append(j)
+            j = next(own, None)
         # Ruby prints the message on the first frame ("x.rb:49:in `new_client': SSL connection error: ...
         # (ActiveRecord::ConnectionNotEstablished)"), then the `from` frames: with that line above them, nothing
         # was lost.
-        if k >= 0 and _RB_MESSAGE_FRAME.match(logs.texts[own[k]]):
+        if j is not None and _RB_MESSAGE_FRAME.match(logs.texts[j]):
             return None
         return frames[::-1] if len(frames) >= 2 else None
 
