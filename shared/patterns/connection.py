@@ -36,8 +36,14 @@ _CAUSES = (
     ("refused", lazy_re(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
         r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener", re.IGNORECASE)),
+    # EADDRNOTAVAIL on a connect ("Cannot assign requested address - connect(2) for [::1]:6379", Go's "connect:
+    # cannot assign requested address", redis-py "Error 99 connecting to"): the address cannot be reached from here
+    # (IPv6 loopback in a container with no IPv6, no local port free). A bind or listen saying it is no connection.
     ("unreachable", lazy_re(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
-                               r"|Could not connect to the endpoint URL", re.IGNORECASE)),
+                               r"|Could not connect to the endpoint URL"
+                               r"|(?:Cannot assign requested address|\bEADDRNOTAVAIL\b)[^\n]{0,20}?\bconnect\b"
+                               r"|\bconnect(?:ing)?\b[^\n]{0,80}?(?:Cannot assign requested address|\bEADDRNOTAVAIL\b)"
+                               r"|\bError 99 connecting to\b", re.IGNORECASE)),
     ("timeout", lazy_re(
         r"timed out|timeout expired|\bETIMEDOUT\b|i/o timeout|\(110\)|errno 110|ConnectTimeout|connect timeout"
         r"|context deadline exceeded|Can't reach database server|ServerSelectionTimeout|Communications link failure"
@@ -62,7 +68,7 @@ NEEDLES = (
     "errno 110", "errno 111", "(110)", "(111)", "unknown database", "does not exist", "bad auth",
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
-    "the database system is",
+    "the database system is", "cannot assign requested address", "eaddrnotavail", "error 99 connecting",
 )
 # Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
 # "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.

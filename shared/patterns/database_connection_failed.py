@@ -9,7 +9,7 @@ when the port is a database port, the host is an AWS database endpoint (not on 8
 it answered an HTTP call: network-egress-blocked; OpenSearch excepted), or a database driver
 is in the entry; with no engine, host or port named, when the error is a database-only client's
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
-Connection", HikariCP, Sequelize*ConnectionError). The application's other data stores and brokers count as its
+Connection", HikariCP, Agroal, Sequelize*ConnectionError). The application's other data stores and brokers count as its
 database by the same rule (Elasticsearch/OpenSearch, Kafka, RabbitMQ, Memcached, Cassandra: their port, or their
 client, such as kafkajs or amqplib, in the entry). A failing container's log that ends in a traceback with no
 exception line (cut) whose innermost frame is a database client opening a connection (a driver's connect, an ORM
@@ -80,7 +80,11 @@ _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?con
                             r"|HikariPool-\d+ - (?:Exception during pool initialization|Connection is not available)"
                             r"|Communications link failure"
                             r"|\bSequelize(?:Connection\w*|HostNotFound|HostNotReachable|AccessDenied)Error\b"
-                            r"|\bsqlalchemy\.exc\.OperationalError\b", re.IGNORECASE)
+                            r"|\bsqlalchemy\.exc\.OperationalError\b"
+                            # Agroal (Quarkus's pool) pools only JDBC connections: its logger (io.agroal.pool, shortened
+                            # io.agr.pool) or its "Datasource '<name>': " prefix on a connection failure is a database's.
+                            r"|\[io\.agr(?:oal)?\.pool\]|\bio\.agroal\.pool\b|^[^\n]*\bagroal\b[^\n]*\bDatasource '[^'\n]*':"
+                            , re.IGNORECASE | re.MULTILINE)
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # A Python frame inside a database client library (an ORM's pool or backend, a driver): (its function).
 _PY_DB_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|asyncpg|'

@@ -3,7 +3,8 @@
 Signals: Python `KeyError: 'X'` from os.environ (an UPPER_CASE key, or a traceback through
 `environ`); Ruby `key not found: "X"`; "environment variable X is not set/required/missing" in
 its many wordings; Go envconfig "required key X missing value"; shell "X: parameter not set" /
-"unbound variable"; Spring "Could not resolve placeholder 'X'"; pydantic-settings "Field
+"unbound variable"; Spring "Could not resolve placeholder 'X'" (Micronaut: ${X}); an error showing a value as
+its unexpanded ${X} placeholder; pydantic-settings "Field
 required" under a *Settings/*Config model; zod/envalid/dotenv-safe "Invalid/Missing environment
 variables" lists; well-known framework messages (Laravel APP_KEY, Rails SECRET_KEY_BASE, Django
 SECRET_KEY, botocore NoRegionError); an app refusing to start on a setting it names as unset or at
@@ -88,7 +89,9 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     # python-decouple: "UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a default value."
     ("library", ("undefinedvalueerror",), lazy_re(r"UndefinedValueError: (" + _NAME + r") not found")),
     ("shell", ("unbound variable", "parameter not set", "parameter null"), lazy_re(r"\b(" + _NAME + r"): (?:unbound variable|parameter not set|parameter null or not set)")),
-    ("spring", ("placeholder",), lazy_re(r"Could not resolve placeholder '([\w.-]+)'")),
+    # Spring "Could not resolve placeholder 'X' in value", Micronaut "Could not resolve placeholder ${X}"
+    ("spring", ("placeholder",), lazy_re(r"(?:Could not|Cannot|Unable to) resolve placeholder\s*(?:'([\w.-]+)'"
+                                         r"|\$\{([\w.-]+)(?::[^}\n]*)?\})")),
     ("spring", ("expand value",), lazy_re(r"Could not expand value ([\w.-]+) in (?:property|expression)")),  # Quarkus/SmallRye
     ("spring", ("substitution",), lazy_re(r"Could not resolve substitution to a value: \$\{\??([\w.-]+)\}")),  # Typesafe config
     ("spring", ("required environment variable",), lazy_re(r"Required environment variable ['\"]?([\w.-]+)['\"]? (?:is )?not (?:set|found|defined)")),
@@ -117,6 +120,12 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
     ("unnamed", ("environment variable", "notpresent"),
      lazy_re(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
                 r"(?!\s*[:=]\s*\S)|(?:Err`? value|\bErr\(|EnvVar\(|VarError::|: )NotPresent\b")),  # .unwrap()/.expect("msg") on VarError
+    # Last, after the rules that name a wording: an error that shows a setting's value as its unexpanded
+    # placeholder ("Invalid URL: ${DATABASE_URL}", "getaddrinfo ENOTFOUND ${DB_HOST}"): nothing substituted the variable, so it was not set where the
+    # substitution looked. A placeholder with a default (${X:-y}) or in quoted source code (a `template`) is not one.
+    ("unexpanded", ("${",), lazy_re(r"(?i:error|exception|invalid|fail|unknown|cannot|could not|unable|not found|"
+                                      r"unresolv|malformed|enotfound|no such host)[^\n`]*?(?<![\w$\\])\$\{(" + _UPPER
+                                      + r")\}(?![^\n]*`)")),
 ]
 _KNOWN = {
     "No application encryption key": "APP_KEY",
