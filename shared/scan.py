@@ -260,6 +260,19 @@ _GLOBAL_FLAGS = r"\(\?[aiLmsux]+\)"  # (compiled by `re` when first used: after 
 _BACKREF = r"\\[1-9]|\(\?P=|\(\?\("
 
 
+def _class_end(body: str, i: int) -> int:
+    """The index of the `]` that closes the character class opening at `body[i]` (len(body) if none)."""
+    n = len(body)
+    i += 1
+    if body[i : i + 1] == "^":
+        i += 1
+    if body[i : i + 1] == "]":
+        i += 1  # a ']' first in a class is a literal
+    while i < n and body[i] != "]":
+        i += 2 if body[i] == "\\" else 1
+    return i
+
+
 def _top_level_parts(body: str) -> list[str]:
     """`body` cut at each `|` outside groups and character classes: its top-level alternatives."""
     parts: list[str] = []
@@ -270,13 +283,7 @@ def _top_level_parts(body: str) -> list[str]:
             i += 2
             continue
         if ch == "[":
-            i += 1
-            if body[i : i + 1] == "^":
-                i += 1
-            if body[i : i + 1] == "]":
-                i += 1  # a ']' first in a class is a literal
-            while i < n and body[i] != "]":
-                i += 2 if body[i] == "\\" else 1
+            i = _class_end(body, i)
         elif ch == "(":
             depth += 1
         elif ch == ")":
@@ -302,13 +309,7 @@ def _distributed(body: str) -> list[str]:
             i += 2
             continue
         if ch == "[":
-            i += 1
-            if body[i : i + 1] == "^":
-                i += 1
-            if body[i : i + 1] == "]":
-                i += 1
-            while i < n and body[i] != "]":
-                i += 2 if body[i] == "\\" else 1
+            i = _class_end(body, i)
         elif ch == "(":
             opened.append(i)
             depth += 1
