@@ -52,3 +52,57 @@ def test_a_denied_management_event_call_keeps_the_cloudtrail_pointer():
     text = _fix(got)
     assert "the CloudTrail event of the denied call names it" in text
     assert "data event" not in text
+
+
+def _python_command(finding) -> str:
+    step = next(s for s in finding.remediation if "--entrypoint python" in s)
+    words = shlex.split(step.split("`docker run", 1)[1].split("`", 1)[0])
+    return words[words.index("-c") + 1]
+
+
+def test_cannot_import_name_is_verified_with_a_from_import():
+    got = run(["ImportError: cannot import name 'JobRunner' from 'core.jobs'"])
+    assert got.pattern == "missing-dependency"
+    assert _python_command(got) == "from core.jobs import JobRunner"
+
+
+def test_a_missing_module_is_still_verified_with_an_import():
+    got = run(["ModuleNotFoundError: No module named 'requests'"])
+    assert _python_command(got) == "import requests"
+
+
+def test_a_name_missing_from_an_installed_package_is_pinned():
+    got = run(["ImportError: cannot import name 'url_quote' from 'werkzeug.urls' "
+               "(/usr/local/lib/python3.11/site-packages/werkzeug/urls.py)"])
+    first = got.remediation[0]
+    assert "pin the release of the package that provides `werkzeug`" in first
+    assert "own code" not in first
+
+
+def test_a_name_missing_from_the_apps_own_module_rebuilds_from_current_code():
+    got = run(["ImportError: cannot import name 'Invoice' from 'billing.models' (/srv/app/billing/models.py)"])
+    first = got.remediation[0]
+    assert "app's own code" in first and "Rebuild the image from the code that defines `Invoice`" in first
+    assert "pin" not in first
+
+
+def test_a_traceback_frame_outside_site_packages_means_own_code():
+    got = run(["Traceback (most recent call last):",
+               '  File "/opt/worker/main.py", line 3, in <module>',
+               "    from reports.render import PdfRenderer",
+               '  File "/opt/worker/reports/render.py", line 1, in <module>',
+               "    from reports.fonts import Embedded",
+               "ImportError: cannot import name 'Embedded' from 'reports.fonts'"])
+    # The frame for reports.fonts itself is not in the log, but a frame of the importing module does not decide it.
+    assert "; the log does not show its file" in got.remediation[0]
+    got = run(["Traceback (most recent call last):",
+               '  File "/opt/worker/reports/fonts/__init__.py", line 1, in <module>',
+               "ImportError: cannot import name 'Embedded' from 'reports.fonts'"])
+    assert got.remediation[0].startswith("`reports.fonts` is the app's own code")
+
+
+def test_without_a_file_both_readings_are_given_in_the_order_the_name_suggests():
+    own = run(["ImportError: cannot import name 'Notifier' from 'plugins.alerts'"]).remediation[0]
+    assert own.index("is the app's own code") < own.index("is a third-party package")
+    lib = run(["ImportError: cannot import name 'soft_unicode' from 'markupsafe'"]).remediation[0]
+    assert lib.index("is a third-party package") < lib.index("is the app's own code")
