@@ -106,3 +106,27 @@ def test_without_a_file_both_readings_are_given_in_the_order_the_name_suggests()
     assert own.index("is the app's own code") < own.index("is a third-party package")
     lib = run(["ImportError: cannot import name 'soft_unicode' from 'markupsafe'"]).remediation[0]
     assert lib.index("is a third-party package") < lib.index("is the app's own code")
+
+
+_EXECUTOR = {"group": "family:etl-task", "startedBy": "etl-executor",
+             "taskDefinitionArn": "arn:aws:ecs:us-east-1:111122223333:task-definition/etl-task:7"}
+
+
+def test_a_task_another_program_starts_is_not_rolled_out_by_a_run_task():
+    got = run(["ImportError: cannot import name 'Notifier' from 'plugins.alerts'"], **_EXECUTOR)
+    last = got.remediation[-1]
+    assert "started by `etl-executor`" in last and "make that launcher start the new revision" in last
+    assert last.index("to test the new revision once") < last.index("aws ecs run-task")
+
+
+def test_a_person_s_one_off_is_still_rerun_with_run_task():
+    got = run(["ImportError: cannot import name 'Notifier' from 'plugins.alerts'"],
+              group="family:etl-task", startedBy="ops-cli",
+              taskDefinitionArn="arn:aws:ecs:us-east-1:111122223333:task-definition/etl-task:7")
+    last = got.remediation[-1]
+    assert "launcher" not in last and "aws ecs run-task" in last
+
+
+def test_a_service_task_is_still_rolled_out_with_update_service():
+    got = run(["ImportError: cannot import name 'Notifier' from 'plugins.alerts'"])
+    assert "aws ecs update-service" in got.remediation[-1]
