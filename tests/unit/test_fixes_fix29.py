@@ -46,3 +46,64 @@ def test_an_upstream_named_after_a_container_in_awsvpc_stays_localhost_without_l
                containers=[{"name": "edge", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.27"},
                            {"name": "backend", "exitCode": 0, "lastStatus": "STOPPED"}]).remediation[0]
     assert "`127.0.0.1:9000`" in step and "links" not in step.split("works only in bridge mode")[1]
+
+
+# -- GPU memory exhaustion is the GPU's memory, not the container's RAM limit -------------------------------------
+
+_GPU_TASK: dict[str, Any] = {"launchType": "EC2", "attachments": [], "containerInstanceArn": _INSTANCE,
+                             "memory": "8192", "cpu": "2048"}
+
+
+def _gpu(lines: list[str], image: str = "ghcr.io/acme/trainer:2.1", **detail: Any) -> Any:
+    return run({"app": lines}, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": image,
+                                            "memory": "8192"}], **{**_GPU_TASK, **detail})
+
+
+def test_a_torch_cuda_oom_advises_less_gpu_memory_not_more_task_memory():
+    got = _gpu(["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity "
+                "of 22.05 GiB of which 1.10 GiB is free."])
+    steps = _steps(got)
+    assert got.pattern == "out-of-memory" and "GPU memory" in got.remediation[0]
+    assert "batch size" in got.remediation[0] and "changes nothing" in got.remediation[0]
+    assert "at least" not in steps and '"memory":' not in steps
+    assert "22.05 GiB" in got.summary and "--gpus all" in steps and "resourceRequirements" in steps
+
+
+def test_cuda_runtime_tensorflow_and_cudnn_allocation_failures_are_gpu_memory():
+    for line in ("RuntimeError: CUDA error: out of memory",
+                 "tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM when allocating tensor with "
+                 "shape[256,1024,1024] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by allocator "
+                 "GPU_0_bfc",
+                 "RuntimeError: cuDNN error: CUDNN_STATUS_ALLOC_FAILED"):
+        got = _gpu([line])
+        assert "Out of GPU memory" in got.title, line
+        assert "at least" not in _steps(got), line
+
+
+def test_a_tensorflow_gpu_oom_names_allow_growth_and_a_vllm_one_its_own_flags():
+    tf = _gpu(["OOM when allocating tensor with shape[64,512] on /job:localhost/replica:0/task:0/device:GPU:0"])
+    assert "TF_FORCE_GPU_ALLOW_GROWTH" in tf.remediation[0]
+    vllm = _gpu(["torch.OutOfMemoryError: CUDA out of memory.",
+                 "Please try lowering `max_num_seqs` or `gpu_memory_utilization` when initializing the engine."],
+                image="vllm/vllm-openai:v0.6.0")
+    assert "--gpu-memory-utilization" in vllm.remediation[0] and "app's own advice" in vllm.remediation[0]
+
+
+def test_a_host_ram_oom_kill_in_a_gpu_image_stays_the_ram_advice():
+    got = run([], containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED",
+                               "image": "vllm/vllm-openai:v0.6.0", "memory": "8192",
+                               "reason": "OutOfMemoryError: Container killed due to memory usage"}],
+              **{**_GPU_TASK, "stopCode": "EssentialContainerExited"})
+    assert got.pattern == "out-of-memory" and "GPU" not in got.title
+    assert "at least" in got.remediation[0] and "--gpus" not in _steps(got)
+
+
+def test_a_python_memory_error_in_a_pytorch_image_stays_the_ram_advice():
+    got = _gpu(["Traceback (most recent call last):", '  File "/app/train.py", line 3, in <module>', "MemoryError"],
+               image="pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime")
+    assert got.pattern == "out-of-memory" and "GPU" not in got.title and "--gpus" not in _steps(got)
+
+
+def test_tensorflow_oom_on_a_cpu_device_is_not_called_gpu_memory():
+    got = _gpu(["OOM when allocating tensor with shape[64,512] on /job:localhost/replica:0/task:0/device:CPU:0"])
+    assert "GPU" not in got.title and "--gpus" not in _steps(got)
