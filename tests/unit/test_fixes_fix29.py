@@ -107,3 +107,41 @@ def test_a_python_memory_error_in_a_pytorch_image_stays_the_ram_advice():
 def test_tensorflow_oom_on_a_cpu_device_is_not_called_gpu_memory():
     got = _gpu(["OOM when allocating tensor with shape[64,512] on /job:localhost/replica:0/task:0/device:CPU:0"])
     assert "GPU" not in got.title and "--gpus" not in _steps(got)
+
+
+# -- port in use where the task may run in host mode: the holder is on the instance -------------------------------
+
+_IN_USE = ["System.IO.IOException: Failed to bind to address http://0.0.0.0:7070: address already in use.",
+           " ---> System.Net.Sockets.SocketException (98): Address already in use"]
+
+
+def _port(containers: list[dict[str, Any]], **detail: Any) -> Any:
+    return run({"media": _IN_USE}, containers=containers, **detail)
+
+
+_MEDIA = {"name": "media", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/media:1.2",
+          "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 7070, "hostPort": 7070, "protocol": "tcp"}]}
+
+
+def test_a_lone_container_of_an_ec2_task_without_an_eni_looks_for_the_holder_on_the_instance_first():
+    from tests.support.fixcheck import problems
+
+    got = _port([_MEDIA], launchType="EC2", attachments=[], containerInstanceArn=_INSTANCE)
+    assert got.pattern == "port-in-use"
+    first = got.remediation[0]
+    assert "aws ssm send-command" in first and "ec2InstanceId" in first and "ss -ltnp sport = :7070" in first
+    steps = _steps(got)
+    assert "no other container shares" not in steps and "declare port" not in steps
+    assert problems(got)["commands"] == []
+
+
+def test_an_ec2_task_without_an_eni_with_other_containers_still_lists_who_declares_the_port():
+    got = _port([_MEDIA, {"name": "sidecar", "exitCode": 0, "lastStatus": "STOPPED"}], launchType="EC2",
+                attachments=[], containerInstanceArn=_INSTANCE)
+    assert "declare port 7070" in got.remediation[0] and "no other container shares" not in _steps(got)
+
+
+def test_a_lone_fargate_container_keeps_the_started_twice_advice_and_no_instance_check():
+    got = _port([{**_MEDIA, "networkBindings": []}])
+    steps = _steps(got)
+    assert "started once" in steps and "send-command" not in steps
