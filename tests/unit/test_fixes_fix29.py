@@ -145,3 +145,51 @@ def test_a_lone_fargate_container_keeps_the_started_twice_advice_and_no_instance
     got = _port([{**_MEDIA, "networkBindings": []}])
     steps = _steps(got)
     assert "started once" in steps and "send-command" not in steps
+
+
+# -- a library refusing a dropped usage and naming its replacement: a code change, not a configuration one ---------
+
+_OWN = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:latest"
+
+
+def _crash(lines: list[str], image: str = _OWN) -> Any:
+    return run({"app": lines}, containers=[{"name": "app", "exitCode": 101, "lastStatus": "STOPPED", "image": image}])
+
+
+def test_a_rust_panic_with_a_thread_id_that_says_use_x_instead_is_a_code_change_at_its_location():
+    got = _crash(["thread 'main' (7) panicked at src/routes.rs:42:5:",
+                  "Calling `route` with a wildcard is no longer supported. Use `fallback` instead.",
+                  "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"])
+    first = got.remediation[0]
+    assert got.facts.get("language") == "rust"
+    assert "`src/routes.rs:42`" in first and "`fallback`" in first and "code change" in first
+    assert "update the configuration" not in first
+
+
+def test_a_removed_config_key_without_a_code_location_keeps_the_configuration_advice():
+    got = _crash(["Error: the key 'listen_addr' is no longer supported. Use 'bind' instead."])
+    assert "code change" not in " ".join(got.remediation)
+
+
+# -- a panic in the code of an image this account did not build: the command, the release, not the code ----------
+
+
+def test_a_rust_panic_in_a_docker_hub_image_asks_for_the_command_or_another_release():
+    got = _crash(["thread 'main' panicked at tool/src/main.rs:12:9:", "Not supported",
+                  "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"],
+                 image="someorg/tool:latest")
+    first = got.remediation[0]
+    assert not first.startswith("Fix the error") and "not built in this account" in first
+    assert "`command`" in first and "another release" in first and "`tool/src/main.rs:12`" in first
+
+
+def test_the_same_panic_in_an_image_of_the_accounts_own_ecr_is_still_fixed_in_its_code():
+    got = _crash(["thread 'main' panicked at tool/src/main.rs:12:9:", "Not supported"])
+    assert "not built in this account" not in got.remediation[0]
+
+
+def test_an_ordinary_exception_in_a_docker_hub_image_is_not_called_a_crash_in_its_code():
+    got = run({"app": ["Traceback (most recent call last):", '  File "/srv/app.py", line 3, in <module>',
+                       "    load()", "KeyError: 'tenant'"]},
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "someorg/tool:1.2"}])
+    assert "not built in this account" not in " ".join(got.remediation)
