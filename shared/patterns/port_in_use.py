@@ -186,13 +186,16 @@ class PortInUse(Pattern):
         # log bound the port before the error, or no other container shares its network and it is not host mode).
         own = None if holder else _own_bind(ev, port, f.get("container"), m.anchor)
         siblings = [c.name for c in ev.detail.containers if c.name and c.name != f.get("container")]
-        alone = not f.get("shares_network_with") and not maybe_host
+        # (In an EC2 task that may be in host mode, only a lone container's bridge-mode case leaves it alone.)
+        alone = not f.get("shares_network_with") and mode != "host" and not (maybe_host and siblings)
         # (The runtime's own refusal, "port is already allocated", is the instance's port: not the app's doing.)
         if own is not None or (alone and not holder and m.anchor is not None):
             steps.append("Make sure the server is started once: a process manager (supervisord, an entrypoint "
                          "script) plus the image CMD, or a framework that binds the port and then forks another "
                          "server, both bind it."
                          + (remedy.because(log_proof(ev, own).source, ev.logs.texts[own]) if own is not None else
+                            f" (Why: in bridge mode no other container shares {container}'s network, so the holder "
+                            "would be in it.)" if maybe_host else
                             f" (Why: no other container shares {container}'s network, so the holder is in it.)"))
         if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2" and mode == "bridge":
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
@@ -246,7 +249,9 @@ def _instance_check(ev: Evidence, port: object) -> str:
             + " or, on the instance, `sudo ss -ltnp 'sport = :" + str(port) + "'`")
 
 
-_ALLOCATED = re.compile(r"port is already allocated", re.IGNORECASE)
+# Docker publishing a host port (bridge mode) and failing: the INSTANCE's port is held, not one inside the container.
+_ALLOCATED = re.compile(r"port is already allocated|driver failed programming external connectivity|"
+                        r"Error starting userland proxy", re.IGNORECASE)
 
 
 def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
@@ -254,7 +259,7 @@ def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
     (another task or process on the instance), never a second server inside the container."""
     container = m.facts.get("container") or "the container"
     query = "taskDefinition.containerDefinitions[].[name, portMappings[].[containerPort, hostPort]]"
-    check = f" (on the instance: `sudo ss -ltnp 'sport = :{p}'`)" if p.isdigit() else ""
+    check = f" ({_instance_check(ev, p)})" if p.isdigit() else ""
     steps = [f"Docker could not publish host port {p} on the container instance: a static `hostPort` {p} in the "
              f"port mapping is already held there by another task or process{check}. Use dynamic host ports "
              f"(`\"hostPort\": 0`, the load balancer registers each task's port) so tasks on one instance never "

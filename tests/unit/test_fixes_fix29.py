@@ -131,7 +131,7 @@ def test_a_lone_container_of_an_ec2_task_without_an_eni_looks_for_the_holder_on_
     first = got.remediation[0]
     assert "aws ssm send-command" in first and "ec2InstanceId" in first and "ss -ltnp sport = :7070" in first
     steps = _steps(got)
-    assert "no other container shares" not in steps and "declare port" not in steps
+    assert "(Why: no other container shares" not in steps and "declare port" not in steps
     assert problems(got)["commands"] == []
 
 
@@ -193,3 +193,14 @@ def test_an_ordinary_exception_in_a_docker_hub_image_is_not_called_a_crash_in_it
                        "    load()", "KeyError: 'tenant'"]},
               containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "someorg/tool:1.2"}])
     assert "not built in this account" not in " ".join(got.remediation)
+
+
+def test_dockers_userland_proxy_failing_to_publish_a_host_port_is_the_instances_port():
+    got = run([], stopCode="EssentialContainerExited", launchType="EC2", attachments=[],
+              containerInstanceArn=_INSTANCE,
+              containers=[{"name": "web", "lastStatus": "STOPPED", "image": "example/web:1",
+                           "reason": "CannotStartContainerError: Error response from daemon: driver failed programming "
+                                     "external connectivity on endpoint web (ab12): Error starting userland proxy: "
+                                     "listen tcp4 0.0.0.0:8080: bind: address already in use"}])
+    assert got.pattern == "port-in-use" and "host port 8080 on the container instance" in got.remediation[0]
+    assert "started once" not in _steps(got)
