@@ -271,14 +271,16 @@ def _third_party_crash_step(ev: Evidence, m: Match, exc: str, where: str) -> str
         return None
     loc = _code_location(m, exc)
     floating = remedy.floating_tag(img)
-    return (f"{m.facts.get('container') or 'The container'} runs `{img}`, an image not built in this account, and "
-            f"it stopped in its own code (`{exc}`): that code is not yours to change. Check what the task asks of it: "
-            "the `command` and arguments (or the job's) and the environment it is given, against the program's "
-            "documentation or `--help` for this release; or pin another release of the image"
+    return (f"{m.facts.get('container') or 'The container'} runs `{img}`, an image from outside this account's ECR, "
+            f"and it crashed in the program's own code (`{exc}`). If you did not build it, that code is not yours to "
+            "change: check what the task asks of it, the `command` and arguments (or the job's) and the environment it "
+            "is given, against the program's documentation or `--help` for this release, or pin another release of "
+            "the image"
             + (" (this tag floats to each new release, so the program may have changed under the task)" if floating
                else "")
-            + " and report the error to its maintainers"
-            + (f"; if you build this image yourself, the fix is in the code at `{loc}`" if loc else "") + ".")
+            + " and report the error to its maintainers; if you build it yourself, "
+            + (f"the fix is in the code at `{loc}`" if loc else "the crash is in its code or the runtime it bundles")
+            + ".")
 
 
 class AppCrashFacts(Facts):

@@ -179,20 +179,20 @@ def test_a_rust_panic_in_a_docker_hub_image_asks_for_the_command_or_another_rele
                   "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"],
                  image="someorg/tool:latest")
     first = got.remediation[0]
-    assert not first.startswith("Fix the error") and "not built in this account" in first
+    assert not first.startswith("Fix the error") and "outside this account" in first
     assert "`command`" in first and "another release" in first and "`tool/src/main.rs:12`" in first
 
 
 def test_the_same_panic_in_an_image_of_the_accounts_own_ecr_is_still_fixed_in_its_code():
     got = _crash(["thread 'main' panicked at tool/src/main.rs:12:9:", "Not supported"])
-    assert "not built in this account" not in got.remediation[0]
+    assert "outside this account" not in got.remediation[0]
 
 
 def test_an_ordinary_exception_in_a_docker_hub_image_is_not_called_a_crash_in_its_code():
     got = run({"app": ["Traceback (most recent call last):", '  File "/srv/app.py", line 3, in <module>',
                        "    load()", "KeyError: 'tenant'"]},
               containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "someorg/tool:1.2"}])
-    assert "not built in this account" not in " ".join(got.remediation)
+    assert "outside this account" not in " ".join(got.remediation)
 
 
 def test_dockers_userland_proxy_failing_to_publish_a_host_port_is_the_instances_port():
@@ -204,3 +204,25 @@ def test_dockers_userland_proxy_failing_to_publish_a_host_port_is_the_instances_
                                      "listen tcp4 0.0.0.0:8080: bind: address already in use"}])
     assert got.pattern == "port-in-use" and "host port 8080 on the container instance" in got.remediation[0]
     assert "started once" not in _steps(got)
+
+
+# -- exec format error: no architecture the event does not show ---------------------------------------------------
+
+_EXEC = ["exec /usr/local/bin/server: exec format error"]
+_OWN_IMG = "111122223333.dkr.ecr.us-east-1.amazonaws.com/ws:1.0"
+
+
+def test_an_exec_format_error_on_fargate_without_runtime_platform_asserts_no_architecture():
+    got = run({"app": _EXEC}, containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": _OWN_IMG}])
+    assert got.pattern == "container-start-failed" and "cpu_architecture" not in got.facts
+    steps = _steps(got)
+    assert "taskDefinition.runtimePlatform" in got.remediation[0] and "does not show" in got.remediation[0]
+    assert "--platform linux/amd64" in steps and "--platform linux/arm64" in steps
+    assert "Fargate default" not in steps
+
+
+def test_an_exec_format_error_on_a_graviton_task_still_names_arm64():
+    got = run({"app": _EXEC}, attributes=[{"name": "ecs.cpu-architecture", "value": "arm64"}],
+              containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": _OWN_IMG}])
+    assert got.facts.get("cpu_architecture") == "arm64"
+    assert "linux/arm64" in _steps(got) and "does not show" not in _steps(got)
