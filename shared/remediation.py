@@ -1394,6 +1394,16 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "
                 f"also makes it start first; or name its address{where}")
+    if localhost_mode(ev) == "not-awsvpc" and sibling:
+        # An EC2 task with no network interface of its own: bridge (the Linux default) or host. Neither resolves a
+        # container's name by itself; bridge needs links, host shares the instance's localhost.
+        link = sibling if sibling == host else f"{sibling}:{host}"
+        return (f"the upstream host `{host}` does not resolve: this EC2 task has no network interface of its own, so "
+                f"it runs in `bridge` mode (the default) or `host` mode, and in neither does {who} get a DNS name by "
+                f"itself (see which: `{describe_task_definition(ev, 'taskDefinition.networkMode')} --output text`, "
+                f"None means bridge). In bridge mode give this container `\"links\": [\"{link}\"]` in the task "
+                f"definition (it also makes `{sibling}` start first); in host mode the containers share the instance's "
+                "localhost, so point the upstream" + where + " at " + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`"))
     return None
 
 
