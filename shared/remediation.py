@@ -80,8 +80,10 @@ def batch_job(ev: Evidence) -> str | None:
 
 def launcher(ev: Evidence) -> str:
     """Who starts the task again: "service" (a service: `group` is `service:<name>`), "batch" (an AWS
-    Batch job), "stepfunctions", "schedule" (an EventBridge rule or Scheduler), or "run-task" (a person,
-    a pipeline, ecs-cli: nothing starts it again), "jenkins" (an agent of the Jenkins ECS plugin)."""
+    Batch job), "stepfunctions", "schedule" (an EventBridge rule or Scheduler), "program" (startedBy names a
+    program that starts such tasks itself: a workflow scheduler or executor, a dispatcher, a Lambda function), or
+    "run-task" (a person, a pipeline, ecs-cli: nothing starts it again), "jenkins" (an agent of the Jenkins ECS
+    plugin)."""
     if service(ev):
         return "service"
     by = ev.detail.started_by or ""
@@ -93,7 +95,16 @@ def launcher(ev: Evidence) -> str:
         return "stepfunctions"
     if by.startswith(("events-rule/", "events!", "scheduler", "eventbridge")) or "events-rule" in by:
         return "schedule"
+    if _PROGRAM_LAUNCHER.search(by):
+        return "program"
     return "run-task"
+
+
+# startedBy words of a program that starts tasks of its own accord, again and again (a workflow scheduler or
+# executor, a queue dispatcher, a Lambda function, a timer): it names the task definition it starts, so a one-off
+# run-task changes nothing it does.
+_PROGRAM_LAUNCHER = lazy_re(r"(?i)schedul|executor|worker|dispatch|orchestrat|trigger|queue|cron|timer|lambda|"
+                            r"autoscal|airflow|prefect|dagster|digdag")
 
 
 def start_again(ev: Evidence) -> str:
@@ -347,6 +358,8 @@ def roll_out(ev: Evidence) -> str:
                 "change in the template (Manage Jenkins > Clouds > the ECS cloud); new agents use it")
     if kind == "schedule":
         return schedule_roll_out(ev)
+    if kind == "program":
+        return program_roll_out(ev)
     if kind == "stepfunctions":
         # The state machine's ecs:runTask state names the task definition: a pinned family:revision keeps the old one.
         return ("Step Functions starts this task from its state machine's `ecs:runTask` state, so make that state "
@@ -383,6 +396,16 @@ def schedule_roll_out(ev: Evidence) -> str:
     return (f"the task is started by {find}, whose target names a task definition revision, so point the "
             f"target at the new revision or the next run fails again: {put}; to run it once now: "
             f"`{run_task(ev, revision=fam)}`")
+
+
+def program_roll_out(ev: Evidence) -> str:
+    """A task another program starts (its startedBy names it): that program's configuration names the task
+    definition (or the image, in a container override), so it, not a one-off run-task, must start the new one."""
+    fam = family(ev) or needs_a_value("the task definition family")
+    return (f"the task was started by `{ev.detail.started_by}` (its startedBy), not by a service, so a run-task rolls "
+            "nothing out: make that launcher start the new revision (a launcher configured with the family alone, "
+            f"`{fam}`, takes its latest ACTIVE revision; a pinned `family:revision`, or an image named in its own "
+            f"settings or overrides, must be changed there); to test the new revision once: `{run_task(ev, revision=fam)}`")
 
 
 def roll_out_any(ev: Evidence) -> str:
@@ -1371,6 +1394,16 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "
                 f"also makes it start first; or name its address{where}")
+    if localhost_mode(ev) == "not-awsvpc" and sibling:
+        # An EC2 task with no network interface of its own: bridge (the Linux default) or host. Neither resolves a
+        # container's name by itself; bridge needs links, host shares the instance's localhost.
+        link = sibling if sibling == host else f"{sibling}:{host}"
+        return (f"the upstream host `{host}` does not resolve: this EC2 task has no network interface of its own, so "
+                f"it runs in `bridge` mode (the default) or `host` mode, and in neither does {who} get a DNS name by "
+                f"itself (see which: `{describe_task_definition(ev, 'taskDefinition.networkMode')} --output text`, "
+                f"None means bridge). In bridge mode give this container `\"links\": [\"{link}\"]` in the task "
+                f"definition (it also makes `{sibling}` start first); in host mode the containers share the instance's "
+                "localhost, so point the upstream" + where + " at " + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`"))
     return None
 
 

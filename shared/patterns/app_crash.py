@@ -49,11 +49,22 @@ _CRASH_LOOP_SECONDS = 600
 _CONN_LOST = lazy_re(r"(?i)\bnot connected\b|connection (?:was )?(?:closed|reset|lost|dropped)|ECONNRESET|"
                      r"broken pipe|socket hang up|\bEPIPE\b")
 _CONFIG_WORDS = lazy_re(r"(?i)\bconfig(?:uration)?\b|unknown (?:field|property|key)|\bregion\b|invalid argument")
+# A library refusing a usage it dropped and naming the replacement: "Nesting at the root is no longer supported. Use
+# merge instead.", "X was removed in 2.0, use Y instead".
+_USE_INSTEAD = lazy_re(r"(?i)\b(?:no longer (?:supported|allowed|available)|not supported any ?more|(?:has been|was|were|"
+                       r"is|are) (?:removed|deprecated)|deprecated)\b[^\n]{0,160}?\b(?:use|call)\s+[`'\"]?"
+                       r"(?P<alt>[A-Za-z_][\w.:/-]{0,60}(?:\(\))?)[`'\"]?\s+instead\b")
+# Where a panic or an exception says it was raised: Rust's "(at src/main.rs:77:17)" the parser appended, or a frame.
+_RUST_AT = lazy_re(r"\(at ([\w./-]+\.rs:\d+)(?::\d+)?\)$")
+# A crash in the program's own code, not an error it reported: a panic, a runtime fatal error, a fault signal.
+_CODE_CRASH = lazy_re(r"(?i)\bpanic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
+                      r"violation)|\bSIGABRT\b|index out of range")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
     ("go", lazy_re(r"^fatal error: (.+)")),
     ("go", lazy_re(r"\bPANIC: (.+)")),
-    ("rust", lazy_re(r"thread '[^']+' panicked at (.+)")),
+    # (Rust >= 1.88 prints the thread id too: "thread 'main' (1) panicked at")
+    ("rust", lazy_re(r"thread '[^']+'(?: \(\d+\))? panicked at (.+)")),
     ("java", lazy_re(r"Exception in thread \"[^\"]+\" ([\w.$]+(?:: .+)?)")),
     ("java", lazy_re(r"^\s*Caused by: ([\w.$]+(?:: .+)?)")),
     ("java", lazy_re(r"(Application run failed|APPLICATION FAILED TO START)")),
@@ -213,6 +224,63 @@ _CRASH_SIGNALS = {132: "SIGILL", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE", 1
 _GO_TRACE_FRAME = lazy_re(r"^\s*created by [\w./@()*-]+\.\w|\.go:\d+ \+0x[0-9a-f]+\s*$")
 # The exit status the Go runtime gives a program it ends after an unrecovered panic or a fatal error.
 _GO_CRASH_EXIT = 2
+
+
+
+def _code_location(m: Match, exc: str) -> str | None:
+    """Where the crash was raised in code: the frame the parser found, or a Rust panic's location."""
+    at = _RUST_AT.search(exc)
+    return m.facts.get("location") or (at.group(1) if at else None)
+
+
+def _dropped_usage_step(ev: Evidence, m: Match, exc: str, where: str) -> str | None:
+    """A crash in code whose message says the usage was dropped and what to use instead: the call is what changes
+    (or the image / library version), not the configuration."""
+    hit = _USE_INSTEAD.search(exc)
+    loc = _code_location(m, exc)
+    if not hit or not loc or m.facts.get("language") in (None, "native"):
+        return None
+    alt = hit.group("alt").rstrip(".")
+    name = remedy.container_name(ev, m.facts.get("container"))
+    img = remedy.image(ev, name)
+    if img and not remedy.own_ecr(ev, img) and ".dkr.ecr." not in img:
+        return (f"The error{where} (`{exc}`) is a library refusing a usage its new version dropped, and it names the "
+                f"replacement (`{alt}`): the code of `{img}` (not built in this account) calls it the old way, so no "
+                "configuration change helps. Pin a release of the image from before that library upgrade "
+                + ("(the tag floats to each new release) " if remedy.floating_tag(img) else "")
+                + "and report the error to its maintainers; if you build this image yourself, change the call at "
+                f"`{loc}` to `{alt}`.")
+    pin = (f" (`{img}` is overwritten by each build: pin the previous build by its digest)"
+           if img and remedy.floating_tag(img) else "")
+    return (f"The error{where} (`{exc}`) is a library refusing a usage its new version dropped, and it names the "
+            f"replacement (`{alt}`): a code change, not a configuration one. Change the call at `{loc}` to use "
+            f"`{alt}`, then rebuild and push the image; until then, roll back to the last image built before that "
+            f"library upgrade{pin}, or pin the library's previous version in the build's lock file (Cargo.lock, "
+            "go.sum, package-lock.json, requirements.txt).")
+
+
+def _third_party_crash_step(ev: Evidence, m: Match, exc: str, where: str) -> str | None:
+    """A panic or fatal error in the code of an image this account did not build (Docker Hub, GHCR, Quay, public
+    ECR): its code is not the team's to fix; the command, the environment or the release are."""
+    name = remedy.container_name(ev, m.facts.get("container"))
+    img = remedy.image(ev, name)
+    if not img or remedy.own_ecr(ev, img) or ".dkr.ecr." in img or not remedy.is_image_ref(img):
+        return None
+    texts = [exc] + ([ev.logs.texts[m.anchor]] if m.anchor is not None else [])
+    if not any(_CODE_CRASH.search(t) for t in texts):
+        return None
+    loc = _code_location(m, exc)
+    floating = remedy.floating_tag(img)
+    return (f"{m.facts.get('container') or 'The container'} runs `{img}`, an image from outside this account's ECR, "
+            f"and it crashed in the program's own code (`{exc}`). If you did not build it, that code is not yours to "
+            "change: check what the task asks of it, the `command` and arguments (or the job's) and the environment it "
+            "is given, against the program's documentation or `--help` for this release, or pin another release of "
+            "the image"
+            + (" (this tag floats to each new release, so the program may have changed under the task)" if floating
+               else "")
+            + " and report the error to its maintainers; if you build it yourself, "
+            + (f"the fix is in the code at `{loc}`" if loc else "the crash is in its code or the runtime it bundles")
+            + ".")
 
 
 class AppCrashFacts(Facts):
@@ -587,9 +655,13 @@ class AppCrash(Pattern):
                          if cut else
                          " The log excerpt below shows the whole trace." if f.get("location") or _has_trace(ev, m.anchor)
                          else " The log excerpt below shows the lines around it.")
-                fam = remedy.family_near(ev, f.get("container"), m.anchor) if not hint and m.anchor is not None else None
-                agent_step = None if fam or hint else remedy.agent_crash_step(ev, f.get("container"), exc)
-                if fam:
+                dropped = None if hint else _dropped_usage_step(ev, m, exc, where)
+                fam = (remedy.family_near(ev, f.get("container"), m.anchor)
+                       if not hint and not dropped and m.anchor is not None else None)
+                agent_step = None if fam or hint or dropped else remedy.agent_crash_step(ev, f.get("container"), exc)
+                if dropped:
+                    steps.append(f"{dropped}{trace}{cite}")
+                elif fam:
                     # The log names a well-known condition: say what to change, citing the line that names it.
                     line, action = fam
                     img = remedy.agent_image(ev, f.get("container"))
@@ -628,7 +700,9 @@ class AppCrash(Pattern):
                     # it asks for and where (shared.crash_steps); a plain bug in the app's own code keeps this step.
                     kind = (None if hint or m.anchor is None else
                             crash_steps.first_step(ev, f.get("container"), exc, m.anchor, where))
-                    steps.append(f"{kind}.{trace}{cite}" if kind else f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
+                    foreign = None if kind or hint else _third_party_crash_step(ev, m, exc, where)
+                    steps.append(f"{kind}.{trace}{cite}" if kind else f"{foreign}{trace}{cite}" if foreign else
+                                 f"Fix the error{where}: `{exc}`.{hint}{trace}{cite}")
         dev = _dev_only_frame(ev, f.get("container")) if lang == "java" else None
         if dev:
             steps[0] = (f"The trace runs through `{dev}`, a development-time component (dev containers, "

@@ -39,8 +39,8 @@ from shared.scan import lazy_re
 
 def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
     """The image was built for another CPU: the task's architecture (Fargate's default when unset)."""
-    return {"cpu_architecture": ev.cpu_architecture or (
-        "x86_64 (Fargate default)" if (ev.detail.launch_type or "").upper() == "FARGATE" else None)}
+    # Only what the evidence shows: an event without runtimePlatform or the attribute says nothing of the CPU.
+    return {"cpu_architecture": ev.cpu_architecture}
 
 
 # What kept the process from starting, one row per family of wordings. The signal is any row's words; the
@@ -163,6 +163,44 @@ def _exec_format_unknown(ev: Evidence, img: str | None, exe: str | None, arch: s
              f"If it prints linux/{target}, the image is labelled right but the executable in it is not built for "
              "it: that tag of someone else's image is broken, so pin another release of it (and report it to its "
              "maintainers).")]
+
+
+def _exec_format_both_unknown(ev: Evidence, img: str | None, exe: str | None) -> list[str]:
+    """Steps for an "exec format error" where the evidence shows neither the task's CPU architecture (no
+    runtimePlatform, no `ecs.cpu-architecture` attribute) nor the image's: read both, then rebuild for the task's."""
+    what = f"`{exe}`" if exe else "the container's entrypoint"
+    task_arch = f"`{remedy.describe_task_definition(ev, 'taskDefinition.runtimePlatform')}`"
+    ci = ev.detail.container_instance_arn
+    if remedy.is_fargate(ev):
+        where = (f"{task_arch} (`cpuArchitecture` ARM64 or X86_64; none set means X86_64)")
+    elif ci:
+        where = (f"the container instance's `ecs.cpu-architecture` attribute, `aws ecs describe-container-instances "
+                 f"--cluster {remedy.q(remedy.cluster(ev))} --container-instances {remedy.q(ci)}{remedy.region_flag(ev)} "
+                 "--query \"containerInstances[0].attributes[?name=='ecs.cpu-architecture'].value\"` (arm64 or x86_64)")
+    else:
+        where = f"{task_arch} (`cpuArchitecture` ARM64 or X86_64), or the instance's `uname -m`"
+    check = ""
+    if img and remedy.is_image_ref(img):
+        check = (f" Then check what the image is built for{remedy.ecr_login_aside(ev, img)}: `docker pull "
+                 f"{remedy.q(img)}`, then `docker image inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' "
+                 f"{remedy.q(img)}`.")
+    steps = [f"The kernel could not execute {what}: it is not a Linux executable for the CPU the task runs on, "
+             f"which the event does not show. Read the task's architecture: {where}.{check} The error alone does not "
+             "say which side is off: an image built for the other architecture (arm64 from an Apple-silicon Mac or "
+             "a Graviton builder, amd64 from an x86 CI runner), a binary built for another OS copied into the "
+             "image (a Go or native build made on macOS or Windows), or a script without a `#!` line."]
+    for platform, arch in (("linux/amd64", "X86_64 (x86_64)"), ("linux/arm64", "ARM64 (arm64)")):
+        fix = remedy.rebuild_for(ev, img, platform)
+        steps.append(f"If the task is {arch} and the image is not {platform}: " + fix[0][0].lower() + fix[0][1:]
+                     + "".join(f" {more}" for more in fix[1:]))
+    steps.append("If the image's platform is the task's, the executable in it is not: "
+                 + ("build it for Linux inside the Dockerfile (a Go binary with `CGO_ENABLED=0`, `GOOS=linux` and "
+                    "`GOARCH` set to the task's architecture, `amd64` or `arm64`, in a build stage, not copied from "
+                    "the build machine), or start a script with a `#!/bin/sh` line."
+                    if remedy.own_ecr(ev, img) else
+                    "that tag of someone else's image is broken, so pin another release of it (and report it to "
+                    "its maintainers)."))
+    return steps
 
 
 _WINDOWS_HOST_MISMATCH = lazy_re(r"container operating system does not match the host operating system"
@@ -308,7 +346,10 @@ class ContainerStartFailed(ReasonPattern):
             rebuild = remedy.rebuild_for(ev, img, f"linux/{target}")
             lead = (f"The image was built for another CPU architecture than the task runs on "
                     f"({arch or 'see runtimePlatform'}). ")
-            if not _arch_evidence(ev, m):
+            if not arch and not _arch_evidence(ev, m):
+                # Neither the task's architecture nor the image's is known: check both, then fix the one that differs.
+                steps += _exec_format_both_unknown(ev, img, exe)
+            elif not _arch_evidence(ev, m):
                 # A bare "exec format error" on an x86_64 (or unknown) host: an image of another architecture and
                 # a binary built for another OS (a Go build made on macOS, a Mach-O or .exe copied in) fail alike.
                 # Check before asserting either; switching the task to ARM64 has nothing to rest on.

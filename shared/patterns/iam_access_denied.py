@@ -325,6 +325,36 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
 
 # boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
 _ON_RESOURCE = lazy_re(r"\bon resource\b", re.IGNORECASE)
+
+# IAM actions whose calls are CloudTrail DATA events (AWS's table of data event types): S3 object-level calls (and
+# ListBucket, which is ListObjects), Lambda Invoke, DynamoDB item-level and stream reads, SQS message calls, SNS
+# Publish, Kinesis record calls. CloudTrail does not record them by default and Event history never shows them, so
+# "the CloudTrail event of the denied call" exists only where a trail logs data events for that resource.
+_DATA_EVENT = lazy_re(
+    r"^(?:s3:(?:\w*Object\w*|ListBucket(?:Versions|MultipartUploads)?|ListMultipartUploadParts|AbortMultipartUpload)"
+    r"|lambda:Invoke\w*"
+    r"|dynamodb:(?:\w*Items?|Query|Scan|PartiQL\w+|GetRecords|GetShardIterator)"
+    r"|sqs:(?:SendMessage|ReceiveMessage|DeleteMessage|ChangeMessageVisibility)(?:Batch)?"
+    r"|sns:Publish(?:Batch)?"
+    r"|kinesis:(?:PutRecords?|GetRecords|GetShardIterator|SubscribeToShard))$")
+
+
+def data_event(action: str) -> bool:
+    """Whether calls of an IAM action (service:Action) are CloudTrail data events, not management events."""
+    parts = [a for a in re.split(r"[,\s]+", action) if a]
+    return bool(parts) and all(_DATA_EVENT.match(a) for a in parts)
+
+
+def _who_names_it(action: str) -> str:
+    """Where the resource a denied call was for can be read: the CloudTrail event for a management event; for a
+    data event (not in Event history, not recorded by default) the app's own configuration and logs, and for S3 the
+    bucket's server access logs."""
+    if not data_event(action):
+        return "the CloudTrail event of the denied call names it"
+    return ("the app's configuration, or its log line for the failing call, names it"
+            + ("; so do S3 server access logs, where the bucket has them" if action.startswith("s3:") else "")
+            + f"; `{action}` calls are CloudTrail data events, which Event history never shows and a trail records "
+            "only when data events are enabled for that resource")
 _ON_RESOURCE_STAR = lazy_re(r"\bon resource:?\s*\"?\*(?![\w/:])", re.IGNORECASE)
 _ENV_CREDENTIALS = lazy_re(r"Found credentials in environment variables|EnvironmentVariableCredentialsProvider|"
                               r"fromEnv\(\)|credentials from environment", re.IGNORECASE)
@@ -537,8 +567,8 @@ class IamAccessDenied(Pattern):
                               "the error back to narrow it to that one resource.")
                 else:
                     narrow = (" The error does not name the resource, so the statement allows the action on every "
-                              "such resource of the account; narrow it to the one the app uses (the CloudTrail event "
-                              "of the denied call names it).")
+                              "such resource of the account; narrow it to the one the app uses "
+                              f"({_who_names_it(action)}).")
             to = f"{target}{f' `{role}`' if role else ''}"
             if kind == "unknown":
                 # The app's own AWS calls use the task role; on EC2 a task without one falls back to the instance's.

@@ -284,6 +284,67 @@ def _mapped_prefix(module: str) -> str | None:
     return next((p for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in _PYPI), None)
 
 
+# The module fact of "ImportError: cannot import name 'X' from 'a.b'": "X (from a.b)".
+_NAME_FROM = re.compile(r"(\w+) \(from ([\w.]+)\)")
+# Python 3.8+ follows the module with its file: "... from 'a.b' (/usr/local/lib/python3.11/site-packages/a/b.py)".
+_NAME_FILE = re.compile(r"cannot import name '\w+' from '[\w.]+' \((/[^)]+)\)")
+_INSTALLED_DIR = re.compile(r"/(?:site|dist)-packages/")
+# Top-level package names that are the usual folders of an app's own code (a project layout, not a distribution
+# anyone installs): only the order of the two readings below, when no file path decides it.
+_OWN_LAYOUT = frozenset({"app", "src", "plugins", "dags", "config", "settings", "utils", "common", "core", "lib",
+                         "api", "models", "services", "helpers", "tasks", "jobs", "project", "apps", "modules",
+                         "handlers", "shared", "internal"})
+
+
+def _name_owner(ev: Evidence, m: Match, module: str) -> str | None:
+    """Whose code `module` (the a.b of "cannot import name 'X' from 'a.b'") is, from the evidence: "installed" (its
+    file is under site-packages or dist-packages, in the error's own path or a traceback frame), "own" (its file is
+    elsewhere: the app's code), or None when no file of it is in the log."""
+    text = ev.logs.texts[m.anchor] if m.anchor is not None and m.anchor < len(ev.logs.texts) else ""
+    said = _NAME_FILE.search(text)
+    if said:
+        return "installed" if _INSTALLED_DIR.search(said.group(1)) else "own"
+    rel = re.escape(module.replace(".", "/"))
+    frame = re.compile(r"File \"(/[^\"]*?)/" + rel + r"(?:\.py|/__init__\.py)\"")
+    name = remedy.container_name(ev, m.facts.get("container"))
+    hit = ev.logs.search(frame, 0, keep=(lambda c: c in (name, None)) if name else None)
+    if hit is not None:
+        found = frame.search(ev.logs.texts[hit])
+        return "installed" if found and _INSTALLED_DIR.search(found.group(1) + "/") else "own"
+    top = module.split(".")[0]
+    if _installed_in_log(ev, m.facts.get("container"), top):
+        return "installed"
+    return None
+
+
+def _name_step(ev: Evidence, m: Match, name: str, module: str) -> str:
+    """The first step for "cannot import name 'X' from 'a.b'": a.b exists but has no X. Either a.b is the app's own
+    code and the image was built from code older than the code that imports X (rebuild it from the code that defines
+    X), or a.b belongs to an installed package whose release lacks X (pin the release that has it)."""
+    top = module.split(".")[0]
+    mapped = _PYPI.get(_mapped_prefix(module) or top)
+    pkg = f"`{mapped}`" if mapped else f"the package that provides `{top}`"
+    own = (f"if `{module}` is the app's own code, the image was built from older code than the code that imports "
+           f"`{name}`: rebuild the image from the code that defines `{name}` in `{module}` (check that the build "
+           "copies that folder into the image, rather than the task relying on a mount it does not have)")
+    pinned = (f"if `{top}` is a third-party package, its installed release has no `{name}`: pin the release of {pkg} "
+              f"the code was written for (one that has `{name}`) in requirements.txt / pyproject and rebuild the image")
+    owner = _name_owner(ev, m, module)
+    if owner == "own":
+        return (f"`{module}` is the app's own code (its file in the log is outside site-packages), but the image's "
+                f"copy of it has no `{name}`: the image was built from older code than the code that imports it. "
+                f"Rebuild the image from the code that defines `{name}` (check that the build copies that folder "
+                "into the image, rather than the task relying on a mount it does not have).")
+    if owner == "installed":
+        return (f"`{module}` belongs to an installed package (its file in the log is under site-packages), whose "
+                f"installed release has no `{name}`: pin the release of {pkg} the code was written for (one that "
+                f"has `{name}`) in requirements.txt / pyproject and rebuild the image.")
+    first, second = (own, pinned) if top in _OWN_LAYOUT else (pinned, own)
+    return (f"The image's `{module}` has no `{name}`; the log does not show its file (a path under "
+            "site-packages or dist-packages means an installed package, any other path the app's own code). "
+            f"{first[0].upper()}{first[1:]}; {second}.")
+
+
 _BOOT_LAUNCHER = lazy_re(r"^org\.springframework\.boot\.loader\.(?P<launch>launch\.)?(?P<cls>(?:Jar|War|Properties)Launcher)$")
 
 
@@ -437,8 +498,11 @@ class MissingDependency(Pattern):
         image = remedy.q(remedy.image(ev, f.get("container")) or "<the image of the container>")
         base = module.split(" ")[0].split(".")[0]
         steps: list[str] = []
+        named: re.Match[str] | None = None
         if lang == "python":
-            if f.get("kind") == "version-mismatch":
+            if f.get("kind") == "version-mismatch" and (named := _NAME_FROM.fullmatch(module)):
+                steps.append(_name_step(ev, m, named.group(1), named.group(2)))
+            elif f.get("kind") == "version-mismatch":
                 steps.append(f"`{module}`: the installed version of the package does not have that name. Pin the "
                              "version the code was written for in requirements.txt / pyproject and rebuild.")
             elif (f.get("kind") == "module" and _DOTTED.fullmatch(module)
@@ -482,9 +546,16 @@ class MissingDependency(Pattern):
                              + f"the image; if `{base}` is your own code, the import path is wrong: check WORKDIR, "
                              "PYTHONPATH, and the app module in the start command (e.g. gunicorn `--chdir`, "
                              "`module:app`).")
-            # The full dotted name: `import pkg` passes on an image whose pkg lacks the submodule.
-            target = module if _DOTTED.fullmatch(module) else base
-            steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {target}\"`.")
+            if named:
+                # "cannot import name 'X' from 'a.b'": X is a name inside the module a.b (a class, a function), so
+                # `import X` fails on every image; the import the app makes is `from a.b import X`.
+                steps.append(f"Verify in the built image (the tag the task ran fails this check; run it on the rebuilt "
+                             f"image's tag if the build pushed a new one): `docker run --rm --entrypoint python {image} "
+                             f"-c \"from {named.group(2)} import {named.group(1)}\"`.")
+            else:
+                # The full dotted name: `import pkg` passes on an image whose pkg lacks the submodule.
+                target = module if _DOTTED.fullmatch(module) else base
+                steps.append(f"Verify in the built image: `docker run --rm --entrypoint python {image} -c \"import {target}\"`.")
         elif lang == "node" and (native := _native_addon(ev, module)):
             # A compiled addon (.node, build/Release): the package installed without a binary for this
             # platform (libc/CPU), not a file the app forgot to copy.

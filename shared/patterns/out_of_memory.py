@@ -48,7 +48,10 @@ _LOG = lazy_re(
     r"|(?P<dotnet>System\.OutOfMemoryException)"
     r"|(?P<php>Allowed memory size of (?P<php_bytes>\d+) bytes exhausted)"
     r"|(?P<ruby>failed to allocate memory \(NoMemoryError\))"
-    r"|(?P<cuda>CUDA out of memory)"
+    # GPU memory: PyTorch, the CUDA runtime, TensorFlow's allocator on a GPU device, cuDNN / cuBLAS workspaces
+    r"|(?P<cuda>CUDA out of memory|CUDA error: out of memory|\btorch\.(?:cuda\.)?OutOfMemoryError\b"
+    r"|cudaErrorMemoryAllocation|\bCU(?:DNN|BLAS)_STATUS_ALLOC_FAILED\b"
+    r"|\bOOM when allocating tensor\b[^\n]*\bGPU\b|\bResourceExhaustedError\b[^\n]*\bGPU\b)"
     r"|(?P<beam>\b\w+_alloc: Cannot allocate \d+ bytes of memory)"  # Erlang VM: eheap_alloc, binary_alloc ...
     r"|(?P<kernel>Out of memory: Kill(?:ed)? process|oom-kill|Memory cgroup out of memory)"
     r"|(?P<generic>\bout of memory\b)",
@@ -58,7 +61,8 @@ _LOG = lazy_re(
 _AGENT_OOM = lazy_re(r"(?:\(name: \"?/?([\w.-]+)\"?\) )?died due to OOM\b")
 _HINT = lazy_re(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
 _NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
-            "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory")
+            "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory",
+            "memoryallocation", "status_alloc_failed", "oom when allocating", "resourceexhaustederror")
 _KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
           "cpp": "native allocation", "enomem": "allocation refused by the kernel", "dotnet": ".NET heap",
           "php": "PHP memory_limit", "ruby": "Ruby heap", "cuda": "GPU memory", "beam": "Erlang VM heap", "kernel": "kernel OOM killer",
@@ -179,6 +183,74 @@ def _xmx_step(ev: Evidence, m: Match, xmx: tuple[float, str, str | None, int | N
                    f"-Xmx at about 75 % of the limit ({new_heap} with the memory below).{why}")
 
 
+# What a GPU memory report says about the device: PyTorch's "GPU 0 has a total capacity of 10.57 GiB of which 163.12 MiB
+# is free", the CUDA runtime's "Process 123 has 9.41 GiB memory in use", the app's own advice ("try lowering ...").
+_GPU_CAPACITY = lazy_re(r"\bGPU \d+ has a total capacity of [\d.]+ [KMGT]i?B(?: of which [\d.]+ [KMGT]i?B is free)?")
+_GPU_ADVICE = lazy_re(r"\b(?:please )?(?:try|consider) (?:lowering|reducing|decreasing|using a smaller|a smaller)\b",
+                      re.IGNORECASE)
+_VLLM = lazy_re(r"\bvllm\b", re.IGNORECASE)
+_TENSORFLOW = lazy_re(r"\bOOM when allocating tensor\b|\bResourceExhaustedError\b|\btensorflow\b", re.IGNORECASE)
+
+
+def _near(ev: Evidence, m: Match, regex: re.Pattern[str], before: int = 10, after: int = 12) -> int | None:
+    """The first line of the match's container around its anchor that the regex finds."""
+    logs = ev.logs
+    if m.anchor is None:
+        return None
+    for j in range(max(0, m.anchor - before), min(len(logs), m.anchor + after + 1)):
+        if logs.containers[j] in (m.container, None) and regex.search(logs.texts[j]):
+            return j
+    return None
+
+
+def _gpu_steps(ev: Evidence, m: Match) -> list[str]:
+    """GPU memory ran out: the memory on the GPU, which the task's and container's memory (host RAM) do not size."""
+    f = m.facts
+    container = f.get("container") or "the container"
+    ram = f.get("container_limit")
+    name = remedy.container_name(ev, m.container)
+    image = remedy.image(ev, name) or ""
+    context = " ".join([image, *(ev.logs.texts[j] for j in range(len(ev.logs)) if ev.logs.containers[j] in
+                                 (m.container, None))][:400])
+    capacity = f" ({f['detail']})" if f.get("detail") else ""
+    if _VLLM.search(context):
+        knobs = ("lower vLLM's `--gpu-memory-utilization` (default 0.9, the share of the GPU's memory it plans to "
+                 "use; a lower value leaves headroom) and `--max-num-seqs` (how many sequences it batches at once), "
+                 "and cap `--max-model-len`")
+    elif _TENSORFLOW.search(context):
+        knobs = ("lower the batch size, and let TensorFlow take GPU memory as it needs it "
+                 "(`TF_FORCE_GPU_ALLOW_GROWTH=true`) instead of reserving it all at start")
+    else:
+        knobs = ("lower the batch size (or the sequence length / image size per batch), or the share of the GPU the "
+                 "framework is told to claim")
+    advice = _near(ev, m, _GPU_ADVICE)
+    said = ev.logs.texts[advice].strip() if advice is not None else ""
+    own = (f" {log_proof(ev, advice).source} gives the app's own advice: “{said[:200]}”"
+           + ("" if said[:200].endswith((".", "!", "?")) else ".")
+           if advice is not None else "")
+    steps = [f"{container} ran out of GPU memory{capacity}, the memory on the GPU itself, not its RAM: the task's and "
+             f"container's memory{f' ({ram})' if ram else ''} limit host RAM only, so raising them changes nothing. "
+             f"Make the app claim less GPU memory: {knobs}; then roll it out: {remedy.roll_out(ev)}.{own}"
+             + remedy.cite(m)]
+    steps.append("Make sure nothing else holds the GPU: give the container its GPU with `resourceRequirements` "
+                 '`[{"type": "GPU", "value": "1"}]` in its definition (ECS then hands that GPU to this container '
+                 "alone); a container that sees every GPU without it (an image that sets `NVIDIA_VISIBLE_DEVICES=all`) "
+                 "shares them with the other tasks on the instance. On the instance, `nvidia-smi` lists the processes "
+                 "on each GPU and their memory.")
+    steps.append("If the model or batch needs more than this GPU has even then, run it on a GPU with more memory: an "
+                 "instance type with a larger GPU in the " + ("Batch compute environment" if remedy.launcher(ev) ==
+                                                             "batch" else "capacity provider's Auto Scaling group")
+                 + ", or more GPUs (`resourceRequirements` GPU count) with the model split across them"
+                 + (" (vLLM `--tensor-parallel-size`)" if _VLLM.search(context) else "") + ".")
+    if not remedy.local_repro_blocked(ev, m.container):
+        run = remedy.docker_run(ev, m.container, memory_mib=None, args=remedy.RUN_COMMAND)
+        run = run.replace("docker run --rm", "docker run --rm --gpus all", 1)
+        steps.append("Reproduce on a machine with a GPU like the task's (Docker with the NVIDIA Container Toolkit; "
+                     "without `--gpus` the container sees no GPU at all), and watch `nvidia-smi` while it starts, in "
+                     f"bash: ```\n{remedy.read_command(ev, m.container)}\n{run}\n```")
+    return steps
+
+
 _GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
 
 
@@ -222,6 +294,15 @@ class OutOfMemory(Pattern):
                 match.facts["kind"] = "JVM direct buffer memory"
             elif "metaspace" in low:
                 match.facts["kind"] = "JVM metaspace"
+        if kind_key == "cuda":
+            # the GPU's own memory: the task's memory limit (host RAM) is not the limit that was hit
+            if "limit" in match.facts:
+                match.facts["container_limit"] = match.facts.pop("limit")
+                match.facts.pop("limit_source", None)
+            found_capacity = _near(ev, match, _GPU_CAPACITY, before=3, after=3)
+            if found_capacity is not None:
+                capacity = _GPU_CAPACITY.search(ev.logs.texts[found_capacity])
+                match.facts["detail"] = capacity.group(0) if capacity else None
         if kind_key == "php":
             php_bytes = int(m.group("php_bytes"))
             if "limit" in match.facts:
@@ -273,6 +354,15 @@ class OutOfMemory(Pattern):
     def explain(self, m: Match, ev: Evidence) -> Explanation:
         f = m.facts
         container = f.get("container") or "the container"
+        if f.get("kind") == _KINDS["cuda"]:
+            return Explanation(
+                title=f"Out of GPU memory: {container}",
+                summary=(f"{container} ran out of GPU memory" + (f" ({f['detail']})" if f.get("detail") else "")
+                         + " and exited. This is the GPU's own memory, not the container's RAM"
+                         + (f" ({f['container_limit']})" if f.get("container_limit") else "")
+                         + ": the app must claim less of the GPU, or run on a larger GPU."),
+                remediation=_gpu_steps(ev, m),
+            )
         limit = f.get("limit")
         sized = f.get("container_limit") or (None if f.get("limit_source") == "PHP memory_limit" else limit)
         mib = int(sized.split()[0]) if sized else None

@@ -8,7 +8,9 @@ Signals: "[Errno 98] Address already in use"; EADDRINUSE; "bind: address already
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Sequence
 
 from pydantic import Field
@@ -139,16 +141,21 @@ class PortInUse(Pattern):
         p = str(port) if port else "its port"
         container = f.get("container") or "the container"
         mode = remedy.network_mode(ev)
-        on_host = (f"another task or process on the same instance holds it (on the instance: "
-                   f"`sudo ss -ltnp 'sport = :{port}'`); run one such task per instance (placement constraint "
-                   "`distinctInstance`) or move the other holder to another port") if port else (
+        # An EC2 task with no network interface of its own may run in host mode: the holder is then on the instance.
+        maybe_host = mode == "host" or (mode is None and not remedy.is_fargate(ev))
+        on_host = (f"another task or process on the same instance holds it ({_instance_check(ev, port)}); run one "
+                   "such task per instance (placement constraint `distinctInstance`) or move the other holder to "
+                   "another port") if port else (
                    "another task or process on the same instance holds it; run one such task per instance "
                    "(placement constraint `distinctInstance`)")
         if mode == "host":
             find = f"Find what else binds {p} on the instance: in host network mode the container binds the " \
                    f"instance's own port, so {on_host}."
         elif mode is None and not remedy.is_fargate(ev):
-            find = (f"Find what else binds {p}: in host network mode the container binds the instance's own port, "
+            which = remedy.describe_task_definition(ev, "taskDefinition.networkMode")
+            find = (f"Find what else binds {p} (this EC2 task has no network interface of its own, so it runs in bridge "
+                    f"or host mode; `{which} --output text` says which, None meaning bridge): in host network mode the "
+                    "container binds the instance's own port, "
                     f"so {on_host}; in bridge mode the container has its own network namespace, so a second "
                     "process in the same container holds it.")
         else:
@@ -179,21 +186,28 @@ class PortInUse(Pattern):
         # log bound the port before the error, or no other container shares its network and it is not host mode).
         own = None if holder else _own_bind(ev, port, f.get("container"), m.anchor)
         siblings = [c.name for c in ev.detail.containers if c.name and c.name != f.get("container")]
-        alone = not f.get("shares_network_with") and mode != "host" and not (
-            mode is None and not remedy.is_fargate(ev) and siblings)
+        # (In an EC2 task that may be in host mode, only a lone container's bridge-mode case leaves it alone.)
+        alone = not f.get("shares_network_with") and mode != "host" and not (maybe_host and siblings)
         # (The runtime's own refusal, "port is already allocated", is the instance's port: not the app's doing.)
         if own is not None or (alone and not holder and m.anchor is not None):
             steps.append("Make sure the server is started once: a process manager (supervisord, an entrypoint "
                          "script) plus the image CMD, or a framework that binds the port and then forks another "
                          "server, both bind it."
                          + (remedy.because(log_proof(ev, own).source, ev.logs.texts[own]) if own is not None else
+                            f" (Why: in bridge mode no other container shares {container}'s network, so the holder "
+                            "would be in it.)" if maybe_host else
                             f" (Why: no other container shares {container}'s network, so the holder is in it.)"))
         if ev.detail.launch_type and ev.detail.launch_type.upper() == "EC2" and mode == "bridge":
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
                          "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
-        steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
-                        f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
+        if maybe_host and not siblings:
+            # One container that may bind the instance's own port: no other container of the task to look for,
+            # the holder is on the instance (host mode) or in the container itself (bridge).
+            steps[0] += remedy.cite(m)
+        else:
+            steps.insert(0, f"See which containers of {remedy.family_revision(ev) or 'the task definition'} declare port "
+                            f"{p}: `{remedy.describe_task_definition(ev, ports_query)}`.{remedy.cite(m)}")
         if not siblings and mode in ("awsvpc", None) and remedy.is_fargate(ev) and len(steps) > 2 and m.anchor is not None:
             # A task of one container on Fargate: nothing else shares its namespace, so listing the containers
             # that declare the port and looking for a sidecar lead nowhere; the server started twice comes first.
@@ -205,8 +219,8 @@ class PortInUse(Pattern):
                          + ("in the task definition's command or environment, which the local run does not use."
                             if not siblings and remedy.is_fargate(ev) else
                             "a container of the task." if mode == "awsvpc" or remedy.is_fargate(ev) else
-                            "outside the image (another task or process on the instance, or a container of the "
-                            "task)."))
+                            "outside the image (another task or process on the instance"
+                            + (", or a container of the task)." if siblings else ").")))
         return Explanation(
             title=f"Port {p} already in use" + (f" in {container}" if f.get("container") else ""),
             summary=(f"{container} could not start its server because port {p} was already taken by another "
@@ -215,7 +229,29 @@ class PortInUse(Pattern):
         )
 
 
-_ALLOCATED = re.compile(r"port is already allocated", re.IGNORECASE)
+def _instance_check(ev: Evidence, port: object) -> str:
+    """How to see what listens on the port on the task's container instance: through SSM Run Command when the
+    container instance is known (its EC2 instance id read first), else on the instance itself."""
+    ci = ev.detail.container_instance_arn
+    if not ci or (ev.detail.launch_type or "").upper() == "EXTERNAL":
+        return f"on the instance: `sudo ss -ltnp 'sport = :{port}'` and `sudo docker ps`"
+    region = remedy.region_flag(ev)
+    commands = json.dumps({"commands": [f"ss -ltnp sport = :{port}", "docker ps --format {{.Names}}"]})
+    return ("see what listens on it there, in bash, through SSM Run Command (the ECS-optimized AMI runs the SSM "
+            "agent; its instance role needs AmazonSSMManagedInstanceCore): ```\n"
+            + remedy.read_into("instance", f"aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
+                               f"--container-instances {remedy.q(ci)}{region} --query 'containerInstances[0].ec2InstanceId'")
+            + "\n" + remedy.read_into("run", f"aws ssm send-command --instance-ids \"$instance\" --document-name "
+                                     f"AWS-RunShellScript --parameters {shlex.quote(commands)}{region} "
+                                     "--query Command.CommandId")
+            + f"\nsleep 5; aws ssm get-command-invocation --command-id \"$run\" --instance-id \"$instance\"{region} "
+            "--query StandardOutputContent --output text\n```"
+            + " or, on the instance, `sudo ss -ltnp 'sport = :" + str(port) + "'`")
+
+
+# Docker publishing a host port (bridge mode) and failing: the INSTANCE's port is held, not one inside the container.
+_ALLOCATED = re.compile(r"port is already allocated|driver failed programming external connectivity|"
+                        r"Error starting userland proxy", re.IGNORECASE)
 
 
 def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
@@ -223,7 +259,7 @@ def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
     (another task or process on the instance), never a second server inside the container."""
     container = m.facts.get("container") or "the container"
     query = "taskDefinition.containerDefinitions[].[name, portMappings[].[containerPort, hostPort]]"
-    check = f" (on the instance: `sudo ss -ltnp 'sport = :{p}'`)" if p.isdigit() else ""
+    check = f" ({_instance_check(ev, p)})" if p.isdigit() else ""
     steps = [f"Docker could not publish host port {p} on the container instance: a static `hostPort` {p} in the "
              f"port mapping is already held there by another task or process{check}. Use dynamic host ports "
              f"(`\"hostPort\": 0`, the load balancer registers each task's port) so tasks on one instance never "

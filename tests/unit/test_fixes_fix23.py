@@ -162,7 +162,9 @@ def test_an_upstream_named_after_a_sibling_container_in_awsvpc_is_pointed_at_loc
     assert "container `api` of this task" in step
 
 
-def test_an_unresolved_upstream_where_the_network_mode_is_unknown_keeps_the_generic_step():
+def test_an_unresolved_upstream_in_an_ec2_task_without_an_eni_names_links_and_the_host_mode_alternative():
+    # fix29: bridge or host (no ENI): links for bridge first, 127.0.0.1 only as the host-mode alternative
     step = run({"proxy": [_UPSTREAM]}, containers=_PROXY_AND_API, launchType="EC2", attachments=[],
                containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/abc").remediation[0]
-    assert "127.0.0.1" not in step and step.startswith("Fix the error")
+    assert not step.startswith("Fix the error")
+    assert step.index('"links": ["api"]') < step.index("in host mode") < step.index("127.0.0.1:8000")

@@ -31,7 +31,7 @@ POSITIVES = [
                  {"cause": "entrypoint-not-found", "executable": "node"}, id="fargate-containerd"),
     pytest.param(["exec /usr/local/bin/streamlit: exec format error"], {},
                  {"cause": "exec-format", "executable": "/usr/local/bin/streamlit",
-                  "cpu_architecture": "x86_64 (Fargate default)"}, id="exec-format-fargate-default"),
+                  }, id="exec-format-fargate-default"),
     pytest.param(["standard_init_linux.go:228: exec user process caused: exec format error"],
                  {"attributes": [{"name": "ecs.cpu-architecture", "value": "arm64"}]},
                  {"cause": "exec-format", "cpu_architecture": "arm64"}, id="exec-format-graviton"),
