@@ -17,6 +17,75 @@ def _steps(finding: Any) -> str:
     return " ".join(finding.remediation)
 
 
+# A start-up check that names a setting as too low and what to raise it to.
+
+def test_a_kernel_parameter_below_a_start_up_check_is_an_app_crash_with_a_host_step():
+    got = run(["overcommit ratio vm.overcommit_ratio [20] is too low, increase to at least [80]"], **_EC2)
+    assert got.pattern == "app-crash" and got.facts["exit_code"] == 78
+    steps = _steps(got)
+    assert "user data" in steps and "sysctl -w vm.overcommit_ratio=80" in steps and "Fargate" in steps
+    assert "systemControls" in steps  # says why the task definition cannot set it
+
+
+def test_a_namespaced_kernel_parameter_below_a_check_is_set_in_system_controls():
+    got = run(["net.core.somaxconn must be at least 4096 for this server"])
+    assert got.pattern == "app-crash"
+    assert '"namespace": "net.core.somaxconn", "value": "4096"' in _steps(got)
+    assert "user data" not in _steps(got)
+
+
+def test_an_application_setting_below_its_minimum_is_an_app_crash_without_a_kernel_step():
+    got = run(["worker.pool_size [2] is too small, set it to at least [4]"])
+    assert got.pattern == "app-crash" and "sysctl" not in _steps(got)
+
+
+def test_a_low_setting_the_program_only_warned_about_is_no_failure():
+    # Logged at WARN and the process went on to exit 0: not a failure.
+    got = run(["[WARN ] vm.max_map_count [65530] is too low, increase to at least [262144]", "[INFO ] stopped"],
+              containers=[{"name": "app", "exitCode": 0, "lastStatus": "STOPPED", "image": "example/app:1"}])
+    assert got.pattern == "expected-stop"
+
+
+def test_the_containers_memory_too_low_stays_out_of_memory():
+    got = run(["memory limit [512mb] is too low, increase to at least [1024mb]"],
+              containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED", "image": "example/app:1",
+                           "reason": "OutOfMemoryError: Container killed due to memory usage"}])
+    assert got.pattern == "out-of-memory"
+
+
+def test_a_jvm_heap_that_ran_out_stays_out_of_memory():
+    got = run(["Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space",
+               "\tat com.example.Main.main(Main.java:12)"])
+    assert got.pattern == "out-of-memory"
+
+
+# "could not" is an error's wording; an Erlang cookie mismatch names its fix.
+
+def test_a_cluster_node_that_could_not_join_for_its_cookie_is_an_app_crash_with_the_cookie_step():
+    got = run(["Erlang cookie on this node differs from the one of node rabbit@mq-1",
+               "Node could not join the cluster: no running peer accepted it"])
+    assert got.pattern == "app-crash"
+    steps = _steps(got)
+    assert "same cookie" in steps and "RABBITMQ_ERLANG_COOKIE" in steps and ".erlang.cookie" in steps
+
+
+def test_an_embedded_store_that_could_not_reach_its_peers_is_not_a_database_connection():
+    got = run(["Mnesia could not connect to any running node"])
+    assert got.pattern == "app-crash" and "cookie" not in _steps(got).lower()
+
+
+def test_could_not_connect_to_a_real_database_host_stays_a_database_connection_failure():
+    got = run(["psycopg2.OperationalError: could not connect to server: Connection refused",
+               "\tIs the server running on host \"orders-db.cluster-abc.us-east-1.rds.amazonaws.com\" and "
+               "accepting TCP/IP connections on port 5432?"])
+    assert got.pattern == "database-connection-failed" and got.facts["cause"] == "refused"
+
+
+def test_a_cookie_file_with_loose_permissions_is_not_a_mismatch():
+    got = run(["Cookie file /var/lib/rabbitmq/.erlang.cookie must be accessible by owner only"])
+    assert "same cookie" not in _steps(got)
+
+
 # An ENI allocation that did not complete.
 
 _ENI_FAILED = {"stopCode": "TaskFailedToStart",
