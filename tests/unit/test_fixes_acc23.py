@@ -123,3 +123,25 @@ def test_something_else_that_could_not_be_completed_is_not_network_setup():
     assert got.pattern != "network-setup-failed"
 
 
+# A database-only client's connection error that names no cause.
+
+def test_a_jdbc_connection_that_could_not_be_obtained_is_a_database_connection_failure():
+    got = run(["ERROR [org.example.Main] (main) Error details:: java.lang.RuntimeException: Failed to obtain JDBC "
+               "connection"])
+    assert got.pattern == "database-connection-failed" and "cause" not in got.facts and "host" not in got.facts
+    assert "which database" in _steps(got) and "H2" in _steps(got)
+
+
+def test_a_jdbc_failure_that_names_its_cause_and_host_keeps_them():
+    got = run(["org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection; "
+               "nested exception is org.postgresql.util.PSQLException: Connection to orders-db:5432 refused.",
+               "\tat com.example.Main.main(Main.java:12)"])
+    assert got.pattern == "database-connection-failed"
+    assert got.facts["cause"] == "refused" and got.facts["host"] == "orders-db"
+    assert "which database" not in _steps(got)
+
+
+def test_other_things_that_failed_to_be_obtained_are_not_a_database():
+    for line in ("java.lang.RuntimeException: Failed to obtain lock on /data/index.lock",
+                 "sqlite3.OperationalError: no such table: orders"):
+        assert run([line]).pattern != "database-connection-failed", line
