@@ -1171,6 +1171,43 @@ def _sysctl_read_only(text: str) -> str | None:
             "(its user data, a file in /etc/sysctl.d), on Fargate it cannot be changed")
 
 
+# A start-up check naming a kernel parameter whose value is below (or above) what the program needs: "vm.max_map_count
+# [65530] is too low, increase to at least [262144]", "net.core.somaxconn must be at least 1024".
+_SYSCTL_TOO = lazy_re(r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*(?:\.[\w-]+)*)\b[^\n]{0,60}?"
+                      r"(?:\btoo (?:low|small|high|large)\b|\bmust be (?:at least|at most)\b|"
+                      r"\b(?:increase|raise|decrease|lower|reduce) (?:it )?to\b)")
+# The value a check asks for: the first number after its wording ("increase to at least [262144]").
+_WANTED = lazy_re(r"^[^\n\d]{0,60}?\[?(\d+)\b")
+
+
+def _sysctl_too_low(text: str) -> str | None:
+    m = _SYSCTL_TOO.search(text)
+    if not m:
+        return None
+    key = m.group("key")
+    wanted = _WANTED.search(text[m.end():])
+    value = wanted.group(1) if wanted else needs_a_value("the value it asks for")
+    if _NAMESPACED_SYSCTL.match(key):
+        item = json.dumps([{"namespace": key, "value": value}])
+        return (f"the kernel parameter `{key}` is below what the program checks for at start-up: it is a namespaced "
+                f"parameter, so set it for the container in the task definition's `systemControls`, `{item}` (not "
+                "with the host network mode for `net.*`; on Fargate platform version 1.4.0 or later)")
+    return (f"the kernel parameter `{key}` is below what the program checks for at start-up. It is a setting of the "
+            "host's kernel, not of the container: no task definition setting reaches it (`systemControls` takes only "
+            "the namespaced `net.*`, `fs.mqueue.*` and IPC `kernel.*` ones). On EC2, set it on every container "
+            f"instance at boot, in the launch template's user data (`sysctl -w {key}={value}`, and "
+            f"`echo '{key}={value}' > /etc/sysctl.d/99-{key}.conf` to keep it), then replace the instances; on "
+            "Fargate it cannot be changed, so turn off the feature that needs it in the program's own configuration, "
+            "or run the task on EC2")
+
+
+# The nodes of an Erlang cluster (RabbitMQ, CouchDB, Elixir releases) authenticate each other with a shared secret,
+# the cookie: a node whose cookie differs from its peers' cannot join them ("Connection attempt from node ...
+# rejected. Invalid challenge reply.").
+_ERLANG_COOKIE = lazy_re(r"(?i)\bcookies?\b[^\n]{0,60}?\b(?:different|differs?|mismatch(?:ed)?|does(?:n't| not) match|"
+                         r"wrong)\b|\bcookie mismatch\b|\binvalid challenge reply\b")
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1181,9 +1218,16 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     tls = _tls_untrusted(text)
     if tls:
         return tls
-    sysctl = _sysctl_read_only(text)
+    sysctl = _sysctl_read_only(text) or _sysctl_too_low(text)
     if sysctl:
         return sysctl
+    if _ERLANG_COOKIE.search(text):
+        return ("this node's Erlang cookie differs from the other cluster nodes', so they refuse it and it cannot join "
+                "the cluster: give every node the same cookie (from one Secrets Manager secret in every node's task "
+                "definition): for RabbitMQ the `.erlang.cookie` file in its home (`/var/lib/rabbitmq/.erlang.cookie` in "
+                "the official image, readable by its owner only) or the `RABBITMQ_ERLANG_COOKIE` variable, for an "
+                "Elixir release `RELEASE_COOKIE`. A node that starts without its persisted volume otherwise generates "
+                "a new random cookie")
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:

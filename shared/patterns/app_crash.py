@@ -7,7 +7,11 @@ Signals: Python "Traceback (most recent call last)" and its final exception line
 native "Segmentation fault" / "terminate called after throwing"; a native crash handler's backtrace
 frames ("#3: symbol [0x55a4...]") from a container that exited of a fatal signal of its own (139, 134,
 ...); otherwise error output followed
-by a non-zero exit the app returned itself (1, 2, 134, 139 ...); an exit 0 under "Essential
+by a non-zero exit the app returned itself (1, 2, 78, 134, 139 ...), where a start-up check refusing a setting it
+names as too low or too high and what to set it to ("X [n] is too low, increase to at least [N]", "X must be at least N")
+is error output without an error word (a kernel parameter that is not namespaced, vm.* for one, is the host's: set on
+EC2 in the instance's user data, not possible on Fargate), and so is "could not ..." (an Erlang node that could not join its
+cluster for a cookie that differs from its peers' is this, not a database connection); an exit 0 under "Essential
 container in task exited" whose last line (before any report of the exit code) is at error level
 (an entrypoint or supervisor that reported its failure and returned 0: log failures win over a clean
 exit 0). A bare 137/143 with no error text is not a crash (see unknown). Facts: exception, language,
@@ -103,7 +107,13 @@ _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fa
             ERLANG_BYTES_NEEDLE)
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
-                "timed out", "sigsegv", "sigabrt")
+                "timed out", "sigsegv", "sigabrt", "could not", "couldn't")
+# A start-up check refusing a setting: it names the value as too low (or high) and says what it must be, with no
+# error word ("vm.swappiness [60] is too high, lower it to at most [1]", "X must be at least 1024"). The program
+# refused to run on it, so with a non-zero exit it is the fatal error, whatever the setting is about.
+_LIMIT_REFUSED = lazy_re(r"(?i)\btoo (?:low|small|high|large|big)\b[^\n]{0,80}?\b(?:increase|raise|decrease|lower|"
+                         r"reduce|set)\b[^\n]{0,40}?\b(?:to|at least|at most)\b|\bmust be (?:at least|at most|"
+                         r"(?:greater|less|larger|smaller|higher|lower) than|>=?|<=?) ?[\[\d]")
 # Not "caught signal" alone: a process that caught SIGTERM says how it was stopped, not what went wrong (a fatal
 # fault signal it caught is named by "sigsegv" above or found by _FAULT_SIGNAL first).
 # The keys a JSON error object names its error by (AWS's `__type`, the usual logger fields), most specific first.
@@ -411,7 +421,8 @@ class AppCrash(Pattern):
                 if bracket in ("error", "fatal"):
                     level = bracket
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
-                                                                  or remedy.ARGS_REFUSED.search(text))):
+                                                                  or remedy.ARGS_REFUSED.search(text)
+                                                                  or _LIMIT_REFUSED.search(text))):
                 return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)

@@ -9,7 +9,9 @@ when the port is a database port, the host is an AWS database endpoint (not on 8
 it answered an HTTP call: network-egress-blocked; OpenSearch excepted), or a database driver
 is in the entry; with no engine, host or port named, when the error is a database-only client's
 connection error (java.sql SQLTransientConnectionException, Spring "Failed to obtain JDBC
-Connection", HikariCP, Agroal, Sequelize*ConnectionError). The application's other data stores and brokers count as its
+Connection", HikariCP, Agroal, Sequelize*ConnectionError); such an error is a failed connection even when it names
+no cause (refused, timeout ...), an embedded file database's (H2, Derby) too: the first step is then which database
+the app is configured to use. The application's other data stores and brokers count as its
 database by the same rule (Elasticsearch/OpenSearch, Kafka, RabbitMQ, Memcached, Cassandra: their port, or their
 client, such as kafkajs or amqplib, in the entry). A failing container's log that ends in a traceback with no
 exception line (cut) whose innermost frame is a database client opening a connection (a driver's connect, an ORM
@@ -85,6 +87,16 @@ _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?con
                             # io.agr.pool) or its "Datasource '<name>': " prefix on a connection failure is a database's.
                             r"|\[io\.agr(?:oal)?\.pool\]|\bio\.agroal\.pool\b|^[^\n]*\bagroal\b[^\n]*\bDatasource '[^'\n]*':"
                             , re.IGNORECASE | re.MULTILINE)
+# Of those, the errors that are a failed connection by themselves, however the client says no more (no refused,
+# timeout or login failure on the line): a JDBC connection that could not be obtained or opened, a java.sql connection
+# exception, a Hikari pool that could not open its first connection. An embedded database (H2, Derby, SQLite files)
+# fails this way too. Not Agroal's logger or SQLAlchemy's OperationalError: they also report errors on a connection.
+_CLIENT_CONNECT_ERROR = lazy_re(r"(?:Failed to obtain|Could not (?:get|open)) JDBC Connection|CannotGetJdbcConnectionException"
+                                r"|\bSQL(?:Non)?TransientConnectionException\b"
+                                r"|Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?connection from (?:the )?database"
+                                r"|HikariPool-\d+ - Exception during pool initialization", re.IGNORECASE)
+_CLIENT_NEEDLES = ("jdbc connection", "transientconnectionexception", "cannotgetjdbcconnection",
+                   "connection from database", "connection from the database", "during pool initialization")
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 # A Python frame inside a database client library (an ORM's pool or backend, a driver): (its function).
 _PY_DB_FRAME = lazy_re(r'File "[^"]*/(?:site|dist)-packages/(?:sqlalchemy|psycopg2?|pymysql|MySQLdb|asyncpg|'
@@ -231,7 +243,7 @@ class DatabaseConnectionFailed(Pattern):
     Facts = DatabaseConnectionFailedFacts
     key_facts = ("host", "cause")
     needs = frozenset({"network"})
-    needles = connection.NEEDLES
+    needles = connection.NEEDLES + _CLIENT_NEEDLES
 
     def wants(self, facts: Mapping[str, Any]) -> frozenset[Need]:
         """The network path only explains a connection that timed out or found no route."""
@@ -239,7 +251,7 @@ class DatabaseConnectionFailed(Pattern):
 
     def match(self, ev: Evidence) -> Match | None:
         logs = ev.logs
-        for i in candidate_lines(ev, connection.NEEDLES):
+        for i in candidate_lines(ev, self.needles):
             text = logs.texts[i]
             if logs.quiet(i):
                 continue
@@ -247,6 +259,10 @@ class DatabaseConnectionFailed(Pattern):
             lo, hi = max(start, i - 12), min(end, i + 6)
             context = "\n".join(logs.texts[lo : hi + 1])
             failure = connection.parse(text, context)
+            if failure is None and _CLIENT_CONNECT_ERROR.search(text):
+                # A database-only client's connection error that names no cause: still a failed connection.
+                host, port, url = connection.endpoint(text, context)
+                failure = connection.ConnectionFailure(cause=None, host=host, port=port, url=url)
             if failure is None:
                 continue
             # Drivers name themselves in the frames around the error, not always on its line.
@@ -699,6 +715,17 @@ class DatabaseConnectionFailed(Pattern):
                          f"reachable from the task: the host, port, user and database name in {container}'s "
                          "connection settings, the database's security group and the routes between the task's "
                          f"subnets and it.{why}")
+        if not steps and not cause and not host and not shown and "engine" not in f:
+            # The client's error names no server, engine or cause: which database the app was set to use is the
+            # first question. Apps given none often fall back to an embedded file database in the container.
+            steps.append(f"The error names no database server, engine or cause, so first check which database "
+                         f"{container} is configured to use (the JDBC URL or database settings in its task "
+                         "definition's environment, secrets or command). With none set, many apps fall back to a "
+                         "built-in file database (H2, Derby, SQLite) inside the container, which fails when its file "
+                         "cannot be created or opened (a read-only or missing directory, a file another process "
+                         "holds): point the app at the real database server, or at an in-memory database for a "
+                         "throw-away development setup. If it names a server, check that it is up and reachable from "
+                         "the task (its security group, the routes between the task's subnets and it)." + why)
         if not steps:
             # No sub-cause above applies: still a first step, on what the error says (never an empty Fix).
             steps.append(f"Check that {target} is up and reachable from the task: the host and port in "

@@ -2,7 +2,9 @@
 
 Signals: "ResourceInitializationError: failed to configure ENI"; "Timeout waiting for network
 interface provisioning to complete"; "subnet does not have enough free addresses"; "failed to
-provision/attach ENI". Facts: subnet (from the message, else the task's ENI attachment).
+provision/attach ENI"; an ENI allocation (provisioning, attachment) that "could not be completed" / "did not
+complete" (cause incomplete: bursts of launches, the subnet's addresses, on Fargate the account's network interfaces
+per Region). Facts: subnet (from the message, else the task's ENI attachment).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ _SIGNAL = lazy_re(
     r"failed to configure ENI|network interface provision|enough free (?:ip )?addresses"
     r"|insufficient free addresses|(?:failed|unable) to (?:provision|attach|create|allocate) (?:the |an? )?(?:ENI|network interface)"
     r"|ENI (?:attachment|provisioning) (?:failed|timed out)|unable to (?:assign|allocate) (?:an )?IP"
+    # The platform saying the interface's allocation (provisioning, attachment) never finished, in any tense.
+    r"|(?:ENI|network interface) (?:allocation|provisioning|attachment|creation)"
+    r" (?:could not be|cannot be|was not|has not been|did not|didn't|never) (?:completed?|finish(?:ed)?|succeed(?:ed)?)"
     r"|failed to set ?up (?:the )?(?:task )?network(?: namespace)?|CNI plugin|cni setup|eni plugin"
     r"|InsufficientFreeAddressesInSubnet|configure pause container namespace|(?:set ?up|create) veth pair"
     r"|(?:EC2 )?error while attempting to (?:create|attach|tag|describe|delete) (?:the |a )?network interface",
@@ -42,18 +47,28 @@ _PLUMBING = (
      "the attached interface never appeared as a device on the container instance, so the agent could not move "
      "it into the task's namespace"),
 )
+# What a burst of launches does to provisioning, by cause (the step that says to launch in smaller batches).
+_BURSTS = {
+    "timeout": "Provisioning timeouts come in bursts of launches (hundreds of tasks at once)",
+    "incomplete": ("ENI allocations that do not complete come in bursts of launches (a scale-out of hundreds of tasks "
+                   "at once)"),
+}
 _CAUSES = (
     Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
     Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
     Cause("tag-policy", lazy_re(r"tagpolicy", re.IGNORECASE)),
     Cause("timeout", lazy_re(r"timeout|timed out", re.IGNORECASE)),
+    # The allocation was started and never finished, without a reason: the same bursts of launches as a timeout.
+    Cause("incomplete", lazy_re(r"(?:could not|cannot|was not|has not|did not|didn't|never) (?:be |been )?"
+                                r"complete", re.IGNORECASE)),
 )
 
 
 class NetworkSetupFailedFacts(Facts):
     """The facts of network-setup-failed."""
 
-    cause: str | None = Field(None, description="no-free-addresses, instance-eni-limit, tag-policy, timeout.")
+    cause: str | None = Field(None, description="no-free-addresses, instance-eni-limit, tag-policy, timeout, "
+                                                   "incomplete.")
     subnet: str | None = Field(None, description="The subnet.")
 
 
@@ -95,7 +110,7 @@ class NetworkSetupFailed(ReasonPattern):
         address = ev.detail.eni_detail("privateIPv4Address")
         # An interface that was created (it got an address), or a plugin that names a fault of the instance's
         # plumbing, rules out subnet exhaustion. A limit or tag-policy cause keeps its own advice.
-        attached = cause in (None, "timeout") and bool(address or plumbing)
+        attached = cause in (None, "timeout", "incomplete") and bool(address or plumbing)
         inst = (ev.detail.container_instance_arn or "").rsplit("/", 1)[-1]
         drain = (f"drain it (`aws ecs update-container-instances-state --cluster {remedy.q(remedy.cluster(ev))} "
                  f"--container-instances {remedy.q(inst)} --status DRAINING{remedy.region_flag(ev)}`)" if inst
@@ -116,14 +131,14 @@ class NetworkSetupFailed(ReasonPattern):
                              + f", and {got}, so the subnet had free addresses; a failure after that is usually "
                              f"passing (bursts of launches, an instance's ENI plumbing): {retry}." + why)
             else:
-                steps.append(f"Subnet addresses are not the cause: {got}. Provisioning timed out after that, on "
+                ended = "timed out" if cause == "timeout" else "did not complete"
+                steps.append(f"Subnet addresses are not the cause: {got}. Provisioning {ended} after that, on "
                              "the ENI attachment itself" + (": check the instance's ENI attachments and its ECS "
                                                             f"agent log (`{remedy.agent_log(ev)}`)" if ec2 else "")
                              + "." + why)
             why = ""
-            if cause == "timeout":
-                steps.append("Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
-                             f"smaller batches; {retry}.")
+            if cause in ("timeout", "incomplete"):
+                steps.append(f"{_BURSTS[cause]}: launch in smaller batches; {retry}.")
             # The interface was created and attached: neither the subnets, the AZs nor the account's ENI quota
             # are in question; the instance (or the platform) that plumbs it is.
             case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
@@ -161,9 +176,15 @@ class NetworkSetupFailed(ReasonPattern):
             steps.append("Spread the service over more (and larger) subnets in several Availability Zones."
                           if in_service else "Give the task's network configuration more (and larger) subnets in "
                           "several Availability Zones, where whatever launches it sets them.")
-        if cause == "timeout" and not attached:
-            steps.append(f"Provisioning timeouts come in bursts of launches (hundreds of tasks at once): launch in "
-                         f"smaller batches; {retry}.")
+        if cause in ("timeout", "incomplete") and not attached:
+            steps.append(f"{_BURSTS[cause]}: launch in smaller batches; {retry}.")
+        if cause == "incomplete" and not ec2 and not attached:
+            # Fargate: every task's interface counts against the account's network interfaces in the Region, which
+            # a scale-out of hundreds of tasks next to everything else in the VPC can use up.
+            steps.append("Every Fargate task's interface counts against the account's network interfaces per Region "
+                         "(shared with load balancers, Lambda functions in the VPC and databases): compare the count "
+                         "with the quota (`aws service-quotas get-service-quota --service-code vpc --quota-code "
+                         f"L-DF5E4CA3{remedy.region_flag(ev)}`) and request an increase before large scale-outs.")
         if cause != "instance-eni-limit" and ec2 and not windows and not attached:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
