@@ -104,12 +104,13 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
                                          + r"(?![\w-])" + _NOT_ENV_NOUN)),
     # An app that refuses to start because a required secret or setting is unset, empty or still at its insecure
     # default, and names it: "Refusing to start due to insecure SECRET_KEY", "refusing to start: JWT_SECRET is not
-    # set". (A warning about a default that the app goes on with says no refusal.)
+    # set", "Refusing to start with the default X", "refusing to start - insecure X" (after "with" only a qualified
+    # name counts). (A warning about a default that the app goes on with says no refusal.)
     ("refusal", ("refusing to start", "refuse to start", "refused to start", "refuses to start"),
-     lazy_re(r"(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because(?: of)?)\s+|:\s*)"
+     lazy_re(r"(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because(?: of)?|with)\s+|:\s*|\s[-\u2013\u2014]+\s*)"
              r"(?i:(?:an?|the)\s+)?(?i:(?:insecure|default|weak|unset|empty|missing|placeholder|unsafe)\s+){1,2}"
              r"(?i:(?:default|value|of)\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q + r"(?![\w-])"
-             r"|(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because|as|since)\s+|:\s*)"
+             r"|(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because|as|since)\s+|:\s*|\s[-\u2013\u2014]+\s*)"
              + _Q + "(" + _UPPER_VAR + ")" + _Q + r"\s+(?i:is|was)\s+(?i:not set|unset|empty|missing|insecure|"
              r"the default|(?:still )?(?:at |set to )?(?:its |the )?(?:insecure |default )+(?:value|default))")),
     ("known", ("encryption key",), lazy_re(r"No application encryption key has been specified")),

@@ -32,8 +32,6 @@ def _heap(logs: list[str]) -> list[str]:
 # -- fix25: the refusal rule ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="refusal rule misses 'Refusing to start with the default X' / "
-                                       "'refusing to start - insecure X' (only 'due to', 'because' and ':' lead in)")
 def test_refusal_wordings_with_with_or_a_dash_name_the_variable():
     for line in ("Refusing to start with the default SECRET_KEY", "CRITICAL: refusing to start - insecure SECRET_KEY"):
         got = run([line])
