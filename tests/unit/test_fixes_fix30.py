@@ -18,3 +18,46 @@ def test_a_refusal_with_an_unqualified_setting_or_no_setting_names_no_variable()
     for line in ("Refusing to start with MAX_WORKERS=0", "Refusing to start with the default workers",
                  "refusing to start - port 8080 already in use", "Starting with the default SECRET_KEY"):
         assert run([line]).pattern != "missing-env-var", line
+
+
+# -- an explicit -Xmx: the value in force and the variable that holds it ----------------------------------------
+
+_HEAP = ["java.lang.OutOfMemoryError: Java heap space", "\tat java.util.Arrays.copyOf(Arrays.java:3332)"]
+
+
+def _heap(logs: list[str]) -> list[str]:
+    got = run(logs, memory="4096", cpu="1024",
+              containers=[{"name": "worker", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/etl:3.2"}])
+    assert got.pattern == "out-of-memory"
+    return got.remediation
+
+
+def test_xmx_picked_up_from_underscore_java_options_names_that_variable():
+    steps = _heap(["Picked up _JAVA_OPTIONS: -XX:+UseG1GC -Xmx1g", *_HEAP])
+    assert "`-Xmx1g` (`_JAVA_OPTIONS`" in steps[0]
+
+
+def test_an_assignment_before_a_command_line_is_not_the_variable_holding_its_xmx():
+    # MODE=prod sets MODE; the -Xmx is an argument of the java command that follows, not MODE's value.
+    steps = _heap(["MODE=prod exec java -Xmx1g -jar app.jar", *_HEAP])
+    assert "`MODE`" not in steps[0] and "the command line" in steps[0]
+
+
+def test_a_system_property_assignment_inside_the_options_is_not_the_variable():
+    steps = _heap(['JAVA_OPTS="-DLOG_LEVEL=info -Xmx1g"', *_HEAP])
+    assert "`-Xmx1g` (`JAVA_OPTS`" in steps[0] and "LOG_LEVEL" not in steps[0]
+
+
+def test_one_xmx_with_a_variable_after_it_keeps_the_variable_that_holds_it():
+    steps = _heap(["JAVA_OPTS=-Xms256m -Xmx1g LOG_LEVEL=info", *_HEAP])
+    assert "`-Xmx1g` (`JAVA_OPTS`" in steps[0] and "LOG_LEVEL" not in steps[0]
+
+
+# -- the Kafka receive-buffer step: only from the heap error's own trace ----------------------------------------
+
+
+def test_a_kafka_receive_frame_in_the_heap_errors_own_trace_keeps_the_receive_buffer_step():
+    steps = _heap(["JAVA_OPTS=-Xmx1g", "java.lang.OutOfMemoryError: Java heap space",
+                   "\tat java.nio.HeapByteBuffer.<init>(HeapByteBuffer.java:57)",
+                   "\tat org.apache.kafka.common.memory.MemoryPool$1.tryAllocate(MemoryPool.java:30)"])
+    assert "Kafka client's receive buffer" in steps[1]

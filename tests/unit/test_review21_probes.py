@@ -41,28 +41,21 @@ def test_refusal_wordings_with_with_or_a_dash_name_the_variable():
 # -- fix25: an explicit -Xmx ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="_XMX: the JVM's 'Picked up JAVA_TOOL_OPTIONS: -Xmx1g' is reported as "
-                                       "'the command line' instead of JAVA_TOOL_OPTIONS")
 def test_xmx_picked_up_from_java_tool_options_names_that_variable():
     steps = _heap(["Picked up JAVA_TOOL_OPTIONS: -Xmx1g", *_HEAP])
     assert "`JAVA_TOOL_OPTIONS`" in steps[0] and "the command line" not in steps[0]
 
 
-@pytest.mark.xfail(strict=True, reason="_XMX's lazy var group takes the first NAME= on the line: 'LOG_LEVEL=info "
-                                       "JAVA_OPTS=-Xmx1g' says raise -Xmx in `LOG_LEVEL`")
 def test_xmx_in_an_env_dump_names_the_variable_that_holds_it():
     steps = _heap(["Environment: LOG_LEVEL=info JAVA_OPTS=-Xms256m -Xmx1g", *_HEAP])
     assert "`JAVA_OPTS`" in steps[0] and "LOG_LEVEL" not in steps[0]
 
 
-@pytest.mark.xfail(strict=True, reason="_explicit_xmx takes the first -Xmx of a line; the JVM uses the last one")
 def test_the_last_of_several_xmx_flags_is_the_heap_in_force():
     steps = _heap(["exec java -Xmx512m -XX:+UseG1GC -Xmx2g -jar app.jar", *_HEAP])
     assert "`-Xmx2g`" in steps[0] and "`-Xmx512m`" not in steps[0]
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka receive-buffer step fires on any NetworkReceive frame anywhere in the "
-                                       "logs, though the heap error's own trace is elsewhere (Arrays.copyOf)")
 def test_a_kafka_frame_in_an_earlier_unrelated_trace_is_not_blamed_for_the_heap_error():
     steps = _heap(["WARN [Consumer clientId=c1, groupId=g] Connection to node 1 terminated during read",
                    "\tat org.apache.kafka.common.network.NetworkReceive.readFrom(NetworkReceive.java:103)",
