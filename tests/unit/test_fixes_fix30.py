@@ -61,3 +61,28 @@ def test_a_kafka_receive_frame_in_the_heap_errors_own_trace_keeps_the_receive_bu
                    "\tat java.nio.HeapByteBuffer.<init>(HeapByteBuffer.java:57)",
                    "\tat org.apache.kafka.common.memory.MemoryPool$1.tryAllocate(MemoryPool.java:30)"])
     assert "Kafka client's receive buffer" in steps[1]
+
+
+# -- a Liquibase lock wait ends with a later started/listening line ---------------------------------------------
+
+_ELB = {"stopCode": "ServiceSchedulerInitiated",
+        "stoppedReason": "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:"
+                         "111122223333:targetgroup/web/0123456789abcdef)",
+        "containers": [{"name": "app", "exitCode": 143, "lastStatus": "STOPPED", "image": "acme/identity:24.0"}]}
+
+
+def test_a_web_server_started_before_the_lock_wait_does_not_end_it():
+    # Jetty launched first, then the migration waits: the newest word is still the wait.
+    got = run(["INFO  [org.eclipse.jetty.server.Server] Started Server@5a2e4553 in 812ms",
+               "INFO  Listening on: http://0.0.0.0:3000",
+               "INFO  [liquibase.lockservice] Waiting for changelog lock....",
+               "INFO  [liquibase.lockservice] Waiting for changelog lock...."], **_ELB)
+    assert got.pattern == "health-check-failed"
+    assert "DATABASECHANGELOGLOCK SET LOCKED=FALSE" in got.remediation[0]
+
+
+def test_a_lock_wait_followed_by_a_spring_started_line_is_not_the_cause():
+    got = run(["INFO  [liquibase.lockservice] Waiting for changelog lock....",
+               "INFO  o.s.b.StartupInfoLogger : Started IdentityApplication in 84.113 seconds (JVM running for 86.2)"],
+              **_ELB)
+    assert "DATABASECHANGELOGLOCK" not in " ".join(got.remediation)

@@ -66,8 +66,6 @@ def test_a_kafka_frame_in_an_earlier_unrelated_trace_is_not_blamed_for_the_heap_
 # -- fix25: the Liquibase lock wait -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="lock_wait: a wait followed by the app saying it started and listens still "
-                                       "gets 'was waiting for the lock when stopped ... never serves'")
 def test_a_lock_wait_followed_by_a_started_listening_line_is_not_the_cause():
     got = run(["INFO  [liquibase.lockservice] Waiting for changelog lock....",
                "INFO  [liquibase.lockservice] Waiting for changelog lock....",
