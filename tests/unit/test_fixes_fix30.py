@@ -86,3 +86,33 @@ def test_a_lock_wait_followed_by_a_spring_started_line_is_not_the_cause():
                "INFO  o.s.b.StartupInfoLogger : Started IdentityApplication in 84.113 seconds (JVM running for 86.2)"],
               **_ELB)
     assert "DATABASECHANGELOGLOCK" not in " ".join(got.remediation)
+
+
+# -- the "downloads each time it starts" step: only for a download at start-up ----------------------------------
+
+_DOWNLOAD = ["> Downloading Prisma engines for debian-openssl-3.0.x [ ] 0%Error: request to "
+             "https://downloads.example.net/engines/query-engine.gz failed, reason: Socket connection timeout"]
+_APP = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "acme/api:1.0"}]}
+
+
+def _egress(logs: list[str], **detail: object) -> str:
+    got = run(logs, **{**_APP, **detail})
+    assert got.pattern == "network-egress-blocked"
+    return " ".join(got.remediation)
+
+
+def test_a_download_in_a_task_that_ran_two_minutes_is_a_start_up_download():
+    steps = _egress(_DOWNLOAD, startedAt="2024-05-01T02:00:00Z", stoppingAt="2024-05-01T02:02:00Z",
+                    stoppedAt="2024-05-01T02:02:30Z")
+    assert "each time it starts" in steps and "when the image is built" in steps
+
+
+def test_a_download_after_hours_of_running_is_not_a_start_up_download():
+    steps = _egress(_DOWNLOAD, startedAt="2024-05-01T02:00:00Z", stoppingAt="2024-05-01T09:58:00Z",
+                    stoppedAt="2024-05-01T09:59:00Z")
+    assert "each time it starts" not in steps
+
+
+def test_a_download_after_the_app_answered_requests_is_not_a_start_up_download():
+    steps = _egress(['10.0.1.7 - - "GET /invoices/42 HTTP/1.1" 200 512', *_DOWNLOAD])
+    assert "each time it starts" not in steps

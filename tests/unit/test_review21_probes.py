@@ -81,8 +81,6 @@ def test_a_lock_wait_followed_by_a_started_listening_line_is_not_the_cause():
 # -- fix25: the start-up download step --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="_START_DOWNLOAD: any 'download' word gives 'downloads each time it starts: "
-                                       "bake it into the image', even for a per-request download after hours of serving")
 def test_a_per_request_download_after_hours_of_serving_is_not_a_start_up_download():
     got = run(["GET /invoices/42 200 12ms", "GET /invoices/43 200 10ms",
                "Error: failed downloading invoice PDF: request to https://api.partner-billing.com/v1/invoices/44.pdf "
