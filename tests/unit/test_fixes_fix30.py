@@ -4,6 +4,7 @@ for the case next to the one the fix changed."""
 from __future__ import annotations
 
 from tests.unit.helpers import run
+from tests.unit.patterns.common import failed_to_start
 
 # -- the refusal rule: "with" and a dash lead in only a qualified name ------------------------------------------
 
@@ -116,3 +117,36 @@ def test_a_download_after_hours_of_running_is_not_a_start_up_download():
 def test_a_download_after_the_app_answered_requests_is_not_a_start_up_download():
     steps = _egress(['10.0.1.7 - - "GET /invoices/42 HTTP/1.1" 200 512', *_DOWNLOAD])
     assert "each time it starts" not in steps
+
+
+# -- volume mounts: a denied host directory, a containerd rootfs mount point ------------------------------------
+
+
+def _mount(reason: str, launch: str = "EC2") -> list[str]:
+    got = run([], **failed_to_start(reason, launchType=launch))
+    assert got.pattern == "volume-mount-failed"
+    return got.remediation
+
+
+def test_a_denied_host_directory_that_stat_could_not_read_is_inspected_itself():
+    # stat failed on a directory that exists: it is the one to inspect, not its parent.
+    steps = _mount("CannotStartContainerError: Error response from daemon: error while creating mount source path "
+                   "'/srv/reports/cache': stat /srv/reports: permission denied")
+    assert "`ls -ldZ /srv/reports`" in steps[0]
+
+
+def test_a_read_only_mount_point_under_a_containerd_v1_rootfs_is_made_in_the_image():
+    steps = _mount('CannotStartContainerError: OCI runtime create failed: container_linux.go:349: starting container '
+                   'process caused: rootfs_linux.go:58: mounting "/srv/conf" to rootfs at "/etc/app/conf.d" caused: '
+                   'mkdir /run/containerd/io.containerd.runtime.v1.linux/moby/abc123/rootfs/etc/app/conf.d: '
+                   'read-only file system: unknown')
+    assert "RUN mkdir -p /etc/app/conf.d" in steps[0]
+    assert "elasticfilesystem" not in " ".join(steps)
+
+
+def test_a_read_only_efs_mount_on_fargate_keeps_the_efs_advice():
+    # an EFS mount that failed read-only names no rootfs mount point: today's EFS advice stays
+    steps = _mount("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+                   "mount.nfs4: read-only file system while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
+                   "execution; code: 32", launch="FARGATE")
+    assert "elasticfilesystem:ClientMount" in " ".join(steps)

@@ -94,8 +94,6 @@ def test_a_per_request_download_after_hours_of_serving_is_not_a_start_up_downloa
 # -- fix25: volume mounts on read-only or denied paths ----------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="denied bind-mount source: `ls -ldZ` is run on the directory mkdir failed to "
-                                       "create (does not exist), not on its existing parent")
 def test_a_denied_host_directory_is_inspected_through_its_existing_parent():
     got = run([], **failed_to_start("CannotStartContainerError: Error response from daemon: error while creating mount "
                                     "source path '/srv/reports/cache': mkdir /srv/reports: permission denied",
@@ -104,8 +102,6 @@ def test_a_denied_host_directory_is_inspected_through_its_existing_parent():
     assert "`ls -ldZ /srv`" in got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="_ROOTFS_MKDIR knows only Docker's overlay2 path: the containerd rootfs "
-                                       "(Fargate) read-only mkdir falls through to EFS IAM advice for a non-EFS volume")
 def test_a_read_only_mount_point_under_a_containerd_rootfs_gets_no_efs_advice():
     got = run([], **failed_to_start(
         'CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: failed '
