@@ -3,7 +3,8 @@ for the case next to the one the fix changed."""
 
 from __future__ import annotations
 
-from tests.unit.helpers import run
+from shared import remediation as remedy
+from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import failed_to_start
 
 # -- the refusal rule: "with" and a dash lead in only a qualified name ------------------------------------------
@@ -150,3 +151,32 @@ def test_a_read_only_efs_mount_on_fargate_keeps_the_efs_advice():
                    "mount.nfs4: read-only file system while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
                    "execution; code: 32", launch="FARGATE")
     assert "elasticfilesystem:ClientMount" in " ".join(steps)
+
+
+# -- a one-off's override whose program a shell entrypoint could not find ---------------------------------------
+
+_ONE_OFF = {"group": "family:shop-db-prepare", "startedBy": "deploy-pipeline", "launchType": "FARGATE",
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:111122223333:task-definition/shop-db-prepare:4",
+            "stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited"}
+
+
+def _rollout_of(logs: list[str], command: list[str], exit_code: int = 127) -> str:
+    got = run(logs, containers=[{"name": "worker", "exitCode": exit_code, "lastStatus": "STOPPED"}],
+              overrides={"containerOverrides": [{"name": "worker", "command": command}]}, **_ONE_OFF)
+    return next(s for s in got.remediation if "aws ecs run-task" in s)
+
+
+def test_an_override_whose_script_ran_and_then_missed_another_program_is_repeated():
+    # the override's own program ran; what the shell could not find is a program the script execs
+    rollout = _rollout_of(["/app/bin/ingest.sh: line 4: exec: gunicorn: not found"], ["/app/bin/ingest.sh"])
+    assert '"command":["/app/bin/ingest.sh"]' in rollout
+
+
+def test_a_not_found_line_for_the_override_without_exit_127_or_from_another_container_is_no_failed_override():
+    for code, name in ((1, "worker"), (127, "sidecar")):
+        ev = evidence({"sidecar": ["sh: exec: ingest-v2: not found"]} if name == "sidecar"
+                      else ["warning: exec: ingest-v2: not found, retrying with the bundled copy"],
+                      containers=[{"name": "worker", "exitCode": code, "lastStatus": "STOPPED"},
+                                  {"name": "sidecar", "exitCode": 0, "lastStatus": "STOPPED"}],
+                      overrides={"containerOverrides": [{"name": "worker", "command": ["ingest-v2"]}]}, **_ONE_OFF)
+        assert "--overrides" in remedy.roll_out(ev), (code, name)

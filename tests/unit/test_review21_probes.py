@@ -117,8 +117,6 @@ def test_a_read_only_mount_point_under_a_containerd_rootfs_gets_no_efs_advice():
 # -- fix27: a one-off's roll-out re-run with its override -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="_override_failed knows only runc's 'exec: \"X\"' reason: an override whose "
-                                       "program a shell entrypoint could not find (exit 127) is repeated in the roll-out")
 def test_an_override_a_shell_entrypoint_could_not_find_is_not_repeated():
     got = run(["/usr/local/bin/docker-entrypoint.sh: line 12: exec: ingest-v2: not found"],
               containers=[{"name": "worker", "exitCode": 127, "lastStatus": "STOPPED"}],
