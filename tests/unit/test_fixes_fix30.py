@@ -4,6 +4,7 @@ for the case next to the one the fix changed."""
 from __future__ import annotations
 
 from shared import remediation as remedy
+from shared.redact import redact
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import failed_to_start
 
@@ -180,3 +181,27 @@ def test_a_not_found_line_for_the_override_without_exit_127_or_from_another_cont
                                   {"name": "sidecar", "exitCode": 0, "lastStatus": "STOPPED"}],
                       overrides={"containerOverrides": [{"name": "worker", "command": ["ingest-v2"]}]}, **_ONE_OFF)
         assert "--overrides" in remedy.roll_out(ev), (code, name)
+
+
+# -- redaction: a path as a secret setting's value is kept; secrets with slashes stay masked --------------------
+
+
+def test_a_relative_or_home_path_to_a_credentials_file_is_kept():
+    for text in ("CLIENT_SECRETS=./conf/client_secrets.json", "GOOGLE_APPLICATION_CREDENTIALS=~/.config/gcloud/adc.json",
+                 "TLS_KEY=certs/server.pem"):
+        assert redact(text) == text
+
+
+def test_secrets_with_slashes_are_no_path_and_stay_masked():
+    for text in ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS's documented example key
+                 "API_SECRET=dGhpcy9pcy9hL3NlY3JldA/+xyz==",  # base64 with / and +
+                 "DB_PASSWORD=s3cr3t/pa55/w0rd",  # slashes but no file type
+                 "API_TOKEN=ab+c/d.json",  # a + is no path character
+                 "secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"):
+        out = redact(text)
+        assert "[REDACTED]" in out and "K7MDENG" not in out and "pa55" not in out and "xyz==" not in out, text
+
+
+def test_a_path_without_a_file_type_under_a_secret_key_stays_masked():
+    # /run/secrets/db_password could as well be a secret made of path characters: no file type, no exception
+    assert redact("DB_PASSWORD=/run/secrets/db_password") == "DB_PASSWORD=[REDACTED]"

@@ -130,8 +130,6 @@ def test_an_override_a_shell_entrypoint_could_not_find_is_not_repeated():
 # -- fix28: redaction of file names -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="_FILE_NAME_VALUE keeps a bare file name but masks the same file given as a "
-                                       "path (GOOGLE_APPLICATION_CREDENTIALS=/app/creds/sa.json)")
 def test_a_file_path_as_a_secret_settings_value_is_kept_like_a_file_name():
     for text in ("GOOGLE_APPLICATION_CREDENTIALS=/app/creds/service-account.json",
                  "CLIENT_SECRETS=/etc/app/client_secrets.json"):
