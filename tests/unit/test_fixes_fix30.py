@@ -4,6 +4,7 @@ for the case next to the one the fix changed."""
 from __future__ import annotations
 
 from shared import remediation as remedy
+from shared.patterns import connection
 from shared.redact import redact
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import failed_to_start
@@ -205,3 +206,20 @@ def test_secrets_with_slashes_are_no_path_and_stay_masked():
 def test_a_path_without_a_file_type_under_a_secret_key_stays_masked():
     # /run/secrets/db_password could as well be a secret made of path characters: no file type, no exception
     assert redact("DB_PASSWORD=/run/secrets/db_password") == "DB_PASSWORD=[REDACTED]"
+
+
+# -- EADDRNOTAVAIL: Java's and urllib3's connect wordings are unreachable; a bind stays none ----------------------
+
+
+def test_java_and_python_binds_that_cannot_assign_their_address_are_no_connection_failure():
+    for line in ("java.net.BindException: Cannot assign requested address",
+                 "OSError: [Errno 99] Cannot assign requested address",
+                 "Error binding new connection listener on 10.0.7.9:9000: Cannot assign requested address"):
+        assert connection.failure_cause(line) is None, line
+
+
+def test_urllib3_new_connection_errors_keep_their_own_cause():
+    assert connection.failure_cause("urllib3.exceptions.NewConnectionError: Failed to establish a new connection: "
+                                    "[Errno 111] Connection refused") == "refused"
+    assert connection.failure_cause("java.net.NoRouteToHostException: No route to host (Host unreachable)") \
+        == "unreachable"

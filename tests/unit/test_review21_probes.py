@@ -139,8 +139,6 @@ def test_a_file_path_as_a_secret_settings_value_is_kept_like_a_file_name():
 # -- acc22 ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="EADDRNOTAVAIL rule misses Java's NoRouteToHostException and urllib3's "
-                                       "'new connection: [Errno 99]' wordings of a connect that cannot assign its address")
 def test_java_and_python_wordings_of_a_connect_eaddrnotavail_are_unreachable():
     for line in ("java.net.NoRouteToHostException: Cannot assign requested address (Address not available)",
                  "urllib3.exceptions.NewConnectionError: <urllib3.connection.HTTPConnection object at 0x7f1c>: "
