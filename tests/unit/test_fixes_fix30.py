@@ -223,3 +223,22 @@ def test_urllib3_new_connection_errors_keep_their_own_cause():
                                     "[Errno 111] Connection refused") == "refused"
     assert connection.failure_cause("java.net.NoRouteToHostException: No route to host (Host unreachable)") \
         == "unreachable"
+
+
+# -- the unexpanded ${NAME} rule, now a linear scan: the answers it gave stay ------------------------------------
+
+
+def test_an_unexpanded_placeholder_after_an_error_word_names_the_variable():
+    for line in ("Invalid URL: ${DATABASE_URL}", "getaddrinfo ENOTFOUND ${DB_HOST}",
+                 "`tpl` rendered; error connecting to ${DB_HOST}"):  # a backtick before the error word is no template
+        got = run([line])
+        assert got.pattern == "missing-env-var" and got.facts["variable"] in ("DATABASE_URL", "DB_HOST"), line
+
+
+def test_placeholders_that_are_no_unexpanded_value_name_no_variable():
+    for line in ("error: see `${DB_HOST}` in the template",  # quoted source code
+                 "error ${DB_HOST} in `tpl`",  # a backtick after it
+                 "${DB_HOST} resolved; no error",  # the placeholder before the error word
+                 "error $${DB_HOST}", "error \\${DB_HOST}", "error${DB_HOST}",  # escaped, or part of a word
+                 "error ${DB_HOST:-localhost}"):  # with a default
+        assert run([line]).pattern != "missing-env-var", line

@@ -1,11 +1,9 @@
-"""Second review of fix25, fix27, fix28 and acc22: each probe asserts the right behaviour and fails today (strict
-xfail), so fixing the defect turns it into an ordinary pass to un-mark."""
+"""Second review of fix25, fix27, fix28 and acc22: each probe asserts the right behaviour. They were strict xfails
+for confirmed defects; fix30 fixed them and un-marked them (near misses in tests/unit/test_fixes_fix30.py)."""
 
 from __future__ import annotations
 
 import time
-
-import pytest
 
 from shared.patterns import connection
 from shared.redact import redact
@@ -146,10 +144,13 @@ def test_java_and_python_wordings_of_a_connect_eaddrnotavail_are_unreachable():
         assert connection.failure_cause(line) == "unreachable", line
 
 
-@pytest.mark.xfail(strict=True, reason="the 'unexpanded' ${NAME} regex backtracks quadratically: a long error line "
-                                       "with '${' takes about a second per line to scan")
-def test_long_error_lines_with_a_placeholder_are_scanned_in_linear_time():
-    line = "${a} " + "error " * 8000
+def test_long_error_lines_with_a_placeholder_give_the_right_answer_and_are_not_quadratic():
+    # (was a timed probe: the ${NAME} regex retried its gap from every error word, about a second per clipped 16 KB
+    # line. Speed is the benchmarks' business; the bound below is only a safety net, 15x what a linear scan takes
+    # on this machine and half what the quadratic regex took.)
+    assert run(["error " * 2700 + "${DATABASE_URL}"]).facts.get("variable") == "DATABASE_URL"
+    assert run(["${a} " + "error " * 2700 + "${DATABASE_URL} in `template`"]).pattern != "missing-env-var"
     start = time.perf_counter()
-    run([line] * 5)
-    assert time.perf_counter() - start < 1.0
+    got = run(["${a} " + "error " * 8000] * 20)
+    assert got.pattern != "missing-env-var"
+    assert time.perf_counter() - start < 10.0
