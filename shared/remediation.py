@@ -191,6 +191,44 @@ def agent_log(ev: Evidence) -> str:
     return "C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log" if windows_instance(ev) else "/var/log/ecs/ecs-agent.log"
 
 
+# An NVIDIA GPU instance family (p3, p4d, g4dn, g5, g5g, g6e, gr6...; not g4ad, whose GPU is AMD's).
+_GPU_INSTANCE = lazy_re(r"^(?:p\d+[a-z]*|g(?!4ad)\d+[a-z]*|gr\d+[a-z]*)\.", re.IGNORECASE)
+# A line of the container's own log that shows it running on an NVIDIA GPU: CUDA, cuDNN, NVIDIA driver or device
+# lines, a "cuda:0" device. Not one saying there is none ("no CUDA-capable device", "NVIDIA driver was not
+# detected", "CUDA not available"): that program ran without a GPU, as a plain local run does.
+_GPU_LOG = lazy_re(r"\b(?:CUDA|cuDNN|NVIDIA|NVML|nvidia-smi)\b|\bcuda:\d|\btorch\.cuda\.")
+_NO_GPU = lazy_re(r"(?i)\b(?:no|not|unavailable|without|unable|cannot|can't|could not|failed|missing|"
+                  r"falling back|fallback)\b|\bcpu[- ]only\b")
+
+
+def uses_gpu(ev: Evidence, container: str | None) -> bool:
+    """The container runs with an NVIDIA GPU: ECS assigned it GPUs (the event's gpuIds, its definition's
+    resourceRequirements GPU), the instance is a GPU type, or its own log shows CUDA/NVIDIA at work. A local
+    `docker run` of it then needs `--gpus all`, or the program starts without the GPU the task had."""
+    name = container_name(ev, container)
+    c = ev.container(name)
+    if c and c.gpu_ids:
+        return True
+    cdef = ev.container_definition(name)
+    if cdef and cdef.gpus:
+        return True
+    if _GPU_INSTANCE.search(ev.detail.attribute("ecs.instance-type") or ""):
+        return True
+    if not name:
+        return False
+    texts, containers = ev.logs.texts, ev.logs.containers
+    return any(containers[i] == name and not _NO_GPU.search(texts[i])
+               for i in ev.logs.may_match(_GPU_LOG, 0, None) if _GPU_LOG.search(texts[i]))
+
+
+def gpu_host(ev: Evidence, container: str | None) -> str:
+    """Where a local run of a GPU container must happen (", on a machine with an NVIDIA GPU ...") or ""."""
+    if not uses_gpu(ev, container):
+        return ""
+    return (" on a machine with an NVIDIA GPU like the task's (Docker with the NVIDIA Container Toolkit; "
+            "`--gpus all` gives the container the GPU the task had, without it the program starts with none)")
+
+
 def is_windows_image(ref: str | None) -> bool:
     """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
     return bool(ref and _WINDOWS_IMAGE.search(ref))
@@ -1483,13 +1521,16 @@ def error_action(error: str) -> str:
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
-               limits: bool = True, detach: str | None = None) -> str:
-    """`docker run` of the container's image as the task runs it: its cpu and memory, the given
-    variable names passed through from the shell (`-e NAME`), a port published as itself (a number, or
-    a `$variable` an earlier line read), in the background under the name `detach` if given."""
+               limits: bool = True, detach: str | None = None, gpu: bool | None = None) -> str:
+    """`docker run` of the container's image as the task runs it: its cpu and memory, its GPUs (`gpu`, or
+    `uses_gpu` when None), the given variable names passed through from the shell (`-e NAME`), a port
+    published as itself (a number, or a `$variable` an earlier line read), in the background under the
+    name `detach` if given."""
     name = container_name(ev, container)
     img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
     parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
+    if gpu or (gpu is None and uses_gpu(ev, name)):
+        parts.append("--gpus all")
     if ev.cpu_architecture in ("arm64", "x86_64"):
         parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
     if limits:

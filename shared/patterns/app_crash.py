@@ -742,7 +742,8 @@ class AppCrash(Pattern):
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
             run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(
                 "docker run --rm", "docker run --rm --env-file task.env", 1)
-            steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
+            steps.append("Reproduce with the task's image, command and environment"
+                         f"{remedy.gpu_host(ev, f.get('container'))}, in bash (secrets are not "
                          f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
                          f"{run}\n```")
         reported = _EXIT_REPORT.search(exc)

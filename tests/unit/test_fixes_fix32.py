@@ -1,0 +1,76 @@
+"""fix32: dev31's advice faults as general rules, each with a near miss that keeps today's answer: a configuration
+error whose neighbouring line names what in the file is wrong (a section lacking a property, a file and line) is
+about that content, not the file's presence; a local reproduction of a container that runs on a GPU passes
+`--gpus all`; a dotted exception name followed by JVM frames is a JVM error, not a Python one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from shared import remediation as remedy
+from shared.engine import diagnose
+from shared.evidence.ecs import _container
+from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
+from tests.unit.helpers import evidence
+
+# -- a container that runs on a GPU is reproduced with --gpus all ---------------------------------------------------
+
+_GPU_BASE: dict[str, Any] = {"launchType": "EC2", "attachments": [],
+                             "containerInstanceArn": "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/1a2b"}
+_SERVER = "ghcr.io/acme/inference:2.0"
+
+
+def _server(lines: list[str], **container: Any) -> Any:
+    c = {"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _SERVER, **container}
+    return evidence({"app": lines}, containers=[c], **_GPU_BASE)
+
+
+def _repro(ev: Any) -> str:
+    return next((s for s in diagnose(ev).remediation if "docker run" in s), "")
+
+
+_CRASH = ["Traceback (most recent call last):", '  File "/srv/main.py", line 4, in <module>',
+          "ValueError: model repository is empty"]
+
+
+def test_a_container_ecs_gave_gpus_is_reproduced_with_gpus_all():
+    step = _repro(_server(_CRASH, gpuIds=["GPU-0a1b2c3d"]))
+    assert "docker run --rm --env-file task.env --gpus all" in step and "NVIDIA Container Toolkit" in step
+
+
+def test_a_gpu_in_the_task_definition_or_a_cuda_log_line_is_reproduced_with_gpus_all():
+    ev = _server(_CRASH)
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12",
+                             containers=(ContainerDefinition(name="app", image=_SERVER, gpus=1),))
+    assert "--gpus all" in _repro(replace(ev, task_definition=td))
+    assert "--gpus all" in _repro(_server(["CUDA driver version 12.2, 1 device(s) found", *_CRASH]))
+
+
+def test_near_miss_no_gpu_evidence_or_a_log_saying_there_is_no_gpu_gets_no_gpus_flag():
+    assert "docker run" in _repro(_server(_CRASH)) and "--gpus" not in _repro(_server(_CRASH))
+    step = _repro(_server(["WARNING: The NVIDIA Driver was not detected. GPU functionality will not be available.",
+                           *_CRASH]))
+    assert "docker run" in step and "--gpus" not in step
+
+
+def test_near_miss_a_sidecars_gpu_line_does_not_make_the_app_a_gpu_container():
+    ev = evidence({"app": _CRASH, "agent": ["check:nvml | NVML initialized, 1 GPU"]},
+                  containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": _SERVER},
+                              {"name": "agent", "exitCode": 0, "lastStatus": "STOPPED", "image": "acme/agent:7"}],
+                  **_GPU_BASE)
+    assert not remedy.uses_gpu(ev, "app") and remedy.uses_gpu(ev, "agent")
+
+
+def test_a_gpu_instance_type_is_a_gpu_but_an_amd_one_is_not():
+    for kind, gpu in (("g5.xlarge", True), ("p4d.24xlarge", True), ("g4ad.xlarge", False), ("m5.large", False)):
+        ev = evidence({"app": _CRASH}, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                                                    "image": _SERVER}],
+                      attributes=[{"name": "ecs.instance-type", "value": kind}], **_GPU_BASE)
+        assert remedy.uses_gpu(ev, "app") is gpu, kind
+
+
+def test_resource_requirements_gpu_is_read_from_the_task_definition():
+    assert _container({"name": "app", "resourceRequirements": [{"type": "GPU", "value": "2"}]}).gpus == 2
+    assert _container({"name": "app", "resourceRequirements": [{"type": "InferenceAccelerator",
+                                                                 "value": "dev1"}]}).gpus == 0
