@@ -524,6 +524,10 @@ class AppCrash(Pattern):
                 if re.match(r"^\w*(?:Error|Exception): ", text) and self._py_tail(ev, i):
                     return "python", exception, i
                 continue
+            if language == "python" and not text.lstrip().startswith("Fatal Python") and self._jvm_trace_follows(ev, i):
+                # "pkg.module.SomeException: message" is how Python prints an exception and how a JVM heads its
+                # stack trace: JVM frames after it ("at pkg.Class.method(File.scala:12)") say which one it is.
+                language = "java"
             if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
                 # Rust >= 1.73 prints the location, then the message on the next line.
                 return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
@@ -556,6 +560,14 @@ class AppCrash(Pattern):
             if m:
                 return m.group(1)
         return None
+
+    def _jvm_trace_follows(self, ev: Evidence, i: int) -> bool:
+        """The next lines of line i's container are JVM stack frames or a "Caused by:": it heads a JVM trace."""
+        logs = ev.logs
+        own = [j for j in range(i + 1, min(len(logs), i + 6)) if logs.containers[j] == logs.containers[i]
+               and logs.texts[j].strip()][:2]
+        return bool(own) and any(_JVM_FRAME.match(logs.texts[j]) or logs.texts[j].lstrip().startswith("Caused by: ")
+                                 for j in own)
 
     def _py_tail(self, ev: Evidence, i: int) -> bool:
         return i > 0 and ev.logs.texts[i - 1][:1] in (" ", "\t")
@@ -785,6 +797,8 @@ class AppCrash(Pattern):
 _CUT_FRAMES = 2
 # A JVM stack frame: "at pkg.Class.method(File.java:12)", a "(Native Method)" or "(Unknown Source)" one.
 _JAVA_FRAME = lazy_re(r"^\s*at [\w$.<>]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj):\d+|Native Method|Unknown Source)\)")
+# Any JVM frame, with or without its line number (Scala's "at app.Main.main(Main.scala)" has none).
+_JVM_FRAME = lazy_re(r"^\s*at [\w$.<>/]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj)(?::\d+)?|Native Method|Unknown Source)\)")
 # A Java exception that wraps another in its message: its trace goes on to a "Caused by:" for the wrapped one.
 # The outermost frame of a thread: a main method (Java, Kotlin's MainKt.main, Scala's Main$.main) or Thread.run.
 _ENTRY_FRAME = lazy_re(r"^\s*at (?:[\w$.]+/)?[\w$.]*(?:\.main|\bThread\.run)\(")

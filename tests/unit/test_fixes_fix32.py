@@ -12,7 +12,7 @@ from shared import remediation as remedy
 from shared.engine import diagnose
 from shared.evidence.ecs import _container
 from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
-from tests.unit.helpers import evidence
+from tests.unit.helpers import evidence, run
 
 # -- a container that runs on a GPU is reproduced with --gpus all ---------------------------------------------------
 
@@ -74,3 +74,23 @@ def test_resource_requirements_gpu_is_read_from_the_task_definition():
     assert _container({"name": "app", "resourceRequirements": [{"type": "GPU", "value": "2"}]}).gpus == 2
     assert _container({"name": "app", "resourceRequirements": [{"type": "InferenceAccelerator",
                                                                  "value": "dev1"}]}).gpus == 0
+
+
+# -- a dotted exception name with JVM frames after it is a JVM error -----------------------------------------------
+
+def _lang(lines: list[str]) -> Any:
+    return run({"app": lines}).facts.get("language")
+
+
+def test_a_dotted_exception_followed_by_scala_or_java_frames_is_java():
+    assert _lang(["kafka.common.SomeStateException: stored id does not match",
+                  "\tat kafka.server.Server.startup(Server.scala:252)",
+                  "\tat kafka.Main.main(Main.scala)"]) == "java"
+    assert _lang(["acme.billing.LedgerError: ledger closed",
+                  "\tat acme.billing.Ledger.open(Ledger.java:40)"]) == "java"
+
+
+def test_near_miss_a_dotted_exception_without_jvm_frames_stays_python():
+    assert _lang(["acme.billing.LedgerError: ledger closed"]) == "python"
+    assert _lang(["acme.billing.LedgerError: ledger closed", "  at the end of the run"]) == "python"
+
