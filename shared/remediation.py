@@ -999,6 +999,25 @@ _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unabl
 _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
                            r"could not (?:load|parse) (?:the )?config(?:uration)? file")
+# A configuration error that names what in the file is wrong, so the file was found and read: a section without a
+# property it requires ("section 'output' is missing the 'name' property", "missing property 'name' in section
+# [input]"), or the file and line the parser stopped at ("error in /etc/app/app.conf:12: ...", "app.conf line 12",
+# "at line 12 of /etc/x.cfg").
+_SECTION_LACKS = lazy_re(r"""(?i)\bsection\s+['"`\[]?(?P<s1>[\w.:-]{1,40})['"`\]]?\s+(?:is\s+)?(?:missing|lacks|has no|"""
+                         r"""without)\s+(?:the\s+|a\s+|its\s+)?(?:required\s+)?(?:property\s+|key\s+|field\s+)?"""
+                         r"""['"`]?(?P<p1>[\w.-]{1,40})['"`]?|"""
+                         r"""\bmissing\s+(?:required\s+)?(?:property|key|field|parameter|option)\s+['"`]?(?P<p2>[\w.-]{1,40})"""
+                         r"""['"`]?\s+(?:in|for)\s+(?:the\s+)?(?:section\s+)?['"`\[]?(?P<s2>[\w.:-]{1,40})['"`\]]?""")
+_CONFIG_AT_LINE = lazy_re(r"(?i)(?P<file>(?:/[\w.@-]+)*/?[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|"
+                          r"lua|cnf)|\b[A-Z][a-z]+file)(?::| line:? | at line )(?P<line>\d+)\b|\bat line (?P<line2>\d+) of "
+                          r"(?P<file2>\S+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|lua|cnf))\b")
+# A configuration file or one it includes that could not be found or opened: then its presence is what to check.
+_CONFIG_NOT_FOUND = lazy_re(r"(?i)\b(?:not found|no such file|could not open|cannot open|can't open|unable to open|"
+                            r"failed to open|does not exist|doesn't exist|not exist)\b")
+_CONFIG_FORMAT = lazy_re(r"(?i)\b(?:valid|in|expected|as)\s+(?P<fmt>classic|YAML|JSON|TOML|INI|HCL|XML)\s+format\b")
+_FLUENT_BIT = lazy_re(r"(?i)fluent-?bit|aws-for-fluent-bit")
+# Fluent Bit's sections that name the plugin (or parser) they configure with `Name`.
+_FLUENT_NAMED_SECTIONS = frozenset({"input", "filter", "output", "custom", "parser", "multiline_parser", "processor"})
 # A configuration that does not parse, at a line the parser names: YAML's "yaml: line 9: ...", js-yaml/SnakeYAML
 # "YAMLException: ... at line 9", yaml-rust's "ScanError { mark: Marker { ..., line: 4, ... } }", "not valid
 # YAML/JSON ... line 9". A bare JSON decoder error is left out: it as
@@ -1383,6 +1402,9 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "
                 "set `AWS_REGION` (and `AWS_DEFAULT_REGION` for older SDKs and agents) in the container's environment, "
                 "or the region option of the agent's own configuration")
+    detail = config_detail(text, image_ref)
+    if detail:
+        return detail
     if _BAD_CONFIG_FILE.search(text):
         return ("the configuration file it reads at start-up is invalid or includes files that are missing: check "
                 "that the file, and every file it includes (parsers, @INCLUDE, a custom FireLens `config-file-value`), "
@@ -1489,6 +1511,60 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     return None
 
 
+_GENERIC_CONFIG = "the configuration file it reads at start-up is invalid"
+_CONFIG_READ = "the configuration file was read"
+
+
+def config_detail(text: str, image_ref: str | None = None) -> str | None:
+    """What to fix when a configuration error names what in the file is wrong (a section lacking a property it
+    requires, the file and line the parser stopped at): the file was read, so its content is at fault, not its
+    presence in the image. None when the line names no such thing, or says a file could not be found or opened."""
+    if _CONFIG_NOT_FOUND.search(text):
+        return None
+    lacks = _SECTION_LACKS.search(text)
+    if lacks:
+        section = (lacks.group("s1") or lacks.group("s2")).strip("[]")
+        prop = lacks.group("p1") or lacks.group("p2")
+        fluent = bool(_FLUENT_BIT.search(" ".join([text, image_ref or ""])))
+        check = (", then check the file with the program's own validation"
+                 + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out")
+        if fluent and prop.lower() == "name" and section.lower() not in _FLUENT_NAMED_SECTIONS:
+            # Fluent Bit reads a section it does not know as a plugin section, which needs a Name: the section is
+            # one this version does not have (added in a later one), not a plugin with its Name left out.
+            return (f"the configuration file was read, and this Fluent Bit version does not know the `{section}` "
+                    f"section: it takes any section it does not know for a plugin, which needs a `Name`. The "
+                    "configuration was written for another version: pin the image to a version that has that "
+                    f"section, or move its settings where this version reads them (`@SET` lines for variables){check}")
+        return (f"the configuration file was read, and its `{section}` section has no `{prop}`, a property that "
+                f"section requires: add `{prop}` to every `{section}` section of the file it reads and of every file "
+                "that file includes"
+                + (" (in Fluent Bit every [INPUT], [FILTER] and [OUTPUT] section needs its `Name`, the plugin it runs, "
+                   "e.g. `Name cloudwatch_logs`; a section with only a `Match` or a misspelt `Name` key fails this "
+                   "way)" if fluent and prop.lower() == "name" else "") + check)
+    at = _CONFIG_AT_LINE.search(text)
+    if at and (_BAD_CONFIG_FILE.search(text) or re.search(r"(?i)\b(?:error|invalid|unknown|unexpected|parse|"
+                                                          r"syntax|expected|unrecognized|not allowed)\b", text)):
+        file = at.group("file") or at.group("file2")
+        line = at.group("line") or at.group("line2")
+        fmt = _CONFIG_FORMAT.search(text)
+        fluent = bool(_FLUENT_BIT.search(" ".join([text, image_ref or ""])))
+        form = ""
+        if fmt:
+            # The parser says which format it read the file as: a file written in another one fails on its first
+            # lines whatever its content.
+            name = fmt.group("fmt")
+            form = (f"; the program reads this file in its {name} format, so a file written in another format (YAML "
+                    f"where {name} is read) fails there: write it in the {name} format"
+                    + (" (FireLens saves a custom config file it fetches as a `.conf` file, which Fluent Bit reads "
+                       "in its classic format, so a YAML configuration given that way must be rewritten in it)"
+                       if fluent and name.lower() == "classic" else ""))
+        return (f"the configuration file was read and is wrong at line {line} of `{file}`: fix that "
+                "line (and any other lines the log names) in the file, in the image or wherever the task gets it "
+                f"from{form}; then check the file with the program's own validation"
+                + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out")
+    return None
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1496,6 +1572,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     name = container_name(ev, container)
     logs = ev.logs
     order = [index] + [j for j in range(max(0, index - before), min(len(logs.texts), index + after + 1)) if j != index]
+    generic: tuple[int, str] | None = None
     for j in order:
         if container and logs.containers[j] not in (container, None):
             continue
@@ -1504,9 +1581,17 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
         action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
-        if action:
-            return j, action
-    return None
+        if not action:
+            continue
+        if action.startswith(_GENERIC_CONFIG):
+            # The line only says the configuration has errors: a line near it may name what is wrong (a section,
+            # a property, a line), which is then what to fix rather than the file's presence in the image.
+            generic = generic or (j, action)
+            continue
+        if generic and not action.startswith(_CONFIG_READ):
+            continue  # beside a configuration error, only a line naming the file's content refines it
+        return j, action
+    return generic
 
 
 def error_action(error: str) -> str:

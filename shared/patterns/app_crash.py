@@ -689,7 +689,8 @@ class AppCrash(Pattern):
                     line, action = fam
                     img = remedy.agent_image(ev, f.get("container"))
                     if img and remedy.floating_tag(img) and "floats" not in action and action.startswith(
-                            ("the configuration file it reads", "the configuration the program reads")):
+                            ("the configuration file it reads", "the configuration the program reads",
+                             "the configuration file was read")):
                         # A well-known agent's configuration failing under a moving tag: the image may have changed.
                         action += (f"; `{img}` floats to each new release, so pin a version tag known to work with "
                                    "this configuration")

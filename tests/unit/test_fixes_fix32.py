@@ -14,6 +14,68 @@ from shared.evidence.ecs import _container
 from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
 from tests.unit.helpers import evidence, run
 
+# -- a configuration error that names its section, property or line is about the file's content ----------------------
+
+_ROUTER = "111122223333.dkr.ecr.us-east-1.amazonaws.com/fluent-bit-router:3.1.4"
+_ABORT = "[2024/05/01 10:00:00] [error] configuration file contains errors, aborting."
+
+
+def _router(lines: list[str], image: str = _ROUTER) -> Any:
+    return run({"log_router": lines},
+               containers=[{"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED", "image": image},
+                           {"name": "app", "exitCode": 143, "lastStatus": "STOPPED",
+                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"}])
+
+
+def test_a_plugin_section_without_its_name_is_a_step_about_that_section_not_the_files_presence():
+    step = _router(["[2024/05/01 10:00:00] [error] [config] section 'filter' is missing the 'name' property",
+                    _ABORT]).remediation[0]
+    assert "`filter` section has no `name`" in step and "[OUTPUT]" in step and "`Name`" in step
+    assert "COPY" not in step and "includes files that are missing" not in step
+
+
+def test_a_section_this_fluent_bit_does_not_know_is_a_version_mismatch_not_a_missing_name():
+    step = _router(["[2024/05/01 10:00:00] [error] [config] section 'pipeline' is missing the 'name' property",
+                    _ABORT]).remediation[0]
+    assert "does not know the `pipeline` section" in step and "pin the image" in step
+    assert "add `name`" not in step
+
+
+def test_a_config_error_naming_a_file_and_line_is_about_that_line():
+    step = _router(["[2024/05/01 10:00:00] [error] [config] error in /fluent-bit/etc/extra.conf:7: invalid "
+                    "indentation level", _ABORT]).remediation[0]
+    assert "line 7 of `/fluent-bit/etc/extra.conf`" in step and "COPY" not in step
+
+
+def test_a_parser_that_names_the_format_it_expected_says_to_write_the_file_in_it():
+    step = _router(["[2024/05/01 10:00:00] [error] [config] error in /fluent-bit/etc/extra.conf:1: undefined value "
+                    "- check config is in valid classic format"]).remediation[0]
+    assert "classic format" in step and "line 1" in step
+
+
+def test_near_miss_a_config_file_or_include_that_could_not_be_opened_keeps_the_presence_check():
+    step = _router(["[2024/05/01 10:00:00] [error] [config] could not open configuration file "
+                    "/fluent-bit/etc/parsers_extra.conf", _ABORT]).remediation[0]
+    assert "the configuration file was read" not in step
+    assert "is in the image" in step and "COPY" in step
+
+
+def test_near_miss_a_bare_config_error_with_no_detail_keeps_the_generic_step():
+    step = _router([_ABORT]).remediation[0]
+    assert "invalid or includes files that are missing" in step
+
+
+def test_a_section_lacking_a_property_in_another_program_gets_no_fluent_bit_advice():
+    action = remedy.config_detail("error: section [upstream] is missing required key 'address'",
+                                  "ghcr.io/acme/router:1.0")
+    assert action and "`upstream` section has no `address`" in action and "Fluent Bit" not in action
+
+
+def test_near_miss_a_file_and_line_in_a_line_that_is_no_error_is_not_a_config_fault():
+    assert remedy.config_detail("loaded settings from /etc/app/app.conf:12", None) is None
+    assert remedy.config_detail("could not open /etc/app/app.conf:12: no such file or directory", None) is None
+
+
 # -- a container that runs on a GPU is reproduced with --gpus all ---------------------------------------------------
 
 _GPU_BASE: dict[str, Any] = {"launchType": "EC2", "attachments": [],
