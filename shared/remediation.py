@@ -999,6 +999,17 @@ _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unabl
 _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
                            r"could not (?:load|parse) (?:the )?config(?:uration)? file")
+# A program refusing the state in its data directory: the cluster (or node) id it stored there on an earlier run is
+# not the one it is configured with or its cluster now reports ("The Cluster ID X doesn't match stored clusterId Y",
+# "stored node id ... does not match", "Invalid cluster.id in: /data/...: Expected X, but read Y"). Not a mismatch
+# that names nothing stored (a peer's or a request's cluster id, "got X want Y"): that is two live members disagreeing.
+_MISMATCH = r"(?:doesn't|does not|don't|do not|did not|didn't) match|mismatch(?:ed)?|differs? from|is different from"
+_STORED_ID_MISMATCH = lazy_re(
+    r"(?i)\b(?:cluster|node|member|broker|server|instance)[ ._-]?(?:id|uuid)\b[^\n]{0,160}?\b(?:" + _MISMATCH + r")\b"
+    r"[^\n]{0,120}?\b(?:stored|persisted|saved|on[- ]disk|recorded)\b|"
+    r"\b(?:stored|persisted|saved|on[- ]disk|recorded)\b[^\n]{0,40}?\b(?:cluster|node|member|broker|server|instance)"
+    r"[ ._-]?(?:id|uuid)\b[^\n]{0,160}?\b(?:" + _MISMATCH + r")\b|"
+    r"\b(?:cluster|node)[ ._-]?(?:id|uuid)\b[^\n]{0,20}?\bin:? /\S+[^\n]{0,60}?\bexpected\b[^\n]{0,80}?\bbut (?:read|found|got)\b")
 # A configuration error that names what in the file is wrong, so the file was found and read: a section without a
 # property it requires ("section 'output' is missing the 'name' property", "missing property 'name' in section
 # [input]"), or the file and line the parser stopped at ("error in /etc/app/app.conf:12: ...", "app.conf line 12",
@@ -1359,6 +1370,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "runner such as Nextflow or AWS Batch that runs `bash -c ...`) was appended to it as arguments; "
                 "override the entrypoint (the container's `entryPoint`, or the runner's option for it) with "
                 "`[]` or a shell, or use an image whose ENTRYPOINT is not the interpreter")
+    if _STORED_ID_MISMATCH.search(text):
+        return ("the data directory holds another cluster's state: the cluster or node id the program stored there "
+                "on an earlier run does not match the one it has now (configured, or given by the cluster it joins), "
+                "so the volume that provides the directory (an EC2 host path that outlived an earlier deployment, an "
+                "EFS or EBS volume) was written by another cluster or node. "
+                "If that data is disposable, give this task a fresh volume or path, or empty the directory; if it is "
+                "not, point the program back at the cluster the data belongs to (its coordinator's address or the "
+                "configured cluster id)")
     key = _MISSING_KEY.search(text)
     if key:
         return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3") or key.group("k4"), text)

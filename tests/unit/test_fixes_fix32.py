@@ -156,3 +156,17 @@ def test_near_miss_a_dotted_exception_without_jvm_frames_stays_python():
     assert _lang(["acme.billing.LedgerError: ledger closed"]) == "python"
     assert _lang(["acme.billing.LedgerError: ledger closed", "  at the end of the run"]) == "python"
 
+
+# -- a stored cluster or node id that does not match: the data volume holds another cluster's state -----------------
+
+def test_a_stored_cluster_id_that_does_not_match_is_a_volume_with_another_clusters_state():
+    step = run({"app": ["org.acme.StateException: The cluster id abc does not match the stored cluster id def",
+                        "\tat org.acme.Node.start(Node.java:12)"]}).remediation[0]
+    assert "another cluster's state" in step and "fresh volume" in step
+    assert remedy.error_family("Invalid cluster.id in: /data/state.properties. Expected abc, but read def")
+
+
+def test_near_miss_a_peer_or_request_id_mismatch_names_nothing_stored():
+    for line in ("rafthttp: request cluster ID mismatch (got 1a2b want 3c4d)",
+                 "INFO cluster id = abc, stored in the coordinator"):
+        assert "another cluster's state" not in (remedy.error_family(line) or ""), line
