@@ -1547,6 +1547,20 @@ _GENERIC_CONFIG = "the configuration file it reads at start-up is invalid"
 _CONFIG_READ = "the configuration file was read"
 
 
+_CONF_UNKNOWN = lazy_re(r"(?i)\bunrecogni[sz]ed\b|\bunknown (?:global )?(?:option|directive|field|key|property|"
+                        r"setting|keyword|parameter)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
+                        r"(?:option|directive|field|key|property|setting)")
+
+
+def unknown_setting_release(text: str) -> str:
+    """The release hint for a configuration that names a setting the program does not recognize ("" otherwise)."""
+    if not _CONF_UNKNOWN.search(text):
+        return ""
+    return ("; the setting it does not recognize may be valid in another release: when the configuration was "
+            "written for a newer one, the image runs an older build (a stale or cached image, a pinned old tag), "
+            "so rebuild or pull the image at the release the configuration was written for")
+
+
 def config_detail(text: str, image_ref: str | None = None) -> str | None:
     """What to fix when a configuration error names what in the file is wrong (a section lacking a property it
     requires, the file and line the parser stopped at): the file was read, so its content is at fault, not its
@@ -1593,7 +1607,8 @@ def config_detail(text: str, image_ref: str | None = None) -> str | None:
         return (f"the configuration file was read and is wrong at line {line} of `{file}`: fix that "
                 "line (and any other lines the log names) in the file, in the image or wherever the task gets it "
                 f"from{form}; then check the file with the program's own validation"
-                + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out")
+                + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out"
+                + unknown_setting_release(text))
     return None
 
 
