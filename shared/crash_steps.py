@@ -15,6 +15,10 @@ not apply; app_crash falls back to "fix the error at <frame>" for a plain bug in
   an inconsistent history);
 - a dependency-injection registration (NestJS, .NET) the error names;
 - a runtime permission flag the error names (Deno's `--allow-*`);
+- a configuration file the program rejects at a line it names (`file:line: ...`, "Parse error on line N"): that
+  line where the file comes from, or (an unrecognized option) the release of the image;
+- a Java exception naming the one it wraps ("nested exception is ...") with no "Caused by:" in the log: the rest of
+  the log stream, and what the wrapped error (ExceptionInInitializerError: a static initializer) means;
 - a Python SyntaxError in the app's own file: the code and the image's interpreter version disagree;
 - the innermost frame of the trace in a library (node_modules, site-packages, /go/pkg/mod, gems, vendor): the call
   into it from the app's code, or the library's version;
@@ -86,8 +90,26 @@ _DOTNET_DI = lazy_re(r"Unable to resolve service for type '(?P<type>[\w.`<>\[\],
 _SCOPED_FROM_ROOT = lazy_re(r"Cannot resolve scoped service '(?P<type>[\w.`<>\[\], ]+)' from root provider")
 
 # -- a runtime permission flag -------------------------------------------------------------------------------
-_DENO_FLAG = lazy_re(r"PermissionDenied: Requires (?P<what>\w+) access to (?P<target>\"[^\"]+\"|\S+), run again with the "
-                     r"(?P<flag>--allow-[a-z-]+) flag")
+# Deno 1.x "Requires net access to "x", run again with the --allow-net flag"; before 1.0 "network access to "x", ...";
+# access to a kind of resource as a whole names no target ("Requires env access, run again with ...").
+_DENO_FLAG = lazy_re(r"PermissionDenied: (?:Requires )?(?P<what>\w+) access(?: to (?P<target>\"[^\"]+\"|[^,\s]+))?, "
+                     r"run again with the (?P<flag>--allow-[a-z-]+) flag")
+
+# -- a configuration file the program rejects at a line ----------------------------------------------------------
+# "/etc/app/app.conf:31:1: msg", "parsing [/etc/haproxy/haproxy.cfg:8] : msg", "Caddyfile:5: msg", "Parse error on line
+# 17: msg": a parser saying where in its file it failed (source files, main.go:12, are code, not configuration).
+_CONF_AT = lazy_re(r"(?i)(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
+                   r"properties|config)|Caddyfile|Corefile))[\"']?\]?(?::|,? line |\[| at line )(?P<line>\d+)(?::\d+)?\b"
+                   r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line (?P<bare>\d+)")
+# The rejected setting is one a newer (or other) release of the program knows: the image and the file disagree.
+_CONF_UNKNOWN = lazy_re(r"(?i)\bunrecogni[sz]ed\b|\bunknown (?:global )?(?:option|directive|field|key|property|"
+                        r"setting|keyword|parameter)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
+                        r"(?:option|directive|field|key|property|setting)")
+
+# -- a wrapped exception whose cause the log does not show --------------------------------------------------------
+# Spring's "Error creating bean with name 'x': Invocation of init method failed; nested exception is y.Z".
+_NESTED_IS = lazy_re(r"nested exception is (?P<inner>[\w.$]+(?:: [^;]{0,160})?)")
+_BEAN = lazy_re(r"Error creating bean with name '(?P<bean>[^']+)'(?P<init>: Invocation of init method failed)?")
 
 # -- a Python file that does not parse -----------------------------------------------------------------------
 _PY_SYNTAX = lazy_re(r"^\s*SyntaxError: (?P<msg>.+)$")
@@ -555,12 +577,76 @@ def _flag_step(ev: Evidence, container: str | None, exc: str) -> str | None:
     m = _DENO_FLAG.search(exc)
     if not m:
         return None
-    target = m.group("target").strip('"')
+    target = (m.group("target") or "").strip('"')
     flag = m.group("flag")
     query = remedy.container_query(ev, container, "[entryPoint, command]")
-    return (f"Deno runs without {m.group('what')} access, and the app needs it for `{target}`: add `{flag}` (or "
-            f"`{flag}={target}` to grant only that) to the `deno run` command, in the image's CMD/ENTRYPOINT or the "
-            f"task definition's `command`: `{remedy.describe_task_definition(ev, query)}`")
+    needs = (f"the app needs it for `{target}`: add `{flag}` (or `{flag}={target}` to grant only that)" if target
+             else f"the app needs it: add `{flag}`")
+    return (f"Deno runs without {m.group('what')} access, and {needs} to the `deno run` command, in the image's "
+            f"CMD/ENTRYPOINT or the task definition's `command`: `{remedy.describe_task_definition(ev, query)}`")
+
+
+def _nested_step(ev: Evidence, container: str | None, exc: str, anchor: int) -> str | None:
+    """A Java exception that names the exception it wraps ("nested exception is ...") when the log has no "Caused
+    by:" after it: the cause is in the part of the log that is not shown, and what the wrapped error is says where."""
+    m = _NESTED_IS.search(exc)
+    if not m:
+        return None
+    logs = ev.logs
+    if any(t.lstrip().startswith(("Caused by:", "at ")) for t in logs.texts[anchor + 1:anchor + 300]):
+        return None  # the cause is in the log, or the trace shown was cut (app_crash says so)
+    inner = m.group("inner").strip()
+    bean = _BEAN.search(exc)
+    what = (f"the init method of bean `{bean.group('bean')}` (its `@PostConstruct` or `init-method`) threw" if bean
+            and bean.group("init") else f"creating bean `{bean.group('bean')}` failed" if bean else "the error")
+    static = ("; an `ExceptionInInitializerError` is a class's static initializer (a static field, a Kotlin "
+              "`companion object` or top-level property) throwing the first time the class is used, often on a "
+              "setting, file or native library it reads there" if "ExceptionInInitializerError" in inner else "")
+    tail = remedy.logs_tail(ev, container)
+    return (f"Spring could not start its context: {what}, wrapping `{inner}`{static}. The log here ends before the "
+            "`Caused by:` lines that name what it threw: read the rest of the container's log stream"
+            + (f" (`{tail}`)" if tail else "") + " for the last `Caused by:`, and fix that")
+
+
+def _lines_of(numbers: list[int]) -> str:
+    """"line 8", "lines 8-13" (consecutive), "lines 31, 32 and 40"."""
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return f"lines {numbers[0]}-{numbers[-1]}"
+    return "lines " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
+def _config_line_step(ev: Evidence, container: str | None, exc: str, anchor: int) -> str | None:
+    """A program that rejected its configuration file at a line it names: that line of the file is the change, where
+    the file comes from (the image, a template rendered at start, a mounted volume), or the release of the program."""
+    m = _CONF_AT.search(exc)
+    if not m:
+        return None
+    name = m.group("file")
+    logs = ev.logs
+    numbers: list[int] = []
+    for j in range(anchor, min(len(logs.texts), anchor + 40)):
+        if container and logs.containers[j] not in (container, None):
+            continue
+        hit = _CONF_AT.search(logs.texts[j])
+        if hit and hit.group("file") == name:
+            n = int(hit.group("line") or hit.group("bare"))
+            if n not in numbers:
+                numbers.append(n)
+    where = f"`{name}` at {_lines_of(sorted(numbers))}" if name else f"its configuration at {_lines_of(sorted(numbers))}"
+    said = exc[m.end():].lstrip(" :]").strip().strip("'\"")[:160]
+    lines = "that line" if len(numbers) == 1 else "those lines"
+    step = (f"{container or 'The container'} rejected {where}" + (f" (`{said}`)" if said else "")
+            + " and refused to start: the configuration file it reads at start-up (copied into the image, rendered "
+            "at start from a template or the task's environment, or on a mounted volume) has a setting or value "
+            f"there that this release of the program does not accept. Fix {lines} where the file comes from, and "
+            "check the file with the program's own validation before the next deployment")
+    if _CONF_UNKNOWN.search(exc):
+        step += ("; the setting it does not recognize may be valid in another release: when the configuration was "
+                 "written for a newer one, the image runs an older build (a stale or cached image, a pinned old tag), "
+                 "so rebuild or pull the image at the release the configuration was written for")
+    return step
 
 
 def _syntax_step(ev: Evidence, exc: str, anchor: int, own: Frame | None) -> str | None:
@@ -651,6 +737,8 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
             or _di_step(text)
             or _flag_step(ev, container, exc)
             or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
+            or _config_line_step(ev, container, exc, anchor)
+            or _nested_step(ev, container, exc, anchor)
             or _library_step(ev, container, exc, trace)
             or _config_code_step(ev, container, exc, own, ran)
             or _own_package_step(exc, where, own))

@@ -23,9 +23,12 @@ _WAIT = lazy_re(r"(?i)\bwaiting for (?:the )?(?:change ?log|migration) lock\b|co
 # Words only Liquibase's wait says itself: no other evidence of Liquibase is needed then.
 _LIQUIBASE_OWN = lazy_re(r"(?i)change ?log lock")
 _LIQUIBASE = lazy_re(r"(?i)liquibase|databasechangelog")
-# The lock was taken or released after the wait: the wait ended, it is not why the app never served.
+# The lock was taken or released after the wait, or the app then said it started or listens: the wait ended, it is
+# not why the app never served (a start-up line older than the wait, a web server launched before migrating, counts
+# for nothing: the lines are read newest first up to the wait).
 _ENDED = lazy_re(r"(?i)(?:acquired|released) change ?log lock|migration lock (?:is|was|has been) (?:cleared|released|"
-                 r"acquired)|lock (?:is|was) cleared")
+                 r"acquired)|lock (?:is|was) cleared|\bstarted in [\d.]+ ?m?s|\bstarted \w+ in [\d.]+|\blistening on\b"
+                 r"|ready to accept connections|application startup complete|\bserver started\b|startup completed")
 _NEWEST = 60  # the container's newest lines read
 
 # Apps with a command of their own that releases the lock, run through the image's entrypoint as a command override.

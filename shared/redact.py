@@ -261,10 +261,14 @@ def _secret_key_cached(key: str, assigned: bool) -> bool:
     return _KEY_CONTAINS.search(snake) is not None
 
 
-# A file's name as the value (`GA4GH_CLIENT_SECRETS=client_secrets.json`, `--password-file db.pass.txt` is not
-# this: its key already says file): where the secret is kept, not the secret.
-_FILE_NAME_VALUE = lazy_re(r"[\w.-]*[A-Za-z_][\w-]*\.(?:json|ya?ml|toml|ini|conf|cfg|properties|xml|txt|pem|crt|cer|p12|"
-                           r"pfx|jks)")
+# A file's name or path as the value (`GA4GH_CLIENT_SECRETS=client_secrets.json`,
+# `GOOGLE_APPLICATION_CREDENTIALS=/app/creds/sa.json`; `--password-file db.pass.txt` is not this: its key already says
+# file): where the secret is kept, not the secret. The directories are plain path segments (word characters, dots,
+# dashes) and the name ends in a file type, so a secret with slashes (base64, an AWS secret access key
+# `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`) is no path: base64 has no dot and its `+`/`=` are no path characters.
+_FILE_NAME_VALUE = lazy_re(r"(?:~?/|\.{1,2}/)?(?:[\w.-]+/)*"
+                           r"[\w.-]*[A-Za-z_][\w-]*\.(?:json|ya?ml|toml|ini|conf|cfg|properties|xml|txt|pem|crt|cer|"
+                           r"p12|pfx|jks)")
 
 
 def _value(value: str) -> bool:

@@ -311,11 +311,24 @@ def deploy(ev: Evidence, *, new_revision: bool = True) -> str:
 
 
 def _override_failed(ev: Evidence) -> bool:
-    """The runtime could not exec the program a command override names (`exec: "X": executable file not found`)."""
+    """The program a command override names could not be run: the runtime could not exec it
+    (`exec: "X": executable file not found`), or the image's shell entrypoint that execs its arguments did not find
+    it (`exec: X: not found`, exit 127, in that container's log)."""
     reasons = " ".join(filter(None, [ev.detail.stopped_reason or ""]
                               + [c.reason for c in ev.detail.containers]))
-    return any(str(o["command"][0]) and f'exec: "{o["command"][0]}"' in reasons
+    return any(str(o["command"][0]) and (f'exec: "{o["command"][0]}"' in reasons
+                                         or _shell_exec_not_found(ev, o["name"], o["command"][0]))
                for o in _command_overrides(ev) if o.get("command"))
+
+
+def _shell_exec_not_found(ev: Evidence, container: str, program: str) -> bool:
+    """The container exited 127 (command not found) and its shell said `exec: <program>: not found` (sh, dash and
+    bash word it so: "docker-entrypoint.sh: line 12: exec: X: not found")."""
+    box = next((c for c in ev.detail.containers if c.name == container), None)
+    if box is None or box.exit_code != 127:
+        return False
+    said = re.compile(r"\bexec: " + re.escape(program) + r": not found")
+    return ev.logs.search(said, keep=lambda c: c in (container, None)) is not None
 
 
 def redeploy(ev: Evidence) -> str:

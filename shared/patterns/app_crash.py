@@ -107,7 +107,7 @@ _NEEDLES = ("traceback (most recent", "panic:", "unhandledpromiserejection", "fa
             ERLANG_BYTES_NEEDLE)
 _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "cannot", "can't", "unable", "abort",
                 "denied", "invalid", "crash", "exit", "killed", "no such file", "not found", "missing", "refused",
-                "timed out", "sigsegv", "sigabrt", "could not", "couldn't")
+                "timed out", "sigsegv", "sigabrt", "could not", "couldn't", "unrecognized", "unrecognised")
 # A start-up check refusing a setting: it names the value as too low (or high) and says what it must be, with no
 # error word ("vm.swappiness [60] is too high, lower it to at most [1]", "X must be at least 1024"). The program
 # refused to run on it, so with a non-zero exit it is the fatal error, whatever the setting is about.
@@ -402,8 +402,11 @@ class AppCrash(Pattern):
             # debugger prints after it (raise, abort, the signal handler) are its consequence.
             return self._build(ev, fault, primary, code, None, logs.texts[fault].strip(), 0.6)
         wrapper = None
+        hit = None
         for i in indices:
             text = logs.texts[i].lower()
+            if _STACK_FRAME.search(logs.texts[i]):
+                continue  # a frame of a trace says where, never what: the message is above the frames
             if _RUNTIME_EXIT_NOTE.search(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
             if _WRAPPER.match(text):
@@ -420,10 +423,25 @@ class AppCrash(Pattern):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
                     level = bracket
+            if level == "warn" and _SPRING_REFRESH_FAILED.search(logs.texts[i]):
+                # Spring logs the failed context refresh at WARN; with the non-zero exit after it, it is the crash.
+                exc = _SPRING_REFRESH_FAILED.search(logs.texts[i])
+                return self._build(ev, i, primary, code, "java", exc.group(1) if exc else logs.texts[i].strip(), 0.6)
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
                                                                   or remedy.ARGS_REFUSED.search(text)
                                                                   or _LIMIT_REFUSED.search(text))):
-                return self._build(ev, i, primary, code, None, logs.texts[i].strip(), 0.6)
+                hit = i
+                break
+        # A configuration parser that said where in its file it failed, with no successful start after it, is why
+        # the process exited: it outranks what the log says later (a sidecar's refused connection to the server
+        # that never started, a missing pid file, the parser's own closing summary).
+        located = _config_error_at(ev, indices, hit)
+        if located is not None:
+            return self._build(ev, located, primary, code, None, logs.texts[located].strip(), 0.6)
+        if hit is not None:
+            if _CONFIG_SUMMARY.search(logs.texts[hit]):
+                hit = _specific_before(ev, hit)
+            return self._build(ev, hit, primary, code, None, logs.texts[hit].strip(), 0.6)
         if wrapper is not None and code not in SIGNAL_EXITS:
             return self._build(ev, wrapper, primary, code, None, logs.texts[wrapper].strip(), 0.5)
         return None
@@ -845,6 +863,64 @@ def _signal_step(ev: Evidence, container: str | None, code: int, exc: str) -> st
             "app's managed code: run the image locally with the task's command to see the native error it prints "
             "before it dies, and check the native libraries it loads (the OS packages they need, their build for "
             "the image's libc and architecture).")
+
+
+# A frame of a stack trace (JavaScript/TypeScript, Java, Deno, Python): where the error passed, not what it was.
+_STACK_FRAME = lazy_re(r"^\s*at \S.*(?:\.\w+:\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$|"
+                       r"^\s*File \"[^\"]+\", line \d+")
+# Spring cancelling its context refresh on an exception (logged at WARN, before "Application run failed" if at all).
+_SPRING_REFRESH_FAILED = lazy_re(r"Exception encountered during context initialization - cancelling refresh attempt: "
+                                 r"([\w.$]+(?:: .+)?)$")
+# A configuration parser saying where in its file it failed: "/etc/app/app.conf:31:1: ...", "parsing
+# [/etc/haproxy/haproxy.cfg:8] : ...", "Caddyfile:5: ...", "config.yaml, line 3", "Parse error on line 17: ...".
+# A source file's location (main.go:12, app.py line 3) is code, not configuration.
+_CONFIG_AT = lazy_re(r"(?i)(?:^|[\s\[(\"'=])(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
+                     r"properties|config)|Caddyfile|Corefile)[\"']?\]?(?::|,? line |\[| at line )\d+\b"
+                     r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line \d+")
+# A line saying the server went on to start (after which a configuration complaint above was not fatal).
+_STARTED = lazy_re(r"(?i)\blistening on\b|\bready (?:to accept|for connections)\b|\bstartup complete|"
+                   r"\bstarted \w+(?: \w+)? in \d|\bserver (?:is )?(?:running|ready|started)\b")
+# A parser's closing summary that only points back at the errors it listed above it.
+_CONFIG_SUMMARY = lazy_re(r"(?i)\berrors?(?:\(s\))? (?:were )?found in (?:the )?config|\bconfig(?:uration)?(?: file)? "
+                          r"(?:contains|has) (?:\d+ )?errors?\b|\bconfig(?:uration)?(?: file)?(?: \S+)? test failed\b")
+
+
+def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) -> int | None:
+    """The earliest line of `newest_first` (a container's own tail) at or before line `upto` (the newest error line,
+    if any) where a configuration parser says where in its file it failed, with no successful start after it."""
+    logs = ev.logs
+    found = None
+    for i in newest_first:
+        text = logs.texts[i]
+        if _STARTED.search(text):
+            break  # the server started after anything above: that complaint did not stop it
+        if upto is not None and i > upto:
+            continue
+        if logs.level(i) in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not _CONFIG_AT.search(text):
+            continue
+        found = i
+    return found
+
+
+def _specific_before(ev: Evidence, summary: int) -> int:
+    """The first of the error lines just above a parser's closing summary at `summary` (the errors it points back
+    to), or the summary itself when none is above it."""
+    logs = ev.logs
+    best = summary
+    for j in range(summary - 1, max(-1, summary - 30), -1):
+        if logs.containers[j] != logs.containers[summary]:
+            continue
+        text = logs.texts[j]
+        if not text.strip() or logs.level(j) in ("debug", "info"):
+            break
+        if _CONFIG_SUMMARY.search(text):
+            continue
+        low = text.lower()
+        if logs.level(j) in ("error", "fatal") or any(w in low for w in _ERROR_WORDS):
+            best = j
+            continue
+        break
+    return best
 
 
 def _in_main(ev: Evidence, anchor: int | None) -> bool:

@@ -38,8 +38,12 @@ _CAUSES = (
         r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener", re.IGNORECASE)),
     # EADDRNOTAVAIL on a connect ("Cannot assign requested address - connect(2) for [::1]:6379", Go's "connect:
     # cannot assign requested address", redis-py "Error 99 connecting to"): the address cannot be reached from here
-    # (IPv6 loopback in a container with no IPv6, no local port free). A bind or listen saying it is no connection.
+    # (IPv6 loopback in a container with no IPv6, no local port free). Java throws it on a connect as
+    # NoRouteToHostException ("Cannot assign requested address (Address not available)"), urllib3 as "Failed to
+    # establish a new connection: [Errno 99] ...". A bind or listen saying it (BindException) is no connection.
     ("unreachable", lazy_re(r"\bEHOSTUNREACH\b|No route to host|Network is unreachable|\bENETUNREACH\b"
+                               r"|\bNoRouteToHostException\b"
+                               r"|\bestablish(?:ing)? (?:a )?new connection\b[^\n]{0,40}?(?:Cannot assign requested address|\bEADDRNOTAVAIL\b)"
                                r"|Could not connect to the endpoint URL"
                                r"|(?:Cannot assign requested address|\bEADDRNOTAVAIL\b)[^\n]{0,20}?\bconnect\b"
                                r"|\bconnect(?:ing)?\b[^\n]{0,80}?(?:Cannot assign requested address|\bEADDRNOTAVAIL\b)"
@@ -69,6 +73,7 @@ NEEDLES = (
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
     "the database system is", "cannot assign requested address", "eaddrnotavail", "error 99 connecting",
+    "noroutetohostexception",
 )
 # Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
 # "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.

@@ -1,12 +1,16 @@
-"""log-driver-failed: the awslogs/FireLens/splunk log driver could not start.
+"""log-driver-failed: ECS or Docker could not set up a container's log driver (awslogs, awsfirelens, splunk).
 
 Signals: "failed to initialize logging driver"; "failed to validate logger args"; "The specified
-log group does not exist"; "failed to create Cloudwatch log stream/group"; FireLens errors; Docker
-rejecting the logConfiguration ("unknown log opt '...' for fluentd log driver", "no log driver named
-'...' is registered"). Facts: log_group (from the text or the task definition), cause (not-found /
+log group does not exist"; "failed to create Cloudwatch log stream/group"; the ECS agent or Docker failing
+to set up FireLens for a container ("unable to create firelens ...", "failed to get fluentd log driver
+arguments"); Docker rejecting the logConfiguration ("unknown log opt '...' for fluentd log driver", "no log
+driver named '...' is registered"). Facts: log_group (from the text or the task definition), cause (not-found /
 access-denied / network), log_driver (from the task definition, else the text), container. Most
 specific: a CannotStartContainerError caused by the logging driver is log-driver-failed, not
-container-start-failed.
+container-start-failed. Not this pattern: a FireLens log router container (Fluent Bit, Fluentd) that started
+and then exited on its own configuration file (a section missing a property, an unknown plugin, a parse
+error) is app-crash in that router container; log-driver-failed is only ECS or Docker failing to set up the
+log driver before or as the container starts.
 """
 
 from __future__ import annotations

@@ -104,12 +104,13 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
                                          + r"(?![\w-])" + _NOT_ENV_NOUN)),
     # An app that refuses to start because a required secret or setting is unset, empty or still at its insecure
     # default, and names it: "Refusing to start due to insecure SECRET_KEY", "refusing to start: JWT_SECRET is not
-    # set". (A warning about a default that the app goes on with says no refusal.)
+    # set", "Refusing to start with the default X", "refusing to start - insecure X" (after "with" only a qualified
+    # name counts). (A warning about a default that the app goes on with says no refusal.)
     ("refusal", ("refusing to start", "refuse to start", "refused to start", "refuses to start"),
-     lazy_re(r"(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because(?: of)?)\s+|:\s*)"
+     lazy_re(r"(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because(?: of)?|with)\s+|:\s*|\s[-\u2013\u2014]+\s*)"
              r"(?i:(?:an?|the)\s+)?(?i:(?:insecure|default|weak|unset|empty|missing|placeholder|unsafe)\s+){1,2}"
              r"(?i:(?:default|value|of)\s+)?" + _Q + "(" + _UPPER_VAR + ")" + _Q + r"(?![\w-])"
-             r"|(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because|as|since)\s+|:\s*)"
+             r"|(?i:refus(?:ing|es?|ed) to start)\b[^\n]{0,30}?(?:(?i:due to|because|as|since)\s+|:\s*|\s[-\u2013\u2014]+\s*)"
              + _Q + "(" + _UPPER_VAR + ")" + _Q + r"\s+(?i:is|was)\s+(?i:not set|unset|empty|missing|insecure|"
              r"the default|(?:still )?(?:at |set to )?(?:its |the )?(?:insecure |default )+(?:value|default))")),
     ("known", ("encryption key",), lazy_re(r"No application encryption key has been specified")),
@@ -121,12 +122,34 @@ _SIMPLE: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [  # (kind, guards
      lazy_re(r"(?i:\benvironment variable (?:is |was )?(?:not found|not set|not defined|undefined|missing))"
                 r"(?!\s*[:=]\s*\S)|(?:Err`? value|\bErr\(|EnvVar\(|VarError::|: )NotPresent\b")),  # .unwrap()/.expect("msg") on VarError
     # Last, after the rules that name a wording: an error that shows a setting's value as its unexpanded
-    # placeholder ("Invalid URL: ${DATABASE_URL}", "getaddrinfo ENOTFOUND ${DB_HOST}"): nothing substituted the variable, so it was not set where the
-    # substitution looked. A placeholder with a default (${X:-y}) or in quoted source code (a `template`) is not one.
-    ("unexpanded", ("${",), lazy_re(r"(?i:error|exception|invalid|fail|unknown|cannot|could not|unable|not found|"
-                                      r"unresolv|malformed|enotfound|no such host)[^\n`]*?(?<![\w$\\])\$\{(" + _UPPER
-                                      + r")\}(?![^\n]*`)")),
+    # placeholder ("Invalid URL: ${DATABASE_URL}", "getaddrinfo ENOTFOUND ${DB_HOST}"): nothing substituted the variable,
+    # so it was not set where the substitution looked. A placeholder with a default (${X:-y}) or in quoted source code
+    # (a `template`) is not one. Found by _unexpanded, in linear time; the regex stands for it here.
+    ("unexpanded", ("${",), lazy_re(r"\$\{")),
 ]
+# The words of an error, and a bare ${NAME} placeholder (not $${X}, \${X} or part of a word).
+_ERROR_WORD = lazy_re(r"(?i:error|exception|invalid|fail|unknown|cannot|could not|unable|not found|unresolv|malformed|"
+                      r"enotfound|no such host)")
+_PLACEHOLDER = lazy_re(r"(?<![\w$\\])\$\{(" + _UPPER + r")\}")
+
+
+def _unexpanded(text: str) -> re.Match[str] | None:
+    """The first placeholder after an error word, with no backtick after the word on its line (a quoted `template`
+    is code, not a value). Each line is read a fixed number of times: after its last backtick, the first error word,
+    then the first placeholder after it (what one regex with a lazy gap and a look-ahead to the line's end would
+    find, but that regex retries the gap from every error word and the look-ahead from every placeholder)."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        tail = text.rfind("`", start, end) + 1 or start
+        word = _ERROR_WORD.search(text, tail, end)
+        found = _PLACEHOLDER.search(text, word.end(), end) if word else None
+        if found:
+            return found
+        start = end + 1
+    return None
+
 _KNOWN = {
     "No application encryption key": "APP_KEY",
     "secret_key_base": "SECRET_KEY_BASE",
@@ -238,7 +261,7 @@ class MissingEnvVar(Pattern):
             for kind, guards, regex in _SIMPLE:
                 if not any(g in low for g in guards):
                     continue
-                m = regex.search(text)
+                m = _unexpanded(text) if kind == "unexpanded" else regex.search(text)
                 if not m:
                     continue
                 if kind == "known":

@@ -89,6 +89,19 @@ def _web_call(failure: connection.ConnectionFailure, line: str) -> bool:
 
 # A line that says the request was a download (an engine, a binary, a model, a package fetched at start-up).
 _START_DOWNLOAD = lazy_re(r"(?i)\bdownload(?:ing|s)?\b")
+# An access-log line: the app answered a request ("GET /invoices/42 200 12ms", '"POST /api HTTP/1.1" 201').
+_ANSWERED = lazy_re(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S*(?: HTTP/[\d.]+\"?)? [1-5]\d\d\b")
+
+
+def _at_start_up(ev: Evidence, anchor: int | None) -> bool:
+    """Did the failed call happen while the container was starting? Not when the task ran a while before it was
+    stopped, nor when the container had answered requests before the failure (a download per request)."""
+    if (remedy.ran_for(ev) or 0) > remedy.RAN_A_WHILE_S:
+        return False
+    if anchor is None:
+        return True
+    own = ev.logs.containers[anchor]
+    return ev.logs.search(_ANSWERED, 0, anchor, keep=lambda c: c == own) is None
 
 
 class NetworkEgressBlockedFacts(Facts):
@@ -261,7 +274,7 @@ class NetworkEgressBlocked(Pattern):
                 steps.append(f"Check {who}'s outbound rules allow "
                              + (f"TCP {known}." if known else "the port the app connects to (TCP)."))
         if _START_DOWNLOAD.search(said) and not read_timeout and not dns and not f.get("private_address") \
-                and not misdirected:
+                and not misdirected and _at_start_up(ev, m.anchor):
             # The file was fetched when the container started: fetched when the image is built, it needs no way out.
             steps.append(f"{container} downloads from {host} each time it starts: fetch that file when the image is "
                          "built instead (a `RUN` step in the Dockerfile that runs the same download or the tool's own "

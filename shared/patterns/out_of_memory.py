@@ -14,6 +14,8 @@ not by the task memory alone.
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterator
 
 from pydantic import Field
 
@@ -125,10 +127,33 @@ def _observed_peak(ev: Evidence, m: Match) -> tuple[float | None, str]:
 
 
 # An explicit maximum heap, in a variable the log or the command shows: KAFKA_HEAP_OPTS=-Xms512M -Xmx8g, JAVA_OPTS,
-# JVM_OPTS, or a command line's -Xmx2048m.
-_XMX = lazy_re(r"(?:\b(?P<var>[A-Z][A-Z0-9_]*)=[^\n]*?)?-Xmx(?P<n>\d+)(?P<u>[kKmMgGtT])?\b")
+# JVM_OPTS, the JVM's own "Picked up JAVA_TOOL_OPTIONS: -Xmx1g", or a command line's -Xmx2048m. Of several -Xmx the
+# JVM uses the last.
+_XMX = lazy_re(r"-Xmx(?P<n>\d+)(?P<u>[kKmMgGtT])?\b")
+# Where a variable's value starts: NAME= (not inside a -Dname=, a path or a $NAME=), or the JVM's "Picked up NAME:".
+_ASSIGN = lazy_re(r"(?<![\w.$/-])(?P<var>_?[A-Z][A-Z0-9_]*)=|\bPicked up (?P<picked>_?[A-Z][A-Z0-9_]*):")
+# Between a value's start and its -Xmx: nothing but an opening quote and other JVM options (-Xms256m -XX:+UseG1GC).
+_OPTIONS_ONLY = lazy_re(r"\s*[\"']?(?:-[^\s\"']*\s+)*")
 # A Kafka client allocating a receive buffer: a size read from a TLS or SASL answer misread as a message length.
 _KAFKA_RECEIVE = lazy_re(r"org\.apache\.kafka\.common\.(?:memory\.MemoryPool|network\.NetworkReceive)")
+
+
+def _last_xmx(text: str) -> tuple[re.Match[str], str | None] | None:
+    """The -Xmx in force on one line (the last) and the variable whose value directly holds it: the nearest
+    assignment before it with only JVM options in between, so `LOG_LEVEL=info JAVA_OPTS=-Xms256m -Xmx1g` is
+    JAVA_OPTS and `MODE=prod exec java -Xmx1g` is the command line (None)."""
+    hit = _last(_XMX.finditer(text))
+    if hit is None:
+        return None
+    a = _last(_ASSIGN.finditer(text, 0, hit.start()))
+    if a is None or not _OPTIONS_ONLY.fullmatch(text, a.end(), hit.start()):
+        return hit, None
+    return hit, a.group("var") or a.group("picked")
+
+
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    last = deque(matches, maxlen=1)
+    return last[0] if last else None
 
 
 def _explicit_xmx(ev: Evidence, container: str | None) -> tuple[float, str, str | None, int | None] | None:
@@ -138,15 +163,27 @@ def _explicit_xmx(ev: Evidence, container: str | None) -> tuple[float, str, str 
     for i in reversed(logs.lines_with("-xmx")):
         if logs.containers[i] not in (container, None):
             continue
-        hit = _XMX.search(logs.texts[i])
-        if hit:
-            return _xmx_mib(hit), f"-Xmx{hit.group('n')}{hit.group('u') or ''}", hit.group("var"), i
+        found = _last_xmx(logs.texts[i])
+        if found:
+            hit, var = found
+            return _xmx_mib(hit), f"-Xmx{hit.group('n')}{hit.group('u') or ''}", var, i
     cdef = ev.container_definition(container)
     if cdef is not None:
-        hit = _XMX.search(" ".join((*cdef.entry_point, *cdef.command)))
-        if hit:
+        found = _last_xmx(" ".join((*cdef.entry_point, *cdef.command)))
+        if found:
+            hit = found[0]
             return _xmx_mib(hit), f"-Xmx{hit.group('n')}{hit.group('u') or ''}", None, None
     return None
+
+
+def _kafka_receive_frame(ev: Evidence, anchor: int | None) -> int | None:
+    """The line of a Kafka receive-buffer frame in the heap error's own stack trace (the entry holding the error
+    line), or None: a Kafka frame in some other, earlier trace did not make this allocation."""
+    if anchor is None:
+        return None
+    start, end = ev.logs.block_start(anchor), ev.logs.block_end(anchor)
+    return next((i for i in ev.logs.lines_with("org.apache.kafka.common")
+                 if start <= i <= end and _KAFKA_RECEIVE.search(ev.logs.texts[i])), None)
 
 
 def _xmx_mib(hit: re.Match[str]) -> float:
@@ -470,8 +507,7 @@ class OutOfMemory(Pattern):
                 steps.insert(0, _xmx_step(ev, m, xmx, mib, need))
                 for k in range(1, len(steps)):
                     steps[k] = steps[k].replace(remedy.cite(m), "")
-                receive = next((i for i in ev.logs.lines_with("org.apache.kafka.common")
-                                if _KAFKA_RECEIVE.search(ev.logs.texts[i])), None)
+                receive = _kafka_receive_frame(ev, m.anchor)
                 if receive is not None:
                     # A heap error in a Kafka client's receive path is the classic sign of a size misread.
                     steps.insert(1, "The allocation that failed is a Kafka client's receive buffer: a client that "

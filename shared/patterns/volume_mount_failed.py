@@ -120,20 +120,22 @@ _SERVER_NO_DIR = lazy_re(r"\b(fs-[^:\n]*?)(?:\.efs\.[^:\n]*)?:(?P<path>/[^\s,']*
 # Docker's error creating a bind mount's host directory: "error while creating mount source path '/opt/x/data':
 # mkdir /opt/x: read-only file system" (the path, then the directory mkdir failed on).
 _SOURCE_PATH = lazy_re(r"(?:creating mount source path|bind source path)[^'\"\n]{0,20}['\"]?(?P<path>/[^'\"\s:]*)"
-                       r"(?:['\"]?:?\s*(?:mkdir|stat|lstat|chown) (?P<parent>/[^:\s]*))?", re.IGNORECASE)
-# runc creating a mount point in the container's root file system (the overlay's merged directory):
-# 'mkdir /var/lib/docker/overlay2/<id>/merged/etc/nginx/sites-enabled: read-only file system'.
-_ROOTFS_MKDIR = lazy_re(r"mkdir /var/lib/docker/[\w-]+/[\w-]+/merged(?P<path>/[^:\s]*): read-only file system",
-                        re.IGNORECASE)
+                       r"(?:['\"]?:?\s*(?P<verb>mkdir|stat|lstat|chown) (?P<parent>/[^:\s]*))?", re.IGNORECASE)
+# runc creating a mount point in the container's root file system: Docker's overlay merged directory,
+# 'mkdir /var/lib/docker/overlay2/<id>/merged/etc/nginx/sites-enabled: read-only file system', or containerd's task
+# bundle (Fargate, containerd on EC2), 'mkdir /run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/rootfs/etc/x: ...'.
+_ROOTFS_MKDIR = lazy_re(r"mkdir (?:/var/lib/docker/[\w-]+/[\w-]+/merged|/run/containerd/io\.containerd\.runtime\.v\d\.\w+"
+                        r"/[\w.-]+/[\w.-]+/rootfs)(?P<path>/[^:\s]*): read-only file system", re.IGNORECASE)
 _READ_ONLY = lazy_re(r"read-only file system|\bEROFS\b", re.IGNORECASE)
 
 
-def _host_source(said: str) -> tuple[str, str] | None:
-    """(the bind mount's host path, the directory Docker failed on) when the message names a host source path."""
+def _host_source(said: str) -> tuple[str, str, bool] | None:
+    """(the bind mount's host path, the directory Docker failed on, whether it failed to create that directory)
+    when the message names a host source path."""
     m = _SOURCE_PATH.search(said)
     if m is None:
         return None
-    return m.group("path"), m.group("parent") or m.group("path")
+    return m.group("path"), m.group("parent") or m.group("path"), (m.group("verb") or "").lower() == "mkdir"
 
 
 def _missing_directory(m: Match) -> str | None:
@@ -310,7 +312,7 @@ class VolumeMountFailed(ReasonPattern):
         elif cause in ("access-denied", "read-only") and not efs and (host_path := _host_source(said)):
             # Docker on the container instance could not create (or use) a bind mount's host directory: the
             # instance's own file system, not EFS or IAM.
-            path, parent = host_path
+            path, parent, made = host_path
             if _READ_ONLY.search(said):
                 above = posixpath.dirname(parent.rstrip("/")) or "/"
                 steps.append(f"Docker could not create the bind mount's host directory `{path}` on the container "
@@ -322,9 +324,11 @@ class VolumeMountFailed(ReasonPattern):
                              f"it out: {remedy.roll_out(ev)}. Creating the directory ahead in the AMI helps only a "
                              "container that never writes there.")
             else:
+                # A directory mkdir could not create does not exist: what denied it is its existing parent.
+                inspect = (posixpath.dirname(parent.rstrip("/")) or "/") if made else parent
                 steps.append(f"Docker could not create or use the bind mount's host directory `{path}` on the "
                              "container instance: on the instance check its parent's owner and mode and any SELinux "
-                             f"label (`ls -ldZ {remedy.q(parent)}`), create the directory in the instances' user "
+                             f"label (`ls -ldZ {remedy.q(inspect)}`), create the directory in the instances' user "
                              "data, or move the volume's host `sourcePath` to a directory Docker may create.")
         elif cause in ("access-denied", "read-only"):
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "

@@ -322,6 +322,7 @@ PATHOLOGICAL = {
     "1 MB one long key": "x" * 999_990 + "password=1",
     "1 MB of dashes": "-" * 1_000_000,
     "1 MB of base64": "QUJD" * 250_000,
+    "1 MB of error words after a ${": "${a} " + "error " * 166_666,  # quadratic for a lazy-gap ${NAME} regex
 }
 
 
