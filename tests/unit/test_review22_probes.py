@@ -26,8 +26,6 @@ def _app(lines: list[str], code: int = 1, image: str = _OWN, name: str = "app", 
 
 # -- acc23: kernel parameters a start-up check refuses ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="_sysctl_too_low calls a parameter the check says is too HIGH 'below' what "
-                                       "the program checks for")
 def test_a_kernel_parameter_too_high_is_not_called_below_the_check():
     got = _app(["vm.swappiness [60] is too high, lower it to at most [1]"], code=78, launchType="EC2")
     assert got.pattern == "app-crash"
@@ -35,16 +33,12 @@ def test_a_kernel_parameter_too_high_is_not_called_below_the_check():
     assert "is below what the program checks for" not in _steps(got)
 
 
-@pytest.mark.xfail(strict=True, reason="_WANTED takes the first number after 'too low', the CURRENT value (128), "
-                                       "not the one the check asks for (1024)")
 def test_the_value_set_is_the_one_the_check_asks_for_not_the_current_one():
     got = _app(["net.core.somaxconn is too low (128), must be at least 1024"])
     assert got.pattern == "app-crash"
     assert '"namespace": "net.core.somaxconn", "value": "1024"' in _steps(got)
 
 
-@pytest.mark.xfail(strict=True, reason="_ERLANG_COOKIE fires on any 'cookie ... does not match': an HTTP session "
-                                       "cookie gets the Erlang-cluster cookie step")
 def test_an_http_session_cookie_mismatch_is_not_an_erlang_cookie():
     said = remedy.error_family("ERROR session cookie signature does not match, refusing to start") or ""
     assert "Erlang" not in said
@@ -52,8 +46,6 @@ def test_an_http_session_cookie_mismatch_is_not_an_erlang_cookie():
 
 # -- acc23: 'could not' as error wording --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="'could not' in _ERROR_WORDS blames a line the app survived ('..., using "
-                                       "defaults', then it served) for a later exit 1")
 def test_a_could_not_line_the_app_went_on_from_is_not_its_fatal_error():
     got = _app(["Could not find optional config /etc/app/local.yaml, using defaults", "Server listening on :8080",
                 "Received request GET /health", "Shutting down"])

@@ -1,0 +1,70 @@
+"""fix33: near misses of the review22 defects. A kernel parameter a check calls too high is above it and gets the
+value the check asks for; only an Erlang node's cookie gets the Erlang cookie step; error wording the app went on
+from (then started, or said it carried on) is not its fatal error, nor what it could not do while shutting down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import remediation as remedy
+from tests.unit.helpers import run
+
+
+def _steps(got: Any) -> str:
+    return " ".join(got.remediation)
+
+
+def _app(lines: list[str], code: int = 1, image: str = "example/app:1", **detail: Any) -> Any:
+    return run({"app": lines}, containers=[{"name": "app", "exitCode": code, "lastStatus": "STOPPED", "image": image}],
+               **detail)
+
+
+def test_a_kernel_parameter_too_low_is_still_below_and_gets_the_asked_value():
+    got = _app(["vm.max_map_count [65530] is too low, increase to at least [262144]"], code=78, launchType="EC2")
+    steps = _steps(got)
+    assert "is below what the program checks for" in steps and "sysctl -w vm.max_map_count=262144" in steps
+
+
+def test_a_namespaced_parameter_too_high_is_above_with_the_value_asked_for():
+    got = _app(["net.ipv4.tcp_fin_timeout is too high (60), must be at most 30"])
+    steps = _steps(got)
+    assert "is above what the program checks for" in steps and '"value": "30"' in steps
+
+
+def test_a_check_naming_no_wanted_value_asks_for_it():
+    got = _app(["net.core.somaxconn is too low (128)"])
+    assert '"value": "128"' not in _steps(got)
+
+
+def test_an_erlang_cookie_mismatch_by_node_name_or_image_keeps_the_cookie_step():
+    assert "Erlang" in (remedy.error_family("Connection attempt from node 'rabbit@mq-2' rejected: cookie mismatch")
+                        or "")
+    assert "Erlang" in (remedy.error_family("Cookie file contains different cookie", "rabbitmq:3.13") or "")
+    assert "Erlang" not in (remedy.error_family("csrf cookie does not match the token", "example/web:1") or "")
+
+
+def test_a_could_not_line_the_app_said_it_carried_on_from_is_not_fatal_but_a_later_error_is():
+    got = _app(["Could not read /etc/app/extra.yaml, using defaults", "ERROR: database password is empty"])
+    assert got.pattern == "app-crash" and "password is empty" in got.facts["exception"]
+
+
+def test_a_could_not_line_with_nothing_after_it_is_still_the_fatal_error():
+    got = _app(["Server starting", "Could not open /data/state.db: no space left"])
+    assert got.pattern == "app-crash" and "state.db" in got.facts["exception"]
+
+
+def test_advice_about_a_listening_process_is_not_a_start():
+    got = _app(["Web server failed to start. Port 8080 was already in use.",
+                "Identify and stop the process that's listening on port 8080."])
+    assert "app-crash" in [got.pattern, *got.also_matched]
+
+
+def test_what_a_stopping_app_could_not_flush_is_not_a_crash():
+    got = _app(["Received SIGTERM, shutting down", "could not flush metrics buffer: connection reset"], code=143,
+               stopCode="EssentialContainerExited")
+    assert got.pattern != "app-crash"
+
+
+def test_a_signal_exit_whose_last_words_are_an_error_without_a_shutdown_notice_stays_a_crash():
+    got = _app(["FATAL: could not open lock file /tmp/app.lock"], code=143, stopCode="EssentialContainerExited")
+    assert got.pattern == "app-crash"
