@@ -100,11 +100,13 @@ def launcher(ev: Evidence) -> str:
     return "run-task"
 
 
-# startedBy words of a program that starts tasks of its own accord, again and again (a workflow scheduler or
-# executor, a queue dispatcher, a Lambda function, a timer): it names the task definition it starts, so a one-off
-# run-task changes nothing it does.
-_PROGRAM_LAUNCHER = lazy_re(r"(?i)schedul|executor|worker|dispatch|orchestrat|trigger|queue|cron|timer|lambda|"
-                            r"autoscal|airflow|prefect|dagster|digdag")
+# startedBy words of a program that starts tasks of its own accord, again and again (a workflow engine, a scheduler
+# or executor, a queue dispatcher, a Lambda function, a timer): it names the task definition it starts, so a one-off
+# run-task changes nothing it does. Whole words only, and only words whose role is starting tasks repeatedly:
+# "worker" and "trigger" also name a CI job or a person's button ("deploy-worker", "manual-trigger"), which ran the
+# task once, so they count only next to a workflow engine's name ("prefect-worker").
+_PROGRAM_LAUNCHER = lazy_re(r"(?i)(?<![a-z0-9])(?:schedul\w*|executors?|dispatch\w*|orchestrat\w*|cron\w*|timers?|"
+                            r"lambda|autoscal\w*|airflow|prefect|dagster|digdag)(?![a-z0-9])")
 
 
 def start_again(ev: Evidence) -> str:

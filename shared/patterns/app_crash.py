@@ -61,7 +61,8 @@ _USE_INSTEAD = lazy_re(r"(?i)\b(?:no longer (?:supported|allowed|available)|not 
 # Where a panic or an exception says it was raised: Rust's "(at src/main.rs:77:17)" the parser appended, or a frame.
 _RUST_AT = lazy_re(r"\(at ([\w./-]+\.rs:\d+)(?::\d+)?\)$")
 # A crash in the program's own code, not an error it reported: a panic, a runtime fatal error, a fault signal.
-_CODE_CRASH = lazy_re(r"(?i)\bpanic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
+# An upper-case "PANIC:" is a log level (PostgreSQL's for a data-directory or WAL fault), not a panic in the code.
+_CODE_CRASH = lazy_re(r"(?i)\b(?-i:(?!PANIC:))panic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
                       r"violation)|\bSIGABRT\b|index out of range")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),

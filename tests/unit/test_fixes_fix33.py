@@ -68,3 +68,24 @@ def test_what_a_stopping_app_could_not_flush_is_not_a_crash():
 def test_a_signal_exit_whose_last_words_are_an_error_without_a_shutdown_notice_stays_a_crash():
     got = _app(["FATAL: could not open lock file /tmp/app.lock"], code=143, stopCode="EssentialContainerExited")
     assert got.pattern == "app-crash"
+
+
+def test_object_level_s3_calls_stay_data_events_and_bucket_level_ones_are_management():
+    from shared.patterns.iam_access_denied import data_event
+    assert data_event("s3:GetObject") and data_event("s3:PutObjectRetention") and data_event("s3:ListBucket")
+    assert not data_event("s3:GetBucketPolicy") and not data_event("s3:PutBucketObjectLockConfiguration")
+
+
+def test_a_launcher_is_named_by_a_whole_word_of_its_role_or_engine():
+    from tests.unit.helpers import evidence
+    for by in ("prefect-worker", "airflow", "etl-executor", "nightly-scheduler", "lambda"):
+        assert remedy.launcher(evidence(group="family:etl", startedBy=by)) == "program", by
+    for by in ("deploy-worker", "terraform-trigger", "gitlab-ci-worker", "manual-trigger", "rescheduled-by-hand-x"):
+        assert remedy.launcher(evidence(group="family:etl", startedBy=by)) == "run-task", by
+
+
+def test_a_go_panic_is_still_a_crash_in_the_code_but_a_postgres_panic_level_is_not():
+    from shared.patterns.app_crash import _CODE_CRASH
+    assert _CODE_CRASH.search("panic: runtime error: invalid memory address")
+    assert _CODE_CRASH.search("thread 'main' panicked at src/main.rs:4:5")
+    assert not _CODE_CRASH.search("[27] PANIC:  could not locate a valid checkpoint record")

@@ -67,15 +67,11 @@ def test_an_h2_error_is_not_said_to_name_no_engine():
 
 # -- fix31: CloudTrail data events and launchers ------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=r"_DATA_EVENT's s3:\w*Object\w* takes the bucket-level (management event) "
-                                       "Get/PutBucketObjectLockConfiguration for data events")
 @pytest.mark.parametrize("action", ["s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"])
 def test_bucket_object_lock_configuration_is_a_management_event(action: str) -> None:
     assert not data_event(action)
 
 
-@pytest.mark.xfail(strict=True, reason="_PROGRAM_LAUNCHER matches 'trigger' anywhere: a person's 'manual-trigger' "
-                                       "run-task is told to reconfigure 'that launcher'")
 def test_a_manual_trigger_is_a_one_off_run_task_not_a_program():
     got = _app(["ImportError: cannot import name 'Notifier' from 'plugins.alerts'"], group="family:etl-task",
                startedBy="manual-trigger",
@@ -85,8 +81,6 @@ def test_a_manual_trigger_is_a_one_off_run_task_not_a_program():
 
 # -- fix29: third-party crashes, host-mode port holders, links ------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="_CODE_CRASH reads PostgreSQL's PANIC log level (a data-directory fault) as "
-                                       "'crashed in the program's own code' of postgres:16")
 def test_a_postgres_panic_is_not_called_a_crash_in_the_programs_code():
     got = _app(["2024-05-01 10:00:00.000 UTC [1] LOG:  starting PostgreSQL 16.2",
                 "2024-05-01 10:00:00.100 UTC [27] PANIC:  could not locate a valid checkpoint record"],
