@@ -1460,6 +1460,11 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
                 "containers of a task get no DNS name for each other (a Compose service name or a `links` name "
                 f"works only in bridge mode) and share localhost, so point the upstream at {who} as "
                 + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}")
+    if is_windows(ev) and sibling:
+        # ECS does not support `links` (nor bridge mode) for Windows containers: the sibling gets no name here.
+        return (f"the upstream host `{host}` does not resolve: {who} gets no DNS name in a Windows task, and ECS does "
+                "not support `links` for Windows containers, so run that container as its own service and point the "
+                f"upstream{where} at its Service Connect or Cloud Map name, or at its load balancer's DNS name")
     if localhost_mode(ev) == "bridge" and sibling:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "

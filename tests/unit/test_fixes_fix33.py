@@ -89,3 +89,11 @@ def test_a_go_panic_is_still_a_crash_in_the_code_but_a_postgres_panic_level_is_n
     assert _CODE_CRASH.search("panic: runtime error: invalid memory address")
     assert _CODE_CRASH.search("thread 'main' panicked at src/main.rs:4:5")
     assert not _CODE_CRASH.search("[27] PANIC:  could not locate a valid checkpoint record")
+
+
+def test_a_linux_bridge_task_still_gets_links_for_an_unresolved_sibling():
+    got = run({"edge": ['nginx: [emerg] host not found in upstream "backend:9000" in /etc/nginx/conf.d/default.conf:3']},
+              containers=[{"name": "edge", "exitCode": 1, "lastStatus": "STOPPED", "image": "nginx:1.25"},
+                          {"name": "backend", "exitCode": 0, "lastStatus": "STOPPED"}],
+              launchType="EC2", attachments=[])
+    assert '"links"' in got.remediation[0]

@@ -101,8 +101,6 @@ def test_a_windows_instance_is_not_sent_a_shell_script():
     assert "AWS-RunShellScript" not in _steps(got)
 
 
-@pytest.mark.xfail(strict=True, reason="_unresolved_upstream advises `links` (unsupported for Windows containers) "
-                                       "to a Windows EC2 task")
 def test_a_windows_task_is_not_told_to_add_links():
     got = run({"edge": ['nginx: [emerg] host not found in upstream "backend:9000" in C:\\nginx\\conf\\nginx.conf:3']},
               containers=[{"name": "edge", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/nginx:ltsc2022"},
