@@ -97,3 +97,14 @@ def test_a_linux_bridge_task_still_gets_links_for_an_unresolved_sibling():
                           {"name": "backend", "exitCode": 0, "lastStatus": "STOPPED"}],
               launchType="EC2", attachments=[])
     assert '"links"' in got.remediation[0]
+
+
+def test_an_embedded_database_error_names_its_engine_and_file_and_one_naming_none_keeps_the_question():
+    derby = _app(["ERROR HikariPool-1 - Exception during pool initialization.",
+                  "java.sql.SQLNonTransientConnectionException: Failed to start database '/var/lib/app/db' with "
+                  "class loader, see the next exception for details. org.apache.derby.iapi.error.StandardException"])
+    assert derby.pattern == "database-connection-failed"
+    assert "embedded Derby database" in _steps(derby) and "names no database server" not in _steps(derby)
+    bare = _app(["ERROR HikariPool-1 - Exception during pool initialization."])
+    assert bare.pattern == "database-connection-failed" and "names no database server" in _steps(bare)
+    assert "The error comes from the embedded" not in _steps(bare)

@@ -54,8 +54,6 @@ def test_a_could_not_line_the_app_went_on_from_is_not_its_fatal_error():
 
 # -- acc23: a database-only client's error with no cause ----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the no-cause step says 'the error names no database server, engine' when "
-                                       "the error names H2 and its file (org.h2 ... /data/app.mv.db)")
 def test_an_h2_error_is_not_said_to_name_no_engine():
     got = _app(["ERROR com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - Exception during pool initialization.",
                 "org.h2.jdbc.JdbcSQLNonTransientConnectionException: Database may be already in use: "
