@@ -108,3 +108,29 @@ def test_an_embedded_database_error_names_its_engine_and_file_and_one_naming_non
     bare = _app(["ERROR HikariPool-1 - Exception during pool initialization."])
     assert bare.pattern == "database-connection-failed" and "names no database server" in _steps(bare)
     assert "The error comes from the embedded" not in _steps(bare)
+
+
+_CI = "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/16c18f40065d2cf2"
+_ALLOC = ["docker: Error response from daemon: driver failed programming external connectivity on endpoint web: "
+          "Bind for 0.0.0.0:7070 failed: port is already allocated."]
+
+
+def test_a_windows_instance_is_sent_powershell_and_a_linux_one_keeps_the_shell_script():
+    win = run({"web": _ALLOC}, containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED",
+                                             "image": "mcr.microsoft.com/windows/servercore:ltsc2022"}],
+              launchType="EC2", attachments=[], containerInstanceArn=_CI)
+    assert "AWS-RunPowerShellScript" in _steps(win) and "Get-NetTCPConnection -LocalPort 7070 -State Listen" in _steps(win)
+    assert "AWS-RunShellScript" not in _steps(win) and " ss " not in _steps(win)
+    linux = run({"web": _ALLOC}, containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED",
+                                               "image": "nginx:1.25"}],
+                launchType="EC2", attachments=[], containerInstanceArn=_CI)
+    assert "AWS-RunShellScript" in _steps(linux) and "PowerShell" not in _steps(linux)
+
+
+def test_a_windows_bind_conflict_is_not_told_bridge_or_host_mode():
+    got = run({"web": ["System.IO.IOException: Failed to bind to address http://0.0.0.0:7070: address already in use."]},
+              containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED",
+                           "image": "mcr.microsoft.com/dotnet/aspnet:8.0-windowsservercore-ltsc2022"}],
+              launchType="EC2", attachments=[], containerInstanceArn=_CI)
+    assert got.pattern == "port-in-use"
+    assert "bridge or host mode" not in _steps(got) and "`default` network mode" in _steps(got)

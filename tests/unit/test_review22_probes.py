@@ -1,4 +1,4 @@
-"""review22: probes of defects found in the fix31, fix29 and acc23 merges. Each is xfail(strict) today and asserts
+"""review22: probes of defects found in the fix31, fix29 and acc23 merges. Each was xfail(strict) until fixed (fix33) and asserts
 the right behaviour, so it passes (and must lose its mark) once the defect is fixed."""
 
 from __future__ import annotations
@@ -90,8 +90,6 @@ _WINDOWS: dict[str, Any] = {"launchType": "EC2", "attachments": [], "containerIn
                             "platformFamily": "WINDOWS_SERVER_2022_CORE"}
 
 
-@pytest.mark.xfail(strict=True, reason="_instance_check sends AWS-RunShellScript with ss and docker ps to a Windows "
-                                       "container instance (needs AWS-RunPowerShellScript)")
 def test_a_windows_instance_is_not_sent_a_shell_script():
     got = _app(["System.IO.IOException: Failed to bind to address http://0.0.0.0:7070: address already in use."],
                image="mcr.microsoft.com/dotnet/aspnet:8.0-windowsservercore-ltsc2022", name="media", **_WINDOWS)
