@@ -118,6 +118,8 @@ _LIMIT_REFUSED = lazy_re(r"(?i)\btoo (?:low|small|high|large|big)\b[^\n]{0,80}?\
 # A process saying it was asked to stop: what it could not do after that (flush, close) is not why it exited.
 _SHUTDOWN_NOTICE = lazy_re(r"(?i)\b(?:received|caught|got) (?:signal )?(?:SIG)?(?:TERM|INT)\b|\bshutting down\b|"
                            r"\bgraceful(?:ly)? (?:shutdown|stop|exit)|\bstopping gracefully\b")
+# A request the server handled (an access-log line, "Received request GET /health"): it was serving by then.
+_SERVED = lazy_re(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
 # Advice or a question about a server ("stop the process that's listening on port 8080", "is the server running on
 # host ...?"), not a report that this one started.
 _ADVICE = lazy_re(r"(?i)\b(?:identify|stop the|make sure|check (?:that|whether|if)|is the server)\b|\?")
@@ -419,7 +421,7 @@ class AppCrash(Pattern):
         started = False
         for i in indices:
             text = logs.texts[i].lower()
-            if (_STARTED.search(text) and not any(w in text for w in _ERROR_WORDS)
+            if ((_STARTED.search(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
                     and not _ADVICE.search(text)):
                 started = True  # it started after anything above: a complaint there did not stop it
                 continue

@@ -134,3 +134,12 @@ def test_a_windows_bind_conflict_is_not_told_bridge_or_host_mode():
               launchType="EC2", attachments=[], containerInstanceArn=_CI)
     assert got.pattern == "port-in-use"
     assert "bridge or host mode" not in _steps(got) and "`default` network mode" in _steps(got)
+
+
+def test_a_setting_refused_at_start_up_is_the_fatal_error_but_one_refused_for_a_request_it_served_is_not():
+    # "must be at least N" naming a setting with nothing after it and exit 1: the start-up check refused it.
+    got = _app(["ADMIN_PASSWORD must be at least 8 characters"])
+    assert got.pattern == "app-crash" and "ADMIN_PASSWORD" in got.facts["exception"]
+    # The same wording answering a request it then went on serving: a validation message, not why it exited.
+    served = _app(["Password must be at least 8 characters", "POST /signup 400 12ms", "GET /health 200 1ms"])
+    assert served.pattern != "app-crash"
