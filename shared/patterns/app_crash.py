@@ -408,7 +408,8 @@ class AppCrash(Pattern):
             if ev.stop_code != "EssentialContainerExited":
                 return None
             spoken = [i for i in indices if logs.texts[i].strip()]
-            if any(_SHUTDOWN_NOTICE.search(logs.texts[i]) for i in spoken[:4]):
+            if any(_SHUTDOWN_NOTICE.search(logs.texts[i]) and not any(w in logs.texts[i].lower() for w in _ERROR_WORDS)
+                   for i in spoken[:4]):
                 return None  # it said it was stopping: what it could not do while shutting down is not why
             indices = spoken[:3]
         fault = _fault_line(ev, indices) if code in _NATIVE_CRASH_EXITS else None

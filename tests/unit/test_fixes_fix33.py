@@ -143,3 +143,9 @@ def test_a_setting_refused_at_start_up_is_the_fatal_error_but_one_refused_for_a_
     # The same wording answering a request it then went on serving: a validation message, not why it exited.
     served = _app(["Password must be at least 8 characters", "POST /signup 400 12ms", "GET /health 200 1ms"])
     assert served.pattern != "app-crash"
+
+
+def test_an_error_that_itself_says_it_is_shutting_down_stays_a_crash_on_a_signal_exit():
+    got = _app(["FATAL: lost the lock file /tmp/app.lock, shutting down"], code=143,
+               stopCode="EssentialContainerExited")
+    assert got.pattern == "app-crash"
