@@ -100,11 +100,13 @@ def launcher(ev: Evidence) -> str:
     return "run-task"
 
 
-# startedBy words of a program that starts tasks of its own accord, again and again (a workflow scheduler or
-# executor, a queue dispatcher, a Lambda function, a timer): it names the task definition it starts, so a one-off
-# run-task changes nothing it does.
-_PROGRAM_LAUNCHER = lazy_re(r"(?i)schedul|executor|worker|dispatch|orchestrat|trigger|queue|cron|timer|lambda|"
-                            r"autoscal|airflow|prefect|dagster|digdag")
+# startedBy words of a program that starts tasks of its own accord, again and again (a workflow engine, a scheduler
+# or executor, a queue dispatcher, a Lambda function, a timer): it names the task definition it starts, so a one-off
+# run-task changes nothing it does. Whole words only, and only words whose role is starting tasks repeatedly:
+# "worker" and "trigger" also name a CI job or a person's button ("deploy-worker", "manual-trigger"), which ran the
+# task once, so they count only next to a workflow engine's name ("prefect-worker").
+_PROGRAM_LAUNCHER = lazy_re(r"(?i)(?<![a-z0-9])(?:schedul\w*|executors?|dispatch\w*|orchestrat\w*|cron\w*|timers?|"
+                            r"lambda|autoscal\w*|airflow|prefect|dagster|digdag)(?![a-z0-9])")
 
 
 def start_again(ev: Evidence) -> str:
@@ -1257,8 +1259,11 @@ def _sysctl_read_only(text: str) -> str | None:
 _SYSCTL_TOO = lazy_re(r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*(?:\.[\w-]+)*)\b[^\n]{0,60}?"
                       r"(?:\btoo (?:low|small|high|large)\b|\bmust be (?:at least|at most)\b|"
                       r"\b(?:increase|raise|decrease|lower|reduce) (?:it )?to\b)")
-# The value a check asks for: the first number after its wording ("increase to at least [262144]").
-_WANTED = lazy_re(r"^[^\n\d]{0,60}?\[?(\d+)\b")
+# The value a check asks for: the number its instruction names ("increase to at least [262144]", "must be at least
+# 1024"), never a number before that wording, which is the current value ("is too low (128), must be at least 1024").
+_WANTED = lazy_re(r"(?i)\b(?:at (?:least|most)|to)\b\s*\[?(\d+)\b")
+# A check that says the value is above what it accepts ("too high, lower it to at most [1]").
+_TOO_HIGH = lazy_re(r"(?i)\btoo (?:high|large)\b|\bat most\b|\b(?:decrease|lower|reduce) (?:it )?to\b")
 
 
 def _sysctl_too_low(text: str) -> str | None:
@@ -1266,14 +1271,16 @@ def _sysctl_too_low(text: str) -> str | None:
     if not m:
         return None
     key = m.group("key")
-    wanted = _WANTED.search(text[m.end():])
+    tail = text[m.start("key"):].split("\n", 1)[0]
+    wanted = _WANTED.search(tail)
     value = wanted.group(1) if wanted else needs_a_value("the value it asks for")
+    side = "above" if _TOO_HIGH.search(tail) else "below"
     if _NAMESPACED_SYSCTL.match(key):
         item = json.dumps([{"namespace": key, "value": value}])
-        return (f"the kernel parameter `{key}` is below what the program checks for at start-up: it is a namespaced "
+        return (f"the kernel parameter `{key}` is {side} what the program checks for at start-up: it is a namespaced "
                 f"parameter, so set it for the container in the task definition's `systemControls`, `{item}` (not "
                 "with the host network mode for `net.*`; on Fargate platform version 1.4.0 or later)")
-    return (f"the kernel parameter `{key}` is below what the program checks for at start-up. It is a setting of the "
+    return (f"the kernel parameter `{key}` is {side} what the program checks for at start-up. It is a setting of the "
             "host's kernel, not of the container: no task definition setting reaches it (`systemControls` takes only "
             "the namespaced `net.*`, `fs.mqueue.*` and IPC `kernel.*` ones). On EC2, set it on every container "
             f"instance at boot, in the launch template's user data (`sysctl -w {key}={value}`, and "
@@ -1287,6 +1294,12 @@ def _sysctl_too_low(text: str) -> str | None:
 # rejected. Invalid challenge reply.").
 _ERLANG_COOKIE = lazy_re(r"(?i)\bcookies?\b[^\n]{0,60}?\b(?:different|differs?|mismatch(?:ed)?|does(?:n't| not) match|"
                          r"wrong)\b|\bcookie mismatch\b|\binvalid challenge reply\b")
+# What makes a cookie an Erlang one: the word, its file or variables, a node name (rabbit@host), the cluster's peers.
+# An HTTP session cookie whose signature does not match names none of these.
+_ERLANG_CONTEXT = lazy_re(r"(?i)\berlang\b|\.erlang\.cookie|\b(?:RELEASE|RABBITMQ_ERLANG)_COOKIE\b|\brabbit(?:mq)?\b|"
+                          r"\bepmd\b|\bmnesia\b|\bnode '?[\w-]+@[\w.-]+|\binvalid challenge reply\b")
+# Images of programs that run as Erlang nodes.
+_ERLANG_IMAGE = lazy_re(r"(?i)rabbitmq|erlang|elixir|couchdb|ejabberd|emqx|vernemq")
 
 
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
@@ -1302,7 +1315,7 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
     sysctl = _sysctl_read_only(text) or _sysctl_too_low(text)
     if sysctl:
         return sysctl
-    if _ERLANG_COOKIE.search(text):
+    if _ERLANG_COOKIE.search(text) and (_ERLANG_CONTEXT.search(text) or _ERLANG_IMAGE.search(image_ref or "")):
         return ("this node's Erlang cookie differs from the other cluster nodes', so they refuse it and it cannot join "
                 "the cluster: give every node the same cookie (from one Secrets Manager secret in every node's task "
                 "definition): for RabbitMQ the `.erlang.cookie` file in its home (`/var/lib/rabbitmq/.erlang.cookie` in "
@@ -1526,6 +1539,11 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
                 "containers of a task get no DNS name for each other (a Compose service name or a `links` name "
                 f"works only in bridge mode) and share localhost, so point the upstream at {who} as "
                 + (f"`127.0.0.1:{port}`" if port else "`127.0.0.1`") + f"{ports}{where}")
+    if is_windows(ev) and sibling:
+        # ECS does not support `links` (nor bridge mode) for Windows containers: the sibling gets no name here.
+        return (f"the upstream host `{host}` does not resolve: {who} gets no DNS name in a Windows task, and ECS does "
+                "not support `links` for Windows containers, so run that container as its own service and point the "
+                f"upstream{where} at its Service Connect or Cloud Map name, or at its load balancer's DNS name")
     if localhost_mode(ev) == "bridge" and sibling:
         return (f"the upstream host `{host}` does not resolve: in bridge mode {who} is reached by name only "
                 f"through `links` in this container's definition (`\"links\": [\"{sibling}:{host}\"]`), which "

@@ -61,7 +61,8 @@ _USE_INSTEAD = lazy_re(r"(?i)\b(?:no longer (?:supported|allowed|available)|not 
 # Where a panic or an exception says it was raised: Rust's "(at src/main.rs:77:17)" the parser appended, or a frame.
 _RUST_AT = lazy_re(r"\(at ([\w./-]+\.rs:\d+)(?::\d+)?\)$")
 # A crash in the program's own code, not an error it reported: a panic, a runtime fatal error, a fault signal.
-_CODE_CRASH = lazy_re(r"(?i)\bpanic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
+# An upper-case "PANIC:" is a log level (PostgreSQL's for a data-directory or WAL fault), not a panic in the code.
+_CODE_CRASH = lazy_re(r"(?i)\b(?-i:(?!PANIC:))panic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
                       r"violation)|\bSIGABRT\b|index out of range")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
@@ -114,6 +115,17 @@ _ERROR_WORDS = ("error", "exception", "fatal", "failed", "failure", "panic", "ca
 _LIMIT_REFUSED = lazy_re(r"(?i)\btoo (?:low|small|high|large|big)\b[^\n]{0,80}?\b(?:increase|raise|decrease|lower|"
                          r"reduce|set)\b[^\n]{0,40}?\b(?:to|at least|at most)\b|\bmust be (?:at least|at most|"
                          r"(?:greater|less|larger|smaller|higher|lower) than|>=?|<=?) ?[\[\d]")
+# A process saying it was asked to stop: what it could not do after that (flush, close) is not why it exited.
+_SHUTDOWN_NOTICE = lazy_re(r"(?i)\b(?:received|caught|got) (?:signal )?(?:SIG)?(?:TERM|INT)\b|\bshutting down\b|"
+                           r"\bgraceful(?:ly)? (?:shutdown|stop|exit)|\bstopping gracefully\b")
+# A request the server handled (an access-log line, "Received request GET /health"): it was serving by then.
+_SERVED = lazy_re(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
+# Advice or a question about a server ("stop the process that's listening on port 8080", "is the server running on
+# host ...?"), not a report that this one started.
+_ADVICE = lazy_re(r"(?i)\b(?:identify|stop the|make sure|check (?:that|whether|if)|is the server)\b|\?")
+# Error wording that says, in the same line, that the program carried on ("could not read X, using defaults").
+_CARRIED_ON = lazy_re(r"(?i)\b(?:using (?:the )?defaults?|falling back|fall(?:ing)? back to|continuing (?:without|with|"
+                      r"anyway)|skipping|ignoring|will retry|retrying in)\b")
 # Not "caught signal" alone: a process that caught SIGTERM says how it was stopped, not what went wrong (a fatal
 # fault signal it caught is named by "sigsegv" above or found by _FAULT_SIGNAL first).
 # The keys a JSON error object names its error by (AWS's `__type`, the usual logger fields), most specific first.
@@ -395,7 +407,11 @@ class AppCrash(Pattern):
             # Killed from outside, unless the process's own last words were an error.
             if ev.stop_code != "EssentialContainerExited":
                 return None
-            indices = [i for i in indices if logs.texts[i].strip()][:3]
+            spoken = [i for i in indices if logs.texts[i].strip()]
+            if any(_SHUTDOWN_NOTICE.search(logs.texts[i]) and not any(w in logs.texts[i].lower() for w in _ERROR_WORDS)
+                   for i in spoken[:4]):
+                return None  # it said it was stopping: what it could not do while shutting down is not why
+            indices = spoken[:3]
         fault = _fault_line(ev, indices) if code in _NATIVE_CRASH_EXITS else None
         if fault is not None:
             # A native crash: the signal it died of says what happened; the abort frames a handler or a
@@ -403,8 +419,13 @@ class AppCrash(Pattern):
             return self._build(ev, fault, primary, code, None, logs.texts[fault].strip(), 0.6)
         wrapper = None
         hit = None
+        started = False
         for i in indices:
             text = logs.texts[i].lower()
+            if ((_STARTED.search(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
+                    and not _ADVICE.search(text)):
+                started = True  # it started after anything above: a complaint there did not stop it
+                continue
             if _STACK_FRAME.search(logs.texts[i]):
                 continue  # a frame of a trace says where, never what: the message is above the frames
             if _RUNTIME_EXIT_NOTE.search(text):
@@ -430,6 +451,8 @@ class AppCrash(Pattern):
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
                                                                   or remedy.ARGS_REFUSED.search(text)
                                                                   or _LIMIT_REFUSED.search(text))):
+                if level is None and (started or _CARRIED_ON.search(text)):
+                    continue  # error wording the app went on from ("..., using defaults", then it listened)
                 hit = i
                 break
         # A configuration parser that said where in its file it failed, with no successful start after it, is why

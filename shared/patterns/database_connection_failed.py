@@ -715,6 +715,17 @@ class DatabaseConnectionFailed(Pattern):
                          f"reachable from the task: the host, port, user and database name in {container}'s "
                          "connection settings, the database's security group and the routes between the task's "
                          f"subnets and it.{why}")
+        embedded = _embedded_db(ev) if not steps and not cause and not host and not shown else None
+        if embedded is not None:
+            kind, file = embedded
+            on = f" on its file `{file}`" if file else ""
+            steps.append(f"The error comes from the embedded {kind} database inside {container}{on}, not from a "
+                         "database server: it fails when that file cannot be created or opened (a read-only or "
+                         "missing directory, a file another process or another task holds, such as two tasks sharing "
+                         "one volume, or a lock left by a container that was stopped). Make its directory writable "
+                         f"by {container}'s user and used by one task at a time, or point the app at a real database "
+                         "server (the JDBC URL or database settings in its task definition's environment or "
+                         "secrets)." + why)
         if not steps and not cause and not host and not shown and "engine" not in f:
             # The client's error names no server, engine or cause: which database the app was set to use is the
             # first question. Apps given none often fall back to an embedded file database in the container.
@@ -754,6 +765,25 @@ class DatabaseConnectionFailed(Pattern):
 
 
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+# An embedded (in-process, file) database named by its driver's package or name, and the file it opened.
+_EMBEDDED_DB = lazy_re(r"\borg\.h2\.|\bH2\b|\borg\.apache\.derby\b|\bDerby\b|\borg\.hsqldb\b|\bHSQLDB\b|"
+                       r"\borg\.sqlite\b|\bSQLite\b")
+_EMBEDDED_NAMES = (("h2", "H2"), ("derby", "Derby"), ("hsqldb", "HSQLDB"), ("sqlite", "SQLite"))
+_DB_FILE = lazy_re(r"(?:[A-Za-z]:\\|/)[^\s\"'<>:]*\.(?:mv\.db|h2\.db|db|sqlite3?)\b")
+
+
+def _embedded_db(ev: Evidence) -> tuple[str, str | None] | None:
+    """The embedded database engine a log line names (H2, Derby, HSQLDB, SQLite) and the file it names, if any."""
+    for text in ev.logs.texts:
+        said = _EMBEDDED_DB.search(text)
+        if said:
+            word = said.group(0).lower()
+            kind = next(name for key, name in _EMBEDDED_NAMES if key in word)
+            file = _DB_FILE.search(text)
+            return kind, file.group(0) if file else None
+    return None
 
 
 def _public_address(host: str | None, m: Match) -> str | None:

@@ -326,12 +326,13 @@ def _resource_arn(ev: Evidence, action: str, resource: str) -> str:
 # boto3/botocore "Found credentials in environment variables.", the JS/Java SDKs' environment provider
 _ON_RESOURCE = lazy_re(r"\bon resource\b", re.IGNORECASE)
 
-# IAM actions whose calls are CloudTrail DATA events (AWS's table of data event types): S3 object-level calls (and
+# IAM actions whose calls are CloudTrail DATA events (AWS's table of data event types): S3 object-level calls (not
+# the bucket-level s3:*Bucket* ones such as PutBucketObjectLockConfiguration, which are management events; and
 # ListBucket, which is ListObjects), Lambda Invoke, DynamoDB item-level and stream reads, SQS message calls, SNS
 # Publish, Kinesis record calls. CloudTrail does not record them by default and Event history never shows them, so
 # "the CloudTrail event of the denied call" exists only where a trail logs data events for that resource.
 _DATA_EVENT = lazy_re(
-    r"^(?:s3:(?:\w*Object\w*|ListBucket(?:Versions|MultipartUploads)?|ListMultipartUploadParts|AbortMultipartUpload)"
+    r"^(?:s3:(?:(?!\w*Bucket)\w*Object\w*|ListBucket(?:Versions|MultipartUploads)?|ListMultipartUploadParts|AbortMultipartUpload)"
     r"|lambda:Invoke\w*"
     r"|dynamodb:(?:\w*Items?|Query|Scan|PartiQL\w+|GetRecords|GetShardIterator)"
     r"|sqs:(?:SendMessage|ReceiveMessage|DeleteMessage|ChangeMessageVisibility)(?:Batch)?"

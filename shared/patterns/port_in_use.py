@@ -142,7 +142,9 @@ class PortInUse(Pattern):
         container = f.get("container") or "the container"
         mode = remedy.network_mode(ev)
         # An EC2 task with no network interface of its own may run in host mode: the holder is then on the instance.
-        maybe_host = mode == "host" or (mode is None and not remedy.is_fargate(ev))
+        # Not on Windows, whose only modes are `default` (NAT, a network per container) and awsvpc.
+        windows = remedy.windows_instance(ev) and not remedy.is_fargate(ev)
+        maybe_host = mode == "host" or (mode is None and not remedy.is_fargate(ev) and not windows)
         on_host = (f"another task or process on the same instance holds it ({_instance_check(ev, port)}); run one "
                    "such task per instance (placement constraint `distinctInstance`) or move the other holder to "
                    "another port") if port else (
@@ -151,6 +153,11 @@ class PortInUse(Pattern):
         if mode == "host":
             find = f"Find what else binds {p} on the instance: in host network mode the container binds the " \
                    f"instance's own port, so {on_host}."
+        elif mode in (None, "default") and windows:
+            find = (f"Find what else binds {p} in {container} itself: this Windows task has no network interface of "
+                    "its own, so it runs in the `default` network mode (NAT), where each container has its own "
+                    "network, so a second process in the same container holds it (in the container, in PowerShell: "
+                    f"`Get-NetTCPConnection -LocalPort {p} -State Listen`).")
         elif mode is None and not remedy.is_fargate(ev):
             which = remedy.describe_task_definition(ev, "taskDefinition.networkMode")
             find = (f"Find what else binds {p} (this EC2 task has no network interface of its own, so it runs in bridge "
@@ -201,7 +208,7 @@ class PortInUse(Pattern):
             steps.append("With a static `hostPort` in bridge/host mode, two tasks on one instance collide: use "
                          "`hostPort: 0` (dynamic) with the load balancer, or awsvpc.")
         ports_query = "taskDefinition.containerDefinitions[].[name, portMappings[].containerPort]"
-        if maybe_host and not siblings:
+        if (maybe_host and not siblings) or (windows and mode in (None, "default")):
             # One container that may bind the instance's own port: no other container of the task to look for,
             # the holder is on the instance (host mode) or in the container itself (bridge).
             steps[0] += remedy.cite(m)
@@ -234,19 +241,30 @@ def _instance_check(ev: Evidence, port: object) -> str:
     container instance is known (its EC2 instance id read first), else on the instance itself."""
     ci = ev.detail.container_instance_arn
     if not ci or (ev.detail.launch_type or "").upper() == "EXTERNAL":
+        if remedy.windows_instance(ev):
+            return f"on the instance, in PowerShell: `Get-NetTCPConnection -LocalPort {port} -State Listen` and `docker ps`"
         return f"on the instance: `sudo ss -ltnp 'sport = :{port}'` and `sudo docker ps`"
     region = remedy.region_flag(ev)
-    commands = json.dumps({"commands": [f"ss -ltnp sport = :{port}", "docker ps --format {{.Names}}"]})
-    return ("see what listens on it there, in bash, through SSM Run Command (the ECS-optimized AMI runs the SSM "
-            "agent; its instance role needs AmazonSSMManagedInstanceCore): ```\n"
+    windows = remedy.windows_instance(ev)
+    if windows:
+        # A Windows container instance runs PowerShell, not bash: AWS-RunShellScript and ss do not exist there.
+        commands = json.dumps({"commands": [f"Get-NetTCPConnection -LocalPort {port} -State Listen", "docker ps"]})
+        local = f"in PowerShell, `Get-NetTCPConnection -LocalPort {port} -State Listen` and `docker ps`"
+    else:
+        commands = json.dumps({"commands": [f"ss -ltnp sport = :{port}", "docker ps --format {{.Names}}"]})
+        local = f"`sudo ss -ltnp 'sport = :{port}'`"
+    return ("see what listens on it there, in " + ("PowerShell" if windows else "bash") + ", through SSM Run "
+            "Command (the ECS-optimized AMI runs the SSM agent; its instance role needs "
+            "AmazonSSMManagedInstanceCore): ```\n"
             + remedy.read_into("instance", f"aws ecs describe-container-instances --cluster {remedy.q(remedy.cluster(ev))} "
                                f"--container-instances {remedy.q(ci)}{region} --query 'containerInstances[0].ec2InstanceId'")
             + "\n" + remedy.read_into("run", f"aws ssm send-command --instance-ids \"$instance\" --document-name "
-                                     f"AWS-RunShellScript --parameters {shlex.quote(commands)}{region} "
+                                     f"{'AWS-RunPowerShellScript' if windows else 'AWS-RunShellScript'} "
+                                     f"--parameters {shlex.quote(commands)}{region} "
                                      "--query Command.CommandId")
             + f"\nsleep 5; aws ssm get-command-invocation --command-id \"$run\" --instance-id \"$instance\"{region} "
             "--query StandardOutputContent --output text\n```"
-            + " or, on the instance, `sudo ss -ltnp 'sport = :" + str(port) + "'`")
+            + f" or, on the instance, {local}")
 
 
 # Docker publishing a host port (bridge mode) and failing: the INSTANCE's port is held, not one inside the container.
