@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -30,13 +29,14 @@ from shared.models.finding import Finding, Links
 from shared.patterns import by_id, fallback, registry
 from shared.patterns.base import Match, Pattern, Stage
 from shared.redact import redact_lines_and
+from shared.scan import lazy_re
 
 log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW = 25  # log lines: matches this close to the latest one belong to the same incident
 CONFIDENT = 0.7
 EXCERPT_LINES = 50
-_VOLATILE = re.compile(r"0x[0-9a-f]+|\b[0-9a-f]{12,}\b|\d+")
+_VOLATILE = lazy_re(r"0x[0-9a-f]+|\b[0-9a-f]{12,}\b|\d+")
 
 
 def diagnose(ev: Evidence) -> Finding:

@@ -60,6 +60,9 @@ _BRACKET = re.compile(r"\[([\w.-]{1,64})\]\s?(.*)")
 # Matched from the end of the seconds (index 19); a zone is taken whole, so "08UTC msg" is not glued. A message
 # that begins with an absolute path (a backtrace frame, "2022-07-27 11:37:13/app/lib/x.rb:4:in ...") is glued too.
 _GLUED = re.compile(r"[\d:.,+-]*+(?:Z|UTC)?+(?=[^\W\d_]|/[^\W\d])")
+# What the seconds of a timestamp may be followed by: a run of these alone (".123000+00:00") glues nothing, as
+# `_GLUED` cannot match within it (it needs a letter or '/' before `end`): the common line skips the regex.
+_STAMP = "0123456789:.,+-"
 
 
 def normalise(
@@ -138,7 +141,7 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
             and "\r" not in line and "\x1b" not in line and "&" not in line:
         end = line.find(" ", 19)
         if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
-                and line[end + 1 : end + 4] != "UTC" and _GLUED.match(line, 19, end) is None:
+                and line[end + 1 : end + 4] != "UTC" and (not line[19:end].strip(_STAMP) or _GLUED.match(line, 19, end) is None):
             rest = line[end + 1 :]
             head, _, tail = rest.partition(" ")
             container = forced
@@ -279,7 +282,7 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
             continue
         end = line.find(" ", 19)
         if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]) \
-                or _GLUED.match(line, 19, end) is not None:
+                or (line[19:end].strip(_STAMP) and _GLUED.match(line, 19, end) is not None):
             continue
         nxt = line.find(" ", end + 1)
         head = line[end + 1 : nxt] if nxt != -1 else ""
@@ -336,7 +339,7 @@ def _line_container(known: tuple[str, ...], streams: dict[str, str | None], stor
         end = line.find(" ", 19)
         if end != -1 and line.find(",", 19, end) == -1 and line[end - 3 : end] != "UTC" \
                 and line[end + 1 : end + 4] != "UTC":
-            if _GLUED.match(line, 19, end) is not None:
+            if line[19:end].strip(_STAMP) and _GLUED.match(line, 19, end) is not None:
                 return None  # a message glued to its timestamp: no stream name between them
             nxt = line.find(" ", end + 1)
             head = line[end + 1 : nxt] if nxt != -1 else line[end + 1 :]
@@ -370,7 +373,7 @@ def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line
                 return None
             if line.find(",", 19, end) != -1:
                 return UNSURE
-            if _GLUED.match(line, 19, end) is not None:
+            if line[19:end].strip(_STAMP) and _GLUED.match(line, 19, end) is not None:
                 return None  # a message glued to its timestamp: no stream name between them
             rest = line[end + 1 :]
             if line[end - 3 : end] == "UTC" or rest[:3] == "UTC":

@@ -1113,9 +1113,9 @@ _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permi
 _READ_ONLY_FS = lazy_re(r"(?i)read-only file system|\bEROFS\b")
 # A path that names a file, not a directory: a file extension on its last component (not a dot-directory such as
 # .cache, not a *.d include directory), or an error that says it opened/wrote a file (a log file, a pid file).
-_FILE_EXTENSION = re.compile(r"(?i)^[^.][^/]*\.(?:log|pid|sock|db|sqlite3?|lock|json|ya?ml|txt|tmp|conf|ini|toml|xml|"
+_FILE_EXTENSION = lazy_re(r"(?i)^[^.][^/]*\.(?:log|pid|sock|db|sqlite3?|lock|json|ya?ml|txt|tmp|conf|ini|toml|xml|"
                              r"csv|out|err|gz|zip|tar|bin|dat|state|cfg|properties|env|key|pem|crt)$")
-_OPENED_A_FILE = re.compile(r"(?i)\bopen(?:ing|ed)?\b(?! for reading)|\bwrit(?:e|ing)\b(?! to (?:the )?directory)|"
+_OPENED_A_FILE = lazy_re(r"(?i)\bopen(?:ing|ed)?\b(?! for reading)|\bwrit(?:e|ing)\b(?! to (?:the )?directory)|"
                             r"\blog ?file\b|\bpid ?file\b")
 
 

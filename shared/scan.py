@@ -35,24 +35,27 @@ class NeedleSet:
         self.needles: tuple[str, ...] = tuple(uniq)
         self.needle_set = frozenset(uniq)
         self._bytes_ac: BytesAhoCorasick | None = None
-        self._str_ac: AhoCorasick | None = None
+        self._str_ac: AhoCorasick | None = None  # built on the first text that is not ASCII (most logs never are)
         if HAVE_AUTOMATON and uniq:
             self._bytes_ac = BytesAhoCorasick([n.encode() for n in uniq], matchkind=MatchKind.Standard,
                                               implementation=Implementation.DFA)
-            self._str_ac = AhoCorasick(list(uniq), matchkind=MatchKind.Standard, implementation=Implementation.DFA)
 
     def occurrences(self, low: str) -> list[tuple[int, int, int]]:
         """(needle index, start, end) of every occurrence in `low` (already lower-case), in the order
         the automaton reports them (by end offset: one needle's occurrences in ascending order)."""
         if not self.needles:
             return []
-        if self._bytes_ac is not None and self._str_ac is not None:  # built together
+        if self._bytes_ac is not None:
             if low.isascii():
                 return self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
+            str_ac = self._str_ac
+            if str_ac is None:
+                str_ac = self._str_ac = AhoCorasick(list(self.needles), matchkind=MatchKind.Standard,
+                                                   implementation=Implementation.DFA)
             try:
-                return self._str_ac.find_matches_as_indexes(low, overlapping=True)
+                return str_ac.find_matches_as_indexes(low, overlapping=True)
             except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
-                return self._str_ac.find_matches_as_indexes(_SURROGATE.sub("\ufffd", low), overlapping=True)
+                return str_ac.find_matches_as_indexes(_SURROGATE.sub("\ufffd", low), overlapping=True)
         out: list[tuple[int, int, int]] = []
         for index, needle in enumerate(self.needles):
             pos = low.find(needle)

@@ -7,16 +7,16 @@ network read). The stopped task's own target (its IP) is listed first when it is
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from shared.evidence.errors import guarded
 from shared.evidence.model import TargetGroupFacts, TargetHealth
+from shared.scan import lazy_re
 
 MAX_TARGET_GROUPS = 3
-_TG_IN_REASON = re.compile(r"\(target-group (arn:aws[\w-]*:elasticloadbalancing:[^)\s]+)\)")
-_CLASSIC_IN_REASON = re.compile(r"\(elb ([^)\s]+)\)")
+_TG_IN_REASON = lazy_re(r"\(target-group (arn:aws[\w-]*:elasticloadbalancing:[^)\s]+)\)")
+_CLASSIC_IN_REASON = lazy_re(r"\(elb ([^)\s]+)\)")
 
 
 def target_group_in_reason(stopped_reason: str | None) -> str | None:

@@ -167,7 +167,7 @@ def parse(line: str, context: str) -> ConnectionFailure | None:
 
 
 _GUARDS: list[Callable[[str], bool] | None] = []
-_ADDRESS_AFTER_NAME = re.compile(r"/\d{1,3}(?:\.\d{1,3}){3}:\d")  # what every match of the host-before-address regex holds
+_ADDRESS_AFTER_NAME = lazy_re(r"/\d{1,3}(?:\.\d{1,3}){3}:\d")  # what every match of the host-before-address regex holds
 
 
 def _holds_any(words: tuple[str, ...], low: str) -> bool:

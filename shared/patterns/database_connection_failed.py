@@ -764,7 +764,7 @@ class DatabaseConnectionFailed(Pattern):
         )
 
 
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+_IPV4 = lazy_re(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 
 
 # An embedded (in-process, file) database named by its driver's package or name, and the file it opened.
@@ -823,23 +823,23 @@ PATTERN = DatabaseConnectionFailed()
 
 
 # A database server's own line that it accepts connections (PostgreSQL, MySQL/MariaDB, Redis, MongoDB).
-_SERVER_READY = re.compile(r"(?i)ready to accept connections|ready for connections|waiting for connections")
+_SERVER_READY = lazy_re(r"(?i)ready to accept connections|ready for connections|waiting for connections")
 _READY_CHECKS = {"postgres": "pg_isready -h localhost", "mysql": "mysqladmin ping -h 127.0.0.1",
                  "mariadb": "mysqladmin ping -h 127.0.0.1", "redis": "redis-cli ping",
                  "mongodb": "mongosh --quiet --eval 'db.runCommand({ping: 1})'"}
-_MESH_PROXY = re.compile(r"(?i)aws-appmesh-envoy|\benvoy\b|envoyproxy/|\blinkerd-proxy\b")
-_CONNECTED = re.compile(r"(?i)\b(?:connected to|connection (?:established|succeeded|restored)|reconnected|"
+_MESH_PROXY = lazy_re(r"(?i)aws-appmesh-envoy|\benvoy\b|envoyproxy/|\blinkerd-proxy\b")
+_CONNECTED = lazy_re(r"(?i)\b(?:connected to|connection (?:established|succeeded|restored)|reconnected|"
                         r"ready to accept connections|database is ready|connection pool started|"
                         r"start completed)\b")
-_NOT_CONNECTED = re.compile(r"(?i)\b(?:not|dis|un)connected|could not|failed|unable|error")
+_NOT_CONNECTED = lazy_re(r"(?i)\b(?:not|dis|un)connected|could not|failed|unable|error")
 
 
 # The engine a server's own "ready" line names when its image does not (PostgreSQL says "database system is ready",
 # MySQL/MariaDB "ready for connections", MongoDB "Waiting for connections", Redis/Valkey a bare "Ready to accept").
-_READY_ENGINES = ((re.compile(r"(?i)database system is ready to accept connections"), "postgres"),
-                  (re.compile(r"(?i)ready for connections"), "mysql"),
-                  (re.compile(r"(?i)waiting for connections"), "mongodb"),
-                  (re.compile(r"(?i)ready to accept connections"), "redis"))
+_READY_ENGINES = ((lazy_re(r"(?i)database system is ready to accept connections"), "postgres"),
+                  (lazy_re(r"(?i)ready for connections"), "mysql"),
+                  (lazy_re(r"(?i)waiting for connections"), "mongodb"),
+                  (lazy_re(r"(?i)ready to accept connections"), "redis"))
 _FAMILY = {"mariadb": "mysql"}
 
 

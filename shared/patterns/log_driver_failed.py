@@ -146,7 +146,7 @@ def _no_credentials_steps(ev: Evidence, why: str) -> list[str]:
 
 
 # Docker's refusal of a log option it does not know: "unknown log opt 'fluentd-async-connect' for fluentd log driver".
-_UNKNOWN_OPT = re.compile(r"unknown log opt '([^']+)'(?: for (\w+) log driver)?", re.IGNORECASE)
+_UNKNOWN_OPT = lazy_re(r"unknown log opt '([^']+)'(?: for (\w+) log driver)?", re.IGNORECASE)
 
 
 class LogDriverFailedFacts(Facts):

@@ -94,16 +94,16 @@ _BENIGN = lazy_re(r"optional|fall(?:ing)? ?back|skipping|not installed, |using p
 
 
 # The dynamic loader names the program it was loading: "/opt/tool/bin/tool: error while loading shared libraries".
-_LOADER_BINARY = re.compile(r"(?:^|\s)(/[\w.+/-]+): error while loading shared libraries:")
+_LOADER_BINARY = lazy_re(r"(?:^|\s)(/[\w.+/-]+): error while loading shared libraries:")
 # Path parts that say where a program lives, not which program it is.
 _PATH_WORDS = frozenset({"", "usr", "local", "bin", "sbin", "lib", "lib64", "opt", "app", "dist", "libexec", "home",
                          "root", "srv", "current", "v1", "v2", "mnt", "share", "tools", "data"})
 
 
 # A tool directory a task mounts into a container: /opt/<tool>/.../bin/<program> (or under /mnt, /host, /tools...).
-_TOOL_DIR = re.compile(r"^/(?:opt|mnt|host|tools?|shared|efs|scratch)/(?P<tool>[\w.+-]+)/(?:[\w.+-]+/)*bin/[^/]+$")
+_TOOL_DIR = lazy_re(r"^/(?:opt|mnt|host|tools?|shared|efs|scratch)/(?P<tool>[\w.+-]+)/(?:[\w.+-]+/)*bin/[^/]+$")
 # Directories that images themselves ship runtimes and vendor trees in (a JDK, Bitnami's stack, conda, a venv).
-_VENDOR_DIR = re.compile(r"(?i)/(?:java|jdk[\w.-]*|jre[\w.-]*|openjdk[\w.-]*|graalvm[\w.-]*|bitnami|conda|"
+_VENDOR_DIR = lazy_re(r"(?i)/(?:java|jdk[\w.-]*|jre[\w.-]*|openjdk[\w.-]*|graalvm[\w.-]*|bitnami|conda|"
                          r"(?:mini|ana)conda\w*|mamba\w*|venv|\.venv|python[\d.]*|node(?:js)?|ruby[\d.]*|go|"
                          r"dotnet|pyenv|rbenv|nvm|homebrew|rh)(?:/|$)")
 
@@ -135,8 +135,8 @@ def _foreign_binary(binary: str, ref: str, ev: Evidence) -> bool:
 # The .NET host's account of a framework it could not resolve: "Framework: 'Microsoft.NETCore.App', version
 # '9.0.0' (x64)" (or the older "The framework '...', version '...' was not found"), then under "The following
 # frameworks were found:" one "  7.0.20 at [/usr/share/dotnet/shared/Microsoft.NETCore.App]" line per install.
-_DOTNET_WANTED = re.compile(r"[Ff]ramework:? '([\w.]+)', version '(\d[\w.-]*)'")
-_DOTNET_FOUND = re.compile(r"^\s*(\d+\.\d+\.\d+[\w.-]*) at \[[^\]]*?([\w.]+)\]")
+_DOTNET_WANTED = lazy_re(r"[Ff]ramework:? '([\w.]+)', version '(\d[\w.-]*)'")
+_DOTNET_FOUND = lazy_re(r"^\s*(\d+\.\d+\.\d+[\w.-]*) at \[[^\]]*?([\w.]+)\]")
 
 
 def _dotnet_frameworks(texts: Sequence[str], i: int, container: str | None,
@@ -159,9 +159,9 @@ def _dotnet_frameworks(texts: Sequence[str], i: int, container: str | None,
 
 
 # A path under npm's global prefix (/usr/local/lib, /usr/lib; node_modules/<pkg> when named), not under the app.
-_GLOBAL_NODE = re.compile(r"^/usr/(?:local/)?lib/(?:node_modules/(?P<pkg>(?:@[\w.-]+/)?[\w.-]+)/|(?!node_modules/))")
+_GLOBAL_NODE = lazy_re(r"^/usr/(?:local/)?lib/(?:node_modules/(?P<pkg>(?:@[\w.-]+/)?[\w.-]+)/|(?!node_modules/))")
 
-_SONAME = re.compile(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
+_SONAME = lazy_re(r"^(?P<name>lib[A-Za-z+_-]*?[A-Za-z+_-])(?P<ver>\d+(?:\.\d+)*)?\.so(?:\.(?P<major>\d+(?:\.\d+)*))?$")
 
 
 # Well-known sonames whose Debian/Ubuntu package is not named after them (the soname rule would invent a name
@@ -173,12 +173,12 @@ _KNOWN_SONAMES: dict[str, str | None] = {
     "libssl.so.10": None, "libcrypto.so.10": None,
 }
 # ICU's libraries ship together in one package per major version (libicuuc.so.72 -> libicu72).
-_ICU = re.compile(r"^libicu(?:uc|i18n|data|io|tu|test)\.so\.(?P<major>\d+)(?:\.\d+)*$")
+_ICU = lazy_re(r"^libicu(?:uc|i18n|data|io|tu|test)\.so\.(?P<major>\d+)(?:\.\d+)*$")
 # CUDA toolkit libraries come from NVIDIA's repository under names with the toolkit version (libcublas-11-8).
-_CUDA_TOOLKIT = re.compile(r"^lib(?:cublas(?:Lt)?|cudart|cufft|curand|cusolver|cusparse|nvrtc|nvToolsExt)\.so")
+_CUDA_TOOLKIT = lazy_re(r"^lib(?:cublas(?:Lt)?|cudart|cufft|curand|cusolver|cusparse|nvrtc|nvToolsExt)\.so")
 # glibc's own libraries: every glibc image has them (Debian's libc6), so their absence means the image is not
 # glibc-based at all.
-_GLIBC_SONAME = re.compile(r"^lib(?:c|dl|m|pthread|rt|resolv|util|anl)\.so\.\d+$")
+_GLIBC_SONAME = lazy_re(r"^lib(?:c|dl|m|pthread|rt|resolv|util|anl)\.so\.\d+$")
 
 
 def _known_package(soname: str) -> tuple[bool, str | None]:
@@ -285,10 +285,10 @@ def _mapped_prefix(module: str) -> str | None:
 
 
 # The module fact of "ImportError: cannot import name 'X' from 'a.b'": "X (from a.b)".
-_NAME_FROM = re.compile(r"(\w+) \(from ([\w.]+)\)")
+_NAME_FROM = lazy_re(r"(\w+) \(from ([\w.]+)\)")
 # Python 3.8+ follows the module with its file: "... from 'a.b' (/usr/local/lib/python3.11/site-packages/a/b.py)".
-_NAME_FILE = re.compile(r"cannot import name '\w+' from '[\w.]+' \((/[^)]+)\)")
-_INSTALLED_DIR = re.compile(r"/(?:site|dist)-packages/")
+_NAME_FILE = lazy_re(r"cannot import name '\w+' from '[\w.]+' \((/[^)]+)\)")
+_INSTALLED_DIR = lazy_re(r"/(?:site|dist)-packages/")
 # Top-level package names that are the usual folders of an app's own code (a project layout, not a distribution
 # anyone installs): only the order of the two readings below, when no file path decides it.
 _OWN_LAYOUT = frozenset({"app", "src", "plugins", "dags", "config", "settings", "utils", "common", "core", "lib",

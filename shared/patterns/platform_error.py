@@ -83,7 +83,7 @@ _NEEDLES = ("internalerror", "containerruntime", "dockertimeouterror", "cannotst
 
 
 # A stop that ECS reports as the container failing its health checks.
-_HEALTH_STOP = re.compile(r"failed container health checks|unhealthy", re.IGNORECASE)
+_HEALTH_STOP = lazy_re(r"failed container health checks|unhealthy", re.IGNORECASE)
 
 class PlatformErrorFacts(Facts):
     """The facts of platform-error."""

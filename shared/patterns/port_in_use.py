@@ -268,8 +268,8 @@ def _instance_check(ev: Evidence, port: object) -> str:
 
 
 # Docker publishing a host port (bridge mode) and failing: the INSTANCE's port is held, not one inside the container.
-_ALLOCATED = re.compile(r"port is already allocated|driver failed programming external connectivity|"
-                        r"Error starting userland proxy", re.IGNORECASE)
+_ALLOCATED = lazy_re(r"port is already allocated|driver failed programming external connectivity|"
+                     r"Error starting userland proxy", re.IGNORECASE)
 
 
 def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
@@ -293,14 +293,14 @@ def _host_port_steps(m: Match, ev: Evidence, p: str) -> Explanation:
     )
 
 
-_BOUND_WORDS = re.compile(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
+_BOUND_WORDS = lazy_re(r"listen|bound|bind|running|serving|started|ready|local:|network:|http://|https://",
                           re.IGNORECASE)
 
 # A client's line: it connects (or fails to) to the port, which says nothing of who listens on it; only a line
 # with a word of listening makes a container the holder.
-_CLIENT_WORDS = re.compile(r"\bconnect(?:ing|ion|ed)?\b|\bdial(?:ing)?\b|refused|unreachable|\bexport(?:ing|er)?\b|"
+_CLIENT_WORDS = lazy_re(r"\bconnect(?:ing|ion|ed)?\b|\bdial(?:ing)?\b|refused|unreachable|\bexport(?:ing|er)?\b|"
                            r"failed to (?:send|reach|fetch)|\bupstream\b|\bretry(?:ing)?\b", re.IGNORECASE)
-_LISTEN_WORDS = re.compile(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\baccepting\b", re.IGNORECASE)
+_LISTEN_WORDS = lazy_re(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\baccepting\b", re.IGNORECASE)
 
 
 def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | None) -> int | None:

@@ -484,3 +484,23 @@ def test_opens_and_text_level_answer_as_their_regexes():
         m = _TEXT_LEVEL.search(text, 0, 100)
         word = (m.group(1) or m.group(2) or m.group(3)) if m else None
         assert _text_level(text) == (_LEVELS.get(word.lower()) if word else None), repr(text)
+
+
+def test_stamp_tail_shortcut_agrees_with_glued_regex():
+    """pasted skips `_GLUED` when what follows a timestamp's seconds is only digits and separators: the same
+    answer as the regex on such tails and on near misses (a zone letter, a glued word or path, Unicode digits)."""
+    import random
+
+    from shared.pasted import _GLUED, _STAMP
+
+    pieces = ["0", "9", ":", ".", ",", "+", "-", "Z", "UTC", "a", "/", "/x", "/1", "é", "\u0663", "_"]
+    rnd = random.Random(11)
+    for _ in range(20000):
+        tail = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 7)))
+        line = "2024-05-01T10:00:00" + tail + " ecs/app/abc message"
+        end = line.find(" ", 19)
+        regex = _GLUED.match(line, 19, end) is not None
+        shortcut = bool(line[19:end].strip(_STAMP)) and regex
+        assert shortcut == regex, repr(line)
+        if not line[19:end].strip(_STAMP):
+            assert not regex, repr(line)

@@ -283,3 +283,31 @@ def test_alternatives_find_what_the_whole_regex_finds():
             same(compiled, text)
             checked += 1
     assert checked > 4000
+
+
+def test_needle_set_builds_its_text_automaton_only_for_non_ascii_text():
+    """The str automaton is built on the first non-ASCII text only; either way the occurrences are the
+    ones a `str.find` per needle gives (ASCII, accented, lone surrogate texts)."""
+    from shared.scan import HAVE_AUTOMATON, NeedleSet
+
+    needles = ["error", "rror", "café", "timeout", "é"]
+    ns = NeedleSet(needles)
+    assert ns._str_ac is None
+
+    def by_find(low: str) -> list[tuple[int, int, int]]:
+        out = []
+        for index, needle in enumerate(ns.needles):
+            pos = low.find(needle)
+            while pos != -1:
+                out.append((index, pos, pos + len(needle)))
+                pos = low.find(needle, pos + 1)
+        return sorted(out)
+
+    ascii_text = "an error then a timeout\nerror again"
+    assert sorted(ns.occurrences(ascii_text)) == by_find(ascii_text)
+    assert ns._str_ac is None  # an ASCII text needs no str automaton
+    for text in ("le café: error", "timeout \udcff error é"):
+        got = ns.occurrences(text)
+        want = by_find(text.replace("\udcff", "\ufffd"))
+        assert sorted(got) == want, text
+    assert (ns._str_ac is not None) == HAVE_AUTOMATON
