@@ -102,9 +102,6 @@ _CONF_AT = lazy_re(r"(?i)(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf
                    r"properties|config)|Caddyfile|Corefile))[\"']?\]?(?::|,? line |\[| at line )(?P<line>\d+)(?::\d+)?\b"
                    r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line (?P<bare>\d+)")
 # The rejected setting is one a newer (or other) release of the program knows: the image and the file disagree.
-_CONF_UNKNOWN = lazy_re(r"(?i)\bunrecogni[sz]ed\b|\bunknown (?:global )?(?:option|directive|field|key|property|"
-                        r"setting|keyword|parameter)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
-                        r"(?:option|directive|field|key|property|setting)")
 
 # -- a wrapped exception whose cause the log does not show --------------------------------------------------------
 # Spring's "Error creating bean with name 'x': Invocation of init method failed; nested exception is y.Z".
@@ -642,10 +639,7 @@ def _config_line_step(ev: Evidence, container: str | None, exc: str, anchor: int
             "at start from a template or the task's environment, or on a mounted volume) has a setting or value "
             f"there that this release of the program does not accept. Fix {lines} where the file comes from, and "
             "check the file with the program's own validation before the next deployment")
-    if _CONF_UNKNOWN.search(exc):
-        step += ("; the setting it does not recognize may be valid in another release: when the configuration was "
-                 "written for a newer one, the image runs an older build (a stale or cached image, a pinned old tag), "
-                 "so rebuild or pull the image at the release the configuration was written for")
+    step += remedy.unknown_setting_release(exc)
     return step
 
 

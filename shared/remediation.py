@@ -191,6 +191,44 @@ def agent_log(ev: Evidence) -> str:
     return "C:\\ProgramData\\Amazon\\ECS\\log\\ecs-agent.log" if windows_instance(ev) else "/var/log/ecs/ecs-agent.log"
 
 
+# An NVIDIA GPU instance family (p3, p4d, g4dn, g5, g5g, g6e, gr6...; not g4ad, whose GPU is AMD's).
+_GPU_INSTANCE = lazy_re(r"^(?:p\d+[a-z]*|g(?!4ad)\d+[a-z]*|gr\d+[a-z]*)\.", re.IGNORECASE)
+# A line of the container's own log that shows it running on an NVIDIA GPU: CUDA, cuDNN, NVIDIA driver or device
+# lines, a "cuda:0" device. Not one saying there is none ("no CUDA-capable device", "NVIDIA driver was not
+# detected", "CUDA not available"): that program ran without a GPU, as a plain local run does.
+_GPU_LOG = lazy_re(r"\b(?:CUDA|cuDNN|NVIDIA|NVML|nvidia-smi)\b|\bcuda:\d|\btorch\.cuda\.")
+_NO_GPU = lazy_re(r"(?i)\b(?:no|not|unavailable|without|unable|cannot|can't|could not|failed|missing|"
+                  r"falling back|fallback)\b|\bcpu[- ]only\b")
+
+
+def uses_gpu(ev: Evidence, container: str | None) -> bool:
+    """The container runs with an NVIDIA GPU: ECS assigned it GPUs (the event's gpuIds, its definition's
+    resourceRequirements GPU), the instance is a GPU type, or its own log shows CUDA/NVIDIA at work. A local
+    `docker run` of it then needs `--gpus all`, or the program starts without the GPU the task had."""
+    name = container_name(ev, container)
+    c = ev.container(name)
+    if c and c.gpu_ids:
+        return True
+    cdef = ev.container_definition(name)
+    if cdef and cdef.gpus:
+        return True
+    if _GPU_INSTANCE.search(ev.detail.attribute("ecs.instance-type") or ""):
+        return True
+    if not name:
+        return False
+    texts, containers = ev.logs.texts, ev.logs.containers
+    return any(containers[i] == name and not _NO_GPU.search(texts[i])
+               for i in ev.logs.may_match(_GPU_LOG, 0, None) if _GPU_LOG.search(texts[i]))
+
+
+def gpu_host(ev: Evidence, container: str | None) -> str:
+    """Where a local run of a GPU container must happen (", on a machine with an NVIDIA GPU ...") or ""."""
+    if not uses_gpu(ev, container):
+        return ""
+    return (" on a machine with an NVIDIA GPU like the task's (Docker with the NVIDIA Container Toolkit; "
+            "`--gpus all` gives the container the GPU the task had, without it the program starts with none)")
+
+
 def is_windows_image(ref: str | None) -> bool:
     """A Windows base image (servercore, nanoserver, mcr.microsoft.com/windows...)."""
     return bool(ref and _WINDOWS_IMAGE.search(ref))
@@ -974,6 +1012,36 @@ _REGION_MISSING = lazy_re(r"(?i)\bMissingRegion\b|could not find region|(?:unabl
 _BAD_CONFIG_FILE = lazy_re(r"(?i)configuration file contains? errors|error (?:in|loading|reading|parsing) "
                            r"(?:the )?config(?:uration)? file|invalid config(?:uration)? file|"
                            r"could not (?:load|parse) (?:the )?config(?:uration)? file")
+# A program refusing the state in its data directory: the cluster (or node) id it stored there on an earlier run is
+# not the one it is configured with or its cluster now reports ("The Cluster ID X doesn't match stored clusterId Y",
+# "stored node id ... does not match", "Invalid cluster.id in: /data/...: Expected X, but read Y"). Not a mismatch
+# that names nothing stored (a peer's or a request's cluster id, "got X want Y"): that is two live members disagreeing.
+_MISMATCH = r"(?:doesn't|does not|don't|do not|did not|didn't) match|mismatch(?:ed)?|differs? from|is different from"
+_STORED_ID_MISMATCH = lazy_re(
+    r"(?i)\b(?:cluster|node|member|broker|server|instance)[ ._-]?(?:id|uuid)\b[^\n]{0,160}?\b(?:" + _MISMATCH + r")\b"
+    r"[^\n]{0,120}?\b(?:stored|persisted|saved|on[- ]disk|recorded)\b|"
+    r"\b(?:stored|persisted|saved|on[- ]disk|recorded)\b[^\n]{0,40}?\b(?:cluster|node|member|broker|server|instance)"
+    r"[ ._-]?(?:id|uuid)\b[^\n]{0,160}?\b(?:" + _MISMATCH + r")\b|"
+    r"\b(?:cluster|node)[ ._-]?(?:id|uuid)\b[^\n]{0,20}?\bin:? /\S+[^\n]{0,60}?\bexpected\b[^\n]{0,80}?\bbut (?:read|found|got)\b")
+# A configuration error that names what in the file is wrong, so the file was found and read: a section without a
+# property it requires ("section 'output' is missing the 'name' property", "missing property 'name' in section
+# [input]"), or the file and line the parser stopped at ("error in /etc/app/app.conf:12: ...", "app.conf line 12",
+# "at line 12 of /etc/x.cfg").
+_SECTION_LACKS = lazy_re(r"""(?i)\bsection\s+['"`\[]?(?P<s1>[\w.:-]{1,40})['"`\]]?\s+(?:is\s+)?(?:missing|lacks|has no|"""
+                         r"""without)\s+(?:the\s+|a\s+|its\s+)?(?:required\s+)?(?:property\s+|key\s+|field\s+)?"""
+                         r"""['"`]?(?P<p1>[\w.-]{1,40})['"`]?|"""
+                         r"""\bmissing\s+(?:required\s+)?(?:property|key|field|parameter|option)\s+['"`]?(?P<p2>[\w.-]{1,40})"""
+                         r"""['"`]?\s+(?:in|for)\s+(?:the\s+)?(?:section\s+)?['"`\[]?(?P<s2>[\w.:-]{1,40})['"`\]]?""")
+_CONFIG_AT_LINE = lazy_re(r"(?i)(?P<file>(?:/[\w.@-]+)*/?[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|"
+                          r"lua|cnf)|\b[A-Z][a-z]+file)(?::| line:? | at line )(?P<line>\d+)\b|\bat line (?P<line2>\d+) of "
+                          r"(?P<file2>\S+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|lua|cnf))\b")
+# A configuration file or one it includes that could not be found or opened: then its presence is what to check.
+_CONFIG_NOT_FOUND = lazy_re(r"(?i)\b(?:not found|no such file|could not open|cannot open|can't open|unable to open|"
+                            r"failed to open|does not exist|doesn't exist|not exist)\b")
+_CONFIG_FORMAT = lazy_re(r"(?i)\b(?:valid|in|expected|as)\s+(?P<fmt>classic|YAML|JSON|TOML|INI|HCL|XML)\s+format\b")
+_FLUENT_BIT = lazy_re(r"(?i)fluent-?bit|aws-for-fluent-bit")
+# Fluent Bit's sections that name the plugin (or parser) they configure with `Name`.
+_FLUENT_NAMED_SECTIONS = frozenset({"input", "filter", "output", "custom", "parser", "multiline_parser", "processor"})
 # A configuration that does not parse, at a line the parser names: YAML's "yaml: line 9: ...", js-yaml/SnakeYAML
 # "YAMLException: ... at line 9", yaml-rust's "ScanError { mark: Marker { ..., line: 4, ... } }", "not valid
 # YAML/JSON ... line 9". A bare JSON decoder error is left out: it as
@@ -1315,6 +1383,14 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "runner such as Nextflow or AWS Batch that runs `bash -c ...`) was appended to it as arguments; "
                 "override the entrypoint (the container's `entryPoint`, or the runner's option for it) with "
                 "`[]` or a shell, or use an image whose ENTRYPOINT is not the interpreter")
+    if _STORED_ID_MISMATCH.search(text):
+        return ("the data directory holds another cluster's state: the cluster or node id the program stored there "
+                "on an earlier run does not match the one it has now (configured, or given by the cluster it joins), "
+                "so the volume that provides the directory (an EC2 host path that outlived an earlier deployment, an "
+                "EFS or EBS volume) was written by another cluster or node. "
+                "If that data is disposable, give this task a fresh volume or path, or empty the directory; if it is "
+                "not, point the program back at the cluster the data belongs to (its coordinator's address or the "
+                "configured cluster id)")
     key = _MISSING_KEY.search(text)
     if key:
         return _config_key_action(key.group("k1") or key.group("k2") or key.group("k3") or key.group("k4"), text)
@@ -1358,6 +1434,9 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "container may not reach it: IMDSv2 with a hop limit of 1 answers no bridge-mode container): "
                 "set `AWS_REGION` (and `AWS_DEFAULT_REGION` for older SDKs and agents) in the container's environment, "
                 "or the region option of the agent's own configuration")
+    detail = config_detail(text, image_ref)
+    if detail:
+        return detail
     if _BAD_CONFIG_FILE.search(text):
         return ("the configuration file it reads at start-up is invalid or includes files that are missing: check "
                 "that the file, and every file it includes (parsers, @INCLUDE, a custom FireLens `config-file-value`), "
@@ -1464,6 +1543,75 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     return None
 
 
+_GENERIC_CONFIG = "the configuration file it reads at start-up is invalid"
+_CONFIG_READ = "the configuration file was read"
+
+
+_CONF_UNKNOWN = lazy_re(r"(?i)\bunrecogni[sz]ed\b|\bunknown (?:global )?(?:option|directive|field|key|property|"
+                        r"setting|keyword|parameter)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
+                        r"(?:option|directive|field|key|property|setting)")
+
+
+def unknown_setting_release(text: str) -> str:
+    """The release hint for a configuration that names a setting the program does not recognize ("" otherwise)."""
+    if not _CONF_UNKNOWN.search(text):
+        return ""
+    return ("; the setting it does not recognize may be valid in another release: when the configuration was "
+            "written for a newer one, the image runs an older build (a stale or cached image, a pinned old tag), "
+            "so rebuild or pull the image at the release the configuration was written for")
+
+
+def config_detail(text: str, image_ref: str | None = None) -> str | None:
+    """What to fix when a configuration error names what in the file is wrong (a section lacking a property it
+    requires, the file and line the parser stopped at): the file was read, so its content is at fault, not its
+    presence in the image. None when the line names no such thing, or says a file could not be found or opened."""
+    if _CONFIG_NOT_FOUND.search(text):
+        return None
+    lacks = _SECTION_LACKS.search(text)
+    if lacks:
+        section = (lacks.group("s1") or lacks.group("s2")).strip("[]")
+        prop = lacks.group("p1") or lacks.group("p2")
+        fluent = bool(_FLUENT_BIT.search(" ".join([text, image_ref or ""])))
+        check = (", then check the file with the program's own validation"
+                 + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out")
+        if fluent and prop.lower() == "name" and section.lower() not in _FLUENT_NAMED_SECTIONS:
+            # Fluent Bit reads a section it does not know as a plugin section, which needs a Name: the section is
+            # one this version does not have (added in a later one), not a plugin with its Name left out.
+            return (f"the configuration file was read, and this Fluent Bit version does not know the `{section}` "
+                    f"section: it takes any section it does not know for a plugin, which needs a `Name`. The "
+                    "configuration was written for another version: pin the image to a version that has that "
+                    f"section, or move its settings where this version reads them (`@SET` lines for variables){check}")
+        return (f"the configuration file was read, and its `{section}` section has no `{prop}`, a property that "
+                f"section requires: add `{prop}` to every `{section}` section of the file it reads and of every file "
+                "that file includes"
+                + (" (in Fluent Bit every [INPUT], [FILTER] and [OUTPUT] section needs its `Name`, the plugin it runs, "
+                   "e.g. `Name cloudwatch_logs`; a section with only a `Match` or a misspelt `Name` key fails this "
+                   "way)" if fluent and prop.lower() == "name" else "") + check)
+    at = _CONFIG_AT_LINE.search(text)
+    if at and (_BAD_CONFIG_FILE.search(text) or re.search(r"(?i)\b(?:error|invalid|unknown|unexpected|parse|"
+                                                          r"syntax|expected|unrecognized|not allowed)\b", text)):
+        file = at.group("file") or at.group("file2")
+        line = at.group("line") or at.group("line2")
+        fmt = _CONFIG_FORMAT.search(text)
+        fluent = bool(_FLUENT_BIT.search(" ".join([text, image_ref or ""])))
+        form = ""
+        if fmt:
+            # The parser says which format it read the file as: a file written in another one fails on its first
+            # lines whatever its content.
+            name = fmt.group("fmt")
+            form = (f"; the program reads this file in its {name} format, so a file written in another format (YAML "
+                    f"where {name} is read) fails there: write it in the {name} format"
+                    + (" (FireLens saves a custom config file it fetches as a `.conf` file, which Fluent Bit reads "
+                       "in its classic format, so a YAML configuration given that way must be rewritten in it)"
+                       if fluent and name.lower() == "classic" else ""))
+        return (f"the configuration file was read and is wrong at line {line} of `{file}`: fix that "
+                "line (and any other lines the log names) in the file, in the image or wherever the task gets it "
+                f"from{form}; then check the file with the program's own validation"
+                + (" (Fluent Bit's `--dry-run` option)" if fluent else "") + " before building and rolling out"
+                + unknown_setting_release(text))
+    return None
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1471,6 +1619,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     name = container_name(ev, container)
     logs = ev.logs
     order = [index] + [j for j in range(max(0, index - before), min(len(logs.texts), index + after + 1)) if j != index]
+    generic: tuple[int, str] | None = None
     for j in order:
         if container and logs.containers[j] not in (container, None):
             continue
@@ -1479,9 +1628,17 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
         action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
-        if action:
-            return j, action
-    return None
+        if not action:
+            continue
+        if action.startswith(_GENERIC_CONFIG):
+            # The line only says the configuration has errors: a line near it may name what is wrong (a section,
+            # a property, a line), which is then what to fix rather than the file's presence in the image.
+            generic = generic or (j, action)
+            continue
+        if generic and not action.startswith(_CONFIG_READ):
+            continue  # beside a configuration error, only a line naming the file's content refines it
+        return j, action
+    return generic
 
 
 def error_action(error: str) -> str:
@@ -1496,13 +1653,16 @@ def error_action(error: str) -> str:
 
 def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), port: int | str | None = None,
                memory_mib: int | None = None, entrypoint: str | None = None, args: str = "",
-               limits: bool = True, detach: str | None = None) -> str:
-    """`docker run` of the container's image as the task runs it: its cpu and memory, the given
-    variable names passed through from the shell (`-e NAME`), a port published as itself (a number, or
-    a `$variable` an earlier line read), in the background under the name `detach` if given."""
+               limits: bool = True, detach: str | None = None, gpu: bool | None = None) -> str:
+    """`docker run` of the container's image as the task runs it: its cpu and memory, its GPUs (`gpu`, or
+    `uses_gpu` when None), the given variable names passed through from the shell (`-e NAME`), a port
+    published as itself (a number, or a `$variable` an earlier line read), in the background under the
+    name `detach` if given."""
     name = container_name(ev, container)
     img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
     parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
+    if gpu or (gpu is None and uses_gpu(ev, name)):
+        parts.append("--gpus all")
     if ev.cpu_architecture in ("arm64", "x86_64"):
         parts.append(f"--platform linux/{'arm64' if ev.cpu_architecture == 'arm64' else 'amd64'}")
     if limits:

@@ -226,6 +226,8 @@ def _container(c: dict) -> ContainerDefinition:
         depends_on=tuple((d["containerName"], d.get("condition") or "START") for d in c.get("dependsOn") or []
                          if d.get("containerName")),
         firelens=(c.get("firelensConfiguration") or {}).get("type"),
+        gpus=sum(int(r["value"]) for r in c.get("resourceRequirements") or []
+                 if r.get("type") == "GPU" and str(r.get("value", "")).isdigit()),
     )
 
 

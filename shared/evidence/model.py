@@ -68,6 +68,7 @@ class ContainerDefinition:
     command: tuple[str, ...] = ()
     depends_on: tuple[tuple[str, str], ...] = ()  # (container name, condition: START, COMPLETE, SUCCESS, HEALTHY)
     firelens: str | None = None  # firelensConfiguration.type (fluentbit, fluentd): this container is the log router
+    gpus: int = 0  # resourceRequirements GPU: how many GPUs ECS assigns this container
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class Container(_AwsModel):
     memory_reservation: str | None = None
     network_bindings: list[NetworkBinding] = Field(default_factory=list)
     network_interfaces: list[NetworkInterface] = Field(default_factory=list)
+    gpu_ids: list[str] = Field(default_factory=list)  # the GPUs ECS assigned this container (resourceRequirements GPU)
 
     @field_validator("cpu", "memory", "memory_reservation", mode="before")
     @classmethod

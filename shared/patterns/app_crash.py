@@ -542,6 +542,10 @@ class AppCrash(Pattern):
                 if re.match(r"^\w*(?:Error|Exception): ", text) and self._py_tail(ev, i):
                     return "python", exception, i
                 continue
+            if language == "python" and not text.lstrip().startswith("Fatal Python") and self._jvm_trace_follows(ev, i):
+                # "pkg.module.SomeException: message" is how Python prints an exception and how a JVM heads its
+                # stack trace: JVM frames after it ("at pkg.Class.method(File.scala:12)") say which one it is.
+                language = "java"
             if language == "rust" and exception.rstrip().endswith(":") and i + 1 < len(texts):
                 # Rust >= 1.73 prints the location, then the message on the next line.
                 return language, f"{texts[i + 1].strip()} (at {exception.rstrip(': ')})", i
@@ -574,6 +578,14 @@ class AppCrash(Pattern):
             if m:
                 return m.group(1)
         return None
+
+    def _jvm_trace_follows(self, ev: Evidence, i: int) -> bool:
+        """The next lines of line i's container are JVM stack frames or a "Caused by:": it heads a JVM trace."""
+        logs = ev.logs
+        own = [j for j in range(i + 1, min(len(logs), i + 6)) if logs.containers[j] == logs.containers[i]
+               and logs.texts[j].strip()][:2]
+        return bool(own) and any(_JVM_FRAME.match(logs.texts[j]) or logs.texts[j].lstrip().startswith("Caused by: ")
+                                 for j in own)
 
     def _py_tail(self, ev: Evidence, i: int) -> bool:
         return i > 0 and ev.logs.texts[i - 1][:1] in (" ", "\t")
@@ -695,7 +707,8 @@ class AppCrash(Pattern):
                     line, action = fam
                     img = remedy.agent_image(ev, f.get("container"))
                     if img and remedy.floating_tag(img) and "floats" not in action and action.startswith(
-                            ("the configuration file it reads", "the configuration the program reads")):
+                            ("the configuration file it reads", "the configuration the program reads",
+                             "the configuration file was read")):
                         # A well-known agent's configuration failing under a moving tag: the image may have changed.
                         action += (f"; `{img}` floats to each new release, so pin a version tag known to work with "
                                    "this configuration")
@@ -760,7 +773,8 @@ class AppCrash(Pattern):
             export = f"{remedy.describe_task_definition(ev, query)} --output text | tr '\\t' '=' > task.env"
             run = remedy.docker_run(ev, f.get('container'), args=remedy.RUN_COMMAND).replace(
                 "docker run --rm", "docker run --rm --env-file task.env", 1)
-            steps.append("Reproduce with the task's image, command and environment, in bash (secrets are not "
+            steps.append("Reproduce with the task's image, command and environment"
+                         f"{remedy.gpu_host(ev, f.get('container'))}, in bash (secrets are not "
                          f"exported; add them to task.env by hand): ```\n{remedy.read_command(ev, f.get('container'))}\n{export}\n"
                          f"{run}\n```")
         reported = _EXIT_REPORT.search(exc)
@@ -802,6 +816,8 @@ class AppCrash(Pattern):
 _CUT_FRAMES = 2
 # A JVM stack frame: "at pkg.Class.method(File.java:12)", a "(Native Method)" or "(Unknown Source)" one.
 _JAVA_FRAME = lazy_re(r"^\s*at [\w$.<>]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj):\d+|Native Method|Unknown Source)\)")
+# Any JVM frame, with or without its line number (Scala's "at app.Main.main(Main.scala)" has none).
+_JVM_FRAME = lazy_re(r"^\s*at [\w$.<>/]+\((?:[\w$]+\.(?:java|kt|scala|groovy|clj)(?::\d+)?|Native Method|Unknown Source)\)")
 # A Java exception that wraps another in its message: its trace goes on to a "Caused by:" for the wrapped one.
 # The outermost frame of a thread: a main method (Java, Kotlin's MainKt.main, Scala's Main$.main) or Thread.run.
 _ENTRY_FRAME = lazy_re(r"^\s*at (?:[\w$.]+/)?[\w$.]*(?:\.main|\bThread\.run)\(")

@@ -280,8 +280,7 @@ def _gpu_steps(ev: Evidence, m: Match) -> list[str]:
                  + ", or more GPUs (`resourceRequirements` GPU count) with the model split across them"
                  + (" (vLLM `--tensor-parallel-size`)" if _VLLM.search(context) else "") + ".")
     if not remedy.local_repro_blocked(ev, m.container):
-        run = remedy.docker_run(ev, m.container, memory_mib=None, args=remedy.RUN_COMMAND)
-        run = run.replace("docker run --rm", "docker run --rm --gpus all", 1)
+        run = remedy.docker_run(ev, m.container, memory_mib=None, args=remedy.RUN_COMMAND, gpu=True)
         steps.append("Reproduce on a machine with a GPU like the task's (Docker with the NVIDIA Container Toolkit; "
                      "without `--gpus` the container sees no GPU at all), and watch `nvidia-smi` while it starts, in "
                      f"bash: ```\n{remedy.read_command(ev, m.container)}\n{run}\n```")
