@@ -16,8 +16,6 @@ def _steps(finding: Any) -> str:
     return " ".join(finding.remediation)
 
 
-@pytest.mark.xfail(strict=True, reason="redact keeps a password/token made of path characters with a '/' that "
-                                       "ends in a file type (relative, no ./ ~/ or / prefix): the secret leaks")
 def test_a_password_with_a_slash_ending_in_a_file_type_stays_masked() -> None:
     for text in ("DB_PASSWORD=Zq8/Lm2.conf", "API_TOKEN=s3cr3t-t0k3n/v2.json"):
         out = redact(text)
