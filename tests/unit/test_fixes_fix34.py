@@ -8,6 +8,7 @@ import time
 import pytest
 
 from shared.redact import redact
+from tests.unit.helpers import run
 
 
 @pytest.mark.parametrize("text", ["DB_PASSWORD=Zq8/Lm2.conf", "API_TOKEN=s3cr3t-t0k3n/v2.json",
@@ -31,3 +32,39 @@ def test_a_long_value_is_checked_for_a_file_name_in_linear_time() -> None:
     for value in ("a" * 16000, "a" * 16000 + ".jsonx", "/a" * 8000 + ".jsonx", "a." * 8000 + "x"):
         assert "[REDACTED]" in redact("DB_PASSWORD=" + value)
     assert time.perf_counter() - t0 < 0.5  # a safety bound: linear takes milliseconds, the old tail 0.5 s per value
+
+
+_NGINX_EMERG = '2024/01/02 10:00:00 [emerg] 1#1: unknown directive "gzip_foo" in /etc/nginx/conf.d/default.conf:12'
+
+
+@pytest.mark.parametrize("level", ["warn", "notice", "info", "debug"])
+def test_a_lower_case_bracket_level_below_error_on_a_config_line_is_not_the_crash(level: str) -> None:
+    got = run([f"2024/01/02 10:00:00 [{level}] 1#1: something about /etc/nginx/nginx.conf:3", _NGINX_EMERG])
+    assert got.pattern == "app-crash" and "[emerg]" in got.facts["exception"]
+
+
+def test_a_lower_case_bracket_error_on_a_config_line_is_still_the_crash() -> None:
+    # the near miss: "[error]" is a level that counts, and the earliest config error of the tail wins
+    got = run(["2024/01/02 10:00:00 [error] 1#1: bad value in /etc/nginx/nginx.conf:3", _NGINX_EMERG])
+    assert "[error]" in got.facts["exception"] and "nginx.conf:3" in got.facts["exception"]
+
+
+_COMPLAINT = '/app/config.yaml:3: unknown key "colour" ignored'
+_LATER = "lost connection to queue: broker unreachable, exiting"
+
+
+@pytest.mark.parametrize("started", ["[2024-01-02 10:00:00 +0000] [1] [INFO] Listening at: http://0.0.0.0:8000 (1)",
+                                     "[2024-01-02 10:00:00 +0000] [1] [INFO] Listening at: unix:/tmp/gunicorn.sock (1)",
+                                     "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)",
+                                     " * Running on http://127.0.0.1:5000", "* Listening on http://0.0.0.0:3000",
+                                     "      Now listening on: http://[::]:8080", "Server started on port 3000"])
+def test_a_common_server_start_line_clears_a_config_complaint_above_it(started: str) -> None:
+    assert _LATER in run([_COMPLAINT, started, _LATER]).facts["exception"]
+
+
+@pytest.mark.parametrize("not_started", ["INFO:     Started server process [1]",
+                                         "INFO:     Waiting for application startup.",
+                                         "could not reach the api running on http://api:8080"])
+def test_a_line_before_the_app_has_started_does_not_clear_a_config_complaint(not_started: str) -> None:
+    # uvicorn starts its process before the app's own start-up, which can still fail on the config
+    assert "config.yaml:3" in run([_COMPLAINT, not_started, _LATER]).facts["exception"]

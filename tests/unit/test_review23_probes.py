@@ -22,8 +22,6 @@ def test_a_password_with_a_slash_ending_in_a_file_type_stays_masked() -> None:
         assert "Lm2" not in out and "t0k3n" not in out, out
 
 
-@pytest.mark.xfail(strict=True, reason="_config_error_at ignores lower-case bracket levels: nginx's [warn] "
-                                       "config deprecation outranks the [emerg] that stopped it")
 def test_an_nginx_warn_config_line_is_not_the_crash() -> None:
     got = run(['2024/01/02 10:00:00 [warn] 1#1: the "listen ... http2" directive is deprecated, use the "http2" '
                'directive instead in /etc/nginx/conf.d/default.conf:3',
@@ -32,8 +30,6 @@ def test_an_nginx_warn_config_line_is_not_the_crash() -> None:
     assert got.pattern == "app-crash" and "[emerg]" in got.facts["exception"]
 
 
-@pytest.mark.xfail(strict=True, reason="_STARTED misses gunicorn's 'Listening at:' and uvicorn's 'running on': "
-                                       "a start-up config complaint outranks the later crash of a server that ran")
 def test_a_config_complaint_before_gunicorn_or_uvicorn_started_is_not_the_cause() -> None:
     for started in ("[2024-01-02 10:00:00 +0000] [1] [INFO] Listening at: http://0.0.0.0:8000 (1)",
                     "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)"):
