@@ -68,3 +68,40 @@ def test_a_common_server_start_line_clears_a_config_complaint_above_it(started: 
 def test_a_line_before_the_app_has_started_does_not_clear_a_config_complaint(not_started: str) -> None:
     # uvicorn starts its process before the app's own start-up, which can still fail on the config
     assert "config.yaml:3" in run([_COMPLAINT, not_started, _LATER]).facts["exception"]
+
+
+def _steps(lines: list[str]) -> str:
+    return " ".join(run(lines).remediation)
+
+
+@pytest.mark.parametrize("line", ["dump: " + "Zm9v/YmFy" * 1800, "dump: " + "a.b/" * 4000, "a/" * 8000,
+                                  "x=" + "a-b.c" * 3000, "k " * 8000])
+def test_a_long_line_after_a_config_error_is_read_in_linear_time(line: str) -> None:
+    t0 = time.perf_counter()
+    got = run(["app: /etc/app/app.conf:3: bad value for workers", line])
+    assert "`/etc/app/app.conf` at line 3" in " ".join(got.remediation)
+    assert time.perf_counter() - t0 < 1.5  # a generous safety bound: the old search took seconds on such a line
+
+
+@pytest.mark.parametrize("line", ["parsing [/etc/haproxy/haproxy.cfg:8] : unknown keyword 'bind2'",
+                                  'error: "/etc/app/app.yaml" at line 8: unknown field'])
+def test_a_config_file_after_a_bracket_or_quote_is_still_found(line: str) -> None:
+    assert "at line 8" in _steps([line])
+
+
+def test_a_config_name_inside_a_url_is_no_config_line() -> None:
+    # the near miss of the separator anchor: "host/x.json:8080" is a URL's path and port, not a file at a line
+    assert "at line 8080" not in _steps(["fatal: cannot fetch http://host/x.json:8080 : connection refused"])
+
+
+@pytest.mark.parametrize("kind", ["NotCapable", "PermissionDenied"])
+def test_deno_not_capable_and_permission_denied_get_the_allow_flag_step(kind: str) -> None:
+    steps = _steps([f'error: Uncaught (in promise) {kind}: Requires env access to "API_KEY", run again with the '
+                    "--allow-env flag", "    at file:///app/main.ts:3:1"])
+    assert "Deno runs without env access" in steps and "`--allow-env=API_KEY`" in steps
+
+
+def test_a_not_capable_error_without_the_flag_wording_gets_no_flag_step() -> None:
+    # the near miss: another runtime's "NotCapable" error that names no --allow flag is no Deno permission error
+    steps = _steps(["error: Uncaught NotCapable: device lacks the feature", "    at file:///app/main.ts:3:1"])
+    assert "Deno runs without" not in steps
