@@ -1033,8 +1033,9 @@ _SECTION_LACKS = lazy_re(r"""(?i)\bsection\s+['"`\[]?(?P<s1>[\w.:-]{1,40})['"`\]
                          r"""['"`]?(?P<p1>[\w.-]{1,40})['"`]?|"""
                          r"""\bmissing\s+(?:required\s+)?(?:property|key|field|parameter|option)\s+['"`]?(?P<p2>[\w.-]{1,40})"""
                          r"""['"`]?\s+(?:in|for)\s+(?:the\s+)?(?:section\s+)?['"`\[]?(?P<s2>[\w.:-]{1,40})['"`\]]?""")
-_CONFIG_AT_LINE = lazy_re(r"(?i)(?<![\w.@/~-])(?P<file>(?:/[\w.@-]+)*/?[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|"
-                          r"lua|cnf)|\b[A-Z][a-z]+file)(?::| line:? | at line )(?P<line>\d+)\b|\bat line (?P<line2>\d+) of "
+_CONFIG_AT_LINE = lazy_re(r"(?i)(?<![\w.@/~-])(?P<file>(?:/[\w.@-]+)*/?(?:[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|"
+                          r"properties|xml|lua|cnf)|[A-Z][a-z]+file))(?::| line:? | at line )(?P<line>\d+)\b"
+                          r"|\bat line (?P<line2>\d+) of "
                           r"(?P<file2>\S+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|lua|cnf))\b")
 # A configuration file or one it includes that could not be found or opened: then its presence is what to check.
 _CONFIG_NOT_FOUND = lazy_re(r"(?i)\b(?:not found|no such file|could not open|cannot open|can't open|unable to open|"

@@ -105,3 +105,10 @@ def test_a_not_capable_error_without_the_flag_wording_gets_no_flag_step() -> Non
     # the near miss: another runtime's "NotCapable" error that names no --allow flag is no Deno permission error
     steps = _steps(["error: Uncaught NotCapable: device lacks the feature", "    at file:///app/main.ts:3:1"])
     assert "Deno runs without" not in steps
+
+
+def test_a_caddyfile_under_a_directory_is_named_by_its_whole_path() -> None:
+    # the separator anchor of remediation._CONFIG_AT_LINE: a Caddyfile/Corefile-style name after its directories
+    # is found with them (it was found alone, mid-path, before)
+    steps = _steps(["run: adapting config using caddyfile: /etc/caddy/Caddyfile:5: unrecognized global option: x"])
+    assert "/etc/caddy/Caddyfile" in steps and "at line 5" in steps
