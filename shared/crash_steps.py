@@ -91,14 +91,17 @@ _SCOPED_FROM_ROOT = lazy_re(r"Cannot resolve scoped service '(?P<type>[\w.`<>\[\
 
 # -- a runtime permission flag -------------------------------------------------------------------------------
 # Deno 1.x "Requires net access to "x", run again with the --allow-net flag"; before 1.0 "network access to "x", ...";
-# access to a kind of resource as a whole names no target ("Requires env access, run again with ...").
-_DENO_FLAG = lazy_re(r"PermissionDenied: (?:Requires )?(?P<what>\w+) access(?: to (?P<target>\"[^\"]+\"|[^,\s]+))?, "
+# access to a kind of resource as a whole names no target ("Requires env access, run again with ..."). Deno 2 names the
+# same error NotCapable ("NotCapable: Requires net access to "x", run again with the --allow-net flag").
+_DENO_FLAG = lazy_re(r"(?:PermissionDenied|NotCapable): (?:Requires )?(?P<what>\w+) access(?: to (?P<target>\"[^\"]+\"|[^,\s]+))?, "
                      r"run again with the (?P<flag>--allow-[a-z-]+) flag")
 
 # -- a configuration file the program rejects at a line ----------------------------------------------------------
 # "/etc/app/app.conf:31:1: msg", "parsing [/etc/haproxy/haproxy.cfg:8] : msg", "Caddyfile:5: msg", "Parse error on line
 # 17: msg": a parser saying where in its file it failed (source files, main.go:12, are code, not configuration).
-_CONF_AT = lazy_re(r"(?i)(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
+# The file's name starts the line or follows a separator (as app_crash._CONFIG_AT reads it): a search then tries one
+# start per token instead of every character of it, which keeps a long line (a base64 dump with slashes) linear.
+_CONF_AT = lazy_re(r"(?i)(?:^|(?<=[\s\[(\"'=]))(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
                    r"properties|config)|Caddyfile|Corefile))[\"']?\]?(?::|,? line |\[| at line )(?P<line>\d+)(?::\d+)?\b"
                    r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line (?P<bare>\d+)")
 # The rejected setting is one a newer (or other) release of the program knows: the image and the file disagree.

@@ -263,19 +263,28 @@ def _secret_key_cached(key: str, assigned: bool) -> bool:
 
 # A file's name or path as the value (`GA4GH_CLIENT_SECRETS=client_secrets.json`,
 # `GOOGLE_APPLICATION_CREDENTIALS=/app/creds/sa.json`; `--password-file db.pass.txt` is not this: its key already says
-# file): where the secret is kept, not the secret. The directories are plain path segments (word characters, dots,
-# dashes) and the name ends in a file type, so a secret with slashes (base64, an AWS secret access key
-# `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`) is no path: base64 has no dot and its `+`/`=` are no path characters.
-_FILE_NAME_VALUE = lazy_re(r"(?:~?/|\.{1,2}/)?(?:[\w.-]+/)*"
-                           r"[\w.-]*[A-Za-z_][\w-]*\.(?:json|ya?ml|toml|ini|conf|cfg|properties|xml|txt|pem|crt|cer|"
-                           r"p12|pfx|jks)")
+# file): where the secret is kept, not the secret. Only two shapes count: a clearly marked path (`/`, `./`, `../` or
+# `~/` first, then plain segments of word characters, dots and dashes) and a bare name with no `/`; either ends in a
+# name of word characters and dashes, dot-separated, with a file type last and a letter or `_` in its stem. A relative
+# value with a slash (`Zq8/Lm2.conf`, an AWS secret access key `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`) is as
+# likely a secret as a path, so it stays masked. Every repeat ends on its own separator (`/` or `.`), so the match is
+# linear in the value's length.
+_FILE_NAME_VALUE = lazy_re(r"(?:(?:~/|\.{1,2}/|/)(?:[\w.-]+/)*)?(?P<stem>(?:[\w-]+\.)+)"
+                           r"(?:json|ya?ml|toml|ini|conf|cfg|properties|xml|txt|pem|crt|cer|p12|pfx|jks)")
+_NAME_LETTER = lazy_re(r"[A-Za-z_]")
+
+
+def _file_name(value: str) -> bool:
+    """Is `value` plainly a file's name or a marked path to one (see _FILE_NAME_VALUE)?"""
+    m = _FILE_NAME_VALUE.fullmatch(value)
+    return m is not None and _NAME_LETTER.search(m.group("stem")) is not None
 
 
 def _value(value: str) -> bool:
     """Is this a value worth masking (not `None`, `true`, `${VAR}`, an ARN, a file name or already masked)?"""
     return (value.lower() not in _VALUE_NOT_SECRET and not value.startswith(_NOT_A_VALUE)
             and not value.endswith(":")  # `credentials: NoCredentialProviders: ...` is an error code
-            and not _FILE_NAME_VALUE.fullmatch(value))
+            and not _file_name(value))
 
 
 _URL = lazy_re(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")

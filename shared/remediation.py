@@ -1028,14 +1028,16 @@ _STORED_ID_MISMATCH = lazy_re(
 # A configuration error that names what in the file is wrong, so the file was found and read: a section without a
 # property it requires ("section 'output' is missing the 'name' property", "missing property 'name' in section
 # [input]"), or the file and line the parser stopped at ("error in /etc/app/app.conf:12: ...", "app.conf line 12",
-# "at line 12 of /etc/x.cfg").
+# "at line 12 of /etc/x.cfg"). The file's name starts where no path character precedes it, so a search tries one start
+# per token, not every character of a long one (a base64 dump with slashes): linear.
 _SECTION_LACKS = lazy_re(r"""(?i)\bsection\s+['"`\[]?(?P<s1>[\w.:-]{1,40})['"`\]]?\s+(?:is\s+)?(?:missing|lacks|has no|"""
                          r"""without)\s+(?:the\s+|a\s+|its\s+)?(?:required\s+)?(?:property\s+|key\s+|field\s+)?"""
                          r"""['"`]?(?P<p1>[\w.-]{1,40})['"`]?|"""
                          r"""\bmissing\s+(?:required\s+)?(?:property|key|field|parameter|option)\s+['"`]?(?P<p2>[\w.-]{1,40})"""
                          r"""['"`]?\s+(?:in|for)\s+(?:the\s+)?(?:section\s+)?['"`\[]?(?P<s2>[\w.:-]{1,40})['"`\]]?""")
-_CONFIG_AT_LINE = lazy_re(r"(?i)(?P<file>(?:/[\w.@-]+)*/?[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|"
-                          r"lua|cnf)|\b[A-Z][a-z]+file)(?::| line:? | at line )(?P<line>\d+)\b|\bat line (?P<line2>\d+) of "
+_CONFIG_AT_LINE = lazy_re(r"(?i)(?<![\w.@/~-])(?P<file>(?:/[\w.@-]+)*/?(?:[\w.@-]+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|"
+                          r"properties|xml|lua|cnf)|[A-Z][a-z]+file))(?::| line:? | at line )(?P<line>\d+)\b"
+                          r"|\bat line (?P<line2>\d+) of "
                           r"(?P<file2>\S+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|lua|cnf))\b")
 # A configuration file or one it includes that could not be found or opened: then its presence is what to check.
 _CONFIG_NOT_FOUND = lazy_re(r"(?i)\b(?:not found|no such file|could not open|cannot open|can't open|unable to open|"

@@ -175,9 +175,16 @@ def _has_trace(ev: Evidence, anchor: int | None) -> bool:
     return any(logs.containers[i] == logs.containers[anchor] and _FRAME_LINE.search(logs.texts[i]) for i in near)
 
 
-_BRACKET_LEVEL = lazy_re(r"\[(trace|debug|info|warning|warn|error|critical|fatal)\]", re.IGNORECASE)
-_BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warning": "warn", "warn": "warn",
-                   "error": "error", "critical": "fatal", "fatal": "fatal"}
+# A lower-case bracketed level ("[info]", "[critical]": Envoy's, Fluent Bit's and nginx's own format).
+_BRACKET_LEVEL = lazy_re(r"\[(trace|debug|info|notice|warning|warn|error|critical|fatal)\]", re.IGNORECASE)
+_BRACKET_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "notice": "info", "warning": "warn",
+                   "warn": "warn", "error": "error", "critical": "fatal", "fatal": "fatal"}
+
+
+def _bracket_level(text: str) -> str | None:
+    """The level a line without a recognised level gives in brackets near its start ("[warn]" -> "warn"), if any."""
+    said = _BRACKET_LEVEL.search(text, 0, 120)
+    return _BRACKET_LEVELS.get(said.group(1).lower()) if said else None
 # A fatal memory-access or arithmetic fault a native process reports ("caught signal (SIGSEGV)", "Segmentation
 # fault", "signal 11"): the cause of the abort (SIGABRT, exit 134) a crash handler often raises after it.
 # It takes fault wording: a line that merely names a signal ("installing crash handlers for SIGSEGV, SIGBUS",
@@ -437,9 +444,7 @@ class AppCrash(Pattern):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
             if level is None:
-                # A lower-case bracketed level ("[info]", "[critical]", Envoy's and Fluent Bit's own format).
-                said = _BRACKET_LEVEL.search(logs.texts[i], 0, 120)
-                bracket = _BRACKET_LEVELS.get(said.group(1).lower()) if said else None
+                bracket = _bracket_level(logs.texts[i])
                 if bracket in ("debug", "info"):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
@@ -916,8 +921,13 @@ _SPRING_REFRESH_FAILED = lazy_re(r"Exception encountered during context initiali
 _CONFIG_AT = lazy_re(r"(?i)(?:^|[\s\[(\"'=])(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
                      r"properties|config)|Caddyfile|Corefile)[\"']?\]?(?::|,? line |\[| at line )\d+\b"
                      r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line \d+")
-# A line saying the server went on to start (after which a configuration complaint above was not fatal).
-_STARTED = lazy_re(r"(?i)\blistening on\b|\bready (?:to accept|for connections)\b|\bstartup complete|"
+# A line saying the server went on to start (after which a configuration complaint above was not fatal): Puma's and
+# Kestrel's "Listening on", gunicorn's "Listening at: http://", uvicorn's/hypercorn's "running on", Flask's
+# " * Running on http://", "Server started on port". Uvicorn's "Started server process" is not one: the app's own
+# start-up (its lifespan) runs after it and can still fail.
+_STARTED = lazy_re(r"(?i)\blistening on\b|\blistening at:? (?:https?://|unix:)|\b(?:uvicorn|hypercorn) running on\b|"
+                   r"^\s*\* running on https?://|"
+                   r"\bready (?:to accept|for connections)\b|\bstartup complete|"
                    r"\bstarted \w+(?: \w+)? in \d|\bserver (?:is )?(?:running|ready|started)\b")
 # A parser's closing summary that only points back at the errors it listed above it.
 _CONFIG_SUMMARY = lazy_re(r"(?i)\berrors?(?:\(s\))? (?:were )?found in (?:the )?config|\bconfig(?:uration)?(?: file)? "
@@ -935,7 +945,10 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
             break  # the server started after anything above: that complaint did not stop it
         if upto is not None and i > upto:
             continue
-        if logs.level(i) in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not _CONFIG_AT.search(text):
+        level = logs.level(i)
+        if level is None:
+            level = _bracket_level(text)  # nginx's "[warn] ... in default.conf:3" is a warning, not the crash
+        if level in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not _CONFIG_AT.search(text):
             continue
         found = i
     return found
