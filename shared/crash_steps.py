@@ -83,6 +83,17 @@ _INCONSISTENT_HISTORY = lazy_re(r"InconsistentMigrationHistory: Migration (?P<a>
                                 r"dependency (?P<b>[\w.]+)")
 
 # -- dependency injection ------------------------------------------------------------------------------------
+# Prisma Migrate: P3009 (a failed migration recorded in _prisma_migrations blocks every later one) and P3018 (a
+# migration failed to apply just now); the log names the migration ("The `X` migration started at ... failed",
+# "Migration name: X").
+_PRISMA_FAILED = lazy_re(r"\bP3009\b|\bP3018\b|migrate found failed migrations|A migration failed to apply")
+_PRISMA_NAME = lazy_re(r"The `?(?P<n1>[\w-]+)`? migration started at|Migration name: `?(?P<n2>[\w-]+)")
+# A closing summary of failures of single items, which the lines before it (or listed under it) name one by one.
+ITEMS_SUMMARY = lazy_re(r"(?i)\bfailed to (?:load|start|initiali[sz]e|compile|register) (?:all|some|one or more) "
+                        r"(?:of (?:the )?)?(?P<item>\w+)|\b\d+ errors? (?:occurred|were found)\b|"
+                        r"\bone or more (?:\w+ ){1,3}(?:failed|could not be\b|did not)")
+# A model server (Triton, TorchServe, TensorFlow Serving, ...) and its model repository.
+_MODEL_SERVER = lazy_re(r"(?i)tritonserver|\btriton\b|torchserve|tensorflow[/_-]serving|\btfserving\b|\bmodels?\b")
 _NEST_DI = lazy_re(r"Nest can't resolve dependencies of the (?P<svc>\w+) \([^)]*\)\. Please make sure that the argument "
                    r"(?P<arg>[\w$]+) at index \[\d+\] is available in the (?P<mod>\w+) context")
 _DOTNET_DI = lazy_re(r"Unable to resolve service for type '(?P<type>[\w.`<>\[\], ]+)' while attempting to activate "
@@ -526,7 +537,26 @@ def _module_path_step(ev: Evidence, container: str | None, exc: str) -> str | No
             f"`{_env_query(ev, container)}`")
 
 
+def _prisma_step(text: str) -> str | None:
+    if not _PRISMA_FAILED.search(text):
+        return None
+    m = _PRISMA_NAME.search(text)
+    name = (m.group("n1") or m.group("n2")) if m else None
+    arg = name or "<the failed migration's name>"
+    which = f"`{name}`" if name else "the failed migration (its name is in the log and in the _prisma_migrations table)"
+    return (f"Prisma Migrate stopped at a failed migration, {which}: the database's migration history (its "
+            "_prisma_migrations table) records it as started and not finished, and `prisma migrate deploy` applies "
+            "nothing after it until it is resolved. Find why it failed (the database error logged when it ran, or "
+            "what it left half-done in the schema) and fix the migration or the database, then mark it: "
+            f"`npx prisma migrate resolve --rolled-back {arg}` if its changes are not in the database (deploy then "
+            f"re-applies it), or `npx prisma migrate resolve --applied {arg}` if you completed it by hand; then run "
+            "`npx prisma migrate deploy` again (a new task of this revision does it)")
+
+
 def _migration_step(exc: str, text: str) -> str | None:
+    prisma = _prisma_step(text)
+    if prisma:
+        return prisma
     if _MULTIPLE_HEADS.search(text):
         return (f"The migrations in the image have more than one head (`{exc}`): two branches each added a migration "
                 "to the same parent, so `upgrade head` does not know which to apply. Merge them in the code "
@@ -551,6 +581,39 @@ def _migration_step(exc: str, text: str) -> str | None:
                 f"exist, record it as applied: `python manage.py migrate {inc.group('b').rsplit('.', 1)[0]} "
                 f"{inc.group('b').rsplit('.', 1)[1]} --fake`")
     return None
+
+
+def _summary_step(ev: Evidence, container: str | None, exc: str, anchor: int) -> str | None:
+    """An error that only sums up failures of single items ("failed to load all models", "3 errors occurred"): the
+    lines that name which item failed and why are what to fix; on a model server, in its model repository."""
+    summary = ITEMS_SUMMARY.search(exc)
+    if not summary:
+        return None
+    logs = ev.logs
+    own = logs.containers[anchor]
+    # In a stream no container is named for, only a line naming the same kind of item ("model") is one of them: the
+    # other lines may be a sidecar's.
+    item = (summary.group("item") or "").lower().rstrip("s")
+    items = [j for j in range(max(0, anchor - 30), anchor)
+             if logs.containers[j] == own and (own is not None or (item and item in logs.texts[j].lower()))
+             and (logs.level(j) in ("error", "fatal") or re.search(r"(?i)\b(?:error|failed|failure|unable)\b",
+                                                                    logs.texts[j]))]
+    where = (f"logs[{logs.containers[items[0]] or container}]:{items[0] + 1} and the error lines after it"
+             if items else None)
+    tail = remedy.logs_tail(ev, container)
+    read = (f"start at the first of them, {where}" if where else
+            "this log holds none of them above it: read the container's whole log stream for the per-item errors"
+            + (f" (`{tail}`)" if tail else ""))
+    step = (f"`{exc}` only sums up: one or more of the items the program loads failed, and the lines that name which "
+            f"one and why are what to fix; {read}")
+    img = remedy.image(ev, remedy.container_name(ev, container)) or ""
+    if _MODEL_SERVER.search(" ".join((exc, img))):
+        step += (". For a model server, check the model repository it is given (the `--model-repository` path or "
+                 "bucket in the container's `command`): each model's directory, its `config.pbtxt` (platform or "
+                 "backend, inputs and outputs, `max_batch_size`) and its numbered version folders with the model "
+                 "files; the per-model load error (Triton logs a `failed to load` line naming each model and a "
+                 "model status table at start-up, more with `--log-verbose=1`) names the model and the reason")
+    return step
 
 
 def _di_step(text: str) -> str | None:
@@ -642,8 +705,24 @@ def _config_line_step(ev: Evidence, container: str | None, exc: str, anchor: int
             "at start from a template or the task's environment, or on a mounted volume) has a setting or value "
             f"there that this release of the program does not accept. Fix {lines} where the file comes from, and "
             "check the file with the program's own validation before the next deployment")
-    step += remedy.unknown_setting_release(exc)
+    step += remedy.unknown_setting_release(exc, remedy.image(ev, remedy.container_name(ev, container)))
     return step
+
+
+def _unknown_setting_step(ev: Evidence, container: str | None, exc: str) -> str | None:
+    """A setting or flag the program rejects as unknown, on an image whose tag floats: the release it runs changed
+    under a configuration written for another one. On a pinned tag the generic step stays (nothing says the release
+    changed)."""
+    img = remedy.image(ev, remedy.container_name(ev, container))
+    if not remedy.floating_tag(img):
+        return None
+    release = remedy.unknown_setting_release(exc, img)
+    if not release:
+        return None
+    name = remedy.container_name(ev, container) or "The container"
+    return (f"{name} rejected a setting it does not recognize (`{exc}`), in its `command` flags, its environment or "
+            f"its configuration file{release}. The setting it names is the first to change; the task definition "
+            f"holds the flags: `{remedy.describe_task_definition(ev, remedy.container_query(ev, container, '[command, environment]'))}`")
 
 
 def _syntax_step(ev: Evidence, exc: str, anchor: int, own: Frame | None) -> str | None:
@@ -730,11 +809,13 @@ def first_step(ev: Evidence, container: str | None, exc: str, anchor: int, where
             or _parse_step(ev, container, exc, text, where, ran, own, anchor, above)
             or _no_case_step(ev, container, exc, text, where, own, above)
             or _module_path_step(ev, container, exc)
-            or _migration_step(exc, text)
+            or _migration_step(exc, "\n".join([text, above, *_before_block(ev, container, anchor)]))
+            or _summary_step(ev, container, exc, anchor)
             or _di_step(text)
             or _flag_step(ev, container, exc)
             or _syntax_step(ev, exc, anchor, next((f for f in trace if not f.runtime), None))
             or _config_line_step(ev, container, exc, anchor)
+            or _unknown_setting_step(ev, container, exc)
             or _nested_step(ev, container, exc, anchor)
             or _library_step(ev, container, exc, trace)
             or _config_code_step(ev, container, exc, own, ran)

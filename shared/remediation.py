@@ -1568,14 +1568,21 @@ _CONFIG_READ = "the configuration file was read"
 
 
 _CONF_UNKNOWN = lazy_re(r"(?i)\bunrecogni[sz]ed\b|\bunknown (?:global )?(?:option|directive|field|key|property|"
-                        r"setting|keyword|parameter)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
-                        r"(?:option|directive|field|key|property|setting)")
+                        r"setting|keyword|parameter|flag)\b|\bnot (?:a )?(?:recogni[sz]ed|supported|allowed) "
+                        r"(?:option|directive|field|key|property|setting)|\b(?:field|flag|option) not found\b|"
+                        r"\bflag provided but not defined\b")
 
 
-def unknown_setting_release(text: str) -> str:
+def unknown_setting_release(text: str, image_ref: str | None = None) -> str:
     """The release hint for a configuration that names a setting the program does not recognize ("" otherwise)."""
     if not _CONF_UNKNOWN.search(text):
         return ""
+    if floating_tag(image_ref):
+        # A tag that moves to each new release: the image most likely changed under the same configuration.
+        return (f"; `{image_ref}` floats to each new release, so the tag most likely moved to a release (a new major "
+                "version) that no longer accepts this setting: pin the image to the release the configuration was "
+                "written for (a version tag), or migrate the configuration to this release's names (its migration "
+                "guide lists the renamed and removed ones)")
     return ("; the setting it does not recognize may be valid in another release: when the configuration was "
             "written for a newer one, the image runs an older build (a stale or cached image, a pinned old tag), "
             "so rebuild or pull the image at the release the configuration was written for")

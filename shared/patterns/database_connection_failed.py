@@ -204,6 +204,17 @@ _CREDENTIALS_QUERY = "taskDefinition.containerDefinitions[].[name, secrets, envi
 
 _UNREACHED = lazy_re(r"Can't reach database server|\bP1001\b|Communications link failure|"
                         r"network-related or instance-specific error", re.IGNORECASE)
+# PgJDBC's "The connection attempt failed." wraps an unknown host, a TLS failure, a refusal and a timeout alike: on
+# its own (no `Caused by:` naming one) it proves no timeout. A line that says timed out does.
+_ATTEMPT_FAILED = lazy_re(r"\bconnection attempt failed\b", re.IGNORECASE)
+_TIMEOUT_SAID = lazy_re(r"timed out|\btimeout\b|SocketTimeout|\bETIMEDOUT\b|errno 110|\(110\)", re.IGNORECASE)
+# The setting that holds a JVM app's datasource URL, by the framework its log is written by.
+_DATASOURCE_KEYS = (
+    (lazy_re(r"\bio\.qua(?:rkus)?\.|\bquarkus\b", re.IGNORECASE),
+     "`QUARKUS_DATASOURCE_JDBC_URL` (`quarkus.datasource.jdbc.url`; `QUARKUS_DATASOURCE_USERNAME`/`_PASSWORD` with it)"),
+    (lazy_re(r"\bo\.s\.b\.|\borg\.springframework\b|\bSpring Boot\b"),
+     "`SPRING_DATASOURCE_URL` (`spring.datasource.url`)"),
+)
 
 
 def _endpoint_check(engine: str, host: str | None) -> str:
@@ -444,6 +455,10 @@ class DatabaseConnectionFailed(Pattern):
         # "Can't reach database server" (Prisma P1001), "Communications link failure" (JDBC): no connection was
         # made, which a timeout, a refusal and an unresolved name all give; not proof of a timeout.
         vague = cause == "timeout" and any(_UNREACHED.search(p.text) for p in m.proofs)
+        # "The connection attempt failed" with no line saying it timed out: the host itself is the first suspect.
+        unsaid = (cause == "timeout" and not vague and any(_ATTEMPT_FAILED.search(p.text) for p in m.proofs)
+                  and not any(_TIMEOUT_SAID.search(t) for t in _own_texts(ev, f.get("container"))))
+        vague = vague or unsaid
         # A read timeout on an open socket, or a pool that handed out no connection, is not a connect timeout.
         read_timeout = cause == "timeout" and any(_READ_TIMEOUT.search(p.text) for p in m.proofs)
         pool = cause == "timeout" and not read_timeout and any(_POOL_TIMEOUT.search(p.text) for p in m.proofs)
@@ -554,6 +569,19 @@ class DatabaseConnectionFailed(Pattern):
                          f"{remedy.sender_groups(ev)} and that the host is the database's endpoint. If connections worked "
                          "before, the pool was exhausted: raise its size (within the server's max connections), "
                          f"and look for connections held and not released, or slow queries.{why}")
+            why = ""
+        elif cause == "timeout" and unsaid:
+            texts = "\n".join(_own_texts(ev, name))
+            keys = next((k for r, k in _DATASOURCE_KEYS if r.search(texts)), "the JDBC URL setting")
+            steps.append(f"{container}'s driver reports only that the connection attempt failed, not why (an unknown "
+                         "host, a TLS failure, a refusal and a timeout all read so): first check the database URL it "
+                         f"uses, {keys}, in the variable or secret that sets it: its host, port and database name must "
+                         "be the database's current endpoint. The task definition names the variables and secrets: "
+                         f"`{remedy.describe_task_definition(ev, _CREDENTIALS_QUERY)}`{why}")
+            steps.append(f"Then check reachability: the database security group admits TCP {port or 'on its port'} "
+                         f"from {remedy.sender_groups(ev)}, task and database are in the same VPC (or peered) with "
+                         "routes and NACLs allowing the port both ways, and the host resolves from the task's subnets. "
+                         "The rest of the container's log stream may hold the `Caused by:` that names which it was.")
             why = ""
         elif cause == "timeout" and vague:
             steps.append(f"No connection to {target} was made (the message does not say whether it timed out, was "
