@@ -20,8 +20,6 @@ def _app(lines: list[str], code: int = 1, image: str = "example/app:1", **detail
                **detail)
 
 
-@pytest.mark.xfail(strict=True, reason="the shutdown-notice rule ignores order: an error logged BEFORE 'Shutting "
-                                       "down' (its cause) is dismissed on a signal exit")
 def test_an_error_logged_before_the_shutdown_notice_is_still_the_crash() -> None:
     got = _app(["ERROR: lost connection to the database, giving up", "Shutting down"], code=143,
                stopCode="EssentialContainerExited")
@@ -29,16 +27,12 @@ def test_an_error_logged_before_the_shutdown_notice_is_still_the_crash() -> None
     assert "lost connection" in (got.facts.get("exception") or "")
 
 
-@pytest.mark.xfail(strict=True, reason="_STARTED's 'listening on' also reads a server STOPPING its listener as a start, "
-                                       "so the fatal 'could not' line before it is hidden")
 def test_a_server_closing_its_listener_is_not_a_start() -> None:
     for stop in ("Stopped listening on 0.0.0.0:8080", "Closing server listening on 0.0.0.0:8080"):
         got = _app(["could not load license key /etc/app/license.key: permission denied", stop])
         assert got.pattern == "app-crash" and "license key" in (got.facts.get("exception") or ""), stop
 
 
-@pytest.mark.xfail(strict=True, reason="_CARRIED_ON skips a 'retrying' line even when it is the app's last words before "
-                                       "a non-zero exit, leaving no finding at all")
 def test_a_retrying_line_that_is_the_last_words_before_the_exit_is_still_the_lead() -> None:
     got = _app(["Starting worker", "could not reach license server at lic:27000, retrying in 30s"])
     assert got.pattern == "app-crash" and "license server" in (got.facts.get("exception") or "")
@@ -81,8 +75,6 @@ def test_a_sidecar_mentioning_h2_does_not_make_the_apps_database_embedded() -> N
     assert "embedded H2" not in _steps(got) and "names no database server" in _steps(got)
 
 
-@pytest.mark.xfail(strict=True, reason="the PostgreSQL 'PANIC:' exclusion in _CODE_CRASH also drops Lua's 'PANIC: "
-                                       "unprotected error in call to Lua API', a crash in the code")
 def test_a_lua_vm_panic_is_still_a_crash_in_the_code() -> None:
     from shared.patterns.app_crash import _CODE_CRASH
     assert _CODE_CRASH.search("PANIC: unprotected error in call to Lua API (attempt to index a nil value)")
