@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import remediation as remedy
 from shared.patterns.app_crash import _CODE_CRASH
-from tests.unit.helpers import run
+from tests.unit.helpers import evidence, run
 
 
 def _steps(got: Any) -> str:
@@ -57,6 +58,33 @@ def test_a_using_defaults_line_is_skipped_even_as_the_last_words():
     assert got.pattern != "app-crash"
 
 
+# -- 4: the value asked for ---------------------------------------------------------------------------------------
+
+def test_the_value_after_an_instruction_is_still_taken():
+    said = remedy.error_family("vm.max_map_count [65530] is too low, increase to at least [262144]") or ""
+    assert "vm.max_map_count=262144" in said
+    said = remedy.error_family("vm.swappiness is too high, lower it to 1") or ""
+    assert "vm.swappiness=1" in said and "is above" in said
+
+
+# -- 5: launchers -------------------------------------------------------------------------------------------------
+
+def test_one_off_launchers_and_word_insides_are_not_programs():
+    for by in ("manual-trigger", "deploy-worker", "nocronjob", "microncron"):
+        assert remedy.launcher(evidence(group="family:etl", startedBy=by)) == "run-task", by
+    for by in ("airflow-scheduler", "Scheduler", "cron-runner"):
+        assert remedy.launcher(evidence(group="family:etl", startedBy=by)) == "program", by
+
+
+# -- 6: the GPU ---------------------------------------------------------------------------------------------------
+
+def test_a_log_saying_cuda_is_available_is_a_gpu():
+    for line in ("CUDA available: True", "Using device: cuda:0"):
+        ev = evidence({"app": [line]}, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                                                    "image": "example/ml:1"}])
+        assert remedy.uses_gpu(ev, "app"), line
+
+
 # -- 8: PostgreSQL's PANIC level ----------------------------------------------------------------------------------
 
 def test_postgres_panic_level_lines_are_still_not_a_code_crash():
@@ -64,5 +92,12 @@ def test_postgres_panic_level_lines_are_still_not_a_code_crash():
                  "PANIC:  could not write to file \"pg_wal/xlogtemp.27\": No space left on device"):
         assert not _CODE_CRASH.search(line), line
     assert _CODE_CRASH.search("panic: runtime error: index out of range [3] with length 3")
+
+
+# -- 9: a Lua configuration file ----------------------------------------------------------------------------------
+
+def test_a_lua_configuration_files_parse_error_is_still_the_files():
+    said = remedy.config_detail("error loading /etc/prosody/prosody.cfg.lua:12: unexpected symbol near 'true'") or ""
+    assert "wrong at line 12 of `/etc/prosody/prosody.cfg.lua`" in said
 
 

@@ -38,8 +38,6 @@ def test_a_retrying_line_that_is_the_last_words_before_the_exit_is_still_the_lea
     assert got.pattern == "app-crash" and "license server" in (got.facts.get("exception") or "")
 
 
-@pytest.mark.xfail(strict=True, reason="_WANTED's bare 'to' takes the CURRENT value from 'is set to 128' instead of the "
-                                       "value the check asks for ('must be at least 1024')")
 def test_the_sysctl_value_asked_for_is_not_the_current_one_after_set_to() -> None:
     said = remedy.error_family("net.core.somaxconn is set to 128, which is too low: must be at least 1024") or ""
     assert '"value": "1024"' in said and '"value": "128"' not in said
@@ -47,15 +45,11 @@ def test_the_sysctl_value_asked_for_is_not_the_current_one_after_set_to() -> Non
     assert "vm.max_map_count=262144" in said and "vm.max_map_count=65530" not in said
 
 
-@pytest.mark.xfail(strict=True, reason="whole-word _PROGRAM_LAUNCHER no longer sees a camelCase launcher name "
-                                       "(nightlyScheduler, etlExecutor), which the substring rule did")
 def test_a_camel_case_scheduler_or_executor_is_still_a_program_launcher() -> None:
     for by in ("nightlyScheduler", "etlExecutor", "ecsTaskScheduler"):
         assert remedy.launcher(evidence(group="family:etl", startedBy=by)) == "program", by
 
 
-@pytest.mark.xfail(strict=True, reason="uses_gpu reads a CPU-only task's 'CUDA available: False' as GPU use and adds "
-                                       "--gpus all to its docker run")
 def test_a_log_saying_cuda_is_unavailable_is_no_gpu() -> None:
     for line in ("CUDA available: False", "torch.cuda.is_available() = False, using cpu"):
         ev = evidence({"app": [line]}, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
@@ -80,8 +74,6 @@ def test_a_lua_vm_panic_is_still_a_crash_in_the_code() -> None:
     assert _CODE_CRASH.search("PANIC: unprotected error in call to Lua API (attempt to index a nil value)")
 
 
-@pytest.mark.xfail(strict=True, reason="config_detail takes a Lua runtime error in a request handler (.lua:42) for a "
-                                       "configuration file wrong at that line")
 def test_a_lua_runtime_error_is_not_a_configuration_file_error() -> None:
     said = remedy.config_detail("*1 lua entry thread aborted: runtime error: "
                                 "/usr/local/openresty/lualib/app/handler.lua:42: attempt to index a nil value") or ""
