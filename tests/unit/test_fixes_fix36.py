@@ -85,6 +85,19 @@ def test_a_log_saying_cuda_is_available_is_a_gpu():
         assert remedy.uses_gpu(ev, "app"), line
 
 
+# -- 7: the embedded database -------------------------------------------------------------------------------------
+
+def test_the_failing_containers_own_h2_line_is_still_its_embedded_database():
+    got = run({"app": ["ERROR HikariPool-1 - Exception during pool initialization.",
+                       "org.h2.jdbc.JdbcSQLNonTransientConnectionException: Database may be already in use: "
+                       "\"/data/app.mv.db\". Possible solutions: close all other connection(s)"],
+               "envoy": ["[2024-01-02 10:00:00.000][1][info][upstream] cluster app using protocol H2"]},
+              containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/app:1"},
+                          {"name": "envoy", "exitCode": 0, "lastStatus": "STOPPED", "image": "envoyproxy/envoy:v1.29"}])
+    assert got.pattern == "database-connection-failed"
+    assert "names no database server, engine or cause" not in _steps(got)
+
+
 # -- 8: PostgreSQL's PANIC level ----------------------------------------------------------------------------------
 
 def test_postgres_panic_level_lines_are_still_not_a_code_crash():

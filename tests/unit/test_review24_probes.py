@@ -58,8 +58,6 @@ def test_a_log_saying_cuda_is_unavailable_is_no_gpu() -> None:
         assert "--gpus" not in remedy.docker_run(ev, "app"), line
 
 
-@pytest.mark.xfail(strict=True, reason="_embedded_db reads every container's log: a sidecar's 'H2' (HTTP/2) makes the "
-                                       "app's bare pool error an embedded H2 database and drops the which-database question")
 def test_a_sidecar_mentioning_h2_does_not_make_the_apps_database_embedded() -> None:
     got = run({"app": ["ERROR HikariPool-1 - Exception during pool initialization."],
                "envoy": ["[2024-01-02 10:00:00.000][1][info][upstream] cluster app using protocol H2"]},
