@@ -114,3 +114,18 @@ def test_a_lua_configuration_files_parse_error_is_still_the_files():
     assert "wrong at line 12 of `/etc/prosody/prosody.cfg.lua`" in said
 
 
+# -- 10: Windows port holders -------------------------------------------------------------------------------------
+
+def _windows_port(image: str) -> Any:
+    return run({"web": ["System.IO.IOException: Failed to bind to address http://0.0.0.0:7070: address already in use."]},
+               containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED", "image": image}],
+               launchType="EC2", attachments=[],
+               containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/16c18f40065d2cf2")
+
+
+def test_a_nanoserver_container_gets_netstat_and_a_servercore_one_keeps_powershell():
+    nano = _windows_port("mcr.microsoft.com/windows/nanoserver:ltsc2022")
+    assert nano.pattern == "port-in-use" and "`netstat -ano | findstr :7070`" in _steps(nano)
+    core = _windows_port("mcr.microsoft.com/windows/servercore:ltsc2022")
+    assert core.pattern == "port-in-use" and "in the container, in PowerShell" in _steps(core)
+    assert "netstat" not in _steps(core)

@@ -1,11 +1,9 @@
 """Second review of fix32 + fix33 + fix34 (and the unknown_setting_release reconcile): each test is a confirmed
-defect, xfail until fixed (asserting the right behaviour)."""
+defect (asserting the right behaviour), fixed in fix36."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from shared import remediation as remedy
 from tests.unit.helpers import evidence, run
@@ -78,8 +76,6 @@ def test_a_lua_runtime_error_is_not_a_configuration_file_error() -> None:
     assert "configuration file" not in said
 
 
-@pytest.mark.xfail(strict=True, reason="the Windows default-mode port step says to run PowerShell in the container, "
-                                       "which a nanoserver image does not have")
 def test_a_nanoserver_container_is_not_told_to_run_powershell_in_it() -> None:
     got = run({"web": ["System.IO.IOException: Failed to bind to address http://0.0.0.0:7070: address already in use."]},
               containers=[{"name": "web", "exitCode": 1, "lastStatus": "STOPPED",
