@@ -105,8 +105,10 @@ def launcher(ev: Evidence) -> str:
 # run-task changes nothing it does. Whole words only, and only words whose role is starting tasks repeatedly:
 # "worker" and "trigger" also name a CI job or a person's button ("deploy-worker", "manual-trigger"), which ran the
 # task once, so they count only next to a workflow engine's name ("prefect-worker").
-_PROGRAM_LAUNCHER = lazy_re(r"(?i)(?<![a-z0-9])(?:schedul\w*|executors?|dispatch\w*|orchestrat\w*|cron\w*|timers?|"
-                            r"lambda|autoscal\w*|airflow|prefect|dagster|digdag)(?![a-z0-9])")
+# A camelCase name is words too: its capitalised word starts one ("nightlyScheduler", "etlExecutor").
+_PROGRAM_LAUNCHER = lazy_re(r"(?i)(?:(?<![a-z0-9])|(?<=[a-z0-9])(?-i:(?=[A-Z])))(?:schedul\w*|executors?|dispatch\w*|"
+                            r"orchestrat\w*|cron\w*|timers?|lambda|autoscal\w*|airflow|prefect|dagster|digdag)"
+                            r"(?:(?![a-z0-9])|(?-i:(?=[A-Z])))")
 
 
 def start_again(ev: Evidence) -> str:
@@ -199,8 +201,10 @@ _GPU_INSTANCE = lazy_re(r"^(?:p\d+[a-z]*|g(?!4ad)\d+[a-z]*|gr\d+[a-z]*)\.", re.I
 # lines, a "cuda:0" device. Not one saying there is none ("no CUDA-capable device", "NVIDIA driver was not
 # detected", "CUDA not available"): that program ran without a GPU, as a plain local run does.
 _GPU_LOG = lazy_re(r"\b(?:CUDA|cuDNN|NVIDIA|NVML|nvidia-smi)\b|\bcuda:\d|\btorch\.cuda\.")
+# A check printing its answer counts too: "CUDA available: False", "torch.cuda.is_available() = False, using cpu".
 _NO_GPU = lazy_re(r"(?i)\b(?:no|not|unavailable|without|unable|cannot|can't|could not|failed|missing|"
-                  r"falling back|fallback)\b|\bcpu[- ]only\b")
+                  r"falling back|fallback)\b|\bcpu[- ]only\b|\bavailable(?:\(\))?\s*(?:[:=]=?|is)\s*false\b|"
+                  r"\busing (?:the )?cpu\b")
 
 
 def uses_gpu(ev: Evidence, container: str | None) -> bool:
@@ -1039,6 +1043,10 @@ _CONFIG_AT_LINE = lazy_re(r"(?i)(?<![\w.@/~-])(?P<file>(?:/[\w.@-]+)*/?(?:[\w.@-
                           r"properties|xml|lua|cnf)|[A-Z][a-z]+file))(?::| line:? | at line )(?P<line>\d+)\b"
                           r"|\bat line (?P<line2>\d+) of "
                           r"(?P<file2>\S+\.(?:conf|cfg|ini|toml|ya?ml|json|hcl|properties|xml|lua|cnf))\b")
+# A file's code failing as it runs, not a file failing to parse: Lua's "runtime error: handler.lua:42: attempt to index
+# a nil value" (OpenResty's "lua entry thread aborted"), whose .lua file and line are code, not configuration.
+_CODE_RUNTIME = lazy_re(r"(?i)\bruntime error\b|\battempt to (?:index|call|perform arithmetic on|concatenate|compare)\b|"
+                        r"\bentry thread aborted\b|\bstack traceback\b")
 # A configuration file or one it includes that could not be found or opened: then its presence is what to check.
 _CONFIG_NOT_FOUND = lazy_re(r"(?i)\b(?:not found|no such file|could not open|cannot open|can't open|unable to open|"
                             r"failed to open|does not exist|doesn't exist|not exist)\b")
@@ -1262,8 +1270,9 @@ _SYSCTL_TOO = lazy_re(r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*(?:\.[\w-
                       r"(?:\btoo (?:low|small|high|large)\b|\bmust be (?:at least|at most)\b|"
                       r"\b(?:increase|raise|decrease|lower|reduce) (?:it )?to\b)")
 # The value a check asks for: the number its instruction names ("increase to at least [262144]", "must be at least
-# 1024"), never a number before that wording, which is the current value ("is too low (128), must be at least 1024").
-_WANTED = lazy_re(r"(?i)\b(?:at (?:least|most)|to)\b\s*\[?(\d+)\b")
+# 1024"), never a number before that wording, which is the current value ("is too low (128), must be at least 1024"),
+# nor one after a bare "to", which states the current value too ("is set to 128, ... must be at least 1024").
+_WANTED = lazy_re(r"(?i)\b(?:at (?:least|most)|(?:increase|raise|decrease|lower|reduce) (?:it )?to)\b\s*\[?(\d+)\b")
 # A check that says the value is above what it accepts ("too high, lower it to at most [1]").
 _TOO_HIGH = lazy_re(r"(?i)\btoo (?:high|large)\b|\bat most\b|\b(?:decrease|lower|reduce) (?:it )?to\b")
 
@@ -1614,7 +1623,7 @@ def config_detail(text: str, image_ref: str | None = None) -> str | None:
                 + (" (in Fluent Bit every [INPUT], [FILTER] and [OUTPUT] section needs its `Name`, the plugin it runs, "
                    "e.g. `Name cloudwatch_logs`; a section with only a `Match` or a misspelt `Name` key fails this "
                    "way)" if fluent and prop.lower() == "name" else "") + check)
-    at = _CONFIG_AT_LINE.search(text)
+    at = _CONFIG_AT_LINE.search(text) if not _CODE_RUNTIME.search(text) else None
     if at and (_BAD_CONFIG_FILE.search(text) or re.search(r"(?i)\b(?:error|invalid|unknown|unexpected|parse|"
                                                           r"syntax|expected|unrecognized|not allowed)\b", text)):
         file = at.group("file") or at.group("file2")

@@ -61,9 +61,11 @@ _USE_INSTEAD = lazy_re(r"(?i)\b(?:no longer (?:supported|allowed|available)|not 
 # Where a panic or an exception says it was raised: Rust's "(at src/main.rs:77:17)" the parser appended, or a frame.
 _RUST_AT = lazy_re(r"\(at ([\w./-]+\.rs:\d+)(?::\d+)?\)$")
 # A crash in the program's own code, not an error it reported: a panic, a runtime fatal error, a fault signal.
-# An upper-case "PANIC:" is a log level (PostgreSQL's for a data-directory or WAL fault), not a panic in the code.
-_CODE_CRASH = lazy_re(r"(?i)\b(?-i:(?!PANIC:))panic(?:ked)?\b|^fatal error\b|runtime error|nil pointer|SIGSEGV|segmentation (?:fault|"
-                      r"violation)|\bSIGABRT\b|index out of range")
+# An upper-case "PANIC:" in PostgreSQL's log form is a log level (for a data-directory or WAL fault), not a panic in
+# the code: after its "[pid] " prefix, or padded to the message with two spaces ("[27] PANIC:  could not locate ...").
+# Any other "PANIC:" is the program's own (Lua's "PANIC: unprotected error in call to Lua API").
+_CODE_CRASH = lazy_re(r"(?i)\b(?:(?-i:(?!PANIC:))panic(?:ked)?\b|(?-i:(?<!\] )PANIC:(?! {2})))|^fatal error\b|runtime error|"
+                      r"nil pointer|SIGSEGV|segmentation (?:fault|violation)|\bSIGABRT\b|index out of range")
 _SIGNATURES: list[tuple[str, re.Pattern[str]]] = [
     ("go", lazy_re(r"^\s*panic: (.+)")),
     ("go", lazy_re(r"^fatal error: (.+)")),
@@ -118,6 +120,8 @@ _LIMIT_REFUSED = lazy_re(r"(?i)\btoo (?:low|small|high|large|big)\b[^\n]{0,80}?\
 # A process saying it was asked to stop: what it could not do after that (flush, close) is not why it exited.
 _SHUTDOWN_NOTICE = lazy_re(r"(?i)\b(?:received|caught|got) (?:signal )?(?:SIG)?(?:TERM|INT)\b|\bshutting down\b|"
                            r"\bgraceful(?:ly)? (?:shutdown|stop|exit)|\bstopping gracefully\b")
+# A shutdown notice that names the signal it was sent: the stop came from outside the process.
+_SIGNAL_RECEIVED = lazy_re(r"(?i)\b(?:received|caught|got) (?:signal )?(?:SIG)?(?:TERM|INT)\b")
 # A request the server handled (an access-log line, "Received request GET /health"): it was serving by then.
 _SERVED = lazy_re(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
 # Advice or a question about a server ("stop the process that's listening on port 8080", "is the server running on
@@ -126,6 +130,8 @@ _ADVICE = lazy_re(r"(?i)\b(?:identify|stop the|make sure|check (?:that|whether|i
 # Error wording that says, in the same line, that the program carried on ("could not read X, using defaults").
 _CARRIED_ON = lazy_re(r"(?i)\b(?:using (?:the )?defaults?|falling back|fall(?:ing)? back to|continuing (?:without|with|"
                       r"anyway)|skipping|ignoring|will retry|retrying in)\b")
+# The carried-on wording that promises a retry: as the last line before a non-zero exit, the retry never came.
+_RETRY = lazy_re(r"(?i)\bwill retry|\bretrying in\b")
 # Not "caught signal" alone: a process that caught SIGTERM says how it was stopped, not what went wrong (a fatal
 # fault signal it caught is named by "sigsegv" above or found by _FAULT_SIGNAL first).
 # The keys a JSON error object names its error by (AWS's `__type`, the usual logger fields), most specific first.
@@ -415,10 +421,13 @@ class AppCrash(Pattern):
             if ev.stop_code != "EssentialContainerExited":
                 return None
             spoken = [i for i in indices if logs.texts[i].strip()]
-            if any(_SHUTDOWN_NOTICE.search(logs.texts[i]) and not any(w in logs.texts[i].lower() for w in _ERROR_WORDS)
-                   for i in spoken[:4]):
-                return None  # it said it was stopping: what it could not do while shutting down is not why
-            indices = spoken[:3]
+            notice = next((k for k, i in enumerate(spoken[:4]) if _SHUTDOWN_NOTICE.search(logs.texts[i])
+                           and not any(w in logs.texts[i].lower() for w in _ERROR_WORDS)), None)
+            if notice is not None and _SIGNAL_RECEIVED.search(logs.texts[spoken[notice]]):
+                return None  # it was asked to stop from outside: nothing it logged says why
+            # It said it was stopping: what it could not do after that (flush, close) is not why; an error it
+            # logged just before the notice is what it shut down on.
+            indices = spoken[notice + 1:notice + 4] if notice is not None else spoken[:3]
         fault = _fault_line(ev, indices) if code in _NATIVE_CRASH_EXITS else None
         if fault is not None:
             # A native crash: the signal it died of says what happened; the abort frames a handler or a
@@ -427,9 +436,10 @@ class AppCrash(Pattern):
         wrapper = None
         hit = None
         started = False
+        last = next((i for i in indices if logs.texts[i].strip()), None)
         for i in indices:
             text = logs.texts[i].lower()
-            if ((_STARTED.search(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
+            if ((_started(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
                     and not _ADVICE.search(text)):
                 started = True  # it started after anything above: a complaint there did not stop it
                 continue
@@ -456,7 +466,10 @@ class AppCrash(Pattern):
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
                                                                   or remedy.ARGS_REFUSED.search(text)
                                                                   or _LIMIT_REFUSED.search(text))):
-                if level is None and (started or _CARRIED_ON.search(text)):
+                carried_on = _CARRIED_ON.search(text)
+                if carried_on and i == last and _RETRY.search(carried_on.group(0)):
+                    carried_on = None  # "..., retrying in 30s" as its last words: it exited instead of retrying
+                if level is None and (started or carried_on):
                     continue  # error wording the app went on from ("..., using defaults", then it listened)
                 hit = i
                 break
@@ -929,6 +942,17 @@ _STARTED = lazy_re(r"(?i)\blistening on\b|\blistening at:? (?:https?://|unix:)|\
                    r"^\s*\* running on https?://|"
                    r"\bready (?:to accept|for connections)\b|\bstartup complete|"
                    r"\bstarted \w+(?: \w+)? in \d|\bserver (?:is )?(?:running|ready|started)\b")
+# A server stopping or closing its listener ("Stopped listening on", "Closing server listening on", "no longer
+# listening on"): the wording of a stop, not of a start.
+_LISTENER_CLOSED = lazy_re(r"(?i)\b(?:stop(?:ped|ping|s)?|clos(?:e|ed|es|ing)|no longer|shut(?:ting)? down)\b[^\n]{0,40}?"
+                           r"\blistening\b")
+
+
+def _started(text: str) -> bool:
+    """Whether `text` says the server started (see _STARTED), not that it stopped listening."""
+    return bool(_STARTED.search(text)) and not _LISTENER_CLOSED.search(text)
+
+
 # A parser's closing summary that only points back at the errors it listed above it.
 _CONFIG_SUMMARY = lazy_re(r"(?i)\berrors?(?:\(s\))? (?:were )?found in (?:the )?config|\bconfig(?:uration)?(?: file)? "
                           r"(?:contains|has) (?:\d+ )?errors?\b|\bconfig(?:uration)?(?: file)?(?: \S+)? test failed\b")
@@ -941,7 +965,7 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
     found = None
     for i in newest_first:
         text = logs.texts[i]
-        if _STARTED.search(text):
+        if _started(text):
             break  # the server started after anything above: that complaint did not stop it
         if upto is not None and i > upto:
             continue

@@ -743,7 +743,7 @@ class DatabaseConnectionFailed(Pattern):
                          f"reachable from the task: the host, port, user and database name in {container}'s "
                          "connection settings, the database's security group and the routes between the task's "
                          f"subnets and it.{why}")
-        embedded = _embedded_db(ev) if not steps and not cause and not host and not shown else None
+        embedded = _embedded_db(ev, name) if not steps and not cause and not host and not shown else None
         if embedded is not None:
             kind, file = embedded
             on = f" on its file `{file}`" if file else ""
@@ -802,9 +802,14 @@ _EMBEDDED_NAMES = (("h2", "H2"), ("derby", "Derby"), ("hsqldb", "HSQLDB"), ("sql
 _DB_FILE = lazy_re(r"(?:[A-Za-z]:\\|/)[^\s\"'<>:]*\.(?:mv\.db|h2\.db|db|sqlite3?)\b")
 
 
-def _embedded_db(ev: Evidence) -> tuple[str, str | None] | None:
-    """The embedded database engine a log line names (H2, Derby, HSQLDB, SQLite) and the file it names, if any."""
-    for text in ev.logs.texts:
+def _embedded_db(ev: Evidence, container: str | None) -> tuple[str, str | None] | None:
+    """The embedded database engine a line of the failing container's own log names (H2, Derby, HSQLDB, SQLite) and
+    the file it names, if any. Another container's words are not about its database (an Envoy sidecar's "using
+    protocol H2" is HTTP/2); a line no container is known for is read as the failing one's."""
+    logs = ev.logs
+    for i, text in enumerate(logs.texts):
+        if container and logs.containers[i] not in (container, None):
+            continue
         said = _EMBEDDED_DB.search(text)
         if said:
             word = said.group(0).lower()

@@ -154,10 +154,15 @@ class PortInUse(Pattern):
             find = f"Find what else binds {p} on the instance: in host network mode the container binds the " \
                    f"instance's own port, so {on_host}."
         elif mode in (None, "default") and windows:
+            # Nano Server images have no PowerShell: netstat (with the owning process id) is there in every image.
+            nano = "nanoserver" in (remedy.image(ev, f.get("container")) or "").lower()
+            look = ((f"in the container, which has no PowerShell (Nano Server), in cmd: `netstat -ano | findstr :{port}`"
+                     if port else "in the container, which has no PowerShell (Nano Server), in cmd: `netstat -ano`")
+                    + ", the last column being the process id to find in `tasklist`") if nano else (
+                   f"in the container, in PowerShell: `Get-NetTCPConnection -LocalPort {p} -State Listen`")
             find = (f"Find what else binds {p} in {container} itself: this Windows task has no network interface of "
                     "its own, so it runs in the `default` network mode (NAT), where each container has its own "
-                    "network, so a second process in the same container holds it (in the container, in PowerShell: "
-                    f"`Get-NetTCPConnection -LocalPort {p} -State Listen`).")
+                    f"network, so a second process in the same container holds it ({look}).")
         elif mode is None and not remedy.is_fargate(ev):
             which = remedy.describe_task_definition(ev, "taskDefinition.networkMode")
             find = (f"Find what else binds {p} (this EC2 task has no network interface of its own, so it runs in bridge "
