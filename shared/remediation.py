@@ -1149,6 +1149,11 @@ _NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|can
                    + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
 
 
+# A failed open or read names no reason by itself: only a "no such file" wording says the path is missing.
+_OPEN_OR_READ = lazy_re(r"(?i)(?:cannot|could not|unable to) (?:open|read)\b")
+_SAYS_MISSING = lazy_re(r"(?i)no such file|\bENOENT\b|FileNotFound|does(?: not|n't) exist|\bnot found\b|\bmissing\b")
+
+
 # A setting whose value is over its length limit: "<value> is an invalid value for parameter <name>. Values
 # must have a maximum length of <N> bytes", "setting <name> exceeds the maximum length of <N>". Only a setting
 # counts: "request body exceeds the maximum length of N" is a size limit on data, not configuration.
@@ -1493,11 +1498,20 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "mount), give that user the volume's ownership (the access point's posixUser / creationInfo uid:gid, "
                 "or a chown of the directory on the file system); if it is in the image, chown it to that user in "
                 "the Dockerfile (`COPY --chown`, `RUN chown`) or run as its owner (the task definition's `user`)")
-    _, path = _first_path(_NO_PATH, text)
+    said, path = _first_path(_NO_PATH, text)
     if path and _HOST_PATH.search(path):
         return (f"`{path}` is a path of the HOST that the configuration expects mounted in from the instance: "
                 "Fargate gives a task no host paths, so use the configuration meant for this launch type; on EC2, "
                 "add a host volume (`sourcePath`) and a mountPoint at that path")
+    if path and said and _OPEN_OR_READ.match(said.group(0)) and not _SAYS_MISSING.search(text):
+        # "could not read X" without "no such file": X may be there and refused to the container's user.
+        return (f"`{path}` could not be read and the log does not say it is missing, so either it is not there or "
+                "the container's user may not read it; check both (`ls -ln` it and run `id` in the image): if it is "
+                "absent and belongs in the image, add it (a COPY in the Dockerfile; check the build context, WORKDIR "
+                "and .dockerignore), and if a volume provides it, check the task definition's mountPoints put that "
+                "volume at this path; if it is there, its owner and mode must let the user the container runs as "
+                "(the task definition's `user`, else the image's USER) read it (`COPY --chown`, a `chmod`, or run "
+                "as its owner)")
     if path:
         return (f"`{path}` is not there when the container starts: if it belongs in the image, add it (a COPY in "
                 "the Dockerfile; check the build context, WORKDIR and .dockerignore); if a volume provides it, check "
@@ -1648,6 +1662,31 @@ def config_detail(text: str, image_ref: str | None = None) -> str | None:
     return None
 
 
+# The app's own error says which command shows the failure in full: "Run `alembic upgrade head` to see the full
+# output", "run 'make check' for more details". A quoted command, not a flag ("Run with --stacktrace").
+_RUN_TO_SEE = lazy_re(r"(?i)\b(?:run|re-?run|try running|execute)\s+(?P<quote>[`'\"])(?P<cmd>[\w./][^`'\"\n]{1,200})"
+                      r"(?P=quote)\s+(?:again\s+)?(?:to (?:see|get|view|show|print)|for)\s+(?:the\s+|more\s+)?"
+                      r"(?:full|complete|detailed|whole|verbose|real|actual|more)?\s*(?:output|details?|information|"
+                      r"info|logs?|errors?|traceback|stack ?trace|reason)\b")
+
+
+def _run_to_see(ev: Evidence, name: str | None, text: str) -> str | None:
+    """When the log says to run a command to see the failure in full: run it where the task ran, as a one-off copy
+    of the task with that command in place of the container's own (same image, environment, secrets, network)."""
+    m = _RUN_TO_SEE.search(text)
+    if not m or not name:
+        return None
+    cmd = m.group("cmd").strip()
+    tail = logs_tail(ev, name)
+    return (f"the log holds only a summary, and the app names the command that shows the real failure: run `{cmd}` "
+            f"in `{name}`'s image with the task's environment, secrets and network, as a one-off copy of the task "
+            f"with that command in place of `{name}`'s: "
+            f"`{run_task(ev, container=name, command=['sh', '-c', cmd], same_groups=True)}`; its full output goes to "
+            f"`{name}`'s log stream"
+            + (f" (`{tail}`)" if tail else " (the stopped task's Logs tab in the ECS console)")
+            + ", and the first error there is what to fix")
+
+
 def family_near(ev: Evidence, container: str | None, index: int, before: int = 10,
                 after: int = 15) -> tuple[int, str] | None:
     """The first error family named in the container's log lines around `index` (a failure report often
@@ -1659,7 +1698,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     for j in order:
         if container and logs.containers[j] not in (container, None):
             continue
-        upstream = _unresolved_upstream(ev, logs.texts[j])
+        upstream = _unresolved_upstream(ev, logs.texts[j]) or _run_to_see(ev, name, logs.texts[j])
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
@@ -1673,8 +1712,58 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
             continue
         if generic and not action.startswith(_CONFIG_READ):
             continue  # beside a configuration error, only a line naming the file's content refines it
-        return j, action
+        return j, action + (_runtime_writer(ev, name, action) or "")
     return generic
+
+
+# Path words that name no writer (a directory any image has, a bare file kind).
+_COMMON_PATH_WORDS = frozenset([
+    "app", "apps", "usr", "srv", "opt", "home", "var", "tmp", "etc", "lib", "lib64", "run", "local",
+    "share", "src", "code", "config", "conf", "configs", "file", "files", "root", "mnt", "log", "logs",
+    "bin", "cache", "data", "dev", "proc", "sys", "www", "html", "public", "json", "yaml", "yml", "txt",
+    "env", "ini", "toml", "cfg", "pem", "key", "crt"
+])
+# Words of a container's name or image that say it prepares something for the others and is done (or keeps running
+# beside them): an init container, an agent.
+_HELPER_WORDS = frozenset([
+    "init", "agent", "setup", "bootstrap", "copy", "fetch", "render", "template", "prepare", "sync"
+])
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) >= 3}
+
+
+def _runtime_writer(ev: Evidence, name: str | None, action: str) -> str | None:
+    """When the path of a path clause (missing, refused, unreadable) is one another container of the task writes
+    at run time, what that asks for: the writer may not have written it yet, or wrote it with an owner or mode the
+    container's user cannot read. The writer is a sibling whose name or image names the path (a `vault-agent`
+    beside `/vault/...`), or one this container dependsOn to finish that is an init or agent container."""
+    m = re.match(r"(?:the container's user may not use )?`(?P<path>/[^`]+)`", action)
+    if not m or not name:
+        return None
+    path_words = _words(m.group("path")) - _COMMON_PATH_WORDS
+    cdef = ev.container_definition(name)
+    waits = dict(cdef.depends_on) if cdef else {}
+    siblings = [c.name for c in ev.detail.containers if c.name and c.name != name]
+    for td in ([ev.task_definition] if ev.task_definition else []):
+        siblings += [c.name for c in td.containers if c.name != name and c.name not in siblings]
+    writer = None
+    for sib in siblings:
+        own = _words(sib) | {w for w in re.split(r"[^a-z0-9]+", (image(ev, sib) or "").split("@")[0].rsplit("/", 1)[-1]
+                                                   .split(":")[0].lower()) if len(w) >= 3}
+        if own & path_words or (sib in waits and own & _HELPER_WORDS):
+            writer = sib
+            break
+    if not writer:
+        return None
+    cond = waits.get(writer)
+    now = (f" (it dependsOn `{writer}` with condition {cond})" if cond else "")
+    return (f". `{writer}` of this task may write that path at run time (into a volume both mount), so it may not have "
+            f"written it yet when `{name}` started{now}, or wrote it with an owner or mode `{name}`'s user cannot "
+            f"read: make `{name}` dependsOn `{writer}` with condition SUCCESS (a container that exits when done) or "
+            "HEALTHY (an agent that keeps running), and run both as the same user (the task definition's `user`) or "
+            "have the writer leave the file readable to that user (its umask, a chmod, or a uid:gid it sets)")
 
 
 def error_action(error: str) -> str:

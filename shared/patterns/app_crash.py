@@ -166,6 +166,19 @@ _EXIT_MEANING = {1: "general error", 2: "misuse / Go panic", 3: "worker failed t
                  126: "command not executable", 127: "command not found", 134: "SIGABRT (abort)",
                  139: "SIGSEGV (segmentation fault)", 255: "exit status -1 / CLI error"}
 
+# Exit codes whose meaning belongs to one program: given only when the container runs it.
+_PROGRAM_EXITS = {3: "gunicorn"}
+
+
+def _runs(ev: Evidence, container: str | None, program: str) -> bool:
+    """The container runs `program`: its image, entryPoint or command, or a line of its own log, names it."""
+    cdef = ev.container_definition(container)
+    said = " ".join([remedy.image(ev, container) or "", *(cdef.entry_point if cdef else ()),
+                     *(cdef.command if cdef else ())])
+    word = re.compile(rf"(?i)\b{re.escape(program)}\b")
+    return bool(word.search(said)) or any(c in (container, None) and word.search(t)
+                                          for c, t in zip(ev.logs.containers, ev.logs.texts, strict=True))
+
 
 _NATIVE_LIB = lazy_re(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
 _FRAME_LINE = lazy_re(r"^\s+at \S|^\s*File \"|^\s+from \S|Traceback \(most recent|goroutine \d+ \[|stack backtrace"
@@ -650,7 +663,7 @@ class AppCrash(Pattern):
     def _build(self, ev, i, container, code, language, exception, confidence) -> Match:
         exception = erlang_exception(exception) or _json_error(_SGR_REMNANT.sub("", exception).strip())
         facts = {"exception": exception[:300], "language": language, "exit_code": code, "container": container}
-        if code in _EXIT_MEANING:
+        if code in _EXIT_MEANING and (code not in _PROGRAM_EXITS or _runs(ev, container, _PROGRAM_EXITS[code])):
             facts["exit_meaning"] = _EXIT_MEANING[code]
         frame = self._app_frame(ev, i)
         if frame:
@@ -761,8 +774,10 @@ class AppCrash(Pattern):
                                    "configuration file and every file it includes (parsers, included .conf files) to "
                                    "exactly those paths")
                     # When a neighbouring line names the condition, quote that line: the headline may be a notice.
+                    # (Its own backticks, a command it names, would close the code span early: quote them plainly.)
+                    near = ev.logs.texts[line].strip()[:200].replace("`", "'")
                     said = (f"The error{where} (`{exc}`) says" if line == m.anchor else
-                            f"The error{where} (`{exc}`) comes with `{ev.logs.texts[line].strip()[:200]}`, which says")
+                            f"The error{where} (`{exc}`) comes with `{near}`, which says")
                     steps.append(f"{said} {action}.{trace}"
                                  + (cite if line == m.anchor else remedy.because(
                                      f"logs[{ev.logs.containers[line] or container}]:{line + 1}", ev.logs.texts[line])))
