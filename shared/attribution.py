@@ -42,6 +42,27 @@ SIDECARS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("xray-daemon", lazy_re(r"xray", re.I)),
     ("otel-collector", lazy_re(r"otel|opentelemetry|adot", re.I)),
 )
+# Each kind's own log wording, that no application prints: a line with it that the app's stream carries (an
+# unlabelled paste, a shared log stream) is the sidecar's noise when the task runs that sidecar (see `speaker`).
+SIDECAR_WORDS: dict[str, re.Pattern[str]] = {
+    # the agent's "<time> UTC | CORE | ERROR | (pkg/collector/runner/runner.go:292 in work) | <message>"
+    "datadog-agent": lazy_re(r"\| (?:CORE|TRACE|PROCESS|SYS-PROBE|SECURITY|CLUSTER|JMXFETCH) \| "
+                             r"(?:TRACE|DEBUG|INFO|WARN|ERROR|CRITICAL) \| \([\w./-]+\.go:\d+ in \w+\)"),
+    # the daemon's "<time> [Error] Sending segment batch failed with: ...", "[Info] Successfully sent batch of ..."
+    "xray-daemon": lazy_re(r"\[(?:Error|Warn|Info|Debug)\] (?:Sending (?:segment|telemetry) batch failed|"
+                           r"Successfully sent batch of \d+ segments|Initializing AWS X-Ray daemon)"),
+    # the collector's components: `{"kind": "exporter", "data_type": "traces", "name": "awsxray"}`
+    "otel-collector": lazy_re(r"[\"'](?:otelcol\.component\.)?kind[\"']:\s*[\"'](?i:exporter|receiver|processor|"
+                              r"extension)[\"']"),
+    # "[2024-05-01 10:00:00.000][1][warning][config] [source/common/config/grpc_stream.h:201] ..."
+    "envoy": lazy_re(r"\]\[\d+\]\[(?:trace|debug|info|warning|error|critical)\]\[[\w.]+\] \[(?:source|external)/"),
+    # Fluent Bit's "[2024/05/01 10:00:00] [error] [output:cloudwatch_logs:cloudwatch_logs.0] ..."
+    "log-router": lazy_re(r"^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\] \[ ?(?:error|warn|info|debug|trace)\] "
+                          r"\[(?:output|input|filter|engine|storage|fluent bit|config|http_client|net|tls|upstream|"
+                          r"aws_credentials|imds)[\]:]"),
+    # the CloudWatch agent's "2024-05-01T10:00:00Z E! [outputs.cloudwatchlogs] ..."
+    "cloudwatch-agent": lazy_re(r"\b[EWID]! \[(?:outputs|inputs|processors|logagent|agent)[.\]]"),
+}
 # "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency
 # [migrate(<image>) (STOPPED->RUNNING) - Exit: 255] for target [app(<image>) ...] as dependency did not exit
 # successfully." and the agent's other wordings of a dependsOn condition that was not met.
@@ -49,6 +70,19 @@ DEPENDENCY = lazy_re(r"dependency graph|container ordering dependency|dependency
                         r"|dependencies? (?:of|for) .{0,80} (?:did not|failed|not met)|dependsOn condition", re.I)
 _DEPENDENCY_NAME = lazy_re(r"dependency \[([\w.-]+)\(|dependency ([\w.-]+) (?:did not|failed)|"
                               r"container ordering dependency \[?([\w.-]+)", re.I)
+
+
+def speaker(text: str, sidecars: dict[str, str]) -> str | None:
+    """The sidecar of the task (name -> kind, as `Attribution.sidecars`) whose own wording `text` is, or None: a
+    known agent's line, whatever stream carried it, is that agent's, never the application's. Only a kind the task
+    runs, and only when one container of that kind runs (two would not say which)."""
+    for kind in set(sidecars.values()):
+        words = SIDECAR_WORDS.get(kind)
+        if words is None or not words.search(text):
+            continue
+        named = [name for name, k in sidecars.items() if k == kind]
+        return named[0] if len(named) == 1 else None
+    return None
 
 
 def sidecar_kind(c: Container, td: TaskDefinitionFacts | None = None) -> str | None:

@@ -7,7 +7,8 @@ Choosing among matches (root cause over symptom, most specific wins):
    the application logged while being stopped is not the cause.
 3. Causes named by the application's own output (Stage.APP). The failing container's lines come
    first; among them the LAST incident decides (an error the app recovered from earlier is not
-   why it died): matches within a window of the latest one compete on confidence and priority.
+   why it died): matches within a window of the latest one compete on confidence and priority. A known
+   sidecar's own wording in the app's stream is that sidecar's: when another container failed, not the cause.
 4. Symptoms ECS saw (health checks) when the logs name no cause.
 5. A clean exit 0, then `unknown`.
 A pattern that raises is isolated: its error becomes a gap, the diagnosis goes on.
@@ -27,7 +28,7 @@ from shared.logs import GC_QUIET_LINES, quiet_gc
 from shared.models.event import cluster_name, service_name, split_arn, task_id
 from shared.models.finding import Finding, Links
 from shared.patterns import by_id, fallback, registry
-from shared.patterns.base import Match, Pattern, Stage
+from shared.patterns.base import Match, Pattern, Stage, sidecar_line
 from shared.redact import redact_lines_and
 from shared.scan import lazy_re
 
@@ -123,7 +124,7 @@ def choose(matches: dict[str, Match], ev: Evidence) -> str | None:
     if benign:
         return benign[0]
 
-    app = by_stage.get(Stage.APP, [])
+    app = [pid for pid in by_stage.get(Stage.APP, []) if not _sidecar_noise(matches[pid], ev)]
     if app:
         failing = set(ev.failing) | {None}
         primary = [pid for pid in app if matches[pid].container in failing] or app
@@ -139,6 +140,14 @@ def choose(matches: dict[str, Match], ev: Evidence) -> str | None:
     if benign:
         return benign[0]
     return None
+
+
+def _sidecar_noise(m: Match, ev: Evidence) -> bool:
+    """A match on a sidecar's own wording in another container's stream (base.sidecar_line) while another container
+    failed on its own and the sidecar did not: the agent's complaint, not why the task stopped."""
+    ranked = ev.attribution.ranked
+    return (bool(ranked) and m.container is not None and m.container in ev.attribution.sidecars
+            and m.container not in ranked and m.anchor is not None and sidecar_line(ev, m.anchor) == m.container)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from shared.patterns.base import (
     erlang_exception,
     exit_code,
     log_proof,
+    sidecar_line,
 )
 from shared.scan import lazy_re
 
@@ -246,12 +247,13 @@ def _own_tail(ev: Evidence, container: str | None, n: int) -> list[int]:
     own tail, not the last lines of the task's log: another container's stream read after it (a chatty
     app next to a sidecar that died in three lines) must not push the culprit's last words out of view."""
     logs = ev.logs
-    if logs.only(container):
+    sidecars = ev.attribution.sidecars
+    if logs.only(container) and not sidecars:
         return list(range(len(logs) - 1, max(-1, len(logs) - 1 - n), -1))
     containers = logs.containers
     out: list[int] = []
     for i in range(len(logs) - 1, -1, -1):
-        if containers[i] in (container, None):
+        if containers[i] in (container, None) and not (sidecars and sidecar_line(ev, i)):
             out.append(i)
             if len(out) >= n:
                 break

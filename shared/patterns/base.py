@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.attribution import speaker
 from shared.evidence.model import NEEDS, Evidence, Need
 from shared.scan import lazy_re, may_hold
 
@@ -201,13 +202,29 @@ def candidate_lines(ev: Evidence, needles: Sequence[str]) -> Iterator[int]:
         yield from reversed(hits)
         return
     containers = ev.logs.containers
+    sidecars = ev.attribution.sidecars
     later = []
     for i in reversed(hits):
-        if containers[i] in preferred:
+        if containers[i] in preferred and not (sidecars and sidecar_line(ev, i)):
             yield i
         else:
             later.append(i)
     yield from later
+
+
+def sidecar_line(ev: Evidence, i: int) -> str | None:
+    """The task's sidecar whose own wording line i is (attribution.speaker), or the continuation of such a line (the
+    X-Ray daemon's indented second line), when the app's stream (or none) carries it; None otherwise."""
+    sidecars = ev.attribution.sidecars
+    if not sidecars:
+        return None
+    logs = ev.logs
+    if logs.containers[i] in sidecars:
+        return None
+    agent = speaker(logs.texts[i], sidecars)
+    if agent is None and logs.texts[i][:1] in (" ", "\t") and (start := logs.block_start(i)) < i:
+        agent = speaker(logs.texts[start], sidecars)
+    return agent
 
 
 def find_in_logs(
@@ -276,10 +293,13 @@ def find_at_start(ev: Evidence, regex: re.Pattern[str],
 
 def container_for_line(ev: Evidence, i: int) -> str | None:
     """The container whose words line i is: its stream's, or, for a record a log router printed (its stdout
-    output or a FireLens record), the container the record names."""
+    output or a FireLens record), the container the record names, or, for a task's sidecar's own wording in another
+    stream (unlabelled lines, a shared stream), that sidecar."""
     container = ev.logs.containers[i] or ev.primary
     if container and ev.attribution.sidecars.get(container) == "log-router":
         return _routed_from(ev, i, container) or container
+    if ev.attribution.sidecars and (agent := sidecar_line(ev, i)):
+        return agent  # a known agent's own wording in the app's (or an unlabelled) stream: the agent's line
     return container
 
 

@@ -2,7 +2,9 @@
 
 Signals: "User: arn:aws:sts::...:assumed-role/R/S is not authorized to perform: svc:Action on
 resource: ARN"; "An error occurred (AccessDenied[Exception]) when calling the Op operation";
-SDK exceptions with "(Service: S3, Status Code: 403 ...)"; "no identity-based policy allows";
+SDK exceptions with "(Service: S3, Status Code: 403 ...)", also when only their error code says IAM refused
+the call ("Error Code: UnauthorizedOperation": the service is named, the action is not); "no identity-based
+policy allows";
 explicit denies (SCP, permissions boundary, resource policy); no credentials at all ("Unable to
 locate credentials", "Couldn't find AWS credentials": the task has no task role). Facts: action,
 resource, principal, role, role_kind (task role / execution role / instance role).
@@ -88,6 +90,9 @@ _IAM_PREFIXES = frozenset({
 })
 _HEAD_403 = lazy_re(r"\(403\) when calling the (Head\w+) operation(?:: Forbidden)?")
 _SDK_SERVICE = lazy_re(r"\(Service: ([\w ]+?)[,;] Status Code: (?:403|400)[^)]*(?:Error Code: (\w+))?")
+# The AWS SDK for Java's "(Service: AmazonEC2; Status Code: 403; Error Code: UnauthorizedOperation; ...)": the error
+# codes by which a service says IAM refused the call, whatever the message's words.
+_DENIAL_CODE = lazy_re(r"\bError Code: (?:AccessDenied(?:Exception)?|UnauthorizedOperation|AuthorizationError\w*)\b")
 _JS = lazy_re(r"\b(AccessDenied(?:Exception)?|UnauthorizedOperation): (.*)")
 _S3_DENIED = lazy_re(r"\bAccessDenied: Access Denied\b")
 # S3 storage drivers that prefix S3's answer with their name: Docker registry "s3aws: Access Denied"
@@ -455,6 +460,13 @@ class IamAccessDenied(Pattern):
             service = _SDK_NAMES.get(sdk.group(1).lower().replace(" ", ""), sdk.group(1).lower().replace(" ", ""))
             facts["action"] = f"{service}:*"
             facts["service"] = service
+        elif not action and sdk and _DENIAL_CODE.search(context):
+            # Only the error code says IAM refused it ("You are not authorized to perform this operation"): the
+            # service is named, the call is not (CloudTrail names it), and a whole service is not the fix.
+            sdk_name = sdk.group(1).lower().replace(" ", "")
+            bare = sdk_name.removeprefix("amazon").removeprefix("aws")
+            facts["action"] = "unknown"
+            facts["service"] = _SDK_NAMES.get(sdk_name) or (bare if bare in _IAM_PREFIXES else sdk_name)
         elif not action and ((_JS.search(text) and ("s3" in context.lower() or _S3_DENIED.search(text)))
                              or _S3_DRIVER.search(text)):
             facts["action"] = "s3:*"  # "AccessDenied: Access Denied" is S3's own wording
@@ -536,9 +548,15 @@ class IamAccessDenied(Pattern):
                          f"than widening the instance role.{why}")
             why = ""
         known_action = action != "unknown" and ":" in action
+        # Only the service is named (an SDK's "Error Code: UnauthorizedOperation" for a call it does not name).
+        service_only = action == "unknown" and f.get("service")
+        coded = _DENIAL_CODE.search(" ".join(p.text for p in m.proofs)) if service_only else None
+        error_code = coded.group(0).split(": ", 1)[1] if coded else "AccessDenied"
         if not known_action:
-            steps.append("The log does not name the denied action: find the refused call in CloudTrail (Event "
-                         f"history, filter on the error code AccessDenied and the role {role or 'of the task'}), "
+            steps.append("The log does not name the denied action"
+                         + (f", only the service ({f['service']})" if service_only else "")
+                         + ": find the refused call in CloudTrail (Event "
+                         f"history, filter on the error code {error_code} and the role {role or 'of the task'}), "
                          f"then allow that action on that resource for {target}.{why}")
         elif not explicit:
             stmts = _statements(ev, action, resource)
@@ -605,9 +623,10 @@ class IamAccessDenied(Pattern):
             steps.append("IAM evaluates the role's policies on every request, so the change applies within seconds, "
                          "also to running tasks; tasks that already exited need a restart: "
                          f"{remedy.rerun(ev)}.")
+        shown_action = f"an {f['service']} call" if service_only else action
         return Explanation(
-            title=f"Access denied: {action}" + (f" on {resource}" if resource != "*" else ""),
-            summary=(f"{container} was refused `{action}`"
+            title=f"Access denied: {shown_action}" + (f" on {resource}" if resource != "*" else ""),
+            summary=(f"{container} was refused " + (shown_action if service_only else f"`{action}`")
                      + (f" on `{resource}`" if resource != "*" else "")
                      + (" because the IAM user behind the access keys in its environment is not allowed it "
                         "(the SDK used those keys, not the task role)." if env_keys_used else

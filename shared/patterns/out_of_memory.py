@@ -4,7 +4,10 @@ Signals: container reason "OutOfMemoryError: Container killed due to memory usag
 java.lang.OutOfMemoryError; V8 "JavaScript heap out of memory"; Python MemoryError; Go "fatal
 error: runtime: out of memory"; std::bad_alloc; "Cannot allocate memory"; .NET
 OutOfMemoryException; PHP "Allowed memory size ... exhausted"; CUDA out of memory; Erlang
-"eheap_alloc: Cannot allocate N bytes of memory". Facts:
+"eheap_alloc: Cannot allocate N bytes of memory"; "Java heap space" where the JVM exits on it without the class name
+(Akka's "shutting down JVM since 'akka.jvm-exit-on-fatal-error' is enabled"); a supervisor restarting workers over
+their memory budget (Dask's nanny, Celery's max memory per child) before the container exited with a failure, which
+explains the crash that follows but yields to a confident cause of the same incident. Facts:
 container, limit (MiB, when known), kind. Near miss: memory that could not be locked ("Failed to lock memory:
 cannot allocate memory", mlock/mlockall refused) is a missing IPC_LOCK capability or memlock ulimit, not memory
 running out (an app crash). A JVM heap error under an explicit -Xmx (in the log or the command) is fixed by -Xmx,
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import replace
 
 from pydantic import Field
 
@@ -42,6 +46,9 @@ _REASON = lazy_re(r"OutOfMemory|Container killed due to memory usage|\bOOM[ -]?K
                      re.IGNORECASE)
 _LOG = lazy_re(
     r"java\.lang\.OutOfMemoryError(?:: (?P<java>[^\n]+))?"
+    # the error's message alone, where the runtime that exits on it prints no class: Akka's "Uncaught error from
+    # thread [...]: Java heap space, shutting down JVM since 'akka.jvm-exit-on-fatal-error' is enabled"
+    r"|(?P<jvm_exit>\bJava heap space\b(?=[^\n]{0,200}?\b(?:shutting down (?:the )?JVM|exiting|terminating|halt)))"
     r"|(?P<v8>JavaScript heap out of memory|Allocation failed - process out of memory|Reached heap limit)"
     r"|^(?:\w+\.)*(?P<py>(?:_\w*)?MemoryError)\b"  # MemoryError, numpy _ArrayMemoryError
     r"|(?P<go>fatal error: runtime: out of memory|runtime: out of memory)"
@@ -62,10 +69,10 @@ _LOG = lazy_re(
 # ECS agent: 'DockerGoClient: process within container <id> (name: "ecs-fam-60-web-a8b5...") died due to OOM'
 _AGENT_OOM = lazy_re(r"(?:\(name: \"?/?([\w.-]+)\"?\) )?died due to OOM\b")
 _HINT = lazy_re(r"(?:perhaps|possibly|maybe|probably|could be|might be)\s+(?:an? )?out of memory", re.IGNORECASE)
-_NEEDLES = ("outofmemory", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
+_NEEDLES = ("outofmemory", "java heap space", "out of memory", "heap limit", "memoryerror", "bad_alloc", "cannot allocate memory",
             "enomem", "allowed memory size", "nomemoryerror", "oom-kill", "process out of memory", "bytes of memory",
             "memoryallocation", "status_alloc_failed", "oom when allocating", "resourceexhaustederror")
-_KINDS = {"java": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
+_KINDS = {"java": "JVM heap", "jvm_exit": "JVM heap", "v8": "V8 (Node.js) heap", "py": "Python MemoryError", "go": "Go runtime",
           "cpp": "native allocation", "enomem": "allocation refused by the kernel", "dotnet": ".NET heap",
           "php": "PHP memory_limit", "ruby": "Ruby heap", "cuda": "GPU memory", "beam": "Erlang VM heap", "kernel": "kernel OOM killer",
           "generic": "out of memory"}
@@ -287,6 +294,18 @@ def _gpu_steps(ev: Evidence, m: Match) -> list[str]:
     return steps
 
 
+# A supervisor that restarts its workers over a memory budget of their own: Dask's nanny ("Worker exceeded 95% memory
+# budget. Restarting"), billiard/Celery's max memory per child ("child process exiting after exceeding memory limit").
+# Logged at WARNING and not a crash of the process itself: the work those workers held is lost, and what the process
+# then fails on (a lost-worker traceback) is the consequence.
+_BUDGET_KILL = lazy_re(r"\b(?:worker|child)\b[^\n]{0,120}?\bexceed(?:ed|s)? (?:its |the )?(?:\d+(?:\.\d+)?% )?(?:of )?"
+                       r"(?:its )?memory (?:budget|limit)\b[^\n]{0,60}?\b(?:restart|kill|terminat)"
+                       r"|\bexiting after exceeding (?:its |the )?memory limit\b", re.IGNORECASE)
+_BUDGET_NEEDLES = ("memory budget", "memory limit")
+_BUDGET_KIND = "a worker over its memory budget, restarted by its supervisor"
+_BUDGET_REACH = 100  # log lines: a restart this far before the container's last line is part of how it ended
+
+
 _GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
 
 
@@ -311,7 +330,7 @@ class OutOfMemory(Pattern):
             return agent
         found = self._in_logs(ev)
         if not found:
-            return None
+            return self._budget_kill(ev)
         i, m = found
         kind_key = next(k for k in _KINDS if m.group(k))
         hinted = kind_key == "generic" and _HINT.search(ev.logs.texts[i])
@@ -358,6 +377,22 @@ class OutOfMemory(Pattern):
             if m.group("enomem") and _LOCKED.search(text):
                 continue
             return i, m
+        return None
+
+    def _budget_kill(self, ev: Evidence) -> Match | None:
+        """A supervisor's restart of workers over their memory budget, near the end of a container that then exited
+        with a failure: the memory is why (confidence below CONFIDENT, so a confident cause named in the same incident
+        still wins); the crash it led to (a lost-worker error) is explained by it."""
+        for i in candidate_lines(ev, _BUDGET_NEEDLES):
+            if not _BUDGET_KILL.search(ev.logs.texts[i]):
+                continue
+            container = container_for_line(ev, i)
+            code = exit_code(ev, container)
+            own = ev.logs.indices_for([ev.logs.containers[i]])
+            if code in (None, 0) or (own and own[-1] - i > _BUDGET_REACH):
+                continue
+            match = self._build(ev, container, _BUDGET_KIND, Stage.APP, (log_proof(ev, i),), i, 0.65)
+            return replace(match, outranks=("app-crash",))
         return None
 
     def _from_agent_log(self, ev: Evidence) -> Match | None:
@@ -472,7 +507,7 @@ class OutOfMemory(Pattern):
                 not f.get("limit_source", "").startswith("container") and ev.memory_limit(container)[1] == "task memory")
             basis = (f"the {peak:.0f} MiB it used ({peak_source})" if peak and (not mib or peak > mib)
                      else f"the task's {mib} MiB memory" if own_cap and task_level
-                     else f"its {mib} MiB limit" if own_cap else f"the {mib} MiB limit it hit")
+                     else f"its {mib} MiB limit" if own_cap or kind == _BUDGET_KIND else f"the {mib} MiB limit it hit")
             if fargate:
                 task_cpu = int(ev.detail.cpu) if ev.detail.cpu and str(ev.detail.cpu).isdigit() else None
                 cpu, mem = remedy.fargate_size(need, task_cpu)
@@ -536,6 +571,14 @@ class OutOfMemory(Pattern):
                             if heap else "set `NODE_OPTIONS=--max-old-space-size` to 75 % of the container memory "
                             "in MiB")
                          + f", and raise the task memory if the heap keeps growing.{why}")
+            why = ""
+        if kind == _BUDGET_KIND:
+            steps.insert(0, f"A supervisor in {container} restarted its workers because each went over its own memory "
+                         "budget (a per-worker limit, a share of the container memory: Dask's `--memory-limit` or "
+                         "`distributed.worker.memory.*`, Celery's `worker_max_memory_per_child`), and the work they "
+                         "held was lost, so the job failed after. Give each worker more (fewer workers per container, "
+                         "or a larger container with the per-worker limit raised with it), or make each piece of work "
+                         f"smaller (partitions, chunks, batch sizes).{why}")
             why = ""
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "

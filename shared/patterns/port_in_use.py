@@ -3,7 +3,8 @@
 Signals: "[Errno 98] Address already in use"; EADDRINUSE; "bind: address already in use"; gunicorn
 "Connection in use: ('host', port)"; Spring "Port 8080 was already in use"; nginx "bind() to
 0.0.0.0:80 failed (98: Address already in use)"; Docker "port is already allocated"; Kestrel
-"Failed to bind to address ...: address already in use". Facts: port, container.
+"Failed to bind to address ...: address already in use". Facts: port, container. A bind error that names no port
+(a JVM's bare BindException) takes the port the container announced, else its one mapped container port.
 """
 
 from __future__ import annotations
@@ -92,6 +93,18 @@ def _announced_port(ev: Evidence, i: int, reach: int = 40) -> int | None:
     return ports.pop() if len(ports) == 1 else None
 
 
+def _only_mapped_port(ev: Evidence, container: str | None) -> int | None:
+    """The container's one container port (its task definition's port mappings, else the event's network bindings),
+    when neither the bind error nor its own announcements name a port (a JVM's bare "java.net.BindException: Address
+    already in use"): the port it was set up to serve is the one it failed to bind. None when it maps several."""
+    cdef = ev.container_definition(container)
+    if cdef and cdef.port_mappings:
+        return cdef.port_mappings[0] if len(set(cdef.port_mappings)) == 1 else None
+    c = ev.container(container)
+    ports = {b.container_port for b in (c.network_bindings if c else []) if b.container_port}
+    return ports.pop() if len(ports) == 1 else None
+
+
 class PortInUseFacts(Facts):
     """The facts of port-in-use."""
 
@@ -122,8 +135,9 @@ class PortInUse(Pattern):
         lo, hi = max(ev.logs.block_start(i), i - 12), min(ev.logs.block_end(i), i + 12)
         near = [texts[i]] + [texts[j] for j in range(max(0, min(lo, i - 3)), min(len(texts), max(hi, i + 3) + 1))
                              if j != i and ev.logs.containers[j] == ev.logs.containers[i]]
-        port = _port(near) or _announced_port(ev, i)
-        return self._build(ev, near, container_for_line(ev, i), Stage.APP, (log_proof(ev, i),), i, port)
+        container = container_for_line(ev, i)
+        port = _port(near) or _announced_port(ev, i) or _only_mapped_port(ev, container)
+        return self._build(ev, near, container, Stage.APP, (log_proof(ev, i),), i, port)
 
     def _build(self, ev, texts, container, stage, proofs, anchor, port: int | None = None) -> Match:
         facts = {"port": port or _port(texts), "container": container}
