@@ -19,8 +19,6 @@ def _c(name: str, image: str, code: int) -> dict[str, Any]:
     return {"name": name, "exitCode": code, "lastStatus": "STOPPED", "image": image}
 
 
-@pytest.mark.xfail(strict=True, reason="sidecar_line moves a Telegraf app's own labelled 'E! [outputs.x]' line to a "
-                                       "cloudwatch-agent sidecar, hiding the app's refused connection")
 def test_telegraf_apps_own_stream_line_is_not_the_cloudwatch_agents() -> None:
     logs = {"metrics": ["2024-05-01T10:00:00Z I! Starting Telegraf 1.30.0",
                         '2024-05-01T10:00:01Z E! [outputs.influxdb] When writing to [http://influx:8086]: Post '
@@ -34,8 +32,6 @@ def test_telegraf_apps_own_stream_line_is_not_the_cloudwatch_agents() -> None:
     assert got.pattern == "database-connection-failed" and got.facts.get("container") == "metrics"
 
 
-@pytest.mark.xfail(strict=True, reason="_runtime_writer names a redis server sibling as the run-time writer of "
-                                       "/srv/billing/redis.conf from the word 'redis' alone")
 def test_a_server_sibling_sharing_a_path_word_is_no_runtime_writer() -> None:
     got = run(["error: could not open settings /srv/billing/redis.conf"],
               containers=[_c("redis", "redis:7", 0), _c("billing", _ECR + "billing:2.0", 1)])
@@ -43,8 +39,6 @@ def test_a_server_sibling_sharing_a_path_word_is_no_runtime_writer() -> None:
     assert "`redis` of this task may write that path" not in got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="_runtime_writer names a FireLens log router the app dependsOn (START) as the "
-                                       "writer of the app's settings file and advises dependsOn it with SUCCESS")
 def test_a_log_router_the_app_depends_on_is_no_runtime_writer() -> None:
     ev = evidence(["FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'"],
                   containers=[_c("log-agent", "amazon/aws-for-fluent-bit:2", 0),
