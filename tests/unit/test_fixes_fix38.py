@@ -46,3 +46,60 @@ def test_agent_wording_under_a_label_naming_no_container_is_the_agents_noise():
     # a paste labelled with a stream name the task does not have: no container's own stream, so the wording decides
     got = run({"web": REFUSED, "sidecar-logs": XRAY_NOISE}, containers=[_c("web", "example/web:2", 1), XRAY])
     assert got.pattern == "database-connection-failed" and got.facts["container"] == "web"
+
+
+# (2, 3) the run-time writer of a path: never a server by a shared word, never a sidecar that never exits
+
+def _writer_step(path_line: str, *siblings: dict[str, Any], depends: tuple[tuple[str, str], ...] = (),
+                 firelens: str | None = None) -> str:
+    from dataclasses import replace
+
+    from shared.engine import diagnose
+    from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
+    from tests.unit.helpers import evidence
+
+    ev = evidence([path_line], containers=[*siblings, _c("billing", _ECR + "billing:2.0", 1)])
+    defs = [ContainerDefinition(name="billing", depends_on=depends)]
+    defs += [ContainerDefinition(name=s["name"], firelens=firelens if i == 0 else None) for i, s in enumerate(siblings)]
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/billing:3", containers=tuple(defs))
+    return " ".join(diagnose(replace(ev, task_definition=td)).remediation)
+
+
+def test_a_server_sibling_the_app_waits_on_to_finish_may_be_the_writer():
+    # the same redis image, but the app waits for it to exit successfully: a one-off that writes, not a server
+    steps = _writer_step("error: could not open settings /srv/billing/redis.conf", _c("redis", "redis:7", 0),
+                         depends=(("redis", "SUCCESS"),))
+    assert "`redis` of this task may write that path" in steps
+
+
+def test_a_server_sibling_the_app_only_waits_to_start_is_no_writer():
+    steps = _writer_step("error: could not open settings /srv/billing/nginx.conf", _c("nginx", "nginx:1.25", 0),
+                         depends=(("nginx", "START"),))
+    assert "/srv/billing/nginx.conf" in steps and "`nginx` of this task may write" not in steps
+
+
+def test_an_init_container_named_for_a_server_is_still_a_writer():
+    # near miss: 'init' says it prepares the file, the server word does not make it a server
+    steps = _writer_step("error: could not open settings /srv/billing/redis.conf",
+                         _c("redis-config-init", _ECR + "config-render:1", 0))
+    assert "`redis-config-init` of this task may write that path" in steps
+
+
+def test_a_metrics_agent_the_app_depends_on_is_no_writer():
+    steps = _writer_step("FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'",
+                         _c("metrics-agent", "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300", 0),
+                         depends=(("metrics-agent", "START"),))
+    assert "/srv/billing/settings.toml" in steps and "`metrics-agent` of this task may write" not in steps
+
+
+def test_a_firelens_router_by_its_configuration_is_no_writer_even_named_for_the_path():
+    # the router's name shares 'billing' with the path, and only its firelensConfiguration says what it is
+    steps = _writer_step("FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'",
+                         _c("billing-logs", _ECR + "custom-router:1", 0), firelens="fluentbit")
+    assert "`billing-logs` of this task may write" not in steps
+
+
+def test_a_secrets_init_the_app_depends_on_stays_the_writer():
+    steps = _writer_step("FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'",
+                         _c("secrets-init", _ECR + "fetcher:1", 0), depends=(("secrets-init", "SUCCESS"),))
+    assert "`secrets-init` of this task may write that path" in steps
