@@ -103,3 +103,52 @@ def test_a_secrets_init_the_app_depends_on_stays_the_writer():
     steps = _writer_step("FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'",
                          _c("secrets-init", _ECR + "fetcher:1", 0), depends=(("secrets-init", "SUCCESS"),))
     assert "`secrets-init` of this task may write that path" in steps
+
+
+# (4) a memory-budget restart the process survived is not how it ended
+
+RECYCLED = "[2024-05-01 10:00:00,000: WARNING/MainProcess] child process 41 exiting after exceeding memory limit " \
+           "(512000KiB / 409600KiB)"
+KEYERROR = ["Traceback (most recent call last):", '  File "/srv/jobs/main.py", line 40, in <module>',
+            "    cfg = settings['REPORT_BUCKET']", "KeyError: 'REPORT_BUCKET'"]
+BUDGET = "distributed.nanny - WARNING - Worker exceeded 95% memory budget. Restarting"
+LOST = ["Traceback (most recent call last):", '  File "/srv/job/run.py", line 40, in main', "    client.gather(futures)",
+        "distributed.scheduler.KilledWorker: ('sum-9f2', <WorkerState 'tcp://127.0.0.1:40101', name: 1>)"]
+WORKER = [_c("worker", _ECR + "jobs:2.0", 1)]
+
+
+def test_a_worker_restarted_after_its_budget_kill_survived_it():
+    got = run([BUDGET, "distributed.nanny - INFO - Worker restarted", "processing partition 7", *KEYERROR],
+              containers=WORKER)
+    assert got.pattern != "out-of-memory"
+
+
+def test_a_budget_kill_followed_only_by_its_restart_notice_and_the_lost_work_is_still_out_of_memory():
+    # near miss: 'Restarting worker' is the kill itself going on, and the lost-worker traceback is what it caused
+    got = run([BUDGET, "distributed.nanny - WARNING - Restarting worker", *LOST], containers=WORKER)
+    assert got.pattern == "out-of-memory"
+
+
+def test_a_budget_kill_after_the_last_success_is_still_out_of_memory():
+    # near miss: work done BEFORE the kill says nothing of surviving it
+    got = run(["[2024-05-01 10:00:00,000: INFO/MainProcess] Task jobs.report[a1] succeeded in 3.2s: None",
+               BUDGET, *LOST], containers=WORKER)
+    assert got.pattern == "out-of-memory"
+
+
+def test_a_failed_task_after_the_recycle_is_no_sign_it_survived():
+    # near miss: a line after the kill that reports a failure ('Task ... failed') is not work done
+    got = run([BUDGET, "Task jobs.report[a1] completed with error: worker lost", *LOST], containers=WORKER)
+    assert got.pattern == "out-of-memory"
+
+
+def test_a_later_recycle_with_nothing_after_it_still_counts():
+    got = run([RECYCLED, "Task jobs.report[a1] succeeded in 3.2s: None", BUDGET, *LOST], containers=WORKER)
+    assert got.pattern == "out-of-memory"
+
+
+def test_a_traceback_code_line_saying_finished_is_no_work_done():
+    # near miss: the lost-work traceback quotes code ('# block until futures have finished'), not a report of work
+    got = run([BUDGET, "Traceback (most recent call last):", '  File "/srv/job/run.py", line 40, in main',
+               "    client.gather(futures)  # block until futures have finished", LOST[-1]], containers=WORKER)
+    assert got.pattern == "out-of-memory"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from shared.engine import diagnose
 from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
 from tests.unit.helpers import evidence, run
@@ -58,8 +56,6 @@ _KEYERROR = ["Traceback (most recent call last):", '  File "/srv/jobs/main.py", 
              "    cfg = settings['REPORT_BUCKET']", "KeyError: 'REPORT_BUCKET'"]
 
 
-@pytest.mark.xfail(strict=True, reason="_budget_kill blames memory for a crash after a Celery child was recycled "
-                                       "by max-memory-per-child and work went on (a KeyError killed the worker)")
 def test_a_recycled_child_the_worker_survived_does_not_outrank_a_later_crash() -> None:
     app = [_c("worker", _ECR + "jobs:2.0", 1)]
     assert run(_KEYERROR, containers=app).pattern != "out-of-memory"  # the crash alone
