@@ -42,8 +42,9 @@ SIDECARS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("xray-daemon", lazy_re(r"xray", re.I)),
     ("otel-collector", lazy_re(r"otel|opentelemetry|adot", re.I)),
 )
-# Each kind's own log wording, that no application prints: a line with it that the app's stream carries (an
-# unlabelled paste, a shared log stream) is the sidecar's noise when the task runs that sidecar (see `speaker`).
+# Each kind's own log wording: a line with it that no container's own stream carries (an unlabelled paste) is the
+# sidecar's noise when the task runs that sidecar (see `speaker`); in a container's own stream it is that container's
+# (a Telegraf application prints the CloudWatch agent's form).
 SIDECAR_WORDS: dict[str, re.Pattern[str]] = {
     # the agent's "<time> UTC | CORE | ERROR | (pkg/collector/runner/runner.go:292 in work) | <message>"
     "datadog-agent": lazy_re(r"\| (?:CORE|TRACE|PROCESS|SYS-PROBE|SECURITY|CLUSTER|JMXFETCH) \| "

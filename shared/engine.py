@@ -8,7 +8,7 @@ Choosing among matches (root cause over symptom, most specific wins):
 3. Causes named by the application's own output (Stage.APP). The failing container's lines come
    first; among them the LAST incident decides (an error the app recovered from earlier is not
    why it died): matches within a window of the latest one compete on confidence and priority. A known
-   sidecar's own wording in the app's stream is that sidecar's: when another container failed, not the cause.
+   sidecar's own wording in unlabelled lines is that sidecar's: when another container failed, not the cause.
 4. Symptoms ECS saw (health checks) when the logs name no cause.
 5. A clean exit 0, then `unknown`.
 A pattern that raises is isolated: its error becomes a gap, the diagnosis goes on.

@@ -21,8 +21,9 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from shared.attribution import sidecar_kind
 from shared.evidence.model import Evidence
-from shared.models.event import cluster_name, service_name, split_arn, task_id
+from shared.models.event import Container, cluster_name, service_name, split_arn, task_id
 from shared.scan import lazy_re
 
 ACCOUNT_UNKNOWN = "<your 12-digit account id>"
@@ -1728,6 +1729,16 @@ _COMMON_PATH_WORDS = frozenset([
 _HELPER_WORDS = frozenset([
     "init", "agent", "setup", "bootstrap", "copy", "fetch", "render", "template", "prepare", "sync"
 ])
+# Words of an image that serves (a database, a cache, a broker, a web server or proxy): it answers requests and writes
+# only its own data, never another container's files, so sharing a word with a path (`redis` and `.../redis.conf`, a
+# setting *for* that server) does not make it the path's writer.
+_SERVER_WORDS = frozenset([
+    "redis", "valkey", "keydb", "memcached", "postgres", "postgresql", "postgis", "mysql", "mariadb", "mongo",
+    "mongodb", "cassandra", "scylla", "clickhouse", "cockroach", "cockroachdb", "influxdb", "elasticsearch",
+    "opensearch", "solr", "neo4j", "couchdb", "couchbase", "etcd", "zookeeper", "kafka", "rabbitmq", "nats", "activemq",
+    "mosquitto", "nginx", "httpd", "apache", "haproxy", "traefik", "caddy", "varnish", "tomcat", "jetty", "minio",
+    "keycloak", "prometheus", "grafana", "localstack", "mailhog", "pgbouncer", "proxysql"
+])
 
 
 def _words(text: str) -> set[str]:
@@ -1738,7 +1749,10 @@ def _runtime_writer(ev: Evidence, name: str | None, action: str) -> str | None:
     """When the path of a path clause (missing, refused, unreadable) is one another container of the task writes
     at run time, what that asks for: the writer may not have written it yet, or wrote it with an owner or mode the
     container's user cannot read. The writer is a sibling whose name or image names the path (a `vault-agent`
-    beside `/vault/...`), or one this container dependsOn to finish that is an init or agent container."""
+    beside `/vault/...`), or one this container dependsOn that is an init or agent container. Never a known sidecar
+    (a log router, a metrics or trace agent, a proxy: it forwards, it writes no one's files), and a server (redis,
+    postgres, nginx) only when this container waits for it to finish (COMPLETE/SUCCESS), never for a word it shares
+    with the path; a name that also says it prepares something (`redis-config-init`) is an init container."""
     m = re.match(r"(?:the container's user may not use )?`(?P<path>/[^`]+)`", action)
     if not m or not name:
         return None
@@ -1750,9 +1764,18 @@ def _runtime_writer(ev: Evidence, name: str | None, action: str) -> str | None:
         siblings += [c.name for c in td.containers if c.name != name and c.name not in siblings]
     writer = None
     for sib in siblings:
-        own = _words(sib) | {w for w in re.split(r"[^a-z0-9]+", (image(ev, sib) or "").split("@")[0].rsplit("/", 1)[-1]
+        img = image(ev, sib)
+        if sidecar_kind(Container(name=sib, image=img), ev.task_definition):
+            continue  # a log router or an agent that never exits: not what writes the app's files
+        own = _words(sib) | {w for w in re.split(r"[^a-z0-9]+", (img or "").split("@")[0].rsplit("/", 1)[-1]
                                                    .split(":")[0].lower()) if len(w) >= 3}
-        if own & path_words or (sib in waits and own & _HELPER_WORDS):
+        helper = own & _HELPER_WORDS
+        if own & _SERVER_WORDS and not helper:
+            if waits.get(sib) in ("COMPLETE", "SUCCESS"):
+                writer = sib
+                break
+            continue  # a server sharing a word with the path (a settings file for it) is no writer
+        if own & path_words or (sib in waits and helper):
             writer = sib
             break
     if not writer:

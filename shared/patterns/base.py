@@ -214,12 +214,15 @@ def candidate_lines(ev: Evidence, needles: Sequence[str]) -> Iterator[int]:
 
 def sidecar_line(ev: Evidence, i: int) -> str | None:
     """The task's sidecar whose own wording line i is (attribution.speaker), or the continuation of such a line (the
-    X-Ray daemon's indented second line), when the app's stream (or none) carries it; None otherwise."""
+    X-Ray daemon's indented second line), when no known container's stream carries it (an unlabelled paste, a label
+    naming no container of the task); None otherwise. A line in a container's own stream is that container's: an
+    application may print the same wording (a Telegraf app's 'E! [outputs.influxdb]' is the CloudWatch agent's form)."""
     sidecars = ev.attribution.sidecars
     if not sidecars:
         return None
     logs = ev.logs
-    if logs.containers[i] in sidecars:
+    label = logs.containers[i]
+    if label is not None and any(c.name == label for c in ev.detail.containers):
         return None
     agent = speaker(logs.texts[i], sidecars)
     if agent is None and logs.texts[i][:1] in (" ", "\t") and (start := logs.block_start(i)) < i:
@@ -294,12 +297,12 @@ def find_at_start(ev: Evidence, regex: re.Pattern[str],
 def container_for_line(ev: Evidence, i: int) -> str | None:
     """The container whose words line i is: its stream's, or, for a record a log router printed (its stdout
     output or a FireLens record), the container the record names, or, for a task's sidecar's own wording in another
-    stream (unlabelled lines, a shared stream), that sidecar."""
+    stream that names no container of the task (unlabelled lines), that sidecar."""
     container = ev.logs.containers[i] or ev.primary
     if container and ev.attribution.sidecars.get(container) == "log-router":
         return _routed_from(ev, i, container) or container
     if ev.attribution.sidecars and (agent := sidecar_line(ev, i)):
-        return agent  # a known agent's own wording in the app's (or an unlabelled) stream: the agent's line
+        return agent  # a known agent's own wording in an unlabelled line: the agent's line
     return container
 
 

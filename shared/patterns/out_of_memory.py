@@ -304,6 +304,13 @@ _BUDGET_KILL = lazy_re(r"\b(?:worker|child)\b[^\n]{0,120}?\bexceed(?:ed|s)? (?:i
 _BUDGET_NEEDLES = ("memory budget", "memory limit")
 _BUDGET_KIND = "a worker over its memory budget, restarted by its supervisor"
 _BUDGET_REACH = 100  # log lines: a restart this far before the container's last line is part of how it ended
+# A line after the restart saying work went on (a task or job done, a worker back up, a request served): the process
+# survived the recycle, so the memory is not how it ended. A line that itself reports a failure is no such sign.
+_WORK_DONE = lazy_re(r"\b(?:succeeded|completed|finished|processed|restarted|respawned|recovered|"
+                     r"(?:received|accepted|picked up) (?:a |new )?(?:task|job|request|message)|ready (?:to|for)\b|"
+                     r"up and running|back online)", re.IGNORECASE)
+_NOT_WORK = lazy_re(r"error|fail|exception|traceback|fatal|killed|\blost\b|abort|unable|cannot|refused|denied",
+                    re.IGNORECASE)
 
 
 _GUNICORN_KILLED = lazy_re(r"Worker \(pid:?\s*\d+\) was sent SIGKILL", re.IGNORECASE)
@@ -382,14 +389,20 @@ class OutOfMemory(Pattern):
     def _budget_kill(self, ev: Evidence) -> Match | None:
         """A supervisor's restart of workers over their memory budget, near the end of a container that then exited
         with a failure: the memory is why (confidence below CONFIDENT, so a confident cause named in the same incident
-        still wins); the crash it led to (a lost-worker error) is explained by it."""
+        still wins); the crash it led to (a lost-worker error) is explained by it. Not a restart the process survived:
+        when its own later lines say work went on (a task succeeded, a worker restarted), what it exited on later is
+        another story (a recycle by max-memory-per-child is routine)."""
+        texts = ev.logs.texts
         for i in candidate_lines(ev, _BUDGET_NEEDLES):
-            if not _BUDGET_KILL.search(ev.logs.texts[i]):
+            if not _BUDGET_KILL.search(texts[i]):
                 continue
             container = container_for_line(ev, i)
             code = exit_code(ev, container)
             own = ev.logs.indices_for([ev.logs.containers[i]])
             if code in (None, 0) or (own and own[-1] - i > _BUDGET_REACH):
+                continue
+            if any(texts[j][:1] not in (" ", "\t") and _WORK_DONE.search(texts[j]) and not _NOT_WORK.search(texts[j])
+                   for j in own if j > i):  # an indented line is a traceback's frame or code, not a report of work
                 continue
             match = self._build(ev, container, _BUDGET_KIND, Stage.APP, (log_proof(ev, i),), i, 0.65)
             return replace(match, outranks=("app-crash",))
