@@ -83,13 +83,10 @@ LINES = _corpus_lines() + _generated()
 
 
 def _same(old: Callable[[str], re.Match[str] | None], new: Callable[[str], re.Match[str] | None]) -> list[str]:
-    bad = []
-    for line in LINES:
-        a, b = old(line), new(line)
-        if (a is None) != (b is None) or a is not None and b is not None and (
-                a.span() != b.span() or a.groups() != b.groups()):
-            bad.append(line)
-    return bad
+    def key(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str | Any, ...]] | None:
+        return None if m is None else (m.span(), m.groups())
+
+    return [line for line in LINES if key(old(line)) != key(new(line))]
 
 
 @pytest.mark.parametrize("name", sorted(OLD))
