@@ -1115,7 +1115,9 @@ def _iis_action(text: str) -> str | None:
     return None
 
 
-_PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
+# A path: its components possessive and at most 64 of them (PATH_MAX is 4096), so that each start reads its path
+# once; "/(?:X+/)*X+" backtracked over every shorter path at every slash of "/a/a/a/...": minutes on a 16 KB line.
+_PATH = r"""['"`]?(?P<{0}>/[\w.@+-]++(?:/[\w.@+-]++){{0,63}}+)['"`]?"""
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
                      + r"|" + _PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
@@ -1145,7 +1147,7 @@ _WRITES = lazy_re(r"(?i)\b(?:mkdir|mkdtemp|makedirs|open\w* for writing|write|re
 # "Cannot access X" says only that X could not be used; the reason after it decides (missing, or refused).
 _ACCESS_WHY_MISSING = lazy_re(r"(?i)can(?:no|')t (?:safely )?access")
 _MISSING_WHY = lazy_re(r"(?i)no such file or directory|\bENOENT\b|does not exist")
-_NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|cannot (?:open|find|read)|"
+_NO_PATH = lazy_re(r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*+|cannot (?:open|find|read)|"
                    r"could not (?:open|find|read)|unable to (?:open|read))[^\n]{0,60}?" + _PATH.format("p1")
                    + r"|" + _PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)")
 
@@ -1272,7 +1274,9 @@ def _sysctl_read_only(text: str) -> str | None:
 
 # A start-up check naming a kernel parameter whose value is below (or above) what the program needs: "vm.max_map_count
 # [65530] is too low, increase to at least [262144]", "net.core.somaxconn must be at least 1024".
-_SYSCTL_TOO = lazy_re(r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*(?:\.[\w-]+)*)\b[^\n]{0,60}?"
+# (The key's parts possessive and at most 16: each start reads its key once; backtracking over every shorter key of
+# "fs.fs.fs..." took a minute on a 16 KB line.)
+_SYSCTL_TOO = lazy_re(r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*+(?:\.[\w-]++){0,16}+)\b[^\n]{0,60}?"
                       r"(?:\btoo (?:low|small|high|large)\b|\bmust be (?:at least|at most)\b|"
                       r"\b(?:increase|raise|decrease|lower|reduce) (?:it )?to\b)")
 # The value a check asks for: the number its instruction names ("increase to at least [262144]", "must be at least
@@ -2094,10 +2098,27 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
 # An AWS endpoint that resolved to a private address: an interface VPC endpoint is in the path
 # -------------------------------------------------------------------------------------------------
 _AWS_HOST = lazy_re(r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b")
+# Where a host naming a region can start: after the last ".." (or the start of the run of host characters) before
+# the region's ".<region>.amazonaws.com". `_AWS_HOST.search` from there finds the same host as from the text's
+# start (no host crosses ".." or a character outside [\w.-]) without trying every word of a long dotted run, each
+# of which read the rest of the run: 2.7 s on a 16 KB line of "a.b.c...".
+_AWS_REGION_AT = lazy_re(r"\.[a-z]{2}(?:-gov)?-[a-z]+-\d\.amazonaws\.com")
+_HOST_CHAR = lazy_re(r"[\w.-]")
 _PRIVATE_IP = r"(?P<ip>(?:10\.\d+|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+)"
 # Go "dial tcp 10.0.1.2:443", Node "connect ETIMEDOUT 10.0.1.2:443", Java "[sqs.us-east-1.amazonaws.com/10.0.1.2] failed"
 _DIAL_PRIVATE = lazy_re(r"(?:dial tcp|connect E[A-Z]+) " + _PRIVATE_IP + r":443\b|\.amazonaws\.com(?:\.cn)?/"
                            + _PRIVATE_IP.replace("?P<ip>", "?P<ip2>") + r"\]")
+
+
+def aws_host(text: str) -> re.Match[str] | None:
+    """`_AWS_HOST.search(text)` in linear time: the search starts where the first region's host can start."""
+    region = _AWS_REGION_AT.search(text)
+    if region is None:
+        return None
+    start = region.start()
+    while start > 0 and _HOST_CHAR.match(text, start - 1) and text[start - 2:start] != "..":
+        start -= 1
+    return _AWS_HOST.search(text, start)
 
 
 def private_endpoint(text: str) -> tuple[str, str, str] | None:
@@ -2106,7 +2127,7 @@ def private_endpoint(text: str) -> tuple[str, str, str] | None:
     timeout"): private DNS of an interface VPC endpoint answered, so the endpoint exists and is what
     does not answer. None for a public address, a DNS failure or a non-AWS host."""
     dial = _DIAL_PRIVATE.search(text)
-    host = _AWS_HOST.search(text)
+    host = aws_host(text)
     if not dial or not host:
         return None
     name, svc, reg = host.group(1), host.group("svc"), host.group("region")

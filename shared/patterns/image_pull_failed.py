@@ -93,7 +93,9 @@ def _architecture(text: str, m: re.Match[str], ev: Evidence) -> dict[str, Any]:
 # Why the pull failed, first row that matches (the registries' wordings, most specific first).
 _CAUSES = (
     # Docker Hub's answer for a private or misspelled repository: "pull access denied ... does not exist"
-    Cause("access-denied", lazy_re(r"(?=.*pull access denied)(?=.*does not exist)", re.IGNORECASE | re.DOTALL)),
+    # (\A: with DOTALL the lookaheads hold at the start whenever they hold anywhere; unanchored, each position
+    # re-read the rest of the text, seconds on a 16 KB line)
+    Cause("access-denied", lazy_re(r"\A(?=.*pull access denied)(?=.*does not exist)", re.IGNORECASE | re.DOTALL)),
     Cause("platform", words("no matching manifest", "does not contain descriptor matching platform",
                             "descriptor for platform", "image platform", "not match the detected host platform",
                             "unsupported platform", "is incompatible with a", "image operating system"), _architecture),

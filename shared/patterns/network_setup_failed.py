@@ -54,7 +54,9 @@ _BURSTS = {
                    "at once)"),
 }
 _CAUSES = (
-    Cause("no-free-addresses", lazy_re(r"(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
+    # (\A: with DOTALL the lookaheads hold at the start whenever they hold anywhere; unanchored, each position
+    # re-read the rest of the text, seconds on a 16 KB line)
+    Cause("no-free-addresses", lazy_re(r"\A(?=.*free)(?=.*address)", re.IGNORECASE | re.DOTALL)),
     Cause("instance-eni-limit", lazy_re(r"device index|maximum number of network interfaces", re.IGNORECASE)),
     Cause("tag-policy", lazy_re(r"tagpolicy", re.IGNORECASE)),
     Cause("timeout", lazy_re(r"timeout|timed out", re.IGNORECASE)),

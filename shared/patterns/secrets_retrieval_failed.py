@@ -56,7 +56,9 @@ _NETWORK = ("i/o timeout", "deadline exceeded", "timed out", "requesterror", "se
 # Why the read failed, first row that matches: denied (IAM or the KMS key), the network path, a missing
 # secret, parameter or JSON key.
 _CAUSES = (
-    Cause("access-denied", lazy_re(r"accessdenied|not authorized|access denied|(?=.*kms)(?=.*denied)",
+    # (\A: with DOTALL the lookaheads hold at the start whenever they hold anywhere; unanchored, each position
+    # re-read the rest of the text, seconds on a 16 KB line)
+    Cause("access-denied", lazy_re(r"accessdenied|not authorized|access denied|\A(?=.*kms)(?=.*denied)",
                                       re.IGNORECASE | re.DOTALL)),
     Cause("network", words(*_NETWORK)),
     Cause("not-found", words("resourcenotfound", "can't find the specified secret", "parameternotfound",

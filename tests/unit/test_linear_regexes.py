@@ -1,0 +1,125 @@
+"""lin1: the regexes rewritten to be linear on 16 KB lines find what their quadratic originals found, on every log
+line of the case corpus and on generated lines (not timed: benchmarks/bench_pathological.py prints the times); and a
+diagnosis of a log with several 16 KB keyword-stuffed lines is still right."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import remediation
+from shared.patterns import image_pull_failed, network_setup_failed, secrets_retrieval_failed
+from tests.unit.helpers import run
+
+ROOT = Path(__file__).resolve().parents[2]
+_OLD_PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
+OLD: dict[str, tuple[str, int]] = {
+    "_NOT_OWNED": (r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
+                   r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _OLD_PATH.format("p1")
+                   + r"|" + _OLD_PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
+                   r"operation not permitted|EACCES|read-only file system|EROFS)", 0),
+    "_NO_PATH": (r"(?i)(?:no such file or directory|ENOENT|FileNotFound\w*|cannot (?:open|find|read)|"
+                 r"could not (?:open|find|read)|unable to (?:open|read))[^\n]{0,60}?" + _OLD_PATH.format("p1")
+                 + r"|" + _OLD_PATH.format("p2") + r"[^\n]{0,20}?(?:no such file or directory|does not exist|not found)",
+                 0),
+    "_SYSCTL_TOO": (r"(?i)\b(?P<key>(?:vm|kernel|net|fs)\.[a-z][\w-]*(?:\.[\w-]+)*)\b[^\n]{0,60}?"
+                    r"(?:\btoo (?:low|small|high|large)\b|\bmust be (?:at least|at most)\b|"
+                    r"\b(?:increase|raise|decrease|lower|reduce) (?:it )?to\b)", 0),
+}
+_DOTALL = re.IGNORECASE | re.DOTALL
+OLD_CAUSES: list[tuple[re.Pattern[str], str]] = [
+    (image_pull_failed._CAUSES[0].regex, r"(?=.*pull access denied)(?=.*does not exist)"),
+    (network_setup_failed._CAUSES[0].regex, r"(?=.*free)(?=.*address)"),
+    (secrets_retrieval_failed._CAUSES[0].regex, r"accessdenied|not authorized|access denied|(?=.*kms)(?=.*denied)"),
+]
+OLD_AWS_HOST = r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b"
+
+
+def _strings(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield from obj.split("\n")
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def _corpus_lines() -> list[str]:
+    lines: set[str] = set()
+    for path in sorted((ROOT / "tests/cases").glob("*/*.json")):
+        case = json.loads(path.read_text())
+        lines.update(s for s in _strings([case.get("logs"), case.get("event")]) if s)
+    return sorted(lines)
+
+
+# Tokens of the lines these regexes read: paths (followed by a separator, as in a log), keywords, sysctl keys, hosts.
+_TOKENS = ["permission denied", "EACCES", "EPERM", "operation not permitted", "not owned by", "not writable",
+           "read-only file system", "EROFS", "cannot access", "no such file or directory", "ENOENT",
+           "FileNotFoundError", "FileNotFoundException:", "cannot open", "could not read", "unable to open",
+           "does not exist", "not found", "/var/lib/data", "/etc/app.conf", "'/tmp/x.sock'", '"/app/config.yaml"',
+           "/a/b/c/d/e", "vm.max_map_count", "net.core.somaxconn", "fs.file-max", "kernel.pid_max", "[65530]",
+           "is too low", "must be at least", "increase to", "lower it to", "too high", "1024", ":", ",", "x", "open",
+           "pull access denied", "free", "address", "kms", "denied", "accessdenied", "not authorized",
+           "sqs.us-east-1.amazonaws.com", "a.b..logs.eu-west-2.amazonaws.com.cn", "api.ecr.us-gov-west-1.amazonaws.com",
+           "x-y.us-east-1.amazonaws.comx", "dkr.ecr", "\n"]
+
+
+def _generated(n: int = 3000) -> list[str]:
+    rng = random.Random(20261207)
+    seps = [" ", " ", ": ", ", ", "\t", " (", ") ", "="]
+    return ["".join(rng.choice(_TOKENS) + rng.choice(seps) for _ in range(rng.randint(1, 9))) for _ in range(n)]
+
+
+LINES = _corpus_lines() + _generated()
+
+
+def _same(old: Callable[[str], re.Match[str] | None], new: Callable[[str], re.Match[str] | None]) -> list[str]:
+    def key(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str | Any, ...]] | None:
+        return None if m is None else (m.span(), m.groups())
+
+    return [line for line in LINES if key(old(line)) != key(new(line))]
+
+
+@pytest.mark.parametrize("name", sorted(OLD))
+def test_a_rewritten_remediation_regex_finds_what_the_old_one_found(name: str) -> None:
+    old = re.compile(*OLD[name])
+    assert _same(old.search, getattr(remediation, name).search)[:3] == []
+
+
+@pytest.mark.parametrize("index", range(len(OLD_CAUSES)))
+def test_an_anchored_lookahead_cause_finds_what_the_unanchored_one_found(index: int) -> None:
+    new, old = OLD_CAUSES[index]
+    assert _same(re.compile(old, _DOTALL).search, new.search)[:3] == []
+
+
+def test_the_aws_host_search_finds_what_the_old_search_from_the_start_found() -> None:
+    assert _same(re.compile(OLD_AWS_HOST).search, remediation.aws_host)[:3] == []
+
+
+def _stuffed(unit: str) -> str:
+    return (unit * (16384 // len(unit) + 1))[:16384]
+
+
+def test_a_log_with_16_kb_keyword_stuffed_lines_is_still_diagnosed() -> None:
+    stuffed = [_stuffed(u) for u in (
+        "open /var/app/data.db: permission denied EACCES /a/b/c/d ", "no such file or directory ENOENT /usr/lib/x.so ",
+        "FileNotFound", "/a", "https://sqs.us-east-1.amazonaws.com/1/q a.b.c.", "vm.max_map_count.fs.net.",
+        "connect to db.internal:5432 redis:6379 ", "bind: address already in use free address ",
+        'File "/app/main.py", line 12, in main at com.x.Y.run(Y.java:3) ')]
+    logs = ["INFO starting worker"] + [line for s in stuffed for line in (s, "INFO request ok")] + [
+        "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+        "    url = os.environ['ORDERS_API_URL']", "KeyError: 'ORDERS_API_URL'"]
+    t0 = time.perf_counter()
+    finding = run(logs)
+    assert time.perf_counter() - t0 < 10  # a generous bound: before lin1 such lines took minutes
+    assert finding.pattern == "missing-env-var"
+    assert finding.facts.get("variable") == "ORDERS_API_URL"
