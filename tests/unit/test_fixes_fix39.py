@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.unit.helpers import run
+from tests.unit.test_fixes_acc23 import _ENI_FAILED
 
 
 def _steps(finding: Any) -> str:
@@ -46,6 +47,27 @@ def test_near_miss_a_failed_container_that_is_no_init_is_not_blamed_without_a_de
 def test_near_miss_an_init_container_killed_by_the_stop_is_not_a_failure():
     got = run([], containers=_containers("init", 137), **_STUCK)
     assert got.pattern == "expected-stop" and "stuck" not in _steps(got)
+
+
+def test_a_fargate_eni_allocation_with_an_address_checks_the_interface_quota_first():
+    attach = [{"id": "a", "type": "eni", "status": "FAILED", "details": [
+        {"name": "subnetId", "value": "subnet-0a1b2c3d4e5f60718"}, {"name": "privateIPv4Address", "value": "10.0.3.7"}]}]
+    got = run([], stoppedReason="ResourcesNotReady: The ENI allocation could not be completed", attachments=attach,
+              launchType="FARGATE", **_ENI_FAILED)
+    first = got.remediation[0]
+    assert got.pattern == "network-setup-failed"
+    assert first.startswith("Check the account's network interfaces") and "L-DF5E4CA3" in first
+    assert "describe-network-interfaces" in first and "10.0.3.7" in first
+    assert any("smaller batches" in st for st in got.remediation)
+
+
+def test_near_miss_an_ec2_eni_allocation_with_an_address_keeps_the_instance_steps():
+    attach = [{"id": "a", "type": "eni", "status": "FAILED", "details": [
+        {"name": "subnetId", "value": "subnet-0a1b2c3d4e5f60718"}, {"name": "privateIPv4Address", "value": "10.0.3.7"}]}]
+    got = run([], stoppedReason="ResourcesNotReady: The ENI allocation could not be completed", attachments=attach,
+              launchType="EC2", containerInstanceArn="arn:aws:ecs:us-east-1:123456789012:container-instance/c/abc",
+              **_ENI_FAILED)
+    assert "L-DF5E4CA3" not in _steps(got) and "did not complete" in _steps(got)
 
 
 def _with_dependency(first: str, condition: str) -> Any:
