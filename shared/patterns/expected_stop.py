@@ -164,6 +164,9 @@ class ExpectedStop(Pattern):
                         "PID 1, or set `\"initProcessEnabled\": true` in the container's `linuxParameters` for an "
                         "init that forwards signals; then set the container's `stopTimeout` (30 s by default, at most "
                         "120 s) to the time it needs to drain.")
+        stuck = _stuck_on_dependency(ev) if reason in _ORDERED_STOPS or reason == "spot" else None
+        if stuck and not unheard:
+            steps[0] = _stuck_step(ev, *stuck)
         if reason == "spot" and remedy.launcher(ev) == "batch":
             # An AWS Batch job: no service and no capacity provider strategy of its own; Batch's job queue and
             # compute environments choose the capacity, and its retry strategy resubmits the job.
@@ -208,6 +211,8 @@ class ExpectedStop(Pattern):
             title=f"Expected stop ({reason})",
             summary=(f"{words} It belongs to a service, which starts a replacement each time it exits: a process "
                      "that ends by itself makes the service churn." if churn else
+                     f"{words} The task was stuck before that: {stuck[0]} exited {stuck[1]} and {stuck[2]}, which "
+                     "waits on it, never started." if stuck and not unheard else
                      f"The task was not a failure. {words}"),
             remediation=steps,
         )
@@ -235,6 +240,66 @@ def _sigterm_unheard(ev: Evidence, sidecars: Callable[[Any], bool]) -> tuple[str
         if c.exit_code == 137 and c.name and not c.reason and not sidecars(c) and (cdef is None or cdef.essential):
             return c.name, waited
     return None
+
+
+# Words of a container's name that say it prepares the task and is meant to exit (an init container).
+_INIT_NAME = lazy_re(r"(?:^|[^a-z])(?:init\w*|setup|bootstrap|prepare|migrat\w*)(?:$|[^a-z])", re.IGNORECASE)
+
+
+def _stuck_on_dependency(ev: Evidence) -> tuple[str, int, str, str | None] | None:
+    """(failed, exit code, waiter, condition) when an essential container never started because a container it waits
+    on to succeed exited non-zero: the task then waits until something stops it. The link is the waiter's dependsOn
+    with condition SUCCESS when the task definition was read (COMPLETE starts it whatever the exit code); without it,
+    the agent's dependency reason on the waiter, or a failed container whose name says it is an init container."""
+    containers = ev.detail.containers
+    failed = [c for c in containers if c.name and c.exit_code not in (None, 0, 137, 143)
+              and not _SIDECAR.search(f"{c.name} {c.image or ''}") and c.name not in ev.attribution.sidecars]
+    for w in containers:
+        if not w.name or w.exit_code is not None or w.name in ev.attribution.sidecars \
+                or _SIDECAR.search(f"{w.name} {w.image or ''}"):
+            continue
+        cdef = ev.container_definition(w.name)
+        if cdef is not None and not cdef.essential:
+            continue
+        waits = dict(cdef.depends_on) if cdef is not None else {}
+        for f in failed:
+            if f.name == w.name or not f.name:
+                continue
+            if cdef is not None and ev.task_definition is not None:
+                if waits.get(f.name) == "SUCCESS":
+                    return f.name, int(f.exit_code or 0), w.name, "SUCCESS"
+                continue
+            said = ev.attribution.waiting_on.get(w.name)
+            if said == f.name or (said == "" and len(failed) == 1) or (said is None and _INIT_NAME.search(f.name)):
+                return f.name, int(f.exit_code or 0), w.name, None
+    return None
+
+
+def _stuck_step(ev: Evidence, failed: str, code: int, waiter: str, cond: str | None) -> str:
+    """Step 1 for a stop ordered while the task was stuck: the container another waits on failed."""
+    d = ev.detail
+    waited = ""
+    if d.started_at is not None and d.stopping_at is not None:
+        minutes = (d.stopping_at - d.started_at).total_seconds() / 60
+        if minutes >= 2:
+            waited = f" for {minutes:.0f} min"
+    link = (f"{waiter} (dependsOn {failed} with condition SUCCESS)" if cond else
+            f"{waiter} (no exit code: it waits on {failed}, a dependsOn with condition SUCCESS; confirm in "
+            f"{waiter}'s dependsOn)")
+    tail = remedy.logs_tail(ev, failed)
+    tid = remedy.task(ev)
+    where = (f"`{tail}`" if tail else
+             f"with awslogs, the stream `<its awslogs-stream-prefix>/{failed}/{tid}` of the group {failed}'s logConfiguration names" if tid
+             else f"the group {failed}'s logConfiguration names")
+    err = remedy.logged_error(ev, failed)
+    texts, names = ev.logs.texts, ev.logs.containers
+    last = err[1] if err else next((remedy.message(texts[i]) for i in range(len(texts) - 1, -1, -1)
+                                    if names[i] == failed and texts[i].strip()), None)
+    said = (f"; its {'error' if err else 'last line'}: “{last[:160]}”" if last else "")
+    return (f"Stopping the task was intended, but it was stuck: {failed} exited {code} and {link} never started, so "
+            f"the task waited{waited} until it was stopped. Find why {failed} failed in its log ({where}{said}). "
+            f"Fix {failed} so it exits 0 (then {waiter} starts), or, if {waiter} may start whatever {failed} returns, "
+            "make the condition COMPLETE.")
 
 
 def _why_exit_zero(ev: Evidence, container: str | None) -> str:

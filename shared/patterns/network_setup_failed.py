@@ -132,6 +132,11 @@ class NetworkSetupFailed(ReasonPattern):
                               "has no specific advice for (see the stop reason)")
                              + f", and {got}, so the subnet had free addresses; a failure after that is usually "
                              f"passing (bursts of launches, an instance's ENI plumbing): {retry}." + why)
+            elif cause == "incomplete" and not ec2:
+                # Fargate: the allocation that did not complete is the one to act on; the address rules out the
+                # subnet, not the account's interfaces per Region that a burst of launches can exhaust.
+                steps.append(_eni_quota_check(ev, first=True) + f" Subnet addresses are not the cause: {got}; the "
+                             "allocation did not complete after that." + why)
             else:
                 ended = "timed out" if cause == "timeout" else "did not complete"
                 steps.append(f"Subnet addresses are not the cause: {got}. Provisioning {ended} after that, on "
@@ -141,8 +146,8 @@ class NetworkSetupFailed(ReasonPattern):
             why = ""
             if cause in ("timeout", "incomplete"):
                 steps.append(f"{_BURSTS[cause]}: launch in smaller batches; {retry}.")
-            # The interface was created and attached: neither the subnets, the AZs nor the account's ENI quota
-            # are in question; the instance (or the platform) that plumbs it is.
+            # The interface was created: the subnets and the AZs are not in question; the instance (or the platform)
+            # that plumbs it is, and on Fargate the account's interface quota a burst of launches can reach.
             case = (f"open an AWS Support case with the task ARN (`{ev.detail.task_arn}`)" if ev.detail.task_arn
                     else "open an AWS Support case with the task ARN")
             # The plumbing step already says to drain the instance if it recurs: only the replacement and the
@@ -183,10 +188,7 @@ class NetworkSetupFailed(ReasonPattern):
         if cause == "incomplete" and not ec2 and not attached:
             # Fargate: every task's interface counts against the account's network interfaces in the Region, which
             # a scale-out of hundreds of tasks next to everything else in the VPC can use up.
-            steps.append("Every Fargate task's interface counts against the account's network interfaces per Region "
-                         "(shared with load balancers, Lambda functions in the VPC and databases): compare the count "
-                         "with the quota (`aws service-quotas get-service-quota --service-code vpc --quota-code "
-                         f"L-DF5E4CA3{remedy.region_flag(ev)}`) and request an increase before large scale-outs.")
+            steps.append(_eni_quota_check(ev, first=False))
         if cause != "instance-eni-limit" and ec2 and not windows and not attached:
             steps.append("On EC2, also check the instance ENI limit (enable `awsvpcTrunking`) and the account's "
                          "network interface quota.")
@@ -201,6 +203,24 @@ class NetworkSetupFailed(ReasonPattern):
                         "This is about the subnet and ENI capacity, not the application.")),
             remediation=steps,
         )
+
+
+def _eni_quota_check(ev: Evidence, *, first: bool) -> str:
+    """The step that compares the account's network interfaces in the Region with their quota (Fargate: every task's
+    interface counts, next to load balancers, Lambda functions in the VPC and databases)."""
+    rf = remedy.region_flag(ev)
+    return (("Check the account's network interfaces in the Region against their quota first: "
+             if first else "Every Fargate task's interface counts against the account's network interfaces per Region: "
+             "compare the count with the quota: ")
+            + "```\n"
+            f"aws service-quotas get-service-quota --service-code vpc --quota-code L-DF5E4CA3 --query 'Quota.Value'{rf}\n"
+            f"aws ec2 describe-network-interfaces --query 'length(NetworkInterfaces)'{rf}\n"
+            f"aws ec2 describe-network-interfaces --filters Name=status,Values=available "
+            f"--query 'length(NetworkInterfaces)'{rf}\n"
+            "``` (the first is the quota, the second every interface that counts against it: load balancers, Lambda "
+            "functions in the VPC, databases and every Fargate task take one; the third the unattached ones, which "
+            "still count and can be deleted when nothing uses them). Near the quota, request an increase (Service "
+            "Quotas, `Network interfaces per Region`) before large scale-outs.")
 
 
 PATTERN = NetworkSetupFailed()
