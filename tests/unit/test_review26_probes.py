@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.unit.helpers import run
 from tests.unit.test_fixes_fix38 import _ECR, _c, _writer_step
 from tests.unit.test_fixes_fix39 import _STUCK, _containers
 
 
-@pytest.mark.xfail(strict=True, reason="expected-stop says the waiter 'never started' though its own stream logged")
 def test_a_waiter_with_its_own_log_lines_did_start_so_the_task_was_not_stuck():
     # No task definition, web has no exit code, but web's own stream shows it started and served requests.
     got = run({"db-migrate": ["migrating", "ERROR: relation already exists"],
@@ -19,14 +16,12 @@ def test_a_waiter_with_its_own_log_lines_did_start_so_the_task_was_not_stuck():
     assert "never started" not in got.summary and "stuck" not in " ".join(got.remediation)
 
 
-@pytest.mark.xfail(strict=True, reason="lin1 _PATH stops at 64 components: a 65-component path is cut to a directory")
 def test_a_65_component_missing_path_is_named_whole():
     path = "/" + "/".join(f"d{i}" for i in range(64)) + "/settings.toml"
     got = run([f"FileNotFoundError: [Errno 2] No such file or directory: '{path}'"])
     assert path in " ".join(got.remediation)
 
 
-@pytest.mark.xfail(strict=True, reason="_runtime_writer skips a SUCCESS-waited init whose name matches a sidecar kind")
 def test_an_init_the_app_waits_on_to_succeed_is_a_writer_even_named_for_a_sidecar():
     # It exits (the app waits for SUCCESS), so it is no never-exiting agent; 'otel' in its name does not change that.
     steps = _writer_step("FileNotFoundError: [Errno 2] No such file or directory: '/srv/billing/settings.toml'",
