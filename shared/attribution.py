@@ -39,8 +39,10 @@ SIDECARS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("log-router", lazy_re(r"log[_-]?router|firelens|fluent-?bit|fluentd", re.I)),
     ("datadog-agent", lazy_re(r"datadog(?:hq)?/agent|datadog-agent|(?:^|[/_-])dd-agent", re.I)),
     ("cloudwatch-agent", lazy_re(r"cloudwatch-agent|cwagent", re.I)),
-    ("xray-daemon", lazy_re(r"xray", re.I)),
-    ("otel-collector", lazy_re(r"otel|opentelemetry|adot", re.I)),
+    # these short words start a word of the name or image (`aws-otel-collector`, `otelcol`, `amazon/aws-xray-daemon`):
+    # inside one (`hotel-rates-init`, `shadoto`) they name no agent
+    ("xray-daemon", lazy_re(r"(?<![a-z0-9])xray", re.I)),
+    ("otel-collector", lazy_re(r"(?<![a-z0-9])(?:otel|opentelemetry|adot)", re.I)),
 )
 # Each kind's own log wording: a line with it that no container's own stream carries (an unlabelled paste) is the
 # sidecar's noise when the task runs that sidecar (see `speaker`); in a container's own stream it is that container's

@@ -1115,9 +1115,14 @@ def _iis_action(text: str) -> str | None:
     return None
 
 
-# A path: its components possessive and at most 64 of them (PATH_MAX is 4096), so that each start reads its path
-# once; "/(?:X+/)*X+" backtracked over every shorter path at every slash of "/a/a/a/...": minutes on a 16 KB line.
-_PATH = r"""['"`]?(?P<{0}>/[\w.@+-]++(?:/[\w.@+-]++){{0,63}}+)['"`]?"""
+# A path: its components possessive, so that each start reads its path once; "/(?:X+/)*X+" backtracked over every
+# shorter path at every slash of "/a/a/a/...": minutes on a 16 KB line. A path that starts a run of path characters
+# (its slash follows no component character) is read whole at any depth: only a run's first slash is such a start, so
+# the runs read are disjoint and the reading is linear. A slash inside a run (the tail of a relative path, or a start
+# tried again after the run's own start failed) reads at most 64 components: an unbounded read there from every slash
+# of "/a/a/a/..." would be quadratic (a cap of 4096 costs 25 times the cap of 64 on a 16 KB line).
+_PATH = (r"""['"`]?(?P<{0}>(?<![\w.@+-])/[\w.@+-]++(?:/[\w.@+-]++)*+"""
+         r"""|(?<=[\w.@+-])/[\w.@+-]++(?:/[\w.@+-]++){{0,63}}+)['"`]?""")
 _NOT_OWNED = lazy_re(r"(?i)(?:permission denied|EACCES|EPERM|operation not permitted|not owned by|not writable|"
                      r"read-only file system|can't safely access|cannot access)[^\n]{0,80}?" + _PATH.format("p1")
                      + r"|" + _PATH.format("p2") + r"[^\n]{0,60}?(?:permission denied|not owned by|not writable|"
@@ -1754,7 +1759,9 @@ def _runtime_writer(ev: Evidence, name: str | None, action: str) -> str | None:
     at run time, what that asks for: the writer may not have written it yet, or wrote it with an owner or mode the
     container's user cannot read. The writer is a sibling whose name or image names the path (a `vault-agent`
     beside `/vault/...`), or one this container dependsOn that is an init or agent container. Never a known sidecar
-    (a log router, a metrics or trace agent, a proxy: it forwards, it writes no one's files), and a server (redis,
+    (a log router, a metrics or trace agent, a proxy: it forwards, it writes no one's files) unless this container
+    waits for it to finish (COMPLETE/SUCCESS): one that exits is no never-exiting agent, whatever its name says
+    (`otel-config-init`), and a server (redis,
     postgres, nginx) only when this container waits for it to finish (COMPLETE/SUCCESS), never for a word it shares
     with the path; a name that also says it prepares something (`redis-config-init`) is an init container."""
     m = re.match(r"(?:the container's user may not use )?`(?P<path>/[^`]+)`", action)
@@ -1769,7 +1776,8 @@ def _runtime_writer(ev: Evidence, name: str | None, action: str) -> str | None:
     writer = None
     for sib in siblings:
         img = image(ev, sib)
-        if sidecar_kind(Container(name=sib, image=img), ev.task_definition):
+        if sidecar_kind(Container(name=sib, image=img), ev.task_definition) \
+                and waits.get(sib) not in ("COMPLETE", "SUCCESS"):
             continue  # a log router or an agent that never exits: not what writes the app's files
         own = _words(sib) | {w for w in re.split(r"[^a-z0-9]+", (img or "").split("@")[0].rsplit("/", 1)[-1]
                                                    .split(":")[0].lower()) if len(w) >= 3}

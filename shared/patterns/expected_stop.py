@@ -250,12 +250,15 @@ def _stuck_on_dependency(ev: Evidence) -> tuple[str, int, str, str | None] | Non
     """(failed, exit code, waiter, condition) when an essential container never started because a container it waits
     on to succeed exited non-zero: the task then waits until something stops it. The link is the waiter's dependsOn
     with condition SUCCESS when the task definition was read (COMPLETE starts it whatever the exit code); without it,
-    the agent's dependency reason on the waiter, or a failed container whose name says it is an init container."""
+    the agent's dependency reason on the waiter, or a failed container whose name says it is an init container.
+    A container with lines in its own log stream did start (a missing exit code says only that it was not recorded),
+    so it is no waiter, whatever the links say."""
     containers = ev.detail.containers
+    logged = set(ev.logs.container_names())
     failed = [c for c in containers if c.name and c.exit_code not in (None, 0, 137, 143)
               and not _SIDECAR.search(f"{c.name} {c.image or ''}") and c.name not in ev.attribution.sidecars]
     for w in containers:
-        if not w.name or w.exit_code is not None or w.name in ev.attribution.sidecars \
+        if not w.name or w.exit_code is not None or w.name in logged or w.name in ev.attribution.sidecars \
                 or _SIDECAR.search(f"{w.name} {w.image or ''}"):
             continue
         cdef = ev.container_definition(w.name)
