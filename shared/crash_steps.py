@@ -110,9 +110,9 @@ _DENO_FLAG = lazy_re(r"(?:PermissionDenied|NotCapable): (?:Requires )?(?P<what>\
 # -- a configuration file the program rejects at a line ----------------------------------------------------------
 # "/etc/app/app.conf:31:1: msg", "parsing [/etc/haproxy/haproxy.cfg:8] : msg", "Caddyfile:5: msg", "Parse error on line
 # 17: msg": a parser saying where in its file it failed (source files, main.go:12, are code, not configuration).
-# The file's name starts the line or follows a separator (as app_crash._CONFIG_AT reads it): a search then tries one
+# The file's name starts the line or follows a separator (app_crash reads it too, to find the line): a search then tries one
 # start per token instead of every character of it, which keeps a long line (a base64 dump with slashes) linear.
-_CONF_AT = lazy_re(r"(?i)(?:^|(?<=[\s\[(\"'=]))(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
+CONFIG_AT = lazy_re(r"(?i)(?:^|(?<=[\s\[(\"'=]))(?P<file>(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
                    r"properties|config)|Caddyfile|Corefile))[\"']?\]?(?::|,? line |\[| at line )(?P<line>\d+)(?::\d+)?\b"
                    r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line (?P<bare>\d+)")
 # The rejected setting is one a newer (or other) release of the program knows: the image and the file disagree.
@@ -683,7 +683,7 @@ def _lines_of(numbers: list[int]) -> str:
 def _config_line_step(ev: Evidence, container: str | None, exc: str, anchor: int) -> str | None:
     """A program that rejected its configuration file at a line it names: that line of the file is the change, where
     the file comes from (the image, a template rendered at start, a mounted volume), or the release of the program."""
-    m = _CONF_AT.search(exc)
+    m = CONFIG_AT.search(exc)
     if not m:
         return None
     name = m.group("file")
@@ -692,7 +692,7 @@ def _config_line_step(ev: Evidence, container: str | None, exc: str, anchor: int
     for j in range(anchor, min(len(logs.texts), anchor + 40)):
         if container and logs.containers[j] not in (container, None):
             continue
-        hit = _CONF_AT.search(logs.texts[j])
+        hit = CONFIG_AT.search(logs.texts[j])
         if hit and hit.group("file") == name:
             n = int(hit.group("line") or hit.group("bare"))
             if n not in numbers:

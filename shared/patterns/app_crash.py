@@ -945,12 +945,6 @@ _STACK_FRAME = lazy_re(r"^\s*at \S.*(?:\.\w+:\d+(?::\d+)?\)?|\((?:Native Method|
 # Spring cancelling its context refresh on an exception (logged at WARN, before "Application run failed" if at all).
 _SPRING_REFRESH_FAILED = lazy_re(r"Exception encountered during context initialization - cancelling refresh attempt: "
                                  r"([\w.$]+(?:: .+)?)$")
-# A configuration parser saying where in its file it failed: "/etc/app/app.conf:31:1: ...", "parsing
-# [/etc/haproxy/haproxy.cfg:8] : ...", "Caddyfile:5: ...", "config.yaml, line 3", "Parse error on line 17: ...".
-# A source file's location (main.go:12, app.py line 3) is code, not configuration.
-_CONFIG_AT = lazy_re(r"(?i)(?:^|[\s\[(\"'=])(?:[\w.~-]*/)*(?:[\w-][\w.-]*\.(?:conf|cfg|cnf|ya?ml|toml|json5?|jsonc|ini|hcl|"
-                     r"properties|config)|Caddyfile|Corefile)[\"']?\]?(?::|,? line |\[| at line )\d+\b"
-                     r"|\b(?:parse|parsing|syntax) error (?:on|at|in) line \d+")
 # A line saying the server went on to start (after which a configuration complaint above was not fatal): Puma's and
 # Kestrel's "Listening on", gunicorn's "Listening at: http://", uvicorn's/hypercorn's "running on", Flask's
 # " * Running on http://", "Server started on port". Uvicorn's "Started server process" is not one: the app's own
@@ -989,7 +983,7 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
         level = logs.level(i)
         if level is None:
             level = _bracket_level(text)  # nginx's "[warn] ... in default.conf:3" is a warning, not the crash
-        if level in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not _CONFIG_AT.search(text):
+        if level in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not crash_steps.CONFIG_AT.search(text):
             continue
         found = i
     return found
