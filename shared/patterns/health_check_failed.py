@@ -60,9 +60,108 @@ def _request(text: str) -> tuple[str, str] | None:
 
 @lru_cache(maxsize=4096)
 def _request_from(key: str) -> tuple[str, str] | None:
-    m = _REQUEST.search(key, 1)
+    m = _request_search(key)
     groups = [g for g in m.groups() if g] if m else None
     return (groups[0], groups[1]) if groups else None
+
+
+# _REQUEST.search(key, 1) tries every start and, at each, scans the rest of the line: on a 16 KB line of
+# "GET /a " or "method=GET path=/a " with no status that is quadratic (cubic for the `method=` form: every later
+# `path=` is followed by a new scan for a status), seconds to minutes. _request_search finds the same match
+# trying only the starts that can still match:
+# - a `GET /path` start that fails fails for every later GET/HEAD start before the first `"` or newline after its
+#   path: a later start's path and status lie in the part the first one's lazy scan already covered;
+# - a `method=GET` start matches iff, on its line, a `path=/` follows and a status follows the `/` (then a status
+#   follows the shortest value, "/"): both found by a search each; and if it fails, every later `method=` start on
+#   the same line fails (it sees a subset of the same path and status words).
+_PATH_WORD = lazy_re(r"(?:path|uri|url)[=\":\s]++/")
+_STATUS_WORD = lazy_re(r"(?:statusCode|status_code|status|code)[=\":\s]++\d{3}")
+_METHOD_GET = lazy_re(r"\b(?:method=|\"method\":\s*+\")(?:GET|HEAD)\b")
+_GET_WORD = lazy_re(r"\b(?:GET|HEAD) ")
+_PATH_END = lazy_re(r"/[^\s\"?]*+")
+_SEP_RUN = lazy_re(r"[=\":\s]*+")
+
+
+def _sep_end(key: str, pos: int) -> int:
+    m = _SEP_RUN.match(key, pos)
+    return pos if m is None else m.end()
+
+
+def _line_end(key: str, pos: int) -> int:
+    end = key.find("\n", pos)
+    return len(key) if end < 0 else end
+
+
+def _method_may_match(key: str, at: int, eol: int) -> bool:
+    r"""Can `[^\n]*?(?:path|uri|url)[=":\s]+(/...)[^\n]*?(?:status...)[=":\s]+(\d{3})` match at `at`? A status
+    must start after the `/` and before the end of the `/`'s line. A later path word on the method's line has its
+    `/` later on the same line than the first one's, so only the first counts, and the one whose separator runs
+    over the end of the line (`url=\n/v status=200`), whose `/` is on a later line."""
+    stop = _sep_end(key, eol) + 1
+    first = _PATH_WORD.search(key, at, stop)
+    if first is None or first.start() >= eol:
+        return False
+    slashes = [first.end()]
+    tail = eol
+    while tail > at and (key[tail - 1] in '=":' or key[tail - 1].isspace()):  # [=":\s], as in re
+        tail -= 1
+    for word in ("path", "uri", "url"):
+        if tail - len(word) >= at and key.startswith(word, tail - len(word)):
+            last = _PATH_WORD.match(key, tail - len(word))
+            if last is not None:
+                slashes.append(last.end())
+    for slash in slashes:
+        end = _line_end(key, slash)
+        status = _STATUS_WORD.search(key, slash, _sep_end(key, end) + 3)
+        if status is not None and status.start() < end:
+            return True
+    return False
+
+
+def _request_search(key: str) -> re.Match[str] | None:
+    """_REQUEST.search(key, 1), linear in the line (see above)."""
+    starts = sorted({i for word in _REQUEST_STARTS for i in _finds(key, word, 1)})
+    get_skip = method_skip = 0
+    for c in starts:
+        is_get = key.startswith(("GET ", "HEAD "), c)
+        if is_get and c < get_skip:
+            continue
+        eol = -1
+        if key.startswith(("method=", '"method":'), c):
+            if c < method_skip:
+                continue
+            prefix = _METHOD_GET.match(key, c)
+            if prefix is None:
+                continue  # no alternative of _REQUEST starts here
+            eol = _line_end(key, prefix.end())
+            if not _method_may_match(key, prefix.end(), eol):
+                method_skip = eol
+                continue
+        m = _REQUEST.match(key, c)
+        if m is not None:
+            return m
+        if is_get and _GET_WORD.match(key, c):  # a failed `GET /path` start (not "xGET /path": no start at all)
+            path = _PATH_END.match(key, c + (4 if key[c] == "G" else 5))
+            if path is not None:
+                q = min(_line_end(key, path.end()), _find(key, '"', path.end()))
+                get_skip = max(get_skip, q)
+        elif eol >= 0:
+            method_skip = eol
+    return None
+
+
+def _find(key: str, word: str, pos: int) -> int:
+    i = key.find(word, pos)
+    return len(key) if i < 0 else i
+
+
+def _finds(key: str, word: str, pos: int) -> list[int]:
+    out = []
+    i = key.find(word, pos)
+    while i >= 0:
+        out.append(i)
+        i = key.find(word, i + 1)
+    return out
 
 
 # nginx's error log for a request it could not pass to its upstream (php-fpm's socket, the app's port): it answers

@@ -123,3 +123,95 @@ def test_a_log_with_16_kb_keyword_stuffed_lines_is_still_diagnosed() -> None:
     assert time.perf_counter() - t0 < 10  # a generous bound: before lin1 such lines took minutes
     assert finding.pattern == "missing-env-var"
     assert finding.facts.get("variable") == "ORDERS_API_URL"
+
+
+# lin2: redaction. `_KW_AFTER` runs at every secret word of every line that leaves the account; its word run is now
+# possessive and checked once per run (a 16 KB "passpass..." line re-read the run from each of its 4096 words).
+OLD_KW_AFTER = r"[\w.-]*(?:\\?[\"'])?[ \t]*(?:=|:(?!//))"
+_SECRET_TOKENS = ["pass", "password", "PASSWORD", "pwd", "secret", "token", "key", "credential", "dsn", "webhook",
+                  "auth", "DB_PASSWORD", "api.key", "x-auth-token", "=", ":", "://", ": ", '\\"', '"', "'", "`", " ",
+                  "\t", "/a", ".json", "a.b", "-", ",", "value", "[REDACTED]", "\\"]
+
+
+def _secret_lines(n: int = 3000) -> list[str]:
+    rng = random.Random(20261208)
+    return ["".join(rng.choice(_SECRET_TOKENS) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+
+
+def test_the_possessive_secret_word_check_agrees_with_the_old_one_at_every_secret_word() -> None:
+    from shared import redact
+
+    old, new = re.compile(OLD_KW_AFTER), redact._KW_AFTER
+    bad = []
+    for line in LINES + _secret_lines():
+        low = line.lower()
+        for word in redact._KW_GUARDS:
+            i = low.find(word)
+            while i >= 0:
+                a, b = old.match(low, i), new.match(low, i)
+                if (a and a.span()) != (b and b.span()):
+                    bad.append((line, i))
+                i = low.find(word, i + 1)
+    assert bad[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["pass", "password", "token.", "a.pass-", "secret_key", "pass=x ", "auth=`"])
+def test_a_16_kb_line_of_secret_words_is_redacted_in_linear_time(unit: str) -> None:
+    from shared.redact import redact
+
+    for end in ("", "=", ":", "json"):
+        t0 = time.perf_counter()
+        redact(_stuffed(unit)[:-len(end) or None] + end)
+        assert time.perf_counter() - t0 < 1.0  # a generous bound: before lin2 "pass" * 4096 took 2.5 s
+
+
+# lin2: health_check_failed's request line. `_request_search` tries only the starts that can still match.
+_REQUEST_TOKENS = ["GET ", "HEAD ", "xGET ", "Request finished ", "Request finished HTTP/1.1 ", "method=", "method=GET",
+                   '"method":', '"method": "GET"', '"method":"HEAD"', "path=", "uri=", 'url":"', "/", "/health", "/a?b=1",
+                   "/aHTTP/1.1", "HTTP/1.1", 'HTTP/1.1"', '"', " ", "  ", "\n", "\t", " - ", "200", "404", "5000",
+                   "status=", "statusCode:", "status_code=", "code=", '"status": ', "x", ",", "//host", "https://h"]
+
+
+_REQ_START = ["GET ", "HEAD ", "xGET ", "Request finished ", "Request finished HTTP/2 GET ", "Request finished GET ",
+              "method=GET ", "method=HEAD,", '"method": "GET", ', '"method":"HEAD"', "method=POST "]
+_REQ_PATH = ["/", "/health", "/a?b=1", "/aHTTP/1.1", "https://h/x", "//h/y", "path=/p ", 'uri":"/u', "url=\n/v ",
+             "path=/status=200", "/x,y"]
+_REQ_FILL = [" ", "  ", "\t", " HTTP/1.1", ' HTTP/1.1"', '"', " - ", "\n", " x ", "path=/q ", ", ", "status", "=", ":"]
+_REQ_STATUS = ["200", "404", "5000", "status=200", "statusCode: 503", 'status_code":"404', "code=200", " - 200", "20"]
+
+
+def _request_lines(n: int = 20000) -> list[str]:
+    rng = random.Random(20261209)
+    parts = [_REQ_START, _REQ_PATH, _REQ_FILL, _REQ_STATUS, _REQUEST_TOKENS]
+    lines = []
+    for _ in range(n):
+        line = ""
+        for _ in range(rng.randint(1, 3)):
+            for kind in (0, 1, 2, 3):
+                if rng.random() < 0.85:
+                    line += rng.choice(parts[kind])
+                if rng.random() < 0.4:
+                    line += rng.choice(parts[rng.choice((2, 4))])
+        lines.append(line)
+    return lines
+
+
+def test_the_request_search_finds_what_the_request_regex_found() -> None:
+    from shared.patterns import health_check_failed as hc
+
+    def key(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str | Any, ...]] | None:
+        return None if m is None else (m.span(), m.groups())
+
+    bad = [line for line in LINES + _request_lines() for k in (line, "\n" + line, "x" + line)
+           if key(hc._REQUEST.search(k, 1)) != key(hc._request_search(k))]
+    assert bad[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["GET /a ", "GET /", "HEAD /a/b x ", "method=GET path=/a ", "method=GET path=/ status ",
+                                  "Request finished GET /a ", '"method": "GET" url=/a '])
+def test_a_16_kb_line_of_request_words_is_read_in_linear_time(unit: str) -> None:
+    from shared.patterns import health_check_failed as hc
+
+    t0 = time.perf_counter()
+    hc._request(_stuffed(unit))
+    assert time.perf_counter() - t0 < 1.0  # a generous bound: before lin2 "method=GET path=/a " took 103 s
