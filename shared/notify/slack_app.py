@@ -248,11 +248,15 @@ class ThreadPoster:
                 self.store.mark(tkey, marker, reply_ts or "webhook", expect=did)
                 sent.append(marker)
         # Who updates the parent is decided by a conditional write, skipped (no call) while the item
-        # read back by the count says the last update is less than UPDATE_GAP old.
-        if not touch.retry and float(item.get("updated_at") or 0) <= now - UPDATE_GAP:
-            fresh = self.store.claim_update(tkey, now)
+        # read back by the count says the last update is less than UPDATE_GAP old. The claim is stamped
+        # with the clock read just before it, not the one read when this delivery began: the replies
+        # posted above take a variable time, and a stamp taken before them would let two updates reach
+        # Slack closer together than UPDATE_GAP.
+        at = self.clock()
+        if not touch.retry and float(item.get("updated_at") or 0) <= at - UPDATE_GAP:
+            fresh = self.store.claim_update(tkey, at)
             if fresh is not None:
-                self.api.update(channel, str(ts), with_status(fresh, now))
+                self.api.update(channel, str(ts), with_status(fresh, at))
                 sent.append("update")
         return ", ".join(sent) if sent else Skipped(f"counted ({touch.count}); the parent shows it")
 

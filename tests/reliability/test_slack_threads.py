@@ -113,6 +113,8 @@ def test_storm_then_recovery_through_the_handlers(monkeypatch):
            f"{first_tags}, {tag_reads}")
     record(FIG, f"{STORM} tasks: DynamoDB calls in all (idempotency, noise, thread)",
            ", ".join(f"{k} {v}" for k, v in sorted(ddb.items())))
-    print(f"\nstorm: 1 parent, {len(replies)} replies, {len(edits)} updates in {seconds:.1f} s; recovery replies "
+    closest = min((b - a for a, b in itertools.pairwise(edits)), default=0.0)
+    print(f"\nstorm: 1 parent, {len(replies)} replies, {len(edits)} updates in {seconds:.1f} s (closest two "
+          f"{closest:.3f} s apart); recovery replies "
           f"{len(recovered)}; healthy recovery calls {healthy_calls}; open recovery calls {recovery_calls}; "
           f"tag reads first {first_tags}, storm {tag_reads}; dynamodb {ddb}")
