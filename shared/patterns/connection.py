@@ -35,7 +35,10 @@ _CAUSES = (
         re.IGNORECASE)),
     ("refused", lazy_re(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
-        r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener", re.IGNORECASE)),
+        r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener"
+        # MySQL's client told to use the local socket (host `localhost`) where no server runs: nothing listens here.
+        r"|Can't connect to local (?:MySQL|MariaDB) server through socket|\[2002\] No such file or directory",
+        re.IGNORECASE)),
     # EADDRNOTAVAIL on a connect ("Cannot assign requested address - connect(2) for [::1]:6379", Go's "connect:
     # cannot assign requested address", redis-py "Error 99 connecting to"): the address cannot be reached from here
     # (IPv6 loopback in a container with no IPv6, no local port free). Java throws it on a connect as
@@ -73,7 +76,7 @@ NEEDLES = (
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
     "the database system is", "cannot assign requested address", "eaddrnotavail", "error 99 connecting",
-    "noroutetohostexception",
+    "noroutetohostexception", "[2002] no such file",
 )
 # Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
 # "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.

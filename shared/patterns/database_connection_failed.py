@@ -53,7 +53,11 @@ from shared.scan import lazy_re
 # Messages only one engine's server or client writes: they name the engine without a driver word,
 # URL or port ("ERROR 1045 (28000): Access denied for user 'app'@'10.0.1.23'" is the mysql client).
 _WORDING = (
-    (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \(", re.I),
+    # PHP's PDO puts the MySQL client's or server's own error number after SQLSTATE[HY000] (Laravel, Doctrine,
+    # Symfony): "SQLSTATE[HY000] [2002] Connection refused", "[2005] Unknown MySQL server host", "[1045] Access
+    # denied". Only pdo_mysql answers HY000 with a bracketed 1xxx/2xxx number (pdo_pgsql's failures are class 08).
+    (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \("
+             r"|\bSQLSTATE\[HY000\] \[(?:1044|1045|1049|2002|2003|2005|2006|2013)\]", re.I),
      "mysql"),
     (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
     (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),

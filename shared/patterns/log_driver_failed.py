@@ -55,8 +55,19 @@ _SIGNAL = lazy_re(
 # The driver a Docker log-option or registration error names.
 _DRIVER_NAMED = lazy_re(r"\bfor ['\"]?([\w-]+)['\"]? log driver|\blog driver named ['\"]?([\w-]+)", re.IGNORECASE)
 _FIRELENS = lazy_re(r"firelens", re.IGNORECASE)
-# The agent failing to turn an awsfirelens logConfiguration into the fluentd driver's arguments.
-_FIRELENS_ARGS = lazy_re(r"failed to get fluentd log ?driver (?:arguments|args|options)", re.IGNORECASE)
+# The agent failing to turn an awsfirelens logConfiguration into the fluentd driver's arguments, or into the log
+# router's configuration ("unable to generate firelens config: unable to apply log options of container app to
+# firelens config: missing output key Name which is required for firelens configuration of type fluentbit").
+_FIRELENS_ARGS = lazy_re(r"failed to get fluentd log ?driver (?:arguments|args|options)"
+                         r"|unable to (?:generate|create) firelens config|unable to apply log options of container",
+                         re.IGNORECASE)
+# The container whose awsfirelens log options the agent could not apply: that container's logConfiguration is the
+# fault, not the router's.
+_OPTIONS_OF = lazy_re(r"log options of container ['\"]?([\w.-]+)", re.IGNORECASE)
+# The option key the router's configuration requires and the container's options lack (case-sensitive).
+_MISSING_KEY = lazy_re(r"missing (?:output )?key ['\"]?([\w.-]+)['\"]?", re.IGNORECASE)
+# The router type the message names ("firelens configuration of type fluentbit").
+_ROUTER_TYPE = lazy_re(r"configuration of type (fluentbit|fluentd)\b", re.IGNORECASE)
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs", "log opt",
             "log driver named")
 _GROUPS = (
@@ -179,9 +190,13 @@ class LogDriverFailed(ReasonPattern):
             container, stage, proofs, anchor = container_for_reason(ev, source), Stage.PLATFORM, [
                 reason_proof(source, text)], None
             if not source.startswith("containers[") and _FIRELENS.search(text):
-                # The task's reason about FireLens (its config file, the router's setup) belongs to the router.
-                container = next((name for name, kind in ev.attribution.sidecars.items() if kind == "log-router"),
-                                 container)
+                # The task's reason about FireLens (its config file, the router's setup) belongs to the router,
+                # unless it names the container whose log options could not be applied: that container's
+                # logConfiguration is what to fix.
+                of = _OPTIONS_OF.search(text)
+                named = of.group(1) if of and ev.container(of.group(1)) is not None else None
+                container = named or next((name for name, kind in ev.attribution.sidecars.items()
+                                           if kind == "log-router"), container)
         else:
             found = find_in_logs(ev, self.needles, self.signal)
             if not found:
@@ -251,7 +266,36 @@ class LogDriverFailed(ReasonPattern):
                          f"{option} of the task definition's logConfiguration."),
                 remediation=steps,
             )
-        if _FIRELENS_ARGS.search(remedy.evidence_text(ev, m)):
+        said = remedy.evidence_text(ev, m)
+        missing = _MISSING_KEY.search(said) if _FIRELENS_ARGS.search(said) else None
+        if missing:
+            # The agent builds the router's configuration from the container's awsfirelens options, and a key it
+            # requires (the output plugin's `Name`) is absent; keys are case-sensitive.
+            key = missing.group(1)
+            of = _OPTIONS_OF.search(said)
+            owner = of.group(1) if of else container
+            cdef = ev.container_definition(owner)
+            router = _ROUTER_TYPE.search(said)
+            kind = {"fluentbit": "Fluent Bit", "fluentd": "Fluentd"}.get(router.group(1).lower(), "") if router else ""
+            options = cdef.log_options if cdef else {}
+            near = next((k for k in options if k.lower() == key.lower() and k != key), None)
+            fix = (f"rename its option `{near}` to `{key}`" if near else
+                   f"add `\"{key}\": \"<the {kind or 'router'} output plugin, e.g. cloudwatch_logs, datadog, "
+                   f"kinesis_firehose>\"`" if key == "Name" else f"add the `{key}` option")
+            steps.append(f"The agent could not build the {kind + ' ' if kind else ''}log router's configuration from "
+                         f"container `{owner}`'s `logConfiguration.options` (driver `awsfirelens`): it lacks the "
+                         f"output key `{key}`, and option keys are case-sensitive (a lower-case "
+                         f"`{key.lower()}` is not read). In the task definition, {fix}, register the revision and "
+                         f"roll it out: {remedy.roll_out(ev)}.{why}")
+            steps.append("See the options the container passes: "
+                         f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, owner, 'logConfiguration'))}`.")
+            return Explanation(
+                title=f"FireLens options of {owner} lack {key}",
+                summary=(f"ECS could not start the task: container {owner}'s awsfirelens log options lack the "
+                         f"output key {key} the log router's configuration requires. The application never ran."),
+                remediation=steps,
+            )
+        if _FIRELENS_ARGS.search(said):
             # The agent turns an awsfirelens logConfiguration into Docker's fluentd driver pointed at the task's log
             # router; it could not build those arguments, so no log group, IAM or network path is involved.
             steps.append("The container logs through FireLens (`awsfirelens`, which ECS runs as Docker's fluentd "

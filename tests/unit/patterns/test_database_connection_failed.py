@@ -538,3 +538,22 @@ def test_a_database_that_answered_it_is_not_ready_is_waited_for_not_looked_for(l
     text = "\n".join(f.remediation)
     assert ("nothing will ever listen" in text) == (cause == "refused"), text
     assert ("retry the first connection" in text) == (cause == "starting"), text
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # PHP's PDO puts the MySQL client's error number after SQLSTATE[HY000]: a MySQL connection failure, host unnamed
+    ("SQLSTATE[HY000] [2002] Connection refused (SQL: select * from information_schema.tables where table_schema = "
+     "shop and table_name = migrations and table_type = 'BASE TABLE')", {"engine": "mysql", "cause": "refused"}),
+    ("SQLSTATE[HY000] [2002] No such file or directory", {"engine": "mysql"}),
+    # a PDO error that is no connection failure (a missing table, a general error) is not this pattern
+    ("SQLSTATE[42S02]: Base table or view not found: 1146 Table 'shop.orders' doesn't exist", None),
+    ("SQLSTATE[HY000]: General error: 1 no such table: orders", None),
+], ids=["pdo-2002-refused", "pdo-2002-socket", "pdo-missing-table", "pdo-general-error"])
+def test_pdos_mysql_error_number_names_the_engine(line, expected):
+    logs = ["   Illuminate\\Database\\QueryException", "", "  " + line,
+            "  at vendor/laravel/framework/src/Illuminate/Database/Connection.php:670"]
+    got = run(logs, **exited(1))
+    if expected is None:
+        assert got.pattern != "database-connection-failed"
+    else:
+        assert_finding(got, "database-connection-failed", expected)

@@ -231,3 +231,41 @@ def test_fluentd_arguments_of_a_firelens_container_are_a_log_configuration_fault
     near = run([], **failed_to_start("CannotStartContainerError: failed to initialize logging driver: dial tcp "
                                      "127.0.0.1:24224: connect: connection refused"))
     assert near.pattern == ID and "firelensConfiguration" not in near.remediation[0]
+
+
+_NO_NAME = ("unable to generate firelens config: unable to apply log options of container app to firelens config: "
+            "missing output key Name which is required for firelens configuration of type fluentbit")
+
+
+def test_firelens_options_of_a_named_container_are_that_containers_fault_and_name_the_missing_key():
+    got = run([], **failed_to_start(_NO_NAME, box(None, "app"), box(None, "log_router", image=ROUTER)))
+    assert_finding(got, ID, {"container": "app"})
+    first = got.remediation[0]
+    assert "`Name`" in first and "case-sensitive" in first and "Fluent Bit" in first
+    assert not any("create-log-group" in s or "logs:PutLogEvents" in s for s in got.remediation)
+    assert "containerDefinitions[?name=='app'].logConfiguration" in got.remediation[1]
+
+
+def test_a_lower_case_key_in_the_task_definition_is_renamed_not_added():
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:123456789012:task-definition/web:2", family="web", revision=2,
+                             containers=(
+        ContainerDefinition(name="app", log_driver="awsfirelens", log_options={"name": "datadog", "Host": "x"}),
+        ContainerDefinition(name="log_router")))
+    ev = evidence({}, **failed_to_start(_NO_NAME, box(None, "app"), box(None, "log_router", image=ROUTER)))
+    ev = replace(ev, task_definition=td)
+    m = PATTERN.match(ev)
+    assert m is not None and m.facts["container"] == "app"
+    assert "rename its option `name` to `Name`" in PATTERN.explain(m, ev).remediation[0]
+
+
+def test_near_miss_a_firelens_reason_without_a_known_containers_options_stays_with_the_router():
+    # A FireLens failure that names no container's options (the router's own setup): the router's, and no key to add.
+    got = run([], **failed_to_start("unable to create firelens config: open /var/lib/ecs/data/firelens/fluent-bit.conf:"
+                                    " permission denied", box(None, "app"), box(None, "log_router", image=ROUTER)))
+    assert_finding(got, ID, {"container": "log_router"})
+    assert "case-sensitive" not in got.remediation[0]
+    # Options of a container the event does not list: the router keeps the blame, the step names whose options.
+    ghost = run([], **failed_to_start(_NO_NAME.replace("container app", "container ghost"), box(None, "app"),
+                                      box(None, "log_router", image=ROUTER)))
+    assert_finding(ghost, ID, {"container": "log_router"})
+    assert "container `ghost`'s" in ghost.remediation[0]
