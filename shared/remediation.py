@@ -633,15 +633,17 @@ def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
 
 
 def build_for(ev: Evidence, image: str, platform: str) -> str:
-    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands (the
+    ECR login first: a push without it fails with "no basic auth credentials")."""
     ref, create = own_repository(ev, image)
     build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
     if create is None:
-        return f"`{build}`"
+        return f"`{ecr_login_command(ev, ref)}`, then `{build}`"
     return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
-            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
-            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
-            f"definition's image at {ref}")
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `{ecr_login_command(ev, ref)}`): "
+            f"`{build}`, and point the task definition's image at {ref}")
+
+
 def read_command(ev: Evidence, container: str | None) -> str:
     """A shell line reading the container's `command` from the task definition into the array $cmd (one
     element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`. When the task
@@ -2048,14 +2050,21 @@ def inspect_platforms(ref: str) -> str:
     return f"docker buildx imagetools inspect {q(ref)}"
 
 
-def ecr_login(ev: Evidence, ref: str) -> str:
-    """How to log in to the registry of an ECR image, as a sentence (two commands, no pipe inside a span:
-    each one runs as pasted)."""
-    registry = image_parts(ref)[0] or ecr_copy_name(ev, ref).split("/", 1)[0]
+def ecr_login_command(ev: Evidence, ref: str) -> str:
+    """The command that logs Docker in to the ECR registry of `ref` (an image in ECR, or the ECR copy of
+    another image), with the region the registry names."""
+    registry = image_parts(ref)[0] if ".dkr.ecr." in (image_parts(ref)[0] or "") else \
+        ecr_copy_name(ev, ref).split("/", 1)[0]
     m = _ECR_REGISTRY.match(registry)
     reg = m.group("region") if m else region(ev) or REGION_UNKNOWN
-    return (f"Log Docker in to {registry} first (user `AWS`; `aws ecr get-login-password --region {reg}` "
-            "prints the token).")
+    return f"aws ecr get-login-password --region {reg} | docker login --username AWS --password-stdin {registry}"
+
+
+def ecr_login(ev: Evidence, ref: str) -> str:
+    """How to log Docker in to the ECR registry of `ref` before a push, as a clause to put ahead of the push
+    ("log Docker in to ... first: `aws ecr get-login-password ... | docker login ...`")."""
+    registry = ecr_login_command(ev, ref).rsplit(" ", 1)[-1]
+    return f"log Docker in to {registry} first: `{ecr_login_command(ev, ref)}`"
 
 
 def ecr_login_aside(ev: Evidence, ref: str) -> str:
@@ -2082,8 +2091,8 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
                 "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
                 "registers the task definition."]
     if ref and own_ecr(ev, ref):
-        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository: "
-                f"`docker buildx build --platform {platform} -t {q(ref)} --push .`. {ecr_login(ev, ref)}"]
+        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
+                f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(ref)} --push .`."]
     if not ref or not is_image_ref(ref):
         return [f"Use an image built for {platform}: rebuild it with `--platform {platform}` into your own ECR "
                 "repository and point the task definition's image at it."]
@@ -2098,8 +2107,8 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
             f"`{inspect_platforms(ref)}` and pin a tag that has {platform} in the task definition.",
             f"Or build it from its source for {platform} into your own ECR repository: create the repository with "
             f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "
-            f"then, in a checkout of its source, run `docker buildx build --platform {platform} -t {q(copy)} "
-            f"--push .` and point the task definition's image at `{copy}`."]
+            f"then {ecr_login(ev, copy)}, and in a checkout of its source run `docker buildx build --platform "
+            f"{platform} -t {q(copy)} --push .` and then point the task definition's image at `{copy}`."]
 
 
 # -------------------------------------------------------------------------------------------------

@@ -437,9 +437,9 @@ class ImagePullFailed(ReasonPattern):
                 new_ref = f"{reg}/{repo}:{old_tag or 'latest'}-rebuilt"
                 steps.append(f"{head} Rebuild it for the task's platform and push it under a new tag (a build on "
                              "another architecture, such as Apple silicon, or with attestations is the usual "
-                             f"source): `docker buildx build --platform {platform} --provenance=false --sbom=false "
-                             f"--push -t {remedy.q(new_ref)} .`, then point the "
-                             f"task definition's image at that new tag. {remedy.ecr_login(ev, ref)}")
+                             f"source): {remedy.ecr_login(ev, ref)}, then `docker buildx build --platform {platform} "
+                             f"--provenance=false --sbom=false --push -t {remedy.q(new_ref)} .`, and point the "
+                             "task definition's image at that new tag.")
             else:
                 steps.append(f"{head} Pin another tag or digest of it that pulls (`docker pull` from your machine "
                              "must succeed), or rebuild it into your own ECR repository and point the task "

@@ -42,3 +42,56 @@ def test_near_miss_private_ecr_throttling_redeploys_the_same_revision():
                       "111122223333.dkr.ecr.us-east-1.amazonaws.com/web:1"))
     steps = got.remediation
     assert "--force-new-deployment" in _last(steps) and "--task-definition" not in _last(steps)
+
+
+# (1) a push to ECR logs Docker in to that registry first, in the same step
+
+
+def _pushes_after_login(step: str) -> bool:
+    from shared.render import steps as st
+
+    cmds = st.commands(step)
+    pushes = [i for i, c in enumerate(cmds) if "--push" in c or c.startswith("docker push")]
+    for i in pushes:
+        registry = next(w for w in cmds[i].split() if ".dkr.ecr." in w).split("/", 1)[0]
+        region = registry.split(".")[3]
+        login = (f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
+                 f"{registry}")
+        if login not in cmds[:i]:
+            return False
+    return bool(pushes)
+
+
+def test_a_copy_of_a_third_party_image_built_into_ecr_logs_in_before_the_push():
+    from shared import remediation as remedy
+    from tests.unit.helpers import evidence
+
+    got = remedy.rebuild_for(evidence([]), "konard/hive-mind:latest", "linux/arm64")
+    assert _pushes_after_login(got[-1]), got[-1]
+
+
+def test_a_rebuild_of_the_tasks_own_ecr_image_logs_in_to_its_registry_and_region():
+    from shared import remediation as remedy
+    from tests.unit.helpers import evidence
+
+    # The repository's region, not the task's: an image in eu-west-1's ECR logs in there.
+    ref = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:7"
+    step = remedy.rebuild_for(evidence([]), ref, "linux/amd64")[0]
+    assert _pushes_after_login(step) and "--region eu-west-1 |" in step
+
+
+def test_an_image_that_did_not_unpack_is_rebuilt_after_the_login():
+    ref = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
+    got = run(**_pull("CannotPullContainerError: failed to register layer: failed to extract layer sha256:ab: "
+                      "failed to get stream processor for application/vnd.in-toto+json", ref))
+    pushing = [s for s in got.remediation if "--push" in s]
+    assert pushing and all(_pushes_after_login(s) for s in pushing), got.remediation
+
+
+def test_near_miss_a_pull_only_step_gets_no_login_command():
+    # Pinning another tag of a public image pushes nothing, so it needs no login.
+    from shared import remediation as remedy
+    from tests.unit.helpers import evidence
+
+    got = remedy.rebuild_for(evidence([]), "konard/hive-mind:latest", "linux/arm64")
+    assert "get-login-password" not in got[0] and "--push" not in got[0]
