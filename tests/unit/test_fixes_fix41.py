@@ -95,3 +95,68 @@ def test_near_miss_a_pull_only_step_gets_no_login_command():
 
     got = remedy.rebuild_for(evidence([]), "konard/hive-mind:latest", "linux/arm64")
     assert "get-login-password" not in got[0] and "--push" not in got[0]
+
+
+# (12) an expected stop whose log ends with an error names that line as shutdown noise
+
+_SPOT = {"stopCode": "SpotInterruption", "stoppedReason": "Your Spot Task was interrupted.",
+         "containers": [{"name": "api", "exitCode": 0, "lastStatus": "STOPPED", "image": "acme/api:1"}]}
+_UVICORN = ["INFO:     Uvicorn running on http://0.0.0.0:8000", "INFO:     Shutting down",
+            "ERROR:    Traceback (most recent call last):",
+            '  File "/usr/lib/python3.11/asyncio/queues.py", line 159, in get',
+            "asyncio.exceptions.CancelledError"]
+
+
+def test_a_spot_stop_names_the_traceback_it_logged_as_shutdown_noise():
+    got = run({"api": _UVICORN}, **_SPOT)
+    assert got.pattern == "expected-stop"
+    first = got.remediation[0]
+    assert first.startswith("Nothing to fix.") and "CancelledError" in first and "shutdown noise" in first
+    assert "(from api)" in first
+
+
+def test_a_scale_in_names_a_sidecars_error_line():
+    first = _scale_in("2024/05/01 10:59:58").remediation[0]
+    assert "Could not retrieve cluster metadata" in first and "(from log_router)" in first, first
+
+
+def _scale_in(clock: str) -> Any:
+    # The error line's own clock; the task began stopping at 11:00:00.
+    lines = [f"[{clock}] [ warn] [filter:ecs:ecs.0] Failed to get metadata from /v1/metadata, will retry",
+             f"[{clock}] [error] [filter:ecs:ecs.0] Could not retrieve cluster metadata from ECS Agent",
+             "[2024/05/01 11:00:01] [ info] [engine] service has stopped (0 pending tasks)"]
+    return run({"log_router": lines}, stopCode="ServiceSchedulerInitiated",
+               stoppedReason="Scaling activity initiated by (deployment ecs-svc/1234567890123456789)",
+               startedAt="2024-05-01T08:00:00Z", stoppingAt="2024-05-01T11:00:00Z",
+               containers=[{"name": "web", "exitCode": 0, "lastStatus": "STOPPED", "image": "acme/web:1"},
+                           {"name": "log_router", "exitCode": 0, "lastStatus": "STOPPED",
+                            "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"}])
+
+
+def test_near_miss_an_error_written_long_before_the_stop_began_is_not_shutdown_noise():
+    # Its clock is two hours before stoppingAt: a fault of its own, maybe, but not the stop's.
+    assert _scale_in("2024/05/01 09:00:00").remediation[0] == "Nothing to fix."
+
+
+def test_near_miss_an_unstamped_error_with_no_shutdown_before_it_is_not_called_noise():
+    got = run({"api": ["INFO: started", "ERROR: AccessDenied when calling the AssumeRole operation"]}, **_SPOT)
+    assert got.remediation[0] == "Nothing to fix."
+
+
+def test_a_node_trace_names_its_error_line_not_a_frame():
+    lines = ["SIGTERM received, shutting down", "Error: Connection terminated unexpectedly",
+             "    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:132:73)",
+             "    at Socket.<anonymous> (/app/node_modules/pg/lib/connection.js:62:12)"]
+    first = run({"api": lines}, **_SPOT).remediation[0]
+    assert "Connection terminated unexpectedly" in first and "connection.js" not in first, first
+
+
+def test_near_miss_a_clean_shutdown_log_keeps_nothing_to_fix():
+    got = run({"api": ["INFO:     Shutting down", "INFO:     Finished server process [1]"]}, **_SPOT)
+    assert got.remediation[0] == "Nothing to fix."
+
+
+def test_near_miss_an_error_long_before_the_stop_is_not_called_shutdown_noise():
+    lines = ["ERROR: cache warm-up failed, continuing"] + [f"INFO: GET /items/{i} 200" for i in range(60)]
+    got = run({"api": lines}, **_SPOT)
+    assert got.remediation[0] == "Nothing to fix."
