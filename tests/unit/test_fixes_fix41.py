@@ -160,3 +160,91 @@ def test_near_miss_an_error_long_before_the_stop_is_not_called_shutdown_noise():
     lines = ["ERROR: cache warm-up failed, continuing"] + [f"INFO: GET /items/{i} 200" for i in range(60)]
     got = run({"api": lines}, **_SPOT)
     assert got.remediation[0] == "Nothing to fix."
+
+
+# (9) a memory-lock refusal whose log names the setting that turns locking off
+
+_VAULT_LOG = ["Error initializing core: Failed to lock memory: cannot allocate memory",
+              "This usually means that the mlock syscall is not available.",
+              "disable Vault from using it. To disable Vault from using it,",
+              "set the `disable_mlock` configuration option in your configuration", "file."]
+
+
+def _vault(launch: str) -> dict[str, Any]:
+    return {"launchType": launch,
+            "containers": [{"name": "vault", "exitCode": 1, "lastStatus": "STOPPED", "image": "hashicorp/vault:1.14.1"}]}
+
+
+def test_fargate_vault_names_disable_mlock_and_not_the_ec2_capability():
+    first = run({"vault": _VAULT_LOG}, **_vault("FARGATE")).remediation[0]
+    assert "`disable_mlock = true`" in first and "VAULT_LOCAL_CONFIG" in first
+    assert "linuxParameters.capabilities.add" not in first
+
+
+def test_ec2_vault_keeps_ipc_lock_with_disable_mlock_as_the_alternative():
+    first = run({"vault": _VAULT_LOG}, **_vault("EC2")).remediation[0]
+    assert first.index("IPC_LOCK") < first.index("disable_mlock")
+
+
+def test_near_miss_a_lock_refusal_whose_log_names_no_setting_keeps_the_general_advice():
+    first = run({"vault": _VAULT_LOG[:2]}, **_vault("FARGATE")).remediation[0]
+    assert "disable_mlock" not in first and "configure the application not to lock memory" in first
+
+
+# (11) an OpenTelemetry collector pipeline that names a component its configuration does not define
+
+_ADOT = {"containers": [
+    {"name": "app", "exitCode": 143, "lastStatus": "STOPPED", "image": "acme/app:1"},
+    {"name": "aws-otel-collector", "exitCode": 1, "lastStatus": "STOPPED",
+     "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1"}]}
+
+
+def test_a_pipeline_referencing_an_unconfigured_processor_names_it_and_the_pipeline():
+    line = ('Error: invalid configuration: service:: pipelines::metrics/ecs: references processor "resource" '
+            "which is not configured")
+    first = run({"aws-otel-collector": [line]}, **_ADOT).remediation[0]
+    assert "`resource`" in first and "`metrics/ecs`" in first and "under `processors:`" in first
+    assert "AOT_CONFIG_CONTENT" in first and "new task definition revision" in first
+
+
+def test_an_unconfigured_exporter_names_the_exporters_section():
+    line = ('Error: failed to build pipelines: service::pipelines::traces: references exporter "awsxray/x" '
+            "which is not configured")
+    first = run({"aws-otel-collector": [line]}, **_ADOT).remediation[0]
+    assert "`awsxray/x`" in first and "under `exporters:`" in first and "`traces`" in first
+
+
+def test_near_miss_a_referenced_but_configured_word_elsewhere_is_not_the_collector_family():
+    from shared import remediation as remedy
+
+    assert remedy.error_family("the processor resource is configured") is None
+
+
+# (6) Fluent Bit asked for a plugin it does not have
+
+_ROUTER = {"containers": [
+    {"name": "api", "exitCode": 143, "lastStatus": "STOPPED", "image": "acme/api:1"},
+    {"name": "log_router", "exitCode": 1, "lastStatus": "STOPPED",
+     "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/fluent-bit-custom:3.2.8"}]}
+
+
+def test_a_plugin_name_that_does_not_exist_names_the_plugin_and_plugins_file():
+    lines = ["[error] [config] section 'my-output' tried to instance a plugin name that doesn't exist",
+             "[error] configuration file contains errors, aborting."]
+    first = run({"log_router": lines}, **_ROUTER).remediation[0]
+    assert "no plugin named `my-output`" in first and "`plugins_file`" in first
+    assert "COPYs" not in first and "--dry-run" not in first
+
+
+def test_an_output_plugin_not_found_is_the_same_family():
+    from shared import remediation as remedy
+
+    got = remedy.error_family("[error] [output] plugin 'datadogx' not found")
+    assert got is not None and "`datadogx`" in got
+
+
+def test_near_miss_a_missing_config_file_keeps_the_file_advice():
+    from shared import remediation as remedy
+
+    got = remedy.error_family("[error] [config] section 'x' could not open file /fluent-bit/etc/extra.conf") or ""
+    assert "plugins_file" not in got
