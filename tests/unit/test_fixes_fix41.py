@@ -220,6 +220,66 @@ def test_near_miss_a_referenced_but_configured_word_elsewhere_is_not_the_collect
     assert remedy.error_family("the processor resource is configured") is None
 
 
+# (5) an out-of-memory kill after a long run: find the growth before raising the limit
+
+def _oom(hours: float) -> Any:
+    from datetime import datetime, timedelta
+
+    start = datetime(2024, 5, 1, 0, 0, 0)
+    stop = start + timedelta(hours=hours)
+    return run(launchType="FARGATE", startedAt=start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+               stoppingAt=stop.strftime("%Y-%m-%dT%H:%M:%S.000Z"), stoppedAt=stop.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+               containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED", "memory": "2048",
+                            "reason": "OutOfMemoryError: Container killed due to memory usage",
+                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"}])
+
+
+def test_a_kill_after_days_leads_with_the_memory_trend_of_the_service():
+    steps = _oom(24 * 19 + 3).remediation
+    assert steps[0].startswith("app ran 19 days 3 h") and "postpones" in steps[0]
+    assert ("get-metric-statistics --namespace ECS/ContainerInsights --metric-name MemoryUtilized --dimensions "
+            "Name=ClusterName,Value=prod Name=ServiceName,Value=orders-api --start-time 2024-05-01T00:00:00Z") in steps[0]
+    assert "(Why: " in steps[0] and not any("(Why: " in s for s in steps[1:])
+    assert steps[1].startswith("Raise the memory only once the growth is explained")
+
+
+def test_a_kill_at_the_threshold_counts_as_a_long_run():
+    from shared.patterns.out_of_memory import LONG_RUN_HOURS
+
+    assert "postpones" in _oom(LONG_RUN_HOURS).remediation[0]
+
+
+def test_near_miss_a_kill_just_under_the_threshold_keeps_the_sizing_first():
+    from shared.patterns.out_of_memory import LONG_RUN_HOURS
+
+    steps = _oom(LONG_RUN_HOURS - 0.5).remediation
+    assert steps[0].startswith("Give app at least") and not any("postpones" in s for s in steps)
+
+
+def test_a_run_of_months_keeps_the_metric_call_within_its_datapoint_limit():
+    step = _oom(24 * 120).remediation[0]
+    period = int(step.split("--period ", 1)[1].split()[0])
+    assert 120 * 24 * 3600 / period <= 1440
+
+
+def test_near_miss_a_long_run_of_a_well_known_agent_image_or_a_one_off_task_keeps_the_sizing_first():
+    from tests.unit.helpers import event
+
+    base = event()["detail"]
+    got = run(launchType="FARGATE", startedAt="2024-05-01T00:00:00.000Z", stoppingAt="2024-05-03T00:00:00.000Z",
+              containers=[{"name": "log_router", "exitCode": 137, "lastStatus": "STOPPED", "memory": "64",
+                           "reason": "OutOfMemoryError: Container killed due to memory usage",
+                           "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.15.0"}])
+    assert not any("postpones" in s for s in got.remediation)
+    assert base["group"] == "service:orders-api"
+    one_off = run(launchType="FARGATE", group="family:orders-api", startedBy="scheduler",
+                  startedAt="2024-05-01T00:00:00.000Z", stoppingAt="2024-05-03T00:00:00.000Z",
+                  containers=[{"name": "app", "exitCode": 137, "lastStatus": "STOPPED", "memory": "2048",
+                               "reason": "OutOfMemoryError: Container killed due to memory usage",
+                               "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"}])
+    assert not any("postpones" in s for s in one_off.remediation)
+
+
 # (6) Fluent Bit asked for a plugin it does not have
 
 _ROUTER = {"containers": [
