@@ -191,6 +191,59 @@ def test_near_miss_a_lock_refusal_whose_log_names_no_setting_keeps_the_general_a
     assert "disable_mlock" not in first and "configure the application not to lock memory" in first
 
 
+# (10) the connection variable of the app's framework; (8) a refused connection whose host the log does not name
+
+_CRASHED = {"containers": [{"name": "app", "exitCode": 1, "lastStatus": "STOPPED",
+                            "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"}]}
+_MUTINY = ["Caused by: java.util.concurrent.CompletionException: io.netty.channel.AbstractChannel$"
+           "AnnotatedConnectException: Connection refused: localhost/127.0.0.1:5432",
+           "\tat io.smallrye.mutiny.operators.uni.UniBlockingAwait.await(UniBlockingAwait.java:79)"]
+_PG_JDBC = ["org.postgresql.util.PSQLException: Connection to localhost:5432 refused. Check that the hostname and "
+            "port are correct and that the postmaster is accepting TCP/IP connections."]
+
+
+def test_a_quarkus_reactive_client_is_pointed_at_the_reactive_url():
+    got = run({"app": _MUTINY}, **_CRASHED)
+    assert got.pattern == "database-connection-failed"
+    assert "QUARKUS_DATASOURCE_REACTIVE_URL" in got.remediation[0]
+    assert "DATABASE_URL" not in got.remediation[0] and "PGHOST" not in got.remediation[0]
+
+
+def test_near_miss_a_quarkus_app_over_jdbc_is_not_given_the_reactive_url():
+    # Keycloak and other Quarkus apps over JDBC read variables of their own: the reactive URL would do nothing.
+    got = run({"app": ["INFO [io.quarkus] (main) orders 1.0 on JVM started", *_PG_JDBC]}, **_CRASHED)
+    assert "QUARKUS_DATASOURCE_REACTIVE_URL" not in got.remediation[0]
+
+
+def test_near_miss_plain_jdbc_keeps_the_common_variables():
+    got = run({"app": _PG_JDBC}, **_CRASHED)
+    assert "`DATABASE_URL` / `PGHOST`" in got.remediation[0] and "QUARKUS" not in got.remediation[0]
+
+
+_LARAVEL = ["   Illuminate\\Database\\QueryException", "",
+            "  SQLSTATE[HY000] [2002] Connection refused (SQL: select * from information_schema.tables)"]
+
+
+def test_a_refusal_with_no_host_reads_the_configured_host_first_with_laravels_names():
+    got = run({"app": _LARAVEL}, **_CRASHED)
+    assert got.pattern == "database-connection-failed"
+    first = got.remediation[0]
+    assert "`DB_HOST` / `DB_PORT`" in first and "describe-task-definition --task-definition orders-api:12" in first
+    assert "[environment, secrets[].name]" in first and "the task itself" in first
+
+
+def test_a_refusal_with_no_host_and_no_framework_names_the_engines_common_variables():
+    got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused"]}, **_CRASHED)
+    assert got.remediation[0].startswith("The log does not name the host")
+    assert "`DATABASE_URL` / `MYSQL_HOST`" in got.remediation[0]
+
+
+def test_near_miss_a_refusal_that_names_a_remote_host_keeps_the_server_steps():
+    got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused (host db.internal.example.com port 3306)",
+                       "could not connect to mysql at db.internal.example.com:3306: Connection refused"]}, **_CRASHED)
+    assert not got.remediation[0].startswith("The log does not name the host"), got.remediation[0]
+
+
 # (11) an OpenTelemetry collector pipeline that names a component its configuration does not define
 
 _ADOT = {"containers": [
