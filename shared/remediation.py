@@ -633,15 +633,17 @@ def own_repository(ev: Evidence, image: str) -> tuple[str, str | None]:
 
 
 def build_for(ev: Evidence, image: str, platform: str) -> str:
-    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands."""
+    """Build the image for `platform` and push it where the task can pull it, as a sentence with commands (the
+    ECR login first: a push without it fails with "no basic auth credentials")."""
     ref, create = own_repository(ev, image)
     build = f"docker buildx build --platform {platform} -t {q(ref)} --push ."
     if create is None:
-        return f"`{build}`"
+        return f"`{ecr_login_command(ev, ref)}`, then `{build}`"
     return (f"{image} is not in your registry, so build it from its Dockerfile into an ECR repository of yours "
-            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `aws ecr get-login-password | "
-            f"docker login --username AWS --password-stdin {ref.split('/', 1)[0]}`): `{build}`, and point the task "
-            f"definition's image at {ref}")
+            f"(`aws ecr create-repository --repository-name {q(create)}` once, then `{ecr_login_command(ev, ref)}`): "
+            f"`{build}`, and point the task definition's image at {ref}")
+
+
 def read_command(ev: Evidence, container: str | None) -> str:
     """A shell line reading the container's `command` from the task definition into the array $cmd (one
     element per argument; empty when the image's own CMD applies), for `docker run ... "${cmd[@]}"`. When the task
@@ -1328,6 +1330,32 @@ _ERLANG_CONTEXT = lazy_re(r"(?i)\berlang\b|\.erlang\.cookie|\b(?:RELEASE|RABBITM
 _ERLANG_IMAGE = lazy_re(r"(?i)rabbitmq|erlang|elixir|couchdb|ejabberd|emqx|vernemq")
 
 
+# Fluent Bit asked for a plugin it does not have: "[config] section 'x' tried to instance a plugin name that doesn't
+# exist", "[error] [output] plugin 'x' not found", "Invalid output plugin 'x'".
+_FLB_NO_PLUGIN = lazy_re(r"section '(?P<n1>[^']{1,80})' tried to instance a plugin name that doesn'?t exist|"
+                         r"\b(?:input|output|filter|parser|processor)\]? plugin '(?P<n2>[^']{1,80})' (?:was )?not found|"
+                         r"[Ii]nvalid (?:input|output|filter) plugin '(?P<n3>[^']{1,80})'")
+# An OpenTelemetry Collector (ADOT's too) configuration whose pipeline names a component the configuration does
+# not define: 'service::pipelines::metrics/ecs: references processor "resource" which is not configured'.
+_OTEL_UNCONFIGURED = lazy_re(r"pipelines?::(?P<pipe>[\w/.-]+): references (?P<kind>processor|exporter|receiver|"
+                             r"extension|connector) \W?(?P<name>[\w/.-]+)\W? (?:which )?(?:is|does) not (?:configured|"
+                             r"exist)")
+
+def _otel_config_action(m: re.Match[str], image_ref: str | None) -> str:
+    """What a collector configuration error about one component asks for, naming the component and the pipeline."""
+    kind, name = m.group("kind"), m.group("name")
+    section = f"{kind}s"
+    where = ("the collector configuration it is given (for the ADOT image, the `AOT_CONFIG_CONTENT` environment "
+             "variable, usually from an SSM parameter in the container's `secrets` or `environment`, or the "
+             "`--config` file its command names)" if "aws-otel" in (image_ref or "") or "adot" in (image_ref or "")
+             else "the collector configuration it is given (the `--config` file its command names, or the "
+             "environment variable or SSM parameter the task passes it in)")
+    pipe = m.group("pipe")
+    return (f"pipeline `{pipe}` lists the {kind} `{name}`, which the configuration does not define: in {where}, "
+            f"define `{name}` under `{section}:` or remove it from `service.pipelines.{pipe}.{section}`, then "
+            "register a new task definition revision (or update the SSM parameter) and roll it out")
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
@@ -1348,6 +1376,18 @@ def error_family(text: str, image_ref: str | None = None, *, paths: bool = True)
                 "the official image, readable by its owner only) or the `RABBITMQ_ERLANG_COOKIE` variable, for an "
                 "Elixir release `RELEASE_COOKIE`. A node that starts without its persisted volume otherwise generates "
                 "a new random cookie")
+    plugin = _FLB_NO_PLUGIN.search(text)
+    if plugin:
+        name = plugin.group("n1") or plugin.group("n2") or plugin.group("n3")
+        return (f"Fluent Bit has no plugin named `{name}` (the `Name` of an [INPUT], [FILTER] or [OUTPUT] section, "
+                "which must be a plugin this build has): set that section's `Name` to a plugin built into this Fluent "
+                "Bit (`fluent-bit -h` lists them: cloudwatch_logs, kinesis_firehose, s3, http, forward...), or, for "
+                "a custom plugin, build its shared object (.so) into the log router's image and load it with "
+                "`plugins_file` in the [SERVICE] section (a [PLUGINS] file whose `Path` names the .so); then "
+                "register the new image or configuration in a new task definition revision and roll it out")
+    otel = _OTEL_UNCONFIGURED.search(text)
+    if otel:
+        return _otel_config_action(otel, image_ref)
     if _PRIV_BIND.search(text):
         ports = [int(p) for p in _BIND_PORT.findall(text) if int(p) < 1024]
         if ports:
@@ -1722,8 +1762,43 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
             continue
         if generic and not action.startswith(_CONFIG_READ):
             continue  # beside a configuration error, only a line naming the file's content refines it
+        if action.startswith(_MLOCK_ACTION):
+            action = _mlock_action(ev, name, j) or action
         return j, action + (_runtime_writer(ev, name, action) or "")
     return generic
+
+
+_MLOCK_ACTION = "the process may not lock memory"
+# The setting that turns memory locking off, as the program's own message names it (Vault: "set the
+# `disable_mlock` configuration option").
+_MLOCK_SETTING = lazy_re(r"\b(disable_?mlock|no_?mlock|mlock_?(?:enabled|disabled))\b", re.IGNORECASE)
+
+
+def _mlock_action(ev: Evidence, container: str | None, index: int, after: int = 15) -> str | None:
+    """The memory-lock refusal when the log names the setting that turns locking off: on Fargate, where the
+    IPC_LOCK capability cannot be added, that setting is the fix (Vault's official image also reads its
+    configuration from VAULT_LOCAL_CONFIG); on EC2 it is the alternative to IPC_LOCK. None when no line names one."""
+    logs = ev.logs
+    setting = None
+    for j in range(index, min(len(logs.texts), index + after + 1)):
+        if container and logs.containers[j] not in (container, None):
+            continue
+        if found := _MLOCK_SETTING.search(logs.texts[j]):
+            setting = found.group(1)
+            break
+    if setting is None:
+        return None
+    vault = "vault" in f"{container or ''} {image(ev, container) or ''}".lower()
+    how = (f" (for the official Vault image, the environment variable `VAULT_LOCAL_CONFIG` = "
+           f"`{{\"{setting}\": true}}` in the container definition adds it to the configuration)" if vault else
+           " (in its configuration file, or the environment variable the image reads it from)")
+    if is_fargate(ev):
+        return (f"the process may not lock memory (mlock refused, whatever memory is free), and Fargate cannot "
+                f"grant the IPC_LOCK capability it needs: turn memory locking off with the setting the log names, "
+                f"`{setting} = true`{how}, in a new task definition revision")
+    return (f"the process may not lock memory (mlock refused, whatever memory is free): add the IPC_LOCK capability "
+            "(`linuxParameters.capabilities.add`) and raise the memlock ulimit (`ulimits`: `memlock`), or turn "
+            f"memory locking off with the setting the log names, `{setting} = true`{how}")
 
 
 # Path words that name no writer (a directory any image has, a bare file kind).
@@ -2048,14 +2123,21 @@ def inspect_platforms(ref: str) -> str:
     return f"docker buildx imagetools inspect {q(ref)}"
 
 
-def ecr_login(ev: Evidence, ref: str) -> str:
-    """How to log in to the registry of an ECR image, as a sentence (two commands, no pipe inside a span:
-    each one runs as pasted)."""
-    registry = image_parts(ref)[0] or ecr_copy_name(ev, ref).split("/", 1)[0]
+def ecr_login_command(ev: Evidence, ref: str) -> str:
+    """The command that logs Docker in to the ECR registry of `ref` (an image in ECR, or the ECR copy of
+    another image), with the region the registry names."""
+    own = image_parts(ref)[0] or ""
+    registry = own if ".dkr.ecr." in own else ecr_copy_name(ev, ref).split("/", 1)[0]
     m = _ECR_REGISTRY.match(registry)
     reg = m.group("region") if m else region(ev) or REGION_UNKNOWN
-    return (f"Log Docker in to {registry} first (user `AWS`; `aws ecr get-login-password --region {reg}` "
-            "prints the token).")
+    return f"aws ecr get-login-password --region {reg} | docker login --username AWS --password-stdin {registry}"
+
+
+def ecr_login(ev: Evidence, ref: str) -> str:
+    """How to log Docker in to the ECR registry of `ref` before a push, as a clause to put ahead of the push
+    ("log Docker in to ... first: `aws ecr get-login-password ... | docker login ...`")."""
+    registry = ecr_login_command(ev, ref).rsplit(" ", 1)[-1]
+    return f"log Docker in to {registry} first: `{ecr_login_command(ev, ref)}`"
 
 
 def ecr_login_aside(ev: Evidence, ref: str) -> str:
@@ -2082,8 +2164,8 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
                 "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
                 "registers the task definition."]
     if ref and own_ecr(ev, ref):
-        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository: "
-                f"`docker buildx build --platform {platform} -t {q(ref)} --push .`. {ecr_login(ev, ref)}"]
+        return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
+                f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(ref)} --push .`."]
     if not ref or not is_image_ref(ref):
         return [f"Use an image built for {platform}: rebuild it with `--platform {platform}` into your own ECR "
                 "repository and point the task definition's image at it."]
@@ -2098,8 +2180,8 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
             f"`{inspect_platforms(ref)}` and pin a tag that has {platform} in the task definition.",
             f"Or build it from its source for {platform} into your own ECR repository: create the repository with "
             f"`aws ecr create-repository --repository-name {q(repo.removeprefix('library/'))} --region {reg}`, "
-            f"then, in a checkout of its source, run `docker buildx build --platform {platform} -t {q(copy)} "
-            f"--push .` and point the task definition's image at `{copy}`."]
+            f"then {ecr_login(ev, copy)}, and in a checkout of its source run `docker buildx build --platform "
+            f"{platform} -t {q(copy)} --push .` and then point the task definition's image at `{copy}`."]
 
 
 # -------------------------------------------------------------------------------------------------

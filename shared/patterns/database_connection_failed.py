@@ -138,6 +138,27 @@ _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",),
              "kafka": ("KAFKA_BROKERS", "KAFKA_BOOTSTRAP_SERVERS"), "rabbitmq": ("AMQP_URL", "RABBITMQ_URL"),
              "elasticsearch": ("ELASTICSEARCH_URL", "OPENSEARCH_URL")}
+# Frameworks that read the connection from variables of their own: (how its log or image shows it, its variables).
+# Quarkus's reactive client (Vert.x, awaited through SmallRye Mutiny) reads the reactive URL, never the JDBC one.
+_FRAMEWORK_VARS = (
+    (lazy_re(r"io\.smallrye\.mutiny|io\.vertx\.(?:pg|mysql|mssql|db2|oracle|sql)client|quarkus[\w.-]*reactive|"
+             r"reactive[\w.-]*datasource", re.IGNORECASE), ("QUARKUS_DATASOURCE_REACTIVE_URL",)),
+    (lazy_re(r"Illuminate\\Database|\blaravel\b|\bartisan\b", re.IGNORECASE), ("DB_HOST", "DB_PORT")),
+    (lazy_re(r"org\.springframework|\bHikariPool\b", re.IGNORECASE), ("SPRING_DATASOURCE_URL",)),
+)
+
+
+def _connection_vars(ev: Evidence, container: str | None, engine: str) -> tuple[str, ...]:
+    """The variables the container's app reads its connection from: its framework's (seen in its log lines or its
+    image name), else the ones apps of the engine commonly read."""
+    image = next((c.image for c in ev.detail.containers if c.name == container and c.image), "") or ""
+    said = "\n".join([*_own_texts(ev, container)[-200:], image])
+    for regex, names in _FRAMEWORK_VARS:
+        if regex.search(said):
+            return names
+    return _URL_VARS.get(engine, ("DATABASE_URL",))
+
+
 _READ_TIMEOUT = lazy_re(r"Read timed out|SocketReadTimeout|\bread timeout|ReadTimeout(?:Error|Exception)?\b",
                            re.IGNORECASE)
 _POOL_TIMEOUT = lazy_re(r"Timeout acquiring a connection|Connection is not available, request timed out"
@@ -503,7 +524,7 @@ class DatabaseConnectionFailed(Pattern):
         elif local and cause != "starting":
             bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
             at = f"`{bracketed}:{shown}`" if shown else f"`{host}`"
-            vars_ = _URL_VARS.get(engine, ("DATABASE_URL",))
+            vars_ = _connection_vars(ev, name, engine)
             query = (f"taskDefinition.containerDefinitions[?name=='{name}'].[environment, secrets]" if name
                      else "taskDefinition.containerDefinitions[].[environment, secrets]")
             none = ("and none of this task's other containers (" + ", ".join(f"`{o}`" for o in others)
@@ -542,6 +563,20 @@ class DatabaseConnectionFailed(Pattern):
                          "server only through `links` to a container of the same task (bridge mode), Service "
                          "Connect or Cloud Map")
             steps[-1] += f". Point the connection string at the database endpoint.{why}"
+            why = ""
+        if cause == "refused" and not host and not steps:
+            # The log names no host: which one the app used is in its configuration, read first (a default of
+            # 127.0.0.1 or localhost, the usual one, is the task itself).
+            vars_ = _connection_vars(ev, name, engine)
+            query = remedy.container_query(ev, name, "[environment, secrets[].name]")
+            self_ = ("the task itself (its containers share one network namespace in `awsvpc` mode, Fargate's)"
+                     if remedy.localhost_mode(ev) == "shared" else f"{container}'s own container")
+            steps.append(f"The log does not name the host {container} connected to: read the {engine} host and port "
+                         f"it is configured with (" + " / ".join(f"`{v}`" for v in vars_) + ") in the task "
+                         f"definition, `{remedy.describe_task_definition(ev, query)}`. If it is 127.0.0.1 or "
+                         f"localhost (or unset, so the default applies), that is {self_}, where no {engine} server "
+                         f"runs: set it to the {noun}'s endpoint and roll out the new revision: {remedy.roll_out(ev)}."
+                         f"{why}")
             why = ""
         if cause == "starting" or (local and cause in ("refused", "timeout", None)):
             pass  # neither the network nor the server's security group is involved

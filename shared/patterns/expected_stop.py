@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -167,6 +168,9 @@ class ExpectedStop(Pattern):
         stuck = _stuck_on_dependency(ev) if reason in _ORDERED_STOPS or reason == "spot" else None
         if stuck and not unheard:
             steps[0] = _stuck_step(ev, *stuck)
+        if steps[0] == "Nothing to fix." and (reason in _ORDERED_STOPS or reason == "spot") \
+                and (noise := _shutdown_noise(ev)):
+            steps[0] = noise
         if reason == "spot" and remedy.launcher(ev) == "batch":
             # An AWS Batch job: no service and no capacity provider strategy of its own; Batch's job queue and
             # compute environments choose the capacity, and its retry strategy resubmits the job.
@@ -223,6 +227,81 @@ _ORDERED_STOPS = ("scale-in", "deployment", "user", "maintenance", "service-dele
 # Seconds between stoppingAt and the task's stop that only a stop timeout explains (ECS's default is 30 s; an app
 # that exits on SIGTERM is gone in a second or two). Shorter waits with 137 say nothing about SIGTERM.
 STOP_TIMEOUT_SECONDS = 25
+
+
+# An error line: its level (the line's or the entry's it continues), else an error word in it.
+_ERROR_WORDS = lazy_re(r"\berror\b|\[error\]|\w(?:Error|Exception)\b|\btraceback\b|\bfatal\b|\bpanic\b|"
+                       r"\bexception\b", re.IGNORECASE)
+# A stack frame line (Node/Java "at ...", Python 'File "..."').
+_FRAME = lazy_re(r"^\s*(?:at\s|File \")")
+# How far back from the end of the log an error is still the shutdown's.
+_NOISE_TAIL = 40
+# A line saying the process is being stopped (its server's, its runtime's or its supervisor's words).
+_SHUTTING_DOWN = lazy_re(r"(?i)shutting down|\bshutdown\b|\bSIGTERM\b|\bsignal 15\b|\bterminat(?:ed|ing)\b|"
+                         r"\bstopping\b|finished server process|caught signal|received (?:term|signal|stop)|"
+                         r"\bgraceful(?:ly)?\b|context (?:canceled|cancelled|done)|\bexiting\b|SignalException")
+# A line's own clock near its start: 2022/10/10 23:03:04, 2021-02-10T16:40:30.731Z, 2022-04-20T14:25:06.545-0400.
+_LINE_CLOCK = lazy_re(r"(?P<d>\d{4}[-/]\d{2}[-/]\d{2})[T ](?P<t>\d{2}:\d{2}:\d{2})(?:[.,]\d+)?"
+                      r"(?:\s?(?P<z>Z|UTC|[+-]\d{2}:?\d{2}))?")
+# Seconds before stoppingAt at which a line's clock still counts as the stop's (clocks and flushes differ a little).
+_NOISE_SLACK_SECONDS = 10
+
+
+def _line_time(text: str) -> datetime | None:
+    """When a line says it was written (its own timestamp near its start, UTC unless it gives an offset)."""
+    m = _LINE_CLOCK.search(text[:60])
+    if m is None:
+        return None
+    zone = m.group("z") or "+0000"
+    zone = "+0000" if zone in ("Z", "UTC") else zone.replace(":", "")
+    try:
+        return datetime.strptime(f"{m.group('d').replace('/', '-')} {m.group('t')} {zone}", "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def _during_stop(ev: Evidence, i: int) -> bool:
+    """Line i was written as the task was being stopped: its clock is at (or just before) stoppingAt, or, with no
+    clock, it or an earlier line of the same container says the process is shutting down."""
+    logs = ev.logs
+    stopping = ev.detail.stopping_at
+    at = _line_time(logs.texts[i])
+    if at is not None and stopping is not None:
+        if stopping.tzinfo is None:
+            stopping = stopping.replace(tzinfo=UTC)
+        return (stopping - at).total_seconds() <= _NOISE_SLACK_SECONDS
+    who = logs.containers[i]
+    return any(_SHUTTING_DOWN.search(logs.texts[j]) for j in range(max(0, i - _NOISE_TAIL), i + 1)
+               if logs.containers[j] == who)
+
+
+def _shutdown_noise(ev: Evidence) -> str | None:
+    """An expected stop whose log ends with an error or traceback written as the task was being stopped (an app's
+    server cancelling its lifespan task, a sidecar that lost the ECS agent's metadata as the task ended): "Nothing
+    to fix", naming that line as what the stop itself made the container log, so it is not read as the cause. None
+    when the tail holds no error, or its last error was written before the stop (that one may be a fault of its
+    own)."""
+    logs = ev.logs
+    n = len(logs.texts)
+    for i in range(n - 1, max(n - _NOISE_TAIL, 0) - 1, -1):
+        text = logs.texts[i].strip()
+        level = logs.level(i)
+        if not text or level not in ("error", "fatal", None) or (level is None and not _ERROR_WORDS.search(text)):
+            continue
+        if not _during_stop(ev, i):
+            return None
+        who = logs.containers[i] or (ev.primary if len(ev.detail.containers) == 1 else None)
+        start = logs.block_start(i)
+        if start != i:
+            # A trace: name its error line (Python's comes last, Node's and Java's first), not a frame.
+            named = [j for j in range(start, i + 1) if _ERROR_WORDS.search(logs.texts[j])
+                     and not _FRAME.match(logs.texts[j])]
+            text = logs.texts[named[-1] if named else start].strip()
+        line = text if len(text) <= 120 else text[:117].rstrip() + "…"
+        what = f"The trace with “{line}”" if start != i else f"“{line}”"
+        return (f"Nothing to fix. {what}" + (f" (from {who})" if who else "") + " is shutdown noise: the "
+                "container logged it while the task was being stopped, not what stopped the task.")
+    return None
 
 
 def _sigterm_unheard(ev: Evidence, sidecars: Callable[[Any], bool]) -> tuple[str, float] | None:

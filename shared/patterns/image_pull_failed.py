@@ -216,6 +216,14 @@ def _registry_host(image: str, reason: str) -> str | None:
     return "docker.io" if any(h in reason for h in _DOCKER_HUB) else None
 
 
+
+def _throttled_elsewhere(cause: str | None, image: str | None, reason: str) -> bool:
+    """A pull rate limit of a registry other than private ECR (Docker Hub, ECR Public, another): the fix is a
+    cached copy in ECR or repositoryCredentials, both set in the task definition (ECR's own throttling is of API
+    requests, fixed by staggering the launches)."""
+    return cause == "rate-limited" and ".dkr.ecr." not in (_registry_host(image or "", reason) or "")
+
+
 _WANTED = lazy_re(r"(?:matching platform|manifest for|descriptor for platform)\s*'?\"?(?P<os>linux|windows)/"
                      r"(?P<arch>[\w]+)", re.IGNORECASE)
 _IMAGE_OS = lazy_re(r"image operating system \W*(?P<os>linux|windows)", re.IGNORECASE)
@@ -429,9 +437,9 @@ class ImagePullFailed(ReasonPattern):
                 new_ref = f"{reg}/{repo}:{old_tag or 'latest'}-rebuilt"
                 steps.append(f"{head} Rebuild it for the task's platform and push it under a new tag (a build on "
                              "another architecture, such as Apple silicon, or with attestations is the usual "
-                             f"source): `docker buildx build --platform {platform} --provenance=false --sbom=false "
-                             f"--push -t {remedy.q(new_ref)} .`, then point the "
-                             f"task definition's image at that new tag. {remedy.ecr_login(ev, ref)}")
+                             f"source): {remedy.ecr_login(ev, ref)}, then `docker buildx build --platform {platform} "
+                             f"--provenance=false --sbom=false --push -t {remedy.q(new_ref)} .`, and point the "
+                             "task definition's image at that new tag.")
             else:
                 steps.append(f"{head} Pin another tag or digest of it that pulls (`docker pull` from your machine "
                              "must succeed), or rebuild it into your own ECR repository and point the task "
@@ -721,8 +729,10 @@ class ImagePullFailed(ReasonPattern):
         # An AWS Batch job's image and repositoryCredentials are set in its job definition.
         steps = [remedy.definition_words(ev, s) for s in steps]
         # A fix in the task definition (repositoryCredentials, runtimePlatform, the image) needs its new revision.
+        # A rate limit of a registry other than ECR is fixed by a cached copy or repositoryCredentials, both in the
+        # task definition: the same revision would pull from the throttled registry again.
         changes_td = ((cause in ("platform", "access-denied") and not ecr) or cause in ("platform", "not-found")
-                      or bool(_EXTRACTION.search(reason)))
+                      or bool(_EXTRACTION.search(reason)) or _throttled_elsewhere(cause, task_image, reason))
         interrupted = cause is None and bool(_INTERRUPTED.search(reason)) and bool(steps) \
             and steps[0].startswith("The pull was interrupted")
         if not interrupted:  # (an interrupted pull's first step already starts it again)

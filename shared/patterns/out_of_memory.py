@@ -20,6 +20,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC
 
 from pydantic import Field
 
@@ -596,9 +597,24 @@ class OutOfMemory(Pattern):
         if not steps or "Python" in kind or "Go" in kind or "native" in kind:
             steps.append(f"Reduce what {container} keeps in memory (batch sizes, caches, worker count) or raise its "
                          f"memory (now {limit or 'unknown'}).{why}")
+        # Only a container kill of an app (not a runtime's own cap, which its own setting fixes; not a well-known
+        # agent image, whose buffers are its configuration's) in a service (a job's memory follows its input).
+        agent = bool(remedy.agent_image(ev, m.container)) or bool(_AGENT_WORDS.search(
+            f"{m.container or ''} {remedy.image(ev, m.container) or ''}"))
+        growth = None if (alloc and mib and alloc[0] > mib) or own_cap or agent or not remedy.service(ev) \
+            else _growth_step(ev, m, container, kind)
+        if growth:
+            # A limit hit only after a long run: the memory grew to it, so finding the growth comes first.
+            cited = remedy.cite(m)
+            steps = [step.replace(cited, "") for step in steps]
+            if steps and steps[0].startswith("Give "):
+                steps[0] = "Raise the memory only once the growth is explained (expected load, not a leak): g" + \
+                    steps[0][1:]
+            steps.insert(0, growth + cited)
         chart = ("chart MemoryUtilized (Container Insights) " + ("before it exited." if own_cap else "before the kill."))
         if remedy.local_repro_blocked(ev, f.get('container')):
-            steps.append("In AWS, " + chart)
+            if not growth:  # (the growth step reads the trend already)
+                steps.append("In AWS, " + chart)
         else:
             # With the command the task ran (the task definition's, or the override a job or run-task gave): the
             # image's own CMD may not be the work that used the memory.
@@ -618,6 +634,53 @@ class OutOfMemory(Pattern):
                      + " and was stopped. It needs more memory or must use less."),
             remediation=steps,
         )
+
+
+# A task that ran this long before it hit its limit grew into it (a leak, a cache or queue without bound): more
+# memory only postpones the next kill. Shorter runs keep the sizing advice first (a start-up or a load spike).
+LONG_RUN_HOURS = 12
+# A monitoring or log agent, by its container's name or image (its memory is its buffers' configuration).
+_AGENT_WORDS = lazy_re(r"(?i)datadog|dd-agent|fluent|envoy|otel|xray|x-ray|cloudwatch-agent|cwagent|newrelic|"
+                       r"splunk|log[_-]?router|firelens")
+# A runtime's own heap limit, so it collects (or fails with its own error) before the container is killed.
+_HEAP_SETTINGS = (("JVM", "the JVM's `-XX:MaxRAMPercentage` (with a heap dump on `-XX:+HeapDumpOnOutOfMemoryError`)"),
+                  ("V8", "Node's `--max-old-space-size` (and a heap snapshot, `--heapsnapshot-near-heap-limit=1`)"),
+                  ("Python", "a memory profile (tracemalloc) of the worker"),
+                  ("PHP", "PHP's `memory_limit`"))
+
+
+def _growth_step(ev: Evidence, m: Match, container: str, kind: str) -> str | None:
+    """Find the growth, for a container that hit its memory limit after running LONG_RUN_HOURS or more: its memory
+    trend over the task's life (Container Insights' MemoryUtilized for the service, or the task definition family),
+    a heap dump, and the runtime's own heap limit. None for a shorter run."""
+    d = ev.detail
+    ran = remedy.ran_for(ev)
+    if ran is None or ran < LONG_RUN_HOURS * 3600 or d.started_at is None:
+        return None
+    end = d.stopping_at or d.execution_stopped_at or d.stopped_at
+    if end is None:
+        return None
+    days, hours = divmod(int(ran // 3600), 24)
+    took = f"{days} days {hours} h" if days else f"{hours} h"
+    svc = remedy.service(ev)
+    fam = remedy.family(ev)
+    dim = (f"Name=ServiceName,Value={remedy.q(svc)}" if svc else
+           f"Name=TaskDefinitionFamily,Value={remedy.q(fam)}" if fam else None)
+    # An hour a point, or longer so the run fits the 1,440 points one call returns.
+    period = max(3600, -(-int(ran) // 1440 // 3600) * 3600)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    start, stop = d.started_at.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
+    trend = (f"`aws cloudwatch get-metric-statistics --namespace ECS/ContainerInsights --metric-name MemoryUtilized "
+             f"--dimensions Name=ClusterName,Value={remedy.q(remedy.cluster(ev))} {dim} --start-time {start} "
+             f"--end-time {stop} --period {period} --statistics Maximum{remedy.region_flag(ev)}` (Container Insights "
+             "must be on for the cluster)") if dim and remedy.cluster(ev) else "Container Insights' MemoryUtilized"
+    heap = next((how for word, how in _HEAP_SETTINGS if word in kind), None) or (
+        "the runtime's heap limit and a heap dump (.NET `DOTNET_GCHeapHardLimitPercent` and `dotnet-gcdump`, the "
+        "JVM's `-XX:MaxRAMPercentage` and `-XX:+HeapDumpOnOutOfMemoryError`, Node's `--max-old-space-size`)")
+    return (f"{container} ran {took} (from {start} to {stop}) before it hit the limit: its memory grew over that "
+            "time (a leak, or a cache or queue without a bound), so raising the limit only postpones the next kill. "
+            f"Find the growth first: its memory trend over the task's life, {trend}; a steady climb is a leak. Then "
+            f"find what holds it with {heap}, and cap it in the app.")
 
 
 PATTERN = OutOfMemory()

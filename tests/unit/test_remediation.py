@@ -199,7 +199,9 @@ def test_a_rebuilt_image_is_pushed_to_your_own_ecr_never_to_someone_elses_reposi
     assert "create-repository" in remedy.build_for(ev, "nginx:1.25", "linux/arm64")
     mine = "111122223333.dkr.ecr.us-east-1.amazonaws.com/api:7"
     assert remedy.own_repository(ev, mine) == (mine, None)
-    assert remedy.build_for(ev, mine, "linux/amd64") == f"`docker buildx build --platform linux/amd64 -t {mine} --push .`"
+    assert remedy.build_for(ev, mine, "linux/amd64") == (
+        "`aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin "
+        f"111122223333.dkr.ecr.us-east-1.amazonaws.com`, then `docker buildx build --platform linux/amd64 -t {mine} --push .`")
 
 
 def test_a_local_run_keeps_the_task_definitions_command_argument_by_argument():
