@@ -1,0 +1,64 @@
+"""fix42: the dev33 remediation faults fix41 left: an EFS mount the file system policy refused leads with the
+volume's IAM authorization and reads its efsVolumeConfiguration; an app no health check ever reached is told to
+listen on 0.0.0.0; a local reproduction of a mutable tag runs the digest the task ran."""
+
+from __future__ import annotations
+
+from tests.support.fixcheck import problems
+from tests.unit.helpers import run
+from tests.unit.patterns.common import failed_to_start
+
+
+def _clean(finding) -> bool:
+    return not [p for ps in problems(finding).values() for p in ps]
+
+
+# (3) EFS refused by the server: the volume's IAM authorization first, with the command that shows it
+
+_EFS = "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
+_BY_SERVER = "b'mount.nfs4: access denied by server while mounting {at}' : unsuccessful EFS utils command execution; code: 32"
+
+
+def test_an_efs_mount_refused_through_the_tls_tunnel_leads_with_iam_authorization():
+    got = run([], **failed_to_start(_EFS + _BY_SERVER.format(at="127.0.0.1:/")))
+    first, second = got.remediation[:2]
+    assert got.pattern == "volume-mount-failed"
+    assert ("aws ecs describe-task-definition --task-definition orders-api:12 --region us-east-1 --query "
+            "'taskDefinition.{taskRoleArn: taskRoleArn, volumes: volumes[?efsVolumeConfiguration]}'") in first
+    assert first.index('"iam": "ENABLED"') < first.index("--task-definition orders-api --force-new-deployment")
+    assert "ClientMount" not in first and "elasticfilesystem:ClientMount" in second
+    # the file system id the message does not give is read from the task definition for the policy command
+    assert 'fs=$(aws ecs describe-task-definition' in second and '--file-system-id "$fs"' in second
+    assert _clean(got)
+
+
+def test_an_efs_mount_to_the_file_systems_own_name_had_no_tls_so_no_iam():
+    got = run([], **failed_to_start(_EFS + _BY_SERVER.format(at="fs-0a1b2c3d4e5f60718.efs.us-east-1.amazonaws.com:/")))
+    first, second = got.remediation[:2]
+    assert "not through efs-utils' TLS tunnel" in first and "If `authorizationConfig.iam`" not in first
+    assert "volumes[?efsVolumeConfiguration.fileSystemId=='fs-0a1b2c3d4e5f60718']" in first
+    assert "aws efs describe-file-system-policy --file-system-id fs-0a1b2c3d4e5f60718 --region us-east-1" in second
+    assert _clean(got)
+
+
+def test_a_masked_file_system_id_is_not_used_as_a_filter():
+    logs = ["ERROR - Failed to mount fs-079584105417exxxx.efs.us-east-1.amazonaws.com at /var/www: returncode=32"]
+    got = run(logs, **failed_to_start(_EFS + _BY_SERVER.format(at="127.0.0.1:/")))
+    assert "fs-079584105417exxxx'" not in " ".join(got.remediation)
+    assert "volumes[?efsVolumeConfiguration]" in got.remediation[0]
+
+
+def test_near_miss_a_refusal_naming_the_role_keeps_the_role_grant_first():
+    # IAM authorization was on (the server names the role and the action): the role's grant is what is missing.
+    reason = _EFS + _BY_SERVER.format(at="127.0.0.1:/") + (" User: arn:aws:sts::111122223333:assumed-role/app-task/abc"
+                                                          " is not authorized to perform: elasticfilesystem:ClientMount")
+    got = run([], **failed_to_start(reason))
+    assert got.remediation[0].startswith("Allow the TASK role `elasticfilesystem:ClientMount`")
+
+
+def test_near_miss_a_read_only_efs_mount_keeps_the_old_advice():
+    got = run([], **failed_to_start(_EFS + "mount.nfs4: read-only file system while mounting 127.0.0.1:/ : "
+                                           "unsuccessful EFS utils command execution; code: 32"))
+    assert "describe-file-system-policy" not in " ".join(got.remediation)
+    assert "elasticfilesystem:ClientMount" in got.remediation[0]
+
