@@ -62,3 +62,65 @@ def test_near_miss_a_read_only_efs_mount_keeps_the_old_advice():
     assert "describe-file-system-policy" not in " ".join(got.remediation)
     assert "elasticfilesystem:ClientMount" in got.remediation[0]
 
+
+# (4) health checks failed and not one request reached an app that started: it may listen on localhost only
+
+def _hc(logs: list[str], code: int | None = 143, image: str | None = None):
+    from tests.unit.patterns.common import elb_failed
+
+    detail = elb_failed(code)
+    if image:
+        detail["containers"][0]["image"] = image
+    return run(logs, **detail)
+
+
+def _loopback(steps: list[str]) -> list[int]:
+    return [n for n, s in enumerate(steps) if "Make it listen on `0.0.0.0" in s]
+
+
+def test_an_app_that_started_and_saw_no_request_may_listen_on_localhost():
+    got = _hc(["INIT"], image="denoland/deno:alpine-1.12.2")
+    assert got.pattern == "health-check-failed"
+    steps = got.remediation
+    assert _loopback(steps) == [1] and steps[0].startswith("Compare the target group's health check")
+    assert "its last line reads \u201cINIT\u201d" in steps[1] and "(exit 143)" in steps[1]
+    assert 'oak `app.listen({ hostname: "0.0.0.0", port })`' in steps[1]
+    # the container port no evidence gives is read from the task definition, and the local test follows
+    assert "--query \"taskDefinition.containerDefinitions[?name=='app'].portMappings | [0]\"" in steps[1]
+    assert "The local test below" in steps[1] and steps[2].startswith("Test locally")
+    assert _clean(got)
+
+
+def test_a_banner_naming_localhost_is_the_evidence_and_leads():
+    got = _hc(["Listening on http://localhost:8000/"])
+    steps = got.remediation
+    assert _loopback(steps) == [0] and "says it listens on `localhost:8000`" in steps[0]
+    assert "`0.0.0.0:" in steps[0] and "reads \u201cListening on http://localhost:8000/\u201d" in steps[0]
+    assert _clean(got)
+
+
+def test_near_miss_the_app_crashed_on_its_own():
+    assert _loopback(_hc(["INIT"], code=1).remediation) == []
+
+
+def test_near_miss_requests_reached_the_app():
+    logs = ["INIT", '10.0.1.5 - - [01/May/2024:10:00:01 +0000] "POST /orders HTTP/1.1" 201 12 "-" "curl/8.0"']
+    assert _loopback(_hc(logs).remediation) == []
+
+
+def test_near_miss_a_banner_on_all_interfaces():
+    assert _loopback(_hc(["Listening on http://0.0.0.0:8000/"]).remediation) == []
+
+
+def test_near_miss_the_last_line_is_work_under_way():
+    # still creating its pool when it was judged: a hang is as likely as an unreachable listener
+    logs = ["2024-06-07 15:59:39,279 INFO [PersistenceManagerFactory] Creating transactional connection pool"]
+    assert _loopback(_hc(logs).remediation) == []
+
+
+def test_near_miss_an_error_in_the_log():
+    assert _loopback(_hc(["INIT", "ERROR could not read /etc/app/config.yml"]).remediation) == []
+
+
+def test_near_miss_no_log_at_all():
+    assert _loopback(_hc([]).remediation) == []
