@@ -124,3 +124,61 @@ def test_near_miss_an_error_in_the_log():
 
 def test_near_miss_no_log_at_all():
     assert _loopback(_hc([]).remediation) == []
+
+
+# (7) a local run of a mutable tag runs the digest the task ran; on EC2 a cached image of the tag may be stale
+
+_DIGEST = "sha256:" + "ab" * 32
+_KEYERROR = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+             '    key = os.environ["API_KEY"]', "KeyError: 'API_KEY'"]
+
+
+def _repro(image: str, digest: str | None = _DIGEST, launch: str = "FARGATE") -> str:
+    box = {"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": image}
+    if digest:
+        box["imageDigest"] = digest
+    got = run(_KEYERROR, containers=[box], launchType=launch)
+    assert _clean(got)
+    return next(s for s in got.remediation if "docker run" in s)
+
+
+def test_a_latest_tag_is_run_by_the_digest_the_task_ran():
+    step = _repro("acme/api:latest")
+    assert f"-e API_KEY acme/api@{_DIGEST}`" in step and "acme/api:latest" not in step
+    assert "the digest the task ran (`sha256:abababababab…`): `:latest` is pushed again" in step
+    assert "ECS_IMAGE_PULL_BEHAVIOR" not in step  # Fargate pulls every time
+
+
+def test_on_ec2_the_stale_cached_image_is_named_with_the_tags_digest_now():
+    step = _repro("acme/api:dev", launch="EC2")
+    assert "`ECS_IMAGE_PULL_BEHAVIOR=prefer-cached` (or `once`)" in step
+    assert "`docker buildx imagetools inspect acme/api:dev`" in step
+    own = _repro("111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:staging", launch="EC2")
+    assert "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api@sha256:" in own
+    assert ("`aws ecr describe-images --repository-name orders-api --image-ids imageTag=staging --region us-east-1 "
+            "--query 'imageDetails[0].imageDigest'`") in own
+
+
+def test_near_miss_a_version_tag_keeps_its_tag():
+    step = _repro("acme/api:1.4.2")
+    assert "acme/api:1.4.2`" in step and "@sha256" not in step and "digest the task ran" not in step
+
+
+def test_near_miss_no_digest_in_the_event_keeps_the_tag():
+    step = _repro("acme/api:latest", digest=None)
+    assert "acme/api:latest`" in step and "digest the task ran" not in step
+
+
+def test_near_miss_a_branch_tag_with_a_commit_id_names_one_build():
+    step = _repro("acme/api:main-81f2c0d")
+    assert "acme/api:main-81f2c0d`" in step and "@sha256" not in step
+
+
+def test_mutable_tags():
+    from shared.remediation import mutable_tag
+
+    moving = ["a:latest", "a", "a:dev", "a:staging", "a:1.4-SNAPSHOT", "a:main-arm64", "a:18", "a:latest-alpine",
+              "a:prod"]
+    fixed = ["a:1.4.2", "a:1.4.2-dev.3", "a:main-81f2c0d", "a:dev-20240501", "a:alpine-1.12.2", "a:1.0.0-beta",
+             "a@sha256:" + "0" * 64, "a:3.12"]
+    assert [r for r in moving if not mutable_tag(r)] == [] and [r for r in fixed if mutable_tag(r)] == []
