@@ -184,7 +184,7 @@ def build_finding(ev: Evidence, pattern: Pattern, match: Match, matches: dict[st
         "summary": explanation.summary,
         "facts": facts,
         "evidence": evidence,
-        "remediation": remedy.with_region(ev, explanation.remediation),
+        "remediation": remedy.with_ran_image(ev, remedy.with_region(ev, explanation.remediation)),
         "also_matched": also,
         "task": _task_summary(ev),
         "log_excerpt": excerpt(ev, container, anchor=match.anchor if match.stage is Stage.APP else None),

@@ -722,6 +722,72 @@ def floating_tag(ref: str | None) -> bool:
 _TRAFFIC_PROXY_IMAGE = lazy_re(r"(?i)appmesh|\benvoy\b|service-connect")
 
 
+# Tags that name a branch or an environment rather than a build: pushed again under the same name (a word of the tag,
+# "dev", "main-arm64", "1.4-SNAPSHOT"). A tag with a full version (1.4.2-dev.3), a commit id or a build number beside
+# the word names one build, save a SNAPSHOT.
+_BRANCH_TAG_WORDS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev",
+                               "development", "staging", "stage", "prod", "production", "qa", "uat", "test", "testing",
+                               "canary", "next", "trunk", "unstable", "snapshot"})
+_FULL_VERSION = lazy_re(r"\d+\.\d+\.\d+")
+_DIGEST = lazy_re(r"^sha256:[0-9a-f]{64}$")
+_BUILD_ID = lazy_re(r"(?=[0-9a-f]*\d)[0-9a-f]{7,40}|\d{3,}")
+
+
+def mutable_tag(ref: str | None) -> bool:
+    """The image reference follows a tag that is pushed again (latest, dev, a branch or an environment, a bare major),
+    not one build: floating_tag(), or a tag with such a word in it."""
+    if floating_tag(ref):
+        return True
+    if not ref or "@" in ref:
+        return False
+    tag = (image_parts(ref)[2] or "").lower()
+    words = set(re.split(r"[-_.]", tag))
+    # A commit id ("main-81f2c0d") or a build number or date ("dev-20240501") beside the branch names one build.
+    build = _FULL_VERSION.search(tag) or any(_BUILD_ID.fullmatch(w) for w in words)
+    return "snapshot" in words or (bool(words & _BRANCH_TAG_WORDS) and not build)
+
+
+def ran_image(ev: Evidence, container: str | None) -> str | None:
+    """`repository@sha256:...`, the image the task actually ran, when the container's image follows a mutable tag and
+    the event gives the digest it resolved to: a local run of the tag pulls whatever it names today."""
+    c = ev.container(container)
+    if c is None or not c.image or not c.image_digest or not _DIGEST.match(c.image_digest) \
+            or not mutable_tag(c.image) or not is_image_ref(c.image):
+        return None
+    registry, name, _, _ = image_parts(c.image)
+    return f"{registry + '/' if registry else ''}{name}@{c.image_digest}"
+
+
+def with_ran_image(ev: Evidence, steps: Sequence[str]) -> list[str]:
+    """A step that runs a container's image by the digest the task ran (docker_run() does, for a mutable tag) says
+    why, and, on EC2, that an instance may run a stale cached image of the tag."""
+    out = list(steps)
+    for c in ev.detail.containers:
+        ref = ran_image(ev, c.name)
+        if ref is None:
+            continue
+        tag = image_parts(c.image or "")[2] or "latest"
+        digest = ref.rsplit("@", 1)[1]
+        for n, step in enumerate(out):
+            if ref not in step or "docker run" not in step:
+                continue
+            note = (f" It runs the image by the digest the task ran (`{digest[:19]}…`): `:{tag}` is pushed "
+                    "again, so a run of the tag would pull whatever it names today.")
+            if not is_fargate(ev):
+                _, name, _, _ = image_parts(c.image or "")
+                now = (f"aws ecr describe-images --repository-name {q(name)} --image-ids imageTag={q(tag)}"
+                       f"{region_flag(ev)} --query 'imageDetails[0].imageDigest'" if own_ecr(ev, c.image) else
+                       f"docker buildx imagetools inspect {q(c.image)}")
+                note += (" On EC2, an agent with `ECS_IMAGE_PULL_BEHAVIOR=prefer-cached` (or `once`) keeps running the "
+                         f"`{c.image}` an instance cached earlier: set it to `default` in /etc/ecs/ecs.config, or pin a "
+                         f"version tag; the tag's digest now, to compare: `{now}`.")
+            # Before a closing "(Why: ...)": the evidence stays the step's last words.
+            why = step.rfind(" (Why: ")
+            out[n] = step[:why] + note + step[why:] if why > 0 and step.endswith(".)") else step + note
+            break
+    return out
+
+
 def may_be_non_essential(ev: Evidence, name: str | None) -> bool:
     """A sidecar that `"essential": false` lets fail without the app: not a proxy its traffic goes through
     (App Mesh, Service Connect, Envoy), nor a container another one waits for (dependsOn START or HEALTHY), whose
@@ -1894,7 +1960,7 @@ def docker_run(ev: Evidence, container: str | None, *, env: Iterable[str] = (), 
     published as itself (a number, or a `$variable` an earlier line read), in the background under the
     name `detach` if given."""
     name = container_name(ev, container)
-    img = image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
+    img = ran_image(ev, name) or image(ev, name) or needs_a_value(f"the image of {name or 'the container'}")
     parts = ["docker run --rm"] + ([f"-d --name {q(detach)}"] if detach else [])
     if gpu or (gpu is None and uses_gpu(ev, name)):
         parts.append("--gpus all")

@@ -663,6 +663,12 @@ class HealthCheckFailed(Pattern):
         host_refused = bool(refused and remedy.host_rejection(refused[1]))
         if cause != "no-requests-seen" and not host_refused and not remedy.local_repro_blocked(ev, m.container, serving=True):
             steps.append(_local_test(ev, m.container, port, f.get("health_check_path") or f.get("observed_path"), tg))
+        if cause is None and not answered and refused is None and (unreached := _never_reached(ev, m.container, port)):
+            # The app started and ran until ECS stopped it, yet not one request reached it: listening only on the
+            # container's loopback (or another port) looks exactly like that from the load balancer. A banner that
+            # names localhost is the evidence and leads; without one it follows the target group's check.
+            tested = steps[-1].startswith("Test locally")
+            steps.insert(0 if unreached[0] is not None else 1, _loopback_step(ev, m.container, port, unreached, tested))
         svc = remedy.service(ev)
         # Start-up time helps only a failure of start-up: not an app that answered with a named error, nor one
         # that ran a while before the checks failed.
@@ -732,6 +738,87 @@ def _cannot_answer(ev: Evidence, port: str) -> str | None:
             "`stdout_logfile=/dev/stdout`, `stdout_logfile_maxbytes=0` and `redirect_stderr=true` and deploy, or "
             f"while a task runs read it through ECS Exec with `supervisorctl tail {first} stderr`; then fix the "
             f"error it prints.{remedy.because(log_proof(ev, i).source, logs.texts[i])}")
+
+
+def _logs_a_request(ev: Evidence) -> bool:
+    """Any request line at all in the logs (an access log's, a framework's, Django's, nginx's upstream error)."""
+    texts = ev.logs.texts
+    for i in ev.logs.newest_with("get /", "head /", "post /", "elb-healthchecker", "request finished", "method=",
+                                 '"method":', limit=REQUEST_LINES):
+        if _request(texts[i]) or _upstream_failure(texts[i]) or "elb-healthchecker" in texts[i].lower() \
+                or _ANY_REQUEST.search(texts[i]):
+            return True
+    return any(_DJANGO.search(texts[i]) for i in ev.logs.newest_with(
+        "not found: /", "server error: /", "unavailable: /", "bad gateway: /", "timeout: /", "bad request: /",
+        "forbidden: /", "unauthorized: /", limit=REQUEST_LINES))
+
+
+# A request line of any method, status or none (an access log, a framework's "Started GET", "method=POST").
+_ANY_REQUEST = lazy_re(r"\b(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /|\bmethod[=\":\s]+\"?[A-Z]{3,7}\b")
+# A last line that reports work still under way ("Creating transactional connection pool"): the app had not
+# finished starting, so a hang, not an unreachable listener, is as likely.
+_IN_PROGRESS = lazy_re(r"(?i)\b(?:creating|connecting|opening|establishing|acquiring|fetching|downloading|building|"
+                       r"scanning|registering|waiting|starting|loading|initiali[sz]ing|migrating|applying|"
+                       r"preparing|compiling|warming)\b")
+# ECS's SIGTERM (143), or the SIGKILL after it (137): the container ran until ECS stopped it.
+_STOPPED_BY_ECS = (143, 137)
+
+
+def _never_reached(ev: Evidence, container: str | None, port: object) -> tuple[int | None, str] | None:
+    """(the line of a banner that names localhost, or None; its host:port or "") when the app started and ran until
+    ECS stopped it (exit 143/137, lines of its own, no error, not still starting) and no request line shows in its
+    log; None otherwise, and when a banner shows it listening on all interfaces on the checked port."""
+    box = ev.container(container)
+    if box is None or box.exit_code not in _STOPPED_BY_ECS:
+        return None
+    own = [i for i in range(len(ev.logs)) if ev.logs.containers[i] in (container, None)]
+    if not own or _errors(ev) or remedy.named_error(ev, container) or remedy.still_starting(ev, container) is not None:
+        return None
+    if _logs_a_request(ev) or _IN_PROGRESS.search(ev.logs.texts[own[-1]]):
+        return None
+    banners = [b for b in listen_banners(ev) if ev.logs.containers[b[0]] in (container, None)]
+    if any(h in _ALL_INTERFACES and (not str(port).isdigit() or p == int(str(port))) for _, h, p in banners):
+        return None
+    local = next(((i, f"{h}:{p}") for i, h, p in reversed(banners) if h == "localhost"), None)
+    return local if local else (None, "")
+
+
+def _loopback_step(ev: Evidence, container: str | None, port: object, unreached: tuple[int | None, str],
+                   tested: bool) -> str:
+    """Listen on 0.0.0.0 on the container port: the step for an app no request ever reached."""
+    line, address = unreached
+    name = remedy.container_name(ev, container) or "the app"
+    box = ev.container(container)
+    known = str(port).isdigit()
+    if line is not None:
+        lead = (f"{name} says it listens on `{address}`, and not one request reached it: a server bound to localhost "
+                "(127.0.0.1) answers only inside its own container, while the load balancer checks the task's IP.")
+        why = remedy.because(log_proof(ev, line).source, ev.logs.texts[line])
+    else:
+        last = max(i for i in range(len(ev.logs)) if ev.logs.containers[i] in (container, None))
+        text = " ".join(ev.logs.texts[last].split())
+        text = text if len(text) <= 90 else text[:89].rsplit(" ", 1)[0] + "\u2026"
+        lead = (f"{name} started (its last line reads \u201c{text}\u201d) and ran until ECS stopped it (exit "
+                f"{box.exit_code if box else 143}), yet no request line shows in its log: it may listen only on localhost "
+                "(127.0.0.1), which answers inside its own container alone, or on another port than the one the "
+                "load balancer checks.")
+        why = ""
+    p = str(port) if known else "port"
+    # Deno's listeners (Deno.serve, oak) take a hostname; name them for a Deno image, the common servers otherwise.
+    js = f"port: {port}" if known else "port"
+    how = (f"with Deno `Deno.serve({{ hostname: \"0.0.0.0\", {js} }}, handler)`, with oak "
+           f"`app.listen({{ hostname: \"0.0.0.0\", {js} }})`" + (f" (not `\"localhost:{port}\"`)" if known else "")
+           if "deno" in (remedy.image(ev, name) or "").lower() else
+           f"Node `server.listen({p}, \"0.0.0.0\")`, uvicorn `--host 0.0.0.0`, gunicorn `-b 0.0.0.0"
+           + (f":{port}`" if known else "`") + ", Flask `app.run(host=\"0.0.0.0\")`, Next.js `HOSTNAME=0.0.0.0`, "
+           "Rails/Puma `-b 0.0.0.0`, Spring `server.address=0.0.0.0`")
+    return (f"{lead} Make it listen on " + (f"`0.0.0.0:{port}`" if known else "`0.0.0.0` on its container port")
+            + f": {how}."
+            + ("" if known else " Its container port: `" + remedy.describe_task_definition(
+                ev, remedy.container_query(ev, container, "portMappings")) + "`.")
+            + (" The local test below tells them apart: through `-p`, a server bound to localhost in the container "
+               "answers nothing (HTTP 000)." if tested else "")
+            + why)
 
 
 def _arn_region(arn: str) -> str:

@@ -184,6 +184,52 @@ def _create_directory(ev: Evidence, fs: str, path: str, access_point: str | None
             '`"transitEncryption": "ENABLED"` and `rootDirectory` `/`.']
 
 
+# efs-utils' mount refused by the NFS server: the file system policy (IAM) decided, not POSIX permissions.
+_SERVER_DENIED = lazy_re(r"access denied by server", re.IGNORECASE)
+# The refusal names the IAM identity or action: IAM authorization was on, so the role's grant is what is missing.
+_ROLE_NAMED = lazy_re(r"assumed-role/|is not authorized to perform|elasticfilesystem:Client", re.IGNORECASE)
+# mount.nfs4 mounting the file system's own name rather than efs-utils' TLS tunnel on 127.0.0.1: no encryption in
+# transit, and so no IAM authorization, which needs it.
+_PLAIN_NFS = lazy_re(r"while mounting (fs-[0-9a-f]+)\.efs\.", re.IGNORECASE)
+_MASKED = lazy_re(r"x{2,}$")
+
+
+def _efs_policy_refused_steps(ev: Evidence, fs: str | None, said: str) -> list[str]:
+    """EFS refused the mount ("access denied by server"): lead with the volume's IAM authorization (what must change
+    first when the file system policy requires IAM), read from the task definition, then the task role's grant."""
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    exact = fs if fs and not _MASKED.search(fs) else None
+    pick = (f"volumes[?efsVolumeConfiguration.fileSystemId=='{exact}']" if exact else
+            "volumes[?efsVolumeConfiguration]")
+    show = remedy.describe_task_definition(ev, f"taskDefinition.{{taskRoleArn: taskRoleArn, volumes: {pick}}}")
+    roll = remedy.roll_out(ev)
+    enable = ("Set `\"authorizationConfig\": {\"iam\": \"ENABLED\"}` and `\"transitEncryption\": \"ENABLED\"` (IAM "
+              "authorization needs it) in that volume's `efsVolumeConfiguration`, register the revision and roll it "
+              f"out: {roll}")
+    plain = _PLAIN_NFS.search(said)
+    if plain:
+        first = (f"The EFS server refused the mount, and it went to `{plain.group(1)}`'s own address, not through "
+                 "efs-utils' TLS tunnel on 127.0.0.1: the volume mounts without `transitEncryption`, and so without "
+                 "IAM authorization, which needs it, and a file system policy that grants access only to IAM "
+                 f"principals refuses such an anonymous client. See the volume's `efsVolumeConfiguration`: `{show}`. "
+                 + enable + ".")
+    else:
+        first = ("The EFS server refused the mount: its file system policy did not allow this client. See the "
+                 f"volume's `efsVolumeConfiguration` (and the task role): `{show}`. If `authorizationConfig.iam` is "
+                 "not `ENABLED`, the task mounts as an anonymous client, which a file system policy that grants "
+                 "access only to IAM principals refuses. " + enable + ".")
+    if exact:
+        policy = f": `aws efs describe-file-system-policy --file-system-id {exact} --region {region}`"
+    else:
+        read = remedy.read_into("fs", remedy.describe_task_definition(
+            ev, f"taskDefinition.{pick} | [0].efsVolumeConfiguration.fileSystemId"))
+        policy = f", in bash: ```\n{read}\naws efs describe-file-system-policy --file-system-id \"$fs\" --region {region}\n```"
+    second = ("With `iam` ENABLED, the task role (`taskRoleArn`, not the execution role) must be allowed "
+              "`elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on the file system, by its IAM policy or "
+              "by the file system policy (an explicit Deny in either wins); read the file system policy" + policy)
+    return [first, second]
+
+
 class VolumeMountFailedFacts(Facts):
     """The facts of volume-mount-failed."""
 
@@ -330,6 +376,11 @@ class VolumeMountFailed(ReasonPattern):
                              "container instance: on the instance check its parent's owner and mode and any SELinux "
                              f"label (`ls -ldZ {remedy.q(inspect)}`), create the directory in the instances' user "
                              "data, or move the volume's host `sourcePath` to a directory Docker may create.")
+        elif cause == "access-denied" and _SERVER_DENIED.search(said) and not _ROLE_NAMED.search(said):
+            # The NFS server (the file system policy) refused the client, and no role is named: a task mounting with
+            # IAM authorization off is anonymous, which a policy granting only IAM principals refuses. Which way the
+            # volume mounts is read first; only with IAM on does the task role's grant matter.
+            steps += _efs_policy_refused_steps(ev, f.get("file_system"), said)
         elif cause in ("access-denied", "read-only"):
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "

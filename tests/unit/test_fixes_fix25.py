@@ -89,7 +89,8 @@ def test_an_efs_mount_refused_by_the_server_keeps_the_iam_advice():
     steps = _mount("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
                    "mount.nfs4: access denied by server while mounting 127.0.0.1:/ : unsuccessful EFS utils command "
                    "execution; code: 32")
-    assert "elasticfilesystem:ClientMount" in steps[0]
+    # fix42: the volume's IAM authorization leads (what must change first), the role's grant follows
+    assert '"iam": "ENABLED"' in steps[0] and "elasticfilesystem:ClientMount" in steps[1]
 
 
 # -- a start-up waiting on a Liquibase lock left by a killed migration ------------------------------------------
