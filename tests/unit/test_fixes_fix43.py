@@ -1,0 +1,26 @@
+"""fix43: the neighbours of review27's probes (tests/unit/test_review27_probes.py) that each fix must not change."""
+
+from __future__ import annotations
+
+from tests.unit.test_review27_probes import _ECR, _long_oom
+
+# --- out of memory after a long run -------------------------------------------------------------------------------
+
+
+def test_an_otel_collector_by_its_own_name_is_still_an_agent_and_keeps_the_sizing_first():
+    for name, image in (("aws-otel-collector", "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"),
+                        ("otelcol", _ECR + "otelcol:1"), ("log_router", _ECR + "fluentd-custom:2")):
+        got = _long_oom(24 * 19, name=name, image=image)
+        assert "postpones" not in got.remediation[0], (name, got.remediation[0])
+
+
+def test_a_jvm_long_run_oom_keeps_the_jvm_heap_tools_and_names_no_go_setting():
+    got = _long_oom(72, logs={"app": ["Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"]})
+    first = got.remediation[0]
+    assert "postpones" in first and "-XX:MaxRAMPercentage" in first and "GOMEMLIMIT" not in first, first
+
+
+def test_runs_of_two_days_and_of_under_a_day_read_days_and_hours():
+    assert "ran 2 days 3 h" in _long_oom(51).remediation[0]
+    assert "ran 20 h" in _long_oom(20).remediation[0]
+    assert "ran 1 day 0 h" in _long_oom(24).remediation[0]
