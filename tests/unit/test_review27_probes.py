@@ -65,8 +65,6 @@ def test_a_run_of_one_day_and_some_hours_is_not_one_days():
 # --- shutdown noise of an expected stop ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a Go panic's frame whose function name ends in Error "
-                                       "(reportError, .Error()) is named as the trace's error line, not the panic")
 def test_a_go_panic_trace_is_named_by_its_panic_line_not_a_frame():
     lines = ['level=info msg="received SIGTERM, shutting down"', "panic: send on closed channel", "",
              "goroutine 7 [running]:", "main.(*Worker).reportError(0xc000010000)", "\t/app/worker.go:88 +0x65",
@@ -75,15 +73,11 @@ def test_a_go_panic_trace_is_named_by_its_panic_line_not_a_frame():
     assert "panic: send on closed channel" in first and "reportError" not in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a shutdown summary saying 'error: <nil>' (no error) is named as "
-                                       "shutdown noise: \\berror\\b takes any line with the word")
 def test_a_line_reporting_no_error_is_not_called_shutdown_noise():
     lines = ["2024/05/01 11:00:00 received SIGTERM, shutting down", "2024/05/01 11:00:01 server stopped, error: <nil>"]
     assert run({"api": lines}, **_spot()).remediation[0] == "Nothing to fix."
 
 
-@pytest.mark.xfail(strict=True, reason="review27: _during_stop counts the error line's own 'terminated' (of a DB "
-                                       "connection) as the process shutting down, with no shutdown line anywhere")
 def test_an_unstamped_connection_terminated_error_with_no_shutdown_before_it_is_not_noise():
     lines = ["INFO: started", "GET /orders 200", "Error: Connection terminated unexpectedly",
              "    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:132:73)"]
