@@ -138,13 +138,20 @@ _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",),
              "kafka": ("KAFKA_BROKERS", "KAFKA_BOOTSTRAP_SERVERS"), "rabbitmq": ("AMQP_URL", "RABBITMQ_URL"),
              "elasticsearch": ("ELASTICSEARCH_URL", "OPENSEARCH_URL")}
-# Frameworks that read the connection from variables of their own: (how its log or image shows it, its variables).
-# Quarkus's reactive client (Vert.x, awaited through SmallRye Mutiny) reads the reactive URL, never the JDBC one.
+# Frameworks that read the connection from variables of their own: (how its log or image shows it, what else must show
+# the framework itself, its variables). A library is no framework: a Vert.x client is Quarkus's only with Quarkus
+# (or its SmallRye Mutiny) in sight, and a HikariCP pool is Spring's only with Spring in sight (Micronaut, Ktor and
+# plain JDBC apps use it too). Quarkus's reactive client (Vert.x, awaited through SmallRye Mutiny) reads the reactive
+# URL, never the JDBC one. Each gap is bounded, so a long line of "reactive-reactive-..." is searched in linear time.
 _FRAMEWORK_VARS = (
-    (lazy_re(r"io\.smallrye\.mutiny|io\.vertx\.(?:pg|mysql|mssql|db2|oracle|sql)client|quarkus[\w.-]*reactive|"
-             r"reactive[\w.-]*datasource", re.IGNORECASE), ("QUARKUS_DATASOURCE_REACTIVE_URL",)),
-    (lazy_re(r"Illuminate\\Database|\blaravel\b|\bartisan\b", re.IGNORECASE), ("DB_HOST", "DB_PORT")),
-    (lazy_re(r"org\.springframework|\bHikariPool\b", re.IGNORECASE), ("SPRING_DATASOURCE_URL",)),
+    (lazy_re(r"io\.smallrye\.mutiny|io\.vertx\.(?:pg|mysql|mssql|db2|oracle|sql)client|quarkus[\w.-]{0,40}?reactive|"
+             r"reactive[\w.-]{0,40}?datasource", re.IGNORECASE),
+     lazy_re(r"quarkus|io\.smallrye\.", re.IGNORECASE), ("QUARKUS_DATASOURCE_REACTIVE_URL",)),
+    # Laravel's console is "php artisan" (or an artisan file): a word of its own, not part of a name (artisan-shop).
+    (lazy_re(r"Illuminate\\Database|\blaravel\b|(?<![\w.-])artisan(?![\w-])", re.IGNORECASE), None, ("DB_HOST", "DB_PORT")),
+    (lazy_re(r"org\.springframework|\bHikariPool\b", re.IGNORECASE),
+     lazy_re(r"org\.springframework|\bSpringApplication\b|\bSpring Boot\b|\bo\.s\.(?:b|boot|web|orm|jdbc|context|data)\.",
+             re.IGNORECASE), ("SPRING_DATASOURCE_URL",)),
 )
 
 
@@ -153,8 +160,8 @@ def _connection_vars(ev: Evidence, container: str | None, engine: str) -> tuple[
     image name), else the ones apps of the engine commonly read."""
     image = next((c.image for c in ev.detail.containers if c.name == container and c.image), "") or ""
     said = "\n".join([*_own_texts(ev, container)[-200:], image])
-    for regex, names in _FRAMEWORK_VARS:
-        if regex.search(said):
+    for regex, framework, names in _FRAMEWORK_VARS:
+        if regex.search(said) and (framework is None or framework.search(said)):
             return names
     return _URL_VARS.get(engine, ("DATABASE_URL",))
 

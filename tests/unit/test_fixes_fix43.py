@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+from shared.patterns import database_connection_failed as dbf
 from tests.unit.helpers import run
-from tests.unit.test_review27_probes import _ECR, _long_oom, _spot
+from tests.unit.test_review27_probes import _ECR, _PG_LOCAL, _crashed, _long_oom, _spot
 
 # --- out of memory after a long run -------------------------------------------------------------------------------
 
@@ -48,3 +51,47 @@ def test_near_miss_an_error_line_that_itself_says_the_process_is_shutting_down_i
     lines = ["INFO: started", "ERROR: graceful shutdown timed out, closing 3 connections"]
     first = run({"api": lines}, **_spot()).remediation[0]
     assert "shutdown noise" in first, first
+
+
+# --- database: the framework's connection variables ---------------------------------------------------------------
+
+_HIKARI = "ERROR com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - Exception during pool initialization."
+_VERTX_PG = ["io.vertx.core.impl.NoStackTraceThrowable: Connection refused: localhost/127.0.0.1:5432",
+             "\tat io.vertx.pgclient.impl.PgConnectionFactory.connect(PgConnectionFactory.java:99)"]
+
+
+def test_near_miss_a_spring_boot_app_on_hikari_is_still_told_the_spring_variable():
+    for banner in ("INFO 1 --- [main] o.s.boot.SpringApplication : Starting OrdersApplication",
+                   "INFO 1 --- [main] org.springframework.boot.StartupInfoLogger : Starting OrdersApplication"):
+        got = run({"app": [banner, _HIKARI, _PG_LOCAL]}, **_crashed())
+        assert "SPRING_DATASOURCE_URL" in got.remediation[0], (banner, got.remediation[0])
+
+
+def test_near_miss_a_quarkus_app_on_the_vertx_pg_client_is_still_told_the_reactive_url():
+    got = run({"app": ["INFO  [io.quarkus] (main) orders 1.0 on JVM (powered by Quarkus 3.8.1) started", *_VERTX_PG]},
+              **_crashed())
+    assert "QUARKUS_DATASOURCE_REACTIVE_URL" in got.remediation[0], got.remediation[0]
+
+
+def test_near_miss_laravels_artisan_command_or_a_laravel_image_keeps_laravels_variables():
+    refused = ["SQLSTATE[HY000] [2002] Connection refused"]
+    for lines, image in ((["$ php artisan migrate --force", *refused], _ECR + "orders-api:1.4.2"),
+                         (refused, _ECR + "laravel-shop:3")):
+        got = run({"app": lines}, **_crashed(image))
+        assert "`DB_HOST` / `DB_PORT`" in got.remediation[0], (image, got.remediation[0])
+
+
+def test_the_framework_search_on_a_16_kb_line_costs_about_what_a_benign_line_does():
+    # Bounded gaps: a line of "reactive-" repeated costs a constant factor more than any other line of its length
+    # (about 30x measured, from the 40-character window); the unbounded gap was about 600x at 16 KB, growing with
+    # the length.
+    evil = "debug: " + "reactive-" * 1800
+    benign = "debug: " + "x" * (len(evil) - 7)
+    search = dbf._FRAMEWORK_VARS[0][0].search
+    best = {evil: 9.0, benign: 9.0}
+    for _ in range(7):
+        for line in (evil, benign):
+            t0 = time.perf_counter()
+            search(line)
+            best[line] = min(best[line], time.perf_counter() - t0)
+    assert best[evil] < 150 * best[benign], (best[evil], best[benign])

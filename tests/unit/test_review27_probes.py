@@ -90,8 +90,6 @@ _PG_LOCAL = ("org.postgresql.util.PSQLException: Connection to localhost:5432 re
              "port are correct and that the postmaster is accepting TCP/IP connections.")
 
 
-@pytest.mark.xfail(strict=True, reason="review27: HikariPool alone is taken for Spring: a Micronaut (or Ktor, plain "
-                                       "JDBC) app is told SPRING_DATASOURCE_URL")
 def test_a_micronaut_app_on_hikari_is_not_told_the_spring_variable():
     got = run({"app": ["INFO  io.micronaut.runtime.Micronaut - Startup completed in 812ms",
                        "ERROR com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - Exception during pool initialization.",
@@ -100,8 +98,6 @@ def test_a_micronaut_app_on_hikari_is_not_told_the_spring_variable():
     assert "SPRING_DATASOURCE_URL" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: io.vertx.pgclient alone is taken for Quarkus: a plain Vert.x app "
-                                       "is told QUARKUS_DATASOURCE_REACTIVE_URL")
 def test_a_plain_vertx_app_is_not_told_the_quarkus_reactive_url():
     got = run({"app": ["INFO io.vertx.core.impl.launcher.commands.VertxIsolatedDeployer - Succeeded in deploying "
                        "verticle", "io.vertx.core.impl.NoStackTraceThrowable: Connection refused: localhost/127.0.0.1:5432",
@@ -111,8 +107,6 @@ def test_a_plain_vertx_app_is_not_told_the_quarkus_reactive_url():
     assert "QUARKUS" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: \\bartisan\\b matches a part of an image name (artisan-marketplace): "
-                                       "a Python app is told Laravel's DB_HOST / DB_PORT")
 def test_an_image_named_artisan_something_is_no_laravel_app():
     got = run({"app": ['psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), port 5432 failed: '
                        "Connection refused"]}, **_crashed(_ECR + "artisan-marketplace:3"))
@@ -120,8 +114,6 @@ def test_an_image_named_artisan_something_is_no_laravel_app():
     assert "DB_HOST" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: reactive[\\w.-]*datasource in _FRAMEWORK_VARS retries its gap from "
-                                       "every 'reactive': about 0.35 s a 16 KB line (was 0.004 s before fix41)")
 def test_the_framework_search_is_linear_on_16_kb_lines():
     run({"app": [_PG_LOCAL]}, **_crashed())  # warm up
     t0 = time.perf_counter()
