@@ -95,3 +95,42 @@ def test_the_framework_search_on_a_16_kb_line_costs_about_what_a_benign_line_doe
             search(line)
             best[line] = min(best[line], time.perf_counter() - t0)
     assert best[evil] < 150 * best[benign], (best[evil], best[benign])
+
+
+# --- database: a refusal with no host, and local sockets ------------------------------------------------------------
+
+_MYSQL_BOX = {"name": "mysql", "exitCode": 137, "lastStatus": "STOPPED", "image": "mysql:8.0"}
+
+
+def test_near_miss_a_no_host_refusal_with_only_another_engines_container_still_says_no_server_runs():
+    got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused"]},
+              **_crashed(_ECR + "orders-api:1.4.2", {"name": "cache", "exitCode": 137, "lastStatus": "STOPPED",
+                                                     "image": "redis:7"}))
+    assert "where no mysql server runs" in got.remediation[0], got.remediation[0]
+
+
+def test_a_local_socket_failure_beside_a_mysql_container_is_told_to_reach_it_over_tcp():
+    got = run({"app": ["SQLSTATE[HY000] [2002] No such file or directory"]}, **_crashed(_ECR + "orders-api:1.4.2",
+                                                                                      _MYSQL_BOX))
+    first = got.remediation[0]
+    assert "`mysql`" in first and "`127.0.0.1`" in first and "HEALTHY" in first, first
+
+
+def test_near_miss_mysqls_own_socket_wording_and_a_tcp_refusal_keep_their_diagnoses():
+    got = run({"app": ["ERROR 2002 (HY000): Can't connect to local MySQL server through socket "
+                       "'/var/run/mysqld/mysqld.sock' (2)"]}, **_crashed())
+    assert got.pattern == "database-connection-failed" and got.facts.get("host") == "localhost"
+    got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused (host db.internal.example.com port 3306)",
+                       "could not connect to mysql at db.internal.example.com:3306: Connection refused"]}, **_crashed())
+    assert any("TCP reset" in s for s in got.remediation), got.remediation
+
+
+def test_near_miss_postgres_over_tcp_keeps_its_named_host():
+    got = run({"app": ['psycopg2.OperationalError: connection to server at "db.internal.example.com" (10.0.1.5), '
+                       "port 5432 failed: Connection refused"]}, **_crashed())
+    assert got.pattern == "database-connection-failed" and got.facts.get("host") == "db.internal.example.com"
+
+
+def test_near_miss_a_bracketed_1130_that_is_no_pdo_error_is_no_database_failure():
+    got = run({"app": ["INFO: processed [1130] rows from the orders table", "ERROR: exiting"]}, **_crashed())
+    assert got.pattern != "database-connection-failed", got.pattern

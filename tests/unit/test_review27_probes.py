@@ -126,8 +126,6 @@ def test_the_framework_search_is_linear_on_16_kb_lines():
 # --- database: a refusal with no host, and local sockets ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a no-host refusal says 'where no mysql server runs' though the task "
-                                       "has a mysql container (the localhost branch's sidecar check is skipped)")
 def test_a_no_host_refusal_in_a_task_with_a_mysql_container_does_not_deny_it():
     got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused"]},
               **_crashed(_ECR + "orders-api:1.4.2", {"name": "mysql", "exitCode": 137, "lastStatus": "STOPPED",
@@ -136,16 +134,12 @@ def test_a_no_host_refusal_in_a_task_with_a_mysql_container_does_not_deny_it():
     assert "no mysql server runs" not in first and "`mysql`" in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: MariaDB's client says \"Can't connect to local server through "
-                                       "socket\" (no 'MySQL'); the socket rule misses it and it falls to app-crash")
 def test_mariadbs_local_socket_wording_is_a_database_connection_failure():
     got = run({"app": ["ERROR 2002 (HY000): Can't connect to local server through socket '/run/mysqld/mysqld.sock' "
                        "(2)"]}, **_crashed())
     assert got.pattern == "database-connection-failed", (got.pattern, got.remediation[0])
 
 
-@pytest.mark.xfail(strict=True, reason="review27: PostgreSQL's local-socket sibling of the MySQL socket rule is read "
-                                       "as a file missing from the image (add it with a COPY)")
 def test_postgres_local_socket_failure_is_a_database_connection_failure():
     got = run({"app": ['psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No '
                        "such file or directory", "\tIs the server running locally and accepting connections on that "
@@ -153,8 +147,6 @@ def test_postgres_local_socket_failure_is_a_database_connection_failure():
     assert got.pattern == "database-connection-failed", (got.pattern, got.remediation[0])
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a local-socket failure (no TCP at all) is told 'A refusal is an "
-                                       "answer (a TCP reset)... So the host is reachable; check the port'")
 def test_a_local_socket_failure_is_not_told_a_tcp_reset_reached_the_host():
     got = run({"app": ["SQLSTATE[HY000] [2002] No such file or directory"]}, **_crashed())
     assert got.pattern == "database-connection-failed"
@@ -162,8 +154,6 @@ def test_a_local_socket_failure_is_not_told_a_tcp_reset_reached_the_host():
     assert "TCP reset" not in text and "host is reachable" not in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="review27: PDO's [1130] (Host '...' is not allowed to connect to this MySQL "
-                                       "server) is left out of the PDO numbers: diagnosed unknown")
 def test_pdo_host_not_allowed_is_a_mysql_connection_failure():
     got = run({"app": ["SQLSTATE[HY000] [1130] Host '10.0.1.23' is not allowed to connect to this MySQL server"]},
               **_crashed())
