@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+from shared import remediation as remedy
 from shared.patterns import database_connection_failed as dbf
 from tests.unit.helpers import run
-from tests.unit.test_review27_probes import _ECR, _PG_LOCAL, _crashed, _long_oom, _spot
+from tests.unit.test_review27_probes import _ECR, _PG_LOCAL, _crashed, _firelens, _long_oom, _spot
 
 # --- out of memory after a long run -------------------------------------------------------------------------------
 
@@ -134,3 +135,53 @@ def test_near_miss_postgres_over_tcp_keeps_its_named_host():
 def test_near_miss_a_bracketed_1130_that_is_no_pdo_error_is_no_database_failure():
     got = run({"app": ["INFO: processed [1130] rows from the orders table", "ERROR: exiting"]}, **_crashed())
     assert got.pattern != "database-connection-failed", got.pattern
+
+
+# --- FireLens options of a named container ----------------------------------------------------------------------------
+
+
+def test_near_miss_the_current_agents_missing_name_key_keeps_its_case_sensitive_step():
+    first = _firelens("unable to generate firelens config: unable to apply log options of container app to firelens "
+                      "config: missing output key Name which is required for firelens configuration of type "
+                      "fluentbit").remediation[0]
+    assert "`Name`" in first and "case-sensitive" in first and "cloudwatch_logs" in first, first
+
+
+def test_near_miss_a_firelens_config_fault_without_a_named_key_keeps_the_options_step():
+    got = _firelens("unable to generate firelens config: unable to apply log options of container app: "
+                    "firelens configuration is invalid")
+    assert "fluentd driver's arguments" in got.remediation[0], got.remediation[0]
+
+
+def test_the_agents_own_config_file_write_error_names_the_hosts_storage():
+    got = _firelens("unable to generate firelens config file: rename /var/lib/ecs/data/firelens/0123/.tmp4120 "
+                    "/var/lib/ecs/data/firelens/0123/config/fluent.conf: input/output error")
+    assert "`input/output error`" in got.remediation[0] and "not the fault" in got.remediation[0], got.remediation
+
+
+# --- error families ---------------------------------------------------------------------------------------------------
+
+
+def test_near_miss_a_pipelines_unconfigured_component_still_names_its_pipeline():
+    got = remedy.error_family('Error: invalid configuration: service::pipelines::traces: references exporter '
+                              '"awsxray" which is not configured') or ""
+    assert "pipeline `traces`" in got and "service.pipelines.traces.exporters" in got, got
+
+
+def test_near_miss_a_setting_that_disables_locking_is_still_set_true():
+    got = run({"kv": ["Error: failed to lock memory: cannot allocate memory",
+                      "Set disable_mlock to true in the configuration to run without memory locking."]},
+              containers=[{"name": "kv", "exitCode": 1, "lastStatus": "STOPPED", "image": _ECR + "kv-store:2"}])
+    assert "`disable_mlock = true`" in "\n".join(got.remediation), got.remediation
+
+
+# --- a push to ECR logs in first ----------------------------------------------------------------------------------
+
+
+def test_near_miss_a_layers_mismatch_of_an_image_outside_ecr_gets_no_ecr_login():
+    got = run(stopCode="TaskFailedToStart",
+              stoppedReason="CannotPullContainerError: failed to register layer: number of layers and diffIDs don't "
+                            "match: 7 != 6",
+              containers=[{"name": "web", "lastStatus": "STOPPED", "image": "ghcr.io/acme/web:1"}])
+    pushing = [s for s in got.remediation if "push=true" in s]
+    assert pushing and not any("get-login-password" in s for s in pushing), got.remediation

@@ -1,13 +1,11 @@
-"""review27: probes of 66c4d28 and the fix41 merge (6f670b9..69d2131); each fails today and passes once its defect
-is fixed."""
+"""review27: probes of 66c4d28 and the fix41 merge (6f670b9..69d2131); each failed (strict xfail) until fix43 fixed
+its defect by a general rule (the neighbours each fix must not change are in test_fixes_fix43.py)."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from shared import remediation as remedy
 from shared.models.finding import Finding
@@ -167,8 +165,6 @@ def _firelens(reason: str) -> Finding:
     return run([], **failed_to_start(reason, box(None, "app"), box(None, "log_router", image=_ROUTER)))
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a Fluentd router's missing key is '@type'; _MISSING_KEY's [\\w.-]+ "
-                                       "cannot take '@', so the generic step asks for `Name`")
 def test_a_fluentd_routers_missing_type_key_is_named_not_name():
     first = _firelens("unable to generate firelens config: unable to apply log options of container app to firelens "
                       "config: missing output key @type which is required for firelens configuration of type "
@@ -176,17 +172,12 @@ def test_a_fluentd_routers_missing_type_key_is_named_not_name():
     assert "`@type`" in first and "at least `Name`" not in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the older agent says 'missing output option Name'; _MISSING_KEY "
-                                       "wants 'key', so the named container's key step is not given")
 def test_the_older_agents_missing_output_option_wording_gets_the_key_step():
     got = _firelens("unable to generate firelens config: unable to apply log options of container app to firelens "
                     "config: missing output option Name which is required for firelens configuration of type fluentbit")
     assert "case-sensitive" in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the widened _FIRELENS_ARGS takes the agent's own file error "
-                                       "('unable to generate firelens config file: rename ...: input/output error') for "
-                                       "a container logConfiguration fault")
 def test_the_agents_own_config_file_write_error_is_not_blamed_on_the_log_options():
     got = _firelens("unable to generate firelens config file: rename /var/lib/ecs/data/firelens/0123456789abcdef/"
                     ".tmp4120 /var/lib/ecs/data/firelens/0123456789abcdef/config/fluent.conf: input/output error")
@@ -197,16 +188,12 @@ def test_the_agents_own_config_file_write_error_is_not_blamed_on_the_log_options
 # --- error families ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the collector's extension form is 'service::extensions: references "
-                                       "extension ...', not under pipelines::; the 'extension' kind never matches")
 def test_an_unconfigured_service_extension_is_the_collector_family():
     got = remedy.error_family('Error: invalid configuration: service::extensions: references extension '
                               '"health_check" which is not configured') or ""
     assert "`health_check`" in got and "extensions" in got, got
 
 
-@pytest.mark.xfail(strict=True, reason="review27: _MLOCK_SETTING takes mlock_enabled and the step says "
-                                       "`mlock_enabled = true` to turn locking off (it turns it on)")
 def test_a_setting_named_mlock_enabled_is_set_false_to_turn_locking_off():
     got = run({"kv": ["Error: failed to lock memory: cannot allocate memory",
                       "Set mlock_enabled to false in the configuration to run without memory locking."]},
@@ -218,8 +205,6 @@ def test_a_setting_named_mlock_enabled_is_set_false_to_turn_locking_off():
 # --- a push to ECR logs in first ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the layers/diffIDs mismatch step rebuilds with push=true into the "
-                                       "task's ECR image with no ECR login (the helper only looks for --push)")
 def test_a_rebuild_pushed_with_push_true_logs_in_to_ecr_first():
     got = run(stopCode="TaskFailedToStart",
               stoppedReason="CannotPullContainerError: failed to register layer: number of layers and diffIDs don't "
