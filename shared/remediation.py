@@ -1402,8 +1402,9 @@ _FLB_NO_PLUGIN = lazy_re(r"section '(?P<n1>[^']{1,80})' tried to instance a plug
                          r"\b(?:input|output|filter|parser|processor)\]? plugin '(?P<n2>[^']{1,80})' (?:was )?not found|"
                          r"[Ii]nvalid (?:input|output|filter) plugin '(?P<n3>[^']{1,80})'")
 # An OpenTelemetry Collector (ADOT's too) configuration whose pipeline names a component the configuration does
-# not define: 'service::pipelines::metrics/ecs: references processor "resource" which is not configured'.
-_OTEL_UNCONFIGURED = lazy_re(r"pipelines?::(?P<pipe>[\w/.-]+): references (?P<kind>processor|exporter|receiver|"
+# not define: 'service::pipelines::metrics/ecs: references processor "resource" which is not configured'; the
+# service's own extension list the same way: 'service::extensions: references extension "health_check" which ...'.
+_OTEL_UNCONFIGURED = lazy_re(r"(?:pipelines?::(?P<pipe>[\w/.-]+)|service::extensions): references (?P<kind>processor|exporter|receiver|"
                              r"extension|connector) \W?(?P<name>[\w/.-]+)\W? (?:which )?(?:is|does) not (?:configured|"
                              r"exist)")
 
@@ -1417,8 +1418,10 @@ def _otel_config_action(m: re.Match[str], image_ref: str | None) -> str:
              else "the collector configuration it is given (the `--config` file its command names, or the "
              "environment variable or SSM parameter the task passes it in)")
     pipe = m.group("pipe")
-    return (f"pipeline `{pipe}` lists the {kind} `{name}`, which the configuration does not define: in {where}, "
-            f"define `{name}` under `{section}:` or remove it from `service.pipelines.{pipe}.{section}`, then "
+    listed, listing = ((f"pipeline `{pipe}`", f"service.pipelines.{pipe}.{section}") if pipe else
+                       ("the service", f"service.{section}"))
+    return (f"{listed} lists the {kind} `{name}`, which the configuration does not define: in {where}, "
+            f"define `{name}` under `{section}:` or remove it from `{listing}`, then "
             "register a new task definition revision (or update the SSM parameter) and roll it out")
 
 
@@ -1854,17 +1857,19 @@ def _mlock_action(ev: Evidence, container: str | None, index: int, after: int = 
             break
     if setting is None:
         return None
+    # The value that turns locking off: true for a setting that disables it, false for one that enables it.
+    off = "true" if re.match(r"(?i)disable|no_?mlock|mlock_?disabled", setting) else "false"
     vault = "vault" in f"{container or ''} {image(ev, container) or ''}".lower()
     how = (f" (for the official Vault image, the environment variable `VAULT_LOCAL_CONFIG` = "
-           f"`{{\"{setting}\": true}}` in the container definition adds it to the configuration)" if vault else
+           f"`{{\"{setting}\": {off}}}` in the container definition adds it to the configuration)" if vault else
            " (in its configuration file, or the environment variable the image reads it from)")
     if is_fargate(ev):
         return (f"the process may not lock memory (mlock refused, whatever memory is free), and Fargate cannot "
                 f"grant the IPC_LOCK capability it needs: turn memory locking off with the setting the log names, "
-                f"`{setting} = true`{how}, in a new task definition revision")
+                f"`{setting} = {off}`{how}, in a new task definition revision")
     return (f"the process may not lock memory (mlock refused, whatever memory is free): add the IPC_LOCK capability "
             "(`linuxParameters.capabilities.add`) and raise the memlock ulimit (`ulimits`: `memlock`), or turn "
-            f"memory locking off with the setting the log names, `{setting} = true`{how}")
+            f"memory locking off with the setting the log names, `{setting} = {off}`{how}")
 
 
 # Path words that name no writer (a directory any image has, a bare file kind).

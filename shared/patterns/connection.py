@@ -25,7 +25,9 @@ _CAUSES = (
         r"password authentication failed|Access denied for user|authentication failed|Login failed for user"
         r"|\bNOAUTH\b|\bWRONGPASS\b|invalid password|bad auth|no pg_hba\.conf entry|\bP1000\b"
         r"|SCRAM authentication|invalid username-password|requires a password|password is missing"
-        r"|(?:SQLSTATE\[HY000\] )?\[1045\]|ER_ACCESS_DENIED_ERROR|role \"[^\"]+\" does not exist", re.IGNORECASE)),
+        r"|(?:SQLSTATE\[HY000\] )?\[1045\]|ER_ACCESS_DENIED_ERROR|role \"[^\"]+\" does not exist"
+        # MySQL's ER_HOST_NOT_PRIVILEGED (1130): no account of the user may connect from this client's address.
+        r"|is not allowed to connect to this (?:MySQL|MariaDB) server|SQLSTATE\[HY000\] \[1130\]", re.IGNORECASE)),
     ("dns", lazy_re(
         r"could not translate host name|Unknown MySQL server host|\bENOTFOUND\b|\bEAI_AGAIN\b|no such host"
         r"|Name or service not known|nodename nor servname|Temporary failure in name resolution"
@@ -36,8 +38,10 @@ _CAUSES = (
     ("refused", lazy_re(
         r"connection refused|\bECONNREFUSED\b|actively refused|\(111\)|errno 111|Connection to \S+ refused"
         r"|\[2002\] Connection refused|connect: connection refused|TNS:no listener"
-        # MySQL's client told to use the local socket (host `localhost`) where no server runs: nothing listens here.
-        r"|Can't connect to local (?:MySQL|MariaDB) server through socket|\[2002\] No such file or directory",
+        # A client told to use the local Unix socket (MySQL's host `localhost`, PostgreSQL's default with no host)
+        # where no server runs: nothing listens here. MariaDB's client names no engine ("local server").
+        r"|Can't connect to local (?:(?:MySQL|MariaDB) )?server through socket|\[2002\] No such file or directory"
+        r"|connection to server on socket \"[^\"\n]*\" failed: (?:No such file or directory|Connection refused)",
         re.IGNORECASE)),
     # EADDRNOTAVAIL on a connect ("Cannot assign requested address - connect(2) for [::1]:6379", Go's "connect:
     # cannot assign requested address", redis-py "Error 99 connecting to"): the address cannot be reached from here
@@ -76,7 +80,8 @@ NEEDLES = (
     "execution expired", "opentimeout", "open timeout", "tcp connect", "took too long to respond",
     "non-existing domain", "nxdomain", "timeout acquiring", "tns:", "connection attempt failed", "connect_to ",
     "the database system is", "cannot assign requested address", "eaddrnotavail", "error 99 connecting",
-    "noroutetohostexception", "[2002] no such file",
+    "noroutetohostexception", "[2002] no such file", "connection to server on socket", "not allowed to connect",
+    "[1130]",
 )
 # Wordings that say a connection to a named endpoint failed without saying how (no cause): OpenSSH's
 # "connect_to HOST port N: failed." when a forwarded channel (a bastion's tunnel) cannot reach its target.
@@ -193,9 +198,17 @@ def _endpoint_guards() -> list[Callable[[str], bool] | None]:
     return _GUARDS
 
 
+# A client's failure on a local Unix socket: no TCP at all, the socket file is the container's own (localhost).
+LOCAL_SOCKET = lazy_re(r"Can't connect to local (?:(?:MySQL|MariaDB) )?server through socket"
+                       r"|\[2002\] No such file or directory|connection to server on socket \"")
+
+
 def endpoint(line: str, context: str = "") -> tuple[str | None, int | None, str | None]:
     """(host, port, url) named by the line, else by its context. A host name is preferred to an
-    address when both are given (drivers often print the resolved IP next to the name)."""
+    address when both are given (drivers often print the resolved IP next to the name). A local socket's failure
+    is localhost's."""
+    if LOCAL_SOCKET.search(line):
+        return "localhost", None, None
     for source in (line, context):
         if not source:
             continue

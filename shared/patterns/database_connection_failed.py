@@ -57,12 +57,15 @@ _WORDING = (
     # Symfony): "SQLSTATE[HY000] [2002] Connection refused", "[2005] Unknown MySQL server host", "[1045] Access
     # denied". Only pdo_mysql answers HY000 with a bracketed 1xxx/2xxx number (pdo_pgsql's failures are class 08).
     (lazy_re(r"Access denied for user '[^']*'@|\(using password: (?:YES|NO)\)|\bERROR (?:1045|2003|2005) \("
-             r"|\bSQLSTATE\[HY000\] \[(?:1044|1045|1049|2002|2003|2005|2006|2013)\]", re.I),
+             r"|\bSQLSTATE\[HY000\] \[(?:1044|1045|1049|1130|2002|2003|2005|2006|2013)\]"
+             r"|Can't connect to local (?:(?:MySQL|MariaDB) )?server through socket"
+             r"|is not allowed to connect to this (?:MySQL|MariaDB) server", re.I),
      "mysql"),
     (lazy_re(r"SqlException|SqlClient|SQL Server|Login failed for user '", re.I), "mssql"),
     (lazy_re(r"\bORA-\d{5}\b|TNS:", re.I), "oracle"),
     (lazy_re(r"password authentication failed for user|no pg_hba\.conf entry|FATAL:\s+role \"[^\"]+\" does not exist"
-             r"|the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)"),
+             r"|the database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)"
+             r"|connection to server on socket \"[^\"\n]*\.s\.PGSQL\.\d+\" failed"),
      "postgres"),
     # Redis replies: "WRONGPASS invalid username-password pair", "NOAUTH Authentication required."
     (lazy_re(r"\bWRONGPASS\b|\bNOAUTH Authentication required|invalid username-password pair"), "redis"),
@@ -138,13 +141,20 @@ _URL_VARS = {"postgres": ("DATABASE_URL", "PGHOST"), "mysql": ("DATABASE_URL", "
              "mssql": ("DATABASE_URL",), "oracle": ("DATABASE_URL",),
              "kafka": ("KAFKA_BROKERS", "KAFKA_BOOTSTRAP_SERVERS"), "rabbitmq": ("AMQP_URL", "RABBITMQ_URL"),
              "elasticsearch": ("ELASTICSEARCH_URL", "OPENSEARCH_URL")}
-# Frameworks that read the connection from variables of their own: (how its log or image shows it, its variables).
-# Quarkus's reactive client (Vert.x, awaited through SmallRye Mutiny) reads the reactive URL, never the JDBC one.
+# Frameworks that read the connection from variables of their own: (how its log or image shows it, what else must show
+# the framework itself, its variables). A library is no framework: a Vert.x client is Quarkus's only with Quarkus
+# (or its SmallRye Mutiny) in sight, and a HikariCP pool is Spring's only with Spring in sight (Micronaut, Ktor and
+# plain JDBC apps use it too). Quarkus's reactive client (Vert.x, awaited through SmallRye Mutiny) reads the reactive
+# URL, never the JDBC one. Each gap is bounded, so a long line of "reactive-reactive-..." is searched in linear time.
 _FRAMEWORK_VARS = (
-    (lazy_re(r"io\.smallrye\.mutiny|io\.vertx\.(?:pg|mysql|mssql|db2|oracle|sql)client|quarkus[\w.-]*reactive|"
-             r"reactive[\w.-]*datasource", re.IGNORECASE), ("QUARKUS_DATASOURCE_REACTIVE_URL",)),
-    (lazy_re(r"Illuminate\\Database|\blaravel\b|\bartisan\b", re.IGNORECASE), ("DB_HOST", "DB_PORT")),
-    (lazy_re(r"org\.springframework|\bHikariPool\b", re.IGNORECASE), ("SPRING_DATASOURCE_URL",)),
+    (lazy_re(r"io\.smallrye\.mutiny|io\.vertx\.(?:pg|mysql|mssql|db2|oracle|sql)client|quarkus[\w.-]{0,40}?reactive|"
+             r"reactive[\w.-]{0,40}?datasource", re.IGNORECASE),
+     lazy_re(r"quarkus|io\.smallrye\.", re.IGNORECASE), ("QUARKUS_DATASOURCE_REACTIVE_URL",)),
+    # Laravel's console is "php artisan" (or an artisan file): a word of its own, not part of a name (artisan-shop).
+    (lazy_re(r"Illuminate\\Database|\blaravel\b|(?<![\w.-])artisan(?![\w-])", re.IGNORECASE), None, ("DB_HOST", "DB_PORT")),
+    (lazy_re(r"org\.springframework|\bHikariPool\b", re.IGNORECASE),
+     lazy_re(r"org\.springframework|\bSpringApplication\b|\bSpring Boot\b|\bo\.s\.(?:b|boot|web|orm|jdbc|context|data)\.",
+             re.IGNORECASE), ("SPRING_DATASOURCE_URL",)),
 )
 
 
@@ -153,8 +163,8 @@ def _connection_vars(ev: Evidence, container: str | None, engine: str) -> tuple[
     image name), else the ones apps of the engine commonly read."""
     image = next((c.image for c in ev.detail.containers if c.name == container and c.image), "") or ""
     said = "\n".join([*_own_texts(ev, container)[-200:], image])
-    for regex, names in _FRAMEWORK_VARS:
-        if regex.search(said):
+    for regex, framework, names in _FRAMEWORK_VARS:
+        if regex.search(said) and (framework is None or framework.search(said)):
             return names
     return _URL_VARS.get(engine, ("DATABASE_URL",))
 
@@ -494,9 +504,17 @@ class DatabaseConnectionFailed(Pattern):
         known_host = host if host and not host.startswith("<") else None
         name = f.get("container")
         local = host in _LOCAL
-        sidecar = next((c.name for c in ev.detail.containers if local and c.name and c.name != name
-                        and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
-                                                         for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
+        # This task's own container of the engine: the server a localhost (or unnamed, so default) host reaches.
+        engine_box = next((c.name for c in ev.detail.containers if c.name and c.name != name
+                           and engine != "database" and any(a in f"{c.name} {c.image or ''}".lower()
+                                                            for a in _ENGINE_WORDS.get(engine, (engine,)))), None)
+        sidecar = engine_box if local else None
+        # A local Unix socket (MySQL's client at `localhost`, PostgreSQL's with no host): a file in the container's
+        # own filesystem, which another container's server never creates there; only TCP reaches that server.
+        socket = any(connection.LOCAL_SOCKET.search(p.text) for p in m.proofs)
+        over_tcp = (" over TCP: set the host to `127.0.0.1`" + (f" (port {port})" if port else "") + ", not "
+                    "`localhost`, which makes the client look for a Unix socket file in its own container, where the "
+                    f"`{sidecar}` container's server never creates one" if socket and sidecar else "")
         others = [c.name for c in ev.detail.containers if c.name and c.name != name]
         if cause == "starting":
             # The server answered: it is there (even at localhost), only not ready yet.
@@ -512,14 +530,15 @@ class DatabaseConnectionFailed(Pattern):
         elif sidecar and remedy.localhost_mode(ev) == "bridge":
             steps.append(f"`{host}` is {container} itself: in `bridge` network mode the containers of a task do not "
                          f"share localhost, so the {engine} container `{sidecar}` is not there. Reach it by name with "
-                         f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}:{port or ''}`, or use the `awsvpc` "
+                         f"`links` (`{sidecar}:{sidecar}`) and connect to `{sidecar}" + (f":{port}" if port else "")
+                         + "`, or use the `awsvpc` "
                          f"network mode, where they share localhost.{why}")
             why = ""
         elif sidecar:
-            steps.append(f"`{host}:{port or ''}` is the {engine} container `{sidecar}` of this same task, which was "
-                         f"not ready when {container} connected: make {container} wait for it with `dependsOn` "
-                         f"(condition `HEALTHY`, with a health check on `{sidecar}`) and retry the first connection."
-                         f"{why}")
+            steps.append(f"`{host}" + (f":{port}" if port else "") + f"` is the {engine} container `{sidecar}` of "
+                         f"this same task, which was not ready when {container} connected: make {container} wait for "
+                         f"it with `dependsOn` (condition `HEALTHY`, with a health check on `{sidecar}`) and retry the "
+                         f"first connection{'. Reach it' + over_tcp if over_tcp else ''}.{why}")
             why = ""
         elif local and cause != "starting":
             bracketed = f"[{host}]" if ":" in str(host) else host  # an IPv6 address with a port: [::1]:5432
@@ -569,14 +588,27 @@ class DatabaseConnectionFailed(Pattern):
             # 127.0.0.1 or localhost, the usual one, is the task itself).
             vars_ = _connection_vars(ev, name, engine)
             query = remedy.container_query(ev, name, "[environment, secrets[].name]")
+            shared = remedy.localhost_mode(ev) == "shared"
             self_ = ("the task itself (its containers share one network namespace in `awsvpc` mode, Fargate's)"
-                     if remedy.localhost_mode(ev) == "shared" else f"{container}'s own container")
+                     if shared else f"{container}'s own container")
+            if engine_box and shared:
+                # The task runs its own server: localhost reaches it, so it was not up yet when the app connected.
+                then = (f"where this task's {engine} container `{engine_box}` listens: it was not ready when "
+                        f"{container} connected, so make {container} wait for it with `dependsOn` (condition "
+                        f"`HEALTHY`, with a health check on `{engine_box}`) and retry the first connection. If it is "
+                        f"another host, check that the {engine} server there is running and listens on that port")
+            elif engine_box:
+                then = (f"where the {engine} container `{engine_box}` is not (in `bridge` mode a task's containers "
+                        f"do not share localhost): reach it by name with `links` (`{engine_box}:{engine_box}`), set "
+                        f"the host to `{engine_box}`, and start {container} after it (`dependsOn` with condition "
+                        f"`HEALTHY`)")
+            else:
+                then = (f"where no {engine} server runs: set it to the {noun}'s endpoint and roll out the new "
+                        f"revision: {remedy.roll_out(ev)}")
             steps.append(f"The log does not name the host {container} connected to: read the {engine} host and port "
                          f"it is configured with (" + " / ".join(f"`{v}`" for v in vars_) + ") in the task "
                          f"definition, `{remedy.describe_task_definition(ev, query)}`. If it is 127.0.0.1 or "
-                         f"localhost (or unset, so the default applies), that is {self_}, where no {engine} server "
-                         f"runs: set it to the {noun}'s endpoint and roll out the new revision: {remedy.roll_out(ev)}."
-                         f"{why}")
+                         f"localhost (or unset, so the default applies), that is {self_}, {then}.{why}")
             why = ""
         if cause == "starting" or (local and cause in ("refused", "timeout", None)):
             pass  # neither the network nor the server's security group is involved

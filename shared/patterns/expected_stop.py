@@ -234,12 +234,22 @@ _ERROR_WORDS = lazy_re(r"\berror\b|\[error\]|\w(?:Error|Exception)\b|\btraceback
                        r"\bexception\b", re.IGNORECASE)
 # A stack frame line (Node/Java "at ...", Python 'File "..."').
 _FRAME = lazy_re(r"^\s*(?:at\s|File \")")
+# The header of a Go goroutine dump: the panic or fatal error is above it, and every line below it is a frame
+# ("main.(*Worker).reportError(0xc000010000)"), whatever its function is called.
+_GOROUTINE = lazy_re(r"^goroutine \d+ \[")
+# A line's error word saying there was none: Go's "error: <nil>", "err=nil", "error=null", "0 errors", "no errors".
+_NO_ERROR = lazy_re(r"(?i)\berr(?:or)?s?\s*[:=]\s*(?:<nil>|nil|null|none)(?!\w)|\b(?:no|0|zero) errors?\b")
 # How far back from the end of the log an error is still the shutdown's.
 _NOISE_TAIL = 40
 # A line saying the process is being stopped (its server's, its runtime's or its supervisor's words).
 _SHUTTING_DOWN = lazy_re(r"(?i)shutting down|\bshutdown\b|\bSIGTERM\b|\bsignal 15\b|\bterminat(?:ed|ing)\b|"
                          r"\bstopping\b|finished server process|caught signal|received (?:term|signal|stop)|"
                          r"\bgraceful(?:ly)?\b|context (?:canceled|cancelled|done)|\bexiting\b|SignalException")
+# The same words, less those an error line uses of its own subject ("Connection terminated unexpectedly", "fatal
+# error, exiting"): an error line says by itself that it was written during the stop only with these.
+_SELF_SHUTTING_DOWN = lazy_re(r"(?i)shutting down|\bshutdown\b|\bSIGTERM\b|\bsignal 15\b|\bstopping\b|"
+                              r"finished server process|caught signal|received (?:term|signal|stop)|"
+                              r"\bgraceful(?:ly)?\b|context (?:canceled|cancelled|done)|SignalException")
 # A line's own clock near its start: 2022/10/10 23:03:04, 2021-02-10T16:40:30.731Z, 2022-04-20T14:25:06.545-0400.
 _LINE_CLOCK = lazy_re(r"(?P<d>\d{4}[-/]\d{2}[-/]\d{2})[T ](?P<t>\d{2}:\d{2}:\d{2})(?:[.,]\d+)?"
                       r"(?:\s?(?P<z>Z|UTC|[+-]\d{2}:?\d{2}))?")
@@ -262,7 +272,8 @@ def _line_time(text: str) -> datetime | None:
 
 def _during_stop(ev: Evidence, i: int) -> bool:
     """Line i was written as the task was being stopped: its clock is at (or just before) stoppingAt, or, with no
-    clock, it or an earlier line of the same container says the process is shutting down."""
+    clock, an earlier line of the same container says the process is shutting down, or the line itself does in words
+    that are not its own subject's (a connection "terminated" is not the process)."""
     logs = ev.logs
     stopping = ev.detail.stopping_at
     at = _line_time(logs.texts[i])
@@ -271,8 +282,8 @@ def _during_stop(ev: Evidence, i: int) -> bool:
             stopping = stopping.replace(tzinfo=UTC)
         return (stopping - at).total_seconds() <= _NOISE_SLACK_SECONDS
     who = logs.containers[i]
-    return any(_SHUTTING_DOWN.search(logs.texts[j]) for j in range(max(0, i - _NOISE_TAIL), i + 1)
-               if logs.containers[j] == who)
+    return bool(_SELF_SHUTTING_DOWN.search(logs.texts[i])) or any(
+        _SHUTTING_DOWN.search(logs.texts[j]) for j in range(max(0, i - _NOISE_TAIL), i) if logs.containers[j] == who)
 
 
 def _shutdown_noise(ev: Evidence) -> str | None:
@@ -286,15 +297,25 @@ def _shutdown_noise(ev: Evidence) -> str | None:
     for i in range(n - 1, max(n - _NOISE_TAIL, 0) - 1, -1):
         text = logs.texts[i].strip()
         level = logs.level(i)
-        if not text or level not in ("error", "fatal", None) or (level is None and not _ERROR_WORDS.search(text)):
+        if not text or level not in ("error", "fatal", None) or (
+                level is None and not _ERROR_WORDS.search(_NO_ERROR.sub("", text))):
             continue
         if not _during_stop(ev, i):
             return None
         who = logs.containers[i] or (ev.primary if len(ev.detail.containers) == 1 else None)
         start = logs.block_start(i)
         if start != i:
-            # A trace: name its error line (Python's comes last, Node's and Java's first), not a frame.
-            named = [j for j in range(start, i + 1) if _ERROR_WORDS.search(logs.texts[j])
+            # A trace: name its error line (Python's comes last, Node's and Java's first, Go's above its goroutine
+            # dump), not a frame.
+            end = next((j for j in range(start, i + 1) if _GOROUTINE.match(logs.texts[j])), i + 1)
+            first = start
+            if end == start:
+                # The dump's own block: its panic is the block above it, across the blank line Go writes between.
+                k = start - 1
+                while k >= 0 and not logs.texts[k].strip():
+                    k -= 1
+                first = logs.block_start(k) if k >= 0 and logs.containers[k] == logs.containers[i] else start
+            named = [j for j in range(first, end) if _ERROR_WORDS.search(logs.texts[j])
                      and not _FRAME.match(logs.texts[j])]
             text = logs.texts[named[-1] if named else start].strip()
         line = text if len(text) <= 120 else text[:117].rstrip() + "…"

@@ -402,7 +402,9 @@ class ImagePullFailed(ReasonPattern):
                          f"config {layers.group(2)} diffIDs: the image as pushed is inconsistent, most often layers "
                          "of mixed compression (gzip and zstd) from a build that reused cached layers. Inspect it "
                          f"(`docker buildx imagetools inspect --raw {remedy.q(ref)}` shows each layer's mediaType), "
-                         "then rebuild it with one compression (`docker buildx build --output type=image,"
+                         # The rebuild pushes (push=true): to an ECR repository only after a login to it.
+                         + (f"then {remedy.ecr_login(ev, ref)}, and " if ".dkr.ecr." in ref else "then ")
+                         + "rebuild it with one compression (`docker buildx build --output type=image,"
                          "compression=gzip,force-compression=true,push=true ...`) and push it under a new tag. "
                          "Permissions and the network are not the fault.")
         elif _APPLY_LAYER_BARE.search(reason) and not remedy.is_fargate(ev):

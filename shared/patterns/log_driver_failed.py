@@ -57,15 +57,21 @@ _DRIVER_NAMED = lazy_re(r"\bfor ['\"]?([\w-]+)['\"]? log driver|\blog driver nam
 _FIRELENS = lazy_re(r"firelens", re.IGNORECASE)
 # The agent failing to turn an awsfirelens logConfiguration into the fluentd driver's arguments, or into the log
 # router's configuration ("unable to generate firelens config: unable to apply log options of container app to
-# firelens config: missing output key Name which is required for firelens configuration of type fluentbit").
+# firelens config: missing output key Name which is required for firelens configuration of type fluentbit"). Not the
+# agent failing to write the configuration it built to the instance ("unable to generate firelens config file: rename
+# ...: input/output error", "unable to create firelens config directory"): the host's disk, not the options.
 _FIRELENS_ARGS = lazy_re(r"failed to get fluentd log ?driver (?:arguments|args|options)"
-                         r"|unable to (?:generate|create) firelens config|unable to apply log options of container",
-                         re.IGNORECASE)
+                         r"|unable to (?:generate|create) firelens config(?!\s*(?:file|dir))"
+                         r"|unable to apply log options of container", re.IGNORECASE)
+# That write itself failing: the configuration was built, the instance's storage refused it.
+_FIRELENS_FILE = lazy_re(r"unable to (?:generate|create) firelens config\s*(?:file|dir\w*)\b[^\n]{0,300}?:\s*"
+                         r"(?P<err>[^:\n]{1,80})$", re.IGNORECASE | re.MULTILINE)
 # The container whose awsfirelens log options the agent could not apply: that container's logConfiguration is the
 # fault, not the router's.
 _OPTIONS_OF = lazy_re(r"log options of container ['\"]?([\w.-]+)", re.IGNORECASE)
-# The option key the router's configuration requires and the container's options lack (case-sensitive).
-_MISSING_KEY = lazy_re(r"missing (?:output )?key ['\"]?([\w.-]+)['\"]?", re.IGNORECASE)
+# The option key the router's configuration requires and the container's options lack (case-sensitive): Fluent Bit's
+# `Name`, Fluentd's `@type`; older agents say "missing output option Name".
+_MISSING_KEY = lazy_re(r"missing (?:output )?(?:key|option) ['\"]?(@?[\w.-]+)['\"]?", re.IGNORECASE)
 # The router type the message names ("firelens configuration of type fluentbit").
 _ROUTER_TYPE = lazy_re(r"configuration of type (fluentbit|fluentd)\b", re.IGNORECASE)
 _NEEDLES = ("logging driver", "logger args", "log group", "cloudwatch log", "firelens", "awslogs", "log opt",
@@ -284,8 +290,10 @@ class LogDriverFailed(ReasonPattern):
                    f"kinesis_firehose>\"`" if key == "Name" else f"add the `{key}` option")
             steps.append(f"The agent could not build the {kind + ' ' if kind else ''}log router's configuration from "
                          f"container `{owner}`'s `logConfiguration.options` (driver `awsfirelens`): it lacks the "
-                         f"output key `{key}`, and option keys are case-sensitive (a lower-case "
-                         f"`{key.lower()}` is not read). In the task definition, {fix}, register the revision and "
+                         f"output key `{key}`"
+                         + (f", and option keys are case-sensitive (a lower-case `{key.lower()}` is not read)"
+                            if key != key.lower() else "")
+                         + f". In the task definition, {fix}, register the revision and "
                          f"roll it out: {remedy.roll_out(ev)}.{why}")
             steps.append("See the options the container passes: "
                          f"`{remedy.describe_task_definition(ev, remedy.container_query(ev, owner, 'logConfiguration'))}`.")
@@ -293,6 +301,23 @@ class LogDriverFailed(ReasonPattern):
                 title=f"FireLens options of {owner} lack {key}",
                 summary=(f"ECS could not start the task: container {owner}'s awsfirelens log options lack the "
                          f"output key {key} the log router's configuration requires. The application never ran."),
+                remediation=steps,
+            )
+        written = _FIRELENS_FILE.search(said)
+        if written:
+            # The agent built the router's configuration but could not write it under its data directory on the
+            # host: the host's storage, not the task definition.
+            err = written.group("err").strip()
+            steps.append(f"The ECS agent could not write the log router's configuration file on the host it runs on "
+                         f"(`{err}`): the task definition's FireLens options are not the fault. "
+                         + ("Run the task again: Fargate places it on another host." if remedy.is_fargate(ev) else
+                            "On that container instance check the agent's data volume (`df -h /var/lib/ecs`, "
+                            "`dmesg | tail` for I/O errors of its disk); drain the instance and replace it if the "
+                            "disk is failing or full, then run the task again.") + why)
+            return Explanation(
+                title="ECS agent could not write the FireLens configuration",
+                summary=(f"ECS could not start the task: the agent failed to write the log router's configuration "
+                         f"file on the host ({err}). The application never ran."),
                 remediation=steps,
             )
         if _FIRELENS_ARGS.search(said):

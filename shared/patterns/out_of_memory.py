@@ -639,14 +639,17 @@ class OutOfMemory(Pattern):
 # A task that ran this long before it hit its limit grew into it (a leak, a cache or queue without bound): more
 # memory only postpones the next kill. Shorter runs keep the sizing advice first (a start-up or a load spike).
 LONG_RUN_HOURS = 12
-# A monitoring or log agent, by its container's name or image (its memory is its buffers' configuration).
-_AGENT_WORDS = lazy_re(r"(?i)datadog|dd-agent|fluent|envoy|otel|xray|x-ray|cloudwatch-agent|cwagent|newrelic|"
-                       r"splunk|log[_-]?router|firelens")
+# A monitoring or log agent, by its container's name or image (its memory is its buffers' configuration). Each word
+# starts a word of the name (fluentd, otelcol, aws-otel-collector), never inside one (hotel-api is an app).
+_AGENT_WORDS = lazy_re(r"(?i)(?<![a-z0-9])(?:datadog|dd-agent|fluent|envoy|otel|xray|x-ray|cloudwatch-agent|cwagent|"
+                       r"newrelic|splunk|log[_-]?router|firelens)")
 # A runtime's own heap limit, so it collects (or fails with its own error) before the container is killed.
 _HEAP_SETTINGS = (("JVM", "the JVM's `-XX:MaxRAMPercentage` (with a heap dump on `-XX:+HeapDumpOnOutOfMemoryError`)"),
                   ("V8", "Node's `--max-old-space-size` (and a heap snapshot, `--heapsnapshot-near-heap-limit=1`)"),
                   ("Python", "a memory profile (tracemalloc) of the worker"),
-                  ("PHP", "PHP's `memory_limit`"))
+                  ("PHP", "PHP's `memory_limit`"),
+                  ("Go runtime", "Go's `GOMEMLIMIT` (a soft limit the collector works to stay under) and a pprof heap "
+                   "profile (`go tool pprof` of `/debug/pprof/heap`, or `pprof.WriteHeapProfile`)"))
 
 
 def _growth_step(ev: Evidence, m: Match, container: str, kind: str) -> str | None:
@@ -661,7 +664,7 @@ def _growth_step(ev: Evidence, m: Match, container: str, kind: str) -> str | Non
     if end is None:
         return None
     days, hours = divmod(int(ran // 3600), 24)
-    took = f"{days} days {hours} h" if days else f"{hours} h"
+    took = f"{days} day{'s' if days > 1 else ''} {hours} h" if days else f"{hours} h"
     svc = remedy.service(ev)
     fam = remedy.family(ev)
     dim = (f"Name=ServiceName,Value={remedy.q(svc)}" if svc else

@@ -1,13 +1,11 @@
-"""review27: probes of 66c4d28 and the fix41 merge (6f670b9..69d2131); each fails today and passes once its defect
-is fixed."""
+"""review27: probes of 66c4d28 and the fix41 merge (6f670b9..69d2131); each failed (strict xfail) until fix43 fixed
+its defect by a general rule (the neighbours each fix must not change are in test_fixes_fix43.py)."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from shared import remediation as remedy
 from shared.models.finding import Finding
@@ -42,15 +40,11 @@ def _long_oom(hours: float, name: str = "app", image: str = _ECR + "orders-api:1
 # --- out of memory after a long run -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: _AGENT_WORDS 'otel' matches inside 'hotel', so an app named "
-                                       "hotel-api is taken for a monitoring agent and keeps the sizing first")
 def test_an_app_named_hotel_is_no_otel_agent_and_gets_the_growth_step_first():
     got = _long_oom(24 * 19, name="hotel-api", image=_ECR + "hotel-api:3")
     assert "postpones" in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a Go runtime's long-run OOM is told .NET/JVM/Node heap settings; "
-                                       "Go's are GOMEMLIMIT and a pprof heap profile")
 def test_a_go_runtime_long_run_oom_names_gos_own_heap_tools():
     got = _long_oom(72, code=2, logs={"app": ["fatal error: runtime: out of memory", "",
                                               "goroutine 1 [running]:", "runtime.throw({0x9c1a3b, 0x16})"]})
@@ -61,7 +55,6 @@ def test_a_go_runtime_long_run_oom_names_gos_own_heap_tools():
     assert "GOMEMLIMIT" in first or "pprof" in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a run of 24-47 h reads 'ran 1 days 6 h'")
 def test_a_run_of_one_day_and_some_hours_is_not_one_days():
     first = _long_oom(30).remediation[0]
     assert first.startswith("app ran ") and "1 days" not in first, first
@@ -70,8 +63,6 @@ def test_a_run_of_one_day_and_some_hours_is_not_one_days():
 # --- shutdown noise of an expected stop ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a Go panic's frame whose function name ends in Error "
-                                       "(reportError, .Error()) is named as the trace's error line, not the panic")
 def test_a_go_panic_trace_is_named_by_its_panic_line_not_a_frame():
     lines = ['level=info msg="received SIGTERM, shutting down"', "panic: send on closed channel", "",
              "goroutine 7 [running]:", "main.(*Worker).reportError(0xc000010000)", "\t/app/worker.go:88 +0x65",
@@ -80,15 +71,11 @@ def test_a_go_panic_trace_is_named_by_its_panic_line_not_a_frame():
     assert "panic: send on closed channel" in first and "reportError" not in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a shutdown summary saying 'error: <nil>' (no error) is named as "
-                                       "shutdown noise: \\berror\\b takes any line with the word")
 def test_a_line_reporting_no_error_is_not_called_shutdown_noise():
     lines = ["2024/05/01 11:00:00 received SIGTERM, shutting down", "2024/05/01 11:00:01 server stopped, error: <nil>"]
     assert run({"api": lines}, **_spot()).remediation[0] == "Nothing to fix."
 
 
-@pytest.mark.xfail(strict=True, reason="review27: _during_stop counts the error line's own 'terminated' (of a DB "
-                                       "connection) as the process shutting down, with no shutdown line anywhere")
 def test_an_unstamped_connection_terminated_error_with_no_shutdown_before_it_is_not_noise():
     lines = ["INFO: started", "GET /orders 200", "Error: Connection terminated unexpectedly",
              "    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:132:73)"]
@@ -101,8 +88,6 @@ _PG_LOCAL = ("org.postgresql.util.PSQLException: Connection to localhost:5432 re
              "port are correct and that the postmaster is accepting TCP/IP connections.")
 
 
-@pytest.mark.xfail(strict=True, reason="review27: HikariPool alone is taken for Spring: a Micronaut (or Ktor, plain "
-                                       "JDBC) app is told SPRING_DATASOURCE_URL")
 def test_a_micronaut_app_on_hikari_is_not_told_the_spring_variable():
     got = run({"app": ["INFO  io.micronaut.runtime.Micronaut - Startup completed in 812ms",
                        "ERROR com.zaxxer.hikari.pool.HikariPool - HikariPool-1 - Exception during pool initialization.",
@@ -111,8 +96,6 @@ def test_a_micronaut_app_on_hikari_is_not_told_the_spring_variable():
     assert "SPRING_DATASOURCE_URL" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: io.vertx.pgclient alone is taken for Quarkus: a plain Vert.x app "
-                                       "is told QUARKUS_DATASOURCE_REACTIVE_URL")
 def test_a_plain_vertx_app_is_not_told_the_quarkus_reactive_url():
     got = run({"app": ["INFO io.vertx.core.impl.launcher.commands.VertxIsolatedDeployer - Succeeded in deploying "
                        "verticle", "io.vertx.core.impl.NoStackTraceThrowable: Connection refused: localhost/127.0.0.1:5432",
@@ -122,8 +105,6 @@ def test_a_plain_vertx_app_is_not_told_the_quarkus_reactive_url():
     assert "QUARKUS" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: \\bartisan\\b matches a part of an image name (artisan-marketplace): "
-                                       "a Python app is told Laravel's DB_HOST / DB_PORT")
 def test_an_image_named_artisan_something_is_no_laravel_app():
     got = run({"app": ['psycopg2.OperationalError: connection to server at "localhost" (127.0.0.1), port 5432 failed: '
                        "Connection refused"]}, **_crashed(_ECR + "artisan-marketplace:3"))
@@ -131,8 +112,6 @@ def test_an_image_named_artisan_something_is_no_laravel_app():
     assert "DB_HOST" not in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: reactive[\\w.-]*datasource in _FRAMEWORK_VARS retries its gap from "
-                                       "every 'reactive': about 0.35 s a 16 KB line (was 0.004 s before fix41)")
 def test_the_framework_search_is_linear_on_16_kb_lines():
     run({"app": [_PG_LOCAL]}, **_crashed())  # warm up
     t0 = time.perf_counter()
@@ -145,8 +124,6 @@ def test_the_framework_search_is_linear_on_16_kb_lines():
 # --- database: a refusal with no host, and local sockets ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a no-host refusal says 'where no mysql server runs' though the task "
-                                       "has a mysql container (the localhost branch's sidecar check is skipped)")
 def test_a_no_host_refusal_in_a_task_with_a_mysql_container_does_not_deny_it():
     got = run({"app": ["SQLSTATE[HY000] [2002] Connection refused"]},
               **_crashed(_ECR + "orders-api:1.4.2", {"name": "mysql", "exitCode": 137, "lastStatus": "STOPPED",
@@ -155,16 +132,12 @@ def test_a_no_host_refusal_in_a_task_with_a_mysql_container_does_not_deny_it():
     assert "no mysql server runs" not in first and "`mysql`" in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: MariaDB's client says \"Can't connect to local server through "
-                                       "socket\" (no 'MySQL'); the socket rule misses it and it falls to app-crash")
 def test_mariadbs_local_socket_wording_is_a_database_connection_failure():
     got = run({"app": ["ERROR 2002 (HY000): Can't connect to local server through socket '/run/mysqld/mysqld.sock' "
                        "(2)"]}, **_crashed())
     assert got.pattern == "database-connection-failed", (got.pattern, got.remediation[0])
 
 
-@pytest.mark.xfail(strict=True, reason="review27: PostgreSQL's local-socket sibling of the MySQL socket rule is read "
-                                       "as a file missing from the image (add it with a COPY)")
 def test_postgres_local_socket_failure_is_a_database_connection_failure():
     got = run({"app": ['psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No '
                        "such file or directory", "\tIs the server running locally and accepting connections on that "
@@ -172,8 +145,6 @@ def test_postgres_local_socket_failure_is_a_database_connection_failure():
     assert got.pattern == "database-connection-failed", (got.pattern, got.remediation[0])
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a local-socket failure (no TCP at all) is told 'A refusal is an "
-                                       "answer (a TCP reset)... So the host is reachable; check the port'")
 def test_a_local_socket_failure_is_not_told_a_tcp_reset_reached_the_host():
     got = run({"app": ["SQLSTATE[HY000] [2002] No such file or directory"]}, **_crashed())
     assert got.pattern == "database-connection-failed"
@@ -181,8 +152,6 @@ def test_a_local_socket_failure_is_not_told_a_tcp_reset_reached_the_host():
     assert "TCP reset" not in text and "host is reachable" not in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="review27: PDO's [1130] (Host '...' is not allowed to connect to this MySQL "
-                                       "server) is left out of the PDO numbers: diagnosed unknown")
 def test_pdo_host_not_allowed_is_a_mysql_connection_failure():
     got = run({"app": ["SQLSTATE[HY000] [1130] Host '10.0.1.23' is not allowed to connect to this MySQL server"]},
               **_crashed())
@@ -196,8 +165,6 @@ def _firelens(reason: str) -> Finding:
     return run([], **failed_to_start(reason, box(None, "app"), box(None, "log_router", image=_ROUTER)))
 
 
-@pytest.mark.xfail(strict=True, reason="review27: a Fluentd router's missing key is '@type'; _MISSING_KEY's [\\w.-]+ "
-                                       "cannot take '@', so the generic step asks for `Name`")
 def test_a_fluentd_routers_missing_type_key_is_named_not_name():
     first = _firelens("unable to generate firelens config: unable to apply log options of container app to firelens "
                       "config: missing output key @type which is required for firelens configuration of type "
@@ -205,17 +172,12 @@ def test_a_fluentd_routers_missing_type_key_is_named_not_name():
     assert "`@type`" in first and "at least `Name`" not in first, first
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the older agent says 'missing output option Name'; _MISSING_KEY "
-                                       "wants 'key', so the named container's key step is not given")
 def test_the_older_agents_missing_output_option_wording_gets_the_key_step():
     got = _firelens("unable to generate firelens config: unable to apply log options of container app to firelens "
                     "config: missing output option Name which is required for firelens configuration of type fluentbit")
     assert "case-sensitive" in got.remediation[0], got.remediation[0]
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the widened _FIRELENS_ARGS takes the agent's own file error "
-                                       "('unable to generate firelens config file: rename ...: input/output error') for "
-                                       "a container logConfiguration fault")
 def test_the_agents_own_config_file_write_error_is_not_blamed_on_the_log_options():
     got = _firelens("unable to generate firelens config file: rename /var/lib/ecs/data/firelens/0123456789abcdef/"
                     ".tmp4120 /var/lib/ecs/data/firelens/0123456789abcdef/config/fluent.conf: input/output error")
@@ -226,16 +188,12 @@ def test_the_agents_own_config_file_write_error_is_not_blamed_on_the_log_options
 # --- error families ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the collector's extension form is 'service::extensions: references "
-                                       "extension ...', not under pipelines::; the 'extension' kind never matches")
 def test_an_unconfigured_service_extension_is_the_collector_family():
     got = remedy.error_family('Error: invalid configuration: service::extensions: references extension '
                               '"health_check" which is not configured') or ""
     assert "`health_check`" in got and "extensions" in got, got
 
 
-@pytest.mark.xfail(strict=True, reason="review27: _MLOCK_SETTING takes mlock_enabled and the step says "
-                                       "`mlock_enabled = true` to turn locking off (it turns it on)")
 def test_a_setting_named_mlock_enabled_is_set_false_to_turn_locking_off():
     got = run({"kv": ["Error: failed to lock memory: cannot allocate memory",
                       "Set mlock_enabled to false in the configuration to run without memory locking."]},
@@ -247,8 +205,6 @@ def test_a_setting_named_mlock_enabled_is_set_false_to_turn_locking_off():
 # --- a push to ECR logs in first ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review27: the layers/diffIDs mismatch step rebuilds with push=true into the "
-                                       "task's ECR image with no ECR login (the helper only looks for --push)")
 def test_a_rebuild_pushed_with_push_true_logs_in_to_ecr_first():
     got = run(stopCode="TaskFailedToStart",
               stoppedReason="CannotPullContainerError: failed to register layer: number of layers and diffIDs don't "
