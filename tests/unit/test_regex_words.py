@@ -90,3 +90,34 @@ def test_near_misses():
     assert fresh.search("xx timed out", 3) is not None and fresh.search("timed out", 1) is None
     fresh = _LazyRegex(pattern, flags)
     assert fresh.match("Timed out é") is not None  # not ASCII: the compiled regex answers
+
+
+_FIRST_DIAGNOSIS = """
+import gc, json, sys
+from pathlib import Path
+from shared.engine import diagnose
+from shared.inputs import load_case, offline_evidence
+from shared.render.slack import render_slack
+from shared.render.sns import render_sns
+from shared.scan import _LazyRegex
+event, logs = load_case(Path(sys.argv[1]))
+finding = diagnose(offline_evidence(event, logs))
+render_slack(finding), render_sns(finding)
+lazies = [o for o in gc.get_objects() if type(o) is _LazyRegex]
+print(json.dumps([finding.pattern, sum(getattr(o, "_compiled", None) is not None for o in lazies), len(lazies)]))
+"""
+
+
+@pytest.mark.parametrize("case", ["dev/160-python-attributeerror-nonetype", "dev/162-spring-commandlinerunner-npe"])
+def test_a_cold_diagnosis_compiles_few_of_the_regexes(case):
+    """The cold start's guard (not timed): a first diagnosis of an application crash, rendered for Slack and
+    SNS, in a fresh interpreter, compiles ~50 of the ~800 lazy regexes (143 when every regex it read was
+    compiled: ~70 ms of CPU on Python 3.12)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _FIRST_DIAGNOSIS, str(ROOT / "tests" / "cases" / f"{case}.json")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    pattern, compiled, lazies = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert pattern == "app-crash" and lazies > 700
+    assert compiled <= 80, f"{compiled} lazy regexes compiled by one cold diagnosis"
