@@ -5,7 +5,9 @@ pauses Python's cyclic garbage collector until its first invocation ends (`funct
 resumes it). Loading pydantic, powertools, botocore, the models and the first event's AWS clients builds
 about 150,000 long-lived objects and under 2,000 objects of cyclic garbage, yet the collector walks
 the growing heap again and again while they load: about 90 ms of CPU of a 500 ms cold start on Python
-3.12 (benchmarks/bench_pipeline.py, section 1b). Outside Lambda (tests, the demo, the CLI) nothing changes.
+3.12 (benchmarks/bench_pipeline.py, section 1b). What the imports and the first invocation built is frozen
+(`gc.freeze`) before the collector resumes, so that no collection walks it later. Outside Lambda (tests,
+the demo, the CLI) nothing changes.
 """
 
 from __future__ import annotations

@@ -79,6 +79,10 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     quote, backslash, '&' or brace, and is not a number: as such it is in a line's raw text whenever it is
     in the line's parsed text (a JSON line's message and its ` key=value` fields, a table's cell), so
     `LogSet.lines_with` finds every line that may match."""
+    if type(regex) is _LazyRegex:  # its words may be known without compiling it
+        known = _known_words(regex.pattern, regex._flags)
+        if known is not None:
+            return known
     key = (regex.pattern, regex.flags)
     try:
         return _REQUIRED[key]
@@ -166,12 +170,20 @@ _FORWARD = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn"
             "groupindex", "flags")
 
 
+_PREFILTERED = ("search", "match", "fullmatch")
+
+
 class _LazyRegex:
     """`re.compile(pattern, flags)` the first time anything but `.pattern` is read: a pattern module
     defines a few hundred regexes, and a first event reaches those of the lines it has. Once compiled,
     the methods sit in slots: `X.search` costs what it costs on the compiled pattern, but for a
     case-insensitive regex requiring words (`required_words`): CPython tries each of its alternatives at
-    every position of the text (20 us for 60 characters), `str.find` of the words costs a tenth of that."""
+    every position of the text (20 us for 60 characters), `str.find` of the words costs a tenth of that.
+
+    A regex whose words are known ahead (`shared.regex_words`) is not compiled for a search, match or
+    fullmatch of a text that lacks them (the answer is None): an application crash's first event reads
+    ~130 of the ~800 regexes, and ~80 of them only with texts lacking their words (compiling them and
+    parsing them for their words cost ~40 ms of CPU, Python 3.12)."""
 
     __slots__ = ("_flags", "_compiled", "pattern", *_FORWARD)
 
@@ -182,19 +194,75 @@ class _LazyRegex:
     def __getattr__(self, name: str) -> Any:  # only for slots not filled yet
         if name.startswith("__") or name == "_compiled":
             raise AttributeError(name)
+        if name in _PREFILTERED:
+            words = _known_words(self.pattern, self._flags)
+            if words is not None:
+                method = _prefiltered(self, name, words)
+                setattr(self, name, method)
+                return method
+        self._compile()
+        return getattr(self, name)
+
+    def _compile(self) -> re.Pattern[str]:
         compiled = re.compile(self.pattern, self._flags)
         self._compiled = compiled
         for attr in _FORWARD:
             setattr(self, attr, getattr(compiled, attr))
+        known = _known_words(self.pattern, self._flags)
+        if known is not None:  # (what `required_words(compiled)` answers, without parsing the regex again)
+            _REQUIRED[(compiled.pattern, compiled.flags)] = known
         words = required_words(compiled) if compiled.flags & re.IGNORECASE else None
         self.search = _guarded(compiled, words) if words is not None else _counted(self, compiled)
-        return getattr(self, name)
+        return compiled
 
     def __repr__(self) -> str:
         return f"lazy_re({self.pattern!r}, {self._flags!r})"
 
 
 _LAST: tuple[str | None, str | None] = (None, None)  # the text a guarded search read last, lower-cased (None: not ASCII)
+
+
+_KNOWN: dict[tuple[str, int], tuple[str, ...]] | None = None
+
+
+def _known_words(pattern: str, flags: int) -> tuple[str, ...] | None:
+    """`required_words` of `lazy_re(pattern, flags)` as `shared.regex_words` records it (None: not recorded,
+    or the regex requires no word): loaded on first use, a dict of the module's regexes."""
+    global _KNOWN
+    known = _KNOWN
+    if known is None:
+        from shared.regex_words import WORDS
+
+        known = _KNOWN = WORDS
+    return known.get((pattern, flags))
+
+
+def _prefiltered(lazy: _LazyRegex, name: str, words: tuple[str, ...]) -> Callable[..., re.Match[str] | None]:
+    """`lazy.<name>` (search, match or fullmatch) before the regex is compiled: None at once for an ASCII text
+    holding none of `words` (one of which every match holds), else the compiled regex's answer. It stays
+    right if a caller keeps it after the compile."""
+
+    def prefiltered(text: str, *args: Any, **kwargs: Any) -> re.Match[str] | None:
+        global _LAST
+        if not args and not kwargs and type(text) is str:
+            last = _LAST
+            if last[0] is text:
+                low = last[1]
+            else:
+                low = text.lower() if text.isascii() else None
+                _LAST = (text, low)
+            if low is not None:
+                for word in words:
+                    if word in low:
+                        break
+                else:
+                    return None
+        if getattr(lazy, "_compiled", None) is None:
+            lazy._compile()
+        method: Callable[..., re.Match[str] | None] = getattr(lazy, name)
+        return method(text, *args, **kwargs)
+
+    return prefiltered
 
 
 def _guarded(compiled: re.Pattern[str], words: tuple[str, ...] | None,
@@ -391,3 +459,49 @@ def _search_alternatives(compiled: re.Pattern[str], alternatives: tuple[tuple[re
 def lazy_re(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """A regex compiled on first use (see `_LazyRegex`), typed as the compiled pattern it stands for."""
     return cast("re.Pattern[str]", _LazyRegex(pattern, flags))
+
+
+_WORDS_HEADER = '''"""The words one of which every match of each `lazy_re` regex holds (`shared.scan.required_words`), known
+ahead: a cold start then need not compile a regex, nor parse it, to know that a text lacking them cannot
+match (`shared.scan._LazyRegex`). Regexes requiring no word are left out.
+
+Generated: `make regex-words` (python -m shared.scan). tests/unit/test_regex_words.py fails when it is stale.
+"""
+
+WORDS: dict[tuple[str, int], tuple[str, ...]] = {
+'''
+
+
+def lazy_regexes() -> list[_LazyRegex]:
+    """Every `lazy_re` regex the modules of `shared` and `functions` define, all of them imported."""
+    import gc
+    import importlib
+    import pkgutil
+
+    import functions
+    import shared
+
+    for package in (shared, functions):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if module.name != "shared.regex_words":  # (what is written: a stale or broken one is no input)
+                importlib.import_module(module.name)
+    return [o for o in gc.get_objects() if type(o) is _LazyRegex]
+
+
+def regex_words_module() -> str:
+    """The text of `shared/regex_words.py`: (pattern, flags) -> `required_words` of each regex requiring words."""
+    table: dict[tuple[str, int], tuple[str, ...]] = {}
+    for lazy in lazy_regexes():
+        words = required_words(re.compile(lazy.pattern, lazy._flags))
+        if words is not None:
+            table[(lazy.pattern, int(lazy._flags))] = words
+    rows = "".join(f"    {key!r}: {words!r},\n" for key, words in sorted(table.items()))
+    return _WORDS_HEADER + rows + "}\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    from shared.scan import regex_words_module as _module  # this module's classes, not __main__'s
+
+    sys.stdout.write(_module())

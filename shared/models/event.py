@@ -22,13 +22,19 @@ ECS_SOURCE = "aws.ecs"
 
 
 class _AwsModel(BaseModel):
-    """camelCase on the wire, snake_case in Python, unknown fields kept."""
+    """camelCase on the wire, snake_case in Python, unknown fields kept.
+
+    Each model's validator is built on its first use (`defer_build`), not at import: an event's validator
+    holds its parts' (TaskStateChangeEvent's: the task, containers, attachments...), which then need no
+    validator of their own, and a function never builds those of the events it does not read (the
+    task-stopped function, the one whose cold start counts most, never reads a deployment event)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="allow",
         frozen=True,
+        defer_build=True,
     )
 
 
@@ -163,12 +169,7 @@ class TaskStateChangeEvent(EventEnvelope):
 
 
 class DeploymentDetail(_AwsModel):
-    """`detail` of "ECS Deployment State Change" and "ECS Service Action" events.
-
-    Its validator (and DeploymentEvent's) is built on first use: the task-stopped function, the one whose
-    cold start counts most, never reads a deployment event."""
-
-    model_config = ConfigDict(defer_build=True)
+    """`detail` of "ECS Deployment State Change" and "ECS Service Action" events."""
 
     event_type: str | None = None
     event_name: str
@@ -181,8 +182,6 @@ class DeploymentDetail(_AwsModel):
 
 
 class DeploymentEvent(EventEnvelope):
-    model_config = ConfigDict(defer_build=True)
-
     detail: DeploymentDetail  # type: ignore[assignment]  # as above: the narrowed detail of this event kind
 
 

@@ -35,13 +35,30 @@ print(json.dumps(seen))
 """
 
 
-def _run(handler: str, lambda_env: bool) -> dict:
+# What the first invocation builds and keeps (in a real one: botocore and its clients, the delivery modules).
+_FIRST_INVOCATION = """
+import gc, json
+import functions.task_stopped.handler
+from functions.runtime import cold_start
+kept = []
+@cold_start
+def handler(event, context):
+    kept.extend([i] for i in range(20_000))
+    return "ok"
+frozen_before = gc.get_freeze_count()
+handler({}, None)
+print(json.dumps({"enabled": gc.isenabled(), "collectable": len(gc.get_objects()),
+                  "frozen_by_first": gc.get_freeze_count() - frozen_before}))
+"""
+
+
+def _run(handler: str, lambda_env: bool, probe: str | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                 "POWERTOOLS_METRICS_NAMESPACE": "Test", "PYTHONPATH": str(ROOT)})
     if lambda_env:
         env["AWS_LAMBDA_FUNCTION_NAME"] = f"ecs-autopsy-{handler}"
-    proc = subprocess.run([sys.executable, "-c", _PROBE % handler], cwd=ROOT, env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", probe or _PROBE % handler], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -61,3 +78,12 @@ def test_outside_lambda_the_collector_is_left_alone() -> None:
     seen = _run("task_stopped", lambda_env=False)
     assert seen["after_handler_import"] is True and seen["after_invocation_1"] is True
     assert seen["frozen"] == 0
+
+
+def test_what_the_first_invocation_built_is_frozen_before_the_collector_resumes() -> None:
+    # Left young, it made the first collection (due as soon as the runtime serializes the result) walk
+    # everything the first event loaded: ~100 ms on the bundle's first event.
+    seen = _run("task_stopped", lambda_env=True, probe=_FIRST_INVOCATION)
+    assert seen["enabled"] is True
+    assert seen["frozen_by_first"] >= 20_000
+    assert seen["collectable"] < 5_000
