@@ -11,7 +11,7 @@ import pytest
 from shared import remediation as remedy
 from shared.models.finding import Finding
 from tests.unit.helpers import run
-from tests.unit.patterns.common import elb_failed, failed_to_start
+from tests.unit.patterns.common import elb_failed
 
 _DIGEST = "sha256:" + "ab" * 32
 _KEYERROR = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
@@ -109,28 +109,3 @@ def test_a_major_with_a_variant_and_variant_only_tags_are_mutable():
     assert remedy.mutable_tag("node:18") and remedy.mutable_tag("node:latest-alpine")
     moving = ["node:18-alpine", "python:3-slim", "node:lts", "node:lts-slim", "nginx:alpine", "python:slim"]
     assert [r for r in moving if not remedy.mutable_tag(r)] == []
-
-
-# --- (a) EFS "access denied by server": the volume's IAM authorization first --------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason="review28: an NFS server that is not EFS (a Docker volume plugin mounting "
-                                       "10.0.5.20:/exports) refusing the mount is called the EFS server and its file "
-                                       "system policy")
-def test_a_plain_nfs_servers_refusal_is_not_efs():
-    reason = ("CannotCreateContainerError: Error response from daemon: VolumeDriver.Mount: netshare: mount.nfs: "
-              "access denied by server while mounting 10.0.5.20:/exports/data")
-    got = run([], **failed_to_start(reason, launchType="EC2"))
-    assert got.pattern == "volume-mount-failed"
-    text = " ".join(got.remediation)
-    assert "The EFS server refused" not in text and "describe-file-system-policy" not in text, got.remediation[0]
-
-
-@pytest.mark.xfail(strict=True, reason="review28: efs-utils mounting a mount target's IP (its DNS fallback) is plain "
-                                       "NFS as much as the file system's name is, but only the name reads as no TLS")
-def test_an_efs_utils_mount_to_a_mount_target_ip_had_no_tls_either():
-    reason = ("ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: "
-              "b'mount.nfs4: access denied by server while mounting 10.0.1.23:/' : unsuccessful EFS utils command "
-              "execution; code: 32")
-    first = run([], **failed_to_start(reason)).remediation[0]
-    assert "not through efs-utils' TLS tunnel" in first, first
