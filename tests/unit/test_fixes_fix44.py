@@ -4,8 +4,71 @@ when no banner shows it elsewhere; a local run of a mutable tag by the digest th
 
 from __future__ import annotations
 
+from typing import Any
+
+from shared import remediation as remedy
 from tests.unit.helpers import run
 from tests.unit.patterns.common import failed_to_start
+
+_DIGEST = "sha256:" + "ab" * 32
+_KEYERROR = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+             '    key = os.environ["API_KEY"]', "KeyError: 'API_KEY'"]
+
+
+def _app(image: str, name: str = "app", code: int = 1, digest: str = _DIGEST) -> dict[str, Any]:
+    return {"name": name, "exitCode": code, "lastStatus": "STOPPED", "image": image, "imageDigest": digest}
+
+
+def _repro_step(*containers: dict[str, Any], launch: str = "FARGATE") -> str:
+    got = run(_KEYERROR, containers=list(containers), launchType=launch)
+    return next(s for s in got.remediation if "docker run" in s)
+
+
+# --- (c) a local run of a mutable tag by the digest the task ran ---------------------------------------------------
+
+
+def test_the_tags_digest_now_is_read_in_the_registrys_region():
+    step = _repro_step(_app("111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders-api:dev"), launch="EC2")
+    assert "--image-ids imageTag=dev --region eu-west-1" in step, step
+
+
+def test_two_containers_of_one_image_get_the_note_once():
+    step = _repro_step(_app("acme/api:latest"), _app("acme/api:latest", name="worker", code=143))
+    assert step.count("It runs the image by the digest the task ran") == 1, step
+
+
+def test_a_build_number_tag_is_not_pushed_again():
+    assert not remedy.mutable_tag("a:dev-20240501")
+    assert [r for r in ("a:20240501", "a:4711") if remedy.mutable_tag(r)] == []
+    step = _repro_step(_app("acme/api:20240501"))
+    assert "is pushed again" not in step, step
+
+
+def test_a_major_with_a_variant_and_variant_only_tags_are_mutable():
+    assert remedy.mutable_tag("node:18") and remedy.mutable_tag("node:latest-alpine")
+    moving = ["node:18-alpine", "python:3-slim", "node:lts", "node:lts-slim", "nginx:alpine", "python:slim"]
+    assert [r for r in moving if not remedy.mutable_tag(r)] == []
+
+
+def test_near_miss_an_ecr_image_in_the_tasks_own_region_keeps_that_region():
+    step = _repro_step(_app("111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:dev"), launch="EC2")
+    assert "--image-ids imageTag=dev --region us-east-1 --query" in step, step
+
+
+def test_near_miss_one_container_of_a_mutable_image_gets_the_note():
+    step = _repro_step(_app("acme/api:latest"), _app("acme/worker:latest", name="worker", code=143,
+                                                        digest="sha256:" + "cd" * 32))
+    assert step.count("It runs the image by the digest the task ran") == 1, step
+    assert "acme/api@" + _DIGEST in step, step
+
+
+def test_near_miss_a_bare_major_is_still_mutable_and_a_version_with_a_variant_is_not():
+    assert [r for r in ("node:18", "a:v2", "a:3.x", "a:dev", "node:18-alpine3.19") if not remedy.mutable_tag(r)] == []
+    fixed = ["node:18.19.0-alpine", "python:3.12.1-slim", "a:alpine-20240501", "a:18-alpine-81f2c0d", "a:100",
+             "a:lts-20240501"]
+    assert [r for r in fixed if remedy.mutable_tag(r)] == []
+    assert "is pushed again" in _repro_step(_app("acme/api:18-alpine"))
+
 
 # --- (a) EFS "access denied by server": the volume's IAM authorization first --------------------------------------
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from shared import remediation as remedy
 from shared.models.finding import Finding
 from tests.unit.helpers import run
 from tests.unit.patterns.common import elb_failed
@@ -74,38 +73,3 @@ def test_rails_started_get_is_a_request_that_reached_the_app():
     got = _hc(['Started GET "/" for 10.0.1.5 at 2024-05-01 10:00:01 +0000', "Processing by HomeController#index as HTML",
                "Redirected to http://10.0.1.5/users/sign_in", "Completed 302 Found in 3ms (ActiveRecord: 0.0ms)"])
     assert _loopback(got.remediation) == [], got.remediation[1]
-
-
-# --- (c) a local run of a mutable tag by the digest the task ran ---------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason="review28: the tag's digest now is read from ECR in the task's region, not "
-                                       "the region the image's registry names")
-def test_the_tags_digest_now_is_read_in_the_registrys_region():
-    step = _repro_step(_app("111122223333.dkr.ecr.eu-west-1.amazonaws.com/orders-api:dev"), launch="EC2")
-    assert "--image-ids imageTag=dev --region eu-west-1" in step, step
-
-
-@pytest.mark.xfail(strict=True, reason="review28: two containers of one mutable image and digest add the digest "
-                                       "note twice to the same step")
-def test_two_containers_of_one_image_get_the_note_once():
-    step = _repro_step(_app("acme/api:latest"), _app("acme/api:latest", name="worker", code=143))
-    assert step.count("It runs the image by the digest the task ran") == 1, step
-
-
-@pytest.mark.xfail(strict=True, reason="review28: a build-number or date tag (':20240501', ':4711') is taken for a "
-                                       "bare major and said to be 'pushed again', though mutable_tag calls the same "
-                                       "number beside a branch one build")
-def test_a_build_number_tag_is_not_pushed_again():
-    assert not remedy.mutable_tag("a:dev-20240501")
-    assert [r for r in ("a:20240501", "a:4711") if remedy.mutable_tag(r)] == []
-    step = _repro_step(_app("acme/api:20240501"))
-    assert "is pushed again" not in step, step
-
-
-@pytest.mark.xfail(strict=True, reason="review28: a bare major with a variant ('18-alpine'), 'lts' and a "
-                                       "variant-only tag ('alpine', 'slim') move with each release but are not mutable")
-def test_a_major_with_a_variant_and_variant_only_tags_are_mutable():
-    assert remedy.mutable_tag("node:18") and remedy.mutable_tag("node:latest-alpine")
-    moving = ["node:18-alpine", "python:3-slim", "node:lts", "node:lts-slim", "nginx:alpine", "python:slim"]
-    assert [r for r in moving if not remedy.mutable_tag(r)] == []
