@@ -7,8 +7,79 @@ from __future__ import annotations
 from typing import Any
 
 from shared import remediation as remedy
+from shared.models.finding import Finding
 from tests.unit.helpers import run
-from tests.unit.patterns.common import failed_to_start
+from tests.unit.patterns.common import elb_failed, failed_to_start
+
+
+def _hc(logs: list[str], code: int | None = 143) -> Finding:
+    return run(logs, **elb_failed(code))
+
+
+def _loopback(steps: list[str]) -> list[int]:
+    return [n for n, s in enumerate(steps) if "Make it listen on `0.0.0.0" in s]
+
+
+# --- (b) an app no health check reached: listen on 0.0.0.0 --------------------------------------------------------
+
+
+def test_a_local_and_network_banner_pair_is_no_localhost_only_server():
+    got = _hc(["\u25b2 Next.js 14.2.3", "- Local:        http://localhost:3000",
+               "- Network:      http://10.0.1.5:3000", "\u2713 Ready in 120ms"])
+    assert not [s for s in got.remediation if "says it listens on `localhost:3000`" in s], got.remediation[0]
+
+
+def test_nodes_ipv6_any_address_banner_is_all_interfaces():
+    assert _loopback(_hc(["Server listening on :::3000", "ready"]).remediation) == []
+
+
+def test_a_shutdown_line_after_sigterm_does_not_hide_a_localhost_banner():
+    got = _hc(["Listening on http://localhost:8000/", "SIGTERM received, waiting for open connections to close"])
+    assert _loopback(got.remediation) == [0], got.remediation[0]
+
+
+def test_a_graceful_exit_0_after_ecs_stopped_it_counts_too():
+    got = _hc(["Listening on http://localhost:3000", "SIGTERM received: closing HTTP server", "HTTP server closed"],
+              code=0)
+    assert _loopback(got.remediation) == [0], got.remediation[0]
+
+
+def test_rails_started_get_is_a_request_that_reached_the_app():
+    got = _hc(['Started GET "/" for 10.0.1.5 at 2024-05-01 10:00:01 +0000', "Processing by HomeController#index as HTML",
+               "Redirected to http://10.0.1.5/users/sign_in", "Completed 302 Found in 3ms (ActiveRecord: 0.0ms)"])
+    assert _loopback(got.remediation) == [], got.remediation[1]
+
+
+def test_near_miss_a_local_banner_without_a_network_address_keeps_the_localhost_claim():
+    # Vite without --host: its Network line names no address, so localhost is all it listens on.
+    got = _hc(["VITE v5.2.0  ready in 300 ms", "\u279c  Local:   http://localhost:3000/",
+               "\u279c  Network: use --host to expose"])
+    assert _loopback(got.remediation) == [0], got.remediation[0]
+    assert "says it listens on `localhost:3000`" in got.remediation[0]
+
+
+def test_near_miss_a_loopback_address_banner_is_not_an_address_of_the_tasks():
+    # Not "another address" that the load balancer reaches: it still leads with binding to 0.0.0.0.
+    for banner in ("Server listening on [::1]:3000", "Listening on http://127.0.0.1:3000"):
+        first = _hc([banner, "ready"]).remediation[0]
+        assert first.startswith("Bind the server to all interfaces"), (banner, first)
+
+
+def test_near_miss_a_start_up_line_before_the_sigterm_still_counts_as_starting():
+    got = _hc(["Listening on http://localhost:8000/", "Waiting for database connection",
+               "SIGTERM received, shutting down"])
+    assert _loopback(got.remediation) == [], got.remediation[0]
+
+
+def test_near_miss_exit_0_without_the_apps_own_shutdown_is_no_server_ecs_stopped():
+    # A supervisor or runner that exits 0 on its own, no SIGTERM handling in the log.
+    assert _loopback(_hc(["Listening on http://localhost:3000", "ready"], code=0).remediation) == []
+
+
+def test_near_miss_a_rails_boot_with_no_request_still_gets_the_step():
+    got = _hc(["* Puma version: 6.4.2", "* Listening on http://localhost:3000", "Use Ctrl-C to stop"])
+    assert _loopback(got.remediation) != [], got.remediation
+
 
 _DIGEST = "sha256:" + "ab" * 32
 _KEYERROR = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
