@@ -705,9 +705,10 @@ def agent_image(ev: Evidence, container: str | None) -> str | None:
     return img if repo and _TASK_BOUND_IMAGE.search(repo) else None
 
 
-# Tags that name no release but move to each new one; a bare major version ("7", "3.x") moves too.
+# Tags that name no release but move to each new one; a bare major version ("7", "18", "3.x") moves too, but not a
+# number of 3 digits or more: a build number or a date ("4711", "20240501") names one build.
 _MOVING_TAGS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev"})
-_MAJOR_ONLY = lazy_re(r"^v?\d+(?:\.x)?$", re.IGNORECASE)
+_MAJOR_ONLY = lazy_re(r"^v?\d{1,2}(?:\.x)?$", re.IGNORECASE)
 
 
 def floating_tag(ref: str | None) -> bool:
@@ -727,7 +728,13 @@ _TRAFFIC_PROXY_IMAGE = lazy_re(r"(?i)appmesh|\benvoy\b|service-connect")
 # the word names one build, save a SNAPSHOT.
 _BRANCH_TAG_WORDS = frozenset({"latest", "stable", "mainline", "edge", "main", "master", "nightly", "develop", "dev",
                                "development", "staging", "stage", "prod", "production", "qa", "uat", "test", "testing",
-                               "canary", "next", "trunk", "unstable", "snapshot"})
+                               "canary", "next", "trunk", "unstable", "snapshot", "lts"})
+# An official image's variant (its base or flavour): "18-alpine", "3-slim", "lts-slim", "alpine", "slim" move with
+# each release of what they vary, as the bare major or word they vary does. Its own version ("alpine3.19") is the
+# base's, not a build of the image.
+_VARIANT = (r"(?:alpine|slim|bookworm|bullseye|buster|stretch|trixie|jammy|focal|noble|bionic|jdk|jre|"
+            r"windowsservercore|nanoserver|perl|fpm|apache|cli|zts|debian|ubuntu|minimal)[\d.]*")
+_MOVING_VARIANT = lazy_re(rf"^(?:v?\d{{1,2}}(?:\.x)?|lts|latest|stable|{_VARIANT})(?:-{_VARIANT})*$", re.IGNORECASE)
 _FULL_VERSION = lazy_re(r"\d+\.\d+\.\d+")
 _DIGEST = lazy_re(r"^sha256:[0-9a-f]{64}$")
 _BUILD_ID = lazy_re(r"(?=[0-9a-f]*\d)[0-9a-f]{7,40}|\d{3,}")
@@ -741,6 +748,8 @@ def mutable_tag(ref: str | None) -> bool:
     if not ref or "@" in ref:
         return False
     tag = (image_parts(ref)[2] or "").lower()
+    if _MOVING_VARIANT.match(tag):
+        return True
     words = set(re.split(r"[-_.]", tag))
     # A commit id ("main-81f2c0d") or a build number or date ("dev-20240501") beside the branch names one build.
     build = _FULL_VERSION.search(tag) or any(_BUILD_ID.fullmatch(w) for w in words)
@@ -768,15 +777,19 @@ def with_ran_image(ev: Evidence, steps: Sequence[str]) -> list[str]:
             continue
         tag = image_parts(c.image or "")[2] or "latest"
         digest = ref.rsplit("@", 1)[1]
+        said = f" It runs the image by the digest the task ran (`{digest[:19]}…`)"
         for n, step in enumerate(out):
-            if ref not in step or "docker run" not in step:
+            # A step another container of the same image and digest already annotated says it once.
+            if ref not in step or "docker run" not in step or said in step:
                 continue
-            note = (f" It runs the image by the digest the task ran (`{digest[:19]}…`): `:{tag}` is pushed "
-                    "again, so a run of the tag would pull whatever it names today.")
+            note = said + (f": `:{tag}` is pushed again, so a run of the tag would pull whatever it names today.")
             if not is_fargate(ev):
-                _, name, _, _ = image_parts(c.image or "")
+                registry, name, _, _ = image_parts(c.image or "")
+                # ECR answers for a repository in the region its registry names, not the task's.
+                ecr = _ECR_REGISTRY.match(registry or "")
+                where = f" --region {ecr.group('region')}" if ecr else region_flag(ev)
                 now = (f"aws ecr describe-images --repository-name {q(name)} --image-ids imageTag={q(tag)}"
-                       f"{region_flag(ev)} --query 'imageDetails[0].imageDigest'" if own_ecr(ev, c.image) else
+                       f"{where} --query 'imageDetails[0].imageDigest'" if own_ecr(ev, c.image) else
                        f"docker buildx imagetools inspect {q(c.image)}")
                 note += (" On EC2, an agent with `ECS_IMAGE_PULL_BEHAVIOR=prefer-cached` (or `once`) keeps running the "
                          f"`{c.image}` an instance cached earlier: set it to `default` in /etc/ecs/ecs.config, or pin a "

@@ -29,8 +29,8 @@ _BANNER = lazy_re(
     r"(?:running on|listening on|listening at|serving on|serving at|started on|bound to|binding to|bind to|"
     r"now listening on|server started at|server running at|started server on|available at|server listening on|"
     r"listening for requests on|http server started on|starting server on|accepting connections at|local:|"
-    r"responding at|server running:?)"
-    r":?\s*(?:(?:https?|tcp)://)?(?P<host>\[[0-9a-f:]+\]|[\w.-]+|\*)?:(?P<port>\d{2,5})",
+    r"responding at|server running:?|network:(?=\s*https?://))"
+    r":?\s*(?:(?:https?|tcp)://)?(?P<host>\[[0-9a-f:]+\]|::|[\w.-]+|\*)?:(?P<port>\d{2,5})",
     re.IGNORECASE,
 )
 _LOOPBACK = ("127.0.0.1", "[::1]", "::1")
@@ -245,7 +245,7 @@ def listen_banners(ev: Evidence) -> list[tuple[int, str, int]]:
     """(line, host, port) of every "listening on host:port" banner in the logs."""
     out = []
     for i in ev.logs.lines_with("listen", "running on", "serving", "started", "bound to", "bind", "available at",
-                                "accepting connections", "server running", "local:", "responding at"):
+                                "accepting connections", "server running", "local:", "responding at", "network:"):
         m = _BANNER.search(ev.logs.texts[i])
         if m:
             out.append((i, (m.group("host") or "").lower(), int(m.group("port"))))
@@ -743,7 +743,8 @@ def _cannot_answer(ev: Evidence, port: str) -> str | None:
 def _logs_a_request(ev: Evidence) -> bool:
     """Any request line at all in the logs (an access log's, a framework's, Django's, nginx's upstream error)."""
     texts = ev.logs.texts
-    for i in ev.logs.newest_with("get /", "head /", "post /", "elb-healthchecker", "request finished", "method=",
+    for i in ev.logs.newest_with("get /", "head /", "post /", 'get "/', 'head "/', 'post "/', "elb-healthchecker",
+                                 "request finished", "method=",
                                  '"method":', limit=REQUEST_LINES):
         if _request(texts[i]) or _upstream_failure(texts[i]) or "elb-healthchecker" in texts[i].lower() \
                 or _ANY_REQUEST.search(texts[i]):
@@ -753,31 +754,51 @@ def _logs_a_request(ev: Evidence) -> bool:
         "forbidden: /", "unauthorized: /", limit=REQUEST_LINES))
 
 
-# A request line of any method, status or none (an access log, a framework's "Started GET", "method=POST").
-_ANY_REQUEST = lazy_re(r"\b(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /|\bmethod[=\":\s]+\"?[A-Z]{3,7}\b")
+# A request line of any method, status or none (an access log, a framework's "Started GET", Rails' quoted
+# 'Started GET "/"', "method=POST").
+_ANY_REQUEST = lazy_re(r"\b(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \"?/|\bmethod[=\":\s]+\"?[A-Z]{3,7}\b")
 # A last line that reports work still under way ("Creating transactional connection pool"): the app had not
 # finished starting, so a hang, not an unreachable listener, is as likely.
 _IN_PROGRESS = lazy_re(r"(?i)\b(?:creating|connecting|opening|establishing|acquiring|fetching|downloading|building|"
                        r"scanning|registering|waiting|starting|loading|initiali[sz]ing|migrating|applying|"
                        r"preparing|compiling|warming)\b")
-# ECS's SIGTERM (143), or the SIGKILL after it (137): the container ran until ECS stopped it.
+# ECS's SIGTERM (143), or the SIGKILL after it (137): the container ran until ECS stopped it. A SIGTERM handler that
+# closes the server and exits 0 (uvicorn, gunicorn, a Node server.close) was stopped by ECS too, when the stop is
+# the load balancer's.
 _STOPPED_BY_ECS = (143, 137)
+# The app's own lines once ECS's SIGTERM reached it: its shutdown, not its start-up ("waiting for open connections
+# to close" is no start-up still under way).
+_SHUTTING_DOWN = lazy_re(r"(?i)\bSIG(?:TERM|INT|QUIT)\b|\bshutting down\b|\bgraceful(?:ly)? (?:shut|stop)|"
+                         r"\bshutdown (?:signal|requested|initiated)|\breceived (?:a )?(?:stop|termination|shutdown) signal")
 
 
 def _never_reached(ev: Evidence, container: str | None, port: object) -> tuple[int | None, str] | None:
     """(the line of a banner that names localhost, or None; its host:port or "") when the app started and ran until
-    ECS stopped it (exit 143/137, lines of its own, no error, not still starting) and no request line shows in its
-    log; None otherwise, and when a banner shows it listening on all interfaces on the checked port."""
+    ECS stopped it (exit 143/137, or 0 after the load balancer's stop; lines of its own, no error, not still starting)
+    and no request line shows in its log; None otherwise, and when a banner shows it listening on all interfaces, or
+    on an address other than loopback, on the checked port."""
     box = ev.container(container)
-    if box is None or box.exit_code not in _STOPPED_BY_ECS:
+    if box is None:
         return None
     own = [i for i in range(len(ev.logs)) if ev.logs.containers[i] in (container, None)]
-    if not own or _errors(ev) or remedy.named_error(ev, container) or remedy.still_starting(ev, container) is not None:
+    # Its lines up to the shutdown ECS's SIGTERM set off: the last of them tells whether start-up was still under way.
+    down = next((k for k, i in enumerate(own) if _SHUTTING_DOWN.search(ev.logs.texts[i])), len(own))
+    up = own[:down] or own
+    # Exit 0 counts only with the app's own shutdown in its log: a supervisor or a runner that exits 0 on its own
+    # is no server ECS stopped.
+    if box.exit_code not in _STOPPED_BY_ECS and not (box.exit_code == 0 and down < len(own)
+                                                     and _SIGNAL.search(ev.stopped_reason)):
         return None
-    if _logs_a_request(ev) or _IN_PROGRESS.search(ev.logs.texts[own[-1]]):
+    starting = remedy.still_starting(ev, container)
+    if not own or _errors(ev) or remedy.named_error(ev, container) or (starting is not None and starting <= up[-1]):
+        return None
+    if _logs_a_request(ev) or _IN_PROGRESS.search(ev.logs.texts[up[-1]]):
         return None
     banners = [b for b in listen_banners(ev) if ev.logs.containers[b[0]] in (container, None)]
-    if any(h in _ALL_INTERFACES and (not str(port).isdigit() or p == int(str(port))) for _, h, p in banners):
+    # On all interfaces, or on an address of the task's own (Next.js and Vite print "Network: http://<task IP>:3000"
+    # beside "Local: http://localhost:3000"): the load balancer can reach it there.
+    if any((h in _ALL_INTERFACES or (h != "localhost" and h not in _LOOPBACK and not h.startswith("127.")))
+           and (not str(port).isdigit() or p == int(str(port))) for _, h, p in banners):
         return None
     local = next(((i, f"{h}:{p}") for i, h, p in reversed(banners) if h == "localhost"), None)
     return local if local else (None, "")

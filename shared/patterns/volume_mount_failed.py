@@ -188,9 +188,13 @@ def _create_directory(ev: Evidence, fs: str, path: str, access_point: str | None
 _SERVER_DENIED = lazy_re(r"access denied by server", re.IGNORECASE)
 # The refusal names the IAM identity or action: IAM authorization was on, so the role's grant is what is missing.
 _ROLE_NAMED = lazy_re(r"assumed-role/|is not authorized to perform|elasticfilesystem:Client", re.IGNORECASE)
-# mount.nfs4 mounting the file system's own name rather than efs-utils' TLS tunnel on 127.0.0.1: no encryption in
-# transit, and so no IAM authorization, which needs it.
-_PLAIN_NFS = lazy_re(r"while mounting (fs-[0-9a-f]+)\.efs\.", re.IGNORECASE)
+# mount.nfs4 mounting the file system's own name, or a mount target's IP (efs-utils' fallback when the name does not
+# resolve), rather than efs-utils' TLS tunnel on 127.0.0.1: no encryption in transit, and so no IAM authorization,
+# which needs it.
+_PLAIN_NFS = lazy_re(r"while mounting (?:(?P<fs>fs-[0-9a-f]+)\.efs\.|(?P<ip>(?!127\.)\d{1,3}(?:\.\d{1,3}){3}):)",
+                     re.IGNORECASE)
+# A plain NFS server (not EFS) refusing the mount: "access denied by server while mounting 10.0.5.20:/exports/data".
+_NFS_TARGET = lazy_re(r"while mounting ([\w.-]+):(/[^\s'\"]*)", re.IGNORECASE)
 _MASKED = lazy_re(r"x{2,}$")
 
 
@@ -208,7 +212,9 @@ def _efs_policy_refused_steps(ev: Evidence, fs: str | None, said: str) -> list[s
               f"out: {roll}")
     plain = _PLAIN_NFS.search(said)
     if plain:
-        first = (f"The EFS server refused the mount, and it went to `{plain.group(1)}`'s own address, not through "
+        went = (f"`{plain.group('fs')}`'s own address" if plain.group("fs") else
+                f"the mount target's IP `{plain.group('ip')}`")
+        first = (f"The EFS server refused the mount, and it went to {went}, not through "
                  "efs-utils' TLS tunnel on 127.0.0.1: the volume mounts without `transitEncryption`, and so without "
                  "IAM authorization, which needs it, and a file system policy that grants access only to IAM "
                  f"principals refuses such an anonymous client. See the volume's `efsVolumeConfiguration`: `{show}`. "
@@ -376,11 +382,20 @@ class VolumeMountFailed(ReasonPattern):
                              "container instance: on the instance check its parent's owner and mode and any SELinux "
                              f"label (`ls -ldZ {remedy.q(inspect)}`), create the directory in the instances' user "
                              "data, or move the volume's host `sourcePath` to a directory Docker may create.")
-        elif cause == "access-denied" and _SERVER_DENIED.search(said) and not _ROLE_NAMED.search(said):
+        elif cause == "access-denied" and efs and _SERVER_DENIED.search(said) and not _ROLE_NAMED.search(said):
             # The NFS server (the file system policy) refused the client, and no role is named: a task mounting with
             # IAM authorization off is anonymous, which a policy granting only IAM principals refuses. Which way the
             # volume mounts is read first; only with IAM on does the task role's grant matter.
             steps += _efs_policy_refused_steps(ev, f.get("file_system"), said)
+        elif cause == "access-denied" and not efs and _SERVER_DENIED.search(said) and (nfs := _NFS_TARGET.search(said)):
+            # Another NFS server (a volume plugin's, an instance's own mount) refused the export: its export list
+            # decides, not EFS or IAM.
+            host, path = nfs.group(1), nfs.group(2)
+            steps.append(f"The NFS server `{host}` refused to export `{path}` to this client (`access denied by "
+                         "server`): its export list does not allow the container instance's address, or does not "
+                         f"export that path. On the instance, `showmount -e {remedy.q(host)}` lists what it exports "
+                         "to whom; on the server, add the instance's address or subnet to that path's entry in "
+                         "`/etc/exports` and run `exportfs -ra`, or fix the volume's path.")
         elif cause in ("access-denied", "read-only"):
             steps.append(f"Allow the TASK role `elasticfilesystem:ClientMount` (and `ClientWrite` if writing) on "
                          f"{name} (IAM authorization needs `authorizationConfig.iam: ENABLED` and "
