@@ -51,8 +51,8 @@ taxonomy:
 	@$(PREREQ) venv core
 	@$(BIN)/python -m shared.taxonomy > docs/taxonomy.md.tmp && mv docs/taxonomy.md.tmp docs/taxonomy.md
 
-# `make regex-words`: shared/regex_words.py, the words of every lazy regex, known ahead for a cold start (a
-# test fails when the committed one is stale).
+# `make regex-words`: shared/regex_words.py, the words of every lazy regex, known ahead for a cold start (a regex
+# not in it is compiled as before; a test asks for a refresh once a tenth are missing).
 regex-words:
 	@$(PREREQ) venv core
 	@$(BIN)/python -m shared.scan > shared/regex_words.py.tmp && mv shared/regex_words.py.tmp shared/regex_words.py

@@ -465,7 +465,9 @@ _WORDS_HEADER = '''"""The words one of which every match of each `lazy_re` regex
 ahead: a cold start then need not compile a regex, nor parse it, to know that a text lacking them cannot
 match (`shared.scan._LazyRegex`). Regexes requiring no word are left out.
 
-Generated: `make regex-words` (python -m shared.scan). tests/unit/test_regex_words.py fails when it is stale.
+Generated: `make regex-words` (python -m shared.scan). A regex missing from it is compiled as before (a new or
+changed pattern needs no regeneration); tests/unit/test_regex_words.py checks every recorded one and asks for a
+refresh once a tenth are missing.
 """
 
 WORDS: dict[tuple[str, int], tuple[str, ...]] = {

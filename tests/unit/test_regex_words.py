@@ -15,17 +15,37 @@ from shared.scan import _LazyRegex, lazy_re, lazy_regexes, regex_words_module, r
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_recorded_words_are_current():
-    assert regex_words_module() == (ROOT / "shared" / "regex_words.py").read_text(encoding="utf-8"), (
-        "shared/regex_words.py is stale: `make regex-words` writes it again")
-
-
-def test_every_lazy_regex_requiring_words_is_recorded_with_its_words():
+def test_the_recorded_words_are_right_and_cover_nearly_every_regex():
+    """A recorded regex's words are what `required_words` finds in it (else a text holding a match could be
+    answered None). A regex not recorded is compiled as before, only sooner: adding or changing a pattern's
+    regexes needs no regeneration, so a new failure type stays one file and its test; `make regex-words`
+    refreshes the table, and this test asks for it once a tenth of the regexes are missing from it."""
     lazies = lazy_regexes()
     assert len(lazies) > 500
+    requiring = recorded = 0
     for lazy in lazies:
         words = required_words(re.compile(lazy.pattern, lazy._flags))
-        assert regex_words.WORDS.get((lazy.pattern, int(lazy._flags))) == words, lazy.pattern
+        known = regex_words.WORDS.get((lazy.pattern, int(lazy._flags)))
+        if known is not None:
+            assert known == words, lazy.pattern
+            recorded += 1
+        if words is not None:
+            requiring += 1
+    assert recorded >= 0.9 * requiring, (
+        f"{requiring - recorded} of {requiring} lazy regexes requiring words are not in shared/regex_words.py, so a "
+        "cold start compiles them to answer texts that lack their words: run `make regex-words`")
+
+
+def test_a_current_table_is_what_make_regex_words_writes():
+    """The generator agrees with itself: run on today's regexes it records each one with its words."""
+    table = regex_words_module()
+    namespace: dict[str, object] = {}
+    exec(compile(table, "regex_words", "exec"), namespace)  # the generator's own output
+    words = namespace["WORDS"]
+    assert isinstance(words, dict)
+    for lazy in lazy_regexes():
+        key = (lazy.pattern, int(lazy._flags))
+        assert words.get(key) == required_words(re.compile(lazy.pattern, lazy._flags)), lazy.pattern
 
 
 def _texts(step: int) -> list[str]:
