@@ -190,3 +190,35 @@ def test_a_16_kb_dotted_name_costs_a_diagnosis_what_short_names_do(unit: str, en
     after = TRACEBACK if where == "traceback at the end" else ["INFO stopping"]
     hostile, benign = stuffed(unit, LINE - len(end)) + end, stuffed(unit + unit + " ", LINE - len(end)) + end
     assert hostile_over_benign(["INFO starting", hostile, *after], ["INFO starting", benign, *after], **detail) < RATIO
+
+
+# -- disk_full._PATHS: a path from each '/' of a run, read again to the run's end ---------------------------------------
+OLD_DISK_PATHS = {3: (r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+                  6: (r"(/[\w./-]+) is full\b", 0)}
+_PATH_TOKENS = ["/", "/a", "a", "'", '"', ":", ": ", " ", "\t", "\n", "No space left on device", "no space left on device",
+                "Cannot write: ", "x", "\u00e9", ".", "-", "_", "1", " is full", " is fullx", "is full", "tar: ", "/var/lib",
+                "//", "a/", "'/", '"/']
+
+
+def _end_groups(m: re.Match[str] | None) -> tuple[int, tuple[str | Any, ...]] | None:
+    """What a caller reads of a match that starts its search at a run (the path, and where the match ends)."""
+    return None if m is None else (m.end(), m.groups())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", sorted(OLD_DISK_PATHS))
+def test_a_disk_path_regex_finds_the_path_the_old_one_found(index: int) -> None:
+    from shared.patterns import disk_full
+
+    old = re.compile(*OLD_DISK_PATHS[index])
+    new = re.compile(disk_full._PATHS[index].pattern, OLD_DISK_PATHS[index][1])
+    lines = list(corpus_lines()) + generated(_PATH_TOKENS, 200_000, 20261215, most=10)
+    assert differences(lines, lambda t: _end_groups(old.search(t)), lambda t: _end_groups(new.search(t)))[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["/a", "a/", "/a.-"])
+def test_a_16_kb_path_next_to_a_disk_full_error_costs_what_short_paths_do(unit: str) -> None:
+    # before lin3: 2-6 s (the paths of the lines around "No space left on device" are read for the path it names)
+    logs = [["INFO starting", line, "INFO exiting"]
+            for line in ("No space left on device " + stuffed(unit), "No space left on device " + stuffed(unit + " "))]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
