@@ -1000,9 +1000,56 @@ def _own_texts_may_match(logs: Any, regex: re.Pattern[str], name: str | None, st
 
 
 # A log line that names an error with its message: an exception class and its text, or a panic.
-_NAMED_ERROR = lazy_re(r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
-                          r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been registered|"
-                          r"\bNo qualifying bean of type '[^']+')")
+_NAMED_CLASS = r"\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}"
+_NAMED_OTHER = (r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been registered|"
+                r"\bNo qualifying bean of type '[^']+'")
+_NAMED_ERROR = lazy_re(f"(?:{_NAMED_CLASS}|{_NAMED_OTHER})")
+# _NAMED_ERROR.search reads a dotted name again from each of its parts: a 16 KB "a.a.a.a..." line with an error word
+# cost seconds. Its first alternative lies in one token, a run of [\w$.] that ends with the class word right before
+# ":" or a blank (what follows does not depend on where the name starts). In the token, a match starts at the first
+# start of the unbroken chain of name parts (each begins with a letter or "_", the first may begin after a "$") that
+# runs up to a class word read from its own start, else after a "$" inside the class word. `_named_error_search`
+# finds the tokens, then that start in each, in one pass.
+_ERROR_TOKEN = lazy_re(r"(?<![\w$.])[\w$.]*?(?:Exception|Error)(?=:?\s+\S.{7})")
+_OTHER_NAMED = lazy_re(_NAMED_OTHER)
+_CLASS_WORD = lazy_re(r"(?:[A-Z][\w$]*)?(?:Exception|Error)")
+_AFTER_DOLLAR = lazy_re(r"(?<=\$)[A-Za-z_]")
+_PART_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+
+
+def _named_start(token: str, at: int) -> int | None:
+    """Where _NAMED_ERROR's first alternative starts in `token` (a name: a run of word characters, "$" and "." at
+    offset `at`, ending with "Exception" or "Error"), or None when nowhere."""
+    parts = token.split(".")
+    last = parts[-1]
+    start = at + len(token) - len(last)
+    if _CLASS_WORD.fullmatch(last):
+        i = len(parts) - 2
+        while i >= 0 and parts[i][:1] in _PART_FIRST:  # ("" is not: an empty part breaks the chain)
+            start -= len(parts[i]) + 1
+            i -= 1
+        inner = _AFTER_DOLLAR.search(parts[i]) if i >= 0 else None  # the break: a part a "$" opens further in
+        return start - len(parts[i]) - 1 + inner.start() if inner else start
+    for inner in _AFTER_DOLLAR.finditer(last):  # no chain: the class word alone, from a "$" on
+        if _CLASS_WORD.fullmatch(last, inner.start()):
+            return start + inner.start()
+    return None
+
+
+def _named_error_search(text: str) -> re.Match[str] | None:
+    """_NAMED_ERROR.search(text), in one pass over the text (see _ERROR_TOKEN); the same match."""
+    other = _OTHER_NAMED.search(text)  # the first match of the other alternatives
+    limit = other.start() if other else len(text)
+    for token in _ERROR_TOKEN.finditer(text):
+        start = _named_start(token.group(), token.start())
+        if start is None:
+            continue
+        if start > limit:
+            break
+        m = _NAMED_ERROR.match(text, start)
+        if m is not None:
+            return m
+    return other
 # Pastes from a console or a table: not a line the app wrote, never quoted as "the error".
 _GARBLED = lazy_re(r"\t|\b\d+ (?:seconds?|minutes?|hours?|days?) ago\b|\s\|\s.*\s\|\s")
 _DI_MISSING = lazy_re(r"No service for type '([^']+)' has been registered|No qualifying bean of type '([^']+)'")
@@ -1038,7 +1085,7 @@ def named_error(ev: Evidence, container: str | None = None) -> tuple[int, str] |
             continue
         if garbled(t):
             t = unpaste(t)
-        hit = _NAMED_ERROR.search(t)
+        hit = _named_error_search(t)
         if hit:
             return i, hit.group(0).strip()[:300]
     return None

@@ -99,6 +99,37 @@ _SGR_REMNANT = lazy_re(r"(?<![\w\]])(?:\[(?:\d{1,3};)*\d{1,3}m(?!\]))+ ?")
 _JVM_SIGNAL = lazy_re(r"#\s+(SIG[A-Z]+ \(0x[0-9a-f]+\))")
 _TRACEBACK = "traceback (most recent call last)"
 _PY_EXC_NAMED = lazy_re(r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$")
+# _PY_EXC_NAMED.search reads a dotted name again from each of its parts (a 16 KB "a.a.a..." line: seconds). A match's
+# name is one token, a run of [\w.] ending with the class word right before "(" or ": "; it starts at the first part
+# of the unbroken chain of lower-case parts before a class word read from its own start. `_py_exc_named_search` finds
+# the tokens, then that start in each, in one pass.
+_PY_EXC_TOKEN = lazy_re(r"(?<![\w.])[\w.]*?(?:Error|Exception)(?=\(|: )")
+_PY_CLASS_WORD = lazy_re(r"[A-Z]\w*(?:Error|Exception)")
+_PY_PART_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz_")
+
+
+def _py_exc_named_search(text: str) -> re.Match[str] | None:
+    """_PY_EXC_NAMED.search(text), in one pass over the text; the same match."""
+    # What follows the name, `(?:\(.*\)|: .+)$`, without a pass to the end from each name: `$` is the end of the
+    # text or a last newline; `.` no newline.
+    end = len(text) - 1 if text.endswith("\n") else len(text)
+    newline = text.rfind("\n", 0, end)
+    for token in _PY_EXC_TOKEN.finditer(text):
+        after = token.end()
+        if newline >= after or not (text[end - 1 : end] == ")" and end - 1 > after if text[after] == "(" else end > after + 2):
+            continue
+        parts = token.group().split(".")
+        if not _PY_CLASS_WORD.fullmatch(parts[-1]):
+            continue
+        start = after - len(parts[-1])
+        for part in reversed(parts[:-1]):
+            if part[:1] not in _PY_PART_FIRST:  # ("" is not: an empty part breaks the chain)
+                break
+            start -= len(part) + 1
+        m = _PY_EXC_NAMED.match(text, start)
+        if m is not None:
+            return m
+    return None
 _PY_FRAME = lazy_re(r'File "([^"]+)", line (\d+)')
 _JS_FRAME = lazy_re(r"at (?:.+ \()?((?:/|file://)[^)\s]+:\d+):\d+\)?$")
 _GO_FRAME = lazy_re(r"(/[^\s]+\.go:\d+)")
@@ -577,7 +608,7 @@ class AppCrash(Pattern):
             # The log ends inside the frames: a logger often named the exception just above the
             # traceback (celery "Unrecoverable error: TypeError(...)", logging.exception("...: %r")).
             for j in range(i - 1, max(-1, i - 4), -1):
-                named = _PY_EXC_NAMED.search(texts[j])
+                named = _py_exc_named_search(texts[j])
                 if named:
                     return "python", named.group(1), j
             return "python", "Traceback (exception line not in the log)", i

@@ -46,10 +46,14 @@ _PATHS = (
     lazy_re(r"\[Errno 28\] No space left on device: '([^']+)'", re.IGNORECASE),
     lazy_re(r"\b(?:write|open|mkdir|create|copy|rename|link|symlink|extract|mkdirat|openat)\s+(/[^\s:]+):\s*no space left",
                re.IGNORECASE),
-    lazy_re(r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+    # A path, then ':' (tar's "Cannot write: "): the first '/' of a run of path characters (or the quote before it)
+    # is the first start that can match, and every start in the run ends the path at the same place: the search starts
+    # at runs only, skipping what comes before the first '/' (each '/' of a 16 KB "/a/a/..." run read the rest again).
+    lazy_re(r"(?:(?<![^\s'\":])[^\s'\":/]*+|(?=['\"]/))(['\"]?/[^\s'\":]++['\"]?):\s*(?:Cannot write: )?No space left on device",
+            re.IGNORECASE),
     lazy_re(r"No space left on device[^/\n]{0,40}(/[^\s'\",)]+)", re.IGNORECASE),
     lazy_re(r"\bpath:? ['\"](/[^'\"]+)['\"]"),
-    lazy_re(r"(/[\w./-]+) is full\b"),
+    lazy_re(r"(?<![\w./-])[\w.-]*+(/[\w./-]++) is full\b"),  # (the same: from the first '/' of a run)
     lazy_re(r"\b\w+\(\) \"(/[^\"]+)\" failed \((?:28|122): "),  # nginx: pwritev() "/path" failed (28: No space ...)
     lazy_re(r"(?:saving|writing|creating|opening|copying|moving) (?:the )?(?:file|directory|dir|to)?:? ['\"]?(/[^\s'\":,]+)",
                re.IGNORECASE),

@@ -37,8 +37,14 @@ _LOOPBACK = ("127.0.0.1", "[::1]", "::1")
 _FRAMEWORK_LOCALHOST = lazy_re(r"Uvicorn running on|Listening at:|Running on|Listening on tcp://|Now listening on:",
                                   re.IGNORECASE)
 _ALL_INTERFACES = ("0.0.0.0", "[::]", "::", "*", "")
-_REQUEST = lazy_re(r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
-                      r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
+# One start costs a pass over the rest of its line, never more (the quadratic and cubic forms are in the comment of
+# _request_search). The `GET /path` form keeps its longest path and gives back none of it: a shorter path can only
+# matter when "HTTP/1.1" ends the path right before a quote (`GET /aHTTP/1.1" 200`), which the second branch reads;
+# a status is looked for after the first blank of a run only (from a later one the same run is read again). The
+# `Request finished` form keeps the first URL split it finds: the ` - status` after the URL does not depend on it.
+_REQUEST = lazy_re(r"\b(?:GET|HEAD) (?:(/[^\s\"?]*+)[^\n\"]*?(?:HTTP/[\d.]++\"?\s++|(?<!\s)\s++)(\d{3})\b"
+                      r"|(/[^\s\"?]*?)HTTP/[\d.]++\"\s++(\d{3})\b)"
+                      r"|Request finished (?:HTTP/[\d.]++ )?(?:GET|HEAD) (?>\S*?(?://[^/\s]+)?(/[^\s?]*))\S*+ - (\d{3})\b"
                       r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
                       r"[^\n]*?(?:statusCode|status_code|status|code)[=\":\s]+(\d{3})")
 # Every match of _REQUEST starts where one of these starts: nothing before the first of them matters.
@@ -143,8 +149,9 @@ def _request_search(key: str) -> re.Match[str] | None:
         if is_get and _GET_WORD.match(key, c):  # a failed `GET /path` start (not "xGET /path": no start at all)
             path = _PATH_END.match(key, c + (4 if key[c] == "G" else 5))
             if path is not None:
-                q = min(_line_end(key, path.end()), _find(key, '"', path.end()))
-                get_skip = max(get_skip, q)
+                q = _find(key, '"', path.end())  # the first quote or newline after the path
+                newline = key.find("\n", path.end(), q)
+                get_skip = max(get_skip, q if newline < 0 else newline)
         elif eol >= 0:
             method_skip = eol
     return None

@@ -1,0 +1,224 @@
+"""lin3: regexes that read a hostile 16 KB log line (CloudWatch's cut) in a pass or two instead of a pass per start.
+
+Each rewritten regex finds what its original found (kept here as OLD) on every log line of the case corpus and on
+generated near-miss lines (marked slow: `make test` runs them, `make unit` does not); and a whole diagnosis of a log
+holding the hostile 16 KB line costs about what one holding a benign 16 KB line of the same length costs (a ratio
+measured in one run, interleaved: the machine is shared; before lin3 the hostile lines took seconds to hours)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.helpers import run
+from tests.unit.patterns.common import elb_failed, exited
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = 16384
+
+
+def _strings(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield from obj.split("\n")
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+@cache
+def corpus_lines() -> tuple[str, ...]:
+    """Every line of every case's logs and event."""
+    lines: set[str] = set()
+    for path in sorted((ROOT / "tests/cases").glob("*/*.json")):
+        case = json.loads(path.read_text())
+        lines.update(s for s in _strings([case.get("logs"), case.get("event")]) if s)
+    return tuple(sorted(lines))
+
+
+def generated(tokens: list[str], n: int, seed: int, most: int = 12) -> list[str]:
+    """`n` lines of 1 to `most` tokens drawn from `tokens`: near misses of the forms the regexes read."""
+    rng = random.Random(seed)
+    return ["".join(rng.choice(tokens) for _ in range(rng.randint(1, most))) for _ in range(n)]
+
+
+Key = tuple[tuple[int, int], tuple[str | None, ...]] | None
+
+
+def groups_key(m: re.Match[str] | None) -> Key:
+    return None if m is None else (m.span(), m.groups())
+
+
+def differences(lines: list[str] | tuple[str, ...], old: Callable[[str], Any], new: Callable[[str], Any]) -> list[str]:
+    return [line for line in lines if old(line) != new(line)]
+
+
+def stuffed(unit: str, size: int = LINE) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def hostile_over_benign(hostile: list[str], benign: list[str], **detail: Any) -> float:
+    """(fastest diagnosis of the log `hostile`) / (fastest of `benign`), 5 runs each, interleaved."""
+    run(benign, **detail)  # first-use compiles out of the figures
+    run(hostile, **detail)
+    best = {"hostile": float("inf"), "benign": float("inf")}
+    for _ in range(5):
+        for name, logs in (("benign", benign), ("hostile", hostile)):
+            t0 = time.perf_counter()
+            run(logs, **detail)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best["hostile"] / best["benign"]
+
+
+# A whole diagnosis of a log with one hostile 16 KB line costs at most this many times one whose line holds the same
+# words cut into short tokens (the same regexes read both, in linear passes: measured 1-9x after lin3, a 16 KB name
+# being quoted whole in a few steps). A read per start of a 16 KB line costs seconds, hundreds of times more.
+RATIO = 20.0
+TRACEBACK = ["Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>', "    main()"]
+
+
+# -- health_check_failed._REQUEST: one start read its 16 KB path once per character it could give back --------------
+OLD_REQUEST = (r"\b(?:GET|HEAD) (/[^\s\"?]*)[^\n\"]*?(?:HTTP/[\d.]+\"?)?\s+(\d{3})\b"
+               r"|Request finished (?:HTTP/[\d.]+ )?(?:GET|HEAD) \S*?(?://[^/\s]+)?(/[^\s?]*)\S* - (\d{3})\b"
+               r"|\b(?:method=|\"method\":\s*\")(?:GET|HEAD)\b[^\n]*?(?:path|uri|url)[=\":\s]+(/[^\s\"?,]*)"
+               r"[^\n]*?(?:statusCode|status_code|status|code)[=\":\s]+(\d{3})")
+_REQUEST_TOKENS = ["GET ", "HEAD ", "/", "/a", "a", "HTTP/", "HTTP/1.1", "1.1", ".", '"', " ", "  ", "\n", "\t", "?",
+                   "200", "404", "5000", " - ", "-", "//", "//h", "Request finished ", "HTTP/2 ", "x", "?q=1", "=", ":",
+                   "method=GET ", "path=", "status=", "url=/", '"method":"HEAD"']
+
+
+def _request_key(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str, ...]] | None:
+    """What `_request` reads of a match: its span and its groups that matched (the path, then the status)."""
+    return None if m is None else (m.span(), tuple(g for g in m.groups() if g))
+
+
+@pytest.mark.slow
+def test_the_request_regex_matches_where_and_what_the_old_one_did() -> None:
+    from shared.patterns import health_check_failed as hc
+
+    old = re.compile(OLD_REQUEST)
+    new = re.compile(hc._REQUEST.pattern)
+    lines = list(corpus_lines()) + generated(_REQUEST_TOKENS, 100_000, 20261210)
+    bad = [(k, pos) for line in lines for k in (line, "\n" + line) for pos in (0, 1)
+           if _request_key(old.search(k, pos)) != _request_key(new.search(k, pos))]
+    assert bad[:3] == []
+    # `_request_search` matches at chosen starts: every start of the shorter generated lines agrees too.
+    bad = [(line, c) for line in generated(_REQUEST_TOKENS, 20_000, 20261211) for c in range(len(line))
+           if _request_key(old.match(line, c)) != _request_key(new.match(line, c))]
+    assert bad[:3] == []
+
+
+@pytest.mark.parametrize(("line", "benign"), [
+    ("GET " + stuffed("/a"), stuffed("GET /a 200 ")), ("HEAD /x" + " " * 16000 + "x", stuffed("HEAD /x x ")),
+    ("GET /xHTTP/" + stuffed("1."), stuffed("GET /xHTTP/1.1 x ")),
+    ("Request finished GET " + stuffed("/a"), stuffed("Request finished GET /a - 200 ")),
+    ("Request finished HTTP/1.1 GET " + stuffed("//h/a"), stuffed("Request finished HTTP/1.1 GET //h/a - 200 "))],
+    ids=["long-path", "blank-run", "http-in-path", "request-finished", "request-finished-host"])
+def test_a_16_kb_request_line_costs_a_diagnosis_what_a_benign_line_does(line: str, benign: str) -> None:
+    # before lin3: 12.6 s for the long path, hours for "Request finished GET /a/a/..." (cubic)
+    logs = [["INFO starting", text[:LINE], "INFO stopping"] for text in (line, benign)]
+    assert hostile_over_benign(*logs, **elb_failed()) < RATIO
+
+
+# -- remediation._NAMED_ERROR and app_crash._PY_EXC_NAMED: a dotted name read again from each of its parts ------------
+OLD_NAMED_ERROR = (r"(?:\b(?:[A-Za-z_][\w$]*\.)*(?:[A-Z][\w$]*)?(?:Exception|Error)\b:?\s+\S.{7,}|"
+                   r"(?:\[[\w.-]+\] )?\b(?:panic|panicked|fatal error): .{8,}|\bNo service for type '[^']+' has been "
+                   r"registered|\bNo qualifying bean of type '[^']+')")
+OLD_PY_EXC_NAMED = r"\b((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)(?:\(.*\)|: .+))$"
+# Name parts of every kind a part may begin with (a letter, "_", a digit, "$", a letter \\w knows beyond ASCII),
+# dots (one, two), class words, and what may follow them.
+_NAME_TOKENS = ["a", "A", "_", "1", "\u00e9", "$", ".", "..", "Error", "Exception", "ValueError", "java.lang.", "$Inner",
+                "b$c", "9a", "E", "Z", ":", ": ", " ", "\n", "\t", "(", ")", "(x)", "'", "message here ok", "panic: ",
+                "fatal error: ", "[main] ", "[a.b-c] ", "No service for type 'X' has been registered",
+                "No qualifying bean of type 'Y'", "Unrecoverable error: ", "celery.exceptions."]
+
+
+def _named_lines() -> list[str]:
+    rng = random.Random(20261212)
+    short = ["a", "A", "1", "_", "$", ".", "\u00e9", "Error", "Exception", "E", "Z"]
+    tails = [": message here ok", " message here ok", ":message here", ": short", "", " x", ":\n  message here ok",
+             "(x)", "(x", "(x)\n", ": m\n", ": m\nmore", " ", ")"]
+    names = ["".join(rng.choice(short) for _ in range(rng.randint(1, 10))) for _ in range(100_000)]
+    return [rng.choice(["", " ", "x ", "[a] ", "$", ".", "("]) + name + rng.choice(tails)
+            + rng.choice(["", " B.Error: tail here ok", " XError(", "\n"]) for name in names]
+
+
+def _span_groups(m: re.Match[str] | None) -> Key:
+    return None if m is None else (m.span(), (m.group(0), *m.groups()))
+
+
+@pytest.mark.slow
+def test_the_named_error_search_finds_what_the_named_error_regex_found() -> None:
+    from shared import remediation
+
+    assert remediation._NAMED_ERROR.pattern == OLD_NAMED_ERROR
+    old = re.compile(OLD_NAMED_ERROR)
+    lines = list(corpus_lines()) + generated(_NAME_TOKENS, 100_000, 20261213, most=14) + _named_lines()
+    bad = differences(lines, lambda t: _span_groups(old.search(t)),
+                      lambda t: _span_groups(remediation._named_error_search(t)))
+    assert bad[:3] == []
+
+
+@pytest.mark.slow
+def test_the_python_exception_name_search_finds_what_its_regex_found() -> None:
+    from shared.patterns import app_crash
+
+    assert app_crash._PY_EXC_NAMED.pattern == OLD_PY_EXC_NAMED
+    old = re.compile(OLD_PY_EXC_NAMED)
+    lines = list(corpus_lines()) + generated(_NAME_TOKENS, 100_000, 20261214, most=14) + _named_lines()
+    bad = differences(lines, lambda t: _span_groups(old.search(t)),
+                      lambda t: _span_groups(app_crash._py_exc_named_search(t)))
+    assert bad[:3] == []
+
+
+@pytest.mark.parametrize(("unit", "end"), [("a.", "Error"), ("a.", "XError("), ("a$", "Error"), ("A.", "ValueError"),
+                                           ("1.a.", "Exception")])
+@pytest.mark.parametrize("where", ["health check", "crash", "traceback at the end"])
+def test_a_16_kb_dotted_name_costs_a_diagnosis_what_short_names_do(unit: str, end: str, where: str) -> None:
+    # before lin3: seconds (the explanation's quote of the error, or the exception a logger named above a traceback)
+    detail = elb_failed() if where == "health check" else exited()
+    after = TRACEBACK if where == "traceback at the end" else ["INFO stopping"]
+    hostile, benign = stuffed(unit, LINE - len(end)) + end, stuffed(unit + unit + " ", LINE - len(end)) + end
+    assert hostile_over_benign(["INFO starting", hostile, *after], ["INFO starting", benign, *after], **detail) < RATIO
+
+
+# -- disk_full._PATHS: a path from each '/' of a run, read again to the run's end ---------------------------------------
+OLD_DISK_PATHS = {3: (r"(['\"]?/[^\s'\":]+['\"]?):\s*(?:Cannot write: )?No space left on device", re.IGNORECASE),
+                  6: (r"(/[\w./-]+) is full\b", 0)}
+_PATH_TOKENS = ["/", "/a", "a", "'", '"', ":", ": ", " ", "\t", "\n", "No space left on device", "no space left on device",
+                "Cannot write: ", "x", "\u00e9", ".", "-", "_", "1", " is full", " is fullx", "is full", "tar: ", "/var/lib",
+                "//", "a/", "'/", '"/']
+
+
+def _end_groups(m: re.Match[str] | None) -> tuple[int, tuple[str | Any, ...]] | None:
+    """What a caller reads of a match that starts its search at a run (the path, and where the match ends)."""
+    return None if m is None else (m.end(), m.groups())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", sorted(OLD_DISK_PATHS))
+def test_a_disk_path_regex_finds_the_path_the_old_one_found(index: int) -> None:
+    from shared.patterns import disk_full
+
+    old = re.compile(*OLD_DISK_PATHS[index])
+    new = re.compile(disk_full._PATHS[index].pattern, OLD_DISK_PATHS[index][1])
+    lines = list(corpus_lines()) + generated(_PATH_TOKENS, 200_000, 20261215, most=10)
+    assert differences(lines, lambda t: _end_groups(old.search(t)), lambda t: _end_groups(new.search(t)))[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["/a", "a/", "/a.-"])
+def test_a_16_kb_path_next_to_a_disk_full_error_costs_what_short_paths_do(unit: str) -> None:
+    # before lin3: 2-6 s (the paths of the lines around "No space left on device" are read for the path it names)
+    logs = [["INFO starting", line, "INFO exiting"]
+            for line in ("No space left on device " + stuffed(unit), "No space left on device " + stuffed(unit + " "))]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
