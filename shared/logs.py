@@ -28,7 +28,7 @@ from enum import Enum
 from functools import partial
 from itertools import accumulate, groupby, repeat
 from operator import add, itemgetter
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from shared.scan import NeedleSet, required_words
 
@@ -72,6 +72,9 @@ _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|War
 
 
 Row = tuple[str, "str | None", "str | None", "str | None"]  # text, container, timestamp, level hint
+# A log's search text: its lines joined by newlines and lower-cased; an ASCII text as bytes (what the
+# Aho-Corasick pass reads; a long log's in a bytearray, see `lowered`), any other as a str.
+Low = str | bytes | bytearray
 
 # -- the one search pass ---------------------------------------------------------------------------
 _REGISTERED: NeedleSet | None = None
@@ -166,7 +169,7 @@ class _Store:
                 return c
         return (r or self.row(i))[1]
 
-    def distinct_containers(self, low: str, starts: Sequence[int], mapping: Sequence[int] | None,
+    def distinct_containers(self, low: Low, starts: Sequence[int], mapping: Sequence[int] | None,
                             exact: Sequence[int]) -> list[str | None]:
         """The containers of the lines, each once, in the order they first appear (`low`: the raw lines
         joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line -> line, -1 for one
@@ -253,7 +256,7 @@ class LogSet:
         # index; -1: a line parsed up front, searched in its parsed text, which `_exact` lists).
         self._raw_lines: list[int] | None = None
         self._exact: list[int] = []
-        self._low: str | None = None
+        self._low: Low | None = None
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
@@ -280,10 +283,10 @@ class LogSet:
         return other
 
     # -- search ---------------------------------------------------------------------------------
-    def _index(self) -> tuple[str, list[int]]:
+    def _index(self) -> tuple[Low, list[int]]:
         if self._low is None:
             texts = list(self.texts)
-            self._low = "\n".join(texts).lower()
+            self._low = lowered(texts).low
             self._starts = _starts_of(texts, self._low)
         assert self._starts is not None
         return self._low, self._starts
@@ -438,7 +441,8 @@ class LogSet:
         low, starts = self._index()
         right = bisect.bisect_right
         found: list[int] = []
-        for word in (needle, *_raw_forms(needle)) if self._store is not None else (needle,):
+        for spelling in (needle, *_raw_forms(needle)) if self._store is not None else (needle,):
+            word = spelled(low, spelling)
             pos = low.find(word)
             while pos != -1:
                 line = right(starts, pos) - 1
@@ -530,7 +534,8 @@ class LogSet:
             raw_lines.update(right(starts, lo + at) - 1 for _, at, _ in automaton.occurrences(text))
         else:
             for needle in words:
-                for word in (needle, *_raw_forms(needle)):
+                for spelling in (needle, *_raw_forms(needle)):
+                    word = spelled(low, spelling)
                     pos = low.find(word, lo, hi)
                     while pos != -1:
                         line = right(starts, pos) - 1
@@ -748,26 +753,68 @@ _UPFRONT = frozenset(w.lower() for w in (
     '"ecs_container_name"', '"containerName"', "&", "\x1b", " " * 40))
 
 
-def _starts_of(lines: list[str], low: str, joined: int = -1) -> list[int]:
+def _starts_of(lines: list[str], low: Low, joined: int = -1) -> list[int]:
     """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1.
     `joined`: the length of the lines joined, when known."""
-    if len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
+    if not isinstance(low, str) or len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
         return list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     # Lower-casing changed some lengths (a few non-ASCII letters): measure the lower-cased lines.
     return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
-def _starts_and_longest(raw: list[str], low: str, joined: int) -> tuple[list[int], int]:
-    """`_starts_of(raw, low, joined)` and the length of the longest raw line (-1 when lower-casing changed
-    some lengths): the lengths are read once, the line objects scattered over memory being what costs
-    (one pass over 100,000 of them ~6 ms; the sums and the maximum of a list of small ints, ~4 ms)."""
-    if len(low) != joined:
-        return _starts_of(raw, low, joined), -1
-    lengths = list(map(len, raw))
+def _starts_and_longest(raw: list[str], low: Low, lengths: list[int] | None) -> tuple[list[int], int]:
+    """`_starts_of(raw, low)` and the length of the longest raw line (-1 when lower-casing changed some
+    lengths), from the lines' lengths (read by `lowered` for a long log): the lengths are read once, the
+    line objects scattered over memory being what costs (one pass over 100,000 of them ~6 ms; the sums
+    and the maximum of a list of small ints, ~4 ms)."""
+    if lengths is None:
+        lengths = list(map(len, raw))
+    if isinstance(low, str) and len(low) != sum(lengths) + len(lengths) - 1:
+        return _starts_of(raw, low), -1
     return list(accumulate(map(add, lengths, repeat(1)), initial=0)), max(lengths, default=0)
 
 
-def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
+def spelled(low: Low, word: str) -> Any:
+    """`word` as the search text `low` spells it: encoded when `low` is an ASCII text's bytes, else itself."""
+    return word if isinstance(low, str) else word.encode()
+
+
+class Lowered(NamedTuple):
+    """The search text of some lines (`lowered`) and, for a long log, the lines' lengths (read to size it)."""
+
+    low: Low
+    lengths: list[int] | None
+
+
+LOWER_LINES = 1024  # a long log is lower-cased this many lines at a time
+
+
+def lowered(lines: list[str]) -> Lowered:
+    """The lines joined by newlines and lower-cased, an ASCII text as bytes: the search text of a log set.
+    A long ASCII log is lower-cased a chunk of lines at a time into one bytearray, so that its text is
+    never alive twice over, as the whole text joined, then lower-cased, then encoded for the automaton
+    was (three 18 MB buffers for 100,000 lines, freed together at the end, which the C allocator then
+    gives back to the system, so that the next long log faulted ~9,500 fresh pages in again, ~15 ms); the
+    chunks' small buffers are reused. TypeError when a line is no str (the joins check it)."""
+    n = len(lines)
+    if n <= LOWER_LINES:
+        joined = "\n".join(lines)
+        low = joined.lower()
+        return Lowered(low.encode() if low.isascii() and len(low) == len(joined) else low, None)
+    lengths = list(map(len, lines))
+    buf = bytearray(b"\n") * (sum(lengths) + n - 1)  # (the newlines between chunks are in place)
+    at = 0
+    for first in range(0, n, LOWER_LINES):
+        piece = "\n".join(lines[first : first + LOWER_LINES])
+        if not piece.isascii():
+            return Lowered("\n".join(lines).lower(), lengths)
+        end = at + len(piece)
+        buf[at:end] = piece.lower().encode()
+        at = end + 1
+    return Lowered(buf, lengths)
+
+
+def _pass(automaton: NeedleSet, low: Low, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
     """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`.
 
     A 100,000-line access log holds tens of thousands of occurrences: they are grouped by word and
@@ -871,15 +918,16 @@ GC_QUIET_LINES = 20_000  # from this many lines, reading a log pauses the cyclic
 
 
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-          joined: str | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
+          text: Lowered | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
-    one raw line (exactly one for a line holding none of `_UPFRONT`)."""
+    one raw line (exactly one for a line holding none of `_UPFRONT`). `text`: `lowered(raw)`, when the
+    caller has it."""
     with quiet_gc(len(raw) >= GC_QUIET_LINES):
-        return _build(raw, forced, parse, joined, container_of)
+        return _build(raw, forced, parse, text, container_of)
 
 
 def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-           joined: str | None, container_of: Callable[[str], str | Unsure | None] | None) -> LogSet:
+           text: Lowered | None, container_of: Callable[[str], str | Unsure | None] | None) -> LogSet:
     if not raw:
         return LogSet([], [], [], [])
     if len(raw) <= EAGER_LINES:
@@ -895,10 +943,8 @@ def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callabl
                 stamps.append(row[2])
                 hints.append(row[3])
         return LogSet(texts, containers, stamps, hints)
-    if joined is None:
-        joined = "\n".join(raw)
-    low = joined.lower()
-    starts, longest = _starts_and_longest(raw, low, len(joined))
+    low, lengths = text if text is not None else lowered(raw)
+    starts, longest = _starts_and_longest(raw, low, lengths)
     automaton = _automaton()
     assert automaton is not None
     found, upfront = _pass(automaton, low, starts)
@@ -988,25 +1034,30 @@ def _merged(automaton: NeedleSet, found: dict[str, list[int] | _Hits], mapping: 
 
 
 def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
-                  ) -> tuple[list[str], list[str | None] | str | None, str]:
-    """(lines, container of each line, the lines joined) of entries that may hold several lines."""
+                  ) -> tuple[list[str], list[str | None] | str | None, Lowered]:
+    """(lines, container of each line, `lowered(lines)`) of entries that may hold several lines."""
     raw = list(entries)
     try:
-        joined = "\n".join(raw)  # strings only (the usual input): no pass of its own to check them
-    except TypeError:
-        raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw]
-        joined = "\n".join(raw)
+        return _split(raw, forced)  # strings only (the usual input): no pass of its own to check them
+    except TypeError:  # (the joins and splits take strings only)
+        return _split([e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw],
+                      forced)
+
+
+def _split(raw: list[Any], forced: list[str | None] | str | None
+           ) -> tuple[list[str], list[str | None] | str | None, Lowered]:
     if not any(map(operator.contains, raw, repeat("\n"))):  # (a C-level find per line: half the time of counting)
-        return raw, forced, joined
+        return raw, forced, lowered(raw)
     if type(forced) is not list:
-        return joined.split("\n"), forced, joined
-    lines: list[str] = []
+        lines = "\n".join(raw).split("\n")
+        return lines, forced, lowered(lines)
+    lines = []
     each: list[str | None] = []
     for entry, name in zip(raw, forced, strict=True):
-        parts = entry.split("\n")
+        parts = str.split(entry, "\n")
         lines += parts
         each += [name] * len(parts)
-    return lines, each, joined
+    return lines, each, lowered(lines)
 
 
 def from_cloudwatch(streams: Mapping[str, Sequence[str]]) -> LogSet:
@@ -1017,14 +1068,14 @@ def from_cloudwatch(streams: Mapping[str, Sequence[str]]) -> LogSet:
     for name, messages in streams.items():
         entries += messages
         forced += [name] * len(messages)
-    raw, each, joined = split_entries(entries, forced)
-    return build(raw, each, _cloudwatch_rows, joined)
+    raw, each, text = split_entries(entries, forced)
+    return build(raw, each, _cloudwatch_rows, text)
 
 
 def from_lines(lines: Iterable[str] | str, container: str | None = None) -> LogSet:
     """Lines as the application printed them (oldest first), all of one container, or of none."""
-    raw, _, joined = split_entries(lines.split("\n") if isinstance(lines, str) else lines)
-    return build(raw, container, _cloudwatch_rows, joined)
+    raw, _, text = split_entries(lines.split("\n") if isinstance(lines, str) else lines)
+    return build(raw, container, _cloudwatch_rows, text)
 
 
 def _cloudwatch_rows(line: str, container: str | None) -> list[Row]:
