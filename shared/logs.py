@@ -893,6 +893,7 @@ _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
+_IN_PLACE = 16  # up to this many lines parsed up front into other than one row, `_build` moves the others in place
 
 
 class quiet_gc:
@@ -921,7 +922,8 @@ def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable
           text: Lowered | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
     one raw line (exactly one for a line holding none of `_UPFRONT`). `text`: `lowered(raw)`, when the
-    caller has it."""
+    caller has it. The log set takes `raw` (and `forced` when a list) over: a line parsed up front into
+    several rows may be repeated in place, one for each."""
     with quiet_gc(len(raw) >= GC_QUIET_LINES):
         return _build(raw, forced, parse, text, container_of)
 
@@ -954,50 +956,48 @@ def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callabl
         ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
         ls._store, ls._low, ls._starts, ls._candidates, ls._words = store, low, starts, found, automaton.needle_set
         return ls
-    new_raw: list[str] = []
-    rows: list[Row | None] = []
-    new_forced: list[str | None] = []  # the container of each new_raw line, when `forced` has one per line
+    order = sorted(upfront)
+    parsed = [parse(raw[r], forced[r] if isinstance(forced, list) else forced) for r in order]
     exact: list[int] = []
     exact_texts: list[str] = []  # the parsed texts of the `exact` rows
-    mapping: list[int] | None = None
-    at = 0
-    for r in sorted(upfront):
-        if r > at:
+    mapping: list[int] = []  # raw line -> line (-1: parsed up front)
+    at = shift = 0  # (shift: the rows the lines parsed so far added, each giving len(got) - 1 more)
+    for r, got in zip(order, parsed, strict=True):
+        mapping += range(at + shift, r + shift)
+        mapping.append(-1)
+        exact += range(r + shift, r + shift + len(got))
+        exact_texts += [row[0] for row in got]
+        shift += len(got) - 1
+        at = r + 1
+    mapping += range(at + shift, len(raw) + shift)
+    rows: list[Row | None] = [None] * (len(raw) + shift)
+    for r, got, base in zip(order, parsed, accumulate((len(got) - 1 for got in parsed), initial=0), strict=False):
+        rows[r + base : r + base + len(got)] = got
+    resized = [(r, got) for r, got in zip(order, parsed, strict=True) if len(got) != 1]
+    if len(resized) <= _IN_PLACE:
+        # The raw line of each row, in place (`build` takes `raw` and a per-line `forced` over): the lines of
+        # a long log are not copied (a list copy touches every line object, ~3 ms for 100,000 lines).
+        new_raw, new_forced = raw, forced
+        for r, got in reversed(resized):
+            raw[r : r + 1] = [raw[r]] * len(got)
+            if isinstance(forced, list):
+                forced[r : r + 1] = [forced[r]] * len(got)
+    else:
+        new_raw, new_forced = [], []
+        at = 0
+        for r, got in zip(order, parsed, strict=True):
             new_raw += raw[at:r]
-            rows += [None] * (r - at)
+            new_raw += [raw[r]] * len(got)
             if isinstance(forced, list):
                 new_forced += forced[at:r]
-        f = forced[r] if isinstance(forced, list) else forced
-        got = parse(raw[r], f)
-        if len(got) != 1 and mapping is None:
-            # So far one row each: raw line k is line k, but the lines parsed up front; the lines since
-            # the last of those (`at` on) are added below.
-            mapping = list(range(at))
-            for k in exact:
-                mapping[k] = -1
-        base = len(rows)
-        if mapping is not None:
-            mapping += range(len(rows) - (r - at), len(rows))
-            mapping.append(-1)
-        exact += range(base, base + len(got))
-        exact_texts += [row[0] for row in got]
-        new_raw += [raw[r]] * len(got)
-        rows += got
-        if isinstance(forced, list):
-            new_forced += [f] * len(got)
-        at = r + 1
-    if at < len(raw):
-        if mapping is not None:
-            mapping += range(len(rows), len(rows) + len(raw) - at)
+                new_forced += [forced[r]] * len(got)
+            at = r + 1
         new_raw += raw[at:]
-        rows += [None] * (len(raw) - at)
         if isinstance(forced, list):
             new_forced += forced[at:]
-    if mapping is None:
-        mapping = list(range(len(raw)))
-        for r in upfront:
-            mapping[r] = -1
-    store = _Store(new_raw, rows, new_forced if isinstance(forced, list) else forced, parse, container_of, longest)
+        else:
+            new_forced = forced
+    store = _Store(new_raw, rows, new_forced, parse, container_of, longest)
     ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
     ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
     ls._candidates = _merged(automaton, found, mapping, exact, exact_texts)

@@ -106,3 +106,38 @@ def test_a_long_log_is_searched_as_its_lines_read(late):
             assert logs.lines_with(needle) == [i for i, t in enumerate(texts) if needle in t.lower()], needle
         each = list(logs.containers)
         assert logs.container_names() == [c for c in dict.fromkeys(each) if c is not None]
+
+
+@pytest.mark.parametrize("stacks", [1, 3, 40])  # lines parsed up front into several rows: moved in place up to 16
+@pytest.mark.parametrize("single", [0, 5])  # lines parsed up front into one row
+def test_lines_parsed_up_front_take_their_rows_in_place(stacks, single):
+    from shared.logs import _cloudwatch_rows
+    from shared.pasted import _lazy_rows
+
+    lines = _lines(LONG)
+    step = LONG // (stacks + single + 1)
+    for k in range(stacks + single):
+        if k < stacks:
+            lines[step * (k + 1)] = (f'{lines[0][:66]}{{"msg":"boom {k}","exception":"Traceback\\n  File \\"app.py\\", '
+                                     f'line 3\\nKeyError: \'DB_URL\'"}}')
+        else:  # parsed up front (it may name its container), one row
+            lines[step * (k + 1)] = f'{lines[0][:66]}{{"msg":"boom {k}","container_name":"web"}}'
+    half = LONG // 2
+    messages = [line[66:] for line in lines]  # (CloudWatch events carry the message alone)
+    built = {
+        "normalise": (normalise(list(lines)), [r for line in lines for r in _lazy_rows((), {}, line, None)]),
+        "from_lines": (from_lines(list(messages)), [r for line in messages for r in _cloudwatch_rows(line, None)]),
+        "from_cloudwatch": (from_cloudwatch({"web": messages[:half], "db": messages[half:]}),
+                            [r for i, m in enumerate(messages) for r in _cloudwatch_rows(m, "web" if i < half else "db")]),
+    }
+    for name, (logs, rows) in built.items():
+        assert logs._store is not None and len(logs._exact) >= stacks + single, name
+        assert len(logs) == len(rows) == LONG + 3 * stacks, name  # (a three-line stack adds three rows)
+        assert list(logs.texts) == [r[0] for r in rows], name
+        assert list(logs.containers) == [r[1] for r in rows], name
+        assert list(logs.stamps) == [r[2] for r in rows], name
+        texts = list(logs.texts)
+        for needle in ("keyerror", "boom", "ready", "app.py"):
+            assert logs.lines_with(needle) == [i for i, t in enumerate(texts) if needle in t.lower()], (name, needle)
+        regex = re.compile(r"(?i)keyerror: 'db_url'|boom 2\b")
+        assert logs.search(regex) == next((i for i, t in enumerate(texts) if regex.search(t)), None), name
