@@ -107,8 +107,8 @@ def normalise(
         raw, forced, lowered = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
     low = lowered.low  # (lower-cased: a line holding "@timestamp," says so in its own case)
-    if (spelled(low, "@timestamp,") in low and any(map(operator.contains, raw, repeat("@timestamp,")))) \
-            or _bar_starts_a_line(low):
+    if (spelled(low, "@") in low and spelled(low, "@timestamp,") in low  # ('@' first: a find of one byte is a memchr)
+            and any(map(operator.contains, raw, repeat("@timestamp,")))) or _bar_starts_a_line(low):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
