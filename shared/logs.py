@@ -73,7 +73,7 @@ _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|War
 
 Row = tuple[str, "str | None", "str | None", "str | None"]  # text, container, timestamp, level hint
 # A log's search text: its lines joined by newlines and lower-cased; an ASCII text as bytes (what the
-# Aho-Corasick pass reads; a long log's in a bytearray, see `lowered`), any other as a str.
+# Aho-Corasick pass reads; a long log's in a bytearray, see `lowered`), any other as a str. Bytes are ASCII.
 Low = str | bytes | bytearray
 
 # -- the one search pass ---------------------------------------------------------------------------
@@ -562,7 +562,8 @@ class LogSet:
         no "…[N more characters not read]" that the raw line does not hold)."""
         if self._plain is None:
             low, starts = self._index()
-            plain = low.isascii() and all(self.texts[i].isascii() for i in self._exact)
+            plain = (not isinstance(low, str) or low.isascii()) and all(  # (bytes: ASCII; bytearray.isascii reads them all)
+                self.texts[i].isascii() for i in self._exact)
             store = self._store
             if plain and store is not None and len(low) > LINE_CHARS:
                 longest = store.longest if store.longest >= 0 else max(map(operator.sub, starts[1:], starts[:-1])) - 1
