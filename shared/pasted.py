@@ -202,13 +202,13 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     `mapping`: raw line -> store line (-1: parsed up front, into the store lines `exact`), None when they
     are the same."""
     n = store.n
-    tab, cr = spelled(low, "\t"), spelled(low, "\r")
-    bars = _bar_lines(low, starts, mapping) if n and low and tab not in low and cr not in low else None
-    if bars is None:
+    odd = _odd_lines(low, starts) if n and low and len(low) == starts[-1] - 1 else None
+    bars = _bar_lines(low, starts, mapping) if odd is not None else None
+    if odd is None or bars is None:
         return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
-    tail = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
+    tail = _tail_lines(streams, store, low, starts, mapping, odd) if n > _SAMPLE * 4 else None
     first: dict[str | None, int] = tail[0] if tail is not None else {}
-    read = {*exact, *bars}
+    read = {*exact, *bars, *(odd if mapping is None else (m for m in map(mapping.__getitem__, odd) if m != -1))}
     raw = store.raw
     if tail is not None:
         special = {c for c in {raw[i][:1] for i in tail[1]} if c.isdigit() or (c == "[" and known)}
@@ -245,6 +245,23 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     return sorted(first, key=first.__getitem__)
 
 
+def _odd_lines(low: Low, starts: Sequence[int], limit: int = 2000) -> list[int] | None:
+    """The raw lines holding a tab or a carriage return (a console export's columns, progress output, a Java
+    or Go stack frame), whose container only reading them tells (`_line_container`), found by C-level finds
+    one line each; None when more than `limit` lines hold one (then every line is read)."""
+    found: set[int] = set()
+    for char in ("\t", "\r"):
+        spelling = spelled(low, char)
+        pos = low.find(spelling)
+        while pos != -1:
+            if len(found) >= limit:
+                return None
+            r = bisect_right(starts, pos) - 1
+            found.add(r)
+            pos = low.find(spelling, starts[r + 1])  # (the next line on: past the end, none)
+    return sorted(found)
+
+
 def _bar_lines(low: Low, starts: Sequence[int], mapping: Sequence[int] | None) -> list[int] | None:
     """The store lines with a '|' in their first 40 characters (compose prefixes, tables), or None when
     '|' is too common to look at one by one."""
@@ -272,22 +289,22 @@ _FIRST_CHAR = itemgetter(slice(0, 1))
 
 
 def _tail_lines(streams: dict[str, str | None], store: Any, low: Low, starts: Sequence[int],
-                mapping: Sequence[int] | None) -> tuple[dict[str | None, int], list[int]] | None:
+                mapping: Sequence[int] | None, odd: Sequence[int] = ()) -> tuple[dict[str | None, int], list[int]] | None:
     """({container: its first line}, the other lines, to read one by one) of a long `aws logs tail` paste,
     found by C-level passes over the text: a line carrying one of the stream names of the first and last
-    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line.
-    None when the sample shows no such line."""
+    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line,
+    but a line holding a tab or carriage return (`odd`, raw lines), which is read. None when the sample
+    shows no such line."""
     raw, rows, n = store.raw, store.rows, store.n
     lines = len(starts) - 1
-    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n) or spelled(low, "\t") in low \
-            or spelled(low, "\r") in low:
+    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n):
         return None
     widths: dict[int, int] = {}
     heads: dict[str, str] = {}  # " head " as in `low` -> the head as printed
     for i in (*range(_SAMPLE), *range(n - _SAMPLE, n)):
         line = raw[i]
         if rows[i] is not None or not (line[:1].isdigit() and line[4:5] == "-" and line[10:11] in "T "
-                                       and line[13:14] == ":"):
+                                       and line[13:14] == ":") or "\t" in line or "\r" in line:
             continue
         end = line.find(" ", 19)
         if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]) \
@@ -309,6 +326,8 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: Low, starts: Se
     width = max(widths, key=widths.__getitem__)
     probes = tuple(spelled(low, probe) for probe in heads)
     fits = list(map(low.startswith, repeat(probes), map(add, islice(starts, lines), repeat(width))))
+    for r in odd:
+        fits[r] = False
     # (A line parsed up front says for itself, JSON may name its container: it is among `exact`.)
     first: dict[str | None, int] = {}
     for probe, head in heads.items():

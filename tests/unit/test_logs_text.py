@@ -141,3 +141,33 @@ def test_lines_parsed_up_front_take_their_rows_in_place(stacks, single):
             assert logs.lines_with(needle) == [i for i, t in enumerate(texts) if needle in t.lower()], (name, needle)
         regex = re.compile(r"(?i)keyerror: 'db_url'|boom 2\b")
         assert logs.search(regex) == next((i for i, t in enumerate(texts) if regex.search(t)), None), name
+
+
+TAB_SHAPES = [
+    "2024-05-01T10:00:00.000Z ecs/web/0123456789abcdef0123456789abcdef \tat com.acme.Orders.get(Orders.java:42)",
+    "2024-05-01T10:00:00.000Z\tconsole export line\tsidecar",  # a console export: the stream is the last column
+    "1712345678901\tepoch stamped\tsidecar",
+    "Jan 07 at 11:08\tcopied row\tsidecar",
+    "2024-05-01T10:00:00.000Z ecs/db/0123456789abcdef0123456789abcdef 10%\r20%\r",
+    "plain\twith a tab", "\tgoroutine frame", "carriage\r", "2024-05-01T10:00:00.000Z\tno stream here",
+]
+
+
+@pytest.mark.parametrize("known", [(), ("web", "sidecar")])
+@pytest.mark.parametrize("where", ["start", "middle", "end", "everywhere"])
+def test_lines_holding_a_tab_or_carriage_return_are_read_for_their_container(known, where):
+    """A tab or carriage return no longer sends every line of a long log to be read for its container: those lines
+    are (the container of a console export's row is in a column); the names are those of every line read."""
+    tail = "2024-05-01T10:00:00.000Z ecs/{c}/0123456789abcdef0123456789abcdef {m}"
+    lines = [tail.format(c="web", m=f"GET /health {n}") for n in range(3000)]
+    lines[1500] = tail.format(c="worker", m="{\"msg\":\"up\"}")
+    at = {"start": [0, 1, 2], "middle": [1200, 1201, 2200], "end": [2997, 2998, 2999],
+          "everywhere": list(range(0, 3000, 1))}[where]
+    for k, i in enumerate(at):
+        lines[i] = TAB_SHAPES[k % len(TAB_SHAPES)]
+    for logs in (normalise(lines, known), normalise(lines[:200], known)):
+        store = logs._store
+        assert store is not None
+        each = [store.container(i) for i in range(len(logs))]
+        assert logs.container_names() == [c for c in dict.fromkeys(each) if c is not None], where
+        assert logs.unlabelled() == (None in each and not getattr(logs.containers, "_default", None))
