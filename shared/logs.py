@@ -28,7 +28,7 @@ from enum import Enum
 from functools import partial
 from itertools import accumulate, groupby, repeat
 from operator import add, itemgetter
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from shared.scan import NeedleSet, required_words
 
@@ -72,6 +72,9 @@ _PY_EXC_TAIL = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|War
 
 
 Row = tuple[str, "str | None", "str | None", "str | None"]  # text, container, timestamp, level hint
+# A log's search text: its lines joined by newlines and lower-cased; an ASCII text as bytes (what the
+# Aho-Corasick pass reads; a long log's in a bytearray, see `lowered`), any other as a str. Bytes are ASCII.
+Low = str | bytes | bytearray
 
 # -- the one search pass ---------------------------------------------------------------------------
 _REGISTERED: NeedleSet | None = None
@@ -131,12 +134,13 @@ class _Store:
     one per line), which no parse changes; None when the parse decides it. `container_of(line)`: the
     container of an unparsed line without parsing it, or `UNSURE`."""
 
-    __slots__ = ("_every", "container_of", "forced", "n", "parse", "raw", "rows")
+    __slots__ = ("_every", "container_of", "forced", "longest", "n", "parse", "raw", "rows")
 
     def __init__(self, raw: list[str], rows: list[Row | None], forced: str | list[str | None] | None,
                  parse: Callable[[str, str | None], list[Row]],
-                 container_of: Callable[[str], str | Unsure | None] | None = None) -> None:
+                 container_of: Callable[[str], str | Unsure | None] | None = None, longest: int = -1) -> None:
         self.raw, self.rows, self.forced, self.parse, self.n = raw, rows, forced, parse, len(raw)
+        self.longest = longest  # the length of the longest raw line (-1: not known)
         self.container_of = container_of  # may carry `.every(store, low, starts, mapping, exact)`: the distinct containers at once
         self._every: list[str | None] | None = None
 
@@ -165,7 +169,7 @@ class _Store:
                 return c
         return (r or self.row(i))[1]
 
-    def distinct_containers(self, low: str, starts: Sequence[int], mapping: Sequence[int] | None,
+    def distinct_containers(self, low: Low, starts: Sequence[int], mapping: Sequence[int] | None,
                             exact: Sequence[int]) -> list[str | None]:
         """The containers of the lines, each once, in the order they first appear (`low`: the raw lines
         joined, lower-cased; `starts`: where each starts in it; `mapping`: raw line -> line, -1 for one
@@ -252,7 +256,7 @@ class LogSet:
         # index; -1: a line parsed up front, searched in its parsed text, which `_exact` lists).
         self._raw_lines: list[int] | None = None
         self._exact: list[int] = []
-        self._low: str | None = None
+        self._low: Low | None = None
         self._starts: list[int] | None = None
         self._needle_cache: dict[str, list[int]] = {}
         self._block_cache: dict[int, int] = {}
@@ -279,10 +283,10 @@ class LogSet:
         return other
 
     # -- search ---------------------------------------------------------------------------------
-    def _index(self) -> tuple[str, list[int]]:
+    def _index(self) -> tuple[Low, list[int]]:
         if self._low is None:
             texts = list(self.texts)
-            self._low = "\n".join(texts).lower()
+            self._low = lowered(texts).low
             self._starts = _starts_of(texts, self._low)
         assert self._starts is not None
         return self._low, self._starts
@@ -437,7 +441,8 @@ class LogSet:
         low, starts = self._index()
         right = bisect.bisect_right
         found: list[int] = []
-        for word in (needle, *_raw_forms(needle)) if self._store is not None else (needle,):
+        for spelling in (needle, *_raw_forms(needle)) if self._store is not None else (needle,):
+            word = spelled(low, spelling)
             pos = low.find(word)
             while pos != -1:
                 line = right(starts, pos) - 1
@@ -529,7 +534,8 @@ class LogSet:
             raw_lines.update(right(starts, lo + at) - 1 for _, at, _ in automaton.occurrences(text))
         else:
             for needle in words:
-                for word in (needle, *_raw_forms(needle)):
+                for spelling in (needle, *_raw_forms(needle)):
+                    word = spelled(low, spelling)
                     pos = low.find(word, lo, hi)
                     while pos != -1:
                         line = right(starts, pos) - 1
@@ -556,9 +562,12 @@ class LogSet:
         no "…[N more characters not read]" that the raw line does not hold)."""
         if self._plain is None:
             low, starts = self._index()
-            plain = low.isascii() and all(self.texts[i].isascii() for i in self._exact)
-            if plain and self._store is not None and len(low) > LINE_CHARS:
-                plain = max(map(operator.sub, starts[1:], starts[:-1])) <= LINE_CHARS + 1
+            plain = (not isinstance(low, str) or low.isascii()) and all(  # (bytes: ASCII; bytearray.isascii reads them all)
+                self.texts[i].isascii() for i in self._exact)
+            store = self._store
+            if plain and store is not None and len(low) > LINE_CHARS:
+                longest = store.longest if store.longest >= 0 else max(map(operator.sub, starts[1:], starts[:-1])) - 1
+                plain = longest <= LINE_CHARS
             self._plain = plain
         return self._plain
 
@@ -745,16 +754,68 @@ _UPFRONT = frozenset(w.lower() for w in (
     '"ecs_container_name"', '"containerName"', "&", "\x1b", " " * 40))
 
 
-def _starts_of(lines: list[str], low: str, joined: int = -1) -> list[int]:
+def _starts_of(lines: list[str], low: Low, joined: int = -1) -> list[int]:
     """Offset of each line in `low` (the lines joined by newlines, lower-cased), and the end + 1.
     `joined`: the length of the lines joined, when known."""
-    if len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
+    if not isinstance(low, str) or len(low) == (joined if joined >= 0 else sum(map(len, lines)) + len(lines) - 1):
         return list(accumulate(map(add, map(len, lines), repeat(1)), initial=0))
     # Lower-casing changed some lengths (a few non-ASCII letters): measure the lower-cased lines.
     return list(accumulate(map(add, map(len, low.split("\n")), repeat(1)), initial=0))
 
 
-def _pass(automaton: NeedleSet, low: str, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
+def _starts_and_longest(raw: list[str], low: Low, lengths: list[int] | None) -> tuple[list[int], int]:
+    """`_starts_of(raw, low)` and the length of the longest raw line (-1 when lower-casing changed some
+    lengths), from the lines' lengths (read by `lowered` for a long log): the lengths are read once, the
+    line objects scattered over memory being what costs (one pass over 100,000 of them ~6 ms; the sums
+    and the maximum of a list of small ints, ~4 ms)."""
+    if lengths is None:
+        lengths = list(map(len, raw))
+    if isinstance(low, str) and len(low) != sum(lengths) + len(lengths) - 1:
+        return _starts_of(raw, low), -1
+    return list(accumulate(map(add, lengths, repeat(1)), initial=0)), max(lengths, default=0)
+
+
+def spelled(low: Low, word: str) -> Any:
+    """`word` as the search text `low` spells it: encoded when `low` is an ASCII text's bytes, else itself."""
+    return word if isinstance(low, str) else word.encode()
+
+
+class Lowered(NamedTuple):
+    """The search text of some lines (`lowered`) and, for a long log, the lines' lengths (read to size it)."""
+
+    low: Low
+    lengths: list[int] | None
+
+
+LOWER_LINES = 1024  # a long log is lower-cased this many lines at a time
+
+
+def lowered(lines: list[str]) -> Lowered:
+    """The lines joined by newlines and lower-cased, an ASCII text as bytes: the search text of a log set.
+    A long ASCII log is lower-cased a chunk of lines at a time into one bytearray, so that its text is
+    never alive twice over, as the whole text joined, then lower-cased, then encoded for the automaton
+    was (three 18 MB buffers for 100,000 lines, freed together at the end, which the C allocator then
+    gives back to the system, so that the next long log faulted ~9,500 fresh pages in again, ~15 ms); the
+    chunks' small buffers are reused. TypeError when a line is no str (the joins check it)."""
+    n = len(lines)
+    if n <= LOWER_LINES:
+        joined = "\n".join(lines)
+        low = joined.lower()
+        return Lowered(low.encode() if low.isascii() and len(low) == len(joined) else low, None)
+    lengths = list(map(len, lines))
+    buf = bytearray(b"\n") * (sum(lengths) + n - 1)  # (the newlines between chunks are in place)
+    at = 0
+    for first in range(0, n, LOWER_LINES):
+        piece = "\n".join(lines[first : first + LOWER_LINES])
+        if not piece.isascii():
+            return Lowered("\n".join(lines).lower(), lengths)
+        end = at + len(piece)
+        buf[at:end] = piece.lower().encode()
+        at = end + 1
+    return Lowered(buf, lengths)
+
+
+def _pass(automaton: NeedleSet, low: Low, starts: list[int]) -> tuple[dict[str, list[int] | _Hits], set[int]]:
     """(word -> lines holding it, lines holding an `_UPFRONT` word) in one pass over `low`.
 
     A 100,000-line access log holds tens of thousands of occurrences: they are grouped by word and
@@ -833,6 +894,7 @@ _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 EAGER_LINES = 100  # up to this many lines, a log set is parsed when built
+_IN_PLACE = 16  # up to this many lines parsed up front into other than one row, `_build` moves the others in place
 
 
 class quiet_gc:
@@ -858,15 +920,17 @@ GC_QUIET_LINES = 20_000  # from this many lines, reading a log pauses the cyclic
 
 
 def build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-          joined: str | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
+          text: Lowered | None = None, container_of: Callable[[str], str | Unsure | None] | None = None) -> LogSet:
     """A lazy LogSet of raw lines (no newline inside any). `parse(line, container)` gives the rows of
-    one raw line (exactly one for a line holding none of `_UPFRONT`)."""
+    one raw line (exactly one for a line holding none of `_UPFRONT`). `text`: `lowered(raw)`, when the
+    caller has it. The log set takes `raw` (and `forced` when a list) over: a line parsed up front into
+    several rows may be repeated in place, one for each."""
     with quiet_gc(len(raw) >= GC_QUIET_LINES):
-        return _build(raw, forced, parse, joined, container_of)
+        return _build(raw, forced, parse, text, container_of)
 
 
 def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callable[[str, str | None], list[Row]],
-           joined: str | None, container_of: Callable[[str], str | Unsure | None] | None) -> LogSet:
+           text: Lowered | None, container_of: Callable[[str], str | Unsure | None] | None) -> LogSet:
     if not raw:
         return LogSet([], [], [], [])
     if len(raw) <= EAGER_LINES:
@@ -882,63 +946,59 @@ def _build(raw: list[str], forced: str | list[str | None] | None, parse: Callabl
                 stamps.append(row[2])
                 hints.append(row[3])
         return LogSet(texts, containers, stamps, hints)
-    if joined is None:
-        joined = "\n".join(raw)
-    low = joined.lower()
-    starts = _starts_of(raw, low, len(joined))
+    low, lengths = text if text is not None else lowered(raw)
+    starts, longest = _starts_and_longest(raw, low, lengths)
     automaton = _automaton()
     assert automaton is not None
     found, upfront = _pass(automaton, low, starts)
     ls: LogSet
     if not upfront:
-        store = _Store(raw, [None] * len(raw), forced, parse, container_of)
+        store = _Store(raw, [None] * len(raw), forced, parse, container_of, longest)
         ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
         ls._store, ls._low, ls._starts, ls._candidates, ls._words = store, low, starts, found, automaton.needle_set
         return ls
-    new_raw: list[str] = []
-    rows: list[Row | None] = []
-    new_forced: list[str | None] = []  # the container of each new_raw line, when `forced` has one per line
+    order = sorted(upfront)
+    parsed = [parse(raw[r], forced[r] if isinstance(forced, list) else forced) for r in order]
     exact: list[int] = []
     exact_texts: list[str] = []  # the parsed texts of the `exact` rows
-    mapping: list[int] | None = None
-    at = 0
-    for r in sorted(upfront):
-        if r > at:
+    mapping: list[int] = []  # raw line -> line (-1: parsed up front)
+    at = shift = 0  # (shift: the rows the lines parsed so far added, each giving len(got) - 1 more)
+    for r, got in zip(order, parsed, strict=True):
+        mapping += range(at + shift, r + shift)
+        mapping.append(-1)
+        exact += range(r + shift, r + shift + len(got))
+        exact_texts += [row[0] for row in got]
+        shift += len(got) - 1
+        at = r + 1
+    mapping += range(at + shift, len(raw) + shift)
+    rows: list[Row | None] = [None] * (len(raw) + shift)
+    for r, got, base in zip(order, parsed, accumulate((len(got) - 1 for got in parsed), initial=0), strict=False):
+        rows[r + base : r + base + len(got)] = got
+    resized = [(r, got) for r, got in zip(order, parsed, strict=True) if len(got) != 1]
+    if len(resized) <= _IN_PLACE:
+        # The raw line of each row, in place (`build` takes `raw` and a per-line `forced` over): the lines of
+        # a long log are not copied (a list copy touches every line object, ~3 ms for 100,000 lines).
+        new_raw, new_forced = raw, forced
+        for r, got in reversed(resized):
+            raw[r : r + 1] = [raw[r]] * len(got)
+            if isinstance(forced, list):
+                forced[r : r + 1] = [forced[r]] * len(got)
+    else:
+        new_raw, new_forced = [], []
+        at = 0
+        for r, got in zip(order, parsed, strict=True):
             new_raw += raw[at:r]
-            rows += [None] * (r - at)
+            new_raw += [raw[r]] * len(got)
             if isinstance(forced, list):
                 new_forced += forced[at:r]
-        f = forced[r] if isinstance(forced, list) else forced
-        got = parse(raw[r], f)
-        if len(got) != 1 and mapping is None:
-            # So far one row each: raw line k is line k, but the lines parsed up front; the lines since
-            # the last of those (`at` on) are added below.
-            mapping = list(range(at))
-            for k in exact:
-                mapping[k] = -1
-        base = len(rows)
-        if mapping is not None:
-            mapping += range(len(rows) - (r - at), len(rows))
-            mapping.append(-1)
-        exact += range(base, base + len(got))
-        exact_texts += [row[0] for row in got]
-        new_raw += [raw[r]] * len(got)
-        rows += got
-        if isinstance(forced, list):
-            new_forced += [f] * len(got)
-        at = r + 1
-    if at < len(raw):
-        if mapping is not None:
-            mapping += range(len(rows), len(rows) + len(raw) - at)
+                new_forced += [forced[r]] * len(got)
+            at = r + 1
         new_raw += raw[at:]
-        rows += [None] * (len(raw) - at)
         if isinstance(forced, list):
             new_forced += forced[at:]
-    if mapping is None:
-        mapping = list(range(len(raw)))
-        for r in upfront:
-            mapping[r] = -1
-    store = _Store(new_raw, rows, new_forced if isinstance(forced, list) else forced, parse, container_of)
+        else:
+            new_forced = forced
+    store = _Store(new_raw, rows, new_forced, parse, container_of, longest)
     ls = LogSet(_Column(store, 0), _Column(store, 1), _Column(store, 2), _Column(store, 3))
     ls._store, ls._low, ls._starts, ls._raw_lines, ls._exact = store, low, starts, mapping, exact
     ls._candidates = _merged(automaton, found, mapping, exact, exact_texts)
@@ -975,25 +1035,30 @@ def _merged(automaton: NeedleSet, found: dict[str, list[int] | _Hits], mapping: 
 
 
 def split_entries(entries: Iterable[Any], forced: list[str | None] | str | None = None
-                  ) -> tuple[list[str], list[str | None] | str | None, str]:
-    """(lines, container of each line, the lines joined) of entries that may hold several lines."""
+                  ) -> tuple[list[str], list[str | None] | str | None, Lowered]:
+    """(lines, container of each line, `lowered(lines)`) of entries that may hold several lines."""
     raw = list(entries)
     try:
-        joined = "\n".join(raw)  # strings only (the usual input): no pass of its own to check them
-    except TypeError:
-        raw = [e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw]
-        joined = "\n".join(raw)
-    if joined.count("\n") == len(raw) - 1 or not raw:
-        return raw, forced, joined
+        return _split(raw, forced)  # strings only (the usual input): no pass of its own to check them
+    except TypeError:  # (the joins and splits take strings only)
+        return _split([e if type(e) is str else (json.dumps(e) if isinstance(e, dict) else str(e)) for e in raw],
+                      forced)
+
+
+def _split(raw: list[Any], forced: list[str | None] | str | None
+           ) -> tuple[list[str], list[str | None] | str | None, Lowered]:
+    if not any(map(operator.contains, raw, repeat("\n"))):  # (a C-level find per line: half the time of counting)
+        return raw, forced, lowered(raw)
     if type(forced) is not list:
-        return joined.split("\n"), forced, joined
-    lines: list[str] = []
+        lines = "\n".join(raw).split("\n")
+        return lines, forced, lowered(lines)
+    lines = []
     each: list[str | None] = []
     for entry, name in zip(raw, forced, strict=True):
-        parts = entry.split("\n")
+        parts = str.split(entry, "\n")
         lines += parts
         each += [name] * len(parts)
-    return lines, each, joined
+    return lines, each, lowered(lines)
 
 
 def from_cloudwatch(streams: Mapping[str, Sequence[str]]) -> LogSet:
@@ -1004,14 +1069,14 @@ def from_cloudwatch(streams: Mapping[str, Sequence[str]]) -> LogSet:
     for name, messages in streams.items():
         entries += messages
         forced += [name] * len(messages)
-    raw, each, joined = split_entries(entries, forced)
-    return build(raw, each, _cloudwatch_rows, joined)
+    raw, each, text = split_entries(entries, forced)
+    return build(raw, each, _cloudwatch_rows, text)
 
 
 def from_lines(lines: Iterable[str] | str, container: str | None = None) -> LogSet:
     """Lines as the application printed them (oldest first), all of one container, or of none."""
-    raw, _, joined = split_entries(lines.split("\n") if isinstance(lines, str) else lines)
-    return build(raw, container, _cloudwatch_rows, joined)
+    raw, _, text = split_entries(lines.split("\n") if isinstance(lines, str) else lines)
+    return build(raw, container, _cloudwatch_rows, text)
 
 
 def _cloudwatch_rows(line: str, container: str | None) -> list[Row]:

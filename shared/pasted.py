@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import operator
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,11 +31,13 @@ from shared.logs import (
     LINE_CHARS,
     UNSURE,
     LogSet,
+    Low,
     Row,
     Unsure,
     _clip,
     _structured,
     build,
+    spelled,
     split_entries,
     structured_rows,
 )
@@ -90,7 +93,7 @@ def normalise(
                 _feed(message.split("\n"), known, texts, containers, stamps, hints, s.group(1) if s else None)
             return LogSet(texts, containers, stamps, hints)
         text = entries.decode("utf-8", "replace") if isinstance(entries, bytes) else entries
-        raw, forced, joined = split_entries(text.split("\n"))
+        raw, forced, lowered = split_entries(text.split("\n"))
     elif isinstance(entries, Mapping):
         flat: list[str] = []
         each: list[str | None] = []
@@ -99,11 +102,13 @@ def normalise(
             got = got if isinstance(got, list) else list(got)
             flat += got
             each += [str(name)] * len(got)
-        raw, forced, joined = split_entries(flat, each)
+        raw, forced, lowered = split_entries(flat, each)
     else:
-        raw, forced, joined = split_entries(entries)
+        raw, forced, lowered = split_entries(entries)
     streams: dict[str, str | None] = {}  # stream name -> its container, filled as lines are read
-    if ("@" in joined and "@timestamp," in joined) or _bar_starts_a_line(joined):
+    low = lowered.low  # (lower-cased: a line holding "@timestamp," says so in its own case)
+    if (spelled(low, "@") in low and spelled(low, "@timestamp,") in low  # ('@' first: a find of one byte is a memchr)
+            and any(map(operator.contains, raw, repeat("@timestamp,")))) or _bar_starts_a_line(low):
         # Logs Insights CSV and Markdown tables: header rows are dropped and remembered, line by line.
         texts, containers, stamps, hints = [], [], [], []
         header: list[list[str]] = []
@@ -117,22 +122,23 @@ def normalise(
         return LogSet(texts, containers, stamps, hints)
     container_of = _ContainerOf(_container_only, known, streams)
     container_of.every = partial(_every_container, known, streams)
-    return build(raw, forced, partial(_lazy_rows, known, streams), joined, container_of)
+    return build(raw, forced, partial(_lazy_rows, known, streams), lowered, container_of)
 
 
-def _bar_starts_a_line(text: str) -> bool:
+def _bar_starts_a_line(text: Low) -> bool:
     """Some line starts with '|' (a Markdown table): found from the few '|' of a log, not a scan of every
     newline (a search for "\\n|" steps through the whole text)."""
-    if text[:1] == "|":
+    bar, newline = spelled(text, "|"), spelled(text, "\n")
+    if text[:1] == bar:
         return True
-    pos = text.find("|")
+    pos = text.find(bar)
     for _ in range(1000):
         if pos == -1:
             return False
-        if text[pos - 1] == "\n":
+        if text[pos - 1 : pos] == newline:
             return True
-        pos = text.find("|", pos + 1)
-    return "\n|" in text
+        pos = text.find(bar, pos + 1)
+    return newline + bar in text
 
 
 def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str, forced: str | None) -> list[Row]:
@@ -185,7 +191,7 @@ def _lazy_rows(known: tuple[str, ...], streams: dict[str, str | None], line: str
     return _rows(line, known, forced, streams, [])
 
 
-def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, low: str = "",
+def _every_container(known: tuple[str, ...], streams: dict[str, str | None], store: Any, low: Low = "",
                      starts: Sequence[int] = (), mapping: Sequence[int] | None = None,
                      exact: Sequence[int] = ()) -> list[str | None]:
     """The containers of a store with no forced container, each once, in the order they first appear:
@@ -196,12 +202,13 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     `mapping`: raw line -> store line (-1: parsed up front, into the store lines `exact`), None when they
     are the same."""
     n = store.n
-    bars = _bar_lines(low, starts, mapping) if n and low and "\t" not in low and "\r" not in low else None
-    if bars is None:
+    odd = _odd_lines(low, starts) if n and low and len(low) == starts[-1] - 1 else None
+    bars = _bar_lines(low, starts, mapping) if odd is not None else None
+    if odd is None or bars is None:
         return list(dict.fromkeys(_line_container(known, streams, store, i) for i in range(n)))
-    tail = _tail_lines(streams, store, low, starts, mapping) if n > _SAMPLE * 4 else None
+    tail = _tail_lines(streams, store, low, starts, mapping, odd) if n > _SAMPLE * 4 else None
     first: dict[str | None, int] = tail[0] if tail is not None else {}
-    read = {*exact, *bars}
+    read = {*exact, *bars, *(odd if mapping is None else (m for m in map(mapping.__getitem__, odd) if m != -1))}
     raw = store.raw
     if tail is not None:
         special = {c for c in {raw[i][:1] for i in tail[1]} if c.isdigit() or (c == "[" and known)}
@@ -238,15 +245,33 @@ def _every_container(known: tuple[str, ...], streams: dict[str, str | None], sto
     return sorted(first, key=first.__getitem__)
 
 
-def _bar_lines(low: str, starts: Sequence[int], mapping: Sequence[int] | None) -> list[int] | None:
+def _odd_lines(low: Low, starts: Sequence[int], limit: int = 2000) -> list[int] | None:
+    """The raw lines holding a tab or a carriage return (a console export's columns, progress output, a Java
+    or Go stack frame), whose container only reading them tells (`_line_container`), found by C-level finds
+    one line each; None when more than `limit` lines hold one (then every line is read)."""
+    found: set[int] = set()
+    for char in ("\t", "\r"):
+        spelling = spelled(low, char)
+        pos = low.find(spelling)
+        while pos != -1:
+            if len(found) >= limit:
+                return None
+            r = bisect_right(starts, pos) - 1
+            found.add(r)
+            pos = low.find(spelling, starts[r + 1])  # (the next line on: past the end, none)
+    return sorted(found)
+
+
+def _bar_lines(low: Low, starts: Sequence[int], mapping: Sequence[int] | None) -> list[int] | None:
     """The store lines with a '|' in their first 40 characters (compose prefixes, tables), or None when
     '|' is too common to look at one by one."""
-    if "|" not in low:
+    bar = spelled(low, "|")
+    if bar not in low:
         return []
     if len(low) != starts[-1] - 1:
         return None
     out: list[int] = []
-    pos = low.find("|")
+    pos = low.find(bar)
     for _ in range(2000):
         if pos == -1:
             return out
@@ -255,7 +280,7 @@ def _bar_lines(low: str, starts: Sequence[int], mapping: Sequence[int] | None) -
             line = mapping[r] if mapping is not None else r
             if line != -1 and (not out or out[-1] != line):
                 out.append(line)
-        pos = low.find("|", pos + 1)
+        pos = low.find(bar, pos + 1)
     return None if pos != -1 else out
 
 
@@ -263,22 +288,23 @@ _SAMPLE = 16
 _FIRST_CHAR = itemgetter(slice(0, 1))
 
 
-def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Sequence[int],
-                mapping: Sequence[int] | None) -> tuple[dict[str | None, int], list[int]] | None:
+def _tail_lines(streams: dict[str, str | None], store: Any, low: Low, starts: Sequence[int],
+                mapping: Sequence[int] | None, odd: Sequence[int] = ()) -> tuple[dict[str | None, int], list[int]] | None:
     """({container: its first line}, the other lines, to read one by one) of a long `aws logs tail` paste,
     found by C-level passes over the text: a line carrying one of the stream names of the first and last
-    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line.
-    None when the sample shows no such line."""
+    lines (`prefix/container/task-id`) right after a timestamp as wide as theirs is that stream's line,
+    but a line holding a tab or carriage return (`odd`, raw lines), which is read. None when the sample
+    shows no such line."""
     raw, rows, n = store.raw, store.rows, store.n
     lines = len(starts) - 1
-    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n) or "\t" in low or "\r" in low:
+    if lines < 1 or len(low) != starts[-1] - 1 or (mapping is None and lines != n):
         return None
     widths: dict[int, int] = {}
     heads: dict[str, str] = {}  # " head " as in `low` -> the head as printed
     for i in (*range(_SAMPLE), *range(n - _SAMPLE, n)):
         line = raw[i]
         if rows[i] is not None or not (line[:1].isdigit() and line[4:5] == "-" and line[10:11] in "T "
-                                       and line[13:14] == ":"):
+                                       and line[13:14] == ":") or "\t" in line or "\r" in line:
             continue
         end = line.find(" ", 19)
         if end == -1 or line.find(",", 19, end) != -1 or "UTC" in (line[end - 3 : end], line[end + 1 : end + 4]) \
@@ -298,7 +324,10 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
     if not heads or len({h.lower() for h in heads.values()}) != len(heads):
         return None
     width = max(widths, key=widths.__getitem__)
-    fits = list(map(low.startswith, repeat(tuple(heads)), map(add, islice(starts, lines), repeat(width))))
+    probes = tuple(spelled(low, probe) for probe in heads)
+    fits = list(map(low.startswith, repeat(probes), map(add, islice(starts, lines), repeat(width))))
+    for r in odd:
+        fits[r] = False
     # (A line parsed up front says for itself, JSON may name its container: it is among `exact`.)
     first: dict[str | None, int] = {}
     for probe, head in heads.items():
@@ -306,6 +335,7 @@ def _tail_lines(streams: dict[str, str | None], store: Any, low: str, starts: Se
         if named == "":
             s = _STREAM.fullmatch(head)
             named = streams[head] = s.group(1) if s else None
+        probe = spelled(low, probe)
         begin = low.find(probe)
         while begin != -1:  # the probe's first line: the first where it sits right after the timestamp
             r = bisect_right(starts, begin) - 1
@@ -356,7 +386,7 @@ class _ContainerOf(partial["str | Unsure | None"]):
     """`_container_only` bound to its tables (called as fast as a partial), carrying `.every(store, low, starts, mapping, exact)`:
     the distinct containers at once, which `_Store.distinct_containers` uses when present."""
 
-    every: Callable[[Any, str, Sequence[int], Sequence[int] | None, Sequence[int]], list[str | None]]
+    every: Callable[[Any, Low, Sequence[int], Sequence[int] | None, Sequence[int]], list[str | None]]
 
 
 def _container_only(known: tuple[str, ...], streams: dict[str, str | None], line: str) -> str | Unsure | None:

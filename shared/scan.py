@@ -10,7 +10,7 @@ pass of tens of microseconds. Without the wheel (an unusual platform) the scan f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, cast
@@ -40,11 +40,16 @@ class NeedleSet:
             self._bytes_ac = BytesAhoCorasick([n.encode() for n in uniq], matchkind=MatchKind.Standard,
                                               implementation=Implementation.DFA)
 
-    def occurrences(self, low: str) -> list[tuple[int, int, int]]:
+    def occurrences(self, low: str | bytes | bytearray) -> list[tuple[int, int, int]]:
         """(needle index, start, end) of every occurrence in `low` (already lower-case), in the order
-        the automaton reports them (by end offset: one needle's occurrences in ascending order)."""
+        the automaton reports them (by end offset: one needle's occurrences in ascending order). `low`
+        may be an ASCII text's bytes (a log set's search text, `shared.logs.lowered`): read as they are."""
         if not self.needles:
             return []
+        if not isinstance(low, str):
+            if self._bytes_ac is not None:
+                return self._bytes_ac.find_matches_as_indexes(low, overlapping=True)
+            return self._found(low, [n.encode() for n in self.needles])
         if self._bytes_ac is not None:
             if low.isascii():
                 return self._bytes_ac.find_matches_as_indexes(low.encode(), overlapping=True)
@@ -56,8 +61,13 @@ class NeedleSet:
                 return str_ac.find_matches_as_indexes(low, overlapping=True)
             except UnicodeEncodeError:  # lone surrogates (JSON may escape them): one replacement each, same offsets
                 return str_ac.find_matches_as_indexes(_SURROGATE.sub("\ufffd", low), overlapping=True)
+        return self._found(low, self.needles)
+
+    @staticmethod
+    def _found(low: Any, needles: Sequence[Any]) -> list[tuple[int, int, int]]:
+        """The occurrences without the automaton: one `find` loop a needle (`needles` spelled as `low` is: str or bytes)."""
         out: list[tuple[int, int, int]] = []
-        for index, needle in enumerate(self.needles):
+        for index, needle in enumerate(needles):
             pos = low.find(needle)
             while pos != -1:
                 out.append((index, pos, pos + len(needle)))
