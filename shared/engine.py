@@ -210,32 +210,34 @@ def typed_facts(pattern: Pattern, raw: dict) -> dict:
     return facts
 
 
+_MASKED = ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task")
+
+
 def _mask(data: dict) -> None:
     """Mask every string of the finding that can carry text from the task (logs, reasons, facts and
     what quotes them), in ONE pass: the excerpt as consecutive lines (key blocks span lines)."""
-    slots: list[tuple[dict[Any, Any] | list[Any], Any]] = []  # (container, key) of each string, in order
+    holders: list[dict[Any, Any] | list[Any]] = []  # where each string is (holder[key]), in order
+    keys: list[Any] = []
     texts: list[str] = []
 
-    def take(container: dict | list) -> None:
-        for key, value in container.items() if type(container) is dict else enumerate(container):
-            if isinstance(value, str):
-                slots.append((container, key))
+    def take(container: dict | list, items: Any) -> None:
+        for key, value in items:
+            kind = type(value)
+            if kind is str or (kind is not dict and kind is not list and isinstance(value, str)):
+                holders.append(container)
+                keys.append(key)
                 texts.append(value)
-            elif isinstance(value, (dict, list)):
-                take(value)
+            elif kind is dict:
+                take(value, value.items())
+            elif kind is list or (value is not None and isinstance(value, (dict, list))):
+                take(value, enumerate(value))
 
-    for key in ("title", "summary", "facts", "evidence", "remediation", "gaps", "checks", "task"):
-        value = data[key]
-        if isinstance(value, str):
-            slots.append((data, key))
-            texts.append(value)
-        elif isinstance(value, (dict, list)):
-            take(value)
+    take(data, [(key, data[key]) for key in _MASKED])
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     # A mask is longer than a short value: clip again, after masking, so no line passes 1,000 characters.
     data["log_excerpt"] = [line if len(line) <= 1000 else line[:999] + "…" for line in lines]
-    for (holder, slot), value in zip(slots, masked, strict=True):
-        holder[slot] = value
+    for holder, key, value in zip(holders, keys, masked, strict=True):
+        holder[key] = value
 
 
 def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anchor: int | None = None) -> list[str]:
@@ -263,10 +265,14 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
     def mine(i: int) -> bool:
         return bool(texts[i].strip()) and (own is None or containers[i] in own)
 
+    # The last `limit` lines of the container, newest first (a line's text is read once: `kept`).
     picked: list[int] = []
+    kept: list[str] = []
     for i in range(len(logs) - 1, -1, -1):
-        if mine(i):
+        text = texts[i]
+        if text and not text.isspace() and (own is None or containers[i] in own):  # mine(i)
             picked.append(i)
+            kept.append(text)
             if len(picked) >= limit:
                 break
     picked.reverse()
@@ -281,7 +287,8 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
         rest = sum(1 for j in range(i, len(logs)) if mine(j))
         out = [show(j) for j in window] + ([f"… {rest} more lines after the incident not shown"] if rest else [])
     else:
-        out = [show(i) for i in picked]
+        kept.reverse()
+        out = [f"[{c}] {text}" if label and (c := containers[i]) else text for i, text in zip(picked, kept, strict=True)]
     return [line if len(line) <= 1000 else line[:999] + "…" for line in out]
 
 

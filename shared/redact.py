@@ -33,7 +33,8 @@ import binascii
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
-from operator import itemgetter
+from itertools import compress, count
+from operator import itemgetter, not_
 from typing import Any
 
 from shared.scan import lazy_re
@@ -451,11 +452,26 @@ def _redact(text: str, rules: Iterable[int], words: list[int]) -> str:
 def _redact_many(texts: list[str]) -> list[str]:
     """Mask a batch of strings: one guard pass over all of them, rules only where guards occur."""
     joined = "\n".join(texts)
-    if not joined.isascii() and _has_surrogate(joined):
-        # Lone surrogates (JSON "\udcff" escapes, undecodable bytes) cannot be written as UTF-8:
-        # the Finding's JSON, Slack and SNS would fail. Replaced by U+FFFD, length kept.
-        texts = [_SURROGATE.sub("\ufffd", t) for t in texts]
-        joined = "\n".join(texts)
+    if not joined.isascii():
+        wide = list(compress(count(), map(not_, map(str.isascii, texts))))
+        if len(wide) < len(texts):
+            # Each string is masked on its own (no guard, prefilter or rule reaches across the newline between two),
+            # so the few that are not ASCII are masked apart from the others (left empty in the batch meanwhile): a
+            # remediation quoting a stop reason in curly quotes (“...”) would otherwise make a finding's 50-line
+            # excerpt one string of 2-byte characters, which every step below (encoding, lower-casing, the guard
+            # pass) reads several times slower.
+            narrow = list(texts)
+            for i in wide:
+                narrow[i] = ""
+            out = _redact_many(narrow)
+            for i, masked in zip(wide, _redact_many([texts[i] for i in wide]), strict=True):
+                out[i] = masked
+            return out
+        if _has_surrogate(joined):
+            # Lone surrogates (JSON "\udcff" escapes, undecodable bytes) cannot be written as UTF-8:
+            # the Finding's JSON, Slack and SNS would fail. Replaced by U+FFFD, length kept.
+            texts = [_SURROGATE.sub("\ufffd", t) for t in texts]
+            joined = "\n".join(texts)
     out = list(texts)
     block = _lower_joined(texts, joined)  # same length as the joined texts: positions map back
     todo: dict[int, tuple[set[int], list[int]]] = {}
@@ -508,7 +524,7 @@ def redact_lines(lines: Iterable[str]) -> list[str]:
 
 def redact_lines_and(lines: list[str], texts: list[str]) -> tuple[list[str], list[str]]:
     """redact_lines(lines) and redact_many(texts) in one pass over both."""
-    if not any("PRIVATE KEY" in line for line in lines):
+    if "PRIVATE KEY" not in "\n".join(lines):  # (one search of the joined lines, not one per line)
         masked = _redact_many(lines + texts) if lines or texts else []
         return masked[: len(lines)], masked[len(lines):]
     heads: list[str] = []  # the part of each line still to be redacted

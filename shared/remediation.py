@@ -311,10 +311,14 @@ def needs_a_value(what: str) -> str:
 # -------------------------------------------------------------------------------------------------
 # Shell
 # -------------------------------------------------------------------------------------------------
+_SHELL_WORD = lazy_re(r"[\w@%+=:,./-]+")
+_PLACEHOLDER_WORD = lazy_re(r"<[^<>'\n]+>")
+
+
 def q(value: object) -> str:
     """A shell word (quoted only when it must be)."""
     s = str(value)
-    if re.fullmatch(r"[\w@%+=:,./-]+", s) or re.fullmatch(r"<[^<>'\n]+>", s):
+    if _SHELL_WORD.fullmatch(s) or _PLACEHOLDER_WORD.fullmatch(s):
         return s if not s.startswith("<") else f"'{s}'"
     return shlex.quote(s)
 
@@ -2461,29 +2465,41 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
     r = region(ev)
     if not r:
         return list(steps)
+    flag = f" --region {r}"
+    call_at = _AWS_CALL.match
 
-    def fix_span(span: str) -> str:
-        if "aws " not in span:
+    def fix_span(m: re.Match[str]) -> str:
+        span = m.group(0)
+        at = span.find("aws ")
+        if at < 0:
             return span  # no command to change (most spans: a name, a path, a value)
         out, pos = [], 0
-        for m in _AWS_CALL.finditer(span):
-            if m.start() < pos or m.group("svc") in _NO_REGION or m.group("op").startswith("-"):
+        # The matches of `_AWS_CALL.finditer(span)`, found from each "aws " (every match starts with it) rather than
+        # by trying the regex at every position of the span (its look-behind leaves `re` no literal to skip to).
+        while at >= 0:
+            c = call_at(span, at)
+            if c is None:
+                at = span.find("aws ", at + 1)
                 continue
-            end = _command_end(span, m.end())
-            if _quote_open(span[m.end() : end]):
+            at = span.find("aws ", c.end())
+            if c.start() < pos or c.group("svc") in _NO_REGION or c.group("op").startswith("-"):
+                continue
+            end = _command_end(span, c.end())
+            words = span[c.end() : end]
+            if _quote_open(words):
                 continue  # the span ends inside a quoted value (a name with a backtick cut it): leave it be
-            if "--region" not in span[m.end() : end]:
+            if "--region" not in words:
                 # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
                 cut = len(span[:end].rstrip())
                 if span[:cut].endswith("`") and cut == len(span):
                     cut -= 1
-                out.append(span[pos:cut] + f" --region {r}")
+                out.append(span[pos:cut] + flag)
                 pos = cut
         out.append(span[pos:])
         return "".join(out)
 
     # (A step with no "aws " has no command to change: the spans of the others only are read.)
-    return [_CODE_SPAN.sub(lambda m: fix_span(m.group(0)), step) if "aws " in step else step for step in steps]
+    return [_CODE_SPAN.sub(fix_span, step) if "aws " in step else step for step in steps]
 
 
 # -------------------------------------------------------------------------------------------------

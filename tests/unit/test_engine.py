@@ -173,6 +173,12 @@ def test_excerpt_keeps_only_the_failing_container_when_there_are_several():
     assert finding.log_excerpt == [f"[app] {line}" for line in KEYERROR]
 
 
+def test_excerpt_leaves_out_blank_lines_whatever_their_whitespace():
+    logs = ["first", " ", "\t", "\u00a0", "\u3000 \t", "", *CRASH, "  ", "\u2028"]
+    finding = run(logs)
+    assert finding.log_excerpt == ["first", *CRASH]
+
+
 def test_very_long_lines_are_clipped():
     finding = run(["x" * 5000, *CRASH])
     assert max(len(line) for line in finding.log_excerpt) <= 1000

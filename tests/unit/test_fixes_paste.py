@@ -228,5 +228,11 @@ def test_every_regional_aws_command_names_the_region_the_finding_knows(monkeypat
     assert remedy.with_region(ev, ["`aws ssm get-parameter --name \"it's\" --with-decryption`"])[0].endswith(
         "--with-decryption --region us-east-1`")
     assert "--region" not in remedy.with_region(ev, ["`aws ssm get-parameter --name 'a\"b`"])[0]
+    # Near misses of a command's start: "aws " ending another word, or not followed by a service and an operation,
+    # then a real command in the same span (each is found from its own "aws ")
+    got = remedy.with_region(ev, ["`draws ecs x && aws  ecs y && aws ecs describe-tasks --cluster c --tasks t`"])[0]
+    assert got == "`draws ecs x && aws  ecs y && aws ecs describe-tasks --cluster c --tasks t --region us-east-1`"
+    two = remedy.with_region(ev, ["`aws ecs list-tasks --cluster c | xargs aws ecs describe-tasks --cluster c --tasks`"])
+    assert two[0].count("--region us-east-1") == 2
     monkeypatch.setattr(remedy, "region", lambda _ev: None)
     assert remedy.with_region(ev, [block]) == [block]

@@ -30,3 +30,19 @@ def test_surrogates_are_found_as_the_regex_finds_them():
     for text in ["plain", "“quoted” …", "a\udcffb", "\ud800", "x\udfff", "é\ud83d\ude00", "😀", ""]:
         assert _has_surrogate(text) == (_SURROGATE.search(text) is not None), repr(text)
     assert redact_many(["bad \udcff byte", "fine"]) == ["bad \ufffd byte", "fine"]
+
+
+def test_a_batch_mixing_ascii_and_other_texts_is_masked_as_each_text_alone():
+    """The texts that are not ASCII are masked apart from the others (so that one curly quote does not make the whole
+    batch 2-byte characters): each text comes out as it does masked alone, secrets on either side, and in order."""
+    from shared.redact import redact, redact_lines_and
+
+    pool = ["password=hunter2secret", "token: “abcdef0123456789”", "İstanbul api_key=XYZ0123456789", "ΣΟΦΟΣ secret=s3cr3t!",
+            "INFO GET /health 200", "“quoted” … plain", "bad \udcff byte password=x1y2z3w4", "", "postgres://u:p4ss@db/x",
+            "Authorization: Bearer eyJabc.eyJdefghij.klmnopqrs", "-----BEGIN RSA PRIVATE KEY-----", "é"]
+    rnd = random.Random(11)
+    for _ in range(2_000):
+        texts = [rnd.choice(pool) for _ in range(rnd.randrange(0, 9))]
+        assert redact_many(texts) == [redact(t) for t in texts], texts
+        lines = [t for t in texts if "PRIVATE KEY" not in t]
+        assert redact_lines_and(lines, texts) == ([redact(t) for t in lines], [redact(t) for t in texts]), texts
