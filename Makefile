@@ -30,10 +30,12 @@ test:
 # about a second shorter. Bytecode (pytest's assertion-rewritten test modules too) is kept in $(VENV)/pycache,
 # never beside the sources, even where PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting
 # every test file on each run was half of the collection (~1.5 s of CPU).
+UNIT_WORKERS ?= 2
 unit:
 	@$(PREREQ) venv dev
 	@PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(abspath $(VENV))/pycache" \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -p no:hypothesispytest -m "not slow" tests/unit
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -p no:hypothesispytest -m "not slow" \
+	  -n $(UNIT_WORKERS) --dist loadgroup tests/unit
 
 typecheck:
 	@$(PREREQ) venv dev
