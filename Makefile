@@ -29,7 +29,11 @@ test:
 # summary imports all of hypothesis (assertion-rewritten, as pytest does to a plugin's package), the run is
 # about a second shorter. Bytecode (pytest's assertion-rewritten test modules too) is kept in $(VENV)/pycache,
 # never beside the sources, even where PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting
-# every test file on each run was half of the collection (~1.5 s of CPU).
+# every test file on each run was half of the collection (~1.5 s of CPU). The tests run in UNIT_WORKERS
+# pytest-xdist workers (0: in pytest's own process). Each worker starts, collects and warms up on its own
+# (~1.5x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
+# `make unit UNIT_WORKERS=0`. The tests that read every case's finding share one worker (xdist_group,
+# tests/support/diagnosed.py), which diagnoses each case once.
 UNIT_WORKERS ?= 2
 unit:
 	@$(PREREQ) venv dev
