@@ -23,16 +23,23 @@ test:
 	@$(BIN)/python -m pytest
 
 # `make unit`: the pure tests (patterns, engine, renderers, schema, architecture): the quick check. The
-# corpus-wide equivalence checks of the speed-ups (marked slow) run in `make test` only. No unit test uses
-# hypothesis: without its pytest plugin, whose end-of-run summary imports all of hypothesis (assertion-
-# rewritten, as pytest does to a plugin's package), the run is about a second shorter. Bytecode (pytest's
-# assertion-rewritten test modules too) is kept in $(VENV)/pycache, never beside the sources, even where
-# PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting every test file on each run was
-# half of the collection (~1.5 s of CPU).
+# corpus-wide and generated-input equivalence checks of the speed-ups (old vs rewritten regex, brute force vs
+# indexed search) and the hostile 16 KB lines timed against the clock are marked slow and run in `make test`
+# only; their near misses stay here. No unit test uses hypothesis: without its pytest plugin, whose end-of-run
+# summary imports all of hypothesis (assertion-rewritten, as pytest does to a plugin's package), the run is
+# about a second shorter. Bytecode (pytest's assertion-rewritten test modules too) is kept in $(VENV)/pycache,
+# never beside the sources, even where PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting
+# every test file on each run was half of the collection (~1.5 s of CPU). The tests run in UNIT_WORKERS
+# pytest-xdist workers (0: in pytest's own process). Each worker starts, collects and warms up on its own
+# (~1.5x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
+# `make unit UNIT_WORKERS=0`. The tests that read every case's finding share one worker (xdist_group,
+# tests/support/diagnosed.py), which diagnoses each case once.
+UNIT_WORKERS ?= 2
 unit:
 	@$(PREREQ) venv dev
 	@PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(abspath $(VENV))/pycache" \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -p no:hypothesispytest -m "not slow" tests/unit
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -p no:hypothesispytest -m "not slow" \
+	  -n $(UNIT_WORKERS) --dist loadgroup tests/unit
 
 typecheck:
 	@$(PREREQ) venv dev

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from shared.attribution import sidecar_kind
 from shared.evidence.model import Container
 from shared.remediation import _NO_PATH, _NOT_OWNED
@@ -66,6 +68,7 @@ def test_near_miss_the_tail_of_a_relative_path_is_still_what_it_was():
     assert m is not None and m.group("p1").count("/") == 64
 
 
+@pytest.mark.slow  # hostile 16 KB lines timed against the clock: `make test` (see the Makefile's `unit`)
 def test_a_deep_path_line_costs_what_a_shallow_hostile_line_costs():
     # Every slash of "/a/a/a/..." is tried as a start: only the run's first one may read to the end of the line.
     hostile = ["/a" * 8192, "x/a" * 5461, "'/a" * 5461, "//a" * 5461]

@@ -466,41 +466,70 @@ def test_an_error_object_keeps_the_failure_it_nests_under_its_message():
     assert ls.texts[1:] == ["ConfigurationError: A configuration error has occurred", "    at boot (/app/boot.js:3:5)"]
 
 
+def _opens_and_level_as_their_regexes(text: str) -> None:
+    from shared.logs import _LEVELS, _OPENS, _TEXT_LEVEL, _opens, _text_level
+
+    assert _opens(text) == (_OPENS.search(text) is not None), repr(text)
+    m = _TEXT_LEVEL.search(text, 0, 100)
+    word = (m.group(1) or m.group(2) or m.group(3)) if m else None
+    assert _text_level(text) == (_LEVELS.get(word.lower()) if word else None), repr(text)
+
+
+def test_opens_and_text_level_answer_as_their_regexes_on_near_misses():
+    """`_opens` and `_text_level` skip their regexes for a text lacking the words those need: the same answers
+    on near misses (a word boundary after "error", trailing white space, a level past the 100th character,
+    case folding beyond ASCII); 20,000 texts built from those words in the slow test below."""
+    for text in ["", "error", "Errors", "errorx", "an error.", "ERROR:", "ERROR: boom", "error ", "error\t", " \x1cerror",
+                 "Exception", "xException", "traceback", "exc_info", "stack", "\u017ftack", "\u212aill", "panic:", "FAIL",
+                 "fail", "level=INFO", "level=WARNING x", "ERR x", "E1234 12:34 x", "I0101 10:10 y", "[DEBUG] z",
+                 "crit", "CRIT] x", '{"level":"warn"}', "a=FATAL,b", "é error", "y" * 95 + "ERROR:", "y" * 99 + " INFO",
+                 "y" * 95 + "level=", "[ERROR]", "(error)", "{error"]:
+        _opens_and_level_as_their_regexes(text)
+
+
+@pytest.mark.slow  # a generated-input equivalence check of a speed-up: `make test` (see the Makefile's `unit`)
 def test_opens_and_text_level_answer_as_their_regexes():
     """`_opens` and `_text_level` skip their regexes for a text lacking the words those need: the same answers
     on texts built from those words and near misses (a word boundary after "error", trailing white space,
     a level past the 100th character, case folding beyond ASCII)."""
     import random
 
-    from shared.logs import _LEVELS, _OPENS, _TEXT_LEVEL, _opens, _text_level
-
     pieces = ["Exception", "error", "Error", "ERROR:", "Errors", "traceback", "fail", "FAIL", "exc_info", "stack",
               "panic", ":", "{", "[", "(", " ", "\t", "\x1c", "x", "level=", "INFO", "WARNING", "ERR", "E1234 12:34",
               "I0101 10:10", "crit", "CRIT]", "[DEBUG]", '"warn"', "=FATAL,", "\u017ftack", "\u212a", "é", "y" * 95]
     rnd = random.Random(5)
     for _ in range(20000):
-        text = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 6)))
-        assert _opens(text) == (_OPENS.search(text) is not None), repr(text)
-        m = _TEXT_LEVEL.search(text, 0, 100)
-        word = (m.group(1) or m.group(2) or m.group(3)) if m else None
-        assert _text_level(text) == (_LEVELS.get(word.lower()) if word else None), repr(text)
+        _opens_and_level_as_their_regexes("".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 6))))
 
 
+def _stamp_tail_as_the_glued_regex(tail: str) -> None:
+    from shared.pasted import _GLUED, _STAMP
+
+    line = "2024-05-01T10:00:00" + tail + " ecs/app/abc message"
+    end = line.find(" ", 19)
+    regex = _GLUED.match(line, 19, end) is not None
+    shortcut = bool(line[19:end].strip(_STAMP)) and regex
+    assert shortcut == regex, repr(line)
+    if not line[19:end].strip(_STAMP):
+        assert not regex, repr(line)
+
+
+def test_stamp_tail_shortcut_agrees_with_glued_regex_on_near_misses():
+    """pasted skips `_GLUED` when what follows a timestamp's seconds is only digits and separators: the same
+    answer as the regex on near misses (a zone letter, a glued word or path, Unicode digits); 20,000 generated
+    tails in the slow test below."""
+    for tail in ["", "Z", ".123Z", ",123", "+00:00", "-05:00", ".000+0100", "UTC", "Za", "a", "9a", "/x", "/1",
+                 ".5/app", "_", "é", "\u0663", ".\u0663", "0:0:0", "+", "::", ".123_x"]:
+        _stamp_tail_as_the_glued_regex(tail)
+
+
+@pytest.mark.slow  # a generated-input equivalence check of a speed-up: `make test` (see the Makefile's `unit`)
 def test_stamp_tail_shortcut_agrees_with_glued_regex():
     """pasted skips `_GLUED` when what follows a timestamp's seconds is only digits and separators: the same
     answer as the regex on such tails and on near misses (a zone letter, a glued word or path, Unicode digits)."""
     import random
 
-    from shared.pasted import _GLUED, _STAMP
-
     pieces = ["0", "9", ":", ".", ",", "+", "-", "Z", "UTC", "a", "/", "/x", "/1", "é", "\u0663", "_"]
     rnd = random.Random(11)
     for _ in range(20000):
-        tail = "".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 7)))
-        line = "2024-05-01T10:00:00" + tail + " ecs/app/abc message"
-        end = line.find(" ", 19)
-        regex = _GLUED.match(line, 19, end) is not None
-        shortcut = bool(line[19:end].strip(_STAMP)) and regex
-        assert shortcut == regex, repr(line)
-        if not line[19:end].strip(_STAMP):
-            assert not regex, repr(line)
+        _stamp_tail_as_the_glued_regex("".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 7))))

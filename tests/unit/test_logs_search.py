@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
 
-from shared.logs import LINE_CHARS, from_lines
+from shared.logs import LINE_CHARS, LogSet, from_lines
 from shared.pasted import normalise
 from shared.patterns.connection import cause_regex
 from shared.scan import required_words
@@ -30,10 +33,39 @@ REGEXES = [
 ]
 
 
+# The brute-force answers: every line read with the regex, once per set of texts and regex, not once per range
+# asked (the near-miss tests ask 4 ranges of 9 regexes over 7,320 lines, 60 of them 16 KB long).
+_TEXTS: dict[int, tuple[LogSet, tuple[str, ...]]] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _forget_the_brute_force_answers() -> Iterator[None]:
+    yield
+    _TEXTS.clear()
+    matching.cache_clear()
+
+
+def texts_of(logs: LogSet) -> tuple[str, ...]:
+    """The set's texts, read on the set's first brute-force answer (reading them parses every row, as reading
+    them on every call did), then kept with the set."""
+    got = _TEXTS.get(id(logs))
+    if got is None or got[0] is not logs:
+        got = _TEXTS[id(logs)] = (logs, tuple(logs.texts))
+    return got[1]
+
+
+@cache
+def matching(texts: tuple[str, ...], regex: re.Pattern[str]) -> tuple[int, ...]:
+    """Every line the regex matches, each line read with regex.search."""
+    return tuple(i for i, text in enumerate(texts) if regex.search(text))
+
+
 def brute(logs, regex, start=0, stop=None):
-    texts = list(logs.texts)
+    texts = texts_of(logs)
     stop = len(texts) if stop is None else min(stop, len(texts))
-    return next((i for i in range(max(0, start), stop) if regex.search(texts[i])), None)
+    found = matching(texts, regex)
+    at = bisect_left(found, max(0, start))
+    return found[at] if at < len(found) and found[at] < stop else None
 
 
 def test_required_words():
@@ -130,23 +162,44 @@ def test_container_names_are_those_of_the_lines(known):
         assert logs.container_names() == expected
 
 
-def test_endpoint_guards_pass_every_text_their_regex_matches():
-    """connection.endpoint skips a regex whose guard fails: the guard must pass wherever the regex matches."""
-    from shared.patterns.connection import _ENDPOINTS, _endpoint_guards, endpoint
+_ENDPOINT_TEXTS = ['redis.internal/10.0.0.7:6379', "db.example.com:5432: [Errno 111] Connection refused",
+                   'connection to server at "db" (10.0.0.1), port 5432 failed', "Host=db;Port=5432",
+                   "SERVER=tcp:sql,1433"]
 
-    texts = ['redis.internal/10.0.0.7:6379', "db.example.com:5432: [Errno 111] Connection refused",
-             'connection to server at "db" (10.0.0.1), port 5432 failed', "Host=db;Port=5432", "SERVER=tcp:sql,1433"]
-    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
-        logs = json.loads(path.read_text()).get("logs") or []
-        if isinstance(logs, list):
-            texts += [t for t in logs if isinstance(t, str)]
+
+def _endpoint_guards_checked(texts: list[str]) -> int:
+    """How many (regex, text) matches were checked; fails on a guard that refuses a text its regex matches."""
+    from shared.patterns.connection import _ENDPOINTS, _endpoint_guards
+
     checked = 0
     for regex, guard in zip(_ENDPOINTS, _endpoint_guards(), strict=True):
         for text in texts:
             if text.isascii() and regex.search(text):
                 checked += 1
                 assert guard is None or guard(text.lower()), (regex.pattern, text)
-    assert checked > 100
+    return checked
+
+
+def test_endpoint_guards_pass_the_texts_their_regex_matches():
+    """connection.endpoint skips a regex whose guard fails: the guard must pass wherever the regex matches
+    (the near misses here; every case line in the slow test below)."""
+    from shared.patterns.connection import endpoint
+
+    assert _endpoint_guards_checked(_ENDPOINT_TEXTS) >= len(_ENDPOINT_TEXTS)
+    assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
+
+
+@pytest.mark.slow
+def test_endpoint_guards_pass_every_text_their_regex_matches():
+    """connection.endpoint skips a regex whose guard fails: the guard must pass wherever the regex matches."""
+    from shared.patterns.connection import endpoint
+
+    texts = list(_ENDPOINT_TEXTS)
+    for path in sorted((ROOT / "tests" / "cases").glob("*/*.json")):
+        logs = json.loads(path.read_text()).get("logs") or []
+        if isinstance(logs, list):
+            texts += [t for t in logs if isinstance(t, str)]
+    assert _endpoint_guards_checked(texts) > 100
     assert endpoint("redis.internal/10.0.0.7:6379 refused") == ("redis.internal", 6379, None)
 
 
@@ -221,34 +274,33 @@ def test_may_match_without_learning_keeps_every_matching_line(lines):
 
     regexes = [*REGEXES, re.compile(r"(?i)\b(?:request|time|service)\b"), re.compile(r"(?i)\bno valid (?:bar|qux)z?")]
     for logs in (normalise(lines * 60), from_lines(lines * 60), normalise(lines)):
-        texts = list(logs.texts)
+        texts = tuple(logs.texts)
         for regex in regexes:
             words_before = set(logs_module._WORDS)
             for start, stop in ((0, len(texts)), (3, 150), (100, 400)):
                 kept = set(logs.may_match(regex, start, stop, learn=False))
-                matching = {i for i in range(start, min(stop, len(texts))) if regex.search(texts[i])}
-                assert matching <= kept, (regex.pattern, start, sorted(matching - kept))
+                wanted = {i for i in matching(texts, regex) if start <= i < stop}
+                assert wanted <= kept, (regex.pattern, start, sorted(wanted - kept))
                 assert all(start <= i < stop for i in kept)
             assert set(logs_module._WORDS) == words_before, regex.pattern
 
 
+def _same_through_alternatives(compiled: re.Pattern[str], text: str) -> None:
+    from shared.scan import _alternatives, _search_alternatives
+
+    alternatives = _alternatives(compiled)
+    if not alternatives or not text.isascii():
+        return
+    got, want = _search_alternatives(compiled, alternatives, text, text.lower()), compiled.search(text)
+    assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (compiled.pattern, text)
+
+
 def test_alternatives_find_what_the_whole_regex_finds():
     """A lazy regex searched through its top-level alternatives (or those of its one group), once it has been
-    used a few times, finds the match the whole regex finds (span and groups): every lazy_re over the case
-    lines holding its words, and near misses (a later alternative matching further left, one
-    alternative a prefix of another, a lookbehind, groups, a repeated group that is not split)."""
-    import gc
-
-    import shared.engine  # noqa: F401  (every pattern and remediation module)
-    from shared.patterns import registry
-    from shared.scan import _alternatives, _LazyRegex, _search_alternatives
-
-    def same(compiled: re.Pattern[str], text: str) -> None:
-        alternatives = _alternatives(compiled)
-        if not alternatives or not text.isascii():
-            return
-        got, want = _search_alternatives(compiled, alternatives, text, text.lower()), compiled.search(text)
-        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), (compiled.pattern, text)
+    used a few times, finds the match the whole regex finds (span and groups): near misses here (a later
+    alternative matching further left, one alternative a prefix of another, a lookbehind, groups, a repeated
+    group that is not split); every lazy_re over the case lines holding its words in the slow test below."""
+    from shared.scan import _alternatives
 
     near = {
         r"(?i)zzz foo|bar|foo": ["a bar then foo", "foo bar", "zzz foo", "nothing"],
@@ -260,8 +312,19 @@ def test_alternatives_find_what_the_whole_regex_finds():
     }
     for pattern, texts in near.items():
         for text in texts:
-            same(re.compile(pattern), text)
+            _same_through_alternatives(re.compile(pattern), text)
     assert len(_alternatives(re.compile(r"(?i)x(?:ab|cd|ef)+y"))) == 0  # a repeated group is not split
+
+
+@pytest.mark.slow
+def test_alternatives_find_what_the_whole_regex_finds_on_case_lines():
+    """Every lazy_re split into alternatives finds, through them, the match the whole regex finds on case
+    lines holding its words (span and groups): a corpus-wide equivalence check of the speed-up."""
+    import gc
+
+    import shared.engine  # noqa: F401  (every pattern and remediation module)
+    from shared.patterns import registry
+    from shared.scan import _alternatives, _LazyRegex
 
     registry()
     lazy = [o for o in gc.get_objects() if isinstance(o, _LazyRegex)]
@@ -280,7 +343,7 @@ def test_alternatives_find_what_the_whole_regex_finds():
         words = required_words(compiled)
         holding = [text for text, low in lows if words is None or any(w in low for w in words)]
         for text in holding[:: max(1, len(holding) // 60)]:  # (at most ~60 a regex: the test stays quick)
-            same(compiled, text)
+            _same_through_alternatives(compiled, text)
             checked += 1
     assert checked > 4000
 
