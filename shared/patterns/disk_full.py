@@ -162,6 +162,8 @@ class DiskFull(Pattern):
         log such warnings are common and say nothing about why the task stopped."""
         logs = ev.logs
         mine = (ev.primary, None)
+        if not logs.holds(*mine):
+            return None  # (no line of its own: not one to walk back through a sidecar's long log for)
         containers, texts = logs.containers, logs.texts
         last = next((i for i in range(len(logs) - 1, -1, -1) if containers[i] in mine and texts[i].strip()), None)
         if last is None:

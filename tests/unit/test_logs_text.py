@@ -171,3 +171,20 @@ def test_lines_holding_a_tab_or_carriage_return_are_read_for_their_container(kno
         each = [store.container(i) for i in range(len(logs))]
         assert logs.container_names() == [c for c in dict.fromkeys(each) if c is not None], where
         assert logs.unlabelled() == (None in each and not getattr(logs.containers, "_default", None))
+
+
+def test_holds_says_whether_some_line_is_one_of_the_containers():
+    """LogSet.holds(*containers) is `any(containers[i] in containers)`, read from the containers' names."""
+    tail = "2024-05-01T10:00:00.000Z ecs/{c}/0123456789abcdef0123456789abcdef {m}"
+    cases = [
+        [tail.format(c="web", m=n) for n in range(300)],
+        [tail.format(c="web", m=n) for n in range(300)] + ["a plain line"],
+        ["plain"] * 5 + [tail.format(c="db", m=1)],
+        [],
+    ]
+    for lines in cases:
+        for logs in (normalise(lines), normalise(lines).attribute_unlabelled("web"), from_lines(lines),
+                     from_lines(lines, "db"), from_cloudwatch({"web": lines, "db": lines[:3]})):
+            each = set(logs.containers)
+            for wanted in (("web",), ("db",), (None,), ("web", None), ("app", None), ("app",), ()):
+                assert logs.holds(*wanted) == any(c in each for c in wanted), (wanted, lines[-1:] if lines else [])

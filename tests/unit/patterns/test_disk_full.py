@@ -98,6 +98,19 @@ def test_a_low_disk_warning_as_the_last_word_explains_even_a_user_stop():
     assert_finding(run(JENKINS, **detail), ID, {"container": "jnlp", "storage": "task ephemeral storage"})
 
 
+def test_the_last_word_is_found_behind_a_sidecars_long_log_and_absent_without_a_line_of_its_own():
+    """The walk back to the failing container's last line passes a sidecar's long log (pasted `aws logs tail`
+    lines, each read for its container); a container with no line at all in it has no last word to find."""
+    tail = "2022-05-02T18:30:31.217000+00:00 jenkins/{c}/0123456789abcdef0123456789abcdef {m}"
+    detail = {"stoppedReason": "Task stopped by user", "stopCode": "UserInitiated", "launchType": "FARGATE",
+              "containers": [box(143, "jnlp"), box(0, "envoy")]}
+    sidecar = [tail.format(c="envoy", m=f"[info] upstream ok {n}") for n in range(3000)]
+    behind = [tail.format(c="jnlp", m=JENKINS[0][31:]), *sidecar]
+    assert_finding(run(behind, **detail), ID, {"container": "jnlp"})
+    alone = [tail.format(c="envoy", m=JENKINS[0][31:]), *sidecar]  # the warning is the sidecar's: not jnlp's last word
+    assert PATTERN.match(evidence(alone, **detail)) is None
+
+
 def test_a_low_disk_warning_earlier_in_the_log_is_not_the_cause():
     detail = {"stoppedReason": "Task stopped by user", "stopCode": "UserInitiated",
               "containers": [{"name": "jnlp", "exitCode": 143, "lastStatus": "STOPPED"}]}
