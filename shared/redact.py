@@ -285,7 +285,14 @@ def _value(value: str) -> bool:
     """Is this a value worth masking (not `None`, `true`, `${VAR}`, an ARN, a file name or already masked)?"""
     return (value.lower() not in _VALUE_NOT_SECRET and not value.startswith(_NOT_A_VALUE)
             and not value.endswith(":")  # `credentials: NoCredentialProviders: ...` is an error code
+            and not _masked_by_its_writer(value)
             and not _file_name(value))
+
+
+def _masked_by_its_writer(value: str) -> bool:
+    """A value its writer already masked, showing at most its last 5 characters (the Datadog agent logs its API
+    key as `***************************aaaaa`): nothing left to hide."""
+    return value.startswith("***") and len(value) - value.count("*") <= 5
 
 
 _URL = lazy_re(r"https?://([^/\s?#]+)[^?\s#]*(?:\?([^\s#]*))?")

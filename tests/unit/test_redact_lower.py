@@ -62,3 +62,15 @@ def test_a_batch_mixing_ascii_and_other_texts_is_masked_as_each_text_alone():
         assert redact_many(texts) == [redact(t) for t in texts], texts
         lines = [t for t in texts if "PRIVATE KEY" not in t]
         assert redact_lines_and(lines, texts) == ([redact(t) for t in lines], [redact(t) for t in texts]), texts
+
+
+def test_a_value_its_writer_already_masked_is_left_as_written():
+    from shared.redact import redact
+
+    # The Datadog agent shows its API key masked but for the last 5 characters: nothing left to hide.
+    line = "Too many errors for endpoint 'https://app.agent.datadoghq.com/api/v1/series?api_key=*********************aaaaa'"
+    assert redact(line) == line
+    assert redact("password=*****") == "password=*****"
+    # Near misses: more than 5 characters showing, or stars that do not lead, are a value to mask.
+    assert "abcdef123456" not in redact("api_key=***abcdef123456")
+    assert "abcdef0123" not in redact("api_key=abcdef0123****")
