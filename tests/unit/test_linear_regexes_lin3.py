@@ -67,6 +67,11 @@ def stuffed(unit: str, size: int = LINE) -> str:
     return (unit * (size // len(unit) + 1))[:size]
 
 
+def line16(head: str, unit: str, tail: str = "") -> str:
+    """A 16 KB line (CloudWatch's cut, as much as a pattern reads of a line): `head`, `unit` repeated, `tail`."""
+    return head + stuffed(unit, LINE - len(head) - len(tail)) + tail
+
+
 def hostile_over_benign(hostile: list[str], benign: list[str], **detail: Any) -> float:
     """(fastest diagnosis of the log `hostile`) / (fastest of `benign`), 5 runs each, interleaved."""
     run(benign, **detail)  # first-use compiles out of the figures
@@ -188,7 +193,7 @@ def test_a_16_kb_dotted_name_costs_a_diagnosis_what_short_names_do(unit: str, en
     # before lin3: seconds (the explanation's quote of the error, or the exception a logger named above a traceback)
     detail = elb_failed() if where == "health check" else exited()
     after = TRACEBACK if where == "traceback at the end" else ["INFO stopping"]
-    hostile, benign = stuffed(unit, LINE - len(end)) + end, stuffed(unit + unit + " ", LINE - len(end)) + end
+    hostile, benign = line16("", unit, end), line16("", unit + unit + " ", end)
     assert hostile_over_benign(["INFO starting", hostile, *after], ["INFO starting", benign, *after], **detail) < RATIO
 
 
@@ -220,5 +225,46 @@ def test_a_disk_path_regex_finds_the_path_the_old_one_found(index: int) -> None:
 def test_a_16_kb_path_next_to_a_disk_full_error_costs_what_short_paths_do(unit: str) -> None:
     # before lin3: 2-6 s (the paths of the lines around "No space left on device" are read for the path it names)
     logs = [["INFO starting", line, "INFO exiting"]
-            for line in ("No space left on device " + stuffed(unit), "No space left on device " + stuffed(unit + " "))]
+            for line in (line16("No space left on device ", unit), line16("No space left on device ", unit + " "))]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- missing_dependency._RULES: a name from each start of a run (or each ".so" of one), read to the run's end again ---
+OLD_DEPENDENCY_RULES = {  # index in _RULES: (the old regex, flags)
+    8: (r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file", 0),
+    9: (r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file", 0),
+    13: (r"\b(lib[\w.+-]+): cannot open shared object file", 0),
+    17: (r"ERR_MODULE_NOT_FOUND.*?'([^']+)'", 0),
+    22: (r"([\w.$]+) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE),
+    28: (r"\b([A-Za-z][\w.-]*) is not part of the bundle\b", 0),
+}
+_DEPENDENCY_TOKENS = ["lib", "libfoo", ".so", ".so.1", "so", ".", "+", "-", "_", "a", "A", "1", "\u00e9", "$", ":", ": ", " ",
+                      "\n", "'", "x", ": cannot open shared object file", "ImportError", "OSError", "Error", "dlopen", "dlopen(",
+                      "ERR_MODULE_NOT_FOUND", "'pkg'", " not found in the classpath", " was not found on the classpath",
+                      " is not part of the bundle", "pg", "com.x.Y", "$Inner", ".1"]
+
+
+def _groups(m: re.Match[str] | None) -> tuple[str | Any, ...] | None:
+    return None if m is None else m.groups()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", sorted(OLD_DEPENDENCY_RULES))
+def test_a_dependency_rule_finds_the_name_the_old_one_found(index: int) -> None:
+    from shared.patterns import missing_dependency
+
+    old = re.compile(*OLD_DEPENDENCY_RULES[index])
+    new = re.compile(missing_dependency._RULES[index][1].pattern, OLD_DEPENDENCY_RULES[index][1])
+    lines = list(corpus_lines()) + generated(_DEPENDENCY_TOKENS, 200_000, 20261216, most=10)
+    assert differences(lines, lambda t: _groups(old.search(t)), lambda t: _groups(new.search(t)))[:3] == []
+
+
+@pytest.mark.parametrize(("needle", "unit"), [
+    ("classpath ", "a."), ("not part of the bundle ", "a."), ("not part of the bundle ", "1.a"),
+    ("cannot open shared object file ", "lib."), ("Error: ", ".so"), ("shared object ", "dlopen."),
+    ("", "ERR_MODULE_NOT_FOUND ")])
+def test_a_16_kb_name_on_a_missing_dependency_line_costs_what_short_names_do(needle: str, unit: str) -> None:
+    # before lin3: 0.1-6 s (every rule reads each line holding one of the family's words)
+    end = ": cannot open shared object fil" if needle == "Error: " else ""  # (its words, and no match)
+    logs = [["INFO starting", line16(needle, text, end), "INFO exiting"] for text in (unit, unit + unit + " ")]
     assert hostile_over_benign(*logs, **exited()) < RATIO
