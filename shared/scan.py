@@ -391,3 +391,48 @@ def _search_alternatives(compiled: re.Pattern[str], alternatives: tuple[tuple[re
 def lazy_re(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """A regex compiled on first use (see `_LazyRegex`), typed as the compiled pattern it stands for."""
     return cast("re.Pattern[str]", _LazyRegex(pattern, flags))
+
+
+# -------------------------------------------------------------------------------------------------
+# Regexes whose matches begin inside a run of characters
+# -------------------------------------------------------------------------------------------------
+class _RunRegex:
+    """`re.compile(pattern)`'s `finditer` and `search` for a regex whose matches begin inside a run of the characters
+    `run` (a host name, a path), where every start of a run that may match ends the match at the same place: its
+    search read the rest of a long run again from each start (a 16 KB "a.a.a..." line: seconds). `first` is the
+    regex started at runs only (a lookbehind refuses the other starts) and skipping the part of the run before the
+    first start that may match; `at`, the same from wherever it is matched (a search that resumes inside a run, after
+    the previous match). The groups are `pattern`'s; a match starts where its run, or the resumed search, does."""
+
+    __slots__ = ("_at", "_first", "_run", "flags", "pattern")
+
+    def __init__(self, pattern: str, first: str, at: str, run: str, flags: int = 0) -> None:
+        self.pattern = pattern  # what it stands for: the words it requires, its name in the code
+        self.flags = flags
+        self._first = lazy_re(first, flags)
+        self._at = lazy_re(at, flags)
+        self._run = lazy_re(f"[{run}]{{2}}", flags)
+
+    def finditer(self, text: str) -> Iterable[re.Match[str]]:
+        pos = 0
+        while True:
+            m = None
+            if pos and self._run.match(text, pos - 1):  # resumed inside a run: its starts from here on
+                m = self._at.match(text, pos)
+            if m is None:
+                m = self._first.search(text, pos)
+            if m is None:
+                return
+            yield m
+            pos = max(m.end(), pos + 1)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next(iter(self.finditer(text)), None)
+
+    def __repr__(self) -> str:
+        return f"run_regex({self.pattern!r})"
+
+
+def run_regex(pattern: str, first: str, at: str, run: str, flags: int = 0) -> re.Pattern[str]:
+    """A regex matched from the starts of runs only (see `_RunRegex`), typed as the regex `pattern` it stands for."""
+    return cast("re.Pattern[str]", _RunRegex(pattern, first, at, run, flags))

@@ -268,3 +268,41 @@ def test_a_16_kb_name_on_a_missing_dependency_line_costs_what_short_names_do(nee
     end = ": cannot open shared object fil" if needle == "Error: " else ""  # (its words, and no match)
     logs = [["INFO starting", line16(needle, text, end), "INFO exiting"] for text in (unit, unit + unit + " ")]
     assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- connection._ENDPOINTS and base._HOSTPORT: a host from each start of a run of name characters ---------------------
+OLD_ENDPOINTS = {  # index in _ENDPOINTS: the old regex
+    0: r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)",
+    27: r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?",
+    29: r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno",
+}
+OLD_HOSTPORT = r"(?P<host>\[[0-9a-f:]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):(?P<port>\d{2,5})\b"
+_HOST_TOKENS = ["a", "A", "1", "_", "-", ".", "..", "\u00e9", "db", "db.internal", "/", "/10.0.0.1:5432", "/1.2.3.4:80", ":",
+                ":80", ":5432", ": [Errno", ": [Errno 111]", "jdbc:", "jdbc:postgresql:", "://", "//", " ", "\n", "[", "]",
+                "[fe80::1]", "[::1]:80", "x", ";", "?", "10:00:31", "a:80.b:90", "0", "9"]
+
+
+def _all_matches(matches: Any) -> list[tuple[int, dict[str, str | Any]]]:
+    """What endpoint() and host_port() read of the matches: their groups, in order, and where each ends (the next
+    search resumes there)."""
+    return [(m.end(), m.groupdict()) for m in matches]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", [*sorted(OLD_ENDPOINTS), "host_port"])
+def test_a_host_regex_finds_every_host_the_old_one_found(index: int | str) -> None:
+    from shared.patterns import base, connection
+
+    old = re.compile(OLD_HOSTPORT if index == "host_port" else OLD_ENDPOINTS[int(index)])
+    new = base._HOSTPORT if index == "host_port" else connection._ENDPOINTS[int(index)]
+    lines = list(corpus_lines()) + generated(_HOST_TOKENS, 200_000, 20261217, most=10)
+    assert differences(lines, lambda t: _all_matches(old.finditer(t)), lambda t: _all_matches(new.finditer(t)))[:3] == []
+
+
+@pytest.mark.parametrize(("unit", "tail"), [("a.", "../1.2.3.4:5"), ("a.", ": [Errno"), ("jdbc:", ""), ("a.", ""),
+                                            ("a-", "")])
+def test_a_16_kb_host_on_a_connection_error_line_costs_what_short_names_do(unit: str, tail: str) -> None:
+    # before lin3: 0.4-6 s (the endpoint of a connection error is read from every host-like run of its line)
+    logs = [["INFO starting", line16("ERROR connection refused ", text, tail), "INFO exiting"]
+            for text in (unit, unit + unit + " ")]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
