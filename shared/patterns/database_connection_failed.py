@@ -85,7 +85,9 @@ _TO_A_DATABASE = lazy_re(r"Unable to (?:obtain|get|acquire) (?:a )?(?:JDBC )?con
                             r"|\bsqlalchemy\.exc\.OperationalError\b"
                             # Agroal (Quarkus's pool) pools only JDBC connections: its logger (io.agroal.pool, shortened
                             # io.agr.pool) or its "Datasource '<name>': " prefix on a connection failure is a database's.
-                            r"|\[io\.agr(?:oal)?\.pool\]|\bio\.agroal\.pool\b|^[^\n]*\bagroal\b[^\n]*\bDatasource '[^'\n]*':"
+                            # (The line's first "agroal", atomic: a later one has fewer "Datasource" after it, and each
+                            # retried the rest of the line, seconds on a 16 KB line of them.)
+                            r"|\[io\.agr(?:oal)?\.pool\]|\bio\.agroal\.pool\b|^(?>[^\n]*?\bagroal\b)[^\n]*\bDatasource '[^'\n]*':"
                             , re.IGNORECASE | re.MULTILINE)
 # Of those, the errors that are a failed connection by themselves, however the client says no more (no refused,
 # timeout or login failure on the line): a JDBC connection that could not be obtained or opened, a java.sql connection

@@ -306,3 +306,51 @@ def test_a_16_kb_host_on_a_connection_error_line_costs_what_short_names_do(unit:
     logs = [["INFO starting", line16("ERROR connection refused ", text, tail), "INFO exiting"]
             for text in (unit, unit + unit + " ")]
     assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- database_connection_failed._TO_A_DATABASE: Agroal's line, its `[^\n]*` retried from each "agroal" --------------------
+def _old_to_a_database() -> str:
+    from shared.patterns import database_connection_failed
+
+    new = database_connection_failed._TO_A_DATABASE.pattern
+    assert r"^(?>[^\n]*?\bagroal\b)[^\n]*" in new
+    return new.replace(r"^(?>[^\n]*?\bagroal\b)[^\n]*", r"^[^\n]*\bagroal\b[^\n]*")
+
+
+@pytest.mark.slow
+def test_the_database_wording_regex_matches_what_the_old_one_did() -> None:
+    from shared.patterns import database_connection_failed
+
+    flags = re.IGNORECASE | re.MULTILINE
+    old, new = re.compile(_old_to_a_database(), flags), re.compile(database_connection_failed._TO_A_DATABASE.pattern, flags)
+    tokens = ["agroal", " agroal ", "Agroal", "xagroal", "Datasource '", "Datasource 'x'", "':", "'", ":", " ", "\n", "x",
+              "[io.agroal.pool]", "io.agroal.pool", "SQLState: 08001", "Communications link failure", "DATASOURCE 'y':"]
+    lines = list(corpus_lines()) + generated(tokens, 200_000, 20261218, most=12)
+    assert differences(lines, lambda t: _span_groups(old.search(t)), lambda t: _span_groups(new.search(t)))[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["agroal ", "agroal Datasource 'x' "])
+def test_a_16_kb_agroal_line_on_a_connection_error_costs_what_short_lines_do(unit: str) -> None:
+    # before lin3: 0.4-1.5 s (a connection error's context is read for a wording that says it was a database)
+    logs = [["INFO starting", line16("ERROR connection refused ", text), "INFO exiting"] for text in (unit, unit[:-1] + "\n")]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- platform_error._SIGNAL: "<Name>Error: Agent could not" from each capital of a word --------------------------------
+@pytest.mark.slow
+def test_the_platform_signal_matches_what_its_regex_does() -> None:
+    from shared.patterns import platform_error
+
+    old = re.compile(platform_error._SIGNAL.pattern)
+    tokens = ["Error", "Error: Agent could not", ": Agent could not", "Agent", "TaskFailedToStart", "InternalError", "a",
+              "TaskFailedToStart: InternalError", "AgentError", "A", "1", "_", "\u00e9", " ", ":", "x", "Xerror", "\n",
+              "Host EC2 terminated", "agent disconnected", 'encountered error "AGENT"', "container instance is being deregistered"]
+    lines = list(corpus_lines()) + generated(tokens, 200_000, 20261219, most=10)
+    assert differences(lines, lambda t: _span_groups(old.search(t)), lambda t: _span_groups(platform_error._SIGNAL.search(t)))[:3] == []
+
+
+@pytest.mark.parametrize("unit", ["TaskFailedToStart", "AgentError1", "aB"])
+def test_a_16_kb_word_of_capitals_costs_the_platform_signal_what_short_words_do(unit: str) -> None:
+    # before lin3: 0.4-1 s (a line with the agent's words is read for the platform's error)
+    logs = [["INFO starting", line16("ERROR ", text, " InternalErrorX error: agent could not"), "INFO exiting"] for text in (unit, unit + " ")]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
