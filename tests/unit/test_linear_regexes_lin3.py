@@ -354,3 +354,25 @@ def test_a_16_kb_word_of_capitals_costs_the_platform_signal_what_short_words_do(
     # before lin3: 0.4-1 s (a line with the agent's words is read for the platform's error)
     logs = [["INFO starting", line16("ERROR ", text, " InternalErrorX error: agent could not"), "INFO exiting"] for text in (unit, unit + " ")]
     assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- crash_steps: a Go module path, its parts read again from each "/go/pkg/mod/" among them -------------------------
+@pytest.mark.slow
+def test_the_go_module_search_finds_the_module_the_regex_found() -> None:
+    from shared import crash_steps
+
+    old = re.compile(r"/go/pkg/mod/((?:[\w.-]+/)*[\w.-]+@[\w.+-]+)/")
+    tokens = ["/go/pkg/mod/", "go/pkg/mod/", "/go/pkg/", "mod/", "a", "/", "//", "@", "@v1.2.3", "+incompatible", "-", ".",
+              "_", "github.com/", "x@y/", " ", "\u00e9", "+", "v1"]
+    lines = list(corpus_lines()) + generated(tokens, 200_000, 20261220, most=12)
+    assert differences(lines, lambda t: (m := old.search(t)) and m.group(1), crash_steps._go_module)[:3] == []
+
+
+def test_a_16_kb_go_module_path_in_a_frame_costs_what_a_short_one_does() -> None:
+    # before lin3: 0.2-0.7 s (each frame's path is read for the library it belongs to)
+    def trace(unit: str) -> list[str]:  # three frames in that path
+        frames = [line for n in (3, 4, 5) for line in (line16('  File "', unit, f'.py", line {n}, in f'), "    x()")]
+        return ["INFO starting", "Traceback (most recent call last):", *frames, "ValueError: bad value here"]
+
+    logs = [trace(unit) for unit in ("/go/pkg/mod/a_", "/go/pkg/mod/a_ ")]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
