@@ -376,3 +376,22 @@ def test_a_16_kb_go_module_path_in_a_frame_costs_what_a_short_one_does() -> None
 
     logs = [trace(unit) for unit in ("/go/pkg/mod/a_", "/go/pkg/mod/a_ ")]
     assert hostile_over_benign(*logs, **exited()) < RATIO
+
+
+# -- missing_env_var: `something['VAR']` above a KeyError, read from each character of a run of name characters -------
+@pytest.mark.slow
+@pytest.mark.parametrize("var", ["REDIS_URL", "X", "db.url"])
+def test_the_subscript_regex_finds_what_the_old_one_found(var: str) -> None:
+    tail = r"\[\s*['\"]" + re.escape(var) + r"['\"]\s*\]"
+    old, new = re.compile(r"([\w.()\]\[]*)" + tail), re.compile(r"(?<![\w.()\]\[])([\w.()\]\[]*?)" + tail)
+    tokens = ["os.environ", "environ", "[", "]", "(", ")", ".", "'", '"', " ", var, f"['{var}']", f'["{var}"]', f"[ '{var}' ]",
+              "a", "_", "1", "\u00e9", "x[", "]['", "\t", "\n", "=", "get"]
+    lines = list(corpus_lines()) + generated(tokens, 100_000, 20261221, most=12)
+    assert differences(lines, lambda t: _span_groups(old.search(t)), lambda t: _span_groups(new.search(t)))[:3] == []
+
+
+def test_a_16_kb_line_above_a_key_error_costs_what_short_names_do() -> None:
+    # before lin3: 1.5 s (the lines above a KeyError are read for the mapping the key was looked up in)
+    logs = [["INFO starting", "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
+             line16("    ", unit), "KeyError: 'REDIS_URL'"] for unit in ("a.b(", "a.b( ")]
+    assert hostile_over_benign(*logs, **exited()) < RATIO
