@@ -10,7 +10,7 @@ pass of tens of microseconds. Without the wheel (an unusual platform) the scan f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, cast
@@ -509,6 +509,62 @@ def regex_words_module() -> str:
             table[(lazy.pattern, int(lazy._flags))] = words
     rows = "".join(f"    {key!r}: {words!r},\n" for key, words in sorted(table.items()))
     return _WORDS_HEADER + rows + "}\n"
+
+
+# -------------------------------------------------------------------------------------------------
+# Regexes whose matches begin inside a run of characters
+# -------------------------------------------------------------------------------------------------
+class _RunRegex:
+    """`re.compile(pattern)`'s `finditer` and `search` for a regex whose matches begin inside a run of the characters
+    `run` (a host name, a path), where every start of a run that may match ends the match at the same place: its
+    search read the rest of a long run again from each start (a 16 KB "a.a.a..." line: seconds). `first` is the
+    regex started at runs only (a lookbehind refuses the other starts) and skipping the part of the run before the
+    first start that may match; `at`, the same from wherever it is matched (a search that resumes inside a run, after
+    the previous match; None: `search` only). The groups are `pattern`'s; a match starts where its run, or the resumed
+    search, does, unless `start` names the group where `pattern`'s own match starts: then that match is returned."""
+
+    __slots__ = ("_at", "_exact", "_first", "_run", "_start", "flags", "pattern")
+
+    def __init__(self, pattern: str, first: str, at: str | None, run: str, flags: int = 0,
+                 start: str | None = None) -> None:
+        self.pattern = pattern  # what it stands for: the words it requires, its name in the code
+        self.flags = flags
+        self._first = lazy_re(first, flags)
+        self._at = lazy_re(at, flags) if at is not None else None
+        self._run = lazy_re(f"[{run}]{{2}}", flags)
+        self._start = start
+        self._exact = lazy_re(pattern, flags) if start is not None else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        pos = 0
+        while True:
+            m = None
+            if pos and self._at is not None and self._run.match(text, pos - 1):  # resumed inside a run: from here on
+                m = self._at.match(text, pos)
+            if m is None:
+                m = self._first.search(text, pos) if pos else self._first.search(text)  # (guarded: see lazy_re)
+            if m is None:
+                return
+            if self._exact is not None and self._start is not None:
+                begin = m.start(self._start)
+                found = self._exact.match(text, begin if begin >= 0 else m.start())
+                if found is None:  # (cannot be: `first` found where `pattern` matches)
+                    return
+                m = found
+            yield m
+            pos = max(m.end(), pos + 1)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next(self.finditer(text), None)
+
+    def __repr__(self) -> str:
+        return f"run_regex({self.pattern!r})"
+
+
+def run_regex(pattern: str, first: str, at: str | None, run: str, flags: int = 0,
+              start: str | None = None) -> re.Pattern[str]:
+    """A regex matched from the starts of runs only (see `_RunRegex`), typed as the regex `pattern` it stands for."""
+    return cast("re.Pattern[str]", _RunRegex(pattern, first, at, run, flags, start))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from shared.patterns.base import host_port
-from shared.scan import lazy_re, may_hold, required_words
+from shared.scan import lazy_re, may_hold, required_words, run_regex
 
 _CAUSES = (
     # PostgreSQL answering a connection it will not take yet (SQLSTATE 57P03, "cannot connect now"): the server is
@@ -90,8 +90,15 @@ _DB_NOT_FOUND = lazy_re(r"database \"?[\w.-]+\"? does not exist|Unknown database
 
 # A host: [IPv6], a bare IPv6 address (followed by :port), or a name/IPv4.
 _HOST = r"(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:]*[0-9A-Fa-f](?=:\d)|[\w.-]+)"
+# Three of _ENDPOINTS begin with a host, a run of name characters: they are searched from the runs' starts only
+# (`run_regex`; from each start of a 16 KB "a.a.a..." line they read the rest again: seconds), the host from the
+# first of its run's starts that may match (all of a run's starts end it at the same place).
+_NAME_BEFORE_ADDRESS = (r"(?>(?:[\w.-]*\.\.)?)(?:(?![A-Za-z])[\w.-])*+(?P<host>[A-Za-z][\w-]*+(?:\.[\w-]++)+)"
+                        r"/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)")
 _ENDPOINTS = (
-    lazy_re(r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)"),
+    # A host name before its address: the first letter of its run of [\w.-] after the run's last ".." starts it.
+    run_regex(r"(?P<host>[A-Za-z][\w-]*(?:\.[\w-]+)+)/\d{1,3}(?:\.\d{1,3}){3}:(?P<port>\d+)",
+              r"(?<![\w.-])" + _NAME_BEFORE_ADDRESS, _NAME_BEFORE_ADDRESS, r"\w.-"),
     lazy_re(r"connection to server at \"(?P<host>[^\"]+)\" \([^)]*\), port (?P<port>\d+)"),
     lazy_re(r"connection to server at \"(?P<host>[^\"]+)\"(?:, port (?P<port>\d+))?"),
     lazy_re(r"on host \"(?P<host>[^\"]+)\"(?:[^\n]*?port (?P<port>\d+))?"),
@@ -119,9 +126,11 @@ _ENDPOINTS = (
     lazy_re(r"attempt address: (?P<host>[\w.-]+):(?P<port>\d+)"),
     lazy_re(r"Connection to (?P<host>[\w.-]+) timed out"),
     lazy_re(r"UnknownHostException: (?P<host>[\w.-]+)"),
-    lazy_re(r"jdbc:[\w:]+://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
+    # (up to the next "jdbc:" that can match alone, with 2 characters before "//", not past it: that one reads on)
+    lazy_re(r"jdbc:(?:(?!jdbc:[\w:]{2})[\w:])+?://(?P<host>[^/:;?\s]+)(?::(?P<port>\d+))?"),
     lazy_re(r"failed to connect to server \[(?P<host>[\w.-]+):(?P<port>\d+)\]"),
-    lazy_re(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno"),
+    run_regex(r"(?P<host>[\w.-]+):(?P<port>\d+): \[Errno", r"(?<![\w.-])(?P<host>[\w.-]++):(?P<port>\d+): \[Errno",
+              r"(?P<host>[\w.-]++):(?P<port>\d+): \[Errno", r"\w.-"),
     lazy_re(r"`?\bhost=[\"']?(?P<host>[\w.-]+)[\"']?(?:[^\n]*?\bport=(?P<port>\d+))?"),
     lazy_re(r"server=(?:tcp:)?(?P<host>[\w.-]+)(?:,(?P<port>\d+))?", re.IGNORECASE),
     lazy_re(r"\"(?:address|host|hostname)\":\s*\"(?P<host>[^\"]+)\""),

@@ -31,6 +31,15 @@ from shared.patterns.base import (
 )
 from shared.scan import lazy_re
 
+# A search reads a name from each of its starts; from a start inside a long run (16 KB of "a.a.a..." or ".so.so...")
+# each read went to the run's end again: seconds. So a name that is a run of characters starts at a run's start, or,
+# when it must begin with a word ("lib", a letter), at the first such word of its run (the runs' other starts end it at
+# the same place, so the first is the one a search finds); `_TO_LIB` skips the part of the run before that word.
+# Spelled this way the search finds the same names in one pass.
+_TO_LIB = r"(?<![\w.+-])(?:(?:(?!lib)\w++)?[.+-])*+"
+# `[\w.+-]+\.so[\w.]*` before ": cannot open": a ".so" after the run's last "+" or "-" (or, with none, after its first
+# character), then the rest of the run; one pass where backtracking tried each ".so" with a pass to the run's end.
+_SO_NAME = r"(?:(?>[\w.+-]*[+-])(?=[\w.]*?\.so)|(?![\w.+-]*[+-])(?=[\w.]+?\.so))[\w.]*+"
 _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any runtime says it
     ("python", lazy_re(r"ModuleNotFoundError: No module named '([\w.]+)'")),
     ("python", lazy_re(r"ImportError: No module named '?([\w.]+)'?")),
@@ -42,21 +51,23 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any 
     ("python", lazy_re(r"\bThe module ([A-Za-z_][\w.]*) was not found\.?\s*$")),
     ("python", lazy_re(r"PackageNotFoundError: (?:No package metadata was found for )?([\w.-]+)")),
     ("native", lazy_re(r"error while loading shared libraries: ([\w.+-]+\.so[\w.]*)")),
-    ("native", lazy_re(r"(?:ImportError|OSError|Error|dlopen[^:]*): ([\w.+-]+\.so[\w.]*): cannot open shared object file")),
-    ("native", lazy_re(r"\b(lib[\w.+-]+\.so[\w.]*): cannot open shared object file")),
+    # (a "dlopen" reads up to the next ":" or "dlopen" only: the next one reads on from there, to the same name)
+    ("native", lazy_re(r"(?:ImportError|OSError|Error|dlopen(?:(?!dlopen)[^:])*+): (" + _SO_NAME
+                       + r"): cannot open shared object file")),
+    ("native", lazy_re(_TO_LIB + r"\b(lib" + _SO_NAME + r"): cannot open shared object file")),
     ("native", lazy_re(r"cannot load library '([^']+)'")),
     ("native", lazy_re(r"Error loading shared library ([\w.+-]+\.so[\w.]*)")),
     ("native", lazy_re(r"version `((?:GLIBC|GLIBCXX|CXXABI)_[\d.]+)' not found \(required by")),
-    ("native", lazy_re(r"\b(lib[\w.+-]+): cannot open shared object file")),
+    ("native", lazy_re(_TO_LIB + r"\b(lib[\w.+-]++): cannot open shared object file")),
     ("java", lazy_re(r"(?:Failed to load|Cannot load|Unable to load) driver class:? ([\w.$]+)")),
     ("node", lazy_re(r"could not locate the Query Engine for runtime \"([^\"]+)\"")),
     ("node", lazy_re(r"Cannot find (?:module|package) '([^']+)'")),
-    ("node", lazy_re(r"ERR_MODULE_NOT_FOUND.*?'([^']+)'")),
+    ("node", lazy_re(r"ERR_MODULE_NOT_FOUND(?:(?!ERR_MODULE_NOT_FOUND).)*?'([^']+)'")),  # (the same: to the next one)
     ("java", lazy_re(r"java\.lang\.ClassNotFoundException: ([\w.$]+)")),
     ("java", lazy_re(r"java\.lang\.NoClassDefFoundError: ([\w/.$]+)")),
     ("java", lazy_re(r"Could not find or load main class ([\w.$]+)")),
     ("java", lazy_re(r"class '([\w.$]+)' (?:can ?not|could not) be found in the classpath", re.IGNORECASE)),
-    ("java", lazy_re(r"([\w.$]+) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE)),
+    ("java", lazy_re(r"(?<![\w.$])([\w.$]++) (?:was )?not found (?:in|on) the classpath", re.IGNORECASE)),
     ("ruby", lazy_re(r"cannot load such file -- ([\w/.+-]+)")),
     ("ruby", lazy_re(r"Could not find gem '([^']+)'")),
     ("ruby", lazy_re(r"bundler: command not found: ([\w.-]+)")),
@@ -66,7 +77,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [  # (language, regex); "" when any 
     ("ruby", lazy_re(r"GemNotFound: Could not find ([\w.+-]+) in")),
     # Bundler refusing a require of a gem the Gemfile lacks (Gem::LoadError), e.g. under Rails' "Error loading
     # the 'postgresql' Active Record adapter. Missing a gem it depends on? pg is not part of the bundle."
-    ("ruby", lazy_re(r"\b([A-Za-z][\w.-]*) is not part of the bundle\b")),
+    # (from the first word of its run that begins with a letter, as `_TO_LIB` does)
+    ("ruby", lazy_re(r"(?<![\w.-])(?:(?:(?![A-Za-z])\w++)?[.-])*+\b([A-Za-z][\w.-]*+) is not part of the bundle\b")),
     ("php", lazy_re(r"Failed opening required '([^']+)'")),
     ("php", lazy_re(r"Class [\"']([\w\\]+)[\"'] not found")),
     ("dotnet", lazy_re(r"Could not load file or assembly '([^',]+)")),

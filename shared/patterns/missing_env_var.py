@@ -300,7 +300,9 @@ class MissingEnvVar(Pattern):
         low = "\n".join(lines).lower()
         if "environ" in low or "getenv" in low or "env.fetch" in low or "env[" in low:
             return True
-        quoted = re.compile(r"([\w.()\]\[]*)\[\s*['\"]" + re.escape(var) + r"['\"]\s*\]")
+        # (from the start of a run of name characters only, its first "[" that can be the key's: a search from every
+        # character of a 16 KB run read the rest of it again, seconds; the same match)
+        quoted = re.compile(r"(?<![\w.()\]\[])([\w.()\]\[]*?)\[\s*['\"]" + re.escape(var) + r"['\"]\s*\]")
         for line in reversed(lines):
             m = quoted.search(line)
             if m:
