@@ -26,7 +26,7 @@ from shared import remediation as remedy
 from shared.evidence.model import SIGNAL_EXITS, Evidence, gap_kind
 from shared.logs import GC_QUIET_LINES, quiet_gc
 from shared.models.event import cluster_name, service_name, split_arn, task_id
-from shared.models.finding import Finding, Links
+from shared.models.finding import Finding
 from shared.patterns import by_id, fallback, registry
 from shared.patterns.base import Match, Pattern, Stage, sidecar_line
 from shared.redact import redact_lines_and
@@ -351,12 +351,14 @@ def _cw_escape(value: str) -> str:
     return quote(quote(value, safe=""), safe="").replace("%", "$")
 
 
-def _links(ev: Evidence, container: str | None) -> Links:
+def _links(ev: Evidence, container: str | None) -> dict[str, str | None]:
+    """The finding's console links, as the plain data Finding.model_validate makes its Links of (validated there
+    once, not first here as a model of its own)."""
     d = ev.detail
     region = ev.event.region or split_arn(d.task_arn)[0]
     cluster = cluster_name(d.cluster_arn)
     if not region or not cluster:
-        return Links()
+        return {}
     base = _console(region)
     tid = task_id(d.task_arn)
     svc = service_name(d.group)
@@ -372,7 +374,7 @@ def _links(ev: Evidence, container: str | None) -> Links:
     if source and source.group and source.stream:
         links["log_stream"] = (f"{base}/cloudwatch/home?region={source.region or region}#logsV2:log-groups/"
                                f"log-group/{_cw_escape(source.group)}/log-events/{_cw_escape(source.stream)}")
-    return Links(**links)
+    return links
 
 
 def _checks(ev: Evidence, pattern: Pattern, match: Match, matches: dict[str, Match]) -> list[dict]:

@@ -1878,14 +1878,17 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
     logs = ev.logs
     order = [index] + [j for j in range(max(0, index - before), min(len(logs.texts), index + after + 1)) if j != index]
     generic: tuple[int, str] | None = None
+    texts, containers = logs.texts, logs.containers
+    img = image(ev, name)
     for j in order:
-        if container and logs.containers[j] not in (container, None):
+        if container and containers[j] not in (container, None):
             continue
-        upstream = _unresolved_upstream(ev, logs.texts[j]) or _run_to_see(ev, name, logs.texts[j])
+        text = texts[j]
+        upstream = _unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
-        action = error_family(_with_list(logs.texts, logs.containers, j), image(ev, name), paths=j == index)
+        action = error_family(_with_list(texts, containers, j), img, paths=j == index)
         if not action:
             continue
         if action.startswith(_GENERIC_CONFIG):

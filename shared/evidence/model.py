@@ -7,10 +7,9 @@ what is missing is listed in `gaps`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Literal, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args, overload
 
 from shared.attribution import Attribution, attribute
 from shared.logs import LogSet
@@ -47,6 +46,35 @@ class GapNote(str):
 def gap_kind(gap: str) -> GapKind:
     kind = getattr(gap, "kind", None)
     return kind if kind in GAP_KINDS else "missing"
+
+
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):
+    """functools.cached_property without the lock Python 3.11 takes on every first read of every instance (3.12
+    dropped it; ~1 us a read, and a diagnosis reads a dozen of Evidence's views first): the value is computed once
+    and stored in the instance's __dict__, where later reads find it without calling this descriptor."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> cached_property[_T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _T | cached_property[_T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @dataclass(frozen=True)
