@@ -1,0 +1,109 @@
+"""fix45: dev34's faults, each rule beside a near miss it must leave alone: the CloudWatch agent's older plugin-prefix
+lines are the agent's; PHP-FPM's relay of a worker's stderr carries the message's level, not the relay's; an IAM
+denial of a telemetry-only call is a weak lead that a confident cause in the app outranks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.attribution import speaker
+from shared.logs import _text_level
+from shared.models.finding import Finding
+from shared.patterns.base import container_for_line
+from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import TG_ARN, box
+
+_CW = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247350.0"
+_PUT_METRIC = ("E! cloudwatch: WriteToCloudWatch failure, err:  AccessDeniedException: User: "
+               "arn:aws:sts::111122223333:assumed-role/web-task-role/abc is not authorized to perform: "
+               "cloudwatch:PutMetricData because no identity-based policy allows the cloudwatch:PutMetricData action")
+_PHP_OOM = ('[12-Mar-2022 20:52:36] WARNING: [pool www] child 41 said into stderr: "NOTICE: PHP message: PHP Fatal '
+            'error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes) in /www/x.php on '
+            'line 38"')
+_DB_DOWN = ("psycopg2.OperationalError: could not connect to server: Connection refused  Is the server running on host "
+            '"orders.cluster-abc.us-east-1.rds.amazonaws.com" and accepting TCP/IP connections on port 5432?')
+_FPM_STOP = ["[12-Mar-2022 20:52:41] NOTICE: Terminating ...", "[12-Mar-2022 20:52:41] NOTICE: exiting, bye-bye!"]
+
+
+def _elb(*containers: dict[str, Any]) -> dict[str, Any]:
+    return {"stoppedReason": f"Task failed ELB health checks in (target-group {TG_ARN})",
+            "stopCode": "ServiceSchedulerInitiated", "containers": list(containers)}
+
+
+def _with_agent(logs: Any, code: int = 0) -> Finding:
+    return run(logs, **_elb(box(code, "web"), box(0, "cloudwatch-agent", image=_CW)))
+
+
+# --- (a) the CloudWatch agent's "E! <plugin>: ..." lines ----------------------------------------------------------
+
+
+def test_the_agents_plugin_prefix_line_is_the_agents():
+    sidecars = {"cloudwatch-agent": "cloudwatch-agent"}
+    for line in (_PUT_METRIC, "W! ec2tagger: Unable to describe ec2 tags",
+                 "2024-05-01T10:00:00Z E! cloudwatchlogs: Aws error received when sending logs"):
+        assert speaker(line, sidecars) == "cloudwatch-agent", line
+
+
+def test_near_miss_other_e_bang_lines_are_not_the_agents():
+    sidecars = {"cloudwatch-agent": "cloudwatch-agent"}
+    for line in ("E! Error: could not open config", "E!: boom", "retrying E! db: x", "E! OK: 3 jobs",
+                 "ERROR! cloudwatch: x"):
+        assert speaker(line, sidecars) is None, line
+
+
+def test_an_unlabelled_agent_denial_is_put_on_the_agent():
+    ev = evidence([_PUT_METRIC, "boot ok"], **_elb(box(1, "web"), box(0, "cloudwatch-agent", image=_CW)))
+    assert container_for_line(ev, 0) == "cloudwatch-agent"
+    # the app failed on its own and the agent did not: the agent's complaint is noise, not the cause
+    assert _with_agent([_PUT_METRIC, "boot ok"], code=1).pattern == "health-check-failed"
+
+
+def test_near_miss_the_same_line_in_the_apps_own_stream_stays_the_apps():
+    got = _with_agent({"web": [_PUT_METRIC]}, code=1)
+    assert got.pattern == "iam-access-denied" and got.facts.get("container") == "web"
+
+
+# --- PHP-FPM's relay of a worker's stderr --------------------------------------------------------------------------
+
+
+def test_a_relayed_php_fatal_error_is_fatal_whatever_the_relays_level():
+    assert _text_level(_PHP_OOM) == "fatal"
+    assert _text_level('WARNING: [pool www] child 7 said into stderr: "ERROR: boom"') == "error"
+
+
+def test_near_miss_relayed_php_warnings_and_plain_messages_stay_quiet_or_levelless():
+    assert _text_level('WARNING: [pool www] child 7 said into stderr: "NOTICE: PHP message: PHP Warning:  x"') == "warn"
+    assert _text_level('WARNING: [pool www] child 7 said into stderr: "hello"') is None
+    assert _text_level("WARNING: [pool www] server reached pm.max_children setting (5)") == "warn"
+
+
+def test_php_memory_limit_relayed_by_fpm_is_the_cause_of_failed_health_checks():
+    got = run([_PHP_OOM, *_FPM_STOP], **_elb(box(0, "web")))
+    assert got.pattern == "out-of-memory" and got.facts.get("limit_source") == "PHP memory_limit"
+
+
+# --- (b) a telemetry-only denial does not outrank the app's own failure -------------------------------------------
+
+
+def test_a_metrics_denial_from_the_agent_does_not_outrank_the_apps_memory_limit():
+    got = _with_agent([_PUT_METRIC, _PHP_OOM, *_FPM_STOP])
+    assert got.pattern == "out-of-memory" and got.facts.get("container") == "web"
+
+
+def test_a_telemetry_denial_in_the_apps_own_stream_does_not_outrank_a_confident_cause_either():
+    traces = ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/web-task-role/abc is not "
+              "authorized to perform: xray:PutTraceSegments on resource: *")
+    got = run({"web": [traces, _DB_DOWN]}, **_elb(box(1, "web")))
+    assert got.pattern == "database-connection-failed", (got.pattern, got.also_matched)
+
+
+def test_near_miss_a_telemetry_denial_alone_is_still_named():
+    got = run([_PUT_METRIC], **_elb(box(1, "web")))
+    assert got.pattern == "iam-access-denied" and got.facts.get("action") == "cloudwatch:PutMetricData"
+
+
+def test_near_miss_a_data_call_denial_keeps_its_confidence():
+    denied = ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/web-task-role/abc is not "
+              "authorized to perform: s3:GetObject on resource: arn:aws:s3:::orders/config.json")
+    got = run({"web": [denied, _DB_DOWN]}, **_elb(box(1, "web")))
+    assert got.pattern == "iam-access-denied" and got.confidence >= 0.9, (got.pattern, got.confidence)
