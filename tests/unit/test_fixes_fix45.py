@@ -107,3 +107,43 @@ def test_near_miss_a_data_call_denial_keeps_its_confidence():
               "authorized to perform: s3:GetObject on resource: arn:aws:s3:::orders/config.json")
     got = run({"web": [denied, _DB_DOWN]}, **_elb(box(1, "web")))
     assert got.pattern == "iam-access-denied" and got.confidence >= 0.9, (got.pattern, got.confidence)
+
+
+# --- exit 139: the advice follows the backtrace -------------------------------------------------------------------
+
+_SEGV = "[2023/04/08 16:04:31] [engine] caught signal (SIGSEGV)"
+_RAN_20_S = {"startedAt": "2024-05-01T10:00:00Z", "stoppingAt": "2024-05-01T10:00:20Z"}
+
+
+def _segv(logs: list[str], **detail: Any) -> list[str]:
+    return run(logs, containers=[box(139, "router", image="fluent/fluent-bit:2.0.9")], **detail).remediation
+
+
+def _step_139(steps: list[str]) -> str:
+    return next(s for s in steps if s.startswith("Exit 139"))
+
+
+def test_a_backtrace_in_the_programs_own_code_after_running_is_a_bug_in_that_release():
+    step = _step_139(_segv([_SEGV, "#0  0x555d360e36cb      in  flb_task_retry_create() at src/flb_task.c:122",
+                            "#1  0x7efc2cdfcea6      in  start_thread() at reate.c:477"], **_RAN_20_S))
+    assert "own code" in step and "flb_task_retry_create() at src/flb_task.c:122" in step
+    assert "had run 20 s" in step and "fluent/fluent-bit:2.0.9" in step and "architecture mismatch," not in step
+
+
+def test_system_frames_are_skipped_for_the_programs_own():
+    step = _step_139(_segv([_SEGV, "#0: __restore_rt [0x7fa153dbe390]",
+                            "#1: Envoy::Server::ConnectionHandlerImpl::ActiveSocket::continueFilterChain() [0x89437c]"]))
+    assert "continueFilterChain()" in step and "__restore_rt" not in step
+
+
+def test_near_miss_a_segfault_without_a_backtrace_keeps_the_native_library_reading():
+    step = _step_139(_segv([_SEGV], **_RAN_20_S))
+    assert "architecture mismatch" in step and "own code" not in step
+
+
+def test_near_miss_a_fault_inside_the_c_library_or_a_loaded_library_is_not_the_programs_bug():
+    for frame in ("#0  0x00007f3a12345678 in raise () from /lib/x86_64-linux-gnu/libc.so.6",
+                  "#0  0x00007f3a12345678 in png_read_row () from /usr/lib/libpng16.so.16",
+                  "/usr/local/lib/python3.11/site-packages/numpy/core/_umath.so(+0x1d2f)[0x7f3a12345678]"):
+        step = _step_139(_segv([_SEGV, frame], **_RAN_20_S))
+        assert "architecture mismatch" in step and "own code" not in step, frame
