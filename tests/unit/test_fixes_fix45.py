@@ -147,3 +147,87 @@ def test_near_miss_a_fault_inside_the_c_library_or_a_loaded_library_is_not_the_p
                   "/usr/local/lib/python3.11/site-packages/numpy/core/_umath.so(+0x1d2f)[0x7f3a12345678]"):
         step = _step_139(_segv([_SEGV, frame], **_RAN_20_S))
         assert "architecture mismatch" in step and "own code" not in step, frame
+
+
+# --- secrets / registry auth / env files at start: what the agent fetched, over which network ---------------------
+
+_ECR_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/orders-api:1.4.2"
+_KILLED = "ResourceInitializationError: unable to pull secrets or registry auth: pull command failed: : signal: killed"
+_ENV_TIMEOUT = ("ResourceInitializationError: failed to download env files: file download command: non empty error "
+                "stream: RequestCanceled: request context canceled caused by: context deadline exceeded")
+_ENV_FILE = "arn:aws:s3:::orders-config/prod.env"
+
+
+def _at_start(reason: str, image: str = _ECR_IMAGE, **detail: Any) -> Finding:
+    return run([], stoppedReason=reason, stopCode="TaskFailedToStart",
+               containers=[{"name": "app", "lastStatus": "STOPPED", "image": image}], **detail)
+
+
+def test_a_killed_fetch_leads_with_the_network_path_and_the_ecr_api_endpoint():
+    steps = _at_start(_KILLED).remediation
+    assert steps[0].startswith("`signal: killed`") and "com.amazonaws.us-east-1.ecr.api" in steps[0]
+    assert "ecr.dkr" in steps[0] and "com.amazonaws.us-east-1.s3" in steps[0] and _ECR_IMAGE in steps[0]
+    assert "subnet-0a1b2c3d4e5f60718" in steps[0] and "secretsmanager" in steps[0]
+    assert steps[1].startswith("Then check the task EXECUTION role")
+
+
+def test_near_miss_a_killed_fetch_of_a_non_ecr_image_names_no_ecr_endpoint():
+    steps = _at_start(_KILLED, image="nginx:1.25").remediation
+    assert steps[0].startswith("`signal: killed`") and "ecr.api" not in steps[0]
+
+
+def test_near_miss_a_bare_failure_that_was_not_killed_keeps_the_role_first():
+    steps = _at_start("ResourceInitializationError: unable to pull secrets or registry auth: pull command "
+                      "failed: : exit status 1").remediation
+    assert steps[0].startswith("Check the task EXECUTION role") and "signal: killed" not in steps[0]
+
+
+def _env_override(*files: str) -> dict[str, Any]:
+    return {"containerOverrides": [{"name": "app", "environment": [{"name": "TOKEN", "value": "s3cr3t"}],
+                                    "environmentFiles": [{"type": "s3", "value": f} for f in files]}]}
+
+
+def test_an_env_file_timeout_is_s3_reachability_and_the_rerun_keeps_the_file():
+    got = _at_start(_ENV_TIMEOUT, group="family:orders-api", startedBy=None, overrides=_env_override(_ENV_FILE))
+    steps = got.remediation
+    assert "com.amazonaws.us-east-1.s3" in steps[0] and _ENV_FILE in steps[0] and "secretsmanager" not in steps[0]
+    assert "s3:GetObject" in steps[1] and "arn:aws:s3:::orders-config" in steps[1] and "s3:GetBucketLocation" in steps[1]
+    rerun = next(s for s in steps if "aws ecs run-task" in s)
+    assert _ENV_FILE in rerun and "environmentFiles" in rerun and "securityGroups" in rerun
+    assert "s3cr3t" not in rerun  # an environment override's value is never pasted
+
+
+def test_near_miss_a_secrets_manager_timeout_still_names_its_endpoint():
+    steps = _at_start("ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+                      "retrieval failed: unable to retrieve secret from asm: service call has been retried 5 time(s): "
+                      "RequestError: send request failed caused by: Post https://secretsmanager.us-east-1.amazonaws.com/"
+                      ": dial tcp 10.0.0.1:443: i/o timeout").remediation
+    assert "secretsmanager" in " ".join(steps) and "s3:GetObject" not in " ".join(steps)
+
+
+def test_near_miss_a_rerun_without_file_overrides_adds_none():
+    got = _at_start(_ENV_TIMEOUT, group="family:orders-api", startedBy=None)
+    rerun = next(s for s in got.remediation if "aws ecs run-task" in s)
+    assert "--overrides" not in rerun
+
+
+# --- a full Docker storage during an image pull on EC2: the image and the instance it has -------------------------
+
+_CI = "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/7dfa9baa86a7b41221d41559d9c5e733"
+_PULL_FULL = ("CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write "
+              "/usr/share/vim/vim74/syntax/sisu.vim: no space left on device")
+
+
+def test_a_pull_that_fills_the_instances_disk_sizes_the_volume_for_that_image():
+    got = _at_start(_PULL_FULL, image="nvcr.io/nvidia/digits:18.01", launchType="EC2", containerInstanceArn=_CI)
+    assert got.pattern == "disk-full"
+    steps = " ".join(got.remediation)
+    assert "docker image inspect --format '{{.Size}}' nvcr.io/nvidia/digits:18.01" in steps
+    assert f"--container-instances {_CI}" in steps and "df -h /var/lib/docker" in steps
+
+
+def test_near_miss_an_app_filling_its_disk_gets_no_image_sizing_step():
+    got = run({"app": ["OSError: [Errno 28] No space left on device: '/var/cache/app/blob.bin'"]},
+              launchType="EC2", containerInstanceArn=_CI, containers=[box(1, "app")])
+    assert got.pattern == "disk-full"
+    assert not [s for s in got.remediation if "docker image inspect" in s or "downloads and unpacks" in s]
