@@ -886,7 +886,7 @@ _EXTERNAL = lazy_re(r"(?i)\btime(?:d)? ?out\b|timeout|refused|unreachable|ECONN\
                     r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA|"
                     # the task-role credentials the ECS agent serves to the task (the SDKs' container provider)
                     r"container-role|container credentials|AWS_CONTAINER_CREDENTIALS|\bECS metadata\b|"
-                    r"connection reset")
+                    r"connection reset|host not found")
 
 
 def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
@@ -1722,6 +1722,67 @@ _UPSTREAM_NOT_FOUND = lazy_re(r"host not found in upstream \"(?P<host>[A-Za-z][\
                               r"(?P<at>\S+:\d+))?")
 
 
+# A container that writes a DNS search domain into the task's resolv.conf before the app starts: the Docker Compose
+# ECS integration's `<Service>_ResolvConf_InitContainer` (image docker/ecs-searchdomain-sidecar) puts the project's
+# Cloud Map namespace there, so a bare service name resolves as `<name>.<namespace>`.
+_SEARCH_DOMAIN_HELPER = lazy_re(r"(?i)search-?domain|resolv[_.-]?conf")
+
+
+def _search_domain_writer(ev: Evidence) -> Container | None:
+    """The task's container that set up a DNS search domain and finished cleanly (exit 0), or None."""
+    return next((c for c in ev.detail.containers if c.exit_code == 0
+                 and (_SEARCH_DOMAIN_HELPER.search(c.name or "") or _SEARCH_DOMAIN_HELPER.search(c.image or ""))),
+                None)
+
+
+def _service_connect_proxy(ev: Evidence) -> str | None:
+    """The Service Connect proxy ECS adds to a task whose service uses Service Connect, or None."""
+    return next((c.name or "ecs-service-connect" for c in ev.detail.containers
+                 if (c.name or "").startswith("ecs-service-connect-") or "ecs-service-connect-agent" in (c.image or "")),
+                None)
+
+
+def _resolves_other_services(ev: Evidence, host: str) -> str | None:
+    """When the task shows that a bare name of another service is meant to resolve (a DNS search domain written for
+    it, Service Connect), the name is not what to rewrite: first check that the service it names runs and is
+    registered under it. None when the task shows neither."""
+    writer = _search_domain_writer(ev)
+    proxy = None if writer else _service_connect_proxy(ev)
+    if not writer and not proxy:
+        return None
+    cl, rf = q(cluster(ev)), region_flag(ev)
+    services = f"$(aws ecs list-services --cluster {cl}{rf} --query 'serviceArns[:10]' --output text)"
+    if writer:
+        named = (f"`{writer.name}`" + (f" (`{writer.image}`)" if writer.image else ""))
+        lookup = (f"aws servicediscovery list-services{rf} "
+                  f"--query \"Services[?Name=='{host}'].[Name,Id,InstanceCount]\" --output text")
+        rows = ("services[].[serviceName,desiredCount,runningCount,serviceRegistries[0].registryArn]")
+        return (f"the upstream host `{host}` does not resolve, although this task is set up to resolve other "
+                f"services by their bare names: {named} exited 0 after writing a DNS search domain into the task's "
+                "resolv.conf ("
+                + ("the Docker Compose ECS integration adds it to put the project's Cloud Map namespace there"
+                   if "ecs-searchdomain-sidecar" in (writer.image or "") else "a Cloud Map namespace, as a rule")
+                + f"), so `{host}` resolves as soon as a service of that name has running tasks registered in "
+                "that namespace. Do not rewrite the name; first check that it runs and is registered (no Cloud Map "
+                "service of that name, an InstanceCount of 0, or an ECS service whose registry is that service with "
+                f"no running tasks mean it is not): ```\n{lookup}\n"
+                f"aws ecs describe-services --cluster {cl} --services {services}{rf} "
+                f"--query '{rows}' --output text\n```\n"
+                f"nginx resolves each upstream once, when it starts: if `{host}` runs and is registered now, it was "
+                "not yet when this task started (services started together), and the next task starts cleanly; if "
+                f"it is not running, its own stopped tasks say why, and that is what to fix")
+    rows = ("services[].[serviceName,desiredCount,runningCount,"
+            "deployments[0].serviceConnectConfiguration.services[].clientAliases[].dnsName]")
+    return (f"the upstream host `{host}` does not resolve, although this task runs the Service Connect proxy "
+            f"(`{proxy}`), which resolves the names the services of its namespace publish: so `{host}` is meant to be "
+            "the client alias (or discovery name) of a service there. Do not rewrite the name; first check that a "
+            f"service publishing `{host}` runs (its Service Connect configuration lists it, with running tasks): "
+            f"```\naws ecs describe-services --cluster {cl} --services {services}{rf} --query '{rows}' "
+            "--output text\n```\nA task gets the Service Connect names that existed when it started: if the "
+            f"service publishing `{host}` was added or changed after this service's last deployment, roll this "
+            f"service out again (`{deploy(ev, new_revision=False)}{rf}`)")
+
+
 def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     """What to change when a proxy names as its upstream a bare host name that resolves in Docker Compose or a bridge
     task with `links`, not where the task's containers share localhost (awsvpc, Fargate)."""
@@ -1734,11 +1795,16 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     who = f"the container `{sibling}` of this task" if sibling else f"`{host}`"
     if localhost_mode(ev) == "shared" and not sibling:
         # No container of the task has that name: another service (or a host elsewhere), not this task's localhost.
+        meant = _resolves_other_services(ev, host)
+        if meant:
+            return meant
         return (f"the upstream host `{host}` does not resolve, and it is no container of this task: in "
                 f"`{network_mode(ev) or 'awsvpc'}` mode a name of another service resolves only through Service "
-                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect or Cloud Map "
-                "name (`<name>.<namespace>` and its port), or at its load balancer's DNS name; if it meant a container of this task, use that container's port on `127.0.0.1` (containers of "
-                "a task share localhost in this mode)")
+                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect client alias "
+                f"or its Cloud Map name (`{host}.` followed by the name of the namespace it registers in, which "
+                f"`aws servicediscovery list-namespaces{region_flag(ev)} --query 'Namespaces[].Name' --output text` "
+                "lists) with its port, or at its load balancer's DNS name; if it meant a container of this task, use "
+                "that container's port on `127.0.0.1` (containers of a task share localhost in this mode)")
     if localhost_mode(ev) == "shared":
         ports = (f" and the port it listens on (its containerPort: "
                  f"`{describe_task_definition(ev, container_query(ev, sibling, 'portMappings[].containerPort'))}`)"
