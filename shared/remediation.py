@@ -1716,6 +1716,81 @@ def _with_list(texts: Sequence[str], containers: Sequence[str | None], j: int, m
     return "\n".join([text, *more])
 
 
+# An init or entrypoint runner reporting one of its scripts' exit (s6-overlay's "[cont-init.d] 51-docker.sh: exited
+# 1.", "cont-init: info: /etc/cont-init.d/51-docker.sh exited 1"), and its start: the script's own output, between
+# the two, holds the error, if it printed one.
+SCRIPT_EXIT = lazy_re(r"(?i)^\s*(?:\[[\w.-]+\]\s*|[\w-]+: (?:info|warning|fatal|error): )?(?:/?[\w.-]+/)*"
+                      r"(?P<script>[\w.-]+\.(?:sh|bash|py|rb|pl)):?\s+exited(?: with(?: exit)? (?:code|status))?:?\s+"
+                      r"(?P<code>-?\d+)\W*$")
+SCRIPT_START = lazy_re(r"(?i)^\s*(?:\[[\w.-]+\]\s*|[\w-]+: info: running )?(?:/?[\w.-]+/)*"
+                       r"(?P<script>[\w.-]+\.(?:sh|bash|py|rb|pl))(?::?\s+executing\b|\s*$)")
+# A move whose source is not there: `mv: cannot stat 'X': No such file or directory` (GNU), `mv: can't rename 'X': No
+# such file or directory` (busybox).
+_MOVE_SOURCE_MISSING = lazy_re(r"\bmv: (?:cannot stat|can't rename|cannot move|rename) ['\"‘]?(?P<path>/[^'\"’\s]+)['\"’]?"
+                               r"(?: to \S+)?: No such file or directory")
+
+
+def _script_of(ev: Evidence, name: str | None, index: int, around: int = 8) -> str | None:
+    """The init or entrypoint script whose output line `index` is: the nearest script start above it, or the
+    nearest script exit below it, among the container's lines."""
+    texts, containers = ev.logs.texts, ev.logs.containers
+    for j in range(index - 1, max(-1, index - around - 1), -1):
+        if name and containers[j] not in (name, None):
+            continue
+        if m := SCRIPT_START.match(texts[j]):
+            return m.group("script")
+        if SCRIPT_EXIT.match(texts[j]):
+            break  # another script's end: the line is not inside one that started above
+    for j in range(index + 1, min(len(texts), index + around + 1)):
+        if name and containers[j] not in (name, None):
+            continue
+        if m := SCRIPT_EXIT.match(texts[j]):
+            return m.group("script")
+    return None
+
+
+def _moved_on_an_earlier_start(ev: Evidence, name: str | None, index: int) -> str | None:
+    """An image's start-up script failing to move a file that is not there: the script moves it away each time it
+    runs, so it is gone when the same container runs the script a second time, which a container restarted in place
+    does (a task definition `restartPolicy`: ECS restarts the same container, its writable layer kept) -- or when a
+    volume over that directory hides the image's copy. The restart comes first where the evidence shows one (the
+    policy in the task definition, the script starting twice in the log). None for a move no script ran."""
+    said = _MOVE_SOURCE_MISSING.search(ev.logs.texts[index])
+    if not said:
+        return None
+    script = _script_of(ev, name, index)
+    if not script:
+        return None
+    path = said.group("path")
+    folder = path.rsplit("/", 1)[0] or "/"
+    cdef = ev.container_definition(name)
+    starts = sum(1 for j in range(len(ev.logs.texts)) if ev.logs.containers[j] in (name, None)
+                 and (m := SCRIPT_START.match(ev.logs.texts[j])) and m.group("script") == script)
+    shown = ("its task definition enables a `restartPolicy`" if cdef and cdef.restarts else
+             f"the log shows `{script}` starting {starts} times" if starts > 1 else None)
+    who = f"`{name}`" if name else "the container"
+    img = image(ev, name)
+    upgrade = (f", or upgrade `{img}` to a current release whose start-up scripts survive a restart" if img else
+               ", or move to an image release whose start-up scripts survive a restart")
+    off = (f"turn it off for {who} (`\"restartPolicy\": {{\"enabled\": false}}` in a new revision "
+           "of the task definition: a failure then replaces the task, whose new container starts from the image)"
+           + upgrade)
+    check = describe_task_definition(ev, container_query(ev, name, "[restartPolicy, mountPoints]"))
+    if shown:
+        return (f"`mv` found no `{path}` to move: the image's start-up script `{script}` moves that file away when "
+                f"it runs, and it was already gone because {who} had run the script before in this same container "
+                f"({shown}). A container restarted in place keeps its writable layer, so the second start runs the "
+                f"script against the files the first one changed: unless the restart policy is what you want, "
+                f"{off}; the exit that set off the restart is "
+                "earlier in the container's log")
+    return (f"`mv` found no `{path}` to move, a file the image's start-up script `{script}` moves away when it "
+            f"runs: it is gone when {who} already ran that script once in this same container (a container the task "
+            "definition's `restartPolicy` restarts in place keeps its writable layer, so its second start finds the "
+            f"file already moved), or when a volume mounted over `{folder}` hides the image's copy. Check both: "
+            f"`{check}`. If the restart policy is enabled, {off}; with a volume there, mount it at another path (or at "
+            "the single files it adds, not over the directory)")
+
+
 # nginx resolves every upstream host when it starts: "host not found in upstream "app" in /etc/nginx/nginx.conf:24"
 # (or "app:8080"). A bare name (no dot) is a Compose service or a container name.
 _UPSTREAM_NOT_FOUND = lazy_re(r"host not found in upstream \"(?P<host>[A-Za-z][\w-]*)(?::(?P<port>\d+))?\"(?: in "
@@ -1950,7 +2025,8 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
         if container and containers[j] not in (container, None):
             continue
         text = texts[j]
-        upstream = _unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
+        upstream = (_unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
+                    or _moved_on_an_earlier_start(ev, name, j))
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.

@@ -3,13 +3,19 @@
 015: a proxy's upstream that is no container of an awsvpc task, where the task shows bare service names are meant
 to resolve (a DNS search domain written by an init container, Service Connect), is first checked for the service
 running and being registered, not rewritten; and the general advice names no bare `<name>.<namespace>`.
+002: an init runner's "51-docker.sh: exited 1." is a wrapper: the script's own error above it is quoted and acted on;
+an `mv` whose source an image's start-up script moves away is missing after an in-place restart (restartPolicy).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from shared import remediation as remedy
+from shared.engine import diagnose
+from shared.evidence.ecs import _container
+from shared.evidence.model import ContainerDefinition, TaskDefinitionFacts
 from shared.models.finding import Finding
 from shared.render import steps as render_steps
 from tests.support.fixcheck import command_problems
@@ -94,3 +100,71 @@ def test_near_miss_an_nginx_directive_error_still_gets_the_local_run():
     got = run({"web": ["nginx: [emerg] unknown directive \"proxy_passs\" in /etc/nginx/conf.d/default.conf:9"]},
               containers=[_NGINX])
     assert "docker run" in "\n".join(got.remediation)
+
+
+# -- 002: an init script's exit report is a wrapper; a moved file missing on a second start ---------------------
+
+_AGENT = {"name": "agent", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/agent:2.3.1"}
+_APP = {"name": "app", "exitCode": 143, "lastStatus": "STOPPED"}
+_MOVED = "mv: cannot stat '/etc/agent/conf.d/docker.d/conf.yaml.example': No such file or directory"
+
+
+def _init(*script_lines: str, before: tuple[str, ...] = ()) -> list[str]:
+    return [*before, "[cont-init.d] 01-check-key.sh: executing...", "[cont-init.d] 01-check-key.sh: exited 0.",
+            "[cont-init.d] 51-docker.sh: executing...", *script_lines, "[cont-init.d] 51-docker.sh: exited 1."]
+
+
+def _agent(lines: list[str], **detail: Any) -> Finding:
+    return run({"agent": lines}, containers=[_APP, _AGENT], **detail)
+
+
+def test_the_scripts_own_error_above_its_exit_report_is_the_one_quoted():
+    got = _agent(_init(_MOVED))
+    assert got.facts["exception"] == _MOVED and got.facts["container"] == "agent"
+    assert "51-docker.sh: exited 1" not in got.remediation[0]
+
+
+def test_a_move_an_init_script_failed_points_at_an_in_place_restart_and_a_volume_and_says_how_to_check():
+    step = _agent(_init(_MOVED)).remediation[0]
+    assert "start-up script `51-docker.sh` moves away" in step and "`restartPolicy`" in step
+    assert "[restartPolicy, mountPoints]" in step and "upgrade `example/agent:2.3.1`" in step
+    assert "over `/etc/agent/conf.d/docker.d`" in step and "add it (a COPY in the Dockerfile" not in step
+    _commands_valid(step)
+
+
+def test_a_restart_the_evidence_shows_leads_the_step():
+    twice = _agent(_init(_MOVED, before=("[cont-init.d] 51-docker.sh: executing...",
+                                         "[cont-init.d] 51-docker.sh: exited 0.", "agent started",
+                                         "fatal: lost connection to the collector")))
+    assert "the log shows `51-docker.sh` starting 2 times" in twice.remediation[0]
+    ev = evidence({"agent": _init(_MOVED)}, containers=[_APP, _AGENT])
+    td = TaskDefinitionFacts(arn="arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:12",
+                             containers=(ContainerDefinition(name="agent", image="example/agent:2.3.1", restarts=True),
+                                         ContainerDefinition(name="app")))
+    step = diagnose(replace(ev, task_definition=td)).remediation[0]
+    assert "its task definition enables a `restartPolicy`" in step and "mounted over" not in step
+
+
+def test_the_task_definitions_restart_policy_is_read():
+    assert _container({"name": "a", "restartPolicy": {"enabled": True, "restartAttemptPeriod": 60}}).restarts
+    assert not _container({"name": "a", "restartPolicy": {"enabled": False}}).restarts
+    assert not _container({"name": "a"}).restarts
+
+
+def test_near_miss_a_script_that_printed_no_error_keeps_its_exit_report_not_an_earlier_scripts_line():
+    got = _agent(["[cont-init.d] 01-check-key.sh: executing...", "warning: key file not found, using the variable",
+                  "[cont-init.d] 01-check-key.sh: exited 0.", "[cont-init.d] 51-docker.sh: executing...",
+                  "[cont-init.d] 51-docker.sh: exited 1."])
+    assert got.facts["exception"] == "[cont-init.d] 51-docker.sh: exited 1."
+
+
+def test_near_miss_a_move_outside_any_start_up_script_keeps_the_missing_file_advice():
+    got = run({"app": [_MOVED.replace("/etc/agent/conf.d/docker.d/conf.yaml.example", "/app/dist/server.js")]},
+              containers=[dict(_APP, exitCode=1)])
+    step = got.remediation[0]
+    assert "restartPolicy" not in step and "is not there when the container starts" in step
+
+
+def test_near_miss_a_copy_in_an_init_script_is_no_moved_file():
+    step = _agent(_init(_MOVED.replace("mv:", "cp:"))).remediation[0]
+    assert "restartPolicy" not in step
