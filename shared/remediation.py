@@ -1791,6 +1791,71 @@ def _moved_on_an_earlier_start(ev: Evidence, name: str | None, index: int) -> st
             "the single files it adds, not over the directory)")
 
 
+# A start-up error that names its own remedy: what is missing, then the options (and the configuration file) that
+# would give it. Ktor: "Neither port nor sslPort specified. Use command line options -port/-sslPort or configure
+# connectors in application.conf".
+_NAMED_REMEDY = lazy_re(r"(?i)\b(?:not|no|neither)\b[^.\n]{0,80}?\b(?:specified|set|given|provided|configured|"
+                        r"defined)\b[^\n]{0,40}?[.;]\s*(?:please\s+)?(?:use|pass|set|specify|provide)\s+(?:the\s+)?"
+                        r"(?:command[- ]line\s+)?(?:options?|flags?|arguments?|parameters?)\s+"
+                        r"(?P<opts>--?[A-Za-z][\w-]*(?:\s*(?:/|,|\bor\b|\band\b)\s*--?[A-Za-z][\w-]*)*)"
+                        r"(?:\s+or\s+(?:configure|set|define|add)\s+(?P<what>[\w .-]{1,40}?)\s+in\s+"
+                        r"(?P<file>[\w./-]+\.(?:conf|ya?ml|properties|json|toml|ini|cfg|hocon|xml)))?")
+_OPTION = lazy_re(r"--?[A-Za-z][\w-]*")
+# A port option for the plain listener (not the TLS, admin or metrics one).
+_PLAIN_PORT_OPTION = lazy_re(r"(?i)^--?(?:http[-_]?)?port$|^--?(?:server|listen)[-_]?port$")
+_JVM_TEXT = lazy_re(r"\b(?:java|javax|kotlin|scala|io\.ktor|org\.springframework)\.[\w.$]+")
+
+
+def _container_port(ev: Evidence, name: str | None) -> int | None:
+    """The container's port as the evidence gives it: the task definition's first containerPort, else the event's
+    network binding (an EC2 bridge or host task)."""
+    cdef = ev.container_definition(name)
+    if cdef and cdef.port_mappings:
+        return cdef.port_mappings[0]
+    c = next((c for c in ev.detail.containers if c.name == name), None)
+    return next((b.container_port for b in (c.network_bindings if c else []) if b.container_port), None)
+
+
+def _remedy_the_message_names(ev: Evidence, name: str | None, index: int) -> str | None:
+    """When a start-up error names its own remedy (the options that would give the missing setting, the file that
+    should set it), turn it into the change to make, with the container's known port for a port option."""
+    text = ev.logs.texts[index]
+    m = _NAMED_REMEDY.search(text)
+    if not m:
+        return None
+    opts = _OPTION.findall(m.group("opts"))
+    file, what = m.group("file"), (m.group("what") or "it").strip()
+    port_opt = next((o for o in opts if _PLAIN_PORT_OPTION.match(o)), None)
+    who = f"`{name}`" if name else "the container"
+    args = ("its arguments: the task definition's `command`, which follows the image's ENTRYPOINT (if the image "
+            "starts the program from CMD instead, `command` replaces it, so repeat that command first)")
+    if port_opt:
+        port = _container_port(ev, name)
+        if port is not None:
+            action = (f"the program was given no port, and the message names how to give it one: pass "
+                      f"`{port_opt}={port}`, the port the task maps for {who} (its containerPort), in {args}: "
+                      f"`\"command\": [\"{port_opt}={port}\"]`")
+        else:
+            look = describe_task_definition(ev, container_query(ev, name, "portMappings[].containerPort"))
+            action = (f"the program was given no port, and the message names how to give it one: pass `{port_opt}=` "
+                      f"and the port the task maps for {who} (its containerPort, which the command below prints) in "
+                      f"{args}: `{look} --output text`")
+    else:
+        listed = " or ".join(f"`{o}`" for o in opts)
+        action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed} "
+                  f"with the value this deployment needs in {args}")
+    if not file:
+        return action
+    after = ev.logs.texts[index + 1:index + 6]
+    jvm = any(_JVM_TEXT.search(t) for t in (text, *after))
+    where = (f"a JVM program reads `{file}` from its classpath, so it must be packaged in the jar (from "
+             "`src/main/resources` in a Gradle or Maven build); list the jar's files in the image (`jar tf` or "
+             "`unzip -l` on it) to check" if jvm else
+             f"check that `{file}` is in the image where the program looks for it (its working directory, or the "
+             "path an option or variable names)")
+    return f"{action}. Or, if `{file}` is meant to configure {what}, the program did not read it: {where}"
+
+
 # nginx resolves every upstream host when it starts: "host not found in upstream "app" in /etc/nginx/nginx.conf:24"
 # (or "app:8080"). A bare name (no dot) is a Compose service or a container name.
 _UPSTREAM_NOT_FOUND = lazy_re(r"host not found in upstream \"(?P<host>[A-Za-z][\w-]*)(?::(?P<port>\d+))?\"(?: in "
@@ -2026,7 +2091,7 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
             continue
         text = texts[j]
         upstream = (_unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
-                    or _moved_on_an_earlier_start(ev, name, j))
+                    or _moved_on_an_earlier_start(ev, name, j) or _remedy_the_message_names(ev, name, j))
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.

@@ -168,3 +168,43 @@ def test_near_miss_a_move_outside_any_start_up_script_keeps_the_missing_file_adv
 def test_near_miss_a_copy_in_an_init_script_is_no_moved_file():
     step = _agent(_init(_MOVED.replace("mv:", "cp:"))).remediation[0]
     assert "restartPolicy" not in step
+
+
+# -- 009: an error that names its own remedy is turned into the change, with the known port -----------------------
+
+_KTOR = ('Exception in thread "main" java.lang.IllegalArgumentException: Neither port nor sslPort specified. Use command '
+         'line options -port/-sslPort or configure connectors in application.conf')
+_FRAMES = ["\tat io.ktor.server.engine.CommandLineKt.commandLineEnvironment(CommandLine.kt:50)",
+           "\tat io.ktor.server.netty.EngineMain.main(EngineMain.kt:16)"]
+
+
+def test_a_port_option_the_message_names_is_read_from_the_task_definition_when_the_event_has_no_port():
+    step = run([_KTOR, *_FRAMES]).remediation[0]
+    assert not step.startswith("Fix the error") and "pass `-port=` and the port the task maps for `app`" in step
+    assert "portMappings[].containerPort | [0]\" --output text" in step
+    assert "`application.conf` from its classpath" in step and "<" not in step
+    _commands_valid(step)
+
+
+def test_a_port_the_event_binds_is_put_in_the_option():
+    app = {"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/quotes:1.0.0",
+           "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 8080, "hostPort": 32768, "protocol": "tcp"}]}
+    step = run([_KTOR, *_FRAMES], containers=[app], launchType="EC2", attachments=[],
+               containerInstanceArn="arn:aws:ecs:us-east-1:111122223333:container-instance/prod/abc").remediation[0]
+    assert '`"command": ["-port=8080"]`' in step
+
+
+def test_options_that_are_no_port_are_named_as_they_are():
+    step = run(["error: no target specified. Use options --target/--url"]).remediation[0]
+    assert "pass `--target` or `--url`" in step and "classpath" not in step
+
+
+def test_near_miss_a_missing_setting_whose_message_names_no_option_is_not_turned_into_one():
+    step = run(['Exception in thread "main" java.lang.IllegalArgumentException: port not specified', *_FRAMES]
+               ).remediation[0]
+    assert "pass `" not in step and "-port=" not in step
+
+
+def test_near_miss_only_a_tls_port_option_gets_no_plain_port_value():
+    step = run(["error: no listener configured. Use option -sslPort"]).remediation[0]
+    assert "-sslPort=" not in step and "pass `-sslPort`" in step
