@@ -208,3 +208,23 @@ def test_near_miss_a_missing_setting_whose_message_names_no_option_is_not_turned
 def test_near_miss_only_a_tls_port_option_gets_no_plain_port_value():
     step = run(["error: no listener configured. Use option -sslPort"]).remediation[0]
     assert "-sslPort=" not in step and "pass `-sslPort`" in step
+
+
+# -- 011: a stop reason that names a deployment is told as that deployment's, not as a bare scale-in ---------------
+
+
+def _scaled(reason: str) -> Finding:
+    return run(["INFO: Shutting down", "INFO: Bye!"], stopCode="ServiceSchedulerInitiated", stoppedReason=reason,
+               containers=[{"name": "app", "exitCode": 0, "lastStatus": "STOPPED"}])
+
+
+def test_a_scaling_stop_that_names_its_deployment_says_replacement_or_scale_in_by_that_deployment():
+    got = _scaled("Scaling activity initiated by (deployment ecs-svc/7286950128419832711)")
+    assert got.pattern == "expected-stop" and got.facts["reason"] == "scale-in"
+    assert got.title.endswith("Expected stop (deployment ecs-svc/7286950128419832711: replacement or scale-in)")
+    assert "deployment ecs-svc/7286950128419832711 stopped it: a deployment replacing" in got.summary
+
+
+def test_near_miss_a_scaling_stop_naming_no_deployment_stays_a_scale_in():
+    got = _scaled("Scaling activity initiated by service auto scaling")
+    assert got.pattern == "expected-stop" and got.title.endswith("Expected stop (scale-in)")
