@@ -470,6 +470,20 @@ def program_roll_out(ev: Evidence) -> str:
             f"settings or overrides, must be changed there); to test the new revision once: `{run_task(ev, revision=fam)}`")
 
 
+def roll_out_image(ev: Evidence, container: str | None) -> str:
+    """roll_out() for a rebuilt image. When the container's image is pinned by digest (`repo@sha256:...`), a new
+    deployment of the same revision runs the same digest again: the new build's digest (or a version tag) goes into a
+    new revision first, which the family's latest ACTIVE revision then rolls out."""
+    ref = image(ev, container) or ""
+    if "@sha256:" not in ref or launcher(ev) not in ("service", "run-task"):
+        return roll_out(ev)
+    repo, digest = ref.split("@", 1)
+    return (f"the task definition pins the image by digest (`{repo}@{digest[:19]}…`), so a new deployment of this "
+            "revision runs the same image again: push the rebuilt image, register a new revision of the task "
+            f"definition whose image is `{repo}@` and the digest the push prints (or a version tag), then "
+            f"{roll_out(ev)}")
+
+
 def roll_out_any(ev: Evidence) -> str:
     """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
     tag pushed again): a service gets the family's latest revision AND a new deployment."""

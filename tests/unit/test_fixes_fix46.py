@@ -228,3 +228,26 @@ def test_a_scaling_stop_that_names_its_deployment_says_replacement_or_scale_in_b
 def test_near_miss_a_scaling_stop_naming_no_deployment_stays_a_scale_in():
     got = _scaled("Scaling activity initiated by service auto scaling")
     assert got.pattern == "expected-stop" and got.title.endswith("Expected stop (scale-in)")
+
+
+# -- 008: a rebuilt image pinned by digest needs a new revision before the roll-out ------------------------------
+
+_BUN = ["error: Cannot find package 'bufferutil' from '/app/node_modules/ws/lib/buffer-util.js'"]
+_DIGEST = "111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway@sha256:" + "9c2e4b7d" * 8
+
+
+def _missing(image: str) -> str:
+    got = run(_BUN, containers=[{"name": "app", "exitCode": 1, "lastStatus": "STOPPED", "image": image}])
+    assert got.pattern == "missing-dependency", got.pattern
+    return "\n".join(got.remediation)
+
+
+def test_an_image_pinned_by_digest_gets_a_new_revision_with_the_new_digest_before_the_roll_out():
+    rem = _missing(_DIGEST)
+    assert "pins the image by digest" in rem and "register a new revision" in rem
+    assert rem.index("register a new revision") < rem.index("--force-new-deployment")
+
+
+def test_near_miss_an_image_by_tag_rolls_out_as_before():
+    rem = _missing("111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway:1.4.2")
+    assert "pins the image by digest" not in rem and "--force-new-deployment" in rem
