@@ -251,3 +251,29 @@ def test_an_image_pinned_by_digest_gets_a_new_revision_with_the_new_digest_befor
 def test_near_miss_an_image_by_tag_rolls_out_as_before():
     rem = _missing("111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway:1.4.2")
     assert "pins the image by digest" not in rem and "--force-new-deployment" in rem
+
+
+# -- 006: a listening line printed right before the bind failure is the same attempt, not an earlier bind ----------
+
+_PANIC = "panic: listen tcp :4000: bind: address already in use"
+_API_AND_NGINX = [{"name": "api", "exitCode": 2, "lastStatus": "STOPPED", "image": "example/ping-api:0.1.0"},
+                  {"name": "nginx", "exitCode": 0, "lastStatus": "STOPPED", "image": "nginx:1.25"}]
+
+
+def _twice(lines: list[str]) -> bool:
+    got = run({"api": lines}, containers=_API_AND_NGINX)
+    assert got.pattern == "port-in-use", got.pattern
+    return any(s.startswith("Make sure the server is started once") for s in got.remediation)
+
+
+def test_a_pre_bind_announcement_right_before_the_failure_is_no_double_start():
+    assert not _twice(["[GIN-debug] GET /ping --> main.main.func1 (3 handlers)",
+                       "[GIN-debug] Listening and serving HTTP on :4000", _PANIC])
+
+
+def test_near_miss_an_announcement_with_lines_after_it_is_an_earlier_bind():
+    assert _twice(["Listening and serving HTTP on :4000", "connected to redis at cache:6379", _PANIC])
+
+
+def test_near_miss_an_adjacent_announcement_of_another_server_is_a_second_bind():
+    assert _twice(["metrics: serving /metrics on :4000", _PANIC])
