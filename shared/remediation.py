@@ -613,9 +613,43 @@ def _command_overrides(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+PROBE_TAG = "ecs-autopsy-probe"
+
+
+def _probe_siblings(ev: Evidence, container: str | None) -> list[str]:
+    """The task's other containers that a one-off copy of the task starts too and that outlive the check: only when
+    the probed container is no essential one (its exit ends the copy otherwise), as the task definition says or as
+    the others show by waiting on it (a dependsOn: ECS's "dependency" reason on them). [] otherwise."""
+    name = container_name(ev, container)
+    others = [c for c in ev.detail.containers if c.name and c.name != name
+              and not c.name.startswith("ecs-service-connect-")]
+    cdef = ev.container_definition(name)
+    waits = bool(name) and any("dependency" in (c.reason or "").lower() and f"{name}(" in (c.reason or "")
+                               for c in others)
+    if not others or not ((cdef is not None and not cdef.essential) or waits):
+        return []
+    return [c.name for c in others if c.name]
+
+
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
-    """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
+    """Run one shell command in a one-off copy of the task (same task definition, network and roles). A task with
+    other containers is started with a startedBy tag, which probe_siblings_note() stops it by."""
+    cmd = run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
+    return cmd + (f" --started-by {PROBE_TAG}" if _probe_siblings(ev, container) else "")
+
+
+def probe_siblings_note(ev: Evidence, container: str | None) -> str:
+    """For a step with probe(): the copy starts the task's other containers too, which go on running after the check
+    (outside any service) when the probed container is no essential one; how to stop it. "" otherwise."""
+    others = _probe_siblings(ev, container)
+    if not others:
+        return ""
+    cl, rf = q(cluster(ev)), region_flag(ev)
+    names = ", ".join(f"`{n}`" for n in others[:4])
+    return (f" The copy starts the task's other containers too ({names}), which may keep it running after the check "
+            f"(outside any service): stop it once the check's output is in the log, `aws ecs stop-task --cluster {cl} "
+            f"--task \"$(aws ecs list-tasks --cluster {cl} --started-by {PROBE_TAG} --query 'taskArns[0]' --output "
+            f"text{rf})\"{rf}`.")
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:

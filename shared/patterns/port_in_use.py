@@ -322,6 +322,7 @@ _CLIENT_WORDS = lazy_re(r"\bconnect(?:ing|ion|ed)?\b|\bdial(?:ing)?\b|refused|un
 _LISTEN_WORDS = lazy_re(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\baccepting\b", re.IGNORECASE)
 
 
+_GO_BIND = lazy_re(r"\blisten tcp[46]? \S*: bind: ")
 # A listening line that names a server other than the app's main one: a second server on the port.
 _OTHER_SERVER = lazy_re(r"(?i)\b(?:metrics|admin|management|health(?:check)?|pprof|prometheus|debug server|"
                         r"grpc)\b|\s/[\w/-]+")
@@ -333,11 +334,11 @@ def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | N
     if not str(port or "").isdigit() or anchor is None:
         return None
     on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
-    # The container's line right before the error is the same attempt announcing itself: many servers print where
-    # they listen before they bind (gin's "Listening and serving HTTP on :4000", then the bind fails), so that line
-    # proves no earlier bind, unless it names another server (metrics, admin, a path it serves). An announcement
-    # with other lines of the container after it is an earlier bind.
-    adjacent = True
+    # Go's own bind error (`listen tcp :4000: bind: ...`): ListenAndServe blocks once it has bound, so the line the
+    # container printed right before the error was printed before the call (gin's "Listening and serving HTTP on
+    # :4000", a `log.Printf("listening on ...")`): the same attempt, no earlier bind, unless it names another server
+    # (metrics, admin, a path it serves). Node's "listening" comes from the callback after a bind, so it counts.
+    adjacent = bool(_GO_BIND.search(ev.logs.texts[anchor]))
     for j in range(anchor - 1, max(-1, anchor - 40), -1):
         who, text = ev.logs.containers[j], ev.logs.texts[j]
         if who not in (container, None) or not text.strip():

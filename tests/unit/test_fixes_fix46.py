@@ -277,3 +277,36 @@ def test_near_miss_an_announcement_with_lines_after_it_is_an_earlier_bind():
 
 def test_near_miss_an_adjacent_announcement_of_another_server_is_a_second_bind():
     assert _twice(["metrics: serving /metrics on :4000", _PANIC])
+
+
+# -- 003: a one-off copy that starts long-running containers besides the probed one says so and how to stop it ---
+
+_PG_DNS = ['PG::ConnectionBad: could not translate host name "db" to address: Name or service not known']
+_WAITS = ("CannotStartContainerError: dependency graph: failed to resolve container ordering dependency "
+          "[migrate(example/app:1) (STOPPED->RUNNING) - Exit: 1] for target [web(example/app:1) (NONE->RUNNING)] as "
+          "dependency did not exit successfully.")
+
+
+def _probe_step(containers: list[dict[str, Any]], **kw: Any) -> str:
+    got = run({"migrate": _PG_DNS}, containers=containers, **kw)
+    return next(s for s in got.remediation if "one-off copy" in s)
+
+
+def test_a_probe_of_an_init_container_others_wait_on_says_they_start_and_how_to_stop_the_copy():
+    step = _probe_step([{"name": "migrate", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/app:1"},
+                        {"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "reason": _WAITS}])
+    assert "--started-by ecs-autopsy-probe" in step and "other containers too (`web`)" in step
+    assert "aws ecs stop-task --cluster prod --task \"$(aws ecs list-tasks --cluster prod --started-by" in step
+    _commands_valid(step)
+
+
+def test_near_miss_a_probe_of_the_essential_app_beside_a_sidecar_needs_no_stop():
+    step = _probe_step([{"name": "migrate", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/app:1"},
+                        {"name": "datadog-agent", "exitCode": 143, "lastStatus": "STOPPED",
+                         "image": "public.ecr.aws/datadog/agent:7"}])
+    assert "--started-by" not in step and "stop-task" not in step
+
+
+def test_near_miss_nodes_listening_callback_right_before_eaddrinuse_is_an_earlier_bind():
+    # Node prints "listening" from the callback of a bind that succeeded: a second listen then fails.
+    assert _twice(["Server listening on port 4000", "Error: listen EADDRINUSE: address already in use :::4000"])
