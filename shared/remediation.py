@@ -470,6 +470,20 @@ def program_roll_out(ev: Evidence) -> str:
             f"settings or overrides, must be changed there); to test the new revision once: `{run_task(ev, revision=fam)}`")
 
 
+def roll_out_image(ev: Evidence, container: str | None) -> str:
+    """roll_out() for a rebuilt image. When the container's image is pinned by digest (`repo@sha256:...`), a new
+    deployment of the same revision runs the same digest again: the new build's digest (or a version tag) goes into a
+    new revision first, which the family's latest ACTIVE revision then rolls out."""
+    ref = image(ev, container) or ""
+    if "@sha256:" not in ref or launcher(ev) not in ("service", "run-task"):
+        return roll_out(ev)
+    repo, digest = ref.split("@", 1)
+    return (f"the task definition pins the image by digest (`{repo}@{digest[:19]}…`), so a new deployment of this "
+            "revision runs the same image again: push the rebuilt image, register a new revision of the task "
+            f"definition whose image is `{repo}@` and the digest the push prints (or a version tag), then "
+            f"{roll_out(ev)}")
+
+
 def roll_out_any(ev: Evidence) -> str:
     """roll_out() for a fix that may or may not change the task definition (a new revision, or the same
     tag pushed again): a service gets the family's latest revision AND a new deployment."""
@@ -608,9 +622,43 @@ def _command_overrides(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+PROBE_TAG = "ecs-autopsy-probe"
+
+
+def _probe_siblings(ev: Evidence, container: str | None) -> list[str]:
+    """The task's other containers that a one-off copy of the task starts too and that outlive the check: only when
+    the probed container is no essential one (its exit ends the copy otherwise), as the task definition says or as
+    the others show by waiting on it (a dependsOn: ECS's "dependency" reason on them). [] otherwise."""
+    name = container_name(ev, container)
+    others = [c for c in ev.detail.containers if c.name and c.name != name
+              and not c.name.startswith("ecs-service-connect-")]
+    cdef = ev.container_definition(name)
+    waits = bool(name) and any("dependency" in (c.reason or "").lower() and f"{name}(" in (c.reason or "")
+                               for c in others)
+    if not others or not ((cdef is not None and not cdef.essential) or waits):
+        return []
+    return [c.name for c in others if c.name]
+
+
 def probe(ev: Evidence, container: str | None, shell: str) -> str:
-    """Run one shell command in a one-off copy of the task (same task definition, network and roles)."""
-    return run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
+    """Run one shell command in a one-off copy of the task (same task definition, network and roles). A task with
+    other containers is started with a startedBy tag, which probe_siblings_note() stops it by."""
+    cmd = run_task(ev, container=container, command=["sh", "-c", shell], same_groups=True)
+    return cmd + (f" --started-by {PROBE_TAG}" if _probe_siblings(ev, container) else "")
+
+
+def probe_siblings_note(ev: Evidence, container: str | None) -> str:
+    """For a step with probe(): the copy starts the task's other containers too, which go on running after the check
+    (outside any service) when the probed container is no essential one; how to stop it. "" otherwise."""
+    others = _probe_siblings(ev, container)
+    if not others:
+        return ""
+    cl, rf = q(cluster(ev)), region_flag(ev)
+    names = ", ".join(f"`{n}`" for n in others[:4])
+    return (f" The copy starts the task's other containers too ({names}), which may keep it running after the check "
+            f"(outside any service): stop it once the check's output is in the log, `aws ecs stop-task --cluster {cl} "
+            f"--task \"$(aws ecs list-tasks --cluster {cl} --started-by {PROBE_TAG} --query 'taskArns[0]' --output "
+            f"text{rf})\"{rf}`.")
 
 
 def logs_tail(ev: Evidence, container: str | None, since: str = "1h") -> str | None:
@@ -895,7 +943,7 @@ _EXTERNAL = lazy_re(r"(?i)\btime(?:d)? ?out\b|timeout|refused|unreachable|ECONN\
                     r"/mnt/|/efs\b|169\.254\.170\.2|ECS_CONTAINER_METADATA|"
                     # the task-role credentials the ECS agent serves to the task (the SDKs' container provider)
                     r"container-role|container credentials|AWS_CONTAINER_CREDENTIALS|\bECS metadata\b|"
-                    r"connection reset")
+                    r"connection reset|host not found")
 
 
 def _last_lines_start(logs: Any, keep: Any, count: int) -> int:
@@ -1725,10 +1773,211 @@ def _with_list(texts: Sequence[str], containers: Sequence[str | None], j: int, m
     return "\n".join([text, *more])
 
 
+# An init or entrypoint runner reporting one of its scripts' exit (s6-overlay's "[cont-init.d] 51-docker.sh: exited
+# 1.", "cont-init: info: /etc/cont-init.d/51-docker.sh exited 1"), and its start: the script's own output, between
+# the two, holds the error, if it printed one.
+SCRIPT_EXIT = lazy_re(r"(?i)^\s*(?:\[[\w.-]+\]\s*|[\w-]+: (?:info|warning|fatal|error): )?(?:/?[\w.-]+/)*"
+                      r"(?P<script>[\w.-]+\.(?:sh|bash|py|rb|pl)):?\s+exited(?: with(?: exit)? (?:code|status))?:?\s+"
+                      r"(?P<code>-?\d+)\W*$")
+SCRIPT_START = lazy_re(r"(?i)^\s*(?:\[[\w.-]+\]\s*|[\w-]+: info: running )?(?:/?[\w.-]+/)*"
+                       r"(?P<script>[\w.-]+\.(?:sh|bash|py|rb|pl))(?::?\s+executing\b|\s*$)")
+# A move whose source is not there: `mv: cannot stat 'X': No such file or directory` (GNU), `mv: can't rename 'X': No
+# such file or directory` (busybox).
+_MOVE_SOURCE_MISSING = lazy_re(r"\bmv: (?:cannot stat|can't rename|cannot move|rename) ['\"‘]?(?P<path>/[^'\"’\s]+)['\"’]?"
+                               r"(?: to \S+)?: No such file or directory")
+
+
+def _script_of(ev: Evidence, name: str | None, index: int, around: int = 8) -> str | None:
+    """The init or entrypoint script whose output line `index` is: the nearest script start above it, or the
+    nearest script exit below it, among the container's lines."""
+    texts, containers = ev.logs.texts, ev.logs.containers
+    for j in range(index - 1, max(-1, index - around - 1), -1):
+        if name and containers[j] not in (name, None):
+            continue
+        if m := SCRIPT_START.match(texts[j]):
+            return m.group("script")
+        if SCRIPT_EXIT.match(texts[j]):
+            break  # another script's end: the line is not inside one that started above
+    for j in range(index + 1, min(len(texts), index + around + 1)):
+        if name and containers[j] not in (name, None):
+            continue
+        if m := SCRIPT_EXIT.match(texts[j]):
+            return m.group("script")
+    return None
+
+
+def _moved_on_an_earlier_start(ev: Evidence, name: str | None, index: int) -> str | None:
+    """An image's start-up script failing to move a file that is not there: the script moves it away each time it
+    runs, so it is gone when the same container runs the script a second time, which a container restarted in place
+    does (a task definition `restartPolicy`: ECS restarts the same container, its writable layer kept) -- or when a
+    volume over that directory hides the image's copy. The restart comes first where the evidence shows one (the
+    policy in the task definition, the script starting twice in the log). None for a move no script ran."""
+    said = _MOVE_SOURCE_MISSING.search(ev.logs.texts[index])
+    if not said:
+        return None
+    script = _script_of(ev, name, index)
+    if not script:
+        return None
+    path = said.group("path")
+    folder = path.rsplit("/", 1)[0] or "/"
+    cdef = ev.container_definition(name)
+    starts = sum(1 for j in range(len(ev.logs.texts)) if ev.logs.containers[j] in (name, None)
+                 and (m := SCRIPT_START.match(ev.logs.texts[j])) and m.group("script") == script)
+    shown = ("its task definition enables a `restartPolicy`" if cdef and cdef.restarts else
+             f"the log shows `{script}` starting {starts} times" if starts > 1 else None)
+    who = f"`{name}`" if name else "the container"
+    img = image(ev, name)
+    upgrade = (f", or upgrade `{img}` to a current release whose start-up scripts survive a restart" if img else
+               ", or move to an image release whose start-up scripts survive a restart")
+    off = (f"turn it off for {who} (`\"restartPolicy\": {{\"enabled\": false}}` in a new revision "
+           "of the task definition: a failure then replaces the task, whose new container starts from the image)"
+           + upgrade)
+    check = describe_task_definition(ev, container_query(ev, name, "[restartPolicy, mountPoints]"))
+    if shown:
+        return (f"`mv` found no `{path}` to move: the image's start-up script `{script}` moves that file away when "
+                f"it runs, and it was already gone because {who} had run the script before in this same container "
+                f"({shown}). A container restarted in place keeps its writable layer, so the second start runs the "
+                f"script against the files the first one changed: unless the restart policy is what you want, "
+                f"{off}; the exit that set off the restart is "
+                "earlier in the container's log")
+    return (f"`mv` found no `{path}` to move, a file the image's start-up script `{script}` moves away when it "
+            f"runs: it is gone when {who} already ran that script once in this same container (a container the task "
+            "definition's `restartPolicy` restarts in place keeps its writable layer, so its second start finds the "
+            f"file already moved), or when a volume mounted over `{folder}` hides the image's copy. Check both: "
+            f"`{check}`. If the restart policy is enabled, {off}; with a volume there, mount it at another path (or at "
+            "the single files it adds, not over the directory)")
+
+
+# A start-up error that names its own remedy: what is missing, then the options (and the configuration file) that
+# would give it. Ktor: "Neither port nor sslPort specified. Use command line options -port/-sslPort or configure
+# connectors in application.conf".
+_NAMED_REMEDY = lazy_re(r"(?i)\b(?:not|no|neither)\b[^.\n]{0,80}?\b(?:specified|set|given|provided|configured|"
+                        r"defined)\b[^\n]{0,40}?[.;]\s*(?:please\s+)?(?:use|pass|set|specify|provide)\s+(?:the\s+)?"
+                        r"(?:command[- ]line\s+)?(?:options?|flags?|arguments?|parameters?)\s+"
+                        r"(?P<opts>--?[A-Za-z][\w-]*(?:\s*(?:/|,|\bor\b|\band\b)\s*--?[A-Za-z][\w-]*)*)"
+                        r"(?:\s+or\s+(?:configure|set|define|add)\s+(?P<what>[\w .-]{1,40}?)\s+in\s+"
+                        r"(?P<file>[\w./-]+\.(?:conf|ya?ml|properties|json|toml|ini|cfg|hocon|xml)))?")
+_OPTION = lazy_re(r"--?[A-Za-z][\w-]*")
+# A port option for the plain listener (not the TLS, admin or metrics one).
+_PLAIN_PORT_OPTION = lazy_re(r"(?i)^--?(?:http[-_]?)?port$|^--?(?:server|listen)[-_]?port$")
+_JVM_TEXT = lazy_re(r"\b(?:java|javax|kotlin|scala|io\.ktor|org\.springframework)\.[\w.$]+")
+
+
+def _container_port(ev: Evidence, name: str | None) -> int | None:
+    """The container's port as the evidence gives it: the task definition's first containerPort, else the event's
+    network binding (an EC2 bridge or host task)."""
+    cdef = ev.container_definition(name)
+    if cdef and cdef.port_mappings:
+        return cdef.port_mappings[0]
+    c = next((c for c in ev.detail.containers if c.name == name), None)
+    return next((b.container_port for b in (c.network_bindings if c else []) if b.container_port), None)
+
+
+def _remedy_the_message_names(ev: Evidence, name: str | None, index: int) -> str | None:
+    """When a start-up error names its own remedy (the options that would give the missing setting, the file that
+    should set it), turn it into the change to make, with the container's known port for a port option."""
+    text = ev.logs.texts[index]
+    m = _NAMED_REMEDY.search(text)
+    if not m:
+        return None
+    opts = _OPTION.findall(m.group("opts"))
+    file, what = m.group("file"), (m.group("what") or "it").strip()
+    port_opt = next((o for o in opts if _PLAIN_PORT_OPTION.match(o)), None)
+    who = f"`{name}`" if name else "the container"
+    args = ("its arguments: the task definition's `command`, which follows the image's ENTRYPOINT (if the image "
+            "starts the program from CMD instead, `command` replaces it, so repeat that command first)")
+    if port_opt:
+        port = _container_port(ev, name)
+        if port is not None:
+            action = (f"the program was given no port, and the message names how to give it one: pass "
+                      f"`{port_opt}={port}`, the port the task maps for {who} (its containerPort), in {args}: "
+                      f"`\"command\": [\"{port_opt}={port}\"]`")
+        else:
+            look = describe_task_definition(ev, container_query(ev, name, "portMappings[].containerPort"))
+            action = (f"the program was given no port, and the message names how to give it one: pass `{port_opt}=` "
+                      f"and the port the task maps for {who} (its containerPort, which the command below prints) in "
+                      f"{args}: `{look} --output text`")
+    else:
+        listed = " or ".join(f"`{o}`" for o in opts)
+        action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed} "
+                  f"with the value this deployment needs in {args}")
+    if not file:
+        return action
+    after = ev.logs.texts[index + 1:index + 6]
+    jvm = any(_JVM_TEXT.search(t) for t in (text, *after))
+    where = (f"a JVM program reads `{file}` from its classpath, so it must be packaged in the jar (from "
+             "`src/main/resources` in a Gradle or Maven build); list the jar's files in the image (`jar tf` or "
+             "`unzip -l` on it) to check" if jvm else
+             f"check that `{file}` is in the image where the program looks for it (its working directory, or the "
+             "path an option or variable names)")
+    return f"{action}. Or, if `{file}` is meant to configure {what}, the program did not read it: {where}"
+
+
 # nginx resolves every upstream host when it starts: "host not found in upstream "app" in /etc/nginx/nginx.conf:24"
 # (or "app:8080"). A bare name (no dot) is a Compose service or a container name.
 _UPSTREAM_NOT_FOUND = lazy_re(r"host not found in upstream \"(?P<host>[A-Za-z][\w-]*)(?::(?P<port>\d+))?\"(?: in "
                               r"(?P<at>\S+:\d+))?")
+
+
+# A container that writes a DNS search domain into the task's resolv.conf before the app starts: the Docker Compose
+# ECS integration's `<Service>_ResolvConf_InitContainer` (image docker/ecs-searchdomain-sidecar) puts the project's
+# Cloud Map namespace there, so a bare service name resolves as `<name>.<namespace>`.
+_SEARCH_DOMAIN_HELPER = lazy_re(r"(?i)search-?domain|resolv[_.-]?conf")
+
+
+def _search_domain_writer(ev: Evidence) -> Container | None:
+    """The task's container that set up a DNS search domain and finished cleanly (exit 0), or None."""
+    return next((c for c in ev.detail.containers if c.exit_code == 0
+                 and (_SEARCH_DOMAIN_HELPER.search(c.name or "") or _SEARCH_DOMAIN_HELPER.search(c.image or ""))),
+                None)
+
+
+def _service_connect_proxy(ev: Evidence) -> str | None:
+    """The Service Connect proxy ECS adds to a task whose service uses Service Connect, or None."""
+    return next((c.name or "ecs-service-connect" for c in ev.detail.containers
+                 if (c.name or "").startswith("ecs-service-connect-") or "ecs-service-connect-agent" in (c.image or "")),
+                None)
+
+
+def _resolves_other_services(ev: Evidence, host: str) -> str | None:
+    """When the task shows that a bare name of another service is meant to resolve (a DNS search domain written for
+    it, Service Connect), the name is not what to rewrite: first check that the service it names runs and is
+    registered under it. None when the task shows neither."""
+    writer = _search_domain_writer(ev)
+    proxy = None if writer else _service_connect_proxy(ev)
+    if not writer and not proxy:
+        return None
+    cl, rf = q(cluster(ev)), region_flag(ev)
+    services = f"$(aws ecs list-services --cluster {cl}{rf} --query 'serviceArns[:10]' --output text)"
+    if writer:
+        named = (f"`{writer.name}`" + (f" (`{writer.image}`)" if writer.image else ""))
+        lookup = (f"aws servicediscovery list-services{rf} "
+                  f"--query \"Services[?Name=='{host}'].[Name,Id,InstanceCount]\" --output text")
+        rows = ("services[].[serviceName,desiredCount,runningCount,serviceRegistries[0].registryArn]")
+        return (f"the upstream host `{host}` does not resolve, although this task is set up to resolve other "
+                f"services by their bare names: {named} exited 0 after writing a DNS search domain into the task's "
+                "resolv.conf ("
+                + ("the Docker Compose ECS integration adds it to put the project's Cloud Map namespace there"
+                   if "ecs-searchdomain-sidecar" in (writer.image or "") else "a Cloud Map namespace, as a rule")
+                + f"), so `{host}` resolves as soon as a service of that name has running tasks registered in "
+                "that namespace. Do not rewrite the name; first check that it runs and is registered (no Cloud Map "
+                "service of that name, an InstanceCount of 0, or an ECS service whose registry is that service with "
+                f"no running tasks mean it is not): ```\n{lookup}\n"
+                f"aws ecs describe-services --cluster {cl} --services {services}{rf} "
+                f"--query '{rows}' --output text\n```\n"
+                f"nginx resolves each upstream once, when it starts: if `{host}` runs and is registered now, it was "
+                "not yet when this task started (services started together), and the next task starts cleanly; if "
+                f"it is not running, its own stopped tasks say why, and that is what to fix")
+    rows = ("services[].[serviceName,desiredCount,runningCount,"
+            "deployments[0].serviceConnectConfiguration.services[].clientAliases[].dnsName]")
+    return (f"the upstream host `{host}` does not resolve, although this task runs the Service Connect proxy "
+            f"(`{proxy}`), which resolves the names the services of its namespace publish: so `{host}` is meant to be "
+            "the client alias (or discovery name) of a service there. Do not rewrite the name; first check that a "
+            f"service publishing `{host}` runs (its Service Connect configuration lists it, with running tasks): "
+            f"```\naws ecs describe-services --cluster {cl} --services {services}{rf} --query '{rows}' "
+            "--output text\n```\nA task gets the Service Connect names that existed when it started: if the "
+            f"service publishing `{host}` was added or changed after this service's last deployment, roll this "
+            f"service out again (`{deploy(ev, new_revision=False)}{rf}`)")
 
 
 def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
@@ -1743,11 +1992,16 @@ def _unresolved_upstream(ev: Evidence, text: str) -> str | None:
     who = f"the container `{sibling}` of this task" if sibling else f"`{host}`"
     if localhost_mode(ev) == "shared" and not sibling:
         # No container of the task has that name: another service (or a host elsewhere), not this task's localhost.
+        meant = _resolves_other_services(ev, host)
+        if meant:
+            return meant
         return (f"the upstream host `{host}` does not resolve, and it is no container of this task: in "
                 f"`{network_mode(ev) or 'awsvpc'}` mode a name of another service resolves only through Service "
-                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect or Cloud Map "
-                "name (`<name>.<namespace>` and its port), or at its load balancer's DNS name; if it meant a container of this task, use that container's port on `127.0.0.1` (containers of "
-                "a task share localhost in this mode)")
+                f"Connect or Cloud Map, so point the upstream{where} at that service's Service Connect client alias "
+                f"or its Cloud Map name (`{host}.` followed by the name of the namespace it registers in, which "
+                f"`aws servicediscovery list-namespaces{region_flag(ev)} --query 'Namespaces[].Name' --output text` "
+                "lists) with its port, or at its load balancer's DNS name; if it meant a container of this task, use "
+                "that container's port on `127.0.0.1` (containers of a task share localhost in this mode)")
     if localhost_mode(ev) == "shared":
         ports = (f" and the port it listens on (its containerPort: "
                  f"`{describe_task_definition(ev, container_query(ev, sibling, 'portMappings[].containerPort'))}`)"
@@ -1893,7 +2147,8 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
         if container and containers[j] not in (container, None):
             continue
         text = texts[j]
-        upstream = _unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
+        upstream = (_unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
+                    or _moved_on_an_earlier_start(ev, name, j) or _remedy_the_message_names(ev, name, j))
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.

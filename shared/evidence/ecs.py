@@ -228,6 +228,7 @@ def _container(c: dict) -> ContainerDefinition:
         firelens=(c.get("firelensConfiguration") or {}).get("type"),
         gpus=sum(int(r["value"]) for r in c.get("resourceRequirements") or []
                  if r.get("type") == "GPU" and str(r.get("value", "")).isdigit()),
+        restarts=(c.get("restartPolicy") or {}).get("enabled") is True,
     )
 
 

@@ -97,6 +97,9 @@ class ContainerDefinition:
     depends_on: tuple[tuple[str, str], ...] = ()  # (container name, condition: START, COMPLETE, SUCCESS, HEALTHY)
     firelens: str | None = None  # firelensConfiguration.type (fluentbit, fluentd): this container is the log router
     gpus: int = 0  # resourceRequirements GPU: how many GPUs ECS assigns this container
+    # restartPolicy.enabled: ECS restarts this container in place when it exits (the same container, writable layer
+    # kept), not by replacing the task
+    restarts: bool = False
 
 
 @dataclass(frozen=True)

@@ -480,6 +480,7 @@ class AppCrash(Pattern):
             # debugger prints after it (raise, abort, the signal handler) are its consequence.
             return self._build(ev, fault, primary, code, None, logs.texts[fault].strip(), 0.6)
         wrapper = None
+        failed_script: str | None = None
         hit = None
         started = False
         last = next((i for i in indices if logs.texts[i].strip()), None)
@@ -493,6 +494,15 @@ class AppCrash(Pattern):
                 continue  # a frame of a trace says where, never what: the message is above the frames
             if _RUNTIME_EXIT_NOTE.search(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
+            ran = remedy.SCRIPT_EXIT.match(logs.texts[i])
+            if ran:
+                # A runner reporting a script's exit: the error is in the script's output above (an exit 0 is none).
+                if ran.group("code") != "0" and wrapper is None:
+                    wrapper, failed_script = i, ran.group("script")
+                continue
+            began = remedy.SCRIPT_START.match(logs.texts[i]) if failed_script else None
+            if began and began.group("script") == failed_script:
+                break  # above the failing script's start: what is there is not its error
             if _WRAPPER.match(text):
                 wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
                 continue

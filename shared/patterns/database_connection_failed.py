@@ -743,7 +743,8 @@ class DatabaseConnectionFailed(Pattern):
                          f"resolution enabled.{why}")
             if known_host:
                 steps.append(f"Resolve it from a one-off copy of the task ({remedy.same_network(ev)}): "
-                             f"`{remedy.probe(ev, name, f'getent hosts {known_host} || nslookup {known_host}')}`.")
+                             f"`{remedy.probe(ev, name, f'getent hosts {known_host} || nslookup {known_host}')}`."
+                             + remedy.probe_siblings_note(ev, name))
         elif cause == "not-found":
             steps.append("The server answered but the database name does not exist: create it or fix the name in "
                          f"the connection string.{why}")
@@ -764,7 +765,7 @@ class DatabaseConnectionFailed(Pattern):
                          f"has stopped): `{remedy.probe(ev, name, f'nc -zv -w 5 {known_host} {port}')}` "
                          "(refused = the host answered but nothing listens on the port; timed out = a security "
                          "group, NACL or route drops the packets, since security groups drop silently; the image "
-                         "needs `nc`).")
+                         "needs `nc`)." + remedy.probe_siblings_note(ev, name))
         # Retrying helps only a database that comes up after the app tried: the log shows a later connection that
         # worked. (A database container of this task already gets its retry with dependsOn above; a security group
         # or a wrong host does not start answering with retries.)

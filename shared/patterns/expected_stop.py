@@ -124,6 +124,12 @@ class ExpectedStop(Pattern):
             "scheduler": "The service scheduler stopped it.",
             "completed": "Its essential container finished and exited with code 0.",
         }.get(reason or "", "The stop was intended.")
+        dep = m.facts.get("deployment") if reason == "scale-in" else None
+        if dep:
+            # "Scaling activity initiated by (deployment ecs-svc/...)": the reason names the deployment that stopped
+            # the task, which ECS writes both when a deployment replaces tasks and when the service scales in.
+            words = (f"The service's deployment {dep} stopped it: a deployment replacing the service's tasks with "
+                     "a newer revision's, or the service scaling in (its desired count lowered).")
         steps = ["Nothing to fix."]
         codes = [c.exit_code for c in ev.detail.containers if c.exit_code not in (None, 0, 137, 143)]
         if codes and reason not in ("completed",) and any(_SIGTERM_TRACE.search(t) for t in ev.logs.texts[-40:]):
@@ -212,7 +218,7 @@ class ExpectedStop(Pattern):
                             "(give it a shorter flush or a dependsOn so it stops last)."))
         churn = reason == "completed" and remedy.launcher(ev) == "service"
         return Explanation(
-            title=f"Expected stop ({reason})",
+            title=f"Expected stop (deployment {dep}: replacement or scale-in)" if dep else f"Expected stop ({reason})",
             summary=(f"{words} It belongs to a service, which starts a replacement each time it exits: a process "
                      "that ends by itself makes the service churn." if churn else
                      f"{words} The task was stuck before that: {stuck[0]} exited {stuck[1]} and {stuck[2]}, which "

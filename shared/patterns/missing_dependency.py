@@ -803,7 +803,7 @@ class MissingDependency(Pattern):
                       if early else "Rebuild the image; the task ran a while before it failed, so the import happens "
                       "later than start-up (a request or a job): check it in the built image rather than by starting "
                       "it. Then ")
-                     + f"roll out the new image: {remedy.roll_out(ev)}.")
+                     + f"roll out the new image: {remedy.roll_out_image(ev, f.get('container'))}.")
         return Explanation(
             title=f"Missing dependency: {module}",
             summary=(f"{container} failed {'at start-up ' if early else ''}because `{module}` is not available in the image"

@@ -284,13 +284,14 @@ class NetworkEgressBlocked(Pattern):
             steps.append(f"Test the lookup from a one-off copy of the task ({remedy.same_network(ev)}; the task "
                          "itself has stopped): "
                          f"`{remedy.probe(ev, f.get('container'), 'getent hosts ' + str(f['host']))}`, then read its "
-                         "log (no output and exit code 2: the name did not resolve).")
+                         "log (no output and exit code 2: the name did not resolve)."
+                         + remedy.probe_siblings_note(ev, f.get("container")))
         elif f.get("host") and re.fullmatch(r"[\w.-]+", str(f["host"])) and not read_timeout:
             scheme = "https" if port == 443 else "http"
             url = f"{scheme}://{f['host']}" + ("" if port in (443, 80) else f":{port}")
             steps.append(f"Test from a one-off copy of the task ({remedy.same_network(ev)}; the task itself "
                          f"has stopped): `{remedy.probe(ev, f.get('container'), f'curl -sv --max-time 5 {url}')}`, "
-                         "then read its log (the image needs `curl`).")
+                         "then read its log (the image needs `curl`)." + remedy.probe_siblings_note(ev, f.get("container")))
         if dns:
             return Explanation(
                 title=f"DNS lookup of {host} timed out",

@@ -322,15 +322,32 @@ _CLIENT_WORDS = lazy_re(r"\bconnect(?:ing|ion|ed)?\b|\bdial(?:ing)?\b|refused|un
 _LISTEN_WORDS = lazy_re(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\baccepting\b", re.IGNORECASE)
 
 
+_GO_BIND = lazy_re(r"\blisten tcp[46]? \S*: bind: ")
+# A listening line that names a server other than the app's main one: a second server on the port.
+_OTHER_SERVER = lazy_re(r"(?i)\b(?:metrics|admin|management|health(?:check)?|pprof|prometheus|debug server|"
+                        r"grpc)\b|\s/[\w/-]+")
+
+
 def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | None) -> int | None:
     """The line where the failing container itself bound the port before the error (`Server listening on port
     9736` and then EADDRINUSE): the same process or container binds it twice."""
     if not str(port or "").isdigit() or anchor is None:
         return None
     on_port = re.compile(rf"(?:[:\s]|port\s+){port}(?![\d.])", re.IGNORECASE)
+    # Go's own bind error (`listen tcp :4000: bind: ...`): ListenAndServe blocks once it has bound, so the line the
+    # container printed right before the error was printed before the call (gin's "Listening and serving HTTP on
+    # :4000", a `log.Printf("listening on ...")`): the same attempt, no earlier bind, unless it names another server
+    # (metrics, admin, a path it serves). Node's "listening" comes from the callback after a bind, so it counts.
+    adjacent = bool(_GO_BIND.search(ev.logs.texts[anchor]))
     for j in range(anchor - 1, max(-1, anchor - 40), -1):
         who, text = ev.logs.containers[j], ev.logs.texts[j]
-        if who in (container, None) and on_port.search(text) and _BOUND_WORDS.search(text) \
+        if who not in (container, None) or not text.strip():
+            continue
+        if adjacent:
+            adjacent = False
+            if not _OTHER_SERVER.search(text):
+                continue
+        if on_port.search(text) and _BOUND_WORDS.search(text) \
                 and not re.search(r"(?i)in use|EADDRINUSE|address already", text):
             return j
     return None

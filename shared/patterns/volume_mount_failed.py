@@ -473,7 +473,8 @@ class VolumeMountFailed(ReasonPattern):
                          "run the task on EC2 instances; list what the image declares with "
                          + (f"`docker inspect --format '{{{{json .Config.Volumes}}}}' {remedy.q(image)}`" if image
                             else "`docker inspect --format '{{json .Config.Volumes}}' IMAGE`")
-                         + f". Then push the new image and roll it out: {remedy.roll_out(ev)}.")
+                         + f". Then push the new image and roll it out: "
+                         f"{remedy.roll_out_image(ev, f.get('container') or ev.primary)}.")
             driver = None
         if driver and not steps and driver.lower() == "amazon-ecs-volume-plugin" and \
                 any(_PLUGIN_MISSING.search(p.text) for p in m.proofs):
