@@ -1011,10 +1011,12 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
             break  # the server started after anything above: that complaint did not stop it
         if upto is not None and i > upto:
             continue
+        if not crash_steps.CONFIG_AT.search(text) or _STACK_FRAME.search(text):
+            continue  # (the text first: a line's level reads the lines above it, most lines name no file)
         level = logs.level(i)
         if level is None:
             level = _bracket_level(text)  # nginx's "[warn] ... in default.conf:3" is a warning, not the crash
-        if level in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not crash_steps.CONFIG_AT.search(text):
+        if level in ("debug", "info", "warn"):
             continue
         found = i
     return found
