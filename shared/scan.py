@@ -108,7 +108,8 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
 
 
 # Words on most lines of an ordinary log (request logs, JSON keys): a poor filter when the same literal offers another.
-_COMMON_WORDS = frozenset(("request", "requests", "response", "time", "error", "info", "debug", "http", "https",
+_COMMON_WORDS = frozenset(("request", "requests", "response", "time", "error", "info", "debug", "http", "https", "complete",
+                           "completed",
                            "status", "message", "level"))
 _NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
 

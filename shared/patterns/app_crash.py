@@ -1005,7 +1005,14 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
     if any) where a configuration parser says where in its file it failed, with no successful start after it."""
     logs = ev.logs
     found = None
+    if not newest_first:
+        return None
+    # The lines that may say it started or name a file (the word index; the others need no regex of their own).
+    lo, hi = min(newest_first), max(newest_first) + 1
+    may = {*logs.may_match(_STARTED, lo, hi, few=0), *logs.may_match(crash_steps.CONFIG_AT, lo, hi, few=0)}
     for i in newest_first:
+        if i not in may:
+            continue
         text = logs.texts[i]
         if _started(text):
             break  # the server started after anything above: that complaint did not stop it
