@@ -265,11 +265,11 @@ _NATIVE_CRASH_EXITS = frozenset({134, 135, 136, 139})
 
 def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
     """The last line among `newest_first` reporting a fatal fault signal, if any."""
+    logs = ev.logs
     for i in newest_first:
-        if ev.logs.level(i) in ("info", "debug"):
-            continue  # "INFO installing crash handlers for SIGSEGV": a setup note, not the fault
-        if _fault_report(ev.logs.texts[i]):
-            return i
+        # (The text first: a line's level reads the lines above it, and most lines report no signal.)
+        if _fault_report(logs.texts[i]) and logs.level(i) not in ("info", "debug"):
+            return i  # (not "INFO installing crash handlers for SIGSEGV": a setup note, not the fault)
     return None
 
 
@@ -484,31 +484,32 @@ class AppCrash(Pattern):
         started = False
         last = next((i for i in indices if logs.texts[i].strip()), None)
         for i in indices:
-            text = logs.texts[i].lower()
-            if ((_started(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
+            raw = logs.texts[i]  # (read once: a lazy set's column is a method call a read)
+            text = raw.lower()
+            if ((_started(text) or _SERVED.search(raw)) and not any(w in text for w in _ERROR_WORDS)
                     and not _ADVICE.search(text)):
                 started = True  # it started after anything above: a complaint there did not stop it
                 continue
-            if _STACK_FRAME.search(logs.texts[i]):
+            if _STACK_FRAME.search(raw):
                 continue  # a frame of a trace says where, never what: the message is above the frames
             if _RUNTIME_EXIT_NOTE.search(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
             if _WRAPPER.match(text):
                 wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
                 continue
-            if KILL_REPORT.match(logs.texts[i]):
+            if KILL_REPORT.match(raw):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
             if level is None:
-                bracket = _bracket_level(logs.texts[i])
+                bracket = _bracket_level(raw)
                 if bracket in ("debug", "info"):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
                     level = bracket
-            if level == "warn" and _SPRING_REFRESH_FAILED.search(logs.texts[i]):
+            if level == "warn" and _SPRING_REFRESH_FAILED.search(raw):
                 # Spring logs the failed context refresh at WARN; with the non-zero exit after it, it is the crash.
-                exc = _SPRING_REFRESH_FAILED.search(logs.texts[i])
-                return self._build(ev, i, primary, code, "java", exc.group(1) if exc else logs.texts[i].strip(), 0.6)
+                exc = _SPRING_REFRESH_FAILED.search(raw)
+                return self._build(ev, i, primary, code, "java", exc.group(1) if exc else raw.strip(), 0.6)
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
                                                                   or remedy.ARGS_REFUSED.search(text)
                                                                   or _LIMIT_REFUSED.search(text))):
