@@ -208,8 +208,8 @@ def _runs(ev: Evidence, container: str | None, program: str) -> bool:
     said = " ".join([remedy.image(ev, container) or "", *(cdef.entry_point if cdef else ()),
                      *(cdef.command if cdef else ())])
     word = re.compile(rf"(?i)\b{re.escape(program)}\b")
-    return bool(word.search(said)) or any(c in (container, None) and word.search(t)
-                                          for c, t in zip(ev.logs.containers, ev.logs.texts, strict=True))
+    # (The log's lines holding the name, from the word index: a long log's others are not read.)
+    return bool(word.search(said)) or ev.logs.search(word, keep=lambda c: c in (container, None)) is not None
 
 
 _NATIVE_LIB = lazy_re(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
