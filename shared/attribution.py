@@ -63,8 +63,12 @@ SIDECAR_WORDS: dict[str, re.Pattern[str]] = {
     "log-router": lazy_re(r"^\[\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\] \[ ?(?:error|warn|info|debug|trace)\] "
                           r"\[(?:output|input|filter|engine|storage|fluent bit|config|http_client|net|tls|upstream|"
                           r"aws_credentials|imds)[\]:]"),
-    # the CloudWatch agent's "2024-05-01T10:00:00Z E! [outputs.cloudwatchlogs] ..."
-    "cloudwatch-agent": lazy_re(r"\b[EWID]! \[(?:outputs|inputs|processors|logagent|agent)[.\]]"),
+    # the CloudWatch agent's "2024-05-01T10:00:00Z E! [outputs.cloudwatchlogs] ...", and its older (Telegraf's)
+    # plugin-prefix form "E! cloudwatch: WriteToCloudWatch failure, err: ...", "W! ec2tagger: ...": the level letter
+    # opens the line (after its time) and a lower-case plugin name with a colon follows; "E! Error: ..." or an "E!"
+    # inside a message is no agent's.
+    "cloudwatch-agent": lazy_re(r"\b[EWID]! \[(?:outputs|inputs|processors|logagent|agent)[.\]]|"
+                                r"(?:^|\d\dZ )[EWID]! [a-z][a-z0-9_]{2,}: \S"),
 }
 # "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency
 # [migrate(<image>) (STOPPED->RUNNING) - Exit: 255] for target [app(<image>) ...] as dependency did not exit

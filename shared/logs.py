@@ -700,6 +700,8 @@ def _line_starts(low: str) -> list[int]:
 
 
 def _text_level(text: str) -> str | None:
+    if "said into std" in text and (relayed := _RELAYED.search(text)):
+        return _relayed_level(relayed.group(1))
     head = text[:100]
     if "level=" not in head and not (head[1:2].isdigit() and head[:1] in _GLOG_LEVELS) and all(
             word not in head for word in _LEVEL_WORDS):
@@ -709,6 +711,25 @@ def _text_level(text: str) -> str | None:
         return None
     word = m.group(1) or m.group(2) or m.group(3)
     return _LEVELS.get(word.lower()) if word else None
+
+
+# PHP-FPM relays what a worker wrote to stderr at its own level, whatever the message says:
+# `WARNING: [pool www] child 41 said into stderr: "NOTICE: PHP message: PHP Fatal error:  Allowed memory size ..."`.
+# The wrapper's WARNING (and the NOTICE of its "PHP message:" prefix) is the relay's; the message's own level is the
+# line's: PHP's "PHP Fatal error:" is fatal, a relayed "PHP Notice:" a notice, and a message without a level has none.
+_RELAYED = re.compile(r'\bchild \d+ said into std(?:err|out): "(.*)')
+_RELAY_PREFIX = re.compile(r"(?:(?:[A-Z]+:\s*)?PHP message:\s*)?")
+_PHP_LEVEL = re.compile(r"PHP (Fatal error|Parse error|Catchable fatal error|Recoverable fatal error|Warning|Notice|"
+                        r"Deprecated|Strict Standards)\b")
+_PHP_LEVELS = {"warning": "warn", "notice": "info", "deprecated": "info", "strict standards": "info"}
+
+
+def _relayed_level(message: str) -> str | None:
+    rest = message[_RELAY_PREFIX.match(message).end():]  # type: ignore[union-attr]  # it matches the empty string
+    php = _PHP_LEVEL.match(rest)
+    if php:
+        return _PHP_LEVELS.get(php.group(1).lower(), "fatal")
+    return _text_level(rest) if "said into std" not in rest else None
 
 
 _LEVEL_WORDS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERR", "SEVERE", "FATAL", "CRIT", "PANIC")  # one is in every level `_TEXT_LEVEL` reads by name

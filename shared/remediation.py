@@ -587,15 +587,24 @@ def run_task(ev: Evidence, *, container: str | None = None, command: Sequence[st
 
 
 def _command_overrides(ev: Evidence) -> list[dict[str, Any]]:
-    """The task's own per-container command overrides (name and command only: its environment overrides may
-    hold values that do not belong in a pasted command)."""
+    """The task's own per-container command and environment-file overrides (the name, the command, the files' S3
+    ARNs: its environment overrides may hold values that do not belong in a pasted command; a file's ARN is no
+    value, and without it the copy does not read the file the task read)."""
     raw = ev.detail.overrides or {}
     items = raw.get("containerOverrides") if isinstance(raw, dict) else None
     out: list[dict[str, Any]] = []
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("command"), list) \
-                and item["command"] and all(isinstance(a, str) for a in item["command"]):
-            out.append({"name": item["name"], "command": list(item["command"])})
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        own: dict[str, Any] = {}
+        if isinstance(item.get("command"), list) and item["command"] and all(isinstance(a, str) for a in item["command"]):
+            own["command"] = list(item["command"])
+        files = [{"type": f.get("type") or "s3", "value": f["value"]} for f in item.get("environmentFiles") or []
+                 if isinstance(f, dict) and isinstance(f.get("value"), str) and f["value"].startswith("arn:aws")]
+        if files:
+            own["environmentFiles"] = files
+        if own:
+            out.append({"name": item["name"], **own})
     return out
 
 
@@ -654,7 +663,7 @@ def read_command(ev: Evidence, container: str | None) -> str:
     ran with a command override for the container (run-task, a scheduler's or a job's `containerOverrides`), that is
     the command that ran, so $cmd is set to it (each argument shell-quoted)."""
     name = container_name(ev, container)
-    own = next((o["command"] for o in _command_overrides(ev) if o["name"] == name), None)
+    own = next((o["command"] for o in _command_overrides(ev) if o["name"] == name and o.get("command")), None)
     if own:
         # Spaces inside the parentheses: a masked secret argument (redaction takes the whole word) keeps the ")".
         return "cmd=( " + " ".join(shlex.quote(a) for a in own) + " )  # the command override the task ran with"

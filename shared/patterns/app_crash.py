@@ -875,8 +875,7 @@ class AppCrash(Pattern):
             # the signal behind the code is what there is to act on.
             steps[0] = _signal_step(ev, f.get("container"), code, exc) + cite
         if code == 139 and not bare_signal:
-            steps.append("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a "
-                         "library built for another libc, or a bug in an extension).")
+            steps.append(_segfault_step(ev, f.get("container"), m.anchor))
         if code == 134 and _fault_report(exc):
             steps.append("Exit 134 is the abort (SIGABRT) its crash handler raised after that fault: the fault "
                          "signal is the cause, not an assertion.")
@@ -946,6 +945,67 @@ _PY_ERROR_LINE = lazy_re(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|War
 # 134", "child process exited with status 139" (a runner's words, not the crash's).
 _EXIT_REPORT = lazy_re(r"(?i)^[\w .:/\[\]-]{0,60}?\b(?:exited|terminated|failed|finished|stopped|died)(?: with)?"
                        r"(?: an?)?(?: error| exit)? (?:code|status)\b[ :=]*(\d{1,3})\W*$")
+
+
+# One frame of a native backtrace, its function and where: gdb/Fluent Bit "#0  0x55d3 in  flb_task_retry_create() at
+# src/flb_task.c:122", backward-cpp "#3: Envoy::Server::InstanceImpl::run() [0x55a4]", glibc backtrace_symbols
+# "/usr/bin/app(main+0x1d)[0x400a3d]".
+_FRAME_PARTS = lazy_re(r"#\d+:? +(?:0x[0-9a-fA-F]+ +in +)?(?P<fn>[^\s(\[]+)\s*\([^)]*\)(?:\s+at\s+(?P<at>\S+))?"
+                       r"(?:\s+from\s+(?P<lib>\S+))?|^\s*(?P<mod>/\S+?)\((?P<sym>[^)+\s]*)\+0x")
+# The C library, the dynamic loader and the thread start-up every backtrace passes through: no program's own code.
+_SYSTEM_FRAME = lazy_re(r"^(?:\?+|start_thread|clone3?|__clone\w*|raise|abort|__libc_\w+|_start|__GI_\w+|"
+                        r"pthread_\w+|__pthread_\w+|_dl_\w+|gsignal|__restore_rt|killpg?|__sigaction)$|"
+                        r"(?:^|/)(?:lib(?:c|pthread|dl|m|rt|gcc_s|stdc\+\+)[.-][^/]*|ld-[^/]*|sysv/linux/\S*|"
+                        r"nptl/\S*)$")
+_SHARED_LIB = lazy_re(r"\.so(?:\.\d+)*$")
+# A crash this long after the start is surely no binary the CPU or the C library cannot run (those die as they start).
+_RAN_BEFORE_FAULT = 10
+
+
+def _own_crash_frame(ev: Evidence, container: str | None, anchor: int | None) -> str | None:
+    """The first frame of the backtrace after the crash line at `anchor` (the container's own lines) that is the
+    program's own code: a named function, not the C library's, the loader's or thread start-up, nor a shared library
+    it loads (an extension, a native module). None when no such frame is shown."""
+    if anchor is None:
+        return None
+    logs = ev.logs
+    for i in range(anchor, min(len(logs), anchor + 40)):
+        if logs.containers[i] not in (container, None):
+            continue
+        text = logs.texts[i]
+        fm = _FRAME_PARTS.search(text) if "0x" in text else None
+        if fm is None:
+            continue
+        fn, at = fm.group("fn") or fm.group("sym") or "", fm.group("at") or ""
+        lib = fm.group("lib") or fm.group("mod") or ""
+        if not fn or _SYSTEM_FRAME.search(fn) or (at and _SYSTEM_FRAME.search(at.rsplit(":", 1)[0])):
+            continue
+        if lib and (_SYSTEM_FRAME.search(lib) or _SHARED_LIB.search(lib)):
+            return None  # the fault is in a library it loads: the libc/extension reading below holds
+        return f"{fn}(){f' at {at}' if at else ''}"
+    return None
+
+
+def _segfault_step(ev: Evidence, container: str | None, anchor: int | None) -> str:
+    """What exit 139 says, from the evidence: a backtrace through the program's own functions is a bug in that
+    release (after it had run a while, surely no binary this CPU or C library cannot run); without such a frame, a
+    native library that cannot run here (another architecture or libc) or an extension's bug."""
+    frame = _own_crash_frame(ev, container, anchor)
+    if frame is None:
+        return ("Exit 139 is a segmentation fault: a native library crashed (architecture mismatch, a library built "
+                "for another libc, or a bug in an extension).")
+    name = container or "the container"
+    ran = remedy.ran_for(ev)
+    why = (f"after the task had run {int(ran)} s, so the binary did run on this CPU and C library (an architecture or "
+           "libc mismatch fails as it starts)" if ran is not None and ran >= _RAN_BEFORE_FAULT else
+           "not in the C library or a library it loads")
+    image = remedy.image(ev, container)
+    pin = f" (`{image}`)" if image else ""
+    return (f"Exit 139 is a segmentation fault in {name}'s own code: its backtrace's innermost frame in its own code "
+            f"is `{frame}`, {why}. It is a bug in that release{pin}: search the project's issue tracker for that "
+            "function, move to a release that fixes it and pin that release's tag or digest (a floating tag brings "
+            "the bug back), report the backtrace upstream if no release fixes it, and meanwhile turn off or "
+            "reconfigure the component the frames name (an output, a plugin, a feature).")
 
 
 def _signal_step(ev: Evidence, container: str | None, code: int, exc: str) -> str:

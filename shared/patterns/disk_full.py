@@ -269,6 +269,21 @@ class DiskFull(Pattern):
                          "volume: current ECS-optimized AMIs keep Docker on it; a separate data volume only on older "
                          "AMIs that mount one for Docker)."
                          + remedy.cite(m))
+            instance = ev.detail.container_instance_arn
+            if f.get("during") and remedy.image(ev, f.get("container")):
+                # The pull unpacks this image's layers on the instance: the volume must hold it, unpacked, beside the
+                # images the instance keeps. Name the instance and the image, so the size is measured, not guessed.
+                steps.append(f"The pull downloads and unpacks `{img}` on the instance, so its Docker storage must hold "
+                             "the image unpacked beside the images it keeps. Measure the image on a machine with "
+                             f"room: ```\ndocker pull {remedy.q(img)}\ndocker image inspect --format '{{{{.Size}}}}' "
+                             f"{remedy.q(img)}\n``` (bytes), then set the launch template's root volume to that plus "
+                             "the instance's other images, with headroom, and replace the instances.")
+                if instance:
+                    steps.append("The instance that failed (its EC2 id): ```\naws ecs describe-container-instances "
+                                 f"--cluster {remedy.q(remedy.cluster(ev))} --container-instances {remedy.q(instance)} "
+                                 "--query 'containerInstances[0].ec2InstanceId' --output text\n```; on it (Session "
+                                 "Manager or SSH) `df -h /var/lib/docker` shows the space left and `docker system df` "
+                                 "what holds it.")
         if (not f.get("during") and not root and not never_created
                 and not (path and f.get("storage") != "task ephemeral storage")):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.

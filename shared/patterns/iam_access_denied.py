@@ -129,6 +129,13 @@ _KMS_WRITES = lazy_re(r"^(?:Put|Create|Update|Upload|Copy|Send|Publish)")
 # (De)RegisterContainerInstance with their own task role, so those denials are the task's to fix.
 _AGENT_ACTION = lazy_re(r"^ecs:(?:Poll|DiscoverPollEndpoint|StartTelemetrySession|PutSystemLogEvents"
                         r"|Submit\w*StateChanges?)$", re.IGNORECASE)
+# Actions that only publish telemetry (metrics, traces, log records, the X-Ray sampling rules an SDK polls): a denial
+# loses that data, but the call fails on its own, stops no task and fails no health check. Such a denial is a weak
+# lead (below the engine's CONFIDENT): a confident cause the application logged in the same incident (its memory
+# limit, a crash) wins; alone, it is still named.
+_TELEMETRY_ACTION = lazy_re(r"^(?:cloudwatch:PutMetricData|xray:(?:PutTraceSegments|PutTelemetryRecords|GetSampling\w+)"
+                            r"|logs:PutLogEvents|aps:RemoteWrite)$",
+                            re.IGNORECASE)
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -421,7 +428,7 @@ class IamAccessDenied(Pattern):
             facts["container"] = container
             return Match(facts=facts, proofs=(log_proof(ev, i),),
                          confidence=0.75 if facts.get("cause") in ("no-credentials", "credentials-endpoint")
-                         else 0.93,
+                         else 0.6 if _TELEMETRY_ACTION.match(str(facts.get("action") or "")) else 0.93,
                          stage=Stage.APP, anchor=i, container=container)
         return None
 

@@ -108,6 +108,78 @@ _NOT_JSON = lazy_re(r"invalid character '(?P<char>\\?.|[^']{1,4})' (?:looking fo
                        r"after top-level value)|unexpected end of JSON input|cannot unmarshal \w+ into Go value")
 
 
+# The agent killed its own fetch of the task's secrets and registry auth when it ran out of time ("pull command failed:
+# : signal: killed"): no answer came back, which is the network path; a refusal or a missing secret answers at once.
+_KILLED = lazy_re(r"signal: killed", re.IGNORECASE)
+_REGISTRY_AUTH = lazy_re(r"registry auth", re.IGNORECASE)
+
+
+def _subnets_named(ev: Evidence) -> str:
+    """Whose subnets the agent's calls leave from, naming the task's subnet when the event gives it (Fargate)."""
+    subnets, _ = remedy.agent_network(ev)
+    return f"{subnets} (`{ev.subnet}`)" if remedy.is_fargate(ev) and ev.subnet else subnets
+
+
+def _killed_network_step(ev: Evidence, said: str) -> str:
+    """The network path of a fetch the agent killed on its timeout: a NAT route, or an interface endpoint for each
+    service it calls at start (Secrets Manager / SSM for the secrets; for the registry auth of an ECR image the ECR
+    API, with ecr.dkr and the S3 gateway endpoint for the layers the pull reads next)."""
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    _, sender = remedy.agent_network(ev)
+    needs = [f"`com.amazonaws.{region}.secretsmanager` or `com.amazonaws.{region}.ssm` for the task definition's "
+             "`secrets[].valueFrom` (whichever service they name)"]
+    ecr = remedy.ecr_images(ev)
+    if _REGISTRY_AUTH.search(said) and ecr:
+        needs.insert(0, f"`com.amazonaws.{region}.ecr.api` for the registry auth of `{ecr[0]}`, "
+                        f"`com.amazonaws.{region}.ecr.dkr` and the S3 gateway endpoint `com.amazonaws.{region}.s3` "
+                        "for its layers")
+    if remedy.uses_awslogs(ev):
+        needs.append(f"`com.amazonaws.{region}.logs` for awslogs")
+    return ("`signal: killed`: the ECS agent's fetch ran out of time and was killed, so no service answered: check "
+            "the network path first (a refusal would have been answered at once). "
+            f"{_subnets_named(ev)} need a route to a NAT gateway"
+            + (" (or assignPublicIp ENABLED in a public subnet)" if remedy.public_ip_allowed(ev) else "")
+            + ", or these VPC endpoints, the interface ones with private DNS on and a security group admitting 443 "
+            f"from {sender}: " + "; ".join(needs) + ".")
+
+
+def _env_files(ev: Evidence) -> list[str]:
+    """The environment files the task was started with, from its own overrides (S3 ARNs, not their contents)."""
+    raw = ev.detail.overrides or {}
+    items = raw.get("containerOverrides") if isinstance(raw, dict) else None
+    out: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        for f in (item.get("environmentFiles") or []) if isinstance(item, dict) else []:
+            if isinstance(f, dict) and isinstance(f.get("value"), str) and f["value"].startswith("arn:aws"):
+                out.append(f["value"])
+    return out
+
+
+def _env_file_network_steps(ev: Evidence, m: Match, secret: str | None, role_txt: str, why: str) -> list[str]:
+    """An environment file is an S3 object the agent downloads with the execution role: S3's reachability (the S3
+    gateway endpoint, or a NAT route) and the role's s3:GetObject / s3:GetBucketLocation, not Secrets Manager."""
+    region = remedy.region(ev) or remedy.REGION_UNKNOWN
+    files = [secret] if secret and secret.startswith("arn:aws:s3") else _env_files(ev)
+    named = ", ".join(f"`{f}`" for f in files)
+    what = f"the environment file {named}" if len(files) == 1 else (
+        f"the environment files {named}" if files else "the task definition's `environmentFiles`")
+    objects = [f for f in files if ":::" in f]
+    buckets = sorted({"arn:aws:s3:::" + f.split(":::", 1)[1].split("/", 1)[0] for f in objects})
+    stmts = [remedy.statement(["s3:GetObject"], objects or ["arn:aws:s3:::*/*"]),
+             remedy.statement(["s3:GetBucketLocation"], buckets or ["arn:aws:s3:::*"])]
+    steps = [f"The agent downloads {what} from S3 before the container starts, and the download timed out: "
+             f"{_subnets_named(ev)[0].lower()}{_subnets_named(ev)[1:]} need a way to S3 in its bucket's Region: the S3 gateway endpoint "
+             f"`com.amazonaws.{region}.s3` on their route tables (an interface endpoint for S3 needs private DNS and "
+             "443 in its security group), or a route to a NAT gateway. An endpoint policy or a bucket policy that "
+             f"names the VPC endpoint must allow the execution role.{why}",
+             f"Add these statements to {role_txt}, which downloads the file: ```{json.dumps(stmts)}``` (a bucket "
+             "encrypted with a customer managed KMS key also needs `kms:Decrypt` on that key)."]
+    others = remedy.start_endpoints(ev)
+    if others:
+        steps.append("With VPC endpoints instead of a NAT gateway, the task also needs " + " and ".join(others) + ".")
+    return steps
+
+
 class SecretsRetrievalFailedFacts(Facts):
     """The facts of secrets-retrieval-failed."""
 
@@ -230,6 +302,8 @@ class SecretsRetrievalFailed(ReasonPattern):
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
         elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
+        elif cause == "network" and kind == "environment file":
+            steps += _env_file_network_steps(ev, m, secret, role_txt, why)
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
             subnets, sender = remedy.agent_network(ev)
@@ -325,12 +399,25 @@ class SecretsRetrievalFailed(ReasonPattern):
                              "It ends with the cause: AccessDenied (the role, below), a timeout (the network "
                              f"path) or a missing parameter or secret.{why}")
                 why = ""
-            steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
-                         "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
-                         f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
             said = " ".join(p.text for p in m.proofs)
             tries = re.search(r"retried (\d+) time", said, re.IGNORECASE)
-            if tries and int(tries.group(1)) <= 1:
+            # killed on its timeout, unless the SDK said it gave up at once (a non-retryable answer came first)
+            killed = bool(_KILLED.search(said)) and not (tries and int(tries.group(1)) <= 1)
+            if killed:
+                steps.append(_killed_network_step(ev, said) + why)
+                steps.append(f"Then check {role_txt} can read every `secrets[].valueFrom` of the task definition "
+                             "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt)"
+                             + (" and pull the image (ecr:GetAuthorizationToken, ecr:BatchGetImage, "
+                                "ecr:GetDownloadUrlForLayer; the managed policy `AmazonECSTaskExecutionRolePolicy` "
+                                "has them)" if _REGISTRY_AUTH.search(said) and remedy.ecr_images(ev) else "")
+                             + ": a refusal is answered at once, so it is the less likely reading of a killed fetch.")
+            else:
+                steps.append(f"Check {role_txt} can read every `secrets[].valueFrom` of the task definition "
+                             "(secretsmanager:GetSecretValue / ssm:GetParameters, kms:Decrypt), and that the task's "
+                             f"subnets can reach Secrets Manager/SSM (NAT or VPC endpoints).{why}")
+            if killed:
+                pass
+            elif tries and int(tries.group(1)) <= 1:
                 # The SDK retries timeouts and throttling (up to 5 times); one try means it gave up at once: a
                 # non-retryable answer such as AccessDenied, a missing parameter/secret or a KMS refusal.
                 steps.append(f"\"retried {tries.group(1)} time(s)\" means the fetch was not retried: AWS answered "
@@ -345,7 +432,12 @@ class SecretsRetrievalFailed(ReasonPattern):
             steps.append("Then start fresh tasks (they fetch the secrets again at start), on the latest revision if "
                          f"the fix changed the task definition: {remedy.roll_out_any(ev)}.")
         else:
-            steps.append(f"Then start fresh tasks (they fetch the secrets again at start): {remedy.rerun(ev)}.")
+            # A re-test of a fetch over the network: the copy must leave from the task's own network (its security
+            # groups, which a stopped one-off task's event does not name) and fetch what it fetched.
+            net = (f" ({remedy.same_network(ev)})" if (cause == "network" or _KILLED.search(ev.reason_text))
+                   and remedy.network_mode(ev) == "awsvpc" else "")
+            fetched = "the environment files" if kind == "environment file" else "the secrets"
+            steps.append(f"Then start fresh tasks (they fetch {fetched} again at start): {remedy.rerun(ev)}{net}.")
         what = f" `{secret}`" if secret else ""
         if kind == "ecr registry auth":
             # The image's pull credentials (ECR GetAuthorizationToken), not a secret the task definition names.
