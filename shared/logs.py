@@ -459,18 +459,20 @@ class LogSet:
         return self._verify(needle, found) + exact if not exact else sorted(set(self._verify(needle, found)) | set(exact))
 
     def may_match(self, regex: re.Pattern[str], start: int = 0, stop: int | None = None,
-                  learn: bool = True) -> Sequence[int]:
+                  learn: bool = True, few: int = _FEW_LINES) -> Sequence[int]:
         """The lines in [start, stop), ascending, where `regex.search(texts[i])` may match: those holding one
         of the words every match of the regex contains (`required_words`), found in the one search pass;
         every line of the range when the regex names no such word. `learn=False`: words not yet searched
         for are looked up in this set's text alone, not added to every later set's search pass (for a
-        regex read once in a while whose words fill ordinary lines: "time", "request")."""
+        regex read once in a while whose words fill ordinary lines: "time", "request"). `few`: a range of
+        this many lines or fewer is every line (read line by line, no word looked up); 0 for a caller that
+        reads each line of the range with several regexes, where the index answers for all of them at once."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         start = max(0, start)
         if start >= stop:
             return ()
-        words = required_words(regex) if stop - start > _FEW_LINES else None  # a few lines: read them
+        words = required_words(regex) if stop - start > few else None  # a few lines: read them
         if words is None or not self._plain_text():
             return range(start, stop)
         mapped = self._needle_map()

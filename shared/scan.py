@@ -108,7 +108,8 @@ def required_words(regex: re.Pattern[str]) -> tuple[str, ...] | None:
 
 
 # Words on most lines of an ordinary log (request logs, JSON keys): a poor filter when the same literal offers another.
-_COMMON_WORDS = frozenset(("request", "requests", "response", "time", "error", "info", "debug", "http", "https",
+_COMMON_WORDS = frozenset(("request", "requests", "response", "time", "error", "info", "debug", "http", "https", "complete",
+                           "completed",
                            "status", "message", "level"))
 _NUMBER = frozenset("0123456789.e+-")  # what a JSON number's field reads like once parsed (str(1.1e2): 110.0)
 
@@ -127,6 +128,23 @@ def _usable(word: str) -> bool:
             and (not _NUMBER.issuperset(word) or word.count(".") >= 2))
 
 
+_VARIANTS = 8  # spellings of one literal run with optional characters ("ya?ml": yml, yaml) read for its words
+
+
+def _run_words(run: str) -> list[str]:
+    """The words of a literal run that a search can use. Every word of the run is required alike: one that fills
+    ordinary log lines ("request", a JSON "time" key) would send most lines to be read, so the others are offered
+    instead when there are."""
+    tokens = [token for token in _SPLIT_WORDS(run.lower()) if _usable(token)]
+    rare = [token for token in tokens if token not in _COMMON_WORDS]
+    return rare or tokens
+
+
+def _minimal(words: set[str]) -> frozenset[str]:
+    """`words` less those holding another of them (a text holding "json5" holds "json")."""
+    return frozenset(w for w in words if not any(o != w and o in w for o in words))
+
+
 def _required(items: Any) -> frozenset[str] | None:
     """The words (lower-case) one of which every match of the parsed sequence `items` holds: its longest
     usable literal run, else the words of one of its parts (a group, an alternation, a repeat of 1+)."""
@@ -140,21 +158,33 @@ def _required(items: Any) -> frozenset[str] | None:
             if s > score or (s == score and best is not None and len(words) < len(best)):
                 best, score = words, s
 
-    run: list[str] = []
+    # The literal run so far, as its variants: an optional character in it ("ya?ml") doubles them (up to _VARIANTS).
+    runs: list[str] = [""]
 
     def flush() -> None:
-        if run:
-            tokens = [token for token in _SPLIT_WORDS("".join(run).lower()) if _usable(token)]
-            # Every word of one literal run is required alike: one that fills ordinary log lines ("request",
-            # a JSON "time" key) would send most lines to be read, so another of the run is offered instead.
-            rare = [token for token in tokens if token not in _COMMON_WORDS]
-            for token in rare or tokens:
-                offer(frozenset((token,)))
-            run.clear()
+        if runs != [""]:
+            each = [_run_words(run) for run in runs]
+            if len(each) == 1:
+                for token in each[0]:
+                    offer(frozenset((token,)))
+            else:
+                common = set(each[0]).intersection(*each[1:])
+                for token in each[0]:
+                    if token in common:
+                        offer(frozenset((token,)))  # in every variant: required as in a plain run
+                if all(each):  # one variant is in every match: the best word of each, one of which it holds
+                    offer(_minimal({max(tokens, key=len) for tokens in each}))
+            runs[:] = [""]
 
     for op, av in items:
         if op is _sre.LITERAL:
-            run.append(chr(av))
+            ch = chr(av)
+            runs[:] = [run + ch for run in runs]
+            continue
+        if (op is _sre.MAX_REPEAT or op is _sre.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and len(av[2]) == 1 \
+                and av[2][0][0] is _sre.LITERAL and len(runs) * 2 <= _VARIANTS:
+            ch = chr(av[2][0][1])
+            runs[:] = runs + [run + ch for run in runs]
             continue
         flush()
         if op is _sre.SUBPATTERN:
@@ -162,7 +192,7 @@ def _required(items: Any) -> frozenset[str] | None:
         elif op is _sre.BRANCH:
             parts = [_required(branch) for branch in av[1]]
             if all(parts):
-                offer(frozenset().union(*parts))  # type: ignore[arg-type]
+                offer(_minimal(set().union(*parts)))  # type: ignore[arg-type]
         elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and av[0] >= 1:
             offer(_required(av[2]))
         elif op is _sre.ATOMIC_GROUP:

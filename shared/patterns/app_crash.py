@@ -208,8 +208,8 @@ def _runs(ev: Evidence, container: str | None, program: str) -> bool:
     said = " ".join([remedy.image(ev, container) or "", *(cdef.entry_point if cdef else ()),
                      *(cdef.command if cdef else ())])
     word = re.compile(rf"(?i)\b{re.escape(program)}\b")
-    return bool(word.search(said)) or any(c in (container, None) and word.search(t)
-                                          for c, t in zip(ev.logs.containers, ev.logs.texts, strict=True))
+    # (The log's lines holding the name, from the word index: a long log's others are not read.)
+    return bool(word.search(said)) or ev.logs.search(word, keep=lambda c: c in (container, None)) is not None
 
 
 _NATIVE_LIB = lazy_re(r"[\w.+-]+\.(?:so(?:\.\d+)*|node|bundle|dll)\b")
@@ -265,11 +265,11 @@ _NATIVE_CRASH_EXITS = frozenset({134, 135, 136, 139})
 
 def _fault_line(ev: Evidence, newest_first: list[int]) -> int | None:
     """The last line among `newest_first` reporting a fatal fault signal, if any."""
+    logs = ev.logs
     for i in newest_first:
-        if ev.logs.level(i) in ("info", "debug"):
-            continue  # "INFO installing crash handlers for SIGSEGV": a setup note, not the fault
-        if _fault_report(ev.logs.texts[i]):
-            return i
+        # (The text first: a line's level reads the lines above it, and most lines report no signal.)
+        if _fault_report(logs.texts[i]) and logs.level(i) not in ("info", "debug"):
+            return i  # (not "INFO installing crash handlers for SIGSEGV": a setup note, not the fault)
     return None
 
 
@@ -485,12 +485,13 @@ class AppCrash(Pattern):
         started = False
         last = next((i for i in indices if logs.texts[i].strip()), None)
         for i in indices:
-            text = logs.texts[i].lower()
-            if ((_started(text) or _SERVED.search(logs.texts[i])) and not any(w in text for w in _ERROR_WORDS)
+            raw = logs.texts[i]  # (read once: a lazy set's column is a method call a read)
+            text = raw.lower()
+            if ((_started(text) or _SERVED.search(raw)) and not any(w in text for w in _ERROR_WORDS)
                     and not _ADVICE.search(text)):
                 started = True  # it started after anything above: a complaint there did not stop it
                 continue
-            if _STACK_FRAME.search(logs.texts[i]):
+            if _STACK_FRAME.search(raw):
                 continue  # a frame of a trace says where, never what: the message is above the frames
             if _RUNTIME_EXIT_NOTE.search(text):
                 continue  # "web exited with code 137": Docker/compose reporting the exit, not the app's words
@@ -506,19 +507,19 @@ class AppCrash(Pattern):
             if _WRAPPER.match(text):
                 wrapper = i  # npm/yarn saying the script failed: the app's own error should be above
                 continue
-            if KILL_REPORT.match(logs.texts[i]):
+            if KILL_REPORT.match(raw):
                 return None  # killed by a signal from outside: nothing in the log says why (see unknown)
             level = logs.level(i)
             if level is None:
-                bracket = _bracket_level(logs.texts[i])
+                bracket = _bracket_level(raw)
                 if bracket in ("debug", "info"):
                     continue  # an info line ("exiting", "shutting down") reports the exit, not its cause
                 if bracket in ("error", "fatal"):
                     level = bracket
-            if level == "warn" and _SPRING_REFRESH_FAILED.search(logs.texts[i]):
+            if level == "warn" and _SPRING_REFRESH_FAILED.search(raw):
                 # Spring logs the failed context refresh at WARN; with the non-zero exit after it, it is the crash.
-                exc = _SPRING_REFRESH_FAILED.search(logs.texts[i])
-                return self._build(ev, i, primary, code, "java", exc.group(1) if exc else logs.texts[i].strip(), 0.6)
+                exc = _SPRING_REFRESH_FAILED.search(raw)
+                return self._build(ev, i, primary, code, "java", exc.group(1) if exc else raw.strip(), 0.6)
             if level in ("error", "fatal") or (level is None and (any(w in text for w in _ERROR_WORDS)
                                                                   or remedy.ARGS_REFUSED.search(text)
                                                                   or _LIMIT_REFUSED.search(text))):
@@ -1075,16 +1076,25 @@ def _config_error_at(ev: Evidence, newest_first: list[int], upto: int | None) ->
     if any) where a configuration parser says where in its file it failed, with no successful start after it."""
     logs = ev.logs
     found = None
+    if not newest_first:
+        return None
+    # The lines that may say it started or name a file (the word index; the others need no regex of their own).
+    lo, hi = min(newest_first), max(newest_first) + 1
+    may = {*logs.may_match(_STARTED, lo, hi, few=0), *logs.may_match(crash_steps.CONFIG_AT, lo, hi, few=0)}
     for i in newest_first:
+        if i not in may:
+            continue
         text = logs.texts[i]
         if _started(text):
             break  # the server started after anything above: that complaint did not stop it
         if upto is not None and i > upto:
             continue
+        if not crash_steps.CONFIG_AT.search(text) or _STACK_FRAME.search(text):
+            continue  # (the text first: a line's level reads the lines above it, most lines name no file)
         level = logs.level(i)
         if level is None:
             level = _bracket_level(text)  # nginx's "[warn] ... in default.conf:3" is a warning, not the crash
-        if level in ("debug", "info", "warn") or _STACK_FRAME.search(text) or not crash_steps.CONFIG_AT.search(text):
+        if level in ("debug", "info", "warn"):
             continue
         found = i
     return found

@@ -79,6 +79,25 @@ def test_required_words():
     assert required_words(re.compile(r"errno 110|\(110\)")) == ("(110)", "errno")
 
 
+def test_required_words_of_optional_characters():
+    """An optional character inside a literal ("ya?ml", "colou?r") gives one word a spelling: the match holds
+    one of them. A word holding another of the set is left out (a text holding "json5" holds "json")."""
+    assert required_words(re.compile(r"\.(?:conf|ya?ml|json5?)\b")) == ("conf", "json", "yaml", "yml")
+    assert required_words(re.compile(r"(?i)colou?r of the sky")) == ("color", "colour")
+    assert required_words(re.compile(r"re?d? flag")) == ("flag",)  # no spelling of "r", "re", "rd", "red" is a word
+    assert required_words(re.compile(r"timeouts?|deadlines?")) == ("deadline", "timeout")
+    texts = ["config.yml:3: bad", "config.yaml line 3", "settings.json5 at line 2", "a.conf:1", "x.ym:1",
+             "the colour of the sky", "the colr of the sky", "COLOR OF THE SKY", "red flag", "a time-outs"]
+    for pattern in (r"(?i)\.(?:conf|ya?ml|json5?)\b", r"(?i)colou?r of the sky", r"timeouts?|deadlines?"):
+        regex = re.compile(pattern)
+        words = required_words(regex) or ()
+        for text in texts:
+            if regex.search(text):
+                assert any(w in text.lower() for w in words), (pattern, text)
+
+
+
+
 NEAR_MISSES = [
     # A JSON line: the message and its fields read "listening on port=8080", the raw line never does.
     ['{"level":"info","msg":"listening on","port":8080}', "plain line", '{"msg":"ok","timeout":"30s"}',
@@ -374,3 +393,17 @@ def test_needle_set_builds_its_text_automaton_only_for_non_ascii_text():
         want = by_find(text.replace("\udcff", "\ufffd"))
         assert sorted(got) == want, text
     assert (ns._str_ac is not None) == HAVE_AUTOMATON
+
+
+@pytest.mark.parametrize("lines", NEAR_MISSES[:2])
+def test_may_match_of_a_few_lines_from_the_index_keeps_every_matching_line(lines):
+    """`may_match(few=0)`: a short range's lines are looked up in the word index too (a walk that reads each with
+    several regexes), and keep every line the regex matches."""
+    for logs in (normalise(lines * 60), from_lines(lines * 60), normalise(lines)):
+        texts = tuple(logs.texts)
+        for regex in REGEXES:
+            for start, stop in ((0, 5), (3, 50), (100, 160), (5, 6)):
+                kept = set(logs.may_match(regex, start, stop, few=0))
+                wanted = {i for i in matching(texts, regex) if start <= i < stop}
+                assert wanted <= kept, (regex.pattern, start, sorted(wanted - kept))
+                assert all(start <= i < stop for i in kept)
