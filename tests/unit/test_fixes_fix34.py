@@ -28,10 +28,10 @@ def test_a_plain_file_name_or_marked_path_is_kept(text: str) -> None:
 
 
 def test_a_long_value_is_checked_for_a_file_name_in_linear_time() -> None:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     for value in ("a" * 16000, "a" * 16000 + ".jsonx", "/a" * 8000 + ".jsonx", "a." * 8000 + "x"):
         assert "[REDACTED]" in redact("DB_PASSWORD=" + value)
-    assert time.perf_counter() - t0 < 0.5  # a safety bound: linear takes milliseconds, the old tail 0.5 s per value
+    assert time.thread_time() - t0 < 0.5  # a safety bound: linear takes milliseconds, the old tail 0.5 s per value
 
 
 _NGINX_EMERG = '2024/01/02 10:00:00 [emerg] 1#1: unknown directive "gzip_foo" in /etc/nginx/conf.d/default.conf:12'
@@ -77,10 +77,10 @@ def _steps(lines: list[str]) -> str:
 @pytest.mark.parametrize("line", ["dump: " + "Zm9v/YmFy" * 1800, "dump: " + "a.b/" * 4000, "a/" * 8000,
                                   "x=" + "a-b.c" * 3000, "k " * 8000])
 def test_a_long_line_after_a_config_error_is_read_in_linear_time(line: str) -> None:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     got = run(["app: /etc/app/app.conf:3: bad value for workers", line])
     assert "`/etc/app/app.conf` at line 3" in " ".join(got.remediation)
-    assert time.perf_counter() - t0 < 1.5  # a generous safety bound: the old search took seconds on such a line
+    assert time.thread_time() - t0 < 1.5  # a generous safety bound: the old search took seconds on such a line
 
 
 @pytest.mark.parametrize("line", ["parsing [/etc/haproxy/haproxy.cfg:8] : unknown keyword 'bind2'",

@@ -73,10 +73,10 @@ def test_a_deep_path_line_costs_what_a_shallow_hostile_line_costs():
     # Every slash of "/a/a/a/..." is tried as a start: only the run's first one may read to the end of the line.
     hostile = ["/a" * 8192, "x/a" * 5461, "'/a" * 5461, "//a" * 5461]
     for regex in (_NO_PATH, _NOT_OWNED):
-        t = time.perf_counter()
+        t = time.thread_time()
         for line in hostile:
             regex.search(line)
-        took = time.perf_counter() - t
+        took = time.thread_time() - t
         assert took < 1.0, (regex, took)
 
 

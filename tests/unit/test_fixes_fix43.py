@@ -92,9 +92,9 @@ def test_the_framework_search_on_a_16_kb_line_costs_about_what_a_benign_line_doe
     best = {evil: 9.0, benign: 9.0}
     for _ in range(7):
         for line in (evil, benign):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             search(line)
-            best[line] = min(best[line], time.perf_counter() - t0)
+            best[line] = min(best[line], time.thread_time() - t0)
     assert best[evil] < 150 * best[benign], (best[evil], best[benign])
 
 

@@ -131,9 +131,9 @@ def test_a_log_with_16_kb_keyword_stuffed_lines_is_still_diagnosed() -> None:
     logs = ["INFO starting worker"] + [line for s in stuffed for line in (s, "INFO request ok")] + [
         "Traceback (most recent call last):", '  File "/app/main.py", line 3, in <module>',
         "    url = os.environ['ORDERS_API_URL']", "KeyError: 'ORDERS_API_URL'"]
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     finding = run(logs)
-    assert time.perf_counter() - t0 < 10  # a generous bound: before lin1 such lines took minutes
+    assert time.thread_time() - t0 < 10  # a generous bound: before lin1 such lines took minutes
     assert finding.pattern == "missing-env-var"
     assert finding.facts.get("variable") == "ORDERS_API_URL"
 
@@ -175,9 +175,9 @@ def test_a_16_kb_line_of_secret_words_is_redacted_in_linear_time(unit: str) -> N
     from shared.redact import redact
 
     for end in ("", "=", ":", "json"):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         redact(_stuffed(unit)[:-len(end) or None] + end)
-        assert time.perf_counter() - t0 < 1.0  # a generous bound: before lin2 "pass" * 4096 took 2.5 s
+        assert time.thread_time() - t0 < 1.0  # a generous bound: before lin2 "pass" * 4096 took 2.5 s
 
 
 # lin2: health_check_failed's request line. `_request_search` tries only the starts that can still match.
@@ -229,6 +229,6 @@ def test_the_request_search_finds_what_the_request_regex_found() -> None:
 def test_a_16_kb_line_of_request_words_is_read_in_linear_time(unit: str) -> None:
     from shared.patterns import health_check_failed as hc
 
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     hc._request(_stuffed(unit))
-    assert time.perf_counter() - t0 < 1.0  # a generous bound: before lin2 "method=GET path=/a " took 103 s
+    assert time.thread_time() - t0 < 1.0  # a generous bound: before lin2 "method=GET path=/a " took 103 s

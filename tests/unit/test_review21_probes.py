@@ -150,7 +150,7 @@ def test_long_error_lines_with_a_placeholder_give_the_right_answer_and_are_not_q
     # on this machine and half what the quadratic regex took.)
     assert run(["error " * 2700 + "${DATABASE_URL}"]).facts.get("variable") == "DATABASE_URL"
     assert run(["${a} " + "error " * 2700 + "${DATABASE_URL} in `template`"]).pattern != "missing-env-var"
-    start = time.perf_counter()
+    start = time.thread_time()
     got = run(["${a} " + "error " * 8000] * 20)
     assert got.pattern != "missing-env-var"
-    assert time.perf_counter() - start < 10.0
+    assert time.thread_time() - start < 10.0

@@ -37,9 +37,9 @@ def test_a_config_complaint_before_gunicorn_or_uvicorn_started_is_not_the_cause(
 
 
 def test_a_long_line_after_a_config_error_is_read_in_linear_time() -> None:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     got = run(["app: /etc/app/app.conf:3: bad value for workers", "dump: " + "Zm9v/YmFy" * 1800])
-    took = time.perf_counter() - t0
+    took = time.thread_time() - t0
     assert got.pattern == "app-crash" and "`/etc/app/app.conf` at line 3" in _steps(got)
     assert took < 1.5, took
 

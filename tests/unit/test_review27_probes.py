@@ -114,9 +114,9 @@ def test_an_image_named_artisan_something_is_no_laravel_app():
 
 def test_the_framework_search_is_linear_on_16_kb_lines():
     run({"app": [_PG_LOCAL]}, **_crashed())  # warm up
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     got = run({"app": ["debug: " + "reactive-" * 1800] * 8 + [_PG_LOCAL]}, **_crashed())
-    took = time.perf_counter() - t0
+    took = time.thread_time() - t0
     assert got.pattern == "database-connection-failed"
     assert took < 1.0, took  # about 2.8 s today; a linear search takes well under 0.1 s
 
