@@ -2529,15 +2529,16 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
                 continue
             end = _command_end(span, c.end())
             words = span[c.end() : end]
+            if "--region" in words:
+                continue  # (most commands: the task's region is already there; no quote to weigh)
             if _quote_open(words):
                 continue  # the span ends inside a quoted value (a name with a backtick cut it): leave it be
-            if "--region" not in words:
-                # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
-                cut = len(span[:end].rstrip())
-                if span[:cut].endswith("`") and cut == len(span):
-                    cut -= 1
-                out.append(span[pos:cut] + flag)
-                pos = cut
+            # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
+            cut = len(span[:end].rstrip())
+            if span[:cut].endswith("`") and cut == len(span):
+                cut -= 1
+            out.append(span[pos:cut] + flag)
+            pos = cut
         out.append(span[pos:])
         return "".join(out)
 
