@@ -223,13 +223,19 @@ def _mask(data: dict) -> None:
     def take(container: dict | list, items: Any) -> None:
         for key, value in items:
             kind = type(value)
-            if kind is str or (kind is not dict and kind is not list and isinstance(value, str)):
+            if kind is str:
+                holders.append(container)
+                keys.append(key)
+                texts.append(value)
+            elif value is None or kind is int or kind is bool or kind is float:
+                continue  # (most of what is not a string: no text to mask)
+            elif kind is not dict and kind is not list and isinstance(value, str):
                 holders.append(container)
                 keys.append(key)
                 texts.append(value)
             elif kind is dict:
                 take(value, value.items())
-            elif kind is list or (value is not None and isinstance(value, (dict, list))):
+            elif kind is list or isinstance(value, (dict, list)):
                 take(value, enumerate(value))
 
     take(data, [(key, data[key]) for key in _MASKED])
