@@ -223,13 +223,19 @@ def _mask(data: dict) -> None:
     def take(container: dict | list, items: Any) -> None:
         for key, value in items:
             kind = type(value)
-            if kind is str or (kind is not dict and kind is not list and isinstance(value, str)):
+            if kind is str:
+                holders.append(container)
+                keys.append(key)
+                texts.append(value)
+            elif value is None or kind is int or kind is bool or kind is float:
+                continue  # (most of what is not a string: no text to mask)
+            elif kind is not dict and kind is not list and isinstance(value, str):
                 holders.append(container)
                 keys.append(key)
                 texts.append(value)
             elif kind is dict:
                 take(value, value.items())
-            elif kind is list or (value is not None and isinstance(value, (dict, list))):
+            elif kind is list or isinstance(value, (dict, list)):
                 take(value, enumerate(value))
 
     take(data, [(key, data[key]) for key in _MASKED])
@@ -262,19 +268,11 @@ def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anc
                 return f"[{c}] {texts[i]}"
         return texts[i]
 
-    def mine(i: int) -> bool:
-        return bool(texts[i].strip()) and (own is None or containers[i] in own)
+    def mine(i: int) -> bool:  # (the container first: another container's line is not parsed)
+        return (own is None or containers[i] in own) and bool(texts[i].strip())
 
-    # The last `limit` lines of the container, newest first (a line's text is read once: `kept`).
-    picked: list[int] = []
-    kept: list[str] = []
-    for i in range(len(logs) - 1, -1, -1):
-        text = texts[i]
-        if text and not text.isspace() and (own is None or containers[i] in own):  # mine(i)
-            picked.append(i)
-            kept.append(text)
-            if len(picked) >= limit:
-                break
+    # The last `limit` lines of the container, newest first (a line's text is read once: `kept`; mine(i)).
+    picked, kept = logs.last_lines(limit, own)
     picked.reverse()
     if anchor is not None and picked and anchor < picked[0] and mine(anchor):
         before = [i for i in range(anchor - 1, max(-1, anchor - 40), -1) if mine(i)][:5][::-1]

@@ -667,6 +667,39 @@ class LogSet:
         names = self.container_names()
         return any(c is not None and c in names for c in containers) or (None in containers and self.unlabelled())
 
+    def last_lines(self, limit: int, own: set[str | None] | None) -> tuple[list[int], list[str]]:
+        """The last `limit` lines whose text is not blank and whose container is in `own` (None: every line),
+        newest first, with their texts. A line's container is read before its text (another container's line is
+        not parsed), and a lazy set's texts straight from its rows (a finding's excerpt reads 50 of them)."""
+        picked: list[int] = []
+        kept: list[str] = []
+        store = self._store
+        containers = self.containers
+        if store is not None:
+            rows, row = store.rows, store.row
+            for i in range(len(self) - 1, -1, -1):
+                if own is not None and containers[i] not in own:
+                    continue
+                r = rows[i]
+                text = (r if r is not None else row(i))[0]
+                if text and not text.isspace():
+                    picked.append(i)
+                    kept.append(text)
+                    if len(picked) >= limit:
+                        break
+            return picked, kept
+        texts = self.texts
+        for i in range(len(self) - 1, -1, -1):
+            if own is not None and containers[i] not in own:
+                continue
+            text = texts[i]
+            if text and not text.isspace():
+                picked.append(i)
+                kept.append(text)
+                if len(picked) >= limit:
+                    break
+        return picked, kept
+
     def unlabelled(self) -> bool:
         """Some line has no container."""
         store = self._store

@@ -24,7 +24,7 @@ from typing import Any
 from shared.attribution import sidecar_kind
 from shared.evidence.model import Evidence
 from shared.models.event import Container, cluster_name, service_name, split_arn, task_id
-from shared.scan import lazy_re
+from shared.scan import HAVE_AUTOMATON, NeedleSet, lazy_re, required_words
 
 ACCOUNT_UNKNOWN = "<your 12-digit account id>"
 REGION_UNKNOWN = "<the region of the task>"
@@ -1546,10 +1546,44 @@ def _otel_config_action(m: re.Match[str], image_ref: str | None) -> str:
             "register a new task definition revision (or update the SSM parameter) and roll it out")
 
 
+# Every way `error_family` (and family_near's `_unresolved_upstream`, `_run_to_see`) can name something starts with
+# one of these matching the text: a text holding none of their words names nothing (most lines of a log). The
+# configuration's "file:line" (`_CONFIG_AT_LINE`, which requires no word) counts only with `_BAD_CONFIG_FILE` or
+# `_CONFIG_COMPLAINT`, which do. A new branch of `error_family` adds its first regex here
+# (tests/unit/test_remediation_family_gate.py checks the lines of every case).
+_FAMILY_GATES = (
+    "_APPCMD_FAILED", "_SERVICE_MONITOR", "_TLS_UNTRUSTED", "_SYSCTL_WRITE", "_SYSCTL_TOO", "_ERLANG_COOKIE",
+    "_FLB_NO_PLUGIN", "_OTEL_UNCONFIGURED", "_PRIV_BIND", "_TOO_LONG", "_CLI_USAGE", "_CLI_REQUIRED", "ARGS_REFUSED",
+    "_INITDB_NOT_EMPTY", "_MEMORY_LOCK", "_INTERP_ARGV", "_STORED_ID_MISMATCH", "_MISSING_KEY", "_UNKNOWN_PART",
+    "_SYNTAX_AT_LINE", "_PLUGIN_FAILED", "_NO_SETTING", "_REGION_MISSING", "_SECTION_LACKS", "_BAD_CONFIG_FILE",
+    "_CONFIG_COMPLAINT", "_NOT_OWNED", "_NO_PATH", "_UPSTREAM_NOT_FOUND", "_RUN_TO_SEE")
+_FAMILY_WORDS: list[NeedleSet | None] = []  # filled on first use: the gates' words as one automaton (None: no filter)
+
+
+def may_name_family(text: str) -> bool:
+    """False only when `error_family(text)` is None and no family is near: an ASCII text holding none of the words
+    of `_FAMILY_GATES` (one automaton pass over it, not some thirty guarded searches, each a few finds)."""
+    if not _FAMILY_WORDS:
+        words: set[str] | None = set()
+        for name in _FAMILY_GATES:
+            needed = required_words(globals()[name])
+            if needed is None or words is None:
+                words = None
+                continue
+            words.update(needed)
+        _FAMILY_WORDS.append(NeedleSet(words) if words and HAVE_AUTOMATON else None)
+    needles = _FAMILY_WORDS[0]
+    if needles is None or not text.isascii():
+        return True  # (not ASCII: case folding beyond ASCII, which the words do not see)
+    return bool(needles.occurrences(text.lower()))
+
+
 def error_family(text: str, image_ref: str | None = None, *, paths: bool = True) -> str | None:
     """What a logged error asks for when its wording belongs to a well-known family (a privileged port bound
     as non-root, a configuration key reported missing, a component or key the image's version does not know,
     a path owned by another user, a path that is missing), as a clause; None for any other error."""
+    if not may_name_family(text):
+        return None
     iis = _iis_action(text)
     if iis:
         return iis
@@ -2057,6 +2091,10 @@ def unknown_setting_release(text: str, image_ref: str | None = None) -> str:
             "so rebuild or pull the image at the release the configuration was written for")
 
 
+# What makes a "file:line" a configuration error's (beside `_BAD_CONFIG_FILE`'s wording).
+_CONFIG_COMPLAINT = lazy_re(r"(?i)\b(?:error|invalid|unknown|unexpected|parse|syntax|expected|unrecognized|not allowed)\b")
+
+
 def config_detail(text: str, image_ref: str | None = None) -> str | None:
     """What to fix when a configuration error names what in the file is wrong (a section lacking a property it
     requires, the file and line the parser stopped at): the file was read, so its content is at fault, not its
@@ -2084,8 +2122,7 @@ def config_detail(text: str, image_ref: str | None = None) -> str | None:
                    "e.g. `Name cloudwatch_logs`; a section with only a `Match` or a misspelt `Name` key fails this "
                    "way)" if fluent and prop.lower() == "name" else "") + check)
     at = _CONFIG_AT_LINE.search(text) if not _CODE_RUNTIME.search(text) else None
-    if at and (_BAD_CONFIG_FILE.search(text) or re.search(r"(?i)\b(?:error|invalid|unknown|unexpected|parse|"
-                                                          r"syntax|expected|unrecognized|not allowed)\b", text)):
+    if at and (_BAD_CONFIG_FILE.search(text) or _CONFIG_COMPLAINT.search(text)):
         file = at.group("file") or at.group("file2")
         line = at.group("line") or at.group("line2")
         fmt = _CONFIG_FORMAT.search(text)
@@ -2147,12 +2184,18 @@ def family_near(ev: Evidence, container: str | None, index: int, before: int = 1
         if container and containers[j] not in (container, None):
             continue
         text = texts[j]
-        upstream = (_unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
-                    or _moved_on_an_earlier_start(ev, name, j) or _remedy_the_message_names(ev, name, j))
+        listed = _with_list(texts, containers, j)  # (text and the lines it announces: none of the words, no family)
+        if may_name_family(listed):
+            upstream = (_unresolved_upstream(ev, text) or _run_to_see(ev, name, text)
+                        or _moved_on_an_earlier_start(ev, name, j) or _remedy_the_message_names(ev, name, j))
+        else:  # (the first two read words the prefilter holds; these two read the lines around)
+            upstream = _moved_on_an_earlier_start(ev, name, j) or _remedy_the_message_names(ev, name, j)
+            if not upstream:
+                continue
         if upstream:
             return j, upstream
         # A path named on a neighbouring line is often the app's own noise; only the error line's path counts.
-        action = error_family(_with_list(texts, containers, j), img, paths=j == index)
+        action = error_family(listed, img, paths=j == index)
         if not action:
             continue
         if action.startswith(_GENERIC_CONFIG):
@@ -2753,15 +2796,16 @@ def with_region(ev: Evidence, steps: Sequence[str]) -> list[str]:
                 continue
             end = _command_end(span, c.end())
             words = span[c.end() : end]
+            if "--region" in words:
+                continue  # (most commands: the task's region is already there; no quote to weigh)
             if _quote_open(words):
                 continue  # the span ends inside a quoted value (a name with a backtick cut it): leave it be
-            if "--region" not in words:
-                # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
-                cut = len(span[:end].rstrip())
-                if span[:cut].endswith("`") and cut == len(span):
-                    cut -= 1
-                out.append(span[pos:cut] + flag)
-                pos = cut
+            # At the end of the command's own words (before a closing backtick, `)`, pipe or redirect).
+            cut = len(span[:end].rstrip())
+            if span[:cut].endswith("`") and cut == len(span):
+                cut -= 1
+            out.append(span[pos:cut] + flag)
+            pos = cut
         out.append(span[pos:])
         return "".join(out)
 
