@@ -31,7 +31,7 @@ test:
 # never beside the sources, even where PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting
 # every test file on each run was half of the collection (~1.5 s of CPU). The tests run in UNIT_WORKERS
 # pytest-xdist workers (0: in pytest's own process). Each worker starts, collects and warms up on its own
-# (~1.5x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
+# (~1.4x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
 # `make unit UNIT_WORKERS=0`. A worker takes a whole test module at a time (`--dist loadscope`), and the modules
 # that read every case's finding go to one worker together (tests/unit/conftest.py, tests/support/diagnosed.py),
 # which diagnoses each case once.
