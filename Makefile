@@ -31,15 +31,16 @@ test:
 # never beside the sources, even where PYTHONDONTWRITEBYTECODE is set: compiling every module and rewriting
 # every test file on each run was half of the collection (~1.5 s of CPU). The tests run in UNIT_WORKERS
 # pytest-xdist workers (0: in pytest's own process). Each worker starts, collects and warms up on its own
-# (~1.5x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
-# `make unit UNIT_WORKERS=0`. The tests that read every case's finding share one worker (xdist_group,
-# tests/support/diagnosed.py), which diagnoses each case once.
+# (~1.4x the CPU of one process), so 2 workers pay on an idle 2-core machine, not on a busy one: there
+# `make unit UNIT_WORKERS=0`. A worker takes a whole test module at a time (`--dist loadscope`), and the modules
+# that read every case's finding go to one worker together (tests/unit/conftest.py, tests/support/diagnosed.py),
+# which diagnoses each case once.
 UNIT_WORKERS ?= 2
 unit:
 	@$(PREREQ) venv dev
 	@PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX="$(abspath $(VENV))/pycache" \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -p no:hypothesispytest -m "not slow" \
-	  -n $(UNIT_WORKERS) --dist loadgroup tests/unit
+	  -n $(UNIT_WORKERS) --dist loadscope tests/unit
 
 typecheck:
 	@$(PREREQ) venv dev

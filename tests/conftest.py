@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def _ecs_as_the_stand_in_models_it():
     from demo.standin import extend_ecs
 
     extend_ecs()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """The run is over: the interpreter's exit need not search the ~500,000 objects the tests left (modules, test
+    items and reports, cached findings) for garbage, as its final collections do: ~1.9 s of CPU after `make unit`
+    in one process (2.9 -> 1.0 s from pytest's end to the process's, 2-core machine). The process's exit frees
+    them all the same."""
+    gc.freeze()

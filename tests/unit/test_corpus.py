@@ -11,7 +11,7 @@ from shared.engine import diagnose
 from shared.inputs import load_case, offline_evidence
 from shared.score import fact_found
 from tests.conftest import DEV_CASES, case_files
-from tests.support.diagnosed import ON_ONE_WORKER, case_finding
+from tests.support.diagnosed import case_finding
 
 
 def _misses(path) -> list[str]:
@@ -49,7 +49,6 @@ KNOWN_MISSES = _known_misses(padded_only=False)
 PADDED_MISSES = _known_misses(padded_only=True)  # right as given, wrong under the benign prefix
 
 
-@ON_ONE_WORKER
 @pytest.mark.parametrize("path", case_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_corpus_case(path):
     wrong = _misses(path)

@@ -18,7 +18,7 @@ from shared.inputs import load_event, load_logs, offline_evidence
 from shared.models.finding import Finding
 from shared.render import steps
 from tests.conftest import DEV_CASES, EVENTS
-from tests.support.diagnosed import ON_ONE_WORKER, case_finding
+from tests.support.diagnosed import case_finding
 from tests.support.fixcheck import command_problems, placeholder_problems, policy_problems, problems, unrunnable
 
 # Faults allowed per check: none. Before issue 13 (main at a5efdf5, 807 cases + 33 samples): 582
@@ -29,7 +29,6 @@ ALLOWED = {"placeholders": 0, "bare placeholders": 0, "commands": 0, "policies":
            # narrow, never left as <what to put> in a command or a policy (before, main at 0370ce0: 125 in 82
            # of 869 findings)
            "placeholders in commands": 0}
-pytestmark = ON_ONE_WORKER  # all_findings() reads the case findings test_corpus makes: tests/support/diagnosed.py
 
 
 # -------------------------------------------------------------------------------------------------

@@ -8,10 +8,7 @@ import pytest
 
 from shared.render.markdown import render_markdown
 from shared.render.text import render_text
-from tests.support.diagnosed import ON_ONE_WORKER
 from tests.unit.test_fixes_paste import all_findings
-
-pytestmark = ON_ONE_WORKER  # the findings of every case, diagnosed once: tests/support/diagnosed.py
 
 _REPR = re.compile(r"=\[['\"]|=\{['\"]|=None\b|=\(['\"]")
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared.notify.dynamo import _plain
 from shared.notify.dynamo import dump as _dump
@@ -23,6 +22,10 @@ VALUES: list[Any] = [
 
 @pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__)
 def test_dump_is_what_boto3_writes(value: Any) -> None:
+    # boto3 is imported where its tests run, not while collecting: under `make unit`'s two workers both collect,
+    # and importing boto3 is ~0.3 s of CPU.
+    from boto3.dynamodb.types import TypeSerializer
+
     expected = TypeSerializer().serialize(_plain(value))
     got = _dump(value)
     if isinstance(value, set):  # set order is arbitrary in both
@@ -34,6 +37,8 @@ def test_dump_is_what_boto3_writes(value: Any) -> None:
 
 @pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__)
 def test_load_is_what_boto3_reads(value: Any) -> None:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
     attribute = TypeSerializer().serialize(_plain(value))
     des = TypeDeserializer().deserialize(attribute)
     assert _load({"x": attribute}) == {"x": _numbers(des)}
