@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC
+from typing import Any
 
 from pydantic import Field
 
@@ -226,6 +227,70 @@ def _xmx_step(ev: Evidence, m: Match, xmx: tuple[float, str, str | None, int | N
     new_heap = f"`-Xmx{int((need or mib) * 0.75)}m`"
     return head + (f"It already takes most of the container's {mib} MiB: raise -Xmx and the memory together, keeping "
                    f"-Xmx at about 75 % of the limit ({new_heap} with the memory below).{why}")
+
+
+# A runtime's own cap below this share of the container's memory leaves room to raise it without raising the memory:
+# the share a heap is usually given of a container (-XX:MaxRAMPercentage=75, --max-old-space-size at 75 %).
+_ROOM = 0.75
+# PHP-FPM's pool manager (its relay of a worker's stderr, its own notices): every worker of the pool may use
+# memory_limit, so their number times the limit is what must fit the container.
+_FPM = lazy_re(r"\[pool [\w.-]+\]|\bphp-fpm\b|\bfpm-fcgi\b", re.IGNORECASE)
+
+
+def _runtime_cap(f: Mapping[str, Any], kind: str, php_own: bool,
+                 xmx: tuple[float, str, str | None, int | None] | None) -> float | None:
+    """The size (MiB) of the runtime's own cap that was hit, when the evidence gives it: PHP's memory_limit from its
+    fatal error (no 137 kill), or the JVM's explicit -Xmx (no 137 kill). None for a container kill, or a cap of
+    unknown size (a JVM's default share, V8's default heap)."""
+    if php_own and f.get("limit_source") == "PHP memory_limit" and f.get("limit"):
+        return float(str(f["limit"]).split()[0])
+    if xmx and "JVM heap" in kind:
+        return xmx[0]
+    return None
+
+
+def _php_limit_step(ev: Evidence, m: Match, container: str, cap: float, mib: int) -> str:
+    """Step 1 for PHP's memory_limit, well below the container's memory: raise memory_limit (where the log shows
+    PHP runs: a PHP-FPM pool or the CLI), within the container's memory; the container memory only if the job needs
+    more than that room."""
+    room = int(mib * _ROOM)
+    new = int(min(cap * 2, room))
+    fpm = any(_FPM.search(ev.logs.texts[i]) for i in range(len(ev.logs))
+              if ev.logs.containers[i] in (m.container, None))
+    where = (f"php.ini, or `php_admin_value[memory_limit] = {new}M` in the PHP-FPM pool's configuration" if fpm
+             else f"php.ini, or `php -d memory_limit={new}M` in the container's command")
+    share = (": each PHP-FPM worker may use up to memory_limit, so keep memory_limit × `pm.max_children` within "
+             "the container memory" if fpm else "")
+    return (f"PHP hit its own `memory_limit` of {m.facts.get('limit')}, not the container's {mib} MiB (no 137 kill), "
+            "so more task or container memory changes nothing: raise `memory_limit` to what the job needs, e.g. "
+            f"`{new}M` ({where}; or the environment variable the image documents for it), up to about {room} MiB "
+            f"(75 % of the container's {mib} MiB{share}), or make the job use less (process the data in chunks). "
+            f"Then roll it out: {remedy.roll_out(ev)}. The container's memory needs raising only if the job needs "
+            "more than that room.")
+
+
+def _runtime_watch_step(ev: Evidence, m: Match, container: str, kind: str, cap: float, mib: int) -> str:
+    """What shows the memory a runtime's own cap holds, when that cap is well below the container's memory: the
+    runtime's own use (PHP's peak usage, the JVM's heap), not the container's (MemoryUtilized, docker stats), which
+    stays far below its limit and shows nothing."""
+    if "PHP" in kind:
+        what = ("what the request or job holds: log `memory_get_peak_usage(true)` at the end of each one (the fatal "
+                "error names the file and line where the limit was reached), or profile one run with a memory "
+                "profiler (Xdebug's profiler, php-meminfo)")
+    else:
+        what = ("what fills the heap: a heap dump on the error (`-XX:+HeapDumpOnOutOfMemoryError` with "
+                "`-XX:HeapDumpPath` on a mounted volume, so the dump outlives the task), and the heap's use over time "
+                "(`jstat -gcutil` on the JVM's process through ECS Exec, or the heap metrics of a JMX / Micrometer "
+                "exporter)")
+    runtime = "PHP process" if "PHP" in kind else "JVM's heap"
+    head = (f"To see what needs the memory, find {what}. The container's own memory (Container Insights' "
+            f"MemoryUtilized, `docker stats`) measures the whole container against its {mib} MiB, not one {runtime} "
+            f"against its {cap:.0f} MiB cap, so it does not show this limit being reached.")
+    if remedy.local_repro_blocked(ev, m.container):
+        return head
+    run = remedy.docker_run(ev, m.container, memory_mib=mib, args=remedy.RUN_COMMAND)
+    return (head + " Reproduce it locally with the task's command and the same limits, in bash: "
+            f"```\n{remedy.read_command(ev, m.container)}\n{run}\n```")
 
 
 # What a GPU memory report says about the device: PyTorch's "GPU 0 has a total capacity of 10.57 GiB of which 163.12 MiB
@@ -491,9 +556,19 @@ class OutOfMemory(Pattern):
             why = ""
         # PHP stopped at its own memory_limit (a fatal error, no 137 kill): more container memory changes nothing.
         php_own = "PHP" in kind and f.get("exit_code") != 137
-        if "PHP" in kind:
-            cap = f" of {limit}" if php_own and limit else ""
-            steps.append(f"PHP hit its own `memory_limit`{cap}, not the container's"
+        xmx = _explicit_xmx(ev, m.container) if "JVM heap" in kind and jvm_own else None
+        # The runtime stopped at a cap of its own whose size the evidence gives (PHP's memory_limit in its message, an
+        # explicit -Xmx) and that is well below the container's memory: the runtime's setting is the fix, and the
+        # container's memory is neither what ran out nor what shows the growth.
+        cap = _runtime_cap(f, kind, php_own, xmx)
+        below = bool(cap and mib and cap < mib * _ROOM)
+        if "PHP" in kind and below and cap and mib:
+            steps.append(_php_limit_step(ev, m, container, cap, mib) + why)
+            why = ""
+            need = None
+        elif "PHP" in kind:
+            of = f" of {limit}" if php_own and limit else ""
+            steps.append(f"PHP hit its own `memory_limit`{of}, not the container's"
                          + (" (no 137 kill)" if php_own else "") + ": raise `memory_limit` in php.ini "
                          "(or `php -d memory_limit=...`) and keep it below the container memory, or make the job "
                          f"use less (process the data in chunks).{why}")
@@ -513,8 +588,7 @@ class OutOfMemory(Pattern):
                          f"if such a size is expected.{remedy.because(log_proof(ev, line).source, ev.logs.texts[line])}")
             why = ""
             need = None
-        xmx = _explicit_xmx(ev, m.container) if "JVM heap" in kind and jvm_own else None
-        if xmx and mib and xmx[0] < mib * 0.75:
+        if xmx and mib and xmx[0] < mib * _ROOM:
             need = None  # the container has room for a larger heap: only -Xmx needs raising
         if need:
             task_level = f.get("limit_source") == "task memory" or (
@@ -612,7 +686,9 @@ class OutOfMemory(Pattern):
                     steps[0][1:]
             steps.insert(0, growth + cited)
         chart = ("chart MemoryUtilized (Container Insights) " + ("before it exited." if own_cap else "before the kill."))
-        if remedy.local_repro_blocked(ev, f.get('container')):
+        if below and cap and mib:
+            steps.append(_runtime_watch_step(ev, m, container, kind, cap, mib))
+        elif remedy.local_repro_blocked(ev, f.get('container')):
             if not growth:  # (the growth step reads the trend already)
                 steps.append("In AWS, " + chart)
         else:
@@ -629,6 +705,8 @@ class OutOfMemory(Pattern):
             summary=(f"{container}'s JVM ran out of {kind.removeprefix('JVM ')}, a pool the JVM limits itself"
                      + (f" (the container has {limit})" if limit else "") + ", and exited. Its JVM limit needs "
                      "raising, or the app must use less." if jvm_own else
+                     f"{container}'s PHP hit its own memory_limit of {limit}, well below the container's {mib} MiB. "
+                     "PHP's memory_limit needs raising, or the job must use less." if "PHP" in kind and below else
                      f"{container} ran out of memory ({kind})"
                      + (f" with a limit of {limit}" if limit else "")
                      + " and was stopped. It needs more memory or must use less."),

@@ -114,6 +114,14 @@ _KILLED = lazy_re(r"signal: killed", re.IGNORECASE)
 _REGISTRY_AUTH = lazy_re(r"registry auth", re.IGNORECASE)
 
 
+def _killed_fetch(m: Match) -> bool:
+    """The agent killed its fetch on its timeout ("signal: killed"), unless the SDK said it gave up at once (a
+    non-retryable answer, such as a refusal, came first: "retried 1 time(s)")."""
+    said = " ".join(p.text for p in m.proofs)
+    tries = re.search(r"retried (\d+) time", said, re.IGNORECASE)
+    return bool(_KILLED.search(said)) and not (tries and int(tries.group(1)) <= 1)
+
+
 def _subnets_named(ev: Evidence) -> str:
     """Whose subnets the agent's calls leave from, naming the task's subnet when the event gives it (Fargate)."""
     subnets, _ = remedy.agent_network(ev)
@@ -171,12 +179,15 @@ def _env_file_network_steps(ev: Evidence, m: Match, secret: str | None, role_txt
              f"{_subnets_named(ev)[0].lower()}{_subnets_named(ev)[1:]} need a way to S3 in its bucket's Region: the S3 gateway endpoint "
              f"`com.amazonaws.{region}.s3` on their route tables (an interface endpoint for S3 needs private DNS and "
              "443 in its security group), or a route to a NAT gateway. An endpoint policy or a bucket policy that "
-             f"names the VPC endpoint must allow the execution role.{why}",
-             f"Add these statements to {role_txt}, which downloads the file: ```{json.dumps(stmts)}``` (a bucket "
-             "encrypted with a customer managed KMS key also needs `kms:Decrypt` on that key)."]
+             f"names the VPC endpoint must allow the execution role.{why}"]
     others = remedy.start_endpoints(ev)
     if others:
         steps.append("With VPC endpoints instead of a NAT gateway, the task also needs " + " and ".join(others) + ".")
+    # A timeout is no refusal: S3 never answered, so whether the role may read the file is not known yet. The grant
+    # is what to check once the download reaches S3, not the fix.
+    steps.append("If, once the network path works, the download fails with AccessDenied (403), the role may not read "
+                 f"the file: add these statements to {role_txt}, which downloads it: ```{json.dumps(stmts)}``` (a "
+                 "bucket encrypted with a customer managed KMS key also needs `kms:Decrypt` on that key).")
     return steps
 
 
@@ -302,7 +313,8 @@ class SecretsRetrievalFailed(ReasonPattern):
                              "naming it exactly does not match the secret: keep the `-??????` above or use the full ARN.")
         elif cause == "network" and remedy.endpoint_unreachable_step(ev, m.proofs[0].text if m.proofs else ""):
             steps.append(f"{remedy.endpoint_unreachable_step(ev, m.proofs[0].text)}{why}")
-        elif cause == "network" and kind == "environment file":
+        elif kind == "environment file" and (cause == "network" or (not cause and _killed_fetch(m))):
+            # A download that timed out (or that the agent killed on its timeout): the way to S3 first.
             steps += _env_file_network_steps(ev, m, secret, role_txt, why)
         elif cause == "network":
             endpoint = "ssm" if ssm else {"ecr registry auth": "ecr.api"}.get(kind, "secretsmanager")
@@ -401,8 +413,7 @@ class SecretsRetrievalFailed(ReasonPattern):
                 why = ""
             said = " ".join(p.text for p in m.proofs)
             tries = re.search(r"retried (\d+) time", said, re.IGNORECASE)
-            # killed on its timeout, unless the SDK said it gave up at once (a non-retryable answer came first)
-            killed = bool(_KILLED.search(said)) and not (tries and int(tries.group(1)) <= 1)
+            killed = _killed_fetch(m)
             if killed:
                 steps.append(_killed_network_step(ev, said) + why)
                 steps.append(f"Then check {role_txt} can read every `secrets[].valueFrom` of the task definition "
@@ -428,15 +439,15 @@ class SecretsRetrievalFailed(ReasonPattern):
                 steps.append("`signal: killed` or a bare failure usually means the fetch timed out: check the "
                              "network path first, then start the task again (below).")
         # A fix may change the task definition (valueFrom, the execution role ARN): start the latest revision.
+        fetched = "the environment files" if kind == "environment file" else "the secrets"
         if remedy.launcher(ev) == "service":
-            steps.append("Then start fresh tasks (they fetch the secrets again at start), on the latest revision if "
+            steps.append(f"Then start fresh tasks (they fetch {fetched} again at start), on the latest revision if "
                          f"the fix changed the task definition: {remedy.roll_out_any(ev)}.")
         else:
             # A re-test of a fetch over the network: the copy must leave from the task's own network (its security
             # groups, which a stopped one-off task's event does not name) and fetch what it fetched.
             net = (f" ({remedy.same_network(ev)})" if (cause == "network" or _KILLED.search(ev.reason_text))
                    and remedy.network_mode(ev) == "awsvpc" else "")
-            fetched = "the environment files" if kind == "environment file" else "the secrets"
             steps.append(f"Then start fresh tasks (they fetch {fetched} again at start): {remedy.rerun(ev)}{net}.")
         what = f" `{secret}`" if secret else ""
         if kind == "ecr registry auth":
