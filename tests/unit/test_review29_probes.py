@@ -254,3 +254,35 @@ def test_a_windows_tasks_pull_disk_full_is_not_checked_with_linux_paths():
     rem = "\n".join(got.remediation)
     assert "--container-instances" in rem  # the instance step is there
     assert "/var/lib/docker" not in rem, rem
+
+
+# --- bcee801: an error that names its own remedy --------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="review29: a missing secret's option is turned into 'pass --jwt-secret with "
+                                       "the value in the task definition's command' (a plaintext secret)")
+def test_an_option_that_carries_a_secret_is_not_put_in_the_task_definitions_command():
+    # The task definition's `command` is plaintext: anyone with ecs:DescribeTaskDefinition reads it, and it shows in
+    # the process list. AWS's guidance for ECS is to inject sensitive data with the container definition's `secrets`
+    # (Secrets Manager / SSM Parameter Store) as an environment variable; a program that only takes the option gets
+    # it through a shell (`sh -c 'exec app --jwt-secret "$JWT_SECRET"'`). The generic "pass the option with its
+    # value in `command`" must not be applied to an option named secret/password/token/key.
+    step = run(["FATAL: JWT secret not set. Use option --jwt-secret"]).remediation[0]
+    assert "pass `--jwt-secret`" in step  # the rule fired
+    assert "secrets" in step, step
+
+
+@pytest.mark.xfail(strict=True, reason="review29: a Node native addon (.node, a shared object node dlopen()s) is "
+                                       "taken as the program's own code; only *.so counts as a loaded library")
+def test_a_fault_in_a_node_native_addon_is_an_extensions_not_the_node_release():
+    # Node's native addons are shared objects with a .node suffix (node-gyp's build/Release/*.node), loaded with
+    # dlopen() exactly as a Python extension's *.cpython-311-x86_64-linux-gnu.so is. segfault-handler prints glibc
+    # backtrace_symbols() lines; the innermost named frame is sharp's addon, so the fault is in an extension the app
+    # loads (the rule's own near miss for numpy's _umath.so), not "a bug in that release (`node:20-bookworm`)".
+    lines = ["PID 17 received SIGSEGV for address: 0x0",
+             "/app/node_modules/sharp/build/Release/sharp-linux-x64.node(_ZN4vips6VImage5writeEPKc+0x1a)"
+             "[0x7f5a0b1c2d3a]",
+             "node(_ZN2v88internal9Execution4CallEPNS0_7IsolateE+0x1c1)[0x55d3c0a1b2c1]"]
+    got = run(lines, containers=[box(139, "app", image="node:20-bookworm")], **_RAN_20_S)
+    step = next(s for s in got.remediation if s.startswith("Exit 139"))
+    assert "own code" not in step and "a bug in an extension" in step, step
