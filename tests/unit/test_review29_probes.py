@@ -304,3 +304,25 @@ def test_s6_overlay_v2s_shutdown_lines_after_a_failed_script_are_not_the_error()
     assert run({"agent": lines[:4]}, containers=[_APP, _AGENT]).facts["exception"] == _MOVED
     got = run({"agent": lines}, containers=[_APP, _AGENT])
     assert got.facts["exception"] == _MOVED, got.facts.get("exception")
+
+
+# --- 39c23b1: an environment file's S3 statements -------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="review29: the bucket ARN for s3:GetBucketLocation is rebuilt as arn:aws:s3::: "
+                                       "whatever partition the file's own ARN names")
+def test_the_bucket_statement_keeps_the_partition_of_the_environment_files_arn():
+    # The env file is `arn:aws-us-gov:s3:::orders-config/prod.env` (GovCloud; likewise aws-cn). The s3:GetObject
+    # statement keeps that ARN, but the bucket's is built as "arn:aws:s3:::" + bucket: a statement in a GovCloud
+    # role naming an `arn:aws:` resource matches nothing, so s3:GetBucketLocation stays denied. The bucket ARN must
+    # be the file ARN's own prefix (arn:<partition>:s3:::orders-config).
+    reason = ("ResourceInitializationError: failed to download env files: file download command: non empty error "
+              "stream: RequestCanceled: request context canceled caused by: context deadline exceeded")
+    env_file = "arn:aws-us-gov:s3:::orders-config/prod.env"
+    got = run([], stoppedReason=reason, stopCode="TaskFailedToStart", group="family:orders-api", startedBy=None,
+              containers=[{"name": "app", "lastStatus": "STOPPED", "image": "example/app:1"}],
+              overrides={"containerOverrides": [{"name": "app",
+                                                 "environmentFiles": [{"type": "s3", "value": env_file}]}]})
+    stmt = next(s for s in got.remediation if "s3:GetBucketLocation" in s)
+    assert f'"Resource": "{env_file}"' in stmt  # the object statement keeps it
+    assert '"arn:aws-us-gov:s3:::orders-config"' in stmt, stmt
