@@ -1,12 +1,13 @@
 """shared.aws.new_botocore_session: its data loader tests that a service exists without listing every
-service (a cold start's slowest step of the first client), and answers as botocore's own loader does."""
+service (a cold start's slowest step of the first client), answers as botocore's own loader does,
+and decodes model files into plain dicts (the same data, in the same order)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import DataNotFoundError, UnknownServiceError
 from botocore.session import Session
 
 from shared.aws import new_botocore_session
@@ -45,3 +46,27 @@ def test_clients_work_and_aws_data_path_is_honoured(monkeypatch: pytest.MonkeyPa
     ours = new_botocore_session().get_component("data_loader").search_paths
     assert ours == Session().get_component("data_loader").search_paths
     assert ours[0] == str(tmp_path)
+
+
+@pytest.mark.parametrize("service", ("ecs", "logs", "dynamodb", "sns", "secretsmanager", "elbv2", "ec2"))
+def test_models_decode_to_plain_dicts_with_botocore_s_data(service: str) -> None:
+    ours = new_botocore_session().get_component("data_loader")
+    stock = Session().get_component("data_loader")
+    for type_name in TYPES:
+        try:
+            theirs = stock.load_service_model(service, type_name)
+        except DataNotFoundError:  # a model type this service has not
+            continue
+        mine = ours.load_service_model(service, type_name)
+        assert type(mine) is dict
+        assert mine == theirs
+
+        def keys(value: object) -> object:  # every mapping's keys, in order, all the way down
+            if isinstance(value, dict):
+                return [(k, keys(v)) for k, v in value.items()]
+            if isinstance(value, list):
+                return [keys(v) for v in value]
+            return None
+
+        assert keys(mine) == keys(theirs)
+    assert ours.load_data("endpoints") == stock.load_data("endpoints")
