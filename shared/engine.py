@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from operator import is_not
 from typing import Any
 from urllib.parse import quote
 
@@ -215,35 +217,48 @@ _MASKED = ("title", "summary", "facts", "evidence", "remediation", "gaps", "chec
 
 def _mask(data: dict) -> None:
     """Mask every string of the finding that can carry text from the task (logs, reasons, facts and
-    what quotes them), in ONE pass: the excerpt as consecutive lines (key blocks span lines)."""
-    holders: list[dict[Any, Any] | list[Any]] = []  # where each string is (holder[key]), in order
-    keys: list[Any] = []
+    what quotes them), in ONE pass: the excerpt as consecutive lines (key blocks span lines). The strings are
+    gathered first and put back only when masking changed one (most findings hold no secret): one walk of
+    the finding, not a record of where each of its ~40 strings is."""
     texts: list[str] = []
-
-    def take(container: dict | list, items: Any) -> None:
-        for key, value in items:
-            kind = type(value)
-            if kind is str:
-                holders.append(container)
-                keys.append(key)
-                texts.append(value)
-            elif value is None or kind is int or kind is bool or kind is float:
-                continue  # (most of what is not a string: no text to mask)
-            elif kind is not dict and kind is not list and isinstance(value, str):
-                holders.append(container)
-                keys.append(key)
-                texts.append(value)
-            elif kind is dict:
-                take(value, value.items())
-            elif kind is list or isinstance(value, (dict, list)):
-                take(value, enumerate(value))
-
-    take(data, [(key, data[key]) for key in _MASKED])
+    _strings([data[key] for key in _MASKED], texts)
     lines, masked = redact_lines_and(data["log_excerpt"], texts)
     # A mask is longer than a short value: clip again, after masking, so no line passes 1,000 characters.
     data["log_excerpt"] = [line if len(line) <= 1000 else line[:999] + "…" for line in lines]
-    for holder, key, value in zip(holders, keys, masked, strict=True):
-        holder[key] = value
+    if any(map(is_not, masked, texts)):
+        _put_back(data, [(key, data[key]) for key in _MASKED], iter(masked))
+
+
+def _strings(items: Iterable[Any], into: list[str]) -> None:
+    """Append the strings in `items` (and inside its dicts' values and lists' items, depth first) to `into`."""
+    for value in items:
+        kind = type(value)
+        if kind is str:
+            into.append(value)
+        elif kind is dict:
+            _strings(value.values(), into)
+        elif kind is list:
+            _strings(value, into)
+        elif value is None or kind is int or kind is bool or kind is float:
+            continue  # (most of what is not a string: no text to mask)
+        elif isinstance(value, str):
+            into.append(value)
+        elif isinstance(value, (dict, list)):
+            _strings(value, into)  # (a subclass: its items, a dict's keys, as `_put_back` walks it)
+
+
+def _put_back(holder: dict | list, items: Iterable[tuple[Any, Any]], masked: Iterator[str]) -> None:
+    """Store the masked strings (in `_strings`' order) where their originals were, those that changed."""
+    for key, value in items:
+        kind = type(value)
+        if kind is str or (kind is not dict and kind is not list and value is not None and isinstance(value, str)):
+            new = next(masked)
+            if new is not value:
+                holder[key] = new
+        elif kind is dict:
+            _put_back(value, list(value.items()), masked)
+        elif kind is list or isinstance(value, (dict, list)):
+            _put_back(value, list(enumerate(value)), masked)
 
 
 def excerpt(ev: Evidence, container: str | None, limit: int = EXCERPT_LINES, anchor: int | None = None) -> list[str]:

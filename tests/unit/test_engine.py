@@ -226,3 +226,42 @@ def test_patterns_read_the_head_of_a_forged_huge_reason_and_the_finding_keeps_it
     finding = diagnose(ev)
     assert finding.pattern == "image-pull-failed"
     assert len(finding.task.stopped_reason) > REASON_CHARS
+
+
+def test_mask_masks_every_nested_string_of_a_finding_and_writes_back_only_what_changed():
+    """_mask gathers the strings of the masked fields (nested dicts and lists, str subclasses such as GapNote
+    included) and puts back exactly those masking changed, each where it was."""
+    from shared.engine import _MASKED, _mask
+    from shared.evidence.model import GapNote
+    from shared.redact import redact
+
+    secret = "DB_PASSWORD=hunter2hunter2"
+    kept = "nothing to hide here"
+    data = {
+        "title": f"svc: {secret}", "summary": kept,
+        "facts": {"env": [kept, {"deep": secret}], "n": 3, "none": None, "ok": True, "ratio": 0.5},
+        "evidence": [{"source": "logs", "text": secret}], "remediation": [kept, f"Rotate it: {secret}"],
+        "gaps": [GapNote(f"gap quoting {secret}", "read_failed"), GapNote(kept)],
+        "checks": [{"name": "Stop code", "result": secret, "ok": None}],
+        "task": {"stopped_reason": secret, "containers": [{"name": "app", "reason": secret, "exit_code": 1}]},
+        "log_excerpt": [kept, secret],
+    }
+    expected = {k: copy.deepcopy(v) for k, v in data.items()}
+    untouched_gap, untouched_summary = data["gaps"][1], data["summary"]
+    _mask(data)
+
+    def masked(value):
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {k: masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [masked(v) for v in value]
+        return value
+
+    for key in _MASKED:
+        assert data[key] == masked(expected[key]), key
+    assert data["log_excerpt"] == [kept, "DB_PASSWORD=[REDACTED]"]
+    assert "hunter2" not in repr(data)
+    assert data["gaps"][1] is untouched_gap and type(data["gaps"][1]) is GapNote  # unchanged: the same object
+    assert data["summary"] is untouched_summary
