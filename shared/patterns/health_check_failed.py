@@ -13,6 +13,7 @@ target group's container, else the one whose own log shows how it answered the c
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 from pydantic import Field
@@ -785,11 +786,15 @@ def _never_reached(ev: Evidence, container: str | None, port: object) -> tuple[i
     and no request line shows in its log; None otherwise, and when a banner shows it listening on all interfaces, or
     on an address other than loopback, on the checked port."""
     box = ev.container(container)
-    if box is None:
-        return None
-    own = [i for i in range(len(ev.logs)) if ev.logs.containers[i] in (container, None)]
+    if box is None or (box.exit_code not in _STOPPED_BY_ECS and box.exit_code != 0):
+        return None  # (the check below, before any line is read)
+    logs = ev.logs
+    containers = logs.containers
+    own = [i for i in range(len(logs)) if containers[i] in (container, None)]
     # Its lines up to the shutdown ECS's SIGTERM set off: the last of them tells whether start-up was still under way.
-    down = next((k for k, i in enumerate(own) if _SHUTTING_DOWN.search(ev.logs.texts[i])), len(own))
+    # (Only the lines the regex may match are read: a long log's other lines are not parsed.)
+    down = next((bisect_left(own, i) for i in logs.may_match(_SHUTTING_DOWN, learn=False)
+                 if containers[i] in (container, None) and _SHUTTING_DOWN.search(logs.texts[i])), len(own))
     up = own[:down] or own
     # Exit 0 counts only with the app's own shutdown in its log: a supervisor or a runner that exits 0 on its own
     # is no server ECS stopped.
