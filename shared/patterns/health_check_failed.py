@@ -491,10 +491,19 @@ class HealthCheckFailed(Pattern):
         """The error line of an exception raised while a request was being served (the framework's
         dispatch frames are in its stack): the server answers 500, to the health checks too."""
         logs = ev.logs
-        # (Not learned into the shared search pass: a Spring app names DispatcherServlet on every request it
-        # logs, and a long access log would carry those occurrences through every later scan.)
-        for i in logs.lines_with(*_HANDLER_NEEDLES, learn=False):
-            if not _HANDLER_FRAME.search(logs.texts[i]):
+        texts = logs.texts
+        # The lines holding a needle that the frame regex may match, found from the regex's own words in one pass
+        # over the raw text ("dispatcherservlet.do", not the "DispatcherServlet" a Spring app's every request line
+        # names), not a search of the whole log for each of the 15 needles; all the lines holding a needle when
+        # that cannot tell (a text that is not plain ASCII). (Not learned into the shared search pass: a long
+        # access log would carry a Spring app's occurrences through every later scan.)
+        candidates = logs.may_match(_HANDLER_FRAME, learn=False, few=0)
+        if type(candidates) is range:
+            candidates = logs.lines_with(*_HANDLER_NEEDLES, learn=False)
+        for i in candidates:
+            text = texts[i]
+            low = text.lower()
+            if not any(needle in low for needle in _HANDLER_NEEDLES) or not _HANDLER_FRAME.search(text):
                 continue
             for j in range(i, max(-1, i - 40), -1):
                 if logs.containers[j] == logs.containers[i] and _ERROR_HEAD.search(logs.texts[j]) \
