@@ -515,6 +515,20 @@ class LogSet:
             return range(start, stop)
         return self._raw_candidates((text.lower(),), start, stop)
 
+    def may_hold_any(self, words: Sequence[str], start: int = 0, stop: int | None = None) -> Sequence[int]:
+        """The lines in [start, stop), ascending, whose text may hold one of `words` (lower-case; a line holds one
+        when `word in texts[i].lower()`): those whose raw text holds one, lower-cased, and every line parsed up
+        front, found by C-level finds (a word of any length: "h2" too; a few lines too, which would be parsed to be
+        read); every line of the range when that cannot tell (a text that is not plain, a set parsed when built)."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = max(0, start)
+        if start >= stop:
+            return ()
+        if self._store is None or not self._plain_text():
+            return range(start, stop)
+        return self._raw_candidates(tuple(words), start, stop)
+
     def _raw_candidates(self, words: Sequence[str], start: int, stop: int) -> list[int]:
         """The lines in [start, stop), ascending, whose raw text holds one of `words` (or a raw JSON form of
         one), and every line parsed up front: C-level finds in the lower-cased raw text, no line parsed. Many

@@ -873,6 +873,7 @@ _IPV4 = lazy_re(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _EMBEDDED_DB = lazy_re(r"\borg\.h2\.|\bH2\b|\borg\.apache\.derby\b|\bDerby\b|\borg\.hsqldb\b|\bHSQLDB\b|"
                        r"\borg\.sqlite\b|\bSQLite\b")
 _EMBEDDED_NAMES = (("h2", "H2"), ("derby", "Derby"), ("hsqldb", "HSQLDB"), ("sqlite", "SQLite"))
+_EMBEDDED_WORDS = tuple(key for key, _ in _EMBEDDED_NAMES)  # one of which every `_EMBEDDED_DB` match holds
 # (Searched from the first "/" of each run of path characters, or a drive, only: every "/" of a run ends the file at
 # the same place, and each read the rest of the run again, 0.3 s on a 16 KB path; the same match.)
 _DB_FILE_PATTERN = r"(?:[A-Za-z]:\\|/)[^\s\"'<>:]*\.(?:mv\.db|h2\.db|db|sqlite3?)\b"
@@ -885,9 +886,12 @@ def _embedded_db(ev: Evidence, container: str | None) -> tuple[str, str | None] 
     the file it names, if any. Another container's words are not about its database (an Envoy sidecar's "using
     protocol H2" is HTTP/2); a line no container is known for is read as the failing one's."""
     logs = ev.logs
-    for i, text in enumerate(logs.texts):
-        if container and logs.containers[i] not in (container, None):
+    texts, containers = logs.texts, logs.containers
+    # (Only the lines whose text may hold an engine's name are read: every match holds one, in any case.)
+    for i in logs.may_hold_any(_EMBEDDED_WORDS):
+        if container and containers[i] not in (container, None):
             continue
+        text = texts[i]
         said = _EMBEDDED_DB.search(text)
         if said:
             word = said.group(0).lower()

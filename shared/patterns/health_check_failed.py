@@ -13,6 +13,7 @@ target group's container, else the one whose own log shows how it answered the c
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 from pydantic import Field
@@ -490,10 +491,19 @@ class HealthCheckFailed(Pattern):
         """The error line of an exception raised while a request was being served (the framework's
         dispatch frames are in its stack): the server answers 500, to the health checks too."""
         logs = ev.logs
-        # (Not learned into the shared search pass: a Spring app names DispatcherServlet on every request it
-        # logs, and a long access log would carry those occurrences through every later scan.)
-        for i in logs.lines_with(*_HANDLER_NEEDLES, learn=False):
-            if not _HANDLER_FRAME.search(logs.texts[i]):
+        texts = logs.texts
+        # The lines holding a needle that the frame regex may match, found from the regex's own words in one pass
+        # over the raw text ("dispatcherservlet.do", not the "DispatcherServlet" a Spring app's every request line
+        # names), not a search of the whole log for each of the 15 needles; all the lines holding a needle when
+        # that cannot tell (a text that is not plain ASCII). (Not learned into the shared search pass: a long
+        # access log would carry a Spring app's occurrences through every later scan.)
+        candidates = logs.may_match(_HANDLER_FRAME, learn=False, few=0)
+        if type(candidates) is range:
+            candidates = logs.lines_with(*_HANDLER_NEEDLES, learn=False)
+        for i in candidates:
+            text = texts[i]
+            low = text.lower()
+            if not any(needle in low for needle in _HANDLER_NEEDLES) or not _HANDLER_FRAME.search(text):
                 continue
             for j in range(i, max(-1, i - 40), -1):
                 if logs.containers[j] == logs.containers[i] and _ERROR_HEAD.search(logs.texts[j]) \
@@ -785,11 +795,15 @@ def _never_reached(ev: Evidence, container: str | None, port: object) -> tuple[i
     and no request line shows in its log; None otherwise, and when a banner shows it listening on all interfaces, or
     on an address other than loopback, on the checked port."""
     box = ev.container(container)
-    if box is None:
-        return None
-    own = [i for i in range(len(ev.logs)) if ev.logs.containers[i] in (container, None)]
+    if box is None or (box.exit_code not in _STOPPED_BY_ECS and box.exit_code != 0):
+        return None  # (the check below, before any line is read)
+    logs = ev.logs
+    containers = logs.containers
+    own = [i for i in range(len(logs)) if containers[i] in (container, None)]
     # Its lines up to the shutdown ECS's SIGTERM set off: the last of them tells whether start-up was still under way.
-    down = next((k for k, i in enumerate(own) if _SHUTTING_DOWN.search(ev.logs.texts[i])), len(own))
+    # (Only the lines the regex may match are read: a long log's other lines are not parsed.)
+    down = next((bisect_left(own, i) for i in logs.may_match(_SHUTTING_DOWN, learn=False)
+                 if containers[i] in (container, None) and _SHUTTING_DOWN.search(logs.texts[i])), len(own))
     up = own[:down] or own
     # Exit 0 counts only with the app's own shutdown in its log: a supervisor or a runner that exits 0 on its own
     # is no server ECS stopped.

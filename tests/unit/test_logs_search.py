@@ -407,3 +407,26 @@ def test_may_match_of_a_few_lines_from_the_index_keeps_every_matching_line(lines
                 wanted = {i for i in matching(texts, regex) if start <= i < stop}
                 assert wanted <= kept, (regex.pattern, start, sorted(wanted - kept))
                 assert all(start <= i < stop for i in kept)
+
+
+HOLD_ANY_LINES = [
+    '2024-05-01T10:00:00.000Z app/web/0123456789abcdef0123456789abcdef INFO Using H2 at /data/app.mv.db',
+    '{"level":"info","msg":"opened org.sqlite.JDBC","file":"/tmp/x.sqlite"}',
+    "[main] INFO org.apache.derby: booted", "plain line", "HSQLDB started", "h2c upgrade", "\tat x.y(Z.java:1)",
+    "x" * (LINE_CHARS + 10) + " sqlite", "ſqlite is not sqlite to str.lower()", "SQLITE",
+] + [f"line {n}" for n in range(70)]
+
+
+@pytest.mark.parametrize("words", [("h2", "derby", "hsqldb", "sqlite"), ("sqlite",), ("h2", "x" * 3)])
+def test_may_hold_any_never_skips_a_line_that_holds_a_word(words):
+    """may_hold_any: every line whose text (lower-cased) holds one of the words is among the candidates, short
+    words too ("h2"), over pasted, JSON, clipped and non-ASCII lines, in any range."""
+    for logs in (normalise(HOLD_ANY_LINES), normalise(HOLD_ANY_LINES * 20), from_lines(HOLD_ANY_LINES * 20)):
+        texts = texts_of(logs)
+        for start, stop in ((0, None), (3, 90), (100, 1500), (5, 6)):
+            got = list(logs.may_hold_any(words, start, stop))
+            assert got == sorted(set(got))
+            end = len(texts) if stop is None else min(stop, len(texts))
+            assert all(start <= i < end for i in got)
+            want = [i for i in range(start, end) if any(w in texts[i].lower() for w in words)]
+            assert set(want) <= set(got), (words, start, stop)
