@@ -633,8 +633,10 @@ def _probe_siblings(ev: Evidence, container: str | None) -> list[str]:
     others = [c for c in ev.detail.containers if c.name and c.name != name
               and not c.name.startswith("ecs-service-connect-")]
     cdef = ev.container_definition(name)
-    waits = bool(name) and any("dependency" in (c.reason or "").lower() and f"{name}(" in (c.reason or "")
-                               for c in others)
+    # ECS names a dependency as `name(image)` after "[" or a space: `db-migrate(` is no wait on `migrate`.
+    named = re.compile(r"(?<![\w.-])" + re.escape(name) + r"\(") if name else None
+    waits = named is not None and any("dependency" in (c.reason or "").lower() and named.search(c.reason or "")
+                                      for c in others)
     if not others or not ((cdef is not None and not cdef.essential) or waits):
         return []
     return [c.name for c in others if c.name]

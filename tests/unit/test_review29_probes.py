@@ -108,8 +108,6 @@ def test_a_log_shippers_create_log_stream_denial_is_as_weak_as_its_put_log_event
 _PG_DNS = ['PG::ConnectionBad: could not translate host name "db" to address: Name or service not known']
 
 
-@pytest.mark.xfail(strict=True, reason="review29: _probe_siblings finds 'migrate(' inside 'db-migrate(' in another "
-                                       "container's dependency reason")
 def test_a_dependency_on_a_container_whose_name_ends_with_the_probed_ones_is_not_a_wait_on_it():
     # web's reason says it waits on `db-migrate`, not on `migrate` (the probed container). `f"{name}("` in the reason
     # has no left boundary, so migrate is taken as a container others wait on and the probe gets --started-by and the

@@ -1,0 +1,31 @@
+"""fix48: the near misses of the review29 fixes (tests/unit/test_review29_probes.py holds the probes themselves):
+each is a case the general rule must still treat as it did before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.helpers import run
+
+# --- a probe copy's siblings: a dependency named exactly -----------------------------------------------------------
+
+_PG_DNS = ['PG::ConnectionBad: could not translate host name "db" to address: Name or service not known']
+
+
+def _waits_on(dep: str) -> str:
+    reason = ("CannotStartContainerError: dependency graph: failed to resolve container ordering dependency "
+              f"[{dep}(example/app:1) (STOPPED->RUNNING) - Exit: 1] for target [web(example/app:1) "
+              "(NONE->RUNNING)] as dependency did not exit successfully.")
+    containers: list[dict[str, Any]] = [
+        {"name": "migrate", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/app:1"},
+        {"name": "web", "exitCode": 143, "lastStatus": "STOPPED", "reason": reason}]
+    got = run({"migrate": _PG_DNS}, containers=containers)
+    return next(s for s in got.remediation if "one-off copy" in s)
+
+
+def test_a_container_others_wait_on_by_its_exact_name_still_gets_the_probe_tag():
+    # The left boundary only rules out a longer name ending in the probed one (`db-migrate(`); `[migrate(` and
+    # ` migrate(` are waits on migrate, whose copy keeps web running.
+    assert "--started-by" in _waits_on("migrate")
+    assert "--started-by" not in _waits_on("db-migrate")
+    assert "--started-by" not in _waits_on("pre_migrate")
