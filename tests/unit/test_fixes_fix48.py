@@ -29,3 +29,23 @@ def test_a_container_others_wait_on_by_its_exact_name_still_gets_the_probe_tag()
     assert "--started-by" in _waits_on("migrate")
     assert "--started-by" not in _waits_on("db-migrate")
     assert "--started-by" not in _waits_on("pre_migrate")
+
+
+# --- Go's pre-bind announcement: a served path after a Llongfile prefix --------------------------------------------
+
+_API_AND_NGINX = [{"name": "api", "exitCode": 2, "lastStatus": "STOPPED", "image": "example/ping-api:0.1.0"},
+                  {"name": "nginx", "exitCode": 0, "lastStatus": "STOPPED", "image": "nginx:1.25"}]
+_LONG_BIND = "2024/05/01 10:00:00 /src/cmd/api/main.go:44: listen tcp :4000: bind: address already in use"
+
+
+def _twice(lines: list[str]) -> bool:
+    got = run({"api": lines}, containers=_API_AND_NGINX)
+    assert got.pattern == "port-in-use", got.pattern
+    return any(s.startswith("Make sure the server is started once") for s in got.remediation)
+
+
+def test_a_served_path_still_names_another_server_behind_a_go_source_path():
+    # Only the source location (a path running into `file.go:42`) is skipped; a path the line says it serves, after
+    # that prefix, is still a second server on the port.
+    assert _twice(["2024/05/01 10:00:00 /src/cmd/api/main.go:42: serving /static on :4000", _LONG_BIND])
+    assert not _twice(["2024/05/01 10:00:00 /src/cmd/api/main.go:42: listening on :4000", _LONG_BIND])

@@ -136,8 +136,6 @@ def _twice(lines: list[str]) -> bool:
     return any(s.startswith("Make sure the server is started once") for s in got.remediation)
 
 
-@pytest.mark.xfail(strict=True, reason="review29: _OTHER_SERVER's '\\s/path' takes the source path Go's log.Llongfile "
-                                       "prints as a path another server serves")
 def test_go_log_llongfile_source_path_is_no_other_server():
     # Go's standard logger with log.Llongfile prints the caller's full source path on every line:
     # "2024/05/01 10:00:00 /src/cmd/api/main.go:42: listening on :4000". The rule skips the pre-bind announcement
