@@ -19,7 +19,7 @@ import math
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.attribution import sidecar_kind
 from shared.evidence.model import Evidence
@@ -2376,6 +2376,22 @@ def arn(ev: Evidence, service_: str, resource: str, *, regional: bool = True, gl
     r = (region(ev) or REGION_UNKNOWN) if regional else ""
     a = (account(ev) or ACCOUNT_UNKNOWN) if global_account else ""
     return f"arn:{partition(ev)}:{service_}:{r}:{a}:{resource}"
+
+
+_S3_ARN = lazy_re(r"^arn:(aws[\w-]*):s3:::")
+
+
+def is_s3_arn(value: str | None) -> TypeGuard[str]:
+    """An S3 ARN in any partition (arn:aws:s3:::, arn:aws-us-gov:s3:::, arn:aws-cn:s3:::)."""
+    return bool(value and _S3_ARN.match(value))
+
+
+def s3_arn(ev: Evidence, resource: str, like: str | None = None) -> str:
+    """The S3 ARN of `resource` (a bucket, `bucket/key`, `*/*`) in the partition of `like` (an S3 ARN the evidence
+    names: a GovCloud file's bucket is arn:aws-us-gov:s3:::bucket) or else of the event's Region. IAM matches a
+    resource only in the role's own partition: an `arn:aws:` statement in a GovCloud or China role allows nothing."""
+    m = _S3_ARN.match(like or "")
+    return f"arn:{m.group(1) if m else partition(ev)}:s3:::{resource}"
 
 
 def fill_arn(ev: Evidence, value: str) -> str:

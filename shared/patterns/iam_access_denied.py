@@ -289,8 +289,8 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
         return [remedy.statement([action], ["*"])]
     if action.lower() == "s3:*":
         # S3's "Access Denied" names no action: the usual object calls, on the bucket and its objects
-        bucket = _resource_arn(ev, "s3:GetObject", resource).split(":::", 1)[1].split("/", 1)[0]
-        base = f"arn:{remedy.partition(ev)}:s3:::{bucket}"
+        named = _resource_arn(ev, "s3:GetObject", resource)
+        base = remedy.s3_arn(ev, named.split(":::", 1)[1].split("/", 1)[0], like=named)
         return [remedy.statement(["s3:GetObject", "s3:PutObject"], [f"{base}/*"]),
                 remedy.statement(["s3:ListBucket"], [base])]
     if service == "ses" and action.split(":", 1)[1].startswith("Send"):

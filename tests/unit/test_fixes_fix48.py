@@ -49,3 +49,24 @@ def test_a_served_path_still_names_another_server_behind_a_go_source_path():
     # that prefix, is still a second server on the port.
     assert _twice(["2024/05/01 10:00:00 /src/cmd/api/main.go:42: serving /static on :4000", _LONG_BIND])
     assert not _twice(["2024/05/01 10:00:00 /src/cmd/api/main.go:42: listening on :4000", _LONG_BIND])
+
+
+# --- an environment file's S3 statements: the partition ------------------------------------------------------------
+
+_ENV_TIMEOUT = ("ResourceInitializationError: failed to download env files: file download command: non empty error "
+                "stream: RequestCanceled: request context canceled caused by: context deadline exceeded")
+
+
+def _bucket_statement(env_file: str) -> str:
+    got = run([], stoppedReason=_ENV_TIMEOUT, stopCode="TaskFailedToStart", group="family:orders-api", startedBy=None,
+              containers=[{"name": "app", "lastStatus": "STOPPED", "image": "example/app:1"}],
+              overrides={"containerOverrides": [{"name": "app",
+                                                 "environmentFiles": [{"type": "s3", "value": env_file}]}]})
+    return next(s for s in got.remediation if "s3:GetBucketLocation" in s)
+
+
+def test_a_commercial_partition_env_file_keeps_arn_aws():
+    # The partition comes from the file's own ARN: the ordinary `arn:aws:` file keeps `arn:aws:` (no partition made
+    # up from anything else), and a China file keeps `aws-cn`.
+    assert '"arn:aws:s3:::orders-config"' in _bucket_statement("arn:aws:s3:::orders-config/prod.env")
+    assert '"arn:aws-cn:s3:::orders-config"' in _bucket_statement("arn:aws-cn:s3:::orders-config/prod.env")

@@ -305,8 +305,6 @@ def test_s6_overlay_v2s_shutdown_lines_after_a_failed_script_are_not_the_error()
 # --- 39c23b1: an environment file's S3 statements -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the bucket ARN for s3:GetBucketLocation is rebuilt as arn:aws:s3::: "
-                                       "whatever partition the file's own ARN names")
 def test_the_bucket_statement_keeps_the_partition_of_the_environment_files_arn():
     # The env file is `arn:aws-us-gov:s3:::orders-config/prod.env` (GovCloud; likewise aws-cn). The s3:GetObject
     # statement keeps that ARN, but the bucket's is built as "arn:aws:s3:::" + bucket: a statement in a GovCloud
