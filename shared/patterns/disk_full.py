@@ -273,9 +273,12 @@ class DiskFull(Pattern):
             if f.get("during") and remedy.image(ev, f.get("container")):
                 # The pull unpacks this image's layers on the instance: the volume must hold it, unpacked, beside the
                 # images the instance keeps. Name the instance and the image, so the size is measured, not guessed.
+                # A private ECR repository refuses an anonymous pull ("no basic auth credentials"): log in first.
+                login = (remedy.ecr_login_command(ev, img) + "\n"
+                         if ".dkr.ecr." in (remedy.image_parts(img)[0] or "") else "")
                 steps.append(f"The pull downloads and unpacks `{img}` on the instance, so its Docker storage must hold "
                              "the image unpacked beside the images it keeps. Measure the image on a machine with "
-                             f"room: ```\ndocker pull {remedy.q(img)}\ndocker image inspect --format '{{{{.Size}}}}' "
+                             f"room: ```\n{login}docker pull {remedy.q(img)}\ndocker image inspect --format '{{{{.Size}}}}' "
                              f"{remedy.q(img)}\n``` (bytes), then set the launch template's root volume to that plus "
                              "the instance's other images, with headroom, and replace the instances.")
                 if instance:

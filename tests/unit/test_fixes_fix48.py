@@ -70,3 +70,27 @@ def test_a_commercial_partition_env_file_keeps_arn_aws():
     # up from anything else), and a China file keeps `aws-cn`.
     assert '"arn:aws:s3:::orders-config"' in _bucket_statement("arn:aws:s3:::orders-config/prod.env")
     assert '"arn:aws-cn:s3:::orders-config"' in _bucket_statement("arn:aws-cn:s3:::orders-config/prod.env")
+
+
+# --- disk-full: the sizing pull of a public image -------------------------------------------------------------------
+
+_CI = "arn:aws:ecs:us-east-1:111122223333:container-instance/prod/7dfa9baa86a7b41221d41559d9c5e733"
+_PULL_FULL = ("CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write "
+              "/usr/share/vim/vim74/syntax/sisu.vim: no space left on device")
+
+
+def _sizing_step(image: str) -> str:
+    got = run([], stoppedReason=_PULL_FULL, stopCode="TaskFailedToStart", launchType="EC2", containerInstanceArn=_CI,
+              containers=[{"name": "app", "lastStatus": "STOPPED", "image": image}])
+    assert got.pattern == "disk-full", got.pattern
+    return next(s for s in got.remediation if f"docker pull {image}" in s)
+
+
+def test_the_sizing_pull_of_a_public_image_needs_no_ecr_login():
+    # Only a private ECR repository (<account>.dkr.ecr.<region>.amazonaws.com) refuses an anonymous pull; Docker Hub
+    # and ECR Public images pull as they are, and the private one logs in to its own registry.
+    assert "docker login" not in _sizing_step("nginx:1.25")
+    assert "docker login" not in _sizing_step("public.ecr.aws/nginx/nginx:1.25")
+    step = _sizing_step("444455556666.dkr.ecr.eu-west-1.amazonaws.com/orders-api:1.4.2")
+    assert ("aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin "
+            "444455556666.dkr.ecr.eu-west-1.amazonaws.com\ndocker pull") in step, step

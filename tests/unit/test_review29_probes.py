@@ -229,8 +229,6 @@ def _pull_full(image: str) -> Finding:
     return got
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the sizing step's `docker pull` of a private ECR image has no ECR "
-                                       "login, so it fails as pasted ('no basic auth credentials')")
 def test_the_sizing_pull_of_a_private_ecr_image_says_to_log_in_first():
     # A private ECR repository answers an anonymous `docker pull` with "no basic auth credentials"; the pasted
     # measurement only runs after `aws ecr get-login-password --region R | docker login --username AWS
