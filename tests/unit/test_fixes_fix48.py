@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.helpers import run
+from shared.patterns.iam_access_denied import PATTERN as IAM
+from tests.unit.helpers import evidence, run
 
 # --- a probe copy's siblings: a dependency named exactly -----------------------------------------------------------
 
@@ -94,3 +95,26 @@ def test_the_sizing_pull_of_a_public_image_needs_no_ecr_login():
     step = _sizing_step("444455556666.dkr.ecr.eu-west-1.amazonaws.com/orders-api:1.4.2")
     assert ("aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin "
             "444455556666.dkr.ecr.eu-west-1.amazonaws.com\ndocker pull") in step, step
+
+
+# --- a log stream's creation denied: the execution role's under awslogs stops the task ------------------------------
+
+
+def _create_stream_confidence(line: str) -> float:
+    m = IAM.match(evidence({"web": [line]}))
+    assert m is not None and m.facts["action"] == "logs:CreateLogStream", m
+    return m.confidence
+
+
+_DENIED = ("AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/{role}/abc is not authorized to "
+           "perform: logs:CreateLogStream on resource: arn:aws:logs:us-east-1:111122223333:log-group:/ecs/web")
+
+
+def test_the_execution_roles_or_the_log_drivers_create_log_stream_denial_stays_strong():
+    # ECS creates the awslogs stream with the execution role before the container starts: that denial stops the task
+    # (the role's name says it; or the line is the driver's own "failed to create Cloudwatch log stream"). The app's
+    # own handler, with its task role, only loses records.
+    assert _create_stream_confidence(_DENIED.format(role="web-task-role")) == 0.6
+    assert _create_stream_confidence(_DENIED.format(role="web-execution-role")) == 0.93
+    assert _create_stream_confidence("failed to create Cloudwatch log stream: "
+                                     + _DENIED.format(role="web-task-role")) == 0.93

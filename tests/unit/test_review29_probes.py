@@ -86,8 +86,6 @@ _DB_DOWN = ("psycopg2.OperationalError: could not connect to server: Connection 
             '"orders.cluster-abc.us-east-1.rds.amazonaws.com" and accepting TCP/IP connections on port 5432?')
 
 
-@pytest.mark.xfail(strict=True, reason="review29: logs:CreateLogStream (the call a log shipper makes before "
-                                       "PutLogEvents) is not in _TELEMETRY_ACTION")
 def test_a_log_shippers_create_log_stream_denial_is_as_weak_as_its_put_log_events_denial():
     # A CloudWatch Logs handler in the app (watchtower, winston-cloudwatch, a log4j2 appender) calls
     # logs:CreateLogStream (and CreateLogGroup) before logs:PutLogEvents; denied, it loses the log records exactly as a
