@@ -963,11 +963,18 @@ _EXIT_REPORT = lazy_re(r"(?i)^[\w .:/\[\]-]{0,60}?\b(?:exited|terminated|failed|
 _FRAME_PARTS = lazy_re(r"#\d+:? +(?:0x[0-9a-fA-F]+ +in +)?(?P<fn>[^\s(\[]+)\s*\([^)]*\)(?:\s+at\s+(?P<at>\S+))?"
                        r"(?:\s+from\s+(?P<lib>\S+))?|^\s*(?P<mod>/\S+?)\((?P<sym>[^)+\s]*)\+0x")
 # The C library, the dynamic loader and the thread start-up every backtrace passes through: no program's own code.
+# With glibc's debug info gdb names a libc frame by its glibc source file instead of "from libc.so.6": under
+# sysdeps/ or a glibc-<version>/ tree, or relative (./, ../) in one of glibc's own source directories
+# (./malloc/malloc.c, ../sysdeps/x86_64/multiarch/strlen-avx2.S, ./string/..., ./stdlib/..., ./libio/...).
 _SYSTEM_FRAME = lazy_re(r"^(?:\?+|start_thread|clone3?|__clone\w*|raise|abort|__libc_\w+|_start|__GI_\w+|"
                         r"pthread_\w+|__pthread_\w+|_dl_\w+|gsignal|__restore_rt|killpg?|__sigaction)$|"
                         r"(?:^|/)(?:lib(?:c|pthread|dl|m|rt|gcc_s|stdc\+\+)[.-][^/]*|ld-[^/]*|sysv/linux/\S*|"
-                        r"nptl/\S*)$")
-_SHARED_LIB = lazy_re(r"\.so(?:\.\d+)*$")
+                        r"nptl/\S*)$|(?:^|/)(?:sysdeps|glibc-[\w.+~-]*)/|"
+                        r"^(?:\.\.?/)+(?:malloc|string|stdlib|stdio-common|libio|wcsmbs|iconv|locale|csu|dlfcn|elf|"
+                        r"posix|signal|setjmp|resolv|inet|nss|misc|debug|assert|ctype|time|io|socket|dirent)/")
+# A shared object the program loads: a library or extension (*.so, *.so.1), a Node native addon (*.node, dlopen()ed
+# the same way: node-gyp's build/Release/*.node).
+_SHARED_LIB = lazy_re(r"\.so(?:\.\d+)*$|\.node$")
 # A crash this long after the start is surely no binary the CPU or the C library cannot run (those die as they start).
 _RAN_BEFORE_FAULT = 10
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.patterns.iam_access_denied import PATTERN as IAM
 from tests.unit.helpers import evidence, run
+from tests.unit.patterns.common import box
 
 # --- a probe copy's siblings: a dependency named exactly -----------------------------------------------------------
 
@@ -118,3 +119,29 @@ def test_the_execution_roles_or_the_log_drivers_create_log_stream_denial_stays_s
     assert _create_stream_confidence(_DENIED.format(role="web-execution-role")) == 0.93
     assert _create_stream_confidence("failed to create Cloudwatch log stream: "
                                      + _DENIED.format(role="web-task-role")) == 0.93
+
+
+# --- exit 139: the program's own frame beside glibc's source paths and loaded addons ------------------------------
+
+_SEGV = "[2023/04/08 16:04:31] [engine] caught signal (SIGSEGV)"
+_RAN_20_S = {"startedAt": "2024-05-01T10:00:00Z", "stoppingAt": "2024-05-01T10:00:20Z"}
+
+
+def _step_139(lines: list[str], image: str = "fluent/fluent-bit:2.0.9") -> str:
+    got = run(lines, containers=[box(139, "router", image=image)], **_RAN_20_S)
+    return next(s for s in got.remediation if s.startswith("Exit 139"))
+
+
+def test_the_programs_own_source_dirs_named_like_glibcs_stay_its_own_code():
+    # Only glibc's trees (sysdeps/, glibc-<version>/, or ./malloc/ ./string/ ... relative as glibc's debug info
+    # names them) are the C library: the program's own src/string/ or src/malloc/ is its own code.
+    own = _step_139([_SEGV, "#0  0x0000555d360e36cb in flb_str_copy () at src/string/flb_str.c:41"])
+    assert "own code" in own and "flb_str_copy() at src/string/flb_str.c:41" in own, own
+    own = _step_139([_SEGV, "#0  0x0000555d360e36cb in pool_alloc () at /src/app/malloc/pool.c:12"])
+    assert "own code" in own and "pool_alloc()" in own, own
+
+
+def test_a_native_executables_own_frame_is_still_its_own_code_beside_node_addons():
+    # A backtrace_symbols line of the program itself (no .so / .node suffix) is still its own code.
+    lines = ["PID 17 received SIGSEGV for address: 0x0", "/usr/local/bin/server(handle_request+0x1a)[0x55d3c0a1b2c1]"]
+    assert "own code" in _step_139(lines, image="example/server:1.2.0")

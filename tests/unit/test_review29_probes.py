@@ -30,8 +30,6 @@ def _step_139(lines: list[str]) -> str:
     return next(s for s in got.remediation if s.startswith("Exit 139"))
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a glibc frame gdb prints with its source (../sysdeps/...) is "
-                                       "taken as the program's own code")
 def test_a_libc_string_frame_with_glibc_debug_source_is_not_the_programs_own_code():
     # With glibc's debug info installed (debuginfod, libc6-dbg), gdb prints the C library's string functions by their
     # glibc source file, not by "from libc.so.6": "#0 0x... in __strlen_avx2 () at ../sysdeps/x86_64/multiarch/
@@ -46,8 +44,6 @@ def test_a_libc_string_frame_with_glibc_debug_source_is_not_the_programs_own_cod
     assert "own code" not in libc_src and "__strlen_avx2" not in libc_src, libc_src
 
 
-@pytest.mark.xfail(strict=True, reason="review29: glibc's malloc internals (_int_malloc at ./malloc/malloc.c) are "
-                                       "named as the program's own frame")
 def test_glibc_malloc_internals_are_not_the_programs_own_frame():
     # "#0 _int_malloc (...) at ./malloc/malloc.c:4360" is glibc's allocator (Debian/Ubuntu glibc debug source paths
     # are ./malloc/malloc.c). The program's own innermost frame is the caller below it; the step must not tell the
@@ -264,8 +260,6 @@ def test_an_option_that_carries_a_secret_is_not_put_in_the_task_definitions_comm
     assert "secrets" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a Node native addon (.node, a shared object node dlopen()s) is "
-                                       "taken as the program's own code; only *.so counts as a loaded library")
 def test_a_fault_in_a_node_native_addon_is_an_extensions_not_the_node_release():
     # Node's native addons are shared objects with a .node suffix (node-gyp's build/Release/*.node), loaded with
     # dlopen() exactly as a Python extension's *.cpython-311-x86_64-linux-gnu.so is. segfault-handler prints glibc
