@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.logs import _text_level
 from shared.patterns.iam_access_denied import PATTERN as IAM
 from tests.unit.helpers import evidence, run
 from tests.unit.patterns.common import box
@@ -145,3 +146,15 @@ def test_a_native_executables_own_frame_is_still_its_own_code_beside_node_addons
     # A backtrace_symbols line of the program itself (no .so / .node suffix) is still its own code.
     lines = ["PID 17 received SIGSEGV for address: 0x0", "/usr/local/bin/server(handle_request+0x1a)[0x55d3c0a1b2c1]"]
     assert "own code" in _step_139(lines, image="example/server:1.2.0")
+
+
+# --- undecorated php-fpm relay: only a PHP level in the message overrides the relay's NOTICE ---------------------
+
+
+def test_an_undecorated_fpm_message_without_a_php_level_keeps_the_relays_notice():
+    assert _text_level("NOTICE: PHP message: user 42 logged in") == "info"
+    assert _text_level("NOTICE: PHP message: PHP Notice:  Undefined index: id in /www/x.php on line 3") == "info"
+    assert _text_level("[08-Dec-2026 04:00:00] NOTICE: PHP message: PHP Warning:  Division by zero") == "warn"
+    assert _text_level("[08-Dec-2026 04:00:00] NOTICE: PHP message: PHP Fatal error:  Uncaught Exception") == "fatal"
+    # "PHP message:" inside another program's text is no relay prefix.
+    assert _text_level("INFO: forwarded PHP message: PHP Fatal error: x") == "info"

@@ -62,9 +62,6 @@ _PHP_OOM_UNDECORATED = ("NOTICE: PHP message: PHP Fatal error:  Allowed memory s
 _FPM_STOP = ["NOTICE: Terminating ...", "NOTICE: exiting, bye-bye!"]
 
 
-@pytest.mark.xfail(strict=True, reason="review29: php-fpm with decorate_workers_output=no (the official php:*-fpm "
-                                       "image's default) prints 'NOTICE: PHP message: PHP Fatal error' unwrapped; "
-                                       "its level stays NOTICE")
 def test_an_undecorated_fpm_php_fatal_error_is_fatal_and_the_memory_limit_is_found():
     # PHP >= 7.3 has `decorate_workers_output`; docker-library/php's fpm images set it to `no` (docker.conf), so a
     # worker's error reaches the container log as "NOTICE: PHP message: PHP Fatal error:  Allowed memory size ..."
