@@ -158,3 +158,20 @@ def test_an_undecorated_fpm_message_without_a_php_level_keeps_the_relays_notice(
     assert _text_level("[08-Dec-2026 04:00:00] NOTICE: PHP message: PHP Fatal error:  Uncaught Exception") == "fatal"
     # "PHP message:" inside another program's text is no relay prefix.
     assert _text_level("INFO: forwarded PHP message: PHP Fatal error: x") == "info"
+
+
+# --- s6-overlay: the runner's own lines are the error when no script failed ----------------------------------------
+
+_AGENT = {"name": "agent", "exitCode": 1, "lastStatus": "STOPPED", "image": "example/agent:2.3.1"}
+_APP = {"name": "app", "exitCode": 143, "lastStatus": "STOPPED"}
+
+
+def test_s6_runner_lines_with_no_failed_script_are_still_quoted():
+    # Only after a script s6 reports as failed are its summary and shutdown lines wrappers; a runner that fails on
+    # its own (not PID 1, a service that did not come up) says the error itself.
+    lines = ["s6-overlay-suexec: fatal: can only run as pid 1"]
+    assert run({"agent": lines}, containers=[_APP, _AGENT]).facts["exception"] == lines[0]
+    ok = ["cont-init: info: running /etc/cont-init.d/01-check-key.sh",
+          "cont-init: info: /etc/cont-init.d/01-check-key.sh exited 0",
+          "/run/s6/basedir/scripts/rc.init: fatal: stopping the container."]
+    assert run({"agent": ok}, containers=[_APP, _AGENT]).facts["exception"] == ok[-1]

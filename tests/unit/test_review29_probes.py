@@ -183,8 +183,6 @@ _APP = {"name": "app", "exitCode": 143, "lastStatus": "STOPPED"}
 _MOVED = "mv: cannot stat '/etc/agent/conf.d/docker.d/conf.yaml.example': No such file or directory"
 
 
-@pytest.mark.xfail(strict=True, reason="review29: s6-overlay v3 reports a failed cont-init script with more runner "
-                                       "lines after its 'exited 1' (s6-rc, rc.init), and the last one is quoted")
 def test_s6_overlay_v3s_trailing_runner_lines_are_not_the_error_either():
     # s6-overlay v3 (legacy cont-init.d support) prints, after the script's "exited 1", its own summary and stop:
     # "cont-init: warning: some scripts exited nonzero", "s6-rc: warning: unable to start service legacy-cont-init:
@@ -271,8 +269,6 @@ def test_a_fault_in_a_node_native_addon_is_an_extensions_not_the_node_release():
     assert "own code" not in step and "a bug in an extension" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: s6-overlay v2's shutdown after a failed cont-init script "
-                                       "([cont-finish.d], [s6-finish]) is quoted as the error")
 def test_s6_overlay_v2s_shutdown_lines_after_a_failed_script_are_not_the_error():
     # With S6_BEHAVIOUR_IF_STAGE2_FAILS=2 (stop the container when a cont-init script fails), s6-overlay v2 follows the
     # script's "exited 1." with its own shutdown: "[cont-finish.d] executing container finish scripts...",
