@@ -282,11 +282,14 @@ class DiskFull(Pattern):
                              f"{remedy.q(img)}\n``` (bytes), then set the launch template's root volume to that plus "
                              "the instance's other images, with headroom, and replace the instances.")
                 if instance:
+                    # A Windows container instance has no df and keeps Docker's data on C: (C:\ProgramData\docker).
+                    space = ("(Session Manager or RDP) PowerShell's `Get-PSDrive C` shows the space left on C:, where "
+                             "Docker keeps its images (C:\\ProgramData\\docker)," if remedy.is_windows(ev) else
+                             "(Session Manager or SSH) `df -h /var/lib/docker` shows the space left")
                     steps.append("The instance that failed (its EC2 id): ```\naws ecs describe-container-instances "
                                  f"--cluster {remedy.q(remedy.cluster(ev))} --container-instances {remedy.q(instance)} "
-                                 "--query 'containerInstances[0].ec2InstanceId' --output text\n```; on it (Session "
-                                 "Manager or SSH) `df -h /var/lib/docker` shows the space left and `docker system df` "
-                                 "what holds it.")
+                                 f"--query 'containerInstances[0].ec2InstanceId' --output text\n```; on it {space} "
+                                 "and `docker system df` what holds it.")
         if (not f.get("during") and not root and not never_created
                 and not (path and f.get("storage") != "task ephemeral storage")):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.

@@ -175,3 +175,10 @@ def test_s6_runner_lines_with_no_failed_script_are_still_quoted():
           "cont-init: info: /etc/cont-init.d/01-check-key.sh exited 0",
           "/run/s6/basedir/scripts/rc.init: fatal: stopping the container."]
     assert run({"agent": ok}, containers=[_APP, _AGENT]).facts["exception"] == ok[-1]
+
+
+def test_a_linux_instances_pull_disk_full_keeps_the_df_check():
+    got = run([], stoppedReason=_PULL_FULL, stopCode="TaskFailedToStart", launchType="EC2", containerInstanceArn=_CI,
+              containers=[{"name": "app", "lastStatus": "STOPPED", "image": "nginx:1.25"}])
+    rem = "\n".join(got.remediation)
+    assert "`df -h /var/lib/docker` shows the space left and `docker system df`" in rem and "Get-PSDrive" not in rem

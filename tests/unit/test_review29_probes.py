@@ -227,8 +227,6 @@ def test_the_sizing_pull_of_a_private_ecr_image_says_to_log_in_first():
     assert "get-login-password" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the instance check says `df -h /var/lib/docker` on a Windows "
-                                       "container instance")
 def test_a_windows_tasks_pull_disk_full_is_not_checked_with_linux_paths():
     # A Windows container instance has no `df` and keeps Docker's data under C:\ProgramData\docker (windowsfilter);
     # `df -h /var/lib/docker` is a Linux command and path. The project knows the task is Windows (remedy.is_windows:
