@@ -1899,6 +1899,18 @@ _PLAIN_PORT_OPTION = lazy_re(r"(?i)^--?(?:http[-_]?)?port$|^--?(?:server|listen)
 _JVM_TEXT = lazy_re(r"\b(?:java|javax|kotlin|scala|io\.ktor|org\.springframework)\.[\w.$]+")
 
 
+# An option whose value is a secret: a word of its name (`--jwt-secret`, `--db-password`, `--api-key`, `--auth-token`);
+# not one naming where a secret is (`--key-file`, `--password-path`: a path is no secret).
+_SECRET_WORDS = frozenset({"secret", "password", "passwd", "pass", "passphrase", "token", "key", "apikey",
+                           "credential", "credentials"})
+_PLACE_WORDS = frozenset({"file", "path", "dir", "location", "env", "var", "id", "name", "arn"})
+
+
+def _carries_secret(option: str) -> bool:
+    words = set(re.split(r"[-_.]+", option.lstrip("-").lower()))
+    return bool(words & _SECRET_WORDS) and not words & _PLACE_WORDS
+
+
 def _container_port(ev: Evidence, name: str | None) -> int | None:
     """The container's port as the evidence gives it: the task definition's first containerPort, else the event's
     network binding (an EC2 bridge or host task)."""
@@ -1933,6 +1945,20 @@ def _remedy_the_message_names(ev: Evidence, name: str | None, index: int) -> str
             action = (f"the program was given no port, and the message names how to give it one: pass `{port_opt}=` "
                       f"and the port the task maps for {who} (its containerPort, which the command below prints) in "
                       f"{args}: `{look} --output text`")
+    elif secret_opt := next((o for o in opts if _carries_secret(o)), None):
+        # `command` is plaintext (ecs:DescribeTaskDefinition shows it, so does the process list): a secret goes in
+        # through the container's `secrets` as a variable, which a shell puts on the command line.
+        var = re.sub(r"\W", "_", secret_opt.lstrip("-")).upper()
+        listed = " or ".join(f"`{o}`" for o in opts)
+        action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed}, "
+                  f"but not with the value written in the task definition's `command` (plaintext: anyone allowed "
+                  "ecs:DescribeTaskDefinition reads it, and it shows in the process list). Store the value in "
+                  "Secrets Manager (or SSM Parameter Store), inject it in the container definition's `secrets` as "
+                  f"a variable (`{{\"name\": \"{var}\", \"valueFrom\": \"<the secret's ARN>\"}}`; the execution role "
+                  "needs secretsmanager:GetSecretValue on it) and let a shell put it on the command line: "
+                  "`\"entryPoint\": [\"sh\", \"-c\"]` and a `command` that runs `exec` on the program with its "
+                  f"arguments, `{secret_opt}` among them followed by `\"${var}\"` (or set the variable the program "
+                  "reads instead, if it reads one)")
     else:
         listed = " or ".join(f"`{o}`" for o in opts)
         action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed} "

@@ -182,3 +182,15 @@ def test_a_linux_instances_pull_disk_full_keeps_the_df_check():
               containers=[{"name": "app", "lastStatus": "STOPPED", "image": "nginx:1.25"}])
     rem = "\n".join(got.remediation)
     assert "`df -h /var/lib/docker` shows the space left and `docker system df`" in rem and "Get-PSDrive" not in rem
+
+
+# --- an option that names where a secret is (a path) is no secret ---------------------------------------------------
+
+
+def test_an_option_naming_a_secrets_file_or_an_ordinary_setting_still_goes_in_command():
+    # Only an option whose value is the secret (a name word secret/password/token/key, not file/path/...) moves to
+    # `secrets`; `--key-file` and `--cache-dir` take a path, which may be written in `command`.
+    for option, what in (("--key-file", "key file"), ("--cache-dir", "cache directory")):
+        step = run([f"FATAL: {what} not set. Use option {option}"]).remediation[0]
+        assert f"pass `{option}` with the value this deployment needs in its arguments" in step, step
+        assert "`secrets`" not in step, step

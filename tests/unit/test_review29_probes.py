@@ -240,8 +240,6 @@ def test_a_windows_tasks_pull_disk_full_is_not_checked_with_linux_paths():
 # --- bcee801: an error that names its own remedy --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a missing secret's option is turned into 'pass --jwt-secret with "
-                                       "the value in the task definition's command' (a plaintext secret)")
 def test_an_option_that_carries_a_secret_is_not_put_in_the_task_definitions_command():
     # The task definition's `command` is plaintext: anyone with ecs:DescribeTaskDefinition reads it, and it shows in
     # the process list. AWS's guidance for ECS is to inject sensitive data with the container definition's `secrets`
