@@ -475,7 +475,10 @@ def roll_out_image(ev: Evidence, container: str | None) -> str:
     deployment of the same revision runs the same digest again: the new build's digest (or a version tag) goes into a
     new revision first, which the family's latest ACTIVE revision then rolls out."""
     ref = image(ev, container) or ""
-    if "@sha256:" not in ref or launcher(ev) not in ("service", "run-task"):
+    # A schedule, Step Functions or a program starts the family's latest ACTIVE revision (or the one it names): that
+    # is still the one pinning the old digest until a revision naming the new one is registered. AWS Batch and the
+    # Jenkins plugin register the task definition themselves: roll_out() sends the change to their definition.
+    if "@sha256:" not in ref or launcher(ev) in ("batch", "jenkins"):
         return roll_out(ev)
     repo, digest = ref.split("@", 1)
     return (f"the task definition pins the image by digest (`{repo}@{digest[:19]}…`), so a new deployment of this "

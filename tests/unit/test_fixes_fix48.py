@@ -194,3 +194,27 @@ def test_an_option_naming_a_secrets_file_or_an_ordinary_setting_still_goes_in_co
         step = run([f"FATAL: {what} not set. Use option {option}"]).remediation[0]
         assert f"pass `{option}` with the value this deployment needs in its arguments" in step, step
         assert "`secrets`" not in step, step
+
+
+# --- a digest-pinned image that is not the task's own: no 'push the rebuilt image' ---------------------------------
+
+
+def test_an_exec_format_error_in_anothers_digest_pinned_image_keeps_the_plain_roll_out():
+    # The task's own ECR image is rebuilt and pushed to its repository (then a revision must name the new digest);
+    # another's (ghcr.io, Docker Hub) is never pushed to: the fix is another tag or an own copy, itself a revision.
+    ref = "ghcr.io/runatlantis/atlantis@sha256:" + "66d431df" * 8
+    got = run(["exec /usr/local/bin/atlantis: exec format error"],
+              containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": ref}])
+    assert got.pattern == "container-start-failed", got.pattern
+    assert "pins the image by digest" not in "\n".join(got.remediation)
+
+
+def test_a_batch_jobs_digest_pinned_image_goes_to_the_job_definition():
+    # AWS Batch registers the task definition from the job definition: the change (the new digest) belongs there.
+    digest = "111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway@sha256:" + "9c2e4b7d" * 8
+    cluster = "arn:aws:ecs:us-east-1:111122223333:cluster/etl_Batch_3c4f7a2e-1b2c-4d5e-8f9a-0b1c2d3e4f5a"
+    got = run(["exec /usr/local/bin/server: exec format error"], group="family:orders-api", clusterArn=cluster,
+              startedBy="3c4f7a2e-1b2c-4d5e-8f9a-0b1c2d3e4f5a",
+              containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": digest}])
+    rem = "\n".join(got.remediation)
+    assert "pins the image by digest" not in rem and "job definition" in rem, rem

@@ -1,12 +1,10 @@
 """review29: probes of fix45 (36f04b0, e956c4a, 39c23b1) and fix46 (381ea05, 9f70def, bcee801, 19eee78, 9ce9adf,
-fcd3e00, ceba29b). Each probe fails on the code it was written against (main f757126) and is marked xfail(strict),
-so the suite stays green until the rule is fixed; the comment says what the right behaviour is and why."""
+fcd3e00, ceba29b). Each probe fails on the code it was written against (main f757126) and was marked xfail(strict),
+so the suite stayed green until the rule was fixed (fix48 fixed all 15); the comment says what the right behaviour is and why."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from shared.logs import _text_level
 from shared.models.finding import Finding
@@ -146,8 +144,6 @@ def test_go_log_llongfile_source_path_is_no_other_server():
 _DIGEST = "111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway@sha256:" + "9c2e4b7d" * 8
 
 
-@pytest.mark.xfail(strict=True, reason="review29: exec format error's 'push the fixed image and roll it out' still "
-                                       "uses roll_out(), not roll_out_image(), for a digest-pinned image")
 def test_an_architecture_rebuild_of_an_image_pinned_by_digest_names_the_new_revision_first():
     # The same situation 9ce9adf fixed for missing-dependency and volume-mount-failed: the fix is a rebuilt, pushed
     # image, and the task definition pins `gateway@sha256:...`, so `update-service --force-new-deployment` on the
@@ -160,8 +156,6 @@ def test_an_architecture_rebuild_of_an_image_pinned_by_digest_names_the_new_revi
     assert "pins the image by digest" in rem, rem
 
 
-@pytest.mark.xfail(strict=True, reason="review29: roll_out_image() leaves a scheduled (EventBridge) task's digest-pinned "
-                                       "image to roll_out(), whose target update re-points at the same digest")
 def test_a_scheduled_tasks_image_pinned_by_digest_also_needs_a_revision_naming_the_new_digest():
     # A task started by an EventBridge rule: roll_out() points the rule's target at the family's latest ACTIVE
     # revision (describe-task-definition --task-definition <family>). After pushing the rebuilt image that is still
