@@ -2656,6 +2656,15 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
                 "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
                 "registers the task definition."]
     if ref and own_ecr(ev, ref):
+        if "@" in ref:
+            # Docker tags a build with a tag, never a digest (`-t repo@sha256:...` is refused): tag it, then name the
+            # digest the push made (the pinned one is the old build's).
+            name = ref.split("@", 1)[0]
+            tagged = name if ":" in name.rsplit("/", 1)[-1] else f"{name}:{platform.rsplit('/', 1)[-1]}"
+            return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
+                    f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(tagged)} --push .` "
+                    f"(a build is tagged, not named by digest); the new digest to pin is "
+                    f"`docker buildx imagetools inspect {q(tagged)} --format '{{{{json .Manifest.Digest}}}}'`."]
         return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
                 f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(ref)} --push .`."]
     if not ref or not is_image_ref(ref):

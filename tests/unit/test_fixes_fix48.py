@@ -218,3 +218,21 @@ def test_a_batch_jobs_digest_pinned_image_goes_to_the_job_definition():
               containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": digest}])
     rem = "\n".join(got.remediation)
     assert "pins the image by digest" not in rem and "job definition" in rem, rem
+
+
+# --- the architecture rebuild's tag: a digest is never a build's tag -------------------------------------------------
+
+
+def _build_steps(image: str) -> str:
+    got = run(["exec /usr/local/bin/server: exec format error"],
+              containers=[{"name": "app", "exitCode": 255, "lastStatus": "STOPPED", "image": image}])
+    return "\n".join(s for s in got.remediation if "buildx build" in s)
+
+
+def test_a_digest_pinned_rebuild_is_tagged_and_a_tagged_one_keeps_its_tag():
+    repo = "111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway"
+    pinned = _build_steps(f"{repo}@sha256:" + "9c2e4b7d" * 8)
+    assert "-t " + repo + ":amd64 --push" in pinned and "@sha256" not in pinned.split("buildx build", 1)[1], pinned
+    assert "-t " + repo + ":1.4 --push" in _build_steps(f"{repo}:1.4@sha256:" + "9c2e4b7d" * 8)
+    plain = _build_steps(f"{repo}:1.4")  # the near miss: a tag stays the build's tag, no digest step
+    assert f"-t {repo}:1.4 --push ." in plain and "imagetools inspect" not in plain, plain
