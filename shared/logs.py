@@ -749,6 +749,9 @@ def _line_starts(low: str) -> list[int]:
 def _text_level(text: str) -> str | None:
     if "said into std" in text and (relayed := _RELAYED.search(text)):
         return _relayed_level(relayed.group(1))
+    if "PHP message:" in text and (bare := _BARE_RELAY.search(text, 0, 120)) \
+            and (php := _PHP_LEVEL.match(text, bare.end())):
+        return _PHP_LEVELS.get(php.group(1).lower(), "fatal")
     head = text[:100]
     if "level=" not in head and not (head[1:2].isdigit() and head[:1] in _GLOG_LEVELS) and all(
             word not in head for word in _LEVEL_WORDS):
@@ -766,6 +769,10 @@ def _text_level(text: str) -> str | None:
 # line's: PHP's "PHP Fatal error:" is fatal, a relayed "PHP Notice:" a notice, and a message without a level has none.
 _RELAYED = re.compile(r'\bchild \d+ said into std(?:err|out): "(.*)')
 _RELAY_PREFIX = re.compile(r"(?:(?:[A-Z]+:\s*)?PHP message:\s*)?")
+# The same relay without the wrapper: php-fpm with `decorate_workers_output = no` (docker-library's php:*-fpm
+# images) prints a worker's line as `NOTICE: PHP message: PHP Fatal error: ...` (after FPM's own timestamp, if any):
+# the NOTICE is still the relay's, a PHP level in the message is the line's (a message without one keeps NOTICE).
+_BARE_RELAY = re.compile(r"(?:^|\]\s*)(?:[A-Z]+:\s*)?PHP message:\s*")
 _PHP_LEVEL = re.compile(r"PHP (Fatal error|Parse error|Catchable fatal error|Recoverable fatal error|Warning|Notice|"
                         r"Deprecated|Strict Standards)\b")
 _PHP_LEVELS = {"warning": "warn", "notice": "info", "deprecated": "info", "strict standards": "info"}

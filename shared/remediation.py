@@ -19,7 +19,7 @@ import math
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from shared.attribution import sidecar_kind
 from shared.evidence.model import Evidence
@@ -475,7 +475,10 @@ def roll_out_image(ev: Evidence, container: str | None) -> str:
     deployment of the same revision runs the same digest again: the new build's digest (or a version tag) goes into a
     new revision first, which the family's latest ACTIVE revision then rolls out."""
     ref = image(ev, container) or ""
-    if "@sha256:" not in ref or launcher(ev) not in ("service", "run-task"):
+    # A schedule, Step Functions or a program starts the family's latest ACTIVE revision (or the one it names): that
+    # is still the one pinning the old digest until a revision naming the new one is registered. AWS Batch and the
+    # Jenkins plugin register the task definition themselves: roll_out() sends the change to their definition.
+    if "@sha256:" not in ref or launcher(ev) in ("batch", "jenkins"):
         return roll_out(ev)
     repo, digest = ref.split("@", 1)
     return (f"the task definition pins the image by digest (`{repo}@{digest[:19]}…`), so a new deployment of this "
@@ -633,8 +636,10 @@ def _probe_siblings(ev: Evidence, container: str | None) -> list[str]:
     others = [c for c in ev.detail.containers if c.name and c.name != name
               and not c.name.startswith("ecs-service-connect-")]
     cdef = ev.container_definition(name)
-    waits = bool(name) and any("dependency" in (c.reason or "").lower() and f"{name}(" in (c.reason or "")
-                               for c in others)
+    # ECS names a dependency as `name(image)` after "[" or a space: `db-migrate(` is no wait on `migrate`.
+    named = re.compile(r"(?<![\w.-])" + re.escape(name) + r"\(") if name else None
+    waits = named is not None and any("dependency" in (c.reason or "").lower() and named.search(c.reason or "")
+                                      for c in others)
     if not others or not ((cdef is not None and not cdef.essential) or waits):
         return []
     return [c.name for c in others if c.name]
@@ -1897,6 +1902,18 @@ _PLAIN_PORT_OPTION = lazy_re(r"(?i)^--?(?:http[-_]?)?port$|^--?(?:server|listen)
 _JVM_TEXT = lazy_re(r"\b(?:java|javax|kotlin|scala|io\.ktor|org\.springframework)\.[\w.$]+")
 
 
+# An option whose value is a secret: a word of its name (`--jwt-secret`, `--db-password`, `--api-key`, `--auth-token`);
+# not one naming where a secret is (`--key-file`, `--password-path`: a path is no secret).
+_SECRET_WORDS = frozenset({"secret", "password", "passwd", "pass", "passphrase", "token", "key", "apikey",
+                           "credential", "credentials"})
+_PLACE_WORDS = frozenset({"file", "path", "dir", "location", "env", "var", "id", "name", "arn"})
+
+
+def _carries_secret(option: str) -> bool:
+    words = set(re.split(r"[-_.]+", option.lstrip("-").lower()))
+    return bool(words & _SECRET_WORDS) and not words & _PLACE_WORDS
+
+
 def _container_port(ev: Evidence, name: str | None) -> int | None:
     """The container's port as the evidence gives it: the task definition's first containerPort, else the event's
     network binding (an EC2 bridge or host task)."""
@@ -1931,6 +1948,20 @@ def _remedy_the_message_names(ev: Evidence, name: str | None, index: int) -> str
             action = (f"the program was given no port, and the message names how to give it one: pass `{port_opt}=` "
                       f"and the port the task maps for {who} (its containerPort, which the command below prints) in "
                       f"{args}: `{look} --output text`")
+    elif secret_opt := next((o for o in opts if _carries_secret(o)), None):
+        # `command` is plaintext (ecs:DescribeTaskDefinition shows it, so does the process list): a secret goes in
+        # through the container's `secrets` as a variable, which a shell puts on the command line.
+        var = re.sub(r"\W", "_", secret_opt.lstrip("-")).upper()
+        listed = " or ".join(f"`{o}`" for o in opts)
+        action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed}, "
+                  f"but not with the value written in the task definition's `command` (plaintext: anyone allowed "
+                  "ecs:DescribeTaskDefinition reads it, and it shows in the process list). Store the value in "
+                  "Secrets Manager (or SSM Parameter Store), inject it in the container definition's `secrets` as "
+                  f"a variable (`{{\"name\": \"{var}\", \"valueFrom\": \"<the secret's ARN>\"}}`; the execution role "
+                  "needs secretsmanager:GetSecretValue on it) and let a shell put it on the command line: "
+                  "`\"entryPoint\": [\"sh\", \"-c\"]` and a `command` that runs `exec` on the program with its "
+                  f"arguments, `{secret_opt}` among them followed by `\"${var}\"` (or set the variable the program "
+                  "reads instead, if it reads one)")
     else:
         listed = " or ".join(f"`{o}`" for o in opts)
         action = (f"the program was given none of what the message asks for, and names how to give it: pass {listed} "
@@ -2376,6 +2407,22 @@ def arn(ev: Evidence, service_: str, resource: str, *, regional: bool = True, gl
     return f"arn:{partition(ev)}:{service_}:{r}:{a}:{resource}"
 
 
+_S3_ARN = lazy_re(r"^arn:(aws[\w-]*):s3:::")
+
+
+def is_s3_arn(value: str | None) -> TypeGuard[str]:
+    """An S3 ARN in any partition (arn:aws:s3:::, arn:aws-us-gov:s3:::, arn:aws-cn:s3:::)."""
+    return bool(value and _S3_ARN.match(value))
+
+
+def s3_arn(ev: Evidence, resource: str, like: str | None = None) -> str:
+    """The S3 ARN of `resource` (a bucket, `bucket/key`, `*/*`) in the partition of `like` (an S3 ARN the evidence
+    names: a GovCloud file's bucket is arn:aws-us-gov:s3:::bucket) or else of the event's Region. IAM matches a
+    resource only in the role's own partition: an `arn:aws:` statement in a GovCloud or China role allows nothing."""
+    m = _S3_ARN.match(like or "")
+    return f"arn:{m.group(1) if m else partition(ev)}:s3:::{resource}"
+
+
 def fill_arn(ev: Evidence, value: str) -> str:
     """An ARN from a log or reason with the account and region the event knows put back where the
     reporter masked them (xxxxxxxxxxxx, [ACCOUNT-ID], {REGION})."""
@@ -2609,6 +2656,15 @@ def rebuild_for(ev: Evidence, ref: str | None, platform: str) -> list[str]:
                 "(aws-cdk-lib/aws-ecr-assets), and run `cdk deploy`: CDK rebuilds, pushes a new hash tag and "
                 "registers the task definition."]
     if ref and own_ecr(ev, ref):
+        if "@" in ref:
+            # Docker tags a build with a tag, never a digest (`-t repo@sha256:...` is refused): tag it, then name the
+            # digest the push made (the pinned one is the old build's).
+            name = ref.split("@", 1)[0]
+            tagged = name if ":" in name.rsplit("/", 1)[-1] else f"{name}:{platform.rsplit('/', 1)[-1]}"
+            return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
+                    f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(tagged)} --push .` "
+                    f"(a build is tagged, not named by digest); the new digest to pin is "
+                    f"`docker buildx imagetools inspect {q(tagged)} --format '{{{{json .Manifest.Digest}}}}'`."]
         return [f"Rebuild the image for {platform} from the app's source and push it to its ECR repository; "
                 f"{ecr_login(ev, ref)}, then `docker buildx build --platform {platform} -t {q(ref)} --push .`."]
     if not ref or not is_image_ref(ref):

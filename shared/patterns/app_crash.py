@@ -484,6 +484,10 @@ class AppCrash(Pattern):
         hit = None
         started = False
         last = next((i for i in indices if logs.texts[i].strip()), None)
+        # A script the runner reports as failed: the runner's own lines after that report (its summary, its shutdown)
+        # are the same failure in its words, not the error.
+        script_failed = any((ran := remedy.SCRIPT_EXIT.match(logs.texts[i])) and ran.group("code") != "0"
+                            for i in indices)
         for i in indices:
             raw = logs.texts[i]  # (read once: a lazy set's column is a method call a read)
             text = raw.lower()
@@ -500,6 +504,8 @@ class AppCrash(Pattern):
                 # A runner reporting a script's exit: the error is in the script's output above (an exit 0 is none).
                 if ran.group("code") != "0" and wrapper is None:
                     wrapper, failed_script = i, ran.group("script")
+                continue
+            if script_failed and wrapper is None and _INIT_RUNNER_LINE.match(raw):
                 continue
             began = remedy.SCRIPT_START.match(logs.texts[i]) if failed_script else None
             if began and began.group("script") == failed_script:
@@ -963,11 +969,25 @@ _EXIT_REPORT = lazy_re(r"(?i)^[\w .:/\[\]-]{0,60}?\b(?:exited|terminated|failed|
 _FRAME_PARTS = lazy_re(r"#\d+:? +(?:0x[0-9a-fA-F]+ +in +)?(?P<fn>[^\s(\[]+)\s*\([^)]*\)(?:\s+at\s+(?P<at>\S+))?"
                        r"(?:\s+from\s+(?P<lib>\S+))?|^\s*(?P<mod>/\S+?)\((?P<sym>[^)+\s]*)\+0x")
 # The C library, the dynamic loader and the thread start-up every backtrace passes through: no program's own code.
+# With glibc's debug info gdb names a libc frame by its glibc source file instead of "from libc.so.6": under
+# sysdeps/ or a glibc-<version>/ tree, or relative (./, ../) in one of glibc's own source directories
+# (./malloc/malloc.c, ../sysdeps/x86_64/multiarch/strlen-avx2.S, ./string/..., ./stdlib/..., ./libio/...).
 _SYSTEM_FRAME = lazy_re(r"^(?:\?+|start_thread|clone3?|__clone\w*|raise|abort|__libc_\w+|_start|__GI_\w+|"
                         r"pthread_\w+|__pthread_\w+|_dl_\w+|gsignal|__restore_rt|killpg?|__sigaction)$|"
                         r"(?:^|/)(?:lib(?:c|pthread|dl|m|rt|gcc_s|stdc\+\+)[.-][^/]*|ld-[^/]*|sysv/linux/\S*|"
-                        r"nptl/\S*)$")
-_SHARED_LIB = lazy_re(r"\.so(?:\.\d+)*$")
+                        r"nptl/\S*)$|(?:^|/)(?:sysdeps|glibc-[\w.+~-]*)/|"
+                        r"^(?:\.\.?/)+(?:malloc|string|stdlib|stdio-common|libio|wcsmbs|iconv|locale|csu|dlfcn|elf|"
+                        r"posix|signal|setjmp|resolv|inet|nss|misc|debug|assert|ctype|time|io|socket|dirent)/")
+# A shared object the program loads: a library or extension (*.so, *.so.1), a Node native addon (*.node, dlopen()ed
+# the same way: node-gyp's build/Release/*.node).
+_SHARED_LIB = lazy_re(r"\.so(?:\.\d+)*$|\.node$")
+# s6-overlay's own lines (not a script's output): v2's bracketed stages ("[cont-finish.d] executing container finish
+# scripts...", "[s6-finish] sending all processes the TERM signal."), v3's programs reporting with a level
+# ("cont-init: warning: some scripts exited nonzero", "s6-rc: warning: unable to start service legacy-cont-init:
+# command exited 1", "/run/s6/basedir/scripts/rc.init: fatal: stopping the container.").
+_INIT_RUNNER_LINE = lazy_re(r"^\s*(?:\[(?:cont-init\.d|cont-finish\.d|fix-attrs\.d|services\.d|s6-init|s6-finish)\]\s|"
+                            r"(?:cont-init|cont-finish|s6-rc|s6-linux-init[\w-]*|s6-svscan|s6-overlay[\w-]*|"
+                            r"(?:/[\w.-]+)*/rc\.init): (?:info|warning|fatal|error): )")
 # A crash this long after the start is surely no binary the CPU or the C library cannot run (those die as they start).
 _RAN_BEFORE_FAULT = 10
 

@@ -458,8 +458,11 @@ class ContainerStartFailed(ReasonPattern):
                          f"entryPoint/command: `{remedy.describe_task_definition(ev, _CMD_QUERY)}`.")
         if steps and why:
             steps[0] += why
-        steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: "
-                     f"{remedy.roll_out(ev)}.")
+        # An image of the task's own ECR repository is rebuilt and pushed there (remedy.rebuild_for): pinned by digest,
+        # a revision naming the new push comes first. Another's image is replaced by a tag or a copy: a new revision.
+        img = remedy.image(ev, f.get("container"))
+        rolled = remedy.roll_out_image(ev, f.get("container")) if img and remedy.own_ecr(ev, img) else remedy.roll_out(ev)
+        steps.append(f"Register the fixed task definition (or push the fixed image) and roll it out: {rolled}.")
         chdir = cause == "permission" and _CHDIR.search(ev.reason_text)
         # The step chain above picks the s6 step only when neither CRLF nor a whole shell line is the cause.
         supervised = (_supervised_exec(m) if cause == "entrypoint-not-found" and not crlf

@@ -273,17 +273,23 @@ class DiskFull(Pattern):
             if f.get("during") and remedy.image(ev, f.get("container")):
                 # The pull unpacks this image's layers on the instance: the volume must hold it, unpacked, beside the
                 # images the instance keeps. Name the instance and the image, so the size is measured, not guessed.
+                # A private ECR repository refuses an anonymous pull ("no basic auth credentials"): log in first.
+                login = (remedy.ecr_login_command(ev, img) + "\n"
+                         if ".dkr.ecr." in (remedy.image_parts(img)[0] or "") else "")
                 steps.append(f"The pull downloads and unpacks `{img}` on the instance, so its Docker storage must hold "
                              "the image unpacked beside the images it keeps. Measure the image on a machine with "
-                             f"room: ```\ndocker pull {remedy.q(img)}\ndocker image inspect --format '{{{{.Size}}}}' "
+                             f"room: ```\n{login}docker pull {remedy.q(img)}\ndocker image inspect --format '{{{{.Size}}}}' "
                              f"{remedy.q(img)}\n``` (bytes), then set the launch template's root volume to that plus "
                              "the instance's other images, with headroom, and replace the instances.")
                 if instance:
+                    # A Windows container instance has no df and keeps Docker's data on C: (C:\ProgramData\docker).
+                    space = ("(Session Manager or RDP) PowerShell's `Get-PSDrive C` shows the space left on C:, where "
+                             "Docker keeps its images (C:\\ProgramData\\docker)," if remedy.is_windows(ev) else
+                             "(Session Manager or SSH) `df -h /var/lib/docker` shows the space left")
                     steps.append("The instance that failed (its EC2 id): ```\naws ecs describe-container-instances "
                                  f"--cluster {remedy.q(remedy.cluster(ev))} --container-instances {remedy.q(instance)} "
-                                 "--query 'containerInstances[0].ec2InstanceId' --output text\n```; on it (Session "
-                                 "Manager or SSH) `df -h /var/lib/docker` shows the space left and `docker system df` "
-                                 "what holds it.")
+                                 f"--query 'containerInstances[0].ec2InstanceId' --output text\n```; on it {space} "
+                                 "and `docker system df` what holds it.")
         if (not f.get("during") and not root and not never_created
                 and not (path and f.get("storage") != "task ephemeral storage")):
             # On Fargate a bind mount lives on the task's ephemeral storage too, so it frees nothing.

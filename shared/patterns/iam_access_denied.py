@@ -136,6 +136,13 @@ _AGENT_ACTION = lazy_re(r"^ecs:(?:Poll|DiscoverPollEndpoint|StartTelemetrySessio
 _TELEMETRY_ACTION = lazy_re(r"^(?:cloudwatch:PutMetricData|xray:(?:PutTraceSegments|PutTelemetryRecords|GetSampling\w+)"
                             r"|logs:PutLogEvents|aps:RemoteWrite)$",
                             re.IGNORECASE)
+# A log shipper's set-up calls before PutLogEvents (watchtower, winston-cloudwatch, a log4j2 appender, a FireLens
+# router's cloudwatch output): denied, they lose the records as a PutLogEvents denial does. Not so for the execution
+# role under the awslogs driver: ECS creates the stream with it before the container starts, and its denial
+# ("failed to create Cloudwatch log stream", "failed to validate logger args") stops the task at start.
+_LOG_SETUP_ACTION = lazy_re(r"^logs:(?:CreateLogStream|CreateLogGroup)$", re.IGNORECASE)
+_LOG_DRIVER_LINE = lazy_re(r"failed to create cloudwatch log (?:stream|group)|logger args|log(?:ging)? driver|"
+                           r"ResourceInitializationError|CannotStartContainer", re.IGNORECASE)
 _NOT_IAM = lazy_re(r"Access denied for user|for user '|password|Permission denied|permission denied \(publickey",
                       re.IGNORECASE)
 _NEEDLES = ("not authorized to perform", "unauthorized to perform", "accessdenied", "unauthorizedoperation", "authorizationerror",
@@ -289,8 +296,8 @@ def _statements(ev: Evidence, action: str, resource: str) -> list[dict]:
         return [remedy.statement([action], ["*"])]
     if action.lower() == "s3:*":
         # S3's "Access Denied" names no action: the usual object calls, on the bucket and its objects
-        bucket = _resource_arn(ev, "s3:GetObject", resource).split(":::", 1)[1].split("/", 1)[0]
-        base = f"arn:{remedy.partition(ev)}:s3:::{bucket}"
+        named = _resource_arn(ev, "s3:GetObject", resource)
+        base = remedy.s3_arn(ev, named.split(":::", 1)[1].split("/", 1)[0], like=named)
         return [remedy.statement(["s3:GetObject", "s3:PutObject"], [f"{base}/*"]),
                 remedy.statement(["s3:ListBucket"], [base])]
     if service == "ses" and action.split(":", 1)[1].startswith("Send"):
@@ -428,9 +435,19 @@ class IamAccessDenied(Pattern):
             facts["container"] = container
             return Match(facts=facts, proofs=(log_proof(ev, i),),
                          confidence=0.75 if facts.get("cause") in ("no-credentials", "credentials-endpoint")
-                         else 0.6 if _TELEMETRY_ACTION.match(str(facts.get("action") or "")) else 0.93,
+                         else 0.6 if self._telemetry(facts, wrapped) else 0.93,
                          stage=Stage.APP, anchor=i, container=container)
         return None
+
+    @staticmethod
+    def _telemetry(facts: Mapping[str, Any], said: str) -> bool:
+        """A denial that only loses telemetry (a weak lead): a publishing call, or a log shipper's own stream/group
+        set-up; never the execution role's, nor a line of the log driver ECS sets up before the container starts."""
+        action = str(facts.get("action") or "")
+        if _TELEMETRY_ACTION.match(action):
+            return True
+        return bool(_LOG_SETUP_ACTION.match(action)) and facts.get("role_kind") != "execution role" \
+            and not _LOG_DRIVER_LINE.search(said)
 
     @staticmethod
     def _appmesh(ev: Evidence, i: int, target: str | None) -> bool:

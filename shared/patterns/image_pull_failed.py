@@ -576,7 +576,7 @@ class ImagePullFailed(ReasonPattern):
                                                       "getauthorizationtoken", "batchgetimage", "no basic auth"))
                 if not at_registry or re.search(r"starport|s3\.|amazonaws\.com/.*layer|\blayer", said):
                     steps.append("A 403 while fetching layers from S3 means an S3 gateway endpoint policy blocks the "
-                                 f"ECR layer bucket: allow `arn:aws:s3:::prod-{region}-starport-layer-bucket/*`.")
+                                 f"ECR layer bucket: allow `{remedy.s3_arn(ev, f'prod-{region}-starport-layer-bucket/*')}`.")
                 if "@sha256:" in image:
                     steps.append("A 403 on an `@sha256:` reference can also mean the digest no longer exists under "
                                  "that tag: re-resolve the digest or pin the tag again.")

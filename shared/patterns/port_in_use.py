@@ -323,9 +323,11 @@ _LISTEN_WORDS = lazy_re(r"\blisten(?:ing|s)?\b|\bbound\b|\bbind\b|\bserving\b|\b
 
 
 _GO_BIND = lazy_re(r"\blisten tcp[46]? \S*: bind: ")
-# A listening line that names a server other than the app's main one: a second server on the port.
+# A listening line that names a server other than the app's main one: a second server on the port. A path it serves
+# (`/metrics`), not a source file's location (`/src/cmd/api/main.go:42:`, Go's log.Llongfile prefix): a path
+# running on into `.go:42` (a file name and a line number) is where the line was logged from.
 _OTHER_SERVER = lazy_re(r"(?i)\b(?:metrics|admin|management|health(?:check)?|pprof|prometheus|debug server|"
-                        r"grpc)\b|\s/[\w/-]+")
+                        r"grpc)\b|\s/[\w/-]+(?![\w/.-]*:\d)")
 
 
 def _own_bind(ev: Evidence, port: object, container: str | None, anchor: int | None) -> int | None:

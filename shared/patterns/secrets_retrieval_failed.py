@@ -93,7 +93,7 @@ def _kms_steps(ev: Evidence, m: Match, ssm: bool, role_txt: str, why: str) -> li
         stmt["Condition"] = {"StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com"}}
     steps = [f"The role reaches the {'parameter' if ssm else 'secret'} but may not decrypt it with its customer "
              f"managed KMS key: add this statement to {role_txt}: ```{json.dumps(stmt)}```{why}"]
-    if secret and not ssm and not secret.startswith("arn:aws:s3"):
+    if secret and not ssm and not remedy.is_s3_arn(secret):
         find = (f"aws secretsmanager describe-secret --secret-id {remedy.q(secret)} --query KmsKeyId --output text")
         steps.append("The key's policy must allow it too (its default statement lets the account's IAM policies "
                      "grant access; otherwise add the execution role as a principal with kms:Decrypt). Read the "
@@ -167,14 +167,14 @@ def _env_file_network_steps(ev: Evidence, m: Match, secret: str | None, role_txt
     """An environment file is an S3 object the agent downloads with the execution role: S3's reachability (the S3
     gateway endpoint, or a NAT route) and the role's s3:GetObject / s3:GetBucketLocation, not Secrets Manager."""
     region = remedy.region(ev) or remedy.REGION_UNKNOWN
-    files = [secret] if secret and secret.startswith("arn:aws:s3") else _env_files(ev)
+    files = [secret] if remedy.is_s3_arn(secret) else _env_files(ev)
     named = ", ".join(f"`{f}`" for f in files)
     what = f"the environment file {named}" if len(files) == 1 else (
         f"the environment files {named}" if files else "the task definition's `environmentFiles`")
     objects = [f for f in files if ":::" in f]
-    buckets = sorted({"arn:aws:s3:::" + f.split(":::", 1)[1].split("/", 1)[0] for f in objects})
-    stmts = [remedy.statement(["s3:GetObject"], objects or ["arn:aws:s3:::*/*"]),
-             remedy.statement(["s3:GetBucketLocation"], buckets or ["arn:aws:s3:::*"])]
+    buckets = sorted({remedy.s3_arn(ev, f.split(":::", 1)[1].split("/", 1)[0], like=f) for f in objects})
+    stmts = [remedy.statement(["s3:GetObject"], objects or [remedy.s3_arn(ev, "*/*")]),
+             remedy.statement(["s3:GetBucketLocation"], buckets or [remedy.s3_arn(ev, "*")])]
     steps = [f"The agent downloads {what} from S3 before the container starts, and the download timed out: "
              f"{_subnets_named(ev)[0].lower()}{_subnets_named(ev)[1:]} need a way to S3 in its bucket's Region: the S3 gateway endpoint "
              f"`com.amazonaws.{region}.s3` on their route tables (an interface endpoint for S3 needs private DNS and "
@@ -292,8 +292,8 @@ class SecretsRetrievalFailed(ReasonPattern):
             elif service == "ssm":
                 resource = remedy.ssm_parameter_arn(ev, secret) if secret else remedy.arn(ev, "ssm", "parameter/*")
             elif service == "s3":
-                resource = "arn:aws:s3:::" + (secret.split(":::", 1)[-1] if secret and secret.startswith("arn:aws:s3")
-                                              else "*/*")
+                resource = (remedy.s3_arn(ev, secret.split(":::", 1)[-1], like=secret)
+                            if secret and remedy.is_s3_arn(secret) else remedy.s3_arn(ev, "*/*"))
             elif secret and f.get("secret_truncated") and not secret.startswith("arn:"):
                 resource = remedy.arn(ev, "secretsmanager", f"secret:{secret}*")  # a cut name: whatever follows it
             else:

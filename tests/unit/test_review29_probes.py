@@ -1,12 +1,10 @@
 """review29: probes of fix45 (36f04b0, e956c4a, 39c23b1) and fix46 (381ea05, 9f70def, bcee801, 19eee78, 9ce9adf,
-fcd3e00, ceba29b). Each probe fails on the code it was written against (main f757126) and is marked xfail(strict),
-so the suite stays green until the rule is fixed; the comment says what the right behaviour is and why."""
+fcd3e00, ceba29b). Each probe fails on the code it was written against (main f757126) and was marked xfail(strict),
+so the suite stayed green until the rule was fixed (fix48 fixed all 15); the comment says what the right behaviour is and why."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from shared.logs import _text_level
 from shared.models.finding import Finding
@@ -30,8 +28,6 @@ def _step_139(lines: list[str]) -> str:
     return next(s for s in got.remediation if s.startswith("Exit 139"))
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a glibc frame gdb prints with its source (../sysdeps/...) is "
-                                       "taken as the program's own code")
 def test_a_libc_string_frame_with_glibc_debug_source_is_not_the_programs_own_code():
     # With glibc's debug info installed (debuginfod, libc6-dbg), gdb prints the C library's string functions by their
     # glibc source file, not by "from libc.so.6": "#0 0x... in __strlen_avx2 () at ../sysdeps/x86_64/multiarch/
@@ -46,8 +42,6 @@ def test_a_libc_string_frame_with_glibc_debug_source_is_not_the_programs_own_cod
     assert "own code" not in libc_src and "__strlen_avx2" not in libc_src, libc_src
 
 
-@pytest.mark.xfail(strict=True, reason="review29: glibc's malloc internals (_int_malloc at ./malloc/malloc.c) are "
-                                       "named as the program's own frame")
 def test_glibc_malloc_internals_are_not_the_programs_own_frame():
     # "#0 _int_malloc (...) at ./malloc/malloc.c:4360" is glibc's allocator (Debian/Ubuntu glibc debug source paths
     # are ./malloc/malloc.c). The program's own innermost frame is the caller below it; the step must not tell the
@@ -66,9 +60,6 @@ _PHP_OOM_UNDECORATED = ("NOTICE: PHP message: PHP Fatal error:  Allowed memory s
 _FPM_STOP = ["NOTICE: Terminating ...", "NOTICE: exiting, bye-bye!"]
 
 
-@pytest.mark.xfail(strict=True, reason="review29: php-fpm with decorate_workers_output=no (the official php:*-fpm "
-                                       "image's default) prints 'NOTICE: PHP message: PHP Fatal error' unwrapped; "
-                                       "its level stays NOTICE")
 def test_an_undecorated_fpm_php_fatal_error_is_fatal_and_the_memory_limit_is_found():
     # PHP >= 7.3 has `decorate_workers_output`; docker-library/php's fpm images set it to `no` (docker.conf), so a
     # worker's error reaches the container log as "NOTICE: PHP message: PHP Fatal error:  Allowed memory size ..."
@@ -86,8 +77,6 @@ _DB_DOWN = ("psycopg2.OperationalError: could not connect to server: Connection 
             '"orders.cluster-abc.us-east-1.rds.amazonaws.com" and accepting TCP/IP connections on port 5432?')
 
 
-@pytest.mark.xfail(strict=True, reason="review29: logs:CreateLogStream (the call a log shipper makes before "
-                                       "PutLogEvents) is not in _TELEMETRY_ACTION")
 def test_a_log_shippers_create_log_stream_denial_is_as_weak_as_its_put_log_events_denial():
     # A CloudWatch Logs handler in the app (watchtower, winston-cloudwatch, a log4j2 appender) calls
     # logs:CreateLogStream (and CreateLogGroup) before logs:PutLogEvents; denied, it loses the log records exactly as a
@@ -108,8 +97,6 @@ def test_a_log_shippers_create_log_stream_denial_is_as_weak_as_its_put_log_event
 _PG_DNS = ['PG::ConnectionBad: could not translate host name "db" to address: Name or service not known']
 
 
-@pytest.mark.xfail(strict=True, reason="review29: _probe_siblings finds 'migrate(' inside 'db-migrate(' in another "
-                                       "container's dependency reason")
 def test_a_dependency_on_a_container_whose_name_ends_with_the_probed_ones_is_not_a_wait_on_it():
     # web's reason says it waits on `db-migrate`, not on `migrate` (the probed container). `f"{name}("` in the reason
     # has no left boundary, so migrate is taken as a container others wait on and the probe gets --started-by and the
@@ -138,8 +125,6 @@ def _twice(lines: list[str]) -> bool:
     return any(s.startswith("Make sure the server is started once") for s in got.remediation)
 
 
-@pytest.mark.xfail(strict=True, reason="review29: _OTHER_SERVER's '\\s/path' takes the source path Go's log.Llongfile "
-                                       "prints as a path another server serves")
 def test_go_log_llongfile_source_path_is_no_other_server():
     # Go's standard logger with log.Llongfile prints the caller's full source path on every line:
     # "2024/05/01 10:00:00 /src/cmd/api/main.go:42: listening on :4000". The rule skips the pre-bind announcement
@@ -159,8 +144,6 @@ def test_go_log_llongfile_source_path_is_no_other_server():
 _DIGEST = "111122223333.dkr.ecr.us-east-1.amazonaws.com/gateway@sha256:" + "9c2e4b7d" * 8
 
 
-@pytest.mark.xfail(strict=True, reason="review29: exec format error's 'push the fixed image and roll it out' still "
-                                       "uses roll_out(), not roll_out_image(), for a digest-pinned image")
 def test_an_architecture_rebuild_of_an_image_pinned_by_digest_names_the_new_revision_first():
     # The same situation 9ce9adf fixed for missing-dependency and volume-mount-failed: the fix is a rebuilt, pushed
     # image, and the task definition pins `gateway@sha256:...`, so `update-service --force-new-deployment` on the
@@ -173,8 +156,6 @@ def test_an_architecture_rebuild_of_an_image_pinned_by_digest_names_the_new_revi
     assert "pins the image by digest" in rem, rem
 
 
-@pytest.mark.xfail(strict=True, reason="review29: roll_out_image() leaves a scheduled (EventBridge) task's digest-pinned "
-                                       "image to roll_out(), whose target update re-points at the same digest")
 def test_a_scheduled_tasks_image_pinned_by_digest_also_needs_a_revision_naming_the_new_digest():
     # A task started by an EventBridge rule: roll_out() points the rule's target at the family's latest ACTIVE
     # revision (describe-task-definition --task-definition <family>). After pushing the rebuilt image that is still
@@ -196,8 +177,6 @@ _APP = {"name": "app", "exitCode": 143, "lastStatus": "STOPPED"}
 _MOVED = "mv: cannot stat '/etc/agent/conf.d/docker.d/conf.yaml.example': No such file or directory"
 
 
-@pytest.mark.xfail(strict=True, reason="review29: s6-overlay v3 reports a failed cont-init script with more runner "
-                                       "lines after its 'exited 1' (s6-rc, rc.init), and the last one is quoted")
 def test_s6_overlay_v3s_trailing_runner_lines_are_not_the_error_either():
     # s6-overlay v3 (legacy cont-init.d support) prints, after the script's "exited 1", its own summary and stop:
     # "cont-init: warning: some scripts exited nonzero", "s6-rc: warning: unable to start service legacy-cont-init:
@@ -233,8 +212,6 @@ def _pull_full(image: str) -> Finding:
     return got
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the sizing step's `docker pull` of a private ECR image has no ECR "
-                                       "login, so it fails as pasted ('no basic auth credentials')")
 def test_the_sizing_pull_of_a_private_ecr_image_says_to_log_in_first():
     # A private ECR repository answers an anonymous `docker pull` with "no basic auth credentials"; the pasted
     # measurement only runs after `aws ecr get-login-password --region R | docker login --username AWS
@@ -244,8 +221,6 @@ def test_the_sizing_pull_of_a_private_ecr_image_says_to_log_in_first():
     assert "get-login-password" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the instance check says `df -h /var/lib/docker` on a Windows "
-                                       "container instance")
 def test_a_windows_tasks_pull_disk_full_is_not_checked_with_linux_paths():
     # A Windows container instance has no `df` and keeps Docker's data under C:\ProgramData\docker (windowsfilter);
     # `df -h /var/lib/docker` is a Linux command and path. The project knows the task is Windows (remedy.is_windows:
@@ -259,8 +234,6 @@ def test_a_windows_tasks_pull_disk_full_is_not_checked_with_linux_paths():
 # --- bcee801: an error that names its own remedy --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a missing secret's option is turned into 'pass --jwt-secret with "
-                                       "the value in the task definition's command' (a plaintext secret)")
 def test_an_option_that_carries_a_secret_is_not_put_in_the_task_definitions_command():
     # The task definition's `command` is plaintext: anyone with ecs:DescribeTaskDefinition reads it, and it shows in
     # the process list. AWS's guidance for ECS is to inject sensitive data with the container definition's `secrets`
@@ -272,8 +245,6 @@ def test_an_option_that_carries_a_secret_is_not_put_in_the_task_definitions_comm
     assert "secrets" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: a Node native addon (.node, a shared object node dlopen()s) is "
-                                       "taken as the program's own code; only *.so counts as a loaded library")
 def test_a_fault_in_a_node_native_addon_is_an_extensions_not_the_node_release():
     # Node's native addons are shared objects with a .node suffix (node-gyp's build/Release/*.node), loaded with
     # dlopen() exactly as a Python extension's *.cpython-311-x86_64-linux-gnu.so is. segfault-handler prints glibc
@@ -288,8 +259,6 @@ def test_a_fault_in_a_node_native_addon_is_an_extensions_not_the_node_release():
     assert "own code" not in step and "a bug in an extension" in step, step
 
 
-@pytest.mark.xfail(strict=True, reason="review29: s6-overlay v2's shutdown after a failed cont-init script "
-                                       "([cont-finish.d], [s6-finish]) is quoted as the error")
 def test_s6_overlay_v2s_shutdown_lines_after_a_failed_script_are_not_the_error():
     # With S6_BEHAVIOUR_IF_STAGE2_FAILS=2 (stop the container when a cont-init script fails), s6-overlay v2 follows the
     # script's "exited 1." with its own shutdown: "[cont-finish.d] executing container finish scripts...",
@@ -309,8 +278,6 @@ def test_s6_overlay_v2s_shutdown_lines_after_a_failed_script_are_not_the_error()
 # --- 39c23b1: an environment file's S3 statements -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="review29: the bucket ARN for s3:GetBucketLocation is rebuilt as arn:aws:s3::: "
-                                       "whatever partition the file's own ARN names")
 def test_the_bucket_statement_keeps_the_partition_of_the_environment_files_arn():
     # The env file is `arn:aws-us-gov:s3:::orders-config/prod.env` (GovCloud; likewise aws-cn). The s3:GetObject
     # statement keeps that ARN, but the bucket's is built as "arn:aws:s3:::" + bucket: a statement in a GovCloud
