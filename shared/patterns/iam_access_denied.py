@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import Field
 
 from shared import remediation as remedy
-from shared.evidence.model import Evidence
+from shared.attribution import sidecar_kind
+from shared.evidence.model import SIGNAL_EXITS, Evidence
 from shared.patterns.base import (
     PLACEHOLDER,
     Explanation,
@@ -435,7 +436,8 @@ class IamAccessDenied(Pattern):
             facts["container"] = container
             return Match(facts=facts, proofs=(log_proof(ev, i),),
                          confidence=0.75 if facts.get("cause") in ("no-credentials", "credentials-endpoint")
-                         else 0.6 if self._telemetry(facts, wrapped) else 0.93,
+                         else 0.6 if self._telemetry(facts, wrapped) and not self._failed_itself(ev, container)
+                         else 0.93,
                          stage=Stage.APP, anchor=i, container=container)
         return None
 
@@ -448,6 +450,19 @@ class IamAccessDenied(Pattern):
             return True
         return bool(_LOG_SETUP_ACTION.match(action)) and facts.get("role_kind") != "execution role" \
             and not _LOG_DRIVER_LINE.search(said)
+
+    @staticmethod
+    def _failed_itself(ev: Evidence, container: str | None) -> bool:
+        """Is the denied container a sidecar (a log router, an agent) that failed on its own (its health check, or an
+        exit code of its own, not a signal)? Then a telemetry denial is no side note: shipping logs or metrics is
+        that container's job (a FireLens router refused CreateLogGroup goes unhealthy and stops the task). An app
+        that failed keeps it weak: its own failure has a cause of its own."""
+        for c in ev.detail.containers:
+            if container and c.name == container:
+                failed = (c.health_status or "").upper() == "UNHEALTHY" or (
+                    c.exit_code not in (None, 0) and c.exit_code not in SIGNAL_EXITS)
+                return failed and sidecar_kind(c, ev.task_definition) is not None
+        return False
 
     @staticmethod
     def _appmesh(ev: Evidence, i: int, target: str | None) -> bool:

@@ -236,3 +236,30 @@ def test_a_digest_pinned_rebuild_is_tagged_and_a_tagged_one_keeps_its_tag():
     assert "-t " + repo + ":1.4 --push" in _build_steps(f"{repo}:1.4@sha256:" + "9c2e4b7d" * 8)
     plain = _build_steps(f"{repo}:1.4")  # the near miss: a tag stays the build's tag, no digest step
     assert f"-t {repo}:1.4 --push ." in plain and "imagetools inspect" not in plain, plain
+
+
+# --- a log router's own job: its CreateLogGroup denial, when it failed its health check, is the cause -----------------
+
+_ROUTER_DENIED = ("[error] [output:cloudwatch_logs:cloudwatch_logs.0] CreateLogGroup API responded with error="
+                  "'AccessDeniedException', message='User: arn:aws:sts::111122223333:assumed-role/ledger-task-role/abc "
+                  "is not authorized to perform: logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:111122223333:"
+                  "log-group:/ecs/ledger:log-stream:'")
+_ROUTER_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"
+
+
+def _router_confidence(router: dict[str, Any]) -> float:
+    m = IAM.match(evidence({"log_router": [_ROUTER_DENIED]}, stoppedReason="Task failed container health checks",
+                           containers=[box(143, "ledger"), router]))
+    assert m is not None and m.facts["action"] == "logs:CreateLogGroup" and m.facts["container"] == "log_router", m
+    return m.confidence
+
+
+def test_a_log_router_that_failed_its_health_check_over_a_denial_is_stopped_by_that_denial():
+    # Shipping logs is the router's whole job: refused its group, it goes unhealthy and stops the task.
+    assert _router_confidence(box(143, "log_router", image=_ROUTER_IMAGE, healthStatus="UNHEALTHY")) == 0.93
+    assert _router_confidence(box(1, "log_router", image=_ROUTER_IMAGE)) == 0.93
+
+
+def test_near_miss_a_healthy_router_stopped_from_outside_keeps_the_denial_a_side_note():
+    # Healthy and stopped by a signal with the task: the denial lost records and stopped nothing.
+    assert _router_confidence(box(143, "log_router", image=_ROUTER_IMAGE, healthStatus="HEALTHY")) == 0.6
