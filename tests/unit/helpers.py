@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from shared.engine import diagnose
@@ -56,3 +60,24 @@ def evidence(logs: Any = (), **detail: Any) -> Evidence:
 
 def run(logs: Any = (), **detail: Any) -> Finding:
     return diagnose(evidence(logs, **detail))
+
+
+def _strings(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield from obj.split("\n")
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+@cache
+def corpus_lines() -> tuple[str, ...]:
+    """Every line of every case's logs and event, sorted (the corpus side of the regex equivalence checks)."""
+    lines: set[str] = set()
+    for path in sorted((Path(__file__).resolve().parents[2] / "tests/cases").glob("*/*.json")):
+        case = json.loads(path.read_text())
+        lines.update(s for s in _strings([case.get("logs"), case.get("event")]) if s)
+    return tuple(sorted(lines))

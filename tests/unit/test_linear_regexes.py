@@ -9,11 +9,10 @@ is a behaviour check and stays in `make unit`."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 
 from shared import remediation
 from shared.patterns import image_pull_failed, network_setup_failed, secrets_retrieval_failed
-from tests.unit.helpers import run
+from tests.unit.helpers import corpus_lines, run
 
 ROOT = Path(__file__).resolve().parents[2]
 _OLD_PATH = r"""['"`]?(?P<{0}>/(?:[\w.@+-]+/)*[\w.@+-]+)['"`]?"""
@@ -48,25 +47,6 @@ OLD_CAUSES: list[tuple[re.Pattern[str], str]] = [
 OLD_AWS_HOST = r"\b((?:[\w-]+\.)*?(?P<svc>[\w-]+)\.(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?)\b"
 
 
-def _strings(obj: Any) -> Iterator[str]:
-    if isinstance(obj, str):
-        yield from obj.split("\n")
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _strings(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _strings(v)
-
-
-def _corpus_lines() -> list[str]:
-    lines: set[str] = set()
-    for path in sorted((ROOT / "tests/cases").glob("*/*.json")):
-        case = json.loads(path.read_text())
-        lines.update(s for s in _strings([case.get("logs"), case.get("event")]) if s)
-    return sorted(lines)
-
-
 # Tokens of the lines these regexes read: paths (followed by a separator, as in a log), keywords, sysctl keys, hosts.
 _TOKENS = ["permission denied", "EACCES", "EPERM", "operation not permitted", "not owned by", "not writable",
            "read-only file system", "EROFS", "cannot access", "no such file or directory", "ENOENT",
@@ -89,7 +69,7 @@ def _generated(n: int = 3000) -> list[str]:
 def lines() -> tuple[str, ...]:
     """Every line of the case corpus and the generated lines, made on first use (not when the module is
     collected: a run without the slow tests never reads them)."""
-    return (*_corpus_lines(), *_generated())
+    return (*corpus_lines(), *_generated())
 
 
 def _same(old: Callable[[str], re.Match[str] | None], new: Callable[[str], re.Match[str] | None]) -> list[str]:

@@ -7,43 +7,20 @@ measured in one run, interleaved: the machine is shared; before lin3 the hostile
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.helpers import run
+from tests.unit.helpers import corpus_lines, run
 from tests.unit.patterns.common import elb_failed, exited
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = 16384
-
-
-def _strings(obj: Any) -> Iterator[str]:
-    if isinstance(obj, str):
-        yield from obj.split("\n")
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _strings(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _strings(v)
-
-
-@cache
-def corpus_lines() -> tuple[str, ...]:
-    """Every line of every case's logs and event."""
-    lines: set[str] = set()
-    for path in sorted((ROOT / "tests/cases").glob("*/*.json")):
-        case = json.loads(path.read_text())
-        lines.update(s for s in _strings([case.get("logs"), case.get("event")]) if s)
-    return tuple(sorted(lines))
 
 
 def generated(tokens: list[str], n: int, seed: int, most: int = 12) -> list[str]:
