@@ -10,6 +10,7 @@ from shared.logs import _text_level
 from shared.models.finding import Finding
 from tests.unit.helpers import run
 from tests.unit.patterns.common import TG_ARN, box
+from tests.unit.test_fixes_fix46 import _twice  # (api beside an nginx sidecar: is a double start told?)
 
 
 def _elb(*containers: dict[str, Any]) -> dict[str, Any]:
@@ -114,16 +115,6 @@ def test_a_dependency_on_a_container_whose_name_ends_with_the_probed_ones_is_not
 
 
 # --- fcd3e00 / ceba29b: Go's pre-bind announcement ----------------------------------------------------------------
-
-_API_AND_NGINX = [{"name": "api", "exitCode": 2, "lastStatus": "STOPPED", "image": "example/ping-api:0.1.0"},
-                  {"name": "nginx", "exitCode": 0, "lastStatus": "STOPPED", "image": "nginx:1.25"}]
-
-
-def _twice(lines: list[str]) -> bool:
-    got = run({"api": lines}, containers=_API_AND_NGINX)
-    assert got.pattern == "port-in-use", got.pattern
-    return any(s.startswith("Make sure the server is started once") for s in got.remediation)
-
 
 def test_go_log_llongfile_source_path_is_no_other_server():
     # Go's standard logger with log.Llongfile prints the caller's full source path on every line:
